@@ -1,0 +1,103 @@
+package transport
+
+import (
+	"context"
+	"net/http"
+)
+
+// Request ownership inside a stack.
+//
+// The RoundTripper contract forbids modifying the caller's request, so a
+// layer used on its own must clone before it adds a header. Cloning in every
+// layer would cost one Request.Clone (~0.85 µs and several allocations) per
+// layer, so a stack clones ONCE per attempt with BeginAttempt and marks the
+// clone as owned by that attempt. Inner layers call Own: inside a stack it
+// returns the owned clone itself (free); used standalone it clones.
+//
+// A layer that needs a new context calls WithContext (not req.WithContext),
+// which keeps the ownership mark on the shallow copy.
+
+// Attempt is the per-attempt state a stack shares with its inner layers.
+type Attempt struct {
+	// Number is the 0-based resend count of this attempt
+	// (http.request.resend_count in OTel terms).
+	Number int
+
+	owned *http.Request
+}
+
+type attemptKey struct{}
+
+// attemptCtx carries the Attempt in the context without a separate
+// context.WithValue allocation.
+type attemptCtx struct {
+	context.Context
+	a Attempt
+}
+
+func (c *attemptCtx) Value(key any) any {
+	if key == (attemptKey{}) {
+		return &c.a
+	}
+	return c.Context.Value(key)
+}
+
+// BeginAttempt clones req once for attempt number n (0-based) and returns
+// the clone, which the inner layers of the attempt may modify in place. The
+// clone shares req.Body; a caller that replays a body sets the clone's Body
+// from req.GetBody.
+func BeginAttempt(req *http.Request, n int) *http.Request {
+	c := &attemptCtx{Context: req.Context(), a: Attempt{Number: n}}
+	r := req.Clone(c)
+	c.a.owned = r
+	return r
+}
+
+// AttemptFrom returns the attempt state of ctx, if ctx belongs to an attempt
+// started with BeginAttempt.
+func AttemptFrom(ctx context.Context) (*Attempt, bool) {
+	a, ok := ctx.Value(attemptKey{}).(*Attempt)
+	return a, ok
+}
+
+// Own returns a request the calling layer may modify: req itself when req is
+// the request owned by the current attempt, otherwise a clone (headers deep
+// copied, body shared).
+func Own(req *http.Request) *http.Request {
+	if a, ok := AttemptFrom(req.Context()); ok && a.owned == req {
+		return req
+	}
+	return req.Clone(req.Context())
+}
+
+// WithContext returns req with ctx, like req.WithContext, and carries the
+// attempt's ownership over to the new request when req was owned.
+func WithContext(req *http.Request, ctx context.Context) *http.Request {
+	r := req.WithContext(ctx)
+	if a, ok := AttemptFrom(ctx); ok && a.owned == req {
+		a.owned = r
+	}
+	return r
+}
+
+// NewAttemptScope returns a layer that starts a single attempt: it makes the
+// one per-attempt clone (BeginAttempt) and hands it to next. A stack without
+// a retry layer uses it so that its inner layers share one clone; the retry
+// layer replaces it and calls BeginAttempt once per attempt.
+func NewAttemptScope(next http.RoundTripper) http.RoundTripper {
+	return &attemptScope{next: orDefault(next)}
+}
+
+type attemptScope struct{ next http.RoundTripper }
+
+func (s *attemptScope) RoundTrip(req *http.Request) (*http.Response, error) {
+	return s.next.RoundTrip(BeginAttempt(req, 0))
+}
+
+// orDefault returns next, or http.DefaultTransport when next is nil.
+func orDefault(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		return http.DefaultTransport
+	}
+	return next
+}

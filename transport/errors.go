@@ -1,0 +1,70 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors for states a caller branches on. Test for them with
+// errors.Is; the error actually returned usually wraps one of them in a
+// struct that carries the details (host, pins seen, option name...).
+var (
+	// ErrPinMismatch: the server's verified chain matched none of the pins
+	// configured for its host. Never retried.
+	ErrPinMismatch = errors.New("transport: certificate pin mismatch")
+	// ErrInsecureTLS: a configuration asked for something that would
+	// disable or weaken TLS verification (InsecureSkipVerify, TLS < 1.2).
+	ErrInsecureTLS = errors.New("transport: insecure tls configuration refused")
+	// ErrRedirectDenied: a redirect hop left the allowed origins, downgraded
+	// https to http, or would have replayed a body to another origin.
+	ErrRedirectDenied = errors.New("transport: redirect denied")
+	// ErrEgressDenied: the destination is not on the egress allowlist.
+	ErrEgressDenied = errors.New("transport: egress denied")
+	// ErrCircuitOpen: the per-host circuit breaker is open; the request was
+	// not sent.
+	ErrCircuitOpen = errors.New("transport: circuit open")
+	// ErrRateLimited: the client-side throttle or a server-requested
+	// cooldown refused the request.
+	ErrRateLimited = errors.New("transport: rate limited")
+	// ErrNotReplayable: the request would have to be sent again but its body
+	// cannot be replayed (no GetBody) or its method is not idempotent.
+	ErrNotReplayable = errors.New("transport: request not replayable")
+	// ErrResponseTooLarge: the response exceeded a configured size limit.
+	ErrResponseTooLarge = errors.New("transport: response too large")
+	// ErrClosed: the client or transport was closed.
+	ErrClosed = errors.New("transport: closed")
+)
+
+// ConfigError reports invalid configuration. Option names the offending
+// option (for example "WithPins" or "TLSConfig.InsecureSkipVerify"); Err,
+// when set, is the underlying cause and is reachable with errors.Is/As.
+//
+// Constructors return a *ConfigError instead of panicking on bad input.
+type ConfigError struct {
+	Option string
+	Reason string
+	Err    error
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("securecall: invalid configuration: ")
+	b.WriteString(e.Option)
+	if e.Reason != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Reason)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// configErrorf builds a *ConfigError for option with a formatted reason.
+func configErrorf(option string, err error, format string, args ...any) *ConfigError {
+	return &ConfigError{Option: option, Reason: fmt.Sprintf(format, args...), Err: err}
+}

@@ -1,0 +1,101 @@
+package transport
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Origin is an RFC 6454 origin: scheme, lower-case host and explicit port.
+// The zero Origin matches nothing.
+type Origin struct {
+	Scheme string // "https" or "http"
+	Host   string // lower-case host name or IP literal, without brackets
+	Port   string // always explicit: "443" for https, "80" for http by default
+}
+
+// String returns the origin in its serialised form, e.g. "https://api.example.com:443".
+func (o Origin) String() string {
+	if o.Scheme == "" {
+		return ""
+	}
+	return o.Scheme + "://" + net.JoinHostPort(o.Host, o.Port)
+}
+
+// OriginOf returns the origin of u. Default ports are made explicit so
+// "https://a" and "https://a:443" are the same origin.
+func OriginOf(u *url.URL) Origin {
+	if u == nil {
+		return Origin{}
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return Origin{Scheme: scheme, Host: strings.ToLower(u.Hostname()), Port: port}
+}
+
+// ParseOrigin parses "https://host[:port]". A path other than "/", a query,
+// a fragment or userinfo is an error, as is a scheme other than http/https.
+func ParseOrigin(s string) (Origin, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return Origin{}, fmt.Errorf("transport: origin %q: %w", s, err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return Origin{}, fmt.Errorf("transport: origin %q: scheme must be https or http", s)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return Origin{}, fmt.Errorf("transport: origin %q: missing host", s)
+	}
+	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return Origin{}, fmt.Errorf("transport: origin %q: must be scheme://host[:port] only", s)
+	}
+	return OriginOf(u), nil
+}
+
+// Scope answers, for every hop of every request, "may a credential (a token,
+// an API key, a signature) be sent to this URL?". Credential layers ask it on
+// each RoundTrip, so a redirect hop to an origin outside the scope gets no
+// credential even though http.Client runs the whole stack again for it.
+type Scope interface {
+	Allows(u *url.URL) bool
+}
+
+// Origins is a Scope listing exact origins. Credentials go only over https
+// unless an origin with scheme "http" is listed explicitly (loopback tests).
+type Origins []Origin
+
+// Allows reports whether u's origin is one of o.
+func (o Origins) Allows(u *url.URL) bool {
+	if u == nil {
+		return false
+	}
+	got := OriginOf(u)
+	for _, want := range o {
+		if want == got {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseOrigins parses each string with ParseOrigin.
+func ParseOrigins(ss ...string) (Origins, error) {
+	out := make(Origins, 0, len(ss))
+	for _, s := range ss {
+		o, err := ParseOrigin(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
