@@ -1,0 +1,133 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/securecall/securecall/internal/redact"
+	"github.com/securecall/securecall/transport"
+)
+
+// Client sends requests through securecall's layered stack. It is safe for
+// concurrent use; build one per API and reuse it, since it owns a
+// connection pool.
+type Client struct {
+	rt       http.RoundTripper // the whole stack, outermost layer first
+	base     *transport.Base   // nil when WithBaseTransport replaced it
+	redirect *transport.RedirectPolicy
+	redact   *redact.Policy
+	hc       *http.Client
+	closers  []func() error
+	closed   atomic.Bool
+}
+
+// New builds a Client from opts. It applies every option, validates the
+// whole configuration and returns a *ConfigError naming the offending option
+// on bad input; it never panics on user input.
+func New(opts ...Option) (*Client, error) {
+	cfg := &config{}
+	for i, o := range opts {
+		if o == nil {
+			cfg.errs = append(cfg.errs, &ConfigError{Option: "Option", Reason: fmt.Sprintf("nil option at index %d", i)})
+			continue
+		}
+		o.apply(cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := &Client{
+		redirect: &transport.RedirectPolicy{
+			Origins:          cfg.origins,
+			AllowedRedirects: cfg.redirectOrigins,
+			SensitiveHeaders: cfg.sensitiveHeaders,
+			MaxRedirects:     cfg.maxRedirects,
+		},
+		redact: &redact.Policy{QueryKeys: cfg.visibleQuery, Headers: cfg.visibleHeaders},
+	}
+	if err := buildStack(c, cfg); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.hc = &http.Client{Transport: c.rt, CheckRedirect: c.redirect.Check}
+	return c, nil
+}
+
+// validate checks the fully applied configuration.
+func (cfg *config) validate() error {
+	if len(cfg.errs) > 0 {
+		return cfg.errs[0]
+	}
+	if cfg.baseTransport != nil {
+		switch {
+		case cfg.tlsConfig != nil:
+			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithTLSConfig"}
+		case len(cfg.pins) > 0:
+			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithPins"}
+		case cfg.clientCert != nil || cfg.certFiles != nil:
+			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with a client certificate option"}
+		case cfg.proxy != nil:
+			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithProxy"}
+		}
+	}
+	if cfg.clientCert != nil && cfg.certFiles != nil {
+		return &ConfigError{Option: "WithClientCertificateFiles", Reason: "cannot be combined with WithClientCertificate"}
+	}
+	return nil
+}
+
+// Do sends req through the stack, following redirects under the client's
+// redirect policy. Errors are redacted: the query values and userinfo of
+// any URL in them are replaced, so they are safe to log. As with
+// http.Client.Do, a non-nil response must have its body closed.
+func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	if c.closed.Load() {
+		if req != nil && req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, ErrClosed
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return resp, c.redact.Error(err)
+	}
+	return resp, nil
+}
+
+// HTTPClient returns an *http.Client that sends through the stack and
+// follows redirects under the client's redirect policy. Note that
+// http.Client itself wraps transport errors in a *url.Error holding the full
+// URL; use Do, or redact errors yourself, if URLs carry secrets.
+func (c *Client) HTTPClient() *http.Client {
+	hc := *c.hc
+	return &hc
+}
+
+// Transport returns the stack as an http.RoundTripper, for callers who own
+// their http.Client or use a generated API client. Such callers should also
+// set CheckRedirect to CheckRedirect() to keep the redirect policy.
+func (c *Client) Transport() http.RoundTripper { return c.rt }
+
+// CheckRedirect returns the client's redirect policy as an
+// http.Client.CheckRedirect function.
+func (c *Client) CheckRedirect() func(*http.Request, []*http.Request) error {
+	return c.redirect.Check
+}
+
+// Close releases the client's resources: idle connections and any
+// certificate watchers. Calls in flight complete; later calls to Do fail
+// with ErrClosed. Close is idempotent.
+func (c *Client) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	for i := len(c.closers) - 1; i >= 0; i-- {
+		if err := c.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,23 @@
+// Package client is securecall's entry point. Build one Client per API (or
+// per set of origins) with New and functional options, then send requests
+// with Do, or hand HTTPClient() / Transport() to code that wants a
+// *http.Client or an http.RoundTripper (generated API clients, for example).
+//
+//	c, err := client.New(
+//		client.WithOrigins("https://api.example.com"),
+//		client.WithPins(transport.PinSet{Host: "api.example.com", Pins: []string{primary, backup}}),
+//	)
+//	if err != nil { ... } // *client.ConfigError naming the option
+//	defer c.Close()
+//	resp, err := c.Do(req)
+//
+// Every request goes through a fixed stack of layers (see stack.go and
+// docs/architecture.md): a logical span per call, one clone of the request
+// per attempt shared by the per-attempt layers, an attempt span, and a
+// hardened TLS base transport with pinning and mutual TLS. Redirects are
+// followed by the *http.Client only within the client's origins; a hop to an
+// explicitly allowed foreign origin gets no credential and no body.
+//
+// Secure defaults: TLS 1.2 minimum, InsecureSkipVerify refused, no proxy
+// from the environment, URLs redacted in spans, metrics and errors.
+package client

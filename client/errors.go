@@ -1,0 +1,23 @@
+package client
+
+import "github.com/securecall/securecall/transport"
+
+// ConfigError is returned by New when an option is invalid. Option names the
+// offending option (for example "WithPins"). It is the same type as
+// transport.ConfigError, so errors.As works with either name.
+type ConfigError = transport.ConfigError
+
+// Errors a caller may test for with errors.Is. They are the transport
+// package's sentinels, re-exported so that callers of client need not import
+// transport.
+var (
+	ErrPinMismatch      = transport.ErrPinMismatch
+	ErrInsecureTLS      = transport.ErrInsecureTLS
+	ErrRedirectDenied   = transport.ErrRedirectDenied
+	ErrEgressDenied     = transport.ErrEgressDenied
+	ErrCircuitOpen      = transport.ErrCircuitOpen
+	ErrRateLimited      = transport.ErrRateLimited
+	ErrNotReplayable    = transport.ErrNotReplayable
+	ErrResponseTooLarge = transport.ErrResponseTooLarge
+	ErrClosed           = transport.ErrClosed
+)

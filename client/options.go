@@ -1,0 +1,230 @@
+package client
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"net/url"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// DefaultMaxRedirects is the number of redirect hops followed per call when
+// WithMaxRedirects is not given.
+const DefaultMaxRedirects = transport.DefaultMaxRedirects
+
+// Option configures a Client. Options are applied in order by New, which
+// then validates the whole configuration; a later option of the same kind
+// replaces an earlier one unless its documentation says it appends.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// config is the fully applied configuration New validates and builds from.
+type config struct {
+	errs []error // option-level errors found while applying, reported by New
+
+	origins          transport.Origins
+	redirectOrigins  transport.Origins
+	maxRedirects     int
+	sensitiveHeaders []string
+
+	tlsConfig     *tls.Config
+	pins          []transport.PinSet
+	clientCert    *transport.ClientCertificate
+	certFiles     *[2]string
+	proxy         func(*http.Request) (*url.URL, error)
+	baseTransport http.RoundTripper
+
+	tracerProvider trace.TracerProvider
+	meterProvider  metric.MeterProvider
+	propagator     propagation.TextMapPropagator
+	visibleQuery   []string
+	visibleHeaders []string
+}
+
+func (c *config) fail(option, format string, args ...any) {
+	c.errs = append(c.errs, &ConfigError{Option: option, Reason: fmt.Sprintf(format, args...)})
+}
+
+// WithOrigins sets the client's API origins ("https://api.example.com",
+// "https://api.example.com:8443"): the origins credentials are scoped to and
+// redirects may stay within. Appends. Plain "http://" origins are accepted
+// for loopback testing only; credentials then flow over http to exactly
+// those origins. Default: none, meaning the origin of each call's first
+// request bounds its redirects, and no credential layer may be configured.
+func WithOrigins(origins ...string) Option {
+	return optionFunc(func(c *config) {
+		parsed, err := transport.ParseOrigins(origins...)
+		if err != nil {
+			c.errs = append(c.errs, &ConfigError{Option: "WithOrigins", Err: err})
+			return
+		}
+		c.origins = append(c.origins, parsed...)
+	})
+}
+
+// WithRedirectOrigins lists foreign origins a redirect may lead to. Such a
+// hop is followed without any credential (Authorization, cookies,
+// signatures, sensitive headers) and never with a request body. Appends.
+// Default: none; a redirect outside the client's origins fails with
+// ErrRedirectDenied.
+func WithRedirectOrigins(origins ...string) Option {
+	return optionFunc(func(c *config) {
+		parsed, err := transport.ParseOrigins(origins...)
+		if err != nil {
+			c.errs = append(c.errs, &ConfigError{Option: "WithRedirectOrigins", Err: err})
+			return
+		}
+		c.redirectOrigins = append(c.redirectOrigins, parsed...)
+	})
+}
+
+// WithMaxRedirects caps the redirect hops followed per call. Zero means
+// DefaultMaxRedirects; a negative n refuses every redirect.
+func WithMaxRedirects(n int) Option {
+	return optionFunc(func(c *config) { c.maxRedirects = n })
+}
+
+// WithSensitiveHeaders names extra headers (an API-key header, say) that
+// carry credentials: they are stripped from foreign redirect hops like
+// Authorization is. Appends.
+func WithSensitiveHeaders(names ...string) Option {
+	return optionFunc(func(c *config) {
+		for _, n := range names {
+			if !httpguts.ValidHeaderFieldName(n) {
+				c.fail("WithSensitiveHeaders", "invalid header name %q", n)
+				return
+			}
+			c.sensitiveHeaders = append(c.sensitiveHeaders, textproto.CanonicalMIMEHeaderKey(n))
+		}
+	})
+}
+
+// WithTLSConfig sets the base TLS configuration (root CAs, server name...).
+// It is cloned. InsecureSkipVerify and a MinVersion below TLS 1.2 are
+// refused. Default: system roots, TLS 1.2 minimum.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return optionFunc(func(c *config) {
+		if cfg == nil {
+			c.fail("WithTLSConfig", "nil *tls.Config")
+			return
+		}
+		c.tlsConfig = cfg.Clone()
+	})
+}
+
+// WithPins pins hosts to SubjectPublicKeyInfo hashes in the OkHttp form
+// "sha256/<base64>". Each set needs at least two pins (one a backup) unless
+// it sets AllowSinglePin. Appends. Default: no pinning.
+func WithPins(sets ...transport.PinSet) Option {
+	return optionFunc(func(c *config) { c.pins = append(c.pins, sets...) })
+}
+
+// WithClientCertificate presents cert for mutual TLS. Default: none.
+func WithClientCertificate(cert *transport.ClientCertificate) Option {
+	return optionFunc(func(c *config) {
+		if cert == nil {
+			c.fail("WithClientCertificate", "nil certificate")
+			return
+		}
+		c.clientCert = cert
+	})
+}
+
+// WithClientCertificateFiles presents the PEM certificate and key in the
+// given files for mutual TLS, reloading them when they change on disk.
+// Default: none.
+func WithClientCertificateFiles(certFile, keyFile string) Option {
+	return optionFunc(func(c *config) { c.certFiles = &[2]string{certFile, keyFile} })
+}
+
+// WithProxy routes requests through the proxy chosen by proxy (for example
+// http.ProxyFromEnvironment). Default: no proxy, whatever the environment
+// says: a proxy sees every destination and, with a corporate CA, can read
+// the traffic, and environment variables are an easy injection point.
+func WithProxy(proxy func(*http.Request) (*url.URL, error)) Option {
+	return optionFunc(func(c *config) {
+		if proxy == nil {
+			c.fail("WithProxy", "nil proxy func")
+			return
+		}
+		c.proxy = proxy
+	})
+}
+
+// WithEnvironmentProxy opts in to HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
+func WithEnvironmentProxy() Option { return WithProxy(http.ProxyFromEnvironment) }
+
+// WithBaseTransport replaces the hardened TLS base transport with rt, for
+// tests, benchmarks or a transport you harden yourself. It cannot be
+// combined with the TLS options (WithTLSConfig, WithPins, client
+// certificates, proxies), which configure the base this replaces.
+func WithBaseTransport(rt http.RoundTripper) Option {
+	return optionFunc(func(c *config) {
+		if rt == nil {
+			c.fail("WithBaseTransport", "nil RoundTripper")
+			return
+		}
+		c.baseTransport = rt
+	})
+}
+
+// WithTracerProvider sets the OpenTelemetry tracer provider. Default: the
+// global provider (otel.GetTracerProvider) at New time.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) {
+		if tp == nil {
+			c.fail("WithTracerProvider", "nil TracerProvider")
+			return
+		}
+		c.tracerProvider = tp
+	})
+}
+
+// WithMeterProvider sets the OpenTelemetry meter provider. Default: the
+// global provider (otel.GetMeterProvider) at New time.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) {
+		if mp == nil {
+			c.fail("WithMeterProvider", "nil MeterProvider")
+			return
+		}
+		c.meterProvider = mp
+	})
+}
+
+// WithPropagator sets the propagator that injects trace context into
+// outgoing requests. Default: the global one (otel.GetTextMapPropagator).
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return optionFunc(func(c *config) {
+		if p == nil {
+			c.fail("WithPropagator", "nil TextMapPropagator")
+			return
+		}
+		c.propagator = p
+	})
+}
+
+// WithVisibleQueryKeys lists query parameters whose values may appear in
+// spans and error messages. Appends. Default: none; every query value is
+// replaced with "REDACTED" (the keys stay visible).
+func WithVisibleQueryKeys(keys ...string) Option {
+	return optionFunc(func(c *config) { c.visibleQuery = append(c.visibleQuery, keys...) })
+}
+
+// WithVisibleHeaders lists headers whose values may appear in telemetry.
+// Appends. Default: none.
+func WithVisibleHeaders(names ...string) Option {
+	return optionFunc(func(c *config) { c.visibleHeaders = append(c.visibleHeaders, names...) })
+}

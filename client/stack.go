@@ -1,0 +1,112 @@
+package client
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// The layer order lives here and nowhere else.
+//
+//	 caller ──► http.Client (redirect policy: every hop runs the stack again)
+//	              │
+//	 per call     ▼
+//	   1. call trace ........ one logical span + request duration metric
+//	   2. prepare ........... (egress check, replayability, Idempotency-Key: egress/resilience issues)
+//	   3. total deadline .... (resilience issue)
+//	   4. retry ............. owns the attempts; until it lands, the attempt
+//	                          scope below makes the single attempt
+//	      attempt scope ..... ONE Request.Clone per attempt, shared by every
+//	                          layer below through transport.Own
+//	 per attempt
+//	   5. breaker ........... (resilience issue)
+//	   6. throttle .......... (resilience issue)
+//	   7. attempt timeout ... (resilience issue)
+//	   8. auth .............. (tokens issue)
+//	   9. sign .............. (signing issue) fresh created+nonce per attempt
+//	  10. attempt trace ..... one span per physical send; injects traceparent
+//	                          AFTER signing, so trace headers are never signed
+//	  11. base .............. cloned http.Transport: HTTP/2, TLS >= 1.2, pins
+//	                          in VerifyConnection, mTLS via GetClientCertificate
+//
+// Why this order: telemetry wraps everything so the logical span sees the
+// final outcome; everything that must be fresh on each send (a token that
+// may have been refreshed, a new nonce and timestamp, the attempt span)
+// sits inside the retry loop; credentials are applied as late as possible
+// so no outer layer can leak or log them; the trace headers are added after
+// signing because a signature over them would break on every re-send.
+
+// buildStack assembles c.rt from the validated configuration, innermost
+// layer first.
+func buildStack(c *Client, cfg *config) error {
+	base, err := newBase(c, cfg)
+	if err != nil {
+		return err
+	}
+	tc := transport.TraceConfig{
+		TracerProvider: cfg.tracerProvider,
+		MeterProvider:  cfg.meterProvider,
+		Propagator:     cfg.propagator,
+		Redaction:      c.redact,
+	}
+	var rt http.RoundTripper = base
+	rt = transport.NewAttemptTrace(rt, tc) // 10
+	rt = transport.NewAttemptScope(rt)     // 4 (single attempt until retry lands)
+	rt = transport.NewCallTrace(rt, tc)    // 1
+	c.rt = rt
+	return nil
+}
+
+// newBase builds the hardened TLS base transport (layer 11), or returns the
+// caller's replacement from WithBaseTransport.
+func newBase(c *Client, cfg *config) (http.RoundTripper, error) {
+	if cfg.baseTransport != nil {
+		return cfg.baseTransport, nil
+	}
+	bc := transport.BaseConfig{
+		TLSConfig:         cfg.tlsConfig,
+		Pins:              cfg.pins,
+		ClientCertificate: cfg.clientCert,
+		Proxy:             cfg.proxy,
+		MeterProvider:     cfg.meterProvider,
+	}
+	if cfg.certFiles != nil {
+		cc, err := transport.NewClientCertificateFromFiles(cfg.certFiles[0], cfg.certFiles[1])
+		if err != nil {
+			return nil, &ConfigError{Option: "WithClientCertificateFiles", Err: err}
+		}
+		c.closers = append(c.closers, cc.Close)
+		bc.ClientCertificate = cc
+	}
+	b, err := transport.NewBase(bc)
+	if err != nil {
+		return nil, renameOption(err)
+	}
+	c.base = b
+	c.closers = append(c.closers, func() error { b.CloseIdleConnections(); return nil })
+	return b, nil
+}
+
+// renameOption maps a transport.BaseConfig field named in a ConfigError to
+// the client option that set it, keeping the field path for detail.
+func renameOption(err error) error {
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	field := ce.Option
+	opt := "New"
+	switch {
+	case strings.HasPrefix(field, "TLSConfig"):
+		opt = "WithTLSConfig"
+	case strings.HasPrefix(field, "Pins"):
+		opt = "WithPins"
+	case strings.HasPrefix(field, "ClientCertificate"):
+		opt = "WithClientCertificate"
+	case strings.HasPrefix(field, "Proxy"):
+		opt = "WithProxy"
+	}
+	return &ConfigError{Option: opt + " (" + field + ")", Reason: ce.Reason, Err: ce.Err}
+}

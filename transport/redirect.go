@@ -1,0 +1,118 @@
+package transport
+
+import (
+	"fmt"
+
+	"net/http"
+	"net/url"
+)
+
+// DefaultMaxRedirects is the number of redirect hops a RedirectPolicy follows
+// when MaxRedirects is zero (the same as net/http's own limit).
+const DefaultMaxRedirects = 10
+
+// credentialHeaders are never sent to an origin outside the credential scope,
+// whoever set them (the caller, http.Client's header copy, or a layer).
+var credentialHeaders = []string{
+	"Authorization",
+	"Proxy-Authorization",
+	"Cookie",
+	"Cookie2",
+	"Signature",
+	"Signature-Input",
+}
+
+// RedirectPolicy decides, for every redirect hop http.Client wants to follow,
+// whether the hop may go ahead. Use its Check method as
+// http.Client.CheckRedirect.
+//
+// A hop is followed when its origin is in Origins (the client's own API
+// origins) or, as a "foreign" hop, in AllowedRedirects. A foreign hop gets no
+// credential: Check removes Authorization, cookies, Signature/Signature-Input
+// and every header in SensitiveHeaders from the hop's request, and refuses a
+// hop that would replay a request body (307/308) to that origin. Credential
+// layers further down the stack ask their own Scope on every hop, so they do
+// not re-apply credentials to a foreign origin either.
+//
+// A hop from https to http is always refused, as is any hop to an origin that
+// is in neither list. When Origins is empty, the origin of the first request
+// of the chain is the client's origin.
+type RedirectPolicy struct {
+	// Origins are the client's API origins (the credential scope).
+	Origins Origins
+	// AllowedRedirects are other origins a redirect may lead to. Zero: none.
+	AllowedRedirects Origins
+	// SensitiveHeaders are extra header names (API-key headers, for example)
+	// stripped from foreign hops along with the built-in credential headers.
+	SensitiveHeaders []string
+	// MaxRedirects caps the hops per call. Zero means DefaultMaxRedirects;
+	// a negative value refuses every redirect.
+	MaxRedirects int
+}
+
+// RedirectError reports a refused redirect hop. It wraps ErrRedirectDenied.
+// From and To are origins (scheme://host:port), never full URLs, so no path
+// or query (which may carry secrets) reaches the message.
+type RedirectError struct {
+	From, To Origin
+	Reason   string
+}
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("transport: redirect denied from %s to %s: %s", e.From, e.To, e.Reason)
+}
+
+func (e *RedirectError) Unwrap() error { return ErrRedirectDenied }
+
+// Check implements http.Client.CheckRedirect.
+func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
+	prev := via[len(via)-1]
+	from, to := OriginOf(prev.URL), OriginOf(req.URL)
+	deny := func(reason string) error {
+		closeBody(req)
+		return &RedirectError{From: from, To: to, Reason: reason}
+	}
+	max := p.MaxRedirects
+	if max == 0 {
+		max = DefaultMaxRedirects
+	}
+	if len(via) > max || max < 0 {
+		return deny(fmt.Sprintf("more than %d redirects", max))
+	}
+	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return deny("https to http downgrade")
+	}
+	if p.isOwn(req.URL, via[0].URL) {
+		return nil
+	}
+	if !p.AllowedRedirects.Allows(req.URL) {
+		return deny("origin not allowed")
+	}
+	// A foreign hop: followed, but with no credential and no body.
+	if req.Body != nil && req.Body != http.NoBody {
+		return deny("would replay the request body to another origin")
+	}
+	for _, h := range credentialHeaders {
+		req.Header.Del(h)
+	}
+	for _, h := range p.SensitiveHeaders {
+		req.Header.Del(h)
+	}
+	return nil
+}
+
+// isOwn reports whether u belongs to the client's own origins.
+func (p *RedirectPolicy) isOwn(u, first *url.URL) bool {
+	if len(p.Origins) == 0 {
+		return OriginOf(u) == OriginOf(first)
+	}
+	return p.Origins.Allows(u)
+}
+
+// closeBody closes req.Body, if any, after draining nothing: the body of a
+// refused hop was obtained from GetBody and is not ours to read.
+func closeBody(req *http.Request) {
+	if req.Body != nil && req.Body != http.NoBody {
+		_ = req.Body.Close()
+	}
+}
