@@ -1,0 +1,231 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/transport"
+)
+
+// payload is the 1 KiB JSON body every POST sends.
+var payload = func() []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"items":[`)
+	for b.Len() < 1024-40 {
+		if b.Len() > 10 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"id":12345,"name":"widget"}`)
+	}
+	b.WriteString(`],"note":"`)
+	for b.Len() < 1022 {
+		b.WriteByte('x')
+	}
+	b.WriteString(`"}`)
+	return b.Bytes()[:1024]
+}()
+
+const respBody = `{"ok":true}`
+
+// stubTransport answers every request in memory, like a server that replies
+// 200 with a small JSON body. It reads and closes the request body, as a
+// real transport does.
+type stubTransport struct{}
+
+func (stubTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+		_ = req.Body.Close()
+	}
+	return &http.Response{
+		StatusCode:    http.StatusOK,
+		Status:        "200 OK",
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        http.Header{"Content-Type": {"application/json"}},
+		Body:          io.NopCloser(strings.NewReader(respBody)),
+		ContentLength: int64(len(respBody)),
+		Request:       req,
+	}, nil
+}
+
+// discardExporter drops spans; the batch processor still does all its work.
+type discardExporter struct{}
+
+func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardExporter) Shutdown(context.Context) error                             { return nil }
+
+// telemetry returns options for a real OTel SDK: a batch span processor and
+// a metric reader, as a production service would configure them.
+func telemetry(b *testing.B) []client.Option {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() {
+		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	})
+	return []client.Option{
+		client.WithTracerProvider(tp),
+		client.WithMeterProvider(mp),
+		client.WithPropagator(propagation.TraceContext{}),
+	}
+}
+
+// spkiPin returns the OkHttp-style pin of cert.
+func spkiPin(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return "sha256/" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// backupPin is a syntactically valid pin that matches nothing, standing in
+// for the backup key a production pin set carries.
+var backupPin = "sha256/" + base64.StdEncoding.EncodeToString(make([]byte, 32))
+
+type target struct {
+	url  string
+	bare *http.Client
+	full *client.Client
+}
+
+func newStub(b *testing.B) target {
+	full, err := client.New(append(telemetry(b),
+		client.WithOrigins("https://api.example.test"),
+		client.WithBaseTransport(stubTransport{}),
+	)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { full.Close() })
+	return target{
+		url:  "https://api.example.test/v1/items?page=2",
+		bare: &http.Client{Transport: stubTransport{}},
+		full: full,
+	}
+}
+
+func newLoopback(b *testing.B, h2 bool) target {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, respBody)
+	}))
+	srv.EnableHTTP2 = h2
+	srv.StartTLS()
+	b.Cleanup(srv.Close)
+
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	bareTr := http.DefaultTransport.(*http.Transport).Clone()
+	bareTr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	bareTr.ForceAttemptHTTP2 = h2
+	b.Cleanup(bareTr.CloseIdleConnections)
+
+	full, err := client.New(append(telemetry(b),
+		client.WithOrigins(srv.URL),
+		client.WithTLSConfig(&tls.Config{RootCAs: roots}),
+		client.WithPins(transport.PinSet{Host: "127.0.0.1", Pins: []string{spkiPin(srv.Certificate()), backupPin}}),
+	)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { full.Close() })
+	return target{url: srv.URL + "/v1/items?page=2", bare: &http.Client{Transport: bareTr}, full: full}
+}
+
+func newRequest(b *testing.B, method, url string) *http.Request {
+	var req *http.Request
+	var err error
+	if method == http.MethodPost {
+		req, err = http.NewRequest(method, url, bytes.NewReader(payload))
+		req.Header.Set("Content-Type", "application/json")
+	} else {
+		req, err = http.NewRequest(method, url, nil)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return req
+}
+
+func run(b *testing.B, do func(*http.Request) (*http.Response, error), method, url string) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := do(newRequest(b, method, url))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+}
+
+func runParallel(b *testing.B, do func(*http.Request) (*http.Response, error), method, url string) {
+	b.ReportAllocs()
+	b.SetParallelism(4) // 4 × GOMAXPROCS(2) = 8 goroutines on the project machines
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := do(newRequest(b, method, url))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+}
+
+func BenchmarkStack(b *testing.B) {
+	kinds := []struct {
+		name string
+		new  func(*testing.B) target
+	}{
+		{"stub", newStub},
+		{"h1", func(b *testing.B) target { return newLoopback(b, false) }},
+		{"h2", func(b *testing.B) target { return newLoopback(b, true) }},
+	}
+	for _, k := range kinds {
+		b.Run(k.name, func(b *testing.B) {
+			t := k.new(b)
+			for _, variant := range []string{"bare", "full"} {
+				do := t.bare.Do
+				if variant == "full" {
+					do = t.full.Do
+				}
+				b.Run(variant, func(b *testing.B) {
+					for _, m := range []string{http.MethodGet, http.MethodPost} {
+						b.Run(m, func(b *testing.B) { run(b, do, m, t.url) })
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkStackParallel runs the stub GET with 8 goroutines; compare
+// CPU per request (ns/op × GOMAXPROCS) of full against bare.
+func BenchmarkStackParallel(b *testing.B) {
+	t := newStub(b)
+	b.Run("stub/bare/GET", func(b *testing.B) { runParallel(b, t.bare.Do, http.MethodGet, t.url) })
+	b.Run("stub/full/GET", func(b *testing.B) { runParallel(b, t.full.Do, http.MethodGet, t.url) })
+}
