@@ -1,0 +1,183 @@
+// Command quickstart shows securecall end to end, offline: it starts an
+// embedded HTTPS API on loopback with a CA it generates, calls it through a
+// client with certificate pinning on, and prints a short report per call:
+// which layers acted, the status and the attempt count. It also shows what
+// the client refuses: a server with a valid certificate but the wrong key
+// (pin mismatch) and a redirect to an origin the client was not told about.
+//
+//	go run ./examples/quickstart
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/internal/testpki"
+	"github.com/securecall/securecall/transport"
+)
+
+func main() {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	if err := run(ctx, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+// api is the embedded service: an h2-capable HTTPS server on loopback.
+func startAPI(leaf *testpki.Leaf, h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = true
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
+	srv.StartTLS()
+	return srv
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	// 1. A private PKI: our CA, and an "attacker" CA the client also trusts
+	// (think: a compromised or coerced public CA) issuing for the same name.
+	ca, err := testpki.NewCA("quickstart root")
+	if err != nil {
+		return err
+	}
+	attackerCA, err := testpki.NewCA("attacker root")
+	if err != nil {
+		return err
+	}
+	leaf, err := ca.Server("127.0.0.1", "127.0.0.1")
+	if err != nil {
+		return err
+	}
+	fake, err := attackerCA.Server("127.0.0.1", "127.0.0.1")
+	if err != nil {
+		return err
+	}
+
+	// 2. The embedded API and an impostor with a valid chain but other keys.
+	api := startAPI(leaf, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/moved":
+			http.Redirect(w, r, "https://localhost:1/elsewhere", http.StatusFound)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"path":%q,"traceparent":%t}`, r.URL.Path, r.Header.Get("Traceparent") != "")
+		}
+	}))
+	defer api.Close()
+	impostor := startAPI(fake, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "you should never see this")
+	}))
+	defer impostor.Close()
+
+	// 3. The client: pinned to our leaf's key, with our CA's key as backup.
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	defer tp.Shutdown(context.Background())
+	c, err := client.New(
+		client.WithOrigins(api.URL, impostor.URL),
+		client.WithTLSConfig(&tls.Config{RootCAs: testpki.Pool(ca, attackerCA)}),
+		client.WithPins(transport.PinSet{
+			Host: "127.0.0.1",
+			Pins: []string{testpki.Pin(leaf.Cert), testpki.Pin(ca.Cert)},
+		}),
+		client.WithTracerProvider(tp),
+		client.WithPropagator(propagation.TraceContext{}),
+	)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	fmt.Fprintln(out, "securecall quickstart: embedded HTTPS API at", api.URL)
+	calls := []struct {
+		what, url string
+		wantErr   error
+	}{
+		{"GET the API", api.URL + "/v1/status?api_key=not-for-logs", nil},
+		{"GET it again (pooled h2 connection)", api.URL + "/v1/items", nil},
+		{"GET an impostor with a valid chain, wrong key", impostor.URL + "/v1/status", client.ErrPinMismatch},
+		{"follow a redirect to an unlisted origin", api.URL + "/v1/moved", client.ErrRedirectDenied},
+	}
+	for i, call := range calls {
+		spans.Reset()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, call.url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := c.Do(req)
+		fmt.Fprintf(out, "\n%d. %s\n", i+1, call.what)
+		if err != nil {
+			if call.wantErr == nil || !errors.Is(err, call.wantErr) {
+				return fmt.Errorf("call %d: unexpected error: %w", i+1, err)
+			}
+			fmt.Fprintf(out, "   refused: %v\n", err)
+			report(out, spans.GetSpans(), nil)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if call.wantErr != nil {
+			return fmt.Errorf("call %d succeeded, want %v", i+1, call.wantErr)
+		}
+		fmt.Fprintf(out, "   %s %s, body %s\n", resp.Proto, resp.Status, body)
+		report(out, spans.GetSpans(), resp)
+	}
+	return nil
+}
+
+// report prints which layers acted on a call, from its spans and response.
+func report(out io.Writer, spans tracetest.SpanStubs, resp *http.Response) {
+	var calls, attempts int
+	var url string
+	for _, s := range spans {
+		if hasParentIn(spans, s) {
+			attempts++
+			for _, a := range s.Attributes {
+				if a.Key == "url.full" {
+					url = a.Value.AsString()
+				}
+			}
+		} else {
+			calls++
+		}
+	}
+	var layers []string
+	if calls > 0 {
+		layers = append(layers, "trace(call span)")
+	}
+	if attempts > 0 {
+		layers = append(layers, fmt.Sprintf("trace(%d attempt span)", attempts))
+	}
+	if resp != nil && resp.TLS != nil {
+		layers = append(layers, fmt.Sprintf("tls(%s, pinned, %s)", tls.VersionName(resp.TLS.Version), resp.TLS.NegotiatedProtocol))
+	}
+	fmt.Fprintf(out, "   attempts=%d layers: %s\n", attempts, strings.Join(layers, ", "))
+	if url != "" {
+		fmt.Fprintf(out, "   url.full in the span: %s\n", url)
+	}
+}
+
+// hasParentIn reports whether s's parent is one of spans (an attempt span
+// under the call span).
+func hasParentIn(spans tracetest.SpanStubs, s tracetest.SpanStub) bool {
+	for _, p := range spans {
+		if p.SpanContext.SpanID() == s.Parent.SpanID() {
+			return true
+		}
+	}
+	return false
+}
