@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -313,8 +312,23 @@ func snapshot(req *http.Request) reqSnapshot {
 	return s
 }
 
-func headerEqual(a, b http.Header) bool {
-	return len(a) == len(b) && maps.EqualFunc(a, b, slices.Equal[[]string])
+// changedNames lists the header names whose values differ between a and
+// b. Only names are reported: a layer's failure message must not print the
+// credential it wrongly wrote into the caller's header.
+func changedNames(a, b http.Header) []string {
+	var names []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !slices.Equal(v, w) {
+			names = append(names, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // diff lists the differences between s and req.
@@ -339,11 +353,11 @@ func (s reqSnapshot) diff(req *http.Request) []string {
 	if mapPtr(req.Header) != s.headerPtr {
 		add("Header map replaced")
 	}
-	if !headerEqual(req.Header, s.header) {
-		add("Header %v -> %v", s.header, req.Header)
+	if names := changedNames(s.header, req.Header); len(names) > 0 {
+		add("Header fields changed: %v", names)
 	}
-	if !headerEqual(req.Trailer, s.trailer) {
-		add("Trailer %v -> %v", s.trailer, req.Trailer)
+	if names := changedNames(s.trailer, req.Trailer); len(names) > 0 {
+		add("Trailer fields changed: %v", names)
 	}
 	if req.Body != s.body {
 		add("Body replaced")

@@ -345,3 +345,26 @@ func TestConformanceCustomURL(t *testing.T) {
 		t.Fatalf("URLs sent: %v, want only %s", seen, want)
 	}
 }
+
+// Every check must be shown to catch at least one faulty layer.
+func TestEveryCheckHasABadLayer(t *testing.T) {
+	covered := make(map[string]bool)
+	for _, bl := range badLayers() {
+		covered[bl.check] = true
+	}
+	for _, c := range checks {
+		if !covered[c.name] {
+			t.Errorf("check %s has no bad layer in the meta-test", c.name)
+		}
+	}
+}
+
+// The failure report names the header that changed but never prints its
+// value, which may be a credential.
+func TestNotModifiedReportHidesValues(t *testing.T) {
+	rec := runCheck(check{"RequestNotModified", checkRequestNotModified}, badLayers()[0].layer, ConformanceOptions{})
+	msg := rec.messages()
+	if !strings.Contains(msg, "Authorization") || strings.Contains(msg, "leaked") {
+		t.Fatalf("report should name Authorization without its value:\n%s", msg)
+	}
+}
