@@ -1,0 +1,352 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Defaults of BaseConfig. A zero field in BaseConfig means the default.
+const (
+	// DefaultDialTimeout bounds establishing a TCP connection.
+	DefaultDialTimeout = 10 * time.Second
+	// DefaultKeepAlive is the TCP keep-alive probe interval of the default
+	// dialer.
+	DefaultKeepAlive = 30 * time.Second
+	// DefaultTLSHandshakeTimeout bounds a TLS handshake.
+	DefaultTLSHandshakeTimeout = 10 * time.Second
+	// DefaultIdleConnTimeout is how long an idle keep-alive connection is
+	// kept in the pool.
+	DefaultIdleConnTimeout = 90 * time.Second
+	// DefaultMaxIdleConnsPerHost is how many idle connections per host are
+	// kept (net/http's own default, 2, makes a busy HTTP/1.1 client close
+	// and re-handshake connections constantly).
+	DefaultMaxIdleConnsPerHost = 16
+)
+
+// meterName is the instrumentation scope of the base transport's metrics.
+const meterName = "github.com/securecall/securecall/transport"
+
+// BaseConfig configures NewBase. Every field is optional; the zero
+// BaseConfig gives an HTTP/2-capable TLS 1.2+ transport that verifies
+// certificates against the system roots, pins nothing, presents no client
+// certificate and uses no proxy.
+type BaseConfig struct {
+	// TLSConfig is the starting TLS configuration (RootCAs, ServerName,
+	// MaxVersion, ClientSessionCache...). It is cloned; the caller's value
+	// is never modified. Refused with a *ConfigError wrapping
+	// ErrInsecureTLS: InsecureSkipVerify (option
+	// "TLSConfig.InsecureSkipVerify"), a MinVersion or MaxVersion below
+	// TLS 1.2, and CipherSuites listed by tls.InsecureCipherSuites. A zero
+	// MinVersion becomes tls.VersionTLS12. A VerifyConnection of its own
+	// runs after the pin check. GetClientCertificate or Certificates cannot
+	// be combined with ClientCertificate. nil means an empty tls.Config.
+	// No revocation checking (OCSP, CRL) is done, as in crypto/tls.
+	TLSConfig *tls.Config
+
+	// Pins pins host patterns to public keys; see PinSet. Validated here: a
+	// malformed pin, a duplicate host, or fewer than two distinct pins
+	// without AllowSinglePin is a *ConfigError naming e.g. "Pins[0].Pins".
+	// nil pins nothing.
+	Pins []PinSet
+
+	// ClientCertificate, when set, is presented to servers that ask for a
+	// client certificate (mutual TLS), and rotated as it reloads. The Base
+	// closes its idle connections when it sees a new certificate, so new
+	// calls handshake with it while in-flight calls finish on their
+	// connection. nil presents none.
+	ClientCertificate *ClientCertificate
+
+	// Proxy chooses a proxy per request, as http.Transport.Proxy. nil
+	// means no proxy at all: HTTP_PROXY, HTTPS_PROXY and NO_PROXY are NOT
+	// consulted unless the caller passes http.ProxyFromEnvironment
+	// explicitly. A proxy sees every destination host (CONNECT line, SNI),
+	// can read and alter the traffic if it holds a CA the client trusts (a
+	// corporate TLS-inspection proxy), and takes the connection out of
+	// reach of dial-time egress and SSRF checks, which then only see the
+	// proxy's address; and environment variables are an easy injection
+	// point into a service. So a proxy is an explicit decision.
+	Proxy func(*http.Request) (*url.URL, error)
+
+	// DialContext dials TCP connections (to the server, or to the proxy).
+	// nil means a net.Dialer with DialTimeout and DefaultKeepAlive. Useful
+	// for egress control at dial time or to reach test servers under a
+	// name.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// DialTimeout bounds establishing a TCP connection with the default
+	// dialer. Zero means DefaultDialTimeout; it cannot be combined with
+	// DialContext (which has its own).
+	DialTimeout time.Duration
+	// TLSHandshakeTimeout bounds a TLS handshake. Zero means
+	// DefaultTLSHandshakeTimeout.
+	TLSHandshakeTimeout time.Duration
+	// IdleConnTimeout is how long an idle connection stays pooled. Zero
+	// means DefaultIdleConnTimeout.
+	IdleConnTimeout time.Duration
+	// MaxIdleConnsPerHost is how many idle connections per host are kept.
+	// Zero means DefaultMaxIdleConnsPerHost.
+	MaxIdleConnsPerHost int
+
+	// MeterProvider provides the meter for the counters
+	// securecall.tls.pin.mismatch {server.address,
+	// securecall.tls.pin.report_only}, securecall.tls.pin.expired
+	// {server.address} (both counted per handshake) and
+	// securecall.tls.client_certificate.reload {securecall.outcome:
+	// success|failure} (automatic reloads). nil means otel's global
+	// provider at NewBase time.
+	MeterProvider metric.MeterProvider
+
+	// OnPinEvent, when set, is called for every pin mismatch (enforced or
+	// report-only) and every handshake with a host whose pin set has
+	// expired. It runs inside the TLS handshake, possibly concurrently:
+	// keep it fast and non-blocking. nil means no hook.
+	OnPinEvent func(PinEvent)
+
+	// Now returns the current time for pin-set expiry. nil means time.Now.
+	Now func() time.Time
+}
+
+// Base is the innermost layer of the stack: an http.Transport cloned from
+// http.DefaultTransport (so HTTP/2 stays on), hardened: TLS 1.2 minimum,
+// InsecureSkipVerify refused, public-key pins checked in VerifyConnection
+// on top of normal chain verification (resumed sessions included), mutual
+// TLS with a rotating ClientCertificate, and no proxy unless configured.
+//
+// Certificate and pin failures surface as errors for which
+// IsCertificateError is true; no layer retries them.
+//
+// Base is an http.RoundTripper and safe for concurrent use. It does not
+// modify requests; like http.Transport it closes the request body, also on
+// errors.
+type Base struct {
+	t    *http.Transport
+	pins *pinner // nil when nothing is pinned
+
+	cc      *ClientCertificate
+	ccGen   atomic.Uint64
+	reloads metric.Int64Counter
+}
+
+var (
+	outcomeSuccess = metric.WithAttributeSet(attribute.NewSet(attribute.String("securecall.outcome", "success")))
+	outcomeFailure = metric.WithAttributeSet(attribute.NewSet(attribute.String("securecall.outcome", "failure")))
+)
+
+// NewBase returns a Base configured by cfg, or a *ConfigError naming the
+// offending field.
+func NewBase(cfg BaseConfig) (*Base, error) {
+	tc, err := checkTLSConfig(cfg.TLSConfig)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ClientCertificate != nil && (tc.GetClientCertificate != nil || len(tc.Certificates) > 0) {
+		return nil, configErrorf("ClientCertificate", nil,
+			"cannot be combined with TLSConfig.GetClientCertificate or TLSConfig.Certificates")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"DialTimeout", cfg.DialTimeout},
+		{"TLSHandshakeTimeout", cfg.TLSHandshakeTimeout},
+		{"IdleConnTimeout", cfg.IdleConnTimeout},
+	} {
+		if d.v < 0 {
+			return nil, configErrorf(d.name, nil, "must not be negative, got %v", d.v)
+		}
+	}
+	if cfg.DialTimeout != 0 && cfg.DialContext != nil {
+		return nil, configErrorf("DialTimeout", nil, "has no effect with DialContext; bound the dial in DialContext")
+	}
+	if cfg.MaxIdleConnsPerHost < 0 {
+		return nil, configErrorf("MaxIdleConnsPerHost", nil, "must not be negative, got %d", cfg.MaxIdleConnsPerHost)
+	}
+
+	mp := cfg.MeterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	meter := mp.Meter(meterName)
+
+	b := &Base{cc: cfg.ClientCertificate}
+	if len(cfg.Pins) > 0 {
+		p, err := newPinner(cfg.Pins)
+		if err != nil {
+			return nil, err
+		}
+		p.now = cfg.Now
+		if p.now == nil {
+			p.now = time.Now
+		}
+		p.onEvent = cfg.OnPinEvent
+		if p.mismatch, err = meter.Int64Counter("securecall.tls.pin.mismatch",
+			metric.WithDescription("TLS handshakes whose verified chain matched no pin of the host"),
+			metric.WithUnit("{handshake}")); err != nil {
+			return nil, configErrorf("MeterProvider", err, "counter securecall.tls.pin.mismatch")
+		}
+		if p.expired, err = meter.Int64Counter("securecall.tls.pin.expired",
+			metric.WithDescription("TLS handshakes with a host whose pin set has expired and was not enforced"),
+			metric.WithUnit("{handshake}")); err != nil {
+			return nil, configErrorf("MeterProvider", err, "counter securecall.tls.pin.expired")
+		}
+		b.pins = p
+		userVerify := tc.VerifyConnection
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if err := p.verifyConnection(cs); err != nil {
+				return err
+			}
+			if userVerify != nil {
+				return userVerify(cs)
+			}
+			return nil
+		}
+	}
+	if b.cc != nil {
+		if b.reloads, err = meter.Int64Counter("securecall.tls.client_certificate.reload",
+			metric.WithDescription("Automatic reloads of the mTLS client certificate that found new files"),
+			metric.WithUnit("{reload}")); err != nil {
+			return nil, configErrorf("MeterProvider", err, "counter securecall.tls.client_certificate.reload")
+		}
+		b.ccGen.Store(b.cc.generation())
+		tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			b.pollClientCertificate()
+			return b.cc.cur.Load(), nil
+		}
+	}
+
+	b.t = newHTTPTransport()
+	b.t.TLSClientConfig = tc
+	b.t.Proxy = cfg.Proxy
+	b.t.DialContext = cfg.DialContext
+	if b.t.DialContext == nil {
+		d := &net.Dialer{Timeout: or(cfg.DialTimeout, DefaultDialTimeout), KeepAlive: DefaultKeepAlive}
+		b.t.DialContext = d.DialContext
+	}
+	b.t.TLSHandshakeTimeout = or(cfg.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
+	b.t.IdleConnTimeout = or(cfg.IdleConnTimeout, DefaultIdleConnTimeout)
+	b.t.MaxIdleConnsPerHost = or(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost)
+	return b, nil
+}
+
+// newHTTPTransport clones http.DefaultTransport, which keeps HTTP/2 on
+// (ForceAttemptHTTP2 and its protocol settings), then resets every field
+// through which another package's changes to the global could weaken or
+// bypass the TLS set up here (custom TLS dialers, proxies, TLS config).
+func newHTTPTransport() *http.Transport {
+	var t *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = dt.Clone()
+	} else {
+		t = &http.Transport{MaxIdleConns: 100, ExpectContinueTimeout: time.Second}
+	}
+	t.ForceAttemptHTTP2 = true
+	t.DialTLSContext = nil
+	t.DialTLS = nil //nolint:staticcheck // reset the deprecated hook too
+	t.Dial = nil    //nolint:staticcheck // reset the deprecated hook too
+	t.Proxy = nil
+	t.ProxyConnectHeader = nil
+	t.GetProxyConnectHeader = nil
+	t.OnProxyConnectResponse = nil
+	t.TLSClientConfig = nil
+	return t
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// checkTLSConfig clones c and refuses what would weaken verification.
+func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
+	if c == nil {
+		return &tls.Config{MinVersion: tls.VersionTLS12}, nil
+	}
+	if c.InsecureSkipVerify {
+		return nil, configErrorf("TLSConfig.InsecureSkipVerify", ErrInsecureTLS,
+			"certificate verification cannot be disabled; trust a private CA with RootCAs instead")
+	}
+	if c.MinVersion != 0 && c.MinVersion < tls.VersionTLS12 {
+		return nil, configErrorf("TLSConfig.MinVersion", ErrInsecureTLS,
+			"%s is below TLS 1.2", tls.VersionName(c.MinVersion))
+	}
+	if c.MaxVersion != 0 && c.MaxVersion < tls.VersionTLS12 {
+		return nil, configErrorf("TLSConfig.MaxVersion", ErrInsecureTLS,
+			"%s is below TLS 1.2", tls.VersionName(c.MaxVersion))
+	}
+	insecure := tls.InsecureCipherSuites()
+	for i, id := range c.CipherSuites {
+		if slices.ContainsFunc(insecure, func(s *tls.CipherSuite) bool { return s.ID == id }) {
+			return nil, configErrorf("TLSConfig.CipherSuites", ErrInsecureTLS,
+				"CipherSuites[%d] %s is insecure", i, tls.CipherSuiteName(id))
+		}
+	}
+	tc := c.Clone()
+	if tc.MinVersion == 0 {
+		tc.MinVersion = tls.VersionTLS12
+	}
+	return tc, nil
+}
+
+// RoundTrip sends req over a hardened connection. It follows the
+// http.RoundTripper contract: req is not modified and its body is closed.
+// When a report-only pin set did not match the connection's chain, a
+// "securecall.tls.pin_mismatch" event is added to the span in req's
+// context.
+func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
+	if b.cc != nil {
+		b.syncClientCertificate()
+	}
+	resp, err := b.t.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if b.pins != nil && b.pins.anyReportOnly && resp.TLS != nil {
+		if span := trace.SpanFromContext(req.Context()); span.IsRecording() {
+			b.pins.report(span, resp.TLS)
+		}
+	}
+	return resp, nil
+}
+
+// CloseIdleConnections closes the idle pooled connections; in-flight
+// requests are not affected.
+func (b *Base) CloseIdleConnections() {
+	b.t.CloseIdleConnections()
+}
+
+// pollClientCertificate lets the client certificate check its files when
+// due and counts the outcome. It runs in RoundTrip and in handshakes.
+func (b *Base) pollClientCertificate() {
+	if checked, err := b.cc.poll(time.Now()); checked {
+		if err != nil {
+			b.reloads.Add(context.Background(), 1, outcomeFailure)
+		} else {
+			b.reloads.Add(context.Background(), 1, outcomeSuccess)
+		}
+	}
+}
+
+// syncClientCertificate polls, then closes the idle connections once after
+// the certificate changed, so that new calls handshake with the new one
+// instead of reusing a pooled connection made with the old one. Only called
+// from RoundTrip, never from inside a handshake.
+func (b *Base) syncClientCertificate() {
+	b.pollClientCertificate()
+	g := b.cc.generation()
+	if old := b.ccGen.Load(); old != g && b.ccGen.CompareAndSwap(old, g) {
+		b.t.CloseIdleConnections()
+	}
+}

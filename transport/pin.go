@@ -1,0 +1,514 @@
+package transport
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Certificate pinning.
+//
+// A pin is the SHA-256 hash of a certificate's SubjectPublicKeyInfo, written
+// in the OkHttp form "sha256/<standard base64>". A PinSet binds pins to a
+// host pattern. Pins are checked in tls.Config.VerifyConnection, which Go
+// runs after normal chain and hostname verification on every handshake,
+// resumed ones included, against ConnectionState.VerifiedChains (the chains
+// Go built up to a trusted root) and never against the certificates the
+// peer merely presented: an attacker can append a pinned certificate to the
+// chain it sends (OkHttp's CVE-2016-2402) but cannot make it part of a
+// verified chain. A pin may match any certificate of any verified chain: the
+// leaf, an intermediate or the root.
+//
+// Pinning narrows, never replaces, normal verification: the server still
+// needs a chain to a trusted root (tls.Config.RootCAs or the system pool)
+// that is valid for the host name.
+
+// PinSet pins one host pattern to a set of SubjectPublicKeyInfo hashes.
+//
+// The zero values of the optional fields mean: never expires, enforced
+// (not report-only), at least two distinct pins required.
+type PinSet struct {
+	// Host is the host the pins apply to: an exact name
+	// ("api.example.com"), a wildcard covering exactly one label
+	// ("*.example.com" matches "a.example.com", not "example.com" nor
+	// "a.b.example.com"), or an IP literal ("127.0.0.1", "::1"). Case and a
+	// trailing dot are ignored. An exact name takes precedence over a
+	// wildcard that also matches.
+	//
+	// Names are matched against the TLS server name (SNI) of the
+	// connection. A connection to an IP literal carries no SNI, so for it
+	// every pinned IP address that the verified leaf certificate is valid
+	// for applies (always including the dialed address when it is pinned).
+	Host string
+	// Pins are "sha256/<base64 of SHA-256 over SubjectPublicKeyInfo>"
+	// strings (the OkHttp form; SPKIPin computes one). A connection is
+	// accepted when any certificate of any verified chain has one of them.
+	// Include a backup: a pin of a key that is not in the current chain
+	// (the next key, or the issuing CA), so that a key rotation does not
+	// lock the client out.
+	Pins []string
+	// Expires, when not zero, is the instant from which the set is no
+	// longer enforced. Policy once it passes: normal certificate
+	// verification still applies but the pins are ignored, and every
+	// handshake with the host emits a PinEvent of kind PinEventExpired and
+	// increments the securecall.tls.pin.expired counter. Stale pins are
+	// worse than none (Chromium's lesson): an application that nobody
+	// updated keeps working instead of locking itself out of its API, and
+	// the event and metric tell its operators to ship new pins.
+	Expires time.Time
+	// ReportOnly, when true, lets a connection whose chain matches no pin
+	// through, after recording the mismatch: a PinEvent of kind
+	// PinEventMismatch, the securecall.tls.pin.mismatch counter, and a
+	// "securecall.tls.pin_mismatch" event on the span of every request
+	// (in its context) that is sent over such a connection. Use it to roll
+	// pins out safely.
+	ReportOnly bool
+	// AllowSinglePin accepts a set with a single distinct pin. Without it
+	// NewBase requires at least two, so that a backup exists.
+	AllowSinglePin bool
+}
+
+// PinEventKind tells what a PinEvent reports.
+type PinEventKind uint8
+
+const (
+	// PinEventMismatch: no certificate of the verified chains matched the
+	// pins. With PinEvent.ReportOnly the connection was let through;
+	// otherwise it failed with a *PinMismatchError.
+	PinEventMismatch PinEventKind = iota + 1
+	// PinEventExpired: the pin set has expired and was not enforced for
+	// this handshake (normal verification still applied).
+	PinEventExpired
+)
+
+// String returns "mismatch" or "expired".
+func (k PinEventKind) String() string {
+	switch k {
+	case PinEventMismatch:
+		return "mismatch"
+	case PinEventExpired:
+		return "expired"
+	}
+	return fmt.Sprintf("PinEventKind(%d)", uint8(k))
+}
+
+// PinEvent describes something the pin checker noticed during a TLS
+// handshake. It is passed to BaseConfig.OnPinEvent.
+type PinEvent struct {
+	// Kind is what happened.
+	Kind PinEventKind
+	// Host is the pinned host the check was for (the server name, or the
+	// pinned IP address for a connection to an IP literal).
+	Host string
+	// Pattern is the Host of the PinSet that applied.
+	Pattern string
+	// ReportOnly is true when the set is report-only: a mismatch was let
+	// through.
+	ReportOnly bool
+	// Resumed is true when the handshake resumed an earlier TLS session.
+	Resumed bool
+	// Seen are the pins of the certificates of the verified chains, in
+	// chain order, without duplicates.
+	Seen []string
+	// Expires is the pin set's expiry (zero: never).
+	Expires time.Time
+}
+
+// PinMismatchError is returned (wrapped, e.g. in a *url.Error) when the
+// server's verified chains contain no pinned key. errors.Is(err,
+// ErrPinMismatch) holds for it. Seen lists the pins the server presented,
+// which is what an operator needs to update a pin set ("fail first, then
+// copy the pins"). It is never retried.
+type PinMismatchError struct {
+	// Host is the pinned host name (or IP) of the connection.
+	Host string
+	// Seen are the pins of the certificates of the verified chains.
+	Seen []string
+	// Expected are the pins configured for Host.
+	Expected []string
+}
+
+// Error names the host, the pins seen and the pins expected.
+func (e *PinMismatchError) Error() string {
+	return "transport: certificate pin mismatch for " + e.Host +
+		": chain has " + strings.Join(e.Seen, ", ") +
+		"; expected one of " + strings.Join(e.Expected, ", ")
+}
+
+// Unwrap returns ErrPinMismatch.
+func (e *PinMismatchError) Unwrap() error { return ErrPinMismatch }
+
+// SPKIPin returns the pin of cert in the OkHttp form
+// "sha256/" + base64(SHA-256(SubjectPublicKeyInfo)).
+func SPKIPin(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return pinPrefix + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+const (
+	pinPrefix = "sha256/"
+	// maxPinVerdicts bounds the report-only verdict cache (see pinner.report).
+	maxPinVerdicts = 1024
+	// pinMismatchEvent is the span event added for a report-only mismatch.
+	pinMismatchEvent = "securecall.tls.pin_mismatch"
+)
+
+// pinSet is a validated PinSet.
+type pinSet struct {
+	pattern    string
+	hashes     [][sha256.Size]byte
+	pins       []string // canonical strings, deduplicated, in configured order
+	expires    time.Time
+	reportOnly bool
+}
+
+func (s *pinSet) expired(now time.Time) bool {
+	return !s.expires.IsZero() && !now.Before(s.expires)
+}
+
+// matches reports whether any certificate of any chain has a pinned key.
+func (s *pinSet) matches(chains [][]*x509.Certificate) bool {
+	for _, chain := range chains {
+		for _, c := range chain {
+			sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+			for i := range s.hashes {
+				if s.hashes[i] == sum {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// chainPins returns the pins of the certificates of chains, deduplicated,
+// in order.
+func chainPins(chains [][]*x509.Certificate) []string {
+	var out []string
+	for _, chain := range chains {
+		for _, c := range chain {
+			p := SPKIPin(c)
+			dup := false
+			for _, q := range out {
+				if q == p {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// pinner holds the validated pin sets of a Base and checks connections
+// against them.
+type pinner struct {
+	exact map[string]*pinSet     // exact host names
+	wild  map[string]*pinSet     // "*.example.com" stored under "example.com"
+	ips   map[netip.Addr]*pinSet // IP literals
+
+	now      func() time.Time
+	onEvent  func(PinEvent)
+	mismatch metric.Int64Counter
+	expired  metric.Int64Counter
+
+	anyReportOnly bool
+	verdicts      sync.Map // verdictKey -> *pinVerdict
+	nverdicts     atomic.Int64
+}
+
+// verdictKey identifies a verified chain checked against a set. Go shares
+// parsed certificates between connections (crypto/tls keeps a cache keyed
+// by the DER bytes), so the pointers identify the certificates.
+type verdictKey struct {
+	leaf, root *x509.Certificate
+	set        *pinSet
+}
+
+type pinVerdict struct {
+	mismatch bool
+	seen     []string
+}
+
+// newPinner validates sets. Option names in errors are "Pins[i]...".
+func newPinner(sets []PinSet) (*pinner, error) {
+	p := &pinner{
+		exact: map[string]*pinSet{},
+		wild:  map[string]*pinSet{},
+		ips:   map[netip.Addr]*pinSet{},
+	}
+	seen := map[string]int{}
+	for i, in := range sets {
+		opt := fmt.Sprintf("Pins[%d]", i)
+		pattern, kind, err := parsePinHost(in.Host)
+		if err != nil {
+			return nil, configErrorf(opt+".Host", nil, "%v", err)
+		}
+		if j, dup := seen[pattern]; dup {
+			return nil, configErrorf(opt+".Host", nil, "host %q is already pinned by Pins[%d]", pattern, j)
+		}
+		seen[pattern] = i
+		s := &pinSet{pattern: pattern, expires: in.Expires, reportOnly: in.ReportOnly}
+		for j, pin := range in.Pins {
+			h, err := parsePin(pin)
+			if err != nil {
+				return nil, configErrorf(fmt.Sprintf("%s.Pins[%d]", opt, j), nil, "%v", err)
+			}
+			dup := false
+			for _, k := range s.hashes {
+				if k == h {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				s.hashes = append(s.hashes, h)
+				s.pins = append(s.pins, pinPrefix+base64.StdEncoding.EncodeToString(h[:]))
+			}
+		}
+		switch {
+		case len(s.hashes) == 0:
+			return nil, configErrorf(opt+".Pins", nil, "no pins")
+		case len(s.hashes) < 2 && !in.AllowSinglePin:
+			return nil, configErrorf(opt+".Pins", nil,
+				"%d distinct pin(s); at least 2 are required (one a backup for key rotation) unless AllowSinglePin is set", len(s.hashes))
+		}
+		switch kind {
+		case hostExact:
+			p.exact[pattern] = s
+		case hostWildcard:
+			p.wild[strings.TrimPrefix(pattern, "*.")] = s
+		case hostIP:
+			p.ips[netip.MustParseAddr(pattern)] = s
+		}
+		p.anyReportOnly = p.anyReportOnly || s.reportOnly
+	}
+	return p, nil
+}
+
+type hostKind uint8
+
+const (
+	hostExact hostKind = iota
+	hostWildcard
+	hostIP
+)
+
+// parsePinHost validates and canonicalises a PinSet.Host.
+func parsePinHost(h string) (string, hostKind, error) {
+	if a, err := netip.ParseAddr(h); err == nil {
+		if a.Zone() != "" {
+			return "", 0, fmt.Errorf("host %q: IP zones cannot be pinned", h)
+		}
+		return a.Unmap().String(), hostIP, nil
+	}
+	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	if h == "" {
+		return "", 0, fmt.Errorf("empty host")
+	}
+	kind := hostExact
+	name := h
+	if rest, ok := strings.CutPrefix(h, "*."); ok {
+		kind, name = hostWildcard, rest
+	}
+	for _, label := range strings.Split(name, ".") {
+		if !validLabel(label) {
+			return "", 0, fmt.Errorf("host %q: want a host name, \"*.\" + a host name (one label), or an IP address; not a URL, port or other wildcard", h)
+		}
+	}
+	return h, kind, nil
+}
+
+func validLabel(l string) bool {
+	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// parsePin decodes "sha256/<standard base64 of 32 bytes>".
+func parsePin(pin string) ([sha256.Size]byte, error) {
+	var h [sha256.Size]byte
+	b64, ok := strings.CutPrefix(pin, pinPrefix)
+	if !ok {
+		return h, fmt.Errorf("pin %q: want the form \"sha256/<base64 of the SHA-256 of the SubjectPublicKeyInfo>\"", pin)
+	}
+	raw, err := base64.StdEncoding.Strict().DecodeString(b64)
+	if err != nil || len(raw) != sha256.Size {
+		return h, fmt.Errorf("pin %q: want standard base64 (with padding) of a 32-byte SHA-256 hash", pin)
+	}
+	copy(h[:], raw)
+	return h, nil
+}
+
+// lookupName returns the set for a server name (SNI), or nil.
+func (p *pinner) lookupName(name string) *pinSet {
+	if name == "" {
+		return nil
+	}
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	if s := p.exact[name]; s != nil {
+		return s
+	}
+	if len(p.wild) > 0 {
+		if i := strings.IndexByte(name, '.'); i > 0 {
+			return p.wild[name[i+1:]]
+		}
+	}
+	return nil
+}
+
+// forEachSet calls f for every set that applies to a connection with state
+// cs, with the pinned host it applies as. A named connection has at most
+// one set; a connection to an IP literal (no SNI) gets the set of every
+// pinned IP its leaf certificate is valid for.
+func (p *pinner) forEachSet(cs *tls.ConnectionState, f func(host string, s *pinSet) error) error {
+	if cs.ServerName != "" {
+		if s := p.lookupName(cs.ServerName); s != nil {
+			return f(s.hostFor(cs.ServerName), s)
+		}
+		return nil
+	}
+	if len(p.ips) == 0 || len(cs.PeerCertificates) == 0 {
+		return nil
+	}
+	for _, ip := range cs.PeerCertificates[0].IPAddresses {
+		a, ok := netip.AddrFromSlice(ip)
+		if !ok {
+			continue
+		}
+		if s := p.ips[a.Unmap()]; s != nil {
+			if err := f(s.pattern, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// hostFor returns the host name to report for a connection to name.
+func (s *pinSet) hostFor(name string) string {
+	if s.pattern[0] != '*' {
+		return s.pattern
+	}
+	return strings.TrimSuffix(strings.ToLower(name), ".")
+}
+
+// verifyConnection is installed as (part of) tls.Config.VerifyConnection.
+func (p *pinner) verifyConnection(cs tls.ConnectionState) error {
+	return p.forEachSet(&cs, func(host string, s *pinSet) error {
+		return p.check(host, s, &cs)
+	})
+}
+
+func (p *pinner) check(host string, s *pinSet, cs *tls.ConnectionState) error {
+	now := p.now()
+	if s.expired(now) {
+		p.expired.Add(nil, 1, metric.WithAttributes(attribute.String("server.address", host)))
+		p.emit(PinEvent{Kind: PinEventExpired, Host: host, Pattern: s.pattern, ReportOnly: s.reportOnly,
+			Resumed: cs.DidResume, Seen: chainPins(cs.VerifiedChains), Expires: s.expires})
+		return nil
+	}
+	// Fail closed if there is no verified chain (cannot happen with
+	// InsecureSkipVerify refused, but never accept on an absence).
+	if len(cs.VerifiedChains) > 0 && s.matches(cs.VerifiedChains) {
+		if s.reportOnly {
+			p.remember(s, cs, &pinVerdict{})
+		}
+		return nil
+	}
+	seen := chainPins(cs.VerifiedChains)
+	p.mismatch.Add(nil, 1, metric.WithAttributes(
+		attribute.String("server.address", host),
+		attribute.Bool("securecall.tls.pin.report_only", s.reportOnly)))
+	p.emit(PinEvent{Kind: PinEventMismatch, Host: host, Pattern: s.pattern, ReportOnly: s.reportOnly,
+		Resumed: cs.DidResume, Seen: seen, Expires: s.expires})
+	if s.reportOnly {
+		p.remember(s, cs, &pinVerdict{mismatch: true, seen: seen})
+		return nil
+	}
+	return &PinMismatchError{Host: host, Seen: seen, Expected: append([]string(nil), s.pins...)}
+}
+
+func (p *pinner) emit(ev PinEvent) {
+	if p.onEvent != nil {
+		p.onEvent(ev)
+	}
+}
+
+func keyOf(s *pinSet, cs *tls.ConnectionState) (verdictKey, bool) {
+	if len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
+		return verdictKey{}, false
+	}
+	ch := cs.VerifiedChains[0]
+	return verdictKey{leaf: ch[0], root: ch[len(ch)-1], set: s}, true
+}
+
+// remember caches the verdict of a report-only check for the requests that
+// will use the connection. The cache is bounded: when full it is emptied;
+// a miss only costs a recomputation.
+func (p *pinner) remember(s *pinSet, cs *tls.ConnectionState, v *pinVerdict) {
+	k, ok := keyOf(s, cs)
+	if !ok {
+		return
+	}
+	if _, loaded := p.verdicts.LoadOrStore(k, v); !loaded {
+		if p.nverdicts.Add(1) > maxPinVerdicts {
+			p.verdicts.Clear()
+			p.nverdicts.Store(0)
+		}
+	}
+}
+
+// report adds a span event to the span in req's context when resp came
+// over a connection to a report-only host whose chain matched no pin. It
+// costs nothing unless a report-only set exists and the span is recording,
+// and then a map lookup per request: the verdict was cached by the
+// handshake (recomputed from the connection state on a cache miss).
+func (p *pinner) report(span trace.Span, cs *tls.ConnectionState) {
+	_ = p.forEachSet(cs, func(host string, s *pinSet) error {
+		if !s.reportOnly || s.expired(p.now()) {
+			return nil
+		}
+		var v *pinVerdict
+		if k, ok := keyOf(s, cs); ok {
+			if got, ok := p.verdicts.Load(k); ok {
+				v = got.(*pinVerdict)
+			}
+		}
+		if v == nil {
+			v = &pinVerdict{}
+			if len(cs.VerifiedChains) == 0 || !s.matches(cs.VerifiedChains) {
+				v = &pinVerdict{mismatch: true, seen: chainPins(cs.VerifiedChains)}
+			}
+			p.remember(s, cs, v)
+		}
+		if v.mismatch {
+			span.AddEvent(pinMismatchEvent, trace.WithAttributes(
+				attribute.String("server.address", host),
+				attribute.StringSlice("securecall.tls.pin.seen", v.seen),
+				attribute.StringSlice("securecall.tls.pin.expected", s.pins)))
+		}
+		return nil
+	})
+}

@@ -1,0 +1,98 @@
+package transport
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"reflect"
+)
+
+// IsCertificateError reports whether err (or anything it wraps) is a
+// certificate or pin failure: a pin mismatch (ErrPinMismatch), a refused
+// insecure TLS configuration (ErrInsecureTLS), a failed verification of the
+// server's chain or name (*tls.CertificateVerificationError,
+// x509.UnknownAuthorityError, x509.CertificateInvalidError,
+// x509.HostnameError), or a certificate-related TLS alert from the peer
+// (bad_certificate, unsupported_certificate, certificate_revoked,
+// certificate_expired, certificate_unknown, unknown_ca,
+// certificate_required: typically the server refusing our client
+// certificate).
+//
+// Such failures do not go away by trying again, and trying again against a
+// server that presents the wrong key only gives an attacker more chances:
+// no layer retries them, and the circuit breaker does not count them as
+// server faults.
+func IsCertificateError(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrPinMismatch) || errors.Is(err, ErrInsecureTLS) {
+		return true
+	}
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[x509.HostnameError](err); ok {
+		return true
+	}
+	if a, ok := errors.AsType[tls.AlertError](err); ok && isCertificateAlert(uint8(a)) {
+		return true
+	}
+	return hasCertificateAlert(err)
+}
+
+// TLS alert codes (RFC 8446 section 6, RFC 5246 section 7.2) about
+// certificates.
+const (
+	alertBadCertificate         = 42
+	alertUnsupportedCertificate = 43
+	alertCertificateRevoked     = 44
+	alertCertificateExpired     = 45
+	alertCertificateUnknown     = 46
+	alertUnknownCA              = 48
+	alertCertificateRequired    = 116
+)
+
+func isCertificateAlert(code uint8) bool {
+	switch code {
+	case alertBadCertificate, alertUnsupportedCertificate, alertCertificateRevoked,
+		alertCertificateExpired, alertCertificateUnknown, alertUnknownCA, alertCertificateRequired:
+		return true
+	}
+	return false
+}
+
+// hasCertificateAlert walks the error tree for a certificate-related TLS
+// alert received from the peer. Over TCP, crypto/tls returns such an alert
+// as a *net.OpError{Op: "remote error"} wrapping a value of its unexported
+// alert type (only QUIC connections return the exported tls.AlertError), so
+// the value is recognised by its type identity and numeric code, never by
+// its message.
+func hasCertificateAlert(err error) bool {
+	for err != nil {
+		v := reflect.ValueOf(err)
+		if t := v.Type(); t.PkgPath() == "crypto/tls" && t.Name() == "alert" && t.Kind() == reflect.Uint8 {
+			return isCertificateAlert(uint8(v.Uint()))
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if hasCertificateAlert(e) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
+}
