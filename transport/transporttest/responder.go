@@ -76,6 +76,10 @@ type RecordedRequest struct {
 	// Request is the request itself, for identity checks. Its Body has
 	// already been read and closed.
 	Request *http.Request
+	// ResponseBody is the body of the response the Responder returned for
+	// this request; nil when the step failed or the response had no body
+	// (http.NoBody).
+	ResponseBody *TrackedBody
 }
 
 // Responder is a scripted fake transport to put under a layer as its next
@@ -110,6 +114,7 @@ func (r *Responder) RoundTrip(req *http.Request) (*http.Response, error) {
 	rec := record(req) // reads and closes req.Body
 	r.mu.Lock()
 	r.calls++
+	idx := len(r.reqs)
 	r.reqs = append(r.reqs, rec)
 	if err := req.Context().Err(); err != nil {
 		r.mu.Unlock()
@@ -129,10 +134,10 @@ func (r *Responder) RoundTrip(req *http.Request) (*http.Response, error) {
 	case step.Err != nil:
 		return nil, step.Err
 	}
-	return r.respond(req, step), nil
+	return r.respond(req, step, idx), nil
 }
 
-func (r *Responder) respond(req *http.Request, step Step) *http.Response {
+func (r *Responder) respond(req *http.Request, step Step, idx int) *http.Response {
 	status := step.Status
 	if status == 0 {
 		status = http.StatusOK
@@ -162,6 +167,7 @@ func (r *Responder) respond(req *http.Request, step Step) *http.Response {
 	resp.ContentLength = int64(len(step.Body))
 	r.mu.Lock()
 	r.bodies = append(r.bodies, b)
+	r.reqs[idx].ResponseBody = b
 	r.mu.Unlock()
 	return resp
 }

@@ -231,3 +231,19 @@ func TestRoundTripperFunc(t *testing.T) {
 		t.Fatalf("err=%v got=%p req=%p", err, got, req)
 	}
 }
+
+func TestResponderRecordsResponseBody(t *testing.T) {
+	r := NewResponder(Respond(503, "busy"), Fail(errors.New("x")), Respond(204, ""), Respond(200, "ok"))
+	for range 4 {
+		if resp, err := r.RoundTrip(get(t, context.Background(), "GET", "https://a.test/", nil)); err == nil {
+			resp.Body.Close()
+		}
+	}
+	reqs, bodies := r.Requests(), r.Bodies()
+	if len(bodies) != 2 {
+		t.Fatalf("Bodies = %d, want 2", len(bodies))
+	}
+	if reqs[0].ResponseBody != bodies[0] || reqs[1].ResponseBody != nil || reqs[2].ResponseBody != nil || reqs[3].ResponseBody != bodies[1] {
+		t.Fatalf("ResponseBody mapping wrong: %v %v %v %v", reqs[0].ResponseBody, reqs[1].ResponseBody, reqs[2].ResponseBody, reqs[3].ResponseBody)
+	}
+}
