@@ -1,0 +1,15 @@
+// Package redact decides what of a request may appear in telemetry and
+// error strings.
+//
+// A Policy is an allowlist: the values of the query keys and the headers it
+// names may be shown; everything else is replaced with Redacted. The zero
+// Policy, and a nil *Policy, show nothing. Userinfo (user name and
+// password) and fragments are never shown, and neither are the values of
+// credential headers (Authorization, Cookie, ...), whatever the allowlist
+// says.
+//
+// Policy.URL renders a *url.URL for a span attribute; Policy.Error rewrites
+// every *url.Error in an error chain, whose message otherwise carries the
+// full URL with its query string, while keeping errors.Is and errors.As
+// working on the errors it wraps.
+package redact

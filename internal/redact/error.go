@@ -1,0 +1,146 @@
+package redact
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// ErrorRewriter is implemented by error types that hold other errors in
+// their fields (a retry error's last error, for one) and can return a copy
+// of themselves with each held error e replaced by rewrite(e), the message
+// following. Policy.Error uses it to redact the URLs inside such an error
+// without losing its type for errors.As.
+type ErrorRewriter interface {
+	RewriteErrors(rewrite func(error) error) error
+}
+
+// Error returns err with every *url.Error in its chain rewritten so that its
+// URL is redacted as by URL (a *url.Error carries the full URL, query
+// string included, in its message). The rewritten *url.Error keeps Op and
+// wraps the redacted form of its Err, so errors.Is and errors.As still
+// reach every error below it. Wrappers above a *url.Error are rebuilt:
+// one that implements ErrorRewriter returns its own copy; any other (a
+// fmt.Errorf %w wrapper, errors.Join) is replaced by an error whose message
+// is the wrapper's message with the URLs replaced, and which unwraps to the
+// rewritten errors. errors.As can then no longer find such an unknown
+// wrapper type itself: keeping it would keep the secret reachable.
+//
+// An error without a *url.Error in its chain is returned as it is, without
+// allocating. Error of a nil Policy redacts every query value.
+func (p *Policy) Error(err error) error {
+	if err == nil || !hasURLError(err) {
+		return err
+	}
+	var r rewriter
+	r.p = p
+	return r.rewrite(err)
+}
+
+// hasURLError reports whether a *url.Error is in err's tree.
+func hasURLError(err error) bool {
+	for err != nil {
+		switch e := err.(type) {
+		case *url.Error:
+			return true
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				if hasURLError(x) {
+					return true
+				}
+			}
+			return false
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// rewriter rewrites one error tree and remembers every URL it replaced, so
+// the messages of unknown wrappers above can be fixed.
+type rewriter struct {
+	p    *Policy
+	urls []string // pairs: original, redacted
+}
+
+func (r *rewriter) rewrite(err error) error {
+	if err == nil || !hasURLError(err) {
+		return err
+	}
+	switch e := err.(type) {
+	case *url.Error:
+		red := r.p.URLString(e.URL)
+		if e.URL != red {
+			r.urls = append(r.urls, e.URL, red)
+		}
+		inner := r.rewrite(e.Err)
+		if inner != nil && e.URL != "" && e.URL != red && strings.Contains(inner.Error(), e.URL) {
+			inner = &rewritten{msg: r.fix(inner.Error()), errs: []error{inner}, orig: inner}
+		}
+		return &url.Error{Op: e.Op, URL: red, Err: inner}
+	case ErrorRewriter:
+		return e.RewriteErrors(r.rewrite)
+	case interface{ Unwrap() []error }:
+		children := e.Unwrap()
+		errs := make([]error, len(children))
+		for i, c := range children {
+			errs[i] = r.rewrite(c)
+		}
+		return &rewritten{msg: r.fix(err.Error()), errs: errs, orig: err}
+	case interface{ Unwrap() error }:
+		inner := r.rewrite(e.Unwrap())
+		return &rewritten{msg: r.fix(err.Error()), errs: []error{inner}, orig: err}
+	}
+	return err
+}
+
+// fix replaces, in msg, every URL replaced so far, in its quoted form (as
+// *url.Error prints it) and as it is.
+func (r *rewriter) fix(msg string) string {
+	for i := 0; i+1 < len(r.urls); i += 2 {
+		old, red := r.urls[i], r.urls[i+1]
+		if old == "" {
+			continue
+		}
+		msg = strings.ReplaceAll(msg, strconv.Quote(old), strconv.Quote(red))
+		msg = strings.ReplaceAll(msg, old, red)
+	}
+	return msg
+}
+
+// rewritten stands in for a wrapper whose message held a redacted URL.
+type rewritten struct {
+	msg  string
+	errs []error
+	orig error // consulted only for its own Is and Timeout methods
+}
+
+func (e *rewritten) Error() string   { return e.msg }
+func (e *rewritten) Unwrap() []error { return e.errs }
+
+// Is keeps a wrapper's own Is method (a sentinel it declares itself equal
+// to) working.
+func (e *rewritten) Is(target error) bool {
+	if x, ok := e.orig.(interface{ Is(error) bool }); ok {
+		return x.Is(target)
+	}
+	return false
+}
+
+// Timeout keeps net.Error classification of a wrapper that declares it.
+func (e *rewritten) Timeout() bool {
+	if x, ok := e.orig.(interface{ Timeout() bool }); ok {
+		return x.Timeout()
+	}
+	for _, c := range e.errs {
+		var t interface{ Timeout() bool }
+		if errors.As(c, &t) && t.Timeout() {
+			return true
+		}
+	}
+	return false
+}

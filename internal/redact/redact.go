@@ -1,0 +1,284 @@
+package redact
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Redacted replaces every value a Policy does not allow to be shown.
+const Redacted = "REDACTED"
+
+// Policy is an allowlist of what may be shown. The zero value (and a nil
+// *Policy) shows no query value and no header value. A Policy must not be
+// modified once it is in use; it is then safe for concurrent use.
+type Policy struct {
+	// QueryKeys lists the query parameters whose values may be shown. Keys
+	// are compared with the decoded key of the URL, case-sensitively (query
+	// keys are case-sensitive). The keys of every parameter are always
+	// shown; the values of the others are replaced with Redacted.
+	QueryKeys []string
+	// Headers lists the header fields whose values may be shown, compared
+	// case-insensitively. Credential headers (see CredentialHeader) are
+	// never shown even when listed.
+	Headers []string
+}
+
+// credentialHeaders are never shown, whatever a Policy lists.
+var credentialHeaders = [...]string{
+	"Authorization",
+	"Proxy-Authorization",
+	"Cookie",
+	"Set-Cookie",
+	"X-Api-Key",
+	"Api-Key",
+	"X-Auth-Token",
+	"X-Amz-Security-Token",
+	"X-Goog-Api-Key",
+}
+
+// CredentialHeader reports whether name (any case) is a header that carries
+// credentials and is therefore never shown, even when a Policy lists it.
+// Configuration code may use it to reject such an allowlist entry.
+func CredentialHeader(name string) bool {
+	for _, h := range credentialHeaders {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowsHeader reports whether the value of header name may be shown.
+func (p *Policy) AllowsHeader(name string) bool {
+	if p == nil || len(p.Headers) == 0 || CredentialHeader(name) {
+		return false
+	}
+	for _, h := range p.Headers {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// VisibleHeaders returns the canonical names of the headers whose values
+// may be shown (the Headers allowlist without credential headers and
+// duplicates), for a layer that precomputes its attribute keys.
+func (p *Policy) VisibleHeaders() []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, h := range p.Headers {
+		c := http.CanonicalHeaderKey(h)
+		if c == "" || CredentialHeader(c) || contains(out, c) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Header returns value when the header name may be shown, else Redacted.
+func (p *Policy) Header(name, value string) string {
+	if p.AllowsHeader(name) {
+		return value
+	}
+	return Redacted
+}
+
+// AllowsQuery reports whether the value of the query parameter with the
+// decoded key may be shown.
+func (p *Policy) AllowsQuery(key string) bool {
+	if p == nil {
+		return false
+	}
+	for _, k := range p.QueryKeys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// allowsRawKey is AllowsQuery for a key as it appears, still encoded, in a
+// raw query.
+func (p *Policy) allowsRawKey(raw string) bool {
+	if p == nil || len(p.QueryKeys) == 0 {
+		return false
+	}
+	if strings.ContainsAny(raw, "%+") {
+		k, err := url.QueryUnescape(raw)
+		if err != nil {
+			return false
+		}
+		raw = k
+	}
+	return p.AllowsQuery(raw)
+}
+
+// URL renders u for telemetry: the userinfo is removed, the fragment is
+// dropped, and the value of every query parameter the Policy does not allow
+// is replaced with Redacted (keys are kept). A parameter without "=" is
+// replaced as a whole unless its key is allowed, since a bare query
+// component is often a token. Both "&" and ";" separate parameters: some
+// servers split on ";", so a value after one must not hide behind an
+// allowed key. An opaque URL ("scheme:opaque") keeps only its scheme,
+// unless the opaque part is a "//host/path" authority form. The path is
+// shown as it is.
+//
+// A URL without userinfo, query or fragment costs one allocation.
+func (p *Policy) URL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	var b strings.Builder
+	if u.Opaque != "" {
+		b.Grow(len(u.Scheme) + 1 + len(u.Opaque) + queryLen(u.RawQuery))
+		if u.Scheme != "" {
+			b.WriteString(u.Scheme)
+			b.WriteByte(':')
+		}
+		if rest, ok := strings.CutPrefix(u.Opaque, "//"); ok {
+			b.WriteString("//")
+			auth, path := rest, ""
+			if i := strings.IndexByte(rest, '/'); i >= 0 {
+				auth, path = rest[:i], rest[i:]
+			}
+			b.WriteString(stripUserinfo(auth))
+			b.WriteString(path)
+		} else {
+			b.WriteString(Redacted)
+		}
+		p.writeQuery(&b, u.RawQuery)
+		return b.String()
+	}
+	host := stripUserinfo(u.Host)
+	path := u.EscapedPath()
+	b.Grow(len(u.Scheme) + 3 + len(host) + len(path) + queryLen(u.RawQuery))
+	if u.Scheme != "" {
+		b.WriteString(u.Scheme)
+		b.WriteByte(':')
+	}
+	if u.Scheme != "" || host != "" || u.User != nil {
+		if host != "" || path != "" || u.User != nil {
+			b.WriteString("//")
+		}
+		b.WriteString(host)
+	}
+	if path != "" && path[0] != '/' && host != "" {
+		b.WriteByte('/')
+	}
+	b.WriteString(path)
+	p.writeQuery(&b, u.RawQuery)
+	return b.String()
+}
+
+// stripUserinfo removes anything up to the last '@' of an authority.
+func stripUserinfo(auth string) string {
+	if i := strings.LastIndexByte(auth, '@'); i >= 0 {
+		return auth[i+1:]
+	}
+	return auth
+}
+
+// queryLen bounds the length of the redacted form of raw (with its "?").
+func queryLen(raw string) int {
+	if raw == "" {
+		return 0
+	}
+	n := 1 + strings.Count(raw, "&") + strings.Count(raw, ";")
+	return 1 + len(raw) + n*len(Redacted)
+}
+
+// Query returns the redacted form of a raw query string (without "?"),
+// with the rules of URL.
+func (p *Policy) Query(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(queryLen(raw))
+	p.writeQuery(&b, raw)
+	return b.String()[1:]
+}
+
+// writeQuery writes "?" and the redacted form of raw, or nothing when raw
+// is empty.
+func (p *Policy) writeQuery(b *strings.Builder, raw string) {
+	if raw == "" {
+		return
+	}
+	b.WriteByte('?')
+	for {
+		i := strings.IndexAny(raw, "&;")
+		seg := raw
+		if i >= 0 {
+			seg = raw[:i]
+		}
+		p.writeParam(b, seg)
+		if i < 0 {
+			return
+		}
+		b.WriteByte(raw[i])
+		raw = raw[i+1:]
+	}
+}
+
+func (p *Policy) writeParam(b *strings.Builder, seg string) {
+	if seg == "" {
+		return
+	}
+	key, _, hasValue := strings.Cut(seg, "=")
+	switch {
+	case p.allowsRawKey(key):
+		b.WriteString(seg)
+	case hasValue:
+		b.WriteString(key)
+		b.WriteByte('=')
+		b.WriteString(Redacted)
+	default:
+		b.WriteString(Redacted)
+	}
+}
+
+// URLString is URL for a URL in string form, such as the URL field of a
+// *url.Error. A string that does not parse is redacted by hand with the
+// same rules: everything after '#' is dropped, the query is redacted, and
+// the userinfo of an authority is removed.
+func (p *Policy) URLString(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	if u, err := url.Parse(raw); err == nil {
+		return p.URL(u)
+	}
+	if i := strings.IndexByte(raw, '#'); i >= 0 {
+		raw = raw[:i]
+	}
+	head, query, _ := strings.Cut(raw, "?")
+	if scheme, rest, ok := strings.Cut(head, "://"); ok {
+		auth, path := rest, ""
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			auth, path = rest[:i], rest[i:]
+		}
+		head = scheme + "://" + stripUserinfo(auth) + path
+	} else if strings.IndexByte(head, '@') >= 0 {
+		head = Redacted
+	}
+	var b strings.Builder
+	b.Grow(len(head) + queryLen(query))
+	b.WriteString(head)
+	p.writeQuery(&b, query)
+	return b.String()
+}
