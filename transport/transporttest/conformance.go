@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -59,6 +60,12 @@ type ConformanceOptions struct {
 	// bytes it sends (compression, for one); the check that next receives
 	// the caller's body bytes unchanged is then skipped.
 	RewritesBody bool
+	// Synctest runs each check inside its own testing/synctest bubble, so a
+	// layer that waits (backoff, throttling, timeouts) is checked in
+	// virtual time: newLayer is called inside the bubble, and the layer's
+	// timers then advance as soon as every goroutine is blocked. Conformance
+	// itself must not be called from inside a bubble (it starts subtests).
+	Synctest bool
 }
 
 // Conformance runs the layer conformance suite as subtests of t. newLayer
@@ -127,7 +134,13 @@ func Conformance(t *testing.T, newLayer func(next http.RoundTripper) http.RoundT
 		t.Fatal(err)
 	}
 	for _, c := range checks {
-		t.Run(c.name, func(t *testing.T) { c.run(t, newLayer, o) })
+		t.Run(c.name, func(t *testing.T) {
+			if o.Synctest {
+				synctest.Test(t, func(t *testing.T) { c.run(t, newLayer, o) })
+				return
+			}
+			c.run(t, newLayer, o)
+		})
 	}
 }
 
