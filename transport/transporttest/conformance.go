@@ -22,10 +22,13 @@ import (
 // next transport is a fake.
 const DefaultConformanceURL = "https://api.example.test/v1/items?x=1"
 
-// Defaults of ConformanceOptions.
 const (
+	// DefaultConformanceGoroutines is the number of concurrent callers of
+	// the ConcurrentUse check when ConformanceOptions.Goroutines is zero.
 	DefaultConformanceGoroutines = 8
-	DefaultConformanceRequests   = 16
+	// DefaultConformanceRequests is the number of requests each caller of
+	// the ConcurrentUse check sends when ConformanceOptions.Requests is zero.
+	DefaultConformanceRequests = 16
 )
 
 // MaxDiscardDrain is the most a layer may read from a response body it
@@ -81,9 +84,9 @@ type ConformanceOptions struct {
 //
 // The scenarios script next (a Responder) with: plain 200/201 answers, HEAD
 // and 204 (http.NoBody), a 503, 500, 429 or 401 followed by a 200, a 503
-// followed by a 204, a
-// transport error followed by a 200, a permanent transport error, and a
-// 503 with a 2 MiB body followed by a 200. The subtests check:
+// followed by a 204, a transport error followed by a 200, a permanent
+// transport error, and a 503 with a 2 MiB body followed by a 200. The
+// subtests check:
 //
 //   - RequestNotModified: after RoundTrip returns, and again after the
 //     response body was read and closed, every field of the caller's request
@@ -112,9 +115,10 @@ type ConformanceOptions struct {
 //   - DiscardedResponsesClosed: every response body next handed out is
 //     closed by the end; those the layer discarded (all but the answer to
 //     its last call of next when it returns a response, all of them when it
-//     returns an error) were drained first,
-//     completely when small (< 4 KiB) and at most MaxDiscardDrain bytes of
-//     the 2 MiB one.
+//     returns an error) were drained first, completely when small (< 4 KiB)
+//     and at most MaxDiscardDrain bytes of the 2 MiB one. Closing must happen
+//     synchronously, before RoundTrip returns or when the caller closes the
+//     returned body, not in a background goroutine.
 //   - ConcurrentUse: one layer instance serves Goroutines x Requests
 //     concurrent requests; each request next receives carries its own
 //     caller's header and context together (no cross-talk between calls),
