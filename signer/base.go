@@ -1,0 +1,516 @@
+package signer
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/dunglas/httpsfv"
+)
+
+// FieldType is the Structured Field type of an HTTP field (RFC 9651). The
+// sf parameter (FieldSF) needs it to re-serialise the field.
+type FieldType uint8
+
+// Structured field types.
+const (
+	SFItem FieldType = iota + 1
+	SFList
+	SFDictionary
+)
+
+// registeredSF lists the registered structured fields whose type the
+// signer and verifier know without being told.
+var registeredSF = map[string]FieldType{
+	"accept-ch":                SFList,
+	"accept-signature":         SFDictionary,
+	"cache-groups":             SFList,
+	"cache-group-invalidation": SFList,
+	"cache-status":             SFList,
+	"cdn-cache-control":        SFDictionary,
+	"client-cert":              SFItem,
+	"client-cert-chain":        SFList,
+	"content-digest":           SFDictionary,
+	"priority":                 SFDictionary,
+	"proxy-status":             SFList,
+	"repr-digest":              SFDictionary,
+	"signature":                SFDictionary,
+	"signature-input":          SFDictionary,
+	"want-content-digest":      SFDictionary,
+	"want-repr-digest":         SFDictionary,
+}
+
+// message is the signature context: the request and what cannot be read
+// from it alone.
+type message struct {
+	req      *http.Request
+	scheme   string               // lower-case "https" or "http"
+	sfTypes  map[string]FieldType // extra structured field types, may be nil
+	isServer bool                 // req was received (RequestURI is the wire target)
+}
+
+func (m *message) fieldType(name string) (FieldType, bool) {
+	if t, ok := m.sfTypes[name]; ok {
+		return t, true
+	}
+	t, ok := registeredSF[name]
+	return t, ok
+}
+
+// clientScheme returns the scheme of an outgoing request.
+func clientScheme(r *http.Request) string {
+	if r.URL != nil && r.URL.Scheme != "" {
+		return strings.ToLower(r.URL.Scheme)
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// hostOf returns the authority the request is sent to, as Go puts it on the
+// wire: Request.Host, else URL.Host.
+func hostOf(r *http.Request) string {
+	if r.Host != "" {
+		return r.Host
+	}
+	if r.URL != nil {
+		return r.URL.Host
+	}
+	return ""
+}
+
+// fieldValues returns the field lines of c's field. Host and Content-Length
+// are not kept in Request.Header by net/http; they are synthesised from
+// Request.Host and Request.ContentLength as they go on the wire.
+func fieldValues(c *Component, r *http.Request) []string {
+	if vs := r.Header[c.header]; len(vs) > 0 {
+		return vs
+	}
+	switch c.name {
+	case "host":
+		if h := hostOf(r); h != "" {
+			return []string{h}
+		}
+	case "content-length":
+		if r.ContentLength > 0 {
+			return []string{strconv.FormatInt(r.ContentLength, 10)}
+		}
+	}
+	return nil
+}
+
+// present reports whether the message has component c.
+func (m *message) present(c *Component) bool {
+	switch c.kind {
+	case kindField:
+		vs := fieldValues(c, m.req)
+		if len(vs) == 0 {
+			return false
+		}
+		if c.hasKey {
+			d, err := httpsfv.UnmarshalDictionary(vs)
+			if err != nil {
+				return false
+			}
+			_, ok := d.Get(c.key)
+			return ok
+		}
+		return true
+	case kindQueryParam:
+		_, found, err := appendQueryParamLines(nil, c, m.rawQuery())
+		return found && err == nil
+	case kindAuthority, kindTargetURI:
+		return hostOf(m.req) != ""
+	}
+	return true
+}
+
+func (m *message) rawQuery() string {
+	if m.req.URL == nil {
+		return ""
+	}
+	return m.req.URL.RawQuery
+}
+
+func missing(c *Component) error {
+	return fmt.Errorf("%w: %s", ErrMissingComponent, c.id)
+}
+
+// appendLines appends the signature base line(s) of component c:
+// `<identifier>: <value>\n`. @query-param with a repeated name yields one
+// line per occurrence, in order (RFC 9421 §2.2.8).
+func (m *message) appendLines(dst []byte, c *Component) ([]byte, error) {
+	if c.kind == kindQueryParam {
+		out, found, err := appendQueryParamLines(dst, c, m.rawQuery())
+		if err != nil {
+			return dst, err
+		}
+		if !found {
+			return dst, missing(c)
+		}
+		return out, nil
+	}
+	start := len(dst)
+	dst = append(dst, c.id...)
+	dst = append(dst, ':', ' ')
+	valStart := len(dst)
+	var err error
+	if c.kind == kindField {
+		dst, err = m.appendField(dst, c)
+	} else {
+		dst, err = m.appendDerived(dst, c)
+		if err == nil {
+			err = checkDerived(dst[valStart:], c)
+		}
+	}
+	if err != nil {
+		return dst[:start], err
+	}
+	return append(dst, '\n'), nil
+}
+
+func (m *message) appendDerived(dst []byte, c *Component) ([]byte, error) {
+	r := m.req
+	switch c.kind {
+	case kindMethod:
+		if r.Method == "" {
+			return append(dst, "GET"...), nil
+		}
+		return append(dst, r.Method...), nil
+	case kindAuthority:
+		return appendAuthority(dst, hostOf(r), m.scheme, c)
+	case kindScheme:
+		return append(dst, m.scheme...), nil
+	case kindTargetURI:
+		dst = append(dst, m.scheme...)
+		dst = append(dst, "://"...)
+		dst, err := appendAuthority(dst, hostOf(r), m.scheme, c)
+		if err != nil {
+			return dst, err
+		}
+		dst = m.appendPath(dst)
+		if r.URL != nil && (r.URL.RawQuery != "" || r.URL.ForceQuery) {
+			dst = append(dst, '?')
+			dst = append(dst, r.URL.RawQuery...)
+		}
+		return dst, nil
+	case kindRequestTarget:
+		if m.isServer && r.RequestURI != "" {
+			return append(dst, r.RequestURI...), nil
+		}
+		if r.URL == nil {
+			return dst, missing(c)
+		}
+		if r.URL.Opaque != "" {
+			return append(dst, r.URL.RequestURI()...), nil
+		}
+		dst = m.appendPath(dst)
+		if r.URL.RawQuery != "" || r.URL.ForceQuery {
+			dst = append(dst, '?')
+			dst = append(dst, r.URL.RawQuery...)
+		}
+		return dst, nil
+	case kindPath:
+		return m.appendPath(dst), nil
+	case kindQuery:
+		dst = append(dst, '?')
+		return append(dst, m.rawQuery()...), nil
+	}
+	return dst, fmt.Errorf("%w: unknown derived component %q", ErrMalformed, c.name)
+}
+
+func (m *message) appendPath(dst []byte) []byte {
+	if m.req.URL == nil {
+		return append(dst, '/')
+	}
+	p := m.req.URL.EscapedPath()
+	if p == "" {
+		return append(dst, '/')
+	}
+	return append(dst, p...)
+}
+
+// checkDerived enforces RFC 9421 §2.2: derived component values are
+// printable ASCII and spaces, with no leading or trailing whitespace.
+func checkDerived(v []byte, c *Component) error {
+	for _, b := range v {
+		if b < 0x20 || b > 0x7e {
+			return fmt.Errorf("%w: %s: value has a non-printable or non-ASCII byte", ErrMalformed, c.id)
+		}
+	}
+	if len(v) > 0 && (v[0] == ' ' || v[len(v)-1] == ' ') {
+		return fmt.Errorf("%w: %s: value has leading or trailing space", ErrMalformed, c.id)
+	}
+	return nil
+}
+
+// appendAuthority appends host normalised per RFC 9110 §4.2.3: lower-case
+// host, default port for the scheme omitted.
+func appendAuthority(dst []byte, host, scheme string, c *Component) ([]byte, error) {
+	if host == "" {
+		return dst, missing(c)
+	}
+	h, port := host, ""
+	if host[0] == '[' {
+		i := strings.IndexByte(host, ']')
+		if i < 0 {
+			return dst, fmt.Errorf("%w: %s: malformed host", ErrMalformed, c.id)
+		}
+		h = host[:i+1]
+		rest := host[i+1:]
+		if rest != "" {
+			if rest[0] != ':' {
+				return dst, fmt.Errorf("%w: %s: malformed host", ErrMalformed, c.id)
+			}
+			port = rest[1:]
+		}
+	} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		h, port = host[:i], host[i+1:]
+	}
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	for i := 0; i < len(h); i++ {
+		b := h[i]
+		if b >= 'A' && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		dst = append(dst, b)
+	}
+	if port != "" {
+		dst = append(dst, ':')
+		dst = append(dst, port...)
+	}
+	return dst, nil
+}
+
+func (m *message) appendField(dst []byte, c *Component) ([]byte, error) {
+	vs := fieldValues(c, m.req)
+	if len(vs) == 0 {
+		return dst, missing(c)
+	}
+	switch {
+	case c.hasKey:
+		d, err := httpsfv.UnmarshalDictionary(vs)
+		if err != nil {
+			return dst, fmt.Errorf("%w: %s: field is not a dictionary: %v", ErrMalformed, c.id, err)
+		}
+		mem, ok := d.Get(c.key)
+		if !ok {
+			return dst, missing(c)
+		}
+		sfv, ok := mem.(httpsfv.StructuredFieldValue)
+		if !ok {
+			return dst, fmt.Errorf("%w: %s: unexpected member type", ErrMalformed, c.id)
+		}
+		s, err := httpsfv.Marshal(sfv)
+		if err != nil {
+			return dst, fmt.Errorf("%w: %s: %v", ErrMalformed, c.id, err)
+		}
+		return append(dst, s...), nil
+	case c.sf:
+		t, ok := m.fieldType(c.name)
+		if !ok {
+			return dst, fmt.Errorf("%w: %s: structured type of field %q unknown (see StructuredFields)", ErrMalformed, c.id, c.name)
+		}
+		var v httpsfv.StructuredFieldValue
+		var err error
+		switch t {
+		case SFItem:
+			v, err = httpsfv.UnmarshalItem(vs)
+		case SFList:
+			v, err = httpsfv.UnmarshalList(vs)
+		default:
+			v, err = httpsfv.UnmarshalDictionary(vs)
+		}
+		if err != nil {
+			return dst, fmt.Errorf("%w: %s: %v", ErrMalformed, c.id, err)
+		}
+		s, err := httpsfv.Marshal(v)
+		if err != nil {
+			return dst, fmt.Errorf("%w: %s: %v", ErrMalformed, c.id, err)
+		}
+		return append(dst, s...), nil
+	case c.bs:
+		for i, v := range vs {
+			v = trimOWS(v)
+			if err := checkFieldValue(v, c); err != nil {
+				return dst, err
+			}
+			if i > 0 {
+				dst = append(dst, ',', ' ')
+			}
+			dst = append(dst, ':')
+			dst = base64.StdEncoding.AppendEncode(dst, []byte(v))
+			dst = append(dst, ':')
+		}
+		return dst, nil
+	}
+	for i, v := range vs {
+		v = trimOWS(v)
+		if err := checkFieldValue(v, c); err != nil {
+			return dst, err
+		}
+		if i > 0 {
+			dst = append(dst, ',', ' ')
+		}
+		dst = append(dst, v...)
+	}
+	return dst, nil
+}
+
+// checkFieldValue refuses bytes that would break the line structure of the
+// signature base (CR, LF, NUL) or are not field-content.
+func checkFieldValue(v string, c *Component) error {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < 0x20 && b != '\t' || b == 0x7f {
+			return fmt.Errorf("%w: %s: field value has a control character", ErrMalformed, c.id)
+		}
+	}
+	return nil
+}
+
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// appendQueryParamLines appends one line per occurrence of c's query
+// parameter. The query is parsed as application/x-www-form-urlencoded
+// (WHATWG URL §5.1: '+' is a space, %XX is decoded, invalid UTF-8 becomes
+// U+FFFD) and names and values are re-encoded with the urlencoded
+// percent-encode set, space as %20 (RFC 9421 §2.2.8).
+func appendQueryParamLines(dst []byte, c *Component, rawQuery string) ([]byte, bool, error) {
+	found := false
+	var nameBuf, valBuf []byte
+	for rawQuery != "" {
+		var pair string
+		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
+		if pair == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		nameBuf = appendQueryEncoded(nameBuf[:0], string(formDecode(valBuf[:0], name)))
+		if string(nameBuf) != c.qname {
+			continue
+		}
+		found = true
+		dst = append(dst, c.id...)
+		dst = append(dst, ':', ' ')
+		valBuf = formDecode(valBuf[:0], value)
+		dst = appendQueryEncoded(dst, string(valBuf))
+		dst = append(dst, '\n')
+	}
+	return dst, found, nil
+}
+
+// formDecode appends the form-urlencoded decoding of s to dst: '+' becomes
+// a space, "%XX" the byte XX (a '%' not followed by two hex digits stays),
+// then invalid UTF-8 is replaced by U+FFFD.
+func formDecode(dst []byte, s string) []byte {
+	start := len(dst)
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case b == '+':
+			dst = append(dst, ' ')
+		case b == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			dst = append(dst, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			dst = append(dst, b)
+		}
+	}
+	if utf8.Valid(dst[start:]) {
+		return dst
+	}
+	raw := append([]byte(nil), dst[start:]...)
+	return appendUTF8Lossy(dst[:start], raw)
+}
+
+// appendUTF8Lossy appends s with each maximal invalid subpart replaced by
+// U+FFFD, as the WHATWG UTF-8 decoder does.
+func appendUTF8Lossy(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRune(s[i:])
+		if r != utf8.RuneError || n > 1 {
+			dst = append(dst, s[i:i+n]...)
+			i += n
+			continue
+		}
+		dst = append(dst, "\uFFFD"...)
+		i += maximalSubpart(s[i:])
+	}
+	return dst
+}
+
+func maximalSubpart(s []byte) int {
+	lo, hi := byte(0x80), byte(0xBF)
+	need := 0
+	switch b := s[0]; {
+	case b >= 0xC2 && b <= 0xDF:
+		need = 1
+	case b == 0xE0:
+		need, lo = 2, 0xA0
+	case b >= 0xE1 && b <= 0xEC, b == 0xEE, b == 0xEF:
+		need = 2
+	case b == 0xED:
+		need, hi = 2, 0x9F
+	case b == 0xF0:
+		need, lo = 3, 0x90
+	case b >= 0xF1 && b <= 0xF3:
+		need = 3
+	case b == 0xF4:
+		need, hi = 3, 0x8F
+	default:
+		return 1
+	}
+	n := 1
+	for k := 0; k < need && n < len(s); k++ {
+		c := s[n]
+		if k == 0 && (c < lo || c > hi) || k > 0 && (c < 0x80 || c > 0xBF) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// appendQueryEncoded percent-encodes s with the WHATWG
+// application/x-www-form-urlencoded percent-encode set, except that a space
+// becomes %20: only ASCII alphanumerics and "*-._" stay as they are.
+func appendQueryEncoded(dst []byte, s string) []byte {
+	const hexDigits = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '*' || b == '-' || b == '.' || b == '_' {
+			dst = append(dst, b)
+			continue
+		}
+		dst = append(dst, '%', hexDigits[b>>4], hexDigits[b&15])
+	}
+	return dst
+}
+
+func isHex(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F'
+}
+
+func unhex(b byte) byte {
+	switch {
+	case b >= '0' && b <= '9':
+		return b - '0'
+	case b >= 'a' && b <= 'f':
+		return b - 'a' + 10
+	default:
+		return b - 'A' + 10
+	}
+}

@@ -1,0 +1,324 @@
+package signer
+
+import (
+	"fmt"
+	"net/textproto"
+	"strconv"
+	"strings"
+
+	"github.com/dunglas/httpsfv"
+)
+
+// Component is a covered component identifier (RFC 9421 §2): an HTTP field
+// name or a derived component name, with its parameters. The zero Component
+// is invalid.
+//
+// Use the package variables for the derived components (Method, Authority,
+// Path, ...), Field and its variants for header fields, QueryParam for one
+// query parameter, or ParseComponent for the serialised form.
+type Component struct {
+	name     string
+	kind     compKind
+	params   []compParam // in serialisation order
+	optional bool
+
+	id     string // serialised identifier, e.g. `"@query-param";name="Pet"`
+	header string // canonical header key, fields only
+
+	key    string // key= parameter (Dictionary member)
+	hasKey bool
+	qname  string // name= parameter of @query-param, percent-encoded form
+	sf, bs bool
+}
+
+type compKind uint8
+
+const (
+	kindInvalid compKind = iota
+	kindField
+	kindMethod
+	kindTargetURI
+	kindAuthority
+	kindScheme
+	kindRequestTarget
+	kindPath
+	kindQuery
+	kindQueryParam
+)
+
+var derivedKinds = map[string]compKind{
+	"@method":         kindMethod,
+	"@target-uri":     kindTargetURI,
+	"@authority":      kindAuthority,
+	"@scheme":         kindScheme,
+	"@request-target": kindRequestTarget,
+	"@path":           kindPath,
+	"@query":          kindQuery,
+	"@query-param":    kindQueryParam,
+}
+
+type compParam struct {
+	name  string
+	value string // "" with isBool for a true boolean
+	bool  bool
+}
+
+// Derived components (RFC 9421 §2.2).
+var (
+	// Method is "@method": the request method, e.g. POST.
+	Method = derived("@method")
+	// TargetURI is "@target-uri": scheme://authority/path?query, with the
+	// authority normalised as for Authority.
+	TargetURI = derived("@target-uri")
+	// Authority is "@authority": the host (lower-cased) and port, the
+	// default port for the scheme omitted. Taken from Request.Host, else
+	// Request.URL.Host.
+	Authority = derived("@authority")
+	// Scheme is "@scheme": "https" or "http".
+	Scheme = derived("@scheme")
+	// RequestTarget is "@request-target": the request target as sent on an
+	// HTTP/1.1 request line (path and query for ordinary requests). Not
+	// recommended when HTTP/2 may be in use.
+	RequestTarget = derived("@request-target")
+	// Path is "@path": the percent-encoded absolute path, "/" when empty.
+	Path = derived("@path")
+	// Query is "@query": "?" followed by the raw query ("?" alone when
+	// there is none).
+	Query = derived("@query")
+)
+
+func derived(name string) Component {
+	c := Component{name: name, kind: derivedKinds[name]}
+	c.id = string(appendSFString(nil, name))
+	return c
+}
+
+// Field returns the component for header field name (case-insensitive; the
+// component name is its lower-case form). The value is every field line of
+// that name, trimmed and joined with ", " (RFC 9421 §2.1).
+func Field(name string) Component {
+	name = strings.ToLower(name)
+	c := Component{name: name, kind: kindField}
+	return c.finish()
+}
+
+// FieldKey returns the component for one member of a Dictionary structured
+// field: name;key="member" (RFC 9421 §2.1.2).
+func FieldKey(name, member string) Component {
+	c := Field(name)
+	c.params = []compParam{{name: "key", value: member}}
+	c.key, c.hasKey = member, true
+	return c.finish()
+}
+
+// FieldSF returns the component for a structured field re-serialised
+// strictly: name;sf (RFC 9421 §2.1.1). The field's type must be known:
+// either a registered structured field or one given in
+// Options.StructuredFields / VerifierOptions.StructuredFields.
+func FieldSF(name string) Component {
+	c := Field(name)
+	c.params = []compParam{{name: "sf", bool: true}}
+	c.sf = true
+	return c.finish()
+}
+
+// FieldBS returns the component for a field whose lines are each wrapped as
+// a byte sequence: name;bs (RFC 9421 §2.1.3). Use it for fields whose
+// values may contain commas, such as Set-Cookie.
+func FieldBS(name string) Component {
+	c := Field(name)
+	c.params = []compParam{{name: "bs", bool: true}}
+	c.bs = true
+	return c.finish()
+}
+
+// QueryParam returns the component for the query parameter called name:
+// "@query-param";name="..." (RFC 9421 §2.2.8). name is the decoded
+// parameter name; it is percent-encoded for the identifier as the RFC
+// requires.
+func QueryParam(name string) Component {
+	q := string(appendQueryEncoded(nil, string(appendUTF8Lossy(nil, []byte(name)))))
+	c := Component{name: "@query-param", kind: kindQueryParam, qname: q,
+		params: []compParam{{name: "name", value: q}}}
+	return c.finish()
+}
+
+// IfPresent returns a copy of c that a Signer covers only when the request
+// has it, and skips otherwise (for example Field("authorization") for
+// requests that may or may not carry credentials). A Signer always adds
+// Content-Digest before checking, so Field("content-digest").IfPresent()
+// means "when the request has a body". Verifiers ignore the flag.
+func (c Component) IfPresent() Component {
+	c.optional = true
+	return c
+}
+
+// Name returns the component name: a lower-case field name or a derived
+// component name starting with "@".
+func (c Component) Name() string { return c.name }
+
+// String returns the serialised component identifier, such as "@method"
+// or "example-dict";key="a" (quotes included).
+func (c Component) String() string { return c.id }
+
+// Optional reports whether c was marked with IfPresent.
+func (c Component) Optional() bool { return c.optional }
+
+// Equal reports whether c and o identify the same component: same name and
+// same parameters, in any order (RFC 9421 §2). The IfPresent flag is
+// ignored.
+func (c Component) Equal(o Component) bool { return c.canon() == o.canon() }
+
+func (c Component) canon() string {
+	var b strings.Builder
+	b.WriteString(c.name)
+	b.WriteByte(0)
+	if c.sf {
+		b.WriteString("sf")
+	}
+	b.WriteByte(0)
+	if c.bs {
+		b.WriteString("bs")
+	}
+	b.WriteByte(0)
+	if c.hasKey {
+		b.WriteString("k=")
+		b.WriteString(c.key)
+	}
+	b.WriteByte(0)
+	if c.kind == kindQueryParam {
+		b.WriteString(c.qname)
+	}
+	return b.String()
+}
+
+func (c Component) finish() Component {
+	c.header = textproto.CanonicalMIMEHeaderKey(c.name)
+	id := appendSFString(nil, c.name)
+	for _, p := range c.params {
+		id = append(id, ';')
+		id = append(id, p.name...)
+		if !p.bool {
+			id = append(id, '=')
+			id = appendSFString(id, p.value)
+		}
+	}
+	c.id = string(id)
+	return c
+}
+
+// validate reports why c cannot be used, or nil.
+func (c Component) validate() error {
+	switch c.kind {
+	case kindInvalid:
+		if c.name == "" {
+			return fmt.Errorf("%w: zero Component", ErrMalformed)
+		}
+		return fmt.Errorf("%w: unknown derived component %q", ErrMalformed, c.name)
+	case kindField:
+		if !validFieldName(c.name) {
+			return fmt.Errorf("%w: invalid field name %q", ErrMalformed, c.name)
+		}
+		if c.hasKey && !validSFString(c.key) {
+			return fmt.Errorf("%w: invalid dictionary key for %q", ErrMalformed, c.name)
+		}
+		if c.bs && (c.sf || c.hasKey) {
+			return fmt.Errorf("%w: %s: bs cannot be combined with sf or key", ErrMalformed, c.id)
+		}
+	case kindQueryParam:
+		if !validSFString(c.qname) {
+			return fmt.Errorf("%w: invalid query parameter name", ErrMalformed)
+		}
+	}
+	return nil
+}
+
+// ParseComponent parses a serialised component identifier such as
+// `"@query-param";name="Pet"` or `"example-dict";key="a"`. Unknown
+// derived components, unknown or response-only parameters (req, tr) and
+// incompatible combinations (bs with sf or key) are errors wrapping
+// ErrMalformed.
+func ParseComponent(s string) (Component, error) {
+	item, err := httpsfv.UnmarshalItem([]string{s})
+	if err != nil {
+		return Component{}, fmt.Errorf("%w: component %q: %v", ErrMalformed, s, err)
+	}
+	return componentFromItem(item)
+}
+
+func componentFromItem(item httpsfv.Item) (Component, error) {
+	name, ok := item.Value.(string)
+	if !ok {
+		return Component{}, fmt.Errorf("%w: component identifier is not a string", ErrMalformed)
+	}
+	var c Component
+	c.name = name
+	if strings.HasPrefix(name, "@") {
+		c.kind = derivedKinds[name]
+		if c.kind == kindInvalid {
+			return Component{}, fmt.Errorf("%w: unknown or unsupported derived component %q", ErrMalformed, name)
+		}
+	} else {
+		if !validFieldName(name) {
+			return Component{}, fmt.Errorf("%w: invalid field name %q (must be lower case)", ErrMalformed, name)
+		}
+		c.kind = kindField
+	}
+	if item.Params != nil {
+		for _, pn := range item.Params.Names() {
+			v, _ := item.Params.Get(pn)
+			switch pn {
+			case "sf", "bs":
+				if b, ok := v.(bool); !ok || !b || c.kind != kindField {
+					return Component{}, fmt.Errorf("%w: %q: parameter %s must be a true flag on a field", ErrMalformed, name, pn)
+				}
+				if pn == "sf" {
+					c.sf = true
+				} else {
+					c.bs = true
+				}
+				c.params = append(c.params, compParam{name: pn, bool: true})
+			case "key":
+				s, ok := v.(string)
+				if !ok || c.kind != kindField || c.hasKey {
+					return Component{}, fmt.Errorf("%w: %q: invalid key parameter", ErrMalformed, name)
+				}
+				c.key, c.hasKey = s, true
+				c.params = append(c.params, compParam{name: pn, value: s})
+			case "name":
+				s, ok := v.(string)
+				if !ok || c.kind != kindQueryParam || c.qname != "" {
+					return Component{}, fmt.Errorf("%w: %q: invalid name parameter", ErrMalformed, name)
+				}
+				c.qname = s
+				c.params = append(c.params, compParam{name: pn, value: s})
+			case "req", "tr":
+				return Component{}, fmt.Errorf("%w: %q: parameter %s is not supported on requests", ErrMalformed, name, pn)
+			default:
+				return Component{}, fmt.Errorf("%w: %q: unknown parameter %s", ErrMalformed, name, strconv.Quote(pn))
+			}
+		}
+	}
+	if c.kind == kindQueryParam && c.qname == "" {
+		return Component{}, fmt.Errorf("%w: @query-param needs a non-empty name parameter", ErrMalformed)
+	}
+	c = c.finish()
+	if err := c.validate(); err != nil {
+		return Component{}, err
+	}
+	return c, nil
+}
+
+// DefaultComponents returns the components the transport sign layer covers
+// by default, in this order: @method, @authority, @path, @query,
+// content-digest and content-type when the request has a body, and
+// authorization when present. Never "all headers": headers added after
+// signing (trace context) are not covered.
+func DefaultComponents() []Component {
+	return []Component{
+		Method, Authority, Path, Query,
+		Field("content-digest").IfPresent(),
+		Field("content-type").IfPresent(),
+		Field("authorization").IfPresent(),
+	}
+}

@@ -1,0 +1,139 @@
+package signer
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Sentinel errors. Verification failures are returned as a *VerifyError
+// that wraps exactly one of the verification sentinels; test for them with
+// errors.Is.
+var (
+	// ErrMissingSignature: the request carries no Signature-Input or
+	// Signature field, or none with the label the verifier asks for.
+	ErrMissingSignature = errors.New("signer: missing signature")
+	// ErrInvalidSignature: the signature does not verify over the
+	// reconstructed signature base (wrong key, tampered message).
+	ErrInvalidSignature = errors.New("signer: invalid signature")
+	// ErrUnknownKey: the keyid is absent, unknown to the verifier, or not
+	// among the accepted key ids.
+	ErrUnknownKey = errors.New("signer: unknown key")
+	// ErrAlgorithmMismatch: the alg parameter names an algorithm other than
+	// the one of the key (RFC 9421 §7.3.6 downgrade). The algorithm always
+	// comes from the key, never from the message.
+	ErrAlgorithmMismatch = errors.New("signer: algorithm does not match the key")
+	// ErrStale: created lies further in the past than the verifier's
+	// maximum age plus clock skew.
+	ErrStale = errors.New("signer: signature created too long ago")
+	// ErrFuture: created lies further in the future than the clock skew.
+	ErrFuture = errors.New("signer: signature created in the future")
+	// ErrExpired: the expires parameter has passed (plus clock skew).
+	ErrExpired = errors.New("signer: signature expired")
+	// ErrReplay: the nonce was already used with this key inside the
+	// replay window.
+	ErrReplay = errors.New("signer: nonce replayed")
+	// ErrDigestMismatch: the Content-Digest field does not match the
+	// content, or names no supported algorithm.
+	ErrDigestMismatch = errors.New("signer: content digest mismatch")
+	// ErrMissingComponent: a component the signer was told to cover is
+	// absent from the message, or a component the verifier requires is not
+	// covered by the signature.
+	ErrMissingComponent = errors.New("signer: missing component")
+	// ErrMissingParameter: a signature parameter the verifier requires
+	// (created, nonce, tag) is absent.
+	ErrMissingParameter = errors.New("signer: missing signature parameter")
+	// ErrTagMismatch: the tag parameter differs from the one required.
+	ErrTagMismatch = errors.New("signer: tag mismatch")
+	// ErrMalformed: Signature-Input, Signature or Content-Digest cannot be
+	// parsed, or a component identifier or parameter is invalid.
+	ErrMalformed = errors.New("signer: malformed signature field")
+	// ErrBodyTooLarge: the content exceeds the verifier's body size cap, so
+	// its digest was not checked.
+	ErrBodyTooLarge = errors.New("signer: body too large to verify")
+	// ErrNonceStoreFull: the replay store is at capacity with nonces that
+	// have not expired; new signatures are refused (fail closed) until old
+	// entries expire.
+	ErrNonceStoreFull = errors.New("signer: nonce store full")
+	// ErrBodyNotReplayable: content-digest must be computed but the request
+	// has a body and no GetBody, so hashing it would consume the body.
+	ErrBodyNotReplayable = errors.New("signer: request body has no GetBody")
+	// ErrLabelInUse: the request already carries a signature with the
+	// signer's label.
+	ErrLabelInUse = errors.New("signer: signature label already in use")
+	// ErrWeakKey: key material that is too short or of the wrong size.
+	ErrWeakKey = errors.New("signer: weak or malformed key")
+)
+
+// ConfigError reports invalid signer, verifier or key configuration. Field
+// names the offending field or argument ("Options.Label", "secret"). Err,
+// when set, is the underlying cause (ErrWeakKey for a short HMAC key).
+//
+// The transport and client packages wrap it in their own *ConfigError, so
+// errors.As finds both.
+type ConfigError struct {
+	Field  string
+	Reason string
+	Err    error
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("signer: invalid configuration: ")
+	b.WriteString(e.Field)
+	if e.Reason != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Reason)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// VerifyError is the error Verify returns. Err is one of the verification
+// sentinels (ErrMissingSignature, ErrInvalidSignature, ErrUnknownKey,
+// ErrStale, ErrFuture, ErrExpired, ErrReplay, ErrDigestMismatch,
+// ErrMissingComponent, ...). Label and KeyID identify the signature when
+// one was chosen; Detail names the component or parameter concerned. None
+// of the fields ever holds key material.
+type VerifyError struct {
+	Label  string
+	KeyID  string
+	Detail string
+	Err    error
+}
+
+func (e *VerifyError) Error() string {
+	var b strings.Builder
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	} else {
+		b.WriteString("signer: verification failed")
+	}
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	if e.Label != "" || e.KeyID != "" {
+		b.WriteString(" (")
+		if e.Label != "" {
+			b.WriteString("label ")
+			b.WriteString(strconv.Quote(e.Label))
+		}
+		if e.KeyID != "" {
+			if e.Label != "" {
+				b.WriteString(", ")
+			}
+			b.WriteString("keyid ")
+			b.WriteString(strconv.Quote(e.KeyID))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+func (e *VerifyError) Unwrap() error { return e.Err }

@@ -1,0 +1,142 @@
+package signer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dunglas/httpsfv"
+)
+
+// SignatureInput is one member of a Signature-Input field: the label, the
+// covered components and the signature parameters (RFC 9421 §4.1).
+type SignatureInput struct {
+	Label      string
+	Components []Component
+	// Created and Expires are the created and expires parameters; the zero
+	// time when absent.
+	Created time.Time
+	Expires time.Time
+	// Nonce, KeyID, Alg and Tag are the parameters of those names; empty
+	// when absent.
+	Nonce string
+	KeyID string
+	Alg   Algorithm
+	Tag   string
+
+	// params is the serialised inner list, the @signature-params value.
+	params string
+}
+
+// SignatureParams returns the serialised @signature-params value: the
+// inner list with its parameters, exactly as signed.
+func (in *SignatureInput) SignatureParams() string { return in.params }
+
+// ParseSignatureInput parses Signature-Input field values (several field
+// lines form one Dictionary) into its members, in order. Each member must
+// be an inner list of valid component identifiers without duplicates;
+// created and expires must be non-negative integers and nonce, keyid, alg
+// and tag strings. Unknown parameters are kept in SignatureParams (they are
+// signed) but otherwise ignored. Errors wrap ErrMalformed.
+func ParseSignatureInput(values ...string) ([]SignatureInput, error) {
+	d, err := httpsfv.UnmarshalDictionary(values)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signature-input: %v", ErrMalformed, err)
+	}
+	names := d.Names()
+	out := make([]SignatureInput, 0, len(names))
+	for _, label := range names {
+		m, _ := d.Get(label)
+		il, ok := m.(httpsfv.InnerList)
+		if !ok {
+			return nil, fmt.Errorf("%w: signature-input %q: not an inner list", ErrMalformed, label)
+		}
+		in, err := inputFromInnerList(label, il)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+func inputFromInnerList(label string, il httpsfv.InnerList) (SignatureInput, error) {
+	in := SignatureInput{Label: label}
+	bad := func(format string, args ...any) (SignatureInput, error) {
+		return SignatureInput{}, fmt.Errorf("%w: signature-input %q: %s", ErrMalformed, label, fmt.Sprintf(format, args...))
+	}
+	for _, it := range il.Items {
+		c, err := componentFromItem(it)
+		if err != nil {
+			return SignatureInput{}, fmt.Errorf("signature-input %q: %w", label, err)
+		}
+		for _, prev := range in.Components {
+			if prev.Equal(c) {
+				return bad("duplicate component %s", c.id)
+			}
+		}
+		in.Components = append(in.Components, c)
+	}
+	if il.Params != nil {
+		for _, pn := range il.Params.Names() {
+			v, _ := il.Params.Get(pn)
+			switch pn {
+			case "created", "expires":
+				n, ok := v.(int64)
+				if !ok || n < 0 {
+					return bad("%s must be a non-negative integer", pn)
+				}
+				if pn == "created" {
+					in.Created = time.Unix(n, 0)
+				} else {
+					in.Expires = time.Unix(n, 0)
+				}
+			case "nonce", "keyid", "alg", "tag":
+				s, ok := v.(string)
+				if !ok {
+					return bad("%s must be a string", pn)
+				}
+				switch pn {
+				case "nonce":
+					in.Nonce = s
+				case "keyid":
+					in.KeyID = s
+				case "alg":
+					in.Alg = Algorithm(s)
+				case "tag":
+					in.Tag = s
+				}
+			}
+		}
+	}
+	p, err := httpsfv.Marshal(il)
+	if err != nil {
+		return bad("%v", err)
+	}
+	in.params = p
+	return in, nil
+}
+
+// ParseSignature parses Signature field values into a map from label to
+// signature bytes. Every member must be a Byte Sequence. Errors wrap
+// ErrMalformed.
+func ParseSignature(values ...string) (map[string][]byte, error) {
+	d, err := httpsfv.UnmarshalDictionary(values)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
+	}
+	names := d.Names()
+	out := make(map[string][]byte, len(names))
+	for _, label := range names {
+		m, _ := d.Get(label)
+		it, ok := m.(httpsfv.Item)
+		if !ok {
+			return nil, fmt.Errorf("%w: signature %q: not an item", ErrMalformed, label)
+		}
+		b, ok := it.Value.([]byte)
+		if !ok {
+			return nil, fmt.Errorf("%w: signature %q: not a byte sequence", ErrMalformed, label)
+		}
+		out[label] = b
+	}
+	return out, nil
+}

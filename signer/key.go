@@ -1,0 +1,190 @@
+package signer
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
+	"hash"
+	"log/slog"
+	"strconv"
+	"sync"
+)
+
+// Algorithm is an HTTP Message Signature algorithm, named as in the RFC 9421
+// algorithm registry.
+type Algorithm string
+
+// Supported algorithms.
+const (
+	// HMACSHA256 is "hmac-sha256": HMAC with SHA-256 over the signature
+	// base, with a shared secret of at least MinHMACKeySize bytes. Anyone who
+	// can verify can also sign (RFC 9421 §7.3.3).
+	HMACSHA256 Algorithm = "hmac-sha256"
+	// Ed25519 is "ed25519": EdDSA over Curve25519 (RFC 8032). The verifier
+	// needs only the public key.
+	Ed25519 Algorithm = "ed25519"
+)
+
+// MinHMACKeySize is the smallest hmac-sha256 secret NewHMACKey accepts, in
+// bytes (256 bits, the output size of SHA-256).
+const MinHMACKeySize = 32
+
+// Key is key material with its key id and algorithm. It signs (an HMAC
+// secret or an Ed25519 private key) and verifies (any key, including an
+// Ed25519 public key made with NewEd25519PublicKey). A Key is safe for
+// concurrent use and must not be copied; pass *Key around.
+//
+// A Key never prints its material: String, GoString and LogValue show only
+// the key id and algorithm.
+type Key struct {
+	id     string
+	alg    Algorithm
+	secret []byte
+	priv   ed25519.PrivateKey
+	pub    ed25519.PublicKey
+
+	quotedID []byte // the keyid serialised as an sf-string, "..."
+	macs     sync.Pool
+}
+
+// NewHMACKey returns an hmac-sha256 key. The secret is copied; it must be at
+// least MinHMACKeySize bytes of random data (decode base64 or hex secrets
+// first: the key is the bytes, not their text). A shorter secret is a
+// *ConfigError wrapping ErrWeakKey.
+func NewHMACKey(keyID string, secret []byte) (*Key, error) {
+	if err := checkKeyID(keyID); err != nil {
+		return nil, err
+	}
+	if len(secret) < MinHMACKeySize {
+		return nil, &ConfigError{Field: "secret", Reason: "hmac-sha256 needs at least " + strconv.Itoa(MinHMACKeySize) + " bytes, got " + strconv.Itoa(len(secret)), Err: ErrWeakKey}
+	}
+	k := &Key{id: keyID, alg: HMACSHA256, secret: bytes.Clone(secret)}
+	k.init()
+	return k, nil
+}
+
+// NewEd25519Key returns an ed25519 signing key. priv must be a full
+// ed25519.PrivateKey (seed followed by the public key) whose public half
+// matches its seed.
+func NewEd25519Key(keyID string, priv ed25519.PrivateKey) (*Key, error) {
+	if err := checkKeyID(keyID); err != nil {
+		return nil, err
+	}
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil, &ConfigError{Field: "priv", Reason: "ed25519 private key must be " + strconv.Itoa(ed25519.PrivateKeySize) + " bytes", Err: ErrWeakKey}
+	}
+	derived := ed25519.NewKeyFromSeed(priv.Seed())
+	if !bytes.Equal(derived, priv) {
+		return nil, &ConfigError{Field: "priv", Reason: "ed25519 public half does not match the seed", Err: ErrWeakKey}
+	}
+	pub := derived.Public().(ed25519.PublicKey)
+	k := &Key{id: keyID, alg: Ed25519, priv: derived, pub: pub}
+	k.init()
+	return k, nil
+}
+
+// NewEd25519PublicKey returns a verification-only ed25519 key.
+func NewEd25519PublicKey(keyID string, pub ed25519.PublicKey) (*Key, error) {
+	if err := checkKeyID(keyID); err != nil {
+		return nil, err
+	}
+	if len(pub) != ed25519.PublicKeySize {
+		return nil, &ConfigError{Field: "pub", Reason: "ed25519 public key must be " + strconv.Itoa(ed25519.PublicKeySize) + " bytes", Err: ErrWeakKey}
+	}
+	k := &Key{id: keyID, alg: Ed25519, pub: bytes.Clone(pub)}
+	k.init()
+	return k, nil
+}
+
+func checkKeyID(id string) error {
+	if id == "" {
+		return &ConfigError{Field: "keyID", Reason: "empty key id"}
+	}
+	if !validSFString(id) {
+		return &ConfigError{Field: "keyID", Reason: "key id must be printable ASCII"}
+	}
+	return nil
+}
+
+func (k *Key) init() {
+	k.quotedID = appendSFString(nil, k.id)
+	if k.alg == HMACSHA256 {
+		secret := k.secret
+		k.macs.New = func() any { return hmac.New(sha256.New, secret) }
+	}
+}
+
+// ID returns the key id, sent as the keyid signature parameter.
+func (k *Key) ID() string { return k.id }
+
+// Algorithm returns the key's algorithm.
+func (k *Key) Algorithm() Algorithm { return k.alg }
+
+// CanSign reports whether k holds signing material (an HMAC secret or an
+// Ed25519 private key).
+func (k *Key) CanSign() bool { return k.secret != nil || k.priv != nil }
+
+// Public returns the key a verifier needs: k itself for HMAC (the secret is
+// shared), a verification-only key for Ed25519.
+func (k *Key) Public() *Key {
+	if k.alg != Ed25519 || k.priv == nil {
+		return k
+	}
+	p, _ := NewEd25519PublicKey(k.id, k.pub)
+	return p
+}
+
+// String describes the key without its material.
+func (k *Key) String() string {
+	if k == nil {
+		return "signer.Key(nil)"
+	}
+	return "signer.Key{id=" + strconv.Quote(k.id) + ", alg=" + string(k.alg) + "}"
+}
+
+// GoString describes the key without its material (the %#v verb).
+func (k *Key) GoString() string { return k.String() }
+
+// LogValue implements slog.LogValuer: only the key id and algorithm.
+func (k *Key) LogValue() slog.Value {
+	if k == nil {
+		return slog.StringValue("<nil>")
+	}
+	return slog.GroupValue(slog.String("id", k.id), slog.String("alg", string(k.alg)))
+}
+
+// sign appends the signature of base to dst.
+func (k *Key) sign(dst, base []byte) ([]byte, error) {
+	switch {
+	case k.secret != nil:
+		h := k.macs.Get().(hash.Hash)
+		h.Reset()
+		h.Write(base)
+		dst = h.Sum(dst)
+		k.macs.Put(h)
+		return dst, nil
+	case k.priv != nil:
+		return append(dst, ed25519.Sign(k.priv, base)...), nil
+	default:
+		return dst, &ConfigError{Field: "key", Reason: "key " + strconv.Quote(k.id) + " is verification-only"}
+	}
+}
+
+// verify reports whether sig is a valid signature of base. MACs are
+// compared in constant time.
+func (k *Key) verify(base, sig []byte) bool {
+	switch k.alg {
+	case HMACSHA256:
+		var buf [sha256.Size]byte
+		h := k.macs.Get().(hash.Hash)
+		h.Reset()
+		h.Write(base)
+		mac := h.Sum(buf[:0])
+		k.macs.Put(h)
+		return hmac.Equal(mac, sig)
+	case Ed25519:
+		return len(sig) == ed25519.SignatureSize && ed25519.Verify(k.pub, base, sig)
+	}
+	return false
+}

@@ -1,0 +1,421 @@
+package signer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/dunglas/httpsfv"
+)
+
+// Defaults and limits of a Signer.
+const (
+	// DefaultLabel is the signature label when Options.Label is empty.
+	DefaultLabel = "sig1"
+	// DefaultNonceSize is the number of random bytes in a nonce when
+	// Options.NonceSize is zero (128 bits, sent as 22 base64url characters).
+	DefaultNonceSize = 16
+	// MinNonceSize is the smallest nonce a Signer accepts, in bytes.
+	MinNonceSize = 16
+	// MaxNonceSize is the largest nonce a Signer accepts, in bytes.
+	MaxNonceSize = 64
+)
+
+// Param names a signature parameter (RFC 9421 §2.3). The order of
+// Options.Params is the order in which they are serialised, which is part of
+// the signed bytes.
+type Param string
+
+// Signature parameters.
+const (
+	// ParamCreated is "created": the signing time, Unix seconds.
+	ParamCreated Param = "created"
+	// ParamExpires is "expires": created + Options.Expires.
+	ParamExpires Param = "expires"
+	// ParamNonce is "nonce": Options.NonceSize random bytes, base64url.
+	ParamNonce Param = "nonce"
+	// ParamKeyID is "keyid": the id of the signing key.
+	ParamKeyID Param = "keyid"
+	// ParamAlg is "alg": the algorithm of the signing key. Verifiers never
+	// choose the algorithm from it; they only check it matches the key.
+	ParamAlg Param = "alg"
+	// ParamTag is "tag": Options.Tag, an application tag that keeps
+	// signatures of one protocol from being accepted by another.
+	ParamTag Param = "tag"
+)
+
+// Options configures a Signer. Only Keys is required.
+type Options struct {
+	// Keys supplies the signing key on every Sign (see KeySet for rotation).
+	Keys KeySource
+
+	// Components are the covered components, in order. Empty means
+	// DefaultComponents(). A component marked IfPresent is covered only when
+	// the request has it; every other one must be present or Sign fails
+	// with ErrMissingComponent. When a content-digest component is listed
+	// and the request has a body but no Content-Digest field, Sign computes
+	// the field (streaming the body through GetBody) and adds it.
+	Components []Component
+
+	// Label is the signature's label in Signature-Input and Signature.
+	// Default DefaultLabel ("sig1"). Several signers with distinct labels
+	// can sign the same request.
+	Label string
+
+	// Params lists the signature parameters, in serialisation order. Nil
+	// means created, expires (only when Expires > 0), nonce, keyid, alg,
+	// tag (only when Tag is set). ParamExpires needs Expires > 0 and
+	// ParamTag needs Tag, and the other way round.
+	Params []Param
+
+	// Expires, when positive, adds expires = created + Expires. Zero: no
+	// expires parameter (verifiers still bound the age by their MaxAge).
+	Expires time.Duration
+
+	// Tag is the tag parameter's value. Empty: no tag.
+	Tag string
+
+	// Nonce is the source of nonce bytes. Nil means crypto/rand. Reads from
+	// a custom reader are serialised, so it need not be safe for concurrent
+	// use; a short read is an error.
+	Nonce io.Reader
+
+	// NonceSize is the nonce length in bytes, between MinNonceSize and
+	// MaxNonceSize. Zero means DefaultNonceSize.
+	NonceSize int
+
+	// Digest is the algorithm of the Content-Digest a Signer adds. Empty
+	// means DefaultDigest (sha-256).
+	Digest DigestAlgorithm
+
+	// StructuredFields declares the structured type of fields used with
+	// FieldSF that are not registered structured fields.
+	StructuredFields map[string]FieldType
+}
+
+// Signer adds an RFC 9421 signature (Signature-Input and Signature fields)
+// to requests. It is safe for concurrent use; the time is passed to every
+// Sign call, never read from a clock.
+type Signer struct {
+	keys         KeySource
+	comps        []Component
+	label        string
+	params       []Param
+	expires      time.Duration
+	tag          []byte // serialised sf-string
+	nonce        io.Reader
+	nonceMu      sync.Mutex
+	nonceSize    int
+	digest       DigestAlgorithm
+	coversDigest bool
+	sfTypes      map[string]FieldType
+
+	states sync.Pool // *signState
+}
+
+type signState struct {
+	base []byte
+	list []byte
+	raw  [MaxNonceSize]byte
+	sum  [64]byte
+}
+
+// New validates opts and returns a Signer. Invalid options are a
+// *ConfigError naming the field.
+func New(opts Options) (*Signer, error) {
+	if opts.Keys == nil {
+		return nil, &ConfigError{Field: "Options.Keys", Reason: "a KeySource is required"}
+	}
+	s := &Signer{keys: opts.Keys, expires: opts.Expires, nonce: opts.Nonce, sfTypes: opts.StructuredFields}
+
+	comps := opts.Components
+	if len(comps) == 0 {
+		comps = DefaultComponents()
+	}
+	required := 0
+	for i, c := range comps {
+		if err := c.validate(); err != nil {
+			return nil, &ConfigError{Field: "Options.Components[" + strconv.Itoa(i) + "]", Err: err}
+		}
+		for _, prev := range comps[:i] {
+			if prev.Equal(c) {
+				return nil, &ConfigError{Field: "Options.Components", Reason: "duplicate component " + c.id}
+			}
+		}
+		if c.sf {
+			m := message{sfTypes: opts.StructuredFields}
+			if _, ok := m.fieldType(c.name); !ok {
+				return nil, &ConfigError{Field: "Options.Components[" + strconv.Itoa(i) + "]", Reason: "structured type of " + strconv.Quote(c.name) + " unknown; declare it in Options.StructuredFields"}
+			}
+		}
+		if !c.optional {
+			required++
+		}
+		if c.kind == kindField && c.name == "content-digest" && len(c.params) == 0 {
+			s.coversDigest = true
+		}
+	}
+	if required == 0 {
+		return nil, &ConfigError{Field: "Options.Components", Reason: "at least one component must be required (not IfPresent)"}
+	}
+	s.comps = slices.Clone(comps)
+
+	s.label = opts.Label
+	if s.label == "" {
+		s.label = DefaultLabel
+	}
+	if !validSFKey(s.label) {
+		return nil, &ConfigError{Field: "Options.Label", Reason: "label must be a structured-field key (lower-case letters, digits, _-.*)"}
+	}
+
+	if opts.Expires < 0 {
+		return nil, &ConfigError{Field: "Options.Expires", Reason: "negative duration"}
+	}
+	if opts.Expires > 0 && opts.Expires < time.Second {
+		return nil, &ConfigError{Field: "Options.Expires", Reason: "below the one-second resolution of expires"}
+	}
+	if !validSFString(opts.Tag) {
+		return nil, &ConfigError{Field: "Options.Tag", Reason: "tag must be printable ASCII"}
+	}
+	if opts.Tag != "" {
+		s.tag = appendSFString(nil, opts.Tag)
+	}
+
+	params := opts.Params
+	if params == nil {
+		params = []Param{ParamCreated}
+		if opts.Expires > 0 {
+			params = append(params, ParamExpires)
+		}
+		params = append(params, ParamNonce, ParamKeyID, ParamAlg)
+		if opts.Tag != "" {
+			params = append(params, ParamTag)
+		}
+	}
+	for i, p := range params {
+		switch p {
+		case ParamCreated, ParamNonce, ParamKeyID, ParamAlg:
+		case ParamExpires:
+			if opts.Expires <= 0 {
+				return nil, &ConfigError{Field: "Options.Params", Reason: "expires listed but Options.Expires is not set"}
+			}
+		case ParamTag:
+			if opts.Tag == "" {
+				return nil, &ConfigError{Field: "Options.Params", Reason: "tag listed but Options.Tag is empty"}
+			}
+		default:
+			return nil, &ConfigError{Field: "Options.Params", Reason: "unknown parameter " + strconv.Quote(string(p))}
+		}
+		if slices.Contains(params[:i], p) {
+			return nil, &ConfigError{Field: "Options.Params", Reason: "duplicate parameter " + string(p)}
+		}
+	}
+	if opts.Expires > 0 && !slices.Contains(params, ParamExpires) {
+		return nil, &ConfigError{Field: "Options.Params", Reason: "Options.Expires is set but expires is not listed"}
+	}
+	if opts.Tag != "" && !slices.Contains(params, ParamTag) {
+		return nil, &ConfigError{Field: "Options.Params", Reason: "Options.Tag is set but tag is not listed"}
+	}
+	s.params = slices.Clone(params)
+
+	s.nonceSize = opts.NonceSize
+	if s.nonceSize == 0 {
+		s.nonceSize = DefaultNonceSize
+	}
+	if s.nonceSize < MinNonceSize || s.nonceSize > MaxNonceSize {
+		return nil, &ConfigError{Field: "Options.NonceSize", Reason: fmt.Sprintf("must be between %d and %d bytes", MinNonceSize, MaxNonceSize)}
+	}
+
+	s.digest = opts.Digest
+	if s.digest == "" {
+		s.digest = DefaultDigest
+	}
+	if s.digest.size() == 0 {
+		return nil, &ConfigError{Field: "Options.Digest", Reason: "unsupported digest algorithm " + strconv.Quote(string(s.digest))}
+	}
+	s.states.New = func() any { return &signState{base: make([]byte, 0, 512), list: make([]byte, 0, 256)} }
+	return s, nil
+}
+
+// Label returns the signature label.
+func (s *Signer) Label() string { return s.label }
+
+// Params returns the signature parameters in serialisation order.
+func (s *Signer) Params() []Param { return slices.Clone(s.params) }
+
+// Components returns the configured covered components.
+func (s *Signer) Components() []Component { return slices.Clone(s.comps) }
+
+// Sign signs req as of now: it adds Content-Digest when needed, then the
+// Signature-Input and Signature fields (as extra field lines when req is
+// already signed under other labels). It modifies req.Header, so req must
+// belong to the caller (clone a request you were handed); it never reads
+// req.Body, only a fresh copy from req.GetBody.
+//
+// Each call draws a fresh nonce and uses now for created, so every signed
+// attempt of a retried request is distinct.
+func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) error {
+	key, err := s.keys.SigningKey(ctx)
+	if err != nil {
+		return fmt.Errorf("signer: signing key: %w", err)
+	}
+	if key == nil || !key.CanSign() {
+		return &ConfigError{Field: "Options.Keys", Reason: "the KeySource returned no signing key"}
+	}
+	if now.IsZero() && (slices.Contains(s.params, ParamCreated) || slices.Contains(s.params, ParamExpires)) {
+		return &ConfigError{Field: "now", Reason: "zero time"}
+	}
+	if req.Header == nil {
+		req.Header = make(http.Header)
+	}
+	if existing := req.Header["Signature-Input"]; len(existing) > 0 {
+		if d, err := httpsfv.UnmarshalDictionary(existing); err != nil {
+			return fmt.Errorf("%w: existing Signature-Input: %v", ErrMalformed, err)
+		} else if _, ok := d.Get(s.label); ok {
+			return fmt.Errorf("%w: %q", ErrLabelInUse, s.label)
+		}
+	}
+	if s.coversDigest && hasBody(req) && len(req.Header["Content-Digest"]) == 0 {
+		if err := s.addDigest(req); err != nil {
+			return err
+		}
+	}
+
+	st := s.states.Get().(*signState)
+	defer s.states.Put(st)
+	m := message{req: req, scheme: clientScheme(req), sfTypes: s.sfTypes}
+	base := st.base[:0]
+	list := append(st.list[:0], '(')
+	n := 0
+	for i := range s.comps {
+		c := &s.comps[i]
+		if c.optional && !m.present(c) {
+			continue
+		}
+		if base, err = m.appendLines(base, c); err != nil {
+			st.base, st.list = base, list
+			return fmt.Errorf("signer: sign: %w", err)
+		}
+		if n > 0 {
+			list = append(list, ' ')
+		}
+		list = append(list, c.id...)
+		n++
+	}
+	list = append(list, ')')
+	for _, p := range s.params {
+		list = append(list, ';')
+		list = append(list, p...)
+		list = append(list, '=')
+		switch p {
+		case ParamCreated:
+			list = strconv.AppendInt(list, now.Unix(), 10)
+		case ParamExpires:
+			list = strconv.AppendInt(list, now.Add(s.expires).Unix(), 10)
+		case ParamNonce:
+			raw := st.raw[:s.nonceSize]
+			if err := s.readNonce(raw); err != nil {
+				st.base, st.list = base, list
+				return err
+			}
+			list = append(list, '"')
+			list = base64.RawURLEncoding.AppendEncode(list, raw)
+			list = append(list, '"')
+		case ParamKeyID:
+			list = append(list, key.quotedID...)
+		case ParamAlg:
+			list = append(list, '"')
+			list = append(list, key.alg...)
+			list = append(list, '"')
+		case ParamTag:
+			list = append(list, s.tag...)
+		}
+	}
+	base = append(base, `"@signature-params": `...)
+	base = append(base, list...)
+	st.base, st.list = base, list
+
+	sig, err := key.sign(st.sum[:0], base)
+	if err != nil {
+		return err
+	}
+	// One allocation for both field values: label=(...)...label=:sig:
+	out := make([]byte, 0, 2*len(s.label)+len(list)+4+base64.StdEncoding.EncodedLen(len(sig)))
+	out = append(out, s.label...)
+	out = append(out, '=')
+	out = append(out, list...)
+	split := len(out)
+	out = append(out, s.label...)
+	out = append(out, '=', ':')
+	out = base64.StdEncoding.AppendEncode(out, sig)
+	out = append(out, ':')
+	both := string(out)
+	input, signature := both[:split], both[split:]
+
+	h := req.Header
+	if len(h["Signature-Input"]) == 0 && len(h["Signature"]) == 0 {
+		vals := make([]string, 2)
+		vals[0], vals[1] = input, signature
+		h["Signature-Input"] = vals[0:1:1]
+		h["Signature"] = vals[1:2:2]
+	} else {
+		h["Signature-Input"] = append(h["Signature-Input"], input)
+		h["Signature"] = append(h["Signature"], signature)
+	}
+	return nil
+}
+
+func (s *Signer) readNonce(b []byte) error {
+	if s.nonce == nil {
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("signer: nonce: %w", err)
+		}
+		return nil
+	}
+	s.nonceMu.Lock()
+	_, err := io.ReadFull(s.nonce, b)
+	s.nonceMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("signer: nonce: %w", err)
+	}
+	return nil
+}
+
+// hasBody reports whether req has content to send.
+func hasBody(req *http.Request) bool {
+	return req.Body != nil && req.Body != http.NoBody
+}
+
+// addDigest streams a fresh copy of the body (GetBody) through the digest
+// and sets Content-Digest. req.Body itself is never read.
+func (s *Signer) addDigest(req *http.Request) error {
+	if req.GetBody == nil {
+		return ErrBodyNotReplayable
+	}
+	rc, err := req.GetBody()
+	if err != nil {
+		return fmt.Errorf("signer: content digest: GetBody: %w", err)
+	}
+	h := s.digest.getHash()
+	defer s.digest.putHash(h)
+	buf := getCopyBuf()
+	_, err = io.CopyBuffer(h, rc, *buf)
+	putCopyBuf(buf)
+	if cerr := rc.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("signer: content digest: %w", err)
+	}
+	var sum [64]byte
+	v := appendDigestMember(make([]byte, 0, len(s.digest)+4+base64.StdEncoding.EncodedLen(s.digest.size())), s.digest, h.Sum(sum[:0]))
+	req.Header["Content-Digest"] = []string{string(v)}
+	return nil
+}

@@ -1,0 +1,475 @@
+package signer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Verifier defaults.
+const (
+	// DefaultMaxAge is how old a signature's created may be, on top of the
+	// clock skew, when VerifierOptions.MaxAge is zero. Our signers sign
+	// every attempt afresh, so the age is network latency, not backoff.
+	DefaultMaxAge = 60 * time.Second
+	// DefaultClockSkew is the tolerated difference between the signer's and
+	// the verifier's clocks when VerifierOptions.ClockSkew is zero: created
+	// may lie this far in the future, and expires is honoured this long
+	// after it passes.
+	DefaultClockSkew = 30 * time.Second
+	// DefaultMaxBodySize is the largest body whose Content-Digest the
+	// verifier checks when VerifierOptions.MaxBodySize is zero (10 MiB).
+	// The body is buffered (up to this size) so the handler can still read
+	// it after verification.
+	DefaultMaxBodySize = 10 << 20
+	// MaxNonceLength is the longest nonce a verifier accepts, in bytes; it
+	// bounds what one replay-store entry can cost.
+	MaxNonceLength = 128
+)
+
+// VerifierOptions configures a Verifier. Only Keys is required; the zero
+// value of every other field is the secure default.
+type VerifierOptions struct {
+	// Keys finds the verification key by keyid. The algorithm always comes
+	// from the key; an alg parameter naming another algorithm is refused.
+	Keys KeyLookup
+
+	// KeyIDs, when not empty, restricts the accepted key ids further than
+	// Keys does.
+	KeyIDs []string
+
+	// Label, when set, is the only signature label verified. Empty: the
+	// signatures are tried in order and the first that satisfies the whole
+	// policy is accepted.
+	Label string
+
+	// Required lists the components a signature must cover. Nil means
+	// DefaultRequired(); a non-nil empty slice requires nothing beyond at
+	// least one component.
+	Required []Component
+
+	// AllowUnsignedBody accepts requests with a body whose signature does
+	// not cover content-digest. Default false: a request with a body must
+	// cover content-digest, and the digest is checked against the body.
+	AllowUnsignedBody bool
+
+	// Tag, when set, must equal the signature's tag parameter.
+	Tag string
+
+	// MaxAge bounds how old created may be (plus ClockSkew). Zero means
+	// DefaultMaxAge.
+	MaxAge time.Duration
+
+	// ClockSkew is the clock difference tolerated. Zero means
+	// DefaultClockSkew; use a tiny positive value for "none".
+	ClockSkew time.Duration
+
+	// AllowMissingNonce accepts signatures without a nonce, which then
+	// cannot be checked for replay within the window. Default false.
+	AllowMissingNonce bool
+
+	// Nonces is the replay store. Nil means a new
+	// NewMemoryNonceStore(DefaultNonceCapacity) owned by this Verifier.
+	Nonces NonceStore
+
+	// MaxBodySize caps the body read to check Content-Digest. Zero means
+	// DefaultMaxBodySize. A larger body fails with ErrBodyTooLarge.
+	MaxBodySize int64
+
+	// Scheme overrides the scheme used for @scheme, @target-uri and the
+	// default-port rule of @authority ("https" behind a TLS-terminating
+	// proxy). Empty: "https" when the request arrived over TLS, else
+	// "http".
+	Scheme string
+
+	// StructuredFields declares the structured type of fields signed with
+	// the sf parameter that are not registered structured fields.
+	StructuredFields map[string]FieldType
+
+	// Clock is the time source of Middleware. Nil means time.Now. Verify
+	// takes the time as an argument.
+	Clock func() time.Time
+
+	// ErrorHandler writes Middleware's response when verification fails.
+	// Nil means DefaultErrorHandler.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// DefaultRequired returns the components a Verifier requires by default:
+// @method, @authority, @path and @query (plus content-digest for requests
+// with a body, unless VerifierOptions.AllowUnsignedBody).
+func DefaultRequired() []Component {
+	return []Component{Method, Authority, Path, Query}
+}
+
+// Verifier checks RFC 9421 signatures on incoming requests against a
+// policy: covered components, accepted keys, a created window with clock
+// skew, expires, tag, content digest and nonce replay. It is safe for
+// concurrent use.
+type Verifier struct {
+	keys              KeyLookup
+	keyIDs            []string
+	label             string
+	required          []Component
+	allowUnsignedBody bool
+	tag               string
+	maxAge, skew      time.Duration
+	allowMissingNonce bool
+	nonces            NonceStore
+	maxBody           int64
+	scheme            string
+	sfTypes           map[string]FieldType
+	clock             func() time.Time
+	onError           func(http.ResponseWriter, *http.Request, error)
+}
+
+// NewVerifier validates opts and returns a Verifier. Invalid options are a
+// *ConfigError naming the field.
+func NewVerifier(opts VerifierOptions) (*Verifier, error) {
+	if opts.Keys == nil {
+		return nil, &ConfigError{Field: "VerifierOptions.Keys", Reason: "a KeyLookup is required"}
+	}
+	v := &Verifier{
+		keys: opts.Keys, keyIDs: slices.Clone(opts.KeyIDs), label: opts.Label,
+		allowUnsignedBody: opts.AllowUnsignedBody, tag: opts.Tag,
+		maxAge: opts.MaxAge, skew: opts.ClockSkew, allowMissingNonce: opts.AllowMissingNonce,
+		nonces: opts.Nonces, maxBody: opts.MaxBodySize, scheme: opts.Scheme,
+		sfTypes: opts.StructuredFields, clock: opts.Clock, onError: opts.ErrorHandler,
+	}
+	if v.label != "" && !validSFKey(v.label) {
+		return nil, &ConfigError{Field: "VerifierOptions.Label", Reason: "not a structured-field key"}
+	}
+	v.required = opts.Required
+	if v.required == nil {
+		v.required = DefaultRequired()
+	}
+	v.required = slices.Clone(v.required)
+	for i, c := range v.required {
+		if err := c.validate(); err != nil {
+			return nil, &ConfigError{Field: "VerifierOptions.Required[" + strconv.Itoa(i) + "]", Err: err}
+		}
+	}
+	if v.maxAge < 0 || v.skew < 0 || v.maxBody < 0 {
+		return nil, &ConfigError{Field: "VerifierOptions", Reason: "MaxAge, ClockSkew and MaxBodySize must not be negative"}
+	}
+	if v.maxAge == 0 {
+		v.maxAge = DefaultMaxAge
+	}
+	if v.skew == 0 {
+		v.skew = DefaultClockSkew
+	}
+	if v.maxBody == 0 {
+		v.maxBody = DefaultMaxBodySize
+	}
+	switch v.scheme {
+	case "", "http", "https":
+	default:
+		return nil, &ConfigError{Field: "VerifierOptions.Scheme", Reason: "must be \"\", \"http\" or \"https\""}
+	}
+	if v.nonces == nil {
+		v.nonces = NewMemoryNonceStore(DefaultNonceCapacity)
+	}
+	if v.clock == nil {
+		v.clock = time.Now
+	}
+	if v.onError == nil {
+		v.onError = DefaultErrorHandler
+	}
+	return v, nil
+}
+
+// Result describes a verified signature.
+type Result struct {
+	Label      string
+	KeyID      string
+	Algorithm  Algorithm // the key's algorithm
+	Components []Component
+	Created    time.Time
+	Expires    time.Time // zero when absent
+	Nonce      string
+	Tag        string
+}
+
+// Verify checks the signatures of r, a received request, as of now. On
+// success it returns the accepted signature and has recorded its nonce;
+// otherwise it returns a *VerifyError wrapping the sentinel for the
+// failure. When the signature covers content-digest, Verify reads the body
+// (at most MaxBodySize) to check it and replaces r.Body with the buffered
+// copy, so a handler can still read it.
+func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
+	ins, sigs := r.Header.Values("Signature-Input"), r.Header.Values("Signature")
+	if len(ins) == 0 || len(sigs) == 0 {
+		return nil, &VerifyError{Err: ErrMissingSignature}
+	}
+	inputs, err := ParseSignatureInput(ins...)
+	if err != nil {
+		return nil, &VerifyError{Err: err}
+	}
+	sigMap, err := ParseSignature(sigs...)
+	if err != nil {
+		return nil, &VerifyError{Err: err}
+	}
+	vs := verifyState{r: r}
+	var firstErr error
+	tried := 0
+	for i := range inputs {
+		in := &inputs[i]
+		if v.label != "" && in.Label != v.label {
+			continue
+		}
+		tried++
+		res, err := v.verifyOne(&vs, in, sigMap, now)
+		if err == nil {
+			if err := v.claim(r.Context(), in, now); err != nil {
+				return nil, err
+			}
+			return res, nil
+		}
+		if firstErr == nil || errors.Is(firstErr, ErrUnknownKey) && !errors.Is(err, ErrUnknownKey) {
+			firstErr = err
+		}
+	}
+	if tried == 0 {
+		return nil, &VerifyError{Label: v.label, Err: ErrMissingSignature}
+	}
+	return nil, firstErr
+}
+
+// verifyState carries what one Verify call reads once: the buffered body.
+type verifyState struct {
+	r        *http.Request
+	body     []byte
+	bodyRead bool
+}
+
+func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[string][]byte, now time.Time) (*Result, error) {
+	r := vs.r
+	fail := func(err error, detail string) (*Result, error) {
+		return nil, &VerifyError{Label: in.Label, KeyID: in.KeyID, Detail: detail, Err: err}
+	}
+	sig, ok := sigMap[in.Label]
+	if !ok {
+		return fail(ErrMissingSignature, "no Signature member for the label")
+	}
+	if len(in.Components) == 0 {
+		return fail(ErrMissingComponent, "signature covers no components")
+	}
+
+	// Key and algorithm: from our own key material, never from alg.
+	if in.KeyID == "" {
+		return fail(ErrUnknownKey, "no keyid")
+	}
+	if len(v.keyIDs) > 0 && !slices.Contains(v.keyIDs, in.KeyID) {
+		return fail(ErrUnknownKey, "key id not accepted")
+	}
+	key, err := v.keys.LookupKey(r.Context(), in.KeyID)
+	if err != nil {
+		if errors.Is(err, ErrUnknownKey) {
+			return fail(ErrUnknownKey, "")
+		}
+		return fail(err, "key lookup")
+	}
+	if key == nil {
+		return fail(ErrUnknownKey, "")
+	}
+	if in.Alg != "" && in.Alg != key.alg {
+		return fail(ErrAlgorithmMismatch, "alg "+strconv.Quote(string(in.Alg))+", key is "+string(key.alg))
+	}
+
+	// Policy on what is covered.
+	for i := range v.required {
+		if !covers(in.Components, &v.required[i]) {
+			return fail(ErrMissingComponent, "required "+v.required[i].id+" not covered")
+		}
+	}
+	coversDigest := covers(in.Components, &contentDigestComponent)
+	if !v.allowUnsignedBody && serverHasBody(r) && !coversDigest {
+		return fail(ErrMissingComponent, "request has a body but content-digest is not covered")
+	}
+
+	// Parameters.
+	if v.tag != "" {
+		if in.Tag == "" {
+			return fail(ErrMissingParameter, "tag")
+		}
+		if in.Tag != v.tag {
+			return fail(ErrTagMismatch, "")
+		}
+	}
+	if in.Created.IsZero() {
+		return fail(ErrMissingParameter, "created")
+	}
+	if in.Created.After(now.Add(v.skew)) {
+		return fail(ErrFuture, "")
+	}
+	if in.Created.Before(now.Add(-v.maxAge - v.skew)) {
+		return fail(ErrStale, "")
+	}
+	if !in.Expires.IsZero() {
+		if in.Expires.Before(in.Created) {
+			return fail(ErrMalformed, "expires before created")
+		}
+		if now.After(in.Expires.Add(v.skew)) {
+			return fail(ErrExpired, "")
+		}
+	}
+	if in.Nonce == "" && !v.allowMissingNonce {
+		return fail(ErrMissingParameter, "nonce")
+	}
+	if len(in.Nonce) > MaxNonceLength {
+		return fail(ErrMalformed, "nonce longer than "+strconv.Itoa(MaxNonceLength)+" bytes")
+	}
+
+	// Signature base and cryptographic check.
+	scheme := v.scheme
+	if scheme == "" {
+		scheme = "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+	}
+	m := message{req: r, scheme: scheme, sfTypes: v.sfTypes, isServer: true}
+	base := make([]byte, 0, 512)
+	for i := range in.Components {
+		base, err = m.appendLines(base, &in.Components[i])
+		if err != nil {
+			if errors.Is(err, ErrMissingComponent) {
+				return fail(ErrMissingComponent, in.Components[i].id+" absent from the request")
+			}
+			return fail(err, "")
+		}
+	}
+	base = append(base, `"@signature-params": `...)
+	base = append(base, in.params...)
+	if !key.verify(base, sig) {
+		return fail(ErrInvalidSignature, "")
+	}
+
+	// The digest is authentic now (covered and verified): check the body.
+	if coversDigest {
+		if err := v.checkBody(vs); err != nil {
+			var ve *VerifyError
+			if errors.As(err, &ve) {
+				ve.Label, ve.KeyID = in.Label, in.KeyID
+				return nil, ve
+			}
+			return fail(err, "")
+		}
+	}
+	return &Result{
+		Label: in.Label, KeyID: in.KeyID, Algorithm: key.alg,
+		Components: in.Components, Created: in.Created, Expires: in.Expires,
+		Nonce: in.Nonce, Tag: in.Tag,
+	}, nil
+}
+
+var contentDigestComponent = Field("content-digest")
+
+func covers(list []Component, c *Component) bool {
+	for i := range list {
+		if list[i].Equal(*c) {
+			return true
+		}
+	}
+	return false
+}
+
+func serverHasBody(r *http.Request) bool {
+	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+}
+
+// checkBody reads the body once (capped), restores it for the handler, and
+// checks it against Content-Digest.
+func (v *Verifier) checkBody(vs *verifyState) error {
+	r := vs.r
+	if !vs.bodyRead {
+		vs.bodyRead = true
+		if r.Body != nil && r.Body != http.NoBody {
+			if r.ContentLength > v.maxBody {
+				return &VerifyError{Err: ErrBodyTooLarge}
+			}
+			var buf bytes.Buffer
+			if r.ContentLength > 0 {
+				buf.Grow(int(r.ContentLength))
+			}
+			n, err := buf.ReadFrom(io.LimitReader(r.Body, v.maxBody+1))
+			if err != nil {
+				return fmt.Errorf("signer: reading body: %w", err)
+			}
+			if n > v.maxBody {
+				return &VerifyError{Err: ErrBodyTooLarge}
+			}
+			vs.body = buf.Bytes()
+			r.Body = io.NopCloser(bytes.NewReader(vs.body))
+		}
+	}
+	ds, err := ParseContentDigest(r.Header.Values("Content-Digest")...)
+	if err != nil {
+		return err
+	}
+	return verifyDigests(ds, bytes.NewReader(vs.body))
+}
+
+func (v *Verifier) claim(ctx context.Context, in *SignatureInput, now time.Time) error {
+	if in.Nonce == "" {
+		return nil
+	}
+	until := in.Created.Add(v.maxAge + v.skew)
+	if !in.Expires.IsZero() {
+		if e := in.Expires.Add(v.skew); e.Before(until) {
+			until = e
+		}
+	}
+	if err := v.nonces.Claim(ctx, in.KeyID, in.Nonce, now, until); err != nil {
+		if errors.Is(err, ErrReplay) {
+			err = ErrReplay
+		}
+		return &VerifyError{Label: in.Label, KeyID: in.KeyID, Err: err}
+	}
+	return nil
+}
+
+type resultKey struct{}
+
+// Middleware returns a handler that verifies every request with Verify
+// (time from VerifierOptions.Clock) before calling next, and answers
+// through VerifierOptions.ErrorHandler when verification fails. next finds
+// the accepted signature with ResultFromContext.
+func (v *Verifier) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, err := v.Verify(r, v.clock())
+		if err != nil {
+			v.onError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), resultKey{}, res)))
+	})
+}
+
+// ResultFromContext returns the signature Middleware accepted.
+func ResultFromContext(ctx context.Context) (*Result, bool) {
+	res, ok := ctx.Value(resultKey{}).(*Result)
+	return res, ok
+}
+
+// DefaultErrorHandler answers a failed verification with 401 Unauthorized,
+// 413 Content Too Large for ErrBodyTooLarge, or 503 Service Unavailable
+// (Retry-After: 1) when the nonce store is full. The body is the status
+// text only: the reason is not disclosed to the caller.
+func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
+	code := http.StatusUnauthorized
+	switch {
+	case errors.Is(err, ErrBodyTooLarge):
+		code = http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrNonceStoreFull):
+		code = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
+	}
+	http.Error(w, http.StatusText(code), code)
+}
