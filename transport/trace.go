@@ -1,0 +1,718 @@
+package transport
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/securecall/securecall/internal/redact"
+)
+
+// TraceConfig configures NewCallTrace and NewAttemptTrace; a stack passes
+// the same value to both. The zero value uses the global OTel providers and
+// propagator and shows no query value and no header.
+type TraceConfig struct {
+	// TracerProvider creates the spans. nil: otel.GetTracerProvider() at
+	// construction (the global provider, which forwards to whatever is
+	// installed later with otel.SetTracerProvider).
+	TracerProvider trace.TracerProvider
+	// MeterProvider creates the instruments. nil: otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
+	// Propagator injects the attempt span's context into the outgoing
+	// request headers. nil: otel.GetTextMapPropagator().
+	Propagator propagation.TextMapPropagator
+	// Redaction decides which query values (url.full) and which header
+	// values (http.request.header.*, http.response.header.*) may appear in
+	// telemetry, and rewrites the URLs in returned errors. nil: show none.
+	Redaction *redact.Policy
+	// CallSpanKind is the kind of the logical call span. Zero:
+	// trace.SpanKindClient. Set trace.SpanKindInternal when a backend
+	// derives request counts from client spans and should count only the
+	// physical sends (the attempt spans are always client spans).
+	CallSpanKind trace.SpanKind
+}
+
+// Names of the instruments, and of the attributes that are not in the OTel
+// semantic conventions, that the trace layers record.
+const (
+	// MetricRequestDuration is the histogram NewCallTrace records once per
+	// call, in seconds (unit "s"), from the start of the call until the
+	// response headers arrived or the call failed, across all its attempts
+	// and waits. Buckets: the semantic-convention advice, 5 ms to 10 s.
+	// Attributes: http.request.method, server.address, server.port,
+	// http.response.status_code (when a response came), error.type (when
+	// the call failed or the status is 400 or more).
+	MetricRequestDuration = "http.client.request.duration"
+	// MetricAttempts is the counter NewAttemptTrace adds 1 to per physical
+	// send (unit "{attempt}"). Attributes: http.request.method,
+	// server.address and securecall.outcome.
+	MetricAttempts = "securecall.client.attempts"
+
+	// AttemptCountKey is the call span's count of physical sends.
+	AttemptCountKey = attribute.Key("securecall.attempt_count")
+	// OutcomeKey is the attempt counter's outcome: OutcomeOK for a response
+	// with a status below 400, else the attempt's error.type (the status
+	// code, or ErrorType of the error).
+	OutcomeKey = attribute.Key("securecall.outcome")
+	// OutcomeOK is the outcome of an attempt that got a status below 400.
+	OutcomeOK = "ok"
+)
+
+// durationBuckets are the semantic-convention bucket boundaries of
+// http.client.request.duration, in seconds.
+var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
+// NewCallTrace returns the outermost layer of a stack: one logical span per
+// call (kind client unless TraceConfig.CallSpanKind says otherwise, named
+// after the method as the semantic conventions name HTTP client spans:
+// "GET", or "HTTP" for a method outside the known set), parent of the
+// attempt spans, and one MetricRequestDuration measurement per call.
+//
+// The span carries http.request.method (an unknown method becomes _OTHER,
+// with http.request.method_original), server.address, server.port, url.full
+// (redacted), http.response.status_code, AttemptCountKey (read from a
+// per-call counter NewAttemptTrace increments; see CallAttempts) and, on
+// failure, error.type (see ErrorType) and status Error with the redacted
+// error message (no message for a status of 400 or more, which the status
+// code explains). It ends when the response body is read to EOF, fails or
+// is closed, so it covers reading the body; a response with http.NoBody
+// ends it at once. Errors are returned with their URLs redacted
+// (TraceConfig.Redaction.Error).
+//
+// A nil next means http.DefaultTransport. The layer never modifies the
+// caller's request: it sends a shallow copy carrying the span's context.
+func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
+	c := &callTrace{next: orDefault(next), tel: newTelemetry(cfg)}
+	kind := cfg.CallSpanKind
+	if kind == trace.SpanKindUnspecified {
+		kind = trace.SpanKindClient
+	}
+	c.kind = trace.WithSpanKind(kind)
+	h, err := c.tel.meter.Float64Histogram(MetricRequestDuration,
+		metric.WithUnit("s"),
+		metric.WithDescription("Duration of HTTP client requests."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	if err != nil {
+		otel.Handle(err)
+	}
+	c.duration = h
+	return c
+}
+
+// NewAttemptTrace returns the innermost layer of a stack, just above the
+// base transport: one span per physical send (kind client, child of the
+// call span), with the attributes of the OTel HTTP client conventions:
+// http.request.method (and http.request.method_original), server.address,
+// server.port, url.full (redacted), http.request.resend_count (the
+// attempt's number from AttemptFrom, only when above 0),
+// http.response.status_code, network.protocol.version, error.type (the
+// status code as a string from 400 up; ErrorType of an error), the
+// allowlisted request and response headers as http.request.header.<name>
+// and http.response.header.<name>, and status Error for a status of 400 or
+// more or an error (with the redacted error message). It injects the span's
+// context into the request headers with the propagator, on the attempt's own
+// request (Own: free inside a stack, a clone when used alone), after any
+// signing layer above it. The span ends when the response body is read to
+// EOF, fails or is closed. Each send adds 1 to MetricAttempts.
+//
+// A nil next means http.DefaultTransport.
+func NewAttemptTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
+	a := &attemptTrace{next: orDefault(next), tel: newTelemetry(cfg)}
+	a.kind = trace.WithSpanKind(trace.SpanKindClient)
+	cnt, err := a.tel.meter.Int64Counter(MetricAttempts,
+		metric.WithUnit("{attempt}"),
+		metric.WithDescription("Physical HTTP sends, one per attempt of a call."))
+	if err != nil {
+		otel.Handle(err)
+	}
+	a.attempts = cnt
+	return a
+}
+
+// telemetry is what both layers resolve from a TraceConfig.
+type telemetry struct {
+	tracer      trace.Tracer
+	meter       metric.Meter
+	prop        propagation.TextMapPropagator
+	policy      *redact.Policy
+	reqHeaders  []headerAttr
+	respHeaders []headerAttr
+}
+
+// headerAttr is an allowlisted header and its precomputed attribute key.
+type headerAttr struct {
+	name string // canonical
+	key  attribute.Key
+}
+
+func newTelemetry(cfg TraceConfig) *telemetry {
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	mp := cfg.MeterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	prop := cfg.Propagator
+	if prop == nil {
+		prop = otel.GetTextMapPropagator()
+	}
+	t := &telemetry{
+		tracer: tp.Tracer(meterName, trace.WithSchemaURL(semconv.SchemaURL)),
+		meter:  mp.Meter(meterName, metric.WithSchemaURL(semconv.SchemaURL)),
+		prop:   prop,
+		policy: cfg.Redaction,
+	}
+	for _, h := range cfg.Redaction.VisibleHeaders() {
+		lower := strings.ToLower(h)
+		t.reqHeaders = append(t.reqHeaders, headerAttr{h, attribute.Key("http.request.header." + lower)})
+		t.respHeaders = append(t.respHeaders, headerAttr{h, attribute.Key("http.response.header." + lower)})
+	}
+	return t
+}
+
+// appendHeaders appends the allowlisted headers present in h.
+func appendHeaders(attrs []attribute.KeyValue, h http.Header, list []headerAttr) []attribute.KeyValue {
+	for _, ha := range list {
+		if v := h[ha.name]; len(v) > 0 {
+			attrs = append(attrs, ha.key.StringSlice(v))
+		}
+	}
+	return attrs
+}
+
+// method is a request method as the semantic conventions name it.
+type method struct {
+	span  string             // span name
+	attr  attribute.KeyValue // http.request.method
+	other bool               // not a known method: _OTHER
+}
+
+var (
+	methodGet     = &method{"GET", semconv.HTTPRequestMethodGet, false}
+	methodHead    = &method{"HEAD", semconv.HTTPRequestMethodHead, false}
+	methodPost    = &method{"POST", semconv.HTTPRequestMethodPost, false}
+	methodPut     = &method{"PUT", semconv.HTTPRequestMethodPut, false}
+	methodDelete  = &method{"DELETE", semconv.HTTPRequestMethodDelete, false}
+	methodPatch   = &method{"PATCH", semconv.HTTPRequestMethodPatch, false}
+	methodOptions = &method{"OPTIONS", semconv.HTTPRequestMethodOptions, false}
+	methodConnect = &method{"CONNECT", semconv.HTTPRequestMethodConnect, false}
+	methodTrace   = &method{"TRACE", semconv.HTTPRequestMethodTrace, false}
+	methodQuery   = &method{"QUERY", semconv.HTTPRequestMethodQuery, false}
+	methodOther   = &method{"HTTP", semconv.HTTPRequestMethodOther, true}
+)
+
+// methodOf normalises m ("" is GET in net/http; methods are
+// case-sensitive, so "get" is _OTHER).
+func methodOf(m string) *method {
+	switch m {
+	case "", "GET":
+		return methodGet
+	case "HEAD":
+		return methodHead
+	case "POST":
+		return methodPost
+	case "PUT":
+		return methodPut
+	case "DELETE":
+		return methodDelete
+	case "PATCH":
+		return methodPatch
+	case "OPTIONS":
+		return methodOptions
+	case "CONNECT":
+		return methodConnect
+	case "TRACE":
+		return methodTrace
+	case "QUERY":
+		return methodQuery
+	}
+	return methodOther
+}
+
+// serverOf returns server.address and server.port of u; the port defaults
+// by scheme.
+func serverOf(u *url.URL) (string, int) {
+	host, port := u.Hostname(), u.Port()
+	if port != "" {
+		if p, err := strconv.Atoi(port); err == nil {
+			return host, p
+		}
+		return host, 0
+	}
+	switch u.Scheme {
+	case "https":
+		return host, 443
+	case "http":
+		return host, 80
+	}
+	return host, 0
+}
+
+// statusStrings holds the decimal form of the status codes 100..599, for
+// error.type without an allocation per request.
+var statusStrings = sync.OnceValue(func() *[500]string {
+	var s [500]string
+	for i := range s {
+		s[i] = strconv.Itoa(100 + i)
+	}
+	return &s
+})
+
+func statusString(code int) string {
+	if code >= 100 && code < 600 {
+		return statusStrings()[code-100]
+	}
+	return strconv.Itoa(code)
+}
+
+// protocolVersion returns network.protocol.version of resp.
+func protocolVersion(resp *http.Response) string {
+	switch {
+	case resp.ProtoMajor == 1 && resp.ProtoMinor == 1:
+		return "1.1"
+	case resp.ProtoMajor == 2:
+		return "2"
+	case resp.ProtoMajor == 1 && resp.ProtoMinor == 0:
+		return "1.0"
+	case resp.ProtoMajor == 3:
+		return "3"
+	}
+	return ""
+}
+
+// maxCacheEntries bounds each attribute cache: past it (a client talking
+// to hundreds of hosts), options are built per request instead.
+const maxCacheEntries = 256
+
+// optCache is a bounded copy-on-write map from a small key to precomputed
+// options: reads are a lock-free map lookup, writes (once per key) copy.
+type optCache[K comparable, V any] struct {
+	m  atomic.Pointer[map[K]V]
+	mu sync.Mutex
+}
+
+func (c *optCache[K, V]) load(k K) (V, bool) {
+	if m := c.m.Load(); m != nil {
+		v, ok := (*m)[k]
+		return v, ok
+	}
+	var zero V
+	return zero, false
+}
+
+func (c *optCache[K, V]) store(k K, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	var n map[K]V
+	if old == nil {
+		n = make(map[K]V, 4)
+	} else {
+		if len(*old) >= maxCacheEntries {
+			return
+		}
+		n = make(map[K]V, len(*old)+1)
+		for ok, ov := range *old {
+			n[ok] = ov
+		}
+	}
+	n[k] = v
+	c.m.Store(&n)
+}
+
+// spanKey selects the precomputed start options of a span.
+type spanKey struct {
+	m    *method
+	host string
+	port int
+}
+
+// spanOptions returns the start options (kind, method, server.address,
+// server.port) for k, cached.
+func spanOptions(c *optCache[spanKey, []trace.SpanStartOption], kind trace.SpanStartOption, k spanKey) []trace.SpanStartOption {
+	if o, ok := c.load(k); ok {
+		return o
+	}
+	o := []trace.SpanStartOption{kind, trace.WithAttributes(
+		k.m.attr, semconv.ServerAddress(k.host), semconv.ServerPort(k.port))}
+	c.store(k, o)
+	return o
+}
+
+// callTrace is the layer of NewCallTrace.
+type callTrace struct {
+	next     http.RoundTripper
+	tel      *telemetry
+	kind     trace.SpanStartOption
+	duration metric.Float64Histogram
+	spans    optCache[spanKey, []trace.SpanStartOption]
+	durs     optCache[durKey, []metric.RecordOption]
+}
+
+// durKey selects the attribute set of a duration measurement.
+type durKey struct {
+	m       *method
+	host    string
+	port    int
+	status  int
+	errType string
+}
+
+// callState is what a call shares with the layers inside it.
+type callState struct {
+	attempts atomic.Int32
+	src      *url.URL // the caller's URL, which urlFull renders
+	urlFull  string   // redacted url.full; "" when the span is not recording
+}
+
+type callKey struct{}
+
+// callCtx carries the callState in the context; it also holds the call
+// span's attribute buffer and body wrapper, so a call costs one allocation
+// for all three.
+type callCtx struct {
+	context.Context
+	state callState
+	attrs [5]attribute.KeyValue
+	body  tracedBody
+}
+
+func (c *callCtx) Value(key any) any {
+	if key == (callKey{}) {
+		return &c.state
+	}
+	return c.Context.Value(key)
+}
+
+func callStateFrom(ctx context.Context) *callState {
+	cs, _ := ctx.Value(callKey{}).(*callState)
+	return cs
+}
+
+func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	m := methodOf(req.Method)
+	host, port := serverOf(req.URL)
+	cc := &callCtx{}
+	ctx, span := c.tel.tracer.Start(req.Context(), m.span,
+		spanOptions(&c.spans, c.kind, spanKey{m, host, port})...)
+	cc.Context = ctx
+	rec := span.IsRecording()
+	if rec {
+		cc.state.src = req.URL
+		cc.state.urlFull = c.tel.policy.URL(req.URL)
+	}
+
+	resp, err := c.next.RoundTrip(req.WithContext(cc))
+
+	secs := time.Since(start).Seconds()
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		err = c.tel.policy.Error(err)
+		et := ErrorType(err)
+		c.record(ctx, secs, durKey{m, host, port, 0, et})
+		if rec {
+			attrs := cc.appendAttrs(cc.attrs[:0], m, req.Method)
+			attrs = append(attrs, semconv.ErrorTypeKey.String(et))
+			span.SetAttributes(attrs...)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+		return nil, err
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	status := resp.StatusCode
+	et := ""
+	if status >= 400 {
+		et = statusString(status)
+	}
+	c.record(ctx, secs, durKey{m, host, port, status, et})
+	if !rec {
+		span.End()
+		return resp, nil
+	}
+	attrs := cc.appendAttrs(cc.attrs[:0], m, req.Method)
+	attrs = append(attrs, semconv.HTTPResponseStatusCode(status))
+	if et != "" {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(et))
+	}
+	span.SetAttributes(attrs...)
+	if status >= 400 {
+		span.SetStatus(codes.Error, "")
+	}
+	if resp.Body == http.NoBody {
+		span.End()
+		return resp, nil
+	}
+	resp.Body = cc.body.wrap(resp.Body, span, c.tel.policy)
+	return resp, nil
+}
+
+// appendAttrs appends the call span's end attributes common to success and
+// failure.
+func (cc *callCtx) appendAttrs(attrs []attribute.KeyValue, m *method, original string) []attribute.KeyValue {
+	attrs = append(attrs,
+		semconv.URLFull(cc.state.urlFull),
+		AttemptCountKey.Int(int(cc.state.attempts.Load())))
+	if m.other {
+		attrs = append(attrs, semconv.HTTPRequestMethodOriginal(original))
+	}
+	return attrs
+}
+
+// record adds one duration measurement with k's attribute set.
+func (c *callTrace) record(ctx context.Context, secs float64, k durKey) {
+	if !c.duration.Enabled(ctx) {
+		return
+	}
+	opts, ok := c.durs.load(k)
+	if !ok {
+		kvs := make([]attribute.KeyValue, 0, 5)
+		kvs = append(kvs, k.m.attr, semconv.ServerAddress(k.host), semconv.ServerPort(k.port))
+		if k.status > 0 {
+			kvs = append(kvs, semconv.HTTPResponseStatusCode(k.status))
+		}
+		if k.errType != "" {
+			kvs = append(kvs, semconv.ErrorTypeKey.String(k.errType))
+		}
+		opts = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kvs...))}
+		c.durs.store(k, opts)
+	}
+	c.duration.Record(ctx, secs, opts...)
+}
+
+// attemptTrace is the layer of NewAttemptTrace.
+type attemptTrace struct {
+	next     http.RoundTripper
+	tel      *telemetry
+	kind     trace.SpanStartOption
+	attempts metric.Int64Counter
+	spans    optCache[spanKey, []trace.SpanStartOption]
+	counts   optCache[countKey, []metric.AddOption]
+}
+
+// countKey selects the attribute set of an attempt count.
+type countKey struct {
+	m       *method
+	host    string
+	outcome string
+}
+
+// attemptRec holds a recording attempt span's attribute buffer and body
+// wrapper in one allocation.
+type attemptRec struct {
+	attrs [8]attribute.KeyValue
+	body  tracedBody
+}
+
+func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
+	m := methodOf(req.Method)
+	host, port := serverOf(req.URL)
+	ctx, span := t.tel.tracer.Start(req.Context(), m.span,
+		spanOptions(&t.spans, t.kind, spanKey{m, host, port})...)
+	r := ownWithContext(req, ctx)
+	if r.Header == nil {
+		r.Header = make(http.Header)
+	}
+	t.tel.prop.Inject(ctx, headerCarrier(r.Header))
+	cs := callStateFrom(ctx)
+	if cs != nil {
+		cs.attempts.Add(1)
+	}
+	var ar *attemptRec
+	var attrs []attribute.KeyValue
+	if span.IsRecording() {
+		ar = &attemptRec{}
+		attrs = append(ar.attrs[:0], semconv.URLFull(t.urlFull(r.URL, cs)))
+		if a, ok := AttemptFrom(ctx); ok && a.Number > 0 {
+			attrs = append(attrs, semconv.HTTPRequestResendCount(a.Number))
+		}
+		if m.other {
+			attrs = append(attrs, semconv.HTTPRequestMethodOriginal(req.Method))
+		}
+		attrs = appendHeaders(attrs, r.Header, t.tel.reqHeaders)
+	}
+
+	resp, err := t.next.RoundTrip(r)
+
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		err = t.tel.policy.Error(err)
+		et := ErrorType(err)
+		t.count(ctx, countKey{m, host, et})
+		if ar != nil {
+			span.SetAttributes(append(attrs, semconv.ErrorTypeKey.String(et))...)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+		return nil, err
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	status := resp.StatusCode
+	outcome := OutcomeOK
+	if status >= 400 {
+		outcome = statusString(status)
+	}
+	t.count(ctx, countKey{m, host, outcome})
+	if ar == nil {
+		span.End()
+		return resp, nil
+	}
+	attrs = append(attrs, semconv.HTTPResponseStatusCode(status))
+	if v := protocolVersion(resp); v != "" {
+		attrs = append(attrs, semconv.NetworkProtocolVersion(v))
+	}
+	if status >= 400 {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(outcome))
+	}
+	attrs = appendHeaders(attrs, resp.Header, t.tel.respHeaders)
+	span.SetAttributes(attrs...)
+	if status >= 400 {
+		span.SetStatus(codes.Error, "")
+	}
+	if resp.Body == http.NoBody {
+		span.End()
+		return resp, nil
+	}
+	resp.Body = ar.body.wrap(resp.Body, span, t.tel.policy)
+	return resp, nil
+}
+
+// urlFull returns the redacted form of u, reusing the call span's when u
+// is the call's URL.
+func (t *attemptTrace) urlFull(u *url.URL, cs *callState) string {
+	if cs != nil && cs.urlFull != "" && cs.src != nil && *u == *cs.src {
+		return cs.urlFull
+	}
+	return t.tel.policy.URL(u)
+}
+
+// count adds one attempt with k's attribute set.
+func (t *attemptTrace) count(ctx context.Context, k countKey) {
+	if !t.attempts.Enabled(ctx) {
+		return
+	}
+	opts, ok := t.counts.load(k)
+	if !ok {
+		opts = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
+			k.m.attr, semconv.ServerAddress(k.host), OutcomeKey.String(k.outcome)))}
+		t.counts.store(k, opts)
+	}
+	t.attempts.Add(ctx, 1, opts...)
+}
+
+// ownWithContext returns the attempt's request carrying ctx: req itself
+// (shallow-copied by WithContext) when the attempt owns it, else a clone.
+func ownWithContext(req *http.Request, ctx context.Context) *http.Request {
+	if a, ok := AttemptFrom(req.Context()); ok && a.owned == req {
+		return WithContext(req, ctx)
+	}
+	return req.Clone(ctx)
+}
+
+// headerCarrier is a propagation.TextMapCarrier over a request's headers
+// that knows the canonical form of the W3C header names, so injecting
+// costs no canonicalisation.
+type headerCarrier http.Header
+
+func (h headerCarrier) Get(key string) string { return http.Header(h).Get(key) }
+
+func (h headerCarrier) Set(key, value string) {
+	var k string
+	switch key {
+	case "traceparent":
+		k = "Traceparent"
+	case "tracestate":
+		k = "Tracestate"
+	case "baggage":
+		k = "Baggage"
+	default:
+		k = textproto.CanonicalMIMEHeaderKey(key)
+	}
+	h[k] = []string{value}
+}
+
+func (h headerCarrier) Keys() []string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// tracedBody ends a span when the response body it wraps is read to EOF,
+// fails or is closed, whichever comes first; ending is idempotent and safe
+// when Close races a Read.
+type tracedBody struct {
+	rc     io.ReadCloser
+	span   trace.Span
+	policy *redact.Policy
+	done   atomic.Bool
+}
+
+// wrap sets b up over rc and returns the body to hand out: b itself, or,
+// when rc is also an io.Writer (a 101 Switching Protocols body), a wrapper
+// that keeps Write.
+func (b *tracedBody) wrap(rc io.ReadCloser, span trace.Span, p *redact.Policy) io.ReadCloser {
+	b.rc, b.span, b.policy = rc, span, p
+	if _, ok := rc.(io.Writer); ok {
+		return tracedRWBody{b}
+	}
+	return b
+}
+
+func (b *tracedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil {
+		b.finish(err)
+	}
+	return n, err
+}
+
+func (b *tracedBody) Close() error {
+	err := b.rc.Close()
+	b.finish(nil)
+	return err
+}
+
+func (b *tracedBody) finish(err error) {
+	if !b.done.CompareAndSwap(false, true) {
+		return
+	}
+	if err != nil && err != io.EOF {
+		err = b.policy.Error(err)
+		b.span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)))
+		b.span.SetStatus(codes.Error, err.Error())
+	}
+	b.span.End()
+}
+
+// tracedRWBody is a tracedBody whose underlying body is writable.
+type tracedRWBody struct{ *tracedBody }
+
+func (b tracedRWBody) Write(p []byte) (int, error) { return b.rc.(io.Writer).Write(p) }
