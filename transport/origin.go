@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -44,19 +45,23 @@ func OriginOf(u *url.URL) Origin {
 
 // ParseOrigin parses "https://host[:port]". A path other than "/", a query,
 // a fragment or userinfo is an error, as is a scheme other than http/https.
+// Error messages never repeat the input, which may hold a secret.
 func ParseOrigin(s string) (Origin, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return Origin{}, fmt.Errorf("transport: origin %q: %w", s, err)
+		return Origin{}, errors.New("transport: origin: not a valid URL")
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
-		return Origin{}, fmt.Errorf("transport: origin %q: scheme must be https or http", s)
+		return Origin{}, errors.New("transport: origin: scheme must be https or http")
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return Origin{}, fmt.Errorf("transport: origin %q: missing host", s)
+		return Origin{}, errors.New("transport: origin: missing host")
 	}
-	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return Origin{}, fmt.Errorf("transport: origin %q: must be scheme://host[:port] only", s)
+	if u.User != nil {
+		return Origin{}, errors.New("transport: origin: must not carry userinfo")
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return Origin{}, fmt.Errorf("transport: origin %s: must be scheme://host[:port] only", OriginOf(u))
 	}
 	return OriginOf(u), nil
 }
@@ -79,6 +84,9 @@ func (o Origins) Allows(u *url.URL) bool {
 		return false
 	}
 	got := OriginOf(u)
+	if got.Scheme == "" || got.Host == "" {
+		return false // relative URLs and the zero Origin match nothing
+	}
 	for _, want := range o {
 		if want == got {
 			return true

@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/securecall/securecall/transport"
@@ -161,5 +162,34 @@ func TestParseOriginsStopsAtFirstError(t *testing.T) {
 	o, err := transport.ParseOrigins()
 	if err != nil || len(o) != 0 {
 		t.Fatalf("ParseOrigins() = %v, %v", o, err)
+	}
+}
+
+func TestParseOriginErrorsDoNotEchoSecrets(t *testing.T) {
+	for _, in := range []string{
+		"https://user:CANARY@a.test",
+		"https://a.test/?token=CANARY",
+		"https://a.test/CANARY",
+		"ftp://CANARY.test",
+		"https://a.test/%zzCANARY",
+		"https://a.test#CANARY",
+	} {
+		_, err := transport.ParseOrigin(in)
+		if err == nil {
+			t.Errorf("ParseOrigin(%q) succeeded", in)
+			continue
+		}
+		if strings.Contains(err.Error(), "CANARY") {
+			t.Errorf("ParseOrigin(%q) error leaks input: %v", in, err)
+		}
+	}
+}
+
+func TestZeroOriginMatchesNothing(t *testing.T) {
+	o := transport.Origins{transport.Origin{}}
+	for _, u := range []*url.URL{{Path: "/x"}, {}, {Scheme: "https"}} {
+		if o.Allows(u) {
+			t.Errorf("zero Origin allowed %#v", u)
+		}
 	}
 }
