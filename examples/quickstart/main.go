@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -42,6 +43,8 @@ func main() {
 func startAPI(leaf *testpki.Leaf, h http.Handler) *httptest.Server {
 	srv := httptest.NewUnstartedServer(h)
 	srv.EnableHTTP2 = true
+	// The impostor's refused handshakes are expected: keep them off stderr.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
 	srv.StartTLS()
 	return srv
