@@ -1,0 +1,113 @@
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/securecall/securecall/client"
+)
+
+// TestTelemetryNeverCarriesSecrets sends a canary secret in the query, in
+// userinfo, in credential headers and in the body, once to a live server and
+// once to a refused port, and then searches every span, event, status,
+// metric attribute and returned error for it.
+func TestTelemetryNeverCarriesSecrets(t *testing.T) {
+	const canary = "CANARY-5b1e0c"
+	var gotTraceparent string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotTraceparent = r.Header.Get("Traceparent")
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusForbidden) // an error status, so status messages are written
+		io.WriteString(w, "denied "+canary)
+	}))
+	defer srv.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadAddr := ln.Addr().String()
+	ln.Close()
+
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	c, err := client.New(
+		client.WithOrigins(srv.URL, "http://"+deadAddr),
+		client.WithTracerProvider(tp),
+		client.WithMeterProvider(mp),
+		client.WithPropagator(propagation.TraceContext{}),
+		client.WithVisibleQueryKeys("page"),
+		client.WithVisibleHeaders("Authorization", "X-Api-Key"), // credential headers stay hidden anyway
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	var errs []string
+	for _, base := range []string{srv.URL, "http://" + deadAddr} {
+		u := strings.Replace(base, "http://", "http://user:"+canary+"@", 1) + "/v1/items?token=" + canary + "&page=7"
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, u, strings.NewReader(`{"secret":"`+canary+`"}`))
+		req.Header.Set("Authorization", "Bearer "+canary)
+		req.Header.Set("X-Api-Key", canary)
+		resp, err := c.Do(req)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if len(errs) != 1 {
+		t.Fatalf("want exactly one failed call (the refused port), got %d: %v", len(errs), errs)
+	}
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	dump := fmt.Sprintf("%+v\n%+v\n%v", spans.GetSpans(), rm, errs)
+	if strings.Contains(dump, canary) {
+		t.Fatalf("canary found in telemetry or errors:\n%s", dump)
+	}
+	if !strings.Contains(dump, "page=7") {
+		t.Errorf("allowlisted query value page=7 not shown in url.full")
+	}
+
+	// Linkage: each call has one call span and one attempt span under it,
+	// and the server received the attempt span's trace context.
+	ss := spans.GetSpans()
+	if len(ss) != 4 {
+		t.Fatalf("got %d spans, want 4 (2 calls × call+attempt)", len(ss))
+	}
+	byID := map[string]tracetest.SpanStub{}
+	for _, s := range ss {
+		byID[s.SpanContext.SpanID().String()] = s
+	}
+	var attempts int
+	for _, s := range ss {
+		if p, ok := byID[s.Parent.SpanID().String()]; ok {
+			attempts++
+			if p.SpanContext.TraceID() != s.SpanContext.TraceID() {
+				t.Error("attempt span not in its call's trace")
+			}
+		}
+	}
+	if attempts != 2 {
+		t.Errorf("got %d attempt spans with a call-span parent, want 2", attempts)
+	}
+	if gotTraceparent == "" || !strings.Contains(gotTraceparent, ss[0].SpanContext.TraceID().String()) &&
+		!strings.Contains(gotTraceparent, ss[1].SpanContext.TraceID().String()) {
+		t.Errorf("server got traceparent %q, not of the call's trace", gotTraceparent)
+	}
+}
