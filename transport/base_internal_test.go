@@ -1,0 +1,104 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/securecall/securecall/internal/testpki"
+)
+
+func TestNewBaseTransportSettings(t *testing.T) {
+	b, err := NewBase(BaseConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := b.t
+	if tr == http.DefaultTransport {
+		t.Fatal("shares http.DefaultTransport")
+	}
+	if tr.Proxy != nil {
+		t.Fatal("Proxy set without being configured (inherited ProxyFromEnvironment)")
+	}
+	if !tr.ForceAttemptHTTP2 || tr.DialTLSContext != nil || tr.DialContext == nil {
+		t.Fatal("HTTP/2 or dialer settings")
+	}
+	if tr.TLSClientConfig.MinVersion != tls.VersionTLS12 || tr.TLSClientConfig.InsecureSkipVerify {
+		t.Fatalf("TLS config %+v", tr.TLSClientConfig)
+	}
+	if tr.TLSHandshakeTimeout != DefaultTLSHandshakeTimeout || tr.IdleConnTimeout != DefaultIdleConnTimeout ||
+		tr.MaxIdleConnsPerHost != DefaultMaxIdleConnsPerHost {
+		t.Fatalf("defaults not applied: %v %v %d", tr.TLSHandshakeTimeout, tr.IdleConnTimeout, tr.MaxIdleConnsPerHost)
+	}
+	b2, err := NewBase(BaseConfig{TLSHandshakeTimeout: time.Second, IdleConnTimeout: 2 * time.Second, MaxIdleConnsPerHost: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b2.t.TLSHandshakeTimeout != time.Second || b2.t.IdleConnTimeout != 2*time.Second || b2.t.MaxIdleConnsPerHost != 3 {
+		t.Fatal("configured values not applied")
+	}
+	if b.t.TLSClientConfig == b2.t.TLSClientConfig {
+		t.Fatal("tls.Config shared between transports")
+	}
+}
+
+// A report-only verdict missing from the cache (evicted, or the response
+// came over a connection checked before) is recomputed from the
+// connection state.
+func TestPinReportRecomputesOnCacheMiss(t *testing.T) {
+	ca, _ := testpki.NewCA("root")
+	leaf, _ := ca.Server("api.example.test")
+	evilCA, _ := testpki.NewCA("evil")
+	evil, _ := evilCA.Server("api.example.test")
+	p, err := newPinner([]PinSet{{Host: "api.example.test", Pins: []string{testpki.Pin(leaf.Cert), testpki.Pin(ca.Cert)}, ReportOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.now = time.Now
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	for _, tc := range []struct {
+		chain []*x509.Certificate
+		want  int
+	}{{[]*x509.Certificate{evil.Cert, evilCA.Cert}, 1}, {[]*x509.Certificate{leaf.Cert, ca.Cert}, 0}} {
+		cs := &tls.ConnectionState{ServerName: "api.example.test", PeerCertificates: tc.chain[:1], VerifiedChains: [][]*x509.Certificate{tc.chain}}
+		for range 2 { // a miss, then a hit
+			_, span := tp.Tracer("t").Start(context.Background(), "s")
+			p.report(span, cs)
+			span.End()
+			ended := rec.Ended()
+			if got := len(ended[len(ended)-1].Events()); got != tc.want {
+				t.Fatalf("%d events, want %d", got, tc.want)
+			}
+		}
+	}
+}
+
+func TestPinVerdictCacheIsBounded(t *testing.T) {
+	p, err := newPinner([]PinSet{{Host: "a.example.test", Pins: []string{pinOf(1), pinOf(2)}, ReportOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := p.exact["a.example.test"]
+	for range 3 * maxPinVerdicts {
+		c := &x509.Certificate{}
+		p.remember(set, &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{c}}}, &pinVerdict{})
+	}
+	n := 0
+	p.verdicts.Range(func(any, any) bool { n++; return true })
+	if n > maxPinVerdicts || n == 0 {
+		t.Fatalf("%d cached verdicts, bound %d", n, maxPinVerdicts)
+	}
+}
+
+func pinOf(b byte) string {
+	var h [32]byte
+	h[0] = b
+	return SPKIPin(&x509.Certificate{RawSubjectPublicKeyInfo: h[:]})
+}

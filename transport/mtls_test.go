@@ -1,0 +1,383 @@
+package transport_test
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/securecall/securecall/internal/testpki"
+	"github.com/securecall/securecall/transport"
+)
+
+// newTestClientCert returns a PEM-based client certificate from a fresh CA.
+func newTestClientCert(t testing.TB) *transport.ClientCertificate {
+	t.Helper()
+	ca := pkiMust(testpki.NewCA("client root"))
+	leaf := pkiMust(ca.Client("svc"))
+	return pkiMust(transport.NewClientCertificateFromPEM(leaf.CertPEM, leaf.KeyPEM))
+}
+
+// mtlsWorld is a server that requires client certificates from clientCA
+// and records the serial of the one presented on each request. Requests to
+// /slow block until release is closed (after signalling started).
+type mtlsWorld struct {
+	pki      *pkiWorld
+	clientCA *testpki.CA
+	a, b     *testpki.Leaf
+	certFile string
+	keyFile  string
+
+	mu      sync.Mutex
+	serials []string
+	started chan struct{}
+	release chan struct{}
+	srv     string // listener address
+}
+
+func newMTLSWorld(t *testing.T) *mtlsWorld {
+	t.Helper()
+	m := &mtlsWorld{pki: newPKIWorld(t), started: make(chan struct{}, 1), release: make(chan struct{})}
+	m.clientCA = pkiMust(testpki.NewCA("client root"))
+	m.a = pkiMust(m.clientCA.Client("svc-a"))
+	m.b = pkiMust(m.clientCA.Client("svc-b"))
+	dir := t.TempDir()
+	m.certFile, m.keyFile = filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
+	if err := m.a.WriteFiles(m.certFile, m.keyFile); err != nil {
+		t.Fatal(err)
+	}
+	srv := pkiServer(t, m.pki.leaf.TLS, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		m.serials = append(m.serials, m.name(r.TLS.PeerCertificates[0].SerialNumber.String()))
+		m.mu.Unlock()
+		if r.URL.Path == "/slow" {
+			m.started <- struct{}{}
+			<-m.release
+		}
+		io.WriteString(w, "ok")
+	}), func(c *tls.Config) {
+		c.ClientAuth = tls.RequireAndVerifyClientCert
+		c.ClientCAs = testpki.Pool(m.clientCA)
+	})
+	t.Cleanup(func() {
+		select {
+		case <-m.release:
+		default:
+			close(m.release)
+		}
+	})
+	m.srv = srv.Listener.Addr().String()
+	return m
+}
+
+// name maps a serial to "A", "B" or "?".
+func (m *mtlsWorld) name(serial string) string {
+	switch serial {
+	case m.a.Cert.SerialNumber.String():
+		return "A"
+	case m.b.Cert.SerialNumber.String():
+		return "B"
+	}
+	return "?"
+}
+
+func (m *mtlsWorld) seen() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.serials)
+}
+
+func (m *mtlsWorld) base(t *testing.T, cc *transport.ClientCertificate, mp *sdkmetric.MeterProvider) *transport.Base {
+	t.Helper()
+	cfg := transport.BaseConfig{ClientCertificate: cc, DialContext: pkiDialTo(m.srv)}
+	if mp != nil {
+		cfg.MeterProvider = mp
+	}
+	return pkiBase(t, cfg, nil, m.pki.ca)
+}
+
+func (m *mtlsWorld) call(t *testing.T, b *transport.Base, path string) {
+	t.Helper()
+	if _, body, err := pkiGet(t, b, "https://api.example.test"+path); err != nil || body != "ok" {
+		t.Fatalf("GET %s: %q, %v", path, body, err)
+	}
+}
+
+// reloadLog records reload hook calls.
+type reloadLog struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (l *reloadLog) hook(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.errs = append(l.errs, err)
+}
+
+func (l *reloadLog) all() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.errs)
+}
+
+func TestClientCertificateRotationKeepsInFlightCalls(t *testing.T) {
+	m := newMTLSWorld(t)
+	var log reloadLog
+	cc := pkiMust(transport.NewClientCertificateFromFiles(m.certFile, m.keyFile,
+		transport.WithCertificateReloadInterval(time.Hour), transport.WithCertificateReloadHook(log.hook)))
+	b := m.base(t, cc, nil)
+
+	m.call(t, b, "/") // A
+	slowDone := make(chan error, 1)
+	go func() {
+		_, body, err := pkiGet(t, b, "https://api.example.test/slow")
+		if err == nil && body != "ok" {
+			err = errors.New("slow call body " + body)
+		}
+		slowDone <- err
+	}()
+	<-m.started // the slow call is in flight on its connection, with A
+
+	if err := m.b.WriteFiles(m.certFile, m.keyFile); err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := cc.Certificate().Leaf.SerialNumber; got.Cmp(m.b.Cert.SerialNumber) != 0 {
+		t.Fatal("Certificate() is not B after Reload")
+	}
+	m.call(t, b, "/") // a new connection: B
+	m.call(t, b, "/") // reuses it: B
+
+	close(m.release)
+	if err := <-slowDone; err != nil {
+		t.Fatalf("in-flight call across the rotation: %v", err)
+	}
+	if got, want := m.seen(), []string{"A", "A", "B", "B"}; !slices.Equal(got, want) {
+		t.Fatalf("server saw %v, want %v", got, want)
+	}
+	if errs := log.all(); len(errs) != 1 || errs[0] != nil {
+		t.Fatalf("reload hook calls = %v", errs)
+	}
+	// Reload with unchanged files does nothing.
+	if err := cc.Reload(); err != nil || len(log.all()) != 1 {
+		t.Fatalf("second Reload: %v, hook calls %d", err, len(log.all()))
+	}
+}
+
+func TestClientCertificateAutomaticReload(t *testing.T) {
+	m := newMTLSWorld(t)
+	reader := sdkmetric.NewManualReader()
+	var log reloadLog
+	// A 1ns interval makes every request check the files.
+	cc := pkiMust(transport.NewClientCertificateFromFiles(m.certFile, m.keyFile,
+		transport.WithCertificateReloadInterval(time.Nanosecond), transport.WithCertificateReloadHook(log.hook)))
+	b := m.base(t, cc, sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+
+	m.call(t, b, "/") // A; the connection stays idle in the pool
+
+	// A rotation that writes the certificate first and the key later: the
+	// half-written pair is refused, A stays in use, and the next check
+	// retries.
+	if err := os.WriteFile(m.certFile, m.b.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.CloseIdleConnections() // force a handshake for the next call
+	m.call(t, b, "/")        // still A
+	errs := log.all()
+	if len(errs) == 0 || errs[len(errs)-1] == nil || !strings.HasPrefix(errs[len(errs)-1].Error(), "transport: ") {
+		t.Fatalf("reload hook after half a rotation: %v", errs)
+	}
+	if err := os.WriteFile(m.keyFile, m.b.KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// No CloseIdleConnections here: the Base closes the idle connection
+	// made with A itself once it sees the new certificate.
+	m.call(t, b, "/") // B
+	m.call(t, b, "/") // B
+
+	if got, want := m.seen(), []string{"A", "A", "B", "B"}; !slices.Equal(got, want) {
+		t.Fatalf("server saw %v, want %v", got, want)
+	}
+	errs = log.all()
+	if errs[len(errs)-1] != nil {
+		t.Fatalf("last reload: %v", errs[len(errs)-1])
+	}
+	var ok, failed int64
+	for _, dp := range pkiCounter(t, reader, "securecall.tls.client_certificate.reload") {
+		switch pkiAttr(dp.Attributes, "securecall.outcome").AsString() {
+		case "success":
+			ok += dp.Value
+		case "failure":
+			failed += dp.Value
+		}
+	}
+	if ok != 1 || failed < 1 {
+		t.Fatalf("reload counter: success %d failure %d", ok, failed)
+	}
+}
+
+func TestClientCertificateIntervalAndClose(t *testing.T) {
+	m := newMTLSWorld(t)
+	cc := pkiMust(transport.NewClientCertificateFromFiles(m.certFile, m.keyFile,
+		transport.WithCertificateReloadInterval(time.Hour)))
+	b := m.base(t, cc, nil)
+	m.call(t, b, "/") // A
+	if err := m.b.WriteFiles(m.certFile, m.keyFile); err != nil {
+		t.Fatal(err)
+	}
+	b.CloseIdleConnections()
+	m.call(t, b, "/") // not due yet: still A on a new handshake
+
+	auto := pkiMust(transport.NewClientCertificateFromFiles(m.certFile, m.keyFile,
+		transport.WithCertificateReloadInterval(time.Nanosecond)))
+	ab := m.base(t, auto, nil)
+	m.call(t, ab, "/") // B (the files hold B now)
+	if err := auto.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.a.WriteFiles(m.certFile, m.keyFile); err != nil {
+		t.Fatal(err)
+	}
+	ab.CloseIdleConnections()
+	m.call(t, ab, "/") // closed: no automatic reload, still B
+	if err := auto.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	m.call(t, ab, "/") // A after an explicit Reload
+
+	if got, want := m.seen(), []string{"A", "A", "B", "B", "A"}; !slices.Equal(got, want) {
+		t.Fatalf("server saw %v, want %v", got, want)
+	}
+}
+
+func TestClientCertificateFromPEMUpdate(t *testing.T) {
+	m := newMTLSWorld(t)
+	var log reloadLog
+	cc := pkiMust(transport.NewClientCertificateFromPEM(m.a.CertPEM, m.a.KeyPEM, transport.WithCertificateReloadHook(log.hook)))
+	b := m.base(t, cc, nil)
+	m.call(t, b, "/") // A
+	if err := cc.Update(m.b.CertPEM, m.a.KeyPEM); err == nil {
+		t.Fatal("mismatched pair accepted")
+	}
+	m.call(t, b, "/") // A, same connection
+	if err := cc.Reload(); err != nil {
+		t.Fatalf("Reload of a PEM certificate: %v", err)
+	}
+	if err := cc.Update(m.b.CertPEM, m.b.KeyPEM); err != nil {
+		t.Fatal(err)
+	}
+	m.call(t, b, "/") // B: the idle connection with A was closed by the Base
+	if got, want := m.seen(), []string{"A", "A", "B"}; !slices.Equal(got, want) {
+		t.Fatalf("server saw %v, want %v", got, want)
+	}
+	if errs := log.all(); len(errs) != 2 || errs[0] == nil || errs[1] != nil {
+		t.Fatalf("hook calls %v", errs)
+	}
+}
+
+func TestClientCertificateWithoutCertificateIsRefused(t *testing.T) {
+	m := newMTLSWorld(t)
+	b := m.base(t, nil, nil)
+	_, _, err := pkiGet(t, b, "https://api.example.test/")
+	if err == nil {
+		t.Fatal("server requiring a client certificate accepted a call without one")
+	}
+	if !transport.IsCertificateError(err) {
+		t.Fatalf("IsCertificateError(%v) = false", err)
+	}
+}
+
+func TestClientCertificateConstructorErrors(t *testing.T) {
+	ca := pkiMust(testpki.NewCA("c"))
+	a := pkiMust(ca.Client("a"))
+	b := pkiMust(ca.Client("b"))
+	dir := t.TempDir()
+
+	if _, err := transport.NewClientCertificateFromPEM([]byte("junk"), a.KeyPEM); err == nil || !strings.HasPrefix(err.Error(), "transport: ") {
+		t.Fatalf("junk PEM: %v", err)
+	}
+	if _, err := transport.NewClientCertificateFromPEM(a.CertPEM, b.KeyPEM); err == nil {
+		t.Fatal("mismatched pair accepted")
+	} else if strings.Contains(err.Error(), "PRIVATE KEY") || strings.Contains(err.Error(), string(b.KeyPEM[40:60])) {
+		t.Fatalf("error leaks key material: %v", err)
+	}
+	if _, err := transport.NewClientCertificateFromFiles(filepath.Join(dir, "none.crt"), filepath.Join(dir, "none.key")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing files: %v", err)
+	}
+	if _, err := transport.NewClientCertificateFromFiles("", ""); err == nil {
+		t.Fatal("empty file names accepted")
+	}
+	var ce *transport.ConfigError
+	if _, err := transport.NewClientCertificateFromPEM(a.CertPEM, a.KeyPEM, transport.WithCertificateReloadInterval(0)); !errors.As(err, &ce) ||
+		ce.Option != "WithCertificateReloadInterval" {
+		t.Fatalf("zero interval: %v", err)
+	}
+	cc := pkiMust(transport.NewClientCertificateFromPEM(a.CertPEM, a.KeyPEM, nil))
+	if cc.Certificate().Leaf == nil || cc.Certificate().Leaf.SerialNumber.Cmp(a.Cert.SerialNumber) != 0 {
+		t.Fatal("Certificate().Leaf")
+	}
+}
+
+// Handshakes read the certificate while it is being replaced; run with
+// -race.
+func TestClientCertificateConcurrentRotation(t *testing.T) {
+	ca := pkiMust(testpki.NewCA("c"))
+	a := pkiMust(ca.Client("a"))
+	b := pkiMust(ca.Client("b"))
+	dir := t.TempDir()
+	cf, kf := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	if err := a.WriteFiles(cf, kf); err != nil {
+		t.Fatal(err)
+	}
+	cc := pkiMust(transport.NewClientCertificateFromFiles(cf, kf, transport.WithCertificateReloadInterval(time.Nanosecond)))
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c, err := cc.GetClientCertificate(&tls.CertificateRequestInfo{})
+				if err != nil || c == nil || c.Leaf == nil {
+					t.Errorf("GetClientCertificate = %v, %v", c, err)
+					return
+				}
+				if s := c.Leaf.SerialNumber; s.Cmp(a.Cert.SerialNumber) != 0 && s.Cmp(b.Cert.SerialNumber) != 0 {
+					t.Errorf("unexpected certificate")
+					return
+				}
+			}
+		})
+	}
+	for i := range 20 {
+		l := a
+		if i%2 == 0 {
+			l = b
+		}
+		if err := l.WriteFiles(cf, kf); err != nil {
+			t.Error(err)
+		}
+		_ = cc.Reload() // may see a half-written pair: must keep the old one
+		if err := cc.Update(l.CertPEM, l.KeyPEM); err != nil {
+			t.Error(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
