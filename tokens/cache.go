@@ -1,0 +1,409 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of a Cache.
+const (
+	// DefaultEarlyRefresh is how long before a token's (margin-adjusted)
+	// expiry the Cache starts one background refresh while it keeps serving
+	// the current token. It is capped at half the token's lifetime, so a
+	// token that lives 2 s is refreshed after about 1 s.
+	DefaultEarlyRefresh = time.Minute
+	// DefaultExpiryMargin is how long before its Expiry a token stops being
+	// served at all (clock skew between us and the server, time in flight).
+	// It is capped at a tenth of the token's lifetime.
+	DefaultExpiryMargin = 10 * time.Second
+	// DefaultJitter is the fraction of the early-refresh window (and of
+	// each backoff step) that is randomised, so a fleet of clients that
+	// got their tokens at the same moment does not refresh in lock step.
+	DefaultJitter = 0.25
+	// DefaultRefreshTimeout bounds one refresh. The refresh runs on a
+	// context detached from the callers' cancellation, so this timeout is
+	// what stops it.
+	DefaultRefreshTimeout = 30 * time.Second
+	// DefaultMinBackoff is the wait after the first failed refresh; each
+	// further consecutive failure doubles it, up to DefaultMaxBackoff.
+	DefaultMinBackoff = time.Second
+	// DefaultMaxBackoff caps the wait between failed refreshes.
+	DefaultMaxBackoff = time.Minute
+)
+
+// The Cache keeps its deadlines as monotonic durations since epoch: reading
+// them costs one runtime clock read (time.Since with a monotonic epoch),
+// where time.Now reads the wall clock too and costs more than twice as much
+// on some virtual machines (130 ns on kvm-clock).
+var epoch = time.Now()
+
+// mono returns the monotonic time since epoch. (Inside a testing/synctest
+// bubble it follows the bubble's fake clock; values are only ever compared
+// with values from the same bubble.)
+func mono() time.Duration { return time.Since(epoch) }
+
+const (
+	never   = time.Duration(math.MaxInt64) // deadline of a token without expiry
+	anyTime = math.MinInt64                // nextTry when no backoff is pending
+)
+
+// CacheOption configures NewCache.
+type CacheOption interface{ applyCache(*cacheConfig) }
+
+type cacheOptionFunc func(*cacheConfig)
+
+func (f cacheOptionFunc) applyCache(c *cacheConfig) { f(c) }
+
+type cacheConfig struct {
+	early      time.Duration
+	margin     time.Duration
+	jitter     float64
+	timeout    time.Duration
+	minBackoff time.Duration
+	maxBackoff time.Duration
+	store      Store
+	storeKey   string
+	onError    func(error)
+}
+
+// WithEarlyRefresh sets how long before expiry the background refresh
+// starts (capped at half the token's lifetime). Zero disables early refresh:
+// the token is then refreshed only once it has expired, and callers wait for
+// that refresh. Default DefaultEarlyRefresh.
+func WithEarlyRefresh(d time.Duration) CacheOption {
+	return cacheOptionFunc(func(c *cacheConfig) { c.early = d })
+}
+
+// WithExpiryMargin sets how long before its Expiry a token stops being
+// served (capped at a tenth of its lifetime). Zero serves a token until its
+// exact Expiry. Default DefaultExpiryMargin.
+func WithExpiryMargin(d time.Duration) CacheOption {
+	return cacheOptionFunc(func(c *cacheConfig) { c.margin = d })
+}
+
+// WithJitter sets the randomised fraction (0 to 1) of the early-refresh
+// window and of each backoff step. Zero makes both deterministic. Default
+// DefaultJitter.
+func WithJitter(frac float64) CacheOption {
+	return cacheOptionFunc(func(c *cacheConfig) { c.jitter = frac })
+}
+
+// WithRefreshTimeout bounds each refresh. Default DefaultRefreshTimeout.
+func WithRefreshTimeout(d time.Duration) CacheOption {
+	return cacheOptionFunc(func(c *cacheConfig) { c.timeout = d })
+}
+
+// WithBackoff sets the wait after a failed refresh: min after the first
+// failure, doubling per consecutive failure up to max. Defaults
+// DefaultMinBackoff and DefaultMaxBackoff.
+func WithBackoff(min, max time.Duration) CacheOption {
+	return cacheOptionFunc(func(c *cacheConfig) { c.minBackoff, c.maxBackoff = min, max })
+}
+
+// WithPersistence keeps the cached token in s under key: every new token is
+// written there, and the first refresh of a new Cache reads it back and
+// uses it, without asking the source, while it is still valid. A restarted
+// service thus reuses its token instead of asking the token endpoint again.
+// Write failures are reported to the error handler (WithErrorHandler) and
+// do not fail the refresh. Default: no persistence.
+func WithPersistence(s Store, key string) CacheOption {
+	return cacheOptionFunc(func(c *cacheConfig) { c.store, c.storeKey = s, key })
+}
+
+// WithErrorHandler sets a function called (on the refreshing goroutine)
+// with every failed refresh, including background refreshes no caller
+// waits for, and with persistence failures. It must not block. Default:
+// none.
+func WithErrorHandler(f func(error)) CacheOption {
+	return cacheOptionFunc(func(c *cacheConfig) { c.onError = f })
+}
+
+// Cache is a Source that caches the token of another Source and refreshes
+// it ahead of expiry. It is safe for concurrent use and implements
+// Invalidator.
+//
+// The hot path, a cached token that is still fresh, is one atomic load and
+// one clock read: no lock, no allocation, and parallel callers never wait
+// for each other.
+//
+// Refresh rules:
+//
+//   - One refresh at a time (single flight), however many callers need it.
+//   - In the early-refresh window before expiry (WithEarlyRefresh, with
+//     jitter), callers keep getting the current token while one background
+//     refresh runs.
+//   - The refresh runs on a context detached from the caller that started
+//     it (its values are kept, its cancellation is not) and bounded by
+//     WithRefreshTimeout. A caller whose context ends stops waiting and gets
+//     its context's error; the refresh goes on for the others.
+//   - A failed refresh backs off (WithBackoff): until the backoff step is
+//     over, no caller starts another refresh. Callers keep getting the
+//     current token while it is valid; once it has expired they get a
+//     *RefreshError matching ErrBackoff at once, without a token request.
+//   - Invalidate(t) drops t only if it is still the cached token.
+type Cache struct {
+	src Source
+	cfg cacheConfig
+
+	cur     atomic.Pointer[entry]
+	flying  atomic.Bool  // a refresh is running
+	nextTry atomic.Int64 // mono() before which no refresh may start (backoff), or anyTime
+
+	mu       sync.Mutex
+	fl       *flight // the running refresh, or nil
+	failures int     // consecutive failed refreshes
+	lastErr  error   // error of the last failed refresh
+	loaded   bool    // the persisted token was read (only the running refresh touches it)
+}
+
+type entry struct {
+	tok       Token
+	refreshAt time.Duration // mono(): background refresh starts at or after this
+	expireAt  time.Duration // mono(): the token is not served at or after this
+}
+
+type flight struct {
+	done chan struct{}
+	tok  Token
+	err  error
+}
+
+// NewCache returns a Cache over src. It makes no token request until the
+// first call to Token.
+func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
+	cfg := cacheConfig{
+		early:      DefaultEarlyRefresh,
+		margin:     DefaultExpiryMargin,
+		jitter:     DefaultJitter,
+		timeout:    DefaultRefreshTimeout,
+		minBackoff: DefaultMinBackoff,
+		maxBackoff: DefaultMaxBackoff,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.applyCache(&cfg)
+		}
+	}
+	switch {
+	case src == nil:
+		return nil, configErr("Source", "nil source")
+	case cfg.early < 0:
+		return nil, configErr("WithEarlyRefresh", "negative duration %v", cfg.early)
+	case cfg.margin < 0:
+		return nil, configErr("WithExpiryMargin", "negative duration %v", cfg.margin)
+	case !(cfg.jitter >= 0 && cfg.jitter <= 1):
+		return nil, configErr("WithJitter", "fraction %v outside [0, 1]", cfg.jitter)
+	case cfg.timeout <= 0:
+		return nil, configErr("WithRefreshTimeout", "must be positive, got %v", cfg.timeout)
+	case cfg.minBackoff <= 0 || cfg.maxBackoff < cfg.minBackoff:
+		return nil, configErr("WithBackoff", "need 0 < min <= max, got min %v max %v", cfg.minBackoff, cfg.maxBackoff)
+	}
+	if cfg.store != nil || cfg.storeKey != "" {
+		if cfg.store == nil {
+			return nil, configErr("WithPersistence", "nil store")
+		}
+		if err := ValidateKey(cfg.storeKey); err != nil {
+			return nil, &ConfigError{Field: "WithPersistence", Err: err}
+		}
+	}
+	c := &Cache{src: src, cfg: cfg}
+	c.nextTry.Store(anyTime)
+	return c, nil
+}
+
+// Token returns the cached token while it is fresh, starting a background
+// refresh when it is in its early-refresh window, and otherwise waits for
+// the (single) refresh. See Cache for the rules.
+func (c *Cache) Token(ctx context.Context) (Token, error) {
+	if e := c.cur.Load(); e != nil {
+		now := mono()
+		if now < e.refreshAt {
+			return e.tok, nil
+		}
+		if now < e.expireAt {
+			c.kick(ctx, now)
+			return e.tok, nil
+		}
+	}
+	return c.slow(ctx)
+}
+
+// Invalidate drops t if it is the cached token and reports whether it did.
+// A different (newer) cached token is kept. The next Token call refreshes,
+// unless a failed refresh is still backing off.
+func (c *Cache) Invalidate(t Token) bool {
+	for {
+		e := c.cur.Load()
+		if e == nil || !e.tok.Equal(t) {
+			return false
+		}
+		if c.cur.CompareAndSwap(e, nil) {
+			return true
+		}
+	}
+}
+
+// kick starts a background refresh unless one is running or a failed one is
+// backing off. The atomic checks keep callers in the early-refresh window
+// off the mutex.
+func (c *Cache) kick(ctx context.Context, now time.Duration) {
+	if c.flying.Load() || int64(now) < c.nextTry.Load() {
+		return
+	}
+	c.mu.Lock()
+	c.startLocked(ctx, now)
+	c.mu.Unlock()
+}
+
+func (c *Cache) slow(ctx context.Context) (Token, error) {
+	c.mu.Lock()
+	now := mono()
+	if e := c.cur.Load(); e != nil && now < e.expireAt {
+		// A refresh finished while we were getting here.
+		if now >= e.refreshAt {
+			c.startLocked(ctx, now)
+		}
+		c.mu.Unlock()
+		return e.tok, nil
+	}
+	f := c.startLocked(ctx, now)
+	if f == nil {
+		err := &RefreshError{
+			Err:      c.lastErr,
+			Failures: c.failures,
+			RetryAt:  time.Now().Add(time.Duration(c.nextTry.Load()) - now),
+			Backoff:  true,
+		}
+		c.mu.Unlock()
+		return Token{}, err
+	}
+	c.mu.Unlock()
+	select {
+	case <-f.done:
+		if f.err != nil {
+			return Token{}, f.err
+		}
+		return f.tok, nil
+	case <-ctx.Done():
+		return Token{}, fmt.Errorf("tokens: waiting for token refresh: %w", context.Cause(ctx))
+	}
+}
+
+// startLocked returns the running refresh, starts one, or returns nil when a
+// failed refresh is still backing off. c.mu must be held.
+func (c *Cache) startLocked(ctx context.Context, now time.Duration) *flight {
+	if c.fl != nil {
+		return c.fl
+	}
+	if int64(now) < c.nextTry.Load() {
+		return nil
+	}
+	f := &flight{done: make(chan struct{})}
+	c.fl = f
+	c.flying.Store(true)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.timeout)
+	go c.run(rctx, cancel, f)
+	return f
+}
+
+// run performs one refresh and publishes its outcome.
+func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
+	defer cancel()
+	tok, fromStore, err := c.fetch(ctx)
+	if err == nil && tok.IsZero() {
+		err = ErrNoToken
+	}
+	c.mu.Lock()
+	if err == nil {
+		c.failures, c.lastErr = 0, nil
+		c.nextTry.Store(anyTime)
+		c.cur.Store(c.newEntry(tok))
+		f.tok = tok
+	} else {
+		c.failures++
+		wait := c.backoff(c.failures)
+		c.nextTry.Store(int64(mono() + wait))
+		c.lastErr = err
+		f.err = &RefreshError{Err: err, Failures: c.failures, RetryAt: time.Now().Add(wait)}
+	}
+	c.mu.Unlock()
+
+	if err == nil && c.cfg.store != nil && !fromStore {
+		if perr := c.save(ctx, tok); perr != nil {
+			c.report(perr)
+		}
+	}
+
+	c.mu.Lock()
+	c.fl = nil
+	c.flying.Store(false)
+	c.mu.Unlock()
+	close(f.done)
+	if f.err != nil {
+		c.report(f.err)
+	}
+}
+
+func (c *Cache) report(err error) {
+	if c.cfg.onError != nil {
+		c.cfg.onError(err)
+	}
+}
+
+// fetch asks the source, or, on the first refresh of a persisting Cache,
+// the store.
+func (c *Cache) fetch(ctx context.Context) (Token, bool, error) {
+	if c.cfg.store != nil && !c.loaded {
+		c.loaded = true
+		tok, err := c.load(ctx)
+		switch {
+		case err == nil:
+			if e := c.newEntry(tok); mono() < e.expireAt {
+				return tok, true, nil
+			}
+		case !errors.Is(err, ErrNotFound):
+			c.report(err)
+		}
+	}
+	tok, err := c.src.Token(ctx)
+	return tok, false, err
+}
+
+// newEntry computes when tok needs a background refresh and when it stops
+// being served.
+func (c *Cache) newEntry(tok Token) *entry {
+	exp := tok.Expiry()
+	if exp.IsZero() {
+		return &entry{tok: tok, refreshAt: never, expireAt: never}
+	}
+	now := mono()
+	life := time.Until(exp)
+	if life <= 0 {
+		return &entry{tok: tok, refreshAt: now, expireAt: now}
+	}
+	expireAt := now + life - min(c.cfg.margin, life/10)
+	window := min(c.cfg.early, life/2)
+	if c.cfg.jitter > 0 && window > 0 {
+		window -= time.Duration(float64(window) * c.cfg.jitter * rand.Float64())
+	}
+	return &entry{tok: tok, refreshAt: expireAt - window, expireAt: expireAt}
+}
+
+// backoff returns the wait after n consecutive failures.
+func (c *Cache) backoff(n int) time.Duration {
+	d := c.cfg.minBackoff
+	for i := 1; i < n && d < c.cfg.maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, c.cfg.maxBackoff)
+	if c.cfg.jitter > 0 {
+		d -= time.Duration(float64(d) * c.cfg.jitter * rand.Float64())
+	}
+	return d
+}

@@ -1,0 +1,172 @@
+package tokens
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// CachedStoreOption configures NewCachedStore.
+type CachedStoreOption interface{ applyCached(*CachedStore) }
+
+type cachedOptionFunc func(*CachedStore)
+
+func (f cachedOptionFunc) applyCached(c *CachedStore) { f(c) }
+
+// WithMaxAge makes a cached value expire d after it was read, so the next
+// Get reads the backend again and picks up a rotated secret. Zero keeps
+// values until Refresh, Forget, Set or Delete. Default: zero.
+func WithMaxAge(d time.Duration) CachedStoreOption {
+	return cachedOptionFunc(func(c *CachedStore) { c.maxAge = d })
+}
+
+// WithOnChange sets the rotation hook: a function called with the key when a
+// read of the backend (Refresh, or a Get after WithMaxAge) finds a value
+// different from the cached one. Use it to drop what was derived from the
+// old secret, for example to Invalidate a token obtained with an old client
+// secret. It runs on the reading goroutine and must not block.
+func WithOnChange(f func(key string)) CachedStoreOption {
+	return cachedOptionFunc(func(c *CachedStore) { c.onChange = f })
+}
+
+// CachedStore keeps the secrets it reads from another Store in memory, so
+// that only the first Get of a key costs a backend read (a keyring read
+// takes milliseconds). Concurrent first reads of one key share one backend
+// read. Set and Delete write through and update the cache. Refresh re-reads
+// a key for rotation; WithOnChange reports a rotated value.
+//
+// Not-found results are not cached. Values live in process memory until
+// Forget, Delete or replacement, which clears the old bytes (Go may still
+// hold copies elsewhere; see docs/secrets.md).
+type CachedStore struct {
+	s        Store
+	maxAge   time.Duration
+	onChange func(string)
+
+	mu sync.RWMutex
+	m  map[string]cachedValue
+	sf singleflight.Group
+}
+
+type cachedValue struct {
+	v    []byte
+	read time.Time
+}
+
+// NewCachedStore returns a CachedStore over s.
+func NewCachedStore(s Store, opts ...CachedStoreOption) (*CachedStore, error) {
+	if s == nil {
+		return nil, configErr("Store", "nil store")
+	}
+	c := &CachedStore{s: s, m: make(map[string]cachedValue)}
+	for _, o := range opts {
+		if o != nil {
+			o.applyCached(c)
+		}
+	}
+	if c.maxAge < 0 {
+		return nil, configErr("WithMaxAge", "negative duration %v", c.maxAge)
+	}
+	return c, nil
+}
+
+// Get returns a copy of the cached value, reading the backend on the first
+// call for key (and after WithMaxAge).
+func (c *CachedStore) Get(ctx context.Context, key string) ([]byte, error) {
+	c.mu.RLock()
+	cv, ok := c.m[key]
+	if ok && (c.maxAge == 0 || time.Since(cv.read) < c.maxAge) {
+		// Copied under the lock: a replacement clears the old bytes.
+		v := append([]byte(nil), cv.v...)
+		c.mu.RUnlock()
+		return v, nil
+	}
+	c.mu.RUnlock()
+	v, err := c.read(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), v...), nil
+}
+
+// Refresh reads key from the backend again, replaces the cached value and
+// returns a copy of it. It is the hook for rotation: call it when a secret
+// is known to have changed (a token endpoint answered invalid_client).
+func (c *CachedStore) Refresh(ctx context.Context, key string) ([]byte, error) {
+	c.sf.Forget(key)
+	v, err := c.read(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), v...), nil
+}
+
+// read reads key once for all concurrent callers and caches the result.
+// The returned slice is shared by those callers (not the cached one, which
+// a replacement clears): each copies it.
+func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
+	ch := c.sf.DoChan(key, func() (any, error) {
+		// Detached from the first caller's cancellation: others share it.
+		v, err := c.s.Get(context.WithoutCancel(ctx), key)
+		if err != nil {
+			return nil, err
+		}
+		shared := append([]byte(nil), v...)
+		c.mu.Lock()
+		old, had := c.m[key]
+		changed := had && !bytes.Equal(old.v, v)
+		c.m[key] = cachedValue{v: v, read: time.Now()}
+		if had {
+			clear(old.v)
+		}
+		c.mu.Unlock()
+		if changed && c.onChange != nil {
+			c.onChange(key)
+		}
+		return shared, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.([]byte), nil
+	case <-ctx.Done():
+		return nil, &StoreError{Backend: "cache", Op: "get", Key: key, Cause: context.Cause(ctx)}
+	}
+}
+
+// Set writes through to the backend and caches value.
+func (c *CachedStore) Set(ctx context.Context, key string, value []byte) error {
+	if err := c.s.Set(ctx, key, value); err != nil {
+		return err
+	}
+	v := append([]byte(nil), value...)
+	c.mu.Lock()
+	if old, had := c.m[key]; had {
+		clear(old.v)
+	}
+	c.m[key] = cachedValue{v: v, read: time.Now()}
+	c.mu.Unlock()
+	return nil
+}
+
+// Delete deletes from the backend and the cache.
+func (c *CachedStore) Delete(ctx context.Context, key string) error {
+	c.Forget(key)
+	return c.s.Delete(ctx, key)
+}
+
+// Forget drops key from the cache (not from the backend), clearing the
+// cached bytes.
+func (c *CachedStore) Forget(key string) {
+	c.mu.Lock()
+	if old, had := c.m[key]; had {
+		clear(old.v)
+	}
+	delete(c.m, key)
+	c.mu.Unlock()
+}

@@ -1,0 +1,182 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Backend is a named Store in a Chain. The name ("keyring", "file", "env")
+// is what Chain.Lookup reports as the backend that served a secret.
+type Backend struct {
+	Name  string
+	Store Store
+}
+
+// FallbackWhen lists the failures of the backend before a fallback on which
+// a Chain moves on to that fallback. Combine with |.
+type FallbackWhen uint8
+
+const (
+	// WhenNotFound: the previous backend has no secret under the key.
+	WhenNotFound FallbackWhen = 1 << iota
+	// WhenUnavailable: the previous backend could not serve (no service,
+	// locked, timed out; see IsUnavailable). Falling back on this is how a
+	// service ends up reading a secret from a weaker store when the
+	// keyring is down, so it is never implied: say it.
+	WhenUnavailable
+)
+
+// ChainOption configures NewChain.
+type ChainOption interface{ applyChain(*Chain) }
+
+type chainOptionFunc func(*Chain)
+
+func (f chainOptionFunc) applyChain(c *Chain) { f(c) }
+
+// Fallback appends b to the chain, consulted only when the backend before
+// it failed in one of the ways when lists.
+func Fallback(b Backend, when FallbackWhen) ChainOption {
+	return chainOptionFunc(func(c *Chain) { c.links = append(c.links, link{Backend: b, when: when}) })
+}
+
+// WithOnServe sets a function called after every successful Get or Lookup
+// with the key and the name of the backend that served it, to log or count
+// fallbacks. It must not block. Default: none.
+func WithOnServe(f func(key, backend string)) ChainOption {
+	return chainOptionFunc(func(c *Chain) { c.onServe = f })
+}
+
+type link struct {
+	Backend
+	when FallbackWhen
+}
+
+// Chain is a Store that reads from a primary backend and from explicitly
+// configured fallbacks, in order, and reports which backend served each
+// secret. A fallback is consulted only when the backend before it failed in
+// a way the fallback was configured for: by default nothing falls back, and
+// in particular an unavailable or locked keyring never silently gives way to
+// a file or the environment unless WhenUnavailable says so. Any other error
+// (bad permissions on a secret file, a value too large) stops the lookup.
+//
+// Set and Delete act on the primary backend only: a Chain never writes a
+// secret to a weaker store.
+type Chain struct {
+	links   []link
+	onServe func(key, backend string)
+}
+
+// NewChain returns a Chain with the given primary backend and fallbacks.
+func NewChain(primary Backend, opts ...ChainOption) (*Chain, error) {
+	c := &Chain{links: []link{{Backend: primary}}}
+	for _, o := range opts {
+		if o != nil {
+			o.applyChain(c)
+		}
+	}
+	seen := map[string]bool{}
+	for i, l := range c.links {
+		field := "primary"
+		if i > 0 {
+			field = "Fallback[" + strconv.Itoa(i-1) + "]"
+		}
+		switch {
+		case l.Name == "":
+			return nil, configErr(field, "backend without a name")
+		case l.Store == nil:
+			return nil, configErr(field, "backend %q has a nil store", l.Name)
+		case seen[l.Name]:
+			return nil, configErr(field, "duplicate backend name %q", l.Name)
+		case i > 0 && l.when&(WhenNotFound|WhenUnavailable) == 0:
+			return nil, configErr(field, "backend %q: no condition (WhenNotFound, WhenUnavailable)", l.Name)
+		}
+		seen[l.Name] = true
+	}
+	return c, nil
+}
+
+// Lookup returns the secret under key and the name of the backend that
+// served it.
+func (c *Chain) Lookup(ctx context.Context, key string) ([]byte, string, error) {
+	var errs []error
+	var names []string
+	for i, l := range c.links {
+		if i > 0 && !l.when.matches(errs[len(errs)-1]) {
+			break
+		}
+		v, err := l.Store.Get(ctx, key)
+		if err == nil {
+			if c.onServe != nil {
+				c.onServe(key, l.Name)
+			}
+			return v, l.Name, nil
+		}
+		errs = append(errs, err)
+		names = append(names, l.Name)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if len(errs) == 1 {
+		return nil, "", errs[0]
+	}
+	return nil, "", &ChainError{Key: key, Backends: names, Errs: errs}
+}
+
+func (w FallbackWhen) matches(err error) bool {
+	return w&WhenNotFound != 0 && errors.Is(err, ErrNotFound) ||
+		w&WhenUnavailable != 0 && IsUnavailable(err)
+}
+
+// Get returns the secret under key from the first backend that has it,
+// following the configured fallbacks.
+func (c *Chain) Get(ctx context.Context, key string) ([]byte, error) {
+	v, _, err := c.Lookup(ctx, key)
+	return v, err
+}
+
+// Set writes to the primary backend only.
+func (c *Chain) Set(ctx context.Context, key string, value []byte) error {
+	return c.links[0].Store.Set(ctx, key, value)
+}
+
+// Delete deletes from the primary backend only.
+func (c *Chain) Delete(ctx context.Context, key string) error {
+	return c.links[0].Store.Delete(ctx, key)
+}
+
+// Backends returns the backend names in lookup order.
+func (c *Chain) Backends() []string {
+	out := make([]string, len(c.links))
+	for i, l := range c.links {
+		out[i] = l.Name
+	}
+	return out
+}
+
+// ChainError reports a lookup that failed in more than one backend: Errs[i]
+// is the error of Backends[i], in the order they were tried. errors.Is and
+// errors.As see every one of them, so a keyring that was unavailable still
+// matches ErrUnavailable when the fallback then had nothing.
+type ChainError struct {
+	Key      string
+	Backends []string
+	Errs     []error
+}
+
+func (e *ChainError) Error() string {
+	var b strings.Builder
+	b.WriteString("tokens: no backend served ")
+	b.WriteString(strconv.Quote(e.Key))
+	for i, err := range e.Errs {
+		b.WriteString("; ")
+		b.WriteString(e.Backends[i])
+		b.WriteString(": ")
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+func (e *ChainError) Unwrap() []error { return e.Errs }

@@ -1,0 +1,308 @@
+package tokens
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/oauth2"
+)
+
+// DefaultAssertionLifetime is how long a private_key_jwt client assertion
+// is valid (its exp minus its iat). Each token request gets a new one.
+const DefaultAssertionLifetime = time.Minute
+
+// clientAssertionType is RFC 7523 §2.2's client_assertion_type.
+const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// ClientAuth is how a client authenticates at the token endpoint
+// (RFC 6749 §2.3, RFC 7523 §2.2). Build one with ClientSecretBasic,
+// ClientSecretPost or PrivateKeyJWT.
+type ClientAuth interface {
+	// Method returns the registered name of the method
+	// (token_endpoint_auth_method): "client_secret_basic",
+	// "client_secret_post" or "private_key_jwt".
+	Method() string
+	validate() error
+	prepare(ctx context.Context, tokenURL, clientID string) (authParams, error)
+}
+
+type authParams struct {
+	secret string
+	style  oauth2.AuthStyle
+	extra  url.Values
+}
+
+// ClientSecretBasic authenticates with the client secret in an HTTP Basic
+// Authorization header (the RFC 6749 default). secret is called for every
+// token request, so a rotated secret in a store is picked up: use
+// FromStore(cachedStore, key), or StaticSecret.
+func ClientSecretBasic(secret SecretFunc) ClientAuth {
+	return secretAuth{secret: secret, style: oauth2.AuthStyleInHeader}
+}
+
+// ClientSecretPost authenticates with client_id and client_secret in the
+// form body. Prefer ClientSecretBasic unless the server requires this.
+func ClientSecretPost(secret SecretFunc) ClientAuth {
+	return secretAuth{secret: secret, style: oauth2.AuthStyleInParams}
+}
+
+type secretAuth struct {
+	secret SecretFunc
+	style  oauth2.AuthStyle
+}
+
+func (a secretAuth) Method() string {
+	if a.style == oauth2.AuthStyleInHeader {
+		return "client_secret_basic"
+	}
+	return "client_secret_post"
+}
+
+func (a secretAuth) validate() error {
+	if a.secret == nil {
+		return configErr("Auth", "%s without a secret", a.Method())
+	}
+	return nil
+}
+
+func (a secretAuth) prepare(ctx context.Context, _, _ string) (authParams, error) {
+	b, err := a.secret(ctx)
+	if err != nil {
+		return authParams{}, fmt.Errorf("tokens: read client secret: %w", err)
+	}
+	s := string(b)
+	clear(b)
+	if s == "" {
+		return authParams{}, fmt.Errorf("tokens: client secret is empty: %w", ErrNoToken)
+	}
+	return authParams{secret: s, style: a.style}, nil
+}
+
+// PrivateKeyJWTConfig configures PrivateKeyJWT.
+type PrivateKeyJWTConfig struct {
+	// Key returns the PEM-encoded private key: "PRIVATE KEY" (PKCS #8),
+	// "RSA PRIVATE KEY" (PKCS #1) or "EC PRIVATE KEY" (SEC 1). It is called
+	// for every token request, so a key rotated in the store is picked up;
+	// the parsed key is kept while the PEM bytes stay the same. Use
+	// FromStore(cachedStore, key). Exactly one of Key and Signer is set.
+	Key SecretFunc
+	// Signer is the private key itself: *rsa.PrivateKey,
+	// *ecdsa.PrivateKey or ed25519.PrivateKey.
+	Signer crypto.Signer
+	// KeyID is the "kid" header, naming the key in the client's JWK set.
+	KeyID string
+	// Algorithm is the JWS algorithm. Default by key: RS256 for RSA,
+	// ES256/ES384/ES512 by curve for ECDSA, EdDSA for Ed25519. PS256,
+	// PS384, PS512, RS384 and RS512 may be chosen for RSA keys.
+	Algorithm string
+	// Audience is the "aud" claim, sent as a single string. Set it to the
+	// authorization server's issuer identifier when the server accepts it
+	// (draft-ietf-oauth-rfc7523bis, after the 2025 audience-injection
+	// advisories). Default: the token endpoint URL, which RFC 7523 allows
+	// and every server accepts.
+	Audience string
+	// Lifetime is exp minus iat. Default DefaultAssertionLifetime.
+	Lifetime time.Duration
+}
+
+// PrivateKeyJWT authenticates with a JWT client assertion signed by the
+// client's private key (RFC 7523 §2.2, OpenID Connect private_key_jwt):
+// iss and sub are the client id, aud the Audience, and every token request
+// gets a fresh assertion with a new random jti and a short exp.
+func PrivateKeyJWT(cfg PrivateKeyJWTConfig) ClientAuth {
+	return &jwtAuth{cfg: cfg}
+}
+
+type jwtAuth struct {
+	cfg PrivateKeyJWTConfig
+
+	mu      sync.Mutex
+	pemHash [32]byte
+	parsed  crypto.Signer
+}
+
+func (a *jwtAuth) Method() string { return "private_key_jwt" }
+
+func (a *jwtAuth) validate() error {
+	switch {
+	case (a.cfg.Key == nil) == (a.cfg.Signer == nil):
+		return configErr("PrivateKeyJWTConfig", "set exactly one of Key and Signer")
+	case a.cfg.Lifetime < 0:
+		return configErr("PrivateKeyJWTConfig.Lifetime", "negative duration %v", a.cfg.Lifetime)
+	}
+	if a.cfg.Signer != nil {
+		if _, err := signingMethod(a.cfg.Signer, a.cfg.Algorithm); err != nil {
+			return &ConfigError{Field: "PrivateKeyJWTConfig.Signer", Err: err}
+		}
+	} else if a.cfg.Algorithm != "" && jwt.GetSigningMethod(a.cfg.Algorithm) == nil {
+		return configErr("PrivateKeyJWTConfig.Algorithm", "unknown algorithm %q", a.cfg.Algorithm)
+	}
+	return nil
+}
+
+func (a *jwtAuth) prepare(ctx context.Context, tokenURL, clientID string) (authParams, error) {
+	key, err := a.signer(ctx)
+	if err != nil {
+		return authParams{}, err
+	}
+	assertion, err := a.assertion(key, tokenURL, clientID, time.Now())
+	if err != nil {
+		return authParams{}, err
+	}
+	return authParams{
+		style: oauth2.AuthStyleInParams, // client_id in the body, no secret
+		extra: url.Values{
+			"client_assertion_type": {clientAssertionType},
+			"client_assertion":      {assertion},
+		},
+	}, nil
+}
+
+// signer returns the configured key, parsing (and caching) the PEM.
+func (a *jwtAuth) signer(ctx context.Context) (crypto.Signer, error) {
+	if a.cfg.Signer != nil {
+		return a.cfg.Signer, nil
+	}
+	b, err := a.cfg.Key(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: read private key: %w", err)
+	}
+	defer clear(b)
+	h := sha256.Sum256(b)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.parsed != nil && h == a.pemHash {
+		return a.parsed, nil
+	}
+	k, err := ParsePrivateKey(b)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := signingMethod(k, a.cfg.Algorithm); err != nil {
+		return nil, err
+	}
+	a.parsed, a.pemHash = k, h
+	return k, nil
+}
+
+func (a *jwtAuth) assertion(key crypto.Signer, tokenURL, clientID string, now time.Time) (string, error) {
+	method, err := signingMethod(key, a.cfg.Algorithm)
+	if err != nil {
+		return "", err
+	}
+	life := a.cfg.Lifetime
+	if life == 0 {
+		life = DefaultAssertionLifetime
+	}
+	aud := a.cfg.Audience
+	if aud == "" {
+		aud = tokenURL
+	}
+	var jti [16]byte
+	if _, err := rand.Read(jti[:]); err != nil {
+		return "", fmt.Errorf("tokens: client assertion jti: %w", err)
+	}
+	t := jwt.NewWithClaims(method, jwt.MapClaims{
+		"iss": clientID,
+		"sub": clientID,
+		"aud": aud, // a single string, not an array (rfc7523bis)
+		"iat": now.Unix(),
+		"exp": now.Add(life).Unix(),
+		"jti": base64.RawURLEncoding.EncodeToString(jti[:]),
+	})
+	if a.cfg.KeyID != "" {
+		t.Header["kid"] = a.cfg.KeyID
+	}
+	s, err := t.SignedString(key)
+	if err != nil {
+		return "", fmt.Errorf("tokens: sign client assertion: %w", err)
+	}
+	return s, nil
+}
+
+// errKeyType: the private key's type cannot sign a client assertion.
+var errKeyType = errors.New("tokens: unsupported private key type (want RSA, ECDSA P-256/P-384/P-521 or Ed25519)")
+
+// signingMethod picks (or checks) the JWS algorithm for key.
+func signingMethod(key crypto.Signer, alg string) (jwt.SigningMethod, error) {
+	var def string
+	var allowed []string
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		def, allowed = "RS256", []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+	case *ecdsa.PrivateKey:
+		switch k.Curve {
+		case elliptic.P256():
+			def = "ES256"
+		case elliptic.P384():
+			def = "ES384"
+		case elliptic.P521():
+			def = "ES512"
+		default:
+			return nil, errKeyType
+		}
+		allowed = []string{def}
+	case ed25519.PrivateKey:
+		def, allowed = "EdDSA", []string{"EdDSA"}
+	default:
+		return nil, errKeyType
+	}
+	if alg == "" {
+		alg = def
+	}
+	for _, a := range allowed {
+		if a == alg {
+			return jwt.GetSigningMethod(alg), nil
+		}
+	}
+	return nil, fmt.Errorf("tokens: algorithm %q does not fit the private key (allowed %v)", alg, allowed)
+}
+
+// ParsePrivateKey parses the first PEM block of b: "PRIVATE KEY" (PKCS #8),
+// "RSA PRIVATE KEY" (PKCS #1) or "EC PRIVATE KEY" (SEC 1). Errors never
+// include key material.
+func ParsePrivateKey(b []byte) (crypto.Signer, error) {
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, errors.New("tokens: private key: no PEM block found")
+	}
+	defer clear(block.Bytes)
+	var key any
+	var err error
+	switch block.Type {
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("tokens: private key: unsupported PEM block %q", block.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tokens: private key: %w", err)
+	}
+	s, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, errKeyType
+	}
+	if _, err := signingMethod(s, ""); err != nil {
+		return nil, err
+	}
+	return s, nil
+}

@@ -1,0 +1,249 @@
+package tokens
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Sentinel errors. Test for them with errors.Is; the error returned is
+// usually a struct (*StoreError, *TokenError, *RefreshError) that wraps one
+// of them and carries the details.
+var (
+	// ErrNoToken: a source has no token to give (an empty static token, an
+	// empty token endpoint answer, no refresh token provisioned).
+	ErrNoToken = errors.New("tokens: no token")
+	// ErrBackoff: the Cache has no valid token and is waiting before it
+	// asks its source again, because the previous refresh failed. The
+	// *RefreshError that matches it also wraps that failure.
+	ErrBackoff = errors.New("tokens: refresh backing off after a failure")
+	// ErrInvalidGrant: the token endpoint answered invalid_grant (a
+	// revoked, expired or reused refresh token). Retrying cannot help.
+	ErrInvalidGrant = errors.New("tokens: invalid_grant")
+	// ErrInvalidClient: the token endpoint refused the client's
+	// authentication (wrong secret, unknown key).
+	ErrInvalidClient = errors.New("tokens: invalid_client")
+
+	// ErrNotFound: the store has no secret under that key.
+	ErrNotFound = errors.New("tokens: secret not found")
+	// ErrUnavailable: the store cannot be reached (no keyring service, no
+	// D-Bus session, too many calls still blocked).
+	ErrUnavailable = errors.New("tokens: secret store unavailable")
+	// ErrLocked: the store exists but is locked (a keyring nobody
+	// unlocked).
+	ErrLocked = errors.New("tokens: secret store locked")
+	// ErrTimeout: the store did not answer within its deadline.
+	ErrTimeout = errors.New("tokens: secret store timed out")
+	// ErrTooLarge: the value exceeds the store's size limit.
+	ErrTooLarge = errors.New("tokens: secret too large for the store")
+	// ErrReadOnly: the store cannot be written (environment variables).
+	ErrReadOnly = errors.New("tokens: secret store is read-only")
+	// ErrInsecureFile: a secret file or its directory is readable or
+	// writable by users other than its owner, or owned by another user.
+	ErrInsecureFile = errors.New("tokens: secret file has insecure permissions")
+	// ErrInvalidKey: a secret key is empty, too long or has characters
+	// outside [A-Za-z0-9._-].
+	ErrInvalidKey = errors.New("tokens: invalid secret key")
+)
+
+// IsUnavailable reports whether err means a store could not serve a request
+// right now (unavailable, locked or timed out), as opposed to "not found" or
+// a permanent failure. A Chain falls back on such errors when configured
+// with WhenUnavailable.
+func IsUnavailable(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, ErrLocked) || errors.Is(err, ErrTimeout)
+}
+
+// ConfigError reports an invalid configuration given to a constructor of
+// this package. Field names the offending field or option. It mirrors
+// transport.ConfigError (package tokens is a leaf and cannot import it).
+type ConfigError struct {
+	Field  string
+	Reason string
+	Err    error
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("tokens: invalid configuration: ")
+	b.WriteString(e.Field)
+	if e.Reason != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Reason)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func configErr(field, format string, args ...any) *ConfigError {
+	return &ConfigError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// StoreError reports a failed secret store operation. Err is the sentinel
+// that classifies it (ErrNotFound, ErrUnavailable, ErrLocked, ErrTimeout,
+// ErrTooLarge, ErrReadOnly, ErrInsecureFile, ErrInvalidKey) or nil when the
+// failure is not one of those; Cause is the backend's own error, when there
+// is one. Both are reachable with errors.Is / errors.As. The message names
+// the key, never the value.
+type StoreError struct {
+	Backend string // "keyring", "file", "env", "memory", ...
+	Op      string // "get", "set", "delete"
+	Key     string
+	Err     error
+	Cause   error
+}
+
+func (e *StoreError) Error() string {
+	var b strings.Builder
+	b.WriteString("tokens: ")
+	b.WriteString(e.Backend)
+	b.WriteByte(' ')
+	b.WriteString(e.Op)
+	b.WriteByte(' ')
+	b.WriteString(strconv.Quote(e.Key))
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(strings.TrimPrefix(e.Err.Error(), "tokens: "))
+	}
+	if e.Cause != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Cause.Error())
+	}
+	return b.String()
+}
+
+func (e *StoreError) Unwrap() []error {
+	switch {
+	case e.Err != nil && e.Cause != nil:
+		return []error{e.Err, e.Cause}
+	case e.Err != nil:
+		return []error{e.Err}
+	case e.Cause != nil:
+		return []error{e.Cause}
+	}
+	return nil
+}
+
+// TokenError reports an error answer from an OAuth2 token endpoint. Its
+// message holds the RFC 6749 error code and the HTTP status only, never the
+// response body (which may echo credentials); the *oauth2.RetrieveError
+// with the body, the description and the response stays reachable with
+// errors.As.
+//
+// errors.Is(err, ErrInvalidGrant) and errors.Is(err, ErrInvalidClient)
+// match on the error code.
+type TokenError struct {
+	StatusCode int    // HTTP status of the token endpoint's answer
+	Code       string // RFC 6749 error code ("invalid_grant"), may be empty
+	Err        error  // the *oauth2.RetrieveError
+}
+
+func (e *TokenError) Error() string {
+	var b strings.Builder
+	b.WriteString("tokens: token endpoint refused the request")
+	if e.Code != "" {
+		b.WriteString(": ")
+		b.WriteString(sanitizeCode(e.Code))
+	}
+	if e.StatusCode != 0 {
+		b.WriteString(" (HTTP ")
+		b.WriteString(strconv.Itoa(e.StatusCode))
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+func (e *TokenError) Unwrap() error { return e.Err }
+
+// Is matches ErrInvalidGrant and ErrInvalidClient by error code.
+func (e *TokenError) Is(target error) bool {
+	switch target {
+	case ErrInvalidGrant:
+		return e.Code == "invalid_grant"
+	case ErrInvalidClient:
+		return e.Code == "invalid_client"
+	}
+	return false
+}
+
+// sanitizeCode keeps an error code printable: RFC 6749 limits it to
+// %x20-21 / %x23-5B / %x5D-7E; anything else (a hostile endpoint) is cut.
+func sanitizeCode(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return s[:i] + "…"
+		}
+	}
+	return s
+}
+
+// wrapTokenErr turns an x/oauth2 error into a *TokenError (for endpoint
+// answers) or a "tokens: token request" error (transport failures).
+func wrapTokenErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		te := &TokenError{Code: re.ErrorCode, Err: re}
+		if re.Response != nil {
+			te.StatusCode = re.Response.StatusCode
+		}
+		return te
+	}
+	return fmt.Errorf("tokens: token request: %w", err)
+}
+
+// RefreshError is returned by a Cache when it has no valid token and its
+// refresh failed. Err is the source's error (for a backoff, the error of the
+// last attempt); Failures counts consecutive failed refreshes; RetryAt is
+// the earliest time the Cache will ask its source again. When Backoff is
+// true the call did not ask the source at all, and the error also matches
+// ErrBackoff.
+type RefreshError struct {
+	Err      error
+	Failures int
+	RetryAt  time.Time
+	Backoff  bool
+}
+
+func (e *RefreshError) Error() string {
+	var b strings.Builder
+	if e.Backoff {
+		b.WriteString("tokens: no valid token; refresh backing off until ")
+	} else {
+		b.WriteString("tokens: token refresh failed; next attempt not before ")
+	}
+	b.WriteString(e.RetryAt.UTC().Format(time.RFC3339Nano))
+	b.WriteString(" (")
+	b.WriteString(strconv.Itoa(e.Failures))
+	b.WriteString(" consecutive failures)")
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *RefreshError) Unwrap() []error {
+	errs := make([]error, 0, 2)
+	if e.Backoff {
+		errs = append(errs, ErrBackoff)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}

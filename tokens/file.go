@@ -1,0 +1,227 @@
+package tokens
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// DefaultMaxFileSize is the largest secret a FileStore reads or writes
+// when WithMaxFileSize is not given: 1 MiB.
+const DefaultMaxFileSize = 1 << 20
+
+// FileOption configures NewFileStore.
+type FileOption interface{ applyFile(*FileStore) }
+
+type fileOptionFunc func(*FileStore)
+
+func (f fileOptionFunc) applyFile(s *FileStore) { f(s) }
+
+// WithGroupReadable accepts secret files that the owner's group may read
+// (mode 0640 or 0440), as Kubernetes produces for a secret volume with
+// fsGroup. Files writable by the group, or readable by others, are still
+// refused. Default: only the owner may read or write (0600 or 0400).
+func WithGroupReadable() FileOption {
+	return fileOptionFunc(func(s *FileStore) { s.groupRead = true })
+}
+
+// WithTrimNewline strips one trailing "\n" (or "\r\n") from every value
+// read, for files written with echo. Default: values are returned byte for
+// byte.
+func WithTrimNewline() FileOption {
+	return fileOptionFunc(func(s *FileStore) { s.trimNewline = true })
+}
+
+// WithMaxFileSize sets the largest value read or written, in bytes.
+// Default DefaultMaxFileSize.
+func WithMaxFileSize(n int) FileOption {
+	return fileOptionFunc(func(s *FileStore) { s.maxSize = n })
+}
+
+// FileStore is a Store that keeps each secret in its own file, named by its
+// key, in one directory: the layout of Kubernetes secret volumes and of
+// systemd credentials ($CREDENTIALS_DIRECTORY).
+//
+// It refuses to read a secret (ErrInsecureFile) when the file is readable or
+// writable by group or others (mode & 0o077; see WithGroupReadable), when
+// the directory is writable by group or others, or, on Unix, when the file
+// or directory belongs to a user other than the process's effective user or
+// root. (On Windows, where mode bits do not describe the ACLs, only the
+// regular-file check applies.) Set writes atomically (temporary file, fsync, rename) with mode
+// 0600, creating the directory with mode 0700 if needed.
+type FileStore struct {
+	dir         string
+	groupRead   bool
+	trimNewline bool
+	maxSize     int
+}
+
+// NewFileStore returns a FileStore over dir. The directory need not exist
+// until the first Set.
+func NewFileStore(dir string, opts ...FileOption) (*FileStore, error) {
+	if dir == "" {
+		return nil, configErr("dir", "empty directory")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, &ConfigError{Field: "dir", Err: err}
+	}
+	s := &FileStore{dir: abs, maxSize: DefaultMaxFileSize}
+	for _, o := range opts {
+		if o != nil {
+			o.applyFile(s)
+		}
+	}
+	if s.maxSize <= 0 {
+		return nil, configErr("WithMaxFileSize", "must be positive, got %d", s.maxSize)
+	}
+	return s, nil
+}
+
+// Dir returns the store's directory.
+func (s *FileStore) Dir() string { return s.dir }
+
+func (s *FileStore) fail(op, key string, sentinel, cause error) error {
+	return &StoreError{Backend: "file", Op: op, Key: key, Err: sentinel, Cause: cause}
+}
+
+// Get reads the secret file for key after checking its permissions.
+func (s *FileStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := ValidateKey(key); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, s.fail("get", key, nil, err)
+	}
+	if err := s.checkDir(); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, s.fail("get", key, ErrNotFound, nil)
+		}
+		return nil, s.fail("get", key, ErrInsecureFile, err)
+	}
+	f, err := os.Open(filepath.Join(s.dir, key))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, s.fail("get", key, ErrNotFound, nil)
+		}
+		return nil, s.fail("get", key, nil, err)
+	}
+	defer f.Close()
+	// Check the opened file, not the path, so a swap between the check and
+	// the read cannot slip an insecure file past us.
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, s.fail("get", key, nil, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, s.fail("get", key, ErrInsecureFile, fmt.Errorf("not a regular file (%v)", fi.Mode().Type()))
+	}
+	if err := s.checkFile(fi); err != nil {
+		return nil, s.fail("get", key, ErrInsecureFile, err)
+	}
+	if fi.Size() > int64(s.maxSize) {
+		return nil, s.fail("get", key, ErrTooLarge, fmt.Errorf("%d bytes, limit %d", fi.Size(), s.maxSize))
+	}
+	b, err := io.ReadAll(io.LimitReader(f, int64(s.maxSize)+1))
+	if err != nil {
+		clear(b)
+		return nil, s.fail("get", key, nil, err)
+	}
+	if len(b) > s.maxSize {
+		clear(b)
+		return nil, s.fail("get", key, ErrTooLarge, fmt.Errorf("limit %d bytes", s.maxSize))
+	}
+	if s.trimNewline {
+		b = bytes.TrimSuffix(b, []byte("\n"))
+		b = bytes.TrimSuffix(b, []byte("\r"))
+	}
+	return b, nil
+}
+
+// Set writes value to the file for key, atomically, with mode 0600.
+func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return s.fail("set", key, nil, err)
+	}
+	if len(value) > s.maxSize {
+		return s.fail("set", key, ErrTooLarge, fmt.Errorf("%d bytes, limit %d", len(value), s.maxSize))
+	}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return s.fail("set", key, nil, err)
+	}
+	if err := s.checkDir(); err != nil {
+		return s.fail("set", key, ErrInsecureFile, err)
+	}
+	tmp, err := os.CreateTemp(s.dir, "."+key+".tmp-*") // mode 0600
+	if err != nil {
+		return s.fail("set", key, nil, err)
+	}
+	name := tmp.Name()
+	_, werr := tmp.Write(value)
+	if werr == nil {
+		werr = tmp.Sync()
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(name, filepath.Join(s.dir, key))
+	}
+	if werr != nil {
+		os.Remove(name)
+		return s.fail("set", key, nil, werr)
+	}
+	return nil
+}
+
+// Delete removes the file for key.
+func (s *FileStore) Delete(ctx context.Context, key string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return s.fail("delete", key, nil, err)
+	}
+	if err := os.Remove(filepath.Join(s.dir, key)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return s.fail("delete", key, ErrNotFound, nil)
+		}
+		return s.fail("delete", key, nil, err)
+	}
+	return nil
+}
+
+// checkDir refuses a directory that others may write to (they could swap
+// a secret file).
+func (s *FileStore) checkDir() error {
+	fi, err := os.Stat(s.dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", s.dir)
+	}
+	if perm := fi.Mode().Perm(); checkModes && perm&0o022 != 0 {
+		return fmt.Errorf("directory mode %#o is writable by group or others", perm)
+	}
+	return checkOwner(fi)
+}
+
+func (s *FileStore) checkFile(fi fs.FileInfo) error {
+	mask := fs.FileMode(0o077)
+	if s.groupRead {
+		mask = 0o037
+	}
+	if perm := fi.Mode().Perm(); checkModes && perm&mask != 0 {
+		return fmt.Errorf("file mode %#o allows access by group or others", perm)
+	}
+	return checkOwner(fi)
+}

@@ -1,0 +1,337 @@
+package tokens
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// DefaultTokenRequestTimeout bounds one token request when
+// OAuth2Config.HTTPClient is nil (the caller's context may end it sooner).
+const DefaultTokenRequestTimeout = 30 * time.Second
+
+// persistTimeout bounds the write of a rotated refresh token. The write runs
+// detached from the caller's cancellation: once the server has rotated the
+// token, losing the new one would lock the client out.
+const persistTimeout = 30 * time.Second
+
+// OAuth2Config describes a client of an OAuth2 token endpoint.
+type OAuth2Config struct {
+	// TokenURL is the token endpoint. It must be https; http is accepted
+	// only for a loopback host (127.0.0.0/8, ::1, localhost), for tests.
+	TokenURL string
+	// ClientID identifies the client. Required.
+	ClientID string
+	// Auth is how the client authenticates: ClientSecretBasic,
+	// ClientSecretPost or PrivateKeyJWT. Required.
+	Auth ClientAuth
+	// Scopes are requested with every client-credentials token request.
+	Scopes []string
+	// EndpointParams are extra form parameters of client-credentials
+	// token requests ("audience", "resource").
+	EndpointParams url.Values
+	// HTTPClient sends token requests. It is copied; redirects are refused
+	// unless it sets its own CheckRedirect (a redirected token request
+	// would carry the client's credentials elsewhere). Default: a client
+	// over http.DefaultTransport with DefaultTokenRequestTimeout.
+	HTTPClient *http.Client
+}
+
+// endpoint is a validated OAuth2Config.
+type endpoint struct {
+	cfg    OAuth2Config
+	client *http.Client
+}
+
+func newEndpoint(cfg OAuth2Config) (*endpoint, error) {
+	if err := checkTokenURL(cfg.TokenURL); err != nil {
+		return nil, err
+	}
+	if cfg.ClientID == "" {
+		return nil, configErr("ClientID", "empty client id")
+	}
+	if cfg.Auth == nil {
+		return nil, configErr("Auth", "no client authentication (ClientSecretBasic, ClientSecretPost or PrivateKeyJWT)")
+	}
+	if err := cfg.Auth.validate(); err != nil {
+		return nil, err
+	}
+	client := &http.Client{Timeout: DefaultTokenRequestTimeout}
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		client = &c
+	}
+	if client.CheckRedirect == nil {
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	cfg.Scopes = append([]string(nil), cfg.Scopes...)
+	return &endpoint{cfg: cfg, client: client}, nil
+}
+
+func checkTokenURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || s == "" {
+		return configErr("TokenURL", "not a URL")
+	}
+	if u.User != nil || u.Fragment != "" || u.Host == "" {
+		return configErr("TokenURL", "must be an absolute URL without userinfo or fragment")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+	}
+	return configErr("TokenURL", "must use https (http only for a loopback host)")
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// requestContext prepares client authentication for one token request and
+// returns the context x/oauth2 must use (it carries the HTTP client), the
+// client secret and the auth style.
+func (e *endpoint) requestContext(ctx context.Context) (context.Context, string, oauth2.AuthStyle, error) {
+	ap, err := e.cfg.Auth.prepare(ctx, e.cfg.TokenURL, e.cfg.ClientID)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	client := e.client
+	if len(ap.extra) > 0 {
+		c := *e.client
+		c.Transport = &formParams{next: e.client.Transport, extra: ap.extra}
+		client = &c
+	}
+	return context.WithValue(ctx, oauth2.HTTPClient, client), ap.secret, ap.style, nil
+}
+
+// formParams adds form parameters (a fresh client assertion) to the body of
+// a token request built by x/oauth2, which has no hook for per-request
+// parameters on the refresh_token grant.
+type formParams struct {
+	next  http.RoundTripper
+	extra url.Values
+}
+
+func (t *formParams) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("tokens: token request body is not a form: %w", err)
+	}
+	for k, v := range t.extra {
+		vals[k] = v
+	}
+	enc := vals.Encode()
+	r := req.Clone(req.Context())
+	r.Body = io.NopCloser(strings.NewReader(enc))
+	r.ContentLength = int64(len(enc))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(enc)), nil }
+	next := t.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return next.RoundTrip(r)
+}
+
+// ClientCredentials is a Source that gets a token with the OAuth2 client
+// credentials grant (RFC 6749 §4.4) on every call. It does not cache: put a
+// Cache in front of it.
+type ClientCredentials struct {
+	ep *endpoint
+}
+
+// NewClientCredentials returns a client-credentials Source for cfg.
+func NewClientCredentials(cfg OAuth2Config) (*ClientCredentials, error) {
+	ep, err := newEndpoint(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &ClientCredentials{ep: ep}, nil
+}
+
+// Token makes one token request.
+func (c *ClientCredentials) Token(ctx context.Context) (Token, error) {
+	rctx, secret, style, err := c.ep.requestContext(ctx)
+	if err != nil {
+		return Token{}, err
+	}
+	cc := clientcredentials.Config{
+		ClientID:       c.ep.cfg.ClientID,
+		ClientSecret:   secret,
+		TokenURL:       c.ep.cfg.TokenURL,
+		Scopes:         c.ep.cfg.Scopes,
+		EndpointParams: c.ep.cfg.EndpointParams,
+		AuthStyle:      style,
+	}
+	t, err := cc.Token(rctx)
+	if err != nil {
+		return Token{}, wrapTokenErr(err)
+	}
+	return FromOAuth2Token(t), nil
+}
+
+// Refresher is a Source that gets access tokens with the refresh_token grant
+// (RFC 6749 §6), one token request per call; put a Cache in front of it.
+//
+// The refresh token lives in a Store. Refresher reads it on first use (and
+// again after the endpoint rejected it with invalid_grant, in case it was
+// re-provisioned). When the endpoint rotates the refresh token, Refresher
+// writes the new one to the Store BEFORE it returns the new access token;
+// if that write fails, Token returns the error and no token, and keeps the
+// new refresh token in memory so the next call can use it. Calls are
+// serialised: two concurrent uses of one refresh token would look like a
+// replay to a server with reuse detection, which then revokes the grant.
+type Refresher struct {
+	ep    *endpoint
+	store Store
+	key   string
+	sem   chan struct{} // one refresh at a time
+	rt    string        // current refresh token (guarded by sem)
+}
+
+// NewRefresher returns a refresh-token Source for cfg that keeps its refresh
+// token in store under key.
+func NewRefresher(cfg OAuth2Config, store Store, key string) (*Refresher, error) {
+	ep, err := newEndpoint(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return nil, configErr("store", "nil store for the refresh token")
+	}
+	if err := ValidateKey(key); err != nil {
+		return nil, &ConfigError{Field: "key", Err: err}
+	}
+	return &Refresher{ep: ep, store: store, key: key, sem: make(chan struct{}, 1)}, nil
+}
+
+// Token refreshes the access token, persisting a rotated refresh token
+// first.
+func (r *Refresher) Token(ctx context.Context) (Token, error) {
+	select {
+	case r.sem <- struct{}{}:
+	case <-ctx.Done():
+		return Token{}, fmt.Errorf("tokens: waiting for refresh: %w", context.Cause(ctx))
+	}
+	defer func() { <-r.sem }()
+
+	if r.rt == "" {
+		b, err := r.store.Get(ctx, r.key)
+		if err != nil {
+			return Token{}, fmt.Errorf("tokens: read refresh token: %w", err)
+		}
+		r.rt = string(b)
+		clear(b)
+		if r.rt == "" {
+			return Token{}, fmt.Errorf("tokens: refresh token under %q is empty: %w", r.key, ErrNoToken)
+		}
+	}
+	rctx, secret, style, err := r.ep.requestContext(ctx)
+	if err != nil {
+		return Token{}, err
+	}
+	conf := oauth2.Config{
+		ClientID:     r.ep.cfg.ClientID,
+		ClientSecret: secret,
+		Endpoint:     oauth2.Endpoint{TokenURL: r.ep.cfg.TokenURL, AuthStyle: style},
+	}
+	t, err := conf.TokenSource(rctx, &oauth2.Token{RefreshToken: r.rt}).Token()
+	if err != nil {
+		err = wrapTokenErr(err)
+		if isInvalidGrant(err) {
+			r.rt = "" // dead; read the store again next time
+		}
+		return Token{}, err
+	}
+	if t.RefreshToken != "" && t.RefreshToken != r.rt {
+		// Rotated: the old refresh token is now dead on the server.
+		r.rt = t.RefreshToken
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
+		werr := r.store.Set(wctx, r.key, []byte(t.RefreshToken))
+		cancel()
+		if werr != nil {
+			return Token{}, fmt.Errorf("tokens: persist rotated refresh token: %w", werr)
+		}
+	}
+	return FromOAuth2Token(t), nil
+}
+
+func isInvalidGrant(err error) bool {
+	te, ok := err.(*TokenError)
+	return ok && te.Code == "invalid_grant"
+}
+
+// FromOAuth2Token converts an x/oauth2 token to a Token (access token, its
+// type as normalised by oauth2.Token.Type, expiry). The refresh token is not
+// carried over. A nil t gives the zero Token.
+func FromOAuth2Token(t *oauth2.Token) Token {
+	if t == nil {
+		return Token{}
+	}
+	return NewToken(t.AccessToken, t.Type(), t.Expiry)
+}
+
+// FromOAuth2 adapts an oauth2.TokenSource (from golang.org/x/oauth2 or a
+// library built on it, such as golang.org/x/oauth2/google) to a Source.
+// oauth2.TokenSource.Token takes no context: ctx is checked before the call
+// only, and the token source uses the context it was built with. Errors from
+// the token endpoint become *TokenError values.
+func FromOAuth2(ts oauth2.TokenSource) Source {
+	return SourceFunc(func(ctx context.Context) (Token, error) {
+		if err := ctx.Err(); err != nil {
+			return Token{}, err
+		}
+		t, err := ts.Token()
+		if err != nil {
+			return Token{}, wrapTokenErr(err)
+		}
+		tok := FromOAuth2Token(t)
+		if tok.IsZero() {
+			return Token{}, ErrNoToken
+		}
+		return tok, nil
+	})
+}
+
+// ToOAuth2 adapts a Source to an oauth2.TokenSource, for libraries that take
+// one (oauth2.NewClient, gRPC credentials). Every Token call uses ctx.
+func ToOAuth2(ctx context.Context, src Source) oauth2.TokenSource {
+	return oauth2Adapter{ctx: ctx, src: src}
+}
+
+type oauth2Adapter struct {
+	ctx context.Context
+	src Source
+}
+
+func (a oauth2Adapter) Token() (*oauth2.Token, error) {
+	t, err := a.src.Token(a.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &oauth2.Token{AccessToken: t.Value(), TokenType: t.Type(), Expiry: t.Expiry()}, nil
+}

@@ -1,0 +1,169 @@
+package tokens
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Store holds secrets (client secrets, private keys, refresh tokens, API
+// keys) under string keys. Values are bytes. Implementations are safe for
+// concurrent use, honour ctx, and report failures as *StoreError values
+// that match the package's sentinels: ErrNotFound for a missing key,
+// ErrUnavailable / ErrLocked / ErrTimeout when the backend cannot serve,
+// ErrTooLarge, ErrReadOnly, ErrInsecureFile, ErrInvalidKey.
+//
+// Get returns a copy the caller owns (and may clear); Set copies value.
+//
+// Backends in this module: MemoryStore, EnvStore, FileStore,
+// tokens/keyring (the OS keyring); Chain combines them with explicit
+// fallbacks, CachedStore keeps what was read in memory.
+type Store interface {
+	Get(ctx context.Context, key string) ([]byte, error)
+	Set(ctx context.Context, key string, value []byte) error
+	Delete(ctx context.Context, key string) error
+}
+
+// MaxKeyLen is the longest secret key ValidateKey accepts.
+const MaxKeyLen = 128
+
+// ValidateKey checks that key can name a secret in every backend: 1 to
+// MaxKeyLen characters from [A-Za-z0-9._-], starting with a letter or digit.
+// The same key thus works as a keyring entry, a file name and (upper-cased)
+// an environment variable. Every Store in this module applies it.
+func ValidateKey(key string) error {
+	if key == "" || len(key) > MaxKeyLen {
+		return &StoreError{Backend: "key", Op: "check", Key: truncKey(key), Err: ErrInvalidKey}
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '.' && c != '_' && c != '-') {
+			return &StoreError{Backend: "key", Op: "check", Key: truncKey(key), Err: ErrInvalidKey}
+		}
+	}
+	return nil
+}
+
+func truncKey(k string) string {
+	if len(k) > MaxKeyLen {
+		return k[:MaxKeyLen] + "…"
+	}
+	return k
+}
+
+// SecretFunc returns a secret when it is needed (a client secret or a
+// private key for a token request). It returns a copy the caller may clear.
+type SecretFunc func(ctx context.Context) ([]byte, error)
+
+// StaticSecret returns a SecretFunc that returns a copy of b. b is copied
+// now, so the caller may clear it afterwards.
+func StaticSecret(b []byte) SecretFunc {
+	v := append([]byte(nil), b...)
+	return func(context.Context) ([]byte, error) { return append([]byte(nil), v...), nil }
+}
+
+// FromStore returns a SecretFunc that reads key from s on every call. Wrap a
+// slow store (the OS keyring) in a CachedStore first.
+func FromStore(s Store, key string) SecretFunc {
+	return func(ctx context.Context) ([]byte, error) { return s.Get(ctx, key) }
+}
+
+// StoreSource returns a Source whose token is the secret under key in s,
+// with type typ ("" for an API key sent as is, "Bearer" for a static bearer
+// token) and no expiry. It reads s on every call: put a Cache in front of it
+// (NewCache) so the hot path does not touch the store, and Invalidate the
+// cached token to pick up a rotated secret.
+func StoreSource(s Store, key, typ string) Source {
+	return SourceFunc(func(ctx context.Context) (Token, error) {
+		b, err := s.Get(ctx, key)
+		if err != nil {
+			return Token{}, err
+		}
+		defer clear(b)
+		if len(b) == 0 {
+			return Token{}, &StoreError{Backend: "source", Op: "get", Key: key, Err: ErrNoToken}
+		}
+		return NewToken(string(b), typ, time.Time{}), nil
+	})
+}
+
+// MemoryStore is a Store in process memory, safe for concurrent use (and
+// for parallel tests, unlike go-keyring's mock). The zero value is ready to
+// use.
+type MemoryStore struct {
+	mu sync.RWMutex
+	m  map[string][]byte
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+
+// Get returns a copy of the value under key.
+func (s *MemoryStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := s.check(ctx, "get", key); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	v, ok := s.m[key]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, &StoreError{Backend: "memory", Op: "get", Key: key, Err: ErrNotFound}
+	}
+	return append([]byte(nil), v...), nil
+}
+
+// Set stores a copy of value under key.
+func (s *MemoryStore) Set(ctx context.Context, key string, value []byte) error {
+	if err := s.check(ctx, "set", key); err != nil {
+		return err
+	}
+	v := append(make([]byte, 0, len(value)), value...)
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = make(map[string][]byte)
+	}
+	if old, ok := s.m[key]; ok {
+		clear(old)
+	}
+	s.m[key] = v
+	s.mu.Unlock()
+	return nil
+}
+
+// Delete removes key; a missing key is ErrNotFound.
+func (s *MemoryStore) Delete(ctx context.Context, key string) error {
+	if err := s.check(ctx, "delete", key); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.m[key]
+	if !ok {
+		return &StoreError{Backend: "memory", Op: "delete", Key: key, Err: ErrNotFound}
+	}
+	clear(old)
+	delete(s.m, key)
+	return nil
+}
+
+// Keys returns the stored keys in no particular order.
+func (s *MemoryStore) Keys() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.m))
+	for k := range s.m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (s *MemoryStore) check(ctx context.Context, op, key string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return &StoreError{Backend: "memory", Op: op, Key: key, Cause: err}
+	}
+	return nil
+}
