@@ -12,8 +12,8 @@ import (
 // fleet of verifiers shares one (a Redis SET NX with an expiry fits).
 type NonceStore interface {
 	// Claim records that nonce was used with keyID and must be refused
-	// until `until` (the moment the signature stops being acceptable
-	// anyway). now is the verifier's current time. Claim returns nil when
+	// up to and including `until` (the last moment the signature is
+	// acceptable anyway). now is the verifier's current time. Claim returns nil when
 	// the pair was not recorded (it is now), an error wrapping ErrReplay
 	// when it was recorded and has not expired, and another error (such as
 	// ErrNonceStoreFull) when it cannot record it; the verifier then
@@ -30,7 +30,7 @@ type NonceStore interface {
 const DefaultNonceCapacity = 100_000
 
 // MemoryNonceStore is an in-process NonceStore with bounded memory. Each
-// entry expires at its `until`; expired entries are dropped on every
+// entry expires after its `until`; expired entries are dropped on every
 // Claim. When the store holds capacity unexpired entries, Claim refuses
 // new nonces with ErrNonceStoreFull until entries expire: it never evicts
 // a live nonce, since forgetting one would let its signature be replayed.
@@ -59,14 +59,14 @@ func (s *MemoryNonceStore) Claim(_ context.Context, keyID, nonce string, now, un
 	nowN, untilN := now.UnixNano(), until.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.byExpiry) > 0 && s.byExpiry[0].until <= nowN {
+	for len(s.byExpiry) > 0 && s.byExpiry[0].until < nowN {
 		e := heap.Pop(&s.byExpiry).(nonceEntry)
 		delete(s.seen, e.key)
 	}
 	if _, ok := s.seen[k]; ok {
 		return ErrReplay
 	}
-	if untilN <= nowN {
+	if untilN < nowN {
 		// Already outside its window: nothing to remember.
 		return nil
 	}

@@ -123,6 +123,7 @@ type Signer struct {
 type signState struct {
 	base []byte
 	list []byte
+	out  []byte
 	raw  [MaxNonceSize]byte
 	sum  [64]byte
 }
@@ -240,7 +241,9 @@ func New(opts Options) (*Signer, error) {
 	if s.digest.size() == 0 {
 		return nil, &ConfigError{Field: "Options.Digest", Reason: "unsupported digest algorithm " + strconv.Quote(string(s.digest))}
 	}
-	s.states.New = func() any { return &signState{base: make([]byte, 0, 512), list: make([]byte, 0, 256)} }
+	s.states.New = func() any {
+		return &signState{base: make([]byte, 0, 512), list: make([]byte, 0, 256), out: make([]byte, 0, 512)}
+	}
 	return s, nil
 }
 
@@ -347,8 +350,7 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 		return err
 	}
 	// One allocation for both field values: label=(...)...label=:sig:
-	out := make([]byte, 0, 2*len(s.label)+len(list)+4+base64.StdEncoding.EncodedLen(len(sig)))
-	out = append(out, s.label...)
+	out := append(st.out[:0], s.label...)
 	out = append(out, '=')
 	out = append(out, list...)
 	split := len(out)
@@ -357,6 +359,7 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 	out = base64.StdEncoding.AppendEncode(out, sig)
 	out = append(out, ':')
 	both := string(out)
+	st.out = out
 	input, signature := both[:split], both[split:]
 
 	h := req.Header
@@ -415,7 +418,8 @@ func (s *Signer) addDigest(req *http.Request) error {
 		return fmt.Errorf("signer: content digest: %w", err)
 	}
 	var sum [64]byte
-	v := appendDigestMember(make([]byte, 0, len(s.digest)+4+base64.StdEncoding.EncodedLen(s.digest.size())), s.digest, h.Sum(sum[:0]))
+	var field [128]byte // sha-512=: + 88 base64 characters + :
+	v := appendDigestMember(field[:0], s.digest, h.Sum(sum[:0]))
 	req.Header["Content-Digest"] = []string{string(v)}
 	return nil
 }
