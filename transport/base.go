@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,10 +62,10 @@ type BaseConfig struct {
 	Pins []PinSet
 
 	// ClientCertificate, when set, is presented to servers that ask for a
-	// client certificate (mutual TLS), and rotated as it reloads. The Base
-	// closes its idle connections when it sees a new certificate, so new
-	// calls handshake with it while in-flight calls finish on their
-	// connection. nil presents none.
+	// client certificate (mutual TLS), and rotated as it reloads. When the
+	// Base sees a new certificate, new calls go over new connections that
+	// present it (also for HTTP/2, whose busy connections are never idle),
+	// while in-flight calls finish on their connection. nil presents none.
 	ClientCertificate *ClientCertificate
 
 	// Proxy chooses a proxy per request, as http.Transport.Proxy. nil
@@ -129,13 +130,24 @@ type BaseConfig struct {
 // modify requests; like http.Transport it closes the request body, also on
 // errors.
 type Base struct {
-	t    *http.Transport
-	pins *pinner // nil when nothing is pinned
+	t     atomic.Pointer[http.Transport] // the transport new requests use
+	proto *http.Transport                // configured, never used: cloned by newTransport
+	pins  *pinner                        // nil when nothing is pinned
 
 	cc      *ClientCertificate
 	ccGen   atomic.Uint64
 	reloads metric.Int64Counter
+
+	mu      sync.Mutex
+	retired []*http.Transport // replaced after a certificate rotation; guarded by mu
 }
+
+// maxRetiredTransports bounds how many transports replaced by certificate
+// rotations a Base remembers (to close their idle connections in
+// CloseIdleConnections). An older one has its idle connections closed when
+// it is dropped; connections of calls still in flight on it then close
+// after IdleConnTimeout.
+const maxRetiredTransports = 4
 
 var (
 	outcomeSuccess = metric.WithAttributeSet(attribute.NewSet(attribute.String("securecall.outcome", "success")))
@@ -224,18 +236,27 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 		}
 	}
 
-	b.t = newHTTPTransport()
-	b.t.TLSClientConfig = tc
-	b.t.Proxy = cfg.Proxy
-	b.t.DialContext = cfg.DialContext
-	if b.t.DialContext == nil {
+	p := newHTTPTransport()
+	p.TLSClientConfig = tc
+	p.Proxy = cfg.Proxy
+	p.DialContext = cfg.DialContext
+	if p.DialContext == nil {
 		d := &net.Dialer{Timeout: or(cfg.DialTimeout, DefaultDialTimeout), KeepAlive: DefaultKeepAlive}
-		b.t.DialContext = d.DialContext
+		p.DialContext = d.DialContext
 	}
-	b.t.TLSHandshakeTimeout = or(cfg.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
-	b.t.IdleConnTimeout = or(cfg.IdleConnTimeout, DefaultIdleConnTimeout)
-	b.t.MaxIdleConnsPerHost = or(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost)
+	p.TLSHandshakeTimeout = or(cfg.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
+	p.IdleConnTimeout = or(cfg.IdleConnTimeout, DefaultIdleConnTimeout)
+	p.MaxIdleConnsPerHost = or(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost)
+	b.proto = p
+	b.t.Store(b.newTransport())
 	return b, nil
+}
+
+// newTransport returns a fresh transport (own connection pool, own
+// tls.Config clone: http.Transport modifies NextProtos in place) with the
+// configured settings.
+func (b *Base) newTransport() *http.Transport {
+	return b.proto.Clone()
 }
 
 // newHTTPTransport clones http.DefaultTransport, which keeps HTTP/2 on
@@ -251,8 +272,10 @@ func newHTTPTransport() *http.Transport {
 	}
 	t.ForceAttemptHTTP2 = true
 	t.DialTLSContext = nil
-	t.DialTLS = nil //nolint:staticcheck // reset the deprecated hook too
-	t.Dial = nil    //nolint:staticcheck // reset the deprecated hook too
+	//lint:ignore SA1019 the deprecated hook is reset too, or it could bypass our TLS
+	t.DialTLS = nil
+	//lint:ignore SA1019 the deprecated hook is reset too
+	t.Dial = nil
 	t.Proxy = nil
 	t.ProxyConnectHeader = nil
 	t.GetProxyConnectHeader = nil
@@ -309,7 +332,7 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	if b.cc != nil {
 		b.syncClientCertificate()
 	}
-	resp, err := b.t.RoundTrip(req)
+	resp, err := b.t.Load().RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
@@ -321,10 +344,17 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// CloseIdleConnections closes the idle pooled connections; in-flight
+// CloseIdleConnections closes the idle pooled connections, including those
+// of transports replaced by a client certificate rotation; in-flight
 // requests are not affected.
 func (b *Base) CloseIdleConnections() {
-	b.t.CloseIdleConnections()
+	b.t.Load().CloseIdleConnections()
+	b.mu.Lock()
+	retired := slices.Clone(b.retired)
+	b.mu.Unlock()
+	for _, t := range retired {
+		t.CloseIdleConnections()
+	}
 }
 
 // pollClientCertificate lets the client certificate check its files when
@@ -339,14 +369,31 @@ func (b *Base) pollClientCertificate() {
 	}
 }
 
-// syncClientCertificate polls, then closes the idle connections once after
-// the certificate changed, so that new calls handshake with the new one
-// instead of reusing a pooled connection made with the old one. Only called
-// from RoundTrip, never from inside a handshake.
+// syncClientCertificate polls, then, once after the certificate changed,
+// moves new requests to a fresh transport so that they handshake with the
+// new certificate: closing idle connections is not enough, since an
+// HTTP/2 connection that always has a request in flight is never idle and
+// would carry new requests with the old certificate indefinitely. Requests
+// in flight on the old transport finish undisturbed. Only called from
+// RoundTrip, never from inside a handshake.
 func (b *Base) syncClientCertificate() {
 	b.pollClientCertificate()
 	g := b.cc.generation()
-	if old := b.ccGen.Load(); old != g && b.ccGen.CompareAndSwap(old, g) {
-		b.t.CloseIdleConnections()
+	old := b.ccGen.Load()
+	if old == g || !b.ccGen.CompareAndSwap(old, g) {
+		return
+	}
+	prev := b.t.Swap(b.newTransport())
+	prev.CloseIdleConnections()
+	b.mu.Lock()
+	b.retired = append(b.retired, prev)
+	var drop []*http.Transport
+	if n := len(b.retired) - maxRetiredTransports; n > 0 {
+		drop = slices.Clone(b.retired[:n])
+		b.retired = slices.Delete(b.retired, 0, n)
+	}
+	b.mu.Unlock()
+	for _, t := range drop {
+		t.CloseIdleConnections()
 	}
 }

@@ -19,7 +19,7 @@ func TestNewBaseTransportSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := b.t
+	tr := b.t.Load()
 	if tr == http.DefaultTransport {
 		t.Fatal("shares http.DefaultTransport")
 	}
@@ -40,10 +40,10 @@ func TestNewBaseTransportSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b2.t.TLSHandshakeTimeout != time.Second || b2.t.IdleConnTimeout != 2*time.Second || b2.t.MaxIdleConnsPerHost != 3 {
+	if b2.t.Load().TLSHandshakeTimeout != time.Second || b2.t.Load().IdleConnTimeout != 2*time.Second || b2.t.Load().MaxIdleConnsPerHost != 3 {
 		t.Fatal("configured values not applied")
 	}
-	if b.t.TLSClientConfig == b2.t.TLSClientConfig {
+	if tr.TLSClientConfig == b2.t.Load().TLSClientConfig || tr.TLSClientConfig == b.proto.TLSClientConfig {
 		t.Fatal("tls.Config shared between transports")
 	}
 }
@@ -101,4 +101,40 @@ func pinOf(b byte) string {
 	var h [32]byte
 	h[0] = b
 	return SPKIPin(&x509.Certificate{RawSubjectPublicKeyInfo: h[:]})
+}
+
+func TestBaseRotationRetiresTransports(t *testing.T) {
+	ca, _ := testpki.NewCA("c")
+	a, _ := ca.Client("a")
+	cc, err := NewClientCertificateFromPEM(a.CertPEM, a.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBase(BaseConfig{ClientCertificate: cc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := b.t.Load()
+	b.syncClientCertificate() // no change: same transport
+	if b.t.Load() != first || len(b.retired) != 0 {
+		t.Fatal("transport replaced without a rotation")
+	}
+	for i := range maxRetiredTransports + 2 {
+		l, _ := ca.Client("rot")
+		if err := cc.Update(l.CertPEM, l.KeyPEM); err != nil {
+			t.Fatal(err)
+		}
+		prev := b.t.Load()
+		b.syncClientCertificate()
+		if b.t.Load() == prev {
+			t.Fatalf("rotation %d: transport not replaced", i)
+		}
+		if b.t.Load().TLSClientConfig == prev.TLSClientConfig {
+			t.Fatal("tls.Config shared between transports")
+		}
+	}
+	if len(b.retired) != maxRetiredTransports || b.retired[0] == first {
+		t.Fatalf("%d retired transports, bound %d", len(b.retired), maxRetiredTransports)
+	}
+	b.CloseIdleConnections()
 }

@@ -389,6 +389,10 @@ func proxyEnvChild(t *testing.T) {
 	fmt.Println("proxy-child-ok")
 }
 
+// TestBaseRoundTripContract checks the RoundTripper contract directly:
+// transporttest.Conformance drives a layer through a scripted next
+// transport, and Base has no next (it is the end of the stack, talking to
+// real servers).
 func TestBaseRoundTripContract(t *testing.T) {
 	w := newPKIWorld(t)
 	release := make(chan struct{})
@@ -469,4 +473,53 @@ func TestBaseRoundTripContract(t *testing.T) {
 			resp.Body.Close()
 		}
 	})
+}
+
+// ExampleNewBase pins api.example.test to its key and, as the backup, its
+// CA's key, then calls an embedded HTTPS server over HTTP/2. An impostor
+// with a valid certificate for the same name from another trusted CA is
+// refused with ErrPinMismatch.
+func ExampleNewBase() {
+	ca, _ := testpki.NewCA("example root")
+	leaf, _ := ca.Server("api.example.test")
+	impostorCA, _ := testpki.NewCA("impostor root")
+	impostor, _ := impostorCA.Server("api.example.test")
+
+	serve := func(cert tls.Certificate) *httptest.Server {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "hello")
+		}))
+		srv.EnableHTTP2 = true
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		srv.StartTLS()
+		return srv
+	}
+	for _, srv := range []*httptest.Server{serve(leaf.TLS), serve(impostor.TLS)} {
+		base, err := transport.NewBase(transport.BaseConfig{
+			TLSConfig: &tls.Config{RootCAs: testpki.Pool(ca, impostorCA)},
+			Pins: []transport.PinSet{{
+				Host: "api.example.test",
+				Pins: []string{transport.SPKIPin(leaf.Cert), transport.SPKIPin(ca.Cert)},
+			}},
+			DialContext: pkiDialTo(srv.Listener.Addr().String()), // api.example.test -> srv
+		})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		resp, err := (&http.Client{Transport: base}).Get("https://api.example.test/")
+		if err != nil {
+			fmt.Println("pin mismatch:", errors.Is(err, transport.ErrPinMismatch))
+		} else {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			fmt.Println(resp.Proto, string(body))
+		}
+		base.CloseIdleConnections()
+		srv.Close()
+	}
+	// Output:
+	// HTTP/2.0 hello
+	// pin mismatch: true
 }

@@ -43,8 +43,8 @@ const maxCertificateFileSize = 1 << 20
 // a ClientCertificate never serves nothing.
 //
 // Connections already open keep the certificate they were made with, so
-// in-flight calls are never disturbed; a Base closes its idle connections
-// when it sees a new certificate so that the next calls handshake with it.
+// in-flight calls are never disturbed; a Base that sees a new certificate
+// sends the next calls over new connections that present it.
 //
 // A ClientCertificate is safe for concurrent use and may be shared by
 // several Base transports.

@@ -45,7 +45,7 @@ type mtlsWorld struct {
 	srv     string // listener address
 }
 
-func newMTLSWorld(t *testing.T) *mtlsWorld {
+func newMTLSWorld(t *testing.T, h2 bool) *mtlsWorld {
 	t.Helper()
 	m := &mtlsWorld{pki: newPKIWorld(t), started: make(chan struct{}, 1), release: make(chan struct{})}
 	m.clientCA = pkiMust(testpki.NewCA("client root"))
@@ -56,7 +56,7 @@ func newMTLSWorld(t *testing.T) *mtlsWorld {
 	if err := m.a.WriteFiles(m.certFile, m.keyFile); err != nil {
 		t.Fatal(err)
 	}
-	srv := pkiServer(t, m.pki.leaf.TLS, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := pkiServer(t, m.pki.leaf.TLS, h2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.mu.Lock()
 		m.serials = append(m.serials, m.name(r.TLS.PeerCertificates[0].SerialNumber.String()))
 		m.mu.Unlock()
@@ -132,7 +132,19 @@ func (l *reloadLog) all() []error {
 }
 
 func TestClientCertificateRotationKeepsInFlightCalls(t *testing.T) {
-	m := newMTLSWorld(t)
+	for _, h2 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "HTTP/1.1", true: "HTTP/2"}[h2], func(t *testing.T) {
+			testRotationKeepsInFlightCalls(t, h2)
+		})
+	}
+}
+
+// testRotationKeepsInFlightCalls: with HTTP/1.1 the in-flight call holds
+// its connection, so the next call needs a new one; with HTTP/2 the busy
+// connection could carry the next call too, and must not: new calls must
+// present the new certificate.
+func testRotationKeepsInFlightCalls(t *testing.T, h2 bool) {
+	m := newMTLSWorld(t, h2)
 	var log reloadLog
 	cc := pkiMust(transport.NewClientCertificateFromFiles(m.certFile, m.keyFile,
 		transport.WithCertificateReloadInterval(time.Hour), transport.WithCertificateReloadHook(log.hook)))
@@ -148,6 +160,9 @@ func TestClientCertificateRotationKeepsInFlightCalls(t *testing.T) {
 		slowDone <- err
 	}()
 	<-m.started // the slow call is in flight on its connection, with A
+	if h2 {
+		m.call(t, b, "/") // multiplexed on the busy HTTP/2 connection: A
+	}
 
 	if err := m.b.WriteFiles(m.certFile, m.keyFile); err != nil {
 		t.Fatal(err)
@@ -165,7 +180,11 @@ func TestClientCertificateRotationKeepsInFlightCalls(t *testing.T) {
 	if err := <-slowDone; err != nil {
 		t.Fatalf("in-flight call across the rotation: %v", err)
 	}
-	if got, want := m.seen(), []string{"A", "A", "B", "B"}; !slices.Equal(got, want) {
+	want := []string{"A", "A", "B", "B"}
+	if h2 {
+		want = []string{"A", "A", "A", "B", "B"}
+	}
+	if got := m.seen(); !slices.Equal(got, want) {
 		t.Fatalf("server saw %v, want %v", got, want)
 	}
 	if errs := log.all(); len(errs) != 1 || errs[0] != nil {
@@ -178,7 +197,7 @@ func TestClientCertificateRotationKeepsInFlightCalls(t *testing.T) {
 }
 
 func TestClientCertificateAutomaticReload(t *testing.T) {
-	m := newMTLSWorld(t)
+	m := newMTLSWorld(t, false)
 	reader := sdkmetric.NewManualReader()
 	var log reloadLog
 	// A 1ns interval makes every request check the files.
@@ -230,7 +249,7 @@ func TestClientCertificateAutomaticReload(t *testing.T) {
 }
 
 func TestClientCertificateIntervalAndClose(t *testing.T) {
-	m := newMTLSWorld(t)
+	m := newMTLSWorld(t, false)
 	cc := pkiMust(transport.NewClientCertificateFromFiles(m.certFile, m.keyFile,
 		transport.WithCertificateReloadInterval(time.Hour)))
 	b := m.base(t, cc, nil)
@@ -264,7 +283,7 @@ func TestClientCertificateIntervalAndClose(t *testing.T) {
 }
 
 func TestClientCertificateFromPEMUpdate(t *testing.T) {
-	m := newMTLSWorld(t)
+	m := newMTLSWorld(t, false)
 	var log reloadLog
 	cc := pkiMust(transport.NewClientCertificateFromPEM(m.a.CertPEM, m.a.KeyPEM, transport.WithCertificateReloadHook(log.hook)))
 	b := m.base(t, cc, nil)
@@ -289,7 +308,7 @@ func TestClientCertificateFromPEMUpdate(t *testing.T) {
 }
 
 func TestClientCertificateWithoutCertificateIsRefused(t *testing.T) {
-	m := newMTLSWorld(t)
+	m := newMTLSWorld(t, false)
 	b := m.base(t, nil, nil)
 	_, _, err := pkiGet(t, b, "https://api.example.test/")
 	if err == nil {

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -424,7 +425,7 @@ func (p *pinner) verifyConnection(cs tls.ConnectionState) error {
 func (p *pinner) check(host string, s *pinSet, cs *tls.ConnectionState) error {
 	now := p.now()
 	if s.expired(now) {
-		p.expired.Add(nil, 1, metric.WithAttributes(attribute.String("server.address", host)))
+		p.expired.Add(context.Background(), 1, metric.WithAttributes(attribute.String("server.address", host)))
 		p.emit(PinEvent{Kind: PinEventExpired, Host: host, Pattern: s.pattern, ReportOnly: s.reportOnly,
 			Resumed: cs.DidResume, Seen: chainPins(cs.VerifiedChains), Expires: s.expires})
 		return nil
@@ -438,7 +439,7 @@ func (p *pinner) check(host string, s *pinSet, cs *tls.ConnectionState) error {
 		return nil
 	}
 	seen := chainPins(cs.VerifiedChains)
-	p.mismatch.Add(nil, 1, metric.WithAttributes(
+	p.mismatch.Add(context.Background(), 1, metric.WithAttributes(
 		attribute.String("server.address", host),
 		attribute.Bool("securecall.tls.pin.report_only", s.reportOnly)))
 	p.emit(PinEvent{Kind: PinEventMismatch, Host: host, Pattern: s.pattern, ReportOnly: s.reportOnly,
