@@ -280,8 +280,10 @@ func (f *flakyStore) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	return f.m.Get(ctx, key)
 }
-func (f *flakyStore) Set(ctx context.Context, key string, v []byte) error { return f.m.Set(ctx, key, v) }
-func (f *flakyStore) Delete(ctx context.Context, key string) error        { return f.m.Delete(ctx, key) }
+func (f *flakyStore) Set(ctx context.Context, key string, v []byte) error {
+	return f.m.Set(ctx, key, v)
+}
+func (f *flakyStore) Delete(ctx context.Context, key string) error { return f.m.Delete(ctx, key) }
 
 func TestChainReportsBackendAndFallsBackOnlyAsConfigured(t *testing.T) {
 	ctx := context.Background()
