@@ -35,7 +35,8 @@ const (
 	DefaultMaxIdleConnsPerHost = 16
 )
 
-// meterName is the instrumentation scope of the base transport's metrics.
+// meterName is the instrumentation scope name of the transport package's
+// tracers and meters.
 const meterName = "github.com/securecall/securecall/transport"
 
 // BaseConfig configures NewBase. Every field is optional; the zero
@@ -150,8 +151,8 @@ type Base struct {
 const maxRetiredTransports = 4
 
 var (
-	outcomeSuccess = metric.WithAttributeSet(attribute.NewSet(attribute.String("securecall.outcome", "success")))
-	outcomeFailure = metric.WithAttributeSet(attribute.NewSet(attribute.String("securecall.outcome", "failure")))
+	reloadSuccess = metric.WithAttributeSet(attribute.NewSet(attribute.String("securecall.outcome", "success")))
+	reloadFailure = metric.WithAttributeSet(attribute.NewSet(attribute.String("securecall.outcome", "failure")))
 )
 
 // NewBase returns a Base configured by cfg, or a *ConfigError naming the
@@ -241,12 +242,12 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 	p.Proxy = cfg.Proxy
 	p.DialContext = cfg.DialContext
 	if p.DialContext == nil {
-		d := &net.Dialer{Timeout: or(cfg.DialTimeout, DefaultDialTimeout), KeepAlive: DefaultKeepAlive}
+		d := &net.Dialer{Timeout: nonZeroOr(cfg.DialTimeout, DefaultDialTimeout), KeepAlive: DefaultKeepAlive}
 		p.DialContext = d.DialContext
 	}
-	p.TLSHandshakeTimeout = or(cfg.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
-	p.IdleConnTimeout = or(cfg.IdleConnTimeout, DefaultIdleConnTimeout)
-	p.MaxIdleConnsPerHost = or(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost)
+	p.TLSHandshakeTimeout = nonZeroOr(cfg.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
+	p.IdleConnTimeout = nonZeroOr(cfg.IdleConnTimeout, DefaultIdleConnTimeout)
+	p.MaxIdleConnsPerHost = nonZeroOr(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost)
 	b.proto = p
 	b.t.Store(b.newTransport())
 	return b, nil
@@ -284,7 +285,7 @@ func newHTTPTransport() *http.Transport {
 	return t
 }
 
-func or[T comparable](v, def T) T {
+func nonZeroOr[T comparable](v, def T) T {
 	var zero T
 	if v == zero {
 		return def
@@ -362,9 +363,9 @@ func (b *Base) CloseIdleConnections() {
 func (b *Base) pollClientCertificate() {
 	if checked, err := b.cc.poll(time.Now()); checked {
 		if err != nil {
-			b.reloads.Add(context.Background(), 1, outcomeFailure)
+			b.reloads.Add(context.Background(), 1, reloadFailure)
 		} else {
-			b.reloads.Add(context.Background(), 1, outcomeSuccess)
+			b.reloads.Add(context.Background(), 1, reloadSuccess)
 		}
 	}
 }

@@ -232,11 +232,11 @@ func (c *ClientCertificate) poll(now time.Time) (checked bool, err error) {
 func (c *ClientCertificate) loadFiles() (changed bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	certPEM, err := readCapped(c.certFile)
+	certPEM, err := readCertificateFile(c.certFile)
 	if err != nil {
 		return true, fmt.Errorf("transport: client certificate: %w", err)
 	}
-	keyPEM, err := readCapped(c.keyFile)
+	keyPEM, err := readCertificateFile(c.keyFile)
 	if err != nil {
 		return true, fmt.Errorf("transport: client certificate key: %w", err)
 	}
@@ -270,7 +270,7 @@ func (c *ClientCertificate) report(err error) {
 	}
 }
 
-func readCapped(name string) ([]byte, error) {
+func readCertificateFile(name string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err

@@ -327,14 +327,14 @@ func parsePinHost(h string) (string, hostKind, error) {
 		kind, name = hostWildcard, rest
 	}
 	for _, label := range strings.Split(name, ".") {
-		if !validLabel(label) {
+		if !validPinLabel(label) {
 			return "", 0, fmt.Errorf("host %q: want a host name, \"*.\" + a host name (one label), or an IP address; not a URL, port or other wildcard", h)
 		}
 	}
 	return h, kind, nil
 }
 
-func validLabel(l string) bool {
+func validPinLabel(l string) bool {
 	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
 		return false
 	}
@@ -457,7 +457,7 @@ func (p *pinner) emit(ev PinEvent) {
 	}
 }
 
-func keyOf(s *pinSet, cs *tls.ConnectionState) (verdictKey, bool) {
+func verdictKeyOf(s *pinSet, cs *tls.ConnectionState) (verdictKey, bool) {
 	if len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
 		return verdictKey{}, false
 	}
@@ -469,7 +469,7 @@ func keyOf(s *pinSet, cs *tls.ConnectionState) (verdictKey, bool) {
 // will use the connection. The cache is bounded: when full it is emptied;
 // a miss only costs a recomputation.
 func (p *pinner) remember(s *pinSet, cs *tls.ConnectionState, v *pinVerdict) {
-	k, ok := keyOf(s, cs)
+	k, ok := verdictKeyOf(s, cs)
 	if !ok {
 		return
 	}
@@ -492,7 +492,7 @@ func (p *pinner) report(span trace.Span, cs *tls.ConnectionState) {
 			return nil
 		}
 		var v *pinVerdict
-		if k, ok := keyOf(s, cs); ok {
+		if k, ok := verdictKeyOf(s, cs); ok {
 			if got, ok := p.verdicts.Load(k); ok {
 				v = got.(*pinVerdict)
 			}
