@@ -282,6 +282,12 @@ func newHTTPTransport() *http.Transport {
 	t.GetProxyConnectHeader = nil
 	t.OnProxyConnectResponse = nil
 	t.TLSClientConfig = nil
+	// A TLSNextProto map set on the global (x/net/http2.ConfigureTransport,
+	// or an empty map to disable HTTP/2) is bound to the global's own
+	// connection pool; Protocols may have been narrowed to HTTP/1. Let this
+	// transport set up its own HTTP/2.
+	t.TLSNextProto = nil
+	t.Protocols = nil
 	return t
 }
 

@@ -4,7 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
@@ -137,4 +141,43 @@ func TestBaseRotationRetiresTransports(t *testing.T) {
 		t.Fatalf("%d retired transports, bound %d", len(b.retired), maxRetiredTransports)
 	}
 	b.CloseIdleConnections()
+}
+
+// A program (or a dependency) may have changed http.DefaultTransport; the
+// changes must not weaken or bypass the Base cloned from it.
+func TestNewBaseResetsTamperedDefaultTransport(t *testing.T) {
+	ca, _ := testpki.NewCA("root")
+	leaf, _ := ca.Server("127.0.0.1")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.EnableHTTP2 = true
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
+	srv.StartTLS()
+	defer srv.Close()
+
+	saved := http.DefaultTransport
+	defer func() { http.DefaultTransport = saved }()
+	bypass := errors.New("tampered dialer used")
+	http.DefaultTransport = &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		DialTLSContext: func(context.Context, string, string) (net.Conn, error) {
+			return nil, bypass
+		},
+		Proxy:        http.ProxyURL(&url.URL{Scheme: "http", Host: "proxy.invalid:3128"}),
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}, // disables HTTP/2
+	}
+	b, err := NewBase(BaseConfig{TLSConfig: &tls.Config{RootCAs: testpki.Pool(ca)}})
+	http.DefaultTransport = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	resp, err := b.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("proto %s, want HTTP/2", resp.Proto)
+	}
 }
