@@ -167,29 +167,9 @@ func (c Component) Optional() bool { return c.optional }
 // Equal reports whether c and o identify the same component: same name and
 // same parameters, in any order (RFC 9421 §2). The IfPresent flag is
 // ignored.
-func (c Component) Equal(o Component) bool { return c.canon() == o.canon() }
-
-func (c Component) canon() string {
-	var b strings.Builder
-	b.WriteString(c.name)
-	b.WriteByte(0)
-	if c.sf {
-		b.WriteString("sf")
-	}
-	b.WriteByte(0)
-	if c.bs {
-		b.WriteString("bs")
-	}
-	b.WriteByte(0)
-	if c.hasKey {
-		b.WriteString("k=")
-		b.WriteString(c.key)
-	}
-	b.WriteByte(0)
-	if c.kind == kindQueryParam {
-		b.WriteString(c.qname)
-	}
-	return b.String()
+func (c Component) Equal(o Component) bool {
+	return c.name == o.name && c.sf == o.sf && c.bs == o.bs &&
+		c.hasKey == o.hasKey && c.key == o.key && c.qname == o.qname
 }
 
 func (c Component) finish() Component {
