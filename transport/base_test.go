@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/securecall/securecall/internal/testpki"
 	"github.com/securecall/securecall/transport"
 	"github.com/securecall/securecall/transport/transporttest"
@@ -522,4 +524,42 @@ func ExampleNewBase() {
 	// Output:
 	// HTTP/2.0 hello
 	// pin mismatch: true
+}
+
+// BenchmarkBase measures a GET over loopback HTTP/2 through a plain
+// http.Transport and through Base without and with pins: pins are checked
+// per handshake, so per request they should cost nothing (enforced) or one
+// cached lookup (report-only, with a recording span).
+func BenchmarkBase(b *testing.B) {
+	w := newPKIWorld(b)
+	srv := pkiServer(b, w.leaf.TLS, true, nil, nil)
+	pins := []string{testpki.Pin(w.leaf.Cert), testpki.Pin(w.ca.Cert)}
+	plain := &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: testpki.Pool(w.ca)},
+		DialContext: pkiDialTo(srv.Listener.Addr().String())}
+	b.Cleanup(plain.CloseIdleConnections)
+	tp := sdktrace.NewTracerProvider()
+	for _, bc := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{
+		{"http.Transport", plain},
+		{"Base", pkiBase(b, transport.BaseConfig{}, srv, w.ca)},
+		{"Base+pins", pkiBase(b, transport.BaseConfig{Pins: []transport.PinSet{{Host: "api.example.test", Pins: pins}}}, srv, w.ca)},
+		{"Base+report-only", pkiBase(b, transport.BaseConfig{Pins: []transport.PinSet{{Host: "api.example.test", Pins: pins, ReportOnly: true}}}, srv, w.ca)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx, span := tp.Tracer("bench").Start(context.Background(), "attempt")
+			defer span.End()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://api.example.test/", nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := bc.rt.RoundTrip(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
 }
