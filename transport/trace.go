@@ -45,6 +45,14 @@ type TraceConfig struct {
 	// derives request counts from client spans and should count only the
 	// physical sends (the attempt spans are always client spans).
 	CallSpanKind trace.SpanKind
+	// StartAttributes gives http.request.method, server.address and
+	// server.port to the span at its start, where a sampler that decides
+	// on attributes can see them, as the semantic conventions recommend.
+	// It costs two allocations per span, so by default (false) they are
+	// set with the other attributes when the response arrives; samplers
+	// that look only at the parent and the trace ID (the SDK default,
+	// ParentBased, TraceIDRatioBased) are unaffected.
+	StartAttributes bool
 }
 
 // Names of the instruments, and of the attributes that are not in the OTel
@@ -102,7 +110,7 @@ func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 	if kind == trace.SpanKindUnspecified {
 		kind = trace.SpanKindClient
 	}
-	c.kind = trace.WithSpanKind(kind)
+	c.bare = []trace.SpanStartOption{trace.WithSpanKind(kind)}
 	h, err := c.tel.meter.Float64Histogram(MetricRequestDuration,
 		metric.WithUnit("s"),
 		metric.WithDescription("Duration of HTTP client requests."),
@@ -133,7 +141,7 @@ func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 // A nil next means http.DefaultTransport.
 func NewAttemptTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 	a := &attemptTrace{next: orDefault(next), tel: newTelemetry(cfg)}
-	a.kind = trace.WithSpanKind(trace.SpanKindClient)
+	a.bare = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 	cnt, err := a.tel.meter.Int64Counter(MetricAttempts,
 		metric.WithUnit("{attempt}"),
 		metric.WithDescription("Physical HTTP sends, one per attempt of a call."))
@@ -146,6 +154,7 @@ func NewAttemptTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper 
 
 // telemetry is what both layers resolve from a TraceConfig.
 type telemetry struct {
+	startAttrs  bool
 	tracer      trace.Tracer
 	meter       metric.Meter
 	prop        propagation.TextMapPropagator
@@ -174,10 +183,11 @@ func newTelemetry(cfg TraceConfig) *telemetry {
 		prop = otel.GetTextMapPropagator()
 	}
 	t := &telemetry{
-		tracer: tp.Tracer(meterName, trace.WithSchemaURL(semconv.SchemaURL)),
-		meter:  mp.Meter(meterName, metric.WithSchemaURL(semconv.SchemaURL)),
-		prop:   prop,
-		policy: cfg.Redaction,
+		startAttrs: cfg.StartAttributes,
+		tracer:     tp.Tracer(meterName, trace.WithSchemaURL(semconv.SchemaURL)),
+		meter:      mp.Meter(meterName, metric.WithSchemaURL(semconv.SchemaURL)),
+		prop:       prop,
+		policy:     cfg.Redaction,
 	}
 	for _, h := range cfg.Redaction.VisibleHeaders() {
 		lower := strings.ToLower(h)
@@ -344,9 +354,14 @@ type spanKey struct {
 	port int
 }
 
-// spanOptions returns the start options (kind, method, server.address,
-// server.port) for k, cached.
-func spanOptions(c *optCache[spanKey, []trace.SpanStartOption], kind trace.SpanStartOption, k spanKey) []trace.SpanStartOption {
+// spanOptions returns the start options for k: bare (the kind alone), or,
+// with TraceConfig.StartAttributes, the kind and the method, server.address
+// and server.port attributes, cached.
+func (t *telemetry) spanOptions(c *optCache[spanKey, []trace.SpanStartOption], bare []trace.SpanStartOption, k spanKey) []trace.SpanStartOption {
+	if !t.startAttrs {
+		return bare
+	}
+	kind := bare[0]
 	if o, ok := c.load(k); ok {
 		return o
 	}
@@ -356,11 +371,20 @@ func spanOptions(c *optCache[spanKey, []trace.SpanStartOption], kind trace.SpanS
 	return o
 }
 
+// appendStart appends the attributes spanOptions did not give at the
+// start.
+func (t *telemetry) appendStart(attrs []attribute.KeyValue, k spanKey) []attribute.KeyValue {
+	if t.startAttrs {
+		return attrs
+	}
+	return append(attrs, k.m.attr, semconv.ServerAddress(k.host), semconv.ServerPort(k.port))
+}
+
 // callTrace is the layer of NewCallTrace.
 type callTrace struct {
 	next     http.RoundTripper
 	tel      *telemetry
-	kind     trace.SpanStartOption
+	bare     []trace.SpanStartOption
 	duration metric.Float64Histogram
 	spans    optCache[spanKey, []trace.SpanStartOption]
 	durs     optCache[durKey, []metric.RecordOption]
@@ -390,7 +414,7 @@ type callKey struct{}
 type callCtx struct {
 	context.Context
 	state callState
-	attrs [5]attribute.KeyValue
+	attrs [8]attribute.KeyValue
 	body  tracedBody
 }
 
@@ -411,8 +435,8 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	m := methodOf(req.Method)
 	host, port := serverOf(req.URL)
 	cc := &callCtx{}
-	ctx, span := c.tel.tracer.Start(req.Context(), m.span,
-		spanOptions(&c.spans, c.kind, spanKey{m, host, port})...)
+	sk := spanKey{m, host, port}
+	ctx, span := c.tel.tracer.Start(req.Context(), m.span, c.tel.spanOptions(&c.spans, c.bare, sk)...)
 	cc.Context = ctx
 	rec := span.IsRecording()
 	if rec {
@@ -431,7 +455,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		et := ErrorType(err)
 		c.record(ctx, secs, durKey{m, host, port, 0, et})
 		if rec {
-			attrs := cc.appendAttrs(cc.attrs[:0], m, req.Method)
+			attrs := cc.appendAttrs(c.tel.appendStart(cc.attrs[:0], sk), m, req.Method)
 			attrs = append(attrs, semconv.ErrorTypeKey.String(et))
 			span.SetAttributes(attrs...)
 			span.SetStatus(codes.Error, err.Error())
@@ -452,7 +476,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		span.End()
 		return resp, nil
 	}
-	attrs := cc.appendAttrs(cc.attrs[:0], m, req.Method)
+	attrs := cc.appendAttrs(c.tel.appendStart(cc.attrs[:0], sk), m, req.Method)
 	attrs = append(attrs, semconv.HTTPResponseStatusCode(status))
 	if et != "" {
 		attrs = append(attrs, semconv.ErrorTypeKey.String(et))
@@ -506,7 +530,7 @@ func (c *callTrace) record(ctx context.Context, secs float64, k durKey) {
 type attemptTrace struct {
 	next     http.RoundTripper
 	tel      *telemetry
-	kind     trace.SpanStartOption
+	bare     []trace.SpanStartOption
 	attempts metric.Int64Counter
 	spans    optCache[spanKey, []trace.SpanStartOption]
 	counts   optCache[countKey, []metric.AddOption]
@@ -522,15 +546,15 @@ type countKey struct {
 // attemptRec holds a recording attempt span's attribute buffer and body
 // wrapper in one allocation.
 type attemptRec struct {
-	attrs [8]attribute.KeyValue
+	attrs [12]attribute.KeyValue
 	body  tracedBody
 }
 
 func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	m := methodOf(req.Method)
 	host, port := serverOf(req.URL)
-	ctx, span := t.tel.tracer.Start(req.Context(), m.span,
-		spanOptions(&t.spans, t.kind, spanKey{m, host, port})...)
+	sk := spanKey{m, host, port}
+	ctx, span := t.tel.tracer.Start(req.Context(), m.span, t.tel.spanOptions(&t.spans, t.bare, sk)...)
 	r := ownWithContext(req, ctx)
 	if r.Header == nil {
 		r.Header = make(http.Header)
@@ -544,7 +568,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	var attrs []attribute.KeyValue
 	if span.IsRecording() {
 		ar = &attemptRec{}
-		attrs = append(ar.attrs[:0], semconv.URLFull(t.urlFull(r.URL, cs)))
+		attrs = append(t.tel.appendStart(ar.attrs[:0], sk), semconv.URLFull(t.urlFull(r.URL, cs)))
 		if a, ok := AttemptFrom(ctx); ok && a.Number > 0 {
 			attrs = append(attrs, semconv.HTTPRequestResendCount(a.Number))
 		}

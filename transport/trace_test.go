@@ -850,3 +850,57 @@ func TestTraceConformance(t *testing.T) {
 		})
 	})
 }
+
+// attrSampler samples everything and records the attributes it was shown.
+type attrSampler struct {
+	mu   sync.Mutex
+	seen [][]attribute.KeyValue
+}
+
+func (s *attrSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	s.mu.Lock()
+	s.seen = append(s.seen, slices.Clone(p.Attributes))
+	s.mu.Unlock()
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample}
+}
+
+func (s *attrSampler) Description() string { return "attrSampler" }
+
+// TestTraceStartAttributes: the sampler sees method and server at span start
+// only with StartAttributes; the exported spans carry them either way.
+func TestTraceStartAttributes(t *testing.T) {
+	for _, start := range []bool{false, true} {
+		sampler := &attrSampler{}
+		rig := newOtelRig(t, nil, sdktrace.WithSampler(sampler))
+		rig.cfg.StartAttributes = start
+		for range 2 { // the second call uses the cached options
+			resp, err := rig.stack(transporttest.NewResponder(transporttest.Respond(200, "x"))).RoundTrip(trReq(t, "PUT"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		if len(sampler.seen) != 4 {
+			t.Fatalf("sampler consulted %d times, want 4", len(sampler.seen))
+		}
+		for _, attrs := range sampler.seen {
+			if got := len(attrs); (start && got != 3) || (!start && got != 0) {
+				t.Errorf("StartAttributes=%v: sampler saw %v", start, attrs)
+			}
+		}
+		for _, s := range rig.ended() {
+			wantAttr(t, s, "http.request.method", "PUT")
+			wantAttr(t, s, "server.address", "api.example.test")
+			wantAttr(t, s, "server.port", 443)
+			if n := len(s.Attributes); n > 0 {
+				keys := map[attribute.Key]bool{}
+				for _, a := range s.Attributes {
+					if keys[a.Key] {
+						t.Errorf("StartAttributes=%v: span %q has %s twice", start, s.Name, a.Key)
+					}
+					keys[a.Key] = true
+				}
+			}
+		}
+	}
+}
