@@ -44,9 +44,6 @@ func validSFKey(s string) bool {
 	return true
 }
 
-// maxSFInteger is the largest sf-integer (15 digits).
-const maxSFInteger = 999_999_999_999_999
-
 // validFieldName reports whether s is a lower-case HTTP field name (token
 // characters, no upper case).
 func validFieldName(s string) bool {

@@ -261,13 +261,19 @@ func newVerifyingServer(t *testing.T, handler http.HandlerFunc) *signingServer {
 	return s
 }
 
+// snapshot returns what the server recorded so far.
+func (s *signingServer) snapshot() (verified []string, rejected []error, unsigned int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.verified...), append([]error(nil), s.rejected...), s.unsigned
+}
+
 // TestSignRedirects: through a real http.Client, a same-origin redirect hop
 // is signed afresh (the server's replay store accepts it), and a hop to
 // another origin carries no signature at all.
 func TestSignRedirects(t *testing.T) {
 	other := newVerifyingServer(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	var api *signingServer
-	api = newVerifyingServer(t, func(w http.ResponseWriter, r *http.Request) {
+	api := newVerifyingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/start":
 			http.Redirect(w, r, "/moved", http.StatusTemporaryRedirect)
@@ -286,14 +292,16 @@ func TestSignRedirects(t *testing.T) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("final status %d", resp.StatusCode)
 	}
-	if len(api.verified) != 2 || len(api.rejected) != 0 || api.unsigned != 0 {
-		t.Errorf("api: verified %d, rejected %v, unsigned %d", len(api.verified), api.rejected, api.unsigned)
+	verified, rejected, unsigned := api.snapshot()
+	if len(verified) != 2 || len(rejected) != 0 || unsigned != 0 {
+		t.Errorf("api: verified %d, rejected %v, unsigned %d", len(verified), rejected, unsigned)
 	}
-	if len(api.verified) == 2 && api.verified[0] == api.verified[1] {
+	if len(verified) == 2 && verified[0] == verified[1] {
 		t.Error("both hops used the same nonce")
 	}
-	if other.unsigned != 1 || len(other.verified)+len(other.rejected) != 0 {
-		t.Errorf("other origin: unsigned %d, signed %d", other.unsigned, len(other.verified)+len(other.rejected))
+	ov, or, ou := other.snapshot()
+	if ou != 1 || len(ov)+len(or) != 0 {
+		t.Errorf("other origin: unsigned %d, signed %d", ou, len(ov)+len(or))
 	}
 }
 
@@ -336,15 +344,18 @@ func TestSignRetryAgainstReplayRejectingServer(t *testing.T) {
 			break
 		}
 	}
+	verified, rejected, _ := srv.snapshot()
 	if len(status) != 2 || status[1] != http.StatusCreated {
-		t.Fatalf("statuses %v, rejected %v", status, srv.rejected)
+		t.Fatalf("statuses %v, rejected %v", status, rejected)
 	}
-	if len(srv.verified) != 2 || srv.verified[0] == srv.verified[1] || len(srv.rejected) != 0 {
-		t.Errorf("verified nonces %v, rejected %v", srv.verified, srv.rejected)
+	if len(verified) != 2 || verified[0] == verified[1] || len(rejected) != 0 {
+		t.Errorf("verified nonces %v, rejected %v", verified, rejected)
 	}
-	if bodies[0] != `{"amount":5}` || bodies[1] != bodies[0] {
+	mu.Lock()
+	if len(bodies) != 2 || bodies[0] != `{"amount":5}` || bodies[1] != bodies[0] {
 		t.Errorf("bodies %q", bodies)
 	}
+	mu.Unlock()
 
 	// The same attempt sent twice (a naive resend without re-signing) is
 	// what the server refuses.
@@ -366,8 +377,8 @@ func TestSignRetryAgainstReplayRejectingServer(t *testing.T) {
 			t.Errorf("send %d of one signature: %d, want %d", i, resp.StatusCode, want)
 		}
 	}
-	if n := len(srv.rejected); n != 1 || !errors.Is(srv.rejected[0], signer.ErrReplay) {
-		t.Errorf("rejections %v, want one ErrReplay", srv.rejected)
+	if _, rejected, _ := srv.snapshot(); len(rejected) != 1 || !errors.Is(rejected[0], signer.ErrReplay) {
+		t.Errorf("rejections %v, want one ErrReplay", rejected)
 	}
 }
 
