@@ -23,6 +23,12 @@ import (
 	"github.com/securecall/securecall/internal/redact"
 )
 
+// RedactionPolicy is the allowlist of TraceConfig.Redaction: the query
+// keys (QueryKeys) and header names (Headers) whose values may appear in
+// telemetry. The zero value shows none; credential headers (Authorization,
+// Cookie, X-Api-Key...) are never shown.
+type RedactionPolicy = redact.Policy
+
 // TraceConfig configures NewCallTrace and NewAttemptTrace; a stack passes
 // the same value to both. The zero value uses the global OTel providers and
 // propagator and shows no query value and no header.
