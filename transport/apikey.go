@@ -1,0 +1,89 @@
+package transport
+
+import (
+	"net/http"
+	"net/textproto"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/securecall/securecall/tokens"
+)
+
+// DefaultAPIKeyHeader is the header that carries an API key when
+// APIKeyConfig names neither a header nor a query parameter.
+const DefaultAPIKeyHeader = "X-Api-Key"
+
+// APIKeyConfig configures the API-key layer (NewAPIKey).
+type APIKeyConfig struct {
+	// Source supplies the key as a token: its HeaderValue is sent, which
+	// is the bare key for a token of type "" (tokens.Static(tokens.NewToken
+	// (key, "", time.Time{})), or a *tokens.Cache over
+	// tokens.StoreSource(store, name, "") to read it from a secret store
+	// once). Required. When Source implements tokens.Invalidator, a 401
+	// drops the key and replays the request once if the source then has a
+	// different (rotated) key.
+	Source tokens.Source
+
+	// Scope decides, on every RoundTrip, whether the request's URL may
+	// receive the key. Required; an empty Origins is refused. The key goes
+	// only over https, unless Scope is an Origins that lists an http origin
+	// explicitly.
+	Scope Scope
+
+	// Header is the header that carries the key. Default
+	// DefaultAPIKeyHeader. Register it as a sensitive header with the
+	// redirect policy so that no foreign redirect hop gets it.
+	Header string
+
+	// QueryParam, when set instead of Header, sends the key as this query
+	// parameter. Discouraged: URLs end up in access logs, proxies and
+	// browser histories. Telemetry must be told to redact the parameter
+	// (the client does this for you). Header and QueryParam are exclusive.
+	QueryParam string
+}
+
+// NewAPIKey returns the API-key layer: for each request whose URL cfg.Scope
+// allows (over https), it sets the key from cfg.Source on the attempt's own
+// request (Own; never the caller's request) as a header or, if configured,
+// a query parameter, and passes it on. A 401 is handled as by NewAuth when
+// the source is a tokens.Invalidator. When the source fails, the request is
+// not sent: its body is closed and an *AuthError is returned.
+func NewAPIKey(next http.RoundTripper, cfg APIKeyConfig) (http.RoundTripper, error) {
+	if cfg.Source == nil {
+		return nil, configErrorf("APIKeyConfig.Source", nil, "a tokens.Source is required")
+	}
+	if cfg.Header != "" && cfg.QueryParam != "" {
+		return nil, configErrorf("APIKeyConfig.QueryParam", nil, "set Header or QueryParam, not both")
+	}
+	if cfg.QueryParam != "" && !validQueryName(cfg.QueryParam) {
+		return nil, configErrorf("APIKeyConfig.QueryParam", nil, "invalid parameter name %q (want [A-Za-z0-9._~-])", cfg.QueryParam)
+	}
+	header := cfg.Header
+	if header == "" && cfg.QueryParam == "" {
+		header = DefaultAPIKeyHeader
+	}
+	if header != "" && !httpguts.ValidHeaderFieldName(header) {
+		return nil, configErrorf("APIKeyConfig.Header", nil, "invalid header name %q", header)
+	}
+	l, err := newCredLayer(next, "apikey", "APIKeyConfig.Scope", cfg.Source, cfg.Scope)
+	if err != nil {
+		return nil, err
+	}
+	if header != "" {
+		l.header = textproto.CanonicalMIMEHeaderKey(header)
+	}
+	l.query = cfg.QueryParam
+	return l, nil
+}
+
+// validQueryName accepts unreserved URL characters only, so the name needs
+// no escaping and cannot smuggle in another parameter.
+func validQueryName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '~' || c == '-') {
+			return false
+		}
+	}
+	return s != ""
+}

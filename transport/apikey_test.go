@@ -1,0 +1,158 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/securecall/securecall/tokens"
+	"github.com/securecall/securecall/transport"
+	"github.com/securecall/securecall/transport/transporttest"
+)
+
+func staticKey(k string) tokens.Source { return tokens.Static(tokens.NewToken(k, "", time.Time{})) }
+
+func newAPIKey(t testing.TB, next http.RoundTripper, cfg transport.APIKeyConfig) http.RoundTripper {
+	t.Helper()
+	if cfg.Scope == nil {
+		cfg.Scope = apiOrigins
+	}
+	l, err := transport.NewAPIKey(next, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestAPIKeyConformance(t *testing.T) {
+	transporttest.Conformance(t, func(next http.RoundTripper) http.RoundTripper {
+		return newAPIKey(t, next, transport.APIKeyConfig{Source: staticKey("k-123")})
+	})
+}
+
+func TestAPIKeyQueryConformance(t *testing.T) {
+	transporttest.Conformance(t, func(next http.RoundTripper) http.RoundTripper {
+		return newAPIKey(t, next, transport.APIKeyConfig{Source: staticKey("k-123"), QueryParam: "api_key"})
+	})
+}
+
+func TestAPIKeyHeader(t *testing.T) {
+	next := transporttest.NewResponder()
+	rt := newAPIKey(t, next, transport.APIKeyConfig{Source: staticKey("k-123")})
+	roundTripOK(t, rt, authReq(t, "GET", "https://api.example.test/v1", ""))
+	roundTripOK(t, rt, authReq(t, "GET", "https://other.example.test/v1", ""))
+	roundTripOK(t, rt, authReq(t, "GET", "http://api.example.test/v1", ""))
+	reqs := next.Requests()
+	if got := reqs[0].Header.Get(transport.DefaultAPIKeyHeader); got != "k-123" {
+		t.Fatalf("X-Api-Key = %q", got)
+	}
+	if reqs[1].Header.Get("X-Api-Key") != "" || reqs[2].Header.Get("X-Api-Key") != "" {
+		t.Fatal("key sent out of scope or over http")
+	}
+	if reqs[0].Header.Get("Authorization") != "" || reqs[0].URL.RawQuery != "" {
+		t.Fatal("key leaked elsewhere")
+	}
+
+	// A custom header, with a scheme: "Authorization: ApiKey k".
+	rt = newAPIKey(t, next, transport.APIKeyConfig{Source: tokens.Static(tokens.NewToken("k", "ApiKey", time.Time{})), Header: "authorization"})
+	roundTripOK(t, rt, authReq(t, "GET", "https://api.example.test/v1", ""))
+	if got := next.Requests()[3].Header.Get("Authorization"); got != "ApiKey k" {
+		t.Fatalf("Authorization = %q", got)
+	}
+}
+
+func TestAPIKeyQueryParam(t *testing.T) {
+	next := transporttest.NewResponder()
+	rt := newAPIKey(t, next, transport.APIKeyConfig{Source: staticKey("k/+&="), QueryParam: "api_key"})
+	req := authReq(t, "GET", "https://api.example.test/v1?b=2&api_key=caller&a=1", "")
+	roundTripOK(t, rt, req)
+	got := next.Requests()[0].URL.Query()
+	if got.Get("api_key") != "k/+&=" || len(got["api_key"]) != 1 || got.Get("a") != "1" || got.Get("b") != "2" {
+		t.Fatalf("query = %v", got)
+	}
+	if req.URL.RawQuery != "b=2&api_key=caller&a=1" {
+		t.Fatalf("caller's URL modified: %q", req.URL.RawQuery)
+	}
+	if next.Requests()[0].Header.Get("X-Api-Key") != "" {
+		t.Fatal("header set as well")
+	}
+	roundTripOK(t, rt, authReq(t, "GET", "https://evil.example.test/v1", ""))
+	if next.Requests()[1].URL.RawQuery != "" {
+		t.Fatal("key sent out of scope")
+	}
+}
+
+func TestAPIKeyRotationOn401(t *testing.T) {
+	ctx := context.Background()
+	store := tokens.NewMemoryStore()
+	store.Set(ctx, "api-key", []byte("old-key"))
+	cache, err := tokens.NewCache(tokens.StoreSource(store, "api-key", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, query := range []string{"", "key"} {
+		next := transporttest.NewResponder(transporttest.Respond(401, "unknown key"), transporttest.Respond(200, "ok"))
+		rt := newAPIKey(t, next, transport.APIKeyConfig{Source: cache, QueryParam: query})
+		roundTripOK(t, rt, authReq(t, "GET", "https://api.example.test/v1", "")) // caches the old key
+		store.Set(ctx, "api-key", []byte("new-key"))                             // rotated by an operator
+		next = transporttest.NewResponder(transporttest.Respond(401, "unknown key"), transporttest.Respond(200, "ok"))
+		rt = newAPIKey(t, next, transport.APIKeyConfig{Source: cache, QueryParam: query})
+		resp := roundTripOK(t, rt, authReq(t, "GET", "https://api.example.test/v1", ""))
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		reqs := next.Requests()
+		get := func(r transporttest.RecordedRequest) string {
+			if query != "" {
+				return r.URL.Query().Get(query)
+			}
+			return r.Header.Get("X-Api-Key")
+		}
+		if len(reqs) != 2 || get(reqs[0]) != "old-key" || get(reqs[1]) != "new-key" {
+			t.Fatalf("query=%q: keys sent %q", query, []string{get(reqs[0]), get(reqs[1])})
+		}
+		if query != "" && len(reqs[1].URL.Query()[query]) != 1 {
+			t.Fatalf("replay carries the key twice: %v", reqs[1].URL.RawQuery)
+		}
+		store.Set(ctx, "api-key", []byte("old-key"))
+		cache.Invalidate(tokens.NewToken("new-key", "", time.Time{}))
+	}
+}
+
+func TestAPIKeySourceFailure(t *testing.T) {
+	next := transporttest.NewResponder()
+	src := tokens.StoreSource(tokens.NewMemoryStore(), "missing", "")
+	rt := newAPIKey(t, next, transport.APIKeyConfig{Source: src})
+	req := authReq(t, "POST", "https://api.example.test/", "")
+	body := transporttest.NewTrackedBody([]byte("x"))
+	req.Body = body
+	_, err := rt.RoundTrip(req)
+	var ae *transport.AuthError
+	if !errors.As(err, &ae) || ae.Layer != "apikey" || !errors.Is(err, tokens.ErrNotFound) || !ae.Temporary() {
+		t.Fatalf("err = %v", err)
+	}
+	if !body.Closed() || next.Calls() != 0 {
+		t.Fatal("body not closed or request sent")
+	}
+}
+
+func TestNewAPIKeyConfigErrors(t *testing.T) {
+	src := staticKey("k")
+	for field, cfg := range map[string]transport.APIKeyConfig{
+		"APIKeyConfig.Source":     {Scope: apiOrigins},
+		"APIKeyConfig.Scope":      {Source: src},
+		"APIKeyConfig.Header":     {Source: src, Scope: apiOrigins, Header: "a:b"},
+		"APIKeyConfig.QueryParam": {Source: src, Scope: apiOrigins, QueryParam: "a&b=c"},
+	} {
+		var ce *transport.ConfigError
+		if _, err := transport.NewAPIKey(nil, cfg); !errors.As(err, &ce) || ce.Option != field {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+	var ce *transport.ConfigError
+	if _, err := transport.NewAPIKey(nil, transport.APIKeyConfig{Source: src, Scope: apiOrigins, Header: "X-Key", QueryParam: "key"}); !errors.As(err, &ce) {
+		t.Errorf("both header and query: %v", err)
+	}
+}

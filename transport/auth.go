@@ -1,0 +1,299 @@
+package transport
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/securecall/securecall/tokens"
+)
+
+// maxAuthDrain bounds how much of a discarded 401 body the credential
+// layers read before closing it, so the connection can be reused without
+// reading an unbounded body.
+const maxAuthDrain = 64 << 10
+
+// AuthConfig configures the auth layer (NewAuth).
+type AuthConfig struct {
+	// Source supplies the token for each attempt. Required. Use a
+	// *tokens.Cache (over tokens.ClientCredentials, tokens.Refresher, ...):
+	// the layer asks for a token on every attempt, and only a cache makes
+	// that cheap. When Source implements tokens.Invalidator (a Cache does),
+	// a 401 drops the rejected token and the request is replayed once with
+	// a new one.
+	Source tokens.Source
+
+	// Scope decides, on every RoundTrip, whether the request's URL may
+	// receive the token. A request outside it (a redirect hop to another
+	// origin, say) is passed on untouched. Required; an empty Origins is
+	// refused. The token goes only over https, unless Scope is an Origins
+	// that lists an http origin explicitly (loopback tests).
+	Scope Scope
+
+	// Header is the request header that carries the token, as
+	// tokens.Token.HeaderValue ("Bearer <token>"). Default "Authorization".
+	Header string
+}
+
+// NewAuth returns the auth layer. For each request whose URL cfg.Scope
+// allows (over https), it gets a token from cfg.Source, sets it on the
+// attempt's own request (Own: the per-attempt clone inside a stack, a clone
+// of its own when used standalone, never the caller's request) and passes
+// the request on. It belongs inside the retry loop, so every attempt gets
+// the current token.
+//
+// On a 401 answer (a plain 401, or WWW-Authenticate: Bearer
+// error="invalid_token"), when cfg.Source is a tokens.Invalidator, the layer
+// invalidates exactly the token it sent and, if the request can be sent
+// again (no body, or GetBody), replays it once with a new token, after
+// draining (bounded) and closing the 401's body. It never loops: the
+// answer to the replay is returned whatever it is. It does not replay when
+// the challenge says error="insufficient_scope" or "invalid_request" (a new
+// token would not help), when the source hands back the same token, or when
+// the body cannot be replayed; the 401 is then returned as is.
+//
+// When no token can be had, the request is not sent: RoundTrip closes its
+// body and returns an *AuthError wrapping the source's error (after a 401,
+// the 401 is discarded). An AuthError whose cause is invalid_grant or
+// invalid_client is not Temporary: retrying cannot help.
+func NewAuth(next http.RoundTripper, cfg AuthConfig) (http.RoundTripper, error) {
+	if cfg.Source == nil {
+		return nil, configErrorf("AuthConfig.Source", nil, "a tokens.Source is required")
+	}
+	header := cfg.Header
+	if header == "" {
+		header = "Authorization"
+	}
+	if !httpguts.ValidHeaderFieldName(header) {
+		return nil, configErrorf("AuthConfig.Header", nil, "invalid header name %q", header)
+	}
+	l, err := newCredLayer(next, "auth", "AuthConfig.Scope", cfg.Source, cfg.Scope)
+	if err != nil {
+		return nil, err
+	}
+	l.header = textproto.CanonicalMIMEHeaderKey(header)
+	return l, nil
+}
+
+// AuthError reports that a credential layer could not get a credential
+// for a request, so the request was not sent (or, after a 401, not
+// replayed). Err is the source's error: a *tokens.RefreshError, a
+// *tokens.TokenError, a *tokens.StoreError...
+type AuthError struct {
+	Layer string // "auth" or "apikey"
+	Err   error
+}
+
+func (e *AuthError) Error() string {
+	return "transport: " + e.Layer + ": no credential: " + e.Err.Error()
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// Temporary reports whether trying again later may succeed. It is false
+// when the token endpoint rejected the grant (invalid_grant: revoked or
+// reused refresh token) or the client (invalid_client), which need an
+// operator, not a retry.
+func (e *AuthError) Temporary() bool {
+	return !errors.Is(e.Err, tokens.ErrInvalidGrant) && !errors.Is(e.Err, tokens.ErrInvalidClient)
+}
+
+// credLayer puts a credential from a tokens.Source on requests in scope:
+// in a header (auth, API key) or a query parameter (API key), with 401
+// recovery through tokens.Invalidator.
+type credLayer struct {
+	next   http.RoundTripper
+	name   string // "auth" or "apikey", for errors
+	src    tokens.Source
+	inv    tokens.Invalidator // nil: no 401 recovery
+	scope  Scope
+	http   bool   // scope is an Origins: it lists http origins explicitly
+	header string // canonical header name, or ""
+	query  string // query parameter name, or ""
+}
+
+func newCredLayer(next http.RoundTripper, name, scopeField string, src tokens.Source, scope Scope) (*credLayer, error) {
+	if scope == nil {
+		return nil, configErrorf(scopeField, nil, "a Scope is required: credentials go only to the origins it allows")
+	}
+	origins, isOrigins := scope.(Origins)
+	if isOrigins && len(origins) == 0 {
+		return nil, configErrorf(scopeField, nil, "empty origin list: no request would get a credential")
+	}
+	inv, _ := src.(tokens.Invalidator)
+	return &credLayer{next: orDefault(next), name: name, src: src, inv: inv, scope: scope, http: isOrigins}, nil
+}
+
+// inScope reports whether u may receive the credential: allowed by the
+// scope, and https unless the scope is an explicit origin list (which
+// allows an http origin only when it names it).
+func (l *credLayer) inScope(u *url.URL) bool {
+	if u == nil || (u.Scheme != "https" && !l.http) {
+		return false
+	}
+	return l.scope.Allows(u)
+}
+
+func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !l.inScope(req.URL) {
+		return l.next.RoundTrip(req)
+	}
+	tok, err := l.src.Token(req.Context())
+	if err != nil {
+		closeBody(req)
+		return nil, &AuthError{Layer: l.name, Err: err}
+	}
+	r := Own(req)
+	l.apply(r, tok)
+	resp, err := l.next.RoundTrip(r)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || l.inv == nil || !replayChallenge(resp.Header) {
+		return resp, err
+	}
+	return l.recover(r, tok, resp)
+}
+
+// recover handles a 401 to r, which carried tok: it invalidates tok and
+// replays r once with a new token when it can.
+func (l *credLayer) recover(r *http.Request, tok tokens.Token, resp *http.Response) (*http.Response, error) {
+	l.inv.Invalidate(tok)
+	body := r.Body
+	if body != nil && body != http.NoBody {
+		if r.GetBody == nil {
+			return resp, nil // not replayable; the next request gets a new token
+		}
+		b, err := r.GetBody()
+		if err != nil {
+			return resp, nil
+		}
+		body = b
+	}
+	fresh, err := l.src.Token(r.Context())
+	if err != nil || fresh.Equal(tok) {
+		if body != nil && body != r.Body {
+			body.Close()
+		}
+		if err != nil {
+			discardResponse(resp)
+			return nil, &AuthError{Layer: l.name, Err: err}
+		}
+		return resp, nil // the source has nothing newer: a replay would fail the same way
+	}
+	discardResponse(resp)
+	// A new request for the replay: next (or the server) may still hold r.
+	// WithContext carries the attempt's ownership over, so inner layers
+	// modify r2 in place; r2 gets its own header map (and URL for a query
+	// credential) before it is touched.
+	r2 := WithContext(r, r.Context())
+	r2.Header = r.Header.Clone()
+	if l.query != "" {
+		u := *r.URL
+		r2.URL = &u
+	}
+	r2.Body = body
+	l.apply(r2, fresh)
+	return l.next.RoundTrip(r2)
+}
+
+// apply puts tok on r, which the layer owns.
+func (l *credLayer) apply(r *http.Request, tok tokens.Token) {
+	if l.header != "" {
+		r.Header[l.header] = []string{tok.HeaderValue()}
+		return
+	}
+	q := r.URL.Query()
+	q.Set(l.query, tok.HeaderValue())
+	r.URL.RawQuery = q.Encode()
+}
+
+// discardResponse drains (bounded) and closes a response the layer does
+// not return, so its connection can be reused.
+func discardResponse(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAuthDrain))
+	_ = resp.Body.Close()
+}
+
+// replayChallenge reports whether a 401 with header h may be fixed by a new
+// token: true for a plain 401 and for error="invalid_token" (or an unknown
+// error code); false when a challenge says error="insufficient_scope" or
+// "invalid_request" (RFC 6750 §3.1), which a new token does not fix.
+func replayChallenge(h http.Header) bool {
+	for _, v := range h.Values("Www-Authenticate") {
+		for _, code := range challengeErrors(v) {
+			switch code {
+			case "insufficient_scope", "invalid_request":
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// challengeErrors returns the values of the "error" auth-params in one
+// WWW-Authenticate field value (RFC 9110 §11.6.1: challenges separated by
+// commas, each a scheme followed by token68 or auth-params whose values
+// are tokens or quoted strings).
+func challengeErrors(v string) []string {
+	var out []string
+	s := v
+	for {
+		s = strings.TrimLeft(s, " \t,")
+		if s == "" {
+			return out
+		}
+		name := s[:tokenEnd(s)]
+		s = strings.TrimLeft(s[len(name):], " \t")
+		if !strings.HasPrefix(s, "=") {
+			if name == "" { // not a token: skip a character and go on
+				s = s[1:]
+			}
+			continue // an auth-scheme (or token68)
+		}
+		s = strings.TrimLeft(s[1:], " \t")
+		var val string
+		if strings.HasPrefix(s, `"`) {
+			val, s = quotedString(s)
+		} else {
+			val = s[:tokenEnd(s)]
+			s = s[len(val):]
+		}
+		if strings.EqualFold(name, "error") {
+			out = append(out, val)
+		}
+	}
+}
+
+// tokenEnd returns the length of the token at the start of s.
+func tokenEnd(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ' ', '\t', ',', '=', '"':
+			return i
+		}
+	}
+	return len(s)
+}
+
+// quotedString parses the quoted-string at the start of s (which begins
+// with '"') and returns its unescaped value and the rest of s.
+func quotedString(s string) (string, string) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			if i+1 < len(s) {
+				i++
+				b.WriteByte(s[i])
+			}
+		case '"':
+			return b.String(), s[i+1:]
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), "" // unterminated: take the rest
+}
