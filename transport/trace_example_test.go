@@ -51,7 +51,7 @@ func ExampleNewCallTrace() {
 		for _, a := range s.Attributes {
 			switch a.Key {
 			case "url.full", transport.AttemptCountKey:
-				fmt.Printf("%s span: %s=%s\n", s.Name, a.Key, strings.Replace(a.Value.Emit(), srv.URL, "http://server", 1))
+				fmt.Printf("%s span: %s=%s\n", s.Name, a.Key, strings.Replace(a.Value.String(), srv.URL, "http://server", 1))
 			}
 		}
 	}

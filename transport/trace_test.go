@@ -135,7 +135,7 @@ func equalValue(got, want any) bool {
 func noAttr(t *testing.T, s tracetest.SpanStub, key attribute.Key) {
 	t.Helper()
 	if v, ok := attr(s, key); ok {
-		t.Errorf("span %q: unexpected %s = %v", s.Name, key, v.Emit())
+		t.Errorf("span %q: unexpected %s = %v", s.Name, key, v.String())
 	}
 }
 
@@ -144,7 +144,7 @@ func dumpSpans(spans tracetest.SpanStubs) string {
 	var b strings.Builder
 	kv := func(attrs []attribute.KeyValue) {
 		for _, a := range attrs {
-			b.WriteString(string(a.Key) + "=" + a.Value.Emit() + "\n")
+			b.WriteString(string(a.Key) + "=" + a.Value.String() + "\n")
 		}
 	}
 	for _, s := range spans {
@@ -170,7 +170,7 @@ func dumpMetrics(rm metricdata.ResourceMetrics) string {
 	var b strings.Builder
 	set := func(s attribute.Set) {
 		for _, a := range s.ToSlice() {
-			b.WriteString(string(a.Key) + "=" + a.Value.Emit() + "\n")
+			b.WriteString(string(a.Key) + "=" + a.Value.String() + "\n")
 		}
 	}
 	for _, sm := range rm.ScopeMetrics {
@@ -182,7 +182,7 @@ func dumpMetrics(rm metricdata.ResourceMetrics) string {
 					set(p.Attributes)
 					for _, e := range p.Exemplars {
 						for _, a := range e.FilteredAttributes {
-							b.WriteString(a.Value.Emit())
+							b.WriteString(a.Value.String())
 						}
 					}
 				}
@@ -191,7 +191,7 @@ func dumpMetrics(rm metricdata.ResourceMetrics) string {
 					set(p.Attributes)
 					for _, e := range p.Exemplars {
 						for _, a := range e.FilteredAttributes {
-							b.WriteString(a.Value.Emit())
+							b.WriteString(a.Value.String())
 						}
 					}
 				}
