@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/metric"
@@ -117,5 +118,66 @@ func BenchmarkTrace(b *testing.B) {
 				})
 			})
 		})
+	}
+}
+
+// nopProcessor receives the ended spans (so the SDK snapshots them, as it
+// does for a batch processor) and drops them, without a background
+// goroutine whose allocations would blur the count.
+type nopProcessor struct{}
+
+func (nopProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (nopProcessor) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (nopProcessor) Shutdown(context.Context) error                  { return nil }
+func (nopProcessor) ForceFlush(context.Context) error                { return nil }
+
+// TestTraceAllocs pins the allocations the trace layers add per call, so
+// a regression shows up in CI without timing: with a recording SDK, and
+// with no-op providers.
+func TestTraceAllocs(t *testing.T) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(nopProcessor{}))
+	defer tp.Shutdown(context.Background())
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	defer mp.Shutdown(context.Background())
+	sdk := transport.TraceConfig{TracerProvider: tp, MeterProvider: mp, Propagator: propagation.TraceContext{}}
+	noop := transport.TraceConfig{TracerProvider: tracenoop.NewTracerProvider(), MeterProvider: metricnoop.NewMeterProvider(),
+		Propagator: propagation.TraceContext{}}
+	allocs := func(rt http.RoundTripper) float64 {
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/items?page=2", nil)
+		req.Header.Set("Accept", "application/json")
+		return testing.AllocsPerRun(200, func() {
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		})
+	}
+	bare := allocs(stubTransport)
+	scope := allocs(transport.NewAttemptScope(stubTransport))
+	for _, c := range []struct {
+		name      string
+		rt        http.RoundTripper
+		base, max float64
+	}{
+		// SDK: call = callCtx, WithContext, span, span ctx, url.full,
+		// attributes, snapshot. Attempt = span, span ctx, WithContext,
+		// record, attributes, snapshot, traceparent (2) + header map growth.
+		{"sdk/call", transport.NewCallTrace(stubTransport, sdk), bare, 7},
+		{"sdk/attempt", transport.NewAttemptScope(transport.NewAttemptTrace(stubTransport, sdk)), scope, 9},
+		{"sdk/stack", transport.NewCallTrace(transport.NewAttemptScope(transport.NewAttemptTrace(stubTransport, sdk)), sdk), scope, 15},
+		// No-op: the contexts and the request copies only.
+		{"noop/call", transport.NewCallTrace(stubTransport, noop), bare, 3},
+		{"noop/attempt", transport.NewAttemptScope(transport.NewAttemptTrace(stubTransport, noop)), scope, 2},
+		{"noop/stack", transport.NewCallTrace(transport.NewAttemptScope(transport.NewAttemptTrace(stubTransport, noop)), noop), scope, 5},
+	} {
+		if traceRaceEnabled && strings.HasPrefix(c.name, "sdk/") {
+			continue // the SDK pools: unstable counts under -race
+		}
+		got := allocs(c.rt) - c.base
+		t.Logf("%s: %v allocations per call", c.name, got)
+		if got > c.max {
+			t.Errorf("%s: %v allocations per call over its baseline, want <= %v", c.name, got, c.max)
+		}
 	}
 }
