@@ -186,12 +186,16 @@ func (m *message) appendDerived(dst []byte, c *Component) ([]byte, error) {
 	case kindScheme:
 		return append(dst, m.scheme...), nil
 	case kindTargetURI:
+		// The authority as sent (the Host field), not normalised: a
+		// receiver rebuilds the target URI from the Host it got (RFC 9110
+		// §7.1), and other implementations use the URI as given.
+		host := hostOf(r)
+		if host == "" {
+			return dst, missing(c)
+		}
 		dst = append(dst, m.scheme...)
 		dst = append(dst, "://"...)
-		dst, err := appendAuthority(dst, hostOf(r), m.scheme, c)
-		if err != nil {
-			return dst, err
-		}
+		dst = append(dst, host...)
 		dst = m.appendPath(dst)
 		if r.URL != nil && (r.URL.RawQuery != "" || r.URL.ForceQuery) {
 			dst = append(dst, '?')

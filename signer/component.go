@@ -67,8 +67,9 @@ type compParam struct {
 var (
 	// Method is "@method": the request method, e.g. POST.
 	Method = derived("@method")
-	// TargetURI is "@target-uri": scheme://authority/path?query, with the
-	// authority normalised as for Authority.
+	// TargetURI is "@target-uri": scheme://host/path?query, with the host
+	// (and port) exactly as sent in the Host field. Prefer Authority, Path
+	// and Query: they survive host-case and default-port rewriting.
 	TargetURI = derived("@target-uri")
 	// Authority is "@authority": the host (lower-cased) and port, the
 	// default port for the scheme omitted. Taken from Request.Host, else

@@ -76,6 +76,20 @@ func TestDerivedComponentsRFCExamples(t *testing.T) {
 	}
 }
 
+// @target-uri keeps the host as sent (what a receiver rebuilds from Host);
+// @authority normalises it.
+func TestTargetURIHostAsSent(t *testing.T) {
+	r, _ := http.NewRequest("GET", "https://API.example.com:443/v1/%C3%A9?q=a+b", nil)
+	got, err := lines(t, r, "https", nil, TargetURI, Authority)
+	if want := "\"@target-uri\": https://API.example.com:443/v1/%C3%A9?q=a+b\n\"@authority\": api.example.com\n"; err != nil || got != want {
+		t.Errorf("got %q, %v", got, err)
+	}
+	srv := readReq(t, "GET /v1/%C3%A9?q=a+b HTTP/1.1\nHost: API.example.com:443\n\n")
+	if got2, _ := lines(t, srv, "https", nil, TargetURI, Authority); got2 != got {
+		t.Errorf("received form %q", got2)
+	}
+}
+
 func TestAuthorityNormalised(t *testing.T) {
 	for _, tc := range []struct{ url, host, want string }{
 		{"https://Example.COM:443/", "", "example.com"},
