@@ -1,0 +1,31 @@
+// Package keyring is a tokens.Store over the operating system's keyring,
+// through github.com/zalando/go-keyring: the Secret Service (GNOME Keyring,
+// KWallet) over D-Bus on Linux and the BSDs, the Keychain on macOS, the
+// Credential Manager on Windows.
+//
+// go-keyring takes no context and can block forever (a locked desktop
+// keyring waits for a human to answer its unlock prompt). Every call of
+// this Store therefore runs on its own goroutine under a deadline
+// (WithTimeout, and the caller's context). A call that times out returns
+// ErrTimeout but its goroutine stays blocked inside go-keyring until the
+// keyring answers; a timed-out Set or Delete may still take effect later.
+// Only a few calls may be blocked at once: beyond that, calls fail at once
+// with ErrUnavailable instead of piling up goroutines.
+//
+// Errors are *tokens.StoreError values that tell apart the cases a caller
+// acts on: tokens.ErrNotFound (no such secret), tokens.ErrUnavailable (no
+// keyring service: no D-Bus session bus, nothing owns
+// org.freedesktop.secrets), tokens.ErrLocked (a keyring nobody unlocked),
+// tokens.ErrTimeout and tokens.ErrTooLarge. On Linux, when no session bus
+// is configured, the Store fails with ErrUnavailable instead of letting
+// godbus run dbus-launch, which would start a stray bus daemon per process.
+//
+// Values are checked against the platform's size limits before they are
+// written: about 3 KB on macOS (the security command line is capped at
+// 4096 bytes) and 2560 bytes on Windows; DefaultMaxSize everywhere unless
+// WithMaxSize says otherwise. go-keyring moves secrets as Go strings, which
+// cannot be cleared from memory.
+//
+// Read secrets through a tokens.CachedStore: one Secret Service read costs
+// several D-Bus round trips (2-3 ms).
+package keyring

@@ -1,0 +1,219 @@
+package keyring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	gokeyring "github.com/zalando/go-keyring"
+
+	"github.com/securecall/securecall/tokens"
+)
+
+const (
+	// DefaultTimeout bounds every keyring call when WithTimeout is not
+	// given.
+	DefaultTimeout = 5 * time.Second
+	// DefaultMaxSize is the largest value Set accepts when WithMaxSize is
+	// not given: 64 KiB. The Secret Service has no hard limit but slows
+	// down above about 100 KiB; macOS and Windows have lower limits of
+	// their own, which always apply.
+	DefaultMaxSize = 64 << 10
+	// MaxBlocked is how many calls of one Store may be blocked in the
+	// keyring at once (timed out, their goroutines still waiting); further
+	// calls fail with tokens.ErrUnavailable at once.
+	MaxBlocked = 4
+	// maxServiceLen: Windows refuses target names from 512 bytes.
+	maxServiceLen = 256
+)
+
+const backend = "keyring"
+
+// Option configures New.
+type Option interface{ apply(*Store) }
+
+type optionFunc func(*Store)
+
+func (f optionFunc) apply(s *Store) { f(s) }
+
+// WithTimeout bounds every call. Default DefaultTimeout.
+func WithTimeout(d time.Duration) Option { return optionFunc(func(s *Store) { s.timeout = d }) }
+
+// WithMaxSize sets the largest value Set accepts, in bytes. The platform's
+// own limit applies too. Default DefaultMaxSize.
+func WithMaxSize(n int) Option { return optionFunc(func(s *Store) { s.maxSize = n }) }
+
+// provider is the part of go-keyring the Store uses; tests replace it.
+type provider interface {
+	Get(service, user string) (string, error)
+	Set(service, user, password string) error
+	Delete(service, user string) error
+}
+
+type goKeyring struct{}
+
+func (goKeyring) Get(service, user string) (string, error) { return gokeyring.Get(service, user) }
+func (goKeyring) Set(service, user, pw string) error       { return gokeyring.Set(service, user, pw) }
+func (goKeyring) Delete(service, user string) error        { return gokeyring.Delete(service, user) }
+
+// Store is a tokens.Store in the OS keyring. Secrets are items of the
+// Store's service, one per key (go-keyring's "user"). It is safe for
+// concurrent use.
+type Store struct {
+	service   string
+	timeout   time.Duration
+	maxSize   int
+	goos      string
+	p         provider
+	preflight func() error // checked before each call (session bus present)
+	blocked   atomic.Int32
+}
+
+// New returns a Store for service, the application's name in the keyring
+// ("securecall", "billing-service"). It does not touch the keyring.
+func New(service string, opts ...Option) (*Store, error) {
+	if service == "" || len(service) > maxServiceLen || strings.ContainsFunc(service, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, &tokens.ConfigError{Field: "service", Reason: fmt.Sprintf("want 1 to %d printable bytes", maxServiceLen)}
+	}
+	s := &Store{service: service, timeout: DefaultTimeout, maxSize: DefaultMaxSize, goos: runtime.GOOS, p: goKeyring{}, preflight: sessionBus}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(s)
+		}
+	}
+	if s.timeout <= 0 {
+		return nil, &tokens.ConfigError{Field: "WithTimeout", Reason: fmt.Sprintf("must be positive, got %v", s.timeout)}
+	}
+	if s.maxSize <= 0 {
+		return nil, &tokens.ConfigError{Field: "WithMaxSize", Reason: fmt.Sprintf("must be positive, got %d", s.maxSize)}
+	}
+	return s, nil
+}
+
+// Service returns the keyring service name.
+func (s *Store) Service() string { return s.service }
+
+// Get returns the secret under key.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := tokens.ValidateKey(key); err != nil {
+		return nil, err
+	}
+	var v string
+	err := s.call(ctx, "get", key, func() (err error) {
+		v, err = s.p.Get(s.service, key)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []byte(v), nil
+}
+
+// Set stores value under key, replacing any previous value, after checking
+// the size limits.
+func (s *Store) Set(ctx context.Context, key string, value []byte) error {
+	if err := tokens.ValidateKey(key); err != nil {
+		return err
+	}
+	if len(value) > s.maxSize {
+		return &tokens.StoreError{Backend: backend, Op: "set", Key: key, Err: tokens.ErrTooLarge,
+			Cause: fmt.Errorf("%d bytes, limit %d (WithMaxSize)", len(value), s.maxSize)}
+	}
+	if limit := platformLimit(s.goos, s.service, key); limit >= 0 && len(value) > limit {
+		return &tokens.StoreError{Backend: backend, Op: "set", Key: key, Err: tokens.ErrTooLarge,
+			Cause: fmt.Errorf("%d bytes, the %s keyring takes at most %d for this service and key", len(value), s.goos, limit)}
+	}
+	v := string(value)
+	return s.call(ctx, "set", key, func() error { return s.p.Set(s.service, key, v) })
+}
+
+// Delete removes the secret under key; a missing key is tokens.ErrNotFound.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := tokens.ValidateKey(key); err != nil {
+		return err
+	}
+	return s.call(ctx, "delete", key, func() error { return s.p.Delete(s.service, key) })
+}
+
+// errBlocked: too many calls are still waiting for the keyring.
+var errBlocked = errors.New("earlier keyring calls are still blocked")
+
+// call runs f on its own goroutine and waits for it, the Store's timeout or
+// ctx, whichever comes first.
+func (s *Store) call(ctx context.Context, op, key string, f func() error) error {
+	fail := func(sentinel, cause error) error {
+		return &tokens.StoreError{Backend: backend, Op: op, Key: key, Err: sentinel, Cause: cause}
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(nil, err)
+	}
+	if s.preflight != nil {
+		if err := s.preflight(); err != nil {
+			return fail(tokens.ErrUnavailable, err)
+		}
+	}
+	if s.blocked.Add(1) > MaxBlocked {
+		s.blocked.Add(-1)
+		return fail(tokens.ErrUnavailable, errBlocked)
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer s.blocked.Add(-1)
+		done <- f()
+	}()
+	timer := time.NewTimer(s.timeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			return nil
+		}
+		return fail(classify(err), err)
+	case <-timer.C:
+		return fail(tokens.ErrTimeout, fmt.Errorf("no answer within %v", s.timeout))
+	case <-ctx.Done():
+		cause := context.Cause(ctx)
+		if errors.Is(cause, context.DeadlineExceeded) {
+			return fail(tokens.ErrTimeout, cause)
+		}
+		return fail(nil, cause)
+	}
+}
+
+// classify maps a go-keyring error to a tokens sentinel, or nil.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, gokeyring.ErrNotFound):
+		return tokens.ErrNotFound
+	case errors.Is(err, gokeyring.ErrSetDataTooBig):
+		return tokens.ErrTooLarge
+	}
+	return classifyPlatform(err)
+}
+
+// platformLimit returns the largest value the keyring of goos takes for
+// service and key, or -1 for no fixed limit.
+func platformLimit(goos, service, key string) int {
+	switch goos {
+	case "darwin":
+		// go-keyring runs `security -i` with the line
+		//   add-generic-password -U -s <svc> -a <key> -w go-keyring-base64:<b64>\n
+		// and refuses lines over 4096 bytes. Arguments are shell-quoted
+		// (at most +2 bytes, +4 per single quote); base64 is 4/3 the size.
+		const line, fixed = 4096, len("add-generic-password -U -s ") + len(" -a ") + len(" -w ") + len("go-keyring-base64:") + len("\n")
+		b64 := line - fixed - quotedLen(service) - quotedLen(key)
+		if b64 < 0 {
+			return 0
+		}
+		return b64 / 4 * 3
+	case "windows":
+		return 2560 // CRED_MAX_CREDENTIAL_BLOB_SIZE / 2, as go-keyring enforces
+	}
+	return -1
+}
+
+func quotedLen(s string) int { return len(s) + 2 + 4*strings.Count(s, "'") }

@@ -1,0 +1,178 @@
+package keyring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	gokeyring "github.com/zalando/go-keyring"
+
+	"github.com/securecall/securecall/tokens"
+)
+
+// blockingProvider blocks every call until release is closed.
+type blockingProvider struct{ release chan struct{} }
+
+func (p blockingProvider) Get(string, string) (string, error) { <-p.release; return "late", nil }
+func (p blockingProvider) Set(string, string, string) error   { <-p.release; return nil }
+func (p blockingProvider) Delete(string, string) error        { <-p.release; return nil }
+
+func fakeStore(t *testing.T, p provider, opts ...Option) *Store {
+	t.Helper()
+	s, err := New("svc", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.p, s.preflight = p, nil
+	return s
+}
+
+func TestDeadlineOnEveryCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := blockingProvider{release: make(chan struct{})}
+		s := fakeStore(t, p, WithTimeout(2*time.Second))
+		ctx := context.Background()
+		ops := map[string]func() error{
+			"get":    func() error { _, err := s.Get(ctx, "k"); return err },
+			"set":    func() error { return s.Set(ctx, "k", []byte("v")) },
+			"delete": func() error { return s.Delete(ctx, "k") },
+		}
+		for op, f := range ops {
+			start := time.Now()
+			err := f()
+			if !errors.Is(err, tokens.ErrTimeout) || time.Since(start) != 2*time.Second {
+				t.Fatalf("%s: %v after %v, want ErrTimeout after 2s", op, err, time.Since(start))
+			}
+			if !tokens.IsUnavailable(err) {
+				t.Fatalf("%s: a timeout must count as unavailable for Chain fallbacks", op)
+			}
+		}
+		// The caller's own deadline applies too, if shorter.
+		dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		if _, err := s.Get(dctx, "k"); !errors.Is(err, tokens.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 500*time.Millisecond {
+			t.Fatalf("caller deadline: %v after %v", err, time.Since(start))
+		}
+		// Four calls are now stuck: the fifth fails at once.
+		start = time.Now()
+		if _, err := s.Get(ctx, "k"); !errors.Is(err, tokens.ErrUnavailable) || time.Since(start) != 0 {
+			t.Fatalf("beyond MaxBlocked: %v after %v", err, time.Since(start))
+		}
+		close(p.release) // the keyring answers at last; the stuck goroutines end
+		synctest.Wait()
+		if v, err := s.Get(ctx, "k"); err != nil || string(v) != "late" {
+			t.Fatalf("after release: %q %v", v, err)
+		}
+	})
+}
+
+func TestCancelledContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := blockingProvider{release: make(chan struct{})}
+		defer close(p.release)
+		s := fakeStore(t, p)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := s.Get(ctx, "k"); !errors.Is(err, context.Canceled) || errors.Is(err, tokens.ErrTimeout) {
+			t.Fatalf("pre-cancelled: %v", err)
+		}
+		ctx, cancel = context.WithCancel(context.Background())
+		go func() { time.Sleep(time.Second); cancel() }()
+		if _, err := s.Get(ctx, "k"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled while waiting: %v", err)
+		}
+	})
+}
+
+type errProvider struct{ err error }
+
+func (p errProvider) Get(string, string) (string, error) { return "", p.err }
+func (p errProvider) Set(string, string, string) error   { return p.err }
+func (p errProvider) Delete(string, string) error        { return p.err }
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want error
+	}{
+		{gokeyring.ErrNotFound, tokens.ErrNotFound},
+		{gokeyring.ErrSetDataTooBig, tokens.ErrTooLarge},
+		{dbus.Error{Name: "org.freedesktop.DBus.Error.ServiceUnknown"}, tokens.ErrUnavailable},
+		{&dbus.Error{Name: "org.freedesktop.DBus.Error.NameHasNoOwner"}, tokens.ErrUnavailable},
+		{dbus.Error{Name: "org.freedesktop.DBus.Error.Spawn.ChildExited"}, tokens.ErrUnavailable},
+		{dbus.Error{Name: "org.freedesktop.Secret.Error.IsLocked"}, tokens.ErrLocked},
+		{dbus.Error{Name: "org.freedesktop.DBus.Error.NoReply"}, tokens.ErrTimeout},
+		{&exec.Error{Name: "dbus-launch", Err: exec.ErrNotFound}, tokens.ErrUnavailable},
+		{&net.OpError{Op: "dial", Net: "unix", Err: errors.New("connect: no such file or directory")}, tokens.ErrUnavailable},
+		{fmt.Errorf("failed to unlock correct collection '%v'", "/org/freedesktop/secrets/aliases/default"), tokens.ErrLocked},
+		{errors.New("dbus: couldn't determine address of session bus"), tokens.ErrUnavailable},
+		{errors.New("something else"), nil},
+	} {
+		s := fakeStore(t, errProvider{tc.err})
+		_, err := s.Get(context.Background(), "k")
+		var se *tokens.StoreError
+		if !errors.As(err, &se) || se.Err != tc.want || se.Cause == nil || se.Cause.Error() != tc.err.Error() {
+			t.Errorf("%v: got %v (sentinel %v), want %v", tc.err, err, se.Err, tc.want)
+		}
+	}
+}
+
+func TestPlatformLimit(t *testing.T) {
+	if got := platformLimit("linux", "svc", "key"); got != -1 {
+		t.Fatalf("linux: %d", got)
+	}
+	if got := platformLimit("windows", "svc", "key"); got != 2560 {
+		t.Fatalf("windows: %d", got)
+	}
+	// macOS: the largest value whose go-keyring command line fits in 4096
+	// bytes. Check against the command go-keyring builds.
+	for _, svc := range []string{"svc", "my service", "it's"} {
+		limit := platformLimit("darwin", svc, "client-secret")
+		if limit < 2900 || limit > 3100 {
+			t.Fatalf("darwin %q: %d, want about 3 KB", svc, limit)
+		}
+		b64 := (limit + 2) / 3 * 4
+		line := len("add-generic-password -U -s ") + quotedLen(svc) + len(" -a ") + quotedLen("client-secret") + len(" -w ") + len("go-keyring-base64:") + b64 + 1
+		if line > 4096 {
+			t.Fatalf("darwin %q: a %d-byte value gives a %d-byte command", svc, limit, line)
+		}
+	}
+	s := fakeStore(t, errProvider{})
+	s.goos = "windows"
+	if err := s.Set(context.Background(), "k", make([]byte, 2561)); !errors.Is(err, tokens.ErrTooLarge) || !strings.Contains(err.Error(), "windows") {
+		t.Fatalf("windows limit not enforced: %v", err)
+	}
+	if err := s.Set(context.Background(), "k", make([]byte, 2560)); err != nil {
+		t.Fatalf("2560 bytes on windows: %v", err)
+	}
+}
+
+func TestNewConfigErrors(t *testing.T) {
+	for name, tc := range map[string]struct {
+		service string
+		opts    []Option
+	}{
+		"empty service": {"", nil},
+		"control char":  {"a\nb", nil},
+		"long service":  {strings.Repeat("s", maxServiceLen+1), nil},
+		"zero timeout":  {"s", []Option{WithTimeout(0)}},
+		"negative size": {"s", []Option{WithMaxSize(-1)}},
+	} {
+		var ce *tokens.ConfigError
+		if _, err := New(tc.service, tc.opts...); !errors.As(err, &ce) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	s := fakeStore(t, errProvider{})
+	if _, err := s.Get(context.Background(), "../x"); !errors.Is(err, tokens.ErrInvalidKey) {
+		t.Fatalf("bad key: %v", err)
+	}
+}
