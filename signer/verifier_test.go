@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -338,3 +339,40 @@ func TestMiddleware(t *testing.T) {
 var tlsState = &tls.ConnectionState{}
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// TestMiddlewareWindowVirtualTime drives Middleware's own clock (time.Now)
+// in a synctest bubble: a captured request is refused as a replay inside
+// the window and as stale after it, with no real waiting.
+func TestMiddlewareWindowVirtualTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := testKey(t, "k")
+		s := mustSigner(t, Options{Keys: StaticKey(k)})
+		v := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k)})
+		var lastErr error
+		v.onError = func(w http.ResponseWriter, r *http.Request, err error) {
+			lastErr = err
+			DefaultErrorHandler(w, r, err)
+		}
+		h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		req := httptest.NewRequest("GET", "https://api.example.com/v1", nil)
+		if err := s.Sign(context.Background(), req, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		serve := func() int {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req.Clone(context.Background()))
+			return rec.Code
+		}
+		if code := serve(); code != http.StatusOK {
+			t.Fatalf("first: %d (%v)", code, lastErr)
+		}
+		time.Sleep(DefaultMaxAge)
+		if code := serve(); code != http.StatusUnauthorized || !errors.Is(lastErr, ErrReplay) {
+			t.Errorf("inside the window: %d, %v", code, lastErr)
+		}
+		time.Sleep(DefaultClockSkew + time.Second)
+		if code := serve(); code != http.StatusUnauthorized || !errors.Is(lastErr, ErrStale) {
+			t.Errorf("after the window: %d, %v", code, lastErr)
+		}
+	})
+}
