@@ -415,13 +415,27 @@ type callState struct {
 type callKey struct{}
 
 // callCtx carries the callState in the context; it also holds the call
-// span's attribute buffer and body wrapper, so a call costs one allocation
-// for all three.
+// span's body wrapper, so a call costs one allocation for both.
 type callCtx struct {
 	context.Context
 	state callState
-	attrs [8]attribute.KeyValue
 	body  tracedBody
+}
+
+// attrBuf is a scratch buffer for the attributes a layer sets on a span in
+// one SetAttributes call (the SDK copies them). Pooled: a buffer on the
+// stack would escape through the interface call and cost an allocation.
+type attrBuf [16]attribute.KeyValue
+
+var attrBufs = sync.Pool{New: func() any { return new(attrBuf) }}
+
+func getAttrBuf() *attrBuf { return attrBufs.Get().(*attrBuf) }
+
+// putAttrBuf clears the buffer (it must not keep url.full or header values
+// alive) and returns it to the pool.
+func putAttrBuf(b *attrBuf) {
+	clear(b[:])
+	attrBufs.Put(b)
 }
 
 func (c *callCtx) Value(key any) any {
@@ -461,9 +475,11 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		et := ErrorType(err)
 		c.record(ctx, secs, durKey{m, host, port, 0, et})
 		if rec {
-			attrs := cc.appendAttrs(c.tel.appendStart(cc.attrs[:0], sk), m, req.Method)
+			buf := getAttrBuf()
+			attrs := cc.appendAttrs(c.tel.appendStart(buf[:0], sk), m, req.Method)
 			attrs = append(attrs, semconv.ErrorTypeKey.String(et))
 			span.SetAttributes(attrs...)
+			putAttrBuf(buf)
 			span.SetStatus(codes.Error, err.Error())
 		}
 		span.End()
@@ -482,12 +498,14 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		span.End()
 		return resp, nil
 	}
-	attrs := cc.appendAttrs(c.tel.appendStart(cc.attrs[:0], sk), m, req.Method)
+	buf := getAttrBuf()
+	attrs := cc.appendAttrs(c.tel.appendStart(buf[:0], sk), m, req.Method)
 	attrs = append(attrs, semconv.HTTPResponseStatusCode(status))
 	if et != "" {
 		attrs = append(attrs, semconv.ErrorTypeKey.String(et))
 	}
 	span.SetAttributes(attrs...)
+	putAttrBuf(buf)
 	if status >= 400 {
 		span.SetStatus(codes.Error, "")
 	}
@@ -549,13 +567,6 @@ type countKey struct {
 	outcome string
 }
 
-// attemptRec holds a recording attempt span's attribute buffer and body
-// wrapper in one allocation.
-type attemptRec struct {
-	attrs [12]attribute.KeyValue
-	body  tracedBody
-}
-
 func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	m := methodOf(req.Method)
 	host, port := serverOf(req.URL)
@@ -570,11 +581,11 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	if cs != nil {
 		cs.attempts.Add(1)
 	}
-	var ar *attemptRec
+	var buf *attrBuf // non-nil when the span is recording
 	var attrs []attribute.KeyValue
 	if span.IsRecording() {
-		ar = &attemptRec{}
-		attrs = append(t.tel.appendStart(ar.attrs[:0], sk), semconv.URLFull(t.urlFull(r.URL, cs)))
+		buf = getAttrBuf()
+		attrs = append(t.tel.appendStart(buf[:0], sk), semconv.URLFull(t.urlFull(r.URL, cs)))
 		if a, ok := AttemptFrom(ctx); ok && a.Number > 0 {
 			attrs = append(attrs, semconv.HTTPRequestResendCount(a.Number))
 		}
@@ -593,8 +604,9 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		err = t.tel.policy.Error(err)
 		et := ErrorType(err)
 		t.count(ctx, countKey{m, host, et})
-		if ar != nil {
+		if buf != nil {
 			span.SetAttributes(append(attrs, semconv.ErrorTypeKey.String(et))...)
+			putAttrBuf(buf)
 			span.SetStatus(codes.Error, err.Error())
 		}
 		span.End()
@@ -609,7 +621,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		outcome = statusString(status)
 	}
 	t.count(ctx, countKey{m, host, outcome})
-	if ar == nil {
+	if buf == nil {
 		span.End()
 		return resp, nil
 	}
@@ -622,6 +634,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	attrs = appendHeaders(attrs, resp.Header, t.tel.respHeaders)
 	span.SetAttributes(attrs...)
+	putAttrBuf(buf)
 	if status >= 400 {
 		span.SetStatus(codes.Error, "")
 	}
@@ -629,7 +642,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		span.End()
 		return resp, nil
 	}
-	resp.Body = ar.body.wrap(resp.Body, span, t.tel.policy)
+	resp.Body = new(tracedBody).wrap(resp.Body, span, t.tel.policy)
 	return resp, nil
 }
 

@@ -162,7 +162,7 @@ func TestTraceAllocs(t *testing.T) {
 	}{
 		// SDK: call = callCtx, WithContext, span, span ctx, url.full,
 		// attributes, snapshot. Attempt = span, span ctx, WithContext,
-		// record, attributes, snapshot, traceparent (2) + header map growth.
+		// body wrapper, attributes, snapshot, traceparent (2) + header map growth.
 		{"sdk/call", transport.NewCallTrace(stubTransport, sdk), bare, 7},
 		{"sdk/attempt", transport.NewAttemptScope(transport.NewAttemptTrace(stubTransport, sdk)), scope, 9},
 		{"sdk/stack", transport.NewCallTrace(transport.NewAttemptScope(transport.NewAttemptTrace(stubTransport, sdk)), sdk), scope, 15},
