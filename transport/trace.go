@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -124,6 +125,9 @@ func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 	if err != nil {
 		otel.Handle(err)
 	}
+	if h == nil {
+		h = metricnoop.Float64Histogram{}
+	}
 	c.duration = h
 	return c
 }
@@ -153,6 +157,9 @@ func NewAttemptTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper 
 		metric.WithDescription("Physical HTTP sends, one per attempt of a call."))
 	if err != nil {
 		otel.Handle(err)
+	}
+	if cnt == nil {
+		cnt = metricnoop.Int64Counter{}
 	}
 	a.attempts = cnt
 	return a

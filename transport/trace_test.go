@@ -14,8 +14,11 @@ import (
 	"syscall"
 	"testing"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -902,5 +905,44 @@ func TestTraceStartAttributes(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// failingMeter refuses to create instruments, as a broken or misconfigured
+// MeterProvider may.
+type failingMeterProvider struct{ metricnoop.MeterProvider }
+
+func (failingMeterProvider) Meter(string, ...metric.MeterOption) metric.Meter { return failingMeter{} }
+
+type failingMeter struct{ metricnoop.Meter }
+
+func (failingMeter) Float64Histogram(string, ...metric.Float64HistogramOption) (metric.Float64Histogram, error) {
+	return nil, errors.New("no histograms today")
+}
+
+func (failingMeter) Int64Counter(string, ...metric.Int64CounterOption) (metric.Int64Counter, error) {
+	return nil, errors.New("no counters today")
+}
+
+// TestTraceMeterFailure: instruments the provider refuses are replaced by
+// no-ops (the error goes to otel.Handle); calls still work and are traced.
+func TestTraceMeterFailure(t *testing.T) {
+	prev := otel.GetErrorHandler()
+	var handled []error
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { handled = append(handled, err) }))
+	defer otel.SetErrorHandler(prev)
+	rig := newOtelRig(t, nil)
+	rig.cfg.MeterProvider = failingMeterProvider{}
+	stack := rig.stack(transporttest.NewResponder(transporttest.Respond(200, "x")))
+	if len(handled) != 2 {
+		t.Errorf("otel.Handle got %v, want the two instrument errors", handled)
+	}
+	resp, err := stack.RoundTrip(trReq(t, "GET"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := len(rig.ended()); n != 2 {
+		t.Errorf("%d spans, want 2", n)
 	}
 }
