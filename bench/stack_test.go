@@ -18,6 +18,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -70,16 +71,22 @@ type discardExporter struct{}
 func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
 func (discardExporter) Shutdown(context.Context) error                             { return nil }
 
-// telemetry returns options for a real OTel SDK: a batch span processor and
-// a metric reader, as a production service would configure them.
-func telemetry(b *testing.B) []client.Option {
+// fullOptions returns the options every "full" client gets: HMAC signing
+// and a real OTel SDK (a batch span processor and a metric reader), as a
+// production service would configure them.
+func fullOptions(b *testing.B) []client.Option {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	b.Cleanup(func() {
 		_ = tp.Shutdown(context.Background())
 		_ = mp.Shutdown(context.Background())
 	})
+	key, err := signer.NewHMACKey("bench-key", bytes.Repeat([]byte{0x42}, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
 	return []client.Option{
+		client.WithHMACSigning(signer.StaticKey(key)),
 		client.WithTracerProvider(tp),
 		client.WithMeterProvider(mp),
 		client.WithPropagator(propagation.TraceContext{}),
@@ -103,7 +110,7 @@ type target struct {
 }
 
 func newStub(b *testing.B) target {
-	full, err := client.New(append(telemetry(b),
+	full, err := client.New(append(fullOptions(b),
 		client.WithOrigins("https://api.example.test"),
 		client.WithBaseTransport(stubTransport{}),
 	)...)
@@ -135,7 +142,7 @@ func newLoopback(b *testing.B, h2 bool) target {
 	bareTr.ForceAttemptHTTP2 = h2
 	b.Cleanup(bareTr.CloseIdleConnections)
 
-	full, err := client.New(append(telemetry(b),
+	full, err := client.New(append(fullOptions(b),
 		client.WithOrigins(srv.URL),
 		client.WithTLSConfig(&tls.Config{RootCAs: roots}),
 		client.WithPins(transport.PinSet{Host: "127.0.0.1", Pins: []string{spkiPin(srv.Certificate()), backupPin}}),

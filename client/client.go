@@ -72,6 +72,9 @@ func (cfg *config) validate() error {
 			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithProxy"}
 		}
 	}
+	if cfg.signer != nil && len(cfg.origins) == 0 {
+		return &ConfigError{Option: "WithOrigins", Reason: "required when requests are signed: signatures are scoped to the client's origins"}
+	}
 	if cfg.clientCert != nil && cfg.certFiles != nil {
 		return &ConfigError{Option: "WithClientCertificateFiles", Reason: "cannot be combined with WithClientCertificate"}
 	}

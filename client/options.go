@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -45,6 +46,8 @@ type config struct {
 	certFiles     *[2]string
 	proxy         func(*http.Request) (*url.URL, error)
 	baseTransport http.RoundTripper
+
+	signer *signer.Signer
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider

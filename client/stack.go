@@ -25,7 +25,7 @@ import (
 //	   6. throttle .......... (resilience issue)
 //	   7. attempt timeout ... (resilience issue)
 //	   8. auth .............. (tokens issue)
-//	   9. sign .............. (signing issue) fresh created+nonce per attempt
+//	   9. sign .............. RFC 9421, fresh created+nonce per attempt, own origins only
 //	  10. attempt trace ..... one span per physical send; injects traceparent
 //	                          AFTER signing, so trace headers are never signed
 //	  11. base .............. cloned http.Transport: HTTP/2, TLS >= 1.2, pins
@@ -51,10 +51,18 @@ func buildStack(c *Client, cfg *config) error {
 		Propagator:     cfg.propagator,
 		Redaction:      c.redact,
 	}
-	var rt http.RoundTripper = base
+	// Innermost first.
+	var rt http.RoundTripper = base        // 11
 	rt = transport.NewAttemptTrace(rt, tc) // 10
-	rt = transport.NewAttemptScope(rt)     // 4 (single attempt until retry lands)
-	rt = transport.NewCallTrace(rt, tc)    // 1
+	if cfg.signer != nil {
+		// 9
+		rt, err = transport.NewSign(rt, transport.SignConfig{Signer: cfg.signer, Scope: cfg.origins})
+		if err != nil {
+			return &ConfigError{Option: "WithSigner", Err: err}
+		}
+	}
+	rt = transport.NewAttemptScope(rt)  // 4 (single attempt until retry lands)
+	rt = transport.NewCallTrace(rt, tc) // 1
 	c.rt = rt
 	return nil
 }

@@ -1,7 +1,8 @@
 // Command quickstart shows securecall end to end, offline: it starts an
 // embedded HTTPS API on loopback with a CA it generates, calls it through a
 // client with certificate pinning on, and prints a short report per call:
-// which layers acted, the status and the attempt count. It also shows what
+// which layers acted, the status and the attempt count. Every request is
+// signed (RFC 9421, HMAC) and the API verifies the signatures. It also shows what
 // the client refuses: a server with a valid certificate but the wrong key
 // (pin mismatch) and a redirect to an origin the client was not told about.
 //
@@ -27,6 +28,7 @@ import (
 
 	"github.com/securecall/securecall/client"
 	"github.com/securecall/securecall/internal/testpki"
+	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -70,8 +72,22 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
-	// 2. The embedded API and an impostor with a valid chain but other keys.
-	api := startAPI(leaf, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// 2. A shared HMAC key: the client signs every request (RFC 9421), the
+	// API verifies each signature and refuses replays.
+	key, err := signer.NewHMACKey("quickstart-key-1", []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		return err
+	}
+	verifier, err := signer.NewVerifier(signer.VerifierOptions{Keys: signer.StaticKey(key)})
+	if err != nil {
+		return err
+	}
+
+	// 3. The embedded API and an impostor with a valid chain but other keys.
+	api := startAPI(leaf, verifier.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if res, ok := signer.ResultFromContext(r.Context()); ok {
+			w.Header().Set("X-Verified-Key", res.KeyID)
+		}
 		switch r.URL.Path {
 		case "/v1/moved":
 			http.Redirect(w, r, "https://localhost:1/elsewhere", http.StatusFound)
@@ -79,14 +95,15 @@ func run(ctx context.Context, out io.Writer) error {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, `{"path":%q,"traceparent":%t}`, r.URL.Path, r.Header.Get("Traceparent") != "")
 		}
-	}))
+	})))
 	defer api.Close()
 	impostor := startAPI(fake, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "you should never see this")
 	}))
 	defer impostor.Close()
 
-	// 3. The client: pinned to our leaf's key, with our CA's key as backup.
+	// 4. The client: pinned to our leaf's key, with our CA's key as backup,
+	// signing with the shared key.
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	defer tp.Shutdown(context.Background())
@@ -97,6 +114,7 @@ func run(ctx context.Context, out io.Writer) error {
 			Host: "127.0.0.1",
 			Pins: []string{testpki.Pin(leaf.Cert), testpki.Pin(ca.Cert)},
 		}),
+		client.WithHMACSigning(signer.StaticKey(key)),
 		client.WithTracerProvider(tp),
 		client.WithPropagator(propagation.TraceContext{}),
 	)
@@ -164,6 +182,9 @@ func report(out io.Writer, spans tracetest.SpanStubs, resp *http.Response) {
 	}
 	if attempts > 0 {
 		layers = append(layers, fmt.Sprintf("trace(%d attempt span)", attempts))
+	}
+	if resp != nil && resp.Header.Get("X-Verified-Key") != "" {
+		layers = append(layers, "sign(hmac-sha256 keyid="+resp.Header.Get("X-Verified-Key")+", verified by the API)")
 	}
 	if resp != nil && resp.TLS != nil {
 		layers = append(layers, fmt.Sprintf("tls(%s, pinned, %s)", tls.VersionName(resp.TLS.Version), resp.TLS.NegotiatedProtocol))

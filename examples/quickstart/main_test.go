@@ -21,6 +21,7 @@ func TestQuickstart(t *testing.T) {
 		"HTTP/2.0 200 OK",
 		"tls(TLS 1.3, pinned, h2)",
 		"attempts=1",
+		"sign(hmac-sha256 keyid=quickstart-key-1, verified by the API)",
 		"api_key=REDACTED",
 		"certificate pin mismatch",
 		"redirect denied",

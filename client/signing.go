@@ -1,0 +1,41 @@
+package client
+
+import (
+	"github.com/securecall/securecall/signer"
+)
+
+// WithSigner signs every request the client sends to its origins with s
+// (RFC 9421 HTTP Message Signatures): a fresh created timestamp and nonce on
+// every attempt, over the components s covers. Requests and redirect hops to
+// any other origin are not signed. Requires WithOrigins. Default: no signing.
+func WithSigner(s *signer.Signer) Option {
+	return optionFunc(func(c *config) {
+		if s == nil {
+			c.fail("WithSigner", "nil *signer.Signer")
+			return
+		}
+		c.signer = s
+	})
+}
+
+// WithHMACSigning signs every request to the client's origins with
+// hmac-sha256 and the default policy of signer.New: label "sig1", a 128-bit
+// nonce, and the components signer.DefaultComponents (method, authority,
+// path, query; content-digest and content-type when there is a body;
+// authorization when present). keys supplies the current key on every
+// attempt, so a rotation (signer.KeySet) takes effect without a restart.
+// Requires WithOrigins. Use WithSigner for any other policy.
+func WithHMACSigning(keys signer.KeySource) Option {
+	return optionFunc(func(c *config) {
+		if keys == nil {
+			c.fail("WithHMACSigning", "nil signer.KeySource")
+			return
+		}
+		s, err := signer.New(signer.Options{Keys: keys})
+		if err != nil {
+			c.errs = append(c.errs, &ConfigError{Option: "WithHMACSigning", Err: err})
+			return
+		}
+		c.signer = s
+	})
+}
