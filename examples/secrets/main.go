@@ -1,0 +1,224 @@
+// Command secrets provisions the secrets a securecall client uses: it sets,
+// gets (masked unless -reveal), deletes and lists them in the OS keyring
+// (package tokens/keyring), or, with -dir, in a directory of 0600 files for
+// machines without a keyring.
+//
+//	secrets [-service NAME | -dir DIR] set KEY       # value from stdin or a prompt
+//	secrets [-service NAME | -dir DIR] get [-reveal] KEY
+//	secrets [-service NAME | -dir DIR] delete KEY
+//	secrets [-service NAME | -dir DIR] list
+//
+// A value is never taken from the command line, where it would show in
+// `ps` and in the shell's history: set reads it from stdin when stdin is a
+// pipe or a file (one trailing newline is dropped), or prompts for it with
+// the terminal's echo turned off.
+//
+// get prints the length and a short SHA-256 fingerprint, so two machines'
+// secrets can be compared without showing them; -reveal prints the value.
+// list shows the keys securecall's examples and docs use (client-secret,
+// oauth-client-key, refresh-token, api-key, access-token, signing-key) and
+// whether each is set: go-keyring cannot enumerate a service's items.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/securecall/securecall/tokens"
+	"github.com/securecall/securecall/tokens/keyring"
+)
+
+// DefaultService is the keyring service name when -service is not given.
+const DefaultService = "securecall"
+
+// knownKeys are the secret names list reports on.
+var knownKeys = []string{"client-secret", "oauth-client-key", "refresh-token", "api-key", "access-token", "signing-key"}
+
+// maxValue caps what set reads from stdin.
+const maxValue = 1 << 20
+
+func main() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, nil)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "secrets:", err)
+		os.Exit(1)
+	}
+}
+
+// run executes one command. store, when non-nil, replaces the store the
+// flags would choose (tests).
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, store tokens.Store) error {
+	fs := flag.NewFlagSet("secrets", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	service := fs.String("service", DefaultService, "keyring service name")
+	dir := fs.String("dir", "", "use a directory of 0600 files instead of the OS keyring")
+	timeout := fs.Duration("timeout", keyring.DefaultTimeout, "deadline of each keyring call")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: secrets [-service NAME | -dir DIR] set KEY | get [-reveal] KEY | delete KEY | list")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if store == nil {
+		var err error
+		if store, err = openStore(*service, *dir, *timeout); err != nil {
+			return err
+		}
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	switch cmd, rest := rest[0], rest[1:]; cmd {
+	case "set":
+		if len(rest) != 1 {
+			return errors.New("set takes exactly one KEY; the value is read from stdin or a prompt, never from the command line (it would show in ps and in shell history)")
+		}
+		return set(ctx, store, rest[0], stdin, stderr)
+	case "get":
+		gs := flag.NewFlagSet("get", flag.ContinueOnError)
+		gs.SetOutput(stderr)
+		reveal := gs.Bool("reveal", false, "print the value instead of its fingerprint")
+		if err := gs.Parse(rest); err != nil {
+			return err
+		}
+		if gs.NArg() != 1 {
+			return errors.New("get takes exactly one KEY")
+		}
+		v, err := store.Get(ctx, gs.Arg(0))
+		if err != nil {
+			return err
+		}
+		defer clear(v)
+		if *reveal {
+			_, err = fmt.Fprintf(stdout, "%s\n", v)
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s: %s\n", gs.Arg(0), mask(v))
+		return err
+	case "delete":
+		if len(rest) != 1 {
+			return errors.New("delete takes exactly one KEY")
+		}
+		if err := store.Delete(ctx, rest[0]); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(stdout, "%s: deleted\n", rest[0])
+		return err
+	case "list":
+		if len(rest) != 0 {
+			return errors.New("list takes no arguments")
+		}
+		return list(ctx, store, stdout)
+	default:
+		fs.Usage()
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func openStore(service, dir string, timeout time.Duration) (tokens.Store, error) {
+	if dir != "" {
+		return tokens.NewFileStore(dir)
+	}
+	return keyring.New(service, keyring.WithTimeout(timeout))
+}
+
+func set(ctx context.Context, store tokens.Store, key string, stdin io.Reader, stderr io.Writer) error {
+	if err := tokens.ValidateKey(key); err != nil {
+		return err
+	}
+	var v []byte
+	var err error
+	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
+		fmt.Fprintf(stderr, "value for %s (not echoed): ", key)
+		v, err = readNoEcho(f)
+		fmt.Fprintln(stderr)
+	} else {
+		v, err = io.ReadAll(io.LimitReader(stdin, maxValue+1))
+		v = bytes.TrimSuffix(v, []byte("\n"))
+		v = bytes.TrimSuffix(v, []byte("\r"))
+	}
+	defer clear(v)
+	switch {
+	case err != nil:
+		return fmt.Errorf("read value: %w", err)
+	case len(v) > maxValue:
+		return fmt.Errorf("value longer than %d bytes", maxValue)
+	case len(v) == 0:
+		return errors.New("empty value; nothing stored")
+	}
+	if err := store.Set(ctx, key, v); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%s: stored (%s)\n", key, mask(v))
+	return nil
+}
+
+func list(ctx context.Context, store tokens.Store, stdout io.Writer) error {
+	w := bufio.NewWriter(stdout)
+	for _, k := range knownKeys {
+		v, err := store.Get(ctx, k)
+		switch {
+		case err == nil:
+			fmt.Fprintf(w, "%-18s %s\n", k, mask(v))
+			clear(v)
+		case errors.Is(err, tokens.ErrNotFound):
+			fmt.Fprintf(w, "%-18s not set\n", k)
+		default:
+			w.Flush()
+			return err
+		}
+	}
+	return w.Flush()
+}
+
+// mask describes a secret without showing it: its length and the first 8
+// hex digits of its SHA-256.
+func mask(v []byte) string {
+	sum := sha256.Sum256(v)
+	return fmt.Sprintf("%d bytes, sha256:%s…", len(v), hex.EncodeToString(sum[:4]))
+}
+
+// readNoEcho reads one line from the terminal f with echo off.
+func readNoEcho(f *os.File) ([]byte, error) {
+	restore, err := echoOff(f)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
+	var line []byte
+	buf := make([]byte, 1)
+	for len(line) <= maxValue {
+		n, err := f.Read(buf)
+		if n == 1 {
+			if buf[0] == '\n' || buf[0] == '\r' {
+				return line, nil
+			}
+			line = append(line, buf[0])
+		}
+		if err == io.EOF {
+			return line, nil
+		}
+		if err != nil {
+			clear(line)
+			return nil, err
+		}
+	}
+	return line, nil
+}

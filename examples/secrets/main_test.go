@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/securecall/securecall/tokens"
+)
+
+func cmd(t *testing.T, store tokens.Store, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut, store)
+	return out.String(), errOut.String(), err
+}
+
+func TestSetGetListDelete(t *testing.T) {
+	const secret = "s3cr3t-client-secret"
+	dir := filepath.Join(t.TempDir(), "secrets")
+	if _, _, err := cmd(t, nil, secret+"\n", "-dir", dir, "set", "client-secret"); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "client-secret"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("file: %v %v", fi, err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "client-secret"))
+	if string(b) != secret {
+		t.Fatalf("stored %q (trailing newline must be dropped)", b)
+	}
+
+	out, _, err := cmd(t, nil, "", "-dir", dir, "get", "client-secret")
+	if err != nil || strings.Contains(out, secret) || !strings.Contains(out, "20 bytes, sha256:") {
+		t.Fatalf("masked get = %q %v", out, err)
+	}
+	out, _, err = cmd(t, nil, "", "-dir", dir, "get", "-reveal", "client-secret")
+	if err != nil || out != secret+"\n" {
+		t.Fatalf("get -reveal = %q %v", out, err)
+	}
+	out, _, err = cmd(t, nil, "", "-dir", dir, "list")
+	if err != nil || strings.Contains(out, secret) || !strings.Contains(out, "api-key            not set") || !strings.Contains(out, "client-secret      20 bytes") {
+		t.Fatalf("list = %q %v", out, err)
+	}
+	if _, _, err := cmd(t, nil, "", "-dir", dir, "delete", "client-secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cmd(t, nil, "", "-dir", dir, "get", "client-secret"); !errors.Is(err, tokens.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+}
+
+func TestValueNeverFromCommandLine(t *testing.T) {
+	m := tokens.NewMemoryStore()
+	_, _, err := cmd(t, m, "", "set", "api-key", "the-value")
+	if err == nil || !strings.Contains(err.Error(), "never from the command line") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(m.Keys()) != 0 {
+		t.Fatal("something was stored")
+	}
+	if _, _, err := cmd(t, m, "", "set", "api-key"); err == nil {
+		t.Fatal("empty value stored")
+	}
+	if _, _, err := cmd(t, m, "x", "set", "../etc/passwd"); !errors.Is(err, tokens.ErrInvalidKey) {
+		t.Fatalf("bad key: %v", err)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	m := tokens.NewMemoryStore()
+	for _, args := range [][]string{{}, {"frobnicate"}, {"get"}, {"delete"}, {"list", "x"}, {"-nope"}} {
+		if _, _, err := cmd(t, m, "", args...); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+}
+
+func TestMask(t *testing.T) {
+	if got := mask([]byte("abc")); got != "3 bytes, sha256:ba7816bf…" {
+		t.Fatalf("mask = %q", got)
+	}
+}

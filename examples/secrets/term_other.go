@@ -1,0 +1,16 @@
+//go:build !(linux || darwin || freebsd || openbsd || netbsd || dragonfly)
+
+package main
+
+import (
+	"errors"
+	"os"
+)
+
+// isTerminal: prompting without echo is implemented for Unix terminals
+// only; elsewhere the value must come from stdin (a pipe or a file).
+func isTerminal(*os.File) bool { return false }
+
+func echoOff(*os.File) (func(), error) {
+	return nil, errors.New("cannot turn off terminal echo here; pipe the value into stdin")
+}
