@@ -39,6 +39,7 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"base transport and tls", []client.Option{client.WithBaseTransport(http.DefaultTransport), client.WithTLSConfig(&tls.Config{})}, "WithBaseTransport", nil},
 		{"nil base transport", []client.Option{client.WithBaseTransport(nil)}, "WithBaseTransport", nil},
 		{"bad sensitive header", []client.Option{client.WithSensitiveHeaders("X Api Key")}, "WithSensitiveHeaders", nil},
+		{"credential header made visible", []client.Option{client.WithVisibleHeaders("X-Request-Id", "authorization")}, "WithVisibleHeaders", nil},
 		{"nil tracer provider", []client.Option{client.WithTracerProvider(nil)}, "WithTracerProvider", nil},
 		{"nil meter provider", []client.Option{client.WithMeterProvider(nil)}, "WithMeterProvider", nil},
 		{"nil propagator", []client.Option{client.WithPropagator(nil)}, "WithPropagator", nil},

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/transport"
 )
@@ -227,7 +228,20 @@ func WithVisibleQueryKeys(keys ...string) Option {
 }
 
 // WithVisibleHeaders lists headers whose values may appear in telemetry.
-// Appends. Default: none.
+// Appends. Default: none. Credential headers (Authorization, Cookie,
+// X-Api-Key...) can never be made visible: listing one is a *ConfigError.
 func WithVisibleHeaders(names ...string) Option {
-	return optionFunc(func(c *config) { c.visibleHeaders = append(c.visibleHeaders, names...) })
+	return optionFunc(func(c *config) {
+		for _, n := range names {
+			if !httpguts.ValidHeaderFieldName(n) {
+				c.fail("WithVisibleHeaders", "invalid header name %q", n)
+				return
+			}
+			if redact.CredentialHeader(n) {
+				c.fail("WithVisibleHeaders", "%s carries credentials and is never shown", textproto.CanonicalMIMEHeaderKey(n))
+				return
+			}
+			c.visibleHeaders = append(c.visibleHeaders, n)
+		}
+	})
 }

@@ -161,8 +161,6 @@ const (
 	pinPrefix = "sha256/"
 	// maxPinVerdicts bounds the report-only verdict cache (see pinner.report).
 	maxPinVerdicts = 1024
-	// pinMismatchEvent is the span event added for a report-only mismatch.
-	pinMismatchEvent = "securecall.tls.pin_mismatch"
 )
 
 // pinSet is a validated PinSet.
@@ -505,7 +503,7 @@ func (p *pinner) report(span trace.Span, cs *tls.ConnectionState) {
 			p.remember(s, cs, v)
 		}
 		if v.mismatch {
-			span.AddEvent(pinMismatchEvent, trace.WithAttributes(
+			span.AddEvent(EventPinMismatch, trace.WithAttributes(
 				attribute.String("server.address", host),
 				attribute.StringSlice("securecall.tls.pin.seen", v.seen),
 				attribute.StringSlice("securecall.tls.pin.expected", s.pins)))
