@@ -199,8 +199,7 @@ var credentialHeaders = map[string]string{
 func TestRedirectToAllowedForeignOriginCarriesNoCredentialOrBody(t *testing.T) {
 	foreign := newRecordingServer(t, false, nil)
 	foreignOrigin := localhostURL(foreign.URL)
-	var own *recordingServer
-	own = newRecordingServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+	own := newRecordingServer(t, false, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/found":
 			http.Redirect(w, r, foreignOrigin+"/landing", http.StatusFound)
@@ -326,8 +325,7 @@ func TestRedirectHTTPSToHTTPIsRefused(t *testing.T) {
 }
 
 func TestMaxRedirects(t *testing.T) {
-	var own *recordingServer
-	own = newRecordingServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+	own := newRecordingServer(t, false, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/again", http.StatusFound)
 	})
 	c, err := client.New(client.WithOrigins(own.URL), client.WithMaxRedirects(3))
