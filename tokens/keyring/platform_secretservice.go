@@ -21,13 +21,17 @@ import (
 // dbus-launch, which starts a session bus daemon that outlives the process.
 var errNoBus = errors.New("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset and /run/user/<uid>/bus does not exist)")
 
+// runUserDir is where systemd puts per-user runtime directories (a variable
+// for tests).
+var runUserDir = "/run/user"
+
 // sessionBus checks that godbus will find a session bus without launching
 // one, the way godbus itself looks for it.
 func sessionBus() error {
 	if a := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
 		return nil
 	}
-	dir := filepath.Join("/run/user", strconv.Itoa(os.Getuid()))
+	dir := filepath.Join(runUserDir, strconv.Itoa(os.Getuid()))
 	for _, f := range []string{"bus", "dbus-session"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			return nil
