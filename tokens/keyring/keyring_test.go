@@ -28,6 +28,9 @@ var (
 
 const childEnv = "SECURECALL_KEYRING_CHILD"
 
+// storeSeq numbers the stores newStore makes.
+var storeSeq int
+
 func TestMain(m *testing.M) {
 	if scenario := os.Getenv(childEnv); scenario != "" {
 		os.Exit(runChild(scenario))
@@ -71,7 +74,9 @@ func needService(t *testing.T) {
 
 func newStore(t *testing.T, opts ...keyring.Option) *keyring.Store {
 	t.Helper()
-	s, err := keyring.New("securecall-test-"+strings.ReplaceAll(t.Name(), "/", "-"), opts...)
+	// A service name of its own per run, so -count=N runs start empty.
+	storeSeq++
+	s, err := keyring.New(fmt.Sprintf("securecall-test-%s-%d-%d", strings.ReplaceAll(t.Name(), "/", "-"), os.Getpid(), storeSeq), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
