@@ -407,3 +407,38 @@ func BenchmarkAuthCachedToken(b *testing.B) {
 		}
 	}
 }
+
+// TestAuthConcurrent401sShareOneRefresh: many requests rejected with the
+// same revoked token cause one refresh, not one per request, because each
+// invalidates only the token it sent.
+func TestAuthConcurrent401sShareOneRefresh(t *testing.T) {
+	src := &seqSource{}
+	cache := authCache(t, src)
+	var sends atomic.Int32
+	next := transporttest.RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		sends.Add(1)
+		if r.Header.Get("Authorization") == "Bearer t1" { // t1 was revoked
+			return &http.Response{StatusCode: 401, Body: io.NopCloser(strings.NewReader("revoked")), Header: http.Header{}, Request: r}, nil
+		}
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+	})
+	rt := newAuth(t, next, cache)
+	if _, err := cache.Token(context.Background()); err != nil { // t1 cached
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			resp, err := rt.RoundTrip(authReq(t, "GET", "https://api.example.test/", ""))
+			if err != nil || resp.StatusCode != 200 {
+				t.Errorf("%v %v", resp, err)
+				return
+			}
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
+	if n := src.n.Load(); n != 2 {
+		t.Fatalf("%d token fetches for 50 requests rejected with one revoked token, want 2", n)
+	}
+}
