@@ -38,11 +38,15 @@ func New(opts ...Option) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	sensitive := cfg.sensitiveHeaders
+	if cfg.apiKey != nil && cfg.apiKey.Header != "" {
+		sensitive = append(sensitive[:len(sensitive):len(sensitive)], cfg.apiKey.Header)
+	}
 	c := &Client{
 		redirect: &transport.RedirectPolicy{
 			Origins:          cfg.origins,
 			AllowedRedirects: cfg.redirectOrigins,
-			SensitiveHeaders: cfg.sensitiveHeaders,
+			SensitiveHeaders: sensitive,
 			MaxRedirects:     cfg.maxRedirects,
 		},
 		redact: &redact.Policy{QueryKeys: cfg.visibleQuery, Headers: cfg.visibleHeaders},
@@ -74,6 +78,9 @@ func (cfg *config) validate() error {
 	}
 	if cfg.signer != nil && len(cfg.origins) == 0 {
 		return &ConfigError{Option: "WithOrigins", Reason: "required when requests are signed: signatures are scoped to the client's origins"}
+	}
+	if err := cfg.validateAuth(); err != nil {
+		return err
 	}
 	if cfg.clientCert != nil && cfg.certFiles != nil {
 		return &ConfigError{Option: "WithClientCertificateFiles", Reason: "cannot be combined with WithClientCertificate"}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/signer"
+	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -48,7 +49,11 @@ type config struct {
 	proxy         func(*http.Request) (*url.URL, error)
 	baseTransport http.RoundTripper
 
-	signer *signer.Signer
+	signer      *signer.Signer
+	tokenSource tokens.Source
+	oauth2      *tokens.OAuth2Config
+	tokenOption string // the option that configured bearer tokens, for errors
+	apiKey      *transport.APIKeyConfig
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider

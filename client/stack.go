@@ -24,7 +24,9 @@ import (
 //	   5. breaker ........... (resilience issue)
 //	   6. throttle .......... (resilience issue)
 //	   7. attempt timeout ... (resilience issue)
-//	   8. auth .............. (tokens issue)
+//	   8. auth .............. bearer token (401 -> invalidate, replay once) and
+//	                          API key; own origins only, set before signing so
+//	                          the signature covers Authorization
 //	   9. sign .............. RFC 9421, fresh created+nonce per attempt, own origins only
 //	  10. attempt trace ..... one span per physical send; injects traceparent
 //	                          AFTER signing, so trace headers are never signed
@@ -60,6 +62,10 @@ func buildStack(c *Client, cfg *config) error {
 		if err != nil {
 			return &ConfigError{Option: "WithSigner", Err: err}
 		}
+	}
+	// 8
+	if rt, err = wrapAuth(c, cfg, base, rt); err != nil {
+		return err
 	}
 	rt = transport.NewAttemptScope(rt)  // 4 (single attempt until retry lands)
 	rt = transport.NewCallTrace(rt, tc) // 1

@@ -23,7 +23,8 @@ type Attempt struct {
 	// (http.request.resend_count in OTel terms).
 	Number int
 
-	owned *http.Request
+	owned  *http.Request
+	source *http.Request // the request the attempt was cloned from
 }
 
 type attemptKey struct{}
@@ -47,7 +48,7 @@ func (c *attemptCtx) Value(key any) any {
 // clone shares req.Body; a caller that replays a body sets the clone's Body
 // from req.GetBody.
 func BeginAttempt(req *http.Request, n int) *http.Request {
-	c := &attemptCtx{Context: req.Context(), a: Attempt{Number: n}}
+	c := &attemptCtx{Context: req.Context(), a: Attempt{Number: n, source: req}}
 	r := req.Clone(c)
 	c.a.owned = r
 	return r
@@ -58,6 +59,16 @@ func BeginAttempt(req *http.Request, n int) *http.Request {
 func AttemptFrom(ctx context.Context) (*Attempt, bool) {
 	a, ok := ctx.Value(attemptKey{}).(*Attempt)
 	return a, ok
+}
+
+// sourceHeader returns the header of the request the attempt was cloned
+// from: what the layers above the attempt (and the caller) set, as opposed to
+// what inner layers added to the owned clone.
+func (a *Attempt) sourceHeader() http.Header {
+	if a.source == nil {
+		return nil
+	}
+	return a.source.Header
 }
 
 // Own returns a request the calling layer may modify: req itself when req is
@@ -78,6 +89,23 @@ func WithContext(req *http.Request, ctx context.Context) *http.Request {
 		a.owned = r
 	}
 	return r
+}
+
+// fork returns a copy of r for a second send within the same attempt (the
+// auth layer's single replay after a 401): a new header map and URL, the same
+// context and body (the caller sets the replay body). When r belongs to an
+// attempt, the copy becomes the attempt's owned request, so the inner layers
+// modify it in place again; r itself may still be held by the discarded
+// response and is left alone.
+func fork(r *http.Request) *http.Request {
+	r2 := r.WithContext(r.Context())
+	r2.Header = r.Header.Clone()
+	u := *r.URL
+	r2.URL = &u
+	if a, ok := AttemptFrom(r.Context()); ok {
+		a.owned = r2
+	}
+	return r2
 }
 
 // NewAttemptScope returns a layer that starts a single attempt: it makes the

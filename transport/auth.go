@@ -185,15 +185,9 @@ func (l *credLayer) recover(r *http.Request, tok tokens.Token, resp *http.Respon
 	}
 	discardResponse(resp)
 	// A new request for the replay: next (or the server) may still hold r.
-	// WithContext carries the attempt's ownership over, so inner layers
-	// modify r2 in place; r2 gets its own header map (and URL for a query
-	// credential) before it is touched.
-	r2 := WithContext(r, r.Context())
-	r2.Header = r.Header.Clone()
-	if l.query != "" {
-		u := *r.URL
-		r2.URL = &u
-	}
+	// fork gives r2 its own header map and URL and makes it the attempt's
+	// owned request, so the inner layers modify it in place.
+	r2 := fork(r)
 	r2.Body = body
 	l.apply(r2, fresh)
 	return l.next.RoundTrip(r2)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dunglas/httpsfv"
+
 	"github.com/securecall/securecall/signer"
 )
 
@@ -77,9 +79,56 @@ func (l *signLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return l.next.RoundTrip(req)
 	}
 	r := Own(req)
+	l.dropOwnSignature(r)
 	if err := l.signer.Sign(r.Context(), r, l.clock()); err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("transport: sign: %w", err)
 	}
 	return l.next.RoundTrip(r)
+}
+
+// dropOwnSignature removes, before re-signing, the signature this layer put
+// on the attempt's request in an earlier pass within the same attempt: an
+// inner replay (the auth layer's single retry after a 401) sends the request
+// through the layer again, and the new send needs a new created and nonce.
+// Only a signature under the layer's label that the attempt's source request
+// (the caller's) did not carry is removed; a caller's own signature under
+// the same label is left alone, so the signer still reports the collision.
+func (l *signLayer) dropOwnSignature(r *http.Request) {
+	label := l.signer.Label()
+	a, ok := AttemptFrom(r.Context())
+	if !ok || a.owned != r || r.Header.Get("Signature-Input") == "" {
+		return
+	}
+	if dictHas(a.sourceHeader().Values("Signature-Input"), label) {
+		return
+	}
+	for _, name := range [...]string{"Signature-Input", "Signature"} {
+		dict, err := httpsfv.UnmarshalDictionary(r.Header.Values(name))
+		if err != nil || !dict.Del(label) {
+			continue
+		}
+		if len(dict.Names()) == 0 {
+			r.Header.Del(name)
+			continue
+		}
+		v, err := httpsfv.Marshal(dict)
+		if err != nil {
+			continue
+		}
+		r.Header.Set(name, v)
+	}
+}
+
+// dictHas reports whether the structured-field dictionary in values has key.
+func dictHas(values []string, key string) bool {
+	if len(values) == 0 {
+		return false
+	}
+	dict, err := httpsfv.UnmarshalDictionary(values)
+	if err != nil {
+		return false
+	}
+	_, ok := dict.Get(key)
+	return ok
 }

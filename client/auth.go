@@ -1,0 +1,150 @@
+package client
+
+import (
+	"net/http"
+	"net/textproto"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/securecall/securecall/tokens"
+	"github.com/securecall/securecall/transport"
+)
+
+// WithTokenSource attaches a bearer token from src to every request to the
+// client's origins (over https; http only for origins listed as http), on
+// every attempt and every same-origin redirect hop, never to another origin.
+// A 401 invalidates exactly the token that was sent and replays the request
+// once with a new one, if the request is replayable. src is wrapped in a
+// tokens.Cache (one refresh for all callers, early refresh, backoff) unless
+// it already is one. Requires WithOrigins. Default: no token.
+func WithTokenSource(src tokens.Source) Option {
+	return optionFunc(func(c *config) {
+		if src == nil {
+			c.fail("WithTokenSource", "nil tokens.Source")
+			return
+		}
+		c.tokenSource, c.tokenOption = src, "WithTokenSource"
+	})
+}
+
+// WithOAuth2ClientCredentials gets bearer tokens from an OAuth2 token
+// endpoint with the client-credentials grant (client_secret_basic,
+// client_secret_post or private_key_jwt, per cfg.Auth), cached and refreshed
+// ahead of expiry, and attaches them as WithTokenSource does. When
+// cfg.HTTPClient is nil, token requests go through the client's hardened
+// base transport (same TLS configuration, pins and client certificate),
+// without redirects. Requires WithOrigins.
+func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
+	return optionFunc(func(c *config) {
+		cc := cfg
+		c.oauth2 = &cc
+		c.tokenOption = "WithOAuth2ClientCredentials"
+	})
+}
+
+// WithAPIKey sends the key from src in the header named header (empty means
+// transport.DefaultAPIKeyHeader, "X-Api-Key") to the client's origins only.
+// The header is registered as sensitive, so no foreign redirect hop gets it,
+// and it never appears in telemetry. Requires WithOrigins. Default: none.
+func WithAPIKey(header string, src tokens.Source) Option {
+	return optionFunc(func(c *config) {
+		if src == nil {
+			c.fail("WithAPIKey", "nil tokens.Source")
+			return
+		}
+		if header == "" {
+			header = transport.DefaultAPIKeyHeader
+		}
+		if !httpguts.ValidHeaderFieldName(header) {
+			c.fail("WithAPIKey", "invalid header name %q", header)
+			return
+		}
+		c.apiKey = &transport.APIKeyConfig{Source: src, Header: textproto.CanonicalMIMEHeaderKey(header)}
+	})
+}
+
+// WithAPIKeyInQuery sends the key from src as the query parameter param.
+// Discouraged: URLs end up in access logs and proxies. The parameter's value
+// is always redacted from telemetry and errors (listing it in
+// WithVisibleQueryKeys is a *ConfigError). Requires WithOrigins.
+func WithAPIKeyInQuery(param string, src tokens.Source) Option {
+	return optionFunc(func(c *config) {
+		if src == nil {
+			c.fail("WithAPIKeyInQuery", "nil tokens.Source")
+			return
+		}
+		if param == "" {
+			c.fail("WithAPIKeyInQuery", "empty query parameter name")
+			return
+		}
+		c.apiKey = &transport.APIKeyConfig{Source: src, QueryParam: param}
+	})
+}
+
+// validateAuth checks the credential options against the rest of the
+// configuration.
+func (cfg *config) validateAuth() error {
+	if cfg.tokenSource != nil && cfg.oauth2 != nil {
+		return &ConfigError{Option: "WithOAuth2ClientCredentials", Reason: "cannot be combined with WithTokenSource"}
+	}
+	if (cfg.tokenSource != nil || cfg.oauth2 != nil) && len(cfg.origins) == 0 {
+		return &ConfigError{Option: "WithOrigins", Reason: "required with " + cfg.tokenOption + ": tokens are scoped to the client's origins"}
+	}
+	if cfg.apiKey != nil {
+		if len(cfg.origins) == 0 {
+			return &ConfigError{Option: "WithOrigins", Reason: "required with an API key: keys are scoped to the client's origins"}
+		}
+		for _, k := range cfg.visibleQuery {
+			if k == cfg.apiKey.QueryParam && k != "" {
+				return &ConfigError{Option: "WithVisibleQueryKeys", Reason: "the API key parameter " + k + " can never be shown"}
+			}
+		}
+	}
+	return nil
+}
+
+// wrapAuth adds the credential layers (8) around next: the API key and the
+// bearer token are set before signing (9) so the signature can cover them.
+func wrapAuth(c *Client, cfg *config, base http.RoundTripper, next http.RoundTripper) (http.RoundTripper, error) {
+	rt := next
+	src := cfg.tokenSource
+	if cfg.oauth2 != nil {
+		oc := *cfg.oauth2
+		if oc.HTTPClient == nil {
+			oc.HTTPClient = &http.Client{Transport: base}
+		}
+		cc, err := tokens.NewClientCredentials(oc)
+		if err != nil {
+			return nil, &ConfigError{Option: "WithOAuth2ClientCredentials", Err: err}
+		}
+		src = cc
+	}
+	if src != nil {
+		if _, cached := src.(*tokens.Cache); !cached {
+			cache, err := tokens.NewCache(src)
+			if err != nil {
+				return nil, &ConfigError{Option: cfg.tokenOption, Err: err}
+			}
+			src = cache
+		}
+		var err error
+		rt, err = transport.NewAuth(rt, transport.AuthConfig{Source: src, Scope: cfg.origins})
+		if err != nil {
+			return nil, &ConfigError{Option: cfg.tokenOption, Err: err}
+		}
+	}
+	if cfg.apiKey != nil {
+		ak := *cfg.apiKey
+		ak.Scope = cfg.origins
+		var err error
+		rt, err = transport.NewAPIKey(rt, ak)
+		if err != nil {
+			opt := "WithAPIKey"
+			if ak.QueryParam != "" {
+				opt = "WithAPIKeyInQuery"
+			}
+			return nil, &ConfigError{Option: opt, Err: err}
+		}
+	}
+	return rt, nil
+}
