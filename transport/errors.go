@@ -32,6 +32,12 @@ var (
 	ErrNotReplayable = errors.New("transport: request not replayable")
 	// ErrResponseTooLarge: the response exceeded a configured size limit.
 	ErrResponseTooLarge = errors.New("transport: response too large")
+	// ErrMediaTypeDenied: the response's media type (Content-Type) is not
+	// on the configured allowlist.
+	ErrMediaTypeDenied = errors.New("transport: response media type denied")
+	// ErrSchemaViolation: a request or response does not match the OpenAPI
+	// description it is validated against.
+	ErrSchemaViolation = errors.New("transport: schema violation")
 	// ErrClosed: the client or transport was closed.
 	ErrClosed = errors.New("transport: closed")
 )
