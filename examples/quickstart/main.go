@@ -11,7 +11,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +23,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -29,6 +34,7 @@ import (
 	"github.com/securecall/securecall/client"
 	"github.com/securecall/securecall/internal/testpki"
 	"github.com/securecall/securecall/signer"
+	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -72,12 +78,33 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
-	// 2. A shared HMAC key: the client signs every request (RFC 9421), the
-	// API verifies each signature and refuses replays.
-	key, err := signer.NewHMACKey("quickstart-key-1", []byte("0123456789abcdef0123456789abcdef"))
+	// 2. Secrets live in a store, never in code or flags. A real service uses
+	// tokens/keyring (the OS keyring) or a 0600 file store; the demo
+	// provisions an in-memory store the way `go run ./examples/secrets set`
+	// provisions the keyring.
+	secrets := tokens.NewMemoryStore()
+	if err := provision(ctx, secrets); err != nil {
+		return err
+	}
+	hmacSecret, err := secrets.Get(ctx, "hmac-key")
 	if err != nil {
 		return err
 	}
+	// The shared HMAC key: the client signs every request (RFC 9421), the
+	// API verifies each signature and refuses replays.
+	key, err := signer.NewHMACKey("quickstart-key-1", hmacSecret)
+	if err != nil {
+		return err
+	}
+
+	// An embedded OAuth2 token endpoint (client credentials, Basic auth).
+	clientSecret, err := secrets.Get(ctx, "oauth-client-secret")
+	if err != nil {
+		return err
+	}
+	issuer := &tokenEndpoint{clientID: "quickstart", secret: string(clientSecret)}
+	auth := startAPI(leaf, issuer)
+	defer auth.Close()
 	verifier, err := signer.NewVerifier(signer.VerifierOptions{Keys: signer.StaticKey(key)})
 	if err != nil {
 		return err
@@ -85,6 +112,12 @@ func run(ctx context.Context, out io.Writer) error {
 
 	// 3. The embedded API and an impostor with a valid chain but other keys.
 	api := startAPI(leaf, verifier.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !issuer.valid(r.Header.Get("Authorization")) {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			http.Error(w, "invalid token", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("X-Token-Ok", "1")
 		if res, ok := signer.ResultFromContext(r.Context()); ok {
 			w.Header().Set("X-Verified-Key", res.KeyID)
 		}
@@ -113,6 +146,11 @@ func run(ctx context.Context, out io.Writer) error {
 		client.WithPins(transport.PinSet{
 			Host: "127.0.0.1",
 			Pins: []string{testpki.Pin(leaf.Cert), testpki.Pin(ca.Cert)},
+		}),
+		client.WithOAuth2ClientCredentials(tokens.OAuth2Config{
+			TokenURL: auth.URL + "/oauth/token",
+			ClientID: "quickstart",
+			Auth:     tokens.ClientSecretBasic(tokens.FromStore(secrets, "oauth-client-secret")),
 		}),
 		client.WithHMACSigning(signer.StaticKey(key)),
 		client.WithTracerProvider(tp),
@@ -157,6 +195,7 @@ func run(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, "   %s %s, body %s\n", resp.Proto, resp.Status, body)
 		report(out, spans.GetSpans(), resp)
 	}
+	fmt.Fprintf(out, "\ntoken endpoint: %d token request(s) for %d calls (cached and shared)\n", issuer.issued.Load(), len(calls))
 	return nil
 }
 
@@ -183,6 +222,9 @@ func report(out io.Writer, spans tracetest.SpanStubs, resp *http.Response) {
 	if attempts > 0 {
 		layers = append(layers, fmt.Sprintf("trace(%d attempt span)", attempts))
 	}
+	if resp != nil && resp.Header.Get("X-Token-Ok") != "" {
+		layers = append(layers, "auth(OAuth2 bearer token)")
+	}
 	if resp != nil && resp.Header.Get("X-Verified-Key") != "" {
 		layers = append(layers, "sign(hmac-sha256 keyid="+resp.Header.Get("X-Verified-Key")+", verified by the API)")
 	}
@@ -204,4 +246,59 @@ func hasParentIn(spans tracetest.SpanStubs, s tracetest.SpanStub) bool {
 		}
 	}
 	return false
+}
+
+// provision writes the demo's secrets into store.
+func provision(ctx context.Context, store tokens.Store) error {
+	for k, v := range map[string]string{
+		"hmac-key":            "0123456789abcdef0123456789abcdef",
+		"oauth-client-secret": "quickstart-client-secret",
+	} {
+		if err := store.Set(ctx, k, []byte(v)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tokenEndpoint is a minimal OAuth2 token endpoint: client credentials with
+// client_secret_basic, opaque random tokens valid for an hour.
+type tokenEndpoint struct {
+	clientID, secret string
+	issued           atomic.Int32
+	mu               sync.Mutex
+	live             map[string]bool
+}
+
+func (e *tokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, secret, ok := r.BasicAuth()
+	if r.URL.Path != "/oauth/token" || r.Method != http.MethodPost || r.FormValue("grant_type") != "client_credentials" {
+		http.Error(w, `{"error":"invalid_request"}`, http.StatusBadRequest)
+		return
+	}
+	if !ok || id != e.clientID || subtle.ConstantTimeCompare([]byte(secret), []byte(e.secret)) != 1 {
+		http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+		return
+	}
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	tok := hex.EncodeToString(b)
+	e.mu.Lock()
+	if e.live == nil {
+		e.live = map[string]bool{}
+	}
+	e.live[tok] = true
+	e.mu.Unlock()
+	e.issued.Add(1)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, tok)
+}
+
+// valid reports whether authz is "Bearer <a token this endpoint issued>".
+func (e *tokenEndpoint) valid(authz string) bool {
+	tok, ok := strings.CutPrefix(authz, "Bearer ")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return ok && e.live[tok]
 }

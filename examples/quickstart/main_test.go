@@ -21,6 +21,8 @@ func TestQuickstart(t *testing.T) {
 		"HTTP/2.0 200 OK",
 		"tls(TLS 1.3, pinned, h2)",
 		"attempts=1",
+		"auth(OAuth2 bearer token)",
+		"token endpoint: 1 token request(s) for 4 calls",
 		"sign(hmac-sha256 keyid=quickstart-key-1, verified by the API)",
 		"api_key=REDACTED",
 		"certificate pin mismatch",
@@ -30,7 +32,7 @@ func TestQuickstart(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, got)
 		}
 	}
-	if strings.Contains(got, "not-for-logs") {
+	if strings.Contains(got, "not-for-logs") || strings.Contains(got, "quickstart-client-secret") {
 		t.Errorf("report leaks the query secret:\n%s", got)
 	}
 }
