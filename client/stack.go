@@ -103,16 +103,16 @@ func newBase(c *Client, cfg *config) (http.RoundTripper, error) {
 	return b, nil
 }
 
-// renameOption maps a transport.BaseConfig field named in a ConfigError to
-// the client option that set it, keeping the field path for detail.
+// renameOption wraps a ConfigError about a transport.BaseConfig field in one
+// naming the client option that set the field; the message keeps both
+// ("WithPins: Pins[0].Pins: ...").
 func renameOption(err error) error {
 	var ce *ConfigError
 	if !errors.As(err, &ce) {
 		return err
 	}
-	field := ce.Option
 	opt := "New"
-	switch {
+	switch field := ce.Option; {
 	case strings.HasPrefix(field, "TLSConfig"):
 		opt = "WithTLSConfig"
 	case strings.HasPrefix(field, "Pins"):
@@ -122,5 +122,5 @@ func renameOption(err error) error {
 	case strings.HasPrefix(field, "Proxy"):
 		opt = "WithProxy"
 	}
-	return &ConfigError{Option: opt + " (" + field + ")", Reason: ce.Reason, Err: ce.Err}
+	return &ConfigError{Option: opt, Err: err}
 }

@@ -82,7 +82,7 @@ func ContentDigest(content io.Reader, algs ...DigestAlgorithm) (string, error) {
 	ws := make([]io.Writer, len(algs))
 	for i, a := range algs {
 		if a.size() == 0 {
-			return "", &ConfigError{Field: "algs", Reason: fmt.Sprintf("unsupported digest algorithm %q", string(a))}
+			return "", &ConfigError{Option: "algs", Reason: fmt.Sprintf("unsupported digest algorithm %q", string(a))}
 		}
 		hs[i] = a.getHash()
 		ws[i] = hs[i]

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/securecall/securecall/internal/configerr"
 )
 
 // Sentinel errors. Verification failures are returned as a *VerifyError
@@ -65,34 +67,11 @@ var (
 	ErrWeakKey = errors.New("signer: weak or malformed key")
 )
 
-// ConfigError reports invalid signer, verifier or key configuration. Field
+// ConfigError reports invalid signer, verifier or key configuration. Option
 // names the offending field or argument ("Options.Label", "secret"). Err,
-// when set, is the underlying cause (ErrWeakKey for a short HMAC key).
-//
-// The transport and client packages wrap it in their own *ConfigError, so
-// errors.As finds both.
-type ConfigError struct {
-	Field  string
-	Reason string
-	Err    error
-}
-
-func (e *ConfigError) Error() string {
-	var b strings.Builder
-	b.WriteString("signer: invalid configuration: ")
-	b.WriteString(e.Field)
-	if e.Reason != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Reason)
-	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-func (e *ConfigError) Unwrap() error { return e.Err }
+// when set, is the underlying cause (ErrWeakKey for a short HMAC key). It is
+// the same type as transport.ConfigError and client.ConfigError.
+type ConfigError = configerr.Error
 
 // VerifyError is the error Verify returns. Err is one of the verification
 // sentinels (ErrMissingSignature, ErrInvalidSignature, ErrUnknownKey,

@@ -57,7 +57,7 @@ func NewHMACKey(keyID string, secret []byte) (*Key, error) {
 		return nil, err
 	}
 	if len(secret) < MinHMACKeySize {
-		return nil, &ConfigError{Field: "secret", Reason: "hmac-sha256 needs at least " + strconv.Itoa(MinHMACKeySize) + " bytes, got " + strconv.Itoa(len(secret)), Err: ErrWeakKey}
+		return nil, &ConfigError{Option: "secret", Reason: "hmac-sha256 needs at least " + strconv.Itoa(MinHMACKeySize) + " bytes, got " + strconv.Itoa(len(secret)), Err: ErrWeakKey}
 	}
 	k := &Key{id: keyID, alg: HMACSHA256, secret: bytes.Clone(secret)}
 	k.init()
@@ -72,11 +72,11 @@ func NewEd25519Key(keyID string, priv ed25519.PrivateKey) (*Key, error) {
 		return nil, err
 	}
 	if len(priv) != ed25519.PrivateKeySize {
-		return nil, &ConfigError{Field: "priv", Reason: "ed25519 private key must be " + strconv.Itoa(ed25519.PrivateKeySize) + " bytes", Err: ErrWeakKey}
+		return nil, &ConfigError{Option: "priv", Reason: "ed25519 private key must be " + strconv.Itoa(ed25519.PrivateKeySize) + " bytes", Err: ErrWeakKey}
 	}
 	derived := ed25519.NewKeyFromSeed(priv.Seed())
 	if !bytes.Equal(derived, priv) {
-		return nil, &ConfigError{Field: "priv", Reason: "ed25519 public half does not match the seed", Err: ErrWeakKey}
+		return nil, &ConfigError{Option: "priv", Reason: "ed25519 public half does not match the seed", Err: ErrWeakKey}
 	}
 	pub := derived.Public().(ed25519.PublicKey)
 	k := &Key{id: keyID, alg: Ed25519, priv: derived, pub: pub}
@@ -90,7 +90,7 @@ func NewEd25519PublicKey(keyID string, pub ed25519.PublicKey) (*Key, error) {
 		return nil, err
 	}
 	if len(pub) != ed25519.PublicKeySize {
-		return nil, &ConfigError{Field: "pub", Reason: "ed25519 public key must be " + strconv.Itoa(ed25519.PublicKeySize) + " bytes", Err: ErrWeakKey}
+		return nil, &ConfigError{Option: "pub", Reason: "ed25519 public key must be " + strconv.Itoa(ed25519.PublicKeySize) + " bytes", Err: ErrWeakKey}
 	}
 	k := &Key{id: keyID, alg: Ed25519, pub: bytes.Clone(pub)}
 	k.init()
@@ -99,10 +99,10 @@ func NewEd25519PublicKey(keyID string, pub ed25519.PublicKey) (*Key, error) {
 
 func checkKeyID(id string) error {
 	if id == "" {
-		return &ConfigError{Field: "keyID", Reason: "empty key id"}
+		return &ConfigError{Option: "keyID", Reason: "empty key id"}
 	}
 	if !validSFString(id) {
-		return &ConfigError{Field: "keyID", Reason: "key id must be printable ASCII"}
+		return &ConfigError{Option: "keyID", Reason: "key id must be printable ASCII"}
 	}
 	return nil
 }
@@ -167,7 +167,7 @@ func (k *Key) sign(dst, base []byte) ([]byte, error) {
 	case k.priv != nil:
 		return append(dst, ed25519.Sign(k.priv, base)...), nil
 	default:
-		return dst, &ConfigError{Field: "key", Reason: "key " + strconv.Quote(k.id) + " is verification-only"}
+		return dst, &ConfigError{Option: "key", Reason: "key " + strconv.Quote(k.id) + " is verification-only"}
 	}
 }
 

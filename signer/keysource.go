@@ -36,7 +36,7 @@ type staticKey struct{ k *Key }
 
 func (s staticKey) SigningKey(context.Context) (*Key, error) {
 	if s.k == nil {
-		return nil, &ConfigError{Field: "StaticKey", Reason: "nil key"}
+		return nil, &ConfigError{Option: "StaticKey", Reason: "nil key"}
 	}
 	return s.k, nil
 }
@@ -79,10 +79,10 @@ func NewKeySet(current *Key, others ...*Key) (*KeySet, error) {
 	}
 	for i, k := range all {
 		if k == nil {
-			return nil, &ConfigError{Field: "NewKeySet", Reason: "nil key at position " + strconv.Itoa(i)}
+			return nil, &ConfigError{Option: "NewKeySet", Reason: "nil key at position " + strconv.Itoa(i)}
 		}
 		if _, dup := st.keys[k.id]; dup {
-			return nil, &ConfigError{Field: "NewKeySet", Reason: "duplicate key id " + strconv.Quote(k.id)}
+			return nil, &ConfigError{Option: "NewKeySet", Reason: "duplicate key id " + strconv.Quote(k.id)}
 		}
 		st.keys[k.id] = k
 	}
@@ -95,7 +95,7 @@ func NewKeySet(current *Key, others ...*Key) (*KeySet, error) {
 func (s *KeySet) SigningKey(context.Context) (*Key, error) {
 	st := s.state.Load()
 	if st.current == nil {
-		return nil, &ConfigError{Field: "KeySet", Reason: "no current signing key"}
+		return nil, &ConfigError{Option: "KeySet", Reason: "no current signing key"}
 	}
 	return st.current, nil
 }
@@ -112,7 +112,7 @@ func (s *KeySet) LookupKey(_ context.Context, keyID string) (*Key, error) {
 // key id that is already present with a different key is an error.
 func (s *KeySet) Add(k *Key) error {
 	if k == nil {
-		return &ConfigError{Field: "KeySet.Add", Reason: "nil key"}
+		return &ConfigError{Option: "KeySet.Add", Reason: "nil key"}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -121,7 +121,7 @@ func (s *KeySet) Add(k *Key) error {
 		if prev == k {
 			return nil
 		}
-		return &ConfigError{Field: "KeySet.Add", Reason: "key id " + strconv.Quote(k.id) + " already holds another key"}
+		return &ConfigError{Option: "KeySet.Add", Reason: "key id " + strconv.Quote(k.id) + " already holds another key"}
 	}
 	s.state.Store(old.with(k, old.current))
 	return nil
@@ -131,16 +131,16 @@ func (s *KeySet) Add(k *Key) error {
 // current key stays in the set for verification until Remove.
 func (s *KeySet) Rotate(k *Key) error {
 	if k == nil {
-		return &ConfigError{Field: "KeySet.Rotate", Reason: "nil key"}
+		return &ConfigError{Option: "KeySet.Rotate", Reason: "nil key"}
 	}
 	if !k.CanSign() {
-		return &ConfigError{Field: "KeySet.Rotate", Reason: "key " + strconv.Quote(k.id) + " is verification-only"}
+		return &ConfigError{Option: "KeySet.Rotate", Reason: "key " + strconv.Quote(k.id) + " is verification-only"}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.state.Load()
 	if prev, ok := old.keys[k.id]; ok && prev != k {
-		return &ConfigError{Field: "KeySet.Rotate", Reason: "key id " + strconv.Quote(k.id) + " already holds another key"}
+		return &ConfigError{Option: "KeySet.Rotate", Reason: "key id " + strconv.Quote(k.id) + " already holds another key"}
 	}
 	s.state.Store(old.with(k, k))
 	return nil
@@ -153,7 +153,7 @@ func (s *KeySet) Remove(keyID string) error {
 	defer s.mu.Unlock()
 	old := s.state.Load()
 	if old.current != nil && old.current.id == keyID {
-		return &ConfigError{Field: "KeySet.Remove", Reason: "cannot remove the current key " + strconv.Quote(keyID)}
+		return &ConfigError{Option: "KeySet.Remove", Reason: "cannot remove the current key " + strconv.Quote(keyID)}
 	}
 	if _, ok := old.keys[keyID]; !ok {
 		return ErrUnknownKey

@@ -132,7 +132,7 @@ type signState struct {
 // *ConfigError naming the field.
 func New(opts Options) (*Signer, error) {
 	if opts.Keys == nil {
-		return nil, &ConfigError{Field: "Options.Keys", Reason: "a KeySource is required"}
+		return nil, &ConfigError{Option: "Options.Keys", Reason: "a KeySource is required"}
 	}
 	s := &Signer{keys: opts.Keys, expires: opts.Expires, nonce: opts.Nonce, sfTypes: opts.StructuredFields}
 
@@ -143,17 +143,17 @@ func New(opts Options) (*Signer, error) {
 	required := 0
 	for i, c := range comps {
 		if err := c.validate(); err != nil {
-			return nil, &ConfigError{Field: "Options.Components[" + strconv.Itoa(i) + "]", Err: err}
+			return nil, &ConfigError{Option: "Options.Components[" + strconv.Itoa(i) + "]", Err: err}
 		}
 		for _, prev := range comps[:i] {
 			if prev.Equal(c) {
-				return nil, &ConfigError{Field: "Options.Components", Reason: "duplicate component " + c.id}
+				return nil, &ConfigError{Option: "Options.Components", Reason: "duplicate component " + c.id}
 			}
 		}
 		if c.sf {
 			m := message{sfTypes: opts.StructuredFields}
 			if _, ok := m.fieldType(c.name); !ok {
-				return nil, &ConfigError{Field: "Options.Components[" + strconv.Itoa(i) + "]", Reason: "structured type of " + strconv.Quote(c.name) + " unknown; declare it in Options.StructuredFields"}
+				return nil, &ConfigError{Option: "Options.Components[" + strconv.Itoa(i) + "]", Reason: "structured type of " + strconv.Quote(c.name) + " unknown; declare it in Options.StructuredFields"}
 			}
 		}
 		if !c.optional {
@@ -164,7 +164,7 @@ func New(opts Options) (*Signer, error) {
 		}
 	}
 	if required == 0 {
-		return nil, &ConfigError{Field: "Options.Components", Reason: "at least one component must be required (not IfPresent)"}
+		return nil, &ConfigError{Option: "Options.Components", Reason: "at least one component must be required (not IfPresent)"}
 	}
 	s.comps = slices.Clone(comps)
 
@@ -173,17 +173,17 @@ func New(opts Options) (*Signer, error) {
 		s.label = DefaultLabel
 	}
 	if !validSFKey(s.label) {
-		return nil, &ConfigError{Field: "Options.Label", Reason: "label must be a structured-field key (lower-case letters, digits, _-.*)"}
+		return nil, &ConfigError{Option: "Options.Label", Reason: "label must be a structured-field key (lower-case letters, digits, _-.*)"}
 	}
 
 	if opts.Expires < 0 {
-		return nil, &ConfigError{Field: "Options.Expires", Reason: "negative duration"}
+		return nil, &ConfigError{Option: "Options.Expires", Reason: "negative duration"}
 	}
 	if opts.Expires > 0 && opts.Expires < time.Second {
-		return nil, &ConfigError{Field: "Options.Expires", Reason: "below the one-second resolution of expires"}
+		return nil, &ConfigError{Option: "Options.Expires", Reason: "below the one-second resolution of expires"}
 	}
 	if !validSFString(opts.Tag) {
-		return nil, &ConfigError{Field: "Options.Tag", Reason: "tag must be printable ASCII"}
+		return nil, &ConfigError{Option: "Options.Tag", Reason: "tag must be printable ASCII"}
 	}
 	if opts.Tag != "" {
 		s.tag = appendSFString(nil, opts.Tag)
@@ -205,24 +205,24 @@ func New(opts Options) (*Signer, error) {
 		case ParamCreated, ParamNonce, ParamKeyID, ParamAlg:
 		case ParamExpires:
 			if opts.Expires <= 0 {
-				return nil, &ConfigError{Field: "Options.Params", Reason: "expires listed but Options.Expires is not set"}
+				return nil, &ConfigError{Option: "Options.Params", Reason: "expires listed but Options.Expires is not set"}
 			}
 		case ParamTag:
 			if opts.Tag == "" {
-				return nil, &ConfigError{Field: "Options.Params", Reason: "tag listed but Options.Tag is empty"}
+				return nil, &ConfigError{Option: "Options.Params", Reason: "tag listed but Options.Tag is empty"}
 			}
 		default:
-			return nil, &ConfigError{Field: "Options.Params", Reason: "unknown parameter " + strconv.Quote(string(p))}
+			return nil, &ConfigError{Option: "Options.Params", Reason: "unknown parameter " + strconv.Quote(string(p))}
 		}
 		if slices.Contains(params[:i], p) {
-			return nil, &ConfigError{Field: "Options.Params", Reason: "duplicate parameter " + string(p)}
+			return nil, &ConfigError{Option: "Options.Params", Reason: "duplicate parameter " + string(p)}
 		}
 	}
 	if opts.Expires > 0 && !slices.Contains(params, ParamExpires) {
-		return nil, &ConfigError{Field: "Options.Params", Reason: "Options.Expires is set but expires is not listed"}
+		return nil, &ConfigError{Option: "Options.Params", Reason: "Options.Expires is set but expires is not listed"}
 	}
 	if opts.Tag != "" && !slices.Contains(params, ParamTag) {
-		return nil, &ConfigError{Field: "Options.Params", Reason: "Options.Tag is set but tag is not listed"}
+		return nil, &ConfigError{Option: "Options.Params", Reason: "Options.Tag is set but tag is not listed"}
 	}
 	s.params = slices.Clone(params)
 
@@ -231,7 +231,7 @@ func New(opts Options) (*Signer, error) {
 		s.nonceSize = DefaultNonceSize
 	}
 	if s.nonceSize < MinNonceSize || s.nonceSize > MaxNonceSize {
-		return nil, &ConfigError{Field: "Options.NonceSize", Reason: fmt.Sprintf("must be between %d and %d bytes", MinNonceSize, MaxNonceSize)}
+		return nil, &ConfigError{Option: "Options.NonceSize", Reason: fmt.Sprintf("must be between %d and %d bytes", MinNonceSize, MaxNonceSize)}
 	}
 
 	s.digest = opts.Digest
@@ -239,7 +239,7 @@ func New(opts Options) (*Signer, error) {
 		s.digest = DefaultDigest
 	}
 	if s.digest.size() == 0 {
-		return nil, &ConfigError{Field: "Options.Digest", Reason: "unsupported digest algorithm " + strconv.Quote(string(s.digest))}
+		return nil, &ConfigError{Option: "Options.Digest", Reason: "unsupported digest algorithm " + strconv.Quote(string(s.digest))}
 	}
 	s.states.New = func() any {
 		return &signState{base: make([]byte, 0, 512), list: make([]byte, 0, 256), out: make([]byte, 0, 512)}
@@ -270,10 +270,10 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 		return fmt.Errorf("signer: signing key: %w", err)
 	}
 	if key == nil || !key.CanSign() {
-		return &ConfigError{Field: "Options.Keys", Reason: "the KeySource returned no signing key"}
+		return &ConfigError{Option: "Options.Keys", Reason: "the KeySource returned no signing key"}
 	}
 	if now.IsZero() && (slices.Contains(s.params, ParamCreated) || slices.Contains(s.params, ParamExpires)) {
-		return &ConfigError{Field: "now", Reason: "zero time"}
+		return &ConfigError{Option: "now", Reason: "zero time"}
 	}
 	if req.Header == nil {
 		req.Header = make(http.Header)

@@ -60,7 +60,7 @@ var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 func TestNewHMACKeyRefusesShortSecret(t *testing.T) {
 	_, err := NewHMACKey("k", make([]byte, MinHMACKeySize-1))
 	var ce *ConfigError
-	if !errors.As(err, &ce) || !errors.Is(err, ErrWeakKey) || ce.Field != "secret" {
+	if !errors.As(err, &ce) || !errors.Is(err, ErrWeakKey) || ce.Option != "secret" {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := NewHMACKey("k", make([]byte, MinHMACKeySize)); err != nil {
@@ -134,7 +134,7 @@ func TestNewValidatesOptions(t *testing.T) {
 	for _, tc := range bad {
 		_, err := New(tc.opts)
 		var ce *ConfigError
-		if !errors.As(err, &ce) || ce.Field != tc.field {
+		if !errors.As(err, &ce) || ce.Option != tc.field {
 			t.Errorf("%+v: err = %v, want ConfigError on %s", tc.opts, err, tc.field)
 		}
 	}

@@ -133,7 +133,7 @@ type Verifier struct {
 // *ConfigError naming the field.
 func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	if opts.Keys == nil {
-		return nil, &ConfigError{Field: "VerifierOptions.Keys", Reason: "a KeyLookup is required"}
+		return nil, &ConfigError{Option: "VerifierOptions.Keys", Reason: "a KeyLookup is required"}
 	}
 	v := &Verifier{
 		keys: opts.Keys, keyIDs: slices.Clone(opts.KeyIDs), label: opts.Label,
@@ -143,7 +143,7 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		sfTypes: opts.StructuredFields, clock: opts.Clock, onError: opts.ErrorHandler,
 	}
 	if v.label != "" && !validSFKey(v.label) {
-		return nil, &ConfigError{Field: "VerifierOptions.Label", Reason: "not a structured-field key"}
+		return nil, &ConfigError{Option: "VerifierOptions.Label", Reason: "not a structured-field key"}
 	}
 	v.required = opts.Required
 	if v.required == nil {
@@ -152,11 +152,11 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	v.required = slices.Clone(v.required)
 	for i, c := range v.required {
 		if err := c.validate(); err != nil {
-			return nil, &ConfigError{Field: "VerifierOptions.Required[" + strconv.Itoa(i) + "]", Err: err}
+			return nil, &ConfigError{Option: "VerifierOptions.Required[" + strconv.Itoa(i) + "]", Err: err}
 		}
 	}
 	if v.maxAge < 0 || v.skew < 0 || v.maxBody < 0 {
-		return nil, &ConfigError{Field: "VerifierOptions", Reason: "MaxAge, ClockSkew and MaxBodySize must not be negative"}
+		return nil, &ConfigError{Option: "VerifierOptions", Reason: "MaxAge, ClockSkew and MaxBodySize must not be negative"}
 	}
 	if v.maxAge == 0 {
 		v.maxAge = DefaultMaxAge
@@ -170,7 +170,7 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	switch v.scheme {
 	case "", "http", "https":
 	default:
-		return nil, &ConfigError{Field: "VerifierOptions.Scheme", Reason: "must be \"\", \"http\" or \"https\""}
+		return nil, &ConfigError{Option: "VerifierOptions.Scheme", Reason: "must be \"\", \"http\" or \"https\""}
 	}
 	if v.nonces == nil {
 		v.nonces = NewMemoryNonceStore(DefaultNonceCapacity)

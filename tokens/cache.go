@@ -209,7 +209,7 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 			return nil, configErr("WithPersistence", "nil store")
 		}
 		if err := ValidateKey(cfg.storeKey); err != nil {
-			return nil, &ConfigError{Field: "WithPersistence", Err: err}
+			return nil, &ConfigError{Option: "WithPersistence", Err: err}
 		}
 	}
 	c := &Cache{src: src, cfg: cfg}

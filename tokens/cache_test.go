@@ -512,7 +512,7 @@ func TestNewCacheConfigErrors(t *testing.T) {
 	for _, tc := range cases {
 		_, err := NewCache(tc.src, tc.opts...)
 		var ce *ConfigError
-		if !errors.As(err, &ce) || ce.Field != tc.field {
+		if !errors.As(err, &ce) || ce.Option != tc.field {
 			t.Errorf("%s: err = %v", tc.field, err)
 		}
 	}

@@ -147,7 +147,7 @@ func (a *jwtAuth) validate() error {
 	}
 	if a.cfg.Signer != nil {
 		if _, err := signingMethod(a.cfg.Signer, a.cfg.Algorithm); err != nil {
-			return &ConfigError{Field: "PrivateKeyJWTConfig.Signer", Err: err}
+			return &ConfigError{Option: "PrivateKeyJWTConfig.Signer", Err: err}
 		}
 	} else if a.cfg.Algorithm != "" && jwt.GetSigningMethod(a.cfg.Algorithm) == nil {
 		return configErr("PrivateKeyJWTConfig.Algorithm", "unknown algorithm %q", a.cfg.Algorithm)

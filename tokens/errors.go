@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/securecall/securecall/internal/configerr"
+
 	"golang.org/x/oauth2"
 )
 
@@ -59,33 +61,12 @@ func IsUnavailable(err error) bool {
 }
 
 // ConfigError reports an invalid configuration given to a constructor of
-// this package. Field names the offending field or option. It mirrors
-// transport.ConfigError (package tokens is a leaf and cannot import it).
-type ConfigError struct {
-	Field  string
-	Reason string
-	Err    error
-}
-
-func (e *ConfigError) Error() string {
-	var b strings.Builder
-	b.WriteString("tokens: invalid configuration: ")
-	b.WriteString(e.Field)
-	if e.Reason != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Reason)
-	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-func (e *ConfigError) Unwrap() error { return e.Err }
+// this package. Option names the offending field or option. It is the same
+// type as transport.ConfigError and client.ConfigError.
+type ConfigError = configerr.Error
 
 func configErr(field, format string, args ...any) *ConfigError {
-	return &ConfigError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	return &ConfigError{Option: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 // StoreError reports a failed secret store operation. Err is the sentinel

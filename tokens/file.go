@@ -69,7 +69,7 @@ func NewFileStore(dir string, opts ...FileOption) (*FileStore, error) {
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, &ConfigError{Field: "dir", Err: err}
+		return nil, &ConfigError{Option: "dir", Err: err}
 	}
 	s := &FileStore{dir: abs, maxSize: DefaultMaxFileSize}
 	for _, o := range opts {

@@ -224,7 +224,7 @@ func NewRefresher(cfg OAuth2Config, store Store, key string) (*Refresher, error)
 		return nil, configErr("store", "nil store for the refresh token")
 	}
 	if err := ValidateKey(key); err != nil {
-		return nil, &ConfigError{Field: "key", Err: err}
+		return nil, &ConfigError{Option: "key", Err: err}
 	}
 	return &Refresher{ep: ep, store: store, key: key, sem: make(chan struct{}, 1)}, nil
 }

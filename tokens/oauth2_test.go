@@ -222,7 +222,7 @@ func TestTokenURLValidation(t *testing.T) {
 	}
 	for _, u := range bad {
 		var ce *ConfigError
-		if _, err := NewClientCredentials(OAuth2Config{TokenURL: u, ClientID: "c", Auth: auth}); !errors.As(err, &ce) || ce.Field != "TokenURL" {
+		if _, err := NewClientCredentials(OAuth2Config{TokenURL: u, ClientID: "c", Auth: auth}); !errors.As(err, &ce) || ce.Option != "TokenURL" {
 			t.Errorf("%q: %v", u, err)
 		}
 	}
@@ -231,7 +231,7 @@ func TestTokenURLValidation(t *testing.T) {
 		"Auth":     {TokenURL: good[0], ClientID: "c"},
 	} {
 		var ce *ConfigError
-		if _, err := NewClientCredentials(cfg); !errors.As(err, &ce) || ce.Field != name {
+		if _, err := NewClientCredentials(cfg); !errors.As(err, &ce) || ce.Option != name {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

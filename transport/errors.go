@@ -3,7 +3,8 @@ package transport
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/securecall/securecall/internal/configerr"
 )
 
 // Sentinel errors for states a caller branches on. Test for them with
@@ -43,32 +44,13 @@ var (
 )
 
 // ConfigError reports invalid configuration. Option names the offending
-// option (for example "WithPins" or "TLSConfig.InsecureSkipVerify"); Err,
-// when set, is the underlying cause and is reachable with errors.Is/As.
+// option or field (for example "WithPins" or "TLSConfig.InsecureSkipVerify");
+// Err, when set, is the underlying cause and is reachable with errors.Is/As.
+// signer.ConfigError, tokens.ConfigError and client.ConfigError are the same
+// type.
 //
 // Constructors return a *ConfigError instead of panicking on bad input.
-type ConfigError struct {
-	Option string
-	Reason string
-	Err    error
-}
-
-func (e *ConfigError) Error() string {
-	var b strings.Builder
-	b.WriteString("securecall: invalid configuration: ")
-	b.WriteString(e.Option)
-	if e.Reason != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Reason)
-	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-func (e *ConfigError) Unwrap() error { return e.Err }
+type ConfigError = configerr.Error
 
 // configErrorf builds a *ConfigError for option with a formatted reason.
 func configErrorf(option string, err error, format string, args ...any) *ConfigError {

@@ -77,7 +77,7 @@ type Store struct {
 // ("securecall", "billing-service"). It does not touch the keyring.
 func New(service string, opts ...Option) (*Store, error) {
 	if service == "" || len(service) > maxServiceLen || strings.ContainsFunc(service, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return nil, &tokens.ConfigError{Field: "service", Reason: fmt.Sprintf("want 1 to %d printable bytes", maxServiceLen)}
+		return nil, &tokens.ConfigError{Option: "service", Reason: fmt.Sprintf("want 1 to %d printable bytes", maxServiceLen)}
 	}
 	s := &Store{service: service, timeout: DefaultTimeout, maxSize: DefaultMaxSize, goos: runtime.GOOS, p: goKeyring{}, preflight: sessionBus}
 	for _, o := range opts {
@@ -86,10 +86,10 @@ func New(service string, opts ...Option) (*Store, error) {
 		}
 	}
 	if s.timeout <= 0 {
-		return nil, &tokens.ConfigError{Field: "WithTimeout", Reason: fmt.Sprintf("must be positive, got %v", s.timeout)}
+		return nil, &tokens.ConfigError{Option: "WithTimeout", Reason: fmt.Sprintf("must be positive, got %v", s.timeout)}
 	}
 	if s.maxSize <= 0 {
-		return nil, &tokens.ConfigError{Field: "WithMaxSize", Reason: fmt.Sprintf("must be positive, got %d", s.maxSize)}
+		return nil, &tokens.ConfigError{Option: "WithMaxSize", Reason: fmt.Sprintf("must be positive, got %d", s.maxSize)}
 	}
 	return s, nil
 }
