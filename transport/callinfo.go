@@ -1,0 +1,257 @@
+package transport
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+)
+
+// The per-call record.
+//
+// A call (one RoundTrip through a stack, before retries) learns things on
+// its way down that the layers recording it on the way up want to know:
+// which route it was (given by the caller with WithRoute, or found by the
+// OpenAPI layer with SetRoute), which kinds of authentication the inner
+// layers attached (MarkAuth) and whether its connection was pinned
+// (MarkPinned). The record lives in the request context. The first
+// per-call layer that needs it (inventory, audit, OpenAPI validation)
+// creates it; inner layers mark it with the functions below, which cost a
+// context lookup and an atomic operation and do nothing when no record
+// exists (a layer used without an inventory or audit layer above it).
+//
+// Marks are cumulative over the call's attempts: a call whose first
+// attempt went out with a token and whose replay also carried a signature
+// is recorded as bearer+hmac.
+
+// AuthKind is a set of authentication mechanisms a call used. The zero
+// value, AuthNone, means no credential was attached.
+type AuthKind uint32
+
+// The authentication mechanisms MarkAuth records. Each is one bit; a call
+// can use several (a bearer token on an mTLS connection, signed with HMAC).
+const (
+	// AuthNone: no credential.
+	AuthNone AuthKind = 0
+	// AuthBearer: a bearer token (OAuth2 access token) in Authorization.
+	AuthBearer AuthKind = 1 << (iota - 1)
+	// AuthAPIKey: an API key in a header or a query parameter.
+	AuthAPIKey
+	// AuthHMAC: an HMAC (or other) request signature, such as an RFC 9421
+	// HTTP Message Signature.
+	AuthHMAC
+	// AuthMTLS: a client certificate was available to present (mutual TLS).
+	AuthMTLS
+	// AuthBasic: HTTP Basic credentials.
+	AuthBasic
+	// AuthOther: a credential of another kind.
+	AuthOther
+
+	authAll = AuthBearer | AuthAPIKey | AuthHMAC | AuthMTLS | AuthBasic | AuthOther
+)
+
+// authNames are the names of the AuthKind bits, lowest bit first.
+var authNames = [...]string{"bearer", "api_key", "hmac", "mtls", "basic", "other"}
+
+// authStrings caches String for every combination of the defined bits, so
+// recording a kind never builds a string.
+var authStrings = func() (s [authAll + 1]string) {
+	for k := range s {
+		s[k] = AuthKind(k).build()
+	}
+	return s
+}()
+
+// String returns the names of the kinds in k joined with "+", lowest bit
+// first ("bearer+hmac"), or "none".
+func (k AuthKind) String() string {
+	if k&^authAll == 0 {
+		return authStrings[k]
+	}
+	return k.build()
+}
+
+func (k AuthKind) build() string {
+	if k == AuthNone {
+		return "none"
+	}
+	var b strings.Builder
+	for i, n := range authNames {
+		if k&(1<<i) != 0 {
+			if b.Len() > 0 {
+				b.WriteByte('+')
+			}
+			b.WriteString(n)
+		}
+	}
+	if k&^authAll != 0 {
+		if b.Len() > 0 {
+			b.WriteByte('+')
+		}
+		b.WriteString("unknown")
+	}
+	return b.String()
+}
+
+// Names returns the names of the kinds in k, lowest bit first; nil for
+// AuthNone.
+func (k AuthKind) Names() []string {
+	var out []string
+	for i, n := range authNames {
+		if k&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// flag bits of callRecord.flags above the AuthKind bits.
+const (
+	flagPinned = 1 << 24
+)
+
+// callRecord is the per-call record.
+type callRecord struct {
+	url   *url.URL // the URL of the call's request: identifies the call
+	route string   // set before the call proceeds, on the call's goroutine
+	flags atomic.Uint32
+}
+
+type callRecordKey struct{}
+
+// routeKey is the context key of WithRoute.
+type routeKey struct{}
+
+// callRecordCtx carries the record without a separate WithValue
+// allocation. It hides a route set with WithRoute above it: that route was
+// the call's and is in the record; a call made below with this context (a
+// token refresh) must not inherit it.
+type callRecordCtx struct {
+	context.Context
+	rec callRecord
+}
+
+func (c *callRecordCtx) Value(key any) any {
+	switch key.(type) {
+	case callRecordKey:
+		return &c.rec
+	case routeKey:
+		return nil
+	}
+	return c.Context.Value(key)
+}
+
+func callRecordFrom(ctx context.Context) *callRecord {
+	r, _ := ctx.Value(callRecordKey{}).(*callRecord)
+	return r
+}
+
+// withCallRecord returns the record of the call req belongs to and a
+// request carrying it. A record belongs to the call when it was made for
+// the same URL (a per-call layer in between may have cloned the request).
+// When req's context holds no record for this call (none, or that of an
+// outer call which made this one, a token refresh, with its context),
+// a new one is made, starting with the route of WithRoute; that costs two
+// allocations (the context and the shallow request copy).
+func withCallRecord(req *http.Request) (*callRecord, *http.Request) {
+	ctx := req.Context()
+	if r := callRecordFrom(ctx); r != nil && sameURL(r.url, req.URL) {
+		return r, req
+	}
+	c := &callRecordCtx{Context: ctx}
+	c.rec.url = req.URL
+	c.rec.route, _ = ctx.Value(routeKey{}).(string)
+	return &c.rec, req.WithContext(c)
+}
+
+func sameURL(a, b *url.URL) bool {
+	return a == b || (a != nil && b != nil && *a == *b)
+}
+
+// WithRoute returns a copy of ctx naming the route of the calls made with
+// it: a low-cardinality template such as "/users/{id}/orders/{order}",
+// never a filled-in path. The inventory, the audit log and telemetry
+// report the route instead of the path, which keeps identifiers out of
+// metric attributes and bounds their cardinality. Template.NewRequest sets
+// it for you.
+func WithRoute(ctx context.Context, route string) context.Context {
+	return context.WithValue(ctx, routeKey{}, route)
+}
+
+// RouteFrom returns the route of the call ctx belongs to: the one a layer
+// set with SetRoute or the caller with WithRoute; "" when there is none.
+func RouteFrom(ctx context.Context) string {
+	if r := callRecordFrom(ctx); r != nil {
+		return r.route
+	}
+	s, _ := ctx.Value(routeKey{}).(string)
+	return s
+}
+
+// SetRoute sets the route of the call ctx belongs to and reports whether
+// the call has a record to set it in. It is for per-call layers that find
+// the route themselves (OpenAPI validation); call it before handing the
+// request on, on the call's goroutine.
+func SetRoute(ctx context.Context, route string) bool {
+	r := callRecordFrom(ctx)
+	if r == nil {
+		return false
+	}
+	r.route = route
+	return true
+}
+
+// MarkAuth records that the call ctx belongs to used the authentication
+// kind k. Credential layers call it when they attach a credential: the
+// auth layer AuthBearer, the API-key layer AuthAPIKey, the signing layer
+// AuthHMAC, the base transport AuthMTLS when it has a client certificate.
+// It is safe for concurrent use, allocates nothing, and does nothing when
+// the call has no record.
+func MarkAuth(ctx context.Context, k AuthKind) {
+	if r := callRecordFrom(ctx); r != nil {
+		r.mark(uint32(k & authAll))
+	}
+}
+
+// MarkPinned records that the connection of the call ctx belongs to was
+// checked against a certificate pin set (the base transport calls it when
+// the host is pinned). Like MarkAuth it is cheap and a no-op without a
+// record.
+func MarkPinned(ctx context.Context) {
+	if r := callRecordFrom(ctx); r != nil {
+		r.mark(flagPinned)
+	}
+}
+
+// mark sets bits in r.flags, writing only when a bit is new so concurrent
+// marks of the same kind do not contend.
+func (r *callRecord) mark(bits uint32) {
+	if r.flags.Load()&bits != bits {
+		r.flags.Or(bits)
+	}
+}
+
+func (r *callRecord) auth() AuthKind { return AuthKind(r.flags.Load()) & authAll }
+func (r *callRecord) pinned() bool  { return r.flags.Load()&flagPinned != 0 }
+
+// CallInfo is a snapshot of the per-call record.
+type CallInfo struct {
+	// Route is the call's route (see WithRoute, SetRoute); "" if unknown.
+	Route string
+	// Auth is the set of authentication kinds marked so far.
+	Auth AuthKind
+	// Pinned reports whether a pinned connection was marked.
+	Pinned bool
+}
+
+// CallInfoFrom returns a snapshot of the record of the call ctx belongs to,
+// and false when ctx carries no record (no inventory, audit or OpenAPI
+// layer above).
+func CallInfoFrom(ctx context.Context) (CallInfo, bool) {
+	r := callRecordFrom(ctx)
+	if r == nil {
+		return CallInfo{}, false
+	}
+	return CallInfo{Route: r.route, Auth: r.auth(), Pinned: r.pinned()}, true
+}

@@ -1,0 +1,540 @@
+package transport
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+
+	"github.com/securecall/securecall/internal/redact"
+)
+
+// EgressConfig configures NewEgress, NewEgressPolicy and
+// NewCredentialGuard. The zero value allows any https destination and
+// refuses plain http.
+type EgressConfig struct {
+	// Allow is the egress allowlist: the hosts requests (and every
+	// redirect hop) may go to. Each entry is "[scheme://]host[:port]":
+	//
+	//   - host is a DNS name ("api.example.com"), an IP literal
+	//     ("192.0.2.10", "[2001:db8::1]"), or "*." followed by a domain of at
+	//     least two labels ("*.example.com"), which matches every name below
+	//     that domain at any depth (a.example.com, a.b.example.com) but not
+	//     example.com itself;
+	//   - port is a number or "*" (any port); omitted, it is the default
+	//     port of the request's scheme (443 for https, 80 for http);
+	//   - scheme is "https" or "http"; omitted, the entry matches https, and
+	//     plain http too when AllowHTTP is set.
+	//
+	// Names are compared case-insensitively, after removing one trailing
+	// dot and converting internationalised names to their ASCII (punycode)
+	// form, the form net/http dials. IP literals are compared as addresses,
+	// so "[::1]" matches "[0:0::1]"; a name never matches an address.
+	//
+	// Empty: any host is allowed (the scheme rules still apply); pair it
+	// with the SSRF-safe dialer (NewSafeDialer), which checks the addresses
+	// names resolve to.
+	Allow []string
+	// AllowHTTP lets requests use plain http (to an allowed host). Meant for
+	// loopback tests and sidecars on the same host. Even then a plain-http
+	// request carrying a credential (see CredentialHeaders) is refused.
+	// Zero: https only.
+	AllowHTTP bool
+	// CredentialHeaders are header names, besides the built-in ones
+	// (Authorization, Proxy-Authorization, Cookie, Signature,
+	// Signature-Input, X-Api-Key and the other headers of
+	// redact.CredentialHeader), that carry a credential and so are never
+	// sent over plain http: an API-key header of your own, for example.
+	CredentialHeaders []string
+	// CredentialQueryKeys are query parameter names that carry a credential
+	// (an API key in the query) and so are never sent over plain http.
+	CredentialQueryKeys []string
+}
+
+// EgressError reports a request refused by the egress policy before any
+// connection was made. It wraps ErrEgressDenied. Origin is the refused
+// destination (scheme://host:port), never the full URL, so no path or
+// query, which may carry secrets, reaches the message.
+type EgressError struct {
+	Origin Origin
+	Reason string
+}
+
+func (e *EgressError) Error() string {
+	return "transport: egress denied: " + e.Origin.String() + ": " + e.Reason
+}
+
+func (e *EgressError) Unwrap() error { return ErrEgressDenied }
+
+// Reasons of EgressError.
+const (
+	egressNotAllowed  = "host not on the egress allowlist"
+	egressPort        = "port not allowed for this host"
+	egressScheme      = "scheme not allowed (https only)"
+	egressHTTP        = "plain http to this host is not allowed"
+	egressBadHost     = "invalid host"
+	egressHostHeader  = "Host header names a host not on the egress allowlist"
+	egressCleartext   = "credentials are never sent over plain http"
+	egressNoURL       = "request has no URL"
+	egressRelativeURL = "request URL is not absolute"
+)
+
+// EgressPolicy is a compiled EgressConfig. It is safe for concurrent use
+// and is itself a Scope (Allows), so a credential layer can be scoped to
+// the allowlist.
+type EgressPolicy struct {
+	exact     map[string][]egressRule // normalised host -> rules
+	wild      []egressRule            // rules of "*." patterns
+	any       bool                    // no allowlist: every host
+	allowHTTP bool
+	credHdr   []string // canonical extra credential header names
+	credQuery []string
+}
+
+// egressRule is one allowlist entry.
+type egressRule struct {
+	suffix string // wildcard rules: ".example.com"
+	scheme string // "", "https" or "http"
+	port   string // "", "*" or a number
+}
+
+// NewEgressPolicy compiles cfg, or returns a *ConfigError naming the bad
+// entry ("Allow[2]").
+func NewEgressPolicy(cfg EgressConfig) (*EgressPolicy, error) {
+	p := &EgressPolicy{exact: map[string][]egressRule{}, any: len(cfg.Allow) == 0, allowHTTP: cfg.AllowHTTP}
+	for i, s := range cfg.Allow {
+		opt := "Allow[" + strconv.Itoa(i) + "]"
+		host, rule, err := parseEgressPattern(s)
+		if err != nil {
+			return nil, &ConfigError{Option: opt, Reason: err.Error()}
+		}
+		if rule.scheme == "http" && !cfg.AllowHTTP {
+			return nil, &ConfigError{Option: opt, Reason: "an http entry needs AllowHTTP"}
+		}
+		if rule.suffix != "" {
+			p.wild = append(p.wild, rule)
+			continue
+		}
+		p.exact[host] = append(p.exact[host], rule)
+	}
+	for i, h := range cfg.CredentialHeaders {
+		c := http.CanonicalHeaderKey(strings.TrimSpace(h))
+		if c == "" || strings.ContainsAny(c, " \t:") {
+			return nil, &ConfigError{Option: "CredentialHeaders[" + strconv.Itoa(i) + "]", Reason: "not a header name"}
+		}
+		p.credHdr = append(p.credHdr, c)
+	}
+	for i, k := range cfg.CredentialQueryKeys {
+		if k == "" {
+			return nil, &ConfigError{Option: "CredentialQueryKeys[" + strconv.Itoa(i) + "]", Reason: "empty"}
+		}
+		p.credQuery = append(p.credQuery, k)
+	}
+	return p, nil
+}
+
+// parseEgressPattern parses one allowlist entry. Errors never repeat the
+// entry (configuration may come from a secret-bearing URL by mistake).
+func parseEgressPattern(s string) (string, egressRule, error) {
+	var r egressRule
+	s = strings.TrimSpace(s)
+	if scheme, rest, ok := strings.Cut(s, "://"); ok {
+		switch strings.ToLower(scheme) {
+		case "https", "http":
+			r.scheme = strings.ToLower(scheme)
+		default:
+			return "", r, errorString("scheme must be https or http")
+		}
+		s = rest
+	}
+	if s == "" {
+		return "", r, errorString("empty host")
+	}
+	if strings.ContainsAny(s, "/?#@\\ \t") {
+		return "", r, errorString("must be [scheme://]host[:port], without path, query, fragment or userinfo")
+	}
+	host, port := s, ""
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "", r, errorString("unclosed [ in IPv6 literal")
+		}
+		host, port = s[1:end], s[end+1:]
+		if port != "" {
+			if port[0] != ':' {
+				return "", r, errorString("junk after IPv6 literal")
+			}
+			port = port[1:]
+			if port == "" {
+				return "", r, errorString("empty port")
+			}
+		}
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return "", r, errorString("not an IPv6 address (zones are not allowed)")
+		}
+		host = a.String()
+	} else {
+		if i := strings.LastIndexByte(s, ':'); i >= 0 {
+			host, port = s[:i], s[i+1:]
+			if strings.Contains(host, ":") {
+				return "", r, errorString("IPv6 literals must be in brackets")
+			}
+			if port == "" {
+				return "", r, errorString("empty port")
+			}
+		}
+		if strings.HasPrefix(host, "*.") {
+			d, err := normaliseName(host[2:])
+			if err != nil {
+				return "", r, err
+			}
+			if !strings.Contains(d, ".") {
+				return "", r, errorString("a wildcard needs a domain of at least two labels")
+			}
+			if allDigits(d[strings.LastIndexByte(d, '.')+1:]) {
+				return "", r, errorString("a wildcard cannot cover IP addresses")
+			}
+			r.suffix = "." + d
+			host = ""
+		} else if a, err := netip.ParseAddr(host); err == nil {
+			host = a.String()
+		} else {
+			if host, err = normaliseName(host); err != nil {
+				return "", r, err
+			}
+		}
+	}
+	if port != "" && port != "*" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+			return "", r, errorString("port must be 1-65535 or *")
+		}
+	}
+	r.port = port
+	return host, r, nil
+}
+
+// errorString is a constant error; parse errors are wrapped in a
+// *ConfigError that adds the package prefix.
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+// normaliseName lower-cases a DNS name, removes one trailing dot, converts
+// an internationalised name to its ASCII form as net/http does for
+// dialing, and checks its characters.
+func normaliseName(h string) (string, error) {
+	h = strings.TrimSuffix(h, ".")
+	if h == "" {
+		return "", errorString("empty host")
+	}
+	if !isASCII(h) {
+		if !utf8.ValidString(h) {
+			return "", errorString("host is not valid UTF-8")
+		}
+		a, err := idna.Lookup.ToASCII(h)
+		if err != nil {
+			return "", errorString("host is not a valid internationalised name")
+		}
+		h = a
+	}
+	h = strings.ToLower(h)
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return "", errorString("host has characters a DNS name cannot have")
+		}
+	}
+	if strings.Contains(h, "..") || h[0] == '.' {
+		return "", errorString("host has an empty label")
+	}
+	return h, nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// hostOf returns hostname in the form the allowlist uses.
+func hostOf(hostname string) (string, bool) {
+	if hostname == "" {
+		return "", false
+	}
+	if strings.IndexByte(hostname, ':') >= 0 || hostname[len(hostname)-1] >= '0' && hostname[len(hostname)-1] <= '9' {
+		if a, err := netip.ParseAddr(hostname); err == nil {
+			return a.String(), true // zones kept: no entry has one
+		}
+	}
+	h, err := normaliseName(hostname)
+	if err != nil {
+		return "", false
+	}
+	return h, true
+}
+
+// Allows reports whether the policy lets a request go to u. It makes p a
+// Scope.
+func (p *EgressPolicy) Allows(u *url.URL) bool {
+	return p.CheckURL(u) == nil
+}
+
+// CheckURL returns nil when the policy lets a request go to u, else an
+// *EgressError. It does not look at headers; Check does.
+func (p *EgressPolicy) CheckURL(u *url.URL) error {
+	if u == nil {
+		return &EgressError{Reason: egressNoURL}
+	}
+	o := OriginOf(u)
+	if o.Host == "" || o.Scheme == "" {
+		return &EgressError{Origin: o, Reason: egressRelativeURL}
+	}
+	switch o.Scheme {
+	case "https":
+	case "http":
+		if !p.allowHTTP {
+			return &EgressError{Origin: o, Reason: egressScheme}
+		}
+	default:
+		return &EgressError{Origin: o, Reason: egressScheme}
+	}
+	return p.checkHost(o, o.Host)
+}
+
+// checkHost checks host (raw, from a URL or a Host header) with o's scheme
+// and port against the allowlist.
+func (p *EgressPolicy) checkHost(o Origin, raw string) error {
+	host, ok := hostOf(raw)
+	if !ok {
+		return &EgressError{Origin: o, Reason: egressBadHost}
+	}
+	if p.any {
+		return nil
+	}
+	reason := egressNotAllowed
+	for _, r := range p.exact[host] {
+		switch p.matchRule(r, o) {
+		case matchOK:
+			return nil
+		case matchPort:
+			reason = egressPort
+		case matchScheme:
+			if reason == egressNotAllowed {
+				reason = egressHTTP
+			}
+		}
+	}
+	for _, r := range p.wild {
+		if len(host) <= len(r.suffix) || !strings.HasSuffix(host, r.suffix) {
+			continue
+		}
+		switch p.matchRule(r, o) {
+		case matchOK:
+			return nil
+		case matchPort:
+			reason = egressPort
+		case matchScheme:
+			if reason == egressNotAllowed {
+				reason = egressHTTP
+			}
+		}
+	}
+	return &EgressError{Origin: o, Reason: reason}
+}
+
+type ruleMatch int
+
+const (
+	matchOK ruleMatch = iota
+	matchScheme
+	matchPort
+)
+
+func (p *EgressPolicy) matchRule(r egressRule, o Origin) ruleMatch {
+	switch r.scheme {
+	case "":
+		if o.Scheme != "https" && !(o.Scheme == "http" && p.allowHTTP) {
+			return matchScheme
+		}
+	default:
+		if r.scheme != o.Scheme {
+			return matchScheme
+		}
+	}
+	switch r.port {
+	case "*":
+		return matchOK
+	case "":
+		if (o.Scheme == "https" && o.Port == "443") || (o.Scheme == "http" && o.Port == "80") {
+			return matchOK
+		}
+		return matchPort
+	default:
+		if r.port == o.Port {
+			return matchOK
+		}
+		return matchPort
+	}
+}
+
+// Check returns nil when the policy lets req go out, else an *EgressError:
+// the URL must pass CheckURL, a Host header that names another host must
+// name an allowed one, and a plain-http request must carry no credential.
+func (p *EgressPolicy) Check(req *http.Request) error {
+	if err := p.CheckURL(req.URL); err != nil {
+		return err
+	}
+	if req.Host != "" && req.Host != req.URL.Host {
+		o := OriginOf(req.URL)
+		h := req.Host
+		if hh, _, err := net.SplitHostPort(h); err == nil {
+			h = hh
+		}
+		if err := p.checkHost(o, h); err != nil {
+			return &EgressError{Origin: o, Reason: egressHostHeader}
+		}
+	}
+	return p.checkCleartext(req)
+}
+
+// checkCleartext refuses a request that is not https and carries a
+// credential: URL userinfo, a credential header, or a credential query
+// parameter.
+func (p *EgressPolicy) checkCleartext(req *http.Request) error {
+	if req.URL == nil || req.URL.Scheme == "https" {
+		return nil
+	}
+	deny := func() error { return &EgressError{Origin: OriginOf(req.URL), Reason: egressCleartext} }
+	if req.URL.User != nil {
+		return deny()
+	}
+	for name := range req.Header {
+		if isCredentialHeader(name) || containsFold(p.credHdr, name) {
+			return deny()
+		}
+	}
+	if len(p.credQuery) > 0 && req.URL.RawQuery != "" {
+		q := req.URL.Query()
+		for _, k := range p.credQuery {
+			if q.Has(k) {
+				return deny()
+			}
+		}
+	}
+	return nil
+}
+
+// signatureHeaders carry RFC 9421 signatures: not secrets, but proof of a
+// credential that must not travel in clear text either.
+var signatureHeaders = [...]string{"Signature", "Signature-Input", "Cookie2"}
+
+func isCredentialHeader(name string) bool {
+	if redact.CredentialHeader(name) {
+		return true
+	}
+	for _, h := range signatureHeaders {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// NewEgress returns the egress guard layer: every request, and so every
+// redirect hop (http.Client runs the stack again for each), is checked
+// with the policy of cfg (see EgressPolicy.Check) before anything is sent;
+// a refused request fails with an *EgressError wrapping ErrEgressDenied,
+// its body closed, and next is not called. It belongs to the per-call
+// "prepare" step of a stack, above the retry layer: a refusal is final.
+//
+// Bad configuration is a *ConfigError.
+func NewEgress(next http.RoundTripper, cfg EgressConfig) (http.RoundTripper, error) {
+	p, err := NewEgressPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return NewEgressWithPolicy(next, p), nil
+}
+
+// NewEgressWithPolicy is NewEgress with a compiled policy, which a client
+// shares with its redirect check.
+func NewEgressWithPolicy(next http.RoundTripper, p *EgressPolicy) http.RoundTripper {
+	return &egressLayer{next: orDefault(next), p: p}
+}
+
+type egressLayer struct {
+	next http.RoundTripper
+	p    *EgressPolicy
+}
+
+func (l *egressLayer) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := l.p.Check(req); err != nil {
+		closeRequestBody(req)
+		return nil, err
+	}
+	return l.next.RoundTrip(req)
+}
+
+// NewCredentialGuard returns a per-attempt layer that refuses to send a
+// request over anything but https when it carries a credential (URL
+// userinfo, a credential header, a credential query parameter of cfg),
+// whichever layer added it. Place it below the credential layers (auth,
+// API key, signing) and above the base transport: it is the last word on
+// "credentials are never sent over plain http". For an https request it
+// costs one string comparison. Only cfg's credential fields are used.
+func NewCredentialGuard(next http.RoundTripper, cfg EgressConfig) (http.RoundTripper, error) {
+	p, err := NewEgressPolicy(EgressConfig{CredentialHeaders: cfg.CredentialHeaders, CredentialQueryKeys: cfg.CredentialQueryKeys})
+	if err != nil {
+		return nil, err
+	}
+	return &credentialGuard{next: orDefault(next), p: p}, nil
+}
+
+type credentialGuard struct {
+	next http.RoundTripper
+	p    *EgressPolicy
+}
+
+func (g *credentialGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := g.p.checkCleartext(req); err != nil {
+		closeRequestBody(req)
+		return nil, err
+	}
+	return g.next.RoundTrip(req)
+}
+
+// closeRequestBody closes req.Body, if any, for a layer that refuses the
+// request and so does not hand the body on.
+func closeRequestBody(req *http.Request) {
+	if req.Body != nil && req.Body != http.NoBody {
+		_ = req.Body.Close()
+	}
+}
