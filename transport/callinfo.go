@@ -233,7 +233,7 @@ func (r *callRecord) mark(bits uint32) {
 }
 
 func (r *callRecord) auth() AuthKind { return AuthKind(r.flags.Load()) & authAll }
-func (r *callRecord) pinned() bool  { return r.flags.Load()&flagPinned != 0 }
+func (r *callRecord) pinned() bool   { return r.flags.Load()&flagPinned != 0 }
 
 // CallInfo is a snapshot of the per-call record.
 type CallInfo struct {
