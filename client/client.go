@@ -88,11 +88,16 @@ func (cfg *config) validate() error {
 	return nil
 }
 
+var errNilRequest = errors.New("client: nil *http.Request")
+
 // Do sends req through the stack, following redirects under the client's
 // redirect policy. Errors are redacted: the query values and userinfo of
 // any URL in them are replaced, so they are safe to log. As with
 // http.Client.Do, a non-nil response must have its body closed.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	if req == nil {
+		return nil, errNilRequest
+	}
 	if c.closed.Load() {
 		if req != nil && req.Body != nil {
 			_ = req.Body.Close()

@@ -385,3 +385,14 @@ func TestTransportWorksWithCallersOwnClient(t *testing.T) {
 		t.Fatal("request did not arrive")
 	}
 }
+
+func TestDoNilRequest(t *testing.T) {
+	c, err := client.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if resp, err := c.Do(nil); err == nil || resp != nil {
+		t.Fatalf("Do(nil) = %v, %v; want an error", resp, err)
+	}
+}
