@@ -1,0 +1,321 @@
+package transport
+
+import (
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Defaults of LimitsConfig.
+const (
+	// DefaultMaxResponseBodyBytes is the most a caller may read from a
+	// response body: 16 MiB.
+	DefaultMaxResponseBodyBytes = 16 << 20
+	// DefaultMaxResponseHeaderBytes is the largest response header (the
+	// field names and values, counted as "Name: value\r\n" lines) accepted:
+	// 1 MiB.
+	DefaultMaxResponseHeaderBytes = 1 << 20
+	// limitsDrain is how much of a refused response body is read so the
+	// connection can be reused; beyond it the connection is closed.
+	limitsDrain = 64 << 10
+)
+
+// LimitsConfig configures NewLimits. The zero value applies the default
+// size limits and accepts any media type.
+type LimitsConfig struct {
+	// MaxBodyBytes is the most a caller may read from a response body.
+	// The limit applies to the stream the caller reads, so to the decoded
+	// bytes when net/http decompresses the body transparently (it does
+	// when it asked for gzip itself); a caller that sets Accept-Encoding
+	// and decodes by itself should bound its decoder too. A body declared
+	// larger (Content-Length) is refused before it is read; one that turns
+	// out larger yields its first MaxBodyBytes bytes and then a
+	// *ResponseTooLargeError instead of io.EOF: never a silently truncated
+	// body. Zero means DefaultMaxResponseBodyBytes; negative, no limit.
+	MaxBodyBytes int64
+	// MaxHeaderBytes is the largest response header accepted, counted as
+	// the sum of len(name)+len(value)+4 over every field line. It is
+	// checked once the header is parsed; to stop reading an oversized
+	// header early, set the base transport's MaxResponseHeaderBytes to the
+	// same value. Zero means DefaultMaxResponseHeaderBytes; negative, no
+	// limit.
+	MaxHeaderBytes int64
+	// MediaTypes, when not empty, is the allowlist of response media types
+	// (the Content-Type without parameters, compared case-insensitively):
+	// "application/json", "type/*", or "type/*+suffix" such as
+	// "application/*+json" (which takes application/problem+json). A
+	// response that may have a body (not to HEAD, not 1xx, 204 or 304, and
+	// not Content-Length: 0) with another or no media type is refused with
+	// a *MediaTypeError. Empty: any media type.
+	MediaTypes []string
+}
+
+// ResponseTooLargeError reports a response over a size limit. It wraps
+// ErrResponseTooLarge.
+type ResponseTooLargeError struct {
+	// Part is "body" or "header".
+	Part string
+	// Limit is the configured limit in bytes.
+	Limit int64
+	// Size is the declared (Content-Length) or measured size, or -1 when
+	// the body is only known to be larger than Limit.
+	Size int64
+}
+
+func (e *ResponseTooLargeError) Error() string {
+	s := "transport: response too large: " + e.Part + " exceeds " + strconv.FormatInt(e.Limit, 10) + " bytes"
+	if e.Size >= 0 {
+		s += " (" + strconv.FormatInt(e.Size, 10) + " bytes)"
+	}
+	return s
+}
+
+func (e *ResponseTooLargeError) Unwrap() error { return ErrResponseTooLarge }
+
+// MediaTypeError reports a response whose media type is not on the
+// allowlist. It wraps ErrMediaTypeDenied.
+type MediaTypeError struct {
+	// MediaType is the response's media type without parameters, "" when
+	// it had none (cut to 64 bytes: it comes from the server).
+	MediaType string
+	// StatusCode is the response's status.
+	StatusCode int
+}
+
+func (e *MediaTypeError) Error() string {
+	mt := strconv.Quote(e.MediaType)
+	if e.MediaType == "" {
+		mt = "none"
+	}
+	return "transport: response media type denied: " + mt + " (status " + strconv.Itoa(e.StatusCode) + ")"
+}
+
+func (e *MediaTypeError) Unwrap() error { return ErrMediaTypeDenied }
+
+// ErrorType returns "media_type_denied", the error.type of telemetry.
+func (e *MediaTypeError) ErrorType() string { return "media_type_denied" }
+
+// mediaPattern is one MediaTypes entry.
+type mediaPattern struct {
+	typ    string // "application"; "*" for "*/*"
+	sub    string // "json"; "" for "type/*"
+	suffix string // "+json" for "type/*+json"
+}
+
+func (p mediaPattern) match(typ, sub string) bool {
+	if p.typ == "*" {
+		return true
+	}
+	if p.typ != typ {
+		return false
+	}
+	switch {
+	case p.suffix != "":
+		return strings.HasSuffix(sub, p.suffix) && len(sub) > len(p.suffix)
+	case p.sub == "":
+		return true
+	default:
+		return p.sub == sub
+	}
+}
+
+func parseMediaPattern(s string) (mediaPattern, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	typ, sub, ok := strings.Cut(s, "/")
+	if !ok || sub == "" {
+		return mediaPattern{}, false
+	}
+	if typ == "*" {
+		return mediaPattern{typ: "*"}, sub == "*"
+	}
+	if !isToken(typ) {
+		return mediaPattern{}, false
+	}
+	switch {
+	case sub == "*":
+		return mediaPattern{typ: typ}, true
+	case strings.HasPrefix(sub, "*+"):
+		if !isToken(sub[2:]) {
+			return mediaPattern{}, false
+		}
+		return mediaPattern{typ: typ, suffix: sub[1:]}, true
+	case isToken(sub):
+		return mediaPattern{typ: typ, sub: sub}, true
+	}
+	return mediaPattern{}, false
+}
+
+// isToken reports whether s is a non-empty RFC 9110 token without "*".
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}*", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// NewLimits returns the response-limits layer: response header size,
+// body size (on the stream the caller reads) and an optional media-type
+// allowlist, per LimitsConfig. A response over the header limit, declared
+// over the body limit or of a refused media type is drained (bounded),
+// closed and replaced by an error; next's request is never modified.
+//
+// It is a per-call layer: place it above the retry layer, below anything
+// that reads response bodies for the caller (OpenAPI validation), so that
+// they read behind the limit. Bad configuration is a *ConfigError.
+func NewLimits(next http.RoundTripper, cfg LimitsConfig) (http.RoundTripper, error) {
+	l := &limitsLayer{
+		next:      orDefault(next),
+		maxBody:   cfg.MaxBodyBytes,
+		maxHeader: cfg.MaxHeaderBytes,
+	}
+	if l.maxBody == 0 {
+		l.maxBody = DefaultMaxResponseBodyBytes
+	}
+	if l.maxHeader == 0 {
+		l.maxHeader = DefaultMaxResponseHeaderBytes
+	}
+	for i, s := range cfg.MediaTypes {
+		p, ok := parseMediaPattern(s)
+		if !ok {
+			return nil, configErrorf("MediaTypes["+strconv.Itoa(i)+"]", nil,
+				"want type/subtype, type/*, type/*+suffix or */*")
+		}
+		l.media = append(l.media, p)
+	}
+	return l, nil
+}
+
+type limitsLayer struct {
+	next      http.RoundTripper
+	maxBody   int64 // < 0: none
+	maxHeader int64 // < 0: none
+	media     []mediaPattern
+}
+
+func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(req)
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		return nil, err
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	if l.maxHeader >= 0 {
+		if n := headerSize(resp.Header, l.maxHeader); n > l.maxHeader {
+			limitsDiscard(resp.Body)
+			return nil, &ResponseTooLargeError{Part: "header", Limit: l.maxHeader, Size: n}
+		}
+	}
+	mayHaveBody := req.Method != http.MethodHead && resp.StatusCode >= 200 &&
+		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
+	if len(l.media) > 0 && mayHaveBody && resp.ContentLength != 0 {
+		if mt, ok := l.mediaAllowed(resp.Header.Get("Content-Type")); !ok {
+			limitsDiscard(resp.Body)
+			return nil, &MediaTypeError{MediaType: mt, StatusCode: resp.StatusCode}
+		}
+	}
+	if l.maxBody < 0 || !mayHaveBody || resp.Body == http.NoBody {
+		return resp, nil
+	}
+	if resp.ContentLength > l.maxBody {
+		_ = resp.Body.Close() // known to be too large: not worth draining
+		return nil, &ResponseTooLargeError{Part: "body", Limit: l.maxBody, Size: resp.ContentLength}
+	}
+	resp.Body = &limitedBody{rc: resp.Body, left: l.maxBody, limit: l.maxBody}
+	return resp, nil
+}
+
+// mediaAllowed parses a Content-Type value and checks it against the
+// allowlist. It returns the media type (cut to 64 bytes) for the error.
+func (l *limitsLayer) mediaAllowed(ct string) (string, bool) {
+	if ct == "" {
+		return "", false
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil && err != mime.ErrInvalidMediaParameter {
+		return cut(ct, 64), false
+	}
+	typ, sub, ok := strings.Cut(mt, "/")
+	if !ok {
+		return cut(mt, 64), false
+	}
+	for _, p := range l.media {
+		if p.match(typ, sub) {
+			return mt, true
+		}
+	}
+	return cut(mt, 64), false
+}
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// headerSize returns the size of h counted as "Name: value\r\n" lines,
+// stopping early once it exceeds max.
+func headerSize(h http.Header, max int64) int64 {
+	var n int64
+	for k, vs := range h {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 4)
+		}
+		if n > max {
+			return n
+		}
+	}
+	return n
+}
+
+// limitsDiscard drains a refused body (bounded) and closes it.
+func limitsDiscard(rc io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(rc, limitsDrain))
+	_ = rc.Close()
+}
+
+// limitedBody yields at most limit bytes of rc, then a
+// *ResponseTooLargeError if rc has more.
+type limitedBody struct {
+	rc    io.ReadCloser
+	left  int64
+	limit int64
+	err   error // sticky: the too-large error once seen
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	// Read one byte more than allowed, to tell "exactly at the limit"
+	// from "over it".
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	if int64(n) > b.left {
+		n = int(b.left)
+		b.left = 0
+		b.err = &ResponseTooLargeError{Part: "body", Limit: b.limit, Size: -1}
+		return n, b.err
+	}
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
