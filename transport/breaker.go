@@ -1,0 +1,431 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
+
+// Circuit breaker defaults (BreakerConfig zero values).
+const (
+	// DefaultBreakerFailureRatio: the breaker opens when at least half of
+	// the attempts in the window failed...
+	DefaultBreakerFailureRatio = 0.5
+	// DefaultBreakerMinRequests: ...and the window holds at least this
+	// many attempts, so a handful of failures on a quiet host does not
+	// open it...
+	DefaultBreakerMinRequests = 10
+	// DefaultBreakerConsecutiveFailures: ...or when this many attempts in
+	// a row failed, which catches an outage on a quiet host.
+	DefaultBreakerConsecutiveFailures = 5
+	// DefaultBreakerWindow: the period failures are counted over.
+	DefaultBreakerWindow = 30 * time.Second
+	// DefaultBreakerOpenTimeout: how long the breaker stays open before
+	// letting one probe through (half-open).
+	DefaultBreakerOpenTimeout = 10 * time.Second
+	// DefaultBreakerProbeTimeout: a probe that has not answered after this
+	// long counts as failed, so a hung probe cannot keep the breaker
+	// half-open forever.
+	DefaultBreakerProbeTimeout = 10 * time.Second
+)
+
+// Names of the breaker's span events, instruments and attributes.
+const (
+	// EventBreakerStateChanged: a host's breaker changed state; added to
+	// the span of the attempt whose outcome (or arrival) caused it.
+	// Attributes: server.address, BreakerStateKey (the new state),
+	// BreakerFromKey.
+	EventBreakerStateChanged = "securecall.breaker.state_changed"
+	// MetricBreakerTransitions counts breaker state changes (unit
+	// "{transition}"). Attributes: server.address, BreakerStateKey (the new
+	// state).
+	MetricBreakerTransitions = "securecall.breaker.transitions"
+
+	// BreakerStateKey: a breaker state ("closed", "half-open", "open").
+	BreakerStateKey = attribute.Key("securecall.breaker.state")
+	// BreakerFromKey: the state a breaker left.
+	BreakerFromKey = attribute.Key("securecall.breaker.from")
+	// BreakerRetryInKey: seconds until an open breaker may let a probe
+	// through.
+	BreakerRetryInKey = attribute.Key("securecall.breaker.retry_in")
+)
+
+// BreakerState is the state of one host's circuit breaker.
+type BreakerState uint8
+
+// Breaker states.
+const (
+	BreakerClosed   BreakerState = iota // requests flow; failures are counted
+	BreakerHalfOpen                     // one probe is let through
+	BreakerOpen                         // requests fail fast with ErrCircuitOpen
+)
+
+// String returns "closed", "half-open" or "open".
+func (s BreakerState) String() string {
+	switch s {
+	case BreakerClosed:
+		return "closed"
+	case BreakerHalfOpen:
+		return "half-open"
+	case BreakerOpen:
+		return "open"
+	}
+	return "unknown"
+}
+
+func stateOf(s gobreaker.State) BreakerState {
+	switch s {
+	case gobreaker.StateHalfOpen:
+		return BreakerHalfOpen
+	case gobreaker.StateOpen:
+		return BreakerOpen
+	}
+	return BreakerClosed
+}
+
+// BreakerConfig configures the circuit breaker layer (NewBreaker). The
+// zero value is usable: a host's breaker opens when, over the last 30 s, at
+// least 10 attempts were made and half of them failed, or 5 in a row
+// failed; it stays open 10 s, then lets one probe through (10 s probe
+// timeout).
+type BreakerConfig struct {
+	// FailureRatio opens the breaker when failures / attempts in Window
+	// reach it (with at least MinRequests attempts). Zero:
+	// DefaultBreakerFailureRatio; must be in (0, 1].
+	FailureRatio float64
+	// MinRequests is the number of attempts Window must hold before
+	// FailureRatio applies. Zero: DefaultBreakerMinRequests.
+	MinRequests int
+	// ConsecutiveFailures opens the breaker after this many failures in a
+	// row. Zero: DefaultBreakerConsecutiveFailures; negative: off.
+	ConsecutiveFailures int
+	// Window is the period attempts are counted over. Zero:
+	// DefaultBreakerWindow; at least 1 s.
+	Window time.Duration
+	// OpenTimeout is how long the breaker stays open. Zero:
+	// DefaultBreakerOpenTimeout.
+	OpenTimeout time.Duration
+	// ProbeTimeout: a half-open probe that has not answered after this
+	// long counts as failed and the breaker opens again. Zero:
+	// DefaultBreakerProbeTimeout.
+	ProbeTimeout time.Duration
+	// MaxHosts bounds the number of per-host breakers. Zero:
+	// DefaultMaxHosts (least recently used forgotten first).
+	MaxHosts int
+	// OnStateChange, when set, is called on every state change of a
+	// host's breaker (synchronously, with the breaker's lock held: it must
+	// be quick and must not call the layer).
+	OnStateChange func(host string, from, to BreakerState)
+	// MeterProvider creates MetricBreakerTransitions. nil:
+	// otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
+}
+
+func (c BreakerConfig) resolve() (BreakerConfig, error) {
+	if c.FailureRatio == 0 {
+		c.FailureRatio = DefaultBreakerFailureRatio
+	}
+	if !(c.FailureRatio > 0 && c.FailureRatio <= 1) {
+		return c, configErrorf("BreakerConfig.FailureRatio", nil, "must be in (0, 1], got %v", c.FailureRatio)
+	}
+	if c.MinRequests == 0 {
+		c.MinRequests = DefaultBreakerMinRequests
+	}
+	if c.MinRequests < 1 {
+		return c, configErrorf("BreakerConfig.MinRequests", nil, "must be at least 1, got %d", c.MinRequests)
+	}
+	switch {
+	case c.ConsecutiveFailures == 0:
+		c.ConsecutiveFailures = DefaultBreakerConsecutiveFailures
+	case c.ConsecutiveFailures < 0:
+		c.ConsecutiveFailures = math.MaxInt
+	}
+	if c.Window == 0 {
+		c.Window = DefaultBreakerWindow
+	}
+	if c.Window < time.Second {
+		return c, configErrorf("BreakerConfig.Window", nil, "must be at least 1s, got %v", c.Window)
+	}
+	if c.OpenTimeout == 0 {
+		c.OpenTimeout = DefaultBreakerOpenTimeout
+	}
+	if c.OpenTimeout < 0 {
+		return c, configErrorf("BreakerConfig.OpenTimeout", nil, "must be positive, got %v", c.OpenTimeout)
+	}
+	if c.ProbeTimeout == 0 {
+		c.ProbeTimeout = DefaultBreakerProbeTimeout
+	}
+	if c.ProbeTimeout < 0 {
+		return c, configErrorf("BreakerConfig.ProbeTimeout", nil, "must be positive, got %v", c.ProbeTimeout)
+	}
+	if c.MaxHosts < 0 {
+		return c, configErrorf("BreakerConfig.MaxHosts", nil, "must not be negative, got %d", c.MaxHosts)
+	}
+	return c, nil
+}
+
+// CircuitOpenError is the error of a request the breaker refused: Host's
+// breaker is open (or half-open with its one probe in flight) and may let
+// a request through again at Until. errors.Is(err, ErrCircuitOpen) is
+// true. The retry layer never retries it.
+type CircuitOpenError struct {
+	Host  string
+	Until time.Time
+	State BreakerState
+}
+
+func (e *CircuitOpenError) Error() string {
+	return "transport: circuit " + e.State.String() + " for " + e.Host + " until " + e.Until.UTC().Format(time.RFC3339Nano)
+}
+
+// Unwrap returns ErrCircuitOpen.
+func (e *CircuitOpenError) Unwrap() error { return ErrCircuitOpen }
+
+// Outcome values reported to gobreaker.
+var (
+	errBreakerFailure  = errors.New("transport: breaker: failure")
+	errBreakerExcluded = errors.New("transport: breaker: excluded")
+	errProbeTimeout    = errors.New("transport: breaker: probe timed out")
+)
+
+// NewBreaker returns the circuit breaker layer: one breaker per host
+// (HostKey) in a bounded registry, each a gobreaker TwoStepCircuitBreaker.
+//
+// An attempt's outcome is judged by Classify: connect errors, broken
+// connections, attempt timeouts and 5xx other than 501 are failures;
+// 429 (the throttle's business), the caller's own cancellation, and
+// client-side refusals (certificate and TLS failures, egress, credentials,
+// throttle) count neither way; everything else is a success. The breaker
+// opens on cfg's thresholds, stays open cfg.OpenTimeout, then lets one
+// probe through: its success closes the breaker, its failure (or no answer
+// within cfg.ProbeTimeout) opens it again. While open (or half-open with
+// the probe in flight) a request is not sent: RoundTrip closes its body
+// and returns a *CircuitOpenError naming the host and when it may close.
+//
+// It belongs inside the retry loop, so every attempt is counted, and above
+// the throttle, so a refused request takes no token. While a host's
+// breaker is closed the layer takes no lock: outcomes are counted with
+// atomics and gobreaker is only consulted on a failure or while the
+// breaker is not closed.
+//
+// Span events: EventBreakerRejected (server.address, BreakerStateKey,
+// BreakerRetryInKey), EventBreakerStateChanged. A nil next means
+// http.DefaultTransport. Bad configuration is a *ConfigError.
+func NewBreaker(next http.RoundTripper, cfg BreakerConfig) (http.RoundTripper, error) {
+	c, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	l := &breakerLayer{next: orDefault(next), cfg: c}
+	meter := meterOf(c.MeterProvider)
+	if l.transitions, err = meter.Int64Counter(MetricBreakerTransitions, metric.WithUnit("{transition}"),
+		metric.WithDescription("State changes of securecall's per-host circuit breakers.")); err != nil || l.transitions == nil {
+		otelHandle(err)
+		l.transitions = metricnoop.Int64Counter{}
+	}
+	l.hosts.init(c.MaxHosts, l.newHost)
+	return l, nil
+}
+
+type breakerLayer struct {
+	next        http.RoundTripper
+	cfg         BreakerConfig
+	hosts       registry[breakerHost]
+	transitions metric.Int64Counter
+}
+
+// breakerHost is one host's breaker. state mirrors gobreaker's state (set
+// in OnStateChange, under gobreaker's lock) so the closed-state fast path
+// reads one atomic.
+type breakerHost struct {
+	host        string
+	cb          *gobreaker.TwoStepCircuitBreaker[struct{}]
+	state       atomic.Int32 // a BreakerState
+	openUntil   atomic.Int64 // unix nanoseconds
+	consecutive atomic.Int64
+	win         window // a: attempts, b: failures
+	changes     atomic.Uint64
+	from        atomic.Int32 // the state left by the last change
+
+	mu    sync.Mutex
+	probe *breakerProbe // the half-open probe in flight, if any
+}
+
+// breakerProbe is a half-open probe: report reaches gobreaker once,
+// whether from the probe's own outcome or from its timeout.
+type breakerProbe struct {
+	start time.Time
+	done  func(error)
+	once  sync.Once
+}
+
+func (p *breakerProbe) report(err error) { p.once.Do(func() { p.done(err) }) }
+
+func (l *breakerLayer) newHost(host string) *breakerHost {
+	h := &breakerHost{host: host}
+	h.win.init(l.cfg.Window)
+	h.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        host,
+		MaxRequests: 1,
+		Timeout:     l.cfg.OpenTimeout,
+		ReadyToTrip: func(gobreaker.Counts) bool { return l.shouldTrip(h) },
+		IsSuccessful: func(err error) bool {
+			return err == nil
+		},
+		IsExcluded: func(err error) bool { return err == errBreakerExcluded },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			l.onStateChange(h, stateOf(from), stateOf(to))
+		},
+	})
+	return h
+}
+
+// shouldTrip is gobreaker's ReadyToTrip, called (under its lock) on a
+// failure in the closed state; it reads the layer's own counters.
+func (l *breakerLayer) shouldTrip(h *breakerHost) bool {
+	if h.consecutive.Load() >= int64(l.cfg.ConsecutiveFailures) {
+		return true
+	}
+	total, failures := h.win.totals(time.Now().UnixNano())
+	return total >= int64(l.cfg.MinRequests) && float64(failures) >= l.cfg.FailureRatio*float64(total)
+}
+
+// onStateChange runs under gobreaker's lock.
+func (l *breakerLayer) onStateChange(h *breakerHost, from, to BreakerState) {
+	now := time.Now()
+	if to == BreakerOpen {
+		h.openUntil.Store(now.Add(l.cfg.OpenTimeout).UnixNano())
+	}
+	h.win.reset()
+	h.consecutive.Store(0)
+	if to != BreakerHalfOpen {
+		h.mu.Lock()
+		h.probe = nil
+		h.mu.Unlock()
+	}
+	h.from.Store(int32(from))
+	h.state.Store(int32(to))
+	h.changes.Add(1)
+	if l.transitions.Enabled(context.Background()) {
+		l.transitions.Add(context.Background(), 1, metric.WithAttributeSet(attribute.NewSet(
+			semconv.ServerAddress(h.host), BreakerStateKey.String(to.String()))))
+	}
+	if l.cfg.OnStateChange != nil {
+		l.cfg.OnStateChange(h.host, from, to)
+	}
+}
+
+func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	now := time.Now()
+	h := l.hosts.get(HostKey(req.URL), now.UnixNano())
+	changes := h.changes.Load()
+
+	var done func(error) // nil on the closed-state fast path
+	if BreakerState(h.state.Load()) != BreakerClosed {
+		d, err := l.admit(h, now)
+		l.stateEvent(ctx, h, changes)
+		if err != nil {
+			closeBody(req)
+			AddEvent(ctx, EventBreakerRejected, semconv.ServerAddress(h.host),
+				BreakerStateKey.String(err.State.String()), BreakerRetryInKey.Float64(max(err.Until.Sub(now), 0).Seconds()))
+			return nil, err
+		}
+		done = d
+		changes = h.changes.Load()
+	}
+
+	resp, err := l.next.RoundTrip(req)
+
+	v := Classify(ctx, resp, err, now)
+	l.record(h, done, v.Breaker, time.Now())
+	l.stateEvent(ctx, h, changes)
+	return resp, err
+}
+
+// admit asks gobreaker to let a request through while the breaker is not
+// closed. It returns the report function of an admitted request, or the
+// refusal.
+func (l *breakerLayer) admit(h *breakerHost, now time.Time) (func(error), *CircuitOpenError) {
+	done, err := h.cb.Allow()
+	switch {
+	case err == nil:
+		if BreakerState(h.state.Load()) != BreakerHalfOpen {
+			return done, nil
+		}
+		p := &breakerProbe{start: now, done: done}
+		h.mu.Lock()
+		h.probe = p
+		h.mu.Unlock()
+		return p.report, nil
+	case errors.Is(err, gobreaker.ErrTooManyRequests):
+		// Half-open with the probe in flight. A probe older than the
+		// probe timeout is declared failed, which opens the breaker again.
+		h.mu.Lock()
+		p := h.probe
+		h.mu.Unlock()
+		until := now.Add(l.cfg.ProbeTimeout)
+		if p != nil {
+			until = p.start.Add(l.cfg.ProbeTimeout)
+			if !now.Before(until) {
+				p.report(errProbeTimeout)
+				return nil, &CircuitOpenError{Host: h.host, Until: time.Unix(0, h.openUntil.Load()), State: BreakerOpen}
+			}
+		}
+		return nil, &CircuitOpenError{Host: h.host, Until: until, State: BreakerHalfOpen}
+	default: // gobreaker.ErrOpenState
+		return nil, &CircuitOpenError{Host: h.host, Until: time.Unix(0, h.openUntil.Load()), State: BreakerOpen}
+	}
+}
+
+// record counts an attempt's outcome. On the fast path (done nil, breaker
+// closed) a success touches only atomics; a failure is also reported to
+// gobreaker, whose ReadyToTrip reads the layer's counters.
+func (l *breakerLayer) record(h *breakerHost, done func(error), outcome BreakerOutcome, now time.Time) {
+	switch outcome {
+	case BreakerExcluded:
+		if done != nil {
+			done(errBreakerExcluded)
+		}
+	case BreakerSuccess:
+		h.win.add(now.UnixNano(), 1, 0)
+		if h.consecutive.Load() != 0 {
+			h.consecutive.Store(0)
+		}
+		if done != nil {
+			done(nil)
+		}
+	case BreakerFailure:
+		h.win.add(now.UnixNano(), 1, 1)
+		h.consecutive.Add(1)
+		if done == nil {
+			d, err := h.cb.Allow()
+			if err != nil {
+				return // opened meanwhile by another attempt
+			}
+			done = d
+		}
+		done(errBreakerFailure)
+	}
+}
+
+// stateEvent adds EventBreakerStateChanged to ctx's span when h changed
+// state since changes was read.
+func (l *breakerLayer) stateEvent(ctx context.Context, h *breakerHost, changes uint64) {
+	if h.changes.Load() == changes {
+		return
+	}
+	AddEvent(ctx, EventBreakerStateChanged, semconv.ServerAddress(h.host),
+		BreakerStateKey.String(BreakerState(h.state.Load()).String()),
+		BreakerFromKey.String(BreakerState(h.from.Load()).String()))
+}

@@ -1,0 +1,159 @@
+package transport
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// Retry budget defaults (BudgetConfig zero values).
+const (
+	// DefaultBudgetRatio: retries to a host may add at most 10% to the
+	// calls made to it recently, so a full outage multiplies the load by
+	// at most 1.1 (plus the floor).
+	DefaultBudgetRatio = 0.1
+	// DefaultBudgetMinRetries: the floor, retries allowed per window
+	// whatever the traffic, so a client that calls a host rarely can still
+	// retry its calls.
+	DefaultBudgetMinRetries = 3
+	// DefaultBudgetWindow: how far back "recently" goes.
+	DefaultBudgetWindow = 10 * time.Second
+)
+
+// EventBudgetExhausted is the span event the retry layer adds when it
+// would have retried but the host's retry budget was spent.
+const EventBudgetExhausted = "securecall.retry.budget_exhausted"
+
+// BudgetConfig configures the per-host retry budget of the retry layer:
+// over the last Window, the retries to a host may not exceed Ratio times
+// the calls made to it plus MinRetries. The budget is on by default; set
+// Disabled to turn it off. Counts are kept in lock-free buckets and are
+// approximate under heavy concurrency (a few retries either way).
+type BudgetConfig struct {
+	// Ratio is the fraction of recent calls that may be retried. Zero:
+	// DefaultBudgetRatio. Must be between 0 and 1 (a larger ratio would
+	// let retries outnumber calls).
+	Ratio float64
+	// MinRetries is the floor: retries always allowed per Window. Zero:
+	// DefaultBudgetMinRetries; negative: no floor.
+	MinRetries int
+	// Window is the period the budget looks back over. Zero:
+	// DefaultBudgetWindow. At least one second.
+	Window time.Duration
+	// Disabled turns the budget off: only MaxAttempts limits retries.
+	Disabled bool
+}
+
+func (c BudgetConfig) resolve() (BudgetConfig, error) {
+	if c.Ratio == 0 {
+		c.Ratio = DefaultBudgetRatio
+	}
+	if c.Ratio < 0 || c.Ratio > 1 || math.IsNaN(c.Ratio) {
+		return c, configErrorf("RetryConfig.Budget.Ratio", nil, "must be between 0 and 1, got %v", c.Ratio)
+	}
+	switch {
+	case c.MinRetries == 0:
+		c.MinRetries = DefaultBudgetMinRetries
+	case c.MinRetries < 0:
+		c.MinRetries = 0
+	}
+	if c.Window == 0 {
+		c.Window = DefaultBudgetWindow
+	}
+	if c.Window < time.Second {
+		return c, configErrorf("RetryConfig.Budget.Window", nil, "must be at least 1s, got %v", c.Window)
+	}
+	return c, nil
+}
+
+// budget is one host's retry budget over a sliding window: counter a of
+// the window counts calls, counter b retries.
+type budget struct {
+	ratio float64
+	min   int64
+	win   window
+}
+
+func newBudget(c BudgetConfig) *budget {
+	b := &budget{ratio: c.Ratio, min: int64(c.MinRetries)}
+	b.win.init(c.Window)
+	return b
+}
+
+// call records one call (a first attempt) at now (unix nanoseconds).
+func (b *budget) call(now int64) { b.win.add(now, 1, 0) }
+
+// tryRetry takes one retry from the budget at now, reporting false (and
+// taking nothing) when the budget is spent.
+func (b *budget) tryRetry(now int64) bool {
+	calls, retries := b.win.totals(now)
+	if float64(retries) >= b.ratio*float64(calls)+float64(b.min) {
+		return false
+	}
+	b.win.add(now, 0, 1)
+	return true
+}
+
+// windowBuckets is the number of slices a window is counted in.
+const windowBuckets = 10
+
+// window holds two event counters (a, b) over a sliding time window, in
+// windowBuckets lock-free slices. Counting is approximate under heavy
+// concurrency: a count added while a stale slice is being cleared can be
+// lost.
+type window struct {
+	slice   int64 // nanoseconds per bucket
+	buckets [windowBuckets]windowBucket
+}
+
+type windowBucket struct {
+	epoch atomic.Int64 // index of the time slice the counts belong to
+	a, b  atomic.Int64
+}
+
+func (w *window) init(d time.Duration) {
+	w.slice = max(int64(d)/windowBuckets, 1)
+}
+
+// bucket returns the bucket of the time slice now falls in, clearing it
+// first when it still holds an older slice's counts.
+func (w *window) bucket(now int64) *windowBucket {
+	idx := now / w.slice
+	bk := &w.buckets[idx%windowBuckets]
+	if e := bk.epoch.Load(); e != idx && bk.epoch.CompareAndSwap(e, idx) {
+		bk.a.Store(0)
+		bk.b.Store(0)
+	}
+	return bk
+}
+
+// add adds da and db to the counts at now (unix nanoseconds).
+func (w *window) add(now, da, db int64) {
+	bk := w.bucket(now)
+	if da != 0 {
+		bk.a.Add(da)
+	}
+	if db != 0 {
+		bk.b.Add(db)
+	}
+}
+
+// totals sums the counts of the window ending at now.
+func (w *window) totals(now int64) (a, b int64) {
+	idx := now / w.slice
+	for i := range w.buckets {
+		bk := &w.buckets[i]
+		if e := bk.epoch.Load(); e > idx-windowBuckets && e <= idx {
+			a += bk.a.Load()
+			b += bk.b.Load()
+		}
+	}
+	return a, b
+}
+
+// reset forgets every count.
+func (w *window) reset() {
+	for i := range w.buckets {
+		w.buckets[i].epoch.Store(math.MinInt64)
+	}
+}

@@ -1,0 +1,292 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The response classifier. The retry layer, the circuit breaker and the
+// throttle all judge an attempt through Classify, so they agree on what a
+// failure is: the verdict feeds the breaker (server faults), the throttle
+// (the server asked us to slow down) and the retry decision (may this be
+// sent again?).
+
+// Class is the verdict on one attempt.
+type Class uint8
+
+// Classes of attempt outcomes.
+const (
+	// ClassSuccess: a response the caller should see as it is (1xx-3xx,
+	// and the 4xx and 5xx statuses that trying again cannot fix: 4xx other
+	// than 408, 425 and 429, and 501).
+	ClassSuccess Class = iota
+	// ClassRetryableStatus: a response whose status says "try again":
+	// 408, 425, 429, and 5xx other than 501.
+	ClassRetryableStatus
+	// ClassNeverSent: an error that proves the request never reached the
+	// server (a dial failure: connection refused, no route, a temporary
+	// DNS failure; an HTTP/2 REFUSED_STREAM; a credential that could not be
+	// fetched for a temporary reason). Safe to send again, whatever the
+	// method.
+	ClassNeverSent
+	// ClassAmbiguous: an error after which the server may or may not have
+	// processed the request (a reset, an EOF, a timeout once the request
+	// was written, an error the classifier does not know). Sent again only
+	// when the request is replayable (idempotent method or
+	// Idempotency-Key).
+	ClassAmbiguous
+	// ClassPermanent: an error that trying again cannot fix, or must not
+	// be retried: TLS, certificate and pin failures, an egress or
+	// redirect denial, an open circuit, a client-side rate limit, a
+	// request that cannot be replayed, an oversized response, a closed
+	// client, a non-existent host (DNS "no such host"), a credential the
+	// token endpoint refused for good.
+	ClassPermanent
+	// ClassCanceled: the caller's own context was cancelled or its
+	// deadline passed. Never retried, never a breaker failure.
+	ClassCanceled
+)
+
+var classNames = [...]string{"success", "retryable_status", "never_sent", "ambiguous", "permanent", "canceled"}
+
+// String returns the class's name ("success", "retryable_status",
+// "never_sent", "ambiguous", "permanent", "canceled").
+func (c Class) String() string {
+	if int(c) < len(classNames) {
+		return classNames[c]
+	}
+	return "unknown"
+}
+
+// BreakerOutcome is what an attempt means to the circuit breaker.
+type BreakerOutcome uint8
+
+// Breaker outcomes.
+const (
+	// BreakerSuccess: the server answered (any status below 500, and 501).
+	BreakerSuccess BreakerOutcome = iota
+	// BreakerFailure: a server fault: a connect error, a broken
+	// connection, a timeout of the attempt (not the caller's), a 5xx other
+	// than 501.
+	BreakerFailure
+	// BreakerExcluded: counts neither way: 429 (the throttle's business),
+	// the caller's own cancellation, client-side refusals (throttle,
+	// egress, credentials), certificate and TLS failures.
+	BreakerExcluded
+)
+
+// Verdict is the classification of one attempt (see Classify).
+type Verdict struct {
+	// Class is the verdict for the retry decision.
+	Class Class
+	// Breaker is the verdict for the circuit breaker.
+	Breaker BreakerOutcome
+	// Status is the response's status code, 0 for an error.
+	Status int
+	// Throttled reports a server throttle signal: a 429, a 503 with
+	// Retry-After, or a RateLimit item with r=0 (on any status).
+	Throttled bool
+	// Wait is the wait the server asked for (Retry-After, or the t of a
+	// RateLimit item with r=0); HasWait says whether it asked; Source is
+	// SourceRetryAfter or SourceRateLimit.
+	Wait    time.Duration
+	HasWait bool
+	Source  WaitSource
+}
+
+// Classify judges one attempt: resp and err as returned by the next
+// transport, ctx the context of the request the calling layer received
+// (the caller's, or the attempt's inside a stack), now the time the
+// answer arrived (for an HTTP-date Retry-After). Exactly one of resp and
+// err is expected to be non-nil.
+//
+// Status rules: below 400 success; 408, 425, 429 and 5xx other than 501
+// retryable; any other 4xx, and 501, success for the retry decision (the
+// caller gets the response). The breaker sees 5xx other than 501 as
+// failures, 429 as excluded, everything else below 600 as success.
+//
+// Error rules, in order: ctx done → ClassCanceled; a certificate, pin or
+// other TLS failure, ErrEgressDenied, ErrRedirectDenied, ErrCircuitOpen,
+// ErrRateLimited, ErrNotReplayable, ErrResponseTooLarge, ErrClosed, a DNS
+// "no such host", an *AuthError that is not Temporary → ClassPermanent; a
+// dial failure (*net.OpError with Op "dial", a *net.DNSError, ECONNREFUSED),
+// an HTTP/2 REFUSED_STREAM, a Temporary *AuthError → ClassNeverSent;
+// anything else → ClassAmbiguous. Errors are recognised by type and value,
+// never by message.
+func Classify(ctx context.Context, resp *http.Response, err error, now time.Time) Verdict {
+	if err != nil {
+		return classifyError(ctx, err)
+	}
+	if resp == nil {
+		return Verdict{Class: ClassAmbiguous, Breaker: BreakerFailure}
+	}
+	code := resp.StatusCode
+	v := Verdict{Status: code}
+	switch {
+	case code == http.StatusTooManyRequests:
+		v.Class, v.Breaker, v.Throttled = ClassRetryableStatus, BreakerExcluded, true
+	case code == http.StatusRequestTimeout || code == http.StatusTooEarly:
+		v.Class = ClassRetryableStatus
+	case code >= 500 && code != http.StatusNotImplemented && code < 600:
+		v.Class, v.Breaker = ClassRetryableStatus, BreakerFailure
+	}
+	// Only throttle-shaped answers, and answers carrying a RateLimit
+	// field, are worth parsing: the happy path costs two map lookups.
+	if v.Class == ClassRetryableStatus || len(resp.Header["Ratelimit"]) > 0 {
+		wait, src, exhausted, ok := ServerWait(resp, now)
+		if ok {
+			v.Wait, v.HasWait, v.Source = wait, true, src
+		}
+		if exhausted || (code == http.StatusServiceUnavailable && src == SourceRetryAfter) {
+			v.Throttled = true
+		}
+	}
+	return v
+}
+
+func classifyError(ctx context.Context, err error) Verdict {
+	if ctx != nil && ctx.Err() != nil {
+		return Verdict{Class: ClassCanceled, Breaker: BreakerExcluded}
+	}
+	switch {
+	case IsCertificateError(err), isTLSError(err),
+		errors.Is(err, ErrEgressDenied), errors.Is(err, ErrRedirectDenied),
+		errors.Is(err, ErrCircuitOpen), errors.Is(err, ErrRateLimited),
+		errors.Is(err, ErrNotReplayable), errors.Is(err, ErrResponseTooLarge),
+		errors.Is(err, ErrClosed):
+		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
+	}
+	if ae, ok := errors.AsType[*AuthError](err); ok {
+		if ae.Temporary() {
+			return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
+		}
+		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
+	}
+	if de, ok := errors.AsType[*net.DNSError](err); ok {
+		if de.IsNotFound {
+			return Verdict{Class: ClassPermanent, Breaker: BreakerFailure}
+		}
+		return Verdict{Class: ClassNeverSent, Breaker: BreakerFailure}
+	}
+	if neverSent(err) {
+		return Verdict{Class: ClassNeverSent, Breaker: BreakerFailure}
+	}
+	return Verdict{Class: ClassAmbiguous, Breaker: BreakerFailure}
+}
+
+// neverSent reports an error that proves the request was not sent: a
+// failed dial anywhere in the chain (also below a proxy's "proxyconnect"),
+// a refused connection, or an HTTP/2 stream the server refused before
+// processing it (REFUSED_STREAM).
+func neverSent(err error) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	var se h2StreamError
+	if errors.As(err, &se) && se.Code == h2ErrCodeRefusedStream {
+		return true
+	}
+	return hasDialError(err)
+}
+
+// hasDialError walks the error tree for a *net.OpError whose Op is "dial".
+func hasDialError(err error) bool {
+	for err != nil {
+		if oe, ok := err.(*net.OpError); ok && oe.Op == "dial" {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if hasDialError(e) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// h2StreamError mirrors the fields of an HTTP/2 stream error. net/http's
+// bundled HTTP/2 StreamError converts itself (through its As method) into
+// any struct type with the same field names and convertible types, so
+// errors.As recognises it by structure without importing x/net/http2.
+type h2StreamError struct {
+	StreamID uint32
+	Code     uint32
+	Cause    error
+}
+
+func (e h2StreamError) Error() string { return "transport: http2 stream error" }
+
+// h2ErrCodeRefusedStream is REFUSED_STREAM (RFC 9113 §7): the server
+// refused the stream before any application processing.
+const h2ErrCodeRefusedStream = 0x7
+
+// idempotentMethod reports the methods RFC 9110 §9.2.2 defines as
+// idempotent.
+func idempotentMethod(m string) bool {
+	switch m {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// hasIdempotencyKey reports an Idempotency-Key (or X-Idempotency-Key)
+// header, the rule net/http also uses for its own transparent resends.
+func hasIdempotencyKey(h http.Header) bool {
+	if h == nil {
+		return false
+	}
+	_, a := h["Idempotency-Key"]
+	_, b := h["X-Idempotency-Key"]
+	return a || b
+}
+
+// bodyReplayable reports whether req's body can be sent again: no body,
+// or a GetBody to make a fresh copy.
+func bodyReplayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// HostKey returns the key under which the per-host state of the
+// resilience layers (retry budget, cooldown, breaker, throttle) is kept for
+// u: its host and port in lower case, without the scheme's default port
+// ("api.example.com" for https://API.example.com:443/x). In the common case
+// (a lower-case host) it does not allocate.
+func HostKey(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	h := u.Host
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.IndexByte(h[i:], ']') < 0 {
+		port := h[i+1:]
+		if port == "" || (port == "443" && strings.EqualFold(u.Scheme, "https")) || (port == "80" && strings.EqualFold(u.Scheme, "http")) {
+			h = h[:i]
+		}
+	}
+	return lowerASCII(h)
+}
+
+// lowerASCII lower-cases s, returning s itself when it has no upper-case
+// ASCII letter.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}

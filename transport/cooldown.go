@@ -1,0 +1,213 @@
+package transport
+
+import (
+	"cmp"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultMaxHosts is the number of hosts whose state a per-host registry
+// (retry budget and cooldown, breaker, throttle) keeps when its config
+// leaves the limit at zero. Past it, the least recently used hosts are
+// forgotten.
+const DefaultMaxHosts = 1024
+
+// CooldownStore holds, per host (a HostKey), the time before which no
+// request should be sent to it: a cooldown a server asked for with
+// Retry-After or a RateLimit field with r=0. The retry layer reads it
+// before every attempt and extends it from every answer; implementations
+// must be safe for concurrent use and cheap to read (it is on every
+// request's path). NewCooldowns is the in-memory one; a fleet-wide store
+// can share the cooldowns of many processes.
+type CooldownStore interface {
+	// CooldownUntil returns the end of host's cooldown, or the zero time
+	// when there is none.
+	CooldownUntil(host string) time.Time
+	// SetCooldown asks that nothing be sent to host before until. A store
+	// keeps the later of until and the cooldown it already has.
+	SetCooldown(host string, until time.Time)
+}
+
+// Cooldowns is the in-memory CooldownStore: one atomic timestamp per host
+// in a bounded registry. Reads take no lock.
+type Cooldowns struct {
+	reg registry[cooldownEntry]
+}
+
+type cooldownEntry struct {
+	until atomic.Int64 // unix nanoseconds; 0: none
+}
+
+// NewCooldowns returns an empty in-memory CooldownStore keeping at most
+// maxHosts hosts (0: DefaultMaxHosts; the least recently used host is
+// forgotten first).
+func NewCooldowns(maxHosts int) *Cooldowns {
+	c := &Cooldowns{}
+	c.reg.init(maxHosts, func(string) *cooldownEntry { return new(cooldownEntry) })
+	return c
+}
+
+// CooldownUntil implements CooldownStore.
+func (c *Cooldowns) CooldownUntil(host string) time.Time {
+	e := c.reg.lookup(host)
+	if e == nil {
+		return time.Time{}
+	}
+	if u := e.until.Load(); u != 0 {
+		return time.Unix(0, u)
+	}
+	return time.Time{}
+}
+
+// SetCooldown implements CooldownStore.
+func (c *Cooldowns) SetCooldown(host string, until time.Time) {
+	c.reg.get(host, time.Now().UnixNano()).extend(until.UnixNano())
+}
+
+// extend moves the cooldown's end to u if u is later.
+func (e *cooldownEntry) extend(u int64) {
+	for {
+		old := e.until.Load()
+		if u <= old || e.until.CompareAndSwap(old, u) {
+			return
+		}
+	}
+}
+
+// jitter returns d plus a random extra of up to frac x d, so that many
+// clients told to come back at the same instant spread out.
+func jitter(d time.Duration, frac float64) time.Duration {
+	if d <= 0 || frac <= 0 {
+		return d
+	}
+	extra := time.Duration(rand.Float64() * frac * float64(d))
+	if extra < 0 || d+extra < d { // overflow
+		return d
+	}
+	return d + extra
+}
+
+// registry is a bounded per-host map with lock-free reads: lookups load
+// an immutable map through an atomic pointer; adding a host copies the map
+// under a mutex (hosts are few and added rarely). Entries record when they
+// were last used, coarsely, so the least recently used can be evicted when
+// the registry is full.
+type registry[V any] struct {
+	m     atomic.Pointer[map[string]*regEntry[V]]
+	mu    sync.Mutex
+	max   int
+	newFn func(host string) *V
+}
+
+type regEntry[V any] struct {
+	v    *V
+	used atomic.Int64 // unix nanoseconds, refreshed at most every touchEvery
+}
+
+// touchEvery is how stale an entry's last-use time may get before a
+// lookup refreshes it; refreshing on every request would make every
+// caller write the same cache line.
+const touchEvery = int64(time.Second)
+
+func (r *registry[V]) init(max int, newFn func(string) *V) {
+	if max <= 0 {
+		max = DefaultMaxHosts
+	}
+	r.max, r.newFn = max, newFn
+}
+
+// lookup returns host's entry, or nil when it has none.
+func (r *registry[V]) lookup(host string) *V {
+	if m := r.m.Load(); m != nil {
+		if e, ok := (*m)[host]; ok {
+			return e.v
+		}
+	}
+	return nil
+}
+
+// get returns host's entry, creating it when missing; now (unix
+// nanoseconds) refreshes its last-use time.
+func (r *registry[V]) get(host string, now int64) *V {
+	if m := r.m.Load(); m != nil {
+		if e, ok := (*m)[host]; ok {
+			if now-e.used.Load() > touchEvery {
+				e.used.Store(now)
+			}
+			return e.v
+		}
+	}
+	return r.add(host, now)
+}
+
+func (r *registry[V]) add(host string, now int64) *V {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.m.Load()
+	if old != nil {
+		if e, ok := (*old)[host]; ok {
+			return e.v
+		}
+	}
+	n := 0
+	if old != nil {
+		n = len(*old)
+	}
+	next := make(map[string]*regEntry[V], n+1)
+	if old != nil {
+		for k, e := range *old {
+			next[k] = e
+		}
+	}
+	if len(next) >= r.max {
+		evictOldest(next, len(next)-r.max+1+r.max/8)
+	}
+	e := &regEntry[V]{v: r.newFn(host)}
+	e.used.Store(now)
+	next[host] = e
+	r.m.Store(&next)
+	return e.v
+}
+
+// evictOldest removes the k least recently used entries of m.
+func evictOldest[V any](m map[string]*regEntry[V], k int) {
+	if k <= 0 {
+		return
+	}
+	if k >= len(m) {
+		clear(m)
+		return
+	}
+	type aged struct {
+		host string
+		used int64
+	}
+	all := make([]aged, 0, len(m))
+	for h, e := range m {
+		all = append(all, aged{h, e.used.Load()})
+	}
+	slices.SortFunc(all, func(a, b aged) int { return cmp.Compare(a.used, b.used) })
+	for _, a := range all[:k] {
+		delete(m, a.host)
+	}
+}
+
+// each calls f for every entry (for tests and state inspection).
+func (r *registry[V]) each(f func(host string, v *V)) {
+	if m := r.m.Load(); m != nil {
+		for h, e := range *m {
+			f(h, e.v)
+		}
+	}
+}
+
+// size returns the number of hosts held.
+func (r *registry[V]) size() int {
+	if m := r.m.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
+}

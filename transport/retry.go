@@ -1,0 +1,676 @@
+package transport
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"golang.org/x/net/http/httpguts"
+)
+
+// Retry defaults (RetryConfig zero values).
+const (
+	// DefaultRetryMaxAttempts: three attempts in all (two retries).
+	DefaultRetryMaxAttempts = 3
+	// DefaultRetryBaseDelay: the first retry waits up to this long.
+	DefaultRetryBaseDelay = 200 * time.Millisecond
+	// DefaultRetryMaxDelay caps one backoff wait.
+	DefaultRetryMaxDelay = 5 * time.Second
+	// DefaultMaxRetryAfter caps a wait the server asks for (Retry-After,
+	// RateLimit). A call told to wait longer gives up and returns the
+	// server's answer; the host's cooldown is capped at this too.
+	DefaultMaxRetryAfter = 30 * time.Second
+	// DefaultServerWaitJitter: a wait the server asked for is stretched by
+	// a random 0-20%, so a fleet told "come back at T" does not come back
+	// all at once.
+	DefaultServerWaitJitter = 0.2
+	// DefaultMinAttemptTime: a retry is not started when less than this
+	// would be left before the deadline once its wait is over.
+	DefaultMinAttemptTime = 50 * time.Millisecond
+	// DefaultMaxDrain: at most this much of a discarded response body is
+	// read (so its connection can be reused) before it is closed.
+	DefaultMaxDrain = 64 << 10
+	// DefaultIdempotencyHeader is the header RetryConfig.IdempotencyKeys
+	// sets (draft-ietf-httpapi-idempotency-key-header).
+	DefaultIdempotencyHeader = "Idempotency-Key"
+)
+
+// Names of the retry layer's instruments and span-event attributes.
+const (
+	// MetricRetries counts retries scheduled (unit "{retry}"). Attributes:
+	// server.address, RetrySourceKey.
+	MetricRetries = "securecall.client.retries"
+	// MetricRetryStops counts calls on which the retry layer wanted to
+	// retry but stopped (unit "{call}"). Attributes: server.address,
+	// RetryStopKey (attempts, budget, deadline, not_replayable,
+	// retry_after_cap).
+	MetricRetryStops = "securecall.client.retry.stops"
+
+	// RetryAttemptKey: the number (0-based) of the attempt about to be
+	// made.
+	RetryAttemptKey = attribute.Key("securecall.retry.attempt")
+	// RetryDelayKey: the wait before it, in seconds.
+	RetryDelayKey = attribute.Key("securecall.retry.delay")
+	// RetryReasonKey: why the last attempt failed (its status code, or
+	// ErrorType of its error).
+	RetryReasonKey = attribute.Key("securecall.retry.reason")
+	// RetrySourceKey: where the wait came from (a WaitSource).
+	RetrySourceKey = attribute.Key("securecall.retry.source")
+	// RetryStopKey: why the layer stopped retrying (a StopReason).
+	RetryStopKey = attribute.Key("securecall.retry.stop")
+)
+
+// RetryConfig configures the retry layer (NewRetry). The zero value is
+// usable: 3 attempts, full-jitter exponential backoff from 200 ms capped at
+// 5 s, server waits capped at 30 s, the per-host retry budget on.
+type RetryConfig struct {
+	// MaxAttempts is the number of attempts per call, the first included.
+	// Zero: DefaultRetryMaxAttempts; 1 sends each call once (the layer
+	// still makes the per-attempt clone and honours cooldowns).
+	MaxAttempts int
+	// BaseDelay and MaxDelay are the min and max handed to Backoff.
+	// Zero: DefaultRetryBaseDelay, DefaultRetryMaxDelay. A backoff result
+	// is clamped to [0, MaxDelay].
+	BaseDelay time.Duration
+	MaxDelay  time.Duration
+	// Backoff computes the wait before retry number attemptNum (0 for the
+	// first retry), go-retryablehttp's type, so its functions plug in
+	// (retryablehttp.LinearJitterBackoff, ...). nil: FullJitterBackoff.
+	// A server-requested wait is applied on top by the layer itself: the
+	// actual wait is the larger of the two.
+	Backoff retryablehttp.Backoff
+	// CheckRetry, when set, decides whether an attempt's outcome is worth
+	// retrying, go-retryablehttp's type (retryablehttp.DefaultRetryPolicy
+	// plugs in). It only narrows or widens which outcomes are retried: the
+	// safety rules always apply (never the caller's cancellation, TLS,
+	// certificate or pin failures, egress denials; only replayable
+	// requests unless the request was never sent; MaxAttempts, the budget
+	// and the deadline). If it returns an error and no retry, the call
+	// fails with that error. nil: Classify's verdict (retryable statuses,
+	// never-sent and ambiguous errors).
+	CheckRetry retryablehttp.CheckRetry
+	// MaxRetryAfter caps a wait the server asks for. A call told to wait
+	// longer stops and returns the server's response; the host cooldown
+	// it sets is capped at MaxRetryAfter. Zero: DefaultMaxRetryAfter.
+	MaxRetryAfter time.Duration
+	// ServerWaitJitter stretches every server-requested or cooldown wait
+	// by a random fraction in [0, ServerWaitJitter). Zero:
+	// DefaultServerWaitJitter; negative: none.
+	ServerWaitJitter float64
+	// MinAttemptTime: a retry (or a cooldown wait before any attempt) is
+	// not started when less than this would be left before the deadline
+	// once its wait is over; the call fails with a *DeadlineError instead.
+	// Zero: DefaultMinAttemptTime; negative: none.
+	MinAttemptTime time.Duration
+	// Budget is the per-host retry budget, on by default.
+	Budget BudgetConfig
+	// Cooldowns holds the per-host cooldowns (Retry-After, RateLimit r=0)
+	// every call to a host honours before each attempt. nil: a private
+	// in-memory store. Share one between clients, or use a fleet-wide one.
+	Cooldowns CooldownStore
+	// IdempotencyKeys makes the layer give every call with a
+	// non-idempotent method (POST, PATCH, ...) and no Idempotency-Key of
+	// its own a new key, generated once per call and identical on every
+	// attempt, which makes such calls retryable. The caller's request is
+	// never modified: the key is set on each attempt's clone.
+	IdempotencyKeys bool
+	// IdempotencyHeader is the header of the generated key. Zero:
+	// DefaultIdempotencyHeader.
+	IdempotencyHeader string
+	// NewIdempotencyKey generates a key. nil: a random UUID (version 4)
+	// from crypto/rand.
+	NewIdempotencyKey func() (string, error)
+	// MaxHosts bounds the per-host state (budget, cooldown). Zero:
+	// DefaultMaxHosts.
+	MaxHosts int
+	// MaxDrain is how much of a discarded response body is read before
+	// it is closed. Zero: DefaultMaxDrain; negative: none.
+	MaxDrain int64
+	// MeterProvider creates the layer's instruments (MetricRetries,
+	// MetricRetryStops). nil: otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
+}
+
+func (c RetryConfig) resolve() (RetryConfig, error) {
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = DefaultRetryMaxAttempts
+	}
+	if c.MaxAttempts < 1 {
+		return c, configErrorf("RetryConfig.MaxAttempts", nil, "must be at least 1, got %d", c.MaxAttempts)
+	}
+	if c.BaseDelay == 0 {
+		c.BaseDelay = DefaultRetryBaseDelay
+	}
+	if c.MaxDelay == 0 {
+		c.MaxDelay = max(DefaultRetryMaxDelay, c.BaseDelay)
+	}
+	if c.BaseDelay < 0 {
+		return c, configErrorf("RetryConfig.BaseDelay", nil, "must not be negative, got %v", c.BaseDelay)
+	}
+	if c.MaxDelay < c.BaseDelay {
+		return c, configErrorf("RetryConfig.MaxDelay", nil, "must be at least BaseDelay (%v), got %v", c.BaseDelay, c.MaxDelay)
+	}
+	if c.Backoff == nil {
+		c.Backoff = FullJitterBackoff
+	}
+	if c.MaxRetryAfter == 0 {
+		c.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	if c.MaxRetryAfter < 0 {
+		return c, configErrorf("RetryConfig.MaxRetryAfter", nil, "must not be negative, got %v", c.MaxRetryAfter)
+	}
+	switch {
+	case c.ServerWaitJitter == 0:
+		c.ServerWaitJitter = DefaultServerWaitJitter
+	case c.ServerWaitJitter < 0:
+		c.ServerWaitJitter = 0
+	case c.ServerWaitJitter > 1 || math.IsNaN(c.ServerWaitJitter):
+		return c, configErrorf("RetryConfig.ServerWaitJitter", nil, "must be at most 1, got %v", c.ServerWaitJitter)
+	}
+	switch {
+	case c.MinAttemptTime == 0:
+		c.MinAttemptTime = DefaultMinAttemptTime
+	case c.MinAttemptTime < 0:
+		c.MinAttemptTime = 0
+	}
+	if !c.Budget.Disabled {
+		b, err := c.Budget.resolve()
+		if err != nil {
+			return c, err
+		}
+		c.Budget = b
+	}
+	if c.IdempotencyHeader == "" {
+		c.IdempotencyHeader = DefaultIdempotencyHeader
+	}
+	if !httpguts.ValidHeaderFieldName(c.IdempotencyHeader) {
+		return c, configErrorf("RetryConfig.IdempotencyHeader", nil, "invalid header name %q", c.IdempotencyHeader)
+	}
+	c.IdempotencyHeader = textproto.CanonicalMIMEHeaderKey(c.IdempotencyHeader)
+	if c.NewIdempotencyKey == nil {
+		c.NewIdempotencyKey = NewIdempotencyKey
+	}
+	if c.MaxHosts < 0 {
+		return c, configErrorf("RetryConfig.MaxHosts", nil, "must not be negative, got %d", c.MaxHosts)
+	}
+	switch {
+	case c.MaxDrain == 0:
+		c.MaxDrain = DefaultMaxDrain
+	case c.MaxDrain < 0:
+		c.MaxDrain = 0
+	}
+	return c, nil
+}
+
+// FullJitterBackoff is the retry layer's default Backoff, with
+// go-retryablehttp's signature: exponential with full jitter, a uniformly
+// random wait in [0, min(max, min x 2^attemptNum)] (attemptNum 0 is the
+// first retry). Full jitter spreads the retries of many clients that
+// failed together, at the price of an occasional short wait. It ignores
+// resp: the layer applies server-requested waits itself.
+func FullJitterBackoff(min, max time.Duration, attemptNum int, _ *http.Response) time.Duration {
+	if min <= 0 || max <= 0 {
+		return 0
+	}
+	ceil := max
+	if attemptNum < 62 {
+		if c := min << uint(attemptNum); c > 0 && c < max && c>>uint(attemptNum) == min {
+			ceil = c
+		}
+	}
+	return time.Duration(mrand.Int64N(int64(ceil) + 1))
+}
+
+// NewIdempotencyKey returns a random UUID (version 4, RFC 9562) from
+// crypto/rand, the default RetryConfig.NewIdempotencyKey.
+func NewIdempotencyKey() (string, error) {
+	var u [16]byte
+	if _, err := rand.Read(u[:]); err != nil {
+		return "", err
+	}
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	return string(b[:]), nil
+}
+
+// StopReason says why the retry layer stopped a call. It is the value of
+// RetryError.Reason and of the RetryStopKey attribute.
+type StopReason string
+
+// Reasons the retry layer stops.
+const (
+	// StopNotRetryable: the last outcome is not one to retry (a
+	// permanent error, or an error CheckRetry declined).
+	StopNotRetryable StopReason = "not_retryable"
+	// StopCanceled: the caller's context was cancelled or its deadline
+	// passed.
+	StopCanceled StopReason = "canceled"
+	// StopAttempts: MaxAttempts were made.
+	StopAttempts StopReason = "attempts"
+	// StopBudget: the host's retry budget was spent.
+	StopBudget StopReason = "budget"
+	// StopDeadline: the wait before the next attempt would not fit before
+	// the deadline; Last is a *DeadlineError.
+	StopDeadline StopReason = "deadline"
+	// StopNotReplayable: the request may have been processed and is not
+	// replayable (non-idempotent method without an Idempotency-Key, or a
+	// body without GetBody).
+	StopNotReplayable StopReason = "not_replayable"
+	// StopRetryAfterCap: the server asked for a wait above MaxRetryAfter.
+	StopRetryAfterCap StopReason = "retry_after_cap"
+	// StopCheckRetry: CheckRetry returned an error.
+	StopCheckRetry StopReason = "check_retry"
+	// StopBody: GetBody or the idempotency key generator failed.
+	StopBody StopReason = "request_body"
+)
+
+// RetryError is the error of every call the retry layer fails: Attempts is
+// how many attempts were sent (0 when none could start), Last the error
+// the call ends with (the last attempt's error, a *DeadlineError, the
+// context's error...), Reason why the layer stopped, and Status the status
+// code of the last response when the layer discarded one to report a
+// deadline (0 otherwise). errors.Is and errors.As see through it to Last.
+type RetryError struct {
+	Attempts int
+	Last     error
+	Reason   StopReason
+	Status   int
+}
+
+func (e *RetryError) Error() string {
+	s := "transport: retry: " + strconv.Itoa(e.Attempts) + " attempt"
+	if e.Attempts != 1 {
+		s += "s"
+	}
+	s += " (" + string(e.Reason) + ")"
+	if e.Status != 0 {
+		s += ", last status " + strconv.Itoa(e.Status)
+	}
+	if e.Last != nil {
+		s += ": " + e.Last.Error()
+	}
+	return s
+}
+
+func (e *RetryError) Unwrap() error { return e.Last }
+
+// Attempts returns how many attempts the call that produced resp made, as
+// the stack numbered them (BeginAttempt): 1 for a first-attempt answer, 3
+// for an answer to the second retry. It reads the attempt number carried
+// by resp.Request's context, so it works for any response that came
+// through a retry layer or an attempt scope; it returns 0 when resp, or
+// its Request, carries no attempt (a response from a bare transport).
+// With http.Client following redirects, it counts the attempts of the last
+// hop.
+func Attempts(resp *http.Response) int {
+	if resp == nil || resp.Request == nil {
+		return 0
+	}
+	if a, ok := AttemptFrom(resp.Request.Context()); ok {
+		return a.Number + 1
+	}
+	return 0
+}
+
+// NewRetry returns the retry layer. It owns the attempts of a call: for
+// each it makes the attempt's one request clone (BeginAttempt; the inner
+// layers share it through Own), with a fresh body from req.GetBody after
+// the first, and sends it to next. The caller's request is never modified.
+//
+// Rules:
+//
+//   - Outcomes are judged by Classify (or cfg.CheckRetry). Retried:
+//     408, 425, 429, 5xx other than 501, errors that prove the request was
+//     never sent (for any method), and ambiguous errors (resets,
+//     timeouts) only for replayable requests: an idempotent method, or an
+//     Idempotency-Key / X-Idempotency-Key header (cfg.IdempotencyKeys adds
+//     one). A body is only ever replayed through GetBody. Never retried:
+//     the caller's cancellation, TLS, certificate and pin failures, egress
+//     and redirect denials, an open circuit, client-side rate limiting,
+//     other 4xx.
+//   - The wait before a retry is the larger of cfg.Backoff and the wait
+//     the server asked for (Retry-After in delta-seconds or any HTTP-date
+//     format; a RateLimit item with r=0 and its t), the latter with jitter.
+//     A 429, a 503 with Retry-After, or RateLimit r=0 also starts a
+//     cooldown for the host that every call honours before each attempt.
+//     A server wait above cfg.MaxRetryAfter stops the call with the
+//     server's response.
+//   - Deadline-aware: no wait starts that would leave less than
+//     cfg.MinAttemptTime before the context's deadline; the call fails at
+//     once with a *RetryError whose Last is a *DeadlineError saying what
+//     was asked and what was left.
+//   - A per-host retry budget (cfg.Budget) bounds retries to a fraction
+//     of recent calls, so an outage cannot multiply the load.
+//   - A discarded response's body is drained (at most cfg.MaxDrain
+//     bytes) and closed before the wait, so the connection is reused; the
+//     layer never calls CloseIdleConnections.
+//   - When the attempts run out, or the layer may not retry, after a
+//     response, that last response is returned intact (Attempts(resp)
+//     says how many attempts were made). Every error is a *RetryError.
+//
+// Span events (on the span current in the caller's context, the call
+// span in a stack): EventRetryScheduled (RetryAttemptKey, RetryDelayKey,
+// RetryReasonKey, RetrySourceKey), EventThrottled for a cooldown wait,
+// EventBudgetExhausted. A nil next means http.DefaultTransport. Bad
+// configuration is a *ConfigError.
+func NewRetry(next http.RoundTripper, cfg RetryConfig) (http.RoundTripper, error) {
+	c, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	l := &retryLayer{next: orDefault(next), cfg: c, cooldowns: c.Cooldowns}
+	l.hosts.init(c.MaxHosts, func(string) *retryHost {
+		h := &retryHost{}
+		if !c.Budget.Disabled {
+			h.budget = newBudget(c.Budget)
+		}
+		return h
+	})
+	meter := meterOf(c.MeterProvider)
+	if l.retries, err = meter.Int64Counter(MetricRetries, metric.WithUnit("{retry}"),
+		metric.WithDescription("Retries scheduled by the securecall retry layer.")); err != nil || l.retries == nil {
+		otelHandle(err)
+		l.retries = metricnoop.Int64Counter{}
+	}
+	if l.stops, err = meter.Int64Counter(MetricRetryStops, metric.WithUnit("{call}"),
+		metric.WithDescription("Calls on which the securecall retry layer stopped retrying.")); err != nil || l.stops == nil {
+		otelHandle(err)
+		l.stops = metricnoop.Int64Counter{}
+	}
+	return l, nil
+}
+
+type retryLayer struct {
+	next      http.RoundTripper
+	cfg       RetryConfig
+	cooldowns CooldownStore // nil: the entries' own
+	hosts     registry[retryHost]
+	retries   metric.Int64Counter
+	stops     metric.Int64Counter
+	attrSets  optCache[hostLabel, []metric.AddOption]
+}
+
+// retryHost is the retry layer's state for one host.
+type retryHost struct {
+	budget *budget // nil: no budget
+	cool   cooldownEntry
+}
+
+// hostLabel selects a cached metric attribute set.
+type hostLabel struct {
+	host  string
+	key   attribute.Key
+	value string
+}
+
+func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	host := HostKey(req.URL)
+	now := time.Now()
+	h := l.hosts.get(host, now.UnixNano())
+	if h.budget != nil {
+		h.budget.call(now.UnixNano())
+	}
+	replayable := idempotentMethod(req.Method) || hasIdempotencyKey(req.Header)
+	var key string
+	if !replayable && l.cfg.IdempotencyKeys {
+		k, err := l.cfg.NewIdempotencyKey()
+		if err != nil {
+			closeBody(req)
+			return nil, &RetryError{Reason: StopBody, Last: fmt.Errorf("transport: retry: idempotency key: %w", err)}
+		}
+		key, replayable = k, true
+	}
+
+	for n := 0; ; n++ {
+		// Honour the host's cooldown (set by this call or any other).
+		if err := l.awaitCooldown(ctx, host, h, now); err != nil {
+			if n == 0 {
+				closeBody(req)
+			}
+			return nil, l.fail(ctx, host, n, err)
+		}
+		r := BeginAttempt(req, n)
+		if n > 0 && !(req.Body == nil || req.Body == http.NoBody) {
+			b, err := req.GetBody()
+			if err != nil {
+				return nil, &RetryError{Attempts: n, Reason: StopBody, Last: fmt.Errorf("transport: retry: GetBody: %w", err)}
+			}
+			r.Body = b
+		}
+		if key != "" {
+			r.Header[l.cfg.IdempotencyHeader] = []string{key}
+		}
+
+		resp, err := l.next.RoundTrip(r)
+
+		now = time.Now()
+		if err != nil && resp != nil { // a broken next: keep the contract
+			drainClose(resp, l.cfg.MaxDrain)
+			resp = nil
+		}
+		if err == nil && resp.Body == nil {
+			resp.Body = http.NoBody
+		}
+		v := Classify(ctx, resp, err, now)
+		l.noteServerWait(host, h, v, now)
+
+		retry, stop, checkErr := l.decide(ctx, req, resp, err, v, replayable)
+		if !retry {
+			if checkErr != nil {
+				if resp != nil {
+					drainClose(resp, l.cfg.MaxDrain)
+				}
+				return nil, &RetryError{Attempts: n + 1, Reason: StopCheckRetry, Last: checkErr}
+			}
+			if err != nil {
+				return nil, &RetryError{Attempts: n + 1, Reason: stop, Last: err}
+			}
+			return resp, nil
+		}
+		if n+1 >= l.cfg.MaxAttempts {
+			return l.giveUp(ctx, host, n+1, StopAttempts, resp, err)
+		}
+
+		// The wait: the backoff, or the server's wait if longer.
+		wait := min(max(l.cfg.Backoff(l.cfg.BaseDelay, l.cfg.MaxDelay, n, resp), 0), l.cfg.MaxDelay)
+		source := SourceBackoff
+		if v.HasWait {
+			if v.Wait > l.cfg.MaxRetryAfter {
+				return l.giveUp(ctx, host, n+1, StopRetryAfterCap, resp, err)
+			}
+			if sw := jitter(v.Wait, l.cfg.ServerWaitJitter); sw >= wait {
+				wait, source = sw, v.Source
+			}
+		}
+		var cause error
+		switch {
+		case source != SourceBackoff:
+			cause = ErrRateLimited
+		case err != nil:
+			cause = err
+		}
+		if derr := checkDeadline(ctx, now, wait, l.cfg.MinAttemptTime, source, cause); derr != nil {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
+				drainClose(resp, l.cfg.MaxDrain)
+			}
+			l.count(ctx, l.stops, host, RetryStopKey, string(StopDeadline))
+			return nil, &RetryError{Attempts: n + 1, Reason: StopDeadline, Last: derr, Status: status}
+		}
+		if h.budget != nil && !h.budget.tryRetry(now.UnixNano()) {
+			AddEvent(ctx, EventBudgetExhausted, RetryAttemptKey.Int(n+1), semconv.ServerAddress(host))
+			return l.giveUp(ctx, host, n+1, StopBudget, resp, err)
+		}
+
+		reason := ErrorType(err)
+		if resp != nil {
+			reason = strconv.Itoa(resp.StatusCode)
+			drainClose(resp, l.cfg.MaxDrain)
+		}
+		AddEvent(ctx, EventRetryScheduled,
+			RetryAttemptKey.Int(n+1), RetryDelayKey.Float64(wait.Seconds()),
+			RetryReasonKey.String(reason), RetrySourceKey.String(string(source)))
+		l.count(ctx, l.retries, host, RetrySourceKey, string(source))
+		if serr := sleepCtx(ctx, wait); serr != nil {
+			return nil, &RetryError{Attempts: n + 1, Reason: StopCanceled, Last: serr}
+		}
+		now = time.Now()
+	}
+}
+
+// decide reports whether the outcome of an attempt should be retried,
+// and if not, why (and CheckRetry's error, if it gave one). Safety rules
+// override CheckRetry.
+func (l *retryLayer) decide(ctx context.Context, req *http.Request, resp *http.Response, err error, v Verdict, replayable bool) (bool, StopReason, error) {
+	switch v.Class {
+	case ClassCanceled:
+		return false, StopCanceled, nil
+	case ClassPermanent:
+		return false, StopNotRetryable, nil
+	}
+	var retry bool
+	if l.cfg.CheckRetry != nil {
+		ok, cerr := l.cfg.CheckRetry(ctx, resp, err)
+		if !ok {
+			return false, StopNotRetryable, cerr
+		}
+		retry = true
+	} else {
+		retry = v.Class != ClassSuccess
+	}
+	if !retry {
+		return false, StopNotRetryable, nil
+	}
+	// May it be sent again? A never-sent request always may (given its
+	// body can be made again); otherwise only a replayable one.
+	if !bodyReplayable(req) || (v.Class != ClassNeverSent && !replayable) {
+		l.count(ctx, l.stops, HostKey(req.URL), RetryStopKey, string(StopNotReplayable))
+		return false, StopNotReplayable, nil
+	}
+	return true, "", nil
+}
+
+// giveUp ends a call that wanted another attempt: the last response is
+// returned intact, an error is wrapped in a *RetryError.
+func (l *retryLayer) giveUp(ctx context.Context, host string, attempts int, reason StopReason, resp *http.Response, err error) (*http.Response, error) {
+	l.count(ctx, l.stops, host, RetryStopKey, string(reason))
+	if err != nil {
+		return nil, &RetryError{Attempts: attempts, Reason: reason, Last: err}
+	}
+	return resp, nil
+}
+
+// fail wraps an error that stopped the call before attempt n could start.
+func (l *retryLayer) fail(ctx context.Context, host string, n int, err error) error {
+	reason := StopDeadline
+	if ctx.Err() != nil {
+		reason = StopCanceled
+	} else {
+		l.count(ctx, l.stops, host, RetryStopKey, string(reason))
+	}
+	return &RetryError{Attempts: n, Reason: reason, Last: err}
+}
+
+// awaitCooldown waits out host's cooldown, if it has one, or fails at once
+// with a *DeadlineError when the wait would not fit before the deadline.
+func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHost, now time.Time) error {
+	var until int64
+	if l.cooldowns != nil {
+		if t := l.cooldowns.CooldownUntil(host); !t.IsZero() {
+			until = t.UnixNano()
+		}
+	} else {
+		until = h.cool.until.Load()
+	}
+	if until == 0 || until <= now.UnixNano() {
+		return nil
+	}
+	wait := jitter(min(time.Duration(until-now.UnixNano()), l.cfg.MaxRetryAfter), l.cfg.ServerWaitJitter)
+	if err := checkDeadline(ctx, now, wait, l.cfg.MinAttemptTime, SourceCooldown, ErrRateLimited); err != nil {
+		return err
+	}
+	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(wait.Seconds()), ThrottleReasonKey.String(string(SourceCooldown)))
+	return sleepCtx(ctx, wait)
+}
+
+// noteServerWait starts or extends host's cooldown when the server asked
+// every client to hold off: a 429 or 503 with a wait, or RateLimit r=0
+// with t, capped at MaxRetryAfter.
+func (l *retryLayer) noteServerWait(host string, h *retryHost, v Verdict, now time.Time) {
+	if !v.HasWait || v.Wait <= 0 || !v.Throttled {
+		return
+	}
+	until := now.Add(min(v.Wait, l.cfg.MaxRetryAfter))
+	if l.cooldowns != nil {
+		l.cooldowns.SetCooldown(host, until)
+		return
+	}
+	h.cool.extend(until.UnixNano())
+}
+
+// count adds 1 to c with the attribute set {server.address=host, key=value}.
+func (l *retryLayer) count(ctx context.Context, c metric.Int64Counter, host string, key attribute.Key, value string) {
+	if !c.Enabled(ctx) {
+		return
+	}
+	k := hostLabel{host, key, value}
+	opts, ok := l.attrSets.load(k)
+	if !ok {
+		opts = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(semconv.ServerAddress(host), key.String(value)))}
+		l.attrSets.store(k, opts)
+	}
+	c.Add(ctx, 1, opts...)
+}
+
+// drainClose reads at most limit bytes of resp's body and closes it, so a
+// discarded response's connection can be reused.
+func drainClose(resp *http.Response, limit int64) {
+	if resp == nil || resp.Body == nil {
+		return
+	}
+	if limit > 0 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
+	}
+	_ = resp.Body.Close()
+}
+
+// meterOf returns mp's meter for the resilience layers, the global
+// provider's when mp is nil.
+func meterOf(mp metric.MeterProvider) metric.Meter {
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	return mp.Meter(meterName)
+}
+
+func otelHandle(err error) {
+	if err != nil {
+		otel.Handle(err)
+	}
+}

@@ -1,0 +1,621 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"golang.org/x/time/rate"
+)
+
+// Throttle defaults (ThrottleConfig zero values).
+const (
+	// DefaultThrottleMaxWait: the longest a request waits for a token or
+	// a concurrency slot before it fails with ErrRateLimited.
+	DefaultThrottleMaxWait = 5 * time.Second
+	// DefaultThrottleDecrease: a server throttle signal multiplies the
+	// host's rate by this.
+	DefaultThrottleDecrease = 0.5
+	// DefaultThrottleMinRate: the adaptive rate never goes below this
+	// (requests per second).
+	DefaultThrottleMinRate rate.Limit = 0.5
+	// DefaultThrottleRecoveryStep: each RecoveryInterval without a signal
+	// gives back this fraction of the host's ceiling rate...
+	DefaultThrottleRecoveryStep = 0.1
+	// DefaultThrottleRecoveryInterval: ...and at most one decrease happens
+	// per interval, so one burst of 429s halves the rate once.
+	DefaultThrottleRecoveryInterval = time.Second
+)
+
+// Names of the throttle's instruments and span-event attributes.
+const (
+	// MetricThrottleWait records each wait the throttle imposed, in
+	// seconds (unit "s"). Attributes: server.address, ThrottleReasonKey.
+	MetricThrottleWait = "securecall.throttle.wait"
+
+	// ThrottleWaitKey: the wait imposed, in seconds.
+	ThrottleWaitKey = attribute.Key("securecall.throttle.wait")
+	// ThrottleReasonKey: "rate", "concurrency" or "cooldown".
+	ThrottleReasonKey = attribute.Key("securecall.throttle.reason")
+)
+
+// Reasons for a throttle wait or refusal (ThrottleReasonKey,
+// RateLimitError.Reason).
+const (
+	ThrottleRate        = "rate"
+	ThrottleConcurrency = "concurrency"
+)
+
+// HostLimit is the client-side limit for the hosts matching Pattern.
+type HostLimit struct {
+	// Pattern selects hosts by HostKey: an exact key ("api.example.com",
+	// "api.example.com:8443"), "*.example.com" for every subdomain of
+	// example.com (not example.com itself), or "*" for every host.
+	Pattern string
+	// Rate is the sustained request rate, per second. Zero: no rate
+	// limit (the adaptive throttle may still impose one).
+	Rate rate.Limit
+	// Burst is the token bucket's size. Zero: max(1, Rate rounded up).
+	Burst int
+	// MaxConcurrent caps the requests in flight to the host (from send to
+	// response body closed). Zero: no cap.
+	MaxConcurrent int
+}
+
+// ThrottleConfig configures the throttle layer (NewThrottle). The zero
+// value limits nothing up front and adapts: a server throttle signal
+// lowers the host's rate, which then recovers.
+type ThrottleConfig struct {
+	// Limit applies to hosts that match none of Hosts (its Pattern is
+	// ignored).
+	Limit HostLimit
+	// Hosts lists per-host limits; the first matching Pattern wins.
+	Hosts []HostLimit
+	// MaxWait is the longest a request waits for a token or a
+	// concurrency slot; a longer wait fails at once with a
+	// *RateLimitError. A wait that cannot finish before the context's
+	// deadline fails at once with a *DeadlineError; both match
+	// ErrRateLimited. Zero: DefaultThrottleMaxWait.
+	MaxWait time.Duration
+	// DisableAdaptive turns off the adaptive rate.
+	DisableAdaptive bool
+	// Decrease multiplies the host's rate on a throttle signal (429, 503
+	// with Retry-After, RateLimit r=0). Zero: DefaultThrottleDecrease;
+	// must be in (0, 1).
+	Decrease float64
+	// MinRate is the floor of the adaptive rate. Zero:
+	// DefaultThrottleMinRate.
+	MinRate rate.Limit
+	// RecoveryStep is the fraction of the host's ceiling (its configured
+	// rate, or the rate it was sending at when first throttled) given back
+	// per RecoveryInterval without a signal; at the ceiling the adaptive
+	// limit is lifted. Zero: DefaultThrottleRecoveryStep; must be in
+	// (0, 1].
+	RecoveryStep float64
+	// RecoveryInterval is the recovery period, also the minimum time
+	// between two decreases. Zero: DefaultThrottleRecoveryInterval.
+	RecoveryInterval time.Duration
+	// MaxHosts bounds the per-host state. Zero: DefaultMaxHosts.
+	MaxHosts int
+	// MeterProvider creates MetricThrottleWait. nil:
+	// otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
+}
+
+func (c ThrottleConfig) resolve() (ThrottleConfig, error) {
+	if err := c.Limit.check("ThrottleConfig.Limit", false); err != nil {
+		return c, err
+	}
+	for i := range c.Hosts {
+		if err := c.Hosts[i].check(fmt.Sprintf("ThrottleConfig.Hosts[%d]", i), true); err != nil {
+			return c, err
+		}
+	}
+	if c.MaxWait == 0 {
+		c.MaxWait = DefaultThrottleMaxWait
+	}
+	if c.MaxWait < 0 {
+		return c, configErrorf("ThrottleConfig.MaxWait", nil, "must not be negative, got %v", c.MaxWait)
+	}
+	if c.Decrease == 0 {
+		c.Decrease = DefaultThrottleDecrease
+	}
+	if !(c.Decrease > 0 && c.Decrease < 1) {
+		return c, configErrorf("ThrottleConfig.Decrease", nil, "must be in (0, 1), got %v", c.Decrease)
+	}
+	if c.MinRate == 0 {
+		c.MinRate = DefaultThrottleMinRate
+	}
+	if !(c.MinRate > 0) || c.MinRate == rate.Inf {
+		return c, configErrorf("ThrottleConfig.MinRate", nil, "must be a positive finite rate, got %v", c.MinRate)
+	}
+	if c.RecoveryStep == 0 {
+		c.RecoveryStep = DefaultThrottleRecoveryStep
+	}
+	if !(c.RecoveryStep > 0 && c.RecoveryStep <= 1) {
+		return c, configErrorf("ThrottleConfig.RecoveryStep", nil, "must be in (0, 1], got %v", c.RecoveryStep)
+	}
+	if c.RecoveryInterval == 0 {
+		c.RecoveryInterval = DefaultThrottleRecoveryInterval
+	}
+	if c.RecoveryInterval < 0 {
+		return c, configErrorf("ThrottleConfig.RecoveryInterval", nil, "must be positive, got %v", c.RecoveryInterval)
+	}
+	if c.MaxHosts < 0 {
+		return c, configErrorf("ThrottleConfig.MaxHosts", nil, "must not be negative, got %d", c.MaxHosts)
+	}
+	return c, nil
+}
+
+func (h HostLimit) check(field string, needPattern bool) error {
+	if needPattern {
+		p := h.Pattern
+		switch {
+		case p == "":
+			return configErrorf(field+".Pattern", nil, "must not be empty")
+		case p == "*":
+		case strings.HasPrefix(p, "*."):
+			if len(p) < 3 || strings.Contains(p[2:], "*") {
+				return configErrorf(field+".Pattern", nil, "invalid wildcard pattern %q", p)
+			}
+		case strings.Contains(p, "*"):
+			return configErrorf(field+".Pattern", nil, "a wildcard is only allowed as a leading \"*.\" or alone, got %q", p)
+		}
+	}
+	if h.Rate < 0 || math.IsNaN(float64(h.Rate)) {
+		return configErrorf(field+".Rate", nil, "must not be negative, got %v", h.Rate)
+	}
+	if h.Burst < 0 {
+		return configErrorf(field+".Burst", nil, "must not be negative, got %d", h.Burst)
+	}
+	if h.MaxConcurrent < 0 {
+		return configErrorf(field+".MaxConcurrent", nil, "must not be negative, got %d", h.MaxConcurrent)
+	}
+	return nil
+}
+
+// matches reports whether host (a HostKey) matches p.
+func (h HostLimit) matches(host string) bool {
+	p := strings.ToLower(h.Pattern)
+	switch {
+	case p == "*":
+		return true
+	case strings.HasPrefix(p, "*."):
+		return strings.HasSuffix(host, p[1:]) && len(host) > len(p)-1
+	}
+	return host == p
+}
+
+// RateLimitError is the error of a request the throttle refused because
+// its wait for a token (Reason ThrottleRate) or a concurrency slot (Reason
+// ThrottleConcurrency) would exceed MaxWait. errors.Is(err, ErrRateLimited)
+// is true; the retry layer does not retry it.
+type RateLimitError struct {
+	Host    string
+	Reason  string
+	Wait    time.Duration // the wait needed (for a slot: the time waited)
+	MaxWait time.Duration
+}
+
+func (e *RateLimitError) Error() string {
+	return "transport: throttle: " + e.Reason + " limit for " + e.Host + ": wait of " + e.Wait.String() + " exceeds " + e.MaxWait.String()
+}
+
+// Unwrap returns ErrRateLimited.
+func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
+
+// NewThrottle returns the throttle layer: per host (HostKey), a token
+// bucket (golang.org/x/time/rate) and a concurrency cap with a bounded
+// queue, as configured per host pattern, and an adaptive rate: a 429, a
+// 503 with Retry-After, or a RateLimit item with r=0 multiplies the host's
+// rate by cfg.Decrease (starting, for a host without a configured rate,
+// from the rate it was sending at), at most once per
+// cfg.RecoveryInterval; each further interval without a signal gives back
+// cfg.RecoveryStep of the ceiling, until the limit is lifted.
+//
+// No wait is started that cannot finish before the context's deadline
+// (a *DeadlineError) or would exceed cfg.MaxWait (a *RateLimitError); both
+// match ErrRateLimited, and the request is not sent (its body is closed).
+//
+// It belongs inside the retry loop, below the breaker, per attempt: a
+// provider's quota counts every attempt. A host with no configured limit
+// and no adaptive limit in force costs two atomic operations and no lock.
+// Span event: EventThrottled (ThrottleWaitKey, ThrottleReasonKey) on every
+// wait or refusal. A nil next means http.DefaultTransport. Bad
+// configuration is a *ConfigError.
+func NewThrottle(next http.RoundTripper, cfg ThrottleConfig) (http.RoundTripper, error) {
+	c, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	l := &throttleLayer{next: orDefault(next), cfg: c}
+	meter := meterOf(c.MeterProvider)
+	if l.waits, err = meter.Float64Histogram(MetricThrottleWait, metric.WithUnit("s"),
+		metric.WithDescription("Waits imposed by securecall's client-side throttle.")); err != nil || l.waits == nil {
+		otelHandle(err)
+		l.waits = metricnoop.Float64Histogram{}
+	}
+	l.hosts.init(c.MaxHosts, l.newHost)
+	return l, nil
+}
+
+type throttleLayer struct {
+	next  http.RoundTripper
+	cfg   ThrottleConfig
+	hosts registry[throttleHost]
+	waits metric.Float64Histogram
+	sets  optCache[hostLabel, []metric.RecordOption]
+}
+
+// throttleHost is one host's throttle state.
+type throttleHost struct {
+	host    string
+	base    rate.Limit // configured rate; rate.Inf: none
+	burst   int
+	limited atomic.Bool                  // a token bucket is in force
+	lim     atomic.Pointer[rate.Limiter] // set once, under mu
+	sem     *hostSem                     // nil: no concurrency cap
+
+	// adaptive state, under mu (nextRecovery also read atomically)
+	mu             sync.Mutex
+	adapting       bool       // the adaptive limit is below the ceiling
+	ceiling        rate.Limit // rate recovered to
+	noDecreaseTill int64
+	nextRecovery   atomic.Int64 // unix nanoseconds; 0: none pending
+
+	// send-rate measurement: sends counted in a window of about 1 s
+	winStart atomic.Int64
+	winCount atomic.Int64
+	lastRate atomic.Uint64 // float64 bits, requests per second
+}
+
+func (l *throttleLayer) newHost(host string) *throttleHost {
+	hl := l.cfg.Limit
+	for _, h := range l.cfg.Hosts {
+		if h.matches(host) {
+			hl = h
+			break
+		}
+	}
+	h := &throttleHost{host: host, base: rate.Inf}
+	if hl.Rate > 0 {
+		h.base = hl.Rate
+		h.burst = hl.Burst
+		if h.burst == 0 {
+			h.burst = max(1, int(math.Ceil(float64(hl.Rate))))
+		}
+		h.lim.Store(rate.NewLimiter(hl.Rate, h.burst))
+		h.limited.Store(true)
+	}
+	if hl.MaxConcurrent > 0 {
+		h.sem = &hostSem{max: int64(hl.MaxConcurrent)}
+	}
+	return h
+}
+
+func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	now := time.Now()
+	h := l.hosts.get(HostKey(req.URL), now.UnixNano())
+	if !l.cfg.DisableAdaptive {
+		h.countSend(now.UnixNano())
+	}
+	if h.limited.Load() {
+		if err := l.takeToken(ctx, h, now); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+	}
+	if h.sem != nil {
+		if err := l.takeSlot(ctx, h); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+	}
+
+	resp, err := l.next.RoundTrip(req)
+
+	if !l.cfg.DisableAdaptive && err == nil {
+		if c := resp.StatusCode; c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable || len(resp.Header["Ratelimit"]) > 0 {
+			if v := Classify(ctx, resp, nil, time.Now()); v.Throttled {
+				l.lower(h, time.Now())
+			}
+		}
+	}
+	if h.sem == nil {
+		return resp, err
+	}
+	if err != nil || resp.Body == nil || resp.Body == http.NoBody {
+		h.sem.release()
+		if err == nil && resp.Body == nil {
+			resp.Body = http.NoBody
+		}
+		return resp, err
+	}
+	sb := &semBody{rc: resp.Body, sem: h.sem}
+	if w, ok := resp.Body.(io.Writer); ok {
+		resp.Body = &semRWBody{sb, w}
+	} else {
+		resp.Body = sb
+	}
+	return resp, nil
+}
+
+// takeToken waits for a token of h's bucket, or fails at once when the
+// wait would not fit before the deadline or exceed MaxWait.
+func (l *throttleLayer) takeToken(ctx context.Context, h *throttleHost, now time.Time) error {
+	if nr := h.nextRecovery.Load(); nr != 0 && now.UnixNano() >= nr {
+		l.recover(h, now)
+	}
+	lim := h.lim.Load()
+	if lim == nil || !h.limited.Load() {
+		return nil
+	}
+	r := lim.ReserveN(now, 1)
+	if !r.OK() {
+		return &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: time.Duration(math.MaxInt64), MaxWait: l.cfg.MaxWait}
+	}
+	d := r.DelayFrom(now)
+	if d <= 0 {
+		return nil
+	}
+	if err := checkDeadline(ctx, now, d, 0, SourceThrottle, ErrRateLimited); err != nil {
+		r.CancelAt(now)
+		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
+		return err
+	}
+	if d > l.cfg.MaxWait {
+		r.CancelAt(now)
+		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
+		return &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: d, MaxWait: l.cfg.MaxWait}
+	}
+	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
+	l.record(ctx, h.host, ThrottleRate, d)
+	if err := sleepCtx(ctx, d); err != nil {
+		r.CancelAt(time.Now())
+		return fmt.Errorf("transport: throttle: %w", err)
+	}
+	return nil
+}
+
+// takeSlot takes one of h's concurrency slots, waiting at most MaxWait
+// (and never past the deadline).
+func (l *throttleLayer) takeSlot(ctx context.Context, h *throttleHost) error {
+	if h.sem.tryAcquire() {
+		return nil
+	}
+	start := time.Now()
+	wait := l.cfg.MaxWait
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, dl.Sub(start))
+	}
+	err := h.sem.acquire(ctx, wait)
+	waited := time.Since(start)
+	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(waited.Seconds()), ThrottleReasonKey.String(ThrottleConcurrency))
+	l.record(ctx, h.host, ThrottleConcurrency, waited)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("transport: throttle: %w", ctx.Err())
+	case wait < l.cfg.MaxWait:
+		return &DeadlineError{Wait: waited, Remaining: wait - waited, Reason: SourceThrottle, Err: ErrRateLimited}
+	}
+	return &RateLimitError{Host: h.host, Reason: ThrottleConcurrency, Wait: waited, MaxWait: l.cfg.MaxWait}
+}
+
+func (l *throttleLayer) record(ctx context.Context, host, reason string, d time.Duration) {
+	if !l.waits.Enabled(ctx) {
+		return
+	}
+	k := hostLabel{host, ThrottleReasonKey, reason}
+	opts, ok := l.sets.load(k)
+	if !ok {
+		opts = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(semconv.ServerAddress(host), ThrottleReasonKey.String(reason)))}
+		l.sets.store(k, opts)
+	}
+	l.waits.Record(ctx, d.Seconds(), opts...)
+}
+
+// countSend counts one send for the rate measurement.
+func (h *throttleHost) countSend(now int64) {
+	h.winCount.Add(1)
+	start := h.winStart.Load()
+	if now-start < int64(time.Second) || !h.winStart.CompareAndSwap(start, now) {
+		return
+	}
+	n := h.winCount.Swap(0)
+	if start != 0 {
+		h.lastRate.Store(math.Float64bits(float64(n) / (float64(now-start) / float64(time.Second))))
+	}
+}
+
+// sendRate estimates the rate h has been sending at, per second.
+func (h *throttleHost) sendRate(now int64) rate.Limit {
+	r := math.Float64frombits(h.lastRate.Load())
+	if start := h.winStart.Load(); start != 0 && now-start >= int64(100*time.Millisecond) {
+		r = max(r, float64(h.winCount.Load())/(float64(now-start)/float64(time.Second)))
+	}
+	return rate.Limit(r)
+}
+
+// lower applies one adaptive decrease to h's rate.
+func (l *throttleLayer) lower(h *throttleHost, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := now.UnixNano()
+	if t < h.noDecreaseTill {
+		return
+	}
+	h.noDecreaseTill = t + int64(l.cfg.RecoveryInterval)
+	lim := h.lim.Load()
+	var cur rate.Limit
+	switch {
+	case lim != nil && h.limited.Load() && lim.Limit() != rate.Inf:
+		cur = lim.Limit()
+	default:
+		cur = max(h.sendRate(t), l.cfg.MinRate)
+	}
+	if !h.adapting {
+		h.ceiling = cur
+		if h.base != rate.Inf {
+			h.ceiling = h.base
+		}
+		h.adapting = true
+	}
+	next := max(l.cfg.MinRate, cur*rate.Limit(l.cfg.Decrease))
+	if lim == nil {
+		lim = rate.NewLimiter(next, 1)
+		h.lim.Store(lim)
+	} else {
+		lim.SetLimitAt(now, next)
+		if h.base == rate.Inf {
+			lim.SetBurstAt(now, 1)
+		}
+	}
+	h.limited.Store(true)
+	h.nextRecovery.Store(t + int64(l.cfg.RecoveryInterval))
+}
+
+// recover gives back one recovery step of h's rate, lifting the adaptive
+// limit when the ceiling is reached.
+func (l *throttleLayer) recover(h *throttleHost, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := now.UnixNano()
+	nr := h.nextRecovery.Load()
+	if nr == 0 || t < nr || !h.adapting {
+		return
+	}
+	lim := h.lim.Load()
+	next := lim.Limit() + h.ceiling*rate.Limit(l.cfg.RecoveryStep)
+	if next < h.ceiling {
+		lim.SetLimitAt(now, next)
+		h.nextRecovery.Store(t + int64(l.cfg.RecoveryInterval))
+		return
+	}
+	h.adapting = false
+	h.nextRecovery.Store(0)
+	if h.base == rate.Inf {
+		h.limited.Store(false)
+		lim.SetLimitAt(now, rate.Inf)
+		return
+	}
+	lim.SetLimitAt(now, h.base)
+	lim.SetBurstAt(now, h.burst)
+}
+
+// hostSem is a counting semaphore: an atomic fast path, a FIFO queue of
+// waiters only when full.
+type hostSem struct {
+	cur     atomic.Int64
+	max     int64
+	waiting atomic.Int64
+	mu      sync.Mutex
+	queue   []chan struct{}
+}
+
+func (s *hostSem) tryAcquire() bool {
+	for {
+		c := s.cur.Load()
+		if c >= s.max {
+			return false
+		}
+		if s.cur.CompareAndSwap(c, c+1) {
+			return true
+		}
+	}
+}
+
+// acquire waits up to wait for a slot. A slot freed while a waiter is
+// queued is handed to the first waiter directly (release keeps the count).
+func (s *hostSem) acquire(ctx context.Context, wait time.Duration) error {
+	s.mu.Lock()
+	s.waiting.Add(1)
+	if s.tryAcquire() {
+		s.waiting.Add(-1)
+		s.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	s.queue = append(s.queue, ch)
+	s.mu.Unlock()
+
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	} else {
+		closed := make(chan time.Time)
+		close(closed)
+		timeout = closed
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+	case <-timeout:
+	}
+	s.mu.Lock()
+	for i, c := range s.queue {
+		if c == ch {
+			s.queue = append(s.queue[:i], s.queue[i+1:]...)
+			s.waiting.Add(-1)
+			s.mu.Unlock()
+			return ErrRateLimited
+		}
+	}
+	s.mu.Unlock()
+	// Granted while giving up: the slot is ours; pass it on.
+	s.release()
+	return ErrRateLimited
+}
+
+// release frees a slot, or hands it to the first waiter.
+func (s *hostSem) release() {
+	s.cur.Add(-1)
+	if s.waiting.Load() == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.queue) > 0 && s.tryAcquire() {
+		ch := s.queue[0]
+		s.queue = s.queue[1:]
+		s.waiting.Add(-1)
+		close(ch)
+	}
+}
+
+// semBody releases its concurrency slot once, when closed.
+type semBody struct {
+	rc   io.ReadCloser
+	sem  *hostSem
+	once sync.Once
+}
+
+func (b *semBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
+
+func (b *semBody) Close() error {
+	err := b.rc.Close()
+	b.once.Do(b.sem.release)
+	return err
+}
+
+type semRWBody struct {
+	*semBody
+	w io.Writer
+}
+
+func (b *semRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }

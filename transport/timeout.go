@@ -1,0 +1,230 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// DeadlineError reports a wait or an attempt the resilience layers refused
+// to start because it could not finish before the call's deadline: a
+// backoff, a wait the server asked for (Retry-After, RateLimit), a host
+// cooldown, a client-side throttle wait, or an attempt that would start
+// with too little time left. The call fails at once instead of sleeping
+// into its deadline.
+//
+// errors.Is(err, context.DeadlineExceeded) is true. Err is the failure
+// that made the wait necessary: ErrRateLimited for a wait a server or the
+// throttle imposed (so errors.Is(err, ErrRateLimited) holds), the last
+// attempt's error for a backoff after an error, nil otherwise.
+type DeadlineError struct {
+	// Wait is the wait (or, for Reason SourceDeadline, the minimum attempt
+	// time) that did not fit.
+	Wait time.Duration
+	// Remaining is the time that was left before the deadline.
+	Remaining time.Duration
+	// Reason says what asked for the wait: SourceBackoff,
+	// SourceRetryAfter, SourceRateLimit, SourceCooldown, SourceThrottle or
+	// SourceDeadline.
+	Reason WaitSource
+	// Err is the cause, when there is one.
+	Err error
+}
+
+func (e *DeadlineError) Error() string {
+	s := "transport: " + string(e.Reason) + " wait of " + e.Wait.String() +
+		" does not fit before the deadline (" + max(e.Remaining, 0).String() + " left)"
+	if e.Reason == SourceDeadline {
+		s = "transport: " + max(e.Remaining, 0).String() + " left before the deadline, less than the minimum attempt time " + e.Wait.String()
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *DeadlineError) Unwrap() error { return e.Err }
+
+// Is makes a DeadlineError match context.DeadlineExceeded.
+func (e *DeadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// ErrorType returns the error.type value of the error (see ErrorType):
+// "rate_limited" when a server or the throttle imposed the wait, else
+// "timeout".
+func (e *DeadlineError) ErrorType() string {
+	if errors.Is(e.Err, ErrRateLimited) {
+		return ErrorTypeRateLimited
+	}
+	return ErrorTypeTimeout
+}
+
+// checkDeadline returns a *DeadlineError when ctx has a deadline and wait
+// plus reserve does not fit before it, nil otherwise.
+func checkDeadline(ctx context.Context, now time.Time, wait, reserve time.Duration, reason WaitSource, cause error) error {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return nil
+	}
+	remaining := dl.Sub(now)
+	if wait+reserve <= remaining && wait+reserve >= wait { // second test: overflow
+		return nil
+	}
+	if reason == SourceDeadline {
+		wait = reserve
+	}
+	return &DeadlineError{Wait: wait, Remaining: remaining, Reason: reason, Err: cause}
+}
+
+// sleepCtx waits d, or until ctx is done (returning its error).
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// AttemptTimeoutError reports that an attempt ran out of its attempt
+// timeout (NewAttemptTimeout) before the response headers arrived. The
+// request may have reached the server. errors.Is(err,
+// context.DeadlineExceeded) is true; the retry layer treats it as an
+// ambiguous failure and the breaker as a server fault.
+type AttemptTimeoutError struct {
+	// Timeout is the attempt timeout that expired.
+	Timeout time.Duration
+	// Err is the next transport's error.
+	Err error
+}
+
+func (e *AttemptTimeoutError) Error() string {
+	return "transport: attempt timed out after " + e.Timeout.String() + ": " + e.Err.Error()
+}
+
+func (e *AttemptTimeoutError) Unwrap() error { return e.Err }
+
+// Is makes an AttemptTimeoutError match context.DeadlineExceeded even
+// when next returned a transport-specific timeout error.
+func (e *AttemptTimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// NewTotalTimeout returns the per-call deadline layer: each call runs
+// under min(caller's deadline, now + total). The deadline bounds
+// everything below it (every attempt, backoff sleep, throttle wait) and the
+// reading of the response body: its context is released when the caller
+// closes the body (or the call fails), not when RoundTrip returns. A
+// caller whose own deadline is already earlier pays nothing.
+//
+// total must be positive (a *ConfigError for "TotalTimeout" otherwise).
+// The layer never modifies the caller's request: it sends a shallow copy
+// carrying the new context. A nil next means http.DefaultTransport.
+func NewTotalTimeout(next http.RoundTripper, total time.Duration) (http.RoundTripper, error) {
+	if total <= 0 {
+		return nil, configErrorf("TotalTimeout", nil, "must be positive, got %v", total)
+	}
+	return &totalTimeout{next: orDefault(next), d: total}, nil
+}
+
+type totalTimeout struct {
+	next http.RoundTripper
+	d    time.Duration
+}
+
+func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if dl, ok := ctx.Deadline(); ok && !dl.After(time.Now().Add(l.d)) {
+		return l.next.RoundTrip(req)
+	}
+	tctx, cancel := context.WithTimeout(ctx, l.d)
+	resp, err := l.next.RoundTrip(WithContext(req, tctx))
+	return cancelOnClose(resp, err, cancel)
+}
+
+// NewAttemptTimeout returns the per-attempt timeout layer: each attempt
+// runs under min(attempt, the deadline it already has). Its context is
+// cancelled when the caller closes the response body (or the attempt
+// fails), not when RoundTrip returns, so the body stays readable. When
+// the attempt's own timeout (not the caller's) expires before the
+// response headers, the error is an *AttemptTimeoutError.
+//
+// It belongs inside the retry loop, below the breaker and the throttle, so
+// every attempt is bounded on its own and a timed-out attempt counts as a
+// breaker failure and may be retried. The context change keeps the
+// attempt's request ownership (WithContext). attempt must be positive (a
+// *ConfigError for "AttemptTimeout" otherwise). A nil next means
+// http.DefaultTransport.
+func NewAttemptTimeout(next http.RoundTripper, attempt time.Duration) (http.RoundTripper, error) {
+	if attempt <= 0 {
+		return nil, configErrorf("AttemptTimeout", nil, "must be positive, got %v", attempt)
+	}
+	return &attemptTimeout{next: orDefault(next), d: attempt}, nil
+}
+
+type attemptTimeout struct {
+	next http.RoundTripper
+	d    time.Duration
+}
+
+func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
+	parent := req.Context()
+	actx, cancel := context.WithTimeout(parent, l.d)
+	resp, err := l.next.RoundTrip(WithContext(req, actx))
+	if err != nil && parent.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
+	}
+	return cancelOnClose(resp, err, cancel)
+}
+
+// cancelOnClose ties cancel to the end of resp: at once on an error or a
+// response without a body, else when the body is closed.
+func cancelOnClose(resp *http.Response, err error, cancel context.CancelFunc) (*http.Response, error) {
+	if err != nil {
+		cancel()
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		return nil, err
+	}
+	if resp.Body == nil || resp.Body == http.NoBody {
+		cancel()
+		if resp.Body == nil {
+			resp.Body = http.NoBody
+		}
+		return resp, nil
+	}
+	if w, ok := resp.Body.(io.Writer); ok { // 101 Switching Protocols: keep it writable
+		resp.Body = &cancelRWBody{cancelBody{rc: resp.Body, cancel: cancel}, w}
+		return resp, nil
+	}
+	resp.Body = &cancelBody{rc: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelBody cancels a context when the body is closed.
+type cancelBody struct {
+	rc     io.ReadCloser
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (b *cancelBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
+
+func (b *cancelBody) Close() error {
+	err := b.rc.Close()
+	b.once.Do(b.cancel)
+	return err
+}
+
+type cancelRWBody struct {
+	cancelBody
+	w io.Writer
+}
+
+func (b *cancelRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
