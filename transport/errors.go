@@ -39,6 +39,10 @@ var (
 	// ErrSchemaViolation: a request or response does not match the OpenAPI
 	// description it is validated against.
 	ErrSchemaViolation = errors.New("transport: schema violation")
+	// ErrUnsafePath: a URL template, or a value for it, would produce a
+	// path whose shape differs from the template's (dot segments, empty
+	// segments, slashes, control characters).
+	ErrUnsafePath = errors.New("transport: unsafe url path")
 	// ErrClosed: the client or transport was closed.
 	ErrClosed = errors.New("transport: closed")
 )

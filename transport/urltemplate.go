@@ -1,0 +1,346 @@
+package transport
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Template is a URL path template such as "/users/{id}/orders/{order}".
+// Expanding it escapes each value as one path segment (url.PathEscape)
+// and refuses values that would change the shape of the path: empty
+// values, "." and ".." segments, "/" and "\" (which some servers treat as
+// a separator even when escaped), NUL and other control characters, and
+// invalid UTF-8. So a value can never climb out of its segment the way
+// url.JoinPath(base, "../admin") does.
+//
+// The template text, not the filled-in path, is the call's route: the
+// inventory, audit log and telemetry report "/users/{id}" for every user,
+// which keeps identifiers out of metrics and their cardinality low.
+//
+// Syntax: the template starts with "/"; segments are separated by "/";
+// a variable is "{name}" with name matching [A-Za-z_][A-Za-z0-9_]*, and
+// may fill a whole segment or part of one ("/files/{name}.json",
+// "/v1/{resource}:cancel"); each name appears once. Literal text may use
+// unreserved characters, sub-delimiters, ":" and "@", and %XX escapes
+// (not of "/", "\", "." or control characters). Empty segments ("//") are
+// refused except for a trailing slash. No query or fragment: add query
+// parameters to the URL with url.Values.
+//
+// A Template is immutable and safe for concurrent use.
+type Template struct {
+	raw   string
+	segs  [][]tmplPart
+	names []string
+}
+
+// tmplPart is a literal (v < 0) or the variable with index v.
+type tmplPart struct {
+	lit string
+	v   int
+}
+
+// TemplateError reports a bad template or a value refused by Expand. It
+// wraps ErrUnsafePath. It names the variable, never the value, which may be
+// user data.
+type TemplateError struct {
+	Template string
+	Var      string // "" for an error in the template itself
+	Reason   string
+}
+
+func (e *TemplateError) Error() string {
+	s := "transport: url template " + strconv.Quote(e.Template) + ": "
+	if e.Var != "" {
+		s += "value of {" + e.Var + "}: "
+	}
+	return s + e.Reason
+}
+
+func (e *TemplateError) Unwrap() error { return ErrUnsafePath }
+
+// ParseTemplate parses a path template, or returns a *TemplateError.
+func ParseTemplate(s string) (*Template, error) {
+	t := &Template{raw: s}
+	bad := func(reason string) (*Template, error) {
+		return nil, &TemplateError{Template: s, Reason: reason}
+	}
+	if !strings.HasPrefix(s, "/") {
+		return bad("must start with /")
+	}
+	if len(s) > maxTemplateLen {
+		return bad("longer than " + strconv.Itoa(maxTemplateLen) + " bytes")
+	}
+	if !utf8.ValidString(s) {
+		return bad("not valid UTF-8")
+	}
+	raw := strings.Split(s[1:], "/")
+	for i, seg := range raw {
+		if seg == "" {
+			if i == len(raw)-1 {
+				t.segs = append(t.segs, nil) // trailing slash, or "/" itself
+				continue
+			}
+			return bad("empty segment (//)")
+		}
+		parts, reason := t.parseSegment(seg)
+		if reason != "" {
+			return bad(reason)
+		}
+		t.segs = append(t.segs, parts)
+	}
+	return t, nil
+}
+
+// maxTemplateLen bounds a template; a longer one is almost certainly a
+// filled-in path used by mistake.
+const maxTemplateLen = 2048
+
+func (t *Template) parseSegment(seg string) ([]tmplPart, string) {
+	var parts []tmplPart
+	var lit strings.Builder
+	hasVar := false
+	for i := 0; i < len(seg); {
+		c := seg[i]
+		switch {
+		case c == '{':
+			end := strings.IndexByte(seg[i:], '}')
+			if end < 0 {
+				return nil, "unclosed {"
+			}
+			name := seg[i+1 : i+end]
+			if !validVarName(name) {
+				return nil, "bad variable name " + strconv.Quote(name)
+			}
+			for _, n := range t.names {
+				if n == name {
+					return nil, "variable {" + name + "} appears twice"
+				}
+			}
+			if lit.Len() > 0 {
+				parts = append(parts, tmplPart{lit: lit.String(), v: -1})
+				lit.Reset()
+			}
+			parts = append(parts, tmplPart{v: len(t.names)})
+			t.names = append(t.names, name)
+			hasVar = true
+			i += end + 1
+		case c == '}':
+			return nil, "} without {"
+		case c == '%':
+			if i+2 >= len(seg) || !isHex(seg[i+1]) || !isHex(seg[i+2]) {
+				return nil, "bad % escape"
+			}
+			d := unhex(seg[i+1])<<4 | unhex(seg[i+2])
+			if d == '/' || d == '\\' || d == '.' || d < 0x20 || d == 0x7f {
+				return nil, "escaped /, \\, . or control character in literal text"
+			}
+			lit.WriteString(seg[i : i+3])
+			i += 3
+		case c == '?' || c == '#':
+			return nil, "query or fragment in a path template"
+		case isPathLiteral(c):
+			lit.WriteByte(c)
+			i++
+		default:
+			return nil, "character " + strconv.QuoteRune(rune(c)) + " must be escaped in literal text"
+		}
+	}
+	if lit.Len() > 0 {
+		parts = append(parts, tmplPart{lit: lit.String(), v: -1})
+	}
+	for _, p := range parts {
+		if p.v < 0 {
+			if dec, err := url.PathUnescape(p.lit); err != nil || !utf8.ValidString(dec) {
+				return nil, "literal text does not decode to valid UTF-8"
+			}
+		}
+	}
+	if !hasVar && (seg == "." || seg == "..") {
+		return nil, "dot segment"
+	}
+	return parts, ""
+}
+
+func validVarName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9' {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// isPathLiteral reports an RFC 3986 pchar other than "%": unreserved,
+// sub-delims, ":" and "@".
+func isPathLiteral(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// MustParseTemplate is ParseTemplate for templates written in the source
+// code (package-level variables); it panics on a bad template.
+func MustParseTemplate(s string) *Template {
+	t, err := ParseTemplate(s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// String returns the template text: the route.
+func (t *Template) String() string { return t.raw }
+
+// Names returns the variable names in order.
+func (t *Template) Names() []string { return append([]string(nil), t.names...) }
+
+// Expand fills the variables, in order, with values and returns the
+// escaped path (suitable for URL.RawPath), or a *TemplateError when the
+// number of values is wrong or a value is refused.
+func (t *Template) Expand(values ...string) (string, error) {
+	if len(values) != len(t.names) {
+		return "", &TemplateError{Template: t.raw, Reason: "got " + strconv.Itoa(len(values)) + " values for " + strconv.Itoa(len(t.names)) + " variables"}
+	}
+	var b strings.Builder
+	b.Grow(len(t.raw) + 16*len(values))
+	for _, parts := range t.segs {
+		b.WriteByte('/')
+		start := b.Len()
+		for _, p := range parts {
+			if p.v < 0 {
+				b.WriteString(p.lit)
+				continue
+			}
+			v := values[p.v]
+			if reason := checkPathValue(v); reason != "" {
+				return "", &TemplateError{Template: t.raw, Var: t.names[p.v], Reason: reason}
+			}
+			b.WriteString(url.PathEscape(v))
+		}
+		if seg := b.String()[start:]; seg == "." || seg == ".." {
+			return "", &TemplateError{Template: t.raw, Var: t.segVar(parts), Reason: "would make a dot segment"}
+		}
+	}
+	return b.String(), nil
+}
+
+// segVar names the first variable of a segment, for an error.
+func (t *Template) segVar(parts []tmplPart) string {
+	for _, p := range parts {
+		if p.v >= 0 {
+			return t.names[p.v]
+		}
+	}
+	return ""
+}
+
+// ExpandMap is Expand with the values given by variable name. Every
+// variable must have a value, and every key must be a variable.
+func (t *Template) ExpandMap(values map[string]string) (string, error) {
+	vs := make([]string, len(t.names))
+	for i, n := range t.names {
+		v, ok := values[n]
+		if !ok {
+			return "", &TemplateError{Template: t.raw, Var: n, Reason: "missing"}
+		}
+		vs[i] = v
+	}
+	if len(values) != len(t.names) {
+		return "", &TemplateError{Template: t.raw, Reason: "values given for names that are not variables"}
+	}
+	return t.Expand(vs...)
+}
+
+// checkPathValue returns why v cannot be a path value, or "".
+func checkPathValue(v string) string {
+	if v == "" {
+		return "empty"
+	}
+	if !utf8.ValidString(v) {
+		return "not valid UTF-8"
+	}
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c < 0x20 || c == 0x7f:
+			return "control character"
+		case c == '/' || c == '\\':
+			return "contains / or \\ (would change the path)"
+		}
+	}
+	return ""
+}
+
+// URL returns base with its path extended by the expanded template (base's
+// path keeps its own segments; a trailing slash on it is not doubled) and
+// no query or fragment. Path and RawPath are set consistently, so the
+// escapes survive url.URL.String and http.NewRequest.
+func (t *Template) URL(base *url.URL, values ...string) (*url.URL, error) {
+	if base == nil || !base.IsAbs() || base.Host == "" {
+		return nil, &TemplateError{Template: t.raw, Reason: "base URL must be absolute"}
+	}
+	p, err := t.Expand(values...)
+	if err != nil {
+		return nil, err
+	}
+	u := *base
+	u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery = "", "", "", false
+	raw := strings.TrimSuffix(base.EscapedPath(), "/") + p
+	dec, err := url.PathUnescape(raw)
+	if err != nil {
+		return nil, &TemplateError{Template: t.raw, Reason: "base URL path is not validly escaped"}
+	}
+	u.Path, u.RawPath = dec, raw
+	return &u, nil
+}
+
+// Route returns the route of requests built from t against base: base's
+// path (without a trailing slash) followed by the template.
+func (t *Template) Route(base *url.URL) string {
+	if base == nil {
+		return t.raw
+	}
+	return strings.TrimSuffix(base.EscapedPath(), "/") + t.raw
+}
+
+// NewRequest builds a request to the template expanded against base (an
+// absolute URL such as "https://api.example.com/v1"), with a context that
+// carries the route (WithRoute), for the inventory, the audit log and
+// telemetry.
+func (t *Template) NewRequest(ctx context.Context, method, base string, body io.Reader, values ...string) (*http.Request, error) {
+	b, err := url.Parse(base)
+	if err != nil {
+		return nil, &TemplateError{Template: t.raw, Reason: "base URL does not parse"}
+	}
+	u, err := t.URL(b, values...)
+	if err != nil {
+		return nil, err
+	}
+	return http.NewRequestWithContext(WithRoute(ctx, t.Route(b)), method, u.String(), body)
+}
