@@ -26,7 +26,7 @@ const EventBudgetExhausted = "securecall.retry.budget_exhausted"
 
 // BudgetConfig configures the per-host retry budget of the retry layer:
 // over the last Window, the retries to a host may not exceed Ratio times
-// the calls made to it plus MinRetries. The budget is on by default; set
+// the calls made to it (rounded down) plus MinRetries. The budget is on by default; set
 // Disabled to turn it off. Counts are kept in lock-free buckets and are
 // approximate under heavy concurrency (a few retries either way).
 type BudgetConfig struct {
@@ -87,7 +87,7 @@ func (b *budget) call(now int64) { b.win.add(now, 1, 0) }
 // taking nothing) when the budget is spent.
 func (b *budget) tryRetry(now int64) bool {
 	calls, retries := b.win.totals(now)
-	if float64(retries) >= b.ratio*float64(calls)+float64(b.min) {
+	if retries >= int64(b.ratio*float64(calls))+b.min {
 		return false
 	}
 	b.win.add(now, 0, 1)

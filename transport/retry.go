@@ -83,15 +83,16 @@ type RetryConfig struct {
 	// still makes the per-attempt clone and honours cooldowns).
 	MaxAttempts int
 	// BaseDelay and MaxDelay are the min and max handed to Backoff.
-	// Zero: DefaultRetryBaseDelay, DefaultRetryMaxDelay. A backoff result
-	// is clamped to [0, MaxDelay].
+	// Zero: DefaultRetryBaseDelay, DefaultRetryMaxDelay.
 	BaseDelay time.Duration
 	MaxDelay  time.Duration
 	// Backoff computes the wait before retry number attemptNum (0 for the
 	// first retry), go-retryablehttp's type, so its functions plug in
 	// (retryablehttp.LinearJitterBackoff, ...). nil: FullJitterBackoff.
 	// A server-requested wait is applied on top by the layer itself: the
-	// actual wait is the larger of the two.
+	// actual wait is the larger of the two. A Backoff result is clamped to
+	// [0, MaxRetryAfter], so one that returns the server's Retry-After
+	// uncapped (retryablehttp.DefaultBackoff) cannot stall a call.
 	Backoff retryablehttp.Backoff
 	// CheckRetry, when set, decides whether an attempt's outcome is worth
 	// retrying, go-retryablehttp's type (retryablehttp.DefaultRetryPolicy
@@ -497,7 +498,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 
 		// The wait: the backoff, or the server's wait if longer.
-		wait := min(max(l.cfg.Backoff(l.cfg.BaseDelay, l.cfg.MaxDelay, n, resp), 0), l.cfg.MaxDelay)
+		wait := min(max(l.cfg.Backoff(l.cfg.BaseDelay, l.cfg.MaxDelay, n, resp), 0), l.cfg.MaxRetryAfter)
 		source := SourceBackoff
 		if v.HasWait {
 			if v.Wait > l.cfg.MaxRetryAfter {
