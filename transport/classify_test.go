@@ -78,7 +78,9 @@ type fakeH2StreamError struct {
 
 type fakeH2ErrCode uint32
 
-func (e fakeH2StreamError) Error() string { return fmt.Sprintf("stream error: stream ID %d; %d", e.StreamID, e.Code) }
+func (e fakeH2StreamError) Error() string {
+	return fmt.Sprintf("stream error: stream ID %d; %d", e.StreamID, e.Code)
+}
 
 func (e fakeH2StreamError) As(target any) bool {
 	dst := reflect.ValueOf(target).Elem()

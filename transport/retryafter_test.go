@@ -21,7 +21,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{" 3 ", 3 * time.Second, true},
 		{"0", 0, true},
 		// The three HTTP-date formats of RFC 9110 §5.6.7.
-		{"Wed, 04 Mar 2026 10:02:00 GMT", 2 * time.Minute, true},       // IMF-fixdate
+		{"Wed, 04 Mar 2026 10:02:00 GMT", 2 * time.Minute, true},      // IMF-fixdate
 		{"Wednesday, 04-Mar-26 10:00:30 GMT", 30 * time.Second, true}, // RFC 850
 		{"Wed Mar  4 10:00:05 2026", 5 * time.Second, true},           // asctime
 		{"Wed, 04 Mar 2026 09:00:00 GMT", 0, true},                    // in the past
