@@ -1,0 +1,820 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"math/bits"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
+
+// DefaultInventoryMaxEntries is the number of distinct (method, origin,
+// route) entries an Inventory keeps when InventoryConfig.MaxEntries is
+// zero. An entry takes about 1.3 KiB, so the default bounds the inventory
+// at about 1.3 MiB.
+const DefaultInventoryMaxEntries = 1000
+
+// Names of the inventory's instruments and of its attributes that are not
+// OTel semantic conventions.
+const (
+	// MetricAPICalls is the observable counter of calls per inventory entry
+	// and status class (unit "{call}"). Attributes: http.request.method,
+	// url.scheme, server.address, server.port, url.template and
+	// securecall.status_class.
+	MetricAPICalls = "securecall.api.calls"
+	// MetricAPIEndpoint is an observable gauge, always 1, one series per
+	// inventory entry, whose attributes describe how the endpoint is
+	// called: those of MetricAPICalls without the status class, plus
+	// securecall.auth, tls.protocol.version and securecall.tls.pinned.
+	MetricAPIEndpoint = "securecall.api.endpoint"
+	// StatusClassKey is the status class attribute: "1xx" to "5xx",
+	// "other" (a status outside 100-599) or "error" (no response).
+	StatusClassKey = attribute.Key("securecall.status_class")
+	// AuthKey is the authentication kinds seen ("bearer+hmac", "none").
+	AuthKey = attribute.Key("securecall.auth")
+	// PinnedKey reports whether every TLS call of the entry was pinned.
+	PinnedKey = attribute.Key("securecall.tls.pinned")
+)
+
+// The identity of the overflow entry, which counts the calls of every
+// (method, origin, route) past MaxEntries.
+const (
+	overflowMethod = "_OTHER"
+	overflowOrigin = "_overflow"
+	overflowRoute  = "_overflow"
+)
+
+// InventoryConfig configures NewInventory.
+type InventoryConfig struct {
+	// MaxEntries bounds the distinct (method, origin, route) entries.
+	// Calls of a new combination past the bound are counted in one
+	// overflow entry (method "_OTHER", origin and route "_overflow").
+	// Zero means DefaultInventoryMaxEntries.
+	MaxEntries int
+	// MeterProvider provides the meter for MetricAPICalls and
+	// MetricAPIEndpoint, observed when a reader collects (nothing is done
+	// per call). nil means otel's global provider.
+	MeterProvider metric.MeterProvider
+	// Now returns the current time, for durations and first/last seen.
+	// nil means time.Now.
+	Now func() time.Time
+}
+
+// Inventory is the live list of the APIs a client calls: per method,
+// origin and route, the calls by status class, a latency summary, the
+// authentication kinds and TLS versions seen, whether the connections
+// were pinned, and when the entry was first and last seen. It answers
+// "which third-party APIs does this service call, how, and with what
+// credentials" from the running service.
+//
+// Record it with NewInventoryLayer; export it with Snapshot, MarshalJSON or
+// Handler (JSON) and as OTel metrics. It is safe for concurrent use;
+// recording a call whose entry exists takes no lock and allocates nothing.
+type Inventory struct {
+	max      int
+	now      func() time.Time
+	mu       sync.Mutex                           // serialises insertions
+	entries  atomic.Pointer[map[string]*invEntry] // copy on write
+	overflow *invEntry
+	reg      metric.Registration
+}
+
+// NewInventory returns an empty Inventory, or a *ConfigError.
+func NewInventory(cfg InventoryConfig) (*Inventory, error) {
+	if cfg.MaxEntries < 0 {
+		return nil, configErrorf("MaxEntries", nil, "must not be negative, got %d", cfg.MaxEntries)
+	}
+	inv := &Inventory{max: nonZeroOr(cfg.MaxEntries, DefaultInventoryMaxEntries), now: cfg.Now}
+	if inv.now == nil {
+		inv.now = time.Now
+	}
+	m := make(map[string]*invEntry)
+	inv.entries.Store(&m)
+	inv.overflow = &invEntry{method: overflowMethod, origin: overflowOrigin, route: overflowRoute, overflow: true}
+	inv.overflow.first.Store(-1)
+
+	mp := cfg.MeterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	meter := mp.Meter(meterName)
+	calls, err := meter.Int64ObservableCounter(MetricAPICalls,
+		metric.WithDescription("Calls per API endpoint (method, origin, route) and status class"),
+		metric.WithUnit("{call}"))
+	if err != nil {
+		return nil, configErrorf("MeterProvider", err, "instrument %s", MetricAPICalls)
+	}
+	endpoint, err := meter.Int64ObservableGauge(MetricAPIEndpoint,
+		metric.WithDescription("One series per API endpoint called, describing authentication, TLS version and pinning"),
+		metric.WithUnit("{endpoint}"))
+	if err != nil {
+		return nil, configErrorf("MeterProvider", err, "instrument %s", MetricAPIEndpoint)
+	}
+	inv.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		inv.observe(o, calls, endpoint)
+		return nil
+	}, calls, endpoint)
+	if err != nil {
+		return nil, configErrorf("MeterProvider", err, "callback")
+	}
+	return inv, nil
+}
+
+// Close stops the inventory's metric callback. The inventory itself keeps
+// working.
+func (inv *Inventory) Close() error {
+	if inv.reg != nil {
+		return inv.reg.Unregister()
+	}
+	return nil
+}
+
+// Observation is one call as the inventory records it.
+type Observation struct {
+	// Method is the request method; methods other than the standard ones
+	// are recorded as "_OTHER".
+	Method string
+	// URL is the request URL; only its scheme, host and port (and, when
+	// Route is empty, its path) are used.
+	URL *url.URL
+	// Route is the call's route template; empty: the URL's path with
+	// identifiers folded to "{id}" (see NormalizePath).
+	Route string
+	// StatusCode is the response status; ignored when Err is set.
+	StatusCode int
+	// Err is the call's error, nil when a response came.
+	Err error
+	// Duration is how long the call took until the response headers
+	// arrived or it failed.
+	Duration time.Duration
+	// Auth is the authentication used.
+	Auth AuthKind
+	// TLSVersion is the TLS version of the connection (tls.VersionTLS13...),
+	// 0 for plain text or when unknown (no response).
+	TLSVersion uint16
+	// Pinned reports whether the connection's certificate was checked
+	// against pins.
+	Pinned bool
+	// At is when the call ended; zero means now.
+	At time.Time
+}
+
+// Record adds one call to the inventory. Recording a call whose entry
+// exists takes no lock and allocates nothing.
+func (inv *Inventory) Record(o Observation) {
+	if o.URL == nil {
+		return
+	}
+	var buf [keyBufLen]byte
+	key := appendKey(buf[:0], &o)
+	e := (*inv.entries.Load())[string(key)]
+	if e == nil {
+		e = inv.insert(key, &o)
+	}
+	at := o.At
+	if at.IsZero() {
+		at = inv.now()
+	}
+	e.record(&o, at.UnixNano())
+}
+
+// keyBufLen is the stack buffer for entry keys; a longer key (a very long
+// route) is built on the heap.
+const keyBufLen = 512
+
+// maxRouteLen and maxRouteSegments bound a route derived from a path.
+const (
+	maxRouteLen      = 256
+	maxRouteSegments = 16
+)
+
+// appendKey appends the entry key of o: method, origin and route,
+// separated by NUL bytes.
+func appendKey(b []byte, o *Observation) []byte {
+	b = append(b, stdMethod(o.Method)...)
+	b = append(b, 0)
+	b = appendOrigin(b, o.URL)
+	b = append(b, 0)
+	if o.Route != "" {
+		return append(b, o.Route...)
+	}
+	return appendFoldedPath(b, o.URL.EscapedPath())
+}
+
+// stdMethod returns m when it is a standard method, else "_OTHER" (keeps
+// the inventory's cardinality bounded).
+func stdMethod(m string) string {
+	switch m {
+	case "", http.MethodGet:
+		return http.MethodGet
+	case http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodOptions, http.MethodTrace, http.MethodConnect, "QUERY":
+		return m
+	}
+	return overflowMethod
+}
+
+// appendOrigin appends scheme://host:port, lower-cased, the port
+// explicit (IPv6 hosts keep their brackets, as in URL.Host).
+func appendOrigin(b []byte, u *url.URL) []byte {
+	b = appendLower(b, u.Scheme)
+	b = append(b, "://"...)
+	h := u.Host
+	i := strings.LastIndexByte(h, ':')
+	if i >= 0 && i > strings.LastIndexByte(h, ']') {
+		if i < len(h)-1 {
+			return appendLower(b, h)
+		}
+		h = h[:i] // "host:" has the default port
+	}
+	b = appendLower(b, h)
+	switch {
+	case strings.EqualFold(u.Scheme, "https"):
+		return append(b, ":443"...)
+	case strings.EqualFold(u.Scheme, "http"):
+		return append(b, ":80"...)
+	}
+	return append(b, ':')
+}
+
+// appendLower appends s lower-cased (ASCII).
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			for j := 0; j < len(s); j++ {
+				b = append(b, lower(s[j]))
+			}
+			return b
+		}
+	}
+	return append(b, s...)
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// NormalizePath returns the route the inventory uses for a request sent
+// without one: the escaped path with every segment that looks like an
+// identifier replaced by "{id}" — all digits, a UUID, 12 or more hex
+// digits, 8 or more characters of which a third are digits, 16 or more
+// characters with a digit, or anything with "@" or a %-escape (user data)
+// — and cut after 16 segments or 256 bytes ("/{...}"). It is a heuristic;
+// give a route (WithRoute, Template) for an exact one.
+func NormalizePath(escapedPath string) string {
+	return string(appendFoldedPath(nil, escapedPath))
+}
+
+func appendFoldedPath(b []byte, p string) []byte {
+	if p == "" || p == "/" {
+		return append(b, '/')
+	}
+	start := len(b)
+	rest := strings.TrimPrefix(p, "/")
+	for segs := 0; ; segs++ {
+		seg, tail, more := strings.Cut(rest, "/")
+		if segs == maxRouteSegments || len(b)-start+1+len(seg) > maxRouteLen {
+			return append(b, "/{...}"...)
+		}
+		b = append(b, '/')
+		if isIDSegment(seg) {
+			b = append(b, "{id}"...)
+		} else {
+			b = append(b, seg...)
+		}
+		if !more {
+			return b
+		}
+		rest = tail
+	}
+}
+
+// isIDSegment reports whether a path segment looks like an identifier.
+func isIDSegment(s string) bool {
+	if s == "" {
+		return false
+	}
+	digits, hex := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+			hex++
+		case c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F':
+			hex++
+		case c == '@' || c == '%':
+			return true
+		}
+	}
+	switch {
+	case digits == len(s):
+		return true
+	case len(s) == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' && hex == 32:
+		return true
+	case len(s) >= 12 && hex == len(s):
+		return true
+	case len(s) >= 8 && digits*3 >= len(s):
+		return true
+	case len(s) >= 16 && digits > 0:
+		return true
+	}
+	return false
+}
+
+// insert adds the entry for key (or returns the one another goroutine
+// added, or the overflow entry when the inventory is full).
+func (inv *Inventory) insert(key []byte, o *Observation) *invEntry {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	old := *inv.entries.Load()
+	if e := old[string(key)]; e != nil {
+		return e
+	}
+	if len(old) >= inv.max {
+		return inv.overflow
+	}
+	k := string(key)
+	method, rest, _ := strings.Cut(k, "\x00")
+	origin, route, _ := strings.Cut(rest, "\x00")
+	e := &invEntry{method: method, origin: origin, route: route}
+	e.scheme, _, _ = strings.Cut(origin, "://")
+	e.host = strings.ToLower(o.URL.Hostname())
+	if i := strings.LastIndexByte(origin, ':'); i >= 0 {
+		e.port, _ = strconv.Atoi(origin[i+1:])
+	}
+	e.first.Store(-1)
+	m := make(map[string]*invEntry, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[k] = e
+	inv.entries.Store(&m)
+	return e
+}
+
+// Status classes, in the order of invEntry.classes.
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx", "other", "error"}
+
+const classError = 6
+
+// Flag bits of invEntry.flags besides the AuthKind bits.
+const (
+	entryAuthNone = 1 << 20
+	entryPinned   = 1 << 21 // a TLS call was pinned
+	entryUnpinned = 1 << 22 // a TLS call was not pinned
+	entryTLSShift = 24      // TLS version bits from here: none, 1.0..1.3, other
+)
+
+var tlsNames = [...]string{"none", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3", "other"}
+
+// tlsBit returns the entry flag for a TLS version (0: plain text).
+func tlsBit(v uint16) uint32 {
+	i := 5
+	switch v {
+	case 0:
+		i = 0
+	case tls.VersionTLS10:
+		i = 1
+	case tls.VersionTLS11:
+		i = 2
+	case tls.VersionTLS12:
+		i = 3
+	case tls.VersionTLS13:
+		i = 4
+	}
+	return 1 << (entryTLSShift + i)
+}
+
+// invShards is the number of counter shards per entry (a power of two).
+const invShards = 4
+
+// invShard holds the counters every call adds to: one 64-byte cache line.
+type invShard struct {
+	classes [len(statusClasses)]atomic.Uint64
+	durSum  atomic.Int64 // ns
+}
+
+// lastSeenGranularity: last-seen is updated at most once per this many
+// nanoseconds, to spare a contended write per call.
+const lastSeenGranularity = int64(time.Millisecond)
+
+// latencyBuckets is the number of log-linear latency buckets: four per
+// power of two of microseconds, so a quantile is known within 12.5%, up
+// to about 70 minutes.
+const latencyBuckets = 128
+
+// invEntry is one (method, origin, route) of an Inventory. The identity
+// fields are immutable; the counters are atomics.
+type invEntry struct {
+	// shards spread the counters every call updates over several cache
+	// lines, so parallel calls to one endpoint contend less.
+	shards [invShards]invShard
+
+	method, origin, route string
+	scheme, host          string
+	port                  int
+	overflow              bool
+
+	first, last atomic.Int64 // unix ns; first is -1 until set
+	flags       atomic.Uint32
+	durMin      atomic.Int64 // ns; 0 until the first call (count tells)
+	durMax      atomic.Int64
+	buckets     [latencyBuckets]atomic.Uint64
+
+	attrOnce sync.Once
+	attrs    attribute.Set // identity attributes, for the metrics
+}
+
+func (e *invEntry) record(o *Observation, at int64) {
+	class := classError
+	var fl uint32
+	if o.Err == nil {
+		switch s := o.StatusCode; {
+		case s >= 100 && s < 600:
+			class = s/100 - 1
+		default:
+			class = 5
+		}
+		fl = tlsBit(o.TLSVersion)
+		if o.TLSVersion != 0 {
+			if o.Pinned {
+				fl |= entryPinned
+			} else {
+				fl |= entryUnpinned
+			}
+		}
+	}
+	if o.Auth == AuthNone {
+		fl |= entryAuthNone
+	} else {
+		fl |= uint32(o.Auth & authAll)
+	}
+	if e.flags.Load()&fl != fl {
+		e.flags.Or(fl)
+	}
+	sh := &e.shards[rand.Uint32()&(invShards-1)]
+	sh.classes[class].Add(1)
+
+	d := int64(o.Duration)
+	if d < 0 {
+		d = 0
+	}
+	sh.durSum.Add(d)
+	e.buckets[latencyBucket(d)].Add(1)
+	for {
+		m := e.durMin.Load()
+		if (m != 0 && m <= d) || e.durMin.CompareAndSwap(m, max(d, 1)) {
+			break
+		}
+	}
+	for {
+		m := e.durMax.Load()
+		if m >= d || e.durMax.CompareAndSwap(m, d) {
+			break
+		}
+	}
+	if e.first.Load() < 0 {
+		e.first.CompareAndSwap(-1, at)
+	}
+	if at-e.last.Load() >= lastSeenGranularity {
+		e.last.Store(at)
+	}
+}
+
+// totals sums the shards.
+func (e *invEntry) totals() (classes [len(statusClasses)]uint64, durSum int64) {
+	for i := range e.shards {
+		sh := &e.shards[i]
+		for c := range sh.classes {
+			classes[c] += sh.classes[c].Load()
+		}
+		durSum += sh.durSum.Load()
+	}
+	return classes, durSum
+}
+
+// latencyBucket returns the bucket of a duration in nanoseconds.
+func latencyBucket(ns int64) int {
+	v := uint64(ns / 1000) // µs
+	if v < 4 {
+		return int(v)
+	}
+	exp := bits.Len64(v) - 1 // >= 2
+	sub := int(v>>(exp-2)) & 3
+	i := 4*(exp-1) + sub
+	if i >= latencyBuckets {
+		return latencyBuckets - 1
+	}
+	return i
+}
+
+// bucketBounds returns the [lo, hi) bounds of bucket i in microseconds.
+func bucketBounds(i int) (float64, float64) {
+	if i < 4 {
+		return float64(i), float64(i + 1)
+	}
+	exp := i/4 + 1
+	sub := i % 4
+	lo := uint64(4+sub) << (exp - 2)
+	hi := uint64(5+sub) << (exp - 2)
+	return float64(lo), float64(hi)
+}
+
+// InventoryEntry is the exported view of one inventory entry.
+type InventoryEntry struct {
+	// Method, Origin ("https://api.example.com:443") and Route identify the
+	// entry; Scheme, Host and Port repeat the origin's parts.
+	Method string `json:"method"`
+	Origin string `json:"origin"`
+	Scheme string `json:"scheme"`
+	Host   string `json:"host"`
+	Port   int    `json:"port"`
+	Route  string `json:"route"`
+	// Overflow marks the entry counting the calls past MaxEntries.
+	Overflow bool `json:"overflow,omitempty"`
+	// Calls is the number of calls recorded.
+	Calls uint64 `json:"calls"`
+	// Status counts calls by status class: "1xx" to "5xx", "other",
+	// "error" (no response). Classes with no call are left out.
+	Status map[string]uint64 `json:"status"`
+	// Latency summarises the call durations.
+	Latency LatencySummary `json:"latency"`
+	// Auth lists the authentication kinds seen ("none" when some call had
+	// no credential).
+	Auth []string `json:"auth"`
+	// TLS lists the TLS versions of the responses ("TLS 1.3", "none" for
+	// plain text).
+	TLS []string `json:"tls"`
+	// Pinned is true when at least one call went over TLS and every TLS
+	// call's connection was pinned.
+	Pinned bool `json:"pinned"`
+	// FirstSeen and LastSeen are when the first and the latest call of the
+	// entry ended.
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+// LatencySummary summarises durations in milliseconds. The quantiles are
+// estimates from log-linear buckets, within 12.5%.
+type LatencySummary struct {
+	Count  uint64  `json:"count"`
+	MinMs  float64 `json:"min_ms"`
+	MeanMs float64 `json:"mean_ms"`
+	P50Ms  float64 `json:"p50_ms"`
+	P90Ms  float64 `json:"p90_ms"`
+	P99Ms  float64 `json:"p99_ms"`
+	MaxMs  float64 `json:"max_ms"`
+}
+
+// InventorySnapshot is the inventory at one point in time.
+type InventorySnapshot struct {
+	GeneratedAt time.Time        `json:"generated_at"`
+	MaxEntries  int              `json:"max_entries"`
+	Entries     []InventoryEntry `json:"entries"`
+}
+
+// Snapshot returns the entries, sorted by origin, route and method, with
+// the overflow entry last when it has calls. Counters are read one by one
+// while calls go on, so the figures of a busy entry may be a call apart.
+func (inv *Inventory) Snapshot() InventorySnapshot {
+	m := *inv.entries.Load()
+	s := InventorySnapshot{GeneratedAt: inv.now().UTC(), MaxEntries: inv.max, Entries: make([]InventoryEntry, 0, len(m)+1)}
+	for _, e := range m {
+		if ie, ok := e.export(); ok {
+			s.Entries = append(s.Entries, ie)
+		}
+	}
+	slices.SortFunc(s.Entries, func(a, b InventoryEntry) int {
+		if c := strings.Compare(a.Origin, b.Origin); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Route, b.Route); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Method, b.Method)
+	})
+	if ie, ok := inv.overflow.export(); ok {
+		s.Entries = append(s.Entries, ie)
+	}
+	return s
+}
+
+// Len returns the number of distinct entries (without the overflow entry).
+func (inv *Inventory) Len() int { return len(*inv.entries.Load()) }
+
+func (e *invEntry) export() (InventoryEntry, bool) {
+	ie := InventoryEntry{
+		Method: e.method, Origin: e.origin, Scheme: e.scheme, Host: e.host, Port: e.port,
+		Route: e.route, Overflow: e.overflow, Status: map[string]uint64{},
+	}
+	classes, durSum := e.totals()
+	for i, n := range classes {
+		if n > 0 {
+			ie.Status[statusClasses[i]] = n
+			ie.Calls += n
+		}
+	}
+	if ie.Calls == 0 {
+		return ie, false
+	}
+	fl := e.flags.Load()
+	if fl&entryAuthNone != 0 {
+		ie.Auth = append(ie.Auth, "none")
+	}
+	ie.Auth = append(ie.Auth, AuthKind(fl&uint32(authAll)).Names()...)
+	for i, n := range tlsNames {
+		if fl&(1<<(entryTLSShift+i)) != 0 {
+			ie.TLS = append(ie.TLS, n)
+		}
+	}
+	ie.Pinned = fl&entryPinned != 0 && fl&entryUnpinned == 0
+	if f := e.first.Load(); f >= 0 {
+		ie.FirstSeen = time.Unix(0, f).UTC()
+	}
+	ie.LastSeen = time.Unix(0, e.last.Load()).UTC()
+
+	var counts [latencyBuckets]uint64
+	var total uint64
+	for i := range e.buckets {
+		counts[i] = e.buckets[i].Load()
+		total += counts[i]
+	}
+	ms := func(ns int64) float64 { return float64(ns) / 1e6 }
+	ie.Latency = LatencySummary{
+		Count: total,
+		MinMs: ms(e.durMin.Load()),
+		MaxMs: ms(e.durMax.Load()),
+	}
+	if total > 0 {
+		ie.Latency.MeanMs = ms(durSum) / float64(total)
+		ie.Latency.P50Ms = quantile(counts[:], total, 0.50)
+		ie.Latency.P90Ms = quantile(counts[:], total, 0.90)
+		ie.Latency.P99Ms = quantile(counts[:], total, 0.99)
+		// The bucket midpoints can stray outside the observed range.
+		for _, p := range []*float64{&ie.Latency.P50Ms, &ie.Latency.P90Ms, &ie.Latency.P99Ms} {
+			*p = min(max(*p, ie.Latency.MinMs), ie.Latency.MaxMs)
+		}
+	}
+	return ie, true
+}
+
+// quantile estimates the q-quantile, in milliseconds, as the midpoint of
+// the bucket that holds it.
+func quantile(counts []uint64, total uint64, q float64) float64 {
+	rank := uint64(q*float64(total) + 0.5)
+	if rank < 1 {
+		rank = 1
+	}
+	var cum uint64
+	for i, n := range counts {
+		cum += n
+		if cum >= rank {
+			lo, hi := bucketBounds(i)
+			return (lo + hi) / 2 / 1000
+		}
+	}
+	return 0
+}
+
+// MarshalJSON encodes Snapshot.
+func (inv *Inventory) MarshalJSON() ([]byte, error) {
+	return json.Marshal(inv.Snapshot())
+}
+
+// Handler returns an http.Handler serving the inventory as JSON (GET and
+// HEAD; other methods get 405). It has no authentication of its own:
+// mount it on an admin listener, since it tells which APIs the service
+// calls and how.
+func (inv *Inventory) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		b, err := json.MarshalIndent(inv.Snapshot(), "", "  ")
+		if err != nil {
+			http.Error(w, "inventory: encoding failed", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+		if r.Method == http.MethodHead {
+			return
+		}
+		w.Write(append(b, '\n'))
+	})
+}
+
+// observe reports every entry to the metric observer.
+func (inv *Inventory) observe(o metric.Observer, calls metric.Int64ObservableCounter, endpoint metric.Int64ObservableGauge) {
+	m := *inv.entries.Load()
+	for _, e := range m {
+		e.observe(o, calls, endpoint)
+	}
+	inv.overflow.observe(o, calls, endpoint)
+}
+
+func (e *invEntry) observe(o metric.Observer, calls metric.Int64ObservableCounter, endpoint metric.Int64ObservableGauge) {
+	e.attrOnce.Do(func() {
+		e.attrs = attribute.NewSet(
+			semconv.HTTPRequestMethodKey.String(e.method),
+			semconv.URLScheme(e.scheme),
+			semconv.ServerAddress(e.host),
+			semconv.ServerPort(e.port),
+			semconv.URLTemplate(e.route),
+		)
+	})
+	var seen bool
+	base := e.attrs.ToSlice()
+	classes, _ := e.totals()
+	for i, n := range classes {
+		if n == 0 {
+			continue
+		}
+		seen = true
+		kv := append(base[:len(base):len(base)], StatusClassKey.String(statusClasses[i]))
+		o.ObserveInt64(calls, int64(n), metric.WithAttributeSet(attribute.NewSet(kv...)))
+	}
+	if !seen {
+		return
+	}
+	ie, _ := e.export()
+	tlsv := strings.Join(ie.TLS, ",")
+	kv := append(base[:len(base):len(base)],
+		AuthKey.String(strings.Join(ie.Auth, "+")),
+		semconv.TLSProtocolVersion(tlsv),
+		PinnedKey.Bool(ie.Pinned))
+	o.ObserveInt64(endpoint, 1, metric.WithAttributeSet(attribute.NewSet(kv...)))
+}
+
+// NewInventoryLayer returns the layer recording every call into inv: a
+// per-call layer that measures the call until its response headers arrive
+// (or it fails) and records its method, origin, route, status, the
+// authentication marked by inner layers (MarkAuth), the TLS version of the
+// response and pinning (MarkPinned). Place it near the top of the stack,
+// above the egress check, so refused calls are counted too (as errors).
+// A nil inv is a *ConfigError.
+func NewInventoryLayer(next http.RoundTripper, inv *Inventory) (http.RoundTripper, error) {
+	if inv == nil {
+		return nil, configErrorf("Inventory", nil, "is nil")
+	}
+	return &inventoryLayer{next: orDefault(next), inv: inv}, nil
+}
+
+type inventoryLayer struct {
+	next http.RoundTripper
+	inv  *Inventory
+}
+
+func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec, r := withCallRecord(req)
+	start := l.inv.now()
+	resp, err := l.next.RoundTrip(r)
+	end := l.inv.now()
+	o := Observation{
+		Method:   req.Method,
+		URL:      req.URL,
+		Route:    rec.route,
+		Duration: end.Sub(start),
+		At:       end,
+		Auth:     rec.auth(),
+		Pinned:   rec.pinned(),
+	}
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		o.Err = err
+		l.inv.Record(o)
+		return nil, err
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	o.StatusCode = resp.StatusCode
+	if resp.TLS != nil {
+		o.TLSVersion = resp.TLS.Version
+	}
+	l.inv.Record(o)
+	return resp, nil
+}
