@@ -759,7 +759,8 @@ func (e *invEntry) observe(o metric.Observer, calls metric.Int64ObservableCounte
 		return
 	}
 	ie, _ := e.export()
-	tlsv := strings.Join(ie.TLS, ",")
+	// tls.protocol.version takes "1.3", not "TLS 1.3".
+	tlsv := strings.ReplaceAll(strings.Join(ie.TLS, ","), "TLS ", "")
 	kv := append(base[:len(base):len(base)],
 		AuthKey.String(strings.Join(ie.Auth, "+")),
 		semconv.TLSProtocolVersion(tlsv),

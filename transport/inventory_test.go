@@ -514,7 +514,7 @@ func TestInventoryMetrics(t *testing.T) {
 	}
 	for k, want := range map[attribute.Key]string{
 		transport.AuthKey:      "bearer",
-		"tls.protocol.version": "TLS 1.3",
+		"tls.protocol.version": "1.3",
 		transport.PinnedKey:    "true",
 		"url.template":         "/x/{id}",
 	} {

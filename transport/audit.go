@@ -1,0 +1,156 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/securecall/securecall/internal/redact"
+)
+
+// DefaultAuditMessage is the message of every audit record.
+const DefaultAuditMessage = "securecall.call"
+
+// Attribute keys of an audit record.
+const (
+	AuditMethod   = "http.request.method"
+	AuditOrigin   = "server.origin"
+	AuditRoute    = "url.template"
+	AuditURL      = "url.full"
+	AuditStatus   = "http.response.status_code"
+	AuditAttempts = "securecall.attempts"
+	AuditAuth     = "securecall.auth"
+	AuditDuration = "duration"
+	AuditTLS      = "tls.protocol.version"
+	AuditPinned   = "securecall.tls.pinned"
+	AuditErrType  = "error.type"
+	AuditError    = "error.message"
+)
+
+// AuditConfig configures NewAudit.
+type AuditConfig struct {
+	// Logger receives the records. Required: auditing is opt-in.
+	Logger *slog.Logger
+	// Level of the records. Zero: slog.LevelInfo.
+	Level slog.Level
+	// Message of the records. Empty: DefaultAuditMessage.
+	Message string
+	// Redaction decides which query values may appear in the url.full
+	// attribute and in error messages. nil: none (keys are kept, values
+	// replaced with REDACTED; userinfo and fragment are dropped).
+	Redaction *redact.Policy
+	// Now returns the current time, for durations. nil: time.Now.
+	Now func() time.Time
+}
+
+// NewAudit returns the audit-log layer: one structured record per call,
+// written to cfg.Logger when the call returns (response headers received,
+// or failed), with the attributes
+//
+//	http.request.method        GET
+//	server.origin              https://api.example.com:443
+//	url.template               /users/{id} (the route; a normalised path without one)
+//	url.full                   https://api.example.com/users/42?key=REDACTED
+//	http.response.status_code  200 (absent when the call failed)
+//	securecall.attempts        physical sends, counted by NewAttemptTrace (0 without it)
+//	securecall.auth            bearer+hmac, or none
+//	duration                   time until the response headers or the failure
+//	tls.protocol.version       1.3 (absent for plain http and failures)
+//	securecall.tls.pinned      true when the connection was checked against pins
+//	error.type, error.message  the ErrorType and the redacted message, on failure
+//
+// No header, body, token or query value (beyond those the Redaction policy
+// allows) is ever logged. Place it near the top of the stack, below the
+// call trace (whose attempt counts it reports) and above the egress check,
+// so refused calls are audited too. When the logger is not enabled for
+// Level, the layer costs one Enabled call.
+func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error) {
+	if cfg.Logger == nil {
+		return nil, configErrorf("Logger", nil, "is required")
+	}
+	a := &auditLayer{next: orDefault(next), log: cfg.Logger, level: cfg.Level, msg: cfg.Message, policy: cfg.Redaction, now: cfg.Now}
+	if a.msg == "" {
+		a.msg = DefaultAuditMessage
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	return a, nil
+}
+
+type auditLayer struct {
+	next   http.RoundTripper
+	log    *slog.Logger
+	level  slog.Level
+	msg    string
+	policy *redact.Policy
+	now    func() time.Time
+}
+
+func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if !a.log.Enabled(ctx, a.level) {
+		return a.next.RoundTrip(req)
+	}
+	rec, r := withCallRecord(req)
+	start := a.now()
+	resp, err := a.next.RoundTrip(r)
+	d := a.now().Sub(start)
+	if err != nil && resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+		resp = nil
+	}
+	if resp != nil && resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	a.write(r.Context(), req, rec, resp, err, d)
+	return resp, err
+}
+
+func (a *auditLayer) write(ctx context.Context, req *http.Request, rec *callRecord, resp *http.Response, err error, d time.Duration) {
+	route := rec.route
+	if route == "" && req.URL != nil {
+		route = NormalizePath(req.URL.EscapedPath())
+	}
+	attrs := make([]slog.Attr, 0, 12)
+	attrs = append(attrs,
+		slog.String(AuditMethod, req.Method),
+		slog.String(AuditOrigin, OriginOf(req.URL).String()),
+		slog.String(AuditRoute, route),
+		slog.String(AuditURL, a.policy.URL(req.URL)),
+	)
+	if resp != nil {
+		attrs = append(attrs, slog.Int(AuditStatus, resp.StatusCode))
+	}
+	attrs = append(attrs,
+		slog.Int(AuditAttempts, CallAttempts(ctx)),
+		slog.String(AuditAuth, rec.auth().String()),
+		slog.Duration(AuditDuration, d),
+	)
+	if resp != nil && resp.TLS != nil {
+		attrs = append(attrs, slog.String(AuditTLS, tlsVersionNumber(resp.TLS.Version)), slog.Bool(AuditPinned, rec.pinned()))
+	}
+	if err != nil {
+		attrs = append(attrs,
+			slog.String(AuditErrType, ErrorType(err)),
+			slog.String(AuditError, a.policy.Error(err).Error()))
+	}
+	a.log.LogAttrs(ctx, a.level, a.msg, attrs...)
+}
+
+// tlsVersionNumber returns "1.2", "1.3"... as OTel's tls.protocol.version.
+func tlsVersionNumber(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "1.0"
+	case tls.VersionTLS11:
+		return "1.1"
+	case tls.VersionTLS12:
+		return "1.2"
+	case tls.VersionTLS13:
+		return "1.3"
+	}
+	return tls.VersionName(v)
+}
