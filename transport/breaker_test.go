@@ -31,7 +31,7 @@ func newBreaker(t testing.TB, next http.RoundTripper, cfg transport.BreakerConfi
 }
 
 // send makes one GET to u through rt and closes the response.
-func send(t testing.TB, ctx context.Context, rt http.RoundTripper, u string) (int, error) {
+func resSend(t testing.TB, ctx context.Context, rt http.RoundTripper, u string) (int, error) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -46,27 +46,27 @@ func send(t testing.TB, ctx context.Context, rt http.RoundTripper, u string) (in
 	return resp.StatusCode, nil
 }
 
-// switchable answers with the current step, which the test changes.
-type switchable struct {
+// resSwitch answers with the current step, which the test changes.
+type resSwitch struct {
 	mu    sync.Mutex
 	step  transporttest.Step
 	calls int
 	hang  chan struct{} // when non-nil, calls block until it is closed
 }
 
-func (s *switchable) set(st transporttest.Step) {
+func (s *resSwitch) set(st transporttest.Step) {
 	s.mu.Lock()
 	s.step = st
 	s.mu.Unlock()
 }
 
-func (s *switchable) count() int {
+func (s *resSwitch) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls
 }
 
-func (s *switchable) RoundTrip(req *http.Request) (*http.Response, error) {
+func (s *resSwitch) RoundTrip(req *http.Request) (*http.Response, error) {
 	s.mu.Lock()
 	s.calls++
 	st, hang := s.step, s.hang
@@ -85,17 +85,17 @@ func TestBreakerConformance(t *testing.T) {
 
 func TestBreakerOpensOnConsecutiveFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		next := &switchable{step: transporttest.Respond(503, "down")}
+		next := &resSwitch{step: transporttest.Respond(503, "down")}
 		rt := newBreaker(t, next, transport.BreakerConfig{OpenTimeout: 10 * time.Second})
 		for i := range transport.DefaultBreakerConsecutiveFailures {
-			if code, err := send(t, t.Context(), rt, testURL); err != nil || code != 503 {
+			if code, err := resSend(t, t.Context(), rt, resURL); err != nil || code != 503 {
 				t.Fatalf("attempt %d: %d %v", i, code, err)
 			}
 		}
 		// Open: the next request is refused without being sent, its body
 		// closed.
 		body := transporttest.NewTrackedBody([]byte("x"))
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, testURL, body)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, resURL, body)
 		_, err := rt.RoundTrip(req)
 		var ce *transport.CircuitOpenError
 		if !errors.As(err, &ce) || !errors.Is(err, transport.ErrCircuitOpen) {
@@ -127,15 +127,15 @@ func TestBreakerFailureRatio(t *testing.T) {
 			transporttest.Respond(200, ""))
 		rt := newBreaker(t, next, transport.BreakerConfig{MinRequests: 10, FailureRatio: 0.5, ConsecutiveFailures: -1})
 		for i := range 9 {
-			if _, err := send(t, t.Context(), rt, testURL); err != nil {
+			if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
 				t.Fatalf("request %d refused after %d failures in %d: %v", i, (i+1)/2, i+1, err)
 			}
 		}
 		// The 10th attempt fails: 5 of 10, the ratio is reached.
-		if _, err := send(t, t.Context(), rt, testURL); err != nil {
+		if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := send(t, t.Context(), rt, testURL); !errors.Is(err, transport.ErrCircuitOpen) {
+		if _, err := resSend(t, t.Context(), rt, resURL); !errors.Is(err, transport.ErrCircuitOpen) {
 			t.Errorf("after 5 failures in 10: err %v", err)
 		}
 	})
@@ -144,22 +144,22 @@ func TestBreakerFailureRatio(t *testing.T) {
 // The window slides: failures older than Window no longer count.
 func TestBreakerWindowSlides(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		next := &switchable{step: transporttest.Respond(500, "")}
+		next := &resSwitch{step: transporttest.Respond(500, "")}
 		rt := newBreaker(t, next, transport.BreakerConfig{MinRequests: 4, FailureRatio: 0.5, ConsecutiveFailures: -1, Window: 10 * time.Second})
 		for range 3 {
-			send(t, t.Context(), rt, testURL)
+			resSend(t, t.Context(), rt, resURL)
 		}
 		time.Sleep(11 * time.Second)
 		next.set(transporttest.Respond(200, ""))
 		for range 3 {
-			send(t, t.Context(), rt, testURL)
+			resSend(t, t.Context(), rt, resURL)
 		}
 		next.set(transporttest.Respond(500, ""))
 		// 4 in the window, 1 failure: stays closed.
-		if _, err := send(t, t.Context(), rt, testURL); err != nil {
+		if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := send(t, t.Context(), rt, testURL); err != nil {
+		if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
 			t.Errorf("old failures still counted: %v", err)
 		}
 	})
@@ -174,21 +174,21 @@ func TestBreakerIgnores(t *testing.T) {
 			transporttest.Respond(501, ""), transporttest.Fail(x509.UnknownAuthorityError{}),
 			transporttest.Fail(transport.ErrEgressDenied), transporttest.Fail(&transport.RateLimitError{Host: "h"}),
 		} {
-			next := &switchable{step: step}
+			next := &resSwitch{step: step}
 			rt := newBreaker(t, next, transport.BreakerConfig{})
 			for range 20 {
-				send(t, t.Context(), rt, testURL)
+				resSend(t, t.Context(), rt, resURL)
 			}
 			if next.count() != 20 {
 				t.Errorf("%+v: only %d of 20 reached next", step, next.count())
 			}
 		}
 		// The caller's own cancellation.
-		next := &switchable{step: transporttest.Hang()}
+		next := &resSwitch{step: transporttest.Hang()}
 		rt := newBreaker(t, next, transport.BreakerConfig{})
 		for range 20 {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-			_, err := send(t, ctx, rt, testURL)
+			_, err := resSend(t, ctx, rt, resURL)
 			cancel()
 			if errors.Is(err, transport.ErrCircuitOpen) {
 				t.Fatal("caller cancellations opened the breaker")
@@ -201,18 +201,18 @@ func TestBreakerIgnores(t *testing.T) {
 // failure.
 func TestBreakerCountsAttemptTimeouts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		next := &switchable{step: transporttest.Hang()}
+		next := &resSwitch{step: transporttest.Hang()}
 		at, err := transport.NewAttemptTimeout(next, time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rt := newBreaker(t, at, transport.BreakerConfig{ConsecutiveFailures: 3})
 		for range 3 {
-			if _, err := send(t, t.Context(), rt, testURL); !errors.As(err, new(*transport.AttemptTimeoutError)) {
+			if _, err := resSend(t, t.Context(), rt, resURL); !errors.As(err, new(*transport.AttemptTimeoutError)) {
 				t.Fatalf("err %v", err)
 			}
 		}
-		if _, err := send(t, t.Context(), rt, testURL); !errors.Is(err, transport.ErrCircuitOpen) {
+		if _, err := resSend(t, t.Context(), rt, resURL); !errors.Is(err, transport.ErrCircuitOpen) {
 			t.Errorf("3 attempt timeouts: err %v", err)
 		}
 	})
@@ -222,7 +222,7 @@ func TestBreakerHalfOpenProbe(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		var changes []string
-		next := &switchable{step: transporttest.Respond(503, "")}
+		next := &resSwitch{step: transporttest.Respond(503, "")}
 		rt := newBreaker(t, next, transport.BreakerConfig{
 			ConsecutiveFailures: 2, OpenTimeout: 5 * time.Second, ProbeTimeout: time.Minute,
 			OnStateChange: func(host string, from, to transport.BreakerState) {
@@ -231,9 +231,9 @@ func TestBreakerHalfOpenProbe(t *testing.T) {
 				mu.Unlock()
 			},
 		})
-		send(t, t.Context(), rt, testURL)
-		send(t, t.Context(), rt, testURL)
-		if _, err := send(t, t.Context(), rt, testURL); !errors.Is(err, transport.ErrCircuitOpen) {
+		resSend(t, t.Context(), rt, resURL)
+		resSend(t, t.Context(), rt, resURL)
+		if _, err := resSend(t, t.Context(), rt, resURL); !errors.Is(err, transport.ErrCircuitOpen) {
 			t.Fatalf("not open: %v", err)
 		}
 		time.Sleep(5*time.Second + time.Millisecond)
@@ -246,12 +246,12 @@ func TestBreakerHalfOpenProbe(t *testing.T) {
 		next.mu.Unlock()
 		probeDone := make(chan error, 1)
 		go func() {
-			_, err := send(t, t.Context(), rt, testURL)
+			_, err := resSend(t, t.Context(), rt, resURL)
 			probeDone <- err
 		}()
 		synctest.Wait()
 		for range 5 {
-			_, err := send(t, t.Context(), rt, testURL)
+			_, err := resSend(t, t.Context(), rt, resURL)
 			var ce *transport.CircuitOpenError
 			if !errors.As(err, &ce) || ce.State != transport.BreakerHalfOpen {
 				t.Fatalf("while probing: err %v", err)
@@ -269,7 +269,7 @@ func TestBreakerHalfOpenProbe(t *testing.T) {
 		}
 		// Closed again.
 		for range 5 {
-			if _, err := send(t, t.Context(), rt, testURL); err != nil {
+			if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
 				t.Fatalf("after a good probe: %v", err)
 			}
 		}
@@ -284,14 +284,14 @@ func TestBreakerHalfOpenProbe(t *testing.T) {
 
 func TestBreakerProbeFailureReopens(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		next := &switchable{step: transporttest.Fail(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})}
+		next := &resSwitch{step: transporttest.Fail(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})}
 		rt := newBreaker(t, next, transport.BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: 5 * time.Second})
-		send(t, t.Context(), rt, testURL)
+		resSend(t, t.Context(), rt, resURL)
 		time.Sleep(5*time.Second + time.Millisecond)
-		if _, err := send(t, t.Context(), rt, testURL); errors.Is(err, transport.ErrCircuitOpen) || err == nil {
+		if _, err := resSend(t, t.Context(), rt, resURL); errors.Is(err, transport.ErrCircuitOpen) || err == nil {
 			t.Fatalf("probe: err %v", err)
 		}
-		_, err := send(t, t.Context(), rt, testURL)
+		_, err := resSend(t, t.Context(), rt, resURL)
 		var ce *transport.CircuitOpenError
 		if !errors.As(err, &ce) || ce.State != transport.BreakerOpen || !ce.Until.Equal(time.Now().Add(5*time.Second)) {
 			t.Errorf("after a failed probe: %v", err)
@@ -307,9 +307,9 @@ func TestBreakerProbeFailureReopens(t *testing.T) {
 // probe goes through after OpenTimeout.
 func TestBreakerProbeTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		next := &switchable{step: transporttest.Respond(503, "")}
+		next := &resSwitch{step: transporttest.Respond(503, "")}
 		rt := newBreaker(t, next, transport.BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: 5 * time.Second, ProbeTimeout: 3 * time.Second})
-		send(t, t.Context(), rt, testURL)
+		resSend(t, t.Context(), rt, resURL)
 		time.Sleep(5*time.Second + time.Millisecond)
 		hang := make(chan struct{})
 		next.mu.Lock()
@@ -318,11 +318,11 @@ func TestBreakerProbeTimeout(t *testing.T) {
 		stuck := make(chan struct{})
 		go func() {
 			defer close(stuck)
-			send(t, t.Context(), rt, testURL) // the probe, stuck
+			resSend(t, t.Context(), rt, resURL) // the probe, stuck
 		}()
 		synctest.Wait()
 		time.Sleep(3 * time.Second)
-		_, err := send(t, t.Context(), rt, testURL)
+		_, err := resSend(t, t.Context(), rt, resURL)
 		var ce *transport.CircuitOpenError
 		if !errors.As(err, &ce) || ce.State != transport.BreakerOpen {
 			t.Fatalf("after the probe timeout: err %v", err)
@@ -331,16 +331,16 @@ func TestBreakerProbeTimeout(t *testing.T) {
 		next.hang = nil
 		next.mu.Unlock()
 		time.Sleep(5*time.Second + time.Millisecond)
-		if _, err := send(t, t.Context(), rt, testURL); err != nil {
+		if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
 			t.Fatalf("second probe: %v", err)
 		}
-		if _, err := send(t, t.Context(), rt, testURL); err != nil {
+		if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
 			t.Fatalf("after the second probe: %v", err)
 		}
 		close(hang)
 		<-stuck
 		// The stuck probe's late success changes nothing.
-		if _, err := send(t, t.Context(), rt, testURL); err != nil {
+		if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -357,12 +357,12 @@ func TestBreakerPerHost(t *testing.T) {
 		})
 		rt := newBreaker(t, next, transport.BreakerConfig{ConsecutiveFailures: 2})
 		for range 3 {
-			send(t, t.Context(), rt, "https://down.example.test/")
+			resSend(t, t.Context(), rt, "https://down.example.test/")
 		}
-		if _, err := send(t, t.Context(), rt, "https://down.example.test/"); !errors.Is(err, transport.ErrCircuitOpen) {
+		if _, err := resSend(t, t.Context(), rt, "https://down.example.test/"); !errors.Is(err, transport.ErrCircuitOpen) {
 			t.Errorf("down host: %v", err)
 		}
-		if _, err := send(t, t.Context(), rt, "https://up.example.test/"); err != nil {
+		if _, err := resSend(t, t.Context(), rt, "https://up.example.test/"); err != nil {
 			t.Errorf("other host: %v", err)
 		}
 	})
@@ -373,17 +373,17 @@ func TestBreakerEventsAndMetric(t *testing.T) {
 		reader := sdkmetric.NewManualReader()
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 		rt := newBreaker(t, transporttest.NewResponder(transporttest.Respond(500, "")), transport.BreakerConfig{ConsecutiveFailures: 1, MeterProvider: mp})
-		events := spanEvents(t, func(ctx context.Context) {
-			send(t, ctx, rt, testURL)
-			send(t, ctx, rt, testURL)
+		events := resSpanEvents(t, func(ctx context.Context) {
+			resSend(t, ctx, rt, resURL)
+			resSend(t, ctx, rt, resURL)
 		})
 		if len(events) != 2 || events[0].Name != transport.EventBreakerStateChanged || events[1].Name != transport.EventBreakerRejected {
 			t.Fatalf("events %v", events)
 		}
-		if eventAttr(events[0], transport.BreakerStateKey).AsString() != "open" || eventAttr(events[0], transport.BreakerFromKey).AsString() != "closed" {
+		if resEventAttr(events[0], transport.BreakerStateKey).AsString() != "open" || resEventAttr(events[0], transport.BreakerFromKey).AsString() != "closed" {
 			t.Errorf("state event %v", events[0].Attributes)
 		}
-		if eventAttr(events[1], transport.BreakerRetryInKey).AsFloat64() != transport.DefaultBreakerOpenTimeout.Seconds() {
+		if resEventAttr(events[1], transport.BreakerRetryInKey).AsFloat64() != transport.DefaultBreakerOpenTimeout.Seconds() {
 			t.Errorf("rejected event %v", events[1].Attributes)
 		}
 		var rm metricdata.ResourceMetrics
@@ -415,7 +415,7 @@ func TestBreakerClosedPathNoAllocs(t *testing.T) {
 	resp := &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody}
 	next := transporttest.RoundTripperFunc(func(*http.Request) (*http.Response, error) { return resp, nil })
 	rt := newBreaker(t, next, transport.BreakerConfig{})
-	req, _ := http.NewRequest(http.MethodGet, testURL, nil)
+	req, _ := http.NewRequest(http.MethodGet, resURL, nil)
 	rt.RoundTrip(req)
 	if n := testing.AllocsPerRun(200, func() { rt.RoundTrip(req) }); n != 0 {
 		t.Errorf("%v allocations per closed-state request", n)

@@ -18,7 +18,7 @@ import (
 	"github.com/securecall/securecall/transport"
 )
 
-func statusResp(code int, hdr ...string) *http.Response {
+func resStatus(code int, hdr ...string) *http.Response {
 	h := http.Header{}
 	for i := 0; i < len(hdr); i += 2 {
 		h.Add(hdr[i], hdr[i+1])
@@ -36,26 +36,26 @@ func TestClassifyStatus(t *testing.T) {
 		wait      time.Duration
 		hasWait   bool
 	}{
-		{statusResp(200), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
-		{statusResp(304), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
-		{statusResp(400), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
-		{statusResp(404), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
-		{statusResp(409), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
-		{statusResp(408), transport.ClassRetryableStatus, transport.BreakerSuccess, false, 0, false},
-		{statusResp(425), transport.ClassRetryableStatus, transport.BreakerSuccess, false, 0, false},
-		{statusResp(429), transport.ClassRetryableStatus, transport.BreakerExcluded, true, 0, false},
-		{statusResp(429, "Retry-After", "3"), transport.ClassRetryableStatus, transport.BreakerExcluded, true, 3 * time.Second, true},
-		{statusResp(500), transport.ClassRetryableStatus, transport.BreakerFailure, false, 0, false},
-		{statusResp(501), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
-		{statusResp(502), transport.ClassRetryableStatus, transport.BreakerFailure, false, 0, false},
-		{statusResp(503), transport.ClassRetryableStatus, transport.BreakerFailure, false, 0, false},
-		{statusResp(503, "Retry-After", "5"), transport.ClassRetryableStatus, transport.BreakerFailure, true, 5 * time.Second, true},
-		{statusResp(504), transport.ClassRetryableStatus, transport.BreakerFailure, false, 0, false},
-		{statusResp(200, "RateLimit", `"q";r=0;t=8`), transport.ClassSuccess, transport.BreakerSuccess, true, 8 * time.Second, true},
-		{statusResp(200, "RateLimit", `"q";r=3;t=8`), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
+		{resStatus(200), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
+		{resStatus(304), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
+		{resStatus(400), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
+		{resStatus(404), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
+		{resStatus(409), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
+		{resStatus(408), transport.ClassRetryableStatus, transport.BreakerSuccess, false, 0, false},
+		{resStatus(425), transport.ClassRetryableStatus, transport.BreakerSuccess, false, 0, false},
+		{resStatus(429), transport.ClassRetryableStatus, transport.BreakerExcluded, true, 0, false},
+		{resStatus(429, "Retry-After", "3"), transport.ClassRetryableStatus, transport.BreakerExcluded, true, 3 * time.Second, true},
+		{resStatus(500), transport.ClassRetryableStatus, transport.BreakerFailure, false, 0, false},
+		{resStatus(501), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
+		{resStatus(502), transport.ClassRetryableStatus, transport.BreakerFailure, false, 0, false},
+		{resStatus(503), transport.ClassRetryableStatus, transport.BreakerFailure, false, 0, false},
+		{resStatus(503, "Retry-After", "5"), transport.ClassRetryableStatus, transport.BreakerFailure, true, 5 * time.Second, true},
+		{resStatus(504), transport.ClassRetryableStatus, transport.BreakerFailure, false, 0, false},
+		{resStatus(200, "RateLimit", `"q";r=0;t=8`), transport.ClassSuccess, transport.BreakerSuccess, true, 8 * time.Second, true},
+		{resStatus(200, "RateLimit", `"q";r=3;t=8`), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
 		// Retry-After on a success is not a throttle: a 200 never asks
 		// the client to wait.
-		{statusResp(200, "Retry-After", "8"), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
+		{resStatus(200, "Retry-After", "8"), transport.ClassSuccess, transport.BreakerSuccess, false, 0, false},
 	}
 	for _, tc := range tests {
 		v := transport.Classify(ctx, tc.resp, nil, raNow)

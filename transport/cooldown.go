@@ -194,20 +194,3 @@ func evictOldest[V any](m map[string]*regEntry[V], k int) {
 		delete(m, a.host)
 	}
 }
-
-// each calls f for every entry (for tests and state inspection).
-func (r *registry[V]) each(f func(host string, v *V)) {
-	if m := r.m.Load(); m != nil {
-		for h, e := range *m {
-			f(h, e.v)
-		}
-	}
-}
-
-// size returns the number of hosts held.
-func (r *registry[V]) size() int {
-	if m := r.m.Load(); m != nil {
-		return len(*m)
-	}
-	return 0
-}

@@ -106,14 +106,14 @@ func TestResilienceConformance(t *testing.T) {
 // the upstream recovers.
 func TestResilienceOutage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		next := &switchable{step: transporttest.Respond(503, "down")}
+		next := &resSwitch{step: transporttest.Respond(503, "down")}
 		rt, err := transport.NewResilience(next, transport.StandardPreset())
 		if err != nil {
 			t.Fatal(err)
 		}
 		var open, sent int
 		for range 100 {
-			_, err := send(t, t.Context(), rt, testURL)
+			_, err := resSend(t, t.Context(), rt, resURL)
 			if errors.Is(err, transport.ErrCircuitOpen) {
 				open++
 			}
@@ -129,7 +129,7 @@ func TestResilienceOutage(t *testing.T) {
 		}
 		// While open, nothing is sent.
 		for range 20 {
-			if _, err := send(t, t.Context(), rt, testURL); !errors.Is(err, transport.ErrCircuitOpen) {
+			if _, err := resSend(t, t.Context(), rt, resURL); !errors.Is(err, transport.ErrCircuitOpen) {
 				t.Fatalf("err %v", err)
 			}
 		}
@@ -138,14 +138,14 @@ func TestResilienceOutage(t *testing.T) {
 		}
 		next.set(transporttest.Respond(200, "up"))
 		time.Sleep(transport.StandardPreset().Breaker.OpenTimeout + time.Millisecond)
-		if code, err := send(t, t.Context(), rt, testURL); err != nil || code != 200 {
+		if code, err := resSend(t, t.Context(), rt, resURL); err != nil || code != 200 {
 			t.Fatalf("probe: %d %v", code, err)
 		}
 		if next.count() != upstream+1 {
 			t.Errorf("%d sends for one probe", next.count()-upstream)
 		}
 		for range 10 {
-			if code, err := send(t, t.Context(), rt, testURL); err != nil || code != 200 {
+			if code, err := resSend(t, t.Context(), rt, resURL); err != nil || code != 200 {
 				t.Fatalf("after recovery: %d %v", code, err)
 			}
 		}

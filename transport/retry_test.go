@@ -26,7 +26,7 @@ import (
 	"github.com/securecall/securecall/transport/transporttest"
 )
 
-const testURL = "https://api.example.test/v1/items"
+const resURL = "https://api.example.test/v1/items"
 
 func newRetry(t testing.TB, next http.RoundTripper, cfg transport.RetryConfig) http.RoundTripper {
 	t.Helper()
@@ -37,44 +37,44 @@ func newRetry(t testing.TB, next http.RoundTripper, cfg transport.RetryConfig) h
 	return rt
 }
 
-// timed records when each request reached it, then delegates to next.
-type timed struct {
+// resTimed records when each request reached it, then delegates to next.
+type resTimed struct {
 	next  http.RoundTripper
 	mu    sync.Mutex
 	times []time.Time
 }
 
-func (tm *timed) RoundTrip(req *http.Request) (*http.Response, error) {
+func (tm *resTimed) RoundTrip(req *http.Request) (*http.Response, error) {
 	tm.mu.Lock()
 	tm.times = append(tm.times, time.Now())
 	tm.mu.Unlock()
 	return tm.next.RoundTrip(req)
 }
 
-func (tm *timed) arrivals() []time.Time {
+func (tm *resTimed) arrivals() []time.Time {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	return append([]time.Time(nil), tm.times...)
 }
 
-// fixedBackoff waits d before every retry.
-func fixedBackoff(d time.Duration) retryablehttp.Backoff {
+// resFixedBackoff waits d before every retry.
+func resFixedBackoff(d time.Duration) retryablehttp.Backoff {
 	return func(_, _ time.Duration, _ int, _ *http.Response) time.Duration { return d }
 }
 
-func get(t testing.TB, ctx context.Context, rt http.RoundTripper) (*http.Response, error) {
+func resGet(t testing.TB, ctx context.Context, rt http.RoundTripper) (*http.Response, error) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, testURL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, resURL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return rt.RoundTrip(req)
 }
 
-func post(t testing.TB, ctx context.Context, rt http.RoundTripper, body string, hdr ...string) (*http.Request, *transporttest.TrackedBody, *http.Response, error) {
+func resPost(t testing.TB, ctx context.Context, rt http.RoundTripper, body string, hdr ...string) (*http.Request, *transporttest.TrackedBody, *http.Response, error) {
 	t.Helper()
 	tb := transporttest.NewTrackedBody([]byte(body))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, testURL, tb)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, resURL, tb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func post(t testing.TB, ctx context.Context, rt http.RoundTripper, body string, 
 	return req, tb, resp, err
 }
 
-func readAll(t testing.TB, resp *http.Response) string {
+func resReadAll(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -116,11 +116,11 @@ func TestRetryStatusThenSuccess(t *testing.T) {
 			transporttest.Respond(502, "busy-2"),
 			transporttest.Respond(200, "ok"))
 		rt := newRetry(t, next, transport.RetryConfig{})
-		resp, err := get(t, t.Context(), rt)
+		resp, err := resGet(t, t.Context(), rt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := readAll(t, resp); got != "ok" || resp.StatusCode != 200 {
+		if got := resReadAll(t, resp); got != "ok" || resp.StatusCode != 200 {
 			t.Fatalf("got %d %q", resp.StatusCode, got)
 		}
 		if n := transport.Attempts(resp); n != 3 {
@@ -146,14 +146,14 @@ func TestRetryReturnsLastResponseIntact(t *testing.T) {
 			transporttest.Respond(503, "busy-2"),
 			transporttest.Respond(503, `{"error":"still busy"}`, "X-Trace", "abc"))
 		rt := newRetry(t, next, transport.RetryConfig{})
-		resp, err := get(t, t.Context(), rt)
+		resp, err := resGet(t, t.Context(), rt)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if resp.StatusCode != 503 || resp.Header.Get("X-Trace") != "abc" {
 			t.Errorf("got %d %v", resp.StatusCode, resp.Header)
 		}
-		if got := readAll(t, resp); got != `{"error":"still busy"}` {
+		if got := resReadAll(t, resp); got != `{"error":"still busy"}` {
 			t.Errorf("body %q", got)
 		}
 		if n := transport.Attempts(resp); n != 3 {
@@ -170,7 +170,7 @@ func TestRetryErrorAfterAttempts(t *testing.T) {
 		boom := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
 		next := transporttest.NewResponder(transporttest.Fail(boom))
 		rt := newRetry(t, next, transport.RetryConfig{MaxAttempts: 4})
-		_, err := get(t, t.Context(), rt)
+		_, err := resGet(t, t.Context(), rt)
 		var re *transport.RetryError
 		if !errors.As(err, &re) {
 			t.Fatalf("error %v is not a *RetryError", err)
@@ -225,7 +225,7 @@ func TestRetrySafety(t *testing.T) {
 				next := transporttest.NewResponder(tc.step)
 				rt := newRetry(t, next, transport.RetryConfig{IdempotencyKeys: tc.gen})
 				body := `{"a":1}`
-				req, _ := http.NewRequestWithContext(t.Context(), tc.method, testURL, strings.NewReader(body))
+				req, _ := http.NewRequestWithContext(t.Context(), tc.method, resURL, strings.NewReader(body))
 				req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
 				if tc.key != "" {
 					req.Header.Set("Idempotency-Key", tc.key)
@@ -251,7 +251,7 @@ func TestRetryIdempotencyKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		next := transporttest.NewResponder(transporttest.Respond(503, ""), transporttest.Respond(503, ""), transporttest.Respond(201, ""))
 		rt := newRetry(t, next, transport.RetryConfig{IdempotencyKeys: true})
-		req, body, resp, err := post(t, t.Context(), rt, `{"n":1}`)
+		req, body, resp, err := resPost(t, t.Context(), rt, `{"n":1}`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +281,7 @@ func TestRetryIdempotencyKey(t *testing.T) {
 
 		next2 := transporttest.NewResponder(transporttest.Respond(201, ""))
 		rt2 := newRetry(t, next2, transport.RetryConfig{IdempotencyKeys: true})
-		_, _, resp, _ = post(t, t.Context(), rt2, "x")
+		_, _, resp, _ = resPost(t, t.Context(), rt2, "x")
 		resp.Body.Close()
 		if k2 := next2.Requests()[0].Header.Get("Idempotency-Key"); k2 == "" || k2 == key {
 			t.Errorf("second call key %q (first %q)", k2, key)
@@ -289,14 +289,14 @@ func TestRetryIdempotencyKey(t *testing.T) {
 		// A caller's own key is kept, not replaced.
 		next3 := transporttest.NewResponder(transporttest.Respond(201, ""))
 		rt3 := newRetry(t, next3, transport.RetryConfig{IdempotencyKeys: true, IdempotencyHeader: "X-Request-Key"})
-		_, _, resp, _ = post(t, t.Context(), rt3, "x", "Idempotency-Key", "mine")
+		_, _, resp, _ = resPost(t, t.Context(), rt3, "x", "Idempotency-Key", "mine")
 		resp.Body.Close()
 		if h := next3.Requests()[0].Header; h.Get("Idempotency-Key") != "mine" || h.Get("X-Request-Key") != "" {
 			t.Errorf("caller's key replaced: %v", h)
 		}
 		// GET gets none.
 		next4 := transporttest.NewResponder(transporttest.Respond(200, ""))
-		resp, _ = get(t, t.Context(), newRetry(t, next4, transport.RetryConfig{IdempotencyKeys: true}))
+		resp, _ = resGet(t, t.Context(), newRetry(t, next4, transport.RetryConfig{IdempotencyKeys: true}))
 		resp.Body.Close()
 		if next4.Requests()[0].Header.Get("Idempotency-Key") != "" {
 			t.Error("GET got a key")
@@ -308,7 +308,7 @@ func TestRetryIdempotencyKeyGeneratorFails(t *testing.T) {
 	next := transporttest.NewResponder()
 	boom := errors.New("no entropy")
 	rt := newRetry(t, next, transport.RetryConfig{IdempotencyKeys: true, NewIdempotencyKey: func() (string, error) { return "", boom }})
-	_, body, _, err := post(t, context.Background(), rt, "x")
+	_, body, _, err := resPost(t, context.Background(), rt, "x")
 	var re *transport.RetryError
 	if !errors.As(err, &re) || re.Reason != transport.StopBody || re.Attempts != 0 || !errors.Is(err, boom) {
 		t.Errorf("err %v", err)
@@ -323,7 +323,7 @@ func TestRetryBodyWithoutGetBody(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		next := transporttest.NewResponder(transporttest.Respond(503, "x"))
 		rt := newRetry(t, next, transport.RetryConfig{})
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, testURL, io.NopCloser(strings.NewReader("data")))
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, resURL, io.NopCloser(strings.NewReader("data")))
 		req.GetBody = nil
 		resp, err := rt.RoundTrip(req)
 		if err != nil || resp.StatusCode != 503 {
@@ -341,7 +341,7 @@ func TestRetryGetBodyFails(t *testing.T) {
 		next := transporttest.NewResponder(transporttest.Respond(503, "x"))
 		rt := newRetry(t, next, transport.RetryConfig{})
 		boom := errors.New("cannot rewind")
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, testURL, strings.NewReader("data"))
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, resURL, strings.NewReader("data"))
 		req.GetBody = func() (io.ReadCloser, error) { return nil, boom }
 		_, err := rt.RoundTrip(req)
 		var re *transport.RetryError
@@ -355,14 +355,14 @@ func TestRetryGetBodyFails(t *testing.T) {
 // virtual time.
 func TestRetryablehttpPolicies(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tm := &timed{next: transporttest.NewResponder(transporttest.Respond(500, ""), transporttest.Respond(500, ""), transporttest.Respond(200, ""))}
+		tm := &resTimed{next: transporttest.NewResponder(transporttest.Respond(500, ""), transporttest.Respond(500, ""), transporttest.Respond(200, ""))}
 		rt := newRetry(t, tm, transport.RetryConfig{
 			BaseDelay:  time.Second,
 			MaxDelay:   time.Second, // min == max: LinearJitterBackoff waits n x 1s, unclamped
 			Backoff:    retryablehttp.LinearJitterBackoff,
 			CheckRetry: retryablehttp.DefaultRetryPolicy,
 		})
-		resp, err := get(t, t.Context(), rt)
+		resp, err := resGet(t, t.Context(), rt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -386,21 +386,21 @@ func TestRetryCheckRetry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		always := func(context.Context, *http.Response, error) (bool, error) { return true, nil }
 		next := transporttest.NewResponder(transporttest.Respond(404, ""), transporttest.Respond(200, ""))
-		resp, err := get(t, t.Context(), newRetry(t, next, transport.RetryConfig{CheckRetry: always}))
+		resp, err := resGet(t, t.Context(), newRetry(t, next, transport.RetryConfig{CheckRetry: always}))
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("%v %v", resp, err)
 		}
 		resp.Body.Close()
 
 		next = transporttest.NewResponder(transporttest.Fail(x509.UnknownAuthorityError{}))
-		_, err = get(t, t.Context(), newRetry(t, next, transport.RetryConfig{CheckRetry: always}))
+		_, err = resGet(t, t.Context(), newRetry(t, next, transport.RetryConfig{CheckRetry: always}))
 		if next.Calls() != 1 || err == nil {
 			t.Errorf("certificate failure: %d calls, err %v", next.Calls(), err)
 		}
 
 		stop := errors.New("policy says stop")
 		next = transporttest.NewResponder(transporttest.Respond(503, ""))
-		_, err = get(t, t.Context(), newRetry(t, next, transport.RetryConfig{
+		_, err = resGet(t, t.Context(), newRetry(t, next, transport.RetryConfig{
 			CheckRetry: func(context.Context, *http.Response, error) (bool, error) { return false, stop },
 		}))
 		var re *transport.RetryError
@@ -437,9 +437,9 @@ func TestFullJitterBackoff(t *testing.T) {
 // The default schedule: each wait at most min(MaxDelay, BaseDelay x 2^n).
 func TestRetryDefaultScheduleBounds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tm := &timed{next: transporttest.NewResponder(transporttest.Respond(503, ""))}
+		tm := &resTimed{next: transporttest.NewResponder(transporttest.Respond(503, ""))}
 		rt := newRetry(t, tm, transport.RetryConfig{MaxAttempts: 6, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, Budget: transport.BudgetConfig{Disabled: true}})
-		resp, err := get(t, t.Context(), rt)
+		resp, err := resGet(t, t.Context(), rt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -469,9 +469,9 @@ func TestRetryAfterHonoured(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				tm := &timed{next: transporttest.NewResponder(tc.step, transporttest.Respond(200, "ok"))}
+				tm := &resTimed{next: transporttest.NewResponder(tc.step, transporttest.Respond(200, "ok"))}
 				rt := newRetry(t, tm, transport.RetryConfig{BaseDelay: time.Millisecond})
-				resp, err := get(t, t.Context(), rt)
+				resp, err := resGet(t, t.Context(), rt)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -504,7 +504,7 @@ func TestRetryAfterHTTPDate(t *testing.T) {
 			}
 			return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
 		})
-		resp, err := get(t, t.Context(), newRetry(t, next, transport.RetryConfig{BaseDelay: time.Millisecond}))
+		resp, err := resGet(t, t.Context(), newRetry(t, next, transport.RetryConfig{BaseDelay: time.Millisecond}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -522,14 +522,14 @@ func TestRetryAfterAboveCap(t *testing.T) {
 		next := transporttest.NewResponder(transporttest.Respond(429, "come back in an hour", "Retry-After", "3600"))
 		rt := newRetry(t, next, transport.RetryConfig{MaxRetryAfter: time.Minute})
 		start := time.Now()
-		resp, err := get(t, t.Context(), rt)
+		resp, err := resGet(t, t.Context(), rt)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if time.Since(start) != 0 {
 			t.Errorf("slept %v", time.Since(start))
 		}
-		if resp.StatusCode != 429 || readAll(t, resp) != "come back in an hour" {
+		if resp.StatusCode != 429 || resReadAll(t, resp) != "come back in an hour" {
 			t.Errorf("response not intact")
 		}
 		if next.Calls() != 1 {
@@ -547,7 +547,7 @@ func TestRetryDeadlineServerWait(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
 		start := time.Now()
-		_, err := get(t, ctx, rt)
+		_, err := resGet(t, ctx, rt)
 		if time.Since(start) != 0 {
 			t.Errorf("slept %v before failing", time.Since(start))
 		}
@@ -583,10 +583,10 @@ func TestRetryDeadlineBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reset := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
 		next := transporttest.NewResponder(transporttest.Fail(reset))
-		rt := newRetry(t, next, transport.RetryConfig{Backoff: fixedBackoff(time.Second), MinAttemptTime: 100 * time.Millisecond})
+		rt := newRetry(t, next, transport.RetryConfig{Backoff: resFixedBackoff(time.Second), MinAttemptTime: 100 * time.Millisecond})
 		ctx, cancel := context.WithTimeout(t.Context(), 1050*time.Millisecond)
 		defer cancel()
-		_, err := get(t, ctx, rt)
+		_, err := resGet(t, ctx, rt)
 		var de *transport.DeadlineError
 		if !errors.As(err, &de) || de.Reason != transport.SourceBackoff || de.Wait != time.Second {
 			t.Fatalf("err %v", err)
@@ -603,10 +603,10 @@ func TestRetryDeadlineBackoff(t *testing.T) {
 
 		// With room for the attempt, it is retried.
 		next = transporttest.NewResponder(transporttest.Fail(reset), transporttest.Respond(200, ""))
-		rt = newRetry(t, next, transport.RetryConfig{Backoff: fixedBackoff(time.Second), MinAttemptTime: 100 * time.Millisecond})
+		rt = newRetry(t, next, transport.RetryConfig{Backoff: resFixedBackoff(time.Second), MinAttemptTime: 100 * time.Millisecond})
 		ctx2, cancel2 := context.WithTimeout(t.Context(), 1200*time.Millisecond)
 		defer cancel2()
-		resp, err := get(t, ctx2, rt)
+		resp, err := resGet(t, ctx2, rt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -618,11 +618,11 @@ func TestRetryDeadlineBackoff(t *testing.T) {
 func TestRetryCancelDuringBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		next := transporttest.NewResponder(transporttest.Respond(503, ""))
-		rt := newRetry(t, next, transport.RetryConfig{Backoff: fixedBackoff(time.Hour), MaxDelay: time.Hour})
+		rt := newRetry(t, next, transport.RetryConfig{Backoff: resFixedBackoff(time.Hour), MaxDelay: time.Hour})
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() {
-			_, err := get(t, ctx, rt)
+			_, err := resGet(t, ctx, rt)
 			done <- err
 		}()
 		synctest.Wait() // the first attempt failed; the layer sleeps
@@ -663,7 +663,7 @@ func TestRetryCooldownShared(t *testing.T) {
 		start := time.Now()
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			resp, err := get(t, t.Context(), rt) // gets the 429, retries after ~5s
+			resp, err := resGet(t, t.Context(), rt) // gets the 429, retries after ~5s
 			if err != nil {
 				t.Error(err)
 				return
@@ -676,7 +676,7 @@ func TestRetryCooldownShared(t *testing.T) {
 		for i := range others {
 			wg.Go(func() {
 				t0 := time.Now()
-				resp, err := get(t, t.Context(), rt)
+				resp, err := resGet(t, t.Context(), rt)
 				if err != nil {
 					t.Error(err)
 					return
@@ -690,7 +690,7 @@ func TestRetryCooldownShared(t *testing.T) {
 		mu.Lock()
 		before := len(at)
 		mu.Unlock()
-		_, err := get(t, ctx, rt)
+		_, err := resGet(t, ctx, rt)
 		cancel()
 		var de *transport.DeadlineError
 		if !errors.As(err, &de) || de.Reason != transport.SourceCooldown || !errors.Is(err, transport.ErrRateLimited) {
@@ -723,18 +723,18 @@ func TestRetryCooldownStoreShared(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := transport.NewCooldowns(0)
 		a := newRetry(t, transporttest.NewResponder(transporttest.Respond(503, "", "Retry-After", "3")), transport.RetryConfig{MaxAttempts: 1, Cooldowns: store})
-		resp, err := get(t, t.Context(), a)
+		resp, err := resGet(t, t.Context(), a)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if until := store.CooldownUntil("api.example.test"); until.Sub(time.Now()) != 3*time.Second {
+		if until := store.CooldownUntil("api.example.test"); time.Until(until) != 3*time.Second {
 			t.Fatalf("cooldown until %v", until)
 		}
-		tm := &timed{next: transporttest.NewResponder(transporttest.Respond(200, ""))}
+		tm := &resTimed{next: transporttest.NewResponder(transporttest.Respond(200, ""))}
 		b := newRetry(t, tm, transport.RetryConfig{Cooldowns: store})
 		start := time.Now()
-		resp, err = get(t, t.Context(), b)
+		resp, err = resGet(t, t.Context(), b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -758,7 +758,7 @@ func TestRetryBudgetOutage(t *testing.T) {
 			rt := newRetry(t, next, transport.RetryConfig{Budget: transport.BudgetConfig{Disabled: disabled}})
 			const calls = 200
 			for range calls {
-				resp, err := get(t, t.Context(), rt)
+				resp, err := resGet(t, t.Context(), rt)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -787,20 +787,20 @@ func TestRetryBudgetOutage(t *testing.T) {
 func TestRetryBudgetFloorAndWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		next := transporttest.NewResponder(transporttest.Respond(503, ""))
-		rt := newRetry(t, next, transport.RetryConfig{MaxAttempts: 10, Backoff: fixedBackoff(time.Millisecond),
+		rt := newRetry(t, next, transport.RetryConfig{MaxAttempts: 10, Backoff: resFixedBackoff(time.Millisecond),
 			Budget: transport.BudgetConfig{Ratio: 0.01, MinRetries: 2, Window: 10 * time.Second}})
-		resp, _ := get(t, t.Context(), rt)
+		resp, _ := resGet(t, t.Context(), rt)
 		resp.Body.Close()
 		if next.Calls() != 3 {
 			t.Errorf("first call: %d attempts, want 1 + floor of 2", next.Calls())
 		}
-		resp, _ = get(t, t.Context(), rt)
+		resp, _ = resGet(t, t.Context(), rt)
 		resp.Body.Close()
 		if next.Calls() != 4 {
 			t.Errorf("second call: %d attempts in all, want 4 (budget spent)", next.Calls())
 		}
 		time.Sleep(11 * time.Second)
-		resp, _ = get(t, t.Context(), rt)
+		resp, _ = resGet(t, t.Context(), rt)
 		resp.Body.Close()
 		if next.Calls() != 7 {
 			t.Errorf("after the window: %d attempts in all, want 7", next.Calls())
@@ -812,7 +812,7 @@ func TestRetryBudgetFloorAndWindow(t *testing.T) {
 func TestRetryBudgetPerHost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		next := transporttest.NewResponder(transporttest.Respond(503, ""))
-		rt := newRetry(t, next, transport.RetryConfig{Backoff: fixedBackoff(time.Millisecond),
+		rt := newRetry(t, next, transport.RetryConfig{Backoff: resFixedBackoff(time.Millisecond),
 			Budget: transport.BudgetConfig{Ratio: 0.01, MinRetries: 2}})
 		for _, u := range []string{"https://a.example.test/", "https://a.example.test/", "https://b.example.test/"} {
 			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
@@ -851,7 +851,7 @@ func TestRetryAttemptOwnership(t *testing.T) {
 			req.Header.Set("X-Inner", "set by an inner layer")
 			return &http.Response{StatusCode: 503, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
 		})
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, testURL, nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, resURL, nil)
 		resp, err := newRetry(t, next, transport.RetryConfig{}).RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
@@ -868,15 +868,15 @@ func TestRetryAttemptOwnership(t *testing.T) {
 	})
 }
 
-// closeIdleRecorder is a transport with CloseIdleConnections, which the
+// resCloseIdle is a transport with CloseIdleConnections, which the
 // retry layer must never call (it would throw away a shared pool).
-type closeIdleRecorder struct {
+type resCloseIdle struct {
 	http.RoundTripper
 	mu     sync.Mutex
 	closed int
 }
 
-func (c *closeIdleRecorder) CloseIdleConnections() {
+func (c *resCloseIdle) CloseIdleConnections() {
 	c.mu.Lock()
 	c.closed++
 	c.mu.Unlock()
@@ -884,8 +884,8 @@ func (c *closeIdleRecorder) CloseIdleConnections() {
 
 func TestRetryNeverClosesIdleConnections(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &closeIdleRecorder{RoundTripper: transporttest.NewResponder(transporttest.Fail(io.ErrUnexpectedEOF))}
-		_, err := get(t, t.Context(), newRetry(t, rec, transport.RetryConfig{}))
+		rec := &resCloseIdle{RoundTripper: transporttest.NewResponder(transporttest.Fail(io.ErrUnexpectedEOF))}
+		_, err := resGet(t, t.Context(), newRetry(t, rec, transport.RetryConfig{}))
 		if err == nil {
 			t.Fatal("no error")
 		}
@@ -899,7 +899,7 @@ func TestAttemptsWithoutStack(t *testing.T) {
 	if transport.Attempts(nil) != 0 {
 		t.Error("nil response")
 	}
-	req, _ := http.NewRequest(http.MethodGet, testURL, nil)
+	req, _ := http.NewRequest(http.MethodGet, resURL, nil)
 	if transport.Attempts(&http.Response{Request: req}) != 0 {
 		t.Error("bare response")
 	}
@@ -937,9 +937,9 @@ func TestRetryConfigErrors(t *testing.T) {
 	}
 }
 
-// spanEvents runs f with a recording span in its context and returns the
+// resSpanEvents runs f with a recording span in its context and returns the
 // span's events.
-func spanEvents(t *testing.T, f func(ctx context.Context)) []sdktrace.Event {
+func resSpanEvents(t *testing.T, f func(ctx context.Context)) []sdktrace.Event {
 	t.Helper()
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
@@ -953,7 +953,7 @@ func spanEvents(t *testing.T, f func(ctx context.Context)) []sdktrace.Event {
 	return ended[0].Events()
 }
 
-func eventAttr(e sdktrace.Event, key attribute.Key) attribute.Value {
+func resEventAttr(e sdktrace.Event, key attribute.Key) attribute.Value {
 	for _, kv := range e.Attributes {
 		if kv.Key == key {
 			return kv.Value
@@ -967,9 +967,9 @@ func TestRetryEventsAndMetrics(t *testing.T) {
 		reader := sdkmetric.NewManualReader()
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 		next := transporttest.NewResponder(transporttest.Respond(429, "", "Retry-After", "2"), transporttest.Respond(503, ""), transporttest.Respond(503, ""))
-		rt := newRetry(t, next, transport.RetryConfig{MeterProvider: mp, Backoff: fixedBackoff(time.Millisecond), Budget: transport.BudgetConfig{Ratio: 0.01, MinRetries: 1}})
-		events := spanEvents(t, func(ctx context.Context) {
-			resp, err := get(t, ctx, rt)
+		rt := newRetry(t, next, transport.RetryConfig{MeterProvider: mp, Backoff: resFixedBackoff(time.Millisecond), Budget: transport.BudgetConfig{Ratio: 0.01, MinRetries: 1}})
+		events := resSpanEvents(t, func(ctx context.Context) {
+			resp, err := resGet(t, ctx, rt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -983,10 +983,10 @@ func TestRetryEventsAndMetrics(t *testing.T) {
 			t.Fatalf("events %v", names)
 		}
 		e := events[0]
-		if eventAttr(e, transport.RetrySourceKey).AsString() != "retry-after" ||
-			eventAttr(e, transport.RetryReasonKey).AsString() != "429" ||
-			eventAttr(e, transport.RetryAttemptKey).AsInt64() != 1 ||
-			eventAttr(e, transport.RetryDelayKey).AsFloat64() < 2 {
+		if resEventAttr(e, transport.RetrySourceKey).AsString() != "retry-after" ||
+			resEventAttr(e, transport.RetryReasonKey).AsString() != "429" ||
+			resEventAttr(e, transport.RetryAttemptKey).AsInt64() != 1 ||
+			resEventAttr(e, transport.RetryDelayKey).AsFloat64() < 2 {
 			t.Errorf("retry event attributes %v", e.Attributes)
 		}
 
@@ -1017,9 +1017,9 @@ func TestRetryEventsAndMetrics(t *testing.T) {
 // MaxRetryAfter.
 func TestRetryBackoffClamped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tm := &timed{next: transporttest.NewResponder(transporttest.Respond(500, ""), transporttest.Respond(200, ""))}
-		rt := newRetry(t, tm, transport.RetryConfig{Backoff: fixedBackoff(1000 * time.Hour), MaxRetryAfter: 7 * time.Second})
-		resp, err := get(t, t.Context(), rt)
+		tm := &resTimed{next: transporttest.NewResponder(transporttest.Respond(500, ""), transporttest.Respond(200, ""))}
+		rt := newRetry(t, tm, transport.RetryConfig{Backoff: resFixedBackoff(1000 * time.Hour), MaxRetryAfter: 7 * time.Second})
+		resp, err := resGet(t, t.Context(), rt)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -40,10 +40,10 @@ func TestThrottleConformance(t *testing.T) {
 
 func TestThrottleTokenBucket(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tm := &timed{next: transporttest.NewResponder()}
+		tm := &resTimed{next: transporttest.NewResponder()}
 		rt := newThrottle(t, tm, transport.ThrottleConfig{Limit: transport.HostLimit{Rate: 2, Burst: 1}})
 		for range 5 {
-			if _, err := send(t, t.Context(), rt, testURL); err != nil {
+			if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -60,15 +60,15 @@ func TestThrottleTokenBucket(t *testing.T) {
 // ErrRateLimited, and does not use up the token.
 func TestThrottleDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tm := &timed{next: transporttest.NewResponder()}
+		tm := &resTimed{next: transporttest.NewResponder()}
 		rt := newThrottle(t, tm, transport.ThrottleConfig{Limit: transport.HostLimit{Rate: 0.1, Burst: 1}, MaxWait: time.Minute})
 		start := time.Now()
-		send(t, t.Context(), rt, testURL)
+		resSend(t, t.Context(), rt, resURL)
 
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 		defer cancel()
 		body := transporttest.NewTrackedBody([]byte("x"))
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, testURL, body)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, resURL, body)
 		_, err := rt.RoundTrip(req)
 		var de *transport.DeadlineError
 		if !errors.As(err, &de) || !errors.Is(err, transport.ErrRateLimited) || de.Reason != transport.SourceThrottle || de.Wait != 10*time.Second {
@@ -82,7 +82,7 @@ func TestThrottleDeadline(t *testing.T) {
 		}
 		// The refused request's reservation was given back: the next
 		// token comes 10 s after the first send, not 20.
-		send(t, t.Context(), rt, testURL)
+		resSend(t, t.Context(), rt, resURL)
 		if at := tm.arrivals(); at[1].Sub(at[0]) != 10*time.Second {
 			t.Errorf("second send after %v, want 10s", at[1].Sub(at[0]))
 		}
@@ -93,8 +93,8 @@ func TestThrottleMaxWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		next := transporttest.NewResponder()
 		rt := newThrottle(t, next, transport.ThrottleConfig{Limit: transport.HostLimit{Rate: 0.1}, MaxWait: time.Second})
-		send(t, t.Context(), rt, testURL)
-		_, err := send(t, t.Context(), rt, testURL)
+		resSend(t, t.Context(), rt, resURL)
+		_, err := resSend(t, t.Context(), rt, resURL)
 		var rl *transport.RateLimitError
 		if !errors.As(err, &rl) || !errors.Is(err, transport.ErrRateLimited) || rl.Reason != transport.ThrottleRate || rl.Host != "api.example.test" || rl.Wait != 10*time.Second {
 			t.Errorf("err %v", err)
@@ -115,8 +115,8 @@ func TestThrottleHostPatterns(t *testing.T) {
 			MaxWait: time.Millisecond,
 		})
 		refusedSecond := func(u string) bool {
-			send(t, t.Context(), rt, u)
-			_, err := send(t, t.Context(), rt, u)
+			resSend(t, t.Context(), rt, u)
+			_, err := resSend(t, t.Context(), rt, u)
 			return errors.Is(err, transport.ErrRateLimited)
 		}
 		for u, want := range map[string]bool{
@@ -143,7 +143,7 @@ func TestThrottleConcurrency(t *testing.T) {
 		rt := newThrottle(t, next, transport.ThrottleConfig{Limit: transport.HostLimit{MaxConcurrent: 2}, MaxWait: 5 * time.Second})
 		var open []*http.Response
 		for range 2 {
-			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, testURL, nil)
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, resURL, nil)
 			resp, err := rt.RoundTrip(req)
 			if err != nil {
 				t.Fatal(err)
@@ -154,7 +154,7 @@ func TestThrottleConcurrency(t *testing.T) {
 		got := make(chan time.Duration, 1)
 		go func() {
 			t0 := time.Now()
-			if _, err := send(t, t.Context(), rt, testURL); err != nil {
+			if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
 				t.Error(err)
 			}
 			got <- time.Since(t0)
@@ -171,20 +171,20 @@ func TestThrottleConcurrency(t *testing.T) {
 		}
 		// One slot still held: with both taken again, a waiter gives up
 		// after MaxWait.
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, testURL, nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, resURL, nil)
 		r2, err := rt.RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t0 := time.Now()
-		_, err = send(t, t.Context(), rt, testURL)
+		_, err = resSend(t, t.Context(), rt, resURL)
 		var rl *transport.RateLimitError
 		if !errors.As(err, &rl) || rl.Reason != transport.ThrottleConcurrency || time.Since(t0) != 5*time.Second {
 			t.Errorf("err %v after %v", err, time.Since(t0))
 		}
 		// A deadline shorter than MaxWait ends the wait at the deadline.
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-		_, err = send(t, ctx, rt, testURL)
+		_, err = resSend(t, ctx, rt, resURL)
 		cancel()
 		if !errors.Is(err, transport.ErrRateLimited) && !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("deadline wait: err %v", err)
@@ -194,7 +194,7 @@ func TestThrottleConcurrency(t *testing.T) {
 		// All slots free again: no wait.
 		t0 = time.Now()
 		for range 4 {
-			if _, err := send(t, t.Context(), rt, testURL); err != nil {
+			if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -225,7 +225,7 @@ func TestThrottleConcurrencyStress(t *testing.T) {
 	for range 16 {
 		wg.Go(func() {
 			for range 50 {
-				if _, err := send(t, context.Background(), rt, testURL); err != nil {
+				if _, err := resSend(t, context.Background(), rt, resURL); err != nil {
 					t.Error(err)
 					return
 				}
@@ -242,21 +242,21 @@ func TestThrottleConcurrencyStress(t *testing.T) {
 // rate it was sending at), and the rate recovers until the limit is lifted.
 func TestThrottleAdaptive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		next := &switchable{step: transporttest.Respond(200, "")}
-		tm := &timed{next: next}
+		next := &resSwitch{step: transporttest.Respond(200, "")}
+		tm := &resTimed{next: next}
 		rt := newThrottle(t, tm, transport.ThrottleConfig{MaxWait: time.Minute})
 		// Send at 20/s for 2 s.
 		for range 40 {
-			send(t, t.Context(), rt, testURL)
+			resSend(t, t.Context(), rt, resURL)
 			time.Sleep(50 * time.Millisecond)
 		}
 		next.set(transporttest.Respond(429, "", "Retry-After", "1"))
-		send(t, t.Context(), rt, testURL)
+		resSend(t, t.Context(), rt, resURL)
 		next.set(transporttest.Respond(200, ""))
 		// Now limited to about 10/s: back-to-back sends are spaced.
 		n0 := len(tm.arrivals())
 		for range 5 {
-			send(t, t.Context(), rt, testURL)
+			resSend(t, t.Context(), rt, resURL)
 		}
 		at := tm.arrivals()[n0:]
 		for i := 1; i < len(at); i++ {
@@ -267,12 +267,12 @@ func TestThrottleAdaptive(t *testing.T) {
 		// Ten recovery intervals later the limit is lifted: no spacing.
 		time.Sleep(15 * time.Second)
 		for range 10 { // each send may apply one recovery step
-			send(t, t.Context(), rt, testURL)
+			resSend(t, t.Context(), rt, resURL)
 			time.Sleep(time.Second)
 		}
 		t0 := time.Now()
 		for range 20 {
-			send(t, t.Context(), rt, testURL)
+			resSend(t, t.Context(), rt, resURL)
 		}
 		if time.Since(t0) != 0 {
 			t.Errorf("limit not lifted: 20 sends took %v", time.Since(t0))
@@ -284,13 +284,13 @@ func TestThrottleAdaptive(t *testing.T) {
 // configured rate, not above.
 func TestThrottleAdaptiveConfigured(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		next := &switchable{step: transporttest.Respond(200, "", "RateLimit", `"q";r=0;t=1`)}
-		tm := &timed{next: next}
+		next := &resSwitch{step: transporttest.Respond(200, "", "RateLimit", `"q";r=0;t=1`)}
+		tm := &resTimed{next: next}
 		rt := newThrottle(t, tm, transport.ThrottleConfig{Limit: transport.HostLimit{Rate: 10, Burst: 1}, MaxWait: time.Minute})
-		send(t, t.Context(), rt, testURL) // RateLimit r=0 on a 200: a signal
+		resSend(t, t.Context(), rt, resURL) // RateLimit r=0 on a 200: a signal
 		next.set(transporttest.Respond(200, ""))
 		for range 3 {
-			send(t, t.Context(), rt, testURL)
+			resSend(t, t.Context(), rt, resURL)
 		}
 		at := tm.arrivals()
 		if d := at[3].Sub(at[2]); d != 200*time.Millisecond {
@@ -298,12 +298,12 @@ func TestThrottleAdaptiveConfigured(t *testing.T) {
 		}
 		time.Sleep(30 * time.Second)
 		for range 12 {
-			send(t, t.Context(), rt, testURL)
+			resSend(t, t.Context(), rt, resURL)
 			time.Sleep(time.Second)
 		}
 		n0 := len(tm.arrivals())
 		for range 3 {
-			send(t, t.Context(), rt, testURL)
+			resSend(t, t.Context(), rt, resURL)
 		}
 		at = tm.arrivals()[n0:]
 		if d := at[2].Sub(at[1]); d != 100*time.Millisecond {
@@ -316,19 +316,19 @@ func TestThrottleAdaptiveConfigured(t *testing.T) {
 // per signal.
 func TestThrottleOneDecreasePerInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		next := &switchable{step: transporttest.Respond(429, "")}
-		tm := &timed{next: next}
+		next := &resSwitch{step: transporttest.Respond(429, "")}
+		tm := &resTimed{next: next}
 		rt := newThrottle(t, tm, transport.ThrottleConfig{Limit: transport.HostLimit{Rate: 100, Burst: 1}, MaxWait: time.Minute})
 		var wg sync.WaitGroup
 		for range 20 {
-			wg.Go(func() { send(t, t.Context(), rt, testURL) })
+			wg.Go(func() { resSend(t, t.Context(), rt, resURL) })
 		}
 		wg.Wait()
 		next.set(transporttest.Respond(200, ""))
 		n0 := len(tm.arrivals())
 		time.Sleep(500 * time.Millisecond) // drain the bucket's debt
 		for range 3 {
-			send(t, t.Context(), rt, testURL)
+			resSend(t, t.Context(), rt, resURL)
 		}
 		at := tm.arrivals()[n0:]
 		if d := at[2].Sub(at[1]); d != 20*time.Millisecond {
@@ -343,7 +343,7 @@ func TestThrottleAdaptiveDisabled(t *testing.T) {
 		rt := newThrottle(t, next, transport.ThrottleConfig{DisableAdaptive: true})
 		start := time.Now()
 		for range 20 {
-			send(t, t.Context(), rt, testURL)
+			resSend(t, t.Context(), rt, resURL)
 		}
 		if time.Since(start) != 0 {
 			t.Errorf("adaptive limit applied although disabled (%v)", time.Since(start))
@@ -356,7 +356,7 @@ func TestThrottleUnlimitedNoAllocs(t *testing.T) {
 	resp := &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody}
 	next := transporttest.RoundTripperFunc(func(*http.Request) (*http.Response, error) { return resp, nil })
 	rt := newThrottle(t, next, transport.ThrottleConfig{})
-	req, _ := http.NewRequest(http.MethodGet, testURL, nil)
+	req, _ := http.NewRequest(http.MethodGet, resURL, nil)
 	rt.RoundTrip(req)
 	if n := testing.AllocsPerRun(200, func() { rt.RoundTrip(req) }); n != 0 {
 		t.Errorf("%v allocations per request", n)

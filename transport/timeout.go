@@ -148,7 +148,8 @@ func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // NewAttemptTimeout returns the per-attempt timeout layer: each attempt
-// runs under min(attempt, the deadline it already has). Its context is
+// runs under min(attempt, the deadline it already has); when the call's
+// deadline comes first, the layer adds nothing. Its context is
 // cancelled when the caller closes the response body (or the attempt
 // fails), not when RoundTrip returns, so the body stays readable. When
 // the attempt's own timeout (not the caller's) expires before the
@@ -174,6 +175,9 @@ type attemptTimeout struct {
 
 func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
+	if dl, ok := parent.Deadline(); ok && !dl.After(time.Now().Add(l.d)) {
+		return l.next.RoundTrip(req) // the call's deadline comes first
+	}
 	actx, cancel := context.WithTimeout(parent, l.d)
 	resp, err := l.next.RoundTrip(WithContext(req, actx))
 	if err != nil && parent.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {

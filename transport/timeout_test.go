@@ -35,8 +35,8 @@ func TestAttemptTimeoutConformance(t *testing.T) {
 	})
 }
 
-// ctxRecorder answers 200 with a body and remembers the request's context.
-type ctxRecorder struct {
+// resCtxRecorder answers 200 with a body and remembers the request's context.
+type resCtxRecorder struct {
 	mu   sync.Mutex
 	ctx  context.Context
 	req  *http.Request
@@ -44,7 +44,7 @@ type ctxRecorder struct {
 	hang bool
 }
 
-func (c *ctxRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+func (c *resCtxRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.mu.Lock()
 	c.ctx, c.req = req.Context(), req
 	c.mu.Unlock()
@@ -55,7 +55,7 @@ func (c *ctxRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(c.body)), Request: req}, nil
 }
 
-func (c *ctxRecorder) context() context.Context {
+func (c *resCtxRecorder) context() context.Context {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ctx
@@ -63,22 +63,22 @@ func (c *ctxRecorder) context() context.Context {
 
 func TestTotalTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &ctxRecorder{hang: true}
+		rec := &resCtxRecorder{hang: true}
 		rt, err := transport.NewTotalTimeout(rec, 3*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		_, err = get(t, t.Context(), rt)
+		_, err = resGet(t, t.Context(), rt)
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 3*time.Second {
 			t.Errorf("err %v after %v", err, time.Since(start))
 		}
 
 		// The body stays readable after RoundTrip returns; closing it
 		// releases the context.
-		rec = &ctxRecorder{body: []byte("hello")}
+		rec = &resCtxRecorder{body: []byte("hello")}
 		rt, _ = transport.NewTotalTimeout(rec, 3*time.Second)
-		resp, err := get(t, t.Context(), rt)
+		resp, err := resGet(t, t.Context(), rt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +97,7 @@ func TestTotalTimeout(t *testing.T) {
 		// A caller with an earlier deadline: the layer adds nothing.
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, testURL, nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, resURL, nil)
 		resp, err = rt.RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
@@ -111,13 +111,13 @@ func TestTotalTimeout(t *testing.T) {
 
 func TestAttemptTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &ctxRecorder{hang: true}
+		rec := &resCtxRecorder{hang: true}
 		rt, err := transport.NewAttemptTimeout(rec, 2*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		_, err = get(t, t.Context(), rt)
+		_, err = resGet(t, t.Context(), rt)
 		var ae *transport.AttemptTimeoutError
 		if !errors.As(err, &ae) || ae.Timeout != 2*time.Second || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("err %v", err)
@@ -131,16 +131,16 @@ func TestAttemptTimeout(t *testing.T) {
 
 		// The caller's own, earlier deadline is not an attempt timeout.
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-		_, err = get(t, ctx, rt)
+		_, err = resGet(t, ctx, rt)
 		cancel()
 		if errors.As(err, &ae) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("caller's deadline reported as %v", err)
 		}
 
 		// Cancelled when the body is closed, not when RoundTrip returns.
-		rec = &ctxRecorder{body: []byte("data")}
+		rec = &resCtxRecorder{body: []byte("data")}
 		rt, _ = transport.NewAttemptTimeout(rec, 2*time.Second)
-		resp, err := get(t, t.Context(), rt)
+		resp, err := resGet(t, t.Context(), rt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,9 +157,9 @@ func TestAttemptTimeout(t *testing.T) {
 // Inside a stack, the attempt timeout's context change keeps the
 // attempt's ownership of its request: inner layers do not clone.
 func TestAttemptTimeoutKeepsOwnership(t *testing.T) {
-	rec := &ctxRecorder{}
+	rec := &resCtxRecorder{}
 	rt, _ := transport.NewAttemptTimeout(rec, time.Minute)
-	req, _ := http.NewRequest(http.MethodGet, testURL, nil)
+	req, _ := http.NewRequest(http.MethodGet, resURL, nil)
 	resp, err := rt.RoundTrip(transport.BeginAttempt(req, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func TestTimeoutsKeepBodyWritable(t *testing.T) {
 	total, _ := transport.NewTotalTimeout(next, time.Minute)
 	attempt, _ := transport.NewAttemptTimeout(next, time.Minute)
 	for name, rt := range map[string]http.RoundTripper{"total": total, "attempt": attempt} {
-		resp, err := get(t, context.Background(), rt)
+		resp, err := resGet(t, context.Background(), rt)
 		if err != nil {
 			t.Fatal(err)
 		}
