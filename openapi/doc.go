@@ -1,0 +1,29 @@
+// Package openapi validates a securecall client's outgoing requests and
+// incoming responses against an OpenAPI 3 description of the upstream
+// API, with github.com/getkin/kin-openapi (openapi3filter).
+//
+// It is a nested module (github.com/securecall/securecall/openapi) so that
+// services that do not validate schemas do not download kin-openapi and its
+// YAML and JSON-schema dependencies.
+//
+// The layer returned by New is a per-call http.RoundTripper:
+//
+//   - Before sending, it finds the operation the request matches, validates
+//     the path, query, header and cookie parameters and the body; a
+//     violation fails the call with a *ViolationError wrapping
+//     transport.ErrSchemaViolation, and nothing is sent.
+//   - After the response arrives, it validates status, headers and body.
+//     Place it above the response limits layer (transport.NewLimits), so it
+//     reads the body behind the size limit, never an unbounded one.
+//   - The operation's path template becomes the call's route
+//     (transport.SetRoute), which the inventory, the audit log and
+//     telemetry report.
+//
+// In ReportOnly mode violations are reported (Config.OnViolation, a span
+// event) and the call goes on unchanged: the way to introduce validation
+// against a live upstream.
+//
+// Violation reasons name the parameter or the JSON pointer of the failing
+// field and the rule it broke, never the offending value, which may be a
+// secret or personal data.
+package openapi

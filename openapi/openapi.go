@@ -1,0 +1,460 @@
+package openapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// DefaultMaxBodyBytes is the largest request or response body validated
+// when Config.MaxBodyBytes is zero: 1 MiB.
+const DefaultMaxBodyBytes = 1 << 20
+
+// EventSchemaViolation is the span event added for every violation, in
+// both modes, with the attributes securecall.schema.direction,
+// url.template and securecall.schema.reason.
+const EventSchemaViolation = "securecall.schema.violation"
+
+// Mode says what a violation does.
+type Mode int
+
+const (
+	// Enforce fails the call: a request violation before anything is sent,
+	// a response violation instead of returning the response.
+	Enforce Mode = iota
+	// ReportOnly reports violations (OnViolation, span event) and lets
+	// the call go on unchanged.
+	ReportOnly
+)
+
+// Config configures New.
+type Config struct {
+	// Spec is the OpenAPI 3 description, JSON or YAML. External
+	// references ($ref to other files or URLs) are not loaded. One of Spec
+	// and Doc is required.
+	Spec []byte
+	// Doc is an already loaded description, used instead of Spec. It is
+	// not modified.
+	Doc *openapi3.T
+	// Servers replaces the description's servers: the base URLs the
+	// client's requests go to ("https://api.example.com/v1"). A request is
+	// matched against them, so they must match the client's URLs. Empty:
+	// the description's own.
+	Servers []string
+	// Mode is Enforce (the zero value) or ReportOnly.
+	Mode Mode
+	// SkipRequests and SkipResponses turn off one direction.
+	SkipRequests  bool
+	SkipResponses bool
+	// AllowUnknownRoutes lets requests that match no operation of the
+	// description through without validation. Zero: such a request is a
+	// violation ("no matching operation").
+	AllowUnknownRoutes bool
+	// MaxBodyBytes is the largest body buffered for validation. A larger
+	// request or response body is passed through unvalidated (its
+	// parameters, headers and status still are). Zero means
+	// DefaultMaxBodyBytes. Bound the response size itself with
+	// transport.NewLimits below this layer.
+	MaxBodyBytes int64
+	// OnViolation, when set, is called for every violation, in both
+	// modes, on the goroutine of the call. nil: none.
+	OnViolation func(context.Context, *Violation)
+	// Options are passed to openapi3filter. nil: defaults, with
+	// AuthenticationFunc set to openapi3filter.NoopAuthenticationFunc
+	// (credentials are added by layers below this one, so they are not on
+	// the request yet) and SkipSettingDefaults (the request is never
+	// changed).
+	Options *openapi3filter.Options
+}
+
+// Violation describes a request or response that does not match the
+// description.
+type Violation struct {
+	// Direction is "request" or "response".
+	Direction string
+	// Method is the request method.
+	Method string
+	// Route is the matched operation's path template (with the server's
+	// base path), "" when no operation matched.
+	Route string
+	// StatusCode is the response status (responses only).
+	StatusCode int
+	// Reason says what is wrong: the parameter or the JSON pointer of the
+	// failing field and the rule it broke, never the offending value.
+	Reason string
+}
+
+// ViolationError is the error of a call failed by a violation in Enforce
+// mode. It wraps transport.ErrSchemaViolation.
+type ViolationError struct {
+	Violation
+}
+
+func (e *ViolationError) Error() string {
+	s := "openapi: " + e.Direction + " " + e.Method
+	if e.Route != "" {
+		s += " " + e.Route
+	}
+	if e.Direction == "response" {
+		s += " (status " + strconv.Itoa(e.StatusCode) + ")"
+	}
+	return s + ": " + e.Reason
+}
+
+func (e *ViolationError) Unwrap() error { return transport.ErrSchemaViolation }
+
+// ErrorType returns "schema_violation", the error.type of telemetry.
+func (e *ViolationError) ErrorType() string { return "schema_violation" }
+
+// New returns the OpenAPI validation layer. Bad configuration (no
+// description, one that does not load or validate, a bad server URL) is a
+// *transport.ConfigError.
+func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
+	doc := cfg.Doc
+	if doc == nil {
+		if len(cfg.Spec) == 0 {
+			return nil, &transport.ConfigError{Option: "Spec", Reason: "an OpenAPI description (Spec or Doc) is required"}
+		}
+		loader := openapi3.NewLoader()
+		d, err := loader.LoadFromData(cfg.Spec)
+		if err != nil {
+			return nil, &transport.ConfigError{Option: "Spec", Reason: "does not load", Err: err}
+		}
+		doc = d
+	}
+	if len(cfg.Servers) > 0 {
+		d := *doc
+		d.Servers = nil
+		for _, s := range cfg.Servers {
+			d.Servers = append(d.Servers, &openapi3.Server{URL: s})
+		}
+		doc = &d
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, &transport.ConfigError{Option: "Spec", Reason: "is not a valid OpenAPI 3 description", Err: err}
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, &transport.ConfigError{Option: "Servers", Reason: "cannot build a router", Err: err}
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return nil, &transport.ConfigError{Option: "MaxBodyBytes", Reason: "must not be negative"}
+	}
+	if cfg.Mode != Enforce && cfg.Mode != ReportOnly {
+		return nil, &transport.ConfigError{Option: "Mode", Reason: "must be Enforce or ReportOnly"}
+	}
+	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
+	if cfg.Options != nil {
+		o := *cfg.Options
+		opts = &o
+		if opts.AuthenticationFunc == nil {
+			opts.AuthenticationFunc = openapi3filter.NoopAuthenticationFunc
+		}
+	}
+	opts.SkipSettingDefaults = true
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	max := cfg.MaxBodyBytes
+	if max == 0 {
+		max = DefaultMaxBodyBytes
+	}
+	return &layer{
+		next: next, router: router, mode: cfg.Mode,
+		skipReq: cfg.SkipRequests, skipResp: cfg.SkipResponses, allowUnknown: cfg.AllowUnknownRoutes,
+		max: max, onViolation: cfg.OnViolation, opts: opts,
+	}, nil
+}
+
+type layer struct {
+	next         http.RoundTripper
+	router       routers.Router
+	mode         Mode
+	skipReq      bool
+	skipResp     bool
+	allowUnknown bool
+	max          int64
+	onViolation  func(context.Context, *Violation)
+	opts         *openapi3filter.Options
+}
+
+func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	route, params, err := l.router.FindRoute(req)
+	if err != nil {
+		if l.allowUnknown {
+			return l.next.RoundTrip(req)
+		}
+		v := &Violation{Direction: "request", Method: req.Method, Reason: reasonOf(err)}
+		if verr := l.report(ctx, v); verr != nil {
+			closeBody(req.Body)
+			return nil, verr
+		}
+		return l.next.RoundTrip(req)
+	}
+	name := routeName(route)
+	transport.SetRoute(ctx, name)
+
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: l.opts}
+	send := req
+	if !l.skipReq {
+		vr, s, big, err := l.bufferRequest(req)
+		if err != nil {
+			return nil, err
+		}
+		send = s
+		vin := *in
+		vin.Request = vr
+		if big {
+			o := *l.opts
+			o.ExcludeRequestBody = true
+			vin.Options = &o
+		}
+		if verr := openapi3filter.ValidateRequest(ctx, &vin); verr != nil {
+			v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: reasonOf(verr)}
+			if rerr := l.report(ctx, v); rerr != nil {
+				closeBody(send.Body)
+				return nil, rerr
+			}
+		}
+	}
+
+	resp, err := l.next.RoundTrip(send)
+	if err != nil || l.skipResp {
+		return resp, err
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	buf, big, err := l.bufferResponse(resp)
+	if err != nil {
+		return nil, err
+	}
+	opts := l.opts
+	if big || req.Method == http.MethodHead {
+		o := *l.opts
+		o.ExcludeResponseBody = true
+		opts = &o
+	}
+	rin := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 resp.StatusCode,
+		Header:                 resp.Header,
+		Body:                   io.NopCloser(bytes.NewReader(buf)),
+		Options:                opts,
+	}
+	if verr := openapi3filter.ValidateResponse(ctx, rin); verr != nil {
+		v := &Violation{Direction: "response", Method: req.Method, Route: name, StatusCode: resp.StatusCode, Reason: reasonOf(verr)}
+		if rerr := l.report(ctx, v); rerr != nil {
+			_ = resp.Body.Close()
+			return nil, rerr
+		}
+	}
+	return resp, nil
+}
+
+// routeName is the server's base path followed by the operation's path.
+func routeName(r *routers.Route) string {
+	if r.Server != nil {
+		if bp, err := r.Server.BasePath(); err == nil && bp != "/" {
+			return strings.TrimSuffix(bp, "/") + r.Path
+		}
+	}
+	return r.Path
+}
+
+// report hands a violation to the hook and the span, and returns the
+// error that fails the call in Enforce mode (nil in ReportOnly).
+func (l *layer) report(ctx context.Context, v *Violation) error {
+	if l.onViolation != nil {
+		l.onViolation(ctx, v)
+	}
+	transport.AddEvent(ctx, EventSchemaViolation,
+		attribute.String("securecall.schema.direction", v.Direction),
+		attribute.String("url.template", v.Route),
+		attribute.String("securecall.schema.reason", v.Reason))
+	if l.mode == ReportOnly {
+		return nil
+	}
+	return &ViolationError{Violation: *v}
+}
+
+// bufferRequest returns the request to validate (a clone over the
+// buffered body) and the request to send: req itself when its body can be
+// had again from GetBody, else a clone whose body replays the buffered
+// bytes followed by whatever was not read. big reports a body over the
+// validation limit.
+func (l *layer) bufferRequest(req *http.Request) (vr, send *http.Request, big bool, err error) {
+	vr = req.Clone(req.Context())
+	vr.GetBody = nil // kin-openapi would take (and never close) a body from it
+	if req.Body == nil || req.Body == http.NoBody {
+		vr.Body = http.NoBody
+		return vr, req, false, nil
+	}
+	if req.GetBody != nil {
+		rc, err := req.GetBody()
+		if err != nil {
+			closeBody(req.Body)
+			return nil, nil, false, fmt.Errorf("openapi: request body: %w", err)
+		}
+		buf, err := io.ReadAll(io.LimitReader(rc, l.max+1))
+		_ = rc.Close()
+		if err != nil {
+			closeBody(req.Body)
+			return nil, nil, false, fmt.Errorf("openapi: reading request body: %w", err)
+		}
+		big = int64(len(buf)) > l.max
+		setBody(vr, buf)
+		return vr, req, big, nil
+	}
+	buf, err := io.ReadAll(io.LimitReader(req.Body, l.max+1))
+	if err != nil {
+		closeBody(req.Body)
+		return nil, nil, false, fmt.Errorf("openapi: reading request body: %w", err)
+	}
+	send = req.Clone(req.Context())
+	if int64(len(buf)) > l.max {
+		big = true
+		send.Body = readCloser{io.MultiReader(bytes.NewReader(buf), req.Body), req.Body}
+	} else {
+		// Read to the end: the caller's body is done with; the clone
+		// replays the bytes, and can again (GetBody), which lets a retry
+		// layer below replay it.
+		_ = req.Body.Close()
+		send.Body = io.NopCloser(bytes.NewReader(buf))
+		send.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+	}
+	setBody(vr, buf)
+	return vr, send, big, nil
+}
+
+// setBody gives the validation request a body (and GetBody) over buf.
+func setBody(r *http.Request, buf []byte) {
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+	r.Body, _ = r.GetBody()
+}
+
+// bufferResponse reads up to max+1 bytes of resp.Body and replaces it with
+// a body that yields the same bytes. On a read error the body is closed.
+func (l *layer) bufferResponse(resp *http.Response) ([]byte, bool, error) {
+	if resp.Body == http.NoBody {
+		return nil, false, nil
+	}
+	orig := resp.Body
+	buf, err := io.ReadAll(io.LimitReader(orig, l.max+1))
+	if err != nil {
+		_ = orig.Close()
+		return nil, false, err
+	}
+	if int64(len(buf)) > l.max {
+		resp.Body = readCloser{io.MultiReader(bytes.NewReader(buf), orig), orig}
+		return nil, true, nil
+	}
+	resp.Body = readCloser{bytes.NewReader(buf), orig}
+	return buf, false, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+func closeBody(b io.ReadCloser) {
+	if b != nil && b != http.NoBody {
+		_ = b.Close()
+	}
+}
+
+// reasonOf renders a kin-openapi error as a reason without values.
+func reasonOf(err error) string {
+	var me openapi3.MultiError
+	if errors.As(err, &me) && len(me) > 0 {
+		r := reasonOf(me[0])
+		if len(me) > 1 {
+			r += " (and " + strconv.Itoa(len(me)-1) + " more)"
+		}
+		return r
+	}
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		where := ""
+		switch {
+		case re.Parameter != nil:
+			where = re.Parameter.In + " parameter " + strconv.Quote(re.Parameter.Name)
+		case re.RequestBody != nil:
+			where = "body"
+		}
+		return join(where, re.Reason, detailOf(re.Err))
+	}
+	var rs *openapi3filter.ResponseError
+	if errors.As(err, &rs) {
+		return join("", rs.Reason, detailOf(rs.Err))
+	}
+	var se *openapi3filter.SecurityRequirementsError
+	if errors.As(err, &se) {
+		return "security requirements not met"
+	}
+	var route *routers.RouteError
+	if errors.As(err, &route) {
+		return route.Reason
+	}
+	return "does not match the description"
+}
+
+// detailOf renders the cause of a request or response error.
+func detailOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	var me openapi3.MultiError
+	if errors.As(err, &me) && len(me) > 0 {
+		d := detailOf(me[0])
+		if len(me) > 1 {
+			d += " (and " + strconv.Itoa(len(me)-1) + " more)"
+		}
+		return d
+	}
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		if p := se.JSONPointer(); len(p) > 0 {
+			return "at /" + strings.Join(p, "/") + ": " + se.Reason
+		}
+		return se.Reason
+	}
+	var pe *openapi3filter.ParseError
+	if errors.As(err, &pe) {
+		return pe.Reason
+	}
+	if errors.Is(err, openapi3filter.ErrInvalidRequired) || errors.Is(err, openapi3filter.ErrInvalidEmptyValue) {
+		return err.Error()
+	}
+	return ""
+}
+
+// join renders "where: reason: detail", skipping empty parts and a detail
+// that repeats the reason.
+func join(where, reason, detail string) string {
+	var parts []string
+	for _, p := range []string{where, reason, detail} {
+		if p != "" && (len(parts) == 0 || parts[len(parts)-1] != p) {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return "does not match the description"
+	}
+	return strings.Join(parts, ": ")
+}
