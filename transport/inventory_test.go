@@ -518,8 +518,8 @@ func TestInventoryMetrics(t *testing.T) {
 		transport.PinnedKey:    "true",
 		"url.template":         "/x/{id}",
 	} {
-		if v, ok := info.Value(k); !ok || v.Emit() != want {
-			t.Errorf("endpoint %s = %q, want %q", k, v.Emit(), want)
+		if v, ok := info.Value(k); !ok || v.String() != want {
+			t.Errorf("endpoint %s = %q, want %q", k, v.String(), want)
 		}
 	}
 	if err := inv.Close(); err != nil {
