@@ -10,11 +10,11 @@ import (
 const (
 	// DefaultBudgetRatio: retries to a host may add at most 10% to the
 	// calls made to it recently, so a full outage multiplies the load by
-	// at most 1.1 (plus the floor).
+	// at most 1.1 (once there are more calls than the floor covers).
 	DefaultBudgetRatio = 0.1
-	// DefaultBudgetMinRetries: the floor, retries allowed per window
-	// whatever the traffic, so a client that calls a host rarely can still
-	// retry its calls.
+	// DefaultBudgetMinRetries: the floor, retries always allowed per
+	// window whatever the traffic, so a client that calls a host rarely
+	// can still retry its calls.
 	DefaultBudgetMinRetries = 3
 	// DefaultBudgetWindow: how far back "recently" goes.
 	DefaultBudgetWindow = 10 * time.Second
@@ -26,7 +26,7 @@ const EventBudgetExhausted = "securecall.retry.budget_exhausted"
 
 // BudgetConfig configures the per-host retry budget of the retry layer:
 // over the last Window, the retries to a host may not exceed Ratio times
-// the calls made to it (rounded down) plus MinRetries. The budget is on by default; set
+// the calls made to it (rounded down), or MinRetries if that is more. The budget is on by default; set
 // Disabled to turn it off. Counts are kept in lock-free buckets and are
 // approximate under heavy concurrency (a few retries either way).
 type BudgetConfig struct {
@@ -34,7 +34,8 @@ type BudgetConfig struct {
 	// DefaultBudgetRatio. Must be between 0 and 1 (a larger ratio would
 	// let retries outnumber calls).
 	Ratio float64
-	// MinRetries is the floor: retries always allowed per Window. Zero:
+	// MinRetries is the floor: the retries allowed per Window however
+	// few the calls. Zero:
 	// DefaultBudgetMinRetries; negative: no floor.
 	MinRetries int
 	// Window is the period the budget looks back over. Zero:
@@ -84,14 +85,22 @@ func newBudget(c BudgetConfig) *budget {
 func (b *budget) call(now int64) { b.win.add(now, 1, 0) }
 
 // tryRetry takes one retry from the budget at now, reporting false (and
-// taking nothing) when the budget is spent.
+// taking nothing) when the budget is spent. The check and the take are one
+// compare-and-swap, so concurrent callers cannot overdraw the budget.
 func (b *budget) tryRetry(now int64) bool {
-	calls, retries := b.win.totals(now)
-	if retries >= int64(b.ratio*float64(calls))+b.min {
-		return false
+	for {
+		// Load the count before summing: a retry taken by another caller
+		// in between makes the swap fail, and the sum is taken again.
+		bk := b.win.bucket(now)
+		cur := bk.b.Load()
+		calls, retries := b.win.totals(now)
+		if retries >= max(int64(b.ratio*float64(calls)), b.min) {
+			return false
+		}
+		if bk.b.CompareAndSwap(cur, cur+1) {
+			return true
+		}
 	}
-	b.win.add(now, 0, 1)
-	return true
 }
 
 // windowBuckets is the number of slices a window is counted in.

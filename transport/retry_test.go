@@ -749,8 +749,8 @@ func TestRetryCooldownStoreShared(t *testing.T) {
 	})
 }
 
-// The budget: in a full outage, retries add at most Ratio x calls + the
-// floor; without it every call makes all its attempts.
+// The budget: in a full outage, retries add at most Ratio x calls; without
+// it every call makes all its attempts.
 func TestRetryBudgetOutage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		for _, disabled := range []bool{false, true} {
@@ -773,7 +773,7 @@ func TestRetryBudgetOutage(t *testing.T) {
 				continue
 			}
 			// Calls are spread over ~2-4 s, inside one 10 s window.
-			if limit := calls + calls/10 + transport.DefaultBudgetMinRetries; got > limit {
+			if limit := calls + calls/10; got > limit {
 				t.Errorf("budget: %d attempts for %d calls, want at most %d", got, calls, limit)
 			}
 			if got <= calls {
@@ -1028,4 +1028,28 @@ func TestRetryBackoffClamped(t *testing.T) {
 			t.Errorf("waited %v, want the 7s cap", at[1].Sub(at[0]))
 		}
 	})
+}
+
+// Concurrent calls cannot overdraw the budget.
+func TestRetryBudgetConcurrent(t *testing.T) {
+	next := transporttest.NewResponder(transporttest.Respond(503, ""))
+	rt := newRetry(t, next, transport.RetryConfig{MaxAttempts: 5, Backoff: resFixedBackoff(0), Budget: transport.BudgetConfig{MinRetries: 1, Window: time.Hour}})
+	const workers, each = 16, 40
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				resp, err := resGet(t, context.Background(), rt)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	if calls, limit := workers*each, workers*each*11/10; next.Calls() > limit {
+		t.Errorf("%d attempts for %d calls, budget allows %d", next.Calls(), calls, limit)
+	}
 }
