@@ -152,7 +152,8 @@ func callRecordFrom(ctx context.Context) *callRecord {
 // the same URL (a per-call layer in between may have cloned the request).
 // When req's context holds no record for this call (none, or that of an
 // outer call which made this one, a token refresh, with its context),
-// a new one is made, starting with the route of WithRoute; that costs two
+// a new one is made, starting with the route of WithRoute (except for a
+// redirect hop, whose URL the route does not describe); that costs two
 // allocations (the context and the shallow request copy).
 func withCallRecord(req *http.Request) (*callRecord, *http.Request) {
 	ctx := req.Context()
@@ -161,7 +162,11 @@ func withCallRecord(req *http.Request) (*callRecord, *http.Request) {
 	}
 	c := &callRecordCtx{Context: ctx}
 	c.rec.url = req.URL
-	c.rec.route, _ = ctx.Value(routeKey{}).(string)
+	if req.Response == nil {
+		// Not a redirect hop: http.Client gives every hop the first
+		// request's context, but the route names the first URL only.
+		c.rec.route, _ = ctx.Value(routeKey{}).(string)
+	}
 	return &c.rec, req.WithContext(c)
 }
 
@@ -174,7 +179,9 @@ func sameURL(a, b *url.URL) bool {
 // never a filled-in path. The inventory, the audit log and telemetry
 // report the route instead of the path, which keeps identifiers out of
 // metric attributes and bounds their cardinality. Template.NewRequest sets
-// it for you.
+// it for you. It names the first request of a call only: a redirect hop
+// (which http.Client sends with the same context) is recorded under its
+// own normalised path.
 func WithRoute(ctx context.Context, route string) context.Context {
 	return context.WithValue(ctx, routeKey{}, route)
 }

@@ -594,3 +594,30 @@ func mustURLB(b *testing.B, s string) *url.URL {
 	}
 	return u
 }
+
+// TestInventoryRedirectHopRoute: http.Client sends every redirect hop with
+// the first request's context; the hop is recorded under its own path,
+// not the route of the first URL.
+func TestInventoryRedirectHopRoute(t *testing.T) {
+	inv := newInventory(t, transport.InventoryConfig{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/users/7" {
+			http.Redirect(w, r, "/people/7", http.StatusFound)
+		}
+	}))
+	defer srv.Close()
+	c := &http.Client{Transport: inventoryLayer(t, http.DefaultTransport, inv)}
+	req, _ := transport.MustParseTemplate("/users/{id}").NewRequest(context.Background(), http.MethodGet, srv.URL, nil, "7")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	origin := "http://" + strings.TrimPrefix(srv.URL, "http://")
+	snap := inv.Snapshot()
+	first, ok1 := findEntry(snap, "GET", origin, "/users/{id}")
+	hop, ok2 := findEntry(snap, "GET", origin, "/people/{id}")
+	if !ok1 || !ok2 || first.Status["3xx"] != 1 || hop.Status["2xx"] != 1 {
+		t.Fatalf("entries %+v", snap.Entries)
+	}
+}

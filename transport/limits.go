@@ -48,7 +48,9 @@ type LimitsConfig struct {
 	// "application/*+json" (which takes application/problem+json). A
 	// response that may have a body (not to HEAD, not 1xx, 204 or 304, and
 	// not Content-Length: 0) with another or no media type is refused with
-	// a *MediaTypeError. Empty: any media type.
+	// a *MediaTypeError. Redirects (3xx with a Location) are not checked:
+	// http.Client follows them and discards their bodies. Empty: any media
+	// type.
 	MediaTypes []string
 }
 
@@ -219,7 +221,8 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	mayHaveBody := req.Method != http.MethodHead && resp.StatusCode >= 200 &&
 		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
-	if len(l.media) > 0 && mayHaveBody && resp.ContentLength != 0 {
+	redirect := resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != ""
+	if len(l.media) > 0 && mayHaveBody && !redirect && resp.ContentLength != 0 {
 		if mt, ok := l.mediaAllowed(resp.Header.Get("Content-Type")); !ok {
 			limitsDiscard(resp.Body)
 			return nil, &MediaTypeError{MediaType: mt, StatusCode: resp.StatusCode}

@@ -203,11 +203,16 @@ func TestLimitsMediaTypes(t *testing.T) {
 		{"garbage", 200, "x", false},
 		{"", 204, "", true},
 		{"application/xml", 200, "", true}, // Content-Length: 0
+		{"application/xml", 307, "<moved/>", true},
+		{"application/xml", 300, "<choices/>", false}, // no Location
 	} {
 		t.Run(tc.ct+"/"+http.StatusText(tc.status), func(t *testing.T) {
 			var hdr []string
 			if tc.ct != "" {
 				hdr = []string{"Content-Type", tc.ct}
+			}
+			if tc.status == 307 {
+				hdr = append(hdr, "Location", "https://api.example.test/elsewhere")
 			}
 			next := transporttest.NewResponder(transporttest.Respond(tc.status, tc.body, hdr...))
 			resp, err := limitsGet(t, limitsLayer(t, next, transport.LimitsConfig{MediaTypes: allow}), http.MethodGet)
