@@ -133,13 +133,35 @@ type callRecordCtx struct {
 }
 
 func (c *callRecordCtx) Value(key any) any {
-	switch key.(type) {
-	case callRecordKey:
-		return &c.rec
-	case routeKey:
-		return nil
+	if v, ok := c.rec.value(key); ok {
+		return v
 	}
 	return c.Context.Value(key)
+}
+
+// value answers the context keys of a per-call context that carries r: the
+// record itself, and no WithRoute route (hidden from calls made below).
+// Another per-call context type of this package (the call trace's) can
+// embed a callRecord, set it up with init and answer through value, so
+// that a stack pays one context allocation for both.
+func (r *callRecord) value(key any) (any, bool) {
+	switch key.(type) {
+	case callRecordKey:
+		return r, true
+	case routeKey:
+		return nil, true
+	}
+	return nil, false
+}
+
+// init sets r up for the call of req, whose context is ctx.
+func (r *callRecord) init(ctx context.Context, req *http.Request) {
+	r.url = req.URL
+	if req.Response == nil {
+		// Not a redirect hop: http.Client gives every hop the first
+		// request's context, but the route names the first URL only.
+		r.route, _ = ctx.Value(routeKey{}).(string)
+	}
 }
 
 func callRecordFrom(ctx context.Context) *callRecord {
@@ -161,12 +183,7 @@ func withCallRecord(req *http.Request) (*callRecord, *http.Request) {
 		return r, req
 	}
 	c := &callRecordCtx{Context: ctx}
-	c.rec.url = req.URL
-	if req.Response == nil {
-		// Not a redirect hop: http.Client gives every hop the first
-		// request's context, but the route names the first URL only.
-		c.rec.route, _ = ctx.Value(routeKey{}).(string)
-	}
+	c.rec.init(ctx, req)
 	return &c.rec, req.WithContext(c)
 }
 
