@@ -12,6 +12,11 @@ import (
 // checks that the layers fit together. Start from a preset
 // (StandardPreset, InteractivePreset, BatchPreset, BackgroundPreset) and
 // adjust.
+//
+// A zero setting that must fit a timeout gets a default that fits it:
+// Retry.MaxRetryAfter and Throttle.MaxWait are capped at TotalTimeout,
+// Breaker.ProbeTimeout is AttemptTimeout, Breaker.Window at least twice
+// AttemptTimeout. Settings given explicitly are checked, not adjusted.
 type ResilienceConfig struct {
 	// TotalTimeout bounds a whole call (every attempt and wait, and
 	// reading the body). Zero: none (the caller's context only).
@@ -22,8 +27,6 @@ type ResilienceConfig struct {
 	// off (the layer still makes the per-attempt clone).
 	Retry RetryConfig
 	// Breaker configures the circuit breaker; DisableBreaker leaves it out.
-	// A zero Breaker.ProbeTimeout defaults to AttemptTimeout when that is
-	// set.
 	Breaker        BreakerConfig
 	DisableBreaker bool
 	// Throttle configures the throttle; DisableThrottle leaves it out.
@@ -167,6 +170,13 @@ func (c ResilienceConfig) Validate() error {
 	return err
 }
 
+// Resolve validates c like Validate and returns it with the settings that
+// depend on the timeouts made explicit (a server-wait cap and a throttle
+// wait that fit TotalTimeout, a breaker probe timeout and window that fit
+// AttemptTimeout), so a caller that stacks the layers itself
+// (client/stack.go) builds exactly what NewResilience would.
+func (c ResilienceConfig) Resolve() (ResilienceConfig, error) { return c.resolve() }
+
 func (c ResilienceConfig) resolve() (ResilienceConfig, error) {
 	if c.TotalTimeout < 0 {
 		return c, configErrorf("TotalTimeout", nil, "must not be negative, got %v", c.TotalTimeout)
@@ -174,8 +184,22 @@ func (c ResilienceConfig) resolve() (ResilienceConfig, error) {
 	if c.AttemptTimeout < 0 {
 		return c, configErrorf("AttemptTimeout", nil, "must not be negative, got %v", c.AttemptTimeout)
 	}
-	if c.Breaker.ProbeTimeout == 0 && c.AttemptTimeout > 0 {
-		c.Breaker.ProbeTimeout = c.AttemptTimeout
+	// Zero settings that must fit the timeouts default to values that do.
+	if c.TotalTimeout > 0 {
+		if c.Retry.MaxRetryAfter == 0 {
+			c.Retry.MaxRetryAfter = min(DefaultMaxRetryAfter, c.TotalTimeout)
+		}
+		if c.Throttle.MaxWait == 0 {
+			c.Throttle.MaxWait = min(DefaultThrottleMaxWait, c.TotalTimeout)
+		}
+	}
+	if c.AttemptTimeout > 0 {
+		if c.Breaker.ProbeTimeout == 0 {
+			c.Breaker.ProbeTimeout = c.AttemptTimeout
+		}
+		if c.Breaker.Window == 0 {
+			c.Breaker.Window = max(DefaultBreakerWindow, 2*c.AttemptTimeout)
+		}
 	}
 	customBackoff := c.Retry.Backoff != nil
 	r, err := c.Retry.resolve()

@@ -176,3 +176,15 @@ func TestCooldownsEvictOldest(t *testing.T) {
 		}
 	})
 }
+
+// Zero settings that must fit the timeouts get defaults that fit.
+func TestResilienceDerivedDefaults(t *testing.T) {
+	c := transport.ResilienceConfig{TotalTimeout: 2 * time.Second, AttemptTimeout: 40 * time.Second / 100}
+	if err := c.Validate(); err != nil {
+		t.Errorf("short total: %v", err)
+	}
+	c = transport.ResilienceConfig{TotalTimeout: 5 * time.Minute, AttemptTimeout: time.Minute}
+	if err := c.Validate(); err != nil {
+		t.Errorf("long attempt: %v", err)
+	}
+}
