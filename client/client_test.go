@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -396,3 +397,5 @@ func TestDoNilRequest(t *testing.T) {
 		t.Fatalf("Do(nil) = %v, %v; want an error", resp, err)
 	}
 }
+
+func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }

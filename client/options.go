@@ -55,6 +55,8 @@ type config struct {
 	tokenOption string // the option that configured bearer tokens, for errors
 	apiKey      *transport.APIKeyConfig
 
+	res resilience
+
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
 	propagator     propagation.TextMapPropagator

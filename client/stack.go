@@ -15,15 +15,15 @@ import (
 //	 per call     ▼
 //	   1. call trace ........ one logical span + request duration metric
 //	   2. prepare ........... (egress check, replayability, Idempotency-Key: egress/resilience issues)
-//	   3. total deadline .... (resilience issue)
-//	   4. retry ............. owns the attempts; until it lands, the attempt
-//	                          scope below makes the single attempt
-//	      attempt scope ..... ONE Request.Clone per attempt, shared by every
-//	                          layer below through transport.Own
+//	   3. total deadline .... min(caller deadline, WithTimeout)
+//	   4. retry ............. owns the attempts: ONE Request.Clone per attempt
+//	                          (transport.BeginAttempt), shared by every layer
+//	                          below through transport.Own; budget, cooldowns,
+//	                          Retry-After, deadline-aware waits
 //	 per attempt
-//	   5. breaker ........... (resilience issue)
-//	   6. throttle .......... (resilience issue)
-//	   7. attempt timeout ... (resilience issue)
+//	   5. breaker ........... per host; open -> ErrCircuitOpen, nothing sent
+//	   6. throttle .......... per-host token bucket, adaptive on 429/503/RateLimit
+//	   7. attempt timeout ... cancelled when the response body is closed
 //	   8. auth .............. bearer token (401 -> invalidate, replay once) and
 //	                          API key; own origins only, set before signing so
 //	                          the signature covers Authorization
@@ -67,7 +67,14 @@ func buildStack(c *Client, cfg *config) error {
 	if rt, err = wrapAuth(c, cfg, base, rt); err != nil {
 		return err
 	}
-	rt = transport.NewAttemptScope(rt)  // 4 (single attempt until retry lands)
+	// 7 … 3
+	rc, err := cfg.resilienceConfig()
+	if err != nil {
+		return err
+	}
+	if rt, err = wrapResilience(rc, rt); err != nil {
+		return err
+	}
 	rt = transport.NewCallTrace(rt, tc) // 1
 	c.rt = rt
 	return nil

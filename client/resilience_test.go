@@ -1,0 +1,156 @@
+package client_test
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/internal/testpki"
+	"github.com/securecall/securecall/signer"
+	"github.com/securecall/securecall/transport"
+)
+
+// TestRetryThroughFullStackSignsEachAttemptAfresh: a POST with an
+// Idempotency-Key generated once per call is retried after a 503; the server
+// verifies every attempt with a nonce replay store, so a reused nonce would
+// be refused; both attempts carry the same Idempotency-Key.
+func TestRetryThroughFullStackSignsEachAttemptAfresh(t *testing.T) {
+	keys := hmacKeys(t)
+	v, err := signer.NewVerifier(signer.VerifierOptions{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var nonces, idemKeys, bodies []string
+	srv := httptest.NewServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, _ := signer.ResultFromContext(r.Context())
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		nonces = append(nonces, res.Nonce)
+		idemKeys = append(idemKeys, r.Header.Get("Idempotency-Key"))
+		bodies = append(bodies, string(b))
+		n := len(nonces)
+		mu.Unlock()
+		if n == 1 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "created")
+	})))
+	defer srv.Close()
+
+	c, err := client.New(client.WithOrigins(srv.URL), client.WithHMACSigning(keys), client.WithIdempotencyKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/orders", strings.NewReader(`{"sku":1}`))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "created" {
+		t.Fatalf("got %s %q", resp.Status, body)
+	}
+	if n := transport.Attempts(resp); n != 2 {
+		t.Errorf("Attempts = %d, want 2", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(nonces) != 2 || nonces[0] == nonces[1] || nonces[0] == "" {
+		t.Errorf("nonces %q: want two distinct", nonces)
+	}
+	if idemKeys[0] == "" || idemKeys[0] != idemKeys[1] {
+		t.Errorf("Idempotency-Key %q: want one key on both attempts", idemKeys)
+	}
+	if bodies[0] != `{"sku":1}` || bodies[1] != bodies[0] {
+		t.Errorf("bodies %q: want the body replayed intact", bodies)
+	}
+	if req.Header.Get("Idempotency-Key") != "" {
+		t.Error("caller's request was modified")
+	}
+}
+
+// TestPinMismatchIsNeverRetried: a certificate failure ends the call on
+// the first handshake, whatever the retry settings.
+func TestPinMismatchIsNeverRetried(t *testing.T) {
+	ca, err := testpki.NewCA("root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Server("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
+	var conns atomic.Int32
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Config.ErrorLog = quietLog()
+	srv.StartTLS()
+	defer srv.Close()
+	p1, _ := testpki.RandomPin()
+	p2, _ := testpki.RandomPin()
+	c, err := client.New(
+		client.WithOrigins(srv.URL),
+		client.WithTLSConfig(&tls.Config{RootCAs: testpki.Pool(ca)}),
+		client.WithPins(transport.PinSet{Host: "127.0.0.1", Pins: []string{p1, p2}}),
+		client.WithMaxAttempts(5),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	_, err = c.Do(req)
+	if !errors.Is(err, client.ErrPinMismatch) {
+		t.Fatalf("err = %v, want ErrPinMismatch", err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("server saw %d connections, want 1 (no retry)", n)
+	}
+}
+
+func TestResilienceOptionsValidation(t *testing.T) {
+	cases := []struct {
+		opts   []client.Option
+		option string
+	}{
+		{[]client.Option{client.WithPreset("nope")}, "WithPreset"},
+		{[]client.Option{client.WithMaxAttempts(0)}, "WithMaxAttempts"},
+		{[]client.Option{client.WithTimeout(-time.Second)}, "WithTimeout"},
+		{[]client.Option{client.WithAttemptTimeout(-time.Second)}, "WithAttemptTimeout"},
+		{[]client.Option{client.WithTimeout(time.Second), client.WithAttemptTimeout(2 * time.Second)}, "WithResilience"},
+	}
+	for i, tc := range cases {
+		_, err := client.New(tc.opts...)
+		var ce *client.ConfigError
+		if !errors.As(err, &ce) || ce.Option != tc.option {
+			t.Errorf("case %d: err = %v, want a ConfigError naming %s", i, err, tc.option)
+		}
+	}
+	for _, p := range []string{"standard", "interactive", "batch", "background"} {
+		c, err := client.New(client.WithPreset(p))
+		if err != nil {
+			t.Errorf("preset %s: %v", p, err)
+			continue
+		}
+		c.Close()
+	}
+}
