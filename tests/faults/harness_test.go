@@ -50,11 +50,11 @@ type upstream struct {
 	srv *httptest.Server
 
 	mu      sync.Mutex
-	effects int               // orders created
-	byKey   map[string]int    // Idempotency-Key -> order id
-	keys    map[string]int    // Idempotency-Key -> requests seen with it
-	hits    map[string]int    // method -> requests handled
-	conns   atomic.Int64      // connections accepted
+	effects int              // orders created
+	byKey   map[string]int   // Idempotency-Key -> order id
+	keys    map[string]int   // Idempotency-Key -> requests seen with it
+	hits    map[string]int   // method -> requests handled
+	conns   atomic.Int64     // connections accepted
 	handler http.HandlerFunc // replaces the default behaviour when set
 }
 
