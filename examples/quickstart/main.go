@@ -110,6 +110,8 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
+	var flaky atomic.Int32
+
 	// 3. The embedded API and an impostor with a valid chain but other keys.
 	api := startAPI(leaf, verifier.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !issuer.valid(r.Header.Get("Authorization")) {
@@ -122,6 +124,13 @@ func run(ctx context.Context, out io.Writer) error {
 			w.Header().Set("X-Verified-Key", res.KeyID)
 		}
 		switch r.URL.Path {
+		case "/v1/flaky":
+			if flaky.Add(1) == 1 { // the first call fails, the retry succeeds
+				w.Header().Set("Retry-After", "0")
+				http.Error(w, "try again", http.StatusServiceUnavailable)
+				return
+			}
+			io.WriteString(w, `{"path":"/v1/flaky","second_try":true}`)
 		case "/v1/moved":
 			http.Redirect(w, r, "https://localhost:1/elsewhere", http.StatusFound)
 		default:
@@ -168,6 +177,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}{
 		{"GET the API", api.URL + "/v1/status?api_key=not-for-logs", nil},
 		{"GET it again (pooled h2 connection)", api.URL + "/v1/items", nil},
+		{"GET a flaky endpoint (503 + Retry-After, then 200)", api.URL + "/v1/flaky", nil},
 		{"GET an impostor with a valid chain, wrong key", impostor.URL + "/v1/status", client.ErrPinMismatch},
 		{"follow a redirect to an unlisted origin", api.URL + "/v1/moved", client.ErrRedirectDenied},
 	}
@@ -221,6 +231,9 @@ func report(out io.Writer, spans tracetest.SpanStubs, resp *http.Response) {
 	}
 	if attempts > 0 {
 		layers = append(layers, fmt.Sprintf("trace(%d attempt span)", attempts))
+	}
+	if attempts > 1 {
+		layers = append(layers, fmt.Sprintf("retry(%d attempts, fresh signature each)", attempts))
 	}
 	if resp != nil && resp.Header.Get("X-Token-Ok") != "" {
 		layers = append(layers, "auth(OAuth2 bearer token)")
