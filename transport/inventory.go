@@ -23,8 +23,8 @@ import (
 
 // DefaultInventoryMaxEntries is the number of distinct (method, origin,
 // route) entries an Inventory keeps when InventoryConfig.MaxEntries is
-// zero. An entry takes about 1.3 KiB, so the default bounds the inventory
-// at about 1.3 MiB.
+// zero. An entry takes about 1.5 KiB, so the default bounds the inventory
+// under 2 MiB.
 const DefaultInventoryMaxEntries = 1000
 
 // Names of the inventory's instruments and of its attributes that are not
