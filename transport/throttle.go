@@ -87,6 +87,10 @@ type ThrottleConfig struct {
 	// deadline fails at once with a *DeadlineError; both match
 	// ErrRateLimited. Zero: DefaultThrottleMaxWait.
 	MaxWait time.Duration
+	// MinAttemptTime: a wait is not started when less than this would be
+	// left before the deadline once it is over (the request would have no
+	// time to be answered). Zero: DefaultMinAttemptTime; negative: none.
+	MinAttemptTime time.Duration
 	// DisableAdaptive turns off the adaptive rate.
 	DisableAdaptive bool
 	// Decrease multiplies the host's rate on a throttle signal (429, 503
@@ -126,6 +130,12 @@ func (c ThrottleConfig) resolve() (ThrottleConfig, error) {
 	}
 	if c.MaxWait < 0 {
 		return c, configErrorf("ThrottleConfig.MaxWait", nil, "must not be negative, got %v", c.MaxWait)
+	}
+	switch {
+	case c.MinAttemptTime == 0:
+		c.MinAttemptTime = DefaultMinAttemptTime
+	case c.MinAttemptTime < 0:
+		c.MinAttemptTime = 0
 	}
 	if c.Decrease == 0 {
 		c.Decrease = DefaultThrottleDecrease
@@ -219,13 +229,16 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // queue, as configured per host pattern, and an adaptive rate: a 429, a
 // 503 with Retry-After, or a RateLimit item with r=0 multiplies the host's
 // rate by cfg.Decrease (starting, for a host without a configured rate,
-// from the rate it was sending at), at most once per
-// cfg.RecoveryInterval; each further interval without a signal gives back
-// cfg.RecoveryStep of the ceiling, until the limit is lifted.
+// from the rate it was sending at, or from the quota a RateLimit-Policy
+// field advertises if lower), at most once per cfg.RecoveryInterval; each
+// further interval without a signal gives back cfg.RecoveryStep of the
+// ceiling, until the limit is lifted (or, when the server advertised its
+// quota, until the rate is back at that quota, where it stays).
 //
-// No wait is started that cannot finish before the context's deadline
-// (a *DeadlineError) or would exceed cfg.MaxWait (a *RateLimitError); both
-// match ErrRateLimited, and the request is not sent (its body is closed).
+// No wait is started that cannot finish cfg.MinAttemptTime before the
+// context's deadline (a *DeadlineError) or would exceed cfg.MaxWait (a
+// *RateLimitError); both match ErrRateLimited, and the request is not sent
+// (its body is closed).
 //
 // It belongs inside the retry loop, below the breaker, per attempt: a
 // provider's quota counts every attempt. A host with no configured limit
@@ -270,6 +283,7 @@ type throttleHost struct {
 	mu             sync.Mutex
 	adapting       bool       // the adaptive limit is below the ceiling
 	ceiling        rate.Limit // rate recovered to
+	policy         bool       // the ceiling is the server's advertised quota
 	noDecreaseTill int64
 	nextRecovery   atomic.Int64 // unix nanoseconds; 0: none pending
 
@@ -328,7 +342,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !l.cfg.DisableAdaptive && err == nil {
 		if c := resp.StatusCode; c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable || len(resp.Header["Ratelimit"]) > 0 {
 			if v := Classify(ctx, resp, nil, time.Now()); v.Throttled {
-				l.lower(h, time.Now())
+				l.lower(h, time.Now(), policyRate(resp.Header))
 			}
 		}
 	}
@@ -369,7 +383,7 @@ func (l *throttleLayer) takeToken(ctx context.Context, h *throttleHost, now time
 	if d <= 0 {
 		return nil
 	}
-	if err := checkDeadline(ctx, now, d, 0, SourceThrottle, ErrRateLimited); err != nil {
+	if err := checkDeadline(ctx, now, d, l.cfg.MinAttemptTime, SourceThrottle, ErrRateLimited); err != nil {
 		r.CancelAt(now)
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 		return err
@@ -397,7 +411,7 @@ func (l *throttleLayer) takeSlot(ctx context.Context, h *throttleHost) error {
 	start := time.Now()
 	wait := l.cfg.MaxWait
 	if dl, ok := ctx.Deadline(); ok {
-		wait = min(wait, dl.Sub(start))
+		wait = min(wait, dl.Sub(start)-l.cfg.MinAttemptTime)
 	}
 	err := h.sem.acquire(ctx, wait)
 	waited := time.Since(start)
@@ -449,8 +463,10 @@ func (h *throttleHost) sendRate(now int64) rate.Limit {
 	return rate.Limit(r)
 }
 
-// lower applies one adaptive decrease to h's rate.
-func (l *throttleLayer) lower(h *throttleHost, now time.Time) {
+// lower applies one adaptive decrease to h's rate. hint, when positive,
+// is the quota the server advertised (RateLimit-Policy): the rate starts
+// from it at most, and recovers to it and no further.
+func (l *throttleLayer) lower(h *throttleHost, now time.Time, hint rate.Limit) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t := now.UnixNano()
@@ -466,10 +482,17 @@ func (l *throttleLayer) lower(h *throttleHost, now time.Time) {
 	default:
 		cur = max(h.sendRate(t), l.cfg.MinRate)
 	}
+	if hint > 0 {
+		cur = min(cur, hint)
+	}
 	if !h.adapting {
 		h.ceiling = cur
 		if h.base != rate.Inf {
 			h.ceiling = h.base
+		}
+		if hint > 0 {
+			h.ceiling = min(h.ceiling, hint)
+			h.policy = true
 		}
 		h.adapting = true
 	}
@@ -485,6 +508,28 @@ func (l *throttleLayer) lower(h *throttleHost, now time.Time) {
 	}
 	h.limited.Store(true)
 	h.nextRecovery.Store(t + int64(l.cfg.RecoveryInterval))
+}
+
+// policyRate returns the lowest request rate the RateLimit-Policy field of
+// h advertises (quota / window, for policies counted in requests), or 0.
+func policyRate(h http.Header) rate.Limit {
+	if len(h["Ratelimit-Policy"]) == 0 {
+		return 0
+	}
+	ps, err := ParseRateLimitPolicy(h)
+	if err != nil {
+		return 0
+	}
+	var r rate.Limit
+	for _, p := range ps {
+		if p.QuotaUnit != "requests" || p.Window <= 0 {
+			continue
+		}
+		if pr := rate.Limit(float64(p.Quota) / p.Window.Seconds()); r == 0 || pr < r {
+			r = pr
+		}
+	}
+	return r
 }
 
 // recover gives back one recovery step of h's rate, lifting the adaptive
@@ -506,6 +551,11 @@ func (l *throttleLayer) recover(h *throttleHost, now time.Time) {
 	}
 	h.adapting = false
 	h.nextRecovery.Store(0)
+	if h.policy {
+		// The server advertised its quota: stay at it.
+		lim.SetLimitAt(now, h.ceiling)
+		return
+	}
 	if h.base == rate.Inf {
 		h.limited.Store(false)
 		lim.SetLimitAt(now, rate.Inf)

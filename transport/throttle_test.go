@@ -388,3 +388,62 @@ func TestThrottleConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A RateLimit-Policy on the throttle signal bounds the adaptive rate: it
+// starts from the advertised quota at most and recovers to it, where it
+// stays instead of being lifted.
+func TestThrottleAdaptivePolicy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		next := &resSwitch{step: transporttest.Respond(200, "")}
+		tm := &resTimed{next: next}
+		rt := newThrottle(t, tm, transport.ThrottleConfig{MaxWait: time.Minute})
+		for range 100 { // far above the quota: 100/s
+			resSend(t, t.Context(), rt, resURL)
+			time.Sleep(10 * time.Millisecond)
+		}
+		next.set(transporttest.Respond(429, "", "Retry-After", "1", "RateLimit-Policy", `"burst";q=100;w=5, "sec";q=10;w=1`))
+		resSend(t, t.Context(), rt, resURL)
+		next.set(transporttest.Respond(200, ""))
+		n0 := len(tm.arrivals())
+		for range 3 {
+			resSend(t, t.Context(), rt, resURL)
+		}
+		at := tm.arrivals()[n0:]
+		if d := at[2].Sub(at[1]); d != 200*time.Millisecond {
+			t.Errorf("gap %v, want 200ms (half of the advertised 10/s)", d)
+		}
+		time.Sleep(time.Minute)
+		for range 10 {
+			resSend(t, t.Context(), rt, resURL)
+			time.Sleep(time.Second)
+		}
+		n0 = len(tm.arrivals())
+		for range 3 {
+			resSend(t, t.Context(), rt, resURL)
+		}
+		at = tm.arrivals()[n0:]
+		if d := at[2].Sub(at[1]); d != 100*time.Millisecond {
+			t.Errorf("gap %v after recovery, want 100ms: the advertised quota stays in force", d)
+		}
+	})
+}
+
+// No throttle wait starts that would leave less than MinAttemptTime
+// before the deadline.
+func TestThrottleMinAttemptTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		next := transporttest.NewResponder()
+		rt := newThrottle(t, next, transport.ThrottleConfig{Limit: transport.HostLimit{Rate: 1}, MinAttemptTime: 100 * time.Millisecond})
+		resSend(t, t.Context(), rt, resURL)
+		ctx, cancel := context.WithTimeout(t.Context(), 1050*time.Millisecond)
+		defer cancel()
+		if _, err := resSend(t, ctx, rt, resURL); !errors.As(err, new(*transport.DeadlineError)) {
+			t.Errorf("1s wait with 1.05s left and 100ms reserve: err %v", err)
+		}
+		ctx2, cancel2 := context.WithTimeout(t.Context(), 1200*time.Millisecond)
+		defer cancel2()
+		if _, err := resSend(t, ctx2, rt, resURL); err != nil {
+			t.Errorf("1s wait with 1.2s left: %v", err)
+		}
+	})
+}
