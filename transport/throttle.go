@@ -454,11 +454,17 @@ func (h *throttleHost) countSend(now int64) {
 	}
 }
 
-// sendRate estimates the rate h has been sending at, per second.
+// minRateWindow is the shortest period a send rate is measured over, so
+// that a burst in the first milliseconds is not read as a huge rate.
+const minRateWindow = 100 * time.Millisecond
+
+// sendRate estimates the rate h has been sending at, per second: the
+// larger of the last full window's rate and the current window's.
 func (h *throttleHost) sendRate(now int64) rate.Limit {
 	r := math.Float64frombits(h.lastRate.Load())
-	if start := h.winStart.Load(); start != 0 && now-start >= int64(100*time.Millisecond) {
-		r = max(r, float64(h.winCount.Load())/(float64(now-start)/float64(time.Second)))
+	if start := h.winStart.Load(); start != 0 {
+		elapsed := max(time.Duration(now-start), minRateWindow)
+		r = max(r, float64(h.winCount.Load())/elapsed.Seconds())
 	}
 	return rate.Limit(r)
 }
@@ -491,7 +497,7 @@ func (l *throttleLayer) lower(h *throttleHost, now time.Time, hint rate.Limit) {
 			h.ceiling = h.base
 		}
 		if hint > 0 {
-			h.ceiling = min(h.ceiling, hint)
+			h.ceiling = min(h.base, hint) // the server's word, not our guess
 			h.policy = true
 		}
 		h.adapting = true
