@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,7 +32,7 @@ func TestBearerTokenScopedRefreshedAndSigned(t *testing.T) {
 	})
 	var foreignAuth atomic.Value
 	foreignAuth.Store("unset")
-	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	foreign := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		foreignAuth.Store(r.Header.Get("Authorization"))
 	}))
 	defer foreign.Close()
@@ -48,7 +47,7 @@ func TestBearerTokenScopedRefreshedAndSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	own := httptest.NewServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	own := newTLSServer(t, v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		mu.Lock()
 		seen = append(seen, auth)
@@ -70,12 +69,12 @@ func TestBearerTokenScopedRefreshedAndSigned(t *testing.T) {
 	})))
 	defer own.Close()
 
-	c, err := client.New(
+	c, err := client.New(opts(loopback(),
 		client.WithOrigins(own.URL),
 		client.WithRedirectOrigins(foreignOrigin),
 		client.WithTokenSource(src),
 		client.WithHMACSigning(keys),
-	)
+	)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,12 +117,12 @@ func TestAPIKeyHeaderAndQueryAreScopedAndRedacted(t *testing.T) {
 	const key = "CANARY-api-key"
 	var foreignKey atomic.Value
 	foreignKey.Store("unset")
-	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	foreign := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		foreignKey.Store(r.Header.Get("X-Partner-Key") + r.URL.Query().Get("key"))
 	}))
 	defer foreign.Close()
 	foreignOrigin := localhostURL(foreign.URL)
-	own := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	own := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Partner-Key") != key && r.URL.Query().Get("key") != key {
 			w.WriteHeader(http.StatusForbidden)
 			return
@@ -138,7 +137,7 @@ func TestAPIKeyHeaderAndQueryAreScopedAndRedacted(t *testing.T) {
 	for _, opt := range []client.Option{client.WithAPIKey("X-Partner-Key", src), client.WithAPIKeyInQuery("key", src)} {
 		spans := tracetest.NewInMemoryExporter()
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
-		c, err := client.New(client.WithOrigins(own.URL), client.WithRedirectOrigins(foreignOrigin), opt, client.WithTracerProvider(tp))
+		c, err := client.New(opts(loopback(), client.WithOrigins(own.URL), client.WithRedirectOrigins(foreignOrigin), opt, client.WithTracerProvider(tp))...)
 		if err != nil {
 			t.Fatal(err)
 		}

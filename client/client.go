@@ -20,7 +20,9 @@ type Client struct {
 	redact   *redact.Policy
 	hc       *http.Client
 	closers  []func() error
-	closed   atomic.Bool
+
+	inventory *transport.Inventory
+	closed    atomic.Bool
 }
 
 // New builds a Client from opts. It applies every option, validates the

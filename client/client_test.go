@@ -126,7 +126,7 @@ func TestDoErrorsAreRedacted(t *testing.T) {
 	}
 	defer c.Close()
 	const canary = "CANARY-9f8e7d"
-	req, _ := http.NewRequest(http.MethodGet, "http://user:"+canary+"@"+addr+"/v1?token="+canary+"&page=2", nil)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1?token="+canary+"&page=2", nil)
 	_, err = c.Do(req)
 	if err == nil {
 		t.Fatal("want a connection error")
@@ -171,7 +171,7 @@ func newRecordingServer(t *testing.T, tlsOn bool, h http.HandlerFunc) *recording
 		io.WriteString(w, "ok")
 	})
 	if tlsOn {
-		rs.Server = httptest.NewTLSServer(handler)
+		rs.Server = newTLSServer(t, handler)
 	} else {
 		rs.Server = httptest.NewServer(handler)
 	}
@@ -198,9 +198,9 @@ var credentialHeaders = map[string]string{
 }
 
 func TestRedirectToAllowedForeignOriginCarriesNoCredentialOrBody(t *testing.T) {
-	foreign := newRecordingServer(t, false, nil)
+	foreign := newRecordingServer(t, true, nil)
 	foreignOrigin := localhostURL(foreign.URL)
-	own := newRecordingServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+	own := newRecordingServer(t, true, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/found":
 			http.Redirect(w, r, foreignOrigin+"/landing", http.StatusFound)
@@ -212,11 +212,11 @@ func TestRedirectToAllowedForeignOriginCarriesNoCredentialOrBody(t *testing.T) {
 			io.WriteString(w, "own")
 		}
 	})
-	c, err := client.New(
+	c, err := client.New(opts(loopback(),
 		client.WithOrigins(own.URL),
 		client.WithRedirectOrigins(foreignOrigin),
 		client.WithSensitiveHeaders("X-Api-Key"),
-	)
+	)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,14 +303,11 @@ func TestRedirectHTTPSToHTTPIsRefused(t *testing.T) {
 	secure := newRecordingServer(t, true, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, plain.URL+"/x", http.StatusFound)
 	})
-	roots := x509.NewCertPool()
-	roots.AddCert(secure.Certificate())
 	// Even with the http origin explicitly allowed, the downgrade is refused.
-	c, err := client.New(
+	c, err := client.New(opts(loopback(),
 		client.WithOrigins(secure.URL),
 		client.WithRedirectOrigins(plain.URL),
-		client.WithTLSConfig(&tls.Config{RootCAs: roots}),
-	)
+	)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,7 @@ type config struct {
 	apiKey      *transport.APIKeyConfig
 
 	res resilience
+	eg  egress
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider

@@ -31,7 +31,7 @@ func TestRetryThroughFullStackSignsEachAttemptAfresh(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var nonces, idemKeys, bodies []string
-	srv := httptest.NewServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := newTLSServer(t, v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res, _ := signer.ResultFromContext(r.Context())
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
@@ -49,7 +49,7 @@ func TestRetryThroughFullStackSignsEachAttemptAfresh(t *testing.T) {
 	})))
 	defer srv.Close()
 
-	c, err := client.New(client.WithOrigins(srv.URL), client.WithHMACSigning(keys), client.WithIdempotencyKeys())
+	c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL), client.WithHMACSigning(keys), client.WithIdempotencyKeys())...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -37,13 +36,13 @@ func TestSignedRequestsVerifyAndForeignHopsAreUnsigned(t *testing.T) {
 	}
 	var foreignSig atomic.Value
 	foreignSig.Store("unset")
-	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	foreign := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		foreignSig.Store(r.Header.Get("Signature") + r.Header.Get("Signature-Input"))
 	}))
 	defer foreign.Close()
 	foreignOrigin := localhostURL(foreign.URL)
 	var verified atomic.Int32
-	own := httptest.NewServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	own := newTLSServer(t, v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		verified.Add(1)
 		if r.URL.Path == "/away" {
 			http.Redirect(w, r, foreignOrigin+"/landing", http.StatusFound)
@@ -53,11 +52,11 @@ func TestSignedRequestsVerifyAndForeignHopsAreUnsigned(t *testing.T) {
 	})))
 	defer own.Close()
 
-	c, err := client.New(
+	c, err := client.New(opts(loopback(),
 		client.WithOrigins(own.URL),
 		client.WithRedirectOrigins(foreignOrigin),
 		client.WithHMACSigning(keys),
-	)
+	)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,9 @@ import (
 //	              │
 //	 per call     ▼
 //	   1. call trace ........ one logical span + request duration metric
-//	   2. prepare ........... (egress check, replayability, Idempotency-Key: egress/resilience issues)
+//	   2. prepare ........... audit log (opt-in), inventory, egress allowlist
+//	                          (before any connection), response limits
+//	                          (Idempotency-Key and replayability: retry)
 //	   3. total deadline .... min(caller deadline, WithTimeout)
 //	   4. retry ............. owns the attempts: ONE Request.Clone per attempt
 //	                          (transport.BeginAttempt), shared by every layer
@@ -28,10 +30,12 @@ import (
 //	                          API key; own origins only, set before signing so
 //	                          the signature covers Authorization
 //	   9. sign .............. RFC 9421, fresh created+nonce per attempt, own origins only
+//	      credential guard .. refuses any credential over plain http
 //	  10. attempt trace ..... one span per physical send; injects traceparent
 //	                          AFTER signing, so trace headers are never signed
 //	  11. base .............. cloned http.Transport: HTTP/2, TLS >= 1.2, pins
-//	                          in VerifyConnection, mTLS via GetClientCertificate
+//	                          in VerifyConnection, mTLS via GetClientCertificate,
+//	                          SSRF-safe dialer (addresses checked at connect time)
 //
 // Why this order: telemetry wraps everything so the logical span sees the
 // final outcome; everything that must be fresh on each send (a token that
@@ -53,9 +57,15 @@ func buildStack(c *Client, cfg *config) error {
 		Propagator:     cfg.propagator,
 		Redaction:      c.redact,
 	}
+	ec := cfg.egressConfig()
 	// Innermost first.
 	var rt http.RoundTripper = base        // 11
 	rt = transport.NewAttemptTrace(rt, tc) // 10
+	// Below every credential layer: no credential over plain http, whoever
+	// set it.
+	if rt, err = transport.NewCredentialGuard(rt, ec); err != nil {
+		return &ConfigError{Option: "WithSensitiveHeaders", Err: err}
+	}
 	if cfg.signer != nil {
 		// 9
 		rt, err = transport.NewSign(rt, transport.SignConfig{Signer: cfg.signer, Scope: cfg.origins})
@@ -75,6 +85,10 @@ func buildStack(c *Client, cfg *config) error {
 	if rt, err = wrapResilience(rc, rt); err != nil {
 		return err
 	}
+	// 2: response limits, egress allowlist, inventory, audit log
+	if rt, err = wrapEgress(c, cfg, ec, rt); err != nil {
+		return err
+	}
 	rt = transport.NewCallTrace(rt, tc) // 1
 	c.rt = rt
 	return nil
@@ -92,6 +106,13 @@ func newBase(c *Client, cfg *config) (http.RoundTripper, error) {
 		ClientCertificate: cfg.clientCert,
 		Proxy:             cfg.proxy,
 		MeterProvider:     cfg.meterProvider,
+	}
+	if !cfg.eg.noSSRF {
+		sd, err := transport.NewSafeDialer(cfg.dialConfig())
+		if err != nil {
+			return nil, &ConfigError{Option: "WithAllowedNetworks", Err: err}
+		}
+		bc.DialContext = sd.DialContext
 	}
 	if cfg.certFiles != nil {
 		cc, err := transport.NewClientCertificateFromFiles(cfg.certFiles[0], cfg.certFiles[1])

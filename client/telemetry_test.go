@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -26,13 +25,12 @@ import (
 func TestTelemetryNeverCarriesSecrets(t *testing.T) {
 	const canary = "CANARY-5b1e0c"
 	var gotTraceparent string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotTraceparent = r.Header.Get("Traceparent")
 		io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusForbidden) // an error status, so status messages are written
 		io.WriteString(w, "denied "+canary)
 	}))
-	defer srv.Close()
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadAddr := ln.Addr().String()
 	ln.Close()
@@ -41,22 +39,22 @@ func TestTelemetryNeverCarriesSecrets(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	c, err := client.New(
-		client.WithOrigins(srv.URL, "http://"+deadAddr),
+	c, err := client.New(opts(loopback(),
+		client.WithOrigins(srv.URL, "https://"+deadAddr),
 		client.WithTracerProvider(tp),
 		client.WithMeterProvider(mp),
 		client.WithPropagator(propagation.TraceContext{}),
 		client.WithVisibleQueryKeys("page"),
 		client.WithVisibleHeaders("X-Request-Id"),
-	)
+	)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 
 	var errs []string
-	for _, base := range []string{srv.URL, "http://" + deadAddr} {
-		u := strings.Replace(base, "http://", "http://user:"+canary+"@", 1) + "/v1/items?token=" + canary + "&page=7"
+	for _, base := range []string{srv.URL, "https://" + deadAddr} {
+		u := strings.Replace(base, "https://", "https://user:"+canary+"@", 1) + "/v1/items?token=" + canary + "&page=7"
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, u, strings.NewReader(`{"secret":"`+canary+`"}`))
 		req.Header.Set("Authorization", "Bearer "+canary)
 		req.Header.Set("X-Api-Key", canary)

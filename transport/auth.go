@@ -195,6 +195,11 @@ func (l *credLayer) recover(r *http.Request, tok tokens.Token, resp *http.Respon
 
 // apply puts tok on r, which the layer owns.
 func (l *credLayer) apply(r *http.Request, tok tokens.Token) {
+	if l.name == "apikey" {
+		MarkAuth(r.Context(), AuthAPIKey)
+	} else {
+		MarkAuth(r.Context(), AuthBearer)
+	}
 	if l.header != "" {
 		r.Header[l.header] = []string{tok.HeaderValue()}
 		return

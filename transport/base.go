@@ -343,6 +343,14 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if resp.TLS != nil { // for the inventory (no-ops outside a client call)
+		if b.cc != nil && len(resp.TLS.PeerCertificates) > 0 {
+			MarkAuth(req.Context(), AuthMTLS)
+		}
+		if b.pins != nil && b.pins.covers(req.URL.Hostname()) {
+			MarkPinned(req.Context())
+		}
+	}
 	if b.pins != nil && b.pins.anyReportOnly && resp.TLS != nil {
 		if span := trace.SpanFromContext(req.Context()); span.IsRecording() {
 			b.pins.report(span, resp.TLS)

@@ -360,6 +360,15 @@ func parsePin(pin string) ([sha256.Size]byte, error) {
 	return h, nil
 }
 
+// covers reports whether host (a name or an IP literal, as in a URL) has a
+// pin set, for the inventory's "pinned" mark. Expiry is not considered.
+func (p *pinner) covers(host string) bool {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return p.ips[a.Unmap()] != nil
+	}
+	return p.lookupName(host) != nil
+}
+
 // lookupName returns the set for a server name (SNI), or nil.
 func (p *pinner) lookupName(name string) *pinSet {
 	if name == "" {

@@ -84,6 +84,7 @@ func (l *signLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, fmt.Errorf("transport: sign: %w", err)
 	}
+	MarkAuth(r.Context(), AuthHMAC)
 	return l.next.RoundTrip(r)
 }
 

@@ -24,6 +24,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,7 @@ import (
 	"time"
 
 	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/internal/testpki"
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/transport"
 )
@@ -287,22 +289,35 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	srv, handler := newServer(verifier.Middleware)
-	ts := httptest.NewServer(handler)
+	// HTTPS with a CA made for the demo: securecall never sends a
+	// credential (a signature included) over plain http.
+	ca, err := testpki.NewCA("hmac-signing demo")
+	if err != nil {
+		return err
+	}
+	leaf, err := ca.Server("127.0.0.1")
+	if err != nil {
+		return err
+	}
+	ts := httptest.NewUnstartedServer(handler)
+	ts.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
+	ts.StartTLS()
 	defer ts.Close()
+	trust := &tls.Config{RootCAs: testpki.Pool(ca), MinVersion: tls.VersionTLS12}
 
 	// The client signs with its key set: key1 is current.
 	clientKeys, err := signer.NewKeySet(key1)
 	if err != nil {
 		return err
 	}
-	c, err := client.New(client.WithOrigins(ts.URL), client.WithHMACSigning(clientKeys))
+	c, err := client.New(client.WithOrigins(ts.URL), client.WithTLSConfig(trust), client.WithHMACSigning(clientKeys))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 
 	// A plain http.Client, for the attacker's replays.
-	plainTransport := &http.Transport{}
+	plainTransport := &http.Transport{TLSClientConfig: trust}
 	defer plainTransport.CloseIdleConnections()
 	plain := &http.Client{Transport: plainTransport}
 
@@ -330,7 +345,7 @@ func run(ctx context.Context, out io.Writer) error {
 	// 3. Tampering on the path: a proxy changes the request after the
 	// client signed it.
 	rp.printf("\n3. Tampering: an on-path proxy alters signed requests\n")
-	tamper := &tamperer{next: &http.Transport{}}
+	tamper := &tamperer{next: &http.Transport{TLSClientConfig: trust}}
 	defer tamper.next.CloseIdleConnections()
 	tc, err := client.New(client.WithOrigins(ts.URL), client.WithHMACSigning(clientKeys), client.WithBaseTransport(tamper))
 	if err != nil {
@@ -362,7 +377,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	old, err := client.New(client.WithOrigins(ts.URL), client.WithHMACSigning(oldKeys))
+	old, err := client.New(client.WithOrigins(ts.URL), client.WithTLSConfig(trust), client.WithHMACSigning(oldKeys))
 	if err != nil {
 		return err
 	}

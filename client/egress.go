@@ -1,0 +1,235 @@
+package client
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// egress collects the egress-guard options.
+type egress struct {
+	allow        []string
+	networks     []netip.Prefix
+	proxies      []string
+	noSSRF       bool
+	maxBody      int64
+	mediaTypes   []string
+	inventory    *transport.Inventory
+	auditLogger  *slog.Logger
+	maxBodyIsSet bool
+}
+
+// WithEgressAllowlist adds hosts every request and redirect hop may go to
+// ("api.example.com", "*.example.com", "https://host:8443", "host:*"; see
+// transport.EgressConfig.Allow). Appends. Default: the client's origins and
+// redirect origins when any are set (so a client bound to one API can reach
+// nothing else), otherwise any https host. A request elsewhere fails with
+// ErrEgressDenied before any connection is made.
+func WithEgressAllowlist(patterns ...string) Option {
+	return optionFunc(func(c *config) { c.eg.allow = append(c.eg.allow, patterns...) })
+}
+
+// WithAllowedNetworks lets the SSRF-safe dialer connect to these
+// special-purpose address ranges (10.0.0.0/8 for an internal API,
+// 127.0.0.0/8 for a loopback test server). Appends. Default: none; the
+// addresses of IP-literal origins given to WithOrigins, WithRedirectOrigins
+// and WithEgressAllowlist are allowed as exact addresses, since the caller
+// named them.
+func WithAllowedNetworks(prefixes ...netip.Prefix) Option {
+	return optionFunc(func(c *config) {
+		for _, p := range prefixes {
+			if !p.IsValid() {
+				c.fail("WithAllowedNetworks", "invalid prefix")
+				return
+			}
+		}
+		c.eg.networks = append(c.eg.networks, prefixes...)
+	})
+}
+
+// WithAllowedProxies lists the proxies ("host:port") the SSRF-safe dialer
+// may connect to although they sit on private addresses. Needed with
+// WithProxy while SSRF protection is on. Appends.
+func WithAllowedProxies(hostports ...string) Option {
+	return optionFunc(func(c *config) { c.eg.proxies = append(c.eg.proxies, hostports...) })
+}
+
+// WithoutSSRFProtection turns off the dial-time address check. Default: on:
+// loopback, private, link-local (cloud metadata included), unique-local,
+// multicast and other special-purpose addresses are refused at connect
+// time, after DNS resolution, so DNS rebinding cannot slip past. Only ports
+// 80, 443 and those of the client's origins and allowlist may be dialed.
+func WithoutSSRFProtection() Option {
+	return optionFunc(func(c *config) { c.eg.noSSRF = true })
+}
+
+// WithMaxResponseBytes caps what a caller may read from a response body
+// (after decompression); past it the body yields an error matching
+// ErrResponseTooLarge, never a silently truncated body. Negative: no limit.
+// Default: transport.DefaultMaxResponseBodyBytes (16 MiB).
+func WithMaxResponseBytes(n int64) Option {
+	return optionFunc(func(c *config) { c.eg.maxBody, c.eg.maxBodyIsSet = n, true })
+}
+
+// WithResponseMediaTypes restricts the media types a response with a body
+// may have ("application/json", "application/*+json"). Appends. Default:
+// any.
+func WithResponseMediaTypes(types ...string) Option {
+	return optionFunc(func(c *config) { c.eg.mediaTypes = append(c.eg.mediaTypes, types...) })
+}
+
+// WithInventory records every call in inv (shared between clients, say).
+// Default: the client keeps its own, available from Client.Inventory.
+func WithInventory(inv *transport.Inventory) Option {
+	return optionFunc(func(c *config) {
+		if inv == nil {
+			c.fail("WithInventory", "nil *transport.Inventory")
+			return
+		}
+		c.eg.inventory = inv
+	})
+}
+
+// WithAuditLog writes one structured record per call to logger (origin,
+// route, method, status, attempts, auth kind, duration, redacted URL).
+// Default: off.
+func WithAuditLog(logger *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if logger == nil {
+			c.fail("WithAuditLog", "nil *slog.Logger")
+			return
+		}
+		c.eg.auditLogger = logger
+	})
+}
+
+// Inventory returns the inventory of every API this client has called.
+// Serve Inventory().Handler() on an admin endpoint to answer "which APIs
+// does this service call, how, and with what credentials".
+func (c *Client) Inventory() *transport.Inventory { return c.inventory }
+
+// egressConfig derives the egress policy from the options: the explicit
+// allowlist plus every configured origin.
+func (cfg *config) egressConfig() transport.EgressConfig {
+	ec := transport.EgressConfig{CredentialHeaders: cfg.sensitiveHeaders}
+	if cfg.apiKey != nil {
+		if cfg.apiKey.Header != "" {
+			ec.CredentialHeaders = append(slices.Clip(ec.CredentialHeaders), cfg.apiKey.Header)
+		}
+		if cfg.apiKey.QueryParam != "" {
+			ec.CredentialQueryKeys = []string{cfg.apiKey.QueryParam}
+		}
+	}
+	allow := slices.Clip(cfg.eg.allow)
+	for _, o := range append(slices.Clip(cfg.origins), cfg.redirectOrigins...) {
+		allow = append(allow, o.String())
+		if o.Scheme == "http" {
+			ec.AllowHTTP = true
+		}
+	}
+	ec.Allow = allow
+	return ec
+}
+
+// dialConfig derives the SSRF-safe dialer's settings: the allowed networks,
+// the exact addresses of IP-literal origins (and of the OAuth2 token
+// endpoint), and the ports of all of them.
+func (cfg *config) dialConfig() transport.DialConfig {
+	dc := transport.DialConfig{AllowPrefixes: slices.Clip(cfg.eg.networks), Proxies: cfg.eg.proxies}
+	ports := map[uint16]bool{80: true, 443: true}
+	named := append(slices.Clip(cfg.origins), cfg.redirectOrigins...)
+	if cfg.oauth2 != nil { // the token endpoint the caller configured
+		if u, err := url.Parse(cfg.oauth2.TokenURL); err == nil {
+			named = append(named, transport.OriginOf(u))
+		}
+	}
+	for _, o := range named {
+		if a, err := netip.ParseAddr(o.Host); err == nil {
+			dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(a, a.BitLen()))
+		}
+		if p, err := strconv.ParseUint(o.Port, 10, 16); err == nil {
+			ports[uint16(p)] = true
+		}
+	}
+	for _, pat := range cfg.eg.allow {
+		host, port := splitPattern(pat)
+		if port == "*" {
+			dc.AnyPort = true
+		} else if p, err := strconv.ParseUint(port, 10, 16); err == nil {
+			ports[uint16(p)] = true
+		}
+		if a, err := netip.ParseAddr(host); err == nil {
+			dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	if !dc.AnyPort {
+		for p := range ports {
+			dc.Ports = append(dc.Ports, p)
+		}
+		slices.Sort(dc.Ports)
+	}
+	return dc
+}
+
+// splitPattern splits an allowlist entry "[scheme://]host[:port]" into its
+// host (brackets removed) and port ("" when absent).
+func splitPattern(pat string) (host, port string) {
+	if i := strings.Index(pat, "://"); i >= 0 {
+		pat = pat[i+3:]
+	}
+	if len(pat) > 0 && pat[0] == '[' {
+		if j := strings.IndexByte(pat, ']'); j > 0 {
+			host, rest := pat[1:j], pat[j+1:]
+			if len(rest) > 1 && rest[0] == ':' {
+				return host, rest[1:]
+			}
+			return host, ""
+		}
+	}
+	if i := strings.LastIndexByte(pat, ':'); i >= 0 {
+		return pat[:i], pat[i+1:]
+	}
+	return pat, ""
+}
+
+// wrapEgress adds the per-call egress layers around next (the resilience
+// layers), innermost first: response limits, the egress allowlist (2,
+// "prepare"), the inventory and, if configured, the audit log.
+func wrapEgress(c *Client, cfg *config, ec transport.EgressConfig, next http.RoundTripper) (http.RoundTripper, error) {
+	lc := transport.LimitsConfig{MediaTypes: cfg.eg.mediaTypes}
+	if cfg.eg.maxBodyIsSet {
+		lc.MaxBodyBytes = cfg.eg.maxBody
+	}
+	rt, err := transport.NewLimits(next, lc)
+	if err != nil {
+		return nil, &ConfigError{Option: "WithResponseMediaTypes", Err: err}
+	}
+	policy, err := transport.NewEgressPolicy(ec)
+	if err != nil {
+		return nil, &ConfigError{Option: "WithEgressAllowlist", Err: err}
+	}
+	rt = transport.NewEgressWithPolicy(rt, policy)
+	inv := cfg.eg.inventory
+	if inv == nil {
+		if inv, err = transport.NewInventory(transport.InventoryConfig{MeterProvider: cfg.meterProvider}); err != nil {
+			return nil, &ConfigError{Option: "WithInventory", Err: err}
+		}
+		c.closers = append(c.closers, inv.Close)
+	}
+	c.inventory = inv
+	if rt, err = transport.NewInventoryLayer(rt, inv); err != nil {
+		return nil, &ConfigError{Option: "WithInventory", Err: err}
+	}
+	if cfg.eg.auditLogger != nil {
+		if rt, err = transport.NewAudit(rt, transport.AuditConfig{Logger: cfg.eg.auditLogger, Redaction: c.redact}); err != nil {
+			return nil, &ConfigError{Option: "WithAuditLog", Err: err}
+		}
+	}
+	return rt, nil
+}
