@@ -52,11 +52,8 @@ func (c BudgetConfig) resolve() (BudgetConfig, error) {
 	if c.Ratio < 0 || c.Ratio > 1 || math.IsNaN(c.Ratio) {
 		return c, configErrorf("RetryConfig.Budget.Ratio", nil, "must be between 0 and 1, got %v", c.Ratio)
 	}
-	switch {
-	case c.MinRetries == 0:
-		c.MinRetries = DefaultBudgetMinRetries
-	case c.MinRetries < 0:
-		c.MinRetries = 0
+	if c.MinRetries == 0 {
+		c.MinRetries = DefaultBudgetMinRetries // negative stays: no floor
 	}
 	if c.Window == 0 {
 		c.Window = DefaultBudgetWindow

@@ -188,3 +188,48 @@ func TestResilienceDerivedDefaults(t *testing.T) {
 		t.Errorf("long attempt: %v", err)
 	}
 }
+
+// Resolve makes the derived settings explicit; resolving again (as
+// NewRetry does with the resolved Retry) changes nothing, "none" (negative)
+// settings included.
+func TestResilienceResolveIdempotent(t *testing.T) {
+	c := transport.StandardPreset()
+	c.Retry.ServerWaitJitter = -1
+	c.Retry.MinAttemptTime = -1
+	c.Retry.MaxDrain = -1
+	c.Retry.Budget.MinRetries = -1
+	c.Throttle.MinAttemptTime = -1
+	r1, err := c.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := r1.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Retry.ServerWaitJitter >= 0 || r2.Retry.MinAttemptTime >= 0 || r2.Retry.MaxDrain >= 0 || r2.Retry.Budget.MinRetries >= 0 || r2.Throttle.MinAttemptTime >= 0 {
+		t.Errorf("a second resolve turned \"none\" into a default: %+v / %+v", r2.Retry, r2.Throttle)
+	}
+	if r1.Retry.MaxRetryAfter != 20*time.Second || r2.Breaker.ProbeTimeout != 10*time.Second {
+		t.Errorf("derived settings: %v %v", r1.Retry.MaxRetryAfter, r2.Breaker.ProbeTimeout)
+	}
+	// Built from the resolved config, the retry layer waits exactly what
+	// the server asked (no jitter).
+	synctest.Test(t, func(t *testing.T) {
+		tm := &resTimed{next: transporttest.NewResponder(transporttest.Respond(429, "", "Retry-After", "2"), transporttest.Respond(200, ""))}
+		rc := r2.Retry
+		rc.Budget.Disabled = true // no floor: a lone call could not retry
+		rt, err := transport.NewRetry(tm, rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := resGet(t, t.Context(), rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if at := tm.arrivals(); at[1].Sub(at[0]) != 2*time.Second {
+			t.Errorf("waited %v, want exactly 2s", at[1].Sub(at[0]))
+		}
+	})
+}

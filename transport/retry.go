@@ -174,19 +174,16 @@ func (c RetryConfig) resolve() (RetryConfig, error) {
 	if c.MaxRetryAfter < 0 {
 		return c, configErrorf("RetryConfig.MaxRetryAfter", nil, "must not be negative, got %v", c.MaxRetryAfter)
 	}
+	// Negative values meaning "none" stay negative, so that resolving a
+	// resolved config (ResilienceConfig.Resolve, then NewRetry) keeps them.
 	switch {
 	case c.ServerWaitJitter == 0:
 		c.ServerWaitJitter = DefaultServerWaitJitter
-	case c.ServerWaitJitter < 0:
-		c.ServerWaitJitter = 0
 	case c.ServerWaitJitter > 1 || math.IsNaN(c.ServerWaitJitter):
 		return c, configErrorf("RetryConfig.ServerWaitJitter", nil, "must be at most 1, got %v", c.ServerWaitJitter)
 	}
-	switch {
-	case c.MinAttemptTime == 0:
+	if c.MinAttemptTime == 0 {
 		c.MinAttemptTime = DefaultMinAttemptTime
-	case c.MinAttemptTime < 0:
-		c.MinAttemptTime = 0
 	}
 	if !c.Budget.Disabled {
 		b, err := c.Budget.resolve()
@@ -208,11 +205,8 @@ func (c RetryConfig) resolve() (RetryConfig, error) {
 	if c.MaxHosts < 0 {
 		return c, configErrorf("RetryConfig.MaxHosts", nil, "must not be negative, got %d", c.MaxHosts)
 	}
-	switch {
-	case c.MaxDrain == 0:
+	if c.MaxDrain == 0 {
 		c.MaxDrain = DefaultMaxDrain
-	case c.MaxDrain < 0:
-		c.MaxDrain = 0
 	}
 	return c, nil
 }
@@ -515,7 +509,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		case err != nil:
 			cause = err
 		}
-		if derr := checkDeadline(ctx, now, wait, l.cfg.MinAttemptTime, source, cause); derr != nil {
+		if derr := checkDeadline(ctx, now, wait, max(l.cfg.MinAttemptTime, 0), source, cause); derr != nil {
 			status := 0
 			if resp != nil {
 				status = resp.StatusCode
@@ -613,7 +607,7 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 		return nil
 	}
 	wait := jitter(min(time.Duration(until-now.UnixNano()), l.cfg.MaxRetryAfter), l.cfg.ServerWaitJitter)
-	if err := checkDeadline(ctx, now, wait, l.cfg.MinAttemptTime, SourceCooldown, ErrRateLimited); err != nil {
+	if err := checkDeadline(ctx, now, wait, max(l.cfg.MinAttemptTime, 0), SourceCooldown, ErrRateLimited); err != nil {
 		return err
 	}
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(wait.Seconds()), ThrottleReasonKey.String(string(SourceCooldown)))

@@ -131,11 +131,8 @@ func (c ThrottleConfig) resolve() (ThrottleConfig, error) {
 	if c.MaxWait < 0 {
 		return c, configErrorf("ThrottleConfig.MaxWait", nil, "must not be negative, got %v", c.MaxWait)
 	}
-	switch {
-	case c.MinAttemptTime == 0:
-		c.MinAttemptTime = DefaultMinAttemptTime
-	case c.MinAttemptTime < 0:
-		c.MinAttemptTime = 0
+	if c.MinAttemptTime == 0 {
+		c.MinAttemptTime = DefaultMinAttemptTime // negative stays: none
 	}
 	if c.Decrease == 0 {
 		c.Decrease = DefaultThrottleDecrease
@@ -383,7 +380,7 @@ func (l *throttleLayer) takeToken(ctx context.Context, h *throttleHost, now time
 	if d <= 0 {
 		return nil
 	}
-	if err := checkDeadline(ctx, now, d, l.cfg.MinAttemptTime, SourceThrottle, ErrRateLimited); err != nil {
+	if err := checkDeadline(ctx, now, d, max(l.cfg.MinAttemptTime, 0), SourceThrottle, ErrRateLimited); err != nil {
 		r.CancelAt(now)
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 		return err
@@ -411,7 +408,7 @@ func (l *throttleLayer) takeSlot(ctx context.Context, h *throttleHost) error {
 	start := time.Now()
 	wait := l.cfg.MaxWait
 	if dl, ok := ctx.Deadline(); ok {
-		wait = min(wait, dl.Sub(start)-l.cfg.MinAttemptTime)
+		wait = min(wait, dl.Sub(start)-max(l.cfg.MinAttemptTime, 0))
 	}
 	err := h.sem.acquire(ctx, wait)
 	waited := time.Since(start)
