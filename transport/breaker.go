@@ -347,8 +347,13 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	resp, err := l.next.RoundTrip(req)
 
-	v := Classify(ctx, resp, err, now)
-	l.record(h, done, v.Breaker, time.Now())
+	// The attempt is counted in the time slice it started in: no second
+	// clock read.
+	outcome := BreakerSuccess
+	if err != nil || resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		outcome = Classify(ctx, resp, err, now).Breaker
+	}
+	l.record(h, done, outcome, now)
 	l.stateEvent(ctx, h, changes)
 	return resp, err
 }

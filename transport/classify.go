@@ -234,6 +234,12 @@ func (e h2StreamError) Error() string { return "transport: http2 stream error" }
 // refused the stream before any application processing.
 const h2ErrCodeRefusedStream = 0x7
 
+// plainSuccess reports a response that needs no classification: a status
+// below 400 without a RateLimit field (so no throttle signal either).
+func plainSuccess(resp *http.Response) bool {
+	return resp != nil && resp.StatusCode < 400 && resp.StatusCode >= 100 && len(resp.Header["Ratelimit"]) == 0
+}
+
 // idempotentMethod reports the methods RFC 9110 §9.2.2 defines as
 // idempotent.
 func idempotentMethod(m string) bool {

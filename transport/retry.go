@@ -463,6 +463,12 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 		resp, err := l.next.RoundTrip(r)
 
+		if err == nil && plainSuccess(resp) && l.cfg.CheckRetry == nil {
+			if resp.Body == nil {
+				resp.Body = http.NoBody
+			}
+			return resp, nil // the happy path: nothing to classify, no clock read
+		}
 		now = time.Now()
 		if err != nil && resp != nil { // a broken next: keep the contract
 			drainClose(resp, l.cfg.MaxDrain)
