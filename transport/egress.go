@@ -497,7 +497,7 @@ type egressLayer struct {
 
 func (l *egressLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := l.p.Check(req); err != nil {
-		closeRequestBody(req)
+		closeBody(req)
 		return nil, err
 	}
 	return l.next.RoundTrip(req)
@@ -525,16 +525,9 @@ type credentialGuard struct {
 
 func (g *credentialGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := g.p.checkCleartext(req); err != nil {
-		closeRequestBody(req)
+		closeBody(req)
 		return nil, err
 	}
 	return g.next.RoundTrip(req)
 }
 
-// closeRequestBody closes req.Body, if any, for a layer that refuses the
-// request and so does not hand the body on.
-func closeRequestBody(req *http.Request) {
-	if req.Body != nil && req.Body != http.NoBody {
-		_ = req.Body.Close()
-	}
-}

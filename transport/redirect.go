@@ -109,8 +109,9 @@ func (p *RedirectPolicy) isOwn(u, first *url.URL) bool {
 	return p.Origins.Allows(u)
 }
 
-// closeBody closes req.Body, if any, after draining nothing: the body of a
-// refused hop was obtained from GetBody and is not ours to read.
+// closeBody closes req.Body, if any, for a layer that refuses a request and
+// so does not hand the body on (a refused redirect hop's body came from
+// GetBody; nothing is read from it).
 func closeBody(req *http.Request) {
 	if req.Body != nil && req.Body != http.NoBody {
 		_ = req.Body.Close()
