@@ -530,4 +530,3 @@ func (g *credentialGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return g.next.RoundTrip(req)
 }
-
