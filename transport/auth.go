@@ -2,7 +2,6 @@ package transport
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -178,12 +177,12 @@ func (l *credLayer) recover(r *http.Request, tok tokens.Token, resp *http.Respon
 			body.Close()
 		}
 		if err != nil {
-			discardResponse(resp)
+			drainClose(resp, maxAuthDrain)
 			return nil, &AuthError{Layer: l.name, Err: err}
 		}
 		return resp, nil // the source has nothing newer: a replay would fail the same way
 	}
-	discardResponse(resp)
+	drainClose(resp, maxAuthDrain)
 	// A new request for the replay: next (or the server) may still hold r.
 	// fork gives r2 its own header map and URL and makes it the attempt's
 	// owned request, so the inner layers modify it in place.
@@ -207,13 +206,6 @@ func (l *credLayer) apply(r *http.Request, tok tokens.Token) {
 	q := r.URL.Query()
 	q.Set(l.query, tok.HeaderValue())
 	r.URL.RawQuery = q.Encode()
-}
-
-// discardResponse drains (bounded) and closes a response the layer does
-// not return, so its connection can be reused.
-func discardResponse(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAuthDrain))
-	_ = resp.Body.Close()
 }
 
 // replayChallenge reports whether a 401 with header h may be fixed by a new
