@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hashicorp/go-retryablehttp"
+
 	"github.com/securecall/securecall/transport"
 )
 
@@ -24,6 +26,50 @@ type resilience struct {
 	idempotencyKeys bool
 	noBreaker       bool
 	noThrottle      bool
+	checkRetry      retryablehttp.CheckRetry
+	backoff         retryablehttp.Backoff
+	cooldowns       transport.CooldownStore
+	limits          []transport.HostLimit
+}
+
+// WithRetryPolicy plugs go-retryablehttp policies into the retry layer:
+// check (retryablehttp.DefaultRetryPolicy, or your own) narrows or widens
+// which outcomes are retried, backoff (retryablehttp.LinearJitterBackoff...)
+// computes the waits. Either may be nil to keep securecall's. The safety
+// rules always hold: only replayable requests are retried once they may have
+// reached the server; TLS, certificate and pin failures, egress denials and
+// the caller's cancellation never are; waits stay within the deadline and
+// the server-wait cap. Default: securecall's classifier and full-jitter
+// exponential backoff.
+func WithRetryPolicy(check retryablehttp.CheckRetry, backoff retryablehttp.Backoff) Option {
+	return optionFunc(func(c *config) {
+		if check == nil && backoff == nil {
+			c.fail("WithRetryPolicy", "both check and backoff are nil")
+			return
+		}
+		c.res.checkRetry, c.res.backoff = check, backoff
+	})
+}
+
+// WithCooldownStore shares the per-host cooldowns (Retry-After, RateLimit
+// r=0) through store: between clients of one process
+// (transport.NewCooldowns), or across replicas (the fleet module). Default:
+// a store private to the client.
+func WithCooldownStore(store transport.CooldownStore) Option {
+	return optionFunc(func(c *config) {
+		if store == nil {
+			c.fail("WithCooldownStore", "nil transport.CooldownStore")
+			return
+		}
+		c.res.cooldowns = store
+	})
+}
+
+// WithRateLimits sets client-side per-host limits (rate, burst,
+// concurrency) for the throttle; the first matching pattern wins. Appends.
+// Default: no fixed limit; the throttle only adapts to server signals.
+func WithRateLimits(limits ...transport.HostLimit) Option {
+	return optionFunc(func(c *config) { c.res.limits = append(c.res.limits, limits...) })
 }
 
 // WithResilience replaces the whole resilience configuration (start from a
@@ -47,7 +93,9 @@ func WithPreset(name string) Option {
 
 // WithTimeout bounds a whole call: every attempt, every wait and reading the
 // response body. Zero means no bound beyond the caller's context. Default:
-// the preset's (30 s for "standard").
+// the preset's (30 s for "standard"). A shorter total also caps the preset's
+// server-wait and throttle-wait limits, and (unless WithAttemptTimeout is
+// given) lowers its attempt timeout to a third of the total.
 func WithTimeout(total time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if total < 0 {
@@ -104,6 +152,28 @@ func WithoutThrottle() Option {
 	return optionFunc(func(c *config) { c.res.noThrottle = true })
 }
 
+// fitPresetToTotal lowers the settings a preset derived from its own total
+// timeout when the caller chose a shorter one with WithTimeout: server waits
+// and throttle waits are capped at the new total, and, unless the caller set
+// an attempt timeout too, the attempt timeout becomes a third of the total
+// (so that retries fit). Settings the caller gave explicitly are kept and
+// validated as they are.
+func fitPresetToTotal(rc *transport.ResilienceConfig, attemptSet bool) {
+	total := rc.TotalTimeout
+	if total <= 0 {
+		return
+	}
+	if rc.Retry.MaxRetryAfter > total {
+		rc.Retry.MaxRetryAfter = total
+	}
+	if rc.Throttle.MaxWait > total {
+		rc.Throttle.MaxWait = total
+	}
+	if !attemptSet && rc.AttemptTimeout >= total {
+		rc.AttemptTimeout = total / 3
+	}
+}
+
 // resilienceConfig builds the resolved resilience configuration.
 func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 	r := cfg.res
@@ -120,6 +190,7 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 	}
 	if r.total != nil {
 		rc.TotalTimeout = *r.total
+		fitPresetToTotal(&rc, r.attempt != nil)
 	}
 	if r.attempt != nil {
 		rc.AttemptTimeout = *r.attempt
@@ -129,6 +200,18 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 	}
 	if r.idempotencyKeys {
 		rc.Retry.IdempotencyKeys = true
+	}
+	if r.checkRetry != nil {
+		rc.Retry.CheckRetry = r.checkRetry
+	}
+	if r.backoff != nil {
+		rc.Retry.Backoff = r.backoff
+	}
+	if r.cooldowns != nil {
+		rc.Retry.Cooldowns = r.cooldowns
+	}
+	if len(r.limits) > 0 {
+		rc.Throttle.Hosts = append(rc.Throttle.Hosts, r.limits...)
 	}
 	rc.DisableBreaker = rc.DisableBreaker || r.noBreaker
 	rc.DisableThrottle = rc.DisableThrottle || r.noThrottle

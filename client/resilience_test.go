@@ -7,12 +7,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-retryablehttp"
 	"github.com/securecall/securecall/client"
 	"github.com/securecall/securecall/internal/testpki"
 	"github.com/securecall/securecall/signer"
@@ -152,5 +154,88 @@ func TestResilienceOptionsValidation(t *testing.T) {
 			continue
 		}
 		c.Close()
+	}
+}
+
+// TestRetryPolicyPlugsIn: go-retryablehttp's DefaultRetryPolicy and a
+// backoff of its type drive the retry layer; a shared cooldown store sees
+// the server's Retry-After.
+func TestRetryPolicyPlugsIn(t *testing.T) {
+	var hits atomic.Int32
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) < 3 {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	var backoffCalls atomic.Int32
+	backoff := func(min, max time.Duration, n int, resp *http.Response) time.Duration {
+		backoffCalls.Add(1)
+		return time.Millisecond
+	}
+	cooldowns := transport.NewCooldowns(16)
+	c, err := client.New(opts(loopback(),
+		client.WithOrigins(srv.URL),
+		client.WithRetryPolicy(retryablehttp.DefaultRetryPolicy, backoff),
+		client.WithCooldownStore(cooldowns),
+	)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || transport.Attempts(resp) != 3 || backoffCalls.Load() != 2 {
+		t.Fatalf("status %d after %d attempts, %d backoff calls; want 200 after 3 with 2", resp.StatusCode, transport.Attempts(resp), backoffCalls.Load())
+	}
+	if _, err := client.New(client.WithRetryPolicy(nil, nil)); err == nil {
+		t.Error("WithRetryPolicy(nil, nil) accepted")
+	}
+}
+
+// TestSharedCooldownStore: a 429 with Retry-After seen by one client sets
+// the host's cooldown in the shared store, which a second client honours.
+func TestSharedCooldownStore(t *testing.T) {
+	var hits atomic.Int32
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Retry-After", "60")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	store := transport.NewCooldowns(16)
+	newClient := func() *client.Client {
+		c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL), client.WithCooldownStore(store), client.WithTimeout(5*time.Second))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	a, b := newClient(), newClient()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	resp, err := a.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("status %d, want the 429 returned (the server's wait exceeds the deadline)", resp.StatusCode)
+	}
+	u, _ := url.Parse(srv.URL)
+	if until := store.CooldownUntil(transport.HostKey(u)); !until.After(time.Now()) {
+		t.Fatalf("no cooldown recorded in the shared store")
+	}
+	req, _ = http.NewRequest(http.MethodGet, srv.URL, nil)
+	_, err = b.Do(req)
+	if !errors.Is(err, client.ErrRateLimited) {
+		t.Fatalf("second client: err = %v, want ErrRateLimited from the shared cooldown", err)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("server got %d requests, want 1", n)
 	}
 }
