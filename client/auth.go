@@ -1,7 +1,6 @@
 package client
 
 import (
-	"net/http"
 	"net/textproto"
 
 	"golang.org/x/net/http/httpguts"
@@ -101,50 +100,4 @@ func (cfg *config) validateAuth() error {
 		}
 	}
 	return nil
-}
-
-// wrapAuth adds the credential layers (8) around next: the API key and the
-// bearer token are set before signing (9) so the signature can cover them.
-func wrapAuth(c *Client, cfg *config, base http.RoundTripper, next http.RoundTripper) (http.RoundTripper, error) {
-	rt := next
-	src := cfg.tokenSource
-	if cfg.oauth2 != nil {
-		oc := *cfg.oauth2
-		if oc.HTTPClient == nil {
-			oc.HTTPClient = &http.Client{Transport: base}
-		}
-		cc, err := tokens.NewClientCredentials(oc)
-		if err != nil {
-			return nil, &ConfigError{Option: "WithOAuth2ClientCredentials", Err: err}
-		}
-		src = cc
-	}
-	if src != nil {
-		if _, cached := src.(*tokens.Cache); !cached {
-			cache, err := tokens.NewCache(src)
-			if err != nil {
-				return nil, &ConfigError{Option: cfg.tokenOption, Err: err}
-			}
-			src = cache
-		}
-		var err error
-		rt, err = transport.NewAuth(rt, transport.AuthConfig{Source: src, Scope: cfg.origins})
-		if err != nil {
-			return nil, &ConfigError{Option: cfg.tokenOption, Err: err}
-		}
-	}
-	if cfg.apiKey != nil {
-		ak := *cfg.apiKey
-		ak.Scope = cfg.origins
-		var err error
-		rt, err = transport.NewAPIKey(rt, ak)
-		if err != nil {
-			opt := "WithAPIKey"
-			if ak.QueryParam != "" {
-				opt = "WithAPIKeyInQuery"
-			}
-			return nil, &ConfigError{Option: opt, Err: err}
-		}
-	}
-	return rt, nil
 }

@@ -2,7 +2,6 @@ package client
 
 import (
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -196,40 +195,4 @@ func splitPattern(pat string) (host, port string) {
 		return pat[:i], pat[i+1:]
 	}
 	return pat, ""
-}
-
-// wrapEgress adds the per-call egress layers around next (the resilience
-// layers), innermost first: response limits, the egress allowlist (2,
-// "prepare"), the inventory and, if configured, the audit log.
-func wrapEgress(c *Client, cfg *config, ec transport.EgressConfig, next http.RoundTripper) (http.RoundTripper, error) {
-	lc := transport.LimitsConfig{MediaTypes: cfg.eg.mediaTypes}
-	if cfg.eg.maxBodyIsSet {
-		lc.MaxBodyBytes = cfg.eg.maxBody
-	}
-	rt, err := transport.NewLimits(next, lc)
-	if err != nil {
-		return nil, &ConfigError{Option: "WithResponseMediaTypes", Err: err}
-	}
-	policy, err := transport.NewEgressPolicy(ec)
-	if err != nil {
-		return nil, &ConfigError{Option: "WithEgressAllowlist", Err: err}
-	}
-	rt = transport.NewEgressWithPolicy(rt, policy)
-	inv := cfg.eg.inventory
-	if inv == nil {
-		if inv, err = transport.NewInventory(transport.InventoryConfig{MeterProvider: cfg.meterProvider}); err != nil {
-			return nil, &ConfigError{Option: "WithInventory", Err: err}
-		}
-		c.closers = append(c.closers, inv.Close)
-	}
-	c.inventory = inv
-	if rt, err = transport.NewInventoryLayer(rt, inv); err != nil {
-		return nil, &ConfigError{Option: "WithInventory", Err: err}
-	}
-	if cfg.eg.auditLogger != nil {
-		if rt, err = transport.NewAudit(rt, transport.AuditConfig{Logger: cfg.eg.auditLogger, Redaction: c.redact}); err != nil {
-			return nil, &ConfigError{Option: "WithAuditLog", Err: err}
-		}
-	}
-	return rt, nil
 }

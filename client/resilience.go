@@ -1,7 +1,6 @@
 package client
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -225,36 +224,4 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 		return rc, &ConfigError{Option: "WithResilience", Err: err}
 	}
 	return resolved, nil
-}
-
-// wrapResilience adds layers 3–7 around next (the per-attempt credential,
-// signing and trace layers), innermost first: attempt timeout, throttle,
-// breaker, retry (which makes the one clone per attempt), total deadline.
-func wrapResilience(rc transport.ResilienceConfig, next http.RoundTripper) (http.RoundTripper, error) {
-	rt := next
-	var err error
-	if rc.AttemptTimeout > 0 { // 7
-		if rt, err = transport.NewAttemptTimeout(rt, rc.AttemptTimeout); err != nil {
-			return nil, &ConfigError{Option: "WithAttemptTimeout", Err: err}
-		}
-	}
-	if !rc.DisableThrottle { // 6
-		if rt, err = transport.NewThrottle(rt, rc.Throttle); err != nil {
-			return nil, &ConfigError{Option: "WithResilience", Err: err}
-		}
-	}
-	if !rc.DisableBreaker { // 5
-		if rt, err = transport.NewBreaker(rt, rc.Breaker); err != nil {
-			return nil, &ConfigError{Option: "WithResilience", Err: err}
-		}
-	}
-	if rt, err = transport.NewRetry(rt, rc.Retry); err != nil { // 4
-		return nil, &ConfigError{Option: "WithResilience", Err: err}
-	}
-	if rc.TotalTimeout > 0 { // 3
-		if rt, err = transport.NewTotalTimeout(rt, rc.TotalTimeout); err != nil {
-			return nil, &ConfigError{Option: "WithTimeout", Err: err}
-		}
-	}
-	return rt, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -92,6 +93,120 @@ func buildStack(c *Client, cfg *config) error {
 	rt = transport.NewCallTrace(rt, tc) // 1
 	c.rt = rt
 	return nil
+}
+
+// wrapAuth adds the credential layers (8) around next: the API key and the
+// bearer token are set before signing (9) so the signature can cover them.
+func wrapAuth(c *Client, cfg *config, base http.RoundTripper, next http.RoundTripper) (http.RoundTripper, error) {
+	rt := next
+	src := cfg.tokenSource
+	if cfg.oauth2 != nil {
+		oc := *cfg.oauth2
+		if oc.HTTPClient == nil {
+			oc.HTTPClient = &http.Client{Transport: base}
+		}
+		cc, err := tokens.NewClientCredentials(oc)
+		if err != nil {
+			return nil, &ConfigError{Option: "WithOAuth2ClientCredentials", Err: err}
+		}
+		src = cc
+	}
+	if src != nil {
+		if _, cached := src.(*tokens.Cache); !cached {
+			cache, err := tokens.NewCache(src)
+			if err != nil {
+				return nil, &ConfigError{Option: cfg.tokenOption, Err: err}
+			}
+			src = cache
+		}
+		var err error
+		rt, err = transport.NewAuth(rt, transport.AuthConfig{Source: src, Scope: cfg.origins})
+		if err != nil {
+			return nil, &ConfigError{Option: cfg.tokenOption, Err: err}
+		}
+	}
+	if cfg.apiKey != nil {
+		ak := *cfg.apiKey
+		ak.Scope = cfg.origins
+		var err error
+		rt, err = transport.NewAPIKey(rt, ak)
+		if err != nil {
+			opt := "WithAPIKey"
+			if ak.QueryParam != "" {
+				opt = "WithAPIKeyInQuery"
+			}
+			return nil, &ConfigError{Option: opt, Err: err}
+		}
+	}
+	return rt, nil
+}
+
+// wrapResilience adds layers 3–7 around next (the per-attempt credential,
+// signing and trace layers), innermost first: attempt timeout, throttle,
+// breaker, retry (which makes the one clone per attempt), total deadline.
+func wrapResilience(rc transport.ResilienceConfig, next http.RoundTripper) (http.RoundTripper, error) {
+	rt := next
+	var err error
+	if rc.AttemptTimeout > 0 { // 7
+		if rt, err = transport.NewAttemptTimeout(rt, rc.AttemptTimeout); err != nil {
+			return nil, &ConfigError{Option: "WithAttemptTimeout", Err: err}
+		}
+	}
+	if !rc.DisableThrottle { // 6
+		if rt, err = transport.NewThrottle(rt, rc.Throttle); err != nil {
+			return nil, &ConfigError{Option: "WithResilience", Err: err}
+		}
+	}
+	if !rc.DisableBreaker { // 5
+		if rt, err = transport.NewBreaker(rt, rc.Breaker); err != nil {
+			return nil, &ConfigError{Option: "WithResilience", Err: err}
+		}
+	}
+	if rt, err = transport.NewRetry(rt, rc.Retry); err != nil { // 4
+		return nil, &ConfigError{Option: "WithResilience", Err: err}
+	}
+	if rc.TotalTimeout > 0 { // 3
+		if rt, err = transport.NewTotalTimeout(rt, rc.TotalTimeout); err != nil {
+			return nil, &ConfigError{Option: "WithTimeout", Err: err}
+		}
+	}
+	return rt, nil
+}
+
+// wrapEgress adds the per-call egress layers around next (the resilience
+// layers), innermost first: response limits, the egress allowlist (2,
+// "prepare"), the inventory and, if configured, the audit log.
+func wrapEgress(c *Client, cfg *config, ec transport.EgressConfig, next http.RoundTripper) (http.RoundTripper, error) {
+	lc := transport.LimitsConfig{MediaTypes: cfg.eg.mediaTypes}
+	if cfg.eg.maxBodyIsSet {
+		lc.MaxBodyBytes = cfg.eg.maxBody
+	}
+	rt, err := transport.NewLimits(next, lc)
+	if err != nil {
+		return nil, &ConfigError{Option: "WithResponseMediaTypes", Err: err}
+	}
+	policy, err := transport.NewEgressPolicy(ec)
+	if err != nil {
+		return nil, &ConfigError{Option: "WithEgressAllowlist", Err: err}
+	}
+	rt = transport.NewEgressWithPolicy(rt, policy)
+	inv := cfg.eg.inventory
+	if inv == nil {
+		if inv, err = transport.NewInventory(transport.InventoryConfig{MeterProvider: cfg.meterProvider}); err != nil {
+			return nil, &ConfigError{Option: "WithInventory", Err: err}
+		}
+		c.closers = append(c.closers, inv.Close)
+	}
+	c.inventory = inv
+	if rt, err = transport.NewInventoryLayer(rt, inv); err != nil {
+		return nil, &ConfigError{Option: "WithInventory", Err: err}
+	}
+	if cfg.eg.auditLogger != nil {
+		if rt, err = transport.NewAudit(rt, transport.AuditConfig{Logger: cfg.eg.auditLogger, Redaction: c.redact}); err != nil {
+			return nil, &ConfigError{Option: "WithAuditLog", Err: err}
+		}
+	}
+	return rt, nil
 }
 
 // newBase builds the hardened TLS base transport (layer 11), or returns the
