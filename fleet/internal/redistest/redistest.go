@@ -1,5 +1,5 @@
 // Package redistest starts throwaway redis-server processes for tests: one
-// per test, on a free loopback port, with persistence off (--save ”
+// per test, on a free loopback port, with persistence off (--save ""
 // --appendonly no) and no config file, so nothing outside the test plays a
 // part. A Server can be killed, paused and restarted on the same address to
 // test what clients do while Redis is down or slow.
