@@ -1,0 +1,222 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// Defaults shared by the stores (zero values of their options).
+const (
+	// DefaultTimeout bounds every Redis call a store makes.
+	DefaultTimeout = 100 * time.Millisecond
+	// DefaultProbeInterval is how often a store that marked Redis down
+	// lets one call try it again.
+	DefaultProbeInterval = time.Second
+	// DefaultPrefix starts every key the stores write.
+	DefaultPrefix = "securecall:"
+)
+
+// Telemetry names.
+const (
+	// MetricDegraded is an up-down counter (unit "{store}"), 1 for each
+	// store currently serving from local state or refusing because Redis
+	// is unavailable. Attribute: StoreKey.
+	MetricDegraded = "securecall.fleet.degraded"
+	// MetricRedisErrors counts Redis calls that failed or timed out (unit
+	// "{call}"). Attribute: StoreKey.
+	MetricRedisErrors = "securecall.fleet.redis.errors"
+	// EventDegraded is the span event added to the caller's span when a
+	// store with a context (the nonce store) serves a call without Redis.
+	// Attributes: StoreKey, PolicyKey.
+	EventDegraded = "securecall.fleet.degraded"
+	// StoreKey names the store ("nonce", "cooldown", "lease").
+	StoreKey = attribute.Key("securecall.fleet.store")
+	// PolicyKey names the degraded policy applied ("fail_closed",
+	// "fall_back_local").
+	PolicyKey = attribute.Key("securecall.fleet.policy")
+)
+
+// Policy says what a store does while Redis is unavailable: a call failed
+// or exceeded the store's Timeout, and until a later probe succeeds.
+type Policy uint8
+
+const (
+	// PolicyDefault selects the store's own default: FailClosed for the
+	// nonce store, FallBackLocal for the cooldown store and the lease
+	// limiter.
+	PolicyDefault Policy = iota
+	// FailClosed refuses: the nonce store rejects every signature (the
+	// verifier answers 503 through ErrorHandler), the cooldown store
+	// reports a cooldown until the next probe, the lease limiter grants
+	// nothing.
+	FailClosed
+	// FallBackLocal keeps serving from this replica's own state: the
+	// protection then holds per replica only (see each store).
+	FallBackLocal
+)
+
+// String returns the policy's name as used in telemetry.
+func (p Policy) String() string {
+	switch p {
+	case FailClosed:
+		return "fail_closed"
+	case FallBackLocal:
+		return "fall_back_local"
+	default:
+		return "default"
+	}
+}
+
+// Stats counts a store's Redis use.
+type Stats struct {
+	// RedisCalls is the number of Redis calls made (each one round trip).
+	RedisCalls int64
+	// RedisErrors is the number of those that failed or timed out.
+	RedisErrors int64
+	// Degraded reports whether Redis is currently marked down.
+	Degraded bool
+}
+
+// health tracks whether Redis is usable for one store. While it is marked
+// down, at most one call per probe interval tries Redis; the others go
+// straight to the degraded policy, so an outage costs one Timeout per
+// interval instead of one per request.
+type health struct {
+	store      string
+	policy     Policy
+	timeout    time.Duration
+	probeEvery time.Duration
+
+	down      atomic.Bool
+	nextProbe atomic.Int64 // unix nanoseconds
+	calls     atomic.Int64
+	errs      atomic.Int64
+
+	degraded  metric.Int64UpDownCounter
+	errCount  metric.Int64Counter
+	attrs     metric.MeasurementOption
+	eventAttr []attribute.KeyValue
+}
+
+func newHealth(store string, policy Policy, timeout, probe time.Duration, mp metric.MeterProvider) (*health, error) {
+	switch {
+	case timeout < 0:
+		return nil, configError("Timeout", "must not be negative")
+	case probe < 0:
+		return nil, configError("ProbeInterval", "must not be negative")
+	case policy > FallBackLocal:
+		return nil, configError("Policy", "unknown policy")
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if probe == 0 {
+		probe = DefaultProbeInterval
+	}
+	h := &health{store: store, policy: policy, timeout: timeout, probeEvery: probe}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	meter := mp.Meter("github.com/securecall/securecall/fleet")
+	var err error
+	if h.degraded, err = meter.Int64UpDownCounter(MetricDegraded, metric.WithUnit("{store}"),
+		metric.WithDescription("Fleet stores currently degraded because Redis is unavailable.")); err != nil || h.degraded == nil {
+		otel.Handle(err)
+		h.degraded = metricnoop.Int64UpDownCounter{}
+	}
+	if h.errCount, err = meter.Int64Counter(MetricRedisErrors, metric.WithUnit("{call}"),
+		metric.WithDescription("Redis calls of the fleet stores that failed or timed out.")); err != nil || h.errCount == nil {
+		otel.Handle(err)
+		h.errCount = metricnoop.Int64Counter{}
+	}
+	h.attrs = metric.WithAttributeSet(attribute.NewSet(StoreKey.String(store)))
+	h.eventAttr = []attribute.KeyValue{StoreKey.String(store), PolicyKey.String(policy.String())}
+	return h, nil
+}
+
+// try reports whether the caller may call Redis now: always while it is
+// up; while it is down, one caller per probe interval.
+func (h *health) try(now time.Time) bool {
+	if !h.down.Load() {
+		return true
+	}
+	next := h.nextProbe.Load()
+	n := now.UnixNano()
+	return n >= next && h.nextProbe.CompareAndSwap(next, n+int64(h.probeEvery))
+}
+
+// ctx returns the context of one Redis call: parent bounded by Timeout.
+func (h *health) ctx(parent context.Context) (context.Context, context.CancelFunc) {
+	h.calls.Add(1)
+	return context.WithTimeout(parent, h.timeout)
+}
+
+// ok records a successful Redis call: Redis is up again if it was down.
+func (h *health) ok() {
+	if h.down.Load() && h.down.CompareAndSwap(true, false) {
+		h.degraded.Add(context.Background(), -1, h.attrs)
+	}
+}
+
+// failed records a failed Redis call, made at now: Redis is marked down
+// and the next probe is due a probe interval later.
+func (h *health) failed(now time.Time) {
+	h.errs.Add(1)
+	h.errCount.Add(context.Background(), 1, h.attrs)
+	h.nextProbe.Store(now.UnixNano() + int64(h.probeEvery))
+	if h.down.CompareAndSwap(false, true) {
+		h.degraded.Add(context.Background(), 1, h.attrs)
+	}
+}
+
+// cause returns the cause to report for err, the error of a Redis call
+// made with cctx: when the store's Timeout cut the call short, go-redis
+// reports a network i/o timeout; the cause then also wraps
+// context.DeadlineExceeded.
+func (h *health) cause(cctx context.Context, err error) error {
+	if errors.Is(cctx.Err(), context.DeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
+		return errors.Join(context.DeadlineExceeded, err)
+	}
+	return err
+}
+
+// checkClient fails when c is a go-redis client whose calls ignore context
+// deadlines (ContextTimeoutEnabled false): the store's Timeout could not
+// bound them. Other UniversalClient implementations are not checked.
+func checkClient(c redis.UniversalClient) error {
+	if c == nil {
+		return configError("client", "must not be nil")
+	}
+	enabled := true
+	switch c := c.(type) {
+	case *redis.Client:
+		enabled = c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		enabled = c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		enabled = c.Options().ContextTimeoutEnabled
+	}
+	if !enabled {
+		return configError("client", "set ContextTimeoutEnabled in the go-redis options so that the store's Timeout bounds every call")
+	}
+	return nil
+}
+
+// event adds EventDegraded to the span current in ctx.
+func (h *health) event(ctx context.Context) {
+	transport.AddEvent(ctx, EventDegraded, h.eventAttr...)
+}
+
+func (h *health) stats() Stats {
+	return Stats{RedisCalls: h.calls.Load(), RedisErrors: h.errs.Load(), Degraded: h.down.Load()}
+}

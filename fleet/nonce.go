@@ -1,0 +1,176 @@
+package fleet
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/securecall/securecall/signer"
+)
+
+// NonceOptions configures a NonceStore. The zero value is the secure
+// default: fail closed, 100 ms per Redis call.
+type NonceOptions struct {
+	// Prefix starts every key. Zero: DefaultPrefix. Keys are
+	// Prefix + "nonce:" + a hash of the key id and nonce, so a nonce
+	// cannot pick a Redis Cluster hash tag or make a long key.
+	Prefix string
+	// Timeout bounds each Redis call (it is also cut short by the
+	// request's context). Zero: DefaultTimeout.
+	Timeout time.Duration
+	// ProbeInterval: once a call has failed, Redis is marked down and only
+	// one call per interval tries it again. Zero: DefaultProbeInterval.
+	ProbeInterval time.Duration
+	// Policy while Redis is unavailable. PolicyDefault means FailClosed:
+	// every Claim fails with ErrUnavailable and the verifier rejects the
+	// request. FallBackLocal claims in Local instead; see NonceStore for
+	// what that does and does not guarantee.
+	Policy Policy
+	// Local is the per-replica store used with FallBackLocal. Nil:
+	// signer.NewMemoryNonceStore(signer.DefaultNonceCapacity). Ignored
+	// with FailClosed.
+	Local signer.NonceStore
+	// MeterProvider creates MetricDegraded and MetricRedisErrors. Nil:
+	// the global provider.
+	MeterProvider metric.MeterProvider
+}
+
+// NonceStore is a signer.NonceStore shared by every verifier replica
+// through Redis: a claim is one SET key 1 NX PX ttl, where ttl runs to the
+// end of the signature's acceptance window, so a nonce accepted by one
+// replica is refused as a replay by all of them until its window ends.
+// Redis, not the replicas' clocks, expires the keys.
+//
+// Every Redis call is bounded by Timeout. When one fails, the store marks
+// Redis down and applies its Policy until a probe (one call per
+// ProbeInterval) succeeds:
+//
+//   - FailClosed (default): Claim returns an *Error wrapping
+//     ErrUnavailable; the verifier rejects the request (use ErrorHandler
+//     to answer 503 rather than 401). No replay can get through; no
+//     request is accepted.
+//   - FallBackLocal: Claim uses the replica's Local store. Replay
+//     protection is then per replica only: a nonce is refused if THIS
+//     replica accepted it within its window (before the outage too,
+//     because with FallBackLocal every accepted nonce is also written to
+//     Local), but a nonce accepted by another replica can be replayed
+//     once against this one while Redis is down. Nonces accepted during
+//     the outage are not copied to Redis afterwards, so until their window
+//     ends they stay replayable once against the other replicas.
+//
+// The store is safe for concurrent use.
+type NonceStore struct {
+	c      redis.UniversalClient
+	prefix string
+	local  signer.NonceStore // nil with FailClosed
+	h      *health
+}
+
+var _ signer.NonceStore = (*NonceStore)(nil)
+
+// NewNonceStore returns a NonceStore on c, which the caller owns (and
+// closes). A go-redis Client, ClusterClient or Ring must have
+// ContextTimeoutEnabled set, or the store's Timeout could not bound its
+// calls; the client's own MaxRetries still apply within that Timeout. Bad
+// options are a *ConfigError naming the field.
+func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, error) {
+	if err := checkClient(c); err != nil {
+		return nil, err
+	}
+	if opts.Policy == PolicyDefault {
+		opts.Policy = FailClosed
+	}
+	h, err := newHealth("nonce", opts.Policy, opts.Timeout, opts.ProbeInterval, opts.MeterProvider)
+	if err != nil {
+		return nil, err
+	}
+	s := &NonceStore{c: c, prefix: opts.Prefix, h: h}
+	if s.prefix == "" {
+		s.prefix = DefaultPrefix
+	}
+	if opts.Policy == FallBackLocal {
+		s.local = opts.Local
+		if s.local == nil {
+			s.local = signer.NewMemoryNonceStore(signer.DefaultNonceCapacity)
+		}
+	}
+	return s, nil
+}
+
+// Claim implements signer.NonceStore: nil when the nonce is new (it is now
+// recorded until `until`, inclusive), an error wrapping signer.ErrReplay
+// when it was recorded, and an *Error wrapping ErrUnavailable when Redis
+// is unavailable under FailClosed. A cancelled ctx fails the claim with
+// its error and does not mark Redis down.
+func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until time.Time) error {
+	// Kept until `until` inclusive, in whole milliseconds rounded up; at
+	// least 1 ms, so a nonce already outside its window is still checked.
+	ttl := max(until.Sub(now).Truncate(time.Millisecond)+time.Millisecond, time.Millisecond)
+	err := error(&Error{Store: "nonce", Op: "claim"})
+	if s.h.try(time.Now()) {
+		cctx, cancel := s.h.ctx(ctx)
+		var set bool
+		set, err = s.c.SetNX(cctx, s.key(keyID, nonce), "1", ttl).Result()
+		cancel()
+		switch {
+		case err == nil:
+			s.h.ok()
+			if !set {
+				return signer.ErrReplay
+			}
+			if s.local != nil {
+				// Written through so that this replica still knows its
+				// own nonces during an outage; and a nonce it accepted
+				// locally during one stays refused here.
+				if lerr := s.local.Claim(ctx, keyID, nonce, now, until); errors.Is(lerr, signer.ErrReplay) {
+					return lerr
+				}
+			}
+			return nil
+		case ctx.Err() != nil:
+			// The caller gave up: not Redis's fault.
+			return ctx.Err()
+		default:
+			s.h.failed(time.Now())
+			err = &Error{Store: "nonce", Op: "claim", Err: s.h.cause(cctx, err)}
+		}
+	}
+	s.h.event(ctx)
+	if s.local != nil {
+		return s.local.Claim(ctx, keyID, nonce, now, until)
+	}
+	return err
+}
+
+// Stats returns the store's Redis call counts and whether Redis is marked
+// down.
+func (s *NonceStore) Stats() Stats { return s.h.stats() }
+
+func (s *NonceStore) key(keyID, nonce string) string {
+	h := sha256.New()
+	h.Write([]byte(keyID))
+	h.Write([]byte{0})
+	h.Write([]byte(nonce))
+	var sum [sha256.Size]byte
+	return s.prefix + "nonce:" + base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0]))
+}
+
+// ErrorHandler is a signer.VerifierOptions.ErrorHandler for verifiers on
+// a fail-closed NonceStore: a request refused because Redis is unavailable
+// gets 503 Service Unavailable with Retry-After: 1 (the client may try
+// again; its signature was not judged), every other failure gets
+// signer.DefaultErrorHandler's answer.
+func ErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrUnavailable) {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		return
+	}
+	signer.DefaultErrorHandler(w, r, err)
+}

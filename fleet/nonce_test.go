@@ -1,0 +1,324 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/securecall/securecall/fleet/internal/redistest"
+	"github.com/securecall/securecall/signer"
+)
+
+var testSecret = []byte("a fleet test secret of 32+ bytes")
+
+// replicaPair returns a signer and two verifiers ("replicas"), each on its
+// own NonceStore and its own Redis client against srv.
+func replicaPair(t *testing.T, srv *redistest.Server, opts NonceOptions) (*signer.Signer, [2]*signer.Verifier, [2]*NonceStore) {
+	t.Helper()
+	key, err := signer.NewHMACKey("client-1", testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signer.New(signer.Options{Keys: signer.StaticKey(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs [2]*signer.Verifier
+	var stores [2]*NonceStore
+	for i := range vs {
+		st, err := NewNonceStore(srv.Client(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := signer.NewVerifier(signer.VerifierOptions{
+			Keys: signer.StaticKey(key), Nonces: st, ErrorHandler: ErrorHandler,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs[i], stores[i] = v, st
+	}
+	return s, vs, stores
+}
+
+// signed returns two copies of one signed request, as an attacker
+// replaying it would send them.
+func signed(t *testing.T, s *signer.Signer) (*http.Request, *http.Request) {
+	t.Helper()
+	req := httptest.NewRequest("GET", "https://api.example.com/v1/orders/7", nil)
+	if err := s.Sign(context.Background(), req, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	replay := httptest.NewRequest("GET", "https://api.example.com/v1/orders/7", nil)
+	replay.Header = req.Header.Clone()
+	return req, replay
+}
+
+func serve(v *signer.Verifier, req *http.Request) int {
+	rec := httptest.NewRecorder()
+	v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	})).ServeHTTP(rec, req)
+	return rec.Code
+}
+
+func TestNonceAcceptedOnOneReplicaRejectedOnAnother(t *testing.T) {
+	srv := redistest.Start(t)
+	s, v, stores := replicaPair(t, srv, NonceOptions{})
+
+	req, replay := signed(t, s)
+	if code := serve(v[0], req); code != http.StatusOK {
+		t.Fatalf("replica A: %d", code)
+	}
+	if code := serve(v[1], replay); code != http.StatusUnauthorized {
+		t.Fatalf("replay on replica B: %d, want 401", code)
+	}
+	// Verify gives the reason, the other way round.
+	_, replay2 := signed(t, s)
+	if _, err := v[1].Verify(replay2, time.Now()); err != nil {
+		t.Fatalf("fresh signature on B: %v", err)
+	}
+	again := httptest.NewRequest("GET", "https://api.example.com/v1/orders/7", nil)
+	again.Header = replay2.Header.Clone()
+	if _, err := v[0].Verify(again, time.Now()); !errors.Is(err, signer.ErrReplay) {
+		t.Fatalf("replay on A of B's nonce: %v", err)
+	}
+
+	// The key expires with the signature's window (default max age 60 s
+	// plus 2 × 5 s skew), by Redis's clock.
+	keys, err := srv.Client().Keys(context.Background(), DefaultPrefix+"nonce:*").Result()
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("keys %v, %v", keys, err)
+	}
+	for _, k := range keys {
+		ttl, err := srv.Client().PTTL(context.Background(), k).Result()
+		if err != nil || ttl <= 0 || ttl > signer.DefaultMaxAge+2*signer.DefaultClockSkew+time.Millisecond {
+			t.Errorf("PTTL %s = %v, %v", k, ttl, err)
+		}
+	}
+	for _, st := range stores {
+		if st.Stats().Degraded || st.Stats().RedisErrors != 0 {
+			t.Errorf("stats %+v", st.Stats())
+		}
+	}
+}
+
+func TestNonceStoreClaim(t *testing.T) {
+	srv := redistest.Start(t)
+	st, err := NewNonceStore(srv.Client(), NonceOptions{Prefix: "t:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	until := now.Add(time.Minute)
+	if err := st.Claim(ctx, "k1", "n", now, until); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Claim(ctx, "k1", "n", now, until); !errors.Is(err, signer.ErrReplay) {
+		t.Fatalf("replay: %v", err)
+	}
+	if err := st.Claim(ctx, "k2", "n", now, until); err != nil {
+		t.Fatalf("same nonce, other key: %v", err)
+	}
+	// The separator keeps ("k", "1n") and ("k1", "n") apart.
+	if err := st.Claim(ctx, "k", "1n", now, until); err != nil {
+		t.Fatalf("other pair: %v", err)
+	}
+	// A nonce already outside its window is still checked.
+	if err := st.Claim(ctx, "k1", "n", until.Add(time.Second), until); !errors.Is(err, signer.ErrReplay) {
+		t.Fatalf("late replay: %v", err)
+	}
+	n, err := srv.Client().Keys(ctx, "t:nonce:*").Result()
+	if err != nil || len(n) != 3 {
+		t.Fatalf("keys: %v %v", n, err)
+	}
+	// The caller's cancellation is not an outage.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := st.Claim(cctx, "k1", "m", now, until); !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("cancelled: %v", err)
+	}
+	if st.Stats().Degraded {
+		t.Fatal("cancellation marked Redis down")
+	}
+}
+
+func TestNonceStoreFailClosedOnOutageAndRecovers(t *testing.T) {
+	srv := redistest.Start(t)
+	mp, degraded := meter(t)
+	s, v, stores := replicaPair(t, srv, NonceOptions{ProbeInterval: 50 * time.Millisecond, MeterProvider: mp})
+
+	req, _ := signed(t, s)
+	if code := serve(v[0], req); code != http.StatusOK {
+		t.Fatalf("before outage: %d", code)
+	}
+
+	srv.Kill()
+	for i := range 3 {
+		req, _ := signed(t, s)
+		var code int
+		noHang(t, "verify while Redis is down", func() { code = serve(v[0], req) })
+		if code != http.StatusServiceUnavailable {
+			t.Fatalf("request %d while down: %d, want 503", i, code)
+		}
+	}
+	req, _ = signed(t, s)
+	_, err := v[1].Verify(req, time.Now())
+	var fe *Error
+	if !errors.Is(err, ErrUnavailable) || !errors.As(err, &fe) || fe.Store != "nonce" || errors.Is(err, signer.ErrReplay) {
+		t.Fatalf("verify while down: %v", err)
+	}
+	if !stores[0].Stats().Degraded || degraded("nonce") != 2 {
+		t.Fatalf("degraded: stats %+v, metric %d", stores[0].Stats(), degraded("nonce"))
+	}
+
+	srv.Restart()
+	eventually(t, "replica A accepts again", func() bool {
+		req, _ := signed(t, s)
+		return serve(v[0], req) == http.StatusOK
+	})
+	eventually(t, "replica B accepts again", func() bool {
+		req, _ := signed(t, s)
+		return serve(v[1], req) == http.StatusOK
+	})
+	// Shared again after recovery.
+	req, replay := signed(t, s)
+	if serve(v[1], req) != http.StatusOK || serve(v[0], replay) != http.StatusUnauthorized {
+		t.Fatal("not shared after recovery")
+	}
+	if stores[0].Stats().Degraded || degraded("nonce") != 0 {
+		t.Fatalf("still degraded: %+v, metric %d", stores[0].Stats(), degraded("nonce"))
+	}
+}
+
+// TestNonceStoreMarkedDownSkipsRedis: after a failure, calls do not touch
+// Redis until the probe interval has passed.
+func TestNonceStoreMarkedDownSkipsRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	st, err := NewNonceStore(srv.Client(), NonceOptions{ProbeInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill()
+	ctx := context.Background()
+	for range 20 {
+		if err := st.Claim(ctx, "k", time.Now().String(), time.Now(), time.Now().Add(time.Minute)); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("claim: %v", err)
+		}
+	}
+	if got := st.Stats(); got.RedisCalls != 1 || got.RedisErrors != 1 || !got.Degraded {
+		t.Fatalf("stats %+v, want one call", got)
+	}
+}
+
+// TestNonceStoreTimeoutWhenRedisHangs: a Redis that accepts connections
+// but answers nothing costs one Timeout, not a hang.
+func TestNonceStoreTimeoutWhenRedisHangs(t *testing.T) {
+	srv := redistest.Start(t)
+	st, err := NewNonceStore(srv.Client(), NonceOptions{Timeout: 100 * time.Millisecond, ProbeInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := st.Claim(ctx, "k", "warm", time.Now(), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	srv.Pause()
+	defer srv.Resume()
+	noHang(t, "claim on a paused Redis", func() {
+		err = st.Claim(ctx, "k", "n", time.Now(), time.Now().Add(time.Minute))
+	})
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("claim on a paused Redis: %v", err)
+	}
+}
+
+func TestNonceStoreFallBackLocal(t *testing.T) {
+	srv := redistest.Start(t)
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	s, v, stores := replicaPair(t, srv, NonceOptions{Policy: FallBackLocal, ProbeInterval: 50 * time.Millisecond})
+
+	before, beforeReplay := signed(t, s)
+	if serve(v[0], before) != http.StatusOK {
+		t.Fatal("before outage")
+	}
+	srv.Kill()
+
+	// A nonce this replica accepted before the outage is still refused
+	// here (written through to the local store).
+	if code := serve(v[0], beforeReplay); code != http.StatusUnauthorized {
+		t.Fatalf("own pre-outage nonce replayed: %d", code)
+	}
+	// New requests are served, with a span event.
+	req, replay := signed(t, s)
+	ctx, span := tp.Tracer("t").Start(context.Background(), "verify")
+	if code := serve(v[0], req.WithContext(ctx)); code != http.StatusOK {
+		t.Fatalf("while down: %d", code)
+	}
+	span.End()
+	if ev := rec.Ended()[0].Events(); len(ev) == 0 || ev[0].Name != EventDegraded {
+		t.Fatalf("span events %v", ev)
+	}
+	// The documented limit: per replica only. B never saw the nonce.
+	replayB := replay.Clone(context.Background())
+	if code := serve(v[0], replay); code != http.StatusUnauthorized {
+		t.Fatalf("replay on the same replica while down: %d", code)
+	}
+	if code := serve(v[1], replayB); code != http.StatusOK {
+		t.Fatalf("replay on another replica while down: %d (documented as accepted)", code)
+	}
+
+	srv.Restart()
+	eventually(t, "Redis used again", func() bool {
+		req, _ := signed(t, s)
+		serve(v[0], req)
+		return !stores[0].Stats().Degraded
+	})
+	// After recovery: A still refuses the nonce it accepted locally
+	// during the outage; fresh nonces are shared through Redis.
+	stale := httptest.NewRequest("GET", "https://api.example.com/v1/orders/7", nil)
+	stale.Header = req.Header.Clone()
+	if code := serve(v[0], stale); code != http.StatusUnauthorized {
+		t.Fatalf("outage nonce replayed on A after recovery: %d", code)
+	}
+	req, replay = signed(t, s)
+	if serve(v[0], req) != http.StatusOK || serve(v[1], replay) != http.StatusUnauthorized {
+		t.Fatal("not shared after recovery")
+	}
+}
+
+func TestNewNonceStoreConfig(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, tc := range []struct {
+		opts   NonceOptions
+		option string
+	}{
+		{NonceOptions{Timeout: -1}, "Timeout"},
+		{NonceOptions{ProbeInterval: -1}, "ProbeInterval"},
+		{NonceOptions{Policy: 9}, "Policy"},
+	} {
+		_, err := NewNonceStore(srv.Client(), tc.opts)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Option != tc.option {
+			t.Errorf("%+v: %v", tc.opts, err)
+		}
+	}
+	var ce *ConfigError
+	if _, err := NewNonceStore(nil, NonceOptions{}); !errors.As(err, &ce) || ce.Option != "client" {
+		t.Errorf("nil client: %v", err)
+	}
+	plain := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer plain.Close()
+	if _, err := NewNonceStore(plain, NonceOptions{}); !errors.As(err, &ce) || ce.Option != "client" {
+		t.Errorf("client without ContextTimeoutEnabled: %v", err)
+	}
+}
