@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"errors"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -180,11 +181,16 @@ func (h *health) failed(now time.Time) {
 }
 
 // cause returns the cause to report for err, the error of a Redis call
-// made with cctx: when the store's Timeout cut the call short, go-redis
-// reports a network i/o timeout; the cause then also wraps
+// made with cctx. When the call timed out (the store's Timeout, which
+// go-redis turns into a socket deadline and reports as a network i/o
+// timeout, or the client's own read/write timeout) the cause also wraps
 // context.DeadlineExceeded.
 func (h *health) cause(cctx context.Context, err error) error {
-	if errors.Is(cctx.Err(), context.DeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var ne net.Error
+	if errors.Is(cctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return errors.Join(context.DeadlineExceeded, err)
 	}
 	return err
