@@ -2,6 +2,7 @@ package client
 
 import (
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -22,6 +23,28 @@ type egress struct {
 	inventory    *transport.Inventory
 	auditLogger  *slog.Logger
 	maxBodyIsSet bool
+	callLayers   []func(http.RoundTripper) (http.RoundTripper, error)
+}
+
+// WithCallLayer adds a per-call layer of your own between the egress check
+// and the response limits, so it sees only allowed destinations and reads
+// response bodies behind the size limit: the place for OpenAPI validation
+// (github.com/securecall/securecall/openapi, kept in its own module so that
+// services that don't use it don't download kin-openapi):
+//
+//	client.WithCallLayer(func(next http.RoundTripper) (http.RoundTripper, error) {
+//		return openapi.New(next, openapi.Config{Spec: spec})
+//	})
+//
+// Appends; the first one added is the outermost. wrap must not return nil.
+func WithCallLayer(wrap func(next http.RoundTripper) (http.RoundTripper, error)) Option {
+	return optionFunc(func(c *config) {
+		if wrap == nil {
+			c.fail("WithCallLayer", "nil wrap func")
+			return
+		}
+		c.eg.callLayers = append(c.eg.callLayers, wrap)
+	})
 }
 
 // WithEgressAllowlist adds hosts every request and redirect hop may go to

@@ -16,7 +16,8 @@ import (
 //	 per call     ▼
 //	   1. call trace ........ one logical span + request duration metric
 //	   2. prepare ........... audit log (opt-in), inventory, egress allowlist
-//	                          (before any connection), response limits
+//	                          (before any connection), WithCallLayer layers
+//	                          (OpenAPI validation), response limits
 //	                          (Idempotency-Key and replayability: retry)
 //	   3. total deadline .... min(caller deadline, WithTimeout)
 //	   4. retry ............. owns the attempts: ONE Request.Clone per attempt
@@ -184,6 +185,16 @@ func wrapEgress(c *Client, cfg *config, ec transport.EgressConfig, next http.Rou
 	rt, err := transport.NewLimits(next, lc)
 	if err != nil {
 		return nil, &ConfigError{Option: "WithResponseMediaTypes", Err: err}
+	}
+	for i := len(cfg.eg.callLayers) - 1; i >= 0; i-- { // the caller's per-call layers
+		wrapped, err := cfg.eg.callLayers[i](rt)
+		if err != nil {
+			return nil, &ConfigError{Option: "WithCallLayer", Err: err}
+		}
+		if wrapped == nil {
+			return nil, &ConfigError{Option: "WithCallLayer", Reason: "wrap returned a nil RoundTripper"}
+		}
+		rt = wrapped
 	}
 	policy, err := transport.NewEgressPolicy(ec)
 	if err != nil {
