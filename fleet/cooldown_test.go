@@ -1,0 +1,250 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/securecall/securecall/fleet/internal/redistest"
+	"github.com/securecall/securecall/transport"
+)
+
+func newCooldowns(t *testing.T, srv *redistest.Server, opts CooldownOptions) *CooldownStore {
+	t.Helper()
+	s, err := NewCooldownStore(srv.Client(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestCooldownSetByOneReplicaStopsAnother: replica A's retry layer gets a
+// 429 with Retry-After; replica B, another stack on its own store and
+// Redis client, does not send to that host at all.
+func TestCooldownSetByOneReplicaStopsAnother(t *testing.T) {
+	srv := redistest.Start(t)
+	var hits atomic.Int64
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer api.Close()
+
+	replica := func() (http.RoundTripper, *CooldownStore) {
+		st := newCooldowns(t, srv, CooldownOptions{})
+		rt, err := transport.NewRetry(api.Client().Transport, transport.RetryConfig{MaxAttempts: 1, Cooldowns: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rt, st
+	}
+	a, _ := replica()
+	b, storeB := replica()
+
+	req, _ := http.NewRequest("GET", api.URL+"/v1/x", nil)
+	resp, err := a.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || hits.Load() != 1 {
+		t.Fatalf("replica A: %d, hits %d", resp.StatusCode, hits.Load())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ = http.NewRequestWithContext(ctx, "GET", api.URL+"/v1/y", nil)
+	resp, err = b.RoundTrip(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	if !errors.Is(err, transport.ErrRateLimited) {
+		t.Fatalf("replica B: %v", err)
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("replica B sent: hits %d", hits.Load())
+	}
+	u, _ := url.Parse(api.URL)
+	if until := storeB.CooldownUntil(transport.HostKey(u)); time.Until(until) < 20*time.Second {
+		t.Fatalf("B's cooldown ends %v", until)
+	}
+	pttl, err := srv.Client().PTTL(context.Background(), DefaultPrefix+"cooldown:"+transport.HostKey(u)).Result()
+	if err != nil || pttl <= 20*time.Second || pttl > 30*time.Second {
+		t.Fatalf("PTTL %v, %v", pttl, err)
+	}
+}
+
+// TestCooldownStoreCache: reads are served from the local cache for
+// RefreshInterval (one Redis call for many reads), and a fresh cache sees
+// another replica's cooldown on its next read.
+func TestCooldownStoreCache(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newCooldowns(t, srv, CooldownOptions{})
+	cached := newCooldowns(t, srv, CooldownOptions{RefreshInterval: time.Hour})
+	fresh := newCooldowns(t, srv, CooldownOptions{RefreshInterval: time.Nanosecond})
+
+	for range 1000 {
+		if !cached.CooldownUntil("api.example.com").IsZero() {
+			t.Fatal("cooldown before any was set")
+		}
+	}
+	if got := cached.Stats().RedisCalls; got != 1 {
+		t.Fatalf("1000 cached reads made %d Redis calls, want 1", got)
+	}
+	if !fresh.CooldownUntil("api.example.com").IsZero() {
+		t.Fatal("cooldown before any was set")
+	}
+
+	until := time.Now().Add(10 * time.Second)
+	a.SetCooldown("api.example.com", until)
+	if got := a.CooldownUntil("api.example.com"); got.Before(until) {
+		t.Fatalf("writer's own view %v < %v", got, until)
+	}
+	// Converted from the TTL on the reader's clock: within the round
+	// trip of the writer's deadline.
+	if got := fresh.CooldownUntil("api.example.com"); got.Before(until.Add(-time.Second)) || got.After(until.Add(time.Second)) {
+		t.Fatalf("fresh reader sees %v, want about %v", got, until)
+	}
+	if !cached.CooldownUntil("api.example.com").IsZero() {
+		t.Fatal("cached reader refreshed inside its interval")
+	}
+	// Another host is read on first use.
+	a.SetCooldown("other.example.com", until)
+	if cached.CooldownUntil("other.example.com").IsZero() {
+		t.Fatal("first read of a host did not go to Redis")
+	}
+
+	// The later end wins, whoever writes it.
+	fresh.SetCooldown("api.example.com", time.Now().Add(time.Second))
+	pttl, err := srv.Client().PTTL(context.Background(), DefaultPrefix+"cooldown:api.example.com").Result()
+	if err != nil || pttl < 5*time.Second {
+		t.Fatalf("shorter cooldown shortened the key: %v, %v", pttl, err)
+	}
+	// A cooldown already over writes nothing.
+	a.SetCooldown("past.example.com", time.Now().Add(-time.Second))
+	if n, _ := srv.Client().Exists(context.Background(), DefaultPrefix+"cooldown:past.example.com").Result(); n != 0 {
+		t.Fatal("ended cooldown written")
+	}
+}
+
+func TestCooldownStoreOutageFallsBackLocalAndRecovers(t *testing.T) {
+	srv := redistest.Start(t)
+	mp, degraded := meter(t)
+	opts := CooldownOptions{RefreshInterval: time.Nanosecond, ProbeInterval: 50 * time.Millisecond, MeterProvider: mp}
+	a := newCooldowns(t, srv, opts)
+	b := newCooldowns(t, srv, opts)
+
+	before := time.Now().Add(time.Minute)
+	a.SetCooldown("before.example.com", before)
+	if b.CooldownUntil("before.example.com").IsZero() {
+		t.Fatal("not shared before the outage")
+	}
+
+	srv.Kill()
+	during := time.Now().Add(time.Minute)
+	noHang(t, "SetCooldown while Redis is down", func() { a.SetCooldown("during.example.com", during) })
+	noHang(t, "CooldownUntil while Redis is down", func() {
+		if got := a.CooldownUntil("during.example.com"); got.Before(during) {
+			t.Errorf("local cooldown lost while down: %v", got)
+		}
+		// Fail open: what B cached still applies, the rest is unknown.
+		if b.CooldownUntil("before.example.com").IsZero() {
+			t.Error("cached cooldown lost while down")
+		}
+		if !b.CooldownUntil("during.example.com").IsZero() {
+			t.Error("B saw a cooldown Redis never got")
+		}
+	})
+	if !a.Stats().Degraded || !b.Stats().Degraded || degraded("cooldown") != 2 {
+		t.Fatalf("degraded: %+v %+v metric %d", a.Stats(), b.Stats(), degraded("cooldown"))
+	}
+
+	srv.Restart()
+	// A's next refresh writes its outage cooldown back; B then sees it.
+	eventually(t, "A back on Redis", func() bool {
+		a.CooldownUntil("during.example.com")
+		return !a.Stats().Degraded
+	})
+	eventually(t, "B sees A's outage cooldown", func() bool {
+		return !b.CooldownUntil("during.example.com").IsZero()
+	})
+	if got := b.CooldownUntil("during.example.com"); got.Before(during.Add(-time.Second)) {
+		t.Fatalf("B sees %v, want about %v", got, during)
+	}
+	if degraded("cooldown") != 0 {
+		t.Fatalf("metric %d after recovery", degraded("cooldown"))
+	}
+}
+
+func TestCooldownStoreFailClosed(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newCooldowns(t, srv, CooldownOptions{Policy: FailClosed, RefreshInterval: time.Nanosecond, ProbeInterval: time.Hour})
+	if !s.CooldownUntil("api.example.com").IsZero() {
+		t.Fatal("cooldown while up")
+	}
+	srv.Kill()
+	s.CooldownUntil("api.example.com") // fails, marks down
+	if got := s.CooldownUntil("api.example.com"); time.Until(got) < 30*time.Minute {
+		t.Fatalf("fail closed: cooldown until %v, want the next probe (an hour)", got)
+	}
+	if got := s.Stats(); got.RedisCalls != 2 || !got.Degraded {
+		t.Fatalf("stats %+v", got)
+	}
+}
+
+func TestCooldownStoreTimeoutWhenRedisHangs(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newCooldowns(t, srv, CooldownOptions{Timeout: 100 * time.Millisecond, RefreshInterval: time.Nanosecond, ProbeInterval: time.Hour})
+	s.CooldownUntil("api.example.com")
+	srv.Pause()
+	defer srv.Resume()
+	until := time.Now().Add(time.Minute)
+	noHang(t, "SetCooldown on a paused Redis", func() { s.SetCooldown("api.example.com", until) })
+	noHang(t, "CooldownUntil on a paused Redis", func() {
+		if got := s.CooldownUntil("api.example.com"); got.Before(until) {
+			t.Errorf("local cooldown lost: %v", got)
+		}
+	})
+	if got := s.Stats(); got.RedisErrors != 1 || !got.Degraded {
+		t.Fatalf("stats %+v", got)
+	}
+}
+
+func TestCooldownStoreMaxHosts(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newCooldowns(t, srv, CooldownOptions{MaxHosts: 4})
+	for i := range 20 {
+		s.CooldownUntil(string(rune('a'+i)) + ".example.com")
+	}
+	s.mu.RLock()
+	n := len(s.hosts)
+	s.mu.RUnlock()
+	if n > 4 {
+		t.Fatalf("%d hosts cached, max 4", n)
+	}
+}
+
+func TestNewCooldownStoreConfig(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, tc := range []struct {
+		opts   CooldownOptions
+		option string
+	}{
+		{CooldownOptions{Timeout: -1}, "Timeout"},
+		{CooldownOptions{RefreshInterval: -1}, "RefreshInterval"},
+		{CooldownOptions{MaxHosts: -1}, "MaxHosts"},
+		{CooldownOptions{Policy: 7}, "Policy"},
+	} {
+		_, err := NewCooldownStore(srv.Client(), tc.opts)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Option != tc.option {
+			t.Errorf("%+v: %v", tc.opts, err)
+		}
+	}
+}
