@@ -1,3 +1,26 @@
-// Package fleet shares client state between the replicas of a service on
-// Redis.
+// Package fleet shares the state that must hold across the replicas of a
+// service, on Redis (github.com/redis/go-redis/v9), in a module of its own
+// so that services without Redis never download its client.
+//
+// Two stores exist, each a drop-in for an interface of the core module:
+//
+//   - NonceStore is a signer.NonceStore (VerifierOptions.Nonces): a
+//     signature's nonce accepted by one verifier replica is refused by
+//     all of them, with one SET NX PX per verified request.
+//   - CooldownStore is a transport.CooldownStore (RetryConfig.Cooldowns):
+//     a 429, 503 + Retry-After or RateLimit r=0 seen by one replica stops
+//     every replica from sending to that host until the cooldown ends,
+//     with reads served from a local cache refreshed at most every
+//     RefreshInterval.
+//
+// Every Redis call is bounded by the store's Timeout. A failed call marks
+// Redis down for the store, which then applies its Policy (FailClosed or
+// FallBackLocal) until a probe, one call per ProbeInterval, succeeds; the
+// MetricDegraded up-down counter shows the state. The nonce store fails
+// closed by default, the cooldown store falls back to local state.
+//
+// The caller owns the go-redis client and must enable
+// ContextTimeoutEnabled on it. docs/fleet.md has the guarantees, their
+// limits, sizing and what is not built yet (fleet-wide rate-limit leasing,
+// shared breaker state, client options).
 package fleet
