@@ -17,13 +17,7 @@ import (
 // tokens.Cache (one refresh for all callers, early refresh, backoff) unless
 // it already is one. Requires WithOrigins. Default: no token.
 func WithTokenSource(src tokens.Source) Option {
-	return optionFunc(func(c *config) {
-		if src == nil {
-			c.fail("WithTokenSource", "nil tokens.Source")
-			return
-		}
-		c.tokenSource, c.tokenOption = src, "WithTokenSource"
-	})
+	return requireValue("WithTokenSource", src, func(c *config, v tokens.Source) { c.tokenSource, c.tokenOption = v, "WithTokenSource" })
 }
 
 // WithOAuth2ClientCredentials gets bearer tokens from an OAuth2 token

@@ -38,12 +38,8 @@ type egress struct {
 //
 // Appends; the first one added is the outermost. wrap must not return nil.
 func WithCallLayer(wrap func(next http.RoundTripper) (http.RoundTripper, error)) Option {
-	return optionFunc(func(c *config) {
-		if wrap == nil {
-			c.fail("WithCallLayer", "nil wrap func")
-			return
-		}
-		c.eg.callLayers = append(c.eg.callLayers, wrap)
+	return requireValue("WithCallLayer", wrap, func(c *config, v func(next http.RoundTripper) (http.RoundTripper, error)) {
+		c.eg.callLayers = append(c.eg.callLayers, v)
 	})
 }
 
@@ -109,26 +105,14 @@ func WithResponseMediaTypes(types ...string) Option {
 // WithInventory records every call in inv (shared between clients, say).
 // Default: the client keeps its own, available from Client.Inventory.
 func WithInventory(inv *transport.Inventory) Option {
-	return optionFunc(func(c *config) {
-		if inv == nil {
-			c.fail("WithInventory", "nil *transport.Inventory")
-			return
-		}
-		c.eg.inventory = inv
-	})
+	return requireValue("WithInventory", inv, func(c *config, v *transport.Inventory) { c.eg.inventory = v })
 }
 
 // WithAuditLog writes one structured record per call to logger (origin,
 // route, method, status, attempts, auth kind, duration, redacted URL).
 // Default: off.
 func WithAuditLog(logger *slog.Logger) Option {
-	return optionFunc(func(c *config) {
-		if logger == nil {
-			c.fail("WithAuditLog", "nil *slog.Logger")
-			return
-		}
-		c.eg.auditLogger = logger
-	})
+	return requireValue("WithAuditLog", logger, func(c *config, v *slog.Logger) { c.eg.auditLogger = v })
 }
 
 // Inventory returns the inventory of every API this client has called.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"reflect"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -63,6 +64,18 @@ type config struct {
 	propagator     propagation.TextMapPropagator
 	visibleQuery   []string
 	visibleHeaders []string
+}
+
+// requireValue is the shape of most options: a nil v (pointer, interface or
+// func) is a *ConfigError naming option and v's type; otherwise apply stores it.
+func requireValue[T any](option string, v T, apply func(*config, T)) Option {
+	return optionFunc(func(c *config) {
+		if reflect.ValueOf(&v).Elem().IsNil() {
+			c.fail(option, "nil %s", reflect.TypeFor[T]())
+			return
+		}
+		apply(c, v)
+	})
 }
 
 func (c *config) fail(option, format string, args ...any) {
@@ -127,13 +140,7 @@ func WithSensitiveHeaders(names ...string) Option {
 // It is cloned. InsecureSkipVerify and a MinVersion below TLS 1.2 are
 // refused. Default: system roots, TLS 1.2 minimum.
 func WithTLSConfig(cfg *tls.Config) Option {
-	return optionFunc(func(c *config) {
-		if cfg == nil {
-			c.fail("WithTLSConfig", "nil *tls.Config")
-			return
-		}
-		c.tlsConfig = cfg.Clone()
-	})
+	return requireValue("WithTLSConfig", cfg, func(c *config, v *tls.Config) { c.tlsConfig = v.Clone() })
 }
 
 // WithPins pins hosts to SubjectPublicKeyInfo hashes in the OkHttp form
@@ -145,13 +152,7 @@ func WithPins(sets ...transport.PinSet) Option {
 
 // WithClientCertificate presents cert for mutual TLS. Default: none.
 func WithClientCertificate(cert *transport.ClientCertificate) Option {
-	return optionFunc(func(c *config) {
-		if cert == nil {
-			c.fail("WithClientCertificate", "nil certificate")
-			return
-		}
-		c.clientCert = cert
-	})
+	return requireValue("WithClientCertificate", cert, func(c *config, v *transport.ClientCertificate) { c.clientCert = v })
 }
 
 // WithClientCertificateFiles presents the PEM certificate and key in the
@@ -166,13 +167,7 @@ func WithClientCertificateFiles(certFile, keyFile string) Option {
 // says: a proxy sees every destination and, with a corporate CA, can read
 // the traffic, and environment variables are an easy injection point.
 func WithProxy(proxy func(*http.Request) (*url.URL, error)) Option {
-	return optionFunc(func(c *config) {
-		if proxy == nil {
-			c.fail("WithProxy", "nil proxy func")
-			return
-		}
-		c.proxy = proxy
-	})
+	return requireValue("WithProxy", proxy, func(c *config, v func(*http.Request) (*url.URL, error)) { c.proxy = v })
 }
 
 // WithEnvironmentProxy opts in to HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
@@ -183,49 +178,25 @@ func WithEnvironmentProxy() Option { return WithProxy(http.ProxyFromEnvironment)
 // combined with the TLS options (WithTLSConfig, WithPins, client
 // certificates, proxies), which configure the base this replaces.
 func WithBaseTransport(rt http.RoundTripper) Option {
-	return optionFunc(func(c *config) {
-		if rt == nil {
-			c.fail("WithBaseTransport", "nil RoundTripper")
-			return
-		}
-		c.baseTransport = rt
-	})
+	return requireValue("WithBaseTransport", rt, func(c *config, v http.RoundTripper) { c.baseTransport = v })
 }
 
 // WithTracerProvider sets the OpenTelemetry tracer provider. Default: the
 // global provider (otel.GetTracerProvider) at New time.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return optionFunc(func(c *config) {
-		if tp == nil {
-			c.fail("WithTracerProvider", "nil TracerProvider")
-			return
-		}
-		c.tracerProvider = tp
-	})
+	return requireValue("WithTracerProvider", tp, func(c *config, v trace.TracerProvider) { c.tracerProvider = v })
 }
 
 // WithMeterProvider sets the OpenTelemetry meter provider. Default: the
 // global provider (otel.GetMeterProvider) at New time.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return optionFunc(func(c *config) {
-		if mp == nil {
-			c.fail("WithMeterProvider", "nil MeterProvider")
-			return
-		}
-		c.meterProvider = mp
-	})
+	return requireValue("WithMeterProvider", mp, func(c *config, v metric.MeterProvider) { c.meterProvider = v })
 }
 
 // WithPropagator sets the propagator that injects trace context into
 // outgoing requests. Default: the global one (otel.GetTextMapPropagator).
 func WithPropagator(p propagation.TextMapPropagator) Option {
-	return optionFunc(func(c *config) {
-		if p == nil {
-			c.fail("WithPropagator", "nil TextMapPropagator")
-			return
-		}
-		c.propagator = p
-	})
+	return requireValue("WithPropagator", p, func(c *config, v propagation.TextMapPropagator) { c.propagator = v })
 }
 
 // WithVisibleQueryKeys lists query parameters whose values may appear in

@@ -55,13 +55,7 @@ func WithRetryPolicy(check retryablehttp.CheckRetry, backoff retryablehttp.Backo
 // (transport.NewCooldowns), or across replicas (the fleet module). Default:
 // a store private to the client.
 func WithCooldownStore(store transport.CooldownStore) Option {
-	return optionFunc(func(c *config) {
-		if store == nil {
-			c.fail("WithCooldownStore", "nil transport.CooldownStore")
-			return
-		}
-		c.res.cooldowns = store
-	})
+	return requireValue("WithCooldownStore", store, func(c *config, v transport.CooldownStore) { c.res.cooldowns = v })
 }
 
 // WithRateLimits sets client-side per-host limits (rate, burst,

@@ -9,13 +9,7 @@ import (
 // every attempt, over the components s covers. Requests and redirect hops to
 // any other origin are not signed. Requires WithOrigins. Default: no signing.
 func WithSigner(s *signer.Signer) Option {
-	return optionFunc(func(c *config) {
-		if s == nil {
-			c.fail("WithSigner", "nil *signer.Signer")
-			return
-		}
-		c.signer = s
-	})
+	return requireValue("WithSigner", s, func(c *config, v *signer.Signer) { c.signer = v })
 }
 
 // WithHMACSigning signs every request to the client's origins with
