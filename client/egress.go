@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/securecall/securecall/transport"
 )
@@ -143,63 +142,31 @@ func (cfg *config) egressConfig() transport.EgressConfig {
 	return ec
 }
 
-// dialConfig derives the SSRF-safe dialer's settings: the allowed networks,
-// the exact addresses of IP-literal origins (and of the OAuth2 token
-// endpoint), and the ports of all of them.
-func (cfg *config) dialConfig() transport.DialConfig {
-	dc := transport.DialConfig{AllowPrefixes: slices.Clip(cfg.eg.networks), Proxies: cfg.eg.proxies}
-	ports := map[uint16]bool{80: true, 443: true}
-	named := append(slices.Clip(cfg.origins), cfg.redirectOrigins...)
-	if cfg.oauth2 != nil { // the token endpoint the caller configured
+// dialConfig derives the SSRF-safe dialer's settings from the compiled
+// egress policy (the exact addresses of its IP-literal hosts and its
+// explicit ports, which include the client's origins), the allowed
+// networks, and the OAuth2 token endpoint the caller configured.
+func (cfg *config) dialConfig(policy *transport.EgressPolicy) transport.DialConfig {
+	addrs, ports, anyPort := policy.DialAllowances()
+	dc := transport.DialConfig{AllowPrefixes: slices.Clip(cfg.eg.networks), Proxies: cfg.eg.proxies, AnyPort: anyPort}
+	if cfg.oauth2 != nil {
 		if u, err := url.Parse(cfg.oauth2.TokenURL); err == nil {
-			named = append(named, transport.OriginOf(u))
+			o := transport.OriginOf(u)
+			if a, err := netip.ParseAddr(o.Host); err == nil {
+				addrs = append(addrs, a)
+			}
+			if n, err := strconv.ParseUint(o.Port, 10, 16); err == nil {
+				ports = append(ports, uint16(n))
+			}
 		}
 	}
-	for _, o := range named {
-		if a, err := netip.ParseAddr(o.Host); err == nil {
-			dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(a, a.BitLen()))
-		}
-		if p, err := strconv.ParseUint(o.Port, 10, 16); err == nil {
-			ports[uint16(p)] = true
-		}
+	for _, a := range addrs {
+		dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(a, a.BitLen()))
 	}
-	for _, pat := range cfg.eg.allow {
-		host, port := splitPattern(pat)
-		if port == "*" {
-			dc.AnyPort = true
-		} else if p, err := strconv.ParseUint(port, 10, 16); err == nil {
-			ports[uint16(p)] = true
-		}
-		if a, err := netip.ParseAddr(host); err == nil {
-			dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(a, a.BitLen()))
-		}
-	}
-	if !dc.AnyPort {
-		for p := range ports {
-			dc.Ports = append(dc.Ports, p)
-		}
+	if !anyPort {
+		dc.Ports = append([]uint16{80, 443}, ports...)
 		slices.Sort(dc.Ports)
+		dc.Ports = slices.Compact(dc.Ports)
 	}
 	return dc
-}
-
-// splitPattern splits an allowlist entry "[scheme://]host[:port]" into its
-// host (brackets removed) and port ("" when absent).
-func splitPattern(pat string) (host, port string) {
-	if i := strings.Index(pat, "://"); i >= 0 {
-		pat = pat[i+3:]
-	}
-	if len(pat) > 0 && pat[0] == '[' {
-		if j := strings.IndexByte(pat, ']'); j > 0 {
-			host, rest := pat[1:j], pat[j+1:]
-			if len(rest) > 1 && rest[0] == ':' {
-				return host, rest[1:]
-			}
-			return host, ""
-		}
-	}
-	if i := strings.LastIndexByte(pat, ':'); i >= 0 {
-		return pat[:i], pat[i+1:]
-	}
-	return pat, ""
 }

@@ -49,7 +49,12 @@ import (
 // buildStack assembles c.rt from the validated configuration, innermost
 // layer first.
 func buildStack(c *Client, cfg *config) error {
-	base, err := newBase(c, cfg)
+	ec := cfg.egressConfig()
+	policy, err := transport.NewEgressPolicy(ec)
+	if err != nil {
+		return &ConfigError{Option: "WithEgressAllowlist", Err: err}
+	}
+	base, err := newBase(c, cfg, policy)
 	if err != nil {
 		return err
 	}
@@ -59,7 +64,6 @@ func buildStack(c *Client, cfg *config) error {
 		Propagator:     cfg.propagator,
 		Redaction:      c.redact,
 	}
-	ec := cfg.egressConfig()
 	// Innermost first.
 	var rt http.RoundTripper = base        // 11
 	rt = transport.NewAttemptTrace(rt, tc) // 10
@@ -88,7 +92,7 @@ func buildStack(c *Client, cfg *config) error {
 		return err
 	}
 	// 2: response limits, egress allowlist, inventory, audit log
-	if rt, err = wrapEgress(c, cfg, ec, rt); err != nil {
+	if rt, err = wrapEgress(c, cfg, policy, rt); err != nil {
 		return err
 	}
 	rt = transport.NewCallTrace(rt, tc) // 1
@@ -177,7 +181,7 @@ func wrapResilience(rc transport.ResilienceConfig, next http.RoundTripper) (http
 // wrapEgress adds the per-call egress layers around next (the resilience
 // layers), innermost first: response limits, the egress allowlist (2,
 // "prepare"), the inventory and, if configured, the audit log.
-func wrapEgress(c *Client, cfg *config, ec transport.EgressConfig, next http.RoundTripper) (http.RoundTripper, error) {
+func wrapEgress(c *Client, cfg *config, policy *transport.EgressPolicy, next http.RoundTripper) (http.RoundTripper, error) {
 	lc := transport.LimitsConfig{MediaTypes: cfg.eg.mediaTypes}
 	if cfg.eg.maxBodyIsSet {
 		lc.MaxBodyBytes = cfg.eg.maxBody
@@ -195,10 +199,6 @@ func wrapEgress(c *Client, cfg *config, ec transport.EgressConfig, next http.Rou
 			return nil, &ConfigError{Option: "WithCallLayer", Reason: "wrap returned a nil RoundTripper"}
 		}
 		rt = wrapped
-	}
-	policy, err := transport.NewEgressPolicy(ec)
-	if err != nil {
-		return nil, &ConfigError{Option: "WithEgressAllowlist", Err: err}
 	}
 	rt = transport.NewEgressWithPolicy(rt, policy)
 	inv := cfg.eg.inventory
@@ -222,7 +222,7 @@ func wrapEgress(c *Client, cfg *config, ec transport.EgressConfig, next http.Rou
 
 // newBase builds the hardened TLS base transport (layer 11), or returns the
 // caller's replacement from WithBaseTransport.
-func newBase(c *Client, cfg *config) (http.RoundTripper, error) {
+func newBase(c *Client, cfg *config, policy *transport.EgressPolicy) (http.RoundTripper, error) {
 	if cfg.baseTransport != nil {
 		return cfg.baseTransport, nil
 	}
@@ -234,7 +234,7 @@ func newBase(c *Client, cfg *config) (http.RoundTripper, error) {
 		MeterProvider:     cfg.meterProvider,
 	}
 	if !cfg.eg.noSSRF {
-		sd, err := transport.NewSafeDialer(cfg.dialConfig())
+		sd, err := transport.NewSafeDialer(cfg.dialConfig(policy))
 		if err != nil {
 			return nil, &ConfigError{Option: "WithAllowedNetworks", Err: err}
 		}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -529,4 +530,37 @@ func (g *credentialGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	return g.next.RoundTrip(req)
+}
+
+// DialAllowances derives, from the compiled allowlist, what an SSRF-safe
+// dialer must let through for the allowlist to be usable: the IP-literal
+// hosts it names (as exact addresses) and the explicit ports of its entries
+// (anyPort when an entry allows every port). Default ports (80, 443) are not
+// listed; a dialer allows them anyway.
+func (p *EgressPolicy) DialAllowances() (addrs []netip.Addr, ports []uint16, anyPort bool) {
+	addPort := func(r egressRule) {
+		switch r.port {
+		case "":
+		case "*":
+			anyPort = true
+		default:
+			if n, err := strconv.ParseUint(r.port, 10, 16); err == nil && !slices.Contains(ports, uint16(n)) {
+				ports = append(ports, uint16(n))
+			}
+		}
+	}
+	for host, rules := range p.exact {
+		if a, err := netip.ParseAddr(host); err == nil {
+			addrs = append(addrs, a)
+		}
+		for _, r := range rules {
+			addPort(r)
+		}
+	}
+	for _, r := range p.wild {
+		addPort(r)
+	}
+	slices.SortFunc(addrs, netip.Addr.Compare)
+	slices.Sort(ports)
+	return addrs, ports, anyPort
 }

@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -379,5 +380,22 @@ func TestEgressRedirectIntoDeniedOrigin(t *testing.T) {
 	resp.Body.Close()
 	if string(b) != "fine" || allowedHits.Load() != 1 {
 		t.Fatalf("allowed hop: body %q hits %d", b, allowedHits.Load())
+	}
+}
+
+func TestEgressPolicyDialAllowances(t *testing.T) {
+	p, err := transport.NewEgressPolicy(transport.EgressConfig{Allow: []string{
+		"https://127.0.0.1:8443", "[::1]:9000", "api.example.com", "*.example.org:7000", "10.0.0.5",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, ports, anyPort := p.DialAllowances()
+	if fmt.Sprint(addrs) != "[10.0.0.5 127.0.0.1 ::1]" || fmt.Sprint(ports) != "[7000 8443 9000]" || anyPort {
+		t.Fatalf("got %v %v %v", addrs, ports, anyPort)
+	}
+	p, _ = transport.NewEgressPolicy(transport.EgressConfig{Allow: []string{"api.example.com:*"}})
+	if _, _, anyPort := p.DialAllowances(); !anyPort {
+		t.Fatal("host:* did not allow any port")
 	}
 }
