@@ -1,0 +1,38 @@
+package transport
+
+import (
+	"context"
+	"time"
+)
+
+// BreakerStore shares the one part of a circuit breaker that a fleet of
+// processes needs in common: the time before which a host's breaker is
+// open. Failure counting stays local to each process (no lock or round
+// trip per request); when a process's breaker opens, it publishes "open
+// until T" and every process sharing the store fails fast for that host
+// until T. Implementations must be safe for concurrent use and cheap to
+// read (OpenUntil is on every request's path): a fleet store answers from
+// a local copy it refreshes in the background.
+type BreakerStore interface {
+	// OpenUntil returns the time until which host's breaker is open in
+	// the fleet, or the zero time when it is not.
+	OpenUntil(host string) time.Time
+	// SetOpenUntil publishes that host's breaker is open until until. A
+	// store keeps the later of until and the time it already has. It must
+	// not block on the network (it is called on a state change).
+	SetOpenUntil(host string, until time.Time)
+}
+
+// SharedQuota is a rate limit shared by many processes, consulted by the
+// throttle layer after the host's local limits. A fleet implementation
+// leases capacity from a shared store in batches so that most calls are
+// answered from memory.
+type SharedQuota interface {
+	// TakeQuota takes one request's share of host's quota. It returns
+	// (0, nil) when the request may be sent now; (d, nil) with d > 0 when
+	// none is available and asking again after d may succeed (nothing was
+	// taken); or an error when the quota cannot be consulted and the
+	// implementation's policy is to refuse (the error should match
+	// ErrRateLimited). It must honour ctx's deadline.
+	TakeQuota(ctx context.Context, host string) (retryIn time.Duration, err error)
+}
