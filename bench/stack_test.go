@@ -12,13 +12,17 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/securecall/securecall/client"
 	"github.com/securecall/securecall/signer"
+	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -81,15 +85,33 @@ func fullOptions(b *testing.B) []client.Option {
 		_ = tp.Shutdown(context.Background())
 		_ = mp.Shutdown(context.Background())
 	})
+	return append(layerOptions(b),
+		client.WithTracerProvider(tp),
+		client.WithMeterProvider(mp),
+		client.WithPropagator(propagation.TraceContext{}),
+	)
+}
+
+// leanOptions is fullOptions with tracing and metrics off (no-op
+// providers): every other layer is on.
+func leanOptions(b *testing.B) []client.Option {
+	return append(layerOptions(b),
+		client.WithTracerProvider(tracenoop.NewTracerProvider()),
+		client.WithMeterProvider(metricnoop.NewMeterProvider()),
+	)
+}
+
+// layerOptions turns on the layers that are off by default: HMAC signing
+// and a bearer token (a valid cached token, as on a service's hot path).
+func layerOptions(b *testing.B) []client.Option {
 	key, err := signer.NewHMACKey("bench-key", bytes.Repeat([]byte{0x42}, 32))
 	if err != nil {
 		b.Fatal(err)
 	}
+	tok := tokens.NewToken("bench-access-token", "Bearer", time.Now().Add(24*time.Hour))
 	return []client.Option{
 		client.WithHMACSigning(signer.StaticKey(key)),
-		client.WithTracerProvider(tp),
-		client.WithMeterProvider(mp),
-		client.WithPropagator(propagation.TraceContext{}),
+		client.WithTokenSource(tokens.SourceFunc(func(context.Context) (tokens.Token, error) { return tok, nil })),
 	}
 }
 
@@ -107,6 +129,7 @@ type target struct {
 	url  string
 	bare *http.Client
 	full *client.Client
+	lean *client.Client // tracing off; nil for the loopback targets
 }
 
 func newStub(b *testing.B) target {
@@ -118,10 +141,19 @@ func newStub(b *testing.B) target {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { full.Close() })
+	lean, err := client.New(append(leanOptions(b),
+		client.WithOrigins("https://api.example.test"),
+		client.WithBaseTransport(stubTransport{}),
+	)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { lean.Close() })
 	return target{
 		url:  "https://api.example.test/v1/items?page=2",
 		bare: &http.Client{Transport: stubTransport{}},
 		full: full,
+		lean: lean,
 	}
 }
 
@@ -214,10 +246,16 @@ func BenchmarkStack(b *testing.B) {
 	for _, k := range kinds {
 		b.Run(k.name, func(b *testing.B) {
 			t := k.new(b)
-			for _, variant := range []string{"bare", "full"} {
+			for _, variant := range []string{"bare", "full", "lean"} {
 				do := t.bare.Do
-				if variant == "full" {
+				switch variant {
+				case "full":
 					do = t.full.Do
+				case "lean":
+					if t.lean == nil {
+						continue
+					}
+					do = t.lean.Do
 				}
 				b.Run(variant, func(b *testing.B) {
 					for _, m := range []string{http.MethodGet, http.MethodPost} {
@@ -235,4 +273,5 @@ func BenchmarkStackParallel(b *testing.B) {
 	t := newStub(b)
 	b.Run("stub/bare/GET", func(b *testing.B) { runParallel(b, t.bare.Do, http.MethodGet, t.url) })
 	b.Run("stub/full/GET", func(b *testing.B) { runParallel(b, t.full.Do, http.MethodGet, t.url) })
+	b.Run("stub/lean/GET", func(b *testing.B) { runParallel(b, t.lean.Do, http.MethodGet, t.url) })
 }
