@@ -58,6 +58,10 @@ const (
 	// BreakerRetryInKey: seconds until an open breaker may let a probe
 	// through.
 	BreakerRetryInKey = attribute.Key("securecall.breaker.retry_in")
+	// BreakerSharedKey: true on an EventBreakerRejected whose refusal came
+	// from the fleet's shared state (BreakerConfig.Store) rather than this
+	// process's own breaker.
+	BreakerSharedKey = attribute.Key("securecall.breaker.shared")
 )
 
 // BreakerState is the state of one host's circuit breaker.
@@ -129,6 +133,18 @@ type BreakerConfig struct {
 	// MeterProvider creates MetricBreakerTransitions. nil:
 	// otel.GetMeterProvider().
 	MeterProvider metric.MeterProvider
+	// Store, when set, shares "open until T" with other processes (the
+	// replicas of a service; see the fleet module). Before sending, the
+	// layer asks Store.OpenUntil(host): while it is in the future the
+	// request fails fast with a *CircuitOpenError whose Shared field is
+	// true, even if this process's own breaker is closed, and nothing is
+	// sent. When this process's breaker opens, the layer publishes its
+	// end with Store.SetOpenUntil, from the request that observed the
+	// change (never under the breaker's lock). Failure counting stays
+	// local. Once T has passed, every process resumes sending: a process
+	// whose own breaker opened lets one probe through, the others send
+	// freely and count their own outcomes. nil: not shared.
+	Store BreakerStore
 }
 
 func (c BreakerConfig) resolve() (BreakerConfig, error) {
@@ -182,10 +198,18 @@ type CircuitOpenError struct {
 	Host  string
 	Until time.Time
 	State BreakerState
+	// Shared reports that the refusal came from the shared state
+	// (BreakerConfig.Store): another process's breaker for Host is open
+	// until Until, whatever the state of this process's own breaker.
+	Shared bool
 }
 
 func (e *CircuitOpenError) Error() string {
-	return "transport: circuit " + e.State.String() + " for " + e.Host + " until " + e.Until.UTC().Format(time.RFC3339Nano)
+	s := "transport: circuit " + e.State.String()
+	if e.Shared {
+		s += " (shared)"
+	}
+	return s + " for " + e.Host + " until " + e.Until.UTC().Format(time.RFC3339Nano)
 }
 
 // Unwrap returns ErrCircuitOpen.
@@ -218,8 +242,13 @@ var (
 // atomics and gobreaker is only consulted on a failure or while the
 // breaker is not closed.
 //
+// With cfg.Store set, the breaker's "open until" is shared with other
+// processes (see BreakerConfig.Store); the check is one call to the
+// store's OpenUntil per request.
+//
 // Span events: EventBreakerRejected (server.address, BreakerStateKey,
-// BreakerRetryInKey), EventBreakerStateChanged. A nil next means
+// BreakerRetryInKey, and BreakerSharedKey when the refusal came from
+// cfg.Store), EventBreakerStateChanged. A nil next means
 // http.DefaultTransport. Bad configuration is a *ConfigError.
 func NewBreaker(next http.RoundTripper, cfg BreakerConfig) (http.RoundTripper, error) {
 	c, err := cfg.resolve()
@@ -252,6 +281,7 @@ type breakerHost struct {
 	cb          *gobreaker.TwoStepCircuitBreaker[struct{}]
 	state       atomic.Int32 // a BreakerState
 	openUntil   atomic.Int64 // unix nanoseconds
+	published   atomic.Int64 // the last openUntil given to the Store
 	consecutive atomic.Int64
 	win         window // a: attempts, b: failures
 	changes     atomic.Uint64
@@ -331,9 +361,20 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	h := l.hosts.get(HostKey(req.URL), now.UnixNano())
 	changes := h.changes.Load()
 
+	if l.cfg.Store != nil {
+		if err := l.sharedOpen(h, now); err != nil {
+			closeBody(req)
+			AddEvent(ctx, EventBreakerRejected, semconv.ServerAddress(h.host),
+				BreakerStateKey.String(err.State.String()), BreakerRetryInKey.Float64(err.Until.Sub(now).Seconds()),
+				BreakerSharedKey.Bool(err.Shared))
+			return nil, err
+		}
+	}
+
 	var done func(error) // nil on the closed-state fast path
 	if BreakerState(h.state.Load()) != BreakerClosed {
 		d, err := l.admit(h, now)
+		l.publish(h, now)
 		l.stateEvent(ctx, h, changes)
 		if err != nil {
 			closeBody(req)
@@ -354,8 +395,45 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		outcome = Classify(ctx, resp, err, now).Breaker
 	}
 	l.record(h, done, outcome, now)
-	l.stateEvent(ctx, h, changes)
+	if h.changes.Load() != changes {
+		l.publish(h, now)
+		l.stateEvent(ctx, h, changes)
+	}
 	return resp, err
+}
+
+// sharedSlack: a shared open end at most this much later than this
+// process's own is taken for its own (a store that keeps milliseconds
+// rounds up).
+const sharedSlack = time.Millisecond
+
+// sharedOpen returns the refusal of a request to h while the Store says
+// the host's breaker is open in the fleet. A time the store holds that is
+// not later than this process's own open end (within sharedSlack) is this
+// process's own (it published it), and is reported as a local refusal.
+func (l *breakerLayer) sharedOpen(h *breakerHost, now time.Time) *CircuitOpenError {
+	until := l.cfg.Store.OpenUntil(h.host)
+	if !until.After(now) {
+		return nil
+	}
+	shared := until.UnixNano() > h.openUntil.Load()+int64(sharedSlack)
+	return &CircuitOpenError{Host: h.host, Until: until, State: BreakerOpen, Shared: shared}
+}
+
+// publish gives the Store the end of h's open state when h opened since
+// the last publication; of the requests that observe one opening, exactly
+// one publishes it. It runs on the request's goroutine, outside
+// gobreaker's lock.
+func (l *breakerLayer) publish(h *breakerHost, now time.Time) {
+	if l.cfg.Store == nil {
+		return
+	}
+	u := h.openUntil.Load()
+	p := h.published.Load()
+	if u <= p || u <= now.UnixNano() || !h.published.CompareAndSwap(p, u) {
+		return
+	}
+	l.cfg.Store.SetOpenUntil(h.host, time.Unix(0, u))
 }
 
 // admit asks gobreaker to let a request through while the breaker is not

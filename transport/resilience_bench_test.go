@@ -3,6 +3,7 @@ package transport_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/securecall/securecall/transport"
 )
@@ -105,3 +106,57 @@ func TestResilienceHappyPathAllocs(t *testing.T) {
 		t.Errorf("retry + breaker + throttle: %v allocations per request above the attempt scope's %v, budget 2", full-base, base)
 	}
 }
+
+// BenchmarkBreaker measures the breaker layer alone on its closed-state
+// fast path (next returns one shared response: no allocation), without
+// and with a shared store (BreakerConfig.Store, here an in-memory one
+// holding another host's open state).
+//
+//	go test -run '^$' -bench 'Breaker$' -benchmem ./transport
+func BenchmarkBreaker(b *testing.B) {
+	resp := &http.Response{StatusCode: 200, Header: resStubHeader, Body: http.NoBody}
+	next := roundTripFunc(func(*http.Request) (*http.Response, error) { return resp, nil })
+	store := newMemBreakerStore()
+	store.SetOpenUntil("other.example.test", time.Now().Add(time.Hour))
+	for _, bc := range []struct {
+		name string
+		cfg  transport.BreakerConfig
+	}{
+		{"local", transport.BreakerConfig{}},
+		{"store", transport.BreakerConfig{Store: store}},
+	} {
+		rt, err := transport.NewBreaker(next, bc.cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/items", nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := rt.RoundTrip(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+		})
+		b.Run(bc.name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/items", nil)
+				for pb.Next() {
+					resp, err := rt.RoundTrip(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					resp.Body.Close()
+				}
+			})
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

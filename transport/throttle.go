@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -45,7 +46,7 @@ const (
 
 	// ThrottleWaitKey: the wait imposed, in seconds.
 	ThrottleWaitKey = attribute.Key("securecall.throttle.wait")
-	// ThrottleReasonKey: "rate", "concurrency" or "cooldown".
+	// ThrottleReasonKey: "rate", "concurrency", "quota" or "cooldown".
 	ThrottleReasonKey = attribute.Key("securecall.throttle.reason")
 )
 
@@ -54,7 +55,15 @@ const (
 const (
 	ThrottleRate        = "rate"
 	ThrottleConcurrency = "concurrency"
+	// ThrottleQuota: the shared quota (ThrottleConfig.Quota) asked the
+	// request to wait.
+	ThrottleQuota = "quota"
 )
+
+// minQuotaWait is the shortest wait between two questions to the shared
+// quota, so that a quota answering with tiny waits cannot make the layer
+// spin.
+const minQuotaWait = time.Millisecond
 
 // HostLimit is the client-side limit for the hosts matching Pattern.
 type HostLimit struct {
@@ -114,6 +123,18 @@ type ThrottleConfig struct {
 	// MeterProvider creates MetricThrottleWait. nil:
 	// otel.GetMeterProvider().
 	MeterProvider metric.MeterProvider
+	// Quota, when set, is a rate limit shared with other processes (the
+	// replicas of a service; see the fleet module), asked with
+	// TakeQuota(ctx, host) after the host's local token and concurrency
+	// slot are taken. An answer to wait is obeyed like a token wait: the
+	// waits for one request add up to at most MaxWait (beyond: a
+	// *RateLimitError, Reason ThrottleQuota), none is started that would
+	// end within MinAttemptTime of the deadline (a *DeadlineError), and
+	// the quota is asked again after each. An error from the quota
+	// refuses the request (wrapped: it matches ErrRateLimited when the
+	// quota's does). A refused request gives its concurrency slot back and
+	// is not sent. nil: no shared quota.
+	Quota SharedQuota
 }
 
 func (c ThrottleConfig) resolve() (ThrottleConfig, error) {
@@ -204,13 +225,14 @@ func (h HostLimit) matches(host string) bool {
 }
 
 // RateLimitError is the error of a request the throttle refused because
-// its wait for a token (Reason ThrottleRate) or a concurrency slot (Reason
-// ThrottleConcurrency) would exceed MaxWait. errors.Is(err, ErrRateLimited)
+// its wait for a token (Reason ThrottleRate), a concurrency slot (Reason
+// ThrottleConcurrency) or the shared quota (Reason ThrottleQuota) would
+// exceed MaxWait. errors.Is(err, ErrRateLimited)
 // is true; the retry layer does not retry it.
 type RateLimitError struct {
 	Host    string
 	Reason  string
-	Wait    time.Duration // the wait needed (for a slot: the time waited)
+	Wait    time.Duration // the wait needed (for a slot: the time waited; for the quota: waited + asked)
 	MaxWait time.Duration
 }
 
@@ -236,6 +258,9 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // context's deadline (a *DeadlineError) or would exceed cfg.MaxWait (a
 // *RateLimitError); both match ErrRateLimited, and the request is not sent
 // (its body is closed).
+//
+// With cfg.Quota set, a request also takes its share of a quota shared
+// with other processes, after the local limits (see ThrottleConfig.Quota).
 //
 // It belongs inside the retry loop, below the breaker, per attempt: a
 // provider's quota counts every attempt. A host with no configured limit
@@ -333,6 +358,15 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+	if l.cfg.Quota != nil {
+		if err := l.takeQuota(ctx, h); err != nil {
+			if h.sem != nil {
+				h.sem.release()
+			}
+			closeBody(req)
+			return nil, err
+		}
+	}
 
 	resp, err := l.next.RoundTrip(req)
 
@@ -423,6 +457,41 @@ func (l *throttleLayer) takeSlot(ctx context.Context, h *throttleHost) error {
 		return &DeadlineError{Wait: waited, Remaining: wait - waited, Reason: SourceThrottle, Err: ErrRateLimited}
 	}
 	return &RateLimitError{Host: h.host, Reason: ThrottleConcurrency, Wait: waited, MaxWait: l.cfg.MaxWait}
+}
+
+// takeQuota takes the request's share of the shared quota, waiting as
+// the quota asks while the waits add up to at most MaxWait and each fits
+// before the deadline.
+func (l *throttleLayer) takeQuota(ctx context.Context, h *throttleHost) error {
+	var waited time.Duration
+	for {
+		d, err := l.cfg.Quota.TakeQuota(ctx, h.host)
+		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return fmt.Errorf("transport: throttle: %w", err)
+			}
+			AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(0), ThrottleReasonKey.String(ThrottleQuota))
+			return fmt.Errorf("transport: throttle: shared quota for %s: %w", h.host, err)
+		}
+		if d <= 0 {
+			return nil
+		}
+		d = max(d, minQuotaWait)
+		if err := checkDeadline(ctx, time.Now(), d, max(l.cfg.MinAttemptTime, 0), SourceThrottle, ErrRateLimited); err != nil {
+			AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleQuota))
+			return err
+		}
+		if waited+d > l.cfg.MaxWait {
+			AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleQuota))
+			return &RateLimitError{Host: h.host, Reason: ThrottleQuota, Wait: waited + d, MaxWait: l.cfg.MaxWait}
+		}
+		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleQuota))
+		l.record(ctx, h.host, ThrottleQuota, d)
+		if err := sleepCtx(ctx, d); err != nil {
+			return fmt.Errorf("transport: throttle: %w", err)
+		}
+		waited += d
+	}
 }
 
 func (l *throttleLayer) record(ctx context.Context, host, reason string, d time.Duration) {
