@@ -1,0 +1,236 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/signer"
+	"github.com/securecall/securecall/tokens"
+)
+
+// Allocation budgets, asserted with testing.AllocsPerRun in the normal test
+// run (no timing: allocation counts are exact and the same on every
+// machine). They are upper bounds measured on 2026-11-27 (go1.26.8): the
+// performance work (issue 8) removes allocations, and whoever removes one
+// lowers the bound here so that it cannot come back. A test failure means
+// a change added allocations to a layer's hot path: find them with
+//
+//	go test -run '^$' -bench 'Layer/<name>' -benchmem -memprofile mem.out -memprofilerate 1 ./bench/
+//	go tool pprof -sample_index=alloc_objects -list 'transport\.' mem.out
+//
+// The counts are taken without the race detector (see raceEnabled);
+// scripts/test.sh runs these tests once more without -race, so CI enforces
+// them.
+
+// allocRuns is the number of calls AllocsPerRun averages over.
+const allocRuns = 200
+
+// layerAllocBudget is the most allocations each layer may add to its
+// baseline per call (the rows of BenchmarkLayer; the baseline of a row is
+// its perLayerCase.base), by "<name>/<method>". Every row must have one.
+var layerAllocBudget = map[string]float64{
+	"stub/none/GET":  0,
+	"stub/none/POST": 0,
+	// One Request.Clone per attempt (BeginAttempt): request, context,
+	// header map and its values; a POST's two headers more.
+	"scope/GET":  4,
+	"scope/POST": 6,
+
+	// Per call, over stub/none.
+	"calltrace/sdk/GET":  7, // span, span context, call context, WithContext, attributes, snapshot
+	"calltrace/noop/GET": 3,
+	"audit/GET":          8, // slog record and its attributes
+	"audit/disabled/GET": 0,
+	"inventory/GET":      2, // call record context, WithContext
+	"egress/GET":         0,
+	"limits/GET":         1, // the counting body wrapper
+	"limits/POST":        1,
+	"totaltimeout/GET":   6, // context.WithTimeout (timer, cancel), WithContext, cancel-on-close body
+	"retry/GET":          4, // the per-attempt clone, nothing more on the happy path
+	"retry/POST":         6,
+	"retry/replay/GET":   16, // a second attempt clone, a drained 503, the Idempotency-Key
+	"retry/replay/POST":  25, // and a GetBody copy of the 1 KiB body
+
+	// Per attempt, over scope.
+	"breaker/GET":           0,
+	"throttle/GET":          0,
+	"attempttimeout/GET":    6,
+	"apikey/GET":            2,
+	"auth/GET":              2,
+	"sign/GET":              3,
+	"sign/POST":             7, // Content-Digest over a GetBody copy
+	"guard/GET":             0,
+	"attempttrace/sdk/GET":  10,
+	"attempttrace/noop/GET": 2,
+}
+
+// allocSpanSink is a synchronous span processor that drops every span.
+// The SDK still snapshots each ended span for it, as it does for a batch
+// processor, but no background export goroutine allocates while the
+// allocations are counted.
+type allocSpanSink struct{}
+
+func (allocSpanSink) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (allocSpanSink) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (allocSpanSink) Shutdown(context.Context) error                  { return nil }
+func (allocSpanSink) ForceFlush(context.Context) error                { return nil }
+
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("allocation counts of pooled code vary under -race; scripts/test.sh runs this test without it")
+	}
+}
+
+// TestLayerAllocs checks each layer of BenchmarkLayer against its
+// allocation budget (layerAllocBudget), as allocations over its baseline.
+func TestLayerAllocs(t *testing.T) {
+	skipUnderRace(t)
+	env := newPerLayerEnv(t, allocSpanSink{})
+	cases := perLayerCases(t, env)
+	measured := map[string]float64{}
+	for _, c := range cases { // baselines come first in the table
+		for _, m := range perLayerMethods(c) {
+			row := c.name + "/" + m
+			got := testing.AllocsPerRun(allocRuns, func() {
+				if err := perLayerOnce(c.rt, m); err != nil {
+					t.Fatalf("%s: %v", row, err)
+				}
+			})
+			measured[row] = got
+			extra := got
+			if c.base != "" {
+				base, ok := measured[c.base+"/"+m]
+				if !ok {
+					t.Fatalf("%s: baseline %s/%s not measured before it", row, c.base, m)
+				}
+				extra = got - base
+			}
+			budget, ok := layerAllocBudget[row]
+			switch {
+			case !ok:
+				t.Errorf("%s: no allocation budget in layerAllocBudget (it adds %v)", row, extra)
+			case c.base == "":
+				t.Logf("%s: %v allocations per call (baseline)", row, got)
+			case extra > budget:
+				t.Errorf("%s: %v allocations per call over %s, budget %v", row, extra, c.base, budget)
+			default:
+				t.Logf("%s: +%v allocations per call over %s (budget %v)", row, extra, c.base, budget)
+			}
+		}
+	}
+	for row := range layerAllocBudget {
+		if _, ok := measured[row]; !ok {
+			t.Errorf("layerAllocBudget has %s, which BenchmarkLayer does not measure", row)
+		}
+	}
+}
+
+// stackAllocBudget is the most allocations client.New's stack may add to
+// bare net/http per call on the stub transport (http.Client.Do, body read
+// and closed), by "<variant>/<method>": full has every layer on (HMAC
+// signing, a cached bearer token, the resilience and egress defaults) and
+// tracing on with a real OTel SDK; lean is full with no-op tracer and meter
+// providers. The issue 8 target for full/GET is 30. Tighten these as the
+// allocations go.
+var stackAllocBudget = map[string]float64{
+	"full/GET":  41, // 54 vs bare 13
+	"full/POST": 47, // 67 vs bare 20
+	"lean/GET":  31,
+	"lean/POST": 37,
+}
+
+// stackAllocClient returns a client with every layer on over the stub
+// transport, as BenchmarkStack's full (tracing on, the SDK's spans going to
+// a synchronous sink) or lean (no-op providers) client.
+func stackAllocClient(t *testing.T, tracing bool) *client.Client {
+	t.Helper()
+	key, err := signer.NewHMACKey("bench-key", bytes.Repeat([]byte{0x42}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := tokens.NewToken("bench-access-token", "Bearer", time.Now().Add(24*time.Hour))
+	opts := []client.Option{
+		client.WithOrigins(perLayerOrigin),
+		client.WithBaseTransport(stubTransport{}),
+		client.WithHMACSigning(signer.StaticKey(key)),
+		client.WithTokenSource(tokens.SourceFunc(func(context.Context) (tokens.Token, error) { return tok, nil })),
+	}
+	if tracing {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(allocSpanSink{}))
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		t.Cleanup(func() {
+			_ = tp.Shutdown(context.Background())
+			_ = mp.Shutdown(context.Background())
+		})
+		opts = append(opts, client.WithTracerProvider(tp), client.WithMeterProvider(mp), client.WithPropagator(propagation.TraceContext{}))
+	} else {
+		opts = append(opts, client.WithTracerProvider(tracenoop.NewTracerProvider()), client.WithMeterProvider(metricnoop.NewMeterProvider()))
+	}
+	c, err := client.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// doAllocs returns the allocations per call of do with a fresh request
+// of method, the body read to the end and closed.
+func doAllocs(t *testing.T, do func(*http.Request) (*http.Response, error), method string) float64 {
+	t.Helper()
+	return testing.AllocsPerRun(allocRuns, func() {
+		req, err := perLayerRequest(method)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", method, resp.StatusCode)
+		}
+	})
+}
+
+// TestStackAllocs checks the whole client.New stack on the stub transport
+// against stackAllocBudget, as allocations over bare net/http measured in
+// the same test.
+func TestStackAllocs(t *testing.T) {
+	skipUnderRace(t)
+	bare := &http.Client{Transport: stubTransport{}}
+	clients := map[string]*client.Client{
+		"full": stackAllocClient(t, true),
+		"lean": stackAllocClient(t, false),
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		base := doAllocs(t, bare.Do, m)
+		for _, v := range []string{"full", "lean"} {
+			row := v + "/" + m
+			got := doAllocs(t, clients[v].Do, m)
+			budget, ok := stackAllocBudget[row]
+			if !ok {
+				t.Fatalf("%s: no budget", row)
+			}
+			if extra := got - base; extra > budget {
+				t.Errorf("%s: %v allocations per call (bare %v): +%v over bare net/http, budget %v", row, got, base, extra, budget)
+			} else {
+				t.Logf("%s: %v allocations per call (bare %v): +%v over bare net/http (budget %v)", row, got, base, extra, budget)
+			}
+		}
+	}
+}
