@@ -29,6 +29,7 @@ type resilience struct {
 	backoff         retryablehttp.Backoff
 	cooldowns       transport.CooldownStore
 	limits          []transport.HostLimit
+	shared          fleetStores // WithFleet, WithBreakerStore, WithSharedQuota
 }
 
 // WithRetryPolicy plugs go-retryablehttp policies into the retry layer:
@@ -53,9 +54,12 @@ func WithRetryPolicy(check retryablehttp.CheckRetry, backoff retryablehttp.Backo
 // WithCooldownStore shares the per-host cooldowns (Retry-After, RateLimit
 // r=0) through store: between clients of one process
 // (transport.NewCooldowns), or across replicas (the fleet module). Default:
-// a store private to the client.
+// a store private to the client (or WithFleet's).
 func WithCooldownStore(store transport.CooldownStore) Option {
-	return requireValue("WithCooldownStore", store, func(c *config, v transport.CooldownStore) { c.res.cooldowns = v })
+	return requireValue("WithCooldownStore", store, func(c *config, v transport.CooldownStore) {
+		c.res.cooldowns = v
+		c.res.shared.cooldownsSet = true
+	})
 }
 
 // WithRateLimits sets client-side per-host limits (rate, burst,
@@ -208,6 +212,9 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 	}
 	rc.DisableBreaker = rc.DisableBreaker || r.noBreaker
 	rc.DisableThrottle = rc.DisableThrottle || r.noThrottle
+	if err := r.sharedStores(&rc); err != nil {
+		return rc, err
+	}
 	if cfg.meterProvider != nil {
 		rc.Retry.MeterProvider = cfg.meterProvider
 		rc.Breaker.MeterProvider = cfg.meterProvider

@@ -1,0 +1,153 @@
+package client
+
+import (
+	"reflect"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// Fleet is a set of stores that the replicas of a service share, so that
+// what one replica learns about a host holds for all of them: the fleet
+// module's *fleet.Fleet (on Redis) implements it. Each method returns the
+// store of one kind, or nil when the fleet does not share that kind of
+// state. The caller owns the fleet and what it holds (a Redis client, for
+// one); Client.Close does not close it.
+type Fleet interface {
+	// CooldownStore shares the per-host cooldowns of the retry layer
+	// (Retry-After, RateLimit r=0): see WithCooldownStore.
+	CooldownStore() transport.CooldownStore
+	// BreakerStore shares when each host's circuit breaker is open: see
+	// WithBreakerStore.
+	BreakerStore() transport.BreakerStore
+	// SharedQuota shares a rate limit among the replicas: see
+	// WithSharedQuota.
+	SharedQuota() transport.SharedQuota
+}
+
+// fleetStores records which option supplied each shared store, for the
+// conflict messages.
+type fleetStores struct {
+	fleet        Fleet
+	breakers     transport.BreakerStore
+	quota        transport.SharedQuota
+	cooldownsSet bool // WithCooldownStore was given
+}
+
+// WithBreakerStore shares the per-host circuit breakers' "open until"
+// through store: when one client's breaker for a host opens, every client
+// on the store fails fast for that host (a *transport.CircuitOpenError with
+// Shared set, nothing sent) until the breaker's open end; failures are
+// still counted by each client alone. Across replicas use the fleet
+// module's store; see docs/fleet.md. It conflicts with WithoutBreaker.
+// Default: a client's breakers share nothing.
+func WithBreakerStore(store transport.BreakerStore) Option {
+	return requireValue("WithBreakerStore", store, func(c *config, v transport.BreakerStore) {
+		if !c.failTypedNil("WithBreakerStore", v) {
+			c.res.shared.breakers = v
+		}
+	})
+}
+
+// WithSharedQuota makes the throttle take every attempt's share of quota,
+// a rate limit shared with other clients or replicas (the fleet module
+// leases it from Redis), after the client's own per-host limits. A quota
+// that asks to wait is obeyed within the throttle's wait limit and the
+// call's deadline; beyond them the attempt fails with ErrRateLimited. It
+// conflicts with WithoutThrottle. Default: no shared quota.
+func WithSharedQuota(quota transport.SharedQuota) Option {
+	return requireValue("WithSharedQuota", quota, func(c *config, v transport.SharedQuota) {
+		if !c.failTypedNil("WithSharedQuota", v) {
+			c.res.shared.quota = v
+		}
+	})
+}
+
+// WithFleet turns on fleet mode: the cooldowns, breaker state and quota
+// that f shares (the fleet module's fleet.New on a Redis client you own)
+// are used by every layer that is on; a store f returns as nil is not
+// shared, and a layer turned off (WithoutBreaker, WithoutThrottle) does
+// not use its store. WithCooldownStore, WithBreakerStore and
+// WithSharedQuota, given as well, replace the fleet's store of their kind,
+// whatever the order. A fleet that shares nothing is a *ConfigError.
+// Default: no fleet.
+func WithFleet(f Fleet) Option {
+	return requireValue("WithFleet", f, func(c *config, v Fleet) {
+		if !c.failTypedNil("WithFleet", v) {
+			c.res.shared.fleet = v
+		}
+	})
+}
+
+// failTypedNil records a *ConfigError for option when v, a non-nil
+// interface value, holds a nil pointer (or the like), which requireValue
+// lets through.
+func (c *config) failTypedNil(option string, v any) bool {
+	if !isNil(v) {
+		return false
+	}
+	c.fail(option, "nil %T", v)
+	return true
+}
+
+// sharedStores applies the shared stores to rc, whose DisableBreaker and
+// DisableThrottle are final, and reports conflicts.
+func (r *resilience) sharedStores(rc *transport.ResilienceConfig) error {
+	s := r.shared
+	if s.breakers != nil && rc.DisableBreaker {
+		return &ConfigError{Option: "WithBreakerStore", Reason: "conflicts with " + r.breakerOff() + ": a shared breaker state needs the breaker"}
+	}
+	if s.quota != nil && rc.DisableThrottle {
+		return &ConfigError{Option: "WithSharedQuota", Reason: "conflicts with " + r.throttleOff() + ": the shared quota is taken by the throttle"}
+	}
+	if s.fleet != nil {
+		cool, br, q := s.fleet.CooldownStore(), s.fleet.BreakerStore(), s.fleet.SharedQuota()
+		if isNil(cool) && isNil(br) && isNil(q) {
+			return &ConfigError{Option: "WithFleet", Reason: "the fleet shares no store (CooldownStore, BreakerStore and SharedQuota are all nil)"}
+		}
+		if !s.cooldownsSet && !isNil(cool) {
+			rc.Retry.Cooldowns = cool
+		}
+		if s.breakers == nil && !isNil(br) && !rc.DisableBreaker {
+			rc.Breaker.Store = br
+		}
+		if s.quota == nil && !isNil(q) && !rc.DisableThrottle {
+			rc.Throttle.Quota = q
+		}
+	}
+	if s.breakers != nil {
+		rc.Breaker.Store = s.breakers
+	}
+	if s.quota != nil {
+		rc.Throttle.Quota = s.quota
+	}
+	return nil
+}
+
+// breakerOff names the option that turned the breaker off.
+func (r *resilience) breakerOff() string {
+	if r.noBreaker {
+		return "WithoutBreaker"
+	}
+	return "WithResilience (DisableBreaker)"
+}
+
+// throttleOff names the option that turned the throttle off.
+func (r *resilience) throttleOff() string {
+	if r.noThrottle {
+		return "WithoutThrottle"
+	}
+	return "WithResilience (DisableThrottle)"
+}
+
+// isNil reports whether v, an interface value, is nil or holds a nil
+// pointer, map, func or the like (a typed nil a Fleet may return).
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Slice, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
+}
