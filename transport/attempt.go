@@ -25,6 +25,7 @@ type Attempt struct {
 
 	owned  *http.Request
 	source *http.Request // the request the attempt was cloned from
+	ctx    *attemptCtx   // the context that carries this Attempt
 }
 
 type attemptKey struct{}
@@ -49,6 +50,7 @@ func (c *attemptCtx) Value(key any) any {
 // from req.GetBody.
 func BeginAttempt(req *http.Request, n int) *http.Request {
 	c := &attemptCtx{Context: req.Context(), a: Attempt{Number: n, source: req}}
+	c.a.ctx = c
 	r := req.Clone(c)
 	c.a.owned = r
 	return r
@@ -81,31 +83,92 @@ func Own(req *http.Request) *http.Request {
 	return req.Clone(req.Context())
 }
 
-// WithContext returns req with ctx, like req.WithContext, and carries the
-// attempt's ownership over to the new request when req was owned.
+// WithContext returns req with ctx, like req.WithContext. When req is owned
+// by the current attempt (BeginAttempt), or is the call's own copy of the
+// caller's request (made by the call-trace layer), the context is replaced
+// in place and req itself is returned: no copy, and the ownership mark
+// stays. Otherwise it returns a shallow copy, as req.WithContext does.
+//
+// In-place replacement is safe because an owned request is only changed on
+// its way down the stack, before the inner layers (and the base transport)
+// see it; a layer that needs its own context after calling next keeps the
+// one it read on entry instead of asking the request again.
 func WithContext(req *http.Request, ctx context.Context) *http.Request {
-	r := req.WithContext(ctx)
-	if a, ok := AttemptFrom(ctx); ok && a.owned == req {
-		a.owned = r
+	if ctx == nil {
+		panic("transport: WithContext: nil context")
 	}
-	return r
+	if ownedInPlace(req) {
+		*req = *req.WithContext(ctx) // the copy stays on the stack: no allocation
+		return req
+	}
+	return req.WithContext(ctx)
+}
+
+// ownedInPlace reports whether req is owned by its attempt or, outside any
+// attempt, by its call scope.
+func ownedInPlace(req *http.Request) bool {
+	ctx := req.Context()
+	if a, ok := AttemptFrom(ctx); ok {
+		return a.owned == req
+	}
+	if c := callScopeFrom(ctx); c != nil {
+		return c.owned == req
+	}
+	return false
 }
 
 // fork returns a copy of r for a second send within the same attempt (the
-// auth layer's single replay after a 401): a new header map and URL, the same
-// context and body (the caller sets the replay body). When r belongs to an
-// attempt, the copy becomes the attempt's owned request, so the inner layers
-// modify it in place again; r itself may still be held by the discarded
-// response and is left alone.
-func fork(r *http.Request) *http.Request {
-	r2 := r.WithContext(r.Context())
+// auth layer's single replay after a 401), carrying ctx (the context r had
+// when the forking layer received it: inner layers may have replaced r's
+// since). It has a new header map and URL and the same body (the caller
+// sets the replay body). When r belongs to an attempt, the copy becomes the
+// attempt's owned request, so the inner layers modify it in place again; r
+// itself may still be held by the discarded response and is left alone.
+func fork(r *http.Request, ctx context.Context) *http.Request {
+	r2 := r.WithContext(ctx)
 	r2.Header = r.Header.Clone()
 	u := *r.URL
 	r2.URL = &u
-	if a, ok := AttemptFrom(r.Context()); ok {
+	if a, ok := AttemptFrom(ctx); ok {
 		a.owned = r2
 	}
 	return r2
+}
+
+// callScope is the state one call (one request through the stack, before
+// its attempts) shares with the call-level layers, carried in its context
+// as a single allocation: the call's own copy of the caller's request
+// (owned, so later call-level layers replace its context in place), the
+// inventory's call record and the call span's state and body wrapper. The
+// call-trace layer creates it.
+type callScope struct {
+	context.Context
+	owned *http.Request
+	rec   callRecord // valid once rec.url is set (withCallRecord)
+	state callState
+	body  tracedBody
+}
+
+type callScopeKey struct{}
+
+func (c *callScope) Value(key any) any {
+	switch key.(type) {
+	case callScopeKey:
+		return c
+	case callKey:
+		return &c.state
+	}
+	if c.rec.url != nil {
+		if v, ok := c.rec.value(key); ok {
+			return v
+		}
+	}
+	return c.Context.Value(key)
+}
+
+func callScopeFrom(ctx context.Context) *callScope {
+	c, _ := ctx.Value(callScopeKey{}).(*callScope)
+	return c
 }
 
 // NewAttemptScope returns a layer that starts a single attempt: it makes the

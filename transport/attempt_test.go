@@ -134,15 +134,16 @@ func TestOwnShallowCopyInsideAttemptClones(t *testing.T) {
 func TestWithContextKeepsOwnership(t *testing.T) {
 	type key struct{}
 	r := transport.BeginAttempt(newReq(t, http.MethodGet, ""), 0)
+	src := r.WithContext(r.Context()) // what an outer layer would still hold
 	r2 := transport.WithContext(r, context.WithValue(r.Context(), key{}, "v"))
-	if r2 == r {
-		t.Fatal("WithContext returned the same request")
+	if r2 != r {
+		t.Fatal("WithContext copied the attempt's own request instead of replacing its context in place")
 	}
 	if transport.Own(r2) != r2 {
 		t.Fatal("ownership lost across WithContext")
 	}
-	if transport.Own(r) == r {
-		t.Fatal("the request before WithContext is still owned: two requests would share one header map")
+	if src.Context().Value(key{}) != nil {
+		t.Fatal("a copy made before WithContext saw the new context")
 	}
 	if r2.Context().Value(key{}) != "v" {
 		t.Fatal("new context not used")
@@ -161,15 +162,17 @@ func TestWithContextOutsideAttempt(t *testing.T) {
 }
 
 // A context that does not descend from the attempt's does not carry the
-// ownership over.
+// ownership over: the inner layers then clone before changing anything.
 func TestWithContextUnrelatedContext(t *testing.T) {
 	r := transport.BeginAttempt(newReq(t, http.MethodGet, ""), 0)
 	r2 := transport.WithContext(r, context.Background())
 	if transport.Own(r2) == r2 {
-		t.Fatal("ownership moved to a request outside the attempt")
+		t.Fatal("a request whose context left the attempt is still owned")
 	}
-	if transport.Own(r) != r {
-		t.Fatal("the attempt's request lost ownership to a request outside the attempt")
+	// A request outside any attempt or call is copied, never changed.
+	plain := newReq(t, http.MethodGet, "")
+	if transport.WithContext(plain, context.Background()) == plain {
+		t.Fatal("WithContext changed a request it does not own")
 	}
 }
 

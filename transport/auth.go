@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/textproto"
@@ -142,7 +143,8 @@ func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !l.inScope(req.URL) {
 		return l.next.RoundTrip(req)
 	}
-	tok, err := l.src.Token(req.Context())
+	ctx := req.Context()
+	tok, err := l.src.Token(ctx)
 	if err != nil {
 		closeBody(req)
 		return nil, &AuthError{Layer: l.name, Err: err}
@@ -153,12 +155,13 @@ func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || l.inv == nil || !replayChallenge(resp.Header) {
 		return resp, err
 	}
-	return l.recover(r, tok, resp)
+	return l.recover(ctx, r, tok, resp)
 }
 
 // recover handles a 401 to r, which carried tok: it invalidates tok and
-// replays r once with a new token when it can.
-func (l *credLayer) recover(r *http.Request, tok tokens.Token, resp *http.Response) (*http.Response, error) {
+// replays r once with a new token when it can. ctx is the context r had on
+// entry to the layer (the inner layers may have replaced r's in place).
+func (l *credLayer) recover(ctx context.Context, r *http.Request, tok tokens.Token, resp *http.Response) (*http.Response, error) {
 	l.inv.Invalidate(tok)
 	body := r.Body
 	if body != nil && body != http.NoBody {
@@ -171,7 +174,7 @@ func (l *credLayer) recover(r *http.Request, tok tokens.Token, resp *http.Respon
 		}
 		body = b
 	}
-	fresh, err := l.src.Token(r.Context())
+	fresh, err := l.src.Token(ctx)
 	if err != nil || fresh.Equal(tok) {
 		if body != nil && body != r.Body {
 			body.Close()
@@ -186,7 +189,7 @@ func (l *credLayer) recover(r *http.Request, tok tokens.Token, resp *http.Respon
 	// A new request for the replay: next (or the server) may still hold r.
 	// fork gives r2 its own header map and URL and makes it the attempt's
 	// owned request, so the inner layers modify it in place.
-	r2 := fork(r)
+	r2 := fork(r, ctx)
 	r2.Body = body
 	l.apply(r2, fresh)
 	return l.next.RoundTrip(r2)

@@ -175,12 +175,18 @@ func callRecordFrom(ctx context.Context) *callRecord {
 // When req's context holds no record for this call (none, or that of an
 // outer call which made this one, a token refresh, with its context),
 // a new one is made, starting with the route of WithRoute (except for a
-// redirect hop, whose URL the route does not describe); that costs two
-// allocations (the context and the shallow request copy).
+// redirect hop, whose URL the route does not describe). Inside a call scope
+// that owns req (the call-trace layer's copy), the record is the scope's: no
+// allocation; otherwise it costs two (the context and the shallow request
+// copy).
 func withCallRecord(req *http.Request) (*callRecord, *http.Request) {
 	ctx := req.Context()
 	if r := callRecordFrom(ctx); r != nil && sameURL(r.url, req.URL) {
 		return r, req
+	}
+	if cs := callScopeFrom(ctx); cs != nil && cs.owned == req && cs.rec.url == nil {
+		cs.rec.init(ctx, req)
+		return &cs.rec, req
 	}
 	c := &callRecordCtx{Context: ctx}
 	c.rec.init(ctx, req)

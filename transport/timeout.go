@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -139,13 +140,158 @@ type totalTimeout struct {
 
 func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	if dl, ok := ctx.Deadline(); ok && !dl.After(time.Now().Add(l.d)) {
+	now := time.Now()
+	if dl, ok := ctx.Deadline(); ok && !dl.After(now.Add(l.d)) {
 		return l.next.RoundTrip(req)
 	}
-	tctx, cancel := context.WithTimeout(ctx, l.d)
-	resp, err := l.next.RoundTrip(WithContext(req, tctx))
-	return cancelOnClose(resp, err, cancel)
+	cd := &callDeadline{parent: ctx, d: now.Add(l.d)}
+	resp, err := l.next.RoundTrip(WithContext(req, cd))
+	return cd.releaseOnClose(resp, err)
 }
+
+// callDeadline is the total timeout's context: a deadline that costs no
+// timer until something waits on it. Deadline and Err answer from the
+// deadline itself; the first Done call creates the real timer context
+// (context.WithDeadline on the parent) and every method then defers to it,
+// so the context contract holds for whoever uses it.
+//
+// The common path never waits on it: the attempt-timeout layer, finding an
+// untouched callDeadline as the parent of its attempt, gives the attempt one
+// timer context whose deadline is the earlier of the two, made directly on
+// the callDeadline's parent (attemptTimeout.RoundTrip). The waits between
+// attempts (backoff, cooldowns, throttling) call Done, and pay for the
+// timer then. Like a context.WithTimeout whose cancel runs when the
+// response body is closed, the callDeadline is released then (or when the
+// call fails): Err reports context.Canceled and the timer, if any, stops.
+type callDeadline struct {
+	parent   context.Context
+	d        time.Time
+	mu       sync.Mutex
+	m        atomic.Pointer[timerContext]
+	released atomic.Bool
+	body     releaseBody // the response body wrapper: no second allocation
+}
+
+// timerContext is a materialised callDeadline.
+type timerContext struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+type callDeadlineKey struct{}
+
+func (c *callDeadline) materialize() *timerContext {
+	if m := c.m.Load(); m != nil {
+		return m
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m := c.m.Load(); m != nil {
+		return m
+	}
+	ctx, cancel := context.WithDeadline(c.parent, c.d)
+	if c.released.Load() {
+		cancel()
+	}
+	m := &timerContext{ctx: ctx, cancel: cancel}
+	c.m.Store(m)
+	return m
+}
+
+// release ends the call's context: it cancels the timer context if there
+// is one and makes Err report context.Canceled.
+func (c *callDeadline) release() {
+	c.mu.Lock()
+	c.released.Store(true)
+	m := c.m.Load()
+	c.mu.Unlock()
+	if m != nil {
+		m.cancel()
+	}
+}
+
+// releaseOnClose is cancelOnClose for a callDeadline: the context is
+// released when the response body is closed, or at once when there is no
+// body to read.
+func (c *callDeadline) releaseOnClose(resp *http.Response, err error) (*http.Response, error) {
+	if err != nil {
+		c.release()
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		return nil, err
+	}
+	if resp.Body == nil || resp.Body == http.NoBody {
+		c.release()
+		if resp.Body == nil {
+			resp.Body = http.NoBody
+		}
+		return resp, nil
+	}
+	c.body = releaseBody{rc: resp.Body, cd: c}
+	if w, ok := resp.Body.(io.Writer); ok { // 101 Switching Protocols: keep it writable
+		resp.Body = &releaseRWBody{&c.body, w}
+		return resp, nil
+	}
+	resp.Body = &c.body
+	return resp, nil
+}
+
+// releaseBody releases its callDeadline when closed.
+type releaseBody struct {
+	rc   io.ReadCloser
+	cd   *callDeadline
+	once sync.Once
+}
+
+func (b *releaseBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
+
+func (b *releaseBody) Close() error {
+	err := b.rc.Close()
+	b.once.Do(b.cd.release)
+	return err
+}
+
+type releaseRWBody struct {
+	*releaseBody
+	w io.Writer
+}
+
+func (b *releaseRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
+
+func (c *callDeadline) Deadline() (time.Time, bool) { return c.d, true }
+
+func (c *callDeadline) Done() <-chan struct{} { return c.materialize().ctx.Done() }
+
+func (c *callDeadline) Err() error {
+	if m := c.m.Load(); m != nil {
+		return m.ctx.Err()
+	}
+	if err := c.parent.Err(); err != nil {
+		return err
+	}
+	if c.released.Load() {
+		return context.Canceled
+	}
+	if !time.Now().Before(c.d) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (c *callDeadline) Value(key any) any {
+	if key == (callDeadlineKey{}) {
+		return c
+	}
+	if m := c.m.Load(); m != nil {
+		// The timer context: a child's cancellation then registers with
+		// it directly (no goroutine per child).
+		return m.ctx.Value(key)
+	}
+	return c.parent.Value(key)
+}
+
+func (c *callDeadline) String() string { return "transport.callDeadline(" + c.d.String() + ")" }
 
 // NewAttemptTimeout returns the per-attempt timeout layer: each attempt
 // runs under min(attempt, the deadline it already has); when the call's
@@ -175,12 +321,41 @@ type attemptTimeout struct {
 
 func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
-	if dl, ok := parent.Deadline(); ok && !dl.After(time.Now().Add(l.d)) {
+	dl := time.Now().Add(l.d)
+	if a, ok := AttemptFrom(parent); ok && a.owned == req && a.ctx == parent {
+		if cd, ok := a.ctx.Context.(*callDeadline); ok && cd.m.Load() == nil {
+			return l.fast(req, a.ctx, cd, dl)
+		}
+	}
+	if pd, ok := parent.Deadline(); ok && !pd.After(dl) {
 		return l.next.RoundTrip(req) // the call's deadline comes first
 	}
-	actx, cancel := context.WithTimeout(parent, l.d)
+	actx, cancel := context.WithDeadline(parent, dl)
 	resp, err := l.next.RoundTrip(WithContext(req, actx))
 	if err != nil && parent.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
+	}
+	return cancelOnClose(resp, err, cancel)
+}
+
+// fast is the attempt timeout over an untouched total deadline (the usual
+// stack): the attempt gets one timer context, on the total deadline's
+// parent, ending at the earlier of the two deadlines, instead of a timer
+// per level. The attempt owns its context, which nothing has waited on
+// yet, so the layer replaces what it wraps in place; the layers above (and
+// the auth layer's replay, inside) see the attempt deadline, as they would
+// with a child context.
+func (l *attemptTimeout) fast(req *http.Request, ac *attemptCtx, cd *callDeadline, dl time.Time) (*http.Response, error) {
+	// cd.d is before the parent's own deadline (NewTotalTimeout made cd
+	// only then), so the attempt ends at dl or cd.d, whichever is first.
+	attemptBound := dl.Before(cd.d)
+	if !attemptBound {
+		dl = cd.d
+	}
+	actx, cancel := context.WithDeadline(cd.parent, dl)
+	ac.Context = actx
+	resp, err := l.next.RoundTrip(req)
+	if err != nil && attemptBound && errors.Is(actx.Err(), context.DeadlineExceeded) {
 		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
 	}
 	return cancelOnClose(resp, err, cancel)

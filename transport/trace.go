@@ -421,14 +421,6 @@ type callState struct {
 
 type callKey struct{}
 
-// callCtx carries the callState in the context; it also holds the call
-// span's body wrapper, so a call costs one allocation for both.
-type callCtx struct {
-	context.Context
-	state callState
-	body  tracedBody
-}
-
 // attrBuf is a scratch buffer for the attributes a layer sets on a span in
 // one SetAttributes call (the SDK copies them). Pooled: a buffer on the
 // stack would escape through the interface call and cost an allocation.
@@ -445,13 +437,6 @@ func putAttrBuf(b *attrBuf) {
 	attrBufs.Put(b)
 }
 
-func (c *callCtx) Value(key any) any {
-	if key == (callKey{}) {
-		return &c.state
-	}
-	return c.Context.Value(key)
-}
-
 func callStateFrom(ctx context.Context) *callState {
 	cs, _ := ctx.Value(callKey{}).(*callState)
 	return cs
@@ -461,7 +446,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	m := methodOf(req.Method)
 	host, port := serverOf(req.URL)
-	cc := &callCtx{}
+	cc := &callScope{}
 	sk := spanKey{m, host, port}
 	ctx, span := c.tel.tracer.Start(req.Context(), m.span, c.tel.spanOptions(&c.spans, c.bare, sk)...)
 	cc.Context = ctx
@@ -471,7 +456,9 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		cc.state.urlFull = c.tel.policy.URL(req.URL)
 	}
 
-	resp, err := c.next.RoundTrip(req.WithContext(cc))
+	r := req.WithContext(cc) // the call's own copy: inner call layers change it in place
+	cc.owned = r
+	resp, err := c.next.RoundTrip(r)
 
 	secs := time.Since(start).Seconds()
 	if err != nil {
@@ -526,7 +513,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // appendAttrs appends the call span's end attributes common to success and
 // failure.
-func (cc *callCtx) appendAttrs(attrs []attribute.KeyValue, m *method, original string) []attribute.KeyValue {
+func (cc *callScope) appendAttrs(attrs []attribute.KeyValue, m *method, original string) []attribute.KeyValue {
 	attrs = append(attrs,
 		semconv.URLFull(cc.state.urlFull),
 		AttemptCountKey.Int(int(cc.state.attempts.Load())))
