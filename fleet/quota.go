@@ -1,0 +1,656 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
+	"golang.org/x/time/rate"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// Quota defaults (zero values of QuotaOptions).
+const (
+	// DefaultLeaseTTL is how long leased tokens stay usable. The fleet's
+	// overshoot bound is Rate × LeaseTTL / Period (see Quota).
+	DefaultLeaseTTL = 200 * time.Millisecond
+	// DefaultMinBatch is the fewest tokens a lease asks for.
+	DefaultMinBatch = 1
+	// DefaultMaxBatch is the most tokens a lease asks for (a lease is also
+	// capped at a quarter of the limit's Burst).
+	DefaultMaxBatch = 1000
+	// DefaultQuotaPeriod is a QuotaLimit's Period when zero.
+	DefaultQuotaPeriod = time.Second
+)
+
+const (
+	// leaseBurstDivisor: one lease asks for at most Burst / leaseBurstDivisor
+	// tokens (at least 1), so one replica cannot take the whole burst.
+	leaseBurstDivisor = 4
+	// maxBackoffShift bounds the doubling of the wait between short leases.
+	maxBackoffShift = 6
+	// maxFlightWaits bounds how many lease flights one TakeQuota waits for
+	// before it answers with a retry time.
+	maxFlightWaits = 3
+	// minRateWindow is the shortest time a lease's consumption rate is
+	// measured over.
+	minRateWindow = int64(time.Millisecond)
+)
+
+// QuotaLimit is the fleet-wide limit of the hosts matching Pattern: Rate
+// requests per Period with bursts of up to Burst, enforced by a GCRA
+// (github.com/go-redis/redis_rate) in Redis. Every replica must configure
+// the same limit for a quota; replicas disagreeing on it share one Redis
+// key with different parameters, and the result is undefined.
+type QuotaLimit struct {
+	// Pattern selects hosts by transport.HostKey: an exact key
+	// ("api.example.com", "api.example.com:8443"), "*.example.com" for
+	// every subdomain of example.com (not example.com itself), or "*" for
+	// every host. Ignored in QuotaOptions.Limit.
+	Pattern string
+	// Key names the quota that all matching hosts share (one Redis key).
+	// Empty: each host has a quota of its own.
+	Key string
+	// Rate is the number of requests allowed per Period. Zero: no fleet
+	// quota for the matching hosts (TakeQuota grants at once, no Redis).
+	Rate int
+	// Period is the quota's period. Zero: DefaultQuotaPeriod (a second).
+	// At least a millisecond.
+	Period time.Duration
+	// Burst is the most requests the fleet may send at once after a quiet
+	// spell. Zero: Rate.
+	Burst int
+}
+
+// QuotaOptions configures a Quota.
+type QuotaOptions struct {
+	// Limit applies to hosts that match none of Hosts (its Pattern is
+	// ignored). The zero value: no quota for those hosts.
+	Limit QuotaLimit
+	// Hosts lists per-host limits; the first matching Pattern wins.
+	Hosts []QuotaLimit
+	// Prefix starts every key: the Redis key of a quota is
+	// "rate:" + Prefix + "quota:" + (Key or host); redis_rate adds
+	// "rate:". Zero: DefaultPrefix.
+	Prefix string
+	// Timeout bounds each Redis call. Zero: DefaultTimeout.
+	Timeout time.Duration
+	// ProbeInterval: once a call has failed, Redis is marked down and only
+	// one lease per interval tries it again. Zero: DefaultProbeInterval.
+	ProbeInterval time.Duration
+	// Policy while Redis is unavailable (leased tokens still valid are
+	// used first under both). PolicyDefault means FallBackLocal: each
+	// replica grants from a local token bucket of Rate / ExpectedReplicas
+	// per Period (burst Burst / ExpectedReplicas, at least 1). FailClosed
+	// refuses with an *Error matching ErrUnavailable and
+	// transport.ErrRateLimited.
+	Policy Policy
+	// ExpectedReplicas is the number of replicas the local share under
+	// FallBackLocal divides the quota by; required (positive) with
+	// FallBackLocal, ignored with FailClosed. Set it to the most replicas
+	// the service runs: with more replicas than this the fleet exceeds the
+	// quota while Redis is down.
+	ExpectedReplicas int
+	// LeaseTTL is how long leased tokens stay usable; tokens unused by
+	// then are dropped. The fleet may exceed its quota over a window by at
+	// most Rate × LeaseTTL / Period (tokens leased just before the window
+	// and used in it). A lease aims to cover LeaseTTL / 2 of the replica's
+	// recent demand. Zero: DefaultLeaseTTL; at least a millisecond.
+	LeaseTTL time.Duration
+	// MinBatch is the fewest tokens a lease asks for. More than 1 saves
+	// Redis calls at low rates but drops unused tokens when a replica's
+	// demand is low: keep it at 1 when many replicas each send little.
+	// Zero: DefaultMinBatch.
+	MinBatch int
+	// MaxBatch is the most tokens a lease asks for; a lease is also
+	// capped at Burst / 4 (at least 1). Zero: DefaultMaxBatch.
+	MaxBatch int
+	// MaxHosts bounds the hosts tracked. Zero: transport.DefaultMaxHosts.
+	MaxHosts int
+	// MeterProvider creates MetricDegraded and MetricRedisErrors (store
+	// "lease"). Nil: the global provider.
+	MeterProvider metric.MeterProvider
+}
+
+// Quota is a transport.SharedQuota (ThrottleConfig.Quota) kept in Redis:
+// the replicas of a service share one GCRA limit per host (or per
+// QuotaLimit.Key), so that together they stay within an API's quota.
+//
+// Redis is not on every request's path. Each replica leases tokens in
+// batches, with one Redis call (redis_rate AllowAtMost) per batch, and
+// serves TakeQuota from the leased count in memory (an atomic decrement,
+// no lock, no allocation). When the lease runs out, one caller per host
+// starts the next lease and the others wait for it. The batch adapts to
+// the replica's own consumption: it aims to cover LeaseTTL / 2 of recent
+// demand, between MinBatch and min(MaxBatch, Burst / 4). When Redis grants
+// less than asked (the fleet is at its quota), the replica waits before
+// leasing again: the time the fleet needs to accrue a batch, doubled after
+// each lease that got less than half of its batch, at most the time the
+// fleet needs to refill its burst, with jitter. Replicas competing for a
+// saturated quota thus space their leases out instead of polling Redis
+// for one token at a time; meanwhile TakeQuota answers with a retry time.
+// Replicas are not guaranteed equal shares of a saturated quota.
+//
+// Guarantee while Redis is up: over any window of length W the fleet sends
+// at most Burst + Rate × (W + LeaseTTL) / Period requests for a quota:
+// Redis's GCRA grants at most Burst + Rate × W / Period in any window, and
+// a leased token is used within LeaseTTL of its grant or dropped. Tokens
+// dropped unused, and the fractional token redis_rate may consume on a
+// partial grant, make the fleet use slightly less than its quota, never
+// more. Replicas' clocks play no part (the GCRA runs on Redis's TIME).
+//
+// Every Redis call is bounded by Timeout and runs apart from the callers'
+// contexts (one caller giving up does not spoil a lease others wait on);
+// each caller waits for it at most until its own context is done. A failed
+// or timed-out call marks Redis down: leased tokens still valid are used,
+// then the Policy applies until a probe (one lease per ProbeInterval)
+// succeeds, and leasing resumes:
+//
+//   - FallBackLocal (default): each replica grants from a local token
+//     bucket of Rate / ExpectedReplicas per Period, burst
+//     Burst / ExpectedReplicas (at least 1). While Redis is down the fleet
+//     then sends at most replicas / ExpectedReplicas of its quota (plus
+//     each replica's unexpired lease, at most one batch): within the quota
+//     only if no more than ExpectedReplicas replicas run.
+//   - FailClosed: TakeQuota returns an *Error (Store "lease") wrapping
+//     ErrUnavailable and transport.ErrRateLimited; nothing is sent beyond
+//     the leases already held.
+//
+// Requests granted locally during an outage are not charged to Redis
+// afterwards, and a restarted Redis starts every quota with a full burst:
+// right after an outage the fleet may send up to one more Burst.
+//
+// MetricDegraded shows the state and each call served without Redis adds
+// EventDegraded to the caller's span. The Quota is safe for concurrent use.
+type Quota struct {
+	c        redis.UniversalClient
+	allow    func(ctx context.Context, key string, l redis_rate.Limit, n int) (*redis_rate.Result, error)
+	h        *health
+	prefix   string
+	def      quotaRule
+	rules    []quotaRule
+	ttl      int64 // nanoseconds
+	minBatch int
+	maxBatch int
+	replicas int
+	maxHosts int
+
+	hosts  atomic.Pointer[map[string]*quotaState] // copy on write
+	mu     sync.Mutex                             // writers of hosts, shared
+	shared map[string]*quotaState                 // states of configured Keys
+}
+
+var _ transport.SharedQuota = (*Quota)(nil)
+
+// quotaRule is a validated QuotaLimit.
+type quotaRule struct {
+	pattern string // lower case
+	key     string
+	limit   redis_rate.Limit // zero Rate: unlimited
+}
+
+// quotaState is the leasing state of one quota on this replica.
+type quotaState struct {
+	key      string // Redis key, without redis_rate's "rate:"
+	limit    redis_rate.Limit
+	ei       float64 // emission interval, nanoseconds per token
+	capBatch int
+	local    *rate.Limiter // the FallBackLocal share; nil with FailClosed
+
+	lease atomic.Pointer[lease]
+
+	mu        sync.Mutex
+	flight    *flight // the lease in progress, nil when none
+	notBefore int64   // no lease before this (unix ns) after a short one
+	backoff   int     // doublings of the wait between short leases
+	rate      float64 // estimated consumption, tokens per second (EWMA)
+	leases    int64   // Redis leases that answered
+	leased    int64   // tokens granted by them
+	expired   int64   // tokens dropped unused
+}
+
+// unlimited is the state of hosts without a quota.
+var unlimited = &quotaState{}
+
+// lease is one batch of tokens granted by Redis.
+type lease struct {
+	start   int64 // unix ns, taken before the Redis call
+	expires int64
+	granted int64
+	left    atomic.Int64
+	emptyAt atomic.Int64 // when the last token was taken; 0: not yet
+}
+
+// flight is one lease call in progress.
+type flight struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// NewQuota returns a Quota on c, which the caller owns. A go-redis Client,
+// ClusterClient or Ring must have ContextTimeoutEnabled set. Bad options
+// are a *ConfigError naming the field.
+func NewQuota(c redis.UniversalClient, opts QuotaOptions) (*Quota, error) {
+	if err := checkClient(c); err != nil {
+		return nil, err
+	}
+	q := &Quota{c: c, prefix: opts.Prefix, minBatch: opts.MinBatch, maxBatch: opts.MaxBatch,
+		replicas: opts.ExpectedReplicas, maxHosts: opts.MaxHosts, shared: make(map[string]*quotaState)}
+	var err error
+	if q.def, err = checkQuotaLimit("Limit", opts.Limit, false); err != nil {
+		return nil, err
+	}
+	for i, l := range opts.Hosts {
+		r, err := checkQuotaLimit(fmt.Sprintf("Hosts[%d]", i), l, true)
+		if err != nil {
+			return nil, err
+		}
+		q.rules = append(q.rules, r)
+	}
+	switch {
+	case opts.LeaseTTL < 0 || (opts.LeaseTTL > 0 && opts.LeaseTTL < time.Millisecond):
+		return nil, configError("LeaseTTL", "must be at least 1ms")
+	case opts.MinBatch < 0:
+		return nil, configError("MinBatch", "must not be negative")
+	case opts.MaxBatch < 0:
+		return nil, configError("MaxBatch", "must not be negative")
+	case opts.ExpectedReplicas < 0:
+		return nil, configError("ExpectedReplicas", "must not be negative")
+	case opts.MaxHosts < 0:
+		return nil, configError("MaxHosts", "must not be negative")
+	}
+	if q.minBatch == 0 {
+		q.minBatch = DefaultMinBatch
+	}
+	if q.maxBatch == 0 {
+		q.maxBatch = DefaultMaxBatch
+	}
+	if q.minBatch > q.maxBatch {
+		return nil, configError("MinBatch", fmt.Sprintf("must not exceed MaxBatch (%d)", q.maxBatch))
+	}
+	q.ttl = int64(opts.LeaseTTL)
+	if q.ttl == 0 {
+		q.ttl = int64(DefaultLeaseTTL)
+	}
+	if opts.Policy == PolicyDefault {
+		opts.Policy = FallBackLocal
+	}
+	if opts.Policy == FallBackLocal && opts.ExpectedReplicas == 0 {
+		return nil, configError("ExpectedReplicas", "required with the FallBackLocal policy: while Redis is down each replica grants Rate / ExpectedReplicas")
+	}
+	if q.h, err = newHealth("lease", opts.Policy, opts.Timeout, opts.ProbeInterval, opts.MeterProvider); err != nil {
+		return nil, err
+	}
+	if q.prefix == "" {
+		q.prefix = DefaultPrefix
+	}
+	if q.maxHosts == 0 {
+		q.maxHosts = transport.DefaultMaxHosts
+	}
+	lim := redis_rate.NewLimiter(c)
+	q.allow = lim.AllowAtMost
+	return q, nil
+}
+
+func checkQuotaLimit(field string, l QuotaLimit, needPattern bool) (quotaRule, error) {
+	r := quotaRule{pattern: strings.ToLower(l.Pattern), key: l.Key}
+	if needPattern {
+		p := r.pattern
+		switch {
+		case p == "":
+			return r, configError(field+".Pattern", "must not be empty")
+		case p == "*":
+		case strings.HasPrefix(p, "*."):
+			if len(p) < 3 || strings.Contains(p[2:], "*") {
+				return r, configError(field+".Pattern", fmt.Sprintf("invalid wildcard pattern %q", l.Pattern))
+			}
+		case strings.Contains(p, "*"):
+			return r, configError(field+".Pattern", fmt.Sprintf("a wildcard is only allowed as a leading \"*.\" or alone, got %q", l.Pattern))
+		}
+	}
+	switch {
+	case l.Rate < 0:
+		return r, configError(field+".Rate", "must not be negative")
+	case l.Period < 0 || (l.Period > 0 && l.Period < time.Millisecond):
+		return r, configError(field+".Period", "must be at least 1ms")
+	case l.Burst < 0:
+		return r, configError(field+".Burst", "must not be negative")
+	case l.Burst > 0 && l.Rate == 0:
+		return r, configError(field+".Burst", "needs a Rate")
+	case l.Key != "" && l.Rate == 0:
+		return r, configError(field+".Key", "needs a Rate")
+	}
+	if l.Rate == 0 {
+		return r, nil
+	}
+	r.limit = redis_rate.Limit{Rate: l.Rate, Period: l.Period, Burst: l.Burst}
+	if r.limit.Period == 0 {
+		r.limit.Period = DefaultQuotaPeriod
+	}
+	if r.limit.Burst == 0 {
+		r.limit.Burst = l.Rate
+	}
+	return r, nil
+}
+
+func (r quotaRule) matches(host string) bool {
+	switch p := r.pattern; {
+	case p == "*":
+		return true
+	case strings.HasPrefix(p, "*."):
+		return len(host) > len(p)-1 && strings.HasSuffix(host, p[1:])
+	default:
+		return host == p
+	}
+}
+
+// TakeQuota implements transport.SharedQuota: (0, nil) when one request
+// to host may be sent now; (d, nil) when none is available (nothing was
+// taken; asking again after d may succeed; d is at most the quota's
+// Period); under FailClosed, while Redis is unavailable and no leased
+// token is left, an *Error matching ErrUnavailable and
+// transport.ErrRateLimited. When ctx is done before a lease it waits for
+// has answered, it returns ctx.Err(). host is a transport.HostKey. Hosts
+// without a quota are granted at once.
+func (q *Quota) TakeQuota(ctx context.Context, host string) (time.Duration, error) {
+	st := q.state(host)
+	if st == unlimited {
+		return 0, nil
+	}
+	if st.take(time.Now().UnixNano()) {
+		return 0, nil
+	}
+	return q.slow(ctx, st)
+}
+
+// take takes one leased token, if the current lease has one and is valid.
+func (st *quotaState) take(now int64) bool {
+	l := st.lease.Load()
+	if l == nil || now >= l.expires {
+		return false
+	}
+	n := l.left.Add(-1)
+	if n < 0 {
+		return false
+	}
+	if n == 0 {
+		l.emptyAt.Store(now)
+	}
+	return true
+}
+
+// slow runs when the lease is empty or expired: it starts a lease (one
+// per quota at a time) or waits for the one in progress, then takes from
+// it; it answers with a retry time when the last lease was short, and
+// applies the Policy when Redis is unavailable.
+func (q *Quota) slow(ctx context.Context, st *quotaState) (time.Duration, error) {
+	for range maxFlightWaits {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		now := time.Now()
+		n := now.UnixNano()
+		if st.take(n) {
+			return 0, nil
+		}
+		st.mu.Lock()
+		if st.take(n) { // a lease landed since
+			st.mu.Unlock()
+			return 0, nil
+		}
+		f := st.flight
+		if f == nil {
+			if n < st.notBefore {
+				d := time.Duration(st.notBefore - n)
+				st.mu.Unlock()
+				return min(d, st.limit.Period), nil
+			}
+			if !q.h.try(now) {
+				st.mu.Unlock()
+				return q.degraded(ctx, st, now, nil)
+			}
+			f = &flight{done: make(chan struct{})}
+			st.flight = f
+			go q.lease(st, f, st.want(q), now)
+		}
+		st.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		if f.err != nil {
+			now = time.Now()
+			if st.take(now.UnixNano()) {
+				return 0, nil
+			}
+			return q.degraded(ctx, st, now, f.err)
+		}
+	}
+	// Others took what the leases we waited for granted.
+	return time.Duration(math.Ceil(st.ei)), nil
+}
+
+// want is the size of the next lease: LeaseTTL / 2 of the estimated
+// consumption, within [MinBatch, capBatch]. Called under st.mu.
+func (st *quotaState) want(q *Quota) int {
+	w := math.Round(st.rate * float64(q.ttl) / 2 / float64(time.Second))
+	lo := min(q.minBatch, st.capBatch)
+	if !(w >= float64(lo)) { // also NaN
+		return lo
+	}
+	if w >= float64(st.capBatch) {
+		return st.capBatch
+	}
+	return int(w)
+}
+
+// lease asks Redis for want tokens and records the answer in st. It runs
+// in its own goroutine, bounded by the Timeout, so that no caller's
+// cancellation spoils the lease the others wait for.
+func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
+	ctx, cancel := q.h.ctx(context.Background())
+	res, err := q.allow(ctx, st.key, st.limit, want)
+	if err != nil {
+		err = q.h.cause(ctx, err)
+	}
+	cancel()
+	now := time.Now()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	defer close(f.done)
+	st.flight = nil
+	if err != nil {
+		q.h.failed(now)
+		f.err = err
+		return
+	}
+	q.h.ok()
+	st.apply(q, res, want, start.UnixNano(), now.UnixNano())
+}
+
+// apply installs the tokens a lease granted and sets the wait before the
+// next lease. Called under st.mu.
+func (st *quotaState) apply(q *Quota, res *redis_rate.Result, want int, start, now int64) {
+	if old := st.lease.Load(); old != nil {
+		st.observe(old, start, st.notBefore != 0)
+	}
+	g := max(res.Allowed, 0)
+	st.leases++
+	st.leased += int64(g)
+	if g > 0 {
+		l := &lease{start: start, expires: start + q.ttl, granted: int64(g)}
+		l.left.Store(int64(g))
+		st.lease.Store(l)
+	} else {
+		st.lease.Store(nil)
+	}
+	if g >= want {
+		st.backoff = max(st.backoff-1, 0)
+		st.notBefore = 0
+		return
+	}
+	// Short: the fleet is at its quota. Wait about as long as the fleet
+	// needs to accrue a batch, longer while leases keep coming back
+	// short, at most the time it needs to refill its burst (so that,
+	// with the jitter, a burst rarely fills up unclaimed).
+	if 2*g < want {
+		st.backoff = min(st.backoff+1, maxBackoffShift)
+	}
+	w := min(float64(want)*st.ei*float64(int64(1)<<st.backoff), max(float64(st.limit.Burst)*st.ei, st.ei))
+	w = w/2 + rand.Float64()*w/2
+	if g == 0 {
+		w = max(w, float64(res.RetryAfter))
+	}
+	st.notBefore = now + int64(w)
+}
+
+// observe folds the demand seen during a finished lease into st.rate and
+// counts its dropped tokens; next is when the next lease started, gated
+// whether the lease before it came back short. Called under st.mu.
+//
+// The demand is the tokens used over the time they lasted: until the next
+// lease was asked for (a caller needed a token again), or, when the
+// replica had to wait for the quota after a short lease, until the last
+// token went (the wait says nothing about demand), or until the lease
+// expired with tokens left.
+func (st *quotaState) observe(l *lease, next int64, gated bool) {
+	left := max(l.left.Load(), 0)
+	end := l.emptyAt.Load()
+	switch {
+	case end == 0:
+		end = min(next, l.expires)
+		if next >= l.expires {
+			st.expired += left
+		}
+	case !gated:
+		end = next
+	}
+	d := max(end-l.start, minRateWindow)
+	r := float64(l.granted-left) / (float64(d) / float64(time.Second))
+	if st.rate == 0 {
+		st.rate = r
+	} else {
+		st.rate = (st.rate + r) / 2
+	}
+}
+
+// degraded answers a call that Redis cannot serve, by the Policy.
+func (q *Quota) degraded(ctx context.Context, st *quotaState, now time.Time, cause error) (time.Duration, error) {
+	q.h.event(ctx)
+	if st.local == nil {
+		return 0, &Error{Store: "lease", Op: "acquire", Err: &quotaRefusal{cause: cause}}
+	}
+	if st.local.AllowN(now, 1) {
+		return 0, nil
+	}
+	need := 1 - st.local.TokensAt(now)
+	d := time.Duration(math.Ceil(need / float64(st.local.Limit()) * float64(time.Second)))
+	return min(max(d, 1), st.limit.Period), nil
+}
+
+// quotaRefusal is the cause of a FailClosed refusal: it matches
+// transport.ErrRateLimited (the throttle and retry layers treat it as a
+// rate limit) and the Redis error, if there was one.
+type quotaRefusal struct{ cause error }
+
+func (r *quotaRefusal) Error() string {
+	if r.cause == nil {
+		return "marked down, next probe pending"
+	}
+	return r.cause.Error()
+}
+
+func (r *quotaRefusal) Unwrap() []error {
+	if r.cause == nil {
+		return []error{transport.ErrRateLimited}
+	}
+	return []error{transport.ErrRateLimited, r.cause}
+}
+
+// Stats returns the Quota's Redis call counts (one per lease) and whether
+// Redis is marked down.
+func (q *Quota) Stats() Stats { return q.h.stats() }
+
+// state returns host's state, creating it on first use.
+func (q *Quota) state(host string) *quotaState {
+	if m := q.hosts.Load(); m != nil {
+		if st, ok := (*m)[host]; ok {
+			return st
+		}
+	}
+	return q.add(host)
+}
+
+func (q *Quota) add(host string) *quotaState {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var old map[string]*quotaState
+	if m := q.hosts.Load(); m != nil {
+		old = *m
+		if st, ok := old[host]; ok {
+			return st
+		}
+	}
+	st := q.newState(host)
+	next := make(map[string]*quotaState, len(old)+1)
+	if len(old) < q.maxHosts {
+		for h, s := range old {
+			next[h] = s
+		}
+	} else {
+		// Full: keep only the hosts holding a live lease (dropping a
+		// state drops its leased tokens, which only wastes quota).
+		now := time.Now().UnixNano()
+		for h, s := range old {
+			if l := s.lease.Load(); l != nil && now < l.expires && l.left.Load() > 0 && len(next) < q.maxHosts/2 {
+				next[h] = s
+			}
+		}
+	}
+	next[host] = st
+	q.hosts.Store(&next)
+	return st
+}
+
+// newState builds the state of host's quota; a shared Key's state is
+// built once. Called under q.mu.
+func (q *Quota) newState(host string) *quotaState {
+	r := q.def
+	for _, rule := range q.rules {
+		if rule.matches(host) {
+			r = rule
+			break
+		}
+	}
+	if r.limit.Rate == 0 {
+		return unlimited
+	}
+	id := host
+	if r.key != "" {
+		if st, ok := q.shared[r.key]; ok {
+			return st
+		}
+		id = r.key
+	}
+	st := &quotaState{key: q.prefix + "quota:" + id, limit: r.limit,
+		ei: float64(r.limit.Period) / float64(r.limit.Rate)}
+	st.capBatch = min(q.maxBatch, max(1, r.limit.Burst/leaseBurstDivisor))
+	if q.h.policy == FallBackLocal {
+		per := float64(r.limit.Rate) / float64(q.replicas) / r.limit.Period.Seconds()
+		st.local = rate.NewLimiter(rate.Limit(per), max(1, r.limit.Burst/q.replicas))
+	}
+	if r.key != "" {
+		q.shared[r.key] = st
+	}
+	return st
+}

@@ -1,0 +1,822 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/securecall/securecall/fleet/internal/redistest"
+	"github.com/securecall/securecall/transport"
+)
+
+func newQuota(t testing.TB, c redis.UniversalClient, opts QuotaOptions) *Quota {
+	t.Helper()
+	q, err := NewQuota(c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// leaseStats returns the leases that answered, the tokens they granted and
+// the tokens dropped unused for host's quota.
+func (q *Quota) leaseStats(host string) (leases, leased, expired int64) {
+	st := q.state(host)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.leases, st.leased, st.expired
+}
+
+// fakeGCRA stands in for redis_rate in virtual time: a token bucket of
+// rate tokens per second and burst, answering AllowAtMost like redis_rate
+// (as many as available up to n; 0 and the time to the next token when
+// none). It records every call's n.
+type fakeGCRA struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+	asked  []int
+	err    error
+	block  chan struct{} // when non-nil, calls wait for it (or ctx)
+}
+
+func newFakeGCRA(rate, burst float64) *fakeGCRA {
+	return &fakeGCRA{rate: rate, burst: burst, tokens: burst, last: time.Now()}
+}
+
+func (f *fakeGCRA) allow(ctx context.Context, _ string, l redis_rate.Limit, n int) (*redis_rate.Result, error) {
+	f.mu.Lock()
+	block := f.block
+	f.asked = append(f.asked, n)
+	f.mu.Unlock()
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	now := time.Now()
+	f.tokens = min(f.burst, f.tokens+now.Sub(f.last).Seconds()*f.rate)
+	f.last = now
+	if f.tokens < 1 {
+		return &redis_rate.Result{Limit: l, RetryAfter: time.Duration((1 - f.tokens) / f.rate * float64(time.Second))}, nil
+	}
+	g := min(n, int(f.tokens))
+	f.tokens -= float64(g)
+	return &redis_rate.Result{Limit: l, Allowed: g, RetryAfter: -1}, nil
+}
+
+func (f *fakeGCRA) calls() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]int(nil), f.asked...)
+}
+
+// quotaNoRedis is a client no test talks to: the fake GCRA answers.
+var quotaNoRedis = redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true, MaxRetries: -1})
+
+func fakeQuota(t *testing.T, g *fakeGCRA, opts QuotaOptions) *Quota {
+	t.Helper()
+	if opts.Policy == PolicyDefault && opts.ExpectedReplicas == 0 {
+		opts.ExpectedReplicas = 1
+	}
+	q := newQuota(t, quotaNoRedis, opts)
+	q.allow = g.allow
+	return q
+}
+
+// TestQuotaLeasesInBatches: tokens come from memory between leases; a
+// batch grows with the replica's demand and shrinks when demand falls.
+func TestQuotaLeasesInBatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(100000, 100000)
+		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 100000, Burst: 100000}, MaxBatch: 500})
+		ctx := context.Background()
+
+		// Fast demand: 1,000 requests in a burst, then 1,000/s.
+		for range 1000 {
+			if d, err := q.TakeQuota(ctx, "api.example.com"); d != 0 || err != nil {
+				t.Fatalf("TakeQuota = %v, %v", d, err)
+			}
+		}
+		for range 1000 {
+			time.Sleep(time.Millisecond)
+			if d, err := q.TakeQuota(ctx, "api.example.com"); d != 0 || err != nil {
+				t.Fatalf("TakeQuota = %v, %v", d, err)
+			}
+		}
+		fast := g.calls()
+		if len(fast) >= 200 {
+			t.Fatalf("2,000 requests made %d leases", len(fast))
+		}
+		if last := fast[len(fast)-1]; last < 50 || last > 500 {
+			t.Fatalf("at 1,000/s the batch is %d, want about 1,000/s × LeaseTTL/2 = 100", last)
+		}
+		if q.Stats().RedisCalls != int64(len(fast)) {
+			t.Fatalf("RedisCalls %d, leases %d", q.Stats().RedisCalls, len(fast))
+		}
+
+		// Slow demand: 10/s. The batch falls to the minimum.
+		for range 50 {
+			time.Sleep(100 * time.Millisecond)
+			if d, err := q.TakeQuota(ctx, "api.example.com"); d != 0 || err != nil {
+				t.Fatalf("TakeQuota = %v, %v", d, err)
+			}
+		}
+		slow := g.calls()[len(fast):]
+		if last := slow[len(slow)-1]; last != 1 {
+			t.Fatalf("at 10/s the batch is %d, want 1 (MinBatch)", last)
+		}
+		// Tokens leased at the fast rate and left unused expired.
+		if _, _, expired := q.leaseStats("api.example.com"); expired == 0 {
+			t.Fatal("no leased token expired after the demand fell")
+		}
+	})
+}
+
+// TestQuotaBatchBounds: a lease never asks for more than MaxBatch or a
+// quarter of the burst, nor less than MinBatch.
+func TestQuotaBatchBounds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(1e6, 1e6)
+		q := fakeQuota(t, g, QuotaOptions{
+			Limit:    QuotaLimit{Rate: 1e6, Burst: 1e6},
+			Hosts:    []QuotaLimit{{Pattern: "small.example.com", Rate: 1e6, Burst: 40}},
+			MinBatch: 5, MaxBatch: 60,
+		})
+		for range 5000 {
+			q.TakeQuota(context.Background(), "big.example.com")
+		}
+		for _, n := range g.calls() {
+			if n < 5 || n > 60 {
+				t.Fatalf("lease of %d outside [MinBatch 5, MaxBatch 60]", n)
+			}
+		}
+		before := len(g.calls())
+		for range 1000 {
+			q.TakeQuota(context.Background(), "small.example.com")
+		}
+		for _, n := range g.calls()[before:] {
+			if n > 10 {
+				t.Fatalf("lease of %d above Burst/4 = 10", n)
+			}
+		}
+	})
+}
+
+// TestQuotaLeaseExpires: leased tokens are usable for LeaseTTL only.
+func TestQuotaLeaseExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(1000, 1000)
+		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 1000}, MinBatch: 10, LeaseTTL: 100 * time.Millisecond})
+		ctx := context.Background()
+		q.TakeQuota(ctx, "api.example.com")
+		q.TakeQuota(ctx, "api.example.com")
+		if n := len(g.calls()); n != 1 {
+			t.Fatalf("%d leases, want 1", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+		q.TakeQuota(ctx, "api.example.com")
+		if n := len(g.calls()); n != 2 {
+			t.Fatalf("after LeaseTTL: %d leases, want 2", n)
+		}
+		if _, leased, expired := q.leaseStats("api.example.com"); leased != 20 || expired != 8 {
+			t.Fatalf("leased %d, expired %d; want 20, 8", leased, expired)
+		}
+	})
+}
+
+// TestQuotaShortLeaseWaits: when the quota is used up, TakeQuota answers
+// with a retry time and does not ask Redis again before it; after it, a
+// lease succeeds.
+func TestQuotaShortLeaseWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(100, 10)
+		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 100, Burst: 10}})
+		ctx := context.Background()
+		granted := 0
+		var retry time.Duration
+		for range 100 {
+			d, err := q.TakeQuota(ctx, "api.example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d > 0 {
+				retry = d
+				break
+			}
+			granted++
+		}
+		if granted != 10 || retry <= 0 || retry > time.Second {
+			t.Fatalf("granted %d (burst 10), then retry in %v", granted, retry)
+		}
+		calls := len(g.calls())
+		for range 100 {
+			if d, err := q.TakeQuota(ctx, "api.example.com"); d <= 0 || err != nil {
+				t.Fatalf("within the wait: %v, %v", d, err)
+			}
+		}
+		if len(g.calls()) != calls {
+			t.Fatalf("asked Redis %d times while waiting", len(g.calls())-calls)
+		}
+		time.Sleep(retry)
+		if d, err := q.TakeQuota(ctx, "api.example.com"); d != 0 || err != nil {
+			t.Fatalf("after the wait: %v, %v", d, err)
+		}
+	})
+}
+
+// TestQuotaSingleFlight: while a lease is in progress, other callers wait
+// for it instead of calling Redis; a caller whose context ends stops
+// waiting without spoiling the lease for the others.
+func TestQuotaSingleFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(1e6, 1e6)
+		g.block = make(chan struct{})
+		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 1e6}, MinBatch: 100, Timeout: time.Minute})
+
+		short, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		defer cancel()
+		var ok atomic.Int64
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				if d, err := q.TakeQuota(context.Background(), "api.example.com"); d == 0 && err == nil {
+					ok.Add(1)
+				}
+			})
+		}
+		var shortErr error
+		wg.Go(func() { _, shortErr = q.TakeQuota(short, "api.example.com") })
+		synctest.Wait()
+		time.Sleep(10 * time.Millisecond)
+		synctest.Wait()
+		if n := len(g.calls()); n != 1 {
+			t.Fatalf("%d leases in progress, want 1", n)
+		}
+		close(g.block)
+		wg.Wait()
+		if !errors.Is(shortErr, context.DeadlineExceeded) {
+			t.Fatalf("caller with a 1ms deadline: %v", shortErr)
+		}
+		if ok.Load() != 50 || len(g.calls()) != 1 {
+			t.Fatalf("%d of 50 granted with %d leases; want 50 with 1", ok.Load(), len(g.calls()))
+		}
+	})
+}
+
+// TestQuotaBackoffSpacesLeases: replicas competing for a saturated quota
+// lease less and less often while leases come back short.
+func TestQuotaBackoffSpacesLeases(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(100, 100)
+		const replicas = 8
+		var qs []*Quota
+		for range replicas {
+			qs = append(qs, fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 100}}))
+		}
+		var granted atomic.Int64
+		var wg sync.WaitGroup
+		end := time.Now().Add(10 * time.Second)
+		for _, q := range qs {
+			for range 4 {
+				wg.Go(func() {
+					for time.Now().Before(end) {
+						d, err := q.TakeQuota(context.Background(), "api.example.com")
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if d == 0 {
+							granted.Add(1)
+							continue
+						}
+						time.Sleep(d)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		calls := len(g.calls())
+		got := granted.Load()
+		t.Logf("8 replicas, quota 100/s, 10 s: %d granted, %d leases (%.0f per 1,000)", got, calls, float64(calls)*1000/float64(got))
+		if got > 100+100*10 || got < 900 {
+			t.Fatalf("granted %d, want within [900, 1100]", got)
+		}
+		// Without the backoff every replica would poll once per token
+		// (~1,000 leases per 1,000 grants); with it a lease averages
+		// several tokens (measured: about 140 leases per 1,000).
+		if calls*4 > int(got) {
+			t.Fatalf("%d leases for %d grants", calls, got)
+		}
+	})
+}
+
+// TestQuotaPolicyFakeOutage checks the degraded paths in virtual time:
+// used leases first, then the policy, one probe per interval, recovery.
+func TestQuotaPolicyFakeOutage(t *testing.T) {
+	for _, policy := range []Policy{FailClosed, FallBackLocal} {
+		t.Run(policy.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := newFakeGCRA(1000, 1000)
+				q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 1000}, MinBatch: 10,
+					Policy: policy, ExpectedReplicas: 4, ProbeInterval: time.Second})
+				ctx := context.Background()
+				q.TakeQuota(ctx, "api.example.com") // leases 10
+				g.mu.Lock()
+				g.err = errors.New("redis: connection refused")
+				g.mu.Unlock()
+				for i := range 9 {
+					if d, err := q.TakeQuota(ctx, "api.example.com"); d != 0 || err != nil {
+						t.Fatalf("leased token %d: %v, %v", i, d, err)
+					}
+				}
+				granted, refused := 0, 0
+				for range 1000 {
+					d, err := q.TakeQuota(ctx, "api.example.com")
+					switch {
+					case err != nil:
+						var fe *Error
+						if !errors.Is(err, transport.ErrRateLimited) || !errors.Is(err, ErrUnavailable) || !errors.As(err, &fe) || fe.Store != "lease" {
+							t.Fatalf("refusal %v", err)
+						}
+						refused++
+					case d == 0:
+						granted++
+					}
+				}
+				if calls := len(g.calls()); calls != 2 {
+					t.Fatalf("%d Redis calls within one probe interval, want 2", calls)
+				}
+				switch policy {
+				case FailClosed:
+					if granted != 0 || refused != 1000 {
+						t.Fatalf("fail closed: %d granted, %d refused", granted, refused)
+					}
+				case FallBackLocal:
+					// The local share: burst 1000/4, no time passed.
+					if granted != 250 || refused != 0 {
+						t.Fatalf("fall back: %d granted (want the burst share 250), %d refused", granted, refused)
+					}
+				}
+				if !q.Stats().Degraded {
+					t.Fatal("not degraded")
+				}
+				g.mu.Lock()
+				g.err = nil
+				g.mu.Unlock()
+				time.Sleep(time.Second)
+				if d, err := q.TakeQuota(ctx, "api.example.com"); d != 0 || err != nil {
+					t.Fatalf("after recovery: %v, %v", d, err)
+				}
+				if q.Stats().Degraded || len(g.calls()) != 3 {
+					t.Fatalf("after recovery: %+v, %d calls", q.Stats(), len(g.calls()))
+				}
+			})
+		})
+	}
+}
+
+func TestQuotaUnlimitedHostsSkipRedis(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(1, 1)
+		q := fakeQuota(t, g, QuotaOptions{Hosts: []QuotaLimit{
+			{Pattern: "free.example.com"},
+			{Pattern: "*.example.com", Rate: 1},
+		}})
+		for _, host := range []string{"free.example.com", "other.test", "example.com"} {
+			for range 100 {
+				if d, err := q.TakeQuota(context.Background(), host); d != 0 || err != nil {
+					t.Fatalf("%s: %v, %v", host, d, err)
+				}
+			}
+		}
+		if n := len(g.calls()); n != 0 {
+			t.Fatalf("%d Redis calls for hosts without a quota", n)
+		}
+		if d, _ := q.TakeQuota(context.Background(), "API.example.com"); d != 0 {
+			t.Fatal("first request refused")
+		}
+		if d, _ := q.TakeQuota(context.Background(), "api.example.com"); d == 0 {
+			t.Fatal("pattern not matched: second request within 1/s granted")
+		}
+	})
+}
+
+func TestQuotaMaxHosts(t *testing.T) {
+	g := newFakeGCRA(1e6, 1e6)
+	q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 1e6}, MaxHosts: 8})
+	for i := range 100 {
+		q.TakeQuota(context.Background(), fmt.Sprintf("h%d.example.com", i))
+	}
+	if n := len(*q.hosts.Load()); n > 8 {
+		t.Fatalf("%d hosts tracked, MaxHosts 8", n)
+	}
+}
+
+func TestQuotaConfigErrors(t *testing.T) {
+	c := quotaNoRedis
+	for _, tc := range []struct {
+		opts  QuotaOptions
+		field string
+	}{
+		{QuotaOptions{Limit: QuotaLimit{Rate: -1}, ExpectedReplicas: 1}, "Limit.Rate"},
+		{QuotaOptions{Limit: QuotaLimit{Rate: 1, Period: -time.Second}, ExpectedReplicas: 1}, "Limit.Period"},
+		{QuotaOptions{Limit: QuotaLimit{Rate: 1, Period: time.Microsecond}, ExpectedReplicas: 1}, "Limit.Period"},
+		{QuotaOptions{Limit: QuotaLimit{Rate: 1, Burst: -1}, ExpectedReplicas: 1}, "Limit.Burst"},
+		{QuotaOptions{Limit: QuotaLimit{Burst: 5}, ExpectedReplicas: 1}, "Limit.Burst"},
+		{QuotaOptions{Limit: QuotaLimit{Key: "k"}, ExpectedReplicas: 1}, "Limit.Key"},
+		{QuotaOptions{Hosts: []QuotaLimit{{Rate: 1}}, ExpectedReplicas: 1}, "Hosts[0].Pattern"},
+		{QuotaOptions{Hosts: []QuotaLimit{{Pattern: "a", Rate: 1}, {Pattern: "api.*.com", Rate: 1}}, ExpectedReplicas: 1}, "Hosts[1].Pattern"},
+		{QuotaOptions{Hosts: []QuotaLimit{{Pattern: "*.", Rate: 1}}, ExpectedReplicas: 1}, "Hosts[0].Pattern"},
+		{QuotaOptions{LeaseTTL: -1, ExpectedReplicas: 1}, "LeaseTTL"},
+		{QuotaOptions{LeaseTTL: time.Microsecond, ExpectedReplicas: 1}, "LeaseTTL"},
+		{QuotaOptions{MinBatch: -1, ExpectedReplicas: 1}, "MinBatch"},
+		{QuotaOptions{MaxBatch: -1, ExpectedReplicas: 1}, "MaxBatch"},
+		{QuotaOptions{MinBatch: 20, MaxBatch: 10, ExpectedReplicas: 1}, "MinBatch"},
+		{QuotaOptions{ExpectedReplicas: -1}, "ExpectedReplicas"},
+		{QuotaOptions{}, "ExpectedReplicas"},
+		{QuotaOptions{Policy: FallBackLocal}, "ExpectedReplicas"},
+		{QuotaOptions{MaxHosts: -1, ExpectedReplicas: 1}, "MaxHosts"},
+		{QuotaOptions{Timeout: -1, ExpectedReplicas: 1}, "Timeout"},
+		{QuotaOptions{ProbeInterval: -1, ExpectedReplicas: 1}, "ProbeInterval"},
+		{QuotaOptions{Policy: 9, ExpectedReplicas: 1}, "Policy"},
+	} {
+		_, err := NewQuota(c, tc.opts)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Option != tc.field {
+			t.Errorf("%+v: %v, want a ConfigError for %s", tc.opts, err, tc.field)
+		}
+	}
+	if _, err := NewQuota(nil, QuotaOptions{Policy: FailClosed}); err == nil {
+		t.Error("nil client accepted")
+	}
+	noTimeout := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer noTimeout.Close()
+	if _, err := NewQuota(noTimeout, QuotaOptions{Policy: FailClosed}); err == nil {
+		t.Error("client without ContextTimeoutEnabled accepted")
+	}
+	if _, err := NewQuota(c, QuotaOptions{Policy: FailClosed}); err != nil {
+		t.Errorf("FailClosed needs no ExpectedReplicas: %v", err)
+	}
+}
+
+// quotaHammer runs workers goroutines per quota taking host's quota until
+// window has passed, sleeping for the retry time TakeQuota gives. It
+// returns the grants per quota that returned before the window ended.
+func quotaHammer(t *testing.T, qs []*Quota, host string, workers int, window time.Duration) []int64 {
+	t.Helper()
+	counts := make([]atomic.Int64, len(qs))
+	end := time.Now().Add(window)
+	var wg sync.WaitGroup
+	for i, q := range qs {
+		for range workers {
+			wg.Go(func() {
+				for {
+					now := time.Now()
+					if !now.Before(end) {
+						return
+					}
+					ctx, cancel := context.WithDeadline(context.Background(), end)
+					d, err := q.TakeQuota(ctx, host)
+					cancel()
+					switch {
+					case err != nil && !errors.Is(err, context.DeadlineExceeded):
+						t.Errorf("replica %d: %v", i, err)
+						return
+					case err != nil:
+					case d == 0:
+						if time.Now().Before(end) {
+							counts[i].Add(1)
+						}
+					default:
+						time.Sleep(min(d, time.Until(end)))
+					}
+				}
+			})
+		}
+	}
+	noHang(t, "hammering replicas", wg.Wait)
+	out := make([]int64, len(qs))
+	for i := range counts {
+		out[i] = counts[i].Load()
+	}
+	return out
+}
+
+func sumCounts(xs []int64) int64 {
+	var n int64
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
+
+func quotaRedisCalls(qs []*Quota) int64 {
+	var n int64
+	for _, q := range qs {
+		n += q.Stats().RedisCalls
+	}
+	return n
+}
+
+// TestQuotaFleetStaysWithinQuota: replicas (each its own Quota and Redis
+// client) hammering one host together get no more than the GCRA allows
+// over the window, use at least 90% of it, and ask Redis far less than
+// once per request.
+func TestQuotaFleetStaysWithinQuota(t *testing.T) {
+	srv := redistest.Start(t)
+	const (
+		replicas = 6
+		rateQ    = 200
+		burst    = 100
+		window   = 2 * time.Second
+	)
+	var qs []*Quota
+	for range replicas {
+		qs = append(qs, newQuota(t, srv.Client(), QuotaOptions{
+			Limit:  QuotaLimit{Rate: rateQ, Burst: burst},
+			Policy: FailClosed, Timeout: time.Second,
+		}))
+	}
+	counts := quotaHammer(t, qs, "api.example.com", 8, window)
+	total := sumCounts(counts)
+	calls := quotaRedisCalls(qs)
+	perK := float64(calls) * 1000 / float64(total)
+	t.Logf("%d replicas, quota %d/s burst %d, %v: granted %d %v, %d Redis calls (%.0f per 1,000 requests)",
+		replicas, rateQ, burst, window, total, counts, calls, perK)
+
+	// Every grant counted came from a lease Redis granted within the
+	// window (the key was new): at most the burst plus the rate × window
+	// (2% for the clocks of the test and of Redis).
+	limit := float64(burst) + rateQ*window.Seconds()*1.02
+	if float64(total) > limit {
+		t.Errorf("fleet granted %d, more than burst + rate × window = %.0f", total, limit)
+	}
+	if min := 0.9 * rateQ * window.Seconds(); float64(total) < min {
+		t.Errorf("fleet granted %d, less than 90%% of the quota (%.0f)", total, min)
+	}
+	for i, c := range counts {
+		if c == 0 {
+			t.Errorf("replica %d got nothing", i)
+		}
+	}
+	// Design bound: leases ask for up to Burst/4 = 25 tokens; a lease that
+	// comes back with less than half makes the replica wait about as long
+	// as the fleet needs to accrue a batch, doubling while they stay
+	// short. A lease then averages several tokens (measured: about 135
+	// Redis calls per 1,000 requests); at most 250 (4 grants per call).
+	if perK > 250 {
+		t.Errorf("%.0f Redis calls per 1,000 requests, want ≤ 250", perK)
+	}
+}
+
+// TestQuotaBatchAdaptsOnRedis: on a real Redis, a replica sending slowly
+// leases small batches and one sending fast leases large ones.
+func TestQuotaBatchAdaptsOnRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	q := newQuota(t, srv.Client(), QuotaOptions{Limit: QuotaLimit{Rate: 10000}, Policy: FailClosed})
+	ctx := context.Background()
+
+	for range 40 { // about 50/s
+		if d, err := q.TakeQuota(ctx, "slow.example.com"); d != 0 || err != nil {
+			t.Fatalf("slow: %v, %v", d, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for range 5000 {
+		if d, err := q.TakeQuota(ctx, "fast.example.com"); d != 0 || err != nil {
+			t.Fatalf("fast: %v, %v", d, err)
+		}
+	}
+	sl, sTok, _ := q.leaseStats("slow.example.com")
+	fl, fTok, _ := q.leaseStats("fast.example.com")
+	slowBatch, fastBatch := float64(sTok)/float64(sl), float64(fTok)/float64(fl)
+	t.Logf("slow (≤50/s): %d leases, %.1f tokens each; fast: %d leases, %.1f tokens each", sl, slowBatch, fl, fastBatch)
+	if slowBatch > 10 {
+		t.Errorf("slow replica leases %.1f tokens per batch, want small (≤ 10)", slowBatch)
+	}
+	if fastBatch < 100 || fastBatch < 10*slowBatch {
+		t.Errorf("fast replica leases %.1f tokens per batch, want ≥ 100 and ≥ 10× the slow one's", fastBatch)
+	}
+	if fl > 5000/100 {
+		t.Errorf("5,000 fast requests made %d leases", fl)
+	}
+}
+
+// TestQuotaSharedKey: hosts under one Key draw from one quota.
+func TestQuotaSharedKey(t *testing.T) {
+	srv := redistest.Start(t)
+	opts := QuotaOptions{
+		Hosts:  []QuotaLimit{{Pattern: "*.example.com", Key: "example", Rate: 10, Period: time.Hour}},
+		Limit:  QuotaLimit{Rate: 10, Period: time.Hour},
+		Prefix: "svc:", Policy: FailClosed,
+	}
+	a, b := newQuota(t, srv.Client(), opts), newQuota(t, srv.Client(), opts)
+	granted := 0
+	for i := range 100 {
+		q, host := a, "a.example.com"
+		if i%2 == 1 {
+			q, host = b, "b.example.com"
+		}
+		if d, err := q.TakeQuota(context.Background(), host); err != nil {
+			t.Fatal(err)
+		} else if d == 0 {
+			granted++
+		}
+	}
+	if granted != 10 {
+		t.Fatalf("two replicas on two hosts of one Key got %d, want the shared 10", granted)
+	}
+	// Another host has its own quota.
+	if d, _ := a.TakeQuota(context.Background(), "other.test"); d != 0 {
+		t.Fatal("other host refused")
+	}
+	for _, k := range []string{"rate:svc:quota:example", "rate:svc:quota:other.test"} {
+		if n, err := srv.Client().Exists(context.Background(), k).Result(); err != nil || n != 1 {
+			t.Errorf("key %s: %d, %v", k, n, err)
+		}
+	}
+}
+
+// TestQuotaRedisKilledFailClosed: with Redis gone, a fail-closed fleet
+// refuses with the typed error once its leases are used, never hangs, and
+// leases again after Redis is back.
+func TestQuotaRedisKilledFailClosed(t *testing.T) {
+	srv := redistest.Start(t)
+	mp, degraded := meter(t)
+	sr := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+	opts := QuotaOptions{Limit: QuotaLimit{Rate: 200, Burst: 100}, Policy: FailClosed,
+		Timeout: 100 * time.Millisecond, ProbeInterval: 50 * time.Millisecond, MeterProvider: mp}
+	qs := []*Quota{newQuota(t, srv.Client(), opts), newQuota(t, srv.Client(), opts)}
+	if total := sumCounts(quotaHammer(t, qs, "api.example.com", 4, 300*time.Millisecond)); total == 0 {
+		t.Fatal("nothing granted before the outage")
+	}
+
+	srv.Kill()
+	for i, q := range qs {
+		var refusal error
+		noHang(t, "TakeQuota while Redis is down", func() {
+			// Leased tokens (at most a batch) may be used first.
+			// A replica whose last lease was short waits (d > 0)
+			// before asking Redis.
+			for range 1000 {
+				d, err := q.TakeQuota(context.Background(), "api.example.com")
+				if err != nil {
+					refusal = err
+					return
+				}
+				time.Sleep(d)
+			}
+		})
+		var fe *Error
+		if !errors.Is(refusal, transport.ErrRateLimited) || !errors.Is(refusal, ErrUnavailable) || !errors.As(refusal, &fe) {
+			t.Fatalf("replica %d: %v, want an *Error matching ErrRateLimited and ErrUnavailable", i, refusal)
+		}
+	}
+	ctx, span := tp.Tracer("t").Start(context.Background(), "call")
+	if _, err := qs[0].TakeQuota(ctx, "api.example.com"); !errors.Is(err, transport.ErrRateLimited) {
+		t.Fatalf("refusal %v", err)
+	}
+	span.End()
+	if !quotaSpanEvent(sr, EventDegraded) {
+		t.Error("no degraded span event")
+	}
+	if degraded("lease") != 2 {
+		t.Fatalf("degraded metric %d, want 2", degraded("lease"))
+	}
+	callsDown := quotaRedisCalls(qs)
+
+	srv.Restart()
+	for i, q := range qs {
+		eventually(t, fmt.Sprintf("replica %d leasing again", i), func() bool {
+			d, err := q.TakeQuota(context.Background(), "api.example.com")
+			return err == nil && d == 0
+		})
+		if q.Stats().Degraded {
+			t.Errorf("replica %d still degraded", i)
+		}
+	}
+	if quotaRedisCalls(qs) <= callsDown || degraded("lease") != 0 {
+		t.Fatalf("after restart: calls %d (were %d), metric %d", quotaRedisCalls(qs), callsDown, degraded("lease"))
+	}
+}
+
+// TestQuotaRedisPausedTimesOut: a hung Redis costs one Timeout, reported
+// as context.DeadlineExceeded.
+func TestQuotaRedisPausedTimesOut(t *testing.T) {
+	srv := redistest.Start(t)
+	q := newQuota(t, srv.Client(), QuotaOptions{Limit: QuotaLimit{Rate: 100}, Policy: FailClosed,
+		Timeout: 100 * time.Millisecond, ProbeInterval: time.Hour})
+	if d, err := q.TakeQuota(context.Background(), "api.example.com"); d != 0 || err != nil {
+		t.Fatalf("before: %v, %v", d, err)
+	}
+	srv.Pause()
+	defer srv.Resume()
+	var err error
+	noHang(t, "TakeQuota on a paused Redis", func() {
+		// A new host has no lease: it must ask Redis.
+		_, err = q.TakeQuota(context.Background(), "other.example.com")
+	})
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, transport.ErrRateLimited) {
+		t.Fatalf("paused Redis: %v", err)
+	}
+	calls := q.Stats().RedisCalls
+	for range 100 {
+		q.TakeQuota(context.Background(), "other.example.com")
+	}
+	if q.Stats().RedisCalls != calls {
+		t.Fatalf("marked down, yet %d more Redis calls", q.Stats().RedisCalls-calls)
+	}
+}
+
+// TestQuotaRedisKilledFallsBackLocal: with Redis gone, each replica grants
+// at most its local share (quota / ExpectedReplicas) plus what is left of
+// its lease; after the restart the replicas lease again.
+func TestQuotaRedisKilledFallsBackLocal(t *testing.T) {
+	srv := redistest.Start(t)
+	const (
+		replicas = 4
+		rateQ    = 200
+		burst    = 40
+		window   = time.Second
+	)
+	opts := QuotaOptions{Limit: QuotaLimit{Rate: rateQ, Burst: burst}, ExpectedReplicas: replicas,
+		Timeout: 100 * time.Millisecond, ProbeInterval: time.Hour}
+	var qs []*Quota
+	for range replicas {
+		qs = append(qs, newQuota(t, srv.Client(), opts))
+	}
+	if total := sumCounts(quotaHammer(t, qs, "api.example.com", 4, 300*time.Millisecond)); total == 0 {
+		t.Fatal("nothing granted before the outage")
+	}
+	srv.Kill()
+	counts := quotaHammer(t, qs, "api.example.com", 4, window)
+	t.Logf("Redis down, %d replicas, local share %d/s burst %d each, %v: %v", replicas, rateQ/replicas, burst/replicas, window, counts)
+	// Per replica: the local bucket (burst share + rate share × window,
+	// 2% for the clock) plus a lease leftover (at most Burst/4 tokens).
+	per := float64(burst/replicas) + float64(rateQ)/replicas*window.Seconds()*1.02 + float64(burst/4)
+	for i, c := range counts {
+		if float64(c) > per {
+			t.Errorf("replica %d granted %d while Redis was down, more than its share %.0f", i, c, per)
+		}
+		if c == 0 {
+			t.Errorf("replica %d granted nothing while Redis was down (fail open)", i)
+		}
+		if !qs[i].Stats().Degraded {
+			t.Errorf("replica %d not degraded", i)
+		}
+	}
+	// ProbeInterval is an hour: one failed call per replica, no more.
+	if got := quotaRedisCalls(qs); got > 0 {
+		for i, q := range qs {
+			if s := q.Stats(); s.RedisErrors != 1 {
+				t.Errorf("replica %d: %+v, want exactly one failed call", i, s)
+			}
+		}
+	}
+	srv.Restart()
+	for _, q := range qs {
+		q.h.nextProbe.Store(0) // probe now rather than in an hour
+	}
+	before := quotaRedisCalls(qs)
+	counts = quotaHammer(t, qs, "api.example.com", 4, 500*time.Millisecond)
+	for i, q := range qs {
+		if q.Stats().Degraded {
+			t.Errorf("replica %d still degraded after restart", i)
+		}
+	}
+	if quotaRedisCalls(qs) <= before || sumCounts(counts) == 0 {
+		t.Fatalf("no leasing after restart: calls %d → %d, granted %v", before, quotaRedisCalls(qs), counts)
+	}
+}
+
+func quotaSpanEvent(sr *tracetest.SpanRecorder, name string) bool {
+	for _, s := range sr.Ended() {
+		for _, e := range s.Events() {
+			if e.Name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
