@@ -1,0 +1,264 @@
+package fleet
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// BreakerOptions configures a BreakerStore. The zero value is usable.
+type BreakerOptions struct {
+	// Prefix starts every key: Prefix + "breaker:" + host. Zero:
+	// DefaultPrefix.
+	Prefix string
+	// Timeout bounds each Redis call. Zero: DefaultTimeout.
+	Timeout time.Duration
+	// ProbeInterval: once a call has failed, Redis is marked down and
+	// only one call per interval tries it again. Zero:
+	// DefaultProbeInterval.
+	ProbeInterval time.Duration
+	// RefreshInterval is how long a host's open state is served from the
+	// local cache before it is read from Redis again (in the background):
+	// the staleness bound. Zero: DefaultRefreshInterval.
+	RefreshInterval time.Duration
+	// MaxHosts bounds the hosts cached. Zero: transport.DefaultMaxHosts.
+	MaxHosts int
+	// MeterProvider creates MetricDegraded and MetricRedisErrors. Nil:
+	// the global provider.
+	MeterProvider metric.MeterProvider
+}
+
+// BreakerStore is a transport.BreakerStore shared by every replica
+// through Redis (transport.BreakerConfig.Store, client.WithBreakerStore):
+// when one replica's circuit breaker for a host opens, every replica
+// fails fast for that host until the breaker's open end. Only "open until
+// T" is shared; each replica counts failures alone, so no request takes a
+// lock or makes a Redis call.
+//
+// Each host has one key whose TTL is the remaining open time; replicas
+// convert it to a deadline on their own clock (now + PTTL), so their
+// clocks need not agree. Neither method waits for Redis:
+//
+//   - OpenUntil answers from a local cache (lock-free, no allocation).
+//     When a host's entry is older than RefreshInterval, it starts one
+//     background read of the key (one PTTL); callers keep the cached value
+//     meanwhile.
+//   - SetOpenUntil updates the local cache at once and writes the key in
+//     the background (a Lua script keeps the later of the two ends), at
+//     most one write in flight per host.
+//
+// Staleness bound: an opening published by another replica is honoured
+// here at the latest RefreshInterval plus one Redis round trip (at most
+// Timeout) after it was written. The first request to a host is not held
+// back for the first read: it goes on with what this replica knows.
+//
+// When Redis is unavailable the store marks it down and, until a probe
+// (one call per ProbeInterval) succeeds, falls back to local state: every
+// replica's own breaker still opens and fails fast, the ends it already
+// read keep applying, but new openings are not shared (fail open: each
+// replica decides alone, so the fleet may send more to a failing host
+// than one replica would). There is no fail-closed policy: refusing every
+// host because Redis is down would turn a Redis outage into an outage of
+// every API. An opening this replica saw during the outage is written to
+// Redis on the first refresh after it, if it has not ended.
+// MetricDegraded and MetricRedisErrors show the state;
+// transport.BreakerStore has no context, so no span event is added (the
+// breaker's own EventBreakerRejected carries securecall.breaker.shared).
+//
+// The store is safe for concurrent use.
+type BreakerStore struct {
+	c       redis.UniversalClient
+	prefix  string
+	refresh time.Duration
+	max     int
+	h       *health
+
+	hosts atomic.Pointer[map[string]*breakerEntry] // copy on write
+	mu    sync.Mutex                               // serialises copies
+
+	inflight atomic.Int64 // background reads and writes running
+}
+
+var _ transport.BreakerStore = (*BreakerStore)(nil)
+
+type breakerEntry struct {
+	until      atomic.Int64 // unix nanoseconds, this replica's clock; 0: none
+	fetched    atomic.Int64 // when Redis was last read or written for it
+	refreshing atomic.Bool
+	pending    atomic.Int64 // an own open end not yet written
+	publishing atomic.Bool
+}
+
+// NewBreakerStore returns a BreakerStore on c, which the caller owns. A
+// go-redis Client, ClusterClient or Ring must have ContextTimeoutEnabled
+// set. Bad options are a *ConfigError.
+func NewBreakerStore(c redis.UniversalClient, opts BreakerOptions) (*BreakerStore, error) {
+	if err := checkClient(c); err != nil {
+		return nil, err
+	}
+	if opts.RefreshInterval < 0 {
+		return nil, configError("RefreshInterval", "must not be negative")
+	}
+	if opts.MaxHosts < 0 {
+		return nil, configError("MaxHosts", "must not be negative")
+	}
+	h, err := newHealth("breaker", FallBackLocal, opts.Timeout, opts.ProbeInterval, opts.MeterProvider)
+	if err != nil {
+		return nil, err
+	}
+	s := &BreakerStore{c: c, prefix: opts.Prefix, refresh: opts.RefreshInterval, max: opts.MaxHosts, h: h}
+	if s.prefix == "" {
+		s.prefix = DefaultPrefix
+	}
+	if s.refresh == 0 {
+		s.refresh = DefaultRefreshInterval
+	}
+	if s.max == 0 {
+		s.max = transport.DefaultMaxHosts
+	}
+	s.hosts.Store(&map[string]*breakerEntry{})
+	return s, nil
+}
+
+// OpenUntil implements transport.BreakerStore: the end of host's open
+// state as this replica knows it (its own, or another replica's read from
+// Redis at most RefreshInterval ago), or the zero time.
+func (s *BreakerStore) OpenUntil(host string) time.Time {
+	now := time.Now()
+	e := s.entry(host)
+	if now.UnixNano()-e.fetched.Load() >= int64(s.refresh) && e.refreshing.CompareAndSwap(false, true) {
+		if s.h.try(now) {
+			s.inflight.Add(1)
+			go s.read(host, e)
+		} else {
+			e.refreshing.Store(false)
+		}
+	}
+	if u := e.until.Load(); u != 0 {
+		return time.Unix(0, u)
+	}
+	return time.Time{}
+}
+
+// SetOpenUntil implements transport.BreakerStore: the local cache takes
+// until at once; Redis is written in the background (at most Timeout per
+// call) unless it is marked down, in which case the first refresh after
+// recovery writes it.
+func (s *BreakerStore) SetOpenUntil(host string, until time.Time) {
+	now := time.Now()
+	e := s.entry(host)
+	u := until.UnixNano()
+	extend(&e.until, u)
+	if u <= now.UnixNano() {
+		return
+	}
+	extend(&e.pending, u)
+	if e.publishing.CompareAndSwap(false, true) {
+		s.inflight.Add(1)
+		go s.publish(host, e)
+	}
+}
+
+// publish writes e's pending open end, and any that arrives meanwhile.
+func (s *BreakerStore) publish(host string, e *breakerEntry) {
+	defer s.inflight.Add(-1)
+	for {
+		if u := e.pending.Swap(0); u != 0 {
+			now := time.Now()
+			if u > now.UnixNano() && s.h.try(now) {
+				s.write(host, e, u, now)
+			}
+		}
+		e.publishing.Store(false)
+		if e.pending.Load() == 0 || !e.publishing.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// read refreshes e from Redis, and writes back a local open end that
+// Redis does not have (one set during an outage, or lost by a restarted
+// Redis).
+func (s *BreakerStore) read(host string, e *breakerEntry) {
+	defer s.inflight.Add(-1)
+	defer e.refreshing.Store(false)
+	now := time.Now()
+	ctx, cancel := s.h.ctx(context.Background())
+	pttl, err := s.c.PTTL(ctx, s.key(host)).Result()
+	cancel()
+	if err != nil {
+		s.h.failed(time.Now())
+		return
+	}
+	s.h.ok()
+	e.fetched.Store(now.UnixNano())
+	remote := int64(0)
+	if pttl > 0 {
+		remote = now.Add(pttl).UnixNano()
+		extend(&e.until, remote)
+	}
+	if local := e.until.Load(); local > now.UnixNano() && local-remote > int64(time.Millisecond) {
+		s.write(host, e, local, now)
+	}
+}
+
+// write extends host's key to u (unix nanoseconds) and caches the result.
+func (s *BreakerStore) write(host string, e *breakerEntry, u int64, now time.Time) {
+	ms := (time.Duration(u-now.UnixNano()) + time.Millisecond - 1) / time.Millisecond
+	ctx, cancel := s.h.ctx(context.Background())
+	got, err := extendScript.Run(ctx, s.c, []string{s.key(host)}, int64(ms)).Int64()
+	cancel()
+	if err != nil {
+		s.h.failed(time.Now())
+		return
+	}
+	s.h.ok()
+	e.fetched.Store(now.UnixNano())
+	if got > 0 {
+		extend(&e.until, now.Add(time.Duration(got)*time.Millisecond).UnixNano())
+	}
+}
+
+func (s *BreakerStore) key(host string) string { return s.prefix + "breaker:" + host }
+
+// Stats returns the store's Redis call counts and whether Redis is marked
+// down.
+func (s *BreakerStore) Stats() Stats { return s.h.stats() }
+
+// entry returns host's cache entry, creating it (and evicting when full).
+// Reads are lock-free: the map is replaced, never changed.
+func (s *BreakerStore) entry(host string) *breakerEntry {
+	if e, ok := (*s.hosts.Load())[host]; ok {
+		return e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := *s.hosts.Load()
+	if e, ok := old[host]; ok {
+		return e
+	}
+	now := time.Now().UnixNano()
+	m := make(map[string]*breakerEntry, min(len(old)+1, s.max))
+	for h, e := range old {
+		if len(old) >= s.max && e.until.Load() <= now && e.pending.Load() == 0 {
+			continue // evicted: ended, nothing to write
+		}
+		m[h] = e
+	}
+	for h := range m {
+		if len(m) < s.max {
+			break
+		}
+		delete(m, h)
+	}
+	e := &breakerEntry{}
+	m[host] = e
+	s.hosts.Store(&m)
+	return e
+}

@@ -1,0 +1,137 @@
+package fleet
+
+import (
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// Options configures a Fleet. The zero value is usable. Prefix, Timeout,
+// ProbeInterval and MeterProvider apply to every store whose own options
+// leave them zero.
+type Options struct {
+	// Prefix starts every key. Zero: DefaultPrefix.
+	Prefix string
+	// Timeout bounds each Redis call. Zero: DefaultTimeout.
+	Timeout time.Duration
+	// ProbeInterval: how often a store that marked Redis down tries it
+	// again. Zero: DefaultProbeInterval.
+	ProbeInterval time.Duration
+	// MeterProvider creates the stores' instruments. Nil: the global
+	// provider.
+	MeterProvider metric.MeterProvider
+	// Cooldown configures the shared cooldown store.
+	Cooldown CooldownOptions
+	// Breaker configures the shared breaker store.
+	Breaker BreakerOptions
+	// Quota, when set, configures the fleet-wide rate limit (its limits
+	// and degraded policy; see QuotaOptions). Nil: no shared quota
+	// (SharedQuota returns nil and the throttle uses local limits only).
+	Quota *QuotaOptions
+}
+
+// Fleet is the client side of fleet mode: the stores a client's layers
+// share with the other replicas through one Redis. It implements
+// client.Fleet, so a replica's client is built with
+//
+//	f, err := fleet.New(rdb, fleet.Options{})
+//	c, err := client.New(client.WithOrigins(...), client.WithFleet(f))
+//
+// It holds a CooldownStore (retry layer: Retry-After, RateLimit r=0), a
+// BreakerStore (breaker layer: "open until") and, when Options.Quota is
+// set, a Quota (throttle layer: the fleet-wide rate limit). The verifier
+// side's NonceStore is separate (NewNonceStore). Use one Fleet for all the
+// clients of a process; the caller owns rdb, and the Fleet has nothing to
+// close.
+type Fleet struct {
+	cooldowns *CooldownStore
+	breakers  *BreakerStore
+	quota     *Quota // nil: none
+}
+
+// New returns the Fleet of stores on rdb, which the caller owns. A
+// go-redis Client, ClusterClient or Ring must have ContextTimeoutEnabled
+// set. Bad options are a *ConfigError naming the field (Cooldown.X,
+// Breaker.X, Quota.X for a store's own).
+func New(rdb redis.UniversalClient, opts Options) (*Fleet, error) {
+	switch {
+	case opts.Timeout < 0:
+		return nil, configError("Timeout", "must not be negative")
+	case opts.ProbeInterval < 0:
+		return nil, configError("ProbeInterval", "must not be negative")
+	}
+	cool := opts.Cooldown
+	fill(&cool.Prefix, &cool.Timeout, &cool.ProbeInterval, &cool.MeterProvider, opts)
+	br := opts.Breaker
+	fill(&br.Prefix, &br.Timeout, &br.ProbeInterval, &br.MeterProvider, opts)
+	f := &Fleet{}
+	var err error
+	if f.cooldowns, err = NewCooldownStore(rdb, cool); err != nil {
+		return nil, prefixed(err, "Cooldown.")
+	}
+	if f.breakers, err = NewBreakerStore(rdb, br); err != nil {
+		return nil, prefixed(err, "Breaker.")
+	}
+	if opts.Quota != nil {
+		q := *opts.Quota
+		fill(&q.Prefix, &q.Timeout, &q.ProbeInterval, &q.MeterProvider, opts)
+		if f.quota, err = NewQuota(rdb, q); err != nil {
+			return nil, prefixed(err, "Quota.")
+		}
+	}
+	return f, nil
+}
+
+// fill sets each zero per-store setting from opts.
+func fill(prefix *string, timeout, probe *time.Duration, mp *metric.MeterProvider, opts Options) {
+	if *prefix == "" {
+		*prefix = opts.Prefix
+	}
+	if *timeout == 0 {
+		*timeout = opts.Timeout
+	}
+	if *probe == 0 {
+		*probe = opts.ProbeInterval
+	}
+	if *mp == nil {
+		*mp = opts.MeterProvider
+	}
+}
+
+// prefixed names a store's field in a *ConfigError from its constructor
+// (a bad client keeps its name).
+func prefixed(err error, p string) error {
+	if ce, ok := err.(*ConfigError); ok && ce.Option != "client" {
+		c := *ce
+		c.Option = p + c.Option
+		return &c
+	}
+	return err
+}
+
+// CooldownStore returns the shared cooldown store (client.Fleet).
+func (f *Fleet) CooldownStore() transport.CooldownStore { return f.cooldowns }
+
+// BreakerStore returns the shared breaker store (client.Fleet).
+func (f *Fleet) BreakerStore() transport.BreakerStore { return f.breakers }
+
+// SharedQuota returns the fleet-wide rate limit (client.Fleet), or nil
+// when Options.Quota was not set.
+func (f *Fleet) SharedQuota() transport.SharedQuota {
+	if f.quota == nil {
+		return nil // an untyped nil: "not shared"
+	}
+	return f.quota
+}
+
+// Cooldowns returns the cooldown store, for its Stats.
+func (f *Fleet) Cooldowns() *CooldownStore { return f.cooldowns }
+
+// Breakers returns the breaker store, for its Stats.
+func (f *Fleet) Breakers() *BreakerStore { return f.breakers }
+
+// Quota returns the fleet-wide rate limit, for its Stats, or nil.
+func (f *Fleet) Quota() *Quota { return f.quota }
