@@ -3,6 +3,8 @@ package transport
 import (
 	"context"
 	"net/http"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Request ownership inside a stack.
@@ -139,14 +141,18 @@ func fork(r *http.Request, ctx context.Context) *http.Request {
 // its attempts) shares with the call-level layers, carried in its context
 // as a single allocation: the call's own copy of the caller's request
 // (owned, so later call-level layers replace its context in place), the
-// inventory's call record and the call span's state and body wrapper. The
+// inventory's call record, the call span's state and body wrapper, and
+// room for the total deadline and the response-limit body wrapper. The
 // call-trace layer creates it.
 type callScope struct {
 	context.Context
-	owned *http.Request
-	rec   callRecord // valid once rec.url is set (withCallRecord)
-	state callState
-	body  tracedBody
+	owned    *http.Request
+	span     trace.Span // when set, the context's current span (tracing off)
+	rec      callRecord // valid once rec.url is set (withCallRecord)
+	state    callState
+	body     tracedBody
+	deadline callDeadline // used by the total-timeout layer (parent set)
+	limited  limitedBody  // used by the limits layer (rc set)
 }
 
 type callScopeKey struct{}
@@ -157,6 +163,9 @@ func (c *callScope) Value(key any) any {
 		return c
 	case callKey:
 		return &c.state
+	}
+	if c.span != nil && key == otelSpanKey && otelSpanKey != nil {
+		return c.span
 	}
 	if c.rec.url != nil {
 		if v, ok := c.rec.value(key); ok {
@@ -169,6 +178,38 @@ func (c *callScope) Value(key any) any {
 func callScopeFrom(ctx context.Context) *callScope {
 	c, _ := ctx.Value(callScopeKey{}).(*callScope)
 	return c
+}
+
+// ownedScope returns req's call scope when req is the call's own copy.
+func ownedScope(req *http.Request) *callScope {
+	if c := callScopeFrom(req.Context()); c != nil && c.owned == req {
+		return c
+	}
+	return nil
+}
+
+// otelSpanKey is the context key under which go.opentelemetry.io/otel/trace
+// keeps the current span, learned once by letting trace.SpanFromContext
+// look it up in a probe. It lets a callScope answer for the span without a
+// second context allocation. nil if the probe saw no lookup (callScope then
+// never sets span; TestOTelSpanKeyProbe fails).
+var otelSpanKey = func() any {
+	p := &keyProbe{Context: context.Background()}
+	_ = trace.SpanFromContext(p)
+	return p.key
+}()
+
+// keyProbe records the first key it is asked for.
+type keyProbe struct {
+	context.Context
+	key any
+}
+
+func (p *keyProbe) Value(key any) any {
+	if p.key == nil {
+		p.key = key
+	}
+	return nil
 }
 
 // NewAttemptScope returns a layer that starts a single attempt: it makes the

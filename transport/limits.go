@@ -235,7 +235,14 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		_ = resp.Body.Close() // known to be too large: not worth draining
 		return nil, &ResponseTooLargeError{Part: "body", Limit: l.maxBody, Size: resp.ContentLength}
 	}
-	resp.Body = &limitedBody{rc: resp.Body, left: l.maxBody, limit: l.maxBody}
+	var lb *limitedBody
+	if cs := ownedScope(req); cs != nil && cs.limited.rc == nil {
+		lb = &cs.limited // the call scope's room: no allocation
+	} else {
+		lb = new(limitedBody)
+	}
+	*lb = limitedBody{rc: resp.Body, left: l.maxBody, limit: l.maxBody}
+	resp.Body = lb
 	return resp, nil
 }
 

@@ -144,7 +144,13 @@ func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	if dl, ok := ctx.Deadline(); ok && !dl.After(now.Add(l.d)) {
 		return l.next.RoundTrip(req)
 	}
-	cd := &callDeadline{parent: ctx, d: now.Add(l.d)}
+	var cd *callDeadline
+	if cs := ownedScope(req); cs != nil && cs.deadline.parent == nil {
+		cd = &cs.deadline // the call scope's room: no allocation
+	} else {
+		cd = new(callDeadline)
+	}
+	cd.parent, cd.d = ctx, now.Add(l.d)
 	resp, err := l.next.RoundTrip(WithContext(req, cd))
 	return cd.releaseOnClose(resp, err)
 }

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/securecall/securecall/internal/redact"
 )
@@ -167,6 +168,7 @@ func NewAttemptTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper 
 
 // telemetry is what both layers resolve from a TraceConfig.
 type telemetry struct {
+	off         bool // the tracer provider is the no-op one: no spans at all
 	startAttrs  bool
 	tracer      trace.Tracer
 	meter       metric.Meter
@@ -195,7 +197,12 @@ func newTelemetry(cfg TraceConfig) *telemetry {
 	if prop == nil {
 		prop = otel.GetTextMapPropagator()
 	}
+	_, off := tp.(tracenoop.TracerProvider)
+	if p, ok := tp.(*tracenoop.TracerProvider); ok && p != nil {
+		off = true
+	}
 	t := &telemetry{
+		off:        off && otelSpanKey != nil,
 		startAttrs: cfg.StartAttributes,
 		tracer:     tp.Tracer(meterName, trace.WithSchemaURL(semconv.SchemaURL)),
 		meter:      mp.Meter(meterName, metric.WithSchemaURL(semconv.SchemaURL)),
@@ -421,6 +428,9 @@ type callState struct {
 
 type callKey struct{}
 
+// noopSpan is the span the no-op tracer hands out.
+var noopSpan = trace.SpanFromContext(context.Background())
+
 // attrBuf is a scratch buffer for the attributes a layer sets on a span in
 // one SetAttributes call (the SDK copies them). Pooled: a buffer on the
 // stack would escape through the interface call and cost an allocation.
@@ -448,7 +458,21 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	host, port := serverOf(req.URL)
 	cc := &callScope{}
 	sk := spanKey{m, host, port}
-	ctx, span := c.tel.tracer.Start(req.Context(), m.span, c.tel.spanOptions(&c.spans, c.bare, sk)...)
+	var ctx context.Context
+	var span trace.Span
+	if c.tel.off {
+		// Tracing is off: no span is started (the no-op tracer's Start
+		// would still cost a context), the scope answers with the span
+		// the no-op tracer would have put there.
+		ctx = req.Context()
+		span = trace.SpanFromContext(ctx)
+		if span.IsRecording() {
+			span = noopSpan
+		}
+		cc.span = span
+	} else {
+		ctx, span = c.tel.tracer.Start(req.Context(), m.span, c.tel.spanOptions(&c.spans, c.bare, sk)...)
+	}
 	cc.Context = ctx
 	rec := span.IsRecording()
 	if rec {
@@ -565,8 +589,15 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	m := methodOf(req.Method)
 	host, port := serverOf(req.URL)
 	sk := spanKey{m, host, port}
-	ctx, span := t.tel.tracer.Start(req.Context(), m.span, t.tel.spanOptions(&t.spans, t.bare, sk)...)
-	r := ownWithContext(req, ctx)
+	ctx := req.Context()
+	var span trace.Span
+	var r *http.Request
+	if cs := callScopeFrom(ctx); t.tel.off && cs != nil && cs.span != nil {
+		span, r = cs.span, Own(req) // tracing off, inside a call that knows it
+	} else {
+		ctx, span = t.tel.tracer.Start(ctx, m.span, t.tel.spanOptions(&t.spans, t.bare, sk)...)
+		r = ownWithContext(req, ctx)
+	}
 	if r.Header == nil {
 		r.Header = make(http.Header)
 	}
