@@ -14,10 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/securecall/securecall/client"
@@ -274,4 +277,45 @@ func BenchmarkStackParallel(b *testing.B) {
 	b.Run("stub/bare/GET", func(b *testing.B) { runParallel(b, t.bare.Do, http.MethodGet, t.url) })
 	b.Run("stub/full/GET", func(b *testing.B) { runParallel(b, t.full.Do, http.MethodGet, t.url) })
 	b.Run("stub/lean/GET", func(b *testing.B) { runParallel(b, t.lean.Do, http.MethodGet, t.url) })
+}
+
+// BenchmarkOTelFloor measures what the OTel SDK itself costs, in the same
+// run as BenchmarkStack: one span (start, the attributes an HTTP client
+// span carries, end, batch processor) and one histogram measurement. The
+// full stack makes two spans (call and attempt) and two measurements per
+// call; this is the floor no instrumentation on the SDK can go under.
+func BenchmarkOTelFloor(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() {
+		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	})
+	tr := tp.Tracer("bench")
+	hist, err := mp.Meter("bench").Float64Histogram("bench.duration")
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := []attribute.KeyValue{
+		attribute.String("http.request.method", "GET"), attribute.String("server.address", "api.example.test"),
+		attribute.Int("server.port", 443), attribute.String("url.full", "https://api.example.test/v1/items?page=2"),
+	}
+	end := []attribute.KeyValue{attribute.Int("http.response.status_code", 200), attribute.String("network.protocol.version", "1.1")}
+	set := metric.WithAttributeSet(attribute.NewSet(start[:3]...))
+	b.Run("span", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, s := tr.Start(context.Background(), "GET", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(start...))
+			s.SetAttributes(end...)
+			s.End()
+		}
+	})
+	b.Run("histogram", func(b *testing.B) {
+		ctx, s := tr.Start(context.Background(), "parent") // a sampled span: exemplars on
+		defer s.End()
+		b.ReportAllocs()
+		for b.Loop() {
+			hist.Record(ctx, 0.01, set)
+		}
+	})
 }
