@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -147,6 +148,7 @@ func fork(r *http.Request, ctx context.Context) *http.Request {
 type callScope struct {
 	context.Context
 	owned    *http.Request
+	start    time.Time  // when the call began
 	span     trace.Span // when set, the context's current span (tracing off)
 	rec      callRecord // valid once rec.url is set (withCallRecord)
 	state    callState

@@ -140,12 +140,18 @@ type totalTimeout struct {
 
 func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	now := time.Now()
+	cs := ownedScope(req)
+	var now time.Time
+	if cs != nil && !cs.start.IsZero() {
+		now = cs.start // the call began microseconds ago: no second clock read
+	} else {
+		now = time.Now()
+	}
 	if dl, ok := ctx.Deadline(); ok && !dl.After(now.Add(l.d)) {
 		return l.next.RoundTrip(req)
 	}
 	var cd *callDeadline
-	if cs := ownedScope(req); cs != nil && cs.deadline.parent == nil {
+	if cs != nil && cs.deadline.parent == nil {
 		cd = &cs.deadline // the call scope's room: no allocation
 	} else {
 		cd = new(callDeadline)

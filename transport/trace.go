@@ -456,7 +456,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	m := methodOf(req.Method)
 	host, port := serverOf(req.URL)
-	cc := &callScope{}
+	cc := &callScope{start: start}
 	sk := spanKey{m, host, port}
 	var ctx context.Context
 	var span trace.Span
