@@ -59,8 +59,8 @@ var layerAllocBudget = map[string]float64{
 	"totaltimeout/GET":   2,
 	"retry/GET":          4, // the per-attempt clone, nothing more on the happy path
 	"retry/POST":         6,
-	"retry/replay/GET":   16, // a second attempt, a drained 503, the Idempotency-Key
-	"retry/replay/POST":  25, // and a GetBody replay of the body
+	"retry/replay/GET":   16, // a second attempt, a drained 503
+	"retry/replay/POST":  25, // and an Idempotency-Key, a GetBody replay of the body
 
 	// Per attempt, over scope.
 	"breaker/GET":           0,

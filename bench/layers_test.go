@@ -44,8 +44,8 @@ import (
 //   - retry includes its own BeginAttempt clone (it replaces the scope), so
 //     its row minus stub/none is retry + one clone; retry/replay answers
 //     503 to the first attempt of every call, so it pays a second stub
-//     round trip, a drained 503, a GetBody replay (POST) and an
-//     Idempotency-Key.
+//     round trip, a drained 503 and, for the POST, an Idempotency-Key
+//     and a GetBody replay of the body.
 //
 // The trace layers run twice: "sdk" with a real OTel SDK (always sampled,
 // batch span processor to a discarding exporter, a metric SDK with a manual

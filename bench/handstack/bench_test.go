@@ -185,6 +185,10 @@ func newH1(b *testing.B) target {
 	bareTr := http.DefaultTransport.(*http.Transport).Clone()
 	bareTr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	bareTr.ForceAttemptHTTP2 = false
+	// As PinnedTransport and securecall's base: with net/http's default of
+	// 2 idle connections per host, the parallel benchmark would measure
+	// TLS handshakes.
+	bareTr.MaxIdleConnsPerHost = 16
 	b.Cleanup(bareTr.CloseIdleConnections)
 
 	pins := []string{SPKIPin(srv.Certificate()), backupPin}
