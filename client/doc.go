@@ -18,6 +18,14 @@
 // followed by the *http.Client only within the client's origins; a hop to an
 // explicitly allowed foreign origin gets no credential and no body.
 //
+// Fleet mode: the replicas of a service can share what each one learns
+// about a host, so that twenty replicas behave like one client: cooldowns
+// (WithCooldownStore), when a host's circuit breaker is open
+// (WithBreakerStore) and a rate limit (WithSharedQuota). WithFleet sets
+// all three from one Fleet, such as the one the nested module
+// github.com/securecall/securecall/fleet builds on a Redis client you own
+// (docs/fleet.md).
+//
 // Secure defaults: TLS 1.2 minimum, InsecureSkipVerify refused, no proxy
 // from the environment, URLs redacted in spans, metrics and errors.
 package client

@@ -2,7 +2,7 @@
 // service, on Redis (github.com/redis/go-redis/v9), in a module of its own
 // so that services without Redis never download its client.
 //
-// Two stores exist, each a drop-in for an interface of the core module:
+// Each store is a drop-in for an interface of the core module:
 //
 //   - NonceStore is a signer.NonceStore (VerifierOptions.Nonces): a
 //     signature's nonce accepted by one verifier replica is refused by
@@ -12,15 +12,24 @@
 //     every replica from sending to that host until the cooldown ends,
 //     with reads served from a local cache refreshed at most every
 //     RefreshInterval.
+//   - BreakerStore is a transport.BreakerStore (BreakerConfig.Store): when
+//     one replica's circuit breaker for a host opens, every replica fails
+//     fast for that host until its open end. Only "open until" is shared;
+//     failures are counted locally, and neither method waits for Redis.
+//   - Quota is a transport.SharedQuota (ThrottleConfig.Quota): a
+//     fleet-wide rate limit leased from Redis in batches.
+//
+// Fleet (New) bundles the client-side stores and implements client.Fleet:
+// client.New(client.WithFleet(f)) turns fleet mode on for a client.
 //
 // Every Redis call is bounded by the store's Timeout. A failed call marks
 // Redis down for the store, which then applies its Policy (FailClosed or
 // FallBackLocal) until a probe, one call per ProbeInterval, succeeds; the
 // MetricDegraded up-down counter shows the state. The nonce store fails
-// closed by default, the cooldown store falls back to local state.
+// closed by default, the cooldown store falls back to local state, and the
+// breaker store always does (each replica's own breaker keeps working).
 //
 // The caller owns the go-redis client and must enable
 // ContextTimeoutEnabled on it. docs/fleet.md has the guarantees, their
-// limits, sizing and what is not built yet (fleet-wide rate-limit leasing,
-// shared breaker state, client options).
+// limits, sizing and what is not built yet.
 package fleet

@@ -40,7 +40,7 @@ const (
 	// store with a context (the nonce store) serves a call without Redis.
 	// Attributes: StoreKey, PolicyKey.
 	EventDegraded = "securecall.fleet.degraded"
-	// StoreKey names the store ("nonce", "cooldown", "lease").
+	// StoreKey names the store ("nonce", "cooldown", "breaker", "lease").
 	StoreKey = attribute.Key("securecall.fleet.store")
 	// PolicyKey names the degraded policy applied ("fail_closed",
 	// "fall_back_local").
