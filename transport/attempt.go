@@ -29,6 +29,12 @@ type Attempt struct {
 	owned  *http.Request
 	source *http.Request // the request the attempt was cloned from
 	ctx    *attemptCtx   // the context that carries this Attempt
+
+	// Room for the attempt's response body wrappers (one allocation for
+	// the attempt instead of one per wrapper); a layer uses its slot only
+	// while it is unused.
+	cancelBody cancelBody
+	tracedBody tracedBody
 }
 
 type attemptKey struct{}

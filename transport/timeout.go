@@ -370,12 +370,18 @@ func (l *attemptTimeout) fast(req *http.Request, ac *attemptCtx, cd *callDeadlin
 	if err != nil && attemptBound && errors.Is(actx.Err(), context.DeadlineExceeded) {
 		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
 	}
-	return cancelOnClose(resp, err, cancel)
+	return cancelOnCloseIn(resp, err, cancel, &ac.a.cancelBody)
 }
 
 // cancelOnClose ties cancel to the end of resp: at once on an error or a
 // response without a body, else when the body is closed.
 func cancelOnClose(resp *http.Response, err error, cancel context.CancelFunc) (*http.Response, error) {
+	return cancelOnCloseIn(resp, err, cancel, nil)
+}
+
+// cancelOnCloseIn is cancelOnClose with room for the body wrapper: slot,
+// when non-nil and unused, holds it instead of a new allocation.
+func cancelOnCloseIn(resp *http.Response, err error, cancel context.CancelFunc, slot *cancelBody) (*http.Response, error) {
 	if err != nil {
 		cancel()
 		if resp != nil && resp.Body != nil {
@@ -394,7 +400,11 @@ func cancelOnClose(resp *http.Response, err error, cancel context.CancelFunc) (*
 		resp.Body = &cancelRWBody{cancelBody{rc: resp.Body, cancel: cancel}, w}
 		return resp, nil
 	}
-	resp.Body = &cancelBody{rc: resp.Body, cancel: cancel}
+	if slot == nil || slot.rc != nil {
+		slot = new(cancelBody)
+	}
+	slot.rc, slot.cancel = resp.Body, cancel
+	resp.Body = slot
 	return resp, nil
 }
 

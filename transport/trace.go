@@ -667,7 +667,13 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		span.End()
 		return resp, nil
 	}
-	resp.Body = new(tracedBody).wrap(resp.Body, span, t.tel.policy)
+	var tb *tracedBody
+	if a, ok := AttemptFrom(ctx); ok && a.tracedBody.rc == nil {
+		tb = &a.tracedBody // the attempt's room: no allocation
+	} else {
+		tb = new(tracedBody)
+	}
+	resp.Body = tb.wrap(resp.Body, span, t.tel.policy)
 	return resp, nil
 }
 
