@@ -134,8 +134,9 @@ type QuotaOptions struct {
 // demand, between MinBatch and min(MaxBatch, Burst / 4). When Redis grants
 // less than asked (the fleet is at its quota), the replica waits before
 // leasing again: the time the fleet needs to accrue a batch, doubled after
-// each lease that got less than half of its batch, at most the time the
-// fleet needs to refill its burst, with jitter. Replicas competing for a
+// each lease that got less than half of its batch, at most LeaseTTL (and
+// at most the time the fleet needs to refill its burst), with jitter
+// (between half and all of it). Replicas competing for a
 // saturated quota thus space their leases out instead of polling Redis
 // for one token at a time; meanwhile TakeQuota answers with a retry time.
 // Replicas are not guaranteed equal shares of a saturated quota.
@@ -501,17 +502,25 @@ func (st *quotaState) apply(q *Quota, res *redis_rate.Result, want int, start, n
 	}
 	// Short: the fleet is at its quota. Wait about as long as the fleet
 	// needs to accrue a batch, longer while leases keep coming back
-	// short, at most the time it needs to refill its burst (so that,
-	// with the jitter, a burst rarely fills up unclaimed).
+	// short, at most maxGate.
 	if 2*g < want {
 		st.backoff = min(st.backoff+1, maxBackoffShift)
 	}
-	w := min(float64(want)*st.ei*float64(int64(1)<<st.backoff), max(float64(st.limit.Burst)*st.ei, st.ei))
+	w := min(float64(want)*st.ei*float64(int64(1)<<st.backoff), st.maxGate(q))
 	w = w/2 + rand.Float64()*w/2
 	if g == 0 {
 		w = max(w, float64(res.RetryAfter))
 	}
 	st.notBefore = now + int64(w)
+}
+
+// maxGate is the longest wait between a short lease and the next, in
+// nanoseconds: LeaseTTL (the batch interval the Quota aims at), but no
+// longer than the fleet needs to refill the burst (so that a burst does
+// not fill up unclaimed while every replica waits), and at least one
+// token's time.
+func (st *quotaState) maxGate(q *Quota) float64 {
+	return max(min(float64(q.ttl), float64(st.limit.Burst)*st.ei), st.ei)
 }
 
 // observe folds the demand seen during a finished lease into st.rate and

@@ -2,8 +2,13 @@ package fleet
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/securecall/securecall/client"
 	"github.com/securecall/securecall/fleet/internal/redistest"
 	"github.com/securecall/securecall/transport"
 )
@@ -321,11 +327,10 @@ func TestQuotaBackoffSpacesLeases(t *testing.T) {
 		if got > 100+100*10 || got < 900 {
 			t.Fatalf("granted %d, want within [900, 1100]", got)
 		}
-		// Without the backoff every replica would poll once per token
-		// (~1,000 leases per 1,000 grants); with it a lease averages
-		// several tokens (measured: about 140 leases per 1,000).
-		if calls*4 > int(got) {
-			t.Fatalf("%d leases for %d grants", calls, got)
+		// Without the gate every replica would poll once per token or
+		// more (≥ 1,000 leases per 1,000 grants).
+		if bound := saturatedCallBound(replicas, 10*time.Second, DefaultLeaseTTL, got); int64(calls) > bound {
+			t.Fatalf("%d leases for %d grants, more than the design bound %d", calls, got, bound)
 		}
 	})
 }
@@ -479,6 +484,18 @@ func TestQuotaConfigErrors(t *testing.T) {
 	}
 }
 
+// saturatedCallBound is the most Redis calls the leasing design allows
+// replicas hammering a saturated quota for window to make while granting
+// granted requests: after a lease that came back short a replica waits
+// (half to all of LeaseTTL once the wait has grown, so at most 2 / LeaseTTL
+// leases per second), plus about 10 leases each while the batch grows from
+// 1 to its cap, plus leases that came back with at least half of their
+// batch (batches reach 12 to 25 tokens in these tests), at most
+// granted / 4.
+func saturatedCallBound(replicas int, window, ttl time.Duration, granted int64) int64 {
+	return int64(replicas)*(int64(2*window/ttl)+10) + granted/4
+}
+
 // quotaHammer runs workers goroutines per quota taking host's quota until
 // window has passed, sleeping for the retry time TakeQuota gives. It
 // returns the grants per quota that returned before the window ended.
@@ -579,13 +596,8 @@ func TestQuotaFleetStaysWithinQuota(t *testing.T) {
 			t.Errorf("replica %d got nothing", i)
 		}
 	}
-	// Design bound: leases ask for up to Burst/4 = 25 tokens; a lease that
-	// comes back with less than half makes the replica wait about as long
-	// as the fleet needs to accrue a batch, doubling while they stay
-	// short. A lease then averages several tokens (measured: about 135
-	// Redis calls per 1,000 requests); at most 250 (4 grants per call).
-	if perK > 250 {
-		t.Errorf("%.0f Redis calls per 1,000 requests, want ≤ 250", perK)
+	if bound := saturatedCallBound(replicas, window, DefaultLeaseTTL, total); calls > bound {
+		t.Errorf("%d Redis calls (%.0f per 1,000 requests), more than the design bound %d", calls, perK, bound)
 	}
 }
 
@@ -819,4 +831,115 @@ func quotaSpanEvent(sr *tracetest.SpanRecorder, name string) bool {
 		}
 	}
 	return false
+}
+
+// TestQuotaThroughClients: replicas built with client.New and
+// WithSharedQuota (each its own Quota and Redis client) calling one TLS
+// server as fast as their throttles let them: the server receives no more
+// than the quota allows over the window and at least 90% of it.
+func TestQuotaThroughClients(t *testing.T) {
+	srv := redistest.Start(t)
+	const (
+		replicas = 4
+		workers  = 6
+		rateQ    = 100
+		burst    = 50
+		window   = 2 * time.Second
+		grace    = 500 * time.Millisecond
+	)
+	var (
+		end     atomic.Int64 // unix ns; set once the replicas are built
+		inTime  atomic.Int64 // requests the server got before the end
+		allHits atomic.Int64
+	)
+	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		allHits.Add(1)
+		if time.Now().UnixNano() < end.Load() {
+			inTime.Add(1)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer api.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(api.Certificate())
+
+	var qs []*Quota
+	var cs []*client.Client
+	for range replicas {
+		// Timeout 1s: Redis is up throughout; the default 100 ms can be
+		// missed on a loaded test machine.
+		q := newQuota(t, srv.Client(), QuotaOptions{Limit: QuotaLimit{Rate: rateQ, Burst: burst}, Policy: FailClosed, Timeout: time.Second})
+		c, err := client.New(
+			client.WithOrigins(api.URL),
+			client.WithTLSConfig(&tls.Config{RootCAs: roots}),
+			client.WithAllowedNetworks(netip.MustParsePrefix("127.0.0.0/8")),
+			client.WithMaxAttempts(1),
+			client.WithSharedQuota(q),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		qs, cs = append(qs, q), append(cs, c)
+	}
+
+	deadline := time.Now().Add(window)
+	end.Store(deadline.UnixNano())
+	var refused atomic.Int64
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		for range workers {
+			wg.Go(func() {
+				for time.Now().Before(deadline) {
+					// Calls may wait past the end (requests arriving
+					// then are not counted as in the window), so the
+					// last of the window's quota is not refused.
+					ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(grace))
+					req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api.URL+"/v1/items", nil)
+					resp, err := c.Do(req)
+					cancel()
+					switch {
+					case err == nil:
+						resp.Body.Close()
+					case errors.Is(err, ErrUnavailable):
+						t.Errorf("replica %d: %v", i, err)
+						return
+					case errors.Is(err, client.ErrRateLimited) || errors.Is(err, context.DeadlineExceeded):
+						// A wait that would not fit before the deadline.
+						refused.Add(1)
+						time.Sleep(5 * time.Millisecond)
+					default:
+						t.Errorf("replica %d: %v", i, err)
+						return
+					}
+				}
+			})
+		}
+	}
+	noHang(t, "replica clients", wg.Wait)
+	got := inTime.Load()
+	calls := quotaRedisCalls(qs)
+	var leased, expired int64
+	for i, q := range qs {
+		if s := q.Stats(); s.RedisErrors != 0 {
+			t.Errorf("replica %d: %d Redis calls failed (a loaded machine? Timeout is 1s)", i, s.RedisErrors)
+		}
+		_, l, e := q.leaseStats(api.Listener.Addr().String())
+		leased, expired = leased+l, expired+e
+	}
+	t.Logf("%d client replicas, quota %d/s burst %d, %v: server got %d in the window (%d in all), %d refused, %d Redis calls (%.0f per 1,000 requests), %d tokens leased, %d expired unused",
+		replicas, rateQ, burst, window, got, allHits.Load(), refused.Load(), calls, float64(calls)*1000/float64(allHits.Load()), leased, expired)
+	if limit := float64(burst) + rateQ*window.Seconds()*1.02; float64(got) > limit {
+		t.Errorf("server got %d in the window, more than burst + rate × window = %.0f", got, limit)
+	}
+	// Everything the fleet sent, the grace period included.
+	if limit := float64(burst) + rateQ*(window+grace).Seconds()*1.02; float64(allHits.Load()) > limit {
+		t.Errorf("server got %d in all, more than %.0f", allHits.Load(), limit)
+	}
+	if min := 0.9 * rateQ * window.Seconds(); float64(got) < min {
+		t.Errorf("server got %d, less than 90%% of the quota (%.0f)", got, min)
+	}
+	if bound := saturatedCallBound(replicas, window, DefaultLeaseTTL, allHits.Load()); calls > bound {
+		t.Errorf("%d Redis calls, more than the design bound %d", calls, bound)
+	}
 }
