@@ -39,8 +39,9 @@ const (
 	// maxBackoffShift bounds the doubling of the wait between short leases.
 	maxBackoffShift = 6
 	// maxFlightWaits bounds how many lease flights one TakeQuota waits for
-	// before it answers with a retry time.
-	maxFlightWaits = 3
+	// before it answers with a retry time (a safety net: each flight asks
+	// for at least as many tokens as there are callers waiting).
+	maxFlightWaits = 16
 	// minRateWindow is the shortest time a lease's consumption rate is
 	// measured over.
 	minRateWindow = int64(time.Millisecond)
@@ -60,8 +61,9 @@ type QuotaLimit struct {
 	// Key names the quota that all matching hosts share (one Redis key).
 	// Empty: each host has a quota of its own.
 	Key string
-	// Rate is the number of requests allowed per Period. Zero: no fleet
-	// quota for the matching hosts (TakeQuota grants at once, no Redis).
+	// Rate is the number of requests allowed per Period, at most one per
+	// microsecond (1,000,000 per second). Zero: no fleet quota for the
+	// matching hosts (TakeQuota grants at once, no Redis).
 	Rate int
 	// Period is the quota's period. Zero: DefaultQuotaPeriod (a second).
 	// At least a millisecond.
@@ -207,7 +209,8 @@ type quotaState struct {
 	capBatch int
 	local    *rate.Limiter // the FallBackLocal share; nil with FailClosed
 
-	lease atomic.Pointer[lease]
+	lease   atomic.Pointer[lease]
+	waiting atomic.Int64 // callers in the slow path
 
 	mu        sync.Mutex
 	flight    *flight // the lease in progress, nil when none
@@ -337,6 +340,10 @@ func checkQuotaLimit(field string, l QuotaLimit, needPattern bool) (quotaRule, e
 	if r.limit.Period == 0 {
 		r.limit.Period = DefaultQuotaPeriod
 	}
+	if r.limit.Period/time.Duration(r.limit.Rate) < time.Microsecond {
+		// The GCRA runs on Redis TIME, in microseconds.
+		return r, configError(field+".Rate", "at most one request per microsecond of Period (Redis TIME resolution)")
+	}
 	if r.limit.Burst == 0 {
 		r.limit.Burst = l.Rate
 	}
@@ -394,6 +401,8 @@ func (st *quotaState) take(now int64) bool {
 // it; it answers with a retry time when the last lease was short, and
 // applies the Policy when Redis is unavailable.
 func (q *Quota) slow(ctx context.Context, st *quotaState) (time.Duration, error) {
+	st.waiting.Add(1)
+	defer st.waiting.Add(-1)
 	for range maxFlightWaits {
 		if err := ctx.Err(); err != nil {
 			return 0, err
@@ -421,7 +430,9 @@ func (q *Quota) slow(ctx context.Context, st *quotaState) (time.Duration, error)
 			}
 			f = &flight{done: make(chan struct{})}
 			st.flight = f
-			go q.lease(st, f, st.want(q), now)
+			// At least one token for every caller waiting.
+			want := min(max(st.want(q), int(st.waiting.Load())), st.capBatch)
+			go q.lease(st, f, want, now)
 		}
 		st.mu.Unlock()
 		select {

@@ -289,6 +289,33 @@ func TestQuotaSingleFlight(t *testing.T) {
 	})
 }
 
+// TestQuotaLeaseCoversWaiters: a burst of callers after a quiet spell
+// needs only a couple of leases: each asks for at least one token per
+// caller waiting, whatever the (low) rate estimate says.
+func TestQuotaLeaseCoversWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(1e6, 1e6)
+		g.block = make(chan struct{})
+		// A LeaseTTL this short keeps the rate estimate's batch at 1.
+		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 1e6}, LeaseTTL: 2 * time.Millisecond})
+		var ok atomic.Int64
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				if d, err := q.TakeQuota(context.Background(), "api.example.com"); d == 0 && err == nil {
+					ok.Add(1)
+				}
+			})
+		}
+		synctest.Wait()
+		close(g.block)
+		wg.Wait()
+		if ok.Load() != 50 || len(g.calls()) > 3 {
+			t.Fatalf("%d of 50 callers granted, %d leases %v; want 50 with at most 3", ok.Load(), len(g.calls()), g.calls())
+		}
+	})
+}
+
 // TestQuotaBackoffSpacesLeases: replicas competing for a saturated quota
 // lease less and less often while leases come back short.
 func TestQuotaBackoffSpacesLeases(t *testing.T) {
@@ -447,6 +474,7 @@ func TestQuotaConfigErrors(t *testing.T) {
 		{QuotaOptions{Limit: QuotaLimit{Rate: 1, Period: -time.Second}, ExpectedReplicas: 1}, "Limit.Period"},
 		{QuotaOptions{Limit: QuotaLimit{Rate: 1, Period: time.Microsecond}, ExpectedReplicas: 1}, "Limit.Period"},
 		{QuotaOptions{Limit: QuotaLimit{Rate: 1, Burst: -1}, ExpectedReplicas: 1}, "Limit.Burst"},
+		{QuotaOptions{Limit: QuotaLimit{Rate: 2_000_000}, ExpectedReplicas: 1}, "Limit.Rate"},
 		{QuotaOptions{Limit: QuotaLimit{Burst: 5}, ExpectedReplicas: 1}, "Limit.Burst"},
 		{QuotaOptions{Limit: QuotaLimit{Key: "k"}, ExpectedReplicas: 1}, "Limit.Key"},
 		{QuotaOptions{Hosts: []QuotaLimit{{Rate: 1}}, ExpectedReplicas: 1}, "Hosts[0].Pattern"},
