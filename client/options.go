@@ -60,6 +60,7 @@ type config struct {
 	eg  egress
 
 	tracerProvider trace.TracerProvider
+	callSpanKind   trace.SpanKind
 	meterProvider  metric.MeterProvider
 	propagator     propagation.TextMapPropagator
 	visibleQuery   []string
@@ -185,6 +186,23 @@ func WithBaseTransport(rt http.RoundTripper) Option {
 // global provider (otel.GetTracerProvider) at New time.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return requireValue("WithTracerProvider", tp, func(c *config, v trace.TracerProvider) { c.tracerProvider = v })
+}
+
+// WithCallSpanKind sets the kind of the per-call span. The default,
+// trace.SpanKindClient, lets the call span also report the call's first
+// send, so a call answered at the first try costs one span; resends get
+// child client spans. trace.SpanKindInternal gives a strict two-level
+// tree: one internal span per call, one client span per physical send,
+// the first included (for backends that count requests from client spans),
+// at the cost of one more span per call. Other kinds are a *ConfigError.
+func WithCallSpanKind(kind trace.SpanKind) Option {
+	return optionFunc(func(c *config) {
+		if kind != trace.SpanKindClient && kind != trace.SpanKindInternal {
+			c.fail("WithCallSpanKind", "must be trace.SpanKindClient or trace.SpanKindInternal, got %v", kind)
+			return
+		}
+		c.callSpanKind = kind
+	})
 }
 
 // WithMeterProvider sets the OpenTelemetry meter provider. Default: the

@@ -63,6 +63,7 @@ func buildStack(c *Client, cfg *config) error {
 		MeterProvider:  cfg.meterProvider,
 		Propagator:     cfg.propagator,
 		Redaction:      c.redact,
+		CallSpanKind:   cfg.callSpanKind,
 	}
 	// Innermost first.
 	var rt http.RoundTripper = base        // 11

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/securecall/securecall/client"
 )
@@ -82,9 +84,10 @@ func TestTelemetryNeverCarriesSecrets(t *testing.T) {
 		t.Errorf("allowlisted query value page=7 not shown in url.full")
 	}
 
-	// Linkage: two call spans, every other span is an attempt span under
-	// one of them; the refused port was retried (never sent, so retryable
-	// even for POST), and its re-sends carry http.request.resend_count.
+	// Linkage: two call spans (each also reporting its call's first send),
+	// every other span is a resend's span under one of them; the refused
+	// port was retried (never sent, so retryable even for POST), and its
+	// re-sends carry http.request.resend_count.
 	ss := spans.GetSpans()
 	byID := map[string]tracetest.SpanStub{}
 	for _, s := range ss {
@@ -107,11 +110,50 @@ func TestTelemetryNeverCarriesSecrets(t *testing.T) {
 			}
 		}
 	}
-	if calls != 2 || attempts < 3 || resends != attempts-2 {
-		t.Errorf("got %d call spans, %d attempt spans, %d with resend_count; want 2 calls, >= 3 attempts, resends = attempts-2", calls, attempts, resends)
+	if calls != 2 || attempts < 1 || resends != attempts {
+		t.Errorf("got %d call spans, %d resend spans, %d with resend_count; want 2 calls, >= 1 resend, all with resend_count", calls, attempts, resends)
 	}
 	if gotTraceparent == "" || !strings.Contains(gotTraceparent, ss[0].SpanContext.TraceID().String()) &&
 		!strings.Contains(gotTraceparent, ss[1].SpanContext.TraceID().String()) {
 		t.Errorf("server got traceparent %q, not of the call's trace", gotTraceparent)
+	}
+}
+
+// WithCallSpanKind(Internal) gives the strict two-level tree: an internal
+// span per call and a client span per send, the first included; other
+// kinds are refused.
+func TestWithCallSpanKind(t *testing.T) {
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	defer tp.Shutdown(context.Background())
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL), client.WithTracerProvider(tp),
+		client.WithCallSpanKind(trace.SpanKindInternal))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ss := spans.GetSpans()
+	if len(ss) != 2 {
+		t.Fatalf("%d spans, want 2", len(ss))
+	}
+	kinds := map[trace.SpanKind]int{}
+	for _, s := range ss {
+		kinds[s.SpanKind]++
+	}
+	if kinds[trace.SpanKindInternal] != 1 || kinds[trace.SpanKindClient] != 1 {
+		t.Errorf("span kinds %v, want one internal and one client", kinds)
+	}
+
+	_, err = client.New(client.WithCallSpanKind(trace.SpanKindServer))
+	var ce *client.ConfigError
+	if !errors.As(err, &ce) || ce.Option != "WithCallSpanKind" {
+		t.Fatalf("server kind: %v", err)
 	}
 }

@@ -153,14 +153,17 @@ func fork(r *http.Request, ctx context.Context) *http.Request {
 // call-trace layer creates it.
 type callScope struct {
 	context.Context
-	owned    *http.Request
-	start    time.Time  // when the call began
-	span     trace.Span // when set, the context's current span (tracing off)
-	rec      callRecord // valid once rec.url is set (withCallRecord)
-	state    callState
-	body     tracedBody
-	deadline callDeadline // used by the total-timeout layer (parent set)
-	limited  limitedBody  // used by the limits layer (rc set)
+	owned *http.Request
+	start time.Time  // when the call began
+	span  trace.Span // when set, the context's current span (tracing off)
+	// firstSend is the call span while it may still stand for the call's
+	// first send (a client span); the attempt trace takes it (sets nil).
+	firstSend trace.Span
+	rec       callRecord // valid once rec.url is set (withCallRecord)
+	state     callState
+	body      tracedBody
+	deadline  callDeadline // used by the total-timeout layer (parent set)
+	limited   limitedBody  // used by the limits layer (rc set)
 }
 
 type callScopeKey struct{}

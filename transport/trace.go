@@ -49,9 +49,15 @@ type TraceConfig struct {
 	// telemetry, and rewrites the URLs in returned errors. nil: show none.
 	Redaction *redact.Policy
 	// CallSpanKind is the kind of the logical call span. Zero:
-	// trace.SpanKindClient. Set trace.SpanKindInternal when a backend
-	// derives request counts from client spans and should count only the
-	// physical sends (the attempt spans are always client spans).
+	// trace.SpanKindClient: the call span then also reports the call's
+	// first send (its traceparent goes to the server, it carries the
+	// send's protocol version and allowlisted headers), so a call answered
+	// at the first try costs one span; each resend (and the auth layer's
+	// replay) gets a client span of its own, a child of the call span. Set
+	// trace.SpanKindInternal for a strict two-level tree, one internal span
+	// per call and one client span per physical send, the first included
+	// (what a backend that derives request counts from client spans wants);
+	// it costs one more span per call.
 	CallSpanKind trace.SpanKind
 	// StartAttributes gives http.request.method, server.address and
 	// server.port to the span at its start, where a sampler that decides
@@ -119,6 +125,7 @@ func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 		kind = trace.SpanKindClient
 	}
 	c.bare = []trace.SpanStartOption{trace.WithSpanKind(kind)}
+	c.client = kind == trace.SpanKindClient
 	h, err := c.tel.meter.Float64Histogram(MetricRequestDuration,
 		metric.WithUnit("s"),
 		metric.WithDescription("Duration of HTTP client requests."),
@@ -135,7 +142,9 @@ func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 
 // NewAttemptTrace returns the innermost layer of a stack, just above the
 // base transport: one span per physical send (kind client, child of the
-// call span), with the attributes of the OTel HTTP client conventions:
+// call span; a call's first send reports on the call span itself when that
+// is a client span, see TraceConfig.CallSpanKind), with the attributes of
+// the OTel HTTP client conventions:
 // http.request.method (and http.request.method_original), server.address,
 // server.port, url.full (redacted), http.request.resend_count (the
 // attempt's number from AttemptFrom, only when above 0),
@@ -404,6 +413,7 @@ func (t *telemetry) appendStart(attrs []attribute.KeyValue, k spanKey) []attribu
 type callTrace struct {
 	next     http.RoundTripper
 	tel      *telemetry
+	client   bool // the call span is a client span: it may stand for the first send
 	bare     []trace.SpanStartOption
 	duration metric.Float64Histogram
 	spans    optCache[spanKey, []trace.SpanStartOption]
@@ -472,6 +482,9 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		cc.span = span
 	} else {
 		ctx, span = c.tel.tracer.Start(req.Context(), m.span, c.tel.spanOptions(&c.spans, c.bare, sk)...)
+		if c.client {
+			cc.firstSend = span // the first send reports on the call span
+		}
 	}
 	cc.Context = ctx
 	rec := span.IsRecording()
@@ -592,9 +605,18 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	var span trace.Span
 	var r *http.Request
-	if cs := callScopeFrom(ctx); t.tel.off && cs != nil && cs.span != nil {
-		span, r = cs.span, Own(req) // tracing off, inside a call that knows it
-	} else {
+	merged := false // the span is the call's, standing for its first send
+	scope := callScopeFrom(ctx)
+	switch {
+	case t.tel.off && scope != nil && scope.span != nil:
+		span, r = scope.span, Own(req) // tracing off, inside a call that knows it
+	case scope != nil && scope.firstSend != nil && !t.tel.off:
+		// The call's first send: the call span (a client span) stands for
+		// it, so a call answered at the first try costs one span. A
+		// resend, or the auth layer's replay, gets a child span of its own.
+		span, r, merged = scope.firstSend, Own(req), true
+		scope.firstSend = nil
+	default:
 		ctx, span = t.tel.tracer.Start(ctx, m.span, t.tel.spanOptions(&t.spans, t.bare, sk)...)
 		r = ownWithContext(req, ctx)
 	}
@@ -610,17 +632,24 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	var attrs []attribute.KeyValue
 	if span.IsRecording() {
 		buf = getAttrBuf()
-		attrs = append(t.tel.appendStart(buf[:0], sk), semconv.URLFull(t.urlFull(r.URL, cs)))
-		if a, ok := AttemptFrom(ctx); ok && a.Number > 0 {
-			attrs = append(attrs, semconv.HTTPRequestResendCount(a.Number))
-		}
-		if m.other {
-			attrs = append(attrs, semconv.HTTPRequestMethodOriginal(req.Method))
+		attrs = buf[:0]
+		if !merged { // the call trace sets these on its span
+			attrs = append(t.tel.appendStart(attrs, sk), semconv.URLFull(t.urlFull(r.URL, cs)))
+			if a, ok := AttemptFrom(ctx); ok && a.Number > 0 {
+				attrs = append(attrs, semconv.HTTPRequestResendCount(a.Number))
+			}
+			if m.other {
+				attrs = append(attrs, semconv.HTTPRequestMethodOriginal(req.Method))
+			}
 		}
 		attrs = appendHeaders(attrs, r.Header, t.tel.reqHeaders)
 	}
 
 	resp, err := t.next.RoundTrip(r)
+
+	if merged {
+		return t.endMerged(ctx, span, buf, attrs, m, host, resp, err)
+	}
 
 	if err != nil {
 		if resp != nil && resp.Body != nil {
@@ -674,6 +703,45 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		tb = new(tracedBody)
 	}
 	resp.Body = tb.wrap(resp.Body, span, t.tel.policy)
+	return resp, nil
+}
+
+// endMerged finishes a send reported on the call span: the attempt count,
+// and the send's own attributes (protocol version, allowlisted response
+// headers). The status, error.type, span status and the span's end are the
+// call trace's, which knows how the call ended.
+func (t *attemptTrace) endMerged(ctx context.Context, span trace.Span, buf *attrBuf, attrs []attribute.KeyValue,
+	m *method, host string, resp *http.Response, err error) (*http.Response, error) {
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		err = t.tel.policy.Error(err)
+		t.count(ctx, countKey{m, host, ErrorType(err)})
+		if buf != nil {
+			span.SetAttributes(attrs...)
+			putAttrBuf(buf)
+		}
+		return nil, err
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	outcome := OutcomeOK
+	if resp.StatusCode >= 400 {
+		outcome = statusString(resp.StatusCode)
+	}
+	t.count(ctx, countKey{m, host, outcome})
+	if buf != nil {
+		if v := protocolVersion(resp); v != "" {
+			attrs = append(attrs, semconv.NetworkProtocolVersion(v))
+		}
+		attrs = appendHeaders(attrs, resp.Header, t.tel.respHeaders)
+		if len(attrs) > 0 {
+			span.SetAttributes(attrs...)
+		}
+		putAttrBuf(buf)
+	}
 	return resp, nil
 }
 

@@ -61,6 +61,15 @@ func newOtelRig(t *testing.T, policy *redact.Policy, opts ...sdktrace.TracerProv
 	return r
 }
 
+// twoLevel makes the call span an internal span, so that every send,
+// the first included, gets its own client span: the two-level tree the
+// attempt-span tests look at. With the default (client) call span, a call's
+// first send reports on the call span itself (TestTraceFirstSendOnCallSpan).
+func (r *otelRig) twoLevel() *otelRig {
+	r.cfg.CallSpanKind = trace.SpanKindInternal
+	return r
+}
+
 // stack is the minimal traced stack: call trace, one attempt, attempt trace.
 func (r *otelRig) stack(base http.RoundTripper) http.RoundTripper {
 	return transport.NewCallTrace(transport.NewAttemptScope(transport.NewAttemptTrace(base, r.cfg)), r.cfg)
@@ -235,12 +244,20 @@ func closedAddr(t *testing.T) string {
 // attribute, event, link or status, no metric attribute, and no error the
 // layers return; while the values the allowlist names do appear.
 func TestTraceRedactsCanary(t *testing.T) {
+	t.Run("first send on the call span", func(t *testing.T) { testTraceRedactsCanary(t, false) })
+	t.Run("two levels", func(t *testing.T) { testTraceRedactsCanary(t, true) })
+}
+
+func testTraceRedactsCanary(t *testing.T, twoLevel bool) {
 	policy := &redact.Policy{
 		QueryKeys: []string{"page"},
 		// Credential headers are listed on purpose: they must stay hidden.
 		Headers: []string{"X-Request-Id", "Authorization", "X-Api-Key", "Cookie", "Content-Type"},
 	}
 	rig := newOtelRig(t, policy)
+	if twoLevel {
+		rig.twoLevel()
+	}
 
 	var mu sync.Mutex
 	var seen []string // what the server received, to prove the canary was sent
@@ -319,8 +336,8 @@ func TestTraceRedactsCanary(t *testing.T) {
 	mu.Unlock()
 
 	spans := rig.ended()
-	if len(spans) != 8 {
-		t.Fatalf("%d spans ended, want 8 (4 calls x call+attempt)", len(spans))
+	if want := map[bool]int{false: 4, true: 8}[twoLevel]; len(spans) != want {
+		t.Fatalf("%d spans ended, want %d (4 calls, one span per send plus, in two levels, one per call)", len(spans), want)
 	}
 	dump := dumpSpans(spans) + dumpMetrics(rig.metrics(t)) + strings.Join(errs, "\n")
 	if strings.Contains(dump, canary) {
@@ -343,13 +360,18 @@ func TestTraceRedactsCanary(t *testing.T) {
 			t.Errorf("span %q: url.full = %q, want page=2 shown and api_key redacted", s.Name, v.AsString())
 		}
 	}
-	call, attempts := splitSpans(t, spans[:2])
-	if len(attempts) != 1 {
-		t.Fatalf("first call: %d attempt spans", len(attempts))
+	if twoLevel {
+		call, attempts := splitSpans(t, spans[:2])
+		if len(attempts) != 1 {
+			t.Fatalf("first call: %d attempt spans", len(attempts))
+		}
+		wantAttr(t, attempts[0], "http.request.header.x-request-id", []string{"req-id"})
+		wantAttr(t, attempts[0], "http.response.header.x-request-id", []string{"resp-id"})
+		noAttr(t, call, "http.request.header.x-request-id")
+	} else {
+		wantAttr(t, spans[0], "http.request.header.x-request-id", []string{"req-id"})
+		wantAttr(t, spans[0], "http.response.header.x-request-id", []string{"resp-id"})
 	}
-	wantAttr(t, attempts[0], "http.request.header.x-request-id", []string{"req-id"})
-	wantAttr(t, attempts[0], "http.response.header.x-request-id", []string{"resp-id"})
-	noAttr(t, call, "http.request.header.x-request-id")
 	if !strings.Contains(dump, "status dial tcp") && !strings.Contains(dump, "connection refused") {
 		t.Errorf("the failed calls' status descriptions are missing:\n%s", dump)
 	}
@@ -359,7 +381,7 @@ func TestTraceRedactsCanary(t *testing.T) {
 // (the way the retry layer does) and checks the tree, resend_count, the
 // attempt count and the traceparent the server receives.
 func TestTraceSpansParentChildAndPropagation(t *testing.T) {
-	rig := newOtelRig(t, nil)
+	rig := newOtelRig(t, nil).twoLevel()
 	next := transporttest.NewResponder(transporttest.Respond(503, "busy"), transporttest.Respond(200, "ok"))
 	attempt := transport.NewAttemptTrace(next, rig.cfg)
 	var attemptsSeen []int
@@ -392,8 +414,8 @@ func TestTraceSpansParentChildAndPropagation(t *testing.T) {
 	if len(attempts) != 2 {
 		t.Fatalf("%d attempt spans, want 2", len(attempts))
 	}
-	if call.Name != "GET" || call.SpanKind != trace.SpanKindClient {
-		t.Errorf("call span %q kind %v, want GET client", call.Name, call.SpanKind)
+	if call.Name != "GET" || call.SpanKind != trace.SpanKindInternal {
+		t.Errorf("call span %q kind %v, want GET internal", call.Name, call.SpanKind)
 	}
 	wantAttr(t, call, transport.AttemptCountKey, 2)
 	wantAttr(t, call, "http.response.status_code", 200)
@@ -509,7 +531,7 @@ func wantSet(t *testing.T, s attribute.Set, want map[string]any) {
 // to EOF, not when RoundTrip returns.
 func TestTraceSpanEndsWithBody(t *testing.T) {
 	t.Run("close", func(t *testing.T) {
-		rig := newOtelRig(t, nil)
+		rig := newOtelRig(t, nil).twoLevel()
 		resp, err := rig.stack(transporttest.NewResponder(transporttest.Respond(200, "hello world"))).RoundTrip(trReq(t, "GET"))
 		if err != nil {
 			t.Fatal(err)
@@ -534,7 +556,7 @@ func TestTraceSpanEndsWithBody(t *testing.T) {
 		}
 	})
 	t.Run("eof", func(t *testing.T) {
-		rig := newOtelRig(t, nil)
+		rig := newOtelRig(t, nil).twoLevel()
 		resp, err := rig.stack(transporttest.NewResponder(transporttest.Respond(200, "hello world"))).RoundTrip(trReq(t, "GET"))
 		if err != nil {
 			t.Fatal(err)
@@ -552,7 +574,7 @@ func TestTraceSpanEndsWithBody(t *testing.T) {
 		}
 	})
 	t.Run("no body", func(t *testing.T) {
-		rig := newOtelRig(t, nil)
+		rig := newOtelRig(t, nil).twoLevel()
 		resp, err := rig.stack(transporttest.NewResponder(transporttest.Respond(204, ""))).RoundTrip(trReq(t, "GET"))
 		if err != nil {
 			t.Fatal(err)
@@ -565,7 +587,7 @@ func TestTraceSpanEndsWithBody(t *testing.T) {
 		}
 	})
 	t.Run("nil body from next", func(t *testing.T) {
-		rig := newOtelRig(t, nil)
+		rig := newOtelRig(t, nil).twoLevel()
 		next := transporttest.RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
 			return &http.Response{StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Request: r}, nil
 		})
@@ -581,7 +603,7 @@ func TestTraceSpanEndsWithBody(t *testing.T) {
 		}
 	})
 	t.Run("read error", func(t *testing.T) {
-		rig := newOtelRig(t, nil)
+		rig := newOtelRig(t, nil).twoLevel()
 		readErr := &url.Error{Op: "read", URL: "https://api.example.test/x?token=" + canary, Err: io.ErrClosedPipe}
 		next := transporttest.RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
 			return &http.Response{StatusCode: 200, ProtoMajor: 1, ProtoMinor: 1, Body: io.NopCloser(&errReader{readErr}), Request: r}, nil
@@ -608,7 +630,7 @@ func TestTraceSpanEndsWithBody(t *testing.T) {
 		resp.Body.Close()
 	})
 	t.Run("writable body", func(t *testing.T) {
-		rig := newOtelRig(t, nil)
+		rig := newOtelRig(t, nil).twoLevel()
 		rw := &rwBody{}
 		next := transporttest.RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
 			return &http.Response{StatusCode: 101, ProtoMajor: 1, ProtoMinor: 1, Body: rw, Request: r}, nil
@@ -686,7 +708,7 @@ func TestTraceErrors(t *testing.T) {
 	}
 	for name, layer := range layers {
 		t.Run(name, func(t *testing.T) {
-			rig := newOtelRig(t, nil)
+			rig := newOtelRig(t, nil).twoLevel()
 			rt, nspans := layer(rig, transporttest.NewResponder(transporttest.Fail(secretErr())))
 			_, err := rt.RoundTrip(trReq(t, "POST"))
 			if err == nil {
@@ -778,7 +800,7 @@ func TestTraceStandaloneAttempt(t *testing.T) {
 // TestTraceEventsTarget: AddEvent below the attempt layer lands on the
 // attempt span; CallAttempts sees the send.
 func TestTraceEventsTarget(t *testing.T) {
-	rig := newOtelRig(t, nil)
+	rig := newOtelRig(t, nil).twoLevel()
 	var inside int
 	next := transporttest.RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
 		inside = transport.CallAttempts(r.Context())
@@ -883,8 +905,8 @@ func TestTraceStartAttributes(t *testing.T) {
 			}
 			resp.Body.Close()
 		}
-		if len(sampler.seen) != 4 {
-			t.Fatalf("sampler consulted %d times, want 4", len(sampler.seen))
+		if len(sampler.seen) != 2 { // one span per call: the first send reports on it
+			t.Fatalf("sampler consulted %d times, want 2", len(sampler.seen))
 		}
 		for _, attrs := range sampler.seen {
 			if got := len(attrs); (start && got != 3) || (!start && got != 0) {
@@ -942,7 +964,7 @@ func TestTraceMeterFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if n := len(rig.ended()); n != 2 {
-		t.Errorf("%d spans, want 2", n)
+	if n := len(rig.ended()); n != 1 {
+		t.Errorf("%d spans, want 1", n)
 	}
 }

@@ -1,0 +1,136 @@
+package transport_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"testing"
+
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/securecall/securecall/internal/redact"
+	"github.com/securecall/securecall/transport"
+	"github.com/securecall/securecall/transport/transporttest"
+)
+
+// With the default (client) call span, a call answered at its first send
+// costs one span: the call span reports the send (its traceparent goes to
+// the server, it carries the send's protocol and allowlisted headers). A
+// resend gets a child span of its own, and the call span keeps the call's
+// outcome, not the first send's.
+func TestTraceFirstSendOnCallSpan(t *testing.T) {
+	policy := &redact.Policy{Headers: []string{"X-Request-Id"}}
+
+	t.Run("one send", func(t *testing.T) {
+		rig := newOtelRig(t, policy)
+		next := transporttest.NewResponder(transporttest.Respond(200, "ok", "X-Request-Id", "resp-id"))
+		req := trReq(t, http.MethodGet)
+		req.Header.Set("X-Request-Id", "req-id")
+		resp, err := rig.stack(next).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(rig.ended()); n != 0 {
+			t.Fatalf("%d spans ended before the body was closed", n)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		spans := rig.ended()
+		if len(spans) != 1 {
+			t.Fatalf("%d spans, want 1", len(spans))
+		}
+		s := spans[0]
+		if s.SpanKind != trace.SpanKindClient || s.Name != "GET" {
+			t.Errorf("span %q kind %v", s.Name, s.SpanKind)
+		}
+		wantAttr(t, s, "http.response.status_code", 200)
+		wantAttr(t, s, "network.protocol.version", "1.1")
+		wantAttr(t, s, "http.request.header.x-request-id", []string{"req-id"})
+		wantAttr(t, s, "http.response.header.x-request-id", []string{"resp-id"})
+		wantAttr(t, s, transport.AttemptCountKey, 1)
+		noAttr(t, s, "http.request.resend_count")
+		tp := next.Requests()[0].Header.Get("traceparent")
+		if want := "00-" + s.SpanContext.TraceID().String() + "-" + s.SpanContext.SpanID().String() + "-01"; tp != want {
+			t.Errorf("server got traceparent %q, want the call span's %q", tp, want)
+		}
+		counts := attemptOutcomes(t, rig)
+		if counts["ok"] != 1 || len(counts) != 1 {
+			t.Errorf("attempt outcomes %v", counts)
+		}
+	})
+
+	t.Run("resend", func(t *testing.T) {
+		rig := newOtelRig(t, policy)
+		next := transporttest.NewResponder(transporttest.Respond(503, "busy"), transporttest.Respond(200, "ok"))
+		attempt := transport.NewAttemptTrace(next, rig.cfg)
+		retry := transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+			resp, err := attempt.RoundTrip(transport.BeginAttempt(req, 0))
+			if err != nil {
+				return nil, err
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return attempt.RoundTrip(transport.BeginAttempt(req, 1))
+		})
+		resp, err := transport.NewCallTrace(retry, rig.cfg).RoundTrip(trReq(t, http.MethodGet))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		call, children := splitSpans(t, rig.ended())
+		if len(children) != 1 {
+			t.Fatalf("%d child spans, want 1 (the resend)", len(children))
+		}
+		wantAttr(t, call, "http.response.status_code", 200)
+		wantAttr(t, call, transport.AttemptCountKey, 2)
+		noAttr(t, call, "error.type") // the first send's 503 is not the call's outcome
+		if call.Status.Code != codes.Unset {
+			t.Errorf("call status %v, want unset", call.Status)
+		}
+		wantAttr(t, children[0], "http.request.resend_count", 1)
+		wantAttr(t, children[0], "http.response.status_code", 200)
+		recs := next.Requests()
+		if tp := recs[0].Header.Get("traceparent"); tp == "" || tp[36:52] != call.SpanContext.SpanID().String() {
+			t.Errorf("first send's traceparent %q does not name the call span", tp)
+		}
+		if tp := recs[1].Header.Get("traceparent"); tp == "" || tp[36:52] != children[0].SpanContext.SpanID().String() {
+			t.Errorf("resend's traceparent %q does not name its own span", tp)
+		}
+		counts := attemptOutcomes(t, rig)
+		if counts["503"] != 1 || counts["ok"] != 1 {
+			t.Errorf("attempt outcomes %v", counts)
+		}
+	})
+
+	t.Run("failed send", func(t *testing.T) {
+		rig := newOtelRig(t, policy)
+		next := transporttest.NewResponder(transporttest.Fail(errors.New("connection reset")))
+		_, err := rig.stack(next).RoundTrip(trReq(t, http.MethodGet))
+		if err == nil {
+			t.Fatal("no error")
+		}
+		spans := rig.ended()
+		if len(spans) != 1 {
+			t.Fatalf("%d spans, want 1", len(spans))
+		}
+		if spans[0].Status.Code != codes.Error {
+			t.Errorf("status %v", spans[0].Status)
+		}
+		if _, ok := attr(spans[0], "error.type"); !ok {
+			t.Error("no error.type")
+		}
+	})
+}
+
+func attemptOutcomes(t *testing.T, rig *otelRig) map[string]int64 {
+	t.Helper()
+	counts := map[string]int64{}
+	sum := findMetric(t, rig.metrics(t), transport.MetricAttempts)
+	for _, p := range sum.Data.(metricdata.Sum[int64]).DataPoints {
+		o, _ := p.Attributes.Value(transport.OutcomeKey)
+		counts[o.AsString()] += p.Value
+	}
+	return counts
+}
