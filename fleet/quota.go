@@ -175,7 +175,6 @@ type QuotaOptions struct {
 // MetricDegraded shows the state and each call served without Redis adds
 // EventDegraded to the caller's span. The Quota is safe for concurrent use.
 type Quota struct {
-	c        redis.UniversalClient
 	allow    func(ctx context.Context, key string, l redis_rate.Limit, n int) (*redis_rate.Result, error)
 	h        *health
 	prefix   string
@@ -247,7 +246,7 @@ func NewQuota(c redis.UniversalClient, opts QuotaOptions) (*Quota, error) {
 	if err := checkClient(c); err != nil {
 		return nil, err
 	}
-	q := &Quota{c: c, prefix: opts.Prefix, minBatch: opts.MinBatch, maxBatch: opts.MaxBatch,
+	q := &Quota{prefix: opts.Prefix, minBatch: opts.MinBatch, maxBatch: opts.MaxBatch,
 		replicas: opts.ExpectedReplicas, maxHosts: opts.MaxHosts, shared: make(map[string]*quotaState)}
 	var err error
 	if q.def, err = checkQuotaLimit("Limit", opts.Limit, false); err != nil {
