@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the stack benchmarks and prints a benchstat summary.
-#   ./scripts/bench.sh            full run: -count=6, benchstat table (bare vs full)
+#   ./scripts/bench.sh            full run: -count=6, benchstat table (bare vs full vs lean)
 #   ./scripts/bench.sh -smoke     CI smoke run: every benchmark once, briefly
 #   HAND=1 ./scripts/bench.sh     also BenchmarkHandStack (bench/handstack: bare vs the
 #                                 hand-assembled stack vs full, same run), benchstat of the three
@@ -21,10 +21,11 @@ if [ "${HAND:-}" != only ]; then
 out=${OUT:-bench/results.txt}
 go test -run '^$' -bench "${BENCH:-.}" -benchmem -benchtime "${BENCHTIME:-1s}" -count "${COUNT:-6}" ./bench/ | tee "$out"
 echo
-echo "== benchstat: bare vs full, measured in the same run"
-grep -E '/bare/|^goos|^goarch|^pkg|^cpu' "$out" | sed 's#/bare/#/#' > "${out%.txt}.bare.txt"
-grep -E '/full/|^goos|^goarch|^pkg|^cpu' "$out" | sed 's#/full/#/#' > "${out%.txt}.full.txt"
-"$bs" bare="${out%.txt}.bare.txt" full="${out%.txt}.full.txt"
+echo "== benchstat: bare vs full (tracing on) vs lean (tracing off), measured in the same run"
+for v in bare full lean; do
+  { grep -E "/$v/|^goos|^goarch|^pkg|^cpu" "$out" || true; } | sed "s#/$v/#/#" > "${out%.txt}.$v.txt"
+done
+"$bs" bare="${out%.txt}.bare.txt" full="${out%.txt}.full.txt" lean="${out%.txt}.lean.txt"
 fi
 if [ -n "${HAND:-}" ]; then
   hout=${HAND_OUT:-bench/results-hand.txt}
