@@ -3,14 +3,11 @@ package bench
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,59 +21,22 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/internal/benchkit"
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
 )
 
-// payload is the 1 KiB JSON body every POST sends.
-var payload = func() []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"items":[`)
-	for b.Len() < 1024-40 {
-		if b.Len() > 10 {
-			b.WriteByte(',')
-		}
-		b.WriteString(`{"id":12345,"name":"widget"}`)
-	}
-	b.WriteString(`],"note":"`)
-	for b.Len() < 1022 {
-		b.WriteByte('x')
-	}
-	b.WriteString(`"}`)
-	return b.Bytes()[:1024]
-}()
+// The stub, the POST body and the span exporter are benchkit's, shared
+// with bench/handstack so that the two suites' figures compare.
+var payload = benchkit.Payload
 
-const respBody = `{"ok":true}`
+const respBody = benchkit.RespBody
 
-// stubTransport answers every request in memory, like a server that replies
-// 200 with a small JSON body. It reads and closes the request body, as a
-// real transport does.
-type stubTransport struct{}
-
-func (stubTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		_, _ = io.Copy(io.Discard, req.Body)
-		_ = req.Body.Close()
-	}
-	return &http.Response{
-		StatusCode:    http.StatusOK,
-		Status:        "200 OK",
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        http.Header{"Content-Type": {"application/json"}},
-		Body:          io.NopCloser(strings.NewReader(respBody)),
-		ContentLength: int64(len(respBody)),
-		Request:       req,
-	}, nil
-}
-
-// discardExporter drops spans; the batch processor still does all its work.
-type discardExporter struct{}
-
-func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
-func (discardExporter) Shutdown(context.Context) error                             { return nil }
+type (
+	stubTransport   = benchkit.Stub
+	discardExporter = benchkit.DiscardExporter
+)
 
 // fullOptions returns the options every "full" client gets: HMAC signing
 // and a real OTel SDK (a batch span processor and a metric reader), as a
@@ -118,15 +78,10 @@ func layerOptions(b *testing.B) []client.Option {
 	}
 }
 
-// spkiPin returns the OkHttp-style pin of cert.
-func spkiPin(cert *x509.Certificate) string {
-	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
-	return "sha256/" + base64.StdEncoding.EncodeToString(sum[:])
-}
-
-// backupPin is a syntactically valid pin that matches nothing, standing in
-// for the backup key a production pin set carries.
-var backupPin = "sha256/" + base64.StdEncoding.EncodeToString(make([]byte, 32))
+var (
+	spkiPin   = benchkit.SPKIPin
+	backupPin = benchkit.BackupPin
+)
 
 type target struct {
 	url  string

@@ -5,11 +5,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/internal/benchkit"
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
@@ -38,68 +37,20 @@ import (
 // h1 the pinned base transport). Pure client cost is a stub row minus
 // stub/bare.
 
-// payload is the 1 KiB JSON body every POST sends (as in bench).
-var payload = func() []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"items":[`)
-	for b.Len() < 1024-40 {
-		if b.Len() > 10 {
-			b.WriteByte(',')
-		}
-		b.WriteString(`{"id":12345,"name":"widget"}`)
-	}
-	b.WriteString(`],"note":"`)
-	for b.Len() < 1022 {
-		b.WriteByte('x')
-	}
-	b.WriteString(`"}`)
-	return b.Bytes()[:1024]
-}()
+// The stub, the POST body and the SDK setup are benchkit's, shared with
+// bench so that the two suites' figures compare.
+var payload = benchkit.Payload
 
-const respBody = `{"ok":true}`
+const respBody = benchkit.RespBody
 
-// stubTransport answers 200 with a small JSON body in memory, reading and
-// closing the request body (as in bench).
-type stubTransport struct{}
+type stubTransport = benchkit.Stub
 
-func (stubTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		_, _ = io.Copy(io.Discard, req.Body)
-		_ = req.Body.Close()
-	}
-	return &http.Response{
-		StatusCode:    http.StatusOK,
-		Status:        "200 OK",
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        http.Header{"Content-Type": {"application/json"}},
-		Body:          io.NopCloser(strings.NewReader(respBody)),
-		ContentLength: int64(len(respBody)),
-		Request:       req,
-	}, nil
-}
-
-// discardExporter drops spans; the batch processor still does its work.
-type discardExporter struct{}
-
-func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
-func (discardExporter) Shutdown(context.Context) error                             { return nil }
-
-// sdk returns a tracer provider with a batch span processor to a
-// discarding exporter and a meter provider with a manual reader.
-func sdk(b *testing.B) (*sdktrace.TracerProvider, *sdkmetric.MeterProvider) {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	b.Cleanup(func() {
-		_ = tp.Shutdown(context.Background())
-		_ = mp.Shutdown(context.Background())
-	})
-	return tp, mp
-}
+// sdk returns benchkit's tracer provider (batch processor, discarding
+// exporter) and meter provider (manual reader).
+func sdk(b *testing.B) (*sdktrace.TracerProvider, *sdkmetric.MeterProvider) { return benchkit.SDK(b) }
 
 // backupPin matches nothing: the backup key of a production pin set.
-var backupPin = "sha256/" + base64.StdEncoding.EncodeToString(make([]byte, 32))
+var backupPin = benchkit.BackupPin
 
 var benchKey = bytes.Repeat([]byte{0x42}, 32)
 
