@@ -5,12 +5,15 @@
 #   HAND=1 ./scripts/bench.sh     also BenchmarkHandStack (bench/handstack: bare vs the
 #                                 hand-assembled stack vs full, same run), benchstat of the three
 #   HAND=only ./scripts/bench.sh  only BenchmarkHandStack
+#   FLEET=1 ./scripts/bench.sh    also the fleet module's benchmarks (BenchmarkFleetMode: local
+#                                 vs fleet mode on a real redis-server, same run; quota, stores)
 # Extra env: BENCH (regexp, default '.'), COUNT (default 6), BENCHTIME (default 1s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "-smoke" ]; then
   go test -run '^$' -bench "${BENCH:-.}" -benchtime 20x -count 1 ./bench/ ./signer/... ./tokens/... ./transport/... >/dev/null
   (cd bench/handstack && go test -run '^$' -bench "${BENCH:-.}" -benchtime 20x -count 1 . >/dev/null)
+  (cd fleet && go test -run '^$' -bench "${BENCH:-.}" -benchtime 20x -count 1 . >/dev/null) # needs redis-server
   echo "benchmarks ran (smoke)"
   exit 0
 fi
@@ -36,4 +39,14 @@ if [ -n "${HAND:-}" ]; then
     { grep -E "/$v/|^goos|^goarch|^pkg|^cpu" "$hout" || true; } | sed "s#/$v/#/#" > "${hout%.txt}.$v.txt"
   done
   "$bs" bare="${hout%.txt}.bare.txt" hand="${hout%.txt}.hand.txt" full="${hout%.txt}.full.txt"
+fi
+if [ -n "${FLEET:-}" ]; then
+  fout=${FLEET_OUT:-bench/results-fleet.txt}
+  (cd fleet && go test -run '^$' -bench "${FLEET_BENCH:-.}" -benchmem -benchtime "${BENCHTIME:-1s}" -count "${COUNT:-6}" .) | tee "$fout"
+  echo
+  echo "== benchstat: fleet mode vs local-only, measured in the same run"
+  for v in local fleet; do
+    { grep -E "FleetMode/$v/|^goos|^goarch|^pkg|^cpu" "$fout" || true; } | sed "s#/$v/#/#" > "${fout%.txt}.$v.txt"
+  done
+  "$bs" local="${fout%.txt}.local.txt" fleet="${fout%.txt}.fleet.txt"
 fi
