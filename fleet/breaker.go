@@ -262,3 +262,7 @@ func (s *BreakerStore) entry(host string) *breakerEntry {
 	s.hosts.Store(&m)
 	return e
 }
+
+// ReportDegraded implements transport.DegradationReporter: the layer using
+// the store adds EventDegraded to the request's span while Redis is down.
+func (s *BreakerStore) ReportDegraded(ctx context.Context) { s.h.reportDegraded(ctx) }

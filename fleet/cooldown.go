@@ -265,3 +265,7 @@ func extend(a *atomic.Int64, u int64) {
 		}
 	}
 }
+
+// ReportDegraded implements transport.DegradationReporter: the layer using
+// the store adds EventDegraded to the request's span while Redis is down.
+func (s *CooldownStore) ReportDegraded(ctx context.Context) { s.h.reportDegraded(ctx) }

@@ -218,6 +218,15 @@ func checkClient(c redis.UniversalClient) error {
 	return nil
 }
 
+// reportDegraded adds EventDegraded to ctx's span while Redis is marked
+// down (transport.DegradationReporter for the stores without a context of
+// their own: the layers call it once per request).
+func (h *health) reportDegraded(ctx context.Context) {
+	if h.down.Load() {
+		h.event(ctx)
+	}
+}
+
 // event adds EventDegraded to the span current in ctx.
 func (h *health) event(ctx context.Context) {
 	transport.AddEvent(ctx, EventDegraded, h.eventAttr...)

@@ -362,6 +362,9 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	changes := h.changes.Load()
 
 	if l.cfg.Store != nil {
+		if r, ok := l.cfg.Store.(DegradationReporter); ok {
+			r.ReportDegraded(ctx)
+		}
 		if err := l.sharedOpen(h, now); err != nil {
 			closeBody(req)
 			AddEvent(ctx, EventBreakerRejected, semconv.ServerAddress(h.host),

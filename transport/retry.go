@@ -441,6 +441,9 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		key, replayable = k, true
 	}
 
+	if r, ok := l.cooldowns.(DegradationReporter); ok {
+		r.ReportDegraded(ctx) // a shared store serving from its fallback
+	}
 	for n := 0; ; n++ {
 		// Honour the host's cooldown (set by this call or any other).
 		if err := l.awaitCooldown(ctx, host, h, now); err != nil {

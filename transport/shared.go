@@ -36,3 +36,16 @@ type SharedQuota interface {
 	// ErrRateLimited). It must honour ctx's deadline.
 	TakeQuota(ctx context.Context, host string) (retryIn time.Duration, err error)
 }
+
+// DegradationReporter is implemented by shared stores that can lose their
+// backend (a fleet store whose Redis is unreachable, serving from its local
+// fallback). The layers that consult a CooldownStore, BreakerStore or
+// SharedQuota call ReportDegraded once per request when the store
+// implements it, so that degraded mode shows on the request's span, not
+// only in the store's metrics.
+type DegradationReporter interface {
+	// ReportDegraded adds the store's degraded-mode span event to ctx's
+	// span while the store is degraded; otherwise it does nothing. It must
+	// be cheap (an atomic load) and must not block.
+	ReportDegraded(ctx context.Context)
+}
