@@ -210,30 +210,36 @@ func run(ctx context.Context, out io.Writer) error {
 }
 
 // report prints which layers acted on a call, from its spans and response.
+// The call span reports the call's first send (and counts every send in
+// securecall.attempt_count); each resend has a child span of its own.
 func report(out io.Writer, spans tracetest.SpanStubs, resp *http.Response) {
-	var calls, attempts int
+	var calls, resends int
+	var sends int64
 	var url string
 	for _, s := range spans {
 		if hasParentIn(spans, s) {
-			attempts++
-			for _, a := range s.Attributes {
-				if a.Key == "url.full" {
-					url = a.Value.AsString()
-				}
+			resends++
+			continue
+		}
+		calls++
+		for _, a := range s.Attributes {
+			switch a.Key {
+			case "url.full":
+				url = a.Value.AsString()
+			case "securecall.attempt_count":
+				sends = a.Value.AsInt64()
 			}
-		} else {
-			calls++
 		}
 	}
 	var layers []string
 	if calls > 0 {
 		layers = append(layers, "trace(call span)")
 	}
-	if attempts > 0 {
-		layers = append(layers, fmt.Sprintf("trace(%d attempt span)", attempts))
+	if resends > 0 {
+		layers = append(layers, fmt.Sprintf("trace(%d resend span)", resends))
 	}
-	if attempts > 1 {
-		layers = append(layers, fmt.Sprintf("retry(%d attempts, fresh signature each)", attempts))
+	if sends > 1 {
+		layers = append(layers, fmt.Sprintf("retry(%d attempts, fresh signature each)", sends))
 	}
 	if resp != nil && resp.Header.Get("X-Token-Ok") != "" {
 		layers = append(layers, "auth(OAuth2 bearer token)")
@@ -244,13 +250,13 @@ func report(out io.Writer, spans tracetest.SpanStubs, resp *http.Response) {
 	if resp != nil && resp.TLS != nil {
 		layers = append(layers, fmt.Sprintf("tls(%s, pinned, %s)", tls.VersionName(resp.TLS.Version), resp.TLS.NegotiatedProtocol))
 	}
-	fmt.Fprintf(out, "   attempts=%d layers: %s\n", attempts, strings.Join(layers, ", "))
+	fmt.Fprintf(out, "   attempts=%d layers: %s\n", sends, strings.Join(layers, ", "))
 	if url != "" {
 		fmt.Fprintf(out, "   url.full in the span: %s\n", url)
 	}
 }
 
-// hasParentIn reports whether s's parent is one of spans (an attempt span
+// hasParentIn reports whether s's parent is one of spans (a resend's span
 // under the call span).
 func hasParentIn(spans tracetest.SpanStubs, s tracetest.SpanStub) bool {
 	for _, p := range spans {
