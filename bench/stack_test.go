@@ -6,8 +6,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,6 +90,10 @@ type target struct {
 	bare *http.Client
 	full *client.Client
 	lean *client.Client // tracing off; nil for the loopback targets
+	// conns counts the connections the loopback server accepted (nil for
+	// the stub): run reports them per op, so a client that stopped
+	// reusing connections shows as conns/op > 0 instead of as a mystery.
+	conns *atomic.Int64
 }
 
 func newStub(b *testing.B) target {
@@ -122,6 +128,12 @@ func newLoopback(b *testing.B, h2 bool) target {
 		_, _ = io.WriteString(w, respBody)
 	}))
 	srv.EnableHTTP2 = h2
+	conns := new(atomic.Int64)
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
 	srv.StartTLS()
 	b.Cleanup(srv.Close)
 
@@ -141,7 +153,7 @@ func newLoopback(b *testing.B, h2 bool) target {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { full.Close() })
-	return target{url: srv.URL + "/v1/items?page=2", bare: &http.Client{Transport: bareTr}, full: full}
+	return target{url: srv.URL + "/v1/items?page=2", bare: &http.Client{Transport: bareTr}, full: full, conns: conns}
 }
 
 func newRequest(b *testing.B, method, url string) *http.Request {
@@ -217,7 +229,16 @@ func BenchmarkStack(b *testing.B) {
 				}
 				b.Run(variant, func(b *testing.B) {
 					for _, m := range []string{http.MethodGet, http.MethodPost} {
-						b.Run(m, func(b *testing.B) { run(b, do, m, t.url) })
+						b.Run(m, func(b *testing.B) {
+							var before int64
+							if t.conns != nil {
+								before = t.conns.Load()
+							}
+							run(b, do, m, t.url)
+							if t.conns != nil {
+								b.ReportMetric(float64(t.conns.Load()-before)/float64(b.N), "conns/op")
+							}
+						})
 					}
 				})
 			}
