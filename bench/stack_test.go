@@ -89,7 +89,7 @@ type target struct {
 	url  string
 	bare *http.Client
 	full *client.Client
-	lean *client.Client // tracing off; nil for the loopback targets
+	lean *client.Client // every layer, tracing off (no-op providers)
 	// conns counts the connections the loopback server accepted (nil for
 	// the stub): run reports them per op, so a client that stopped
 	// reusing connections shows as conns/op > 0 instead of as a mystery.
@@ -153,7 +153,16 @@ func newLoopback(b *testing.B, h2 bool) target {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { full.Close() })
-	return target{url: srv.URL + "/v1/items?page=2", bare: &http.Client{Transport: bareTr}, full: full, conns: conns}
+	lean, err := client.New(append(leanOptions(b),
+		client.WithOrigins(srv.URL),
+		client.WithTLSConfig(&tls.Config{RootCAs: roots}),
+		client.WithPins(transport.PinSet{Host: "127.0.0.1", Pins: []string{spkiPin(srv.Certificate()), backupPin}}),
+	)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { lean.Close() })
+	return target{url: srv.URL + "/v1/items?page=2", bare: &http.Client{Transport: bareTr}, full: full, lean: lean, conns: conns}
 }
 
 func newRequest(b *testing.B, method, url string) *http.Request {
@@ -294,4 +303,54 @@ func BenchmarkOTelFloor(b *testing.B) {
 			hist.Record(ctx, 0.01, set)
 		}
 	})
+}
+
+// BenchmarkWireCost measures, with bare net/http against the same loopback
+// HTTP/1.1 server as BenchmarkStack/h1, what the full stack's work costs
+// on the wire and in net/http itself, apart from the stack: the headers it
+// adds (Authorization, Signature-Input, Signature, Traceparent; the server
+// parses them too) and an HTTP/2-enabled transport talking HTTP/1.1 (the
+// hardened base keeps HTTP/2, so every request first asks the HTTP/2
+// connection pool). Subtract plain from each row.
+//
+//	BenchmarkWireCost/{plain,headers,h2enabled}
+func BenchmarkWireCost(b *testing.B) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, respBody)
+	}))
+	srv.StartTLS()
+	b.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	for _, v := range []struct {
+		name    string
+		h2      bool
+		headers bool
+	}{{"plain", false, false}, {"headers", false, true}, {"h2enabled", true, false}} {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		tr.ForceAttemptHTTP2 = v.h2
+		b.Cleanup(tr.CloseIdleConnections)
+		c := &http.Client{Transport: tr}
+		b.Run(v.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := newRequest(b, http.MethodGet, srv.URL+"/v1/items?page=2")
+				if v.headers { // the sizes the full stack sends
+					req.Header["Authorization"] = []string{"Bearer bench-access-token"}
+					req.Header["Signature-Input"] = []string{`sig1=("@method" "@target-uri" "@authority");created=1764230000;nonce="ZGVtby1ub25jZS0xMjM0NTY";keyid="bench-key";alg="hmac-sha256"`}
+					req.Header["Signature"] = []string{"sig1=:c2lnbmF0dXJlLWJ5dGVzLXNpZ25hdHVyZS1ieXRlcy0xMjM0NTY3OA==:"}
+					req.Header["Traceparent"] = []string{"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+				}
+				resp, err := c.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
 }
