@@ -18,6 +18,7 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
@@ -262,6 +263,26 @@ func BenchmarkStackParallel(b *testing.B) {
 	b.Run("stub/bare/GET", func(b *testing.B) { runParallel(b, t.bare.Do, http.MethodGet, t.url) })
 	b.Run("stub/full/GET", func(b *testing.B) { runParallel(b, t.full.Do, http.MethodGet, t.url) })
 	b.Run("stub/lean/GET", func(b *testing.B) { runParallel(b, t.lean.Do, http.MethodGet, t.url) })
+
+	// The only lock parallel callers meet on the full stack's path is the
+	// metric SDK's exemplar reservoir (a mutex per instrument, taken when
+	// the context holds a sampled span: the SDK's default TraceBased
+	// filter). This row is the full stack with exemplars off.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()),
+		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
+	b.Cleanup(func() {
+		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	})
+	noEx, err := client.New(append(layerOptions(b),
+		client.WithTracerProvider(tp), client.WithMeterProvider(mp), client.WithPropagator(propagation.TraceContext{}),
+		client.WithOrigins("https://api.example.test"), client.WithBaseTransport(stubTransport{}))...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { noEx.Close() })
+	b.Run("stub/full-noexemplars/GET", func(b *testing.B) { runParallel(b, noEx.Do, http.MethodGet, t.url) })
 }
 
 // BenchmarkOTelFloor measures what the OTel SDK itself costs, in the same
