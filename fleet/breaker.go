@@ -130,7 +130,12 @@ func NewBreakerStore(c redis.UniversalClient, opts BreakerOptions) (*BreakerStor
 // state as this replica knows it (its own, or another replica's read from
 // Redis at most RefreshInterval ago), or the zero time.
 func (s *BreakerStore) OpenUntil(host string) time.Time {
-	now := time.Now()
+	return s.OpenUntilAt(host, time.Now())
+}
+
+// OpenUntilAt implements transport.BreakerStoreAt: OpenUntil with the
+// caller's clock reading (the breaker layer has one).
+func (s *BreakerStore) OpenUntilAt(host string, now time.Time) time.Time {
 	e := s.entry(host)
 	if now.UnixNano()-e.fetched.Load() >= int64(s.refresh) && e.refreshing.CompareAndSwap(false, true) {
 		if s.h.try(now) {

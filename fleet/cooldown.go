@@ -139,7 +139,12 @@ func NewCooldownStore(c redis.UniversalClient, opts CooldownOptions) (*CooldownS
 
 // CooldownUntil implements transport.CooldownStore.
 func (s *CooldownStore) CooldownUntil(host string) time.Time {
-	now := time.Now()
+	return s.CooldownUntilAt(host, time.Now())
+}
+
+// CooldownUntilAt implements transport.CooldownStoreAt: CooldownUntil with
+// the caller's clock reading (the retry layer has one).
+func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
 	e := s.host(host)
 	n := now.UnixNano()
 	if n-e.fetched.Load() >= int64(s.refresh) && e.refreshing.CompareAndSwap(false, true) {

@@ -49,3 +49,9 @@ func TestStoresReportDegradedOnSpan(t *testing.T) {
 		t.Errorf("event attributes %v", attrs)
 	}
 }
+
+// The stores take the layers' clock reading.
+var (
+	_ transport.CooldownStoreAt = (*CooldownStore)(nil)
+	_ transport.BreakerStoreAt  = (*BreakerStore)(nil)
+)

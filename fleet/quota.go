@@ -26,8 +26,12 @@ const (
 	// DefaultMinBatch is the fewest tokens a lease asks for.
 	DefaultMinBatch = 1
 	// DefaultMaxBatch is the most tokens a lease asks for (a lease is also
-	// capped at a quarter of the limit's Burst).
-	DefaultMaxBatch = 1000
+	// capped at a quarter of the limit's Burst, which is what keeps one
+	// replica from holding the fleet's quota). Large enough that a replica
+	// sending 100,000 requests a second still leases about 10 times a
+	// second: every lease is a Redis round trip, and on a small machine the
+	// wake-ups cost more than the call.
+	DefaultMaxBatch = 10000
 	// DefaultQuotaPeriod is a QuotaLimit's Period when zero.
 	DefaultQuotaPeriod = time.Second
 )
@@ -209,7 +213,8 @@ type quotaState struct {
 	local    *rate.Limiter // the FallBackLocal share; nil with FailClosed
 
 	lease   atomic.Pointer[lease]
-	waiting atomic.Int64 // callers in the slow path
+	next    atomic.Pointer[lease] // leased ahead (refresh-ahead), promoted when lease runs out
+	waiting atomic.Int64          // callers in the slow path
 
 	mu        sync.Mutex
 	flight    *flight // the lease in progress, nil when none
@@ -229,14 +234,26 @@ type lease struct {
 	start   int64 // unix ns, taken before the Redis call
 	expires int64
 	granted int64
+	low     int64 // taking the token that leaves this many starts the next lease; 0: none
 	left    atomic.Int64
 	emptyAt atomic.Int64 // when the last token was taken; 0: not yet
 }
 
+// newLease is a lease of g tokens asked for at start. A lease of at
+// least 4 tokens asks for the next one when a quarter is left
+// (refresh-ahead), so that a replica whose demand the quota can serve
+// does not wait for Redis when the lease runs out.
+func newLease(start, ttl int64, g int) *lease {
+	l := &lease{start: start, expires: start + ttl, granted: int64(g), low: int64(g / 4)}
+	l.left.Store(int64(g))
+	return l
+}
+
 // flight is one lease call in progress.
 type flight struct {
-	done chan struct{}
-	err  error // set before done is closed
+	done  chan struct{}
+	ahead bool  // a refresh-ahead lease: installed as st.next while st.lease lasts
+	err   error // set before done is closed
 }
 
 // NewQuota returns a Quota on c, which the caller owns. A go-redis Client,
@@ -373,26 +390,56 @@ func (q *Quota) TakeQuota(ctx context.Context, host string) (time.Duration, erro
 	if st == unlimited {
 		return 0, nil
 	}
-	if st.take(time.Now().UnixNano()) {
+	now := time.Now()
+	ok, low := st.take(now.UnixNano())
+	if ok {
+		if low {
+			q.leaseAhead(st, now)
+		}
 		return 0, nil
 	}
 	return q.slow(ctx, st)
 }
 
-// take takes one leased token, if the current lease has one and is valid.
-func (st *quotaState) take(now int64) bool {
-	l := st.lease.Load()
-	if l == nil || now >= l.expires {
-		return false
+// take takes one leased token, if the current lease (or, once it is used
+// up or expired, the one leased ahead, which it promotes) has one. low
+// reports that the token taken was the current lease's low-water mark: the
+// caller starts the next lease.
+func (st *quotaState) take(now int64) (ok, low bool) {
+	for {
+		l := st.lease.Load()
+		if l != nil && now < l.expires {
+			n := l.left.Add(-1)
+			if n >= 0 {
+				if n == 0 {
+					l.emptyAt.Store(now)
+				}
+				return true, n == l.low && l.low > 0
+			}
+		}
+		nx := st.next.Load()
+		if nx == nil || now >= nx.expires {
+			return false, false
+		}
+		if st.lease.CompareAndSwap(l, nx) {
+			st.next.CompareAndSwap(nx, nil)
+		}
 	}
-	n := l.left.Add(-1)
-	if n < 0 {
-		return false
+}
+
+// leaseAhead starts the next lease while the current one still has a
+// quarter left, unless a lease is in flight, one is already waiting, the
+// quota asked to hold off, or Redis is marked down (then the callers that
+// run out go through slow and the Policy). Nobody waits for it.
+func (q *Quota) leaseAhead(st *quotaState, now time.Time) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.flight != nil || st.next.Load() != nil || now.UnixNano() < st.notBefore || !q.h.try(now) {
+		return
 	}
-	if n == 0 {
-		l.emptyAt.Store(now)
-	}
-	return true
+	f := &flight{done: make(chan struct{}), ahead: true}
+	st.flight = f
+	go q.lease(st, f, st.want(q), now)
 }
 
 // slow runs when the lease is empty or expired: it starts a lease (one
@@ -408,11 +455,11 @@ func (q *Quota) slow(ctx context.Context, st *quotaState) (time.Duration, error)
 		}
 		now := time.Now()
 		n := now.UnixNano()
-		if st.take(n) {
+		if ok, _ := st.take(n); ok {
 			return 0, nil
 		}
 		st.mu.Lock()
-		if st.take(n) { // a lease landed since
+		if ok, _ := st.take(n); ok { // a lease landed since
 			st.mu.Unlock()
 			return 0, nil
 		}
@@ -441,7 +488,7 @@ func (q *Quota) slow(ctx context.Context, st *quotaState) (time.Duration, error)
 		}
 		if f.err != nil {
 			now = time.Now()
-			if st.take(now.UnixNano()) {
+			if ok, _ := st.take(now.UnixNano()); ok {
 				return 0, nil
 			}
 			return q.degraded(ctx, st, now, f.err)
@@ -486,23 +533,28 @@ func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
 		return
 	}
 	q.h.ok()
-	st.apply(q, res, want, start.UnixNano(), now.UnixNano())
+	st.apply(q, res, want, start.UnixNano(), now.UnixNano(), f.ahead)
 }
 
 // apply installs the tokens a lease granted and sets the wait before the
 // next lease. Called under st.mu.
-func (st *quotaState) apply(q *Quota, res *redis_rate.Result, want int, start, now int64) {
-	if old := st.lease.Load(); old != nil {
+func (st *quotaState) apply(q *Quota, res *redis_rate.Result, want int, start, now int64, ahead bool) {
+	old := st.lease.Load()
+	if old != nil {
 		st.observe(old, start, st.notBefore != 0)
 	}
+	// A lease asked for ahead waits in st.next while the current one
+	// lasts; otherwise (the current one ran out meanwhile) it replaces it.
+	ahead = ahead && old != nil && old.left.Load() > 0 && now < old.expires
 	g := max(res.Allowed, 0)
 	st.leases++
 	st.leased += int64(g)
-	if g > 0 {
-		l := &lease{start: start, expires: start + q.ttl, granted: int64(g)}
-		l.left.Store(int64(g))
-		st.lease.Store(l)
-	} else {
+	switch {
+	case g > 0 && ahead:
+		st.next.Store(newLease(start, int64(q.ttl), g))
+	case g > 0:
+		st.lease.Store(newLease(start, int64(q.ttl), g))
+	case !ahead:
 		st.lease.Store(nil)
 	}
 	if g >= want {

@@ -971,3 +971,46 @@ func TestQuotaThroughClients(t *testing.T) {
 		t.Errorf("%d Redis calls, more than the design bound %d", calls, bound)
 	}
 }
+
+// TestQuotaLeasesAhead: when a quarter of a lease is left, the next one is
+// asked for in the background, so a replica whose demand the quota serves
+// never waits for Redis: the lease that ran out is replaced by the one
+// leased ahead without a Redis call on the request's path.
+func TestQuotaLeasesAhead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(100000, 100000)
+		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 100000, Burst: 100000}, MinBatch: 100, MaxBatch: 100})
+		ctx := context.Background()
+		take := func(n int) {
+			t.Helper()
+			for range n {
+				if d, err := q.TakeQuota(ctx, "api.example.com"); d != 0 || err != nil {
+					t.Fatalf("TakeQuota = %v, %v", d, err)
+				}
+			}
+		}
+		take(1) // the first lease, on the request's path
+		synctest.Wait()
+		if c := g.calls(); len(c) != 1 || c[0] != 100 {
+			t.Fatalf("leases %v, want one of 100", c)
+		}
+		take(73) // 26 left: nothing yet
+		synctest.Wait()
+		if n := len(g.calls()); n != 1 {
+			t.Fatalf("%d leases with 26 tokens left, want 1", n)
+		}
+		take(1) // 25 left: a quarter, the next lease is asked for
+		synctest.Wait()
+		if n := len(g.calls()); n != 2 {
+			t.Fatalf("%d leases once a quarter was left, want 2 (one ahead)", n)
+		}
+		take(25) // the first lease runs out
+		take(1)  // served from the lease taken ahead: no Redis call now
+		if n := len(g.calls()); n != 2 {
+			t.Fatalf("%d leases after the first ran out, want 2: the request waited for Redis", n)
+		}
+		if leases, leased, _ := q.leaseStats("api.example.com"); leases != 2 || leased != 200 {
+			t.Fatalf("lease stats %d/%d", leases, leased)
+		}
+	})
+}

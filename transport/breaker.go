@@ -256,6 +256,7 @@ func NewBreaker(next http.RoundTripper, cfg BreakerConfig) (http.RoundTripper, e
 		return nil, err
 	}
 	l := &breakerLayer{next: orDefault(next), cfg: c}
+	l.storeAt, _ = c.Store.(BreakerStoreAt)
 	meter := meterOf(c.MeterProvider)
 	if l.transitions, err = meter.Int64Counter(MetricBreakerTransitions, metric.WithUnit("{transition}"),
 		metric.WithDescription("State changes of securecall's per-host circuit breakers.")); err != nil || l.transitions == nil {
@@ -269,6 +270,7 @@ func NewBreaker(next http.RoundTripper, cfg BreakerConfig) (http.RoundTripper, e
 type breakerLayer struct {
 	next        http.RoundTripper
 	cfg         BreakerConfig
+	storeAt     BreakerStoreAt // cfg.Store, when it takes the caller's clock
 	hosts       registry[breakerHost]
 	transitions metric.Int64Counter
 }
@@ -415,7 +417,12 @@ const sharedSlack = time.Millisecond
 // not later than this process's own open end (within sharedSlack) is this
 // process's own (it published it), and is reported as a local refusal.
 func (l *breakerLayer) sharedOpen(h *breakerHost, now time.Time) *CircuitOpenError {
-	until := l.cfg.Store.OpenUntil(h.host)
+	var until time.Time
+	if l.storeAt != nil {
+		until = l.storeAt.OpenUntilAt(h.host, now)
+	} else {
+		until = l.cfg.Store.OpenUntil(h.host)
+	}
 	if !until.After(now) {
 		return nil
 	}

@@ -76,3 +76,56 @@ func TestSharedStoreReportsDegradedOnSpan(t *testing.T) {
 		})
 	}
 }
+
+// clockedStore takes the layer's clock reading (CooldownStoreAt,
+// BreakerStoreAt); the plain methods must then not be called.
+type clockedStore struct {
+	at, plain atomic.Int32
+}
+
+func (s *clockedStore) CooldownUntil(string) time.Time { s.plain.Add(1); return time.Time{} }
+func (s *clockedStore) CooldownUntilAt(_ string, now time.Time) time.Time {
+	if !now.IsZero() {
+		s.at.Add(1)
+	}
+	return time.Time{}
+}
+func (s *clockedStore) SetCooldown(string, time.Time) {}
+func (s *clockedStore) OpenUntil(string) time.Time    { s.plain.Add(1); return time.Time{} }
+func (s *clockedStore) OpenUntilAt(_ string, now time.Time) time.Time {
+	if !now.IsZero() {
+		s.at.Add(1)
+	}
+	return time.Time{}
+}
+func (s *clockedStore) SetOpenUntil(string, time.Time) {}
+
+// The retry and breaker layers hand a store that takes it their own clock
+// reading instead of having it read the clock again.
+func TestSharedStoreGetsLayerClock(t *testing.T) {
+	for _, layer := range []string{"retry", "breaker"} {
+		t.Run(layer, func(t *testing.T) {
+			store := &clockedStore{}
+			next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
+			var rt http.RoundTripper
+			var err error
+			if layer == "retry" {
+				rt, err = transport.NewRetry(next, transport.RetryConfig{Cooldowns: store})
+			} else {
+				rt, err = transport.NewBreaker(next, transport.BreakerConfig{Store: store})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/x", nil)
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if store.at.Load() != 1 || store.plain.Load() != 0 {
+				t.Fatalf("At calls %d, plain calls %d", store.at.Load(), store.plain.Load())
+			}
+		})
+	}
+}

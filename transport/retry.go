@@ -378,6 +378,7 @@ func NewRetry(next http.RoundTripper, cfg RetryConfig) (http.RoundTripper, error
 		return nil, err
 	}
 	l := &retryLayer{next: orDefault(next), cfg: c, cooldowns: c.Cooldowns}
+	l.cooldownsAt, _ = c.Cooldowns.(CooldownStoreAt)
 	l.hosts.init(c.MaxHosts, func(string) *retryHost {
 		h := &retryHost{}
 		if !c.Budget.Disabled {
@@ -400,13 +401,14 @@ func NewRetry(next http.RoundTripper, cfg RetryConfig) (http.RoundTripper, error
 }
 
 type retryLayer struct {
-	next      http.RoundTripper
-	cfg       RetryConfig
-	cooldowns CooldownStore // nil: the entries' own
-	hosts     registry[retryHost]
-	retries   metric.Int64Counter
-	stops     metric.Int64Counter
-	attrSets  optCache[hostLabel, []metric.AddOption]
+	next        http.RoundTripper
+	cfg         RetryConfig
+	cooldowns   CooldownStore   // nil: the entries' own
+	cooldownsAt CooldownStoreAt // cooldowns, when it takes the caller's clock
+	hosts       registry[retryHost]
+	retries     metric.Int64Counter
+	stops       metric.Int64Counter
+	attrSets    optCache[hostLabel, []metric.AddOption]
 }
 
 // retryHost is the retry layer's state for one host.
@@ -606,7 +608,13 @@ func (l *retryLayer) fail(ctx context.Context, host string, n int, err error) er
 func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHost, now time.Time) error {
 	var until int64
 	if l.cooldowns != nil {
-		if t := l.cooldowns.CooldownUntil(host); !t.IsZero() {
+		var t time.Time
+		if l.cooldownsAt != nil {
+			t = l.cooldownsAt.CooldownUntilAt(host, now)
+		} else {
+			t = l.cooldowns.CooldownUntil(host)
+		}
+		if !t.IsZero() {
 			until = t.UnixNano()
 		}
 	} else {

@@ -49,3 +49,18 @@ type DegradationReporter interface {
 	// be cheap (an atomic load) and must not block.
 	ReportDegraded(ctx context.Context)
 }
+
+// CooldownStoreAt is implemented by a CooldownStore that can use the
+// caller's clock reading: the retry layer, which has just read the clock,
+// calls CooldownUntilAt instead of CooldownUntil (one clock read less per
+// request, ~70 ns on some virtual machines). now is within microseconds of
+// time.Now().
+type CooldownStoreAt interface {
+	CooldownUntilAt(host string, now time.Time) time.Time
+}
+
+// BreakerStoreAt is BreakerStore's CooldownStoreAt: the breaker layer calls
+// OpenUntilAt with the clock reading it already has.
+type BreakerStoreAt interface {
+	OpenUntilAt(host string, now time.Time) time.Time
+}
