@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,14 +72,11 @@ type BreakerOptions struct {
 //
 // The store is safe for concurrent use.
 type BreakerStore struct {
-	c       redis.UniversalClient
+	keys    untilKeys
 	prefix  string
 	refresh time.Duration
-	max     int
 	h       *health
-
-	hosts atomic.Pointer[map[string]*breakerEntry] // copy on write
-	mu    sync.Mutex                               // serialises copies
+	hosts   hostMap[breakerEntry]
 
 	inflight atomic.Int64 // background reads and writes running
 }
@@ -88,9 +84,7 @@ type BreakerStore struct {
 var _ transport.BreakerStore = (*BreakerStore)(nil)
 
 type breakerEntry struct {
-	until      atomic.Int64 // unix nanoseconds, this replica's clock; 0: none
-	fetched    atomic.Int64 // when Redis was last read or written for it
-	refreshing atomic.Bool
+	untilEntry
 	pending    atomic.Int64 // an own open end not yet written
 	publishing atomic.Bool
 }
@@ -112,17 +106,18 @@ func NewBreakerStore(c redis.UniversalClient, opts BreakerOptions) (*BreakerStor
 	if err != nil {
 		return nil, err
 	}
-	s := &BreakerStore{c: c, prefix: opts.Prefix, refresh: opts.RefreshInterval, max: opts.MaxHosts, h: h}
+	s := &BreakerStore{keys: untilKeys{c: c, h: h}, prefix: opts.Prefix, refresh: opts.RefreshInterval, h: h}
+	s.hosts.max = opts.MaxHosts
+	s.hosts.done = func(e *breakerEntry, now int64) bool { return e.until.Load() <= now && e.pending.Load() == 0 }
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}
 	if s.refresh == 0 {
 		s.refresh = DefaultRefreshInterval
 	}
-	if s.max == 0 {
-		s.max = transport.DefaultMaxHosts
+	if s.hosts.max == 0 {
+		s.hosts.max = transport.DefaultMaxHosts
 	}
-	s.hosts.Store(&map[string]*breakerEntry{})
 	return s, nil
 }
 
@@ -136,8 +131,8 @@ func (s *BreakerStore) OpenUntil(host string) time.Time {
 // OpenUntilAt implements transport.BreakerStoreAt: OpenUntil with the
 // caller's clock reading (the breaker layer has one).
 func (s *BreakerStore) OpenUntilAt(host string, now time.Time) time.Time {
-	e := s.entry(host)
-	if now.UnixNano()-e.fetched.Load() >= int64(s.refresh) && e.refreshing.CompareAndSwap(false, true) {
+	e := s.hosts.get(host)
+	if e.stale(now.UnixNano(), s.refresh) {
 		if s.h.try(now) {
 			s.inflight.Add(1)
 			go s.read(host, e)
@@ -157,7 +152,7 @@ func (s *BreakerStore) OpenUntilAt(host string, now time.Time) time.Time {
 // recovery writes it.
 func (s *BreakerStore) SetOpenUntil(host string, until time.Time) {
 	now := time.Now()
-	e := s.entry(host)
+	e := s.hosts.get(host)
 	u := until.UnixNano()
 	extend(&e.until, u)
 	if u <= now.UnixNano() {
@@ -177,7 +172,7 @@ func (s *BreakerStore) publish(host string, e *breakerEntry) {
 		if u := e.pending.Swap(0); u != 0 {
 			now := time.Now()
 			if u > now.UnixNano() && s.h.try(now) {
-				s.write(host, e, u, now)
+				s.keys.write(s.key(host), &e.untilEntry, u, now)
 			}
 		}
 		e.publishing.Store(false)
@@ -187,47 +182,11 @@ func (s *BreakerStore) publish(host string, e *breakerEntry) {
 	}
 }
 
-// read refreshes e from Redis, and writes back a local open end that
-// Redis does not have (one set during an outage, or lost by a restarted
-// Redis).
+// read refreshes e from Redis in the background (see untilKeys.read).
 func (s *BreakerStore) read(host string, e *breakerEntry) {
 	defer s.inflight.Add(-1)
 	defer e.refreshing.Store(false)
-	now := time.Now()
-	ctx, cancel := s.h.ctx(context.Background())
-	pttl, err := s.c.PTTL(ctx, s.key(host)).Result()
-	cancel()
-	if err != nil {
-		s.h.failed(time.Now())
-		return
-	}
-	s.h.ok()
-	e.fetched.Store(now.UnixNano())
-	remote := int64(0)
-	if pttl > 0 {
-		remote = now.Add(pttl).UnixNano()
-		extend(&e.until, remote)
-	}
-	if local := e.until.Load(); local > now.UnixNano() && local-remote > int64(time.Millisecond) {
-		s.write(host, e, local, now)
-	}
-}
-
-// write extends host's key to u (unix nanoseconds) and caches the result.
-func (s *BreakerStore) write(host string, e *breakerEntry, u int64, now time.Time) {
-	ms := (time.Duration(u-now.UnixNano()) + time.Millisecond - 1) / time.Millisecond
-	ctx, cancel := s.h.ctx(context.Background())
-	got, err := extendScript.Run(ctx, s.c, []string{s.key(host)}, int64(ms)).Int64()
-	cancel()
-	if err != nil {
-		s.h.failed(time.Now())
-		return
-	}
-	s.h.ok()
-	e.fetched.Store(now.UnixNano())
-	if got > 0 {
-		extend(&e.until, now.Add(time.Duration(got)*time.Millisecond).UnixNano())
-	}
+	s.keys.read(s.key(host), &e.untilEntry, time.Now())
 }
 
 func (s *BreakerStore) key(host string) string { return s.prefix + "breaker:" + host }
@@ -235,38 +194,6 @@ func (s *BreakerStore) key(host string) string { return s.prefix + "breaker:" + 
 // Stats returns the store's Redis call counts and whether Redis is marked
 // down.
 func (s *BreakerStore) Stats() Stats { return s.h.stats() }
-
-// entry returns host's cache entry, creating it (and evicting when full).
-// Reads are lock-free: the map is replaced, never changed.
-func (s *BreakerStore) entry(host string) *breakerEntry {
-	if e, ok := (*s.hosts.Load())[host]; ok {
-		return e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := *s.hosts.Load()
-	if e, ok := old[host]; ok {
-		return e
-	}
-	now := time.Now().UnixNano()
-	m := make(map[string]*breakerEntry, min(len(old)+1, s.max))
-	for h, e := range old {
-		if len(old) >= s.max && e.until.Load() <= now && e.pending.Load() == 0 {
-			continue // evicted: ended, nothing to write
-		}
-		m[h] = e
-	}
-	for h := range m {
-		if len(m) < s.max {
-			break
-		}
-		delete(m, h)
-	}
-	e := &breakerEntry{}
-	m[host] = e
-	s.hosts.Store(&m)
-	return e
-}
 
 // ReportDegraded implements transport.DegradationReporter: the layer using
 // the store adds EventDegraded to the request's span while Redis is down.

@@ -323,7 +323,7 @@ func TestBreakerStoreMaxHosts(t *testing.T) {
 		s.OpenUntil(string(rune('a'+i)) + ".example.com")
 	}
 	settle(t, s)
-	if n := len(*s.hosts.Load()); n > 4 {
+	if n := s.hosts.len(); n > 4 {
 		t.Fatalf("%d hosts cached, max 4", n)
 	}
 }

@@ -2,8 +2,6 @@ package fleet
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -73,35 +71,14 @@ type CooldownOptions struct {
 //
 // The store is safe for concurrent use.
 type CooldownStore struct {
-	c       redis.UniversalClient
+	keys    untilKeys
 	prefix  string
 	refresh time.Duration
-	max     int
 	h       *health
-
-	mu    sync.RWMutex
-	hosts map[string]*coolHost
+	hosts   hostMap[untilEntry]
 }
 
 var _ transport.CooldownStore = (*CooldownStore)(nil)
-
-type coolHost struct {
-	until      atomic.Int64 // unix nanoseconds, this replica's clock; 0: none
-	fetched    atomic.Int64 // when Redis was last read or written for it
-	refreshing atomic.Bool
-}
-
-// extendScript sets the key to expire in ARGV[1] ms unless it already
-// expires later, and returns the resulting remaining time in ms.
-var extendScript = redis.NewScript(`
-local want = tonumber(ARGV[1])
-local cur = redis.call('PTTL', KEYS[1])
-if cur < want then
-  redis.call('SET', KEYS[1], '1', 'PX', want)
-  return want
-end
-return cur
-`)
 
 // NewCooldownStore returns a CooldownStore on c, which the caller owns.
 // A go-redis Client, ClusterClient or Ring must have
@@ -123,16 +100,17 @@ func NewCooldownStore(c redis.UniversalClient, opts CooldownOptions) (*CooldownS
 	if err != nil {
 		return nil, err
 	}
-	s := &CooldownStore{c: c, prefix: opts.Prefix, refresh: opts.RefreshInterval, max: opts.MaxHosts, h: h,
-		hosts: make(map[string]*coolHost)}
+	s := &CooldownStore{keys: untilKeys{c: c, h: h}, prefix: opts.Prefix, refresh: opts.RefreshInterval, h: h}
+	s.hosts.max = opts.MaxHosts
+	s.hosts.done = func(e *untilEntry, now int64) bool { return e.until.Load() <= now }
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}
 	if s.refresh == 0 {
 		s.refresh = DefaultRefreshInterval
 	}
-	if s.max == 0 {
-		s.max = transport.DefaultMaxHosts
+	if s.hosts.max == 0 {
+		s.hosts.max = transport.DefaultMaxHosts
 	}
 	return s, nil
 }
@@ -145,11 +123,10 @@ func (s *CooldownStore) CooldownUntil(host string) time.Time {
 // CooldownUntilAt implements transport.CooldownStoreAt: CooldownUntil with
 // the caller's clock reading (the retry layer has one).
 func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
-	e := s.host(host)
-	n := now.UnixNano()
-	if n-e.fetched.Load() >= int64(s.refresh) && e.refreshing.CompareAndSwap(false, true) {
+	e := s.hosts.get(host)
+	if e.stale(now.UnixNano(), s.refresh) {
 		if s.h.try(now) {
-			s.read(host, e, now)
+			s.keys.read(s.key(host), e, now)
 		}
 		e.refreshing.Store(false)
 	}
@@ -168,108 +145,19 @@ func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
 // is marked down.
 func (s *CooldownStore) SetCooldown(host string, until time.Time) {
 	now := time.Now()
-	e := s.host(host)
+	e := s.hosts.get(host)
 	extend(&e.until, until.UnixNano())
 	if !until.After(now) || !s.h.try(now) {
 		return
 	}
-	s.write(host, e, until, now)
+	s.keys.write(s.key(host), e, until.UnixNano(), now)
 }
 
-// read refreshes e from Redis, and writes a local cooldown that Redis
-// does not have (set during an outage) back to it.
-func (s *CooldownStore) read(host string, e *coolHost, now time.Time) {
-	ctx, cancel := s.h.ctx(context.Background())
-	pttl, err := s.c.PTTL(ctx, s.prefix+"cooldown:"+host).Result()
-	cancel()
-	if err != nil {
-		s.h.failed(time.Now())
-		return
-	}
-	s.h.ok()
-	e.fetched.Store(now.UnixNano())
-	remote := int64(0)
-	if pttl > 0 {
-		// go-redis returns PTTL as a Duration.
-		remote = now.Add(pttl).UnixNano()
-		extend(&e.until, remote)
-	}
-	// Written back when ours ends noticeably later (more than a
-	// millisecond, Redis's resolution) than what Redis has.
-	if local := e.until.Load(); local > now.UnixNano() && local-remote > int64(time.Millisecond) {
-		s.write(host, e, time.Unix(0, local), now)
-	}
-}
-
-// write extends host's key to until and caches the result.
-func (s *CooldownStore) write(host string, e *coolHost, until, now time.Time) {
-	ms := (until.Sub(now) + time.Millisecond - 1) / time.Millisecond
-	ctx, cancel := s.h.ctx(context.Background())
-	got, err := extendScript.Run(ctx, s.c, []string{s.prefix + "cooldown:" + host}, int64(ms)).Int64()
-	cancel()
-	if err != nil {
-		s.h.failed(time.Now())
-		return
-	}
-	s.h.ok()
-	e.fetched.Store(now.UnixNano())
-	if got > 0 {
-		extend(&e.until, now.Add(time.Duration(got)*time.Millisecond).UnixNano())
-	}
-}
+func (s *CooldownStore) key(host string) string { return s.prefix + "cooldown:" + host }
 
 // Stats returns the store's Redis call counts and whether Redis is marked
 // down.
 func (s *CooldownStore) Stats() Stats { return s.h.stats() }
-
-// host returns host's cache entry, creating it (and evicting when full).
-func (s *CooldownStore) host(host string) *coolHost {
-	s.mu.RLock()
-	e, ok := s.hosts[host]
-	s.mu.RUnlock()
-	if ok {
-		return e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.hosts[host]; ok {
-		return e
-	}
-	if len(s.hosts) >= s.max {
-		s.evict()
-	}
-	e = &coolHost{}
-	s.hosts[host] = e
-	return e
-}
-
-// evict drops ended cooldowns, then, if the cache is still full, entries
-// in map order. An evicted host is read from Redis again on next use, so
-// eviction loses only this replica's unwritten (outage) cooldowns.
-func (s *CooldownStore) evict() {
-	now := time.Now().UnixNano()
-	for h, e := range s.hosts {
-		if e.until.Load() <= now {
-			delete(s.hosts, h)
-		}
-	}
-	for h := range s.hosts {
-		if len(s.hosts) < s.max {
-			break
-		}
-		delete(s.hosts, h)
-	}
-}
-
-// extend moves *a to u if u is later.
-func extend(a *atomic.Int64, u int64) {
-	for {
-		old := a.Load()
-		if u <= old || a.CompareAndSwap(old, u) {
-			return
-		}
-	}
-}
 
 // ReportDegraded implements transport.DegradationReporter: the layer using
 // the store adds EventDegraded to the request's span while Redis is down.

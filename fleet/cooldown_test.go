@@ -222,10 +222,7 @@ func TestCooldownStoreMaxHosts(t *testing.T) {
 	for i := range 20 {
 		s.CooldownUntil(string(rune('a'+i)) + ".example.com")
 	}
-	s.mu.RLock()
-	n := len(s.hosts)
-	s.mu.RUnlock()
-	if n > 4 {
+	if n := s.hosts.len(); n > 4 {
 		t.Fatalf("%d hosts cached, max 4", n)
 	}
 }

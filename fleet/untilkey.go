@@ -1,0 +1,155 @@
+package fleet
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The cooldown and breaker stores share one shape: per host, an end time
+// ("cooldown until", "open until") kept in Redis as a key whose remaining
+// TTL is the end, and cached in this process. This file holds that shape.
+
+// untilEntry is one host's cached end.
+type untilEntry struct {
+	until      atomic.Int64 // unix nanoseconds, this replica's clock; 0: none
+	fetched    atomic.Int64 // when Redis was last read or written for it
+	refreshing atomic.Bool  // a read is running
+}
+
+// stale reports whether e was last fetched refresh or more before now
+// (unix nanoseconds) and, if so, claims the refresh: only one caller gets
+// true until done is called.
+func (e *untilEntry) stale(now int64, refresh time.Duration) bool {
+	return now-e.fetched.Load() >= int64(refresh) && e.refreshing.CompareAndSwap(false, true)
+}
+
+// extendScript sets the key to expire in ARGV[1] ms unless it already
+// expires later, and returns the resulting remaining time in ms.
+var extendScript = redis.NewScript(`
+local want = tonumber(ARGV[1])
+local cur = redis.call('PTTL', KEYS[1])
+if cur < want then
+  redis.call('SET', KEYS[1], '1', 'PX', want)
+  return want
+end
+return cur
+`)
+
+// untilKeys reads and writes the keys of one store.
+type untilKeys struct {
+	c redis.UniversalClient
+	h *health
+}
+
+// read refreshes e from key's remaining TTL (one Redis call, at most the
+// store's Timeout) and writes back an end this replica has that Redis does
+// not (set during an outage, or lost by a restarted Redis): ours ends
+// noticeably later, more than a millisecond (Redis's resolution).
+func (k untilKeys) read(key string, e *untilEntry, now time.Time) {
+	ctx, cancel := k.h.ctx(context.Background())
+	pttl, err := k.c.PTTL(ctx, key).Result()
+	cancel()
+	if err != nil {
+		k.h.failed(time.Now())
+		return
+	}
+	k.h.ok()
+	e.fetched.Store(now.UnixNano())
+	remote := int64(0)
+	if pttl > 0 { // go-redis returns PTTL as a Duration
+		remote = now.Add(pttl).UnixNano()
+		extend(&e.until, remote)
+	}
+	if local := e.until.Load(); local > now.UnixNano() && local-remote > int64(time.Millisecond) {
+		k.write(key, e, local, now)
+	}
+}
+
+// write extends key to u (unix nanoseconds; one Redis call) and caches
+// the end Redis answers with, which may be later.
+func (k untilKeys) write(key string, e *untilEntry, u int64, now time.Time) {
+	ms := (time.Duration(u-now.UnixNano()) + time.Millisecond - 1) / time.Millisecond
+	ctx, cancel := k.h.ctx(context.Background())
+	got, err := extendScript.Run(ctx, k.c, []string{key}, int64(ms)).Int64()
+	cancel()
+	if err != nil {
+		k.h.failed(time.Now())
+		return
+	}
+	k.h.ok()
+	e.fetched.Store(now.UnixNano())
+	if got > 0 {
+		extend(&e.until, now.Add(time.Duration(got)*time.Millisecond).UnixNano())
+	}
+}
+
+// extend moves *a to u if u is later.
+func extend(a *atomic.Int64, u int64) {
+	for {
+		old := a.Load()
+		if u <= old || a.CompareAndSwap(old, u) {
+			return
+		}
+	}
+}
+
+// hostMap is a bounded host → entry map whose reads take no lock: the map
+// is replaced on insertion (copy on write), never changed in place.
+type hostMap[E any] struct {
+	m   atomic.Pointer[map[string]*E]
+	mu  sync.Mutex // serialises copies
+	max int
+	// done reports whether an entry may be dropped when the map is full
+	// (its end has passed and nothing is left to write).
+	done func(e *E, now int64) bool
+}
+
+// get returns host's entry, creating it. When the map is full, entries
+// that are done go first, then others in map order: an evicted host is
+// read from Redis again on next use.
+func (hm *hostMap[E]) get(host string) *E {
+	if m := hm.m.Load(); m != nil {
+		if e, ok := (*m)[host]; ok {
+			return e
+		}
+	}
+	hm.mu.Lock()
+	defer hm.mu.Unlock()
+	var old map[string]*E
+	if m := hm.m.Load(); m != nil {
+		old = *m
+		if e, ok := old[host]; ok {
+			return e
+		}
+	}
+	now := time.Now().UnixNano()
+	m := make(map[string]*E, min(len(old)+1, hm.max))
+	for h, e := range old {
+		if len(old) >= hm.max && hm.done(e, now) {
+			continue
+		}
+		m[h] = e
+	}
+	for h := range m {
+		if len(m) < hm.max {
+			break
+		}
+		delete(m, h)
+	}
+	e := new(E)
+	m[host] = e
+	hm.m.Store(&m)
+	return e
+}
+
+// len returns the number of entries.
+func (hm *hostMap[E]) len() int {
+	if m := hm.m.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
+}
