@@ -66,9 +66,10 @@ type BreakerOptions struct {
 // host because Redis is down would turn a Redis outage into an outage of
 // every API. An opening this replica saw during the outage is written to
 // Redis on the first refresh after it, if it has not ended.
-// MetricDegraded and MetricRedisErrors show the state;
-// transport.BreakerStore has no context, so no span event is added (the
-// breaker's own EventBreakerRejected carries securecall.breaker.shared).
+// MetricDegraded and MetricRedisErrors show the state, and the breaker
+// layer adds EventDegraded to each request's span while it lasts
+// (ReportDegraded); the breaker's own EventBreakerRejected carries
+// securecall.breaker.shared.
 //
 // The store is safe for concurrent use.
 type BreakerStore struct {

@@ -66,8 +66,9 @@ type CooldownOptions struct {
 // replica sets (fail open: the fleet may then send more than a throttled
 // server wanted); FailClosed reports a cooldown until the next probe. A
 // cooldown set locally during an outage is written to Redis on the first
-// refresh after it, if it has not ended. MetricDegraded shows the state;
-// transport.CooldownStore has no context, so no span event is added.
+// refresh after it, if it has not ended. MetricDegraded shows the state,
+// and the retry layer adds EventDegraded to each request's span while it
+// lasts (ReportDegraded).
 //
 // The store is safe for concurrent use.
 type CooldownStore struct {
