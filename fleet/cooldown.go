@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -52,13 +53,16 @@ type CooldownOptions struct {
 // clocks need not agree. SetCooldown extends the key atomically (a Lua
 // script keeps the later of the two ends) and updates the local cache at
 // once. CooldownUntil serves from the local cache and reads the key again
-// (one PTTL) when the cached value is older than RefreshInterval; only one
-// caller per host does so, the others keep the cached value meanwhile.
+// (one PTTL, in the background: the cached value answers meanwhile) when
+// the cached value is older than RefreshInterval; one refresh per host at
+// a time.
 //
 // Staleness bound: a cooldown set by another replica is honoured here at
 // the latest RefreshInterval plus one Redis round trip (at most Timeout)
-// after it was written; the first request to a host always reads Redis.
-// A Redis call costs at most Timeout, on the request that makes it.
+// after it was written. The first request to a host reads Redis itself
+// (at most Timeout) so that a fleet cooldown holds from it on; after that
+// no request waits for Redis. SetCooldown's write (at most Timeout) is on
+// the request that saw the throttle signal.
 //
 // When Redis is unavailable the store marks it down and applies its
 // Policy until a probe (one call per ProbeInterval) succeeds:
@@ -77,6 +81,8 @@ type CooldownStore struct {
 	refresh time.Duration
 	h       *health
 	hosts   hostMap[untilEntry]
+
+	inflight atomic.Int64 // background refreshes running
 }
 
 var _ transport.CooldownStore = (*CooldownStore)(nil)
@@ -126,10 +132,25 @@ func (s *CooldownStore) CooldownUntil(host string) time.Time {
 func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
 	e := s.hosts.get(host)
 	if e.stale(now.UnixNano(), s.refresh) {
-		if s.h.try(now) {
+		switch {
+		case !s.h.try(now):
+			e.refreshing.Store(false)
+		case e.fetched.Load() == 0:
+			// First use of the host: read Redis now (at most Timeout), so
+			// that a cooldown another replica set holds from this
+			// replica's first request on.
 			s.keys.read(s.key(host), e, now)
+			e.refreshing.Store(false)
+		default:
+			// A refresh: in the background, the cached end answers
+			// meanwhile, so no request waits for Redis.
+			s.inflight.Add(1)
+			go func() {
+				defer s.inflight.Add(-1)
+				defer e.refreshing.Store(false)
+				s.keys.read(s.key(host), e, time.Now())
+			}()
 		}
-		e.refreshing.Store(false)
 	}
 	u := e.until.Load()
 	if s.h.policy == FailClosed && s.h.down.Load() {

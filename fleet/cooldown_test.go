@@ -80,6 +80,12 @@ func TestCooldownSetByOneReplicaStopsAnother(t *testing.T) {
 	}
 }
 
+// settleCooldowns waits for s's background refreshes to end.
+func settleCooldowns(t *testing.T, s *CooldownStore) {
+	t.Helper()
+	eventually(t, "background cooldown refreshes ended", func() bool { return s.inflight.Load() == 0 })
+}
+
 // TestCooldownStoreCache: reads are served from the local cache for
 // RefreshInterval (one Redis call for many reads), and a fresh cache sees
 // another replica's cooldown on its next read.
@@ -106,8 +112,12 @@ func TestCooldownStoreCache(t *testing.T) {
 	if got := a.CooldownUntil("api.example.com"); got.Before(until) {
 		t.Fatalf("writer's own view %v < %v", got, until)
 	}
-	// Converted from the TTL on the reader's clock: within the round
-	// trip of the writer's deadline.
+	// A refresh runs in the background: the first read after the write
+	// may still answer from the cache, the next ones see it. Converted
+	// from the TTL on the reader's clock: within the round trip of the
+	// writer's deadline.
+	fresh.CooldownUntil("api.example.com")
+	settleCooldowns(t, fresh)
 	if got := fresh.CooldownUntil("api.example.com"); got.Before(until.Add(-time.Second)) || got.After(until.Add(time.Second)) {
 		t.Fatalf("fresh reader sees %v, want about %v", got, until)
 	}
@@ -189,7 +199,8 @@ func TestCooldownStoreFailClosed(t *testing.T) {
 		t.Fatal("cooldown while up")
 	}
 	srv.Kill()
-	s.CooldownUntil("api.example.com") // fails, marks down
+	s.CooldownUntil("api.example.com") // its background refresh fails, marks down
+	settleCooldowns(t, s)
 	if got := s.CooldownUntil("api.example.com"); time.Until(got) < 30*time.Minute {
 		t.Fatalf("fail closed: cooldown until %v, want the next probe (an hour)", got)
 	}
@@ -243,5 +254,29 @@ func TestNewCooldownStoreConfig(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Option != tc.option {
 			t.Errorf("%+v: %v", tc.opts, err)
 		}
+	}
+}
+
+// TestCooldownStoreRefreshInBackground: once a host is cached, a refresh
+// never holds up the request that triggers it: with Redis paused, the
+// read returns the cached end while the refresh is still waiting on Redis.
+func TestCooldownStoreRefreshInBackground(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newCooldowns(t, srv, CooldownOptions{RefreshInterval: time.Nanosecond, Timeout: 5 * time.Second})
+	until := time.Now().Add(time.Minute)
+	s.SetCooldown("api.example.com", until)
+	settleCooldowns(t, s)
+	srv.Pause()
+	defer srv.Resume()
+	if got := s.CooldownUntil("api.example.com"); got.Before(until) {
+		t.Fatalf("cached end %v, want %v", got, until)
+	}
+	if n := s.inflight.Load(); n != 1 {
+		t.Fatalf("%d refreshes running after the read returned, want 1 (still waiting on the paused Redis)", n)
+	}
+	srv.Resume()
+	settleCooldowns(t, s)
+	if s.Stats().Degraded {
+		t.Fatal("the refresh failed although Redis came back within Timeout")
 	}
 }
