@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -133,4 +134,82 @@ func attemptOutcomes(t *testing.T, rig *otelRig) map[string]int64 {
 		counts[o.AsString()] += p.Value
 	}
 	return counts
+}
+
+// The auth layer's replay after a 401, inside the usual stack (call trace,
+// total timeout, attempt, attempt timeout, auth, attempt trace): the first
+// send reports on the call span, the replay gets its own child span of the
+// call span (not of anything the first send left in the request's
+// context), carries its own traceparent, and keeps the attempt's deadline.
+func TestTraceAuthReplayInStack(t *testing.T) {
+	t.Run("first send on the call span", func(t *testing.T) { testTraceAuthReplayInStack(t, false) })
+	t.Run("two levels", func(t *testing.T) { testTraceAuthReplayInStack(t, true) })
+}
+
+func testTraceAuthReplayInStack(t *testing.T, twoLevel bool) {
+	rig := newOtelRig(t, nil)
+	if twoLevel {
+		rig.twoLevel() // the first send's span is put in the request's context, in place
+	}
+	src := &seqSource{}
+	next := transporttest.NewResponder(
+		transporttest.Respond(401, "token rejected", "WWW-Authenticate", `Bearer error="invalid_token"`),
+		transporttest.Respond(200, "ok"),
+	)
+	var deadlines []time.Time
+	base := transporttest.RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		dl, _ := r.Context().Deadline()
+		deadlines = append(deadlines, dl)
+		return next.RoundTrip(r)
+	})
+	auth := newAuth(t, transport.NewAttemptTrace(base, rig.cfg), authCache(t, src))
+	at, _ := transport.NewAttemptTimeout(auth, 2*time.Second)
+	tt, _ := transport.NewTotalTimeout(transport.NewAttemptScope(at), 30*time.Second)
+	stack := transport.NewCallTrace(tt, rig.cfg)
+
+	req := authReq(t, "POST", "https://api.example.test/v1/items", `{"n":1}`)
+	callerHeader := req.Header.Clone()
+	start := time.Now()
+	resp, err := stack.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+
+	call, children := splitSpans(t, rig.ended())
+	want := map[bool]int{false: 1, true: 2}[twoLevel]
+	if len(children) != want {
+		t.Fatalf("%d child spans, want %d", len(children), want)
+	}
+	for _, c := range children {
+		if c.Parent.SpanID() != call.SpanContext.SpanID() {
+			t.Fatal("a send's span is not a child of the call span (the replay inherited the first send's context)")
+		}
+	}
+	wantAttr(t, call, transport.AttemptCountKey, 2)
+	wantAttr(t, call, "http.response.status_code", 200)
+	recs := next.Requests()
+	first, replay := call, children[len(children)-1]
+	if twoLevel {
+		first = children[0]
+		if first.EndTime.After(replay.StartTime) {
+			first, replay = replay, first
+		}
+	}
+	if tp := recs[0].Header.Get("traceparent"); tp == "" || tp[36:52] != first.SpanContext.SpanID().String() {
+		t.Errorf("first send's traceparent %q does not name its span", tp)
+	}
+	if tp := recs[1].Header.Get("traceparent"); tp == "" || tp[36:52] != replay.SpanContext.SpanID().String() {
+		t.Errorf("replay's traceparent %q does not name its own span", tp)
+	}
+	// Both sends under the attempt's 2 s deadline (not the call's 30 s).
+	for i, dl := range deadlines {
+		if dl.IsZero() || dl.Sub(start) > 3*time.Second {
+			t.Errorf("send %d: deadline %v after start, want the attempt's", i, dl.Sub(start))
+		}
+	}
+	if len(req.Header) != len(callerHeader) || req.Header.Get("traceparent") != "" || req.Header.Get("Authorization") != "" {
+		t.Errorf("the caller's request was changed: %v", req.Header)
+	}
 }
