@@ -30,11 +30,28 @@ type Attempt struct {
 	source *http.Request // the request the attempt was cloned from
 	ctx    *attemptCtx   // the context that carries this Attempt
 
-	// Room for the attempt's response body wrappers (one allocation for
-	// the attempt instead of one per wrapper); a layer uses its slot only
-	// while it is unused.
+	// Room for the attempt's response body wrappers and its deadline
+	// context (one allocation for the attempt instead of one each); a layer
+	// uses its slot only while it is unused.
 	cancelBody cancelBody
 	tracedBody tracedBody
+	deadline   attemptDeadline
+}
+
+// attemptDeadline is the context the attempt-timeout layer hands on: the
+// attempt's timer context, answering for the attempt itself (AttemptFrom).
+// The layers above keep the attempt's own context, untouched, so the
+// attempt timeout's cancellation is not theirs.
+type attemptDeadline struct {
+	context.Context
+	a *Attempt
+}
+
+func (c *attemptDeadline) Value(key any) any {
+	if key == (attemptKey{}) {
+		return c.a
+	}
+	return c.Context.Value(key)
 }
 
 type attemptKey struct{}

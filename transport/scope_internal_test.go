@@ -146,3 +146,45 @@ func TestAttemptTimeoutOverCallDeadline(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// In the usual stack (total timeout, retry, breaker, attempt timeout), the
+// attempt timeout's own cancellation (on an error, or its deadline) must
+// not reach the context the layers above it hold: the breaker classifies
+// failed attempts with it and must count them.
+func TestBreakerCountsFailuresUnderAttemptTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		base roundTripFunc
+	}{
+		{"attempt timeouts", func(r *http.Request) (*http.Response, error) {
+			<-r.Context().Done()
+			return nil, r.Context().Err()
+		}},
+		{"connection errors", func(r *http.Request) (*http.Response, error) {
+			return nil, errors.New("read tcp 10.0.0.1:443: connection reset by peer")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sends := 0
+				base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					sends++
+					return tc.base(r)
+				})
+				var rt http.RoundTripper
+				rt, _ = NewAttemptTimeout(base, 2*time.Second)
+				rt, _ = NewBreaker(rt, BreakerConfig{ConsecutiveFailures: 2})
+				rt, _ = NewRetry(rt, RetryConfig{MaxAttempts: 1})
+				rt, _ = NewTotalTimeout(rt, 30*time.Second)
+				var err error
+				for range 3 {
+					req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/x", nil)
+					_, err = rt.RoundTrip(req)
+				}
+				if !errors.Is(err, ErrCircuitOpen) || sends != 2 {
+					t.Fatalf("third call: %v after %d sends, want the breaker open after 2", err, sends)
+				}
+			})
+		})
+	}
+}

@@ -335,7 +335,7 @@ func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
 	dl := time.Now().Add(l.d)
 	if a, ok := AttemptFrom(parent); ok && a.owned == req && a.ctx == parent {
-		if cd, ok := a.ctx.Context.(*callDeadline); ok && cd.m.Load() == nil {
+		if cd, ok := a.ctx.Context.(*callDeadline); ok && cd.m.Load() == nil && !cd.released.Load() {
 			return l.fast(req, a.ctx, cd, dl)
 		}
 	}
@@ -353,9 +353,9 @@ func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 // fast is the attempt timeout over an untouched total deadline (the usual
 // stack): the attempt gets one timer context, on the total deadline's
 // parent, ending at the earlier of the two deadlines, instead of a timer
-// per level. The attempt owns its context, which nothing has waited on
-// yet, so the layer replaces what it wraps in place; the layers above (and
-// the auth layer's replay, inside) see the attempt deadline, as they would
+// per level. What it hands on is the attempt's deadline context (the timer
+// context answering for the attempt): the layers above keep the attempt's
+// own context, which this layer's cancellation does not reach, exactly as
 // with a child context.
 func (l *attemptTimeout) fast(req *http.Request, ac *attemptCtx, cd *callDeadline, dl time.Time) (*http.Response, error) {
 	// cd.d is before the parent's own deadline (NewTotalTimeout made cd
@@ -365,12 +365,25 @@ func (l *attemptTimeout) fast(req *http.Request, ac *attemptCtx, cd *callDeadlin
 		dl = cd.d
 	}
 	actx, cancel := context.WithDeadline(cd.parent, dl)
-	ac.Context = actx
-	resp, err := l.next.RoundTrip(req)
+	a := &ac.a
+	if a.deadline.Context != nil { // used by an earlier send of the attempt
+		return l.slow(req, ac, dl, attemptBound, actx, cancel)
+	}
+	a.deadline = attemptDeadline{Context: actx, a: a}
+	resp, err := l.next.RoundTrip(WithContext(req, &a.deadline))
 	if err != nil && attemptBound && errors.Is(actx.Err(), context.DeadlineExceeded) {
 		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
 	}
-	return cancelOnCloseIn(resp, err, cancel, &ac.a.cancelBody)
+	return cancelOnCloseIn(resp, err, cancel, &a.cancelBody)
+}
+
+// slow is fast without the attempt's context slot: a separate allocation.
+func (l *attemptTimeout) slow(req *http.Request, ac *attemptCtx, dl time.Time, attemptBound bool, actx context.Context, cancel context.CancelFunc) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(WithContext(req, &attemptDeadline{Context: actx, a: &ac.a}))
+	if err != nil && attemptBound && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
+	}
+	return cancelOnClose(resp, err, cancel)
 }
 
 // cancelOnClose ties cancel to the end of resp: at once on an error or a
