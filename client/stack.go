@@ -201,6 +201,11 @@ func wrapEgress(c *Client, cfg *config, policy *transport.EgressPolicy, next htt
 		}
 		rt = wrapped
 	}
+	if len(cfg.eg.callLayers) > 0 {
+		// The caller's layers may send a request twice or concurrently:
+		// below them, layers copy instead of changing it in place.
+		rt = transport.NewCallLayerBoundary(rt)
+	}
 	rt = transport.NewEgressWithPolicy(rt, policy)
 	inv := cfg.eg.inventory
 	if inv == nil {

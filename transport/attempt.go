@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -173,9 +174,11 @@ type callScope struct {
 	owned *http.Request
 	start time.Time  // when the call began
 	span  trace.Span // when set, the context's current span (tracing off)
-	// firstSend is the call span while it may still stand for the call's
-	// first send (a client span); the attempt trace takes it (sets nil).
-	firstSend trace.Span
+	// firstSend is the call span when it may stand for the call's first
+	// send (a client span); the attempt trace of attempt 0 takes it once
+	// (firstTaken), safe even when a call layer sends concurrently.
+	firstSend  trace.Span
+	firstTaken atomic.Bool
 	rec       callRecord // valid once rec.url is set (withCallRecord)
 	state     callState
 	body      tracedBody
@@ -206,6 +209,25 @@ func (c *callScope) Value(key any) any {
 func callScopeFrom(ctx context.Context) *callScope {
 	c, _ := ctx.Value(callScopeKey{}).(*callScope)
 	return c
+}
+
+// NewCallLayerBoundary returns a layer for the edge between this package's
+// call-level layers and layers it does not know (client.WithCallLayer):
+// from it inward, the request is no longer the call's own copy, so the
+// inner layers copy it before they change it, as a layer that sends its
+// request twice, or from two goroutines, needs. Stacks put it just outside
+// the foreign layers; without them it is not needed.
+func NewCallLayerBoundary(next http.RoundTripper) http.RoundTripper {
+	return &callLayerBoundary{next: orDefault(next)}
+}
+
+type callLayerBoundary struct{ next http.RoundTripper }
+
+func (b *callLayerBoundary) RoundTrip(req *http.Request) (*http.Response, error) {
+	if cs := ownedScope(req); cs != nil {
+		cs.owned = nil
+	}
+	return b.next.RoundTrip(req)
 }
 
 // ownedScope returns req's call scope when req is the call's own copy.

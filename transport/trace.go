@@ -610,12 +610,11 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case t.tel.off && scope != nil && scope.span != nil:
 		span, r = scope.span, Own(req) // tracing off, inside a call that knows it
-	case scope != nil && scope.firstSend != nil && !t.tel.off:
+	case scope != nil && scope.firstSend != nil && !t.tel.off && firstAttempt(ctx) && scope.firstTaken.CompareAndSwap(false, true):
 		// The call's first send: the call span (a client span) stands for
 		// it, so a call answered at the first try costs one span. A
 		// resend, or the auth layer's replay, gets a child span of its own.
 		span, r, merged = scope.firstSend, Own(req), true
-		scope.firstSend = nil
 	default:
 		ctx, span = t.tel.tracer.Start(ctx, m.span, t.tel.spanOptions(&t.spans, t.bare, sk)...)
 		r = ownWithContext(req, ctx)
@@ -704,6 +703,13 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = tb.wrap(resp.Body, span, t.tel.policy)
 	return resp, nil
+}
+
+// firstAttempt reports whether ctx is the first attempt of its call (or
+// belongs to no numbered attempt).
+func firstAttempt(ctx context.Context) bool {
+	a, ok := AttemptFrom(ctx)
+	return !ok || a.Number == 0
 }
 
 // endMerged finishes a send reported on the call span: the attempt count,

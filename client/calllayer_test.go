@@ -1,0 +1,87 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/transport"
+	"github.com/securecall/securecall/transport/transporttest"
+)
+
+// A WithCallLayer layer may send its request twice, in sequence or
+// concurrently (a call-level hedge): the layers below it must not change
+// that request (in place) nor share per-call state between the sends.
+func TestCallLayerMaySendTwice(t *testing.T) {
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	for _, mode := range []string{"sequential", "concurrent"} {
+		t.Run(mode, func(t *testing.T) {
+			var ctxChanged bool
+			layer := func(next http.RoundTripper) (http.RoundTripper, error) {
+				return transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+					before := req.Context()
+					send := func() error {
+						resp, err := next.RoundTrip(req)
+						if err != nil {
+							return err
+						}
+						_, _ = io.Copy(io.Discard, resp.Body)
+						return resp.Body.Close()
+					}
+					if mode == "sequential" {
+						if err := send(); err != nil {
+							return nil, err
+						}
+						ctxChanged = req.Context() != before
+						return next.RoundTrip(req)
+					}
+					var wg sync.WaitGroup
+					errs := make([]error, 2)
+					for i := range errs {
+						wg.Go(func() { errs[i] = send() })
+					}
+					wg.Wait()
+					if err := errors.Join(errs...); err != nil {
+						return nil, err
+					}
+					ctxChanged = req.Context() != before
+					return next.RoundTrip(req)
+				}), nil
+			}
+			// No attempt timeout: the total deadline is then the only
+			// context the inner layers would have put on the request.
+			c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL), client.WithCallLayer(layer), client.WithAttemptTimeout(0))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+"/x", nil)
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatalf("a call layer's second send failed: %v", err)
+			}
+			resp.Body.Close()
+			if ctxChanged {
+				t.Error("an inner layer replaced the call layer's request context in place")
+			}
+		})
+	}
+}
+
+// The boundary is a no-op for a request that is not a call's own copy.
+func TestCallLayerBoundaryStandalone(t *testing.T) {
+	next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
+	req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/x", nil)
+	resp, err := transport.NewCallLayerBoundary(next).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(next.Requests()) != 1 {
+		t.Fatal("not passed on")
+	}
+}
