@@ -179,11 +179,11 @@ type callScope struct {
 	// (firstTaken), safe even when a call layer sends concurrently.
 	firstSend  trace.Span
 	firstTaken atomic.Bool
-	rec       callRecord // valid once rec.url is set (withCallRecord)
-	state     callState
-	body      tracedBody
-	deadline  callDeadline // used by the total-timeout layer (parent set)
-	limited   limitedBody  // used by the limits layer (rc set)
+	rec        callRecord // valid once rec.url is set (withCallRecord)
+	state      callState
+	body       tracedBody
+	deadline   callDeadline // used by the total-timeout layer (parent set)
+	limited    limitedBody  // used by the limits layer (rc set)
 }
 
 type callScopeKey struct{}
