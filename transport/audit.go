@@ -95,6 +95,7 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return a.next.RoundTrip(req)
 	}
 	rec, r := withCallRecord(req)
+	rctx := r.Context() // read now: inner layers may replace r's in place
 	start := a.now()
 	resp, err := a.next.RoundTrip(r)
 	d := a.now().Sub(start)
@@ -105,7 +106,7 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp != nil && resp.Body == nil {
 		resp.Body = http.NoBody
 	}
-	a.write(r.Context(), req, rec, resp, err, d)
+	a.write(rctx, req, rec, resp, err, d)
 	return resp, err
 }
 

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"runtime"
 	"testing"
@@ -186,5 +187,34 @@ func TestBreakerCountsFailuresUnderAttemptTimeout(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// ctxErrHandler records the context error of every audit record.
+type ctxErrHandler struct{ errs *[]error }
+
+func (h ctxErrHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h ctxErrHandler) Handle(ctx context.Context, _ slog.Record) error {
+	*h.errs = append(*h.errs, ctx.Err())
+	return nil
+}
+func (h ctxErrHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h ctxErrHandler) WithGroup(string) slog.Handler      { return h }
+
+// The audit record of a call is logged with the call's context as the
+// audit layer received it, not one an inner layer (the total timeout) has
+// already released: a handler that honours its context must not drop it.
+func TestAuditLogsWithLiveContext(t *testing.T) {
+	var errs []error
+	var rt http.RoundTripper = roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("boom") })
+	rt, _ = NewTotalTimeout(rt, time.Second)
+	rt, _ = NewAudit(rt, AuditConfig{Logger: slog.New(ctxErrHandler{&errs})})
+	rt = NewCallTrace(rt, TraceConfig{})
+	req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/", nil)
+	if _, err := rt.RoundTrip(req); err == nil {
+		t.Fatal("no error")
+	}
+	if len(errs) != 1 || errs[0] != nil {
+		t.Fatalf("audit record contexts: %v, want one live context", errs)
 	}
 }
