@@ -218,3 +218,24 @@ func TestAuditLogsWithLiveContext(t *testing.T) {
 		t.Fatalf("audit record contexts: %v, want one live context", errs)
 	}
 }
+
+// Once Err is non-nil it never changes, whatever happens after (release,
+// a late Done, the parent's cancellation).
+func TestCallDeadlineErrLatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pctx, pcancel := context.WithCancel(context.Background())
+		defer pcancel()
+		cd := &callDeadline{parent: pctx, d: time.Now().Add(time.Second)}
+		time.Sleep(time.Second)
+		first := cd.Err()
+		if !errors.Is(first, context.DeadlineExceeded) {
+			t.Fatalf("Err after the deadline = %v", first)
+		}
+		cd.release()
+		pcancel()
+		<-cd.Done()
+		if got := cd.Err(); got != first {
+			t.Fatalf("Err changed from %v to %v", first, got)
+		}
+	})
+}

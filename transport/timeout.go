@@ -181,6 +181,7 @@ type callDeadline struct {
 	mu       sync.Mutex
 	m        atomic.Pointer[timerContext]
 	released atomic.Bool
+	err      atomic.Pointer[error] // the first non-nil Err, latched
 	body     releaseBody // the response body wrapper: no second allocation
 }
 
@@ -275,20 +276,29 @@ func (c *callDeadline) Deadline() (time.Time, bool) { return c.d, true }
 
 func (c *callDeadline) Done() <-chan struct{} { return c.materialize().ctx.Done() }
 
+// Err returns the first error the context reported, ever after (as a
+// context.Context must): the timer context's once there is one, else the
+// parent's, context.Canceled once released, or context.DeadlineExceeded.
 func (c *callDeadline) Err() error {
-	if m := c.m.Load(); m != nil {
-		return m.ctx.Err()
+	if p := c.err.Load(); p != nil {
+		return *p
 	}
-	if err := c.parent.Err(); err != nil {
-		return err
+	var err error
+	switch m := c.m.Load(); {
+	case m != nil:
+		err = m.ctx.Err()
+	case c.parent.Err() != nil:
+		err = c.parent.Err()
+	case c.released.Load():
+		err = context.Canceled
+	case !time.Now().Before(c.d):
+		err = context.DeadlineExceeded
 	}
-	if c.released.Load() {
-		return context.Canceled
+	if err == nil {
+		return nil
 	}
-	if !time.Now().Before(c.d) {
-		return context.DeadlineExceeded
-	}
-	return nil
+	c.err.CompareAndSwap(nil, &err)
+	return *c.err.Load()
 }
 
 func (c *callDeadline) Value(key any) any {

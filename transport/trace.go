@@ -438,8 +438,8 @@ type callState struct {
 
 type callKey struct{}
 
-// noopSpan is the span the no-op tracer hands out.
-var noopSpan = trace.SpanFromContext(context.Background())
+// noopTracer is the no-op tracer, whose spans the tracing-off path hands out.
+var noopTracer = tracenoop.NewTracerProvider().Tracer("")
 
 // attrBuf is a scratch buffer for the attributes a layer sets on a span in
 // one SetAttributes call (the SDK copies them). Pooled: a buffer on the
@@ -477,7 +477,12 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx = req.Context()
 		span = trace.SpanFromContext(ctx)
 		if span.IsRecording() {
-			span = noopSpan
+			// A recording span of another provider: what the no-op tracer
+			// hands out, a non-recording span with its span context (so
+			// the caller's trace is still propagated, and nothing is
+			// recorded on the caller's span). Costs the no-op tracer's
+			// context, in this case only.
+			_, span = noopTracer.Start(ctx, "")
 		}
 		cc.span = span
 	} else {

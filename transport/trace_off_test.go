@@ -14,9 +14,10 @@ import (
 )
 
 // With the no-op tracer provider no span is started, yet the stack behaves
-// as the no-op tracer does: a caller's remote span context is propagated,
-// and a recording span of another provider in the caller's context gets
-// nothing from the layers (no attributes, no events) and is not propagated.
+// as the no-op tracer does: a caller's span context (remote, or of a
+// recording span of another provider) is propagated, and a recording span
+// in the caller's context gets nothing from the layers (no attributes, no
+// events).
 func TestTracingOffBehavesLikeNoopTracer(t *testing.T) {
 	cfg := transport.TraceConfig{
 		TracerProvider: tracenoop.NewTracerProvider(),
@@ -46,7 +47,8 @@ func TestTracingOffBehavesLikeNoopTracer(t *testing.T) {
 		t.Fatal("the caller's request was modified")
 	}
 
-	// A recording span of another provider: untouched and not propagated.
+	// A recording span of another provider: untouched, and propagated as
+	// the no-op tracer does (its span context, in a non-recording span).
 	rig := newOtelRig(t, nil)
 	ctx, span := rig.tp.Tracer("caller").Start(context.Background(), "caller")
 	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, "https://api.example.test/x", nil)
@@ -56,8 +58,8 @@ func TestTracingOffBehavesLikeNoopTracer(t *testing.T) {
 	}
 	resp.Body.Close()
 	span.End()
-	if tp := got.Get("Traceparent"); tp != "" {
-		t.Fatalf("traceparent %q injected with tracing off from a recording span", tp)
+	if want := "00-" + span.SpanContext().TraceID().String() + "-" + span.SpanContext().SpanID().String() + "-01"; got.Get("Traceparent") != want {
+		t.Fatalf("traceparent %q, want the caller's span %q (as the no-op tracer propagates it)", got.Get("Traceparent"), want)
 	}
 	spans := rig.ended()
 	if len(spans) != 1 || len(spans[0].Attributes) != 0 || len(spans[0].Events) != 0 {
