@@ -182,7 +182,7 @@ type callDeadline struct {
 	m        atomic.Pointer[timerContext]
 	released atomic.Bool
 	err      atomic.Pointer[error] // the first non-nil Err, latched
-	body     releaseBody // the response body wrapper: no second allocation
+	body     releaseBody           // the response body wrapper: no second allocation
 }
 
 // timerContext is a materialised callDeadline.
