@@ -97,28 +97,17 @@ func NewBreakerStore(c redis.UniversalClient, opts BreakerOptions) (*BreakerStor
 	if err := checkClient(c); err != nil {
 		return nil, err
 	}
-	if opts.RefreshInterval < 0 {
-		return nil, configError("RefreshInterval", "must not be negative")
-	}
-	if opts.MaxHosts < 0 {
-		return nil, configError("MaxHosts", "must not be negative")
+	uo, err := untilOptions{opts.Prefix, opts.RefreshInterval, opts.MaxHosts}.resolve()
+	if err != nil {
+		return nil, err
 	}
 	h, err := newHealth("breaker", FallBackLocal, opts.Timeout, opts.ProbeInterval, opts.MeterProvider)
 	if err != nil {
 		return nil, err
 	}
-	s := &BreakerStore{keys: untilKeys{c: c, h: h}, prefix: opts.Prefix, refresh: opts.RefreshInterval, h: h}
-	s.hosts.max = opts.MaxHosts
+	s := &BreakerStore{keys: untilKeys{c: c, h: h}, prefix: uo.prefix, refresh: uo.refresh, h: h}
+	s.hosts.max = uo.maxHosts
 	s.hosts.done = func(e *breakerEntry, now int64) bool { return e.until.Load() <= now && e.pending.Load() == 0 }
-	if s.prefix == "" {
-		s.prefix = DefaultPrefix
-	}
-	if s.refresh == 0 {
-		s.refresh = DefaultRefreshInterval
-	}
-	if s.hosts.max == 0 {
-		s.hosts.max = transport.DefaultMaxHosts
-	}
 	return s, nil
 }
 

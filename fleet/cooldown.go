@@ -94,11 +94,9 @@ func NewCooldownStore(c redis.UniversalClient, opts CooldownOptions) (*CooldownS
 	if err := checkClient(c); err != nil {
 		return nil, err
 	}
-	if opts.RefreshInterval < 0 {
-		return nil, configError("RefreshInterval", "must not be negative")
-	}
-	if opts.MaxHosts < 0 {
-		return nil, configError("MaxHosts", "must not be negative")
+	uo, err := untilOptions{opts.Prefix, opts.RefreshInterval, opts.MaxHosts}.resolve()
+	if err != nil {
+		return nil, err
 	}
 	if opts.Policy == PolicyDefault {
 		opts.Policy = FallBackLocal
@@ -107,18 +105,9 @@ func NewCooldownStore(c redis.UniversalClient, opts CooldownOptions) (*CooldownS
 	if err != nil {
 		return nil, err
 	}
-	s := &CooldownStore{keys: untilKeys{c: c, h: h}, prefix: opts.Prefix, refresh: opts.RefreshInterval, h: h}
-	s.hosts.max = opts.MaxHosts
+	s := &CooldownStore{keys: untilKeys{c: c, h: h}, prefix: uo.prefix, refresh: uo.refresh, h: h}
+	s.hosts.max = uo.maxHosts
 	s.hosts.done = func(e *untilEntry, now int64) bool { return e.until.Load() <= now }
-	if s.prefix == "" {
-		s.prefix = DefaultPrefix
-	}
-	if s.refresh == 0 {
-		s.refresh = DefaultRefreshInterval
-	}
-	if s.hosts.max == 0 {
-		s.hosts.max = transport.DefaultMaxHosts
-	}
 	return s, nil
 }
 

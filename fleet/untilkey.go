@@ -7,11 +7,40 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/securecall/securecall/transport"
 )
 
 // The cooldown and breaker stores share one shape: per host, an end time
 // ("cooldown until", "open until") kept in Redis as a key whose remaining
 // TTL is the end, and cached in this process. This file holds that shape.
+
+// untilOptions are the options the cooldown and breaker stores share.
+type untilOptions struct {
+	prefix   string
+	refresh  time.Duration
+	maxHosts int
+}
+
+// resolve checks o and fills in the defaults.
+func (o untilOptions) resolve() (untilOptions, error) {
+	switch {
+	case o.refresh < 0:
+		return o, configError("RefreshInterval", "must not be negative")
+	case o.maxHosts < 0:
+		return o, configError("MaxHosts", "must not be negative")
+	}
+	if o.prefix == "" {
+		o.prefix = DefaultPrefix
+	}
+	if o.refresh == 0 {
+		o.refresh = DefaultRefreshInterval
+	}
+	if o.maxHosts == 0 {
+		o.maxHosts = transport.DefaultMaxHosts
+	}
+	return o, nil
+}
 
 // untilEntry is one host's cached end.
 type untilEntry struct {
