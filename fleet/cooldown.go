@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,7 +81,7 @@ type CooldownStore struct {
 	prefix  string
 	refresh time.Duration
 	h       *health
-	hosts   hostMap[untilEntry]
+	hosts   hostMap[coolEntry]
 
 	inflight atomic.Int64 // background refreshes running
 }
@@ -107,7 +108,7 @@ func NewCooldownStore(c redis.UniversalClient, opts CooldownOptions) (*CooldownS
 	}
 	s := &CooldownStore{keys: untilKeys{c: c, h: h}, prefix: uo.prefix, refresh: uo.refresh, h: h}
 	s.hosts.max = uo.maxHosts
-	s.hosts.done = func(e *untilEntry, now int64) bool { return e.until.Load() <= now }
+	s.hosts.done = func(e *coolEntry, now int64) bool { return e.until.Load() <= now }
 	return s, nil
 }
 
@@ -120,26 +121,27 @@ func (s *CooldownStore) CooldownUntil(host string) time.Time {
 // the caller's clock reading (the retry layer has one).
 func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
 	e := s.hosts.get(host)
-	if e.stale(now.UnixNano(), s.refresh) {
-		switch {
-		case !s.h.try(now):
-			e.refreshing.Store(false)
-		case e.fetched.Load() == 0:
-			// First use of the host: read Redis now (at most Timeout), so
-			// that a cooldown another replica set holds from this
-			// replica's first request on.
-			s.keys.read(s.key(host), e, now)
-			e.refreshing.Store(false)
-		default:
-			// A refresh: in the background, the cached end answers
-			// meanwhile, so no request waits for Redis.
-			s.inflight.Add(1)
-			go func() {
-				defer s.inflight.Add(-1)
-				defer e.refreshing.Store(false)
-				s.keys.read(s.key(host), e, time.Now())
-			}()
+	switch {
+	case e.fetched.Load() == 0 || s.h.down.Load():
+		// First use of the host, or Redis marked down: read Redis now (at
+		// most Timeout), so that a cooldown another replica set holds from
+		// this replica's first requests on (concurrent first requests wait
+		// for the one read), and the request that probes a recovered Redis
+		// gets its answer. At most one read per ProbeInterval while down.
+		e.first.Lock()
+		if (e.fetched.Load() == 0 || s.h.down.Load()) && s.h.try(now) {
+			s.keys.read(s.key(host), &e.untilEntry, now)
 		}
+		e.first.Unlock()
+	case e.stale(now.UnixNano(), s.refresh):
+		// A refresh: in the background, the cached end answers meanwhile,
+		// so no request waits for Redis.
+		s.inflight.Add(1)
+		go func() {
+			defer s.inflight.Add(-1)
+			defer e.refreshing.Store(false)
+			s.keys.read(s.key(host), &e.untilEntry, time.Now())
+		}()
 	}
 	u := e.until.Load()
 	if s.h.policy == FailClosed && s.h.down.Load() {
@@ -161,7 +163,13 @@ func (s *CooldownStore) SetCooldown(host string, until time.Time) {
 	if !until.After(now) || !s.h.try(now) {
 		return
 	}
-	s.keys.write(s.key(host), e, until.UnixNano(), now)
+	s.keys.write(s.key(host), &e.untilEntry, until.UnixNano(), now)
+}
+
+// coolEntry is one host's cached cooldown.
+type coolEntry struct {
+	untilEntry
+	first sync.Mutex // held while the host's first read (or a probe) runs
 }
 
 func (s *CooldownStore) key(host string) string { return s.prefix + "cooldown:" + host }

@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/securecall/securecall/fleet/internal/redistest"
 	"github.com/securecall/securecall/transport"
 )
@@ -278,5 +280,108 @@ func TestCooldownStoreRefreshInBackground(t *testing.T) {
 	settleCooldowns(t, s)
 	if s.Stats().Degraded {
 		t.Fatal("the refresh failed although Redis came back within Timeout")
+	}
+}
+
+// TestCooldownStoreConcurrentFirstReads: concurrent first requests to a
+// host all wait for the one first read of Redis, so none is let through
+// while the fleet has the host in cooldown.
+func TestCooldownStoreConcurrentFirstReads(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newCooldowns(t, srv, CooldownOptions{})
+	until := time.Now().Add(time.Minute)
+	a.SetCooldown("api.example.com", until)
+
+	misses := 0
+	for range 20 {
+		b := newCooldowns(t, srv, CooldownOptions{})
+		var zero atomic.Int64
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 32 {
+			wg.Go(func() {
+				<-start
+				if b.CooldownUntil("api.example.com").IsZero() {
+					zero.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		misses += int(zero.Load())
+	}
+	if misses > 0 {
+		t.Errorf("%d of 640 first requests (20 fresh replicas x 32 concurrent) saw no cooldown while the fleet had one", misses)
+	}
+}
+
+// TestCooldownStoreFailClosedProbeAnswers: while Redis is marked down, the
+// request that makes the probe waits for it, so once Redis is back that
+// request gets Redis's answer instead of a cooldown until the next probe.
+func TestCooldownStoreFailClosedProbeAnswers(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newCooldowns(t, srv, CooldownOptions{Policy: FailClosed, RefreshInterval: time.Nanosecond, ProbeInterval: 300 * time.Millisecond})
+	s.CooldownUntil("api.example.com")
+	srv.Kill()
+	s.CooldownUntil("api.example.com")
+	settleCooldowns(t, s)
+	if !s.Stats().Degraded {
+		t.Fatal("not degraded")
+	}
+	srv.Restart()
+	time.Sleep(350 * time.Millisecond) // the probe is due; Redis is up
+	got := s.CooldownUntil("api.example.com")
+	settleCooldowns(t, s)
+	if time.Until(got) > 100*time.Millisecond {
+		t.Errorf("probing request refused/held for %v although Redis is up (degraded now: %v)", time.Until(got).Round(time.Millisecond), s.Stats().Degraded)
+	}
+}
+
+// delayHook delays every Redis command by the current delay.
+type delayHook struct{ d *atomic.Int64 }
+
+func (delayHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h delayHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		time.Sleep(time.Duration(h.d.Load()))
+		return next(ctx, cmd)
+	}
+}
+func (delayHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestCooldownStoreReadLatencyDoesNotExtend: a slow read makes the key's
+// end look earlier than what the cache already has; that must not be
+// "written back", which would push the fleet's cooldown later than anyone
+// set it (and compound across replicas).
+func TestCooldownStoreReadLatencyDoesNotExtend(t *testing.T) {
+	srv := redistest.Start(t)
+	setter := newCooldowns(t, srv, CooldownOptions{})
+	until := time.Now().Add(time.Minute)
+	setter.SetCooldown("api.example.com", until)
+	keyEnd := func() time.Time {
+		pttl, err := srv.Client().PTTL(context.Background(), DefaultPrefix+"cooldown:api.example.com").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return time.Now().Add(pttl)
+	}
+	before := keyEnd()
+
+	delay := new(atomic.Int64)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
+	c.AddHook(delayHook{delay})
+	t.Cleanup(func() { c.Close() })
+	s, err := NewCooldownStore(c, CooldownOptions{RefreshInterval: time.Nanosecond, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.CooldownUntil("api.example.com") // a fast first read: the cache has the end
+	delay.Store(int64(40 * time.Millisecond))
+	s.CooldownUntil("api.example.com") // a slow refresh
+	settleCooldowns(t, s)
+	if moved := keyEnd().Sub(before); moved > 20*time.Millisecond {
+		t.Fatalf("a slow read moved the shared end %v later", moved)
 	}
 }

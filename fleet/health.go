@@ -56,10 +56,12 @@ const (
 	// nonce store, FallBackLocal for the cooldown store and the lease
 	// limiter.
 	PolicyDefault Policy = iota
-	// FailClosed refuses: the nonce store rejects every signature (the
-	// verifier answers 503 through ErrorHandler), the cooldown store
-	// reports a cooldown until the next probe, the lease limiter grants
-	// nothing.
+	// FailClosed holds back or refuses: the nonce store rejects every
+	// signature (the verifier answers 503 through ErrorHandler), the lease
+	// limiter grants nothing once its leased tokens are used, and the
+	// cooldown store reports a cooldown until the next probe (so requests
+	// wait for the probe, within their deadline, and are then sent, or
+	// fail with ErrRateLimited when they cannot wait that long).
 	FailClosed
 	// FallBackLocal keeps serving from this replica's own state: the
 	// protection then holds per replica only (see each store).

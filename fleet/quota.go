@@ -166,7 +166,7 @@ type QuotaOptions struct {
 //     bucket of Rate / ExpectedReplicas per Period, burst
 //     Burst / ExpectedReplicas (at least 1). While Redis is down the fleet
 //     then sends at most replicas / ExpectedReplicas of its quota (plus
-//     each replica's unexpired lease, at most one batch): within the quota
+//     each replica's unexpired leases, at most 1.25 batches): within the quota
 //     only if no more than ExpectedReplicas replicas run.
 //   - FailClosed: TakeQuota returns an *Error (Store "lease") wrapping
 //     ErrUnavailable and transport.ErrRateLimited; nothing is sent beyond
@@ -418,7 +418,11 @@ func (st *quotaState) take(now int64) (ok, low bool) {
 			}
 		}
 		nx := st.next.Load()
-		if nx == nil || now >= nx.expires {
+		if nx == nil {
+			return false, false
+		}
+		if now >= nx.expires { // leased ahead, expired unused (a pause)
+			st.next.CompareAndSwap(nx, nil)
 			return false, false
 		}
 		if st.lease.CompareAndSwap(l, nx) {
@@ -434,7 +438,10 @@ func (st *quotaState) take(now int64) (ok, low bool) {
 func (q *Quota) leaseAhead(st *quotaState, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.flight != nil || st.next.Load() != nil || now.UnixNano() < st.notBefore || !q.h.try(now) {
+	if nx := st.next.Load(); nx != nil && now.UnixNano() < nx.expires {
+		return // one is already waiting
+	}
+	if st.flight != nil || now.UnixNano() < st.notBefore || !q.h.try(now) {
 		return
 	}
 	f := &flight{done: make(chan struct{}), ahead: true}

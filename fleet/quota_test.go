@@ -1014,3 +1014,41 @@ func TestQuotaLeasesAhead(t *testing.T) {
 		}
 	})
 }
+
+// TestQuotaLeaseAheadAfterPause: a lease taken ahead that expired unused
+// (traffic paused) is dropped, and leasing ahead resumes with the traffic:
+// the next lease again comes without a Redis call on a request's path.
+func TestQuotaLeaseAheadAfterPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(100000, 100000)
+		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 100000, Burst: 100000}, MinBatch: 100, MaxBatch: 100})
+		ctx := context.Background()
+		take := func(n int) {
+			t.Helper()
+			for range n {
+				if d, err := q.TakeQuota(ctx, "api.example.com"); d != 0 || err != nil {
+					t.Fatalf("TakeQuota = %v, %v", d, err)
+				}
+			}
+		}
+		take(75) // lease 1, ahead lease asked for at 25 left
+		synctest.Wait()
+		if n := len(g.calls()); n != 2 {
+			t.Fatalf("%d calls, want 2", n)
+		}
+		time.Sleep(time.Second) // traffic pauses: both leases expire unused
+		take(1)                 // lease 3, on the request path (expected)
+		synctest.Wait()
+		take(74) // 25 left: an ahead lease should be asked for
+		synctest.Wait()
+		if calls := len(g.calls()); calls != 4 {
+			t.Fatalf("%d leases after lease 3 reached its low-water mark, want 4 (one ahead)", calls)
+		}
+		take(25)
+		before := len(g.calls())
+		take(1)
+		if after := len(g.calls()); after != before {
+			t.Errorf("lease 4 taken on the request path (%d -> %d Redis calls): lease-ahead is dead", before, after)
+		}
+	})
+}

@@ -78,23 +78,30 @@ type untilKeys struct {
 // store's Timeout) and writes back an end this replica has that Redis does
 // not (set during an outage, or lost by a restarted Redis): ours ends
 // noticeably later, more than a millisecond (Redis's resolution).
+//
+// Redis answered at some moment between now and after (when the answer
+// arrived), so the key's end on this replica's clock is between now+PTTL
+// and after+PTTL. The cache takes the earlier bound; an end this replica
+// has is written back only when it is later than the later bound, so read
+// latency never pushes a shared end later than anyone set it.
 func (k untilKeys) read(key string, e *untilEntry, now time.Time) {
 	ctx, cancel := k.h.ctx(context.Background())
 	pttl, err := k.c.PTTL(ctx, key).Result()
 	cancel()
+	after := time.Now()
 	if err != nil {
-		k.h.failed(time.Now())
+		k.h.failed(after)
 		return
 	}
 	k.h.ok()
 	e.fetched.Store(now.UnixNano())
-	remote := int64(0)
+	latest := int64(0)
 	if pttl > 0 { // go-redis returns PTTL as a Duration
-		remote = now.Add(pttl).UnixNano()
-		extend(&e.until, remote)
+		extend(&e.until, now.Add(pttl).UnixNano())
+		latest = after.Add(pttl).UnixNano()
 	}
-	if local := e.until.Load(); local > now.UnixNano() && local-remote > int64(time.Millisecond) {
-		k.write(key, e, local, now)
+	if local := e.until.Load(); local > after.UnixNano() && local-latest > int64(time.Millisecond) {
+		k.write(key, e, local, after)
 	}
 }
 

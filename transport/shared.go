@@ -39,10 +39,11 @@ type SharedQuota interface {
 
 // DegradationReporter is implemented by shared stores that can lose their
 // backend (a fleet store whose Redis is unreachable, serving from its local
-// fallback). The layers that consult a CooldownStore, BreakerStore or
-// SharedQuota call ReportDegraded once per request when the store
-// implements it, so that degraded mode shows on the request's span, not
-// only in the store's metrics.
+// fallback). The retry layer (for its CooldownStore) and the breaker
+// layer (for its BreakerStore) call ReportDegraded once per request when
+// the store implements it, so that degraded mode shows on the request's
+// span, not only in the store's metrics. A SharedQuota gets the request's
+// context in TakeQuota and reports on its span itself.
 type DegradationReporter interface {
 	// ReportDegraded adds the store's degraded-mode span event to ctx's
 	// span while the store is degraded; otherwise it does nothing. It must
