@@ -237,6 +237,7 @@ type lease struct {
 	low     int64 // taking the token that leaves this many starts the next lease; 0: none
 	left    atomic.Int64
 	emptyAt atomic.Int64 // when the last token was taken; 0: not yet
+	inUse   atomic.Int64 // when a lease taken ahead became current; 0: at start
 }
 
 // newLease is a lease of g tokens asked for at start. A lease of at
@@ -426,6 +427,7 @@ func (st *quotaState) take(now int64) (ok, low bool) {
 			return false, false
 		}
 		if st.lease.CompareAndSwap(l, nx) {
+			nx.inUse.Store(now) // demand is measured from here, not from the lease call
 			st.next.CompareAndSwap(nx, nil)
 		}
 	}
@@ -613,7 +615,11 @@ func (st *quotaState) observe(l *lease, next int64, gated bool) {
 	case !gated:
 		end = next
 	}
-	d := max(end-l.start, minRateWindow)
+	begin := l.start
+	if u := l.inUse.Load(); u != 0 {
+		begin = u // a lease taken ahead: it served demand from its promotion on
+	}
+	d := max(end-begin, minRateWindow)
 	r := float64(l.granted-left) / (float64(d) / float64(time.Second))
 	if st.rate == 0 {
 		st.rate = r

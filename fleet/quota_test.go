@@ -1052,3 +1052,25 @@ func TestQuotaLeaseAheadAfterPause(t *testing.T) {
 		}
 	})
 }
+
+// TestQuotaBatchAtSteadyDemandWithLeaseAhead: with leases taken ahead, a
+// lease's demand is measured from when it became current, so at a steady
+// 2,000/s the batch settles at LeaseTTL/2 × 2,000/s = 200 (not lower,
+// which would mean more Redis calls than the design says).
+func TestQuotaBatchAtSteadyDemandWithLeaseAhead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(1e6, 1e6)
+		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 1e6}})
+		ctx := context.Background()
+		for range 4000 { // 2,000/s for 2 s
+			if d, err := q.TakeQuota(ctx, "api.example.com"); d != 0 || err != nil {
+				t.Fatalf("TakeQuota = %v, %v", d, err)
+			}
+			time.Sleep(500 * time.Microsecond)
+		}
+		c := g.calls()
+		if last := c[len(c)-1]; last < 180 || last > 220 {
+			t.Fatalf("batch %d at 2,000/s, want about 200 (leases %v)", last, c)
+		}
+	})
+}
