@@ -978,17 +978,7 @@ func TestQuotaThroughClients(t *testing.T) {
 // leased ahead without a Redis call on the request's path.
 func TestQuotaLeasesAhead(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newFakeGCRA(100000, 100000)
-		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 100000, Burst: 100000}, MinBatch: 100, MaxBatch: 100})
-		ctx := context.Background()
-		take := func(n int) {
-			t.Helper()
-			for range n {
-				if d, err := q.TakeQuota(ctx, "api.example.com"); d != 0 || err != nil {
-					t.Fatalf("TakeQuota = %v, %v", d, err)
-				}
-			}
-		}
+		g, q, take := leaseAheadRig(t)
 		take(1) // the first lease, on the request's path
 		synctest.Wait()
 		if c := g.calls(); len(c) != 1 || c[0] != 100 {
@@ -1020,17 +1010,7 @@ func TestQuotaLeasesAhead(t *testing.T) {
 // the next lease again comes without a Redis call on a request's path.
 func TestQuotaLeaseAheadAfterPause(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newFakeGCRA(100000, 100000)
-		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 100000, Burst: 100000}, MinBatch: 100, MaxBatch: 100})
-		ctx := context.Background()
-		take := func(n int) {
-			t.Helper()
-			for range n {
-				if d, err := q.TakeQuota(ctx, "api.example.com"); d != 0 || err != nil {
-					t.Fatalf("TakeQuota = %v, %v", d, err)
-				}
-			}
-		}
+		g, _, take := leaseAheadRig(t)
 		take(75) // lease 1, ahead lease asked for at 25 left
 		synctest.Wait()
 		if n := len(g.calls()); n != 2 {
@@ -1073,4 +1053,19 @@ func TestQuotaBatchAtSteadyDemandWithLeaseAhead(t *testing.T) {
 			t.Fatalf("batch %d at 2,000/s, want about 200 (leases %v)", last, c)
 		}
 	})
+}
+
+// leaseAheadRig is a Quota over a fake GCRA leasing exactly 100 tokens at
+// a time, and a function taking n tokens that must all be granted at once.
+func leaseAheadRig(t *testing.T) (*fakeGCRA, *Quota, func(n int)) {
+	g := newFakeGCRA(100000, 100000)
+	q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 100000, Burst: 100000}, MinBatch: 100, MaxBatch: 100})
+	return g, q, func(n int) {
+		t.Helper()
+		for range n {
+			if d, err := q.TakeQuota(context.Background(), "api.example.com"); d != 0 || err != nil {
+				t.Fatalf("TakeQuota = %v, %v", d, err)
+			}
+		}
+	}
 }
