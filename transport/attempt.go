@@ -3,6 +3,8 @@ package transport
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -37,31 +39,91 @@ type Attempt struct {
 	cancelBody cancelBody
 	tracedBody tracedBody
 	deadline   attemptDeadline
+
+	// host and now are the request's HostKey and the latest clock reading
+	// of the attempt, when the layer that began it knew them ("" and zero
+	// otherwise): the breaker, the throttle and the attempt timeout use
+	// them instead of finding them again. A layer that waits updates now.
+	host string
+	now  time.Time
+
+	// vals is room for the values of header fields the inner layers set
+	// (value); nvals of them are used.
+	vals  [3]string
+	nvals int
+}
+
+// clock returns the attempt's latest clock reading, reading the clock when
+// it has none.
+func (a *Attempt) clock() time.Time {
+	if a.now.IsZero() {
+		a.now = time.Now()
+	}
+	return a.now
+}
+
+// clockAndHost returns a clock reading and HostKey(req.URL) for a layer
+// of req's attempt: the attempt's, when req belongs to one (found once per
+// attempt), else fresh.
+func clockAndHost(req *http.Request) (time.Time, string) {
+	if a, ok := AttemptFrom(req.Context()); ok {
+		return a.clock(), a.hostKey(req.URL)
+	}
+	return time.Now(), HostKey(req.URL)
+}
+
+// attemptClock returns the clock reading of the attempt of ctx, or a fresh
+// one outside an attempt.
+func attemptClock(ctx context.Context) time.Time {
+	if a, ok := AttemptFrom(ctx); ok {
+		return a.clock()
+	}
+	return time.Now()
+}
+
+// clockMoved tells the attempt of ctx, if any, that its clock reading is
+// stale: a layer waited.
+func clockMoved(ctx context.Context) {
+	if a, ok := AttemptFrom(ctx); ok {
+		a.now = time.Time{}
+	}
+}
+
+// hostKey returns HostKey(u), from the attempt when it knows it.
+func (a *Attempt) hostKey(u *url.URL) string {
+	if a.host == "" {
+		a.host = HostKey(u)
+	}
+	return a.host
 }
 
 // attemptDeadline is the context the attempt-timeout layer hands on: the
-// attempt's timer context, answering for the attempt itself (AttemptFrom).
+// attempt's lazy deadline, answering for the attempt itself (AttemptFrom).
 // The layers above keep the attempt's own context, untouched, so the
 // attempt timeout's cancellation is not theirs.
 type attemptDeadline struct {
-	context.Context
-	a *Attempt
+	lazyDeadline
+	a *Attempt // set when in use
 }
 
 func (c *attemptDeadline) Value(key any) any {
 	if key == (attemptKey{}) {
 		return c.a
 	}
-	return c.Context.Value(key)
+	return c.lazyDeadline.Value(key)
 }
 
 type attemptKey struct{}
 
 // attemptCtx carries the Attempt in the context without a separate
-// context.WithValue allocation.
+// context.WithValue allocation. It also holds the attempt's request and URL
+// (the clone BeginAttempt makes) and room for the header values the inner
+// layers add, so an attempt costs one allocation plus its header map.
 type attemptCtx struct {
 	context.Context
-	a Attempt
+	a   Attempt
+	req http.Request
+	url url.URL
 }
 
 func (c *attemptCtx) Value(key any) any {
@@ -71,16 +133,94 @@ func (c *attemptCtx) Value(key any) any {
 	return c.Context.Value(key)
 }
 
+// attemptHeaderRoom is how many header fields the map of an attempt's
+// clone has room for beyond the caller's: the ones a full stack adds
+// (Authorization, Signature-Input, Signature, Content-Digest, Traceparent,
+// Idempotency-Key), so adding them never grows the map.
+const attemptHeaderRoom = 6
+
 // BeginAttempt clones req once for attempt number n (0-based) and returns
 // the clone, which the inner layers of the attempt may modify in place. The
 // clone shares req.Body; a caller that replays a body sets the clone's Body
 // from req.GetBody.
 func BeginAttempt(req *http.Request, n int) *http.Request {
-	c := &attemptCtx{Context: req.Context(), a: Attempt{Number: n, source: req}}
+	return beginAttempt(req, n, "", time.Time{})
+}
+
+// beginAttempt is BeginAttempt for a layer that has already read the clock
+// and found the request's host key (the retry layer): the inner layers
+// take both from the Attempt instead of finding them again.
+func beginAttempt(req *http.Request, n int, host string, now time.Time) *http.Request {
+	c := &attemptCtx{Context: req.Context(), a: Attempt{Number: n, source: req, host: host, now: now}}
 	c.a.ctx = c
-	r := req.Clone(c)
+	var r *http.Request
+	if req.URL != nil && req.URL.User == nil && req.MultipartForm == nil && req.Form == nil && req.PostForm == nil && req.Pattern == "" {
+		// What Request.Clone copies, into the attempt's own allocation. (A
+		// request with forms, userinfo or a server-side pattern, never
+		// seen on the hot path, takes Request.Clone.)
+		c.req = *req.WithContext(c) // inlined: the copy stays on the stack
+		c.url = *req.URL
+		c.req.URL = &c.url
+		c.req.Header = cloneHeaderRoom(req.Header, attemptHeaderRoom)
+		c.req.Trailer = req.Trailer.Clone()
+		if s := req.TransferEncoding; s != nil {
+			c.req.TransferEncoding = slices.Clone(s)
+		}
+		r = &c.req
+	} else {
+		r = req.Clone(c)
+	}
 	c.a.owned = r
 	return r
+}
+
+// cloneHeaderRoom is http.Header.Clone with room for extra more fields in
+// the map, so that fields added later do not grow it. A nil header gives
+// an empty map (inner layers add to it).
+func cloneHeaderRoom(h http.Header, extra int) http.Header {
+	nv := 0
+	for _, vv := range h {
+		nv += len(vv)
+	}
+	h2 := make(http.Header, len(h)+extra)
+	if nv == 0 && len(h) == 0 {
+		return h2
+	}
+	sv := make([]string, nv) // one backing array for the values, as Header.Clone
+	for k, vv := range h {
+		if vv == nil {
+			h2[k] = nil // kept: nil and empty differ for some users
+			continue
+		}
+		n := copy(sv, vv)
+		h2[k] = sv[:n:n]
+		sv = sv[n:]
+	}
+	return h2
+}
+
+// setHeader sets the single value v of the canonical header field key on
+// r, taking the value slice from r's attempt when r is the attempt's own
+// request (no allocation).
+func setHeader(r *http.Request, key, v string) {
+	if a, ok := AttemptFrom(r.Context()); ok && a.owned == r {
+		r.Header[key] = a.value(v)
+		return
+	}
+	r.Header[key] = []string{v}
+}
+
+// value returns a one-element slice holding v, from the attempt's room
+// while it lasts. Only the attempt's goroutine calls it (inner layers on
+// the way down).
+func (a *Attempt) value(v string) []string {
+	if a.nvals < len(a.vals) {
+		i := a.nvals
+		a.nvals++
+		a.vals[i] = v
+		return a.vals[i : i+1 : i+1]
+	}
+	return []string{v}
 }
 
 // AttemptFrom returns the attempt state of ctx, if ctx belongs to an attempt
@@ -158,6 +298,7 @@ func fork(r *http.Request, ctx context.Context) *http.Request {
 	r2.URL = &u
 	if a, ok := AttemptFrom(ctx); ok {
 		a.owned = r2
+		a.now = time.Time{} // a second send: its clock reading is its own
 	}
 	return r2
 }
@@ -173,6 +314,7 @@ type callScope struct {
 	context.Context
 	owned *http.Request
 	start time.Time  // when the call began
+	end   time.Time  // when the response headers arrived, if the inventory read the clock then
 	span  trace.Span // when set, the context's current span (tracing off)
 	// firstSend is the call span when it may stand for the call's first
 	// send (a client span); the attempt trace of attempt 0 takes it once
@@ -184,6 +326,7 @@ type callScope struct {
 	body       tracedBody
 	deadline   callDeadline // used by the total-timeout layer (parent set)
 	limited    limitedBody  // used by the limits layer (rc set)
+	req        http.Request // the storage of owned (while owned is set)
 }
 
 type callScopeKey struct{}

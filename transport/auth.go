@@ -203,7 +203,7 @@ func (l *credLayer) apply(r *http.Request, tok tokens.Token) {
 		MarkAuth(r.Context(), AuthBearer)
 	}
 	if l.header != "" {
-		r.Header[l.header] = []string{tok.HeaderValue()}
+		setHeader(r, l.header, tok.HeaderValue())
 		return
 	}
 	q := r.URL.Query()

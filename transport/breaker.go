@@ -359,8 +359,8 @@ func (l *breakerLayer) onStateChange(h *breakerHost, from, to BreakerState) {
 
 func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	now := time.Now()
-	h := l.hosts.get(HostKey(req.URL), now.UnixNano())
+	now, host := clockAndHost(req)
+	h := l.hosts.get(host, now.UnixNano())
 	changes := h.changes.Load()
 
 	if l.cfg.Store != nil {

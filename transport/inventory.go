@@ -84,12 +84,13 @@ type InventoryConfig struct {
 // Handler (JSON) and as OTel metrics. It is safe for concurrent use;
 // recording a call whose entry exists takes no lock and allocates nothing.
 type Inventory struct {
-	max      int
-	now      func() time.Time
-	mu       sync.Mutex                           // serialises insertions
-	entries  atomic.Pointer[map[string]*invEntry] // copy on write
-	overflow *invEntry
-	reg      metric.Registration
+	max       int
+	now       func() time.Time
+	realClock bool                                 // now is time.Now: the layer may share the call's readings
+	mu        sync.Mutex                           // serialises insertions
+	entries   atomic.Pointer[map[string]*invEntry] // copy on write
+	overflow  *invEntry
+	reg       metric.Registration
 }
 
 // NewInventory returns an empty Inventory, or a *ConfigError.
@@ -100,6 +101,7 @@ func NewInventory(cfg InventoryConfig) (*Inventory, error) {
 	inv := &Inventory{max: nonZeroOr(cfg.MaxEntries, DefaultInventoryMaxEntries), now: cfg.Now}
 	if inv.now == nil {
 		inv.now = time.Now
+		inv.realClock = true
 	}
 	m := make(map[string]*invEntry)
 	inv.entries.Store(&m)
@@ -789,9 +791,18 @@ type inventoryLayer struct {
 
 func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	rec, r := withCallRecord(req)
-	start := l.inv.now()
+	cs := ownedScope(r)
+	var start time.Time
+	if cs != nil && l.inv.realClock && !cs.start.IsZero() {
+		start = cs.start // the call began just now: no second clock read
+	} else {
+		start = l.inv.now()
+	}
 	resp, err := l.next.RoundTrip(r)
 	end := l.inv.now()
+	if cs != nil && l.inv.realClock {
+		cs.end = end // the call trace's end too
+	}
 	o := Observation{
 		Method:   req.Method,
 		URL:      req.URL,

@@ -448,13 +448,14 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for n := 0; ; n++ {
 		// Honour the host's cooldown (set by this call or any other).
-		if err := l.awaitCooldown(ctx, host, h, now); err != nil {
+		var err error
+		if now, err = l.awaitCooldown(ctx, host, h, now); err != nil {
 			if n == 0 {
 				closeBody(req)
 			}
 			return nil, l.fail(ctx, host, n, err)
 		}
-		r := BeginAttempt(req, n)
+		r := beginAttempt(req, n, host, now)
 		if n > 0 && !(req.Body == nil || req.Body == http.NoBody) {
 			b, err := req.GetBody()
 			if err != nil {
@@ -463,7 +464,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Body = b
 		}
 		if key != "" {
-			r.Header[l.cfg.IdempotencyHeader] = []string{key}
+			setHeader(r, l.cfg.IdempotencyHeader, key)
 		}
 
 		resp, err := l.next.RoundTrip(r)
@@ -605,7 +606,7 @@ func (l *retryLayer) fail(ctx context.Context, host string, n int, err error) er
 
 // awaitCooldown waits out host's cooldown, if it has one, or fails at once
 // with a *DeadlineError when the wait would not fit before the deadline.
-func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHost, now time.Time) error {
+func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHost, now time.Time) (time.Time, error) {
 	var until int64
 	if l.cooldowns != nil {
 		var t time.Time
@@ -621,14 +622,17 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 		until = h.cool.until.Load()
 	}
 	if until == 0 || until <= now.UnixNano() {
-		return nil
+		return now, nil
 	}
 	wait := jitter(min(time.Duration(until-now.UnixNano()), l.cfg.MaxRetryAfter), l.cfg.ServerWaitJitter)
 	if err := checkDeadline(ctx, now, wait, max(l.cfg.MinAttemptTime, 0), SourceCooldown, ErrRateLimited); err != nil {
-		return err
+		return now, err
 	}
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(wait.Seconds()), ThrottleReasonKey.String(string(SourceCooldown)))
-	return sleepCtx(ctx, wait)
+	if err := sleepCtx(ctx, wait); err != nil {
+		return now, err
+	}
+	return time.Now(), nil
 }
 
 // noteServerWait starts or extends host's cooldown when the server asked

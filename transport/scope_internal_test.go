@@ -36,14 +36,14 @@ func TestCallDeadlineContract(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		type key struct{}
 		parent := context.WithValue(context.Background(), key{}, "v")
-		cd := &callDeadline{parent: parent, d: time.Now().Add(time.Second)}
+		cd := newTestCallDeadline(parent, time.Now().Add(time.Second))
 		if d, ok := cd.Deadline(); !ok || !d.Equal(cd.d) {
 			t.Fatal("Deadline")
 		}
 		if cd.Err() != nil || cd.Value(key{}) != "v" {
 			t.Fatal("fresh context: Err or Value wrong")
 		}
-		if cd.m.Load() != nil {
+		if cd.materialized() {
 			t.Fatal("a timer was made before anything waited")
 		}
 		time.Sleep(time.Second)
@@ -58,7 +58,7 @@ func TestCallDeadlineContract(t *testing.T) {
 
 		// Waited on before the deadline: Done closes at the deadline, and a
 		// child context is cancelled with it.
-		cd = &callDeadline{parent: parent, d: time.Now().Add(time.Second)}
+		cd = newTestCallDeadline(parent, time.Now().Add(time.Second))
 		child, cancel := context.WithCancel(cd)
 		defer cancel()
 		start := time.Now()
@@ -72,7 +72,7 @@ func TestCallDeadlineContract(t *testing.T) {
 
 		// The parent's cancellation comes through, materialised or not.
 		pctx, pcancel := context.WithCancel(context.Background())
-		cd = &callDeadline{parent: pctx, d: time.Now().Add(time.Hour)}
+		cd = newTestCallDeadline(pctx, time.Now().Add(time.Hour))
 		pcancel()
 		if !errors.Is(cd.Err(), context.Canceled) {
 			t.Fatal("parent cancellation not reported")
@@ -80,7 +80,7 @@ func TestCallDeadlineContract(t *testing.T) {
 		<-cd.Done()
 
 		// Released (the call is over): Canceled, and a late Done is closed.
-		cd = &callDeadline{parent: context.Background(), d: time.Now().Add(time.Hour)}
+		cd = newTestCallDeadline(context.Background(), time.Now().Add(time.Hour))
 		cd.release()
 		if !errors.Is(cd.Err(), context.Canceled) {
 			t.Fatalf("released: %v", cd.Err())
@@ -92,7 +92,7 @@ func TestCallDeadlineContract(t *testing.T) {
 // A child of a materialised callDeadline registers with its timer context
 // directly: no goroutine per child.
 func TestCallDeadlineChildrenNoGoroutine(t *testing.T) {
-	cd := &callDeadline{parent: context.Background(), d: time.Now().Add(time.Hour)}
+	cd := newTestCallDeadline(context.Background(), time.Now().Add(time.Hour))
 	_ = cd.Done()
 	before := runtime.NumGoroutine()
 	var cancels []context.CancelFunc
@@ -225,7 +225,7 @@ func TestCallDeadlineErrLatches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		pctx, pcancel := context.WithCancel(context.Background())
 		defer pcancel()
-		cd := &callDeadline{parent: pctx, d: time.Now().Add(time.Second)}
+		cd := newTestCallDeadline(pctx, time.Now().Add(time.Second))
 		time.Sleep(time.Second)
 		first := cd.Err()
 		if !errors.Is(first, context.DeadlineExceeded) {
@@ -238,4 +238,10 @@ func TestCallDeadlineErrLatches(t *testing.T) {
 			t.Fatalf("Err changed from %v to %v", first, got)
 		}
 	})
+}
+
+func newTestCallDeadline(parent context.Context, d time.Time) *callDeadline {
+	cd := new(callDeadline)
+	cd.init(parent, d)
+	return cd
 }

@@ -60,18 +60,16 @@ func NewSign(next http.RoundTripper, cfg SignConfig) (http.RoundTripper, error) 
 	if o, ok := cfg.Scope.(Origins); ok && len(o) == 0 {
 		return nil, configErrorf("SignConfig.Scope", nil, "empty origin list: nothing would be signed")
 	}
-	clock := cfg.Clock
-	if clock == nil {
-		clock = time.Now
-	}
-	return &signLayer{next: orDefault(next), signer: cfg.Signer, scope: cfg.Scope, clock: clock}, nil
+	// A nil Clock: the attempt's clock reading (the retry layer's, renewed
+	// after any wait), else time.Now.
+	return &signLayer{next: orDefault(next), signer: cfg.Signer, scope: cfg.Scope, clock: cfg.Clock}, nil
 }
 
 type signLayer struct {
 	next   http.RoundTripper
 	signer *signer.Signer
 	scope  Scope
-	clock  func() time.Time
+	clock  func() time.Time // nil: the attempt's clock
 }
 
 func (l *signLayer) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -80,7 +78,13 @@ func (l *signLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	r := Own(req)
 	l.dropOwnSignature(r)
-	if err := l.signer.Sign(r.Context(), r, l.clock()); err != nil {
+	var now time.Time
+	if l.clock != nil {
+		now = l.clock()
+	} else {
+		now = attemptClock(r.Context())
+	}
+	if err := l.signer.Sign(r.Context(), r, now); err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("transport: sign: %w", err)
 	}

@@ -341,8 +341,8 @@ func (l *throttleLayer) newHost(host string) *throttleHost {
 
 func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	now := time.Now()
-	h := l.hosts.get(HostKey(req.URL), now.UnixNano())
+	now, host := clockAndHost(req)
+	h := l.hosts.get(host, now.UnixNano())
 	if !l.cfg.DisableAdaptive {
 		h.countSend(now.UnixNano())
 	}
@@ -426,7 +426,9 @@ func (l *throttleLayer) takeToken(ctx context.Context, h *throttleHost, now time
 	}
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 	l.record(ctx, h.host, ThrottleRate, d)
-	if err := sleepCtx(ctx, d); err != nil {
+	err := sleepCtx(ctx, d)
+	clockMoved(ctx)
+	if err != nil {
 		r.CancelAt(time.Now())
 		return fmt.Errorf("transport: throttle: %w", err)
 	}
@@ -445,6 +447,7 @@ func (l *throttleLayer) takeSlot(ctx context.Context, h *throttleHost) error {
 		wait = min(wait, dl.Sub(start)-max(l.cfg.MinAttemptTime, 0))
 	}
 	err := h.sem.acquire(ctx, wait)
+	clockMoved(ctx)
 	waited := time.Since(start)
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(waited.Seconds()), ThrottleReasonKey.String(ThrottleConcurrency))
 	l.record(ctx, h.host, ThrottleConcurrency, waited)
@@ -487,7 +490,9 @@ func (l *throttleLayer) takeQuota(ctx context.Context, h *throttleHost) error {
 		}
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleQuota))
 		l.record(ctx, h.host, ThrottleQuota, d)
-		if err := sleepCtx(ctx, d); err != nil {
+		err = sleepCtx(ctx, d)
+		clockMoved(ctx)
+		if err != nil {
 			return fmt.Errorf("transport: throttle: %w", err)
 		}
 		waited += d

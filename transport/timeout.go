@@ -156,72 +156,135 @@ func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		cd = new(callDeadline)
 	}
-	cd.parent, cd.d = ctx, now.Add(l.d)
+	cd.init(ctx, now.Add(l.d))
 	resp, err := l.next.RoundTrip(WithContext(req, cd))
 	return cd.releaseOnClose(resp, err)
 }
 
-// callDeadline is the total timeout's context: a deadline that costs no
-// timer until something waits on it. Deadline and Err answer from the
-// deadline itself; the first Done call creates the real timer context
-// (context.WithDeadline on the parent) and every method then defers to it,
-// so the context contract holds for whoever uses it.
+// lazyDeadline is a deadline context that costs no timer until something
+// waits on it. Deadline and Err answer from the deadline itself; the first
+// Done call creates the real timer context (context.WithDeadline on the
+// parent) and every method then defers to it, so the context contract
+// holds for whoever uses it. Like a context.WithDeadline whose cancel runs
+// when the response body is closed, it is released then (or when the call
+// or attempt fails): Err reports context.Canceled and the timer, if any,
+// stops.
 //
-// The common path never waits on it: the attempt-timeout layer, finding an
-// untouched callDeadline as the parent of its attempt, gives the attempt one
-// timer context whose deadline is the earlier of the two, made directly on
-// the callDeadline's parent (attemptTimeout.RoundTrip). The waits between
-// attempts (backoff, cooldowns, throttling) call Done, and pay for the
-// timer then. Like a context.WithTimeout whose cancel runs when the
-// response body is closed, the callDeadline is released then (or when the
-// call fails): Err reports context.Canceled and the timer, if any, stops.
-type callDeadline struct {
+// Two kinds use it: the total timeout's callDeadline, which the common path
+// never waits on (the waits between attempts do), and the attempt
+// timeout's attemptDeadline, which a transport that selects on the
+// request context's Done (net/http's does) materialises, and a transport
+// that answers at once (the stub of the benchmarks, a cache) never does.
+type lazyDeadline struct {
 	parent   context.Context
 	d        time.Time
 	mu       sync.Mutex
-	m        atomic.Pointer[timerContext]
+	ready    atomic.Bool // ctx and cancel are set (under mu, then never changed)
+	ctx      context.Context
+	cancel   context.CancelFunc
 	released atomic.Bool
 	err      atomic.Pointer[error] // the first non-nil Err, latched
-	body     releaseBody           // the response body wrapper: no second allocation
 }
 
-// timerContext is a materialised callDeadline.
-type timerContext struct {
-	ctx    context.Context
-	cancel context.CancelFunc
+func (c *lazyDeadline) init(parent context.Context, d time.Time) {
+	c.parent, c.d = parent, d
 }
 
-type callDeadlineKey struct{}
+// materialized reports whether the timer context exists.
+func (c *lazyDeadline) materialized() bool { return c.ready.Load() }
 
-func (c *callDeadline) materialize() *timerContext {
-	if m := c.m.Load(); m != nil {
-		return m
+func (c *lazyDeadline) materialize() context.Context {
+	if c.ready.Load() {
+		return c.ctx
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if m := c.m.Load(); m != nil {
-		return m
+	if c.ready.Load() {
+		return c.ctx
 	}
 	ctx, cancel := context.WithDeadline(c.parent, c.d)
 	if c.released.Load() {
 		cancel()
 	}
-	m := &timerContext{ctx: ctx, cancel: cancel}
-	c.m.Store(m)
-	return m
+	c.ctx, c.cancel = ctx, cancel
+	c.ready.Store(true)
+	return ctx
 }
 
-// release ends the call's context: it cancels the timer context if there
-// is one and makes Err report context.Canceled.
-func (c *callDeadline) release() {
+// release ends the context: it cancels the timer context if there is one
+// and makes Err report context.Canceled.
+func (c *lazyDeadline) release() {
 	c.mu.Lock()
 	c.released.Store(true)
-	m := c.m.Load()
+	ready := c.ready.Load()
 	c.mu.Unlock()
-	if m != nil {
-		m.cancel()
+	if ready {
+		c.cancel()
 	}
 }
+
+func (c *lazyDeadline) Deadline() (time.Time, bool) { return c.d, true }
+
+func (c *lazyDeadline) Done() <-chan struct{} { return c.materialize().Done() }
+
+// Err returns the first error the context reported, ever after (as a
+// context.Context must): the timer context's once there is one, else the
+// parent's, context.Canceled once released, or context.DeadlineExceeded.
+func (c *lazyDeadline) Err() error {
+	if p := c.err.Load(); p != nil {
+		return *p
+	}
+	var err error
+	switch {
+	case c.ready.Load():
+		err = c.ctx.Err()
+	case c.parent.Err() != nil:
+		err = c.parent.Err()
+	case c.released.Load():
+		err = context.Canceled
+	case !time.Now().Before(c.d):
+		err = context.DeadlineExceeded
+	}
+	if err == nil {
+		return nil
+	}
+	c.err.CompareAndSwap(nil, &err)
+	return *c.err.Load()
+}
+
+func (c *lazyDeadline) Value(key any) any {
+	if c.ready.Load() {
+		// The timer context: a child's cancellation then registers with
+		// it directly (no goroutine per child).
+		return c.ctx.Value(key)
+	}
+	return c.parent.Value(key)
+}
+
+func (c *lazyDeadline) String() string { return "transport.lazyDeadline(" + c.d.String() + ")" }
+
+// callDeadline is the total timeout's context (see lazyDeadline).
+//
+// The common path never waits on it: the attempt-timeout layer, finding an
+// untouched callDeadline as the parent of its attempt, gives the attempt one
+// deadline, the earlier of the two, made directly on the callDeadline's
+// parent (attemptTimeout.RoundTrip). The waits between attempts (backoff,
+// cooldowns, throttling) call Done, and pay for the timer then.
+type callDeadline struct {
+	lazyDeadline
+	body releaseBody // the response body wrapper: no second allocation
+}
+
+type callDeadlineKey struct{}
+
+func (c *callDeadline) Value(key any) any {
+	if key == (callDeadlineKey{}) {
+		return c
+	}
+	return c.lazyDeadline.Value(key)
+}
+
+func (c *callDeadline) String() string { return "transport.callDeadline(" + c.d.String() + ")" }
 
 // releaseOnClose is cancelOnClose for a callDeadline: the context is
 // released when the response body is closed, or at once when there is no
@@ -272,49 +335,6 @@ type releaseRWBody struct {
 
 func (b *releaseRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
 
-func (c *callDeadline) Deadline() (time.Time, bool) { return c.d, true }
-
-func (c *callDeadline) Done() <-chan struct{} { return c.materialize().ctx.Done() }
-
-// Err returns the first error the context reported, ever after (as a
-// context.Context must): the timer context's once there is one, else the
-// parent's, context.Canceled once released, or context.DeadlineExceeded.
-func (c *callDeadline) Err() error {
-	if p := c.err.Load(); p != nil {
-		return *p
-	}
-	var err error
-	switch m := c.m.Load(); {
-	case m != nil:
-		err = m.ctx.Err()
-	case c.parent.Err() != nil:
-		err = c.parent.Err()
-	case c.released.Load():
-		err = context.Canceled
-	case !time.Now().Before(c.d):
-		err = context.DeadlineExceeded
-	}
-	if err == nil {
-		return nil
-	}
-	c.err.CompareAndSwap(nil, &err)
-	return *c.err.Load()
-}
-
-func (c *callDeadline) Value(key any) any {
-	if key == (callDeadlineKey{}) {
-		return c
-	}
-	if m := c.m.Load(); m != nil {
-		// The timer context: a child's cancellation then registers with
-		// it directly (no goroutine per child).
-		return m.ctx.Value(key)
-	}
-	return c.parent.Value(key)
-}
-
-func (c *callDeadline) String() string { return "transport.callDeadline(" + c.d.String() + ")" }
-
 // NewAttemptTimeout returns the per-attempt timeout layer: each attempt
 // runs under min(attempt, the deadline it already has); when the call's
 // deadline comes first, the layer adds nothing. Its context is
@@ -343,9 +363,9 @@ type attemptTimeout struct {
 
 func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
-	dl := time.Now().Add(l.d)
+	dl := attemptClock(parent).Add(l.d)
 	if a, ok := AttemptFrom(parent); ok && a.owned == req && a.ctx == parent {
-		if cd, ok := a.ctx.Context.(*callDeadline); ok && cd.m.Load() == nil && !cd.released.Load() {
+		if cd, ok := a.ctx.Context.(*callDeadline); ok && !cd.materialized() && !cd.released.Load() {
 			return l.fast(req, a.ctx, cd, dl)
 		}
 	}
@@ -361,12 +381,12 @@ func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // fast is the attempt timeout over an untouched total deadline (the usual
-// stack): the attempt gets one timer context, on the total deadline's
+// stack): the attempt gets one lazy deadline, on the total deadline's
 // parent, ending at the earlier of the two deadlines, instead of a timer
-// per level. What it hands on is the attempt's deadline context (the timer
-// context answering for the attempt): the layers above keep the attempt's
-// own context, which this layer's cancellation does not reach, exactly as
-// with a child context.
+// per level; and a timer only when the transport waits on it. What it hands
+// on is the attempt's deadline context (answering for the attempt): the
+// layers above keep the attempt's own context, which this layer's
+// cancellation does not reach, exactly as with a child context.
 func (l *attemptTimeout) fast(req *http.Request, ac *attemptCtx, cd *callDeadline, dl time.Time) (*http.Response, error) {
 	// cd.d is before the parent's own deadline (NewTotalTimeout made cd
 	// only then), so the attempt ends at dl or cd.d, whichever is first.
@@ -374,67 +394,64 @@ func (l *attemptTimeout) fast(req *http.Request, ac *attemptCtx, cd *callDeadlin
 	if !attemptBound {
 		dl = cd.d
 	}
-	actx, cancel := context.WithDeadline(cd.parent, dl)
 	a := &ac.a
-	if a.deadline.Context != nil { // used by an earlier send of the attempt
-		return l.slow(req, ac, dl, attemptBound, actx, cancel)
+	ad := &a.deadline
+	slot := &a.cancelBody
+	if ad.a != nil { // used by an earlier send of the attempt
+		ad, slot = &attemptDeadline{}, nil
 	}
-	a.deadline = attemptDeadline{Context: actx, a: a}
-	resp, err := l.next.RoundTrip(WithContext(req, &a.deadline))
-	if err != nil && attemptBound && errors.Is(actx.Err(), context.DeadlineExceeded) {
+	ad.a = a
+	ad.init(cd.parent, dl)
+	resp, err := l.next.RoundTrip(WithContext(req, ad))
+	if err != nil && attemptBound && errors.Is(ad.Err(), context.DeadlineExceeded) {
 		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
 	}
-	return cancelOnCloseIn(resp, err, cancel, &a.cancelBody)
-}
-
-// slow is fast without the attempt's context slot: a separate allocation.
-func (l *attemptTimeout) slow(req *http.Request, ac *attemptCtx, dl time.Time, attemptBound bool, actx context.Context, cancel context.CancelFunc) (*http.Response, error) {
-	resp, err := l.next.RoundTrip(WithContext(req, &attemptDeadline{Context: actx, a: &ac.a}))
-	if err != nil && attemptBound && errors.Is(actx.Err(), context.DeadlineExceeded) {
-		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
-	}
-	return cancelOnClose(resp, err, cancel)
+	return endOnClose(resp, err, nil, &ad.lazyDeadline, slot)
 }
 
 // cancelOnClose ties cancel to the end of resp: at once on an error or a
 // response without a body, else when the body is closed.
 func cancelOnClose(resp *http.Response, err error, cancel context.CancelFunc) (*http.Response, error) {
-	return cancelOnCloseIn(resp, err, cancel, nil)
+	return endOnClose(resp, err, cancel, nil, nil)
 }
 
-// cancelOnCloseIn is cancelOnClose with room for the body wrapper: slot,
+// endOnClose is cancelOnClose for either a cancel func or a lazy deadline
+// to release (ld, when non-nil), with room for the body wrapper: slot,
 // when non-nil and unused, holds it instead of a new allocation.
-func cancelOnCloseIn(resp *http.Response, err error, cancel context.CancelFunc, slot *cancelBody) (*http.Response, error) {
+func endOnClose(resp *http.Response, err error, cancel context.CancelFunc, ld *lazyDeadline, slot *cancelBody) (*http.Response, error) {
+	end := cancelBody{cancel: cancel, ld: ld}
 	if err != nil {
-		cancel()
+		end.end()
 		if resp != nil && resp.Body != nil {
 			_ = resp.Body.Close()
 		}
 		return nil, err
 	}
 	if resp.Body == nil || resp.Body == http.NoBody {
-		cancel()
+		end.end()
 		if resp.Body == nil {
 			resp.Body = http.NoBody
 		}
 		return resp, nil
 	}
 	if w, ok := resp.Body.(io.Writer); ok { // 101 Switching Protocols: keep it writable
-		resp.Body = &cancelRWBody{cancelBody{rc: resp.Body, cancel: cancel}, w}
+		resp.Body = &cancelRWBody{cancelBody{rc: resp.Body, cancel: cancel, ld: ld}, w}
 		return resp, nil
 	}
 	if slot == nil || slot.rc != nil {
 		slot = new(cancelBody)
 	}
-	slot.rc, slot.cancel = resp.Body, cancel
+	slot.rc, slot.cancel, slot.ld = resp.Body, cancel, ld
 	resp.Body = slot
 	return resp, nil
 }
 
-// cancelBody cancels a context when the body is closed.
+// cancelBody cancels a context (or releases a lazy deadline) when the
+// body is closed.
 type cancelBody struct {
 	rc     io.ReadCloser
 	cancel context.CancelFunc
+	ld     *lazyDeadline // released instead of cancel when set
 	once   sync.Once
 }
 
@@ -442,8 +459,18 @@ func (b *cancelBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
 
 func (b *cancelBody) Close() error {
 	err := b.rc.Close()
-	b.once.Do(b.cancel)
+	b.once.Do(b.end)
 	return err
+}
+
+// end cancels or releases, once per cancelBody (Close calls it under once;
+// the other callers own a fresh one).
+func (b *cancelBody) end() {
+	if b.ld != nil {
+		b.ld.release()
+		return
+	}
+	b.cancel()
 }
 
 type cancelRWBody struct {

@@ -498,11 +498,17 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		cc.state.urlFull = c.tel.policy.URL(req.URL)
 	}
 
-	r := req.WithContext(cc) // the call's own copy: inner call layers change it in place
+	cc.req = *req.WithContext(cc) // the call's own copy: inner call layers change it in place
+	r := &cc.req
 	cc.owned = r
 	resp, err := c.next.RoundTrip(r)
 
-	secs := time.Since(start).Seconds()
+	var secs float64
+	if !cc.end.IsZero() {
+		secs = cc.end.Sub(start).Seconds() // the inventory's reading: no second one
+	} else {
+		secs = time.Since(start).Seconds()
+	}
 	if err != nil {
 		if resp != nil && resp.Body != nil {
 			_ = resp.Body.Close()
@@ -627,7 +633,11 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	if r.Header == nil {
 		r.Header = make(http.Header)
 	}
-	t.tel.prop.Inject(ctx, headerCarrier(r.Header))
+	if a, ok := AttemptFrom(ctx); ok && a.owned == r {
+		t.tel.prop.Inject(ctx, (*attemptCarrier)(a))
+	} else {
+		t.tel.prop.Inject(ctx, headerCarrier(r.Header))
+	}
 	cs := callStateFrom(ctx)
 	if cs != nil {
 		cs.attempts.Add(1)
@@ -809,6 +819,23 @@ func (h headerCarrier) Set(key, value string) {
 	}
 	h[k] = []string{value}
 }
+
+// attemptCarrier is headerCarrier over the header of the request an
+// attempt owns: the values come from the attempt's room (no allocation).
+// A pointer, so passing it as a carrier allocates nothing either.
+type attemptCarrier Attempt
+
+func (c *attemptCarrier) Get(key string) string { return c.owned.Header.Get(key) }
+
+func (c *attemptCarrier) Set(key, value string) {
+	if key == "traceparent" {
+		c.owned.Header["Traceparent"] = (*Attempt)(c).value(value)
+		return
+	}
+	headerCarrier(c.owned.Header).Set(key, value)
+}
+
+func (c *attemptCarrier) Keys() []string { return headerCarrier(c.owned.Header).Keys() }
 
 func (h headerCarrier) Keys() []string {
 	keys := make([]string, 0, len(h))
