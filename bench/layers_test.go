@@ -37,7 +37,7 @@ import (
 //   - stub/none: the stub alone; the baseline of the per-call layers
 //     (call trace, audit, inventory, egress, limits, total timeout, retry);
 //   - scope: the stub behind transport.NewAttemptScope, the one
-//     Request.Clone per attempt (BeginAttempt) that a stack makes once and
+//     per-attempt copy (BeginAttempt) that a stack makes once and
 //     shares; the baseline of the per-attempt layers (breaker, throttle,
 //     attempt timeout, API key, auth, sign, credential guard, attempt
 //     trace), which run inside it as they do in the stack;
