@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 
@@ -68,6 +69,9 @@ func buildStack(c *Client, cfg *config) error {
 	// Innermost first.
 	var rt http.RoundTripper = base        // 11
 	rt = transport.NewAttemptTrace(rt, tc) // 10
+	if cl, ok := rt.(io.Closer); ok {
+		c.closers = append(c.closers, cl.Close) // its metric callback
+	}
 	// Below every credential layer: no credential over plain http, whoever
 	// set it.
 	if rt, err = transport.NewCredentialGuard(rt, ec); err != nil {
