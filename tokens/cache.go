@@ -234,6 +234,25 @@ func (c *Cache) Token(ctx context.Context) (Token, error) {
 	return c.slow(ctx)
 }
 
+// CachedToken returns the cached token when it can be used now without
+// waiting, as Token's fast path would (in the early-refresh window it
+// starts the background refresh, as Token does), and false when Token
+// would have to fetch or wait for one. It lets a caller tell a call that
+// answered from the cache from one that may have blocked.
+func (c *Cache) CachedToken(ctx context.Context) (Token, bool) {
+	if e := c.cur.Load(); e != nil {
+		now := mono()
+		if now < e.refreshAt {
+			return e.tok, true
+		}
+		if now < e.expireAt {
+			c.kick(ctx, now)
+			return e.tok, true
+		}
+	}
+	return Token{}, false
+}
+
 // Invalidate drops t if it is the cached token and reports whether it did.
 // A different (newer) cached token is kept. The next Token call refreshes,
 // unless a failed refresh is still backing off.

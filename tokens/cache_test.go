@@ -561,3 +561,55 @@ func BenchmarkCacheTokenParallel(b *testing.B) {
 		}
 	})
 }
+
+// CachedToken answers from the cache only: false with nothing cached or an
+// expired token (Token would fetch), the token otherwise; in the
+// early-refresh window it starts the one background refresh, as Token does.
+func TestCacheCachedToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &fakeSource{ttl: 10 * time.Minute}
+		c := mustCache(t, src, WithEarlyRefresh(time.Minute), WithExpiryMargin(0), WithJitter(0))
+		if _, ok := c.CachedToken(context.Background()); ok {
+			t.Fatal("CachedToken answered with nothing cached")
+		}
+		if n := src.calls.Load(); n != 0 {
+			t.Fatalf("CachedToken called the source (%d calls)", n)
+		}
+		mustToken(t, c, "tok-1")
+		if tok, ok := c.CachedToken(context.Background()); !ok || tok.Value() != "tok-1" {
+			t.Fatalf("CachedToken = %q, %v; want tok-1", tok.Value(), ok)
+		}
+		time.Sleep(9*time.Minute + time.Second) // inside the early-refresh window
+		if tok, ok := c.CachedToken(context.Background()); !ok || tok.Value() != "tok-1" {
+			t.Fatalf("in the window: CachedToken = %q, %v; want tok-1", tok.Value(), ok)
+		}
+		synctest.Wait()
+		if n := src.calls.Load(); n != 2 {
+			t.Fatalf("source called %d times, want 2 (the background refresh CachedToken started)", n)
+		}
+		if tok, ok := c.CachedToken(context.Background()); !ok || tok.Value() != "tok-2" {
+			t.Fatalf("after the refresh: CachedToken = %q, %v; want tok-2", tok.Value(), ok)
+		}
+		c.Invalidate(mustToken(t, c, "tok-2"))
+		if _, ok := c.CachedToken(context.Background()); ok {
+			t.Fatal("CachedToken answered after Invalidate")
+		}
+	})
+}
+
+// A static source always answers from "cache", except for the zero Token.
+func TestStaticCachedToken(t *testing.T) {
+	type cached interface {
+		CachedToken(context.Context) (Token, bool)
+	}
+	s, ok := Static(NewToken("k", "", time.Time{})).(cached)
+	if !ok {
+		t.Fatal("Static does not implement CachedToken")
+	}
+	if tok, ok := s.CachedToken(context.Background()); !ok || tok.Value() != "k" {
+		t.Fatalf("CachedToken = %q, %v", tok.Value(), ok)
+	}
+	if _, ok := Static(Token{}).(cached).CachedToken(context.Background()); ok {
+		t.Fatal("the zero Token answered from cache")
+	}
+}

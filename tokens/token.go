@@ -206,3 +206,7 @@ func (s staticSource) Token(context.Context) (Token, error) {
 	}
 	return s.t, nil
 }
+
+// CachedToken returns t at once (a static source never waits); false for
+// the zero Token, which Token reports as ErrNoToken.
+func (s staticSource) CachedToken(context.Context) (Token, bool) { return s.t, !s.t.IsZero() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -154,10 +155,10 @@ func beginAttempt(req *http.Request, n int, host string, now time.Time) *http.Re
 	c := &attemptCtx{Context: req.Context(), a: Attempt{Number: n, source: req, host: host, now: now}}
 	c.a.ctx = c
 	var r *http.Request
-	if req.URL != nil && req.URL.User == nil && req.MultipartForm == nil && req.Form == nil && req.PostForm == nil && req.Pattern == "" {
+	if req.URL != nil && req.URL.User == nil && req.MultipartForm == nil && req.Form == nil && req.PostForm == nil && !hasPathValues(req) {
 		// What Request.Clone copies, into the attempt's own allocation. (A
-		// request with forms, userinfo or a server-side pattern, never
-		// seen on the hot path, takes Request.Clone.)
+		// request with forms, userinfo or path values, never seen on the
+		// hot path, takes Request.Clone.)
 		c.req = *req.WithContext(c) // inlined: the copy stays on the stack
 		c.url = *req.URL
 		c.req.URL = &c.url
@@ -172,6 +173,38 @@ func beginAttempt(req *http.Request, n int, host string, now time.Time) *http.Re
 	}
 	c.a.owned = r
 	return r
+}
+
+// pathValueFields are the indexes of http.Request's unexported path-value
+// fields (matches, otherValues: what SetPathValue writes), which
+// Request.Clone copies and a plain struct copy would share; nil when this
+// Go's Request lacks them (then every attempt takes Request.Clone).
+var pathValueFields = func() []int {
+	t := reflect.TypeFor[http.Request]()
+	var idx []int
+	for _, name := range [...]string{"matches", "otherValues"} {
+		f, ok := t.FieldByName(name)
+		if !ok || len(f.Index) != 1 || (f.Type.Kind() != reflect.Slice && f.Type.Kind() != reflect.Map) {
+			return nil
+		}
+		idx = append(idx, f.Index[0])
+	}
+	return idx
+}()
+
+// hasPathValues reports whether r carries path values (a server request
+// matched by a pattern, or SetPathValue), or when it cannot tell.
+func hasPathValues(r *http.Request) bool {
+	if pathValueFields == nil {
+		return true
+	}
+	v := reflect.ValueOf(r).Elem()
+	for _, i := range pathValueFields {
+		if v.Field(i).Len() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // cloneHeaderRoom is http.Header.Clone with room for extra more fields in

@@ -144,7 +144,7 @@ func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return l.next.RoundTrip(req)
 	}
 	ctx := req.Context()
-	tok, err := l.src.Token(ctx)
+	tok, err := l.token(ctx)
 	if err != nil {
 		closeBody(req)
 		return nil, &AuthError{Layer: l.name, Err: err}
@@ -156,6 +156,26 @@ func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	return l.recover(ctx, r, tok, resp)
+}
+
+// cachedSource is a token source that can answer from its cache without
+// waiting (tokens.Cache).
+type cachedSource interface {
+	CachedToken(ctx context.Context) (tokens.Token, bool)
+}
+
+// token gets the token for a send. One that may have waited (a fetch, a
+// source without a cache) makes the attempt's clock reading stale, so the
+// layers after it (the signature's created) read the clock again.
+func (l *credLayer) token(ctx context.Context) (tokens.Token, error) {
+	if c, ok := l.src.(cachedSource); ok {
+		if tok, ok := c.CachedToken(ctx); ok {
+			return tok, nil
+		}
+	}
+	tok, err := l.src.Token(ctx)
+	clockMoved(ctx)
+	return tok, err
 }
 
 // recover handles a 401 to r, which carried tok: it invalidates tok and

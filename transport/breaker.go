@@ -367,7 +367,9 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if r, ok := l.cfg.Store.(DegradationReporter); ok {
 			r.ReportDegraded(ctx)
 		}
-		if err := l.sharedOpen(h, now); err != nil {
+		err := l.sharedOpen(h, now)
+		clockMoved(ctx) // the store may have blocked
+		if err != nil {
 			closeBody(req)
 			AddEvent(ctx, EventBreakerRejected, semconv.ServerAddress(h.host),
 				BreakerStateKey.String(err.State.String()), BreakerRetryInKey.Float64(err.Until.Sub(now).Seconds()),

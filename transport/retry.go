@@ -622,6 +622,11 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 		until = h.cool.until.Load()
 	}
 	if until == 0 || until <= now.UnixNano() {
+		if l.cooldowns != nil {
+			// The store may have blocked (a first read of a host): the
+			// attempt reads the clock again when it needs it.
+			return time.Time{}, nil
+		}
 		return now, nil
 	}
 	wait := jitter(min(time.Duration(until-now.UnixNano()), l.cfg.MaxRetryAfter), l.cfg.ServerWaitJitter)

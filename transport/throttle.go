@@ -469,6 +469,7 @@ func (l *throttleLayer) takeQuota(ctx context.Context, h *throttleHost) error {
 	var waited time.Duration
 	for {
 		d, err := l.cfg.Quota.TakeQuota(ctx, h.host)
+		clockMoved(ctx) // the quota may have waited for its store
 		if err != nil {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 				return fmt.Errorf("transport: throttle: %w", err)
