@@ -2,7 +2,6 @@ package client
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 
@@ -69,9 +68,6 @@ func buildStack(c *Client, cfg *config) error {
 	// Innermost first.
 	var rt http.RoundTripper = base        // 11
 	rt = transport.NewAttemptTrace(rt, tc) // 10
-	if cl, ok := rt.(io.Closer); ok {
-		c.closers = append(c.closers, cl.Close) // its metric callback
-	}
 	// Below every credential layer: no credential over plain http, whoever
 	// set it.
 	if rt, err = transport.NewCredentialGuard(rt, ec); err != nil {

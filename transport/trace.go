@@ -80,12 +80,9 @@ const (
 	// http.response.status_code (when a response came), error.type (when
 	// the call failed or the status is 400 or more).
 	MetricRequestDuration = "http.client.request.duration"
-	// MetricAttempts is the counter of physical sends NewAttemptTrace
-	// keeps, one per attempt (unit "{attempt}"), a cumulative monotonic
-	// sum reported by an observable counter when the meter collects (see
-	// attemptCounter: no SDK call per send). Attributes:
-	// http.request.method, server.address and securecall.outcome; past
-	// 1000 series, otel.metric.overflow=true.
+	// MetricAttempts is the counter NewAttemptTrace adds 1 to per physical
+	// send (unit "{attempt}"). Attributes: http.request.method,
+	// server.address and securecall.outcome.
 	MetricAttempts = "securecall.client.attempts"
 
 	// AttemptCountKey is the call span's count of physical sends.
@@ -165,13 +162,18 @@ func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 func NewAttemptTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 	a := &attemptTrace{next: orDefault(next), tel: newTelemetry(cfg)}
 	a.bare = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
-	a.attempts.register(a.tel.meter)
+	cnt, err := a.tel.meter.Int64Counter(MetricAttempts,
+		metric.WithUnit("{attempt}"),
+		metric.WithDescription("Physical HTTP sends, one per attempt of a call."))
+	if err != nil {
+		otel.Handle(err)
+	}
+	if cnt == nil {
+		cnt = metricnoop.Int64Counter{}
+	}
+	a.attempts = cnt
 	return a
 }
-
-// Close unregisters the layer's metric callback (the attempt counter);
-// sends after it are no longer reported. client.Client.Close calls it.
-func (t *attemptTrace) Close() error { return t.attempts.close() }
 
 // telemetry is what both layers resolve from a TraceConfig.
 type telemetry struct {
@@ -595,8 +597,9 @@ type attemptTrace struct {
 	next     http.RoundTripper
 	tel      *telemetry
 	bare     []trace.SpanStartOption
-	attempts attemptCounter
+	attempts metric.Int64Counter
 	spans    optCache[spanKey, []trace.SpanStartOption]
+	counts   optCache[countKey, []metric.AddOption]
 }
 
 // countKey selects the attribute set of an attempt count.
@@ -773,124 +776,17 @@ func (t *attemptTrace) urlFull(u *url.URL, cs *callState) string {
 }
 
 // count adds one attempt with k's attribute set.
-func (t *attemptTrace) count(_ context.Context, k countKey) { t.attempts.add(k) }
-
-// maxAttemptSeries bounds the attempt counter's series (method × host ×
-// outcome), below the OTel SDK's default cardinality limit (2000); sends
-// past it are counted in one series marked
-// otel.metric.overflow=true, as the OTel SDK marks its own overflow.
-const maxAttemptSeries = 1000
-
-// attemptOverflow is the attribute set of the overflow series.
-var attemptOverflow = attribute.NewSet(attribute.Bool("otel.metric.overflow", true))
-
-// attemptCounter is MetricAttempts: a count per series kept in atomics
-// and reported by an observable counter when the meter collects. A send
-// costs one map lookup and one atomic add (no lock, no allocation), where a
-// synchronous counter costs the SDK's aggregation and, inside a sampled
-// span, its exemplar reservoir's mutex. The data are the same cumulative
-// monotonic sum; what is lost is exemplars on this counter (the duration
-// histogram keeps them).
-type attemptCounter struct {
-	on   bool // a real meter: count (a no-op meter: do nothing)
-	inst metric.Int64ObservableCounter
-	reg  metric.Registration
-	m    atomic.Pointer[map[countKey]*attemptSeries] // copy on write
-	mu   sync.Mutex                                  // serialises new series
-	over atomic.Int64
-}
-
-type attemptSeries struct {
-	n   atomic.Int64
-	set attribute.Set
-}
-
-// register creates the instrument and its callback on meter; an error
-// goes to otel.Handle and leaves the counter off.
-func (c *attemptCounter) register(meter metric.Meter) {
-	if _, noop := meter.(metricnoop.Meter); noop {
+func (t *attemptTrace) count(ctx context.Context, k countKey) {
+	if !t.attempts.Enabled(ctx) {
 		return
 	}
-	inst, err := meter.Int64ObservableCounter(MetricAttempts,
-		metric.WithUnit("{attempt}"),
-		metric.WithDescription("Physical HTTP sends, one per attempt of a call."))
-	if err != nil {
-		otel.Handle(err)
-		return
+	opts, ok := t.counts.load(k)
+	if !ok {
+		opts = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
+			k.m.attr, semconv.ServerAddress(k.host), OutcomeKey.String(k.outcome)))}
+		t.counts.store(k, opts)
 	}
-	if _, noop := inst.(metricnoop.Int64ObservableCounter); noop || inst == nil {
-		return
-	}
-	reg, err := meter.RegisterCallback(c.observe, inst)
-	if err != nil {
-		otel.Handle(err)
-		return
-	}
-	c.on, c.inst, c.reg = true, inst, reg
-}
-
-func (c *attemptCounter) close() error {
-	if c.reg == nil {
-		return nil
-	}
-	return c.reg.Unregister()
-}
-
-// add counts one send of series k.
-func (c *attemptCounter) add(k countKey) {
-	if !c.on {
-		return
-	}
-	if m := c.m.Load(); m != nil {
-		if e, ok := (*m)[k]; ok {
-			e.n.Add(1)
-			return
-		}
-	}
-	c.addNew(k)
-}
-
-// addNew counts the first send of a series (or one past the bound).
-func (c *attemptCounter) addNew(k countKey) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil {
-		if e, ok := (*old)[k]; ok { // made by another sender meanwhile
-			e.n.Add(1)
-			return
-		}
-		if len(*old) >= maxAttemptSeries {
-			c.over.Add(1)
-			return
-		}
-	}
-	var n map[countKey]*attemptSeries
-	if old == nil {
-		n = make(map[countKey]*attemptSeries, 4)
-	} else {
-		n = make(map[countKey]*attemptSeries, len(*old)+1)
-		for ok, ov := range *old {
-			n[ok] = ov
-		}
-	}
-	e := &attemptSeries{set: attribute.NewSet(k.m.attr, semconv.ServerAddress(k.host), OutcomeKey.String(k.outcome))}
-	e.n.Add(1)
-	n[k] = e
-	c.m.Store(&n)
-}
-
-// observe reports every series' total.
-func (c *attemptCounter) observe(_ context.Context, o metric.Observer) error {
-	if m := c.m.Load(); m != nil {
-		for _, e := range *m {
-			o.ObserveInt64(c.inst, e.n.Load(), metric.WithAttributeSet(e.set))
-		}
-	}
-	if n := c.over.Load(); n > 0 {
-		o.ObserveInt64(c.inst, n, metric.WithAttributeSet(attemptOverflow))
-	}
-	return nil
+	t.attempts.Add(ctx, 1, opts...)
 }
 
 // ownWithContext returns the attempt's request carrying ctx: req itself

@@ -942,7 +942,7 @@ func (failingMeter) Float64Histogram(string, ...metric.Float64HistogramOption) (
 	return nil, errors.New("no histograms today")
 }
 
-func (failingMeter) Int64ObservableCounter(string, ...metric.Int64ObservableCounterOption) (metric.Int64ObservableCounter, error) {
+func (failingMeter) Int64Counter(string, ...metric.Int64CounterOption) (metric.Int64Counter, error) {
 	return nil, errors.New("no counters today")
 }
 
