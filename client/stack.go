@@ -168,7 +168,11 @@ func wrapResilience(rc transport.ResilienceConfig, next http.RoundTripper) (http
 			return nil, &ConfigError{Option: "WithResilience", Err: err}
 		}
 	}
-	if rt, err = transport.NewRetry(rt, rc.Retry); err != nil { // 4
+	// Every per-attempt layer below is this package's: they may share the
+	// retry layer's clock reading.
+	retry := rc.Retry
+	retry.SharedClock = true
+	if rt, err = transport.NewRetry(rt, retry); err != nil { // 4
 		return nil, &ConfigError{Option: "WithResilience", Err: err}
 	}
 	if rc.TotalTimeout > 0 { // 3

@@ -377,7 +377,13 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 
 func (s *Signer) readNonce(b []byte) error {
 	if s.nonce == nil {
-		return readRandom(b)
+		// crypto/rand directly, on every nonce: a user-space buffer of
+		// random bytes would be handed out twice by two copies of a VM
+		// snapshot, which crypto/rand's getrandom path is safe against.
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("signer: nonce: %w", err)
+		}
+		return nil
 	}
 	s.nonceMu.Lock()
 	_, err := io.ReadFull(s.nonce, b)
@@ -418,45 +424,5 @@ func (s *Signer) addDigest(req *http.Request) error {
 	var field [128]byte // sha-512=: + 88 base64 characters + :
 	v := appendDigestMember(field[:0], s.digest, h.Sum(sum[:0]))
 	req.Header["Content-Digest"] = []string{string(v)}
-	return nil
-}
-
-// randomBlock is a block of crypto/rand output handed out in pieces: each
-// byte goes into exactly one nonce. One crypto/rand read serves
-// len(buf)/16 nonces instead of one.
-type randomBlock struct {
-	buf [512]byte
-	off int // bytes before off are used
-}
-
-var randomBlocks = sync.Pool{New: func() any { return &randomBlock{off: len(randomBlock{}.buf)} }}
-
-// readRandom fills b from crypto/rand, by way of a pooled randomBlock. The
-// pool hands a block to one goroutine at a time, and a block's bytes are
-// cleared as they are handed out, so no two nonces share a byte and none
-// stays in memory after use. A read from crypto/rand that fails is
-// reported (crypto/rand does not fail on supported platforms).
-func readRandom(b []byte) error {
-	if len(b) > len(randomBlock{}.buf)/4 {
-		if _, err := rand.Read(b); err != nil {
-			return fmt.Errorf("signer: nonce: %w", err)
-		}
-		return nil
-	}
-	blk := randomBlocks.Get().(*randomBlock)
-	if len(blk.buf)-blk.off < len(b) {
-		if _, err := rand.Read(blk.buf[:]); err != nil {
-			clear(blk.buf[:])
-			blk.off = len(blk.buf)
-			randomBlocks.Put(blk)
-			return fmt.Errorf("signer: nonce: %w", err)
-		}
-		blk.off = 0
-	}
-	used := blk.buf[blk.off : blk.off+len(b)]
-	copy(b, used)
-	clear(used)
-	blk.off += len(b)
-	randomBlocks.Put(blk)
 	return nil
 }

@@ -41,12 +41,19 @@ type Attempt struct {
 	tracedBody tracedBody
 	deadline   attemptDeadline
 
-	// host and now are the request's HostKey and the latest clock reading
-	// of the attempt, when the layer that began it knew them ("" and zero
-	// otherwise): the breaker, the throttle and the attempt timeout use
-	// them instead of finding them again. A layer that waits updates now.
-	host string
-	now  time.Time
+	// shareClock: the inner layers are all this package's
+	// (RetryConfig.SharedClock), so they share one clock reading, now,
+	// renewed after anything that may block; otherwise each reads the
+	// clock.
+	shareClock bool
+	now        time.Time
+	// host is HostKey of a URL with scheme hostScheme and host hostHost
+	// (found once per attempt while the URL's host stays the same).
+	host, hostScheme, hostHost string
+
+	// detached is the attempt's context without the attempt, for token
+	// sources (see detach).
+	detached attemptDetached
 
 	// vals is room for the values of header fields the inner layers set
 	// (value); nvals of them are used.
@@ -54,48 +61,74 @@ type Attempt struct {
 	nvals int
 }
 
-// clock returns the attempt's latest clock reading, reading the clock when
-// it has none.
+// ownAttempt returns the attempt that owns req, or nil: a request that is
+// not the attempt's own (a token fetch made with the attempt's context, a
+// side request of a caller's layer) must not use or change its state.
+func ownAttempt(req *http.Request) *Attempt {
+	if a, ok := AttemptFrom(req.Context()); ok && a.owned == req {
+		return a
+	}
+	return nil
+}
+
+// clock returns a clock reading for a layer of attempt a (nil: none): the
+// attempt's shared reading when its layers share one, else time.Now.
 func (a *Attempt) clock() time.Time {
+	if a == nil || !a.shareClock {
+		return time.Now()
+	}
 	if a.now.IsZero() {
 		a.now = time.Now()
 	}
 	return a.now
 }
 
-// clockAndHost returns a clock reading and HostKey(req.URL) for a layer
-// of req's attempt: the attempt's, when req belongs to one (found once per
-// attempt), else fresh.
-func clockAndHost(req *http.Request) (time.Time, string) {
-	if a, ok := AttemptFrom(req.Context()); ok {
-		return a.clock(), a.hostKey(req.URL)
-	}
-	return time.Now(), HostKey(req.URL)
-}
-
-// attemptClock returns the clock reading of the attempt of ctx, or a fresh
-// one outside an attempt.
-func attemptClock(ctx context.Context) time.Time {
-	if a, ok := AttemptFrom(ctx); ok {
-		return a.clock()
-	}
-	return time.Now()
-}
-
-// clockMoved tells the attempt of ctx, if any, that its clock reading is
-// stale: a layer waited.
-func clockMoved(ctx context.Context) {
-	if a, ok := AttemptFrom(ctx); ok {
+// clockMoved tells attempt a (nil: none) that its shared reading is stale:
+// a layer waited, or called something that may have blocked.
+func (a *Attempt) clockMoved() {
+	if a != nil {
 		a.now = time.Time{}
 	}
 }
 
-// hostKey returns HostKey(u), from the attempt when it knows it.
+// hostKey returns HostKey(u), found once per attempt while u's scheme and
+// host stay the same (a layer that sends elsewhere gets the other host's).
 func (a *Attempt) hostKey(u *url.URL) string {
-	if a.host == "" {
-		a.host = HostKey(u)
+	if a == nil || u == nil {
+		return HostKey(u)
+	}
+	if a.host == "" || a.hostScheme != u.Scheme || a.hostHost != u.Host {
+		a.host, a.hostScheme, a.hostHost = HostKey(u), u.Scheme, u.Host
 	}
 	return a.host
+}
+
+// attemptDetached is a context of the attempt that does not carry it.
+type attemptDetached struct{ context.Context }
+
+func (c *attemptDetached) Value(key any) any {
+	if key == (attemptKey{}) {
+		return nil
+	}
+	return c.Context.Value(key)
+}
+
+// detach returns ctx (a context of attempt a, nil: none) without the
+// attempt, for a token source: its own requests (a fetch, a background
+// refresh on another goroutine) belong to other stacks and must not find
+// this attempt. The first call of an attempt costs no allocation.
+func (a *Attempt) detach(ctx context.Context) context.Context {
+	if a == nil {
+		return ctx
+	}
+	if a.detached.Context == nil {
+		a.detached.Context = ctx
+		return &a.detached
+	}
+	if a.detached.Context == ctx {
+		return &a.detached
+	}
+	return &attemptDetached{ctx}
 }
 
 // attemptDeadline is the context the attempt-timeout layer hands on: the
@@ -145,14 +178,21 @@ const attemptHeaderRoom = 6
 // clone shares req.Body; a caller that replays a body sets the clone's Body
 // from req.GetBody.
 func BeginAttempt(req *http.Request, n int) *http.Request {
-	return beginAttempt(req, n, "", time.Time{})
+	return beginAttempt(req, n, "", time.Time{}, false)
 }
 
-// beginAttempt is BeginAttempt for a layer that has already read the clock
-// and found the request's host key (the retry layer): the inner layers
-// take both from the Attempt instead of finding them again.
-func beginAttempt(req *http.Request, n int, host string, now time.Time) *http.Request {
-	c := &attemptCtx{Context: req.Context(), a: Attempt{Number: n, source: req, host: host, now: now}}
+// beginAttempt is BeginAttempt for a layer that has already found the
+// request's host key and, when share is set (its inner layers are all this
+// package's), read the clock: the inner layers take them from the Attempt
+// instead of finding them again.
+func beginAttempt(req *http.Request, n int, host string, now time.Time, share bool) *http.Request {
+	c := &attemptCtx{Context: req.Context(), a: Attempt{Number: n, source: req, shareClock: share}}
+	if share {
+		c.a.now = now
+	}
+	if host != "" && req.URL != nil {
+		c.a.host, c.a.hostScheme, c.a.hostHost = host, req.URL.Scheme, req.URL.Host
+	}
 	c.a.ctx = c
 	var r *http.Request
 	if req.URL != nil && req.URL.User == nil && req.MultipartForm == nil && req.Form == nil && req.PostForm == nil && !hasPathValues(req) {

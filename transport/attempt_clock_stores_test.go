@@ -89,7 +89,7 @@ func TestSignCreatedAfterSlowTokenFetch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rt := newRetry(t, newAuth(t, sign, src), transport.RetryConfig{MaxAttempts: 1})
+		rt := newRetry(t, newAuth(t, sign, src), transport.RetryConfig{MaxAttempts: 1, SharedClock: true})
 		resp, err := resGet(t, t.Context(), rt)
 		if err != nil {
 			t.Fatal(err)
@@ -144,13 +144,13 @@ func TestAttemptClockAfterSlowSharedStore(t *testing.T) {
 		retry transport.RetryConfig
 		mid   func(t testing.TB) func(http.RoundTripper) http.RoundTripper
 	}{
-		{"cooldown-store", transport.RetryConfig{Cooldowns: apSlowCooldowns{delay}}, nil},
-		{"shared-quota", transport.RetryConfig{}, func(t testing.TB) func(http.RoundTripper) http.RoundTripper {
+		{"cooldown-store", transport.RetryConfig{Cooldowns: apSlowCooldowns{delay}, SharedClock: true}, nil},
+		{"shared-quota", transport.RetryConfig{SharedClock: true}, func(t testing.TB) func(http.RoundTripper) http.RoundTripper {
 			return func(n http.RoundTripper) http.RoundTripper {
 				return newThrottle(t, n, transport.ThrottleConfig{Quota: apSlowQuota{delay}, DisableAdaptive: true})
 			}
 		}},
-		{"breaker-store", transport.RetryConfig{}, func(t testing.TB) func(http.RoundTripper) http.RoundTripper {
+		{"breaker-store", transport.RetryConfig{SharedClock: true}, func(t testing.TB) func(http.RoundTripper) http.RoundTripper {
 			return func(n http.RoundTripper) http.RoundTripper {
 				return newBreaker(t, n, transport.BreakerConfig{Store: apSlowBreakerStore{delay}})
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -148,29 +149,33 @@ func TestAttemptHeaderRoom(t *testing.T) {
 	}
 }
 
-// The attempt's clock reading: the one its first layer took, until a layer
-// says it waited (clockMoved) or the auth layer forks a second send; then
-// the next reader takes a fresh one, which the layers after it share.
+// The attempt's clock reading: with a shared clock, the one the attempt
+// began with, until a layer says it waited (clockMoved) or the auth layer
+// forks a second send; then the next reader takes a fresh one, which the
+// layers after it share. Without a shared clock (BeginAttempt, a retry
+// layer without SharedClock), every reader gets a fresh reading. Only the
+// request the attempt owns uses its state; the host key follows the URL.
 func TestAttemptClockBookkeeping(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/items", nil)
 	then := time.Now().Add(-time.Hour)
-	r := beginAttempt(req, 0, "given-host", then)
-	a, _ := AttemptFrom(r.Context())
-
-	now, host := clockAndHost(r)
-	if !now.Equal(then) || host != "given-host" {
-		t.Fatalf("clockAndHost = %v, %q; want the reading and host the attempt began with", now, host)
+	r := beginAttempt(req, 0, "given-host", then, true)
+	a := ownAttempt(r)
+	if a == nil {
+		t.Fatal("the attempt does not own its request")
 	}
-	if !attemptClock(r.Context()).Equal(then) {
-		t.Fatal("attemptClock does not return the attempt's reading")
+	if now := a.clock(); !now.Equal(then) {
+		t.Fatalf("clock = %v; want the reading the attempt began with", now)
+	}
+	if host := a.hostKey(r.URL); host != "given-host" {
+		t.Fatalf("hostKey = %q; want the host the attempt began with", host)
 	}
 
-	clockMoved(r.Context())
-	fresh := attemptClock(r.Context())
+	a.clockMoved()
+	fresh := a.clock()
 	if !fresh.After(then) {
 		t.Fatalf("after clockMoved: %v, want a fresh reading", fresh)
 	}
-	if again, _ := clockAndHost(r); !again.Equal(fresh) {
+	if again := a.clock(); !again.Equal(fresh) {
 		t.Fatalf("the fresh reading is not shared: %v then %v", fresh, again)
 	}
 
@@ -179,19 +184,76 @@ func TestAttemptClockBookkeeping(t *testing.T) {
 	if a.owned != r2 || !a.now.IsZero() {
 		t.Fatalf("fork: owned moved %v, reading %v; want the copy owned and no reading", a.owned == r2, a.now)
 	}
-	if !attemptClock(r2.Context()).After(then) {
+	if ownAttempt(r2) != a || !a.clock().After(then) {
 		t.Fatal("the forked send does not take a fresh reading")
 	}
+	if ownAttempt(r) != nil {
+		t.Fatal("the request the fork replaced still counts as the attempt's own")
+	}
 
-	// Without a host given, the attempt finds it once.
+	// The host key follows the URL: a layer that sends elsewhere gets the
+	// other host's key.
+	r2.URL = &url.URL{Scheme: "https", Host: "failover.example.test", Path: "/"}
+	if h := a.hostKey(r2.URL); h != HostKey(r2.URL) {
+		t.Fatalf("after a host change: host %q, want %q", h, HostKey(r2.URL))
+	}
+
+	// Without a shared clock, every reading is fresh and nothing is kept.
 	r3 := BeginAttempt(req, 1)
-	if _, h := clockAndHost(r3); h != HostKey(req.URL) {
+	a3 := ownAttempt(r3)
+	first := a3.clock()
+	if !a3.now.IsZero() {
+		t.Fatal("an attempt without a shared clock kept a reading")
+	}
+	if second := a3.clock(); second.Before(first) {
+		t.Fatal("readings went backwards")
+	}
+	if h := a3.hostKey(r3.URL); h != HostKey(req.URL) {
 		t.Fatalf("host %q, want %q", h, HostKey(req.URL))
 	}
 
-	// Outside an attempt: fresh readings, and clockMoved is harmless.
-	clockMoved(context.Background())
-	if attemptClock(context.Background()).Before(fresh) {
-		t.Fatal("attemptClock outside an attempt is not a fresh reading")
+	// A request the attempt does not own (a side request made with its
+	// context) gets no attempt: fresh readings, clockMoved harmless.
+	side, _ := http.NewRequestWithContext(r3.Context(), http.MethodGet, "https://other.example.test/", nil)
+	if ownAttempt(side) != nil {
+		t.Fatal("a side request with the attempt's context counts as the attempt's own")
+	}
+	var none *Attempt
+	none.clockMoved()
+	if none.clock().Before(fresh) || none.hostKey(side.URL) != HostKey(side.URL) {
+		t.Fatal("a nil attempt does not read fresh")
+	}
+}
+
+// The context a token source gets does not carry the attempt, so its own
+// requests (on another goroutine, for a background refresh) never touch
+// the attempt's state; everything else of the context stays visible.
+func TestAttemptDetachedContext(t *testing.T) {
+	type key struct{}
+	ctx := context.WithValue(context.Background(), key{}, "v")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://api.example.test/", nil)
+	r := BeginAttempt(req, 0)
+	a := ownAttempt(r)
+	d := detached(r.Context(), a)
+	if _, ok := AttemptFrom(d); ok {
+		t.Fatal("the detached context still carries the attempt")
+	}
+	if d.Value(key{}) != "v" {
+		t.Fatal("the detached context lost the caller's values")
+	}
+	if detached(r.Context(), a) != d {
+		t.Fatal("a second detach of the same context is not the attempt's own (an allocation)")
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = detached(r.Context(), a) }); n != 0 {
+		t.Fatalf("detach allocates %v", n)
+	}
+	// Not the attempt's own request: a wrapper of its own.
+	if d2 := detached(r.Context(), nil); d2 == d {
+		t.Fatal("a detach without ownership reused the attempt's slot")
+	} else if _, ok := AttemptFrom(d2); ok {
+		t.Fatal("the wrapper still carries the attempt")
+	}
+	if detached(ctx, nil) != ctx {
+		t.Fatal("a context without an attempt was wrapped")
 	}
 }

@@ -45,6 +45,9 @@ func apStack(t testing.TB, total, attempt time.Duration, retry transport.RetryCo
 	if retry.MaxAttempts == 0 {
 		retry.MaxAttempts = 1
 	}
+	// As client.New builds it: the per-attempt layers share the retry
+	// layer's clock reading, which the tests check is renewed.
+	retry.SharedClock = true
 	rt = newRetry(t, rt, retry)
 	if total > 0 {
 		if rt, err = transport.NewTotalTimeout(rt, total); err != nil {
@@ -240,7 +243,7 @@ func TestSignCreatedAfterThrottleWait(t *testing.T) {
 		timed := &resTimed{next: next}
 		sign := newSignLayer(t, timed, mustOrigins(t, "https://api.example.test"), nil)
 		cfg := transport.ThrottleConfig{Limit: transport.HostLimit{Rate: 0.5, Burst: 1}, DisableAdaptive: true}
-		rt := newRetry(t, newThrottle(t, sign, cfg), transport.RetryConfig{MaxAttempts: 1})
+		rt := newRetry(t, newThrottle(t, sign, cfg), transport.RetryConfig{MaxAttempts: 1, SharedClock: true})
 		for i := range 2 {
 			resp, err := resGet(t, t.Context(), rt)
 			if err != nil {
@@ -279,7 +282,7 @@ func TestSignCreatedRenewedOnAuthReplay(t *testing.T) {
 			return resp, err
 		})
 		sign := newSignLayer(t, slowFirst, mustOrigins(t, "https://api.example.test"), nil)
-		rt := newRetry(t, newAuth(t, sign, authCache(t, &seqSource{})), transport.RetryConfig{})
+		rt := newRetry(t, newAuth(t, sign, authCache(t, &seqSource{})), transport.RetryConfig{SharedClock: true})
 		resp, err := resGet(t, t.Context(), rt)
 		if err != nil {
 			t.Fatal(err)

@@ -144,7 +144,8 @@ func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return l.next.RoundTrip(req)
 	}
 	ctx := req.Context()
-	tok, err := l.token(ctx)
+	a := ownAttempt(req)
+	tok, err := l.token(ctx, a)
 	if err != nil {
 		closeBody(req)
 		return nil, &AuthError{Layer: l.name, Err: err}
@@ -167,15 +168,32 @@ type cachedSource interface {
 // token gets the token for a send. One that may have waited (a fetch, a
 // source without a cache) makes the attempt's clock reading stale, so the
 // layers after it (the signature's created) read the clock again.
-func (l *credLayer) token(ctx context.Context) (tokens.Token, error) {
+// The source gets the context without the attempt (detached): its own
+// requests are not the attempt's. a is the attempt that owns the request
+// (nil: none).
+func (l *credLayer) token(ctx context.Context, a *Attempt) (tokens.Token, error) {
+	tctx := detached(ctx, a)
 	if c, ok := l.src.(cachedSource); ok {
-		if tok, ok := c.CachedToken(ctx); ok {
+		if tok, ok := c.CachedToken(tctx); ok {
 			return tok, nil
 		}
 	}
-	tok, err := l.src.Token(ctx)
-	clockMoved(ctx)
+	tok, err := l.src.Token(tctx)
+	a.clockMoved()
 	return tok, err
+}
+
+// detached returns ctx without its attempt: through a, the attempt that
+// owns the request (no allocation), or a new wrapper when ctx carries an
+// attempt the layer does not own; ctx itself when it carries none.
+func detached(ctx context.Context, a *Attempt) context.Context {
+	if a != nil {
+		return a.detach(ctx)
+	}
+	if _, ok := AttemptFrom(ctx); ok {
+		return &attemptDetached{ctx}
+	}
+	return ctx
 }
 
 // recover handles a 401 to r, which carried tok: it invalidates tok and
@@ -194,7 +212,7 @@ func (l *credLayer) recover(ctx context.Context, r *http.Request, tok tokens.Tok
 		}
 		body = b
 	}
-	fresh, err := l.src.Token(ctx)
+	fresh, err := l.src.Token(detached(ctx, ownAttempt(r)))
 	if err != nil || fresh.Equal(tok) {
 		if body != nil && body != r.Body {
 			body.Close()

@@ -359,8 +359,9 @@ func (l *breakerLayer) onStateChange(h *breakerHost, from, to BreakerState) {
 
 func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	now, host := clockAndHost(req)
-	h := l.hosts.get(host, now.UnixNano())
+	a := ownAttempt(req)
+	now := a.clock()
+	h := l.hosts.get(a.hostKey(req.URL), now.UnixNano())
 	changes := h.changes.Load()
 
 	if l.cfg.Store != nil {
@@ -368,7 +369,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.ReportDegraded(ctx)
 		}
 		err := l.sharedOpen(h, now)
-		clockMoved(ctx) // the store may have blocked
+		a.clockMoved() // the store may have blocked
 		if err != nil {
 			closeBody(req)
 			AddEvent(ctx, EventBreakerRejected, semconv.ServerAddress(h.host),

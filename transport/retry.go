@@ -144,6 +144,16 @@ type RetryConfig struct {
 	// MeterProvider creates the layer's instruments (MetricRetries,
 	// MetricRetryStops). nil: otel.GetMeterProvider().
 	MeterProvider metric.MeterProvider
+	// SharedClock lets the per-attempt layers below share one clock
+	// reading per attempt (the retry layer's) instead of each reading the
+	// clock: the breaker, the throttle, the attempt timeout and the sign
+	// layer's created. This package's layers renew it after anything that
+	// may block (a throttle wait, a token that was not cached, a shared
+	// store's read, the auth layer's replay). Set it only when every
+	// per-attempt layer below is this package's, as client.New does: a
+	// layer of yours that blocks would leave the reading stale, and the
+	// attempt timeout and created would count from before its wait.
+	SharedClock bool
 }
 
 func (c RetryConfig) resolve() (RetryConfig, error) {
@@ -455,7 +465,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return nil, l.fail(ctx, host, n, err)
 		}
-		r := beginAttempt(req, n, host, now)
+		r := beginAttempt(req, n, host, now, l.cfg.SharedClock)
 		if n > 0 && !(req.Body == nil || req.Body == http.NoBody) {
 			b, err := req.GetBody()
 			if err != nil {

@@ -26,7 +26,8 @@ type SignConfig struct {
 	Scope Scope
 
 	// Clock returns the signing time (the created parameter). Nil means
-	// time.Now.
+	// time.Now (under a retry layer with RetryConfig.SharedClock, the
+	// attempt's shared reading, which is renewed after every wait).
 	Clock func() time.Time
 }
 
@@ -60,8 +61,8 @@ func NewSign(next http.RoundTripper, cfg SignConfig) (http.RoundTripper, error) 
 	if o, ok := cfg.Scope.(Origins); ok && len(o) == 0 {
 		return nil, configErrorf("SignConfig.Scope", nil, "empty origin list: nothing would be signed")
 	}
-	// A nil Clock: the attempt's clock reading (the retry layer's, renewed
-	// after any wait), else time.Now.
+	// A nil Clock: the attempt's clock (its shared reading under
+	// RetryConfig.SharedClock, else time.Now).
 	return &signLayer{next: orDefault(next), signer: cfg.Signer, scope: cfg.Scope, clock: cfg.Clock}, nil
 }
 
@@ -82,7 +83,7 @@ func (l *signLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if l.clock != nil {
 		now = l.clock()
 	} else {
-		now = attemptClock(r.Context())
+		now = ownAttempt(r).clock()
 	}
 	if err := l.signer.Sign(r.Context(), r, now); err != nil {
 		closeBody(req)

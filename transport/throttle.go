@@ -341,25 +341,26 @@ func (l *throttleLayer) newHost(host string) *throttleHost {
 
 func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	now, host := clockAndHost(req)
-	h := l.hosts.get(host, now.UnixNano())
+	a := ownAttempt(req)
+	now := a.clock()
+	h := l.hosts.get(a.hostKey(req.URL), now.UnixNano())
 	if !l.cfg.DisableAdaptive {
 		h.countSend(now.UnixNano())
 	}
 	if h.limited.Load() {
-		if err := l.takeToken(ctx, h, now); err != nil {
+		if err := l.takeToken(ctx, a, h, now); err != nil {
 			closeBody(req)
 			return nil, err
 		}
 	}
 	if h.sem != nil {
-		if err := l.takeSlot(ctx, h); err != nil {
+		if err := l.takeSlot(ctx, a, h); err != nil {
 			closeBody(req)
 			return nil, err
 		}
 	}
 	if l.cfg.Quota != nil {
-		if err := l.takeQuota(ctx, h); err != nil {
+		if err := l.takeQuota(ctx, a, h); err != nil {
 			if h.sem != nil {
 				h.sem.release()
 			}
@@ -398,7 +399,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // takeToken waits for a token of h's bucket, or fails at once when the
 // wait would not fit before the deadline or exceed MaxWait.
-func (l *throttleLayer) takeToken(ctx context.Context, h *throttleHost, now time.Time) error {
+func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHost, now time.Time) error {
 	if nr := h.nextRecovery.Load(); nr != 0 && now.UnixNano() >= nr {
 		l.recover(h, now)
 	}
@@ -427,7 +428,7 @@ func (l *throttleLayer) takeToken(ctx context.Context, h *throttleHost, now time
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 	l.record(ctx, h.host, ThrottleRate, d)
 	err := sleepCtx(ctx, d)
-	clockMoved(ctx)
+	a.clockMoved()
 	if err != nil {
 		r.CancelAt(time.Now())
 		return fmt.Errorf("transport: throttle: %w", err)
@@ -437,7 +438,7 @@ func (l *throttleLayer) takeToken(ctx context.Context, h *throttleHost, now time
 
 // takeSlot takes one of h's concurrency slots, waiting at most MaxWait
 // (and never past the deadline).
-func (l *throttleLayer) takeSlot(ctx context.Context, h *throttleHost) error {
+func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHost) error {
 	if h.sem.tryAcquire() {
 		return nil
 	}
@@ -447,7 +448,7 @@ func (l *throttleLayer) takeSlot(ctx context.Context, h *throttleHost) error {
 		wait = min(wait, dl.Sub(start)-max(l.cfg.MinAttemptTime, 0))
 	}
 	err := h.sem.acquire(ctx, wait)
-	clockMoved(ctx)
+	a.clockMoved()
 	waited := time.Since(start)
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(waited.Seconds()), ThrottleReasonKey.String(ThrottleConcurrency))
 	l.record(ctx, h.host, ThrottleConcurrency, waited)
@@ -465,11 +466,11 @@ func (l *throttleLayer) takeSlot(ctx context.Context, h *throttleHost) error {
 // takeQuota takes the request's share of the shared quota, waiting as
 // the quota asks while the waits add up to at most MaxWait and each fits
 // before the deadline.
-func (l *throttleLayer) takeQuota(ctx context.Context, h *throttleHost) error {
+func (l *throttleLayer) takeQuota(ctx context.Context, a *Attempt, h *throttleHost) error {
 	var waited time.Duration
 	for {
 		d, err := l.cfg.Quota.TakeQuota(ctx, h.host)
-		clockMoved(ctx) // the quota may have waited for its store
+		a.clockMoved() // the quota may have waited for its store
 		if err != nil {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 				return fmt.Errorf("transport: throttle: %w", err)
@@ -492,7 +493,7 @@ func (l *throttleLayer) takeQuota(ctx context.Context, h *throttleHost) error {
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleQuota))
 		l.record(ctx, h.host, ThrottleQuota, d)
 		err = sleepCtx(ctx, d)
-		clockMoved(ctx)
+		a.clockMoved()
 		if err != nil {
 			return fmt.Errorf("transport: throttle: %w", err)
 		}

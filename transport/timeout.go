@@ -363,7 +363,7 @@ type attemptTimeout struct {
 
 func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
-	dl := attemptClock(parent).Add(l.d)
+	dl := ownAttempt(req).clock().Add(l.d)
 	if a, ok := AttemptFrom(parent); ok && a.owned == req && a.ctx == parent {
 		if cd, ok := a.ctx.Context.(*callDeadline); ok && !cd.materialized() && !cd.released.Load() {
 			return l.fast(req, a.ctx, cd, dl)
