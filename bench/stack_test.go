@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -365,20 +366,32 @@ func BenchmarkOTelFloor(b *testing.B) {
 //
 //	BenchmarkWireCost/{plain,headers,h2enabled}
 func BenchmarkWireCost(b *testing.B) {
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, respBody)
-	}))
-	srv.StartTLS()
-	b.Cleanup(srv.Close)
-	roots := x509.NewCertPool()
-	roots.AddCert(srv.Certificate())
+	})
+	srv1 := httptest.NewUnstartedServer(handler)
+	srv1.StartTLS()
+	b.Cleanup(srv1.Close)
+	srv2 := httptest.NewUnstartedServer(handler)
+	srv2.EnableHTTP2 = true
+	srv2.StartTLS()
+	b.Cleanup(srv2.Close)
 	for _, v := range []struct {
 		name    string
+		srv     *httptest.Server
 		h2      bool
 		headers bool
-	}{{"plain", false, false}, {"headers", false, true}, {"h2enabled", true, false}} {
+	}{
+		{"plain", srv1, false, false},
+		{"headers", srv1, false, true},
+		{"h2enabled", srv1, true, false},
+		{"h2/plain", srv2, true, false},
+		{"h2/headers", srv2, true, true},
+	} {
+		roots := x509.NewCertPool()
+		roots.AddCert(v.srv.Certificate())
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 		tr.ForceAttemptHTTP2 = v.h2
@@ -386,13 +399,20 @@ func BenchmarkWireCost(b *testing.B) {
 		c := &http.Client{Transport: tr}
 		b.Run(v.name, func(b *testing.B) {
 			b.ReportAllocs()
+			var n uint64
 			for b.Loop() {
-				req := newRequest(b, http.MethodGet, srv.URL+"/v1/items?page=2")
-				if v.headers { // the sizes the full stack sends
+				req := newRequest(b, http.MethodGet, v.srv.URL+"/v1/items?page=2")
+				if v.headers {
+					// The sizes the full stack sends, with what is unique
+					// per request unique here too (nonce, signature, trace
+					// and span IDs): HTTP/2's HPACK encoder adds every
+					// such value to its dynamic table and evicts for it.
+					n++
+					u := fmt.Sprintf("%016x", n)
 					req.Header["Authorization"] = []string{"Bearer bench-access-token"}
-					req.Header["Signature-Input"] = []string{`sig1=("@method" "@target-uri" "@authority");created=1764230000;nonce="ZGVtby1ub25jZS0xMjM0NTY";keyid="bench-key";alg="hmac-sha256"`}
-					req.Header["Signature"] = []string{"sig1=:c2lnbmF0dXJlLWJ5dGVzLXNpZ25hdHVyZS1ieXRlcy0xMjM0NTY3OA==:"}
-					req.Header["Traceparent"] = []string{"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+					req.Header["Signature-Input"] = []string{`sig1=("@method" "@target-uri" "@authority");created=1764230000;nonce="ZGVtby1ub25j` + u + `";keyid="bench-key";alg="hmac-sha256"`}
+					req.Header["Signature"] = []string{"sig1=:c2lnbmF0dXJlLWJ5dGVzLXNpZ25hdHVyZS1i" + u + "NTY3OA==:"}
+					req.Header["Traceparent"] = []string{"00-0af7651916cd43dd" + u + "-" + u + "-01"}
 				}
 				resp, err := c.Do(req)
 				if err != nil {
