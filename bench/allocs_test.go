@@ -66,7 +66,7 @@ var layerAllocBudget = map[string]float64{
 	// Per attempt, over scope.
 	"breaker/GET":           0,
 	"throttle/GET":          0,
-	"attempttimeout/GET":    5,
+	"attempttimeout/GET":    0, // a lazy deadline in the attempt: a timer only when waited on
 	"apikey/GET":            1,
 	"auth/GET":              1,
 	"sign/GET":              3,

@@ -363,14 +363,27 @@ type attemptTimeout struct {
 
 func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
-	dl := ownAttempt(req).clock().Add(l.d)
-	if a, ok := AttemptFrom(parent); ok && a.owned == req && a.ctx == parent {
+	a := ownAttempt(req)
+	dl := a.clock().Add(l.d)
+	if a != nil && a.ctx == parent {
 		if cd, ok := a.ctx.Context.(*callDeadline); ok && !cd.materialized() && !cd.released.Load() {
-			return l.fast(req, a.ctx, cd, dl)
+			// Over an untouched total deadline (the usual stack): one
+			// deadline for the attempt, on the total deadline's parent,
+			// ending at the earlier of the two, instead of one per level.
+			// (cd.d is before the parent's own deadline: NewTotalTimeout
+			// made cd only then.)
+			attemptBound := dl.Before(cd.d)
+			if !attemptBound {
+				dl = cd.d
+			}
+			return l.lazy(req, a, cd.parent, nil, dl, attemptBound)
 		}
 	}
 	if pd, ok := parent.Deadline(); ok && !pd.After(dl) {
 		return l.next.RoundTrip(req) // the call's deadline comes first
+	}
+	if a != nil {
+		return l.lazy(req, a, parent, parent, dl, true)
 	}
 	actx, cancel := context.WithDeadline(parent, dl)
 	resp, err := l.next.RoundTrip(WithContext(req, actx))
@@ -380,30 +393,24 @@ func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	return cancelOnClose(resp, err, cancel)
 }
 
-// fast is the attempt timeout over an untouched total deadline (the usual
-// stack): the attempt gets one lazy deadline, on the total deadline's
-// parent, ending at the earlier of the two deadlines, instead of a timer
-// per level; and a timer only when the transport waits on it. What it hands
-// on is the attempt's deadline context (answering for the attempt): the
+// lazy runs an attempt the layer's owner a owns under a lazy deadline dl
+// on base, kept in the attempt (no allocation, and no timer unless the
+// transport waits on it). What it hands on answers for the attempt; the
 // layers above keep the attempt's own context, which this layer's
-// cancellation does not reach, exactly as with a child context.
-func (l *attemptTimeout) fast(req *http.Request, ac *attemptCtx, cd *callDeadline, dl time.Time) (*http.Response, error) {
-	// cd.d is before the parent's own deadline (NewTotalTimeout made cd
-	// only then), so the attempt ends at dl or cd.d, whichever is first.
-	attemptBound := dl.Before(cd.d)
-	if !attemptBound {
-		dl = cd.d
-	}
-	a := &ac.a
+// cancellation does not reach, exactly as with a child context. An error
+// is an *AttemptTimeoutError when the attempt's own deadline (not the
+// call's, attemptBound) ran out, and callers, when non-nil, had not
+// ended.
+func (l *attemptTimeout) lazy(req *http.Request, a *Attempt, base, caller context.Context, dl time.Time, attemptBound bool) (*http.Response, error) {
 	ad := &a.deadline
 	slot := &a.cancelBody
 	if ad.a != nil { // used by an earlier send of the attempt
 		ad, slot = &attemptDeadline{}, nil
 	}
 	ad.a = a
-	ad.init(cd.parent, dl)
+	ad.init(base, dl)
 	resp, err := l.next.RoundTrip(WithContext(req, ad))
-	if err != nil && attemptBound && errors.Is(ad.Err(), context.DeadlineExceeded) {
+	if err != nil && attemptBound && (caller == nil || caller.Err() == nil) && errors.Is(ad.Err(), context.DeadlineExceeded) {
 		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
 	}
 	return endOnClose(resp, err, nil, &ad.lazyDeadline, slot)
