@@ -103,14 +103,33 @@ func (a *Attempt) hostKey(u *url.URL) string {
 	return a.host
 }
 
-// attemptDetached is a context of the attempt that does not carry it.
+// attemptDetached is a context of the attempt that carries neither the
+// attempt nor its call's state (scope, record, call state): a request made
+// with it (a token fetch) is a call of its own. Everything else, the
+// caller's values and the current span included, stays visible.
 type attemptDetached struct{ context.Context }
 
 func (c *attemptDetached) Value(key any) any {
-	if key == (attemptKey{}) {
+	switch key.(type) {
+	case attemptKey, callScopeKey, callKey, callRecordKey:
 		return nil
 	}
 	return c.Context.Value(key)
+}
+
+// samePointerCtx reports whether x and y are the same context of this
+// package's pointer types; false for anything else (comparing two
+// interface values of an uncomparable type would panic).
+func samePointerCtx(x, y context.Context) bool {
+	switch p := x.(type) {
+	case *attemptCtx:
+		q, ok := y.(*attemptCtx)
+		return ok && p == q
+	case *attemptDeadline:
+		q, ok := y.(*attemptDeadline)
+		return ok && p == q
+	}
+	return false
 }
 
 // detach returns ctx (a context of attempt a, nil: none) without the
@@ -125,7 +144,7 @@ func (a *Attempt) detach(ctx context.Context) context.Context {
 		a.detached.Context = ctx
 		return &a.detached
 	}
-	if a.detached.Context == ctx {
+	if samePointerCtx(a.detached.Context, ctx) {
 		return &a.detached
 	}
 	return &attemptDetached{ctx}
@@ -137,7 +156,8 @@ func (a *Attempt) detach(ctx context.Context) context.Context {
 // attempt timeout's cancellation is not theirs.
 type attemptDeadline struct {
 	lazyDeadline
-	a *Attempt // set when in use
+	a     *Attempt        // set when in use
+	entry context.Context // the request's context when it reached the layer
 }
 
 func (c *attemptDeadline) Value(key any) any {
@@ -369,7 +389,7 @@ func fork(r *http.Request, ctx context.Context) *http.Request {
 	r2.Header = r.Header.Clone()
 	u := *r.URL
 	r2.URL = &u
-	if a, ok := AttemptFrom(ctx); ok {
+	if a, ok := AttemptFrom(ctx); ok && a.owned == r {
 		a.owned = r2
 		a.now = time.Time{} // a second send: its clock reading is its own
 	}

@@ -364,6 +364,14 @@ type attemptTimeout struct {
 func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
 	a := ownAttempt(req)
+	if prev, ok := parent.(*attemptDeadline); ok && a != nil && prev.a == a {
+		// The same request again, after an earlier send of this attempt
+		// (a layer above resending it once its body was closed): that
+		// send's deadline replaced the request's context in place and has
+		// ended; start from the context the request had then.
+		parent = prev.entry
+		req = WithContext(req, parent)
+	}
 	dl := a.clock().Add(l.d)
 	if a != nil && a.ctx == parent {
 		if cd, ok := a.ctx.Context.(*callDeadline); ok && !cd.materialized() && !cd.released.Load() {
@@ -408,6 +416,7 @@ func (l *attemptTimeout) lazy(req *http.Request, a *Attempt, base, caller contex
 		ad, slot = &attemptDeadline{}, nil
 	}
 	ad.a = a
+	ad.entry = req.Context()
 	ad.init(base, dl)
 	resp, err := l.next.RoundTrip(WithContext(req, ad))
 	if err != nil && attemptBound && (caller == nil || caller.Err() == nil) && errors.Is(ad.Err(), context.DeadlineExceeded) {

@@ -711,7 +711,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	var tb *tracedBody
-	if a, ok := AttemptFrom(ctx); ok && a.tracedBody.rc == nil {
+	if a, ok := AttemptFrom(ctx); ok && a.owned == r && a.tracedBody.rc == nil {
 		tb = &a.tracedBody // the attempt's room: no allocation
 	} else {
 		tb = new(tracedBody)
