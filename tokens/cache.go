@@ -221,15 +221,8 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 // refresh when it is in its early-refresh window, and otherwise waits for
 // the (single) refresh. See Cache for the rules.
 func (c *Cache) Token(ctx context.Context) (Token, error) {
-	if e := c.cur.Load(); e != nil {
-		now := mono()
-		if now < e.refreshAt {
-			return e.tok, nil
-		}
-		if now < e.expireAt {
-			c.kick(ctx, now)
-			return e.tok, nil
-		}
+	if tok, ok := c.CachedToken(ctx); ok {
+		return tok, nil
 	}
 	return c.slow(ctx)
 }

@@ -35,6 +35,15 @@ import (
 // is below it (nil: nothing).
 func apStack(t testing.TB, total, attempt time.Duration, retry transport.RetryConfig, mid func(http.RoundTripper) http.RoundTripper, next http.RoundTripper) http.RoundTripper {
 	t.Helper()
+	// As client.New builds it: the per-attempt layers share the retry
+	// layer's clock reading, which the tests check is renewed.
+	retry.SharedClock = true
+	return apStackAs(t, total, attempt, retry, mid, next)
+}
+
+// apStackAs is apStack with retry exactly as given.
+func apStackAs(t testing.TB, total, attempt time.Duration, retry transport.RetryConfig, mid func(http.RoundTripper) http.RoundTripper, next http.RoundTripper) http.RoundTripper {
+	t.Helper()
 	rt, err := transport.NewAttemptTimeout(next, attempt)
 	if err != nil {
 		t.Fatal(err)
@@ -45,9 +54,6 @@ func apStack(t testing.TB, total, attempt time.Duration, retry transport.RetryCo
 	if retry.MaxAttempts == 0 {
 		retry.MaxAttempts = 1
 	}
-	// As client.New builds it: the per-attempt layers share the retry
-	// layer's clock reading, which the tests check is renewed.
-	retry.SharedClock = true
 	rt = newRetry(t, rt, retry)
 	if total > 0 {
 		if rt, err = transport.NewTotalTimeout(rt, total); err != nil {

@@ -33,23 +33,7 @@ import (
 // SharedClock).
 func r3Stack(t testing.TB, total, attempt time.Duration, retry transport.RetryConfig, mid func(http.RoundTripper) http.RoundTripper, next http.RoundTripper) http.RoundTripper {
 	t.Helper()
-	rt, err := transport.NewAttemptTimeout(next, attempt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mid != nil {
-		rt = mid(rt)
-	}
-	if retry.MaxAttempts == 0 {
-		retry.MaxAttempts = 1
-	}
-	rt = newRetry(t, rt, retry)
-	if total > 0 {
-		if rt, err = transport.NewTotalTimeout(rt, total); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return rt
+	return apStackAs(t, total, attempt, retry, mid, next)
 }
 
 // r3Blocking is a per-attempt layer of the caller's own that blocks before
