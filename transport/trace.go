@@ -323,17 +323,26 @@ func statusString(code int) string {
 
 // protocolVersion returns network.protocol.version of resp.
 func protocolVersion(resp *http.Response) string {
+	return protocolNames[protocolCode(resp)]
+}
+
+// protocolNames are the network.protocol.version values by protocolCode.
+var protocolNames = [...]string{"", "1.1", "2", "1.0", "3"}
+
+// protocolCode returns the index of resp's protocol in protocolNames (0:
+// none known).
+func protocolCode(resp *http.Response) uint32 {
 	switch {
 	case resp.ProtoMajor == 1 && resp.ProtoMinor == 1:
-		return "1.1"
+		return 1
 	case resp.ProtoMajor == 2:
-		return "2"
+		return 2
 	case resp.ProtoMajor == 1 && resp.ProtoMinor == 0:
-		return "1.0"
+		return 3
 	case resp.ProtoMajor == 3:
-		return "3"
+		return 4
 	}
-	return ""
+	return 0
 }
 
 // maxCacheEntries bounds each attribute cache: past it (a client talking
@@ -432,8 +441,13 @@ type durKey struct {
 // callState is what a call shares with the layers inside it.
 type callState struct {
 	attempts atomic.Int32
-	src      *url.URL // the caller's URL, which urlFull renders
-	urlFull  string   // redacted url.full; "" when the span is not recording
+	// proto is the protocolCode of the first send's response when that
+	// send reports on the call span and left its one attribute,
+	// network.protocol.version, to the call trace (one SetAttributes on
+	// the span instead of two).
+	proto   atomic.Uint32
+	src     *url.URL // the caller's URL, which urlFull renders
+	urlFull string   // redacted url.full; "" when the span is not recording
 }
 
 type callKey struct{}
@@ -567,6 +581,9 @@ func (cc *callScope) appendAttrs(attrs []attribute.KeyValue, m *method, original
 		AttemptCountKey.Int(int(cc.state.attempts.Load())))
 	if m.other {
 		attrs = append(attrs, semconv.HTTPRequestMethodOriginal(original))
+	}
+	if p := cc.state.proto.Load(); p != 0 { // the first send's, left to the call
+		attrs = append(attrs, semconv.NetworkProtocolVersion(protocolNames[p]))
 	}
 	return attrs
 }
@@ -754,12 +771,17 @@ func (t *attemptTrace) endMerged(ctx context.Context, span trace.Span, buf *attr
 	}
 	t.count(ctx, countKey{m, host, outcome})
 	if buf != nil {
-		if v := protocolVersion(resp); v != "" {
-			attrs = append(attrs, semconv.NetworkProtocolVersion(v))
-		}
+		code := protocolCode(resp)
 		attrs = appendHeaders(attrs, resp.Header, t.tel.respHeaders)
-		if len(attrs) > 0 {
-			span.SetAttributes(attrs...)
+		if cs := callStateFrom(ctx); len(attrs) == 0 && cs != nil && code != 0 {
+			cs.proto.Store(code) // the call trace sets it with its own
+		} else {
+			if code != 0 {
+				attrs = append(attrs, semconv.NetworkProtocolVersion(protocolNames[code]))
+			}
+			if len(attrs) > 0 {
+				span.SetAttributes(attrs...)
+			}
 		}
 		putAttrBuf(buf)
 	}
