@@ -63,6 +63,28 @@ func ExampleCache() {
 	// token requests: 2 current: token-2
 }
 
+// CachedToken answers only from the cache: a caller that must know whether
+// getting a token may wait (a network fetch) asks it first.
+func ExampleCache_CachedToken() {
+	src := tokens.SourceFunc(func(ctx context.Context) (tokens.Token, error) {
+		return tokens.NewToken("token-1", "Bearer", time.Now().Add(time.Hour)), nil
+	})
+	cache, err := tokens.NewCache(src)
+	if err != nil {
+		panic(err)
+	}
+	_, ok := cache.CachedToken(context.Background())
+	fmt.Println("cached before the first fetch:", ok)
+	if _, err := cache.Token(context.Background()); err != nil { // fetches
+		panic(err)
+	}
+	tok, ok := cache.CachedToken(context.Background())
+	fmt.Println("cached after it:", ok, tok.Value())
+	// Output:
+	// cached before the first fetch: false
+	// cached after it: true token-1
+}
+
 // A Chain reads the keyring first and, only if a secret is not there, a
 // file; it says which backend served.
 func ExampleChain() {
