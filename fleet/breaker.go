@@ -136,6 +136,11 @@ func (s *BreakerStore) OpenUntilAt(host string, now time.Time) time.Time {
 	return time.Time{}
 }
 
+// Waits implements transport.WaitCounter: OpenUntil and OpenUntilAt never
+// wait for Redis (a host's reads run in the background), so the count
+// never moves and the breaker layer keeps its clock reading.
+func (s *BreakerStore) Waits() uint64 { return 0 }
+
 // SetOpenUntil implements transport.BreakerStore: the local cache takes
 // until at once; Redis is written in the background (at most Timeout per
 // call) unless it is marked down, in which case the first refresh after

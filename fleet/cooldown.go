@@ -83,10 +83,19 @@ type CooldownStore struct {
 	h       *health
 	hosts   hostMap[coolEntry]
 
-	inflight atomic.Int64 // background refreshes running
+	inflight atomic.Int64  // background refreshes running
+	waits    atomic.Uint64 // reads that may have waited for Redis (Waits)
 }
 
-var _ transport.CooldownStore = (*CooldownStore)(nil)
+var (
+	_ transport.CooldownStore = (*CooldownStore)(nil)
+	_ transport.WaitCounter   = (*CooldownStore)(nil)
+)
+
+// Waits implements transport.WaitCounter: how many reads may have waited
+// for Redis (a host's first read, the probe while Redis is down). The
+// layers read the clock again after such a read only.
+func (s *CooldownStore) Waits() uint64 { return s.waits.Load() }
 
 // NewCooldownStore returns a CooldownStore on c, which the caller owns.
 // A go-redis Client, ClusterClient or Ring must have
@@ -128,6 +137,7 @@ func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
 		// this replica's first requests on (concurrent first requests wait
 		// for the one read), and the request that probes a recovered Redis
 		// gets its answer. At most one read per ProbeInterval while down.
+		s.waits.Add(1) // before the lock: waiting for another's read counts
 		e.first.Lock()
 		if (e.fetched.Load() == 0 || s.h.down.Load()) && s.h.try(now) {
 			s.keys.read(s.key(host), &e.untilEntry, now)

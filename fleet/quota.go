@@ -193,7 +193,13 @@ type Quota struct {
 	hosts  atomic.Pointer[map[string]*quotaState] // copy on write
 	mu     sync.Mutex                             // writers of hosts, shared
 	shared map[string]*quotaState                 // states of configured Keys
+	waits  atomic.Uint64                          // TakeQuota calls that went the slow way (Waits)
 }
+
+// Waits implements transport.WaitCounter: how many TakeQuota calls found
+// no leased token and went the slow way (which may wait for a lease). The
+// layers read the clock again after such a call only.
+func (q *Quota) Waits() uint64 { return q.waits.Load() }
 
 var _ transport.SharedQuota = (*Quota)(nil)
 
@@ -456,6 +462,7 @@ func (q *Quota) leaseAhead(st *quotaState, now time.Time) {
 // it; it answers with a retry time when the last lease was short, and
 // applies the Policy when Redis is unavailable.
 func (q *Quota) slow(ctx context.Context, st *quotaState) (time.Duration, error) {
+	q.waits.Add(1)
 	st.waiting.Add(1)
 	defer st.waiting.Add(-1)
 	for range maxFlightWaits {

@@ -8,6 +8,7 @@ package transport_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -130,6 +131,51 @@ type apSlowBreakerStore struct{ delay time.Duration }
 func (s apSlowBreakerStore) OpenUntil(string) time.Time   { time.Sleep(s.delay); return time.Time{} }
 func (apSlowBreakerStore) SetOpenUntil(string, time.Time) {}
 
+// apWaits is a transport.WaitCounter: honest counts every slow call, a
+// dishonest one (honest false) never moves.
+type apWaits struct {
+	n      *atomic.Uint64
+	honest bool
+}
+
+func (w apWaits) Waits() uint64 { return w.n.Load() }
+
+func (w apWaits) waited() {
+	if w.honest {
+		w.n.Add(1)
+	}
+}
+
+type apCountingCooldowns struct {
+	apSlowCooldowns
+	apWaits
+}
+
+func (s apCountingCooldowns) CooldownUntil(h string) time.Time {
+	s.waited()
+	return s.apSlowCooldowns.CooldownUntil(h)
+}
+
+type apCountingQuota struct {
+	apSlowQuota
+	apWaits
+}
+
+func (q apCountingQuota) TakeQuota(ctx context.Context, h string) (time.Duration, error) {
+	q.waited()
+	return q.apSlowQuota.TakeQuota(ctx, h)
+}
+
+type apCountingBreakerStore struct {
+	apSlowBreakerStore
+	apWaits
+}
+
+func (s apCountingBreakerStore) OpenUntil(h string) time.Time {
+	s.waited()
+	return s.apSlowBreakerStore.OpenUntil(h)
+}
+
 // a shared store's read that blocks (a cooldown store read, a
 // shared quota answering "go" after its round trip, a breaker store read)
 // is not a wait that renews the attempt's clock reading, so the attempt
@@ -139,37 +185,74 @@ func (apSlowBreakerStore) SetOpenUntil(string, time.Time) {}
 // clock itself).
 func TestAttemptClockAfterSlowSharedStore(t *testing.T) {
 	const attempt, delay = 200 * time.Millisecond, 300 * time.Millisecond
-	for _, tc := range []struct {
+	// A store that counts its waits (transport.WaitCounter) is trusted:
+	// honest, the layer reads the clock again after the slow call; one that
+	// waits without counting it leaves the attempt's reading as it was (the
+	// count did not move), and the attempt times out: proof that the count,
+	// not a clock read, decides.
+	stores := func(w apWaits) []struct {
 		name  string
 		retry transport.RetryConfig
 		mid   func(t testing.TB) func(http.RoundTripper) http.RoundTripper
-	}{
-		{"cooldown-store", transport.RetryConfig{Cooldowns: apSlowCooldowns{delay}, SharedClock: true}, nil},
-		{"shared-quota", transport.RetryConfig{SharedClock: true}, func(t testing.TB) func(http.RoundTripper) http.RoundTripper {
-			return func(n http.RoundTripper) http.RoundTripper {
-				return newThrottle(t, n, transport.ThrottleConfig{Quota: apSlowQuota{delay}, DisableAdaptive: true})
-			}
-		}},
-		{"breaker-store", transport.RetryConfig{SharedClock: true}, func(t testing.TB) func(http.RoundTripper) http.RoundTripper {
-			return func(n http.RoundTripper) http.RoundTripper {
-				return newBreaker(t, n, transport.BreakerConfig{Store: apSlowBreakerStore{delay}})
-			}
-		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
-				var mid func(http.RoundTripper) http.RoundTripper
-				if tc.mid != nil {
-					mid = tc.mid(t)
+		var cool transport.CooldownStore = apSlowCooldowns{delay}
+		var quota transport.SharedQuota = apSlowQuota{delay}
+		var brk transport.BreakerStore = apSlowBreakerStore{delay}
+		if w.n != nil {
+			cool = apCountingCooldowns{apSlowCooldowns{delay}, w}
+			quota = apCountingQuota{apSlowQuota{delay}, w}
+			brk = apCountingBreakerStore{apSlowBreakerStore{delay}, w}
+		}
+		return []struct {
+			name  string
+			retry transport.RetryConfig
+			mid   func(t testing.TB) func(http.RoundTripper) http.RoundTripper
+		}{
+			{"cooldown-store", transport.RetryConfig{Cooldowns: cool, SharedClock: true}, nil},
+			{"shared-quota", transport.RetryConfig{SharedClock: true}, func(t testing.TB) func(http.RoundTripper) http.RoundTripper {
+				return func(n http.RoundTripper) http.RoundTripper {
+					return newThrottle(t, n, transport.ThrottleConfig{Quota: quota, DisableAdaptive: true})
 				}
-				rt := apStack(t, 0, attempt, tc.retry, mid, next)
-				resp, err := resGet(t, t.Context(), rt)
-				if err != nil {
-					t.Fatalf("%v (the attempt timeout counted the store's %v read)", err, delay)
+			}},
+			{"breaker-store", transport.RetryConfig{SharedClock: true}, func(t testing.TB) func(http.RoundTripper) http.RoundTripper {
+				return func(n http.RoundTripper) http.RoundTripper {
+					return newBreaker(t, n, transport.BreakerConfig{Store: brk})
 				}
-				resReadAll(t, resp)
+			}},
+		}
+	}
+	for _, kind := range []struct {
+		name     string
+		waits    apWaits
+		timesOut bool
+	}{
+		{"uncounted", apWaits{}, false},
+		{"counted", apWaits{n: new(atomic.Uint64), honest: true}, false},
+		{"count-not-moved", apWaits{n: new(atomic.Uint64)}, true},
+	} {
+		for _, tc := range stores(kind.waits) {
+			t.Run(kind.name+"/"+tc.name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
+					var mid func(http.RoundTripper) http.RoundTripper
+					if tc.mid != nil {
+						mid = tc.mid(t)
+					}
+					rt := apStack(t, 0, attempt, tc.retry, mid, next)
+					resp, err := resGet(t, t.Context(), rt)
+					if kind.timesOut {
+						var ate *transport.AttemptTimeoutError
+						if !errors.As(err, &ate) {
+							t.Fatalf("err = %v; want the attempt timeout (the layer kept its reading, as the count said)", err)
+						}
+						return
+					}
+					if err != nil {
+						t.Fatalf("%v (the attempt timeout counted the store's %v read)", err, delay)
+					}
+					resReadAll(t, resp)
+				})
 			})
-		})
+		}
 	}
 }

@@ -368,8 +368,11 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if r, ok := l.cfg.Store.(DegradationReporter); ok {
 			r.ReportDegraded(ctx)
 		}
+		w0, counted := waitsOf(l.cfg.Store)
 		err := l.sharedOpen(h, now)
-		a.clockMoved() // the store may have blocked
+		if mayHaveWaited(l.cfg.Store, w0, counted) {
+			a.clockMoved() // the store may have blocked
+		}
 		if err != nil {
 			closeBody(req)
 			AddEvent(ctx, EventBreakerRejected, semconv.ServerAddress(h.host),

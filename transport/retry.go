@@ -618,7 +618,9 @@ func (l *retryLayer) fail(ctx context.Context, host string, n int, err error) er
 // with a *DeadlineError when the wait would not fit before the deadline.
 func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHost, now time.Time) (time.Time, error) {
 	var until int64
+	waited := false
 	if l.cooldowns != nil {
+		w0, counted := waitsOf(l.cooldowns)
 		var t time.Time
 		if l.cooldownsAt != nil {
 			t = l.cooldownsAt.CooldownUntilAt(host, now)
@@ -628,11 +630,12 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 		if !t.IsZero() {
 			until = t.UnixNano()
 		}
+		waited = mayHaveWaited(l.cooldowns, w0, counted)
 	} else {
 		until = h.cool.until.Load()
 	}
 	if until == 0 || until <= now.UnixNano() {
-		if l.cooldowns != nil {
+		if waited {
 			// The store may have blocked (a first read of a host): the
 			// attempt reads the clock again when it needs it.
 			return time.Time{}, nil

@@ -65,3 +65,34 @@ type CooldownStoreAt interface {
 type BreakerStoreAt interface {
 	OpenUntilAt(host string, now time.Time) time.Time
 }
+
+// WaitCounter is implemented by a shared store (CooldownStore,
+// BreakerStore, SharedQuota) whose calls on the request path rarely wait
+// for its backend. Waits counts the calls that may have waited (a host's
+// first read, a probe of a backend that is down, a lease fetched while the
+// caller waits), ever, across all callers. A stack whose per-attempt layers
+// share one clock reading (RetryConfig.SharedClock) reads the clock again
+// after a call to a store only when the store does not count its waits or
+// its count moved during the call; a count that moves for another caller's
+// wait only costs one clock read. It must be cheap: an atomic load.
+type WaitCounter interface {
+	Waits() uint64
+}
+
+// waitsOf returns s's wait count, and false when s does not count them.
+func waitsOf(s any) (uint64, bool) {
+	if w, ok := s.(WaitCounter); ok {
+		return w.Waits(), true
+	}
+	return 0, false
+}
+
+// mayHaveWaited reports whether a call to store s that began when its wait
+// count was w0 (counted: whether s counts them) may have waited.
+func mayHaveWaited(s any, w0 uint64, counted bool) bool {
+	if !counted {
+		return true
+	}
+	w1, _ := waitsOf(s)
+	return w1 != w0
+}

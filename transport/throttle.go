@@ -469,8 +469,11 @@ func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHos
 func (l *throttleLayer) takeQuota(ctx context.Context, a *Attempt, h *throttleHost) error {
 	var waited time.Duration
 	for {
+		w0, counted := waitsOf(l.cfg.Quota)
 		d, err := l.cfg.Quota.TakeQuota(ctx, h.host)
-		a.clockMoved() // the quota may have waited for its store
+		if mayHaveWaited(l.cfg.Quota, w0, counted) {
+			a.clockMoved() // the quota may have waited for its store
+		}
 		if err != nil {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 				return fmt.Errorf("transport: throttle: %w", err)
