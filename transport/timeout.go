@@ -364,11 +364,13 @@ type attemptTimeout struct {
 func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
 	a := ownAttempt(req)
-	if prev, ok := parent.(*attemptDeadline); ok && a != nil && prev.a == a {
+	if prev, ok := parent.(*attemptDeadline); ok && a != nil && prev.a == a && prev.released.Load() {
 		// The same request again, after an earlier send of this attempt
-		// (a layer above resending it once its body was closed): that
-		// send's deadline replaced the request's context in place and has
-		// ended; start from the context the request had then.
+		// has ended (a layer above resending it once its body was
+		// closed): that send's deadline replaced the request's context in
+		// place and is released; start from the context the request had
+		// then. (An unreleased one is an outer attempt timeout's, whose
+		// deadline still holds.)
 		parent = prev.entry
 		req = WithContext(req, parent)
 	}
