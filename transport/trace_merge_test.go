@@ -65,16 +65,7 @@ func TestTraceFirstSendOnCallSpan(t *testing.T) {
 	t.Run("resend", func(t *testing.T) {
 		rig := newOtelRig(t, policy)
 		next := transporttest.NewResponder(transporttest.Respond(503, "busy"), transporttest.Respond(200, "ok"))
-		attempt := transport.NewAttemptTrace(next, rig.cfg)
-		retry := transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
-			resp, err := attempt.RoundTrip(transport.BeginAttempt(req, 0))
-			if err != nil {
-				return nil, err
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return attempt.RoundTrip(transport.BeginAttempt(req, 1))
-		})
+		retry := sendTwice(transport.NewAttemptTrace(next, rig.cfg))
 		resp, err := transport.NewCallTrace(retry, rig.cfg).RoundTrip(trReq(t, http.MethodGet))
 		if err != nil {
 			t.Fatal(err)

@@ -51,16 +51,7 @@ func TestTraceFirstSendProtocolOnCallSpan(t *testing.T) {
 	t.Run("first send answered, resend failed", func(t *testing.T) {
 		rig := newOtelRig(t, nil)
 		next := transporttest.NewResponder(transporttest.Respond(503, "busy"), transporttest.Fail(errors.New("connection reset")))
-		attempt := transport.NewAttemptTrace(next, rig.cfg)
-		retry := transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
-			resp, err := attempt.RoundTrip(transport.BeginAttempt(req, 0))
-			if err != nil {
-				return nil, err
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return attempt.RoundTrip(transport.BeginAttempt(req, 1))
-		})
+		retry := sendTwice(transport.NewAttemptTrace(next, rig.cfg))
 		if _, err := transport.NewCallTrace(retry, rig.cfg).RoundTrip(trReq(t, http.MethodGet)); err == nil {
 			t.Fatal("no error")
 		}
@@ -73,5 +64,19 @@ func TestTraceFirstSendProtocolOnCallSpan(t *testing.T) {
 		}
 		wantAttr(t, call, "network.protocol.version", "1.1") // the first send's
 		noAttr(t, children[0], "network.protocol.version")   // the resend got no response
+	})
+}
+
+// sendTwice is a minimal retry loop: attempt 0, its body read and closed,
+// then attempt 1, whatever the first answer was.
+func sendTwice(attempt http.RoundTripper) http.RoundTripper {
+	return transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := attempt.RoundTrip(transport.BeginAttempt(req, 0))
+		if err != nil {
+			return nil, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return attempt.RoundTrip(transport.BeginAttempt(req, 1))
 	})
 }
