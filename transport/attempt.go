@@ -296,7 +296,7 @@ func cloneHeaderRoom(h http.Header, extra int) http.Header {
 // r, taking the value slice from r's attempt when r is the attempt's own
 // request (no allocation).
 func setHeader(r *http.Request, key, v string) {
-	if a, ok := AttemptFrom(r.Context()); ok && a.owned == r {
+	if a := ownAttempt(r); a != nil {
 		r.Header[key] = a.value(v)
 		return
 	}
@@ -337,7 +337,7 @@ func (a *Attempt) sourceHeader() http.Header {
 // the request owned by the current attempt, otherwise a clone (headers deep
 // copied, body shared).
 func Own(req *http.Request) *http.Request {
-	if a, ok := AttemptFrom(req.Context()); ok && a.owned == req {
+	if ownAttempt(req) != nil {
 		return req
 	}
 	return req.Clone(req.Context())

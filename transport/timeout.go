@@ -158,7 +158,8 @@ func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	cd.init(ctx, now.Add(l.d))
 	resp, err := l.next.RoundTrip(WithContext(req, cd))
-	return cd.releaseOnClose(resp, err)
+	// Released when the body is closed (or at once: an error, no body).
+	return endOnClose(resp, err, nil, &cd.lazyDeadline, &cd.body)
 }
 
 // lazyDeadline is a deadline context that costs no timer until something
@@ -272,7 +273,7 @@ func (c *lazyDeadline) String() string { return "transport.lazyDeadline(" + c.d.
 // cooldowns, throttling) call Done, and pay for the timer then.
 type callDeadline struct {
 	lazyDeadline
-	body releaseBody // the response body wrapper: no second allocation
+	body cancelBody // the response body wrapper: no second allocation
 }
 
 type callDeadlineKey struct{}
@@ -285,55 +286,6 @@ func (c *callDeadline) Value(key any) any {
 }
 
 func (c *callDeadline) String() string { return "transport.callDeadline(" + c.d.String() + ")" }
-
-// releaseOnClose is cancelOnClose for a callDeadline: the context is
-// released when the response body is closed, or at once when there is no
-// body to read.
-func (c *callDeadline) releaseOnClose(resp *http.Response, err error) (*http.Response, error) {
-	if err != nil {
-		c.release()
-		if resp != nil && resp.Body != nil {
-			_ = resp.Body.Close()
-		}
-		return nil, err
-	}
-	if resp.Body == nil || resp.Body == http.NoBody {
-		c.release()
-		if resp.Body == nil {
-			resp.Body = http.NoBody
-		}
-		return resp, nil
-	}
-	c.body = releaseBody{rc: resp.Body, cd: c}
-	if w, ok := resp.Body.(io.Writer); ok { // 101 Switching Protocols: keep it writable
-		resp.Body = &releaseRWBody{&c.body, w}
-		return resp, nil
-	}
-	resp.Body = &c.body
-	return resp, nil
-}
-
-// releaseBody releases its callDeadline when closed.
-type releaseBody struct {
-	rc   io.ReadCloser
-	cd   *callDeadline
-	once sync.Once
-}
-
-func (b *releaseBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
-
-func (b *releaseBody) Close() error {
-	err := b.rc.Close()
-	b.once.Do(b.cd.release)
-	return err
-}
-
-type releaseRWBody struct {
-	*releaseBody
-	w io.Writer
-}
-
-func (b *releaseRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
 
 // NewAttemptTimeout returns the per-attempt timeout layer: each attempt
 // runs under min(attempt, the deadline it already has); when the call's

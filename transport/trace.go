@@ -650,7 +650,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	if r.Header == nil {
 		r.Header = make(http.Header)
 	}
-	if a, ok := AttemptFrom(ctx); ok && a.owned == r {
+	if a := ownAttempt(r); a != nil { // r carries ctx here
 		t.tel.prop.Inject(ctx, (*attemptCarrier)(a))
 	} else {
 		t.tel.prop.Inject(ctx, headerCarrier(r.Header))
@@ -814,7 +814,7 @@ func (t *attemptTrace) count(ctx context.Context, k countKey) {
 // ownWithContext returns the attempt's request carrying ctx: req itself
 // (shallow-copied by WithContext) when the attempt owns it, else a clone.
 func ownWithContext(req *http.Request, ctx context.Context) *http.Request {
-	if a, ok := AttemptFrom(req.Context()); ok && a.owned == req {
+	if ownAttempt(req) != nil {
 		return WithContext(req, ctx)
 	}
 	return req.Clone(ctx)
