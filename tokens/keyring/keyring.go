@@ -162,8 +162,11 @@ func (s *Store) call(ctx context.Context, op, key string, f func() error) error 
 	}
 	done := make(chan error, 1)
 	go func() {
-		defer s.blocked.Add(-1)
-		done <- f()
+		err := f()
+		// No longer blocked before the answer is handed over: a caller
+		// that calls again at once must not find this call still counted.
+		s.blocked.Add(-1)
+		done <- err
 	}()
 	timer := time.NewTimer(s.timeout)
 	defer timer.Stop()
