@@ -1,0 +1,240 @@
+package bench
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"hash"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// floorTransport is the least work a request must do to meet what the
+// performance issue counts as "every layer on", written inline with no
+// layering, no configuration and no error paths, against the same stub and
+// the same OTel SDK setup as BenchmarkStack:
+//
+//   - a copy of the request with its own header map (a RoundTripper must
+//     not change the caller's request; a retry needs the original);
+//   - a cached bearer token in Authorization;
+//   - an RFC 9421 HMAC-SHA256 signature over @method, @authority, @path,
+//     @query and authorization, with created and a 16-byte nonce from
+//     crypto/rand, as the sign layer covers them (pooled MAC state);
+//   - with tracing (tr != nil): one client span with the start attributes
+//     and, at the end, status, url.full and the protocol version; the
+//     traceparent header; one duration histogram measurement and one
+//     attempt counter increment, with a precomputed attribute set.
+//
+// It has no retry, breaker, throttle, egress check, inventory, response
+// limits, timeouts, redaction or error classification, and it ends the
+// span at the response headers instead of at the end of the body. It is
+// not a client anyone should ship; it is the floor under which no stack
+// doing the issue's work on this SDK and this machine can go, so that
+// full − floor is what securecall's own structure costs.
+type floorTransport struct {
+	next             http.RoundTripper
+	tr               trace.Tracer // nil: tracing off
+	prop             propagation.TextMapPropagator
+	hist             metric.Float64Histogram
+	cnt              metric.Int64Counter
+	start, startPost []trace.SpanStartOption
+	set, setPost     metric.MeasurementOption
+	auth             string
+	macs             sync.Pool // *floorMAC
+}
+
+// floorMAC is a pooled HMAC state with its scratch space (a buffer passed
+// to the hash.Hash interface escapes, so a stack one would be allocated).
+type floorMAC struct {
+	mac  hash.Hash
+	sha  hash.Hash // Content-Digest
+	buf  [512]byte
+	sum  [sha256.Size]byte
+	copy [4096]byte
+}
+
+func newFloorTransport(next http.RoundTripper, tp trace.TracerProvider, mp metric.MeterProvider) *floorTransport {
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = 0x42
+	}
+	f := &floorTransport{
+		next: next,
+		prop: propagation.TraceContext{},
+		auth: "Bearer bench-access-token",
+		macs: sync.Pool{New: func() any { return &floorMAC{mac: hmac.New(sha256.New, key), sha: sha256.New()} }},
+	}
+	if tp == nil {
+		return f
+	}
+	f.tr = tp.Tracer("floor")
+	m := mp.Meter("floor")
+	f.hist, _ = m.Float64Histogram("floor.duration")
+	f.cnt, _ = m.Int64Counter("floor.attempts")
+	base := []attribute.KeyValue{
+		attribute.String("http.request.method", "GET"), attribute.String("server.address", "api.example.test"),
+		attribute.Int("server.port", 443),
+	}
+	basePost := append([]attribute.KeyValue{attribute.String("http.request.method", "POST")}, base[1:]...)
+	f.start = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(base...)}
+	f.startPost = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(basePost...)}
+	ok := attribute.Int("http.response.status_code", 200)
+	f.set = metric.WithAttributeSet(attribute.NewSet(append(base, ok)...))
+	f.setPost = metric.WithAttributeSet(attribute.NewSet(append(basePost, ok)...))
+	return f
+}
+
+func (f *floorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	ctx := req.Context()
+	post := req.Method == http.MethodPost
+	var span trace.Span
+	if f.tr != nil {
+		opts := f.start
+		if post {
+			opts = f.startPost
+		}
+		ctx, span = f.tr.Start(ctx, req.Method, opts...)
+	}
+	r := req.WithContext(ctx)
+	h := make(http.Header, len(req.Header)+6)
+	for k, v := range req.Header {
+		h[k] = v
+	}
+	r.Header = h
+	vals := make([]string, 4) // one allocation for the values set here
+	vals[0] = f.auth
+	h["Authorization"] = vals[0:1:1]
+
+	fm := f.macs.Get().(*floorMAC)
+	var digest string
+	if post {
+		// Content-Digest (RFC 9530) over the whole body, read through
+		// GetBody; the body sent is a second GetBody.
+		body, err := req.GetBody()
+		if err != nil {
+			f.macs.Put(fm)
+			return nil, err
+		}
+		fm.sha.Reset()
+		_, _ = io.CopyBuffer(fm.sha, body, fm.copy[:])
+		_ = body.Close()
+		d := append(fm.buf[:0], "sha-256=:"...)
+		d = base64.StdEncoding.AppendEncode(d, fm.sha.Sum(fm.sum[:0]))
+		digest = string(append(d, ':'))
+		vals[3] = digest
+		h["Content-Digest"] = vals[3:4:4]
+		if r.Body, err = req.GetBody(); err != nil {
+			f.macs.Put(fm)
+			return nil, err
+		}
+	}
+
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	params := append(fm.buf[:0], `("@method" "@authority" "@path" "@query" `...)
+	if post {
+		params = append(params, `"content-digest" "content-type" `...)
+	}
+	params = append(params, `"authorization");created=`...)
+	params = strconv.AppendInt(params, start.Unix(), 10)
+	params = append(params, `;nonce="`...)
+	params = base64.RawURLEncoding.AppendEncode(params, nonce[:])
+	params = append(params, `";keyid="bench-key";alg="hmac-sha256"`...)
+	np := len(params)
+	b := append(params, "\"@method\": "...)
+	b = append(b, r.Method...)
+	b = append(b, "\n\"@authority\": "...)
+	b = append(b, r.URL.Host...)
+	b = append(b, "\n\"@path\": "...)
+	b = append(b, r.URL.EscapedPath()...)
+	b = append(b, "\n\"@query\": ?"...)
+	b = append(b, r.URL.RawQuery...)
+	if post {
+		b = append(b, "\n\"content-digest\": "...)
+		b = append(b, digest...)
+		b = append(b, "\n\"content-type\": "...)
+		b = append(b, h.Get("Content-Type")...)
+	}
+	b = append(b, "\n\"authorization\": "...)
+	b = append(b, f.auth...)
+	b = append(b, "\n\"@signature-params\": "...)
+	b = append(b, params[:np]...)
+	fm.mac.Reset()
+	fm.mac.Write(b[np:])
+	sum := fm.mac.Sum(fm.sum[:0])
+	// Signature-Input and Signature in one string (one allocation).
+	var out [512]byte
+	o := append(out[:0], "sig1="...)
+	o = append(o, params[:np]...)
+	ni := len(o)
+	o = append(o, "sig1=:"...)
+	o = base64.StdEncoding.AppendEncode(o, sum)
+	o = append(o, ':')
+	both := string(o)
+	f.macs.Put(fm)
+	vals[1], vals[2] = both[:ni], both[ni:]
+	h["Signature-Input"] = vals[1:2:2]
+	h["Signature"] = vals[2:3:3]
+
+	if f.tr != nil {
+		f.prop.Inject(ctx, propagation.HeaderCarrier(h))
+	}
+	resp, err := f.next.RoundTrip(r)
+	if f.tr != nil {
+		set := f.set
+		if post {
+			set = f.setPost
+		}
+		f.hist.Record(ctx, time.Since(start).Seconds(), set)
+		f.cnt.Add(ctx, 1, set)
+		if err == nil {
+			span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode),
+				attribute.String("url.full", req.URL.String()), attribute.String("network.protocol.version", "1.1"))
+		}
+		span.End()
+	}
+	return resp, err
+}
+
+// BenchmarkFloor runs GET and POST (1 KiB) on the stub through floorTransport (with an OTel
+// SDK set up as fullOptions does, and with tracing off), next to bare
+// net/http and securecall's full and lean stacks in the same run:
+//
+//	floor − bare   the least the issue's work costs on this SDK and machine;
+//	full − floor   what securecall's layering and its other layers cost.
+func BenchmarkFloor(b *testing.B) {
+	t := newStub(b)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() {
+		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	})
+	floor := &http.Client{Transport: newFloorTransport(stubTransport{}, tp, mp)}
+	floorLean := &http.Client{Transport: newFloorTransport(stubTransport{}, nil, nil)}
+	for _, v := range []struct {
+		name string
+		do   func(*http.Request) (*http.Response, error)
+	}{
+		{"bare", t.bare.Do}, {"floor", floor.Do}, {"full", t.full.Do},
+		{"floor-lean", floorLean.Do}, {"lean", t.lean.Do},
+	} {
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			b.Run(v.name+"/"+m, func(b *testing.B) { run(b, v.do, m, t.url) })
+		}
+	}
+}
