@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -20,6 +21,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/securecall/securecall/signer"
 )
 
 // floorTransport is the least work a request must do to meet what the
@@ -236,5 +239,62 @@ func BenchmarkFloor(b *testing.B) {
 		for _, m := range []string{http.MethodGet, http.MethodPost} {
 			b.Run(v.name+"/"+m, func(b *testing.B) { run(b, v.do, m, t.url) })
 		}
+	}
+}
+
+// verifyingStub checks every request with a Verifier before answering as
+// the stub does.
+type verifyingStub struct {
+	t *testing.T
+	v *signer.Verifier
+}
+
+func (s verifyingStub) RoundTrip(req *http.Request) (*http.Response, error) {
+	// The Verifier reads a server request: the authority is in Host.
+	in := req.Clone(req.Context())
+	in.Host = req.URL.Host
+	in.RequestURI = req.URL.RequestURI()
+	if _, err := s.v.Verify(in, time.Now()); err != nil {
+		s.t.Errorf("%s: the floor's signature does not verify: %v", req.Method, err)
+	}
+	if req.Method == http.MethodPost && in.Header.Get("Content-Digest") == "" {
+		s.t.Errorf("POST without Content-Digest")
+	}
+	return stubTransport{}.RoundTrip(in)
+}
+
+// TestFloorSigns keeps the floor honest: its signature and Content-Digest
+// pass the Verifier (required components, digest of the body, nonce,
+// created), so BenchmarkFloor measures the real work and not a cheaper
+// imitation of it.
+func TestFloorSigns(t *testing.T) {
+	key, err := signer.NewHMACKey("bench-key", bytes.Repeat([]byte{0x42}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := signer.NewVerifier(signer.VerifierOptions{
+		Keys:     signer.StaticKey(key),
+		Required: append(signer.DefaultRequired(), signer.Field("authorization")),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Transport: newFloorTransport(verifyingStub{t, v}, nil, nil)}
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodGet} {
+		var body io.Reader
+		if m == http.MethodPost {
+			body = bytes.NewReader(payload)
+		}
+		req, err := http.NewRequest(m, "https://api.example.test/v1/items?page=2", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
 	}
 }
