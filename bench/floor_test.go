@@ -213,32 +213,78 @@ func (f *floorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// BenchmarkFloor runs GET and POST (1 KiB) on the stub through floorTransport (with an OTel
-// SDK set up as fullOptions does, and with tracing off), next to bare
-// net/http and securecall's full and lean stacks in the same run:
-//
-//	floor − bare   the least the work costs on this SDK and machine;
-//	full − floor   what securecall's layering and its other layers cost.
-func BenchmarkFloor(b *testing.B) {
-	t := newStub(b)
+// floorRows returns the rows of target t that BenchmarkFloor and
+// BenchmarkFloorParallel compare: bare net/http, floorTransport (tracing on
+// with an OTel SDK set up as fullOptions does, and off) over the same base
+// transport as bare, and securecall's full and lean stacks.
+func floorRows(b *testing.B, t target) []struct {
+	name string
+	do   func(*http.Request) (*http.Response, error)
+} {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	b.Cleanup(func() {
 		_ = tp.Shutdown(context.Background())
 		_ = mp.Shutdown(context.Background())
 	})
-	floor := &http.Client{Transport: newFloorTransport(stubTransport{}, tp, mp)}
-	floorLean := &http.Client{Transport: newFloorTransport(stubTransport{}, nil, nil)}
-	for _, v := range []struct {
+	base := t.bare.Transport
+	floor := &http.Client{Transport: newFloorTransport(base, tp, mp)}
+	floorLean := &http.Client{Transport: newFloorTransport(base, nil, nil)}
+	return []struct {
 		name string
 		do   func(*http.Request) (*http.Response, error)
 	}{
 		{"bare", t.bare.Do}, {"floor", floor.Do}, {"full", t.full.Do},
 		{"floor-lean", floorLean.Do}, {"lean", t.lean.Do},
+	}
+}
+
+// BenchmarkFloor runs GET and POST (1 KiB) on the stub and on the
+// loopback HTTP/1.1 server of BenchmarkStack through bare net/http,
+// floorTransport (tracing on and off) and securecall's full and lean
+// stacks, in the same run:
+//
+//	floor − bare   the least the work costs on this SDK and machine;
+//	full − floor   what securecall's layering and its other layers cost.
+//
+//	BenchmarkFloor/{stub,h1}/{bare,floor,full,floor-lean,lean}/{GET,POST}
+func BenchmarkFloor(b *testing.B) {
+	for _, k := range []struct {
+		name string
+		new  func(*testing.B) target
+	}{
+		{"stub", newStub},
+		{"h1", func(b *testing.B) target { return newLoopback(b, false) }},
 	} {
-		for _, m := range []string{http.MethodGet, http.MethodPost} {
-			b.Run(v.name+"/"+m, func(b *testing.B) { run(b, v.do, m, t.url) })
-		}
+		b.Run(k.name, func(b *testing.B) {
+			t := k.new(b)
+			for _, v := range floorRows(b, t) {
+				for _, m := range []string{http.MethodGet, http.MethodPost} {
+					b.Run(v.name+"/"+m, func(b *testing.B) { run(b, v.do, m, t.url) })
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFloorParallel is BenchmarkFloor's GET with 8 goroutines
+// (runParallel); compare cpu-ns/op.
+//
+//	BenchmarkFloorParallel/{stub,h1}/{bare,floor,full,floor-lean,lean}/GET
+func BenchmarkFloorParallel(b *testing.B) {
+	for _, k := range []struct {
+		name string
+		new  func(*testing.B) target
+	}{
+		{"stub", newStub},
+		{"h1", func(b *testing.B) target { return newLoopback(b, false) }},
+	} {
+		b.Run(k.name, func(b *testing.B) {
+			t := k.new(b)
+			for _, v := range floorRows(b, t) {
+				b.Run(v.name+"/GET", func(b *testing.B) { runParallel(b, v.do, http.MethodGet, t.url) })
+			}
+		})
 	}
 }
 
