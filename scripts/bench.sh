@@ -24,11 +24,13 @@ if [ "${HAND:-}" != only ]; then
 out=${OUT:-bench/results.txt}
 go test -run '^$' -bench "${BENCH:-.}" -benchmem -benchtime "${BENCHTIME:-1s}" -count "${COUNT:-6}" ./bench/ | tee "$out"
 echo
-echo "== benchstat: bare vs full (tracing on) vs lean (tracing off), measured in the same run"
-for v in bare full lean; do
+echo "== benchstat: bare vs full (tracing on) vs lean (tracing off), and BenchmarkFloor's floor and"
+echo "   floor-lean (the issue's work inline, no stack), measured in the same run"
+for v in bare floor full floor-lean lean; do
   { grep -E "/$v/|^goos|^goarch|^pkg|^cpu" "$out" || true; } | sed "s#/$v/#/#" > "${out%.txt}.$v.txt"
 done
-"$bs" bare="${out%.txt}.bare.txt" full="${out%.txt}.full.txt" lean="${out%.txt}.lean.txt"
+"$bs" bare="${out%.txt}.bare.txt" floor="${out%.txt}.floor.txt" full="${out%.txt}.full.txt" \
+  floor-lean="${out%.txt}.floor-lean.txt" lean="${out%.txt}.lean.txt"
 fi
 if [ -n "${HAND:-}" ]; then
   hout=${HAND_OUT:-bench/results-hand.txt}
