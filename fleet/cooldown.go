@@ -92,9 +92,10 @@ var (
 	_ transport.WaitCounter   = (*CooldownStore)(nil)
 )
 
-// Waits implements transport.WaitCounter: how many reads may have waited
-// for Redis (a host's first read, the probe while Redis is down). The
-// layers read the clock again after such a read only.
+// Waits implements transport.WaitCounter: how many calls may have waited
+// for Redis (a host's first read, the probe while Redis is down, the write
+// of a new cooldown). The layers read the clock again after such a call
+// only.
 func (s *CooldownStore) Waits() uint64 { return s.waits.Load() }
 
 // NewCooldownStore returns a CooldownStore on c, which the caller owns.
@@ -173,6 +174,7 @@ func (s *CooldownStore) SetCooldown(host string, until time.Time) {
 	if !until.After(now) || !s.h.try(now) {
 		return
 	}
+	s.waits.Add(1) // the write waits for Redis (Waits)
 	s.keys.write(s.key(host), &e.untilEntry, until.UnixNano(), now)
 }
 

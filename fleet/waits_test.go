@@ -13,8 +13,8 @@ import (
 // The stores count the calls that may have waited for Redis
 // (transport.WaitCounter), so that a stack sharing one clock reading per
 // attempt reads the clock again after those only: the cooldown store's
-// first read of a host, the quota's slow path; never the breaker store's
-// reads, which run in the background.
+// first read of a host and its write of a new cooldown, the quota's slow
+// path; never the breaker store's reads, which run in the background.
 func TestStoresCountWaits(t *testing.T) {
 	srv := redistest.Start(t)
 
@@ -34,6 +34,16 @@ func TestStoresCountWaits(t *testing.T) {
 		s.CooldownUntil("other.example.com")
 		if n := w.Waits(); n != 2 {
 			t.Fatalf("another host's first read: Waits = %d, want 2", n)
+		}
+		// A new cooldown is written to Redis while the caller waits.
+		s.SetCooldown("api.example.com", time.Now().Add(time.Minute))
+		if n := w.Waits(); n != 3 {
+			t.Fatalf("SetCooldown (a Redis write): Waits = %d, want 3", n)
+		}
+		// One that has already ended is not written.
+		s.SetCooldown("api.example.com", time.Now().Add(-time.Second))
+		if n := w.Waits(); n != 3 {
+			t.Fatalf("SetCooldown in the past moved Waits to %d", n)
 		}
 	})
 

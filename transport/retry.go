@@ -494,7 +494,9 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body = http.NoBody
 		}
 		v := Classify(ctx, resp, err, now)
-		l.noteServerWait(host, h, v, now)
+		if l.noteServerWait(host, h, v, now) {
+			now = time.Now() // the store's write may have blocked
+		}
 
 		retry, stop, checkErr := l.decide(ctx, req, resp, err, v, replayable)
 		if !retry {
@@ -634,12 +636,21 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 	} else {
 		until = h.cool.until.Load()
 	}
-	if until == 0 || until <= now.UnixNano() {
+	if until == 0 {
 		if waited {
 			// The store may have blocked (a first read of a host): the
 			// attempt reads the clock again when it needs it.
 			return time.Time{}, nil
 		}
+		return now, nil
+	}
+	if waited {
+		// The store may have blocked, and a cooldown is set: the wait is
+		// from now, not from before the read (which would overshoot the
+		// cooldown's end by the read's time).
+		now = time.Now()
+	}
+	if until <= now.UnixNano() {
 		return now, nil
 	}
 	wait := jitter(min(time.Duration(until-now.UnixNano()), l.cfg.MaxRetryAfter), l.cfg.ServerWaitJitter)
@@ -655,17 +666,21 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 
 // noteServerWait starts or extends host's cooldown when the server asked
 // every client to hold off: a 429 or 503 with a wait, or RateLimit r=0
-// with t, capped at MaxRetryAfter.
-func (l *retryLayer) noteServerWait(host string, h *retryHost, v Verdict, now time.Time) {
+// with t, capped at MaxRetryAfter. It reports whether a shared store's
+// write may have blocked (the store does not count its waits, or its count
+// moved), so that the caller reads the clock again.
+func (l *retryLayer) noteServerWait(host string, h *retryHost, v Verdict, now time.Time) bool {
 	if !v.HasWait || v.Wait <= 0 || !v.Throttled {
-		return
+		return false
 	}
 	until := now.Add(min(v.Wait, l.cfg.MaxRetryAfter))
 	if l.cooldowns != nil {
+		w0, counted := waitsOf(l.cooldowns)
 		l.cooldowns.SetCooldown(host, until)
-		return
+		return mayHaveWaited(l.cooldowns, w0, counted)
 	}
 	h.cool.extend(until.UnixNano())
+	return false
 }
 
 // count adds 1 to c with the attribute set {server.address=host, key=value}.
