@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"hash"
 	"io"
 	"net/http"
@@ -17,7 +18,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -34,29 +34,37 @@ import (
 //     not change the caller's request; a retry needs the original);
 //   - a cached bearer token in Authorization;
 //   - an RFC 9421 HMAC-SHA256 signature over @method, @authority, @path,
-//     @query and authorization, with created and a 16-byte nonce from
-//     crypto/rand, as the sign layer covers them (pooled MAC state);
-//   - with tracing (tr != nil): one client span with the start attributes
-//     and, at the end, status, url.full and the protocol version; the
-//     traceparent header; one duration histogram measurement and one
-//     attempt counter increment, with a precomputed attribute set.
+//     @query and authorization (and, for a body, content-digest and
+//     content-type), with created and a 16-byte nonce from crypto/rand, as
+//     the sign layer covers them (pooled MAC state);
+//   - for a body: an RFC 9530 Content-Digest (SHA-256) read through
+//     GetBody, and a second GetBody for the body sent;
+//   - with tracing (tr != nil): one client span with the HTTP client
+//     semconv attributes set in one call at the end (method,
+//     server.address, server.port, status, url.full, protocol version);
+//     traceparent, written into the header directly; one duration
+//     histogram measurement and one attempt counter increment with a
+//     precomputed attribute set.
 //
-// It has no retry, breaker, throttle, egress check, inventory, response
-// limits, timeouts, redaction or error classification, and it ends the
-// span at the response headers instead of at the end of the body. It is
-// not a client anyone should ship; it is the floor under which no stack
-// doing the work on this SDK and this machine can go, so that
-// full − floor is what securecall's own structure costs.
+// The header values share one slice and the two signature fields one
+// string, as the stack's do. It has no retry, breaker, throttle, egress
+// check, inventory, response limits, timeouts, redaction or error
+// classification, and it ends the span at the response headers instead of
+// at the end of the body. It is not a client anyone should ship; it is the
+// floor under which no stack doing the work on this SDK and this
+// machine can go, so that full − floor is what securecall's own structure
+// costs.
 type floorTransport struct {
-	next             http.RoundTripper
-	tr               trace.Tracer // nil: tracing off
-	prop             propagation.TextMapPropagator
-	hist             metric.Float64Histogram
-	cnt              metric.Int64Counter
-	start, startPost []trace.SpanStartOption
-	set, setPost     metric.MeasurementOption
-	auth             string
-	macs             sync.Pool // *floorMAC
+	next           http.RoundTripper
+	tr             trace.Tracer // nil: tracing off
+	hist           metric.Float64Histogram
+	cnt            metric.Int64Counter
+	start          []trace.SpanStartOption
+	base, basePost []attribute.KeyValue // method, server.address, server.port
+	set, setPost   metric.MeasurementOption
+	attrs          sync.Pool // *[8]attribute.KeyValue: a stack array would escape
+	auth           string
+	macs           sync.Pool // *floorMAC
 }
 
 // floorMAC is a pooled HMAC state with its scratch space (a buffer passed
@@ -75,10 +83,10 @@ func newFloorTransport(next http.RoundTripper, tp trace.TracerProvider, mp metri
 		key[i] = 0x42
 	}
 	f := &floorTransport{
-		next: next,
-		prop: propagation.TraceContext{},
-		auth: "Bearer bench-access-token",
-		macs: sync.Pool{New: func() any { return &floorMAC{mac: hmac.New(sha256.New, key), sha: sha256.New()} }},
+		next:  next,
+		auth:  "Bearer bench-access-token",
+		macs:  sync.Pool{New: func() any { return &floorMAC{mac: hmac.New(sha256.New, key), sha: sha256.New()} }},
+		attrs: sync.Pool{New: func() any { return new([8]attribute.KeyValue) }},
 	}
 	if tp == nil {
 		return f
@@ -92,8 +100,8 @@ func newFloorTransport(next http.RoundTripper, tp trace.TracerProvider, mp metri
 		attribute.Int("server.port", 443),
 	}
 	basePost := append([]attribute.KeyValue{attribute.String("http.request.method", "POST")}, base[1:]...)
-	f.start = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(base...)}
-	f.startPost = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(basePost...)}
+	f.base, f.basePost = base, basePost
+	f.start = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 	ok := attribute.Int("http.response.status_code", 200)
 	f.set = metric.WithAttributeSet(attribute.NewSet(append(base, ok)...))
 	f.setPost = metric.WithAttributeSet(attribute.NewSet(append(basePost, ok)...))
@@ -106,11 +114,7 @@ func (f *floorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	post := req.Method == http.MethodPost
 	var span trace.Span
 	if f.tr != nil {
-		opts := f.start
-		if post {
-			opts = f.startPost
-		}
-		ctx, span = f.tr.Start(ctx, req.Method, opts...)
+		ctx, span = f.tr.Start(ctx, req.Method, f.start...)
 	}
 	r := req.WithContext(ctx)
 	h := make(http.Header, len(req.Header)+6)
@@ -118,7 +122,7 @@ func (f *floorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		h[k] = v
 	}
 	r.Header = h
-	vals := make([]string, 4) // one allocation for the values set here
+	vals := make([]string, 5) // one allocation for the values set here
 	vals[0] = f.auth
 	h["Authorization"] = vals[0:1:1]
 
@@ -194,7 +198,20 @@ func (f *floorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	h["Signature"] = vals[2:3:3]
 
 	if f.tr != nil {
-		f.prop.Inject(ctx, propagation.HeaderCarrier(h))
+		// W3C traceparent, written as the propagator would write it, into
+		// the values slice (propagation.HeaderCarrier would allocate a
+		// slice and canonicalise the name).
+		sc := span.SpanContext()
+		tid, sid := sc.TraceID(), sc.SpanID()
+		var tp [55]byte
+		b := append(tp[:0], "00-"...)
+		b = hex.AppendEncode(b, tid[:])
+		b = append(b, '-')
+		b = hex.AppendEncode(b, sid[:])
+		b = append(b, '-')
+		b = hex.AppendEncode(b, []byte{byte(sc.TraceFlags())})
+		vals[4] = string(b)
+		h["Traceparent"] = vals[4:5:5]
 	}
 	resp, err := f.next.RoundTrip(r)
 	if f.tr != nil {
@@ -205,8 +222,20 @@ func (f *floorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		f.hist.Record(ctx, time.Since(start).Seconds(), set)
 		f.cnt.Add(ctx, 1, set)
 		if err == nil {
-			span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode),
+			// Every attribute in one SetAttributes at the end (one
+			// allocation in the SDK), as the call trace sets them.
+			buf := f.attrs.Get().(*[8]attribute.KeyValue)
+			attrs := buf[:0]
+			if post {
+				attrs = append(attrs, f.basePost...)
+			} else {
+				attrs = append(attrs, f.base...)
+			}
+			attrs = append(attrs, attribute.Int("http.response.status_code", resp.StatusCode),
 				attribute.String("url.full", req.URL.String()), attribute.String("network.protocol.version", "1.1"))
+			span.SetAttributes(attrs...)
+			clear(buf[:])
+			f.attrs.Put(buf)
 		}
 		span.End()
 	}
