@@ -278,22 +278,11 @@ func floorRows(b *testing.B, t target) []struct {
 //
 //	BenchmarkFloor/{stub,h1}/{bare,floor,full,floor-lean,lean}/{GET,POST}
 func BenchmarkFloor(b *testing.B) {
-	for _, k := range []struct {
-		name string
-		new  func(*testing.B) target
-	}{
-		{"stub", newStub},
-		{"h1", func(b *testing.B) target { return newLoopback(b, false) }},
-	} {
-		b.Run(k.name, func(b *testing.B) {
-			t := k.new(b)
-			for _, v := range floorRows(b, t) {
-				for _, m := range []string{http.MethodGet, http.MethodPost} {
-					b.Run(v.name+"/"+m, func(b *testing.B) { run(b, v.do, m, t.url) })
-				}
-			}
-		})
-	}
+	eachFloorRow(b, func(b *testing.B, t target, name string, do func(*http.Request) (*http.Response, error)) {
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			b.Run(name+"/"+m, func(b *testing.B) { run(b, do, m, t.url) })
+		}
+	})
 }
 
 // BenchmarkFloorParallel is BenchmarkFloor's GET with 8 goroutines
@@ -301,6 +290,14 @@ func BenchmarkFloor(b *testing.B) {
 //
 //	BenchmarkFloorParallel/{stub,h1}/{bare,floor,full,floor-lean,lean}/GET
 func BenchmarkFloorParallel(b *testing.B) {
+	eachFloorRow(b, func(b *testing.B, t target, name string, do func(*http.Request) (*http.Response, error)) {
+		b.Run(name+"/GET", func(b *testing.B) { runParallel(b, do, http.MethodGet, t.url) })
+	})
+}
+
+// eachFloorRow calls f with every row of floorRows on the stub and on the
+// loopback HTTP/1.1 server, each target in a sub-benchmark of its name.
+func eachFloorRow(b *testing.B, f func(b *testing.B, t target, name string, do func(*http.Request) (*http.Response, error))) {
 	for _, k := range []struct {
 		name string
 		new  func(*testing.B) target
@@ -311,7 +308,7 @@ func BenchmarkFloorParallel(b *testing.B) {
 		b.Run(k.name, func(b *testing.B) {
 			t := k.new(b)
 			for _, v := range floorRows(b, t) {
-				b.Run(v.name+"/GET", func(b *testing.B) { runParallel(b, v.do, http.MethodGet, t.url) })
+				f(b, t, v.name, v.do)
 			}
 		})
 	}
