@@ -292,74 +292,131 @@ type ccCounted struct{ *ccStore }
 
 func (s ccCounted) Waits() uint64 { return s.waits.Load() }
 
+// ccVariants are the store and stack shapes the cooldown clock tests run
+// in: a store that counts its waits or not, and per-attempt layers sharing
+// the retry layer's clock reading (as client.New builds them) or not.
+var ccVariants = []struct {
+	name           string
+	counted, share bool
+}{
+	{"counted/shared-clock", true, true},
+	{"uncounted/shared-clock", false, true},
+	{"counted/own-clocks", true, false},
+	{"uncounted/own-clocks", false, false},
+}
+
+func (s *ccStore) as(counted bool) transport.CooldownStore {
+	if counted {
+		return ccCounted{s}
+	}
+	return s
+}
+
 // A cooldown store read that blocks while a cooldown is set: the attempt
-// starts when the cooldown ends, not the read's time after it (the wait
-// used to be computed from the clock reading taken before the read).
+// starts when the cooldown ends (or when the read returns, if the cooldown
+// ended meanwhile), not the read's time after it (the wait used to be
+// computed from the clock reading taken before the read).
 func TestCooldownWaitCountsFromAfterASlowRead(t *testing.T) {
-	for _, counted := range []bool{true, false} {
-		name := map[bool]string{true: "counted", false: "uncounted"}[counted]
-		t.Run(name, func(t *testing.T) {
+	for _, v := range ccVariants {
+		for _, tc := range []struct {
+			name      string
+			until, at time.Duration // the cooldown's end, when the send is due
+			readDelay time.Duration
+		}{
+			{"ends-after-the-read", 3 * time.Second, 3 * time.Second, 2 * time.Second},
+			{"ends-during-the-read", time.Second, 2 * time.Second, 2 * time.Second},
+		} {
+			t.Run(v.name+"/"+tc.name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					start := time.Now()
+					store := &ccStore{readDelay: tc.readDelay, until: start.Add(tc.until)}
+					var sentAt time.Time
+					next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
+					rt := apStackAs(t, 0, time.Minute,
+						transport.RetryConfig{Cooldowns: store.as(v.counted), ServerWaitJitter: -1, SharedClock: v.share},
+						nil, roundTripFunc(func(r *http.Request) (*http.Response, error) {
+							sentAt = time.Now()
+							return next.RoundTrip(r)
+						}))
+					resp, err := resGet(t, t.Context(), rt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resReadAll(t, resp)
+					if got := sentAt.Sub(start); got != tc.at {
+						t.Fatalf("sent %v after the call began; want %v", got, tc.at)
+					}
+				})
+			})
+		}
+	}
+}
+
+// A cooldown store whose write of the server's cooldown blocks: the
+// server's wait counts from its response, so the time the write took is
+// part of it, and the deadline check uses a fresh clock reading. Retry-After
+// 3 s, a 2 s write, a 4 s deadline: the second send is due at 3 s. With the
+// reading from before the write the layer slept 3 s more and the call ran
+// into its deadline at 4 s; with a fresh reading but the whole wait, the 3 s
+// did not fit the 2 s left and the call stopped at 2 s.
+func TestRetryClockAfterSlowCooldownWrite(t *testing.T) {
+	for _, v := range ccVariants {
+		t.Run(v.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
+				store := &ccStore{writeDelay: 2 * time.Second}
+				next := transporttest.NewResponder(
+					transporttest.Respond(503, "busy", "Retry-After", "3"),
+					transporttest.Respond(200, "ok"))
+				var sends []time.Duration
 				start := time.Now()
-				store := &ccStore{readDelay: 2 * time.Second, until: start.Add(3 * time.Second)}
-				var cs transport.CooldownStore = store
-				if counted {
-					cs = ccCounted{store}
-				}
-				var sentAt time.Time
-				next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
-				rt := apStack(t, 0, time.Minute, transport.RetryConfig{Cooldowns: cs, ServerWaitJitter: -1},
+				rt := apStackAs(t, 4*time.Second, time.Second,
+					transport.RetryConfig{Cooldowns: store.as(v.counted), MaxAttempts: 3, ServerWaitJitter: -1,
+						MinAttemptTime: -1, SharedClock: v.share},
 					nil, roundTripFunc(func(r *http.Request) (*http.Response, error) {
-						sentAt = time.Now()
+						sends = append(sends, time.Since(start))
 						return next.RoundTrip(r)
 					}))
 				resp, err := resGet(t, t.Context(), rt)
 				if err != nil {
-					t.Fatal(err)
+					t.Fatalf("err = %v; want the second send's 200", err)
 				}
 				resReadAll(t, resp)
-				if got := sentAt.Sub(start); got != 3*time.Second {
-					t.Fatalf("sent %v after the call began; the cooldown ended after 3s", got)
+				if len(sends) != 2 || sends[1] != 3*time.Second {
+					t.Fatalf("sends at %v; want 0s and 3s (the server's 3 s from its response)", sends)
+				}
+				if store.writes.Load() != 1 {
+					t.Errorf("%d cooldown writes; want 1", store.writes.Load())
 				}
 			})
 		})
 	}
 }
 
-// A cooldown store whose write of the server's cooldown blocks: the retry
-// layer reads the clock again before deciding whether the wait fits the
-// deadline. With the reading from before the write, a 1 s Retry-After
-// seemed to fit 2.5 s of deadline when only 0.5 s was left, and the call
-// slept into its deadline instead of stopping at once.
-func TestRetryClockAfterSlowCooldownWrite(t *testing.T) {
-	for _, counted := range []bool{true, false} {
-		name := map[bool]string{true: "counted", false: "uncounted"}[counted]
-		t.Run(name, func(t *testing.T) {
+// The deadline still holds after a slow cooldown write: Retry-After 3 s, a
+// 2 s write and a 2.5 s deadline stop the call at once after the write, for
+// the deadline, without a second send.
+func TestRetryDeadlineAfterSlowCooldownWrite(t *testing.T) {
+	for _, v := range ccVariants {
+		t.Run(v.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				store := &ccStore{writeDelay: 2 * time.Second}
-				var cs transport.CooldownStore = store
-				if counted {
-					cs = ccCounted{store}
-				}
 				next := transporttest.NewResponder(
-					transporttest.Respond(503, "busy", "Retry-After", "1"),
+					transporttest.Respond(503, "busy", "Retry-After", "3"),
 					transporttest.Respond(200, "ok"))
-				rt := apStack(t, 2500*time.Millisecond, time.Second,
-					transport.RetryConfig{Cooldowns: cs, MaxAttempts: 3, ServerWaitJitter: -1, MinAttemptTime: -1}, nil, next)
+				rt := apStackAs(t, 2500*time.Millisecond, time.Second,
+					transport.RetryConfig{Cooldowns: store.as(v.counted), MaxAttempts: 3, ServerWaitJitter: -1,
+						MinAttemptTime: -1, SharedClock: v.share}, nil, next)
 				start := time.Now()
 				_, err := resGet(t, t.Context(), rt)
 				var re *transport.RetryError
-				if !errors.As(err, &re) || re.Reason != transport.StopDeadline {
-					t.Fatalf("err = %v; want a RetryError stopped for the deadline", err)
-				}
-				if !errors.Is(err, transport.ErrRateLimited) {
-					t.Errorf("err = %v; want ErrRateLimited (the server's wait did not fit)", err)
+				if !errors.As(err, &re) || re.Reason != transport.StopDeadline || !errors.Is(err, transport.ErrRateLimited) {
+					t.Fatalf("err = %v; want a RetryError stopped for the deadline, ErrRateLimited", err)
 				}
 				if got := time.Since(start); got != 2*time.Second {
 					t.Errorf("stopped %v after the call began; want 2s (at once after the write)", got)
 				}
-				if n := next.Calls(); n != 1 || store.writes.Load() != 1 {
-					t.Errorf("%d sends, %d cooldown writes; want 1 and 1", n, store.writes.Load())
+				if n := next.Calls(); n != 1 {
+					t.Errorf("%d sends; want 1", n)
 				}
 			})
 		})

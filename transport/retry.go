@@ -494,8 +494,13 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body = http.NoBody
 		}
 		v := Classify(ctx, resp, err, now)
+		// spent is how long a shared store's cooldown write took, when it
+		// may have blocked: the wait below counts from the response, so
+		// that much of it has passed.
+		var spent time.Duration
 		if l.noteServerWait(host, h, v, now) {
-			now = time.Now() // the store's write may have blocked
+			fresh := time.Now()
+			spent, now = fresh.Sub(now), fresh
 		}
 
 		retry, stop, checkErr := l.decide(ctx, req, resp, err, v, replayable)
@@ -526,6 +531,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 				wait, source = sw, v.Source
 			}
 		}
+		wait = max(wait-spent, 0)
 		var cause error
 		switch {
 		case source != SourceBackoff:

@@ -70,11 +70,12 @@ type BreakerStoreAt interface {
 // BreakerStore, SharedQuota) whose calls on the request path rarely wait
 // for its backend. Waits counts the calls that may have waited (a host's
 // first read, a probe of a backend that is down, a lease fetched while the
-// caller waits, a write the caller waits for), ever, across all callers. A stack whose per-attempt layers
-// share one clock reading (RetryConfig.SharedClock) reads the clock again
-// after a call to a store only when the store does not count its waits or
-// its count moved during the call; a count that moves for another caller's
-// wait only costs one clock read. It must be cheap: an atomic load.
+// caller waits, a write the caller waits for), ever, across all callers.
+// A stack whose per-attempt layers share one clock reading
+// (RetryConfig.SharedClock) reads the clock again after a call to a store
+// only when the store does not count its waits or its count moved during
+// the call; a count that moves for another caller's wait only costs one
+// clock read. It must be cheap: an atomic load.
 type WaitCounter interface {
 	Waits() uint64
 }
