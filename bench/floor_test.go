@@ -19,7 +19,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/securecall/securecall/signer"
@@ -38,7 +40,7 @@ import (
 //     content-type), with created and a 16-byte nonce from crypto/rand, as
 //     the sign layer covers them (pooled MAC state);
 //   - for a body: an RFC 9530 Content-Digest (SHA-256) read through
-//     GetBody, and a second GetBody for the body sent;
+//     GetBody (the request's own body is the one sent);
 //   - with tracing (tr != nil): one client span with the HTTP client
 //     semconv attributes set in one call at the end (method,
 //     server.address, server.port, status, url.full, protocol version);
@@ -130,7 +132,8 @@ func (f *floorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var digest string
 	if post {
 		// Content-Digest (RFC 9530) over the whole body, read through
-		// GetBody; the body sent is a second GetBody.
+		// GetBody; the body sent is the request's own (r shares it), as
+		// the stack's first attempt sends it.
 		body, err := req.GetBody()
 		if err != nil {
 			f.macs.Put(fm)
@@ -144,10 +147,6 @@ func (f *floorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		digest = string(append(d, ':'))
 		vals[3] = digest
 		h["Content-Digest"] = vals[3:4:4]
-		if r.Body, err = req.GetBody(); err != nil {
-			f.macs.Put(fm)
-			return nil, err
-		}
 	}
 
 	var nonce [16]byte
@@ -315,10 +314,11 @@ func eachFloorRow(b *testing.B, f func(b *testing.B, t target, name string, do f
 }
 
 // verifyingStub checks every request with a Verifier before answering as
-// the stub does.
+// the stub does, and keeps the traceparent each request carried.
 type verifyingStub struct {
-	t *testing.T
-	v *signer.Verifier
+	t           *testing.T
+	v           *signer.Verifier
+	traceparent *[]string
 }
 
 func (s verifyingStub) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -332,42 +332,110 @@ func (s verifyingStub) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method == http.MethodPost && in.Header.Get("Content-Digest") == "" {
 		s.t.Errorf("POST without Content-Digest")
 	}
+	*s.traceparent = append(*s.traceparent, req.Header.Get("Traceparent"))
 	return stubTransport{}.RoundTrip(in)
 }
 
-// TestFloorSigns keeps the floor honest: its signature and Content-Digest
-// pass the Verifier (required components, digest of the body, nonce,
-// created), so BenchmarkFloor measures the real work and not a cheaper
-// imitation of it.
+// TestFloorSigns keeps the floor honest, so that BenchmarkFloor measures
+// the real work and not a cheaper imitation of it: its signature and
+// Content-Digest pass the Verifier (required components, digest of the
+// body, nonce, created), the caller's request is left as it was, and with
+// tracing every call records one span with the six HTTP client attributes,
+// sends that span's traceparent, and adds one duration measurement and one
+// attempt count.
 func TestFloorSigns(t *testing.T) {
 	key, err := signer.NewHMACKey("bench-key", bytes.Repeat([]byte{0x42}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := signer.NewVerifier(signer.VerifierOptions{
-		Keys:     signer.StaticKey(key),
-		Required: append(signer.DefaultRequired(), signer.Field("authorization")),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &http.Client{Transport: newFloorTransport(verifyingStub{t, v}, nil, nil)}
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodGet} {
-		var body io.Reader
-		if m == http.MethodPost {
-			body = bytes.NewReader(payload)
-		}
-		req, err := http.NewRequest(m, "https://api.example.test/v1/items?page=2", body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+	for _, traced := range []bool{false, true} {
+		t.Run(map[bool]string{false: "lean", true: "traced"}[traced], func(t *testing.T) {
+			v, err := signer.NewVerifier(signer.VerifierOptions{
+				Keys:     signer.StaticKey(key),
+				Required: append(signer.DefaultRequired(), signer.Field("authorization")),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tps []string
+			rec := tracetest.NewSpanRecorder()
+			reader := sdkmetric.NewManualReader()
+			var f *floorTransport
+			stub := verifyingStub{t, v, &tps}
+			if traced {
+				tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+				mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+				t.Cleanup(func() {
+					_ = tp.Shutdown(context.Background())
+					_ = mp.Shutdown(context.Background())
+				})
+				f = newFloorTransport(stub, tp, mp)
+			} else {
+				f = newFloorTransport(stub, nil, nil)
+			}
+			c := &http.Client{Transport: f}
+			methods := []string{http.MethodGet, http.MethodPost, http.MethodGet}
+			for _, m := range methods {
+				var body io.Reader
+				if m == http.MethodPost {
+					body = bytes.NewReader(payload)
+				}
+				req, err := http.NewRequest(m, "https://api.example.test/v1/items?page=2", body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if len(req.Header) != 1 {
+					t.Errorf("the caller's request was changed: %v", req.Header)
+				}
+			}
+			if !traced {
+				return
+			}
+			spans := rec.Ended()
+			if len(spans) != len(methods) {
+				t.Fatalf("%d spans for %d calls", len(spans), len(methods))
+			}
+			for i, sp := range spans {
+				if n := len(sp.Attributes()); n != 6 {
+					t.Errorf("span %d: %d attributes, want 6: %v", i, n, sp.Attributes())
+				}
+				sc := sp.SpanContext()
+				want := "00-" + sc.TraceID().String() + "-" + sc.SpanID().String() + "-" + sc.TraceFlags().String()
+				if tps[i] != want {
+					t.Errorf("call %d sent traceparent %q, its span is %q", i, tps[i], want)
+				}
+			}
+			var rm metricdata.ResourceMetrics
+			if err := reader.Collect(context.Background(), &rm); err != nil {
+				t.Fatal(err)
+			}
+			var hist uint64
+			var count int64
+			for _, sm := range rm.ScopeMetrics {
+				for _, m := range sm.Metrics {
+					switch d := m.Data.(type) {
+					case metricdata.Histogram[float64]:
+						for _, p := range d.DataPoints {
+							hist += p.Count
+						}
+					case metricdata.Sum[int64]:
+						for _, p := range d.DataPoints {
+							count += p.Value
+						}
+					}
+				}
+			}
+			if hist != uint64(len(methods)) || count != int64(len(methods)) {
+				t.Errorf("%d duration measurements and %d attempts counted for %d calls", hist, count, len(methods))
+			}
+		})
 	}
 }
 
