@@ -261,13 +261,12 @@ func TestAttemptClockAfterSlowSharedStore(t *testing.T) {
 // may block (known since session 3, fixed in session 4).
 
 // ccStore is a CooldownStore whose calls take a while (a fleet store's first
-// read of a host, or its write of a new cooldown, waits for Redis) and that
-// counts them as waits (transport.WaitCounter) when counted is set.
+// read of a host, or its write of a new cooldown, waits for Redis). It
+// counts them as waits; ccCounted reports the count (transport.WaitCounter).
 type ccStore struct {
 	readDelay, writeDelay time.Duration
 	until                 time.Time // what reads answer
 	waits                 atomic.Uint64
-	counted               bool
 	writes                atomic.Int32
 }
 
