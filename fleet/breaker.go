@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,9 @@ type BreakerOptions struct {
 	// the staleness bound. Zero: DefaultRefreshInterval.
 	RefreshInterval time.Duration
 	// MaxHosts bounds the hosts cached. Zero: transport.DefaultMaxHosts.
+	// When it is reached, hosts whose open state has ended are dropped
+	// first, then the one whose open state ends soonest; a host with an
+	// open end not yet written to Redis is kept.
 	MaxHosts int
 	// MeterProvider creates MetricDegraded and MetricRedisErrors. Nil:
 	// the global provider.
@@ -107,7 +111,7 @@ func NewBreakerStore(c redis.UniversalClient, opts BreakerOptions) (*BreakerStor
 	}
 	s := &BreakerStore{keys: untilKeys{c: c, h: h}, prefix: uo.prefix, refresh: uo.refresh, h: h}
 	s.hosts.max = uo.maxHosts
-	s.hosts.done = func(e *breakerEntry, now int64) bool { return e.until.Load() <= now && e.pending.Load() == 0 }
+	s.hosts.end = breakerEnd
 	return s, nil
 }
 
@@ -193,3 +197,12 @@ func (s *BreakerStore) Stats() Stats { return s.h.stats() }
 // ReportDegraded implements transport.DegradationReporter: the layer using
 // the store adds EventDegraded to the request's span while Redis is down.
 func (s *BreakerStore) ReportDegraded(ctx context.Context) { s.h.reportDegraded(ctx) }
+
+// breakerEnd is the breaker store's host map's end: an entry with an open
+// end still to write to Redis is kept while anything else can go.
+func breakerEnd(e *breakerEntry) int64 {
+	if e.pending.Load() != 0 {
+		return math.MaxInt64
+	}
+	return e.until.Load()
+}

@@ -38,6 +38,8 @@ type CooldownOptions struct {
 	// so the retry layer waits or fails with transport.ErrRateLimited.
 	Policy Policy
 	// MaxHosts bounds the hosts cached. Zero: transport.DefaultMaxHosts.
+	// When it is reached, hosts whose cooldown has ended are dropped
+	// first, then the one whose cooldown ends soonest.
 	MaxHosts int
 	// MeterProvider creates MetricDegraded and MetricRedisErrors. Nil:
 	// the global provider.
@@ -118,7 +120,7 @@ func NewCooldownStore(c redis.UniversalClient, opts CooldownOptions) (*CooldownS
 	}
 	s := &CooldownStore{keys: untilKeys{c: c, h: h}, prefix: uo.prefix, refresh: uo.refresh, h: h}
 	s.hosts.max = uo.maxHosts
-	s.hosts.done = func(e *coolEntry, now int64) bool { return e.until.Load() <= now }
+	s.hosts.end = func(e *coolEntry) int64 { return e.until.Load() }
 	return s, nil
 }
 

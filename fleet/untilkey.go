@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,14 +140,16 @@ type hostMap[E any] struct {
 	m   atomic.Pointer[map[string]*E]
 	mu  sync.Mutex // serialises copies
 	max int
-	// done reports whether an entry may be dropped when the map is full
-	// (its end has passed and nothing is left to write).
-	done func(e *E, now int64) bool
+	// end tells until when an entry matters (unix nanoseconds): at or
+	// before now, it may be dropped (its end has passed and nothing is left
+	// to write); math.MaxInt64 keeps it while anything else can go.
+	end func(e *E) int64
 }
 
-// get returns host's entry, creating it. When the map is full, entries
-// that are done go first, then others in map order: an evicted host is
-// read from Redis again on next use.
+// get returns host's entry, creating it. When the map is full, the entries
+// whose end has passed go first, then the one that ends soonest (a cooldown
+// or open state about to end rather than one with minutes to run): an
+// evicted host is read from Redis again on next use.
 func (hm *hostMap[E]) get(host string) *E {
 	if m := hm.m.Load(); m != nil {
 		if e, ok := (*m)[host]; ok {
@@ -165,16 +168,20 @@ func (hm *hostMap[E]) get(host string) *E {
 	now := time.Now().UnixNano()
 	m := make(map[string]*E, min(len(old)+1, hm.max))
 	for h, e := range old {
-		if len(old) >= hm.max && hm.done(e, now) {
+		if len(old) >= hm.max && hm.end(e) <= now {
 			continue
 		}
 		m[h] = e
 	}
-	for h := range m {
-		if len(m) < hm.max {
-			break
+	for len(m) >= hm.max {
+		var victim string
+		soonest, found := int64(math.MaxInt64), false
+		for h, e := range m {
+			if u := hm.end(e); !found || u < soonest {
+				victim, soonest, found = h, u, true
+			}
 		}
-		delete(m, h)
+		delete(m, victim)
 	}
 	e := new(E)
 	m[host] = e

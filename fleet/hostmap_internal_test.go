@@ -1,0 +1,68 @@
+package fleet
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// A full host map drops the entries whose end has passed, then the one
+// that ends soonest, never one with longer to run or one with an open end
+// still to write. (It used to drop an arbitrary entry in map order once no
+// entry had ended: a cooldown with minutes to run could go, and during a
+// Redis outage, when it is not in Redis either, it was lost.) Twenty rounds
+// with the ends in random order: an arbitrary choice would keep the soonest
+// one by chance about once in four.
+func TestHostMapEvictsTheSoonestEnd(t *testing.T) {
+	now := time.Now()
+	for round := range 20 {
+		var hm hostMap[coolEntry]
+		hm.max = 4
+		hm.end = func(e *coolEntry) int64 { return e.until.Load() }
+		ends := map[string]time.Duration{"a": 40 * time.Second, "b": 10 * time.Second, "c": 30 * time.Second, "d": 20 * time.Second}
+		hosts := []string{"a", "b", "c", "d"}
+		rand.Shuffle(len(hosts), func(i, j int) { hosts[i], hosts[j] = hosts[j], hosts[i] })
+		for _, h := range hosts {
+			hm.get(h).until.Store(now.Add(ends[h]).UnixNano())
+		}
+		hm.get("e").until.Store(now.Add(time.Minute).UnixNano())
+		m := *hm.m.Load()
+		if _, ok := m["b"]; ok || len(m) != 4 {
+			t.Fatalf("round %d: kept %v; want a, c, d, e (b ends first)", round, keys(m))
+		}
+		// An entry whose end has passed goes before any other.
+		m["c"].until.Store(now.Add(-time.Second).UnixNano())
+		hm.get("f")
+		m = *hm.m.Load()
+		if _, ok := m["c"]; ok || len(m) != 4 {
+			t.Fatalf("round %d: kept %v; want a, d, e, f (c had ended)", round, keys(m))
+		}
+	}
+}
+
+// The breaker store's map keeps an entry whose open end is still to be
+// written to Redis, even when it ends first.
+func TestBreakerHostMapKeepsPendingWrites(t *testing.T) {
+	now := time.Now()
+	s := &BreakerStore{}
+	s.hosts.max = 2
+	s.hosts.end = breakerEnd
+	p := s.hosts.get("pending.example.com")
+	p.until.Store(now.Add(time.Second).UnixNano())
+	p.pending.Store(now.Add(time.Second).UnixNano())
+	s.hosts.get("later.example.com").until.Store(now.Add(time.Hour).UnixNano())
+	s.hosts.get("new.example.com")
+	m := *s.hosts.m.Load()
+	if _, ok := m["pending.example.com"]; !ok {
+		t.Fatalf("kept %v; the entry with a write pending was dropped", keys(m))
+	}
+}
+
+func keys[E any](m map[string]*E) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return append(ks, fmt.Sprintf("(%d)", len(m)))
+}
