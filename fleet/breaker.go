@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"context"
-	"math"
 	"sync/atomic"
 	"time"
 
@@ -29,8 +28,8 @@ type BreakerOptions struct {
 	RefreshInterval time.Duration
 	// MaxHosts bounds the hosts cached. Zero: transport.DefaultMaxHosts.
 	// When it is reached, hosts whose open state has ended are dropped
-	// first, then the one whose open state ends soonest; a host with an
-	// open end not yet written to Redis is kept.
+	// first, then the one whose open state ends soonest (a write to Redis
+	// already under way still happens).
 	MaxHosts int
 	// MeterProvider creates MetricDegraded and MetricRedisErrors. Nil:
 	// the global provider.
@@ -111,7 +110,7 @@ func NewBreakerStore(c redis.UniversalClient, opts BreakerOptions) (*BreakerStor
 	}
 	s := &BreakerStore{keys: untilKeys{c: c, h: h}, prefix: uo.prefix, refresh: uo.refresh, h: h}
 	s.hosts.max = uo.maxHosts
-	s.hosts.end = breakerEnd
+	s.hosts.end = func(e *breakerEntry) int64 { return e.until.Load() }
 	return s, nil
 }
 
@@ -197,12 +196,3 @@ func (s *BreakerStore) Stats() Stats { return s.h.stats() }
 // ReportDegraded implements transport.DegradationReporter: the layer using
 // the store adds EventDegraded to the request's span while Redis is down.
 func (s *BreakerStore) ReportDegraded(ctx context.Context) { s.h.reportDegraded(ctx) }
-
-// breakerEnd is the breaker store's host map's end: an entry with an open
-// end still to write to Redis is kept while anything else can go.
-func breakerEnd(e *breakerEntry) int64 {
-	if e.pending.Load() != 0 {
-		return math.MaxInt64
-	}
-	return e.until.Load()
-}

@@ -141,8 +141,7 @@ type hostMap[E any] struct {
 	mu  sync.Mutex // serialises copies
 	max int
 	// end tells until when an entry matters (unix nanoseconds): at or
-	// before now, it may be dropped (its end has passed and nothing is left
-	// to write); math.MaxInt64 keeps it while anything else can go.
+	// before now, it may be dropped (its end has passed).
 	end func(e *E) int64
 }
 
@@ -173,7 +172,7 @@ func (hm *hostMap[E]) get(host string) *E {
 		}
 		m[h] = e
 	}
-	for len(m) >= hm.max {
+	for len(m) > 0 && len(m) >= hm.max {
 		var victim string
 		soonest, found := int64(math.MaxInt64), false
 		for h, e := range m {

@@ -268,6 +268,7 @@ type ccStore struct {
 	until                 time.Time // what reads answer
 	waits                 atomic.Uint64
 	writes                atomic.Int32
+	set                   atomic.Int64 // the last cooldown end written, unix nanoseconds
 }
 
 func (s *ccStore) CooldownUntil(string) time.Time {
@@ -278,8 +279,9 @@ func (s *ccStore) CooldownUntil(string) time.Time {
 	return s.until
 }
 
-func (s *ccStore) SetCooldown(string, time.Time) {
+func (s *ccStore) SetCooldown(_ string, until time.Time) {
 	s.writes.Add(1)
+	s.set.Store(until.UnixNano())
 	if s.writeDelay > 0 {
 		s.waits.Add(1)
 		time.Sleep(s.writeDelay)
@@ -385,6 +387,9 @@ func TestRetryClockAfterSlowCooldownWrite(t *testing.T) {
 				}
 				if store.writes.Load() != 1 {
 					t.Errorf("%d cooldown writes; want 1", store.writes.Load())
+				}
+				if got := time.Duration(store.set.Load() - start.UnixNano()); got != 3*time.Second {
+					t.Errorf("cooldown written to end %v after the call began; want 3s (the response + Retry-After)", got)
 				}
 			})
 		})

@@ -495,8 +495,10 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		v := Classify(ctx, resp, err, now)
 		// spent is how long a shared store's cooldown write took, when it
-		// may have blocked: the wait below counts from the response, so
-		// that much of it has passed.
+		// may have blocked: the wait below counts from the response (the
+		// server's wait runs from it, a backoff from the failure), so that
+		// much of it has passed. A wait that then does not fit the
+		// deadline is reported with what was left of it.
 		var spent time.Duration
 		if l.noteServerWait(host, h, v, now) {
 			fresh := time.Now()
