@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/securecall/securecall/fleet/internal/redistest"
 )
 
 // A full host map drops the entries whose end has passed, then the one
@@ -47,4 +49,35 @@ func keys[E any](m map[string]*E) []string {
 		ks = append(ks, k)
 	}
 	return append(ks, fmt.Sprintf("(%d)", len(m)))
+}
+
+// A replica reading back its own write does not take the end Redis holds
+// for a later one: Redis starts the expiry when the write arrives, so the
+// end it holds is later by the write's latency. The breaker layer would
+// report its own open state as another replica's (a flake of
+// TestBreakerOpenOnOneReplicaFailsOthers on a loaded machine, where the
+// write took more than the layer's millisecond of slack). The latency is
+// made 50 ms here by giving the write a clock reading taken 50 ms before.
+// An end another replica set later still comes through.
+func TestReadBackOfOwnWrite(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newBreakers(t, srv, BreakerOptions{RefreshInterval: time.Hour})
+	b := newBreakers(t, srv, BreakerOptions{RefreshInterval: time.Hour})
+	const host = "api.example.com"
+	e := a.hosts.get(host)
+	u := time.Now().Add(time.Minute).UnixNano()
+	a.keys.write(a.key(host), &e.untilEntry, u, time.Now().Add(-50*time.Millisecond))
+	a.keys.read(a.key(host), &e.untilEntry, time.Now())
+	if got := time.Duration(e.until.Load() - u); got > time.Millisecond {
+		t.Fatalf("own end read back %v later than written", got)
+	}
+
+	later := time.Now().Add(2 * time.Minute)
+	b.SetOpenUntil(host, later)
+	settle(t, b)
+	a.keys.read(a.key(host), &e.untilEntry, time.Now())
+	// Within B's write latency and A's read latency of it.
+	if got := time.Duration(e.until.Load() - later.UnixNano()); got < -100*time.Millisecond || got > 100*time.Millisecond {
+		t.Fatalf("another replica's later end read %v off", got)
+	}
 }

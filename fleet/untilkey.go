@@ -48,6 +48,13 @@ type untilEntry struct {
 	until      atomic.Int64 // unix nanoseconds, this replica's clock; 0: none
 	fetched    atomic.Int64 // when Redis was last read or written for it
 	refreshing atomic.Bool  // a read is running
+	// echo is the latest end a read can give back for this replica's own
+	// last write: Redis starts a key's expiry when the write arrives, so
+	// the end it holds is the written end plus the write's latency (and
+	// up to a millisecond of rounding on each side). A read no later than
+	// echo is this replica's own end, not a later one from another replica
+	// (the breaker layer would report its own open state as shared).
+	echo atomic.Int64
 }
 
 // stale reports whether e was last fetched refresh or more before now
@@ -84,7 +91,9 @@ type untilKeys struct {
 // arrived), so the key's end on this replica's clock is between now+PTTL
 // and after+PTTL. The cache takes the earlier bound; an end this replica
 // has is written back only when it is later than the later bound, so read
-// latency never pushes a shared end later than anyone set it.
+// latency never pushes a shared end later than anyone set it. An end no
+// later than this replica's own last write plus that write's latency
+// (echo) is that write read back, and leaves the cache as it is.
 func (k untilKeys) read(key string, e *untilEntry, now time.Time) {
 	ctx, cancel := k.h.ctx(context.Background())
 	pttl, err := k.c.PTTL(ctx, key).Result()
@@ -98,7 +107,9 @@ func (k untilKeys) read(key string, e *untilEntry, now time.Time) {
 	e.fetched.Store(now.UnixNano())
 	latest := int64(0)
 	if pttl > 0 { // go-redis returns PTTL as a Duration
-		extend(&e.until, now.Add(pttl).UnixNano())
+		if end := now.Add(pttl).UnixNano(); end > e.echo.Load() {
+			extend(&e.until, end)
+		}
 		latest = after.Add(pttl).UnixNano()
 	}
 	if local := e.until.Load(); local > after.UnixNano() && local-latest > int64(time.Millisecond) {
@@ -113,12 +124,16 @@ func (k untilKeys) write(key string, e *untilEntry, u int64, now time.Time) {
 	ctx, cancel := k.h.ctx(context.Background())
 	got, err := extendScript.Run(ctx, k.c, []string{key}, int64(ms)).Int64()
 	cancel()
+	done := time.Now()
 	if err != nil {
-		k.h.failed(time.Now())
+		k.h.failed(done)
 		return
 	}
 	k.h.ok()
 	e.fetched.Store(now.UnixNano())
+	if got == int64(ms) { // this write set the key's end
+		extend(&e.echo, u+int64(done.Sub(now)+2*time.Millisecond))
+	}
 	if got > 0 {
 		extend(&e.until, now.Add(time.Duration(got)*time.Millisecond).UnixNano())
 	}
