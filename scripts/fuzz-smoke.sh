@@ -11,6 +11,12 @@ grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '/testdata/' | while rea
   [ "$mod" = "$PWD/go.mod" ] || continue
   for fn in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
     echo "== fuzz $dir $fn ($t)"
-    go test "./$dir" -run '^$' -fuzz "^${fn}\$" -fuzztime "$t" >/dev/null
+    out=$(mktemp)
+    if ! go test "./$dir" -run '^$' -fuzz "^${fn}\$" -fuzztime "$t" >"$out" 2>&1; then
+      cat "$out" # the failure (a new corpus entry is under $dir/testdata/fuzz)
+      rm -f "$out"
+      exit 1
+    fi
+    rm -f "$out"
   done
 done
