@@ -296,10 +296,12 @@ func (s ccCounted) Waits() uint64 { return s.waits.Load() }
 // ccVariants are the store and stack shapes the cooldown clock tests run
 // in: a store that counts its waits or not, and per-attempt layers sharing
 // the retry layer's clock reading (as client.New builds them) or not.
-var ccVariants = []struct {
+type ccVariant struct {
 	name           string
 	counted, share bool
-}{
+}
+
+var ccVariants = []ccVariant{
 	{"counted/shared-clock", true, true},
 	{"uncounted/shared-clock", false, true},
 	{"counted/own-clocks", true, false},
@@ -353,6 +355,24 @@ func TestCooldownWaitCountsFromAfterASlowRead(t *testing.T) {
 	}
 }
 
+// ccSlowWrite returns a store whose cooldown write takes 2 s, a server
+// answering 503 with Retry-After 3 s and then 200, and the stack of variant
+// v with a total timeout of total over the server (wrapped by wrap, when
+// given).
+func ccSlowWrite(t *testing.T, v ccVariant, total time.Duration, wrap func(http.RoundTripper) http.RoundTripper) (*ccStore, *transporttest.Responder, http.RoundTripper) {
+	store := &ccStore{writeDelay: 2 * time.Second}
+	next := transporttest.NewResponder(
+		transporttest.Respond(503, "busy", "Retry-After", "3"),
+		transporttest.Respond(200, "ok"))
+	var rt http.RoundTripper = next
+	if wrap != nil {
+		rt = wrap(next)
+	}
+	return store, next, apStackAs(t, total, time.Second,
+		transport.RetryConfig{Cooldowns: store.as(v.counted), MaxAttempts: 3, ServerWaitJitter: -1,
+			MinAttemptTime: -1, SharedClock: v.share}, nil, rt)
+}
+
 // A cooldown store whose write of the server's cooldown blocks: the
 // server's wait counts from its response, so the time the write took is
 // part of it, and the deadline check uses a fresh clock reading. Retry-After
@@ -364,19 +384,14 @@ func TestRetryClockAfterSlowCooldownWrite(t *testing.T) {
 	for _, v := range ccVariants {
 		t.Run(v.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				store := &ccStore{writeDelay: 2 * time.Second}
-				next := transporttest.NewResponder(
-					transporttest.Respond(503, "busy", "Retry-After", "3"),
-					transporttest.Respond(200, "ok"))
 				var sends []time.Duration
 				start := time.Now()
-				rt := apStackAs(t, 4*time.Second, time.Second,
-					transport.RetryConfig{Cooldowns: store.as(v.counted), MaxAttempts: 3, ServerWaitJitter: -1,
-						MinAttemptTime: -1, SharedClock: v.share},
-					nil, roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				store, _, rt := ccSlowWrite(t, v, 4*time.Second, func(next http.RoundTripper) http.RoundTripper {
+					return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 						sends = append(sends, time.Since(start))
 						return next.RoundTrip(r)
-					}))
+					})
+				})
 				resp, err := resGet(t, t.Context(), rt)
 				if err != nil {
 					t.Fatalf("err = %v; want the second send's 200", err)
@@ -403,13 +418,7 @@ func TestRetryDeadlineAfterSlowCooldownWrite(t *testing.T) {
 	for _, v := range ccVariants {
 		t.Run(v.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				store := &ccStore{writeDelay: 2 * time.Second}
-				next := transporttest.NewResponder(
-					transporttest.Respond(503, "busy", "Retry-After", "3"),
-					transporttest.Respond(200, "ok"))
-				rt := apStackAs(t, 2500*time.Millisecond, time.Second,
-					transport.RetryConfig{Cooldowns: store.as(v.counted), MaxAttempts: 3, ServerWaitJitter: -1,
-						MinAttemptTime: -1, SharedClock: v.share}, nil, next)
+				_, next, rt := ccSlowWrite(t, v, 2500*time.Millisecond, nil)
 				start := time.Now()
 				_, err := resGet(t, t.Context(), rt)
 				var re *transport.RetryError
