@@ -109,12 +109,35 @@ func TestSignCreatedAfterSlowTokenFetch(t *testing.T) {
 	})
 }
 
-// apSlowCooldowns is a CooldownStore whose reads take a while (the fleet
-// store reads Redis on a host's first use, up to its Timeout).
-type apSlowCooldowns struct{ delay time.Duration }
+// apSlowCooldowns is a CooldownStore whose calls take a while (the fleet
+// store reads Redis on a host's first use and writes a new cooldown while
+// the caller waits, each up to its Timeout): reads take readDelay and
+// answer until, writes take writeDelay and are recorded. waits counts the
+// slow calls; apCountingCooldowns reports the count (a WaitCounter).
+type apSlowCooldowns struct {
+	readDelay, writeDelay time.Duration
+	until                 time.Time // what reads answer
+	waits                 apWaits
+	writes                atomic.Int32
+	set                   atomic.Int64 // the last cooldown end written, unix nanoseconds
+}
 
-func (s apSlowCooldowns) CooldownUntil(string) time.Time { time.Sleep(s.delay); return time.Time{} }
-func (apSlowCooldowns) SetCooldown(string, time.Time)    {}
+func (s *apSlowCooldowns) CooldownUntil(string) time.Time {
+	if s.readDelay > 0 {
+		s.waits.waited()
+		time.Sleep(s.readDelay)
+	}
+	return s.until
+}
+
+func (s *apSlowCooldowns) SetCooldown(_ string, until time.Time) {
+	s.writes.Add(1)
+	s.set.Store(until.UnixNano())
+	if s.writeDelay > 0 {
+		s.waits.waited()
+		time.Sleep(s.writeDelay)
+	}
+}
 
 // apSlowQuota answers "go" after a round trip to the shared store (the
 // fleet quota's slow path leases from Redis synchronously).
@@ -146,15 +169,9 @@ func (w apWaits) waited() {
 	}
 }
 
-type apCountingCooldowns struct {
-	apSlowCooldowns
-	apWaits
-}
+type apCountingCooldowns struct{ *apSlowCooldowns }
 
-func (s apCountingCooldowns) CooldownUntil(h string) time.Time {
-	s.waited()
-	return s.apSlowCooldowns.CooldownUntil(h)
-}
+func (s apCountingCooldowns) Waits() uint64 { return s.waits.Waits() }
 
 type apCountingQuota struct {
 	apSlowQuota
@@ -195,11 +212,11 @@ func TestAttemptClockAfterSlowSharedStore(t *testing.T) {
 		retry transport.RetryConfig
 		mid   func(t testing.TB) func(http.RoundTripper) http.RoundTripper
 	} {
-		var cool transport.CooldownStore = apSlowCooldowns{delay}
+		var cool transport.CooldownStore = &apSlowCooldowns{readDelay: delay}
 		var quota transport.SharedQuota = apSlowQuota{delay}
 		var brk transport.BreakerStore = apSlowBreakerStore{delay}
 		if w.n != nil {
-			cool = apCountingCooldowns{apSlowCooldowns{delay}, w}
+			cool = apCountingCooldowns{&apSlowCooldowns{readDelay: delay, waits: w}}
 			quota = apCountingQuota{apSlowQuota{delay}, w}
 			brk = apCountingBreakerStore{apSlowBreakerStore{delay}, w}
 		}
@@ -260,39 +277,6 @@ func TestAttemptClockAfterSlowSharedStore(t *testing.T) {
 // The retry layer's own clock reading, around a cooldown store's calls that
 // may block (known since session 3, fixed in session 4).
 
-// ccStore is a CooldownStore whose calls take a while (a fleet store's first
-// read of a host, or its write of a new cooldown, waits for Redis). It
-// counts them as waits; ccCounted reports the count (transport.WaitCounter).
-type ccStore struct {
-	readDelay, writeDelay time.Duration
-	until                 time.Time // what reads answer
-	waits                 atomic.Uint64
-	writes                atomic.Int32
-	set                   atomic.Int64 // the last cooldown end written, unix nanoseconds
-}
-
-func (s *ccStore) CooldownUntil(string) time.Time {
-	if s.readDelay > 0 {
-		s.waits.Add(1)
-		time.Sleep(s.readDelay)
-	}
-	return s.until
-}
-
-func (s *ccStore) SetCooldown(_ string, until time.Time) {
-	s.writes.Add(1)
-	s.set.Store(until.UnixNano())
-	if s.writeDelay > 0 {
-		s.waits.Add(1)
-		time.Sleep(s.writeDelay)
-	}
-}
-
-// ccCounted is ccStore with its WaitCounter.
-type ccCounted struct{ *ccStore }
-
-func (s ccCounted) Waits() uint64 { return s.waits.Load() }
-
 // ccVariants are the store and stack shapes the cooldown clock tests run
 // in: a store that counts its waits or not, and per-attempt layers sharing
 // the retry layer's clock reading (as client.New builds them) or not.
@@ -308,11 +292,14 @@ var ccVariants = []ccVariant{
 	{"uncounted/own-clocks", false, false},
 }
 
-func (s *ccStore) as(counted bool) transport.CooldownStore {
-	if counted {
-		return ccCounted{s}
+// ccStore returns a slow cooldown store that counts its waits, and the
+// store as variant v's retry layer sees it (counting or not).
+func ccStore(v ccVariant, s *apSlowCooldowns) (*apSlowCooldowns, transport.CooldownStore) {
+	s.waits = apWaits{n: new(atomic.Uint64), honest: true}
+	if v.counted {
+		return s, apCountingCooldowns{s}
 	}
-	return s
+	return s, s
 }
 
 // A cooldown store read that blocks while a cooldown is set: the attempt
@@ -332,11 +319,11 @@ func TestCooldownWaitCountsFromAfterASlowRead(t *testing.T) {
 			t.Run(v.name+"/"+tc.name, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					start := time.Now()
-					store := &ccStore{readDelay: tc.readDelay, until: start.Add(tc.until)}
+					_, cs := ccStore(v, &apSlowCooldowns{readDelay: tc.readDelay, until: start.Add(tc.until)})
 					var sentAt time.Time
 					next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
 					rt := apStackAs(t, 0, time.Minute,
-						transport.RetryConfig{Cooldowns: store.as(v.counted), ServerWaitJitter: -1, SharedClock: v.share},
+						transport.RetryConfig{Cooldowns: cs, ServerWaitJitter: -1, SharedClock: v.share},
 						nil, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 							sentAt = time.Now()
 							return next.RoundTrip(r)
@@ -359,8 +346,8 @@ func TestCooldownWaitCountsFromAfterASlowRead(t *testing.T) {
 // answering 503 with Retry-After 3 s and then 200, and the stack of variant
 // v with a total timeout of total over the server (wrapped by wrap, when
 // given).
-func ccSlowWrite(t *testing.T, v ccVariant, total time.Duration, wrap func(http.RoundTripper) http.RoundTripper) (*ccStore, *transporttest.Responder, http.RoundTripper) {
-	store := &ccStore{writeDelay: 2 * time.Second}
+func ccSlowWrite(t *testing.T, v ccVariant, total time.Duration, wrap func(http.RoundTripper) http.RoundTripper) (*apSlowCooldowns, *transporttest.Responder, http.RoundTripper) {
+	store, cs := ccStore(v, &apSlowCooldowns{writeDelay: 2 * time.Second})
 	next := transporttest.NewResponder(
 		transporttest.Respond(503, "busy", "Retry-After", "3"),
 		transporttest.Respond(200, "ok"))
@@ -369,7 +356,7 @@ func ccSlowWrite(t *testing.T, v ccVariant, total time.Duration, wrap func(http.
 		rt = wrap(next)
 	}
 	return store, next, apStackAs(t, total, time.Second,
-		transport.RetryConfig{Cooldowns: store.as(v.counted), MaxAttempts: 3, ServerWaitJitter: -1,
+		transport.RetryConfig{Cooldowns: cs, MaxAttempts: 3, ServerWaitJitter: -1,
 			MinAttemptTime: -1, SharedClock: v.share}, nil, rt)
 }
 
