@@ -257,3 +257,63 @@ func TestAttemptDetachedContext(t *testing.T) {
 		t.Fatal("a context without an attempt was wrapped")
 	}
 }
+
+// Under RetryConfig.SharedClock, the first attempt's reading is the call's
+// start while the request is still the call's own copy (only this
+// package's call-level layers ran since), and a fresh one once a
+// NewCallLayerBoundary has let a caller's layer in, which may have waited.
+// Without SharedClock the retry layer always reads the clock.
+func TestRetryFirstReadingIsTheCallStart(t *testing.T) {
+	var seen *Attempt
+	var seenScope *callScope
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		seen, seenScope = ownAttempt(r), callScopeFrom(r.Context())
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("ok")), Request: r}, nil
+	})
+	// wait stands for a caller's call layer that blocks (a semaphore, say).
+	wait := func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			callScopeFrom(r.Context()).start = time.Now().Add(-time.Hour) // as if it had waited an hour
+			return next.RoundTrip(r)
+		})
+	}
+	for _, c := range []struct {
+		name     string
+		shared   bool
+		boundary bool
+		want     string // "start": the call's start; "fresh": a later reading
+	}{
+		{"shared clock", true, false, "start"},
+		{"shared clock behind a caller's layer", true, true, "fresh"},
+		{"own clock", false, false, "fresh"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rt, err := NewRetry(base, RetryConfig{SharedClock: c.shared})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.boundary {
+				rt = NewCallLayerBoundary(wait(rt))
+			} else {
+				rt = wait(rt)
+			}
+			rt = NewCallTrace(rt, TraceConfig{})
+			req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/items", nil)
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if seen == nil || seenScope == nil {
+				t.Fatal("the transport saw no attempt or no call scope")
+			}
+			got := seen.clock()
+			switch {
+			case c.want == "start" && !got.Equal(seenScope.start):
+				t.Fatalf("first reading %v; want the call's start %v", got, seenScope.start)
+			case c.want == "fresh" && !got.After(seenScope.start.Add(30*time.Minute)):
+				t.Fatalf("first reading %v is the stale call start %v; want a fresh reading", got, seenScope.start)
+			}
+		})
+	}
+}

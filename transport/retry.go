@@ -153,6 +153,11 @@ type RetryConfig struct {
 	// per-attempt layer below is this package's, as client.New does: a
 	// layer of yours that blocks would leave the reading stale, and the
 	// attempt timeout and created would count from before its wait.
+	// With SharedClock, the first reading of a call is the call's start
+	// (NewCallTrace's) while the request is still the call's own copy:
+	// only this package's call-level layers, which never block, ran since
+	// (a WithCallLayer stack's NewCallLayerBoundary ends that, and the
+	// layer then reads the clock).
 	SharedClock bool
 }
 
@@ -437,7 +442,12 @@ type hostLabel struct {
 func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	host := HostKey(req.URL)
-	now := time.Now()
+	var now time.Time
+	if cs := ownedScope(req); l.cfg.SharedClock && cs != nil && !cs.start.IsZero() {
+		now = cs.start // the call began microseconds ago: no second clock read
+	} else {
+		now = time.Now()
+	}
 	h := l.hosts.get(host, now.UnixNano())
 	if h.budget != nil {
 		h.budget.call(now.UnixNano())
