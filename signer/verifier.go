@@ -241,11 +241,16 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 	return nil, firstErr
 }
 
-// verifyState carries what one Verify call reads once: the buffered body.
+// verifyState carries what one Verify call reads once: the buffered body,
+// or the error that kept it from being read. The error is kept so that a
+// later signature (another label, possibly the same signature copied under
+// it) fails the same way instead of checking its digest against an empty
+// buffer while the unread body goes on to the handler.
 type verifyState struct {
 	r        *http.Request
 	body     []byte
 	bodyRead bool
+	bodyErr  error
 }
 
 func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[string][]byte, now time.Time) (*Result, error) {
@@ -390,30 +395,47 @@ func (v *Verifier) checkBody(vs *verifyState) error {
 	r := vs.r
 	if !vs.bodyRead {
 		vs.bodyRead = true
-		if r.Body != nil && r.Body != http.NoBody {
-			if r.ContentLength > v.maxBody {
-				return &VerifyError{Err: ErrBodyTooLarge}
-			}
-			var buf bytes.Buffer
-			if r.ContentLength > 0 {
-				buf.Grow(int(r.ContentLength))
-			}
-			n, err := buf.ReadFrom(io.LimitReader(r.Body, v.maxBody+1))
-			if err != nil {
-				return fmt.Errorf("signer: reading body: %w", err)
-			}
-			if n > v.maxBody {
-				return &VerifyError{Err: ErrBodyTooLarge}
-			}
-			vs.body = buf.Bytes()
-			r.Body = io.NopCloser(bytes.NewReader(vs.body))
+		vs.bodyErr = v.readBody(vs)
+	}
+	if vs.bodyErr != nil {
+		var ve *VerifyError
+		if errors.As(vs.bodyErr, &ve) {
+			// A fresh copy: the caller fills in Label and KeyID.
+			return &VerifyError{Detail: ve.Detail, Err: ve.Err}
 		}
+		return vs.bodyErr
 	}
 	ds, err := ParseContentDigest(r.Header.Values("Content-Digest")...)
 	if err != nil {
 		return err
 	}
 	return verifyDigests(ds, bytes.NewReader(vs.body))
+}
+
+// readBody buffers r.Body (at most maxBody bytes) into vs.body and puts a
+// reader of the copy in its place.
+func (v *Verifier) readBody(vs *verifyState) error {
+	r := vs.r
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	if r.ContentLength > v.maxBody {
+		return &VerifyError{Err: ErrBodyTooLarge}
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, v.maxBody+1))
+	if err != nil {
+		return fmt.Errorf("signer: reading body: %w", err)
+	}
+	if n > v.maxBody {
+		return &VerifyError{Err: ErrBodyTooLarge}
+	}
+	vs.body = buf.Bytes()
+	r.Body = io.NopCloser(bytes.NewReader(vs.body))
+	return nil
 }
 
 func (v *Verifier) claim(ctx context.Context, in *SignatureInput, now time.Time) error {
