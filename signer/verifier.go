@@ -31,6 +31,13 @@ const (
 	// MaxNonceLength is the longest nonce a verifier accepts, in bytes; it
 	// bounds what one replay-store entry can cost.
 	MaxNonceLength = 128
+	// MaxSignatures is the most signatures one request may carry when
+	// VerifierOptions.Label is empty and every signature is a candidate.
+	// Each candidate costs a key lookup and a signature check, so without a
+	// bound one header block of a few thousand labels would cost thousands
+	// of them; a request with more is refused as ErrMalformed before any
+	// is tried.
+	MaxSignatures = 8
 )
 
 // VerifierOptions configures a Verifier. Only Keys is required; the zero
@@ -46,7 +53,8 @@ type VerifierOptions struct {
 
 	// Label, when set, is the only signature label verified. Empty: the
 	// signatures are tried in order and the first that satisfies the whole
-	// policy is accepted.
+	// policy is accepted; a request with more than MaxSignatures signatures
+	// is then refused (ErrMalformed).
 	Label string
 
 	// Required lists the components a signature must cover. Nil means
@@ -214,6 +222,9 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 	sigMap, err := ParseSignature(sigs...)
 	if err != nil {
 		return nil, &VerifyError{Err: err}
+	}
+	if v.label == "" && len(inputs) > MaxSignatures {
+		return nil, &VerifyError{Err: ErrMalformed, Detail: "more than " + strconv.Itoa(MaxSignatures) + " signatures"}
 	}
 	vs := verifyState{r: r}
 	var firstErr error

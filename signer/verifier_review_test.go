@@ -84,3 +84,61 @@ func TestVerifyBodyReadErrorNotForgottenBySecondLabel(t *testing.T) {
 		t.Fatalf("Verify accepted %+v after the body read failed", res)
 	}
 }
+
+type countingLookup struct {
+	KeyLookup
+	n int
+}
+
+func (c *countingLookup) LookupKey(ctx context.Context, id string) (*Key, error) {
+	c.n++
+	return c.KeyLookup.LookupKey(ctx, id)
+}
+
+// TestVerifyBoundsSignaturesTried: an unsigned request can carry thousands
+// of labels in one header block; each costs a key lookup and a signature
+// check (an Ed25519 verification, or a remote KeyLookup). The verifier must
+// not do that work for every one of them.
+func TestVerifyBoundsSignaturesTried(t *testing.T) {
+	k := testEdKey(t, "k")
+	keys := &countingLookup{KeyLookup: StaticKey(k.Public())}
+	v := newTestVerifier(t, VerifierOptions{Keys: keys})
+	var in, sg strings.Builder
+	const n = 1000
+	for i := range n {
+		if i > 0 {
+			in.WriteString(", ")
+			sg.WriteString(", ")
+		}
+		in.WriteString("s" + strconv.Itoa(i) + `=("@method" "@authority" "@path" "@query");created=` + strconv.FormatInt(t0.Unix(), 10) + `;keyid="k";nonce="n` + strconv.Itoa(i) + `"`)
+		sg.WriteString("s" + strconv.Itoa(i) + "=:" + strings.Repeat("A", 86) + "==:")
+	}
+	r := httptest.NewRequest("GET", "https://api.example.com/", nil)
+	r.Header.Set("Signature-Input", in.String())
+	r.Header.Set("Signature", sg.String())
+	if _, err := v.Verify(r, t0); err == nil {
+		t.Fatal("accepted")
+	}
+	if keys.n > MaxSignatures {
+		t.Errorf("%d key lookups for one request, want at most MaxSignatures (%d)", keys.n, MaxSignatures)
+	}
+}
+
+// TestVerifyAcceptsSeveralSignatures: a few signatures (a client's and a
+// proxy's, say) are still tried in order.
+func TestVerifyAcceptsSeveralSignatures(t *testing.T) {
+	k := testKey(t, "k")
+	other := testKey(t, "other")
+	v := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k)})
+	req := httptest.NewRequest("GET", "https://api.example.com/", nil)
+	for i, key := range []*Key{other, other, k} {
+		s := mustSigner(t, Options{Keys: StaticKey(key), Label: "sig" + strconv.Itoa(i)})
+		if err := s.Sign(context.Background(), req, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := v.Verify(req, t0)
+	if err != nil || res.Label != "sig2" {
+		t.Fatalf("Verify = %+v, %v", res, err)
+	}
+}
