@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -134,7 +135,7 @@ func New(opts Options) (*Signer, error) {
 	if opts.Keys == nil {
 		return nil, &ConfigError{Option: "Options.Keys", Reason: "a KeySource is required"}
 	}
-	s := &Signer{keys: opts.Keys, expires: opts.Expires, nonce: opts.Nonce, sfTypes: opts.StructuredFields}
+	s := &Signer{keys: opts.Keys, expires: opts.Expires, nonce: opts.Nonce, sfTypes: maps.Clone(opts.StructuredFields)}
 
 	comps := opts.Components
 	if len(comps) == 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -148,7 +149,7 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		allowUnsignedBody: opts.AllowUnsignedBody, tag: opts.Tag,
 		maxAge: opts.MaxAge, skew: opts.ClockSkew, allowMissingNonce: opts.AllowMissingNonce,
 		nonces: opts.Nonces, maxBody: opts.MaxBodySize, scheme: opts.Scheme,
-		sfTypes: opts.StructuredFields, clock: opts.Clock, onError: opts.ErrorHandler,
+		sfTypes: maps.Clone(opts.StructuredFields), clock: opts.Clock, onError: opts.ErrorHandler,
 	}
 	if v.label != "" && !validSFKey(v.label) {
 		return nil, &ConfigError{Option: "VerifierOptions.Label", Reason: "not a structured-field key"}

@@ -142,3 +142,25 @@ func TestVerifyAcceptsSeveralSignatures(t *testing.T) {
 		t.Fatalf("Verify = %+v, %v", res, err)
 	}
 }
+
+// TestStructuredFieldsCopied: New and NewVerifier copy KeyIDs and Required;
+// the StructuredFields map must be copied too, or a caller reusing its map
+// changes (and races with) a Signer or Verifier documented as safe for
+// concurrent use.
+func TestStructuredFieldsCopied(t *testing.T) {
+	k := testKey(t, "k")
+	types := map[string]FieldType{"x-list": SFList}
+	comps := []Component{Method, FieldSF("x-list")}
+	s := mustSigner(t, Options{Keys: StaticKey(k), Components: comps, StructuredFields: types})
+	v := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k), Required: comps, StructuredFields: types})
+	delete(types, "x-list")
+
+	req := httptest.NewRequest("GET", "https://api.example.com/", nil)
+	req.Header.Set("X-List", "a,   b")
+	if err := s.Sign(context.Background(), req, t0); err != nil {
+		t.Fatalf("Sign after the caller changed its map: %v", err)
+	}
+	if _, err := v.Verify(req, t0); err != nil {
+		t.Fatalf("Verify after the caller changed its map: %v", err)
+	}
+}
