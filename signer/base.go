@@ -232,6 +232,17 @@ func (m *message) appendPath(dst []byte) []byte {
 		return append(dst, '/')
 	}
 	p := m.req.URL.EscapedPath()
+	if o := m.req.URL.Opaque; o != "" {
+		// net/http sends an opaque URL's path as it is ("/a%2Fb"), or, for
+		// "//host/path", the path after the authority.
+		p = o
+		if strings.HasPrefix(o, "//") {
+			p = ""
+			if i := strings.IndexByte(o[2:], '/'); i >= 0 {
+				p = o[2+i:]
+			}
+		}
+	}
 	if p == "" {
 		return append(dst, '/')
 	}

@@ -2,6 +2,7 @@ package signer
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -299,6 +300,29 @@ func TestSFSerialisationAgreesWithHTTPSFV(t *testing.T) {
 		p, err := ParseComponent(c.String())
 		if err != nil || p.String() != c.String() || !p.Equal(c) {
 			t.Errorf("%s: reparsed as %s, %v", c, p, err)
+		}
+	}
+}
+
+// TestPathFromOpaqueURL: a client request whose URL.Opaque carries the exact
+// path to send (net/url's documented way to keep an encoding such as %2F)
+// goes on the wire with that path; @path and @target-uri must sign it, not
+// "/", or the receiver cannot verify the signature.
+func TestPathFromOpaqueURL(t *testing.T) {
+	k := testKey(t, "k")
+	s := mustSigner(t, Options{Keys: StaticKey(k), Components: []Component{Method, Authority, Path, Query, TargetURI}})
+	v := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k), Required: []Component{Path, TargetURI}})
+	for _, opaque := range []string{"/a%2Fb", "//api.example.com/a%2Fb", "//api.example.com"} {
+		req, err := http.NewRequest("GET", "https://api.example.com/x?q=1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.URL.Opaque = opaque
+		if err := s.Sign(context.Background(), req, t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(serverView(t, req), t0); err != nil {
+			t.Errorf("Opaque %q: %v", opaque, err)
 		}
 	}
 }
