@@ -32,12 +32,11 @@ const (
 	// MaxNonceLength is the longest nonce a verifier accepts, in bytes; it
 	// bounds what one replay-store entry can cost.
 	MaxNonceLength = 128
-	// MaxSignatures is the most signatures one request may carry when
-	// VerifierOptions.Label is empty and every signature is a candidate.
-	// Each candidate costs a key lookup and a signature check, so without a
-	// bound one header block of a few thousand labels would cost thousands
-	// of them; a request with more is refused as ErrMalformed before any
-	// is tried.
+	// MaxSignatures is the most signatures one request may carry. Each
+	// costs a key lookup and a signature check (every signature is checked
+	// once one is accepted, to claim its nonce too), so without a bound one
+	// header block of a few thousand labels would cost thousands of them; a
+	// request with more is refused as ErrMalformed before any is tried.
 	MaxSignatures = 8
 )
 
@@ -54,8 +53,8 @@ type VerifierOptions struct {
 
 	// Label, when set, is the only signature label verified. Empty: the
 	// signatures are tried in order and the first that satisfies the whole
-	// policy is accepted; a request with more than MaxSignatures signatures
-	// is then refused (ErrMalformed).
+	// policy is accepted. Either way a request with more than MaxSignatures
+	// signatures is refused (ErrMalformed).
 	Label string
 
 	// Required lists the components a signature must cover. Nil means
@@ -206,8 +205,10 @@ type Result struct {
 }
 
 // Verify checks the signatures of r, a received request, as of now. On
-// success it returns the accepted signature and has recorded its nonce;
-// otherwise it returns a *VerifyError wrapping the sentinel for the
+// success it returns the accepted signature and has recorded its nonce, and
+// the nonces of the request's other signatures that would be accepted on
+// their own (so no copy of the request can be replayed under another of
+// its signatures); otherwise it returns a *VerifyError wrapping the sentinel for the
 // failure. When the signature covers content-digest, Verify reads the body
 // (at most MaxBodySize) to check it and replaces r.Body with the buffered
 // copy, so a handler can still read it.
@@ -224,7 +225,7 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 	if err != nil {
 		return nil, &VerifyError{Err: err}
 	}
-	if v.label == "" && len(inputs) > MaxSignatures {
+	if len(inputs) > MaxSignatures {
 		return nil, &VerifyError{Err: ErrMalformed, Detail: "more than " + strconv.Itoa(MaxSignatures) + " signatures"}
 	}
 	vs := verifyState{r: r}
@@ -238,7 +239,7 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 		tried++
 		res, err := v.verifyOne(&vs, in, sigMap, now)
 		if err == nil {
-			if err := v.claim(r.Context(), in, now); err != nil {
+			if err := v.claimAll(&vs, inputs, i, sigMap, now); err != nil {
 				return nil, err
 			}
 			return res, nil
@@ -251,6 +252,32 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 		return nil, &VerifyError{Label: v.label, Err: ErrMissingSignature}
 	}
 	return nil, firstErr
+}
+
+// claimAll claims the nonce of the accepted signature inputs[accepted], then
+// those of the message's other signatures that this verifier would accept
+// on their own, whatever their label (labels are not signed: any of them
+// could be presented under VerifierOptions.Label). Otherwise a message
+// signed twice with accepted keys (old and new key during a rotation, a
+// client's and a proxy's signature) could be replayed once per signature,
+// each copy stripped down to one not yet claimed.
+func (v *Verifier) claimAll(vs *verifyState, inputs []SignatureInput, accepted int, sigMap map[string][]byte, now time.Time) error {
+	ctx := vs.r.Context()
+	if err := v.claim(ctx, &inputs[accepted], now); err != nil {
+		return err
+	}
+	for j := range inputs {
+		if j == accepted {
+			continue
+		}
+		if _, err := v.verifyOne(vs, &inputs[j], sigMap, now); err != nil {
+			continue
+		}
+		if err := v.claim(ctx, &inputs[j], now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // verifyState carries what one Verify call reads once: the buffered body,

@@ -5,10 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/dunglas/httpsfv"
 )
 
 // TestVerifyBodyErrorNotForgottenBySecondLabel: a captured signature over
@@ -162,5 +166,68 @@ func TestStructuredFieldsCopied(t *testing.T) {
 	}
 	if _, err := v.Verify(req, t0); err != nil {
 		t.Fatalf("Verify after the caller changed its map: %v", err)
+	}
+}
+
+// onlyLabel returns a copy of req carrying only the signature under label
+// from, renamed to label to (labels are not signed).
+func onlyLabel(t *testing.T, req *http.Request, from, to string) *http.Request {
+	t.Helper()
+	ins, err := httpsfv.UnmarshalDictionary(req.Header.Values("Signature-Input"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := httpsfv.UnmarshalDictionary(req.Header.Values("Signature"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := ins.Get(from)
+	sg, _ := sigs.Get(from)
+	ni, ns := httpsfv.NewDictionary(), httpsfv.NewDictionary()
+	ni.Add(to, in)
+	ns.Add(to, sg)
+	out := req.Clone(context.Background())
+	vi, _ := httpsfv.Marshal(ni)
+	vs, _ := httpsfv.Marshal(ns)
+	out.Header.Set("Signature-Input", vi)
+	out.Header.Set("Signature", vs)
+	return out
+}
+
+// TestVerifyReplayOfSecondSignature: a request signed twice with keys the
+// verifier accepts (a client signing with the old and the new key during a
+// rotation, RFC 9421 §4.3) was accepted once per signature: Verify claimed
+// only the nonce of the signature it accepted, so a captured copy stripped
+// down to the other signature (renamed to the verifier's Label if it has
+// one: labels are not signed) was accepted again.
+func TestVerifyReplayOfSecondSignature(t *testing.T) {
+	oldKey, newKey := testKey(t, "old"), testKey(t, "new")
+	keys, err := NewKeySet(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func() *http.Request {
+		req := httptest.NewRequest("GET", "https://api.example.com/pay?amount=5", nil)
+		for i, k := range []*Key{newKey, oldKey} {
+			s := mustSigner(t, Options{Keys: StaticKey(k), Label: "sig" + strconv.Itoa(i+1)})
+			if err := s.Sign(context.Background(), req, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return req
+	}
+	for _, label := range []string{"", "sig1"} {
+		t.Run("label="+label, func(t *testing.T) {
+			v := newTestVerifier(t, VerifierOptions{Keys: keys, Label: label})
+			req := sign()
+			res, err := v.Verify(req.Clone(context.Background()), t0)
+			if err != nil || res.Label != "sig1" {
+				t.Fatalf("first delivery: %+v, %v", res, err)
+			}
+			replay := onlyLabel(t, req, "sig2", "sig1")
+			if res, err := v.Verify(replay, t0.Add(time.Second)); !errors.Is(err, ErrReplay) {
+				t.Fatalf("replay under the other signature: %+v, %v; want ErrReplay", res, err)
+			}
+		})
 	}
 }
