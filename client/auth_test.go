@@ -185,3 +185,56 @@ func TestCredentialOptionsValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestVisibleHeadersNeverShowCredentialHeaders: the API-key header and
+// the headers named with WithSensitiveHeaders carry credentials like
+// Authorization does, so listing one in WithVisibleHeaders (in any option
+// order) is a *ConfigError, as it is for the built-in credential headers;
+// otherwise the key would be copied into http.request.header.* span
+// attributes, which WithAPIKey promises never happens.
+func TestVisibleHeadersNeverShowCredentialHeaders(t *testing.T) {
+	src := tokens.Static(tokens.NewToken("k", "", time.Time{}))
+	for i, o := range [][]client.Option{
+		{client.WithAPIKey("X-Partner-Key", src), client.WithVisibleHeaders("X-Partner-Key")},
+		{client.WithVisibleHeaders("x-partner-key"), client.WithAPIKey("X-Partner-Key", src)},
+		{client.WithSensitiveHeaders("X-Session"), client.WithVisibleHeaders("X-Session")},
+		{client.WithVisibleHeaders("X-SESSION"), client.WithSensitiveHeaders("x-session")},
+	} {
+		c, err := client.New(append([]client.Option{client.WithOrigins("https://a.test")}, o...)...)
+		var ce *client.ConfigError
+		if !errors.As(err, &ce) || ce.Option != "WithVisibleHeaders" {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("case %d: err = %v, want a ConfigError naming WithVisibleHeaders", i, err)
+		}
+	}
+}
+
+// TestAPIKeyHeaderNotInSpans: a request through a client with an API key
+// in a custom header never carries the key in a span, whatever else is
+// visible.
+func TestAPIKeyHeaderNotInSpans(t *testing.T) {
+	const key = "CANARY-apikey-77"
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL),
+		client.WithAPIKey("X-Partner-Key", tokens.Static(tokens.NewToken(key, "", time.Time{}))),
+		client.WithVisibleHeaders("X-Partner-Key", "X-Request-Id"),
+		client.WithTracerProvider(tp))...)
+	if err != nil {
+		return // refused: nothing can leak (TestVisibleHeadersNeverShowCredentialHeaders)
+	}
+	defer c.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if dump := fmt.Sprintf("%+v", spans.GetSpans()); strings.Contains(dump, key) {
+		t.Errorf("API key in spans: %s", dump)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/securecall/securecall/internal/redact"
@@ -86,6 +87,25 @@ func (cfg *config) validate() error {
 	}
 	if cfg.clientCert != nil && cfg.certFiles != nil {
 		return &ConfigError{Option: "WithClientCertificateFiles", Reason: "cannot be combined with WithClientCertificate"}
+	}
+	return cfg.validateVisibleHeaders()
+}
+
+// validateVisibleHeaders refuses a visible header that carries the
+// client's credentials: the API-key header and the WithSensitiveHeaders
+// names are credential headers like Authorization, which the redaction
+// policy alone knows nothing about. Checked here, once every option is
+// applied, since the options may come in any order.
+func (cfg *config) validateVisibleHeaders() error {
+	for _, v := range cfg.visibleHeaders {
+		if cfg.apiKey != nil && cfg.apiKey.Header != "" && strings.EqualFold(v, cfg.apiKey.Header) {
+			return &ConfigError{Option: "WithVisibleHeaders", Reason: "the API key header " + cfg.apiKey.Header + " can never be shown"}
+		}
+		for _, s := range cfg.sensitiveHeaders {
+			if strings.EqualFold(v, s) {
+				return &ConfigError{Option: "WithVisibleHeaders", Reason: s + " is a sensitive header and is never shown"}
+			}
+		}
 	}
 	return nil
 }

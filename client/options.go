@@ -226,7 +226,8 @@ func WithVisibleQueryKeys(keys ...string) Option {
 
 // WithVisibleHeaders lists headers whose values may appear in telemetry.
 // Appends. Default: none. Credential headers (Authorization, Cookie,
-// X-Api-Key...) can never be made visible: listing one is a *ConfigError.
+// X-Api-Key..., the WithAPIKey header and the WithSensitiveHeaders names)
+// can never be made visible: listing one is a *ConfigError.
 func WithVisibleHeaders(names ...string) Option {
 	return optionFunc(func(c *config) {
 		for _, n := range names {
