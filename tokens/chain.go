@@ -180,3 +180,14 @@ func (e *ChainError) Error() string {
 }
 
 func (e *ChainError) Unwrap() []error { return e.Errs }
+
+// RewriteErrors returns a copy of e with each of Errs rewritten, for error
+// redaction that keeps the *ChainError reachable (see RefreshError).
+func (e *ChainError) RewriteErrors(rewrite func(error) error) error {
+	c := *e
+	c.Errs = make([]error, len(e.Errs))
+	for i, err := range e.Errs {
+		c.Errs[i] = rewrite(err)
+	}
+	return &c
+}

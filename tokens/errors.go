@@ -102,6 +102,14 @@ func (e *StoreError) Error() string {
 	return b.String()
 }
 
+// RewriteErrors returns a copy of e whose Err and Cause are rewritten, for
+// error redaction that keeps the *StoreError reachable (see RefreshError).
+func (e *StoreError) RewriteErrors(rewrite func(error) error) error {
+	c := *e
+	c.Err, c.Cause = rewrite(e.Err), rewrite(e.Cause)
+	return &c
+}
+
 func (e *StoreError) Unwrap() []error {
 	switch {
 	case e.Err != nil && e.Cause != nil:
@@ -216,6 +224,16 @@ func (e *RefreshError) Error() string {
 		b.WriteString(e.Err.Error())
 	}
 	return b.String()
+}
+
+// RewriteErrors returns a copy of e whose Err is rewrite(e.Err). The
+// error redaction of securecall's stack uses it to redact the URL in a
+// token request's *url.Error while errors.As still finds the
+// *RefreshError.
+func (e *RefreshError) RewriteErrors(rewrite func(error) error) error {
+	c := *e
+	c.Err = rewrite(e.Err)
+	return &c
 }
 
 func (e *RefreshError) Unwrap() []error {

@@ -95,6 +95,15 @@ func (e *AuthError) Error() string {
 
 func (e *AuthError) Unwrap() error { return e.Err }
 
+// RewriteErrors returns a copy of e whose Err is rewrite(e.Err), so that
+// error redaction (the URL of a token endpoint's *url.Error) keeps the
+// *AuthError reachable with errors.As.
+func (e *AuthError) RewriteErrors(rewrite func(error) error) error {
+	c := *e
+	c.Err = rewrite(e.Err)
+	return &c
+}
+
 // Temporary reports whether trying again later may succeed. It is false
 // when the token endpoint rejected the grant (invalid_grant: revoked or
 // reused refresh token) or the client (invalid_client), which need an

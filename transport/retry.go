@@ -328,6 +328,15 @@ func (e *RetryError) Error() string {
 
 func (e *RetryError) Unwrap() error { return e.Last }
 
+// RewriteErrors returns a copy of e whose Last is rewrite(e.Last). Error
+// redaction (TraceConfig.Redaction, client.Do) uses it to redact the URL
+// of a *url.Error in Last while errors.As still finds the *RetryError.
+func (e *RetryError) RewriteErrors(rewrite func(error) error) error {
+	c := *e
+	c.Last = rewrite(e.Last)
+	return &c
+}
+
 // Attempts returns how many attempts the call that produced resp made, as
 // the stack numbered them (BeginAttempt): 1 for a first-attempt answer, 3
 // for an answer to the second retry. It reads the attempt number carried

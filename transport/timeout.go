@@ -49,6 +49,14 @@ func (e *DeadlineError) Error() string {
 
 func (e *DeadlineError) Unwrap() error { return e.Err }
 
+// RewriteErrors returns a copy of e whose Err is rewrite(e.Err), so that
+// error redaction keeps the *DeadlineError (and its ErrorType) reachable.
+func (e *DeadlineError) RewriteErrors(rewrite func(error) error) error {
+	c := *e
+	c.Err = rewrite(e.Err)
+	return &c
+}
+
 // Is makes a DeadlineError match context.DeadlineExceeded.
 func (e *DeadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
 
@@ -111,6 +119,14 @@ func (e *AttemptTimeoutError) Error() string {
 }
 
 func (e *AttemptTimeoutError) Unwrap() error { return e.Err }
+
+// RewriteErrors returns a copy of e whose Err is rewrite(e.Err), so that
+// error redaction keeps the *AttemptTimeoutError reachable.
+func (e *AttemptTimeoutError) RewriteErrors(rewrite func(error) error) error {
+	c := *e
+	c.Err = rewrite(e.Err)
+	return &c
+}
 
 // Is makes an AttemptTimeoutError match context.DeadlineExceeded even
 // when next returned a transport-specific timeout error.
