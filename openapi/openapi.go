@@ -176,6 +176,7 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 		next: next, router: router, mode: cfg.Mode,
 		skipReq: cfg.SkipRequests, skipResp: cfg.SkipResponses, allowUnknown: cfg.AllowUnknownRoutes,
 		max: max, onViolation: cfg.OnViolation, opts: opts,
+		opaque: doc.IsOpenAPI31OrLater(),
 	}, nil
 }
 
@@ -189,6 +190,7 @@ type layer struct {
 	max          int64
 	onViolation  func(context.Context, *Violation)
 	opts         *openapi3filter.Options
+	opaque       bool // OpenAPI 3.1+: schema error reasons quote values (see detailOf)
 }
 
 func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -198,7 +200,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if l.allowUnknown {
 			return l.next.RoundTrip(req)
 		}
-		v := &Violation{Direction: "request", Method: req.Method, Reason: reasonOf(err)}
+		v := &Violation{Direction: "request", Method: req.Method, Reason: reasonOf(err, l.opaque)}
 		if verr := l.report(ctx, v); verr != nil {
 			closeBody(req.Body)
 			return nil, verr
@@ -224,7 +226,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 			vin.Options = &o
 		}
 		if verr := openapi3filter.ValidateRequest(ctx, &vin); verr != nil {
-			v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: reasonOf(verr)}
+			v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: reasonOf(verr, l.opaque)}
 			if rerr := l.report(ctx, v); rerr != nil {
 				closeBody(send.Body)
 				return nil, rerr
@@ -257,7 +259,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		Options:                opts,
 	}
 	if verr := openapi3filter.ValidateResponse(ctx, rin); verr != nil {
-		v := &Violation{Direction: "response", Method: req.Method, Route: name, StatusCode: resp.StatusCode, Reason: reasonOf(verr)}
+		v := &Violation{Direction: "response", Method: req.Method, Route: name, StatusCode: resp.StatusCode, Reason: reasonOf(verr, l.opaque)}
 		if rerr := l.report(ctx, v); rerr != nil {
 			_ = resp.Body.Close()
 			return nil, rerr
@@ -378,11 +380,14 @@ func closeBody(b io.ReadCloser) {
 	}
 }
 
-// reasonOf renders a kin-openapi error as a reason without values.
-func reasonOf(err error) string {
-	var me openapi3.MultiError
-	if errors.As(err, &me) && len(me) > 0 {
-		r := reasonOf(me[0])
+// reasonOf renders a kin-openapi error as a reason without values (opaque:
+// see detailOf).
+func reasonOf(err error, opaque bool) string {
+	// Only a MultiError at the top (Options.MultiError): the JSON Schema
+	// 2020-12 validator of OpenAPI 3.1 descriptions nests one deep inside
+	// every RequestError, which must not hide the RequestError.
+	if me, ok := err.(openapi3.MultiError); ok && len(me) > 0 {
+		r := reasonOf(me[0], opaque)
 		if len(me) > 1 {
 			r += " (and " + strconv.Itoa(len(me)-1) + " more)"
 		}
@@ -397,11 +402,11 @@ func reasonOf(err error) string {
 		case re.RequestBody != nil:
 			where = "body"
 		}
-		return join(where, re.Reason, detailOf(re.Err))
+		return join(where, re.Reason, detailOf(re.Err, opaque))
 	}
 	var rs *openapi3filter.ResponseError
 	if errors.As(err, &rs) {
-		return join("", rs.Reason, detailOf(rs.Err))
+		return join("", rs.Reason, detailOf(rs.Err, opaque))
 	}
 	var se *openapi3filter.SecurityRequirementsError
 	if errors.As(err, &se) {
@@ -414,14 +419,16 @@ func reasonOf(err error) string {
 	return "does not match the description"
 }
 
-// detailOf renders the cause of a request or response error.
-func detailOf(err error) string {
+// detailOf renders the cause of a request or response error. opaque: the
+// description is OpenAPI 3.1 or later, whose schemas kin-openapi validates
+// with the JSON Schema 2020-12 validator, whose schema error reasons
+// quote the offending value.
+func detailOf(err error, opaque bool) string {
 	if err == nil {
 		return ""
 	}
-	var me openapi3.MultiError
-	if errors.As(err, &me) && len(me) > 0 {
-		d := detailOf(me[0])
+	if me, ok := err.(openapi3.MultiError); ok && len(me) > 0 {
+		d := detailOf(me[0], opaque)
 		if len(me) > 1 {
 			d += " (and " + strconv.Itoa(len(me)-1) + " more)"
 		}
@@ -429,10 +436,19 @@ func detailOf(err error) string {
 	}
 	var se *openapi3.SchemaError
 	if errors.As(err, &se) {
-		if p := se.JSONPointer(); len(p) > 0 {
-			return "at /" + strings.Join(p, "/") + ": " + se.Reason
+		reason := se.Reason
+		if opaque {
+			// The JSON Schema 2020-12 validator's reason quotes the
+			// value: name the failing keyword instead.
+			reason = "does not match the schema"
+			if se.SchemaField != "" {
+				reason = "fails " + strconv.Quote(se.SchemaField)
+			}
 		}
-		return se.Reason
+		if p := se.JSONPointer(); len(p) > 0 {
+			return "at /" + strings.Join(p, "/") + ": " + reason
+		}
+		return reason
 	}
 	var pe *openapi3filter.ParseError
 	if errors.As(err, &pe) {

@@ -343,3 +343,49 @@ func TestServersOverride(t *testing.T) {
 		t.Fatalf("the description's own server still matched: %v", err)
 	}
 }
+
+// TestReasonsOpenAPI31: with an OpenAPI 3.1 description (validated by
+// kin-openapi's JSON Schema 2020-12 validator, whose messages quote the
+// value) a violation's reason still names the parameter or the JSON
+// pointer of the failing field and the rule, and never the value.
+func TestReasonsOpenAPI31(t *testing.T) {
+	for _, tc := range []struct {
+		name, url, body string
+		reasonHas       []string
+	}{
+		{"path param pattern", "https://api.example.test/v1/things/S3CR3T", `{"name":"x"}`, []string{`path parameter "code"`, "pattern"}},
+		{"query param maximum", "https://api.example.test/v1/things/abc?limit=999", `{"name":"x"}`, []string{`query parameter "limit"`, "maximum"}},
+		{"body field pattern", "https://api.example.test/v1/things/abc", `{"name":"x","card":"S3CR3T"}`, []string{"body", "at /card", "pattern"}},
+		{"body field enum", "https://api.example.test/v1/things/abc", `{"name":"x","kind":"S3CR3T"}`, []string{"body", "at /kind", "enum"}},
+		{"body missing required", "https://api.example.test/v1/things/abc", `{"card":"1234"}`, []string{"body", "required"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			next := transporttest.NewResponder(transporttest.Respond(200, "{}"))
+			rt := newLayer(t, next, openapi.Config{Spec: spec(t, "things31.yaml")})
+			req, _ := http.NewRequest(http.MethodPost, tc.url, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			_, err := rt.RoundTrip(req)
+			var ve *openapi.ViolationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("err = %v, want *ViolationError", err)
+			}
+			for _, s := range tc.reasonHas {
+				if !strings.Contains(ve.Reason, s) {
+					t.Errorf("reason %q lacks %q", ve.Reason, s)
+				}
+			}
+			if strings.Contains(err.Error(), "S3CR3T") {
+				t.Fatalf("reason carries the value: %v", err)
+			}
+		})
+	}
+	next := transporttest.NewResponder(transporttest.Respond(200, `{"id":"S3CR3T"}`, "Content-Type", "application/json"))
+	rt := newLayer(t, next, openapi.Config{Spec: spec(t, "things31.yaml")})
+	req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/v1/things/abc", strings.NewReader(`{"name":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	_, err := rt.RoundTrip(req)
+	var ve *openapi.ViolationError
+	if !errors.As(err, &ve) || !strings.Contains(ve.Reason, "at /id") || strings.Contains(err.Error(), "S3CR3T") {
+		t.Fatalf("response violation %v: want a reason naming /id without the value", err)
+	}
+}
