@@ -25,12 +25,16 @@ const (
 	// EventBreakerRejected: the circuit breaker was open and the request
 	// was not sent.
 	EventBreakerRejected = "securecall.breaker.rejected"
-	// EventTokenRefreshed: the auth layer fetched a new token.
+	// EventTokenRefreshed: a new token was fetched. Reserved for a
+	// caller's token source or layer: no layer of this package adds it
+	// (the auth layer cannot tell a fetched token from a cached one).
 	EventTokenRefreshed = "securecall.token.refreshed"
 	// EventPinMismatch: a report-only pin set did not match the server's
 	// verified chain and the connection was let through.
 	EventPinMismatch = "securecall.tls.pin_mismatch"
-	// EventRedirect: a redirect hop was followed or refused.
+	// EventRedirect: a redirect hop was followed or refused. Reserved
+	// for a caller's CheckRedirect wrapper: no layer of this package adds
+	// it (redirects are followed by http.Client, above the call span).
 	EventRedirect = "securecall.redirect"
 )
 
