@@ -124,10 +124,12 @@ type RetryConfig struct {
 	// in-memory store. Share one between clients, or use a fleet-wide one.
 	Cooldowns CooldownStore
 	// IdempotencyKeys makes the layer give every call with a
-	// non-idempotent method (POST, PATCH, ...) and no Idempotency-Key of
-	// its own a new key, generated once per call and identical on every
-	// attempt, which makes such calls retryable. The caller's request is
-	// never modified: the key is set on each attempt's clone.
+	// non-idempotent method (POST, PATCH, ...) and no key of its own (in
+	// Idempotency-Key, X-Idempotency-Key or IdempotencyHeader) a new key,
+	// generated once per call and identical on every attempt, which makes
+	// such calls retryable; a caller's own key is kept and makes the call
+	// retryable too. The caller's request is never modified: the key is
+	// set on each attempt's clone.
 	IdempotencyKeys bool
 	// IdempotencyHeader is the header of the generated key. Zero:
 	// DefaultIdempotencyHeader.
@@ -462,6 +464,12 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		h.budget.call(now.UnixNano())
 	}
 	replayable := idempotentMethod(req.Method) || hasIdempotencyKey(req.Header)
+	if !replayable && l.cfg.IdempotencyKeys {
+		// The caller's own key in the configured header is the call's key:
+		// it is kept (a generated one would replace it) and makes the call
+		// replayable.
+		_, replayable = req.Header[l.cfg.IdempotencyHeader]
+	}
 	var key string
 	if !replayable && l.cfg.IdempotencyKeys {
 		k, err := l.cfg.NewIdempotencyKey()
