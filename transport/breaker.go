@@ -400,12 +400,19 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := l.next.RoundTrip(req)
 
 	// The attempt is counted in the time slice it started in: no second
-	// clock read.
-	outcome := BreakerSuccess
-	if err != nil || resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-		outcome = Classify(ctx, resp, err, now).Breaker
+	// clock read. An attempt sent on the closed-state fast path whose
+	// breaker changed state meanwhile belongs to a past generation and is
+	// not counted (gobreaker discards such outcomes too): a failure would
+	// otherwise be reported in the new state, and, once the open timeout
+	// has run out, take the half-open probe's place and reopen the breaker
+	// without a probe having been sent.
+	if done != nil || h.changes.Load() == changes {
+		outcome := BreakerSuccess
+		if err != nil || resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			outcome = Classify(ctx, resp, err, now).Breaker
+		}
+		l.record(h, done, outcome, now)
 	}
-	l.record(h, done, outcome, now)
 	if h.changes.Load() != changes {
 		l.publish(h, now)
 		l.stateEvent(ctx, h, changes)

@@ -1,8 +1,13 @@
 package transport_test
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/securecall/securecall/transport"
 	"github.com/securecall/securecall/transport/transporttest"
@@ -37,6 +42,65 @@ func TestReview5CallerKeyInConfiguredHeaderKept(t *testing.T) {
 		}
 		if generated != 0 {
 			t.Errorf("%d keys generated for a call that has its own", generated)
+		}
+	})
+}
+
+// r5Hang answers 503, after waiting for hang to close when the path is
+// /hang; it counts the requests that reached it.
+type r5Hang struct {
+	hang  chan struct{}
+	mu    sync.Mutex
+	calls int
+}
+
+func (h *r5Hang) RoundTrip(req *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	h.calls++
+	h.mu.Unlock()
+	if req.URL.Path == "/hang" {
+		<-h.hang
+	}
+	return transporttest.NewResponder(transporttest.Respond(503, "down")).RoundTrip(req)
+}
+
+func (h *r5Hang) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.calls
+}
+
+// The outcome of an attempt sent while the breaker was closed, arriving
+// after it opened and its open timeout ran out, belongs to a past state
+// (gobreaker discards such results by generation): it must not take the
+// half-open probe's place and reopen the breaker, so the first request
+// after the open timeout is sent as the probe.
+func TestReview5BreakerStaleFailureIsNotTheProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		next := &r5Hang{hang: make(chan struct{})}
+		rt := newBreaker(t, next, transport.BreakerConfig{ConsecutiveFailures: 2, OpenTimeout: 10 * time.Second})
+		const host = "https://api.example.test"
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _ = resSend(t, context.Background(), rt, host+"/hang") // sent while closed
+		}()
+		synctest.Wait()
+		for range 2 {
+			if code, err := resSend(t, t.Context(), rt, host+"/x"); code != 503 || err != nil {
+				t.Fatalf("%d %v", code, err)
+			}
+		}
+		if _, err := resSend(t, t.Context(), rt, host+"/x"); !errors.Is(err, transport.ErrCircuitOpen) {
+			t.Fatalf("breaker not open: %v", err)
+		}
+		time.Sleep(11 * time.Second) // past the open timeout
+		close(next.hang)             // the old attempt fails now
+		<-done
+		before := next.count()
+		code, err := resSend(t, t.Context(), rt, host+"/x")
+		if err != nil || next.count() != before+1 {
+			t.Fatalf("request after the open timeout not sent as the probe: %d %v", code, err)
 		}
 	})
 }
