@@ -104,3 +104,56 @@ func TestReview5BreakerStaleFailureIsNotTheProbe(t *testing.T) {
 		}
 	})
 }
+
+// A server wait that fits before the deadline is honoured: the jitter the
+// layer adds on top of it is its own choice, and is trimmed to what fits
+// instead of failing the call (here, without trimming, nearly every call
+// would fail with a DeadlineError at random).
+func TestReview5ServerWaitJitterTrimmedToTheDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const calls = 20
+		cooldowns := transport.NewCooldowns(0)
+		for i := range calls {
+			next := transporttest.NewResponder(transporttest.Respond(429, "", "Retry-After", "10"), transporttest.Respond(200, "ok"))
+			rt := newRetry(t, next, transport.RetryConfig{ServerWaitJitter: 1, Cooldowns: cooldowns, Budget: transport.BudgetConfig{Disabled: true}})
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second+200*time.Millisecond)
+			start := time.Now()
+			resp, err := resGet(t, ctx, rt)
+			cancel()
+			if err != nil {
+				t.Fatalf("call %d: %v", i, err)
+			}
+			resp.Body.Close()
+			if waited := time.Since(start); waited < 10*time.Second || waited > 10*time.Second+150*time.Millisecond {
+				t.Errorf("call %d waited %v", i, waited)
+			}
+			time.Sleep(time.Minute) // past the host's cooldown
+		}
+	})
+}
+
+// The same for a host cooldown another call set: its wait, with its
+// jitter trimmed, is taken when the cooldown itself fits.
+func TestReview5CooldownJitterTrimmedToTheDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const calls = 20
+		cooldowns := transport.NewCooldowns(0)
+		for i := range calls {
+			next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
+			rt := newRetry(t, next, transport.RetryConfig{ServerWaitJitter: 1, Cooldowns: cooldowns})
+			cooldowns.SetCooldown("api.example.test", time.Now().Add(10*time.Second))
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second+200*time.Millisecond)
+			start := time.Now()
+			resp, err := resGet(t, ctx, rt)
+			cancel()
+			if err != nil {
+				t.Fatalf("call %d: %v", i, err)
+			}
+			resp.Body.Close()
+			if waited := time.Since(start); waited < 10*time.Second || waited > 10*time.Second+150*time.Millisecond {
+				t.Errorf("call %d waited %v", i, waited)
+			}
+			time.Sleep(time.Minute)
+		}
+	})
+}

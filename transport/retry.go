@@ -109,7 +109,8 @@ type RetryConfig struct {
 	// it sets is capped at MaxRetryAfter. Zero: DefaultMaxRetryAfter.
 	MaxRetryAfter time.Duration
 	// ServerWaitJitter stretches every server-requested or cooldown wait
-	// by a random fraction in [0, ServerWaitJitter). Zero:
+	// by a random fraction in [0, ServerWaitJitter), cut down to what fits
+	// before the deadline (the wait itself is never shortened). Zero:
 	// DefaultServerWaitJitter; negative: none.
 	ServerWaitJitter float64
 	// MinAttemptTime: a retry (or a cooldown wait before any attempt) is
@@ -550,17 +551,21 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 
 		// The wait: the backoff, or the server's wait if longer.
+		// floor is the part that must be waited; the rest (the jitter on
+		// the server's wait) is trimmed to fit before the deadline.
 		wait := min(max(l.cfg.Backoff(l.cfg.BaseDelay, l.cfg.MaxDelay, n, resp), 0), l.cfg.MaxRetryAfter)
 		source := SourceBackoff
+		floor := wait
 		if v.HasWait {
 			if v.Wait > l.cfg.MaxRetryAfter {
 				return l.giveUp(ctx, host, n+1, StopRetryAfterCap, resp, err)
 			}
 			if sw := jitter(v.Wait, l.cfg.ServerWaitJitter); sw >= wait {
+				floor = max(wait, v.Wait)
 				wait, source = sw, v.Source
 			}
 		}
-		wait = max(wait-spent, 0)
+		wait = trimToDeadline(ctx, now, max(floor-spent, 0), max(wait-spent, 0), max(l.cfg.MinAttemptTime, 0))
 		var cause error
 		switch {
 		case source != SourceBackoff:
@@ -688,7 +693,8 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 	if until <= now.UnixNano() {
 		return now, nil
 	}
-	wait := jitter(min(time.Duration(until-now.UnixNano()), l.cfg.MaxRetryAfter), l.cfg.ServerWaitJitter)
+	base := min(time.Duration(until-now.UnixNano()), l.cfg.MaxRetryAfter)
+	wait := trimToDeadline(ctx, now, base, jitter(base, l.cfg.ServerWaitJitter), max(l.cfg.MinAttemptTime, 0))
 	if err := checkDeadline(ctx, now, wait, max(l.cfg.MinAttemptTime, 0), SourceCooldown, ErrRateLimited); err != nil {
 		return now, err
 	}

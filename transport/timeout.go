@@ -87,6 +87,25 @@ func checkDeadline(ctx context.Context, now time.Time, wait, reserve time.Durati
 	return &DeadlineError{Wait: wait, Remaining: remaining, Reason: reason, Err: cause}
 }
 
+// trimToDeadline returns wait cut down to what fits before ctx's deadline
+// with reserve left, but never below floor: the part of a wait above floor
+// (the jitter added to a server's wait or a cooldown) is the layer's own
+// choice, and is not worth failing the call for. A floor that does not fit
+// is returned as it is, for checkDeadline to refuse.
+func trimToDeadline(ctx context.Context, now time.Time, floor, wait, reserve time.Duration) time.Duration {
+	if wait <= floor {
+		return wait
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return wait
+	}
+	if room := dl.Sub(now) - reserve; room < wait {
+		return max(room, floor)
+	}
+	return wait
+}
+
 // sleepCtx waits d, or until ctx is done (returning its error).
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
