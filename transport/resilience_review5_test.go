@@ -157,3 +157,28 @@ func TestReview5CooldownJitterTrimmedToTheDeadline(t *testing.T) {
 		}
 	})
 }
+
+// A call that stops for the deadline before a retry, because of a host
+// cooldown another call set during its backoff, has discarded its last
+// response: the RetryError says what that response's status was.
+func TestReview5DeadlineAtCooldownKeepsLastStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cooldowns := transport.NewCooldowns(0)
+		next := transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+			// Another call, meanwhile, is told to hold off for a minute.
+			cooldowns.SetCooldown("api.example.test", time.Now().Add(time.Minute))
+			return &http.Response{StatusCode: 503, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+		})
+		rt := newRetry(t, next, transport.RetryConfig{Cooldowns: cooldowns, Backoff: resFixedBackoff(time.Millisecond)})
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		_, err := resGet(t, ctx, rt)
+		var re *transport.RetryError
+		if !errors.As(err, &re) || re.Reason != transport.StopDeadline || re.Attempts != 1 {
+			t.Fatalf("err %v", err)
+		}
+		if re.Status != 503 {
+			t.Errorf("RetryError.Status %d, want the discarded response's 503", re.Status)
+		}
+	})
+}

@@ -484,6 +484,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if r, ok := l.cooldowns.(DegradationReporter); ok {
 		r.ReportDegraded(ctx) // a shared store serving from its fallback
 	}
+	lastStatus := 0 // the status of the last response discarded for a retry
 	for n := 0; ; n++ {
 		// Honour the host's cooldown (set by this call or any other).
 		var err error
@@ -491,7 +492,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			if n == 0 {
 				closeBody(req)
 			}
-			return nil, l.fail(ctx, host, n, err)
+			return nil, l.fail(ctx, host, n, lastStatus, err)
 		}
 		r := beginAttempt(req, n, host, now, l.cfg.SharedClock)
 		if n > 0 && !(req.Body == nil || req.Body == http.NoBody) {
@@ -588,8 +589,10 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 
 		reason := ErrorType(err)
+		lastStatus = 0
 		if resp != nil {
 			reason = strconv.Itoa(resp.StatusCode)
+			lastStatus = resp.StatusCode
 			drainClose(resp, l.cfg.MaxDrain)
 		}
 		AddEvent(ctx, EventRetryScheduled,
@@ -645,15 +648,20 @@ func (l *retryLayer) giveUp(ctx context.Context, host string, attempts int, reas
 	return resp, nil
 }
 
-// fail wraps an error that stopped the call before attempt n could start.
-func (l *retryLayer) fail(ctx context.Context, host string, n int, err error) error {
+// fail wraps an error that stopped the call before attempt n could start;
+// status is that of the last response, discarded for the retry (0: none).
+func (l *retryLayer) fail(ctx context.Context, host string, n, status int, err error) error {
 	reason := StopDeadline
 	if ctx.Err() != nil {
 		reason = StopCanceled
 	} else {
 		l.count(ctx, l.stops, host, RetryStopKey, string(reason))
 	}
-	return &RetryError{Attempts: n, Reason: reason, Last: err}
+	e := &RetryError{Attempts: n, Reason: reason, Last: err}
+	if reason == StopDeadline {
+		e.Status = status
+	}
+	return e
 }
 
 // awaitCooldown waits out host's cooldown, if it has one, or fails at once
