@@ -182,3 +182,30 @@ func TestReview5DeadlineAtCooldownKeepsLastStatus(t *testing.T) {
 		}
 	})
 }
+
+// The attempt's lazy deadline context, released (its body closed) before
+// its deadline and first asked after the deadline, says it was cancelled,
+// whichever method is asked first: Err did (TestAttemptDeadlineErrLatched),
+// Done materialised a timer context already past its deadline and reported
+// DeadlineExceeded, and Err then agreed with it.
+func TestReview5AttemptDeadlineReleasedThenDone(t *testing.T) {
+	for _, tc := range apTotals {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				next := &apCtxSeen{}
+				rt := apStack(t, tc.total, time.Second, transport.RetryConfig{}, nil, next)
+				resp, err := resGet(t, t.Context(), rt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, _ := next.seen()
+				resReadAll(t, resp) // released
+				time.Sleep(2 * time.Second)
+				<-ctx.Done() // Done first, after the deadline
+				if err, c := ctx.Err(), context.Cause(ctx); !errors.Is(err, context.Canceled) || !errors.Is(c, context.Canceled) {
+					t.Errorf("Err = %v, Cause = %v, want context.Canceled (the release came first)", err, c)
+				}
+			})
+		})
+	}
+}

@@ -238,9 +238,16 @@ func (c *lazyDeadline) materialize() context.Context {
 	if c.ready.Load() {
 		return c.ctx
 	}
-	ctx, cancel := context.WithDeadline(c.parent, c.d)
-	if c.released.Load() {
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if p := c.err.Load(); c.released.Load() && (p == nil || *p != context.DeadlineExceeded) {
+		// Released before anything waited on it: the release came first,
+		// as Err says, even when the deadline has passed since (a timer
+		// context made now would report DeadlineExceeded).
+		ctx, cancel = context.WithCancel(c.parent)
 		cancel()
+	} else {
+		ctx, cancel = context.WithDeadline(c.parent, c.d)
 	}
 	c.ctx, c.cancel = ctx, cancel
 	c.ready.Store(true)
