@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"sync"
 	"testing"
@@ -207,5 +208,16 @@ func TestReview5AttemptDeadlineReleasedThenDone(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// FullJitterBackoff with the largest MaxDelay ("no cap") does not panic
+// once the exponential reaches it (rand.Int64N(MaxInt64+1) would).
+func TestReview5FullJitterBackoffUncapped(t *testing.T) {
+	for _, n := range []int{0, 33, 34, 40, 62, 100} {
+		d := transport.FullJitterBackoff(time.Second, math.MaxInt64, n, nil)
+		if d < 0 {
+			t.Errorf("attempt %d: %v", n, d)
+		}
 	}
 }

@@ -245,7 +245,11 @@ func FullJitterBackoff(min, max time.Duration, attemptNum int, _ *http.Response)
 			ceil = c
 		}
 	}
-	return time.Duration(mrand.Int64N(int64(ceil) + 1))
+	n := int64(ceil)
+	if n < math.MaxInt64 { // [0, ceil]; Int64N(MaxInt64+1) would panic
+		n++
+	}
+	return time.Duration(mrand.Int64N(n))
 }
 
 // NewIdempotencyKey returns a random UUID (version 4, RFC 9562) from
