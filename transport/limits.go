@@ -313,8 +313,9 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	// Read one byte more than allowed, to tell "exactly at the limit"
-	// from "over it".
-	if int64(len(p)) > b.left+1 {
+	// from "over it". Compared as len(p)-1 > left: left+1 overflows when
+	// the limit is math.MaxInt64.
+	if int64(len(p))-1 > b.left {
 		p = p[:b.left+1]
 	}
 	n, err := b.rc.Read(p)

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -106,6 +107,25 @@ func TestLimitsBody(t *testing.T) {
 				t.Fatal("body not closed")
 			}
 		})
+	}
+}
+
+// TestLimitsBodyMaxInt64: a limit of math.MaxInt64 ("effectively none")
+// must read the body normally; computing the read size as limit+1 used to
+// overflow and panic with a negative slice bound.
+func TestLimitsBodyMaxInt64(t *testing.T) {
+	tb := transporttest.NewTrackedBody([]byte("hello"))
+	next := transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: tb, ContentLength: -1, Request: req}, nil
+	})
+	resp, err := limitsGet(t, limitsLayer(t, next, transport.LimitsConfig{MaxBodyBytes: math.MaxInt64}), http.MethodGet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("read %q, %v; want hello, nil", got, err)
 	}
 }
 
