@@ -162,6 +162,10 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.ClientCertificate != nil && cfg.ClientCertificate.Certificate() == nil {
+		return nil, configErrorf("ClientCertificate", nil,
+			"holds no certificate: make it with NewClientCertificateFromFiles or NewClientCertificateFromPEM")
+	}
 	if cfg.ClientCertificate != nil && (tc.GetClientCertificate != nil || len(tc.Certificates) > 0) {
 		return nil, configErrorf("ClientCertificate", nil,
 			"cannot be combined with TLSConfig.GetClientCertificate or TLSConfig.Certificates")
@@ -233,7 +237,7 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 		b.ccGen.Store(b.cc.generation())
 		tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			b.pollClientCertificate()
-			return b.cc.cur.Load(), nil
+			return b.cc.served(), nil
 		}
 	}
 

@@ -193,7 +193,18 @@ func (c *ClientCertificate) Certificate() *tls.Certificate {
 // the reload interval has passed.
 func (c *ClientCertificate) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	_, _ = c.poll(time.Now())
-	return c.cur.Load(), nil
+	return c.served(), nil
+}
+
+// served returns the certificate to present: the current one, or an empty
+// one (present none) for a ClientCertificate that was not made by a
+// constructor. tls.Config.GetClientCertificate must never return nil:
+// crypto/tls dereferences it.
+func (c *ClientCertificate) served() *tls.Certificate {
+	if cert := c.cur.Load(); cert != nil {
+		return cert
+	}
+	return &tls.Certificate{}
 }
 
 // Close stops automatic reloading; the last certificate stays in use and

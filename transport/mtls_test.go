@@ -319,6 +319,24 @@ func TestClientCertificateWithoutCertificateIsRefused(t *testing.T) {
 	}
 }
 
+// TestClientCertificateZeroValue: a ClientCertificate not made by a
+// constructor holds no certificate. NewBase must refuse it, and its
+// GetClientCertificate must honour the tls.Config contract (a non-nil
+// *tls.Certificate): returning nil made crypto/tls dereference it inside
+// the handshake goroutine, crashing the process on the first handshake
+// with a server that asks for a client certificate.
+func TestClientCertificateZeroValue(t *testing.T) {
+	zero := &transport.ClientCertificate{}
+	if c, err := zero.GetClientCertificate(&tls.CertificateRequestInfo{}); err != nil || c == nil || len(c.Certificate) != 0 {
+		t.Fatalf("GetClientCertificate = %v, %v; want an empty, non-nil certificate", c, err)
+	}
+	_, err := transport.NewBase(transport.BaseConfig{ClientCertificate: zero})
+	var ce *transport.ConfigError
+	if !errors.As(err, &ce) || ce.Option != "ClientCertificate" {
+		t.Fatalf("NewBase with a zero ClientCertificate: %v, want a *ConfigError naming ClientCertificate", err)
+	}
+}
+
 func TestClientCertificateConstructorErrors(t *testing.T) {
 	ca := pkiMust(testpki.NewCA("c"))
 	a := pkiMust(ca.Client("a"))
