@@ -11,28 +11,20 @@ import (
 // when MaxRedirects is zero (the same as net/http's own limit).
 const DefaultMaxRedirects = 10
 
-// credentialHeaders are never sent to an origin outside the credential scope,
-// whoever set them (the caller, http.Client's header copy, or a layer).
-var credentialHeaders = []string{
-	"Authorization",
-	"Proxy-Authorization",
-	"Cookie",
-	"Cookie2",
-	"Signature",
-	"Signature-Input",
-}
-
 // RedirectPolicy decides, for every redirect hop http.Client wants to follow,
 // whether the hop may go ahead. Use its Check method as
 // http.Client.CheckRedirect.
 //
 // A hop is followed when its origin is in Origins (the client's own API
 // origins) or, as a "foreign" hop, in AllowedRedirects. A foreign hop gets no
-// credential: Check removes Authorization, cookies, Signature/Signature-Input
-// and every header in SensitiveHeaders from the hop's request, and refuses a
-// hop that would replay a request body (307/308) to that origin. Credential
-// layers further down the stack ask their own Scope on every hop, so they do
-// not re-apply credentials to a foreign origin either.
+// credential: Check removes Authorization, Proxy-Authorization, cookies,
+// Signature/Signature-Input, the API-key and token headers the credential
+// guard knows (X-Api-Key, Api-Key, X-Auth-Token, X-Amz-Security-Token,
+// X-Goog-Api-Key) and every header in SensitiveHeaders from the hop's
+// request, and refuses a hop that would replay a request body (307/308) to
+// that origin. Credential layers further down the stack ask their own Scope
+// on every hop, so they do not re-apply credentials to a foreign origin
+// either.
 //
 // A hop from https to http is always refused, as is any hop to an origin that
 // is in neither list. When Origins is empty, the origin of the first request
@@ -92,8 +84,13 @@ func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
 	if req.Body != nil && req.Body != http.NoBody {
 		return deny("would replay the request body to another origin")
 	}
-	for _, h := range credentialHeaders {
-		req.Header.Del(h)
+	// The credential headers (the ones the credential guard never sends
+	// over plain http) never go to an origin outside the credential scope,
+	// whoever set them (the caller, http.Client's header copy, or a layer).
+	for name := range req.Header {
+		if isCredentialHeader(name) {
+			delete(req.Header, name)
+		}
 	}
 	for _, h := range p.SensitiveHeaders {
 		req.Header.Del(h)
