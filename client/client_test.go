@@ -47,6 +47,9 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"nil proxy", []client.Option{client.WithProxy(nil)}, "WithProxy", nil},
 		{"missing cert files", []client.Option{client.WithClientCertificateFiles("/nonexistent/c.pem", "/nonexistent/k.pem")}, "WithClientCertificateFiles", nil},
 		{"nil client cert", []client.Option{client.WithClientCertificate(nil)}, "WithClientCertificate", nil},
+		{"empty client cert", []client.Option{client.WithClientCertificate(&transport.ClientCertificate{})}, "WithClientCertificate", nil},
+		{"allowed proxy without port", []client.Option{client.WithAllowedProxies("proxy.example.com")}, "WithAllowedProxies", nil},
+		{"bad egress allowlist entry", []client.Option{client.WithEgressAllowlist("https://api.example.com/v1")}, "WithEgressAllowlist", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -246,7 +246,15 @@ func newBase(c *Client, cfg *config, policy *transport.EgressPolicy) (http.Round
 	if !cfg.eg.noSSRF {
 		sd, err := transport.NewSafeDialer(cfg.dialConfig(policy))
 		if err != nil {
-			return nil, &ConfigError{Option: "WithAllowedNetworks", Err: err}
+			// Proxies come from WithAllowedProxies; everything else the
+			// dialer is given is derived from validated options or from
+			// WithAllowedNetworks.
+			opt := "WithAllowedNetworks"
+			var ce *ConfigError
+			if errors.As(err, &ce) && strings.HasPrefix(ce.Option, "Proxies") {
+				opt = "WithAllowedProxies"
+			}
+			return nil, &ConfigError{Option: opt, Err: err}
 		}
 		bc.DialContext = sd.DialContext
 	}
