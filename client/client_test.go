@@ -50,6 +50,9 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"empty client cert", []client.Option{client.WithClientCertificate(&transport.ClientCertificate{})}, "WithClientCertificate", nil},
 		{"allowed proxy without port", []client.Option{client.WithAllowedProxies("proxy.example.com")}, "WithAllowedProxies", nil},
 		{"bad egress allowlist entry", []client.Option{client.WithEgressAllowlist("https://api.example.com/v1")}, "WithEgressAllowlist", nil},
+		{"origin port out of range", []client.Option{client.WithOrigins("https://api.example.com:99999")}, "WithOrigins", nil},
+		{"origin port with leading zero", []client.Option{client.WithOrigins("https://api.example.com:0443")}, "WithOrigins", nil},
+		{"redirect origin port zero", []client.Option{client.WithRedirectOrigins("https://cdn.example.com:0")}, "WithRedirectOrigins", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -44,7 +45,8 @@ func OriginOf(u *url.URL) Origin {
 }
 
 // ParseOrigin parses "https://host[:port]". A path other than "/", a query,
-// a fragment or userinfo is an error, as is a scheme other than http/https.
+// a fragment or userinfo is an error, as is a scheme other than http/https
+// and a port outside 1-65535 or written with leading zeros.
 // Error messages never repeat the input, which may hold a secret.
 func ParseOrigin(s string) (Origin, error) {
 	u, err := url.Parse(s)
@@ -62,6 +64,13 @@ func ParseOrigin(s string) (Origin, error) {
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return Origin{}, fmt.Errorf("transport: origin %s: must be scheme://host[:port] only", OriginOf(u))
+	}
+	// A port net/http would dial as another number ("0443" as 443) or not
+	// at all would give an origin no request URL ever matches.
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
+			return Origin{}, errors.New("transport: origin: port must be 1-65535, without leading zeros")
+		}
 	}
 	return OriginOf(u), nil
 }

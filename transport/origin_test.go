@@ -53,6 +53,12 @@ func TestParseOriginRejects(t *testing.T) {
 		"https://api.example.com#frag",
 		"https://api.example.com/%zz", // bad escape
 		"https://[::1",                // bad IPv6 literal
+		// Ports net/http would dial differently from what the origin says
+		// (or not at all): a credential scope that can never match, and
+		// an egress allowlist entry NewEgressPolicy refuses.
+		"https://api.example.com:0",
+		"https://api.example.com:99999",
+		"https://api.example.com:0443",
 	} {
 		if o, err := transport.ParseOrigin(in); err == nil {
 			t.Errorf("ParseOrigin(%q) = %#v, want an error", in, o)
