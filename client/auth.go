@@ -10,7 +10,8 @@ import (
 )
 
 // WithTokenSource attaches a bearer token from src to every request to the
-// client's origins (over https; http only for origins listed as http), on
+// client's origins (over https only: a request to an http origin that would
+// carry the token is refused with ErrEgressDenied), on
 // every attempt and every same-origin redirect hop, never to another origin.
 // A 401 invalidates exactly the token that was sent and replays the request
 // once with a new one, if the request is replayable. src is wrapped in a
