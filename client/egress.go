@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/securecall/securecall/transport"
 )
@@ -44,7 +45,10 @@ func WithCallLayer(wrap func(next http.RoundTripper) (http.RoundTripper, error))
 
 // WithEgressAllowlist adds hosts every request and redirect hop may go to
 // ("api.example.com", "*.example.com", "https://host:8443", "host:*"; see
-// transport.EgressConfig.Allow). Appends. Default: the client's origins and
+// transport.EgressConfig.Allow). An entry without a scheme means https only,
+// even when an http origin is configured; plain http to a host needs an
+// "http://" entry, accepted only alongside an http origin (WithOrigins or
+// WithRedirectOrigins). Appends. Default: the client's origins and
 // redirect origins when any are set (so a client bound to one API can reach
 // nothing else), otherwise any https host. A request elsewhere fails with
 // ErrEgressDenied before any connection is made.
@@ -131,12 +135,24 @@ func (cfg *config) egressConfig() transport.EgressConfig {
 			ec.CredentialQueryKeys = []string{cfg.apiKey.QueryParam}
 		}
 	}
-	allow := slices.Clip(cfg.eg.allow)
-	for _, o := range append(slices.Clip(cfg.origins), cfg.redirectOrigins...) {
-		allow = append(allow, o.String())
+	origins := append(slices.Clip(cfg.origins), cfg.redirectOrigins...)
+	for _, o := range origins {
 		if o.Scheme == "http" {
 			ec.AllowHTTP = true
 		}
+	}
+	allow := make([]string, 0, len(cfg.eg.allow)+len(origins))
+	for _, p := range cfg.eg.allow {
+		// AllowHTTP is only there for the http origins, which are listed
+		// with their scheme: an entry without one keeps meaning https
+		// rather than also opening plain http to its hosts.
+		if ec.AllowHTTP && !strings.Contains(p, "://") {
+			p = "https://" + strings.TrimSpace(p)
+		}
+		allow = append(allow, p)
+	}
+	for _, o := range origins {
+		allow = append(allow, o.String())
 	}
 	ec.Allow = allow
 	return ec

@@ -16,6 +16,7 @@ import (
 	"github.com/securecall/securecall/internal/testpki"
 	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
+	"github.com/securecall/securecall/transport/transporttest"
 )
 
 // countingServer counts the TCP connections it accepts.
@@ -179,4 +180,62 @@ func TestInventoryRecordsAuthTLSAndPins(t *testing.T) {
 	if !slices.ContainsFunc(e.TLS, func(s string) bool { return strings.HasPrefix(s, "TLS 1.") || strings.HasPrefix(s, "1.") }) {
 		t.Errorf("TLS versions %v", e.TLS)
 	}
+}
+
+// TestHTTPOriginDoesNotOpenHTTPToAllowlistedHosts: an http origin (a
+// loopback sidecar) must not let plain http reach the hosts of
+// WithEgressAllowlist entries written without a scheme, which mean https:
+// the client has no AllowHTTP option, and inferring it from the origin
+// silently widened every such entry to http too. An entry that says
+// http:// explicitly is honoured.
+func TestHTTPOriginDoesNotOpenHTTPToAllowlistedHosts(t *testing.T) {
+	var sent atomic.Int32
+	stub := transporttestOK(&sent)
+	c, err := client.New(
+		client.WithBaseTransport(stub),
+		client.WithOrigins("http://127.0.0.1:8080"),
+		client.WithEgressAllowlist("api.example.com", "*.example.org", "http://plain.example.net"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tc := range []struct {
+		url   string
+		allow bool
+	}{
+		{"http://127.0.0.1:8080/", true},
+		{"https://api.example.com/", true},
+		{"https://a.example.org/", true},
+		{"http://plain.example.net/", true},
+		{"http://api.example.com/", false},
+		{"http://a.example.org/", false},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
+		resp, err := c.Do(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if tc.allow && err != nil {
+			t.Errorf("%s: %v, want allowed", tc.url, err)
+		}
+		if !tc.allow && !errors.Is(err, client.ErrEgressDenied) {
+			t.Errorf("%s: err = %v, want ErrEgressDenied", tc.url, err)
+		}
+	}
+	if n := sent.Load(); n != 4 {
+		t.Fatalf("base transport got %d requests, want 4", n)
+	}
+}
+
+// transporttestOK is a base transport answering 200 to everything and
+// counting the requests in n.
+func transporttestOK(n *atomic.Int32) http.RoundTripper {
+	return transporttest.RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		n.Add(1)
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+	})
 }
