@@ -20,11 +20,11 @@ const DefaultMaxRedirects = 10
 // credential: Check removes Authorization, Proxy-Authorization, cookies,
 // Signature/Signature-Input, the API-key and token headers the credential
 // guard knows (X-Api-Key, Api-Key, X-Auth-Token, X-Amz-Security-Token,
-// X-Goog-Api-Key) and every header in SensitiveHeaders from the hop's
-// request, and refuses a hop that would replay a request body (307/308) to
-// that origin. Credential layers further down the stack ask their own Scope
-// on every hop, so they do not re-apply credentials to a foreign origin
-// either.
+// X-Goog-Api-Key), every header in SensitiveHeaders and the Referer (the
+// previous URL, query included) from the hop's request, and refuses a hop
+// that would replay a request body (307/308) to that origin. Credential
+// layers further down the stack ask their own Scope on every hop, so they
+// do not re-apply credentials to a foreign origin either.
 //
 // A hop from https to http is always refused, as is any hop to an origin that
 // is in neither list. When Origins is empty, the origin of the first request
@@ -95,6 +95,9 @@ func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
 	for _, h := range p.SensitiveHeaders {
 		req.Header.Del(h)
 	}
+	// http.Client sets Referer to the previous hop's full URL, path and
+	// query included (where a signed URL or a caller's key may sit).
+	req.Header.Del("Referer")
 	return nil
 }
 

@@ -71,3 +71,28 @@ func TestRedirectForeignHopStripsEveryCredentialHeader(t *testing.T) {
 		t.Error("own-origin hop lost X-Api-Key")
 	}
 }
+
+// TestRedirectForeignHopDropsReferer: http.Client sets Referer on every
+// hop to the previous URL, path and query included (a signed URL's
+// signature, a key the caller put in the query). A foreign hop must not
+// get it.
+func TestRedirectForeignHopDropsReferer(t *testing.T) {
+	own, _ := transport.ParseOrigins("https://api.example.com")
+	foreign, _ := transport.ParseOrigins("https://cdn.example.net")
+	p := &transport.RedirectPolicy{Origins: own, AllowedRedirects: foreign}
+	h := http.Header{"Referer": {"https://api.example.com/v1/files?api_key=CANARY"}}
+	hop, via := redirectHop(t, "https://api.example.com/v1/files?api_key=CANARY", "https://cdn.example.net/b", h)
+	if err := p.Check(hop, via); err != nil {
+		t.Fatal(err)
+	}
+	if v := hop.Header.Get("Referer"); v != "" {
+		t.Fatalf("foreign hop carries Referer %q", v)
+	}
+	hop, via = redirectHop(t, "https://api.example.com/a?k=1", "https://api.example.com/b", h)
+	if err := p.Check(hop, via); err != nil {
+		t.Fatal(err)
+	}
+	if hop.Header.Get("Referer") == "" {
+		t.Fatal("own-origin hop lost its Referer")
+	}
+}
