@@ -409,6 +409,8 @@ func (p *EgressPolicy) Check(req *http.Request) error {
 		h := req.Host
 		if hh, _, err := net.SplitHostPort(h); err == nil {
 			h = hh
+		} else if len(h) > 2 && h[0] == '[' && h[len(h)-1] == ']' {
+			h = h[1 : len(h)-1] // an IPv6 literal without a port
 		}
 		if err := p.checkHost(o, h); err != nil {
 			return &EgressError{Origin: o, Reason: egressHostHeader}

@@ -236,6 +236,29 @@ func TestEgressHostHeader(t *testing.T) {
 	}
 }
 
+// TestEgressHostHeaderIPv6: a Host header naming an allowed IPv6 literal
+// without a port ("[2001:db8::1]", as net/http itself writes it for a URL
+// without one) is allowed; it used to be refused as an invalid host
+// because the brackets were kept.
+func TestEgressHostHeaderIPv6(t *testing.T) {
+	next := transporttest.NewResponder(transporttest.Respond(200, "ok"), transporttest.Respond(200, "ok"))
+	rt := egressLayer(t, next, transport.EgressConfig{Allow: []string{"api.example.com", "[2001:db8::1]"}})
+	for _, host := range []string{"[2001:db8::1]", "[2001:db8::1]:443"} {
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.com/", nil)
+		req.Host = host
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("Host: %s: %v", host, err)
+		}
+		resp.Body.Close()
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://api.example.com/", nil)
+	req.Host = "[2001:db8::2]"
+	if _, err := rt.RoundTrip(req); !errors.Is(err, transport.ErrEgressDenied) {
+		t.Fatalf("Host: [2001:db8::2]: err = %v, want denied", err)
+	}
+}
+
 func TestEgressCleartextCredentials(t *testing.T) {
 	cfg := transport.EgressConfig{
 		Allow:               []string{"localhost:8080", "api.example.com"},
