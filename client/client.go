@@ -77,6 +77,20 @@ func (cfg *config) validate() error {
 			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with a client certificate option"}
 		case cfg.proxy != nil:
 			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithProxy"}
+		case len(cfg.eg.networks) > 0:
+			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithAllowedNetworks: the base transport dials"}
+		case len(cfg.eg.proxies) > 0:
+			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithAllowedProxies: the base transport dials"}
+		}
+	}
+	if cfg.eg.noSSRF {
+		// The networks and proxies only loosen the SSRF-safe dialer; with
+		// it off they would do nothing, which the caller may not expect.
+		switch {
+		case len(cfg.eg.networks) > 0:
+			return &ConfigError{Option: "WithAllowedNetworks", Reason: "has no effect with WithoutSSRFProtection"}
+		case len(cfg.eg.proxies) > 0:
+			return &ConfigError{Option: "WithAllowedProxies", Reason: "has no effect with WithoutSSRFProtection"}
 		}
 	}
 	if cfg.signer != nil && len(cfg.origins) == 0 {

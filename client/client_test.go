@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -53,6 +54,10 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"origin port out of range", []client.Option{client.WithOrigins("https://api.example.com:99999")}, "WithOrigins", nil},
 		{"origin port with leading zero", []client.Option{client.WithOrigins("https://api.example.com:0443")}, "WithOrigins", nil},
 		{"redirect origin port zero", []client.Option{client.WithRedirectOrigins("https://cdn.example.com:0")}, "WithRedirectOrigins", nil},
+		{"allowed networks without SSRF protection", []client.Option{client.WithoutSSRFProtection(), client.WithAllowedNetworks(netip.MustParsePrefix("10.0.0.0/8"))}, "WithAllowedNetworks", nil},
+		{"allowed proxies without SSRF protection", []client.Option{client.WithAllowedProxies("proxy.internal:3128"), client.WithoutSSRFProtection()}, "WithAllowedProxies", nil},
+		{"base transport and allowed networks", []client.Option{client.WithBaseTransport(http.DefaultTransport), client.WithAllowedNetworks(netip.MustParsePrefix("127.0.0.0/8"))}, "WithBaseTransport", nil},
+		{"base transport and allowed proxies", []client.Option{client.WithBaseTransport(http.DefaultTransport), client.WithAllowedProxies("proxy.internal:3128")}, "WithBaseTransport", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
