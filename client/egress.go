@@ -86,6 +86,8 @@ func WithAllowedProxies(hostports ...string) Option {
 // multicast and other special-purpose addresses are refused at connect
 // time, after DNS resolution, so DNS rebinding cannot slip past. Only ports
 // 80, 443 and those of the client's origins and allowlist may be dialed.
+// WithAllowedNetworks and WithAllowedProxies only loosen that check, so New
+// refuses them together with this option.
 func WithoutSSRFProtection() Option {
 	return optionFunc(func(c *config) { c.eg.noSSRF = true })
 }
