@@ -85,3 +85,81 @@ func TestCallLayerBoundaryStandalone(t *testing.T) {
 		t.Fatal("not passed on")
 	}
 }
+
+// A WithCallLayer layer that breaks the http.RoundTripper contract does not
+// bring the client down: neither a response nor an error is an error; both
+// closes the response's body and returns the error; a response without a
+// body gets an empty one.
+func TestCallLayerBrokenContract(t *testing.T) {
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	errLayer := errors.New("layer failed")
+	var closed bool
+	for _, tc := range []struct {
+		name   string
+		answer func(next http.RoundTripper, req *http.Request) (*http.Response, error)
+		check  func(t *testing.T, resp *http.Response, err error)
+	}{
+		{"neither", func(http.RoundTripper, *http.Request) (*http.Response, error) { return nil, nil },
+			func(t *testing.T, resp *http.Response, err error) {
+				if err == nil || resp != nil {
+					t.Fatalf("got %v, %v; want an error and no response", resp, err)
+				}
+			}},
+		{"both", func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
+			resp, err := next.RoundTrip(req)
+			if err != nil {
+				return nil, err
+			}
+			resp.Body = &closeTracker{ReadCloser: resp.Body, closed: &closed}
+			return resp, errLayer
+		},
+			func(t *testing.T, resp *http.Response, err error) {
+				if !errors.Is(err, errLayer) || resp != nil {
+					t.Fatalf("got %v, %v; want the layer's error and no response", resp, err)
+				}
+				if !closed {
+					t.Fatal("the response returned with the error was not closed")
+				}
+			}},
+		{"no body", func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
+			resp, err := next.RoundTrip(req)
+			if err != nil {
+				return nil, err
+			}
+			resp.Body.Close()
+			resp.Body = nil
+			return resp, nil
+		},
+			func(t *testing.T, resp *http.Response, err error) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.Body == nil {
+					t.Fatal("nil response body")
+				}
+				resp.Body.Close()
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			layer := func(next http.RoundTripper) (http.RoundTripper, error) {
+				return transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) { return tc.answer(next, req) }), nil
+			}
+			c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL), client.WithCallLayer(layer))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
+			resp, err := c.Do(req)
+			tc.check(t, resp, err)
+		})
+	}
+}
+
+// closeTracker records that its body was closed.
+type closeTracker struct {
+	io.ReadCloser
+	closed *bool
+}
+
+func (c *closeTracker) Close() error { *c.closed = true; return c.ReadCloser.Close() }

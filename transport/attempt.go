@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -452,7 +453,10 @@ func callScopeFrom(ctx context.Context) *callScope {
 // from it inward, the request is no longer the call's own copy, so the
 // inner layers copy it before they change it, as a layer that sends its
 // request twice, or from two goroutines, needs. Stacks put it just outside
-// the foreign layers; without them it is not needed.
+// the foreign layers; without them it is not needed. It also holds the
+// foreign layers to the http.RoundTripper contract for the layers outside:
+// neither a response nor an error becomes an error, a response returned
+// with an error is closed, and a response without a body gets http.NoBody.
 func NewCallLayerBoundary(next http.RoundTripper) http.RoundTripper {
 	return &callLayerBoundary{next: orDefault(next)}
 }
@@ -463,8 +467,26 @@ func (b *callLayerBoundary) RoundTrip(req *http.Request) (*http.Response, error)
 	if cs := ownedScope(req); cs != nil {
 		cs.owned = nil
 	}
-	return b.next.RoundTrip(req)
+	resp, err := b.next.RoundTrip(req)
+	// The layers outside rely on the http.RoundTripper contract, which a
+	// foreign layer may break: exactly one of a response and an error.
+	switch {
+	case err != nil && resp != nil:
+		if resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		return nil, err
+	case err == nil && resp == nil:
+		return nil, errNoResponse
+	case err == nil && resp.Body == nil:
+		resp.Body = http.NoBody
+	}
+	return resp, err
 }
+
+// errNoResponse stands for the error a call layer that returned neither a
+// response nor an error did not give.
+var errNoResponse = errors.New("transport: a call layer returned neither a response nor an error")
 
 // ownedScope returns req's call scope when req is the call's own copy.
 func ownedScope(req *http.Request) *callScope {
