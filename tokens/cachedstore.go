@@ -46,14 +46,21 @@ type CachedStore struct {
 	maxAge   time.Duration
 	onChange func(string)
 
-	mu sync.RWMutex
-	m  map[string]cachedValue
-	sf singleflight.Group
+	mu  sync.RWMutex
+	m   map[string]cachedValue
+	seq uint64 // orders backend reads and writes (guarded by mu)
+	sf  singleflight.Group
 }
 
+// cachedValue is a cached secret or, when gone is set, a tombstone left by
+// Delete or Forget. seq is when the value was read or written (c.seq): a
+// backend read that began before it must not replace it with an older
+// answer.
 type cachedValue struct {
 	v    []byte
 	read time.Time
+	seq  uint64
+	gone bool
 }
 
 // NewCachedStore returns a CachedStore over s.
@@ -78,7 +85,7 @@ func NewCachedStore(s Store, opts ...CachedStoreOption) (*CachedStore, error) {
 func (c *CachedStore) Get(ctx context.Context, key string) ([]byte, error) {
 	c.mu.RLock()
 	cv, ok := c.m[key]
-	if ok && (c.maxAge == 0 || time.Since(cv.read) < c.maxAge) {
+	if ok && !cv.gone && (c.maxAge == 0 || time.Since(cv.read) < c.maxAge) {
 		// Copied under the lock: a replacement clears the old bytes.
 		v := append([]byte(nil), cv.v...)
 		c.mu.RUnlock()
@@ -109,6 +116,10 @@ func (c *CachedStore) Refresh(ctx context.Context, key string) ([]byte, error) {
 // a replacement clears): each copies it.
 func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
 	ch := c.sf.DoChan(key, func() (any, error) {
+		c.mu.Lock()
+		c.seq++
+		start := c.seq
+		c.mu.Unlock()
 		// Detached from the first caller's cancellation: others share it.
 		v, err := c.s.Get(context.WithoutCancel(ctx), key)
 		if err != nil {
@@ -117,8 +128,16 @@ func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
 		shared := append([]byte(nil), v...)
 		c.mu.Lock()
 		old, had := c.m[key]
+		if had && old.seq > start {
+			// A Set, Delete, Forget or later read of key happened while
+			// this read was in flight: its answer may be older, keep theirs.
+			c.mu.Unlock()
+			clear(v)
+			return shared, nil
+		}
+		had = had && !old.gone
 		changed := had && !bytes.Equal(old.v, v)
-		c.m[key] = cachedValue{v: v, read: time.Now()}
+		c.m[key] = cachedValue{v: v, read: time.Now(), seq: start}
 		if had {
 			clear(old.v)
 		}
@@ -149,24 +168,31 @@ func (c *CachedStore) Set(ctx context.Context, key string, value []byte) error {
 	if old, had := c.m[key]; had {
 		clear(old.v)
 	}
-	c.m[key] = cachedValue{v: v, read: time.Now()}
+	c.seq++
+	c.m[key] = cachedValue{v: v, read: time.Now(), seq: c.seq}
 	c.mu.Unlock()
+	// A Get from now on must not join a read that began before the write.
+	c.sf.Forget(key)
 	return nil
 }
 
 // Delete deletes from the backend and the cache.
 func (c *CachedStore) Delete(ctx context.Context, key string) error {
-	c.Forget(key)
-	return c.s.Delete(ctx, key)
+	err := c.s.Delete(ctx, key)
+	c.Forget(key) // after the backend: a read in between must not re-cache it
+	return err
 }
 
 // Forget drops key from the cache (not from the backend), clearing the
-// cached bytes.
+// cached bytes. A backend read of key already in flight does not cache its
+// answer.
 func (c *CachedStore) Forget(key string) {
 	c.mu.Lock()
 	if old, had := c.m[key]; had {
 		clear(old.v)
 	}
-	delete(c.m, key)
+	c.seq++
+	c.m[key] = cachedValue{seq: c.seq, gone: true}
 	c.mu.Unlock()
+	c.sf.Forget(key)
 }

@@ -547,3 +547,62 @@ func TestStoreSource(t *testing.T) {
 		t.Fatal("StaticSecret did not copy")
 	}
 }
+
+// slowReadStore reads the backend value at once and answers only when
+// release is closed: a read that was in flight while a write happened.
+type slowReadStore struct {
+	*MemoryStore
+	release chan struct{}
+}
+
+func (s *slowReadStore) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := s.MemoryStore.Get(ctx, key)
+	<-s.release
+	return v, err
+}
+
+// A backend read that began before a Set, Delete or Forget must not put
+// its older answer in the cache when it ends: the cache would then serve a
+// superseded secret (a rotated refresh token's predecessor, a deleted key)
+// until a Refresh, although the backend holds the new state.
+func TestCachedStoreInFlightReadDoesNotOverwriteNewerWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(c *CachedStore) error
+		want  string // "" for not found
+	}{
+		{"set", func(c *CachedStore) error { return c.Set(context.Background(), "k", []byte("new")) }, "new"},
+		{"delete", func(c *CachedStore) error { return c.Delete(context.Background(), "k") }, ""},
+		{"forget then re-provision", func(c *CachedStore) error {
+			c.Forget("k")
+			return c.s.(*slowReadStore).MemoryStore.Set(context.Background(), "k", []byte("new"))
+		}, "new"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				back := &slowReadStore{MemoryStore: NewMemoryStore(), release: make(chan struct{})}
+				back.MemoryStore.Set(ctx, "k", []byte("old"))
+				c, _ := NewCachedStore(back)
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					c.Get(ctx, "k") // reads "old", answers later
+				}()
+				synctest.Wait()
+				if err := tc.write(c); err != nil {
+					t.Fatal(err)
+				}
+				close(back.release) // the old read ends now
+				<-done
+				v, err := c.Get(ctx, "k")
+				switch {
+				case tc.want == "" && !errors.Is(err, ErrNotFound):
+					t.Fatalf("Get after %s = %q %v, want ErrNotFound", tc.name, v, err)
+				case tc.want != "" && (err != nil || string(v) != tc.want):
+					t.Fatalf("Get after %s = %q %v, want %q", tc.name, v, err, tc.want)
+				}
+			})
+		})
+	}
+}
