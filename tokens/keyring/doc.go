@@ -8,7 +8,9 @@
 // this Store therefore runs on its own goroutine under a deadline
 // (WithTimeout, and the caller's context). A call that times out returns
 // ErrTimeout but its goroutine stays blocked inside go-keyring until the
-// keyring answers; a timed-out Set or Delete may still take effect later.
+// keyring answers; a timed-out Set or Delete may still take effect later,
+// but never after a later Set or Delete of the same Store (writes reach the
+// keyring one at a time, in order).
 // Only a few calls may be blocked at once: beyond that, calls fail at once
 // with ErrUnavailable instead of piling up goroutines.
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,6 +72,9 @@ type Store struct {
 	p         provider
 	preflight func() error // checked before each call (session bus present)
 	blocked   atomic.Int32
+
+	wmu   sync.Mutex
+	wtail chan struct{} // closed when the last write made has answered
 }
 
 // New returns a Store for service, the application's name in the keyring
@@ -103,7 +107,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	var v string
-	err := s.call(ctx, "get", key, func() (err error) {
+	err := s.call(ctx, "get", key, false, func() (err error) {
 		v, err = s.p.Get(s.service, key)
 		return err
 	})
@@ -128,7 +132,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte) error {
 			Cause: fmt.Errorf("%d bytes, the %s keyring takes at most %d for this service and key", len(value), s.goos, limit)}
 	}
 	v := string(value)
-	return s.call(ctx, "set", key, func() error { return s.p.Set(s.service, key, v) })
+	return s.call(ctx, "set", key, true, func() error { return s.p.Set(s.service, key, v) })
 }
 
 // Delete removes the secret under key; a missing key is tokens.ErrNotFound.
@@ -136,15 +140,19 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := tokens.ValidateKey(key); err != nil {
 		return err
 	}
-	return s.call(ctx, "delete", key, func() error { return s.p.Delete(s.service, key) })
+	return s.call(ctx, "delete", key, true, func() error { return s.p.Delete(s.service, key) })
 }
 
 // errBlocked: too many calls are still waiting for the keyring.
 var errBlocked = errors.New("earlier keyring calls are still blocked")
 
 // call runs f on its own goroutine and waits for it, the Store's timeout or
-// ctx, whichever comes first.
-func (s *Store) call(ctx context.Context, op, key string, f func() error) error {
+// ctx, whichever comes first. Writes (Set, Delete) reach the keyring in the
+// order they were made: a write starts only once the one before it has
+// answered, so a timed-out write that takes effect late never lands after,
+// and undoes, a later one (a rotated refresh token replaced by its
+// predecessor).
+func (s *Store) call(ctx context.Context, op, key string, write bool, f func() error) error {
 	fail := func(sentinel, cause error) error {
 		return &tokens.StoreError{Backend: backend, Op: op, Key: key, Err: sentinel, Cause: cause}
 	}
@@ -160,9 +168,22 @@ func (s *Store) call(ctx context.Context, op, key string, f func() error) error 
 		s.blocked.Add(-1)
 		return fail(tokens.ErrUnavailable, errBlocked)
 	}
+	var prev, mine chan struct{}
+	if write {
+		mine = make(chan struct{})
+		s.wmu.Lock()
+		prev, s.wtail = s.wtail, mine
+		s.wmu.Unlock()
+	}
 	done := make(chan error, 1)
 	go func() {
+		if prev != nil {
+			<-prev
+		}
 		err := f()
+		if mine != nil {
+			close(mine)
+		}
 		// No longer blocked before the answer is handed over: a caller
 		// that calls again at once must not find this call still counted.
 		s.blocked.Add(-1)

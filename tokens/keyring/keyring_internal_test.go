@@ -191,7 +191,7 @@ func TestAnsweredCallsAreNotBlocked(t *testing.T) {
 	for range MaxBlocked {
 		wg.Go(func() {
 			for range 5000 {
-				if err := s.call(context.Background(), "get", "k", func() error { return nil }); err != nil {
+				if err := s.call(context.Background(), "get", "k", false, func() error { return nil }); err != nil {
 					t.Error(err)
 					return
 				}
@@ -211,3 +211,68 @@ type instantProvider struct{}
 func (instantProvider) Get(string, string) (string, error) { return "v", nil }
 func (instantProvider) Set(string, string, string) error   { return nil }
 func (instantProvider) Delete(string, string) error        { return nil }
+
+// firstSetBlocksProvider is a keyring whose first Set hangs until release is
+// closed (a locked keyring waiting for its prompt) and whose later calls
+// answer at once. Values take effect when the call returns.
+type firstSetBlocksProvider struct {
+	mu      sync.Mutex
+	sets    int
+	m       map[string]string
+	release chan struct{}
+}
+
+func (p *firstSetBlocksProvider) Get(_, user string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.m[user]
+	if !ok {
+		return "", gokeyring.ErrNotFound
+	}
+	return v, nil
+}
+
+func (p *firstSetBlocksProvider) Set(_, user, pw string) error {
+	p.mu.Lock()
+	p.sets++
+	first := p.sets == 1
+	p.mu.Unlock()
+	if first {
+		<-p.release
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.m[user] = pw
+	return nil
+}
+
+func (p *firstSetBlocksProvider) Delete(_, user string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.m, user)
+	return nil
+}
+
+// A Set that timed out may still take effect later, but never after a Set
+// made after it: otherwise the older value lands last. A Refresher whose
+// write of rotated refresh token rt2 timed out writes rt3 on its next
+// refresh; rt2 arriving after rt3 would leave a dead refresh token in the
+// keyring, and the client locked out after a restart.
+func TestTimedOutSetNeverOverwritesALaterSet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &firstSetBlocksProvider{m: map[string]string{}, release: make(chan struct{})}
+		s := fakeStore(t, p, WithTimeout(time.Second))
+		ctx := context.Background()
+		if err := s.Set(ctx, "rt", []byte("rt2")); !errors.Is(err, tokens.ErrTimeout) {
+			t.Fatalf("first Set = %v, want ErrTimeout", err)
+		}
+		// The second write is not confirmed while the first still hangs;
+		// whatever it reports, it must land after the first.
+		s.Set(ctx, "rt", []byte("rt3"))
+		close(p.release) // the keyring answers the first Set at last
+		synctest.Wait()
+		if v, err := s.Get(ctx, "rt"); err != nil || string(v) != "rt3" {
+			t.Fatalf("keyring holds %q (%v) after both writes, want the later rt3", v, err)
+		}
+	})
+}
