@@ -24,9 +24,10 @@ const (
 	// down above about 100 KiB; macOS and Windows have lower limits of
 	// their own, which always apply.
 	DefaultMaxSize = 64 << 10
-	// MaxBlocked is how many calls of one Store may be blocked in the
-	// keyring at once (timed out, their goroutines still waiting); further
-	// calls fail with tokens.ErrUnavailable at once.
+	// MaxBlocked is how many calls of one Store may be in the keyring at
+	// once; further callers wait for one of them to answer. When that many
+	// are blocked there (timed out, their goroutines still waiting),
+	// further calls fail with tokens.ErrUnavailable at once.
 	MaxBlocked = 4
 	// maxServiceLen: Windows refuses target names from 512 bytes.
 	maxServiceLen = 256
@@ -70,8 +71,9 @@ type Store struct {
 	maxSize   int
 	goos      string
 	p         provider
-	preflight func() error // checked before each call (session bus present)
-	blocked   atomic.Int32
+	preflight func() error  // checked before each call (session bus present)
+	slots     chan struct{} // one per call in the keyring, at most MaxBlocked
+	blocked   atomic.Int32  // calls stuck in the keyring: their callers gave up
 
 	wmu   sync.Mutex
 	wtail chan struct{} // closed when the last write made has answered
@@ -83,7 +85,7 @@ func New(service string, opts ...Option) (*Store, error) {
 	if service == "" || len(service) > maxServiceLen || strings.ContainsFunc(service, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return nil, &tokens.ConfigError{Option: "service", Reason: fmt.Sprintf("want 1 to %d printable bytes", maxServiceLen)}
 	}
-	s := &Store{service: service, timeout: DefaultTimeout, maxSize: DefaultMaxSize, goos: runtime.GOOS, p: goKeyring{}, preflight: sessionBus}
+	s := &Store{service: service, timeout: DefaultTimeout, maxSize: DefaultMaxSize, goos: runtime.GOOS, p: goKeyring{}, preflight: sessionBus, slots: make(chan struct{}, MaxBlocked)}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(s)
@@ -164,9 +166,29 @@ func (s *Store) call(ctx context.Context, op, key string, write bool, f func() e
 			return fail(tokens.ErrUnavailable, err)
 		}
 	}
-	if s.blocked.Add(1) > MaxBlocked {
-		s.blocked.Add(-1)
+	if s.blocked.Load() >= MaxBlocked {
 		return fail(tokens.ErrUnavailable, errBlocked)
+	}
+	timer := time.NewTimer(s.timeout)
+	defer timer.Stop()
+	timedOut := func() error { return fail(tokens.ErrTimeout, fmt.Errorf("no answer within %v", s.timeout)) }
+	cancelled := func() error {
+		cause := context.Cause(ctx)
+		if errors.Is(cause, context.DeadlineExceeded) {
+			return fail(tokens.ErrTimeout, cause)
+		}
+		return fail(nil, cause)
+	}
+	// At most MaxBlocked calls are in the keyring at once; a caller beyond
+	// them waits, under its own deadline, for one to answer. Only calls
+	// stuck there (given up on by their callers) make new calls fail at
+	// once: a busy keyring is not an unavailable one.
+	select {
+	case s.slots <- struct{}{}:
+	case <-timer.C:
+		return timedOut()
+	case <-ctx.Done():
+		return cancelled()
 	}
 	var prev, mine chan struct{}
 	if write {
@@ -175,6 +197,7 @@ func (s *Store) call(ctx context.Context, op, key string, write bool, f func() e
 		prev, s.wtail = s.wtail, mine
 		s.wmu.Unlock()
 	}
+	var state atomic.Int32 // 0 running, 1 given up on (counted in blocked), 2 answered
 	done := make(chan error, 1)
 	go func() {
 		if prev != nil {
@@ -184,13 +207,19 @@ func (s *Store) call(ctx context.Context, op, key string, write bool, f func() e
 		if mine != nil {
 			close(mine)
 		}
-		// No longer blocked before the answer is handed over: a caller
+		// Out of the keyring before the answer is handed over: a caller
 		// that calls again at once must not find this call still counted.
-		s.blocked.Add(-1)
+		<-s.slots
+		if state.Swap(2) == 1 {
+			s.blocked.Add(-1)
+		}
 		done <- err
 	}()
-	timer := time.NewTimer(s.timeout)
-	defer timer.Stop()
+	giveUp := func() {
+		if state.CompareAndSwap(0, 1) {
+			s.blocked.Add(1)
+		}
+	}
 	select {
 	case err := <-done:
 		if err == nil {
@@ -198,13 +227,11 @@ func (s *Store) call(ctx context.Context, op, key string, write bool, f func() e
 		}
 		return fail(classify(err), err)
 	case <-timer.C:
-		return fail(tokens.ErrTimeout, fmt.Errorf("no answer within %v", s.timeout))
+		giveUp()
+		return timedOut()
 	case <-ctx.Done():
-		cause := context.Cause(ctx)
-		if errors.Is(cause, context.DeadlineExceeded) {
-			return fail(tokens.ErrTimeout, cause)
-		}
-		return fail(nil, cause)
+		giveUp()
+		return cancelled()
 	}
 }
 

@@ -195,8 +195,8 @@ func TestAnsweredCallsAreNotBlocked(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if n := s.blocked.Load(); n >= MaxBlocked {
-					t.Errorf("%d calls counted as blocked with at most %d in flight", n, MaxBlocked-1)
+				if n := len(s.slots); n >= MaxBlocked {
+					t.Errorf("%d calls counted in the keyring with at most %d in flight", n, MaxBlocked-1)
 					return
 				}
 			}
@@ -273,6 +273,43 @@ func TestTimedOutSetNeverOverwritesALaterSet(t *testing.T) {
 		synctest.Wait()
 		if v, err := s.Get(ctx, "rt"); err != nil || string(v) != "rt3" {
 			t.Fatalf("keyring holds %q (%v) after both writes, want the later rt3", v, err)
+		}
+	})
+}
+
+// gateProvider answers every call once release is closed: a healthy
+// keyring that is merely busy.
+type gateProvider struct{ release chan struct{} }
+
+func (p gateProvider) Get(string, string) (string, error) { <-p.release; return "v", nil }
+func (p gateProvider) Set(string, string, string) error   { <-p.release; return nil }
+func (p gateProvider) Delete(string, string) error        { <-p.release; return nil }
+
+// MaxBlocked bounds the calls stuck in the keyring (timed out, their
+// goroutines still waiting), not the calls in flight: more than MaxBlocked
+// concurrent callers of a keyring that answers within the timeout all get
+// their answer. Failing the extra ones with ErrUnavailable would make a
+// Chain with WhenUnavailable read a weaker store under mere load.
+func TestConcurrentCallsBeyondMaxBlockedAreServed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := gateProvider{release: make(chan struct{})}
+		s := fakeStore(t, p)
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*MaxBlocked)
+		for range 2 * MaxBlocked {
+			wg.Go(func() {
+				if _, err := s.Get(context.Background(), "k"); err != nil {
+					errs <- err
+				}
+			})
+		}
+		synctest.Wait()         // every caller is in, none has timed out
+		time.Sleep(time.Second) // the keyring answers well within the timeout
+		close(p.release)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("healthy keyring, %d concurrent calls: %v", 2*MaxBlocked, err)
 		}
 	})
 }
