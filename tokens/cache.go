@@ -160,6 +160,10 @@ type Cache struct {
 	failures int     // consecutive failed refreshes
 	lastErr  error   // error of the last failed refresh
 	loaded   bool    // the persisted token was read (only the running refresh touches it)
+
+	published uint64        // refreshes that have published a token (guarded by mu)
+	saveSem   chan struct{} // held while writing to the store: orders the writes
+	saved     uint64        // the refresh whose token the store holds (guarded by saveSem)
 }
 
 type entry struct {
@@ -212,7 +216,7 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 			return nil, &ConfigError{Option: "WithPersistence", Err: err}
 		}
 	}
-	c := &Cache{src: src, cfg: cfg}
+	c := &Cache{src: src, cfg: cfg, saveSem: make(chan struct{}, 1)}
 	c.nextTry.Store(anyTime)
 	return c, nil
 }
@@ -344,19 +348,33 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 		c.lastErr = err
 		f.err = &RefreshError{Err: err, Failures: c.failures, RetryAt: time.Now().Add(wait)}
 	}
-	c.mu.Unlock()
-
-	if err == nil && c.cfg.store != nil && !fromStore {
-		if perr := c.save(ctx, tok); perr != nil {
-			c.report(perr)
-		}
-	}
-
-	c.mu.Lock()
+	// The flight ends as it publishes: a caller that finds no valid token
+	// from now on (Invalidate) starts a new refresh instead of joining this
+	// one and getting its token again.
+	c.published++
+	gen := c.published
 	c.fl = nil
 	c.flying.Store(false)
 	c.mu.Unlock()
+	// Persisting is best effort and does not hold the waiters (a keyring
+	// write can take its whole timeout).
 	close(f.done)
+
+	if err == nil && c.cfg.store != nil && !fromStore {
+		select {
+		case c.saveSem <- struct{}{}:
+			// A later refresh may have written its newer token already.
+			if gen > c.saved {
+				c.saved = gen
+				if perr := c.save(ctx, tok); perr != nil {
+					c.report(perr)
+				}
+			}
+			<-c.saveSem
+		case <-ctx.Done():
+			c.report(fmt.Errorf("tokens: persist token: %w", context.Cause(ctx)))
+		}
+	}
 	if f.err != nil {
 		c.report(f.err)
 	}

@@ -425,6 +425,7 @@ func TestCachePersistence(t *testing.T) {
 		src := &fakeSource{ttl: time.Hour}
 		c1 := mustCache(t, src, WithPersistence(store, "cached-token"))
 		mustToken(t, c1, "tok-1")
+		synctest.Wait() // the write follows the hand-over of the token
 		raw, err := store.Get(context.Background(), "cached-token")
 		if err != nil || len(raw) == 0 {
 			t.Fatalf("token not persisted: %v", err)
@@ -447,6 +448,7 @@ func TestCachePersistence(t *testing.T) {
 		time.Sleep(2 * time.Hour)
 		c3 := mustCache(t, src, WithPersistence(store, "cached-token"))
 		mustToken(t, c3, "tok-3")
+		synctest.Wait()
 
 		// A corrupt entry is reported and ignored.
 		store.Set(context.Background(), "cached-token", []byte("{not json "+secretValue))
@@ -463,13 +465,16 @@ func TestCachePersistence(t *testing.T) {
 }
 
 func TestCachePersistenceWriteFailureDoesNotFailRefresh(t *testing.T) {
-	var reported error
-	store := failingStore{err: &StoreError{Backend: "test", Op: "set", Key: "k", Err: ErrUnavailable}}
-	c := mustCache(t, &fakeSource{ttl: time.Hour}, WithPersistence(store, "k"), WithErrorHandler(func(err error) { reported = err }))
-	mustToken(t, c, "tok-1")
-	if !errors.Is(reported, ErrUnavailable) {
-		t.Fatalf("write failure not reported: %v", reported)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var reported error
+		store := failingStore{err: &StoreError{Backend: "test", Op: "set", Key: "k", Err: ErrUnavailable}}
+		c := mustCache(t, &fakeSource{ttl: time.Hour}, WithPersistence(store, "k"), WithErrorHandler(func(err error) { reported = err }))
+		mustToken(t, c, "tok-1")
+		synctest.Wait() // the write runs after the waiters have their token
+		if !errors.Is(reported, ErrUnavailable) {
+			t.Fatalf("write failure not reported: %v", reported)
+		}
+	})
 }
 
 func containsSecret(s string) bool { return len(s) > 0 && stringsContains(s, secretValue) }
@@ -612,4 +617,84 @@ func TestStaticCachedToken(t *testing.T) {
 	if _, ok := Static(Token{}).(cached).CachedToken(context.Background()); ok {
 		t.Fatal("the zero Token answered from cache")
 	}
+}
+
+// blockingSetStore is a MemoryStore whose Set waits for release (a keyring
+// waiting for its unlock prompt, up to its timeout).
+type blockingSetStore struct {
+	*MemoryStore
+	release chan struct{}
+}
+
+func (s *blockingSetStore) Set(ctx context.Context, key string, value []byte) error {
+	<-s.release
+	return s.MemoryStore.Set(ctx, key, value)
+}
+
+// Persistence is best effort and "does not fail requests": callers
+// waiting for a refresh get the new token as soon as the source gave it,
+// not after a slow write of it to the store.
+func TestCachePersistenceWriteDoesNotDelayWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &blockingSetStore{MemoryStore: NewMemoryStore(), release: make(chan struct{})}
+		src := &fakeSource{ttl: time.Hour}
+		c := mustCache(t, src, WithPersistence(store, "k"))
+		got := make(chan Token, 1)
+		go func() {
+			tok, err := c.Token(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			got <- tok
+		}()
+		synctest.Wait() // the refresh is done; only the store write hangs
+		held := len(got) == 0
+		close(store.release)
+		synctest.Wait()
+		if held {
+			t.Fatal("the waiting caller is held until the token is persisted")
+		}
+		if tok := <-got; tok.Value() != "tok-1" {
+			t.Fatalf("Token = %q", tok.Value())
+		}
+		if raw, err := store.Get(context.Background(), "k"); err != nil || len(raw) == 0 {
+			t.Fatalf("token not persisted after the write: %v", err)
+		}
+		if n := src.calls.Load(); n != 1 {
+			t.Fatalf("%d token requests, want 1", n)
+		}
+	})
+}
+
+// A token invalidated while the refresh that fetched it is still writing
+// it to the store is not handed out again: the next caller gets a new
+// token, not the finished refresh's rejected one. And the store ends up
+// with the newer token, whatever order the writes finish in.
+func TestCacheInvalidatedDuringPersistenceIsNotServed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &blockingSetStore{MemoryStore: NewMemoryStore(), release: make(chan struct{})}
+		src := &fakeSource{ttl: time.Hour}
+		c := mustCache(t, src, WithPersistence(store, "k"))
+		first := make(chan Token, 1)
+		go func() { tok, _ := c.Token(context.Background()); first <- tok }()
+		synctest.Wait() // tok-1 is cached; its write to the store hangs
+		if !c.Invalidate(NewToken("tok-1", "Bearer", time.Time{})) {
+			t.Fatal("tok-1 was not the cached token")
+		}
+		second := make(chan Token, 1)
+		go func() { tok, _ := c.Token(context.Background()); second <- tok }()
+		synctest.Wait()
+		close(store.release)
+		synctest.Wait()
+		if tok := <-first; tok.Value() != "tok-1" {
+			t.Fatalf("first Token = %q, want tok-1", tok.Value())
+		}
+		if tok := <-second; tok.Value() != "tok-2" {
+			t.Fatalf("Token after Invalidate(tok-1) = %q, want tok-2", tok.Value())
+		}
+		raw, err := store.Get(context.Background(), "k")
+		if err != nil || !stringsContains(string(raw), `"tok-2"`) {
+			t.Fatalf("store holds %s (%v), want the newer tok-2", raw, err)
+		}
+	})
 }
