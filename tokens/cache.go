@@ -401,8 +401,25 @@ func (c *Cache) fetch(ctx context.Context) (Token, bool, error) {
 			c.report(err)
 		}
 	}
-	tok, err := c.src.Token(ctx)
-	return tok, false, err
+	// The source runs on its own goroutine so that the refresh timeout
+	// stops the refresh even when the source does not honour ctx
+	// (FromOAuth2): a hung call is left behind, and its answer dropped,
+	// rather than holding every caller for good.
+	type answer struct {
+		tok Token
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		tok, err := c.src.Token(ctx)
+		ch <- answer{tok, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.tok, false, a.err
+	case <-ctx.Done():
+		return Token{}, false, fmt.Errorf("tokens: token source did not answer: %w", context.Cause(ctx))
+	}
 }
 
 // newEntry computes when tok needs a background refresh and when it stops

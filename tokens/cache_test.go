@@ -698,3 +698,36 @@ func TestCacheInvalidatedDuringPersistenceIsNotServed(t *testing.T) {
 		}
 	})
 }
+
+// The refresh timeout stops a refresh even when the source does not honour
+// its context (FromOAuth2: an oauth2.TokenSource takes none, and one over
+// http.DefaultClient can hang on a silent token endpoint forever). Without
+// that, the hung refresh stays the running one and every caller waits for
+// it, for good.
+func TestCacheRefreshTimeoutStopsSourceIgnoringContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		src := &fakeSource{ttl: time.Hour}
+		src.setHook(func(_ context.Context, n int) error {
+			if n == 1 {
+				<-release // hangs, deaf to its context
+			}
+			return nil
+		})
+		c := mustCache(t, src, WithRefreshTimeout(5*time.Second), WithBackoff(time.Second, time.Second), WithJitter(0))
+		done := make(chan error, 1)
+		go func() { _, err := c.Token(context.Background()); done <- err }()
+		time.Sleep(6 * time.Second)
+		synctest.Wait()
+		hung := len(done) == 0
+		close(release)
+		synctest.Wait()
+		if hung {
+			t.Fatal("Token still waiting for a source that ignores the refresh timeout")
+		}
+		if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want DeadlineExceeded", err)
+		}
+		mustToken(t, c, "tok-2") // after the backoff step, a new refresh
+	})
+}

@@ -298,7 +298,8 @@ func FromOAuth2Token(t *oauth2.Token) Token {
 // FromOAuth2 adapts an oauth2.TokenSource (from golang.org/x/oauth2 or a
 // library built on it, such as golang.org/x/oauth2/google) to a Source.
 // oauth2.TokenSource.Token takes no context: ctx is checked before the call
-// only, and the token source uses the context it was built with. Errors from
+// only, and the token source uses the context it was built with (a Cache in
+// front still stops waiting for it after its refresh timeout). Errors from
 // the token endpoint become *TokenError values.
 func FromOAuth2(ts oauth2.TokenSource) Source {
 	return SourceFunc(func(ctx context.Context) (Token, error) {
