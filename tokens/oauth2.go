@@ -231,14 +231,44 @@ func NewRefresher(cfg OAuth2Config, store Store, key string) (*Refresher, error)
 
 // Token refreshes the access token, persisting a rotated refresh token
 // first.
+//
+// Once the token request is sent, the server may rotate the refresh token,
+// and the old one is dead: the refresh therefore runs detached from ctx's
+// cancellation and deadline (bounded by the later of ctx's deadline and
+// DefaultTokenRequestTimeout from now), and a caller whose ctx ends stops
+// waiting while the refresh goes on and persists the new refresh token.
 func (r *Refresher) Token(ctx context.Context) (Token, error) {
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():
 		return Token{}, fmt.Errorf("tokens: waiting for refresh: %w", context.Cause(ctx))
 	}
-	defer func() { <-r.sem }()
+	deadline := time.Now().Add(DefaultTokenRequestTimeout)
+	if d, ok := ctx.Deadline(); ok && d.After(deadline) {
+		deadline = d
+	}
+	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	type answer struct {
+		tok Token
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		defer func() { <-r.sem }()
+		defer cancel()
+		tok, err := r.refresh(rctx)
+		ch <- answer{tok, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.tok, a.err
+	case <-ctx.Done():
+		return Token{}, fmt.Errorf("tokens: waiting for refresh: %w", context.Cause(ctx))
+	}
+}
 
+// refresh makes one refresh_token grant request; r.sem is held.
+func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 	if r.rt == "" {
 		b, err := r.store.Get(ctx, r.key)
 		if err != nil {

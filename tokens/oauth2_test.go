@@ -308,9 +308,11 @@ func TestRefresherPersistsRotatedTokenBeforeReturning(t *testing.T) {
 	store.cancelOnSet = true
 	cctx, cancel := context.WithCancel(ctx)
 	store.cancel = cancel
-	if _, err := r.Token(cctx); err != nil {
+	if _, err := r.Token(cctx); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatalf("Token: %v", err)
 	}
+	r.sem <- struct{}{} // the refresh, which may outlive its caller, is over
+	<-r.sem
 	if v, _ := store.MemoryStore.Get(ctx, "rt"); string(v) != "rt-5" {
 		t.Fatalf("stored %q after the caller was cancelled mid-refresh, want rt-5", v)
 	}
@@ -562,3 +564,52 @@ func TestOAuth2Adapters(t *testing.T) {
 type errSource struct{ err error }
 
 func (e errSource) Token() (*oauth2.Token, error) { return nil, e.err }
+
+// A caller that gives up while its refresh request is in flight does not
+// lose the rotated refresh token: the server has already rotated it (the
+// old one is dead), so the refresh goes on, detached, and persists the new
+// one. Otherwise the next refresh sends the dead token: invalid_grant, and
+// with reuse detection the whole grant is revoked.
+func TestRefresherCancelledCallerKeepsRotatedToken(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	returned := make(chan struct{})
+	var mu sync.Mutex
+	used := map[string]bool{}
+	n := 0
+	as := newFakeAS(t, func(w http.ResponseWriter, r *http.Request, f url.Values) {
+		rt := f.Get("refresh_token")
+		mu.Lock()
+		dead := used[rt]
+		used[rt] = true // rotated: rt is dead from now on
+		n++
+		n := n
+		mu.Unlock()
+		if dead {
+			writeJSON(w, 400, map[string]string{"error": "invalid_grant"})
+			return
+		}
+		if n == 1 {
+			cancel() // the caller gives up while we answer
+			select {
+			case <-r.Context().Done(): // the client hung up: the answer is lost
+				return
+			case <-returned:
+			}
+		}
+		issue(w, fmt.Sprintf("at-%d", n), fmt.Sprintf("rt-%d", n))
+	})
+	store := NewMemoryStore()
+	store.Set(context.Background(), "rt", []byte("rt-0"))
+	r, err := NewRefresher(as.config(ClientSecretBasic(StaticSecret([]byte("s")))), store, "rt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Token(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Token = %v", err)
+	}
+	close(returned)
+	tok, err := r.Token(context.Background())
+	if err != nil || tok.Value() != "at-2" {
+		t.Fatalf("Token after a cancelled refresh = %v, %v; want at-2 from the rotated rt-1", tok, err)
+	}
+}
