@@ -136,9 +136,8 @@ func (s *FileStore) Get(ctx context.Context, key string) ([]byte, error) {
 		clear(b)
 		return nil, s.fail("get", key, ErrTooLarge, fmt.Errorf("limit %d bytes", s.maxSize))
 	}
-	if s.trimNewline {
-		b = bytes.TrimSuffix(b, []byte("\n"))
-		b = bytes.TrimSuffix(b, []byte("\r"))
+	if s.trimNewline && bytes.HasSuffix(b, []byte("\n")) {
+		b = bytes.TrimSuffix(b[:len(b)-1], []byte("\r"))
 	}
 	return b, nil
 }

@@ -606,3 +606,18 @@ func TestCachedStoreInFlightReadDoesNotOverwriteNewerWrite(t *testing.T) {
 		})
 	}
 }
+
+// WithTrimNewline strips one trailing "\n" or "\r\n", nothing else: a
+// secret that really ends in "\r" is returned byte for byte.
+func TestFileStoreTrimNewlineOnlyNewlines(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := NewFileStore(dir, WithTrimNewline())
+	for in, want := range map[string]string{"k1\n": "k1", "k2\r\n": "k2", "k3\r": "k3\r", "k4\n\n": "k4\n", "k5": "k5"} {
+		if err := os.WriteFile(filepath.Join(dir, "key"), []byte(in), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := s.Get(context.Background(), "key"); err != nil || string(v) != want {
+			t.Errorf("file %q: Get = %q %v, want %q", in, v, err, want)
+		}
+	}
+}
