@@ -75,11 +75,30 @@ func TestAPIKeyQueryParam(t *testing.T) {
 	if req.URL.RawQuery != "b=2&api_key=caller&a=1" {
 		t.Fatalf("caller's URL modified: %q", req.URL.RawQuery)
 	}
+	// The caller's other parameters keep their order and escaping (a
+	// pre-signed URL's signature may cover the exact query); every
+	// parameter named like the key, however escaped, is replaced.
+	for raw, want := range map[string]string{
+		"z=1&X-Sig=a%2Fb&y=~":            "z=1&X-Sig=a%2Fb&y=~&api_key=k%2F%2B%26%3D",
+		"api%5Fkey=old&b=2&api_key=old2": "b=2&api_key=k%2F%2B%26%3D",
+		"a=1&&b":                         "a=1&&b&api_key=k%2F%2B%26%3D",
+		"":                               "api_key=k%2F%2B%26%3D",
+	} {
+		u := "https://api.example.test/v1"
+		if raw != "" {
+			u += "?" + raw
+		}
+		roundTripOK(t, rt, authReq(t, "GET", u, ""))
+		reqs := next.Requests()
+		if got := reqs[len(reqs)-1].URL.RawQuery; got != want {
+			t.Errorf("query %q sent as %q, want %q", raw, got, want)
+		}
+	}
 	if next.Requests()[0].Header.Get("X-Api-Key") != "" {
 		t.Fatal("header set as well")
 	}
 	roundTripOK(t, rt, authReq(t, "GET", "https://evil.example.test/v1", ""))
-	if next.Requests()[1].URL.RawQuery != "" {
+	if reqs := next.Requests(); reqs[len(reqs)-1].URL.RawQuery != "" {
 		t.Fatal("key sent out of scope")
 	}
 }

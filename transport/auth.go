@@ -253,9 +253,31 @@ func (l *credLayer) apply(r *http.Request, tok tokens.Token) {
 		setHeader(r, l.header, tok.HeaderValue())
 		return
 	}
-	q := r.URL.Query()
-	q.Set(l.query, tok.HeaderValue())
-	r.URL.RawQuery = q.Encode()
+	r.URL.RawQuery = setQueryParam(r.URL.RawQuery, l.query, tok.HeaderValue())
+}
+
+// setQueryParam returns the raw query raw with key set to value: any
+// parameter named key is removed and key=value appended, and every other
+// parameter is kept as it was written, in its order and escaping (a
+// pre-signed URL's signature may cover the exact query). key is made of
+// unreserved characters (NewAPIKey checks), so its escaped form is itself.
+func setQueryParam(raw, key, value string) string {
+	var b strings.Builder
+	b.Grow(len(raw) + len(key) + 2 + len(value)*3)
+	if raw != "" {
+		for part := range strings.SplitSeq(raw, "&") {
+			name, _, _ := strings.Cut(part, "=")
+			if n, err := url.QueryUnescape(name); name == key || (err == nil && n == key) {
+				continue
+			}
+			b.WriteString(part)
+			b.WriteByte('&')
+		}
+	}
+	b.WriteString(key)
+	b.WriteByte('=')
+	b.WriteString(url.QueryEscape(value))
+	return b.String()
 }
 
 // replayChallenge reports whether a 401 with header h may be fixed by a new
