@@ -407,3 +407,19 @@ func TestDoNilRequest(t *testing.T) {
 }
 
 func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// An http:// allowlist entry without an http origin is refused with a
+// reason that names the options that would allow it (the transport's own
+// message names EgressConfig.AllowHTTP, which the client has no option for).
+func TestHTTPAllowlistEntryNeedsAnHTTPOrigin(t *testing.T) {
+	_, err := client.New(client.WithEgressAllowlist(" HTTP://api.example.com"))
+	var ce *client.ConfigError
+	if !errors.As(err, &ce) || ce.Option != "WithEgressAllowlist" || !strings.Contains(err.Error(), "WithOrigins") {
+		t.Fatalf("err = %v; want a ConfigError naming WithEgressAllowlist and pointing at WithOrigins", err)
+	}
+	c, err := client.New(client.WithOrigins("http://127.0.0.1:8080"), client.WithEgressAllowlist("http://localhost:8080"))
+	if err != nil {
+		t.Fatalf("with an http origin: %v", err)
+	}
+	c.Close()
+}

@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/securecall/securecall/tokens"
@@ -50,6 +51,11 @@ import (
 // layer first.
 func buildStack(c *Client, cfg *config) error {
 	ec := cfg.egressConfig()
+	if !ec.AllowHTTP && slices.ContainsFunc(cfg.eg.allow, isHTTPEntry) {
+		// The transport would ask for EgressConfig.AllowHTTP, which the
+		// client sets only for an http origin.
+		return &ConfigError{Option: "WithEgressAllowlist", Reason: "an http:// entry needs an http origin (WithOrigins or WithRedirectOrigins, for loopback testing)"}
+	}
 	policy, err := transport.NewEgressPolicy(ec)
 	if err != nil {
 		return &ConfigError{Option: "WithEgressAllowlist", Err: err}
@@ -295,4 +301,11 @@ func renameOption(err error) error {
 		opt = "WithProxy"
 	}
 	return &ConfigError{Option: opt, Err: err}
+}
+
+// isHTTPEntry reports whether an egress allowlist entry names the http
+// scheme.
+func isHTTPEntry(p string) bool {
+	scheme, _, ok := strings.Cut(strings.TrimSpace(p), "://")
+	return ok && strings.EqualFold(scheme, "http")
 }
