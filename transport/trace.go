@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,7 +192,12 @@ type telemetry struct {
 type headerAttr struct {
 	name string // canonical
 	key  attribute.Key
+	url  bool // the value is a URL: redacted as url.full is
 }
+
+// urlHeaders are the visible headers whose values are URLs, which may carry
+// a secret in their query or userinfo like any URL.
+var urlHeaders = []string{"Location", "Content-Location", "Referer", "Origin"}
 
 func newTelemetry(cfg TraceConfig) *telemetry {
 	tp := cfg.TracerProvider
@@ -220,18 +226,29 @@ func newTelemetry(cfg TraceConfig) *telemetry {
 	}
 	for _, h := range cfg.Redaction.VisibleHeaders() {
 		lower := strings.ToLower(h)
-		t.reqHeaders = append(t.reqHeaders, headerAttr{h, attribute.Key("http.request.header." + lower)})
-		t.respHeaders = append(t.respHeaders, headerAttr{h, attribute.Key("http.response.header." + lower)})
+		isURL := slices.Contains(urlHeaders, h)
+		t.reqHeaders = append(t.reqHeaders, headerAttr{h, attribute.Key("http.request.header." + lower), isURL})
+		t.respHeaders = append(t.respHeaders, headerAttr{h, attribute.Key("http.response.header." + lower), isURL})
 	}
 	return t
 }
 
-// appendHeaders appends the allowlisted headers present in h.
-func appendHeaders(attrs []attribute.KeyValue, h http.Header, list []headerAttr) []attribute.KeyValue {
+// appendHeaders appends the allowlisted headers present in h, the URLs
+// among them redacted by p.
+func appendHeaders(attrs []attribute.KeyValue, h http.Header, list []headerAttr, p *redact.Policy) []attribute.KeyValue {
 	for _, ha := range list {
-		if v := h[ha.name]; len(v) > 0 {
-			attrs = append(attrs, ha.key.StringSlice(v))
+		v := h[ha.name]
+		if len(v) == 0 {
+			continue
 		}
+		if ha.url {
+			red := make([]string, len(v))
+			for i, s := range v {
+				red[i] = p.URLString(s)
+			}
+			v = red
+		}
+		attrs = append(attrs, ha.key.StringSlice(v))
 	}
 	return attrs
 }
@@ -673,7 +690,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 				attrs = append(attrs, semconv.HTTPRequestMethodOriginal(req.Method))
 			}
 		}
-		attrs = appendHeaders(attrs, r.Header, t.tel.reqHeaders)
+		attrs = appendHeaders(attrs, r.Header, t.tel.reqHeaders, t.tel.policy)
 	}
 
 	resp, err := t.next.RoundTrip(r)
@@ -717,7 +734,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	if status >= 400 {
 		attrs = append(attrs, semconv.ErrorTypeKey.String(outcome))
 	}
-	attrs = appendHeaders(attrs, resp.Header, t.tel.respHeaders)
+	attrs = appendHeaders(attrs, resp.Header, t.tel.respHeaders, t.tel.policy)
 	span.SetAttributes(attrs...)
 	putAttrBuf(buf)
 	if status >= 400 {
@@ -772,7 +789,7 @@ func (t *attemptTrace) endMerged(ctx context.Context, span trace.Span, buf *attr
 	t.count(ctx, countKey{m, host, outcome})
 	if buf != nil {
 		code := protocolCode(resp)
-		attrs = appendHeaders(attrs, resp.Header, t.tel.respHeaders)
+		attrs = appendHeaders(attrs, resp.Header, t.tel.respHeaders, t.tel.policy)
 		if cs := callStateFrom(ctx); len(attrs) == 0 && cs != nil && code != 0 {
 			cs.proto.Store(code) // the call trace sets it with its own
 		} else {

@@ -968,3 +968,41 @@ func TestTraceMeterFailure(t *testing.T) {
 		t.Errorf("%d spans, want 1", n)
 	}
 }
+
+// Visible headers whose values are URLs (Location, Referer...) are redacted
+// as url.full is: a query secret in a redirect target or in the page a
+// request came from stays hidden while the allowlisted parameters show.
+func TestTraceVisibleURLHeadersRedacted(t *testing.T) {
+	policy := &redact.Policy{QueryKeys: []string{"page"}, Headers: []string{"Location", "Referer", "X-Request-Id"}}
+	for _, twoLevel := range []bool{false, true} {
+		rig := newOtelRig(t, policy)
+		if twoLevel {
+			rig.twoLevel()
+		}
+		base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			h := http.Header{}
+			h.Set("Location", "https://user:"+canary+"@cdn.example.test/next?token="+canary+"&page=3")
+			h.Set("X-Request-Id", "id-"+canary) // not a URL: shown as it is
+			return &http.Response{StatusCode: 302, Header: h, Body: http.NoBody, Request: r}, nil
+		})
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1", nil)
+		req.Header.Set("Referer", "/from?sig="+canary+"&page=2")
+		resp, err := rig.stack(base).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		spans := rig.ended()
+		s := spans[0]
+		if twoLevel {
+			_, attempts := splitSpans(t, spans)
+			s = attempts[0]
+		}
+		wantAttr(t, s, "http.response.header.location", []string{"https://cdn.example.test/next?token=REDACTED&page=3"})
+		wantAttr(t, s, "http.request.header.referer", []string{"/from?sig=REDACTED&page=2"})
+		wantAttr(t, s, "http.response.header.x-request-id", []string{"id-" + canary})
+		if d := dumpSpans(spans); strings.Count(d, canary) != 1 {
+			t.Errorf("twoLevel %v: the canary outside X-Request-Id:\n%s", twoLevel, d)
+		}
+	}
+}
