@@ -335,6 +335,11 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	if err == nil && tok.IsZero() {
 		err = ErrNoToken
 	}
+	if exp := tok.Expiry(); err == nil && !exp.IsZero() && !time.Now().Before(exp) {
+		// Of no use, and without the error the next caller would refresh
+		// at once, and every caller after it: it backs off like a failure.
+		err = fmt.Errorf("%w: the source's token had already expired", ErrNoToken)
+	}
 	c.mu.Lock()
 	if err == nil {
 		c.failures, c.lastErr = 0, nil

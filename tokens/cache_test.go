@@ -412,6 +412,28 @@ func TestCacheExpiryMarginCappedByLifetime(t *testing.T) {
 	})
 }
 
+// A token that has already expired when the source hands it over is a
+// failed refresh (ErrNoToken) and backs off: otherwise every call would
+// start a refresh of its own.
+func TestCacheExpiredTokenIsAnError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		src := SourceFunc(func(context.Context) (Token, error) {
+			calls.Add(1)
+			return NewToken("old", "Bearer", time.Now().Add(-time.Second)), nil
+		})
+		c := mustCache(t, src, WithBackoff(time.Second, 8*time.Second), WithJitter(0))
+		for range 20 {
+			if _, err := c.Token(context.Background()); !errors.Is(err, ErrNoToken) {
+				t.Fatalf("err = %v; want ErrNoToken", err)
+			}
+		}
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("%d token requests for 20 calls; want 1, then the backoff", n)
+		}
+	})
+}
+
 func TestCacheZeroTokenIsAnError(t *testing.T) {
 	c := mustCache(t, SourceFunc(func(context.Context) (Token, error) { return Token{}, nil }))
 	if _, err := c.Token(context.Background()); !errors.Is(err, ErrNoToken) {
