@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/securecall/securecall/tokens"
@@ -441,4 +442,65 @@ func TestAuthConcurrent401sShareOneRefresh(t *testing.T) {
 	if n := src.n.Load(); n != 2 {
 		t.Fatalf("%d token fetches for 50 requests rejected with one revoked token, want 2", n)
 	}
+}
+
+// When the token cache is backing off after a failed refresh, the retry
+// layer waits for the cache's RetryAt (when it fits the deadline) instead
+// of spending its attempts on sooner tries that fail at once with
+// ErrBackoff; the wait sets no host cooldown and a deadline stop does not
+// claim a rate limit.
+func TestRetryWaitsForTheTokenCacheBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		errDown := errors.New("token endpoint down")
+		var fetches atomic.Int32
+		src := tokens.SourceFunc(func(context.Context) (tokens.Token, error) {
+			if fetches.Add(1) == 1 {
+				return tokens.Token{}, errDown
+			}
+			return tokens.NewToken("fresh", "Bearer", time.Now().Add(time.Hour)), nil
+		})
+		cache, err := tokens.NewCache(src, tokens.WithBackoff(2*time.Second, time.Minute), tokens.WithJitter(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := transporttest.NewResponder()
+		rt, err := transport.NewRetry(newAuth(t, next, cache), transport.RetryConfig{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, ServerWaitJitter: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		req := authReq(t, http.MethodGet, "https://api.example.test/v1", "").WithContext(ctx)
+		roundTripOK(t, rt, req)
+		if n := fetches.Load(); n != 2 {
+			t.Fatalf("%d token requests; want 2 (the failure, then one after the backoff)", n)
+		}
+		if waited := time.Since(start); waited != 2*time.Second {
+			t.Fatalf("the retry came after %v; want the cache's 2s backoff", waited)
+		}
+		if got := next.Requests()[0].Header.Get("Authorization"); got != "Bearer fresh" {
+			t.Fatalf("Authorization = %q", got)
+		}
+
+		// A backoff that does not fit the deadline stops the call at once
+		// with the auth error, not a rate limit.
+		fetches.Store(0)
+		cache2, _ := tokens.NewCache(tokens.SourceFunc(func(context.Context) (tokens.Token, error) {
+			fetches.Add(1)
+			return tokens.Token{}, errDown
+		}), tokens.WithBackoff(20*time.Second, time.Minute), tokens.WithJitter(0))
+		rt2, _ := transport.NewRetry(newAuth(t, next, cache2), transport.RetryConfig{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond})
+		ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel2()
+		start = time.Now()
+		_, err = rt2.RoundTrip(authReq(t, http.MethodGet, "https://api.example.test/v1", "").WithContext(ctx2))
+		var re *transport.RetryError
+		if !errors.As(err, &re) || re.Reason != transport.StopDeadline || errors.Is(err, transport.ErrRateLimited) || !errors.Is(err, errDown) {
+			t.Fatalf("err = %v; want a deadline stop over the auth error", err)
+		}
+		if fetches.Load() != 1 || time.Since(start) != 0 {
+			t.Fatalf("%d token requests, %v spent; want 1 and no wait", fetches.Load(), time.Since(start))
+		}
+	})
 }

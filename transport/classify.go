@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"github.com/securecall/securecall/tokens"
 	"net"
 	"net/http"
 	"net/url"
@@ -93,8 +94,9 @@ type Verdict struct {
 	// Retry-After, or a RateLimit item with r=0 (on any status).
 	Throttled bool
 	// Wait is the wait the server asked for (Retry-After, or the t of a
-	// RateLimit item with r=0); HasWait says whether it asked; Source is
-	// SourceRetryAfter or SourceRateLimit.
+	// RateLimit item with r=0), or the token cache's backoff; HasWait says
+	// whether there is one; Source is SourceRetryAfter, SourceRateLimit or
+	// SourceTokenRefresh.
 	Wait    time.Duration
 	HasWait bool
 	Source  WaitSource
@@ -118,10 +120,13 @@ type Verdict struct {
 // dial failure (*net.OpError with Op "dial", a *net.DNSError, ECONNREFUSED),
 // an HTTP/2 REFUSED_STREAM, a Temporary *AuthError → ClassNeverSent;
 // anything else → ClassAmbiguous. Errors are recognised by type and value,
-// never by message.
+// never by message. A Temporary *AuthError over a *tokens.RefreshError
+// whose RetryAt is after now carries that wait (Source SourceTokenRefresh,
+// not Throttled: it sets no host cooldown): the token cache makes no new
+// token request before then, so a sooner attempt would fail the same way.
 func Classify(ctx context.Context, resp *http.Response, err error, now time.Time) Verdict {
 	if err != nil {
-		return classifyError(ctx, err)
+		return classifyError(ctx, err, now)
 	}
 	if resp == nil {
 		return Verdict{Class: ClassAmbiguous, Breaker: BreakerFailure}
@@ -150,7 +155,7 @@ func Classify(ctx context.Context, resp *http.Response, err error, now time.Time
 	return v
 }
 
-func classifyError(ctx context.Context, err error) Verdict {
+func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 	if ctx != nil && ctx.Err() != nil {
 		return Verdict{Class: ClassCanceled, Breaker: BreakerExcluded}
 	}
@@ -164,7 +169,13 @@ func classifyError(ctx context.Context, err error) Verdict {
 	}
 	if ae, ok := errors.AsType[*AuthError](err); ok {
 		if ae.Temporary() {
-			return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
+			v := Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
+			if re, ok := errors.AsType[*tokens.RefreshError](ae); ok && re.RetryAt.After(now) {
+				// The token cache will not try again before RetryAt: an
+				// attempt sooner would fail the same way, at once.
+				v.Wait, v.HasWait, v.Source = re.RetryAt.Sub(now), true, SourceTokenRefresh
+			}
+			return v
 		}
 		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
 	}

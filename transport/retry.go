@@ -573,7 +573,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		wait = trimToDeadline(ctx, now, max(floor-spent, 0), max(wait-spent, 0), max(l.cfg.MinAttemptTime, 0))
 		var cause error
 		switch {
-		case source != SourceBackoff:
+		case source == SourceRetryAfter || source == SourceRateLimit:
 			cause = ErrRateLimited
 		case err != nil:
 			cause = err

@@ -231,6 +231,9 @@ const (
 	// SourceThrottle: the client-side throttle (token bucket or
 	// concurrency cap).
 	SourceThrottle WaitSource = "throttle"
+	// SourceTokenRefresh: the token cache backing off after a failed
+	// refresh (tokens.RefreshError.RetryAt): no new token before then.
+	SourceTokenRefresh WaitSource = "token-refresh"
 	// SourceDeadline: an attempt that would start with too little time
 	// left before the deadline.
 	SourceDeadline WaitSource = "deadline"

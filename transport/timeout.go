@@ -28,8 +28,8 @@ type DeadlineError struct {
 	// Remaining is the time that was left before the deadline.
 	Remaining time.Duration
 	// Reason says what asked for the wait: SourceBackoff,
-	// SourceRetryAfter, SourceRateLimit, SourceCooldown, SourceThrottle or
-	// SourceDeadline.
+	// SourceRetryAfter, SourceRateLimit, SourceCooldown, SourceThrottle,
+	// SourceTokenRefresh or SourceDeadline.
 	Reason WaitSource
 	// Err is the cause, when there is one.
 	Err error
