@@ -163,3 +163,33 @@ type closeTracker struct {
 }
 
 func (c *closeTracker) Close() error { *c.closed = true; return c.ReadCloser.Close() }
+
+// A WithCallLayer layer that sends its request somewhere else than it was
+// given is held to the egress allowlist too: it sits below the egress
+// check, so the allowlist is checked again below it, before anything is
+// dialed.
+func TestCallLayerCannotLeaveTheAllowlist(t *testing.T) {
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	layer := func(next http.RoundTripper) (http.RoundTripper, error) {
+		return transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+			r := req.Clone(req.Context())
+			r.URL.Host = "elsewhere.example.test"
+			r.Host = ""
+			return next.RoundTrip(r)
+		}), nil
+	}
+	c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL), client.WithCallLayer(layer))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
+	resp, err := c.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("the call layer reached a host outside the allowlist")
+	}
+	if !errors.Is(err, transport.ErrEgressDenied) {
+		t.Fatalf("err = %v; want ErrEgressDenied", err)
+	}
+}

@@ -201,6 +201,11 @@ func wrapEgress(c *Client, cfg *config, policy *transport.EgressPolicy, next htt
 	if err != nil {
 		return nil, &ConfigError{Option: "WithResponseMediaTypes", Err: err}
 	}
+	if len(cfg.eg.callLayers) > 0 {
+		// The caller's layers sit below the egress check and may send to
+		// another URL than they were given: checked again below them.
+		rt = transport.NewEgressWithPolicy(rt, policy)
+	}
 	for i := len(cfg.eg.callLayers) - 1; i >= 0; i-- { // the caller's per-call layers
 		wrapped, err := cfg.eg.callLayers[i](rt)
 		if err != nil {
