@@ -27,10 +27,10 @@ type egress struct {
 }
 
 // WithCallLayer adds a per-call layer of your own between the egress check
-// and the response limits, so it sees only allowed destinations (and what it
+// and the response limits, so it sees only allowed destinations (what it
 // sends, to the URL it was given or another, is checked against the
-// allowlist again below it) and reads
-// response bodies behind the size limit: the place for OpenAPI validation
+// allowlist again below it) and reads response bodies behind the size
+// limit: the place for OpenAPI validation
 // (github.com/securecall/securecall/openapi, kept in its own module so that
 // services that don't use it don't download kin-openapi):
 //
