@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -92,7 +93,10 @@ func WithPreset(name string) Option {
 // response body. Zero means no bound beyond the caller's context. Default:
 // the preset's (30 s for "standard"). A shorter total also caps the preset's
 // server-wait and throttle-wait limits, and (unless WithAttemptTimeout is
-// given) lowers its attempt timeout to a third of the total.
+// given) lowers its attempt timeout to a third of the total and, when the
+// preset's retry waits could not fit the total, scales them down until
+// they do (500 ms with "standard": waits of up to 300 ms in all instead of
+// 600 ms).
 func WithTimeout(total time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if total < 0 {
@@ -169,6 +173,21 @@ func fitPresetToTotal(rc *transport.ResilienceConfig, attemptSet bool) {
 	if !attemptSet && rc.AttemptTimeout >= total {
 		rc.AttemptTimeout = total / 3
 	}
+	// A preset's retry waits that cannot fit the total are scaled down
+	// (halved until they fit, as transport's Validate measures them), so
+	// a short WithTimeout keeps the preset's retries, sooner, instead of
+	// failing on a schedule the caller never chose.
+	for rc.Retry.BaseDelay > time.Microsecond && scheduleTooLong(*rc) {
+		rc.Retry.BaseDelay /= 2
+		rc.Retry.MaxDelay = max(rc.Retry.MaxDelay/2, rc.Retry.BaseDelay)
+	}
+}
+
+// scheduleTooLong reports whether Validate refuses rc's retry schedule as
+// longer than its TotalTimeout.
+func scheduleTooLong(rc transport.ResilienceConfig) bool {
+	var ce *ConfigError
+	return errors.As(rc.Validate(), &ce) && ce.Option == "Retry.MaxAttempts"
 }
 
 // resilienceConfig builds the resolved resilience configuration.

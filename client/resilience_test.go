@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -19,6 +20,7 @@ import (
 	"github.com/securecall/securecall/internal/testpki"
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/transport"
+	"github.com/securecall/securecall/transport/transporttest"
 )
 
 // TestRetryThroughFullStackSignsEachAttemptAfresh: a POST with an
@@ -237,5 +239,48 @@ func TestSharedCooldownStore(t *testing.T) {
 	}
 	if n := hits.Load(); n != 1 {
 		t.Fatalf("server got %d requests, want 1", n)
+	}
+}
+
+// A short WithTimeout keeps a preset's retries: the preset's retry waits,
+// which alone could not fit the total (600 ms of them in "standard"), are
+// scaled down instead of New failing on a schedule the caller never chose.
+// Explicit settings are still checked, not adjusted.
+func TestShortTimeoutScalesThePresetsRetryWaits(t *testing.T) {
+	for _, p := range []string{"standard", "interactive", "batch", "background"} {
+		for _, total := range []time.Duration{50 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second} {
+			c, err := client.New(client.WithPreset(p), client.WithTimeout(total))
+			if err != nil {
+				t.Errorf("preset %s, WithTimeout(%v): %v", p, total, err)
+				continue
+			}
+			c.Close()
+		}
+	}
+	synctest.Test(t, func(t *testing.T) {
+		next := transporttest.NewResponder(transporttest.Respond(503, "busy"))
+		c, err := client.New(client.WithBaseTransport(next), client.WithTimeout(500*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if n := len(next.Requests()); n != 3 {
+			t.Fatalf("%d attempts within 500ms; want the preset's 3", n)
+		}
+		if spent := time.Since(start); spent > 500*time.Millisecond {
+			t.Fatalf("the call took %v, past its 500ms total", spent)
+		}
+	})
+	_, err := client.New(client.WithTimeout(500*time.Millisecond), client.WithMaxAttempts(40))
+	var ce *client.ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("40 attempts in 500ms: err = %v; want a ConfigError", err)
 	}
 }
