@@ -173,10 +173,13 @@ func fitPresetToTotal(rc *transport.ResilienceConfig, attemptSet bool) {
 	if !attemptSet && rc.AttemptTimeout >= total {
 		rc.AttemptTimeout = total / 3
 	}
-	// A preset's retry waits that cannot fit the total are scaled down
-	// (halved until they fit, as transport's Validate measures them), so
-	// a short WithTimeout keeps the preset's retries, sooner, instead of
-	// failing on a schedule the caller never chose.
+}
+
+// fitPresetRetryToTotal halves a preset's retry delays until its retry
+// schedule fits rc.TotalTimeout (as transport's Validate measures it), so
+// a short WithTimeout keeps the preset's retries, sooner, instead of
+// failing on a schedule the caller never chose.
+func fitPresetRetryToTotal(rc *transport.ResilienceConfig) {
 	for rc.Retry.BaseDelay > time.Microsecond && scheduleTooLong(*rc) {
 		rc.Retry.BaseDelay /= 2
 		rc.Retry.MaxDelay = max(rc.Retry.MaxDelay/2, rc.Retry.BaseDelay)
@@ -207,6 +210,9 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 	if r.total != nil {
 		rc.TotalTimeout = *r.total
 		fitPresetToTotal(&rc, r.attempt != nil)
+		if r.full == nil {
+			fitPresetRetryToTotal(&rc)
+		}
 	}
 	if r.attempt != nil {
 		rc.AttemptTimeout = *r.attempt
