@@ -57,6 +57,12 @@ var (
 	// have not expired; new signatures are refused (fail closed) until old
 	// entries expire.
 	ErrNonceStoreFull = errors.New("signer: nonce store full")
+	// ErrUnavailable: the KeyLookup or the NonceStore failed for another
+	// reason than an unknown key, a replay or a full store (a database
+	// down), so the request could not be checked. It is refused (fail
+	// closed); DefaultErrorHandler answers 503, as the caller is not at
+	// fault. The backend's error is wrapped too.
+	ErrUnavailable = errors.New("signer: key lookup or nonce store unavailable")
 	// ErrBodyNotReplayable: content-digest must be computed but the request
 	// has a body and no GetBody, so hashing it would consume the body.
 	ErrBodyNotReplayable = errors.New("signer: request body has no GetBody")

@@ -317,7 +317,7 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 		if errors.Is(err, ErrUnknownKey) {
 			return fail(ErrUnknownKey, "")
 		}
-		return fail(err, "key lookup")
+		return fail(fmt.Errorf("%w: %w", ErrUnavailable, err), "key lookup")
 	}
 	if key == nil {
 		return fail(ErrUnknownKey, "")
@@ -488,8 +488,11 @@ func (v *Verifier) claim(ctx context.Context, in *SignatureInput, now time.Time)
 		}
 	}
 	if err := v.nonces.Claim(ctx, in.KeyID, in.Nonce, now, until); err != nil {
-		if errors.Is(err, ErrReplay) {
+		switch {
+		case errors.Is(err, ErrReplay):
 			err = ErrReplay
+		case !errors.Is(err, ErrNonceStoreFull):
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		return &VerifyError{Label: in.Label, KeyID: in.KeyID, Err: err}
 	}
@@ -521,14 +524,15 @@ func ResultFromContext(ctx context.Context) (*Result, bool) {
 
 // DefaultErrorHandler answers a failed verification with 401 Unauthorized,
 // 413 Content Too Large for ErrBodyTooLarge, or 503 Service Unavailable
-// (Retry-After: 1) when the nonce store is full. The body is the status
-// text only: the reason is not disclosed to the caller.
+// (Retry-After: 1) when the nonce store is full or a key lookup or nonce
+// store failed (ErrUnavailable). The body is the status text only: the
+// reason is not disclosed to the caller.
 func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 	code := http.StatusUnauthorized
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
 		code = http.StatusRequestEntityTooLarge
-	case errors.Is(err, ErrNonceStoreFull):
+	case errors.Is(err, ErrNonceStoreFull), errors.Is(err, ErrUnavailable):
 		code = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -375,4 +376,55 @@ func TestMiddlewareWindowVirtualTime(t *testing.T) {
 			t.Errorf("after the window: %d, %v", code, lastErr)
 		}
 	})
+}
+
+// failingLookup is a KeyLookup whose backend is down.
+type failingLookup struct{ err error }
+
+func (f failingLookup) LookupKey(context.Context, string) (*Key, error) { return nil, f.err }
+
+// failingNonces is a NonceStore whose backend is down.
+type failingNonces struct{ err error }
+
+func (f failingNonces) Claim(context.Context, string, string, time.Time, time.Time) error {
+	return f.err
+}
+
+// A key lookup or nonce store that fails for another reason than an
+// unknown key or a replay refuses the request (fail closed) with
+// ErrUnavailable, which DefaultErrorHandler answers with 503 and
+// Retry-After: the caller is not at fault and may try again. An unknown
+// key and a replay stay 401.
+func TestVerifyBackendFailureIsUnavailable(t *testing.T) {
+	k := testKey(t, "k")
+	s := mustSigner(t, Options{Keys: StaticKey(k)})
+	down := errors.New("database down")
+	for _, tc := range []struct {
+		name   string
+		opts   VerifierOptions
+		is     error
+		status int
+	}{
+		{"key lookup down", VerifierOptions{Keys: failingLookup{down}}, ErrUnavailable, http.StatusServiceUnavailable},
+		{"nonce store down", VerifierOptions{Keys: StaticKey(k), Nonces: failingNonces{down}}, ErrUnavailable, http.StatusServiceUnavailable},
+		{"unknown key", VerifierOptions{Keys: failingLookup{fmt.Errorf("no such key: %w", ErrUnknownKey)}}, ErrUnknownKey, http.StatusUnauthorized},
+		{"replay", VerifierOptions{Keys: StaticKey(k), Nonces: failingNonces{fmt.Errorf("seen: %w", ErrReplay)}}, ErrReplay, http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newTestVerifier(t, tc.opts)
+			req := signed(t, s, "GET", "https://api.example.com/v1", "", time.Now())
+			_, err := v.Verify(serverView(t, req), time.Now())
+			if !errors.Is(err, tc.is) {
+				t.Fatalf("err = %v; want %v", err, tc.is)
+			}
+			if tc.is == ErrUnavailable && !errors.Is(err, down) {
+				t.Fatalf("err = %v; the backend's error is lost", err)
+			}
+			w := httptest.NewRecorder()
+			DefaultErrorHandler(w, req, err)
+			if w.Code != tc.status || (tc.status == http.StatusServiceUnavailable) != (w.Header().Get("Retry-After") != "") {
+				t.Fatalf("status %d, Retry-After %q; want %d", w.Code, w.Header().Get("Retry-After"), tc.status)
+			}
+		})
+	}
 }
