@@ -211,6 +211,31 @@ func TestVisibleHeadersNeverShowCredentialHeaders(t *testing.T) {
 	}
 }
 
+// TestVisibleHeadersRefuseEveryBuiltInCredentialHeader: every header the
+// redirect policy strips from foreign hops and the credential guard keeps
+// off plain http as a credential (docs/configuration.md lists them) is a
+// credential header WithVisibleHeaders refuses, in any case; Cookie2 and
+// the signature fields were accepted and their values copied into span
+// attributes.
+func TestVisibleHeadersRefuseEveryBuiltInCredentialHeader(t *testing.T) {
+	for _, h := range []string{
+		"Authorization", "Proxy-Authorization", "Cookie", "Cookie2",
+		"Signature", "Signature-Input", "X-Api-Key", "Api-Key",
+		"X-Auth-Token", "X-Amz-Security-Token", "X-Goog-Api-Key",
+	} {
+		for _, name := range []string{h, strings.ToLower(h)} {
+			c, err := client.New(client.WithVisibleHeaders(name))
+			var ce *client.ConfigError
+			if !errors.As(err, &ce) || ce.Option != "WithVisibleHeaders" {
+				if c != nil {
+					c.Close()
+				}
+				t.Errorf("WithVisibleHeaders(%q): err = %v, want a ConfigError naming WithVisibleHeaders", name, err)
+			}
+		}
+	}
+}
+
 // TestAPIKeyHeaderNotInSpans: a request through a client with an API key
 // in a custom header never carries the key in a span, whatever else is
 // visible.

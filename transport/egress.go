@@ -446,21 +446,12 @@ func (p *EgressPolicy) checkCleartext(req *http.Request) error {
 	return nil
 }
 
-// signatureHeaders carry RFC 9421 signatures: not secrets, but proof of a
-// credential that must not travel in clear text either.
-var signatureHeaders = [...]string{"Signature", "Signature-Input", "Cookie2"}
-
-func isCredentialHeader(name string) bool {
-	if redact.CredentialHeader(name) {
-		return true
-	}
-	for _, h := range signatureHeaders {
-		if strings.EqualFold(h, name) {
-			return true
-		}
-	}
-	return false
-}
+// isCredentialHeader reports whether name is a built-in credential header
+// (redact.CredentialHeader: Authorization, cookies, RFC 9421 signatures,
+// the common API-key and token headers), which never travels over plain
+// http, never reaches a foreign redirect hop and is never shown in
+// telemetry.
+func isCredentialHeader(name string) bool { return redact.CredentialHeader(name) }
 
 func containsFold(list []string, s string) bool {
 	for _, x := range list {

@@ -24,12 +24,19 @@ type Policy struct {
 	Headers []string
 }
 
-// credentialHeaders are never shown, whatever a Policy lists.
+// credentialHeaders are never shown, whatever a Policy lists. They are
+// also the headers the transport's redirect policy strips from foreign
+// hops and its credential guard keeps off plain http. Signature and
+// Signature-Input (RFC 9421) are proof of a key rather than a secret, but
+// a captured signature is valid until the server sees its nonce.
 var credentialHeaders = [...]string{
 	"Authorization",
 	"Proxy-Authorization",
 	"Cookie",
+	"Cookie2",
 	"Set-Cookie",
+	"Signature",
+	"Signature-Input",
 	"X-Api-Key",
 	"Api-Key",
 	"X-Auth-Token",
