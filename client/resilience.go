@@ -2,6 +2,8 @@ package client
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -247,7 +249,56 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 	}
 	resolved, err := rc.Resolve()
 	if err != nil {
-		return rc, &ConfigError{Option: "WithResilience", Err: err}
+		return rc, &ConfigError{Option: r.optionFor(err), Err: err}
 	}
 	return resolved, nil
+}
+
+// optionFor names the option behind a resolved configuration's error: the
+// individual option that set the field the error names (or, for a
+// conflict between settings, the one the caller gave), and WithResilience
+// only when nothing more precise applies.
+func (r *resilience) optionFor(err error) string {
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		return "WithResilience"
+	}
+	field := ce.Option
+	switch {
+	case field == "AttemptTimeout" || strings.HasPrefix(field, "Breaker.") && r.attempt != nil:
+		// Below TotalTimeout; the breaker's window and probe timeout
+		// must fit the attempt timeout.
+		if r.attempt != nil {
+			return "WithAttemptTimeout"
+		}
+		if r.total != nil {
+			return "WithTimeout"
+		}
+	case field == "TotalTimeout":
+		if r.total != nil {
+			return "WithTimeout"
+		}
+	case field == "Retry.MaxAttempts" || field == "RetryConfig.MaxAttempts":
+		switch {
+		case r.maxAttempts != nil:
+			return "WithMaxAttempts"
+		case r.total != nil:
+			return "WithTimeout"
+		case r.backoff != nil:
+			return "WithRetryPolicy"
+		}
+	case strings.HasPrefix(field, "ThrottleConfig.Hosts["):
+		// WithRateLimits appends to the hosts of WithResilience's
+		// configuration, if any.
+		i, _, _ := strings.Cut(strings.TrimPrefix(field, "ThrottleConfig.Hosts["), "]")
+		n, perr := strconv.Atoi(i)
+		own := 0
+		if r.full != nil {
+			own = len(r.full.Throttle.Hosts)
+		}
+		if perr == nil && n >= own && len(r.limits) > 0 {
+			return "WithRateLimits"
+		}
+	}
+	return "WithResilience"
 }

@@ -140,7 +140,16 @@ func TestResilienceOptionsValidation(t *testing.T) {
 		{[]client.Option{client.WithMaxAttempts(0)}, "WithMaxAttempts"},
 		{[]client.Option{client.WithTimeout(-time.Second)}, "WithTimeout"},
 		{[]client.Option{client.WithAttemptTimeout(-time.Second)}, "WithAttemptTimeout"},
-		{[]client.Option{client.WithTimeout(time.Second), client.WithAttemptTimeout(2 * time.Second)}, "WithResilience"},
+		// A conflict found once the settings are resolved names the
+		// option the caller used, not WithResilience, which they did not.
+		{[]client.Option{client.WithTimeout(time.Second), client.WithAttemptTimeout(2 * time.Second)}, "WithAttemptTimeout"},
+		{[]client.Option{client.WithMaxAttempts(50)}, "WithMaxAttempts"},
+		{[]client.Option{client.WithTimeout(300 * time.Millisecond)}, "WithTimeout"},
+		{[]client.Option{client.WithRateLimits(transport.HostLimit{Pattern: "api.example.com", Rate: -1})}, "WithRateLimits"},
+		{[]client.Option{client.WithRateLimits(transport.HostLimit{Pattern: "a*b"})}, "WithRateLimits"},
+		{[]client.Option{client.WithAttemptTimeout(20 * time.Second)}, "WithAttemptTimeout"},
+		{[]client.Option{client.WithResilience(transport.ResilienceConfig{TotalTimeout: time.Second, AttemptTimeout: 2 * time.Second})}, "WithResilience"},
+		{[]client.Option{client.WithResilience(transport.ResilienceConfig{Throttle: transport.ThrottleConfig{Hosts: []transport.HostLimit{{Pattern: "a*b"}}}}), client.WithRateLimits(transport.HostLimit{Pattern: "ok.example"})}, "WithResilience"},
 	}
 	for i, tc := range cases {
 		_, err := client.New(tc.opts...)
