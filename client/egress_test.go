@@ -140,6 +140,39 @@ func TestResponseLimit(t *testing.T) {
 	}
 }
 
+// TestMediaTypeDeniedThroughClientSentinel: docs/errors.md promises that
+// client re-exports every sentinel it lists, so a caller of
+// WithResponseMediaTypes can branch on client.ErrMediaTypeDenied without
+// importing transport.
+func TestMediaTypeDeniedThroughClientSentinel(t *testing.T) {
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html>error</html>")
+	}))
+	c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL), client.WithResponseMediaTypes("application/json"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	resp, err := c.Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	if !errors.Is(err, client.ErrMediaTypeDenied) {
+		t.Fatalf("err = %v, want client.ErrMediaTypeDenied", err)
+	}
+	for _, p := range [][2]error{
+		{client.ErrMediaTypeDenied, transport.ErrMediaTypeDenied},
+		{client.ErrUnsafePath, transport.ErrUnsafePath},
+		{client.ErrSchemaViolation, transport.ErrSchemaViolation},
+	} {
+		if p[0] != p[1] {
+			t.Errorf("%v is not the transport sentinel", p[0])
+		}
+	}
+}
+
 // TestInventoryRecordsAuthTLSAndPins: the client's inventory says which
 // API was called, how, and with what credentials.
 func TestInventoryRecordsAuthTLSAndPins(t *testing.T) {

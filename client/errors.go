@@ -20,4 +20,7 @@ var (
 	ErrNotReplayable    = transport.ErrNotReplayable
 	ErrResponseTooLarge = transport.ErrResponseTooLarge
 	ErrClosed           = transport.ErrClosed
+	ErrMediaTypeDenied  = transport.ErrMediaTypeDenied
+	ErrSchemaViolation  = transport.ErrSchemaViolation
+	ErrUnsafePath       = transport.ErrUnsafePath
 )
