@@ -310,7 +310,8 @@ const (
 // the call ends with (the last attempt's error, a *DeadlineError, the
 // context's error...), Reason why the layer stopped, and Status the status
 // code of the last response when the layer discarded one to report a
-// deadline (0 otherwise). errors.Is and errors.As see through it to Last.
+// deadline (0 otherwise). errors.Is and errors.As see through it to Last;
+// with Reason StopNotReplayable it also matches ErrNotReplayable.
 type RetryError struct {
 	Attempts int
 	Last     error
@@ -334,6 +335,18 @@ func (e *RetryError) Error() string {
 }
 
 func (e *RetryError) Unwrap() error { return e.Last }
+
+// Is makes a RetryError whose Reason is StopNotReplayable match
+// ErrNotReplayable: the request may have been processed and could not be
+// sent again, so only the server can tell whether it took effect.
+func (e *RetryError) Is(target error) bool {
+	return target == ErrNotReplayable && e.Reason == StopNotReplayable
+}
+
+// ErrorType returns the error.type of Last, the failure the call ended
+// with (a matching ErrNotReplayable is the retry layer's decision, not
+// the failure).
+func (e *RetryError) ErrorType() string { return ErrorType(e.Last) }
 
 // RewriteErrors returns a copy of e whose Last is rewrite(e.Last). Error
 // redaction (TraceConfig.Redaction, client.Do) uses it to redact the URL

@@ -245,6 +245,52 @@ func TestRetrySafety(t *testing.T) {
 	}
 }
 
+// TestRetryNotReplayableMatchesSentinel: a call the retry layer stops
+// because the request may have been processed and cannot be sent again
+// matches ErrNotReplayable (docs/errors.md: "the request would have to be
+// re-sent but cannot be"), while the cause stays reachable and keeps its
+// error.type; no other stop matches it. No layer returned the sentinel,
+// so a caller could not branch on the case that needs asking the API
+// whether the request went through.
+func TestRetryNotReplayableMatchesSentinel(t *testing.T) {
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	for _, tc := range []struct {
+		name    string
+		method  string
+		getBody bool
+		want    bool
+	}{
+		{"POST without key", http.MethodPost, true, true},
+		{"PUT without GetBody", http.MethodPut, false, true},
+		{"GET after every attempt", http.MethodGet, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				next := transporttest.NewResponder(transporttest.Fail(reset))
+				rt := newRetry(t, next, transport.RetryConfig{})
+				var body io.Reader
+				if tc.method != http.MethodGet {
+					body = io.NopCloser(strings.NewReader("data"))
+				}
+				req, _ := http.NewRequestWithContext(t.Context(), tc.method, resURL, body)
+				if !tc.getBody {
+					req.GetBody = nil
+				}
+				_, err := rt.RoundTrip(req)
+				if got := errors.Is(err, transport.ErrNotReplayable); got != tc.want {
+					t.Errorf("errors.Is(%v, ErrNotReplayable) = %v, want %v", err, got, tc.want)
+				}
+				if !errors.Is(err, syscall.ECONNRESET) {
+					t.Errorf("cause lost: %v", err)
+				}
+				if et := transport.ErrorType(err); et != transport.ErrorTypeConnectionReset {
+					t.Errorf("ErrorType = %q, want %q (the cause's)", et, transport.ErrorTypeConnectionReset)
+				}
+			})
+		})
+	}
+}
+
 // A generated Idempotency-Key is the same on every attempt of a call,
 // differs between calls, and never touches the caller's request.
 func TestRetryIdempotencyKey(t *testing.T) {
