@@ -85,8 +85,9 @@ func (c *config) fail(option, format string, args ...any) {
 
 // WithOrigins sets the client's API origins ("https://api.example.com",
 // "https://api.example.com:8443"): the origins credentials are scoped to and
-// redirects may stay within. Appends. Plain "http://" origins are accepted
-// for loopback testing only, and are reachable only without credentials:
+// redirects may stay within. Appends. Plain "http://" origins are meant
+// for loopback testing (any host is accepted); they open plain http to
+// that origin only, and are reachable only without credentials:
 // the credential guard refuses (ErrEgressDenied) any request over plain
 // http that carries a token, API key, signature or credential header.
 // Default: none, meaning the origin of each call's first request bounds its

@@ -94,11 +94,11 @@ func WithPreset(name string) Option {
 // WithTimeout bounds a whole call: every attempt, every wait and reading the
 // response body. Zero means no bound beyond the caller's context. Default:
 // the preset's (30 s for "standard"). A shorter total also caps the preset's
-// server-wait and throttle-wait limits, and (unless WithAttemptTimeout is
-// given) lowers its attempt timeout to a third of the total and, when the
-// preset's retry waits could not fit the total, scales them down until
-// they do (500 ms with "standard": waits of up to 300 ms in all instead of
-// 600 ms).
+// server-wait and throttle-wait limits, and, when the preset's attempt
+// timeout is not below it (and WithAttemptTimeout is not given), lowers the
+// attempt timeout to a third of the total; when the preset's retry waits
+// could not fit the total, it scales them down until they do (500 ms with
+// "standard": waits of up to 300 ms in all instead of 600 ms).
 func WithTimeout(total time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if total < 0 {
