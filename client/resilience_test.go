@@ -144,7 +144,9 @@ func TestResilienceOptionsValidation(t *testing.T) {
 		// option the caller used, not WithResilience, which they did not.
 		{[]client.Option{client.WithTimeout(time.Second), client.WithAttemptTimeout(2 * time.Second)}, "WithAttemptTimeout"},
 		{[]client.Option{client.WithMaxAttempts(50)}, "WithMaxAttempts"},
-		{[]client.Option{client.WithTimeout(300 * time.Millisecond)}, "WithTimeout"},
+		// The preset's retry delays are scaled to a short total
+		// (TestShortTimeoutScalesThePresetsRetryWaits), down to 1µs.
+		{[]client.Option{client.WithTimeout(time.Microsecond)}, "WithTimeout"},
 		{[]client.Option{client.WithRateLimits(transport.HostLimit{Pattern: "api.example.com", Rate: -1})}, "WithRateLimits"},
 		{[]client.Option{client.WithRateLimits(transport.HostLimit{Pattern: "a*b"})}, "WithRateLimits"},
 		{[]client.Option{client.WithAttemptTimeout(20 * time.Second)}, "WithAttemptTimeout"},
