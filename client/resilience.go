@@ -111,7 +111,8 @@ func WithTimeout(total time.Duration) Option {
 
 // WithAttemptTimeout bounds one attempt, until its response body is closed.
 // Zero means none. It must be below WithTimeout. Default: the preset's (10 s
-// for "standard").
+// for "standard"). A longer attempt widens the preset's breaker window to
+// twice it and its probe timeout to it, as the breaker needs.
 func WithAttemptTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d < 0 {
@@ -218,6 +219,13 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 	}
 	if r.attempt != nil {
 		rc.AttemptTimeout = *r.attempt
+		if r.full == nil {
+			// The preset's breaker must give a probe the time of an
+			// attempt, and its window hold more than one timed-out
+			// attempt (Validate): a longer attempt widens them.
+			rc.Breaker.Window = max(rc.Breaker.Window, 2*rc.AttemptTimeout)
+			rc.Breaker.ProbeTimeout = max(rc.Breaker.ProbeTimeout, rc.AttemptTimeout)
+		}
 	}
 	if r.maxAttempts != nil {
 		rc.Retry.MaxAttempts = *r.maxAttempts

@@ -149,7 +149,7 @@ func TestResilienceOptionsValidation(t *testing.T) {
 		{[]client.Option{client.WithTimeout(time.Microsecond)}, "WithTimeout"},
 		{[]client.Option{client.WithRateLimits(transport.HostLimit{Pattern: "api.example.com", Rate: -1})}, "WithRateLimits"},
 		{[]client.Option{client.WithRateLimits(transport.HostLimit{Pattern: "a*b"})}, "WithRateLimits"},
-		{[]client.Option{client.WithAttemptTimeout(20 * time.Second)}, "WithAttemptTimeout"},
+		{[]client.Option{client.WithAttemptTimeout(40 * time.Second)}, "WithAttemptTimeout"},
 		{[]client.Option{client.WithResilience(transport.ResilienceConfig{TotalTimeout: time.Second, AttemptTimeout: 2 * time.Second})}, "WithResilience"},
 		{[]client.Option{client.WithResilience(transport.ResilienceConfig{Throttle: transport.ThrottleConfig{Hosts: []transport.HostLimit{{Pattern: "a*b"}}}}), client.WithRateLimits(transport.HostLimit{Pattern: "ok.example"})}, "WithResilience"},
 	}
@@ -159,6 +159,14 @@ func TestResilienceOptionsValidation(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Option != tc.option {
 			t.Errorf("case %d: err = %v, want a ConfigError naming %s", i, err, tc.option)
 		}
+	}
+	// A preset's breaker widens to a longer attempt (20 s is past half the
+	// standard preset's 30 s window): no error over a setting the caller
+	// never chose.
+	if c, err := client.New(client.WithAttemptTimeout(20 * time.Second)); err != nil {
+		t.Errorf("WithAttemptTimeout(20s) with the standard preset: %v", err)
+	} else {
+		c.Close()
 	}
 	for _, p := range []string{"standard", "interactive", "batch", "background"} {
 		c, err := client.New(client.WithPreset(p))
