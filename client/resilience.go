@@ -57,11 +57,14 @@ func WithRetryPolicy(check retryablehttp.CheckRetry, backoff retryablehttp.Backo
 // WithCooldownStore shares the per-host cooldowns (Retry-After, RateLimit
 // r=0) through store: between clients of one process
 // (transport.NewCooldowns), or across replicas (the fleet module). Default:
-// a store private to the client (or WithFleet's).
+// a store private to the client (or WithFleet's). A nil store, or an
+// interface holding a nil pointer, is a *ConfigError.
 func WithCooldownStore(store transport.CooldownStore) Option {
 	return requireValue("WithCooldownStore", store, func(c *config, v transport.CooldownStore) {
-		c.res.cooldowns = v
-		c.res.shared.cooldownsSet = true
+		if !c.failTypedNil("WithCooldownStore", v) {
+			c.res.cooldowns = v
+			c.res.shared.cooldownsSet = true
+		}
 	})
 }
 
