@@ -6,7 +6,8 @@
 //
 //   - NonceStore is a signer.NonceStore (VerifierOptions.Nonces): a
 //     signature's nonce accepted by one verifier replica is refused by
-//     all of them, with one SET NX PX per verified request.
+//     all of them, with one SET NX PX per verified request (and a GET
+//     when the key exists, to tell a replay from a retried SET).
 //   - CooldownStore is a transport.CooldownStore (RetryConfig.Cooldowns):
 //     a 429, 503 + Retry-After or RateLimit r=0 seen by one replica stops
 //     every replica from sending to that host until the cooldown ends,

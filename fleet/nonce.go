@@ -2,10 +2,13 @@ package fleet
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,10 +45,13 @@ type NonceOptions struct {
 }
 
 // NonceStore is a signer.NonceStore shared by every verifier replica
-// through Redis: a claim is one SET key 1 NX PX ttl, where ttl runs to the
-// end of the signature's acceptance window, so a nonce accepted by one
+// through Redis: a claim is one SET key token NX PX ttl, where ttl runs to
+// the end of the signature's acceptance window, so a nonce accepted by one
 // replica is refused as a replay by all of them until its window ends.
-// Redis, not the replicas' clocks, expires the keys.
+// Redis, not the replicas' clocks, expires the keys. The token is unique
+// to the claim: when the SET finds the key, one GET tells a replay from
+// the claim's own SET sent again by go-redis (MaxRetries) after its reply
+// was lost.
 //
 // Every Redis call is bounded by Timeout. When one fails, the store marks
 // Redis down and applies its Policy until a probe (one call per
@@ -70,6 +76,9 @@ type NonceStore struct {
 	prefix string
 	local  signer.NonceStore // nil with FailClosed
 	h      *health
+
+	id     string        // random, names this store in claim tokens
+	claims atomic.Uint64 // claims made, numbers the tokens
 }
 
 var _ signer.NonceStore = (*NonceStore)(nil)
@@ -90,7 +99,9 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 	if err != nil {
 		return nil, err
 	}
-	s := &NonceStore{c: c, prefix: opts.Prefix, h: h}
+	var id [12]byte
+	_, _ = rand.Read(id[:]) // never fails (crypto/rand)
+	s := &NonceStore{c: c, prefix: opts.Prefix, h: h, id: base64.RawURLEncoding.EncodeToString(id[:]) + ":"}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}
@@ -116,7 +127,7 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 	if s.h.try(time.Now()) {
 		cctx, cancel := s.h.ctx(ctx)
 		var set bool
-		set, err = s.c.SetNX(cctx, s.key(keyID, nonce), "1", ttl).Result()
+		set, err = s.setNX(cctx, s.key(keyID, nonce), ttl)
 		cancel()
 		switch {
 		case err == nil:
@@ -146,6 +157,29 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 		return s.local.Claim(ctx, keyID, nonce, now, until)
 	}
 	return err
+}
+
+// setNX claims key for ttl: true when this claim set it. The value is a
+// token unique to the claim, so that when go-redis sent the SET again
+// after losing its reply (a dropped connection: the SET was applied), the
+// key it finds is recognised as this claim's own and not taken for a
+// replay, which would refuse a genuine request. A GET is made only when
+// the key exists.
+func (s *NonceStore) setNX(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	token := s.id + strconv.FormatUint(s.claims.Add(1), 36)
+	set, err := s.c.SetNX(ctx, key, token, ttl).Result()
+	if err != nil || set {
+		return set, err
+	}
+	s.h.calls.Add(1)
+	got, err := s.c.Get(ctx, key).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return false, nil // gone already: expired (it was seen)
+	case err != nil:
+		return false, err
+	}
+	return got == token, nil
 }
 
 // Stats returns the store's Redis call counts and whether Redis is marked

@@ -1,10 +1,13 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -320,5 +323,120 @@ func TestNewNonceStoreConfig(t *testing.T) {
 	defer plain.Close()
 	if _, err := NewNonceStore(plain, NonceOptions{}); !errors.As(err, &ce) || ce.Option != "client" {
 		t.Errorf("client without ContextTimeoutEnabled: %v", err)
+	}
+}
+
+// replyDropper is a TCP proxy in front of Redis that, once, lets a command
+// containing trigger through and then closes the client's connection
+// instead of passing on Redis's reply: the command was applied, the client
+// sees the connection drop (io.EOF) and go-redis sends it again.
+type replyDropper struct {
+	ln      net.Listener
+	target  string
+	trigger []byte
+	fired   atomic.Bool
+}
+
+func newReplyDropper(t *testing.T, target, trigger string) *replyDropper {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &replyDropper{ln: ln, target: target, trigger: []byte(trigger)}
+	t.Cleanup(func() { ln.Close() })
+	go p.serve()
+	return p
+}
+
+func (p *replyDropper) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.proxy(c)
+	}
+}
+
+func (p *replyDropper) proxy(c net.Conn) {
+	defer c.Close()
+	r, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	var armed atomic.Bool
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				if !p.fired.Load() && bytes.Contains(buf[:n], p.trigger) {
+					armed.Store(true)
+				}
+				if _, werr := r.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				r.Close()
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if armed.Load() && p.fired.CompareAndSwap(false, true) {
+				return // the reply is dropped with the connection
+			}
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// TestNonceStoreClaimRetriedByClient: when the connection drops after
+// Redis applied the claim's SET but before its reply arrived, go-redis
+// sends the SET again (MaxRetries), and the retry finds the key its own
+// first attempt wrote. That is this claim, not a replay: the genuine
+// request must be accepted, and a real replay still refused.
+func TestNonceStoreClaimRetriedByClient(t *testing.T) {
+	srv := redistest.Start(t)
+	p := newReplyDropper(t, srv.Addr(), "nonce:")
+	rdb := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { rdb.Close() })
+	st, err := NewNonceStore(rdb, NonceOptions{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	until := now.Add(time.Minute)
+	if err := st.Claim(ctx, "k1", "n", now, until); err != nil {
+		t.Fatalf("first claim, its SET retried after a dropped reply: %v", err)
+	}
+	if !p.fired.Load() {
+		t.Fatal("the proxy did not drop a reply")
+	}
+	if err := st.Claim(ctx, "k1", "n", now, until); !errors.Is(err, signer.ErrReplay) {
+		t.Fatalf("replay: %v", err)
+	}
+	// Another store (another replica) is refused too.
+	other, err := NewNonceStore(srv.Client(), NonceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Claim(ctx, "k1", "n", now, until); !errors.Is(err, signer.ErrReplay) {
+		t.Fatalf("replay on another replica: %v", err)
+	}
+	if st.Stats().Degraded {
+		t.Fatal("marked down")
 	}
 }
