@@ -85,7 +85,9 @@ type QuotaOptions struct {
 	// Hosts lists per-host limits; the first matching Pattern wins.
 	Hosts []QuotaLimit
 	// Prefix starts every key: the Redis key of a quota is
-	// "rate:" + Prefix + "quota:" + (Key or host); redis_rate adds
+	// "rate:" + Prefix + "quota:" + host, or "rate:" + Prefix +
+	// "quota:key/" + Key for a QuotaLimit with a Key (a host key has no
+	// "/", so no host shares a Key's quota by its name); redis_rate adds
 	// "rate:". Zero: DefaultPrefix.
 	Prefix string
 	// Timeout bounds each Redis call. Zero: DefaultTimeout.
@@ -731,7 +733,8 @@ func (q *Quota) newState(host string) *quotaState {
 		if st, ok := q.shared[r.key]; ok {
 			return st
 		}
-		id = r.key
+		// Apart from every host's own quota: a host key has no "/".
+		id = "key/" + r.key
 	}
 	st := &quotaState{key: q.prefix + "quota:" + id, limit: r.limit,
 		ei: float64(r.limit.Period) / float64(r.limit.Rate)}

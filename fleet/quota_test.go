@@ -690,9 +690,39 @@ func TestQuotaSharedKey(t *testing.T) {
 	if d, _ := a.TakeQuota(context.Background(), "other.test"); d != 0 {
 		t.Fatal("other host refused")
 	}
-	for _, k := range []string{"rate:svc:quota:example", "rate:svc:quota:other.test"} {
+	for _, k := range []string{"rate:svc:quota:key/example", "rate:svc:quota:other.test"} {
 		if n, err := srv.Client().Exists(context.Background(), k).Result(); err != nil || n != 1 {
 			t.Errorf("key %s: %d, %v", k, n, err)
+		}
+	}
+}
+
+// TestQuotaKeyApartFromHosts: a quota's Key and a host of the same name
+// (a single-label host such as a Kubernetes service) are two quotas, not
+// one Redis key with two limits: exhausting the Key's small quota must not
+// refuse the host, nor the host's the Key's.
+func TestQuotaKeyApartFromHosts(t *testing.T) {
+	srv := redistest.Start(t)
+	q := newQuota(t, srv.Client(), QuotaOptions{
+		Hosts:  []QuotaLimit{{Pattern: "*.example.com", Key: "payments", Rate: 2, Period: time.Hour}},
+		Limit:  QuotaLimit{Rate: 1000, Period: time.Hour},
+		Policy: FailClosed,
+	})
+	ctx := context.Background()
+	granted := 0
+	for range 5 {
+		if d, err := q.TakeQuota(ctx, "a.example.com"); err != nil {
+			t.Fatal(err)
+		} else if d == 0 {
+			granted++
+		}
+	}
+	if granted != 2 {
+		t.Fatalf("the Key's quota granted %d, want 2", granted)
+	}
+	for i := range 10 {
+		if d, err := q.TakeQuota(ctx, "payments"); err != nil || d != 0 {
+			t.Fatalf("host \"payments\" (its own quota of 1000/h), request %d: %v, %v", i, d, err)
 		}
 	}
 }
