@@ -63,9 +63,11 @@ type CooldownOptions struct {
 // Staleness bound: a cooldown set by another replica is honoured here at
 // the latest RefreshInterval plus one Redis round trip (at most Timeout)
 // after it was written. The first request to a host reads Redis itself
-// (at most Timeout) so that a fleet cooldown holds from it on; after that
-// no request waits for Redis. SetCooldown's write (at most Timeout) is on
-// the request that saw the throttle signal.
+// (at most Timeout) so that a fleet cooldown holds from it on, and so does
+// the first request after the host was idle for longer than
+// RefreshInterval + Timeout (no background refresh ran meanwhile); while
+// the host is in use no request waits for Redis. SetCooldown's write (at
+// most Timeout) is on the request that saw the throttle signal.
 //
 // When Redis is unavailable the store marks it down and applies its
 // Policy until a probe (one call per ProbeInterval) succeeds:
@@ -95,8 +97,8 @@ var (
 )
 
 // Waits implements transport.WaitCounter: how many calls may have waited
-// for Redis (a host's first read, the probe while Redis is down, the write
-// of a new cooldown). The layers read the clock again after such a call
+// for Redis (a host's first read, its read after an idle spell, the probe
+// while Redis is down, the write of a new cooldown). The layers read the clock again after such a call
 // only.
 func (s *CooldownStore) Waits() uint64 { return s.waits.Load() }
 
@@ -134,15 +136,18 @@ func (s *CooldownStore) CooldownUntil(host string) time.Time {
 func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
 	e := s.hosts.get(host)
 	switch {
-	case e.fetched.Load() == 0 || s.h.down.Load():
-		// First use of the host, or Redis marked down: read Redis now (at
-		// most Timeout), so that a cooldown another replica set holds from
-		// this replica's first requests on (concurrent first requests wait
-		// for the one read), and the request that probes a recovered Redis
-		// gets its answer. At most one read per ProbeInterval while down.
+	case s.mustRead(e, now):
+		// First use of the host, a cache older than a background refresh
+		// can explain (the host was idle), or Redis marked down: read
+		// Redis now (at most Timeout), so that a cooldown another replica
+		// set holds from this replica's first requests on (concurrent
+		// first requests wait for the one read) and within the staleness
+		// bound after an idle spell, and the request that probes a
+		// recovered Redis gets its answer. At most one read per
+		// ProbeInterval while down.
 		s.waits.Add(1) // before the lock: waiting for another's read counts
 		e.first.Lock()
-		if (e.fetched.Load() == 0 || s.h.down.Load()) && s.h.try(now) {
+		if s.mustRead(e, now) && s.h.try(now) {
 			s.keys.read(s.key(host), &e.untilEntry, now)
 		}
 		e.first.Unlock()
@@ -164,6 +169,18 @@ func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, u)
+}
+
+// mustRead reports whether the request at now must read host's key itself
+// rather than answer from e: the host's first use, Redis marked down, or a
+// cache older than RefreshInterval + Timeout. While the host is in use a
+// background refresh keeps the cache younger than that; an older one means
+// the host was idle, and a cooldown written since the last read would
+// otherwise be missed by this request (the staleness bound is
+// RefreshInterval + one Redis round trip after the write).
+func (s *CooldownStore) mustRead(e *coolEntry, now time.Time) bool {
+	f := e.fetched.Load()
+	return f == 0 || s.h.down.Load() || now.UnixNano()-f > int64(s.refresh+s.h.timeout)
 }
 
 // SetCooldown implements transport.CooldownStore: the local cache takes

@@ -390,3 +390,28 @@ func TestCooldownStoreReadLatencyDoesNotExtend(t *testing.T) {
 		t.Fatalf("a slow read moved the shared end at least %v later", after.Sub(before))
 	}
 }
+
+// TestCooldownStoreStalenessBoundAfterIdle: the staleness bound holds for
+// a host this replica has not asked about for a while: a cooldown another
+// replica wrote more than RefreshInterval + Timeout ago is honoured by the
+// next request, not only by the ones after the background refresh it
+// starts (the first request after an idle spell would otherwise be sent
+// into a fleet-wide cooldown).
+func TestCooldownStoreStalenessBoundAfterIdle(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newCooldowns(t, srv, CooldownOptions{})
+	b := newCooldowns(t, srv, CooldownOptions{})
+	t0 := time.Now()
+	if !b.CooldownUntilAt("api.example.com", t0).IsZero() {
+		t.Fatal("cooldown before any was set")
+	}
+	until := time.Now().Add(time.Minute)
+	a.SetCooldown("api.example.com", until)
+	// B's next request comes a second later (its clock reading): far more
+	// than RefreshInterval + Timeout after the write.
+	later := time.Now().Add(time.Second)
+	if got := b.CooldownUntilAt("api.example.com", later); got.Before(until.Add(-time.Second)) {
+		t.Fatalf("B after an idle spell: cooldown until %v, want about %v", got, until)
+	}
+	settleCooldowns(t, b)
+}
