@@ -56,9 +56,11 @@ type BreakerOptions struct {
 //     most one write in flight per host.
 //
 // Staleness bound: an opening published by another replica is honoured
-// here at the latest RefreshInterval plus one Redis round trip (at most
-// Timeout) after it was written. The first request to a host is not held
-// back for the first read: it goes on with what this replica knows.
+// here, for a host in use, at the latest RefreshInterval plus one Redis
+// round trip (at most Timeout) after it was written. Reads are started by
+// requests and never waited for: the first request to a host, and the
+// first after the host was idle here, goes on with what this replica
+// knows (the read it starts serves the next ones).
 //
 // When Redis is unavailable the store marks it down and, until a probe
 // (one call per ProbeInterval) succeeds, falls back to local state: every
