@@ -68,7 +68,10 @@ type NonceOptions struct {
 //     Local), but a nonce accepted by another replica can be replayed
 //     once against this one while Redis is down. Nonces accepted during
 //     the outage are not copied to Redis afterwards, so until their window
-//     ends they stay replayable once against the other replicas.
+//     ends they stay replayable once against the other replicas. A nonce
+//     accepted through Redis while Local is full (a MemoryNonceStore at
+//     capacity) is not remembered in Local either, so size Local for the
+//     replica's rate × window.
 //
 // The store is safe for concurrent use.
 type NonceStore struct {
