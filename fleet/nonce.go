@@ -87,13 +87,20 @@ type NonceStore struct {
 var _ signer.NonceStore = (*NonceStore)(nil)
 
 // NewNonceStore returns a NonceStore on c, which the caller owns (and
-// closes). A go-redis Client, ClusterClient or Ring must have
+// closes). A go-redis Client or ClusterClient must have
 // ContextTimeoutEnabled set, or the store's Timeout could not bound its
-// calls; the client's own MaxRetries still apply within that Timeout. Bad
-// options are a *ConfigError naming the field.
+// calls; the client's own MaxRetries still apply within that Timeout. A
+// *redis.Ring is refused: it drops a shard it finds down from its hash
+// ring and sends that shard's keys to another one, each client on its
+// own, so a nonce recorded on the lost shard would be accepted again (a
+// replay) instead of the store failing closed. Bad options are a
+// *ConfigError naming the field.
 func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, error) {
 	if err := checkClient(c); err != nil {
 		return nil, err
+	}
+	if _, ok := c.(*redis.Ring); ok {
+		return nil, configError("client", "a redis.Ring moves a down shard's keys to other shards, so a recorded nonce could be claimed again (a replay); use a redis.Client (one server, or Sentinel failover) or a redis.ClusterClient")
 	}
 	if opts.Policy == PolicyDefault {
 		opts.Policy = FailClosed

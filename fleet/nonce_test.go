@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -323,6 +324,15 @@ func TestNewNonceStoreConfig(t *testing.T) {
 	defer plain.Close()
 	if _, err := NewNonceStore(plain, NonceOptions{}); !errors.As(err, &ce) || ce.Option != "client" {
 		t.Errorf("client without ContextTimeoutEnabled: %v", err)
+	}
+	// A Ring drops a shard it finds down from its hash ring and sends the
+	// shard's keys to another one (each replica on its own): a nonce
+	// recorded on the lost shard is then claimed afresh, so the store
+	// would accept a replay instead of failing closed.
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": srv.Addr()}, ContextTimeoutEnabled: true})
+	defer ring.Close()
+	if _, err := NewNonceStore(ring, NonceOptions{}); !errors.As(err, &ce) || ce.Option != "client" || !strings.Contains(ce.Reason, "Ring") {
+		t.Errorf("Ring: %v", err)
 	}
 }
 
