@@ -68,7 +68,8 @@ func WithSharedQuota(quota transport.SharedQuota) Option {
 // shared, and a layer turned off (WithoutBreaker, WithoutThrottle) does
 // not use its store. WithCooldownStore, WithBreakerStore and
 // WithSharedQuota, given as well, replace the fleet's store of their kind,
-// whatever the order. A fleet that shares nothing is a *ConfigError.
+// whatever the order, and so does a store set in WithResilience's config.
+// A fleet that shares nothing is a *ConfigError.
 // Default: no fleet.
 func WithFleet(f Fleet) Option {
 	return requireValue("WithFleet", f, func(c *config, v Fleet) {
@@ -104,13 +105,15 @@ func (r *resilience) sharedStores(rc *transport.ResilienceConfig) error {
 		if isNil(cool) && isNil(br) && isNil(q) {
 			return &ConfigError{Option: "WithFleet", Reason: "the fleet shares no store (CooldownStore, BreakerStore and SharedQuota are all nil)"}
 		}
-		if !s.cooldownsSet && !isNil(cool) {
+		// A store the WithResilience config names is as explicit as one
+		// of the With*Store options: the fleet's does not replace it.
+		if !s.cooldownsSet && !isNil(cool) && rc.Retry.Cooldowns == nil {
 			rc.Retry.Cooldowns = cool
 		}
-		if s.breakers == nil && !isNil(br) && !rc.DisableBreaker {
+		if s.breakers == nil && !isNil(br) && !rc.DisableBreaker && rc.Breaker.Store == nil {
 			rc.Breaker.Store = br
 		}
-		if s.quota == nil && !isNil(q) && !rc.DisableThrottle {
+		if s.quota == nil && !isNil(q) && !rc.DisableThrottle && rc.Throttle.Quota == nil {
 			rc.Throttle.Quota = q
 		}
 	}

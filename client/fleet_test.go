@@ -234,6 +234,20 @@ func TestWithFleetIndividualOptionsWin(t *testing.T) {
 			t.Fatalf("the explicit store is not used: %v", err)
 		}
 	}
+	// A store in a WithResilience config is as explicit.
+	rc, _ := transport.Preset("standard")
+	rc.Breaker.Store = open
+	rc.Retry.MaxAttempts = 1
+	for _, o := range [][]client.Option{
+		{client.WithFleet(f), client.WithResilience(rc)},
+		{client.WithResilience(rc), client.WithFleet(f)},
+	} {
+		c := newReplica(t, u, o...)
+		var ce *transport.CircuitOpenError
+		if _, err := get(c, u); !errors.As(err, &ce) || !ce.Shared {
+			t.Fatalf("the WithResilience store is not used: %v", err)
+		}
+	}
 	// The fleet's own (empty) store: requests go through.
 	c := newReplica(t, u, client.WithFleet(f))
 	if code, err := get(c, u); err != nil || code != http.StatusServiceUnavailable {
