@@ -260,24 +260,43 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 // could be presented under VerifierOptions.Label). Otherwise a message
 // signed twice with accepted keys (old and new key during a rotation, a
 // client's and a proxy's signature) could be replayed once per signature,
-// each copy stripped down to one not yet claimed.
+// each copy stripped down to one not yet claimed. A (keyid, nonce) pair
+// is claimed once: two signatures of one request that share it (one nonce
+// per request, two labels) are one fresh request, not a replay.
 func (v *Verifier) claimAll(vs *verifyState, inputs []SignatureInput, accepted int, sigMap map[string][]byte, now time.Time) error {
 	ctx := vs.r.Context()
 	if err := v.claim(ctx, &inputs[accepted], now); err != nil {
 		return err
 	}
+	claimed := uint64(1) << accepted // len(inputs) <= MaxSignatures
 	for j := range inputs {
-		if j == accepted {
+		in := &inputs[j]
+		if claimed&(1<<j) != 0 || claimedPair(inputs, claimed, in) {
 			continue
 		}
-		if _, err := v.verifyOne(vs, &inputs[j], sigMap, now); err != nil {
+		if _, err := v.verifyOne(vs, in, sigMap, now); err != nil {
 			continue
 		}
-		if err := v.claim(ctx, &inputs[j], now); err != nil {
+		if err := v.claim(ctx, in, now); err != nil {
 			return err
 		}
+		claimed |= 1 << j
 	}
 	return nil
+}
+
+// claimedPair reports whether in has the keyid and nonce of an input whose
+// bit is set in claimed.
+func claimedPair(inputs []SignatureInput, claimed uint64, in *SignatureInput) bool {
+	if in.Nonce == "" {
+		return false
+	}
+	for i := range inputs {
+		if claimed&(1<<i) != 0 && inputs[i].Nonce == in.Nonce && inputs[i].KeyID == in.KeyID {
+			return true
+		}
+	}
+	return false
 }
 
 // verifyState carries what one Verify call reads once: the buffered body,

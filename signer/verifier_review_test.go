@@ -231,3 +231,33 @@ func TestVerifyReplayOfSecondSignature(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifySameNonceInTwoSignaturesIsNotAReplay: a client that signs one
+// request twice with the same key and one nonce per request (two labels
+// covering different components, for two hops) sends a fresh request, not
+// a replay. Claiming the other signatures' nonces (claimAll) must not claim
+// the accepted signature's (keyid, nonce) a second time and refuse the
+// request's first delivery as ErrReplay.
+func TestVerifySameNonceInTwoSignaturesIsNotAReplay(t *testing.T) {
+	k := testKey(t, "k")
+	nonce := bytes.Repeat([]byte{7}, DefaultNonceSize)
+	req := httptest.NewRequest("GET", "https://api.example.com/pay?amount=5", nil)
+	req.Header.Set("X-Request-Id", "r-1")
+	for i, comps := range [][]Component{{Method, Authority, Path, Query}, {Method, Authority, Path, Query, Field("x-request-id")}} {
+		s := mustSigner(t, Options{Keys: StaticKey(k), Label: "sig" + strconv.Itoa(i+1), Components: comps,
+			Nonce: bytes.NewReader(nonce)})
+		if err := s.Sign(context.Background(), req, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k)})
+	if res, err := v.Verify(req.Clone(context.Background()), t0); err != nil {
+		t.Fatalf("first delivery: %+v, %v", res, err)
+	}
+	if _, err := v.Verify(req.Clone(context.Background()), t0); !errors.Is(err, ErrReplay) {
+		t.Fatalf("second delivery: %v, want ErrReplay", err)
+	}
+	if _, err := v.Verify(onlyLabel(t, req, "sig2", "sig2"), t0); !errors.Is(err, ErrReplay) {
+		t.Fatalf("replay under the other signature: %v, want ErrReplay", err)
+	}
+}
