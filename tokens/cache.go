@@ -141,7 +141,9 @@ func WithErrorHandler(f func(error)) CacheOption {
 //   - The refresh runs on a context detached from the caller that started
 //     it (its values are kept, its cancellation is not) and bounded by
 //     WithRefreshTimeout. A caller whose context ends stops waiting and gets
-//     its context's error; the refresh goes on for the others.
+//     its context's error; the refresh goes on for the others. A source
+//     call still running when the timeout ends its refresh is left behind;
+//     later refreshes wait for it rather than call the source beside it.
 //   - A failed refresh backs off (WithBackoff): until the backoff step is
 //     over, no caller starts another refresh. Callers keep getting the
 //     current token while it is valid; once it has expired they get a
@@ -164,6 +166,7 @@ type Cache struct {
 	published uint64        // refreshes that have published a token (guarded by mu)
 	saveSem   chan struct{} // held while writing to the store: orders the writes
 	saved     uint64        // the refresh whose token the store holds (guarded by saveSem)
+	srcSem    chan struct{} // held while the source runs, even after its refresh gave up on it
 }
 
 type entry struct {
@@ -216,7 +219,7 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 			return nil, &ConfigError{Option: "WithPersistence", Err: err}
 		}
 	}
-	c := &Cache{src: src, cfg: cfg, saveSem: make(chan struct{}, 1)}
+	c := &Cache{src: src, cfg: cfg, saveSem: make(chan struct{}, 1), srcSem: make(chan struct{}, 1)}
 	c.nextTry.Store(anyTime)
 	return c, nil
 }
@@ -409,7 +412,14 @@ func (c *Cache) fetch(ctx context.Context) (Token, bool, error) {
 	// The source runs on its own goroutine so that the refresh timeout
 	// stops the refresh even when the source does not honour ctx
 	// (FromOAuth2): a hung call is left behind, and its answer dropped,
-	// rather than holding every caller for good.
+	// rather than holding every caller for good. It keeps srcSem until it
+	// returns: a later refresh waits for it instead of calling the source
+	// beside it (one source call at a time, and at most one left behind).
+	select {
+	case c.srcSem <- struct{}{}:
+	case <-ctx.Done():
+		return Token{}, false, fmt.Errorf("tokens: token source did not answer: %w", context.Cause(ctx))
+	}
 	type answer struct {
 		tok Token
 		err error
@@ -417,6 +427,7 @@ func (c *Cache) fetch(ctx context.Context) (Token, bool, error) {
 	ch := make(chan answer, 1)
 	go func() {
 		tok, err := c.src.Token(ctx)
+		<-c.srcSem
 		ch <- answer{tok, err}
 	}()
 	select {

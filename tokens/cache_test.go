@@ -753,3 +753,39 @@ func TestCacheRefreshTimeoutStopsSourceIgnoringContext(t *testing.T) {
 		mustToken(t, c, "tok-2") // after the backoff step, a new refresh
 	})
 }
+
+// A source call the refresh timeout gave up on is still running: the next
+// refresh must not call the source again beside it. A Cache refreshes one
+// at a time (a source written for single flight, a refresh-token grant,
+// would see two concurrent uses), and a source that never answers would
+// otherwise leave one more goroutine behind at every backoff step.
+func TestCacheHungSourceIsNotCalledAgainWhileItRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var inFlight, most atomic.Int32
+		src := &fakeSource{ttl: time.Hour}
+		src.setHook(func(context.Context, int) error {
+			if k := inFlight.Add(1); k > most.Load() {
+				most.Store(k)
+			}
+			defer inFlight.Add(-1)
+			<-release // a silent token endpoint: hangs, deaf to its context
+			return nil
+		})
+		c := mustCache(t, src, WithRefreshTimeout(5*time.Second), WithBackoff(time.Second, time.Second), WithJitter(0))
+		for range 5 {
+			if _, err := c.Token(context.Background()); err == nil {
+				t.Fatal("Token succeeded while the source hangs")
+			}
+			time.Sleep(2 * time.Second) // past the backoff step
+		}
+		calls := src.calls.Load()
+		close(release)
+		synctest.Wait()
+		if m := most.Load(); m != 1 || calls != 1 {
+			t.Fatalf("%d source calls, at most %d at once, while the first hung; want 1, 1", calls, m)
+		}
+		time.Sleep(2 * time.Second)
+		mustToken(t, c, "tok-2") // the endpoint answers again
+	})
+}
