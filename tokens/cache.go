@@ -116,10 +116,10 @@ func WithPersistence(s Store, key string) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.store, c.storeKey = s, key })
 }
 
-// WithErrorHandler sets a function called (on the refreshing goroutine)
-// with every failed refresh, including background refreshes no caller
-// waits for, and with persistence failures. It must not block. Default:
-// none.
+// WithErrorHandler sets a function called (on the refreshing goroutine,
+// one call at a time) with every failed refresh, including background
+// refreshes no caller waits for, and with persistence failures. It must
+// not block. Default: none.
 func WithErrorHandler(f func(error)) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.onError = f })
 }
@@ -167,6 +167,7 @@ type Cache struct {
 	saveSem   chan struct{} // held while writing to the store: orders the writes
 	saved     uint64        // the refresh whose token the store holds (guarded by saveSem)
 	srcSem    chan struct{} // held while the source runs, even after its refresh gave up on it
+	reportSem chan struct{} // held while calling the error handler: one call at a time
 }
 
 type entry struct {
@@ -219,7 +220,7 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 			return nil, &ConfigError{Option: "WithPersistence", Err: err}
 		}
 	}
-	c := &Cache{src: src, cfg: cfg, saveSem: make(chan struct{}, 1), srcSem: make(chan struct{}, 1)}
+	c := &Cache{src: src, cfg: cfg, saveSem: make(chan struct{}, 1), srcSem: make(chan struct{}, 1), reportSem: make(chan struct{}, 1)}
 	c.nextTry.Store(anyTime)
 	return c, nil
 }
@@ -390,6 +391,10 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 
 func (c *Cache) report(err error) {
 	if c.cfg.onError != nil {
+		// A refresh may run while the last one still persists its token:
+		// their reports wait for each other.
+		c.reportSem <- struct{}{}
+		defer func() { <-c.reportSem }()
 		c.cfg.onError(err)
 	}
 }

@@ -789,3 +789,50 @@ func TestCacheHungSourceIsNotCalledAgainWhileItRuns(t *testing.T) {
 		mustToken(t, c, "tok-2") // the endpoint answers again
 	})
 }
+
+// The error handler is called on the refreshing goroutine, one report at a
+// time, as it was while a refresh ended after persisting its token. Since
+// a refresh ends as it publishes, the persistence of one refresh can
+// overlap the next refresh: their reports must still not overlap (a
+// handler that appends to a slice, as the examples' do, would race).
+func TestCacheErrorHandlerNotCalledConcurrently(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &slowFailingSetStore{MemoryStore: NewMemoryStore(), release: make(chan struct{})}
+		src := &fakeSource{ttl: time.Hour}
+		var inside, overlaps, reports int // plain ints: -race checks the handler is serialised
+		c := mustCache(t, src, WithPersistence(store, "k"), WithErrorHandler(func(error) {
+			inside++
+			if inside > 1 {
+				overlaps++
+			}
+			reports++
+			time.Sleep(time.Second) // a slow log write
+			inside--
+		}))
+		mustToken(t, c, "tok-1") // its write to the store hangs, then fails
+		close(store.release)
+		synctest.Wait() // tok-1's persistence failure is being reported
+		src.setHook(func(context.Context, int) error { return errors.New("endpoint down") })
+		c.Invalidate(NewToken("tok-1", "Bearer", time.Time{}))
+		if _, err := c.Token(context.Background()); err == nil {
+			t.Fatal("Token succeeded with the source down")
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if reports != 2 || overlaps != 0 {
+			t.Fatalf("%d reports, %d of them overlapping another; want 2, 0", reports, overlaps)
+		}
+	})
+}
+
+// slowFailingSetStore is a MemoryStore whose Set waits for release and
+// then fails (a keyring that times out on its unlock prompt).
+type slowFailingSetStore struct {
+	*MemoryStore
+	release chan struct{}
+}
+
+func (s *slowFailingSetStore) Set(context.Context, string, []byte) error {
+	<-s.release
+	return errors.New("keyring locked")
+}
