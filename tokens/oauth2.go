@@ -243,6 +243,12 @@ func (r *Refresher) Token(ctx context.Context) (Token, error) {
 	case <-ctx.Done():
 		return Token{}, fmt.Errorf("tokens: waiting for refresh: %w", context.Cause(ctx))
 	}
+	if ctx.Err() != nil {
+		// Both were ready and select took the semaphore: a caller already
+		// gone starts no detached refresh (a token request, a rotation).
+		<-r.sem
+		return Token{}, fmt.Errorf("tokens: waiting for refresh: %w", context.Cause(ctx))
+	}
 	deadline := time.Now().Add(DefaultTokenRequestTimeout)
 	if d, ok := ctx.Deadline(); ok && d.After(deadline) {
 		deadline = d

@@ -613,3 +613,39 @@ func TestRefresherCancelledCallerKeepsRotatedToken(t *testing.T) {
 		t.Fatalf("Token after a cancelled refresh = %v, %v; want at-2 from the rotated rt-1", tok, err)
 	}
 }
+
+// A caller whose context has already ended starts no refresh: the refresh
+// would run detached (it outlives callers that give up mid-request), so
+// one started for a caller that was gone before it began is a token
+// request, and a refresh-token rotation, that nobody asked for.
+func TestRefresherCancelledBeforeStartSendsNothing(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	as := newFakeAS(t, func(w http.ResponseWriter, r *http.Request, f url.Values) {
+		mu.Lock()
+		n++
+		k := n
+		mu.Unlock()
+		issue(w, fmt.Sprintf("at-%d", k), fmt.Sprintf("rt-%d", k))
+	})
+	store := NewMemoryStore()
+	store.Set(context.Background(), "rt", []byte("rt-0"))
+	r, err := NewRefresher(as.config(ClientSecretBasic(StaticSecret([]byte("s")))), store, "rt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 20 {
+		if _, err := r.Token(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Token with a cancelled context = %v", err)
+		}
+	}
+	r.sem <- struct{}{} // any refresh started is over
+	<-r.sem
+	mu.Lock()
+	defer mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d token requests for callers already gone, want 0", n)
+	}
+}
