@@ -195,9 +195,10 @@ type headerAttr struct {
 	url  bool // the value is a URL: redacted as url.full is
 }
 
-// urlHeaders are the visible headers whose values are URLs, which may carry
-// a secret in their query or userinfo like any URL.
-var urlHeaders = []string{"Location", "Content-Location", "Referer", "Origin"}
+// urlHeaders are the visible headers whose values are URLs (Link: URLs in
+// angle brackets), which may carry a secret in their query or userinfo
+// like any URL.
+var urlHeaders = []string{"Location", "Content-Location", "Referer", "Origin", "Link"}
 
 func newTelemetry(cfg TraceConfig) *telemetry {
 	tp := cfg.TracerProvider
@@ -244,13 +245,40 @@ func appendHeaders(attrs []attribute.KeyValue, h http.Header, list []headerAttr,
 		if ha.url {
 			red := make([]string, len(v))
 			for i, s := range v {
-				red[i] = p.URLString(s)
+				if ha.name == "Link" {
+					red[i] = redactLinks(s, p)
+				} else {
+					red[i] = p.URLString(s)
+				}
 			}
 			v = red
 		}
 		attrs = append(attrs, ha.key.StringSlice(v))
 	}
 	return attrs
+}
+
+// redactLinks redacts, with p, every URL in angle brackets of a Link field
+// value (RFC 8288: `<url>; rel="next", <url>; rel="prev"`); a bracket left
+// open redacts the rest of the value as a URL.
+func redactLinks(v string, p *redact.Policy) string {
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(v, '<')
+		if open < 0 {
+			b.WriteString(v)
+			return b.String()
+		}
+		b.WriteString(v[:open+1])
+		v = v[open+1:]
+		end := strings.IndexByte(v, '>')
+		if end < 0 {
+			b.WriteString(p.URLString(v))
+			return b.String()
+		}
+		b.WriteString(p.URLString(v[:end]))
+		v = v[end:]
+	}
 }
 
 // method is a request method as the semantic conventions name it.
