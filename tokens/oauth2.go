@@ -41,7 +41,9 @@ type OAuth2Config struct {
 	// HTTPClient sends token requests. It is copied; redirects are refused
 	// unless it sets its own CheckRedirect (a redirected token request
 	// would carry the client's credentials elsewhere). Default: a client
-	// over http.DefaultTransport with DefaultTokenRequestTimeout.
+	// over http.DefaultTransport with DefaultTokenRequestTimeout. A
+	// Refresher's request is bounded by the later of its caller's deadline
+	// and DefaultTokenRequestTimeout whatever this client's Timeout is.
 	HTTPClient *http.Client
 }
 
