@@ -17,6 +17,9 @@ import (
 	"github.com/securecall/securecall/signer"
 )
 
+// DefaultNonceClockMargin is NonceOptions.ClockMargin when zero.
+const DefaultNonceClockMargin = 5 * time.Second
+
 // NonceOptions configures a NonceStore. The zero value is the secure
 // default: fail closed, 100 ms per Redis call.
 type NonceOptions struct {
@@ -35,6 +38,15 @@ type NonceOptions struct {
 	// request. FallBackLocal claims in Local instead; see NonceStore for
 	// what that does and does not guarantee.
 	Policy Policy
+	// ClockMargin is added to every nonce key's life in Redis. The life
+	// runs to the end of the signature's acceptance window on the
+	// claiming replica's clock; a replica whose clock runs behind it
+	// still accepts the signature a little longer, and would take a
+	// replay once the key was gone. The margin covers replica clocks up
+	// to that much apart, for as much more Redis memory (5 s on the
+	// default 70 s window: 7 %). Zero: DefaultNonceClockMargin; negative:
+	// none.
+	ClockMargin time.Duration
 	// Local is the per-replica store used with FallBackLocal. Nil:
 	// signer.NewMemoryNonceStore(signer.DefaultNonceCapacity). Ignored
 	// with FailClosed.
@@ -48,7 +60,9 @@ type NonceOptions struct {
 // through Redis: a claim is one SET key token NX PX ttl, where ttl runs to
 // the end of the signature's acceptance window, so a nonce accepted by one
 // replica is refused as a replay by all of them until its window ends.
-// Redis, not the replicas' clocks, expires the keys. The token is unique
+// Redis expires the keys, NonceOptions.ClockMargin after the window ends
+// on the claiming replica's clock (another replica's clock may run a
+// little behind, and accept the signature that much longer). The token is unique
 // to the claim: when the SET finds the key, one GET tells a replay from
 // the claim's own SET sent again by go-redis (MaxRetries) after its reply
 // was lost.
@@ -80,6 +94,7 @@ type NonceStore struct {
 	local  signer.NonceStore // nil with FailClosed
 	h      *health
 
+	margin time.Duration // NonceOptions.ClockMargin, resolved
 	id     string        // random, names this store in claim tokens
 	claims atomic.Uint64 // claims made, numbers the tokens
 }
@@ -111,7 +126,10 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 	}
 	var id [12]byte
 	_, _ = rand.Read(id[:]) // never fails (crypto/rand)
-	s := &NonceStore{c: c, prefix: opts.Prefix, h: h, id: base64.RawURLEncoding.EncodeToString(id[:]) + ":"}
+	s := &NonceStore{c: c, prefix: opts.Prefix, h: h, id: base64.RawURLEncoding.EncodeToString(id[:]) + ":", margin: max(opts.ClockMargin, 0)}
+	if opts.ClockMargin == 0 {
+		s.margin = DefaultNonceClockMargin
+	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}
@@ -130,9 +148,10 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 // is unavailable under FailClosed. A cancelled ctx fails the claim with
 // its error and does not mark Redis down.
 func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until time.Time) error {
-	// Kept until `until` inclusive, in whole milliseconds rounded up; at
-	// least 1 ms, so a nonce already outside its window is still checked.
-	ttl := max(until.Sub(now).Truncate(time.Millisecond)+time.Millisecond, time.Millisecond)
+	// Kept until `until` inclusive, in whole milliseconds rounded up, and
+	// the clock margin longer; at least 1 ms, so a nonce already outside
+	// its window is still checked.
+	ttl := max(until.Sub(now).Truncate(time.Millisecond)+time.Millisecond, time.Millisecond) + s.margin
 	err := error(&Error{Store: "nonce", Op: "claim"})
 	if s.h.try(time.Now()) {
 		cctx, cancel := s.h.ctx(ctx)

@@ -114,6 +114,36 @@ func TestNonceAcceptedOnOneReplicaRejectedOnAnother(t *testing.T) {
 	}
 }
 
+// A nonce key lives to the end of its window plus the clock margin, so a
+// replica whose clock runs up to the margin behind the claiming one still
+// finds it while it accepts the signature.
+func TestNonceStoreClockMargin(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		margin time.Duration
+		want   time.Duration // the key's life, for a 10 s window
+	}{
+		{0, 10*time.Second + DefaultNonceClockMargin},
+		{30 * time.Second, 40 * time.Second},
+		{-1, 10 * time.Second},
+	} {
+		st, err := NewNonceStore(srv.Client(), NonceOptions{Prefix: "m:", ClockMargin: tc.margin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nonce := "n" + tc.want.String()
+		now := time.Now()
+		if err := st.Claim(ctx, "k", nonce, now, now.Add(10*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		pttl, err := srv.Client().PTTL(ctx, st.key("k", nonce)).Result()
+		if err != nil || pttl > tc.want+time.Millisecond || pttl < tc.want-time.Second {
+			t.Fatalf("margin %v: key life %v, %v; want about %v", tc.margin, pttl, err, tc.want)
+		}
+	}
+}
+
 func TestNonceStoreClaim(t *testing.T) {
 	srv := redistest.Start(t)
 	st, err := NewNonceStore(srv.Client(), NonceOptions{Prefix: "t:"})
