@@ -262,41 +262,46 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 // client's and a proxy's signature) could be replayed once per signature,
 // each copy stripped down to one not yet claimed. A (keyid, nonce) pair
 // is claimed once: two signatures of one request that share it (one nonce
-// per request, two labels) are one fresh request, not a replay.
+// per request, two labels) are one fresh request, not a replay; it is
+// held until the latest end of their windows, so that no copy stripped
+// down to the signature with the longer window is accepted once the
+// shorter one has ended.
 func (v *Verifier) claimAll(vs *verifyState, inputs []SignatureInput, accepted int, sigMap map[string][]byte, now time.Time) error {
 	ctx := vs.r.Context()
-	if err := v.claim(ctx, &inputs[accepted], now); err != nil {
+	ok := uint64(1) << accepted // len(inputs) <= MaxSignatures
+	for j := range inputs {
+		if j != accepted {
+			if _, err := v.verifyOne(vs, &inputs[j], sigMap, now); err == nil {
+				ok |= 1 << j
+			}
+		}
+	}
+	var claimed uint64
+	claimPair := func(i int) error {
+		in := &inputs[i]
+		until := v.claimUntil(in)
+		for j := range inputs {
+			if ok&(1<<j) != 0 && in.Nonce != "" && inputs[j].Nonce == in.Nonce && inputs[j].KeyID == in.KeyID {
+				claimed |= 1 << j
+				if u := v.claimUntil(&inputs[j]); u.After(until) {
+					until = u
+				}
+			}
+		}
+		return v.claim(ctx, in, now, until)
+	}
+	if err := claimPair(accepted); err != nil {
 		return err
 	}
-	claimed := uint64(1) << accepted // len(inputs) <= MaxSignatures
 	for j := range inputs {
-		in := &inputs[j]
-		if claimed&(1<<j) != 0 || claimedPair(inputs, claimed, in) {
+		if ok&(1<<j) == 0 || claimed&(1<<j) != 0 {
 			continue
 		}
-		if _, err := v.verifyOne(vs, in, sigMap, now); err != nil {
-			continue
-		}
-		if err := v.claim(ctx, in, now); err != nil {
+		if err := claimPair(j); err != nil {
 			return err
 		}
-		claimed |= 1 << j
 	}
 	return nil
-}
-
-// claimedPair reports whether in has the keyid and nonce of an input whose
-// bit is set in claimed.
-func claimedPair(inputs []SignatureInput, claimed uint64, in *SignatureInput) bool {
-	if in.Nonce == "" {
-		return false
-	}
-	for i := range inputs {
-		if claimed&(1<<i) != 0 && inputs[i].Nonce == in.Nonce && inputs[i].KeyID == in.KeyID {
-			return true
-		}
-	}
-	return false
 }
 
 // verifyState carries what one Verify call reads once: the buffered body,
@@ -496,15 +501,22 @@ func (v *Verifier) readBody(vs *verifyState) error {
 	return nil
 }
 
-func (v *Verifier) claim(ctx context.Context, in *SignatureInput, now time.Time) error {
-	if in.Nonce == "" {
-		return nil
-	}
+// claimUntil is the end of in's window: after it, in is refused as stale
+// or expired, so its nonce need not be remembered.
+func (v *Verifier) claimUntil(in *SignatureInput) time.Time {
 	until := in.Created.Add(v.maxAge + v.skew)
 	if !in.Expires.IsZero() {
 		if e := in.Expires.Add(v.skew); e.Before(until) {
 			until = e
 		}
+	}
+	return until
+}
+
+// claim records in's (keyid, nonce) in the nonce store until until.
+func (v *Verifier) claim(ctx context.Context, in *SignatureInput, now, until time.Time) error {
+	if in.Nonce == "" {
+		return nil
 	}
 	if err := v.nonces.Claim(ctx, in.KeyID, in.Nonce, now, until); err != nil {
 		switch {

@@ -261,3 +261,37 @@ func TestVerifySameNonceInTwoSignaturesIsNotAReplay(t *testing.T) {
 		t.Fatalf("replay under the other signature: %v, want ErrReplay", err)
 	}
 }
+
+// TestVerifySharedNonceHeldForTheLongestWindow: when two signatures of one
+// request share a (keyid, nonce) pair, the pair is claimed once, but for as
+// long as any of them can still be verified. Claimed only until the end of
+// the accepted signature's shorter window (its expires), the nonce was
+// forgotten while the other signature was still valid, and a copy of the
+// request stripped down to that signature was accepted a second time.
+func TestVerifySharedNonceHeldForTheLongestWindow(t *testing.T) {
+	k := testKey(t, "k")
+	nonce := bytes.Repeat([]byte{9}, DefaultNonceSize)
+	req := httptest.NewRequest("GET", "https://api.example.com/pay?amount=5", nil)
+	req.Header.Set("X-Request-Id", "r-1")
+	for i, o := range []Options{
+		{Label: "sig1", Expires: 5 * time.Second, Components: []Component{Method, Authority, Path, Query}},
+		{Label: "sig2", Components: []Component{Method, Authority, Path, Query, Field("x-request-id")}},
+	} {
+		o.Keys, o.Nonce = StaticKey(k), bytes.NewReader(nonce)
+		if err := mustSigner(t, o).Sign(context.Background(), req, t0); err != nil {
+			t.Fatalf("signature %d: %v", i+1, err)
+		}
+	}
+	v := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k)})
+	if res, err := v.Verify(req.Clone(context.Background()), t0); err != nil || res.Label != "sig1" {
+		t.Fatalf("first delivery: %+v, %v; want sig1 accepted", res, err)
+	}
+	// sig1 has expired (5 s + 30 s skew); sig2 is valid for 60 s + 30 s.
+	later := t0.Add(45 * time.Second)
+	if _, err := v.Verify(onlyLabel(t, req, "sig1", "sig1"), later); !errors.Is(err, ErrExpired) {
+		t.Fatalf("sig1 at +45s: %v, want ErrExpired", err)
+	}
+	if res, err := v.Verify(onlyLabel(t, req, "sig2", "sig2"), later); !errors.Is(err, ErrReplay) {
+		t.Fatalf("replay under sig2 at +45s: %+v, %v; want ErrReplay", res, err)
+	}
+}
