@@ -216,9 +216,6 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 	if r.total != nil {
 		rc.TotalTimeout = *r.total
 		fitPresetToTotal(&rc, r.attempt != nil)
-		if r.full == nil {
-			fitPresetRetryToTotal(&rc)
-		}
 	}
 	if r.attempt != nil {
 		rc.AttemptTimeout = *r.attempt
@@ -229,6 +226,12 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 			rc.Breaker.Window = max(rc.Breaker.Window, 2*rc.AttemptTimeout)
 			rc.Breaker.ProbeTimeout = max(rc.Breaker.ProbeTimeout, rc.AttemptTimeout)
 		}
+	}
+	if r.total != nil && r.full == nil {
+		// Measured with the attempt timeout the call will have: Validate
+		// refuses the preset's (above the total) before it looks at the
+		// schedule, so no delay would be scaled.
+		fitPresetRetryToTotal(&rc)
 	}
 	if r.maxAttempts != nil {
 		rc.Retry.MaxAttempts = *r.maxAttempts

@@ -297,6 +297,19 @@ func TestShortTimeoutScalesThePresetsRetryWaits(t *testing.T) {
 			t.Fatalf("the call took %v, past its 500ms total", spent)
 		}
 	})
+	// With an attempt timeout of the caller's as well: the schedule is
+	// measured against that, not the preset's (which is above the total).
+	for _, o := range [][]client.Option{
+		{client.WithTimeout(500 * time.Millisecond), client.WithAttemptTimeout(100 * time.Millisecond)},
+		{client.WithPreset("batch"), client.WithTimeout(5 * time.Second), client.WithAttemptTimeout(time.Second)},
+	} {
+		c, err := client.New(o...)
+		if err != nil {
+			t.Errorf("a short WithTimeout with WithAttemptTimeout: %v", err)
+			continue
+		}
+		c.Close()
+	}
 	_, err := client.New(client.WithTimeout(500*time.Millisecond), client.WithMaxAttempts(40))
 	var ce *client.ConfigError
 	if !errors.As(err, &ce) {
