@@ -259,17 +259,20 @@ func appendHeaders(attrs []attribute.KeyValue, h http.Header, list []headerAttr,
 }
 
 // redactLinks redacts, with p, every URL in angle brackets of a Link field
-// value (RFC 8288: `<url>; rel="next", <url>; rel="prev"`); a bracket left
-// open redacts the rest of the value as a URL.
+// value (RFC 8288: `<url>; rel="next", <url>; rel="prev"`) and the URL of
+// every anchor parameter (§3.2: a URI reference, which may carry a secret
+// as the link's own may); a bracket left open redacts the rest of the
+// value as a URL.
 func redactLinks(v string, p *redact.Policy) string {
 	var b strings.Builder
 	for {
 		open := strings.IndexByte(v, '<')
 		if open < 0 {
-			b.WriteString(v)
+			writeLinkParams(&b, v, p)
 			return b.String()
 		}
-		b.WriteString(v[:open+1])
+		writeLinkParams(&b, v[:open], p)
+		b.WriteByte('<')
 		v = v[open+1:]
 		end := strings.IndexByte(v, '>')
 		if end < 0 {
@@ -278,6 +281,57 @@ func redactLinks(v string, p *redact.Policy) string {
 		}
 		b.WriteString(p.URLString(v[:end]))
 		v = v[end:]
+	}
+}
+
+// writeLinkParams writes s, the text between a Link field's URLs, with the
+// value of every anchor parameter (any case, quoted or not) redacted as a
+// URL. Text that merely looks like one is redacted too: it only hides more.
+func writeLinkParams(b *strings.Builder, s string, p *redact.Policy) {
+	const name = "anchor"
+	for {
+		i := 0
+		for i+len(name) <= len(s) && !strings.EqualFold(s[i:i+len(name)], name) {
+			i++
+		}
+		if i+len(name) > len(s) {
+			b.WriteString(s)
+			return
+		}
+		k := i + len(name)
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+			k++
+		}
+		if k == len(s) || s[k] != '=' {
+			b.WriteString(s[:k])
+			s = s[k:]
+			continue
+		}
+		k++
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+			k++
+		}
+		b.WriteString(s[:k])
+		s = s[k:]
+		if s != "" && s[0] == '"' {
+			end := strings.IndexByte(s[1:], '"')
+			if end < 0 {
+				b.WriteByte('"')
+				b.WriteString(p.URLString(s[1:]))
+				return
+			}
+			b.WriteByte('"')
+			b.WriteString(p.URLString(s[1 : 1+end]))
+			b.WriteByte('"')
+			s = s[end+2:]
+			continue
+		}
+		end := strings.IndexAny(s, ";, \t")
+		if end < 0 {
+			end = len(s)
+		}
+		b.WriteString(p.URLString(s[:end]))
+		s = s[end:]
 	}
 }
 

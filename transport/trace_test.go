@@ -969,8 +969,8 @@ func TestTraceMeterFailure(t *testing.T) {
 	}
 }
 
-// Visible headers whose values are URLs (Location, Referer...) are redacted
-// as url.full is: a query secret in a redirect target or in the page a
+// Visible headers whose values are URLs (Location, Referer, the URLs of a
+// Link, its anchor parameters too) are redacted as url.full is: a query secret in a redirect target or in the page a
 // request came from stays hidden while the allowlisted parameters show.
 func TestTraceVisibleURLHeadersRedacted(t *testing.T) {
 	policy := &redact.Policy{QueryKeys: []string{"page"}, Headers: []string{"Location", "Referer", "Link", "X-Request-Id"}}
@@ -983,7 +983,7 @@ func TestTraceVisibleURLHeadersRedacted(t *testing.T) {
 			h := http.Header{}
 			h.Set("Location", "https://user:"+canary+"@cdn.example.test/next?token="+canary+"&page=3")
 			h.Set("X-Request-Id", "id-"+canary) // not a URL: shown as it is
-			h.Set("Link", `<https://api.example.test/v1?page=2&sig=`+canary+`>; rel="next", </v1?page=0&sig=`+canary+`>; rel="first", <broken?sig=`+canary)
+			h.Set("Link", `<https://api.example.test/v1?page=2&sig=`+canary+`>; rel="next"; Anchor="https://api.example.test/doc?sig=`+canary+`", </v1?page=0&sig=`+canary+`>; rel="first"; anchor=/doc?sig=`+canary+`, <broken?sig=`+canary)
 			return &http.Response{StatusCode: 302, Header: h, Body: http.NoBody, Request: r}, nil
 		})
 		req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1", nil)
@@ -1001,7 +1001,7 @@ func TestTraceVisibleURLHeadersRedacted(t *testing.T) {
 		}
 		wantAttr(t, s, "http.response.header.location", []string{"https://cdn.example.test/next?token=REDACTED&page=3"})
 		wantAttr(t, s, "http.request.header.referer", []string{"/from?sig=REDACTED&page=2"})
-		wantAttr(t, s, "http.response.header.link", []string{`<https://api.example.test/v1?page=2&sig=REDACTED>; rel="next", </v1?page=0&sig=REDACTED>; rel="first", <broken?sig=REDACTED`})
+		wantAttr(t, s, "http.response.header.link", []string{`<https://api.example.test/v1?page=2&sig=REDACTED>; rel="next"; Anchor="https://api.example.test/doc?sig=REDACTED", </v1?page=0&sig=REDACTED>; rel="first"; anchor=/doc?sig=REDACTED, <broken?sig=REDACTED`})
 		wantAttr(t, s, "http.response.header.x-request-id", []string{"id-" + canary})
 		if d := dumpSpans(spans); strings.Count(d, canary) != 1 {
 			t.Errorf("twoLevel %v: the canary outside X-Request-Id:\n%s", twoLevel, d)
