@@ -262,7 +262,14 @@ func TestNonceStoreTimeoutWhenRedisHangs(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := st.Claim(ctx, "k", "warm", time.Now(), time.Now().Add(time.Minute)); err != nil {
+	// Warm the client's connection pool through a store with time to spare
+	// (a loaded machine can take more than 100 ms to dial and answer), so
+	// the claim below times out on its command, not on a dial.
+	warm, err := NewNonceStore(srv.Client(), NonceOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := warm.Claim(ctx, "k", "warm", time.Now(), time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	srv.Pause()
