@@ -797,6 +797,11 @@ func TestQuotaRedisPausedTimesOut(t *testing.T) {
 	srv := redistest.Start(t)
 	q := newQuota(t, srv.Client(), QuotaOptions{Limit: QuotaLimit{Rate: 100}, Policy: FailClosed,
 		Timeout: 100 * time.Millisecond, ProbeInterval: time.Hour})
+	// A pooled connection first: dialing on a loaded machine can take
+	// longer than the 100 ms the first TakeQuota has.
+	if err := srv.Client().Ping(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
 	if d, err := q.TakeQuota(context.Background(), "api.example.com"); d != 0 || err != nil {
 		t.Fatalf("before: %v, %v", d, err)
 	}
