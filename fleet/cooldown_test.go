@@ -213,10 +213,14 @@ func TestCooldownStoreFailClosed(t *testing.T) {
 
 func TestCooldownStoreTimeoutWhenRedisHangs(t *testing.T) {
 	srv := redistest.Start(t)
-	s := newCooldowns(t, srv, CooldownOptions{Timeout: 100 * time.Millisecond, RefreshInterval: time.Nanosecond, ProbeInterval: time.Hour})
+	c := srv.Client()
+	s, err := NewCooldownStore(c, CooldownOptions{Timeout: 100 * time.Millisecond, RefreshInterval: time.Nanosecond, ProbeInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// A pooled connection first: dialing on a loaded machine can take
 	// longer than the 100 ms the first read has (a second Redis error).
-	if err := srv.Client().Ping(context.Background()).Err(); err != nil {
+	if err := c.Ping(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
 	s.CooldownUntil("api.example.com")

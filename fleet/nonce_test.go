@@ -257,7 +257,8 @@ func TestNonceStoreMarkedDownSkipsRedis(t *testing.T) {
 // but answers nothing costs one Timeout, not a hang.
 func TestNonceStoreTimeoutWhenRedisHangs(t *testing.T) {
 	srv := redistest.Start(t)
-	st, err := NewNonceStore(srv.Client(), NonceOptions{Timeout: 100 * time.Millisecond, ProbeInterval: time.Hour})
+	c := srv.Client() // a new client: the two stores share its pool
+	st, err := NewNonceStore(c, NonceOptions{Timeout: 100 * time.Millisecond, ProbeInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func TestNonceStoreTimeoutWhenRedisHangs(t *testing.T) {
 	// Warm the client's connection pool through a store with time to spare
 	// (a loaded machine can take more than 100 ms to dial and answer), so
 	// the claim below times out on its command, not on a dial.
-	warm, err := NewNonceStore(srv.Client(), NonceOptions{Timeout: 10 * time.Second})
+	warm, err := NewNonceStore(c, NonceOptions{Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

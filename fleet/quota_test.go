@@ -795,11 +795,12 @@ func TestQuotaRedisKilledFailClosed(t *testing.T) {
 // as context.DeadlineExceeded.
 func TestQuotaRedisPausedTimesOut(t *testing.T) {
 	srv := redistest.Start(t)
-	q := newQuota(t, srv.Client(), QuotaOptions{Limit: QuotaLimit{Rate: 100}, Policy: FailClosed,
+	c := srv.Client()
+	q := newQuota(t, c, QuotaOptions{Limit: QuotaLimit{Rate: 100}, Policy: FailClosed,
 		Timeout: 100 * time.Millisecond, ProbeInterval: time.Hour})
 	// A pooled connection first: dialing on a loaded machine can take
 	// longer than the 100 ms the first TakeQuota has.
-	if err := srv.Client().Ping(context.Background()).Err(); err != nil {
+	if err := c.Ping(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if d, err := q.TakeQuota(context.Background(), "api.example.com"); d != 0 || err != nil {
