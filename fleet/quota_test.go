@@ -901,7 +901,35 @@ func quotaSpanEvent(sr *tracetest.SpanRecorder, name string) bool {
 // WithSharedQuota (each its own Quota and Redis client) calling one TLS
 // server as fast as their throttles let them: the server receives no more
 // than the quota allows over the window and at least 90% of it.
+//
+// The upper bounds must hold in every window measured. The lower bound is
+// a wall-clock throughput: on a loaded 2-core machine (the race detector,
+// other test binaries) the test process can be descheduled for longer
+// than the burst takes to refill, and the quota of that time is lost to
+// the machine, not to the Quota (149 of 180 once, in 1 of 8 runs of the
+// fleet package under -race -count=8 with other packages' tests running).
+// So a window that falls short is measured again, on a fresh Redis, up
+// to three times: a Quota that wastes the quota falls short every time.
 func TestQuotaThroughClients(t *testing.T) {
+	const tries = 3
+	for try := 1; ; try++ {
+		got, min := quotaThroughClientsWindow(t)
+		if float64(got) >= min {
+			return
+		}
+		if try == tries {
+			t.Errorf("server got %d, less than 90%% of the quota (%.0f), in each of %d windows", got, min, tries)
+			return
+		}
+		t.Logf("window %d: server got %d, less than 90%% of the quota (%.0f); measuring again", try, got, min)
+	}
+}
+
+// quotaThroughClientsWindow runs TestQuotaThroughClients's replicas on a
+// new Redis for one window, checks the upper bounds, and returns what the
+// server got in the window and 90% of the quota over it.
+func quotaThroughClientsWindow(t *testing.T) (got int64, min float64) {
+	t.Helper()
 	srv := redistest.Start(t)
 	const (
 		replicas = 4
@@ -981,7 +1009,7 @@ func TestQuotaThroughClients(t *testing.T) {
 		}
 	}
 	noHang(t, "replica clients", wg.Wait)
-	got := inTime.Load()
+	got = inTime.Load()
 	calls := quotaRedisCalls(qs)
 	var leased, expired int64
 	for i, q := range qs {
@@ -1000,12 +1028,10 @@ func TestQuotaThroughClients(t *testing.T) {
 	if limit := float64(burst) + rateQ*(window+grace).Seconds()*1.02; float64(allHits.Load()) > limit {
 		t.Errorf("server got %d in all, more than %.0f", allHits.Load(), limit)
 	}
-	if min := 0.9 * rateQ * window.Seconds(); float64(got) < min {
-		t.Errorf("server got %d, less than 90%% of the quota (%.0f)", got, min)
-	}
 	if bound := saturatedCallBound(replicas, window, DefaultLeaseTTL, allHits.Load()); calls > bound {
 		t.Errorf("%d Redis calls, more than the design bound %d", calls, bound)
 	}
+	return got, 0.9 * rateQ * window.Seconds()
 }
 
 // TestQuotaLeasesAhead: when a quarter of a lease is left, the next one is
