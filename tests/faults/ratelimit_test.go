@@ -93,6 +93,7 @@ func TestRateLimitConvergence(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for time.Since(start) < run {
+				callStart := time.Now()
 				ctx, cancel := context.WithTimeout(context.Background(), deadline)
 				r := do(ctx, rt, http.MethodGet, url, "")
 				ctxErr := ctx.Err()
@@ -110,6 +111,7 @@ func TestRateLimitConvergence(t *testing.T) {
 				case errors.As(r.err, &re) && re.Reason == transport.StopCanceled,
 					ctxErr != nil && r.err != nil:
 					overran++ // the deadline passed while the call waited
+					t.Logf("overran: %v (status %d) after %v", r.err, r.status, time.Since(callStart))
 				default:
 					other++
 					t.Logf("call ended: %v", r)
