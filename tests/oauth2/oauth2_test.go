@@ -480,13 +480,38 @@ func TestTokenEndpointOutage(t *testing.T) {
 	}
 }
 
+// savedStore reports on saved each Set that has returned.
+type savedStore struct {
+	tokens.Store
+	saved chan error
+}
+
+func (s savedStore) Set(ctx context.Context, key string, v []byte) error {
+	err := s.Store.Set(ctx, key, v)
+	s.saved <- err
+	return err
+}
+
 func TestPersistedTokenSurvivesRestart(t *testing.T) {
 	s := newAuthServer(t, time.Hour)
 	files, _ := tokens.NewFileStore(t.TempDir() + "/secrets")
 	cc, _ := tokens.NewClientCredentials(s.config(basicAuth()))
-	c1 := newCache(t, cc, tokens.WithPersistence(files, "access-token"))
+	// The Cache persists a new token after handing it to its callers (a
+	// slow store does not hold them): the first process "stops" once its
+	// write has returned, as a real one would long after. Without this
+	// wait the second Cache read the store first in 9 of 60 runs.
+	store := savedStore{files, make(chan error, 1)}
+	c1 := newCache(t, cc, tokens.WithPersistence(store, "access-token"))
 	if status, _, err := s.get(t, s.authLayer(t, c1)); status != 200 || err != nil {
 		t.Fatal(status, err)
+	}
+	select {
+	case err := <-store.saved:
+		if err != nil {
+			t.Fatalf("persisting the token: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the token was never persisted")
 	}
 	c2 := newCache(t, cc, tokens.WithPersistence(files, "access-token")) // "restarted"
 	if status, _, err := s.get(t, s.authLayer(t, c2)); status != 200 || err != nil {
