@@ -65,8 +65,9 @@ func (s *quotaServer) window(from, to time.Time) (sent, accepted int) {
 
 // TestRateLimitConvergence: eight workers call as fast as they can an API
 // whose quota is 20 requests/s. The client must converge below the quota
-// (few 429s once adapted, the quota still used), and no call may wait past
-// its deadline: a wait that does not fit fails at once with a typed error.
+// (few 429s once adapted, the quota still used), and calls must not wait
+// past their deadline: a wait that does not fit fails at once with a typed
+// error (a stalled machine may still push a rare call past it).
 func TestRateLimitConvergence(t *testing.T) {
 	const quota = 20
 	qs := &quotaServer{lim: rate.NewLimiter(quota, 5), q: quota}
@@ -131,8 +132,15 @@ func TestRateLimitConvergence(t *testing.T) {
 	t.Logf("calls: %d ok, %d returned the last 429, %d failed fast with a DeadlineError, %d overran their deadline, %d other", ok, gaveUp, failedFast, overran, other)
 	t.Logf("first 3s: %d sent, %d accepted; last 4s: %.1f sent/s, %.1f accepted/s (quota %d/s)", first, firstOK, lateRate, lateOKRate, quota)
 
-	if overran != 0 {
-		t.Errorf("%d calls waited past their deadline", overran)
+	// A wait is started only when it leaves MinAttemptTime (50 ms) for the
+	// send, so a library that started waits that do not fit would overrun
+	// on a large share of the calls whose cooldown is longer than what is
+	// left. A call can still overrun when the machine stalls the waiting
+	// goroutine or the local send for more than that reserve (two shared
+	// cores under -race: 1 call of ~1,000 in 1 run of 26): a handful is
+	// allowed, and each one is logged above with its error and duration.
+	if total := ok + gaveUp + failedFast + overran + other; overran*200 > total {
+		t.Errorf("%d of %d calls waited past their deadline (more than 0.5 %%: waits that did not fit were started)", overran, total)
 	}
 	if other != 0 {
 		t.Errorf("%d calls ended otherwise (not a success, a 429 or a typed deadline refusal)", other)
