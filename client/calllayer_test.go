@@ -141,16 +141,9 @@ func TestCallLayerBrokenContract(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			layer := func(next http.RoundTripper) (http.RoundTripper, error) {
-				return transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) { return tc.answer(next, req) }), nil
-			}
-			c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL), client.WithCallLayer(layer))...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
-			resp, err := c.Do(req)
+			resp, err := getThroughCallLayer(t, srv.URL, func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
+				return tc.answer(next, req)
+			})
 			tc.check(t, resp, err)
 		})
 	}
@@ -170,21 +163,12 @@ func (c *closeTracker) Close() error { *c.closed = true; return c.ReadCloser.Clo
 // dialed.
 func TestCallLayerCannotLeaveTheAllowlist(t *testing.T) {
 	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
-	layer := func(next http.RoundTripper) (http.RoundTripper, error) {
-		return transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
-			r := req.Clone(req.Context())
-			r.URL.Host = "elsewhere.example.test"
-			r.Host = ""
-			return next.RoundTrip(r)
-		}), nil
-	}
-	c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL), client.WithCallLayer(layer))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
-	resp, err := c.Do(req)
+	resp, err := getThroughCallLayer(t, srv.URL, func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
+		r := req.Clone(req.Context())
+		r.URL.Host = "elsewhere.example.test"
+		r.Host = ""
+		return next.RoundTrip(r)
+	})
 	if err == nil {
 		resp.Body.Close()
 		t.Fatal("the call layer reached a host outside the allowlist")
@@ -192,4 +176,20 @@ func TestCallLayerCannotLeaveTheAllowlist(t *testing.T) {
 	if !errors.Is(err, transport.ErrEgressDenied) {
 		t.Fatalf("err = %v; want ErrEgressDenied", err)
 	}
+}
+
+// getThroughCallLayer sends a GET to origin+"/x" through a client bound to
+// origin with one WithCallLayer layer that answers with answer.
+func getThroughCallLayer(t *testing.T, origin string, answer func(next http.RoundTripper, req *http.Request) (*http.Response, error)) (*http.Response, error) {
+	t.Helper()
+	layer := func(next http.RoundTripper) (http.RoundTripper, error) {
+		return transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) { return answer(next, req) }), nil
+	}
+	c, err := client.New(opts(loopback(), client.WithOrigins(origin), client.WithCallLayer(layer))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	req, _ := http.NewRequest(http.MethodGet, origin+"/x", nil)
+	return c.Do(req)
 }
