@@ -755,8 +755,9 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.tel.prop.Inject(ctx, headerCarrier(r.Header))
 	}
 	cs := callStateFrom(ctx)
+	resend := -1 // sends of this call before this one; -1: not known here
 	if cs != nil {
-		cs.attempts.Add(1)
+		resend = int(cs.attempts.Add(1)) - 1
 	}
 	var buf *attrBuf // non-nil when the span is recording
 	var attrs []attribute.KeyValue
@@ -765,8 +766,16 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		attrs = buf[:0]
 		if !merged { // the call trace sets these on its span
 			attrs = append(t.tel.appendStart(attrs, sk), semconv.URLFull(t.urlFull(r.URL, cs)))
-			if a, ok := AttemptFrom(ctx); ok && a.Number > 0 {
-				attrs = append(attrs, semconv.HTTPRequestResendCount(a.Number))
+			// Every send after the call's first is a resend (semconv: for
+			// any reason): a retry, and the auth layer's replay after a
+			// 401 within an attempt, which has the attempt's number.
+			if resend < 0 {
+				if a, ok := AttemptFrom(ctx); ok {
+					resend = a.Number
+				}
+			}
+			if resend > 0 {
+				attrs = append(attrs, semconv.HTTPRequestResendCount(resend))
 			}
 			if m.other {
 				attrs = append(attrs, semconv.HTTPRequestMethodOriginal(req.Method))

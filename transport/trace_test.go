@@ -1008,3 +1008,28 @@ func TestTraceVisibleURLHeadersRedacted(t *testing.T) {
 		}
 	}
 }
+
+// The auth layer's replay after a 401 is a resend like a retry: its span
+// carries http.request.resend_count (the sends of the call before it),
+// though it belongs to the first attempt.
+func TestTraceReplayAfter401IsAResend(t *testing.T) {
+	rig := newOtelRig(t, nil).twoLevel()
+	next := transporttest.NewResponder(
+		transporttest.Respond(401, "token rejected", "WWW-Authenticate", `Bearer error="invalid_token"`),
+		transporttest.Respond(200, "ok"),
+	)
+	auth := newAuth(t, transport.NewAttemptTrace(next, rig.cfg), authCache(t, &seqSource{}))
+	rt := transport.NewCallTrace(transport.NewAttemptScope(auth), rig.cfg)
+	req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1", nil)
+	roundTripOK(t, rt, req)
+	_, sends := splitSpans(t, rig.ended())
+	if len(sends) != 2 {
+		t.Fatalf("%d send spans, want 2 (the 401, the replay)", len(sends))
+	}
+	first, replay := sends[0], sends[1]
+	if v, _ := attr(first, "http.response.status_code"); v.AsInt64() != 401 {
+		first, replay = replay, first // ended out of order
+	}
+	noAttr(t, first, "http.request.resend_count")
+	wantAttr(t, replay, "http.request.resend_count", 1)
+}
