@@ -437,12 +437,22 @@ func detailOf(err error, opaque bool) string {
 	var se *openapi3.SchemaError
 	if errors.As(err, &se) {
 		reason := se.Reason
-		if opaque {
+		switch {
+		case opaque:
 			// The JSON Schema 2020-12 validator's reason quotes the
 			// value: name the failing keyword instead.
 			reason = "does not match the schema"
 			if se.SchemaField != "" {
 				reason = "fails " + strconv.Quote(se.SchemaField)
+			}
+		case se.SchemaField == "format":
+			// The reason of a format failure carries the format
+			// validator's error, which may quote the value (the date
+			// parser's "parsing time \"1990-02-31\"", a custom
+			// validator's message): name the format only.
+			reason = "does not match the format"
+			if se.Schema != nil && se.Schema.Format != "" {
+				reason += " " + strconv.Quote(se.Schema.Format)
 			}
 		}
 		if p := se.JSONPointer(); len(p) > 0 {

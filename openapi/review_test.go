@@ -1,0 +1,78 @@
+package openapi_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/securecall/securecall/openapi"
+	_ "github.com/securecall/securecall/transport"
+	"github.com/securecall/securecall/transport/transporttest"
+)
+
+// reviewSpec is an OpenAPI 3.0 description with date formats, a string
+// path parameter, and an operation whose responses list 200 only.
+const reviewSpec = `
+openapi: 3.0.3
+info: {title: review, version: "1"}
+servers: [{url: "https://api.example.test/v1"}]
+paths:
+  /people/{name}:
+    get:
+      parameters:
+        - {name: name, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {type: object}
+  /people/{name}/keys:
+    get:
+      parameters:
+        - {name: name, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: ok}
+  /forms:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                born: {type: string, format: date}
+                at: {type: string, format: date-time}
+      responses:
+        "200": {description: ok}
+`
+
+// TestFormatReasonHasNoValue: a value that fails a "format" (an
+// impossible date of birth) is named by its JSON pointer and the format,
+// never quoted: kin-openapi's format reason carries the date parser's
+// error, which repeats the value.
+func TestFormatReasonHasNoValue(t *testing.T) {
+	for _, body := range []string{`{"born":"1990-02-31"}`, `{"at":"1990-02-31T00:00:00Z"}`} {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		var hooked string
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(reviewSpec), OnViolation: func(_ context.Context, v *openapi.Violation) { hooked = v.Reason }})
+		req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/v1/forms", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		_, err := rt.RoundTrip(req)
+		var ve *openapi.ViolationError
+		if !errors.As(err, &ve) {
+			t.Fatalf("%s: err = %v, want *ViolationError", body, err)
+		}
+		if !strings.Contains(ve.Reason, "format") || !strings.Contains(ve.Reason, "at /") {
+			t.Errorf("%s: reason %q does not name the field and the format", body, ve.Reason)
+		}
+		for _, s := range []string{err.Error(), hooked} {
+			if strings.Contains(s, "1990") || strings.Contains(s, "02-31") {
+				t.Errorf("%s: violation carries the value: %q", body, s)
+			}
+		}
+	}
+}
