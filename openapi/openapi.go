@@ -75,8 +75,10 @@ type Config struct {
 	// Options are passed to openapi3filter. nil: defaults, with
 	// AuthenticationFunc set to openapi3filter.NoopAuthenticationFunc
 	// (credentials are added by layers below this one, so they are not on
-	// the request yet) and SkipSettingDefaults (the request is never
-	// changed).
+	// the request yet). SkipSettingDefaults (the request is never
+	// changed) and IncludeResponseStatus (a status the operation lists
+	// neither itself nor with a "default" response is a violation) are
+	// always set.
 	Options *openapi3filter.Options
 }
 
@@ -165,6 +167,9 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 		}
 	}
 	opts.SkipSettingDefaults = true
+	// openapi3filter lets a status the operation does not list through
+	// unless told otherwise; the status is part of what is validated.
+	opts.IncludeResponseStatus = true
 	if next == nil {
 		next = http.DefaultTransport
 	}

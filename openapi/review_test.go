@@ -76,3 +76,29 @@ func TestFormatReasonHasNoValue(t *testing.T) {
 		}
 	}
 }
+
+// TestUndocumentedStatusIsViolation: the package validates the response
+// status; a status the operation does not list (and no "default") is a
+// response violation, as the description does not allow it.
+func TestUndocumentedStatusIsViolation(t *testing.T) {
+	next := transporttest.NewResponder(transporttest.Respond(500, `{"error":"x"}`, "Content-Type", "application/json"))
+	rt := newLayer(t, next, openapi.Config{Spec: []byte(reviewSpec)})
+	req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/people/ann", nil)
+	resp, err := rt.RoundTrip(req)
+	var ve *openapi.ViolationError
+	if resp != nil || !errors.As(err, &ve) || ve.Direction != "response" || ve.StatusCode != 500 {
+		t.Fatalf("resp %v err %v, want a response *ViolationError for status 500", resp, err)
+	}
+	if !next.Bodies()[0].Closed() {
+		t.Fatal("refused response body not closed")
+	}
+	// A listed status still goes through.
+	next = transporttest.NewResponder(transporttest.Respond(200, `{}`, "Content-Type", "application/json"))
+	rt = newLayer(t, next, openapi.Config{Spec: []byte(reviewSpec)})
+	req, _ = http.NewRequest(http.MethodGet, "https://api.example.test/v1/people/ann", nil)
+	resp, err = rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}
