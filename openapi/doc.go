@@ -11,7 +11,9 @@
 //   - Before sending, it finds the operation the request matches, validates
 //     the path, query, header and cookie parameters and the body; a
 //     violation fails the call with a *ViolationError wrapping
-//     transport.ErrSchemaViolation, and nothing is sent.
+//     transport.ErrSchemaViolation, and nothing is sent. A path with a
+//     "." or ".." segment matches no operation: the upstream would remove
+//     the segment and serve another resource than the one validated.
 //   - After the response arrives, it validates status, headers and body.
 //     Place it above the response limits layer (transport.NewLimits), so it
 //     reads the body behind the size limit, never an unbounded one.

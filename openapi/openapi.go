@@ -200,7 +200,7 @@ type layer struct {
 
 func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	route, params, err := l.router.FindRoute(req)
+	route, params, err := l.findRoute(req)
 	if err != nil {
 		if l.allowUnknown {
 			return l.next.RoundTrip(req)
@@ -271,6 +271,35 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// errDotSegment: a path with a dot segment matches no operation.
+var errDotSegment = &routers.RouteError{Reason: "no matching operation was found: the path has a dot segment"}
+
+// findRoute finds the operation req matches. A path with a "." or ".."
+// segment (also percent-encoded) matches none: the router would take the
+// segment for a path parameter's value, but the upstream removes dot
+// segments (RFC 3986 section 5.2.4) and serves another resource.
+func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
+	if hasDotSegment(req.URL.EscapedPath()) {
+		return nil, nil, errDotSegment
+	}
+	return l.router.FindRoute(req)
+}
+
+// hasDotSegment reports whether the escaped path p has a segment that is
+// "." or "..", with the dots written as such or as %2E.
+func hasDotSegment(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		if len(seg) == 0 || len(seg) > 6 {
+			continue
+		}
+		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "%2e", "."), "%2E", ".")
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // routeName is the server's base path followed by the operation's path.

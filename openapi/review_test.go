@@ -102,3 +102,39 @@ func TestUndocumentedStatusIsViolation(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestDotSegmentPathMatchesNoOperation: a path with a "." or ".."
+// segment (also percent-encoded) is not the operation its shape matches:
+// the upstream removes dot segments (RFC 3986 section 5.2.4), so
+// /v1/people/../keys is /v1/keys there. It matches no operation: a
+// violation, nothing sent.
+func TestDotSegmentPathMatchesNoOperation(t *testing.T) {
+	for _, u := range []string{
+		"https://api.example.test/v1/people/..",
+		"https://api.example.test/v1/people/../keys",
+		"https://api.example.test/v1/people/%2e%2E/keys",
+		"https://api.example.test/v1/people/./keys",
+		"https://api.example.test/v1/people/%2E",
+	} {
+		next := transporttest.NewResponder(transporttest.Respond(200, `{}`, "Content-Type", "application/json"))
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(reviewSpec)})
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		resp, err := rt.RoundTrip(req)
+		var ve *openapi.ViolationError
+		if resp != nil || !errors.As(err, &ve) || ve.Route != "" {
+			t.Errorf("%s: resp %v err %v, want a request *ViolationError without a route", u, resp, err)
+		}
+		if next.Calls() != 0 {
+			t.Errorf("%s: sent", u)
+		}
+	}
+	// Dots inside a segment are an ordinary value.
+	next := transporttest.NewResponder(transporttest.Respond(200, `{}`, "Content-Type", "application/json"))
+	rt := newLayer(t, next, openapi.Config{Spec: []byte(reviewSpec)})
+	req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/people/a..b", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}
