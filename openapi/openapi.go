@@ -65,7 +65,8 @@ type Config struct {
 	AllowUnknownRoutes bool
 	// MaxBodyBytes is the largest body buffered for validation. A larger
 	// request or response body is passed through unvalidated (its
-	// parameters, headers and status still are). Zero means
+	// parameters, headers and status still are, and a response's
+	// Content-Type). Zero means
 	// DefaultMaxBodyBytes. Bound the response size itself with
 	// transport.NewLimits below this layer.
 	MaxBodyBytes int64
@@ -263,7 +264,11 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		Body:                   io.NopCloser(bytes.NewReader(buf)),
 		Options:                opts,
 	}
-	if verr := openapi3filter.ValidateResponse(ctx, rin); verr != nil {
+	verr := openapi3filter.ValidateResponse(ctx, rin)
+	if verr == nil && big && req.Method != http.MethodHead {
+		verr = mediaTypeError(route.Operation, resp.StatusCode, resp.Header)
+	}
+	if verr != nil {
 		v := &Violation{Direction: "response", Method: req.Method, Route: name, StatusCode: resp.StatusCode, Reason: reasonOf(verr, l.opaque)}
 		if rerr := l.report(ctx, v); rerr != nil {
 			_ = resp.Body.Close()
@@ -271,6 +276,30 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// mediaTypeError checks the Content-Type of a response whose body is too
+// large to validate, which openapi3filter skips with the body: a media
+// type the operation does not list for the status is a violation.
+func mediaTypeError(op *openapi3.Operation, status int, h http.Header) error {
+	switch status {
+	case http.StatusNotModified, http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return nil // never validated by openapi3filter either
+	}
+	if op == nil || op.Responses == nil {
+		return nil
+	}
+	r := op.Responses.Status(status)
+	if r == nil {
+		r = op.Responses.Default()
+	}
+	if r == nil || r.Value == nil || len(r.Value.Content) == 0 {
+		return nil
+	}
+	if r.Value.Content.Get(h.Get("Content-Type")) == nil {
+		return &openapi3filter.ResponseError{Reason: "response header Content-Type has unexpected value"}
+	}
+	return nil
 }
 
 // errDotSegment: a path with a dot segment matches no operation.

@@ -138,3 +138,22 @@ func TestDotSegmentPathMatchesNoOperation(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestLargeBodyMediaTypeChecked: a response body over MaxBodyBytes is not
+// validated, but its headers still are (Config.MaxBodyBytes), the
+// Content-Type among them: a large HTML page where the operation lists
+// JSON only is a violation.
+func TestLargeBodyMediaTypeChecked(t *testing.T) {
+	page := "<html>" + strings.Repeat("x", 4096) + "</html>"
+	next := transporttest.NewResponder(transporttest.Respond(200, page, "Content-Type", "text/html"))
+	rt := newLayer(t, next, openapi.Config{MaxBodyBytes: 1024})
+	req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/pets/1", nil)
+	resp, err := rt.RoundTrip(req)
+	var ve *openapi.ViolationError
+	if resp != nil || !errors.As(err, &ve) || ve.Direction != "response" || !strings.Contains(ve.Reason, "Content-Type") {
+		t.Fatalf("resp %v err %v, want a response *ViolationError naming Content-Type", resp, err)
+	}
+	if !next.Bodies()[0].Closed() {
+		t.Fatal("refused response body not closed")
+	}
+}
