@@ -161,7 +161,8 @@ func (t *formParams) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // ClientCredentials is a Source that gets a token with the OAuth2 client
 // credentials grant (RFC 6749 §4.4) on every call. It does not cache: put a
-// Cache in front of it.
+// Cache in front of it. Only Bearer tokens are accepted (RFC 6749 §7.1);
+// another token_type (DPoP, MAC) fails with an error matching ErrNoToken.
 type ClientCredentials struct {
 	ep *endpoint
 }
@@ -193,11 +194,24 @@ func (c *ClientCredentials) Token(ctx context.Context) (Token, error) {
 	if err != nil {
 		return Token{}, wrapTokenErr(err)
 	}
+	return bearerToken(t)
+}
+
+// bearerToken converts a token endpoint's answer to a Token, refusing any
+// token type but Bearer (in any case; a missing token_type counts as
+// Bearer, as in x/oauth2): RFC 6749 §7.1 says a client must not use a token
+// whose type it does not understand, and a DPoP-bound token sent without a
+// proof, or a MAC token sent as a header value, only earns 401s.
+func bearerToken(t *oauth2.Token) (Token, error) {
+	if t.Type() != "Bearer" {
+		return Token{}, fmt.Errorf("tokens: token endpoint issued a %q token, not Bearer (RFC 6749 §7.1): %w", sanitizeCode(t.TokenType), ErrNoToken)
+	}
 	return FromOAuth2Token(t), nil
 }
 
 // Refresher is a Source that gets access tokens with the refresh_token grant
 // (RFC 6749 §6), one token request per call; put a Cache in front of it.
+// Only Bearer tokens are accepted, as for ClientCredentials.
 //
 // The refresh token lives in a Store. Refresher reads it on first use (and
 // again after the endpoint rejected it with invalid_grant, in case it was
@@ -315,7 +329,7 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 			return Token{}, fmt.Errorf("tokens: persist rotated refresh token: %w", werr)
 		}
 	}
-	return FromOAuth2Token(t), nil
+	return bearerToken(t)
 }
 
 func isInvalidGrant(err error) bool {

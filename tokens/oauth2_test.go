@@ -649,3 +649,46 @@ func TestRefresherCancelledBeforeStartSendsNothing(t *testing.T) {
 		t.Fatalf("%d token requests for callers already gone, want 0", n)
 	}
 }
+
+// RFC 6749 §7.1: "The client MUST NOT use an access token if it does not
+// understand the token type." Only Bearer tokens (any case; a missing
+// token_type is taken as Bearer, as x/oauth2 does) can be put on requests:
+// a DPoP-bound token sent without a proof, or a MAC token sent as a header
+// value, only earns 401s and token requests. A rotated refresh token is
+// still persisted when the access token is refused.
+func TestTokenTypeMustBeBearer(t *testing.T) {
+	typ := ""
+	n := 0
+	as := newFakeAS(t, func(w http.ResponseWriter, r *http.Request, f url.Values) {
+		n++
+		m := map[string]any{"access_token": "at", "expires_in": 3600, "refresh_token": fmt.Sprintf("rt-%d", n)}
+		if typ != "-" {
+			m["token_type"] = typ
+		}
+		writeJSON(w, 200, m)
+	})
+	ctx := context.Background()
+	cc, _ := NewClientCredentials(as.config(ClientSecretBasic(StaticSecret([]byte("s")))))
+	for _, good := range []string{"Bearer", "bearer", "BEARER", "-"} {
+		typ = good
+		if tok, err := cc.Token(ctx); err != nil || tok.Type() != "Bearer" {
+			t.Errorf("token_type %q: %v %v", good, tok, err)
+		}
+	}
+	for _, bad := range []string{"DPoP", "mac", "N_A", "Basic", "Bearer x"} {
+		typ = bad
+		if tok, err := cc.Token(ctx); err == nil || !tok.IsZero() {
+			t.Errorf("token_type %q accepted: %v (header %q)", bad, tok, tok.HeaderValue())
+		}
+	}
+	store := NewMemoryStore()
+	store.Set(ctx, "rt", []byte("rt-0"))
+	r, _ := NewRefresher(as.config(ClientSecretBasic(StaticSecret([]byte("s")))), store, "rt")
+	typ = "DPoP"
+	if tok, err := r.Token(ctx); err == nil || !tok.IsZero() {
+		t.Errorf("refresh: DPoP token accepted: %v", tok)
+	}
+	if v, _ := store.Get(ctx, "rt"); string(v) != fmt.Sprintf("rt-%d", n) {
+		t.Errorf("rotated refresh token not persisted: store has %q", v)
+	}
+}
