@@ -101,8 +101,8 @@ type PrivateKeyJWTConfig struct {
 	// the parsed key is kept while the PEM bytes stay the same. Use
 	// FromStore(cachedStore, key). Exactly one of Key and Signer is set.
 	Key SecretFunc
-	// Signer is the private key itself: *rsa.PrivateKey,
-	// *ecdsa.PrivateKey or ed25519.PrivateKey.
+	// Signer is the private key itself: *rsa.PrivateKey (2048 bits or
+	// more, RFC 7518 §3.3), *ecdsa.PrivateKey or ed25519.PrivateKey.
 	Signer crypto.Signer
 	// KeyID is the "kid" header, naming the key in the client's JWK set.
 	KeyID string
@@ -238,12 +238,22 @@ func (a *jwtAuth) assertion(key crypto.Signer, tokenURL, clientID string, now ti
 // errKeyType: the private key's type cannot sign a client assertion.
 var errKeyType = errors.New("tokens: unsupported private key type (want RSA, ECDSA P-256/P-384/P-521 or Ed25519)")
 
+// minRSABits is the smallest RSA modulus RFC 7518 §3.3 and §3.5 allow for
+// RS* and PS* ("a key of size 2048 bits or larger MUST be used").
+const minRSABits = 2048
+
+// errRSAKeySize: the RSA key is too short for a JWS signature.
+var errRSAKeySize = errors.New("tokens: RSA private key shorter than 2048 bits (RFC 7518 §3.3)")
+
 // signingMethod picks (or checks) the JWS algorithm for key.
 func signingMethod(key crypto.Signer, alg string) (jwt.SigningMethod, error) {
 	var def string
 	var allowed []string
 	switch k := key.(type) {
 	case *rsa.PrivateKey:
+		if k.N == nil || k.N.BitLen() < minRSABits {
+			return nil, errRSAKeySize
+		}
 		def, allowed = "RS256", []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
 	case *ecdsa.PrivateKey:
 		switch k.Curve {

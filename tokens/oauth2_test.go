@@ -692,3 +692,33 @@ func TestTokenTypeMustBeBearer(t *testing.T) {
 		t.Errorf("rotated refresh token not persisted: store has %q", v)
 	}
 }
+
+// RFC 7518 §3.3 and §3.5: "A key of size 2048 bits or larger MUST be used"
+// with RS* and PS*. A 1024-bit RSA key is refused, as a Signer (at
+// construction), as a PEM (at the token request, before anything is sent)
+// and by ParsePrivateKey.
+func TestPrivateKeyJWTRefusesShortRSAKeys(t *testing.T) {
+	short, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := OAuth2Config{TokenURL: "https://as.example/token", ClientID: "c"}
+	c := base
+	c.Auth = PrivateKeyJWT(PrivateKeyJWTConfig{Signer: short})
+	var ce *ConfigError
+	if _, err := NewClientCredentials(c); !errors.As(err, &ce) {
+		t.Errorf("1024-bit Signer: %v", err)
+	}
+	if _, err := ParsePrivateKey(pemOf(t, short)); err == nil {
+		t.Error("ParsePrivateKey accepted a 1024-bit RSA key")
+	}
+	as := newFakeAS(t, func(w http.ResponseWriter, r *http.Request, f url.Values) { issue(w, "at", "") })
+	c = as.config(PrivateKeyJWT(PrivateKeyJWTConfig{Key: StaticSecret(pemOf(t, short))}))
+	cc, err := NewClientCredentials(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cc.Token(context.Background()); err == nil || as.count() != 0 {
+		t.Errorf("1024-bit PEM key: err %v, %d token requests", err, as.count())
+	}
+}
