@@ -149,8 +149,8 @@ func (a *jwtAuth) validate() error {
 		if _, err := signingMethod(a.cfg.Signer, a.cfg.Algorithm); err != nil {
 			return &ConfigError{Option: "PrivateKeyJWTConfig.Signer", Err: err}
 		}
-	} else if a.cfg.Algorithm != "" && jwt.GetSigningMethod(a.cfg.Algorithm) == nil {
-		return configErr("PrivateKeyJWTConfig.Algorithm", "unknown algorithm %q", a.cfg.Algorithm)
+	} else if a.cfg.Algorithm != "" && !asymmetricAlgs[a.cfg.Algorithm] {
+		return configErr("PrivateKeyJWTConfig.Algorithm", "algorithm %q is not one of RS256/384/512, PS256/384/512, ES256/384/512, EdDSA", a.cfg.Algorithm)
 	}
 	return nil
 }
@@ -237,6 +237,16 @@ func (a *jwtAuth) assertion(key crypto.Signer, tokenURL, clientID string, now ti
 
 // errKeyType: the private key's type cannot sign a client assertion.
 var errKeyType = errors.New("tokens: unsupported private key type (want RSA, ECDSA P-256/P-384/P-521 or Ed25519)")
+
+// asymmetricAlgs are the JWS algorithms signingMethod allows for some key
+// type: with a Key, the key type is known only at the first token request,
+// but an Algorithm outside this set ("none", HMAC) fits no key.
+var asymmetricAlgs = map[string]bool{
+	"RS256": true, "RS384": true, "RS512": true,
+	"PS256": true, "PS384": true, "PS512": true,
+	"ES256": true, "ES384": true, "ES512": true,
+	"EdDSA": true,
+}
 
 // minRSABits is the smallest RSA modulus RFC 7518 §3.3 and §3.5 allow for
 // RS* and PS* ("a key of size 2048 bits or larger MUST be used").

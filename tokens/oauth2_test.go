@@ -722,3 +722,25 @@ func TestPrivateKeyJWTRefusesShortRSAKeys(t *testing.T) {
 		t.Errorf("1024-bit PEM key: err %v, %d token requests", err, as.count())
 	}
 }
+
+// With a Key (the key type is known only at the first token request), an
+// Algorithm no supported key can use ("none", HMAC) is still a bad
+// configuration: a *ConfigError naming the option at construction, not a
+// failure of every token request.
+func TestPrivateKeyJWTKeyAlgorithmIsCheckedUpFront(t *testing.T) {
+	for _, alg := range []string{"none", "HS256", "HS512"} {
+		c := OAuth2Config{TokenURL: "https://as.example/token", ClientID: "c",
+			Auth: PrivateKeyJWT(PrivateKeyJWTConfig{Key: StaticSecret([]byte("k")), Algorithm: alg})}
+		var ce *ConfigError
+		if _, err := NewClientCredentials(c); !errors.As(err, &ce) || ce.Option != "PrivateKeyJWTConfig.Algorithm" {
+			t.Errorf("Algorithm %q with a Key: %v", alg, err)
+		}
+	}
+	for _, alg := range []string{"RS256", "PS512", "ES384", "EdDSA"} {
+		c := OAuth2Config{TokenURL: "https://as.example/token", ClientID: "c",
+			Auth: PrivateKeyJWT(PrivateKeyJWTConfig{Key: StaticSecret([]byte("k")), Algorithm: alg})}
+		if _, err := NewClientCredentials(c); err != nil {
+			t.Errorf("Algorithm %q with a Key refused: %v", alg, err)
+		}
+	}
+}
