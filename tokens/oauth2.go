@@ -75,6 +75,13 @@ func newEndpoint(cfg OAuth2Config) (*endpoint, error) {
 		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
 	cfg.Scopes = append([]string(nil), cfg.Scopes...)
+	if cfg.EndpointParams != nil {
+		p := make(url.Values, len(cfg.EndpointParams))
+		for k, v := range cfg.EndpointParams {
+			p[k] = append([]string(nil), v...)
+		}
+		cfg.EndpointParams = p
+	}
 	return &endpoint{cfg: cfg, client: client}, nil
 }
 

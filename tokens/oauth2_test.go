@@ -744,3 +744,24 @@ func TestPrivateKeyJWTKeyAlgorithmIsCheckedUpFront(t *testing.T) {
 		}
 	}
 }
+
+// The config is copied at construction, EndpointParams included (as
+// Scopes is): a caller that reuses or changes its url.Values afterwards
+// neither changes what is sent nor races with token requests.
+func TestEndpointParamsCopied(t *testing.T) {
+	as := newFakeAS(t, func(w http.ResponseWriter, r *http.Request, f url.Values) { issue(w, "at", "") })
+	cfg := as.config(ClientSecretBasic(StaticSecret([]byte("s"))))
+	cfg.EndpointParams = url.Values{"audience": {"https://api.example"}}
+	cc, err := NewClientCredentials(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.EndpointParams.Set("audience", "https://other.example")
+	cfg.EndpointParams["resource"] = []string{"https://other.example"}
+	if _, err := cc.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if f := as.lastForm(); f.Get("audience") != "https://api.example" || f.Has("resource") {
+		t.Fatalf("form = %v: a change to the caller's EndpointParams after construction was sent", f)
+	}
+}
