@@ -151,8 +151,9 @@ func set(ctx context.Context, store tokens.Store, key string, stdin io.Reader, s
 		fmt.Fprintln(stderr)
 	} else {
 		v, err = io.ReadAll(io.LimitReader(stdin, maxValue+1))
-		v = bytes.TrimSuffix(v, []byte("\n"))
-		v = bytes.TrimSuffix(v, []byte("\r"))
+		if bytes.HasSuffix(v, []byte("\n")) { // one newline: "\n" or "\r\n"
+			v = bytes.TrimSuffix(v[:len(v)-1], []byte("\r"))
+		}
 	}
 	defer clear(v)
 	switch {

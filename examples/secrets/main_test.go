@@ -85,3 +85,24 @@ func TestMask(t *testing.T) {
 		t.Fatalf("mask = %q", got)
 	}
 }
+
+// set drops one trailing newline ("\n" or "\r\n") from a piped value, and
+// nothing else: a value that ends in a lone "\r" (binary, or a token that
+// really ends so) is stored as is.
+func TestSetTrimsOnlyOneNewline(t *testing.T) {
+	for in, want := range map[string]string{
+		"abc\n":   "abc",
+		"abc\r\n": "abc",
+		"abc\r":   "abc\r",
+		"abc\n\n": "abc\n",
+		"abc":     "abc",
+	} {
+		m := tokens.NewMemoryStore()
+		if _, _, err := cmd(t, m, in, "set", "api-key"); err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if v, _ := m.Get(context.Background(), "api-key"); string(v) != want {
+			t.Errorf("piped %q stored %q, want %q", in, v, want)
+		}
+	}
+}
