@@ -47,16 +47,24 @@ var knownKeys = []string{"client-secret", "oauth-client-key", "refresh-token", "
 const maxValue = 1 << 20
 
 func main() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, nil)
+	os.Exit(runMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// runMain runs one command and returns the process's exit code: 0, 2 for
+// a usage request, 1 for any other failure (printed to stderr).
+func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// No overall deadline: it would count the time a person takes to
+	// answer the prompt against the store call that follows. Each keyring
+	// call has its own deadline (-timeout).
+	err := run(context.Background(), args, stdin, stdout, stderr, nil)
 	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
+		return 2
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "secrets:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "secrets:", err)
+		return 1
 	}
+	return 0
 }
 
 // run executes one command. store, when non-nil, replaces the store the

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/securecall/securecall/tokens"
 )
@@ -104,5 +107,38 @@ func TestSetTrimsOnlyOneNewline(t *testing.T) {
 		if v, _ := m.Get(context.Background(), "api-key"); string(v) != want {
 			t.Errorf("piped %q stored %q, want %q", in, v, want)
 		}
+	}
+}
+
+// slowReader gives its value after a delay, like a person who goes to
+// fetch the secret from a password manager before answering the prompt,
+// or a slow command piped into set.
+type slowReader struct {
+	delay time.Duration
+	r     io.Reader
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if s.delay > 0 {
+		time.Sleep(s.delay)
+		s.delay = 0
+	}
+	return s.r.Read(p)
+}
+
+// The time spent waiting for the value does not count against the store
+// operation: a value that took two minutes to arrive is still stored
+// (each keyring call has its own -timeout deadline).
+func TestSetAfterSlowValue(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "secrets")
+	synctest.Test(t, func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		in := &slowReader{delay: 2 * time.Minute, r: strings.NewReader("v4lue\n")}
+		if code := runMain([]string{"-dir", dir, "set", "api-key"}, in, &out, &errOut); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+	})
+	if b, err := os.ReadFile(filepath.Join(dir, "api-key")); err != nil || string(b) != "v4lue" {
+		t.Fatalf("stored %q %v", b, err)
 	}
 }
