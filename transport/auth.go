@@ -105,10 +105,18 @@ func (e *AuthError) RewriteErrors(rewrite func(error) error) error {
 }
 
 // Temporary reports whether trying again later may succeed. It is false
-// when the token endpoint rejected the grant (invalid_grant: revoked or
-// reused refresh token) or the client (invalid_client), which need an
-// operator, not a retry.
+// when the token endpoint refused the request for a reason that needs an
+// operator, not a retry (RFC 6749 §5.2): the grant (invalid_grant: revoked
+// or reused refresh token), the client (invalid_client,
+// unauthorized_client), the grant type (unsupported_grant_type), the
+// scope (invalid_scope) or the request itself (invalid_request).
 func (e *AuthError) Temporary() bool {
+	if te, ok := errors.AsType[*tokens.TokenError](e.Err); ok {
+		switch te.Code {
+		case "invalid_grant", "invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "invalid_request":
+			return false
+		}
+	}
 	return !errors.Is(e.Err, tokens.ErrInvalidGrant) && !errors.Is(e.Err, tokens.ErrInvalidClient)
 }
 

@@ -286,6 +286,11 @@ func TestAuthNoTokenNoRequest(t *testing.T) {
 	}{
 		{grant, false},
 		{&tokens.TokenError{StatusCode: 401, Code: "invalid_client"}, false},
+		{&tokens.TokenError{StatusCode: 400, Code: "invalid_scope"}, false},
+		{&tokens.TokenError{StatusCode: 400, Code: "unauthorized_client"}, false},
+		{&tokens.TokenError{StatusCode: 400, Code: "unsupported_grant_type"}, false},
+		{&tokens.TokenError{StatusCode: 400, Code: "invalid_request"}, false},
+		{&tokens.TokenError{StatusCode: 503, Code: "temporarily_unavailable"}, true},
 		{&tokens.RefreshError{Err: errors.New("endpoint down"), Backoff: true}, true},
 	} {
 		src := &seqSource{}
