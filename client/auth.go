@@ -42,7 +42,7 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 // and it never appears in telemetry. Requires WithOrigins. Default: none.
 func WithAPIKey(header string, src tokens.Source) Option {
 	return optionFunc(func(c *config) {
-		if src == nil {
+		if isNil(src) {
 			c.fail("WithAPIKey", "nil tokens.Source")
 			return
 		}
@@ -63,7 +63,7 @@ func WithAPIKey(header string, src tokens.Source) Option {
 // WithVisibleQueryKeys is a *ConfigError). Requires WithOrigins.
 func WithAPIKeyInQuery(param string, src tokens.Source) Option {
 	return optionFunc(func(c *config) {
-		if src == nil {
+		if isNil(src) {
 			c.fail("WithAPIKeyInQuery", "nil tokens.Source")
 			return
 		}

@@ -143,7 +143,8 @@ func (r *resilience) throttleOff() string {
 }
 
 // isNil reports whether v, an interface value, is nil or holds a nil
-// pointer, map, func or the like (a typed nil a Fleet may return).
+// pointer, map, func or the like (a typed nil, which an option given an
+// interface value refuses like a nil one).
 func isNil(v any) bool {
 	if v == nil {
 		return true

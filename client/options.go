@@ -68,11 +68,17 @@ type config struct {
 }
 
 // requireValue is the shape of most options: a nil v (pointer, interface or
-// func) is a *ConfigError naming option and v's type; otherwise apply stores it.
+// func), or an interface holding a nil pointer (a typed nil, which would
+// otherwise pass New and panic on the first call), is a *ConfigError
+// naming option and v's type; otherwise apply stores it.
 func requireValue[T any](option string, v T, apply func(*config, T)) Option {
 	return optionFunc(func(c *config) {
-		if reflect.ValueOf(&v).Elem().IsNil() {
-			c.fail(option, "nil %s", reflect.TypeFor[T]())
+		if isNil(v) {
+			what := reflect.TypeFor[T]().String()
+			if any(v) != nil {
+				what = fmt.Sprintf("%T", v)
+			}
+			c.fail(option, "nil %s", what)
 			return
 		}
 		apply(c, v)

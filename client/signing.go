@@ -21,7 +21,7 @@ func WithSigner(s *signer.Signer) Option {
 // Requires WithOrigins. Use WithSigner for any other policy.
 func WithHMACSigning(keys signer.KeySource) Option {
 	return optionFunc(func(c *config) {
-		if keys == nil {
+		if isNil(keys) {
 			c.fail("WithHMACSigning", "nil signer.KeySource")
 			return
 		}
