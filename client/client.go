@@ -58,8 +58,42 @@ func New(opts ...Option) (*Client, error) {
 		c.Close()
 		return nil, err
 	}
+	c.rt = &entry{closed: &c.closed, next: c.rt}
 	c.hc = &http.Client{Transport: c.rt, CheckRedirect: c.redirect.Check}
 	return c, nil
+}
+
+var errNilURL = errors.New("client: nil Request.URL")
+
+// entry is the outermost layer of the stack, so that what Do promises holds
+// through HTTPClient and Transport as well: once the client is closed, a
+// call fails with ErrClosed (its body closed) and nothing is sent; the
+// redirect hops of a call already in flight (req.Response is set on them)
+// still go ahead. Like http.Transport it answers a request without a URL,
+// which http.Client never hands on, with an error rather than a panic.
+type entry struct {
+	closed *atomic.Bool
+	next   http.RoundTripper
+}
+
+func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch {
+	case req == nil:
+		return nil, errNilRequest
+	case req.URL == nil:
+		closeBody(req)
+		return nil, errNilURL
+	case req.Response == nil && e.closed.Load():
+		closeBody(req)
+		return nil, ErrClosed
+	}
+	return e.next.RoundTrip(req)
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
 }
 
 // validate checks the fully applied configuration.
@@ -135,9 +169,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		return nil, errNilRequest
 	}
 	if c.closed.Load() {
-		if req != nil && req.Body != nil {
-			_ = req.Body.Close()
-		}
+		// Checked here too, so that Do returns ErrClosed itself rather
+		// than a *url.Error around it.
+		closeBody(req)
 		return nil, ErrClosed
 	}
 	resp, err := c.hc.Do(req)
@@ -168,8 +202,9 @@ func (c *Client) CheckRedirect() func(*http.Request, []*http.Request) error {
 }
 
 // Close releases the client's resources: idle connections and any
-// certificate watchers. Calls in flight complete; later calls to Do fail
-// with ErrClosed. Close is idempotent.
+// certificate watchers. Calls in flight complete; later calls fail with
+// ErrClosed, whether made with Do or through HTTPClient or Transport.
+// Close is idempotent.
 func (c *Client) Close() error {
 	if c.closed.Swap(true) {
 		return nil
