@@ -115,7 +115,8 @@ type Verdict struct {
 //
 // Error rules, in order: ctx done → ClassCanceled; a certificate, pin or
 // other TLS failure, ErrEgressDenied, ErrRedirectDenied, ErrCircuitOpen,
-// ErrRateLimited, ErrNotReplayable, ErrResponseTooLarge, ErrClosed, a DNS
+// ErrRateLimited, ErrNotReplayable, ErrResponseTooLarge, ErrClosed, a
+// failure to sign the request (nothing was sent), a DNS
 // "no such host", an *AuthError that is not Temporary → ClassPermanent; a
 // dial failure (*net.OpError with Op "dial", a *net.DNSError, ECONNREFUSED),
 // an HTTP/2 REFUSED_STREAM, a Temporary *AuthError → ClassNeverSent;
@@ -164,7 +165,7 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 		errors.Is(err, ErrEgressDenied), errors.Is(err, ErrRedirectDenied),
 		errors.Is(err, ErrCircuitOpen), errors.Is(err, ErrRateLimited),
 		errors.Is(err, ErrNotReplayable), errors.Is(err, ErrResponseTooLarge),
-		errors.Is(err, ErrClosed):
+		errors.Is(err, ErrClosed), errors.Is(err, errSign):
 		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
 	}
 	if ae, ok := errors.AsType[*AuthError](err); ok {

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -73,6 +74,10 @@ type signLayer struct {
 	clock  func() time.Time // nil: the attempt's clock
 }
 
+// errSign marks a failure to sign a request: nothing was sent, so it says
+// nothing about the host (Classify: permanent, not a breaker failure).
+var errSign = errors.New("transport: sign")
+
 func (l *signLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !l.scope.Allows(req.URL) {
 		return l.next.RoundTrip(req)
@@ -87,7 +92,7 @@ func (l *signLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if err := l.signer.Sign(r.Context(), r, now); err != nil {
 		closeBody(req)
-		return nil, fmt.Errorf("transport: sign: %w", err)
+		return nil, fmt.Errorf("%w: %w", errSign, err)
 	}
 	MarkAuth(r.Context(), AuthHMAC)
 	return l.next.RoundTrip(r)
