@@ -34,17 +34,17 @@ func TestMalformedRequestsDoNotOpenTheBreaker(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodGet, u, nil)
 			req.Header.Set("X-Bad", "a\nb")
 			return req
-		}, nil},
+		}, client.ErrInvalidRequest},
 		{"invalid header name", nil, func(u string) *http.Request {
 			req, _ := http.NewRequest(http.MethodGet, u, nil)
 			req.Header["X Bad"] = []string{"v"}
 			return req
-		}, nil},
+		}, client.ErrInvalidRequest},
 		{"invalid method", nil, func(u string) *http.Request {
 			req, _ := http.NewRequest(http.MethodGet, u, nil)
 			req.Method = "G ET"
 			return req
-		}, nil},
+		}, client.ErrInvalidRequest},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

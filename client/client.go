@@ -96,26 +96,22 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 	return e.next.RoundTrip(req)
 }
 
-// errInvalidRequest: the request's method or a header field is not valid
-// HTTP; nothing was sent.
-var errInvalidRequest = errors.New("client: invalid request")
-
 // checkRequest refuses what net/http would refuse only deep in the stack
 // (and over HTTP/2 not at all, for the method): such a failure would be
 // retried and counted against the host's circuit breaker, so that one
 // malformed request could fail every good call to the host.
 func checkRequest(req *http.Request) error {
 	if req.Method != "" && !validMethod(req.Method) {
-		return fmt.Errorf("%w: method %q", errInvalidRequest, req.Method)
+		return fmt.Errorf("%w: method %q", ErrInvalidRequest, req.Method)
 	}
 	for k, vs := range req.Header {
 		if !httpguts.ValidHeaderFieldName(k) {
-			return fmt.Errorf("%w: header field name %q", errInvalidRequest, k)
+			return fmt.Errorf("%w: header field name %q", ErrInvalidRequest, k)
 		}
 		for _, v := range vs {
 			if !httpguts.ValidHeaderFieldValue(v) {
 				// The value may be a secret: only the name is shown.
-				return fmt.Errorf("%w: value of header field %q", errInvalidRequest, k)
+				return fmt.Errorf("%w: value of header field %q", ErrInvalidRequest, k)
 			}
 		}
 	}

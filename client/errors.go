@@ -1,6 +1,10 @@
 package client
 
-import "github.com/securecall/securecall/transport"
+import (
+	"errors"
+
+	"github.com/securecall/securecall/transport"
+)
 
 // ConfigError is returned by New when an option is invalid. Option names the
 // offending option (for example "WithPins"). It is the same type as
@@ -24,3 +28,9 @@ var (
 	ErrSchemaViolation  = transport.ErrSchemaViolation
 	ErrUnsafePath       = transport.ErrUnsafePath
 )
+
+// ErrInvalidRequest: the request's method, or a header field's name or
+// value, is not valid HTTP. It is refused before the stack, so it is never
+// sent, retried or counted against the host's circuit breaker; the error
+// names the field, never its value.
+var ErrInvalidRequest = errors.New("client: invalid request")
