@@ -78,8 +78,8 @@ type Config struct {
 	// (credentials are added by layers below this one, so they are not on
 	// the request yet). SkipSettingDefaults (the request is never
 	// changed) and IncludeResponseStatus (a status the operation lists
-	// neither itself nor with a "default" response is a violation) are
-	// always set.
+	// neither itself nor with a "default" response is a violation, but
+	// for a redirect the client follows) are always set.
 	Options *openapi3filter.Options
 }
 
@@ -264,6 +264,9 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		Body:                   io.NopCloser(bytes.NewReader(buf)),
 		Options:                opts,
 	}
+	if unlistedRedirect(route.Operation, resp.StatusCode) {
+		return resp, nil
+	}
 	verr := openapi3filter.ValidateResponse(ctx, rin)
 	if verr == nil && big && req.Method != http.MethodHead {
 		verr = mediaTypeError(route.Operation, resp.StatusCode, resp.Header)
@@ -276,6 +279,18 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// unlistedRedirect reports whether status is a 302 or 303 the operation
+// does not list (nor a "default" response): http.Client follows it through
+// this layer, and a description rarely lists redirects, so with
+// IncludeResponseStatus set it would fail every redirected call.
+// openapi3filter never validates 301, 307 and 308 (nor 304) itself.
+func unlistedRedirect(op *openapi3.Operation, status int) bool {
+	if status != http.StatusFound && status != http.StatusSeeOther {
+		return false
+	}
+	return op == nil || op.Responses == nil || (op.Responses.Status(status) == nil && op.Responses.Default() == nil)
 }
 
 // mediaTypeError checks the Content-Type of a response whose body is too

@@ -157,3 +157,27 @@ func TestLargeBodyMediaTypeChecked(t *testing.T) {
 		t.Fatal("refused response body not closed")
 	}
 }
+
+// TestRedirectStatusNotListedIsFollowed: http.Client follows a 302 or 303
+// through the layer, which sees each hop; a spec rarely lists redirects,
+// and the status check (IncludeResponseStatus) must not turn a redirect the
+// client would follow into a violation, as openapi3filter does not for
+// 301, 307 and 308.
+func TestRedirectStatusNotListedIsFollowed(t *testing.T) {
+	for _, status := range []int{http.StatusFound, http.StatusSeeOther} {
+		next := transporttest.NewResponder(
+			transporttest.Respond(status, "", "Location", "https://api.example.test/v1/people/bob"),
+			transporttest.Respond(200, `{}`, "Content-Type", "application/json"),
+		)
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(reviewSpec)})
+		hc := &http.Client{Transport: rt}
+		resp, err := hc.Get("https://api.example.test/v1/people/ann")
+		if err != nil {
+			t.Fatalf("status %d: %v, want the redirect followed", status, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || next.Calls() != 2 {
+			t.Fatalf("status %d: got %d after %d sends, want 200 after 2", status, resp.StatusCode, next.Calls())
+		}
+	}
+}
