@@ -158,7 +158,9 @@ func set(ctx context.Context, store tokens.Store, key string, stdin io.Reader, s
 		v, err = readNoEcho(f)
 		fmt.Fprintln(stderr)
 	} else {
-		v, err = io.ReadAll(io.LimitReader(stdin, maxValue+1))
+		// Room for the value, its newline ("\r\n") and one byte more,
+		// so that a longer value is seen as such after the trim.
+		v, err = io.ReadAll(io.LimitReader(stdin, maxValue+3))
 		if bytes.HasSuffix(v, []byte("\n")) { // one newline: "\n" or "\r\n"
 			v = bytes.TrimSuffix(v[:len(v)-1], []byte("\r"))
 		}

@@ -142,3 +142,23 @@ func TestSetAfterSlowValue(t *testing.T) {
 		t.Fatalf("stored %q %v", b, err)
 	}
 }
+
+// TestSetLimitCountsTheValueNotItsNewline: the size limit applies to the
+// value after its one trailing newline is dropped: a value of exactly
+// maxValue bytes piped with "\r\n" is stored, and a longer value whose
+// byte maxValue+1 happens to be "\n" is refused, not stored cut short.
+func TestSetLimitCountsTheValueNotItsNewline(t *testing.T) {
+	full := strings.Repeat("a", maxValue)
+	m := tokens.NewMemoryStore()
+	if _, _, err := cmd(t, m, full+"\r\n", "set", "api-key"); err != nil {
+		t.Fatalf("maxValue bytes + CRLF: %v", err)
+	}
+	if v, _ := m.Get(context.Background(), "api-key"); string(v) != full {
+		t.Fatalf("stored %d bytes, want %d", len(v), maxValue)
+	}
+	m = tokens.NewMemoryStore()
+	if _, _, err := cmd(t, m, full+"\nmore", "set", "api-key"); err == nil {
+		v, _ := m.Get(context.Background(), "api-key")
+		t.Fatalf("a %d-byte value was accepted, %d bytes stored", maxValue+5, len(v))
+	}
+}
