@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3filter"
+
 	"github.com/securecall/securecall/openapi"
 	_ "github.com/securecall/securecall/transport"
 	"github.com/securecall/securecall/transport/transporttest"
@@ -179,5 +181,24 @@ func TestRedirectStatusNotListedIsFollowed(t *testing.T) {
 		if resp.StatusCode != 200 || next.Calls() != 2 {
 			t.Fatalf("status %d: got %d after %d sends, want 200 after 2", status, resp.StatusCode, next.Calls())
 		}
+	}
+}
+
+// TestExcludeResponseBodyAlsoSkipsLargeContentType: with
+// Options.ExcludeResponseBody the caller turned off the validation of
+// response bodies, Content-Type included (openapi3filter checks it with the
+// body): a large response must not be held to a media type a small one is
+// not.
+func TestExcludeResponseBodyAlsoSkipsLargeContentType(t *testing.T) {
+	for _, body := range []string{"small", strings.Repeat("x", 64)} {
+		next := transporttest.NewResponder(transporttest.Respond(200, body, "Content-Type", "text/plain"))
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(reviewSpec), MaxBodyBytes: 16,
+			Options: &openapi3filter.Options{ExcludeResponseBody: true}})
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/people/ann", nil)
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("%d-byte body: %v", len(body), err)
+		}
+		resp.Body.Close()
 	}
 }
