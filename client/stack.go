@@ -211,7 +211,7 @@ func wrapEgress(c *Client, cfg *config, policy *transport.EgressPolicy, next htt
 		if err != nil {
 			return nil, &ConfigError{Option: "WithCallLayer", Err: err}
 		}
-		if wrapped == nil {
+		if isNil(wrapped) { // a typed nil too: it would panic on the first call
 			return nil, &ConfigError{Option: "WithCallLayer", Reason: "wrap returned a nil RoundTripper"}
 		}
 		rt = wrapped

@@ -41,6 +41,8 @@ func TestTypedNilOptionValuesAreConfigErrors(t *testing.T) {
 		{"WithTokenSource", client.WithTokenSource(cache)},
 		{"WithAPIKey", client.WithAPIKey("", cache)},
 		{"WithAPIKeyInQuery", client.WithAPIKeyInQuery("key", cache)},
+		// The layer a WithCallLayer wrap returns is checked the same way.
+		{"WithCallLayer", client.WithCallLayer(func(http.RoundTripper) (http.RoundTripper, error) { return tr, nil })},
 	}
 	for _, tc := range cases {
 		t.Run(tc.option, func(t *testing.T) {
