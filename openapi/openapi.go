@@ -78,8 +78,9 @@ type Config struct {
 	// (credentials are added by layers below this one, so they are not on
 	// the request yet). SkipSettingDefaults (the request is never
 	// changed) and IncludeResponseStatus (a status the operation lists
-	// neither itself nor with a "default" response is a violation, but
-	// for a redirect the client follows) are always set.
+	// neither itself, nor by range, nor with a "default" response is a
+	// violation, but for a 302 or 303 the client follows and for a 429 or
+	// 5xx, which pass as they are) are always set.
 	Options *openapi3filter.Options
 }
 
@@ -264,7 +265,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		Body:                   io.NopCloser(bytes.NewReader(buf)),
 		Options:                opts,
 	}
-	if unlistedRedirect(route.Operation, resp.StatusCode) {
+	if passesUnlisted(route.Operation, resp.StatusCode) {
 		return resp, nil
 	}
 	verr := openapi3filter.ValidateResponse(ctx, rin)
@@ -281,13 +282,22 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// unlistedRedirect reports whether status is a 302 or 303 the operation
-// does not list (nor a "default" response): http.Client follows it through
-// this layer, and a description rarely lists redirects, so with
-// IncludeResponseStatus set it would fail every redirected call.
-// openapi3filter never validates 301, 307 and 308 (nor 304) itself.
-func unlistedRedirect(op *openapi3.Operation, status int) bool {
-	if status != http.StatusFound && status != http.StatusSeeOther {
+// passesUnlisted reports whether a response the operation does not list
+// (by its code, its range such as 5XX, or "default") passes unvalidated
+// although IncludeResponseStatus is set:
+//
+//   - a 302 or 303: http.Client follows it through this layer, and a
+//     description rarely lists redirects, so every redirected call would
+//     fail (openapi3filter never validates 301, 307 and 308, nor 304);
+//   - a 429 or a 5xx: the server's state, not the API's contract; turning
+//     it into a violation would hide the upstream answer (and its
+//     Retry-After) from the caller, after the retry layer below has
+//     already acted on it.
+func passesUnlisted(op *openapi3.Operation, status int) bool {
+	switch {
+	case status == http.StatusFound, status == http.StatusSeeOther,
+		status == http.StatusTooManyRequests, status >= 500 && status < 600:
+	default:
 		return false
 	}
 	return op == nil || op.Responses == nil || (op.Responses.Status(status) == nil && op.Responses.Default() == nil)

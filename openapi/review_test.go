@@ -83,16 +83,28 @@ func TestFormatReasonHasNoValue(t *testing.T) {
 // status; a status the operation does not list (and no "default") is a
 // response violation, as the description does not allow it.
 func TestUndocumentedStatusIsViolation(t *testing.T) {
-	next := transporttest.NewResponder(transporttest.Respond(500, `{"error":"x"}`, "Content-Type", "application/json"))
+	next := transporttest.NewResponder(transporttest.Respond(418, `{"error":"x"}`, "Content-Type", "application/json"))
 	rt := newLayer(t, next, openapi.Config{Spec: []byte(reviewSpec)})
 	req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/people/ann", nil)
 	resp, err := rt.RoundTrip(req)
 	var ve *openapi.ViolationError
-	if resp != nil || !errors.As(err, &ve) || ve.Direction != "response" || ve.StatusCode != 500 {
-		t.Fatalf("resp %v err %v, want a response *ViolationError for status 500", resp, err)
+	if resp != nil || !errors.As(err, &ve) || ve.Direction != "response" || ve.StatusCode != 418 {
+		t.Fatalf("resp %v err %v, want a response *ViolationError for status 418", resp, err)
 	}
 	if !next.Bodies()[0].Closed() {
 		t.Fatal("refused response body not closed")
+	}
+	// An unlisted 429 or 5xx is the server's state, not a contract
+	// breach: the caller gets the answer (and its Retry-After) as it is.
+	for _, status := range []int{429, 500, 503} {
+		next = transporttest.NewResponder(transporttest.Respond(status, `busy`, "Content-Type", "text/plain", "Retry-After", "1"))
+		rt = newLayer(t, next, openapi.Config{Spec: []byte(reviewSpec)})
+		req, _ = http.NewRequest(http.MethodGet, "https://api.example.test/v1/people/ann", nil)
+		resp, err = rt.RoundTrip(req)
+		if err != nil || resp.StatusCode != status || resp.Header.Get("Retry-After") != "1" {
+			t.Fatalf("unlisted %d: resp %v err %v; want the upstream answer", status, resp, err)
+		}
+		resp.Body.Close()
 	}
 	// A listed status still goes through.
 	next = transporttest.NewResponder(transporttest.Respond(200, `{}`, "Content-Type", "application/json"))
