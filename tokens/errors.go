@@ -29,6 +29,11 @@ var (
 	// ErrInvalidClient: the token endpoint refused the client's
 	// authentication (wrong secret, unknown key).
 	ErrInvalidClient = errors.New("tokens: invalid_client")
+	// ErrUnsupportedTokenType: the token endpoint issued a token of another
+	// type than Bearer (DPoP, MAC), which the client must not use (RFC 6749
+	// §7.1). The client's registration needs changing; retrying cannot
+	// help. The error matches ErrNoToken too.
+	ErrUnsupportedTokenType = errors.New("tokens: unsupported token type")
 
 	// ErrNotFound: the store has no secret under that key.
 	ErrNotFound = errors.New("tokens: secret not found")

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -211,9 +212,21 @@ func (c *ClientCredentials) Token(ctx context.Context) (Token, error) {
 // proof, or a MAC token sent as a header value, only earns 401s.
 func bearerToken(t *oauth2.Token) (Token, error) {
 	if t.Type() != "Bearer" {
-		return Token{}, fmt.Errorf("tokens: token endpoint issued a %q token, not Bearer (RFC 6749 §7.1): %w", sanitizeCode(t.TokenType), ErrNoToken)
+		return Token{}, &tokenTypeError{typ: sanitizeCode(t.TokenType)}
 	}
 	return FromOAuth2Token(t), nil
+}
+
+// tokenTypeError: the token endpoint issued a token of an unsupported type.
+type tokenTypeError struct{ typ string }
+
+func (e *tokenTypeError) Error() string {
+	return "tokens: token endpoint issued a " + strconv.Quote(e.typ) + " token, not Bearer (RFC 6749 §7.1)"
+}
+
+// Is matches ErrUnsupportedTokenType and ErrNoToken.
+func (e *tokenTypeError) Is(target error) bool {
+	return target == ErrUnsupportedTokenType || target == ErrNoToken
 }
 
 // Refresher is a Source that gets access tokens with the refresh_token grant

@@ -679,6 +679,8 @@ func TestTokenTypeMustBeBearer(t *testing.T) {
 		typ = bad
 		if tok, err := cc.Token(ctx); err == nil || !tok.IsZero() {
 			t.Errorf("token_type %q accepted: %v (header %q)", bad, tok, tok.HeaderValue())
+		} else if !errors.Is(err, ErrUnsupportedTokenType) || !errors.Is(err, ErrNoToken) {
+			t.Errorf("token_type %q: err = %v; want ErrUnsupportedTokenType and ErrNoToken", bad, err)
 		}
 	}
 	store := NewMemoryStore()

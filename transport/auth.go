@@ -109,7 +109,8 @@ func (e *AuthError) RewriteErrors(rewrite func(error) error) error {
 // operator, not a retry (RFC 6749 §5.2): the grant (invalid_grant: revoked
 // or reused refresh token), the client (invalid_client,
 // unauthorized_client), the grant type (unsupported_grant_type), the
-// scope (invalid_scope) or the request itself (invalid_request).
+// scope (invalid_scope) or the request itself (invalid_request), or
+// issued a token of a type the client cannot use (ErrUnsupportedTokenType).
 func (e *AuthError) Temporary() bool {
 	if te, ok := errors.AsType[*tokens.TokenError](e.Err); ok {
 		switch te.Code {
@@ -117,7 +118,8 @@ func (e *AuthError) Temporary() bool {
 			return false
 		}
 	}
-	return !errors.Is(e.Err, tokens.ErrInvalidGrant) && !errors.Is(e.Err, tokens.ErrInvalidClient)
+	return !errors.Is(e.Err, tokens.ErrInvalidGrant) && !errors.Is(e.Err, tokens.ErrInvalidClient) &&
+		!errors.Is(e.Err, tokens.ErrUnsupportedTokenType)
 }
 
 // credLayer puts a credential from a tokens.Source on requests in scope:

@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -291,6 +292,7 @@ func TestAuthNoTokenNoRequest(t *testing.T) {
 		{&tokens.TokenError{StatusCode: 400, Code: "unsupported_grant_type"}, false},
 		{&tokens.TokenError{StatusCode: 400, Code: "invalid_request"}, false},
 		{&tokens.TokenError{StatusCode: 503, Code: "temporarily_unavailable"}, true},
+		{fmt.Errorf("refused: %w", tokens.ErrUnsupportedTokenType), false},
 		{&tokens.RefreshError{Err: errors.New("endpoint down"), Backoff: true}, true},
 	} {
 		src := &seqSource{}
