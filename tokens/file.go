@@ -142,7 +142,10 @@ func (s *FileStore) Get(ctx context.Context, key string) ([]byte, error) {
 	return b, nil
 }
 
-// Set writes value to the file for key, atomically, with mode 0600.
+// Set writes value to the file for key, atomically, with mode 0600, and
+// durably: the file and then its directory are synced, so once Set returns
+// a crash cannot bring back the previous value (a rotated-away refresh
+// token).
 func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
 	if err := ValidateKey(key); err != nil {
 		return err
@@ -177,6 +180,11 @@ func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
 	if werr != nil {
 		os.Remove(name)
 		return s.fail("set", key, nil, werr)
+	}
+	// The new file is in place; the directory entry must reach the disk
+	// too, or a crash could bring back the previous value.
+	if err := syncDir(s.dir); err != nil {
+		return s.fail("set", key, nil, err)
 	}
 	return nil
 }

@@ -10,3 +10,7 @@ const checkModes = false
 // checkOwner is a no-op where file ownership is not a Unix uid (Windows
 // protects files with ACLs, which mode bits do not describe).
 func checkOwner(fs.FileInfo) error { return nil }
+
+// syncDir does nothing where a directory cannot be synced (Windows makes a
+// rename durable with the file system's own journal).
+var syncDir = func(string) error { return nil }

@@ -24,3 +24,18 @@ func checkOwner(fi fs.FileInfo) error {
 	}
 	return nil
 }
+
+// syncDir makes a rename in dir durable: until the directory itself is
+// synced, a crash can bring back the file's previous version (a refresh
+// token the server has already rotated away).
+var syncDir = func(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -621,3 +621,36 @@ func TestFileStoreTrimNewlineOnlyNewlines(t *testing.T) {
 		}
 	}
 }
+
+// Set makes the rename durable: the store's directory is synced after the
+// new file is in place (before Set returns), and a failed sync is Set's
+// error, so a caller never believes a rotated refresh token saved when a
+// crash could still bring back the old one.
+func TestFileStoreSetSyncsTheDirectory(t *testing.T) {
+	s, dir := newFileStore(t)
+	orig := syncDir
+	t.Cleanup(func() { syncDir = orig })
+	ctx := context.Background()
+	if err := s.Set(ctx, "k", []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+	var synced []string
+	syncDir = func(d string) error {
+		if b, err := os.ReadFile(filepath.Join(d, "k")); err != nil || string(b) != "v2" {
+			t.Errorf("directory synced before the new file was in place: %q, %v", b, err)
+		}
+		synced = append(synced, d)
+		return orig(d)
+	}
+	if err := s.Set(ctx, "k", []byte("v2")); err != nil {
+		t.Fatal(err)
+	}
+	if len(synced) != 1 || synced[0] != dir {
+		t.Fatalf("directories synced: %v; want [%s]", synced, dir)
+	}
+	failed := errors.New("disk gone")
+	syncDir = func(string) error { return failed }
+	if err := s.Set(ctx, "k", []byte("v3")); !errors.Is(err, failed) {
+		t.Fatalf("Set with a failing directory sync: %v; want the sync's error", err)
+	}
+}
