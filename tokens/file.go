@@ -182,8 +182,11 @@ func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
 		return s.fail("set", key, nil, werr)
 	}
 	// The new file is in place; the directory entry must reach the disk
-	// too, or a crash could bring back the previous value.
-	if err := syncDir(s.dir); err != nil {
+	// too, or a crash could bring back the previous value. A file system
+	// that cannot sync a directory at all is not a failed write: the new
+	// value is in place, and failing every Set there would fail every
+	// refresh token rotation.
+	if err := syncDir(s.dir); err != nil && !dirSyncUnsupported(err) {
 		return s.fail("set", key, nil, err)
 	}
 	return nil

@@ -14,3 +14,6 @@ func checkOwner(fs.FileInfo) error { return nil }
 // syncDir does nothing where a directory cannot be synced (Windows makes a
 // rename durable with the file system's own journal).
 var syncDir = func(string) error { return nil }
+
+// dirSyncUnsupported: syncDir never fails here.
+func dirSyncUnsupported(error) bool { return false }

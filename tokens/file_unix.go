@@ -3,6 +3,7 @@
 package tokens
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -38,4 +39,11 @@ var syncDir = func(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// dirSyncUnsupported reports a directory sync error that means the file
+// system cannot sync directories (CIFS answers EINVAL, NetBSD EBADF, some
+// FUSE file systems ENOTSUP or ENOSYS), not that the sync failed.
+func dirSyncUnsupported(err error) bool {
+	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EBADF) || errors.Is(err, errors.ErrUnsupported)
 }

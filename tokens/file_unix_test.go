@@ -1,0 +1,33 @@
+//go:build unix
+
+package tokens
+
+import (
+	"context"
+	"errors"
+	"os"
+	"syscall"
+	"testing"
+)
+
+// A file system that cannot sync a directory (CIFS answers EINVAL,
+// NetBSD EBADF, some FUSE file systems ENOTSUP) must not fail every Set
+// after its rename succeeded: the new value is in place, and a Refresher
+// would refuse every rotated refresh token it could not "persist".
+// Another sync failure is still Set's error.
+func TestFileStoreSetDirSyncUnsupported(t *testing.T) {
+	s, _ := newFileStore(t)
+	orig := syncDir
+	t.Cleanup(func() { syncDir = orig })
+	ctx := context.Background()
+	for _, errno := range []syscall.Errno{syscall.EINVAL, syscall.EBADF, syscall.ENOTSUP, syscall.ENOSYS} {
+		syncDir = func(d string) error { return &os.PathError{Op: "sync", Path: d, Err: errno} }
+		if err := s.Set(ctx, "k", []byte("v")); err != nil {
+			t.Errorf("directory sync answering %v: Set = %v; want nil", errno, err)
+		}
+	}
+	syncDir = func(d string) error { return &os.PathError{Op: "sync", Path: d, Err: syscall.EIO} }
+	if err := s.Set(ctx, "k", []byte("v")); !errors.Is(err, syscall.EIO) {
+		t.Errorf("directory sync answering EIO: Set = %v; want EIO", err)
+	}
+}
