@@ -158,9 +158,13 @@ func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
 	}
 }
 
-// Set writes through to the backend and caches value.
+// Set writes through to the backend and caches value. When the backend
+// fails, key is forgotten: the write may have taken effect (a FileStore
+// whose directory sync failed after the rename), so the cached value may
+// be stale.
 func (c *CachedStore) Set(ctx context.Context, key string, value []byte) error {
 	if err := c.s.Set(ctx, key, value); err != nil {
+		c.Forget(key)
 		return err
 	}
 	v := append([]byte(nil), value...)
