@@ -22,21 +22,7 @@ import (
 // way, not check the digest against an empty buffer and accept the
 // unverified body.
 func TestVerifyBodyErrorNotForgottenBySecondLabel(t *testing.T) {
-	k := testKey(t, "k")
-	s := mustSigner(t, Options{Keys: StaticKey(k), Components: []Component{Method, Authority, Path, Query, Field("content-digest")}})
-	empty, err := ContentDigest(strings.NewReader(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := httptest.NewRequest("POST", "https://api.example.com/pay", nil)
-	req.Header.Set("Content-Digest", empty)
-	if err := s.Sign(context.Background(), req, t0); err != nil {
-		t.Fatal(err)
-	}
-	in, sig := req.Header.Get("Signature-Input"), req.Header.Get("Signature")
-	req.Header.Set("Signature-Input", in+", "+strings.Replace(in, "sig1=", "sig2=", 1))
-	req.Header.Set("Signature", sig+", "+strings.Replace(sig, "sig1=", "sig2=", 1))
-
+	k, req := emptyDigestUnderTwoLabels(t)
 	for _, chunked := range []bool{false, true} {
 		t.Run("chunked="+strconv.FormatBool(chunked), func(t *testing.T) {
 			v := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k), MaxBodySize: 8})
@@ -70,17 +56,7 @@ func (*failingBody) Close() error { return nil }
 // TestVerifyBodyReadErrorNotForgottenBySecondLabel: the same with a body
 // whose read fails: no later label may be checked against an empty buffer.
 func TestVerifyBodyReadErrorNotForgottenBySecondLabel(t *testing.T) {
-	k := testKey(t, "k")
-	s := mustSigner(t, Options{Keys: StaticKey(k), Components: []Component{Method, Authority, Path, Query, Field("content-digest")}})
-	empty, _ := ContentDigest(bytes.NewReader(nil))
-	req := httptest.NewRequest("POST", "https://api.example.com/pay", nil)
-	req.Header.Set("Content-Digest", empty)
-	if err := s.Sign(context.Background(), req, t0); err != nil {
-		t.Fatal(err)
-	}
-	in, sig := req.Header.Get("Signature-Input"), req.Header.Get("Signature")
-	req.Header.Set("Signature-Input", in+", "+strings.Replace(in, "sig1=", "sig2=", 1))
-	req.Header.Set("Signature", sig+", "+strings.Replace(sig, "sig1=", "sig2=", 1))
+	k, req := emptyDigestUnderTwoLabels(t)
 	req.Body = &failingBody{n: 3}
 	req.ContentLength = -1
 	v := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k)})
@@ -294,4 +270,26 @@ func TestVerifySharedNonceHeldForTheLongestWindow(t *testing.T) {
 	if res, err := v.Verify(onlyLabel(t, req, "sig2", "sig2"), later); !errors.Is(err, ErrReplay) {
 		t.Fatalf("replay under sig2 at +45s: %+v, %v; want ErrReplay", res, err)
 	}
+}
+
+// emptyDigestUnderTwoLabels returns a POST signed (by the key it also
+// returns) over the Content-Digest of empty content, its signature copied
+// under a second label as an attacker could: labels are not signed.
+func emptyDigestUnderTwoLabels(t *testing.T) (*Key, *http.Request) {
+	t.Helper()
+	k := testKey(t, "k")
+	s := mustSigner(t, Options{Keys: StaticKey(k), Components: []Component{Method, Authority, Path, Query, Field("content-digest")}})
+	empty, err := ContentDigest(strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "https://api.example.com/pay", nil)
+	req.Header.Set("Content-Digest", empty)
+	if err := s.Sign(context.Background(), req, t0); err != nil {
+		t.Fatal(err)
+	}
+	in, sig := req.Header.Get("Signature-Input"), req.Header.Get("Signature")
+	req.Header.Set("Signature-Input", in+", "+strings.Replace(in, "sig1=", "sig2=", 1))
+	req.Header.Set("Signature", sig+", "+strings.Replace(sig, "sig1=", "sig2=", 1))
+	return k, req
 }

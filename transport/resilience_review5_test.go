@@ -111,12 +111,32 @@ func TestReview5BreakerStaleFailureIsNotTheProbe(t *testing.T) {
 // instead of failing the call (here, without trimming, nearly every call
 // would fail with a DeadlineError at random).
 func TestReview5ServerWaitJitterTrimmedToTheDeadline(t *testing.T) {
+	checkJitterTrimmed(t, func(cooldowns transport.CooldownStore) http.RoundTripper {
+		next := transporttest.NewResponder(transporttest.Respond(429, "", "Retry-After", "10"), transporttest.Respond(200, "ok"))
+		return newRetry(t, next, transport.RetryConfig{ServerWaitJitter: 1, Cooldowns: cooldowns, Budget: transport.BudgetConfig{Disabled: true}})
+	})
+}
+
+// The same for a host cooldown another call set: its wait, with its
+// jitter trimmed, is taken when the cooldown itself fits.
+func TestReview5CooldownJitterTrimmedToTheDeadline(t *testing.T) {
+	checkJitterTrimmed(t, func(cooldowns transport.CooldownStore) http.RoundTripper {
+		next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
+		rt := newRetry(t, next, transport.RetryConfig{ServerWaitJitter: 1, Cooldowns: cooldowns})
+		cooldowns.SetCooldown("api.example.test", time.Now().Add(10*time.Second))
+		return rt
+	})
+}
+
+// checkJitterTrimmed makes 20 calls, each through the stack newCall builds
+// (sharing one cooldown store) and under a deadline 200 ms past a 10 s
+// wait with up to 100 % jitter: every call must succeed after waiting 10 s
+// and at most 150 ms more.
+func checkJitterTrimmed(t *testing.T, newCall func(transport.CooldownStore) http.RoundTripper) {
 	synctest.Test(t, func(t *testing.T) {
-		const calls = 20
 		cooldowns := transport.NewCooldowns(0)
-		for i := range calls {
-			next := transporttest.NewResponder(transporttest.Respond(429, "", "Retry-After", "10"), transporttest.Respond(200, "ok"))
-			rt := newRetry(t, next, transport.RetryConfig{ServerWaitJitter: 1, Cooldowns: cooldowns, Budget: transport.BudgetConfig{Disabled: true}})
+		for i := range 20 {
+			rt := newCall(cooldowns)
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second+200*time.Millisecond)
 			start := time.Now()
 			resp, err := resGet(t, ctx, rt)
@@ -129,32 +149,6 @@ func TestReview5ServerWaitJitterTrimmedToTheDeadline(t *testing.T) {
 				t.Errorf("call %d waited %v", i, waited)
 			}
 			time.Sleep(time.Minute) // past the host's cooldown
-		}
-	})
-}
-
-// The same for a host cooldown another call set: its wait, with its
-// jitter trimmed, is taken when the cooldown itself fits.
-func TestReview5CooldownJitterTrimmedToTheDeadline(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const calls = 20
-		cooldowns := transport.NewCooldowns(0)
-		for i := range calls {
-			next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
-			rt := newRetry(t, next, transport.RetryConfig{ServerWaitJitter: 1, Cooldowns: cooldowns})
-			cooldowns.SetCooldown("api.example.test", time.Now().Add(10*time.Second))
-			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second+200*time.Millisecond)
-			start := time.Now()
-			resp, err := resGet(t, ctx, rt)
-			cancel()
-			if err != nil {
-				t.Fatalf("call %d: %v", i, err)
-			}
-			resp.Body.Close()
-			if waited := time.Since(start); waited < 10*time.Second || waited > 10*time.Second+150*time.Millisecond {
-				t.Errorf("call %d waited %v", i, waited)
-			}
-			time.Sleep(time.Minute)
 		}
 	})
 }
