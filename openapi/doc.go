@@ -16,7 +16,14 @@
 //     the segment and serve another resource than the one validated.
 //   - After the response arrives, it validates status, headers and body.
 //     Place it above the response limits layer (transport.NewLimits), so it
-//     reads the body behind the size limit, never an unbounded one.
+//     reads the body behind the size limit, never an unbounded one. It
+//     reads (and buffers, up to Config.MaxBodyBytes) only a body it
+//     validates: one whose status and media type have a schema. Any other
+//     response (a text/event-stream or a long poll described without a
+//     schema, a HEAD, bodies excluded with Options.ExcludeResponseBody) is
+//     returned as soon as its headers are validated, its body unread. A
+//     streamed media type described with a schema is buffered like any
+//     other: describe streams without one.
 //   - The operation's path template becomes the call's route
 //     (transport.SetRoute), which the inventory, the audit log and
 //     telemetry report.

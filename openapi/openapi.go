@@ -248,29 +248,30 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp.Body == nil {
 		resp.Body = http.NoBody
 	}
-	buf, big, err := l.bufferResponse(resp)
-	if err != nil {
-		return nil, err
+	if passesUnlisted(route.Operation, resp.StatusCode) {
+		return resp, nil
 	}
-	opts := l.opts
-	if big || req.Method == http.MethodHead {
-		o := *l.opts
-		o.ExcludeResponseBody = true
-		opts = &o
-	}
+	// The body is buffered only if openapi3filter reads it: a response
+	// it does not validate the body of (no schema for the status and
+	// media type, bodies excluded, a HEAD) is returned with its body
+	// unread, so that an event stream or a long poll reaches the caller
+	// as soon as its headers do.
+	body := &lazyBody{resp: resp, max: l.max}
 	rin := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: in,
 		Status:                 resp.StatusCode,
 		Header:                 resp.Header,
-		Body:                   io.NopCloser(bytes.NewReader(buf)),
-		Options:                opts,
-	}
-	if passesUnlisted(route.Operation, resp.StatusCode) {
-		return resp, nil
+		Body:                   body,
+		Options:                l.opts,
 	}
 	verr := openapi3filter.ValidateResponse(ctx, rin)
-	if verr == nil && big && req.Method != http.MethodHead && !l.opts.ExcludeResponseBody {
-		verr = mediaTypeError(route.Operation, resp.StatusCode, resp.Header)
+	switch {
+	case body.err != nil:
+		return nil, body.err // the upstream body is closed
+	case body.big && errors.Is(verr, errTooLarge):
+		// Over MaxBodyBytes: not validated. Status, headers and
+		// Content-Type were, before openapi3filter read the body.
+		verr = nil
 	}
 	if verr != nil {
 		v := &Violation{Direction: "response", Method: req.Method, Route: name, StatusCode: resp.StatusCode, Reason: reasonOf(verr, l.opaque)}
@@ -281,6 +282,39 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
+
+// errTooLarge is what a lazyBody over the limit gives openapi3filter.
+var errTooLarge = errors.New("openapi: body over MaxBodyBytes")
+
+// lazyBody is the response body openapi3filter validates: its first Read
+// buffers up to max+1 bytes of resp.Body and puts an equivalent body back
+// on resp (bufferResponse). Over max it fails with errTooLarge (big); a
+// read error of the upstream body is kept in err. Close does nothing:
+// resp.Body is the caller's.
+type lazyBody struct {
+	resp *http.Response
+	max  int64
+	r    *bytes.Reader // the buffered bytes, nil before the first Read
+	big  bool
+	err  error
+}
+
+func (b *lazyBody) Read(p []byte) (int, error) {
+	if b.r == nil {
+		buf, big, err := bufferResponse(b.resp, b.max)
+		b.r = bytes.NewReader(buf)
+		b.big, b.err = big, err
+	}
+	switch {
+	case b.err != nil:
+		return 0, b.err
+	case b.big:
+		return 0, errTooLarge
+	}
+	return b.r.Read(p)
+}
+
+func (b *lazyBody) Close() error { return nil }
 
 // passesUnlisted reports whether a response the operation does not list
 // (by its code, its range such as 5XX, or "default") passes unvalidated
@@ -301,30 +335,6 @@ func passesUnlisted(op *openapi3.Operation, status int) bool {
 		return false
 	}
 	return op == nil || op.Responses == nil || (op.Responses.Status(status) == nil && op.Responses.Default() == nil)
-}
-
-// mediaTypeError checks the Content-Type of a response whose body is too
-// large to validate, which openapi3filter skips with the body: a media
-// type the operation does not list for the status is a violation.
-func mediaTypeError(op *openapi3.Operation, status int, h http.Header) error {
-	switch status {
-	case http.StatusNotModified, http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		return nil // never validated by openapi3filter either
-	}
-	if op == nil || op.Responses == nil {
-		return nil
-	}
-	r := op.Responses.Status(status)
-	if r == nil {
-		r = op.Responses.Default()
-	}
-	if r == nil || r.Value == nil || len(r.Value.Content) == 0 {
-		return nil
-	}
-	if r.Value.Content.Get(h.Get("Content-Type")) == nil {
-		return &openapi3filter.ResponseError{Reason: "response header Content-Type has unexpected value"}
-	}
-	return nil
 }
 
 // errDotSegment: a path with a dot segment matches no operation.
@@ -438,18 +448,20 @@ func setBody(r *http.Request, buf []byte) {
 }
 
 // bufferResponse reads up to max+1 bytes of resp.Body and replaces it with
-// a body that yields the same bytes. On a read error the body is closed.
-func (l *layer) bufferResponse(resp *http.Response) ([]byte, bool, error) {
+// a body that yields the same bytes followed by the rest, closing the
+// original. big reports a body over max, whose bytes are not returned. On
+// a read error the body is closed.
+func bufferResponse(resp *http.Response, max int64) ([]byte, bool, error) {
 	if resp.Body == http.NoBody {
 		return nil, false, nil
 	}
 	orig := resp.Body
-	buf, err := io.ReadAll(io.LimitReader(orig, l.max+1))
+	buf, err := io.ReadAll(io.LimitReader(orig, max+1))
 	if err != nil {
 		_ = orig.Close()
 		return nil, false, err
 	}
-	if int64(len(buf)) > l.max {
+	if int64(len(buf)) > max {
 		resp.Body = readCloser{io.MultiReader(bytes.NewReader(buf), orig), orig}
 		return nil, true, nil
 	}
