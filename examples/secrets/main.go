@@ -11,7 +11,8 @@
 // A value is never taken from the command line, where it would show in
 // `ps` and in the shell's history: set reads it from stdin when stdin is a
 // pipe or a file (one trailing newline is dropped), or prompts for it with
-// the terminal's echo turned off.
+// the terminal's echo turned off; Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) at
+// the prompt turns echo back on before the command ends.
 //
 // get prints the length and a short SHA-256 fingerprint, so two machines'
 // secrets can be compared without showing them; -reveal prints the value.
@@ -31,6 +32,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"sync"
 	"time"
 
 	"github.com/securecall/securecall/tokens"
@@ -206,13 +209,24 @@ func mask(v []byte) string {
 	return fmt.Sprintf("%d bytes, sha256:%s…", len(v), hex.EncodeToString(sum[:4]))
 }
 
-// readNoEcho reads one line from the terminal f with echo off.
+// readNoEcho reads one line from the terminal f with echo off. A signal
+// that would end the process while it waits (Ctrl-C, Ctrl-\, SIGTERM,
+// SIGHUP) turns echo back on before the process ends, the way the signal
+// would have ended it: left to its default action, it would leave the
+// terminal without echo, and the user's shell with it.
 func readNoEcho(f *os.File) ([]byte, error) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, promptSignals...)
 	restore, err := echoOff(f)
 	if err != nil {
+		signal.Stop(sig)
 		return nil, err
 	}
-	defer restore()
+	stop := restoreOnSignal(sig, restore, exitOnSignal)
+	defer func() {
+		signal.Stop(sig)
+		stop()
+	}()
 	var line []byte
 	buf := make([]byte, 1)
 	for len(line) <= maxValue {
@@ -232,4 +246,46 @@ func readNoEcho(f *os.File) ([]byte, error) {
 		}
 	}
 	return line, nil
+}
+
+// restoreOnSignal watches sig while a prompt has the terminal's echo off:
+// a signal calls restore, then exit with the signal. stop, called when
+// the prompt is done (after signal.Stop), ends the watch, calls restore
+// (once in all) and hands a signal that arrived meanwhile to exit.
+func restoreOnSignal(sig <-chan os.Signal, restore func(), exit func(os.Signal)) (stop func()) {
+	var once sync.Once
+	restoreOnce := func() { once.Do(restore) }
+	done, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case s := <-sig:
+			restoreOnce()
+			exit(s)
+		case <-done:
+		}
+	}()
+	return func() {
+		close(done)
+		<-watched
+		restoreOnce()
+		select {
+		case s := <-sig:
+			exit(s)
+		default:
+		}
+	}
+}
+
+// exitOnSignal ends the process as s would have, its terminal restored:
+// it ends the prompt's line, restores the default action of s and sends s
+// to itself, or, should the process survive that, exits with 128 plus the
+// signal's number, the shells' convention.
+func exitOnSignal(s os.Signal) {
+	fmt.Fprintln(os.Stderr)
+	signal.Reset(s)
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		_ = p.Signal(s)
+	}
+	os.Exit(signalExitCode(s))
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -160,5 +161,34 @@ func TestSetLimitCountsTheValueNotItsNewline(t *testing.T) {
 	if _, _, err := cmd(t, m, full+"\nmore", "set", "api-key"); err == nil {
 		v, _ := m.Get(context.Background(), "api-key")
 		t.Fatalf("a %d-byte value was accepted, %d bytes stored", maxValue+5, len(v))
+	}
+}
+
+// TestRestoreOnSignal: a signal at the hidden prompt restores the
+// terminal before the process is ended; a prompt that ends without one
+// restores it once and ends nothing.
+func TestRestoreOnSignal(t *testing.T) {
+	for _, signalled := range []bool{true, false} {
+		var mu sync.Mutex
+		var calls []string
+		record := func(s string) {
+			mu.Lock()
+			calls = append(calls, s)
+			mu.Unlock()
+		}
+		sig := make(chan os.Signal, 1)
+		stop := restoreOnSignal(sig, func() { record("restore") }, func(s os.Signal) { record("exit " + s.String()) })
+		want := "restore"
+		if signalled {
+			sig <- os.Interrupt
+			want = "restore,exit interrupt"
+		}
+		stop()
+		mu.Lock()
+		got := strings.Join(calls, ",")
+		mu.Unlock()
+		if got != want {
+			t.Errorf("signalled %v: calls %q, want %q", signalled, got, want)
+		}
 	}
 }

@@ -11,6 +11,10 @@ import (
 // only; elsewhere the value must come from stdin (a pipe or a file).
 func isTerminal(*os.File) bool { return false }
 
+var promptSignals = []os.Signal{os.Interrupt}
+
+func signalExitCode(os.Signal) int { return 1 }
+
 func echoOff(*os.File) (func(), error) {
 	return nil, errors.New("cannot turn off terminal echo here; pipe the value into stdin")
 }

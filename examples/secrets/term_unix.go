@@ -8,6 +8,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// promptSignals are the signals that would end the process with the
+// terminal's echo off: readNoEcho restores the terminal on them.
+var promptSignals = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT}
+
+// signalExitCode is the exit status a shell reports for a process ended
+// by s: 128 plus its number.
+func signalExitCode(s os.Signal) int {
+	if n, ok := s.(unix.Signal); ok {
+		return 128 + int(n)
+	}
+	return 1
+}
+
 // isTerminal reports whether f is a terminal.
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), ioctlGetTermios)
