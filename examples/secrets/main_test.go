@@ -192,3 +192,17 @@ func TestRestoreOnSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestSetMultiLineValueFromStdin: a value piped into set is all of stdin
+// (at most maxValue bytes), so a PEM private key keeps its lines; only
+// the one trailing newline is dropped.
+func TestSetMultiLineValueFromStdin(t *testing.T) {
+	pem := "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIOlR1ZR0cL0Qz8m2o6k3Yk0N5D1m9ZZ2yQvM0G3n4nXq\n-----END PRIVATE KEY-----"
+	m := tokens.NewMemoryStore()
+	if _, _, err := cmd(t, m, pem+"\n", "set", "oauth-client-key"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := m.Get(context.Background(), "oauth-client-key"); string(v) != pem {
+		t.Fatalf("stored %q, want the whole PEM block", v)
+	}
+}
