@@ -220,7 +220,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: l.opts}
 	send := req
 	if !l.skipReq {
-		vr, s, big, err := l.bufferRequest(req)
+		vr, s, big, err := l.bufferRequest(req, l.validatesRequestBody(route))
 		if err != nil {
 			return nil, err
 		}
@@ -392,15 +392,23 @@ func (l *layer) report(ctx context.Context, v *Violation) error {
 	return &ViolationError{Violation: *v}
 }
 
+// validatesRequestBody reports whether openapi3filter reads the request
+// body of route: the operation describes one and bodies are not excluded.
+func (l *layer) validatesRequestBody(route *routers.Route) bool {
+	return !l.opts.ExcludeRequestBody && route.Operation != nil && route.Operation.RequestBody != nil
+}
+
 // bufferRequest returns the request to validate (a clone over the
 // buffered body) and the request to send: req itself when its body can be
 // had again from GetBody, else a clone whose body replays the buffered
 // bytes followed by whatever was not read. big reports a body over the
-// validation limit.
-func (l *layer) bufferRequest(req *http.Request) (vr, send *http.Request, big bool, err error) {
+// validation limit. When read is false the body is not validated and not
+// read: vr has none and req is sent as it is, so that a streamed upload
+// to an operation without a request body schema starts at once.
+func (l *layer) bufferRequest(req *http.Request, read bool) (vr, send *http.Request, big bool, err error) {
 	vr = req.Clone(req.Context())
 	vr.GetBody = nil // kin-openapi would take (and never close) a body from it
-	if req.Body == nil || req.Body == http.NoBody {
+	if !read || req.Body == nil || req.Body == http.NoBody {
 		vr.Body = http.NoBody
 		return vr, req, false, nil
 	}

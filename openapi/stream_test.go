@@ -224,3 +224,68 @@ func TestValidatedBodyBoundedAndRestored(t *testing.T) {
 		t.Fatal("upstream body not closed")
 	}
 }
+
+// TestUnvalidatedRequestBodyNotBuffered: a request body the layer does not
+// validate (the operation describes none, or Options.ExcludeRequestBody)
+// is sent unread, so that a streamed upload whose producer waits for the
+// response is not held until it ends, or until MaxBodyBytes of it arrived;
+// a body the operation describes is still read (and bounded) first.
+func TestUnvalidatedRequestBodyNotBuffered(t *testing.T) {
+	const spec = `
+openapi: 3.0.3
+info: {title: upload, version: "1"}
+servers: [{url: "https://api.example.test"}]
+paths:
+  /stream:
+    post:
+      responses:
+        "200": {description: accepted}
+  /doc:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object}
+      responses:
+        "200": {description: accepted}
+`
+	for _, tc := range []struct {
+		name, path string
+		opts       *openapi3filter.Options
+		wantRead   bool
+	}{
+		{"operation without request body", "/stream", nil, false},
+		{"request bodies excluded", "/doc", &openapi3filter.Options{ExcludeRequestBody: true}, false},
+		{"described request body", "/doc", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			early := make(chan struct{}, 1)
+			var readBeforeSend atomic.Bool
+			next := transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+				select {
+				case <-early:
+					readBeforeSend.Store(true)
+				default:
+				}
+				got, err := io.ReadAll(req.Body)
+				req.Body.Close()
+				if err != nil || string(got) != `{"a":1}` {
+					t.Errorf("sent body %q %v", got, err)
+				}
+				return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+			})
+			rt := newLayer(t, next, openapi.Config{Spec: []byte(spec), Options: tc.opts})
+			body := &earlyReadBody{io.NopCloser(strings.NewReader(`{"a":1}`)), early}
+			req, _ := http.NewRequest(http.MethodPost, "https://api.example.test"+tc.path, body)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if readBeforeSend.Load() != tc.wantRead {
+				t.Fatalf("body read before it was sent: %v, want %v", readBeforeSend.Load(), tc.wantRead)
+			}
+		})
+	}
+}
