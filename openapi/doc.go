@@ -10,7 +10,10 @@
 //
 //   - Before sending, it finds the operation the request matches, validates
 //     the path, query, header and cookie parameters and the body; a
-//     violation fails the call with a *ViolationError wrapping
+//     body is read (and buffered, up to Config.MaxBodyBytes) only when the
+//     operation describes one and Options.ExcludeRequestBody is not set,
+//     so a streamed upload to an operation without a request body is sent
+//     unread. A violation fails the call with a *ViolationError wrapping
 //     transport.ErrSchemaViolation, and nothing is sent. A path with a
 //     "." or ".." segment matches no operation: the upstream would remove
 //     the segment and serve another resource than the one validated.
