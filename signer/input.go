@@ -2,6 +2,8 @@ package signer
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/dunglas/httpsfv"
@@ -37,24 +39,56 @@ func (in *SignatureInput) SignatureParams() string { return in.params }
 // created and expires must be non-negative integers and nonce, keyid, alg
 // and tag strings. Unknown parameters are kept in SignatureParams (they are
 // signed) but otherwise ignored. Errors wrap ErrMalformed.
+//
+// It refuses the whole field when any member is unusable. A Verifier is
+// more lenient (RFC 9421 §3.2): a member it can parse the Dictionary of but
+// not use fails only as that signature, so a signature under another label
+// that it never verifies cannot make it refuse the one it does.
 func ParseSignatureInput(values ...string) ([]SignatureInput, error) {
+	ms, err := parseInputMembers(values)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SignatureInput, 0, len(ms))
+	for _, m := range ms {
+		if m.err != nil {
+			return nil, m.err
+		}
+		out = append(out, m.in)
+	}
+	return out, nil
+}
+
+// inputMember is one member of a Signature-Input Dictionary: the parsed
+// input, or (err not nil, in.Label set) why the member cannot be used.
+type inputMember struct {
+	in  SignatureInput
+	err error
+}
+
+// parseInputMembers parses the Signature-Input Dictionary. A Dictionary
+// that does not parse is an error as a whole (RFC 8941 §4.2); a member
+// that parses but is not a usable signature input carries its own error.
+func parseInputMembers(values []string) ([]inputMember, error) {
 	d, err := httpsfv.UnmarshalDictionary(values)
 	if err != nil {
 		return nil, fmt.Errorf("%w: signature-input: %v", ErrMalformed, err)
 	}
 	names := d.Names()
-	out := make([]SignatureInput, 0, len(names))
+	out := make([]inputMember, 0, len(names))
 	for _, label := range names {
 		m, _ := d.Get(label)
 		il, ok := m.(httpsfv.InnerList)
 		if !ok {
-			return nil, fmt.Errorf("%w: signature-input %q: not an inner list", ErrMalformed, label)
+			out = append(out, inputMember{in: SignatureInput{Label: label},
+				err: fmt.Errorf("%w: signature-input %q: not an inner list", ErrMalformed, label)})
+			continue
 		}
 		in, err := inputFromInnerList(label, il)
 		if err != nil {
-			return nil, err
+			in.Label = label
 		}
-		out = append(out, in)
+		out = append(out, inputMember{in: in, err: err})
 	}
 	return out, nil
 }
@@ -120,23 +154,51 @@ func inputFromInnerList(label string, il httpsfv.InnerList) (SignatureInput, err
 // signature bytes. Every member must be a Byte Sequence. Errors wrap
 // ErrMalformed.
 func ParseSignature(values ...string) (map[string][]byte, error) {
+	ms, err := parseSignatureMembers(values)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(ms))
+	for _, label := range slices.Sorted(maps.Keys(ms)) {
+		m := ms[label]
+		if m.err != nil {
+			return nil, m.err
+		}
+		out[label] = m.sig
+	}
+	return out, nil
+}
+
+// sigMember is one member of a Signature Dictionary: the signature bytes,
+// or why the member is not a signature.
+type sigMember struct {
+	sig []byte
+	err error
+}
+
+// parseSignatureMembers parses the Signature Dictionary; as with
+// parseInputMembers, a member that is not a Byte Sequence carries its own
+// error and only a Dictionary that does not parse fails as a whole.
+func parseSignatureMembers(values []string) (map[string]sigMember, error) {
 	d, err := httpsfv.UnmarshalDictionary(values)
 	if err != nil {
 		return nil, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
 	}
 	names := d.Names()
-	out := make(map[string][]byte, len(names))
+	out := make(map[string]sigMember, len(names))
 	for _, label := range names {
 		m, _ := d.Get(label)
 		it, ok := m.(httpsfv.Item)
 		if !ok {
-			return nil, fmt.Errorf("%w: signature %q: not an item", ErrMalformed, label)
+			out[label] = sigMember{err: fmt.Errorf("%w: signature %q: not an item", ErrMalformed, label)}
+			continue
 		}
 		b, ok := it.Value.([]byte)
 		if !ok {
-			return nil, fmt.Errorf("%w: signature %q: not a byte sequence", ErrMalformed, label)
+			out[label] = sigMember{err: fmt.Errorf("%w: signature %q: not a byte sequence", ErrMalformed, label)}
+			continue
 		}
-		out[label] = b
+		out[label] = sigMember{sig: b}
 	}
 	return out, nil
 }

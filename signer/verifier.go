@@ -217,11 +217,14 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 	if len(ins) == 0 || len(sigs) == 0 {
 		return nil, &VerifyError{Err: ErrMissingSignature}
 	}
-	inputs, err := ParseSignatureInput(ins...)
+	// The Dictionaries must parse (RFC 8941 §4.2); a member that parses but
+	// cannot be used fails only as that signature (RFC 9421 §3.2: the
+	// verifier chooses the signature, then parses its parameters).
+	inputs, err := parseInputMembers(ins)
 	if err != nil {
 		return nil, &VerifyError{Err: err}
 	}
-	sigMap, err := ParseSignature(sigs...)
+	sigMap, err := parseSignatureMembers(sigs)
 	if err != nil {
 		return nil, &VerifyError{Err: err}
 	}
@@ -232,12 +235,12 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 	var firstErr error
 	tried := 0
 	for i := range inputs {
-		in := &inputs[i]
+		in := &inputs[i].in
 		if v.label != "" && in.Label != v.label {
 			continue
 		}
 		tried++
-		res, err := v.verifyOne(&vs, in, sigMap, now)
+		res, err := v.verifyMember(&vs, &inputs[i], sigMap, now)
 		if err == nil {
 			if err := v.claimAll(&vs, inputs, i, sigMap, now); err != nil {
 				return nil, err
@@ -266,24 +269,24 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 // held until the latest end of their windows, so that no copy stripped
 // down to the signature with the longer window is accepted once the
 // shorter one has ended.
-func (v *Verifier) claimAll(vs *verifyState, inputs []SignatureInput, accepted int, sigMap map[string][]byte, now time.Time) error {
+func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int, sigMap map[string]sigMember, now time.Time) error {
 	ctx := vs.r.Context()
 	ok := uint64(1) << accepted // len(inputs) <= MaxSignatures
 	for j := range inputs {
 		if j != accepted {
-			if _, err := v.verifyOne(vs, &inputs[j], sigMap, now); err == nil {
+			if _, err := v.verifyMember(vs, &inputs[j], sigMap, now); err == nil {
 				ok |= 1 << j
 			}
 		}
 	}
 	var claimed uint64
 	claimPair := func(i int) error {
-		in := &inputs[i]
+		in := &inputs[i].in
 		until := v.claimUntil(in)
 		for j := range inputs {
-			if ok&(1<<j) != 0 && in.Nonce != "" && inputs[j].Nonce == in.Nonce && inputs[j].KeyID == in.KeyID {
+			if ok&(1<<j) != 0 && in.Nonce != "" && inputs[j].in.Nonce == in.Nonce && inputs[j].in.KeyID == in.KeyID {
 				claimed |= 1 << j
-				if u := v.claimUntil(&inputs[j]); u.After(until) {
+				if u := v.claimUntil(&inputs[j].in); u.After(until) {
 					until = u
 				}
 			}
@@ -316,15 +319,28 @@ type verifyState struct {
 	bodyErr  error
 }
 
-func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[string][]byte, now time.Time) (*Result, error) {
+// verifyMember verifies one Signature-Input member; one that could not be
+// parsed is refused as malformed.
+func (v *Verifier) verifyMember(vs *verifyState, m *inputMember, sigMap map[string]sigMember, now time.Time) (*Result, error) {
+	if m.err != nil {
+		return nil, &VerifyError{Label: m.in.Label, Err: m.err}
+	}
+	return v.verifyOne(vs, &m.in, sigMap, now)
+}
+
+func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[string]sigMember, now time.Time) (*Result, error) {
 	r := vs.r
 	fail := func(err error, detail string) (*Result, error) {
 		return nil, &VerifyError{Label: in.Label, KeyID: in.KeyID, Detail: detail, Err: err}
 	}
-	sig, ok := sigMap[in.Label]
+	sm, ok := sigMap[in.Label]
 	if !ok {
 		return fail(ErrMissingSignature, "no Signature member for the label")
 	}
+	if sm.err != nil {
+		return fail(sm.err, "")
+	}
+	sig := sm.sig
 	if len(in.Components) == 0 {
 		return fail(ErrMissingComponent, "signature covers no components")
 	}
