@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -84,10 +85,15 @@ func hostOf(r *http.Request) string {
 }
 
 // fieldValues returns the field lines of c's field. Host and Content-Length
-// are not kept in Request.Header by net/http; they are synthesised from
-// Request.Host and Request.ContentLength as they go on the wire.
-func fieldValues(c *Component, r *http.Request) []string {
-	if vs := r.Header[c.header]; len(vs) > 0 {
+// are not taken from Request.Header of an outgoing request: net/http never
+// sends them from there, but from Request.Host and the body's length (see
+// outgoingContentLength), so they are synthesised as they go on the wire. A
+// received request has Content-Length in its Header as received, and Host
+// in Request.Host.
+func (m *message) fieldValues(c *Component) []string {
+	r := m.req
+	client := !m.isServer && (c.name == "host" || c.name == "content-length")
+	if vs := r.Header[c.header]; len(vs) > 0 && !client {
 		return vs
 	}
 	switch c.name {
@@ -96,18 +102,46 @@ func fieldValues(c *Component, r *http.Request) []string {
 			return []string{h}
 		}
 	case "content-length":
-		if r.ContentLength > 0 {
-			return []string{strconv.FormatInt(r.ContentLength, 10)}
+		if m.isServer {
+			if r.ContentLength > 0 {
+				return []string{strconv.FormatInt(r.ContentLength, 10)}
+			}
+		} else if n, ok := outgoingContentLength(r); ok {
+			return []string{strconv.FormatInt(n, 10)}
 		}
 	}
 	return nil
+}
+
+// outgoingContentLength returns the Content-Length net/http sends for the
+// outgoing request r, and whether it sends one, where HTTP/1.1
+// (transferWriter.shouldSendContentLength) and HTTP/2 agree: the length of a
+// body of known length; 0 for a POST, PUT or PATCH without a body (nil or
+// http.NoBody); none for a body of unknown length (sent chunked), for
+// another method without a body, or when Transfer-Encoding chunked is
+// forced (HTTP/1.1 then sends no Content-Length).
+func outgoingContentLength(r *http.Request) (int64, bool) {
+	if slices.Contains(r.TransferEncoding, "chunked") {
+		return 0, false
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			return 0, true
+		}
+		return 0, false
+	}
+	if r.ContentLength > 0 {
+		return r.ContentLength, true
+	}
+	return 0, false
 }
 
 // present reports whether the message has component c.
 func (m *message) present(c *Component) bool {
 	switch c.kind {
 	case kindField:
-		vs := fieldValues(c, m.req)
+		vs := m.fieldValues(c)
 		if len(vs) == 0 {
 			return false
 		}
@@ -304,7 +338,7 @@ func appendAuthority(dst []byte, host, scheme string, c *Component) ([]byte, err
 }
 
 func (m *message) appendField(dst []byte, c *Component) ([]byte, error) {
-	vs := fieldValues(c, m.req)
+	vs := m.fieldValues(c)
 	if len(vs) == 0 {
 		return dst, missing(c)
 	}

@@ -97,6 +97,12 @@ func derived(name string) Component {
 // Field returns the component for header field name (case-insensitive; the
 // component name is its lower-case form). The value is every field line of
 // that name, trimmed and joined with ", " (RFC 9421 §2.1).
+//
+// Host and Content-Length are signed as net/http sends them, never from
+// Request.Header (which it ignores for them): host from Request.Host or the
+// URL; content-length from the body's length, "0" for a POST, PUT or PATCH
+// without a body, and absent for a body of unknown length (sent chunked)
+// or for other methods without a body.
 func Field(name string) Component {
 	name = strings.ToLower(name)
 	c := Component{name: name, kind: kindField}

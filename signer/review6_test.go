@@ -1,8 +1,15 @@
 package signer
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestVerifyIgnoresUnusableMemberOfAnotherLabel: RFC 9421 §3.2 has the
@@ -76,5 +83,90 @@ func TestVerifyIgnoresUnusableMemberOfAnotherLabel(t *testing.T) {
 	v = newTestVerifier(t, VerifierOptions{Keys: StaticKey(k), Label: "sig1"})
 	if res, err := v.Verify(r, t0); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("too many members: Verify = %+v, %v; want ErrMalformed", res, err)
+	}
+}
+
+// TestSignContentLengthAsSent: net/http sends "Content-Length: 0" on a
+// POST, PUT or PATCH without a body (nil or http.NoBody), in HTTP/1.1
+// (transferWriter.shouldSendContentLength) and HTTP/2 alike, and never the
+// Content-Length of Request.Header. A signer covering content-length must
+// sign exactly that: the signed request goes through a real server to
+// Verifier.Middleware, which must accept it.
+func TestSignContentLengthAsSent(t *testing.T) {
+	k := testKey(t, "k")
+	comps := []Component{Method, Authority, Path, Query, Field("content-length")}
+	s := mustSigner(t, Options{Keys: StaticKey(k), Components: comps})
+	v := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k), Required: comps, AllowUnsignedBody: true, Clock: func() time.Time { return t0 }})
+	for _, h2 := range []bool{false, true} {
+		var accepted atomic.Int32
+		srv := httptest.NewUnstartedServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if h2 != (r.ProtoMajor == 2) {
+				t.Errorf("request over %s", r.Proto)
+			}
+			accepted.Add(1)
+		})))
+		srv.EnableHTTP2 = h2
+		srv.StartTLS()
+		signAndSendContentLength(t, s, srv, &accepted)
+		srv.Close()
+	}
+
+	// A GET or DELETE without a body carries no Content-Length, and a body
+	// of unknown length goes chunked: nothing to sign.
+	for _, req := range []*http.Request{
+		httptest.NewRequest("GET", "https://api.example.com/x", nil),
+		httptest.NewRequest("DELETE", "https://api.example.com/x", nil),
+		func() *http.Request {
+			r, _ := http.NewRequest("POST", "https://api.example.com/x", io.NopCloser(strings.NewReader("x")))
+			return r
+		}(),
+	} {
+		req.Header.Set("Content-Length", "0")
+		req.ContentLength = 0
+		if err := s.Sign(context.Background(), req, t0); !errors.Is(err, ErrMissingComponent) {
+			t.Errorf("%s: Sign = %v, want ErrMissingComponent", req.Method, err)
+		}
+	}
+}
+
+func signAndSendContentLength(t *testing.T, s *Signer, srv *httptest.Server, accepted *atomic.Int32) {
+	t.Helper()
+	for _, tc := range []struct {
+		method string
+		body   func() io.Reader
+		header string // a Content-Length in Request.Header, which is not sent
+	}{
+		{method: "POST"},
+		{method: "PUT"},
+		{method: "PATCH"},
+		{method: "POST", body: func() io.Reader { return http.NoBody }},
+		{method: "POST", header: "7"},
+		{method: "PUT", body: func() io.Reader { return strings.NewReader("hello") }, header: "2"},
+	} {
+		var body io.Reader
+		if tc.body != nil {
+			body = tc.body()
+		}
+		req, err := http.NewRequest(tc.method, srv.URL+"/x", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.header != "" {
+			req.Header.Set("Content-Length", tc.header)
+		}
+		if err := s.Sign(context.Background(), req, t0); err != nil {
+			t.Fatalf("%s %q: Sign: %v", tc.method, tc.header, err)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s (header %q): status %d, want 200", tc.method, tc.header, resp.StatusCode)
+		}
+	}
+	if n := accepted.Load(); n != 6 {
+		t.Errorf("accepted %d requests, want 6", n)
 	}
 }
