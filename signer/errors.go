@@ -71,7 +71,32 @@ var (
 	ErrLabelInUse = errors.New("signer: signature label already in use")
 	// ErrWeakKey: key material that is too short or of the wrong size.
 	ErrWeakKey = errors.New("signer: weak or malformed key")
+	// ErrKeyUnavailable: the KeySource cannot supply the signing key right
+	// now but may shortly (a keyring or secret manager briefly
+	// unreachable). A KeySource reports this by returning an error that
+	// wraps ErrKeyUnavailable; Sign returns it inside a *KeyError whose
+	// Temporary is true, and the transport retry layer tries the request
+	// again (it was never sent) without counting a host failure.
+	ErrKeyUnavailable = errors.New("signer: signing key temporarily unavailable")
 )
+
+// KeyError is the error Sign returns when the KeySource fails: nothing was
+// signed. Err is the source's error, wrapped as it is (it must not hold
+// key material).
+type KeyError struct {
+	Err error
+}
+
+func (e *KeyError) Error() string { return "signer: signing key: " + e.Err.Error() }
+
+func (e *KeyError) Unwrap() error { return e.Err }
+
+// Temporary reports whether the source said the failure is transient: Err
+// wraps ErrKeyUnavailable. (The transport retry layer also treats a source
+// error matching tokens.IsUnavailable, a secret store that is unavailable,
+// locked or timed out, as transient.) Any other failure is taken to be
+// permanent: retrying would fail the same way.
+func (e *KeyError) Temporary() bool { return errors.Is(e.Err, ErrKeyUnavailable) }
 
 // ConfigError reports invalid signer, verifier or key configuration. Option
 // names the offending field or argument ("Options.Label", "secret"). Err,

@@ -13,6 +13,11 @@ import (
 // new key's id travels in the keyid parameter and the verifier picks the
 // matching key by it. Implementations must be safe for concurrent use and
 // fast (cache secrets in memory: a keyring read costs milliseconds).
+//
+// A source that cannot supply the key right now but may shortly (its
+// keyring or secret manager briefly unreachable) returns an error wrapping
+// ErrKeyUnavailable; the transport retry layer then tries the request
+// again. Sign returns a source's error inside a *KeyError.
 type KeySource interface {
 	SigningKey(ctx context.Context) (*Key, error)
 }

@@ -268,7 +268,7 @@ func (s *Signer) Components() []Component { return slices.Clone(s.comps) }
 func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) error {
 	key, err := s.keys.SigningKey(ctx)
 	if err != nil {
-		return fmt.Errorf("signer: signing key: %w", err)
+		return &KeyError{Err: err}
 	}
 	if key == nil || !key.CanSign() {
 		return &ConfigError{Option: "Options.Keys", Reason: "the KeySource returned no signing key"}

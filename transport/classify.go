@@ -3,13 +3,15 @@ package transport
 import (
 	"context"
 	"errors"
-	"github.com/securecall/securecall/tokens"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/securecall/securecall/signer"
+	"github.com/securecall/securecall/tokens"
 )
 
 // The response classifier. The retry layer, the circuit breaker and the
@@ -32,9 +34,9 @@ const (
 	ClassRetryableStatus
 	// ClassNeverSent: an error that proves the request never reached the
 	// server (a dial failure: connection refused, no route, a temporary
-	// DNS failure; an HTTP/2 REFUSED_STREAM; a credential that could not be
-	// fetched for a temporary reason). Safe to send again, whatever the
-	// method.
+	// DNS failure; an HTTP/2 REFUSED_STREAM; a credential or signing key
+	// that could not be had for a temporary reason). Safe to send again,
+	// whatever the method.
 	ClassNeverSent
 	// ClassAmbiguous: an error after which the server may or may not have
 	// processed the request (a reset, an EOF, a timeout once the request
@@ -47,7 +49,8 @@ const (
 	// redirect denial, an open circuit, a client-side rate limit, a
 	// request that cannot be replayed, an oversized response, a closed
 	// client, a non-existent host (DNS "no such host"), a credential the
-	// token endpoint refused for good.
+	// token endpoint refused for good, a request that cannot be signed
+	// (other than for a transient key failure).
 	ClassPermanent
 	// ClassCanceled: the caller's own context was cancelled or its
 	// deadline passed. Never retried, never a breaker failure.
@@ -116,10 +119,13 @@ type Verdict struct {
 // Error rules, in order: ctx done → ClassCanceled; a certificate, pin or
 // other TLS failure, ErrEgressDenied, ErrRedirectDenied, ErrCircuitOpen,
 // ErrRateLimited, ErrNotReplayable, ErrResponseTooLarge, ErrClosed, a
-// failure to sign the request (nothing was sent), a DNS
-// "no such host", an *AuthError that is not Temporary → ClassPermanent; a
-// dial failure (*net.OpError with Op "dial", a *net.DNSError, ECONNREFUSED),
-// an HTTP/2 REFUSED_STREAM, a Temporary *AuthError → ClassNeverSent;
+// failure to sign the request (nothing was sent) other than a transient key
+// failure, a DNS "no such host", an *AuthError that is not Temporary →
+// ClassPermanent; a dial failure (*net.OpError with Op "dial", a
+// *net.DNSError, ECONNREFUSED), an HTTP/2 REFUSED_STREAM, a Temporary
+// *AuthError, a sign failure whose *signer.KeyError is Temporary
+// (signer.ErrKeyUnavailable) or whose cause matches tokens.IsUnavailable →
+// ClassNeverSent (a credential or key failure: BreakerExcluded);
 // anything else → ClassAmbiguous. Errors are recognised by type and value,
 // never by message. A Temporary *AuthError over a *tokens.RefreshError
 // whose RetryAt is after now carries that wait (Source SourceTokenRefresh,
@@ -160,6 +166,9 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 	if ctx != nil && ctx.Err() != nil {
 		return Verdict{Class: ClassCanceled, Breaker: BreakerExcluded}
 	}
+	if transientKeyError(err) {
+		return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
+	}
 	switch {
 	case IsCertificateError(err), isTLSError(err),
 		errors.Is(err, ErrEgressDenied), errors.Is(err, ErrRedirectDenied),
@@ -190,6 +199,20 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 		return Verdict{Class: ClassNeverSent, Breaker: BreakerFailure}
 	}
 	return Verdict{Class: ClassAmbiguous, Breaker: BreakerFailure}
+}
+
+// transientKeyError reports a request the sign layer could not sign
+// because its KeySource failed for a reason that may pass: a
+// *signer.KeyError that is Temporary (signer.ErrKeyUnavailable) or whose
+// cause is a secret store that is unavailable, locked or timed out
+// (tokens.IsUnavailable). Nothing was sent, so it may be retried whatever
+// the method, and the host did nothing wrong.
+func transientKeyError(err error) bool {
+	if !errors.Is(err, errSign) {
+		return false
+	}
+	ke, ok := errors.AsType[*signer.KeyError](err)
+	return ok && (ke.Temporary() || tokens.IsUnavailable(ke.Err))
 }
 
 // neverSent reports an error that proves the request was not sent: a
