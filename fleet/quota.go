@@ -123,6 +123,13 @@ type QuotaOptions struct {
 	// capped at Burst / 4 (at least 1). Zero: DefaultMaxBatch.
 	MaxBatch int
 	// MaxHosts bounds the hosts tracked. Zero: transport.DefaultMaxHosts.
+	// When the table is full, the states that hold nothing a new one
+	// would not (no valid leased token, local bucket full) make room. A
+	// state whose local bucket is in use is kept, so that no host gets a
+	// fresh burst while Redis is down; when every state holds something,
+	// a new host is served without one (a lease per call) and, under
+	// FallBackLocal, the hosts past the table share one local bucket per
+	// limit.
 	MaxHosts int
 	// MeterProvider creates MetricDegraded and MetricRedisErrors (store
 	// "lease"). Nil: the global provider.
@@ -195,7 +202,10 @@ type Quota struct {
 	hosts  atomic.Pointer[map[string]*quotaState] // copy on write
 	mu     sync.Mutex                             // writers of hosts, shared
 	shared map[string]*quotaState                 // states of configured Keys
-	waits  atomic.Uint64                          // TakeQuota calls that went the slow way (Waits)
+	// overflow holds, per limit (QuotaLimit index, -1: Limit), the
+	// FallBackLocal bucket shared by the hosts past MaxHosts.
+	overflow map[int]*rate.Limiter
+	waits    atomic.Uint64 // TakeQuota calls that went the slow way (Waits)
 }
 
 // Waits implements transport.WaitCounter: how many TakeQuota calls found
@@ -219,6 +229,8 @@ type quotaState struct {
 	ei       float64 // emission interval, nanoseconds per token
 	capBatch int
 	local    *rate.Limiter // the FallBackLocal share; nil with FailClosed
+	rule     int           // index of its QuotaLimit in Hosts; -1: Limit
+	shared   bool          // the state of a QuotaLimit.Key, kept in Quota.shared
 
 	lease   atomic.Pointer[lease]
 	next    atomic.Pointer[lease] // leased ahead (refresh-ahead), promoted when lease runs out
@@ -273,7 +285,8 @@ func NewQuota(c redis.UniversalClient, opts QuotaOptions) (*Quota, error) {
 		return nil, err
 	}
 	q := &Quota{prefix: opts.Prefix, minBatch: opts.MinBatch, maxBatch: opts.MaxBatch,
-		replicas: opts.ExpectedReplicas, maxHosts: opts.MaxHosts, shared: make(map[string]*quotaState)}
+		replicas: opts.ExpectedReplicas, maxHosts: opts.MaxHosts, shared: make(map[string]*quotaState),
+		overflow: make(map[int]*rate.Limiter)}
 	var err error
 	if q.def, err = checkQuotaLimit("Limit", opts.Limit, false); err != nil {
 		return nil, err
@@ -695,19 +708,26 @@ func (q *Quota) add(host string) *quotaState {
 		}
 	}
 	st := q.newState(host)
-	next := make(map[string]*quotaState, len(old)+1)
+	next := make(map[string]*quotaState, min(len(old)+1, q.maxHosts))
 	if len(old) < q.maxHosts {
 		for h, s := range old {
 			next[h] = s
 		}
 	} else {
-		// Full: keep only the hosts holding a live lease (dropping a
-		// state drops its leased tokens, which only wastes quota).
-		now := time.Now().UnixNano()
+		// Full: keep the states that hold something (a live lease, or a
+		// local bucket in use: dropping it would give the host a full
+		// burst again on its next request while Redis is down). The others
+		// are worth no more than a new state.
+		now := time.Now()
 		for h, s := range old {
-			if l := s.lease.Load(); l != nil && now < l.expires && l.left.Load() > 0 && len(next) < q.maxHosts/2 {
+			if s.holds(now) {
 				next[h] = s
 			}
+		}
+		if len(next) >= q.maxHosts {
+			// Every state holds something: the host is served past the
+			// table, without a state of its own.
+			return q.overflowState(st)
 		}
 	}
 	next[host] = st
@@ -715,13 +735,50 @@ func (q *Quota) add(host string) *quotaState {
 	return st
 }
 
+// holds reports whether st keeps anything a new state would not have: a
+// leased token still valid, or a local bucket below its burst. Called
+// under q.mu.
+func (st *quotaState) holds(now time.Time) bool {
+	if st == unlimited {
+		return false
+	}
+	n := now.UnixNano()
+	if l := st.lease.Load(); l != nil && n < l.expires && l.left.Load() > 0 {
+		return true
+	}
+	if l := st.next.Load(); l != nil && n < l.expires {
+		return true
+	}
+	return st.local != nil && st.local.TokensAt(now) < float64(st.local.Burst())
+}
+
+// overflowState serves host when the host table is full of states that
+// hold something: st (host's new state) leases from host's own Redis key
+// as usual, but is not kept (each call builds one, so each leases anew),
+// and its FallBackLocal bucket is one shared by every host past the table
+// under the same limit: while Redis is down these hosts together get one
+// host's local share. A configured Key's state and the unlimited one are
+// kept apart from the table and returned as they are. Called under q.mu.
+func (q *Quota) overflowState(st *quotaState) *quotaState {
+	if st == unlimited || st.local == nil || st.shared {
+		return st
+	}
+	l, ok := q.overflow[st.rule]
+	if !ok {
+		l = rate.NewLimiter(st.local.Limit(), st.local.Burst())
+		q.overflow[st.rule] = l
+	}
+	st.local = l
+	return st
+}
+
 // newState builds the state of host's quota; a shared Key's state is
 // built once. Called under q.mu.
 func (q *Quota) newState(host string) *quotaState {
-	r := q.def
-	for _, rule := range q.rules {
+	r, ri := q.def, -1
+	for i, rule := range q.rules {
 		if rule.matches(host) {
-			r = rule
+			r, ri = rule, i
 			break
 		}
 	}
@@ -737,7 +794,7 @@ func (q *Quota) newState(host string) *quotaState {
 		id = "key/" + r.key
 	}
 	st := &quotaState{key: q.prefix + "quota:" + id, limit: r.limit,
-		ei: float64(r.limit.Period) / float64(r.limit.Rate)}
+		ei: float64(r.limit.Period) / float64(r.limit.Rate), rule: ri, shared: r.key != ""}
 	st.capBatch = min(q.maxBatch, max(1, r.limit.Burst/leaseBurstDivisor))
 	if q.h.policy == FallBackLocal {
 		per := float64(r.limit.Rate) / float64(q.replicas) / r.limit.Period.Seconds()

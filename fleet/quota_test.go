@@ -464,6 +464,50 @@ func TestQuotaMaxHosts(t *testing.T) {
 	}
 }
 
+// TestQuotaMaxHostsKeepsFallbackBounded: while Redis is down, a host
+// whose state the full host table dropped got a new local bucket with a
+// full burst on its next request, so hosts taken in turn each got a burst
+// again and again: no bound at all. (The table dropped every state without
+// a live lease, local buckets included.) Now a state whose local bucket is
+// in use stays, and hosts past MaxHosts share one overflow bucket per
+// limit: every host, and the hosts past the table together, get at most one
+// burst share with no time passing.
+func TestQuotaMaxHostsKeepsFallbackBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(10, 10)
+		g.err = errors.New("redis: connection refused")
+		const burst = 10
+		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 10, Burst: burst}, MaxHosts: 2,
+			ExpectedReplicas: 1, ProbeInterval: time.Hour})
+		ctx := context.Background()
+		hosts := []string{"a.example.com", "b.example.com", "c.example.com", "d.example.com"}
+		granted := map[string]int{}
+		for range 5 {
+			for _, h := range hosts {
+				for range 2 * burst {
+					if d, err := q.TakeQuota(ctx, h); d == 0 && err == nil {
+						granted[h]++
+					}
+				}
+			}
+		}
+		total := 0
+		for _, h := range hosts {
+			if granted[h] > burst {
+				t.Errorf("%s granted %d with no time passing, more than its burst share %d", h, granted[h], burst)
+			}
+			total += granted[h]
+		}
+		// Two hosts in the table, the others share one overflow bucket.
+		if total > 3*burst {
+			t.Errorf("%d granted in all, more than 3 bursts (2 hosts kept, 1 overflow bucket)", total)
+		}
+		if n := len(*q.hosts.Load()); n > 2 {
+			t.Errorf("%d hosts tracked, MaxHosts 2", n)
+		}
+	})
+}
+
 func TestQuotaConfigErrors(t *testing.T) {
 	c := quotaNoRedis
 	for _, tc := range []struct {
