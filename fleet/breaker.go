@@ -45,7 +45,9 @@ type BreakerOptions struct {
 //
 // Each host has one key whose TTL is the remaining open time; replicas
 // convert it to a deadline on their own clock (now + PTTL), so their
-// clocks need not agree. Neither method waits for Redis:
+// clocks need not agree. The cached end runs on the monotonic clock (a
+// step of the wall clock neither stretches nor shortens it) and is
+// answered in the frame of the caller's clock reading. Neither method waits for Redis:
 //
 //   - OpenUntil answers from a local cache (lock-free, no allocation).
 //     When a host's entry is older than RefreshInterval, it starts one
@@ -120,14 +122,15 @@ func NewBreakerStore(c redis.UniversalClient, opts BreakerOptions) (*BreakerStor
 // state as this replica knows it (its own, or another replica's read from
 // Redis at most RefreshInterval ago), or the zero time.
 func (s *BreakerStore) OpenUntil(host string) time.Time {
-	return s.OpenUntilAt(host, time.Now())
+	return s.OpenUntilAt(host, s.h.clk.now())
 }
 
 // OpenUntilAt implements transport.BreakerStoreAt: OpenUntil with the
 // caller's clock reading (the breaker layer has one).
 func (s *BreakerStore) OpenUntilAt(host string, now time.Time) time.Time {
-	e := s.hosts.get(host)
-	if e.stale(now.UnixNano(), s.refresh) {
+	n := s.h.clk.mono(now)
+	e := s.hosts.get(host, n)
+	if e.stale(n, s.refresh) {
 		if s.h.try(now) {
 			s.inflight.Add(1)
 			go s.read(host, e)
@@ -136,7 +139,8 @@ func (s *BreakerStore) OpenUntilAt(host string, now time.Time) time.Time {
 		}
 	}
 	if u := e.until.Load(); u != 0 {
-		return time.Unix(0, u)
+		// In now's frame (see CooldownStore.CooldownUntilAt).
+		return s.h.clk.time(u, now)
 	}
 	return time.Time{}
 }
@@ -151,11 +155,12 @@ func (s *BreakerStore) Waits() uint64 { return 0 }
 // call) unless it is marked down, in which case the first refresh after
 // recovery writes it.
 func (s *BreakerStore) SetOpenUntil(host string, until time.Time) {
-	now := time.Now()
-	e := s.hosts.get(host)
-	u := until.UnixNano()
+	now := s.h.clk.now()
+	n := s.h.clk.mono(now)
+	e := s.hosts.get(host, n)
+	u := s.h.clk.ticks(until, now)
 	extend(&e.until, u)
-	if u <= now.UnixNano() {
+	if u <= n {
 		return
 	}
 	extend(&e.pending, u)
@@ -170,8 +175,8 @@ func (s *BreakerStore) publish(host string, e *breakerEntry) {
 	defer s.inflight.Add(-1)
 	for {
 		if u := e.pending.Swap(0); u != 0 {
-			now := time.Now()
-			if u > now.UnixNano() && s.h.try(now) {
+			now := s.h.clk.now()
+			if u > s.h.clk.mono(now) && s.h.try(now) {
 				s.keys.write(s.key(host), &e.untilEntry, u, now)
 			}
 		}
@@ -186,7 +191,7 @@ func (s *BreakerStore) publish(host string, e *breakerEntry) {
 func (s *BreakerStore) read(host string, e *breakerEntry) {
 	defer s.inflight.Add(-1)
 	defer e.refreshing.Store(false)
-	s.keys.read(s.key(host), &e.untilEntry, time.Now())
+	s.keys.read(s.key(host), &e.untilEntry, s.h.clk.now())
 }
 
 func (s *BreakerStore) key(host string) string { return s.prefix + "breaker:" + host }

@@ -53,7 +53,9 @@ type CooldownOptions struct {
 //
 // Each host has one key whose TTL is the remaining cooldown; replicas
 // convert it to a deadline on their own clock (now + PTTL), so their
-// clocks need not agree. SetCooldown extends the key atomically (a Lua
+// clocks need not agree. The cached end runs on the monotonic clock (a
+// step of the wall clock neither stretches nor shortens it) and is
+// answered in the frame of the caller's clock reading. SetCooldown extends the key atomically (a Lua
 // script keeps the later of the two ends) and updates the local cache at
 // once. CooldownUntil serves from the local cache and reads the key again
 // (one PTTL, in the background: the cached value answers meanwhile) when
@@ -128,15 +130,16 @@ func NewCooldownStore(c redis.UniversalClient, opts CooldownOptions) (*CooldownS
 
 // CooldownUntil implements transport.CooldownStore.
 func (s *CooldownStore) CooldownUntil(host string) time.Time {
-	return s.CooldownUntilAt(host, time.Now())
+	return s.CooldownUntilAt(host, s.h.clk.now())
 }
 
 // CooldownUntilAt implements transport.CooldownStoreAt: CooldownUntil with
 // the caller's clock reading (the retry layer has one).
 func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
-	e := s.hosts.get(host)
+	n := s.h.clk.mono(now)
+	e := s.hosts.get(host, n)
 	switch {
-	case s.mustRead(e, now):
+	case s.mustRead(e, n):
 		// First use of the host, a cache older than a background refresh
 		// can explain (the host was idle), or Redis marked down: read
 		// Redis now (at most Timeout), so that a cooldown another replica
@@ -147,18 +150,18 @@ func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
 		// ProbeInterval while down.
 		s.waits.Add(1) // before the lock: waiting for another's read counts
 		e.first.Lock()
-		if s.mustRead(e, now) && s.h.try(now) {
+		if s.mustRead(e, n) && s.h.try(now) {
 			s.keys.read(s.key(host), &e.untilEntry, now)
 		}
 		e.first.Unlock()
-	case e.stale(now.UnixNano(), s.refresh):
+	case e.stale(n, s.refresh):
 		// A refresh: in the background, the cached end answers meanwhile,
 		// so no request waits for Redis.
 		s.inflight.Add(1)
 		go func() {
 			defer s.inflight.Add(-1)
 			defer e.refreshing.Store(false)
-			s.keys.read(s.key(host), &e.untilEntry, time.Now())
+			s.keys.read(s.key(host), &e.untilEntry, s.h.clk.now())
 		}()
 	}
 	u := e.until.Load()
@@ -168,7 +171,9 @@ func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
 	if u == 0 {
 		return time.Time{}
 	}
-	return time.Unix(0, u)
+	// In now's frame: a cached end keeps its distance from now on the
+	// monotonic clock whatever the wall clock did since it was set.
+	return s.h.clk.time(u, now)
 }
 
 // mustRead reports whether the request at now must read host's key itself
@@ -178,23 +183,25 @@ func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
 // the host was idle, and a cooldown written since the last read would
 // otherwise be missed by this request (the staleness bound is
 // RefreshInterval + one Redis round trip after the write).
-func (s *CooldownStore) mustRead(e *coolEntry, now time.Time) bool {
+func (s *CooldownStore) mustRead(e *coolEntry, now int64) bool {
 	f := e.fetched.Load()
-	return f == 0 || s.h.down.Load() || now.UnixNano()-f > int64(s.refresh+s.h.timeout)
+	return f == 0 || s.h.down.Load() || now-f > int64(s.refresh+s.h.timeout)
 }
 
 // SetCooldown implements transport.CooldownStore: the local cache takes
 // until at once, and Redis is told (one call, at most Timeout) unless it
 // is marked down.
 func (s *CooldownStore) SetCooldown(host string, until time.Time) {
-	now := time.Now()
-	e := s.hosts.get(host)
-	extend(&e.until, until.UnixNano())
-	if !until.After(now) || !s.h.try(now) {
+	now := s.h.clk.now()
+	n := s.h.clk.mono(now)
+	e := s.hosts.get(host, n)
+	u := s.h.clk.ticks(until, now)
+	extend(&e.until, u)
+	if u <= n || !s.h.try(now) {
 		return
 	}
 	s.waits.Add(1) // the write waits for Redis (Waits)
-	s.keys.write(s.key(host), &e.untilEntry, until.UnixNano(), now)
+	s.keys.write(s.key(host), &e.untilEntry, u, now)
 }
 
 // coolEntry is one host's cached cooldown.

@@ -99,9 +99,10 @@ type health struct {
 	policy     Policy
 	timeout    time.Duration
 	probeEvery time.Duration
+	clk        clock
 
 	down      atomic.Bool
-	nextProbe atomic.Int64 // unix nanoseconds
+	nextProbe atomic.Int64 // ticks (clock.go)
 	calls     atomic.Int64
 	errs      atomic.Int64
 
@@ -126,7 +127,7 @@ func newHealth(store string, policy Policy, timeout, probe time.Duration, mp met
 	if probe == 0 {
 		probe = DefaultProbeInterval
 	}
-	h := &health{store: store, policy: policy, timeout: timeout, probeEvery: probe}
+	h := &health{store: store, policy: policy, timeout: timeout, probeEvery: probe, clk: sysClock}
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
@@ -154,7 +155,7 @@ func (h *health) try(now time.Time) bool {
 		return true
 	}
 	next := h.nextProbe.Load()
-	n := now.UnixNano()
+	n := h.clk.mono(now)
 	return n >= next && h.nextProbe.CompareAndSwap(next, n+int64(h.probeEvery))
 }
 
@@ -176,7 +177,7 @@ func (h *health) ok() {
 func (h *health) failed(now time.Time) {
 	h.errs.Add(1)
 	h.errCount.Add(context.Background(), 1, h.attrs)
-	h.nextProbe.Store(now.UnixNano() + int64(h.probeEvery))
+	h.nextProbe.Store(h.clk.mono(now) + int64(h.probeEvery))
 	if h.down.CompareAndSwap(false, true) {
 		h.degraded.Add(context.Background(), 1, h.attrs)
 	}

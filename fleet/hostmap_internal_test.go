@@ -17,7 +17,7 @@ import (
 // with the ends in random order: an arbitrary choice drops the soonest one
 // by chance once in four, so it passes all twenty about once in 4^20.
 func TestHostMapEvictsTheSoonestEnd(t *testing.T) {
-	now := time.Now()
+	n := sysClock.mono(time.Now())
 	for round := range 20 {
 		var hm hostMap[coolEntry]
 		hm.max = 4
@@ -26,16 +26,16 @@ func TestHostMapEvictsTheSoonestEnd(t *testing.T) {
 		hosts := []string{"a", "b", "c", "d"}
 		rand.Shuffle(len(hosts), func(i, j int) { hosts[i], hosts[j] = hosts[j], hosts[i] })
 		for _, h := range hosts {
-			hm.get(h).until.Store(now.Add(ends[h]).UnixNano())
+			hm.get(h, n).until.Store(n + int64(ends[h]))
 		}
-		hm.get("e").until.Store(now.Add(time.Minute).UnixNano())
+		hm.get("e", n).until.Store(n + int64(time.Minute))
 		m := *hm.m.Load()
 		if _, ok := m["b"]; ok || len(m) != 4 {
 			t.Fatalf("round %d: kept %v; want a, c, d, e (b ends first)", round, keys(m))
 		}
 		// An entry whose end has passed goes before any other.
-		m["c"].until.Store(now.Add(-time.Second).UnixNano())
-		hm.get("f")
+		m["c"].until.Store(n - int64(time.Second))
+		hm.get("f", n)
 		m = *hm.m.Load()
 		if _, ok := m["c"]; ok || len(m) != 4 {
 			t.Fatalf("round %d: kept %v; want a, d, e, f (c had ended)", round, keys(m))
@@ -64,8 +64,8 @@ func TestReadBackOfOwnWrite(t *testing.T) {
 	a := newBreakers(t, srv, BreakerOptions{RefreshInterval: time.Hour})
 	b := newBreakers(t, srv, BreakerOptions{RefreshInterval: time.Hour})
 	const host = "api.example.com"
-	e := a.hosts.get(host)
-	u := time.Now().Add(time.Minute).UnixNano()
+	e := a.hosts.get(host, sysClock.mono(time.Now()))
+	u := sysClock.mono(time.Now().Add(time.Minute))
 	a.keys.write(a.key(host), &e.untilEntry, u, time.Now().Add(-50*time.Millisecond))
 	a.keys.read(a.key(host), &e.untilEntry, time.Now())
 	if got := time.Duration(e.until.Load() - u); got > time.Millisecond {
@@ -77,7 +77,7 @@ func TestReadBackOfOwnWrite(t *testing.T) {
 	settle(t, b)
 	a.keys.read(a.key(host), &e.untilEntry, time.Now())
 	// Within B's write latency and A's read latency of it.
-	if got := time.Duration(e.until.Load() - later.UnixNano()); got < -100*time.Millisecond || got > 100*time.Millisecond {
+	if got := time.Duration(e.until.Load() - sysClock.mono(later)); got < -100*time.Millisecond || got > 100*time.Millisecond {
 		t.Fatalf("another replica's later end read %v off", got)
 	}
 }

@@ -238,7 +238,7 @@ type quotaState struct {
 
 	mu        sync.Mutex
 	flight    *flight // the lease in progress, nil when none
-	notBefore int64   // no lease before this (unix ns) after a short one
+	notBefore int64   // no lease before this (ticks) after a short one
 	backoff   int     // doublings of the wait between short leases
 	rate      float64 // estimated consumption, tokens per second (EWMA)
 	leases    int64   // Redis leases that answered
@@ -251,7 +251,7 @@ var unlimited = &quotaState{}
 
 // lease is one batch of tokens granted by Redis.
 type lease struct {
-	start   int64 // unix ns, taken before the Redis call
+	start   int64 // ticks (clock.go), taken before the Redis call
 	expires int64
 	granted int64
 	low     int64 // taking the token that leaves this many starts the next lease; 0: none
@@ -412,8 +412,8 @@ func (q *Quota) TakeQuota(ctx context.Context, host string) (time.Duration, erro
 	if st == unlimited {
 		return 0, nil
 	}
-	now := time.Now()
-	ok, low := st.take(now.UnixNano())
+	now := q.h.clk.now()
+	ok, low := st.take(q.h.clk.mono(now))
 	if ok {
 		if low {
 			q.leaseAhead(st, now)
@@ -423,7 +423,7 @@ func (q *Quota) TakeQuota(ctx context.Context, host string) (time.Duration, erro
 	return q.slow(ctx, st)
 }
 
-// take takes one leased token, if the current lease (or, once it is used
+// take takes one leased token at now (ticks), if the current lease (or, once it is used
 // up or expired, the one leased ahead, which it promotes) has one. low
 // reports that the token taken was the current lease's low-water mark: the
 // caller starts the next lease.
@@ -461,10 +461,11 @@ func (st *quotaState) take(now int64) (ok, low bool) {
 func (q *Quota) leaseAhead(st *quotaState, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if nx := st.next.Load(); nx != nil && now.UnixNano() < nx.expires {
+	n := q.h.clk.mono(now)
+	if nx := st.next.Load(); nx != nil && n < nx.expires {
 		return // one is already waiting
 	}
-	if st.flight != nil || now.UnixNano() < st.notBefore || !q.h.try(now) {
+	if st.flight != nil || n < st.notBefore || !q.h.try(now) {
 		return
 	}
 	f := &flight{done: make(chan struct{}), ahead: true}
@@ -484,8 +485,8 @@ func (q *Quota) slow(ctx context.Context, st *quotaState) (time.Duration, error)
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		now := time.Now()
-		n := now.UnixNano()
+		now := q.h.clk.now()
+		n := q.h.clk.mono(now)
 		if ok, _ := st.take(n); ok {
 			return 0, nil
 		}
@@ -518,8 +519,8 @@ func (q *Quota) slow(ctx context.Context, st *quotaState) (time.Duration, error)
 			return 0, ctx.Err()
 		}
 		if f.err != nil {
-			now = time.Now()
-			if ok, _ := st.take(now.UnixNano()); ok {
+			now = q.h.clk.now()
+			if ok, _ := st.take(q.h.clk.mono(now)); ok {
 				return 0, nil
 			}
 			return q.degraded(ctx, st, now, f.err)
@@ -553,7 +554,7 @@ func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
 		err = q.h.cause(ctx, err)
 	}
 	cancel()
-	now := time.Now()
+	now := q.h.clk.now()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	defer close(f.done)
@@ -564,7 +565,7 @@ func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
 		return
 	}
 	q.h.ok()
-	st.apply(q, res, want, start.UnixNano(), now.UnixNano(), f.ahead)
+	st.apply(q, res, want, q.h.clk.mono(start), q.h.clk.mono(now), f.ahead)
 }
 
 // apply installs the tokens a lease granted and sets the wait before the
@@ -718,9 +719,9 @@ func (q *Quota) add(host string) *quotaState {
 		// local bucket in use: dropping it would give the host a full
 		// burst again on its next request while Redis is down). The others
 		// are worth no more than a new state.
-		now := time.Now()
+		now := q.h.clk.now()
 		for h, s := range old {
-			if s.holds(now) {
+			if s.holds(now, q.h.clk.mono(now)) {
 				next[h] = s
 			}
 		}
@@ -738,11 +739,10 @@ func (q *Quota) add(host string) *quotaState {
 // holds reports whether st keeps anything a new state would not have: a
 // leased token still valid, or a local bucket below its burst. Called
 // under q.mu.
-func (st *quotaState) holds(now time.Time) bool {
+func (st *quotaState) holds(now time.Time, n int64) bool {
 	if st == unlimited {
 		return false
 	}
-	n := now.UnixNano()
 	if l := st.lease.Load(); l != nil && n < l.expires && l.left.Load() > 0 {
 		return true
 	}

@@ -43,10 +43,11 @@ func (o untilOptions) resolve() (untilOptions, error) {
 	return o, nil
 }
 
-// untilEntry is one host's cached end.
+// untilEntry is one host's cached end. Its times are ticks (clock.go): a
+// step of the wall clock neither stretches nor shortens them.
 type untilEntry struct {
-	until      atomic.Int64 // unix nanoseconds, this replica's clock; 0: none
-	fetched    atomic.Int64 // when Redis was last read or written for it
+	until      atomic.Int64 // ticks; 0: none
+	fetched    atomic.Int64 // when Redis was last read or written for it (ticks)
 	refreshing atomic.Bool  // a read is running
 	// echo is the latest end a read can give back for this replica's own
 	// last write: Redis starts a key's expiry when the write arrives, so
@@ -58,7 +59,7 @@ type untilEntry struct {
 }
 
 // stale reports whether e was last fetched refresh or more before now
-// (unix nanoseconds) and, if so, claims the refresh: only one caller gets
+// (ticks) and, if so, claims the refresh: only one caller gets
 // true until done is called.
 func (e *untilEntry) stale(now int64, refresh time.Duration) bool {
 	return now-e.fetched.Load() >= int64(refresh) && e.refreshing.CompareAndSwap(false, true)
@@ -98,44 +99,46 @@ func (k untilKeys) read(key string, e *untilEntry, now time.Time) {
 	ctx, cancel := k.h.ctx(context.Background())
 	pttl, err := k.c.PTTL(ctx, key).Result()
 	cancel()
-	after := time.Now()
+	after := k.h.clk.now()
 	if err != nil {
 		k.h.failed(after)
 		return
 	}
 	k.h.ok()
-	e.fetched.Store(now.UnixNano())
+	n, a := k.h.clk.mono(now), k.h.clk.mono(after)
+	e.fetched.Store(n)
 	latest := int64(0)
 	if pttl > 0 { // go-redis returns PTTL as a Duration
-		if end := now.Add(pttl).UnixNano(); end > e.echo.Load() {
+		if end := n + int64(pttl); end > e.echo.Load() {
 			extend(&e.until, end)
 		}
-		latest = after.Add(pttl).UnixNano()
+		latest = a + int64(pttl)
 	}
-	if local := e.until.Load(); local > after.UnixNano() && local-latest > int64(time.Millisecond) {
+	if local := e.until.Load(); local > a && local-latest > int64(time.Millisecond) {
 		k.write(key, e, local, after)
 	}
 }
 
-// write extends key to u (unix nanoseconds; one Redis call) and caches
-// the end Redis answers with, which may be later.
+// write extends key to u (ticks; one Redis call) and caches the end
+// Redis answers with, which may be later.
 func (k untilKeys) write(key string, e *untilEntry, u int64, now time.Time) {
-	ms := (time.Duration(u-now.UnixNano()) + time.Millisecond - 1) / time.Millisecond
+	n := k.h.clk.mono(now)
+	ms := (time.Duration(u-n) + time.Millisecond - 1) / time.Millisecond
 	ctx, cancel := k.h.ctx(context.Background())
 	got, err := extendScript.Run(ctx, k.c, []string{key}, int64(ms)).Int64()
 	cancel()
-	done := time.Now()
+	done := k.h.clk.now()
 	if err != nil {
 		k.h.failed(done)
 		return
 	}
 	k.h.ok()
-	e.fetched.Store(now.UnixNano())
+	e.fetched.Store(n)
 	if got == int64(ms) { // this write set the key's end
-		extend(&e.echo, u+int64(done.Sub(now)+2*time.Millisecond))
+		extend(&e.echo, u+(k.h.clk.mono(done)-n)+int64(2*time.Millisecond))
 	}
 	if got > 0 {
-		extend(&e.until, now.Add(time.Duration(got)*time.Millisecond).UnixNano())
+		extend(&e.until, n+int64(time.Duration(got)*time.Millisecond))
 	}
 }
 
@@ -155,16 +158,16 @@ type hostMap[E any] struct {
 	m   atomic.Pointer[map[string]*E]
 	mu  sync.Mutex // serialises copies
 	max int
-	// end tells until when an entry matters (unix nanoseconds): at or
-	// before now, it may be dropped (its end has passed).
+	// end tells until when an entry matters (ticks): at or before now, it
+	// may be dropped (its end has passed).
 	end func(e *E) int64
 }
 
 // get returns host's entry, creating it. When the map is full, the entries
 // whose end has passed go first, then the one that ends soonest (a cooldown
 // or open state about to end rather than one with minutes to run): an
-// evicted host is read from Redis again on next use.
-func (hm *hostMap[E]) get(host string) *E {
+// evicted host is read from Redis again on next use. now is in ticks.
+func (hm *hostMap[E]) get(host string, now int64) *E {
 	if m := hm.m.Load(); m != nil {
 		if e, ok := (*m)[host]; ok {
 			return e
@@ -179,7 +182,6 @@ func (hm *hostMap[E]) get(host string) *E {
 			return e
 		}
 	}
-	now := time.Now().UnixNano()
 	m := make(map[string]*E, min(len(old)+1, hm.max))
 	for h, e := range old {
 		if len(old) >= hm.max && hm.end(e) <= now {
