@@ -495,10 +495,26 @@ func (e *invEntry) record(o *Observation, at int64) {
 	if e.first.Load() < 0 {
 		e.first.CompareAndSwap(-1, at)
 	}
-	if at-e.last.Load() >= lastSeenGranularity {
-		e.last.Store(at)
+	// Last-seen only moves forward: a compare-and-swap, so a call that
+	// read it before a concurrent, later-ending call stored its time does
+	// not overwrite that with its own earlier reading.
+	for {
+		l := e.last.Load()
+		if at-l < lastSeenGranularity {
+			break
+		}
+		if testHookLastSeen != nil {
+			testHookLastSeen()
+		}
+		if e.last.CompareAndSwap(l, at) {
+			break
+		}
 	}
 }
+
+// testHookLastSeen, when set by a test, runs between reading last-seen
+// and updating it, where a concurrent call can record a later time.
+var testHookLastSeen func()
 
 // totals sums the shards.
 func (e *invEntry) totals() (classes [len(statusClasses)]uint64, durSum int64) {
@@ -568,7 +584,8 @@ type InventoryEntry struct {
 	// call's connection was pinned.
 	Pinned bool `json:"pinned"`
 	// FirstSeen and LastSeen are when the first and the latest call of the
-	// entry ended.
+	// entry ended. LastSeen is kept to the millisecond and never goes back
+	// (a call that ends after a later-ending one does not move it).
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
 }
