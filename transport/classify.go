@@ -305,8 +305,11 @@ func bodyReplayable(req *http.Request) bool {
 // HostKey returns the key under which the per-host state of the
 // resilience layers (retry budget, cooldown, breaker, throttle) is kept for
 // u: its host and port in lower case, without the scheme's default port
-// ("api.example.com" for https://API.example.com:443/x). In the common case
-// (a lower-case host) it does not allocate.
+// and without one trailing dot ("api.example.com" for
+// https://API.example.com.:443/x), so a fully qualified name shares the
+// state of the same name written without its dot, as the egress allowlist,
+// Origin and pinning treat them as one host. In the common case (a
+// lower-case host, with a default or no port) it does not allocate.
 func HostKey(u *url.URL) string {
 	if u == nil {
 		return ""
@@ -316,9 +319,11 @@ func HostKey(u *url.URL) string {
 		port := h[i+1:]
 		if port == "" || (port == "443" && strings.EqualFold(u.Scheme, "https")) || (port == "80" && strings.EqualFold(u.Scheme, "http")) {
 			h = h[:i]
+		} else if i > 0 && h[i-1] == '.' {
+			h = h[:i-1] + h[i:] // "name.:8443"
 		}
 	}
-	return lowerASCII(h)
+	return lowerASCII(strings.TrimSuffix(h, "."))
 }
 
 // lowerASCII lower-cases s, returning s itself when it has no upper-case

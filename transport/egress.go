@@ -318,7 +318,10 @@ func (p *EgressPolicy) CheckURL(u *url.URL) error {
 	default:
 		return &EgressError{Origin: o, Reason: egressScheme}
 	}
-	return p.checkHost(o, o.Host)
+	// The raw host name, not o.Host: OriginOf has already removed one
+	// trailing dot, and checkHost removes one, so "a.example.com.." would
+	// otherwise pass as "a.example.com".
+	return p.checkHost(o, u.Hostname())
 }
 
 // checkHost checks host (raw, from a URL or a Host header) with o's scheme

@@ -229,20 +229,21 @@ func stdMethod(m string) string {
 	return overflowMethod
 }
 
-// appendOrigin appends scheme://host:port, lower-cased, the port
-// explicit (IPv6 hosts keep their brackets, as in URL.Host).
+// appendOrigin appends scheme://host:port, lower-cased, without a trailing
+// dot of the host (as Origin and HostKey), the port explicit (IPv6 hosts
+// keep their brackets, as in URL.Host).
 func appendOrigin(b []byte, u *url.URL) []byte {
 	b = appendLower(b, u.Scheme)
 	b = append(b, "://"...)
-	h := u.Host
-	i := strings.LastIndexByte(h, ':')
-	if i >= 0 && i > strings.LastIndexByte(h, ']') {
-		if i < len(h)-1 {
-			return appendLower(b, h)
-		}
-		h = h[:i] // "host:" has the default port
+	h, port := u.Host, ""
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
+		h, port = h[:i], h[i+1:] // "host:" has the default port
 	}
-	b = appendLower(b, h)
+	b = appendLower(b, strings.TrimSuffix(h, "."))
+	if port != "" {
+		b = append(b, ':')
+		return appendLower(b, port)
+	}
 	switch {
 	case strings.EqualFold(u.Scheme, "https"):
 		return append(b, ":443"...)
@@ -357,7 +358,7 @@ func (inv *Inventory) insert(key []byte, o *Observation) *invEntry {
 	origin, route, _ := strings.Cut(rest, "\x00")
 	e := &invEntry{method: method, origin: origin, route: route}
 	e.scheme, _, _ = strings.Cut(origin, "://")
-	e.host = strings.ToLower(o.URL.Hostname())
+	e.host = strings.TrimSuffix(strings.ToLower(o.URL.Hostname()), ".")
 	if i := strings.LastIndexByte(origin, ':'); i >= 0 {
 		e.port, _ = strconv.Atoi(origin[i+1:])
 	}

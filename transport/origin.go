@@ -10,10 +10,13 @@ import (
 )
 
 // Origin is an RFC 6454 origin: scheme, lower-case host and explicit port.
-// The zero Origin matches nothing.
+// A fully qualified name's trailing dot is removed ("api.example.com." is
+// the host "api.example.com", as for the egress allowlist, certificate
+// verification and pinning); only one, so "api.example.com.." stays
+// another host. The zero Origin matches nothing.
 type Origin struct {
 	Scheme string // "https" or "http"
-	Host   string // lower-case host name or IP literal, without brackets
+	Host   string // lower-case host name (no trailing dot) or IP literal, without brackets
 	Port   string // always explicit: "443" for https, "80" for http by default
 }
 
@@ -26,7 +29,8 @@ func (o Origin) String() string {
 }
 
 // OriginOf returns the origin of u. Default ports are made explicit so
-// "https://a" and "https://a:443" are the same origin.
+// "https://a" and "https://a:443" are the same origin, and one trailing
+// dot of the host is removed so "https://a." and "https://a" are too.
 func OriginOf(u *url.URL) Origin {
 	if u == nil {
 		return Origin{}
@@ -41,7 +45,7 @@ func OriginOf(u *url.URL) Origin {
 			port = "80"
 		}
 	}
-	return Origin{Scheme: scheme, Host: strings.ToLower(u.Hostname()), Port: port}
+	return Origin{Scheme: scheme, Host: strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), Port: port}
 }
 
 // ParseOrigin parses "https://host[:port]". A path other than "/", a query,
@@ -72,7 +76,11 @@ func ParseOrigin(s string) (Origin, error) {
 			return Origin{}, errors.New("transport: origin: port must be 1-65535, without leading zeros")
 		}
 	}
-	return OriginOf(u), nil
+	o := OriginOf(u)
+	if o.Host == "" { // "https://."
+		return Origin{}, errors.New("transport: origin: missing host")
+	}
+	return o, nil
 }
 
 // Scope answers, for every hop of every request, "may a credential (a token,
