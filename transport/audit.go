@@ -111,7 +111,7 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func (a *auditLayer) write(ctx context.Context, req *http.Request, rec *callRecord, resp *http.Response, err error, d time.Duration) {
-	route := rec.route
+	route := boundRoute(rec.route)
 	if route == "" && req.URL != nil {
 		route = NormalizePath(req.URL.EscapedPath())
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -152,8 +153,9 @@ type Observation struct {
 	// URL is the request URL; only its scheme, host and port (and, when
 	// Route is empty, its path) are used.
 	URL *url.URL
-	// Route is the call's route template; empty: the URL's path with
-	// identifiers folded to "{id}" (see NormalizePath).
+	// Route is the call's route template, cut to 256 bytes with the
+	// marker "/{...}" when longer (as WithRoute says); empty: the URL's
+	// path with identifiers folded to "{id}" (see NormalizePath).
 	Route string
 	// StatusCode is the response status; ignored when Err is set.
 	StatusCode int
@@ -211,9 +213,36 @@ func appendKey(b []byte, o *Observation) []byte {
 	b = appendOrigin(b, o.URL)
 	b = append(b, 0)
 	if o.Route != "" {
-		return append(b, o.Route...)
+		return append(b, boundRoute(o.Route)...)
 	}
 	return appendFoldedPath(b, o.URL.EscapedPath())
+}
+
+// routeCut marks where a route was cut.
+const routeCut = "/{...}"
+
+// boundRoute returns route when it is at most 256 bytes long, else route
+// cut to fit 256 bytes with the marker "/{...}": cut after its last "/"
+// that leaves room for the marker (at a UTF-8 character boundary when
+// there is none), as NormalizePath cuts a long path. The inventory and the
+// audit log apply it to the route a caller gives (WithRoute, SetRoute,
+// Observation.Route), which is a string of the caller's and may be built
+// from request data: a route is bookkeeping, so a long one is cut rather
+// than failing the call, and the memory an inventory entry holds stays
+// bounded.
+func boundRoute(route string) string {
+	if len(route) <= maxRouteLen {
+		return route
+	}
+	n := maxRouteLen - len(routeCut)
+	if i := strings.LastIndexByte(route[:n+1], '/'); i > 0 {
+		n = i
+	} else {
+		for n > 0 && !utf8.RuneStart(route[n]) {
+			n--
+		}
+	}
+	return route[:n] + routeCut
 }
 
 // stdMethod returns m when it is a standard method, else "_OTHER" (keeps

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -619,5 +620,48 @@ func TestInventoryRedirectHopRoute(t *testing.T) {
 	hop, ok2 := findEntry(snap, "GET", origin, "/people/{id}")
 	if !ok1 || !ok2 || first.Status["3xx"] != 1 || hop.Status["2xx"] != 1 {
 		t.Fatalf("entries %+v", snap.Entries)
+	}
+}
+
+// A route given with WithRoute (or in Observation.Route) is the caller's
+// string, possibly built from request data: each entry must hold at most
+// 256 bytes of it, or MaxEntries entries of huge routes grow memory
+// without bound. A longer route is cut, marked with "/{...}" as a cut
+// normalised path is.
+func TestInventoryBoundsGivenRoute(t *testing.T) {
+	inv := newInventory(t, transport.InventoryConfig{})
+	u := mustURL(t, "https://api.example.test/x")
+	exact := "/" + strings.Repeat("a", 255)
+	long := "/v1/" + strings.Repeat("segment/", 10000)
+	huge := "/v1/" + strings.Repeat("segment/", 20000) + "other"
+	noSlash := strings.Repeat("é", 10000)
+	for _, r := range []string{exact, long, huge, noSlash} {
+		inv.Record(transport.Observation{Method: "GET", URL: u, Route: r, StatusCode: 200})
+	}
+	// Through the layer, with WithRoute.
+	rt := inventoryLayer(t, transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+	}), inv)
+	req, _ := http.NewRequestWithContext(transport.WithRoute(context.Background(), huge), http.MethodGet, u.String(), nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	snap := inv.Snapshot()
+	if len(snap.Entries) != 3 {
+		t.Fatalf("%d entries, want 3 (exact, the cut /v1 routes, the cut route without /)", len(snap.Entries))
+	}
+	for _, e := range snap.Entries {
+		switch {
+		case len(e.Route) > 256:
+			t.Errorf("route of %d bytes kept", len(e.Route))
+		case e.Route == exact:
+		case !strings.HasSuffix(e.Route, "/{...}") || !utf8.ValidString(e.Route):
+			t.Errorf("cut route %q: want valid UTF-8 ending in /{...}", e.Route)
+		case strings.HasPrefix(e.Route, "/v1/") && e.Calls != 3:
+			t.Errorf("cut route %q has %d calls, want 3", e.Route, e.Calls)
+		}
 	}
 }
