@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/metric/noop"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
@@ -179,5 +180,56 @@ func TestNewBaseResetsTamperedDefaultTransport(t *testing.T) {
 	resp.Body.Close()
 	if resp.ProtoMajor != 2 {
 		t.Fatalf("proto %s, want HTTP/2", resp.Proto)
+	}
+}
+
+// Pins may match an intermediate, so a report-only verdict holds for the
+// whole verified chain, not for its leaf and root: two connections with
+// the same leaf and root but another intermediate (a cross-signed path,
+// a rotated intermediate) can get different verdicts. Each connection's
+// requests must report its own.
+func TestPinReportVerdictIsPerWholeChain(t *testing.T) {
+	root, _ := testpki.NewCA("root")
+	pinned, _ := root.Intermediate("pinned")
+	other, _ := root.Intermediate("other")
+	leaf, _ := pinned.Server("api.example.test")
+	p, err := newPinner([]PinSet{{Host: "api.example.test", Pins: []string{testpki.Pin(pinned.Cert), pinOf(9)}, ReportOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.now = time.Now
+	p.mismatch, _ = noop.Meter{}.Int64Counter("m")
+	p.expired, _ = noop.Meter{}.Int64Counter("e")
+	state := func(mid *x509.Certificate) *tls.ConnectionState {
+		return &tls.ConnectionState{ServerName: "api.example.test", PeerCertificates: []*x509.Certificate{leaf.Cert, mid},
+			VerifiedChains: [][]*x509.Certificate{{leaf.Cert, mid, root.Cert}}}
+	}
+	good, bad := state(pinned.Cert), state(other.Cert)
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	events := func(cs *tls.ConnectionState) int {
+		_, span := tp.Tracer("t").Start(context.Background(), "s")
+		p.report(span, cs)
+		span.End()
+		ended := rec.Ended()
+		return len(ended[len(ended)-1].Events())
+	}
+	// Handshakes in either order, then requests over both connections.
+	for _, order := range [][]*tls.ConnectionState{{good, bad}, {bad, good}} {
+		p.verdicts.Clear()
+		p.nverdicts.Store(0)
+		for _, cs := range order {
+			if err := p.verifyConnection(*cs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 2 {
+			if n := events(good); n != 0 {
+				t.Errorf("chain through the pinned intermediate: %d mismatch events, want 0", n)
+			}
+			if n := events(bad); n != 1 {
+				t.Errorf("chain through another intermediate: %d mismatch events, want 1", n)
+			}
+		}
 	}
 }

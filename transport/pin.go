@@ -230,17 +230,43 @@ type pinner struct {
 	nverdicts     atomic.Int64
 }
 
-// verdictKey identifies a verified chain checked against a set. Go shares
-// parsed certificates between connections (crypto/tls keeps a cache keyed
-// by the DER bytes), so the pointers identify the certificates.
+// verdictKey indexes the verdict for the verified chains of a connection
+// checked against a set. Go shares parsed certificates between connections
+// (crypto/tls keeps a cache keyed by the DER bytes), so the pointers
+// identify the certificates. A pin may match an intermediate, so the key
+// names the first chain's leaf, first intermediate and root and the number
+// of chains, and a verdict is used only for the very chains it was found
+// for (pinVerdict.chains): chains sharing a key (another path through a
+// cross-signed certificate) recompute theirs.
 type verdictKey struct {
-	leaf, root *x509.Certificate
-	set        *pinSet
+	leaf, mid, root *x509.Certificate
+	nchains         int
+	set             *pinSet
 }
 
 type pinVerdict struct {
+	chains   [][]*x509.Certificate // the verified chains the verdict is for
 	mismatch bool
 	seen     []string
+}
+
+// sameChains reports whether a and b are the same certificates in the same
+// chains.
+func sameChains(a, b [][]*x509.Certificate) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // newPinner validates sets. Option names in errors are "Pins[i]...".
@@ -469,18 +495,24 @@ func verdictKeyOf(s *pinSet, cs *tls.ConnectionState) (verdictKey, bool) {
 		return verdictKey{}, false
 	}
 	ch := cs.VerifiedChains[0]
-	return verdictKey{leaf: ch[0], root: ch[len(ch)-1], set: s}, true
+	k := verdictKey{leaf: ch[0], root: ch[len(ch)-1], nchains: len(cs.VerifiedChains), set: s}
+	if len(ch) > 2 {
+		k.mid = ch[1]
+	}
+	return k, true
 }
 
-// remember caches the verdict of a report-only check for the requests that
-// will use the connection. The cache is bounded: when full it is emptied;
-// a miss only costs a recomputation.
+// remember caches the verdict of a report-only check of the verified
+// chains of cs for the requests that will use the connection, replacing
+// one cached for other chains under the same key. The cache is bounded:
+// when full it is emptied; a miss only costs a recomputation.
 func (p *pinner) remember(s *pinSet, cs *tls.ConnectionState, v *pinVerdict) {
 	k, ok := verdictKeyOf(s, cs)
 	if !ok {
 		return
 	}
-	if _, loaded := p.verdicts.LoadOrStore(k, v); !loaded {
+	v.chains = cs.VerifiedChains
+	if _, loaded := p.verdicts.Swap(k, v); !loaded {
 		if p.nverdicts.Add(1) > maxPinVerdicts {
 			p.verdicts.Clear()
 			p.nverdicts.Store(0)
@@ -500,7 +532,7 @@ func (p *pinner) report(span trace.Span, cs *tls.ConnectionState) {
 		}
 		var v *pinVerdict
 		if k, ok := verdictKeyOf(s, cs); ok {
-			if got, ok := p.verdicts.Load(k); ok {
+			if got, ok := p.verdicts.Load(k); ok && sameChains(got.(*pinVerdict).chains, cs.VerifiedChains) {
 				v = got.(*pinVerdict)
 			}
 		}
