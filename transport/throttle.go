@@ -69,7 +69,8 @@ const minQuotaWait = time.Millisecond
 type HostLimit struct {
 	// Pattern selects hosts by HostKey: an exact key ("api.example.com",
 	// "api.example.com:8443"), "*.example.com" for every subdomain of
-	// example.com (not example.com itself), or "*" for every host.
+	// example.com (not example.com itself), or "*" for every host. Case
+	// and a trailing dot of the name are ignored, as for HostKey.
 	Pattern string
 	// Rate is the sustained request rate, per second. Zero: no rate
 	// limit (the adaptive throttle may still impose one).
@@ -212,9 +213,10 @@ func (h HostLimit) check(field string, needPattern bool) error {
 	return nil
 }
 
-// matches reports whether host (a HostKey) matches p.
+// matches reports whether host (a HostKey) matches p. A trailing dot of
+// the pattern's name is ignored, as HostKey drops the host's.
 func (h HostLimit) matches(host string) bool {
-	p := strings.ToLower(h.Pattern)
+	p := strings.Replace(strings.TrimSuffix(strings.ToLower(h.Pattern), "."), ".:", ":", 1)
 	switch {
 	case p == "*":
 		return true

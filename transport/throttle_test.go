@@ -447,3 +447,31 @@ func TestThrottleMinAttemptTime(t *testing.T) {
 		}
 	})
 }
+
+// A host's trailing dot changes neither which limit applies nor whose
+// state it uses: a request to "api.example.test." is limited as
+// "api.example.test" (not a way around its limit), and a pattern written
+// with the dot matches the host with or without it.
+func TestThrottleHostPatternsTrailingDot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newThrottle(t, transporttest.NewResponder(), transport.ThrottleConfig{
+			Hosts: []transport.HostLimit{
+				{Pattern: "api.example.test", Rate: 1, Burst: 1},
+				{Pattern: "dotted.test.", Rate: 1, Burst: 1},
+				{Pattern: "*.wild.test.", Rate: 1, Burst: 1},
+				{Pattern: "port.test.:8443", Rate: 1, Burst: 1},
+			},
+			MaxWait: time.Millisecond,
+		})
+		for _, u := range []string{"https://api.example.test./", "https://dotted.test/", "https://a.wild.test/", "https://port.test:8443/"} {
+			resSend(t, t.Context(), rt, u)
+			if _, err := resSend(t, t.Context(), rt, u); !errors.Is(err, transport.ErrRateLimited) {
+				t.Errorf("%s: second call %v, want limited", u, err)
+			}
+		}
+		// One host, one bucket: the other spelling finds it empty.
+		if _, err := resSend(t, t.Context(), rt, "https://api.example.test/"); !errors.Is(err, transport.ErrRateLimited) {
+			t.Errorf("api.example.test after api.example.test.: %v, want limited (shared state)", err)
+		}
+	})
+}
