@@ -228,7 +228,7 @@ func (p *Policy) writeQuery(b *strings.Builder, raw string) {
 	}
 	b.WriteByte('?')
 	for {
-		i := strings.IndexAny(raw, "&;")
+		i := indexSeparator(raw)
 		seg := raw
 		if i >= 0 {
 			seg = raw[:i]
@@ -240,6 +240,17 @@ func (p *Policy) writeQuery(b *strings.Builder, raw string) {
 		b.WriteByte(raw[i])
 		raw = raw[i+1:]
 	}
+}
+
+// indexSeparator returns the index of the first '&' or ';' in s, or -1
+// (strings.IndexAny builds a character set on every call).
+func indexSeparator(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '&' || c == ';' {
+			return i
+		}
+	}
+	return -1
 }
 
 func (p *Policy) writeParam(b *strings.Builder, seg string) {
