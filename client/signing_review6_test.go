@@ -55,14 +55,7 @@ func TestTransientKeySourceFailureIsRetried(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				keys := &flakyKeys{KeySource: hmacKeys(t), err: tc.err}
 				keys.fails.Store(2)
-				next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
-				c, err := client.New(client.WithBaseTransport(next),
-					client.WithOrigins("https://api.example.test"),
-					client.WithHMACSigning(keys), client.WithMaxAttempts(3))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
+				c, next := flakyKeysClient(t, keys)
 				req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/v1/pay", strings.NewReader(`{"a":1}`))
 				resp, err := c.Do(req)
 				if !tc.transient {
@@ -90,6 +83,21 @@ func TestTransientKeySourceFailureIsRetried(t *testing.T) {
 	}
 }
 
+// flakyKeysClient is a client signing with keys over a responder answering
+// 200, three attempts per call; it is closed when the test ends.
+func flakyKeysClient(t *testing.T, keys signer.KeySource) (*client.Client, *transporttest.Responder) {
+	t.Helper()
+	next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
+	c, err := client.New(client.WithBaseTransport(next),
+		client.WithOrigins("https://api.example.test"),
+		client.WithHMACSigning(keys), client.WithMaxAttempts(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, next
+}
+
 // TestTransientKeySourceFailureDoesNotOpenBreaker: calls that fail because
 // the key source stays unavailable through all their attempts are not host
 // failures (far more of them than the breaker's DefaultBreakerConsecutive
@@ -98,14 +106,7 @@ func TestTransientKeySourceFailureDoesNotOpenBreaker(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		keys := &flakyKeys{KeySource: hmacKeys(t), err: signer.ErrKeyUnavailable}
 		keys.fails.Store(1 << 30)
-		next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
-		c, err := client.New(client.WithBaseTransport(next),
-			client.WithOrigins("https://api.example.test"),
-			client.WithHMACSigning(keys), client.WithMaxAttempts(3))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c, next := flakyKeysClient(t, keys)
 		const calls = 4 * transport.DefaultBreakerConsecutiveFailures
 		for i := range calls {
 			req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1", nil)
