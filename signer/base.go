@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dunglas/httpsfv"
+	"golang.org/x/net/http/httpguts"
 )
 
 // FieldType is the Structured Field type of an HTTP field (RFC 9651). The
@@ -73,15 +74,18 @@ func clientScheme(r *http.Request) string {
 }
 
 // hostOf returns the authority the request is sent to, as Go puts it on the
-// wire: Request.Host, else URL.Host.
+// wire: Request.Host, else URL.Host, an internationalised name in its
+// ASCII (punycode) form as net/http converts it for HTTP/1.1 and HTTP/2
+// (httpguts.PunycodeHostPort). A received request's host is ASCII already.
 func hostOf(r *http.Request) string {
-	if r.Host != "" {
-		return r.Host
+	h := r.Host
+	if h == "" && r.URL != nil {
+		h = r.URL.Host
 	}
-	if r.URL != nil {
-		return r.URL.Host
+	if a, err := httpguts.PunycodeHostPort(h); err == nil {
+		return a // h itself when ASCII
 	}
-	return ""
+	return h // not convertible: net/http refuses to send it, Sign refuses it
 }
 
 // fieldValues returns the field lines of c's field. Host and Content-Length
