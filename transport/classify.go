@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/idna"
+
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/tokens"
 )
@@ -308,8 +310,10 @@ func bodyReplayable(req *http.Request) bool {
 // and without one trailing dot ("api.example.com" for
 // https://API.example.com.:443/x), so a fully qualified name shares the
 // state of the same name written without its dot, as the egress allowlist,
-// Origin and pinning treat them as one host. In the common case (a
-// lower-case host, with a default or no port) it does not allocate.
+// Origin and pinning treat them as one host; an internationalised name in
+// its ASCII form ("xn--bcher-kva.example" for "BÜCHER.example"), as
+// net/http sends it. In the common case (a lower-case ASCII host, with a
+// default or no port) it does not allocate.
 func HostKey(u *url.URL) string {
 	if u == nil {
 		return ""
@@ -323,7 +327,28 @@ func HostKey(u *url.URL) string {
 			h = h[:i-1] + h[i:] // "name.:8443"
 		}
 	}
-	return lowerASCII(strings.TrimSuffix(h, "."))
+	h = strings.TrimSuffix(h, ".")
+	if !isASCII(h) {
+		h = asciiHost(h)
+	}
+	return lowerASCII(h)
+}
+
+// asciiHost converts the internationalised name of h (host or host:port)
+// to its ASCII form, as net/http does before it dials and as the egress
+// allowlist compares it, so that "bücher.example" and
+// "xn--bcher-kva.example" share one state. A name that does not convert
+// is kept as it is (net/http refuses to send it).
+func asciiHost(h string) string {
+	name, port := h, ""
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.IndexByte(h[i:], ']') < 0 {
+		name, port = h[:i], h[i:]
+	}
+	a, err := idna.Lookup.ToASCII(name)
+	if err != nil {
+		return h
+	}
+	return a + port
 }
 
 // lowerASCII lower-cases s, returning s itself when it has no upper-case

@@ -19,6 +19,10 @@ func TestHostKeyIgnoresTrailingDot(t *testing.T) {
 		{"https://API.Example.COM.:443/", "https://api.example.com/"},
 		{"https://api.example.com.:8443/", "https://api.example.com:8443/"},
 		{"http://api.example.com.:80/", "http://api.example.com/"},
+		// An internationalised name is the ASCII name net/http sends.
+		{"https://bücher.example/", "https://xn--bcher-kva.example/"},
+		{"https://BÜCHER.example.:8443/", "https://xn--bcher-kva.example:8443/"},
+		{"https://b%C3%BCcher.example/", "https://XN--BCHER-KVA.example:443/"},
 	} {
 		ka, kb := transport.HostKey(mustURL(t, tc.a)), transport.HostKey(mustURL(t, tc.b))
 		if ka != kb {
