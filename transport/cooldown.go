@@ -32,39 +32,55 @@ type CooldownStore interface {
 }
 
 // Cooldowns is the in-memory CooldownStore: one atomic timestamp per host
-// in a bounded registry. Reads take no lock.
+// in a bounded registry. Reads take no lock. Ends are kept on the
+// monotonic clock: a step of the wall clock neither stretches nor shortens
+// a cooldown. It implements CooldownStoreAt.
 type Cooldowns struct {
 	reg registry[cooldownEntry]
+	clk clock
 }
 
 type cooldownEntry struct {
-	until atomic.Int64 // unix nanoseconds; 0: none
+	until atomic.Int64 // ticks (see clock); 0: none
 }
 
 // NewCooldowns returns an empty in-memory CooldownStore keeping at most
 // maxHosts hosts (0: DefaultMaxHosts; the least recently used host is
 // forgotten first).
 func NewCooldowns(maxHosts int) *Cooldowns {
-	c := &Cooldowns{}
+	c := &Cooldowns{clk: sysClock}
 	c.reg.init(maxHosts, func(string) *cooldownEntry { return new(cooldownEntry) })
 	return c
 }
 
-// CooldownUntil implements CooldownStore.
+// CooldownUntil implements CooldownStore. The end is in the frame of the
+// clock as it reads now (with a monotonic reading).
 func (c *Cooldowns) CooldownUntil(host string) time.Time {
+	if e := c.reg.lookup(host); e == nil || e.until.Load() == 0 {
+		return time.Time{}
+	}
+	return c.CooldownUntilAt(host, c.clk.now())
+}
+
+// CooldownUntilAt implements CooldownStoreAt: the end of host's cooldown
+// in the frame of the clock reading now (the zero time when there is
+// none).
+func (c *Cooldowns) CooldownUntilAt(host string, now time.Time) time.Time {
 	e := c.reg.lookup(host)
 	if e == nil {
 		return time.Time{}
 	}
 	if u := e.until.Load(); u != 0 {
-		return time.Unix(0, u)
+		return c.clk.time(u, now)
 	}
 	return time.Time{}
 }
 
-// SetCooldown implements CooldownStore.
+// SetCooldown implements CooldownStore. until is taken in the frame of
+// the clock as it reads now (a time.Now reading plus a wait, or a date).
 func (c *Cooldowns) SetCooldown(host string, until time.Time) {
-	c.reg.get(host, time.Now().UnixNano()).extend(until.UnixNano())
+	now := c.clk.now()
+	c.reg.get(host, now.UnixNano()).extend(c.clk.ticks(until, now))
 }
 
 // extend moves the cooldown's end to u if u is later.

@@ -421,7 +421,7 @@ func NewRetry(next http.RoundTripper, cfg RetryConfig) (http.RoundTripper, error
 	if err != nil {
 		return nil, err
 	}
-	l := &retryLayer{next: orDefault(next), cfg: c, cooldowns: c.Cooldowns}
+	l := &retryLayer{next: orDefault(next), cfg: c, cooldowns: c.Cooldowns, clk: sysClock}
 	l.cooldownsAt, _ = c.Cooldowns.(CooldownStoreAt)
 	l.hosts.init(c.MaxHosts, func(string) *retryHost {
 		h := &retryHost{}
@@ -453,6 +453,7 @@ type retryLayer struct {
 	retries     metric.Int64Counter
 	stops       metric.Int64Counter
 	attrSets    optCache[hostLabel, []metric.AddOption]
+	clk         clock
 }
 
 // retryHost is the retry layer's state for one host.
@@ -475,7 +476,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if cs := ownedScope(req); l.cfg.SharedClock && cs != nil && !cs.start.IsZero() {
 		now = cs.start // the call began microseconds ago: no second clock read
 	} else {
-		now = time.Now()
+		now = l.clk.now()
 	}
 	h := l.hosts.get(host, now.UnixNano())
 	if h.budget != nil {
@@ -531,7 +532,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return resp, nil // the happy path: nothing to classify, no clock read
 		}
-		now = time.Now()
+		now = l.clk.now()
 		if err != nil && resp != nil { // a broken next: keep the contract
 			drainClose(resp, l.cfg.MaxDrain)
 			resp = nil
@@ -547,7 +548,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		// deadline is reported with what was left of it.
 		var spent time.Duration
 		if l.noteServerWait(host, h, v, now) {
-			fresh := time.Now()
+			fresh := l.clk.now()
 			spent, now = fresh.Sub(now), fresh
 		}
 
@@ -619,7 +620,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if serr := sleepCtx(ctx, wait); serr != nil {
 			return nil, &RetryError{Attempts: n + 1, Reason: StopCanceled, Last: serr}
 		}
-		now = time.Now()
+		now = l.clk.now()
 	}
 }
 
@@ -683,25 +684,26 @@ func (l *retryLayer) fail(ctx context.Context, host string, n, status int, err e
 
 // awaitCooldown waits out host's cooldown, if it has one, or fails at once
 // with a *DeadlineError when the wait would not fit before the deadline.
+// The time left is measured on the monotonic clock (the own entry's ticks,
+// or a store's end against the reading it was given or, when both carry
+// one, the monotonic readings), so a step of the wall clock does not
+// stretch it.
 func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHost, now time.Time) (time.Time, error) {
-	var until int64
+	var t time.Time // the store's end
+	var u int64     // or the own entry's (ticks)
 	waited := false
 	if l.cooldowns != nil {
 		w0, counted := waitsOf(l.cooldowns)
-		var t time.Time
 		if l.cooldownsAt != nil {
 			t = l.cooldownsAt.CooldownUntilAt(host, now)
 		} else {
 			t = l.cooldowns.CooldownUntil(host)
 		}
-		if !t.IsZero() {
-			until = t.UnixNano()
-		}
 		waited = mayHaveWaited(l.cooldowns, w0, counted)
 	} else {
-		until = h.cool.until.Load()
+		u = h.cool.until.Load()
 	}
-	if until == 0 {
+	if t.IsZero() && u == 0 {
 		if waited {
 			// The store may have blocked (a first read of a host): the
 			// attempt reads the clock again when it needs it.
@@ -713,12 +715,18 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 		// The store may have blocked, and a cooldown is set: the wait is
 		// from now, not from before the read (which would overshoot the
 		// cooldown's end by the read's time).
-		now = time.Now()
+		now = l.clk.now()
 	}
-	if until <= now.UnixNano() {
+	var left time.Duration
+	if u != 0 {
+		left = time.Duration(u - l.clk.mono(now))
+	} else {
+		left = t.Sub(now)
+	}
+	if left <= 0 {
 		return now, nil
 	}
-	base := min(time.Duration(until-now.UnixNano()), l.cfg.MaxRetryAfter)
+	base := min(left, l.cfg.MaxRetryAfter)
 	wait := trimToDeadline(ctx, now, base, jitter(base, l.cfg.ServerWaitJitter), max(l.cfg.MinAttemptTime, 0))
 	if err := checkDeadline(ctx, now, wait, max(l.cfg.MinAttemptTime, 0), SourceCooldown, ErrRateLimited); err != nil {
 		return now, err
@@ -727,7 +735,7 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 	if err := sleepCtx(ctx, wait); err != nil {
 		return now, err
 	}
-	return time.Now(), nil
+	return l.clk.now(), nil
 }
 
 // noteServerWait starts or extends host's cooldown when the server asked
@@ -745,7 +753,7 @@ func (l *retryLayer) noteServerWait(host string, h *retryHost, v Verdict, now ti
 		l.cooldowns.SetCooldown(host, until)
 		return mayHaveWaited(l.cooldowns, w0, counted)
 	}
-	h.cool.extend(until.UnixNano())
+	h.cool.extend(l.clk.after(now, min(v.Wait, l.cfg.MaxRetryAfter)))
 	return false
 }
 

@@ -1,0 +1,121 @@
+package transport
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// steppedClock is the system clock (or a synctest bubble's) with a wall
+// clock that the test steps, as NTP, an operator or a resumed virtual
+// machine would: its readings are time.Now moved by the step, and the
+// ticks of a reading take the step out again (a reading is used before the
+// next step: the tests step between calls only).
+type steppedClock struct{ step atomic.Int64 }
+
+func (f *steppedClock) clock() clock {
+	return clock{
+		now: func() time.Time { return time.Now().Add(time.Duration(f.step.Load())) },
+		mono: func(now time.Time) int64 {
+			return int64(now.Add(-time.Duration(f.step.Load())).Sub(epoch))
+		},
+	}
+}
+
+type stepRT func(*http.Request) (*http.Response, error)
+
+func (f stepRT) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func stepResp(status int, h ...string) *http.Response {
+	resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(""))}
+	for i := 0; i+1 < len(h); i += 2 {
+		resp.Header.Set(h[i], h[i+1])
+	}
+	return resp
+}
+
+// checkLeft fails unless end, read at now, is at most want and more than
+// want-5s away, both on the wall clock (UnixNano) and as time.Sub
+// measures it.
+func checkLeft(t *testing.T, end, now time.Time, want time.Duration) {
+	t.Helper()
+	for _, d := range []time.Duration{time.Duration(end.UnixNano() - now.UnixNano()), end.Sub(now)} {
+		if d > want || d <= want-5*time.Second {
+			t.Fatalf("%v left after the wall clock stepped back an hour, want %v", d, want)
+		}
+	}
+}
+
+// A cooldown is kept on the monotonic clock: a step of the wall clock
+// neither stretches nor shortens it. (Ends were unix nanoseconds: after
+// the wall clock stepped an hour back, a 30 s cooldown held for an hour
+// and 30 s, every call to the host waiting MaxRetryAfter.)
+func TestCooldownSurvivesWallClockStep(t *testing.T) {
+	const host = "https://api.example.com"
+	var f steppedClock
+	c := NewCooldowns(0)
+	c.clk = f.clock()
+	c.SetCooldown(host, c.clk.now().Add(30*time.Second))
+	f.step.Store(int64(-time.Hour))
+	now := c.clk.now()
+	checkLeft(t, c.CooldownUntilAt(host, now), now, 30*time.Second)
+	checkLeft(t, c.CooldownUntil(host), c.clk.now(), 30*time.Second)
+}
+
+// The retry layer waits out a cooldown as long as the server asked, not
+// that plus a backwards step of the wall clock, with its own per-host
+// cooldowns and with the in-memory store.
+func TestRetryCooldownSurvivesWallClockStep(t *testing.T) {
+	for _, store := range []bool{false, true} {
+		name := "own"
+		if store {
+			name = "Cooldowns"
+		}
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var f steppedClock
+				var sent atomic.Int32
+				next := stepRT(func(*http.Request) (*http.Response, error) {
+					if sent.Add(1) == 1 {
+						return stepResp(http.StatusTooManyRequests, "Retry-After", "30"), nil
+					}
+					return stepResp(http.StatusOK), nil
+				})
+				cfg := RetryConfig{MaxAttempts: 1, ServerWaitJitter: -1}
+				if store {
+					c := NewCooldowns(0)
+					c.clk = f.clock()
+					cfg.Cooldowns = c
+				}
+				rt, err := NewRetry(next, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rt.(*retryLayer).clk = f.clock()
+				call := func() time.Duration {
+					start := time.Now()
+					req, _ := http.NewRequest(http.MethodGet, "https://api.example.com/v1", nil)
+					resp, err := rt.RoundTrip(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					return time.Since(start)
+				}
+				call() // 429, Retry-After: 30: a 30 s cooldown
+				f.step.Store(int64(-time.Hour))
+				time.Sleep(31 * time.Second) // the cooldown is over
+				if d := call(); d != 0 {
+					t.Fatalf("a call waited %v 31 s into a 30 s cooldown, the wall clock having stepped back an hour", d)
+				}
+				if n := sent.Load(); n != 2 {
+					t.Fatalf("%d requests sent, want 2", n)
+				}
+			})
+		})
+	}
+}
