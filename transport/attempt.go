@@ -74,12 +74,15 @@ func ownAttempt(req *http.Request) *Attempt {
 
 // clock returns a clock reading for a layer of attempt a (nil: none): the
 // attempt's shared reading when its layers share one, else time.Now.
-func (a *Attempt) clock() time.Time {
+func (a *Attempt) clock() time.Time { return a.clockWith(time.Now) }
+
+// clockWith is clock reading now instead of time.Now.
+func (a *Attempt) clockWith(now func() time.Time) time.Time {
 	if a == nil || !a.shareClock {
-		return time.Now()
+		return now()
 	}
 	if a.now.IsZero() {
-		a.now = time.Now()
+		a.now = now()
 	}
 	return a.now
 }

@@ -255,7 +255,7 @@ func NewBreaker(next http.RoundTripper, cfg BreakerConfig) (http.RoundTripper, e
 	if err != nil {
 		return nil, err
 	}
-	l := &breakerLayer{next: orDefault(next), cfg: c}
+	l := &breakerLayer{next: orDefault(next), cfg: c, clk: sysClock}
 	l.storeAt, _ = c.Store.(BreakerStoreAt)
 	meter := meterOf(c.MeterProvider)
 	if l.transitions, err = meter.Int64Counter(MetricBreakerTransitions, metric.WithUnit("{transition}"),
@@ -273,6 +273,7 @@ type breakerLayer struct {
 	storeAt     BreakerStoreAt // cfg.Store, when it takes the caller's clock
 	hosts       registry[breakerHost]
 	transitions metric.Int64Counter
+	clk         clock
 }
 
 // breakerHost is one host's breaker. state mirrors gobreaker's state (set
@@ -282,7 +283,7 @@ type breakerHost struct {
 	host        string
 	cb          *gobreaker.TwoStepCircuitBreaker[struct{}]
 	state       atomic.Int32 // a BreakerState
-	openUntil   atomic.Int64 // unix nanoseconds
+	openUntil   atomic.Int64 // ticks (see clock): on the monotonic clock
 	published   atomic.Int64 // the last openUntil given to the Store
 	consecutive atomic.Int64
 	win         window // a: attempts, b: failures
@@ -334,9 +335,8 @@ func (l *breakerLayer) shouldTrip(h *breakerHost) bool {
 
 // onStateChange runs under gobreaker's lock.
 func (l *breakerLayer) onStateChange(h *breakerHost, from, to BreakerState) {
-	now := time.Now()
 	if to == BreakerOpen {
-		h.openUntil.Store(now.Add(l.cfg.OpenTimeout).UnixNano())
+		h.openUntil.Store(l.clk.after(l.clk.now(), l.cfg.OpenTimeout))
 	}
 	h.win.reset()
 	h.consecutive.Store(0)
@@ -360,7 +360,7 @@ func (l *breakerLayer) onStateChange(h *breakerHost, from, to BreakerState) {
 func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	a := ownAttempt(req)
-	now := a.clock()
+	now := a.clockWith(l.clk.now)
 	h := l.hosts.get(a.hostKey(req.URL), now.UnixNano())
 	changes := h.changes.Load()
 
@@ -439,7 +439,7 @@ func (l *breakerLayer) sharedOpen(h *breakerHost, now time.Time) *CircuitOpenErr
 	if !until.After(now) {
 		return nil
 	}
-	shared := until.UnixNano() > h.openUntil.Load()+int64(sharedSlack)
+	shared := l.clk.ticks(until, now) > h.openUntil.Load()+int64(sharedSlack)
 	return &CircuitOpenError{Host: h.host, Until: until, State: BreakerOpen, Shared: shared}
 }
 
@@ -453,10 +453,10 @@ func (l *breakerLayer) publish(h *breakerHost, now time.Time) {
 	}
 	u := h.openUntil.Load()
 	p := h.published.Load()
-	if u <= p || u <= now.UnixNano() || !h.published.CompareAndSwap(p, u) {
+	if u <= p || u <= l.clk.mono(now) || !h.published.CompareAndSwap(p, u) {
 		return
 	}
-	l.cfg.Store.SetOpenUntil(h.host, time.Unix(0, u))
+	l.cfg.Store.SetOpenUntil(h.host, l.clk.time(u, now))
 }
 
 // admit asks gobreaker to let a request through while the breaker is not
@@ -485,12 +485,12 @@ func (l *breakerLayer) admit(h *breakerHost, now time.Time) (func(error), *Circu
 			until = p.start.Add(l.cfg.ProbeTimeout)
 			if !now.Before(until) {
 				p.report(errProbeTimeout)
-				return nil, &CircuitOpenError{Host: h.host, Until: time.Unix(0, h.openUntil.Load()), State: BreakerOpen}
+				return nil, &CircuitOpenError{Host: h.host, Until: l.clk.time(h.openUntil.Load(), now), State: BreakerOpen}
 			}
 		}
 		return nil, &CircuitOpenError{Host: h.host, Until: until, State: BreakerHalfOpen}
 	default: // gobreaker.ErrOpenState
-		return nil, &CircuitOpenError{Host: h.host, Until: time.Unix(0, h.openUntil.Load()), State: BreakerOpen}
+		return nil, &CircuitOpenError{Host: h.host, Until: l.clk.time(h.openUntil.Load(), now), State: BreakerOpen}
 	}
 }
 
