@@ -36,9 +36,9 @@ const maxCertificateFileSize = 1 << 20
 // nothing to stop; it works the same for in-place writes, renames and the
 // symlink swaps of Kubernetes secret volumes. Reload checks immediately.
 //
-// A reload that fails (unreadable file, bad PEM, or a certificate and key
-// that do not match because a rotation wrote one file but not yet the
-// other) keeps the certificate in use, reports the error to the reload
+// A reload that fails (unreadable file, bad PEM, an expired certificate,
+// or a certificate and key that do not match because a rotation wrote one
+// file but not yet the other) keeps the certificate in use, reports the error to the reload
 // hook (and to Base's reload metric), and is retried at the next interval;
 // a ClientCertificate never serves nothing.
 //
@@ -116,6 +116,7 @@ func applyClientCertificateOptions(opts []ClientCertificateOption) (clientCertif
 
 // NewClientCertificateFromFiles loads a PEM certificate chain (leaf first)
 // and its PEM private key from files, and reloads them when they change.
+// A pair that does not match or whose leaf has expired is refused.
 func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCertificateOption) (*ClientCertificate, error) {
 	cfg, err := applyClientCertificateOptions(opts)
 	if err != nil {
@@ -139,6 +140,7 @@ func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCerti
 
 // NewClientCertificateFromPEM builds a client certificate from a PEM
 // certificate chain (leaf first) and a PEM private key. Update replaces it.
+// A pair that does not match or whose leaf has expired is refused.
 func NewClientCertificateFromPEM(certPEM, keyPEM []byte, opts ...ClientCertificateOption) (*ClientCertificate, error) {
 	cfg, err := applyClientCertificateOptions(opts)
 	if err != nil {
@@ -297,7 +299,12 @@ func readCertificateFile(name string) ([]byte, error) {
 	return b, nil
 }
 
-// parseKeyPair parses a PEM chain and key and checks that they match.
+// parseKeyPair parses a PEM chain and key and checks that they match and
+// that the leaf has not expired: every server refuses an expired client
+// certificate, so installing one in place of a valid one (a stale file
+// restored by a rotation) would only break the handshakes that work.
+// A leaf not yet valid is accepted: the issuer's clock may be a little
+// ahead of ours.
 func parseKeyPair(certPEM, keyPEM []byte) (*tls.Certificate, error) {
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
@@ -309,6 +316,9 @@ func parseKeyPair(certPEM, keyPEM []byte) (*tls.Certificate, error) {
 			return nil, fmt.Errorf("transport: client certificate: %w", err)
 		}
 		cert.Leaf = leaf
+	}
+	if now := time.Now(); now.After(cert.Leaf.NotAfter) {
+		return nil, fmt.Errorf("transport: client certificate: expired at %s", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return &cert, nil
 }

@@ -418,3 +418,48 @@ func TestClientCertificateConcurrentRotation(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestClientCertificateRefusesExpired: a rotation that puts an expired
+// certificate on disk (a stale backup restored, a renewal job that copied
+// the old file) must keep the certificate in use, as a mismatched pair
+// does: every server refuses an expired client certificate, so installing
+// it turned a working mTLS client into one whose every new handshake
+// fails. An expired certificate is refused at construction and by Update
+// too.
+func TestClientCertificateRefusesExpired(t *testing.T) {
+	ca := pkiMust(testpki.NewCA("c"))
+	good := pkiMust(ca.Client("good"))
+	old := pkiMust(ca.Issue(testpki.LeafOptions{Names: []string{"old"}, Client: true,
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)}))
+	dir := t.TempDir()
+	cf, kf := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	if err := good.WriteFiles(cf, kf); err != nil {
+		t.Fatal(err)
+	}
+	var log reloadLog
+	cc := pkiMust(transport.NewClientCertificateFromFiles(cf, kf, transport.WithCertificateReloadHook(log.hook)))
+	if err := old.WriteFiles(cf, kf); err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Reload(); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("Reload of an expired certificate: %v", err)
+	}
+	if s := cc.Certificate().Leaf.SerialNumber; s.Cmp(good.Cert.SerialNumber) != 0 {
+		t.Fatal("expired certificate installed by a reload")
+	}
+	if errs := log.all(); len(errs) != 1 || errs[0] == nil {
+		t.Fatalf("hook calls %v", errs)
+	}
+	if err := cc.Update(old.CertPEM, old.KeyPEM); err == nil {
+		t.Fatal("Update installed an expired certificate")
+	}
+	if s := cc.Certificate().Leaf.SerialNumber; s.Cmp(good.Cert.SerialNumber) != 0 {
+		t.Fatal("expired certificate installed by Update")
+	}
+	if _, err := transport.NewClientCertificateFromPEM(old.CertPEM, old.KeyPEM); err == nil {
+		t.Fatal("NewClientCertificateFromPEM accepted an expired certificate")
+	}
+	if _, err := transport.NewClientCertificateFromFiles(cf, kf); err == nil {
+		t.Fatal("NewClientCertificateFromFiles accepted an expired certificate")
+	}
+}
