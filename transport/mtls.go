@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -122,8 +121,11 @@ func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCerti
 	if err != nil {
 		return nil, err
 	}
-	if certFile == "" || keyFile == "" {
-		return nil, errors.New("transport: client certificate: certificate and key file names are required")
+	if certFile == "" {
+		return nil, configErrorf("certFile", nil, "a certificate file name is required")
+	}
+	if keyFile == "" {
+		return nil, configErrorf("keyFile", nil, "a key file name is required")
 	}
 	c := &ClientCertificate{
 		certFile: certFile,

@@ -463,3 +463,19 @@ func TestClientCertificateRefusesExpired(t *testing.T) {
 		t.Fatal("NewClientCertificateFromFiles accepted an expired certificate")
 	}
 }
+
+// TestClientCertificateEmptyFileNames: a missing file name is a
+// configuration mistake and, like every other one, a *ConfigError naming
+// the argument.
+func TestClientCertificateEmptyFileNames(t *testing.T) {
+	for _, tc := range []struct{ cert, key, option string }{
+		{"", "k.pem", "certFile"},
+		{"c.pem", "", "keyFile"},
+	} {
+		_, err := transport.NewClientCertificateFromFiles(tc.cert, tc.key)
+		var ce *transport.ConfigError
+		if !errors.As(err, &ce) || ce.Option != tc.option {
+			t.Errorf("NewClientCertificateFromFiles(%q, %q) = %v, want a *ConfigError naming %s", tc.cert, tc.key, err, tc.option)
+		}
+	}
+}
