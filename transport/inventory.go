@@ -58,6 +58,21 @@ const (
 	overflowRoute  = "_overflow"
 )
 
+// invalidOrigin is the origin of the calls whose URL has no usable origin:
+// a host longer than a DNS name (253 bytes) or holding a control
+// character, a port of more than five digits or not all digits, or a
+// scheme longer than maxSchemeLen. The URL is the caller's, perhaps chosen
+// by a user (webhooks), and refused calls are recorded too: folding such
+// origins into one keeps each entry small.
+const invalidOrigin = "_invalid"
+
+// Bounds of the parts of an inventory origin.
+const (
+	maxHostLen   = 253 // a DNS name, without its trailing dot
+	maxPortLen   = 5   // 65535
+	maxSchemeLen = 32
+)
+
 // InventoryConfig configures NewInventory.
 type InventoryConfig struct {
 	// MaxEntries bounds the distinct (method, origin, route) entries.
@@ -151,7 +166,10 @@ type Observation struct {
 	// are recorded as "_OTHER".
 	Method string
 	// URL is the request URL; only its scheme, host and port (and, when
-	// Route is empty, its path) are used.
+	// Route is empty, its path) are used. A URL with a host longer than
+	// 253 bytes or holding a control character, a port of more than five
+	// digits or a scheme longer than 32 bytes is recorded under the
+	// origin "_invalid".
 	URL *url.URL
 	// Route is the call's route template, cut to 256 bytes with the
 	// marker "/{...}" when longer (as WithRoute says); empty: the URL's
@@ -260,15 +278,20 @@ func stdMethod(m string) string {
 
 // appendOrigin appends scheme://host:port, lower-cased, without a trailing
 // dot of the host (as Origin and HostKey), the port explicit (IPv6 hosts
-// keep their brackets, as in URL.Host).
+// keep their brackets, as in URL.Host); or invalidOrigin when a part is out
+// of its bounds (see invalidOrigin).
 func appendOrigin(b []byte, u *url.URL) []byte {
-	b = appendLower(b, u.Scheme)
-	b = append(b, "://"...)
 	h, port := u.Host, ""
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
 		h, port = h[:i], h[i+1:] // "host:" has the default port
 	}
-	b = appendLower(b, strings.TrimSuffix(h, "."))
+	h = strings.TrimSuffix(h, ".")
+	if !validOriginParts(u.Scheme, h, port) {
+		return append(b, invalidOrigin...)
+	}
+	b = appendLower(b, u.Scheme)
+	b = append(b, "://"...)
+	b = appendLower(b, h)
 	if port != "" {
 		b = append(b, ':')
 		return appendLower(b, port)
@@ -280,6 +303,29 @@ func appendOrigin(b []byte, u *url.URL) []byte {
 		return append(b, ":80"...)
 	}
 	return append(b, ':')
+}
+
+// validOriginParts reports whether an origin's scheme, host (IPv6
+// brackets included, trailing dot removed) and port are within bounds.
+func validOriginParts(scheme, host, port string) bool {
+	hostLen := len(host)
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		hostLen -= 2
+	}
+	if len(scheme) > maxSchemeLen || hostLen > maxHostLen || len(port) > maxPortLen {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if c := port[i]; c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // appendLower appends s lower-cased (ASCII).
@@ -386,10 +432,12 @@ func (inv *Inventory) insert(key []byte, o *Observation) *invEntry {
 	method, rest, _ := strings.Cut(k, "\x00")
 	origin, route, _ := strings.Cut(rest, "\x00")
 	e := &invEntry{method: method, origin: origin, route: route}
-	e.scheme, _, _ = strings.Cut(origin, "://")
-	e.host = strings.TrimSuffix(strings.ToLower(o.URL.Hostname()), ".")
-	if i := strings.LastIndexByte(origin, ':'); i >= 0 {
-		e.port, _ = strconv.Atoi(origin[i+1:])
+	if origin != invalidOrigin {
+		e.scheme, _, _ = strings.Cut(origin, "://")
+		e.host = strings.TrimSuffix(strings.ToLower(o.URL.Hostname()), ".")
+		if i := strings.LastIndexByte(origin, ':'); i >= 0 {
+			e.port, _ = strconv.Atoi(origin[i+1:])
+		}
 	}
 	e.first.Store(-1)
 	m := make(map[string]*invEntry, len(old)+1)

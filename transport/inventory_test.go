@@ -665,3 +665,50 @@ func TestInventoryBoundsGivenRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestInventoryBoundsHost: the origin of an entry comes from the request
+// URL, which an application forwarding user-chosen URLs (webhooks) does
+// not choose; calls the egress check refuses are recorded too. A host
+// longer than a DNS name (253 bytes), a port or a scheme no request can
+// use, is recorded under the one origin "_invalid", so each of the
+// MaxEntries entries stays small.
+func TestInventoryBoundsHost(t *testing.T) {
+	inv := newInventory(t, transport.InventoryConfig{})
+	max := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61) // 253 bytes
+	for _, raw := range []string{
+		"https://" + strings.Repeat("a", 10000) + ".example/x",
+		"https://" + strings.Repeat("a", 254) + "/x",
+		"https://" + strings.Repeat("b", 300) + ":8443/x",
+		"http://" + strings.Repeat("c", 5000) + "./x",
+		"https://[fe80::1%25" + strings.Repeat("z", 5000) + "]/x",
+		"https://api.example.test:" + strings.Repeat("4", 5000) + "/x",
+		strings.Repeat("h", 5000) + "://api.example.test/x",
+	} {
+		inv.Record(transport.Observation{Method: "GET", URL: mustURL(t, raw), Err: errors.New("refused")})
+	}
+	inv.Record(transport.Observation{Method: "GET", URL: &url.URL{Scheme: "https", Host: "a\x00b", Path: "/x"}, Err: errors.New("refused")})
+	// Normal entries are unchanged, a 253-byte name and its FQDN form too.
+	inv.Record(transport.Observation{Method: "GET", URL: mustURL(t, "https://"+max+"/x"), StatusCode: 200})
+	inv.Record(transport.Observation{Method: "GET", URL: mustURL(t, "https://"+strings.ToUpper(max)+".:443/x"), StatusCode: 200})
+	inv.Record(transport.Observation{Method: "GET", URL: mustURL(t, "https://[fe80::1%25eth0]:8443/x"), StatusCode: 200})
+
+	snap := inv.Snapshot()
+	bad, ok := findEntry(snap, "GET", "_invalid", "/x")
+	if !ok || bad.Calls != 8 || bad.Host != "" || bad.Port != 0 || bad.Scheme != "" {
+		t.Errorf("invalid-origin entry: found %v, %d calls, scheme %q, host of %d bytes, port %d; want 8 calls, no scheme, host or port", ok, bad.Calls, bad.Scheme, len(bad.Host), bad.Port)
+	}
+	if e, ok := findEntry(snap, "GET", "https://"+max+":443", "/x"); !ok || e.Calls != 2 || e.Host != max || e.Port != 443 {
+		t.Errorf("253-byte host entry = %+v (found %v), want 2 calls", e, ok)
+	}
+	if e, ok := findEntry(snap, "GET", "https://[fe80::1%eth0]:8443", "/x"); !ok || e.Host != "fe80::1%eth0" {
+		t.Errorf("IPv6 zone entry = %+v (found %v)", e, ok)
+	}
+	if len(snap.Entries) != 3 {
+		t.Errorf("%d entries, want 3", len(snap.Entries))
+	}
+	for _, e := range snap.Entries {
+		if len(e.Origin) > 300 {
+			t.Errorf("origin of %d bytes kept", len(e.Origin))
+		}
+	}
+}
