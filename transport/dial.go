@@ -32,7 +32,9 @@ type DialConfig struct {
 	// AnyPort allows every port. It cannot be combined with Ports.
 	AnyPort bool
 	// Proxies are the "host:port" addresses of the proxies the transport
-	// may use (as in the proxy URL, port explicit). A connection to one of
+	// may use (as in the proxy URL, port explicit; the host compared
+	// without case and without one trailing dot, so "proxy.corp." and
+	// "proxy.corp" are one proxy, as in HostKey). A connection to one of
 	// them is dialed without the address check, since a proxy is usually
 	// on a private address; the destination behind it is then not checked
 	// at dial time (the proxy resolves and connects it), so keep an egress
@@ -145,19 +147,26 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 	sd := &SafeDialer{guard: ssrf.New(opts...)}
 	for i, p := range cfg.Proxies {
 		h, port, err := net.SplitHostPort(p)
-		if err != nil || h == "" || port == "" {
+		if err != nil || strings.TrimSuffix(h, ".") == "" || port == "" {
 			return nil, configErrorf("Proxies["+strconv.Itoa(i)+"]", nil, "must be host:port")
 		}
 		if sd.proxies == nil {
 			sd.proxies = map[string]bool{}
 		}
-		sd.proxies[net.JoinHostPort(strings.ToLower(h), port)] = true
+		sd.proxies[proxyKey(h, port)] = true
 	}
 	keepAlive := nonZeroOr(cfg.KeepAlive, DefaultKeepAlive)
 	timeout := nonZeroOr(cfg.Timeout, DefaultDialTimeout)
 	sd.d = net.Dialer{Timeout: timeout, KeepAlive: keepAlive, Resolver: cfg.Resolver, Control: sd.control}
 	sd.plain = net.Dialer{Timeout: timeout, KeepAlive: keepAlive, Resolver: cfg.Resolver}
 	return sd, nil
+}
+
+// proxyKey is the key of a proxy address in SafeDialer.proxies: the host
+// lower-cased without one trailing dot (as HostKey: "proxy." and "proxy"
+// are one host, "proxy.." another), and the port.
+func proxyKey(host, port string) string {
+	return net.JoinHostPort(strings.ToLower(strings.TrimSuffix(host, ".")), port)
 }
 
 // control is the net.Dialer.Control hook: address is the IP:port the
@@ -184,7 +193,7 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // without the check.
 func (sd *SafeDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if sd.proxies != nil {
-		if h, p, err := net.SplitHostPort(addr); err == nil && sd.proxies[net.JoinHostPort(strings.ToLower(h), p)] {
+		if h, p, err := net.SplitHostPort(addr); err == nil && sd.proxies[proxyKey(h, p)] {
 			return sd.plain.DialContext(ctx, network, addr)
 		}
 	}

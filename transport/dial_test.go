@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -520,5 +521,57 @@ func TestSafeDialerWithBase(t *testing.T) {
 	defer base.CloseIdleConnections()
 	if _, err := getBody(&http.Client{Transport: base}, srv.URL); !errors.Is(err, transport.ErrEgressDenied) {
 		t.Fatalf("base with safe dialer to loopback: err = %v, want ErrEgressDenied", err)
+	}
+}
+
+// TestSafeDialerProxyTrailingDot: a listed proxy is the same proxy whether
+// the list or the proxy URL writes its name with a trailing dot, as the
+// rest of the package treats "name." and "name" as one host (HostKey,
+// OriginOf); only one dot is ignored, so "name.." stays another host.
+func TestSafeDialerProxyTrailingDot(t *testing.T) {
+	proxy := newConnCounter(t, nil, "")
+	proxy.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "via proxy")
+	})
+	_, port, _ := net.SplitHostPort(proxy.Listener.Addr().String())
+	dns := &fakeDNS{answer: func(name string, _ int) []netip.Addr {
+		if strings.EqualFold(name, "proxy.test") {
+			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}
+		}
+		return nil
+	}}
+	client := func(listed, proxyHost string) *http.Client {
+		sd := safeDialer(t, transport.DialConfig{AnyPort: true, Resolver: dns.resolver(), Proxies: []string{listed + ":" + port}})
+		pu := &url.URL{Scheme: "http", Host: proxyHost + ":" + port}
+		return &http.Client{Transport: &http.Transport{DialContext: sd.DialContext, Proxy: http.ProxyURL(pu), DisableKeepAlives: true}}
+	}
+	for _, c := range []struct{ listed, used string }{
+		{"proxy.test", "proxy.test"},
+		{"proxy.test", "proxy.test."},
+		{"Proxy.Test.", "proxy.test"},
+		{"proxy.test.", "PROXY.TEST."},
+	} {
+		if body, err := getBody(client(c.listed, c.used), "http://api.example.test/v1/x"); err != nil || body != "via proxy" {
+			t.Errorf("proxy %q listed as %q: %q %v", c.used, c.listed, body, err)
+		}
+	}
+	if n := proxy.conns.Load(); n != 4 {
+		t.Fatalf("proxy connections = %d, want 4", n)
+	}
+	// Not the listed proxy: refused (or not resolvable), never dialed.
+	for _, c := range []struct{ listed, used string }{
+		{"proxy.test", "proxy.test.."},
+		{"proxy.test..", "proxy.test"},
+		{"proxy.test..", "proxy.test."},
+	} {
+		if _, err := getBody(client(c.listed, c.used), "http://api.example.test/v1/x"); err == nil {
+			t.Errorf("proxy %q listed as %q: no error", c.used, c.listed)
+		}
+	}
+	if n := proxy.conns.Load(); n != 4 {
+		t.Fatalf("proxy connections = %d, want 4", n)
+	}
+	if _, err := transport.NewSafeDialer(transport.DialConfig{Proxies: []string{".:3128"}}); err == nil {
+		t.Error(`Proxies ".:3128": no error`)
 	}
 }
