@@ -51,6 +51,8 @@ type PinSet struct {
 	// connection. A connection to an IP literal carries no SNI, so for it
 	// every pinned IP address that the verified leaf certificate is valid
 	// for applies (always including the dialed address when it is pinned).
+	// An IP written with a trailing dot ("https://127.0.0.1./", which a
+	// custom dialer or a proxy may connect) is that IP: its pins apply.
 	Host string
 	// Pins are "sha256/<base64 of SHA-256 over SubjectPublicKeyInfo>"
 	// strings (the OkHttp form; SPKIPin computes one). A connection is
@@ -395,12 +397,18 @@ func (p *pinner) covers(host string) bool {
 	return p.lookupName(host) != nil
 }
 
-// lookupName returns the set for a server name (SNI), or nil.
+// lookupName returns the set for a server name (SNI), or nil. An IP
+// address with a trailing dot ("127.0.0.1.", which crypto/tls reports as
+// the ServerName "127.0.0.1" of a connection to https://127.0.0.1./ and
+// verifies as a DNS name) is that IP: its set is the IP's.
 func (p *pinner) lookupName(name string) *pinSet {
 	if name == "" {
 		return nil
 	}
 	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	if a, err := netip.ParseAddr(name); err == nil {
+		return p.ips[a.Unmap()]
+	}
 	if s := p.exact[name]; s != nil {
 		return s
 	}

@@ -2,10 +2,16 @@ package transport_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -487,5 +493,53 @@ func TestPinEventKindString(t *testing.T) {
 	if transport.PinEventMismatch.String() != "mismatch" || transport.PinEventExpired.String() != "expired" ||
 		transport.PinEventKind(9).String() != "PinEventKind(9)" {
 		t.Fatal("PinEventKind.String")
+	}
+}
+
+// TestPinIPHostTrailingDot: a pinned IP written with a trailing dot
+// ("https://127.0.0.1./") is the pinned IP. Go's resolver refuses such a
+// name, but a custom dialer (here) or a proxy connects it. crypto/tls then
+// sends no SNI but verifies the name "127.0.0.1." against the DNS SANs, so
+// a certificate with the DNS SAN "127.0.0.1" (what a misissuing CA, the
+// threat pins are for, can sign) is accepted; it reports "127.0.0.1" as the
+// connection's ServerName, which must be checked against the IP's pins,
+// not looked up among the names, where it is never found.
+func TestPinIPHostTrailingDot(t *testing.T) {
+	w := newPKIWorld(t)
+	ipAsName := func(ca *testpki.CA) tls.Certificate {
+		key := pkiMust(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(time.Now().UnixNano()),
+			Subject:      pkix.Name{CommonName: "127.0.0.1"},
+			NotBefore:    time.Now().Add(-time.Hour),
+			NotAfter:     time.Now().Add(time.Hour),
+			KeyUsage:     x509.KeyUsageDigitalSignature,
+			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			DNSNames:     []string{"127.0.0.1"},
+			IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		}
+		der := pkiMust(x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key))
+		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	}
+	good := pkiServer(t, ipAsName(w.ca), false, nil, nil)
+	evil := pkiServer(t, ipAsName(w.attackerCA), false, nil, nil)
+	genuine := []string{testpki.Pin(w.ca.Cert), pkiMust(testpki.RandomPin())}
+	cfg := func() transport.BaseConfig {
+		return transport.BaseConfig{
+			TLSConfig: &tls.Config{RootCAs: testpki.Pool(w.ca, w.attackerCA)},
+			Pins:      []transport.PinSet{{Host: "127.0.0.1", Pins: genuine}},
+		}
+	}
+	for _, host := range []string{"127.0.0.1.", "127.0.0.1"} {
+		b := pkiBase(t, cfg(), evil)
+		_, _, err := pkiGet(t, b, "https://"+host+"/")
+		var pme *transport.PinMismatchError
+		if !errors.As(err, &pme) || pme.Host != "127.0.0.1" {
+			t.Errorf("attacker at %s: err = %v, want a pin mismatch for 127.0.0.1", host, err)
+		}
+		b = pkiBase(t, cfg(), good)
+		if _, body, err := pkiGet(t, b, "https://"+host+"/"); err != nil || body != "ok" {
+			t.Errorf("genuine at %s: %q %v", host, body, err)
+		}
 	}
 }
