@@ -35,6 +35,7 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"nil tls config", []client.Option{client.WithTLSConfig(nil)}, "WithTLSConfig", nil},
 		{"insecure skip verify", []client.Option{client.WithTLSConfig(&tls.Config{InsecureSkipVerify: true})}, "WithTLSConfig", transport.ErrInsecureTLS},
 		{"tls 1.1 minimum", []client.Option{client.WithTLSConfig(&tls.Config{MinVersion: tls.VersionTLS11})}, "WithTLSConfig", nil},
+		{"tls minimum above maximum", []client.Option{client.WithTLSConfig(&tls.Config{MinVersion: tls.VersionTLS13, MaxVersion: tls.VersionTLS12})}, "WithTLSConfig", nil},
 		{"single pin", []client.Option{client.WithPins(transport.PinSet{Host: "api.example.com", Pins: []string{validPin}})}, "WithPins", nil},
 		{"malformed pin", []client.Option{client.WithPins(transport.PinSet{Host: "api.example.com", Pins: []string{"md5/xyz", validPin}})}, "WithPins", nil},
 		{"base transport and pins", []client.Option{client.WithBaseTransport(http.DefaultTransport), client.WithPins(transport.PinSet{Host: "a.example.com", Pins: []string{validPin, validPin}})}, "WithBaseTransport", nil},

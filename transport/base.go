@@ -49,8 +49,10 @@ type BaseConfig struct {
 	// is never modified. Refused with a *ConfigError wrapping
 	// ErrInsecureTLS: InsecureSkipVerify (option
 	// "TLSConfig.InsecureSkipVerify"), a MinVersion or MaxVersion below
-	// TLS 1.2, and CipherSuites listed by tls.InsecureCipherSuites. A zero
-	// MinVersion becomes tls.VersionTLS12. A VerifyConnection of its own
+	// TLS 1.2, and CipherSuites listed by tls.InsecureCipherSuites. A
+	// MinVersion above MaxVersion (no version left to negotiate) is a
+	// *ConfigError for "TLSConfig.MinVersion". A zero MinVersion becomes
+	// tls.VersionTLS12. A VerifyConnection of its own
 	// runs after the pin check. GetClientCertificate or Certificates cannot
 	// be combined with ClientCertificate. nil means an empty tls.Config.
 	// No revocation checking (OCSP, CRL) is done, as in crypto/tls.
@@ -319,6 +321,11 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 	if c.MaxVersion != 0 && c.MaxVersion < tls.VersionTLS12 {
 		return nil, configErrorf("TLSConfig.MaxVersion", ErrInsecureTLS,
 			"%s is below TLS 1.2", tls.VersionName(c.MaxVersion))
+	}
+	if c.MinVersion != 0 && c.MaxVersion != 0 && c.MinVersion > c.MaxVersion {
+		// crypto/tls accepts this and fails every handshake instead.
+		return nil, configErrorf("TLSConfig.MinVersion", nil,
+			"%s is above MaxVersion %s", tls.VersionName(c.MinVersion), tls.VersionName(c.MaxVersion))
 	}
 	insecure := tls.InsecureCipherSuites()
 	for i, id := range c.CipherSuites {

@@ -188,6 +188,7 @@ func TestNewBaseConfigErrors(t *testing.T) {
 		{"insecure skip verify", transport.BaseConfig{TLSConfig: &tls.Config{InsecureSkipVerify: true}}, "TLSConfig.InsecureSkipVerify", true},
 		{"min version 1.1", transport.BaseConfig{TLSConfig: &tls.Config{MinVersion: tls.VersionTLS11}}, "TLSConfig.MinVersion", true},
 		{"max version 1.0", transport.BaseConfig{TLSConfig: &tls.Config{MaxVersion: tls.VersionTLS10}}, "TLSConfig.MaxVersion", true},
+		{"min version above max version", transport.BaseConfig{TLSConfig: &tls.Config{MinVersion: tls.VersionTLS13, MaxVersion: tls.VersionTLS12}}, "TLSConfig.MinVersion", false},
 		{"insecure cipher", transport.BaseConfig{TLSConfig: &tls.Config{CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_RC4_128_SHA}}}, "TLSConfig.CipherSuites", true},
 		{"client cert twice", transport.BaseConfig{ClientCertificate: cc, TLSConfig: &tls.Config{GetClientCertificate: cc.GetClientCertificate}}, "ClientCertificate", false},
 		{"malformed pin prefix", transport.BaseConfig{Pins: []transport.PinSet{{Host: "a.example.test", Pins: []string{"sha1/AAAA", pin1}}}}, "Pins[0].Pins[0]", false},
@@ -232,6 +233,8 @@ func TestNewBaseConfigErrors(t *testing.T) {
 	for _, cfg := range []transport.BaseConfig{
 		{},
 		{TLSConfig: &tls.Config{MinVersion: tls.VersionTLS13}},
+		{TLSConfig: &tls.Config{MinVersion: tls.VersionTLS13, MaxVersion: tls.VersionTLS13}},
+		{TLSConfig: &tls.Config{MaxVersion: tls.VersionTLS12}},
 		{Pins: []transport.PinSet{{Host: "a.example.test", Pins: []string{pin1}, AllowSinglePin: true}}},
 		{Pins: []transport.PinSet{{Host: "*.example.test", Pins: []string{pin1, pin2}}, {Host: "example.test", Pins: []string{pin1, pin2}}}},
 		{Pins: []transport.PinSet{{Host: "127.0.0.1", Pins: []string{pin1, pin2}}, {Host: "::1", Pins: []string{pin1, pin2}}}},
