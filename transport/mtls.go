@@ -57,7 +57,7 @@ type ClientCertificate struct {
 	nextCheck         atomic.Int64 // unix nanoseconds of the next file check
 	closed            atomic.Bool
 
-	mu      sync.Mutex        // serialises reloads
+	mu      sync.Mutex        // serialises reloads and Update
 	lastSum [sha256.Size]byte // hash of the last files installed; guarded by mu
 }
 
@@ -174,11 +174,15 @@ func (c *ClientCertificate) Reload() error {
 
 // Update installs a new certificate chain and key given as PEM. On error
 // the previous certificate stays in use. For a file-based certificate the
-// files take over again the next time their content changes.
+// files take over again the next time their content changes. A file
+// reload in progress finishes first, so it never overwrites the
+// certificate Update installed with files it read before.
 func (c *ClientCertificate) Update(certPEM, keyPEM []byte) error {
 	cert, err := parseKeyPair(certPEM, keyPEM)
 	if err == nil {
+		c.mu.Lock()
 		c.install(cert)
+		c.mu.Unlock()
 	}
 	c.report(err)
 	return err
@@ -269,10 +273,17 @@ func (c *ClientCertificate) loadFiles() (changed bool, err error) {
 	if err != nil {
 		return true, err
 	}
+	if testHookReloadInstall != nil {
+		testHookReloadInstall()
+	}
 	c.lastSum = sum
 	c.install(cert)
 	return true, nil
 }
+
+// testHookReloadInstall, when set by a test, runs in a file reload between
+// reading and parsing the files and installing the certificate.
+var testHookReloadInstall func()
 
 func (c *ClientCertificate) install(cert *tls.Certificate) {
 	c.cur.Store(cert)
