@@ -55,7 +55,8 @@ type AuditConfig struct {
 //	url.full                   https://api.example.com/users/42?key=REDACTED
 //	http.response.status_code  200 (absent when the call failed)
 //	securecall.attempts        physical sends, counted by NewAttemptTrace (0 without it)
-//	securecall.auth            bearer+hmac, or none
+//	securecall.auth            bearer+hmac, or none (mtls: a client certificate
+//	                           was configured, not necessarily asked for)
 //	duration                   time until the response headers or the failure
 //	tls.protocol.version       1.3 (absent for plain http and failures)
 //	securecall.tls.pinned      true when the connection was checked against pins

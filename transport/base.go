@@ -69,6 +69,10 @@ type BaseConfig struct {
 	// Base sees a new certificate, new calls go over new connections that
 	// present it (also for HTTP/2, whose busy connections are never idle),
 	// while in-flight calls finish on their connection. nil presents none.
+	// Every call that gets a response over TLS is then marked AuthMTLS for
+	// the inventory and audit log, also when the server did not ask for
+	// the certificate (crypto/tls does not report that in the connection
+	// state): "mtls" says a certificate was offered, not that it was used.
 	ClientCertificate *ClientCertificate
 
 	// Proxy chooses a proxy per request, as http.Transport.Proxy. nil
