@@ -119,3 +119,68 @@ func TestRetryCooldownSurvivesWallClockStep(t *testing.T) {
 		})
 	}
 }
+
+// The throttle's adaptive rate keeps its deadlines (the next recovery
+// step, the end of the interval without a further decrease) on the
+// monotonic clock. (They were unix nanoseconds: after the wall clock
+// stepped an hour back, a lowered rate did not recover, and further
+// throttle signals did not lower it, for an hour.)
+func TestThrottleAdaptiveSurvivesWallClockStep(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// after runs after the step; it returns the rate it should leave
+		// (want) or a rate it should leave the host below (below).
+		after func(t *testing.T, send func(status int)) (want, below float64)
+	}{
+		{"recovers", func(t *testing.T, send func(int)) (float64, float64) {
+			time.Sleep(10 * time.Second)
+			for range 10 { // each send may apply one recovery step
+				send(http.StatusOK)
+				time.Sleep(time.Second)
+			}
+			return 10, 0 // back to the configured rate
+		}},
+		{"lowers again", func(t *testing.T, send func(int)) (float64, float64) {
+			time.Sleep(2 * time.Second)
+			send(http.StatusTooManyRequests)
+			return 0, 5
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var f steppedClock
+				var status atomic.Int32
+				next := stepRT(func(*http.Request) (*http.Response, error) {
+					return stepResp(int(status.Load())), nil
+				})
+				rt, err := NewThrottle(next, ThrottleConfig{Limit: HostLimit{Rate: 10, Burst: 1}, MaxWait: time.Minute})
+				if err != nil {
+					t.Fatal(err)
+				}
+				l := rt.(*throttleLayer)
+				l.clk = f.clock()
+				send := func(s int) {
+					status.Store(int32(s))
+					req, _ := http.NewRequest(http.MethodGet, "https://api.example.com/v1", nil)
+					resp, err := rt.RoundTrip(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+				}
+				limit := func() float64 {
+					return float64(l.hosts.lookup("api.example.com").lim.Load().Limit())
+				}
+				send(http.StatusTooManyRequests) // 10/s halved
+				if r := limit(); r != 5 {
+					t.Fatalf("rate %v after a 429, want 5", r)
+				}
+				f.step.Store(int64(-time.Hour))
+				want, below := tc.after(t, send)
+				if r := limit(); want != 0 && r != want || below != 0 && r >= below {
+					t.Fatalf("rate %v after the wall clock stepped back an hour, want %v (below %v)", r, want, below)
+				}
+			})
+		})
+	}
+}

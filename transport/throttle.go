@@ -275,7 +275,7 @@ func NewThrottle(next http.RoundTripper, cfg ThrottleConfig) (http.RoundTripper,
 	if err != nil {
 		return nil, err
 	}
-	l := &throttleLayer{next: orDefault(next), cfg: c}
+	l := &throttleLayer{next: orDefault(next), cfg: c, clk: sysClock}
 	meter := meterOf(c.MeterProvider)
 	if l.waits, err = meter.Float64Histogram(MetricThrottleWait, metric.WithUnit("s"),
 		metric.WithDescription("Waits imposed by securecall's client-side throttle.")); err != nil || l.waits == nil {
@@ -292,6 +292,7 @@ type throttleLayer struct {
 	hosts registry[throttleHost]
 	waits metric.Float64Histogram
 	sets  optCache[hostLabel, []metric.RecordOption]
+	clk   clock
 }
 
 // throttleHost is one host's throttle state.
@@ -305,14 +306,14 @@ type throttleHost struct {
 
 	// adaptive state, under mu (nextRecovery also read atomically)
 	mu             sync.Mutex
-	adapting       bool       // the adaptive limit is below the ceiling
-	ceiling        rate.Limit // rate recovered to
-	policy         bool       // the ceiling is the server's advertised quota
-	noDecreaseTill int64
-	nextRecovery   atomic.Int64 // unix nanoseconds; 0: none pending
+	adapting       bool         // the adaptive limit is below the ceiling
+	ceiling        rate.Limit   // rate recovered to
+	policy         bool         // the ceiling is the server's advertised quota
+	noDecreaseTill int64        // ticks (see clock)
+	nextRecovery   atomic.Int64 // ticks; 0: none pending
 
 	// send-rate measurement: sends counted in a window of about 1 s
-	winStart atomic.Int64
+	winStart atomic.Int64 // ticks; 0: none yet
 	winCount atomic.Int64
 	lastRate atomic.Uint64 // float64 bits, requests per second
 }
@@ -344,10 +345,11 @@ func (l *throttleLayer) newHost(host string) *throttleHost {
 func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	a := ownAttempt(req)
-	now := a.clock()
-	h := l.hosts.get(a.hostKey(req.URL), now.UnixNano())
+	now := a.clockWith(l.clk.now)
+	t := l.clk.mono(now)
+	h := l.hosts.get(a.hostKey(req.URL), t)
 	if !l.cfg.DisableAdaptive {
-		h.countSend(now.UnixNano())
+		h.countSend(t)
 	}
 	if h.limited.Load() {
 		if err := l.takeToken(ctx, a, h, now); err != nil {
@@ -376,7 +378,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !l.cfg.DisableAdaptive && err == nil {
 		if c := resp.StatusCode; c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable || len(resp.Header["Ratelimit"]) > 0 {
 			if v := Classify(ctx, resp, nil, time.Now()); v.Throttled {
-				l.lower(h, time.Now(), policyRate(resp.Header))
+				l.lower(h, l.clk.now(), policyRate(resp.Header))
 			}
 		}
 	}
@@ -402,7 +404,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 // takeToken waits for a token of h's bucket, or fails at once when the
 // wait would not fit before the deadline or exceed MaxWait.
 func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHost, now time.Time) error {
-	if nr := h.nextRecovery.Load(); nr != 0 && now.UnixNano() >= nr {
+	if nr := h.nextRecovery.Load(); nr != 0 && l.clk.mono(now) >= nr {
 		l.recover(h, now)
 	}
 	lim := h.lim.Load()
@@ -519,7 +521,7 @@ func (l *throttleLayer) record(ctx context.Context, host, reason string, d time.
 	l.waits.Record(ctx, d.Seconds(), opts...)
 }
 
-// countSend counts one send for the rate measurement.
+// countSend counts one send, at now (ticks), for the rate measurement.
 func (h *throttleHost) countSend(now int64) {
 	h.winCount.Add(1)
 	start := h.winStart.Load()
@@ -553,11 +555,11 @@ func (h *throttleHost) sendRate(now int64) rate.Limit {
 func (l *throttleLayer) lower(h *throttleHost, now time.Time, hint rate.Limit) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	t := now.UnixNano()
+	t := l.clk.mono(now)
 	if t < h.noDecreaseTill {
 		return
 	}
-	h.noDecreaseTill = t + int64(l.cfg.RecoveryInterval)
+	h.noDecreaseTill = l.clk.after(now, l.cfg.RecoveryInterval)
 	lim := h.lim.Load()
 	var cur rate.Limit
 	switch {
@@ -591,7 +593,7 @@ func (l *throttleLayer) lower(h *throttleHost, now time.Time, hint rate.Limit) {
 		}
 	}
 	h.limited.Store(true)
-	h.nextRecovery.Store(t + int64(l.cfg.RecoveryInterval))
+	h.nextRecovery.Store(l.clk.after(now, l.cfg.RecoveryInterval))
 }
 
 // policyRate returns the lowest request rate the RateLimit-Policy field of
@@ -621,7 +623,7 @@ func policyRate(h http.Header) rate.Limit {
 func (l *throttleLayer) recover(h *throttleHost, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	t := now.UnixNano()
+	t := l.clk.mono(now)
 	nr := h.nextRecovery.Load()
 	if nr == 0 || t < nr || !h.adapting {
 		return
@@ -630,7 +632,7 @@ func (l *throttleLayer) recover(h *throttleHost, now time.Time) {
 	next := lim.Limit() + h.ceiling*rate.Limit(l.cfg.RecoveryStep)
 	if next < h.ceiling {
 		lim.SetLimitAt(now, next)
-		h.nextRecovery.Store(t + int64(l.cfg.RecoveryInterval))
+		h.nextRecovery.Store(l.clk.after(now, l.cfg.RecoveryInterval))
 		return
 	}
 	h.adapting = false
