@@ -390,7 +390,7 @@ func (b *Base) CloseIdleConnections() {
 // pollClientCertificate lets the client certificate check its files when
 // due and counts the outcome. It runs in RoundTrip and in handshakes.
 func (b *Base) pollClientCertificate() {
-	if checked, err := b.cc.poll(time.Now()); checked {
+	if checked, err := b.cc.poll(); checked {
 		if err != nil {
 			b.reloads.Add(context.Background(), 1, reloadFailure)
 		} else {

@@ -3,11 +3,14 @@ package transport
 import (
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/securecall/securecall/internal/testpki"
 )
 
 // steppedClock is the system clock (or a synctest bubble's) with a wall
@@ -183,4 +186,48 @@ func TestThrottleAdaptiveSurvivesWallClockStep(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A file-based client certificate checks its files on the monotonic
+// clock. (The next check was unix nanoseconds: after the wall clock
+// stepped an hour back, reloading paused for an hour, and a rotated
+// certificate was presented an hour late.)
+func TestClientCertificateReloadSurvivesWallClockStep(t *testing.T) {
+	ca, err := testpki.NewCA("client root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := ca.Client("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ca.Client("b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := a.WriteFiles(certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		var f steppedClock
+		c, err := NewClientCertificateFromFiles(certFile, keyFile, WithCertificateReloadInterval(30*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.clk = f.clock()
+		gen := c.generation()
+		if err := b.WriteFiles(certFile, keyFile); err != nil {
+			t.Fatal(err)
+		}
+		f.step.Store(int64(-time.Hour))
+		time.Sleep(31 * time.Second) // the check is due
+		if _, err := c.GetClientCertificate(nil); err != nil {
+			t.Fatal(err)
+		}
+		if c.generation() == gen {
+			t.Fatal("rotated certificate not loaded 31 s into a 30 s reload interval, the wall clock having stepped back an hour")
+		}
+	})
 }

@@ -33,7 +33,9 @@ const maxCertificateFileSize = 1 << 20
 // handshake reads both files and, if their content changed, parses them
 // and swaps the certificate in. There is no watcher goroutine to leak and
 // nothing to stop; it works the same for in-place writes, renames and the
-// symlink swaps of Kubernetes secret volumes. Reload checks immediately.
+// symlink swaps of Kubernetes secret volumes. The interval runs on the
+// monotonic clock: a step of the wall clock does not pause reloading.
+// Reload checks immediately.
 //
 // A reload that fails (unreadable file, bad PEM, an expired certificate,
 // or a certificate and key that do not match because a rotation wrote one
@@ -54,7 +56,8 @@ type ClientCertificate struct {
 	certFile, keyFile string
 	interval          int64 // nanoseconds
 	onReload          func(error)
-	nextCheck         atomic.Int64 // unix nanoseconds of the next file check
+	nextCheck         atomic.Int64 // ticks (see clock) of the next file check
+	clk               clock        // set with certFile
 	closed            atomic.Bool
 
 	mu      sync.Mutex        // serialises reloads and Update
@@ -132,11 +135,12 @@ func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCerti
 		keyFile:  keyFile,
 		interval: int64(cfg.interval),
 		onReload: cfg.onReload,
+		clk:      sysClock,
 	}
 	if _, err := c.loadFiles(); err != nil {
 		return nil, err
 	}
-	c.nextCheck.Store(time.Now().UnixNano() + c.interval)
+	c.nextCheck.Store(c.clk.after(c.clk.now(), time.Duration(c.interval)))
 	return c, nil
 }
 
@@ -200,7 +204,7 @@ func (c *ClientCertificate) Certificate() *tls.Certificate {
 // also be used in a tls.Config of your own. It first checks the files if
 // the reload interval has passed.
 func (c *ClientCertificate) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	_, _ = c.poll(time.Now())
+	_, _ = c.poll()
 	return c.served(), nil
 }
 
@@ -225,16 +229,18 @@ func (c *ClientCertificate) Close() error {
 // generation changes every time a new certificate is installed.
 func (c *ClientCertificate) generation() uint64 { return c.gen.Load() }
 
-// poll checks the files if they are due. checked is true when a reload
-// found new content (err tells whether it was installed); the hook has
-// been called then.
-func (c *ClientCertificate) poll(now time.Time) (checked bool, err error) {
+// poll checks the files if they are due, on the monotonic clock (a step
+// of the wall clock neither delays nor hastens a check). checked is true
+// when a reload found new content (err tells whether it was installed);
+// the hook has been called then.
+func (c *ClientCertificate) poll() (checked bool, err error) {
 	if c.certFile == "" || c.closed.Load() {
 		return false, nil
 	}
-	n := now.UnixNano()
+	now := c.clk.now()
+	n := c.clk.mono(now)
 	next := c.nextCheck.Load()
-	if n < next || !c.nextCheck.CompareAndSwap(next, n+c.interval) {
+	if n < next || !c.nextCheck.CompareAndSwap(next, c.clk.after(now, time.Duration(c.interval))) {
 		return false, nil // not due, or another goroutine is checking
 	}
 	changed, err := c.loadFiles()
