@@ -361,7 +361,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	a := ownAttempt(req)
 	now := a.clockWith(l.clk.now)
-	h := l.hosts.get(a.hostKey(req.URL), now.UnixNano())
+	h := l.hosts.get(a.hostKey(req.URL), l.clk.mono(now))
 	changes := h.changes.Load()
 
 	if l.cfg.Store != nil {

@@ -231,3 +231,32 @@ func TestClientCertificateReloadSurvivesWallClockStep(t *testing.T) {
 		}
 	})
 }
+
+// A per-host registry tells the least recently used host by the monotonic
+// clock. (Last uses were unix nanoseconds: after the wall clock stepped an
+// hour back, a host used since the step looked an hour older than hosts
+// idle since before it, was not refreshed, and was forgotten first, its
+// cooldown with it.)
+func TestRegistryEvictionSurvivesWallClockStep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var f steppedClock
+		c := NewCooldowns(3)
+		c.clk = f.clock()
+		set := func(host string) { c.SetCooldown(host, c.clk.now().Add(time.Minute)) }
+		set("idle")
+		set("busy")
+		time.Sleep(2 * time.Second)
+		f.step.Store(int64(-time.Hour))
+		set("busy") // used since the step
+		set("new")
+		set("another") // full: the least recently used goes
+		if c.reg.lookup("idle") != nil {
+			t.Error("the host idle since before the step was kept")
+		}
+		for _, h := range []string{"busy", "new", "another"} {
+			if c.reg.lookup(h) == nil {
+				t.Errorf("%s, used since the wall clock stepped back an hour, was forgotten", h)
+			}
+		}
+	})
+}

@@ -80,7 +80,7 @@ func (c *Cooldowns) CooldownUntilAt(host string, now time.Time) time.Time {
 // the clock as it reads now (a time.Now reading plus a wait, or a date).
 func (c *Cooldowns) SetCooldown(host string, until time.Time) {
 	now := c.clk.now()
-	c.reg.get(host, now.UnixNano()).extend(c.clk.ticks(until, now))
+	c.reg.get(host, c.clk.mono(now)).extend(c.clk.ticks(until, now))
 }
 
 // extend moves the cooldown's end to u if u is later.
@@ -109,8 +109,10 @@ func jitter(d time.Duration, frac float64) time.Duration {
 // registry is a bounded per-host map with lock-free reads: lookups load
 // an immutable map through an atomic pointer; adding a host copies the map
 // under a mutex (hosts are few and added rarely). Entries record when they
-// were last used, coarsely, so the least recently used can be evicted when
-// the registry is full.
+// were last used, coarsely, in ticks of the owner's clock (monotonic: a
+// step of the wall clock does not make a host used since look older than
+// idle ones), so the least recently used can be evicted when the registry
+// is full.
 type registry[V any] struct {
 	m     atomic.Pointer[map[string]*regEntry[V]]
 	mu    sync.Mutex
@@ -120,7 +122,7 @@ type registry[V any] struct {
 
 type regEntry[V any] struct {
 	v    *V
-	used atomic.Int64 // unix nanoseconds, refreshed at most every touchEvery
+	used atomic.Int64 // ticks (see clock), refreshed at most every touchEvery
 }
 
 // touchEvery is how stale an entry's last-use time may get before a
@@ -145,8 +147,8 @@ func (r *registry[V]) lookup(host string) *V {
 	return nil
 }
 
-// get returns host's entry, creating it when missing; now (unix
-// nanoseconds) refreshes its last-use time.
+// get returns host's entry, creating it when missing; now (ticks of the
+// owner's clock) refreshes its last-use time.
 func (r *registry[V]) get(host string, now int64) *V {
 	if m := r.m.Load(); m != nil {
 		if e, ok := (*m)[host]; ok {

@@ -478,7 +478,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		now = l.clk.now()
 	}
-	h := l.hosts.get(host, now.UnixNano())
+	h := l.hosts.get(host, l.clk.mono(now))
 	if h.budget != nil {
 		h.budget.call(now.UnixNano())
 	}
