@@ -78,7 +78,9 @@ func newBudget(c BudgetConfig) *budget {
 	return b
 }
 
-// call records one call (a first attempt) at now (unix nanoseconds).
+// call records one call (a first attempt) at now (ticks, see clock: the
+// window runs on the monotonic clock, so a step of the wall clock does not
+// forget the retries taken).
 func (b *budget) call(now int64) { b.win.add(now, 1, 0) }
 
 // tryRetry takes one retry from the budget at now, reporting false (and
@@ -133,7 +135,7 @@ func (w *window) bucket(now int64) *windowBucket {
 	return bk
 }
 
-// add adds da and db to the counts at now (unix nanoseconds).
+// add adds da and db to the counts at now (ticks, see clock).
 func (w *window) add(now, da, db int64) {
 	bk := w.bucket(now)
 	if da != 0 {

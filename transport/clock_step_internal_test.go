@@ -260,3 +260,39 @@ func TestRegistryEvictionSurvivesWallClockStep(t *testing.T) {
 		}
 	})
 }
+
+// The retry budget's window runs on the monotonic clock. (It counted in
+// slices of the wall clock: after a step back, the retries already taken
+// were forgotten and the budget was spent again.)
+func TestRetryBudgetSurvivesWallClockStep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var f steppedClock
+		var sent atomic.Int32
+		next := stepRT(func(*http.Request) (*http.Response, error) {
+			sent.Add(1)
+			return stepResp(http.StatusServiceUnavailable), nil
+		})
+		rt, err := NewRetry(next, RetryConfig{MaxAttempts: 2, Budget: BudgetConfig{MinRetries: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.(*retryLayer).clk = f.clock()
+		call := func() {
+			req, _ := http.NewRequest(http.MethodGet, "https://api.example.com/v1", nil)
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		call() // sent, retried: the budget's one retry is spent
+		if n := sent.Load(); n != 2 {
+			t.Fatalf("%d requests sent, want 2", n)
+		}
+		f.step.Store(int64(-time.Hour))
+		call() // sent, not retried
+		if n := sent.Load(); n != 3 {
+			t.Fatalf("%d requests sent, want 3: the budget's retry was taken again after the wall clock stepped back an hour", n)
+		}
+	})
+}

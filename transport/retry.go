@@ -480,7 +480,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	h := l.hosts.get(host, l.clk.mono(now))
 	if h.budget != nil {
-		h.budget.call(now.UnixNano())
+		h.budget.call(l.clk.mono(now))
 	}
 	replayable := idempotentMethod(req.Method) || hasIdempotencyKey(req.Header)
 	if !replayable && l.cfg.IdempotencyKeys {
@@ -601,7 +601,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			l.count(ctx, l.stops, host, RetryStopKey, string(StopDeadline))
 			return nil, &RetryError{Attempts: n + 1, Reason: StopDeadline, Last: derr, Status: status}
 		}
-		if h.budget != nil && !h.budget.tryRetry(now.UnixNano()) {
+		if h.budget != nil && !h.budget.tryRetry(l.clk.mono(now)) {
 			AddEvent(ctx, EventBudgetExhausted, RetryAttemptKey.Int(n+1), semconv.ServerAddress(host))
 			return l.giveUp(ctx, host, n+1, StopBudget, resp, err)
 		}
