@@ -286,7 +286,7 @@ type breakerHost struct {
 	openUntil   atomic.Int64 // ticks (see clock): on the monotonic clock
 	published   atomic.Int64 // the last openUntil given to the Store
 	consecutive atomic.Int64
-	win         window // a: attempts, b: failures
+	win         window // a: attempts, b: failures; in ticks
 	changes     atomic.Uint64
 	from        atomic.Int32 // the state left by the last change
 
@@ -329,7 +329,7 @@ func (l *breakerLayer) shouldTrip(h *breakerHost) bool {
 	if h.consecutive.Load() >= int64(l.cfg.ConsecutiveFailures) {
 		return true
 	}
-	total, failures := h.win.totals(time.Now().UnixNano())
+	total, failures := h.win.totals(l.clk.mono(l.clk.now()))
 	return total >= int64(l.cfg.MinRequests) && float64(failures) >= l.cfg.FailureRatio*float64(total)
 }
 
@@ -504,7 +504,7 @@ func (l *breakerLayer) record(h *breakerHost, done func(error), outcome BreakerO
 			done(errBreakerExcluded)
 		}
 	case BreakerSuccess:
-		h.win.add(now.UnixNano(), 1, 0)
+		h.win.add(l.clk.mono(now), 1, 0)
 		if h.consecutive.Load() != 0 {
 			h.consecutive.Store(0)
 		}
@@ -512,7 +512,7 @@ func (l *breakerLayer) record(h *breakerHost, done func(error), outcome BreakerO
 			done(nil)
 		}
 	case BreakerFailure:
-		h.win.add(now.UnixNano(), 1, 1)
+		h.win.add(l.clk.mono(now), 1, 1)
 		h.consecutive.Add(1)
 		if done == nil {
 			d, err := h.cb.Allow()

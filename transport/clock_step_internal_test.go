@@ -296,3 +296,41 @@ func TestRetryBudgetSurvivesWallClockStep(t *testing.T) {
 		}
 	})
 }
+
+// The breaker's failure window runs on the monotonic clock. (It counted in
+// slices of the wall clock: after a step back, the failures before it were
+// forgotten, and a host failing every attempt was not cut off.)
+func TestBreakerWindowSurvivesWallClockStep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var f steppedClock
+		var sent atomic.Int32
+		next := stepRT(func(*http.Request) (*http.Response, error) {
+			sent.Add(1)
+			return stepResp(http.StatusInternalServerError), nil
+		})
+		rt, err := NewBreaker(next, BreakerConfig{MinRequests: 4, FailureRatio: 0.5, ConsecutiveFailures: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.(*breakerLayer).clk = f.clock()
+		call := func() error {
+			req, _ := http.NewRequest(http.MethodGet, "https://api.example.com/v1", nil)
+			resp, err := rt.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err
+		}
+		for i := range 4 {
+			if i == 2 {
+				f.step.Store(int64(-time.Hour))
+			}
+			if err := call(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := call(); err == nil {
+			t.Fatalf("breaker closed after 4 of 4 attempts failed within its window, the wall clock having stepped back an hour in between (%d sent)", sent.Load())
+		}
+	})
+}
