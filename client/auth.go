@@ -40,6 +40,10 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 // transport.DefaultAPIKeyHeader, "X-Api-Key") to the client's origins only.
 // The header is registered as sensitive, so no foreign redirect hop gets it,
 // and it never appears in telemetry. Requires WithOrigins. Default: none.
+// A header the key would not reach the origin in is a *ConfigError: one
+// net/http does not send from Request.Header (Host, Content-Length,
+// Transfer-Encoding, Trailer) or a hop-by-hop one (Connection, Keep-Alive,
+// Proxy-Connection, TE, Upgrade, Proxy-Authorization).
 func WithAPIKey(header string, src tokens.Source) Option {
 	return optionFunc(func(c *config) {
 		if isNil(src) {

@@ -263,3 +263,22 @@ func TestAPIKeyHeaderNotInSpans(t *testing.T) {
 		t.Errorf("API key in spans: %s", dump)
 	}
 }
+
+// TestAPIKeyHeaderUnsentIsConfigError: an API key in a header net/http
+// never sends from Request.Header (Host, Content-Length, Transfer-Encoding,
+// Trailer) or in a hop-by-hop one never reaches the origin (and HTTP/2
+// refuses some with an error quoting the key): a *ConfigError naming
+// WithAPIKey.
+func TestAPIKeyHeaderUnsentIsConfigError(t *testing.T) {
+	src := tokens.Static(tokens.NewToken("k", "", time.Time{}))
+	for _, h := range []string{"Host", "Content-Length", "Transfer-Encoding", "Trailer", "Connection", "Keep-Alive", "Upgrade", "Te", "Proxy-Authorization"} {
+		c, err := client.New(client.WithOrigins("https://a.test"), client.WithAPIKey(h, src))
+		var ce *client.ConfigError
+		if !errors.As(err, &ce) || ce.Option != "WithAPIKey" {
+			t.Errorf("%s: err = %v, want a ConfigError naming WithAPIKey", h, err)
+		}
+		if c != nil {
+			c.Close()
+		}
+	}
+}

@@ -31,8 +31,14 @@ type APIKeyConfig struct {
 	Scope Scope
 
 	// Header is the header that carries the key. Default
-	// DefaultAPIKeyHeader. Register it as a sensitive header with the
-	// redirect policy so that no foreign redirect hop gets it.
+	// DefaultAPIKeyHeader. A header net/http does not send from
+	// Request.Header (Host, Content-Length, Transfer-Encoding, Trailer)
+	// or a hop-by-hop one (Connection, Keep-Alive, Proxy-Connection, TE,
+	// Upgrade, Proxy-Authorization, Proxy-Authenticate) is a *ConfigError:
+	// the key would never reach the origin. The key replaces any value
+	// the request already has in this header. Register it as a sensitive
+	// header with the redirect policy so that no foreign redirect hop
+	// gets it.
 	Header string
 
 	// QueryParam, when set instead of Header, sends the key as this query
@@ -65,6 +71,9 @@ func NewAPIKey(next http.RoundTripper, cfg APIKeyConfig) (http.RoundTripper, err
 	if header != "" && !httpguts.ValidHeaderFieldName(header) {
 		return nil, configErrorf("APIKeyConfig.Header", nil, "invalid header name %q", header)
 	}
+	if header != "" && unsentHeader(textproto.CanonicalMIMEHeaderKey(header)) {
+		return nil, configErrorf("APIKeyConfig.Header", nil, "%s is never sent to the origin as a request header: the key would not arrive", textproto.CanonicalMIMEHeaderKey(header))
+	}
 	l, err := newCredLayer(next, "apikey", "APIKeyConfig.Scope", cfg.Source, cfg.Scope)
 	if err != nil {
 		return nil, err
@@ -74,6 +83,22 @@ func NewAPIKey(next http.RoundTripper, cfg APIKeyConfig) (http.RoundTripper, err
 	}
 	l.query = cfg.QueryParam
 	return l, nil
+}
+
+// unsentHeader reports whether net/http (or a proxy) keeps the canonical
+// header name h from reaching the origin when it is set in
+// Request.Header: Host, Content-Length, Transfer-Encoding and Trailer are
+// never written from it, and the hop-by-hop headers are dropped by HTTP/2
+// (or refused with an error that quotes the value) and are a proxy's, not
+// the origin's.
+func unsentHeader(h string) bool {
+	switch h {
+	case "Host", "Content-Length", "Transfer-Encoding", "Trailer",
+		"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Upgrade",
+		"Proxy-Authorization", "Proxy-Authenticate":
+		return true
+	}
+	return false
 }
 
 // validQueryName accepts unreserved URL characters only, so the name needs

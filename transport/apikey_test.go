@@ -175,3 +175,25 @@ func TestNewAPIKeyConfigErrors(t *testing.T) {
 		t.Errorf("both header and query: %v", err)
 	}
 }
+
+// TestNewAPIKeyRefusesHeadersNetHTTPDoesNotSend: net/http never sends Host,
+// Content-Length, Transfer-Encoding or Trailer from Request.Header, and the
+// hop-by-hop headers (Connection, Keep-Alive, Proxy-Connection, TE,
+// Upgrade, Proxy-Authorization) are dropped by HTTP/2, refused by it with
+// an error that quotes the value (the key), or consumed by a proxy. A key
+// in one of them never reaches the origin: NewAPIKey refuses them.
+func TestNewAPIKeyRefusesHeadersNetHTTPDoesNotSend(t *testing.T) {
+	for _, h := range []string{"Host", "host", "Content-Length", "Transfer-Encoding", "Trailer",
+		"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Upgrade", "Proxy-Authorization", "Proxy-Authenticate"} {
+		var ce *transport.ConfigError
+		_, err := transport.NewAPIKey(nil, transport.APIKeyConfig{Source: staticKey("k"), Scope: apiOrigins, Header: h})
+		if !errors.As(err, &ce) || ce.Option != "APIKeyConfig.Header" {
+			t.Errorf("Header %q: err = %v, want a *ConfigError naming APIKeyConfig.Header", h, err)
+		}
+	}
+	for _, h := range []string{"X-Api-Key", "Authorization", "User-Agent", "Cookie", "X-Host"} {
+		if _, err := transport.NewAPIKey(nil, transport.APIKeyConfig{Source: staticKey("k"), Scope: apiOrigins, Header: h}); err != nil {
+			t.Errorf("Header %q: %v", h, err)
+		}
+	}
+}
