@@ -37,13 +37,17 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 }
 
 // WithAPIKey sends the key from src in the header named header (empty means
-// transport.DefaultAPIKeyHeader, "X-Api-Key") to the client's origins only.
+// transport.DefaultAPIKeyHeader, "X-Api-Key") to the client's origins only,
+// replacing any value the request has in that header.
 // The header is registered as sensitive, so no foreign redirect hop gets it,
 // and it never appears in telemetry. Requires WithOrigins. Default: none.
 // A header the key would not reach the origin in is a *ConfigError: one
 // net/http does not send from Request.Header (Host, Content-Length,
-// Transfer-Encoding, Trailer) or a hop-by-hop one (Connection, Keep-Alive,
-// Proxy-Connection, TE, Upgrade, Proxy-Authorization).
+// Transfer-Encoding, Trailer), a hop-by-hop one (Connection, Keep-Alive,
+// Proxy-Connection, TE, Upgrade, Proxy-Authorization), Authorization
+// together with WithTokenSource or WithOAuth2ClientCredentials (the
+// bearer token would replace the key), and Signature, Signature-Input or
+// Content-Digest together with a signer.
 func WithAPIKey(header string, src tokens.Source) Option {
 	return optionFunc(func(c *config) {
 		if isNil(src) {
@@ -79,6 +83,29 @@ func WithAPIKeyInQuery(param string, src tokens.Source) Option {
 	})
 }
 
+// apiKeyHeaderClash refuses an API key header that another credential
+// layer of the stack sets on the same request: the bearer layer sets
+// Authorization after the API-key layer (the key would be silently
+// replaced by the token), and the signer sets Signature, Signature-Input
+// and Content-Digest (the key would be replaced, or taken for a digest or
+// signature and break verification).
+func (cfg *config) apiKeyHeaderClash() error {
+	h := cfg.apiKey.Header
+	if h == "" {
+		return nil
+	}
+	if h == "Authorization" && (cfg.tokenSource != nil || cfg.oauth2 != nil) {
+		return &ConfigError{Option: "WithAPIKey", Reason: "the Authorization header carries the " + cfg.tokenOption + " bearer token: the key would be replaced; use another header"}
+	}
+	if cfg.signer != nil {
+		switch h {
+		case "Signature", "Signature-Input", "Content-Digest":
+			return &ConfigError{Option: "WithAPIKey", Reason: "the " + h + " header is set by the request signer: use another header"}
+		}
+	}
+	return nil
+}
+
 // validateAuth checks the credential options against the rest of the
 // configuration.
 func (cfg *config) validateAuth() error {
@@ -91,6 +118,9 @@ func (cfg *config) validateAuth() error {
 	if cfg.apiKey != nil {
 		if len(cfg.origins) == 0 {
 			return &ConfigError{Option: "WithOrigins", Reason: "required with an API key: keys are scoped to the client's origins"}
+		}
+		if err := cfg.apiKeyHeaderClash(); err != nil {
+			return err
 		}
 		for _, k := range cfg.visibleQuery {
 			if k == cfg.apiKey.QueryParam && k != "" {

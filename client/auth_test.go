@@ -282,3 +282,44 @@ func TestAPIKeyHeaderUnsentIsConfigError(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIKeyHeaderClashIsConfigError: an API key in Authorization next to
+// a bearer token source would be overwritten by the bearer layer (the key
+// never sent); in Signature, Signature-Input or Content-Digest next to a
+// signer it would be overwritten or break the signature. Each is a
+// *ConfigError naming WithAPIKey, in any option order.
+func TestAPIKeyHeaderClashIsConfigError(t *testing.T) {
+	src := tokens.Static(tokens.NewToken("k", "", time.Time{}))
+	bearer := tokens.Static(tokens.NewToken("t", "Bearer", time.Time{}))
+	keys := hmacKeys(t)
+	origins := client.WithOrigins("https://a.test")
+	for i, opts := range [][]client.Option{
+		{origins, client.WithAPIKey("Authorization", src), client.WithTokenSource(bearer)},
+		{origins, client.WithTokenSource(bearer), client.WithAPIKey("authorization", src)},
+		{origins, client.WithAPIKey("Authorization", src), client.WithOAuth2ClientCredentials(tokens.OAuth2Config{TokenURL: "https://a.test/token", ClientID: "c"})},
+		{origins, client.WithAPIKey("Signature", src), client.WithHMACSigning(keys)},
+		{origins, client.WithHMACSigning(keys), client.WithAPIKey("signature-input", src)},
+		{origins, client.WithAPIKey("Content-Digest", src), client.WithHMACSigning(keys)},
+	} {
+		c, err := client.New(opts...)
+		var ce *client.ConfigError
+		if !errors.As(err, &ce) || ce.Option != "WithAPIKey" {
+			t.Errorf("case %d: err = %v, want a ConfigError naming WithAPIKey", i, err)
+		}
+		if c != nil {
+			c.Close()
+		}
+	}
+	// Authorization alone, or next to a signer (which covers it), is fine.
+	for i, opts := range [][]client.Option{
+		{origins, client.WithAPIKey("Authorization", src)},
+		{origins, client.WithAPIKey("Authorization", src), client.WithHMACSigning(keys)},
+	} {
+		c, err := client.New(opts...)
+		if err != nil {
+			t.Errorf("ok case %d: %v", i, err)
+			continue
+		}
+		c.Close()
+	}
+}
