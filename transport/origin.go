@@ -7,16 +7,21 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/idna"
 )
 
 // Origin is an RFC 6454 origin: scheme, lower-case host and explicit port.
 // A fully qualified name's trailing dot is removed ("api.example.com." is
 // the host "api.example.com", as for the egress allowlist, certificate
 // verification and pinning); only one, so "api.example.com.." stays
-// another host. The zero Origin matches nothing.
+// another host. An internationalised name is held in its ASCII (punycode)
+// form, the name net/http dials and sends ("bücher.example" is the host
+// "xn--bcher-kva.example", as for HostKey and the egress allowlist).
+// The zero Origin matches nothing.
 type Origin struct {
 	Scheme string // "https" or "http"
-	Host   string // lower-case host name (no trailing dot) or IP literal, without brackets
+	Host   string // lower-case ASCII host name (no trailing dot) or IP literal, without brackets
 	Port   string // always explicit: "443" for https, "80" for http by default
 }
 
@@ -29,8 +34,12 @@ func (o Origin) String() string {
 }
 
 // OriginOf returns the origin of u. Default ports are made explicit so
-// "https://a" and "https://a:443" are the same origin, and one trailing
-// dot of the host is removed so "https://a." and "https://a" are too.
+// "https://a" and "https://a:443" are the same origin, one trailing dot of
+// the host is removed so "https://a." and "https://a" are too, and an
+// internationalised name is converted to punycode so "https://bücher.example"
+// and "https://xn--bcher-kva.example" are too. A non-ASCII name that is
+// not a valid internationalised name (which net/http refuses to send) is
+// only lower-cased; ParseOrigin refuses it.
 func OriginOf(u *url.URL) Origin {
 	if u == nil {
 		return Origin{}
@@ -45,12 +54,32 @@ func OriginOf(u *url.URL) Origin {
 			port = "80"
 		}
 	}
-	return Origin{Scheme: scheme, Host: strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), Port: port}
+	host, _ := originHost(u.Hostname())
+	return Origin{Scheme: scheme, Host: host, Port: port}
+}
+
+// originHost returns the host name h as an Origin holds it: in its ASCII
+// form (punycode, as net/http converts it with idna.Lookup before it dials
+// and sends it), lower-case, without one trailing dot. ok is false when h
+// is not ASCII and does not convert; h is then only lower-cased. An ASCII
+// h costs no allocation unless it has an upper-case letter.
+func originHost(h string) (host string, ok bool) {
+	ok = true
+	if !isASCII(h) {
+		if a, err := idna.Lookup.ToASCII(h); err == nil {
+			h = a
+		} else {
+			ok = false
+		}
+	}
+	return strings.TrimSuffix(strings.ToLower(h), "."), ok
 }
 
 // ParseOrigin parses "https://host[:port]". A path other than "/", a query,
-// a fragment or userinfo is an error, as is a scheme other than http/https
-// and a port outside 1-65535 or written with leading zeros.
+// a fragment or userinfo is an error, as is a scheme other than http/https,
+// a port outside 1-65535 or written with leading zeros, and a non-ASCII
+// host that is not a valid internationalised name (IDNA2008 lookup, as
+// net/http converts it). A valid one is held in its punycode form.
 // Error messages never repeat the input, which may hold a secret.
 func ParseOrigin(s string) (Origin, error) {
 	u, err := url.Parse(s)
@@ -75,6 +104,9 @@ func ParseOrigin(s string) (Origin, error) {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
 			return Origin{}, errors.New("transport: origin: port must be 1-65535, without leading zeros")
 		}
+	}
+	if _, ok := originHost(u.Hostname()); !ok {
+		return Origin{}, errors.New("transport: origin: host is not a valid internationalised name")
 	}
 	o := OriginOf(u)
 	if o.Host == "" { // "https://."
