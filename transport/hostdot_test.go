@@ -142,3 +142,19 @@ func TestInventoryTrailingDotIsOneEntry(t *testing.T) {
 		t.Fatalf("port entry %+v (found %v)", e, ok)
 	}
 }
+
+// TestInventoryInternationalisedNameIsOneEntry: an internationalised name
+// is one entry under its punycode form, the name net/http dials, as for
+// Origin and HostKey; before, "BÜCHER.example" was even its own entry
+// ("bÜcher.example": only ASCII letters were lower-cased).
+func TestInventoryInternationalisedNameIsOneEntry(t *testing.T) {
+	inv := newInventory(t, transport.InventoryConfig{})
+	for _, s := range []string{"https://bücher.example/x", "https://xn--bcher-kva.example/x", "https://BÜCHER.example.:443/x"} {
+		inv.Record(transport.Observation{Method: "GET", URL: mustURL(t, s), StatusCode: 200})
+	}
+	snap := inv.Snapshot()
+	e, ok := findEntry(snap, "GET", "https://xn--bcher-kva.example:443", "/x")
+	if len(snap.Entries) != 1 || !ok || e.Calls != 3 || e.Host != "xn--bcher-kva.example" {
+		t.Fatalf("entries %+v, want one with 3 calls to host xn--bcher-kva.example", snap.Entries)
+	}
+}

@@ -71,6 +71,9 @@ const (
 	maxHostLen   = 253 // a DNS name, without its trailing dot
 	maxPortLen   = 5   // 65535
 	maxSchemeLen = 32
+	// maxIDNLen bounds the non-ASCII host an entry converts to punycode:
+	// a longer one (4 bytes a rune) cannot give a DNS name of maxHostLen.
+	maxIDNLen = 4 * maxHostLen
 )
 
 // InventoryConfig configures NewInventory.
@@ -277,7 +280,8 @@ func stdMethod(m string) string {
 }
 
 // appendOrigin appends scheme://host:port, lower-cased, without a trailing
-// dot of the host (as Origin and HostKey), the port explicit (IPv6 hosts
+// dot of the host and with an internationalised name in its punycode form
+// (as Origin and HostKey), the port explicit (IPv6 hosts
 // keep their brackets, as in URL.Host); or invalidOrigin when a part is out
 // of its bounds (see invalidOrigin).
 func appendOrigin(b []byte, u *url.URL) []byte {
@@ -286,6 +290,9 @@ func appendOrigin(b []byte, u *url.URL) []byte {
 		h, port = h[:i], h[i+1:] // "host:" has the default port
 	}
 	h = strings.TrimSuffix(h, ".")
+	if !isASCII(h) && len(h) <= maxIDNLen {
+		h = asciiHost(h) // "bücher.example" as net/http sends it; kept if it does not convert
+	}
 	if !validOriginParts(u.Scheme, h, port) {
 		return append(b, invalidOrigin...)
 	}
@@ -434,7 +441,7 @@ func (inv *Inventory) insert(key []byte, o *Observation) *invEntry {
 	e := &invEntry{method: method, origin: origin, route: route}
 	if origin != invalidOrigin {
 		e.scheme, _, _ = strings.Cut(origin, "://")
-		e.host = strings.TrimSuffix(strings.ToLower(o.URL.Hostname()), ".")
+		e.host, _ = originHost(o.URL.Hostname())
 		if i := strings.LastIndexByte(origin, ':'); i >= 0 {
 			e.port, _ = strconv.Atoi(origin[i+1:])
 		}
