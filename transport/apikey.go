@@ -45,6 +45,11 @@ type APIKeyConfig struct {
 	// parameter. Discouraged: URLs end up in access logs, proxies and
 	// browser histories. Telemetry must be told to redact the parameter
 	// (the client does this for you). Header and QueryParam are exclusive.
+	// On a request in scope, every parameter of that name the URL already
+	// has (however percent-encoded) is replaced: removed, and the key
+	// appended once; the other parameters keep their order and escaping,
+	// and the caller's URL is not modified. A request out of scope is sent
+	// with its URL as it is.
 	QueryParam string
 }
 
