@@ -51,6 +51,11 @@ func mono() time.Duration { return time.Since(epoch) }
 const (
 	never   = time.Duration(math.MaxInt64) // deadline of a token without expiry
 	anyTime = math.MinInt64                // nextTry when no backoff is pending
+
+	// maxLife caps a token's remaining lifetime in the Cache's deadline
+	// arithmetic, far enough from the largest Duration that adding it to
+	// mono() cannot overflow.
+	maxLife = 100 * 365 * 24 * time.Hour
 )
 
 // CacheOption configures NewCache.
@@ -455,6 +460,11 @@ func (c *Cache) newEntry(tok Token) *entry {
 	if life <= 0 {
 		return &entry{tok: tok, refreshAt: now, expireAt: now}
 	}
+	// A far-future Expiry (year 9999, a source's "never") makes life
+	// saturate near the largest Duration, and now+life would overflow
+	// into the past: the token would never be served and every call would
+	// refresh. A century is as good as never.
+	life = min(life, maxLife)
 	expireAt := now + life - min(c.cfg.margin, life/10)
 	window := min(c.cfg.early, life/2)
 	if c.cfg.jitter > 0 && window > 0 {

@@ -836,3 +836,35 @@ func (s *slowFailingSetStore) Set(context.Context, string, []byte) error {
 	<-s.release
 	return errors.New("keyring locked")
 }
+
+// TestCacheFarFutureExpiry: a token whose Expiry is centuries away (a
+// source's way of saying "does not expire", year 9999) is cached like any
+// other. The expiry must not overflow the Cache's monotonic deadlines,
+// which would make the token count as expired at once and every call
+// ask the source again.
+func TestCacheFarFutureExpiry(t *testing.T) {
+	far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	var calls atomic.Int32
+	src := SourceFunc(func(context.Context) (Token, error) {
+		n := calls.Add(1)
+		return NewToken("tok-"+strconv.Itoa(int(n)), "Bearer", far), nil
+	})
+	// (An overflowed deadline can wrap back to a large one when the margin
+	// and the early-refresh window exceed the process's uptime, as in a
+	// short test; in a service up for minutes it does not. Zero margin and
+	// window keep the test from passing by that chance.)
+	for _, opts := range [][]CacheOption{
+		{WithExpiryMargin(0), WithEarlyRefresh(0)},
+		{WithExpiryMargin(0)},
+		{},
+	} {
+		calls.Store(0)
+		c := mustCache(t, src, opts...)
+		for range 10 {
+			mustToken(t, c, "tok-1")
+		}
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("%d options: source called %d times, want 1", len(opts), n)
+		}
+	}
+}
