@@ -37,7 +37,10 @@ type OAuth2Config struct {
 	// Scopes are requested with every client-credentials token request.
 	Scopes []string
 	// EndpointParams are extra form parameters of client-credentials
-	// token requests ("audience", "resource").
+	// token requests ("audience", "resource"). A parameter the request
+	// sets itself is a *ConfigError: "scope" when Scopes is set, and the
+	// client authentication parameters (client_id, client_secret,
+	// client_assertion, client_assertion_type), which Auth sends.
 	EndpointParams url.Values
 	// HTTPClient sends token requests. It is copied; redirects are refused
 	// unless it sets its own CheckRedirect (a redirected token request
@@ -76,6 +79,14 @@ func newEndpoint(cfg OAuth2Config) (*endpoint, error) {
 		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
 	cfg.Scopes = append([]string(nil), cfg.Scopes...)
+	for k := range cfg.EndpointParams {
+		switch {
+		case k == "scope" && len(cfg.Scopes) > 0:
+			return nil, configErr("EndpointParams", "%q is set by Scopes", k)
+		case clientAuthParams[k]:
+			return nil, configErr("EndpointParams", "%q is a client authentication parameter, set by Auth", k)
+		}
+	}
 	if cfg.EndpointParams != nil {
 		p := make(url.Values, len(cfg.EndpointParams))
 		for k, v := range cfg.EndpointParams {
@@ -84,6 +95,14 @@ func newEndpoint(cfg OAuth2Config) (*endpoint, error) {
 		cfg.EndpointParams = p
 	}
 	return &endpoint{cfg: cfg, client: client}, nil
+}
+
+// clientAuthParams are the form parameters of client authentication (RFC 6749
+// §2.3.1, RFC 7523 §2.2): in EndpointParams they would add a second
+// authentication method to a request, or be replaced by Auth's.
+var clientAuthParams = map[string]bool{
+	"client_id": true, "client_secret": true,
+	"client_assertion": true, "client_assertion_type": true,
 }
 
 func checkTokenURL(s string) error {

@@ -767,3 +767,33 @@ func TestEndpointParamsCopied(t *testing.T) {
 		t.Fatalf("form = %v: a change to the caller's EndpointParams after construction was sent", f)
 	}
 }
+
+// TestEndpointParamsClashIsConfigError: an EndpointParams key that the
+// token request sets itself cannot work. "scope" next to Scopes made every
+// token request fail at run time (x/oauth2 refuses to overwrite it), and a
+// client authentication parameter would send a second authentication
+// method (RFC 6749 §2.3) or be silently replaced. Both are configuration
+// mistakes, reported when the source is built.
+func TestEndpointParamsClashIsConfigError(t *testing.T) {
+	as := newFakeAS(t, func(w http.ResponseWriter, r *http.Request, f url.Values) { issue(w, "at", "") })
+	for _, key := range []string{"scope", "client_id", "client_secret", "client_assertion", "client_assertion_type"} {
+		cfg := as.config(ClientSecretBasic(StaticSecret([]byte("s"))))
+		cfg.EndpointParams = url.Values{key: {"x"}}
+		_, err := NewClientCredentials(cfg)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Option != "EndpointParams" || !strings.Contains(err.Error(), key) {
+			t.Errorf("EndpointParams[%q]: err = %v, want a *ConfigError naming EndpointParams and the key", key, err)
+		}
+	}
+	// "scope" without Scopes is how a caller sends the parameter itself.
+	cfg := as.config(ClientSecretBasic(StaticSecret([]byte("s"))))
+	cfg.Scopes = nil
+	cfg.EndpointParams = url.Values{"scope": {"api.read"}}
+	cc, err := NewClientCredentials(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cc.Token(context.Background()); err != nil || as.lastForm().Get("scope") != "api.read" {
+		t.Fatalf("scope in EndpointParams alone: %v, form %v", err, as.lastForm())
+	}
+}
