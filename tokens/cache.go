@@ -276,13 +276,17 @@ func (c *Cache) Invalidate(t Token) bool {
 
 // kick starts a background refresh unless one is running or a failed one is
 // backing off. The atomic checks keep callers in the early-refresh window
-// off the mutex.
+// off the mutex. Under the mutex it checks again that the cached token is
+// still due: the caller read it before, and a refresh may have published
+// a fresh one since (and cleared flying), which needs no refresh.
 func (c *Cache) kick(ctx context.Context, now time.Duration) {
 	if c.flying.Load() || int64(now) < c.nextTry.Load() {
 		return
 	}
 	c.mu.Lock()
-	c.startLocked(ctx, now)
+	if e := c.cur.Load(); e == nil || now >= e.refreshAt {
+		c.startLocked(ctx, now)
+	}
 	c.mu.Unlock()
 }
 

@@ -868,3 +868,28 @@ func TestCacheFarFutureExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheLateKickAfterRefreshStartsNothing: a caller that read the old
+// entry in its early-refresh window, and reaches kick only after the
+// background refresh has published the new token (a few instructions
+// apart under load), must not start a second refresh nobody needs.
+func TestCacheLateKickAfterRefreshStartsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &fakeSource{ttl: 10 * time.Minute}
+		c := mustCache(t, src, WithEarlyRefresh(time.Minute), WithExpiryMargin(0), WithJitter(0))
+		mustToken(t, c, "tok-1")
+		time.Sleep(9*time.Minute + time.Second) // inside the window
+		mustToken(t, c, "tok-1")                // starts the background refresh
+		synctest.Wait()
+		if n := src.calls.Load(); n != 2 {
+			t.Fatalf("source called %d times, want 2", n)
+		}
+		// The late caller: it saw tok-1 due for refresh, then kicks.
+		c.kick(context.Background(), mono())
+		synctest.Wait()
+		if n := src.calls.Load(); n != 2 {
+			t.Fatalf("a late kick after the refresh published started another: %d calls, want 2", n)
+		}
+		mustToken(t, c, "tok-2")
+	})
+}
