@@ -319,6 +319,11 @@ func HostKey(u *url.URL) string {
 		return ""
 	}
 	h := u.Host
+	if !isASCII(h) {
+		// First, so that a dot IDNA maps from another full stop
+		// ("bücher.example。") is the trailing dot dropped below.
+		h = asciiHost(h)
+	}
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.IndexByte(h[i:], ']') < 0 {
 		port := h[i+1:]
 		if port == "" || (port == "443" && strings.EqualFold(u.Scheme, "https")) || (port == "80" && strings.EqualFold(u.Scheme, "http")) {
@@ -328,9 +333,6 @@ func HostKey(u *url.URL) string {
 		}
 	}
 	h = strings.TrimSuffix(h, ".")
-	if !isASCII(h) {
-		h = asciiHost(h)
-	}
 	return lowerASCII(h)
 }
 

@@ -227,14 +227,10 @@ type errorString string
 
 func (e errorString) Error() string { return string(e) }
 
-// normaliseName lower-cases a DNS name, removes one trailing dot, converts
-// an internationalised name to its ASCII form as net/http does for
-// dialing, and checks its characters.
+// normaliseName converts an internationalised name to its ASCII form as
+// net/http does for dialing, removes one trailing dot, lower-cases the
+// name and checks its characters.
 func normaliseName(h string) (string, error) {
-	h = strings.TrimSuffix(h, ".")
-	if h == "" {
-		return "", errorString("empty host")
-	}
 	if !isASCII(h) {
 		if !utf8.ValidString(h) {
 			return "", errorString("host is not valid UTF-8")
@@ -244,6 +240,11 @@ func normaliseName(h string) (string, error) {
 			return "", errorString("host is not a valid internationalised name")
 		}
 		h = a
+	}
+	// After the conversion, which maps "。" and the other full stops to ".".
+	h = strings.TrimSuffix(h, ".")
+	if h == "" {
+		return "", errorString("empty host")
 	}
 	h = strings.ToLower(h)
 	for i := 0; i < len(h); i++ {

@@ -158,3 +158,42 @@ func TestInventoryInternationalisedNameIsOneEntry(t *testing.T) {
 		t.Fatalf("entries %+v, want one with 3 calls to host xn--bcher-kva.example", snap.Entries)
 	}
 }
+
+// TestTrailingDotFromIDNAMapping: IDNA maps the ideographic full stop
+// (U+3002) and its variants to ".", so "bücher.example。" converts to
+// "xn--bcher-kva.example." and is the fully qualified name of
+// bücher.example, the name net/http sends. Its trailing dot must be dropped
+// after the conversion, as OriginOf does, or HostKey, the inventory and
+// the egress allowlist see another host than Origin does.
+func TestTrailingDotFromIDNAMapping(t *testing.T) {
+	dotted := mustURL(t, "https://bücher.example。/x")
+	plain := mustURL(t, "https://xn--bcher-kva.example/x")
+	if ka, kb := transport.HostKey(dotted), transport.HostKey(plain); ka != kb {
+		t.Errorf("HostKey = %q and %q: one host, two keys", ka, kb)
+	}
+	if ka, kb := transport.HostKey(mustURL(t, "https://bücher.example。:8443/")), transport.HostKey(mustURL(t, "https://xn--bcher-kva.example:8443/")); ka != kb {
+		t.Errorf("HostKey with port = %q and %q: one host, two keys", ka, kb)
+	}
+	// Only one dot: "bücher.example。." is another host.
+	if ka, kb := transport.HostKey(mustURL(t, "https://bücher.example。./")), transport.HostKey(plain); ka == kb {
+		t.Errorf("HostKey of a name with two trailing dots = %q, the same as the name's", ka)
+	}
+
+	inv := newInventory(t, transport.InventoryConfig{})
+	inv.Record(transport.Observation{Method: "GET", URL: dotted, StatusCode: 200})
+	inv.Record(transport.Observation{Method: "GET", URL: plain, StatusCode: 200})
+	if snap := inv.Snapshot(); len(snap.Entries) != 1 {
+		t.Errorf("inventory entries %+v, want one", snap.Entries)
+	}
+
+	p, err := transport.NewEgressPolicy(transport.EgressConfig{Allow: []string{"bücher.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CheckURL(dotted); err != nil {
+		t.Errorf("CheckURL(bücher.example。) = %v, want allowed by an entry for bücher.example", err)
+	}
+	if err := p.CheckURL(mustURL(t, "https://bücher.example。./")); err == nil {
+		t.Error("CheckURL(bücher.example。.) allowed: two trailing dots are another host")
+	}
+}

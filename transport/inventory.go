@@ -289,10 +289,10 @@ func appendOrigin(b []byte, u *url.URL) []byte {
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
 		h, port = h[:i], h[i+1:] // "host:" has the default port
 	}
-	h = strings.TrimSuffix(h, ".")
 	if !isASCII(h) && len(h) <= maxIDNLen {
 		h = asciiHost(h) // "bücher.example" as net/http sends it; kept if it does not convert
 	}
+	h = strings.TrimSuffix(h, ".") // after: IDNA maps "。" to "."
 	if !validOriginParts(u.Scheme, h, port) {
 		return append(b, invalidOrigin...)
 	}
