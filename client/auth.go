@@ -44,10 +44,10 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 // A header the key would not reach the origin in is a *ConfigError: one
 // net/http does not send from Request.Header (Host, Content-Length,
 // Transfer-Encoding, Trailer), a hop-by-hop one (Connection, Keep-Alive,
-// Proxy-Connection, TE, Upgrade, Proxy-Authorization), Authorization
-// together with WithTokenSource or WithOAuth2ClientCredentials (the
-// bearer token would replace the key), and Signature, Signature-Input or
-// Content-Digest together with a signer.
+// Proxy-Connection, TE, Upgrade, Proxy-Authorization, Proxy-Authenticate),
+// Authorization together with WithTokenSource or
+// WithOAuth2ClientCredentials (the bearer token would replace the key), and
+// Signature, Signature-Input or Content-Digest together with a signer.
 func WithAPIKey(header string, src tokens.Source) Option {
 	return optionFunc(func(c *config) {
 		if isNil(src) {
