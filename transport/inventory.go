@@ -171,8 +171,8 @@ type Observation struct {
 	// URL is the request URL; only its scheme, host and port (and, when
 	// Route is empty, its path) are used. A URL with a host longer than
 	// 253 bytes or holding a control character, a port of more than five
-	// digits or a scheme longer than 32 bytes is recorded under the
-	// origin "_invalid".
+	// digits or not all digits, or a scheme longer than 32 bytes is
+	// recorded under the origin "_invalid".
 	URL *url.URL
 	// Route is the call's route template, cut to 256 bytes with the
 	// marker "/{...}" when longer (as WithRoute says); empty: the URL's
