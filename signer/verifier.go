@@ -54,7 +54,12 @@ type VerifierOptions struct {
 	// Label, when set, is the only signature label verified. Empty: the
 	// signatures are tried in order and the first that satisfies the whole
 	// policy is accepted. Either way a request with more than MaxSignatures
-	// signatures is refused (ErrMalformed).
+	// signatures is refused (ErrMalformed), and a member the verifier
+	// cannot use (an unsupported component, a parameter of the wrong type)
+	// fails only as that signature: one under another label, added by a
+	// proxy or another implementation, does not make it refuse the rest
+	// (RFC 9421 §3.2). Signature-Input and Signature fields that do not
+	// parse as Dictionaries are refused whole (ErrMalformed).
 	Label string
 
 	// Required lists the components a signature must cover. Nil means
