@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -533,9 +534,12 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil // the happy path: nothing to classify, no clock read
 		}
 		now = l.clk.now()
-		if err != nil && resp != nil { // a broken next: keep the contract
+		switch { // a broken next: keep the contract
+		case err != nil && resp != nil:
 			drainClose(resp, l.cfg.MaxDrain)
 			resp = nil
+		case err == nil && resp == nil:
+			err = errNoAttemptResponse
 		}
 		if err == nil && resp.Body == nil {
 			resp.Body = http.NoBody
@@ -770,6 +774,11 @@ func (l *retryLayer) count(ctx context.Context, c metric.Int64Counter, host stri
 	}
 	c.Add(ctx, 1, opts...)
 }
+
+// errNoAttemptResponse is the error of an attempt whose next transport
+// returned neither a response nor an error (an unknown failure: retried
+// only when the request is replayable).
+var errNoAttemptResponse = errors.New("transport: retry: the next transport returned neither a response nor an error")
 
 // drainClose reads at most limit bytes of resp's body and closes it, so a
 // discarded response's connection can be reused.
