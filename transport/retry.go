@@ -588,7 +588,8 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 				wait, source = sw, v.Source
 			}
 		}
-		wait = trimToDeadline(ctx, now, max(floor-spent, 0), max(wait-spent, 0), max(l.cfg.MinAttemptTime, 0))
+		reserve := max(l.cfg.MinAttemptTime, 0)
+		wait = trimToDeadline(ctx, now, max(floor-spent, 0), max(wait-spent, 0), reserve)
 		var cause error
 		switch {
 		case source == SourceRetryAfter || source == SourceRateLimit:
@@ -596,7 +597,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		case err != nil:
 			cause = err
 		}
-		if derr := checkDeadline(ctx, now, wait, max(l.cfg.MinAttemptTime, 0), source, cause); derr != nil {
+		if derr := checkDeadline(ctx, now, wait, reserve, source, cause); derr != nil {
 			status := 0
 			if resp != nil {
 				status = resp.StatusCode
@@ -616,6 +617,22 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			reason = strconv.Itoa(resp.StatusCode)
 			lastStatus = resp.StatusCode
 			drainClose(resp, l.cfg.MaxDrain)
+			// The drain may have taken a while (a body trickling in, up
+			// to the attempt's deadline): the wait counts from the answer,
+			// so that much of it has passed, and what is left of it must
+			// still fit before the deadline, or the call would sleep into
+			// it instead of failing at once.
+			if d := l.clk.now().Sub(now); d > 0 {
+				now, wait = now.Add(d), max(wait-d, 0)
+				src := source
+				if wait == 0 {
+					src = SourceDeadline // only the attempt itself is left
+				}
+				if derr := checkDeadline(ctx, now, wait, reserve, src, cause); derr != nil {
+					l.count(ctx, l.stops, host, RetryStopKey, string(StopDeadline))
+					return nil, &RetryError{Attempts: n + 1, Reason: StopDeadline, Last: derr, Status: lastStatus}
+				}
+			}
 		}
 		AddEvent(ctx, EventRetryScheduled,
 			RetryAttemptKey.Int(n+1), RetryDelayKey.Float64(wait.Seconds()),
