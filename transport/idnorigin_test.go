@@ -115,3 +115,40 @@ func TestOriginOfASCIIDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// A non-ASCII name that is not a valid internationalised name keeps its
+// non-ASCII letters in its origin: it is not the origin of the ASCII name
+// Unicode lower-casing would make of it. "\u212A_svc.internal" (KELVIN
+// SIGN) fails the IDNA lookup (STD3 refuses "_"), so net/http dials it as
+// written and sends the Host "xn--_svc-ue8a.internal"; strings.ToLower
+// turns it into "k_svc.internal", which a scope listing that origin then
+// allowed, handing the other name its credentials.
+func TestOriginOfInvalidInternationalisedNameIsNotAnASCIIOrigin(t *testing.T) {
+	scope, err := transport.ParseOrigins("https://k_svc.internal", "https://ab--k.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"https://\u212A_svc.internal/x", "https://ab--\u212A.example/x"} {
+		u := mustURL(t, s)
+		if o := transport.OriginOf(u); isASCIIString(o.Host) {
+			t.Errorf("OriginOf(%q) = %#v: an ASCII host for a name net/http does not convert", s, o)
+		}
+		if scope.Allows(u) {
+			t.Errorf("scope %v allows %q", scope, s)
+		}
+	}
+	h := http.Header{"Authorization": {"Bearer CANARY"}}
+	hop, via := redirectHop(t, "https://k_svc.internal/a", "https://\u212A_svc.internal/b", h)
+	if err := (&transport.RedirectPolicy{}).Check(hop, via); err == nil && hop.Header.Get("Authorization") != "" {
+		t.Errorf("hop to %q kept Authorization as a same-origin hop", hop.URL.Host)
+	}
+}
+
+func isASCIIString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

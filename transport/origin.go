@@ -38,8 +38,9 @@ func (o Origin) String() string {
 // the host is removed so "https://a." and "https://a" are too, and an
 // internationalised name is converted to punycode so "https://bücher.example"
 // and "https://xn--bcher-kva.example" are too. A non-ASCII name that is
-// not a valid internationalised name (which net/http refuses to send) is
-// only lower-cased; ParseOrigin refuses it.
+// not a valid internationalised name (which net/http refuses to send) only
+// has its ASCII letters lower-cased, so it matches no configured origin;
+// ParseOrigin refuses it.
 func OriginOf(u *url.URL) Origin {
 	if u == nil {
 		return Origin{}
@@ -61,18 +62,20 @@ func OriginOf(u *url.URL) Origin {
 // originHost returns the host name h as an Origin holds it: in its ASCII
 // form (punycode, as net/http converts it with idna.Lookup before it dials
 // and sends it), lower-case, without one trailing dot. ok is false when h
-// is not ASCII and does not convert; h is then only lower-cased. An ASCII
+// is not ASCII and does not convert; h then only has its ASCII letters
+// lower-cased (Unicode lower-casing would turn some names into another,
+// ASCII host: "\u212A_svc.internal", with a KELVIN SIGN, into
+// "k_svc.internal", while net/http dials the name as written). An ASCII
 // h costs no allocation unless it has an upper-case letter.
 func originHost(h string) (host string, ok bool) {
-	ok = true
 	if !isASCII(h) {
-		if a, err := idna.Lookup.ToASCII(h); err == nil {
-			h = a
-		} else {
-			ok = false
+		a, err := idna.Lookup.ToASCII(h)
+		if err != nil {
+			return strings.TrimSuffix(lowerASCII(h), "."), false
 		}
+		h = a
 	}
-	return strings.TrimSuffix(strings.ToLower(h), "."), ok
+	return strings.TrimSuffix(strings.ToLower(h), "."), true
 }
 
 // ParseOrigin parses "https://host[:port]". A path other than "/", a query,
