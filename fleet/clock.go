@@ -7,7 +7,7 @@ import (
 
 // Ends and timestamps a store keeps in this process (a cached cooldown or
 // open end, when it was read, a lease's expiry, the next probe) are ticks:
-// nanoseconds since epoch on the monotonic clock, so that a step of the
+// nanoseconds on the monotonic clock (see clockStart), so that a step of the
 // wall clock (NTP, an operator, a resumed virtual machine) neither
 // stretches nor shortens them. time.Time values cross the API (an end
 // given to SetCooldown, the one CooldownUntil answers) and are converted
@@ -15,12 +15,22 @@ import (
 // Redis holds remaining times (TTLs, and the GCRA on Redis's TIME), which
 // no replica's clock affects.
 
-// epoch is where ticks start: a century before the process started, so
-// that every reading is positive (0 means "none"), also inside a
-// testing/synctest bubble, whose clock starts in 2000 and whose times
-// carry no monotonic reading (they count from epoch's wall clock then,
-// consistently within the bubble).
-var epoch = time.Now().Add(-100 * 365 * 24 * time.Hour)
+// Ticks count from a century before clockStart, the process's first
+// reading, so that every reading is positive (0 means "none"), also inside
+// a testing/synctest bubble, whose clock starts in 2000 and whose times
+// carry no monotonic reading (they count on the bubble's wall clock then,
+// consistently within the bubble). The century is added to the distance
+// from clockStart, not subtracted from clockStart: a time.Time keeps its
+// monotonic reading only for wall times from 1885 on, so on a machine that
+// boots at 1970 and is set right by NTP later, a start a century back
+// would carry none and every tick would follow the wall clock's step.
+var clockStart = time.Now()
+
+// tickOffset is clockStart's ticks.
+const tickOffset = 100 * 365 * 24 * time.Hour
+
+// monoTicks returns the ticks of the reading now.
+func monoTicks(now time.Time) int64 { return int64(now.Sub(clockStart) + tickOffset) }
 
 // clock is where a store reads the time; tests step its wall clock.
 type clock struct {
@@ -32,7 +42,7 @@ type clock struct {
 }
 
 // sysClock is the system's clock.
-var sysClock = clock{now: time.Now, mono: func(now time.Time) int64 { return int64(now.Sub(epoch)) }}
+var sysClock = clock{now: time.Now, mono: monoTicks}
 
 // ticks converts t, a time in the frame of the reading now (an end a
 // caller computed from its own clock reading, or a date), to ticks: now's

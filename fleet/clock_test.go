@@ -26,7 +26,7 @@ func (f *fakeClock) clock() clock {
 			return time.Now().Add(time.Duration(f.step.Load() + f.skip.Load()))
 		},
 		mono: func(now time.Time) int64 {
-			return int64(now.Add(-time.Duration(f.step.Load())).Sub(epoch))
+			return monoTicks(now.Add(-time.Duration(f.step.Load())))
 		},
 	}
 }

@@ -7,19 +7,29 @@ import (
 
 // The resilience layers keep the ends they hold in this process (a
 // host's cooldown, a breaker's open end and the one it published) as
-// ticks: nanoseconds since epoch on the monotonic clock, so that a step of
+// ticks: nanoseconds on the monotonic clock (see clockStart), so that a step of
 // the wall clock (NTP, an operator, a resumed virtual machine) neither
 // stretches nor shortens them. time.Time values cross the API (a
 // CooldownStore's or BreakerStore's ends, CircuitOpenError.Until) and are
 // converted against a clock reading taken with them, in its wall clock's
 // frame, with its monotonic reading when it has one.
 
-// epoch is where ticks start: a century before the process started, so
-// that every reading is positive (0 means "none"), also inside a
-// testing/synctest bubble, whose clock starts in 2000 and whose times
-// carry no monotonic reading (they count from epoch's wall clock then,
-// consistently within the bubble).
-var epoch = time.Now().Add(-100 * 365 * 24 * time.Hour)
+// Ticks count from a century before clockStart, the process's first
+// reading, so that every reading is positive (0 means "none"), also inside
+// a testing/synctest bubble, whose clock starts in 2000 and whose times
+// carry no monotonic reading (they count on the bubble's wall clock then,
+// consistently within the bubble). The century is added to the distance
+// from clockStart, not subtracted from clockStart: a time.Time keeps its
+// monotonic reading only for wall times from 1885 on, so on a machine that
+// boots at 1970 and is set right by NTP later, a start a century back
+// would carry none and every tick would follow the wall clock's step.
+var clockStart = time.Now()
+
+// tickOffset is clockStart's ticks.
+const tickOffset = 100 * 365 * 24 * time.Hour
+
+// monoTicks returns the ticks of the reading now.
+func monoTicks(now time.Time) int64 { return int64(now.Sub(clockStart) + tickOffset) }
 
 // clock is where a layer or store reads the time; tests step its wall
 // clock.
@@ -33,8 +43,6 @@ type clock struct {
 
 // sysClock is the system's clock.
 var sysClock = clock{now: time.Now, mono: monoTicks}
-
-func monoTicks(now time.Time) int64 { return int64(now.Sub(epoch)) }
 
 // after returns the ticks d after the reading now (saturating).
 func (c clock) after(now time.Time, d time.Duration) int64 {

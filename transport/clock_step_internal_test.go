@@ -24,7 +24,7 @@ func (f *steppedClock) clock() clock {
 	return clock{
 		now: func() time.Time { return time.Now().Add(time.Duration(f.step.Load())) },
 		mono: func(now time.Time) int64 {
-			return int64(now.Add(-time.Duration(f.step.Load())).Sub(epoch))
+			return monoTicks(now.Add(-time.Duration(f.step.Load())))
 		},
 	}
 }
@@ -333,4 +333,19 @@ func TestBreakerWindowSurvivesWallClockStep(t *testing.T) {
 			t.Fatalf("breaker closed after 4 of 4 attempts failed within its window, the wall clock having stepped back an hour in between (%d sent)", sent.Load())
 		}
 	})
+}
+
+// Ticks are the distance from clockStart, a reading with a monotonic part
+// (whatever the wall clock said at start: a start a century back would
+// lose it before 1985, see clockStart), plus the century.
+func TestTicksCountFromAMonotonicReading(t *testing.T) {
+	if !strings.Contains(clockStart.String(), " m=") {
+		t.Fatalf("clockStart %v has no monotonic reading", clockStart)
+	}
+	if got := monoTicks(clockStart); got != int64(tickOffset) {
+		t.Fatalf("monoTicks(clockStart) = %d, want %d", got, int64(tickOffset))
+	}
+	if a, b := monoTicks(clockStart.Add(time.Second)), monoTicks(clockStart); a-b != int64(time.Second) {
+		t.Fatalf("a second later is %d ticks later", a-b)
+	}
 }
