@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -76,7 +77,7 @@ type VerifierOptions struct {
 	Tag string
 
 	// MaxAge bounds how old created may be (plus ClockSkew). Zero means
-	// DefaultMaxAge.
+	// DefaultMaxAge. MaxAge + 2×ClockSkew must fit in a time.Duration.
 	MaxAge time.Duration
 
 	// ClockSkew is the clock difference tolerated. Zero means
@@ -179,6 +180,11 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	}
 	if v.maxBody == 0 {
 		v.maxBody = DefaultMaxBodySize
+	}
+	// The window, MaxAge + 2×ClockSkew, is added to times: a sum that
+	// wraps around would accept every created and remember no nonce.
+	if v.skew > (math.MaxInt64-v.maxAge)/2 {
+		return nil, &ConfigError{Option: "VerifierOptions.MaxAge", Reason: "MaxAge + 2×ClockSkew overflows a time.Duration"}
 	}
 	switch v.scheme {
 	case "", "http", "https":
