@@ -3,6 +3,7 @@ package signer
 import (
 	"container/heap"
 	"context"
+	"math"
 	"sync"
 	"time"
 )
@@ -56,7 +57,7 @@ func NewMemoryNonceStore(capacity int) *MemoryNonceStore {
 // Claim implements NonceStore.
 func (s *MemoryNonceStore) Claim(_ context.Context, keyID, nonce string, now, until time.Time) error {
 	k := keyID + "\x00" + nonce
-	nowN, untilN := now.UnixNano(), until.UnixNano()
+	nowN, untilN := unixNano(now), unixNano(until)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for len(s.byExpiry) > 0 && s.byExpiry[0].until < nowN {
@@ -77,6 +78,24 @@ func (s *MemoryNonceStore) Claim(_ context.Context, keyID, nonce string, now, un
 	heap.Push(&s.byExpiry, nonceEntry{key: k, until: untilN})
 	return nil
 }
+
+// unixNano is t.UnixNano, saturated outside the years 1678 to 2262 that an
+// int64 of nanoseconds covers (UnixNano's result is undefined there): an
+// until beyond 2262 must stay later than now, not wrap to before it.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.After(maxUnixNano):
+		return math.MaxInt64
+	case t.Before(minUnixNano):
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+var (
+	maxUnixNano = time.Unix(0, math.MaxInt64)
+	minUnixNano = time.Unix(0, math.MinInt64)
+)
 
 // Len returns the number of nonces held, expired ones not yet dropped
 // included.

@@ -48,3 +48,22 @@ func TestNewVerifierRefusesWindowOverflow(t *testing.T) {
 		t.Fatalf("replay: %v; want ErrReplay", err)
 	}
 }
+
+// TestMemoryNonceStoreUntilBeyondUnixNano: until is kept in Unix
+// nanoseconds, which end in 2262. A later until (a verifier with a MaxAge of
+// centuries) wrapped to a negative number, was taken for "already outside
+// its window" and not remembered: the nonce could be replayed.
+func TestMemoryNonceStoreUntilBeyondUnixNano(t *testing.T) {
+	s := NewMemoryNonceStore(4)
+	ctx := t.Context()
+	far := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.Claim(ctx, "k", "n", t0, far); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Claim(ctx, "k", "n", t0.Add(time.Hour), far); !errors.Is(err, ErrReplay) {
+		t.Fatalf("second claim = %v; want ErrReplay", err)
+	}
+	if n := s.Len(); n != 1 {
+		t.Fatalf("Len = %d; want 1", n)
+	}
+}
