@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -270,6 +271,14 @@ func (m *message) appendPath(dst []byte) []byte {
 		return append(dst, '/')
 	}
 	p := m.req.URL.EscapedPath()
+	if m.isServer {
+		// RFC 9421 §2.2.6: the path as received, before decoding.
+		// EscapedPath re-escapes characters a client may send bare
+		// ('|', '^', '{'), which the client signed bare.
+		if w, ok := receivedPath(m.req); ok {
+			p = w
+		}
+	}
 	if o := m.req.URL.Opaque; o != "" {
 		// net/http sends an opaque URL's path as it is ("/a%2Fb"), or, for
 		// "//host/path", the path after the authority.
@@ -285,6 +294,38 @@ func (m *message) appendPath(dst []byte) []byte {
 		return append(dst, '/')
 	}
 	return append(dst, p...)
+}
+
+// receivedPath returns the path of a received request's target as it was
+// on the wire (RequestURI, origin or absolute form), when it still decodes
+// to URL.Path: a handler in front of the verifier that rewrote the URL
+// (http.StripPrefix) makes the path verified the one the handler acts on.
+func receivedPath(r *http.Request) (string, bool) {
+	t := r.RequestURI
+	if r.URL.Opaque != "" || t == "" {
+		return "", false
+	}
+	if t[0] != '/' {
+		// absolute-form: scheme "://" authority path-abempty [ "?" query ]
+		i := strings.Index(t, "://")
+		if i < 0 {
+			return "", false // authority-form or "*"
+		}
+		t = t[i+3:]
+		j := strings.IndexAny(t, "/?")
+		if j < 0 || t[j] == '?' {
+			t = ""
+		} else {
+			t = t[j:]
+		}
+	}
+	if i := strings.IndexByte(t, '?'); i >= 0 {
+		t = t[:i]
+	}
+	if p, err := url.PathUnescape(t); err != nil || p != r.URL.Path {
+		return "", false
+	}
+	return t, true
 }
 
 // checkDerived enforces RFC 9421 §2.2: derived component values are

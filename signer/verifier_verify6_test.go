@@ -1,8 +1,14 @@
 package signer
 
 import (
+	"bufio"
+	"encoding/base64"
 	"errors"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,5 +71,60 @@ func TestMemoryNonceStoreUntilBeyondUnixNano(t *testing.T) {
 	}
 	if n := s.Len(); n != 1 {
 		t.Fatalf("Len = %d; want 1", n)
+	}
+}
+
+// TestVerifyPathAsReceived: RFC 9421 §2.2.6 signs the path "before
+// decoding any percent-encoded octets", as it was sent. Clients that follow
+// the WHATWG URL standard (browsers, Node, curl) send characters such as
+// '|', '^' or '{' unescaped; net/http parses them and URL.EscapedPath
+// re-escapes them ("/a%7Cb"), so the verifier rebuilt a @path and
+// @target-uri the client never signed and refused its valid signatures.
+// The path must be taken from the request target as received.
+func TestVerifyPathAsReceived(t *testing.T) {
+	k := testKey(t, "k")
+	v := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k), Required: []Component{Path}})
+	created := strconv.FormatInt(t0.Unix(), 10)
+	for i, tc := range []struct{ target, path, uri string }{
+		{"/a|b", "/a|b", "http://example.com/a|b"},
+		{"/a{b}?x=^", "/a{b}", "http://example.com/a{b}?x=^"},
+		{"/a^b/%7Cc?", "/a^b/%7Cc", "http://example.com/a^b/%7Cc?"},
+		{"http://example.com/p|q?x", "/p|q", "http://example.com/p|q?x"},
+		{"http://example.com", "/", "http://example.com/"},
+	} {
+		params := `("@path" "@target-uri");created=` + created + `;nonce="n` + strconv.Itoa(i) + `";keyid="k"`
+		base := `"@path": ` + tc.path + "\n" + `"@target-uri": ` + tc.uri + "\n" + `"@signature-params": ` + params
+		sig, err := k.sign(nil, []byte(base))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := "GET " + tc.target + " HTTP/1.1\r\nHost: example.com\r\n" +
+			"Signature-Input: sig1=" + params + "\r\n" +
+			"Signature: sig1=:" + base64.StdEncoding.EncodeToString(sig) + ":\r\n\r\n"
+		r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(r, t0); err != nil {
+			t.Errorf("%s: %v", tc.target, err)
+		}
+	}
+}
+
+// TestVerifyPathRewrittenBeforeVerifier: when a handler in front of the
+// verifier rewrote the URL (http.StripPrefix), the path verified is the
+// one the handler will act on, not the one on the wire.
+func TestVerifyPathRewrittenBeforeVerifier(t *testing.T) {
+	k := testKey(t, "k")
+	s := mustSigner(t, Options{Keys: StaticKey(k)})
+	v := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k)})
+	req := signed(t, s, "GET", "https://api.example.com/api/pay", "", t0)
+	var got error
+	h := http.StripPrefix("/api", http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, got = v.Verify(r, t0)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), serverView(t, req))
+	if !errors.Is(got, ErrInvalidSignature) {
+		t.Fatalf("Verify after StripPrefix = %v; want ErrInvalidSignature", got)
 	}
 }
