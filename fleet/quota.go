@@ -60,7 +60,9 @@ type QuotaLimit struct {
 	// Pattern selects hosts by transport.HostKey: an exact key
 	// ("api.example.com", "api.example.com:8443"), "*.example.com" for
 	// every subdomain of example.com (not example.com itself), or "*" for
-	// every host. Ignored in QuotaOptions.Limit.
+	// every host. A trailing dot of the name ("api.example.com.",
+	// "api.example.com.:8443") is ignored, as in the throttle's
+	// HostLimit.Pattern. Ignored in QuotaOptions.Limit.
 	Pattern string
 	// Key names the quota that all matching hosts share (one Redis key).
 	// Empty: each host has a quota of its own.
@@ -358,6 +360,9 @@ func checkQuotaLimit(field string, l QuotaLimit, needPattern bool) (quotaRule, e
 		case strings.Contains(p, "*"):
 			return r, configError(field+".Pattern", fmt.Sprintf("a wildcard is only allowed as a leading \"*.\" or alone, got %q", l.Pattern))
 		}
+		// As transport.HostLimit: the name's trailing dot is ignored,
+		// since transport.HostKey drops the host's.
+		r.pattern = strings.Replace(strings.TrimSuffix(p, "."), ".:", ":", 1)
 	}
 	switch {
 	case l.Rate < 0:

@@ -1175,3 +1175,29 @@ func leaseAheadRig(t *testing.T) (*fakeGCRA, *Quota, func(n int)) {
 		}
 	}
 }
+
+// TestQuotaPatternTrailingDot: a Pattern written with the name's trailing
+// dot ("api.example.com.", the fully qualified form) matches the host, as
+// the throttle's HostLimit.Pattern does: transport.HostKey drops a host's
+// trailing dot, so the quota silently did not apply to the host the same
+// pattern limits in ThrottleConfig.Hosts (the fleet then sent without a
+// fleet-wide limit).
+func TestQuotaPatternTrailingDot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for pattern, host := range map[string]string{
+			"api.example.com.":  "api.example.com",
+			"*.corp.example.":   "a.corp.example",
+			"svc.example.:8443": "svc.example:8443",
+		} {
+			// A GCRA of its own per host: the fake shares one bucket
+			// across keys.
+			q := fakeQuota(t, newFakeGCRA(1, 1), QuotaOptions{Hosts: []QuotaLimit{{Pattern: pattern, Rate: 1}}})
+			if d, err := q.TakeQuota(context.Background(), host); d != 0 || err != nil {
+				t.Fatalf("%s: first request: %v, %v", host, d, err)
+			}
+			if d, _ := q.TakeQuota(context.Background(), host); d == 0 {
+				t.Errorf("%s: pattern not matched: second request within 1/s granted", host)
+			}
+		}
+	})
+}
