@@ -78,8 +78,10 @@ const (
 	// response headers arrived or the call failed, across all its attempts
 	// and waits. Buckets: the semantic-convention advice, 5 ms to 10 s.
 	// Attributes: http.request.method, server.address, server.port,
-	// http.response.status_code (when a response came), error.type (when
-	// the call failed or the status is 400 or more).
+	// http.response.status_code (when a response came with a valid status,
+	// 100-599), error.type (when the call failed, the status is 400 or
+	// more, or the status is invalid: ErrorTypeOther, so that a server
+	// cannot create a series per response).
 	MetricRequestDuration = "http.client.request.duration"
 	// MetricAttempts is the counter NewAttemptTrace adds 1 to per physical
 	// send (unit "{attempt}"). Attributes: http.request.method,
@@ -89,8 +91,9 @@ const (
 	// AttemptCountKey is the call span's count of physical sends.
 	AttemptCountKey = attribute.Key("securecall.attempt_count")
 	// OutcomeKey is the attempt counter's outcome: OutcomeOK for a response
-	// with a status below 400, else the attempt's error.type (the status
-	// code, or ErrorType of the error).
+	// with a valid status below 400, else the attempt's error.type (the
+	// status code; ErrorTypeOther for a status outside 100-599; ErrorType
+	// of the error).
 	OutcomeKey = attribute.Key("securecall.outcome")
 	// OutcomeOK is the outcome of an attempt that got a status below 400.
 	OutcomeOK = "ok"
@@ -111,8 +114,8 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 // (redacted), http.response.status_code, AttemptCountKey (read from a
 // per-call counter NewAttemptTrace increments; see CallAttempts) and, on
 // failure, error.type (see ErrorType) and status Error with the redacted
-// error message (no message for a status of 400 or more, which the status
-// code explains). It ends when the response body is read to EOF, fails or
+// error message (no message for a status of 400 or more, or outside
+// 100-599, which the status code explains). It ends when the response body is read to EOF, fails or
 // is closed, so it covers reading the body; a response with http.NoBody
 // ends it at once. Errors are returned with their URLs redacted
 // (TraceConfig.Redaction.Error).
@@ -150,10 +153,11 @@ func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 // server.port, url.full (redacted), http.request.resend_count (the
 // attempt's number from AttemptFrom, only when above 0),
 // http.response.status_code, network.protocol.version, error.type (the
-// status code as a string from 400 up; ErrorType of an error), the
+// status code as a string from 400 up; ErrorTypeOther for a status outside
+// 100-599, which RFC 9110 makes invalid; ErrorType of an error), the
 // allowlisted request and response headers as http.request.header.<name>
 // and http.response.header.<name>, and status Error for a status of 400 or
-// more or an error (with the redacted error message). It injects the span's
+// more, an invalid status, or an error (with the redacted error message). It injects the span's
 // context into the request headers with the propagator, on the attempt's own
 // request (Own: free inside a stack, a clone when used alone), after any
 // signing layer above it. The span ends when the response body is read to
@@ -414,10 +418,39 @@ var statusStrings = sync.OnceValue(func() *[500]string {
 })
 
 func statusString(code int) string {
-	if code >= 100 && code < 600 {
+	if validStatus(code) {
 		return statusStrings()[code-100]
 	}
 	return strconv.Itoa(code)
+}
+
+// validStatus reports whether code is in 100-599. RFC 9110 §15 makes any
+// other code invalid, to be treated by a client as a 5xx; net/http hands
+// them on all the same (any three digits over HTTP/1.1, any integer in an
+// HTTP/2 :status).
+func validStatus(code int) bool { return code >= 100 && code < 600 }
+
+// statusErrorType returns error.type for a response with status code: ""
+// below 400, the code from 400 to 599, and ErrorTypeOther for an invalid
+// code, which is an error too but must not become an attribute value of a
+// metric: a server could then create a series per response.
+func statusErrorType(code int) string {
+	switch {
+	case !validStatus(code):
+		return ErrorTypeOther
+	case code >= 400:
+		return statusString(code)
+	}
+	return ""
+}
+
+// metricStatus is http.response.status_code for a metric: code, or 0
+// (none) for an invalid code, which error.type reports.
+func metricStatus(code int) int {
+	if validStatus(code) {
+		return code
+	}
+	return 0
 }
 
 // protocolVersion returns network.protocol.version of resp.
@@ -644,11 +677,8 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = http.NoBody
 	}
 	status := resp.StatusCode
-	et := ""
-	if status >= 400 {
-		et = statusString(status)
-	}
-	c.record(ctx, secs, durKey{m, host, port, status, et})
+	et := statusErrorType(status)
+	c.record(ctx, secs, durKey{m, host, port, metricStatus(status), et})
 	if !rec {
 		span.End()
 		return resp, nil
@@ -661,7 +691,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	span.SetAttributes(attrs...)
 	putAttrBuf(buf)
-	if status >= 400 {
+	if et != "" {
 		span.SetStatus(codes.Error, "")
 	}
 	if resp.Body == http.NoBody {
@@ -809,9 +839,10 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = http.NoBody
 	}
 	status := resp.StatusCode
+	et := statusErrorType(status)
 	outcome := OutcomeOK
-	if status >= 400 {
-		outcome = statusString(status)
+	if et != "" {
+		outcome = et
 	}
 	t.count(ctx, countKey{m, host, outcome})
 	if buf == nil {
@@ -822,13 +853,13 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	if v := protocolVersion(resp); v != "" {
 		attrs = append(attrs, semconv.NetworkProtocolVersion(v))
 	}
-	if status >= 400 {
-		attrs = append(attrs, semconv.ErrorTypeKey.String(outcome))
+	if et != "" {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(et))
 	}
 	attrs = appendHeaders(attrs, resp.Header, t.tel.respHeaders, t.tel.policy)
 	span.SetAttributes(attrs...)
 	putAttrBuf(buf)
-	if status >= 400 {
+	if et != "" {
 		span.SetStatus(codes.Error, "")
 	}
 	if resp.Body == http.NoBody {
@@ -874,8 +905,8 @@ func (t *attemptTrace) endMerged(ctx context.Context, span trace.Span, buf *attr
 		resp.Body = http.NoBody
 	}
 	outcome := OutcomeOK
-	if resp.StatusCode >= 400 {
-		outcome = statusString(resp.StatusCode)
+	if et := statusErrorType(resp.StatusCode); et != "" {
+		outcome = et
 	}
 	t.count(ctx, countKey{m, host, outcome})
 	if buf != nil {
