@@ -25,7 +25,10 @@ type ErrorRewriter interface {
 // fmt.Errorf %w wrapper, errors.Join) is replaced by an error whose message
 // is the wrapper's message with the URLs replaced, and which unwraps to the
 // rewritten errors. errors.As can then no longer find such an unknown
-// wrapper type itself: keeping it would keep the secret reachable.
+// wrapper type itself: keeping it would keep the secret reachable. The
+// Location value http.Client quotes in its error for a redirect whose
+// Location does not parse (a flat message below the request's *url.Error)
+// is redacted as a URL too.
 //
 // An error without a *url.Error in its chain is returned as it is, without
 // allocating. Error of a nil Policy redacts every query value.
@@ -78,6 +81,9 @@ func (r *rewriter) rewrite(err error) error {
 			r.urls = append(r.urls, e.URL, red)
 		}
 		inner := r.rewrite(e.Err)
+		if loc, ok := badLocation(inner); ok {
+			inner = r.location(inner, loc)
+		}
 		if inner != nil && e.URL != "" && e.URL != red && strings.Contains(inner.Error(), e.URL) {
 			inner = &rewritten{msg: r.fix(inner.Error()), errs: []error{inner}, orig: inner}
 		}
@@ -96,6 +102,46 @@ func (r *rewriter) rewrite(err error) error {
 		return &rewritten{msg: r.fix(err.Error()), errs: []error{inner}, orig: err}
 	}
 	return err
+}
+
+// locationPrefix begins the message of the error http.Client returns,
+// inside a *url.Error, for a redirect whose Location header does not
+// parse: the value follows, quoted, and again in the flattened (%v)
+// message of url.Parse's *url.Error, so no *url.Error is left to rewrite.
+const locationPrefix = "failed to parse Location header "
+
+// badLocation returns the Location value quoted in err's message when err
+// is http.Client's error for a Location that does not parse.
+func badLocation(err error) (string, bool) {
+	if err == nil || hasURLError(err) {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(err.Error(), locationPrefix)
+	if !ok {
+		return "", false
+	}
+	q, err2 := strconv.QuotedPrefix(rest)
+	if err2 != nil {
+		return "", false
+	}
+	loc, err2 := strconv.Unquote(q)
+	if err2 != nil || loc == "" {
+		return "", false
+	}
+	return loc, true
+}
+
+// location returns err, whose message quotes the Location value loc, with
+// every quoted occurrence of loc redacted as a URL. The result does not
+// unwrap to err, which would keep the value reachable.
+func (r *rewriter) location(err error, loc string) error {
+	red := r.p.URLString(loc)
+	if red == loc {
+		return err
+	}
+	r.urls = append(r.urls, loc, red) // for the messages of wrappers above
+	msg := strings.ReplaceAll(err.Error(), strconv.Quote(loc), strconv.Quote(red))
+	return &rewritten{msg: msg, orig: err}
 }
 
 // fix replaces, in msg, every URL replaced so far, in its quoted form (as

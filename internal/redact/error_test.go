@@ -155,3 +155,25 @@ func TestErrorWithoutURLError(t *testing.T) {
 		t.Errorf("Error without *url.Error: %v allocs, want 0", n)
 	}
 }
+
+// TestErrorUnparsableLocation: http.Client's error for a redirect whose
+// Location does not parse quotes the value twice in a flat message, under
+// the request's *url.Error; both are redacted, in the wrappers above too,
+// and the rewritten error does not unwrap to the original message.
+func TestErrorUnparsableLocation(t *testing.T) {
+	loc := "https://u:" + secret + "@api.example.com:bad/?sig=" + secret
+	flat := fmt.Errorf("failed to parse Location header %q: %v", loc, &url.Error{Op: "parse", URL: loc, Err: errors.New("invalid port")})
+	err := fmt.Errorf("call: %w", &url.Error{Op: "Get", URL: "https://api.example.com/v1", Err: flat})
+	got := (&Policy{}).Error(err)
+	assertClean(t, got)
+	want := `call: Get "https://api.example.com/v1": failed to parse Location header "https://api.example.com:bad/?sig=REDACTED": parse "https://api.example.com:bad/?sig=REDACTED": invalid port`
+	if got.Error() != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if errors.Is(got, flat) {
+		t.Error("the rewritten error still unwraps to the original message")
+	}
+	if _, ok := errors.AsType[*url.Error](got); !ok {
+		t.Error("*url.Error lost")
+	}
+}
