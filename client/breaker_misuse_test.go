@@ -40,6 +40,16 @@ func TestMalformedRequestsDoNotOpenTheBreaker(t *testing.T) {
 			req.Header["X Bad"] = []string{"v"}
 			return req
 		}, client.ErrInvalidRequest},
+		{"invalid trailer name", nil, func(u string) *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			req.Trailer = http.Header{"X Bad": {"v"}}
+			return req
+		}, client.ErrInvalidRequest},
+		{"invalid trailer value", nil, func(u string) *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			req.Trailer = http.Header{"X-Bad": {"a\nb"}}
+			return req
+		}, client.ErrInvalidRequest},
 		{"invalid method", nil, func(u string) *http.Request {
 			req, _ := http.NewRequest(http.MethodGet, u, nil)
 			req.Method = "G ET"

@@ -97,21 +97,31 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // checkRequest refuses what net/http would refuse only deep in the stack
-// (and over HTTP/2 not at all, for the method): such a failure would be
-// retried and counted against the host's circuit breaker, so that one
-// malformed request could fail every good call to the host.
+// (and over HTTP/2 not at all, for the method): an invalid method, or an
+// invalid header or trailer field. Such a failure would be retried and
+// counted against the host's circuit breaker, so that one malformed
+// request could fail every good call to the host.
 func checkRequest(req *http.Request) error {
 	if req.Method != "" && !validMethod(req.Method) {
 		return fmt.Errorf("%w: method %q", ErrInvalidRequest, req.Method)
 	}
-	for k, vs := range req.Header {
+	if err := checkFields("header", req.Header); err != nil {
+		return err
+	}
+	return checkFields("trailer", req.Trailer)
+}
+
+// checkFields refuses a field name or value of h (the request's header or
+// trailer, named by what) that is not valid HTTP.
+func checkFields(what string, h http.Header) error {
+	for k, vs := range h {
 		if !httpguts.ValidHeaderFieldName(k) {
-			return fmt.Errorf("%w: header field name %q", ErrInvalidRequest, k)
+			return fmt.Errorf("%w: %s field name %q", ErrInvalidRequest, what, k)
 		}
 		for _, v := range vs {
 			if !httpguts.ValidHeaderFieldValue(v) {
 				// The value may be a secret: only the name is shown.
-				return fmt.Errorf("%w: value of header field %q", ErrInvalidRequest, k)
+				return fmt.Errorf("%w: value of %s field %q", ErrInvalidRequest, what, k)
 			}
 		}
 	}

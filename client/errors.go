@@ -29,8 +29,8 @@ var (
 	ErrUnsafePath       = transport.ErrUnsafePath
 )
 
-// ErrInvalidRequest: the request's method, or a header field's name or
-// value, is not valid HTTP. It is refused before the stack, so it is never
+// ErrInvalidRequest: the request's method, or a header or trailer field's
+// name or value, is not valid HTTP. It is refused before the stack, so it is never
 // sent, retried or counted against the host's circuit breaker; the error
 // names the field, never its value.
 var ErrInvalidRequest = errors.New("client: invalid request")
