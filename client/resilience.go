@@ -70,7 +70,8 @@ func WithCooldownStore(store transport.CooldownStore) Option {
 
 // WithRateLimits sets client-side per-host limits (rate, burst,
 // concurrency) for the throttle; the first matching pattern wins. Appends.
-// Default: no fixed limit; the throttle only adapts to server signals.
+// It conflicts with WithoutThrottle. Default: no fixed limit; the throttle
+// only adapts to server signals.
 func WithRateLimits(limits ...transport.HostLimit) Option {
 	return optionFunc(func(c *config) { c.res.limits = append(c.res.limits, limits...) })
 }
@@ -253,6 +254,9 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 	}
 	rc.DisableBreaker = rc.DisableBreaker || r.noBreaker
 	rc.DisableThrottle = rc.DisableThrottle || r.noThrottle
+	if len(r.limits) > 0 && rc.DisableThrottle {
+		return rc, &ConfigError{Option: "WithRateLimits", Reason: "conflicts with " + r.throttleOff() + ": the limits are applied by the throttle"}
+	}
 	if err := r.sharedStores(&rc); err != nil {
 		return rc, err
 	}

@@ -316,3 +316,31 @@ func TestShortTimeoutScalesThePresetsRetryWaits(t *testing.T) {
 		t.Fatalf("40 attempts in 500ms: err = %v; want a ConfigError", err)
 	}
 }
+
+// Client-side rate limits are applied by the throttle: with the throttle
+// off they would silently limit nothing (a caller's contract with an API,
+// say), so the combination is refused in either order, as WithSharedQuota
+// with WithoutThrottle is.
+func TestRateLimitsConflictWithThrottleOff(t *testing.T) {
+	limit := transport.HostLimit{Pattern: "api.example.com", Rate: 1, Burst: 1}
+	off := transport.StandardPreset()
+	off.DisableThrottle = true
+	cases := []struct {
+		opts   []client.Option
+		reason string
+	}{
+		{[]client.Option{client.WithRateLimits(limit), client.WithoutThrottle()}, "WithoutThrottle"},
+		{[]client.Option{client.WithoutThrottle(), client.WithRateLimits(limit)}, "WithoutThrottle"},
+		{[]client.Option{client.WithResilience(off), client.WithRateLimits(limit)}, "WithResilience (DisableThrottle)"},
+	}
+	for i, tc := range cases {
+		c, err := client.New(tc.opts...)
+		var ce *client.ConfigError
+		if !errors.As(err, &ce) || ce.Option != "WithRateLimits" || !strings.Contains(ce.Error(), tc.reason) {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("case %d: err = %v, want a ConfigError naming WithRateLimits and %q", i, err, tc.reason)
+		}
+	}
+}
