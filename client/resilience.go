@@ -100,9 +100,10 @@ func WithPreset(name string) Option {
 // the preset's (30 s for "standard"). A shorter total also caps the preset's
 // server-wait and throttle-wait limits, and, when the preset's attempt
 // timeout is not below it (and WithAttemptTimeout is not given), lowers the
-// attempt timeout to a third of the total; when the preset's retry waits
-// could not fit the total, it scales them down until they do (500 ms with
-// "standard": waits of up to 300 ms in all instead of 600 ms).
+// attempt timeout to a third of the total, and does the same to a
+// WithResilience configuration; when a preset's (not WithResilience's)
+// retry waits could not fit the total, it scales them down until they do
+// (500 ms with "standard": waits of up to 300 ms in all instead of 600 ms).
 func WithTimeout(total time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if total < 0 {
