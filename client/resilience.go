@@ -78,7 +78,8 @@ func WithRateLimits(limits ...transport.HostLimit) Option {
 
 // WithResilience replaces the whole resilience configuration (start from a
 // preset such as transport.StandardPreset() and adjust). The other
-// resilience options still apply on top of it.
+// resilience options still apply on top of it, except WithPreset, which
+// it conflicts with.
 func WithResilience(cfg transport.ResilienceConfig) Option {
 	return optionFunc(func(c *config) { c.res.full = &cfg })
 }
@@ -206,6 +207,8 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 	r := cfg.res
 	var rc transport.ResilienceConfig
 	switch {
+	case r.full != nil && r.preset != "":
+		return rc, &ConfigError{Option: "WithPreset", Reason: "cannot be combined with WithResilience, which replaces the preset: start its configuration from transport.Preset(name)"}
 	case r.full != nil:
 		rc = *r.full
 	default:

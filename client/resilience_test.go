@@ -344,3 +344,22 @@ func TestRateLimitsConflictWithThrottleOff(t *testing.T) {
 		}
 	}
 }
+
+// WithPreset and WithResilience each choose the whole resilience
+// configuration: given both, one would be silently ignored (WithPreset,
+// whatever the order), so the combination is refused.
+func TestPresetConflictsWithResilience(t *testing.T) {
+	for i, o := range [][]client.Option{
+		{client.WithResilience(transport.StandardPreset()), client.WithPreset("batch")},
+		{client.WithPreset("batch"), client.WithResilience(transport.StandardPreset())},
+	} {
+		c, err := client.New(o...)
+		var ce *client.ConfigError
+		if !errors.As(err, &ce) || ce.Option != "WithPreset" || !strings.Contains(ce.Error(), "WithResilience") {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("case %d: err = %v, want a ConfigError naming WithPreset and WithResilience", i, err)
+		}
+	}
+}
