@@ -97,7 +97,7 @@ func WithoutSSRFProtection() Option {
 // WithMaxResponseBytes caps what a caller may read from a response body
 // (after decompression); past it the body yields an error matching
 // ErrResponseTooLarge, never a silently truncated body. Negative: no limit.
-// Default: transport.DefaultMaxResponseBodyBytes (16 MiB).
+// Zero, and the default: transport.DefaultMaxResponseBodyBytes (16 MiB).
 func WithMaxResponseBytes(n int64) Option {
 	return optionFunc(func(c *config) { c.eg.maxBody, c.eg.maxBodyIsSet = n, true })
 }
