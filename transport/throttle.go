@@ -112,8 +112,8 @@ type ThrottleConfig struct {
 	MinRate rate.Limit
 	// RecoveryStep is the fraction of the host's ceiling (its configured
 	// rate, or the rate it was sending at when first throttled) given back
-	// per RecoveryInterval without a signal; at the ceiling the adaptive
-	// limit is lifted. Zero: DefaultThrottleRecoveryStep; must be in
+	// per RecoveryInterval without a signal, requests sent meanwhile or
+	// not; at the ceiling the adaptive limit is lifted. Zero: DefaultThrottleRecoveryStep; must be in
 	// (0, 1].
 	RecoveryStep float64
 	// RecoveryInterval is the recovery period, also the minimum time
@@ -618,8 +618,9 @@ func policyRate(h http.Header) rate.Limit {
 	return r
 }
 
-// recover gives back one recovery step of h's rate, lifting the adaptive
-// limit when the ceiling is reached.
+// recover gives back a recovery step of h's rate for each interval passed
+// since the next step was due (at least one), lifting the adaptive limit
+// when the ceiling is reached.
 func (l *throttleLayer) recover(h *throttleHost, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -629,7 +630,10 @@ func (l *throttleLayer) recover(h *throttleHost, now time.Time) {
 		return
 	}
 	lim := h.lim.Load()
-	next := lim.Limit() + h.ceiling*rate.Limit(l.cfg.RecoveryStep)
+	// One step per interval passed since the first was due: a host left
+	// idle recovers as much as one sent to all along.
+	steps := 1 + float64(t-nr)/float64(l.cfg.RecoveryInterval)
+	next := lim.Limit() + h.ceiling*rate.Limit(math.Floor(steps)*l.cfg.RecoveryStep)
 	if next < h.ceiling {
 		lim.SetLimitAt(now, next)
 		h.nextRecovery.Store(l.clk.after(now, l.cfg.RecoveryInterval))
