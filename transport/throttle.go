@@ -126,8 +126,8 @@ type ThrottleConfig struct {
 	MeterProvider metric.MeterProvider
 	// Quota, when set, is a rate limit shared with other processes (the
 	// replicas of a service; see the fleet module), asked with
-	// TakeQuota(ctx, host) after the host's local token and concurrency
-	// slot are taken. An answer to wait is obeyed like a token wait: the
+	// TakeQuota(ctx, host) after the host's local concurrency slot and token
+	// are taken. An answer to wait is obeyed like a token wait: the
 	// waits for one request add up to at most MaxWait (beyond: a
 	// *RateLimitError, Reason ThrottleQuota), none is started that would
 	// end within MinAttemptTime of the deadline (a *DeadlineError), and
@@ -351,14 +351,25 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !l.cfg.DisableAdaptive {
 		h.countSend(t)
 	}
-	if h.limited.Load() {
-		if err := l.takeToken(ctx, a, h, now); err != nil {
+	// The slot first, then the token: a token taken before a wait for a
+	// slot would be spent only when the slot frees, and the requests
+	// queued behind a full cap would all go out together, beyond the
+	// bucket's burst. A request refused for a slot takes no token.
+	if h.sem != nil {
+		waited, err := l.takeSlot(ctx, a, h)
+		if err != nil {
 			closeBody(req)
 			return nil, err
 		}
+		if waited {
+			now = a.clockWith(l.clk.now)
+		}
 	}
-	if h.sem != nil {
-		if err := l.takeSlot(ctx, a, h); err != nil {
+	if h.limited.Load() {
+		if err := l.takeToken(ctx, a, h, now); err != nil {
+			if h.sem != nil {
+				h.sem.release()
+			}
 			closeBody(req)
 			return nil, err
 		}
@@ -441,30 +452,31 @@ func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHo
 }
 
 // takeSlot takes one of h's concurrency slots, waiting at most MaxWait
-// (and never past the deadline).
-func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHost) error {
+// (and never past the deadline). waited reports that it did not get one at
+// once (the clock moved).
+func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHost) (waited bool, err error) {
 	if h.sem.tryAcquire() {
-		return nil
+		return false, nil
 	}
 	start := time.Now()
 	wait := l.cfg.MaxWait
 	if dl, ok := ctx.Deadline(); ok {
 		wait = min(wait, dl.Sub(start)-max(l.cfg.MinAttemptTime, 0))
 	}
-	err := h.sem.acquire(ctx, wait)
+	err = h.sem.acquire(ctx, wait)
 	a.clockMoved()
-	waited := time.Since(start)
-	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(waited.Seconds()), ThrottleReasonKey.String(ThrottleConcurrency))
-	l.record(ctx, h.host, ThrottleConcurrency, waited)
+	d := time.Since(start)
+	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleConcurrency))
+	l.record(ctx, h.host, ThrottleConcurrency, d)
 	switch {
 	case err == nil:
-		return nil
+		return true, nil
 	case ctx.Err() != nil:
-		return fmt.Errorf("transport: throttle: %w", ctx.Err())
+		return true, fmt.Errorf("transport: throttle: %w", ctx.Err())
 	case wait < l.cfg.MaxWait:
-		return &DeadlineError{Wait: waited, Remaining: wait - waited, Reason: SourceThrottle, Err: ErrRateLimited}
+		return true, &DeadlineError{Wait: d, Remaining: wait - d, Reason: SourceThrottle, Err: ErrRateLimited}
 	}
-	return &RateLimitError{Host: h.host, Reason: ThrottleConcurrency, Wait: waited, MaxWait: l.cfg.MaxWait}
+	return true, &RateLimitError{Host: h.host, Reason: ThrottleConcurrency, Wait: d, MaxWait: l.cfg.MaxWait}
 }
 
 // takeQuota takes the request's share of the shared quota, waiting as

@@ -1,6 +1,9 @@
 package transport_test
 
 import (
+	"context"
+	"errors"
+	"net/http"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -46,6 +49,84 @@ func TestThrottleRecoversAfterIdle(t *testing.T) {
 		}
 		if n := sameInstant(tm.arrivals()[n0:]); n != 20 {
 			t.Errorf("%d of 20 sends went out at once after a minute idle, want 20 (limit lifted)", n)
+		}
+	})
+}
+
+// The concurrency cap is taken before the token: a request that waited
+// for a slot must not be sent on a token it took long before, or the
+// requests queued behind a full cap all go out together when slots free,
+// beyond the bucket's burst.
+func TestThrottleSlotWaitKeepsRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tm := &resTimed{next: transporttest.NewResponder(transporttest.Respond(200, "body"))}
+		rt := newThrottle(t, tm, transport.ThrottleConfig{
+			Limit:   transport.HostLimit{Rate: 1, Burst: 1, MaxConcurrent: 2},
+			MaxWait: time.Minute,
+		})
+		var open []*http.Response
+		for range 2 { // t=0 and t=1: both slots held
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, resURL, nil)
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			open = append(open, resp)
+		}
+		for range 2 { // two more queue behind the cap
+			go func() {
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, resURL, nil)
+				resp, err := rt.RoundTrip(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+			}()
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		n0 := len(tm.arrivals())
+		for _, r := range open { // both slots free at the same instant
+			r.Body.Close()
+		}
+		synctest.Wait()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		at := tm.arrivals()[n0:]
+		if len(at) != 2 {
+			t.Fatalf("%d queued requests sent, want 2", len(at))
+		}
+		if n := sameInstant(at); n != 1 {
+			t.Errorf("%d requests sent at one instant with Burst 1", n)
+		}
+	})
+}
+
+// A request refused for a token after it got its slot gives the slot back.
+func TestThrottleTokenRefusalFreesSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		rt := newThrottle(t, next, transport.ThrottleConfig{
+			Limit:   transport.HostLimit{Rate: 1, Burst: 1, MaxConcurrent: 1},
+			MaxWait: 2 * time.Second,
+		})
+		if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 { // the next token is 1 s away: none fits 100 ms
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			_, err := resSend(t, ctx, rt, resURL)
+			cancel()
+			if !errors.Is(err, transport.ErrRateLimited) {
+				t.Fatalf("err %v, want ErrRateLimited", err)
+			}
+		}
+		if _, err := resSend(t, t.Context(), rt, resURL); err != nil {
+			t.Fatalf("slot not given back: %v", err)
+		}
+		if n := next.Calls(); n != 2 {
+			t.Errorf("%d calls sent, want 2", n)
 		}
 	})
 }
