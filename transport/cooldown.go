@@ -118,6 +118,10 @@ type registry[V any] struct {
 	mu    sync.Mutex
 	max   int
 	newFn func(host string) *V
+	// busy, when set, reports an entry whose state must not be forgotten
+	// while others can be (slots in use, a lowered rate, an open
+	// breaker): eviction takes idle entries first.
+	busy func(*V) bool
 }
 
 type regEntry[V any] struct {
@@ -181,7 +185,7 @@ func (r *registry[V]) add(host string, now int64) *V {
 		}
 	}
 	if len(next) >= r.max {
-		evictOldest(next, len(next)-r.max+1+r.max/8)
+		evictOldest(next, len(next)-r.max+1+r.max/8, r.busy)
 	}
 	e := &regEntry[V]{v: r.newFn(host)}
 	e.used.Store(now)
@@ -190,8 +194,9 @@ func (r *registry[V]) add(host string, now int64) *V {
 	return e.v
 }
 
-// evictOldest removes the k least recently used entries of m.
-func evictOldest[V any](m map[string]*regEntry[V], k int) {
+// evictOldest removes the k least recently used entries of m, those busy
+// reports (when set) last.
+func evictOldest[V any](m map[string]*regEntry[V], k int, busy func(*V) bool) {
 	if k <= 0 {
 		return
 	}
@@ -201,13 +206,22 @@ func evictOldest[V any](m map[string]*regEntry[V], k int) {
 	}
 	type aged struct {
 		host string
+		busy bool
 		used int64
 	}
 	all := make([]aged, 0, len(m))
 	for h, e := range m {
-		all = append(all, aged{h, e.used.Load()})
+		all = append(all, aged{h, busy != nil && busy(e.v), e.used.Load()})
 	}
-	slices.SortFunc(all, func(a, b aged) int { return cmp.Compare(a.used, b.used) })
+	slices.SortFunc(all, func(a, b aged) int {
+		if a.busy != b.busy {
+			if a.busy {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.used, b.used)
+	})
 	for _, a := range all[:k] {
 		delete(m, a.host)
 	}

@@ -119,7 +119,9 @@ type ThrottleConfig struct {
 	// RecoveryInterval is the recovery period, also the minimum time
 	// between two decreases. Zero: DefaultThrottleRecoveryInterval.
 	RecoveryInterval time.Duration
-	// MaxHosts bounds the per-host state. Zero: DefaultMaxHosts.
+	// MaxHosts bounds the per-host state. Zero: DefaultMaxHosts. Past
+	// it, idle hosts are forgotten before those with slots in use or a
+	// lowered adaptive rate (least recently used first).
 	MaxHosts int
 	// MeterProvider creates MetricThrottleWait. nil:
 	// otel.GetMeterProvider().
@@ -283,6 +285,7 @@ func NewThrottle(next http.RoundTripper, cfg ThrottleConfig) (http.RoundTripper,
 		l.waits = metricnoop.Float64Histogram{}
 	}
 	l.hosts.init(c.MaxHosts, l.newHost)
+	l.hosts.busy = (*throttleHost).busy
 	return l, nil
 }
 
@@ -316,6 +319,12 @@ type throttleHost struct {
 	winStart atomic.Int64 // ticks; 0: none yet
 	winCount atomic.Int64
 	lastRate atomic.Uint64 // float64 bits, requests per second
+}
+
+// busy reports that h holds state a fresh one would not: concurrency
+// slots in use, or an adaptive rate below its ceiling.
+func (h *throttleHost) busy() bool {
+	return (h.sem != nil && h.sem.cur.Load() > 0) || h.nextRecovery.Load() != 0
 }
 
 func (l *throttleLayer) newHost(host string) *throttleHost {

@@ -130,3 +130,34 @@ func TestThrottleTokenRefusalFreesSlot(t *testing.T) {
 		}
 	})
 }
+
+// A host whose concurrency slots are in use is not forgotten when the
+// registry is full: a fresh state would give it a fresh set of slots, and
+// the cap would no longer hold.
+func TestThrottleEvictionKeepsBusyHost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		next := transporttest.NewResponder(transporttest.Respond(200, "body"))
+		rt := newThrottle(t, next, transport.ThrottleConfig{
+			Limit:    transport.HostLimit{MaxConcurrent: 1},
+			MaxWait:  time.Second,
+			MaxHosts: 2,
+		})
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, resURL, nil)
+		held, err := rt.RoundTrip(req) // a long download: its slot stays taken
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held.Body.Close()
+		time.Sleep(time.Minute)
+		for _, u := range []string{"https://b.example/", "https://c.example/", "https://d.example/"} {
+			if _, err := resSend(t, t.Context(), rt, u); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * time.Second)
+		}
+		_, err = resSend(t, t.Context(), rt, resURL)
+		if !errors.Is(err, transport.ErrRateLimited) {
+			t.Errorf("second request to a host capped at 1 with its slot taken: err %v, want ErrRateLimited", err)
+		}
+	})
+}
