@@ -124,7 +124,8 @@ type BreakerConfig struct {
 	// DefaultBreakerProbeTimeout.
 	ProbeTimeout time.Duration
 	// MaxHosts bounds the number of per-host breakers. Zero:
-	// DefaultMaxHosts (least recently used forgotten first).
+	// DefaultMaxHosts (least recently used forgotten first, closed
+	// breakers before open or half-open ones).
 	MaxHosts int
 	// OnStateChange, when set, is called on every state change of a
 	// host's breaker (synchronously, with the breaker's lock held: it must
@@ -264,6 +265,9 @@ func NewBreaker(next http.RoundTripper, cfg BreakerConfig) (http.RoundTripper, e
 		l.transitions = metricnoop.Int64Counter{}
 	}
 	l.hosts.init(c.MaxHosts, l.newHost)
+	// An open or half-open breaker is forgotten last: a fresh one is
+	// closed and would send to the failing host again.
+	l.hosts.busy = func(h *breakerHost) bool { return BreakerState(h.state.Load()) != BreakerClosed }
 	return l, nil
 }
 
