@@ -2,9 +2,9 @@ package transport
 
 import (
 	"fmt"
-
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // DefaultMaxRedirects is the number of redirect hops a RedirectPolicy follows
@@ -87,17 +87,16 @@ func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
 	// The credential headers (the ones the credential guard never sends
 	// over plain http) never go to an origin outside the credential scope,
 	// whoever set them (the caller, http.Client's header copy, or a layer).
+	// http.Client sets Referer to the previous hop's full URL, path and
+	// query included (where a signed URL or a caller's key may sit).
+	// Names are compared without case: http.Client copies the caller's
+	// keys as they are, and net/http sends a non-canonical key ("x-my-key")
+	// as written, so Header.Del (canonical keys only) would miss it.
 	for name := range req.Header {
-		if isCredentialHeader(name) {
+		if isCredentialHeader(name) || containsFold(p.SensitiveHeaders, name) || strings.EqualFold(name, "Referer") {
 			delete(req.Header, name)
 		}
 	}
-	for _, h := range p.SensitiveHeaders {
-		req.Header.Del(h)
-	}
-	// http.Client sets Referer to the previous hop's full URL, path and
-	// query included (where a signed URL or a caller's key may sit).
-	req.Header.Del("Referer")
 	return nil
 }
 
