@@ -439,15 +439,35 @@ func (p *EgressPolicy) checkCleartext(req *http.Request) error {
 			return deny()
 		}
 	}
-	if len(p.credQuery) > 0 && req.URL.RawQuery != "" {
-		q := req.URL.Query()
-		for _, k := range p.credQuery {
-			if q.Has(k) {
-				return deny()
-			}
-		}
+	if len(p.credQuery) > 0 && hasQueryKey(req.URL.RawQuery, p.credQuery) {
+		return deny()
 	}
 	return nil
+}
+
+// hasQueryKey reports whether the raw query has a parameter named one of
+// keys. Not url.ParseQuery, which skips a whole pair holding a semicolon or
+// a bad percent-escape ("api_key=k;v=1", "api_key=%zz") while net/http
+// sends the query as written and servers read the key from it: pairs are
+// split at "&" and ";", and a key that does not unescape is compared as
+// written.
+func hasQueryKey(rawQuery string, keys []string) bool {
+	for rawQuery != "" {
+		var pair string
+		if i := strings.IndexAny(rawQuery, "&;"); i >= 0 {
+			pair, rawQuery = rawQuery[:i], rawQuery[i+1:]
+		} else {
+			pair, rawQuery = rawQuery, ""
+		}
+		k, _, _ := strings.Cut(pair, "=")
+		if u, err := url.QueryUnescape(k); err == nil {
+			k = u
+		}
+		if slices.Contains(keys, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // isCredentialHeader reports whether name is a built-in credential header
