@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -69,7 +70,9 @@ type DialConfig struct {
 // ::, IPv4-mapped ::ffff:0:0/96, NAT64 64:ff9b::/96, link-local fe80::/10,
 // unique-local fc00::/7 (AWS metadata fd00:ec2::254) and multicast ff00::/8,
 // plus the special ranges inside 2000::/3 (Teredo, documentation, 6to4,
-// ORCHIDv2 and others). Only tcp4 and tcp6 are dialed.
+// ORCHIDv2 and others). Also denied: the Azure WireServer 168.63.129.16, a
+// cloud platform endpoint in public address space. Only tcp4 and tcp6 are
+// dialed.
 //
 // Use DialContext as BaseConfig.DialContext or http.Transport.DialContext.
 // A SafeDialer is safe for concurrent use.
@@ -111,7 +114,8 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 			return nil, configErrorf("Ports["+strconv.Itoa(i)+"]", nil, "port 0 cannot be dialed")
 		}
 	}
-	var v4allow, v6allow, v4deny, v6deny []netip.Prefix
+	var v4allow, v6allow, v6deny []netip.Prefix
+	v4deny := slices.Clone(cloudDeniedV4)
 	for i, p := range cfg.AllowPrefixes {
 		if !p.IsValid() {
 			return nil, configErrorf("AllowPrefixes["+strconv.Itoa(i)+"]", nil, "not a valid prefix")
@@ -161,6 +165,13 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 	sd.plain = net.Dialer{Timeout: timeout, KeepAlive: keepAlive, Resolver: cfg.Resolver}
 	return sd, nil
 }
+
+// cloudDeniedV4 are cloud platform endpoints outside every IANA
+// special-purpose range (so not in code.dny.dev/ssrf's lists) that a
+// server-side request must not reach: the Azure WireServer 168.63.129.16
+// (guest-agent goal state and extension settings, reachable from every
+// Azure VM like the 169.254.169.254 metadata service).
+var cloudDeniedV4 = []netip.Prefix{netip.MustParsePrefix("168.63.129.16/32")}
 
 // proxyKey is the key of a proxy address in SafeDialer.proxies: the host
 // lower-cased without one trailing dot (as HostKey: "proxy." and "proxy"
