@@ -154,6 +154,11 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 		if err != nil || strings.TrimSuffix(h, ".") == "" || port == "" {
 			return nil, configErrorf("Proxies["+strconv.Itoa(i)+"]", nil, "must be host:port")
 		}
+		// net/http dials a proxy at a numeric port: any other spelling
+		// would never match, and the proxy would be refused at dial time.
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+			return nil, configErrorf("Proxies["+strconv.Itoa(i)+"]", nil, "port must be 1-65535, without leading zeros")
+		}
 		if sd.proxies == nil {
 			sd.proxies = map[string]bool{}
 		}

@@ -30,3 +30,21 @@ func TestSafeDialerDeniesAzureWireServer(t *testing.T) {
 		t.Fatalf("Check(168.63.129.17:80) = %v, want allowed", err)
 	}
 }
+
+// TestSafeDialerProxiesPortMustBeANumber: net/http dials a proxy at a
+// numeric port ("proxy.corp:80" for "http://proxy.corp"), so an entry
+// whose port is a service name, has leading zeros or is out of range never
+// matches and the proxy is silently refused at dial time. Bad
+// configuration is a *ConfigError naming the entry.
+func TestSafeDialerProxiesPortMustBeANumber(t *testing.T) {
+	for _, p := range []string{"proxy.corp:http", "proxy.corp:03128", "proxy.corp:0", "proxy.corp:70000"} {
+		_, err := transport.NewSafeDialer(transport.DialConfig{Proxies: []string{p}})
+		var ce *transport.ConfigError
+		if !errors.As(err, &ce) || ce.Option != "Proxies[0]" {
+			t.Errorf("Proxies[0] = %q: err = %v, want a *ConfigError for Proxies[0]", p, err)
+		}
+	}
+	if _, err := transport.NewSafeDialer(transport.DialConfig{Proxies: []string{"proxy.corp:3128"}}); err != nil {
+		t.Fatal(err)
+	}
+}
