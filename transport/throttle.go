@@ -684,6 +684,9 @@ type hostSem struct {
 	waiting atomic.Int64
 	mu      sync.Mutex
 	queue   []chan struct{}
+	// testFreed, when a test sets it, runs in release after the count
+	// went down while a waiter may be queued.
+	testFreed func()
 }
 
 func (s *hostSem) tryAcquire() bool {
@@ -743,11 +746,30 @@ func (s *hostSem) acquire(ctx context.Context, wait time.Duration) error {
 	return ErrRateLimited
 }
 
-// release frees a slot, or hands it to the first waiter.
+// release hands the slot to the first queued waiter, the count kept, so
+// that a request arriving meanwhile (tryAcquire, without the lock) cannot
+// take it ahead of the queue; with no waiter queued it frees the slot.
 func (s *hostSem) release() {
+	if s.waiting.Load() != 0 {
+		s.mu.Lock()
+		if len(s.queue) > 0 {
+			ch := s.queue[0]
+			s.queue = s.queue[1:]
+			s.waiting.Add(-1)
+			s.mu.Unlock()
+			close(ch)
+			return
+		}
+		s.mu.Unlock()
+	}
 	s.cur.Add(-1)
+	// A waiter that registered before the count went down may have found
+	// the slots full and be queued by now: hand it a slot.
 	if s.waiting.Load() == 0 {
 		return
+	}
+	if s.testFreed != nil {
+		s.testFreed()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
