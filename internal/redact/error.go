@@ -132,8 +132,10 @@ func badLocation(err error) (string, bool) {
 }
 
 // location returns err, whose message quotes the Location value loc, with
-// every quoted occurrence of loc redacted as a URL. The result does not
-// unwrap to err, which would keep the value reachable.
+// every quoted occurrence of loc redacted as a URL. url.Parse cuts the
+// fragment off before parsing, so its error quotes loc without it: that
+// form is redacted too. The result does not unwrap to err, which would
+// keep the value reachable.
 func (r *rewriter) location(err error, loc string) error {
 	red := r.p.URLString(loc)
 	if red == loc {
@@ -141,6 +143,12 @@ func (r *rewriter) location(err error, loc string) error {
 	}
 	r.urls = append(r.urls, loc, red) // for the messages of wrappers above
 	msg := strings.ReplaceAll(err.Error(), strconv.Quote(loc), strconv.Quote(red))
+	if head, _, ok := strings.Cut(loc, "#"); ok && head != "" {
+		if redHead := r.p.URLString(head); redHead != head {
+			r.urls = append(r.urls, head, redHead)
+			msg = strings.ReplaceAll(msg, strconv.Quote(head), strconv.Quote(redHead))
+		}
+	}
 	return &rewritten{msg: msg, orig: err}
 }
 

@@ -177,3 +177,27 @@ func TestErrorUnparsableLocation(t *testing.T) {
 		t.Error("*url.Error lost")
 	}
 }
+
+// TestErrorUnparsableLocationFragment: url.Parse cuts the fragment off
+// before parsing, so its error quotes the Location without it: that
+// second, shorter occurrence must be redacted too, and so must the
+// fragment (an implicit-grant access_token travels there).
+func TestErrorUnparsableLocationFragment(t *testing.T) {
+	for _, loc := range []string{
+		"https://api.example.com:bad/?sig=" + secret + "#frag",
+		"https://api.example.com:bad/?x=1#access_token=" + secret,
+		"/a\x7f?token=" + secret + "#f",
+	} {
+		_, perr := url.Parse(loc)
+		if perr == nil {
+			t.Fatalf("%q parses", loc)
+		}
+		flat := fmt.Errorf("failed to parse Location header %q: %v", loc, perr)
+		err := fmt.Errorf("call: %w", &url.Error{Op: "Get", URL: "https://api.example.com/v1", Err: flat})
+		got := (&Policy{}).Error(err)
+		assertClean(t, got)
+		if !strings.Contains(got.Error(), "failed to parse Location header") {
+			t.Errorf("%q: message lost: %v", loc, got)
+		}
+	}
+}
