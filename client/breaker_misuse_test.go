@@ -50,6 +50,11 @@ func TestMalformedRequestsDoNotOpenTheBreaker(t *testing.T) {
 			req.Trailer = http.Header{"X-Bad": {"a\nb"}}
 			return req
 		}, client.ErrInvalidRequest},
+		{"forbidden trailer name", nil, func(u string) *http.Request {
+			req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader("x"))
+			req.Trailer = http.Header{"content-length": nil}
+			return req
+		}, client.ErrInvalidRequest},
 		{"invalid method", nil, func(u string) *http.Request {
 			req, _ := http.NewRequest(http.MethodGet, u, nil)
 			req.Method = "G ET"

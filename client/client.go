@@ -98,7 +98,8 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // checkRequest refuses what net/http would refuse only deep in the stack
 // (and over HTTP/2 not at all, for the method): an invalid method, or an
-// invalid header or trailer field. Such a failure would be retried and
+// invalid header or trailer field (a trailer key net/http refuses,
+// Content-Length, Transfer-Encoding or Trailer, included). Such a failure would be retried and
 // counted against the host's circuit breaker, so that one malformed
 // request could fail every good call to the host.
 func checkRequest(req *http.Request) error {
@@ -107,6 +108,14 @@ func checkRequest(req *http.Request) error {
 	}
 	if err := checkFields("header", req.Header); err != nil {
 		return err
+	}
+	for k := range req.Trailer {
+		// net/http refuses these as trailer keys (HTTP/1.1 and HTTP/2),
+		// only when it writes the request.
+		switch http.CanonicalHeaderKey(k) {
+		case "Transfer-Encoding", "Trailer", "Content-Length":
+			return fmt.Errorf("%w: trailer field name %q", ErrInvalidRequest, k)
+		}
 	}
 	return checkFields("trailer", req.Trailer)
 }
