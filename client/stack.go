@@ -245,7 +245,7 @@ func wrapEgress(c *Client, cfg *config, policy *transport.EgressPolicy, next htt
 // caller's replacement from WithBaseTransport.
 func newBase(c *Client, cfg *config, policy *transport.EgressPolicy) (http.RoundTripper, error) {
 	if cfg.baseTransport != nil {
-		return cfg.baseTransport, nil
+		return baseGuard{cfg.baseTransport}, nil
 	}
 	bc := transport.BaseConfig{
 		TLSConfig:         cfg.tlsConfig,
@@ -313,4 +313,32 @@ func renameOption(err error) error {
 func isHTTPEntry(p string) bool {
 	scheme, _, ok := strings.Cut(strings.TrimSpace(p), "://")
 	return ok && strings.EqualFold(scheme, "http")
+}
+
+// errNoResponse is the error of an attempt whose WithBaseTransport
+// returned neither a response nor an error.
+var errNoResponse = errors.New("client: the base transport returned neither a response nor an error")
+
+// baseGuard keeps the layers above a WithBaseTransport, which read the
+// response before the retry layer could check it, safe from one that
+// breaks the http.RoundTripper contract: neither a response nor an error
+// is an error (not a nil dereference on the caller's goroutine), a
+// response beside an error is closed and dropped, and a nil Body is
+// http.NoBody.
+type baseGuard struct{ rt http.RoundTripper }
+
+func (g baseGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := g.rt.RoundTrip(req)
+	switch {
+	case err != nil:
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		return nil, err
+	case resp == nil:
+		return nil, errNoResponse
+	case resp.Body == nil:
+		resp.Body = http.NoBody
+	}
+	return resp, nil
 }
