@@ -3,6 +3,7 @@ package redact
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -153,9 +154,17 @@ func (r *rewriter) location(err error, loc string) error {
 }
 
 // fix replaces, in msg, every URL replaced so far, in its quoted form (as
-// *url.Error prints it) and as it is.
+// *url.Error prints it) and as it is. The longest go first: a URL that is
+// the prefix of another one (a Location extending the request's URL),
+// replaced first, would alter the longer one's occurrences, which then no
+// longer match and keep their secrets.
 func (r *rewriter) fix(msg string) string {
+	order := make([]int, 0, len(r.urls)/2)
 	for i := 0; i+1 < len(r.urls); i += 2 {
+		order = append(order, i)
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(r.urls[b]) - len(r.urls[a]) })
+	for _, i := range order {
 		old, red := r.urls[i], r.urls[i+1]
 		if old == "" {
 			continue

@@ -201,3 +201,26 @@ func TestErrorUnparsableLocationFragment(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorWrapperURLPrefixOfAnother: the message of a wrapper is fixed
+// URL by URL; a URL that is the prefix of another one in the same message
+// (a redirect's Location extending the request's URL, two calls to the
+// same endpoint) must not be replaced first inside the longer one, which
+// would then no longer match and keep its secret.
+func TestErrorWrapperURLPrefixOfAnother(t *testing.T) {
+	short := "https://api.example.com/v1?id=7"
+	long := short + "&sig=" + secret
+	for name, err := range map[string]error{
+		"join": errors.Join(
+			&url.Error{Op: "Get", URL: short, Err: io.ErrUnexpectedEOF},
+			&url.Error{Op: "Get", URL: long, Err: io.ErrUnexpectedEOF}),
+		"location": fmt.Errorf("call: %w", &url.Error{Op: "Get", URL: short,
+			Err: fmt.Errorf("failed to parse Location header %q: %v", long+"#%zz",
+				&url.Error{Op: "parse", URL: long + "#%zz", Err: errors.New(`invalid URL escape "%zz"`)})}),
+	} {
+		got := (&Policy{}).Error(err)
+		if strings.Contains(got.Error(), secret) {
+			t.Errorf("%s: secret in error string: %q", name, got.Error())
+		}
+	}
+}
