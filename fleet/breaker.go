@@ -122,13 +122,13 @@ func NewBreakerStore(c redis.UniversalClient, opts BreakerOptions) (*BreakerStor
 // state as this replica knows it (its own, or another replica's read from
 // Redis at most RefreshInterval ago), or the zero time.
 func (s *BreakerStore) OpenUntil(host string) time.Time {
-	return s.OpenUntilAt(host, s.h.clk.now())
+	return s.OpenUntilAt(host, s.h.clk.Now())
 }
 
 // OpenUntilAt implements transport.BreakerStoreAt: OpenUntil with the
 // caller's clock reading (the breaker layer has one).
 func (s *BreakerStore) OpenUntilAt(host string, now time.Time) time.Time {
-	n := s.h.clk.mono(now)
+	n := s.h.clk.Mono(now)
 	e := s.hosts.get(host, n)
 	if e.stale(n, s.refresh) {
 		if s.h.try(now) {
@@ -140,7 +140,7 @@ func (s *BreakerStore) OpenUntilAt(host string, now time.Time) time.Time {
 	}
 	if u := e.until.Load(); u != 0 {
 		// In now's frame (see CooldownStore.CooldownUntilAt).
-		return s.h.clk.time(u, now)
+		return s.h.clk.Time(u, now)
 	}
 	return time.Time{}
 }
@@ -155,10 +155,10 @@ func (s *BreakerStore) Waits() uint64 { return 0 }
 // call) unless it is marked down, in which case the first refresh after
 // recovery writes it.
 func (s *BreakerStore) SetOpenUntil(host string, until time.Time) {
-	now := s.h.clk.now()
-	n := s.h.clk.mono(now)
+	now := s.h.clk.Now()
+	n := s.h.clk.Mono(now)
 	e := s.hosts.get(host, n)
-	u := s.h.clk.ticks(until, now)
+	u := s.h.clk.Ticks(until, now)
 	extend(&e.until, u)
 	if u <= n {
 		return
@@ -175,8 +175,8 @@ func (s *BreakerStore) publish(host string, e *breakerEntry) {
 	defer s.inflight.Add(-1)
 	for {
 		if u := e.pending.Swap(0); u != 0 {
-			now := s.h.clk.now()
-			if u > s.h.clk.mono(now) && s.h.try(now) {
+			now := s.h.clk.Now()
+			if u > s.h.clk.Mono(now) && s.h.try(now) {
 				s.keys.write(s.key(host), &e.untilEntry, u, now)
 			}
 		}
@@ -191,7 +191,7 @@ func (s *BreakerStore) publish(host string, e *breakerEntry) {
 func (s *BreakerStore) read(host string, e *breakerEntry) {
 	defer s.inflight.Add(-1)
 	defer e.refreshing.Store(false)
-	s.keys.read(s.key(host), &e.untilEntry, s.h.clk.now())
+	s.keys.read(s.key(host), &e.untilEntry, s.h.clk.Now())
 }
 
 func (s *BreakerStore) key(host string) string { return s.prefix + "breaker:" + host }

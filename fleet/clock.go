@@ -1,64 +1,23 @@
 package fleet
 
 import (
-	"math"
 	"time"
+
+	"github.com/securecall/securecall/internal/monoclock"
 )
 
 // Ends and timestamps a store keeps in this process (a cached cooldown or
-// open end, when it was read, a lease's expiry, the next probe) are ticks:
-// nanoseconds on the monotonic clock (see clockStart), so that a step of the
-// wall clock (NTP, an operator, a resumed virtual machine) neither
-// stretches nor shortens them. time.Time values cross the API (an end
-// given to SetCooldown, the one CooldownUntil answers) and are converted
-// against a clock reading taken with them, in its wall clock's frame.
-// Redis holds remaining times (TTLs, and the GCRA on Redis's TIME), which
-// no replica's clock affects.
+// open end, when it was read, a lease's expiry, the next probe) are ticks
+// on the monotonic clock (internal/monoclock), so that a step of the wall
+// clock neither stretches nor shortens them. Redis holds remaining times
+// (TTLs, and the GCRA on Redis's TIME), which no replica's clock affects.
 
-// Ticks count from a century before clockStart, the process's first
-// reading, so that every reading is positive (0 means "none"), also inside
-// a testing/synctest bubble, whose clock starts in 2000 and whose times
-// carry no monotonic reading (they count on the bubble's wall clock then,
-// consistently within the bubble). The century is added to the distance
-// from clockStart, not subtracted from clockStart: a time.Time keeps its
-// monotonic reading only for wall times from 1885 on, so on a machine that
-// boots at 1970 and is set right by NTP later, a start a century back
-// would carry none and every tick would follow the wall clock's step.
-var clockStart = time.Now()
-
-// tickOffset is clockStart's ticks.
-const tickOffset = 100 * 365 * 24 * time.Hour
-
-// monoTicks returns the ticks of the reading now.
-func monoTicks(now time.Time) int64 { return int64(now.Sub(clockStart) + tickOffset) }
-
-// clock is where a store reads the time; tests step its wall clock.
-type clock struct {
-	// now reads the wall and monotonic clocks (time.Now).
-	now func() time.Time
-	// mono returns the ticks of a reading of now: from its monotonic
-	// reading when it has one (time.Now's do).
-	mono func(now time.Time) int64
-}
+// clock is where a layer or store reads the time; tests step its wall
+// clock.
+type clock = monoclock.Clock
 
 // sysClock is the system's clock.
-var sysClock = clock{now: time.Now, mono: monoTicks}
+var sysClock = monoclock.System
 
-// ticks converts t, a time in the frame of the reading now (an end a
-// caller computed from its own clock reading, or a date), to ticks: now's
-// ticks plus t's distance from now (on the monotonic clock when both have
-// a reading, on the wall clock otherwise).
-func (c clock) ticks(t, now time.Time) int64 {
-	n, d := c.mono(now), int64(t.Sub(now))
-	if d > math.MaxInt64-n {
-		return math.MaxInt64
-	}
-	return n + d
-}
-
-// time converts u (ticks) to a time in the frame of the reading now: the
-// wall clock time it is at, as now's wall clock reads, with a monotonic
-// reading when now has one.
-func (c clock) time(u int64, now time.Time) time.Time {
-	return now.Add(time.Duration(u - c.mono(now)))
-}
+// monoTicks returns the ticks of the reading now.
+func monoTicks(now time.Time) int64 { return monoclock.Ticks(now) }

@@ -22,10 +22,10 @@ type fakeClock struct {
 
 func (f *fakeClock) clock() clock {
 	return clock{
-		now: func() time.Time {
+		Now: func() time.Time {
 			return time.Now().Add(time.Duration(f.step.Load() + f.skip.Load()))
 		},
-		mono: func(now time.Time) int64 {
+		Mono: func(now time.Time) int64 {
 			return monoTicks(now.Add(-time.Duration(f.step.Load())))
 		},
 	}
@@ -55,15 +55,15 @@ func TestEndsSurviveWallClockStep(t *testing.T) {
 		var f fakeClock
 		s := newCooldowns(t, srv, CooldownOptions{RefreshInterval: time.Hour})
 		s.h.clk = f.clock()
-		s.SetCooldown(host, s.h.clk.now().Add(30*time.Second))
+		s.SetCooldown(host, s.h.clk.Now().Add(30*time.Second))
 		f.step.Store(int64(-time.Hour))
 		f.skip.Store(int64(10 * time.Second))
-		now := s.h.clk.now()
+		now := s.h.clk.Now()
 		remaining(t, s.CooldownUntilAt(host, now), now, 20*time.Second)
-		remaining(t, s.CooldownUntil(host), s.h.clk.now(), 20*time.Second)
+		remaining(t, s.CooldownUntil(host), s.h.clk.Now(), 20*time.Second)
 		// And it ends 30 s after it was set, not an hour and 30 s.
 		f.skip.Store(int64(31 * time.Second))
-		if now := s.h.clk.now(); s.CooldownUntilAt(host, now).After(now) {
+		if now := s.h.clk.Now(); s.CooldownUntilAt(host, now).After(now) {
 			t.Fatal("cooldown still on after it ended")
 		}
 	})
@@ -72,11 +72,11 @@ func TestEndsSurviveWallClockStep(t *testing.T) {
 		var f fakeClock
 		s := newBreakers(t, srv, BreakerOptions{RefreshInterval: time.Hour})
 		s.h.clk = f.clock()
-		s.SetOpenUntil(host, s.h.clk.now().Add(30*time.Second))
+		s.SetOpenUntil(host, s.h.clk.Now().Add(30*time.Second))
 		settle(t, s)
 		f.step.Store(int64(-time.Hour))
 		f.skip.Store(int64(10 * time.Second))
-		now := s.h.clk.now()
+		now := s.h.clk.Now()
 		remaining(t, s.OpenUntilAt(host, now), now, 20*time.Second)
 	})
 
@@ -84,10 +84,10 @@ func TestEndsSurviveWallClockStep(t *testing.T) {
 		var f fakeClock
 		s := newCooldowns(t, srv, CooldownOptions{ProbeInterval: time.Second})
 		s.h.clk = f.clock()
-		s.h.failed(s.h.clk.now())
+		s.h.failed(s.h.clk.Now())
 		f.step.Store(int64(-time.Hour))
 		f.skip.Store(int64(2 * time.Second))
-		if !s.h.try(s.h.clk.now()) {
+		if !s.h.try(s.h.clk.Now()) {
 			t.Fatal("no probe a probe interval after the failure: the wall clock's step delays it")
 		}
 	})

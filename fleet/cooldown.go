@@ -130,13 +130,13 @@ func NewCooldownStore(c redis.UniversalClient, opts CooldownOptions) (*CooldownS
 
 // CooldownUntil implements transport.CooldownStore.
 func (s *CooldownStore) CooldownUntil(host string) time.Time {
-	return s.CooldownUntilAt(host, s.h.clk.now())
+	return s.CooldownUntilAt(host, s.h.clk.Now())
 }
 
 // CooldownUntilAt implements transport.CooldownStoreAt: CooldownUntil with
 // the caller's clock reading (the retry layer has one).
 func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
-	n := s.h.clk.mono(now)
+	n := s.h.clk.Mono(now)
 	e := s.hosts.get(host, n)
 	switch {
 	case s.mustRead(e, n):
@@ -161,7 +161,7 @@ func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
 		go func() {
 			defer s.inflight.Add(-1)
 			defer e.refreshing.Store(false)
-			s.keys.read(s.key(host), &e.untilEntry, s.h.clk.now())
+			s.keys.read(s.key(host), &e.untilEntry, s.h.clk.Now())
 		}()
 	}
 	u := e.until.Load()
@@ -173,7 +173,7 @@ func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
 	}
 	// In now's frame: a cached end keeps its distance from now on the
 	// monotonic clock whatever the wall clock did since it was set.
-	return s.h.clk.time(u, now)
+	return s.h.clk.Time(u, now)
 }
 
 // mustRead reports whether the request at now must read host's key itself
@@ -192,10 +192,10 @@ func (s *CooldownStore) mustRead(e *coolEntry, now int64) bool {
 // until at once, and Redis is told (one call, at most Timeout) unless it
 // is marked down.
 func (s *CooldownStore) SetCooldown(host string, until time.Time) {
-	now := s.h.clk.now()
-	n := s.h.clk.mono(now)
+	now := s.h.clk.Now()
+	n := s.h.clk.Mono(now)
 	e := s.hosts.get(host, n)
-	u := s.h.clk.ticks(until, now)
+	u := s.h.clk.Ticks(until, now)
 	extend(&e.until, u)
 	if u <= n || !s.h.try(now) {
 		return

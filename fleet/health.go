@@ -155,7 +155,7 @@ func (h *health) try(now time.Time) bool {
 		return true
 	}
 	next := h.nextProbe.Load()
-	n := h.clk.mono(now)
+	n := h.clk.Mono(now)
 	return n >= next && h.nextProbe.CompareAndSwap(next, n+int64(h.probeEvery))
 }
 
@@ -177,7 +177,7 @@ func (h *health) ok() {
 func (h *health) failed(now time.Time) {
 	h.errs.Add(1)
 	h.errCount.Add(context.Background(), 1, h.attrs)
-	h.nextProbe.Store(h.clk.mono(now) + int64(h.probeEvery))
+	h.nextProbe.Store(h.clk.Mono(now) + int64(h.probeEvery))
 	if h.down.CompareAndSwap(false, true) {
 		h.degraded.Add(context.Background(), 1, h.attrs)
 	}

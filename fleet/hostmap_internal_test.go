@@ -17,7 +17,7 @@ import (
 // with the ends in random order: an arbitrary choice drops the soonest one
 // by chance once in four, so it passes all twenty about once in 4^20.
 func TestHostMapEvictsTheSoonestEnd(t *testing.T) {
-	n := sysClock.mono(time.Now())
+	n := sysClock.Mono(time.Now())
 	for round := range 20 {
 		var hm hostMap[coolEntry]
 		hm.max = 4
@@ -64,8 +64,8 @@ func TestReadBackOfOwnWrite(t *testing.T) {
 	a := newBreakers(t, srv, BreakerOptions{RefreshInterval: time.Hour})
 	b := newBreakers(t, srv, BreakerOptions{RefreshInterval: time.Hour})
 	const host = "api.example.com"
-	e := a.hosts.get(host, sysClock.mono(time.Now()))
-	u := sysClock.mono(time.Now().Add(time.Minute))
+	e := a.hosts.get(host, sysClock.Mono(time.Now()))
+	u := sysClock.Mono(time.Now().Add(time.Minute))
 	a.keys.write(a.key(host), &e.untilEntry, u, time.Now().Add(-50*time.Millisecond))
 	a.keys.read(a.key(host), &e.untilEntry, time.Now())
 	if got := time.Duration(e.until.Load() - u); got > time.Millisecond {
@@ -77,7 +77,7 @@ func TestReadBackOfOwnWrite(t *testing.T) {
 	settle(t, b)
 	a.keys.read(a.key(host), &e.untilEntry, time.Now())
 	// Within B's write latency and A's read latency of it.
-	if got := time.Duration(e.until.Load() - sysClock.mono(later)); got < -100*time.Millisecond || got > 100*time.Millisecond {
+	if got := time.Duration(e.until.Load() - sysClock.Mono(later)); got < -100*time.Millisecond || got > 100*time.Millisecond {
 		t.Fatalf("another replica's later end read %v off", got)
 	}
 }

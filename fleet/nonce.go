@@ -153,7 +153,7 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 	// its window is still checked.
 	ttl := max(until.Sub(now).Truncate(time.Millisecond)+time.Millisecond, time.Millisecond) + s.margin
 	err := error(&Error{Store: "nonce", Op: "claim"})
-	if s.h.try(s.h.clk.now()) {
+	if s.h.try(s.h.clk.Now()) {
 		cctx, cancel := s.h.ctx(ctx)
 		var set bool
 		set, err = s.setNX(cctx, s.key(keyID, nonce), ttl)
@@ -177,7 +177,7 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 			// The caller gave up: not Redis's fault.
 			return ctx.Err()
 		default:
-			s.h.failed(s.h.clk.now())
+			s.h.failed(s.h.clk.Now())
 			err = &Error{Store: "nonce", Op: "claim", Err: s.h.cause(cctx, err)}
 		}
 	}

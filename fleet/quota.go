@@ -417,8 +417,8 @@ func (q *Quota) TakeQuota(ctx context.Context, host string) (time.Duration, erro
 	if st == unlimited {
 		return 0, nil
 	}
-	now := q.h.clk.now()
-	ok, low := st.take(q.h.clk.mono(now))
+	now := q.h.clk.Now()
+	ok, low := st.take(q.h.clk.Mono(now))
 	if ok {
 		if low {
 			q.leaseAhead(st, now)
@@ -466,7 +466,7 @@ func (st *quotaState) take(now int64) (ok, low bool) {
 func (q *Quota) leaseAhead(st *quotaState, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	n := q.h.clk.mono(now)
+	n := q.h.clk.Mono(now)
 	if nx := st.next.Load(); nx != nil && n < nx.expires {
 		return // one is already waiting
 	}
@@ -490,8 +490,8 @@ func (q *Quota) slow(ctx context.Context, st *quotaState) (time.Duration, error)
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		now := q.h.clk.now()
-		n := q.h.clk.mono(now)
+		now := q.h.clk.Now()
+		n := q.h.clk.Mono(now)
 		if ok, _ := st.take(n); ok {
 			return 0, nil
 		}
@@ -524,8 +524,8 @@ func (q *Quota) slow(ctx context.Context, st *quotaState) (time.Duration, error)
 			return 0, ctx.Err()
 		}
 		if f.err != nil {
-			now = q.h.clk.now()
-			if ok, _ := st.take(q.h.clk.mono(now)); ok {
+			now = q.h.clk.Now()
+			if ok, _ := st.take(q.h.clk.Mono(now)); ok {
 				return 0, nil
 			}
 			return q.degraded(ctx, st, now, f.err)
@@ -559,7 +559,7 @@ func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
 		err = q.h.cause(ctx, err)
 	}
 	cancel()
-	now := q.h.clk.now()
+	now := q.h.clk.Now()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	defer close(f.done)
@@ -570,7 +570,7 @@ func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
 		return
 	}
 	q.h.ok()
-	st.apply(q, res, want, q.h.clk.mono(start), q.h.clk.mono(now), f.ahead)
+	st.apply(q, res, want, q.h.clk.Mono(start), q.h.clk.Mono(now), f.ahead)
 }
 
 // apply installs the tokens a lease granted and sets the wait before the
@@ -724,9 +724,9 @@ func (q *Quota) add(host string) *quotaState {
 		// local bucket in use: dropping it would give the host a full
 		// burst again on its next request while Redis is down). The others
 		// are worth no more than a new state.
-		now := q.h.clk.now()
+		now := q.h.clk.Now()
 		for h, s := range old {
-			if s.holds(now, q.h.clk.mono(now)) {
+			if s.holds(now, q.h.clk.Mono(now)) {
 				next[h] = s
 			}
 		}

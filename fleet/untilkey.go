@@ -99,13 +99,13 @@ func (k untilKeys) read(key string, e *untilEntry, now time.Time) {
 	ctx, cancel := k.h.ctx(context.Background())
 	pttl, err := k.c.PTTL(ctx, key).Result()
 	cancel()
-	after := k.h.clk.now()
+	after := k.h.clk.Now()
 	if err != nil {
 		k.h.failed(after)
 		return
 	}
 	k.h.ok()
-	n, a := k.h.clk.mono(now), k.h.clk.mono(after)
+	n, a := k.h.clk.Mono(now), k.h.clk.Mono(after)
 	e.fetched.Store(n)
 	latest := int64(0)
 	if pttl > 0 { // go-redis returns PTTL as a Duration
@@ -122,12 +122,12 @@ func (k untilKeys) read(key string, e *untilEntry, now time.Time) {
 // write extends key to u (ticks; one Redis call) and caches the end
 // Redis answers with, which may be later.
 func (k untilKeys) write(key string, e *untilEntry, u int64, now time.Time) {
-	n := k.h.clk.mono(now)
+	n := k.h.clk.Mono(now)
 	ms := (time.Duration(u-n) + time.Millisecond - 1) / time.Millisecond
 	ctx, cancel := k.h.ctx(context.Background())
 	got, err := extendScript.Run(ctx, k.c, []string{key}, int64(ms)).Int64()
 	cancel()
-	done := k.h.clk.now()
+	done := k.h.clk.Now()
 	if err != nil {
 		k.h.failed(done)
 		return
@@ -135,7 +135,7 @@ func (k untilKeys) write(key string, e *untilEntry, u int64, now time.Time) {
 	k.h.ok()
 	e.fetched.Store(n)
 	if got == int64(ms) { // this write set the key's end
-		extend(&e.echo, u+(k.h.clk.mono(done)-n)+int64(2*time.Millisecond))
+		extend(&e.echo, u+(k.h.clk.Mono(done)-n)+int64(2*time.Millisecond))
 	}
 	if got > 0 {
 		extend(&e.until, n+int64(time.Duration(got)*time.Millisecond))

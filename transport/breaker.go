@@ -333,14 +333,14 @@ func (l *breakerLayer) shouldTrip(h *breakerHost) bool {
 	if h.consecutive.Load() >= int64(l.cfg.ConsecutiveFailures) {
 		return true
 	}
-	total, failures := h.win.totals(l.clk.mono(l.clk.now()))
+	total, failures := h.win.totals(l.clk.Mono(l.clk.Now()))
 	return total >= int64(l.cfg.MinRequests) && float64(failures) >= l.cfg.FailureRatio*float64(total)
 }
 
 // onStateChange runs under gobreaker's lock.
 func (l *breakerLayer) onStateChange(h *breakerHost, from, to BreakerState) {
 	if to == BreakerOpen {
-		h.openUntil.Store(l.clk.after(l.clk.now(), l.cfg.OpenTimeout))
+		h.openUntil.Store(l.clk.After(l.clk.Now(), l.cfg.OpenTimeout))
 	}
 	h.win.reset()
 	h.consecutive.Store(0)
@@ -364,8 +364,8 @@ func (l *breakerLayer) onStateChange(h *breakerHost, from, to BreakerState) {
 func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	a := ownAttempt(req)
-	now := a.clockWith(l.clk.now)
-	h := l.hosts.get(a.hostKey(req.URL), l.clk.mono(now))
+	now := a.clockWith(l.clk.Now)
+	h := l.hosts.get(a.hostKey(req.URL), l.clk.Mono(now))
 	changes := h.changes.Load()
 
 	if l.cfg.Store != nil {
@@ -443,7 +443,7 @@ func (l *breakerLayer) sharedOpen(h *breakerHost, now time.Time) *CircuitOpenErr
 	if !until.After(now) {
 		return nil
 	}
-	shared := l.clk.ticks(until, now) > h.openUntil.Load()+int64(sharedSlack)
+	shared := l.clk.Ticks(until, now) > h.openUntil.Load()+int64(sharedSlack)
 	return &CircuitOpenError{Host: h.host, Until: until, State: BreakerOpen, Shared: shared}
 }
 
@@ -457,10 +457,10 @@ func (l *breakerLayer) publish(h *breakerHost, now time.Time) {
 	}
 	u := h.openUntil.Load()
 	p := h.published.Load()
-	if u <= p || u <= l.clk.mono(now) || !h.published.CompareAndSwap(p, u) {
+	if u <= p || u <= l.clk.Mono(now) || !h.published.CompareAndSwap(p, u) {
 		return
 	}
-	l.cfg.Store.SetOpenUntil(h.host, l.clk.time(u, now))
+	l.cfg.Store.SetOpenUntil(h.host, l.clk.Time(u, now))
 }
 
 // admit asks gobreaker to let a request through while the breaker is not
@@ -489,12 +489,12 @@ func (l *breakerLayer) admit(h *breakerHost, now time.Time) (func(error), *Circu
 			until = p.start.Add(l.cfg.ProbeTimeout)
 			if !now.Before(until) {
 				p.report(errProbeTimeout)
-				return nil, &CircuitOpenError{Host: h.host, Until: l.clk.time(h.openUntil.Load(), now), State: BreakerOpen}
+				return nil, &CircuitOpenError{Host: h.host, Until: l.clk.Time(h.openUntil.Load(), now), State: BreakerOpen}
 			}
 		}
 		return nil, &CircuitOpenError{Host: h.host, Until: until, State: BreakerHalfOpen}
 	default: // gobreaker.ErrOpenState
-		return nil, &CircuitOpenError{Host: h.host, Until: l.clk.time(h.openUntil.Load(), now), State: BreakerOpen}
+		return nil, &CircuitOpenError{Host: h.host, Until: l.clk.Time(h.openUntil.Load(), now), State: BreakerOpen}
 	}
 }
 
@@ -508,7 +508,7 @@ func (l *breakerLayer) record(h *breakerHost, done func(error), outcome BreakerO
 			done(errBreakerExcluded)
 		}
 	case BreakerSuccess:
-		h.win.add(l.clk.mono(now), 1, 0)
+		h.win.add(l.clk.Mono(now), 1, 0)
 		if h.consecutive.Load() != 0 {
 			h.consecutive.Store(0)
 		}
@@ -516,7 +516,7 @@ func (l *breakerLayer) record(h *breakerHost, done func(error), outcome BreakerO
 			done(nil)
 		}
 	case BreakerFailure:
-		h.win.add(l.clk.mono(now), 1, 1)
+		h.win.add(l.clk.Mono(now), 1, 1)
 		h.consecutive.Add(1)
 		if done == nil {
 			d, err := h.cb.Allow()

@@ -54,14 +54,14 @@ func TestBreakerSurvivesWallClockStep(t *testing.T) {
 		if len(store.set) != 1 {
 			t.Fatalf("%d ends published, want 1", len(store.set))
 		}
-		checkLeft(t, store.set[0], clk.now(), 10*time.Second)
+		checkLeft(t, store.set[0], clk.Now(), 10*time.Second)
 
 		f.step.Store(int64(-time.Hour))
 		var coe *CircuitOpenError
 		if err := call(); !errors.As(err, &coe) {
 			t.Fatalf("err = %v, want a *CircuitOpenError", err)
 		}
-		checkLeft(t, coe.Until, clk.now(), 10*time.Second)
+		checkLeft(t, coe.Until, clk.Now(), 10*time.Second)
 
 		time.Sleep(11 * time.Second) // half-open: the probe fails, it opens again
 		if err := call(); err != nil {
@@ -70,7 +70,7 @@ func TestBreakerSurvivesWallClockStep(t *testing.T) {
 		if len(store.set) != 2 {
 			t.Fatalf("%d ends published, want 2: the reopening was not published", len(store.set))
 		}
-		checkLeft(t, store.set[1], clk.now(), 10*time.Second)
+		checkLeft(t, store.set[1], clk.Now(), 10*time.Second)
 	})
 }
 

@@ -59,7 +59,7 @@ func (c *Cooldowns) CooldownUntil(host string) time.Time {
 	if e := c.reg.lookup(host); e == nil || e.until.Load() == 0 {
 		return time.Time{}
 	}
-	return c.CooldownUntilAt(host, c.clk.now())
+	return c.CooldownUntilAt(host, c.clk.Now())
 }
 
 // CooldownUntilAt implements CooldownStoreAt: the end of host's cooldown
@@ -71,7 +71,7 @@ func (c *Cooldowns) CooldownUntilAt(host string, now time.Time) time.Time {
 		return time.Time{}
 	}
 	if u := e.until.Load(); u != 0 {
-		return c.clk.time(u, now)
+		return c.clk.Time(u, now)
 	}
 	return time.Time{}
 }
@@ -79,8 +79,8 @@ func (c *Cooldowns) CooldownUntilAt(host string, now time.Time) time.Time {
 // SetCooldown implements CooldownStore. until is taken in the frame of
 // the clock as it reads now (a time.Now reading plus a wait, or a date).
 func (c *Cooldowns) SetCooldown(host string, until time.Time) {
-	now := c.clk.now()
-	c.reg.get(host, c.clk.mono(now)).extend(c.clk.ticks(until, now))
+	now := c.clk.Now()
+	c.reg.get(host, c.clk.Mono(now)).extend(c.clk.Ticks(until, now))
 }
 
 // extend moves the cooldown's end to u if u is later.

@@ -140,7 +140,7 @@ func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCerti
 	if _, err := c.loadFiles(); err != nil {
 		return nil, err
 	}
-	c.nextCheck.Store(c.clk.after(c.clk.now(), time.Duration(c.interval)))
+	c.nextCheck.Store(c.clk.After(c.clk.Now(), time.Duration(c.interval)))
 	return c, nil
 }
 
@@ -237,10 +237,10 @@ func (c *ClientCertificate) poll() (checked bool, err error) {
 	if c.certFile == "" || c.closed.Load() {
 		return false, nil
 	}
-	now := c.clk.now()
-	n := c.clk.mono(now)
+	now := c.clk.Now()
+	n := c.clk.Mono(now)
 	next := c.nextCheck.Load()
-	if n < next || !c.nextCheck.CompareAndSwap(next, c.clk.after(now, time.Duration(c.interval))) {
+	if n < next || !c.nextCheck.CompareAndSwap(next, c.clk.After(now, time.Duration(c.interval))) {
 		return false, nil // not due, or another goroutine is checking
 	}
 	changed, err := c.loadFiles()

@@ -477,11 +477,11 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if cs := ownedScope(req); l.cfg.SharedClock && cs != nil && !cs.start.IsZero() {
 		now = cs.start // the call began microseconds ago: no second clock read
 	} else {
-		now = l.clk.now()
+		now = l.clk.Now()
 	}
-	h := l.hosts.get(host, l.clk.mono(now))
+	h := l.hosts.get(host, l.clk.Mono(now))
 	if h.budget != nil {
-		h.budget.call(l.clk.mono(now))
+		h.budget.call(l.clk.Mono(now))
 	}
 	replayable := idempotentMethod(req.Method) || hasIdempotencyKey(req.Header)
 	if !replayable && l.cfg.IdempotencyKeys {
@@ -533,7 +533,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return resp, nil // the happy path: nothing to classify, no clock read
 		}
-		now = l.clk.now()
+		now = l.clk.Now()
 		switch { // a broken next: keep the contract
 		case err != nil && resp != nil:
 			drainClose(resp, l.cfg.MaxDrain)
@@ -552,7 +552,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		// deadline is reported with what was left of it.
 		var spent time.Duration
 		if l.noteServerWait(host, h, v, now) {
-			fresh := l.clk.now()
+			fresh := l.clk.Now()
 			spent, now = fresh.Sub(now), fresh
 		}
 
@@ -606,7 +606,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			l.count(ctx, l.stops, host, RetryStopKey, string(StopDeadline))
 			return nil, &RetryError{Attempts: n + 1, Reason: StopDeadline, Last: derr, Status: status}
 		}
-		if h.budget != nil && !h.budget.tryRetry(l.clk.mono(now)) {
+		if h.budget != nil && !h.budget.tryRetry(l.clk.Mono(now)) {
 			AddEvent(ctx, EventBudgetExhausted, RetryAttemptKey.Int(n+1), semconv.ServerAddress(host))
 			return l.giveUp(ctx, host, n+1, StopBudget, resp, err)
 		}
@@ -622,7 +622,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			// so that much of it has passed, and what is left of it must
 			// still fit before the deadline, or the call would sleep into
 			// it instead of failing at once.
-			if d := l.clk.now().Sub(now); d > 0 {
+			if d := l.clk.Now().Sub(now); d > 0 {
 				now, wait = now.Add(d), max(wait-d, 0)
 				src := source
 				if wait == 0 {
@@ -641,7 +641,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if serr := sleepCtx(ctx, wait); serr != nil {
 			return nil, &RetryError{Attempts: n + 1, Reason: StopCanceled, Last: serr}
 		}
-		now = l.clk.now()
+		now = l.clk.Now()
 	}
 }
 
@@ -736,11 +736,11 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 		// The store may have blocked, and a cooldown is set: the wait is
 		// from now, not from before the read (which would overshoot the
 		// cooldown's end by the read's time).
-		now = l.clk.now()
+		now = l.clk.Now()
 	}
 	var left time.Duration
 	if u != 0 {
-		left = time.Duration(u - l.clk.mono(now))
+		left = time.Duration(u - l.clk.Mono(now))
 	} else {
 		left = t.Sub(now)
 	}
@@ -756,7 +756,7 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 	if err := sleepCtx(ctx, wait); err != nil {
 		return now, err
 	}
-	return l.clk.now(), nil
+	return l.clk.Now(), nil
 }
 
 // noteServerWait starts or extends host's cooldown when the server asked
@@ -774,7 +774,7 @@ func (l *retryLayer) noteServerWait(host string, h *retryHost, v Verdict, now ti
 		l.cooldowns.SetCooldown(host, until)
 		return mayHaveWaited(l.cooldowns, w0, counted)
 	}
-	h.cool.extend(l.clk.after(now, min(v.Wait, l.cfg.MaxRetryAfter)))
+	h.cool.extend(l.clk.After(now, min(v.Wait, l.cfg.MaxRetryAfter)))
 	return false
 }
 

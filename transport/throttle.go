@@ -354,8 +354,8 @@ func (l *throttleLayer) newHost(host string) *throttleHost {
 func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	a := ownAttempt(req)
-	now := a.clockWith(l.clk.now)
-	t := l.clk.mono(now)
+	now := a.clockWith(l.clk.Now)
+	t := l.clk.Mono(now)
 	h := l.hosts.get(a.hostKey(req.URL), t)
 	if !l.cfg.DisableAdaptive {
 		h.countSend(t)
@@ -371,7 +371,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		if waited {
-			now = a.clockWith(l.clk.now)
+			now = a.clockWith(l.clk.Now)
 		}
 	}
 	if h.limited.Load() {
@@ -398,7 +398,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !l.cfg.DisableAdaptive && err == nil {
 		if c := resp.StatusCode; c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable || len(resp.Header["Ratelimit"]) > 0 {
 			if v := Classify(ctx, resp, nil, time.Now()); v.Throttled {
-				l.lower(h, l.clk.now(), policyRate(resp.Header))
+				l.lower(h, l.clk.Now(), policyRate(resp.Header))
 			}
 		}
 	}
@@ -424,7 +424,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 // takeToken waits for a token of h's bucket, or fails at once when the
 // wait would not fit before the deadline or exceed MaxWait.
 func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHost, now time.Time) error {
-	if nr := h.nextRecovery.Load(); nr != 0 && l.clk.mono(now) >= nr {
+	if nr := h.nextRecovery.Load(); nr != 0 && l.clk.Mono(now) >= nr {
 		l.recover(h, now)
 	}
 	lim := h.lim.Load()
@@ -576,11 +576,11 @@ func (h *throttleHost) sendRate(now int64) rate.Limit {
 func (l *throttleLayer) lower(h *throttleHost, now time.Time, hint rate.Limit) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	t := l.clk.mono(now)
+	t := l.clk.Mono(now)
 	if t < h.noDecreaseTill {
 		return
 	}
-	h.noDecreaseTill = l.clk.after(now, l.cfg.RecoveryInterval)
+	h.noDecreaseTill = l.clk.After(now, l.cfg.RecoveryInterval)
 	lim := h.lim.Load()
 	var cur rate.Limit
 	switch {
@@ -614,7 +614,7 @@ func (l *throttleLayer) lower(h *throttleHost, now time.Time, hint rate.Limit) {
 		}
 	}
 	h.limited.Store(true)
-	h.nextRecovery.Store(l.clk.after(now, l.cfg.RecoveryInterval))
+	h.nextRecovery.Store(l.clk.After(now, l.cfg.RecoveryInterval))
 }
 
 // policyRate returns the lowest request rate the RateLimit-Policy field of
@@ -645,7 +645,7 @@ func policyRate(h http.Header) rate.Limit {
 func (l *throttleLayer) recover(h *throttleHost, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	t := l.clk.mono(now)
+	t := l.clk.Mono(now)
 	nr := h.nextRecovery.Load()
 	if nr == 0 || t < nr || !h.adapting {
 		return
@@ -657,7 +657,7 @@ func (l *throttleLayer) recover(h *throttleHost, now time.Time) {
 	next := lim.Limit() + h.ceiling*rate.Limit(math.Floor(steps)*l.cfg.RecoveryStep)
 	if next < h.ceiling {
 		lim.SetLimitAt(now, next)
-		h.nextRecovery.Store(l.clk.after(now, l.cfg.RecoveryInterval))
+		h.nextRecovery.Store(l.clk.After(now, l.cfg.RecoveryInterval))
 		return
 	}
 	h.adapting = false
