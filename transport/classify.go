@@ -10,8 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/net/idna"
-
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/tokens"
 )
@@ -318,39 +316,18 @@ func HostKey(u *url.URL) string {
 	if u == nil {
 		return ""
 	}
-	h := u.Host
-	if !isASCII(h) {
-		// First, so that a dot IDNA maps from another full stop
-		// ("bücher.example。") is the trailing dot dropped below.
-		h = asciiHost(h)
-	}
+	h, port := u.Host, ""
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.IndexByte(h[i:], ']') < 0 {
-		port := h[i+1:]
-		if port == "" || (port == "443" && strings.EqualFold(u.Scheme, "https")) || (port == "80" && strings.EqualFold(u.Scheme, "http")) {
-			h = h[:i]
-		} else if i > 0 && h[i-1] == '.' {
-			h = h[:i-1] + h[i:] // "name.:8443"
-		}
+		h, port = h[:i], h[i+1:]
 	}
-	h = strings.TrimSuffix(h, ".")
-	return lowerASCII(h)
-}
-
-// asciiHost converts the internationalised name of h (host or host:port)
-// to its ASCII form, as net/http does before it dials and as the egress
-// allowlist compares it, so that "bücher.example" and
-// "xn--bcher-kva.example" share one state. A name that does not convert
-// is kept as it is (net/http refuses to send it).
-func asciiHost(h string) string {
-	name, port := h, ""
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.IndexByte(h[i:], ']') < 0 {
-		name, port = h[:i], h[i:]
+	name, _ := originHost(h) // the host as an Origin holds it
+	if port == "" || (port == "443" && strings.EqualFold(u.Scheme, "https")) || (port == "80" && strings.EqualFold(u.Scheme, "http")) {
+		return name
 	}
-	a, err := idna.Lookup.ToASCII(name)
-	if err != nil {
-		return h
+	if name == h {
+		return u.Host // unchanged: no allocation
 	}
-	return a + port
+	return name + ":" + port
 }
 
 // lowerASCII lower-cases s, returning s itself when it has no upper-case

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/net/idna"
-
 	"github.com/securecall/securecall/internal/redact"
 )
 
@@ -231,22 +229,16 @@ func (e errorString) Error() string { return string(e) }
 // net/http does for dialing, removes one trailing dot, lower-cases the
 // name and checks its characters.
 func normaliseName(h string) (string, error) {
-	if !isASCII(h) {
-		if !utf8.ValidString(h) {
-			return "", errorString("host is not valid UTF-8")
-		}
-		a, err := idna.Lookup.ToASCII(h)
-		if err != nil {
-			return "", errorString("host is not a valid internationalised name")
-		}
-		h = a
+	if !isASCII(h) && !utf8.ValidString(h) {
+		return "", errorString("host is not valid UTF-8")
 	}
-	// After the conversion, which maps "。" and the other full stops to ".".
-	h = strings.TrimSuffix(h, ".")
+	h, ok := originHost(h)
+	if !ok {
+		return "", errorString("host is not a valid internationalised name")
+	}
 	if h == "" {
 		return "", errorString("empty host")
 	}
-	h = strings.ToLower(h)
 	for i := 0; i < len(h); i++ {
 		c := h[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {

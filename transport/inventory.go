@@ -290,9 +290,10 @@ func appendOrigin(b []byte, u *url.URL) []byte {
 		h, port = h[:i], h[i+1:] // "host:" has the default port
 	}
 	if !isASCII(h) && len(h) <= maxIDNLen {
-		h = asciiHost(h) // "bücher.example" as net/http sends it; kept if it does not convert
+		h, _ = originHost(h) // "bücher.example" as net/http sends it, without its trailing dot
+	} else {
+		h = strings.TrimSuffix(h, ".")
 	}
-	h = strings.TrimSuffix(h, ".") // after: IDNA maps "。" to "."
 	if !validOriginParts(u.Scheme, h, port) {
 		return append(b, invalidOrigin...)
 	}
