@@ -360,9 +360,6 @@ func checkQuotaLimit(field string, l QuotaLimit, needPattern bool) (quotaRule, e
 		case strings.Contains(p, "*"):
 			return r, configError(field+".Pattern", fmt.Sprintf("a wildcard is only allowed as a leading \"*.\" or alone, got %q", l.Pattern))
 		}
-		// As transport.HostLimit: the name's trailing dot is ignored,
-		// since transport.HostKey drops the host's.
-		r.pattern = strings.Replace(strings.TrimSuffix(p, "."), ".:", ":", 1)
 	}
 	switch {
 	case l.Rate < 0:
@@ -393,16 +390,9 @@ func checkQuotaLimit(field string, l QuotaLimit, needPattern bool) (quotaRule, e
 	return r, nil
 }
 
-func (r quotaRule) matches(host string) bool {
-	switch p := r.pattern; {
-	case p == "*":
-		return true
-	case strings.HasPrefix(p, "*."):
-		return len(host) > len(p)-1 && strings.HasSuffix(host, p[1:])
-	default:
-		return host == p
-	}
-}
+// matches reports whether host (a transport.HostKey) matches the rule's
+// pattern, as a transport.HostLimit pattern matches.
+func (r quotaRule) matches(host string) bool { return transport.MatchHostPattern(r.pattern, host) }
 
 // TakeQuota implements transport.SharedQuota: (0, nil) when one request
 // to host may be sent now; (d, nil) when none is available (nothing was

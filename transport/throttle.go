@@ -215,10 +215,16 @@ func (h HostLimit) check(field string, needPattern bool) error {
 	return nil
 }
 
-// matches reports whether host (a HostKey) matches p. A trailing dot of
-// the pattern's name is ignored, as HostKey drops the host's.
-func (h HostLimit) matches(host string) bool {
-	p := strings.Replace(strings.TrimSuffix(strings.ToLower(h.Pattern), "."), ".:", ":", 1)
+// matches reports whether host (a HostKey) matches h.Pattern.
+func (h HostLimit) matches(host string) bool { return MatchHostPattern(h.Pattern, host) }
+
+// MatchHostPattern reports whether host (a HostKey) matches pattern as
+// HostLimit.Pattern reads it: "*" (any host), "*.example.com" (any name
+// below example.com) or an exact "host[:port]". Case and a trailing dot of
+// the pattern's name are ignored, as HostKey drops the host's. The fleet
+// module's quota patterns match the same way.
+func MatchHostPattern(pattern, host string) bool {
+	p := strings.Replace(strings.TrimSuffix(strings.ToLower(pattern), "."), ".:", ":", 1)
 	switch {
 	case p == "*":
 		return true
