@@ -93,6 +93,7 @@ type EgressPolicy struct {
 	allowHTTP bool
 	credHdr   []string // canonical extra credential header names
 	credQuery []string
+	hosts     egressHostCache // per raw host name: what hostOf and the rules say
 }
 
 // egressRule is one allowlist entry.
@@ -298,7 +299,11 @@ func (p *EgressPolicy) CheckURL(u *url.URL) error {
 	if u == nil {
 		return &EgressError{Reason: egressNoURL}
 	}
-	o := OriginOf(u)
+	// The raw host name, not o.Host: OriginOf removes one trailing dot,
+	// and hostOf removes one, so "a.example.com.." would otherwise pass as
+	// "a.example.com".
+	h := p.hostInfo(u.Hostname())
+	o := originWithHost(u, h.origin) // OriginOf(u), its host from the cache
 	if o.Host == "" || o.Scheme == "" {
 		return &EgressError{Origin: o, Reason: egressRelativeURL}
 	}
@@ -311,39 +316,22 @@ func (p *EgressPolicy) CheckURL(u *url.URL) error {
 	default:
 		return &EgressError{Origin: o, Reason: egressScheme}
 	}
-	// The raw host name, not o.Host: OriginOf has already removed one
-	// trailing dot, and checkHost removes one, so "a.example.com.." would
-	// otherwise pass as "a.example.com".
-	return p.checkHost(o, u.Hostname())
+	return p.checkHost(o, h)
 }
 
-// checkHost checks host (raw, from a URL or a Host header) with o's scheme
-// and port against the allowlist.
-func (p *EgressPolicy) checkHost(o Origin, raw string) error {
-	host, ok := hostOf(raw)
-	if !ok {
+// checkHost checks a host (h: the findings for its raw name, from a URL or
+// a Host header) with o's scheme and port against the allowlist.
+func (p *EgressPolicy) checkHost(o Origin, h *egressHost) error {
+	if !h.valid {
 		return &EgressError{Origin: o, Reason: egressBadHost}
 	}
 	if p.any {
 		return nil
 	}
+	// h.rules holds the host's exact rules and the wildcard rules covering
+	// it; the reason does not depend on their order.
 	reason := egressNotAllowed
-	for _, r := range p.exact[host] {
-		switch p.matchRule(r, o) {
-		case matchOK:
-			return nil
-		case matchPort:
-			reason = egressPort
-		case matchScheme:
-			if reason == egressNotAllowed {
-				reason = egressHTTP
-			}
-		}
-	}
-	for _, r := range p.wild {
-		if len(host) <= len(r.suffix) || !strings.HasSuffix(host, r.suffix) {
-			continue
-		}
+	for _, r := range h.rules {
 		switch p.matchRule(r, o) {
 		case matchOK:
 			return nil
@@ -408,7 +396,7 @@ func (p *EgressPolicy) Check(req *http.Request) error {
 		} else if len(h) > 2 && h[0] == '[' && h[len(h)-1] == ']' {
 			h = h[1 : len(h)-1] // an IPv6 literal without a port
 		}
-		if err := p.checkHost(o, h); err != nil {
+		if err := p.checkHost(o, p.hostInfo(h)); err != nil {
 			return &EgressError{Origin: o, Reason: egressHostHeader}
 		}
 	}

@@ -45,6 +45,13 @@ func OriginOf(u *url.URL) Origin {
 	if u == nil {
 		return Origin{}
 	}
+	host, _ := originHost(u.Hostname())
+	return originWithHost(u, host)
+}
+
+// originWithHost is OriginOf(u) with its host given: host must be
+// originHost(u.Hostname()).
+func originWithHost(u *url.URL, host string) Origin {
 	scheme := strings.ToLower(u.Scheme)
 	port := u.Port()
 	if port == "" {
@@ -55,7 +62,6 @@ func OriginOf(u *url.URL) Origin {
 			port = "80"
 		}
 	}
-	host, _ := originHost(u.Hostname())
 	return Origin{Scheme: scheme, Host: host, Port: port}
 }
 
