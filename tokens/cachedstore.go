@@ -161,14 +161,25 @@ func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
 // Set writes through to the backend and caches value. When the backend
 // fails, key is forgotten: the write may have taken effect (a FileStore
 // whose directory sync failed after the rename), so the cached value may
-// be stale.
+// be stale. When another write, Delete, Forget or read of key answered
+// while this write was in the backend, key is forgotten too: the backend
+// may hold either value, and the next Get reads which.
 func (c *CachedStore) Set(ctx context.Context, key string, value []byte) error {
+	c.mu.Lock()
+	c.seq++
+	start := c.seq
+	c.mu.Unlock()
 	if err := c.s.Set(ctx, key, value); err != nil {
 		c.Forget(key)
 		return err
 	}
-	v := append([]byte(nil), value...)
 	c.mu.Lock()
+	if old, had := c.m[key]; had && old.seq > start {
+		c.mu.Unlock()
+		c.Forget(key)
+		return nil
+	}
+	v := append([]byte(nil), value...)
 	if old, had := c.m[key]; had {
 		clear(old.v)
 	}

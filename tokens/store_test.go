@@ -654,3 +654,60 @@ func TestFileStoreSetSyncsTheDirectory(t *testing.T) {
 		t.Fatalf("Set with a failing directory sync: %v; want the sync's error", err)
 	}
 }
+
+// slowWriteStore applies a write to the backend at once and answers only
+// when release[value] is closed: a write whose caller is still waiting
+// while a later write or delete lands and answers.
+type slowWriteStore struct {
+	*MemoryStore
+	release map[string]chan struct{}
+}
+
+func (s *slowWriteStore) Set(ctx context.Context, key string, v []byte) error {
+	err := s.MemoryStore.Set(ctx, key, v)
+	if ch := s.release[string(v)]; ch != nil {
+		<-ch
+	}
+	return err
+}
+
+// Concurrent writes of one key must leave the cache agreeing with the
+// backend: a Set whose answer comes after a later write or delete has
+// landed and been cached must not cache its own, superseded value (a
+// rotated refresh token's predecessor), which Get would then serve until
+// a Refresh although the backend holds the newer state.
+func TestCachedStoreConcurrentWritesAgreeWithBackend(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		later func(c *CachedStore) error
+		want  string // "" for not found
+	}{
+		{"set", func(c *CachedStore) error { return c.Set(context.Background(), "k", []byte("new")) }, "new"},
+		{"delete", func(c *CachedStore) error { return c.Delete(context.Background(), "k") }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				back := &slowWriteStore{MemoryStore: NewMemoryStore(), release: map[string]chan struct{}{"old": make(chan struct{})}}
+				c, _ := NewCachedStore(back)
+				done := make(chan error)
+				go func() { done <- c.Set(ctx, "k", []byte("old")) }() // lands now, answers later
+				synctest.Wait()
+				if err := tc.later(c); err != nil {
+					t.Fatal(err)
+				}
+				close(back.release["old"])
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				v, err := c.Get(ctx, "k")
+				switch {
+				case tc.want == "" && !errors.Is(err, ErrNotFound):
+					t.Fatalf("Get after a concurrent %s = %q %v, want ErrNotFound as in the backend", tc.name, v, err)
+				case tc.want != "" && (err != nil || string(v) != tc.want):
+					t.Fatalf("Get after a concurrent %s = %q %v, want %q as in the backend", tc.name, v, err, tc.want)
+				}
+			})
+		})
+	}
+}
