@@ -51,3 +51,28 @@ func TestNoSessionBusNeverLaunchesOne(t *testing.T) {
 		t.Fatalf("with an address: %v", err)
 	}
 }
+
+// godbus uses /run/user/<uid>/dbus-session only when it holds a
+// DBUS_SESSION_BUS_ADDRESS= line; otherwise (empty, another format) it
+// runs dbus-launch, so the preflight must not take the file's mere
+// existence for a session bus.
+func TestDbusSessionFileWithoutAddressIsNoBus(t *testing.T) {
+	dir := t.TempDir()
+	old := runUserDir
+	runUserDir = dir
+	t.Cleanup(func() { runUserDir = old })
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	uidDir := filepath.Join(dir, strconv.Itoa(os.Getuid()))
+	os.MkdirAll(uidDir, 0o700)
+	file := filepath.Join(uidDir, "dbus-session")
+	for _, content := range []string{"", "export DBUS_SESSION_BUS_ADDRESS=unix:path=/x\n"} {
+		os.WriteFile(file, []byte(content), 0o600)
+		if err := sessionBus(); !errors.Is(err, errNoBus) {
+			t.Fatalf("dbus-session %q: %v, want errNoBus (godbus would run dbus-launch)", content, err)
+		}
+	}
+	os.WriteFile(file, []byte("DBUS_SESSION_BUS_ADDRESS=unix:abstract=/tmp/dbus-x\n"), 0o600)
+	if err := sessionBus(); err != nil {
+		t.Fatalf("with an address in dbus-session: %v", err)
+	}
+}

@@ -32,8 +32,13 @@ func sessionBus() error {
 		return nil
 	}
 	dir := filepath.Join(runUserDir, strconv.Itoa(os.Getuid()))
-	for _, f := range []string{"bus", "dbus-session"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "bus")); err == nil {
+		return nil
+	}
+	// godbus takes dbus-session only when it holds an address; an empty
+	// file, or one in another format, sends it to dbus-launch.
+	if b, err := os.ReadFile(filepath.Join(dir, "dbus-session")); err == nil {
+		if a, ok := strings.CutPrefix(string(b), "DBUS_SESSION_BUS_ADDRESS="); ok && strings.TrimRight(a, "\n\r") != "" {
 			return nil
 		}
 	}
