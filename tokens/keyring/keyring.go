@@ -158,8 +158,15 @@ func (s *Store) call(ctx context.Context, op, key string, write bool, f func() e
 	fail := func(sentinel, cause error) error {
 		return &tokens.StoreError{Backend: backend, Op: op, Key: key, Err: sentinel, Cause: cause}
 	}
-	if err := ctx.Err(); err != nil {
-		return fail(nil, err)
+	cancelled := func() error {
+		cause := context.Cause(ctx)
+		if errors.Is(cause, context.DeadlineExceeded) {
+			return fail(tokens.ErrTimeout, cause)
+		}
+		return fail(nil, cause)
+	}
+	if ctx.Err() != nil {
+		return cancelled()
 	}
 	if s.preflight != nil {
 		if err := s.preflight(); err != nil {
@@ -172,13 +179,6 @@ func (s *Store) call(ctx context.Context, op, key string, write bool, f func() e
 	timer := time.NewTimer(s.timeout)
 	defer timer.Stop()
 	timedOut := func() error { return fail(tokens.ErrTimeout, fmt.Errorf("no answer within %v", s.timeout)) }
-	cancelled := func() error {
-		cause := context.Cause(ctx)
-		if errors.Is(cause, context.DeadlineExceeded) {
-			return fail(tokens.ErrTimeout, cause)
-		}
-		return fail(nil, cause)
-	}
 	// At most MaxBlocked calls are in the keyring at once; a caller beyond
 	// them waits, under its own deadline, for one to answer. Only calls
 	// stuck there (given up on by their callers) make new calls fail at

@@ -313,3 +313,18 @@ func TestConcurrentCallsBeyondMaxBlockedAreServed(t *testing.T) {
 		}
 	})
 }
+
+// A caller's deadline is ErrTimeout whether it passes during the call or
+// had passed before it: the same condition must not change class (and with
+// it IsUnavailable, which Chain fallbacks go by) with the moment it is seen.
+func TestExpiredDeadlineBeforeCallIsTimeout(t *testing.T) {
+	p := blockingProvider{release: make(chan struct{})}
+	defer close(p.release)
+	s := fakeStore(t, p)
+	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(1, 0))
+	defer cancel()
+	_, err := s.Get(ctx, "k")
+	if !errors.Is(err, tokens.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Get with an expired deadline = %v, want ErrTimeout wrapping DeadlineExceeded", err)
+	}
+}
