@@ -21,8 +21,9 @@ import (
 
 // Throttle defaults (ThrottleConfig zero values).
 const (
-	// DefaultThrottleMaxWait: the longest a request waits for a token or
-	// a concurrency slot before it fails with ErrRateLimited.
+	// DefaultThrottleMaxWait: the longest a request waits in the throttle
+	// (for a concurrency slot, a token and the shared quota together)
+	// before it fails with ErrRateLimited.
 	DefaultThrottleMaxWait = 5 * time.Second
 	// DefaultThrottleDecrease: a server throttle signal multiplies the
 	// host's rate by this.
@@ -91,9 +92,10 @@ type ThrottleConfig struct {
 	Limit HostLimit
 	// Hosts lists per-host limits; the first matching Pattern wins.
 	Hosts []HostLimit
-	// MaxWait is the longest a request waits for a token or a
-	// concurrency slot; a longer wait fails at once with a
-	// *RateLimitError. A wait that cannot finish before the context's
+	// MaxWait is the longest a request waits in the throttle: its waits
+	// for a concurrency slot, a token and the shared quota add up to at
+	// most this; a wait that would take the total beyond it fails at once
+	// with a *RateLimitError. A wait that cannot finish before the context's
 	// deadline fails at once with a *DeadlineError; both match
 	// ErrRateLimited. Zero: DefaultThrottleMaxWait.
 	MaxWait time.Duration
@@ -130,7 +132,8 @@ type ThrottleConfig struct {
 	// replicas of a service; see the fleet module), asked with
 	// TakeQuota(ctx, host) after the host's local concurrency slot and token
 	// are taken. An answer to wait is obeyed like a token wait: the
-	// waits for one request add up to at most MaxWait (beyond: a
+	// waits for one request, with its slot and token waits, add up to at
+	// most MaxWait (beyond: a
 	// *RateLimitError, Reason ThrottleQuota), none is started that would
 	// end within MinAttemptTime of the deadline (a *DeadlineError), and
 	// the quota is asked again after each. An error from the quota
@@ -236,13 +239,14 @@ func MatchHostPattern(pattern, host string) bool {
 
 // RateLimitError is the error of a request the throttle refused because
 // its wait for a token (Reason ThrottleRate), a concurrency slot (Reason
-// ThrottleConcurrency) or the shared quota (Reason ThrottleQuota) would
-// exceed MaxWait. errors.Is(err, ErrRateLimited)
-// is true; the retry layer does not retry it.
+// ThrottleConcurrency) or the shared quota (Reason ThrottleQuota), added
+// to what it already waited in the throttle, would exceed MaxWait.
+// errors.Is(err, ErrRateLimited) is true; the retry layer does not retry
+// it.
 type RateLimitError struct {
 	Host    string
 	Reason  string
-	Wait    time.Duration // the wait needed (for a slot: the time waited; for the quota: waited + asked)
+	Wait    time.Duration // the total wait needed: waited so far + the wait refused (for a slot: the time waited)
 	MaxWait time.Duration
 }
 
@@ -265,9 +269,10 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // quota, until the rate is back at that quota, where it stays).
 //
 // No wait is started that cannot finish cfg.MinAttemptTime before the
-// context's deadline (a *DeadlineError) or would exceed cfg.MaxWait (a
-// *RateLimitError); both match ErrRateLimited, and the request is not sent
-// (its body is closed).
+// context's deadline (a *DeadlineError) or would take the request's
+// total wait in the layer (slot, token and quota waits together) beyond
+// cfg.MaxWait (a *RateLimitError); both match ErrRateLimited, and the
+// request is not sent (its body is closed).
 //
 // With cfg.Quota set, a request also takes its share of a quota shared
 // with other processes, after the local limits (see ThrottleConfig.Quota).
@@ -370,18 +375,24 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// slot would be spent only when the slot frees, and the requests
 	// queued behind a full cap would all go out together, beyond the
 	// bucket's burst. A request refused for a slot takes no token.
+	// waited is the time spent in the throttle so far: the slot, token
+	// and quota waits of one request add up to at most MaxWait.
+	var waited time.Duration
 	if h.sem != nil {
-		waited, err := l.takeSlot(ctx, a, h)
+		d, err := l.takeSlot(ctx, a, h)
 		if err != nil {
 			closeBody(req)
 			return nil, err
 		}
-		if waited {
+		if d > 0 {
+			waited = d
 			now = a.clockWith(l.clk.Now)
 		}
 	}
 	if h.limited.Load() {
-		if err := l.takeToken(ctx, a, h, now); err != nil {
+		d, err := l.takeToken(ctx, a, h, now, waited)
+		waited += d
+		if err != nil {
 			if h.sem != nil {
 				h.sem.release()
 			}
@@ -390,7 +401,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if l.cfg.Quota != nil {
-		if err := l.takeQuota(ctx, a, h); err != nil {
+		if err := l.takeQuota(ctx, a, h, waited); err != nil {
 			if h.sem != nil {
 				h.sem.release()
 			}
@@ -428,32 +439,33 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // takeToken waits for a token of h's bucket, or fails at once when the
-// wait would not fit before the deadline or exceed MaxWait.
-func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHost, now time.Time) error {
+// wait would not fit before the deadline or, added to the time already
+// waited in the throttle, exceed MaxWait. It returns the time it waited.
+func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHost, now time.Time, waited time.Duration) (time.Duration, error) {
 	if nr := h.nextRecovery.Load(); nr != 0 && l.clk.Mono(now) >= nr {
 		l.recover(h, now)
 	}
 	lim := h.lim.Load()
 	if lim == nil || !h.limited.Load() {
-		return nil
+		return 0, nil
 	}
 	r := lim.ReserveN(now, 1)
 	if !r.OK() {
-		return &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: time.Duration(math.MaxInt64), MaxWait: l.cfg.MaxWait}
+		return 0, &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: time.Duration(math.MaxInt64), MaxWait: l.cfg.MaxWait}
 	}
 	d := r.DelayFrom(now)
 	if d <= 0 {
-		return nil
+		return 0, nil
 	}
 	if err := checkDeadline(ctx, now, d, max(l.cfg.MinAttemptTime, 0), SourceThrottle, ErrRateLimited); err != nil {
 		r.CancelAt(now)
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
-		return err
+		return 0, err
 	}
-	if d > l.cfg.MaxWait {
+	if waited+d > l.cfg.MaxWait {
 		r.CancelAt(now)
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
-		return &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: d, MaxWait: l.cfg.MaxWait}
+		return 0, &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: waited + d, MaxWait: l.cfg.MaxWait}
 	}
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 	l.record(ctx, h.host, ThrottleRate, d)
@@ -461,17 +473,17 @@ func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHo
 	a.clockMoved()
 	if err != nil {
 		r.CancelAt(time.Now())
-		return fmt.Errorf("transport: throttle: %w", err)
+		return d, fmt.Errorf("transport: throttle: %w", err)
 	}
-	return nil
+	return d, nil
 }
 
 // takeSlot takes one of h's concurrency slots, waiting at most MaxWait
-// (and never past the deadline). waited reports that it did not get one at
-// once (the clock moved).
-func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHost) (waited bool, err error) {
+// (and never past the deadline). waited is the time it waited: zero when
+// it got one at once, positive when the clock moved.
+func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHost) (waited time.Duration, err error) {
 	if h.sem.tryAcquire() {
-		return false, nil
+		return 0, nil
 	}
 	start := time.Now()
 	wait := l.cfg.MaxWait
@@ -480,25 +492,25 @@ func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHos
 	}
 	err = h.sem.acquire(ctx, wait)
 	a.clockMoved()
-	d := time.Since(start)
+	d := max(time.Since(start), 1) // positive: the clock moved
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleConcurrency))
 	l.record(ctx, h.host, ThrottleConcurrency, d)
 	switch {
 	case err == nil:
-		return true, nil
+		return d, nil
 	case ctx.Err() != nil:
-		return true, fmt.Errorf("transport: throttle: %w", ctx.Err())
+		return d, fmt.Errorf("transport: throttle: %w", ctx.Err())
 	case wait < l.cfg.MaxWait:
-		return true, &DeadlineError{Wait: d, Remaining: wait - d, Reason: SourceThrottle, Err: ErrRateLimited}
+		return d, &DeadlineError{Wait: d, Remaining: wait - d, Reason: SourceThrottle, Err: ErrRateLimited}
 	}
-	return true, &RateLimitError{Host: h.host, Reason: ThrottleConcurrency, Wait: d, MaxWait: l.cfg.MaxWait}
+	return d, &RateLimitError{Host: h.host, Reason: ThrottleConcurrency, Wait: d, MaxWait: l.cfg.MaxWait}
 }
 
 // takeQuota takes the request's share of the shared quota, waiting as
-// the quota asks while the waits add up to at most MaxWait and each fits
-// before the deadline.
-func (l *throttleLayer) takeQuota(ctx context.Context, a *Attempt, h *throttleHost) error {
-	var waited time.Duration
+// the quota asks while the waits, added to the time already waited in
+// the throttle (waited), add up to at most MaxWait and each fits before
+// the deadline.
+func (l *throttleLayer) takeQuota(ctx context.Context, a *Attempt, h *throttleHost, waited time.Duration) error {
 	for {
 		w0, counted := waitsOf(l.cfg.Quota)
 		d, err := l.cfg.Quota.TakeQuota(ctx, h.host)
