@@ -266,7 +266,12 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // field advertises if lower), at most once per cfg.RecoveryInterval; each
 // further interval without a signal gives back cfg.RecoveryStep of the
 // ceiling, until the limit is lifted (or, when the server advertised its
-// quota, until the rate is back at that quota, where it stays).
+// quota, until the rate is back at that quota, where it stays while the
+// server keeps advertising it). While an adaptive limit is in force the
+// latest RateLimit-Policy any response carries sets the ceiling, up or
+// down; one no response has carried for the longer of its window and a
+// full recovery (cfg.RecoveryInterval / cfg.RecoveryStep) lapses, and the
+// limit is lifted.
 //
 // No wait is started that cannot finish cfg.MinAttemptTime before the
 // context's deadline (a *DeadlineError) or would take the request's
@@ -324,7 +329,13 @@ type throttleHost struct {
 	ceiling        rate.Limit   // rate recovered to
 	policy         bool         // the ceiling is the server's advertised quota
 	noDecreaseTill int64        // ticks (see clock)
-	nextRecovery   atomic.Int64 // ticks; 0: none pending
+	nextRecovery   atomic.Int64 // ticks; 0: none pending (also due when a policy ceiling lapses)
+
+	// the RateLimit-Policy last seen, under mu
+	policyRaw    string        // the field as received, parsed once
+	policyRate   rate.Limit    // its lowest request rate; 0: none
+	policyWindow time.Duration // that item's window
+	policyUntil  int64         // ticks: a policy ceiling lapses then unless advertised again
 
 	// send-rate measurement: sends counted in a window of about 1 s
 	winStart atomic.Int64 // ticks; 0: none yet
@@ -413,10 +424,17 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := l.next.RoundTrip(req)
 
 	if !l.cfg.DisableAdaptive && err == nil {
+		signal := false
 		if c := resp.StatusCode; c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable || len(resp.Header["Ratelimit"]) > 0 {
 			if v := Classify(ctx, resp, nil, time.Now()); v.Throttled {
-				l.lower(h, l.clk.Now(), policyRate(resp.Header))
+				signal = true
+				l.lower(h, l.clk.Now(), resp.Header)
 			}
+		}
+		// While an adaptive limit is in force, the quota the server
+		// advertises now sets the ceiling (see notePolicy).
+		if !signal && h.nextRecovery.Load() != 0 && len(resp.Header["Ratelimit-Policy"]) > 0 {
+			l.seePolicy(h, l.clk.Now(), resp.Header)
 		}
 	}
 	if h.sem == nil {
@@ -588,13 +606,18 @@ func (h *throttleHost) sendRate(now int64) rate.Limit {
 	return rate.Limit(r)
 }
 
-// lower applies one adaptive decrease to h's rate. hint, when positive,
-// is the quota the server advertised (RateLimit-Policy): the rate starts
-// from it at most, and recovers to it and no further.
-func (l *throttleLayer) lower(h *throttleHost, now time.Time, hint rate.Limit) {
+// lower applies one adaptive decrease to h's rate. A request quota the
+// server advertises in hdr (RateLimit-Policy) bounds the rate: it starts
+// from that quota at most, and recovers to it and no further while the
+// server keeps advertising it (see notePolicy).
+func (l *throttleLayer) lower(h *throttleHost, now time.Time, hdr http.Header) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t := l.clk.Mono(now)
+	hint := l.notePolicy(h, now, hdr)
+	if hint > 0 {
+		l.applyPolicy(h, now, hint)
+	}
 	if t < h.noDecreaseTill {
 		return
 	}
@@ -611,13 +634,16 @@ func (l *throttleLayer) lower(h *throttleHost, now time.Time, hint rate.Limit) {
 		cur = min(cur, hint)
 	}
 	if !h.adapting {
-		h.ceiling = cur
-		if h.base != rate.Inf {
-			h.ceiling = h.base
-		}
-		if hint > 0 {
+		switch {
+		case hint > 0:
 			h.ceiling = min(h.base, hint) // the server's word, not our guess
 			h.policy = true
+		case h.policy && t < h.policyUntil:
+			// Held at a quota the server still advertises: keep it.
+		case h.base != rate.Inf:
+			h.ceiling, h.policy = h.base, false
+		default:
+			h.ceiling, h.policy = cur, false
 		}
 		h.adapting = true
 	}
@@ -635,56 +661,119 @@ func (l *throttleLayer) lower(h *throttleHost, now time.Time, hint rate.Limit) {
 	h.nextRecovery.Store(l.clk.After(now, l.cfg.RecoveryInterval))
 }
 
-// policyRate returns the lowest request rate the RateLimit-Policy field of
-// h advertises (quota / window, for policies counted in requests), or 0.
-func policyRate(h http.Header) rate.Limit {
-	if len(h["Ratelimit-Policy"]) == 0 {
+// seePolicy applies the RateLimit-Policy of a response that is not a
+// throttle signal to h, whose adaptive limit is in force.
+func (l *throttleLayer) seePolicy(h *throttleHost, now time.Time, hdr http.Header) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.adapting && !h.policy {
+		return // lifted meanwhile: a policy alone imposes no limit
+	}
+	if r := l.notePolicy(h, now, hdr); r > 0 {
+		l.applyPolicy(h, now, r)
+	}
+}
+
+// notePolicy records the request quota hdr's RateLimit-Policy field
+// advertises and returns it (requests per second; 0: none). The draft
+// (draft-ietf-httpapi-ratelimit-headers) lets a server change its policies
+// at any time and tells clients not to expect later responses to carry the
+// same fields, or any: the latest policy seen wins, and one not seen again
+// for the longer of its window and a full recovery
+// (RecoveryInterval / RecoveryStep) lapses. The field is parsed again only
+// when it changes. Called with h.mu held.
+func (l *throttleLayer) notePolicy(h *throttleHost, now time.Time, hdr http.Header) rate.Limit {
+	vs := hdr["Ratelimit-Policy"]
+	if len(vs) == 0 {
 		return 0
+	}
+	raw := vs[0]
+	if len(vs) > 1 {
+		raw = strings.Join(vs, ", ")
+	}
+	if raw != h.policyRaw {
+		h.policyRaw = raw
+		h.policyRate, h.policyWindow = policyRate(hdr)
+	}
+	if h.policyRate > 0 {
+		ttl := time.Duration(float64(l.cfg.RecoveryInterval) / l.cfg.RecoveryStep)
+		h.policyUntil = l.clk.After(now, max(ttl, h.policyWindow))
+	}
+	return h.policyRate
+}
+
+// applyPolicy makes r, the quota the server advertises now, h's ceiling
+// when an adaptive limit is in force: while recovering, the rate recovers
+// to it (and is cut down to it if above); held at an earlier quota, the
+// rate follows it up or down. Called with h.mu held.
+func (l *throttleLayer) applyPolicy(h *throttleHost, now time.Time, r rate.Limit) {
+	if !h.adapting && !h.policy {
+		return
+	}
+	h.ceiling, h.policy = min(h.base, r), true
+	lim := h.lim.Load()
+	if !h.adapting || lim.Limit() > h.ceiling {
+		lim.SetLimitAt(now, h.ceiling)
+	}
+}
+
+// policyRate returns the lowest request rate the RateLimit-Policy field of
+// h advertises (quota / window, for policies counted in requests) and that
+// policy's window, or 0.
+func policyRate(h http.Header) (rate.Limit, time.Duration) {
+	if len(h["Ratelimit-Policy"]) == 0 {
+		return 0, 0
 	}
 	ps, err := ParseRateLimitPolicy(h)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	var r rate.Limit
+	var w time.Duration
 	for _, p := range ps {
-		if p.QuotaUnit != "requests" || p.Window <= 0 {
+		if p.QuotaUnit != "requests" || p.Window <= 0 || p.Quota <= 0 {
 			continue
 		}
 		if pr := rate.Limit(float64(p.Quota) / p.Window.Seconds()); r == 0 || pr < r {
-			r = pr
+			r, w = pr, p.Window
 		}
 	}
-	return r
+	return r, w
 }
 
 // recover gives back a recovery step of h's rate for each interval passed
-// since the next step was due (at least one), lifting the adaptive limit
-// when the ceiling is reached.
+// since the next step was due (at least one). At the ceiling the adaptive
+// limit is lifted, or, when the ceiling is a quota the server still
+// advertises, kept there until that lapses.
 func (l *throttleLayer) recover(h *throttleHost, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t := l.clk.Mono(now)
 	nr := h.nextRecovery.Load()
-	if nr == 0 || t < nr || !h.adapting {
+	if nr == 0 || t < nr {
 		return
 	}
 	lim := h.lim.Load()
-	// One step per interval passed since the first was due: a host left
-	// idle recovers as much as one sent to all along.
-	steps := 1 + float64(t-nr)/float64(l.cfg.RecoveryInterval)
-	next := lim.Limit() + h.ceiling*rate.Limit(math.Floor(steps)*l.cfg.RecoveryStep)
-	if next < h.ceiling {
-		lim.SetLimitAt(now, next)
-		h.nextRecovery.Store(l.clk.After(now, l.cfg.RecoveryInterval))
-		return
-	}
-	h.adapting = false
-	h.nextRecovery.Store(0)
-	if h.policy {
-		// The server advertised its quota: stay at it.
+	if h.adapting {
+		// One step per interval passed since the first was due: a host left
+		// idle recovers as much as one sent to all along.
+		steps := 1 + float64(t-nr)/float64(l.cfg.RecoveryInterval)
+		next := lim.Limit() + h.ceiling*rate.Limit(math.Floor(steps)*l.cfg.RecoveryStep)
+		if next < h.ceiling {
+			lim.SetLimitAt(now, next)
+			h.nextRecovery.Store(l.clk.After(now, l.cfg.RecoveryInterval))
+			return
+		}
+		h.adapting = false
 		lim.SetLimitAt(now, h.ceiling)
+	}
+	if h.policy && t < h.policyUntil {
+		// The server advertises its quota: stay at it while it does.
+		h.nextRecovery.Store(h.policyUntil)
 		return
 	}
+	h.policy = false
+	h.nextRecovery.Store(0)
 	if h.base == rate.Inf {
 		h.limited.Store(false)
 		lim.SetLimitAt(now, rate.Inf)

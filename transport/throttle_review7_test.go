@@ -75,3 +75,118 @@ func TestThrottleTokenAndQuotaWaitsShareMaxWait(t *testing.T) {
 		}
 	})
 }
+
+// pinAtPolicy drives rt's host to the adaptive ceiling a RateLimit-Policy
+// of 10 requests/s sets (a 429 with the policy, then a full recovery), and
+// checks that back-to-back sends are spaced 100 ms.
+func pinAtPolicy(t *testing.T, rt http.RoundTripper, next *resSwitch, tm *resTimed) {
+	t.Helper()
+	for range 100 { // 100/s, far above the quota
+		resSend(t, t.Context(), rt, resURL)
+		time.Sleep(10 * time.Millisecond)
+	}
+	next.set(transporttest.Respond(429, "", "Retry-After", "1", "RateLimit-Policy", `"sec";q=10;w=1`))
+	resSend(t, t.Context(), rt, resURL)
+	next.set(transporttest.Respond(200, "", "RateLimit-Policy", `"sec";q=10;w=1`))
+	for range 8 { // recovery, the policy advertised all along
+		time.Sleep(time.Second)
+		resSend(t, t.Context(), rt, resURL)
+	}
+	if d := backToBackGap(t, rt, tm); d != 100*time.Millisecond {
+		t.Fatalf("gap %v at the advertised quota, want 100ms", d)
+	}
+}
+
+// backToBackGap sends 3 requests back to back and returns the gap between
+// the last two.
+func backToBackGap(t *testing.T, rt http.RoundTripper, tm *resTimed) time.Duration {
+	t.Helper()
+	n0 := len(tm.arrivals())
+	for range 3 {
+		resSend(t, t.Context(), rt, resURL)
+	}
+	at := tm.arrivals()[n0:]
+	return at[2].Sub(at[1])
+}
+
+// A host held at the quota a RateLimit-Policy advertised follows the
+// latest policy the server advertises: a higher one relaxes the rate.
+func TestThrottlePolicyCeilingFollowsLatestPolicy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		next := &resSwitch{step: transporttest.Respond(200, "")}
+		tm := &resTimed{next: next}
+		rt := newThrottle(t, tm, transport.ThrottleConfig{MaxWait: time.Minute})
+		pinAtPolicy(t, rt, next, tm)
+		next.set(transporttest.Respond(200, "", "RateLimit-Policy", `"sec";q=40;w=1`))
+		resSend(t, t.Context(), rt, resURL) // the new policy seen
+		time.Sleep(time.Second)
+		if d := backToBackGap(t, rt, tm); d != 25*time.Millisecond {
+			t.Errorf("gap %v after the server advertised 40/s, want 25ms", d)
+		}
+		next.set(transporttest.Respond(200, "", "RateLimit-Policy", `"sec";q=5;w=1`))
+		resSend(t, t.Context(), rt, resURL)
+		time.Sleep(time.Second)
+		if d := backToBackGap(t, rt, tm); d != 200*time.Millisecond {
+			t.Errorf("gap %v after the server advertised 5/s, want 200ms", d)
+		}
+	})
+}
+
+// A policy ceiling the server no longer advertises lapses: once no
+// response has carried it for the expiry window (the longer of the
+// policy's window and a full recovery, 10 s here), the limit is lifted.
+func TestThrottlePolicyCeilingExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		next := &resSwitch{step: transporttest.Respond(200, "")}
+		tm := &resTimed{next: next}
+		rt := newThrottle(t, tm, transport.ThrottleConfig{MaxWait: time.Minute})
+		pinAtPolicy(t, rt, next, tm)
+		next.set(transporttest.Respond(200, "")) // the server stops advertising
+		time.Sleep(5 * time.Second)
+		if d := backToBackGap(t, rt, tm); d != 100*time.Millisecond {
+			t.Errorf("gap %v 5 s after the last policy, want 100ms (not expired yet)", d)
+		}
+		time.Sleep(6 * time.Second)
+		resSend(t, t.Context(), rt, resURL)
+		t0 := time.Now()
+		for range 20 {
+			resSend(t, t.Context(), rt, resURL)
+		}
+		if time.Since(t0) != 0 {
+			t.Errorf("policy ceiling not lifted after it expired: 20 sends took %v", time.Since(t0))
+		}
+	})
+}
+
+// A later throttle episode without a RateLimit-Policy, once the policy
+// expired, recovers until the limit is lifted: the episode is not held at
+// a ceiling guessed from the send rate as if the server had advertised it.
+func TestThrottleStalePolicyDoesNotPinLaterEpisode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		next := &resSwitch{step: transporttest.Respond(200, "")}
+		tm := &resTimed{next: next}
+		rt := newThrottle(t, tm, transport.ThrottleConfig{MaxWait: time.Minute})
+		pinAtPolicy(t, rt, next, tm)
+		next.set(transporttest.Respond(200, ""))
+		time.Sleep(time.Minute)
+		for range 40 { // 20/s
+			resSend(t, t.Context(), rt, resURL)
+			time.Sleep(50 * time.Millisecond)
+		}
+		next.set(transporttest.Respond(429, "", "Retry-After", "1"))
+		resSend(t, t.Context(), rt, resURL)
+		next.set(transporttest.Respond(200, ""))
+		time.Sleep(time.Minute)
+		for range 12 {
+			resSend(t, t.Context(), rt, resURL)
+			time.Sleep(time.Second)
+		}
+		t0 := time.Now()
+		for range 20 {
+			resSend(t, t.Context(), rt, resURL)
+		}
+		if time.Since(t0) != 0 {
+			t.Errorf("limit not lifted: 20 sends took %v", time.Since(t0))
+		}
+	})
+}
