@@ -72,7 +72,11 @@ type BreakerOptions struct {
 // than one replica would). There is no fail-closed policy: refusing every
 // host because Redis is down would turn a Redis outage into an outage of
 // every API. An opening this replica saw during the outage is written to
-// Redis on the first refresh after it, if it has not ended.
+// Redis on the first refresh after it, if it has not ended. Redis is the
+// source of truth, as for CooldownStore: an opening is written once, a
+// read replaces the cached end with Redis's, and a key deleted in Redis
+// stays deleted (the replica whose own breaker opened still keeps its own
+// open state until its half-open probe).
 // MetricDegraded and MetricRedisErrors show the state, and the breaker
 // layer adds EventDegraded to each request's span while it lasts
 // (ReportDegraded); the breaker's own EventBreakerRejected carries
@@ -159,10 +163,10 @@ func (s *BreakerStore) SetOpenUntil(host string, until time.Time) {
 	n := s.h.clk.Mono(now)
 	e := s.hosts.get(host, n)
 	u := s.h.clk.Ticks(until, now)
-	extend(&e.until, u)
 	if u <= n {
 		return
 	}
+	e.setOwn(u)
 	extend(&e.pending, u)
 	if e.publishing.CompareAndSwap(false, true) {
 		s.inflight.Add(1)

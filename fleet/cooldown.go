@@ -77,7 +77,14 @@ type CooldownOptions struct {
 // replica sets (fail open: the fleet may then send more than a throttled
 // server wanted); FailClosed reports a cooldown until the next probe. A
 // cooldown set locally during an outage is written to Redis on the first
-// refresh after it, if it has not ended. MetricDegraded shows the state,
+// refresh after it, if it has not ended.
+//
+// Redis is the source of truth: this replica writes a cooldown it set
+// once (a read writes back only one Redis has not acknowledged), and a
+// read replaces the cached end with Redis's, so a key deleted in Redis
+// (an operator putting the host back into service) is dropped by every
+// replica within the staleness bound and written back by none.
+// MetricDegraded shows the state,
 // and the retry layer adds EventDegraded to each request's span while it
 // lasts (ReportDegraded).
 //
@@ -196,9 +203,12 @@ func (s *CooldownStore) SetCooldown(host string, until time.Time) {
 	n := s.h.clk.Mono(now)
 	e := s.hosts.get(host, n)
 	u := s.h.clk.Ticks(until, now)
-	extend(&e.until, u)
-	if u <= n || !s.h.try(now) {
+	if u <= n {
 		return
+	}
+	e.setOwn(u)
+	if !s.h.try(now) {
+		return // unsynced: the first read after recovery writes it
 	}
 	s.waits.Add(1) // the write waits for Redis (Waits)
 	s.keys.write(s.key(host), &e.untilEntry, u, now)

@@ -56,6 +56,37 @@ type untilEntry struct {
 	// echo is this replica's own end, not a later one from another replica
 	// (the breaker layer would report its own open state as shared).
 	echo atomic.Int64
+	// unsynced is this replica's own latest end (SetCooldown,
+	// SetOpenUntil) that Redis has not acknowledged yet: its write failed
+	// or was not tried (Redis marked down). Only such an end is ever
+	// written back by a read; an end Redis has acknowledged, or one read
+	// from Redis, is not, so a key deleted in Redis (an operator putting
+	// the host back into service) stays deleted.
+	unsynced atomic.Int64
+	// gen changes whenever this replica sets an end or Redis acknowledges
+	// a write: a read that began before such a change must not drop or
+	// shorten the cached end with its older answer.
+	gen atomic.Uint64
+}
+
+// setOwn records u (ticks, in the future) as this replica's own end: the
+// cache takes it at once, and it stays unsynced until Redis acknowledges
+// a write of it (or of a later end).
+func (e *untilEntry) setOwn(u int64) {
+	extend(&e.until, u)
+	extend(&e.unsynced, u)
+	e.gen.Add(1)
+}
+
+// synced records that Redis holds an end no earlier than u (ticks): an
+// unsynced own end up to u is written.
+func (e *untilEntry) synced(u int64) {
+	for {
+		old := e.unsynced.Load()
+		if old == 0 || old > u || e.unsynced.CompareAndSwap(old, 0) {
+			return
+		}
+	}
 }
 
 // stale reports whether e was last fetched refresh or more before now
@@ -84,18 +115,27 @@ type untilKeys struct {
 }
 
 // read refreshes e from key's remaining TTL (one Redis call, at most the
-// store's Timeout) and writes back an end this replica has that Redis does
-// not (set during an outage, or lost by a restarted Redis): ours ends
-// noticeably later, more than a millisecond (Redis's resolution).
+// store's Timeout). Redis is the source of truth: the cache follows it,
+// down as well as up, except for an own end that Redis has not
+// acknowledged (unsynced: set during an outage, or its write failed),
+// which this read writes back when Redis does not hold it. An end that
+// was written, or read from Redis, is never written again, so a key
+// deleted in Redis is dropped from every replica's cache at its next
+// read instead of being put back; the same holds for a key lost with a
+// restarted Redis (losing Redis data loses the current ends).
 //
 // Redis answered at some moment between now and after (when the answer
 // arrived), so the key's end on this replica's clock is between now+PTTL
-// and after+PTTL. The cache takes the earlier bound; an end this replica
-// has is written back only when it is later than the later bound, so read
-// latency never pushes a shared end later than anyone set it. An end no
-// later than this replica's own last write plus that write's latency
-// (echo) is that write read back, and leaves the cache as it is.
+// and after+PTTL. The cache takes the earlier bound when it extends and
+// the later bound when it shortens (so read latency never makes a shared
+// end look shorter than it is); an own end is written back only when it
+// is later than the later bound (more than a millisecond, Redis's
+// resolution), so read latency never pushes a shared end later than
+// anyone set it. An end no later than this replica's own last write plus
+// that write's latency (echo) is that write read back, and leaves the
+// cache as it is.
 func (k untilKeys) read(key string, e *untilEntry, now time.Time) {
+	gen := e.gen.Load()
 	ctx, cancel := k.h.ctx(context.Background())
 	pttl, err := k.c.PTTL(ctx, key).Result()
 	cancel()
@@ -107,20 +147,39 @@ func (k untilKeys) read(key string, e *untilEntry, now time.Time) {
 	k.h.ok()
 	n, a := k.h.clk.Mono(now), k.h.clk.Mono(after)
 	e.fetched.Store(n)
-	latest := int64(0)
-	if pttl > 0 { // go-redis returns PTTL as a Duration
+	latest := int64(0) // the key's end, its later bound; 0: no key
+	if pttl > 0 {      // go-redis returns PTTL as a Duration (-2: no key, -1: no TTL)
 		if end := n + int64(pttl); end > e.echo.Load() {
 			extend(&e.until, end)
 		}
 		latest = a + int64(pttl)
 	}
-	if local := e.until.Load(); local > a && local-latest > int64(time.Millisecond) {
-		k.write(key, e, local, after)
+	if own := e.unsynced.Load(); own != 0 {
+		if own > a && own-latest > int64(time.Millisecond) {
+			k.write(key, e, own, after)
+			return
+		}
+		// Redis holds it already (another replica's later end), or it
+		// has ended: nothing to write back.
+		if e.unsynced.CompareAndSwap(own, 0) {
+			e.gen.Add(1)
+		}
+		return
+	}
+	// The cache follows Redis: a cached end that Redis no longer holds
+	// (the key was deleted, lost, or holds an earlier end) is dropped or
+	// shortened, unless the entry changed since the read began.
+	// Once shortened, no end Redis gives back is this replica's own old
+	// write any more (echo): a later one from another replica counts.
+	if cur := e.until.Load(); cur-latest > int64(time.Millisecond) && e.gen.Load() == gen &&
+		e.until.CompareAndSwap(cur, latest) {
+		e.echo.Store(0)
 	}
 }
 
 // write extends key to u (ticks; one Redis call) and caches the end
-// Redis answers with, which may be later.
+// Redis answers with, which may be later. Once Redis has acknowledged it,
+// u is no longer unsynced.
 func (k untilKeys) write(key string, e *untilEntry, u int64, now time.Time) {
 	n := k.h.clk.Mono(now)
 	ms := (time.Duration(u-n) + time.Millisecond - 1) / time.Millisecond
@@ -140,6 +199,8 @@ func (k untilKeys) write(key string, e *untilEntry, u int64, now time.Time) {
 	if got > 0 {
 		extend(&e.until, n+int64(time.Duration(got)*time.Millisecond))
 	}
+	e.synced(u)
+	e.gen.Add(1)
 }
 
 // extend moves *a to u if u is later.
