@@ -26,7 +26,10 @@ const EventBudgetExhausted = "securecall.retry.budget_exhausted"
 
 // BudgetConfig configures the per-host retry budget of the retry layer:
 // over the last Window, the retries to a host may not exceed Ratio times
-// the calls made to it (rounded down), or MinRetries if that is more. The budget is on by default; set
+// the calls made to it (rounded down), or MinRetries if that is more. Only
+// retries that are sent count: one the retry layer stops after taking it
+// (the deadline, a cooldown, GetBody, cancellation) or a layer below
+// refuses (breaker, throttle) is given back. The budget is on by default; set
 // Disabled to turn it off. Counts are kept in lock-free buckets and are
 // approximate under heavy concurrency (a few retries either way).
 type BudgetConfig struct {
@@ -99,6 +102,40 @@ func (b *budget) tryRetry(now int64) bool {
 		if bk.b.CompareAndSwap(cur, cur+1) {
 			return true
 		}
+	}
+}
+
+// refund gives back a retry taken at taken (ticks, the reading tryRetry
+// was given) that was then not sent: a later check stopped it, or a layer
+// below refused it before sending. A retry whose time slice has left the
+// window meanwhile is no longer counted, and is not given back twice.
+func (b *budget) refund(taken int64) {
+	idx := taken / b.win.slice
+	bk := &b.win.buckets[idx%windowBuckets]
+	for {
+		cur := bk.b.Load()
+		if cur <= 0 || bk.epoch.Load() != idx {
+			return
+		}
+		if bk.b.CompareAndSwap(cur, cur-1) {
+			return
+		}
+	}
+}
+
+// budgetCharge is the retry a call took from its host's budget and has not
+// sent yet.
+type budgetCharge struct {
+	b   *budget
+	at  int64
+	set bool
+}
+
+// refund gives the charge back, if there is one.
+func (c *budgetCharge) refund() {
+	if c.set {
+		c.b.refund(c.at)
+		c.set = false
 	}
 }
 

@@ -404,7 +404,10 @@ func Attempts(resp *http.Response) int {
 //     once with a *RetryError whose Last is a *DeadlineError saying what
 //     was asked and what was left.
 //   - A per-host retry budget (cfg.Budget) bounds retries to a fraction
-//     of recent calls, so an outage cannot multiply the load.
+//     of recent calls, so an outage cannot multiply the load. Only retries
+//     that are sent count: one stopped after it was taken from the budget
+//     (the deadline, a cooldown, GetBody, the caller's cancellation) or
+//     refused below (an open breaker, the throttle) is given back.
 //   - A discarded response's body is drained (at most cfg.MaxDrain
 //     bytes) and closed before the wait, so the connection is reused; the
 //     layer never calls CloseIdleConnections.
@@ -504,6 +507,12 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		r.ReportDegraded(ctx) // a shared store serving from its fallback
 	}
 	lastStatus := 0 // the status of the last response discarded for a retry
+	// charge is the retry taken from the budget and not sent yet: it is
+	// given back when the retry is stopped before it is sent (a cooldown
+	// that does not fit, GetBody, the deadline, the caller's cancellation)
+	// or refused below (breaker, throttle), so the budget only counts
+	// retries the host saw.
+	var charge budgetCharge
 	for n := 0; ; n++ {
 		// Honour the host's cooldown (set by this call or any other).
 		var err error
@@ -511,12 +520,14 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			if n == 0 {
 				closeBody(req)
 			}
+			charge.refund()
 			return nil, l.fail(ctx, host, n, lastStatus, err)
 		}
 		r := beginAttempt(req, n, host, now, l.cfg.SharedClock)
 		if n > 0 && !(req.Body == nil || req.Body == http.NoBody) {
 			b, err := req.GetBody()
 			if err != nil {
+				charge.refund()
 				return nil, &RetryError{Attempts: n, Reason: StopBody, Last: fmt.Errorf("transport: retry: GetBody: %w", err)}
 			}
 			r.Body = b
@@ -526,6 +537,12 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 
 		resp, err := l.next.RoundTrip(r)
+		if charge.set {
+			if err != nil && refusedBeforeSending(err) {
+				charge.refund()
+			}
+			charge.set = false
+		}
 
 		if err == nil && plainSuccess(resp) && l.cfg.CheckRetry == nil {
 			if resp.Body == nil {
@@ -606,9 +623,13 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			l.count(ctx, l.stops, host, RetryStopKey, string(StopDeadline))
 			return nil, &RetryError{Attempts: n + 1, Reason: StopDeadline, Last: derr, Status: status}
 		}
-		if h.budget != nil && !h.budget.tryRetry(l.clk.Mono(now)) {
-			AddEvent(ctx, EventBudgetExhausted, RetryAttemptKey.Int(n+1), semconv.ServerAddress(host))
-			return l.giveUp(ctx, host, n+1, StopBudget, resp, err)
+		if h.budget != nil {
+			at := l.clk.Mono(now)
+			if !h.budget.tryRetry(at) {
+				AddEvent(ctx, EventBudgetExhausted, RetryAttemptKey.Int(n+1), semconv.ServerAddress(host))
+				return l.giveUp(ctx, host, n+1, StopBudget, resp, err)
+			}
+			charge = budgetCharge{b: h.budget, at: at, set: true}
 		}
 
 		reason := ErrorType(err)
@@ -629,6 +650,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 					src = SourceDeadline // only the attempt itself is left
 				}
 				if derr := checkDeadline(ctx, now, wait, reserve, src, cause); derr != nil {
+					charge.refund()
 					l.count(ctx, l.stops, host, RetryStopKey, string(StopDeadline))
 					return nil, &RetryError{Attempts: n + 1, Reason: StopDeadline, Last: derr, Status: lastStatus}
 				}
@@ -639,6 +661,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			RetryReasonKey.String(reason), RetrySourceKey.String(string(source)))
 		l.count(ctx, l.retries, host, RetrySourceKey, string(source))
 		if serr := sleepCtx(ctx, wait); serr != nil {
+			charge.refund()
 			return nil, &RetryError{Attempts: n + 1, Reason: StopCanceled, Last: serr}
 		}
 		now = l.clk.Now()
@@ -675,6 +698,14 @@ func (l *retryLayer) decide(ctx context.Context, req *http.Request, resp *http.R
 		return false, StopNotReplayable, nil
 	}
 	return true, "", nil
+}
+
+// refusedBeforeSending reports an attempt error that a layer below the
+// retry layer returned without sending the request: the breaker's refusal
+// (ErrCircuitOpen) or the throttle's (ErrRateLimited, its wait not fitting
+// the deadline included).
+func refusedBeforeSending(err error) bool {
+	return errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrRateLimited)
 }
 
 // giveUp ends a call that wanted another attempt: the last response is
