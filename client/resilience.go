@@ -43,7 +43,10 @@ type resilience struct {
 // reached the server; TLS, certificate and pin failures, egress denials and
 // the caller's cancellation never are; waits stay within the deadline and
 // the server-wait cap. Default: securecall's classifier and full-jitter
-// exponential backoff.
+// exponential backoff. A check that returns (true, err) is read as
+// go-retryablehttp reads it: when retries then stop, the call fails with
+// a *transport.RetryError wrapping err instead of returning the last
+// response (see transport.RetryConfig.CheckRetry).
 func WithRetryPolicy(check retryablehttp.CheckRetry, backoff retryablehttp.Backoff) Option {
 	return optionFunc(func(c *config) {
 		if check == nil && backoff == nil {

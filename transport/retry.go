@@ -102,8 +102,14 @@ type RetryConfig struct {
 	// certificate or pin failures, egress denials; only replayable
 	// requests unless the request was never sent; MaxAttempts, the budget
 	// and the deadline). If it returns an error and no retry, the call
-	// fails with that error. nil: Classify's verdict (retryable statuses,
-	// never-sent and ambiguous errors).
+	// fails with that error (StopCheckRetry). If it returns an error with
+	// a retry (retryablehttp.DefaultRetryPolicy does for a 5xx), the error
+	// is kept, as go-retryablehttp does: should the layer then stop
+	// (attempts, budget, deadline, not replayable, the server's wait above
+	// MaxRetryAfter), the call fails with a *RetryError wrapping it (and
+	// the attempt's own error), the last response drained and closed,
+	// instead of returning that response. nil: Classify's verdict
+	// (retryable statuses, never-sent and ambiguous errors).
 	CheckRetry retryablehttp.CheckRetry
 	// MaxRetryAfter caps a wait the server asks for. A call told to wait
 	// longer stops and returns the server's response; the host cooldown
@@ -300,7 +306,7 @@ const (
 	StopNotReplayable StopReason = "not_replayable"
 	// StopRetryAfterCap: the server asked for a wait above MaxRetryAfter.
 	StopRetryAfterCap StopReason = "retry_after_cap"
-	// StopCheckRetry: CheckRetry returned an error.
+	// StopCheckRetry: CheckRetry returned an error and no retry.
 	StopCheckRetry StopReason = "check_retry"
 	// StopBody: GetBody or the idempotency key generator failed.
 	StopBody StopReason = "request_body"
@@ -311,8 +317,9 @@ const (
 // the call ends with (the last attempt's error, a *DeadlineError, the
 // context's error...), Reason why the layer stopped, and Status the status
 // code of the last response when the layer discarded one to report a
-// deadline (0 otherwise). errors.Is and errors.As see through it to Last;
-// with Reason StopNotReplayable it also matches ErrNotReplayable.
+// deadline or a CheckRetry error (0 otherwise). errors.Is and errors.As
+// see through it to Last; with Reason StopNotReplayable it also matches
+// ErrNotReplayable.
 type RetryError struct {
 	Attempts int
 	Last     error
@@ -576,10 +583,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		retry, stop, checkErr := l.decide(ctx, req, resp, err, v, replayable)
 		if !retry {
 			if checkErr != nil {
-				if resp != nil {
-					drainClose(resp, l.cfg.MaxDrain)
-				}
-				return nil, &RetryError{Attempts: n + 1, Reason: StopCheckRetry, Last: checkErr}
+				return nil, l.policyFail(n+1, stop, resp, err, checkErr)
 			}
 			if err != nil {
 				return nil, &RetryError{Attempts: n + 1, Reason: stop, Last: err}
@@ -587,7 +591,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		if n+1 >= l.cfg.MaxAttempts {
-			return l.giveUp(ctx, host, n+1, StopAttempts, resp, err)
+			return l.giveUp(ctx, host, n+1, StopAttempts, resp, err, checkErr)
 		}
 
 		// The wait: the backoff, or the server's wait if longer.
@@ -598,7 +602,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		floor := wait
 		if v.HasWait {
 			if v.Wait > l.cfg.MaxRetryAfter {
-				return l.giveUp(ctx, host, n+1, StopRetryAfterCap, resp, err)
+				return l.giveUp(ctx, host, n+1, StopRetryAfterCap, resp, err, checkErr)
 			}
 			if sw := jitter(v.Wait, l.cfg.ServerWaitJitter); sw >= wait {
 				floor = max(wait, v.Wait)
@@ -614,6 +618,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		case err != nil:
 			cause = err
 		}
+		cause = policyError(checkErr, cause)
 		if derr := checkDeadline(ctx, now, wait, reserve, source, cause); derr != nil {
 			status := 0
 			if resp != nil {
@@ -627,7 +632,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			at := l.clk.Mono(now)
 			if !h.budget.tryRetry(at) {
 				AddEvent(ctx, EventBudgetExhausted, RetryAttemptKey.Int(n+1), semconv.ServerAddress(host))
-				return l.giveUp(ctx, host, n+1, StopBudget, resp, err)
+				return l.giveUp(ctx, host, n+1, StopBudget, resp, err, checkErr)
 			}
 			charge = budgetCharge{b: h.budget, at: at, set: true}
 		}
@@ -669,8 +674,11 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // decide reports whether the outcome of an attempt should be retried,
-// and if not, why (and CheckRetry's error, if it gave one). Safety rules
-// override CheckRetry.
+// and if not, why, with CheckRetry's error if it gave one. CheckRetry
+// returning (false, err) stops the call with StopCheckRetry; (true, err)
+// means, as in go-retryablehttp, "retry, and if you cannot, fail with
+// err": err is returned with the verdict, for the layer to report if it
+// then stops. Safety rules override CheckRetry.
 func (l *retryLayer) decide(ctx context.Context, req *http.Request, resp *http.Response, err error, v Verdict, replayable bool) (bool, StopReason, error) {
 	switch v.Class {
 	case ClassCanceled:
@@ -679,12 +687,16 @@ func (l *retryLayer) decide(ctx context.Context, req *http.Request, resp *http.R
 		return false, StopNotRetryable, nil
 	}
 	var retry bool
+	var checkErr error
 	if l.cfg.CheckRetry != nil {
 		ok, cerr := l.cfg.CheckRetry(ctx, resp, err)
 		if !ok {
-			return false, StopNotRetryable, cerr
+			if cerr != nil {
+				return false, StopCheckRetry, cerr
+			}
+			return false, StopNotRetryable, nil
 		}
-		retry = true
+		retry, checkErr = true, cerr
 	} else {
 		retry = v.Class != ClassSuccess
 	}
@@ -695,9 +707,9 @@ func (l *retryLayer) decide(ctx context.Context, req *http.Request, resp *http.R
 	// body can be made again); otherwise only a replayable one.
 	if !bodyReplayable(req) || (v.Class != ClassNeverSent && !replayable) {
 		l.count(ctx, l.stops, HostKey(req.URL), RetryStopKey, string(StopNotReplayable))
-		return false, StopNotReplayable, nil
+		return false, StopNotReplayable, checkErr
 	}
-	return true, "", nil
+	return true, "", checkErr
 }
 
 // refusedBeforeSending reports an attempt error that a layer below the
@@ -709,13 +721,43 @@ func refusedBeforeSending(err error) bool {
 }
 
 // giveUp ends a call that wanted another attempt: the last response is
-// returned intact, an error is wrapped in a *RetryError.
-func (l *retryLayer) giveUp(ctx context.Context, host string, attempts int, reason StopReason, resp *http.Response, err error) (*http.Response, error) {
+// returned intact, an error is wrapped in a *RetryError. When CheckRetry
+// gave an error with its "retry" (checkErr), the call fails with it, as in
+// go-retryablehttp: the response is drained and closed.
+func (l *retryLayer) giveUp(ctx context.Context, host string, attempts int, reason StopReason, resp *http.Response, err, checkErr error) (*http.Response, error) {
 	l.count(ctx, l.stops, host, RetryStopKey, string(reason))
+	if checkErr != nil {
+		return nil, l.policyFail(attempts, reason, resp, err, checkErr)
+	}
 	if err != nil {
 		return nil, &RetryError{Attempts: attempts, Reason: reason, Last: err}
 	}
 	return resp, nil
+}
+
+// policyFail ends a call with CheckRetry's error: resp, if any, is drained
+// and closed (its status kept in the *RetryError), and the attempt's own
+// error, if any, stays reachable beside checkErr.
+func (l *retryLayer) policyFail(attempts int, reason StopReason, resp *http.Response, err, checkErr error) error {
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+		drainClose(resp, l.cfg.MaxDrain)
+	}
+	return &RetryError{Attempts: attempts, Reason: reason, Last: policyError(checkErr, err), Status: status}
+}
+
+// policyError returns CheckRetry's error checkErr with err (the attempt's
+// error, or the cause of a stop) wrapped beside it, so errors.Is and
+// errors.As find both; err alone when checkErr is nil.
+func policyError(checkErr, err error) error {
+	switch {
+	case checkErr == nil:
+		return err
+	case err == nil || errors.Is(checkErr, err):
+		return checkErr
+	}
+	return fmt.Errorf("%w (last attempt: %w)", checkErr, err)
 }
 
 // fail wraps an error that stopped the call before attempt n could start;
