@@ -57,7 +57,7 @@ const (
 	MetricRetries = "securecall.client.retries"
 	// MetricRetryStops counts calls on which the retry layer wanted to
 	// retry but stopped (unit "{call}"). Attributes: server.address,
-	// RetryStopKey (attempts, budget, deadline, not_replayable,
+	// RetryStopKey (attempts, budget, deadline, not_replayable, not_sent,
 	// retry_after_cap).
 	MetricRetryStops = "securecall.client.retry.stops"
 
@@ -304,6 +304,13 @@ const (
 	// replayable (non-idempotent method without an Idempotency-Key, or a
 	// body without GetBody).
 	StopNotReplayable StopReason = "not_replayable"
+	// StopNotSent: the request was never sent (a refused or failed dial, an
+	// HTTP/2 REFUSED_STREAM: the server did not process it) but its body
+	// cannot be made again (no GetBody), so it was not retried: the failed
+	// attempt may have read or closed the body. The caller may safely send
+	// the request again with a fresh body. It does not match
+	// ErrNotReplayable.
+	StopNotSent StopReason = "not_sent"
 	// StopRetryAfterCap: the server asked for a wait above MaxRetryAfter.
 	StopRetryAfterCap StopReason = "retry_after_cap"
 	// StopCheckRetry: CheckRetry returned an error and no retry.
@@ -395,7 +402,10 @@ func Attempts(resp *http.Response) int {
 //     never sent (for any method), and ambiguous errors (resets,
 //     timeouts) only for replayable requests: an idempotent method, or an
 //     Idempotency-Key / X-Idempotency-Key header (cfg.IdempotencyKeys adds
-//     one). A body is only ever replayed through GetBody. Never retried:
+//     one). A body is only ever replayed through GetBody: a never-sent
+//     request whose body has no GetBody is not retried, and fails with
+//     Reason StopNotSent (not ErrNotReplayable: the server never saw it).
+//     Never retried:
 //     the caller's cancellation, TLS, certificate and pin failures, egress
 //     and redirect denials, an open circuit, client-side rate limiting,
 //     other 4xx.
@@ -582,8 +592,14 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 		retry, stop, checkErr := l.decide(ctx, req, resp, err, v, replayable)
 		if !retry {
+			if stop == StopNotSent {
+				err = &notSentError{err}
+			}
 			if checkErr != nil {
 				return nil, l.policyFail(n+1, stop, resp, err, checkErr)
+			}
+			if stop == StopNotSent {
+				err = &notSentError{err}
 			}
 			if err != nil {
 				return nil, &RetryError{Attempts: n + 1, Reason: stop, Last: err}
@@ -704,7 +720,14 @@ func (l *retryLayer) decide(ctx context.Context, req *http.Request, resp *http.R
 		return false, StopNotRetryable, nil
 	}
 	// May it be sent again? A never-sent request always may (given its
-	// body can be made again); otherwise only a replayable one.
+	// body can be made again); otherwise only a replayable one. A
+	// never-sent request whose body cannot be made again is not retried
+	// (the failed attempt may have read or closed it), but it is reported
+	// as not sent: the server never saw it.
+	if v.Class == ClassNeverSent && !bodyReplayable(req) {
+		l.count(ctx, l.stops, HostKey(req.URL), RetryStopKey, string(StopNotSent))
+		return false, StopNotSent, checkErr
+	}
 	if !bodyReplayable(req) || (v.Class != ClassNeverSent && !replayable) {
 		l.count(ctx, l.stops, HostKey(req.URL), RetryStopKey, string(StopNotReplayable))
 		return false, StopNotReplayable, checkErr
@@ -734,6 +757,16 @@ func (l *retryLayer) giveUp(ctx context.Context, host string, attempts int, reas
 	}
 	return resp, nil
 }
+
+// notSentError is the error of a call stopped with StopNotSent: the
+// attempt's error, which proves the request never reached the server.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string {
+	return "request not sent, and its body cannot be made again for a retry (no GetBody): " + e.err.Error()
+}
+
+func (e *notSentError) Unwrap() error { return e.err }
 
 // policyFail ends a call with CheckRetry's error: resp, if any, is drained
 // and closed (its status kept in the *RetryError), and the attempt's own
