@@ -55,6 +55,21 @@ func TestMalformedRequestsDoNotOpenTheBreaker(t *testing.T) {
 			req.Trailer = http.Header{"content-length": nil}
 			return req
 		}, client.ErrInvalidRequest},
+		{"HTTP/2 Connection header", nil, func(u string) *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			req.Header.Set("Connection", "upgrade")
+			return req
+		}, client.ErrInvalidRequest},
+		{"HTTP/2 Upgrade header", nil, func(u string) *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			req.Header.Set("Upgrade", "websocket")
+			return req
+		}, client.ErrInvalidRequest},
+		{"HTTP/2 Transfer-Encoding header", nil, func(u string) *http.Request {
+			req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader("x"))
+			req.Header.Set("Transfer-Encoding", "gzip")
+			return req
+		}, client.ErrInvalidRequest},
 		{"invalid method", nil, func(u string) *http.Request {
 			req, _ := http.NewRequest(http.MethodGet, u, nil)
 			req.Method = "G ET"

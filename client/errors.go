@@ -1,8 +1,6 @@
 package client
 
 import (
-	"errors"
-
 	"github.com/securecall/securecall/transport"
 )
 
@@ -32,5 +30,8 @@ var (
 // ErrInvalidRequest: the request's method, or a header or trailer field's
 // name or value, is not valid HTTP. It is refused before the stack, so it is never
 // sent, retried or counted against the host's circuit breaker; the error
-// names the field, never its value.
-var ErrInvalidRequest = errors.New("client: invalid request")
+// names the field, never its value. A connection-specific header that
+// Go's HTTP/2 transport refuses (Connection, Upgrade, a Transfer-Encoding
+// other than chunked) when the connection is HTTP/2 fails with it too,
+// never retried nor counted. It is transport.ErrInvalidRequest.
+var ErrInvalidRequest = transport.ErrInvalidRequest

@@ -230,7 +230,9 @@ var (
 // connections, attempt timeouts and 5xx other than 501 are failures;
 // 429 (the throttle's business), the caller's own cancellation, and
 // client-side refusals (certificate and TLS failures, egress, credentials,
-// throttle) count neither way; everything else is a success. The breaker
+// throttle, a malformed request: Go's HTTP/2 transport refusing a
+// connection-specific header is returned as matching ErrInvalidRequest)
+// count neither way; everything else is a success. The breaker
 // opens on cfg's thresholds, stays open cfg.OpenTimeout, then lets one
 // probe through: its success closes the breaker, its failure (or no answer
 // within cfg.ProbeTimeout) opens it again. While open (or half-open with
@@ -402,6 +404,9 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	resp, err := l.next.RoundTrip(req)
+	if err != nil {
+		err = invalidForHTTP2(req, err) // the caller's error, not the host's
+	}
 
 	// The attempt is counted in the time slice it started in: no second
 	// clock read. An attempt sent on the closed-state fast path whose

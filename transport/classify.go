@@ -3,9 +3,11 @@ package transport
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,6 +49,7 @@ const (
 	// ClassPermanent: an error that trying again cannot fix, or must not
 	// be retried: TLS, certificate and pin failures, an egress or
 	// redirect denial, an open circuit, a client-side rate limit, a
+	// malformed request (ErrInvalidRequest, an HTTP/2 header refusal), a
 	// request that cannot be replayed, an oversized response, a closed
 	// client, a non-existent host (DNS "no such host"), a credential the
 	// token endpoint refused for good, a request that cannot be signed
@@ -118,7 +121,8 @@ type Verdict struct {
 //
 // Error rules, in order: ctx done → ClassCanceled; a certificate, pin or
 // other TLS failure, ErrEgressDenied, ErrRedirectDenied, ErrCircuitOpen,
-// ErrRateLimited, ErrNotReplayable, ErrResponseTooLarge, ErrClosed, a
+// ErrRateLimited, ErrNotReplayable, ErrResponseTooLarge, ErrClosed,
+// ErrInvalidRequest, a
 // failure to sign the request (nothing was sent) other than a transient key
 // failure, a DNS "no such host", an *AuthError that is not Temporary →
 // ClassPermanent; a dial failure (*net.OpError with Op "dial", a
@@ -174,7 +178,8 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 		errors.Is(err, ErrEgressDenied), errors.Is(err, ErrRedirectDenied),
 		errors.Is(err, ErrCircuitOpen), errors.Is(err, ErrRateLimited),
 		errors.Is(err, ErrNotReplayable), errors.Is(err, ErrResponseTooLarge),
-		errors.Is(err, ErrClosed), errors.Is(err, errSign):
+		errors.Is(err, ErrClosed), errors.Is(err, errSign),
+		errors.Is(err, ErrInvalidRequest):
 		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
 	}
 	if ae, ok := errors.AsType[*AuthError](err); ok {
@@ -200,6 +205,70 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 	}
 	return Verdict{Class: ClassAmbiguous, Breaker: BreakerFailure}
 }
+
+// http2RefusedHeader returns the name of a connection-specific header of h
+// that Go's HTTP/2 transport refuses, before sending anything, to put in a
+// request (RFC 9113 §8.2.2; net/http's checkConnHeaders): Upgrade,
+// Transfer-Encoding other than chunked, Connection other than close or
+// keep-alive. It returns "" when h has none.
+func http2RefusedHeader(h http.Header) string {
+	if vv := h["Upgrade"]; len(vv) > 0 && vv[0] != "" && vv[0] != "chunked" {
+		return "Upgrade"
+	}
+	if vv := h["Transfer-Encoding"]; len(vv) > 0 && (len(vv) > 1 || vv[0] != "" && vv[0] != "chunked") {
+		return "Transfer-Encoding"
+	}
+	if vv := h["Connection"]; len(vv) > 0 && (len(vv) > 1 || vv[0] != "" && !strings.EqualFold(vv[0], "close") && !strings.EqualFold(vv[0], "keep-alive")) {
+		return "Connection"
+	}
+	return ""
+}
+
+// invalidForHTTP2 returns err, the error of an attempt of req, as the
+// caller's malformed request (matching ErrInvalidRequest) when it is Go's
+// HTTP/2 transport refusing a connection-specific header: req carries one
+// (http2RefusedHeader) and err shows no network failure (that refusal is a
+// flat error, with no net.Error, errno, EOF or HTTP/2 stream error in its
+// chain). Otherwise it returns err unchanged. Without it the refusal
+// would be an unknown error: retried, and a failure against the host's
+// breaker, so one malformed request could open it for every good call.
+func invalidForHTTP2(req *http.Request, err error) error {
+	if err == nil || req == nil || errors.Is(err, ErrInvalidRequest) {
+		return err
+	}
+	name := http2RefusedHeader(req.Header)
+	if name == "" || networkError(err) {
+		return err
+	}
+	return &invalidRequestError{field: name, err: err}
+}
+
+// networkError reports an error whose chain shows a network or protocol
+// failure: a net.Error, an errno, EOF, an HTTP/2 stream error.
+func networkError(err error) bool {
+	if _, ok := errors.AsType[net.Error](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[syscall.Errno](err); ok {
+		return true
+	}
+	var se h2StreamError
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &se)
+}
+
+// invalidRequestError is an HTTP/2 header refusal: it matches
+// ErrInvalidRequest and unwraps to the transport's error. It names the
+// field, never its value.
+type invalidRequestError struct {
+	field string
+	err   error
+}
+
+func (e *invalidRequestError) Error() string {
+	return "transport: invalid request: header field " + strconv.Quote(e.field) + " is not allowed in HTTP/2 (RFC 9113 §8.2.2): " + e.err.Error()
+}
+
+func (e *invalidRequestError) Unwrap() []error { return []error{ErrInvalidRequest, e.err} }
 
 // transientKeyError reports a request the sign layer could not sign
 // because its KeySource failed for a reason that may pass: a

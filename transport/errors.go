@@ -31,6 +31,13 @@ var (
 	// ErrNotReplayable: the request would have to be sent again but its body
 	// cannot be replayed (no GetBody) or its method is not idempotent.
 	ErrNotReplayable = errors.New("transport: request not replayable")
+	// ErrInvalidRequest: the request is malformed: its method, or a header
+	// or trailer field, is not valid HTTP, or it carries a
+	// connection-specific header (Connection, Upgrade, a Transfer-Encoding
+	// other than chunked) that HTTP/2 forbids and Go's HTTP/2 transport
+	// refuses before sending anything (RFC 9113 §8.2.2). It is the caller's
+	// error: never retried, never counted against the host's breaker.
+	ErrInvalidRequest = errors.New("transport: invalid request")
 	// ErrResponseTooLarge: the response exceeded a configured size limit.
 	ErrResponseTooLarge = errors.New("transport: response too large")
 	// ErrMediaTypeDenied: the response's media type (Content-Type) is not

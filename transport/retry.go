@@ -408,7 +408,9 @@ func Attempts(resp *http.Response) int {
 //     Never retried:
 //     the caller's cancellation, TLS, certificate and pin failures, egress
 //     and redirect denials, an open circuit, client-side rate limiting,
-//     other 4xx.
+//     other 4xx, a malformed request (ErrInvalidRequest; Go's HTTP/2
+//     transport refusing a connection-specific header such as Connection
+//     or Upgrade is reported as one).
 //   - The wait before a retry is the larger of cfg.Backoff and the wait
 //     the server asked for (Retry-After in delta-seconds or any HTTP-date
 //     format; a RateLimit item with r=0 and its t), the latter with jitter.
@@ -574,6 +576,9 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp = nil
 		case err == nil && resp == nil:
 			err = errNoAttemptResponse
+		}
+		if err != nil {
+			err = invalidForHTTP2(r, err) // the caller's error: never retried
 		}
 		if err == nil && resp.Body == nil {
 			resp.Body = http.NoBody
