@@ -603,9 +603,6 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			if checkErr != nil {
 				return nil, l.policyFail(n+1, stop, resp, err, checkErr)
 			}
-			if stop == StopNotSent {
-				err = &notSentError{err}
-			}
 			if err != nil {
 				return nil, &RetryError{Attempts: n + 1, Reason: stop, Last: err}
 			}

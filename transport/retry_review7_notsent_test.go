@@ -36,6 +36,9 @@ func TestReview7NeverSentBodyWithoutGetBody(t *testing.T) {
 		if !errors.Is(err, syscall.ECONNREFUSED) || !strings.Contains(err.Error(), "not sent") {
 			t.Errorf("err %v: want the dial error and \"not sent\"", err)
 		}
+		if c := strings.Count(err.Error(), "not sent"); c != 1 {
+			t.Errorf("err %q says \"not sent\" %d times, want once", err, c)
+		}
 		if next.Calls() != 1 {
 			t.Errorf("%d attempts, want 1", next.Calls())
 		}
