@@ -47,7 +47,9 @@ func WithMaxFileSize(n int) FileOption {
 // key, in one directory: the layout of Kubernetes secret volumes and of
 // systemd credentials ($CREDENTIALS_DIRECTORY).
 //
-// It refuses to read a secret (ErrInsecureFile) when the file is readable or
+// It refuses to read a secret (ErrInsecureFile) when the file is not a
+// regular file (a FIFO or device there is opened without blocking and
+// refused), when it is readable or
 // writable by group or others (mode & 0o077; see WithGroupReadable), when
 // the directory is writable by group or others, or, on Unix, when the file
 // or directory belongs to a user other than the process's effective user or
@@ -104,7 +106,10 @@ func (s *FileStore) Get(ctx context.Context, key string) ([]byte, error) {
 		}
 		return nil, s.fail("get", key, ErrInsecureFile, err)
 	}
-	f, err := os.Open(filepath.Join(s.dir, key))
+	// openSecret does not block on a FIFO or device planted at the key
+	// path (open(2) of a FIFO waits for a writer, ignoring ctx); the mode
+	// check below then refuses it.
+	f, err := openSecret(filepath.Join(s.dir, key))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, s.fail("get", key, ErrNotFound, nil)

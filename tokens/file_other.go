@@ -2,7 +2,10 @@
 
 package tokens
 
-import "io/fs"
+import (
+	"io/fs"
+	"os"
+)
 
 // checkModes: Mode bits do not describe Windows ACLs.
 const checkModes = false
@@ -10,6 +13,10 @@ const checkModes = false
 // checkOwner is a no-op where file ownership is not a Unix uid (Windows
 // protects files with ACLs, which mode bits do not describe).
 func checkOwner(fs.FileInfo) error { return nil }
+
+// openSecret opens a secret file for reading (no FIFOs in a Windows
+// directory to block on).
+func openSecret(name string) (*os.File, error) { return os.Open(name) }
 
 // syncDir does nothing where a directory cannot be synced (Windows makes a
 // rename durable with the file system's own journal).

@@ -26,6 +26,14 @@ func checkOwner(fi fs.FileInfo) error {
 	return nil
 }
 
+// openSecret opens a secret file for reading with O_NONBLOCK, so that a
+// FIFO or device planted at the path (or behind a symlink there) does not
+// block open(2) forever waiting for a writer: Get then refuses it by its
+// mode. O_NONBLOCK does not change reads of a regular file.
+func openSecret(name string) (*os.File, error) {
+	return os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+}
+
 // syncDir makes a rename in dir durable: until the directory itself is
 // synced, a crash can bring back the file's previous version (a refresh
 // token the server has already rotated away).

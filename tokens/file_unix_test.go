@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // A file system that cannot sync a directory (CIFS answers EINVAL,
@@ -55,5 +57,43 @@ func TestCachedStoreForgetsOnFailedSet(t *testing.T) {
 	b, err := cs.Get(ctx, "k")
 	if err != nil || string(b) != "v2" {
 		t.Fatalf("Get after a failed Set = %q, %v; want the file's value v2", b, err)
+	}
+}
+
+// A FIFO planted at a key path (directly or behind a symlink) must be
+// refused as not a regular file, not block Get forever in open(2) waiting
+// for a writer while ignoring the context.
+func TestFileStoreGetFIFO(t *testing.T) {
+	s, dir := newFileStore(t)
+	ctx := context.Background()
+	if err := s.Set(ctx, "seed", []byte("v")); err != nil { // creates dir
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	if err := os.Symlink(fifo, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"fifo", "link"} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.Get(ctx, key)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrInsecureFile) {
+				t.Errorf("Get(%q) on a FIFO = %v; want ErrInsecureFile", key, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("Get(%q) on a FIFO blocked", key)
+			// Unblock the stuck open so the test can finish.
+			if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				w.Close()
+			}
+			<-done
+		}
 	}
 }
