@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,7 +69,9 @@ type BaseConfig struct {
 	// client certificate (mutual TLS), and rotated as it reloads. When the
 	// Base sees a new certificate, new calls go over new connections that
 	// present it (also for HTTP/2, whose busy connections are never idle),
-	// while in-flight calls finish on their connection. nil presents none.
+	// while in-flight calls finish on their connection; a
+	// TLSConfig.ClientSessionCache never lets them resume a session made
+	// with an earlier certificate. nil presents none.
 	// Every call that gets a response over TLS is then marked AuthMTLS for
 	// the inventory and audit log, also when the server did not ask for
 	// the certificate (crypto/tls does not report that in the connection
@@ -259,15 +262,41 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 	p.IdleConnTimeout = nonZeroOr(cfg.IdleConnTimeout, DefaultIdleConnTimeout)
 	p.MaxIdleConnsPerHost = nonZeroOr(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost)
 	b.proto = p
-	b.t.Store(b.newTransport())
+	b.t.Store(b.newTransport(b.ccGen.Load()))
 	return b, nil
 }
 
 // newTransport returns a fresh transport (own connection pool, own
 // tls.Config clone: http.Transport modifies NextProtos in place) with the
-// configured settings.
-func (b *Base) newTransport() *http.Transport {
-	return b.proto.Clone()
+// configured settings. With a client certificate, gen is the certificate
+// generation the transport is made for: a caller's ClientSessionCache is
+// then partitioned by it, so that a connection made after a rotation never
+// resumes a session of the previous certificate (a resumed handshake
+// presents no certificate, and the server would keep authenticating the
+// client with the rotated-away one for the ticket's lifetime).
+func (b *Base) newTransport(gen uint64) *http.Transport {
+	t := b.proto.Clone()
+	if b.cc != nil && t.TLSClientConfig != nil && t.TLSClientConfig.ClientSessionCache != nil {
+		inner := t.TLSClientConfig.ClientSessionCache
+		t.TLSClientConfig.ClientSessionCache = certEpochCache{inner: inner, prefix: strconv.FormatUint(gen, 10) + "\x00"}
+	}
+	return t
+}
+
+// certEpochCache is a view of a tls.ClientSessionCache in which the
+// sessions of one client certificate generation are kept apart from the
+// others'.
+type certEpochCache struct {
+	inner  tls.ClientSessionCache
+	prefix string
+}
+
+func (c certEpochCache) Get(key string) (*tls.ClientSessionState, bool) {
+	return c.inner.Get(c.prefix + key)
+}
+
+func (c certEpochCache) Put(key string, cs *tls.ClientSessionState) {
+	c.inner.Put(c.prefix+key, cs)
 }
 
 // newHTTPTransport clones http.DefaultTransport, which keeps HTTP/2 on
@@ -413,7 +442,7 @@ func (b *Base) syncClientCertificate() {
 	if old == g || !b.ccGen.CompareAndSwap(old, g) {
 		return
 	}
-	prev := b.t.Swap(b.newTransport())
+	prev := b.t.Swap(b.newTransport(g))
 	prev.CloseIdleConnections()
 	b.mu.Lock()
 	b.retired = append(b.retired, prev)

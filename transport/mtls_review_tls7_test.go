@@ -1,0 +1,48 @@
+package transport_test
+
+import (
+	"crypto/tls"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// A caller's TLSConfig.ClientSessionCache must not let a connection made
+// after a client certificate rotation resume a session of the old
+// certificate: a resumed handshake presents no certificate, so the server
+// would keep authenticating the client with the rotated-away (possibly
+// compromised or revoked) one for the ticket's lifetime.
+func TestClientCertificateRotationNotResumedFromSessionCache(t *testing.T) {
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(v), func(t *testing.T) {
+			m := newMTLSWorld(t, false)
+			cc := pkiMust(transport.NewClientCertificateFromFiles(m.certFile, m.keyFile,
+				transport.WithCertificateReloadInterval(time.Hour)))
+			b := pkiBase(t, transport.BaseConfig{
+				ClientCertificate: cc,
+				DialContext:       pkiDialTo(m.srv),
+				TLSConfig: &tls.Config{
+					ClientSessionCache: tls.NewLRUClientSessionCache(8),
+					MinVersion:         v, MaxVersion: v,
+				},
+			}, nil, m.pki.ca)
+			m.call(t, b, "/") // A, full handshake; the session is cached
+			b.CloseIdleConnections()
+			m.call(t, b, "/") // A again, resumed (cache works)
+			if err := m.b.WriteFiles(m.certFile, m.keyFile); err != nil {
+				t.Fatal(err)
+			}
+			if err := cc.Reload(); err != nil {
+				t.Fatal(err)
+			}
+			m.call(t, b, "/") // must be B
+			b.CloseIdleConnections()
+			m.call(t, b, "/") // B, may resume B's session
+			if got, want := m.seen(), []string{"A", "A", "B", "B"}; !slices.Equal(got, want) {
+				t.Fatalf("server saw %v, want %v", got, want)
+			}
+		})
+	}
+}
