@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,7 +116,8 @@ func applyClientCertificateOptions(opts []ClientCertificateOption) (clientCertif
 }
 
 // NewClientCertificateFromFiles loads a PEM certificate chain (leaf first)
-// and its PEM private key from files, and reloads them when they change.
+// and its PEM private key from regular files (symlinks to them included;
+// not pipes or devices), and reloads them when they change.
 // A pair that does not match or whose leaf has expired is refused.
 func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCertificateOption) (*ClientCertificate, error) {
 	cfg, err := applyClientCertificateOptions(opts)
@@ -302,12 +302,23 @@ func (c *ClientCertificate) report(err error) {
 	}
 }
 
+// readCertificateFile reads a certificate or key file, which must be a
+// regular file (or a symlink to one): reading a FIFO or device could block
+// a reload, and the handshake it runs in, forever while it holds the lock
+// of every later reload.
 func readCertificateFile(name string) ([]byte, error) {
-	f, err := os.Open(name)
+	f, err := openCertificateFile(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%v)", name, fi.Mode().Type())
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxCertificateFileSize+1))
 	if err != nil {
 		return nil, err

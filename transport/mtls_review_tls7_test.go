@@ -2,6 +2,8 @@ package transport_test
 
 import (
 	"crypto/tls"
+	"os"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -44,5 +46,43 @@ func TestClientCertificateRotationNotResumedFromSessionCache(t *testing.T) {
 				t.Fatalf("server saw %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// A certificate or key path that turns into a FIFO (a planted file, or a
+// process-substitution /dev/fd path whose writer is gone) must make a
+// reload fail, not block it forever in open(2) while it holds the lock
+// every later Reload and Update need (and, for an automatic reload, inside
+// a TLS handshake).
+func TestClientCertificateReloadFIFODoesNotBlock(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no FIFOs")
+	}
+	m := newMTLSWorld(t, false)
+	cc := pkiMust(transport.NewClientCertificateFromFiles(m.certFile, m.keyFile,
+		transport.WithCertificateReloadInterval(time.Hour)))
+	if err := os.Remove(m.certFile); err != nil {
+		t.Fatal(err)
+	}
+	if err := mkfifo(m.certFile); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cc.Reload() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Reload of a FIFO succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		// Unblock the stuck open so the test can finish.
+		if w, err := os.OpenFile(m.certFile, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+			w.Close()
+		}
+		<-done
+		t.Fatal("Reload blocked on a FIFO")
+	}
+	if got := cc.Certificate().Leaf.SerialNumber; got.Cmp(m.a.Cert.SerialNumber) != 0 {
+		t.Fatal("the certificate in use changed")
 	}
 }
