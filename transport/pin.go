@@ -130,7 +130,7 @@ type PinEvent struct {
 
 // PinMismatchError is returned (wrapped, e.g. in a *url.Error) when the
 // server's verified chains contain no pinned key. errors.Is(err,
-// ErrPinMismatch) holds for it. Seen lists the pins the server presented,
+// ErrPinMismatch) holds for it. Seen lists the pins of the verified chains,
 // which is what an operator needs to update a pin set ("fail first, then
 // copy the pins"). It is never retried.
 type PinMismatchError struct {
