@@ -344,11 +344,49 @@ var errDotSegment = &routers.RouteError{Reason: "no matching operation was found
 // segment (also percent-encoded) matches none: the router would take the
 // segment for a path parameter's value, but the upstream removes dot
 // segments (RFC 3986 section 5.2.4) and serves another resource.
+//
+// The router matches the escaped path, so the path is first normalized
+// (RFC 3986 section 6.2.2.2): a percent-encoded unreserved character is
+// the character itself, and "/cards/%64efault" is the literal operation
+// "/cards/default" the upstream serves, not "/cards/{id}".
 func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
-	if hasDotSegment(req.URL.EscapedPath()) {
+	p := req.URL.EscapedPath()
+	if hasDotSegment(p) {
 		return nil, nil, errDotSegment
 	}
+	if n := decodeUnreserved(p); n != p {
+		r := *req
+		u := *req.URL
+		u.RawPath = n
+		r.URL = &u
+		req = &r
+	}
 	return l.router.FindRoute(req)
+}
+
+// decodeUnreserved returns the escaped path p with every percent-encoded
+// unreserved character (ALPHA, DIGIT, "-", ".", "_", "~") decoded.
+func decodeUnreserved(p string) string {
+	if !strings.Contains(p, "%") {
+		return p
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '%' && i+2 < len(p) {
+			if c, err := strconv.ParseUint(p[i+1:i+3], 16, 8); err == nil && isUnreserved(byte(c)) {
+				b.WriteByte(byte(c))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
+}
+
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
 }
 
 // hasDotSegment reports whether the escaped path p has a segment that is

@@ -1,0 +1,76 @@
+package openapi_test
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/securecall/securecall/openapi"
+	"github.com/securecall/securecall/transport"
+	"github.com/securecall/securecall/transport/transporttest"
+)
+
+// encodedSpec has a literal path next to a templated one, and path
+// parameters whose constraints differ between the escaped and the
+// decoded value.
+const encodedSpec = `
+openapi: 3.0.3
+info: {title: encoded, version: "1"}
+servers: [{url: "https://api.example.test/v1"}]
+paths:
+  /cards/default:
+    get:
+      parameters:
+        - {name: limit, in: query, required: true, schema: {type: integer, minimum: 1}}
+      responses:
+        "200": {description: ok}
+  /cards/{id}:
+    get:
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: ok}
+  /signs/{sign}:
+    get:
+      parameters:
+        - {name: sign, in: path, required: true, schema: {type: string, maxLength: 1}}
+      responses:
+        "200": {description: ok}
+  /files/{name}:
+    get:
+      parameters:
+        - {name: name, in: path, required: true, schema: {type: string, pattern: "^[^/]+$"}}
+      responses:
+        "200": {description: ok}
+`
+
+// TestPercentEncodedLiteralPathMatchesLiteralOperation: a literal path
+// segment with a percent-encoded unreserved character (%64efault) is the
+// same URI as the plain one (RFC 3986 section 6.2.2.2) and the upstream
+// serves the literal operation; the layer must validate that operation
+// (whose required query parameter is missing here), not the templated one.
+func TestPercentEncodedLiteralPathMatchesLiteralOperation(t *testing.T) {
+	for _, u := range []string{
+		"https://api.example.test/v1/cards/default",
+		"https://api.example.test/v1/cards/%64efault",
+		"https://api.example.test/v1/cards/defaul%74",
+	} {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		var route string
+		rt := recordRoute(t, newLayer(t, next, openapi.Config{Spec: []byte(encodedSpec), Mode: openapi.ReportOnly}), &route)
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		resp.Body.Close()
+		if route != "/v1/cards/default" {
+			t.Errorf("%s: route %q, want /v1/cards/default", u, route)
+		}
+		rt = newLayer(t, transporttest.NewResponder(transporttest.Respond(200, "")), openapi.Config{Spec: []byte(encodedSpec)})
+		req, _ = http.NewRequest(http.MethodGet, u, nil)
+		if _, err := rt.RoundTrip(req); !errors.Is(err, transport.ErrSchemaViolation) {
+			t.Errorf("%s without the required limit: err = %v, want a violation", u, err)
+		}
+	}
+}
