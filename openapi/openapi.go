@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -361,7 +362,19 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 		r.URL = &u
 		req = &r
 	}
-	return l.router.FindRoute(req)
+	route, params, err := l.router.FindRoute(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The router gives path parameters as they are in the escaped path;
+	// the upstream decodes them, and their schema constrains the decoded
+	// value ("%2B" is the one character "+", "a%2Fb" has a "/").
+	for k, v := range params {
+		if d, err := url.PathUnescape(v); err == nil {
+			params[k] = d
+		}
+	}
+	return route, params, nil
 }
 
 // decodeUnreserved returns the escaped path p with every percent-encoded

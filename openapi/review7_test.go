@@ -74,3 +74,31 @@ func TestPercentEncodedLiteralPathMatchesLiteralOperation(t *testing.T) {
 		}
 	}
 }
+
+// TestPathParametersValidatedDecoded: the router hands back path
+// parameters percent-encoded, but the upstream decodes them: "%2B" is the
+// one character "+" (within maxLength 1), and "a%2Fb" is "a/b", which the
+// pattern refuses.
+func TestPathParametersValidatedDecoded(t *testing.T) {
+	for _, tc := range []struct {
+		url       string
+		violation bool
+	}{
+		{"https://api.example.test/v1/signs/%2B", false},
+		{"https://api.example.test/v1/signs/%C3%A9", false},
+		{"https://api.example.test/v1/signs/ab", true},
+		{"https://api.example.test/v1/files/a%2Fb", true},
+		{"https://api.example.test/v1/files/a%20b", false},
+	} {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(encodedSpec)})
+		req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
+		resp, err := rt.RoundTrip(req)
+		if got := errors.Is(err, transport.ErrSchemaViolation); got != tc.violation {
+			t.Errorf("%s: err = %v, want violation %v", tc.url, err, tc.violation)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+	}
+}
