@@ -53,7 +53,9 @@ type Config struct {
 	// Servers replaces the description's servers: the base URLs the
 	// client's requests go to ("https://api.example.com/v1"). A request is
 	// matched against them, so they must match the client's URLs. Empty:
-	// the description's own.
+	// the description's own. An entry that is not a server URL (empty,
+	// undeclared variables, a scheme other than http or https) is a
+	// *transport.ConfigError naming Servers.
 	Servers []string
 	// Mode is Enforce (the zero value) or ReportOnly.
 	Mode Mode
@@ -143,8 +145,15 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 	if len(cfg.Servers) > 0 {
 		d := *doc
 		d.Servers = nil
-		for _, s := range cfg.Servers {
-			d.Servers = append(d.Servers, &openapi3.Server{URL: s})
+		for i, s := range cfg.Servers {
+			srv := &openapi3.Server{URL: s}
+			if err := srv.Validate(context.Background()); err != nil {
+				return nil, &transport.ConfigError{Option: "Servers", Reason: "entry " + strconv.Itoa(i) + " is not a server URL", Err: err}
+			}
+			if scheme, _, ok := strings.Cut(s, "://"); ok && !strings.EqualFold(scheme, "https") && !strings.EqualFold(scheme, "http") {
+				return nil, &transport.ConfigError{Option: "Servers", Reason: "entry " + strconv.Itoa(i) + " is not an http or https URL"}
+			}
+			d.Servers = append(d.Servers, srv)
 		}
 		doc = &d
 	}

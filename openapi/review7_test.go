@@ -102,3 +102,15 @@ func TestPathParametersValidatedDecoded(t *testing.T) {
 		}
 	}
 }
+
+// TestBadServersNameServers: a bad Config.Servers entry is a *ConfigError
+// naming Servers, not Spec (the description itself is fine).
+func TestBadServersNameServers(t *testing.T) {
+	for _, s := range []string{"", "https://{host}/v1", "ftp://api.example.test/v1"} {
+		_, err := openapi.New(nil, openapi.Config{Spec: []byte(encodedSpec), Servers: []string{s}})
+		var ce *transport.ConfigError
+		if !errors.As(err, &ce) || ce.Option != "Servers" {
+			t.Errorf("Servers %q: err = %v, want a *ConfigError for Servers", s, err)
+		}
+	}
+}
