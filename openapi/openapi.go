@@ -372,6 +372,16 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 		req = &r
 	}
 	route, params, err := l.router.FindRoute(req)
+	if errors.Is(err, routers.ErrPathNotFound) && req.URL.Host != strings.ToLower(req.URL.Host) {
+		// A host is case-insensitive (RFC 3986 section 6.2.2.1), the
+		// router's match of it is not: try the lower-case form the
+		// servers are written in.
+		r := *req
+		u := *req.URL
+		u.Host = strings.ToLower(u.Host)
+		r.URL = &u
+		route, params, err = l.router.FindRoute(&r)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

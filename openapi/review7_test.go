@@ -114,3 +114,22 @@ func TestBadServersNameServers(t *testing.T) {
 		}
 	}
 }
+
+// TestHostMatchedCaseInsensitively: a host is case-insensitive (RFC 3986
+// section 6.2.2.1); a request to API.example.test goes to the described
+// server and must be validated against its operations, not refused as
+// matching none.
+func TestHostMatchedCaseInsensitively(t *testing.T) {
+	next := transporttest.NewResponder(transporttest.Respond(200, ""))
+	var route string
+	rt := recordRoute(t, newLayer(t, next, openapi.Config{Spec: []byte(encodedSpec)}), &route)
+	req, _ := http.NewRequest(http.MethodGet, "https://API.Example.test/v1/cards/7", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if route != "/v1/cards/{id}" {
+		t.Errorf("route %q, want /v1/cards/{id}", route)
+	}
+}
