@@ -16,7 +16,11 @@
 //     unread. A violation fails the call with a *ViolationError wrapping
 //     transport.ErrSchemaViolation, and nothing is sent. A path with a
 //     "." or ".." segment matches no operation: the upstream would remove
-//     the segment and serve another resource than the one validated.
+//     the segment and serve another resource than the one validated. The
+//     path is matched the way the upstream reads it: a percent-encoded
+//     unreserved character as the character ("/cards/%64efault" is the
+//     operation "/cards/default", not "/cards/{id}"), the host in any
+//     case; path parameters are validated decoded ("a%2Fb" is "a/b").
 //   - After the response arrives, it validates status, headers and body.
 //     Place it above the response limits layer (transport.NewLimits), so it
 //     reads the body behind the size limit, never an unbounded one. It
