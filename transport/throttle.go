@@ -113,10 +113,11 @@ type ThrottleConfig struct {
 	// DefaultThrottleMinRate.
 	MinRate rate.Limit
 	// RecoveryStep is the fraction of the host's ceiling (its configured
-	// rate, or the rate it was sending at when first throttled) given back
-	// per RecoveryInterval without a signal, requests sent meanwhile or
-	// not; at the ceiling the adaptive limit is lifted. Zero: DefaultThrottleRecoveryStep; must be in
-	// (0, 1].
+	// rate, or the rate it was sending at when first throttled, requests
+	// the throttle refused not counted) given back per RecoveryInterval
+	// without a signal, requests sent meanwhile or not; at the ceiling the
+	// adaptive limit is lifted. Zero: DefaultThrottleRecoveryStep; must be
+	// in (0, 1].
 	RecoveryStep float64
 	// RecoveryInterval is the recovery period, also the minimum time
 	// between two decreases. Zero: DefaultThrottleRecoveryInterval.
@@ -379,9 +380,6 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	now := a.clockWith(l.clk.Now)
 	t := l.clk.Mono(now)
 	h := l.hosts.get(a.hostKey(req.URL), t)
-	if !l.cfg.DisableAdaptive {
-		h.countSend(t)
-	}
 	// The slot first, then the token: a token taken before a wait for a
 	// slot would be spent only when the slot frees, and the requests
 	// queued behind a full cap would all go out together, beyond the
@@ -419,6 +417,15 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(req)
 			return nil, err
 		}
+	}
+	// Only a request let through is a send: counting those refused above
+	// would read a host capped by concurrency as sending faster than it
+	// does, and start its adaptive rate (and ceiling) too high.
+	if !l.cfg.DisableAdaptive {
+		if waited > 0 || l.cfg.Quota != nil {
+			t = l.clk.Mono(a.clockWith(l.clk.Now)) // the clock moved, or may have
+		}
+		h.countSend(t)
 	}
 
 	resp, err := l.next.RoundTrip(req)
