@@ -360,7 +360,9 @@ func lower(c byte) byte {
 // without one: the escaped path with every segment that looks like an
 // identifier replaced by "{id}" — all digits, a UUID, 12 or more hex
 // digits, 8 or more characters of which a third are digits, 16 or more
-// characters with a digit, or anything with "@" or a %-escape (user data)
+// characters with a digit, 16 or more characters of which a third are
+// upper-case and a third lower-case letters (a random token of letters
+// only), or anything with "@" or a %-escape (user data)
 // — and cut after 16 segments or 256 bytes ("/{...}"). It is a heuristic;
 // give a route (WithRoute, Template) for an exact one.
 func NormalizePath(escapedPath string) string {
@@ -396,17 +398,27 @@ func isIDSegment(s string) bool {
 	if s == "" {
 		return false
 	}
-	digits, hex := 0, 0
+	digits, hex, upper, lower := 0, 0, 0, 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= '0' && c <= '9':
 			digits++
 			hex++
-		case c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F':
-			hex++
 		case c == '@' || c == '%':
 			return true
+		}
+		switch {
+		case c >= 'a' && c <= 'z':
+			lower++
+			if c <= 'f' {
+				hex++
+			}
+		case c >= 'A' && c <= 'Z':
+			upper++
+			if c <= 'F' {
+				hex++
+			}
 		}
 	}
 	switch {
@@ -419,6 +431,10 @@ func isIDSegment(s string) bool {
 	case len(s) >= 8 && digits*3 >= len(s):
 		return true
 	case len(s) >= 16 && digits > 0:
+		return true
+	case len(s) >= 16 && upper*3 >= len(s) && lower*3 >= len(s):
+		// A random token of letters only: a third of each case, where a
+		// camelCase name ("listOrganizationMembers") has few capitals.
 		return true
 	}
 	return false
