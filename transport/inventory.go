@@ -60,8 +60,10 @@ const (
 
 // invalidOrigin is the origin of the calls whose URL has no usable origin:
 // a host longer than a DNS name (253 bytes) or holding a control
-// character, a port of more than five digits or not all digits, or a
-// scheme longer than maxSchemeLen. The URL is the caller's, perhaps chosen
+// character or one of "@/\\?#" (a credential in a Host built by hand,
+// "user:pass@host"), a port of more than five digits or not all digits,
+// or a scheme longer than maxSchemeLen or not made of RFC 3986 scheme
+// characters. The URL is the caller's, perhaps chosen
 // by a user (webhooks), and refused calls are recorded too: folding such
 // origins into one keeps each entry small.
 const invalidOrigin = "_invalid"
@@ -170,9 +172,10 @@ type Observation struct {
 	Method string
 	// URL is the request URL; only its scheme, host and port (and, when
 	// Route is empty, its path) are used. A URL with a host longer than
-	// 253 bytes or holding a control character, a port of more than five
-	// digits or not all digits, or a scheme longer than 32 bytes is
-	// recorded under the origin "_invalid".
+	// 253 bytes or holding a control character or one of "@/\\?#" (a
+	// credential in a Host built by hand), a port of more than five digits
+	// or not all digits, or a scheme longer than 32 bytes or not a valid
+	// scheme is recorded under the origin "_invalid".
 	URL *url.URL
 	// Route is the call's route template, cut to 256 bytes with the
 	// marker "/{...}" when longer (as WithRoute says); empty: the URL's
@@ -323,8 +326,16 @@ func validOriginParts(scheme, host, port string) bool {
 	if len(scheme) > maxSchemeLen || hostLen > maxHostLen || len(port) > maxPortLen {
 		return false
 	}
+	for i := 0; i < len(scheme); i++ {
+		if c := scheme[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false // not an RFC 3986 scheme (a NUL would split the entry key)
+		}
+	}
 	for i := 0; i < len(host); i++ {
-		if c := host[i]; c <= ' ' || c == 0x7f {
+		// A delimiter no host holds: "user:pass@host" or "token@host" in
+		// a URL built by hand carries a credential url.Parse would have
+		// put in User.
+		if c := host[i]; c <= ' ' || c == 0x7f || c == '@' || c == '/' || c == '\\' || c == '?' || c == '#' {
 			return false
 		}
 	}
