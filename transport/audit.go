@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/securecall/securecall/internal/redact"
@@ -119,7 +121,7 @@ func (a *auditLayer) write(ctx context.Context, req *http.Request, rec *callReco
 	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs,
 		slog.String(AuditMethod, req.Method),
-		slog.String(AuditOrigin, OriginOf(req.URL).String()),
+		slog.String(AuditOrigin, auditOrigin(req.URL)),
 		slog.String(AuditRoute, route),
 		slog.String(AuditURL, a.policy.URL(req.URL)),
 	)
@@ -140,6 +142,20 @@ func (a *auditLayer) write(ctx context.Context, req *http.Request, rec *callReco
 			slog.String(AuditError, a.policy.Error(err).Error()))
 	}
 	a.log.LogAttrs(ctx, a.level, a.msg, attrs...)
+}
+
+// auditOrigin returns the origin of u for the record. A Host built by
+// hand may hold userinfo ("user:pass@host", which url.Parse would have put
+// in User): it is dropped, as url.full drops it.
+func auditOrigin(u *url.URL) string {
+	if u != nil {
+		if i := strings.LastIndexByte(u.Host, '@'); i >= 0 {
+			c := *u
+			c.Host = u.Host[i+1:]
+			u = &c
+		}
+	}
+	return OriginOf(u).String()
 }
 
 // tlsVersionNumber returns "1.2", "1.3"... as OTel's tls.protocol.version.
