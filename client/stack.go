@@ -22,9 +22,10 @@ import (
 //	                          (Idempotency-Key and replayability: retry)
 //	   3. total deadline .... min(caller deadline, WithTimeout)
 //	   4. retry ............. owns the attempts: ONE Request.Clone per attempt
-//	                          (transport.BeginAttempt), shared by every layer
-//	                          below through transport.Own; budget, cooldowns,
-//	                          Retry-After, deadline-aware waits
+//	                          (transport.BeginAttempt; the first attempt takes
+//	                          the call trace's copy instead), shared by every
+//	                          layer below through transport.Own; budget,
+//	                          cooldowns, Retry-After, deadline-aware waits
 //	 per attempt
 //	   5. breaker ........... per host; open -> ErrCircuitOpen, nothing sent
 //	   6. throttle .......... per-host token bucket, adaptive on 429/503/RateLimit

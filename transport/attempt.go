@@ -31,9 +31,13 @@ type Attempt struct {
 	// (http.request.resend_count in OTel terms).
 	Number int
 
-	owned  *http.Request
-	source *http.Request // the request the attempt was cloned from
-	ctx    *attemptCtx   // the context that carries this Attempt
+	owned *http.Request
+	// srcHeader is the header of the request the attempt was made from:
+	// what the caller and the call-level layers set. Never the owned
+	// request's, which the inner layers change (and which, for a call's
+	// first attempt, is the call's own copy itself: see beginCallAttempt).
+	srcHeader http.Header
+	ctx       *attemptCtx // the context that carries this Attempt
 
 	// Room for the attempt's response body wrappers and its deadline
 	// context (one allocation for the attempt instead of one each); a layer
@@ -47,7 +51,9 @@ type Attempt struct {
 	// renewed after anything that may block; otherwise each reads the
 	// clock.
 	shareClock bool
-	now        time.Time
+	// nvals of vals are used (next to shareClock: no padding of its own).
+	nvals uint8
+	now   time.Time
 	// host is HostKey of a URL with scheme hostScheme and host hostHost
 	// (found once per attempt while the URL's host stays the same).
 	host, hostScheme, hostHost string
@@ -57,9 +63,8 @@ type Attempt struct {
 	detached attemptDetached
 
 	// vals is room for the values of header fields the inner layers set
-	// (value); nvals of them are used.
-	vals  [3]string
-	nvals int
+	// (value).
+	vals [3]string
 }
 
 // ownAttempt returns the attempt that owns req, or nil: a request that is
@@ -174,14 +179,15 @@ func (c *attemptDeadline) Value(key any) any {
 type attemptKey struct{}
 
 // attemptCtx carries the Attempt in the context without a separate
-// context.WithValue allocation. It also holds the attempt's request and URL
-// (the clone BeginAttempt makes) and room for the header values the inner
-// layers add, so an attempt costs one allocation plus its header map.
+// context.WithValue allocation, with room for the header values the inner
+// layers add. An attempt that copies its request holds the copy next to
+// it (attemptCopy), so an attempt costs one allocation plus its header
+// map; a call's first attempt, which may take the call's own copy of the
+// request instead, lives in the call scope (callScope.first) and costs
+// only its header map.
 type attemptCtx struct {
 	context.Context
-	a   Attempt
-	req http.Request
-	url url.URL
+	a Attempt
 }
 
 func (c *attemptCtx) Value(key any) any {
@@ -189,6 +195,14 @@ func (c *attemptCtx) Value(key any) any {
 		return &c.a
 	}
 	return c.Context.Value(key)
+}
+
+// attemptCopy is an attempt with its own copy of the request and its URL
+// (what beginAttempt makes).
+type attemptCopy struct {
+	attemptCtx
+	req http.Request
+	url url.URL
 }
 
 // attemptHeaderRoom is how many header fields the map of an attempt's
@@ -205,25 +219,37 @@ func BeginAttempt(req *http.Request, n int) *http.Request {
 	return beginAttempt(req, n, "", time.Time{}, false)
 }
 
+// initAttempt sets up c for attempt number n of a request with context
+// ctx, header h and URL u: see beginAttempt for host, now and share.
+func initAttempt(c *attemptCtx, ctx context.Context, h http.Header, u *url.URL, n int, host string, now time.Time, share bool) {
+	c.Context = ctx
+	c.a.Number, c.a.srcHeader, c.a.shareClock, c.a.ctx = n, h, share, c
+	if share {
+		c.a.now = now
+	}
+	if host != "" && u != nil {
+		c.a.host, c.a.hostScheme, c.a.hostHost = host, u.Scheme, u.Host
+	}
+}
+
+// copyable reports whether req may be copied field by field (what
+// Request.Clone copies, into the attempt's own memory): a request with
+// forms, userinfo or path values, never seen on the hot path, takes
+// Request.Clone instead.
+func copyable(req *http.Request) bool {
+	return req.URL != nil && req.URL.User == nil && req.MultipartForm == nil && req.Form == nil && req.PostForm == nil && !hasPathValues(req)
+}
+
 // beginAttempt is BeginAttempt for a layer that has already found the
 // request's host key and, when share is set (its inner layers are all this
 // package's), read the clock: the inner layers take them from the Attempt
 // instead of finding them again.
 func beginAttempt(req *http.Request, n int, host string, now time.Time, share bool) *http.Request {
-	c := &attemptCtx{Context: req.Context(), a: Attempt{Number: n, source: req, shareClock: share}}
-	if share {
-		c.a.now = now
-	}
-	if host != "" && req.URL != nil {
-		c.a.host, c.a.hostScheme, c.a.hostHost = host, req.URL.Scheme, req.URL.Host
-	}
-	c.a.ctx = c
+	c := &attemptCopy{}
+	initAttempt(&c.attemptCtx, req.Context(), req.Header, req.URL, n, host, now, share)
 	var r *http.Request
-	if req.URL != nil && req.URL.User == nil && req.MultipartForm == nil && req.Form == nil && req.PostForm == nil && !hasPathValues(req) {
-		// What Request.Clone copies, into the attempt's own allocation. (A
-		// request with forms, userinfo or path values, never seen on the
-		// hot path, takes Request.Clone.)
-		c.req = *req.WithContext(c) // inlined: the copy stays on the stack
+	if copyable(req) {
+		c.req = *req.WithContext(&c.attemptCtx) // inlined: the copy stays on the stack
 		c.url = *req.URL
 		c.req.URL = &c.url
 		c.req.Header = cloneHeaderRoom(req.Header, attemptHeaderRoom)
@@ -233,10 +259,47 @@ func beginAttempt(req *http.Request, n int, host string, now time.Time, share bo
 		}
 		r = &c.req
 	} else {
-		r = req.Clone(c)
+		r = req.Clone(&c.attemptCtx)
 	}
 	c.a.owned = r
 	return r
+}
+
+// beginCallAttempt starts the first attempt of call scope cs on req, the
+// call's own copy (ownedScope(req) == cs), without copying it again: req
+// itself becomes the attempt's owned request, with its own header map,
+// URL (in cs.url), trailer and transfer encoding, and the attempt state
+// lives in cs.first. It falls back to beginAttempt (a copy) when req may
+// not be copied field by field, or when cs has already lent its request.
+//
+// From then on req is the attempt's: the inner layers change it in place
+// and the base transport may hold it after the attempt. So the caller (the
+// retry layer) takes a copy of *req's fields BEFORE the call (the values
+// every later attempt and every decision use), and the call-level layers
+// above it read what they need of their request before they call next,
+// never after (they would see the attempt's headers and URL: its
+// credentials). ownedScope(req) is nil from here on.
+func beginCallAttempt(cs *callScope, req *http.Request, host string, now time.Time, share bool) *http.Request {
+	if cs.lent || !copyable(req) {
+		return beginAttempt(req, 0, host, now, share)
+	}
+	cs.lent = true
+	c := &cs.first
+	initAttempt(c, req.Context(), req.Header, req.URL, 0, host, now, share)
+	cs.url = *req.URL
+	h := cloneHeaderRoom(req.Header, attemptHeaderRoom)
+	tr := req.Trailer.Clone()
+	te := req.TransferEncoding
+	if te != nil {
+		te = slices.Clone(te)
+	}
+	*req = *req.WithContext(c) // in place: the copy stays on the stack
+	req.URL = &cs.url
+	req.Header = h
+	req.Trailer = tr
+	req.TransferEncoding = te
+	c.a.owned = req
+	return req
 }
 
 // pathValueFields are the indexes of http.Request's unexported path-value
@@ -311,7 +374,7 @@ func setHeader(r *http.Request, key, v string) {
 // while it lasts. Only the attempt's goroutine calls it (inner layers on
 // the way down).
 func (a *Attempt) value(v string) []string {
-	if a.nvals < len(a.vals) {
+	if int(a.nvals) < len(a.vals) {
 		i := a.nvals
 		a.nvals++
 		a.vals[i] = v
@@ -330,12 +393,7 @@ func AttemptFrom(ctx context.Context) (*Attempt, bool) {
 // sourceHeader returns the header of the request the attempt was cloned
 // from: what the layers above the attempt (and the caller) set, as opposed to
 // what inner layers added to the owned clone.
-func (a *Attempt) sourceHeader() http.Header {
-	if a.source == nil {
-		return nil
-	}
-	return a.source.Header
-}
+func (a *Attempt) sourceHeader() http.Header { return a.srcHeader }
 
 // Own returns a request the calling layer may modify: req itself when req is
 // the request owned by the current attempt, otherwise a clone (headers deep
@@ -418,12 +476,20 @@ type callScope struct {
 	// (firstTaken), safe even when a call layer sends concurrently.
 	firstSend  trace.Span
 	firstTaken atomic.Bool
-	rec        callRecord // valid once rec.url is set (withCallRecord)
-	state      callState
-	body       tracedBody
-	deadline   callDeadline // used by the total-timeout layer (parent set)
-	limited    limitedBody  // used by the limits layer (rc set)
-	req        http.Request // the storage of owned (while owned is set)
+	// lent: owned has become the call's first attempt's request
+	// (beginCallAttempt); it is no longer the call's own copy.
+	lent     bool
+	rec      callRecord // valid once rec.url is set (withCallRecord)
+	state    callState
+	body     tracedBody
+	deadline callDeadline // used by the total-timeout layer (parent set)
+	limited  limitedBody  // used by the limits layer (rc set)
+	req      http.Request // the storage of owned (while owned is set)
+	// The call's first attempt when it takes req (beginCallAttempt): its
+	// state, and its URL (req's URL is the caller's, which an inner layer
+	// may not change).
+	first attemptCtx
+	url   url.URL
 }
 
 type callScopeKey struct{}
@@ -455,8 +521,11 @@ func callScopeFrom(ctx context.Context) *callScope {
 // call-level layers and layers it does not know (client.WithCallLayer):
 // from it inward, the request is no longer the call's own copy, so the
 // inner layers copy it before they change it, as a layer that sends its
-// request twice, or from two goroutines, needs. Stacks put it just outside
-// the foreign layers; without them it is not needed. It also holds the
+// request twice, or from two goroutines, needs; and the retry layer's first
+// attempt copies it too, instead of taking it (beginCallAttempt), so the
+// foreign layers never see what the attempt's layers do to it (its
+// credentials). Stacks put it just outside the foreign layers; without them
+// it is not needed. It also holds the
 // foreign layers to the http.RoundTripper contract for the layers outside:
 // neither a response nor an error becomes an error, a response returned
 // with an error is closed, and a response without a body gets http.NoBody.
@@ -491,9 +560,10 @@ func (b *callLayerBoundary) RoundTrip(req *http.Request) (*http.Response, error)
 // response nor an error did not give.
 var errNoResponse = errors.New("transport: a call layer returned neither a response nor an error")
 
-// ownedScope returns req's call scope when req is the call's own copy.
+// ownedScope returns req's call scope when req is the call's own copy (and
+// has not become the call's first attempt's request).
 func ownedScope(req *http.Request) *callScope {
-	if c := callScopeFrom(req.Context()); c != nil && c.owned == req {
+	if c := callScopeFrom(req.Context()); c != nil && c.owned == req && !c.lent {
 		return c
 	}
 	return nil

@@ -99,7 +99,7 @@ func TestAttemptHeaderRoom(t *testing.T) {
 	keys := []string{"Idempotency-Key", "X-Api-Key", "Authorization", "Traceparent", "X-Fifth"}
 	for i, k := range keys {
 		setHeader(r, k, "v"+k)
-		if a.nvals != min(i+1, len(a.vals)) {
+		if int(a.nvals) != min(i+1, len(a.vals)) {
 			t.Fatalf("after %d values the room holds %d", i+1, a.nvals)
 		}
 	}

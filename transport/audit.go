@@ -99,6 +99,10 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	rec, r := withCallRecord(req)
 	rctx := r.Context() // read now: inner layers may replace r's in place
+	// And the method and URL: inside a call scope, req may become the
+	// call's first attempt's request (beginCallAttempt), whose URL the
+	// inner layers change (an API key in the query).
+	method, u := req.Method, req.URL
 	start := a.now()
 	resp, err := a.next.RoundTrip(r)
 	d := a.now().Sub(start)
@@ -109,21 +113,21 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp != nil && resp.Body == nil {
 		resp.Body = http.NoBody
 	}
-	a.write(rctx, req, rec, resp, err, d)
+	a.write(rctx, method, u, rec, resp, err, d)
 	return resp, err
 }
 
-func (a *auditLayer) write(ctx context.Context, req *http.Request, rec *callRecord, resp *http.Response, err error, d time.Duration) {
+func (a *auditLayer) write(ctx context.Context, method string, u *url.URL, rec *callRecord, resp *http.Response, err error, d time.Duration) {
 	route := boundRoute(rec.route)
-	if route == "" && req.URL != nil {
-		route = NormalizePath(req.URL.EscapedPath())
+	if route == "" && u != nil {
+		route = NormalizePath(u.EscapedPath())
 	}
 	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs,
-		slog.String(AuditMethod, req.Method),
-		slog.String(AuditOrigin, auditOrigin(req.URL)),
+		slog.String(AuditMethod, method),
+		slog.String(AuditOrigin, auditOrigin(u)),
 		slog.String(AuditRoute, route),
-		slog.String(AuditURL, a.policy.URL(req.URL)),
+		slog.String(AuditURL, a.policy.URL(u)),
 	)
 	if resp != nil {
 		attrs = append(attrs, slog.Int(AuditStatus, resp.StatusCode))

@@ -922,6 +922,10 @@ type inventoryLayer struct {
 func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	rec, r := withCallRecord(req)
 	cs := ownedScope(r)
+	// Read before next: inside a call scope, req may become the call's
+	// first attempt's request (beginCallAttempt), whose URL and header the
+	// inner layers change (an API key in the query).
+	method, u := req.Method, req.URL
 	var start time.Time
 	if cs != nil && l.inv.realClock && !cs.start.IsZero() {
 		start = cs.start // the call began just now: no second clock read
@@ -934,8 +938,8 @@ func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		cs.end = end // the call trace's end too
 	}
 	o := Observation{
-		Method:   req.Method,
-		URL:      req.URL,
+		Method:   method,
+		URL:      u,
 		Route:    rec.route,
 		Duration: end.Sub(start),
 		At:       end,

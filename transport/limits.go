@@ -203,6 +203,10 @@ type limitsLayer struct {
 }
 
 func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
+	// Read before next: inside a call scope, req may become the call's
+	// first attempt's request (beginCallAttempt).
+	head := req.Method == http.MethodHead
+	cs := ownedScope(req)
 	resp, err := l.next.RoundTrip(req)
 	if err != nil {
 		if resp != nil && resp.Body != nil {
@@ -219,7 +223,7 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &ResponseTooLargeError{Part: "header", Limit: l.maxHeader, Size: n}
 		}
 	}
-	mayHaveBody := req.Method != http.MethodHead && resp.StatusCode >= 200 &&
+	mayHaveBody := !head && resp.StatusCode >= 200 &&
 		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
 	redirect := resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != ""
 	if len(l.media) > 0 && mayHaveBody && !redirect && resp.ContentLength != 0 {
@@ -236,7 +240,7 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &ResponseTooLargeError{Part: "body", Limit: l.maxBody, Size: resp.ContentLength}
 	}
 	var lb *limitedBody
-	if cs := ownedScope(req); cs != nil && cs.limited.rc == nil {
+	if cs != nil && cs.limited.rc == nil {
 		lb = &cs.limited // the call scope's room: no allocation
 	} else {
 		lb = new(limitedBody)

@@ -167,7 +167,13 @@ type RetryConfig struct {
 	// (NewCallTrace's) while the request is still the call's own copy:
 	// only this package's call-level layers, which never block, ran since
 	// (a WithCallLayer stack's NewCallLayerBoundary ends that, and the
-	// layer then reads the clock).
+	// layer then reads the clock). It also lets the call's first attempt
+	// take that copy instead of copying it again (one allocation fewer):
+	// the attempt's layers then change it in place, so the call-level
+	// layers between NewCallTrace and this layer must be this package's
+	// (which read their request before they call next) or sit behind
+	// NewCallLayerBoundary, as in client.New; a layer of yours reading
+	// its request after next would see the attempt's headers and URL.
 	SharedClock bool
 }
 
@@ -496,7 +502,8 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	host := HostKey(req.URL)
 	var now time.Time
-	if cs := ownedScope(req); l.cfg.SharedClock && cs != nil && !cs.start.IsZero() {
+	cs := ownedScope(req)
+	if l.cfg.SharedClock && cs != nil && !cs.start.IsZero() {
 		now = cs.start // the call began microseconds ago: no second clock read
 	} else {
 		now = l.clk.Now()
@@ -532,6 +539,17 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// or refused below (breaker, throttle), so the budget only counts
 	// retries the host saw.
 	var charge budgetCharge
+	// src is the request as it reached the layer: what the decisions read
+	// and every attempt after the first is copied from. When req is the
+	// call's own copy (cs), the first attempt takes req itself
+	// (beginCallAttempt) instead of copying it, and pristine keeps req's
+	// fields from before it: once that attempt is over, src becomes a
+	// copy of them. req itself is then never touched again: its inner
+	// layers changed it, and the base transport may still hold it (an
+	// HTTP/1 body being written, an HTTP/2 stream).
+	src := req
+	var pristine http.Request
+	inPlace := false
 	for n := 0; ; n++ {
 		// Honour the host's cooldown (set by this call or any other).
 		var err error
@@ -542,9 +560,16 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			charge.refund()
 			return nil, l.fail(ctx, host, n, lastStatus, err)
 		}
-		r := beginAttempt(req, n, host, now, l.cfg.SharedClock)
-		if n > 0 && !(req.Body == nil || req.Body == http.NoBody) {
-			b, err := req.GetBody()
+		var r *http.Request
+		if n == 0 && cs != nil && l.cfg.SharedClock {
+			pristine = *req
+			r = beginCallAttempt(cs, req, host, now, l.cfg.SharedClock)
+			inPlace = r == req
+		} else {
+			r = beginAttempt(src, n, host, now, l.cfg.SharedClock)
+		}
+		if n > 0 && !(src.Body == nil || src.Body == http.NoBody) {
+			b, err := src.GetBody()
 			if err != nil {
 				charge.refund()
 				return nil, &RetryError{Attempts: n, Reason: StopBody, Last: fmt.Errorf("transport: retry: GetBody: %w", err)}
@@ -568,6 +593,12 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 				resp.Body = http.NoBody
 			}
 			return resp, nil // the happy path: nothing to classify, no clock read
+		}
+		if inPlace {
+			// req is the first attempt's now: from here on, what it was.
+			p := new(http.Request)
+			*p = pristine
+			src, inPlace = p, false
 		}
 		now = l.clk.Now()
 		switch { // a broken next: keep the contract
@@ -595,7 +626,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			spent, now = fresh.Sub(now), fresh
 		}
 
-		retry, stop, checkErr := l.decide(ctx, req, resp, err, v, replayable)
+		retry, stop, checkErr := l.decide(ctx, src, resp, err, v, replayable)
 		if !retry {
 			if stop == StopNotSent {
 				err = &notSentError{err}
