@@ -102,7 +102,8 @@ func derived(name string) Component {
 // Request.Header (which it ignores for them): host from Request.Host or the
 // URL; content-length from the body's length, "0" for a POST, PUT or PATCH
 // without a body, and absent for a body of unknown length (sent chunked)
-// or for other methods without a body.
+// or for other methods without a body. Sign joins several Cookie lines
+// into one with "; " when cookie is covered, as HTTP/2 delivers them.
 func Field(name string) Component {
 	name = strings.ToLower(name)
 	c := Component{name: name, kind: kindField}

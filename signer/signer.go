@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,6 +117,7 @@ type Signer struct {
 	nonceSize    int
 	digest       DigestAlgorithm
 	coversDigest bool
+	coversCookie bool // a component is the cookie field
 	sfTypes      map[string]FieldType
 
 	states sync.Pool // *signState
@@ -163,6 +165,7 @@ func New(opts Options) (*Signer, error) {
 		if c.kind == kindField && c.name == "content-digest" && len(c.params) == 0 {
 			s.coversDigest = true
 		}
+		s.coversCookie = s.coversCookie || c.kind == kindField && c.name == "cookie"
 	}
 	if required == 0 {
 		return nil, &ConfigError{Option: "Options.Components", Reason: "at least one component must be required (not IfPresent)"}
@@ -259,9 +262,14 @@ func (s *Signer) Components() []Component { return slices.Clone(s.comps) }
 
 // Sign signs req as of now: it adds Content-Digest when needed, then the
 // Signature-Input and Signature fields (as extra field lines when req is
-// already signed under other labels). It modifies req.Header, so req must
+// already signed under other labels). It modifies req, so req must
 // belong to the caller (clone a request you were handed); it never reads
 // req.Body, only a fresh copy from req.GetBody.
+//
+// So that what is signed is what arrives over HTTP/1.1 and HTTP/2 alike,
+// Sign first aligns the parts of req that the two protocols send
+// differently (see alignWire): it joins the Cookie field lines into one
+// when cookie is covered.
 //
 // Each call draws a fresh nonce and uses now for created, so every signed
 // attempt of a retried request is distinct.
@@ -286,6 +294,7 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 			return fmt.Errorf("%w: %q", ErrLabelInUse, s.label)
 		}
 	}
+	s.alignWire(req)
 	if s.coversDigest && hasBody(req) && len(req.Header["Content-Digest"]) == 0 {
 		if err := s.addDigest(req); err != nil {
 			return err
@@ -393,6 +402,52 @@ func (s *Signer) readNonce(b []byte) error {
 		return fmt.Errorf("signer: nonce: %w", err)
 	}
 	return nil
+}
+
+// alignWire makes req go on the wire the same way over HTTP/1.1 and HTTP/2
+// where a signature depends on it:
+//
+//   - Cookie (when covered): Go's HTTP/2 transport splits the Cookie lines
+//     into crumbs at ';' (RFC 9113 §8.2.3) and the server joins them with
+//     "; ", where RFC 9421 §2.1 joins field lines with ", ". The lines are
+//     joined into the one line a user agent sends (RFC 6265 §5.4): the
+//     crumbs, trimmed, empty ones dropped, separated by "; ", which both
+//     protocols deliver unchanged.
+func (s *Signer) alignWire(req *http.Request) {
+	if s.coversCookie {
+		if vs := req.Header["Cookie"]; len(vs) > 1 || len(vs) == 1 && !isCookieLine(vs[0]) {
+			if v := joinCookies(vs); v == "" {
+				delete(req.Header, "Cookie")
+			} else {
+				req.Header["Cookie"] = []string{v}
+			}
+		}
+	}
+}
+
+// joinCookies joins Cookie field lines into one: their crumbs (the parts
+// between ';'), trimmed of spaces and tabs, empty ones dropped, separated
+// by "; ".
+func joinCookies(lines []string) string {
+	var b strings.Builder
+	for _, line := range lines {
+		for crumb := range strings.SplitSeq(line, ";") {
+			crumb = trimOWS(crumb)
+			if crumb == "" {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(crumb)
+		}
+	}
+	return b.String()
+}
+
+// isCookieLine reports whether v is already as joinCookies writes it.
+func isCookieLine(v string) bool {
+	return v != "" && joinCookies([]string{v}) == v
 }
 
 // hasBody reports whether req has content to send.
