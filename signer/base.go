@@ -124,16 +124,17 @@ func (m *message) fieldValues(c *Component) []string {
 // body of known length; 0 for a POST, PUT or PATCH without a body (nil or
 // http.NoBody); none for a body of unknown length (sent chunked), for
 // another method without a body, or when Transfer-Encoding chunked is
-// forced (HTTP/1.1 then sends no Content-Length).
+// forced on a body (HTTP/1.1 then sends no Content-Length; HTTP/2 would,
+// so Sign makes such a body's length unknown first: Signer.alignWire).
 func outgoingContentLength(r *http.Request) (int64, bool) {
-	if slices.Contains(r.TransferEncoding, "chunked") {
-		return 0, false
-	}
 	if r.Body == nil || r.Body == http.NoBody {
 		switch r.Method {
 		case http.MethodPost, http.MethodPut, http.MethodPatch:
 			return 0, true
 		}
+		return 0, false
+	}
+	if slices.Contains(r.TransferEncoding, "chunked") {
 		return 0, false
 	}
 	if r.ContentLength > 0 {

@@ -118,6 +118,7 @@ type Signer struct {
 	digest       DigestAlgorithm
 	coversDigest bool
 	coversCookie bool // a component is the cookie field
+	coversLength bool // a component is the content-length field
 	sfTypes      map[string]FieldType
 
 	states sync.Pool // *signState
@@ -166,6 +167,7 @@ func New(opts Options) (*Signer, error) {
 			s.coversDigest = true
 		}
 		s.coversCookie = s.coversCookie || c.kind == kindField && c.name == "cookie"
+		s.coversLength = s.coversLength || c.kind == kindField && c.name == "content-length"
 	}
 	if required == 0 {
 		return nil, &ConfigError{Option: "Options.Components", Reason: "at least one component must be required (not IfPresent)"}
@@ -269,7 +271,9 @@ func (s *Signer) Components() []Component { return slices.Clone(s.comps) }
 // So that what is signed is what arrives over HTTP/1.1 and HTTP/2 alike,
 // Sign first aligns the parts of req that the two protocols send
 // differently (see alignWire): it joins the Cookie field lines into one
-// when cookie is covered.
+// when cookie is covered, and drops a forced chunked TransferEncoding from
+// a request without a body, or (when content-length is covered) makes a
+// chunked body's length unknown.
 //
 // Each call draws a fresh nonce and uses now for created, so every signed
 // attempt of a retried request is distinct.
@@ -413,6 +417,13 @@ func (s *Signer) readNonce(b []byte) error {
 //     joined into the one line a user agent sends (RFC 6265 §5.4): the
 //     crumbs, trimmed, empty ones dropped, separated by "; ", which both
 //     protocols deliver unchanged.
+//   - TransferEncoding chunked on a request without a body: HTTP/1.1 sends
+//     an empty chunked body for http.NoBody (a body, for the verifier) and
+//     HTTP/2 none; dropped, both send the request without a body.
+//   - TransferEncoding chunked on a body of known length (when
+//     content-length is covered): HTTP/1.1 sends no Content-Length and
+//     HTTP/2, which ignores TransferEncoding, sends the length; the length
+//     is made unknown (ContentLength -1), so neither sends it.
 func (s *Signer) alignWire(req *http.Request) {
 	if s.coversCookie {
 		if vs := req.Header["Cookie"]; len(vs) > 1 || len(vs) == 1 && !isCookieLine(vs[0]) {
@@ -422,6 +433,15 @@ func (s *Signer) alignWire(req *http.Request) {
 				req.Header["Cookie"] = []string{v}
 			}
 		}
+	}
+	if !slices.Contains(req.TransferEncoding, "chunked") {
+		return
+	}
+	switch {
+	case !hasBody(req):
+		req.TransferEncoding = nil
+	case s.coversLength && req.ContentLength > 0:
+		req.ContentLength = -1
 	}
 }
 

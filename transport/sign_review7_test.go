@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -111,6 +112,75 @@ func TestSignCookieVerifiesOverHTTP1AndHTTP2(t *testing.T) {
 			}
 			if got := req.Header["Cookie"]; !slices.Equal(got, lines) {
 				t.Errorf("%s, %s: caller's Cookie lines became %q", protoName(h2), name, got)
+			}
+		}
+	}
+}
+
+// A signature covering content-length (IfPresent) covers it exactly when
+// the request arrives with one, over HTTP/1.1 and HTTP/2 alike, also for a
+// request that forces chunked transfer. Go's HTTP/2 transport ignores
+// Request.TransferEncoding and sends the known length (and "0" for a
+// POST, PUT or PATCH without a body), while HTTP/1.1 sends none for a
+// chunked body; the signer took the HTTP/1.1 view, so over HTTP/2 the
+// request arrived with a Content-Length its signature did not cover (and a
+// signature requiring content-length could not be made for a request that
+// carries one over both protocols). The caller's request is left alone.
+func TestSignContentLengthAgreesOverHTTP1AndHTTP2(t *testing.T) {
+	// body: "nil" for a nil Body, "NoBody" for http.NoBody, else the
+	// content (sent with a GetBody, so that it can be digested).
+	type tc struct {
+		name   string
+		method string
+		body   string
+		cl     int64
+		te     []string
+	}
+	chunked := []string{"chunked"}
+	cases := []tc{
+		{"POST known length", http.MethodPost, "hello", 5, nil},
+		{"POST known length, chunked forced", http.MethodPost, "hello", 5, chunked},
+		{"POST unknown length", http.MethodPost, "hello", -1, nil},
+		{"POST unknown length, chunked forced", http.MethodPost, "hello", -1, chunked},
+		{"POST nil body, chunked forced", http.MethodPost, "nil", 0, chunked},
+		{"PUT NoBody, chunked forced", http.MethodPut, "NoBody", 0, chunked},
+		{"DELETE nil body, chunked forced", http.MethodDelete, "nil", 0, chunked},
+	}
+	for _, h2 := range []bool{false, true} {
+		srv := protoServer(t, h2, func(r *http.Request, res *signer.Result) string {
+			covered := slices.ContainsFunc(res.Components, func(c signer.Component) bool { return c.Name() == "content-length" })
+			if got := r.Header["Content-Length"]; (len(got) > 0) != covered {
+				return fmt.Sprintf("Content-Length %q arrived, covered: %v", got, covered)
+			}
+			return ""
+		})
+		rt := signedClient(t, srv, append(signer.DefaultComponents(), signer.Field("content-length").IfPresent())...)
+		for _, c := range cases {
+			req, err := http.NewRequest(c.method, srv.URL+"/cl", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch c.body {
+			case "nil":
+			case "NoBody":
+				req.Body = http.NoBody
+			default:
+				req.Body = io.NopCloser(strings.NewReader(c.body))
+				req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(c.body)), nil }
+			}
+			req.ContentLength, req.TransferEncoding = c.cl, slices.Clone(c.te)
+			cl, te := req.ContentLength, slices.Clone(req.TransferEncoding)
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", protoName(h2), c.name, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("%s, %s: %d %s", protoName(h2), c.name, resp.StatusCode, strings.TrimSpace(string(body)))
+			}
+			if req.ContentLength != cl || !slices.Equal(req.TransferEncoding, te) {
+				t.Errorf("%s, %s: caller's request changed: ContentLength %d, TransferEncoding %q", protoName(h2), c.name, req.ContentLength, req.TransferEncoding)
 			}
 		}
 	}
