@@ -6,6 +6,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/securecall/securecall/internal/monoclock"
 )
 
 // NonceStore remembers the nonces of accepted signatures so a verifier can
@@ -26,13 +28,19 @@ type NonceStore interface {
 // when created with capacity 0. An entry costs about 100 bytes plus the
 // key id and nonce, so the default bounds the store near 15 MB. With the
 // default verifier window (a nonce is kept for at most MaxAge + 2×ClockSkew,
-// two minutes) it sustains about 800 signed requests per second; size it
+// two minutes, while the wall clock does not step) it sustains about 800 signed requests per second; size it
 // as rate × window.
 const DefaultNonceCapacity = 100_000
 
 // MemoryNonceStore is an in-process NonceStore with bounded memory. Each
-// entry expires after its `until`; expired entries are dropped on every
-// Claim. When the store holds capacity unexpired entries, Claim refuses
+// entry expires once its `until` has passed on the wall clock and as long
+// as the window had left at the Claim (until - now) has passed on the
+// monotonic clock (when now has a monotonic reading, as time.Now's do),
+// so a step of the wall clock never ends it early: a Claim made while the
+// wall clock is ahead does not drop the nonces whose signatures are
+// acceptable again once it is set back, and one whose wall clock is set
+// back keeps them until their until comes round again. Expired entries
+// are dropped on every Claim. When the store holds capacity unexpired entries, Claim refuses
 // new nonces with ErrNonceStoreFull until entries expire: it never evicts
 // a live nonce, since forgetting one would let its signature be replayed.
 // A flood of validly signed requests (only signatures that verify reach
@@ -41,8 +49,9 @@ const DefaultNonceCapacity = 100_000
 type MemoryNonceStore struct {
 	mu       sync.Mutex
 	capacity int
-	seen     map[string]int64 // key -> until (Unix nanoseconds)
-	byExpiry nonceHeap
+	seen     map[string]int64          // key -> until (Unix nanoseconds)
+	byExpiry nonceHeap                 // by end
+	ticks    func(now time.Time) int64 // monoclock.Ticks; tests step the wall clock
 }
 
 // NewMemoryNonceStore returns a store holding at most capacity unexpired
@@ -51,16 +60,25 @@ func NewMemoryNonceStore(capacity int) *MemoryNonceStore {
 	if capacity <= 0 {
 		capacity = DefaultNonceCapacity
 	}
-	return &MemoryNonceStore{capacity: capacity, seen: make(map[string]int64)}
+	return &MemoryNonceStore{capacity: capacity, seen: make(map[string]int64), ticks: monoclock.Ticks}
 }
 
 // Claim implements NonceStore.
 func (s *MemoryNonceStore) Claim(_ context.Context, keyID, nonce string, now, until time.Time) error {
 	k := keyID + "\x00" + nonce
 	nowN, untilN := unixNano(now), unixNano(until)
+	nowT := s.ticks(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.byExpiry) > 0 && s.byExpiry[0].until < nowN {
+	for len(s.byExpiry) > 0 && s.byExpiry[0].end < nowT {
+		if e := &s.byExpiry[0]; e.until >= nowN {
+			// Over on the monotonic clock but not on the wall clock,
+			// which was set back: its signature is acceptable again
+			// until its until, so it is kept that long from now.
+			e.end = addTicks(nowT, time.Unix(0, e.until).Sub(now))
+			heap.Fix(&s.byExpiry, 0)
+			continue
+		}
 		e := heap.Pop(&s.byExpiry).(nonceEntry)
 		delete(s.seen, e.key)
 	}
@@ -75,8 +93,16 @@ func (s *MemoryNonceStore) Claim(_ context.Context, keyID, nonce string, now, un
 		return ErrNonceStoreFull
 	}
 	s.seen[k] = untilN
-	heap.Push(&s.byExpiry, nonceEntry{key: k, until: untilN})
+	heap.Push(&s.byExpiry, nonceEntry{key: k, until: untilN, end: addTicks(nowT, until.Sub(now))})
 	return nil
+}
+
+// addTicks returns the ticks d >= 0 after n, saturating.
+func addTicks(n int64, d time.Duration) int64 {
+	if n > math.MaxInt64-int64(d) {
+		return math.MaxInt64
+	}
+	return n + int64(d)
 }
 
 // unixNano is t.UnixNano, saturated outside the years 1678 to 2262 that an
@@ -107,13 +133,14 @@ func (s *MemoryNonceStore) Len() int {
 
 type nonceEntry struct {
 	key   string
-	until int64
+	until int64 // Unix nanoseconds
+	end   int64 // ticks (monoclock) at which the window ends, as of the last check
 }
 
 type nonceHeap []nonceEntry
 
 func (h nonceHeap) Len() int           { return len(h) }
-func (h nonceHeap) Less(i, j int) bool { return h[i].until < h[j].until }
+func (h nonceHeap) Less(i, j int) bool { return h[i].end < h[j].end }
 func (h nonceHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *nonceHeap) Push(x any)        { *h = append(*h, x.(nonceEntry)) }
 func (h *nonceHeap) Pop() any {
