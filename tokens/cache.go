@@ -154,6 +154,18 @@ func WithErrorHandler(f func(error)) CacheOption {
 //     current token while it is valid; once it has expired they get a
 //     *RefreshError matching ErrBackoff at once, without a token request.
 //   - Invalidate(t) drops t only if it is still the cached token.
+//   - A refresh after Invalidate(t) that hands back t itself (a source with
+//     a cache of its own, a static key the server no longer accepts) is a
+//     failed refresh matching ErrTokenRejected: it backs off like any
+//     failure, and callers with no valid token get a *RefreshError
+//     matching ErrBackoff and ErrTokenRejected at once, without a token
+//     request (and the auth layer sends no request). When the backoff step
+//     is over, t is served again once, in case the 401 was the server's
+//     passing fault; if it is rejected again, the next step is twice as
+//     long. Only a token other than t resets the count. This is the
+//     production SDKs' rule (AWS and Azure credential caches back off
+//     after a refresh that did not give a usable credential instead of
+//     retrying on every call).
 type Cache struct {
 	src Source
 	cfg cacheConfig
@@ -167,6 +179,13 @@ type Cache struct {
 	failures int     // consecutive failed refreshes
 	lastErr  error   // error of the last failed refresh
 	loaded   bool    // the persisted token was read (only the running refresh touches it)
+
+	// rejected is the token Invalidate last dropped, until a refresh
+	// publishes another one; retest is set once a refresh has handed it
+	// back (a failure, ErrTokenRejected): after that backoff it is served
+	// once more. (Both guarded by mu.)
+	rejected Token
+	retest   bool
 
 	published uint64        // refreshes that have published a token (guarded by mu)
 	saveSem   chan struct{} // held while writing to the store: orders the writes
@@ -269,6 +288,9 @@ func (c *Cache) Invalidate(t Token) bool {
 			return false
 		}
 		if c.cur.CompareAndSwap(e, nil) {
+			c.mu.Lock()
+			c.rejected, c.retest = t, false
+			c.mu.Unlock()
 			return true
 		}
 	}
@@ -354,8 +376,20 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 		err = fmt.Errorf("%w: the source's token had already expired", ErrNoToken)
 	}
 	c.mu.Lock()
+	handedBack := err == nil && !c.rejected.IsZero() && tok.Equal(c.rejected)
+	if handedBack && !c.retest {
+		// The token a server just rejected: asking again at once, on every
+		// call, would cost a token request and a 401 each time.
+		c.retest = true
+		err = ErrTokenRejected
+	}
 	if err == nil {
-		c.failures, c.lastErr = 0, nil
+		if !handedBack {
+			// Served again after its backoff, the rejected token keeps
+			// the failure count: a second rejection backs off longer.
+			c.failures, c.lastErr = 0, nil
+			c.rejected, c.retest = Token{}, false
+		}
 		c.nextTry.Store(anyTime)
 		c.cur.Store(c.newEntry(tok))
 		f.tok = tok

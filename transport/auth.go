@@ -54,8 +54,12 @@ type AuthConfig struct {
 // draining (bounded) and closing the 401's body. It never loops: the
 // answer to the replay is returned whatever it is. It does not replay when
 // the challenge says error="insufficient_scope" or "invalid_request" (a new
-// token would not help), when the source hands back the same token, or when
-// the body cannot be replayed; the 401 is then returned as is.
+// token would not help), when the source hands back the same token (a
+// tokens.Cache then fails with tokens.ErrTokenRejected and backs off: later
+// requests fail at once with an *AuthError matching it and
+// tokens.ErrBackoff, without a token request or a send, until the backoff
+// step is over), or when the body cannot be replayed; the 401 is then
+// returned as is.
 //
 // When no token can be had, the request is not sent: RoundTrip closes its
 // body and returns an *AuthError wrapping the source's error (after a 401,
@@ -232,6 +236,12 @@ func (l *credLayer) recover(ctx context.Context, r *http.Request, tok tokens.Tok
 		body = b
 	}
 	fresh, err := l.src.Token(detached(ctx, ownAttempt(r)))
+	if errors.Is(err, tokens.ErrTokenRejected) {
+		// The source has only the rejected token (a Cache, backing off
+		// now): the server's 401 is the answer.
+		err = nil
+		fresh = tok
+	}
 	if err != nil || fresh.Equal(tok) {
 		if body != nil && body != r.Body {
 			body.Close()
