@@ -115,7 +115,9 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // written there, and the first refresh of a new Cache reads it back and
 // uses it, without asking the source, while it is still valid. A restarted
 // service thus reuses its token instead of asking the token endpoint again.
-// Write failures are reported to the error handler (WithErrorHandler) and
+// After Invalidate, the next refresh overwrites the persisted token with its
+// new one, or deletes it when it fails, so a restart does not load a token
+// a server rejected. Write failures are reported to the error handler (WithErrorHandler) and
 // do not fail the refresh. Default: no persistence.
 func WithPersistence(s Store, key string) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.store, c.storeKey = s, key })
@@ -153,7 +155,10 @@ func WithErrorHandler(f func(error)) CacheOption {
 //     over, no caller starts another refresh. Callers keep getting the
 //     current token while it is valid; once it has expired they get a
 //     *RefreshError matching ErrBackoff at once, without a token request.
-//   - Invalidate(t) drops t only if it is still the cached token.
+//   - Invalidate(t) drops t only if it is still the cached token. With
+//     WithPersistence, the persisted copy goes too: the next refresh
+//     overwrites it, or deletes it when it fails, so a restarted service
+//     does not load a token a server rejected.
 //   - A refresh after Invalidate(t) that hands back t itself (a source with
 //     a cache of its own, a static key the server no longer accepts) is a
 //     failed refresh matching ErrTokenRejected: it backs off like any
@@ -183,9 +188,12 @@ type Cache struct {
 	// rejected is the token Invalidate last dropped, until a refresh
 	// publishes another one; retest is set once a refresh has handed it
 	// back (a failure, ErrTokenRejected): after that backoff it is served
-	// once more. (Both guarded by mu.)
-	rejected Token
-	retest   bool
+	// once more. staleStored: the persisted copy may be an invalidated
+	// token that the next refresh must overwrite or delete. (All guarded
+	// by mu.)
+	rejected    Token
+	retest      bool
+	staleStored bool
 
 	published uint64        // refreshes that have published a token (guarded by mu)
 	saveSem   chan struct{} // held while writing to the store: orders the writes
@@ -290,6 +298,7 @@ func (c *Cache) Invalidate(t Token) bool {
 		if c.cur.CompareAndSwap(e, nil) {
 			c.mu.Lock()
 			c.rejected, c.retest = t, false
+			c.staleStored = c.cfg.store != nil
 			c.mu.Unlock()
 			return true
 		}
@@ -383,6 +392,12 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 		c.retest = true
 		err = ErrTokenRejected
 	}
+	// A failed refresh after Invalidate deletes the persisted copy of the
+	// invalidated token; a successful one overwrites it.
+	drop := err != nil && c.staleStored
+	if err == nil || drop {
+		c.staleStored = false
+	}
 	if err == nil {
 		if !handedBack {
 			// Served again after its backoff, the rejected token keeps
@@ -412,13 +427,19 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	// write can take its whole timeout).
 	close(f.done)
 
-	if err == nil && c.cfg.store != nil && !fromStore {
+	if (err == nil && !fromStore || drop) && c.cfg.store != nil {
 		select {
 		case c.saveSem <- struct{}{}:
 			// A later refresh may have written its newer token already.
 			if gen > c.saved {
 				c.saved = gen
-				if perr := c.save(ctx, tok); perr != nil {
+				var perr error
+				if drop {
+					perr = c.drop(ctx)
+				} else {
+					perr = c.save(ctx, tok)
+				}
+				if perr != nil {
 					c.report(perr)
 				}
 			}

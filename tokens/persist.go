@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -22,6 +23,15 @@ func (c *Cache) save(ctx context.Context, tok Token) error {
 	}
 	defer clear(b)
 	return c.cfg.store.Set(ctx, c.cfg.storeKey, b)
+}
+
+// drop deletes the persisted token (an invalidated one); a missing entry is
+// not an error.
+func (c *Cache) drop(ctx context.Context) error {
+	if err := c.cfg.store.Delete(ctx, c.cfg.storeKey); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("tokens: delete invalidated persisted token: %w", err)
+	}
+	return nil
 }
 
 func (c *Cache) load(ctx context.Context) (Token, error) {
