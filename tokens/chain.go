@@ -61,8 +61,15 @@ type link struct {
 // a file or the environment unless WhenUnavailable says so. Any other error
 // (bad permissions on a secret file, a value too large) stops the lookup.
 //
-// Set and Delete act on the primary backend only: a Chain never writes a
-// secret to a weaker store.
+// Set and Delete act on the primary backend and on every fallback that
+// already holds the key (so a rotated refresh token leaves no stale copy
+// that a later fallback read would present, tripping the server's reuse
+// detection): a Chain never creates a secret in a weaker store. The primary
+// goes first; when it fails, its error is returned and no fallback is
+// touched. A fallback that holds the key but could not be updated (a
+// read-only environment variable) or could not be checked is reported in a
+// *ChainError with Op "set" or "delete": the primary has the change, the
+// listed backends may still hold the old value.
 type Chain struct {
 	links   []link
 	onServe func(key, backend string)
@@ -137,14 +144,57 @@ func (c *Chain) Get(ctx context.Context, key string) ([]byte, error) {
 	return v, err
 }
 
-// Set writes to the primary backend only.
+// Set writes to the primary backend, then to every fallback that holds
+// key (see Chain). A fallback without key is left alone.
 func (c *Chain) Set(ctx context.Context, key string, value []byte) error {
-	return c.links[0].Store.Set(ctx, key, value)
+	if err := c.links[0].Store.Set(ctx, key, value); err != nil {
+		return err
+	}
+	_, err := c.holders(ctx, "set", key, func(s Store) error { return s.Set(ctx, key, value) })
+	return err
 }
 
-// Delete deletes from the primary backend only.
+// Delete deletes key from the primary backend, then from every fallback
+// that holds it (see Chain), so that no fallback serves a deleted secret.
+// It returns the primary's ErrNotFound only when no backend held key.
 func (c *Chain) Delete(ctx context.Context, key string) error {
-	return c.links[0].Store.Delete(ctx, key)
+	perr := c.links[0].Store.Delete(ctx, key)
+	if perr != nil && !errors.Is(perr, ErrNotFound) {
+		return perr
+	}
+	n, err := c.holders(ctx, "delete", key, func(s Store) error { return s.Delete(ctx, key) })
+	if err == nil && n == 0 && perr != nil {
+		return perr
+	}
+	return err
+}
+
+// holders applies op to every fallback that holds key and returns how many
+// it changed, and a *ChainError listing the fallbacks that hold (or may
+// hold) key and were not changed.
+func (c *Chain) holders(ctx context.Context, opName, key string, op func(Store) error) (int, error) {
+	var names []string
+	var errs []error
+	n := 0
+	for _, l := range c.links[1:] {
+		v, err := l.Store.Get(ctx, key)
+		clear(v)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err == nil {
+			if err = op(l.Store); err == nil {
+				n++
+				continue
+			}
+		}
+		names = append(names, l.Name)
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return n, nil
+	}
+	return n, &ChainError{Op: opName, Key: key, Backends: names, Errs: errs}
 }
 
 // Backends returns the backend names in lookup order.
@@ -160,7 +210,12 @@ func (c *Chain) Backends() []string {
 // is the error of Backends[i], in the order they were tried. errors.Is and
 // errors.As see every one of them, so a keyring that was unavailable still
 // matches ErrUnavailable when the fallback then had nothing.
+//
+// With Op "set" or "delete" it reports a write that reached the primary
+// backend but not the fallbacks listed, which hold (or could not be checked
+// for) an older copy of the secret.
 type ChainError struct {
+	Op       string // "get", "set" or "delete"; "" is "get"
 	Key      string
 	Backends []string
 	Errs     []error
@@ -168,8 +223,17 @@ type ChainError struct {
 
 func (e *ChainError) Error() string {
 	var b strings.Builder
-	b.WriteString("tokens: no backend served ")
-	b.WriteString(strconv.Quote(e.Key))
+	switch e.Op {
+	case "", "get":
+		b.WriteString("tokens: no backend served ")
+		b.WriteString(strconv.Quote(e.Key))
+	default:
+		b.WriteString("tokens: chain ")
+		b.WriteString(e.Op)
+		b.WriteByte(' ')
+		b.WriteString(strconv.Quote(e.Key))
+		b.WriteString(" reached the primary but left a copy in a fallback")
+	}
 	for i, err := range e.Errs {
 		b.WriteString("; ")
 		b.WriteString(e.Backends[i])
