@@ -227,20 +227,47 @@ func http2RefusedHeader(h http.Header) string {
 // invalidForHTTP2 returns err, the error of an attempt of req, as the
 // caller's malformed request (matching ErrInvalidRequest) when it is Go's
 // HTTP/2 transport refusing a connection-specific header: req carries one
-// (http2RefusedHeader) and err shows no network failure (that refusal is a
-// flat error, with no net.Error, errno, EOF or HTTP/2 stream error in its
-// chain). Otherwise it returns err unchanged. Without it the refusal
-// would be an unknown error: retried, and a failure against the host's
-// breaker, so one malformed request could open it for every good call.
+// (http2RefusedHeader), err shows no network failure (no net.Error, errno,
+// EOF or HTTP/2 stream error in its chain) and its innermost error is that
+// refusal ("invalid <field> request header: ...", net/http's
+// checkConnHeaders, a flat error). Otherwise it returns err unchanged: the
+// same fields are valid HTTP/1.1 (an Upgrade handshake), and any other
+// error of such a request (a proxy's refusal, a connection the server
+// closed, a token endpoint that is down) is what it is. Without it the
+// refusal would be an unknown error: retried, and a failure against the
+// host's breaker, so one malformed request could open it for every good
+// call.
 func invalidForHTTP2(req *http.Request, err error) error {
 	if err == nil || req == nil || errors.Is(err, ErrInvalidRequest) {
 		return err
 	}
 	name := http2RefusedHeader(req.Header)
-	if name == "" || networkError(err) {
+	if name == "" || networkError(err) || !http2HeaderRefusal(err, name) {
 		return err
 	}
 	return &invalidRequestError{field: name, err: err}
+}
+
+// http2HeaderRefusal reports whether an innermost error of err's tree
+// (one that wraps nothing) is net/http's refusal of the request header
+// field name: "invalid " + name + " request header: ".
+func http2HeaderRefusal(err error, name string) bool {
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		if e := u.Unwrap(); e != nil {
+			return http2HeaderRefusal(e, name)
+		}
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if e != nil && http2HeaderRefusal(e, name) {
+				return true
+			}
+		}
+		return false
+	}
+	msg := err.Error()
+	prefix := "invalid " + name + " request header: "
+	return strings.HasPrefix(msg, prefix) || strings.HasPrefix(msg, "http2: "+prefix)
 }
 
 // networkError reports an error whose chain shows a network or protocol
