@@ -284,15 +284,17 @@ func networkError(err error) bool {
 }
 
 // invalidRequestError is an HTTP/2 header refusal: it matches
-// ErrInvalidRequest and unwraps to the transport's error. It names the
-// field, never its value.
+// ErrInvalidRequest and unwraps to the transport's error. Its message
+// names the field, never its value: the transport's own message, which
+// quotes the value, is left out of it (errors.Is and errors.As still
+// reach that error).
 type invalidRequestError struct {
 	field string
 	err   error
 }
 
 func (e *invalidRequestError) Error() string {
-	return "transport: invalid request: header field " + strconv.Quote(e.field) + " is not allowed in HTTP/2 (RFC 9113 §8.2.2): " + e.err.Error()
+	return "transport: invalid request: header field " + strconv.Quote(e.field) + " is not allowed in HTTP/2 (RFC 9113 §8.2.2)"
 }
 
 func (e *invalidRequestError) Unwrap() []error { return []error{ErrInvalidRequest, e.err} }

@@ -2,9 +2,11 @@ package transport_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -85,4 +87,24 @@ func TestSecond7aProxyFailureOfUpgradeRequestCountsAgainstBreaker(t *testing.T) 
 	if n := connects.Load(); n != 2 {
 		t.Errorf("%d CONNECTs, want 2", n)
 	}
+}
+
+// The HTTP/2 header refusal names the field, never its value (docs/errors.md:
+// ErrInvalidRequest), though net/http's own message quotes the value.
+func TestSecond7aHTTP2RefusalDoesNotQuoteValue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const value = "keep-alive, X-Session-7f3a9c"
+		refusal := fmt.Errorf("invalid Connection request header: %q", []string{value})
+		next := transporttest.NewResponder(transporttest.Fail(refusal))
+		rt := newRetry(t, next, transport.RetryConfig{})
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, resURL, nil)
+		req.Header.Set("Connection", value)
+		_, err := rt.RoundTrip(req)
+		if !errors.Is(err, transport.ErrInvalidRequest) || !errors.Is(err, refusal) {
+			t.Fatalf("err %v, want ErrInvalidRequest wrapping the refusal", err)
+		}
+		if msg := err.Error(); strings.Contains(msg, "X-Session-7f3a9c") || !strings.Contains(msg, `"Connection"`) {
+			t.Errorf("err %q: want the field named and its value left out", msg)
+		}
+	})
 }
