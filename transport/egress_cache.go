@@ -66,7 +66,8 @@ func (p *EgressPolicy) lookupHost(raw string) *egressHost {
 	return h
 }
 
-// add remembers h for raw unless the cache is full.
+// add remembers h for raw unless the cache is full. h must not be shared
+// yet: its origin is replaced by a copy.
 func (c *egressHostCache) add(raw string, h *egressHost) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -81,7 +82,16 @@ func (c *egressHostCache) add(raw string, h *egressHost) {
 	for k, v := range old {
 		m[k] = v
 	}
-	m[strings.Clone(raw)] = h // raw may be a slice of a much longer URL
+	// raw, and h.origin (originHost returns a lower-case ASCII name as a
+	// slice of its input), may be slices of a much longer URL: the cache
+	// keeps copies, never the URL.
+	k := strings.Clone(raw)
+	if h.origin == raw {
+		h.origin = k
+	} else {
+		h.origin = strings.Clone(h.origin)
+	}
+	m[k] = h
 	c.m.Store(&m)
 }
 
