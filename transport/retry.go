@@ -550,6 +550,10 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	src := req
 	var pristine http.Request
 	inPlace := false
+	// pendingCheck is CheckRetry's error with the retry about to be made
+	// ((true, err)): a cooldown that stops that retry keeps it, as the
+	// layer's other stops do.
+	var pendingCheck error
 	for n := 0; ; n++ {
 		// Honour the host's cooldown (set by this call or any other).
 		var err error
@@ -558,6 +562,9 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 				closeBody(req)
 			}
 			charge.refund()
+			if de, ok := err.(*DeadlineError); ok && pendingCheck != nil {
+				de.Err = policyError(pendingCheck, de.Err)
+			}
 			return nil, l.fail(ctx, host, n, lastStatus, err)
 		}
 		var r *http.Request
@@ -686,6 +693,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			charge = budgetCharge{b: h.budget, at: at, set: true}
 		}
 
+		pendingCheck = checkErr
 		reason := ErrorType(err)
 		lastStatus = 0
 		if resp != nil {
