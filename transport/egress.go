@@ -51,7 +51,11 @@ type EgressConfig struct {
 	// sent over plain http: an API-key header of your own, for example.
 	CredentialHeaders []string
 	// CredentialQueryKeys are query parameter names that carry a credential
-	// (an API key in the query) and so are never sent over plain http.
+	// (an API key in the query) and so are never sent over plain http. A
+	// parameter is taken for one when a common server would read it as one:
+	// names are compared without case and percent-decoded, with "." and " "
+	// read as "_" and an array suffix ("api_key[]", "api_key[0]") ignored,
+	// so "Api.Key[]" is the key "api_key".
 	CredentialQueryKeys []string
 }
 
@@ -130,10 +134,10 @@ func NewEgressPolicy(cfg EgressConfig) (*EgressPolicy, error) {
 		p.credHdr = append(p.credHdr, c)
 	}
 	for i, k := range cfg.CredentialQueryKeys {
-		if k == "" {
+		if queryKeyForm(k) == "" {
 			return nil, &ConfigError{Option: "CredentialQueryKeys[" + strconv.Itoa(i) + "]", Reason: "empty"}
 		}
-		p.credQuery = append(p.credQuery, k)
+		p.credQuery = append(p.credQuery, queryKeyForm(k))
 	}
 	return p, nil
 }
@@ -425,12 +429,13 @@ func (p *EgressPolicy) checkCleartext(req *http.Request) error {
 	return nil
 }
 
-// hasQueryKey reports whether the raw query has a parameter named one of
-// keys. Not url.ParseQuery, which skips a whole pair holding a semicolon or
-// a bad percent-escape ("api_key=k;v=1", "api_key=%zz") while net/http
-// sends the query as written and servers read the key from it: pairs are
-// split at "&" and ";", and a key that does not unescape is compared as
-// written.
+// hasQueryKey reports whether the raw query has a parameter that a common
+// server reads as one of keys (given in queryKeyForm). Not url.ParseQuery,
+// which skips a whole pair holding a semicolon or a bad percent-escape
+// ("api_key=k;v=1", "api_key=%zz") while net/http sends the query as
+// written and servers read the key from it: pairs are split at "&" and
+// ";", a key that does not unescape is compared as written, and each name
+// is compared in the forms of queryNameForms.
 func hasQueryKey(rawQuery string, keys []string) bool {
 	for rawQuery != "" {
 		var pair string
@@ -440,14 +445,54 @@ func hasQueryKey(rawQuery string, keys []string) bool {
 			pair, rawQuery = rawQuery, ""
 		}
 		k, _, _ := strings.Cut(pair, "=")
-		if u, err := url.QueryUnescape(k); err == nil {
-			k = u
+		if k == "" {
+			continue
 		}
-		if slices.Contains(keys, k) {
+		full, base := queryNameForms(k)
+		if slices.Contains(keys, full) || base != "" && slices.Contains(keys, base) {
 			return true
 		}
 	}
 	return false
+}
+
+// phpNameMangler turns the characters PHP reads as "_" in a parameter name
+// into "_".
+var phpNameMangler = strings.NewReplacer(".", "_", " ", "_")
+
+// queryKeyForm is the form a configured credential query key is compared
+// in: the full form of queryNameForms.
+func queryKeyForm(k string) string {
+	full, _ := queryNameForms(k)
+	return full
+}
+
+// queryNameForms returns the names servers read a raw query parameter
+// name as, lower-cased (ASP.NET compares names without case): full, the
+// name percent-decoded ("+" a space; as written when it does not decode),
+// cut at a NUL, without leading spaces, with "." and " " before the first
+// "[" turned into "_" and an unclosed "[" into "_" (PHP); and base, for a
+// name with an array suffix ("k[]", "k[x]": PHP, Rack, qs), the name before
+// it, else "".
+func queryNameForms(raw string) (full, base string) {
+	k := raw
+	if u, err := url.QueryUnescape(raw); err == nil {
+		k = u
+	}
+	if i := strings.IndexByte(k, 0); i >= 0 {
+		k = k[:i]
+	}
+	k = strings.ToLower(strings.TrimLeft(k, " "))
+	i := strings.IndexByte(k, '[')
+	switch {
+	case i < 0:
+		return phpNameMangler.Replace(k), ""
+	case strings.IndexByte(k[i:], ']') < 0:
+		return phpNameMangler.Replace(k[:i]) + "_" + k[i+1:], ""
+	default:
+		base = phpNameMangler.Replace(k[:i])
+		return base + k[i:], base
+	}
 }
 
 // isCredentialHeader reports whether name is a built-in credential header
