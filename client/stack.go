@@ -269,6 +269,9 @@ func newBase(c *Client, cfg *config, policy *transport.EgressPolicy) (http.Round
 			return nil, &ConfigError{Option: opt, Err: err}
 		}
 		bc.DialContext = sd.DialContext
+		if cfg.proxy != nil || len(cfg.eg.proxies) > 0 {
+			bc.Proxy = sd.GuardProxy(cfg.proxy)
+		}
 	}
 	if cfg.certFiles != nil {
 		cc, err := transport.NewClientCertificateFromFiles(cfg.certFiles[0], cfg.certFiles[1])

@@ -3,7 +3,9 @@ package transport
 import (
 	"context"
 	"net"
+	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,7 +43,10 @@ type DialConfig struct {
 	// at dial time (the proxy resolves and connects it), so keep an egress
 	// allowlist and let the proxy enforce its own. Any other address is
 	// checked as usual, so an unlisted proxy on a private address is
-	// refused.
+	// refused. The dialer cannot tell a connection to the proxy from a
+	// direct one to the same host:port: use GuardProxy as the transport's
+	// proxy function, which refuses a request sent directly to a listed
+	// proxy's address.
 	Proxies []string
 	// Timeout bounds establishing a connection. Zero means
 	// DefaultDialTimeout.
@@ -180,9 +185,15 @@ var cloudDeniedV4 = []netip.Prefix{netip.MustParsePrefix("168.63.129.16/32")}
 
 // proxyKey is the key of a proxy address in SafeDialer.proxies: the host
 // lower-cased without one trailing dot (as HostKey: "proxy." and "proxy"
-// are one host, "proxy.." another), and the port.
+// are one host, "proxy.." another) and in its punycode form (the name
+// net/http dials), an IP literal in its canonical form ("[0:0::1]" is
+// "[::1]"), and the port.
 func proxyKey(host, port string) string {
-	return net.JoinHostPort(strings.ToLower(strings.TrimSuffix(host, ".")), port)
+	if a, err := netip.ParseAddr(host); err == nil {
+		return net.JoinHostPort(a.String(), port)
+	}
+	h, _ := originHost(host)
+	return net.JoinHostPort(h, port)
 }
 
 // control is the net.Dialer.Control hook: address is the IP:port the
@@ -203,10 +214,37 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 	return nil
 }
 
+// GuardProxy returns proxy (nil: no proxy) wrapped for use as
+// http.Transport.Proxy or BaseConfig.Proxy with this dialer as the
+// transport's DialContext. The dialer dials a listed proxy (Proxies)
+// without the address check, and cannot tell that connection from a
+// direct one to the same host:port; so a request that would go directly
+// (proxy is nil or returns no proxy for it) to a listed proxy's address is
+// refused with an *EgressError wrapping ErrEgressDenied, before anything
+// is dialed.
+func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	return func(req *http.Request) (*url.URL, error) {
+		var pu *url.URL
+		if proxy != nil {
+			var err error
+			if pu, err = proxy(req); err != nil || pu != nil {
+				return pu, err
+			}
+		}
+		if sd.proxies != nil && req.URL != nil {
+			o := OriginOf(req.URL)
+			if sd.proxies[proxyKey(o.Host, o.Port)] {
+				return nil, &EgressError{Origin: o, Reason: egressProxyDirect}
+			}
+		}
+		return nil, nil
+	}
+}
+
 // DialContext connects to addr on network like net.Dialer.DialContext,
 // refusing addresses the policy denies with an error that wraps an
 // *AddressError (and so ErrEgressDenied). A configured proxy is dialed
-// without the check.
+// without the check (see GuardProxy).
 func (sd *SafeDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if sd.proxies != nil {
 		if h, p, err := net.SplitHostPort(addr); err == nil && sd.proxies[proxyKey(h, p)] {

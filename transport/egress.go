@@ -85,6 +85,7 @@ const (
 	egressCleartext   = "credentials are never sent over plain http"
 	egressNoURL       = "request has no URL"
 	egressRelativeURL = "request URL is not absolute"
+	egressProxyDirect = "a listed proxy is dialed only as the proxy, not as a direct destination"
 )
 
 // EgressPolicy is a compiled EgressConfig. It is safe for concurrent use

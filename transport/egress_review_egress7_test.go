@@ -3,6 +3,7 @@ package transport_test
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/securecall/securecall/transport"
@@ -78,5 +79,38 @@ func TestCredentialGuardQueryKeyAsServersReadIt(t *testing.T) {
 	}
 	if credGuardQuery(t, "auth[token]", "auth[other]=x") {
 		t.Error("auth[other] was refused for the key auth[token], want it sent")
+	}
+}
+
+// TestSafeDialerGuardProxyRefusesDirectProxyAddress: the dialer dials a
+// listed proxy without the address check and cannot tell a connection to
+// the proxy from a direct one to the same host:port. GuardProxy refuses a
+// request that would go directly to a listed proxy's address, however its
+// host is spelled (case, trailing dot, IPv6 form), and leaves every other
+// request to the proxy function.
+func TestSafeDialerGuardProxyRefusesDirectProxyAddress(t *testing.T) {
+	sd, err := transport.NewSafeDialer(transport.DialConfig{Proxies: []string{"Proxy.Corp.:3128", "[0:0::1]:8080"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu, _ := url.Parse("http://proxy.corp:3128")
+	direct := sd.GuardProxy(nil)
+	viaProxy := sd.GuardProxy(http.ProxyURL(pu))
+	for _, u := range []string{"http://proxy.corp:3128/", "https://PROXY.corp.:3128/x", "http://[::1]:8080/", "http://[0::1]:8080/"} {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		got, err := direct(req)
+		var ee *transport.EgressError
+		if got != nil || !errors.Is(err, transport.ErrEgressDenied) || !errors.As(err, &ee) {
+			t.Errorf("direct %s: %v, %v; want an *EgressError", u, got, err)
+		}
+		if got, err := viaProxy(req); err != nil || got != pu {
+			t.Errorf("through the proxy %s: %v, %v; want the proxy", u, got, err)
+		}
+	}
+	for _, u := range []string{"http://proxy.corp:3129/", "http://proxy.corp/", "https://api.example.com/", "http://[::2]:8080/"} {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if got, err := direct(req); got != nil || err != nil {
+			t.Errorf("direct %s: %v, %v; want no proxy, no error", u, got, err)
+		}
 	}
 }
