@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"sync/atomic"
 	"testing"
@@ -80,5 +81,57 @@ func TestAllowedProxyIsNotADirectDestination(t *testing.T) {
 	}
 	if n := conns.Load(); n != 0 {
 		t.Fatalf("proxy address got %d direct connections", n)
+	}
+}
+
+// TestProxyIPLiteralDestinationsChecked: through a proxy the dialer only
+// sees the proxy's address, and the proxy connects the destination. An
+// IP-literal destination (in any form a proxy's resolver reads as an
+// address) is checked against the dialer's rules before the request is
+// handed to the proxy, so the cloud metadata service or a private address
+// cannot be reached through it; names still go to the proxy, and allowed
+// networks stay allowed.
+func TestProxyIPLiteralDestinationsChecked(t *testing.T) {
+	pu, conns := countingProxy(t)
+	c, err := client.New(
+		client.WithProxy(http.ProxyURL(pu)),
+		client.WithAllowedProxies(pu.Host),
+		client.WithAllowedNetworks(netip.MustParsePrefix("10.9.0.0/16")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, u := range []string{
+		"https://169.254.169.254/latest/meta-data/",
+		"https://10.0.0.1/",
+		"https://127.0.0.1/",
+		"https://[::1]/",
+		"https://[fd00:ec2::254]/",
+		"https://[::ffff:169.254.169.254]/",
+		"https://168.63.129.16/",
+		"https://2852039166/", // 169.254.169.254
+		"https://0xa9.0xfe.0xa9.0xfe/",
+		"https://0251.0376.0251.0376/",
+		"https://127.1/",
+		"https://10.0.0.1./",
+		"https://1.2.3.4.5/",    // not an address; no name either
+		"https://8.8.8.8:8443/", // a port the dialer would refuse
+	} {
+		if err := proxyGet(t, c, u); !errors.Is(err, client.ErrEgressDenied) {
+			t.Errorf("%s through the proxy: err = %v, want ErrEgressDenied", u, err)
+		}
+	}
+	if n := conns.Load(); n != 0 {
+		t.Fatalf("proxy got %d connections for denied destinations", n)
+	}
+	for _, u := range []string{"https://api.example.com/", "https://8.8.8.8/", "https://10.9.1.2/"} {
+		before := conns.Load()
+		if err := proxyGet(t, c, u); errors.Is(err, client.ErrEgressDenied) {
+			t.Errorf("%s through the proxy: err = %v, want it handed to the proxy", u, err)
+		}
+		if conns.Load() == before {
+			t.Errorf("%s: the proxy got no connection", u)
+		}
 	}
 }

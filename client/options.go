@@ -176,6 +176,11 @@ func WithClientCertificateFiles(certFile, keyFile string) Option {
 // http.ProxyFromEnvironment). Default: no proxy, whatever the environment
 // says: a proxy sees every destination and, with a corporate CA, can read
 // the traffic, and environment variables are an easy injection point.
+// With SSRF protection on, a destination given as an IP literal (in any
+// form a resolver reads as one, "2852039166" included) is checked against
+// the dialer's rules before the request is handed to the proxy; a name is
+// resolved by the proxy and cannot be checked here, so keep an egress
+// allowlist and let the proxy enforce its own policy.
 func WithProxy(proxy func(*http.Request) (*url.URL, error)) Option {
 	return requireValue("WithProxy", proxy, func(c *config, v func(*http.Request) (*url.URL, error)) { c.proxy = v })
 }

@@ -85,8 +85,10 @@ type BaseConfig struct {
 	// can read and alter the traffic if it holds a CA the client trusts (a
 	// corporate TLS-inspection proxy), and takes the connection out of
 	// reach of dial-time egress and SSRF checks, which then only see the
-	// proxy's address; and environment variables are an easy injection
-	// point into a service. So a proxy is an explicit decision.
+	// proxy's address (wrap it in SafeDialer.GuardProxy to check
+	// IP-literal destinations before the proxy); and environment variables
+	// are an easy injection point into a service. So a proxy is an
+	// explicit decision.
 	Proxy func(*http.Request) (*url.URL, error)
 
 	// DialContext dials TCP connections (to the server, or to the proxy).

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
@@ -40,8 +41,10 @@ type DialConfig struct {
 	// "proxy.corp" are one proxy, as in HostKey). A connection to one of
 	// them is dialed without the address check, since a proxy is usually
 	// on a private address; the destination behind it is then not checked
-	// at dial time (the proxy resolves and connects it), so keep an egress
-	// allowlist and let the proxy enforce its own. Any other address is
+	// at dial time (the proxy resolves and connects it): GuardProxy checks
+	// IP-literal destinations before the proxy, but a name cannot be
+	// checked, so keep an egress allowlist and let the proxy enforce its
+	// own. Any other address is
 	// checked as usual, so an unlisted proxy on a private address is
 	// refused. The dialer cannot tell a connection to the proxy from a
 	// direct one to the same host:port: use GuardProxy as the transport's
@@ -222,14 +225,34 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // (proxy is nil or returns no proxy for it) to a listed proxy's address is
 // refused with an *EgressError wrapping ErrEgressDenied, before anything
 // is dialed.
+//
+// Through a proxy the dialer only sees the proxy's address, and the proxy
+// connects the destination. So a request the proxy function sends through
+// a proxy has an IP-literal destination checked here, with the dialer's
+// rules (address and port), before it is handed to the proxy: the cloud
+// metadata service or a private address cannot be reached through the
+// proxy either. The legacy numeric forms a proxy's resolver reads as IPv4
+// addresses ("2852039166", "0xa9.0xfe.0xa9.0xfe", "127.1") are checked as
+// those addresses, and a host that ends in a number but is no address
+// ("1.2.3.4.5") is refused. A name cannot be checked: it is resolved by
+// the proxy, not here; keep an egress allowlist and let the proxy enforce
+// its own policy.
 func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
 	return func(req *http.Request) (*url.URL, error) {
 		var pu *url.URL
 		if proxy != nil {
 			var err error
-			if pu, err = proxy(req); err != nil || pu != nil {
-				return pu, err
+			if pu, err = proxy(req); err != nil {
+				return nil, err
 			}
+		}
+		if pu != nil {
+			if req.URL != nil {
+				if err := sd.checkProxied(OriginOf(req.URL)); err != nil {
+					return nil, err
+				}
+			}
+			return pu, nil
 		}
 		if sd.proxies != nil && req.URL != nil {
 			o := OriginOf(req.URL)
@@ -239,6 +262,86 @@ func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) fu
 		}
 		return nil, nil
 	}
+}
+
+// checkProxied checks the destination o of a request sent through a proxy
+// (see GuardProxy): an IP literal, in any form a resolver reads as one,
+// against the dialer's rules; a name not at all.
+func (sd *SafeDialer) checkProxied(o Origin) error {
+	a, ok, numeric := hostAddr(o.Host)
+	if !ok {
+		if numeric {
+			return &EgressError{Origin: o, Reason: egressBadHost}
+		}
+		return nil
+	}
+	port, err := strconv.ParseUint(o.Port, 10, 16)
+	if err != nil {
+		return &EgressError{Origin: o, Reason: egressPort}
+	}
+	return sd.Check(netip.AddrPortFrom(a, uint16(port)))
+}
+
+// hostAddr returns the address a host names: an IP literal, or one of the
+// legacy IPv4 forms inet_aton (and so many resolvers, proxies among them)
+// and the WHATWG URL standard read as an address: one to four parts, each
+// decimal, octal (leading 0) or hex (0x), the last filling the remaining
+// bytes ("127.1", "2130706433", "0x7f.0.0.1"). numeric reports a host whose
+// last label is a number (the WHATWG test for "this is an IPv4 address"),
+// so a false ok with a true numeric is a host that is no valid address and
+// no name either.
+func hostAddr(h string) (a netip.Addr, ok, numeric bool) {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a, true, true
+	}
+	parts := strings.Split(h, ".")
+	if !isNumberPart(parts[len(parts)-1]) {
+		return netip.Addr{}, false, false
+	}
+	if len(parts) > 4 {
+		return netip.Addr{}, false, true
+	}
+	var v uint64
+	for i, p := range parts {
+		n, ok := parseNumberPart(p)
+		limit := uint64(255)
+		if i == len(parts)-1 {
+			limit = 1<<(8*(5-len(parts))) - 1
+		}
+		if !ok || n > limit {
+			return netip.Addr{}, false, true
+		}
+		if i == len(parts)-1 {
+			v = v<<(8*(5-len(parts))) | n
+		} else {
+			v = v<<8 | n
+		}
+	}
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true, true
+}
+
+// isNumberPart reports whether p is all decimal digits, or "0x" followed by
+// hex digits.
+func isNumberPart(p string) bool {
+	if len(p) >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X') {
+		_, err := strconv.ParseUint("0"+p[2:], 16, 64)
+		return err == nil || errors.Is(err, strconv.ErrRange)
+	}
+	return p != "" && allDigits(p)
+}
+
+// parseNumberPart parses one part of a legacy IPv4 address: hex after
+// "0x", octal after a leading 0, else decimal; at most 32 bits.
+func parseNumberPart(p string) (uint64, bool) {
+	base := 10
+	switch {
+	case len(p) >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'):
+		p, base = "0"+p[2:], 16
+	case len(p) > 1 && p[0] == '0':
+		base = 8
+	}
+	n, err := strconv.ParseUint(p, base, 32)
+	return n, err == nil
 }
 
 // DialContext connects to addr on network like net.Dialer.DialContext,
