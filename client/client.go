@@ -184,6 +184,11 @@ func (cfg *config) validate() error {
 			return &ConfigError{Option: "WithAllowedProxies", Reason: "has no effect with WithoutSSRFProtection"}
 		}
 	}
+	if len(cfg.eg.proxies) > 0 && cfg.proxy == nil {
+		// Without a proxy there is nothing to allow, and the dialer would
+		// connect to the listed addresses directly, unchecked.
+		return &ConfigError{Option: "WithAllowedProxies", Reason: "requires WithProxy or WithEnvironmentProxy: without a proxy the listed addresses would be dialed directly, unchecked"}
+	}
 	if cfg.signer != nil && len(cfg.origins) == 0 {
 		return &ConfigError{Option: "WithOrigins", Reason: "required when requests are signed: signatures are scoped to the client's origins"}
 	}

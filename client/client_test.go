@@ -50,7 +50,7 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"missing cert files", []client.Option{client.WithClientCertificateFiles("/nonexistent/c.pem", "/nonexistent/k.pem")}, "WithClientCertificateFiles", nil},
 		{"nil client cert", []client.Option{client.WithClientCertificate(nil)}, "WithClientCertificate", nil},
 		{"empty client cert", []client.Option{client.WithClientCertificate(&transport.ClientCertificate{})}, "WithClientCertificate", nil},
-		{"allowed proxy without port", []client.Option{client.WithAllowedProxies("proxy.example.com")}, "WithAllowedProxies", nil},
+		{"allowed proxy without port", []client.Option{client.WithAllowedProxies("proxy.example.com"), client.WithEnvironmentProxy()}, "WithAllowedProxies", nil},
 		{"bad egress allowlist entry", []client.Option{client.WithEgressAllowlist("https://api.example.com/v1")}, "WithEgressAllowlist", nil},
 		{"origin port out of range", []client.Option{client.WithOrigins("https://api.example.com:99999")}, "WithOrigins", nil},
 		{"origin port with leading zero", []client.Option{client.WithOrigins("https://api.example.com:0443")}, "WithOrigins", nil},

@@ -79,9 +79,11 @@ func WithAllowedNetworks(prefixes ...netip.Prefix) Option {
 // WithAllowedProxies lists the proxies ("host:port") the SSRF-safe dialer
 // may connect to although they sit on private addresses. Needed with
 // WithProxy while SSRF protection is on; write each as the proxy URL names
-// it. A request sent directly (the proxy function returns no proxy for it)
-// to a listed proxy's address is refused with ErrEgressDenied: the
-// exemption is for the proxy, not for a destination. Appends.
+// it. Without WithProxy (or WithEnvironmentProxy) it is a *ConfigError:
+// there is no proxy to allow. A request sent directly (the proxy function
+// returns no proxy for it) to a listed proxy's address is refused with
+// ErrEgressDenied: the exemption is for the proxy, not for a destination.
+// Appends.
 func WithAllowedProxies(hostports ...string) Option {
 	return optionFunc(func(c *config) { c.eg.proxies = append(c.eg.proxies, hostports...) })
 }

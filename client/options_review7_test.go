@@ -1,0 +1,37 @@
+package client_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/securecall/securecall/client"
+)
+
+// wantConfigError fails t unless client.New(opts...) fails with a
+// *ConfigError naming option.
+func wantConfigError(t *testing.T, option string, opts ...client.Option) {
+	t.Helper()
+	c, err := client.New(opts...)
+	if err == nil {
+		c.Close()
+		t.Fatalf("New succeeded, want a *ConfigError naming %s", option)
+	}
+	var ce *client.ConfigError
+	if !errors.As(err, &ce) || ce.Option != option {
+		t.Fatalf("New: %v, want a *ConfigError naming %s", err, option)
+	}
+}
+
+// WithAllowedProxies without WithProxy has no proxy to allow, and would
+// instead let the client connect directly, unchecked, to the listed
+// host:port (a private address, any port): refused like WithAllowedNetworks
+// without SSRF protection.
+func TestAllowedProxiesWithoutProxyRefused(t *testing.T) {
+	wantConfigError(t, "WithAllowedProxies", client.WithAllowedProxies("10.0.0.1:3128"))
+
+	c, err := client.New(client.WithAllowedProxies("10.0.0.1:3128"), client.WithEnvironmentProxy())
+	if err != nil {
+		t.Fatalf("with a proxy: %v", err)
+	}
+	c.Close()
+}
