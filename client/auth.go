@@ -48,6 +48,7 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 // Authorization together with WithTokenSource or
 // WithOAuth2ClientCredentials (the bearer token would replace the key), and
 // Signature, Signature-Input or Content-Digest together with a signer.
+// It cannot be combined with WithAPIKeyInQuery: the client sends one key.
 func WithAPIKey(header string, src tokens.Source) Option {
 	return optionFunc(func(c *config) {
 		if isNil(src) {
@@ -61,7 +62,9 @@ func WithAPIKey(header string, src tokens.Source) Option {
 			c.fail("WithAPIKey", "invalid header name %q", header)
 			return
 		}
-		c.apiKey = &transport.APIKeyConfig{Source: src, Header: textproto.CanonicalMIMEHeaderKey(header)}
+		if c.setAPIKeyOption("WithAPIKey") {
+			c.apiKey = &transport.APIKeyConfig{Source: src, Header: textproto.CanonicalMIMEHeaderKey(header)}
+		}
 	})
 }
 
@@ -70,7 +73,8 @@ func WithAPIKey(header string, src tokens.Source) Option {
 // other parameters are kept as written); on the client's origins only.
 // Discouraged: URLs end up in access logs and proxies. The parameter's value
 // is always redacted from telemetry and errors (listing it in
-// WithVisibleQueryKeys is a *ConfigError). Requires WithOrigins.
+// WithVisibleQueryKeys is a *ConfigError). Requires WithOrigins. It
+// cannot be combined with WithAPIKey: the client sends one key.
 func WithAPIKeyInQuery(param string, src tokens.Source) Option {
 	return optionFunc(func(c *config) {
 		if isNil(src) {
@@ -81,8 +85,24 @@ func WithAPIKeyInQuery(param string, src tokens.Source) Option {
 			c.fail("WithAPIKeyInQuery", "empty query parameter name")
 			return
 		}
-		c.apiKey = &transport.APIKeyConfig{Source: src, QueryParam: param}
+		if c.setAPIKeyOption("WithAPIKeyInQuery") {
+			c.apiKey = &transport.APIKeyConfig{Source: src, QueryParam: param}
+		}
 	})
+}
+
+// setAPIKeyOption records option as the one that configures the API key
+// and reports true, or records a *ConfigError and reports false when the
+// other API-key option already did: the client sends one key, and one of
+// the two would be silently dropped. The same option given again replaces
+// the earlier one.
+func (c *config) setAPIKeyOption(option string) bool {
+	if c.apiKeyOption != "" && c.apiKeyOption != option {
+		c.fail(option, "cannot be combined with %s: the client sends one API key", c.apiKeyOption)
+		return false
+	}
+	c.apiKeyOption = option
+	return true
 }
 
 // apiKeyHeaderClash refuses an API key header that another credential

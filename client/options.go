@@ -25,7 +25,11 @@ const DefaultMaxRedirects = transport.DefaultMaxRedirects
 
 // Option configures a Client. Options are applied in order by New, which
 // then validates the whole configuration; a later option of the same kind
-// replaces an earlier one unless its documentation says it appends.
+// replaces an earlier one unless its documentation says it appends. Two
+// different options that set the same thing (WithAPIKey and
+// WithAPIKeyInQuery, WithTokenSource and WithOAuth2ClientCredentials) are
+// a *ConfigError rather than one silently
+// replacing the other.
 type Option interface {
 	apply(*config)
 }
@@ -50,11 +54,12 @@ type config struct {
 	proxy         func(*http.Request) (*url.URL, error)
 	baseTransport http.RoundTripper
 
-	signer      *signer.Signer
-	tokenSource tokens.Source
-	oauth2      *tokens.OAuth2Config
-	tokenOption string // the option that configured bearer tokens, for errors
-	apiKey      *transport.APIKeyConfig
+	signer       *signer.Signer
+	tokenSource  tokens.Source
+	oauth2       *tokens.OAuth2Config
+	tokenOption  string // the option that configured bearer tokens, for errors
+	apiKey       *transport.APIKeyConfig
+	apiKeyOption string // the option that configured apiKey, for errors
 
 	res resilience
 	eg  egress

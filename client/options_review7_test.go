@@ -1,10 +1,13 @@
 package client_test
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/tokens"
 )
 
 // wantConfigError fails t unless client.New(opts...) fails with a
@@ -32,6 +35,24 @@ func TestAllowedProxiesWithoutProxyRefused(t *testing.T) {
 	c, err := client.New(client.WithAllowedProxies("10.0.0.1:3128"), client.WithEnvironmentProxy())
 	if err != nil {
 		t.Fatalf("with a proxy: %v", err)
+	}
+	c.Close()
+}
+
+// WithAPIKey and WithAPIKeyInQuery both configure the client's one API
+// key: given together, one key would be silently dropped.
+func TestAPIKeyHeaderAndQueryRefused(t *testing.T) {
+	src := tokens.SourceFunc(func(context.Context) (tokens.Token, error) {
+		return tokens.NewToken("k", "", time.Time{}), nil
+	})
+	o := client.WithOrigins("https://a.test")
+	wantConfigError(t, "WithAPIKeyInQuery", o, client.WithAPIKey("", src), client.WithAPIKeyInQuery("key", src))
+	wantConfigError(t, "WithAPIKey", o, client.WithAPIKeyInQuery("key", src), client.WithAPIKey("", src))
+
+	// The same option twice: the later one replaces the earlier.
+	c, err := client.New(o, client.WithAPIKey("X-A", src), client.WithAPIKey("X-B", src))
+	if err != nil {
+		t.Fatal(err)
 	}
 	c.Close()
 }
