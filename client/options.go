@@ -27,8 +27,8 @@ const DefaultMaxRedirects = transport.DefaultMaxRedirects
 // then validates the whole configuration; a later option of the same kind
 // replaces an earlier one unless its documentation says it appends. Two
 // different options that set the same thing (WithAPIKey and
-// WithAPIKeyInQuery, WithTokenSource and WithOAuth2ClientCredentials) are
-// a *ConfigError rather than one silently
+// WithAPIKeyInQuery, WithSigner and WithHMACSigning, WithTokenSource and
+// WithOAuth2ClientCredentials) are a *ConfigError rather than one silently
 // replacing the other.
 type Option interface {
 	apply(*config)
@@ -55,6 +55,7 @@ type config struct {
 	baseTransport http.RoundTripper
 
 	signer       *signer.Signer
+	signerOption string // the option that configured signer, for errors
 	tokenSource  tokens.Source
 	oauth2       *tokens.OAuth2Config
 	tokenOption  string // the option that configured bearer tokens, for errors

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/tokens"
 )
 
@@ -55,4 +56,20 @@ func TestAPIKeyHeaderAndQueryRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
+}
+
+// WithHMACSigning and WithSigner both set the client's signer: given
+// together, one signing policy would be silently dropped.
+func TestHMACSigningAndSignerRefused(t *testing.T) {
+	k, err := signer.NewHMACKey("k", make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signer.New(signer.Options{Keys: signer.StaticKey(k)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := client.WithOrigins("https://a.test")
+	wantConfigError(t, "WithSigner", o, client.WithHMACSigning(signer.StaticKey(k)), client.WithSigner(s))
+	wantConfigError(t, "WithHMACSigning", o, client.WithSigner(s), client.WithHMACSigning(signer.StaticKey(k)))
 }

@@ -7,9 +7,10 @@ import (
 // WithSigner signs every request the client sends to its origins with s
 // (RFC 9421 HTTP Message Signatures): a fresh created timestamp and nonce on
 // every attempt, over the components s covers. Requests and redirect hops to
-// any other origin are not signed. Requires WithOrigins. Default: no signing.
+// any other origin are not signed. Requires WithOrigins. It cannot be
+// combined with WithHMACSigning. Default: no signing.
 func WithSigner(s *signer.Signer) Option {
-	return requireValue("WithSigner", s, func(c *config, v *signer.Signer) { c.signer = v })
+	return requireValue("WithSigner", s, func(c *config, v *signer.Signer) { c.setSigner("WithSigner", v) })
 }
 
 // WithHMACSigning signs every request to the client's origins with
@@ -18,7 +19,8 @@ func WithSigner(s *signer.Signer) Option {
 // path, query; content-digest and content-type when there is a body;
 // authorization when present). keys supplies the current key on every
 // attempt, so a rotation (signer.KeySet) takes effect without a restart.
-// Requires WithOrigins. Use WithSigner for any other policy.
+// Requires WithOrigins. Use WithSigner for any other policy; the two
+// cannot be combined.
 func WithHMACSigning(keys signer.KeySource) Option {
 	return optionFunc(func(c *config) {
 		if isNil(keys) {
@@ -30,6 +32,18 @@ func WithHMACSigning(keys signer.KeySource) Option {
 			c.errs = append(c.errs, &ConfigError{Option: "WithHMACSigning", Err: err})
 			return
 		}
-		c.signer = s
+		c.setSigner("WithHMACSigning", s)
 	})
+}
+
+// setSigner records s, configured by option, or a *ConfigError when the
+// other signing option already set a signer: the client signs with one
+// policy, and one of the two would be silently dropped. The same option
+// given again replaces the earlier one.
+func (c *config) setSigner(option string, s *signer.Signer) {
+	if c.signerOption != "" && c.signerOption != option {
+		c.fail(option, "cannot be combined with %s: the client signs with one signer", c.signerOption)
+		return
+	}
+	c.signer, c.signerOption = s, option
 }
