@@ -2,7 +2,9 @@ package client_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -72,4 +74,23 @@ func TestHMACSigningAndSignerRefused(t *testing.T) {
 	o := client.WithOrigins("https://a.test")
 	wantConfigError(t, "WithSigner", o, client.WithHMACSigning(signer.StaticKey(k)), client.WithSigner(s))
 	wantConfigError(t, "WithHMACSigning", o, client.WithSigner(s), client.WithHMACSigning(signer.StaticKey(k)))
+}
+
+// A client certificate from WithClientCertificateFiles that clashes with
+// WithTLSConfig's Certificates is reported against the option the caller
+// gave, not WithClientCertificate.
+func TestClientCertificateFilesClashNamesOption(t *testing.T) {
+	ca, _ := testPKI()
+	leaf, err := ca.Client("svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	if err := leaf.WriteFiles(cert, key); err != nil {
+		t.Fatal(err)
+	}
+	wantConfigError(t, "WithClientCertificateFiles",
+		client.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{leaf.TLS}}),
+		client.WithClientCertificateFiles(cert, key))
 }

@@ -283,7 +283,7 @@ func newBase(c *Client, cfg *config, policy *transport.EgressPolicy) (http.Round
 	}
 	b, err := transport.NewBase(bc)
 	if err != nil {
-		return nil, renameOption(err)
+		return nil, renameOption(err, cfg.certFiles != nil)
 	}
 	c.base = b
 	c.closers = append(c.closers, func() error { b.CloseIdleConnections(); return nil })
@@ -292,8 +292,9 @@ func newBase(c *Client, cfg *config, policy *transport.EgressPolicy) (http.Round
 
 // renameOption wraps a ConfigError about a transport.BaseConfig field in one
 // naming the client option that set the field; the message keeps both
-// ("WithPins: Pins[0].Pins: ...").
-func renameOption(err error) error {
+// ("WithPins: Pins[0].Pins: ..."). certFiles says the client certificate
+// came from WithClientCertificateFiles.
+func renameOption(err error, certFiles bool) error {
 	var ce *ConfigError
 	if !errors.As(err, &ce) {
 		return err
@@ -304,6 +305,8 @@ func renameOption(err error) error {
 		opt = "WithTLSConfig"
 	case strings.HasPrefix(field, "Pins"):
 		opt = "WithPins"
+	case strings.HasPrefix(field, "ClientCertificate") && certFiles:
+		opt = "WithClientCertificateFiles"
 	case strings.HasPrefix(field, "ClientCertificate"):
 		opt = "WithClientCertificate"
 	case strings.HasPrefix(field, "Proxy"):
