@@ -160,17 +160,15 @@ func WithErrorHandler(f func(error)) CacheOption {
 //     overwrites it, or deletes it when it fails, so a restarted service
 //     does not load a token a server rejected.
 //   - A refresh after Invalidate(t) that hands back t itself (a source with
-//     a cache of its own, a static key the server no longer accepts) is a
-//     failed refresh matching ErrTokenRejected: it backs off like any
-//     failure, and callers with no valid token get a *RefreshError
-//     matching ErrBackoff and ErrTokenRejected at once, without a token
-//     request (and the auth layer sends no request). When the backoff step
-//     is over, t is served again once, in case the 401 was the server's
-//     passing fault; if it is rejected again, the next step is twice as
-//     long. Only a token other than t resets the count. This is the
-//     production SDKs' rule (AWS and Azure credential caches back off
-//     after a refresh that did not give a usable credential instead of
-//     retrying on every call).
+//     a cache of its own, such as an IdP or metadata service that returns
+//     the same token for its lifetime, or a static key) counts as a failed
+//     refresh matching ErrTokenRejected (reported to the error handler) and
+//     backs off, but t stays served: the 401 may have been one resource's
+//     or the server's passing fault, and the requests the server accepts
+//     must not fail. Until the backoff step is over, Invalidate(t) keeps t
+//     and no token request is made, so a server that keeps rejecting t
+//     costs no token request per call. Each further handing back doubles
+//     the step; only a token other than t resets the count.
 type Cache struct {
 	src Source
 	cfg cacheConfig
@@ -186,13 +184,10 @@ type Cache struct {
 	loaded   bool    // the persisted token was read (only the running refresh touches it)
 
 	// rejected is the token Invalidate last dropped, until a refresh
-	// publishes another one; retest is set once a refresh has handed it
-	// back (a failure, ErrTokenRejected): after that backoff it is served
-	// once more. staleStored: the persisted copy may be an invalidated
-	// token that the next refresh must overwrite or delete. (All guarded
-	// by mu.)
+	// publishes another one. staleStored: the persisted copy may be an
+	// invalidated token that the next refresh must overwrite or delete.
+	// (Both guarded by mu.)
 	rejected    Token
-	retest      bool
 	staleStored bool
 
 	published uint64        // refreshes that have published a token (guarded by mu)
@@ -287,22 +282,27 @@ func (c *Cache) CachedToken(ctx context.Context) (Token, bool) {
 }
 
 // Invalidate drops t if it is the cached token and reports whether it did.
-// A different (newer) cached token is kept. The next Token call refreshes,
-// unless a failed refresh is still backing off.
+// A different (newer) cached token is kept, and so is a t that the source
+// handed back after the last Invalidate(t) while that refresh's backoff
+// step lasts (see Cache). The next Token call refreshes, unless a failed
+// refresh is still backing off.
 func (c *Cache) Invalidate(t Token) bool {
-	for {
-		e := c.cur.Load()
-		if e == nil || !e.tok.Equal(t) {
-			return false
-		}
-		if c.cur.CompareAndSwap(e, nil) {
-			c.mu.Lock()
-			c.rejected, c.retest = t, false
-			c.staleStored = c.cfg.store != nil
-			c.mu.Unlock()
-			return true
-		}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.cur.Load()
+	if e == nil || !e.tok.Equal(t) {
+		return false
 	}
+	if t.Equal(c.rejected) && int64(mono()) < c.nextTry.Load() {
+		// Handed back by the source after a rejection: asking it again
+		// before the step is over would get t again.
+		return false
+	}
+	// Every store to cur happens under mu.
+	c.cur.Store(nil)
+	c.rejected = t
+	c.staleStored = c.cfg.store != nil
+	return true
 }
 
 // kick starts a background refresh unless one is running or a failed one is
@@ -385,35 +385,39 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 		err = fmt.Errorf("%w: the source's token had already expired", ErrNoToken)
 	}
 	c.mu.Lock()
+	// The token a server just rejected, handed back: it is served (the 401
+	// may have been one resource's or a passing fault), but the refresh
+	// counts as failed and backs off, so that a server that keeps
+	// rejecting it does not cost a token request per call.
 	handedBack := err == nil && !c.rejected.IsZero() && tok.Equal(c.rejected)
-	if handedBack && !c.retest {
-		// The token a server just rejected: asking again at once, on every
-		// call, would cost a token request and a 401 each time.
-		c.retest = true
-		err = ErrTokenRejected
-	}
 	// A failed refresh after Invalidate deletes the persisted copy of the
-	// invalidated token; a successful one overwrites it.
-	drop := err != nil && c.staleStored
+	// invalidated token (so does one that handed it back); a successful
+	// one overwrites it.
+	drop := (err != nil || handedBack) && c.staleStored
 	if err == nil || drop {
 		c.staleStored = false
 	}
-	if err == nil {
-		if !handedBack {
-			// Served again after its backoff, the rejected token keeps
-			// the failure count: a second rejection backs off longer.
-			c.failures, c.lastErr = 0, nil
-			c.rejected, c.retest = Token{}, false
-		}
-		c.nextTry.Store(anyTime)
-		c.cur.Store(c.newEntry(tok))
-		f.tok = tok
-	} else {
+	var failed error // the refresh's failure, for the error handler
+	if err != nil || handedBack {
 		c.failures++
 		wait := c.backoff(c.failures)
 		c.nextTry.Store(int64(mono() + wait))
 		c.lastErr = err
-		f.err = &RefreshError{Err: err, Failures: c.failures, RetryAt: time.Now().Add(wait)}
+		if handedBack {
+			c.lastErr = ErrTokenRejected
+		}
+		failed = &RefreshError{Err: c.lastErr, Failures: c.failures, RetryAt: time.Now().Add(wait)}
+	}
+	if err == nil {
+		if !handedBack {
+			c.failures, c.lastErr = 0, nil
+			c.rejected = Token{}
+			c.nextTry.Store(anyTime)
+		}
+		c.cur.Store(c.newEntry(tok))
+		f.tok = tok
+	} else {
+		f.err = failed
 	}
 	// The flight ends as it publishes: a caller that finds no valid token
 	// from now on (Invalidate) starts a new refresh instead of joining this
@@ -427,7 +431,7 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	// write can take its whole timeout).
 	close(f.done)
 
-	if (err == nil && !fromStore || drop) && c.cfg.store != nil {
+	if (err == nil && !fromStore && !handedBack || drop) && c.cfg.store != nil {
 		select {
 		case c.saveSem <- struct{}{}:
 			// A later refresh may have written its newer token already.
@@ -448,8 +452,8 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 			c.report(fmt.Errorf("tokens: persist token: %w", context.Cause(ctx)))
 		}
 	}
-	if f.err != nil {
-		c.report(f.err)
+	if failed != nil {
+		c.report(failed)
 	}
 }
 

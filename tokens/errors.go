@@ -25,8 +25,8 @@ var (
 	ErrBackoff = errors.New("tokens: refresh backing off after a failure")
 	// ErrTokenRejected: after a Cache's token was invalidated (a server
 	// answered 401 to it), the refresh handed back that same token. The
-	// Cache counts it as a failed refresh and backs off rather than ask
-	// its source again on every call (see Cache).
+	// Cache keeps serving it but counts the refresh as failed and backs
+	// off rather than ask its source again on every 401 (see Cache).
 	ErrTokenRejected = errors.New("tokens: source handed back the token that was just rejected")
 	// ErrInvalidGrant: the token endpoint answered invalid_grant (a
 	// revoked, expired or reused refresh token). Retrying cannot help.

@@ -113,7 +113,8 @@ func TestAPIKeyRotationOn401(t *testing.T) {
 	}
 	for _, query := range []string{"", "key"} {
 		// (Accepted: a 401 here, with the store still holding the old key,
-		// would put the cache in backoff; see TestAuthRejectedTokenHandedBackDoesNotHammer.)
+		// would put the cache in backoff, keeping the old key until the
+		// step is over; see TestAuthRejectedTokenHandedBackDoesNotHammer.)
 		next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
 		rt := newAPIKey(t, next, transport.APIKeyConfig{Source: cache, QueryParam: query})
 		roundTripOK(t, rt, authReq(t, "GET", "https://api.example.test/v1", "")) // caches the old key

@@ -55,11 +55,10 @@ type AuthConfig struct {
 // answer to the replay is returned whatever it is. It does not replay when
 // the challenge says error="insufficient_scope" or "invalid_request" (a new
 // token would not help), when the source hands back the same token (a
-// tokens.Cache then fails with tokens.ErrTokenRejected and backs off: later
-// requests fail at once with an *AuthError matching it and
-// tokens.ErrBackoff, without a token request or a send, until the backoff
-// step is over), or when the body cannot be replayed; the 401 is then
-// returned as is.
+// tokens.Cache then keeps serving it but backs off, reporting
+// tokens.ErrTokenRejected: until the backoff step is over, a 401 to it
+// asks the source nothing), or when the body cannot be replayed; the 401
+// is then returned as is.
 //
 // When no token can be had, the request is not sent: RoundTrip closes its
 // body and returns an *AuthError wrapping the source's error (after a 401,
