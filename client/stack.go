@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/securecall/securecall/internal/stackhook"
 	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
 )
@@ -181,6 +182,12 @@ func wrapResilience(rc transport.ResilienceConfig, next http.RoundTripper) (http
 	retry.SharedClock = true
 	if rt, err = transport.NewRetry(rt, retry); err != nil { // 4
 		return nil, &ConfigError{Option: "WithResilience", Err: err}
+	}
+	// Every call-level layer above is this package's or transport's (a
+	// WithCallLayer stack's sit behind transport.NewCallLayerBoundary):
+	// the first attempt may take the call trace's copy of the request.
+	if !stackhook.LendCallCopy(rt) {
+		return nil, errors.New("client: internal error: the retry layer is not transport's")
 	}
 	if rc.TotalTimeout > 0 { // 3
 		if rt, err = transport.NewTotalTimeout(rt, rc.TotalTimeout); err != nil {

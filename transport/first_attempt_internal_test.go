@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
+	"github.com/securecall/securecall/internal/stackhook"
 	"github.com/securecall/securecall/tokens"
 )
 
@@ -160,6 +161,7 @@ func newFARig(t *testing.T, boundary func(http.RoundTripper) http.RoundTripper, 
 	if rt, err = NewRetry(rt, RetryConfig{BaseDelay: time.Microsecond, MaxDelay: time.Microsecond, ServerWaitJitter: -1, Budget: BudgetConfig{Disabled: true}, SharedClock: true}); err != nil {
 		t.Fatal(err)
 	}
+	stackhook.LendCallCopy(rt) // as client.New does
 	if rt, err = NewTotalTimeout(rt, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -436,6 +438,7 @@ func TestLimitsReadsTheMethodBeforeTheCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stackhook.LendCallCopy(rt)
 	if rt, err = NewLimits(rt, LimitsConfig{MaxBodyBytes: 16}); err != nil {
 		t.Fatal(err)
 	}
@@ -454,35 +457,36 @@ func TestLimitsReadsTheMethodBeforeTheCall(t *testing.T) {
 	}
 }
 
-// TestFirstAttemptCopiesWithoutSharedClock: a hand-built stack whose retry
-// layer is not told that the layers around it are this package's
-// (RetryConfig.SharedClock unset) may have a layer of the caller's between
-// the call trace and the retry layer, reading its request after next: the
-// first attempt copies the request, so that layer never sees the attempt's
-// credentials.
-func TestFirstAttemptCopiesWithoutSharedClock(t *testing.T) {
-	base := roundTripFunc(func(r *http.Request) (*http.Response, error) { return faOK(r), nil })
-	rt, err := NewRetry(faPoison(base), RetryConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before, after faView
-	spy := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		before = faViewOf(r, "")
-		resp, err := rt.RoundTrip(r)
-		after = faViewOf(r, "")
-		return resp, err
-	})
-	top := NewCallTrace(spy, TraceConfig{})
-	resp, err := top.RoundTrip(faRequest(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	if cs := callScopeFrom(resp.Request.Context()); cs != nil && resp.Request == &cs.req {
-		t.Fatal("the first attempt took the call's own copy without SharedClock")
-	}
-	if !after.equal(before) || after.header.Get("Authorization") != "" {
-		t.Errorf("a layer between the call trace and the retry layer saw its request change:\n%+v\nwas\n%+v", after, before)
+// TestFirstAttemptCopiesUnlessLent: a hand-built stack (its retry layer not
+// marked by stackhook.LendCallCopy, which only client.New calls) may have a
+// layer of the caller's between the call trace and the retry layer, reading
+// its request after next: the first attempt copies the request, so that
+// layer never sees the attempt's credentials, with SharedClock or without.
+func TestFirstAttemptCopiesUnlessLent(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		base := roundTripFunc(func(r *http.Request) (*http.Response, error) { return faOK(r), nil })
+		rt, err := NewRetry(faPoison(base), RetryConfig{SharedClock: shared})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var before, after faView
+		spy := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			before = faViewOf(r, "")
+			resp, err := rt.RoundTrip(r)
+			after = faViewOf(r, "")
+			return resp, err
+		})
+		top := NewCallTrace(spy, TraceConfig{})
+		resp, err := top.RoundTrip(faRequest(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if cs := callScopeFrom(resp.Request.Context()); cs != nil && resp.Request == &cs.req {
+			t.Fatalf("SharedClock %v: the first attempt took the call's own copy of a retry layer not lent it", shared)
+		}
+		if !after.equal(before) || after.header.Get("Authorization") != "" {
+			t.Errorf("SharedClock %v: a layer between the call trace and the retry layer saw its request change:\n%+v\nwas\n%+v", shared, after, before)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/securecall/securecall/internal/stackhook"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -167,13 +168,7 @@ type RetryConfig struct {
 	// (NewCallTrace's) while the request is still the call's own copy:
 	// only this package's call-level layers, which never block, ran since
 	// (a WithCallLayer stack's NewCallLayerBoundary ends that, and the
-	// layer then reads the clock). It also lets the call's first attempt
-	// take that copy instead of copying it again (one allocation fewer):
-	// the attempt's layers then change it in place, so the call-level
-	// layers between NewCallTrace and this layer must be this package's
-	// (which read their request before they call next) or sit behind
-	// NewCallLayerBoundary, as in client.New; a layer of yours reading
-	// its request after next would see the attempt's headers and URL.
+	// layer then reads the clock).
 	SharedClock bool
 }
 
@@ -483,6 +478,23 @@ type retryLayer struct {
 	stops       metric.Int64Counter
 	attrSets    optCache[hostLabel, []metric.AddOption]
 	clk         clock
+	// lend: the call's first attempt takes the call trace's own copy of
+	// the request instead of copying it (beginCallAttempt). Only a stack
+	// builder that knows every call-level layer above sets it
+	// (stackhook.LendCallCopy, which client.New calls): the attempt's
+	// layers change that copy in place, credentials included, so a layer
+	// of the caller's reading its request after next would see them.
+	lend bool
+}
+
+func init() {
+	stackhook.LendCallCopy = func(rt http.RoundTripper) bool {
+		l, ok := rt.(*retryLayer)
+		if ok {
+			l.lend = true
+		}
+		return ok
+	}
 }
 
 // retryHost is the retry layer's state for one host.
@@ -568,7 +580,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, l.fail(ctx, host, n, lastStatus, err)
 		}
 		var r *http.Request
-		if n == 0 && cs != nil && l.cfg.SharedClock {
+		if n == 0 && cs != nil && l.lend {
 			pristine = *req
 			r = beginCallAttempt(cs, req, host, now, l.cfg.SharedClock)
 			inPlace = r == req

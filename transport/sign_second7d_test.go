@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securecall/securecall/internal/stackhook"
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/transport"
 )
@@ -52,7 +53,11 @@ func TestSignAlignWireRetriedFromPristineRequest(t *testing.T) {
 			srv.StartTLS()
 			comps := append(signer.DefaultComponents(), signer.Field("cookie"), signer.Field("content-length").IfPresent())
 			sign := signedClient(t, srv, comps...)
-			rt := transport.NewCallTrace(newRetry(t, sign, transport.RetryConfig{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, SharedClock: share}), transport.TraceConfig{})
+			retry := newRetry(t, sign, transport.RetryConfig{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, SharedClock: share})
+			if share {
+				stackhook.LendCallCopy(retry) // the first attempt takes the call's copy, as in client.New
+			}
+			rt := transport.NewCallTrace(retry, transport.TraceConfig{})
 
 			req, err := http.NewRequest(http.MethodPut, srv.URL+"/r", strings.NewReader("hello"))
 			if err != nil {
