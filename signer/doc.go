@@ -21,6 +21,9 @@
 // The default components (DefaultComponents) are @method, @authority, @path,
 // @query, content-digest and content-type when the request has a body, and
 // authorization when present. Signatures never cover "all headers".
+// Field lines set under a non-canonical key (req.Header["x-api-key"]),
+// which net/http sends as well, are first moved to the canonical key, so
+// the signature covers every line of a field that is sent.
 //
 // The transport package's sign layer runs a Signer inside the retry loop,
 // once per attempt, and only for the origins it is scoped to.

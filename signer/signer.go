@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/textproto"
 	"slices"
 	"strconv"
 	"strings"
@@ -269,11 +270,14 @@ func (s *Signer) Components() []Component { return slices.Clone(s.comps) }
 // req.Body, only a fresh copy from req.GetBody.
 //
 // So that what is signed is what arrives over HTTP/1.1 and HTTP/2 alike,
-// Sign first aligns the parts of req that the two protocols send
-// differently (see alignWire): it joins the Cookie field lines into one
-// when cookie is covered, and drops a forced chunked TransferEncoding from
-// a request without a body, or (when content-length is covered) makes a
-// chunked body's length unknown.
+// Sign first merges the field lines set under a non-canonical key
+// (req.Header["x-api-key"], which net/http sends as it is) into the
+// canonical key (see mergeKeys), so that they are covered, checked for a
+// label in use and sent as the signature says; then it aligns the parts of
+// req that the two protocols send differently (see alignWire): it joins
+// the Cookie field lines into one when cookie is covered, and drops a
+// forced chunked TransferEncoding from a request without a body, or (when
+// content-length is covered) makes a chunked body's length unknown.
 //
 // Each call draws a fresh nonce and uses now for created, so every signed
 // attempt of a retried request is distinct.
@@ -291,6 +295,7 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 	if req.Header == nil {
 		req.Header = make(http.Header)
 	}
+	mergeKeys(req.Header)
 	if existing := req.Header["Signature-Input"]; len(existing) > 0 {
 		if d, err := httpsfv.UnmarshalDictionary(existing); err != nil {
 			return fmt.Errorf("%w: existing Signature-Input: %v", ErrMalformed, err)
@@ -406,6 +411,62 @@ func (s *Signer) readNonce(b []byte) error {
 		return fmt.Errorf("signer: nonce: %w", err)
 	}
 	return nil
+}
+
+// mergeKeys moves the field lines of h set under a key that is not in
+// canonical form ("x-api-key", "COOKIE") to the canonical key ("X-Api-Key",
+// "Cookie"), which is where Sign, the Header methods and the receiver (Go's
+// servers canonicalise every key) look for them. Otherwise net/http sends
+// them anyway (HTTP/1.1 as written, HTTP/2 lower-cased), so a signature
+// covering the field would leave them out (IfPresent), or cover only the
+// canonical key's lines while the receiver merges both; a caller's
+// Signature-Input under such a key would escape the label-in-use check.
+// The lines of all the spellings of one name are joined in the order
+// HTTP/1.1 writes them (keys sorted bytewise; HTTP/2 follows map order,
+// which is random), so HTTP/1.1 sends the same lines as before, in one
+// block. A spelling of a field net/http takes from elsewhere (Host,
+// Content-Length, Transfer-Encoding) is thereby no longer sent as an extra
+// line over HTTP/1.1, as HTTP/2 never sends it. A key that is not a valid
+// field name is left alone: net/http refuses to send it. A canonical key
+// present with no lines stays present (an empty User-Agent keeps net/http
+// from sending its own).
+func mergeKeys(h http.Header) {
+	var odd []string
+	for k := range h {
+		if textproto.CanonicalMIMEHeaderKey(k) != k {
+			odd = append(odd, k)
+		}
+	}
+	if len(odd) == 0 {
+		return
+	}
+	slices.Sort(odd)
+	for len(odd) > 0 {
+		canon := textproto.CanonicalMIMEHeaderKey(odd[0])
+		keys := []string{}
+		_, had := h[canon]
+		if had {
+			keys = append(keys, canon)
+		}
+		rest := odd[:0]
+		for _, k := range odd {
+			if textproto.CanonicalMIMEHeaderKey(k) == canon {
+				keys = append(keys, k)
+			} else {
+				rest = append(rest, k)
+			}
+		}
+		odd = rest
+		slices.Sort(keys)
+		var vals []string // a new slice: h's may share a backing array
+		for _, k := range keys {
+			vals = append(vals, h[k]...)
+			delete(h, k)
+		}
+		if had || len(vals) > 0 {
+			h[canon] = vals // a canonical key kept even empty: User-Agent
+		}
+	}
 }
 
 // alignWire makes req go on the wire the same way over HTTP/1.1 and HTTP/2
