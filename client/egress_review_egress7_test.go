@@ -52,12 +52,14 @@ func proxyGet(t *testing.T, c *client.Client, u string) error {
 // TestAllowedProxyIsNotADirectDestination: the SSRF-safe dialer dials a
 // listed proxy without the address check. A request whose destination is
 // the proxy's own host:port, sent directly (the proxy function says no
-// proxy for it, as NO_PROXY or HTTPS_PROXY without HTTP_PROXY do, or no
-// proxy function is configured at all), must not get that exemption: it
+// proxy for it, as NO_PROXY or HTTPS_PROXY without HTTP_PROXY do, or the
+// environment's NO_PROXY lists it), must not get that exemption: it
 // would reach a private address (and the proxy's own pages) the caller
 // never allowed as a destination.
 func TestAllowedProxyIsNotADirectDestination(t *testing.T) {
 	pu, conns := countingProxy(t)
+	t.Setenv("HTTPS_PROXY", pu.String())
+	t.Setenv("NO_PROXY", pu.Hostname())
 	noProxyForItself := func(r *http.Request) (*url.URL, error) {
 		if r.URL.Hostname() == pu.Hostname() {
 			return nil, nil
@@ -66,7 +68,9 @@ func TestAllowedProxyIsNotADirectDestination(t *testing.T) {
 	}
 	for name, o := range map[string][]client.Option{
 		"no proxy for itself": {client.WithAllowedProxies(pu.Host), client.WithProxy(noProxyForItself)},
-		"no proxy function":   {client.WithAllowedProxies(pu.Host)},
+		// NO_PROXY=<the proxy's host> in the environment: the environment's
+		// proxy function says no proxy for it.
+		"environment, no proxy for itself": {client.WithAllowedProxies(pu.Host), client.WithEnvironmentProxy()},
 	} {
 		c, err := client.New(o...)
 		if err != nil {
