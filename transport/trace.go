@@ -815,6 +815,12 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		// Go's HTTP/2 refusal of a connection-specific header quotes the
+		// header's value: reported, as the retry and breaker layers do, as
+		// the caller's malformed request, which names the field only.
+		err = invalidForHTTP2(r, err)
+	}
 
 	if merged {
 		return t.endMerged(ctx, span, buf, attrs, m, host, resp, err)
