@@ -81,6 +81,7 @@ const (
 	ErrorTypeEgressDenied      = "egress_denied"
 	ErrorTypeRedirectDenied    = "redirect_denied"
 	ErrorTypeNotReplayable     = "not_replayable"
+	ErrorTypeInvalidRequest    = "invalid_request"
 	ErrorTypeResponseTooLarge  = "response_too_large"
 	ErrorTypeClosed            = "closed"
 	ErrorTypeDNS               = "dns"
@@ -101,8 +102,9 @@ const (
 //   - "pin_mismatch" (ErrPinMismatch), "tls_certificate" (any other
 //     IsCertificateError), "tls" (another TLS failure);
 //   - "circuit_open", "rate_limited", "egress_denied", "redirect_denied",
-//     "not_replayable", "response_too_large", "closed" for this package's
-//     sentinels;
+//     "not_replayable", "invalid_request" (ErrInvalidRequest: the caller's
+//     malformed request, an HTTP/2 header refusal included),
+//     "response_too_large", "closed" for this package's sentinels;
 //   - "dns", "connection_refused", "connection_reset", "connection_closed"
 //     (the peer closed the connection: EOF), "connection" (another network
 //     error);
@@ -138,6 +140,8 @@ func ErrorType(err error) string {
 		return ErrorTypeRedirectDenied
 	case errors.Is(err, ErrNotReplayable):
 		return ErrorTypeNotReplayable
+	case errors.Is(err, ErrInvalidRequest):
+		return ErrorTypeInvalidRequest
 	case errors.Is(err, ErrResponseTooLarge):
 		return ErrorTypeResponseTooLarge
 	case errors.Is(err, ErrClosed):

@@ -3,6 +3,7 @@ package transport_test
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -68,5 +69,42 @@ func TestReview7TelemetryHTTP2HeaderRefusalNoValue(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestReview7TelemetryInvalidRequestErrorType: an HTTP/2 header refusal is
+// the caller's malformed request (ErrInvalidRequest). It gets an
+// error.type of its own, a documented constant, on the spans and the
+// duration histogram, instead of "_OTHER", which says nothing and lumps
+// it with unknown failures.
+func TestReview7TelemetryInvalidRequestErrorType(t *testing.T) {
+	for _, twoLevel := range []bool{false, true} {
+		rig := newOtelRig(t, nil)
+		if twoLevel {
+			rig.twoLevel()
+		}
+		rt, url := h2RefusalStack(t, rig)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/x", nil)
+		req.Header.Set("Connection", "upgrade")
+		resp, err := rt.RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+			t.Fatal("a request HTTP/2 refuses succeeded")
+		}
+		if got := transport.ErrorType(err); got != transport.ErrorTypeInvalidRequest {
+			t.Errorf("twoLevel=%v: ErrorType %q, want %q", twoLevel, got, transport.ErrorTypeInvalidRequest)
+		}
+		for _, s := range rig.ended() {
+			wantAttr(t, s, "error.type", transport.ErrorTypeInvalidRequest)
+		}
+		h := findHistogram(t, rig.metrics(t), transport.MetricRequestDuration)
+		for _, p := range h.DataPoints {
+			if v, _ := p.Attributes.Value("error.type"); v.AsString() != transport.ErrorTypeInvalidRequest {
+				t.Errorf("twoLevel=%v: duration error.type %q, want %q", twoLevel, v.Emit(), transport.ErrorTypeInvalidRequest)
+			}
+		}
+	}
+	if got := transport.ErrorType(fmt.Errorf("wrapped: %w", transport.ErrInvalidRequest)); got != transport.ErrorTypeInvalidRequest {
+		t.Errorf("ErrorType(ErrInvalidRequest) = %q, want %q", got, transport.ErrorTypeInvalidRequest)
 	}
 }
