@@ -63,7 +63,7 @@ func TestReview7TelemetryHTTP2HeaderRefusalNoValue(t *testing.T) {
 			}
 			for _, e := range s.Events {
 				for _, a := range e.Attributes {
-					if strings.Contains(a.Value.Emit(), secret) {
+					if strings.Contains(a.Value.String(), secret) {
 						t.Errorf("twoLevel=%v: span %s event %s quotes the header value", twoLevel, s.Name, e.Name)
 					}
 				}
@@ -100,7 +100,7 @@ func TestReview7TelemetryInvalidRequestErrorType(t *testing.T) {
 		h := findHistogram(t, rig.metrics(t), transport.MetricRequestDuration)
 		for _, p := range h.DataPoints {
 			if v, _ := p.Attributes.Value("error.type"); v.AsString() != transport.ErrorTypeInvalidRequest {
-				t.Errorf("twoLevel=%v: duration error.type %q, want %q", twoLevel, v.Emit(), transport.ErrorTypeInvalidRequest)
+				t.Errorf("twoLevel=%v: duration error.type %q, want %q", twoLevel, v.String(), transport.ErrorTypeInvalidRequest)
 			}
 		}
 	}
