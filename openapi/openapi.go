@@ -387,13 +387,37 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 	}
 	// The router gives path parameters as they are in the escaped path;
 	// the upstream decodes them, and their schema constrains the decoded
-	// value ("%2B" is the one character "+", "a%2Fb" has a "/").
+	// value ("%2B" is the one character "+", "a%2Fb" has a "/"). An array
+	// or object parameter stays escaped: the validator splits it on its
+	// style's delimiters first, and an escaped delimiter ("y%2Cz") is part
+	// of an item, not a delimiter.
 	for k, v := range params {
+		if !scalarPathParam(route, k) {
+			continue
+		}
 		if d, err := url.PathUnescape(v); err == nil {
 			params[k] = d
 		}
 	}
 	return route, params, nil
+}
+
+// scalarPathParam reports whether the path parameter name of route is
+// declared with a schema that is neither an array nor an object (true when
+// it has none: the validator then takes it as a string).
+func scalarPathParam(route *routers.Route, name string) bool {
+	var p *openapi3.Parameter
+	if route.Operation != nil {
+		p = route.Operation.Parameters.GetByInAndName(openapi3.ParameterInPath, name)
+	}
+	if p == nil && route.PathItem != nil {
+		p = route.PathItem.Parameters.GetByInAndName(openapi3.ParameterInPath, name)
+	}
+	if p == nil || p.Schema == nil || p.Schema.Value == nil || p.Schema.Value.Type == nil {
+		return true
+	}
+	t := p.Schema.Value.Type
+	return !t.Includes(openapi3.TypeArray) && !t.Includes(openapi3.TypeObject)
 }
 
 // decodeUnreserved returns the escaped path p with every percent-encoded

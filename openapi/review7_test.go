@@ -42,6 +42,12 @@ paths:
         - {name: name, in: path, required: true, schema: {type: string, pattern: "^[^/]+$"}}
       responses:
         "200": {description: ok}
+  /pairs/{items}:
+    get:
+      parameters:
+        - {name: items, in: path, required: true, schema: {type: array, maxItems: 2, items: {type: string}}}
+      responses:
+        "200": {description: ok}
 `
 
 // TestPercentEncodedLiteralPathMatchesLiteralOperation: a literal path
@@ -131,5 +137,30 @@ func TestHostMatchedCaseInsensitively(t *testing.T) {
 	resp.Body.Close()
 	if route != "/v1/cards/{id}" {
 		t.Errorf("route %q, want /v1/cards/{id}", route)
+	}
+}
+
+// TestPathArrayParameterKeepsEncodedDelimiters: an array (or object) path
+// parameter is split on its style's delimiters before its items are
+// validated; an encoded delimiter inside an item ("y%2Cz") is part of that
+// item, as the upstream sees it, not a third item.
+func TestPathArrayParameterKeepsEncodedDelimiters(t *testing.T) {
+	for _, tc := range []struct {
+		url       string
+		violation bool
+	}{
+		{"https://api.example.test/v1/pairs/x,y%2Cz", false},
+		{"https://api.example.test/v1/pairs/x,y,z", true},
+	} {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(encodedSpec)})
+		req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
+		resp, err := rt.RoundTrip(req)
+		if got := errors.Is(err, transport.ErrSchemaViolation); got != tc.violation {
+			t.Errorf("%s: err = %v, want violation %v", tc.url, err, tc.violation)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
 	}
 }
