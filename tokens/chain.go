@@ -67,9 +67,11 @@ type link struct {
 // detection): a Chain never creates a secret in a weaker store. The primary
 // goes first; when it fails, its error is returned and no fallback is
 // touched. A fallback that holds the key but could not be updated (a
-// read-only environment variable) or could not be checked is reported in a
-// *ChainError with Op "set" or "delete": the primary has the change, the
-// listed backends may still hold the old value.
+// read-only environment variable) or could not be checked (its Get failed
+// with anything but ErrNotFound: a locked or unavailable keyring, an
+// insecure file) is reported in a *ChainError with Op "set" or "delete":
+// the primary has the change, the listed backends may still hold the old
+// value.
 type Chain struct {
 	links   []link
 	onServe func(key, backend string)
@@ -175,6 +177,7 @@ func (c *Chain) Delete(ctx context.Context, key string) error {
 func (c *Chain) holders(ctx context.Context, opName, key string, op func(Store) error) (int, error) {
 	var names []string
 	var errs []error
+	var unchecked []bool
 	n := 0
 	for _, l := range c.links[1:] {
 		v, err := l.Store.Get(ctx, key)
@@ -182,7 +185,8 @@ func (c *Chain) holders(ctx context.Context, opName, key string, op func(Store) 
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
-		if err == nil {
+		checked := err == nil
+		if checked {
 			if err = op(l.Store); err == nil {
 				n++
 				continue
@@ -190,11 +194,12 @@ func (c *Chain) holders(ctx context.Context, opName, key string, op func(Store) 
 		}
 		names = append(names, l.Name)
 		errs = append(errs, err)
+		unchecked = append(unchecked, !checked)
 	}
 	if len(errs) == 0 {
 		return n, nil
 	}
-	return n, &ChainError{Op: opName, Key: key, Backends: names, Errs: errs}
+	return n, &ChainError{Op: opName, Key: key, Backends: names, Errs: errs, unchecked: unchecked}
 }
 
 // Backends returns the backend names in lookup order.
@@ -212,13 +217,18 @@ func (c *Chain) Backends() []string {
 // matches ErrUnavailable when the fallback then had nothing.
 //
 // With Op "set" or "delete" it reports a write that reached the primary
-// backend but not the fallbacks listed, which hold (or could not be checked
-// for) an older copy of the secret.
+// backend but not the fallbacks listed: each of them either holds an old
+// copy of the secret that it could not update or delete (Errs[i] is that
+// write's error), or could not be checked for one (Errs[i] is the read's
+// error: a locked or unavailable keyring, an insecure file) and may hold
+// one. The message tells which.
 type ChainError struct {
 	Op       string // "get", "set" or "delete"; "" is "get"
 	Key      string
 	Backends []string
 	Errs     []error
+
+	unchecked []bool // Op "set"/"delete": Backends[i] could not be read
 }
 
 func (e *ChainError) Error() string {
@@ -232,13 +242,26 @@ func (e *ChainError) Error() string {
 		b.WriteString(e.Op)
 		b.WriteByte(' ')
 		b.WriteString(strconv.Quote(e.Key))
-		b.WriteString(" reached the primary but left a copy in a fallback")
+		b.WriteString(" reached the primary but not every fallback")
 	}
 	for i, err := range e.Errs {
 		b.WriteString("; ")
-		b.WriteString(e.Backends[i])
-		b.WriteString(": ")
-		b.WriteString(err.Error())
+		if i < len(e.Backends) {
+			b.WriteString(e.Backends[i])
+		}
+		switch {
+		case e.Op == "" || e.Op == "get":
+			b.WriteString(": ")
+		case i < len(e.unchecked) && e.unchecked[i]:
+			b.WriteString(" could not be checked for an old copy: ")
+		case e.Op == "delete":
+			b.WriteString(" holds an old copy (could not delete): ")
+		default:
+			b.WriteString(" holds an old copy (could not update): ")
+		}
+		if err != nil {
+			b.WriteString(err.Error())
+		}
 	}
 	return b.String()
 }
