@@ -71,7 +71,9 @@ type link struct {
 // with anything but ErrNotFound: a locked or unavailable keyring, an
 // insecure file) is reported in a *ChainError with Op "set" or "delete":
 // the primary has the change, the listed backends may still hold the old
-// value.
+// value. A Refresher over the Chain takes that error for a persisted
+// rotated refresh token: it serves the access token and reports the error
+// (see Refresher).
 type Chain struct {
 	links   []link
 	onServe func(key, backend string)

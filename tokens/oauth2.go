@@ -2,11 +2,14 @@ package tokens
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -257,20 +260,55 @@ func (e *tokenTypeError) Is(target error) bool {
 // re-provisioned). When the endpoint rotates the refresh token, Refresher
 // writes the new one to the Store BEFORE it returns the new access token;
 // if that write fails, Token returns the error and no token, and keeps the
-// new refresh token in memory so the next call can use it. Calls are
-// serialised: two concurrent uses of one refresh token would look like a
-// replay to a server with reuse detection, which then revokes the grant.
+// new refresh token in memory so the next call can use it.
+//
+// One write failure is not a failed refresh: a *ChainError with Op "set"
+// (from a Chain, found with errors.As), which says that the Chain's primary
+// backend holds the new refresh token and that some fallback holds an old
+// copy it could not update (a read-only environment variable) or could not
+// be checked (a locked keyring). Failing the refresh there would fail every
+// later refresh too, as each rotates the token again and meets the same
+// fallback: Token returns the access token and reports the error to the
+// handler set with WithRefresherErrorHandler, or, without one, logs a
+// warning with slog.Default (the key and the backend names, no secret),
+// once per set of backends. Remove the stale copy: read from that fallback
+// later (the primary down), the old refresh token would be refused, or
+// trip the server's reuse detection.
+//
+// Calls are serialised: two concurrent uses of one refresh token would look
+// like a replay to a server with reuse detection, which then revokes the
+// grant.
 type Refresher struct {
-	ep    *endpoint
-	store Store
-	key   string
-	sem   chan struct{} // one refresh at a time
-	rt    string        // current refresh token (guarded by sem)
+	ep      *endpoint
+	store   Store
+	key     string
+	onError func(error)
+	sem     chan struct{}   // one refresh at a time
+	rt      string          // current refresh token (guarded by sem)
+	warned  map[string]bool // backend sets already logged (guarded by sem)
+}
+
+// RefresherOption configures NewRefresher.
+type RefresherOption interface{ applyRefresher(*Refresher) }
+
+type refresherOptionFunc func(*Refresher)
+
+func (f refresherOptionFunc) applyRefresher(r *Refresher) { f(r) }
+
+// WithRefresherErrorHandler sets a function called with every write of a
+// rotated refresh token that reached a Chain's primary backend but not
+// every fallback holding the key (a *ChainError with Op "set"; the refresh
+// itself succeeds, see Refresher). It is called on the refreshing
+// goroutine, one call at a time, possibly after the caller of Token has
+// stopped waiting, and must not block. Default: a warning logged with
+// slog.Default, once per set of backends.
+func WithRefresherErrorHandler(f func(error)) RefresherOption {
+	return refresherOptionFunc(func(r *Refresher) { r.onError = f })
 }
 
 // NewRefresher returns a refresh-token Source for cfg that keeps its refresh
 // token in store under key.
-func NewRefresher(cfg OAuth2Config, store Store, key string) (*Refresher, error) {
+func NewRefresher(cfg OAuth2Config, store Store, key string, opts ...RefresherOption) (*Refresher, error) {
 	ep, err := newEndpoint(cfg)
 	if err != nil {
 		return nil, err
@@ -281,7 +319,13 @@ func NewRefresher(cfg OAuth2Config, store Store, key string) (*Refresher, error)
 	if err := ValidateKey(key); err != nil {
 		return nil, &ConfigError{Option: "key", Err: err}
 	}
-	return &Refresher{ep: ep, store: store, key: key, sem: make(chan struct{}, 1)}, nil
+	r := &Refresher{ep: ep, store: store, key: key, sem: make(chan struct{}, 1)}
+	for _, o := range opts {
+		if o != nil {
+			o.applyRefresher(r)
+		}
+	}
+	return r, nil
 }
 
 // Token refreshes the access token, persisting a rotated refresh token
@@ -364,11 +408,41 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
 		werr := r.store.Set(wctx, r.key, []byte(t.RefreshToken))
 		cancel()
-		if werr != nil {
+		var ce *ChainError
+		switch {
+		case werr == nil:
+		case errors.As(werr, &ce) && ce.Op == "set":
+			// The primary holds the new refresh token; only a fallback
+			// is stale (see Refresher).
+			r.reportStaleFallback(ctx, ce, fmt.Errorf("tokens: persist rotated refresh token: %w", werr))
+		default:
 			return Token{}, fmt.Errorf("tokens: persist rotated refresh token: %w", werr)
 		}
 	}
 	return bearerToken(t)
+}
+
+// reportStaleFallback hands err to the error handler or, without one, logs
+// a warning naming the key and ce's backends, once per set of backends;
+// r.sem is held.
+func (r *Refresher) reportStaleFallback(ctx context.Context, ce *ChainError, err error) {
+	if r.onError != nil {
+		r.onError(err)
+		return
+	}
+	backends := slices.Clone(ce.Backends)
+	slices.Sort(backends)
+	id := strings.Join(backends, "\x00")
+	if r.warned[id] {
+		return
+	}
+	if r.warned == nil {
+		r.warned = map[string]bool{}
+	}
+	r.warned[id] = true
+	slog.Default().LogAttrs(ctx, slog.LevelWarn,
+		"tokens: rotated refresh token persisted to the primary backend only; these fallbacks may hold an old copy, remove it",
+		slog.String("key", r.key), slog.Any("backends", backends))
 }
 
 func isInvalidGrant(err error) bool {
