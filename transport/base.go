@@ -71,7 +71,9 @@ type BaseConfig struct {
 	// present it (also for HTTP/2, whose busy connections are never idle),
 	// while in-flight calls finish on their connection; a
 	// TLSConfig.ClientSessionCache never lets them resume a session made
-	// with an earlier certificate. nil presents none.
+	// with an earlier certificate, nor (when Base transports share one
+	// through a shared TLSConfig) with another ClientCertificate. nil
+	// presents none.
 	// Every call that gets a response over TLS is then marked AuthMTLS for
 	// the inventory and audit log, also when the server did not ask for
 	// the certificate (crypto/tls does not report that in the connection
@@ -272,15 +274,18 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 // tls.Config clone: http.Transport modifies NextProtos in place) with the
 // configured settings. With a client certificate, gen is the certificate
 // generation the transport is made for: a caller's ClientSessionCache is
-// then partitioned by it, so that a connection made after a rotation never
-// resumes a session of the previous certificate (a resumed handshake
-// presents no certificate, and the server would keep authenticating the
-// client with the rotated-away one for the ticket's lifetime).
+// then partitioned by the ClientCertificate and its generation, so that a
+// connection made after a rotation never resumes a session of the previous
+// certificate, and a Base sharing the cache (through a shared TLSConfig)
+// with another Base never resumes a session of the other's certificate (a
+// resumed handshake presents no certificate, and the server would keep
+// authenticating the client with the other one for the ticket's lifetime).
 func (b *Base) newTransport(gen uint64) *http.Transport {
 	t := b.proto.Clone()
 	if b.cc != nil && t.TLSClientConfig != nil && t.TLSClientConfig.ClientSessionCache != nil {
 		inner := t.TLSClientConfig.ClientSessionCache
-		t.TLSClientConfig.ClientSessionCache = certEpochCache{inner: inner, prefix: strconv.FormatUint(gen, 10) + "\x00"}
+		prefix := strconv.FormatUint(b.cc.ident(), 10) + "." + strconv.FormatUint(gen, 10) + "\x00"
+		t.TLSClientConfig.ClientSessionCache = certEpochCache{inner: inner, prefix: prefix}
 	}
 	return t
 }

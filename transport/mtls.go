@@ -51,6 +51,7 @@ const maxCertificateFileSize = 1 << 20
 type ClientCertificate struct {
 	cur atomic.Pointer[tls.Certificate]
 	gen atomic.Uint64 // incremented on every swap
+	id  atomic.Uint64 // process-unique, assigned on first use; see ident
 
 	certFile, keyFile string
 	interval          int64 // nanoseconds
@@ -228,6 +229,20 @@ func (c *ClientCertificate) Close() error {
 
 // generation changes every time a new certificate is installed.
 func (c *ClientCertificate) generation() uint64 { return c.gen.Load() }
+
+// clientCertificateIDs hands out ClientCertificate identities.
+var clientCertificateIDs atomic.Uint64
+
+// ident returns a number that tells this ClientCertificate apart from
+// every other one in the process (also one not made by a constructor):
+// generations alone do not, every ClientCertificate counts its own.
+func (c *ClientCertificate) ident() uint64 {
+	if id := c.id.Load(); id != 0 {
+		return id
+	}
+	c.id.CompareAndSwap(0, clientCertificateIDs.Add(1))
+	return c.id.Load()
+}
 
 // poll checks the files if they are due, on the monotonic clock (a step
 // of the wall clock neither delays nor hastens a check). checked is true

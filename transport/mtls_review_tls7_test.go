@@ -86,3 +86,35 @@ func TestClientCertificateReloadFIFODoesNotBlock(t *testing.T) {
 		t.Fatal("the certificate in use changed")
 	}
 }
+
+// Two Base transports with different client certificates may be given the
+// same TLSConfig, and so the same ClientSessionCache: one must never
+// resume a session the other made, or the server would authenticate its
+// calls as the other's certificate.
+func TestClientSessionCacheSharedBetweenBasesKeepsCertificatesApart(t *testing.T) {
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(v), func(t *testing.T) {
+			m := newMTLSWorld(t, false)
+			ccA := pkiMust(transport.NewClientCertificateFromFiles(m.certFile, m.keyFile,
+				transport.WithCertificateReloadInterval(time.Hour)))
+			dir := t.TempDir()
+			certB, keyB := dir+"/b.crt", dir+"/b.key"
+			if err := m.b.WriteFiles(certB, keyB); err != nil {
+				t.Fatal(err)
+			}
+			ccB := pkiMust(transport.NewClientCertificateFromFiles(certB, keyB,
+				transport.WithCertificateReloadInterval(time.Hour)))
+			shared := &tls.Config{
+				ClientSessionCache: tls.NewLRUClientSessionCache(8),
+				MinVersion:         v, MaxVersion: v,
+			}
+			bA := pkiBase(t, transport.BaseConfig{ClientCertificate: ccA, DialContext: pkiDialTo(m.srv), TLSConfig: shared}, nil, m.pki.ca)
+			bB := pkiBase(t, transport.BaseConfig{ClientCertificate: ccB, DialContext: pkiDialTo(m.srv), TLSConfig: shared}, nil, m.pki.ca)
+			m.call(t, bA, "/")
+			m.call(t, bB, "/")
+			if got, want := m.seen(), []string{"A", "B"}; !slices.Equal(got, want) {
+				t.Fatalf("server saw %v, want %v", got, want)
+			}
+		})
+	}
+}
