@@ -301,6 +301,20 @@ func (p *EgressPolicy) Allows(u *url.URL) bool {
 // CheckURL returns nil when the policy lets a request go to u, else an
 // *EgressError. It does not look at headers; Check does.
 func (p *EgressPolicy) CheckURL(u *url.URL) error {
+	err := p.checkURL(u)
+	if e, ok := err.(*EgressError); ok {
+		// A Host built by hand may hold userinfo ("user:pass@host", which
+		// url.Parse would have put in User): such a host is refused as
+		// invalid, and the credential must not reach the message, as the
+		// audit record and the inventory keep it out too.
+		if i := strings.LastIndexByte(e.Origin.Host, '@'); i >= 0 {
+			e.Origin.Host = e.Origin.Host[i+1:]
+		}
+	}
+	return err
+}
+
+func (p *EgressPolicy) checkURL(u *url.URL) error {
 	if u == nil {
 		return &EgressError{Reason: egressNoURL}
 	}
