@@ -389,8 +389,15 @@ func methodOf(m string) *method {
 }
 
 // serverOf returns server.address and server.port of u; the port defaults
-// by scheme.
+// by scheme. Userinfo in a Host built by hand ("user:pass@host", which
+// url.Parse would have put in User) is dropped: the address names the
+// span and is a metric attribute.
 func serverOf(u *url.URL) (string, int) {
+	if i := strings.LastIndexByte(u.Host, '@'); i >= 0 {
+		c := *u
+		c.Host = u.Host[i+1:]
+		u = &c
+	}
 	host, port := u.Hostname(), u.Port()
 	if port != "" {
 		if p, err := strconv.Atoi(port); err == nil {
