@@ -122,7 +122,9 @@ func TestBreakerOpenOnOneReplicaFailsOthers(t *testing.T) {
 	up := newAPI(t, http.StatusServiceUnavailable)
 	opts := BreakerOptions{RefreshInterval: 10 * time.Millisecond}
 	storeA, storeB := newBreakers(t, srv, opts), newBreakers(t, srv, opts)
-	const openFor = 3 * time.Second
+	// Long enough that A's opening is still open when B first reads it on
+	// a loaded machine (the race detector, both cores busy).
+	const openFor = 6 * time.Second
 	a := replicaClient(t, up, openFor, client.WithBreakerStore(storeA))
 	b := replicaClient(t, up, openFor, client.WithBreakerStore(storeB))
 
@@ -150,11 +152,20 @@ func TestBreakerOpenOnOneReplicaFailsOthers(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	// After the open end B sends again (the key has expired in Redis).
+	// After the open end B sends again (the key has expired in Redis). B's
+	// cached end may lie a read's latency past the one read above, so poll
+	// (an open circuit sends nothing upstream).
 	time.Sleep(time.Until(end) + 50*time.Millisecond)
 	up.code.Store(http.StatusOK)
-	if err := call(b, up.srv.URL); err != nil {
-		t.Fatalf("B after A's open end: %v", err)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		err := call(b, up.srv.URL)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, client.ErrCircuitOpen) || time.Now().After(deadline) {
+			t.Fatalf("B after A's open end: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if got := up.hits.Load(); got != sent+1 {
 		t.Fatalf("upstream saw %d, want %d", got, sent+1)
