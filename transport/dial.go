@@ -232,8 +232,9 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // rules (address and port), before it is handed to the proxy: the cloud
 // metadata service or a private address cannot be reached through the
 // proxy either. The legacy numeric forms a proxy's resolver reads as IPv4
-// addresses ("2852039166", "0xa9.0xfe.0xa9.0xfe", "127.1") are checked as
-// those addresses, and a host that ends in a number but is no address
+// addresses ("2852039166", "0xa9.0xfe.0xa9.0xfe", "127.1"), also with
+// trailing dots ("169.254.169.254.."), are checked as those addresses,
+// and a host that ends in a number but is no address
 // ("1.2.3.4.5") is refused. A name cannot be checked: it is resolved by
 // the proxy, not here; keep an egress allowlist and let the proxy enforce
 // its own policy.
@@ -289,8 +290,11 @@ func (sd *SafeDialer) checkProxied(o Origin) error {
 // bytes ("127.1", "2130706433", "0x7f.0.0.1"). numeric reports a host whose
 // last label is a number (the WHATWG test for "this is an IPv4 address"),
 // so a false ok with a true numeric is a host that is no valid address and
-// no name either.
+// no name either. Trailing dots are ignored, however many: a proxy reads
+// "169.254.169.254.." as 169.254.169.254 (Squid strips them all before it
+// tells an address from a name), while an Origin loses only one.
 func hostAddr(h string) (a netip.Addr, ok, numeric bool) {
+	h = strings.TrimRight(h, ".")
 	if a, err := netip.ParseAddr(h); err == nil {
 		return a, true, true
 	}
