@@ -54,8 +54,9 @@ type EgressConfig struct {
 	// (an API key in the query) and so are never sent over plain http. A
 	// parameter is taken for one when a common server would read it as one:
 	// names are compared without case and percent-decoded, with "." and " "
-	// read as "_" and an array suffix ("api_key[]", "api_key[0]") ignored,
-	// so "Api.Key[]" is the key "api_key".
+	// read as "_", an array suffix ("api_key[]", "api_key[0]") ignored and
+	// the brackets Rack skips around a name ("[api_key]", "api_key]")
+	// dropped, so "Api.Key[]" and "[API_KEY]" are the key "api_key".
 	CredentialQueryKeys []string
 }
 
@@ -450,7 +451,8 @@ func (p *EgressPolicy) checkCleartext(req *http.Request) error {
 // ("api_key=k;v=1", "api_key=%zz") while net/http sends the query as
 // written and servers read the key from it: pairs are split at "&" and
 // ";", a key that does not unescape is compared as written, and each name
-// is compared in the forms of queryNameForms.
+// is compared as queryName reads it, in the forms of queryNameForms, both
+// as written and as Rack reads it (rackName).
 func hasQueryKey(rawQuery string, keys []string) bool {
 	for rawQuery != "" {
 		var pair string
@@ -463,12 +465,22 @@ func hasQueryKey(rawQuery string, keys []string) bool {
 		if k == "" {
 			continue
 		}
-		full, base := queryNameForms(k)
-		if slices.Contains(keys, full) || base != "" && slices.Contains(keys, base) {
+		name := queryName(k)
+		if isQueryKey(name, keys) {
+			return true
+		}
+		if r := rackName(name); r != name && isQueryKey(r, keys) {
 			return true
 		}
 	}
 	return false
+}
+
+// isQueryKey reports whether a parameter name (from queryName) is read as
+// one of keys in one of the forms of queryNameForms.
+func isQueryKey(name string, keys []string) bool {
+	full, base := queryNameForms(name)
+	return slices.Contains(keys, full) || base != "" && slices.Contains(keys, base)
 }
 
 // phpNameMangler turns the characters PHP reads as "_" in a parameter name
@@ -478,18 +490,15 @@ var phpNameMangler = strings.NewReplacer(".", "_", " ", "_")
 // queryKeyForm is the form a configured credential query key is compared
 // in: the full form of queryNameForms.
 func queryKeyForm(k string) string {
-	full, _ := queryNameForms(k)
+	full, _ := queryNameForms(queryName(k))
 	return full
 }
 
-// queryNameForms returns the names servers read a raw query parameter
-// name as, lower-cased (ASP.NET compares names without case): full, the
-// name percent-decoded ("+" a space; as written when it does not decode),
-// cut at a NUL, without leading spaces, with "." and " " before the first
-// "[" turned into "_" and an unclosed "[" into "_" (PHP); and base, for a
-// name with an array suffix ("k[]", "k[x]": PHP, Rack, qs), the name before
-// it, else "".
-func queryNameForms(raw string) (full, base string) {
+// queryName returns a raw query parameter name as servers decode it,
+// lower-cased (ASP.NET compares names without case): percent-decoded ("+"
+// a space; as written when it does not decode), cut at a NUL, without
+// leading spaces (PHP).
+func queryName(raw string) string {
 	k := raw
 	if u, err := url.QueryUnescape(raw); err == nil {
 		k = u
@@ -497,7 +506,32 @@ func queryNameForms(raw string) (full, base string) {
 	if i := strings.IndexByte(k, 0); i >= 0 {
 		k = k[:i]
 	}
-	k = strings.ToLower(strings.TrimLeft(k, " "))
+	return strings.ToLower(strings.TrimLeft(k, " "))
+}
+
+// rackName returns the parameter name k (from queryName) as Rack 2 (Rails
+// up to 7.0, Sinatra) reads it, matching \A[\[\]]*([^\[\]]+)\]*: without
+// leading "[" and "]", and without the "]"s that follow the name, so
+// "[api_key]", "api_key]" and "]api_key[]" are api_key and api_key[], and
+// "[auth][token]" is auth[token]. k itself when Rack reads it as written.
+func rackName(k string) string {
+	t := strings.TrimLeft(k, "[]")
+	j := strings.IndexAny(t, "[]")
+	if j < 0 {
+		return t
+	}
+	rest := strings.TrimLeft(t[j:], "]")
+	if len(rest) == len(t)-j {
+		return t
+	}
+	return t[:j] + rest
+}
+
+// queryNameForms returns the names servers read a parameter name k (from
+// queryName) as: full, k with "." and " " before the first "[" turned into
+// "_" and an unclosed "[" into "_" (PHP); and base, for a name with an
+// array suffix ("k[]", "k[x]": PHP, Rack, qs), the name before it, else "".
+func queryNameForms(k string) (full, base string) {
 	i := strings.IndexByte(k, '[')
 	switch {
 	case i < 0:
