@@ -28,8 +28,8 @@ const (
 	// DefaultThrottleDecrease: a server throttle signal multiplies the
 	// host's rate by this.
 	DefaultThrottleDecrease = 0.5
-	// DefaultThrottleMinRate: the adaptive rate never goes below this
-	// (requests per second).
+	// DefaultThrottleMinRate: the adaptive rate, a RateLimit-Policy
+	// ceiling included, never goes below this (requests per second).
 	DefaultThrottleMinRate rate.Limit = 0.5
 	// DefaultThrottleRecoveryStep: each RecoveryInterval without a signal
 	// gives back this fraction of the host's ceiling rate...
@@ -109,8 +109,10 @@ type ThrottleConfig struct {
 	// with Retry-After, RateLimit r=0). Zero: DefaultThrottleDecrease;
 	// must be in (0, 1).
 	Decrease float64
-	// MinRate is the floor of the adaptive rate. Zero:
-	// DefaultThrottleMinRate.
+	// MinRate is the floor of the adaptive rate, the quota a
+	// RateLimit-Policy advertises included: a policy whose quota / window
+	// is below it holds the host at MinRate (set it lower to honour a
+	// slower quota). Zero: DefaultThrottleMinRate.
 	MinRate rate.Limit
 	// RecoveryStep is the fraction of the host's ceiling (its configured
 	// rate, or the rate it was sending at when first throttled, requests
@@ -270,9 +272,10 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // quota, until the rate is back at that quota, where it stays while the
 // server keeps advertising it). While an adaptive limit is in force the
 // latest RateLimit-Policy any response carries sets the ceiling, up or
-// down; one no response has carried for the longer of its window and a
-// full recovery (cfg.RecoveryInterval / cfg.RecoveryStep) lapses, and the
-// limit is lifted.
+// down, never below cfg.MinRate; one no response has carried for the
+// longer of its window (counted as at most an hour) and a full recovery
+// (cfg.RecoveryInterval / cfg.RecoveryStep) lapses, and the limit is
+// lifted.
 //
 // No wait is started that cannot finish cfg.MinAttemptTime before the
 // context's deadline (a *DeadlineError) or would take the request's
@@ -681,14 +684,23 @@ func (l *throttleLayer) seePolicy(h *throttleHost, now time.Time, hdr http.Heade
 	}
 }
 
+// maxPolicyHold is the longest a RateLimit-Policy's window holds the
+// host's ceiling once no response carries the policy: a server's window
+// (w, up to a saturated 292 years) counts as at most this, so that a huge
+// one cannot pin the host long after the server stopped advertising it.
+const maxPolicyHold = time.Hour
+
 // notePolicy records the request quota hdr's RateLimit-Policy field
-// advertises and returns it (requests per second; 0: none). The draft
+// advertises and returns it (requests per second, never below MinRate,
+// the floor of the adaptive rate; 0: none). The draft
 // (draft-ietf-httpapi-ratelimit-headers) lets a server change its policies
 // at any time and tells clients not to expect later responses to carry the
 // same fields, or any: the latest policy seen wins, and one not seen again
-// for the longer of its window and a full recovery
-// (RecoveryInterval / RecoveryStep) lapses. The field is parsed again only
-// when it changes. Called with h.mu held.
+// for the longer of its window (at most maxPolicyHold) and a full recovery
+// (RecoveryInterval / RecoveryStep) lapses. The floor keeps a client
+// under a tiny quota (q/w of a huge w) sending often enough to see the
+// server's next policy. The field is parsed again only when it changes.
+// Called with h.mu held.
 func (l *throttleLayer) notePolicy(h *throttleHost, now time.Time, hdr http.Header) rate.Limit {
 	vs := hdr["Ratelimit-Policy"]
 	if len(vs) == 0 {
@@ -702,11 +714,12 @@ func (l *throttleLayer) notePolicy(h *throttleHost, now time.Time, hdr http.Head
 		h.policyRaw = raw
 		h.policyRate, h.policyWindow = policyRate(hdr)
 	}
-	if h.policyRate > 0 {
-		ttl := time.Duration(float64(l.cfg.RecoveryInterval) / l.cfg.RecoveryStep)
-		h.policyUntil = l.clk.After(now, max(ttl, h.policyWindow))
+	if h.policyRate == 0 {
+		return 0
 	}
-	return h.policyRate
+	ttl := time.Duration(float64(l.cfg.RecoveryInterval) / l.cfg.RecoveryStep)
+	h.policyUntil = l.clk.After(now, max(ttl, min(h.policyWindow, maxPolicyHold)))
+	return max(h.policyRate, l.cfg.MinRate)
 }
 
 // applyPolicy makes r, the quota the server advertises now, h's ceiling
