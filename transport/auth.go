@@ -90,6 +90,10 @@ func NewAuth(next http.RoundTripper, cfg AuthConfig) (http.RoundTripper, error) 
 type AuthError struct {
 	Layer string // "auth" or "apikey"
 	Err   error
+
+	// afterSend: the request was sent and answered 401; the credential
+	// for its replay could not be had.
+	afterSend bool
 }
 
 func (e *AuthError) Error() string {
@@ -247,7 +251,7 @@ func (l *credLayer) recover(ctx context.Context, r *http.Request, tok tokens.Tok
 		}
 		if err != nil {
 			drainClose(resp, maxAuthDrain)
-			return nil, &AuthError{Layer: l.name, Err: err}
+			return nil, &AuthError{Layer: l.name, Err: err, afterSend: true}
 		}
 		return resp, nil // the source has nothing newer: a replay would fail the same way
 	}

@@ -29,7 +29,12 @@ const EventBudgetExhausted = "securecall.retry.budget_exhausted"
 // the calls made to it (rounded down), or MinRetries if that is more. Only
 // retries that are sent count: one the retry layer stops after taking it
 // (the deadline, a cooldown, GetBody, cancellation) or a layer below
-// refuses (breaker, throttle) is given back. The budget is on by default; set
+// refuses before anything reaches the host (breaker, throttle, egress, a
+// credential or signing key that could not be had, a malformed request,
+// a closed client) is given back; one that failed to connect (a dial or
+// DNS failure) or that the server refused (REFUSED_STREAM, a 401) counts.
+// When the budget refuses a retry after a response, that response is
+// returned intact. The budget is on by default; set
 // Disabled to turn it off. Counts are kept in lock-free buckets and are
 // approximate under heavy concurrency (a few retries either way).
 type BudgetConfig struct {

@@ -427,7 +427,9 @@ func Attempts(resp *http.Response) int {
 //     of recent calls, so an outage cannot multiply the load. Only retries
 //     that are sent count: one stopped after it was taken from the budget
 //     (the deadline, a cooldown, GetBody, the caller's cancellation) or
-//     refused below (an open breaker, the throttle) is given back.
+//     refused below before anything reached the host (an open breaker,
+//     the throttle, egress, a credential or signing key, a malformed
+//     request, a closed client) is given back.
 //   - A discarded response's body is drained (at most cfg.MaxDrain
 //     bytes) and closed before the wait, so the connection is reused; the
 //     layer never calls CloseIdleConnections.
@@ -548,8 +550,9 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// charge is the retry taken from the budget and not sent yet: it is
 	// given back when the retry is stopped before it is sent (a cooldown
 	// that does not fit, GetBody, the deadline, the caller's cancellation)
-	// or refused below (breaker, throttle), so the budget only counts
-	// retries the host saw.
+	// or refused below before anything reached the host
+	// (refusedBeforeSending), so the budget only counts retries the host
+	// saw.
 	var charge budgetCharge
 	// src is the request as it reached the layer: what the decisions read
 	// and every attempt after the first is copied from. When req is the
@@ -601,7 +604,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 		resp, err := l.next.RoundTrip(r)
 		if charge.set {
-			if err != nil && refusedBeforeSending(err) {
+			if err != nil && refusedBeforeSending(invalidForHTTP2(r, err)) {
 				charge.refund()
 			}
 			charge.set = false
@@ -788,12 +791,26 @@ func (l *retryLayer) decide(ctx context.Context, req *http.Request, resp *http.R
 	return true, "", checkErr
 }
 
-// refusedBeforeSending reports an attempt error that a layer below the
-// retry layer returned without sending the request: the breaker's refusal
-// (ErrCircuitOpen) or the throttle's (ErrRateLimited, its wait not fitting
-// the deadline included).
+// refusedBeforeSending reports an attempt error (as the layer sees it,
+// after invalidForHTTP2) that a layer below the retry layer returned
+// without anything reaching the host: the breaker's refusal
+// (ErrCircuitOpen), the throttle's (ErrRateLimited, its wait not fitting
+// the deadline included), a malformed request (ErrInvalidRequest: Go's
+// HTTP/2 header refusal), an egress denial (ErrEgressDenied), a closed
+// client (ErrClosed), a request that could not be signed, or a credential
+// the auth layer could not get for it (an *AuthError, unless it followed a
+// 401 the host sent). A dial failure, a DNS failure or an HTTP/2
+// REFUSED_STREAM is not one: the host, its network or its resolver saw
+// the attempt, and an outage that shows as refused connections must stay
+// bounded by the budget.
 func refusedBeforeSending(err error) bool {
-	return errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrRateLimited)
+	if errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrRateLimited) ||
+		errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrEgressDenied) ||
+		errors.Is(err, ErrClosed) || errors.Is(err, errSign) {
+		return true
+	}
+	ae, ok := errors.AsType[*AuthError](err)
+	return ok && !ae.afterSend
 }
 
 // giveUp ends a call that wanted another attempt: the last response is
