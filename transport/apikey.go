@@ -36,7 +36,9 @@ type APIKeyConfig struct {
 	// or a hop-by-hop one (Connection, Keep-Alive, Proxy-Connection, TE,
 	// Upgrade, Proxy-Authorization, Proxy-Authenticate) is a *ConfigError:
 	// the key would never reach the origin. The key replaces any value
-	// the request already has in this header. Register it as a sensitive
+	// the request already has in this header, under any spelling of its
+	// name (req.Header["x-api-key"] too, which net/http would send as
+	// well). Register it as a sensitive
 	// header with the redirect policy so that no foreign redirect hop
 	// gets it.
 	Header string

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"reflect"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -368,6 +370,23 @@ func setHeader(r *http.Request, key, v string) {
 		return
 	}
 	r.Header[key] = []string{v}
+}
+
+// replaceHeader sets the single value v of the canonical header field key
+// on r, which the caller owns, as setHeader does, after removing every
+// other spelling of key from r's header ("authorization" for
+// "Authorization"): net/http sends the lines of every key (HTTP/1.1 as
+// written, HTTP/2 lower-cased) and the signer merges them into the
+// canonical key, so a line left under another spelling would go out, and
+// be signed, next to v. Only keys whose canonical form is key are removed:
+// a key that is not a valid field name is left for net/http to refuse.
+func replaceHeader(r *http.Request, key, v string) {
+	for k := range r.Header {
+		if k != key && len(k) == len(key) && strings.EqualFold(k, key) && textproto.CanonicalMIMEHeaderKey(k) == key {
+			delete(r.Header, k)
+		}
+	}
+	setHeader(r, key, v)
 }
 
 // value returns a one-element slice holding v, from the attempt's room

@@ -37,6 +37,9 @@ type AuthConfig struct {
 
 	// Header is the request header that carries the token, as
 	// tokens.Token.HeaderValue ("Bearer <token>"). Default "Authorization".
+	// The token replaces every line the request has in this header, under
+	// any spelling of its name (req.Header["authorization"] too, which
+	// net/http would send as well), so exactly one goes out.
 	Header string
 }
 
@@ -273,7 +276,7 @@ func (l *credLayer) apply(r *http.Request, tok tokens.Token) {
 		MarkAuth(r.Context(), AuthBearer)
 	}
 	if l.header != "" {
-		setHeader(r, l.header, tok.HeaderValue())
+		replaceHeader(r, l.header, tok.HeaderValue())
 		return
 	}
 	r.URL.RawQuery = setQueryParam(r.URL.RawQuery, l.query, tok.HeaderValue())
