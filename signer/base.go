@@ -94,11 +94,19 @@ func hostOf(r *http.Request) string {
 // sends them from there, but from Request.Host and the body's length (see
 // outgoingContentLength), so they are synthesised as they go on the wire. A
 // received request has Content-Length in its Header as received, and Host
-// in Request.Host.
+// in Request.Host. Of an outgoing request's User-Agent lines, net/http
+// sends only the first, and none when it is empty (HTTP/1.1 and HTTP/2
+// alike), so only that line is the field.
 func (m *message) fieldValues(c *Component) []string {
 	r := m.req
 	client := !m.isServer && (c.name == "host" || c.name == "content-length")
 	if vs := r.Header[c.header]; len(vs) > 0 && !client {
+		if !m.isServer && c.name == "user-agent" {
+			if vs[0] == "" {
+				return nil
+			}
+			return vs[:1]
+		}
 		return vs
 	}
 	switch c.name {
