@@ -105,6 +105,20 @@ func (e *AuthError) Error() string {
 
 func (e *AuthError) Unwrap() error { return e.Err }
 
+// ErrorType returns the telemetry error.type of the failure (see the
+// package function ErrorType): "credential_unavailable", whatever the
+// source's failure was, so that the token endpoint's network failure
+// ("connection_refused", "timeout"...) is not reported under the server
+// address of the API host, which was never contacted. A cancellation by
+// the caller while the credential was fetched stays "canceled" (it returns
+// "" then, leaving the classification to ErrorType).
+func (e *AuthError) ErrorType() string {
+	if errors.Is(e.Err, context.Canceled) {
+		return ""
+	}
+	return ErrorTypeCredentialUnavailable
+}
+
 // RewriteErrors returns a copy of e whose Err is rewrite(e.Err), so that
 // error redaction (the URL of a token endpoint's *url.Error) keeps the
 // *AuthError reachable with errors.As.

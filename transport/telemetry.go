@@ -71,25 +71,28 @@ func CallAttempts(ctx context.Context) int {
 // Values of ErrorType for errors (for a response, error.type is its status
 // code).
 const (
-	ErrorTypeCanceled          = "canceled"
-	ErrorTypeTimeout           = "timeout"
-	ErrorTypePinMismatch       = "pin_mismatch"
-	ErrorTypeCertificate       = "tls_certificate"
-	ErrorTypeTLS               = "tls"
-	ErrorTypeCircuitOpen       = "circuit_open"
-	ErrorTypeRateLimited       = "rate_limited"
-	ErrorTypeEgressDenied      = "egress_denied"
-	ErrorTypeRedirectDenied    = "redirect_denied"
-	ErrorTypeNotReplayable     = "not_replayable"
-	ErrorTypeInvalidRequest    = "invalid_request"
-	ErrorTypeResponseTooLarge  = "response_too_large"
-	ErrorTypeClosed            = "closed"
-	ErrorTypeDNS               = "dns"
-	ErrorTypeConnectionRefused = "connection_refused"
-	ErrorTypeConnectionReset   = "connection_reset"
-	ErrorTypeConnectionClosed  = "connection_closed"
-	ErrorTypeConnection        = "connection"
-	ErrorTypeOther             = "_OTHER"
+	ErrorTypeCanceled         = "canceled"
+	ErrorTypeTimeout          = "timeout"
+	ErrorTypePinMismatch      = "pin_mismatch"
+	ErrorTypeCertificate      = "tls_certificate"
+	ErrorTypeTLS              = "tls"
+	ErrorTypeCircuitOpen      = "circuit_open"
+	ErrorTypeRateLimited      = "rate_limited"
+	ErrorTypeEgressDenied     = "egress_denied"
+	ErrorTypeRedirectDenied   = "redirect_denied"
+	ErrorTypeNotReplayable    = "not_replayable"
+	ErrorTypeInvalidRequest   = "invalid_request"
+	ErrorTypeResponseTooLarge = "response_too_large"
+	ErrorTypeClosed           = "closed"
+	// ErrorTypeCredentialUnavailable: a credential layer could not get a
+	// token or key (*AuthError), so the request was not sent.
+	ErrorTypeCredentialUnavailable = "credential_unavailable"
+	ErrorTypeDNS                   = "dns"
+	ErrorTypeConnectionRefused     = "connection_refused"
+	ErrorTypeConnectionReset       = "connection_reset"
+	ErrorTypeConnectionClosed      = "connection_closed"
+	ErrorTypeConnection            = "connection"
+	ErrorTypeOther                 = "_OTHER"
 )
 
 // ErrorType classifies err into the low-cardinality value securecall uses
@@ -105,6 +108,8 @@ const (
 //     "not_replayable", "invalid_request" (ErrInvalidRequest: the caller's
 //     malformed request, an HTTP/2 header refusal included),
 //     "response_too_large", "closed" for this package's sentinels;
+//   - "credential_unavailable" for an *AuthError (no token or key could be
+//     had, so nothing was sent), unless the caller canceled meanwhile;
 //   - "dns", "connection_refused", "connection_reset", "connection_closed"
 //     (the peer closed the connection: EOF), "connection" (another network
 //     error);
