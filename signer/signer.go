@@ -155,6 +155,9 @@ func New(opts Options) (*Signer, error) {
 				return nil, &ConfigError{Option: "Options.Components", Reason: "duplicate component " + c.id}
 			}
 		}
+		if c.kind == kindField && unsentField[c.name] {
+			return nil, &ConfigError{Option: "Options.Components[" + strconv.Itoa(i) + "]", Reason: "field " + strconv.Quote(c.name) + " is not sent as set: net/http writes it itself or drops it (hop-by-hop, or connection-specific and refused or dropped over HTTP/2), so a signature covering it cannot verify"}
+		}
 		if c.sf {
 			m := message{sfTypes: opts.StructuredFields}
 			if _, ok := m.fieldType(c.name); !ok {
@@ -411,6 +414,22 @@ func (s *Signer) readNonce(b []byte) error {
 		return fmt.Errorf("signer: nonce: %w", err)
 	}
 	return nil
+}
+
+// unsentField holds the fields a signer must not cover: net/http never
+// sends Transfer-Encoding or Trailer from Request.Header (it writes them
+// from the request's body and Trailer), and the connection-specific fields
+// (RFC 9113 section 8.2.2: Connection, Keep-Alive, Proxy-Connection,
+// Upgrade, TE) are dropped or refused over HTTP/2, where a signature over
+// them would fail to verify on one protocol but not the other.
+var unsentField = map[string]bool{
+	"transfer-encoding": true,
+	"trailer":           true,
+	"connection":        true,
+	"keep-alive":        true,
+	"proxy-connection":  true,
+	"upgrade":           true,
+	"te":                true,
 }
 
 // mergeKeys moves the field lines of h set under a key that is not in
