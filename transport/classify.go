@@ -384,14 +384,26 @@ func idempotentMethod(m string) bool {
 }
 
 // hasIdempotencyKey reports an Idempotency-Key (or X-Idempotency-Key)
-// header, the rule net/http also uses for its own transparent resends.
+// header, the rule net/http also uses for its own transparent resends,
+// under any spelling of the key (net/http sends them all; its own rule
+// looks at the canonical one only).
 func hasIdempotencyKey(h http.Header) bool {
-	if h == nil {
-		return false
+	return hasField(h, "Idempotency-Key") || hasField(h, "X-Idempotency-Key")
+}
+
+// hasField reports whether h has the field key (canonical) under any
+// spelling: net/http sends a key set as req.Header["idempotency-key"]
+// too, so it counts as the caller's.
+func hasField(h http.Header, key string) bool {
+	if _, ok := h[key]; ok {
+		return true
 	}
-	_, a := h["Idempotency-Key"]
-	_, b := h["X-Idempotency-Key"]
-	return a || b
+	for k := range h {
+		if len(k) == len(key) && strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return false
 }
 
 // bodyReplayable reports whether req's body can be sent again: no body,

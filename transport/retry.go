@@ -134,7 +134,8 @@ type RetryConfig struct {
 	Cooldowns CooldownStore
 	// IdempotencyKeys makes the layer give every call with a
 	// non-idempotent method (POST, PATCH, ...) and no key of its own (in
-	// Idempotency-Key, X-Idempotency-Key or IdempotencyHeader) a new key,
+	// Idempotency-Key, X-Idempotency-Key or IdempotencyHeader, under any
+	// spelling of the name, as net/http sends them all) a new key,
 	// generated once per call and identical on every attempt, which makes
 	// such calls retryable; a caller's own key is kept and makes the call
 	// retryable too. The caller's request is never modified: the key is
@@ -531,7 +532,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		// The caller's own key in the configured header is the call's key:
 		// it is kept (a generated one would replace it) and makes the call
 		// replayable.
-		_, replayable = req.Header[l.cfg.IdempotencyHeader]
+		replayable = hasField(req.Header, l.cfg.IdempotencyHeader)
 	}
 	var key string
 	if !replayable && l.cfg.IdempotencyKeys {
