@@ -20,7 +20,10 @@
 //     path is matched the way the upstream reads it: a percent-encoded
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any
-//     case; path parameters are validated decoded ("a%2Fb" is "a/b").
+//     case; path parameters are validated decoded ("a%2Fb" is "a/b"),
+//     except array and object ones, which the validator splits on their
+//     style's delimiters and so get escaped (an escaped delimiter, as in
+//     "y%2Cz", is part of an item).
 //   - After the response arrives, it validates status, headers and body.
 //     Place it above the response limits layer (transport.NewLimits), so it
 //     reads the body behind the size limit, never an unbounded one. It
