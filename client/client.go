@@ -185,9 +185,10 @@ func (cfg *config) validate() error {
 		}
 	}
 	if len(cfg.eg.proxies) > 0 && cfg.proxy == nil {
-		// Without a proxy there is nothing to allow, and the dialer would
-		// connect to the listed addresses directly, unchecked.
-		return &ConfigError{Option: "WithAllowedProxies", Reason: "requires WithProxy or WithEnvironmentProxy: without a proxy the listed addresses would be dialed directly, unchecked"}
+		// Without a proxy there is nothing to allow: the option can only be
+		// a mistake (GuardProxy refuses direct requests to the listed
+		// addresses in any case).
+		return &ConfigError{Option: "WithAllowedProxies", Reason: "requires WithProxy or WithEnvironmentProxy: without a proxy there is nothing to allow"}
 	}
 	if cfg.signer != nil && len(cfg.origins) == 0 {
 		return &ConfigError{Option: "WithOrigins", Reason: "required when requests are signed: signatures are scoped to the client's origins"}
