@@ -40,7 +40,13 @@
 //
 // In ReportOnly mode violations are reported (Config.OnViolation, a span
 // event) and the call goes on unchanged: the way to introduce validation
-// against a live upstream.
+// against a live upstream. A response body that fails while it is read for
+// validation (a reset connection, transport.ErrResponseTooLarge from the
+// limits layer) is not validated: the EventSchemaSkipped span event says
+// so, and the caller gets the response, whose body yields the bytes read
+// and then the same error, as it would without the layer. In Enforce mode
+// such a read error fails the call, wrapped ("openapi: reading response
+// body: ...").
 //
 // Violation reasons name the parameter or the JSON pointer of the failing
 // field and the rule it broke, never the offending value, which may be a

@@ -29,6 +29,13 @@ const DefaultMaxBodyBytes = 1 << 20
 // url.template and securecall.schema.reason.
 const EventSchemaViolation = "securecall.schema.violation"
 
+// EventSchemaSkipped is the span event added, in ReportOnly mode, when a
+// response could not be validated because its body failed while the
+// layer read it, with the attributes securecall.schema.direction,
+// url.template and securecall.schema.reason. The response reaches the
+// caller as it would without the layer: the bytes read, then the error.
+const EventSchemaSkipped = "securecall.schema.skipped"
+
 // Mode says what a violation does.
 type Mode int
 
@@ -277,7 +284,19 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	verr := openapi3filter.ValidateResponse(ctx, rin)
 	switch {
 	case body.err != nil:
-		return nil, body.err // the upstream body is closed
+		// The body failed while read for validation: resp.Body replays
+		// the bytes read, then the same error (bufferResponse).
+		if l.mode == ReportOnly {
+			// The call goes on unchanged: the caller sees the read
+			// error where it would have without this layer.
+			transport.AddEvent(ctx, EventSchemaSkipped,
+				attribute.String("securecall.schema.direction", "response"),
+				attribute.String("url.template", name),
+				attribute.String("securecall.schema.reason", "response body read failed"))
+			return resp, nil
+		}
+		_ = resp.Body.Close()
+		return nil, fmt.Errorf("openapi: reading response body: %w", body.err)
 	case body.big && errors.Is(verr, errTooLarge):
 		// Over MaxBodyBytes: not validated. Status, headers and
 		// Content-Type were, before openapi3filter read the body.
@@ -299,7 +318,8 @@ var errTooLarge = errors.New("openapi: body over MaxBodyBytes")
 // lazyBody is the response body openapi3filter validates: its first Read
 // buffers up to max+1 bytes of resp.Body and puts an equivalent body back
 // on resp (bufferResponse). Over max it fails with errTooLarge (big); a
-// read error of the upstream body is kept in err. Close does nothing:
+// read error of the upstream body is kept in err (resp.Body then replays
+// the bytes read and that error). Close does nothing:
 // resp.Body is the caller's.
 type lazyBody struct {
 	resp *http.Response
@@ -552,7 +572,8 @@ func setBody(r *http.Request, buf []byte) {
 // bufferResponse reads up to max+1 bytes of resp.Body and replaces it with
 // a body that yields the same bytes followed by the rest, closing the
 // original. big reports a body over max, whose bytes are not returned. On
-// a read error the body is closed.
+// a read error the replacement yields the bytes read, then fails every
+// further Read with that error; closing it closes the original.
 func bufferResponse(resp *http.Response, max int64) ([]byte, bool, error) {
 	if resp.Body == http.NoBody {
 		return nil, false, nil
@@ -560,7 +581,7 @@ func bufferResponse(resp *http.Response, max int64) ([]byte, bool, error) {
 	orig := resp.Body
 	buf, err := io.ReadAll(io.LimitReader(orig, max+1))
 	if err != nil {
-		_ = orig.Close()
+		resp.Body = readCloser{io.MultiReader(bytes.NewReader(buf), errReader{err}), orig}
 		return nil, false, err
 	}
 	if int64(len(buf)) > max {
@@ -570,6 +591,11 @@ func bufferResponse(resp *http.Response, max int64) ([]byte, bool, error) {
 	resp.Body = readCloser{bytes.NewReader(buf), orig}
 	return buf, false, nil
 }
+
+// errReader fails every Read with err.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 type readCloser struct {
 	io.Reader
