@@ -235,7 +235,11 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // addresses ("2852039166", "0xa9.0xfe.0xa9.0xfe", "127.1"), also with
 // trailing dots ("169.254.169.254.."), are checked as those addresses,
 // and a host that ends in a number but is no address
-// ("1.2.3.4.5") is refused. A name cannot be checked: it is resolved by
+// ("1.2.3.4.5") is refused, as is a host that is no IP literal and holds a
+// character no DNS name may ("169.254.169.254%eth0", from "%25" in the
+// URL; "a!b", "a;b"); an IPv6 literal with a zone ("[fe80::1%25eth0]") is
+// checked as its address. Those refusals are *EgressErrors wrapping
+// ErrEgressDenied. A name cannot be checked: it is resolved by
 // the proxy, not here; keep an egress allowlist and let the proxy enforce
 // its own policy.
 func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
@@ -267,11 +271,15 @@ func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) fu
 
 // checkProxied checks the destination o of a request sent through a proxy
 // (see GuardProxy): an IP literal, in any form a resolver reads as one,
-// against the dialer's rules; a name not at all.
+// against the dialer's rules; a name only for its characters: a host that
+// is no address and holds a character no DNS name may ("%" from a "%25"
+// in the URL, as in "169.254.169.254%eth0", a sub-delimiter, a non-ASCII
+// byte of a name that is no valid IDN) is refused, since what the proxy
+// makes of it is unknown.
 func (sd *SafeDialer) checkProxied(o Origin) error {
 	a, ok, numeric := hostAddr(o.Host)
 	if !ok {
-		if numeric {
+		if numeric || !isNameChars(o.Host) {
 			return &EgressError{Origin: o, Reason: egressBadHost}
 		}
 		return nil
@@ -281,6 +289,21 @@ func (sd *SafeDialer) checkProxied(o Origin) error {
 		return &EgressError{Origin: o, Reason: egressPort}
 	}
 	return sd.Check(netip.AddrPortFrom(a, uint16(port)))
+}
+
+// isNameChars reports whether h is not empty and has only the characters
+// of a DNS name in its ASCII form: letters, digits, "-", "_" and ".".
+func isNameChars(h string) bool {
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // hostAddr returns the address a host names: an IP literal, or one of the
