@@ -154,6 +154,8 @@ type Base struct {
 
 	mu      sync.Mutex
 	retired []*http.Transport // replaced after a certificate rotation; guarded by mu
+
+	testHookSync func() // tests: run by syncClientCertificate after it read the generation
 }
 
 // maxRetiredTransports bounds how many transports replaced by certificate
@@ -442,16 +444,29 @@ func (b *Base) pollClientCertificate() {
 // would carry new requests with the old certificate indefinitely. Requests
 // in flight on the old transport finish undisturbed. Only called from
 // RoundTrip, never from inside a handshake.
+//
+// Only a generation newer than the installed one is installed, and the
+// check, the generation and the transport change together under mu: a
+// sync that read generation n and was overtaken by one that installed
+// n+1 installs nothing (else new calls would go over a transport made for
+// n, resuming sessions of certificate n, and the generation would go
+// backwards).
 func (b *Base) syncClientCertificate() {
 	b.pollClientCertificate()
 	g := b.cc.generation()
-	old := b.ccGen.Load()
-	if old == g || !b.ccGen.CompareAndSwap(old, g) {
+	if b.testHookSync != nil {
+		b.testHookSync()
+	}
+	if g <= b.ccGen.Load() {
 		return
 	}
-	prev := b.t.Swap(b.newTransport(g))
-	prev.CloseIdleConnections()
 	b.mu.Lock()
+	if g <= b.ccGen.Load() {
+		b.mu.Unlock()
+		return
+	}
+	b.ccGen.Store(g)
+	prev := b.t.Swap(b.newTransport(g))
 	b.retired = append(b.retired, prev)
 	var drop []*http.Transport
 	if n := len(b.retired) - maxRetiredTransports; n > 0 {
@@ -459,6 +474,7 @@ func (b *Base) syncClientCertificate() {
 		b.retired = slices.Delete(b.retired, 0, n)
 	}
 	b.mu.Unlock()
+	prev.CloseIdleConnections()
 	for _, t := range drop {
 		t.CloseIdleConnections()
 	}
