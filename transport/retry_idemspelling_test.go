@@ -16,6 +16,7 @@ import (
 // as it is) is the call's key: the POST is replayable, and no generated key
 // goes out beside it (a server would see two keys for one call).
 func TestRetryCallersKeyUnderAnySpelling(t *testing.T) {
+	lower := "idempotency-key" // a non-canonical key, as a caller may set it
 	for _, cfg := range []transport.RetryConfig{{}, {IdempotencyKeys: true}} {
 		synctest.Test(t, func(t *testing.T) {
 			next := transporttest.NewResponder(transporttest.Respond(503, ""), transporttest.Respond(201, ""))
@@ -24,7 +25,7 @@ func TestRetryCallersKeyUnderAnySpelling(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req.Header["idempotency-key"] = []string{"mine"}
+			req.Header[lower] = []string{"mine"}
 			resp, err := rt.RoundTrip(req)
 			if err != nil {
 				t.Fatal(err)
@@ -39,7 +40,7 @@ func TestRetryCallersKeyUnderAnySpelling(t *testing.T) {
 				if got := r.Header.Values("Idempotency-Key"); len(got) != 0 {
 					t.Errorf("IdempotencyKeys %v: attempt %d carries a generated key %q beside the caller's", cfg.IdempotencyKeys, i, got)
 				}
-				if got := r.Header["idempotency-key"]; len(got) != 1 || got[0] != "mine" {
+				if got := r.Header[lower]; len(got) != 1 || got[0] != "mine" {
 					t.Errorf("IdempotencyKeys %v: attempt %d: caller's key %q", cfg.IdempotencyKeys, i, got)
 				}
 			}
