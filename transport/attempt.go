@@ -53,6 +53,10 @@ type Attempt struct {
 	// renewed after anything that may block; otherwise each reads the
 	// clock.
 	shareClock bool
+	// replayed: a layer below the retry layer got a response for this
+	// attempt and sends it again (the auth layer's replay after a 401):
+	// whatever then refuses the replay, the host saw the attempt.
+	replayed bool
 	// nvals of vals are used (next to shareClock: no padding of its own).
 	nvals uint8
 	now   time.Time

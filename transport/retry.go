@@ -605,7 +605,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 		resp, err := l.next.RoundTrip(r)
 		if charge.set {
-			if err != nil && refusedBeforeSending(invalidForHTTP2(r, err)) {
+			if err != nil && refusedBeforeSending(invalidForHTTP2(r, err)) && !replayedAttempt(r) {
 				charge.refund()
 			}
 			charge.set = false
@@ -803,7 +803,8 @@ func (l *retryLayer) decide(ctx context.Context, req *http.Request, resp *http.R
 // 401 the host sent). A dial failure, a DNS failure or an HTTP/2
 // REFUSED_STREAM is not one: the host, its network or its resolver saw
 // the attempt, and an outage that shows as refused connections must stay
-// bounded by the budget.
+// bounded by the budget. Nor is any of these once the attempt was answered
+// and replayed below (replayedAttempt): the refusal was of the replay.
 func refusedBeforeSending(err error) bool {
 	if errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrRateLimited) ||
 		errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrEgressDenied) ||
@@ -812,6 +813,15 @@ func refusedBeforeSending(err error) bool {
 	}
 	ae, ok := errors.AsType[*AuthError](err)
 	return ok && !ae.afterSend
+}
+
+// replayedAttempt reports whether the attempt of r was sent and answered
+// once already before a layer below replayed it (the auth layer after a
+// 401): a refusal of the replay (its signing key, its token, the closed
+// client) does not mean the host saw nothing.
+func replayedAttempt(r *http.Request) bool {
+	a, ok := AttemptFrom(r.Context())
+	return ok && a.replayed
 }
 
 // giveUp ends a call that wanted another attempt: the last response is
