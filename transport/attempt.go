@@ -385,12 +385,18 @@ func setHeader(r *http.Request, key, v string) {
 // be signed, next to v. Only keys whose canonical form is key are removed:
 // a key that is not a valid field name is left for net/http to refuse.
 func replaceHeader(r *http.Request, key, v string) {
-	for k := range r.Header {
+	dropSpellings(r.Header, key)
+	setHeader(r, key, v)
+}
+
+// dropSpellings removes from h, which the caller owns, every key other
+// than key (canonical) whose canonical form is key.
+func dropSpellings(h http.Header, key string) {
+	for k := range h {
 		if k != key && len(k) == len(key) && strings.EqualFold(k, key) && textproto.CanonicalMIMEHeaderKey(k) == key {
-			delete(r.Header, k)
+			delete(h, k)
 		}
 	}
-	setHeader(r, key, v)
 }
 
 // value returns a one-element slice holding v, from the attempt's room

@@ -974,7 +974,9 @@ func ownWithContext(req *http.Request, ctx context.Context) *http.Request {
 
 // headerCarrier is a propagation.TextMapCarrier over a request's headers
 // that knows the canonical form of the W3C header names, so injecting
-// costs no canonicalisation.
+// costs no canonicalisation. Set replaces the field under every spelling
+// of its name (req.Header["traceparent"] too, which net/http would send
+// beside it: two traceparent lines make the receiver drop both).
 type headerCarrier http.Header
 
 func (h headerCarrier) Get(key string) string { return http.Header(h).Get(key) }
@@ -991,6 +993,7 @@ func (h headerCarrier) Set(key, value string) {
 	default:
 		k = textproto.CanonicalMIMEHeaderKey(key)
 	}
+	dropSpellings(http.Header(h), k)
 	h[k] = []string{value}
 }
 
@@ -1003,6 +1006,7 @@ func (c *attemptCarrier) Get(key string) string { return c.owned.Header.Get(key)
 
 func (c *attemptCarrier) Set(key, value string) {
 	if key == "traceparent" {
+		dropSpellings(c.owned.Header, "Traceparent")
 		c.owned.Header["Traceparent"] = (*Attempt)(c).value(value)
 		return
 	}
