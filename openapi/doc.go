@@ -44,9 +44,11 @@
 // validation (a reset connection, transport.ErrResponseTooLarge from the
 // limits layer) is not validated: the EventSchemaSkipped span event says
 // so, and the caller gets the response, whose body yields the bytes read
-// and then the same error, as it would without the layer. In Enforce mode
-// such a read error fails the call, wrapped ("openapi: reading response
-// body: ...").
+// and then the same error, as it would without the layer. Likewise a
+// request whose body copy from GetBody cannot be had or read is sent
+// unvalidated, with its body (EventSchemaSkipped). In Enforce mode such a
+// read error fails the call, wrapped ("openapi: reading response body:
+// ...", "openapi: request body: ...").
 //
 // Violation reasons name the parameter or the JSON pointer of the failing
 // field and the rule it broke, never the offending value, which may be a

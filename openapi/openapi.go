@@ -31,9 +31,12 @@ const EventSchemaViolation = "securecall.schema.violation"
 
 // EventSchemaSkipped is the span event added, in ReportOnly mode, when a
 // response could not be validated because its body failed while the
-// layer read it, with the attributes securecall.schema.direction,
-// url.template and securecall.schema.reason. The response reaches the
-// caller as it would without the layer: the bytes read, then the error.
+// layer read it, or a request because the copy of its body from GetBody
+// could not be had or read, with the attributes
+// securecall.schema.direction, url.template and securecall.schema.reason.
+// The call goes on as it would without the layer: the request is sent
+// with its body; the response reaches the caller with the bytes read,
+// then the error.
 const EventSchemaSkipped = "securecall.schema.skipped"
 
 // Mode says what a violation does.
@@ -249,7 +252,14 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 			o.ExcludeRequestBody = true
 			vin.Options = &o
 		}
-		if verr := openapi3filter.ValidateRequest(ctx, &vin); verr != nil {
+		if vr == nil {
+			// ReportOnly, and the copy of the body from GetBody failed:
+			// req goes out as it would without the layer, unvalidated.
+			transport.AddEvent(ctx, EventSchemaSkipped,
+				attribute.String("securecall.schema.direction", "request"),
+				attribute.String("url.template", name),
+				attribute.String("securecall.schema.reason", "request body copy failed"))
+		} else if verr := openapi3filter.ValidateRequest(ctx, &vin); verr != nil {
 			v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: reasonOf(verr, l.opaque)}
 			if rerr := l.report(ctx, v); rerr != nil {
 				closeBody(send.Body)
@@ -519,6 +529,11 @@ func (l *layer) validatesRequestBody(route *routers.Route) bool {
 // validation limit. When read is false the body is not validated and not
 // read: vr has none and req is sent as it is, so that a streamed upload
 // to an operation without a request body schema starts at once.
+//
+// A body had from GetBody that cannot be had or read fails the call in
+// Enforce mode; in ReportOnly mode vr is nil (not validated) and req is
+// sent as it is, as it would be without the layer (its first send reads
+// req.Body, not GetBody).
 func (l *layer) bufferRequest(req *http.Request, read bool) (vr, send *http.Request, big bool, err error) {
 	vr = req.Clone(req.Context())
 	vr.GetBody = nil // kin-openapi would take (and never close) a body from it
@@ -529,12 +544,18 @@ func (l *layer) bufferRequest(req *http.Request, read bool) (vr, send *http.Requ
 	if req.GetBody != nil {
 		rc, err := req.GetBody()
 		if err != nil {
+			if l.mode == ReportOnly {
+				return nil, req, false, nil
+			}
 			closeBody(req.Body)
 			return nil, nil, false, fmt.Errorf("openapi: request body: %w", err)
 		}
 		buf, err := io.ReadAll(io.LimitReader(rc, l.max+1))
 		_ = rc.Close()
 		if err != nil {
+			if l.mode == ReportOnly {
+				return nil, req, false, nil
+			}
 			closeBody(req.Body)
 			return nil, nil, false, fmt.Errorf("openapi: reading request body: %w", err)
 		}
