@@ -77,16 +77,17 @@ func (r *rewriter) rewrite(err error) error {
 	}
 	switch e := err.(type) {
 	case *url.Error:
-		red := r.p.URLString(e.URL)
-		if e.URL != red {
-			r.urls = append(r.urls, e.URL, red)
-		}
+		red := r.record(e.URL)
 		inner := r.rewrite(e.Err)
 		if loc, ok := badLocation(inner); ok {
 			inner = r.location(inner, loc)
 		}
-		if inner != nil && e.URL != "" && e.URL != red && strings.Contains(inner.Error(), e.URL) {
-			inner = &rewritten{msg: r.fix(inner.Error()), errs: []error{inner}, orig: inner}
+		if inner != nil && e.URL != red {
+			// The inner message may quote the URL, or (url.Parse's
+			// "invalid port" error) a password read as a port.
+			if msg := inner.Error(); r.fix(msg) != msg {
+				inner = &rewritten{msg: r.fix(msg), errs: []error{inner}, orig: inner}
+			}
 		}
 		return &url.Error{Op: e.Op, URL: red, Err: inner}
 	case ErrorRewriter:
@@ -138,19 +139,44 @@ func badLocation(err error) (string, bool) {
 // form is redacted too. The result does not unwrap to err, which would
 // keep the value reachable.
 func (r *rewriter) location(err error, loc string) error {
-	red := r.p.URLString(loc)
+	red := r.record(loc)
 	if red == loc {
 		return err
 	}
-	r.urls = append(r.urls, loc, red) // for the messages of wrappers above
-	msg := strings.ReplaceAll(err.Error(), strconv.Quote(loc), strconv.Quote(red))
 	if head, _, ok := strings.Cut(loc, "#"); ok && head != "" {
-		if redHead := r.p.URLString(head); redHead != head {
-			r.urls = append(r.urls, head, redHead)
-			msg = strings.ReplaceAll(msg, strconv.Quote(head), strconv.Quote(redHead))
+		if _, _, amb := ambiguousAuthority(loc); amb {
+			// The '@' that makes loc ambiguous may be in the fragment:
+			// head alone would then show the userinfo.
+			r.urls = append(r.urls, head, red)
+		} else {
+			r.record(head)
 		}
 	}
-	return &rewritten{msg: msg, orig: err}
+	return &rewritten{msg: r.fix(err.Error()), orig: err}
+}
+
+// record returns the redacted form of the URL raw and remembers both for
+// fix (the messages of wrappers above). When raw's authority is ambiguous
+// (see ambiguousAuthority), url.Parse's error quotes the password as an
+// invalid port (from the first or the last ':' of the authority, by
+// scheme): both suffixes are remembered too (two, not one per ':': a
+// Location full of colons must not cost a replacement pass each).
+func (r *rewriter) record(raw string) string {
+	red := r.p.URLString(raw)
+	if raw == "" || red == raw {
+		return red
+	}
+	r.urls = append(r.urls, raw, red)
+	if _, auth, ok := ambiguousAuthority(raw); ok {
+		host := stripUserinfo(auth)
+		if i := strings.IndexByte(host, ':'); i >= 0 && i+1 < len(host) {
+			r.urls = append(r.urls, host[i:], ":"+Redacted)
+		}
+		if i := strings.LastIndexByte(host, ':'); i >= 0 && i+1 < len(host) && i != strings.IndexByte(host, ':') {
+			r.urls = append(r.urls, host[i:], ":"+Redacted)
+		}
+	}
+	return red
 }
 
 // fix replaces, in msg, every URL replaced so far, in its quoted form (as

@@ -273,13 +273,19 @@ func (p *Policy) writeParam(b *strings.Builder, seg string) {
 // URLString is URL for a URL in string form, such as the URL field of a
 // *url.Error. A string that does not parse is redacted by hand with the
 // same rules: everything after '#' is dropped, the query is redacted, and
-// the userinfo of an authority is removed.
+// the userinfo of an authority is removed. When such a string has an
+// authority ("scheme://" or "//") and an '@' past its end (the first '/',
+// '?' or '#'), a userinfo holding one of those unescaped cannot be told
+// from the rest: everything after "//" is replaced with Redacted.
 func (p *Policy) URLString(raw string) string {
 	if raw == "" {
 		return ""
 	}
 	if u, err := url.Parse(raw); err == nil {
 		return p.URL(u)
+	}
+	if i, _, ok := ambiguousAuthority(raw); ok {
+		return raw[:i] + Redacted
 	}
 	if i := strings.IndexByte(raw, '#'); i >= 0 {
 		raw = raw[:i]
@@ -299,4 +305,27 @@ func (p *Policy) URLString(raw string) string {
 	b.WriteString(head)
 	p.writeQuery(&b, query)
 	return b.String()
+}
+
+// ambiguousAuthority reports whether raw has an authority ("scheme://" or
+// a leading "//", starting at start) with an '@' past its RFC 3986 end
+// (the first '/', '?' or '#'): a userinfo holding one of those unescaped
+// ("user:pa/ss@host"), which url.Parse reads as a host and an invalid
+// port, cannot be told from a path or query '@'. auth is the authority as
+// url.Parse reads it.
+func ambiguousAuthority(raw string) (start int, auth string, ok bool) {
+	start = strings.Index(raw, "//")
+	switch {
+	case start == 0:
+	case start > 1 && raw[start-1] == ':' && !strings.ContainsAny(raw[:start-1], "/?#@"):
+	default:
+		return 0, "", false
+	}
+	start += 2
+	rest := raw[start:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 || strings.IndexByte(rest[end:], '@') < 0 {
+		return 0, "", false
+	}
+	return start, rest[:end], true
 }
