@@ -142,7 +142,9 @@ func (p *Policy) allowsRawKey(raw string) bool {
 // servers split on ";", so a value after one must not hide behind an
 // allowed key. An opaque URL ("scheme:opaque") keeps only its scheme,
 // unless the opaque part is a "//host/path" authority form. The path is
-// shown as it is.
+// shown as it is, except in a URL with a scheme and no host, whose path
+// holding an '@' may be a userinfo ("https:///user:pw@host"): it is then
+// replaced with Redacted.
 //
 // A URL without userinfo, query or fragment costs one allocation.
 func (p *Policy) URL(u *url.URL) string {
@@ -172,6 +174,17 @@ func (p *Policy) URL(u *url.URL) string {
 	}
 	host := stripUserinfo(u.Host)
 	path := u.EscapedPath()
+	if host == "" && u.Scheme != "" && strings.IndexByte(path, '@') >= 0 {
+		// "https:///user:pw@host/x" or "https:/user:pw@host/x": no host
+		// for url.Parse, which leaves the userinfo in the path, but one
+		// for WHATWG parsers and readers.
+		b.Grow(len(u.Scheme) + 1 + len(Redacted) + queryLen(u.RawQuery))
+		b.WriteString(u.Scheme)
+		b.WriteByte(':')
+		b.WriteString(Redacted)
+		p.writeQuery(&b, u.RawQuery)
+		return b.String()
+	}
 	b.Grow(len(u.Scheme) + 3 + len(host) + len(path) + queryLen(u.RawQuery))
 	if u.Scheme != "" {
 		b.WriteString(u.Scheme)

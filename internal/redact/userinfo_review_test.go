@@ -80,3 +80,33 @@ func FuzzPasswordNoCanary(f *testing.F) {
 		}
 	})
 }
+
+// TestURLUserinfoInHostlessPath: "https:///user:pw@host/x" and
+// "https:/user:pw@host/x" parse with no host and the userinfo in the
+// path; WHATWG URL parsers (and people) read "user:pw@host" as the
+// authority. net/http refuses the request ("no Host in request URL") and
+// the *url.Error, and the call span's url.full, quoted the password.
+func TestURLUserinfoInHostlessPath(t *testing.T) {
+	for _, in := range []string{
+		"https:///user:" + secret + "@api.example.com/x?k=S",
+		"https:/user:" + secret + "@api.example.com/x",
+		"http:////user:" + secret + "@api.example.com",
+	} {
+		u, err := url.Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := (&Policy{}).URL(u); strings.Contains(got, secret) {
+			t.Errorf("URL(%q) = %q keeps the password", in, got)
+		}
+		e := (&Policy{}).Error(&url.Error{Op: "Get", URL: in, Err: errors.New("http: no Host in request URL")})
+		if strings.Contains(e.Error(), secret) {
+			t.Errorf("Error(%q) = %q keeps the password", in, e)
+		}
+	}
+	// A path with "@" under a host is shown as it is (npm scopes, @me).
+	u, _ := url.Parse("https://registry.example.com/@scope/pkg")
+	if got := (&Policy{}).URL(u); got != "https://registry.example.com/@scope/pkg" {
+		t.Errorf("URL = %q", got)
+	}
+}
