@@ -88,19 +88,6 @@ func TestBudgetRefundedForEveryRefusalBeforeSending(t *testing.T) {
 	}
 }
 
-// flakyKeys fails its second SigningKey with ErrKeyUnavailable.
-type flakyKeys struct {
-	k *signer.Key
-	n atomic.Int32
-}
-
-func (f *flakyKeys) SigningKey(context.Context) (*signer.Key, error) {
-	if f.n.Add(1) == 2 {
-		return nil, signer.ErrKeyUnavailable
-	}
-	return f.k, nil
-}
-
 // A retry the sign layer could not sign (its key source briefly down) was
 // never sent: it is given back to the budget.
 func TestBudgetRefundedWhenSignRefusesRetry(t *testing.T) {
@@ -113,7 +100,7 @@ func TestBudgetRefundedWhenSignRefusesRetry(t *testing.T) {
 			}
 			return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
 		})
-		s, err := signer.New(signer.Options{Keys: &flakyKeys{k: signKey(t)}})
+		s, err := signer.New(signer.Options{Keys: &keysFailingOn{k: signKey(t), fail: 2}})
 		if err != nil {
 			t.Fatal(err)
 		}
