@@ -35,7 +35,7 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	if v == "" {
 		return 0, false
 	}
-	if isDigits(v) {
+	if allDigits(v) { // v is not empty
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n > maxDelaySeconds { // too many digits: a very long wait
 			return time.Duration(math.MaxInt64), true
@@ -50,15 +50,6 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 		return d, true
 	}
 	return 0, true
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return len(s) > 0
 }
 
 // RateLimit is one service-limit item of a RateLimit field: the quota
