@@ -156,18 +156,20 @@ func (r *rewriter) location(err error, loc string) error {
 }
 
 // record returns the redacted form of the URL raw and remembers both for
-// fix (the messages of wrappers above). When raw's authority is ambiguous
-// (see ambiguousAuthority), url.Parse's error quotes the password as an
-// invalid port (from the first or the last ':' of the authority, by
-// scheme): both suffixes are remembered too (two, not one per ':': a
-// Location full of colons must not cost a replacement pass each).
+// fix (the messages of wrappers above). When raw does not parse and its
+// authority is ambiguous (see ambiguousAuthority), url.Parse's error
+// quotes the password as an invalid port (from the first or the last ':'
+// of the authority, by scheme): both suffixes are remembered too (two,
+// not one per ':': a Location full of colons must not cost a replacement
+// pass each). A URL that parses has a real port there, which a dial error
+// below shows and must keep.
 func (r *rewriter) record(raw string) string {
 	red := r.p.URLString(raw)
 	if raw == "" || red == raw {
 		return red
 	}
 	r.urls = append(r.urls, raw, red)
-	if _, auth, ok := ambiguousAuthority(raw); ok {
+	if _, auth, ok := ambiguousAuthority(raw); ok && !parses(raw) {
 		host := stripUserinfo(auth)
 		if i := strings.IndexByte(host, ':'); i >= 0 && i+1 < len(host) {
 			r.urls = append(r.urls, host[i:], ":"+Redacted)
@@ -177,6 +179,12 @@ func (r *rewriter) record(raw string) string {
 		}
 	}
 	return red
+}
+
+// parses reports whether url.Parse accepts raw.
+func parses(raw string) bool {
+	_, err := url.Parse(raw)
+	return err == nil
 }
 
 // fix replaces, in msg, every URL replaced so far, in its quoted form (as

@@ -110,3 +110,20 @@ func TestURLUserinfoInHostlessPath(t *testing.T) {
 		t.Errorf("URL = %q", got)
 	}
 }
+
+// TestErrorKeepsPortOfParsedURL: the invalid-port replacement is for a
+// URL that does not parse. An ordinary URL with an '@' past its authority
+// (an e-mail address in the query, "/@scope" in the path) and a port had
+// its ":port" replaced everywhere in the message, the dial error's
+// address included, which hides where the call went.
+func TestErrorKeepsPortOfParsedURL(t *testing.T) {
+	for _, raw := range []string{
+		"https://api.example.com:8443/v1?email=a@example.com",
+		"https://registry.example.com:8443/@scope/pkg?token=S",
+	} {
+		e := (&Policy{}).Error(&url.Error{Op: "Get", URL: raw, Err: errors.New("dial tcp 192.0.2.1:8443: connect: connection refused")})
+		if !strings.Contains(e.Error(), "192.0.2.1:8443") || !strings.Contains(e.Error(), ".example.com:8443/") {
+			t.Errorf("Error(%q) = %q lost the port", raw, e)
+		}
+	}
+}
