@@ -160,7 +160,9 @@ func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 // more, an invalid status, or an error (with the redacted error message). It injects the span's
 // context into the request headers with the propagator, on the attempt's own
 // request (Own: free inside a stack, a clone when used alone), after any
-// signing layer above it. The span ends when the response body is read to
+// signing layer above it; a traceparent it sets replaces the request's under
+// any spelling, and the request's tracestate with it (dropped when the span
+// context has none: it qualified the caller's traceparent). The span ends when the response body is read to
 // EOF, fails or is closed. Each send adds 1 to MetricAttempts.
 //
 // A nil next means http.DefaultTransport.
@@ -786,11 +788,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	if r.Header == nil {
 		r.Header = make(http.Header)
 	}
-	if a := ownAttempt(r); a != nil { // r carries ctx here
-		t.tel.prop.Inject(ctx, (*attemptCarrier)(a))
-	} else {
-		t.tel.prop.Inject(ctx, headerCarrier(r.Header))
-	}
+	t.inject(ctx, r)
 	cs := callStateFrom(ctx)
 	resend := -1 // sends of this call before this one; -1: not known here
 	if cs != nil {
@@ -970,6 +968,64 @@ func ownWithContext(req *http.Request, ctx context.Context) *http.Request {
 		return WithContext(req, ctx)
 	}
 	return req.Clone(ctx)
+}
+
+// inject writes ctx's propagation fields into r, the attempt's own
+// request. A caller's tracestate (any spelling) qualifies the caller's
+// traceparent: when the injection sets a traceparent of its own and no
+// tracestate (W3C TraceContext sets none for an empty one), the caller's
+// is dropped, not sent beside a traceparent it does not belong to. When
+// the injection sets no traceparent, it stays. Without a caller's
+// tracestate this costs a scan of the header names and no allocation.
+func (t *attemptTrace) inject(ctx context.Context, r *http.Request) {
+	var c propagation.TextMapCarrier
+	if a := ownAttempt(r); a != nil { // r carries ctx here
+		c = (*attemptCarrier)(a)
+	} else {
+		c = headerCarrier(r.Header)
+	}
+	if !hasSpelling(r.Header, "Tracestate") {
+		t.tel.prop.Inject(ctx, c)
+		return
+	}
+	w := &watchCarrier{TextMapCarrier: c}
+	t.tel.prop.Inject(ctx, w)
+	if w.traceparent && !w.tracestate {
+		for k := range r.Header {
+			if len(k) == len("Tracestate") && strings.EqualFold(k, "Tracestate") {
+				delete(r.Header, k)
+			}
+		}
+	}
+}
+
+// hasSpelling reports whether h holds key under any spelling.
+func hasSpelling(h http.Header, key string) bool {
+	if _, ok := h[key]; ok {
+		return true
+	}
+	for k := range h {
+		if len(k) == len(key) && strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// watchCarrier records which W3C fields an injection set.
+type watchCarrier struct {
+	propagation.TextMapCarrier
+	traceparent, tracestate bool
+}
+
+func (w *watchCarrier) Set(key, value string) {
+	switch {
+	case strings.EqualFold(key, "traceparent"):
+		w.traceparent = true
+	case strings.EqualFold(key, "tracestate"):
+		w.tracestate = true
+	}
+	w.TextMapCarrier.Set(key, value)
 }
 
 // headerCarrier is a propagation.TextMapCarrier over a request's headers
