@@ -113,7 +113,11 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp != nil && resp.Body == nil {
 		resp.Body = http.NoBody
 	}
-	a.write(rctx, method, u, rec, resp, err, d)
+	// The record reports Go's HTTP/2 refusal of a connection-specific
+	// header, which quotes the header's value, as the caller's malformed
+	// request naming the field only (as the retry layer does; without
+	// one below, it arrives unconverted). The caller gets err unchanged.
+	a.write(rctx, method, u, rec, resp, invalidForHTTP2(r, err), d)
 	return resp, err
 }
 

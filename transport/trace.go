@@ -668,7 +668,10 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp != nil && resp.Body != nil {
 			_ = resp.Body.Close()
 		}
-		err = c.tel.policy.Error(err)
+		// Go's HTTP/2 refusal of a connection-specific header quotes the
+		// header's value: without a retry or attempt-trace layer below,
+		// it arrives unconverted.
+		err = c.tel.policy.Error(invalidForHTTP2(r, err))
 		et := ErrorType(err)
 		c.record(ctx, secs, durKey{m, host, port, 0, et})
 		if rec {
