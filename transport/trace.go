@@ -987,7 +987,7 @@ func (t *attemptTrace) inject(ctx context.Context, r *http.Request) {
 	} else {
 		c = headerCarrier(r.Header)
 	}
-	if !hasSpelling(r.Header, "Tracestate") {
+	if !hasField(r.Header, "Tracestate") {
 		t.tel.prop.Inject(ctx, c)
 		return
 	}
@@ -1000,19 +1000,6 @@ func (t *attemptTrace) inject(ctx context.Context, r *http.Request) {
 			}
 		}
 	}
-}
-
-// hasSpelling reports whether h holds key under any spelling.
-func hasSpelling(h http.Header, key string) bool {
-	if _, ok := h[key]; ok {
-		return true
-	}
-	for k := range h {
-		if len(k) == len(key) && strings.EqualFold(k, key) {
-			return true
-		}
-	}
-	return false
 }
 
 // watchCarrier records which W3C fields an injection set.
