@@ -86,27 +86,13 @@ func TestPercentEncodedLiteralPathMatchesLiteralOperation(t *testing.T) {
 // one character "+" (within maxLength 1), and "a%2Fb" is "a/b", which the
 // pattern refuses.
 func TestPathParametersValidatedDecoded(t *testing.T) {
-	for _, tc := range []struct {
-		url       string
-		violation bool
-	}{
+	checkViolations(t, []violationCase{
 		{"https://api.example.test/v1/signs/%2B", false},
 		{"https://api.example.test/v1/signs/%C3%A9", false},
 		{"https://api.example.test/v1/signs/ab", true},
 		{"https://api.example.test/v1/files/a%2Fb", true},
 		{"https://api.example.test/v1/files/a%20b", false},
-	} {
-		next := transporttest.NewResponder(transporttest.Respond(200, ""))
-		rt := newLayer(t, next, openapi.Config{Spec: []byte(encodedSpec)})
-		req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
-		resp, err := rt.RoundTrip(req)
-		if got := errors.Is(err, transport.ErrSchemaViolation); got != tc.violation {
-			t.Errorf("%s: err = %v, want violation %v", tc.url, err, tc.violation)
-		}
-		if resp != nil {
-			resp.Body.Close()
-		}
-	}
+	})
 }
 
 // TestBadServersNameServers: a bad Config.Servers entry is a *ConfigError
@@ -145,13 +131,23 @@ func TestHostMatchedCaseInsensitively(t *testing.T) {
 // validated; an encoded delimiter inside an item ("y%2Cz") is part of that
 // item, as the upstream sees it, not a third item.
 func TestPathArrayParameterKeepsEncodedDelimiters(t *testing.T) {
-	for _, tc := range []struct {
-		url       string
-		violation bool
-	}{
+	checkViolations(t, []violationCase{
 		{"https://api.example.test/v1/pairs/x,y%2Cz", false},
 		{"https://api.example.test/v1/pairs/x,y,z", true},
-	} {
+	})
+}
+
+// violationCase is a GET of url against encodedSpec, and whether the layer
+// must refuse it as a schema violation.
+type violationCase struct {
+	url       string
+	violation bool
+}
+
+// checkViolations sends each case through a layer over encodedSpec.
+func checkViolations(t *testing.T, cases []violationCase) {
+	t.Helper()
+	for _, tc := range cases {
 		next := transporttest.NewResponder(transporttest.Respond(200, ""))
 		rt := newLayer(t, next, openapi.Config{Spec: []byte(encodedSpec)})
 		req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
