@@ -35,9 +35,9 @@ func (in *SignatureInput) SignatureParams() string { return in.params }
 
 // ParseSignatureInput parses Signature-Input field values (several field
 // lines form one Dictionary) into its members, in order. Each member must
-// be an inner list of valid component identifiers without duplicates;
-// created and expires must be non-negative integers and nonce, keyid, alg
-// and tag strings. Unknown parameters are kept in SignatureParams (they are
+// be an inner list of at most MaxComponents valid component identifiers
+// without duplicates; created and expires must be non-negative integers
+// and nonce, keyid, alg and tag strings. Unknown parameters are kept in SignatureParams (they are
 // signed) but otherwise ignored. Errors wrap ErrMalformed.
 //
 // It refuses the whole field when any member is unusable. A Verifier is
@@ -97,6 +97,9 @@ func inputFromInnerList(label string, il httpsfv.InnerList) (SignatureInput, err
 	in := SignatureInput{Label: label}
 	bad := func(format string, args ...any) (SignatureInput, error) {
 		return SignatureInput{}, fmt.Errorf("%w: signature-input %q: %s", ErrMalformed, label, fmt.Sprintf(format, args...))
+	}
+	if len(il.Items) > MaxComponents {
+		return bad("more than %d components", MaxComponents)
 	}
 	for _, it := range il.Items {
 		c, err := componentFromItem(it)

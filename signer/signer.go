@@ -64,7 +64,8 @@ type Options struct {
 	// the request has it; every other one must be present or Sign fails
 	// with ErrMissingComponent. When a content-digest component is listed
 	// and the request has a body but no Content-Digest field, Sign computes
-	// the field (streaming the body through GetBody) and adds it.
+	// the field (streaming the body through GetBody) and adds it. At most
+	// MaxComponents.
 	Components []Component
 
 	// Label is the signature's label in Signature-Input and Signature.
@@ -144,6 +145,9 @@ func New(opts Options) (*Signer, error) {
 	comps := opts.Components
 	if len(comps) == 0 {
 		comps = DefaultComponents()
+	}
+	if len(comps) > MaxComponents {
+		return nil, &ConfigError{Option: "Options.Components", Reason: "more than " + strconv.Itoa(MaxComponents) + " components (MaxComponents): a verifier refuses the signature"}
 	}
 	required := 0
 	for i, c := range comps {

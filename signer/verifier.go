@@ -39,6 +39,15 @@ const (
 	// header block of a few thousand labels would cost thousands of them; a
 	// request with more is refused as ErrMalformed before any is tried.
 	MaxSignatures = 8
+	// MaxComponents is the most components one signature may cover. The
+	// work of parsing a Signature-Input member and building its signature
+	// base grows with the number of components (each @query-param or
+	// ;key= component scans its query or field again), so without a bound
+	// one member of a 1 MiB header block could hold a hundred thousand of
+	// them. A member with more is refused as ErrMalformed before its key
+	// is looked up; New and NewVerifier refuse more (Options.Components,
+	// VerifierOptions.Required) as a *ConfigError.
+	MaxComponents = 64
 )
 
 // VerifierOptions configures a Verifier. Only Keys is required; the zero
@@ -65,7 +74,7 @@ type VerifierOptions struct {
 
 	// Required lists the components a signature must cover. Nil means
 	// DefaultRequired(); a non-nil empty slice requires nothing beyond at
-	// least one component.
+	// least one component. At most MaxComponents.
 	Required []Component
 
 	// AllowUnsignedBody accepts requests with a body whose signature does
@@ -164,6 +173,9 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		v.required = DefaultRequired()
 	}
 	v.required = slices.Clone(v.required)
+	if len(v.required) > MaxComponents {
+		return nil, &ConfigError{Option: "VerifierOptions.Required", Reason: "more than " + strconv.Itoa(MaxComponents) + " components (MaxComponents)"}
+	}
 	for i, c := range v.required {
 		if err := c.validate(); err != nil {
 			return nil, &ConfigError{Option: "VerifierOptions.Required[" + strconv.Itoa(i) + "]", Err: err}

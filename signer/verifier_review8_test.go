@@ -1,0 +1,73 @@
+package signer
+
+import (
+	"errors"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// manyComponents returns a Signature-Input member list of n distinct
+// header-field components, each a few bytes long.
+func manyComponents(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(`"x` + strconv.Itoa(i) + `"`)
+	}
+	return b.String()
+}
+
+// TestVerifyBoundsComponentsPerSignature: an unauthenticated request could
+// put a hundred thousand components in one Signature-Input member within
+// net/http's 1 MiB header limit. The duplicate check compared every pair
+// (seconds to minutes of CPU per request, before any key lookup), and once
+// the keyid was known, building the base scanned the query or re-parsed a
+// Dictionary field once per component. A member with too many components
+// must be refused as malformed before its key is looked up; an ordinary
+// number is still accepted.
+func TestVerifyBoundsComponentsPerSignature(t *testing.T) {
+	in := "sig1=(" + manyComponents(10_000) + `);created=1;keyid="k";nonce="n"`
+	if _, err := ParseSignatureInput(in); !errors.Is(err, ErrMalformed) {
+		t.Errorf("ParseSignatureInput(10000 components) = %v; want ErrMalformed", err)
+	}
+	if _, err := ParseSignatureInput("sig1=(" + manyComponents(32) + `);created=1`); err != nil {
+		t.Errorf("ParseSignatureInput(32 components) = %v", err)
+	}
+
+	k := testKey(t, "k")
+	keys := &countingLookup{KeyLookup: StaticKey(k)}
+	v := newTestVerifier(t, VerifierOptions{Keys: keys, Required: []Component{}})
+	r := httptest.NewRequest("GET", "https://api.example.com/", nil)
+	r.Header.Set("Signature-Input", in)
+	r.Header.Set("Signature", "sig1=:"+strings.Repeat("A", 43)+"=:")
+	if _, err := v.Verify(r, t0); !errors.Is(err, ErrMalformed) {
+		t.Errorf("Verify = %v; want ErrMalformed", err)
+	}
+	if keys.n != 0 {
+		t.Errorf("%d key lookups for a member with 10000 components; want none", keys.n)
+	}
+}
+
+// TestConfigRefusesMoreThanMaxComponents: a signer configured to cover more
+// components than a verifier accepts would sign requests every verifier
+// refuses, and a verifier requiring more could accept nothing.
+func TestConfigRefusesMoreThanMaxComponents(t *testing.T) {
+	comps := make([]Component, MaxComponents+1)
+	for i := range comps {
+		comps[i] = Field("x" + strconv.Itoa(i))
+	}
+	var ce *ConfigError
+	if _, err := New(Options{Keys: StaticKey(testKey(t, "k")), Components: comps}); !errors.As(err, &ce) || ce.Option != "Options.Components" {
+		t.Errorf("New = %v; want a *ConfigError for Options.Components", err)
+	}
+	if _, err := NewVerifier(VerifierOptions{Keys: StaticKey(testKey(t, "k")), Required: comps}); !errors.As(err, &ce) || ce.Option != "VerifierOptions.Required" {
+		t.Errorf("NewVerifier = %v; want a *ConfigError for VerifierOptions.Required", err)
+	}
+	if _, err := New(Options{Keys: StaticKey(testKey(t, "k")), Components: comps[:MaxComponents]}); err != nil {
+		t.Errorf("New(MaxComponents components) = %v", err)
+	}
+}
