@@ -50,8 +50,9 @@ var (
 	// ErrMalformed: Signature-Input, Signature or Content-Digest cannot be
 	// parsed, or a component identifier or parameter is invalid.
 	ErrMalformed = errors.New("signer: malformed signature field")
-	// ErrBodyTooLarge: the content exceeds the verifier's body size cap, so
-	// its digest was not checked.
+	// ErrBodyTooLarge: the content exceeds the verifier's body size cap, or
+	// a server's http.MaxBytesReader cap in front of it (the
+	// *http.MaxBytesError is wrapped too), so its digest was not checked.
 	ErrBodyTooLarge = errors.New("signer: body too large to verify")
 	// ErrNonceStoreFull: the replay store is at capacity with nonces that
 	// have not expired; new signatures are refused (fail closed) until old

@@ -530,6 +530,11 @@ func (v *Verifier) readBody(vs *verifyState) error {
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, v.maxBody+1))
 	if err != nil {
+		// A server cap in front of the verifier (http.MaxBytesReader) is
+		// a body too large, not a bad signature: 413, not 401.
+		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return &VerifyError{Err: fmt.Errorf("%w: %w", ErrBodyTooLarge, mbe)}
+		}
 		return fmt.Errorf("signer: reading body: %w", err)
 	}
 	if n > v.maxBody {

@@ -2,6 +2,7 @@ package signer
 
 import (
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -69,5 +70,29 @@ func TestConfigRefusesMoreThanMaxComponents(t *testing.T) {
 	}
 	if _, err := New(Options{Keys: StaticKey(testKey(t, "k")), Components: comps[:MaxComponents]}); err != nil {
 		t.Errorf("New(MaxComponents components) = %v", err)
+	}
+}
+
+// TestVerifyMaxBytesReaderIsBodyTooLarge: a server commonly caps bodies with
+// http.MaxBytesReader (or http.MaxBytesHandler) in front of the verifier.
+// A signed body over that cap made Verify return the read error as the
+// VerifyError's Err, which is none of the sentinels: errors.Is(err,
+// ErrBodyTooLarge) was false and DefaultErrorHandler answered 401, telling
+// a correctly signing client its signature was wrong instead of 413.
+func TestVerifyMaxBytesReaderIsBodyTooLarge(t *testing.T) {
+	k := testKey(t, "k")
+	s := mustSigner(t, Options{Keys: StaticKey(k)})
+	r := serverView(t, signed(t, s, "POST", "https://api.example.com/orders", `{"item":42,"note":"long enough"}`, t0))
+	r.Body = http.MaxBytesReader(nil, r.Body, 8)
+	v := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k)})
+	_, err := v.Verify(r, t0)
+	var mbe *http.MaxBytesError
+	if !errors.Is(err, ErrBodyTooLarge) || !errors.As(err, &mbe) {
+		t.Fatalf("Verify = %v; want ErrBodyTooLarge wrapping the *http.MaxBytesError", err)
+	}
+	w := httptest.NewRecorder()
+	DefaultErrorHandler(w, r, err)
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("DefaultErrorHandler: %d, want 413", w.Code)
 	}
 }
