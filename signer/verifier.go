@@ -231,7 +231,8 @@ type Result struct {
 // success it returns the accepted signature and has recorded its nonce, and
 // the nonces of the request's other signatures that would be accepted on
 // their own (so no copy of the request can be replayed under another of
-// its signatures); otherwise it returns a *VerifyError wrapping the sentinel for the
+// its signatures; a request with another signature whose key lookup
+// failed is refused as ErrUnavailable); otherwise it returns a *VerifyError wrapping the sentinel for the
 // failure. When the signature covers content-digest, Verify reads the body
 // (at most MaxBodySize) to check it and replaces r.Body with the buffered
 // copy, so a handler can still read it.
@@ -291,14 +292,23 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 // per request, two labels) are one fresh request, not a replay; it is
 // held until the latest end of their windows, so that no copy stripped
 // down to the signature with the longer window is accepted once the
-// shorter one has ended.
+// shorter one has ended. When the key lookup of another signature fails
+// (ErrUnavailable), the request is refused with that error: the verifier
+// cannot tell whether that signature's nonce must be claimed.
 func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int, sigMap map[string]sigMember, now time.Time) error {
 	ctx := vs.r.Context()
 	ok := uint64(1) << accepted // len(inputs) <= MaxSignatures
 	for j := range inputs {
 		if j != accepted {
-			if _, err := v.verifyMember(vs, &inputs[j], sigMap, now); err == nil {
+			_, err := v.verifyMember(vs, &inputs[j], sigMap, now)
+			switch {
+			case err == nil:
 				ok |= 1 << j
+			case errors.Is(err, ErrUnavailable):
+				// Whether it would be accepted is unknown: accepting the
+				// request without claiming its nonce would let a copy
+				// stripped down to it through once the backend is back.
+				return err
 			}
 		}
 	}

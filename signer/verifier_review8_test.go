@@ -1,12 +1,14 @@
 package signer
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // manyComponents returns a Signature-Input member list of n distinct
@@ -94,5 +96,57 @@ func TestVerifyMaxBytesReaderIsBodyTooLarge(t *testing.T) {
 	DefaultErrorHandler(w, r, err)
 	if w.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("DefaultErrorHandler: %d, want 413", w.Code)
+	}
+}
+
+// flakyLookup fails with a backend error for the key id down while down
+// is set, and otherwise answers from KeyLookup.
+type flakyLookup struct {
+	KeyLookup
+	down string
+	off  bool
+}
+
+func (f *flakyLookup) LookupKey(ctx context.Context, id string) (*Key, error) {
+	if !f.off && id == f.down {
+		return nil, errors.New("key database timeout")
+	}
+	return f.KeyLookup.LookupKey(ctx, id)
+}
+
+// TestVerifyOtherSignatureLookupFailureFailsClosed: Verify claims the
+// nonces of a request's other signatures that would be accepted on their
+// own, so that no copy stripped down to one of them is accepted again. When
+// the key lookup of another signature failed (a backend error, not an
+// unknown key), that signature was silently taken for one that would not
+// be accepted and its nonce was not claimed: once the backend recovered, a
+// captured copy stripped down to it was accepted a second time. Verify
+// must not accept a request whose other signatures it could not judge.
+func TestVerifyOtherSignatureLookupFailureFailsClosed(t *testing.T) {
+	oldKey, newKey := testKey(t, "old"), testKey(t, "new")
+	ks, err := NewKeySet(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := &flakyLookup{KeyLookup: ks, down: "old"}
+	req := httptest.NewRequest("GET", "https://api.example.com/pay?amount=5", nil)
+	for i, k := range []*Key{newKey, oldKey} {
+		s := mustSigner(t, Options{Keys: StaticKey(k), Label: "sig" + strconv.Itoa(i+1)})
+		if err := s.Sign(context.Background(), req, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := newTestVerifier(t, VerifierOptions{Keys: keys})
+	res, err := v.Verify(req.Clone(context.Background()), t0)
+	if err == nil {
+		// Accepted: then the other signature's nonce must be claimed.
+		keys.off = true
+		if res2, err := v.Verify(onlyLabel(t, req, "sig2", "sig2"), t0.Add(time.Second)); !errors.Is(err, ErrReplay) {
+			t.Fatalf("accepted %s with the other signature unjudged; a copy stripped down to it then gave %+v, %v; want ErrReplay", res.Label, res2, err)
+		}
+		return
+	}
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Verify = %+v, %v; want ErrUnavailable", res, err)
 	}
 }
