@@ -260,7 +260,10 @@ func (e *tokenTypeError) Is(target error) bool {
 // re-provisioned). When the endpoint rotates the refresh token, Refresher
 // writes the new one to the Store BEFORE it returns the new access token;
 // if that write fails, Token returns the error and no token, and keeps the
-// new refresh token in memory so the next call can use it.
+// new refresh token in memory so the next call can use it. Until a write
+// succeeds, every refresh writes the refresh token it holds, rotated again
+// or not, and returns no token while the write fails: a server that does
+// not rotate on the next refresh must not leave the dead one in the Store.
 //
 // One write failure is not a failed refresh: a *ChainError with Op "set"
 // (from a Chain, found with errors.As), which says that the Chain's primary
@@ -285,6 +288,7 @@ type Refresher struct {
 	onError func(error)
 	sem     chan struct{}   // one refresh at a time
 	rt      string          // current refresh token (guarded by sem)
+	unsaved bool            // rt was rotated but not written: the store holds a dead one (guarded by sem)
 	warned  map[string]bool // backend sets already logged (guarded by sem)
 }
 
@@ -380,6 +384,7 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 			return Token{}, fmt.Errorf("tokens: read refresh token: %w", err)
 		}
 		r.rt = string(b)
+		r.unsaved = false
 		clear(b)
 		if r.rt == "" {
 			return Token{}, fmt.Errorf("tokens: refresh token under %q is empty: %w", r.key, ErrNoToken)
@@ -398,22 +403,29 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 	if err != nil {
 		err = wrapTokenErr(err)
 		if isInvalidGrant(err) {
-			r.rt = "" // dead; read the store again next time
+			r.rt, r.unsaved = "", false // dead; read the store again next time
 		}
 		return Token{}, err
 	}
 	if t.RefreshToken != "" && t.RefreshToken != r.rt {
 		// Rotated: the old refresh token is now dead on the server.
-		r.rt = t.RefreshToken
+		r.rt, r.unsaved = t.RefreshToken, true
+	}
+	if r.unsaved {
+		// Rotated now, or by an earlier refresh whose write failed: a
+		// server need not rotate again (RFC 6749 §6), and without this
+		// write the store would keep the dead token for good.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
-		werr := r.store.Set(wctx, r.key, []byte(t.RefreshToken))
+		werr := r.store.Set(wctx, r.key, []byte(r.rt))
 		cancel()
 		var ce *ChainError
 		switch {
 		case werr == nil:
+			r.unsaved = false
 		case errors.As(werr, &ce) && ce.Op == "set":
 			// The primary holds the new refresh token; only a fallback
 			// is stale (see Refresher).
+			r.unsaved = false
 			r.reportStaleFallback(ctx, ce, fmt.Errorf("tokens: persist rotated refresh token: %w", werr))
 		default:
 			return Token{}, fmt.Errorf("tokens: persist rotated refresh token: %w", werr)
