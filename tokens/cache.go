@@ -117,8 +117,10 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // service thus reuses its token instead of asking the token endpoint again.
 // After Invalidate, the next refresh overwrites the persisted token with its
 // new one, or deletes it when it fails, so a restart does not load a token
-// a server rejected. Write failures are reported to the error handler (WithErrorHandler) and
-// do not fail the refresh. Default: no persistence.
+// a server rejected (a failed delete is tried again by the refresh after).
+// Each write has a timeout of its own, WithRefreshTimeout long. Write
+// failures are reported to the error handler (WithErrorHandler) and do not
+// fail the refresh. Default: no persistence.
 func WithPersistence(s Store, key string) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.store, c.storeKey = s, key })
 }
@@ -432,24 +434,38 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	close(f.done)
 
 	if (err == nil && !fromStore && !handedBack || drop) && c.cfg.store != nil {
+		// The refresh may have used up its timeout (a token endpoint that
+		// did not answer: the very failure after which the rejected token
+		// must be deleted), so persisting gets a timeout of its own.
+		pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.timeout)
+		var perr error
 		select {
 		case c.saveSem <- struct{}{}:
 			// A later refresh may have written its newer token already.
 			if gen > c.saved {
 				c.saved = gen
-				var perr error
 				if drop {
-					perr = c.drop(ctx)
+					perr = c.drop(pctx)
 				} else {
-					perr = c.save(ctx, tok)
-				}
-				if perr != nil {
-					c.report(perr)
+					perr = c.save(pctx, tok)
 				}
 			}
 			<-c.saveSem
-		case <-ctx.Done():
-			c.report(fmt.Errorf("tokens: persist token: %w", context.Cause(ctx)))
+		case <-pctx.Done():
+			perr = fmt.Errorf("tokens: persist token: %w", context.Cause(pctx))
+		}
+		pcancel()
+		if perr != nil {
+			if drop {
+				// The rejected token may still be persisted: unless a
+				// refresh has published since, the next one deletes it.
+				c.mu.Lock()
+				if c.published == gen {
+					c.staleStored = true
+				}
+				c.mu.Unlock()
+			}
+			c.report(perr)
 		}
 	}
 	if failed != nil {
