@@ -400,7 +400,7 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		if b.cc != nil && len(resp.TLS.PeerCertificates) > 0 {
 			MarkAuth(req.Context(), AuthMTLS)
 		}
-		if b.pins != nil && b.pins.covers(req.URL.Hostname()) {
+		if b.pins != nil && b.pins.enforced(resp.TLS) {
 			MarkPinned(req.Context())
 		}
 	}

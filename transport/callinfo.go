@@ -251,9 +251,10 @@ func MarkAuth(ctx context.Context, k AuthKind) {
 	}
 }
 
-// MarkPinned records that the connection of the call ctx belongs to was
-// checked against a certificate pin set (the base transport calls it when
-// the host is pinned). Like MarkAuth it is cheap and a no-op without a
+// MarkPinned records that a certificate pin set was enforced on the
+// connection of the call ctx belongs to (the base transport calls it when
+// a set that is neither report-only nor expired applies to the server name
+// the handshake verified). Like MarkAuth it is cheap and a no-op without a
 // record.
 func MarkPinned(ctx context.Context) {
 	if r := callRecordFrom(ctx); r != nil {

@@ -46,7 +46,8 @@ const (
 	StatusClassKey = attribute.Key("securecall.status_class")
 	// AuthKey is the authentication kinds seen ("bearer+hmac", "none").
 	AuthKey = attribute.Key("securecall.auth")
-	// PinnedKey reports whether every TLS call of the entry was pinned.
+	// PinnedKey reports whether every TLS call of the entry had a pin set
+	// enforced on its connection.
 	PinnedKey = attribute.Key("securecall.tls.pinned")
 )
 
@@ -193,8 +194,9 @@ type Observation struct {
 	// TLSVersion is the TLS version of the connection (tls.VersionTLS13...),
 	// 0 for plain text or when unknown (no response).
 	TLSVersion uint16
-	// Pinned reports whether the connection's certificate was checked
-	// against pins.
+	// Pinned reports whether a pin set was enforced on the connection:
+	// one that applies to the server name the handshake verified and is
+	// neither report-only nor expired.
 	Pinned bool
 	// At is when the call ended; zero means now.
 	At time.Time
@@ -694,7 +696,8 @@ type InventoryEntry struct {
 	// plain text).
 	TLS []string `json:"tls"`
 	// Pinned is true when at least one call went over TLS and every TLS
-	// call's connection was pinned.
+	// call's connection had a pin set enforced (not report-only, not
+	// expired, for the server name the handshake verified).
 	Pinned bool `json:"pinned"`
 	// FirstSeen and LastSeen are when the first and the latest call of the
 	// entry ended. LastSeen is kept to the millisecond and never goes back

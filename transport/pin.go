@@ -388,13 +388,24 @@ func parsePin(pin string) ([sha256.Size]byte, error) {
 	return h, nil
 }
 
-// covers reports whether host (a name or an IP literal, as in a URL) has a
-// pin set, for the inventory's "pinned" mark. Expiry is not considered.
-func (p *pinner) covers(host string) bool {
-	if a, err := netip.ParseAddr(host); err == nil {
-		return p.ips[a.Unmap()] != nil
-	}
-	return p.lookupName(host) != nil
+// enforced reports whether a pin set was enforced on the connection with
+// state cs, for the inventory's "pinned" mark: a set applies to it as in
+// the handshake check (by the server name the handshake verified, which a
+// TLSConfig.ServerName overrides, or by the leaf's IPs for a connection to
+// an IP literal) and is neither report-only nor expired now. The
+// handshake succeeded, so an enforced set matched the verified chains. A
+// set that expires while a connection it checked is still in use counts
+// as not enforced from then on.
+func (p *pinner) enforced(cs *tls.ConnectionState) bool {
+	now := p.now()
+	found := false
+	_ = p.forEachSet(cs, func(_ string, s *pinSet) error {
+		if !s.reportOnly && !s.expired(now) {
+			found = true
+		}
+		return nil
+	})
+	return found
 }
 
 // lookupName returns the set for a server name (SNI), or nil. An IP
