@@ -455,9 +455,20 @@ func isIDSegment(s string) bool {
 
 // insert adds the entry for key (or returns the one another goroutine
 // added, or the overflow entry when the inventory is full).
+//
+// A full inventory stays full (entries are never removed), so once it is
+// full a new key lands in the overflow entry without taking the lock: a
+// flood of distinct URLs (an attacker's paths) does not serialise the
+// callers on it.
 func (inv *Inventory) insert(key []byte, o *Observation) *invEntry {
+	if len(*inv.entries.Load()) >= inv.max {
+		return inv.overflow
+	}
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	if testHookInsertLocked != nil {
+		testHookInsertLocked()
+	}
 	old := *inv.entries.Load()
 	if e := old[string(key)]; e != nil {
 		return e
@@ -626,6 +637,10 @@ func (e *invEntry) record(o *Observation, at int64) {
 		}
 	}
 }
+
+// testHookInsertLocked, when set by a test, runs each time insert takes
+// the insertion lock.
+var testHookInsertLocked func()
 
 // testHookLastSeen, when set by a test, runs between reading last-seen
 // and updating it, where a concurrent call can record a later time.

@@ -1,7 +1,10 @@
 package transport
 
 import (
+	"fmt"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,5 +40,44 @@ func TestInventoryLastSeenNeverGoesBack(t *testing.T) {
 	e := inv.Snapshot().Entries[0]
 	if e.Calls != 3 || !e.LastSeen.Equal(late) {
 		t.Fatalf("calls %d, LastSeen %v, want %v (the later call's end)", e.Calls, e.LastSeen, late)
+	}
+}
+
+// TestInventoryOverflowTakesNoLock: once the inventory is full, a call of
+// a new (method, origin, route) lands in the overflow entry without
+// taking the insertion lock, so a flood of distinct URLs (a path chosen
+// by an attacker) does not serialise the callers.
+func TestInventoryOverflowTakesNoLock(t *testing.T) {
+	inv, err := NewInventory(InventoryConfig{MaxEntries: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inv.Close()
+	var locks atomic.Int64
+	testHookInsertLocked = func() { locks.Add(1) }
+	defer func() { testHookInsertLocked = nil }()
+	u, _ := url.Parse("https://api.example.test/")
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				inv.Record(Observation{URL: u, Route: fmt.Sprintf("/r%d/%d", g, i), StatusCode: 200})
+			}
+		}()
+	}
+	wg.Wait()
+	if n := inv.Len(); n != 2 {
+		t.Fatalf("Len = %d, want 2", n)
+	}
+	snap := inv.Snapshot()
+	if last := snap.Entries[len(snap.Entries)-1]; !last.Overflow || last.Calls != 198 {
+		t.Fatalf("overflow entry = %+v, want 198 calls", last)
+	}
+	// The two insertions, and at most one lock per goroutine that raced
+	// them before the map was full.
+	if n := locks.Load(); n < 2 || n > 2+4 {
+		t.Fatalf("insertion lock taken %d times for 200 calls, want 2 to 6", n)
 	}
 }
