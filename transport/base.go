@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"net/http"
 	"net/url"
@@ -53,9 +54,12 @@ type BaseConfig struct {
 	// TLS 1.2, and CipherSuites listed by tls.InsecureCipherSuites. A
 	// MinVersion above MaxVersion (no version left to negotiate) is a
 	// *ConfigError for "TLSConfig.MinVersion". A zero MinVersion becomes
-	// tls.VersionTLS12. A VerifyConnection of its own
-	// runs after the pin check. GetClientCertificate or Certificates cannot
-	// be combined with ClientCertificate. nil means an empty tls.Config.
+	// tls.VersionTLS12. A VerifyConnection of its own runs after the pin
+	// check; an error it or VerifyPeerCertificate returns comes back
+	// wrapped in a *tls.CertificateVerificationError (IsCertificateError
+	// holds, so it is never retried; errors.Is still finds it).
+	// GetClientCertificate or Certificates cannot be combined with
+	// ClientCertificate. nil means an empty tls.Config.
 	// No revocation checking (OCSP, CRL) is done, as in crypto/tls.
 	TLSConfig *tls.Config
 
@@ -379,6 +383,32 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 	tc := c.Clone()
 	if tc.MinVersion == 0 {
 		tc.MinVersion = tls.VersionTLS12
+	}
+	// A refusal by the caller's own verifier is a certificate failure like
+	// a pin mismatch: IsCertificateError must hold for it, so that no
+	// layer retries it or counts it as a server fault. The caller's error
+	// stays reachable through Unwrap.
+	if v := tc.VerifyConnection; v != nil {
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if err := v(cs); err != nil {
+				return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+			}
+			return nil
+		}
+	}
+	if v := tc.VerifyPeerCertificate; v != nil {
+		tc.VerifyPeerCertificate = func(raw [][]byte, chains [][]*x509.Certificate) error {
+			if err := v(raw, chains); err != nil {
+				var certs []*x509.Certificate
+				for _, der := range raw {
+					if c, perr := x509.ParseCertificate(der); perr == nil {
+						certs = append(certs, c)
+					}
+				}
+				return &tls.CertificateVerificationError{UnverifiedCertificates: certs, Err: err}
+			}
+			return nil
+		}
 	}
 	return tc, nil
 }
