@@ -29,7 +29,13 @@ type ErrorRewriter interface {
 // wrapper type itself: keeping it would keep the secret reachable. The
 // Location value http.Client quotes in its error for a redirect whose
 // Location does not parse (a flat message below the request's *url.Error)
-// is redacted as a URL too.
+// is redacted as a URL too. A *url.Error from url.Parse itself (Op
+// "parse") shows nothing of an absolute URL after its scheme (url.Parse
+// quotes the URL without the fragment, where a '#' in a password may have
+// sent the rest of the userinfo), and every quoted piece of the URL in
+// url.Parse's detail (a host, a port, an escape, ParseAddr's input) that
+// the redacted URL does not show is replaced, there and in http.Client's
+// Location message.
 //
 // An error without a *url.Error in its chain is returned as it is, without
 // allocating. Error of a nil Policy redacts every query value.
@@ -77,10 +83,17 @@ func (r *rewriter) rewrite(err error) error {
 	}
 	switch e := err.(type) {
 	case *url.Error:
-		red := r.record(e.URL)
+		var red string
+		if e.Op == "parse" {
+			red = r.recordParse(e.URL)
+		} else {
+			red = r.record(e.URL)
+		}
 		inner := r.rewrite(e.Err)
 		if loc, ok := badLocation(inner); ok {
 			inner = r.location(inner, loc)
+		} else if e.Op == "parse" && inner != nil {
+			inner = r.parseDetail(inner, red)
 		}
 		if inner != nil && e.URL != red {
 			// The inner message may quote the URL, or (url.Parse's
@@ -152,7 +165,78 @@ func (r *rewriter) location(err error, loc string) error {
 			r.record(head)
 		}
 	}
-	return &rewritten{msg: r.fix(err.Error()), orig: err}
+	msg := err.Error()
+	fixed := r.fix(msg)
+	// The detail of url.Parse's error (after the second quote of loc)
+	// may quote a piece of loc the redaction did not see as userinfo.
+	fixed = scrubQuoted(fixed, r.reds()...)
+	r.urls = append(r.urls, msg, fixed)
+	return &rewritten{msg: fixed, orig: err}
+}
+
+// parseDetail returns err, the error under a url.Parse *url.Error whose
+// URL is shown as red, with every quoted piece of the URL (a host, a port,
+// an escape, ParseAddr's input: as url.Parse read it, possibly a password
+// whose user name began with '[') that red does not show replaced with
+// Redacted. The message of a wrapper above, which holds err's, is fixed
+// too. The result does not unwrap to err, which would keep the piece
+// reachable.
+func (r *rewriter) parseDetail(err error, red string) error {
+	msg := err.Error()
+	scrubbed := scrubQuoted(msg, red)
+	if scrubbed == msg {
+		return err
+	}
+	r.urls = append(r.urls, msg, scrubbed)
+	return &rewritten{msg: scrubbed, orig: err}
+}
+
+// reds returns the redacted forms recorded so far.
+func (r *rewriter) reds() []string {
+	out := make([]string, 0, len(r.urls)/2)
+	for i := 1; i < len(r.urls); i += 2 {
+		out = append(out, r.urls[i])
+	}
+	return out
+}
+
+// scrubQuoted returns msg with every Go-quoted string (as %q and
+// strconv.Quote write it) replaced with a quoted Redacted, unless its
+// content is part of one of shown, which the message shows anyway. An
+// unterminated quote ends the message.
+func scrubQuoted(msg string, shown ...string) string {
+	i := strings.IndexByte(msg, '"')
+	if i < 0 {
+		return msg
+	}
+	var b strings.Builder
+	for i >= 0 {
+		b.WriteString(msg[:i])
+		q, err := strconv.QuotedPrefix(msg[i:])
+		if err != nil {
+			b.WriteString(`"` + Redacted + `"`)
+			return b.String()
+		}
+		if s, err := strconv.Unquote(q); err == nil && partOf(s, shown) {
+			b.WriteString(q)
+		} else {
+			b.WriteString(`"` + Redacted + `"`)
+		}
+		msg = msg[i+len(q):]
+		i = strings.IndexByte(msg, '"')
+	}
+	b.WriteString(msg)
+	return b.String()
+}
+
+// partOf reports whether s is a substring of one of list.
+func partOf(s string, list []string) bool {
+	for _, x := range list {
+		if strings.Contains(x, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // record returns the redacted form of the URL raw and remembers both for
@@ -179,6 +263,49 @@ func (r *rewriter) record(raw string) string {
 		}
 	}
 	return red
+}
+
+// recordParse is record for the URL of url.Parse's own *url.Error (Op
+// "parse"). url.Parse quotes the URL without its fragment: a '#' in a
+// password has cut the rest of the userinfo, its '@' included, off
+// ("https://user:pa" of "https://user:pa#ss@host"), and what remains
+// cannot be told from a host and a bad port, or from a path. Nothing after
+// the scheme (and "//") of such a URL is shown: it is replaced with
+// Redacted. A relative URL without an authority is redacted as by
+// URLString.
+func (r *rewriter) recordParse(raw string) string {
+	head := raw[:schemeLen(raw)]
+	rest := raw[len(head):]
+	if strings.HasPrefix(rest, "//") {
+		head += "//"
+	} else if head == "" {
+		return r.record(raw)
+	}
+	red := head + Redacted
+	if red != raw {
+		r.urls = append(r.urls, raw, red)
+	}
+	return red
+}
+
+// schemeLen returns the length of raw's "scheme:" prefix as url.Parse
+// reads it (RFC 3986 §3.1), or 0.
+func schemeLen(raw string) int {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.':
+			if i == 0 {
+				return 0
+			}
+		case c == ':' && i > 0:
+			return i + 1
+		default:
+			return 0
+		}
+	}
+	return 0
 }
 
 // parses reports whether url.Parse accepts raw.

@@ -42,38 +42,54 @@ func TestURLStringUserinfoPastAuthority(t *testing.T) {
 	}
 }
 
-// FuzzPasswordNoCanary puts fuzzed bytes around a canary in the password
-// of a URL (and of a Location http.Client could not parse): the canary
+// FuzzPasswordNoCanary puts fuzzed bytes in the user name and around a
+// canary in the password of a URL (and of a Location http.Client could
+// not parse, and of url.Parse's own error, alone and wrapped): the canary
 // never survives unless url.Parse reads the URL with another host (the
 // password then is, by RFC 3986, a host or a path, as net/http sends it).
+// The seeds hold '[', ']', '@', ':', '/' and '%', whose url.Parse errors
+// quote pieces of the authority.
 func FuzzPasswordNoCanary(f *testing.F) {
-	f.Add("pa/", "@x")
-	f.Add("", "?x")
-	f.Add("#", "")
-	f.Add("%zz", "/")
-	f.Add("p@", "")
+	f.Add("user", "pa/", "@x")
+	f.Add("user", "", "?x")
+	f.Add("user", "#", "")
+	f.Add("user", "%zz", "/")
+	f.Add("user", "p@", "")
+	f.Add("[u", "", "]/x")
+	f.Add("[u", "", "]:/")
+	f.Add("[u]", "", "/")
+	f.Add("[::1]", "", "/x")
+	f.Add("[fe80::1%25", "", "]/x")
+	f.Add("u", "[", "]")
+	f.Add("@[", ":", "%")
+	f.Add("", "%4", "/")
 	const canary = "CANARYzz9"
-	f.Fuzz(func(t *testing.T, before, after string) {
-		if strings.Contains(before+after, "CANARY") {
+	f.Fuzz(func(t *testing.T, user, before, after string) {
+		if strings.Contains(user+before+after, "CANARY") {
 			t.Skip()
 		}
 		for _, raw := range []string{
-			"https://user:" + before + canary + after + "@api.example.com/v1?k=v",
-			"//user:" + before + canary + after + "@api.example.com/v1",
+			"https://" + user + ":" + before + canary + after + "@api.example.com/v1?k=v",
+			"//" + user + ":" + before + canary + after + "@api.example.com/v1",
 		} {
-			if u, err := url.Parse(raw); err == nil && u.Host != "api.example.com" {
+			u, perr := url.Parse(raw)
+			if perr == nil && u.Host != "api.example.com" {
 				continue
 			}
 			p := &Policy{}
 			if got := p.URLString(raw); strings.Contains(got, canary) {
 				t.Fatalf("URLString(%q) = %q keeps the canary", raw, got)
 			}
-			_, perr := url.Parse(raw)
 			var inner error = errors.New("boom")
 			if perr != nil {
 				inner = fmt.Errorf("failed to parse Location header %q: %v", raw, perr)
+				for _, e := range []error{perr, fmt.Errorf("x: %w", perr)} {
+					if got := p.Error(e); strings.Contains(got.Error(), canary) {
+						t.Fatalf("Error(parse %q) = %q keeps the canary", raw, got)
+					}
+				}
 			}
-			err := p.Error(&url.Error{Op: "Get", URL: raw, Err: inner})
+			err := p.Error(fmt.Errorf("call: %w", &url.Error{Op: "Get", URL: raw, Err: inner}))
 			if strings.Contains(err.Error(), canary) {
 				t.Fatalf("Error(%q) = %q keeps the canary", raw, err)
 			}
