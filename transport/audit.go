@@ -65,7 +65,9 @@ type AuditConfig struct {
 //	error.type, error.message  the ErrorType and the redacted message, on failure
 //
 // No header, body, token or query value (beyond those the Redaction policy
-// allows) is ever logged. Place it near the top of the stack, below the
+// allows) is ever logged. Go's HTTP/2 refusal of a connection-specific
+// header, whose message quotes the header's value, is logged and returned
+// as ErrInvalidRequest naming the field only. Place it near the top of the stack, below the
 // call trace (whose attempt counts it reports) and above the egress check,
 // so refused calls are audited too. When the logger is not enabled for
 // Level, the layer costs one Enabled call.
@@ -95,7 +97,8 @@ type auditLayer struct {
 func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	if !a.log.Enabled(ctx, a.level) {
-		return a.next.RoundTrip(req)
+		resp, err := a.next.RoundTrip(req)
+		return resp, invalidForHTTP2(req, err)
 	}
 	rec, r := withCallRecord(req)
 	rctx := r.Context() // read now: inner layers may replace r's in place
@@ -113,11 +116,12 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp != nil && resp.Body == nil {
 		resp.Body = http.NoBody
 	}
-	// The record reports Go's HTTP/2 refusal of a connection-specific
-	// header, which quotes the header's value, as the caller's malformed
-	// request naming the field only (as the retry layer does; without
-	// one below, it arrives unconverted). The caller gets err unchanged.
-	a.write(rctx, method, u, rec, resp, invalidForHTTP2(r, err), d)
+	// Go's HTTP/2 refusal of a connection-specific header, which quotes
+	// the header's value, is the caller's malformed request naming the
+	// field only (as the retry layer makes it; without one below, it
+	// arrives unconverted), in the record and for the caller alike.
+	err = invalidForHTTP2(r, err)
+	a.write(rctx, method, u, rec, resp, err, d)
 	return resp, err
 }
 
