@@ -48,8 +48,11 @@ type LimitsConfig struct {
 	// "application/*+json" (which takes application/problem+json). A
 	// response that may have a body (not to HEAD, not 1xx, 204 or 304, and
 	// not Content-Length: 0) with another or no media type is refused with
-	// a *MediaTypeError. Redirects (3xx with a Location) are not checked:
-	// http.Client follows them and discards their bodies. Empty: any media
+	// a *MediaTypeError. Redirects http.Client follows (301, 302, 303, and
+	// 307 and 308 when the request has no body or has GetBody, each with a
+	// Location) are not checked: it discards their bodies (a CheckRedirect
+	// returning http.ErrUseLastResponse hands one to the caller unchecked).
+	// Any other 3xx reaches the caller and is checked. Empty: any media
 	// type.
 	MediaTypes []string
 }
@@ -206,6 +209,7 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// Read before next: inside a call scope, req may become the call's
 	// first attempt's request (beginCallAttempt).
 	head := req.Method == http.MethodHead
+	replayable := chainReplayable(req)
 	cs := ownedScope(req)
 	resp, err := l.next.RoundTrip(req)
 	if err != nil {
@@ -225,8 +229,7 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	mayHaveBody := !head && resp.StatusCode >= 200 &&
 		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
-	redirect := resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != ""
-	if len(l.media) > 0 && mayHaveBody && !redirect && resp.ContentLength != 0 {
+	if len(l.media) > 0 && mayHaveBody && !redirectFollowed(resp, replayable) && resp.ContentLength != 0 {
 		if mt, ok := l.mediaAllowed(resp.Header.Get("Content-Type")); !ok {
 			limitsDiscard(resp.Body)
 			return nil, &MediaTypeError{MediaType: mt, StatusCode: resp.StatusCode}
@@ -248,6 +251,41 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	*lb = limitedBody{rc: resp.Body, left: l.maxBody, limit: l.maxBody}
 	resp.Body = lb
 	return resp, nil
+}
+
+// redirectFollowed reports whether http.Client follows resp, a redirect
+// whose body it then discards unread: a 301, 302, 303, 307 or 308 with a
+// Location, the last two only when the chain's first request can be sent
+// again (replayable, from chainReplayable). Every other 3xx (300, 305,
+// 306, a 307/308 to a request body without GetBody) is handed to the
+// caller, body and all.
+func redirectFollowed(resp *http.Response, replayable bool) bool {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther:
+	case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		if !replayable {
+			return false
+		}
+	default:
+		return false
+	}
+	return resp.Header.Get("Location") != ""
+}
+
+// chainReplayable reports whether http.Client can send the body of the
+// first request of req's redirect chain again, as it must to follow a 307
+// or 308: it has none, or GetBody. A redirect hop's request (Response
+// set) leads back to the first through Response.Request; when a
+// transport did not set that, the hop is taken as replayable (followed).
+func chainReplayable(req *http.Request) bool {
+	first := req
+	for first.Response != nil {
+		if first.Response.Request == nil || first.Response.Request == first {
+			return true
+		}
+		first = first.Response.Request
+	}
+	return first.Body == nil || first.Body == http.NoBody || first.GetBody != nil
 }
 
 // mediaAllowed parses a Content-Type value and checks it against the
