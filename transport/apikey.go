@@ -25,7 +25,8 @@ type APIKeyConfig struct {
 	Source tokens.Source
 
 	// Scope decides, on every RoundTrip, whether the request's URL may
-	// receive the key. Required; an empty Origins is refused. The key goes
+	// receive the key. Required; an empty Origins is refused, as is an
+	// *EgressPolicy without an allowlist (it allows every host). The key goes
 	// only over https, unless Scope is an Origins that lists an http origin
 	// explicitly.
 	Scope Scope

@@ -31,7 +31,8 @@ type AuthConfig struct {
 	// Scope decides, on every RoundTrip, whether the request's URL may
 	// receive the token. A request outside it (a redirect hop to another
 	// origin, say) is passed on untouched. Required; an empty Origins is
-	// refused. The token goes only over https, unless Scope is an Origins
+	// refused, as is an *EgressPolicy without an allowlist (it allows every
+	// host). The token goes only over https, unless Scope is an Origins
 	// that lists an http origin explicitly (loopback tests).
 	Scope Scope
 
@@ -167,6 +168,9 @@ func newCredLayer(next http.RoundTripper, name, scopeField string, src tokens.So
 	origins, isOrigins := scope.(Origins)
 	if isOrigins && len(origins) == 0 {
 		return nil, configErrorf(scopeField, nil, "empty origin list: no request would get a credential")
+	}
+	if reason := openScope(scope); reason != "" {
+		return nil, configErrorf(scopeField, nil, "%s", reason)
 	}
 	inv, _ := src.(tokens.Invalidator)
 	return &credLayer{next: orDefault(next), name: name, src: src, inv: inv, scope: scope, http: isOrigins}, nil

@@ -91,7 +91,8 @@ const (
 
 // EgressPolicy is a compiled EgressConfig. It is safe for concurrent use
 // and is itself a Scope (Allows), so a credential layer can be scoped to
-// the allowlist.
+// the allowlist; one without an allowlist (every host) is refused as a
+// credential Scope with a *ConfigError.
 type EgressPolicy struct {
 	exact     map[string][]egressRule // normalised host -> rules
 	wild      []egressRule            // rules of "*." patterns

@@ -132,6 +132,18 @@ type Scope interface {
 	Allows(u *url.URL) bool
 }
 
+// openScope returns why a credential layer (auth, API key, signing) must
+// not take s as its Scope, or "": an *EgressPolicy without an allowlist
+// allows every https host, so the credential would go to every host the
+// service calls (a URL a user supplied included), and a nil one cannot
+// answer at all.
+func openScope(s Scope) string {
+	if p, ok := s.(*EgressPolicy); ok && (p == nil || p.any) {
+		return "an EgressPolicy without an allowlist allows every host: the credential would go to any of them"
+	}
+	return ""
+}
+
 // Origins is a Scope listing exact origins. Credentials go only over https
 // unless an origin with scheme "http" is listed explicitly (loopback tests).
 type Origins []Origin

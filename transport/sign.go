@@ -23,7 +23,8 @@ type SignConfig struct {
 	// Scope decides, on every RoundTrip, whether the request's URL may
 	// receive a signature. A request outside it (a redirect hop to another
 	// origin, say) is passed on untouched and unsigned. Required; an empty
-	// Origins is refused.
+	// Origins is refused, as is an *EgressPolicy without an allowlist
+	// (it allows every host).
 	Scope Scope
 
 	// Clock returns the signing time (the created parameter). Nil means
@@ -61,6 +62,9 @@ func NewSign(next http.RoundTripper, cfg SignConfig) (http.RoundTripper, error) 
 	}
 	if o, ok := cfg.Scope.(Origins); ok && len(o) == 0 {
 		return nil, configErrorf("SignConfig.Scope", nil, "empty origin list: nothing would be signed")
+	}
+	if reason := openScope(cfg.Scope); reason != "" {
+		return nil, configErrorf("SignConfig.Scope", nil, "%s", reason)
 	}
 	// A nil Clock: the attempt's clock (its shared reading under
 	// RetryConfig.SharedClock, else time.Now).
