@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -259,7 +260,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 				attribute.String("securecall.schema.direction", "request"),
 				attribute.String("url.template", name),
 				attribute.String("securecall.schema.reason", "request body copy failed"))
-		} else if verr := openapi3filter.ValidateRequest(ctx, &vin); verr != nil {
+		} else if verr := validateRequest(ctx, &vin, params); verr != nil {
 			v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: reasonOf(verr, l.opaque)}
 			if rerr := l.report(ctx, v); rerr != nil {
 				closeBody(send.Body)
@@ -430,6 +431,191 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 		}
 	}
 	return route, params, nil
+}
+
+// validateRequest validates in with openapi3filter, but for the array
+// parameters whose items openapi3filter would see wrongly: an array path
+// parameter (any style), whose items it splits out of the escaped value and
+// never decodes, and a form query array with explode false, which it
+// decodes before splitting on ",". The upstream splits the value on its
+// style's delimiter first and then decodes each item, so an encoded
+// delimiter ("y%2Cz") is part of an item, and an item is constrained
+// decoded ("a%2Fb" is "a/b"). Those parameters are split and decoded here
+// and their items validated as an exploded form array, whose items
+// openapi3filter takes as they are. params are the route's path parameters,
+// array ones still escaped (findRoute).
+func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string) error {
+	route := in.Route
+	own := splitArrayParams(route, in.Options)
+	if len(own) == 0 {
+		return openapi3filter.ValidateRequest(ctx, in)
+	}
+	r := *route
+	if route.Operation != nil {
+		op := *route.Operation
+		op.Parameters = withoutParams(op.Parameters, own)
+		r.Operation = &op
+	}
+	if route.PathItem != nil {
+		pi := *route.PathItem
+		pi.Parameters = withoutParams(pi.Parameters, own)
+		r.PathItem = &pi
+	}
+	kin := *in
+	kin.Route = &r
+	var me openapi3.MultiError
+	if err := openapi3filter.ValidateRequest(ctx, &kin); err != nil {
+		if !in.Options.MultiError {
+			return err
+		}
+		if m, ok := err.(openapi3.MultiError); ok {
+			me = append(me, m...)
+		} else {
+			me = append(me, err)
+		}
+	}
+	for _, p := range own {
+		if err := validateArrayParam(ctx, in, p, params); err != nil {
+			if !in.Options.MultiError {
+				return err
+			}
+			me = append(me, err)
+		}
+	}
+	if len(me) > 0 {
+		return me
+	}
+	return nil
+}
+
+// splitArrayParams returns the parameters of route that validateRequest
+// validates itself (an operation's parameter overrides its path item's).
+func splitArrayParams(route *routers.Route, opts *openapi3filter.Options) []*openapi3.Parameter {
+	var all openapi3.Parameters
+	if route.PathItem != nil {
+		for _, p := range route.PathItem.Parameters {
+			if p.Value != nil && (route.Operation == nil || route.Operation.Parameters.GetByInAndName(p.Value.In, p.Value.Name) == nil) {
+				all = append(all, p)
+			}
+		}
+	}
+	if route.Operation != nil {
+		all = append(all, route.Operation.Parameters...)
+	}
+	var own []*openapi3.Parameter
+	for _, ref := range all {
+		p := ref.Value
+		if p == nil || p.Content != nil || p.Schema == nil || p.Schema.Value == nil || !p.Schema.Value.Type.Is(openapi3.TypeArray) {
+			continue
+		}
+		s := p.Schema.Value
+		if len(s.AllOf) > 0 || len(s.AnyOf) > 0 || len(s.OneOf) > 0 || s.Not != nil {
+			continue
+		}
+		sm, err := p.SerializationMethod()
+		if err != nil {
+			continue
+		}
+		switch {
+		case p.In == openapi3.ParameterInPath && (sm.Style == "simple" || sm.Style == "label" || sm.Style == "matrix"),
+			p.In == openapi3.ParameterInQuery && sm.Style == "form" && !sm.Explode && !opts.ExcludeRequestQueryParams:
+			own = append(own, p)
+		}
+	}
+	return own
+}
+
+// withoutParams returns ps without the parameters in own.
+func withoutParams(ps openapi3.Parameters, own []*openapi3.Parameter) openapi3.Parameters {
+	var out openapi3.Parameters
+	for _, ref := range ps {
+		if ref.Value == nil || !slices.Contains(own, ref.Value) {
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+// validateArrayParam splits the array parameter p on its style's delimiter,
+// decodes each item and validates the items with openapi3filter as an
+// exploded form query array, whose items it neither splits nor decodes.
+func validateArrayParam(ctx context.Context, in *openapi3filter.RequestValidationInput, p *openapi3.Parameter, params map[string]string) error {
+	fail := func(reason string) error {
+		return &openapi3filter.RequestError{Input: in, Parameter: p, Reason: reason}
+	}
+	sm, _ := p.SerializationMethod()
+	values := url.Values{}
+	switch p.In {
+	case openapi3.ParameterInPath:
+		raw, ok := params[p.Name]
+		if !ok || raw == "" {
+			break
+		}
+		prefix, delim := "", ","
+		switch {
+		case sm.Style == "label":
+			prefix = "."
+			if sm.Explode {
+				delim = "."
+			}
+		case sm.Style == "matrix":
+			prefix = ";" + p.Name + "="
+			if sm.Explode {
+				delim = prefix
+			}
+		}
+		rest, ok := strings.CutPrefix(raw, prefix)
+		if !ok {
+			return fail("a value must be prefixed with " + strconv.Quote(prefix))
+		}
+		for item := range strings.SplitSeq(rest, delim) {
+			d, err := url.PathUnescape(item)
+			if err != nil {
+				return fail("an invalid percent-encoding")
+			}
+			values.Add(p.Name, d)
+		}
+	case openapi3.ParameterInQuery:
+		raw, ok := rawQueryValue(in.Request.URL.RawQuery, p.Name)
+		if !ok {
+			break
+		}
+		for item := range strings.SplitSeq(raw, ",") {
+			d, err := url.QueryUnescape(item)
+			if err != nil {
+				return fail("an invalid percent-encoding")
+			}
+			values.Add(p.Name, d)
+		}
+	}
+	q := *p
+	q.In, q.Style = openapi3.ParameterInQuery, "form"
+	explode := true
+	q.Explode = &explode
+	vin := *in
+	vin.QueryParams = values
+	err := openapi3filter.ValidateParameter(ctx, &vin, &q)
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		re.Input, re.Parameter = in, p
+	}
+	return err
+}
+
+// rawQueryValue returns the still-encoded value of the first query
+// parameter named name in the raw query q (openapi3filter takes the first).
+// Like url.ParseQuery, it skips a pair with a ";".
+func rawQueryValue(q, name string) (string, bool) {
+	for pair := range strings.SplitSeq(q, "&") {
+		if strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(k); err == nil && k == name {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // scalarPathParam reports whether the path parameter name of route is
