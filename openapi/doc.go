@@ -36,7 +36,10 @@
 //     schema, a HEAD, bodies excluded with Options.ExcludeResponseBody) is
 //     returned as soon as its headers are validated, its body unread. A
 //     streamed media type described with a schema is buffered like any
-//     other: describe streams without one.
+//     other: describe streams without one. A body still encoded (the
+//     caller set Accept-Encoding itself) is validated decoded when its
+//     Content-Encoding is gzip or deflate, and reaches the caller encoded;
+//     one in another coding is not validated, like a body over the limit.
 //   - The operation's path template becomes the call's route
 //     (transport.SetRoute), which the inventory, the audit log and
 //     telemetry report.

@@ -2,6 +2,8 @@ package openapi
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
@@ -333,16 +335,20 @@ var errTooLarge = errors.New("openapi: body over MaxBodyBytes")
 // the bytes read and that error). Close does nothing:
 // resp.Body is the caller's.
 type lazyBody struct {
-	resp *http.Response
-	max  int64
-	r    *bytes.Reader // the buffered bytes, nil before the first Read
-	big  bool
-	err  error
+	resp   *http.Response
+	max    int64
+	r      *bytes.Reader // the buffered bytes, nil before the first Read
+	big    bool
+	err    error
+	decErr error // the body did not decode (decodeContent)
 }
 
 func (b *lazyBody) Read(p []byte) (int, error) {
 	if b.r == nil {
 		buf, big, err := bufferResponse(b.resp, b.max)
+		if err == nil && !big {
+			buf, big, b.decErr = decodeContent(buf, b.resp.Header, b.max)
+		}
 		b.r = bytes.NewReader(buf)
 		b.big, b.err = big, err
 	}
@@ -351,8 +357,44 @@ func (b *lazyBody) Read(p []byte) (int, error) {
 		return 0, b.err
 	case b.big:
 		return 0, errTooLarge
+	case b.decErr != nil:
+		return 0, b.decErr
 	}
 	return b.r.Read(p)
+}
+
+// decodeContent returns what the still-encoded body buf decodes to, for
+// validation: net/http decodes a response only when it asked for gzip
+// itself, so a caller that sets Accept-Encoding gets the body as sent. A
+// gzip or deflate body is validated decoded, big when it decodes to more
+// than max bytes (not validated, like any body over the limit); a body in
+// another coding, which cannot be decoded here, is not validated either
+// (big). A body that does not decode is an error, which fails validation.
+func decodeContent(buf []byte, h http.Header, max int64) ([]byte, bool, error) {
+	ce := strings.ToLower(strings.TrimSpace(strings.Join(h.Values("Content-Encoding"), ",")))
+	var r io.Reader
+	var err error
+	switch ce {
+	case "", "identity":
+		return buf, false, nil
+	case "gzip", "x-gzip":
+		r, err = gzip.NewReader(bytes.NewReader(buf))
+	case "deflate":
+		r, err = zlib.NewReader(bytes.NewReader(buf))
+	default:
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("openapi: decoding %s response body: %w", ce, err)
+	}
+	dec, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("openapi: decoding %s response body: %w", ce, err)
+	}
+	if int64(len(dec)) > max {
+		return nil, true, nil
+	}
+	return dec, false, nil
 }
 
 func (b *lazyBody) Close() error { return nil }

@@ -1,7 +1,10 @@
 package openapi_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -121,6 +124,55 @@ func TestStyledArrayViolationNamesParameter(t *testing.T) {
 		_, err := rt.RoundTrip(req)
 		if err == nil || !strings.Contains(err.Error(), where) || strings.Contains(err.Error(), "secret") {
 			t.Errorf("%s: err = %v, want a violation of %s without the value", u, err, where)
+		}
+	}
+}
+
+// gz returns s gzip-compressed.
+func gz(t *testing.T, s string) string {
+	t.Helper()
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	if _, err := w.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestCompressedResponseValidatedDecoded: a caller that sets
+// Accept-Encoding itself gets the body still encoded (net/http decodes only
+// what it asked for). The layer validates what the body decodes to: a
+// valid gzip body is not a violation, an invalid one is, for its content,
+// and the caller still gets the encoded bytes.
+func TestCompressedResponseValidatedDecoded(t *testing.T) {
+	for _, tc := range []struct {
+		body      string
+		violation bool
+	}{
+		{`{"id":7,"name":"Rex"}`, false},
+		{`{"id":0,"name":"Rex"}`, true},
+	} {
+		enc := gz(t, tc.body)
+		next := transporttest.NewResponder(transporttest.Respond(200, enc, "Content-Type", "application/json", "Content-Encoding", "gzip"))
+		rt := newLayer(t, next, openapi.Config{})
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/pets/7", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := rt.RoundTrip(req)
+		if got := errors.Is(err, transport.ErrSchemaViolation); got != tc.violation {
+			t.Errorf("%s: err = %v, want violation %v", tc.body, err, tc.violation)
+		}
+		if tc.violation && err != nil && !strings.Contains(err.Error(), "at /id") {
+			t.Errorf("%s: err = %v, want the schema's reason", tc.body, err)
+		}
+		if resp != nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != enc {
+				t.Errorf("%s: caller got %q, want the encoded body", tc.body, b)
+			}
 		}
 	}
 }
