@@ -33,7 +33,8 @@ const (
 
 // AuditConfig configures NewAudit.
 type AuditConfig struct {
-	// Logger receives the records. Required: auditing is opt-in.
+	// Logger receives the records. Required (a zero slog.Logger, which
+	// has no handler, is refused): auditing is opt-in.
 	Logger *slog.Logger
 	// Level of the records. Zero: slog.LevelInfo.
 	Level slog.Level
@@ -74,6 +75,11 @@ type AuditConfig struct {
 func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error) {
 	if cfg.Logger == nil {
 		return nil, configErrorf("Logger", nil, "is required")
+	}
+	if cfg.Logger.Handler() == nil {
+		// A zero slog.Logger: every call would dereference its nil
+		// handler on the caller's goroutine.
+		return nil, configErrorf("Logger", nil, "has no handler: make it with slog.New")
 	}
 	a := &auditLayer{next: orDefault(next), log: cfg.Logger, level: cfg.Level, msg: cfg.Message, policy: cfg.Redaction, now: cfg.Now}
 	if a.msg == "" {
