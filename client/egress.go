@@ -114,7 +114,9 @@ func WithResponseMediaTypes(types ...string) Option {
 	return optionFunc(func(c *config) { c.eg.mediaTypes = append(c.eg.mediaTypes, types...) })
 }
 
-// WithInventory records every call in inv (shared between clients, say).
+// WithInventory records every call in inv (shared between clients, say),
+// which must come from transport.NewInventory: a nil or zero Inventory is
+// a *ConfigError.
 // Default: the client keeps its own, available from Client.Inventory.
 func WithInventory(inv *transport.Inventory) Option {
 	return requireValue("WithInventory", inv, func(c *config, v *transport.Inventory) { c.eg.inventory = v })

@@ -924,10 +924,14 @@ func (e *invEntry) observe(o metric.Observer, calls metric.Int64ObservableCounte
 // authentication marked by inner layers (MarkAuth), the TLS version of the
 // response and pinning (MarkPinned). Place it near the top of the stack,
 // above the egress check, so refused calls are counted too (as errors).
-// A nil inv is a *ConfigError.
+// A nil inv, or one not made by NewInventory (a zero Inventory, which
+// would panic on the first call), is a *ConfigError.
 func NewInventoryLayer(next http.RoundTripper, inv *Inventory) (http.RoundTripper, error) {
 	if inv == nil {
 		return nil, configErrorf("Inventory", nil, "is nil")
+	}
+	if inv.now == nil || inv.entries.Load() == nil {
+		return nil, configErrorf("Inventory", nil, "not made by NewInventory")
 	}
 	return &inventoryLayer{next: orDefault(next), inv: inv}, nil
 }
