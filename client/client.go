@@ -60,7 +60,13 @@ func New(opts ...Option) (*Client, error) {
 		c.Close()
 		return nil, err
 	}
-	c.rt = &entry{closed: &c.closed, next: c.rt}
+	e := &entry{closed: &c.closed, next: c.rt}
+	if c.base != nil {
+		e.idle = c.base
+	} else if ci, ok := cfg.baseTransport.(idleCloser); ok {
+		e.idle = ci
+	}
+	c.rt = e
 	c.hc = &http.Client{Transport: c.rt, CheckRedirect: c.redirect.Check}
 	return c, nil
 }
@@ -73,9 +79,26 @@ var errNilURL = errors.New("client: nil Request.URL")
 // redirect hops of a call already in flight (req.Response is set on them)
 // still go ahead. Like http.Transport it answers a request without a URL,
 // which http.Client never hands on, with an error rather than a panic.
+// Its CloseIdleConnections reaches the base transport's pool, so that
+// HTTPClient().CloseIdleConnections() is not a silent no-op.
 type entry struct {
 	closed *atomic.Bool
 	next   http.RoundTripper
+	idle   idleCloser // the base transport's pool; nil when it has none
+}
+
+// idleCloser is what http.Client.CloseIdleConnections looks for on its
+// Transport.
+type idleCloser interface{ CloseIdleConnections() }
+
+// CloseIdleConnections closes the idle connections of the base transport
+// (the hardened base, or a WithBaseTransport that has the method), also
+// after Close: connections of calls that were in flight at Close return
+// to the pool when those calls end.
+func (e *entry) CloseIdleConnections() {
+	if e.idle != nil {
+		e.idle.CloseIdleConnections()
+	}
 }
 
 func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -245,7 +268,8 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 }
 
 // HTTPClient returns an *http.Client that sends through the stack and
-// follows redirects under the client's redirect policy. Note that
+// follows redirects under the client's redirect policy; its
+// CloseIdleConnections closes the base transport's idle connections. Note that
 // http.Client itself wraps transport errors in a *url.Error holding the full
 // URL; use Do, or redact errors yourself, if URLs carry secrets.
 func (c *Client) HTTPClient() *http.Client {
@@ -254,7 +278,8 @@ func (c *Client) HTTPClient() *http.Client {
 }
 
 // Transport returns the stack as an http.RoundTripper, for callers who own
-// their http.Client or use a generated API client. Such callers should also
+// their http.Client or use a generated API client; it has the
+// CloseIdleConnections method http.Client.CloseIdleConnections calls. Such callers should also
 // set CheckRedirect to CheckRedirect() to keep the redirect policy.
 func (c *Client) Transport() http.RoundTripper { return c.rt }
 
@@ -267,7 +292,10 @@ func (c *Client) CheckRedirect() func(*http.Request, []*http.Request) error {
 // Close releases the client's resources: idle connections and any
 // certificate watchers. Calls in flight complete; later calls fail with
 // ErrClosed, whether made with Do or through HTTPClient or Transport.
-// Close is idempotent.
+// The connection of a call in flight at Close may go back to the pool
+// when the call ends (an HTTP/2 connection does) and then stays open
+// until the idle timeout (transport.DefaultIdleConnTimeout, 90 s), or
+// until HTTPClient().CloseIdleConnections(). Close is idempotent.
 func (c *Client) Close() error {
 	if c.closed.Swap(true) {
 		return nil

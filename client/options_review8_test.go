@@ -1,7 +1,11 @@
 package client_test
 
 import (
+	"context"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptrace"
 	"testing"
 
 	"github.com/securecall/securecall/client"
@@ -21,4 +25,45 @@ func TestAuditLogWithoutHandlerRefused(t *testing.T) {
 // not made by a constructor.
 func TestInventoryNotFromConstructorRefused(t *testing.T) {
 	wantConfigError(t, "WithInventory", client.WithInventory(new(transport.Inventory)))
+}
+
+// http.Client.CloseIdleConnections closes the idle connections of its
+// Transport only when the Transport has a CloseIdleConnections method:
+// HTTPClient()'s must reach the hardened base's pool, or the call is a
+// silent no-op and the next call reuses the connection.
+func TestHTTPClientCloseIdleConnections(t *testing.T) {
+	srv := newRecordingServer(t, true, nil)
+	c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	get := func() (reused bool) {
+		t.Helper()
+		trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, srv.URL+"/x", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return reused
+	}
+	get()
+	if !get() {
+		t.Fatal("the second call did not reuse the connection: the test proves nothing")
+	}
+	c.HTTPClient().CloseIdleConnections()
+	if get() {
+		t.Error("HTTPClient().CloseIdleConnections() left the idle connection open: the next call reused it")
+	}
+	cic, ok := c.Transport().(interface{ CloseIdleConnections() })
+	if !ok {
+		t.Fatal("Transport() has no CloseIdleConnections method")
+	}
+	cic.CloseIdleConnections()
+	if get() {
+		t.Error("Transport().CloseIdleConnections() left the idle connection open")
+	}
 }
