@@ -7,6 +7,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"reflect"
+	"strings"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -102,17 +103,12 @@ func (c *config) fail(option, format string, args ...any) {
 // that origin only, and are reachable only without credentials:
 // the credential guard refuses (ErrEgressDenied) any request over plain
 // http that carries a token, API key, signature or credential header.
+// A wildcard host ("https://*.example.com") is a *ConfigError: an origin
+// is one host (WithEgressAllowlist takes "*.domain" patterns).
 // Default: none, meaning the origin of each call's first request bounds its
 // redirects, and no credential layer may be configured.
 func WithOrigins(origins ...string) Option {
-	return optionFunc(func(c *config) {
-		parsed, err := transport.ParseOrigins(origins...)
-		if err != nil {
-			c.errs = append(c.errs, &ConfigError{Option: "WithOrigins", Err: err})
-			return
-		}
-		c.origins = append(c.origins, parsed...)
-	})
+	return optionFunc(func(c *config) { c.origins = c.parseOrigins("WithOrigins", c.origins, origins) })
 }
 
 // WithRedirectOrigins lists foreign origins a redirect may lead to. Such a
@@ -122,13 +118,28 @@ func WithOrigins(origins ...string) Option {
 // ErrRedirectDenied.
 func WithRedirectOrigins(origins ...string) Option {
 	return optionFunc(func(c *config) {
-		parsed, err := transport.ParseOrigins(origins...)
-		if err != nil {
-			c.errs = append(c.errs, &ConfigError{Option: "WithRedirectOrigins", Err: err})
-			return
-		}
-		c.redirectOrigins = append(c.redirectOrigins, parsed...)
+		c.redirectOrigins = c.parseOrigins("WithRedirectOrigins", c.redirectOrigins, origins)
 	})
+}
+
+// parseOrigins appends origins, parsed, to dst, or records a *ConfigError
+// naming option and returns dst unchanged. A wildcard host
+// ("*.example.com") is refused: the origins also enter the egress
+// allowlist, where it would allow every name below the domain, while
+// credentials and redirects, scoped by exact origin, would match none.
+func (c *config) parseOrigins(option string, dst transport.Origins, origins []string) transport.Origins {
+	parsed, err := transport.ParseOrigins(origins...)
+	if err != nil {
+		c.errs = append(c.errs, &ConfigError{Option: option, Err: err})
+		return dst
+	}
+	for _, o := range parsed {
+		if strings.Contains(o.Host, "*") {
+			c.fail(option, "an origin names one host: a wildcard is not one (WithEgressAllowlist takes \"*.domain\" patterns)")
+			return dst
+		}
+	}
+	return append(dst, parsed...)
 }
 
 // WithMaxRedirects caps the redirect hops followed per call. Zero means

@@ -67,3 +67,13 @@ func TestHTTPClientCloseIdleConnections(t *testing.T) {
 		t.Error("Transport().CloseIdleConnections() left the idle connection open")
 	}
 }
+
+// An origin is one scheme, host and port. A "*.example.com" host passed
+// ParseOrigin and reached the egress allowlist as the wildcard pattern it
+// is there: the client could then reach every subdomain of example.com,
+// while its credentials, scoped by exact origin, reached none.
+func TestWildcardOriginRefused(t *testing.T) {
+	wantConfigError(t, "WithOrigins", client.WithOrigins("https://*.example.com"))
+	wantConfigError(t, "WithOrigins", client.WithOrigins("http://*.example.com:8080"))
+	wantConfigError(t, "WithRedirectOrigins", client.WithRedirectOrigins("https://*.example.com"))
+}
