@@ -2,6 +2,7 @@ package client
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/textproto"
@@ -123,7 +124,8 @@ func WithRedirectOrigins(origins ...string) Option {
 }
 
 // parseOrigins appends origins, parsed, to dst, or records a *ConfigError
-// naming option and returns dst unchanged. A wildcard host
+// naming option and returns dst unchanged: an origin the egress allowlist
+// cannot hold (an IPv6 zone) is refused here. A wildcard host
 // ("*.example.com") is refused: the origins also enter the egress
 // allowlist, where it would allow every name below the domain, while
 // credentials and redirects, scoped by exact origin, would match none.
@@ -136,6 +138,18 @@ func (c *config) parseOrigins(option string, dst transport.Origins, origins []st
 	for _, o := range parsed {
 		if strings.Contains(o.Host, "*") {
 			c.fail(option, "an origin names one host: a wildcard is not one (WithEgressAllowlist takes \"*.domain\" patterns)")
+			return dst
+		}
+		// Checked here so that the error names this option: New would
+		// otherwise find it as an entry of the egress allowlist.
+		ec := transport.EgressConfig{Allow: []string{o.String()}, AllowHTTP: o.Scheme == "http"}
+		if _, err := transport.NewEgressPolicy(ec); err != nil {
+			ce := &ConfigError{Option: option, Err: err}
+			var inner *ConfigError
+			if errors.As(err, &inner) { // "Allow[0]" means nothing to the caller
+				ce.Reason, ce.Err = inner.Reason, inner.Err
+			}
+			c.errs = append(c.errs, ce)
 			return dst
 		}
 	}

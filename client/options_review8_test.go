@@ -77,3 +77,11 @@ func TestWildcardOriginRefused(t *testing.T) {
 	wantConfigError(t, "WithOrigins", client.WithOrigins("http://*.example.com:8080"))
 	wantConfigError(t, "WithRedirectOrigins", client.WithRedirectOrigins("https://*.example.com"))
 }
+
+// An origin the egress allowlist cannot hold (an IPv6 literal with a zone)
+// is reported against the option that gave it, not against
+// WithEgressAllowlist, which the caller never used.
+func TestOriginRefusedByEgressNamesItsOption(t *testing.T) {
+	wantConfigError(t, "WithOrigins", client.WithOrigins("https://[fe80::1%25eth0]"))
+	wantConfigError(t, "WithRedirectOrigins", client.WithRedirectOrigins("https://[fe80::1%25eth0]:8443"))
+}
