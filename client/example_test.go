@@ -73,13 +73,24 @@ func ExampleClient_Do() {
 
 // Requests to hosts outside the client's origins never leave the process.
 func ExampleWithOrigins_egress() {
-	c, _ := client.New(
+	c, err := client.New(
 		client.WithOrigins("https://api.example.com"),
 		client.WithAllowedNetworks(netip.MustParsePrefix("10.0.0.0/8")),
 	)
+	if err != nil {
+		fmt.Println(err) // a *client.ConfigError naming the option
+		return
+	}
 	defer c.Close()
-	req, _ := http.NewRequest(http.MethodGet, "https://169.254.169.254/latest/meta-data/", nil)
-	_, err := c.Do(req)
+	req, err := http.NewRequest(http.MethodGet, "https://169.254.169.254/latest/meta-data/", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp, err := c.Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
 	fmt.Println(errors.Is(err, client.ErrEgressDenied))
 	// Output:
 	// true
