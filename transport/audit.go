@@ -156,7 +156,7 @@ func (a *auditLayer) write(ctx context.Context, method string, u *url.URL, rec *
 	}
 	if err != nil {
 		attrs = append(attrs,
-			slog.String(AuditErrType, ErrorType(err)),
+			slog.String(AuditErrType, errorTypeIn(ctx, err)),
 			slog.String(AuditError, a.policy.Error(err).Error()))
 	}
 	a.log.LogAttrs(ctx, a.level, a.msg, attrs...)

@@ -114,6 +114,11 @@ const (
 //     (the peer closed the connection: EOF), "connection" (another network
 //     error);
 //   - "_OTHER" for anything else, and for nil.
+//
+// The layers of this package (trace, audit) also know the request's
+// context: an error that is the cause its caller canceled it with
+// (context.WithCancelCause, WithTimeoutCause), which net/http returns in
+// place of context.Canceled, they report as "canceled" or "timeout".
 func ErrorType(err error) string {
 	if err == nil {
 		return ErrorTypeOther
@@ -173,6 +178,37 @@ func ErrorType(err error) string {
 		return ErrorTypeConnection
 	}
 	return ErrorTypeOther
+}
+
+// errorTypeIn returns ErrorType(err) for the error of a request made with
+// ctx. A caller that cancels with a cause (context.WithCancelCause,
+// WithTimeoutCause, WithDeadlineCause) gets that cause back from net/http,
+// which returns context.Cause(ctx): an error that matches neither
+// context.Canceled nor context.DeadlineExceeded. When ctx has ended and err
+// is its cause, err is classified as ctx.Err() would be: "canceled" or
+// "timeout" instead of "_OTHER" (and "canceled" instead of
+// "credential_unavailable" for a token fetch the caller canceled), unless
+// the cause classifies as something else of its own.
+func errorTypeIn(ctx context.Context, err error) string {
+	et := ErrorType(err)
+	if ctx == nil || (et != ErrorTypeOther && et != ErrorTypeCredentialUnavailable) {
+		return et
+	}
+	cerr := ctx.Err()
+	if cerr == nil {
+		return et
+	}
+	cause := context.Cause(ctx)
+	if cause == nil || cause == cerr || !errors.Is(err, cause) {
+		return et
+	}
+	switch {
+	case cerr == context.Canceled:
+		return ErrorTypeCanceled
+	case et == ErrorTypeOther: // a deadline: a credential failure stays one
+		return ErrorTypeTimeout
+	}
+	return et
 }
 
 // isTLSError reports a TLS failure that is not about certificates: a

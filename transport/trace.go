@@ -672,7 +672,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		// header's value: without a retry or attempt-trace layer below,
 		// it arrives unconverted.
 		err = c.tel.policy.Error(invalidForHTTP2(r, err))
-		et := ErrorType(err)
+		et := errorTypeIn(ctx, err)
 		c.record(ctx, secs, durKey{m, host, port, 0, et})
 		if rec {
 			buf := getAttrBuf()
@@ -710,7 +710,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		span.End()
 		return resp, nil
 	}
-	resp.Body = cc.body.wrap(resp.Body, span, c.tel.policy)
+	resp.Body = cc.body.wrap(ctx, resp.Body, span, c.tel.policy)
 	return resp, nil
 }
 
@@ -839,7 +839,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 			_ = resp.Body.Close()
 		}
 		err = t.tel.policy.Error(err)
-		et := ErrorType(err)
+		et := errorTypeIn(ctx, err)
 		t.count(ctx, countKey{m, host, et})
 		if buf != nil {
 			span.SetAttributes(append(attrs, semconv.ErrorTypeKey.String(et))...)
@@ -886,7 +886,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		tb = new(tracedBody)
 	}
-	resp.Body = tb.wrap(resp.Body, span, t.tel.policy)
+	resp.Body = tb.wrap(ctx, resp.Body, span, t.tel.policy)
 	return resp, nil
 }
 
@@ -908,7 +908,7 @@ func (t *attemptTrace) endMerged(ctx context.Context, span trace.Span, buf *attr
 			_ = resp.Body.Close()
 		}
 		err = t.tel.policy.Error(err)
-		t.count(ctx, countKey{m, host, ErrorType(err)})
+		t.count(ctx, countKey{m, host, errorTypeIn(ctx, err)})
 		if buf != nil {
 			span.SetAttributes(attrs...)
 			putAttrBuf(buf)
@@ -1073,6 +1073,7 @@ func (h headerCarrier) Keys() []string {
 // fails or is closed, whichever comes first; ending is idempotent and safe
 // when Close races a Read.
 type tracedBody struct {
+	ctx    context.Context // the request's: classifies a read error (errorTypeIn)
 	rc     io.ReadCloser
 	span   trace.Span
 	policy *redact.Policy
@@ -1082,8 +1083,8 @@ type tracedBody struct {
 // wrap sets b up over rc and returns the body to hand out: b itself, or,
 // when rc is also an io.Writer (a 101 Switching Protocols body), a wrapper
 // that keeps Write.
-func (b *tracedBody) wrap(rc io.ReadCloser, span trace.Span, p *redact.Policy) io.ReadCloser {
-	b.rc, b.span, b.policy = rc, span, p
+func (b *tracedBody) wrap(ctx context.Context, rc io.ReadCloser, span trace.Span, p *redact.Policy) io.ReadCloser {
+	b.ctx, b.rc, b.span, b.policy = ctx, rc, span, p
 	if _, ok := rc.(io.Writer); ok {
 		return tracedRWBody{b}
 	}
@@ -1110,7 +1111,7 @@ func (b *tracedBody) finish(err error) {
 	}
 	if err != nil && err != io.EOF {
 		err = b.policy.Error(err)
-		b.span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)))
+		b.span.SetAttributes(semconv.ErrorTypeKey.String(errorTypeIn(b.ctx, err)))
 		b.span.SetStatus(codes.Error, err.Error())
 	}
 	b.span.End()
