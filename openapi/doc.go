@@ -21,12 +21,12 @@
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any
 //     case; path parameters are validated decoded ("a%2Fb" is "a/b").
-//     An array path parameter (simple, label or matrix style) and a form
-//     query array with explode false are split on their style's delimiter
-//     first, then each item is decoded and validated, as the upstream
-//     reads them: an escaped delimiter, as in "y%2Cz", is part of an item,
-//     and the item "a%2Fb" is "a/b". An object path parameter is validated
-//     escaped.
+//     An array or object path parameter (simple, label or matrix style)
+//     and a form query array or object with explode false are split on
+//     their style's delimiters first, then each item, property name and
+//     value is decoded and validated, as the upstream reads them: an
+//     escaped delimiter, as in "y%2Cz", is part of an item or value, and
+//     the item "a%2Fb" is "a/b".
 //   - After the response arrives, it validates status, headers and body.
 //     Place it above the response limits layer (transport.NewLimits), so it
 //     reads the body behind the size limit, never an unbounded one. It

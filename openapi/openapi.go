@@ -475,17 +475,18 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 	return route, params, nil
 }
 
-// validateRequest validates in with openapi3filter, but for the array
-// parameters whose items openapi3filter would see wrongly: an array path
-// parameter (any style), whose items it splits out of the escaped value and
-// never decodes, and a form query array with explode false, which it
-// decodes before splitting on ",". The upstream splits the value on its
-// style's delimiter first and then decodes each item, so an encoded
-// delimiter ("y%2Cz") is part of an item, and an item is constrained
-// decoded ("a%2Fb" is "a/b"). Those parameters are split and decoded here
-// and their items validated as an exploded form array, whose items
-// openapi3filter takes as they are. params are the route's path parameters,
-// array ones still escaped (findRoute).
+// validateRequest validates in with openapi3filter, but for the array and
+// object parameters whose items openapi3filter would see wrongly: an array
+// or object path parameter (any style), whose items (property names and
+// values) it splits out of the escaped value and never decodes, and a form
+// query array or object with explode false, which it decodes before
+// splitting on ",". The upstream splits the value on its style's
+// delimiters first and then decodes each item, so an encoded delimiter
+// ("y%2Cz") is part of an item, and an item is constrained decoded ("a%2Fb"
+// is "a/b"). Those parameters are split and decoded here; array items are
+// validated as an exploded form array, whose items openapi3filter takes as
+// they are, an object as the value of a content parameter. params are the
+// route's path parameters, array and object ones still escaped (findRoute).
 func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string) error {
 	route := in.Route
 	own := splitArrayParams(route, in.Options)
@@ -517,7 +518,11 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		}
 	}
 	for _, p := range own {
-		if err := validateArrayParam(ctx, in, p, params); err != nil {
+		validate := validateArrayParam
+		if p.Schema.Value.Type.Is(openapi3.TypeObject) {
+			validate = validateObjectParam
+		}
+		if err := validate(ctx, in, p, params); err != nil {
 			if !in.Options.MultiError {
 				return err
 			}
@@ -530,8 +535,9 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 	return nil
 }
 
-// splitArrayParams returns the parameters of route that validateRequest
-// validates itself (an operation's parameter overrides its path item's).
+// splitArrayParams returns the array and object parameters of route that
+// validateRequest validates itself (an operation's parameter overrides its
+// path item's).
 func splitArrayParams(route *routers.Route, opts *openapi3filter.Options) []*openapi3.Parameter {
 	var all openapi3.Parameters
 	if route.PathItem != nil {
@@ -547,7 +553,8 @@ func splitArrayParams(route *routers.Route, opts *openapi3filter.Options) []*ope
 	var own []*openapi3.Parameter
 	for _, ref := range all {
 		p := ref.Value
-		if p == nil || p.Content != nil || p.Schema == nil || p.Schema.Value == nil || !p.Schema.Value.Type.Is(openapi3.TypeArray) {
+		if p == nil || p.Content != nil || p.Schema == nil || p.Schema.Value == nil ||
+			!p.Schema.Value.Type.Is(openapi3.TypeArray) && !p.Schema.Value.Type.Is(openapi3.TypeObject) {
 			continue
 		}
 		s := p.Schema.Value
@@ -642,6 +649,145 @@ func validateArrayParam(ctx context.Context, in *openapi3filter.RequestValidatio
 		re.Input, re.Parameter = in, p
 	}
 	return err
+}
+
+// validateObjectParam splits the object parameter p on its style's
+// delimiters, decodes each name and value, takes each value as its
+// property's schema type and validates the object with openapi3filter.
+func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidationInput, p *openapi3.Parameter, params map[string]string) error {
+	fail := func(reason string) error {
+		return &openapi3filter.RequestError{Input: in, Parameter: p, Reason: reason}
+	}
+	sm, _ := p.SerializationMethod()
+	var raw string
+	var found bool
+	propDelim, valueDelim := ",", ","
+	unescape := url.PathUnescape
+	switch p.In {
+	case openapi3.ParameterInPath:
+		raw, found = params[p.Name]
+		found = found && raw != ""
+		prefix := ""
+		switch {
+		case sm.Style == "simple" && sm.Explode:
+			valueDelim = "="
+		case sm.Style == "label":
+			prefix = "."
+			if sm.Explode {
+				propDelim, valueDelim = ".", "="
+			}
+		case sm.Style == "matrix" && sm.Explode:
+			prefix, propDelim, valueDelim = ";", ";", "="
+		case sm.Style == "matrix":
+			prefix = ";" + p.Name + "="
+		}
+		if found {
+			var ok bool
+			if raw, ok = strings.CutPrefix(raw, prefix); !ok {
+				return fail("a value must be prefixed with " + strconv.Quote(prefix))
+			}
+		}
+	case openapi3.ParameterInQuery:
+		raw, found = rawQueryValue(in.Request.URL.RawQuery, p.Name)
+		unescape = url.QueryUnescape
+	}
+	if !found {
+		if p.Required {
+			return &openapi3filter.RequestError{Input: in, Parameter: p, Reason: openapi3filter.ErrInvalidRequired.Error(), Err: openapi3filter.ErrInvalidRequired}
+		}
+		return nil
+	}
+	var pairs [][2]string
+	parts := strings.Split(raw, propDelim)
+	if propDelim == valueDelim {
+		if len(parts)%2 != 0 {
+			return fail("a value must be a list of object's properties in format \"name" + valueDelim + "value\" separated by " + propDelim)
+		}
+		for i := 0; i < len(parts); i += 2 {
+			pairs = append(pairs, [2]string{parts[i], parts[i+1]})
+		}
+	} else {
+		for _, part := range parts {
+			k, v, ok := strings.Cut(part, valueDelim)
+			if !ok || strings.Contains(v, valueDelim) {
+				return fail("a value must be a list of object's properties in format \"name" + valueDelim + "value\" separated by " + propDelim)
+			}
+			pairs = append(pairs, [2]string{k, v})
+		}
+	}
+	schema := p.Schema.Value
+	obj := make(map[string]any, len(pairs))
+	for _, kv := range pairs {
+		k, err := unescape(kv[0])
+		if err != nil {
+			return fail("an invalid percent-encoding")
+		}
+		v, err := unescape(kv[1])
+		if err != nil {
+			return fail("an invalid percent-encoding")
+		}
+		ps := schema.Properties[k]
+		if ps == nil {
+			ps = schema.AdditionalProperties.Schema
+		}
+		if val, ok := primitiveOf(v, ps); ok {
+			obj[k] = val
+		} else {
+			delete(obj, k)
+		}
+	}
+	// Validated as a content parameter, whose value the decoder gives as
+	// it is, so that openapi3filter applies its options to the schema.
+	q := *p
+	q.In, q.Style, q.Explode, q.Schema = openapi3.ParameterInQuery, "", nil, nil
+	q.Content = openapi3.NewContentWithJSONSchemaRef(p.Schema)
+	vin := *in
+	vin.QueryParams = url.Values{p.Name: {raw}}
+	vin.ParamDecoder = func(*openapi3.Parameter, []string) (any, *openapi3.Schema, error) {
+		return obj, schema, nil
+	}
+	err := openapi3filter.ValidateParameter(ctx, &vin, &q)
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		re.Input, re.Parameter = in, p
+	}
+	return err
+}
+
+// primitiveOf returns raw as a value of the first type of schema it is
+// one of (integer, number, boolean or string), as openapi3filter reads a
+// property of an object parameter, or raw itself, for the schema to
+// refuse. ok is false for an empty raw of a type other than string, a
+// property openapi3filter leaves out.
+func primitiveOf(raw string, schema *openapi3.SchemaRef) (v any, ok bool) {
+	if schema == nil || schema.Value == nil {
+		return raw, true
+	}
+	for _, typ := range schema.Value.Type.Slice() {
+		if raw == "" && typ != openapi3.TypeString {
+			return nil, false
+		}
+		switch typ {
+		case openapi3.TypeInteger:
+			if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
+				return n, true
+			}
+		case openapi3.TypeNumber:
+			// Decimal numbers only: not "0x1p4", "1_000", "Inf" or "NaN".
+			if !strings.ContainsFunc(raw, func(r rune) bool { return !strings.ContainsRune("+-.0123456789eE", r) }) {
+				if f, err := strconv.ParseFloat(raw, 64); err == nil {
+					return f, true
+				}
+			}
+		case openapi3.TypeBoolean:
+			if b, err := strconv.ParseBool(raw); err == nil {
+				return b, true
+			}
+		case openapi3.TypeString:
+			return raw, true
+		}
+	}
+	return raw, true
 }
 
 // rawQueryValue returns the still-encoded value of the first query
