@@ -1025,11 +1025,11 @@ func reasonOf(err error, opaque bool) string {
 		case re.RequestBody != nil:
 			where = "body"
 		}
-		return join(where, re.Reason, detailOf(re.Err, opaque))
+		return join(where, withoutValue(re.Reason), detailOf(re.Err, opaque))
 	}
 	var rs *openapi3filter.ResponseError
 	if errors.As(err, &rs) {
-		return join("", rs.Reason, detailOf(rs.Err, opaque))
+		return join("", withoutValue(rs.Reason), detailOf(rs.Err, opaque))
 	}
 	var se *openapi3filter.SecurityRequirementsError
 	if errors.As(err, &se) {
@@ -1040,6 +1040,20 @@ func reasonOf(err error, opaque bool) string {
 		return route.Reason
 	}
 	return "does not match the description"
+}
+
+// unexpectedCT starts the reason openapi3filter gives a request or
+// response whose Content-Type the operation does not describe, followed by
+// the quoted value.
+const unexpectedCT = "header Content-Type has unexpected value"
+
+// withoutValue returns an openapi3filter reason without the value it
+// quotes: a Content-Type, which may carry anything in its parameters.
+func withoutValue(reason string) string {
+	if i := strings.Index(reason, unexpectedCT); i >= 0 {
+		return reason[:i+len(unexpectedCT)]
+	}
+	return reason
 }
 
 // detailOf renders the cause of a request or response error. opaque: the
