@@ -76,7 +76,8 @@ type Config struct {
 	SkipRequests  bool
 	SkipResponses bool
 	// AllowUnknownRoutes lets requests that match no operation of the
-	// description through without validation. Zero: such a request is a
+	// description through without validation (a path that matches one
+	// but for trailing slashes is validated against it). Zero: such a request is a
 	// violation ("no matching operation").
 	AllowUnknownRoutes bool
 	// MaxBodyBytes is the largest body buffered for validation. A larger
@@ -431,29 +432,30 @@ var errDotSegment = &routers.RouteError{Reason: "no matching operation was found
 // The router matches the escaped path, so the path is first normalized
 // (RFC 3986 section 6.2.2.2): a percent-encoded unreserved character is
 // the character itself, and "/cards/%64efault" is the literal operation
-// "/cards/default" the upstream serves, not "/cards/{id}".
+// "/cards/default" the upstream serves, not "/cards/{id}". A path that
+// matches no operation is matched again without its trailing slashes (or
+// with one, if it has none), the way most frameworks route it.
 func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
 	p := req.URL.EscapedPath()
 	if hasDotSegment(p) {
 		return nil, nil, errDotSegment
 	}
-	if n := decodeUnreserved(p); n != p {
-		r := *req
-		u := *req.URL
-		u.RawPath = n
-		r.URL = &u
-		req = &r
-	}
-	route, params, err := l.router.FindRoute(req)
-	if errors.Is(err, routers.ErrPathNotFound) && req.URL.Host != strings.ToLower(req.URL.Host) {
-		// A host is case-insensitive (RFC 3986 section 6.2.2.1), the
-		// router's match of it is not: try the lower-case form the
-		// servers are written in.
-		r := *req
-		u := *req.URL
-		u.Host = strings.ToLower(u.Host)
-		r.URL = &u
-		route, params, err = l.router.FindRoute(&r)
+	n := decodeUnreserved(p)
+	route, params, err := l.findPath(req, n)
+	if errors.Is(err, routers.ErrPathNotFound) {
+		// Most upstream frameworks route a path the same with or without
+		// trailing slashes: "/pets/7/" is the operation "/pets/{petId}"
+		// there, and is validated as it rather than taken for an unknown
+		// route (which AllowUnknownRoutes would send unvalidated).
+		alt := n + "/"
+		if t := strings.TrimRight(n, "/"); t != n {
+			alt = t
+		}
+		if alt != "" && alt != "/" {
+			if r, ps, e := l.findPath(req, alt); e == nil {
+				route, params, err = r, ps, nil
+			}
+		}
 	}
 	if err != nil {
 		return nil, nil, err
@@ -473,6 +475,34 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 		}
 	}
 	return route, params, nil
+}
+
+// findPath finds the operation of req with the escaped path p instead of
+// its own.
+func (l *layer) findPath(req *http.Request, p string) (*routers.Route, map[string]string, error) {
+	if p != req.URL.EscapedPath() {
+		r := *req
+		u := *req.URL
+		d, err := url.PathUnescape(p)
+		if err != nil {
+			return nil, nil, routers.ErrPathNotFound
+		}
+		u.Path, u.RawPath = d, p
+		r.URL = &u
+		req = &r
+	}
+	route, params, err := l.router.FindRoute(req)
+	if errors.Is(err, routers.ErrPathNotFound) && req.URL.Host != strings.ToLower(req.URL.Host) {
+		// A host is case-insensitive (RFC 3986 section 6.2.2.1), the
+		// router's match of it is not: try the lower-case form the
+		// servers are written in.
+		r := *req
+		u := *req.URL
+		u.Host = strings.ToLower(u.Host)
+		r.URL = &u
+		route, params, err = l.router.FindRoute(&r)
+	}
+	return route, params, err
 }
 
 // validateRequest validates in with openapi3filter, but for the array and
