@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -306,6 +307,41 @@ func beginCallAttempt(cs *callScope, req *http.Request, host string, now time.Ti
 	req.TransferEncoding = te
 	c.a.owned = req
 	return req
+}
+
+// syncTrailer makes r, an attempt's own request (whose Trailer is a copy
+// taken when the attempt began), send the trailer values its source's
+// body fills while it is read: net/http lets a client update the values of
+// the trailer it declared until the body returns EOF, and reads them
+// then, so a copy taken before would send them empty (or, on a retry,
+// with the previous attempt's values). src is the source's Trailer (the
+// caller's map). At EOF, on the goroutine reading the body (the one
+// filling src and, after it, writing the trailer), src's fields are
+// copied into r's. A request without a declared trailer or a body is left
+// as it is.
+func syncTrailer(r *http.Request, src http.Header) {
+	if len(src) == 0 || r.Trailer == nil || r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	r.Body = &trailerSyncBody{ReadCloser: r.Body, src: src, dst: r.Trailer}
+}
+
+// trailerSyncBody is the body syncTrailer gives an attempt.
+type trailerSyncBody struct {
+	io.ReadCloser
+	src, dst http.Header
+	done     bool
+}
+
+func (b *trailerSyncBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		for k, vv := range b.src {
+			b.dst[k] = slices.Clone(vv)
+		}
+	}
+	return n, err
 }
 
 // pathValueFields are the indexes of http.Request's unexported path-value
@@ -633,7 +669,9 @@ func NewAttemptScope(next http.RoundTripper) http.RoundTripper {
 type attemptScope struct{ next http.RoundTripper }
 
 func (s *attemptScope) RoundTrip(req *http.Request) (*http.Response, error) {
-	return s.next.RoundTrip(BeginAttempt(req, 0))
+	r := BeginAttempt(req, 0)
+	syncTrailer(r, req.Trailer)
+	return s.next.RoundTrip(r)
 }
 
 // orDefault returns next, or http.DefaultTransport when next is nil.

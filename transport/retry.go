@@ -602,6 +602,11 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if key != "" {
 			setHeader(r, l.cfg.IdempotencyHeader, key)
 		}
+		if inPlace {
+			syncTrailer(r, pristine.Trailer)
+		} else {
+			syncTrailer(r, src.Trailer)
+		}
 
 		resp, err := l.next.RoundTrip(r)
 		if charge.set {
