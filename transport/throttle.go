@@ -112,7 +112,9 @@ type ThrottleConfig struct {
 	// MinRate is the floor of the adaptive rate, the quota a
 	// RateLimit-Policy advertises included: a policy whose quota / window
 	// is below it holds the host at MinRate (set it lower to honour a
-	// slower quota). Zero: DefaultThrottleMinRate.
+	// slower quota). It never raises a rate: a host whose configured Rate
+	// is below it is held at that Rate on a throttle signal. Zero:
+	// DefaultThrottleMinRate.
 	MinRate rate.Limit
 	// RecoveryStep is the fraction of the host's ceiling (its configured
 	// rate, or the rate it was sending at when first throttled, requests
@@ -657,7 +659,9 @@ func (l *throttleLayer) lower(h *throttleHost, now time.Time, hdr http.Header) {
 		}
 		h.adapting = true
 	}
-	next := max(l.cfg.MinRate, cur*rate.Limit(l.cfg.Decrease))
+	// MinRate floors the decrease but never raises a host: one configured
+	// (or held at a quota) below it stays at its ceiling.
+	next := max(min(l.cfg.MinRate, h.ceiling, cur), cur*rate.Limit(l.cfg.Decrease))
 	if lim == nil {
 		lim = rate.NewLimiter(next, 1)
 		h.lim.Store(lim)
