@@ -392,12 +392,23 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// waited is the time spent in the throttle so far: the slot, token
 	// and quota waits of one request add up to at most MaxWait.
 	var waited time.Duration
+	// held is the slot taken and not yet given back or handed to the
+	// response body: every return below, and a panic of the quota or of
+	// the next transport, gives it back, or the host would lose it for the
+	// life of the process.
+	var held *hostSem
 	if h.sem != nil {
 		d, err := l.takeSlot(ctx, a, h)
 		if err != nil {
 			closeBody(req)
 			return nil, err
 		}
+		held = h.sem
+		defer func() {
+			if held != nil {
+				held.release()
+			}
+		}()
 		if d > 0 {
 			waited = d
 			now = a.clockWith(l.clk.Now)
@@ -407,18 +418,12 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		d, err := l.takeToken(ctx, a, h, now, waited)
 		waited += d
 		if err != nil {
-			if h.sem != nil {
-				h.sem.release()
-			}
 			closeBody(req)
 			return nil, err
 		}
 	}
 	if l.cfg.Quota != nil {
 		if err := l.takeQuota(ctx, a, h, waited); err != nil {
-			if h.sem != nil {
-				h.sem.release()
-			}
 			closeBody(req)
 			return nil, err
 		}
@@ -453,12 +458,12 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	if err != nil || resp.Body == nil || resp.Body == http.NoBody {
-		h.sem.release()
 		if err == nil && resp.Body == nil {
 			resp.Body = http.NoBody
 		}
-		return resp, err
+		return resp, err // the slot is given back
 	}
+	held = nil // the body gives it back when closed
 	sb := &semBody{rc: resp.Body, sem: h.sem}
 	if w, ok := resp.Body.(io.Writer); ok {
 		resp.Body = &semRWBody{sb, w}
