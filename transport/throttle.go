@@ -440,7 +440,9 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	resp, err := l.next.RoundTrip(req)
 
-	if !l.cfg.DisableAdaptive && err == nil {
+	// A next transport that returns neither a response nor an error is
+	// passed on as it is (the retry layer turns it into an error).
+	if !l.cfg.DisableAdaptive && err == nil && resp != nil {
 		signal := false
 		if c := resp.StatusCode; c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable || len(resp.Header["Ratelimit"]) > 0 {
 			if v := Classify(ctx, resp, nil, time.Now()); v.Throttled {
@@ -457,8 +459,8 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if h.sem == nil {
 		return resp, err
 	}
-	if err != nil || resp.Body == nil || resp.Body == http.NoBody {
-		if err == nil && resp.Body == nil {
+	if err != nil || resp == nil || resp.Body == nil || resp.Body == http.NoBody {
+		if err == nil && resp != nil && resp.Body == nil {
 			resp.Body = http.NoBody
 		}
 		return resp, err // the slot is given back

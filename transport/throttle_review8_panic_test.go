@@ -48,3 +48,43 @@ func TestThrottlePanicInNextReleasesSlot(t *testing.T) {
 		}
 	})
 }
+
+// A next transport that breaks the RoundTripper contract with neither a
+// response nor an error does not crash the throttle (the retry layer above
+// turns it into an error) and leaves no slot taken.
+func TestThrottleNilResponseNilError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		next := transporttest.RoundTripperFunc(func(*http.Request) (*http.Response, error) {
+			calls.Add(1)
+			return nil, nil
+		})
+		for _, cfg := range []transport.ThrottleConfig{
+			{Limit: transport.HostLimit{MaxConcurrent: 1}, MaxWait: time.Second},
+			{Limit: transport.HostLimit{MaxConcurrent: 1}, MaxWait: time.Second, DisableAdaptive: true},
+		} {
+			rt := newThrottle(t, next, cfg)
+			for range 2 {
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, resURL, nil)
+				var (
+					resp     *http.Response
+					err      error
+					panicked any
+				)
+				func() {
+					defer func() { panicked = recover() }()
+					resp, err = rt.RoundTrip(req)
+				}()
+				if panicked != nil {
+					t.Fatalf("throttle panicked: %v", panicked)
+				}
+				if resp != nil || err != nil {
+					t.Fatalf("got %v, %v; want the next transport's nil, nil", resp, err)
+				}
+			}
+		}
+		if n := calls.Load(); n != 4 {
+			t.Errorf("%d requests reached next, want 4 (no slot kept)", n)
+		}
+	})
+}
