@@ -499,10 +499,10 @@ func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHo
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 		return 0, err
 	}
-	if waited+d > l.cfg.MaxWait {
+	if d > l.cfg.MaxWait-waited { // not waited+d: it may overflow
 		r.CancelAt(now)
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
-		return 0, &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: waited + d, MaxWait: l.cfg.MaxWait}
+		return 0, &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: addWaits(waited, d), MaxWait: l.cfg.MaxWait}
 	}
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 	l.record(ctx, h.host, ThrottleRate, d)
@@ -569,9 +569,9 @@ func (l *throttleLayer) takeQuota(ctx context.Context, a *Attempt, h *throttleHo
 			AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleQuota))
 			return err
 		}
-		if waited+d > l.cfg.MaxWait {
+		if d > l.cfg.MaxWait-waited { // not waited+d: it may overflow
 			AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleQuota))
-			return &RateLimitError{Host: h.host, Reason: ThrottleQuota, Wait: waited + d, MaxWait: l.cfg.MaxWait}
+			return &RateLimitError{Host: h.host, Reason: ThrottleQuota, Wait: addWaits(waited, d), MaxWait: l.cfg.MaxWait}
 		}
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleQuota))
 		l.record(ctx, h.host, ThrottleQuota, d)
@@ -582,6 +582,15 @@ func (l *throttleLayer) takeQuota(ctx context.Context, a *Attempt, h *throttleHo
 		}
 		waited += d
 	}
+}
+
+// addWaits returns a + b (both non-negative), saturated at the largest
+// time.Duration.
+func addWaits(a, b time.Duration) time.Duration {
+	if b > math.MaxInt64-a {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 func (l *throttleLayer) record(ctx context.Context, host, reason string, d time.Duration) {

@@ -1,7 +1,9 @@
 package transport_test
 
 import (
+	"context"
 	"errors"
+	"math"
 	"net/http"
 	"testing"
 	"testing/synctest"
@@ -31,6 +33,34 @@ func TestThrottleSignalNeverRaisesConfiguredRateBelowMinRate(t *testing.T) {
 		var rl *transport.RateLimitError
 		if !errors.As(err, &rl) {
 			t.Fatalf("err %v, want *RateLimitError: the 429 raised the rate above the configured 0.1/s", err)
+		}
+		if n := next.Calls(); n != 1 {
+			t.Errorf("%d requests sent, want 1", n)
+		}
+	})
+}
+
+// A quota wait too long to add to the time already waited without
+// overflowing a time.Duration (a quota saying "not for a very long time")
+// is refused like any wait beyond MaxWait: the sum must not wrap around to
+// a negative total that passes the check and sleeps for ever on a context
+// without a deadline.
+func TestThrottleHugeQuotaWaitAfterTokenWaitRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		q := &scriptQuota{script: []quotaAnswer{{}, {wait: math.MaxInt64}, {}}}
+		rt := newThrottle(t, next, transport.ThrottleConfig{
+			Limit:   transport.HostLimit{Rate: 1, Burst: 1},
+			MaxWait: 5 * time.Second,
+			Quota:   q,
+		})
+		if _, err := resSend(t, context.Background(), rt, resURL); err != nil {
+			t.Fatal(err)
+		}
+		_, err := resSend(t, context.Background(), rt, resURL) // 1 s for a token, then "forever" for the quota
+		var rl *transport.RateLimitError
+		if !errors.As(err, &rl) || rl.Reason != transport.ThrottleQuota {
+			t.Fatalf("err %v, want *RateLimitError for the quota", err)
 		}
 		if n := next.Calls(); n != 1 {
 			t.Errorf("%d requests sent, want 1", n)
