@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -148,10 +149,7 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 // is unavailable under FailClosed. A cancelled ctx fails the claim with
 // its error and does not mark Redis down.
 func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until time.Time) error {
-	// Kept until `until` inclusive, in whole milliseconds rounded up, and
-	// the clock margin longer; at least 1 ms, so a nonce already outside
-	// its window is still checked.
-	ttl := max(until.Sub(now).Truncate(time.Millisecond)+time.Millisecond, time.Millisecond) + s.margin
+	ttl := nonceTTL(until.Sub(now), s.margin)
 	err := error(&Error{Store: "nonce", Op: "claim"})
 	if s.h.try(s.h.clk.Now()) {
 		cctx, cancel := s.h.ctx(ctx)
@@ -186,6 +184,25 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 		return s.local.Claim(ctx, keyID, nonce, now, until)
 	}
 	return err
+}
+
+// nonceTTL is the life of a nonce key whose window has left to run: until
+// its end inclusive, in whole milliseconds rounded up, and margin longer;
+// at least 1 ms, so a nonce already outside its window is still checked.
+// The sum saturates below math.MaxInt64 (whole milliseconds: Redis's PX):
+// a window as long as a time.Duration holds (the verifier allows one) must
+// not wrap round to a short life (its nonce replayable once the key
+// expired) or a negative one (refused by Redis, marking it down).
+func nonceTTL(left, margin time.Duration) time.Duration {
+	const most = time.Duration(math.MaxInt64) / time.Millisecond * time.Millisecond
+	ttl := time.Millisecond
+	if left > 0 {
+		ttl = min(left.Truncate(time.Millisecond), most-time.Millisecond) + time.Millisecond
+	}
+	if margin > most-ttl {
+		return most
+	}
+	return ttl + margin
 }
 
 // setNX claims key for ttl: true when this claim set it. The value is a

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -486,5 +488,41 @@ func TestNonceStoreClaimRetriedByClient(t *testing.T) {
 	}
 	if st.Stats().Degraded {
 		t.Fatal("marked down")
+	}
+}
+
+// A window as long as a time.Duration holds (the verifier allows MaxAge +
+// 2×ClockSkew up to that) keeps its nonce for all of it: the key's life
+// saturates instead of wrapping round to a few seconds (a replay once the
+// key expired) or to a negative PX (a Redis error that marked Redis down
+// and failed every claim).
+func TestNonceStoreLongWindowKeepsKey(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	st, err := NewNonceStore(srv.Client(), NonceOptions{Prefix: "l:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const year = 365 * 24 * time.Hour
+	now := time.Now()
+	for i, left := range []time.Duration{
+		time.Duration(math.MaxInt64),                  // the margin pushes it past the top
+		time.Duration(math.MaxInt64) - 3*time.Second,  // so does the margin
+		time.Duration(math.MaxInt64) - 10*time.Second, // fits
+	} {
+		nonce := fmt.Sprint("n", i)
+		if err := st.Claim(ctx, "k", nonce, now, now.Add(left)); err != nil {
+			t.Fatalf("window %v: claim: %v", left, err)
+		}
+		pttl, err := srv.Client().PTTL(ctx, st.key("k", nonce)).Result()
+		if err != nil || pttl < 290*year {
+			t.Fatalf("window %v: key life %v, %v; want the whole window", left, pttl, err)
+		}
+		if err := st.Claim(ctx, "k", nonce, now, now.Add(left)); !errors.Is(err, signer.ErrReplay) {
+			t.Fatalf("window %v: replay: %v", left, err)
+		}
+	}
+	if st.Stats().Degraded {
+		t.Fatal("a long window marked Redis down")
 	}
 }
