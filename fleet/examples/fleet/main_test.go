@@ -124,14 +124,20 @@ func TestFleetExample(t *testing.T) {
 		t.Error("no Redis calls: the quota was not shared")
 	}
 
-	// Below the quota, leases are batches: far fewer Redis calls than
-	// requests.
+	// Below the quota, leases are batches sized to each replica's demand
+	// (about LeaseTTL/2 of it), so a replica leases about once per
+	// LeaseTTL/2 however many requests it makes, plus about 10 leases
+	// while its batch grows: the bound depends on the window, not on how
+	// many requests a loaded machine managed to make (a slow machine makes
+	// few requests, and its batches stay small), and there are never more
+	// calls than requests.
 	m = regexp.MustCompile(`(?m)^fleet: (\d+) requests; Redis: (\d+) lease calls = \d+ per 1,000 requests`).FindStringSubmatch(got)
 	if m == nil {
 		t.Fatal("no Redis call count below the quota")
 	}
-	if n, calls := atoi(t, m[1]), atoi(t, m[2]); calls == 0 || calls*10 > n {
-		t.Errorf("below the quota: %d Redis calls for %d requests, want more than none and at most 1 per 10 requests", calls, n)
+	n, calls := atoi(t, m[1]), atoi(t, m[2])
+	if b := 3 * (2*int(roomyWindow/fleet.DefaultLeaseTTL) + 10); calls == 0 || calls > n || calls > b {
+		t.Errorf("below the quota: %d Redis calls for %d requests, want more than none, no more than requests and at most the design bound %d", calls, n, b)
 	}
 }
 
