@@ -54,6 +54,13 @@ var (
 	// a server's http.MaxBytesReader cap in front of it (the
 	// *http.MaxBytesError is wrapped too), so its digest was not checked.
 	ErrBodyTooLarge = errors.New("signer: body too large to verify")
+	// ErrBodyUnreadable: reading the content to check its digest failed
+	// for another reason than a size cap (the client's connection reset, a
+	// body shorter than its Content-Length, a chunked body cut short), so
+	// the digest was not checked. The read error is wrapped too.
+	// DefaultErrorHandler answers 400: the message did not arrive whole,
+	// which says nothing about its signature.
+	ErrBodyUnreadable = errors.New("signer: request body could not be read")
 	// ErrNonceStoreFull: the replay store is at capacity with nonces that
 	// have not expired; new signatures are refused (fail closed) until old
 	// entries expire.

@@ -545,7 +545,9 @@ func (v *Verifier) readBody(vs *verifyState) error {
 		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return &VerifyError{Err: fmt.Errorf("%w: %w", ErrBodyTooLarge, mbe)}
 		}
-		return fmt.Errorf("signer: reading body: %w", err)
+		// Any other read failure (a connection reset, a truncated body)
+		// says nothing about the signature: 400, not 401.
+		return &VerifyError{Err: fmt.Errorf("%w: %w", ErrBodyUnreadable, err)}
 	}
 	if n > v.maxBody {
 		return &VerifyError{Err: ErrBodyTooLarge}
@@ -608,7 +610,8 @@ func ResultFromContext(ctx context.Context) (*Result, bool) {
 }
 
 // DefaultErrorHandler answers a failed verification with 401 Unauthorized,
-// 413 Content Too Large for ErrBodyTooLarge, or 503 Service Unavailable
+// 413 Content Too Large for ErrBodyTooLarge, 400 Bad Request for
+// ErrBodyUnreadable, or 503 Service Unavailable
 // (Retry-After: 1) when the nonce store is full or a key lookup or nonce
 // store failed (ErrUnavailable). The body is the status text only: the
 // reason is not disclosed to the caller.
@@ -617,6 +620,8 @@ func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
 		code = http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrBodyUnreadable):
+		code = http.StatusBadRequest
 	case errors.Is(err, ErrNonceStoreFull), errors.Is(err, ErrUnavailable):
 		code = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
