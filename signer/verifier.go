@@ -232,8 +232,10 @@ type Result struct {
 // the nonces of the request's other signatures that would be accepted on
 // their own (so no copy of the request can be replayed under another of
 // its signatures; a request with another signature whose key lookup
-// failed is refused as ErrUnavailable); otherwise it returns a *VerifyError wrapping the sentinel for the
-// failure. When the signature covers content-digest, Verify reads the body
+// failed is refused as ErrUnavailable, one with another signature
+// covering content-digest whose body could not be read whole as
+// ErrBodyUnreadable or ErrBodyTooLarge); otherwise it returns a
+// *VerifyError wrapping the sentinel for the failure. When the signature covers content-digest, Verify reads the body
 // (at most MaxBodySize) to check it and replaces r.Body with the buffered
 // copy, so a handler can still read it.
 func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
@@ -293,7 +295,9 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 // held until the latest end of their windows, so that no copy stripped
 // down to the signature with the longer window is accepted once the
 // shorter one has ended. When the key lookup of another signature fails
-// (ErrUnavailable), the request is refused with that error: the verifier
+// (ErrUnavailable), or another signature covers content-digest and the
+// body cannot be read (ErrBodyUnreadable) or is over the cap
+// (ErrBodyTooLarge), the request is refused with that error: the verifier
 // cannot tell whether that signature's nonce must be claimed.
 func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int, sigMap map[string]sigMember, now time.Time) error {
 	ctx := vs.r.Context()
@@ -308,6 +312,13 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 				// Whether it would be accepted is unknown: accepting the
 				// request without claiming its nonce would let a copy
 				// stripped down to it through once the backend is back.
+				return err
+			case errors.Is(err, ErrBodyUnreadable), errors.Is(err, ErrBodyTooLarge):
+				// It verified but for the body (checked last), which could
+				// not be read whole: whether a copy stripped down to it, its
+				// body intact, would be accepted is unknown, and what was
+				// read is gone, so the handler would get a body missing
+				// its beginning.
 				return err
 			}
 		}
