@@ -24,8 +24,9 @@ type APIKeyConfig struct {
 	// different (rotated) key.
 	Source tokens.Source
 
-	// Scope decides, on every RoundTrip, whether the request's URL may
-	// receive the key. Required; an empty Origins is refused, as is an
+	// Scope decides, on every RoundTrip, whether the request's URL (and
+	// its Host, when that names another authority, as for
+	// AuthConfig.Scope) may receive the key. Required; an empty Origins is refused, as is an
 	// *EgressPolicy without an allowlist (it allows every host). The key goes
 	// only over https, unless Scope is an Origins that lists an http origin
 	// explicitly.

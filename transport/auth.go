@@ -29,8 +29,10 @@ type AuthConfig struct {
 	Source tokens.Source
 
 	// Scope decides, on every RoundTrip, whether the request's URL may
-	// receive the token. A request outside it (a redirect hop to another
-	// origin, say) is passed on untouched. Required; an empty Origins is
+	// receive the token, and its Host when that names another authority
+	// (asked as a URL with the request's scheme: a front end routes the
+	// request by Host). A request outside it (a redirect hop to another
+	// origin, a Host naming another virtual host) is passed on untouched. Required; an empty Origins is
 	// refused, as is an *EgressPolicy without an allowlist (it allows every
 	// host). The token goes only over https, unless Scope is an Origins
 	// that lists an http origin explicitly (loopback tests).
@@ -176,18 +178,18 @@ func newCredLayer(next http.RoundTripper, name, scopeField string, src tokens.So
 	return &credLayer{next: orDefault(next), name: name, src: src, inv: inv, scope: scope, http: isOrigins}, nil
 }
 
-// inScope reports whether u may receive the credential: allowed by the
-// scope, and https unless the scope is an explicit origin list (which
-// allows an http origin only when it names it).
-func (l *credLayer) inScope(u *url.URL) bool {
-	if u == nil || (u.Scheme != "https" && !l.http) {
+// inScope reports whether req may receive the credential: its URL and its
+// Host allowed by the scope (scopeAllows), and https unless the scope is an
+// explicit origin list (which allows an http origin only when it names it).
+func (l *credLayer) inScope(req *http.Request) bool {
+	if u := req.URL; u == nil || (u.Scheme != "https" && !l.http) {
 		return false
 	}
-	return l.scope.Allows(u)
+	return scopeAllows(l.scope, req)
 }
 
 func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !l.inScope(req.URL) {
+	if !l.inScope(req) {
 		return l.next.RoundTrip(req)
 	}
 	ctx := req.Context()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -128,8 +129,34 @@ func ParseOrigin(s string) (Origin, error) {
 // an API key, a signature) be sent to this URL?". Credential layers ask it on
 // each RoundTrip, so a redirect hop to an origin outside the scope gets no
 // credential even though http.Client runs the whole stack again for it.
+// When the request's Host names another authority than its URL, they ask
+// it for that authority too (as a URL with the request's scheme): the
+// credential goes only when both are allowed, since a virtual-hosting
+// front end routes the request by Host.
 type Scope interface {
 	Allows(u *url.URL) bool
+}
+
+// scopeAllows reports whether s lets req receive a credential: its URL,
+// and the authority it goes to, which is req.Host when that is set
+// (net/http sends it as Host or :authority, and a virtual-hosting front
+// end routes the request by it, to another tenant or another host behind
+// the same address). A Host that differs from the URL's is checked as the
+// origin it names with the URL's scheme (a Host without a port names the
+// scheme's default port), through s, so it is normalised as a URL is
+// (case, one trailing dot, punycode); one that is not a plain host[:port]
+// (userinfo, a path) matches no origin.
+func scopeAllows(s Scope, req *http.Request) bool {
+	if req.URL == nil || !s.Allows(req.URL) {
+		return false
+	}
+	if req.Host == "" || req.Host == req.URL.Host {
+		return true
+	}
+	if strings.ContainsAny(req.Host, "@/?#\\ ") {
+		return false
+	}
+	return s.Allows(&url.URL{Scheme: req.URL.Scheme, Host: req.Host})
 }
 
 // openScope returns why a credential layer (auth, API key, signing) must

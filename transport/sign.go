@@ -20,7 +20,8 @@ type SignConfig struct {
 	// layer renews on every attempt. Required.
 	Signer *signer.Signer
 
-	// Scope decides, on every RoundTrip, whether the request's URL may
+	// Scope decides, on every RoundTrip, whether the request's URL (and its
+	// Host, when that names another authority, as for AuthConfig.Scope) may
 	// receive a signature. A request outside it (a redirect hop to another
 	// origin, say) is passed on untouched and unsigned. Required; an empty
 	// Origins is refused, as is an *EgressPolicy without an allowlist
@@ -83,7 +84,7 @@ type signLayer struct {
 var errSign = errors.New("transport: sign")
 
 func (l *signLayer) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !l.scope.Allows(req.URL) {
+	if !scopeAllows(l.scope, req) {
 		return l.next.RoundTrip(req)
 	}
 	r := Own(req)
