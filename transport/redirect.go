@@ -8,7 +8,8 @@ import (
 )
 
 // DefaultMaxRedirects is the number of redirect hops a RedirectPolicy follows
-// when MaxRedirects is zero (the same as net/http's own limit).
+// when MaxRedirects is zero: the 11th redirect is refused. (net/http's own
+// default CheckRedirect follows one hop fewer: it refuses the 10th.)
 const DefaultMaxRedirects = 10
 
 // RedirectPolicy decides, for every redirect hop http.Client wants to follow,
