@@ -66,7 +66,10 @@ type BaseConfig struct {
 	// Pins pins host patterns to public keys; see PinSet. Validated here: a
 	// malformed pin, a duplicate host, or fewer than two distinct pins
 	// without AllowSinglePin is a *ConfigError naming e.g. "Pins[0].Pins".
-	// nil pins nothing.
+	// nil pins nothing. The handshake with an https:// Proxy is made with
+	// this TLS configuration too, so a pin set whose pattern covers the
+	// proxy's name ("*.example.com" and proxy.example.com) is enforced on
+	// the proxy's certificate.
 	Pins []PinSet
 
 	// ClientCertificate, when set, is presented to servers that ask for a
@@ -82,6 +85,12 @@ type BaseConfig struct {
 	// the inventory and audit log, also when the server did not ask for
 	// the certificate (crypto/tls does not report that in the connection
 	// state): "mtls" says a certificate was offered, not that it was used.
+	// With an https:// Proxy, net/http makes the handshake with the proxy
+	// from the same TLS configuration, so the certificate is also offered
+	// to the proxy when it asks for one (the proxy learns the service's
+	// identity; it cannot use the key). Use an http:// proxy URL, or a
+	// proxy that does not request client certificates, to keep it from
+	// the proxy.
 	ClientCertificate *ClientCertificate
 
 	// Proxy chooses a proxy per request, as http.Transport.Proxy. nil
@@ -94,7 +103,12 @@ type BaseConfig struct {
 	// proxy's address (wrap it in SafeDialer.GuardProxy to check
 	// IP-literal destinations before the proxy); and environment variables
 	// are an easy injection point into a service. So a proxy is an
-	// explicit decision.
+	// explicit decision. With an https:// proxy URL, the TLS handshake with
+	// the proxy uses this Base's TLS configuration (net/http clones
+	// TLSClientConfig for it): the roots, the ClientCertificate (offered to
+	// a proxy that asks for one), the Pins that cover the proxy's name, and
+	// a TLSConfig.ServerName, which then replaces the proxy's name too (the
+	// proxy must present a certificate for it).
 	Proxy func(*http.Request) (*url.URL, error)
 
 	// DialContext dials TCP connections (to the server, or to the proxy).
