@@ -15,8 +15,10 @@
 //     so a streamed upload to an operation without a request body is sent
 //     unread. A violation fails the call with a *ViolationError wrapping
 //     transport.ErrSchemaViolation, and nothing is sent. A path with a
-//     "." or ".." segment matches no operation: the upstream would remove
-//     the segment and serve another resource than the one validated. The
+//     "." or ".." segment (also as "%2E") matches no operation and is a
+//     violation even with Config.AllowUnknownRoutes: an upstream may remove
+//     the segment and serve another resource than the one validated, maybe
+//     a described one, and upstreams differ on how they resolve it. The
 //     path is matched the way the upstream reads it: a percent-encoded
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any

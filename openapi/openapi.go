@@ -77,7 +77,9 @@ type Config struct {
 	SkipResponses bool
 	// AllowUnknownRoutes lets requests that match no operation of the
 	// description through without validation (a path that matches one
-	// but for trailing slashes is validated against it). Zero: such a request is a
+	// but for trailing slashes is validated against it). A path with a
+	// "." or ".." segment is a violation all the same: the upstream may
+	// resolve it to a described operation. Zero: such a request is a
 	// violation ("no matching operation").
 	AllowUnknownRoutes bool
 	// MaxBodyBytes is the largest body buffered for validation. A larger
@@ -228,7 +230,10 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	route, params, err := l.findRoute(req)
 	if err != nil {
-		if l.allowUnknown {
+		// A path with a dot segment is not let through as an unknown
+		// route: the upstream may resolve it to an operation of the
+		// description (see findRoute).
+		if l.allowUnknown && !errors.Is(err, errDotSegment) {
 			return l.next.RoundTrip(req)
 		}
 		v := &Violation{Direction: "request", Method: req.Method, Reason: reasonOf(err, l.opaque)}
@@ -421,13 +426,21 @@ func passesUnlisted(op *openapi3.Operation, status int) bool {
 	return op == nil || op.Responses == nil || (op.Responses.Status(status) == nil && op.Responses.Default() == nil)
 }
 
-// errDotSegment: a path with a dot segment matches no operation.
+// errDotSegment: a path with a dot segment matches no operation, and is a
+// violation even with AllowUnknownRoutes.
 var errDotSegment = &routers.RouteError{Reason: "no matching operation was found: the path has a dot segment"}
 
 // findRoute finds the operation req matches. A path with a "." or ".."
-// segment (also percent-encoded) matches none: the router would take the
-// segment for a path parameter's value, but the upstream removes dot
-// segments (RFC 3986 section 5.2.4) and serves another resource.
+// segment (also percent-encoded) matches none, and is errDotSegment: the
+// router would take the segment for a path parameter's value, but an
+// upstream may remove dot segments (RFC 3986 section 5.2.4) and serve
+// another resource, maybe an operation of the description. Whether and how
+// it does is the upstream's own (nginx decodes "%2E" and resolves, Go's
+// ServeMux redirects "/a/../b" but not "/a/%2e%2e/b", Express resolves
+// nothing; "/a//../b" is "/a/b" or "/b" depending on whether slashes are
+// merged first), so the path is not resolved to one operation to validate
+// against: it is a violation, AllowUnknownRoutes or not, and ReportOnly
+// reports it.
 //
 // The router matches the escaped path, so the path is first normalized
 // (RFC 3986 section 6.2.2.2): a percent-encoded unreserved character is
