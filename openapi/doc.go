@@ -22,9 +22,11 @@
 //     path is matched the way the upstream reads it: a percent-encoded
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any
-//     case, and a path no operation has is matched again without its
-//     trailing slashes, or with one if it has none, as most frameworks
-//     route it ("/pets/7/" is "/pets/{petId}"); path parameters are
+//     case, and a path no operation has is matched again with each run
+//     of slashes merged into one, as nginx and Go's ServeMux serve it
+//     ("/pets//7" is "/pets/{petId}"), then without its trailing slash,
+//     or with one if it has none, as most frameworks route it ("/pets/7/"
+//     and "/pets//7//" are "/pets/{petId}"); path parameters are
 //     validated decoded ("a%2Fb" is "a/b").
 //     An array or object path parameter (simple, label or matrix style)
 //     and a form query array or object with explode false are split on

@@ -77,10 +77,10 @@ type Config struct {
 	SkipResponses bool
 	// AllowUnknownRoutes lets requests that match no operation of the
 	// description through without validation (a path that matches one
-	// but for trailing slashes is validated against it). A path with a
-	// "." or ".." segment is a violation all the same: the upstream may
-	// resolve it to a described operation. Zero: such a request is a
-	// violation ("no matching operation").
+	// but for repeated or trailing slashes is validated against it). A
+	// path with a "." or ".." segment is a violation all the same: the
+	// upstream may resolve it to a described operation. Zero: such a
+	// request is a violation ("no matching operation").
 	AllowUnknownRoutes bool
 	// MaxBodyBytes is the largest body buffered for validation. A larger
 	// request or response body is passed through unvalidated (its
@@ -446,7 +446,8 @@ var errDotSegment = &routers.RouteError{Reason: "no matching operation was found
 // (RFC 3986 section 6.2.2.2): a percent-encoded unreserved character is
 // the character itself, and "/cards/%64efault" is the literal operation
 // "/cards/default" the upstream serves, not "/cards/{id}". A path that
-// matches no operation is matched again without its trailing slashes (or
+// matches no operation is matched again with each run of slashes merged
+// into one ("/pets//7" is "/pets/7"), then without its trailing slash (or
 // with one, if it has none), the way most frameworks route it.
 func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
 	p := req.URL.EscapedPath()
@@ -455,6 +456,14 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 	}
 	n := decodeUnreserved(p)
 	route, params, err := l.findPath(req, n)
+	if m := mergeSlashes(n); m != n && errors.Is(err, routers.ErrPathNotFound) {
+		// nginx (merge_slashes, on by default) and Go's ServeMux (by a
+		// redirect) serve "/pets//7" as "/pets/7": it is validated as
+		// that operation rather than taken for an unknown route. An
+		// upstream that does not merge slashes typically serves none there.
+		n = m
+		route, params, err = l.findPath(req, n)
+	}
 	if errors.Is(err, routers.ErrPathNotFound) {
 		// Most upstream frameworks route a path the same with or without
 		// trailing slashes: "/pets/7/" is the operation "/pets/{petId}"
@@ -890,6 +899,21 @@ func decodeUnreserved(p string) string {
 func isUnreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// mergeSlashes returns p with each run of slashes replaced by one.
+func mergeSlashes(p string) string {
+	if !strings.Contains(p, "//") {
+		return p
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && i > 0 && p[i-1] == '/' {
+			continue
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
 }
 
 // hasDotSegment reports whether the escaped path p has a segment that is
