@@ -155,3 +155,49 @@ func (e *VerifyError) Error() string {
 }
 
 func (e *VerifyError) Unwrap() error { return e.Err }
+
+func init() { configerr.RegisterZeroCheck(zeroReason) }
+
+// zeroReason returns why v, a value of one of this package's types that
+// was not made by its constructor (a zero value such as new(KeySet)), cannot
+// be used, and "" when it can. New, NewVerifier and the securecall
+// constructors that accept a KeySource, a KeyLookup, a NonceStore or a
+// *Signer refuse such a value with a *ConfigError.
+func zeroReason(v any) string {
+	switch v := v.(type) {
+	case *KeySet:
+		if v != nil && v.state.Load() == nil {
+			return errZeroKeySet.Reason
+		}
+	case *Key:
+		if v != nil && v.quotedID == nil {
+			return errZeroKey.Reason
+		}
+	case *Signer:
+		if v != nil && v.keys == nil {
+			return errZeroSigner.Reason
+		}
+	case *Verifier:
+		if v != nil && v.keys == nil {
+			return errZeroVerifier.Reason
+		}
+	case *MemoryNonceStore:
+		if v != nil && v.ticks == nil {
+			return errZeroNonceStore.Reason
+		}
+	}
+	return ""
+}
+
+// zeroErr returns a copy of e, one of the errors below, which the methods
+// of a zero value return instead of panicking.
+func zeroErr(e *ConfigError) *ConfigError { c := *e; return &c }
+
+// The errors the methods of a zero value return (as copies).
+var (
+	errZeroKeySet     = &ConfigError{Option: "KeySet", Reason: "a zero signer.KeySet: not made by NewKeySet"}
+	errZeroKey        = &ConfigError{Option: "Key", Reason: "a zero signer.Key: not made by NewHMACKey, NewEd25519Key or NewEd25519PublicKey"}
+	errZeroSigner     = &ConfigError{Option: "Signer", Reason: "a zero signer.Signer: not made by New"}
+	errZeroVerifier   = &ConfigError{Option: "Verifier", Reason: "a zero signer.Verifier: not made by NewVerifier"}
+	errZeroNonceStore = &ConfigError{Option: "MemoryNonceStore", Reason: "a zero signer.MemoryNonceStore: not made by NewMemoryNonceStore"}
+)

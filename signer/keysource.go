@@ -43,6 +43,9 @@ func (s staticKey) SigningKey(context.Context) (*Key, error) {
 	if s.k == nil {
 		return nil, &ConfigError{Option: "StaticKey", Reason: "nil key"}
 	}
+	if s.k.quotedID == nil {
+		return nil, &ConfigError{Option: "StaticKey", Reason: errZeroKey.Reason}
+	}
 	return s.k, nil
 }
 
@@ -63,6 +66,11 @@ func (s staticKey) LookupKey(_ context.Context, keyID string) (*Key, error) {
 //
 // A KeySet is a KeySource and a KeyLookup. Reads are lock-free; the methods
 // that change the set serialise among themselves.
+//
+// Make a KeySet with NewKeySet. A zero KeySet (new(KeySet)) holds no keys
+// and cannot be changed: New, NewVerifier and client.WithHMACSigning refuse
+// it with a *ConfigError, and its methods return a *ConfigError ("not made
+// by NewKeySet") or, for LookupKey, one that also matches ErrUnknownKey.
 type KeySet struct {
 	mu    sync.Mutex // serialises writers
 	state atomic.Pointer[keySetState]
@@ -86,6 +94,9 @@ func NewKeySet(current *Key, others ...*Key) (*KeySet, error) {
 		if k == nil {
 			return nil, &ConfigError{Option: "NewKeySet", Reason: "nil key at position " + strconv.Itoa(i)}
 		}
+		if k.quotedID == nil {
+			return nil, &ConfigError{Option: "NewKeySet", Reason: "key at position " + strconv.Itoa(i) + ": " + errZeroKey.Reason}
+		}
 		if _, dup := st.keys[k.id]; dup {
 			return nil, &ConfigError{Option: "NewKeySet", Reason: "duplicate key id " + strconv.Quote(k.id)}
 		}
@@ -99,6 +110,9 @@ func NewKeySet(current *Key, others ...*Key) (*KeySet, error) {
 // SigningKey returns the current key.
 func (s *KeySet) SigningKey(context.Context) (*Key, error) {
 	st := s.state.Load()
+	if st == nil {
+		return nil, zeroErr(errZeroKeySet)
+	}
 	if st.current == nil {
 		return nil, &ConfigError{Option: "KeySet", Reason: "no current signing key"}
 	}
@@ -107,7 +121,11 @@ func (s *KeySet) SigningKey(context.Context) (*Key, error) {
 
 // LookupKey returns the key with id keyID, or ErrUnknownKey.
 func (s *KeySet) LookupKey(_ context.Context, keyID string) (*Key, error) {
-	if k, ok := s.state.Load().keys[keyID]; ok {
+	st := s.state.Load()
+	if st == nil {
+		return nil, &ConfigError{Option: "KeySet", Reason: errZeroKeySet.Reason, Err: ErrUnknownKey}
+	}
+	if k, ok := st.keys[keyID]; ok {
 		return k, nil
 	}
 	return nil, ErrUnknownKey
@@ -119,9 +137,15 @@ func (s *KeySet) Add(k *Key) error {
 	if k == nil {
 		return &ConfigError{Option: "KeySet.Add", Reason: "nil key"}
 	}
+	if k.quotedID == nil {
+		return &ConfigError{Option: "KeySet.Add", Reason: errZeroKey.Reason}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.state.Load()
+	if old == nil {
+		return zeroErr(errZeroKeySet)
+	}
 	if prev, ok := old.keys[k.id]; ok {
 		if prev == k {
 			return nil
@@ -138,12 +162,18 @@ func (s *KeySet) Rotate(k *Key) error {
 	if k == nil {
 		return &ConfigError{Option: "KeySet.Rotate", Reason: "nil key"}
 	}
+	if k.quotedID == nil {
+		return &ConfigError{Option: "KeySet.Rotate", Reason: errZeroKey.Reason}
+	}
 	if !k.CanSign() {
 		return &ConfigError{Option: "KeySet.Rotate", Reason: "key " + strconv.Quote(k.id) + " is verification-only"}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.state.Load()
+	if old == nil {
+		return zeroErr(errZeroKeySet)
+	}
 	if prev, ok := old.keys[k.id]; ok && prev != k {
 		return &ConfigError{Option: "KeySet.Rotate", Reason: "key id " + strconv.Quote(k.id) + " already holds another key"}
 	}
@@ -157,6 +187,9 @@ func (s *KeySet) Remove(keyID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.state.Load()
+	if old == nil {
+		return zeroErr(errZeroKeySet)
+	}
 	if old.current != nil && old.current.id == keyID {
 		return &ConfigError{Option: "KeySet.Remove", Reason: "cannot remove the current key " + strconv.Quote(keyID)}
 	}
@@ -176,6 +209,9 @@ func (s *KeySet) Remove(keyID string) error {
 // IDs returns the ids of the keys in the set, current first.
 func (s *KeySet) IDs() []string {
 	st := s.state.Load()
+	if st == nil {
+		return nil
+	}
 	out := make([]string, 0, len(st.keys))
 	if st.current != nil {
 		out = append(out, st.current.id)

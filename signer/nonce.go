@@ -64,7 +64,12 @@ func NewMemoryNonceStore(capacity int) *MemoryNonceStore {
 }
 
 // Claim implements NonceStore.
+// A zero MemoryNonceStore (not made by NewMemoryNonceStore) claims
+// nothing: it returns a *ConfigError, so a Verifier using it fails closed.
 func (s *MemoryNonceStore) Claim(_ context.Context, keyID, nonce string, now, until time.Time) error {
+	if s.ticks == nil {
+		return zeroErr(errZeroNonceStore)
+	}
 	k := keyID + "\x00" + nonce
 	nowN, untilN := unixNano(now), unixNano(until)
 	nowT := s.ticks(now)
@@ -126,6 +131,9 @@ var (
 // Len returns the number of nonces held, expired ones not yet dropped
 // included.
 func (s *MemoryNonceStore) Len() int {
+	if s.ticks == nil {
+		return 0
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.seen)

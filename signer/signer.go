@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/dunglas/httpsfv"
+
+	"github.com/securecall/securecall/internal/configerr"
 )
 
 // Defaults and limits of a Signer.
@@ -139,6 +141,9 @@ type signState struct {
 func New(opts Options) (*Signer, error) {
 	if opts.Keys == nil {
 		return nil, &ConfigError{Option: "Options.Keys", Reason: "a KeySource is required"}
+	}
+	if err := configerr.Unconstructed("Options.Keys", opts.Keys); err != nil {
+		return nil, err
 	}
 	s := &Signer{keys: opts.Keys, expires: opts.Expires, nonce: opts.Nonce, sfTypes: maps.Clone(opts.StructuredFields)}
 
@@ -289,6 +294,9 @@ func (s *Signer) Components() []Component { return slices.Clone(s.comps) }
 // Each call draws a fresh nonce and uses now for created, so every signed
 // attempt of a retried request is distinct.
 func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) error {
+	if s.keys == nil {
+		return zeroErr(errZeroSigner)
+	}
 	key, err := s.keys.SigningKey(ctx)
 	if err != nil {
 		return &KeyError{Err: err}

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/securecall/securecall/internal/configerr"
 )
 
 // Verifier defaults.
@@ -158,6 +160,14 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	if opts.Keys == nil {
 		return nil, &ConfigError{Option: "VerifierOptions.Keys", Reason: "a KeyLookup is required"}
 	}
+	if err := configerr.Unconstructed("VerifierOptions.Keys", opts.Keys); err != nil {
+		return nil, err
+	}
+	if opts.Nonces != nil {
+		if err := configerr.Unconstructed("VerifierOptions.Nonces", opts.Nonces); err != nil {
+			return nil, err
+		}
+	}
 	v := &Verifier{
 		keys: opts.Keys, keyIDs: slices.Clone(opts.KeyIDs), label: opts.Label,
 		allowUnsignedBody: opts.AllowUnsignedBody, tag: opts.Tag,
@@ -239,6 +249,9 @@ type Result struct {
 // (at most MaxBodySize) to check it and replaces r.Body with the buffered
 // copy, so a handler can still read it.
 func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
+	if v.keys == nil {
+		return nil, zeroErr(errZeroVerifier)
+	}
 	ins, sigs := r.Header.Values("Signature-Input"), r.Header.Values("Signature")
 	if len(ins) == 0 || len(sigs) == 0 {
 		return nil, &VerifyError{Err: ErrMissingSignature}
@@ -603,7 +616,15 @@ type resultKey struct{}
 // (time from VerifierOptions.Clock) before calling next, and answers
 // through VerifierOptions.ErrorHandler when verification fails. next finds
 // the accepted signature with ResultFromContext.
+//
+// On a zero Verifier (not made by NewVerifier) the handler answers every
+// request with 500 Internal Server Error and never calls next.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
+	if v.keys == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res, err := v.Verify(r, v.clock())
 		if err != nil {
