@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/securecall/securecall/internal/configerr"
 )
 
 // Defaults of a Cache.
@@ -230,6 +232,8 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 	switch {
 	case src == nil:
 		return nil, configErr("Source", "nil source")
+	case configerr.Unconstructed("Source", src) != nil:
+		return nil, configerr.Unconstructed("Source", src)
 	case cfg.early < 0:
 		return nil, configErr("WithEarlyRefresh", "negative duration %v", cfg.early)
 	case cfg.margin < 0:
@@ -245,6 +249,9 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 		if cfg.store == nil {
 			return nil, configErr("WithPersistence", "nil store")
 		}
+		if err := configerr.Unconstructed("WithPersistence", cfg.store); err != nil {
+			return nil, err
+		}
 		if err := ValidateKey(cfg.storeKey); err != nil {
 			return nil, &ConfigError{Option: "WithPersistence", Err: err}
 		}
@@ -257,7 +264,13 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 // Token returns the cached token while it is fresh, starting a background
 // refresh when it is in its early-refresh window, and otherwise waits for
 // the (single) refresh. See Cache for the rules.
+//
+// A zero Cache (not made by NewCache) has no source: Token returns a
+// *ConfigError, CachedToken reports false and Invalidate does nothing.
 func (c *Cache) Token(ctx context.Context) (Token, error) {
+	if c.srcSem == nil {
+		return Token{}, zeroErr(c)
+	}
 	if tok, ok := c.CachedToken(ctx); ok {
 		return tok, nil
 	}

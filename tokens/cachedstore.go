@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/securecall/securecall/internal/configerr"
 )
 
 // CachedStoreOption configures NewCachedStore.
@@ -68,6 +70,9 @@ func NewCachedStore(s Store, opts ...CachedStoreOption) (*CachedStore, error) {
 	if s == nil {
 		return nil, configErr("Store", "nil store")
 	}
+	if err := configerr.Unconstructed("Store", s); err != nil {
+		return nil, err
+	}
 	c := &CachedStore{s: s, m: make(map[string]cachedValue)}
 	for _, o := range opts {
 		if o != nil {
@@ -83,6 +88,9 @@ func NewCachedStore(s Store, opts ...CachedStoreOption) (*CachedStore, error) {
 // Get returns a copy of the cached value, reading the backend on the first
 // call for key (and after WithMaxAge).
 func (c *CachedStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if c.s == nil {
+		return nil, zeroErr(c)
+	}
 	c.mu.RLock()
 	cv, ok := c.m[key]
 	if ok && !cv.gone && (c.maxAge == 0 || time.Since(cv.read) < c.maxAge) {
@@ -103,6 +111,9 @@ func (c *CachedStore) Get(ctx context.Context, key string) ([]byte, error) {
 // returns a copy of it. It is the hook for rotation: call it when a secret
 // is known to have changed (a token endpoint answered invalid_client).
 func (c *CachedStore) Refresh(ctx context.Context, key string) ([]byte, error) {
+	if c.s == nil {
+		return nil, zeroErr(c)
+	}
 	c.sf.Forget(key)
 	v, err := c.read(ctx, key)
 	if err != nil {
@@ -165,6 +176,9 @@ func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
 // while this write was in the backend, key is forgotten too: the backend
 // may hold either value, and the next Get reads which.
 func (c *CachedStore) Set(ctx context.Context, key string, value []byte) error {
+	if c.s == nil {
+		return zeroErr(c)
+	}
 	c.mu.Lock()
 	c.seq++
 	start := c.seq
@@ -193,6 +207,9 @@ func (c *CachedStore) Set(ctx context.Context, key string, value []byte) error {
 
 // Delete deletes from the backend and the cache.
 func (c *CachedStore) Delete(ctx context.Context, key string) error {
+	if c.s == nil {
+		return zeroErr(c)
+	}
 	err := c.s.Delete(ctx, key)
 	c.Forget(key) // after the backend: a read in between must not re-cache it
 	return err
@@ -202,6 +219,9 @@ func (c *CachedStore) Delete(ctx context.Context, key string) error {
 // cached bytes. A backend read of key already in flight does not cache its
 // answer.
 func (c *CachedStore) Forget(key string) {
+	if c.s == nil {
+		return
+	}
 	c.mu.Lock()
 	if old, had := c.m[key]; had {
 		clear(old.v)

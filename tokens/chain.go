@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/securecall/securecall/internal/configerr"
 )
 
 // Backend is a named Store in a Chain. The name ("keyring", "file", "env")
@@ -98,6 +100,8 @@ func NewChain(primary Backend, opts ...ChainOption) (*Chain, error) {
 			return nil, configErr(field, "backend without a name")
 		case l.Store == nil:
 			return nil, configErr(field, "backend %q has a nil store", l.Name)
+		case configerr.Unconstructed(field, l.Store) != nil:
+			return nil, configErr(field, "backend %q: %s", l.Name, configerr.Unconstructed(field, l.Store).Reason)
 		case seen[l.Name]:
 			return nil, configErr(field, "duplicate backend name %q", l.Name)
 		case i > 0 && l.when&(WhenNotFound|WhenUnavailable) == 0:
@@ -111,6 +115,9 @@ func NewChain(primary Backend, opts ...ChainOption) (*Chain, error) {
 // Lookup returns the secret under key and the name of the backend that
 // served it.
 func (c *Chain) Lookup(ctx context.Context, key string) ([]byte, string, error) {
+	if len(c.links) == 0 {
+		return nil, "", zeroErr(c)
+	}
 	var errs []error
 	var names []string
 	for i, l := range c.links {
@@ -151,6 +158,9 @@ func (c *Chain) Get(ctx context.Context, key string) ([]byte, error) {
 // Set writes to the primary backend, then to every fallback that holds
 // key (see Chain). A fallback without key is left alone.
 func (c *Chain) Set(ctx context.Context, key string, value []byte) error {
+	if len(c.links) == 0 {
+		return zeroErr(c)
+	}
 	if err := c.links[0].Store.Set(ctx, key, value); err != nil {
 		return err
 	}
@@ -162,6 +172,9 @@ func (c *Chain) Set(ctx context.Context, key string, value []byte) error {
 // that holds it (see Chain), so that no fallback serves a deleted secret.
 // It returns the primary's ErrNotFound only when no backend held key.
 func (c *Chain) Delete(ctx context.Context, key string) error {
+	if len(c.links) == 0 {
+		return zeroErr(c)
+	}
 	perr := c.links[0].Store.Delete(ctx, key)
 	if perr != nil && !errors.Is(perr, ErrNotFound) {
 		return perr

@@ -53,6 +53,9 @@ func (s *EnvStore) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &StoreError{Backend: "env", Op: "get", Key: key, Cause: err}
 	}
+	if s.lookup == nil {
+		return nil, zeroErr(s)
+	}
 	v, ok := s.lookup(s.Var(key))
 	if !ok || v == "" {
 		return nil, &StoreError{Backend: "env", Op: "get", Key: key, Err: ErrNotFound}

@@ -256,3 +256,56 @@ func (e *RefreshError) Unwrap() []error {
 	}
 	return errs
 }
+
+func init() { configerr.RegisterZeroCheck(zeroReason) }
+
+// zeroReason returns why v, a value of one of this package's types that
+// was not made by its constructor (a zero value such as new(Cache)),
+// cannot be used, and "" when it can. NewCache, NewCachedStore, NewChain,
+// NewRefresher and the securecall constructors that accept a Source or a
+// Store refuse such a value with a *ConfigError. (A zero MemoryStore is
+// usable: it is what NewMemoryStore returns.)
+func zeroReason(v any) string {
+	var ctor string
+	switch v := v.(type) {
+	case *Cache:
+		if v != nil && v.srcSem == nil {
+			ctor = "Cache: not made by NewCache"
+		}
+	case *ClientCredentials:
+		if v != nil && v.ep == nil {
+			ctor = "ClientCredentials: not made by NewClientCredentials"
+		}
+	case *Refresher:
+		if v != nil && v.sem == nil {
+			ctor = "Refresher: not made by NewRefresher"
+		}
+	case *CachedStore:
+		if v != nil && v.s == nil {
+			ctor = "CachedStore: not made by NewCachedStore"
+		}
+	case *Chain:
+		if v != nil && len(v.links) == 0 {
+			ctor = "Chain: not made by NewChain"
+		}
+	case *EnvStore:
+		if v != nil && v.lookup == nil {
+			ctor = "EnvStore: not made by NewEnvStore"
+		}
+	case *FileStore:
+		if v != nil && v.dir == "" {
+			ctor = "FileStore: not made by NewFileStore"
+		}
+	}
+	if ctor == "" {
+		return ""
+	}
+	return "a zero tokens." + ctor
+}
+
+// zeroErr returns the *ConfigError the methods of v, a zero value, return
+// instead of panicking, hanging or (a zero FileStore) reading and writing
+// secrets relative to the working directory.
+func zeroErr(v any) error {
+	return &ConfigError{Option: strings.TrimPrefix(fmt.Sprintf("%T", v), "*tokens."), Reason: zeroReason(v)}
+}

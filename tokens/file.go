@@ -94,6 +94,9 @@ func (s *FileStore) fail(op, key string, sentinel, cause error) error {
 
 // Get reads the secret file for key after checking its permissions.
 func (s *FileStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if s.dir == "" {
+		return nil, zeroErr(s)
+	}
 	if err := ValidateKey(key); err != nil {
 		return nil, err
 	}
@@ -152,6 +155,9 @@ func (s *FileStore) Get(ctx context.Context, key string) ([]byte, error) {
 // a crash cannot bring back the previous value (a rotated-away refresh
 // token).
 func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
+	if s.dir == "" {
+		return zeroErr(s)
+	}
 	if err := ValidateKey(key); err != nil {
 		return err
 	}
@@ -199,6 +205,9 @@ func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
 
 // Delete removes the file for key.
 func (s *FileStore) Delete(ctx context.Context, key string) error {
+	if s.dir == "" {
+		return zeroErr(s)
+	}
 	if err := ValidateKey(key); err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/securecall/securecall/internal/configerr"
 )
 
 // DefaultTokenRequestTimeout bounds one token request when
@@ -207,7 +209,12 @@ func NewClientCredentials(cfg OAuth2Config) (*ClientCredentials, error) {
 }
 
 // Token makes one token request.
+// On a zero ClientCredentials (not made by NewClientCredentials) it returns
+// a *ConfigError.
 func (c *ClientCredentials) Token(ctx context.Context) (Token, error) {
+	if c.ep == nil {
+		return Token{}, zeroErr(c)
+	}
 	rctx, secret, style, err := c.ep.requestContext(ctx)
 	if err != nil {
 		return Token{}, err
@@ -320,6 +327,9 @@ func NewRefresher(cfg OAuth2Config, store Store, key string, opts ...RefresherOp
 	if store == nil {
 		return nil, configErr("store", "nil store for the refresh token")
 	}
+	if err := configerr.Unconstructed("store", store); err != nil {
+		return nil, err
+	}
 	if err := ValidateKey(key); err != nil {
 		return nil, &ConfigError{Option: "key", Err: err}
 	}
@@ -340,7 +350,12 @@ func NewRefresher(cfg OAuth2Config, store Store, key string, opts ...RefresherOp
 // cancellation and deadline (bounded by the later of ctx's deadline and
 // DefaultTokenRequestTimeout from now), and a caller whose ctx ends stops
 // waiting while the refresh goes on and persists the new refresh token.
+//
+// On a zero Refresher (not made by NewRefresher) it returns a *ConfigError.
 func (r *Refresher) Token(ctx context.Context) (Token, error) {
+	if r.sem == nil {
+		return Token{}, zeroErr(r)
+	}
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():

@@ -12,6 +12,7 @@ import (
 
 	gokeyring "github.com/zalando/go-keyring"
 
+	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/tokens"
 )
 
@@ -65,6 +66,11 @@ func (goKeyring) Delete(service, user string) error        { return gokeyring.De
 // Store is a tokens.Store in the OS keyring. Secrets are items of the
 // Store's service, one per key (go-keyring's "user"). It is safe for
 // concurrent use.
+//
+// Make a Store with New. A zero Store (new(Store)) has no keyring: the
+// constructors that accept a tokens.Store (tokens.NewCachedStore,
+// tokens.NewChain, tokens.NewRefresher, tokens.WithPersistence) refuse it
+// with a *tokens.ConfigError, and its Get, Set and Delete return one.
 type Store struct {
 	service   string
 	timeout   time.Duration
@@ -125,6 +131,9 @@ func (s *Store) Set(ctx context.Context, key string, value []byte) error {
 	if err := tokens.ValidateKey(key); err != nil {
 		return err
 	}
+	if s.p == nil {
+		return &tokens.ConfigError{Option: "Store", Reason: zeroReason(s)}
+	}
 	if len(value) > s.maxSize {
 		return &tokens.StoreError{Backend: backend, Op: "set", Key: key, Err: tokens.ErrTooLarge,
 			Cause: fmt.Errorf("%d bytes, limit %d (WithMaxSize)", len(value), s.maxSize)}
@@ -155,6 +164,9 @@ var errBlocked = errors.New("earlier keyring calls are still blocked")
 // and undoes, a later one (a rotated refresh token replaced by its
 // predecessor).
 func (s *Store) call(ctx context.Context, op, key string, write bool, f func() error) error {
+	if s.p == nil {
+		return &tokens.ConfigError{Option: "Store", Reason: zeroReason(s)}
+	}
 	fail := func(sentinel, cause error) error {
 		return &tokens.StoreError{Backend: backend, Op: op, Key: key, Err: sentinel, Cause: cause}
 	}
@@ -268,3 +280,14 @@ func platformLimit(goos, service, key string) int {
 }
 
 func quotedLen(s string) int { return len(s) + 2 + 4*strings.Count(s, "'") }
+
+func init() { configerr.RegisterZeroCheck(zeroReason) }
+
+// zeroReason returns why v, a *Store not made by New, cannot be used, and
+// "" when it can.
+func zeroReason(v any) string {
+	if s, ok := v.(*Store); ok && s != nil && s.p == nil {
+		return "a zero keyring.Store: not made by keyring.New"
+	}
+	return ""
+}
