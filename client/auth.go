@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
 )
@@ -55,6 +56,10 @@ func WithAPIKey(header string, src tokens.Source) Option {
 			c.fail("WithAPIKey", "nil tokens.Source")
 			return
 		}
+		if err := configerr.Unconstructed("WithAPIKey", src); err != nil {
+			c.errs = append(c.errs, err)
+			return
+		}
 		if header == "" {
 			header = transport.DefaultAPIKeyHeader
 		}
@@ -79,6 +84,10 @@ func WithAPIKeyInQuery(param string, src tokens.Source) Option {
 	return optionFunc(func(c *config) {
 		if isNil(src) {
 			c.fail("WithAPIKeyInQuery", "nil tokens.Source")
+			return
+		}
+		if err := configerr.Unconstructed("WithAPIKeyInQuery", src); err != nil {
+			c.errs = append(c.errs, err)
 			return
 		}
 		if param == "" {

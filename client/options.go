@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/tokens"
@@ -78,7 +79,9 @@ type config struct {
 // requireValue is the shape of most options: a nil v (pointer, interface or
 // func), or an interface holding a nil pointer (a typed nil, which would
 // otherwise pass New and panic on the first call), is a *ConfigError
-// naming option and v's type; otherwise apply stores it.
+// naming option and v's type, and so is a value of a securecall type that
+// was not made by its constructor (new(tokens.Cache), new(signer.KeySet):
+// it would panic or block at call time); otherwise apply stores it.
 func requireValue[T any](option string, v T, apply func(*config, T)) Option {
 	return optionFunc(func(c *config) {
 		if isNil(v) {
@@ -87,6 +90,10 @@ func requireValue[T any](option string, v T, apply func(*config, T)) Option {
 				what = fmt.Sprintf("%T", v)
 			}
 			c.fail(option, "nil %s", what)
+			return
+		}
+		if err := configerr.Unconstructed(option, v); err != nil {
+			c.errs = append(c.errs, err)
 			return
 		}
 		apply(c, v)

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/tokens"
 )
 
@@ -164,6 +165,12 @@ type credLayer struct {
 }
 
 func newCredLayer(next http.RoundTripper, name, scopeField string, src tokens.Source, scope Scope) (*credLayer, error) {
+	if err := configerr.Unconstructed(strings.TrimSuffix(scopeField, "Scope")+"Source", src); err != nil {
+		return nil, err
+	}
+	if err := configerr.Unconstructed(scopeField, scope); err != nil {
+		return nil, err
+	}
 	if scope == nil {
 		return nil, configErrorf(scopeField, nil, "a Scope is required: credentials go only to the origins it allows")
 	}

@@ -432,7 +432,13 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 // When a report-only pin set did not match the connection's chain, a
 // "securecall.tls.pin_mismatch" event is added to the span in req's
 // context.
+// On a zero Base (not made by NewBase) it closes the body and returns a
+// *ConfigError.
 func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
+	if b.t.Load() == nil {
+		closeBody(req)
+		return nil, zeroErr(b)
+	}
 	if b.cc != nil {
 		b.syncClientCertificate()
 	}
@@ -460,6 +466,9 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 // of transports replaced by a client certificate rotation; in-flight
 // requests are not affected.
 func (b *Base) CloseIdleConnections() {
+	if b.t.Load() == nil {
+		return
+	}
 	b.t.Load().CloseIdleConnections()
 	b.mu.Lock()
 	retired := slices.Clone(b.retired)

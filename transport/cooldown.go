@@ -66,6 +66,9 @@ func (c *Cooldowns) CooldownUntil(host string) time.Time {
 // in the frame of the clock reading now (the zero time when there is
 // none).
 func (c *Cooldowns) CooldownUntilAt(host string, now time.Time) time.Time {
+	if c.clk.Now == nil {
+		return time.Time{}
+	}
 	e := c.reg.lookup(host)
 	if e == nil {
 		return time.Time{}
@@ -78,7 +81,12 @@ func (c *Cooldowns) CooldownUntilAt(host string, now time.Time) time.Time {
 
 // SetCooldown implements CooldownStore. until is taken in the frame of
 // the clock as it reads now (a time.Now reading plus a wait, or a date).
+// A zero Cooldowns (not made by NewCooldowns) records nothing; the layers
+// and client options that take a CooldownStore refuse it.
 func (c *Cooldowns) SetCooldown(host string, until time.Time) {
+	if c.clk.Now == nil {
+		return
+	}
 	now := c.clk.Now()
 	c.reg.get(host, c.clk.Mono(now)).extend(c.clk.Ticks(until, now))
 }

@@ -210,7 +210,11 @@ func (sd *SafeDialer) control(network, address string, _ syscall.RawConn) error 
 
 // Check reports whether the SafeDialer would connect to ap over TCP: nil,
 // or an *AddressError.
+// On a zero SafeDialer it returns a *ConfigError.
 func (sd *SafeDialer) Check(ap netip.AddrPort) error {
+	if sd.guard == nil {
+		return zeroErr(sd)
+	}
 	if err := sd.guard.SafeAddrPort(ap); err != nil {
 		return &AddressError{Network: "tcp", Addr: ap.String(), Err: err}
 	}
@@ -375,7 +379,14 @@ func parseNumberPart(p string) (uint64, bool) {
 // refusing addresses the policy denies with an error that wraps an
 // *AddressError (and so ErrEgressDenied). A configured proxy is dialed
 // without the check (see GuardProxy).
+//
+// A zero SafeDialer (not made by NewSafeDialer) has no address rules: it
+// dials nothing and returns a *ConfigError, rather than connecting to any
+// address as a plain net.Dialer would.
 func (sd *SafeDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if sd.guard == nil {
+		return nil, zeroErr(sd)
+	}
 	if sd.proxies != nil {
 		if h, p, err := net.SplitHostPort(addr); err == nil && sd.proxies[proxyKey(h, p)] {
 			return sd.plain.DialContext(ctx, network, addr)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/securecall/securecall/internal/configerr"
+	"strings"
 )
 
 // Sentinel errors for states a caller branches on. Test for them with
@@ -66,4 +67,47 @@ type ConfigError = configerr.Error
 // configErrorf builds a *ConfigError for option with a formatted reason.
 func configErrorf(option string, err error, format string, args ...any) *ConfigError {
 	return &ConfigError{Option: option, Reason: fmt.Sprintf(format, args...), Err: err}
+}
+
+func init() { configerr.RegisterZeroCheck(zeroReason) }
+
+// zeroReason returns why v, a value of one of this package's types that
+// was not made by its constructor (a zero value such as new(Base)), cannot
+// be used, and "" when it can. The layers and client options that accept
+// a RoundTripper, a Scope, a CooldownStore or a tokens.Source refuse such
+// a value with a *ConfigError.
+func zeroReason(v any) string {
+	var ctor string
+	switch v := v.(type) {
+	case *Base:
+		if v != nil && v.t.Load() == nil {
+			ctor = "Base: not made by NewBase"
+		}
+	case *SafeDialer:
+		if v != nil && v.guard == nil {
+			ctor = "SafeDialer: not made by NewSafeDialer"
+		}
+	case *Cooldowns:
+		if v != nil && v.clk.Now == nil {
+			ctor = "Cooldowns: not made by NewCooldowns"
+		}
+	case *EgressPolicy:
+		if v != nil && v.exact == nil {
+			ctor = "EgressPolicy: not made by NewEgressPolicy"
+		}
+	case *Inventory:
+		if v != nil && (v.now == nil || v.entries.Load() == nil) {
+			ctor = "Inventory: not made by NewInventory"
+		}
+	}
+	if ctor == "" {
+		return ""
+	}
+	return "a zero transport." + ctor
+}
+
+// zeroErr returns the *ConfigError the methods of v, a zero value, return
+// instead of panicking or (a SafeDialer) failing open.
+func zeroErr(v any) error {
+	return &ConfigError{Option: strings.TrimPrefix(fmt.Sprintf("%T", v), "*transport."), Reason: zeroReason(v)}
 }

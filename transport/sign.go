@@ -9,6 +9,7 @@ import (
 
 	"github.com/dunglas/httpsfv"
 
+	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/signer"
 )
 
@@ -53,6 +54,12 @@ type SignConfig struct {
 func NewSign(next http.RoundTripper, cfg SignConfig) (http.RoundTripper, error) {
 	if cfg.Signer == nil {
 		return nil, configErrorf("SignConfig.Signer", nil, "a *signer.Signer is required")
+	}
+	if err := configerr.Unconstructed("SignConfig.Signer", cfg.Signer); err != nil {
+		return nil, err
+	}
+	if err := configerr.Unconstructed("SignConfig.Scope", cfg.Scope); err != nil {
+		return nil, err
 	}
 	params := cfg.Signer.Params()
 	if !slices.Contains(params, signer.ParamCreated) || !slices.Contains(params, signer.ParamNonce) {
