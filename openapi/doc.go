@@ -46,7 +46,9 @@
 //     other: describe streams without one. A body still encoded (the
 //     caller set Accept-Encoding itself) is validated decoded when its
 //     Content-Encoding is gzip or deflate, and reaches the caller encoded;
-//     one in another coding is not validated, like a body over the limit.
+//     one in another coding, or in more than one, cannot be checked and
+//     is a violation (an upstream must not put a body past validation
+//     with one header).
 //   - The operation's path template becomes the call's route
 //     (transport.SetRoute), which the inventory, the audit log and
 //     telemetry report.

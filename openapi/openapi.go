@@ -372,23 +372,36 @@ func (b *lazyBody) Read(p []byte) (int, error) {
 // decodeContent returns what the still-encoded body buf decodes to, for
 // validation: net/http decodes a response only when it asked for gzip
 // itself, so a caller that sets Accept-Encoding gets the body as sent. A
-// gzip or deflate body is validated decoded, big when it decodes to more
-// than max bytes (not validated, like any body over the limit); a body in
-// another coding, which cannot be decoded here, is not validated either
-// (big). A body that does not decode is an error, which fails validation.
+// gzip or deflate body (identity members aside) is validated decoded, big
+// when it decodes to more than max bytes (not validated, like any body
+// over the limit). A body in another coding, or in more than one, cannot
+// be checked here: that is an error, which fails validation, as does a
+// body that does not decode. Passing it unvalidated would let an upstream
+// put any body past Enforce with one header (Content-Encoding: br).
 func decodeContent(buf []byte, h http.Header, max int64) ([]byte, bool, error) {
-	ce := strings.ToLower(strings.TrimSpace(strings.Join(h.Values("Content-Encoding"), ",")))
+	var codings []string
+	for _, v := range h.Values("Content-Encoding") {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.ToLower(strings.TrimSpace(c)); c != "" && c != "identity" {
+				codings = append(codings, c)
+			}
+		}
+	}
+	if len(codings) == 0 {
+		return buf, false, nil
+	}
+	ce := strings.Join(codings, ", ")
 	var r io.Reader
 	var err error
-	switch ce {
-	case "", "identity":
-		return buf, false, nil
-	case "gzip", "x-gzip":
+	switch {
+	case len(codings) > 1:
+		return nil, false, fmt.Errorf("openapi: response body in %d content codings cannot be validated", len(codings))
+	case ce == "gzip" || ce == "x-gzip":
 		r, err = gzip.NewReader(bytes.NewReader(buf))
-	case "deflate":
+	case ce == "deflate":
 		r, err = zlib.NewReader(bytes.NewReader(buf))
 	default:
-		return nil, true, nil
+		return nil, false, errors.New("openapi: response body in a content coding other than gzip or deflate cannot be validated")
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("openapi: decoding %s response body: %w", ce, err)

@@ -176,3 +176,42 @@ func TestCompressedResponseValidatedDecoded(t *testing.T) {
 		}
 	}
 }
+
+// TestUndecodableCodingIsViolation: net/http passes a Content-Encoding it
+// did not ask for (or one the caller asked for itself) through undecoded.
+// A coding the layer cannot decode was treated like a body over the limit
+// and passed unvalidated, in Enforce mode too: an upstream could put any
+// body past validation with one header (Content-Encoding: br, an unknown
+// token, or gzip listed twice), where before the body was a violation.
+// What the layer cannot check is not known to match: it is a violation.
+func TestUndecodableCodingIsViolation(t *testing.T) {
+	for _, ce := range [][]string{{"br"}, {"x-unknown"}, {"gzip, gzip"}, {"gzip", "gzip"}} {
+		kv := []string{"Content-Type", "application/json"}
+		for _, v := range ce {
+			kv = append(kv, "Content-Encoding", v)
+		}
+		next := transporttest.NewResponder(transporttest.Respond(200, `{"id":0,"name":"Rex"}`, kv...))
+		rt := newLayer(t, next, openapi.Config{})
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/pets/7", nil)
+		req.Header.Set("Accept-Encoding", "br")
+		resp, err := rt.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if !errors.Is(err, transport.ErrSchemaViolation) {
+			t.Errorf("Content-Encoding %q: err = %v, want a violation", ce, err)
+		}
+	}
+	// identity, alone or listed with a decodable coding, is no coding.
+	next := transporttest.NewResponder(transporttest.Respond(200, gz(t, `{"id":0,"name":"Rex"}`), "Content-Type", "application/json", "Content-Encoding", "identity, gzip"))
+	rt := newLayer(t, next, openapi.Config{})
+	req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/pets/7", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := rt.RoundTrip(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "at /id") {
+		t.Errorf("identity, gzip: err = %v, want the schema's reason", err)
+	}
+}
