@@ -195,6 +195,7 @@ type Cache struct {
 	staleStored bool
 
 	published uint64        // refreshes that have published a token (guarded by mu)
+	fresh     uint64        // the last of them whose new token the store gets (guarded by mu)
 	saveSem   chan struct{} // held while writing to the store: orders the writes
 	saved     uint64        // the refresh whose token the store holds (guarded by saveSem)
 	srcSem    chan struct{} // held while the source runs, even after its refresh gave up on it
@@ -439,6 +440,9 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	// one and getting its token again.
 	c.published++
 	gen := c.published
+	if err == nil && !handedBack {
+		c.fresh = gen
+	}
 	c.fl = nil
 	c.flying.Store(false)
 	c.mu.Unlock()
@@ -471,9 +475,12 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 		if perr != nil {
 			if drop {
 				// The rejected token may still be persisted: unless a
-				// refresh has published since, the next one deletes it.
+				// refresh has published a new token since (which
+				// overwrites it), the next one deletes it. A failed
+				// refresh that published meanwhile did not: the note
+				// was cleared while this delete ran.
 				c.mu.Lock()
-				if c.published == gen {
+				if c.fresh < gen {
 					c.staleStored = true
 				}
 				c.mu.Unlock()
