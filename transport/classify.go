@@ -420,13 +420,21 @@ func bodyReplayable(req *http.Request) bool {
 // state of the same name written without its dot, as the egress allowlist,
 // Origin and pinning treat them as one host; an internationalised name in
 // its ASCII form ("xn--bcher-kva.example" for "BÜCHER.example"), as
-// net/http sends it. In the common case (a lower-case ASCII host, with a
-// default or no port) it does not allocate.
+// net/http sends it. Userinfo that a URL built by hand put in Host
+// ("user:pass@api.example.com", which url.Parse puts in User) is no part
+// of the key: the key is a span and metric attribute, an error's Host and
+// a shared store's key, where a credential must not go. In the common
+// case (a lower-case ASCII host, with a default or no port) it does not
+// allocate.
 func HostKey(u *url.URL) string {
 	if u == nil {
 		return ""
 	}
-	h, port := u.Host, ""
+	hostport := u.Host
+	if i := strings.LastIndexByte(hostport, '@'); i >= 0 {
+		hostport = hostport[i+1:]
+	}
+	h, port := hostport, ""
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.IndexByte(h[i:], ']') < 0 {
 		h, port = h[:i], h[i+1:]
 	}
@@ -435,7 +443,7 @@ func HostKey(u *url.URL) string {
 		return name
 	}
 	if name == h {
-		return u.Host // unchanged: no allocation
+		return hostport // unchanged: no allocation
 	}
 	return name + ":" + port
 }
