@@ -106,7 +106,7 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, err := a.next.RoundTrip(req)
 		return resp, invalidForHTTP2(req, err)
 	}
-	rec, r := withCallRecord(req)
+	rec, r, created := withCallRecord(req)
 	rctx := r.Context() // read now: inner layers may replace r's in place
 	// And the method and URL: inside a call scope, req may become the
 	// call's first attempt's request (beginCallAttempt), whose URL the
@@ -114,6 +114,9 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	method, u := req.Method, req.URL
 	start := a.now()
 	resp, err := a.next.RoundTrip(r)
+	if created {
+		rec.finish()
+	}
 	d := a.now().Sub(start)
 	if err != nil && resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()

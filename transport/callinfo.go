@@ -113,6 +113,11 @@ func (k AuthKind) Names() []string {
 // flag bits of callRecord.flags above the AuthKind bits.
 const (
 	flagPinned = 1 << 24
+	// flagDone: the layer that made the record has returned; the call is
+	// over (but for its response body), and a call made later with a
+	// context derived from its request's (resp.Request.Context()) is
+	// another call, which must neither see nor mark this record.
+	flagDone = 1 << 25
 )
 
 // callRecord is the per-call record.
@@ -168,33 +173,45 @@ func (r *callRecord) init(ctx context.Context, req *http.Request) {
 	}
 }
 
+// callRecordFrom returns the record of the call in progress that ctx
+// belongs to: nil when ctx holds none, or only that of a call which is
+// over (ctx derived from its response's request context).
 func callRecordFrom(ctx context.Context) *callRecord {
 	r, _ := ctx.Value(callRecordKey{}).(*callRecord)
+	if r != nil && r.flags.Load()&flagDone != 0 {
+		return nil
+	}
 	return r
 }
+
+// finish marks r done: the layer that made it (withCallRecord's created)
+// calls it once its RoundTrip returns.
+func (r *callRecord) finish() { r.mark(flagDone) }
 
 // withCallRecord returns the record of the call req belongs to and a
 // request carrying it. A record belongs to the call when it was made for
 // the same URL (a per-call layer in between may have cloned the request).
-// When req's context holds no record for this call (none, or that of an
-// outer call which made this one, a token refresh, with its context),
-// a new one is made, starting with the route of WithRoute (except for a
-// redirect hop, whose URL the route does not describe). Inside a call scope
-// that owns req (the call-trace layer's copy), the record is the scope's: no
-// allocation; otherwise it costs two (the context and the shallow request
-// copy).
-func withCallRecord(req *http.Request) (*callRecord, *http.Request) {
+// When req's context holds no record for this call (none, that of an
+// outer call which made this one, a token refresh, with its context, or
+// that of an earlier call which is over, whose response's request context
+// the caller made this one with), a new one is made, starting with the
+// route of WithRoute (except for a redirect hop, whose URL the route does
+// not describe), and created is true: the caller then calls rec.finish
+// once its RoundTrip returns. Inside a call scope that owns req (the
+// call-trace layer's copy), the record is the scope's: no allocation;
+// otherwise it costs two (the context and the shallow request copy).
+func withCallRecord(req *http.Request) (rec *callRecord, r *http.Request, created bool) {
 	ctx := req.Context()
 	if r := callRecordFrom(ctx); r != nil && sameURL(r.url, req.URL) {
-		return r, req
+		return r, req, false
 	}
 	if cs := callScopeFrom(ctx); cs != nil && cs.owned == req && cs.rec.url == nil {
 		cs.rec.init(ctx, req)
-		return &cs.rec, req
+		return &cs.rec, req, true
 	}
 	c := &callRecordCtx{Context: ctx}
 	c.rec.init(ctx, req)
-	return &c.rec, req.WithContext(c)
+	return &c.rec, req.WithContext(c), true
 }
 
 func sameURL(a, b *url.URL) bool {
@@ -285,7 +302,8 @@ type CallInfo struct {
 
 // CallInfoFrom returns a snapshot of the record of the call ctx belongs to,
 // and false when ctx carries no record (no inventory, audit or OpenAPI
-// layer above).
+// layer above) or only that of a call which is over (a context derived
+// from its response's request context).
 func CallInfoFrom(ctx context.Context) (CallInfo, bool) {
 	r := callRecordFrom(ctx)
 	if r == nil {

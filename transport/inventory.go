@@ -942,7 +942,7 @@ type inventoryLayer struct {
 }
 
 func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
-	rec, r := withCallRecord(req)
+	rec, r, created := withCallRecord(req)
 	cs := ownedScope(r)
 	// Read before next: inside a call scope, req may become the call's
 	// first attempt's request (beginCallAttempt), whose URL and header the
@@ -955,6 +955,9 @@ func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		start = l.inv.now()
 	}
 	resp, err := l.next.RoundTrip(r)
+	if created {
+		rec.finish()
+	}
 	end := l.inv.now()
 	if cs != nil && l.inv.realClock {
 		cs.end = end // the call trace's end too
