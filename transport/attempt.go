@@ -326,6 +326,21 @@ func syncTrailer(r *http.Request, src http.Header) {
 	r.Body = &trailerSyncBody{ReadCloser: r.Body, src: src, dst: r.Trailer}
 }
 
+// trailerSource returns the trailer a fresh body of r (one from
+// r.GetBody, the caller's) fills while it is read: the source of r's body
+// when syncTrailer wrapped it (followed through every layer that did),
+// else r's own Trailer. A replay (the retry layer's, the auth layer's)
+// syncs its request from it: its body does not pass through the
+// wrappers of the first send, so the trailers in between never see the
+// values.
+func trailerSource(r *http.Request) http.Header {
+	tr := r.Trailer
+	for b, ok := r.Body.(*trailerSyncBody); ok; b, ok = b.ReadCloser.(*trailerSyncBody) {
+		tr = b.src
+	}
+	return tr
+}
+
 // trailerSyncBody is the body syncTrailer gives an attempt.
 type trailerSyncBody struct {
 	io.ReadCloser
@@ -462,12 +477,15 @@ func (a *Attempt) sourceHeader() http.Header { return a.srcHeader }
 
 // Own returns a request the calling layer may modify: req itself when req is
 // the request owned by the current attempt, otherwise a clone (headers deep
-// copied, body shared).
+// copied, body shared; a declared trailer the body fills while it is read
+// reaches the clone's copy, see syncTrailer).
 func Own(req *http.Request) *http.Request {
 	if ownAttempt(req) != nil {
 		return req
 	}
-	return req.Clone(req.Context())
+	r := req.Clone(req.Context())
+	syncTrailer(r, req.Trailer) // the clone's Trailer is a copy
+	return r
 }
 
 // WithContext returns req with ctx, like req.WithContext. When req is owned
@@ -511,9 +529,14 @@ func ownedInPlace(req *http.Request) bool {
 // sets the replay body). When r belongs to an attempt, the copy becomes the
 // attempt's owned request, so the inner layers modify it in place again; r
 // itself may still be held by the discarded response and is left alone.
+// The copy has its own Trailer (a copy of r's): a caller that gives it a
+// fresh body syncs it with syncTrailer(r2, trailerSource(r)).
 func fork(r *http.Request, ctx context.Context) *http.Request {
 	r2 := r.WithContext(ctx)
 	r2.Header = r.Header.Clone()
+	// Its own trailer: r's body may still be read on another goroutine
+	// (the first send's), which fills r's trailer at EOF.
+	r2.Trailer = r.Trailer.Clone()
 	u := *r.URL
 	r2.URL = &u
 	if a, ok := AttemptFrom(ctx); ok && a.owned == r {

@@ -291,6 +291,9 @@ func (l *credLayer) recover(ctx context.Context, r *http.Request, tok tokens.Tok
 	// owned request, so the inner layers modify it in place.
 	r2 := fork(r, ctx)
 	r2.Body = body
+	if body != r.Body {
+		syncTrailer(r2, trailerSource(r)) // the replay's body fills the caller's trailer
+	}
 	if a := ownAttempt(r2); a != nil {
 		a.replayed = true // the host saw the attempt (retry budget)
 	}

@@ -602,10 +602,12 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if key != "" {
 			setHeader(r, l.cfg.IdempotencyHeader, key)
 		}
+		// The trailer the attempt's body fills: a body from GetBody fills
+		// the caller's, past any layer above that copied the request.
 		if inPlace {
-			syncTrailer(r, pristine.Trailer)
+			syncTrailer(r, trailerSource(&pristine))
 		} else {
-			syncTrailer(r, src.Trailer)
+			syncTrailer(r, trailerSource(src))
 		}
 
 		resp, err := l.next.RoundTrip(r)
