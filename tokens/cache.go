@@ -119,7 +119,9 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // service thus reuses its token instead of asking the token endpoint again.
 // After Invalidate, the next refresh overwrites the persisted token with its
 // new one, or deletes it when it fails, so a restart does not load a token
-// a server rejected (a failed delete is tried again by the refresh after).
+// a server rejected (a failed overwrite or delete is made good by the
+// refresh after: every refresh overwrites or deletes the rejected token
+// until one such write succeeds).
 // Each write has a timeout of its own, WithRefreshTimeout long. Write
 // failures are reported to the error handler (WithErrorHandler) and do not
 // fail the refresh. Default: no persistence.
@@ -189,13 +191,17 @@ type Cache struct {
 
 	// rejected is the token Invalidate last dropped, until a refresh
 	// publishes another one. staleStored: the persisted copy may be an
-	// invalidated token that the next refresh must overwrite or delete.
-	// (Both guarded by mu.)
-	rejected    Token
-	staleStored bool
+	// invalidated token that the next refresh must overwrite or delete; it
+	// is cleared only once such a write has succeeded, so a failed or
+	// timed-out write leaves the fix to the refresh after.
+	// invalidations counts the Invalidate calls that set it: a write clears
+	// it only if no Invalidate came after the write's refresh published.
+	// (All guarded by mu.)
+	rejected      Token
+	staleStored   bool
+	invalidations uint64
 
 	published uint64        // refreshes that have published a token (guarded by mu)
-	fresh     uint64        // the last of them whose new token the store gets (guarded by mu)
 	saveSem   chan struct{} // held while writing to the store: orders the writes
 	saved     uint64        // the refresh whose token the store holds (guarded by saveSem)
 	srcSem    chan struct{} // held while the source runs, even after its refresh gave up on it
@@ -318,6 +324,7 @@ func (c *Cache) Invalidate(t Token) bool {
 	c.cur.Store(nil)
 	c.rejected = t
 	c.staleStored = c.cfg.store != nil
+	c.invalidations++
 	return true
 }
 
@@ -408,11 +415,9 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	handedBack := err == nil && !c.rejected.IsZero() && tok.Equal(c.rejected)
 	// A failed refresh after Invalidate deletes the persisted copy of the
 	// invalidated token (so does one that handed it back); a successful
-	// one overwrites it.
+	// one overwrites it. Either clears staleStored once its write succeeds.
 	drop := (err != nil || handedBack) && c.staleStored
-	if err == nil || drop {
-		c.staleStored = false
-	}
+	epoch := c.invalidations
 	var failed error // the refresh's failure, for the error handler
 	if err != nil || handedBack {
 		c.failures++
@@ -440,9 +445,6 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	// one and getting its token again.
 	c.published++
 	gen := c.published
-	if err == nil && !handedBack {
-		c.fresh = gen
-	}
 	c.fl = nil
 	c.flying.Store(false)
 	c.mu.Unlock()
@@ -458,13 +460,36 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 		var perr error
 		select {
 		case c.saveSem <- struct{}{}:
-			// A later refresh may have written its newer token already.
-			if gen > c.saved {
+			// A later refresh may have written its newer token already,
+			// and a refresh that published before this one may have
+			// written over the rejected token since this one decided to
+			// delete it (the delete would only lose a valid token).
+			c.mu.Lock()
+			write := gen > c.saved && (!drop || c.staleStored)
+			c.mu.Unlock()
+			if write {
 				c.saved = gen
 				if drop {
 					perr = c.drop(pctx)
 				} else {
 					perr = c.save(pctx, tok)
+				}
+				// A *ChainError with Op "set" says the Chain's primary,
+				// which a restart reads first, holds the new token (only
+				// a fallback may hold an old copy): the rejected token is
+				// overwritten where it would be read, and deleting the
+				// new one later would expose the fallback's copy instead.
+				var ce *ChainError
+				if perr == nil || !drop && errors.As(perr, &ce) && ce.Op == "set" {
+					// The store no longer holds a rejected token, unless
+					// Invalidate dropped this refresh's token meanwhile.
+					// A failed write leaves staleStored set: the next
+					// refresh overwrites or deletes the rejected token.
+					c.mu.Lock()
+					if c.invalidations == epoch {
+						c.staleStored = false
+					}
+					c.mu.Unlock()
 				}
 			}
 			<-c.saveSem
@@ -473,18 +498,6 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 		}
 		pcancel()
 		if perr != nil {
-			if drop {
-				// The rejected token may still be persisted: unless a
-				// refresh has published a new token since (which
-				// overwrites it), the next one deletes it. A failed
-				// refresh that published meanwhile did not: the note
-				// was cleared while this delete ran.
-				c.mu.Lock()
-				if c.fresh < gen {
-					c.staleStored = true
-				}
-				c.mu.Unlock()
-			}
 			c.report(perr)
 		}
 	}
