@@ -565,8 +565,17 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		r.Operation = &op
 	}
 	if route.PathItem != nil {
+		// Without the path item's parameters the operation overrides, as
+		// well: openapi3filter skips those by the operation's list, from
+		// which own ones are gone, and would validate them with the path
+		// item's definition.
 		pi := *route.PathItem
-		pi.Parameters = withoutParams(pi.Parameters, own)
+		pi.Parameters = nil
+		for _, ref := range withoutParams(route.PathItem.Parameters, own) {
+			if ref.Value == nil || route.Operation == nil || route.Operation.Parameters.GetByInAndName(ref.Value.In, ref.Value.Name) == nil {
+				pi.Parameters = append(pi.Parameters, ref)
+			}
+		}
 		r.PathItem = &pi
 	}
 	kin := *in
