@@ -1188,12 +1188,30 @@ func detailOf(err error, opaque bool) string {
 	}
 	var pe *openapi3filter.ParseError
 	if errors.As(err, &pe) {
-		return pe.Reason
+		return parseReason(pe.Reason)
 	}
 	if errors.Is(err, openapi3filter.ErrInvalidRequired) || errors.Is(err, openapi3filter.ErrInvalidEmptyValue) {
 		return err.Error()
 	}
 	return ""
+}
+
+// parseReason returns the reason of an openapi3filter parse error without
+// what it quotes of the request: the error of strconv it passes on, which
+// quotes the text (a deepObject key), or a media type. The format a value
+// must have ("a value must be prefixed with \";a=\"") is the
+// description's, and kept.
+func parseReason(r string) string {
+	if strings.HasPrefix(r, "a value must be ") {
+		return r
+	}
+	if i := strings.Index(r, ": strconv."); i >= 0 {
+		r = r[:i]
+	}
+	if i := strings.IndexByte(r, '"'); i >= 0 {
+		r = strings.TrimRight(r[:i], " :,")
+	}
+	return r
 }
 
 // join renders "where: reason: detail", skipping empty parts and a detail
