@@ -1188,7 +1188,26 @@ func detailOf(err error, opaque bool) string {
 	}
 	var pe *openapi3filter.ParseError
 	if errors.As(err, &pe) {
-		return parseReason(pe.Reason)
+		// An array item's or an object property's parse error is wrapped
+		// in one that only adds its place: the reason is the innermost
+		// one's, the place the whole path.
+		reason := pe.Reason
+		for c := pe; reason == ""; {
+			next, ok := c.Cause.(*openapi3filter.ParseError)
+			if !ok {
+				break
+			}
+			c, reason = next, next.Reason
+		}
+		reason = parseReason(reason)
+		if p := pe.Path(); len(p) > 0 && reason != "" {
+			at := make([]string, len(p))
+			for i, v := range p {
+				at[i] = fmt.Sprint(v)
+			}
+			return "at /" + strings.Join(at, "/") + ": " + reason
+		}
+		return reason
 	}
 	if errors.Is(err, openapi3filter.ErrInvalidRequired) || errors.Is(err, openapi3filter.ErrInvalidEmptyValue) {
 		return err.Error()

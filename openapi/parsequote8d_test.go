@@ -36,7 +36,7 @@ paths:
 	if err == nil || strings.Contains(err.Error(), "canary") {
 		t.Errorf("err = %v, want a violation without the key", err)
 	}
-	const want = `query parameter "o": could not convert value map to array: array indexes must be integers`
+	const want = `query parameter "o": at /a: could not convert value map to array: array indexes must be integers`
 	if len(reasons) != 1 || reasons[0] != want {
 		t.Errorf("reasons %q, want %q", reasons, []string{want})
 	}
