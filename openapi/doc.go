@@ -33,7 +33,10 @@
 //     their style's delimiters first, then each item, property name and
 //     value is decoded and validated, as the upstream reads them: an
 //     escaped delimiter, as in "y%2Cz", is part of an item or value, and
-//     the item "a%2Fb" is "a/b".
+//     the item "a%2Fb" is "a/b". url.Values.Encode escapes every ",", so
+//     a form query array built with it ("ids=1%2C2") is one item to the
+//     layer (and to an upstream that follows the description): join the
+//     escaped items with a literal "," in the raw query instead.
 //   - After the response arrives, it validates status, headers and body.
 //     Place it above the response limits layer (transport.NewLimits), so it
 //     reads the body behind the size limit, never an unbounded one. It
