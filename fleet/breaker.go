@@ -125,13 +125,21 @@ func NewBreakerStore(c redis.UniversalClient, opts BreakerOptions) (*BreakerStor
 // OpenUntil implements transport.BreakerStore: the end of host's open
 // state as this replica knows it (its own, or another replica's read from
 // Redis at most RefreshInterval ago), or the zero time.
+// A zero BreakerStore (not made by NewBreakerStore) knows of no open
+// end; the layers and client options that take a BreakerStore refuse it.
 func (s *BreakerStore) OpenUntil(host string) time.Time {
+	if s.h == nil {
+		return time.Time{}
+	}
 	return s.OpenUntilAt(host, s.h.clk.Now())
 }
 
 // OpenUntilAt implements transport.BreakerStoreAt: OpenUntil with the
 // caller's clock reading (the breaker layer has one).
 func (s *BreakerStore) OpenUntilAt(host string, now time.Time) time.Time {
+	if s.h == nil {
+		return time.Time{}
+	}
 	n := s.h.clk.Mono(now)
 	e := s.hosts.get(host, n)
 	if e.stale(n, s.refresh) {
@@ -157,8 +165,11 @@ func (s *BreakerStore) Waits() uint64 { return 0 }
 // SetOpenUntil implements transport.BreakerStore: the local cache takes
 // until at once; Redis is written in the background (at most Timeout per
 // call) unless it is marked down, in which case the first refresh after
-// recovery writes it.
+// recovery writes it. A zero BreakerStore records nothing.
 func (s *BreakerStore) SetOpenUntil(host string, until time.Time) {
+	if s.h == nil {
+		return
+	}
 	now := s.h.clk.Now()
 	n := s.h.clk.Mono(now)
 	e := s.hosts.get(host, n)

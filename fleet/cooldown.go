@@ -136,13 +136,22 @@ func NewCooldownStore(c redis.UniversalClient, opts CooldownOptions) (*CooldownS
 }
 
 // CooldownUntil implements transport.CooldownStore.
+// A zero CooldownStore (not made by NewCooldownStore) knows of no
+// cooldown; the layers and client options that take a CooldownStore
+// refuse it.
 func (s *CooldownStore) CooldownUntil(host string) time.Time {
+	if s.h == nil {
+		return time.Time{}
+	}
 	return s.CooldownUntilAt(host, s.h.clk.Now())
 }
 
 // CooldownUntilAt implements transport.CooldownStoreAt: CooldownUntil with
 // the caller's clock reading (the retry layer has one).
 func (s *CooldownStore) CooldownUntilAt(host string, now time.Time) time.Time {
+	if s.h == nil {
+		return time.Time{}
+	}
 	n := s.h.clk.Mono(now)
 	e := s.hosts.get(host, n)
 	switch {
@@ -197,8 +206,11 @@ func (s *CooldownStore) mustRead(e *coolEntry, now int64) bool {
 
 // SetCooldown implements transport.CooldownStore: the local cache takes
 // until at once, and Redis is told (one call, at most Timeout) unless it
-// is marked down.
+// is marked down. A zero CooldownStore records nothing.
 func (s *CooldownStore) SetCooldown(host string, until time.Time) {
+	if s.h == nil {
+		return
+	}
 	now := s.h.clk.Now()
 	n := s.h.clk.Mono(now)
 	e := s.hosts.get(host, n)

@@ -3,6 +3,7 @@ package fleet
 import (
 	"errors"
 
+	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -51,3 +52,51 @@ type ConfigError = transport.ConfigError
 func configError(option, reason string) error {
 	return &ConfigError{Option: option, Reason: reason}
 }
+
+func init() { configerr.RegisterZeroCheck(zeroReason) }
+
+// zeroReason returns why v, a value of one of this package's types that
+// was not made by its constructor (a zero value such as new(NonceStore)),
+// cannot be used, and "" when it can. signer.NewVerifier (Nonces), the
+// transport layers (a CooldownStore, a BreakerStore, a SharedQuota) and
+// the client options that take a store or a Fleet refuse such a value
+// with a *ConfigError naming the option.
+func zeroReason(v any) string {
+	switch v := v.(type) {
+	case *Fleet:
+		if v != nil && v.cooldowns == nil {
+			return errZeroFleet.Reason
+		}
+	case *CooldownStore:
+		if v != nil && v.h == nil {
+			return errZeroCooldownStore.Reason
+		}
+	case *BreakerStore:
+		if v != nil && v.h == nil {
+			return errZeroBreakerStore.Reason
+		}
+	case *NonceStore:
+		if v != nil && v.h == nil {
+			return errZeroNonceStore.Reason
+		}
+	case *Quota:
+		if v != nil && v.h == nil {
+			return errZeroQuota.Reason
+		}
+	}
+	return ""
+}
+
+// zeroErr returns a copy of e, one of the errors below, which the methods
+// of a zero value return instead of panicking or (NonceStore, Quota)
+// failing open.
+func zeroErr(e *ConfigError) *ConfigError { c := *e; return &c }
+
+// The errors the methods of a zero value return (as copies).
+var (
+	errZeroFleet         = &ConfigError{Option: "Fleet", Reason: "a zero fleet.Fleet: not made by New"}
+	errZeroCooldownStore = &ConfigError{Option: "CooldownStore", Reason: "a zero fleet.CooldownStore: not made by NewCooldownStore"}
+	errZeroBreakerStore  = &ConfigError{Option: "BreakerStore", Reason: "a zero fleet.BreakerStore: not made by NewBreakerStore"}
+	errZeroNonceStore    = &ConfigError{Option: "NonceStore", Reason: "a zero fleet.NonceStore: not made by NewNonceStore"}
+	errZeroQuota         = &ConfigError{Option: "Quota", Reason: "a zero fleet.Quota: not made by NewQuota"}
+)

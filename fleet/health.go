@@ -224,8 +224,9 @@ func checkClient(c redis.UniversalClient) error {
 // reportDegraded adds EventDegraded to ctx's span while Redis is marked
 // down (transport.DegradationReporter for the stores without a context of
 // their own: the layers call it once per request).
+// A nil h (a zero store's) reports nothing.
 func (h *health) reportDegraded(ctx context.Context) {
-	if h.down.Load() {
+	if h != nil && h.down.Load() {
 		h.event(ctx)
 	}
 }
@@ -235,6 +236,10 @@ func (h *health) event(ctx context.Context) {
 	transport.AddEvent(ctx, EventDegraded, h.eventAttr...)
 }
 
+// stats returns h's counts; a nil h (a zero store's) has none.
 func (h *health) stats() Stats {
+	if h == nil {
+		return Stats{}
+	}
 	return Stats{RedisCalls: h.calls.Load(), RedisErrors: h.errs.Load(), Degraded: h.down.Load()}
 }

@@ -148,7 +148,13 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 // when it was recorded, and an *Error wrapping ErrUnavailable when Redis
 // is unavailable under FailClosed. A cancelled ctx fails the claim with
 // its error and does not mark Redis down.
+//
+// A zero NonceStore (not made by NewNonceStore) claims nothing: it
+// returns a *ConfigError, so a Verifier using it fails closed.
 func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until time.Time) error {
+	if s.h == nil {
+		return zeroErr(errZeroNonceStore)
+	}
 	ttl := nonceTTL(until.Sub(now), s.margin)
 	err := error(&Error{Store: "nonce", Op: "claim"})
 	if s.h.try(s.h.clk.Now()) {

@@ -402,7 +402,13 @@ func (r quotaRule) matches(host string) bool { return transport.MatchHostPattern
 // transport.ErrRateLimited. When ctx is done before a lease it waits for
 // has answered, it returns ctx.Err(). host is a transport.HostKey. Hosts
 // without a quota are granted at once.
+//
+// A zero Quota (not made by NewQuota) grants nothing: it returns a
+// *ConfigError, so the throttle fails the attempt.
 func (q *Quota) TakeQuota(ctx context.Context, host string) (time.Duration, error) {
+	if q.h == nil {
+		return 0, zeroErr(errZeroQuota)
+	}
 	st := q.state(host)
 	if st == unlimited {
 		return 0, nil

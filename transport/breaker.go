@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/securecall/securecall/internal/configerr"
 )
 
 // Circuit breaker defaults (BreakerConfig zero values).
@@ -149,6 +151,9 @@ type BreakerConfig struct {
 }
 
 func (c BreakerConfig) resolve() (BreakerConfig, error) {
+	if err := configerr.Unconstructed("BreakerConfig.Store", c.Store); err != nil {
+		return c, err
+	}
 	if c.FailureRatio == 0 {
 		c.FailureRatio = DefaultBreakerFailureRatio
 	}

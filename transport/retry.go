@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/internal/stackhook"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -174,6 +175,9 @@ type RetryConfig struct {
 }
 
 func (c RetryConfig) resolve() (RetryConfig, error) {
+	if err := configerr.Unconstructed("RetryConfig.Cooldowns", c.Cooldowns); err != nil {
+		return c, err
+	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = DefaultRetryMaxAttempts
 	}

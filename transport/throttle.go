@@ -17,6 +17,8 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"golang.org/x/time/rate"
+
+	"github.com/securecall/securecall/internal/configerr"
 )
 
 // Throttle defaults (ThrottleConfig zero values).
@@ -149,6 +151,9 @@ type ThrottleConfig struct {
 }
 
 func (c ThrottleConfig) resolve() (ThrottleConfig, error) {
+	if err := configerr.Unconstructed("ThrottleConfig.Quota", c.Quota); err != nil {
+		return c, err
+	}
 	if err := c.Limit.check("ThrottleConfig.Limit", false); err != nil {
 		return c, err
 	}
