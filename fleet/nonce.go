@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/signer"
 )
 
@@ -50,7 +51,8 @@ type NonceOptions struct {
 	ClockMargin time.Duration
 	// Local is the per-replica store used with FallBackLocal. Nil:
 	// signer.NewMemoryNonceStore(signer.DefaultNonceCapacity). Ignored
-	// with FailClosed.
+	// with FailClosed. A store not made by its constructor (a zero
+	// signer.MemoryNonceStore) is a *ConfigError naming Local.
 	Local signer.NonceStore
 	// MeterProvider creates MetricDegraded and MetricRedisErrors. Nil:
 	// the global provider.
@@ -117,6 +119,9 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 	}
 	if _, ok := c.(*redis.Ring); ok {
 		return nil, configError("client", "a redis.Ring moves a down shard's keys to other shards, so a recorded nonce could be claimed again (a replay); use a redis.Client (one server, or Sentinel failover) or a redis.ClusterClient")
+	}
+	if err := configerr.Unconstructed("Local", opts.Local); err != nil {
+		return nil, err
 	}
 	if opts.Policy == PolicyDefault {
 		opts.Policy = FailClosed

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/securecall/securecall/client"
 	"github.com/securecall/securecall/fleet"
 	"github.com/securecall/securecall/signer"
@@ -102,5 +104,17 @@ func TestZeroUntilStores(t *testing.T) {
 	var f fleet.Fleet
 	if f.Cooldowns() != nil || f.Breakers() != nil || f.Quota() != nil || f.SharedQuota() != nil {
 		t.Error("zero Fleet returned a store")
+	}
+}
+
+// NewNonceStore takes a signer.NonceStore as Local: a zero one (not made
+// by its constructor) is refused there too, rather than quietly failing
+// every fallback claim and never remembering the replica's own nonces.
+func TestNonceStoreZeroLocalRefused(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
+	defer rdb.Close()
+	for _, local := range []signer.NonceStore{new(signer.MemoryNonceStore), new(fleet.NonceStore)} {
+		_, err := fleet.NewNonceStore(rdb, fleet.NonceOptions{Policy: fleet.FallBackLocal, Local: local})
+		wantZeroConfigErr(t, "NewNonceStore", err, "Local", "not made by New")
 	}
 }
