@@ -62,7 +62,11 @@ type QuotaLimit struct {
 	// every subdomain of example.com (not example.com itself), or "*" for
 	// every host. A trailing dot of the name ("api.example.com.",
 	// "api.example.com.:8443") is ignored, as in the throttle's
-	// HostLimit.Pattern. Ignored in QuotaOptions.Limit.
+	// HostLimit.Pattern. The port is part of the match: a pattern without
+	// one matches the scheme's default port only; one with port 80 or 443
+	// (never in a HostKey) or a non-ASCII name (a HostKey holds its
+	// punycode form) is refused (transport.CheckHostPattern). Ignored in
+	// QuotaOptions.Limit.
 	Pattern string
 	// Key names the quota that all matching hosts share (one Redis key).
 	// Empty: each host has a quota of its own.
@@ -348,17 +352,8 @@ func NewQuota(c redis.UniversalClient, opts QuotaOptions) (*Quota, error) {
 func checkQuotaLimit(field string, l QuotaLimit, needPattern bool) (quotaRule, error) {
 	r := quotaRule{pattern: strings.ToLower(l.Pattern), key: l.Key}
 	if needPattern {
-		p := r.pattern
-		switch {
-		case p == "":
-			return r, configError(field+".Pattern", "must not be empty")
-		case p == "*":
-		case strings.HasPrefix(p, "*."):
-			if len(p) < 3 || strings.Contains(p[2:], "*") {
-				return r, configError(field+".Pattern", fmt.Sprintf("invalid wildcard pattern %q", l.Pattern))
-			}
-		case strings.Contains(p, "*"):
-			return r, configError(field+".Pattern", fmt.Sprintf("a wildcard is only allowed as a leading \"*.\" or alone, got %q", l.Pattern))
+		if err := transport.CheckHostPattern(l.Pattern); err != nil {
+			return r, configError(field+".Pattern", err.Error())
 		}
 	}
 	switch {

@@ -73,7 +73,14 @@ type HostLimit struct {
 	// Pattern selects hosts by HostKey: an exact key ("api.example.com",
 	// "api.example.com:8443"), "*.example.com" for every subdomain of
 	// example.com (not example.com itself), or "*" for every host. Case
-	// and a trailing dot of the name are ignored, as for HostKey.
+	// and a trailing dot of the name are ignored, as for HostKey. The port
+	// is part of the match, as HostKey keeps it: a pattern without one
+	// ("api.example.com", "*.example.com") matches the scheme's default
+	// port only (https on 443, http on 80, which share one key), and
+	// "*.example.com:8443" the subdomains on port 8443. A pattern with
+	// port 80 or 443, which HostKey never holds for its scheme, and a
+	// non-ASCII name (HostKey holds its punycode form) are refused (see
+	// CheckHostPattern).
 	Pattern string
 	// Rate is the sustained request rate, per second. Zero: no rate
 	// limit (the adaptive throttle may still impose one).
@@ -203,17 +210,8 @@ func (c ThrottleConfig) resolve() (ThrottleConfig, error) {
 
 func (h HostLimit) check(field string, needPattern bool) error {
 	if needPattern {
-		p := h.Pattern
-		switch {
-		case p == "":
-			return configErrorf(field+".Pattern", nil, "must not be empty")
-		case p == "*":
-		case strings.HasPrefix(p, "*."):
-			if len(p) < 3 || strings.Contains(p[2:], "*") {
-				return configErrorf(field+".Pattern", nil, "invalid wildcard pattern %q", p)
-			}
-		case strings.Contains(p, "*"):
-			return configErrorf(field+".Pattern", nil, "a wildcard is only allowed as a leading \"*.\" or alone, got %q", p)
+		if err := CheckHostPattern(h.Pattern); err != nil {
+			return configErrorf(field+".Pattern", nil, "%s", err.Error())
 		}
 	}
 	if h.Rate < 0 || math.IsNaN(float64(h.Rate)) {
@@ -230,6 +228,40 @@ func (h HostLimit) check(field string, needPattern bool) error {
 
 // matches reports whether host (a HostKey) matches h.Pattern.
 func (h HostLimit) matches(host string) bool { return MatchHostPattern(h.Pattern, host) }
+
+// CheckHostPattern reports why pattern is not a valid HostLimit.Pattern,
+// or nil. Besides the wildcard forms, it refuses the patterns that could
+// never match a HostKey: a port of 80 or 443 (HostKey drops the default
+// port of the URL's scheme, so "api.example.com:443" would match no https
+// URL; it matches http on port 443 only, which is rarely what is meant:
+// write "api.example.com", the key of both https on 443 and http on 80)
+// and a non-ASCII name (HostKey holds an internationalised name in its
+// punycode form, "xn--..."). The fleet module's quota patterns are checked
+// the same way.
+func CheckHostPattern(pattern string) error {
+	p := pattern
+	switch {
+	case p == "":
+		return errors.New("must not be empty")
+	case p == "*":
+		return nil
+	case strings.HasPrefix(p, "*."):
+		if len(p) < 3 || strings.Contains(p[2:], "*") {
+			return fmt.Errorf("invalid wildcard pattern %q", p)
+		}
+	case strings.Contains(p, "*"):
+		return fmt.Errorf("a wildcard is only allowed as a leading \"*.\" or alone, got %q", p)
+	}
+	if !isASCII(p) {
+		return fmt.Errorf("%q is not ASCII: write an internationalised name in its punycode form (\"xn--...\"), as HostKey holds it", p)
+	}
+	if i := strings.LastIndexByte(p, ':'); i >= 0 && strings.IndexByte(p[i:], ']') < 0 {
+		if port := p[i+1:]; port == "443" || port == "80" {
+			return fmt.Errorf("%q: HostKey drops the scheme's default port, so a pattern with port %s never matches https on 443 or http on 80: write the host without the port (%q), which matches both", p, port, p[:i])
+		}
+	}
+	return nil
+}
 
 // MatchHostPattern reports whether host (a HostKey) matches pattern as
 // HostLimit.Pattern reads it: "*" (any host), "*.example.com" (any name

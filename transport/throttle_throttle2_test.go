@@ -1,0 +1,67 @@
+package transport_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// A host pattern written with a scheme's default port ("api.example.com:443")
+// never matches: HostKey drops the default port, so https://api.example.com
+// keys as "api.example.com". Such a pattern would leave the configured limit
+// silently unapplied; it is refused, as is a non-ASCII name (HostKey holds
+// an internationalised name in its punycode form).
+func TestThrottlePatternDefaultPortRefused(t *testing.T) {
+	for _, p := range []string{
+		"api.example.com:443", "api.example.com:80", "API.example.com.:443",
+		"*.example.com:443", "*.example.com:80", "[2001:db8::1]:443",
+		"bücher.example", "*.bücher.example",
+	} {
+		_, err := transport.NewThrottle(nil, transport.ThrottleConfig{
+			Hosts: []transport.HostLimit{{Pattern: "ok.example.com"}, {Pattern: p, Rate: 1}},
+		})
+		var ce *transport.ConfigError
+		if !errors.As(err, &ce) || ce.Option != "ThrottleConfig.Hosts[1].Pattern" {
+			t.Errorf("Pattern %q: err %v, want a ConfigError for ThrottleConfig.Hosts[1].Pattern", p, err)
+			continue
+		}
+		if !strings.Contains(ce.Reason, "default port") && !strings.Contains(ce.Reason, "punycode") {
+			t.Errorf("Pattern %q: reason %q does not explain", p, ce.Reason)
+		}
+	}
+	// Other ports, IPv6 literals without a port, and the forms that match
+	// stay valid.
+	for _, p := range []string{
+		"api.example.com:8443", "*.example.com:8443", "[2001:db8::1]", "[2001:db8::1]:8443",
+		"xn--bcher-kva.example", "*", "api.example.com.",
+	} {
+		if _, err := transport.NewThrottle(nil, transport.ThrottleConfig{
+			Hosts: []transport.HostLimit{{Pattern: p, Rate: 1}},
+		}); err != nil {
+			t.Errorf("Pattern %q: %v", p, err)
+		}
+	}
+}
+
+// The port is part of the match: "*.example.com" matches the names below
+// example.com on the scheme's default port, "*.example.com:8443" those on
+// port 8443.
+func TestMatchHostPatternPorts(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, host string
+		want          bool
+	}{
+		{"*.example.com", "api.example.com", true},
+		{"*.example.com", "api.example.com:8443", false},
+		{"*.example.com:8443", "api.example.com:8443", true},
+		{"*.example.com:8443", "api.example.com", false},
+		{"api.example.com", "api.example.com:8443", false},
+		{"*", "api.example.com:8443", true},
+	} {
+		if got := transport.MatchHostPattern(tc.pattern, tc.host); got != tc.want {
+			t.Errorf("MatchHostPattern(%q, %q) = %v, want %v", tc.pattern, tc.host, got, tc.want)
+		}
+	}
+}
