@@ -136,8 +136,9 @@ type ThrottleConfig struct {
 	// between two decreases. Zero: DefaultThrottleRecoveryInterval.
 	RecoveryInterval time.Duration
 	// MaxHosts bounds the per-host state. Zero: DefaultMaxHosts. Past
-	// it, idle hosts are forgotten before those with slots in use or a
-	// lowered adaptive rate (least recently used first).
+	// it, idle hosts are forgotten before those with slots in use, a
+	// lowered adaptive rate or a token bucket below full (least recently
+	// used first): a forgotten host starts again with a full burst.
 	MaxHosts int
 	// MeterProvider creates MetricThrottleWait. nil:
 	// otel.GetMeterProvider().
@@ -387,9 +388,17 @@ type throttleHost struct {
 }
 
 // busy reports that h holds state a fresh one would not: concurrency
-// slots in use, or an adaptive rate below its ceiling.
+// slots in use, an adaptive rate below its ceiling, or a configured token
+// bucket below full (a fresh entry would start with a full burst: evicting
+// a drained one would grant the host tokens it already spent).
 func (h *throttleHost) busy() bool {
-	return (h.sem != nil && h.sem.cur.Load() > 0) || h.nextRecovery.Load() != 0
+	if (h.sem != nil && h.sem.cur.Load() > 0) || h.nextRecovery.Load() != 0 {
+		return true
+	}
+	if lim := h.lim.Load(); lim != nil && h.base != rate.Inf {
+		return lim.Tokens() < float64(h.burst)
+	}
+	return false
 }
 
 func (l *throttleLayer) newHost(host string) *throttleHost {

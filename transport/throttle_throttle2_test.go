@@ -2,8 +2,13 @@ package transport_test
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/securecall/securecall/transport"
 )
@@ -64,4 +69,44 @@ func TestMatchHostPatternPorts(t *testing.T) {
 			t.Errorf("MatchHostPattern(%q, %q) = %v, want %v", tc.pattern, tc.host, got, tc.want)
 		}
 	}
+}
+
+// Evicting a host whose token bucket is partly drained must not hand it a
+// fresh, full bucket: a caller that pushes more than MaxHosts other hosts
+// through (a webhook sender calling user-supplied URLs) would otherwise
+// reset the bucket of a host it also calls and exceed the configured rate.
+func TestThrottleEvictionKeepsDrainedBucket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var sent atomic.Int64
+		next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if r.URL.Host == "victim.example.test" {
+				sent.Add(1)
+			}
+			return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
+		})
+		rt := newThrottle(t, next, transport.ThrottleConfig{
+			Hosts:    []transport.HostLimit{{Pattern: "victim.example.test", Rate: 0.1, Burst: 2}},
+			MaxWait:  time.Millisecond,
+			MaxHosts: 8,
+		})
+		victim := "https://victim.example.test/hook"
+		for range 2 { // the burst
+			if _, err := resSend(t, t.Context(), rt, victim); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(2 * time.Second) // the victim is the least recently used; its bucket is still short
+		for i := range 32 {
+			if _, err := resSend(t, t.Context(), rt, fmt.Sprintf("https://h%d.example.test/", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := resSend(t, t.Context(), rt, victim)
+		if !errors.Is(err, transport.ErrRateLimited) {
+			t.Errorf("third request to the drained host: err %v, want ErrRateLimited", err)
+		}
+		if n := sent.Load(); n != 2 {
+			t.Errorf("%d requests sent to the host within its burst of 2 at 0.1/s", n)
+		}
+	})
 }
