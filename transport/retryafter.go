@@ -272,16 +272,23 @@ func ServerWait(resp *http.Response, now time.Time) (wait time.Duration, source 
 }
 
 // mayHaveZeroRemaining is a cheap pre-filter: whether some value may carry
-// an r parameter equal to 0 ("r=0", any further zeros, then no digit). A false
-// positive only costs a full parse.
+// an r parameter equal to 0 ("r=0" or "r=-0", the Integer 0 too, any
+// further zeros, then no digit). A false positive only costs a full parse.
 func mayHaveZeroRemaining(vs []string) bool {
 	for _, v := range vs {
 		for i := 0; ; {
-			j := strings.Index(v[i:], "r=0")
+			j := strings.Index(v[i:], "r=")
 			if j < 0 {
 				break
 			}
-			end := i + j + 3
+			end := i + j + 2
+			if end < len(v) && v[end] == '-' {
+				end++
+			}
+			if end == len(v) || v[end] != '0' {
+				i = end
+				continue
+			}
 			for end < len(v) && v[end] == '0' { // r=00 is 0 too
 				end++
 			}
