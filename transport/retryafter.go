@@ -76,7 +76,10 @@ type RateLimitPolicy struct {
 	// Quota is the q parameter, in QuotaUnit units.
 	Quota int64
 	// QuotaUnit is the qu parameter: "requests" (the default when absent),
-	// "content-bytes" or "concurrent-requests".
+	// "content-bytes" or "concurrent-requests". The draft makes it a
+	// String; a Token is read the same (qu=content-bytes is
+	// "content-bytes"), and a value of any other type is "", an unknown
+	// unit (the throttle reads only "requests" quotas).
 	QuotaUnit string
 	// Window is the w parameter (zero when absent).
 	Window time.Duration
@@ -147,9 +150,10 @@ func ParseRateLimitPolicy(h http.Header) ([]RateLimitPolicy, error) {
 		}
 		p.Quota = q
 		if qu, ok := it.Params.Get("qu"); ok {
-			if s, ok := qu.(string); ok {
-				p.QuotaUnit = s
-			}
+			// The draft makes qu a String; a Token spelling a unit is read
+			// as that unit, as the policy name accepts one. Any other type
+			// is an unknown unit, never taken for a request quota.
+			p.QuotaUnit = itemName(httpsfv.Item{Value: qu})
 		}
 		if w, ok := intParam(it.Params, "w"); ok {
 			p.Window = secondsDuration(w)
