@@ -326,7 +326,11 @@ const (
 )
 
 // RetryError is the error of every call the retry layer fails: Attempts is
-// how many attempts were sent (0 when none could start), Last the error
+// how many attempts the layer made, counted as MaxAttempts and
+// Attempts(resp) count them: one an inner layer refused before sending
+// (breaker, throttle, egress guard) or whose connection failed counts, as
+// Last then says (0 when none could start: a wait before the first did not
+// fit the deadline, the context ended, GetBody failed), Last the error
 // the call ends with (the last attempt's error, a *DeadlineError, the
 // context's error...), Reason why the layer stopped, and Status the status
 // code of the last response when the layer discarded one to report a
