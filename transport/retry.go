@@ -152,7 +152,13 @@ type RetryConfig struct {
 	// DefaultMaxHosts.
 	MaxHosts int
 	// MaxDrain is how much of a discarded response body is read before
-	// it is closed. Zero: DefaultMaxDrain; negative: none.
+	// it is closed. Zero: DefaultMaxDrain; negative: none. The drain runs
+	// before the attempt's context ends, so the attempt and total
+	// timeouts and the caller's cancellation bound it in time, as they
+	// bound net/http's own drain of a redirect's body; in a stack with all
+	// of them off, a body that stalls holds the call, as the next
+	// attempt's stalled answer or the caller's read of a returned body
+	// would.
 	MaxDrain int64
 	// MeterProvider creates the layer's instruments (MetricRetries,
 	// MetricRetryStops). nil: otel.GetMeterProvider().
