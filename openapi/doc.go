@@ -37,6 +37,14 @@
 //     a form query array built with it ("ids=1%2C2") is one item to the
 //     layer (and to an upstream that follows the description): join the
 //     escaped items with a literal "," in the raw query instead.
+//     A parameter sent more than once although its style serializes it
+//     once ("?limit=5&limit=99999", a scalar header on two field lines,
+//     two cookies of one name) is a violation, whatever each value is:
+//     upstreams differ on which value they read (the first, the last, all
+//     of them, the header lines joined), and the one validated must be the
+//     one read. An exploded query array repeats its name by design and
+//     every item is validated; an array or object header may be split over
+//     field lines, which are joined as a list (RFC 9110 section 5.3).
 //   - After the response arrives, it validates status, headers and body.
 //     Place it above the response limits layer (transport.NewLimits), so it
 //     reads the body behind the size limit, never an unbounded one. It

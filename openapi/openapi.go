@@ -552,19 +552,26 @@ func (l *layer) findPath(req *http.Request, p string) (*routers.Route, map[strin
 // validated as an exploded form array, whose items openapi3filter takes as
 // they are, an object as the value of a content parameter. params are the
 // route's path parameters, array and object ones still escaped (findRoute).
+//
+// A parameter the request carries more than once although its style
+// serializes it once is a violation first (repeatedParams).
 func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string) error {
 	route := in.Route
-	own := splitArrayParams(route, in.Options)
-	if len(own) == 0 {
-		return openapi3filter.ValidateRequest(ctx, in)
+	var me openapi3.MultiError
+	for _, err := range repeatedParams(in, routeParams(route)) {
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
 	}
+	own := splitArrayParams(route, in.Options)
 	r := *route
-	if route.Operation != nil {
+	if len(own) > 0 && route.Operation != nil {
 		op := *route.Operation
 		op.Parameters = withoutParams(op.Parameters, own)
 		r.Operation = &op
 	}
-	if route.PathItem != nil {
+	if len(own) > 0 && route.PathItem != nil {
 		// Without the path item's parameters the operation overrides, as
 		// well: openapi3filter skips those by the operation's list, from
 		// which own ones are gone, and would validate them with the path
@@ -580,7 +587,6 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 	}
 	kin := *in
 	kin.Route = &r
-	var me openapi3.MultiError
 	if err := openapi3filter.ValidateRequest(ctx, &kin); err != nil {
 		if !in.Options.MultiError {
 			return err
@@ -613,21 +619,9 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 // validateRequest validates itself (an operation's parameter overrides its
 // path item's).
 func splitArrayParams(route *routers.Route, opts *openapi3filter.Options) []*openapi3.Parameter {
-	var all openapi3.Parameters
-	if route.PathItem != nil {
-		for _, p := range route.PathItem.Parameters {
-			if p.Value != nil && (route.Operation == nil || route.Operation.Parameters.GetByInAndName(p.Value.In, p.Value.Name) == nil) {
-				all = append(all, p)
-			}
-		}
-	}
-	if route.Operation != nil {
-		all = append(all, route.Operation.Parameters...)
-	}
 	var own []*openapi3.Parameter
-	for _, ref := range all {
-		p := ref.Value
-		if p == nil || p.Content != nil || p.Schema == nil || p.Schema.Value == nil ||
+	for _, p := range routeParams(route) {
+		if p.Content != nil || p.Schema == nil || p.Schema.Value == nil ||
 			!p.Schema.Value.Type.Is(openapi3.TypeArray) && !p.Schema.Value.Type.Is(openapi3.TypeObject) {
 			continue
 		}
@@ -646,6 +640,94 @@ func splitArrayParams(route *routers.Route, opts *openapi3filter.Options) []*ope
 		}
 	}
 	return own
+}
+
+// routeParams returns the parameters of route: its operation's and its
+// path item's the operation does not override.
+func routeParams(route *routers.Route) []*openapi3.Parameter {
+	var all []*openapi3.Parameter
+	if route.PathItem != nil {
+		for _, p := range route.PathItem.Parameters {
+			if p.Value != nil && (route.Operation == nil || route.Operation.Parameters.GetByInAndName(p.Value.In, p.Value.Name) == nil) {
+				all = append(all, p.Value)
+			}
+		}
+	}
+	if route.Operation != nil {
+		for _, p := range route.Operation.Parameters {
+			if p.Value != nil {
+				all = append(all, p.Value)
+			}
+		}
+	}
+	return all
+}
+
+// reasonRepeated is the reason of a parameter sent more than once although
+// its style serializes it once.
+const reasonRepeated = "sent more than once"
+
+// repeatedParams returns a violation for each parameter of ps the request
+// of in carries more than once although its style serializes it once.
+// Upstreams differ on which value of a repeated parameter they read (Go's
+// url.Values.Get and Flask the first, PHP the last, Express and Rack all
+// of them, a header joined or its first line), and openapi3filter
+// validates one, so that "?limit=5&limit=99999" would pass a maximum of
+// 100 to an upstream that reads the last. Sent more than once may be:
+//
+//   - a query parameter but an exploded array (form, or the
+//     spaceDelimited and pipeDelimited styles, which explode the same),
+//     whose items repeat its name by design and are all validated (the name as the upstream
+//     decodes it: "li%6Dit" is "limit"); a deepObject property, by its
+//     key ("d[s]"); an exploded form object is not checked (its
+//     properties are query parameters of their own);
+//   - a header parameter but an array or object, whose field lines
+//     openapi3filter joins and splits as a list (RFC 9110 section 5.3);
+//   - no cookie parameter.
+func repeatedParams(in *openapi3filter.RequestValidationInput, ps []*openapi3.Parameter) []error {
+	var errs []error
+	for _, p := range ps {
+		if p.Content != nil || p.Schema == nil || p.Schema.Value == nil {
+			// A content parameter's values are all decoded (query) or
+			// refused when more than one (header).
+			continue
+		}
+		typ := p.Schema.Value.Type
+		sm, err := p.SerializationMethod()
+		if err != nil {
+			continue
+		}
+		repeated := false
+		switch p.In {
+		case openapi3.ParameterInQuery:
+			if in.Options.ExcludeRequestQueryParams {
+				continue
+			}
+			q := in.GetQueryParams()
+			switch {
+			case sm.Explode && typ.Is(openapi3.TypeArray), sm.Style == "form" && sm.Explode && typ.Is(openapi3.TypeObject):
+			case sm.Style == "deepObject":
+				prefix := p.Name + "["
+				for k, vs := range q {
+					if strings.HasPrefix(k, prefix) && len(vs) > 1 {
+						repeated = true
+					}
+				}
+			default:
+				repeated = len(q[p.Name]) > 1
+			}
+		case openapi3.ParameterInHeader:
+			if !typ.Is(openapi3.TypeArray) && !typ.Is(openapi3.TypeObject) {
+				repeated = len(in.Request.Header.Values(p.Name)) > 1
+			}
+		case openapi3.ParameterInCookie:
+			repeated = len(in.Request.CookiesNamed(p.Name)) > 1
+		}
+		if repeated {
+			errs = append(errs, &openapi3filter.RequestError{Input: in, Parameter: p, Reason: reasonRepeated})
+		}
+	}
+	return errs
 }
 
 // withoutParams returns ps without the parameters in own.
