@@ -45,6 +45,9 @@
 //     one read. An exploded query array repeats its name by design and
 //     every item is validated; an array or object header may be split over
 //     field lines, which are joined as a list (RFC 9110 section 5.3).
+//     Headers are validated as they go on the wire: net/http sends a key
+//     set directly in the map ("x-limit") as it is, so its values count
+//     as those of the canonical key ("X-Limit").
 //   - After the response arrives, it validates status, headers and body.
 //     Place it above the response limits layer (transport.NewLimits), so it
 //     reads the body behind the size limit, never an unbounded one. It

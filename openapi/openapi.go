@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -554,8 +555,16 @@ func (l *layer) findPath(req *http.Request, p string) (*routers.Route, map[strin
 // route's path parameters, array and object ones still escaped (findRoute).
 //
 // A parameter the request carries more than once although its style
-// serializes it once is a violation first (repeatedParams).
+// serializes it once is a violation first (repeatedParams). The header is
+// validated as it goes on the wire (canonicalHeader).
 func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string) error {
+	if h, ok := canonicalHeader(in.Request.Header); ok {
+		r := *in.Request
+		r.Header = h
+		c := *in
+		c.Request = &r
+		in = &c
+	}
 	route := in.Route
 	var me openapi3.MultiError
 	for _, err := range repeatedParams(in, routeParams(route)) {
@@ -640,6 +649,29 @@ func splitArrayParams(route *routers.Route, opts *openapi3filter.Options) []*ope
 		}
 	}
 	return own
+}
+
+// canonicalHeader returns h with every key in canonical form, the values
+// of keys that differ only in case under one, in the order net/http
+// writes them (keys sorted); ok is false, and h returned, when every key
+// is canonical already. net/http sends a key set directly in the map
+// ("x-limit", "cookie") as it is, and the upstream reads it like any
+// other, but openapi3filter looks up only the canonical key: such a
+// header would reach the upstream unvalidated.
+func canonicalHeader(h http.Header) (http.Header, bool) {
+	canonical := true
+	for k := range h {
+		canonical = canonical && http.CanonicalHeaderKey(k) == k
+	}
+	if canonical {
+		return h, false
+	}
+	c := make(http.Header, len(h))
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		ck := http.CanonicalHeaderKey(k)
+		c[ck] = append(c[ck], h[k]...)
+	}
+	return c, true
 }
 
 // routeParams returns the parameters of route: its operation's and its

@@ -121,3 +121,38 @@ func TestRepeatedParameterReasonNamesParameter(t *testing.T) {
 		}
 	}
 }
+
+// TestNonCanonicalHeaderKeyValidated: net/http sends a header key set
+// directly in the map ("x-limit", "cookie") as it is, and the upstream
+// reads it like any other; openapi3filter looks up only the canonical key.
+// Such a header is validated, and counted with the canonical one's lines.
+func TestNonCanonicalHeaderKeyValidated(t *testing.T) {
+	for _, tc := range []struct {
+		headers   map[string][]string
+		violation bool
+	}{
+		{map[string][]string{"x-limit": {"5"}}, false},
+		{map[string][]string{"x-limit": {"99999"}}, true},
+		{map[string][]string{"X-Limit": {"5"}, "x-limit": {"99999"}}, true},
+		{map[string][]string{"X-Ids": {"1"}, "x-ids": {"999"}}, true},
+		{map[string][]string{"cookie": {"lim=99999"}}, true},
+		{map[string][]string{"Cookie": {"lim=5"}, "cookie": {"lim=99999"}}, true},
+	} {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(repeatSpec)})
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/q", nil)
+		for k, v := range tc.headers {
+			req.Header[k] = v
+		}
+		resp, err := rt.RoundTrip(req)
+		if got := errors.Is(err, transport.ErrSchemaViolation); got != tc.violation {
+			t.Errorf("%v: err = %v, want violation %v", tc.headers, err, tc.violation)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if len(req.Header) != len(tc.headers) {
+			t.Errorf("%v: the caller's header was changed to %v", tc.headers, req.Header)
+		}
+	}
+}
