@@ -10,6 +10,8 @@
 //
 // Policy.URL renders a *url.URL for a span attribute; Policy.Error rewrites
 // every *url.Error in an error chain, whose message otherwise carries the
-// full URL with its query string, while keeping errors.Is and errors.As
-// working on the errors it wraps.
+// full URL with its query string, and every net error (*net.DNSError,
+// *net.AddrError, *net.ParseError) whose name or address holds the userinfo
+// a URL built by hand left in its Host, while keeping errors.Is and
+// errors.As working on the errors it wraps.
 package redact

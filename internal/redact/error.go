@@ -2,6 +2,7 @@ package redact
 
 import (
 	"errors"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -37,8 +38,19 @@ type ErrorRewriter interface {
 // the redacted URL does not show is replaced, there and in http.Client's
 // Location message.
 //
-// An error without a *url.Error in its chain is returned as it is, without
-// allocating. Error of a nil Policy redacts every query value.
+// A URL built by hand may hold userinfo in its Host ("user:pass@host",
+// which url.Parse would have put in User). net/http then dials the
+// userinfo with the host, and the dial fails with a *net.OpError that is
+// no *url.Error: its *net.DNSError (Name), *net.AddrError (Addr) or
+// *net.ParseError (Text) quotes the password. Such an error is replaced
+// with a copy of the same type whose field keeps only what follows the
+// last '@' (as URL shows the host), so errors.As, IsNotFound and Timeout
+// still work; the *net.OpError above it is copied with the rewritten Err.
+// (A name or address cannot hold an '@' otherwise.)
+//
+// An error without a *url.Error or such a net error in its chain is
+// returned as it is, without allocating. Error of a nil Policy redacts
+// every query value.
 func (p *Policy) Error(err error) error {
 	if err == nil || !hasURLError(err) {
 		return err
@@ -48,12 +60,22 @@ func (p *Policy) Error(err error) error {
 	return r.rewrite(err)
 }
 
-// hasURLError reports whether a *url.Error is in err's tree.
+// hasURLError reports whether a *url.Error, or a net error whose name or
+// address holds userinfo, is in err's tree.
 func hasURLError(err error) bool {
 	for err != nil {
 		switch e := err.(type) {
 		case *url.Error:
 			return true
+		case *net.DNSError:
+			if hasAt(e.Name) {
+				return true
+			}
+			err = e.Unwrap()
+		case *net.AddrError:
+			return hasAt(e.Addr)
+		case *net.ParseError:
+			return hasAt(e.Text)
 		case interface{ Unwrap() []error }:
 			for _, x := range e.Unwrap() {
 				if hasURLError(x) {
@@ -103,6 +125,23 @@ func (r *rewriter) rewrite(err error) error {
 			}
 		}
 		return &url.Error{Op: e.Op, URL: red, Err: inner}
+	case *net.OpError:
+		c := *e
+		c.Err = r.rewrite(e.Err)
+		return &c
+	case *net.DNSError:
+		c := *e
+		c.Name = r.host(e.Name)
+		c.UnwrapErr = r.rewrite(e.UnwrapErr)
+		return &c
+	case *net.AddrError:
+		c := *e
+		c.Addr = r.host(e.Addr)
+		return &c
+	case *net.ParseError:
+		c := *e
+		c.Text = r.host(e.Text)
+		return &c
 	case ErrorRewriter:
 		return e.RewriteErrors(r.rewrite)
 	case interface{ Unwrap() []error }:
@@ -117,6 +156,21 @@ func (r *rewriter) rewrite(err error) error {
 		return &rewritten{msg: r.fix(err.Error()), errs: []error{inner}, orig: err}
 	}
 	return err
+}
+
+// hasAt reports whether s, a host name or address from a net error,
+// holds an '@': userinfo a URL built by hand left in its Host.
+func hasAt(s string) bool { return strings.IndexByte(s, '@') >= 0 }
+
+// host returns the host name or address s of a net error without the
+// userinfo before its last '@', and remembers both for fix (the messages
+// of wrappers above quote s).
+func (r *rewriter) host(s string) string {
+	red := stripUserinfo(s)
+	if red != s {
+		r.urls = append(r.urls, s, red)
+	}
+	return red
 }
 
 // locationPrefix begins the message of the error http.Client returns,
