@@ -204,10 +204,17 @@ func (p *Policy) URL(u *url.URL) string {
 	return b.String()
 }
 
-// stripUserinfo removes anything up to the last '@' of an authority.
+// stripUserinfo removes anything up to the last '@' of an authority, or
+// up to the last "%40" after it: url.URL.String escapes the '@' of
+// userinfo a URL built by hand left in its Host ("user:pw@host" becomes
+// "user:pw%40host"), and no host holds an ASCII escape (url.Parse refuses
+// one).
 func stripUserinfo(auth string) string {
 	if i := strings.LastIndexByte(auth, '@'); i >= 0 {
-		return auth[i+1:]
+		auth = auth[i+1:]
+	}
+	if i := strings.LastIndex(auth, "%40"); i >= 0 {
+		auth = auth[i+3:]
 	}
 	return auth
 }
