@@ -250,6 +250,12 @@ var errNilRequest = errors.New("client: nil *http.Request")
 // redirect policy. Errors are redacted: the query values and userinfo of
 // any URL in them are replaced, so they are safe to log. As with
 // http.Client.Do, a non-nil response must have its body closed.
+//
+// resp.Request is the request the last attempt sent; under the total
+// timeout (on by default) its context is canceled once the body is closed,
+// as with http.Client.Timeout. Make a follow-up call (a next page, a poll)
+// with req's context, not resp.Request.Context(), which would fail it
+// with context.Canceled.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if req == nil {
 		return nil, errNilRequest

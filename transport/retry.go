@@ -395,7 +395,9 @@ func (e *RetryError) RewriteErrors(rewrite func(error) error) error {
 // through a retry layer or an attempt scope; it returns 0 when resp, or
 // its Request, carries no attempt (a response from a bare transport).
 // With http.Client following redirects, it counts the attempts of the last
-// hop.
+// hop. It works after the body is closed too, but that context is then
+// canceled under a total or attempt timeout: make a follow-up call with
+// the caller's own context, not resp.Request.Context().
 func Attempts(resp *http.Response) int {
 	if resp == nil || resp.Request == nil {
 		return 0

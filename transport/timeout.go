@@ -158,6 +158,11 @@ func (e *AttemptTimeoutError) Is(target error) bool { return target == context.D
 // closes the body (or the call fails), not when RoundTrip returns. A
 // caller whose own deadline is already earlier pays nothing.
 //
+// resp.Request carries that context (as with http.Client.Timeout): once
+// the body is closed, resp.Request.Context() is canceled. A follow-up call
+// (a next page, a poll) must use the caller's own context, not
+// resp.Request.Context(), or it fails at once with context.Canceled.
+//
 // total must be positive (a *ConfigError for "TotalTimeout" otherwise).
 // The layer never modifies the caller's request: it sends a shallow copy
 // carrying the new context. A nil next means http.DefaultTransport.
