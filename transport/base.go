@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -438,6 +440,15 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	if b.t.Load() == nil {
 		closeBody(req)
 		return nil, zeroErr(b)
+	}
+	if req.URL != nil && strings.IndexByte(req.URL.Host, '@') >= 0 {
+		// A hand-built URL.Host with userinfo ("user:pass@host"): net/http
+		// would dial it as written (and, through a proxy or a custom
+		// dialer, send it as CONNECT authority, TLS server name and Host),
+		// so the password would go out or reach a dial error. Refused
+		// before anything is dialed, naming no part of the host.
+		closeBody(req)
+		return nil, fmt.Errorf("%w: userinfo in the URL's host", ErrInvalidRequest)
 	}
 	if b.cc != nil {
 		b.syncClientCertificate()

@@ -17,7 +17,8 @@ import (
 	"github.com/securecall/securecall/transport"
 )
 
-// A stack built by hand without the egress guard, given a URL whose Host
+// A stack built by hand without the egress guard, over a caller's own
+// base transport (Base refuses such a host before dialing), given a URL whose Host
 // holds userinfo ("user:pass@host", which url.Parse would have put in
 // User), has net/http dial the userinfo with the host: the lookup fails
 // with a *net.OpError over a *net.DNSError whose Name holds the password
@@ -39,10 +40,10 @@ func TestDialErrorKeepsUserinfoInHostOut(t *testing.T) {
 				Dial: func(context.Context, string, string) (net.Conn, error) {
 					return nil, errors.New("no dns in this test")
 				}}}
-			base, err := transport.NewBase(transport.BaseConfig{DialContext: d.DialContext})
-			if err != nil {
-				t.Fatal(err)
-			}
+			// A caller's own base transport: Base itself refuses such a
+			// host before dialing (TestBaseRefusesUserinfoInHost).
+			base := &http.Transport{DialContext: d.DialContext}
+			defer base.CloseIdleConnections()
 			rig := newOtelRig(t, nil).twoLevel()
 			var log auditLog
 			rt := auditLayer(t, transport.NewAttemptTrace(base, rig.cfg),
