@@ -33,5 +33,6 @@ var (
 // names the field, never its value. A connection-specific header that
 // Go's HTTP/2 transport refuses (Connection, Upgrade, a Transfer-Encoding
 // other than chunked) when the connection is HTTP/2 fails with it too,
-// never retried nor counted. It is transport.ErrInvalidRequest.
+// as does a header list larger than the HTTP/2 server's advertised
+// SETTINGS_MAX_HEADER_LIST_SIZE, never retried nor counted. It is transport.ErrInvalidRequest.
 var ErrInvalidRequest = transport.ErrInvalidRequest

@@ -236,7 +236,8 @@ var (
 // 429 (the throttle's business), the caller's own cancellation, and
 // client-side refusals (certificate and TLS failures, egress, credentials,
 // throttle, a malformed request: Go's HTTP/2 transport refusing a
-// connection-specific header is returned as matching ErrInvalidRequest)
+// connection-specific header, or a header list over the server's limit,
+// is returned as matching ErrInvalidRequest)
 // count neither way; everything else is a success. The breaker
 // opens on cfg's thresholds, stays open cfg.OpenTimeout, then lets one
 // probe through: its success closes the breaker, its failure (or no answer

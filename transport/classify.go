@@ -226,26 +226,68 @@ func http2RefusedHeader(h http.Header) string {
 
 // invalidForHTTP2 returns err, the error of an attempt of req, as the
 // caller's malformed request (matching ErrInvalidRequest) when it is Go's
-// HTTP/2 transport refusing a connection-specific header: req carries one
-// (http2RefusedHeader), err shows no network failure (no net.Error, errno,
-// EOF or HTTP/2 stream error in its chain) and its innermost error is that
-// refusal ("invalid <field> request header: ...", net/http's
-// checkConnHeaders, a flat error). Otherwise it returns err unchanged: the
-// same fields are valid HTTP/1.1 (an Upgrade handshake), and any other
-// error of such a request (a proxy's refusal, a connection the server
-// closed, a token endpoint that is down) is what it is. Without it the
-// refusal would be an unknown error: retried, and a failure against the
-// host's breaker, so one malformed request could open it for every good
-// call.
+// HTTP/2 transport refusing the request before sending anything, and err
+// shows no network failure (no net.Error, errno, EOF or HTTP/2 stream
+// error in its chain):
+//
+//   - a connection-specific header: req carries one (http2RefusedHeader)
+//     and err's innermost error is that refusal ("invalid <field> request
+//     header: ...", net/http's checkConnHeaders, a flat error);
+//   - a header list larger than the server's SETTINGS_MAX_HEADER_LIST_SIZE
+//     (RFC 9113 §6.5.2): err's innermost error is net/http's
+//     "request header list larger than peer's advertised limit", and req
+//     has no trailer (the same refusal of a trailer comes after the
+//     headers and body were sent: the server may have acted on them).
+//
+// Otherwise it returns err unchanged: the same fields are valid HTTP/1.1
+// (an Upgrade handshake), and any other error of such a request (a
+// proxy's refusal, a connection the server closed, a token endpoint that
+// is down) is what it is. Without it the refusal would be an unknown
+// error: retried (each attempt failing the same way, at once), and a
+// failure against the host's breaker, so one malformed request could open
+// it for every good call.
 func invalidForHTTP2(req *http.Request, err error) error {
 	if err == nil || req == nil || errors.Is(err, ErrInvalidRequest) {
 		return err
 	}
 	name := http2RefusedHeader(req.Header)
-	if name == "" || networkError(err) || !http2HeaderRefusal(err, name) {
+	switch {
+	case name != "" && http2HeaderRefusal(err, name):
+	case len(req.Trailer) == 0 && innermostIs(err, http2HeaderListSizeMsg):
+		name = ""
+	default:
+		return err
+	}
+	if networkError(err) {
 		return err
 	}
 	return &invalidRequestError{field: name, err: err}
+}
+
+// http2HeaderListSizeMsg is the message of net/http's (and x/net/http2's)
+// refusal of a request whose header list exceeds the peer's advertised
+// SETTINGS_MAX_HEADER_LIST_SIZE (an unexported error value, without the
+// "http2: " prefix the transport's wrapping adds).
+const http2HeaderListSizeMsg = "request header list larger than peer's advertised limit"
+
+// innermostIs reports whether an innermost error of err's tree (one that
+// wraps nothing) has the message msg, or msg with the "http2: " prefix.
+func innermostIs(err error, msg string) bool {
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		if e := u.Unwrap(); e != nil {
+			return innermostIs(e, msg)
+		}
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if e != nil && innermostIs(e, msg) {
+				return true
+			}
+		}
+		return false
+	}
+	s := err.Error()
+	return s == msg || s == "http2: "+msg
 }
 
 // http2HeaderRefusal reports whether an innermost error of err's tree
@@ -285,15 +327,18 @@ func networkError(err error) bool {
 
 // invalidRequestError is an HTTP/2 header refusal: it matches
 // ErrInvalidRequest and unwraps to the transport's error. Its message
-// names the field, never its value: the transport's own message, which
-// quotes the value, is left out of it (errors.Is and errors.As still
-// reach that error).
+// names the field (field; "" for a header list over the server's limit),
+// never its value: the transport's own message, which quotes the value,
+// is left out of it (errors.Is and errors.As still reach that error).
 type invalidRequestError struct {
 	field string
 	err   error
 }
 
 func (e *invalidRequestError) Error() string {
+	if e.field == "" {
+		return "transport: invalid request: header list larger than the server's HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2)"
+	}
 	return "transport: invalid request: header field " + strconv.Quote(e.field) + " is not allowed in HTTP/2 (RFC 9113 §8.2.2)"
 }
 

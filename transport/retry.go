@@ -428,7 +428,8 @@ func Attempts(resp *http.Response) int {
 //     and redirect denials, an open circuit, client-side rate limiting,
 //     other 4xx, a malformed request (ErrInvalidRequest; Go's HTTP/2
 //     transport refusing a connection-specific header such as Connection
-//     or Upgrade is reported as one).
+//     or Upgrade, or a header list over the server's limit, is reported
+//     as one).
 //   - The wait before a retry is the larger of cfg.Backoff and the wait
 //     the server asked for (Retry-After in delta-seconds or any HTTP-date
 //     format; a RateLimit item with r=0 and its t), the latter with jitter.
