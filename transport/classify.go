@@ -36,7 +36,8 @@ const (
 	ClassRetryableStatus
 	// ClassNeverSent: an error that proves the request never reached the
 	// server (a dial failure: connection refused, no route, a temporary
-	// DNS failure; an HTTP/2 REFUSED_STREAM; a credential or signing key
+	// DNS failure; an HTTP/2 REFUSED_STREAM, or a GOAWAY whose
+	// last-stream-id is below the request's stream; a credential or signing key
 	// that could not be had for a temporary reason). Safe to send again,
 	// whatever the method.
 	ClassNeverSent
@@ -126,12 +127,16 @@ type Verdict struct {
 // failure to sign the request (nothing was sent) other than a transient key
 // failure, a DNS "no such host", an *AuthError that is not Temporary →
 // ClassPermanent; a dial failure (*net.OpError with Op "dial", a
-// *net.DNSError, ECONNREFUSED), an HTTP/2 REFUSED_STREAM, a Temporary
+// *net.DNSError, ECONNREFUSED), an HTTP/2 REFUSED_STREAM, an HTTP/2
+// GOAWAY whose last-stream-id is below the request's stream (the server
+// did not process it) and that net/http did not retry itself, a Temporary
 // *AuthError, a sign failure whose *signer.KeyError is Temporary
 // (signer.ErrKeyUnavailable) or whose cause matches tokens.IsUnavailable →
 // ClassNeverSent (a credential or key failure: BreakerExcluded);
 // anything else → ClassAmbiguous. Errors are recognised by type and value,
-// never by message. A Temporary *AuthError over a *tokens.RefreshError
+// never by message, except that GOAWAY failure, a flat error matched by
+// its prefix ("http2: Transport received GOAWAY from server ErrCode:").
+// A Temporary *AuthError over a *tokens.RefreshError
 // whose RetryAt is after now carries that wait (Source SourceTokenRefresh,
 // not Throttled: it sets no host cooldown): the token cache makes no new
 // token request before then, so a sooner attempt would fail the same way.
@@ -253,7 +258,7 @@ func invalidForHTTP2(req *http.Request, err error) error {
 	name := http2RefusedHeader(req.Header)
 	switch {
 	case name != "" && http2HeaderRefusal(err, name):
-	case len(req.Trailer) == 0 && innermostIs(err, http2HeaderListSizeMsg):
+	case len(req.Trailer) == 0 && innermost(err, isHeaderListSizeMsg):
 		name = ""
 	default:
 		return err
@@ -270,24 +275,39 @@ func invalidForHTTP2(req *http.Request, err error) error {
 // "http2: " prefix the transport's wrapping adds).
 const http2HeaderListSizeMsg = "request header list larger than peer's advertised limit"
 
-// innermostIs reports whether an innermost error of err's tree (one that
-// wraps nothing) has the message msg, or msg with the "http2: " prefix.
-func innermostIs(err error, msg string) bool {
+func isHeaderListSizeMsg(s string) bool {
+	return s == http2HeaderListSizeMsg || s == "http2: "+http2HeaderListSizeMsg
+}
+
+// http2GoAwayUnprocessedPrefix begins the message of the error net/http's
+// (and x/net/http2's) HTTP/2 transport fails a stream with when the
+// server's GOAWAY carries an error code and a last-stream-id below the
+// stream's (the first stream of a connection, which it does not retry
+// itself): the server did not process the request (RFC 9113 §6.8). A
+// flat fmt.Errorf, so it is recognised by its message.
+const http2GoAwayUnprocessedPrefix = "http2: Transport received GOAWAY from server ErrCode:"
+
+func isGoAwayUnprocessedMsg(s string) bool {
+	return strings.HasPrefix(s, http2GoAwayUnprocessedPrefix)
+}
+
+// innermost reports whether the message of an innermost error of err's
+// tree (one that wraps nothing) satisfies match.
+func innermost(err error, match func(string) bool) bool {
 	switch u := err.(type) {
 	case interface{ Unwrap() error }:
 		if e := u.Unwrap(); e != nil {
-			return innermostIs(e, msg)
+			return innermost(e, match)
 		}
 	case interface{ Unwrap() []error }:
 		for _, e := range u.Unwrap() {
-			if e != nil && innermostIs(e, msg) {
+			if e != nil && innermost(e, match) {
 				return true
 			}
 		}
 		return false
 	}
-	s := err.Error()
-	return s == msg || s == "http2: "+msg
+	return match(err.Error())
 }
 
 // http2HeaderRefusal reports whether an innermost error of err's tree
@@ -358,10 +378,12 @@ func transientKeyError(err error) bool {
 	return ok && (ke.Temporary() || tokens.IsUnavailable(ke.Err))
 }
 
-// neverSent reports an error that proves the request was not sent: a
-// failed dial anywhere in the chain (also below a proxy's "proxyconnect"),
-// a refused connection, or an HTTP/2 stream the server refused before
-// processing it (REFUSED_STREAM).
+// neverSent reports an error that proves the request was not processed:
+// a failed dial anywhere in the chain (also below a proxy's
+// "proxyconnect"), a refused connection, an HTTP/2 stream the server
+// refused before processing it (REFUSED_STREAM), or one above the
+// last-stream-id of the server's GOAWAY (RFC 9113 §6.8) that Go's HTTP/2
+// transport did not retry itself.
 func neverSent(err error) bool {
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return true
@@ -370,7 +392,7 @@ func neverSent(err error) bool {
 	if errors.As(err, &se) && se.Code == h2ErrCodeRefusedStream {
 		return true
 	}
-	return hasDialError(err)
+	return hasDialError(err) || innermost(err, isGoAwayUnprocessedMsg)
 }
 
 // hasDialError walks the error tree for a *net.OpError whose Op is "dial".
