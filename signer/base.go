@@ -169,8 +169,10 @@ func (m *message) present(c *Component) bool {
 		}
 		return true
 	case kindQueryParam:
-		_, found, err := appendQueryParamLines(nil, c, m.rawQuery())
-		return found && err == nil
+		// A repeated name is present but cannot be covered: appendLines
+		// reports it, rather than IfPresent leaving it out unsigned.
+		_, found, _ := appendQueryParamLines(nil, c, m.rawQuery())
+		return found
 	case kindAuthority, kindTargetURI:
 		return hostOf(m.req) != ""
 	}
@@ -188,9 +190,9 @@ func missing(c *Component) error {
 	return fmt.Errorf("%w: %s", ErrMissingComponent, c.id)
 }
 
-// appendLines appends the signature base line(s) of component c:
-// `<identifier>: <value>\n`. @query-param with a repeated name yields one
-// line per occurrence, in order (RFC 9421 §2.2.8).
+// appendLines appends the signature base line of component c:
+// `<identifier>: <value>\n`. @query-param with a repeated name is an error
+// (RFC 9421 §2.2.8: it MUST NOT be included).
 func (m *message) appendLines(dst []byte, c *Component) ([]byte, error) {
 	if c.kind == kindQueryParam {
 		out, found, err := appendQueryParamLines(dst, c, m.rawQuery())
@@ -487,13 +489,17 @@ func trimOWS(s string) string {
 	return s
 }
 
-// appendQueryParamLines appends one line per occurrence of c's query
-// parameter. The query is parsed as application/x-www-form-urlencoded
-// (WHATWG URL §5.1: '+' is a space, %XX is decoded, invalid UTF-8 becomes
-// U+FFFD) and names and values are re-encoded with the urlencoded
-// percent-encode set, space as %20 (RFC 9421 §2.2.8).
+// appendQueryParamLines appends the line of c's query parameter and
+// reports whether the query has it. The query is parsed as
+// application/x-www-form-urlencoded (WHATWG URL §5.1: '+' is a space, %XX
+// is decoded, invalid UTF-8 becomes U+FFFD) and names and values are
+// re-encoded with the urlencoded percent-encode set, space as %20 (RFC 9421
+// §2.2.8). A name that occurs more than once (after decoding: "a" and "%61"
+// are one name) MUST NOT be included (RFC 9421 §2.2.8): that is an error
+// wrapping ErrMalformed, with found true; cover @query instead.
 func appendQueryParamLines(dst []byte, c *Component, rawQuery string) ([]byte, bool, error) {
 	found := false
+	start := len(dst)
 	var nameBuf, valBuf []byte
 	for rawQuery != "" {
 		var pair string
@@ -505,6 +511,9 @@ func appendQueryParamLines(dst []byte, c *Component, rawQuery string) ([]byte, b
 		nameBuf = appendQueryEncoded(nameBuf[:0], string(formDecode(valBuf[:0], name)))
 		if string(nameBuf) != c.qname {
 			continue
+		}
+		if found {
+			return dst[:start], true, fmt.Errorf("%w: %s: the query parameter occurs more than once, so it cannot be covered (RFC 9421 §2.2.8); cover @query instead", ErrMalformed, c.id)
 		}
 		found = true
 		dst = append(dst, c.id...)

@@ -143,7 +143,10 @@ func FieldBS(name string) Component {
 // QueryParam returns the component for the query parameter called name:
 // "@query-param";name="..." (RFC 9421 §2.2.8). name is the decoded
 // parameter name; it is percent-encoded for the identifier as the RFC
-// requires.
+// requires. A parameter whose name occurs more than once in the query
+// cannot be covered (the RFC says it MUST NOT be included): Sign fails with
+// an error wrapping ErrMalformed, even when the component is IfPresent, and
+// a verifier refuses a signature covering it. Cover Query for such queries.
 func QueryParam(name string) Component {
 	q := string(appendQueryEncoded(nil, string(appendUTF8Lossy(nil, []byte(name)))))
 	c := Component{name: "@query-param", kind: kindQueryParam, qname: q,
