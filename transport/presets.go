@@ -238,7 +238,7 @@ func (c ResilienceConfig) resolve() (ResilienceConfig, error) {
 	}
 	if attempt > 0 && !c.DisableBreaker {
 		if c.Breaker.Window < 2*attempt {
-			return c, configErrorf("Breaker.Window", nil, "%v must be at least twice AttemptTimeout (%v)", c.Breaker.Window, 2*attempt)
+			return c, configErrorf("Breaker.Window", nil, "%v must be at least %v (twice AttemptTimeout %v)", c.Breaker.Window, 2*attempt, attempt)
 		}
 		if c.Breaker.ProbeTimeout < attempt {
 			return c, configErrorf("Breaker.ProbeTimeout", nil, "%v must be at least AttemptTimeout %v", c.Breaker.ProbeTimeout, attempt)

@@ -3,6 +3,7 @@ package transport_test
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -68,8 +69,15 @@ func TestResilienceValidate(t *testing.T) {
 			t.Errorf("%s: NewResilience accepted it", tc.name)
 		}
 	}
-	// The checks that involve a disabled layer are skipped with it.
+	// The breaker window's message gives the attempt timeout as set, and
+	// the least window that fits it.
 	c := std()
+	c.Breaker.Window = 15 * time.Second
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "at least 20s (twice AttemptTimeout 10s)") {
+		t.Errorf("breaker window message: %v", err)
+	}
+	// The checks that involve a disabled layer are skipped with it.
+	c = std()
 	c.Breaker.Window = time.Second
 	c.DisableBreaker = true
 	c.Throttle.MaxWait = time.Hour
