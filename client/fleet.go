@@ -3,6 +3,7 @@ package client
 import (
 	"reflect"
 
+	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -69,7 +70,9 @@ func WithSharedQuota(quota transport.SharedQuota) Option {
 // not use its store. WithCooldownStore, WithBreakerStore and
 // WithSharedQuota, given as well, replace the fleet's store of their kind,
 // whatever the order, and so does a store set in WithResilience's config.
-// A fleet that shares nothing is a *ConfigError.
+// A fleet that shares nothing is a *ConfigError naming WithFleet, and so
+// is one whose store in use was not made by its constructor (a zero
+// fleet.BreakerStore, say).
 // Default: no fleet.
 func WithFleet(f Fleet) Option {
 	return requireValue("WithFleet", f, func(c *config, v Fleet) {
@@ -106,14 +109,26 @@ func (r *resilience) sharedStores(rc *transport.ResilienceConfig) error {
 			return &ConfigError{Option: "WithFleet", Reason: "the fleet shares no store (CooldownStore, BreakerStore and SharedQuota are all nil)"}
 		}
 		// A store the WithResilience config names is as explicit as one
-		// of the With*Store options: the fleet's does not replace it.
+		// of the With*Store options: the fleet's does not replace it. A
+		// store the fleet returns that was not made by its constructor
+		// is refused here, naming WithFleet, not left to the layer, whose
+		// error would name a field the caller never set.
 		if !s.cooldownsSet && !isNil(cool) && rc.Retry.Cooldowns == nil {
+			if err := fleetStoreErr("CooldownStore", cool); err != nil {
+				return err
+			}
 			rc.Retry.Cooldowns = cool
 		}
 		if s.breakers == nil && !isNil(br) && !rc.DisableBreaker && rc.Breaker.Store == nil {
+			if err := fleetStoreErr("BreakerStore", br); err != nil {
+				return err
+			}
 			rc.Breaker.Store = br
 		}
 		if s.quota == nil && !isNil(q) && !rc.DisableThrottle && rc.Throttle.Quota == nil {
+			if err := fleetStoreErr("SharedQuota", q); err != nil {
+				return err
+			}
 			rc.Throttle.Quota = q
 		}
 	}
@@ -122,6 +137,16 @@ func (r *resilience) sharedStores(rc *transport.ResilienceConfig) error {
 	}
 	if s.quota != nil {
 		rc.Throttle.Quota = s.quota
+	}
+	return nil
+}
+
+// fleetStoreErr returns a *ConfigError naming WithFleet (and the Fleet
+// method) when store, returned by the fleet's method, is a value of a
+// securecall type not made by its constructor, and nil otherwise.
+func fleetStoreErr(method string, store any) error {
+	if err := configerr.Unconstructed(method, store); err != nil {
+		return &ConfigError{Option: "WithFleet", Err: err}
 	}
 	return nil
 }

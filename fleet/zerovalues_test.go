@@ -118,3 +118,37 @@ func TestNonceStoreZeroLocalRefused(t *testing.T) {
 		wantZeroConfigErr(t, "NewNonceStore", err, "Local", "not made by New")
 	}
 }
+
+// customFleet is a client.Fleet written by the caller, returning whatever
+// stores it was given.
+type customFleet struct {
+	cool  transport.CooldownStore
+	br    transport.BreakerStore
+	quota transport.SharedQuota
+}
+
+func (f customFleet) CooldownStore() transport.CooldownStore { return f.cool }
+func (f customFleet) BreakerStore() transport.BreakerStore   { return f.br }
+func (f customFleet) SharedQuota() transport.SharedQuota     { return f.quota }
+
+// A custom client.Fleet that returns zero fleet stores was refused with a
+// *ConfigError naming WithResilience and the layer's field
+// (RetryConfig.Cooldowns, BreakerConfig.Store, ThrottleConfig.Quota):
+// options the caller never used. It names WithFleet.
+func TestCustomFleetZeroStoresNameWithFleet(t *testing.T) {
+	origins := client.WithOrigins("https://api.example")
+	for _, tc := range []struct {
+		f      customFleet
+		reason string
+	}{
+		{customFleet{cool: new(fleet.CooldownStore)}, "not made by NewCooldownStore"},
+		{customFleet{br: new(fleet.BreakerStore)}, "not made by NewBreakerStore"},
+		{customFleet{quota: new(fleet.Quota)}, "not made by NewQuota"},
+	} {
+		_, err := client.New(origins, client.WithFleet(tc.f))
+		var ce *fleet.ConfigError
+		if !errors.As(err, &ce) || ce.Option != "WithFleet" || !strings.Contains(ce.Error(), tc.reason) {
+			t.Errorf("%+v: %v, want a *ConfigError naming WithFleet for %q", tc.f, err, tc.reason)
+		}
+	}
+}
