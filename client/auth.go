@@ -74,8 +74,10 @@ func WithAPIKey(header string, src tokens.Source) Option {
 }
 
 // WithAPIKeyInQuery sends the key from src as the query parameter param,
-// replacing any parameter of that name the request URL already has (the
-// other parameters are kept as written); on the client's origins only.
+// replacing every parameter of the request URL that a common server reads
+// as param (any case, "api.key" for "api_key", "[api_key]"; see
+// transport.APIKeyConfig.QueryParam), the other parameters kept as
+// written; on the client's origins only.
 // Discouraged: URLs end up in access logs and proxies. The parameter's value
 // is always redacted from telemetry and errors (listing it in
 // WithVisibleQueryKeys is a *ConfigError). Requires WithOrigins. It

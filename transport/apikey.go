@@ -49,9 +49,14 @@ type APIKeyConfig struct {
 	// parameter. Discouraged: URLs end up in access logs, proxies and
 	// browser histories. Telemetry must be told to redact the parameter
 	// (the client does this for you). Header and QueryParam are exclusive.
-	// On a request in scope, every parameter of that name the URL already
-	// has (however percent-encoded) is replaced: removed, and the key
-	// appended once; the other parameters keep their order and escaping,
+	// On a request in scope, every parameter of the URL that a common
+	// server reads as this name is replaced: removed, and the key appended
+	// once after "&". That is a name equal to it however percent-encoded,
+	// in any case (ASP.NET), with "." or " " for "_" (PHP: "api.key" is
+	// api_key, and a QueryParam "api.key" replaces "api_key"), in brackets
+	// or with an array suffix ("[api_key]", "api_key[]": Rack, PHP), in a
+	// pair split at ";" as well as "&" (the separator before a removed pair
+	// goes with it). The other parameters keep their order and escaping,
 	// and the caller's URL is not modified. A request out of scope is sent
 	// with its URL as it is.
 	QueryParam string

@@ -315,23 +315,39 @@ func (l *credLayer) apply(r *http.Request, tok tokens.Token) {
 	r.URL.RawQuery = setQueryParam(r.URL.RawQuery, l.query, tok.HeaderValue())
 }
 
-// setQueryParam returns the raw query raw with key set to value: any
-// parameter named key is removed and key=value appended, and every other
-// parameter is kept as it was written, in its order and escaping (a
-// pre-signed URL's signature may cover the exact query). key is made of
-// unreserved characters (NewAPIKey checks), so its escaped form is itself.
+// setQueryParam returns the raw query raw with key set to value: every
+// parameter a common server reads as key is removed (readsAsQueryKey: any
+// case, "api.key" for api_key, "[api_key]", "api_key[]", pairs split at
+// ";" as well as "&"), with the separator before it, and key=value
+// appended after "&". Every other parameter is kept as it was written, in
+// its order and escaping (a pre-signed URL's signature may cover the exact
+// query). key is made of unreserved characters (NewAPIKey checks), so its
+// escaped form is itself.
 func setQueryParam(raw, key, value string) string {
+	keys := []string{queryKeyForm(key)}
 	var b strings.Builder
 	b.Grow(len(raw) + len(key) + 2 + len(value)*3)
-	if raw != "" {
-		for part := range strings.SplitSeq(raw, "&") {
-			name, _, _ := strings.Cut(part, "=")
-			if n, err := url.QueryUnescape(name); name == key || (err == nil && n == key) {
-				continue
-			}
-			b.WriteString(part)
-			b.WriteByte('&')
+	kept := false
+	var sep byte // the separator before the next pair
+	for more := raw != ""; more; {
+		pair := raw
+		next := byte(0)
+		if i := strings.IndexAny(raw, "&;"); i >= 0 {
+			pair, next, raw = raw[:i], raw[i], raw[i+1:]
+		} else {
+			more = false
 		}
+		if name, _, _ := strings.Cut(pair, "="); name == "" || !readsAsQueryKey(name, keys) {
+			if kept {
+				b.WriteByte(sep)
+			}
+			b.WriteString(pair)
+			kept = true
+		}
+		sep = next
+	}
+	if kept {
+		b.WriteByte('&')
 	}
 	b.WriteString(key)
 	b.WriteByte('=')

@@ -463,18 +463,24 @@ func hasQueryKey(rawQuery string, keys []string) bool {
 			pair, rawQuery = rawQuery, ""
 		}
 		k, _, _ := strings.Cut(pair, "=")
-		if k == "" {
-			continue
-		}
-		name := queryName(k)
-		if isQueryKey(name, keys) {
-			return true
-		}
-		if r := rackName(name); r != name && isQueryKey(r, keys) {
+		if k != "" && readsAsQueryKey(k, keys) {
 			return true
 		}
 	}
 	return false
+}
+
+// readsAsQueryKey reports whether a common server reads the raw
+// parameter name k as one of keys (given in queryKeyForm): as queryName
+// reads it, in the forms of queryNameForms, both as written and as Rack
+// reads it (rackName).
+func readsAsQueryKey(k string, keys []string) bool {
+	name := queryName(k)
+	if isQueryKey(name, keys) {
+		return true
+	}
+	r := rackName(name)
+	return r != name && isQueryKey(r, keys)
 }
 
 // isQueryKey reports whether a parameter name (from queryName) is read as
