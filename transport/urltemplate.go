@@ -13,9 +13,10 @@ import (
 // Template is a URL path template such as "/users/{id}/orders/{order}".
 // Expanding it escapes each value as one path segment (url.PathEscape)
 // and refuses values that would change the shape of the path: empty
-// values, "." and ".." segments, "/" and "\" (which some servers treat as
-// a separator even when escaped), NUL and other control characters, and
-// invalid UTF-8. So a value can never climb out of its segment the way
+// values, "." and ".." segments (also before a ";" path parameter,
+// "..;v=1", which servlet containers such as Tomcat read as ".."), "/"
+// and "\" (which some servers treat as a separator even when escaped),
+// NUL and other control characters, and invalid UTF-8. So a value can never climb out of its segment the way
 // url.JoinPath(base, "../admin") does.
 //
 // The template text, not the filled-in path, is the call's route: the
@@ -28,7 +29,8 @@ import (
 // "/v1/{resource}:cancel"); each name appears once. Literal text may use
 // unreserved characters, sub-delimiters, ":" and "@", and %XX escapes
 // (not of "/", "\", "." or control characters). Empty segments ("//") are
-// refused except for a trailing slash. No query or fragment: add query
+// refused except for a trailing slash, and so are dot segments, with or
+// without path parameters ("/..;v=1"). No query or fragment: add query
 // parameters to the URL with url.Values.
 //
 // A Template is immutable and safe for concurrent use.
@@ -160,7 +162,7 @@ func (t *Template) parseSegment(seg string) ([]tmplPart, string) {
 			}
 		}
 	}
-	if !hasVar && (seg == "." || seg == "..") {
+	if !hasVar && dotSegment(seg) {
 		return nil, "dot segment"
 	}
 	return parts, ""
@@ -244,11 +246,30 @@ func (t *Template) Expand(values ...string) (string, error) {
 			}
 			b.WriteString(url.PathEscape(v))
 		}
-		if seg := b.String()[start:]; seg == "." || seg == ".." {
+		if seg := b.String()[start:]; dotSegment(seg) || dotSegment(unescapedSegment(seg)) {
 			return "", &TemplateError{Template: t.raw, Var: t.segVar(parts), Reason: "would make a dot segment"}
 		}
 	}
 	return b.String(), nil
+}
+
+// dotSegment reports whether a server may read the path segment seg as
+// "." or "..": seg itself, or seg without its ";" path parameters, which
+// servlet containers (Tomcat, Jetty) and Spring strip before they remove
+// dot segments ("/a/..;v=1/b" is "/b" there).
+func dotSegment(seg string) bool {
+	head, _, _ := strings.Cut(seg, ";")
+	return head == "." || head == ".."
+}
+
+// unescapedSegment returns seg, an expanded segment, percent-decoded
+// once, as a server that decodes before it strips path parameters reads
+// it ("..%3Bv" is "..;v"); seg itself if it does not decode.
+func unescapedSegment(seg string) string {
+	if dec, err := url.PathUnescape(seg); err == nil {
+		return dec
+	}
+	return seg
 }
 
 // segVar names the first variable of a segment, for an error.

@@ -219,6 +219,8 @@ func FuzzTemplate(f *testing.F) {
 	f.Add("/a/", "b", "c")
 	f.Add("/{a}/{b}/", "é", "\x00")
 	f.Add("/%7E/{a}", "a\\b", "?#")
+	f.Add("/a/{x};v=1/b", "..", "x")
+	f.Add("/a/{x}{y};v", ".", "..;")
 	f.Fuzz(func(t *testing.T, tmpl, v1, v2 string) {
 		tm, err := transport.ParseTemplate(tmpl)
 		if err != nil {
@@ -251,6 +253,11 @@ func FuzzTemplate(f *testing.F) {
 		for i, s := range psegs {
 			if s == "." || s == ".." {
 				t.Fatalf("%q -> %q: dot segment", tmpl, p)
+			}
+			// Servlet containers strip ";" path parameters before they
+			// remove dot segments.
+			if h, _, _ := strings.Cut(s, ";"); h == "." || h == ".." {
+				t.Fatalf("%q -> %q: dot segment before a path parameter", tmpl, p)
 			}
 			if s == "" && tsegs[i] != "" {
 				t.Fatalf("%q -> %q: empty segment", tmpl, p)
