@@ -416,7 +416,11 @@ func Attempts(resp *http.Response) int {
 // Rules:
 //
 //   - Outcomes are judged by Classify (or cfg.CheckRetry). Retried:
-//     408, 425, 429, 5xx other than 501, errors that prove the request was
+//     408, 425, 429, 5xx other than 501, a 409 answering a retry of a
+//     request carrying an idempotency key (the server still processing
+//     an earlier attempt, draft-ietf-httpapi-idempotency-key-header; not
+//     after a first attempt, nor when every earlier attempt was never
+//     sent), errors that prove the request was
 //     never sent (for any method), and ambiguous errors (resets,
 //     timeouts) only for replayable requests: an idempotent method, or an
 //     Idempotency-Key / X-Idempotency-Key header (cfg.IdempotencyKeys adds
@@ -587,6 +591,10 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// ((true, err)): a cooldown that stops that retry keeps it, as the
 	// layer's other stops do.
 	var pendingCheck error
+	// sentEarlier: an earlier attempt of the call may have reached the
+	// server (it was not proven never sent), so a keyed retry's 409 may be
+	// the server still processing it (conflictOutstanding).
+	sentEarlier := false
 	for n := 0; ; n++ {
 		// Honour the host's cooldown (set by this call or any other).
 		var err error
@@ -662,6 +670,14 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body = http.NoBody
 		}
 		v := Classify(ctx, resp, err, now)
+		if sentEarlier && l.cfg.CheckRetry == nil && l.conflictOutstanding(src, key, resp, v) {
+			v.Class = ClassRetryableStatus
+			if !v.HasWait {
+				if w, s, _, ok := ServerWait(resp, now); ok {
+					v.Wait, v.HasWait, v.Source = w, true, s
+				}
+			}
+		}
 		// spent is how long a shared store's cooldown write took, when it
 		// may have blocked: the wait below counts from the response (the
 		// server's wait runs from it, a backoff from the failure), so that
@@ -734,6 +750,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 
 		pendingCheck = checkErr
+		sentEarlier = sentEarlier || v.Class != ClassNeverSent
 		reason := ErrorType(err)
 		lastStatus = 0
 		if resp != nil {
@@ -814,6 +831,25 @@ func (l *retryLayer) decide(ctx context.Context, req *http.Request, resp *http.R
 		return false, StopNotReplayable, checkErr
 	}
 	return true, "", checkErr
+}
+
+// conflictOutstanding reports a 409 Conflict answering a retry of a
+// request that carries an idempotency key (the caller's, in
+// Idempotency-Key, X-Idempotency-Key or, with IdempotencyKeys, the
+// configured header; or the generated key): under
+// draft-ietf-httpapi-idempotency-key-header, the server's answer to a
+// retry that arrived while the original request is still being processed,
+// which "requires no correction" before it is retried. The caller only
+// checks it after an attempt that may have reached the server. It is not
+// the operation's outcome: handing it to the caller would leave the call
+// undecided, and a retry of the caller's own, with a new key, could
+// perform the operation twice.
+func (l *retryLayer) conflictOutstanding(req *http.Request, key string, resp *http.Response, v Verdict) bool {
+	if resp == nil || resp.StatusCode != http.StatusConflict || v.Class != ClassSuccess {
+		return false
+	}
+	return key != "" || hasIdempotencyKey(req.Header) ||
+		(l.cfg.IdempotencyKeys && hasField(req.Header, l.cfg.IdempotencyHeader))
 }
 
 // refusedBeforeSending reports an attempt error (as the layer sees it,
