@@ -6,9 +6,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/securecall/securecall/internal/configerr"
 )
@@ -158,7 +163,10 @@ func WithErrorHandler(f func(error)) CacheOption {
 //     call still running when the timeout ends its refresh is left behind;
 //     later refreshes wait for it rather than call the source beside it.
 //   - A failed refresh backs off (WithBackoff): until the backoff step is
-//     over, no caller starts another refresh. Callers keep getting the
+//     over, no caller starts another refresh. When the token endpoint's
+//     answer carried Retry-After (an *oauth2.RetrieveError's response: a
+//     429 or 503 shedding load), the step lasts at least that long, capped
+//     at the maximum backoff. Callers keep getting the
 //     current token while it is valid; once it has expired they get a
 //     *RefreshError matching ErrBackoff at once, without a token request.
 //   - Invalidate(t) drops t only if it is still the cached token. With
@@ -422,6 +430,12 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	if err != nil || handedBack {
 		c.failures++
 		wait := c.backoff(c.failures)
+		if ra, ok := serverRetryAfter(err, time.Now()); ok {
+			// The token endpoint asked for no request before then (a 429
+			// or 503 with Retry-After): its wait, capped at the maximum
+			// backoff, when longer than the Cache's own step.
+			wait = max(wait, min(ra, c.cfg.maxBackoff))
+		}
 		c.nextTry.Store(int64(mono() + wait))
 		c.lastErr = err
 		if handedBack {
@@ -583,6 +597,42 @@ func (c *Cache) newEntry(tok Token) *entry {
 		window -= time.Duration(float64(window) * c.cfg.jitter * rand.Float64())
 	}
 	return &entry{tok: tok, refreshAt: expireAt - window, expireAt: expireAt}
+}
+
+// serverRetryAfter returns the wait a token endpoint's error answer asked
+// for in its Retry-After field (delta-seconds, or an HTTP-date in any of
+// RFC 9110's three formats), found through the *oauth2.RetrieveError in
+// err. ok is false when there is none, or it is malformed.
+func serverRetryAfter(err error, now time.Time) (time.Duration, bool) {
+	var re *oauth2.RetrieveError
+	if err == nil || !errors.As(err, &re) || re.Response == nil {
+		return 0, false
+	}
+	v := strings.TrimSpace(re.Response.Header.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if allDigits(v) {
+		n, perr := strconv.ParseUint(v, 10, 63)
+		if perr != nil || n > uint64(maxLife/time.Second) { // a very long wait
+			return maxLife, true
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	t, perr := http.ParseTime(v)
+	if perr != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // backoff returns the wait after n consecutive failures.
