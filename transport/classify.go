@@ -441,10 +441,11 @@ func plainSuccess(resp *http.Response) bool {
 }
 
 // idempotentMethod reports the methods RFC 9110 §9.2.2 defines as
-// idempotent.
+// idempotent, and QUERY (RFC 10008: safe and idempotent, a GET with
+// content).
 func idempotentMethod(m string) bool {
 	switch m {
-	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete, "QUERY":
 		return true
 	}
 	return false
