@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
+	"fmt"
 	"hash"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -145,6 +147,18 @@ func (k *Key) String() string {
 
 // GoString describes the key without its material (the %#v verb).
 func (k *Key) GoString() string { return k.String() }
+
+// Format implements fmt.Formatter so that every verb prints String: the
+// verbs fmt does not route to String (%d, %c, %o, %b, ...) would otherwise
+// print the struct's fields, the HMAC secret or Ed25519 private key among
+// them, byte by byte.
+func (k *Key) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, k.GoString())
+		return
+	}
+	_, _ = io.WriteString(f, k.String())
+}
 
 // LogValue implements slog.LogValuer: only the key id and algorithm.
 func (k *Key) LogValue() slog.Value {
