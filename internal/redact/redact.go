@@ -42,6 +42,7 @@ var credentialHeaders = [...]string{
 	"X-Auth-Token",
 	"X-Amz-Security-Token",
 	"X-Goog-Api-Key",
+	"DPoP", // RFC 9449 proof: replayable with its token until the server sees its jti
 }
 
 // CredentialHeader reports whether name (any case) is a header that carries
