@@ -720,6 +720,11 @@ func (cc *callScope) appendAttrs(attrs []attribute.KeyValue, m *method, original
 	attrs = append(attrs,
 		semconv.URLFull(cc.state.urlFull),
 		AttemptCountKey.Int(int(cc.state.attempts.Load())))
+	if route := RouteFrom(cc); route != "" {
+		// The call's low-cardinality name (Template.NewRequest, WithRoute),
+		// cut as the inventory and the audit log cut it.
+		attrs = append(attrs, semconv.URLTemplate(boundRoute(route)))
+	}
 	if m.other {
 		attrs = append(attrs, semconv.HTTPRequestMethodOriginal(original))
 	}
