@@ -328,6 +328,11 @@ func (p *EgressPolicy) checkURL(u *url.URL) error {
 	if o.Host == "" || o.Scheme == "" {
 		return &EgressError{Origin: o, Reason: egressRelativeURL}
 	}
+	if !bracketsOK(u.Host) {
+		// Hostname stripped brackets that hold no IPv6 literal (a
+		// hand-built Host): net/http sends them, see bracketsOK.
+		return &EgressError{Origin: o, Reason: egressBadHost}
+	}
 	switch o.Scheme {
 	case "https":
 	case "http":
@@ -411,6 +416,9 @@ func (p *EgressPolicy) Check(req *http.Request) error {
 	}
 	if req.Host != "" && req.Host != req.URL.Host {
 		o := OriginOf(req.URL)
+		if !bracketsOK(req.Host) {
+			return &EgressError{Origin: o, Reason: egressHostHeader}
+		}
 		h := req.Host
 		if hh, _, err := net.SplitHostPort(h); err == nil {
 			h = hh

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -132,7 +133,10 @@ func ParseOrigin(s string) (Origin, error) {
 // When the request's Host names another authority than its URL, they ask
 // it for that authority too (as a URL with the request's scheme): the
 // credential goes only when both are allowed, since a virtual-hosting
-// front end routes the request by Host.
+// front end routes the request by Host. An authority (URL or Host) with
+// brackets around anything but an IPv6 literal ("[api.example.com]") gets
+// no credential, whatever the Scope says: Allows would see it without the
+// brackets, but net/http sends them.
 type Scope interface {
 	Allows(u *url.URL) bool
 }
@@ -146,17 +150,43 @@ type Scope interface {
 // scheme's default port), through s, so it is normalised as a URL is
 // (case, one trailing dot, punycode); one that is not a plain host[:port]
 // (userinfo, a path) matches no origin.
+//
+// An authority with brackets that do not hold an IPv6 literal
+// ("[api.example.com]:443", in the Host or a hand-built URL.Host) matches
+// no origin either: url.URL.Hostname strips any brackets, so the Scope
+// would see api.example.com, but net/http sends the authority as written
+// and a front end does not route it to that host (see bracketsOK).
 func scopeAllows(s Scope, req *http.Request) bool {
-	if req.URL == nil || !s.Allows(req.URL) {
+	if req.URL == nil || !bracketsOK(req.URL.Host) || !s.Allows(req.URL) {
 		return false
 	}
 	if req.Host == "" || req.Host == req.URL.Host {
 		return true
 	}
-	if strings.ContainsAny(req.Host, "@/?#\\ ") {
+	if strings.ContainsAny(req.Host, "@/?#\\ ") || !bracketsOK(req.Host) {
 		return false
 	}
 	return s.Allows(&url.URL{Scheme: req.URL.Scheme, Host: req.Host})
+}
+
+// bracketsOK reports whether the authority a (host[:port]) has brackets
+// only as an IP-literal has them (RFC 3986 §3.2.2): around an IPv6
+// address at its start, followed by nothing or ":port". url.Parse refuses
+// anything else, but a hand-built URL.Host or a Host field is not parsed:
+// url.URL.Hostname strips the brackets of "[api.example.com]", while
+// net/http dials api.example.com and sends "[api.example.com]" as the
+// Host, which no virtual host of that name matches (a front end routes it
+// to its default host).
+func bracketsOK(a string) bool {
+	if !strings.ContainsAny(a, "[]") {
+		return true
+	}
+	end := strings.IndexByte(a, ']')
+	if a[0] != '[' || end < 0 || strings.ContainsAny(a[end+1:], "[]") || end+1 < len(a) && a[end+1] != ':' {
+		return false
+	}
+	ip, err := netip.ParseAddr(a[1:end])
+	return err == nil && ip.Is6()
 }
 
 // openScope returns why a credential layer (auth, API key, signing) must
