@@ -11,7 +11,9 @@
 // A value is never taken from the command line, where it would show in
 // `ps` and in the shell's history: set reads it from stdin when stdin is a
 // pipe or a file (one trailing newline is dropped), or prompts for it with
-// the terminal's echo turned off; Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) at
+// the terminal's echo turned off (a line of any length: the terminal's own
+// line editing, which cuts a line at 4095 bytes, is off, and the prompt
+// handles the erase, kill and end-of-file keys itself); Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) at
 // the prompt turns echo back on before the command ends.
 //
 // get prints the length and a short SHA-256 fingerprint, so two machines'
@@ -35,6 +37,7 @@ import (
 	"os/signal"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/tokens/keyring"
@@ -209,15 +212,22 @@ func mask(v []byte) string {
 	return fmt.Sprintf("%d bytes, sha256:%s…", len(v), hex.EncodeToString(sum[:4]))
 }
 
-// readNoEcho reads one line from the terminal f with echo off. A signal
-// that would end the process while it waits (Ctrl-C, Ctrl-\, SIGTERM,
-// SIGHUP) turns echo back on before the process ends, the way the signal
-// would have ended it: left to its default action, it would leave the
-// terminal without echo, and the user's shell with it.
+// lineKeys are a terminal's line-editing keys (-1: none), which
+// readNoEcho interprets itself since echoOff turns the terminal's own line
+// editing off.
+type lineKeys struct{ erase, kill, eof int }
+
+// readNoEcho reads one line from the terminal f with echo off, of any
+// length up to maxValue (+1, to tell a longer one), with the terminal's
+// erase, kill and end-of-file keys. A signal that would end the process
+// while it waits (Ctrl-C, Ctrl-\, SIGTERM, SIGHUP) turns echo back on
+// before the process ends, the way the signal would have ended it: left to
+// its default action, it would leave the terminal without echo, and the
+// user's shell with it.
 func readNoEcho(f *os.File) ([]byte, error) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, promptSignals...)
-	restore, err := echoOff(f)
+	restore, keys, err := echoOff(f)
 	if err != nil {
 		signal.Stop(sig)
 		return nil, err
@@ -227,15 +237,36 @@ func readNoEcho(f *os.File) ([]byte, error) {
 		signal.Stop(sig)
 		stop()
 	}()
-	var line []byte
+	line := make([]byte, 0, 256)
 	buf := make([]byte, 1)
 	for len(line) <= maxValue {
 		n, err := f.Read(buf)
 		if n == 1 {
-			if buf[0] == '\n' || buf[0] == '\r' {
+			switch c := buf[0]; {
+			case c == '\n' || c == '\r':
 				return line, nil
+			case int(c) == keys.eof:
+				// As in the terminal's own line editing: on an empty
+				// line it ends the input, elsewhere it does nothing here.
+				if len(line) == 0 {
+					return line, nil
+				}
+			case int(c) == keys.erase:
+				_, size := utf8.DecodeLastRune(line)
+				clear(line[len(line)-size:])
+				line = line[:len(line)-size]
+			case int(c) == keys.kill:
+				clear(line)
+				line = line[:0]
+			default:
+				if len(line) == cap(line) { // grow, clearing the old buffer
+					bigger := make([]byte, len(line), 2*cap(line))
+					copy(bigger, line)
+					clear(line)
+					line = bigger
+				}
+				line = append(line, c)
 			}
-			line = append(line, buf[0])
 		}
 		if err == io.EOF {
 			return line, nil

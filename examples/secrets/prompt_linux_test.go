@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -104,5 +105,58 @@ func TestInterruptedPromptRestoresEcho(t *testing.T) {
 				t.Fatalf("a value was stored: %v", err)
 			}
 		})
+	}
+}
+
+// typeAtPrompt runs `secrets -dir DIR set api-key` with a terminal as its
+// stdin, types input into the terminal, and returns what was stored.
+func typeAtPrompt(t *testing.T, input string) ([]byte, error) {
+	t.Helper()
+	master, tty := openPTY(t)
+	dir := filepath.Join(t.TempDir(), "secrets")
+	done := make(chan error, 1)
+	go func() {
+		var out, errOut strings.Builder
+		done <- run(context.Background(), []string{"-dir", dir, "set", "api-key"}, tty, &out, &errOut, nil)
+	}()
+	// Type once the prompt has the terminal (echo off), as a person would:
+	// what arrives before is edited by the terminal's own rules.
+	for echoOn(t, tty) {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := master.Write([]byte(input)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		return nil, err
+	}
+	return os.ReadFile(filepath.Join(dir, "api-key"))
+}
+
+// A value typed (or pasted) at the prompt is stored whole, however long:
+// a terminal in canonical mode cuts a line at 4095 bytes (Linux; 1 KiB on
+// macOS) and drops the rest, so a long token pasted at the prompt used to
+// be stored cut short, with "stored" reported.
+func TestPromptStoresALongLineWhole(t *testing.T) {
+	long := strings.Repeat("0123456789abcdef", 600) // 9600 bytes, one line
+	got, err := typeAtPrompt(t, long+"\n")
+	if err != nil || string(got) != long {
+		t.Fatalf("stored %d bytes (%v), want the %d typed", len(got), err, len(long))
+	}
+}
+
+// The line editing a user expects at a prompt still works: the erase key
+// deletes the last character (a whole UTF-8 one), the kill key the line,
+// and the end-of-file key on an empty line ends the value.
+func TestPromptLineEditing(t *testing.T) {
+	got, err := typeAtPrompt(t, "wrong\x15pässx\x7fwö\x7ford\r")
+	if err != nil || string(got) != "pässword" {
+		t.Fatalf("stored %q (%v), want %q", got, err, "pässword")
+	}
+	if got, err = typeAtPrompt(t, "ab\x04cd\n"); err != nil || string(got) != "abcd" {
+		t.Fatalf("end-of-file mid-line: stored %q (%v), want %q", got, err, "abcd")
+	}
+	if got, err = typeAtPrompt(t, "\x04"); err == nil || !strings.Contains(err.Error(), "empty value") {
+		t.Fatalf("end-of-file on an empty line: stored %q (%v), want the empty-value error", got, err)
 	}
 }

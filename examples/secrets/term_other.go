@@ -15,6 +15,6 @@ var promptSignals = []os.Signal{os.Interrupt}
 
 func signalExitCode(os.Signal) int { return 1 }
 
-func echoOff(*os.File) (func(), error) {
-	return nil, errors.New("cannot turn off terminal echo here; pipe the value into stdin")
+func echoOff(*os.File) (func(), lineKeys, error) {
+	return nil, lineKeys{}, errors.New("cannot turn off terminal echo here; pipe the value into stdin")
 }

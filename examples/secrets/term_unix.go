@@ -27,19 +27,31 @@ func isTerminal(f *os.File) bool {
 	return err == nil
 }
 
-// echoOff turns the terminal's echo off and returns a function that
-// restores the previous state.
-func echoOff(f *os.File) (func(), error) {
+// echoOff turns the terminal's echo and its line editing off (it cuts a
+// line at 4095 bytes on Linux, 1 KiB on macOS, and drops the rest: a long
+// token pasted at the prompt would be stored cut short) and returns a
+// function that restores the previous state, and the terminal's editing
+// keys, which readNoEcho interprets itself. Signals (Ctrl-C) stay on.
+func echoOff(f *os.File) (func(), lineKeys, error) {
 	fd := int(f.Fd())
 	old, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
 	if err != nil {
-		return nil, err
+		return nil, lineKeys{}, err
 	}
+	key := func(i int) int {
+		// _POSIX_VDISABLE: 0 on Linux, 0xff on the BSDs and macOS.
+		if c := old.Cc[i]; c != 0 && c != 0xff {
+			return int(c)
+		}
+		return -1
+	}
+	keys := lineKeys{erase: key(unix.VERASE), kill: key(unix.VKILL), eof: key(unix.VEOF)}
 	t := *old
-	t.Lflag &^= unix.ECHO
-	t.Lflag |= unix.ICANON | unix.ISIG
+	t.Lflag &^= unix.ECHO | unix.ICANON
+	t.Lflag |= unix.ISIG
+	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
 	if err := unix.IoctlSetTermios(fd, ioctlSetTermios, &t); err != nil {
-		return nil, err
+		return nil, lineKeys{}, err
 	}
-	return func() { unix.IoctlSetTermios(fd, ioctlSetTermios, old) }, nil
+	return func() { unix.IoctlSetTermios(fd, ioctlSetTermios, old) }, keys, nil
 }
