@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	gokeyring "github.com/zalando/go-keyring"
 
@@ -86,10 +87,13 @@ type Store struct {
 }
 
 // New returns a Store for service, the application's name in the keyring
-// ("securecall", "billing-service"). It does not touch the keyring.
+// ("securecall", "billing-service"): 1 to 256 bytes of printable UTF-8,
+// else a *tokens.ConfigError. It does not touch the keyring.
 func New(service string, opts ...Option) (*Store, error) {
-	if service == "" || len(service) > maxServiceLen || strings.ContainsFunc(service, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return nil, &tokens.ConfigError{Option: "service", Reason: fmt.Sprintf("want 1 to %d printable bytes", maxServiceLen)}
+	// D-Bus strings are UTF-8 (godbus refuses anything else), and Windows
+	// converts the name to UTF-16.
+	if service == "" || len(service) > maxServiceLen || !utf8.ValidString(service) || strings.ContainsFunc(service, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, &tokens.ConfigError{Option: "service", Reason: fmt.Sprintf("want 1 to %d bytes of printable UTF-8", maxServiceLen)}
 	}
 	s := &Store{service: service, timeout: DefaultTimeout, maxSize: DefaultMaxSize, goos: runtime.GOOS, p: goKeyring{}, preflight: sessionBus, slots: make(chan struct{}, MaxBlocked)}
 	for _, o := range opts {

@@ -164,6 +164,9 @@ func TestNewConfigErrors(t *testing.T) {
 		"empty service": {"", nil},
 		"control char":  {"a\nb", nil},
 		"long service":  {strings.Repeat("s", maxServiceLen+1), nil},
+		// D-Bus strings are UTF-8: every Secret Service call with this
+		// name failed with a wire format error, none of the sentinels.
+		"invalid UTF-8": {"billing\xff", nil},
 		"zero timeout":  {"s", []Option{WithTimeout(0)}},
 		"negative size": {"s", []Option{WithMaxSize(-1)}},
 	} {
