@@ -175,8 +175,10 @@ func (s *Store) call(ctx context.Context, op, key string, write bool, f func() e
 		return &tokens.StoreError{Backend: backend, Op: op, Key: key, Err: sentinel, Cause: cause}
 	}
 	cancelled := func() error {
+		// A deadline given with a cause of its own (WithTimeoutCause) is a
+		// deadline all the same: ctx.Err says so, the cause does not.
 		cause := context.Cause(ctx)
-		if errors.Is(cause, context.DeadlineExceeded) {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(cause, context.DeadlineExceeded) {
 			return fail(tokens.ErrTimeout, cause)
 		}
 		return fail(nil, cause)

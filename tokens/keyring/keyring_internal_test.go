@@ -331,3 +331,28 @@ func TestExpiredDeadlineBeforeCallIsTimeout(t *testing.T) {
 		t.Fatalf("Get with an expired deadline = %v, want ErrTimeout wrapping DeadlineExceeded", err)
 	}
 }
+
+// A caller's deadline given with a cause of its own (WithTimeoutCause,
+// WithDeadlineCause) is still a deadline: ErrTimeout, with the cause kept.
+// It used to be classified by context.Cause alone, which then matches no
+// sentinel: neither ErrTimeout nor tokens.IsUnavailable saw the timeout.
+func TestCallerDeadlineWithCauseIsTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := blockingProvider{release: make(chan struct{})}
+		defer close(p.release)
+		s := fakeStore(t, p)
+		budget := errors.New("request budget spent")
+		for _, during := range []bool{false, true} {
+			d := time.Duration(0)
+			if during {
+				d = time.Second
+			}
+			ctx, cancel := context.WithTimeoutCause(context.Background(), d, budget)
+			_, err := s.Get(ctx, "k")
+			cancel()
+			if !errors.Is(err, tokens.ErrTimeout) || !errors.Is(err, budget) {
+				t.Fatalf("deadline with a cause (passed during the call: %v): %v, want ErrTimeout and the cause", during, err)
+			}
+		}
+	})
+}
