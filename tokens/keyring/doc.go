@@ -28,6 +28,12 @@
 // WithMaxSize says otherwise. go-keyring moves secrets as Go strings, which
 // cannot be cleared from memory.
 //
+// A keyring keeps secrets from other users, not from other programs of the
+// same user: on every platform they can read the items (on macOS through
+// /usr/bin/security, which go-keyring makes the items' trusted
+// application). Service and key names are not secret: they are item
+// attributes and part of the item's label. See docs/secrets.md.
+//
 // Read secrets through a tokens.CachedStore: one Secret Service read costs
 // several D-Bus round trips (2-3 ms).
 package keyring
