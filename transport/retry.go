@@ -670,7 +670,13 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body = http.NoBody
 		}
 		v := Classify(ctx, resp, err, now)
+		// conflict: a 409 retried as the server still processing an
+		// earlier attempt. The layer cannot tell it from a genuine
+		// conflict, so when the retry has no time left the 409 stays the
+		// call's answer, as it is when the attempts run out.
+		conflict := false
 		if sentEarlier && l.cfg.CheckRetry == nil && l.conflictOutstanding(src, key, resp, v) {
+			conflict = true
 			v.Class = ClassRetryableStatus
 			if !v.HasWait {
 				if w, s, _, ok := ServerWait(resp, now); ok {
@@ -732,6 +738,9 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		cause = policyError(checkErr, cause)
 		if derr := checkDeadline(ctx, now, wait, reserve, source, cause); derr != nil {
+			if conflict {
+				return l.giveUp(ctx, host, n+1, StopDeadline, resp, nil, nil)
+			}
 			status := 0
 			if resp != nil {
 				status = resp.StatusCode
