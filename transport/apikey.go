@@ -55,8 +55,10 @@ type APIKeyConfig struct {
 	// in any case (ASP.NET), with "." or " " for "_" (PHP: "api.key" is
 	// api_key, and a QueryParam "api.key" replaces "api_key"), in brackets
 	// or with an array suffix ("[api_key]", "api_key[]": Rack, PHP), in a
-	// pair split at ";" as well as "&" (the separator before a removed pair
-	// goes with it). The other parameters keep their order and escaping,
+	// pair split at ";" as well as "&" (a removed pair goes with one of
+	// the separators beside it, "&" kept if either is one, so its
+	// neighbours stay apart for a server that splits at "&" only). The
+	// other parameters keep their order and escaping,
 	// and the caller's URL is not modified. A request out of scope is sent
 	// with its URL as it is.
 	QueryParam string

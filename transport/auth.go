@@ -318,7 +318,8 @@ func (l *credLayer) apply(r *http.Request, tok tokens.Token) {
 // setQueryParam returns the raw query raw with key set to value: every
 // parameter a common server reads as key is removed (readsAsQueryKey: any
 // case, "api.key" for api_key, "[api_key]", "api_key[]", pairs split at
-// ";" as well as "&"), with the separator before it, and key=value
+// ";" as well as "&"), with one of the separators beside it ("&" if
+// either is), and key=value
 // appended after "&". Every other parameter is kept as it was written, in
 // its order and escaping (a pre-signed URL's signature may cover the exact
 // query). key is made of unreserved characters (NewAPIKey checks), so its
@@ -343,8 +344,14 @@ func setQueryParam(raw, key, value string) string {
 			}
 			b.WriteString(pair)
 			kept = true
+			sep = next
+		} else if sep != '&' {
+			// The pair goes with one separator: "&" when either beside
+			// it is one, so that "a=1&api_key=x;b=2" does not become
+			// "a=1;b=2", which a server splitting at "&" only reads as a
+			// with the value "1;b=2".
+			sep = next
 		}
-		sep = next
 	}
 	if kept {
 		b.WriteByte('&')
