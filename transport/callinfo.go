@@ -205,7 +205,7 @@ func withCallRecord(req *http.Request) (rec *callRecord, r *http.Request, create
 	if r := callRecordFrom(ctx); r != nil && sameURL(r.url, req.URL) {
 		return r, req, false
 	}
-	if cs := callScopeFrom(ctx); cs != nil && cs.owned == req && cs.rec.url == nil {
+	if cs := callScopeFrom(ctx); cs != nil && cs.owned(req) && cs.rec.url == nil {
 		cs.rec.init(ctx, req)
 		return &cs.rec, req, true
 	}

@@ -959,8 +959,8 @@ func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		rec.finish()
 	}
 	end := l.inv.now()
-	if cs != nil && l.inv.realClock {
-		cs.end = end // the call trace's end too
+	if cs != nil && l.inv.realClock && !cs.start.IsZero() {
+		cs.elapsed = end.Sub(cs.start) // the call trace's end too
 	}
 	o := Observation{
 		Method:   method,

@@ -217,13 +217,15 @@ func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 // request context's Done (net/http's does) materialises, and a transport
 // that answers at once (the stub of the benchmarks, a cache) never does.
 type lazyDeadline struct {
-	parent   context.Context
-	d        time.Time
-	mu       sync.Mutex
-	ready    atomic.Bool // ctx and cancel are set (under mu, then never changed)
+	parent context.Context
+	d      time.Time
+	mu     sync.Mutex
+	ready  atomic.Bool // ctx and cancel are set (under mu, then never changed)
+	// released is next to ready so that neither is padded to 8 bytes: the
+	// deadline is held twice in the call scope (TestCallScopeSizeClass).
+	released atomic.Bool
 	ctx      context.Context
 	cancel   context.CancelFunc
-	released atomic.Bool
 	err      atomic.Pointer[error] // the first non-nil Err, latched
 }
 

@@ -655,12 +655,12 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	cc.req = *req.WithContext(cc) // the call's own copy: inner call layers change it in place
 	r := &cc.req
-	cc.owned = r
+	cc.owns = true
 	resp, err := c.next.RoundTrip(r)
 
 	var secs float64
-	if !cc.end.IsZero() {
-		secs = cc.end.Sub(start).Seconds() // the inventory's reading: no second one
+	if cc.elapsed > 0 {
+		secs = cc.elapsed.Seconds() // the inventory's reading: no second one
 	} else {
 		secs = time.Since(start).Seconds()
 	}
