@@ -413,8 +413,12 @@ func TestStressWholeStack(t *testing.T) {
 	t.Logf("calls %d: ok %d (401: %d), closed %d, canceled %d; waves %d, tokens issued %d, server arrivals %d, max in flight %d",
 		total.Load(), ok.Load(), unauthorized.Load(), closedErrs.Load(), canceled.Load(), waves.Load(), issued.Load(), arrivals.Load(), maxFlight.Load())
 
-	if got, want := issued.Load(), int64(waves.Load())+1; got != want {
-		t.Errorf("token endpoint hit %d times, want %d (one per wave plus the first)", got, want)
+	// One token request per revocation wave, plus the first: never more
+	// (the refresh is shared by every call that saw the 401). The last
+	// wave may start on the last request to arrive, with no call after it
+	// to need a new token: then one fewer.
+	if got, w := issued.Load(), int64(waves.Load()); got > w+1 || got < w {
+		t.Errorf("token endpoint hit %d times for %d waves, want %d (one per wave plus the first), or %d when the last wave came last", got, w, w+1, w)
 	}
 	if m := maxFlight.Load(); m > maxConcurrent {
 		t.Errorf("server saw %d requests at once, MaxConcurrent is %d", m, maxConcurrent)
