@@ -329,7 +329,10 @@ func TestCooldownStoreConcurrentFirstReads(t *testing.T) {
 // request gets Redis's answer instead of a cooldown until the next probe.
 func TestCooldownStoreFailClosedProbeAnswers(t *testing.T) {
 	srv := redistest.Start(t)
-	s := newCooldowns(t, srv, CooldownOptions{Policy: FailClosed, RefreshInterval: time.Nanosecond, ProbeInterval: 300 * time.Millisecond})
+	// Timeout 1s: the probe dials a new connection to the restarted
+	// Redis, which can take longer than the default 100 ms on a loaded
+	// machine (a killed Redis still refuses at once).
+	s := newCooldowns(t, srv, CooldownOptions{Policy: FailClosed, RefreshInterval: time.Nanosecond, ProbeInterval: 300 * time.Millisecond, Timeout: time.Second})
 	s.CooldownUntil("api.example.com")
 	srv.Kill()
 	s.CooldownUntil("api.example.com")
