@@ -439,6 +439,11 @@ func TestTokenEndpointOutage(t *testing.T) {
 	calls := 0
 	for time.Until(tok.Expiry()) > 100*time.Millisecond {
 		status, _, err := s.get(t, rt)
+		if (err != nil || status != 200) && !time.Now().Before(tok.Expiry()) && errors.Is(err, tokens.ErrBackoff) {
+			// A stalled machine delayed this call past the token's
+			// expiry: the cache rightly refused it (checked below).
+			break
+		}
 		if err != nil || status != 200 {
 			t.Fatalf("call %d during the outage: %d %v", calls, status, err)
 		}
