@@ -641,38 +641,51 @@ func TestQuotaFleetStaysWithinQuota(t *testing.T) {
 		rateQ    = 200
 		burst    = 100
 		window   = 2 * time.Second
+		tries    = 3
 	)
-	var qs []*Quota
-	for range replicas {
-		qs = append(qs, newQuota(t, srv.Client(), QuotaOptions{
-			Limit:  QuotaLimit{Rate: rateQ, Burst: burst},
-			Policy: FailClosed, Timeout: time.Second,
-		}))
-	}
-	counts := quotaHammer(t, qs, "api.example.com", 8, window)
-	total := sumCounts(counts)
-	calls := quotaRedisCalls(qs)
-	perK := float64(calls) * 1000 / float64(total)
-	t.Logf("%d replicas, quota %d/s burst %d, %v: granted %d %v, %d Redis calls (%.0f per 1,000 requests)",
-		replicas, rateQ, burst, window, total, counts, calls, perK)
-
-	// Every grant counted came from a lease Redis granted within the
-	// window (the key was new): at most the burst plus the rate × window
-	// (2% for the clocks of the test and of Redis).
-	limit := float64(burst) + rateQ*window.Seconds()*1.02
-	if float64(total) > limit {
-		t.Errorf("fleet granted %d, more than burst + rate × window = %.0f", total, limit)
-	}
-	if min := 0.9 * rateQ * window.Seconds(); float64(total) < min {
-		t.Errorf("fleet granted %d, less than 90%% of the quota (%.0f)", total, min)
-	}
-	for i, c := range counts {
-		if c == 0 {
-			t.Errorf("replica %d got nothing", i)
+	// The upper bounds hold in every window. The lower one (the fleet
+	// gets most of its quota) depends on how many requests a loaded
+	// machine manages in the window, so a short window is measured again,
+	// on a fresh key, up to tries times, as TestQuotaThroughClients does.
+	for try := 1; ; try++ {
+		var qs []*Quota
+		for range replicas {
+			qs = append(qs, newQuota(t, srv.Client(), QuotaOptions{
+				Limit:  QuotaLimit{Rate: rateQ, Burst: burst},
+				Policy: FailClosed, Timeout: time.Second,
+			}))
 		}
-	}
-	if bound := saturatedCallBound(replicas, window, DefaultLeaseTTL, total); calls > bound {
-		t.Errorf("%d Redis calls (%.0f per 1,000 requests), more than the design bound %d", calls, perK, bound)
+		counts := quotaHammer(t, qs, fmt.Sprintf("api%d.example.com", try), 8, window)
+		total := sumCounts(counts)
+		calls := quotaRedisCalls(qs)
+		perK := float64(calls) * 1000 / float64(total)
+		t.Logf("%d replicas, quota %d/s burst %d, %v: granted %d %v, %d Redis calls (%.0f per 1,000 requests)",
+			replicas, rateQ, burst, window, total, counts, calls, perK)
+
+		// Every grant counted came from a lease Redis granted within the
+		// window (the key was new): at most the burst plus the rate ×
+		// window (2% for the clocks of the test and of Redis).
+		limit := float64(burst) + rateQ*window.Seconds()*1.02
+		if float64(total) > limit {
+			t.Errorf("fleet granted %d, more than burst + rate × window = %.0f", total, limit)
+		}
+		for i, c := range counts {
+			if c == 0 {
+				t.Errorf("replica %d got nothing", i)
+			}
+		}
+		if bound := saturatedCallBound(replicas, window, DefaultLeaseTTL, total); calls > bound {
+			t.Errorf("%d Redis calls (%.0f per 1,000 requests), more than the design bound %d", calls, perK, bound)
+		}
+		min := 0.9 * rateQ * window.Seconds()
+		if float64(total) >= min || t.Failed() {
+			return
+		}
+		if try == tries {
+			t.Errorf("fleet granted %d, less than 90%% of the quota (%.0f), in each of %d windows", total, min, tries)
+			return
+		}
+		t.Logf("window %d: fleet granted %d, less than 90%% of the quota (%.0f); measuring again", try, total, min)
 	}
 }
 
