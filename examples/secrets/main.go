@@ -218,8 +218,8 @@ func mask(v []byte) string {
 type lineKeys struct{ erase, kill, eof int }
 
 // readNoEcho reads one line from the terminal f with echo off, of any
-// length up to maxValue (+1, to tell a longer one), with the terminal's
-// erase, kill and end-of-file keys. A signal that would end the process
+// length up to maxValue (+1, to tell a longer one, whose rest it reads and
+// drops), with the terminal's erase, kill and end-of-file keys. A signal that would end the process
 // while it waits (Ctrl-C, Ctrl-\, SIGTERM, SIGHUP) turns echo back on
 // before the process ends, the way the signal would have ended it: left to
 // its default action, it would leave the terminal without echo, and the
@@ -239,6 +239,7 @@ func readNoEcho(f *os.File) ([]byte, error) {
 	}()
 	line := make([]byte, 0, 256)
 	buf := make([]byte, 1)
+	defer clear(buf)
 	for len(line) <= maxValue {
 		n, err := f.Read(buf)
 		if n == 1 {
@@ -276,7 +277,16 @@ func readNoEcho(f *os.File) ([]byte, error) {
 			return nil, err
 		}
 	}
-	return line, nil
+	// Over the limit: set refuses the line. Read the rest of it too, so
+	// that it is not left in the terminal's input for the next program to
+	// read it (the user's shell would show it, keep it in its history and
+	// run it at the line's end).
+	for {
+		n, err := f.Read(buf)
+		if err != nil || n == 1 && (buf[0] == '\n' || buf[0] == '\r') {
+			return line, nil
+		}
+	}
 }
 
 // restoreOnSignal watches sig while a prompt has the terminal's echo off:

@@ -160,3 +160,41 @@ func TestPromptLineEditing(t *testing.T) {
 		t.Fatalf("end-of-file on an empty line: stored %q (%v), want the empty-value error", got, err)
 	}
 }
+
+// A line over the limit pasted at the prompt is refused, and its rest is
+// read and dropped with it: left in the terminal's input, it would go to
+// the next program to read the terminal (the user's shell), which shows
+// it on the screen, keeps it in its history and runs it as a command at
+// the line's end.
+func TestPromptOverLongLineLeavesNothingBehind(t *testing.T) {
+	master, tty := openPTY(t)
+	dir := filepath.Join(t.TempDir(), "secrets")
+	done := make(chan error, 1)
+	go func() {
+		var out, errOut strings.Builder
+		done <- run(context.Background(), []string{"-dir", dir, "set", "api-key"}, tty, &out, &errOut, nil)
+	}()
+	for echoOn(t, tty) {
+		time.Sleep(time.Millisecond)
+	}
+	go master.Write([]byte(strings.Repeat("a", maxValue) + "TAILOFSECRET\nafter\n"))
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Fatalf("an over-long line: %v, want it refused", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "api-key")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a value was stored: %v", err)
+	}
+	// What the next reader of the terminal gets: up to the line after it.
+	var next strings.Builder
+	buf := make([]byte, 256)
+	for !strings.Contains(next.String(), "after") {
+		n, err := tty.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next.Write(buf[:n])
+	}
+	if strings.Contains(next.String(), "SECRET") {
+		t.Fatalf("the rest of the refused line was left for the next reader of the terminal: %q", next.String())
+	}
+}
