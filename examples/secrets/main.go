@@ -13,7 +13,8 @@
 // pipe or a file (one trailing newline is dropped), or prompts for it with
 // the terminal's echo turned off (a line of any length: the terminal's own
 // line editing, which cuts a line at 4095 bytes, is off, and the prompt
-// handles the erase, kill and end-of-file keys itself); Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) at
+// handles the erase, kill, end-of-file, word-erase and literal-next keys
+// itself); Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) at
 // the prompt turns echo back on before the command ends.
 //
 // get prints the length and a short SHA-256 fingerprint, so two machines'
@@ -214,8 +215,9 @@ func mask(v []byte) string {
 
 // lineKeys are a terminal's line-editing keys (-1: none), which
 // readNoEcho interprets itself since echoOff turns the terminal's own line
-// editing off.
-type lineKeys struct{ erase, kill, eof int }
+// editing off: erase, kill and end-of-file, and, when the terminal had its
+// extensions on (IEXTEN), word erase and literal next.
+type lineKeys struct{ erase, kill, eof, werase, lnext int }
 
 // readNoEcho reads one line from the terminal f with echo off, of any
 // length up to maxValue (+1, to tell a longer one, whose rest it reads and
@@ -240,10 +242,16 @@ func readNoEcho(f *os.File) ([]byte, error) {
 	line := make([]byte, 0, 256)
 	buf := make([]byte, 1)
 	defer clear(buf)
+	literal := false // the previous key was literal next
 	for len(line) <= maxValue {
 		n, err := f.Read(buf)
 		if n == 1 {
 			switch c := buf[0]; {
+			case literal:
+				literal = false
+				line = appendByte(line, c)
+			case int(c) == keys.lnext:
+				literal = true
 			case c == '\n' || c == '\r':
 				return line, nil
 			case int(c) == keys.eof:
@@ -256,17 +264,22 @@ func readNoEcho(f *os.File) ([]byte, error) {
 				_, size := utf8.DecodeLastRune(line)
 				clear(line[len(line)-size:])
 				line = line[:len(line)-size]
+			case int(c) == keys.werase:
+				// POSIX: the blanks before the word, then the word.
+				i := len(line)
+				for i > 0 && (line[i-1] == ' ' || line[i-1] == '\t') {
+					i--
+				}
+				for i > 0 && line[i-1] != ' ' && line[i-1] != '\t' {
+					i--
+				}
+				clear(line[i:])
+				line = line[:i]
 			case int(c) == keys.kill:
 				clear(line)
 				line = line[:0]
 			default:
-				if len(line) == cap(line) { // grow, clearing the old buffer
-					bigger := make([]byte, len(line), 2*cap(line))
-					copy(bigger, line)
-					clear(line)
-					line = bigger
-				}
-				line = append(line, c)
+				line = appendByte(line, c)
 			}
 		}
 		if err == io.EOF {
@@ -287,6 +300,18 @@ func readNoEcho(f *os.File) ([]byte, error) {
 			return line, nil
 		}
 	}
+}
+
+// appendByte appends c to line; when line has to grow, it clears the old
+// buffer.
+func appendByte(line []byte, c byte) []byte {
+	if len(line) == cap(line) {
+		bigger := make([]byte, len(line), 2*cap(line)+1)
+		copy(bigger, line)
+		clear(line)
+		line = bigger
+	}
+	return append(line, c)
 }
 
 // restoreOnSignal watches sig while a prompt has the terminal's echo off:

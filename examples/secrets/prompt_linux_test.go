@@ -198,3 +198,18 @@ func TestPromptOverLongLineLeavesNothingBehind(t *testing.T) {
 		t.Fatalf("the rest of the refused line was left for the next reader of the terminal: %q", next.String())
 	}
 }
+
+// The terminal's other line-editing keys a user may press at the prompt
+// (IEXTEN's word erase, Ctrl-W, and literal next, Ctrl-V) do what they did
+// in the terminal's own line editing, rather than being stored as control
+// characters in the value.
+func TestPromptWordEraseAndLiteralNext(t *testing.T) {
+	got, err := typeAtPrompt(t, "pass wrd  \x17word\n")
+	if err != nil || string(got) != "pass word" {
+		t.Fatalf("word erase: stored %q (%v), want %q", got, err, "pass word")
+	}
+	got, err = typeAtPrompt(t, "a\x16\x15b\x16\x7fc\n")
+	if err != nil || string(got) != "a\x15b\x7fc" {
+		t.Fatalf("literal next: stored %q (%v), want %q", got, err, "a\x15b\x7fc")
+	}
+}

@@ -45,7 +45,10 @@ func echoOff(f *os.File) (func(), lineKeys, error) {
 		}
 		return -1
 	}
-	keys := lineKeys{erase: key(unix.VERASE), kill: key(unix.VKILL), eof: key(unix.VEOF)}
+	keys := lineKeys{erase: key(unix.VERASE), kill: key(unix.VKILL), eof: key(unix.VEOF), werase: -1, lnext: -1}
+	if old.Lflag&unix.IEXTEN != 0 {
+		keys.werase, keys.lnext = key(unix.VWERASE), key(unix.VLNEXT)
+	}
 	t := *old
 	t.Lflag &^= unix.ECHO | unix.ICANON
 	t.Lflag |= unix.ISIG
