@@ -18,17 +18,28 @@ import (
 // and without it a valid call is not refused.
 func TestTrailingSlashValidatedAgainstOperation(t *testing.T) {
 	const base = "https://api.example.test/v1"
+	checkRoutedPaths(t, []routedPath{
+		{base + "/pets/7/", "/v1/pets/{petId}", false},
+		{base + "/pets/0/", "/v1/pets/{petId}", true},
+		{base + "/pets/?limit=5", "/v1/pets", false},
+		{base + "/pets/?limit=0", "/v1/pets", true},
+		{base + "/pets//?limit=0", "/v1/pets", true},
+	})
+}
+
+// routedPath is a GET to url that the layer must validate against the
+// operation of route: a violation when its values break the description.
+type routedPath struct {
+	url, route string
+	violation  bool
+}
+
+// checkRoutedPaths sends each case through the layer, with and without
+// AllowUnknownRoutes, and checks the violation and the route it matched.
+func checkRoutedPaths(t *testing.T, cases []routedPath) {
+	t.Helper()
 	for _, allow := range []bool{false, true} {
-		for _, tc := range []struct {
-			url, route string
-			violation  bool
-		}{
-			{base + "/pets/7/", "/v1/pets/{petId}", false},
-			{base + "/pets/0/", "/v1/pets/{petId}", true},
-			{base + "/pets/?limit=5", "/v1/pets", false},
-			{base + "/pets/?limit=0", "/v1/pets", true},
-			{base + "/pets//?limit=0", "/v1/pets", true},
-		} {
+		for _, tc := range cases {
 			next := transporttest.NewResponder(transporttest.Respond(200, `{"id":7,"name":"Rex"}`, "Content-Type", "application/json"))
 			var route string
 			rt := recordRoute(t, newLayer(t, next, openapi.Config{AllowUnknownRoutes: allow, SkipResponses: true}), &route)
