@@ -39,7 +39,10 @@ type OAuth2Config struct {
 	// Auth is how the client authenticates: ClientSecretBasic,
 	// ClientSecretPost or PrivateKeyJWT. Required.
 	Auth ClientAuth
-	// Scopes are requested with every client-credentials token request.
+	// Scopes are requested with every client-credentials token request,
+	// one scope per element, joined with spaces. Each must be an RFC 6749
+	// §3.3 scope-token (printable ASCII but space, '"' and '\'); another
+	// (empty, "a b") is a *ConfigError.
 	Scopes []string
 	// EndpointParams are extra form parameters of client-credentials
 	// token requests ("audience", "resource"). A parameter the request
@@ -83,6 +86,11 @@ func newEndpoint(cfg OAuth2Config) (*endpoint, error) {
 	if client.CheckRedirect == nil {
 		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
+	for _, sc := range cfg.Scopes {
+		if !isScopeToken(sc) {
+			return nil, configErr("Scopes", "%q is not an RFC 6749 scope-token (one scope per element, printable ASCII but space, quote and backslash)", sc)
+		}
+	}
 	cfg.Scopes = append([]string(nil), cfg.Scopes...)
 	for k := range cfg.EndpointParams {
 		switch {
@@ -100,6 +108,20 @@ func newEndpoint(cfg OAuth2Config) (*endpoint, error) {
 		cfg.EndpointParams = p
 	}
 	return &endpoint{cfg: cfg, client: client}, nil
+}
+
+// isScopeToken reports whether s is 1*NQCHAR (RFC 6749 §3.3): %x21 /
+// %x23-5B / %x5D-7E.
+func isScopeToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // clientAuthParams are the form parameters of client authentication (RFC 6749
