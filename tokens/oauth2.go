@@ -46,9 +46,10 @@ type OAuth2Config struct {
 	Scopes []string
 	// EndpointParams are extra form parameters of client-credentials
 	// token requests ("audience", "resource"). A parameter the request
-	// sets itself is a *ConfigError: "scope" when Scopes is set, and the
-	// client authentication parameters (client_id, client_secret,
-	// client_assertion, client_assertion_type), which Auth sends.
+	// sets itself is a *ConfigError: "grant_type", "scope" when Scopes is
+	// set, and the client authentication parameters (client_id,
+	// client_secret, client_assertion, client_assertion_type), which Auth
+	// sends.
 	EndpointParams url.Values
 	// HTTPClient sends token requests. It is copied; redirects are refused
 	// unless it sets its own CheckRedirect (a redirected token request
@@ -94,6 +95,10 @@ func newEndpoint(cfg OAuth2Config) (*endpoint, error) {
 	cfg.Scopes = append([]string(nil), cfg.Scopes...)
 	for k := range cfg.EndpointParams {
 		switch {
+		case k == "grant_type":
+			// x/oauth2 lets EndpointParams override it: ClientCredentials
+			// would make another grant with the client's credentials.
+			return nil, configErr("EndpointParams", "%q is set by the client credentials grant", k)
 		case k == "scope" && len(cfg.Scopes) > 0:
 			return nil, configErr("EndpointParams", "%q is set by Scopes", k)
 		case clientAuthParams[k]:

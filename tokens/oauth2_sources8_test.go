@@ -1,7 +1,11 @@
 package tokens
 
 import (
+	"context"
 	"errors"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -32,5 +36,24 @@ func TestScopesMustBeScopeTokens(t *testing.T) {
 	}
 	if _, err := NewClientCredentials(cfg); err != nil {
 		t.Fatalf("valid scopes: %v", err)
+	}
+}
+
+// grant_type is a parameter the client-credentials request sets itself:
+// x/oauth2 lets EndpointParams override it, which would silently turn
+// ClientCredentials into another grant (password, jwt-bearer) sending the
+// client's credentials with it. It is a *ConfigError like the others.
+func TestEndpointParamsGrantTypeIsConfigError(t *testing.T) {
+	as := newFakeAS(t, func(w http.ResponseWriter, r *http.Request, f url.Values) { issue(w, "at", "") })
+	cfg := as.config(ClientSecretBasic(StaticSecret([]byte("s"))))
+	cfg.EndpointParams = url.Values{"grant_type": {"password"}, "username": {"u"}, "password": {"p"}}
+	cc, err := NewClientCredentials(cfg)
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Option != "EndpointParams" || !strings.Contains(err.Error(), "grant_type") {
+		if err == nil {
+			_, _ = cc.Token(context.Background())
+			t.Fatalf("EndpointParams[grant_type] accepted; sent grant_type=%q", as.lastForm().Get("grant_type"))
+		}
+		t.Fatalf("EndpointParams[grant_type]: err = %v, want a *ConfigError naming EndpointParams", err)
 	}
 }
