@@ -116,7 +116,8 @@ type PrivateKeyJWTConfig struct {
 	// advisories). Default: the token endpoint URL, which RFC 7523 allows
 	// and every server accepts.
 	Audience string
-	// Lifetime is exp minus iat. Default DefaultAssertionLifetime.
+	// Lifetime is exp minus iat, whole seconds (at least one; a shorter
+	// positive Lifetime is a *ConfigError). Default DefaultAssertionLifetime.
 	Lifetime time.Duration
 }
 
@@ -144,6 +145,9 @@ func (a *jwtAuth) validate() error {
 		return configErr("PrivateKeyJWTConfig", "set exactly one of Key and Signer")
 	case a.cfg.Lifetime < 0:
 		return configErr("PrivateKeyJWTConfig.Lifetime", "negative duration %v", a.cfg.Lifetime)
+	case a.cfg.Lifetime > 0 && a.cfg.Lifetime < time.Second:
+		// iat and exp are whole seconds: exp would equal iat.
+		return configErr("PrivateKeyJWTConfig.Lifetime", "%v is under a second, the resolution of iat and exp", a.cfg.Lifetime)
 	}
 	if a.cfg.Signer != nil {
 		if _, err := signingMethod(a.cfg.Signer, a.cfg.Algorithm); err != nil {

@@ -2,11 +2,15 @@ package tokens
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // An empty scope, or one with a space, quote, backslash or control
@@ -55,5 +59,25 @@ func TestEndpointParamsGrantTypeIsConfigError(t *testing.T) {
 			t.Fatalf("EndpointParams[grant_type] accepted; sent grant_type=%q", as.lastForm().Get("grant_type"))
 		}
 		t.Fatalf("EndpointParams[grant_type]: err = %v, want a *ConfigError naming EndpointParams", err)
+	}
+}
+
+// The assertion's iat and exp are whole seconds (RFC 7519 NumericDate): a
+// Lifetime under a second gave exp == iat, an assertion expired when
+// issued and refused as invalid_client at every token request. It is a
+// *ConfigError naming the field.
+func TestPrivateKeyJWTSubSecondLifetimeIsConfigError(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for _, life := range []time.Duration{time.Nanosecond, 500 * time.Millisecond, time.Second - 1} {
+		cfg := OAuth2Config{
+			TokenURL: "https://as.example/token",
+			ClientID: "c",
+			Auth:     PrivateKeyJWT(PrivateKeyJWTConfig{Signer: key, Lifetime: life}),
+		}
+		_, err := NewClientCredentials(cfg)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Option != "PrivateKeyJWTConfig.Lifetime" {
+			t.Errorf("Lifetime %v: err = %v, want a *ConfigError for PrivateKeyJWTConfig.Lifetime", life, err)
+		}
 	}
 }
