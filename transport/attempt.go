@@ -625,8 +625,9 @@ func callScopeFrom(ctx context.Context) *callScope {
 // credentials). Stacks put it just outside the foreign layers; without them
 // it is not needed. It also holds the
 // foreign layers to the http.RoundTripper contract for the layers outside:
-// neither a response nor an error becomes an error, a response returned
-// with an error is closed, and a response without a body gets http.NoBody.
+// neither a response nor an error becomes an error (and the request's
+// body is closed, as on any error), a response returned with an error is
+// closed, and a response without a body gets http.NoBody.
 func NewCallLayerBoundary(next http.RoundTripper) http.RoundTripper {
 	return &callLayerBoundary{next: orDefault(next)}
 }
@@ -647,6 +648,10 @@ func (b *callLayerBoundary) RoundTrip(req *http.Request) (*http.Response, error)
 		}
 		return nil, err
 	case err == nil && resp == nil:
+		// Most likely refused without calling next and without closing
+		// the body, which the layers outside (and the caller) take as
+		// closed on an error: a pipe's writer would block for ever.
+		closeBody(req)
 		return nil, errNoResponse
 	case err == nil && resp.Body == nil:
 		resp.Body = http.NoBody
