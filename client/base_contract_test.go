@@ -1,7 +1,10 @@
 package client_test
 
 import (
+	"io"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/securecall/securecall/client"
@@ -39,5 +42,38 @@ func TestDoBaseTransportReturnsNothing(t *testing.T) {
 	}
 	if calls == 0 {
 		t.Error("the base transport was never called")
+	}
+}
+
+// closeCounter counts Close calls on a request body.
+type closeCounter struct {
+	io.Reader
+	n *atomic.Int32
+}
+
+func (c closeCounter) Close() error { c.n.Add(1); return nil }
+
+// TestDoBaseTransportReturnsNothingClosesBody: the attempt's body handed
+// to a base transport that returns neither a response nor an error was
+// never closed (a file left open, a pipe's writer blocked): the guard
+// closes it, as a transport that fails must.
+func TestDoBaseTransportReturnsNothingClosesBody(t *testing.T) {
+	var closed atomic.Int32
+	rt := transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		req.Body = closeCounter{Reader: req.Body, n: &closed}
+		return nil, nil
+	})
+	c, err := client.New(client.WithBaseTransport(rt), client.WithOrigins("https://api.example.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/v1", strings.NewReader("payload"))
+	resp, err := c.Do(req)
+	if resp != nil || err == nil {
+		t.Fatalf("resp %v, err %v: want an error", resp, err)
+	}
+	if n := closed.Load(); n == 0 {
+		t.Error("the body given to the base transport was never closed")
 	}
 }

@@ -350,6 +350,11 @@ func (g baseGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	case resp == nil:
+		// A transport that fails closes the request's body; this one did
+		// not say it failed, so the guard does.
+		if req.Body != nil {
+			req.Body.Close()
+		}
 		return nil, errNoResponse
 	case resp.Body == nil:
 		resp.Body = http.NoBody
