@@ -179,7 +179,8 @@ type Observation struct {
 	// scheme is recorded under the origin "_invalid".
 	URL *url.URL
 	// Route is the call's route template, cut to 256 bytes with the
-	// marker "/{...}" when longer (as WithRoute says); empty: the URL's
+	// marker "/{...}" when longer (as WithRoute says), bytes that are not
+	// UTF-8 replaced by U+FFFD; empty: the URL's
 	// path with identifiers folded to "{id}" (see NormalizePath).
 	Route string
 	// StatusCode is the response status; ignored when Err is set.
@@ -255,8 +256,13 @@ const routeCut = "/{...}"
 // Observation.Route), which is a string of the caller's and may be built
 // from request data: a route is bookkeeping, so a long one is cut rather
 // than failing the call, and the memory an inventory entry holds stays
-// bounded.
+// bounded. Bytes that are not UTF-8 are first replaced by U+FFFD: the
+// route becomes a metric and span attribute (url.template), and OTLP
+// rejects a whole export batch over one string that is not valid UTF-8.
 func boundRoute(route string) string {
+	if !utf8.ValidString(route) {
+		route = strings.ToValidUTF8(route, "\uFFFD")
+	}
 	if len(route) <= maxRouteLen {
 		return route
 	}
