@@ -603,8 +603,9 @@ func (e *invEntry) record(o *Observation, at int64) {
 	if e.flags.Load()&fl != fl {
 		e.flags.Or(fl)
 	}
+	// The status counter is bumped last: a snapshot or metric collection
+	// that counts the call finds its latency, first and last seen stored.
 	sh := &e.shards[rand.Uint32()&(invShards-1)]
-	sh.classes[class].Add(1)
 
 	d := int64(o.Duration)
 	if d < 0 {
@@ -642,6 +643,7 @@ func (e *invEntry) record(o *Observation, at int64) {
 			break
 		}
 	}
+	sh.classes[class].Add(1)
 }
 
 // testHookInsertLocked, when set by a test, runs each time insert takes
@@ -748,7 +750,9 @@ type InventorySnapshot struct {
 
 // Snapshot returns the entries, sorted by origin, route and method, with
 // the overflow entry last when it has calls. Counters are read one by one
-// while calls go on, so the figures of a busy entry may be a call apart.
+// while calls go on, so the figures of a busy entry may be a call apart;
+// the times and latency of an entry always include every call its status
+// counts hold (a call's status is counted last).
 func (inv *Inventory) Snapshot() InventorySnapshot {
 	m := *inv.entries.Load()
 	s := InventorySnapshot{GeneratedAt: inv.now().UTC(), MaxEntries: inv.max, Entries: make([]InventoryEntry, 0, len(m)+1)}
