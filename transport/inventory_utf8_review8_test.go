@@ -67,3 +67,40 @@ func TestInventoryAttributesAreValidUTF8(t *testing.T) {
 		t.Fatal("no data points")
 	}
 }
+
+// TestInventoryCloseStopsMetrics: after Close the meter provider no longer
+// calls into the inventory (a closed client's inventory is not kept
+// alive by a long-lived provider), and a second Close is harmless.
+func TestInventoryCloseStopsMetrics(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	inv, err := transport.NewInventory(transport.InventoryConfig{MeterProvider: mp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv.Record(transport.Observation{Method: "GET", URL: mustURL(t, "https://api.example.test/x"), StatusCode: 200})
+	if err := inv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				if len(d.DataPoints) > 0 {
+					t.Errorf("%s observed after Close: %+v", m.Name, d.DataPoints)
+				}
+			case metricdata.Gauge[int64]:
+				if len(d.DataPoints) > 0 {
+					t.Errorf("%s observed after Close: %+v", m.Name, d.DataPoints)
+				}
+			}
+		}
+	}
+}
