@@ -3,14 +3,9 @@ package transport_test
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/securecall/securecall/signer"
-	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -23,36 +18,10 @@ import (
 // to its default one: another tenant. Only an IPv6 literal may be in
 // brackets.
 func TestCredentialLayersRefuseBracketedNameHost(t *testing.T) {
-	type seen struct{ host, auth, key, sig string }
-	var (
-		mu  sync.Mutex
-		got seen
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		got = seen{r.Host, r.Header.Get("Authorization"), r.Header.Get("X-Api-Key"), r.Header.Get("Signature")}
-		mu.Unlock()
-	}))
-	defer srv.Close()
-	su, _ := url.Parse(srv.URL)
-	port := su.Port()
-	scope := mustOrigins(t, srv.URL, "http://api.example.com:"+port, "http://[::1]:"+port)
-
-	s, err := signer.New(signer.Options{Keys: signer.StaticKey(signKey(t))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rt http.RoundTripper = srv.Client().Transport
-	if rt, err = transport.NewSign(rt, transport.SignConfig{Signer: s, Scope: scope}); err != nil {
-		t.Fatal(err)
-	}
-	if rt, err = transport.NewAPIKey(rt, transport.APIKeyConfig{Source: tokens.Static(tokens.NewToken("key-1", "", time.Time{})), Scope: scope}); err != nil {
-		t.Fatal(err)
-	}
-	if rt, err = transport.NewAuth(rt, transport.AuthConfig{Source: tokens.Static(tokens.NewToken("tok-1", "Bearer", time.Time{})), Scope: scope}); err != nil {
-		t.Fatal(err)
-	}
-
+	rig := newCredHostRig(t, func(port string) []string {
+		return []string{"http://api.example.com:" + port, "http://[::1]:" + port}
+	})
+	port, name := rig.port, rig.su.Hostname()
 	for _, tc := range []struct {
 		urlHost, host string
 		cred          bool
@@ -60,31 +29,16 @@ func TestCredentialLayersRefuseBracketedNameHost(t *testing.T) {
 		{"", "[::1]:" + port, true}, // an IPv6 literal: the one thing brackets may hold
 		{"", "[api.example.com]:" + port, false},
 		{"", "[api.example.com]", false},
-		{"", "[" + su.Hostname() + "]:" + port, false},
+		{"", "[" + name + "]:" + port, false},
 		{"", "api.example.com]:" + port, false},
 		// A hand-built URL.Host: net/http dials its Hostname, with the
 		// brackets stripped, and sends it as the Host as written.
-		{"[" + su.Hostname() + "]:" + port, "", false},
+		{"[" + name + "]:" + port, "", false},
 	} {
-		req, err := http.NewRequest("GET", srv.URL+"/v1/things", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tc.urlHost != "" {
-			req.URL.Host = tc.urlHost
-		}
-		req.Host = tc.host
-		mu.Lock()
-		got = seen{host: "(nothing arrived)"}
-		mu.Unlock()
-		resp, err := rt.RoundTrip(req)
-		if err != nil {
+		g, ok := rig.send(t, tc.urlHost, tc.host)
+		if !ok {
 			continue // net/http refused the Host itself: nothing arrived
 		}
-		resp.Body.Close()
-		mu.Lock()
-		g := got
-		mu.Unlock()
 		if tc.cred {
 			if g.auth != "Bearer tok-1" || g.key != "key-1" || g.sig == "" {
 				t.Errorf("URL host %q, Host %q: arrived as %q without all three credentials", tc.urlHost, tc.host, g.host)
