@@ -178,7 +178,7 @@ func scopeAllows(s Scope, req *http.Request) bool {
 // Host, which no virtual host of that name matches (a front end routes it
 // to its default host).
 func bracketsOK(a string) bool {
-	if !strings.ContainsAny(a, "[]") {
+	if strings.IndexByte(a, '[') < 0 && strings.IndexByte(a, ']') < 0 {
 		return true
 	}
 	end := strings.IndexByte(a, ']')
@@ -210,6 +210,17 @@ func (o Origins) Allows(u *url.URL) bool {
 	if u == nil {
 		return false
 	}
+	if (u.Scheme == "https" || u.Scheme == "http") && plainAuthority(u.Host) {
+		// The common case, a URL already in an Origin's form (lower-case
+		// ASCII host, no trailing dot, no brackets): compare it as written,
+		// with no Origin built. A miss falls through to the full check, so
+		// the answer is OriginOf's either way.
+		for _, want := range o {
+			if want.Scheme == u.Scheme && authorityIs(u.Host, want) {
+				return true
+			}
+		}
+	}
 	got := OriginOf(u)
 	if got.Scheme == "" || got.Host == "" {
 		return false // relative URLs and the zero Origin match nothing
@@ -220,6 +231,52 @@ func (o Origins) Allows(u *url.URL) bool {
 		}
 	}
 	return false
+}
+
+// plainAuthority reports whether the authority a is written as OriginOf
+// would hold it: a non-empty host of lower-case ASCII letters, digits, '-',
+// '.' and '_', not ending in '.', then nothing or ':' and a port of
+// digits. For such an authority, comparing as written gives OriginOf's
+// answer.
+func plainAuthority(a string) bool {
+	i := 0
+	for ; i < len(a); i++ {
+		c := a[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			break
+		}
+	}
+	if i == 0 || a[i-1] == '.' {
+		return false // no host, or a trailing dot (OriginOf removes it)
+	}
+	if i == len(a) {
+		return true
+	}
+	if a[i] != ':' || i+1 == len(a) {
+		return false
+	}
+	for _, c := range []byte(a[i+1:]) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// authorityIs reports whether the plain authority a (see plainAuthority)
+// names want's host and port: "host" for the scheme's default port, or
+// "host:port". want must be in its canonical form (as ParseOrigin makes
+// it) to match: a hand-built Origin with an upper-case host matches no
+// plain authority, as it matches no OriginOf.
+func authorityIs(a string, want Origin) bool {
+	h := want.Host
+	if len(a) < len(h) || a[:len(h)] != h {
+		return false
+	}
+	if len(a) == len(h) {
+		return want.Scheme == "https" && want.Port == "443" || want.Scheme == "http" && want.Port == "80"
+	}
+	return a[len(h)] == ':' && a[len(h)+1:] == want.Port
 }
 
 // ParseOrigins parses each string with ParseOrigin.
