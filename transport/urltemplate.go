@@ -19,6 +19,15 @@ import (
 // NUL and other control characters, and invalid UTF-8. So a value can never climb out of its segment the way
 // url.JoinPath(base, "../admin") does.
 //
+// A value that holds percent escapes is escaped again ("%" becomes
+// "%25"), so a server that decodes the path once reads back the value as
+// given. A gateway that decodes the path and forwards it decoded would
+// hand its upstream the value's own escapes, which the upstream decodes
+// again; so a segment whose decoding, once or repeatedly, would hold "/",
+// "", a control character or invalid UTF-8, or be a dot segment, is
+// refused too: "%2F", "%5C", "%2e%2e", "%252F", "%C0%AF". Other escapes
+// ("100%", "a%20b", "%3F") are sent escaped again, as before.
+//
 // The template text, not the filled-in path, is the call's route: the
 // inventory, audit log and telemetry report "/users/{id}" for every user,
 // which keeps identifiers out of metrics and their cardinality low.
@@ -28,7 +37,8 @@ import (
 // may fill a whole segment or part of one ("/files/{name}.json",
 // "/v1/{resource}:cancel"); each name appears once. Literal text may use
 // unreserved characters, sub-delimiters, ":" and "@", and %XX escapes
-// (not of "/", "\", "." or control characters). Empty segments ("//") are
+// (not of "/", "\", "." or control characters, nor escapes of those
+// escapes such as "%252F"). Empty segments ("//") are
 // refused except for a trailing slash, and so are dot segments, with or
 // without path parameters ("/..;v=1"). No query or fragment: add query
 // parameters to the URL with url.Values.
@@ -165,6 +175,11 @@ func (t *Template) parseSegment(seg string) ([]tmplPart, string) {
 	if !hasVar && dotSegment(seg) {
 		return nil, "dot segment"
 	}
+	if !hasVar {
+		if reason := checkDecodedSegment(seg); reason != "" {
+			return nil, "literal text " + reason
+		}
+	}
 	return parts, ""
 }
 
@@ -246,8 +261,12 @@ func (t *Template) Expand(values ...string) (string, error) {
 			}
 			b.WriteString(url.PathEscape(v))
 		}
-		if seg := b.String()[start:]; dotSegment(seg) || dotSegment(unescapedSegment(seg)) {
+		seg := b.String()[start:]
+		if dotSegment(seg) || dotSegment(unescapedSegment(seg)) {
 			return "", &TemplateError{Template: t.raw, Var: t.segVar(parts), Reason: "would make a dot segment"}
+		}
+		if reason := checkDecodedSegment(seg); reason != "" {
+			return "", &TemplateError{Template: t.raw, Var: t.segVar(parts), Reason: reason}
 		}
 	}
 	return b.String(), nil
@@ -270,6 +289,97 @@ func unescapedSegment(seg string) string {
 		return dec
 	}
 	return seg
+}
+
+// maxDecodeRounds bounds how many times checkDecodedSegment decodes a
+// segment; one still changing after that many rounds is refused.
+const maxDecodeRounds = 8
+
+// checkDecodedSegment returns why the expanded segment seg would leave its
+// place in the path when decoded more than once, or "". Expand escapes a
+// value that already holds escapes again ("%2F" is sent as "%252F"), which
+// a server that decodes once reads back as the text "%2F". But a gateway
+// that decodes the path and forwards it decoded (nginx
+// "proxy_pass http://up$uri", many API gateways and rewriting proxies)
+// hands the upstream "%2F", and the upstream's own decoding makes it "/".
+// So seg is decoded again and again, as leniently as such servers do (a
+// "%" without two hex digits stays as it is; IIS's "%uXXXX" is decoded),
+// and every form must be free of "/", "\", control characters and
+// invalid UTF-8 (overlong forms such as "%C0%AF" for "/"), and must not
+// be a dot segment. A segment without "%" is returned at once.
+func checkDecodedSegment(seg string) string {
+	if strings.IndexByte(seg, '%') < 0 {
+		return ""
+	}
+	s := seg
+	for round := 0; ; round++ {
+		d, changed := lenientUnescape(s)
+		if !changed {
+			return ""
+		}
+		if round == maxDecodeRounds {
+			return "percent-encoded too many times"
+		}
+		if reason := checkDecodedForm(d); reason != "" {
+			return reason
+		}
+		s = d
+	}
+}
+
+// checkDecodedForm returns why d, a decoded form of a segment, would
+// change the path's shape, or "".
+func checkDecodedForm(d string) string {
+	if !utf8.ValidString(d) {
+		return "percent-encoded invalid UTF-8"
+	}
+	for i := 0; i < len(d); i++ {
+		switch c := d[i]; {
+		case c < 0x20 || c == 0x7f:
+			return "percent-encoded control character"
+		case c == '/' || c == '\\':
+			return "percent-encoded / or \\ (would change the path where it is decoded twice)"
+		}
+	}
+	if dotSegment(d) {
+		return "percent-encoded dot segment"
+	}
+	return ""
+}
+
+// lenientUnescape decodes every "%XX" and "%uXXXX" escape of s and leaves
+// any other "%" as it is; changed reports whether anything was decoded.
+func lenientUnescape(s string) (string, bool) {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' {
+			switch {
+			case i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+				if b == nil {
+					b = append(make([]byte, 0, len(s)), s[:i]...)
+				}
+				b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+				i += 2
+				continue
+			case i+5 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') && isHex(s[i+2]) && isHex(s[i+3]) && isHex(s[i+4]) && isHex(s[i+5]):
+				if b == nil {
+					b = append(make([]byte, 0, len(s)), s[:i]...)
+				}
+				r := rune(unhex(s[i+2]))<<12 | rune(unhex(s[i+3]))<<8 | rune(unhex(s[i+4]))<<4 | rune(unhex(s[i+5]))
+				b = utf8.AppendRune(b, r)
+				i += 5
+				continue
+			}
+		}
+		if b != nil {
+			b = append(b, c)
+		}
+	}
+	if b == nil {
+		return s, false
+	}
+	return string(b), true
 }
 
 // segVar names the first variable of a segment, for an error.
