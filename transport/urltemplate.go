@@ -7,7 +7,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Template is a URL path template such as "/users/{id}/orders/{order}".
@@ -27,6 +30,14 @@ import (
 // "", a control character or invalid UTF-8, or be a dot segment, is
 // refused too: "%2F", "%5C", "%2e%2e", "%252F", "%C0%AF". Other escapes
 // ("100%", "a%20b", "%3F") are sent escaped again, as before.
+//
+// Servers that normalise Unicode (NFKC in some Java, Python and .NET
+// stacks; Windows' best-fit code page mapping) read look-alikes as "."
+// and "/": FULLWIDTH FULL STOP U+FF0E, TWO DOT LEADER U+2025, FULLWIDTH
+// SOLIDUS U+FF0F, DIVISION SLASH U+2215. A segment whose NFKC form, with
+// such look-alikes mapped and invisible format characters removed, would
+// hold "/" or "\" or be a dot segment is refused as well. Other non-ASCII
+// text ("é", "日本", "你好。") is sent escaped as UTF-8.
 //
 // The template text, not the filled-in path, is the call's route: the
 // inventory, audit log and telemetry report "/users/{id}" for every user,
@@ -312,19 +323,50 @@ func checkDecodedSegment(seg string) string {
 		return ""
 	}
 	s := seg
-	for round := 0; ; round++ {
-		d, changed := lenientUnescape(s)
-		if !changed {
-			return ""
-		}
-		if round == maxDecodeRounds {
-			return "percent-encoded too many times"
-		}
+	for range maxDecodeRounds {
+		d, decoded := lenientUnescape(s)
 		if reason := checkDecodedForm(d); reason != "" {
 			return reason
 		}
-		s = d
+		n := d
+		if !isASCII(d) {
+			n = lookalikeForm(d)
+			if checkDecodedForm(n) != "" {
+				return "Unicode look-alike of /, \\, a control character or a dot segment (NFKC)"
+			}
+		}
+		if !decoded && n == d {
+			return ""
+		}
+		s = n
 	}
+	return "percent-encoded too many times"
+}
+
+// lookalikeForm returns d as a server that normalises Unicode may read
+// it: NFKC (FULLWIDTH FULL STOP U+FF0E is ".", TWO DOT LEADER U+2025 is
+// "..", FULLWIDTH SOLIDUS U+FF0F is "/", FULLWIDTH PERCENT SIGN U+FF05
+// is "%"), without invisible format characters and variation selectors
+// (".\u200B." is ".."), and with the look-alikes that Windows' best-fit
+// code page mapping and some decoders read as "/", "\" or "." (DIVISION
+// SLASH U+2215, FRACTION SLASH U+2044, IDEOGRAPHIC FULL STOP U+3002...)
+// replaced by them.
+func lookalikeForm(d string) string {
+	n := norm.NFKC.String(d)
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '\u2044', '\u2215', '\u29F8', '\u2571':
+			return '/'
+		case '\u2216', '\u29F5', '\u29F9', '\u2572':
+			return '\\'
+		case '\u3002', '\uFF61':
+			return '.'
+		}
+		if unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) {
+			return -1
+		}
+		return r
+	}, n)
 }
 
 // checkDecodedForm returns why d, a decoded form of a segment, would

@@ -63,3 +63,30 @@ func TestTemplateRefusesEncodedSeparators(t *testing.T) {
 		}
 	}
 }
+
+// Servers that apply Unicode NFKC normalisation to the decoded path
+// (some Java, Python and .NET stacks) read FULLWIDTH FULL STOP U+FF0E as
+// ".", TWO DOT LEADER U+2025 as "..", FULLWIDTH SOLIDUS U+FF0F as "/";
+// Windows' best-fit code page mapping reads DIVISION SLASH U+2215 as "/".
+// Expand refuses a segment whose NFKC form (also after decoding, and
+// without invisible format characters) would hold "/" or "\" or be a dot
+// segment.
+func TestTemplateRefusesUnicodeLookalikes(t *testing.T) {
+	tm := transport.MustParseTemplate("/users/{id}/orders")
+	for _, v := range []string{
+		"\uFF0E\uFF0E", "\uFF0E", ".\uFF0E", "\u2025", "\u2024\u2024", "\uFE52\uFE52", "\u2024",
+		"\uFF0E\uFF0E\uFF1Bx", "a\uFF0Fb", "\uFF0F", "a\uFF3Cb", "\uFE68", "a\u2215b", "a\u2044b",
+		"a\u29F8b", "%EF%BC%8E%EF%BC%8E", "%EF%BC%8F", "\uFF05\uFF12\uFF26", "\uFF05\uFF12\uFF45\uFF05\uFF12\uFF45",
+		".\u200B.", "\u00AD..", ".\uFE0F", "\u3002\u3002", "\uFF61", "a\u2216b", "\u29F9",
+	} {
+		got, err := tm.Expand(v)
+		refusedFor(t, "lookalike", "id", v, got, err)
+	}
+	for _, v := range []string{
+		"é", "日本", "你好。", "ｶﾀｶﾅ", "\u2026", "Ⅻ", "ﬁle", "می\u200Cخواهم", "👨\u200D👩\u200D👧", "¥", "₩",
+	} {
+		if _, err := tm.Expand(v); err != nil {
+			t.Errorf("Expand(%q): %v, want accepted", v, err)
+		}
+	}
+}
