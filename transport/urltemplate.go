@@ -19,7 +19,7 @@ import (
 // values, "." and ".." segments (also before a ";" path parameter,
 // "..;v=1", which servlet containers such as Tomcat read as ".."), "/"
 // and "\" (which some servers treat as a separator even when escaped),
-// NUL and other control characters, and invalid UTF-8. So a value can never climb out of its segment the way
+// NUL and other control characters (C0, DEL and C1 such as U+0085), and invalid UTF-8. So a value can never climb out of its segment the way
 // url.JoinPath(base, "../admin") does.
 //
 // A value that holds percent escapes is escaped again ("%" becomes
@@ -381,6 +381,8 @@ func checkDecodedForm(d string) string {
 			return "percent-encoded control character"
 		case c == '/' || c == '\\':
 			return "percent-encoded / or \\ (would change the path where it is decoded twice)"
+		case c == 0xC2 && i+1 < len(d) && d[i+1] >= 0x80 && d[i+1] <= 0x9F:
+			return "percent-encoded control character"
 		}
 	}
 	if dotSegment(d) {
@@ -451,7 +453,9 @@ func (t *Template) ExpandMap(values map[string]string) (string, error) {
 	return t.Expand(vs...)
 }
 
-// checkPathValue returns why v cannot be a path value, or "".
+// checkPathValue returns why v cannot be a path value, or "". Control
+// characters are C0, DEL and C1 (U+0080-U+009F, "\xC2\x80"-"\xC2\x9F" in
+// UTF-8), among them NEXT LINE U+0085, a line break to some servers.
 func checkPathValue(v string) string {
 	if v == "" {
 		return "empty"
@@ -465,6 +469,8 @@ func checkPathValue(v string) string {
 			return "control character"
 		case c == '/' || c == '\\':
 			return "contains / or \\ (would change the path)"
+		case c == 0xC2 && i+1 < len(v) && v[i+1] >= 0x80 && v[i+1] <= 0x9F:
+			return "control character"
 		}
 	}
 	return ""

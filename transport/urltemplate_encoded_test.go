@@ -90,3 +90,19 @@ func TestTemplateRefusesUnicodeLookalikes(t *testing.T) {
 		}
 	}
 }
+
+// The docs promise that control characters are refused, but only C0
+// and DEL were: the C1 controls U+0080-U+009F passed, among them NEXT
+// LINE U+0085, a line break to Java's and .NET's line readers (log
+// injection where a server logs the decoded path), and CSI U+009B, a
+// terminal escape. They are refused in a value and when percent-encoded.
+func TestTemplateRefusesC1Controls(t *testing.T) {
+	tm := transport.MustParseTemplate("/users/{id}/orders")
+	for _, v := range []string{"a\u0085b", "\u009B31m", "\u0080", "\u009F", "a%C2%85b"} {
+		got, err := tm.Expand(v)
+		refusedFor(t, "C1 control", "id", v, got, err)
+	}
+	if _, err := tm.Expand("\u00A0x"); err != nil {
+		t.Errorf("NO-BREAK SPACE refused: %v", err)
+	}
+}
