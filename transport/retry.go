@@ -420,7 +420,8 @@ func Attempts(resp *http.Response) int {
 //     request carrying an idempotency key (the server still processing
 //     an earlier attempt, draft-ietf-httpapi-idempotency-key-header; not
 //     after a first attempt, nor when every earlier attempt was never
-//     sent), errors that prove the request was
+//     sent or was answered 408, 425 or 429, which say the server did not
+//     process it), errors that prove the request was
 //     never sent (for any method), and ambiguous errors (resets,
 //     timeouts) only for replayable requests: an idempotent method, or an
 //     Idempotency-Key / X-Idempotency-Key header (cfg.IdempotencyKeys adds
@@ -592,8 +593,10 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// layer's other stops do.
 	var pendingCheck error
 	// sentEarlier: an earlier attempt of the call may have reached the
-	// server (it was not proven never sent), so a keyed retry's 409 may be
-	// the server still processing it (conflictOutstanding).
+	// server and still be in progress there (it was not proven never sent,
+	// nor answered with a status saying it was not processed:
+	// unprocessedAnswer), so a keyed retry's 409 may be the server still
+	// processing it (conflictOutstanding).
 	sentEarlier := false
 	for n := 0; ; n++ {
 		// Honour the host's cooldown (set by this call or any other).
@@ -759,7 +762,7 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 
 		pendingCheck = checkErr
-		sentEarlier = sentEarlier || v.Class != ClassNeverSent
+		sentEarlier = sentEarlier || (v.Class != ClassNeverSent && !unprocessedAnswer(resp))
 		reason := ErrorType(err)
 		lastStatus = 0
 		if resp != nil {
@@ -859,6 +862,22 @@ func (l *retryLayer) conflictOutstanding(req *http.Request, key string, resp *ht
 	}
 	return key != "" || hasIdempotencyKey(req.Header) ||
 		(l.cfg.IdempotencyKeys && hasField(req.Header, l.cfg.IdempotencyHeader))
+}
+
+// unprocessedAnswer reports a response that says the server did not
+// process the attempt it answers: 408 (it timed out before the request
+// was complete), 425 (it refused to process early data) or 429 (it shed
+// the request). A keyed retry's 409 after such an attempt cannot be that
+// attempt still in progress (conflictOutstanding).
+func unprocessedAnswer(resp *http.Response) bool {
+	if resp == nil {
+		return false
+	}
+	switch resp.StatusCode {
+	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:
+		return true
+	}
+	return false
 }
 
 // refusedBeforeSending reports an attempt error (as the layer sees it,
