@@ -130,6 +130,10 @@ type registry[V any] struct {
 	// while others can be (slots in use, a lowered rate, an open
 	// breaker): eviction takes idle entries first.
 	busy func(*V) bool
+	// keepBusy: a busy entry is never evicted. When the registry is full
+	// of them, get returns nil and the caller refuses the request (fails
+	// closed) rather than forget a host's state.
+	keepBusy bool
 }
 
 type regEntry[V any] struct {
@@ -160,7 +164,8 @@ func (r *registry[V]) lookup(host string) *V {
 }
 
 // get returns host's entry, creating it when missing; now (ticks of the
-// owner's clock) refreshes its last-use time.
+// owner's clock) refreshes its last-use time. With keepBusy, it returns
+// nil when host has no entry and the registry is full of busy ones.
 func (r *registry[V]) get(host string, now int64) *V {
 	if m := r.m.Load(); m != nil {
 		if e, ok := (*m)[host]; ok {
@@ -193,7 +198,10 @@ func (r *registry[V]) add(host string, now int64) *V {
 		}
 	}
 	if len(next) >= r.max {
-		evictOldest(next, len(next)-r.max+1+r.max/8, r.busy)
+		evictOldest(next, len(next)-r.max+1+r.max/8, r.busy, r.keepBusy)
+		if len(next) >= r.max {
+			return nil // keepBusy, and every entry is busy
+		}
 	}
 	e := &regEntry[V]{v: r.newFn(host)}
 	e.used.Store(now)
@@ -203,12 +211,12 @@ func (r *registry[V]) add(host string, now int64) *V {
 }
 
 // evictOldest removes the k least recently used entries of m, those busy
-// reports (when set) last.
-func evictOldest[V any](m map[string]*regEntry[V], k int, busy func(*V) bool) {
+// reports (when set) last, or, with keepBusy, never.
+func evictOldest[V any](m map[string]*regEntry[V], k int, busy func(*V) bool, keepBusy bool) {
 	if k <= 0 {
 		return
 	}
-	if k >= len(m) {
+	if k >= len(m) && (busy == nil || !keepBusy) {
 		clear(m)
 		return
 	}
@@ -230,7 +238,10 @@ func evictOldest[V any](m map[string]*regEntry[V], k int, busy func(*V) bool) {
 		}
 		return cmp.Compare(a.used, b.used)
 	})
-	for _, a := range all[:k] {
+	for _, a := range all[:min(k, len(all))] {
+		if a.busy && keepBusy {
+			break // busy entries sort last: none left to take
+		}
 		delete(m, a.host)
 	}
 }

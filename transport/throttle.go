@@ -49,7 +49,8 @@ const (
 
 	// ThrottleWaitKey: the wait imposed, in seconds.
 	ThrottleWaitKey = attribute.Key("securecall.throttle.wait")
-	// ThrottleReasonKey: "rate", "concurrency", "quota" or "cooldown".
+	// ThrottleReasonKey: "rate", "concurrency", "quota", "hosts" or
+	// "cooldown".
 	ThrottleReasonKey = attribute.Key("securecall.throttle.reason")
 )
 
@@ -61,6 +62,10 @@ const (
 	// ThrottleQuota: the shared quota (ThrottleConfig.Quota) asked the
 	// request to wait.
 	ThrottleQuota = "quota"
+	// ThrottleHosts: the request's host is new and the throttle's host
+	// table (ThrottleConfig.MaxHosts) is full of hosts whose state must
+	// not be forgotten; the request is refused, not queued.
+	ThrottleHosts = "hosts"
 )
 
 // minQuotaWait is the shortest wait between two questions to the shared
@@ -136,9 +141,12 @@ type ThrottleConfig struct {
 	// between two decreases. Zero: DefaultThrottleRecoveryInterval.
 	RecoveryInterval time.Duration
 	// MaxHosts bounds the per-host state. Zero: DefaultMaxHosts. Past
-	// it, idle hosts are forgotten before those with slots in use, a
-	// lowered adaptive rate or a token bucket below full (least recently
-	// used first): a forgotten host starts again with a full burst.
+	// it, idle hosts are forgotten (least recently used first); a host
+	// with slots in use, a lowered adaptive rate or a token bucket below
+	// full never is, as a fresh state would lift its cap or rate or grant
+	// it a full burst again. When every host held is such a host, a
+	// request to a new host fails closed: it is refused with a
+	// *RateLimitError (Reason ThrottleHosts) until one becomes idle.
 	MaxHosts int
 	// MeterProvider creates MetricThrottleWait. nil:
 	// otel.GetMeterProvider().
@@ -283,7 +291,9 @@ func MatchHostPattern(pattern, host string) bool {
 // RateLimitError is the error of a request the throttle refused because
 // its wait for a token (Reason ThrottleRate), a concurrency slot (Reason
 // ThrottleConcurrency) or the shared quota (Reason ThrottleQuota), added
-// to what it already waited in the throttle, would exceed MaxWait.
+// to what it already waited in the throttle, would exceed MaxWait, or
+// because its host is new and the host table is full of hosts whose
+// state must be kept (Reason ThrottleHosts; Wait is then 0).
 // errors.Is(err, ErrRateLimited) is true; the retry layer does not retry
 // it.
 type RateLimitError struct {
@@ -294,6 +304,9 @@ type RateLimitError struct {
 }
 
 func (e *RateLimitError) Error() string {
+	if e.Reason == ThrottleHosts {
+		return "transport: throttle: no room for " + e.Host + ": every host in the table (MaxHosts) has limit state in use"
+	}
 	return "transport: throttle: " + e.Reason + " limit for " + e.Host + ": wait of " + e.Wait.String() + " exceeds " + e.MaxWait.String()
 }
 
@@ -346,6 +359,7 @@ func NewThrottle(next http.RoundTripper, cfg ThrottleConfig) (http.RoundTripper,
 	}
 	l.hosts.init(c.MaxHosts, l.newHost)
 	l.hosts.busy = (*throttleHost).busy
+	l.hosts.keepBusy = true // forgetting one would lift its limit
 	return l, nil
 }
 
@@ -431,6 +445,14 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	now := a.clockWith(l.clk.Now)
 	t := l.clk.Mono(now)
 	h := l.hosts.get(a.hostKey(req.URL), t)
+	if h == nil {
+		// A new host, and every host held has limit state a fresh entry
+		// would lose: fail closed rather than forget one.
+		closeBody(req)
+		host := a.hostKey(req.URL)
+		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(0), ThrottleReasonKey.String(ThrottleHosts))
+		return nil, &RateLimitError{Host: host, Reason: ThrottleHosts, MaxWait: l.cfg.MaxWait}
+	}
 	// The slot first, then the token: a token taken before a wait for a
 	// slot would be spent only when the slot frees, and the requests
 	// queued behind a full cap would all go out together, beyond the
