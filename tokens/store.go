@@ -104,13 +104,17 @@ func (s *MemoryStore) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := s.check(ctx, "get", key); err != nil {
 		return nil, err
 	}
+	// Copied under the lock: Set and Delete clear the old bytes.
 	s.mu.RLock()
 	v, ok := s.m[key]
+	if ok {
+		v = append([]byte(nil), v...)
+	}
 	s.mu.RUnlock()
 	if !ok {
 		return nil, &StoreError{Backend: "memory", Op: "get", Key: key, Err: ErrNotFound}
 	}
-	return append([]byte(nil), v...), nil
+	return v, nil
 }
 
 // Set stores a copy of value under key.
