@@ -99,6 +99,9 @@ func (b *budget) tryRetry(now int64) bool {
 		// Load the count before summing: a retry taken by another caller
 		// in between makes the swap fail, and the sum is taken again.
 		bk := b.win.bucket(now)
+		if bk == nil {
+			return false // now has left the window: no budget to take from
+		}
 		cur := bk.b.Load()
 		calls, retries := b.win.totals(now)
 		if retries >= max(int64(b.ratio*float64(calls)), b.min) {
@@ -166,20 +169,36 @@ func (w *window) init(d time.Duration) {
 }
 
 // bucket returns the bucket of the time slice now falls in, clearing it
-// first when it still holds an older slice's counts.
+// first when it still holds an older slice's counts. It returns nil when
+// the bucket already holds a later slice: now is a reading older than the
+// window (an attempt counted in the slice it started in, which ran longer
+// than the window), whose slice is no longer counted. Taking the bucket
+// back for it would clear the current slice's counts.
 func (w *window) bucket(now int64) *windowBucket {
 	idx := now / w.slice
 	bk := &w.buckets[idx%windowBuckets]
-	if e := bk.epoch.Load(); e != idx && bk.epoch.CompareAndSwap(e, idx) {
-		bk.a.Store(0)
-		bk.b.Store(0)
+	for {
+		e := bk.epoch.Load()
+		switch {
+		case e == idx:
+			return bk
+		case e > idx:
+			return nil
+		case bk.epoch.CompareAndSwap(e, idx):
+			bk.a.Store(0)
+			bk.b.Store(0)
+			return bk
+		}
 	}
-	return bk
 }
 
-// add adds da and db to the counts at now (ticks, see clock).
+// add adds da and db to the counts at now (ticks, see clock); nothing
+// when now's slice has left the window.
 func (w *window) add(now, da, db int64) {
 	bk := w.bucket(now)
+	if bk == nil {
+		return
+	}
 	if da != 0 {
 		bk.a.Add(da)
 	}
