@@ -18,7 +18,13 @@
 //     "." or ".." segment (also as "%2E") matches no operation and is a
 //     violation even with Config.AllowUnknownRoutes: an upstream may remove
 //     the segment and serve another resource than the one validated, maybe
-//     a described one, and upstreams differ on how they resolve it. The
+//     a described one, and upstreams differ on how they resolve it. A
+//     segment is looked for as the most decoding upstream reads the path:
+//     "%2F", "%5C" and a backslash as "/" (Tomcat with
+//     ALLOW_ENCODED_SLASH, many proxies), every percent-encoding decoded,
+//     twice over too ("%252F", a proxy and the upstream each decoding
+//     once), and cut at a ";" (Tomcat takes "..;" for ".."): so
+//     "/x%2F..%2Fpets/0" is refused too. The
 //     path is matched the way the upstream reads it: a percent-encoded
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any

@@ -80,7 +80,10 @@ type Config struct {
 	// description through without validation (a path that matches one
 	// but for repeated or trailing slashes is validated against it). A
 	// path with a "." or ".." segment is a violation all the same: the
-	// upstream may resolve it to a described operation. Zero: such a
+	// upstream may resolve it to a described operation. So is one whose
+	// segment is "." or ".." once "%2F", "%5C" or a backslash is read
+	// as "/" ("/x%2F..%2Fpets/0"), percent-encodings are decoded (twice
+	// over, too) or a ";" ends the segment ("..;", as Tomcat reads it). Zero: such a
 	// request is a violation ("no matching operation").
 	AllowUnknownRoutes bool
 	// MaxBodyBytes is the largest body buffered for validation. A larger
@@ -445,7 +448,9 @@ func passesUnlisted(op *openapi3.Operation, status int) bool {
 var errDotSegment = &routers.RouteError{Reason: "no matching operation was found: the path has a dot segment"}
 
 // findRoute finds the operation req matches. A path with a "." or ".."
-// segment (also percent-encoded) matches none, and is errDotSegment: the
+// segment (also percent-encoded, also between encoded slashes or
+// backslashes, also as "..;": hasDotSegment) matches none, and is
+// errDotSegment: the
 // router would take the segment for a path parameter's value, but an
 // upstream may remove dot segments (RFC 3986 section 5.2.4) and serve
 // another resource, maybe an operation of the description. Whether and how
@@ -1053,18 +1058,53 @@ func mergeSlashes(p string) string {
 }
 
 // hasDotSegment reports whether the escaped path p has a segment that is
-// "." or "..", with the dots written as such or as %2E.
+// "." or ".." as an upstream may read it (pathView): its dots written as
+// such or percent-encoded, its slashes "/", a backslash or either percent-encoded,
+// any of them encoded twice, and the segment cut at a ";" (Tomcat takes
+// "..;" for "..").
 func hasDotSegment(p string) bool {
-	for seg := range strings.SplitSeq(p, "/") {
-		if len(seg) == 0 || len(seg) > 6 {
-			continue
-		}
-		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "%2e", "."), "%2E", ".")
+	for seg := range strings.SplitSeq(pathView(p), "/") {
+		seg, _, _ = strings.Cut(seg, ";")
 		if seg == "." || seg == ".." {
 			return true
 		}
 	}
 	return false
+}
+
+// pathView returns the escaped path p decoded the furthest an upstream
+// (or a proxy in front of it) may decode it: every percent-encoding
+// decoded, again while one is left that decodes ("%252F" is "/" to a
+// proxy and an upstream that each decode once), and every backslash as "/"
+// (Windows servers, and the WHATWG URL parser, read it as one). Tomcat
+// with ALLOW_ENCODED_SLASH, many proxies and gateways decode "%2F" before
+// they resolve dot segments or route.
+func pathView(p string) string {
+	for strings.Contains(p, "%") {
+		d := unescapeLenient(p)
+		if d == p {
+			break
+		}
+		p = d
+	}
+	return strings.ReplaceAll(p, `\`, "/")
+}
+
+// unescapeLenient decodes every valid percent-encoding of s, leaving any
+// other "%" as it is.
+func unescapeLenient(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if c, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(c))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // routeName is the server's base path followed by the operation's path.
