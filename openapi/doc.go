@@ -24,7 +24,9 @@
 //     ALLOW_ENCODED_SLASH, many proxies), every percent-encoding decoded,
 //     twice over too ("%252F", a proxy and the upstream each decoding
 //     once), and cut at a ";" (Tomcat takes "..;" for ".."): so
-//     "/x%2F..%2Fpets/0" is refused too. The
+//     "/x%2F..%2Fpets/0" is refused too. Likewise a path that matches no
+//     operation as written but does once read that way ("/pets%2F0") is a
+//     violation, AllowUnknownRoutes or not. The
 //     path is matched the way the upstream reads it: a percent-encoded
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any

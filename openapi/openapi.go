@@ -83,7 +83,9 @@ type Config struct {
 	// upstream may resolve it to a described operation. So is one whose
 	// segment is "." or ".." once "%2F", "%5C" or a backslash is read
 	// as "/" ("/x%2F..%2Fpets/0"), percent-encodings are decoded (twice
-	// over, too) or a ";" ends the segment ("..;", as Tomcat reads it). Zero: such a
+	// over, too) or a ";" ends the segment ("..;", as Tomcat reads it),
+	// and a path that matches an operation only once read that way
+	// ("/pets%2F0"). Zero: such a
 	// request is a violation ("no matching operation").
 	AllowUnknownRoutes bool
 	// MaxBodyBytes is the largest body buffered for validation. A larger
@@ -234,10 +236,11 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	route, params, err := l.findRoute(req)
 	if err != nil {
-		// A path with a dot segment is not let through as an unknown
-		// route: the upstream may resolve it to an operation of the
-		// description (see findRoute).
-		if l.allowUnknown && !errors.Is(err, errDotSegment) {
+		// A path with a dot segment, or one that matches an operation
+		// once decoded, is not let through as an unknown route: the
+		// upstream may serve it as an operation of the description (see
+		// findRoute).
+		if l.allowUnknown && !refusedUnknown(err) {
 			return l.next.RoundTrip(req)
 		}
 		v := &Violation{Direction: "request", Method: req.Method, Reason: reasonOf(err, l.opaque)}
@@ -447,6 +450,17 @@ func passesUnlisted(op *openapi3.Operation, status int) bool {
 // violation even with AllowUnknownRoutes.
 var errDotSegment = &routers.RouteError{Reason: "no matching operation was found: the path has a dot segment"}
 
+// errEncodedPath: a path that matches no operation as written but does
+// once read as the most decoding upstream reads it (pathView) is a
+// violation even with AllowUnknownRoutes.
+var errEncodedPath = &routers.RouteError{Reason: "no matching operation was found: the path matches one once its escapes are decoded"}
+
+// refusedUnknown reports whether err, of findRoute, is a violation even
+// with AllowUnknownRoutes.
+func refusedUnknown(err error) bool {
+	return errors.Is(err, errDotSegment) || errors.Is(err, errEncodedPath)
+}
+
 // findRoute finds the operation req matches. A path with a "." or ".."
 // segment (also percent-encoded, also between encoded slashes or
 // backslashes, also as "..;": hasDotSegment) matches none, and is
@@ -467,12 +481,51 @@ var errDotSegment = &routers.RouteError{Reason: "no matching operation was found
 // "/cards/default" the upstream serves, not "/cards/{id}". A path that
 // matches no operation is matched again with each run of slashes merged
 // into one ("/pets//7" is "/pets/7"), then without its trailing slash (or
-// with one, if it has none), the way most frameworks route it.
+// with one, if it has none), the way most frameworks route it. A path that
+// matches no operation but does once "%2F", "%5C" and a backslash are read
+// as "/" and its escapes decoded (pathView: "/pets%2F0", as Tomcat with
+// ALLOW_ENCODED_SLASH and many proxies serve it) is errEncodedPath: which
+// of the two the upstream serves is its own.
 func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
 	p := req.URL.EscapedPath()
 	if hasDotSegment(p) {
 		return nil, nil, errDotSegment
 	}
+	route, params, err := l.findNormalized(req, p)
+	if errors.Is(err, routers.ErrPathNotFound) {
+		// "/pets%2F0" is "/pets/0" to an upstream that decodes "%2F"
+		// (or "%5C", or decodes twice) before it routes: such a path is
+		// not let through as an unknown route.
+		if v := (&url.URL{Path: pathView(p)}).EscapedPath(); v != p {
+			if _, _, e := l.findNormalized(req, v); e == nil {
+				return nil, nil, errEncodedPath
+			}
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	// The router gives path parameters as they are in the escaped path;
+	// the upstream decodes them, and their schema constrains the decoded
+	// value ("%2B" is the one character "+", "a%2Fb" has a "/"). An array
+	// or object parameter stays escaped: the validator splits it on its
+	// style's delimiters first, and an escaped delimiter ("y%2Cz") is part
+	// of an item, not a delimiter.
+	for k, v := range params {
+		if !scalarPathParam(route, k) {
+			continue
+		}
+		if d, err := url.PathUnescape(v); err == nil {
+			params[k] = d
+		}
+	}
+	return route, params, nil
+}
+
+// findNormalized finds the operation of req with the escaped path p,
+// normalized (see findRoute): unreserved characters decoded, then slashes
+// merged, then a trailing slash taken off or added.
+func (l *layer) findNormalized(req *http.Request, p string) (*routers.Route, map[string]string, error) {
 	n := decodeUnreserved(p)
 	route, params, err := l.findPath(req, n)
 	if m := mergeSlashes(n); m != n && errors.Is(err, routers.ErrPathNotFound) {
@@ -498,24 +551,7 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 			}
 		}
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	// The router gives path parameters as they are in the escaped path;
-	// the upstream decodes them, and their schema constrains the decoded
-	// value ("%2B" is the one character "+", "a%2Fb" has a "/"). An array
-	// or object parameter stays escaped: the validator splits it on its
-	// style's delimiters first, and an escaped delimiter ("y%2Cz") is part
-	// of an item, not a delimiter.
-	for k, v := range params {
-		if !scalarPathParam(route, k) {
-			continue
-		}
-		if d, err := url.PathUnescape(v); err == nil {
-			params[k] = d
-		}
-	}
-	return route, params, nil
+	return route, params, err
 }
 
 // findPath finds the operation of req with the escaped path p instead of

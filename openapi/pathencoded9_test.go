@@ -60,3 +60,23 @@ func TestEncodedDotSegmentRefusedWithUnknownRoutesAllowed(t *testing.T) {
 	// Dots inside a segment are no dot segment.
 	checkRefusedWithUnknownRoutes(t, []string{"/x/a..b/pets", "/x%2Fa..b", "/x/..a/pets"}, false)
 }
+
+// TestEncodedSlashPathRefusedWithUnknownRoutesAllowed: "/pets%2F0" matches
+// no operation as written, but an upstream that decodes "%2F" (or "%5C",
+// or twice) before routing serves it as "/pets/0": with AllowUnknownRoutes
+// it must not go out unvalidated. A path that matches no operation but
+// would once read that way is a violation; one that matches none either
+// way is still an unknown route.
+func TestEncodedSlashPathRefusedWithUnknownRoutesAllowed(t *testing.T) {
+	checkRefusedWithUnknownRoutes(t, []string{
+		"/pets%2F0",
+		"/pets%2f0",
+		"/pets%5C0",
+		`/pets\0`,
+		"/pets%252F0",
+		"/p%2565ts/0",
+		"/pets%2F0%2F",
+		"%2Fpets/0",
+	}, true)
+	checkRefusedWithUnknownRoutes(t, []string{"/things%2F0", "/pets/7/x%2Fy"}, false)
+}
