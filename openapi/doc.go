@@ -50,7 +50,9 @@
 //     two cookies of one name) is a violation, whatever each value is:
 //     upstreams differ on which value they read (the first, the last, all
 //     of them, the header lines joined), and the one validated must be the
-//     one read. An exploded query array repeats its name by design and
+//     one read. A property of an exploded form object query parameter
+//     is a query parameter of its own, and counts as one
+//     ("?color=red&color=green"). An exploded query array repeats its name by design and
 //     every item is validated; an array or object header may be split over
 //     field lines, which are joined as a list (RFC 9110 section 5.3).
 //     Headers are validated as they go on the wire: net/http sends a key

@@ -752,8 +752,9 @@ const reasonRepeated = "sent more than once"
 //     spaceDelimited and pipeDelimited styles, which explode the same),
 //     whose items repeat its name by design and are all validated (the name as the upstream
 //     decodes it: "li%6Dit" is "limit"); a deepObject property, by its
-//     key ("d[s]"); an exploded form object is not checked (its
-//     properties are query parameters of their own);
+//     key ("d[s]"); an exploded form object, by each of its properties,
+//     which are query parameters of their own ("?color=red&color=green"),
+//     openapi3filter validating the first value;
 //   - a header parameter but an array or object, whose field lines
 //     openapi3filter joins and splits as a list (RFC 9110 section 5.3);
 //   - no cookie parameter.
@@ -778,7 +779,13 @@ func repeatedParams(in *openapi3filter.RequestValidationInput, ps []*openapi3.Pa
 			}
 			q := in.GetQueryParams()
 			switch {
-			case sm.Explode && typ.Is(openapi3.TypeArray), sm.Style == "form" && sm.Explode && typ.Is(openapi3.TypeObject):
+			case sm.Explode && typ.Is(openapi3.TypeArray):
+			case sm.Style == "form" && sm.Explode && typ.Is(openapi3.TypeObject):
+				for k, vs := range q {
+					if len(vs) > 1 && objectProperty(p.Schema.Value, k, ps) {
+						repeated = true
+					}
+				}
 			case sm.Style == "deepObject":
 				prefix := p.Name + "["
 				for k, vs := range q {
@@ -801,6 +808,22 @@ func repeatedParams(in *openapi3filter.RequestValidationInput, ps []*openapi3.Pa
 		}
 	}
 	return errs
+}
+
+// objectProperty reports whether the query name k is a property of the
+// exploded form object schema s: one it declares, or, when it allows
+// additional properties, any name but another query parameter's of ps
+// (openapi3filter takes every query name for a property).
+func objectProperty(s *openapi3.Schema, k string, ps []*openapi3.Parameter) bool {
+	if s.Properties[k] != nil {
+		return true
+	}
+	if ap := s.AdditionalProperties; ap.Has != nil && !*ap.Has && ap.Schema == nil {
+		return false
+	}
+	return !slices.ContainsFunc(ps, func(p *openapi3.Parameter) bool {
+		return p.In == openapi3.ParameterInQuery && p.Name == k
+	})
 }
 
 // withoutParams returns ps without the parameters in own.

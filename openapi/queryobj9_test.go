@@ -1,0 +1,72 @@
+package openapi_test
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/securecall/securecall/openapi"
+	"github.com/securecall/securecall/transport"
+	"github.com/securecall/securecall/transport/transporttest"
+)
+
+// queryObjSpec has an exploded form object query parameter, whose
+// properties are query parameters of their own, next to a scalar one.
+const queryObjSpec = `
+openapi: 3.0.3
+info: {title: objects, version: "1"}
+servers: [{url: "https://api.example.test/v1"}]
+paths:
+  /q:
+    get:
+      parameters:
+        - {name: limit, in: query, schema: {type: integer, maximum: 100}}
+        - {name: ids, in: query, schema: {type: array, items: {type: integer, maximum: 100}}}
+        - name: filter
+          in: query
+          schema:
+            type: object
+            properties:
+              color: {type: string, enum: [red, blue]}
+              n: {type: integer, maximum: 100}
+      responses: {"200": {description: ok}}
+`
+
+// checkQueries sends each query through an Enforce layer over spec and
+// checks whether it is a violation.
+func checkQueries(t *testing.T, spec string, cases map[string]bool) {
+	t.Helper()
+	for q, violation := range cases {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(spec)})
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/q?"+q, nil)
+		resp, err := rt.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if got := errors.Is(err, transport.ErrSchemaViolation); got != violation {
+			t.Errorf("%q: err = %v, want violation %v", q, err, violation)
+		}
+		if sent := next.Calls() != 0; sent == violation {
+			t.Errorf("%q: sent %v", q, sent)
+		}
+	}
+}
+
+// TestRepeatedExplodedObjectPropertyIsViolation: a property of an
+// exploded form object is a query parameter of its own, serialized once;
+// openapi3filter validates its first value only, and an upstream that
+// reads the last (PHP) or all of them gets one not validated.
+func TestRepeatedExplodedObjectPropertyIsViolation(t *testing.T) {
+	checkQueries(t, queryObjSpec, map[string]bool{
+		"color=red":               false,
+		"color=red&n=5":           false,
+		"color=green":             true,
+		"color=red&color=green":   true,
+		"color=red&color=red":     true,
+		"n=5&n=99999":             true,
+		"c%6Flor=red&color=green": true,
+		"ids=1&ids=2&color=blue":  false,
+		"limit=5&color=red&n=100": false,
+	})
+}
