@@ -55,6 +55,12 @@
 //     ("?color=red&color=green"). An exploded query array repeats its name by design and
 //     every item is validated; an array or object header may be split over
 //     field lines, which are joined as a list (RFC 9110 section 5.3).
+//     A query parameter named in another case than the description
+//     ("LIMIT=" for "limit", also a deepObject's "D[s]" and an exploded
+//     form object's property) is a violation: OpenAPI names, and
+//     openapi3filter, are case-sensitive, so it would not be validated,
+//     but ASP.NET and other case-insensitive binders read it as the
+//     declared one. A name that is a declared one exactly never is.
 //     Headers are validated as they go on the wire: net/http sends a key
 //     set directly in the map ("x-limit") as it is, so its values count
 //     as those of the canonical key ("X-Limit").

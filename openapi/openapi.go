@@ -596,7 +596,8 @@ func (l *layer) findPath(req *http.Request, p string) (*routers.Route, map[strin
 // route's path parameters, array and object ones still escaped (findRoute).
 //
 // A parameter the request carries more than once although its style
-// serializes it once is a violation first (repeatedParams). The header is
+// serializes it once is a violation first (repeatedParams), and so is a
+// query parameter named in another case (queryNameCase). The header is
 // validated as it goes on the wire (canonicalHeader).
 func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string) error {
 	if h, ok := canonicalHeader(in.Request.Header); ok {
@@ -609,6 +610,12 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 	route := in.Route
 	var me openapi3.MultiError
 	for _, err := range repeatedParams(in, routeParams(route)) {
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
+	}
+	for _, err := range queryNameCase(in, routeParams(route)) {
 		if !in.Options.MultiError {
 			return err
 		}
@@ -824,6 +831,70 @@ func objectProperty(s *openapi3.Schema, k string, ps []*openapi3.Parameter) bool
 	return !slices.ContainsFunc(ps, func(p *openapi3.Parameter) bool {
 		return p.In == openapi3.ParameterInQuery && p.Name == k
 	})
+}
+
+// reasonCase is the reason of a query parameter sent with its name in
+// another case.
+const reasonCase = "sent with its name in another case"
+
+// queryNameCase returns a violation for each query parameter of ps the
+// request of in names in another case than the description: "LIMIT" for
+// "limit", "D[s]" for the deepObject "d", "COLOR" for the property "color"
+// of an exploded form object. OpenAPI names are case-sensitive, and so is
+// openapi3filter, which does not validate such a parameter; but ASP.NET
+// and other case-insensitive binders read it as the declared one, and the
+// value reaches them unvalidated. A name that is a declared one exactly is
+// never such a violation (a description may declare "limit" and "Limit").
+func queryNameCase(in *openapi3filter.RequestValidationInput, ps []*openapi3.Parameter) []error {
+	if in.Options.ExcludeRequestQueryParams {
+		return nil
+	}
+	q := in.GetQueryParams()
+	type name struct {
+		s    string
+		deep bool // a deepObject: its keys are s + "[" ...
+		p    *openapi3.Parameter
+	}
+	var names []name
+	exact := make(map[string]bool)
+	var deep []string
+	for _, p := range ps {
+		if p.In != openapi3.ParameterInQuery {
+			continue
+		}
+		sm, err := p.SerializationMethod()
+		isDeep := err == nil && sm.Style == "deepObject"
+		names = append(names, name{p.Name, isDeep, p})
+		if isDeep {
+			deep = append(deep, p.Name+"[")
+		} else {
+			exact[p.Name] = true
+		}
+		if err == nil && sm.Style == "form" && sm.Explode && p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is(openapi3.TypeObject) {
+			for prop := range p.Schema.Value.Properties {
+				names = append(names, name{prop, false, p})
+				exact[prop] = true
+			}
+		}
+	}
+	var errs []error
+	seen := make(map[*openapi3.Parameter]bool)
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		if exact[k] || slices.ContainsFunc(deep, func(d string) bool { return strings.HasPrefix(k, d) }) {
+			continue
+		}
+		for _, n := range names {
+			match := strings.EqualFold(k, n.s)
+			if n.deep {
+				match = len(k) > len(n.s) && strings.EqualFold(k[:len(n.s)+1], n.s+"[")
+			}
+			if match && !seen[n.p] {
+				seen[n.p] = true
+				errs = append(errs, &openapi3filter.RequestError{Input: in, Parameter: n.p, Reason: reasonCase})
+			}
+		}
+	}
+	return errs
 }
 
 // withoutParams returns ps without the parameters in own.

@@ -70,3 +70,49 @@ func TestRepeatedExplodedObjectPropertyIsViolation(t *testing.T) {
 		"limit=5&color=red&n=100": false,
 	})
 }
+
+// queryCaseSpec has query parameters of every kind whose name an
+// upstream may read in another case.
+const queryCaseSpec = `
+openapi: 3.0.3
+info: {title: case, version: "1"}
+servers: [{url: "https://api.example.test/v1"}]
+paths:
+  /q:
+    get:
+      parameters:
+        - {name: limit, in: query, schema: {type: integer, maximum: 100}}
+        - {name: pageSize, in: query, schema: {type: integer, maximum: 100}}
+        - {name: ids, in: query, schema: {type: array, items: {type: integer, maximum: 100}}}
+        - {name: d, in: query, style: deepObject, schema: {type: object, properties: {s: {type: string, minLength: 3}}}}
+        - name: filter
+          in: query
+          schema:
+            type: object
+            properties:
+              color: {type: string, enum: [red, blue]}
+      responses: {"200": {description: ok}}
+`
+
+// TestQueryNameInAnotherCaseIsViolation: ASP.NET and other
+// case-insensitive binders read "LIMIT" as the parameter "limit", which
+// openapi3filter (case-sensitive, as OpenAPI is) does not validate. A query
+// name that is a declared one but for case is a violation.
+func TestQueryNameInAnotherCaseIsViolation(t *testing.T) {
+	checkQueries(t, queryCaseSpec, map[string]bool{
+		"limit=5":             false,
+		"pageSize=5":          false,
+		"other=1&OTHER=2":     false,
+		"LIMIT=99999":         true,
+		"Limit=5":             true,
+		"limit=5&LIMIT=99999": true,
+		"pagesize=99999":      true,
+		"PAGESIZE=5":          true,
+		"IDS=999":             true,
+		"D[s]=x":              true,
+		"d[s]=abc":            false,
+		"COLOR=green":         true,
+		"color=red":           false,
+		"L%49MIT=99999":       true,
+	})
+}
