@@ -61,6 +61,10 @@
 //     openapi3filter, are case-sensitive, so it would not be validated,
 //     but ASP.NET and other case-insensitive binders read it as the
 //     declared one. A name that is a declared one exactly never is.
+//     A query with a ";" is a violation: Go's url.ParseQuery, and so the
+//     validator, drops the pair, but older upstreams split the query on
+//     ";" as on "&" ("limit=5;limit=99999"). No OpenAPI query style
+//     serializes to one: send a ";" in a value as "%3B".
 //     Headers are validated as they go on the wire: net/http sends a key
 //     set directly in the map ("x-limit") as it is, so its values count
 //     as those of the canonical key ("X-Limit").
