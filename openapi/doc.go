@@ -64,7 +64,9 @@
 //     A query with a ";" is a violation: Go's url.ParseQuery, and so the
 //     validator, drops the pair, but older upstreams split the query on
 //     ";" as on "&" ("limit=5;limit=99999"). No OpenAPI query style
-//     serializes to one: send a ";" in a value as "%3B".
+//     serializes to one: send a ";" in a value as "%3B". So is a query
+//     with an invalid percent-encoding ("limit=99999%zz"), a pair the
+//     validator drops too, which PHP and Node's qs keep as written.
 //     Headers are validated as they go on the wire: net/http sends a key
 //     set directly in the map ("x-limit") as it is, so its values count
 //     as those of the canonical key ("X-Limit").

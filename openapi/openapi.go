@@ -843,9 +843,14 @@ func objectProperty(s *openapi3.Schema, k string, ps []*openapi3.Parameter) bool
 // reasonSemicolon is the reason of a query with a ";".
 const reasonSemicolon = `query has a ";", which some upstreams take for a separator (send it as "%3B")`
 
+// reasonEscape is the reason of a query with an invalid percent-encoding.
+const reasonEscape = "query has an invalid percent-encoding"
+
 // queryUnparsed returns a violation for a query some pair of which
 // url.ParseQuery, and so openapi3filter, drops unvalidated: one with a
-// ";". Go (since 1.17) drops such a pair, but older upstreams, and some
+// ";", or with an invalid percent-encoding ("limit=99999%zz"), which PHP
+// and Node's qs keep as written and read as 99999 where an integer is
+// wanted. Go (since 1.17) drops such a pair, but older upstreams, and some
 // frameworks still, split the query on ";" as on "&", and read
 // "limit=5;limit=99999" as two values of limit, neither validated. No
 // query style of OpenAPI serializes to a ";" (a value with one is escaped,
@@ -856,6 +861,9 @@ func queryUnparsed(in *openapi3filter.RequestValidationInput) error {
 	}
 	if strings.Contains(in.Request.URL.RawQuery, ";") {
 		return &openapi3filter.RequestError{Input: in, Reason: reasonSemicolon}
+	}
+	if _, err := url.ParseQuery(in.Request.URL.RawQuery); err != nil {
+		return &openapi3filter.RequestError{Input: in, Reason: reasonEscape}
 	}
 	return nil
 }

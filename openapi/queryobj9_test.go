@@ -132,3 +132,20 @@ func TestQuerySemicolonIsViolation(t *testing.T) {
 		"limit=5&x=a;b":       true,
 	})
 }
+
+// TestQueryInvalidEscapeIsViolation: url.ParseQuery, and so
+// openapi3filter, drops a query pair with an invalid percent-encoding,
+// while PHP and Node's qs keep it as written: "limit=99999%zz" is limit
+// 99999 to (int) and parseInt, never validated. Such a query is a
+// violation.
+func TestQueryInvalidEscapeIsViolation(t *testing.T) {
+	checkQueries(t, queryCaseSpec, map[string]bool{
+		"limit=99999%zz":    true,
+		"limit=99999%":      true,
+		"limit=99999%2":     true,
+		"li%zzmit=5":        true,
+		"limit=5&x=%zz":     true,
+		"limit=5&x=100%25":  false,
+		"limit=5&x=a%2Bb+c": false,
+	})
+}
