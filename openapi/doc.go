@@ -67,6 +67,10 @@
 //     serializes to one: send a ";" in a value as "%3B". So is a query
 //     with an invalid percent-encoding ("limit=99999%zz"), a pair the
 //     validator drops too, which PHP and Node's qs keep as written.
+//     A JSON request body with an object that has two members of one
+//     name, or with more than one JSON value, is a violation: the
+//     validator reads the last member and the first value, other parsers
+//     (cJSON) the first member, and I-JSON (RFC 7493) forbids both.
 //     Headers are validated as they go on the wire: net/http sends a key
 //     set directly in the map ("x-limit") as it is, so its values count
 //     as those of the canonical key ("X-Limit").

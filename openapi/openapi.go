@@ -5,10 +5,12 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -616,6 +618,12 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		}
 		me = append(me, err)
 	}
+	if err := jsonBodyMembers(in); err != nil {
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
+	}
 	for _, err := range repeatedParams(in, routeParams(route)) {
 		if !in.Options.MultiError {
 			return err
@@ -838,6 +846,93 @@ func objectProperty(s *openapi3.Schema, k string, ps []*openapi3.Parameter) bool
 	return !slices.ContainsFunc(ps, func(p *openapi3.Parameter) bool {
 		return p.In == openapi3.ParameterInQuery && p.Name == k
 	})
+}
+
+// jsonBodyMembers returns a violation for a JSON request body (a media
+// type application/json or +json) an upstream may read otherwise than the
+// validator: one with an object that has two members of one name, of
+// which the validator (Go's encoding/json) takes the last and other
+// parsers (cJSON among them) the first (RFC 8259 section 4; I-JSON, RFC
+// 7493 section 2.3, forbids them), or with more than one JSON value, of
+// which the validator reads the first only. A body that is not JSON is
+// left to the validator.
+func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
+	op := in.Route.Operation
+	r := in.Request
+	if in.Options.ExcludeRequestBody || op == nil || op.RequestBody == nil || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return nil
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		return nil
+	}
+	defer body.Close()
+	reason := scanJSON(json.NewDecoder(body))
+	if reason == "" {
+		return nil
+	}
+	return &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: reason}
+}
+
+// scanJSON reads one JSON value of dec and what follows it, and returns
+// why an upstream may read it otherwise than the validator ("" when it
+// may not, or when it is not JSON, which the validator reports).
+func scanJSON(dec *json.Decoder) string {
+	type frame struct {
+		obj   bool
+		names map[string]bool
+		key   bool // the next token of the object is a member name
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.obj && top.key {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:len(stack)-1]
+			} else {
+				name, _ := tok.(string)
+				if top.names[name] {
+					return "an object has a member name twice"
+				}
+				top.names[name] = true
+				top.key = false
+				continue
+			}
+		} else {
+			switch tok {
+			case json.Delim('{'):
+				stack = append(stack, &frame{obj: true, names: map[string]bool{}, key: true})
+				continue
+			case json.Delim('['):
+				stack = append(stack, &frame{})
+				continue
+			case json.Delim(']'):
+				stack = stack[:len(stack)-1]
+			}
+		}
+		// A value ended: the next token of its object is a name.
+		if len(stack) > 0 {
+			if top := stack[len(stack)-1]; top.obj {
+				top.key = true
+			}
+			continue
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return "more than one JSON value"
+		}
+		return ""
+	}
 }
 
 // reasonSemicolon is the reason of a query with a ";".

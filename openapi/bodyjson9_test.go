@@ -1,0 +1,80 @@
+package openapi_test
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/securecall/securecall/openapi"
+	"github.com/securecall/securecall/transport"
+	"github.com/securecall/securecall/transport/transporttest"
+)
+
+// bodySpec describes a JSON body whose object allows other properties,
+// nested in an array.
+const bodySpec = `
+openapi: 3.0.3
+info: {title: body, version: "1"}
+servers: [{url: "https://api.example.test/v1"}]
+paths:
+  /b:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [name]
+              properties:
+                name: {type: string, minLength: 1}
+                tag: {type: string, maxLength: 3}
+                items:
+                  type: array
+                  items: {$ref: "#/components/schemas/Item"}
+      responses: {"200": {description: ok}}
+components:
+  schemas:
+    Item:
+      type: object
+      properties:
+        qty: {type: integer, maximum: 10}
+`
+
+// checkBodies posts each body through an Enforce layer over bodySpec.
+func checkBodies(t *testing.T, cases map[string]bool) {
+	t.Helper()
+	for body, violation := range cases {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(bodySpec)})
+		req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/v1/b", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := rt.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if got := errors.Is(err, transport.ErrSchemaViolation); got != violation {
+			t.Errorf("%s: err = %v, want violation %v", body, err, violation)
+		}
+		if err != nil && strings.Contains(err.Error(), "waytoolong") {
+			t.Errorf("%s: the reason quotes a value: %v", body, err)
+		}
+	}
+}
+
+// TestJSONBodyDuplicateMemberIsViolation: the validator takes the last of
+// two members of one name ({"tag":"waytoolong","tag":"ok"}), cJSON and
+// other parsers the first: which one an upstream reads is its own (RFC
+// 8259 section 4; I-JSON, RFC 7493, forbids them). Such a body is a
+// violation, and so is one with more than one JSON value.
+func TestJSONBodyDuplicateMemberIsViolation(t *testing.T) {
+	checkBodies(t, map[string]bool{
+		`{"name":"a","tag":"waytoolong","tag":"ok"}`:   true,
+		`{"name":"a","items":[{"qty":99999,"qty":1}]}`: true,
+		`{"name":"a","x":{"y":1,"y":2}}`:               true,
+		`{"name":"a","x":{"y":1},"z":{"y":2}}`:         false,
+		`{"name":"a"} {"name":"b","tag":"waytoolong"}`: true,
+		"{\"name\":\"a\"}\n":                           false,
+	})
+}
