@@ -63,6 +63,27 @@ func checkBodies(t *testing.T, cases map[string]bool) {
 	}
 }
 
+// TestJSONBodyMemberNameInAnotherCaseIsViolation: Go's encoding/json (into
+// a struct) and ASP.NET Core's web defaults match member names to fields
+// case-insensitively, so {"TAG":"waytoolong"} is the field tag to them,
+// while the validator, case-sensitive, takes it for another property and
+// lets it through. A member name that is a declared property's but for
+// case is a violation, at any depth.
+func TestJSONBodyMemberNameInAnotherCaseIsViolation(t *testing.T) {
+	checkBodies(t, map[string]bool{
+		`{"name":"a","tag":"ok"}`:              false,
+		`{"name":"a","other":"waytoolong"}`:    false,
+		`{"name":"a","TAG":"waytoolong"}`:      true,
+		`{"name":"a","Tag":"ok"}`:              true,
+		`{"NAME":"","name":"a"}`:               true,
+		`{"name":"a","items":[{"qty":1}]}`:     false,
+		`{"name":"a","items":[{"QTY":99999}]}`: true,
+		`{"name":"a","\u0074AG":"waytoolong"}`: true,
+		"{\"name\":\"a\",\"ta\u212a\":\"x\"}":  false, // no fold of "tag"
+		"{\"name\":\"a\",\"item\u017f\":[{}]}": true,  // long s folds to s
+	})
+}
+
 // TestJSONBodyDuplicateMemberIsViolation: the validator takes the last of
 // two members of one name ({"tag":"waytoolong","tag":"ok"}), cJSON and
 // other parsers the first: which one an upstream reads is its own (RFC

@@ -70,7 +70,10 @@
 //     A JSON request body with an object that has two members of one
 //     name, or with more than one JSON value, is a violation: the
 //     validator reads the last member and the first value, other parsers
-//     (cJSON) the first member, and I-JSON (RFC 7493) forbids both.
+//     (cJSON) the first member, and I-JSON (RFC 7493) forbids both. So
+//     is a member name that is a declared property's but for case
+//     ({"TAG":...} for "tag", at any depth): Go's encoding/json and
+//     ASP.NET Core read it as the property, the validator as another one.
 //     Headers are validated as they go on the wire: net/http sends a key
 //     set directly in the map ("x-limit") as it is, so its values count
 //     as those of the canonical key ("X-Limit").

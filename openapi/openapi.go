@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -853,13 +854,16 @@ func objectProperty(s *openapi3.Schema, k string, ps []*openapi3.Parameter) bool
 // validator: one with an object that has two members of one name, of
 // which the validator (Go's encoding/json) takes the last and other
 // parsers (cJSON among them) the first (RFC 8259 section 4; I-JSON, RFC
-// 7493 section 2.3, forbids them), or with more than one JSON value, of
-// which the validator reads the first only. A body that is not JSON is
-// left to the validator.
+// 7493 section 2.3, forbids them), with more than one JSON value, of
+// which the validator reads the first only, or with a member name that is
+// a declared property's but for case ({"TAG":...} for "tag"): the
+// validator, case-sensitive, takes it for another property, but Go's
+// encoding/json (into a struct) and ASP.NET Core's web defaults read it as
+// the declared one. A body that is not JSON is left to the validator.
 func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 	op := in.Route.Operation
 	r := in.Request
-	if in.Options.ExcludeRequestBody || op == nil || op.RequestBody == nil || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
+	if in.Options.ExcludeRequestBody || op == nil || op.RequestBody == nil || op.RequestBody.Value == nil || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -871,17 +875,70 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 		return nil
 	}
 	defer body.Close()
-	reason := scanJSON(json.NewDecoder(body))
+	props := propNames{exact: map[string]bool{}, folded: map[string]string{}}
+	seen := make(map[*openapi3.Schema]bool)
+	for _, m := range op.RequestBody.Value.Content {
+		if m != nil {
+			propertyNames(m.Schema, props, seen)
+		}
+	}
+	reason := scanJSON(json.NewDecoder(body), props)
 	if reason == "" {
 		return nil
 	}
 	return &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: reason}
 }
 
+// propNames are the property names a schema declares: as they are, and
+// by their case-folded form (foldCase).
+type propNames struct {
+	exact  map[string]bool
+	folded map[string]string
+}
+
+// propertyNames adds every property name the schema ref declares, at any
+// depth, to props.
+func propertyNames(ref *openapi3.SchemaRef, props propNames, seen map[*openapi3.Schema]bool) {
+	if ref == nil || ref.Value == nil || seen[ref.Value] {
+		return
+	}
+	s := ref.Value
+	seen[s] = true
+	for name, p := range s.Properties {
+		props.exact[name] = true
+		props.folded[foldCase(name)] = name
+		propertyNames(p, props, seen)
+	}
+	propertyNames(s.Items, props, seen)
+	propertyNames(s.AdditionalProperties.Schema, props, seen)
+	propertyNames(s.Not, props, seen)
+	for _, refs := range []openapi3.SchemaRefs{s.AllOf, s.AnyOf, s.OneOf} {
+		for _, r := range refs {
+			propertyNames(r, props, seen)
+		}
+	}
+}
+
+// foldCase returns s with every rune replaced by the smallest of its
+// Unicode simple case folding orbit, so that two strings are equal under
+// strings.EqualFold exactly when their foldCase forms are equal ("TAG"
+// and "tag" fold alike, and so do "k" and the Kelvin sign).
+func foldCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		return m
+	}, s)
+}
+
 // scanJSON reads one JSON value of dec and what follows it, and returns
 // why an upstream may read it otherwise than the validator ("" when it
-// may not, or when it is not JSON, which the validator reports).
-func scanJSON(dec *json.Decoder) string {
+// may not, or when it is not JSON, which the validator reports). props
+// are the declared property names: a member name that is one of them but
+// for case, and none of them exactly, is refused.
+func scanJSON(dec *json.Decoder, props propNames) string {
 	type frame struct {
 		obj   bool
 		names map[string]bool
@@ -904,6 +961,9 @@ func scanJSON(dec *json.Decoder) string {
 				name, _ := tok.(string)
 				if top.names[name] {
 					return "an object has a member name twice"
+				}
+				if p, ok := props.folded[foldCase(name)]; ok && !props.exact[name] {
+					return "a member name is the property " + strconv.Quote(p) + "'s in another case"
 				}
 				top.names[name] = true
 				top.key = false
