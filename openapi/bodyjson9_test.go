@@ -99,3 +99,33 @@ func TestJSONBodyDuplicateMemberIsViolation(t *testing.T) {
 		"{\"name\":\"a\"}\n":                           false,
 	})
 }
+
+// TestRequestContentTypeTwiceIsViolation: the validator parses the body
+// by the first Content-Type field line, an upstream may by the last (or
+// refuse, or join them): a body of an operation that describes one, sent
+// with two Content-Type lines (also under a key in another case), is a
+// violation.
+func TestRequestContentTypeTwiceIsViolation(t *testing.T) {
+	for _, tc := range []struct {
+		header    map[string][]string
+		violation bool
+	}{
+		{map[string][]string{"Content-Type": {"application/json"}}, false},
+		{map[string][]string{"Content-Type": {"application/json", "application/x-www-form-urlencoded"}}, true},
+		{map[string][]string{"Content-Type": {"application/json"}, "content-type": {"text/plain"}}, true},
+	} {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(bodySpec)})
+		req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/v1/b", strings.NewReader(`{"name":"a"}`))
+		for k, v := range tc.header {
+			req.Header[k] = v
+		}
+		resp, err := rt.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if got := errors.Is(err, transport.ErrSchemaViolation); got != tc.violation {
+			t.Errorf("%v: err = %v, want violation %v", tc.header, err, tc.violation)
+		}
+	}
+}

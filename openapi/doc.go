@@ -74,6 +74,9 @@
 //     is a member name that is a declared property's but for case
 //     ({"TAG":...} for "tag", at any depth): Go's encoding/json and
 //     ASP.NET Core read it as the property, the validator as another one.
+//     A request body sent with two Content-Type field lines is a
+//     violation: the validator parses it by the first, an upstream may by
+//     the last.
 //     Headers are validated as they go on the wire: net/http sends a key
 //     set directly in the map ("x-limit") as it is, so its values count
 //     as those of the canonical key ("X-Limit").

@@ -619,6 +619,15 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		}
 		me = append(me, err)
 	}
+	if op := route.Operation; op != nil && op.RequestBody != nil && len(in.Request.Header.Values("Content-Type")) > 1 {
+		// The validator parses the body by the first line, an upstream
+		// may by the last, or join them.
+		err := &openapi3filter.RequestError{Input: in, Reason: "header Content-Type " + reasonRepeated}
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
+	}
 	if err := jsonBodyMembers(in); err != nil {
 		if !in.Options.MultiError {
 			return err
