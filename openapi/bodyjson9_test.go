@@ -129,3 +129,57 @@ func TestRequestContentTypeTwiceIsViolation(t *testing.T) {
 		}
 	}
 }
+
+// formSpec describes a form body with a scalar and an array field.
+const formSpec = `
+openapi: 3.0.3
+info: {title: form, version: "1"}
+servers: [{url: "https://api.example.test/v1"}]
+paths:
+  /b:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              required: [name]
+              properties:
+                name: {type: string, minLength: 1}
+                tag: {type: string, maxLength: 3}
+                ids: {type: array, items: {type: integer, maximum: 10}}
+      responses: {"200": {description: ok}}
+`
+
+// TestFormBodyFieldTwiceOrInAnotherCaseIsViolation: a form body field is
+// a parameter like a query one: the validator reads the first of a
+// repeated scalar field, PHP the last, and ASP.NET binds "TAG" to tag,
+// which the validator takes for another field. Both are violations; an
+// array field repeats by design.
+func TestFormBodyFieldTwiceOrInAnotherCaseIsViolation(t *testing.T) {
+	for body, violation := range map[string]bool{
+		"name=a&tag=ok":                false,
+		"name=a&ids=1&ids=2":           false,
+		"name=a&tag=ok&tag=waytoolong": true,
+		"name=a&name=":                 true,
+		"name=a&TAG=waytoolong":        true,
+		"name=a&t%41g=waytoolong":      true,
+		"name=a&other=1&other=2":       false,
+	} {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(formSpec)})
+		req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/v1/b", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := rt.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if got := errors.Is(err, transport.ErrSchemaViolation); got != violation {
+			t.Errorf("%s: err = %v, want violation %v", body, err, violation)
+		}
+		if err != nil && strings.Contains(err.Error(), "waytoolong") {
+			t.Errorf("%s: the reason quotes a value: %v", body, err)
+		}
+	}
+}

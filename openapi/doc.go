@@ -74,6 +74,9 @@
 //     is a member name that is a declared property's but for case
 //     ({"TAG":...} for "tag", at any depth): Go's encoding/json and
 //     ASP.NET Core read it as the property, the validator as another one.
+//     A form body (application/x-www-form-urlencoded) with a declared
+//     field sent twice (but an exploded array) or named in another case
+//     is a violation, as a query parameter would be.
 //     A request body sent with two Content-Type field lines is a
 //     violation: the validator parses it by the first, an upstream may by
 //     the last.

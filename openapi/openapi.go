@@ -868,7 +868,9 @@ func objectProperty(s *openapi3.Schema, k string, ps []*openapi3.Parameter) bool
 // a declared property's but for case ({"TAG":...} for "tag"): the
 // validator, case-sensitive, takes it for another property, but Go's
 // encoding/json (into a struct) and ASP.NET Core's web defaults read it as
-// the declared one. A body that is not JSON is left to the validator.
+// the declared one. A body that is not JSON is left to the validator. A
+// form body (application/x-www-form-urlencoded) is checked likewise
+// (formBodyFields).
 func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 	op := in.Route.Operation
 	r := in.Request
@@ -876,7 +878,8 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 		return nil
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+	form := mt == "application/x-www-form-urlencoded"
+	if err != nil || !form && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return nil
 	}
 	body, err := r.GetBody()
@@ -884,6 +887,9 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 		return nil
 	}
 	defer body.Close()
+	if form {
+		return formBodyFields(in, body, op.RequestBody.Value.Content.Get(mt))
+	}
 	props := propNames{exact: map[string]bool{}, folded: map[string]string{}}
 	seen := make(map[*openapi3.Schema]bool)
 	for _, m := range op.RequestBody.Value.Content {
@@ -896,6 +902,49 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 		return nil
 	}
 	return &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: reason}
+}
+
+// formBodyFields returns a violation for a form body (m its media type's
+// description) with a field its schema declares sent more than once,
+// although not an exploded array (the validator reads the first value, PHP the
+// last), or named in another case than declared (ASP.NET binds "TAG" to
+// tag, which the validator takes for another field). A body that does not
+// parse is left to the validator, which refuses it.
+func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m *openapi3.MediaType) error {
+	if m == nil || m.Schema == nil || m.Schema.Value == nil {
+		return nil
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil
+	}
+	vs, err := url.ParseQuery(string(b))
+	if err != nil {
+		return nil
+	}
+	props := m.Schema.Value.Properties
+	fail := func(reason string) error {
+		return &openapi3filter.RequestError{Input: in, RequestBody: in.Route.Operation.RequestBody.Value, Reason: reason}
+	}
+	for _, k := range slices.Sorted(maps.Keys(vs)) {
+		p, declared := props[k]
+		exploded := true
+		if enc := m.Encoding[k]; enc != nil && enc.Explode != nil {
+			exploded = *enc.Explode
+		}
+		if declared && len(vs[k]) > 1 && (p == nil || p.Value == nil || !p.Value.Type.Is(openapi3.TypeArray) || !exploded) {
+			return fail("field " + strconv.Quote(k) + " " + reasonRepeated)
+		}
+		if declared {
+			continue
+		}
+		for name := range props {
+			if strings.EqualFold(k, name) {
+				return fail("field " + strconv.Quote(name) + " " + reasonCase)
+			}
+		}
+	}
+	return nil
 }
 
 // propNames are the property names a schema declares: as they are, and
