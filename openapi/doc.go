@@ -35,7 +35,10 @@
 //     ("/pets//7" is "/pets/{petId}"), then without its trailing slash,
 //     or with one if it has none, as most frameworks route it ("/pets/7/"
 //     and "/pets//7//" are "/pets/{petId}"); path parameters are
-//     validated decoded ("a%2Fb" is "a/b").
+//     validated decoded ("a%2Fb" is "a/b"). A HEAD is validated as the
+//     GET operation of its path when there is no HEAD one: Go's
+//     ServeMux, Express, Rails and most frameworks serve it with the GET
+//     handler, so it is no unknown route.
 //     An array or object path parameter (simple, label or matrix style)
 //     and a form query array or object with explode false are split on
 //     their style's delimiters first, then each item, property name and

@@ -88,7 +88,9 @@ type Config struct {
 	// as "/" ("/x%2F..%2Fpets/0"), percent-encodings are decoded (twice
 	// over, too) or a ";" ends the segment ("..;", as Tomcat reads it),
 	// and a path that matches an operation only once read that way
-	// ("/pets%2F0"). Zero: such a
+	// ("/pets%2F0"). A HEAD is validated as the GET of its path when the
+	// description has no HEAD operation there, most frameworks serving
+	// one with the other. Zero: such a
 	// request is a violation ("no matching operation").
 	AllowUnknownRoutes bool
 	// MaxBodyBytes is the largest body buffered for validation. A larger
@@ -495,6 +497,17 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 		return nil, nil, errDotSegment
 	}
 	route, params, err := l.findNormalized(req, p)
+	if err != nil && req.Method == http.MethodHead {
+		// Go's ServeMux, Express, Rails and most frameworks serve a HEAD
+		// with the GET handler of its path: without a HEAD operation it
+		// is validated as the GET one, not let through as an unknown
+		// route.
+		g := *req
+		g.Method = http.MethodGet
+		if r, ps, e := l.findNormalized(&g, p); e == nil {
+			route, params, err = r, ps, nil
+		}
+	}
 	if errors.Is(err, routers.ErrPathNotFound) {
 		// "/pets%2F0" is "/pets/0" to an upstream that decodes "%2F"
 		// (or "%5C", or decodes twice) before it routes: such a path is

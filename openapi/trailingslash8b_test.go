@@ -38,12 +38,18 @@ type routedPath struct {
 // AllowUnknownRoutes, and checks the violation and the route it matched.
 func checkRoutedPaths(t *testing.T, cases []routedPath) {
 	t.Helper()
+	checkRoutedMethod(t, http.MethodGet, cases)
+}
+
+// checkRoutedMethod is checkRoutedPaths with requests of method.
+func checkRoutedMethod(t *testing.T, method string, cases []routedPath) {
+	t.Helper()
 	for _, allow := range []bool{false, true} {
 		for _, tc := range cases {
 			next := transporttest.NewResponder(transporttest.Respond(200, `{"id":7,"name":"Rex"}`, "Content-Type", "application/json"))
 			var route string
 			rt := recordRoute(t, newLayer(t, next, openapi.Config{AllowUnknownRoutes: allow, SkipResponses: true}), &route)
-			req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
+			req, _ := http.NewRequest(method, tc.url, nil)
 			resp, err := rt.RoundTrip(req)
 			if resp != nil {
 				resp.Body.Close()
