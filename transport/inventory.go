@@ -84,7 +84,11 @@ type InventoryConfig struct {
 	// MaxEntries bounds the distinct (method, origin, route) entries.
 	// Calls of a new combination past the bound are counted in one
 	// overflow entry (method "_OTHER", origin and route "_overflow").
-	// Zero means DefaultInventoryMaxEntries.
+	// Zero means DefaultInventoryMaxEntries. MetricAPICalls can have seven
+	// series per entry: for every series to be exported, the meter
+	// provider's cardinality limit (2000 by default in the OTel SDK) must
+	// be at least 7*(MaxEntries+1)+1; past it, the series that first had
+	// calls are the ones kept, at every collection (see inventory.md).
 	MaxEntries int
 	// MeterProvider provides the meter for MetricAPICalls and
 	// MetricAPIEndpoint, observed when a reader collects (nothing is done
@@ -113,6 +117,19 @@ type Inventory struct {
 	entries   atomic.Pointer[map[string]*invEntry] // copy on write
 	overflow  *invEntry
 	reg       metric.Registration
+
+	// obsMu serialises metric collections (one per reader may run at
+	// once); series lists the status-class series of MetricAPICalls in
+	// the order they first had calls, the order they are observed in.
+	obsMu  sync.Mutex
+	series []invSeries
+}
+
+// invSeries is one series of MetricAPICalls: an entry and a status class.
+type invSeries struct {
+	e     *invEntry
+	class int
+	attrs attribute.Set
 }
 
 // NewInventory returns an empty Inventory, or a *ConfigError.
@@ -485,7 +502,7 @@ func (inv *Inventory) insert(key []byte, o *Observation) *invEntry {
 	k := string(key)
 	method, rest, _ := strings.Cut(k, "\x00")
 	origin, route, _ := strings.Cut(rest, "\x00")
-	e := &invEntry{method: method, origin: origin, route: route}
+	e := &invEntry{method: method, origin: origin, route: route, seq: len(old)}
 	if origin != invalidOrigin {
 		e.scheme, _, _ = strings.Cut(origin, "://")
 		e.host, _ = originHost(o.URL.Hostname())
@@ -574,6 +591,9 @@ type invEntry struct {
 
 	attrOnce sync.Once
 	attrs    attribute.Set // identity attributes, for the metrics
+
+	seq    int   // insertion index: entries are never removed, so 0..len-1
+	listed uint8 // status classes already in Inventory.series; under obsMu
 }
 
 func (e *invEntry) record(o *Observation, at int64) {
@@ -885,16 +905,48 @@ func (inv *Inventory) Handler() http.Handler {
 	})
 }
 
-// observe reports every entry to the metric observer.
+// observe reports every entry to the metric observer, in a stable order.
+//
+// The OTel SDK keeps a bounded number of series per instrument and
+// collection (its cardinality limit, 2000 by default): the first distinct
+// attribute sets observed are kept, the rest are added into one series
+// with otel.metric.overflow=true. So that the same series win at every
+// collection, and a series once exported stays exported, the endpoint
+// gauge is observed in the order the entries were inserted, and the
+// calls counter in the order its series first had calls; the inventory's
+// own overflow entry comes in that order too. See inventory.md for sizing
+// the limit.
 func (inv *Inventory) observe(o metric.Observer, calls metric.Int64ObservableCounter, endpoint metric.Int64ObservableGauge) {
 	m := *inv.entries.Load()
+	order := make([]*invEntry, len(m)+1)
 	for _, e := range m {
-		e.observe(o, calls, endpoint)
+		order[e.seq] = e
 	}
-	inv.overflow.observe(o, calls, endpoint)
+	order[len(m)] = inv.overflow
+
+	inv.obsMu.Lock()
+	defer inv.obsMu.Unlock()
+	for _, e := range order {
+		e.observeEndpoint(o, endpoint)
+		classes, _ := e.totals()
+		for c, n := range classes {
+			if n == 0 || e.listed&(1<<c) != 0 {
+				continue
+			}
+			e.listed |= 1 << c
+			base := e.identity().ToSlice()
+			kv := append(base[:len(base):len(base)], StatusClassKey.String(statusClasses[c]))
+			inv.series = append(inv.series, invSeries{e: e, class: c, attrs: attribute.NewSet(kv...)})
+		}
+	}
+	for i := range inv.series {
+		s := &inv.series[i]
+		o.ObserveInt64(calls, int64(s.e.classTotal(s.class)), metric.WithAttributeSet(s.attrs))
+	}
 }
 
-func (e *invEntry) observe(o metric.Observer, calls metric.Int64ObservableCounter, endpoint metric.Int64ObservableGauge) {
+// identity returns the entry's identity attributes.
+func (e *invEntry) identity() *attribute.Set {
 	e.attrOnce.Do(func() {
 		e.attrs = attribute.NewSet(
 			semconv.HTTPRequestMethodKey.String(e.method),
@@ -904,21 +956,26 @@ func (e *invEntry) observe(o metric.Observer, calls metric.Int64ObservableCounte
 			semconv.URLTemplate(e.route),
 		)
 	})
-	var seen bool
-	base := e.attrs.ToSlice()
-	classes, _ := e.totals()
-	for i, n := range classes {
-		if n == 0 {
-			continue
-		}
-		seen = true
-		kv := append(base[:len(base):len(base)], StatusClassKey.String(statusClasses[i]))
-		o.ObserveInt64(calls, int64(n), metric.WithAttributeSet(attribute.NewSet(kv...)))
+	return &e.attrs
+}
+
+// classTotal returns the calls of one status class.
+func (e *invEntry) classTotal(c int) uint64 {
+	var n uint64
+	for i := range e.shards {
+		n += e.shards[i].classes[c].Load()
 	}
+	return n
+}
+
+// observeEndpoint reports the entry's MetricAPIEndpoint series, when it
+// has calls.
+func (e *invEntry) observeEndpoint(o metric.Observer, endpoint metric.Int64ObservableGauge) {
+	ie, seen := e.export()
 	if !seen {
 		return
 	}
-	ie, _ := e.export()
+	base := e.identity().ToSlice()
 	// tls.protocol.version takes "1.3", not "TLS 1.3".
 	tlsv := strings.ReplaceAll(strings.Join(ie.TLS, ","), "TLS ", "")
 	kv := append(base[:len(base):len(base)],
