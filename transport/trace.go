@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -259,6 +260,15 @@ func appendHeaders(attrs []attribute.KeyValue, h http.Header, list []headerAttr,
 			}
 			v = red
 		}
+		for i, s := range v {
+			if !utf8.ValidString(s) { // obs-text bytes of the server's
+				v = slices.Clone(v)
+				for j := i; j < len(v); j++ {
+					v[j] = validUTF8(v[j])
+				}
+				break
+			}
+		}
 		attrs = append(attrs, ha.key.StringSlice(v))
 	}
 	return attrs
@@ -341,6 +351,22 @@ func writeLinkParams(b *strings.Builder, s string, p *redact.Policy) {
 	}
 }
 
+// validUTF8 returns s, its bytes that are not UTF-8 replaced by U+FFFD.
+// Every string the trace layers give a span (attribute, status) or a
+// metric attribute passes through it when it may come from outside: a
+// host url.Parse took as it is ("http://a\xffb.example/", a user's
+// webhook URL), a method, a server's header value (obs-text), an error
+// quoting them. OTLP encodes attribute values as protobuf strings and
+// refuses a batch holding one that is not UTF-8: a span would lose its
+// whole export batch, and a metric series, kept by a cumulative
+// aggregation, every export after it.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
 // method is a request method as the semantic conventions name it.
 type method struct {
 	span  string             // span name
@@ -400,7 +426,7 @@ func serverOf(u *url.URL) (string, int) {
 		c.Host = u.Host[i+1:]
 		u = &c
 	}
-	host, port := u.Hostname(), u.Port()
+	host, port := validUTF8(u.Hostname()), u.Port()
 	if port != "" {
 		if p, err := strconv.Atoi(port); err == nil {
 			return host, p
@@ -650,7 +676,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	rec := span.IsRecording()
 	if rec {
 		cc.state.src = req.URL
-		cc.state.urlFull = c.tel.policy.URL(req.URL)
+		cc.state.urlFull = validUTF8(c.tel.policy.URL(req.URL))
 	}
 
 	cc.req = *req.WithContext(cc) // the call's own copy: inner call layers change it in place
@@ -680,7 +706,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 			attrs = append(attrs, semconv.ErrorTypeKey.String(et))
 			span.SetAttributes(attrs...)
 			putAttrBuf(buf)
-			span.SetStatus(codes.Error, err.Error())
+			span.SetStatus(codes.Error, validUTF8(err.Error()))
 		}
 		span.End()
 		return nil, err
@@ -726,7 +752,7 @@ func (cc *callScope) appendAttrs(attrs []attribute.KeyValue, m *method, original
 		attrs = append(attrs, semconv.URLTemplate(boundRoute(route)))
 	}
 	if m.other {
-		attrs = append(attrs, semconv.HTTPRequestMethodOriginal(original))
+		attrs = append(attrs, semconv.HTTPRequestMethodOriginal(validUTF8(original)))
 	}
 	if p := cc.state.proto.Load(); p != 0 { // the first send's, left to the call
 		attrs = append(attrs, semconv.NetworkProtocolVersion(protocolNames[p]))
@@ -821,7 +847,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 				attrs = append(attrs, semconv.HTTPRequestResendCount(resend))
 			}
 			if m.other {
-				attrs = append(attrs, semconv.HTTPRequestMethodOriginal(req.Method))
+				attrs = append(attrs, semconv.HTTPRequestMethodOriginal(validUTF8(req.Method)))
 			}
 		}
 		attrs = appendHeaders(attrs, r.Header, t.tel.reqHeaders, t.tel.policy)
@@ -849,7 +875,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		if buf != nil {
 			span.SetAttributes(append(attrs, semconv.ErrorTypeKey.String(et))...)
 			putAttrBuf(buf)
-			span.SetStatus(codes.Error, err.Error())
+			span.SetStatus(codes.Error, validUTF8(err.Error()))
 		}
 		span.End()
 		return nil, err
@@ -952,7 +978,7 @@ func (t *attemptTrace) urlFull(u *url.URL, cs *callState) string {
 	if cs != nil && cs.urlFull != "" && cs.src != nil && *u == *cs.src {
 		return cs.urlFull
 	}
-	return t.tel.policy.URL(u)
+	return validUTF8(t.tel.policy.URL(u))
 }
 
 // count adds one attempt with k's attribute set.
@@ -1117,7 +1143,7 @@ func (b *tracedBody) finish(err error) {
 	if err != nil && err != io.EOF {
 		err = b.policy.Error(err)
 		b.span.SetAttributes(semconv.ErrorTypeKey.String(errorTypeIn(b.ctx, err)))
-		b.span.SetStatus(codes.Error, err.Error())
+		b.span.SetStatus(codes.Error, validUTF8(err.Error()))
 	}
 	b.span.End()
 }
