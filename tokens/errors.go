@@ -17,7 +17,10 @@ import (
 // of them and carries the details.
 var (
 	// ErrNoToken: a source has no token to give (an empty static token, an
-	// empty token endpoint answer, no refresh token provisioned).
+	// empty token endpoint answer, no refresh token provisioned). A token
+	// endpoint's success answer without an access_token (x/oauth2's
+	// "server response missing access_token") matches it, with x/oauth2's
+	// error kept in the chain.
 	ErrNoToken = errors.New("tokens: no token")
 	// ErrBackoff: the Cache has no valid token and is waiting before it
 	// asks its source again, because the previous refresh failed. The
@@ -188,8 +191,13 @@ func sanitizeCode(s string) string {
 	return s
 }
 
+// missingAccessToken is the message of x/oauth2's error for a success
+// answer without an access_token (it has no sentinel to match).
+const missingAccessToken = "server response missing access_token"
+
 // wrapTokenErr turns an x/oauth2 error into a *TokenError (for endpoint
-// answers) or a "tokens: token request" error (transport failures).
+// answers) or a "tokens: token request" error (transport failures; an
+// answer without an access_token also matches ErrNoToken).
 func wrapTokenErr(err error) error {
 	if err == nil {
 		return nil
@@ -202,8 +210,19 @@ func wrapTokenErr(err error) error {
 		}
 		return te
 	}
+	if strings.HasSuffix(err.Error(), missingAccessToken) {
+		return &noAccessTokenError{err: err}
+	}
 	return fmt.Errorf("tokens: token request: %w", err)
 }
+
+// noAccessTokenError: the token endpoint answered success without an
+// access_token. It matches ErrNoToken and unwraps to x/oauth2's error.
+type noAccessTokenError struct{ err error }
+
+func (e *noAccessTokenError) Error() string        { return "tokens: token request: " + e.err.Error() }
+func (e *noAccessTokenError) Unwrap() error        { return e.err }
+func (e *noAccessTokenError) Is(target error) bool { return target == ErrNoToken }
 
 // RefreshError is returned by a Cache when it has no valid token and its
 // refresh failed. Err is the source's error (for a backoff, the error of the
