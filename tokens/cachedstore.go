@@ -3,6 +3,7 @@ package tokens
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -10,6 +11,10 @@ import (
 
 	"github.com/securecall/securecall/internal/configerr"
 )
+
+// DefaultReadTimeout bounds a CachedStore's shared backend read when
+// WithReadTimeout is not given.
+const DefaultReadTimeout = 30 * time.Second
 
 // CachedStoreOption configures NewCachedStore.
 type CachedStoreOption interface{ applyCached(*CachedStore) }
@@ -23,6 +28,17 @@ func (f cachedOptionFunc) applyCached(c *CachedStore) { f(c) }
 // values until Refresh, Forget, Set or Delete. Default: zero.
 func WithMaxAge(d time.Duration) CachedStoreOption {
 	return cachedOptionFunc(func(c *CachedStore) { c.maxAge = d })
+}
+
+// WithReadTimeout bounds each backend read. A read is shared by every
+// concurrent Get and Refresh of its key and runs detached from their
+// cancellation, so this timeout, not a caller's deadline, is what ends a
+// read a backend never answers (every caller's Get of the key waits for
+// it until its own context ends): the read then fails with an error
+// matching ErrTimeout, and the next Get reads the backend again. Default
+// DefaultReadTimeout.
+func WithReadTimeout(d time.Duration) CachedStoreOption {
+	return cachedOptionFunc(func(c *CachedStore) { c.timeout = d })
 }
 
 // WithOnChange sets the rotation hook: a function called with the key when a
@@ -40,12 +56,14 @@ func WithOnChange(f func(key string)) CachedStoreOption {
 // read. Set and Delete write through and update the cache. Refresh re-reads
 // a key for rotation; WithOnChange reports a rotated value.
 //
+// A backend read has a timeout of its own (WithReadTimeout).
 // Not-found results are not cached. Values live in process memory until
 // Forget, Delete or replacement, which clears the old bytes (Go may still
 // hold copies elsewhere; see docs/secrets.md).
 type CachedStore struct {
 	s        Store
 	maxAge   time.Duration
+	timeout  time.Duration
 	onChange func(string)
 
 	mu  sync.RWMutex
@@ -73,7 +91,7 @@ func NewCachedStore(s Store, opts ...CachedStoreOption) (*CachedStore, error) {
 	if err := configerr.Unconstructed("Store", s); err != nil {
 		return nil, err
 	}
-	c := &CachedStore{s: s, m: make(map[string]cachedValue)}
+	c := &CachedStore{s: s, timeout: DefaultReadTimeout, m: make(map[string]cachedValue)}
 	for _, o := range opts {
 		if o != nil {
 			o.applyCached(c)
@@ -81,6 +99,9 @@ func NewCachedStore(s Store, opts ...CachedStoreOption) (*CachedStore, error) {
 	}
 	if c.maxAge < 0 {
 		return nil, configErr("WithMaxAge", "negative duration %v", c.maxAge)
+	}
+	if c.timeout <= 0 {
+		return nil, configErr("WithReadTimeout", "must be positive, got %v", c.timeout)
 	}
 	return c, nil
 }
@@ -131,9 +152,17 @@ func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
 		c.seq++
 		start := c.seq
 		c.mu.Unlock()
-		// Detached from the first caller's cancellation: others share it.
-		v, err := c.s.Get(context.WithoutCancel(ctx), key)
+		// Detached from the first caller's cancellation: others share
+		// it. Bounded by its own timeout: a backend that never answers
+		// would otherwise hold every Get of key.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+		v, err := c.s.Get(rctx, key)
+		timedOut := rctx.Err() != nil
+		cancel()
 		if err != nil {
+			if timedOut && !IsUnavailable(err) && !errors.Is(err, ErrNotFound) {
+				err = &StoreError{Backend: "cache", Op: "get", Key: key, Err: ErrTimeout, Cause: err}
+			}
 			return nil, err
 		}
 		shared := append([]byte(nil), v...)
