@@ -885,7 +885,8 @@ func TestCacheLateKickAfterRefreshStartsNothing(t *testing.T) {
 			t.Fatalf("source called %d times, want 2", n)
 		}
 		// The late caller: it saw tok-1 due for refresh, then kicks.
-		c.kick(context.Background(), mono())
+		now, wall := c.clock()
+		c.kick(context.Background(), now, wall)
 		synctest.Wait()
 		if n := src.calls.Load(); n != 2 {
 			t.Fatalf("a late kick after the refresh published started another: %d calls, want 2", n)
