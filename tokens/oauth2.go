@@ -291,7 +291,8 @@ func (e *tokenTypeError) Is(target error) bool {
 //
 // The refresh token lives in a Store. Refresher reads it on first use (and
 // again after the endpoint rejected it with invalid_grant, in case it was
-// re-provisioned). When the endpoint rotates the refresh token, Refresher
+// re-provisioned: that read bypasses a CachedStore's cache, through its
+// Refresh method, so a refresh token another process provisioned is seen). When the endpoint rotates the refresh token, Refresher
 // writes the new one to the Store BEFORE it returns the new access token;
 // if that write fails, Token returns the error and no token, and keeps the
 // new refresh token in memory so the next call can use it. Until a write
@@ -323,6 +324,7 @@ type Refresher struct {
 	sem     chan struct{}   // one refresh at a time
 	rt      string          // current refresh token (guarded by sem)
 	unsaved bool            // rt was rotated but not written: the store holds a dead one (guarded by sem)
+	reread  bool            // rt was rejected with invalid_grant: read the backend, not a cache (guarded by sem)
 	warned  map[string]bool // backend sets already logged (guarded by sem)
 }
 
@@ -421,12 +423,18 @@ func (r *Refresher) Token(ctx context.Context) (Token, error) {
 // refresh makes one refresh_token grant request; r.sem is held.
 func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 	if r.rt == "" {
-		b, err := r.store.Get(ctx, r.key)
+		get := r.store.Get
+		if rs, ok := r.store.(storeRefresher); ok && r.reread {
+			// A cache in front of the backend would hand back the
+			// rejected refresh token, not a re-provisioned one.
+			get = rs.Refresh
+		}
+		b, err := get(ctx, r.key)
 		if err != nil {
 			return Token{}, fmt.Errorf("tokens: read refresh token: %w", err)
 		}
 		r.rt = string(b)
-		r.unsaved = false
+		r.unsaved, r.reread = false, false
 		clear(b)
 		if r.rt == "" {
 			return Token{}, fmt.Errorf("tokens: refresh token under %q is empty: %w", r.key, ErrNoToken)
@@ -445,7 +453,7 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 	if err != nil {
 		err = wrapTokenErr(err)
 		if isInvalidGrant(err) {
-			r.rt, r.unsaved = "", false // dead; read the store again next time
+			r.rt, r.unsaved, r.reread = "", false, true // dead; read the store again next time
 		}
 		return Token{}, err
 	}
@@ -497,6 +505,12 @@ func (r *Refresher) reportStaleFallback(ctx context.Context, ce *ChainError, err
 	slog.Default().LogAttrs(ctx, slog.LevelWarn,
 		"tokens: rotated refresh token persisted to the primary backend only; these fallbacks may hold an old copy, remove it",
 		slog.String("key", r.key), slog.Any("backends", backends))
+}
+
+// storeRefresher is a Store with a cache (CachedStore) whose Refresh reads
+// the backend again.
+type storeRefresher interface {
+	Refresh(ctx context.Context, key string) ([]byte, error)
 }
 
 func isInvalidGrant(err error) bool {

@@ -51,3 +51,35 @@ func TestEmptyTokenAnswerIsErrNoToken(t *testing.T) {
 		}
 	}
 }
+
+// After invalid_grant a Refresher reads its refresh token again "in case it
+// was re-provisioned". Over a CachedStore (the docs' recommended front for
+// secrets) that read was a cache hit that returned the dead token again:
+// the re-provisioned one was never seen until a restart. The re-read now
+// goes to the backend (CachedStore.Refresh).
+func TestRefresherRereadBypassesCachedStore(t *testing.T) {
+	as, _ := rotatingAS(t)
+	ctx := context.Background()
+	back := NewMemoryStore()
+	back.Set(ctx, "rt", []byte("dead"))
+	cached, err := NewCachedStore(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRefresher(as.config(ClientSecretBasic(StaticSecret([]byte("s")))), cached, "rt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Token(ctx); !errors.Is(err, ErrInvalidGrant) {
+		t.Fatalf("dead refresh token: err = %v, want ErrInvalidGrant", err)
+	}
+	// An operator re-provisions the grant in the backend (another process).
+	back.Set(ctx, "rt", []byte("rt-0"))
+	tok, err := r.Token(ctx)
+	if err != nil || tok.Value() != "at-1" {
+		t.Fatalf("after re-provisioning: tok %q, err = %v; want at-1", tok.Value(), err)
+	}
+	if v, _ := back.Get(ctx, "rt"); string(v) != "rt-1" {
+		t.Errorf("backend holds %q, want the rotated rt-1", v)
+	}
+}
