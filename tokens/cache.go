@@ -342,13 +342,37 @@ func (c *Cache) Token(ctx context.Context) (Token, error) {
 func (c *Cache) CachedToken(ctx context.Context) (Token, bool) {
 	if e := c.cur.Load(); e != nil {
 		now, wall := c.clock()
-		if !e.due(now, wall) {
-			return e.tok, true
+		return c.cachedAt(ctx, e, now, wall)
+	}
+	return Token{}, false
+}
+
+// CachedTokenAt is CachedToken with the clock reading given: t must be a
+// time.Now reading (with its monotonic part) the caller took just before,
+// such as the one an HTTP attempt shares among its layers, so that the
+// fast path reads no clock. A t without a monotonic reading (one that went
+// through Round(0), or was built with time.Unix) is not used: the clock is
+// read instead.
+func (c *Cache) CachedTokenAt(ctx context.Context, t time.Time) (Token, bool) {
+	if e := c.cur.Load(); e != nil {
+		if t == t.Round(0) { // Round(0) strips only the monotonic reading: t had none
+			now, wall := c.clock()
+			return c.cachedAt(ctx, e, now, wall)
 		}
-		if e.fresh(now, wall) {
-			c.kick(ctx, now, wall)
-			return e.tok, true
-		}
+		return c.cachedAt(ctx, e, t.Sub(epoch), t.UnixNano()+c.wallAhead.Load())
+	}
+	return Token{}, false
+}
+
+// cachedAt is CachedToken's answer for the entry e at the clock reading
+// (now, wall).
+func (c *Cache) cachedAt(ctx context.Context, e *entry, now time.Duration, wall int64) (Token, bool) {
+	if !e.due(now, wall) {
+		return e.tok, true
+	}
+	if e.fresh(now, wall) {
+		c.kick(ctx, now, wall)
+		return e.tok, true
 	}
 	return Token{}, false
 }

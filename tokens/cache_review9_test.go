@@ -55,3 +55,38 @@ func TestCacheHonoursWallClockAfterSuspend(t *testing.T) {
 		mustToken(t, c, "tok-4")
 	})
 }
+
+// CachedTokenAt takes the caller's clock reading (the auth layer passes
+// its attempt's shared one) and judges the token on both its clocks, as
+// CachedToken does; a reading without its monotonic part is not trusted
+// for the monotonic check, and the clock is read instead.
+func TestCachedTokenAtUsesBothClocksOfTheReading(t *testing.T) {
+	{ // real time: a synctest bubble's readings carry no monotonic part
+		src := SourceFunc(func(context.Context) (Token, error) {
+			return NewToken("tok", "Bearer", time.Now().Add(time.Hour)), nil
+		})
+		c := mustCache(t, src, WithJitter(0))
+		mustToken(t, c, "tok")
+		ctx := context.Background()
+		if _, ok := c.CachedTokenAt(ctx, time.Now()); !ok {
+			t.Fatal("a fresh token at a fresh reading: not served")
+		}
+		// A reading whose wall clock is 2 h on (a suspend the reading saw:
+		// time.Now after a resume has the wall clock moved, the monotonic
+		// one not): the token is not served.
+		c.wallAhead.Store(int64(2 * time.Hour))
+		if tok, ok := c.CachedTokenAt(ctx, time.Now()); ok {
+			t.Fatalf("after a 2 h suspend CachedTokenAt served %q", tok.Value())
+		}
+		c.wallAhead.Store(0)
+		// A reading 2 h on by both clocks: expired.
+		if _, ok := c.CachedTokenAt(ctx, time.Now().Add(2*time.Hour)); ok {
+			t.Fatal("a reading past the expiry: the token was served")
+		}
+		// Without its monotonic part the reading is not used: the Cache
+		// reads the clock, which says the token is fresh.
+		if _, ok := c.CachedTokenAt(ctx, time.Now().Add(2*time.Hour).Round(0)); !ok {
+			t.Fatal("a reading without a monotonic part was used instead of the clock")
+		}
+	}
+}

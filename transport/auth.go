@@ -7,6 +7,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -221,6 +222,13 @@ type cachedSource interface {
 	CachedToken(ctx context.Context) (tokens.Token, bool)
 }
 
+// cachedAtSource is a cachedSource that takes the clock reading
+// (tokens.Cache): under the attempt's shared clock, the cached token costs
+// no clock read.
+type cachedAtSource interface {
+	CachedTokenAt(ctx context.Context, t time.Time) (tokens.Token, bool)
+}
+
 // token gets the token for a send. One that may have waited (a fetch, a
 // source without a cache) makes the attempt's clock reading stale, so the
 // layers after it (the signature's created) read the clock again.
@@ -229,7 +237,13 @@ type cachedSource interface {
 // (nil: none).
 func (l *credLayer) token(ctx context.Context, a *Attempt) (tokens.Token, error) {
 	tctx := detached(ctx, a)
-	if c, ok := l.src.(cachedSource); ok {
+	if c, ok := l.src.(cachedAtSource); ok && a != nil && a.shareClock {
+		// The attempt's shared reading (taken microseconds ago by the
+		// retry layer): the cache reads no clock of its own.
+		if tok, ok := c.CachedTokenAt(tctx, a.clock()); ok {
+			return tok, nil
+		}
+	} else if c, ok := l.src.(cachedSource); ok {
 		if tok, ok := c.CachedToken(tctx); ok {
 			return tok, nil
 		}
