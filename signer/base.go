@@ -53,6 +53,37 @@ type message struct {
 	scheme   string               // lower-case "https" or "http"
 	sfTypes  map[string]FieldType // extra structured field types, may be nil
 	isServer bool                 // req was received (RequestURI is the wire target)
+	cache    *parseCache          // a received message's parses, shared by its signatures; may be nil
+}
+
+// parseCache holds what building the signature bases of one received
+// message parses, so that each is parsed once per message: a Dictionary
+// field for its ;key= components, a structured field for ;sf, the query
+// for @query-param. Without it, one request of MaxSignatures members of
+// MaxComponents such components over a field or query near net/http's
+// 1 MiB header limit cost hundreds of parses of it before any MAC was
+// checked, for anyone who knows a keyid.
+type parseCache struct {
+	dicts map[string]dictParse  // field name -> its Dictionary
+	sf    map[string]sfParse    // field name -> its ;sf serialisation
+	query map[string]queryParam // encoded name -> value; nil until built
+}
+
+type dictParse struct {
+	d   *httpsfv.Dictionary
+	err error
+}
+
+type sfParse struct {
+	s   string
+	err error
+}
+
+// queryParam is one query parameter name: its first value (encoded for
+// the signature base) and how often the name occurs.
+type queryParam struct {
+	value string
+	n     int
 }
 
 func (m *message) fieldType(name string) (FieldType, bool) {
@@ -195,6 +226,9 @@ func missing(c *Component) error {
 // (RFC 9421 §2.2.8: it MUST NOT be included).
 func (m *message) appendLines(dst []byte, c *Component) ([]byte, error) {
 	if c.kind == kindQueryParam {
+		if m.cache != nil {
+			return m.appendCachedQueryParam(dst, c)
+		}
 		out, found, err := appendQueryParamLines(dst, c, m.rawQuery())
 		if err != nil {
 			return dst, err
@@ -400,7 +434,7 @@ func (m *message) appendField(dst []byte, c *Component) ([]byte, error) {
 	}
 	switch {
 	case c.hasKey:
-		d, err := httpsfv.UnmarshalDictionary(vs)
+		d, err := m.dictionary(c.name, vs)
 		if err != nil {
 			return dst, fmt.Errorf("%w: %s: field is not a dictionary: %v", ErrMalformed, c.id, err)
 		}
@@ -418,26 +452,9 @@ func (m *message) appendField(dst []byte, c *Component) ([]byte, error) {
 		}
 		return append(dst, s...), nil
 	case c.sf:
-		t, ok := m.fieldType(c.name)
-		if !ok {
-			return dst, fmt.Errorf("%w: %s: structured type of field %q unknown (see StructuredFields)", ErrMalformed, c.id, c.name)
-		}
-		var v httpsfv.StructuredFieldValue
-		var err error
-		switch t {
-		case SFItem:
-			v, err = httpsfv.UnmarshalItem(vs)
-		case SFList:
-			v, err = httpsfv.UnmarshalList(vs)
-		default:
-			v, err = httpsfv.UnmarshalDictionary(vs)
-		}
+		s, err := m.strict(c, vs)
 		if err != nil {
-			return dst, fmt.Errorf("%w: %s: %v", ErrMalformed, c.id, err)
-		}
-		s, err := httpsfv.Marshal(v)
-		if err != nil {
-			return dst, fmt.Errorf("%w: %s: %v", ErrMalformed, c.id, err)
+			return dst, err
 		}
 		return append(dst, s...), nil
 	case c.bs:
@@ -466,6 +483,66 @@ func (m *message) appendField(dst []byte, c *Component) ([]byte, error) {
 		dst = append(dst, v...)
 	}
 	return dst, nil
+}
+
+// dictionary returns field name's lines vs parsed as a Dictionary, parsed
+// once per received message.
+func (m *message) dictionary(name string, vs []string) (*httpsfv.Dictionary, error) {
+	if m.cache == nil {
+		return httpsfv.UnmarshalDictionary(vs)
+	}
+	if p, ok := m.cache.dicts[name]; ok {
+		return p.d, p.err
+	}
+	d, err := httpsfv.UnmarshalDictionary(vs)
+	if m.cache.dicts == nil {
+		m.cache.dicts = make(map[string]dictParse)
+	}
+	m.cache.dicts[name] = dictParse{d, err}
+	return d, err
+}
+
+// strict returns the ;sf value of c's field (lines vs): parsed as its
+// structured type and serialised again, once per received message.
+func (m *message) strict(c *Component, vs []string) (string, error) {
+	if m.cache != nil {
+		if p, ok := m.cache.sf[c.name]; ok {
+			return p.s, p.err
+		}
+	}
+	s, err := m.strictUncached(c, vs)
+	if m.cache != nil {
+		if m.cache.sf == nil {
+			m.cache.sf = make(map[string]sfParse)
+		}
+		m.cache.sf[c.name] = sfParse{s, err}
+	}
+	return s, err
+}
+
+func (m *message) strictUncached(c *Component, vs []string) (string, error) {
+	t, ok := m.fieldType(c.name)
+	if !ok {
+		return "", fmt.Errorf("%w: %s: structured type of field %q unknown (see StructuredFields)", ErrMalformed, c.id, c.name)
+	}
+	var v httpsfv.StructuredFieldValue
+	var err error
+	switch t {
+	case SFItem:
+		v, err = httpsfv.UnmarshalItem(vs)
+	case SFList:
+		v, err = httpsfv.UnmarshalList(vs)
+	default:
+		v, err = m.dictionary(c.name, vs)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrMalformed, c.id, err)
+	}
+	s, err := httpsfv.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrMalformed, c.id, err)
+	}
+	return s, nil
 }
 
 // checkFieldValue refuses bytes that would break the line structure of the
@@ -523,6 +600,50 @@ func appendQueryParamLines(dst []byte, c *Component, rawQuery string) ([]byte, b
 		dst = append(dst, '\n')
 	}
 	return dst, found, nil
+}
+
+// appendCachedQueryParam is appendQueryParamLines over the query parsed
+// once per received message (m.cache).
+func (m *message) appendCachedQueryParam(dst []byte, c *Component) ([]byte, error) {
+	if m.cache.query == nil {
+		m.cache.query = parseQueryParams(m.rawQuery())
+	}
+	p, ok := m.cache.query[c.qname]
+	switch {
+	case !ok:
+		return dst, missing(c)
+	case p.n > 1:
+		return dst, fmt.Errorf("%w: %s: the query parameter occurs more than once, so it cannot be covered (RFC 9421 §2.2.8); cover @query instead", ErrMalformed, c.id)
+	}
+	dst = append(dst, c.id...)
+	dst = append(dst, ':', ' ')
+	dst = append(dst, p.value...)
+	return append(dst, '\n'), nil
+}
+
+// parseQueryParams parses rawQuery as appendQueryParamLines does: each
+// name and its first value, both encoded for the signature base, and how
+// often the name occurs. The result is never nil.
+func parseQueryParams(rawQuery string) map[string]queryParam {
+	out := make(map[string]queryParam)
+	var buf []byte
+	for rawQuery != "" {
+		var pair string
+		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
+		if pair == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		n := string(appendQueryEncoded(nil, string(formDecode(buf[:0], name))))
+		p, seen := out[n]
+		if !seen {
+			buf = formDecode(buf[:0], value)
+			p.value = string(appendQueryEncoded(nil, string(buf)))
+		}
+		p.n++
+		out[n] = p
+	}
+	return out
 }
 
 // formDecode appends the form-urlencoded decoding of s to dst: '+' becomes

@@ -43,10 +43,10 @@ const (
 	MaxSignatures = 8
 	// MaxComponents is the most components one signature may cover. The
 	// work of parsing a Signature-Input member and building its signature
-	// base grows with the number of components (each @query-param or
-	// ;key= component scans its query or field again), so without a bound
-	// one member of a 1 MiB header block could hold a hundred thousand of
-	// them. A member with more is refused as ErrMalformed before its key
+	// base grows with the number of components (each adds a line; the
+	// fields and query they name are parsed once per request), so without
+	// a bound one member of a 1 MiB header block could hold a hundred
+	// thousand of them. A member with more is refused as ErrMalformed before its key
 	// is looked up; New and NewVerifier refuse more (Options.Components,
 	// VerifierOptions.Required) as a *ConfigError.
 	MaxComponents = 64
@@ -364,8 +364,9 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 	return nil
 }
 
-// verifyState carries what one Verify call reads once: the buffered body,
-// or the error that kept it from being read. The error is kept so that a
+// verifyState carries what one Verify call reads once: the fields and
+// query its signatures cover, parsed; the buffered body, or the error that
+// kept it from being read. The error is kept so that a
 // later signature (another label, possibly the same signature copied under
 // it) fails the same way instead of checking its digest against an empty
 // buffer while the unread body goes on to the handler.
@@ -374,6 +375,7 @@ type verifyState struct {
 	body     []byte
 	bodyRead bool
 	bodyErr  error
+	parsed   parseCache // the fields and query the signature bases need
 }
 
 // verifyMember verifies one Signature-Input member; one that could not be
@@ -475,7 +477,7 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 			scheme = "https"
 		}
 	}
-	m := message{req: r, scheme: scheme, sfTypes: v.sfTypes, isServer: true}
+	m := message{req: r, scheme: scheme, sfTypes: v.sfTypes, isServer: true, cache: &vs.parsed}
 	base := make([]byte, 0, 512)
 	for i := range in.Components {
 		base, err = m.appendLines(base, &in.Components[i])

@@ -1,0 +1,98 @@
+package signer
+
+import (
+	"errors"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dunglas/httpsfv"
+)
+
+// hostileMembers returns a Signature-Input of MaxSignatures members, each
+// covering MaxComponents components made by comp(label, i), and a Signature
+// with a wrong MAC for each: what anyone who knows a keyid (it is sent in
+// every signed request) can send.
+func hostileMembers(comp func(l, i int) string) (input, sig string) {
+	var ins, sigs []string
+	for l := range MaxSignatures {
+		var b strings.Builder
+		for i := range MaxComponents {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(comp(l, i))
+		}
+		label := "s" + strconv.Itoa(l)
+		ins = append(ins, label+"=("+b.String()+");created="+strconv.FormatInt(t0.Unix(), 10)+`;keyid="k";nonce="n"`)
+		sigs = append(sigs, label+"=:"+strings.Repeat("A", 43)+"=:")
+	}
+	return strings.Join(ins, ", "), strings.Join(sigs, ", ")
+}
+
+// TestVerifyParsesEachFieldAndQueryOnce: building a signature base re-parsed
+// a Dictionary field for every ;key= component and re-scanned the query for
+// every @query-param component, so a request with MaxSignatures members of
+// MaxComponents such components (512 of them) over a large field or query
+// cost 512 parses of it before the MAC was checked: with a 900 KB field
+// within net/http's 1 MiB header limit, minutes of CPU per request, for
+// anyone who knows a keyid. Each is parsed once per request now; the
+// allocations (counted, not timed) show it.
+func TestVerifyParsesEachFieldAndQueryOnce(t *testing.T) {
+	v := newTestVerifier(t, VerifierOptions{Required: []Component{}})
+
+	t.Run("key", func(t *testing.T) {
+		var f strings.Builder
+		for i := range 500 {
+			if i > 0 {
+				f.WriteString(", ")
+			}
+			f.WriteString("m" + strconv.Itoa(i) + "=1")
+		}
+		in, sig := hostileMembers(func(l, i int) string { return `"x";key="m` + strconv.Itoa(l*MaxComponents+i) + `"` })
+		r := httptest.NewRequest("GET", "https://api.example.com/", nil)
+		r.Header.Set("X", f.String())
+		r.Header.Set("Signature-Input", in)
+		r.Header.Set("Signature", sig)
+		if _, err := v.Verify(r, t0); !errors.Is(err, ErrInvalidSignature) {
+			t.Fatalf("Verify = %v; want ErrInvalidSignature", err)
+		}
+		one := testing.AllocsPerRun(5, func() { _, _ = httpsfv.UnmarshalDictionary([]string{f.String()}) })
+		got := testing.AllocsPerRun(5, func() { _, _ = v.Verify(r, t0) })
+		// One parse, plus a few allocations per component (512 of them);
+		// a parse per component is 512 times one.
+		if got > 10*one {
+			t.Errorf("Verify allocated %.0f times; one parse of the field allocates %.0f: the field is parsed again per component", got, one)
+		}
+	})
+
+	t.Run("query-param", func(t *testing.T) {
+		// Each pair's name is invalid UTF-8, which costs an allocation per
+		// pair and scan.
+		q := strings.Repeat("%FF=1&", 1000)
+		in, sig := hostileMembers(func(l, i int) string { return `"@query-param";name="q` + strconv.Itoa(l*MaxComponents+i) + `"` })
+		r := httptest.NewRequest("GET", "https://api.example.com/?"+q+"q0=1", nil)
+		r.Header.Set("Signature-Input", in)
+		r.Header.Set("Signature", sig)
+		if _, err := v.Verify(r, t0); !errors.Is(err, ErrMissingComponent) {
+			t.Fatalf("Verify = %v; want ErrMissingComponent", err)
+		}
+		// All names present: each member scans the query 64 times.
+		var qs strings.Builder
+		qs.WriteString(q)
+		for i := range MaxSignatures * MaxComponents {
+			qs.WriteString("&q" + strconv.Itoa(i) + "=1")
+		}
+		r = httptest.NewRequest("GET", "https://api.example.com/?"+qs.String(), nil)
+		r.Header.Set("Signature-Input", in)
+		r.Header.Set("Signature", sig)
+		if _, err := v.Verify(r, t0); !errors.Is(err, ErrInvalidSignature) {
+			t.Fatalf("Verify = %v; want ErrInvalidSignature", err)
+		}
+		got := testing.AllocsPerRun(5, func() { _, _ = v.Verify(r, t0) })
+		if got > 20_000 {
+			t.Errorf("Verify allocated %.0f times for a query of 1000 invalid names: the query is scanned again per component", got)
+		}
+	})
+}
