@@ -34,7 +34,8 @@ type SignatureInput struct {
 func (in *SignatureInput) SignatureParams() string { return in.params }
 
 // ParseSignatureInput parses Signature-Input field values (several field
-// lines form one Dictionary) into its members, in order. Each member must
+// lines form one Dictionary, of at most MaxSignatureFieldSize bytes) into
+// its members, in order. Each member must
 // be an inner list of at most MaxComponents valid component identifiers
 // without duplicates; created and expires must be non-negative integers
 // and nonce, keyid, alg and tag strings. Unknown parameters are kept in SignatureParams (they are
@@ -70,6 +71,9 @@ type inputMember struct {
 // that does not parse is an error as a whole (RFC 8941 §4.2); a member
 // that parses but is not a usable signature input carries its own error.
 func parseInputMembers(values []string) ([]inputMember, error) {
+	if fieldSize(values) > MaxSignatureFieldSize {
+		return nil, fmt.Errorf("%w: signature-input: larger than %d bytes", ErrMalformed, MaxSignatureFieldSize)
+	}
 	d, err := httpsfv.UnmarshalDictionary(values)
 	if err != nil {
 		return nil, fmt.Errorf("%w: signature-input: %v", ErrMalformed, err)
@@ -153,8 +157,9 @@ func inputFromInnerList(label string, il httpsfv.InnerList) (SignatureInput, err
 	return in, nil
 }
 
-// ParseSignature parses Signature field values into a map from label to
-// signature bytes. Every member must be a Byte Sequence. Errors wrap
+// ParseSignature parses Signature field values (at most
+// MaxSignatureFieldSize bytes) into a map from label to signature bytes.
+// Every member must be a Byte Sequence. Errors wrap
 // ErrMalformed.
 func ParseSignature(values ...string) (map[string][]byte, error) {
 	ms, err := parseSignatureMembers(values)
@@ -183,6 +188,9 @@ type sigMember struct {
 // parseInputMembers, a member that is not a Byte Sequence carries its own
 // error and only a Dictionary that does not parse fails as a whole.
 func parseSignatureMembers(values []string) (map[string]sigMember, error) {
+	if fieldSize(values) > MaxSignatureFieldSize {
+		return nil, fmt.Errorf("%w: signature: larger than %d bytes", ErrMalformed, MaxSignatureFieldSize)
+	}
 	d, err := httpsfv.UnmarshalDictionary(values)
 	if err != nil {
 		return nil, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
@@ -204,4 +212,17 @@ func parseSignatureMembers(values []string) (map[string]sigMember, error) {
 		out[label] = sigMember{sig: b}
 	}
 	return out, nil
+}
+
+// fieldSize is the length of the field lines values joined with ", ", as
+// they are parsed.
+func fieldSize(values []string) int {
+	n := 0
+	for i, v := range values {
+		if i > 0 {
+			n += 2
+		}
+		n += len(v)
+	}
+	return n
 }

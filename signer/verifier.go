@@ -50,6 +50,15 @@ const (
 	// is looked up; New and NewVerifier refuse more (Options.Components,
 	// VerifierOptions.Required) as a *ConfigError.
 	MaxComponents = 64
+	// MaxSignatureFieldSize is the most bytes the Signature-Input field
+	// may hold, its lines joined, and likewise the Signature field. A
+	// larger one is refused as ErrMalformed before it is parsed: parsing
+	// allocates for every member, item and parameter, so a field near
+	// net/http's 1 MiB header limit cost a second of CPU before
+	// MaxSignatures or MaxComponents could be checked. 64 KiB holds
+	// MaxSignatures members of MaxComponents components with long field
+	// names, and MaxSignatures post-quantum-sized signatures.
+	MaxSignatureFieldSize = 64 << 10
 )
 
 // VerifierOptions configures a Verifier. Only Keys is required; the zero
@@ -71,7 +80,8 @@ type VerifierOptions struct {
 	// fails only as that signature: one under another label, added by a
 	// proxy or another implementation, does not make it refuse the rest
 	// (RFC 9421 §3.2). Signature-Input and Signature fields that do not
-	// parse as Dictionaries are refused whole (ErrMalformed).
+	// parse as Dictionaries, or are larger than MaxSignatureFieldSize, are
+	// refused whole (ErrMalformed).
 	Label string
 
 	// Required lists the components a signature must cover. Nil means

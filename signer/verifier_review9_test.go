@@ -96,3 +96,69 @@ func TestVerifyParsesEachFieldAndQueryOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestVerifyBoundsSignatureFieldSize: MaxSignatures and MaxComponents were
+// checked only after the Signature-Input and Signature Dictionaries had
+// been parsed whole, and parsing allocates per member, item and parameter:
+// one unauthenticated request of 900 KB of Signature-Input ("sig1=("a" "a"
+// ...)") cost over a second of CPU before it was refused. Fields larger
+// than MaxSignatureFieldSize are refused before they are parsed; a large
+// but legitimate field (MaxSignatures members, 64 components each, and a
+// post-quantum-sized signature under another label) still verifies.
+func TestVerifyBoundsSignatureFieldSize(t *testing.T) {
+	v := newTestVerifier(t, VerifierOptions{Required: []Component{}})
+	for name, c := range map[string]struct{ in, sig string }{
+		"items":  {"sig1=(" + strings.Repeat(`"a" `, 50_000) + ")", "sig1=:" + strings.Repeat("A", 43) + "=:"},
+		"labels": {"sig1=(\"@method\");created=1" + numbered(", a", "=()", 20_000), "sig1=:" + strings.Repeat("A", 43) + "=:"},
+		"params": {`sig1=("@method")` + numbered(";p", "", 20_000), "sig1=:" + strings.Repeat("A", 43) + "=:"},
+		"sig":    {`sig1=("@method")`, "sig1=:AA==:" + numbered(", a", "=:AA==:", 20_000)},
+	} {
+		r := httptest.NewRequest("GET", "https://api.example.com/", nil)
+		r.Header.Set("Signature-Input", c.in)
+		r.Header.Set("Signature", c.sig)
+		if _, err := v.Verify(r, t0); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: Verify = %v; want ErrMalformed", name, err)
+		}
+		if n := testing.AllocsPerRun(3, func() { _, _ = v.Verify(r, t0) }); n > 50 {
+			t.Errorf("%s: Verify allocated %.0f times: the field was parsed", name, n)
+		}
+	}
+
+	// Large but legitimate: MaxSignatures members of MaxComponents
+	// components with 40-byte field names; ours verifies among them.
+	k := testKey(t, "k")
+	s := mustSigner(t, Options{Keys: StaticKey(k), Label: "ours"})
+	req := signed(t, s, "GET", "https://api.example.com/x", "", t0)
+	ins, sigs := req.Header.Values("Signature-Input"), req.Header.Values("Signature")
+	for l := range MaxSignatures - 1 {
+		var b strings.Builder
+		for i := range MaxComponents {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(`"x-` + strings.Repeat("f", 36) + strconv.Itoa(100+i) + `"`)
+		}
+		label := "other" + strconv.Itoa(l)
+		ins = append(ins, label+"=("+b.String()+`);created=1;keyid="elsewhere"`)
+		sigs = append(sigs, label+"=:"+strings.Repeat("A", 6_200)+":") // ML-DSA-87 size
+	}
+	r := serverView(t, req)
+	r.Header["Signature-Input"] = []string{strings.Join(ins, ", ")}
+	r.Header["Signature"] = []string{strings.Join(sigs, ", ")}
+	if n := len(r.Header["Signature-Input"][0]); n < 20_000 {
+		t.Fatalf("Signature-Input of %d bytes; the test wants a large one", n)
+	}
+	v = newTestVerifier(t, VerifierOptions{Keys: StaticKey(k), Label: "ours"})
+	if _, err := v.Verify(r, t0); err != nil {
+		t.Errorf("Verify(large legitimate fields) = %v", err)
+	}
+}
+
+// numbered returns n copies of prefix+i+suffix, i counting from 0.
+func numbered(prefix, suffix string, n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(prefix + strconv.Itoa(i) + suffix)
+	}
+	return b.String()
+}
