@@ -432,6 +432,9 @@ func (m *message) appendField(dst []byte, c *Component) ([]byte, error) {
 	if len(vs) == 0 {
 		return dst, missing(c)
 	}
+	if m.isServer && (c.hasKey || c.sf) && fieldSize(vs) > MaxStructuredFieldSize {
+		return dst, fmt.Errorf("%w: %s: field larger than %d bytes, not parsed (MaxStructuredFieldSize)", ErrMalformed, c.id, MaxStructuredFieldSize)
+	}
 	switch {
 	case c.hasKey:
 		d, err := m.dictionary(c.name, vs)

@@ -59,6 +59,12 @@ const (
 	// MaxSignatures members of MaxComponents components with long field
 	// names, and MaxSignatures post-quantum-sized signatures.
 	MaxSignatureFieldSize = 64 << 10
+	// MaxStructuredFieldSize is the largest field, its lines joined, that
+	// a verifier parses as a structured field for a ;key= or ;sf component
+	// (before the MAC can be checked, so for anyone who knows a keyid).
+	// A signature covering a larger one that way fails as ErrMalformed;
+	// covered plainly, the field is not parsed and any size verifies.
+	MaxStructuredFieldSize = 64 << 10
 )
 
 // VerifierOptions configures a Verifier. Only Keys is required; the zero

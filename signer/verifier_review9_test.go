@@ -1,7 +1,9 @@
 package signer
 
 import (
+	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -161,4 +163,48 @@ func numbered(prefix, suffix string, n int) string {
 		b.WriteString(prefix + strconv.Itoa(i) + suffix)
 	}
 	return b.String()
+}
+
+// TestVerifyBoundsStructuredFieldSize: a ;key= or ;sf component makes the
+// verifier parse the field as a structured field before the MAC is
+// checked, and parsing allocates per member: anyone who knows a keyid
+// could have a field near net/http's 1 MiB header limit parsed on every
+// request (half a second of CPU for 900 KB). A field over
+// MaxStructuredFieldSize fails such a signature as malformed unparsed;
+// the same field covered plainly still verifies.
+func TestVerifyBoundsStructuredFieldSize(t *testing.T) {
+	big := "m0=1" + numbered(", m", "=1", 20_000)
+	if len(big) <= MaxStructuredFieldSize {
+		t.Fatalf("field of %d bytes; the test wants one over the cap", len(big))
+	}
+	v := newTestVerifier(t, VerifierOptions{Required: []Component{}, StructuredFields: map[string]FieldType{"x": SFDictionary}})
+	for _, comp := range []string{`"x";key="m1"`, `"x";sf`} {
+		r := httptest.NewRequest("GET", "https://api.example.com/", nil)
+		r.Header.Set("X", big)
+		r.Header.Set("Signature-Input", "sig1=("+comp+");created="+strconv.FormatInt(t0.Unix(), 10)+`;keyid="k";nonce="n"`)
+		r.Header.Set("Signature", "sig1=:"+strings.Repeat("A", 43)+"=:")
+		if _, err := v.Verify(r, t0); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: Verify = %v; want ErrMalformed", comp, err)
+		}
+		if n := testing.AllocsPerRun(3, func() { _, _ = v.Verify(r, t0) }); n > 200 {
+			t.Errorf("%s: Verify allocated %.0f times: the field was parsed", comp, n)
+		}
+	}
+
+	k := testKey(t, "k")
+	for _, c := range []Component{Field("x"), FieldKey("x", "m1")} {
+		s := mustSigner(t, Options{Keys: StaticKey(k), Components: []Component{Method, c}})
+		req, _ := http.NewRequest("GET", "https://api.example.com/", nil)
+		if c.hasKey {
+			req.Header.Set("X", "m0=1, m1=2") // small: verifies
+		} else {
+			req.Header.Set("X", big) // covered plainly: not parsed
+		}
+		if err := s.Sign(context.Background(), req, t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(serverView(t, req), t0); err != nil {
+			t.Errorf("%s: Verify = %v", c, err)
+		}
+	}
 }
