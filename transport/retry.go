@@ -374,6 +374,23 @@ func (e *RetryError) Is(target error) bool {
 	return target == ErrNotReplayable && e.Reason == StopNotReplayable
 }
 
+// Timeout reports whether the call ended because a deadline passed: the
+// caller's, the total timeout's, an attempt timeout, or a wait that did
+// not fit before the deadline (a *DeadlineError), or because Last is a
+// network timeout. It makes the *url.Error that Client.Do and http.Client
+// return around a RetryError answer Timeout() as net/http's does, so
+// os.IsTimeout and errors.As to a net.Error classify a timed-out call.
+func (e *RetryError) Timeout() bool {
+	if errors.Is(e.Last, context.DeadlineExceeded) {
+		return true
+	}
+	t, ok := errors.AsType[interface {
+		error
+		Timeout() bool
+	}](e.Last)
+	return ok && t.Timeout()
+}
+
 // ErrorType returns the error.type of Last, the failure the call ended
 // with (a matching ErrNotReplayable is the retry layer's decision, not
 // the failure).

@@ -60,6 +60,10 @@ func (e *DeadlineError) RewriteErrors(rewrite func(error) error) error {
 // Is makes a DeadlineError match context.DeadlineExceeded.
 func (e *DeadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
 
+// Timeout reports true, as context.DeadlineExceeded does, so that a
+// net.Error check classifies a DeadlineError as a timeout.
+func (e *DeadlineError) Timeout() bool { return true }
+
 // ErrorType returns the error.type value of the error (see ErrorType):
 // "rate_limited" when a server or the throttle imposed the wait, else
 // "timeout".
