@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/metric"
@@ -137,28 +138,33 @@ func WithRedirectOrigins(origins ...string) Option {
 // allowlist, where it would allow every name below the domain, while
 // credentials and redirects, scoped by exact origin, would match none.
 func (c *config) parseOrigins(option string, dst transport.Origins, origins []string) transport.Origins {
-	parsed, err := transport.ParseOrigins(origins...)
-	if err != nil {
-		c.errs = append(c.errs, &ConfigError{Option: option, Err: err})
-		return dst
-	}
-	for _, o := range parsed {
+	parsed := make(transport.Origins, 0, len(origins))
+	for i, s := range origins {
+		// The error names the origin by its index: the value itself may
+		// carry userinfo, and the parse error never quotes it.
+		field := "origins[" + strconv.Itoa(i) + "]"
+		o, err := transport.ParseOrigin(s)
+		if err != nil {
+			c.errs = append(c.errs, &ConfigError{Option: option, Err: &ConfigError{Option: field, Err: err}})
+			return dst
+		}
 		if strings.Contains(o.Host, "*") {
-			c.fail(option, "an origin names one host: a wildcard is not one (WithEgressAllowlist takes \"*.domain\" patterns)")
+			c.errs = append(c.errs, &ConfigError{Option: option, Err: &ConfigError{Option: field,
+				Reason: "an origin names one host: a wildcard is not one (WithEgressAllowlist takes \"*.domain\" patterns)"}})
 			return dst
 		}
 		// Checked here so that the error names this option: New would
 		// otherwise find it as an entry of the egress allowlist.
 		ec := transport.EgressConfig{Allow: []string{o.String()}, AllowHTTP: o.Scheme == "http"}
 		if _, err := transport.NewEgressPolicy(ec); err != nil {
-			ce := &ConfigError{Option: option, Err: err}
-			var inner *ConfigError
-			if errors.As(err, &inner) { // "Allow[0]" means nothing to the caller
-				ce.Reason, ce.Err = inner.Reason, inner.Err
+			inner := &ConfigError{Option: field, Err: err}
+			if ie, ok := errors.AsType[*ConfigError](err); ok { // "Allow[0]" means nothing to the caller
+				inner.Reason, inner.Err = ie.Reason, ie.Err
 			}
-			c.errs = append(c.errs, ce)
+			c.errs = append(c.errs, &ConfigError{Option: option, Err: inner})
 			return dst
 		}
+		parsed = append(parsed, o)
 	}
 	return append(dst, parsed...)
 }
