@@ -17,7 +17,9 @@
 // Errors are *tokens.StoreError values that tell apart the cases a caller
 // acts on: tokens.ErrNotFound (no such secret), tokens.ErrUnavailable (no
 // keyring service: no D-Bus session bus, nothing owns
-// org.freedesktop.secrets), tokens.ErrLocked (a keyring nobody unlocked),
+// org.freedesktop.secrets), tokens.ErrLocked (a keyring nobody unlocked,
+// or a prompt the user dismissed: a Set or Delete whose confirmation was
+// dismissed changed nothing and says so, where go-keyring reports success),
 // tokens.ErrTimeout and tokens.ErrTooLarge. On Linux, when no session bus
 // is configured, the Store fails with ErrUnavailable instead of letting
 // godbus run dbus-launch, which would start a stray bus daemon per process.

@@ -95,7 +95,7 @@ func New(service string, opts ...Option) (*Store, error) {
 	if service == "" || len(service) > maxServiceLen || !utf8.ValidString(service) || strings.ContainsFunc(service, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return nil, &tokens.ConfigError{Option: "service", Reason: fmt.Sprintf("want 1 to %d bytes of printable UTF-8", maxServiceLen)}
 	}
-	s := &Store{service: service, timeout: DefaultTimeout, maxSize: DefaultMaxSize, goos: runtime.GOOS, p: goKeyring{}, preflight: sessionBus, slots: make(chan struct{}, MaxBlocked)}
+	s := &Store{service: service, timeout: DefaultTimeout, maxSize: DefaultMaxSize, goos: runtime.GOOS, p: platformProvider(), preflight: sessionBus, slots: make(chan struct{}, MaxBlocked)}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(s)

@@ -266,6 +266,18 @@ func runChild(scenario string) int {
 		return 2
 	}
 	enc := json.NewEncoder(os.Stdout)
+	report := func(err error) {
+		r := childResult{Sentinel: sentinelOf(err)}
+		if err != nil {
+			r.Err = err.Error()
+		}
+		enc.Encode(r)
+	}
+	if scenario == "dismiss" {
+		report(s.Set(context.Background(), "probe", []byte("new")))
+		report(s.Delete(context.Background(), "probe"))
+		return 0
+	}
 	for range calls {
 		_, err := s.Get(context.Background(), "probe")
 		r := childResult{Sentinel: sentinelOf(err)}

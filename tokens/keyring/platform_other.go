@@ -9,6 +9,9 @@ import (
 	"github.com/securecall/securecall/tokens"
 )
 
+// platformProvider is go-keyring.
+func platformProvider() provider { return goKeyring{} }
+
 // sessionBus: no D-Bus on this platform.
 func sessionBus() error { return nil }
 
