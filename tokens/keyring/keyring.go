@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -243,7 +244,7 @@ func (s *Store) call(ctx context.Context, op, key string, write bool, f func() e
 		if err == nil {
 			return nil
 		}
-		return fail(classify(err), err)
+		return fail(classify(s.goos, err), err)
 	case <-timer.C:
 		giveUp()
 		return timedOut()
@@ -253,15 +254,40 @@ func (s *Store) call(ctx context.Context, op, key string, write bool, f func() e
 	}
 }
 
-// classify maps a go-keyring error to a tokens sentinel, or nil.
-func classify(err error) error {
+// classify maps a go-keyring error on goos to a tokens sentinel, or nil.
+func classify(goos string, err error) error {
 	switch {
 	case errors.Is(err, gokeyring.ErrNotFound):
 		return tokens.ErrNotFound
 	case errors.Is(err, gokeyring.ErrSetDataTooBig):
 		return tokens.ErrTooLarge
 	}
+	if goos == "darwin" {
+		if sentinel := classifyKeychain(err); sentinel != nil {
+			return sentinel
+		}
+	}
 	return classifyPlatform(err)
+}
+
+// classifyKeychain recognises the failures of macOS's security command,
+// which go-keyring hands back as its *exec.ExitError (the output, with the
+// message, is dropped). Its exit status is the low byte of the OSStatus.
+func classifyKeychain(err error) error {
+	var xe *exec.ExitError
+	if !errors.As(err, &xe) {
+		return nil
+	}
+	switch xe.ExitCode() {
+	case 36, // errSecInteractionNotAllowed: locked, and no way to prompt (SSH, launchd)
+		51,  // errSecAuthFailed: the unlock was refused
+		128: // errSecUserCanceled: the prompt was dismissed
+		return tokens.ErrLocked
+	case 37, // errSecNoDefaultKeychain
+		50: // errSecNoSuchKeychain
+		return tokens.ErrUnavailable
+	}
+	return nil
 }
 
 // platformLimit returns the largest value the keyring of goos takes for
