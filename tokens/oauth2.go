@@ -322,7 +322,7 @@ type Refresher struct {
 	key     string
 	onError func(error)
 	sem     chan struct{}   // one refresh at a time
-	rt      string          // current refresh token (guarded by sem)
+	rt      Token           // current refresh token, a Token so that no fmt verb prints it (guarded by sem)
 	unsaved bool            // rt was rotated but not written: the store holds a dead one (guarded by sem)
 	reread  bool            // rt was rejected with invalid_grant: read the backend, not a cache (guarded by sem)
 	warned  map[string]bool // backend sets already logged (guarded by sem)
@@ -422,7 +422,7 @@ func (r *Refresher) Token(ctx context.Context) (Token, error) {
 
 // refresh makes one refresh_token grant request; r.sem is held.
 func (r *Refresher) refresh(ctx context.Context) (Token, error) {
-	if r.rt == "" {
+	if r.rt.IsZero() {
 		get := r.store.Get
 		if rs, ok := r.store.(storeRefresher); ok && r.reread {
 			// A cache in front of the backend would hand back the
@@ -433,10 +433,10 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 		if err != nil {
 			return Token{}, fmt.Errorf("tokens: read refresh token: %w", err)
 		}
-		r.rt = string(b)
+		r.rt = NewToken(string(b), "", time.Time{})
 		r.unsaved, r.reread = false, false
 		clear(b)
-		if r.rt == "" {
+		if r.rt.IsZero() {
 			return Token{}, fmt.Errorf("tokens: refresh token under %q is empty: %w", r.key, ErrNoToken)
 		}
 	}
@@ -449,24 +449,24 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 		ClientSecret: secret,
 		Endpoint:     oauth2.Endpoint{TokenURL: r.ep.cfg.TokenURL, AuthStyle: style},
 	}
-	t, err := conf.TokenSource(rctx, &oauth2.Token{RefreshToken: r.rt}).Token()
+	t, err := conf.TokenSource(rctx, &oauth2.Token{RefreshToken: r.rt.Value()}).Token()
 	if err != nil {
 		err = wrapTokenErr(err)
 		if isInvalidGrant(err) {
-			r.rt, r.unsaved, r.reread = "", false, true // dead; read the store again next time
+			r.rt, r.unsaved, r.reread = Token{}, false, true // dead; read the store again next time
 		}
 		return Token{}, err
 	}
-	if t.RefreshToken != "" && t.RefreshToken != r.rt {
+	if t.RefreshToken != "" && t.RefreshToken != r.rt.Value() {
 		// Rotated: the old refresh token is now dead on the server.
-		r.rt, r.unsaved = t.RefreshToken, true
+		r.rt, r.unsaved = NewToken(t.RefreshToken, "", time.Time{}), true
 	}
 	if r.unsaved {
 		// Rotated now, or by an earlier refresh whose write failed: a
 		// server need not rotate again (RFC 6749 §6), and without this
 		// write the store would keep the dead token for good.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
-		werr := r.store.Set(wctx, r.key, []byte(r.rt))
+		werr := r.store.Set(wctx, r.key, []byte(r.rt.Value()))
 		cancel()
 		var ce *ChainError
 		switch {

@@ -1,0 +1,51 @@
+package tokens
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+)
+
+// The types below keep secrets in memory (a Refresher its current refresh
+// token, a CachedStore and a MemoryStore the values they hold). fmt prints
+// a pointer to a struct field by field, maps included, with every verb
+// (and a slog text handler prints an attribute with %+v): a caller who
+// logs its token source or store while debugging would log the secrets.
+// Each implements fmt.Formatter and slog.LogValuer to print a
+// description only, as Token and signer.Key do.
+
+// Format implements fmt.Formatter: every verb prints the store key only.
+func (r *Refresher) Format(f fmt.State, _ rune) {
+	if r == nil {
+		_, _ = io.WriteString(f, "tokens.Refresher(nil)")
+		return
+	}
+	_, _ = io.WriteString(f, "tokens.Refresher{key="+strconv.Quote(r.key)+"}")
+}
+
+// LogValue implements slog.LogValuer: the store key only.
+func (r *Refresher) LogValue() slog.Value {
+	if r == nil {
+		return slog.StringValue("<nil>")
+	}
+	return slog.GroupValue(slog.String("key", r.key))
+}
+
+// Format implements fmt.Formatter: every verb prints the type only, never
+// a cached value.
+func (c *CachedStore) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, "tokens.CachedStore{}")
+}
+
+// LogValue implements slog.LogValuer: no cached value.
+func (c *CachedStore) LogValue() slog.Value { return slog.StringValue("tokens.CachedStore{}") }
+
+// Format implements fmt.Formatter: every verb prints the type only, never
+// a stored value.
+func (s *MemoryStore) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, "tokens.MemoryStore{}")
+}
+
+// LogValue implements slog.LogValuer: no stored value.
+func (s *MemoryStore) LogValue() slog.Value { return slog.StringValue("tokens.MemoryStore{}") }
