@@ -142,7 +142,9 @@ func (p *Policy) allowsRawKey(raw string) bool {
 // component is often a token. Both "&" and ";" separate parameters: some
 // servers split on ";", so a value after one must not hide behind an
 // allowed key. An opaque URL ("scheme:opaque") keeps only its scheme,
-// unless the opaque part is a "//host/path" authority form. The path is
+// unless the opaque part is a "//host/path" authority form, which net/http
+// sends as it is: a '?' in it begins the query (continued by RawQuery),
+// redacted as one, and a '#' begins a fragment, dropped. The path is
 // shown as it is, except in a URL with a scheme and no host, whose path
 // holding an '@' may be a userinfo ("https:///user:pw@host"): it is then
 // replaced with Redacted.
@@ -159,18 +161,36 @@ func (p *Policy) URL(u *url.URL) string {
 			b.WriteString(u.Scheme)
 			b.WriteByte(':')
 		}
+		query := u.RawQuery
 		if rest, ok := strings.CutPrefix(u.Opaque, "//"); ok {
 			b.WriteString("//")
 			auth, path := rest, ""
 			if i := strings.IndexByte(rest, '/'); i >= 0 {
 				auth, path = rest[:i], rest[i:]
 			}
-			b.WriteString(stripUserinfo(auth))
+			// net/http sends the Opaque as it is: a '?' in it begins
+			// the query the server reads, RawQuery its continuation,
+			// and a '#' is a fragment, never shown.
+			host, tail := stripUserinfo(auth), ""
+			if i := strings.IndexAny(host, "?#"); i >= 0 {
+				host, tail = host[:i], host[i:]+path
+				path = ""
+			} else if i := strings.IndexAny(path, "?#"); i >= 0 {
+				path, tail = path[:i], path[i:]
+			}
+			b.WriteString(host)
 			b.WriteString(path)
+			if oq, ok := strings.CutPrefix(tail, "?"); ok {
+				oq, _, _ = strings.Cut(oq, "#")
+				if query != "" {
+					oq += "?" + query
+				}
+				query = oq
+			}
 		} else {
 			b.WriteString(Redacted)
 		}
-		p.writeQuery(&b, u.RawQuery)
+		p.writeQuery(&b, query)
 		return b.String()
 	}
 	host := stripUserinfo(u.Host)
