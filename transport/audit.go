@@ -66,7 +66,8 @@ type AuditConfig struct {
 //	error.type, error.message  the ErrorType and the redacted message, on failure
 //
 // No header, body, token or query value (beyond those the Redaction policy
-// allows) is ever logged. Go's HTTP/2 refusal of a connection-specific
+// allows) is ever logged. The path is, as it is, in url.full: a secret in a
+// path segment (a bot token, a webhook secret) is not redacted. Go's HTTP/2 refusal of a connection-specific
 // header, whose message quotes the header's value, is logged and returned
 // as ErrInvalidRequest naming the field only. Place it near the top of the stack, below the
 // call trace (whose attempt counts it reports) and above the egress check,

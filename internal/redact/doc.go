@@ -6,7 +6,8 @@
 // Policy, and a nil *Policy, show nothing. Userinfo (user name and
 // password) and fragments are never shown, and neither are the values of
 // credential headers (Authorization, Cookie, ...), whatever the allowlist
-// says.
+// says. The path is always shown: a secret in a path segment (a bot
+// token, a webhook secret) is not redacted.
 //
 // Policy.URL renders a *url.URL for a span attribute; Policy.Error rewrites
 // every *url.Error in an error chain, whose message otherwise carries the
