@@ -69,7 +69,9 @@ type QuotaLimit struct {
 	// QuotaOptions.Limit.
 	Pattern string
 	// Key names the quota that all matching hosts share (one Redis key).
-	// Empty: each host has a quota of its own.
+	// Empty: each host has a quota of its own. Every QuotaLimit with the
+	// same Key must have the same Rate, Period and Burst (after their
+	// defaults); NewQuota refuses one that differs.
 	Key string
 	// Rate is the number of requests allowed per Period, at most one per
 	// microsecond (1,000,000 per second). Zero: no fleet quota for the
@@ -297,10 +299,24 @@ func NewQuota(c redis.UniversalClient, opts QuotaOptions) (*Quota, error) {
 	if q.def, err = checkQuotaLimit("Limit", opts.Limit, false); err != nil {
 		return nil, err
 	}
+	// A Key is one quota with one limit: the first host of a Key builds
+	// its state, so a Key given again with another limit would apply
+	// whichever entry's host this replica happened to see first.
+	keyLimits := make(map[string]redis_rate.Limit)
+	if q.def.key != "" {
+		keyLimits[q.def.key] = q.def.limit
+	}
 	for i, l := range opts.Hosts {
-		r, err := checkQuotaLimit(fmt.Sprintf("Hosts[%d]", i), l, true)
+		field := fmt.Sprintf("Hosts[%d]", i)
+		r, err := checkQuotaLimit(field, l, true)
 		if err != nil {
 			return nil, err
+		}
+		if r.key != "" {
+			if lim, ok := keyLimits[r.key]; ok && lim != r.limit {
+				return nil, configError(field+".Key", fmt.Sprintf("%q is given with another limit (%v) elsewhere: a Key has one Rate, Period and Burst", r.key, lim))
+			}
+			keyLimits[r.key] = r.limit
 		}
 		q.rules = append(q.rules, r)
 	}

@@ -539,6 +539,12 @@ func TestQuotaConfigErrors(t *testing.T) {
 		{QuotaOptions{Timeout: -1, ExpectedReplicas: 1}, "Timeout"},
 		{QuotaOptions{ProbeInterval: -1, ExpectedReplicas: 1}, "ProbeInterval"},
 		{QuotaOptions{Policy: 9, ExpectedReplicas: 1}, "Policy"},
+		// One Key, one limit: a Key given again with another limit would
+		// apply whichever entry's host this replica saw first.
+		{QuotaOptions{Hosts: []QuotaLimit{{Pattern: "a.example", Key: "k", Rate: 10}, {Pattern: "b.example", Key: "k", Rate: 1000}}, ExpectedReplicas: 1}, "Hosts[1].Key"},
+		{QuotaOptions{Hosts: []QuotaLimit{{Pattern: "a.example", Key: "k", Rate: 10}, {Pattern: "b.example", Key: "k", Rate: 10, Burst: 5}}, ExpectedReplicas: 1}, "Hosts[1].Key"},
+		{QuotaOptions{Hosts: []QuotaLimit{{Pattern: "a.example", Key: "k", Rate: 10}, {Pattern: "b.example", Key: "k", Rate: 10, Period: time.Minute}}, ExpectedReplicas: 1}, "Hosts[1].Key"},
+		{QuotaOptions{Limit: QuotaLimit{Key: "k", Rate: 10}, Hosts: []QuotaLimit{{Pattern: "b.example", Key: "k", Rate: 20}}, ExpectedReplicas: 1}, "Hosts[0].Key"},
 	} {
 		_, err := NewQuota(c, tc.opts)
 		var ce *ConfigError
@@ -556,6 +562,11 @@ func TestQuotaConfigErrors(t *testing.T) {
 	}
 	if _, err := NewQuota(c, QuotaOptions{Policy: FailClosed}); err != nil {
 		t.Errorf("FailClosed needs no ExpectedReplicas: %v", err)
+	}
+	// The same limit under one Key, spelt out or by its defaults, is fine.
+	if _, err := NewQuota(c, QuotaOptions{Limit: QuotaLimit{Key: "k", Rate: 10},
+		Hosts: []QuotaLimit{{Pattern: "b.example", Key: "k", Rate: 10, Burst: 10, Period: time.Second}}, ExpectedReplicas: 1}); err != nil {
+		t.Errorf("one Key with one limit refused: %v", err)
 	}
 }
 
