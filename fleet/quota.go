@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -561,7 +562,7 @@ func (st *quotaState) want(q *Quota) int {
 // cancellation spoils the lease the others wait for.
 func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
 	ctx, cancel := q.h.ctx(context.Background())
-	res, err := q.allow(ctx, st.key, st.limit, want)
+	res, err := q.allowed(ctx, st, want)
 	if err != nil {
 		err = q.h.cause(ctx, err)
 	}
@@ -578,6 +579,32 @@ func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
 	}
 	q.h.ok()
 	st.apply(q, res, want, q.h.clk.Mono(start), q.h.clk.Mono(now), f.ahead)
+}
+
+// allowed makes the lease call. A reply redis_rate cannot read is an
+// error, not a panic: redis_rate asserts the types of the script's reply
+// unchecked, and a Redis-compatible server or proxy that answers with
+// others would otherwise crash the process from the lease goroutine. A
+// grant larger than asked for is cut to want: no reply makes a lease
+// bigger than this replica asked for.
+func (q *Quota) allowed(ctx context.Context, st *quotaState, want int) (res *redis_rate.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("fleet: unexpected reply to the quota script: %v", p)
+		}
+	}()
+	res, err = q.allow(ctx, st.key, st.limit, want)
+	switch {
+	case err != nil:
+		return nil, err
+	case res == nil:
+		return nil, errors.New("fleet: no reply to the quota script")
+	case res.Allowed > want:
+		r := *res
+		r.Allowed = want
+		return &r, nil
+	}
+	return res, nil
 }
 
 // apply installs the tokens a lease granted and sets the wait before the
