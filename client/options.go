@@ -199,7 +199,14 @@ func WithTLSConfig(cfg *tls.Config) Option {
 
 // WithPins pins hosts to SubjectPublicKeyInfo hashes in the OkHttp form
 // "sha256/<base64>". Each set needs at least two pins (one a backup) unless
-// it sets AllowSinglePin. Appends. Default: no pinning.
+// it sets AllowSinglePin. A set whose Host matches no host the client may
+// connect to over https (its https origins and redirect origins, a name
+// the egress allowlist allows, the OAuth2 token endpoint when token
+// requests use the client's transport, TLSConfig.ServerName) is a
+// *ConfigError naming Pins[i]: its pins would never be checked, so a typo
+// would leave the real host silently unpinned. Without origins and
+// allowlist (any https host) every set is accepted. Appends. Default: no
+// pinning.
 func WithPins(sets ...transport.PinSet) Option {
 	return optionFunc(func(c *config) { c.pins = append(c.pins, sets...) })
 }

@@ -62,7 +62,7 @@ func buildStack(c *Client, cfg *config) error {
 	if err != nil {
 		return &ConfigError{Option: "WithEgressAllowlist", Err: err}
 	}
-	base, err := newBase(c, cfg, policy)
+	base, err := newBase(c, cfg, policy, len(ec.Allow) == 0)
 	if err != nil {
 		return err
 	}
@@ -250,8 +250,9 @@ func wrapEgress(c *Client, cfg *config, policy *transport.EgressPolicy, next htt
 }
 
 // newBase builds the hardened TLS base transport (layer 11), or returns the
-// caller's replacement from WithBaseTransport.
-func newBase(c *Client, cfg *config, policy *transport.EgressPolicy) (http.RoundTripper, error) {
+// caller's replacement from WithBaseTransport. anyHost says the egress
+// policy has no allowlist.
+func newBase(c *Client, cfg *config, policy *transport.EgressPolicy, anyHost bool) (http.RoundTripper, error) {
 	if cfg.baseTransport != nil {
 		return baseGuard{cfg.baseTransport}, nil
 	}
@@ -294,6 +295,9 @@ func newBase(c *Client, cfg *config, policy *transport.EgressPolicy) (http.Round
 	}
 	c.base = b
 	c.closers = append(c.closers, func() error { b.CloseIdleConnections(); return nil })
+	if err := cfg.pinHostsErr(policy, anyHost); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
