@@ -283,10 +283,20 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 }
 
 // WithVisibleQueryKeys lists query parameters whose values may appear in
-// spans and error messages. Appends. Default: none; every query value is
-// replaced with "REDACTED" (the keys stay visible).
+// spans and error messages, compared case-sensitively with the decoded key.
+// Appends. An empty key is a *ConfigError: it names no parameter and would
+// show the value of one without a name ("?=value"). Default: none; every
+// query value is replaced with "REDACTED" (the keys stay visible).
 func WithVisibleQueryKeys(keys ...string) Option {
-	return optionFunc(func(c *config) { c.visibleQuery = append(c.visibleQuery, keys...) })
+	return optionFunc(func(c *config) {
+		for i, k := range keys {
+			if k == "" {
+				c.fail("WithVisibleQueryKeys", "empty key at index %d: it names no parameter, and would show the value of one without a name (\"?=value\")", i)
+				return
+			}
+		}
+		c.visibleQuery = append(c.visibleQuery, keys...)
+	})
 }
 
 // WithVisibleHeaders lists headers whose values may appear in telemetry.
