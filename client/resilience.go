@@ -149,7 +149,10 @@ func WithMaxAttempts(n int) Option {
 // WithIdempotencyKeys gives every call with a non-idempotent method and no
 // Idempotency-Key of its own a new key, identical on all its attempts, which
 // makes POST and PATCH calls retryable against servers that deduplicate by
-// key. Default: off.
+// key. With WithMaxAttempts(1) the client does not retry, but the key is
+// still sent, for a proxy or service mesh that retries the request (the
+// server then sees the same key), so the combination is not refused.
+// Default: off.
 func WithIdempotencyKeys() Option {
 	return optionFunc(func(c *config) { c.res.idempotencyKeys = true })
 }
