@@ -158,6 +158,16 @@ func WithIdempotencyKeys() Option {
 }
 
 // WithoutBreaker leaves the per-host circuit breaker out. Default: on.
+//
+// The breaker is per host, not per path, and counts failed attempts
+// (retries included) across all the client's calls: under the standard
+// preset two calls to an endpoint answering 503 (5 failed attempts in a
+// row) open it, and then every call to the host, to a healthy path too,
+// fails with ErrCircuitOpen, nothing sent, for the breaker's open timeout
+// (10 s). Tune its thresholds with WithResilience (Breaker.
+// ConsecutiveFailures, MinRequests, FailureRatio, OpenTimeout), or give an
+// endpoint that fails as a matter of course its own client; see
+// docs/resilience.md.
 func WithoutBreaker() Option {
 	return optionFunc(func(c *config) { c.res.noBreaker = true })
 }
