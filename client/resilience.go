@@ -164,10 +164,10 @@ func WithIdempotencyKeys() Option {
 // preset two calls to an endpoint answering 503 (5 failed attempts in a
 // row) open it, and then every call to the host, to a healthy path too,
 // fails with ErrCircuitOpen, nothing sent, for the breaker's open timeout
-// (10 s). Tune its thresholds with WithResilience (Breaker.
-// ConsecutiveFailures, MinRequests, FailureRatio, OpenTimeout), or give an
-// endpoint that fails as a matter of course its own client; see
-// docs/resilience.md.
+// (10 s). Tune its thresholds with WithResilience
+// (Breaker.ConsecutiveFailures, MinRequests, FailureRatio, OpenTimeout),
+// or give an endpoint that fails as a matter of course its own client;
+// see docs/resilience.md.
 func WithoutBreaker() Option {
 	return optionFunc(func(c *config) { c.res.noBreaker = true })
 }
