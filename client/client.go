@@ -296,12 +296,22 @@ func (c *Client) CheckRedirect() func(*http.Request, []*http.Request) error {
 }
 
 // Close releases the client's resources: idle connections and any
-// certificate watchers. Calls in flight complete; later calls fail with
-// ErrClosed, whether made with Do or through HTTPClient or Transport.
-// The connection of a call in flight at Close may go back to the pool
-// when the call ends (an HTTP/2 connection does) and then stays open
-// until the idle timeout (transport.DefaultIdleConnTimeout, 90 s), or
-// until HTTPClient().CloseIdleConnections(). Close is idempotent.
+// certificate watchers. Calls in flight complete (their retries and
+// redirect hops included); later calls fail with ErrClosed, whether made
+// with Do or through HTTPClient or Transport.
+//
+// What happens to the connection of a call in flight at Close is
+// net/http's doing. An HTTP/1.1 connection is closed when the call ends,
+// unless a request reached the base transport after Close (a retry or
+// redirect hop of a call in flight, a token request), which makes
+// net/http pool connections again. An HTTP/2 connection is never closed
+// while it carries a stream: it goes back to the pool when its last
+// stream ends and stays open until the idle timeout
+// (transport.DefaultIdleConnTimeout, 90 s). To close such connections
+// sooner, call HTTPClient().CloseIdleConnections() (or
+// Transport()'s) once the calls have ended. Close does not track calls in
+// flight to do it itself: that would cost every call a shared counter.
+// Close is idempotent.
 func (c *Client) Close() error {
 	if c.closed.Swap(true) {
 		return nil
