@@ -93,9 +93,12 @@ func settleCooldowns(t *testing.T, s *CooldownStore) {
 // another replica's cooldown on its next read.
 func TestCooldownStoreCache(t *testing.T) {
 	srv := redistest.Start(t)
-	a := newCooldowns(t, srv, CooldownOptions{})
-	cached := newCooldowns(t, srv, CooldownOptions{RefreshInterval: time.Hour})
-	fresh := newCooldowns(t, srv, CooldownOptions{RefreshInterval: time.Nanosecond})
+	// Timeout 1s: Redis is up throughout; a write or refresh that misses
+	// the default 100 ms on a loaded machine (it did once, with the CI run
+	// beside eight other test processes) would leave the reader empty.
+	a := newCooldowns(t, srv, CooldownOptions{Timeout: time.Second})
+	cached := newCooldowns(t, srv, CooldownOptions{RefreshInterval: time.Hour, Timeout: time.Second})
+	fresh := newCooldowns(t, srv, CooldownOptions{RefreshInterval: time.Nanosecond, Timeout: time.Second})
 
 	for range 1000 {
 		if !cached.CooldownUntil("api.example.com").IsZero() {
