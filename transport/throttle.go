@@ -358,7 +358,7 @@ func NewThrottle(next http.RoundTripper, cfg ThrottleConfig) (http.RoundTripper,
 		l.waits = metricnoop.Float64Histogram{}
 	}
 	l.hosts.init(c.MaxHosts, l.newHost)
-	l.hosts.busy = (*throttleHost).busy
+	l.hosts.busy = l.hostBusy
 	l.hosts.keepBusy = true // forgetting one would lift its limit
 	return l, nil
 }
@@ -413,6 +413,20 @@ func (h *throttleHost) busy() bool {
 		return lim.Tokens() < float64(h.burst)
 	}
 	return false
+}
+
+// hostBusy is h.busy after the recovery steps due by now. Recovery is lazy
+// (a request for the host makes it), so a host lowered by a 429 and never
+// called again would otherwise keep its pending recovery, and count as
+// busy, for good: MaxHosts such hosts would fill the table and every new
+// host would be refused forever.
+func (l *throttleLayer) hostBusy(h *throttleHost) bool {
+	if nr := h.nextRecovery.Load(); nr != 0 {
+		if now := l.clk.Now(); l.clk.Mono(now) >= nr {
+			l.recover(h, now)
+		}
+	}
+	return h.busy()
 }
 
 func (l *throttleLayer) newHost(host string) *throttleHost {
