@@ -415,7 +415,8 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	// The attempt is counted in the time slice it started in: no second
-	// clock read. An attempt sent on the closed-state fast path whose
+	// clock read (but for a failure slower than the window: see record).
+	// An attempt sent on the closed-state fast path whose
 	// breaker changed state meanwhile belongs to a past generation and is
 	// not counted (gobreaker discards such outcomes too): a failure would
 	// otherwise be reported in the new state, and, once the open timeout
@@ -527,7 +528,15 @@ func (l *breakerLayer) record(h *breakerHost, done func(error), outcome BreakerO
 			done(nil)
 		}
 	case BreakerFailure:
-		h.win.add(l.clk.Mono(now), 1, 1)
+		// Counted in the slice it started in, unless that slice has left
+		// the window (an attempt slower than the window: a hanging host,
+		// a long throttle wait): then when it is known, or the failures
+		// of a host whose attempts hang would never reach the ratio.
+		t := l.clk.Mono(now)
+		if fresh := l.clk.Mono(l.clk.Now()); h.win.left(t, fresh) {
+			t = fresh
+		}
+		h.win.add(t, 1, 1)
 		h.consecutive.Add(1)
 		if done == nil {
 			d, err := h.cb.Allow()

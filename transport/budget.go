@@ -220,6 +220,12 @@ func (w *window) totals(now int64) (a, b int64) {
 	return a, b
 }
 
+// left reports whether the time slice of the reading t has left the window
+// at the reading now (ticks): totals(now) no longer counts it.
+func (w *window) left(t, now int64) bool {
+	return t/w.slice <= now/w.slice-windowBuckets
+}
+
 // reset forgets every count.
 func (w *window) reset() {
 	for i := range w.buckets {

@@ -90,3 +90,42 @@ func TestBreakerSlowAttemptKeepsCurrentFailures(t *testing.T) {
 type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestBreakerCountsFailuresSlowerThanTheWindow: an attempt is counted in
+// the slice it started in, so one that failed after more than the window
+// (a long throttle wait before it, no attempt timeout, a hanging host) had
+// its failure dropped: a host whose attempts all hang and then fail never
+// reached the failure ratio. Its failure counts when it is known.
+func TestBreakerCountsFailuresSlowerThanTheWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		next := roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+			code := http.StatusOK
+			if req.URL.Path == "/hang" {
+				time.Sleep(10500 * time.Millisecond)
+				code = http.StatusInternalServerError
+			}
+			return &http.Response{StatusCode: code, Body: http.NoBody, Request: req}, nil
+		})
+		rt, err := NewBreaker(next, BreakerConfig{FailureRatio: 0.5, MinRequests: 4, ConsecutiveFailures: -1, Window: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		send := func(path string) error {
+			req, _ := http.NewRequest(http.MethodGet, "https://api.example.test"+path, nil)
+			resp, err := rt.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err
+		}
+		for range 4 {
+			go send("/hang")
+		}
+		time.Sleep(11 * time.Second)
+		synctest.Wait()
+		// 4 failures of 4 attempts, all answered within the last second.
+		if err := send("/ok"); !errors.Is(err, ErrCircuitOpen) {
+			t.Fatalf("after 4 failed attempts of 4 answered in the window: %v, want ErrCircuitOpen", err)
+		}
+	})
+}
