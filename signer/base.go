@@ -293,6 +293,19 @@ func (m *message) appendDerived(dst []byte, c *Component) ([]byte, error) {
 		if r.URL == nil {
 			return dst, missing(c)
 		}
+		if r.Method == http.MethodConnect && r.URL.Path == "" {
+			// The authority-form net/http sends for a CONNECT without a
+			// path (RFC 9421 §2.2.5, RFC 9112 §3.2.3): URL.Opaque as it
+			// is, else the Host; what a receiver has as RequestURI.
+			if r.URL.Opaque != "" {
+				return append(dst, r.URL.Opaque...), nil
+			}
+			h := hostOf(r)
+			if h == "" {
+				return dst, missing(c)
+			}
+			return append(dst, h...), nil
+		}
 		if r.URL.Opaque != "" {
 			return append(dst, r.URL.RequestURI()...), nil
 		}

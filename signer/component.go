@@ -78,7 +78,8 @@ var (
 	// Scheme is "@scheme": "https" or "http".
 	Scheme = derived("@scheme")
 	// RequestTarget is "@request-target": the request target as sent on an
-	// HTTP/1.1 request line (path and query for ordinary requests). Not
+	// HTTP/1.1 request line (path and query for ordinary requests; the
+	// authority, "host:port", for a CONNECT without a path). Not
 	// recommended when HTTP/2 may be in use.
 	RequestTarget = derived("@request-target")
 	// Path is "@path": the percent-encoded absolute path, "/" when empty.

@@ -1,0 +1,64 @@
+package signer
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// TestRequestTargetOfConnect: for a CONNECT request without a path, net/http
+// sends the authority-form request-target ("CONNECT host:443 HTTP/1.1"),
+// and RFC 9421 §2.2.5 makes @request-target that authority. The signer
+// derived "/" from the empty path, so a conforming verifier (this one, which
+// takes the received RequestURI) refused every such signature.
+func TestRequestTargetOfConnect(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		req  func() *http.Request
+		want string
+	}{
+		{"host", func() *http.Request {
+			return &http.Request{Method: "CONNECT", URL: &url.URL{Scheme: "https", Host: "api.example.com:443"}, Header: http.Header{}}
+		}, "api.example.com:443"},
+		{"Host field", func() *http.Request {
+			return &http.Request{Method: "CONNECT", URL: &url.URL{Scheme: "https", Host: "proxy.example:8080"}, Host: "api.example.com:443", Header: http.Header{}}
+		}, "api.example.com:443"},
+		{"opaque", func() *http.Request {
+			// What http.Transport builds for a proxy CONNECT.
+			return &http.Request{Method: "CONNECT", URL: &url.URL{Opaque: "api.example.com:443"}, Host: "api.example.com:443", Header: http.Header{}}
+		}, "api.example.com:443"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := tc.req()
+			got, err := lines(t, req, "https", nil, RequestTarget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := `"@request-target": ` + tc.want + "\n"; got != want {
+				t.Errorf("base = %q; want %q", got, want)
+			}
+			s := mustSigner(t, Options{Keys: StaticKey(testKey(t, "k")), Components: []Component{Method, RequestTarget}})
+			if err := s.Sign(context.Background(), req, t0); err != nil {
+				t.Fatal(err)
+			}
+			var wire bytes.Buffer
+			if err := req.Write(&wire); err != nil {
+				t.Fatal(err)
+			}
+			in, err := http.ReadRequest(bufio.NewReader(&wire))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in.RequestURI != tc.want {
+				t.Fatalf("sent request-target %q; want %q", in.RequestURI, tc.want)
+			}
+			v := newTestVerifier(t, VerifierOptions{Required: []Component{RequestTarget}})
+			if _, err := v.Verify(in, t0); err != nil {
+				t.Errorf("Verify = %v", err)
+			}
+		})
+	}
+}
