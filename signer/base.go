@@ -210,6 +210,23 @@ func (m *message) present(c *Component) bool {
 	return true
 }
 
+// usesHost reports whether c's value derives from the Host an outgoing
+// request is sent with. net/http sends an empty Host in place of one that
+// is not a valid field value (HTTP/1.1) or refuses the request (HTTP/2), so
+// Sign refuses to cover such a Host rather than sign what is not sent.
+func (m *message) usesHost(c *Component) bool {
+	switch c.kind {
+	case kindAuthority, kindTargetURI:
+		return true
+	case kindField:
+		return c.name == "host"
+	case kindRequestTarget:
+		u := m.req.URL
+		return m.req.Method == http.MethodConnect && u != nil && u.Path == "" && u.Opaque == ""
+	}
+	return false
+}
+
 func (m *message) rawQuery() string {
 	if m.req.URL == nil {
 		return ""
@@ -237,6 +254,11 @@ func (m *message) appendLines(dst []byte, c *Component) ([]byte, error) {
 			return dst, missing(c)
 		}
 		return out, nil
+	}
+	if !m.isServer && m.usesHost(c) {
+		if h := hostOf(m.req); h != "" && !httpguts.ValidHostHeader(h) {
+			return dst, fmt.Errorf("%w: %s", ErrInvalidHost, c.id)
+		}
 	}
 	start := len(dst)
 	dst = append(dst, c.id...)

@@ -74,6 +74,13 @@ var (
 	// ErrBodyNotReplayable: content-digest must be computed but the request
 	// has a body and no GetBody, so hashing it would consume the body.
 	ErrBodyNotReplayable = errors.New("signer: request body has no GetBody")
+	// ErrInvalidHost: Sign was to cover a component derived from the Host
+	// (@authority, @target-uri, host, or the @request-target of a CONNECT)
+	// but the request's Host is not a valid Host field value (a unix
+	// socket path put in Request.Host): net/http would send an empty Host
+	// over HTTP/1.1 (and refuse the request over HTTP/2), so the signature
+	// could never verify. Nothing was signed.
+	ErrInvalidHost = errors.New("signer: request Host is not a valid Host field value")
 	// ErrLabelInUse: the request already carries a signature with the
 	// signer's label.
 	ErrLabelInUse = errors.New("signer: signature label already in use")

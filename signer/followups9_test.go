@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"testing"
@@ -60,5 +61,43 @@ func TestRequestTargetOfConnect(t *testing.T) {
 				t.Errorf("Verify = %v", err)
 			}
 		})
+	}
+}
+
+// TestSignRefusesInvalidHost: net/http sends an empty Host field in place of
+// a Host that is not a valid field value (a unix socket path put in
+// Request.Host, go.dev/issue/61431) and HTTP/2 refuses the request, but
+// Sign signed the original Host under @authority, so the request went out
+// with a signature no verifier could check. Sign refuses such a Host when a
+// covered component derives from it, and signs when none does.
+func TestSignRefusesInvalidHost(t *testing.T) {
+	newReq := func() *http.Request {
+		req, err := http.NewRequest("GET", "http://unix/v1/info", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "/var/run/app.sock"
+		return req
+	}
+	var wire bytes.Buffer
+	if err := newReq().Write(&wire); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(wire.Bytes(), []byte("\r\nHost: \r\n")) {
+		t.Fatalf("net/http no longer empties an invalid Host:\n%s", wire.Bytes())
+	}
+	for _, c := range []Component{Authority, TargetURI, Field("host"), Authority.IfPresent()} {
+		s := mustSigner(t, Options{Keys: StaticKey(testKey(t, "k")), Components: []Component{Method, c}})
+		req := newReq()
+		if err := s.Sign(context.Background(), req, t0); !errors.Is(err, ErrInvalidHost) {
+			t.Errorf("%s: Sign = %v; want ErrInvalidHost", c.id, err)
+		}
+		if len(req.Header["Signature"]) != 0 {
+			t.Errorf("%s: Signature set", c.id)
+		}
+	}
+	s := mustSigner(t, Options{Keys: StaticKey(testKey(t, "k")), Components: []Component{Method, Path}})
+	if err := s.Sign(context.Background(), newReq(), t0); err != nil {
+		t.Errorf("Sign not covering the Host = %v", err)
 	}
 }
