@@ -101,3 +101,35 @@ func TestSignRefusesInvalidHost(t *testing.T) {
 		t.Errorf("Sign not covering the Host = %v", err)
 	}
 }
+
+// TestFieldLineSplitNeedsBS backs docs/signing.md: a covered field is its
+// lines joined with ", " (RFC 9421 §2.1), so one signed line "a, b" also
+// verifies when it arrives as two lines "a" and "b" (and the other way
+// round), while Header.Get sees only "a"; FieldBS covers each line as it
+// is, so the split no longer verifies.
+func TestFieldLineSplitNeedsBS(t *testing.T) {
+	for _, tc := range []struct {
+		c     Component
+		valid bool
+	}{{Field("x-limit"), true}, {FieldBS("x-limit"), false}} {
+		s := mustSigner(t, Options{Keys: StaticKey(testKey(t, "k")), Components: []Component{Method, tc.c}})
+		req, err := http.NewRequest("GET", "https://api.example.com/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Limit", "10, 1000")
+		if err := s.Sign(context.Background(), req, t0); err != nil {
+			t.Fatal(err)
+		}
+		in := serverView(t, req)
+		in.Header["X-Limit"] = []string{"10", "1000"}
+		v := newTestVerifier(t, VerifierOptions{Required: []Component{tc.c}})
+		_, err = v.Verify(in, t0)
+		if tc.valid && err != nil {
+			t.Errorf("%s: Verify of the split line = %v; want it to verify (RFC 9421 §2.1)", tc.c.id, err)
+		}
+		if !tc.valid && !errors.Is(err, ErrInvalidSignature) {
+			t.Errorf("%s: Verify of the split line = %v; want ErrInvalidSignature", tc.c.id, err)
+		}
+	}
+}
