@@ -63,7 +63,9 @@
 //     form object's property) is a violation: OpenAPI names, and
 //     openapi3filter, are case-sensitive, so it would not be validated,
 //     but ASP.NET and other case-insensitive binders read it as the
-//     declared one. A name that is a declared one exactly never is.
+//     declared one. So is a cookie named in another case than a cookie
+//     parameter: ASP.NET Core reads request cookies by name ignoring
+//     case. A name that is a declared one exactly never is.
 //     A query with a ";" is a violation: Go's url.ParseQuery, and so the
 //     validator, drops the pair, but older upstreams split the query on
 //     ";" as on "&" ("limit=5;limit=99999"). No OpenAPI query style

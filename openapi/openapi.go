@@ -613,7 +613,8 @@ func (l *layer) findPath(req *http.Request, p string) (*routers.Route, map[strin
 //
 // A parameter the request carries more than once although its style
 // serializes it once is a violation first (repeatedParams), and so are a
-// query parameter named in another case (queryNameCase) and a query with a
+// query parameter or cookie named in another case (queryNameCase,
+// cookieNameCase) and a query with a
 // pair openapi3filter cannot see (queryUnparsed). The header is
 // validated as it goes on the wire (canonicalHeader).
 func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string) error {
@@ -654,6 +655,12 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		me = append(me, err)
 	}
 	for _, err := range queryNameCase(in, routeParams(route)) {
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
+	}
+	for _, err := range cookieNameCase(in, routeParams(route)) {
 		if !in.Options.MultiError {
 			return err
 		}
@@ -1094,8 +1101,8 @@ func queryUnparsed(in *openapi3filter.RequestValidationInput) error {
 	return nil
 }
 
-// reasonCase is the reason of a query parameter sent with its name in
-// another case.
+// reasonCase is the reason of a query parameter, cookie or body field sent
+// with its name in another case.
 const reasonCase = "sent with its name in another case"
 
 // queryNameCase returns a violation for each query parameter of ps the
@@ -1152,6 +1159,38 @@ func queryNameCase(in *openapi3filter.RequestValidationInput, ps []*openapi3.Par
 			if match && !seen[n.p] {
 				seen[n.p] = true
 				errs = append(errs, &openapi3filter.RequestError{Input: in, Parameter: n.p, Reason: reasonCase})
+			}
+		}
+	}
+	return errs
+}
+
+// cookieNameCase returns a violation for each cookie parameter of ps the
+// request of in names in another case than the description: "LIMIT" for
+// "limit". openapi3filter looks cookies up by their exact name and does not
+// validate such a cookie, but ASP.NET Core reads request cookies by name
+// ignoring case, and the value reaches it unvalidated. A name that is a
+// declared one exactly is never such a violation.
+func cookieNameCase(in *openapi3filter.RequestValidationInput, ps []*openapi3.Parameter) []error {
+	var declared []*openapi3.Parameter
+	for _, p := range ps {
+		if p.In == openapi3.ParameterInCookie {
+			declared = append(declared, p)
+		}
+	}
+	if len(declared) == 0 {
+		return nil
+	}
+	var errs []error
+	seen := make(map[*openapi3.Parameter]bool)
+	for _, c := range in.Request.Cookies() {
+		if slices.ContainsFunc(declared, func(p *openapi3.Parameter) bool { return p.Name == c.Name }) {
+			continue
+		}
+		for _, p := range declared {
+			if strings.EqualFold(c.Name, p.Name) && !seen[p] {
+				seen[p] = true
+				errs = append(errs, &openapi3filter.RequestError{Input: in, Parameter: p, Reason: reasonCase})
 			}
 		}
 	}
