@@ -65,7 +65,12 @@
 //     but ASP.NET and other case-insensitive binders read it as the
 //     declared one. So is a cookie named in another case than a cookie
 //     parameter: ASP.NET Core reads request cookies by name ignoring
-//     case. A name that is a declared one exactly never is.
+//     case. So is a query, cookie or form field name that PHP reads as
+//     a declared one but is not that name ("page.size=", "page+size=",
+//     " page_size=", "page[size=", "page_size[]=" for "page_size"): PHP
+//     turns "." and " " into "_", a "[" that no "]" follows into "_",
+//     and reads "x[...]" as the array x (a deepObject's "d[s]" excepted).
+//     A name that is a declared one exactly never is.
 //     A query with a ";" is a violation: Go's url.ParseQuery, and so the
 //     validator, drops the pair, but older upstreams split the query on
 //     ";" as on "&" ("limit=5;limit=99999"). No OpenAPI query style

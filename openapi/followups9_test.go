@@ -3,6 +3,7 @@ package openapi_test
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/securecall/securecall/openapi"
@@ -64,5 +65,72 @@ func TestCookieNameInAnotherCaseIsViolation(t *testing.T) {
 		"limit=5; LIMIT=99999": true,
 		"MODE=c":               true,
 		"limit=99999":          true,
+	})
+}
+
+// phpSpec declares query and cookie parameters and a form body whose names
+// have an "_" where PHP turns "." and " " into one.
+const phpSpec = `
+openapi: 3.0.3
+info: {title: php, version: "1"}
+servers: [{url: "https://api.example.test/v1"}]
+paths:
+  /q:
+    post:
+      parameters:
+        - {name: page_size, in: query, schema: {type: integer, maximum: 100}}
+        - {name: ids, in: query, schema: {type: array, items: {type: integer, maximum: 100}}}
+        - {name: d, in: query, style: deepObject, schema: {type: object, properties: {s: {type: string, minLength: 3}}}}
+        - {name: a_b, in: query, schema: {type: string, maxLength: 3}}
+        - {name: sess_id, in: cookie, schema: {type: string, maxLength: 3}}
+      requestBody:
+        content:
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              properties:
+                max_len: {type: integer, maximum: 10}
+      responses: {"200": {description: ok}}
+`
+
+// TestPHPMangledNameIsViolation: PHP files a query, form or cookie name
+// under another one ($_GET, $_POST, $_COOKIE): "." and " " become "_", a
+// "[" no "]" closes becomes "_", leading spaces go, and "x[...]" is the
+// array x. So "page.size=99999" reaches a PHP upstream as the declared
+// page_size, which openapi3filter (exact names) never validated. A name
+// PHP reads as a declared one but that is not that name is a violation.
+func TestPHPMangledNameIsViolation(t *testing.T) {
+	checkRequests(t, phpSpec, func(k string) *http.Request {
+		parts := strings.SplitN(k, "|", 3)
+		q, form, cookie := parts[0], parts[1], parts[2]
+		req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/v1/q?"+q, strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		return req
+	}, map[string]bool{
+		"page_size=5||":          false,
+		"ids=1&ids=2||":          false,
+		"d[s]=abc||":             false,
+		"a_b=x||":                false,
+		"other.x=1&o%20y=2||":    false,
+		"page.size=99999||":      true,
+		"page+size=99999||":      true,
+		"page%20size=99999||":    true,
+		"page%2Esize=99999||":    true,
+		"%20page_size=99999||":   true,
+		"page[size=99999||":      true,
+		"page_size[]=99999||":    true,
+		"ids[]=999||":            true,
+		"a[b=waytoolong||":       true,
+		"a.b=waytoolong||":       true,
+		"|max_len=5|":            false,
+		"|max.len=99|":           true,
+		"|max%20len=99|":         true,
+		"|max_len[]=99|":         true,
+		"||sess_id=abc":          false,
+		"||sess.id=waytoolong":   true,
+		"page_size=5|max_len=5|": false,
 	})
 }

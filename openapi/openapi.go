@@ -614,7 +614,8 @@ func (l *layer) findPath(req *http.Request, p string) (*routers.Route, map[strin
 // A parameter the request carries more than once although its style
 // serializes it once is a violation first (repeatedParams), and so are a
 // query parameter or cookie named in another case (queryNameCase,
-// cookieNameCase) and a query with a
+// cookieNameCase) or under another name PHP reads as its own (phpNames),
+// and a query with a
 // pair openapi3filter cannot see (queryUnparsed). The header is
 // validated as it goes on the wire (canonicalHeader).
 func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string) error {
@@ -661,6 +662,12 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		me = append(me, err)
 	}
 	for _, err := range cookieNameCase(in, routeParams(route)) {
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
+	}
+	for _, err := range phpNames(in, routeParams(route)) {
 		if !in.Options.MultiError {
 			return err
 		}
@@ -927,8 +934,9 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 // formBodyFields returns a violation for a form body (m its media type's
 // description) with a field its schema declares sent more than once,
 // although not an exploded array (the validator reads the first value, PHP the
-// last), or named in another case than declared (ASP.NET binds "TAG" to
-// tag, which the validator takes for another field). A body that does not
+// last), named in another case than declared (ASP.NET binds "TAG" to
+// tag, which the validator takes for another field), or under another
+// name PHP reads as a declared one ("max.len" for max_len, phpMangled). A body that does not
 // parse is left to the validator, which refuses it.
 func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m *openapi3.MediaType) error {
 	if m == nil || m.Schema == nil || m.Schema.Value == nil {
@@ -961,6 +969,9 @@ func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m
 		for name := range props {
 			if strings.EqualFold(k, name) {
 				return fail("field " + strconv.Quote(name) + " " + reasonCase)
+			}
+			if enc := m.Encoding[name]; phpMangled(k, name, enc != nil && enc.Style == "deepObject") {
+				return fail("field " + strconv.Quote(name) + " " + reasonPHPName)
 			}
 		}
 	}
@@ -1191,6 +1202,110 @@ func cookieNameCase(in *openapi3filter.RequestValidationInput, ps []*openapi3.Pa
 			if strings.EqualFold(c.Name, p.Name) && !seen[p] {
 				seen[p] = true
 				errs = append(errs, &openapi3filter.RequestError{Input: in, Parameter: p, Reason: reasonCase})
+			}
+		}
+	}
+	return errs
+}
+
+// reasonPHPName is the reason of a parameter or form field sent under a
+// name PHP reads as its own (phpName).
+const reasonPHPName = "sent under another name PHP reads as this one"
+
+// phpName returns the name PHP files the (decoded) query, form or cookie
+// name k under in $_GET, $_POST and $_COOKIE, and whether k has an index,
+// which makes it an element of the array of that name ("x[]", "x[k]"):
+// leading spaces dropped, then, up to the first "[", " " and "." turned
+// into "_"; a "[" that no "]" follows becomes "_" too and ends the
+// replacing ("a[b.c" is "a_b.c").
+func phpName(k string) (name string, index bool) {
+	k = strings.TrimLeft(k, " ")
+	b := []byte(k)
+	for i, c := range b {
+		switch c {
+		case ' ', '.':
+			b[i] = '_'
+		case '[':
+			if strings.IndexByte(k[i+1:], ']') >= 0 {
+				return string(b[:i]), true
+			}
+			b[i] = '_'
+			return string(b), false
+		}
+	}
+	return string(b), false
+}
+
+// phpMangled reports whether PHP reads the name k as the declared name
+// (phpName) although k is not that name: "page.size", "page size",
+// " page_size", "page[size" and "page_size[]" for "page_size". A name
+// with an index is an array element of its name, legitimate only for a
+// deepObject (deep: "d[s]").
+func phpMangled(k, declared string, deep bool) bool {
+	n, index := phpName(k)
+	if n != declared {
+		return false
+	}
+	if index {
+		return !deep || !strings.HasPrefix(k, declared+"[")
+	}
+	return k != declared
+}
+
+// phpNames returns a violation for each query or cookie parameter of ps
+// the request of in sends under another name that PHP reads as its own
+// (phpMangled): "page.size=99999" reaches a PHP upstream as page_size,
+// which openapi3filter, looking names up exactly, never validated. A name
+// that is a declared one exactly is never such a violation.
+func phpNames(in *openapi3filter.RequestValidationInput, ps []*openapi3.Parameter) []error {
+	type name struct {
+		s    string
+		deep bool
+		p    *openapi3.Parameter
+	}
+	var query, cookie []name
+	exact := map[string]bool{}
+	for _, p := range ps {
+		switch p.In {
+		case openapi3.ParameterInQuery:
+			if in.Options.ExcludeRequestQueryParams {
+				continue
+			}
+			sm, err := p.SerializationMethod()
+			deep := err == nil && sm.Style == "deepObject"
+			query = append(query, name{p.Name, deep, p})
+			exact[p.Name] = !deep
+			if err == nil && sm.Style == "form" && sm.Explode && p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is(openapi3.TypeObject) {
+				for prop := range p.Schema.Value.Properties {
+					query = append(query, name{prop, false, p})
+					exact[prop] = true
+				}
+			}
+		case openapi3.ParameterInCookie:
+			cookie = append(cookie, name{p.Name, false, p})
+		}
+	}
+	var errs []error
+	seen := make(map[*openapi3.Parameter]bool)
+	check := func(k string, names []name) {
+		for _, n := range names {
+			if !seen[n.p] && phpMangled(k, n.s, n.deep) {
+				seen[n.p] = true
+				errs = append(errs, &openapi3filter.RequestError{Input: in, Parameter: n.p, Reason: reasonPHPName})
+			}
+		}
+	}
+	if len(query) > 0 {
+		for _, k := range slices.Sorted(maps.Keys(in.GetQueryParams())) {
+			if !exact[k] {
+				check(k, query)
+			}
+		}
+	}
+	if len(cookie) > 0 {
+		for _, c := range in.Request.Cookies() {
+			if !slices.ContainsFunc(cookie, func(n name) bool { return n.s == c.Name }) {
+				check(c.Name, cookie)
 			}
 		}
 	}
