@@ -71,6 +71,12 @@
 //     turns "." and " " into "_", a "[" that no "]" follows into "_",
 //     and reads "x[...]" as the array x (a deepObject's "d[s]" excepted).
 //     A name that is a declared one exactly never is.
+//     A method override the operation does not declare is a violation:
+//     an X-HTTP-Method-Override, X-HTTP-Method or X-Method-Override
+//     header, or a "_method" query parameter or form field (any case),
+//     makes Rack, ASP.NET Core, Express's method-override, Symfony or
+//     Laravel run another method than the one validated ("GET /pets/1" as
+//     a DELETE). One the operation declares is validated like any other.
 //     A query with a ";" is a violation: Go's url.ParseQuery, and so the
 //     validator, drops the pair, but older upstreams split the query on
 //     ";" as on "&" ("limit=5;limit=99999"). No OpenAPI query style

@@ -2,6 +2,7 @@ package openapi_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -132,5 +133,68 @@ func TestPHPMangledNameIsViolation(t *testing.T) {
 		"||sess_id=abc":          false,
 		"||sess.id=waytoolong":   true,
 		"page_size=5|max_len=5|": false,
+	})
+}
+
+// overrideMethodSpec has a GET an upstream may be told to run as a DELETE,
+// and a POST that declares an override header itself.
+const overrideMethodSpec = `
+openapi: 3.0.3
+info: {title: override, version: "1"}
+servers: [{url: "https://api.example.test/v1"}]
+paths:
+  /pets/{id}:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer}}
+    get:
+      responses: {"200": {description: ok}}
+    post:
+      parameters:
+        - {name: X-HTTP-Method-Override, in: header, schema: {type: string, enum: [PATCH]}}
+      requestBody:
+        content:
+          application/x-www-form-urlencoded:
+            schema: {type: object, properties: {name: {type: string}}}
+      responses: {"200": {description: ok}}
+`
+
+// TestMethodOverrideIsViolation: Rack, ASP.NET Core, Express's
+// method-override, Symfony and Laravel run a POST (some any method) as the
+// method an X-HTTP-Method-Override, X-HTTP-Method or X-Method-Override
+// header or a _method field names, so "GET /pets/1" validated as the GET
+// would reach them as a DELETE no operation allows. Such a header or field
+// is a violation unless the operation declares it.
+func TestMethodOverrideIsViolation(t *testing.T) {
+	checkRequests(t, overrideMethodSpec, func(k string) *http.Request {
+		method, rest, _ := strings.Cut(k, " ")
+		target, hdr, _ := strings.Cut(rest, " ")
+		path, form, _ := strings.Cut(target, "|")
+		var body io.Reader
+		if form != "" {
+			body = strings.NewReader(form)
+		}
+		req, _ := http.NewRequest(method, "https://api.example.test/v1"+path, body)
+		if form != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if name, v, ok := strings.Cut(hdr, ":"); ok {
+			req.Header[name] = []string{v}
+		}
+		return req
+	}, map[string]bool{
+		"GET /pets/1": false,
+		"GET /pets/1 X-HTTP-Method-Override:DELETE":         true,
+		"GET /pets/1 x-http-method-override:DELETE":         true,
+		"GET /pets/1 X-Http-Method:DELETE":                  true,
+		"GET /pets/1 X-Method-Override:DELETE":              true,
+		"GET /pets/1?_method=DELETE":                        true,
+		"GET /pets/1?%5Fmethod=DELETE":                      true,
+		"POST /pets/1|name=a&_METHOD=DELETE":                true,
+		"POST /pets/1|name=a&%5Fmethod=DELETE":              true,
+		"POST /pets/1|name=a":                               false,
+		"POST /pets/1|name=a&_method=DELETE":                true,
+		"POST /pets/1|name=a X-Method-Override:PUT":         true,
+		"POST /pets/1|name=a X-HTTP-Method-Override:PATCH":  false,
+		"POST /pets/1|name=a X-HTTP-Method-Override:DELETE": true,
 	})
 }

@@ -643,6 +643,12 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		}
 		me = append(me, err)
 	}
+	if err := methodOverride(in, routeParams(route)); err != nil {
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
+	}
 	if err := jsonBodyMembers(in); err != nil {
 		if !in.Options.MultiError {
 			return err
@@ -1206,6 +1212,76 @@ func cookieNameCase(in *openapi3filter.RequestValidationInput, ps []*openapi3.Pa
 		}
 	}
 	return errs
+}
+
+// overrideHeaders are the request headers with which an upstream may be
+// told to run another method than the request's (Rack::MethodOverride,
+// ASP.NET Core's HttpMethodOverride, Express's method-override, Symfony,
+// OData), in canonical form.
+var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// overrideField is the query or form field with which Rack, Laravel and
+// Symfony run a POST as another method.
+const overrideField = "_method"
+
+// methodOverride returns a violation when the request of in carries a
+// method override (overrideHeaders, or an overrideField query parameter or
+// form body field) that its operation does not declare: an upstream that
+// honours it runs another operation than the one validated ("GET /pets/1"
+// with "X-HTTP-Method-Override: DELETE" is a DELETE to it). One the
+// operation declares is validated like any other parameter.
+func methodOverride(in *openapi3filter.RequestValidationInput, ps []*openapi3.Parameter) error {
+	r := in.Request
+	declared := func(where, name string) bool {
+		return slices.ContainsFunc(ps, func(p *openapi3.Parameter) bool {
+			if where == openapi3.ParameterInHeader {
+				return p.In == where && http.CanonicalHeaderKey(p.Name) == name
+			}
+			return p.In == where && p.Name == name
+		})
+	}
+	fail := func(what string) error {
+		return &openapi3filter.RequestError{Input: in, Reason: what + " may make the upstream run another operation, and the operation does not declare it"}
+	}
+	for _, h := range overrideHeaders {
+		if _, ok := r.Header[h]; ok && !declared(openapi3.ParameterInHeader, h) {
+			return fail("header " + h)
+		}
+	}
+	// ASP.NET Core reads form fields ignoring case.
+	named := func(vs url.Values) bool {
+		for k := range vs {
+			if strings.EqualFold(k, overrideField) {
+				return true
+			}
+		}
+		return false
+	}
+	if !in.Options.ExcludeRequestQueryParams && named(in.GetQueryParams()) && !declared(openapi3.ParameterInQuery, overrideField) {
+		return fail("query parameter " + overrideField)
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	if op := in.Route.Operation; op != nil && op.RequestBody != nil && op.RequestBody.Value != nil {
+		if m := op.RequestBody.Value.Content.Get(mt); m != nil && m.Schema != nil && m.Schema.Value != nil && m.Schema.Value.Properties[overrideField] != nil {
+			return nil
+		}
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		return nil
+	}
+	defer body.Close()
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil
+	}
+	if vs, err := url.ParseQuery(string(b)); err == nil && named(vs) {
+		return fail("form field " + overrideField)
+	}
+	return nil
 }
 
 // reasonPHPName is the reason of a parameter or form field sent under a
