@@ -24,6 +24,14 @@ type DialConfig struct {
 	// a loopback test server. They are checked first, so they also
 	// override DenyPrefixes. An IPv4 prefix allows IPv4 addresses only; an
 	// IPv4-mapped IPv6 address (::ffff:a.b.c.d) needs an IPv6 prefix.
+	// Allowing the NAT64 well-known prefix 64:ff9b::/96 (an IPv6-only
+	// network with DNS64) allows the public IPv4 addresses behind the
+	// gateway: the IPv4 address embedded in 64:ff9b::a.b.c.d is checked
+	// with the IPv4 rules, so a private range or the metadata service is
+	// reached through NAT64 only when its IPv4 prefix is allowed too. A
+	// local-use or network-specific NAT64 prefix (64:ff9b:1::/48) embeds
+	// the address where its length says, which the dialer cannot know:
+	// allowing one allows every IPv4 address behind it.
 	AllowPrefixes []netip.Prefix
 	// DenyPrefixes are further ranges to deny on top of the built-in list
 	// (your own public ranges, say).
@@ -199,10 +207,33 @@ func proxyKey(host, port string) string {
 	return net.JoinHostPort(h, port)
 }
 
+// nat64WKP is the NAT64 well-known prefix (RFC 6052): 64:ff9b::a.b.c.d
+// is the IPv4 address a.b.c.d, reached through a NAT64 gateway.
+var nat64WKP = netip.MustParsePrefix("64:ff9b::/96")
+
+// nat64Check checks the IPv4 address embedded in an allowed NAT64
+// well-known-prefix address with the IPv4 rules: allowing 64:ff9b::/96
+// (needed in an IPv6-only network with DNS64) must not open the private
+// IPv4 ranges and the metadata service behind the gateway.
+func (sd *SafeDialer) nat64Check(a netip.Addr) error {
+	a = a.WithZone("")
+	if !nat64WKP.Contains(a) {
+		return nil
+	}
+	b := a.As16()
+	return sd.guard.SafeAddr(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
+}
+
 // control is the net.Dialer.Control hook: address is the IP:port the
 // socket is about to connect to.
 func (sd *SafeDialer) control(network, address string, _ syscall.RawConn) error {
-	if err := sd.guard.Safe(network, address, nil); err != nil {
+	err := sd.guard.Safe(network, address, nil)
+	if err == nil {
+		if ap, perr := netip.ParseAddrPort(address); perr == nil {
+			err = sd.nat64Check(ap.Addr())
+		}
+	}
+	if err != nil {
 		return &AddressError{Network: network, Addr: address, Err: err}
 	}
 	return nil
@@ -215,7 +246,11 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 	if sd.guard == nil {
 		return zeroErr(sd)
 	}
-	if err := sd.guard.SafeAddrPort(ap); err != nil {
+	err := sd.guard.SafeAddrPort(ap)
+	if err == nil {
+		err = sd.nat64Check(ap.Addr())
+	}
+	if err != nil {
 		return &AddressError{Network: "tcp", Addr: ap.String(), Err: err}
 	}
 	return nil
