@@ -229,7 +229,8 @@ func WithClientCertificateFiles(certFile, keyFile string) Option {
 // the traffic, and environment variables are an easy injection point.
 // With SSRF protection on, a destination given as an IP literal (in any
 // form a resolver reads as one, "2852039166" included) is checked against
-// the dialer's rules before the request is handed to the proxy; a name is
+// the dialer's rules before the request is handed to the proxy, and a
+// named destination's port against the dialer's ports; a name is
 // resolved by the proxy and cannot be checked here, so keep an egress
 // allowlist and let the proxy enforce its own policy.
 func WithProxy(proxy func(*http.Request) (*url.URL, error)) Option {

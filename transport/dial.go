@@ -50,9 +50,9 @@ type DialConfig struct {
 	// them is dialed without the address check, since a proxy is usually
 	// on a private address; the destination behind it is then not checked
 	// at dial time (the proxy resolves and connects it): GuardProxy checks
-	// IP-literal destinations before the proxy, but a name cannot be
-	// checked, so keep an egress allowlist and let the proxy enforce its
-	// own. Any other address is
+	// IP-literal destinations before the proxy, and the port of a named
+	// one, but a name cannot be checked, so keep an egress allowlist and
+	// let the proxy enforce its own. Any other address is
 	// checked as usual, so an unlisted proxy on a private address is
 	// refused. The dialer cannot tell a connection to the proxy from a
 	// direct one to the same host:port: use GuardProxy as the transport's
@@ -97,6 +97,7 @@ type SafeDialer struct {
 	plain   net.Dialer // for the configured proxies
 	guard   *ssrf.Guardian
 	proxies map[string]bool
+	ports   []uint16 // the ports that may be dialed; nil: every port
 }
 
 // AddressError reports a connection refused by a SafeDialer: Addr is the
@@ -165,6 +166,13 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 		opts = append(opts, ssrf.WithPorts(cfg.Ports...))
 	}
 	sd := &SafeDialer{guard: ssrf.New(opts...)}
+	switch {
+	case cfg.AnyPort:
+	case len(cfg.Ports) > 0:
+		sd.ports = slices.Clone(cfg.Ports)
+	default:
+		sd.ports = []uint16{80, 443}
+	}
 	for i, p := range cfg.Proxies {
 		h, port, err := net.SplitHostPort(p)
 		if err != nil || strings.TrimSuffix(h, ".") == "" || port == "" {
@@ -273,7 +281,10 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // proxy either. The legacy numeric forms a proxy's resolver reads as IPv4
 // addresses ("2852039166", "0xa9.0xfe.0xa9.0xfe", "127.1"), also with
 // trailing dots ("169.254.169.254.."), are checked as those addresses,
-// and a host that ends in a number but is no address
+// a name's port is checked against the dialer's ports (a name is resolved
+// by the proxy, its port needs no resolving: "https://redis.internal:6379/"
+// is refused unless Ports or AnyPort allows 6379), and a host that ends in
+// a number but is no address
 // ("1.2.3.4.5") is refused, as is a host that is no IP literal and holds a
 // character no DNS name may ("169.254.169.254%eth0", from "%25" in the
 // URL; "a!b", "a;b"); an IPv6 literal with a zone ("[fe80::1%25eth0]") is
@@ -310,21 +321,25 @@ func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) fu
 
 // checkProxied checks the destination o of a request sent through a proxy
 // (see GuardProxy): an IP literal, in any form a resolver reads as one,
-// against the dialer's rules; a name only for its characters: a host that
-// is no address and holds a character no DNS name may ("%" from a "%25"
-// in the URL, as in "169.254.169.254%eth0", a sub-delimiter, a non-ASCII
-// byte of a name that is no valid IDN) is refused, since what the proxy
-// makes of it is unknown.
+// against the dialer's rules; a name for its characters and its port: a
+// host that is no address and holds a character no DNS name may ("%" from
+// a "%25" in the URL, as in "169.254.169.254%eth0", a sub-delimiter, a
+// non-ASCII byte of a name that is no valid IDN) is refused, since what the
+// proxy makes of it is unknown, and so is a port the dialer would not dial
+// (the proxy would connect it: "https://redis.internal:6379/").
 func (sd *SafeDialer) checkProxied(o Origin) error {
 	a, ok, numeric := hostAddr(o.Host)
+	port, perr := strconv.ParseUint(o.Port, 10, 16)
 	if !ok {
 		if numeric || !isNameChars(o.Host) {
 			return &EgressError{Origin: o, Reason: egressBadHost}
 		}
+		if perr != nil || sd.ports != nil && !slices.Contains(sd.ports, uint16(port)) {
+			return &EgressError{Origin: o, Reason: egressPort}
+		}
 		return nil
 	}
-	port, err := strconv.ParseUint(o.Port, 10, 16)
-	if err != nil {
+	if perr != nil {
 		return &EgressError{Origin: o, Reason: egressPort}
 	}
 	return sd.Check(netip.AddrPortFrom(a, uint16(port)))

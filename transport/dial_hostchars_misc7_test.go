@@ -25,7 +25,7 @@ func TestGuardProxyRefusesHostsNoNameHolds(t *testing.T) {
 	)
 	wantProxied(t, guard, pu,
 		"https://api.example.com/",
-		"https://API.Example.COM:8443/",
+		"https://API.Example.COM:443/",
 		"https://_svc.internal.example/",
 		"https://bücher.example/",
 		"https://xn--bcher-kva.example/",
