@@ -283,7 +283,10 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // trailing dots ("169.254.169.254.."), are checked as those addresses,
 // a name's port is checked against the dialer's ports (a name is resolved
 // by the proxy, its port needs no resolving: "https://redis.internal:6379/"
-// is refused unless Ports or AnyPort allows 6379), and a host that ends in
+// is refused unless Ports or AnyPort allows 6379), "localhost" and the
+// names below it, which always resolve to loopback (RFC 6761) and through
+// a proxy reach the proxy's own host, are checked as 127.0.0.1 and ::1
+// (refused unless AllowPrefixes opens loopback), and a host that ends in
 // a number but is no address
 // ("1.2.3.4.5") is refused, as is a host that is no IP literal and holds a
 // character no DNS name may ("169.254.169.254%eth0", from "%25" in the
@@ -337,12 +340,31 @@ func (sd *SafeDialer) checkProxied(o Origin) error {
 		if perr != nil || sd.ports != nil && !slices.Contains(sd.ports, uint16(port)) {
 			return &EgressError{Origin: o, Reason: egressPort}
 		}
+		if isLocalhostName(o.Host) {
+			// Always loopback (RFC 6761): checked as its addresses.
+			for _, a := range loopbackAddrs {
+				if err := sd.Check(netip.AddrPortFrom(a, uint16(port))); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	}
 	if perr != nil {
 		return &EgressError{Origin: o, Reason: egressPort}
 	}
 	return sd.Check(netip.AddrPortFrom(a, uint16(port)))
+}
+
+// loopbackAddrs are the addresses a localhost name resolves to.
+var loopbackAddrs = []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1}), netip.IPv6Loopback()}
+
+// isLocalhostName reports whether the host name h (any trailing dots
+// ignored) is "localhost" or a name below it, which name resolution
+// always answers with a loopback address (RFC 6761 section 6.3).
+func isLocalhostName(h string) bool {
+	h = strings.ToLower(strings.TrimRight(h, "."))
+	return h == "localhost" || strings.HasSuffix(h, ".localhost")
 }
 
 // isNameChars reports whether h is not empty and has only the characters
