@@ -87,9 +87,11 @@
 //     name, or with more than one JSON value, is a violation: the
 //     validator reads the last member and the first value, other parsers
 //     (cJSON) the first member, and I-JSON (RFC 7493) forbids both. So
-//     is a member name that is a declared property's but for case
-//     ({"TAG":...} for "tag", at any depth): Go's encoding/json and
-//     ASP.NET Core read it as the property, the validator as another one.
+//     is a member name that is, but for case, a property its own object's
+//     schema declares ({"TAG":...} for "tag", at any depth): Go's
+//     encoding/json and ASP.NET Core read it as the property, the
+//     validator as another one. A key of a map (additionalProperties) or
+//     of a free-form object is data, in any case.
 //     A form body (application/x-www-form-urlencoded) with a declared
 //     field sent twice (but an exploded array) or named in another case
 //     is a violation, as a query parameter would be.

@@ -13,10 +13,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -897,8 +897,9 @@ func objectProperty(s *openapi3.Schema, k string, ps []*openapi3.Parameter) bool
 // which the validator (Go's encoding/json) takes the last and other
 // parsers (cJSON among them) the first (RFC 8259 section 4; I-JSON, RFC
 // 7493 section 2.3, forbids them), with more than one JSON value, of
-// which the validator reads the first only, or with a member name that is
-// a declared property's but for case ({"TAG":...} for "tag"): the
+// which the validator reads the first only, or with a member name that is,
+// but for case, a property its own object's schema declares
+// ({"TAG":...} for "tag"; scanJSON): the
 // validator, case-sensitive, takes it for another property, but Go's
 // encoding/json (into a struct) and ASP.NET Core's web defaults read it as
 // the declared one. A body that is not JSON is left to the validator. A
@@ -923,14 +924,11 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 	if form {
 		return formBodyFields(in, body, op.RequestBody.Value.Content.Get(mt))
 	}
-	props := propNames{exact: map[string]bool{}, folded: map[string]string{}}
-	seen := make(map[*openapi3.Schema]bool)
-	for _, m := range op.RequestBody.Value.Content {
-		if m != nil {
-			propertyNames(m.Schema, props, seen)
-		}
+	var root *openapi3.SchemaRef
+	if m := op.RequestBody.Value.Content.Get(r.Header.Get("Content-Type")); m != nil {
+		root = m.Schema
 	}
-	reason := scanJSON(json.NewDecoder(body), props)
+	reason := scanJSON(json.NewDecoder(body), root)
 	if reason == "" {
 		return nil
 	}
@@ -984,62 +982,119 @@ func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m
 	return nil
 }
 
-// propNames are the property names a schema declares: as they are, and
-// by their case-folded form (foldCase).
-type propNames struct {
-	exact  map[string]bool
-	folded map[string]string
-}
-
-// propertyNames adds every property name the schema ref declares, at any
-// depth, to props.
-func propertyNames(ref *openapi3.SchemaRef, props propNames, seen map[*openapi3.Schema]bool) {
-	if ref == nil || ref.Value == nil || seen[ref.Value] {
-		return
-	}
-	s := ref.Value
-	seen[s] = true
-	for name, p := range s.Properties {
-		props.exact[name] = true
-		props.folded[foldCase(name)] = name
-		propertyNames(p, props, seen)
-	}
-	propertyNames(s.Items, props, seen)
-	propertyNames(s.AdditionalProperties.Schema, props, seen)
-	propertyNames(s.Not, props, seen)
-	for _, refs := range []openapi3.SchemaRefs{s.AllOf, s.AnyOf, s.OneOf} {
-		for _, r := range refs {
-			propertyNames(r, props, seen)
+// composed returns the schemas a JSON value validated against refs is
+// validated against: each of refs, and those it composes with allOf,
+// anyOf, oneOf (and OpenAPI 3.1's if, then, else and dependentSchemas),
+// at any depth, each once. not is left out: what it declares, the value
+// must not be.
+func composed(refs []*openapi3.SchemaRef) []*openapi3.Schema {
+	var out []*openapi3.Schema
+	seen := make(map[*openapi3.Schema]bool)
+	var add func(*openapi3.SchemaRef)
+	add = func(r *openapi3.SchemaRef) {
+		if r == nil || r.Value == nil || seen[r.Value] {
+			return
+		}
+		s := r.Value
+		seen[s] = true
+		out = append(out, s)
+		for _, refs := range []openapi3.SchemaRefs{s.AllOf, s.AnyOf, s.OneOf} {
+			for _, c := range refs {
+				add(c)
+			}
+		}
+		add(s.If)
+		add(s.Then)
+		add(s.Else)
+		for _, k := range slices.Sorted(maps.Keys(s.DependentSchemas)) {
+			add(s.DependentSchemas[k])
 		}
 	}
+	for _, r := range refs {
+		add(r)
+	}
+	return out
 }
 
-// foldCase returns s with every rune replaced by the smallest of its
-// Unicode simple case folding orbit, so that two strings are equal under
-// strings.EqualFold exactly when their foldCase forms are equal ("TAG"
-// and "tag" fold alike, and so do "k" and the Kelvin sign).
-func foldCase(s string) string {
-	return strings.Map(func(r rune) rune {
-		m := r
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			m = min(m, f)
+// memberSchemas returns the schemas the value of the member name of an
+// object validated against ss is validated against: the property's, those
+// of the patterns (OpenAPI 3.1) it matches, else additionalProperties' or
+// unevaluatedProperties'. None: the value is not constrained, and no name
+// in it is a property. patterns caches compiled patterns.
+func memberSchemas(ss []*openapi3.Schema, name string, patterns map[string]*regexp.Regexp) []*openapi3.SchemaRef {
+	var out []*openapi3.SchemaRef
+	for _, s := range ss {
+		if p := s.Properties[name]; p != nil {
+			out = append(out, p)
+			continue
 		}
-		return m
-	}, s)
+		matched := false
+		for pat, p := range s.PatternProperties {
+			re, ok := patterns[pat]
+			if !ok {
+				re, _ = regexp.Compile(pat)
+				patterns[pat] = re
+			}
+			if re == nil || re.MatchString(name) {
+				out = append(out, p)
+				matched = true
+			}
+		}
+		if !matched {
+			out = append(out, s.AdditionalProperties.Schema, s.UnevaluatedProperties.Schema)
+		}
+	}
+	return out
+}
+
+// itemSchemas returns the schemas the items of an array validated against
+// ss are validated against.
+func itemSchemas(ss []*openapi3.Schema) []*openapi3.SchemaRef {
+	var out []*openapi3.SchemaRef
+	for _, s := range ss {
+		out = append(out, s.Items)
+		out = append(out, s.PrefixItems...)
+	}
+	return out
+}
+
+// otherCase returns the property of an object validated against ss whose
+// name is name but for case (Unicode simple folding, as encoding/json
+// matches: "TAG" is "tag", and so is "ta\u212a"'s Kelvin sign to "k"), when
+// none is name exactly; "" when there is none such.
+func otherCase(ss []*openapi3.Schema, name string) string {
+	found := ""
+	for _, s := range ss {
+		if s.Properties[name] != nil {
+			return ""
+		}
+		for p := range s.Properties {
+			if strings.EqualFold(p, name) && (found == "" || p < found) {
+				found = p
+			}
+		}
+	}
+	return found
 }
 
 // scanJSON reads one JSON value of dec and what follows it, and returns
 // why an upstream may read it otherwise than the validator ("" when it
-// may not, or when it is not JSON, which the validator reports). props
-// are the declared property names: a member name that is one of them but
-// for case, and none of them exactly, is refused.
-func scanJSON(dec *json.Decoder, props propNames) string {
+// may not, or when it is not JSON, which the validator reports). root is
+// the body's schema: a member name that is, but for case, a property the
+// schemas of its own object declare, none of which is named so exactly,
+// is refused. A name in an object no schema declares properties of (a
+// map under additionalProperties, a free-form object) is data, and any
+// case of it is fine.
+func scanJSON(dec *json.Decoder, root *openapi3.SchemaRef) string {
 	type frame struct {
-		obj   bool
-		names map[string]bool
-		key   bool // the next token of the object is a member name
+		obj     bool
+		names   map[string]bool
+		key     bool                  // the next token of the object is a member name
+		schemas []*openapi3.Schema    // the object's or array's schemas
+		next    []*openapi3.SchemaRef // the schemas of the member value or item that follows
 	}
 	var stack []*frame
+	patterns := make(map[string]*regexp.Regexp)
 	for {
 		tok, err := dec.Token()
 		if err != nil {
@@ -1057,20 +1112,28 @@ func scanJSON(dec *json.Decoder, props propNames) string {
 				if top.names[name] {
 					return "an object has a member name twice"
 				}
-				if p, ok := props.folded[foldCase(name)]; ok && !props.exact[name] {
+				if p := otherCase(top.schemas, name); p != "" {
 					return "a member name is the property " + strconv.Quote(p) + "'s in another case"
 				}
 				top.names[name] = true
 				top.key = false
+				top.next = memberSchemas(top.schemas, name, patterns)
 				continue
 			}
 		} else {
 			switch tok {
-			case json.Delim('{'):
-				stack = append(stack, &frame{obj: true, names: map[string]bool{}, key: true})
-				continue
-			case json.Delim('['):
-				stack = append(stack, &frame{})
+			case json.Delim('{'), json.Delim('['):
+				refs := []*openapi3.SchemaRef{root}
+				if top != nil {
+					refs = top.next
+				}
+				f := &frame{obj: tok == json.Delim('{'), schemas: composed(refs)}
+				if f.obj {
+					f.names, f.key = map[string]bool{}, true
+				} else {
+					f.next = itemSchemas(f.schemas)
+				}
+				stack = append(stack, f)
 				continue
 			case json.Delim(']'):
 				stack = stack[:len(stack)-1]
