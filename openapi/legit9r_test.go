@@ -217,3 +217,56 @@ func TestLegitPathValuesPass(t *testing.T) {
 		}
 	}
 }
+
+// formAllOfSpec describes a form body whose fields come from a $ref
+// composed with allOf, which the validator decodes and validates too.
+const formAllOfSpec = `
+openapi: 3.0.3
+info: {title: form, version: "1"}
+servers: [{url: "https://api.example.test/v1"}]
+paths:
+  /b:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              allOf:
+                - $ref: "#/components/schemas/Base"
+              properties:
+                name: {type: string}
+      responses: {"200": {description: ok}}
+components:
+  schemas:
+    Base:
+      type: object
+      properties:
+        tag: {type: string, maxLength: 3}
+        ids: {type: array, items: {type: integer, maximum: 10}}
+`
+
+// TestFormBodyComposedFieldTwiceIsViolation: a field declared through
+// allOf is a field like any other: sent twice (but an exploded array) or
+// in another case, it is a violation.
+func TestFormBodyComposedFieldTwiceIsViolation(t *testing.T) {
+	for body, violation := range map[string]bool{
+		"name=a&tag=ok":                false,
+		"name=a&ids=1&ids=2":           false,
+		"name=a&tag=ok&tag=waytoolong": true,
+		"name=a&TAG=waytoolong":        true,
+	} {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(formAllOfSpec)})
+		req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/v1/b", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := rt.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if got := errors.Is(err, transport.ErrSchemaViolation); got != violation {
+			t.Errorf("%s: err = %v, want violation %v", body, err, violation)
+		}
+	}
+}

@@ -936,7 +936,8 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 }
 
 // formBodyFields returns a violation for a form body (m its media type's
-// description) with a field its schema declares sent more than once,
+// description) with a field its schema declares (itself or through
+// allOf, anyOf or oneOf) sent more than once,
 // although not an exploded array (the validator reads the first value, PHP the
 // last), named in another case than declared (ASP.NET binds "TAG" to
 // tag, which the validator takes for another field), or under another
@@ -954,17 +955,27 @@ func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m
 	if err != nil {
 		return nil
 	}
-	props := m.Schema.Value.Properties
+	// The fields are the properties of the schema and of those it
+	// composes (allOf, anyOf, oneOf), which the validator decodes too.
+	props := make(map[string][]*openapi3.SchemaRef)
+	for _, sc := range composed([]*openapi3.SchemaRef{m.Schema}) {
+		for name, p := range sc.Properties {
+			props[name] = append(props[name], p)
+		}
+	}
 	fail := func(reason string) error {
 		return &openapi3filter.RequestError{Input: in, RequestBody: in.Route.Operation.RequestBody.Value, Reason: reason}
 	}
 	for _, k := range slices.Sorted(maps.Keys(vs)) {
-		p, declared := props[k]
+		ps, declared := props[k]
 		exploded := true
 		if enc := m.Encoding[k]; enc != nil && enc.Explode != nil {
 			exploded = *enc.Explode
 		}
-		if declared && len(vs[k]) > 1 && (p == nil || p.Value == nil || !p.Value.Type.Is(openapi3.TypeArray) || !exploded) {
+		array := !slices.ContainsFunc(ps, func(p *openapi3.SchemaRef) bool {
+			return p == nil || p.Value == nil || !p.Value.Type.Is(openapi3.TypeArray)
+		})
+		if declared && len(vs[k]) > 1 && (!array || !exploded) {
 			return fail("field " + strconv.Quote(k) + " " + reasonRepeated)
 		}
 		if declared {
