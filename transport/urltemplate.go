@@ -37,7 +37,9 @@ import (
 // SOLIDUS U+FF0F, DIVISION SLASH U+2215. A segment whose NFKC form, with
 // such look-alikes mapped and invisible format characters removed, would
 // hold "/" or "\" or be a dot segment is refused as well. Other non-ASCII
-// text ("é", "日本", "你好。") is sent escaped as UTF-8.
+// text ("é", "日本", "你好。", "½", whose NFKC form's FRACTION SLASH only
+// best-fit mapping would read as "/", and it keeps "½") is sent escaped as
+// UTF-8.
 //
 // The template text, not the filled-in path, is the call's route: the
 // inventory, audit log and telemetry report "/users/{id}" for every user,
@@ -323,6 +325,7 @@ func checkDecodedSegment(seg string) string {
 		return ""
 	}
 	s := seg
+	nfkc := false // s is, or is decoded from, an NFKC form made by lookalikeForm
 	for range maxDecodeRounds {
 		d, decoded := lenientUnescape(s)
 		if reason := checkDecodedForm(d); reason != "" {
@@ -330,7 +333,10 @@ func checkDecodedSegment(seg string) string {
 		}
 		n := d
 		if !isASCII(d) {
-			n = lookalikeForm(d)
+			// A FRACTION SLASH in an NFKC form is NFKC's own ("½"),
+			// unless decoding made another.
+			frac := !nfkc || strings.Count(d, "\u2044") > strings.Count(s, "\u2044")
+			n = lookalikeForm(d, frac)
 			if checkDecodedForm(n) != "" {
 				return "Unicode look-alike of /, \\, a control character or a dot segment (NFKC)"
 			}
@@ -338,7 +344,7 @@ func checkDecodedSegment(seg string) string {
 		if !decoded && n == d {
 			return ""
 		}
-		s = n
+		s, nfkc = n, nfkc || n != d
 	}
 	return "percent-encoded too many times"
 }
@@ -350,23 +356,37 @@ func checkDecodedSegment(seg string) string {
 // (".\u200B." is ".."), and with the look-alikes that Windows' best-fit
 // code page mapping and some decoders read as "/", "\" or "." (DIVISION
 // SLASH U+2215, FRACTION SLASH U+2044, IDEOGRAPHIC FULL STOP U+3002...)
-// replaced by them.
-func lookalikeForm(d string) string {
-	n := norm.NFKC.String(d)
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '\u2044', '\u2215', '\u29F8', '\u2571':
+// replaced by them. The look-alikes are mapped in d itself, before NFKC:
+// a server applies one mapping or the other, not both, so the FRACTION
+// SLASH that NFKC makes of a vulgar fraction ("½" is "1⁄2") is no "/"
+// (best-fit mapping keeps "½" as it is). fraction is false when d is
+// itself an NFKC form, whose FRACTION SLASHes NFKC made.
+func lookalikeForm(d string, fraction bool) string {
+	n := norm.NFKC.String(strings.Map(func(r rune) rune { return lookalike(r, fraction) }, d))
+	return strings.Map(func(r rune) rune { return lookalike(r, false) }, n)
+}
+
+// lookalike returns what r is read as by lookalikeForm: "/", "\" or "."
+// for a look-alike of one (FRACTION SLASH U+2044 only when fraction,
+// that is in the value as given, not made by NFKC), -1 for an invisible
+// format character or variation selector, else r.
+func lookalike(r rune, fraction bool) rune {
+	switch r {
+	case '\u2044':
+		if fraction {
 			return '/'
-		case '\u2216', '\u29F5', '\u29F9', '\u2572':
-			return '\\'
-		case '\u3002', '\uFF61':
-			return '.'
 		}
-		if unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) {
-			return -1
-		}
-		return r
-	}, n)
+	case '\u2215', '\u29F8', '\u2571':
+		return '/'
+	case '\u2216', '\u29F5', '\u29F9', '\u2572':
+		return '\\'
+	case '\u3002', '\uFF61':
+		return '.'
+	}
+	if unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) {
+		return -1
+	}
+	return r
 }
 
 // checkDecodedForm returns why d, a decoded form of a segment, would
