@@ -270,3 +270,20 @@ func TestFormBodyComposedFieldTwiceIsViolation(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONBodyScannedPastHugeNumber: a number beyond float64's range
+// (1e400) is valid JSON, and the validator takes it; the scan for
+// duplicate members and names in another case must go on past it rather
+// than stop as if the body were not JSON.
+func TestJSONBodyScannedPastHugeNumber(t *testing.T) {
+	for body, violation := range map[string]bool{
+		`{"name":"x","extra":1e400,"tag":"ok"}`:                    false,
+		`{"name":"x","extra":1e400,"tag":"waytoolong","tag":"ok"}`: true,
+		`{"name":"x","extra":-1e400,"Tag":"waytoolong"}`:           true,
+	} {
+		err := sendLegit(t, http.MethodPost, "/orders", "application/json", body)
+		if got := errors.Is(err, transport.ErrSchemaViolation); got != violation {
+			t.Errorf("%s: err = %v, want violation %v", body, err, violation)
+		}
+	}
+}

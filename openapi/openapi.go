@@ -928,7 +928,11 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 	if m := op.RequestBody.Value.Content.Get(r.Header.Get("Content-Type")); m != nil {
 		root = m.Schema
 	}
-	reason := scanJSON(json.NewDecoder(body), root)
+	dec := json.NewDecoder(body)
+	// A number is read as its text: as a float64, one out of range
+	// (1e400, valid JSON the validator takes) would end the scan.
+	dec.UseNumber()
+	reason := scanJSON(dec, root)
 	if reason == "" {
 		return nil
 	}
