@@ -336,8 +336,11 @@ const (
 )
 
 // parsePinHost validates and canonicalises a PinSet.Host.
+// An IP address written with a trailing dot ("127.0.0.1.") is that IP, as
+// in lookupName: as a name it would be stored where no connection ever
+// looks it up, and the set would silently never apply.
 func parsePinHost(h string) (string, hostKind, error) {
-	if a, err := netip.ParseAddr(h); err == nil {
+	if a, err := netip.ParseAddr(strings.TrimSuffix(h, ".")); err == nil {
 		if a.Zone() != "" {
 			return "", 0, fmt.Errorf("host %q: IP zones cannot be pinned", h)
 		}
