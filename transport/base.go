@@ -59,7 +59,10 @@ type BaseConfig struct {
 	// tls.VersionTLS12. A VerifyConnection of its own runs after the pin
 	// check; an error it or VerifyPeerCertificate returns comes back
 	// wrapped in a *tls.CertificateVerificationError (IsCertificateError
-	// holds, so it is never retried; errors.Is still finds it).
+	// holds, so it is never retried; errors.Is still finds it). Its
+	// VerifyPeerCertificate also runs on resumed sessions, which crypto/tls
+	// alone skips (it is called from VerifyConnection then, with the
+	// session's certificates and verified chains).
 	// GetClientCertificate or Certificates cannot be combined with
 	// ClientCertificate. nil means an empty tls.Config.
 	// No revocation checking (OCSP, CRL) is done, as in crypto/tls.
@@ -404,17 +407,10 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 	// a pin mismatch: IsCertificateError must hold for it, so that no
 	// layer retries it or counts it as a server fault. The caller's error
 	// stays reachable through Unwrap.
-	if v := tc.VerifyConnection; v != nil {
-		tc.VerifyConnection = func(cs tls.ConnectionState) error {
-			if err := v(cs); err != nil {
-				return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
-			}
-			return nil
-		}
-	}
-	if v := tc.VerifyPeerCertificate; v != nil {
+	vc, vpc := tc.VerifyConnection, tc.VerifyPeerCertificate
+	if vpc != nil {
 		tc.VerifyPeerCertificate = func(raw [][]byte, chains [][]*x509.Certificate) error {
-			if err := v(raw, chains); err != nil {
+			if err := vpc(raw, chains); err != nil {
 				var certs []*x509.Certificate
 				for _, der := range raw {
 					if c, perr := x509.ParseCertificate(der); perr == nil {
@@ -422,6 +418,31 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 					}
 				}
 				return &tls.CertificateVerificationError{UnverifiedCertificates: certs, Err: err}
+			}
+			return nil
+		}
+	}
+	if vc != nil || vpc != nil {
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			// crypto/tls does not call VerifyPeerCertificate on a resumed
+			// session (TLS 1.2 or 1.3), so a caller's check there (their
+			// own pinning, say) would be skipped on every connection that
+			// resumes from a ClientSessionCache. VerifyConnection runs on
+			// every handshake: run it from here for those, with the
+			// session's certificates and verified chains.
+			if vpc != nil && cs.DidResume {
+				raw := make([][]byte, len(cs.PeerCertificates))
+				for i, c := range cs.PeerCertificates {
+					raw[i] = c.Raw
+				}
+				if err := vpc(raw, cs.VerifiedChains); err != nil {
+					return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+				}
+			}
+			if vc != nil {
+				if err := vc(cs); err != nil {
+					return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+				}
 			}
 			return nil
 		}
