@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -119,7 +121,10 @@ func applyClientCertificateOptions(opts []ClientCertificateOption) (clientCertif
 // NewClientCertificateFromFiles loads a PEM certificate chain (leaf first)
 // and its PEM private key from regular files (symlinks to them included;
 // not pipes or devices), and reloads them when they change.
-// A pair that does not match or whose leaf has expired is refused.
+// A pair that does not match or whose leaf has expired, or a file that
+// cannot be read, is refused with a *ConfigError naming "certFile" or
+// "keyFile" (the key's for a key that is not the certificate's), wrapping
+// the cause; no key material is ever in it.
 func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCertificateOption) (*ClientCertificate, error) {
 	cfg, err := applyClientCertificateOptions(opts)
 	if err != nil {
@@ -139,7 +144,7 @@ func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCerti
 		clk:      sysClock,
 	}
 	if _, err := c.loadFiles(); err != nil {
-		return nil, err
+		return nil, pairConfigError(err, "certFile", "keyFile")
 	}
 	c.nextCheck.Store(c.clk.After(c.clk.Now(), time.Duration(c.interval)))
 	return c, nil
@@ -147,7 +152,10 @@ func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCerti
 
 // NewClientCertificateFromPEM builds a client certificate from a PEM
 // certificate chain (leaf first) and a PEM private key. Update replaces it.
-// A pair that does not match or whose leaf has expired is refused.
+// A pair that does not match or whose leaf has expired is refused with a
+// *ConfigError naming "certPEM" or "keyPEM" (the key's for a key that is
+// not the certificate's), wrapping the cause; no key material is ever in
+// it.
 func NewClientCertificateFromPEM(certPEM, keyPEM []byte, opts ...ClientCertificateOption) (*ClientCertificate, error) {
 	cfg, err := applyClientCertificateOptions(opts)
 	if err != nil {
@@ -155,7 +163,7 @@ func NewClientCertificateFromPEM(certPEM, keyPEM []byte, opts ...ClientCertifica
 	}
 	cert, err := parseKeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, err
+		return nil, pairConfigError(err, "certPEM", "keyPEM")
 	}
 	c := &ClientCertificate{onReload: cfg.onReload}
 	c.install(cert)
@@ -274,11 +282,11 @@ func (c *ClientCertificate) loadFiles() (changed bool, err error) {
 	defer c.mu.Unlock()
 	certPEM, err := readCertificateFile(c.certFile)
 	if err != nil {
-		return true, fmt.Errorf("transport: client certificate: %w", err)
+		return true, &pairError{cert: true, err: fmt.Errorf("transport: client certificate: %w", err)}
 	}
 	keyPEM, err := readCertificateFile(c.keyFile)
 	if err != nil {
-		return true, fmt.Errorf("transport: client certificate key: %w", err)
+		return true, &pairError{err: fmt.Errorf("transport: client certificate key: %w", err)}
 	}
 	defer clear(keyPEM)
 	h := sha256.New()
@@ -353,17 +361,56 @@ func readCertificateFile(name string) ([]byte, error) {
 func parseKeyPair(certPEM, keyPEM []byte) (*tls.Certificate, error) {
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("transport: client certificate: %w", err)
+		return nil, &pairError{cert: !hasCertificate(certPEM), err: fmt.Errorf("transport: client certificate: %w", err)}
 	}
 	if cert.Leaf == nil {
 		leaf, err := x509.ParseCertificate(cert.Certificate[0])
 		if err != nil {
-			return nil, fmt.Errorf("transport: client certificate: %w", err)
+			return nil, &pairError{cert: true, err: fmt.Errorf("transport: client certificate: %w", err)}
 		}
 		cert.Leaf = leaf
 	}
 	if now := time.Now(); now.After(cert.Leaf.NotAfter) {
-		return nil, fmt.Errorf("transport: client certificate: expired at %s", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
+		return nil, &pairError{cert: true, err: fmt.Errorf("transport: client certificate: expired at %s", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))}
 	}
 	return &cert, nil
+}
+
+// hasCertificate reports whether certPEM's first CERTIFICATE block parses:
+// when it does, a pair tls.X509KeyPair refused is the key's fault (missing,
+// unparseable, or not the certificate's key).
+func hasCertificate(certPEM []byte) bool {
+	for rest := certPEM; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return false
+		}
+		if b.Type == "CERTIFICATE" {
+			_, err := x509.ParseCertificate(b.Bytes)
+			return err == nil
+		}
+	}
+}
+
+// pairError is why a certificate and key were refused, and which of the
+// two is at fault. Its message is the cause's: never any key material.
+type pairError struct {
+	cert bool // the certificate (file) is at fault, else the key
+	err  error
+}
+
+func (e *pairError) Error() string { return e.err.Error() }
+func (e *pairError) Unwrap() error { return e.err }
+
+// pairConfigError turns a constructor's refusal of its certificate and key
+// into a *ConfigError naming the argument at fault.
+func pairConfigError(err error, certOpt, keyOpt string) error {
+	pe, ok := errors.AsType[*pairError](err)
+	if !ok {
+		return err
+	}
+	if pe.cert {
+		return configErrorf(certOpt, pe.err, "refused")
+	}
+	return configErrorf(keyOpt, pe.err, "refused")
 }

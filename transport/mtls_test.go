@@ -343,7 +343,7 @@ func TestClientCertificateConstructorErrors(t *testing.T) {
 	b := pkiMust(ca.Client("b"))
 	dir := t.TempDir()
 
-	if _, err := transport.NewClientCertificateFromPEM([]byte("junk"), a.KeyPEM); err == nil || !strings.HasPrefix(err.Error(), "transport: ") {
+	if _, err := transport.NewClientCertificateFromPEM([]byte("junk"), a.KeyPEM); err == nil || !strings.Contains(err.Error(), "certPEM: refused: transport: ") {
 		t.Fatalf("junk PEM: %v", err)
 	}
 	if _, err := transport.NewClientCertificateFromPEM(a.CertPEM, b.KeyPEM); err == nil {
