@@ -54,15 +54,15 @@ type BaseConfig struct {
 	// ErrInsecureTLS: InsecureSkipVerify (option
 	// "TLSConfig.InsecureSkipVerify"), a MinVersion or MaxVersion below
 	// TLS 1.2, and CipherSuites listed by tls.InsecureCipherSuites. A
-	// MinVersion above MaxVersion (no version left to negotiate) is a
-	// *ConfigError for "TLSConfig.MinVersion". A zero MinVersion becomes
-	// tls.VersionTLS12. A VerifyConnection of its own runs after the pin
-	// check; an error it or VerifyPeerCertificate returns comes back
-	// wrapped in a *tls.CertificateVerificationError (IsCertificateError
-	// holds, so it is never retried; errors.Is still finds it). Its
-	// VerifyPeerCertificate also runs on resumed sessions, which crypto/tls
-	// alone skips (it is called from VerifyConnection then, with the
-	// session's certificates and verified chains).
+	// MinVersion above MaxVersion or above TLS 1.3 (no version left to
+	// negotiate) is a *ConfigError for "TLSConfig.MinVersion". A zero
+	// MinVersion becomes tls.VersionTLS12. A VerifyConnection of its own
+	// runs after the pin check; an error it or VerifyPeerCertificate
+	// returns comes back wrapped in a *tls.CertificateVerificationError
+	// (IsCertificateError holds, so it is never retried; errors.Is still
+	// finds it). Its VerifyPeerCertificate also runs on resumed sessions,
+	// which crypto/tls alone skips (it is called from VerifyConnection
+	// then, with the session's certificates and verified chains).
 	// GetClientCertificate or Certificates cannot be combined with
 	// ClientCertificate. nil means an empty tls.Config.
 	// No revocation checking (OCSP, CRL) is done, as in crypto/tls.
@@ -386,6 +386,11 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 	if c.MaxVersion != 0 && c.MaxVersion < tls.VersionTLS12 {
 		return nil, configErrorf("TLSConfig.MaxVersion", ErrInsecureTLS,
 			"%s is below TLS 1.2", tls.VersionName(c.MaxVersion))
+	}
+	if c.MinVersion > tls.VersionTLS13 {
+		// No version crypto/tls supports is left: every handshake fails.
+		return nil, configErrorf("TLSConfig.MinVersion", nil,
+			"%s is above TLS 1.3, the highest version crypto/tls supports", tls.VersionName(c.MinVersion))
 	}
 	if c.MinVersion != 0 && c.MaxVersion != 0 && c.MinVersion > c.MaxVersion {
 		// crypto/tls accepts this and fails every handshake instead.
