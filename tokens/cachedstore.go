@@ -35,8 +35,8 @@ func WithMaxAge(d time.Duration) CachedStoreOption {
 // cancellation, so this timeout, not a caller's deadline, is what ends a
 // read a backend never answers (every caller's Get of the key waits for
 // it until its own context ends): the read then fails with an error
-// matching ErrTimeout, and the next Get reads the backend again. Default
-// DefaultReadTimeout.
+// matching ErrTimeout, and the next Get reads the backend again. A zero
+// or negative d is a *ConfigError. Default DefaultReadTimeout.
 func WithReadTimeout(d time.Duration) CachedStoreOption {
 	return cachedOptionFunc(func(c *CachedStore) { c.timeout = d })
 }
