@@ -243,7 +243,10 @@ func WithEnvironmentProxy() Option { return WithProxy(http.ProxyFromEnvironment)
 // WithBaseTransport replaces the hardened TLS base transport with rt, for
 // tests, benchmarks or a transport you harden yourself. It cannot be
 // combined with the TLS options (WithTLSConfig, WithPins, client
-// certificates, proxies), which configure the base this replaces.
+// certificates, proxies), which configure the base this replaces. The
+// response limits still check the parsed header, but only once rt has
+// read it: an http.Transport of your own should set
+// MaxResponseHeaderBytes (net/http's default is 10 MiB).
 func WithBaseTransport(rt http.RoundTripper) Option {
 	return requireValue("WithBaseTransport", rt, func(c *config, v http.RoundTripper) { c.baseTransport = v })
 }

@@ -201,7 +201,7 @@ func wrapResilience(rc transport.ResilienceConfig, next http.RoundTripper) (http
 // layers), innermost first: response limits, the egress allowlist (2,
 // "prepare"), the inventory and, if configured, the audit log.
 func wrapEgress(c *Client, cfg *config, policy *transport.EgressPolicy, next http.RoundTripper) (http.RoundTripper, error) {
-	lc := transport.LimitsConfig{MediaTypes: cfg.eg.mediaTypes}
+	lc := transport.LimitsConfig{MediaTypes: cfg.eg.mediaTypes, MaxHeaderBytes: maxResponseHeaderBytes}
 	if cfg.eg.maxBodyIsSet {
 		lc.MaxBodyBytes = cfg.eg.maxBody
 	}
@@ -249,6 +249,11 @@ func wrapEgress(c *Client, cfg *config, policy *transport.EgressPolicy, next htt
 	return rt, nil
 }
 
+// maxResponseHeaderBytes is the response header limit of both the limits
+// layer and the base transport: the first checks the parsed header, the
+// second stops reading an oversized one (net/http's default is 10 MiB).
+const maxResponseHeaderBytes = transport.DefaultMaxResponseHeaderBytes
+
 // newBase builds the hardened TLS base transport (layer 11), or returns the
 // caller's replacement from WithBaseTransport. anyHost says the egress
 // policy has no allowlist.
@@ -262,6 +267,9 @@ func newBase(c *Client, cfg *config, policy *transport.EgressPolicy, anyHost boo
 		ClientCertificate: cfg.clientCert,
 		Proxy:             cfg.proxy,
 		MeterProvider:     cfg.meterProvider,
+		// The limits layer checks the parsed header; the Base stops
+		// reading one over the same limit.
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}
 	if !cfg.eg.noSSRF {
 		sd, err := transport.NewSafeDialer(cfg.dialConfig(policy))

@@ -134,6 +134,18 @@ type BaseConfig struct {
 	// MaxIdleConnsPerHost is how many idle connections per host are kept.
 	// Zero means DefaultMaxIdleConnsPerHost.
 	MaxIdleConnsPerHost int
+	// MaxResponseHeaderBytes bounds the response header the transport
+	// reads (http.Transport.MaxResponseHeaderBytes: the raw status line
+	// and field lines of HTTP/1.1, 1xx responses included; for HTTP/2,
+	// the SETTINGS_MAX_HEADER_LIST_SIZE it advertises, which counts 32
+	// bytes more per field). Reading stops once it is exceeded and the
+	// call fails with a *ResponseTooLargeError (Part "header", Size -1),
+	// which no layer retries. Give it the LimitsConfig.MaxHeaderBytes of
+	// the limits layer above, which checks the parsed header only after
+	// the transport read it whole. Zero means
+	// DefaultMaxResponseHeaderBytes (1 MiB, not net/http's 10 MiB);
+	// negative is a *ConfigError.
+	MaxResponseHeaderBytes int64
 
 	// MeterProvider provides the meter for the counters
 	// securecall.tls.pin.mismatch {server.address,
@@ -170,6 +182,8 @@ type Base struct {
 	t     atomic.Pointer[http.Transport] // the transport new requests use
 	proto *http.Transport                // configured, never used: cloned by newTransport
 	pins  *pinner                        // nil when nothing is pinned
+
+	maxHeader int64 // the transport's MaxResponseHeaderBytes
 
 	cc      *ClientCertificate
 	ccGen   atomic.Uint64
@@ -226,6 +240,10 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 	if cfg.MaxIdleConnsPerHost < 0 {
 		return nil, configErrorf("MaxIdleConnsPerHost", nil, "must not be negative, got %d", cfg.MaxIdleConnsPerHost)
 	}
+	if cfg.MaxResponseHeaderBytes < 0 {
+		return nil, configErrorf("MaxResponseHeaderBytes", nil,
+			"must not be negative, got %d (net/http has no unbounded header read)", cfg.MaxResponseHeaderBytes)
+	}
 
 	mp := cfg.MeterProvider
 	if mp == nil {
@@ -233,7 +251,7 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 	}
 	meter := mp.Meter(meterName)
 
-	b := &Base{cc: cfg.ClientCertificate}
+	b := &Base{cc: cfg.ClientCertificate, maxHeader: nonZeroOr(cfg.MaxResponseHeaderBytes, DefaultMaxResponseHeaderBytes)}
 	if len(cfg.Pins) > 0 {
 		p, err := newPinner(cfg.Pins)
 		if err != nil {
@@ -290,6 +308,7 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 	p.TLSHandshakeTimeout = nonZeroOr(cfg.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
 	p.IdleConnTimeout = nonZeroOr(cfg.IdleConnTimeout, DefaultIdleConnTimeout)
 	p.MaxIdleConnsPerHost = nonZeroOr(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost)
+	p.MaxResponseHeaderBytes = b.maxHeader
 	b.proto = p
 	b.t.Store(b.newTransport(b.ccGen.Load()))
 	return b, nil
@@ -481,6 +500,9 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := b.t.Load().RoundTrip(req)
 	if err != nil {
+		if headerTooLarge(err) {
+			return nil, &ResponseTooLargeError{Part: "header", Limit: b.maxHeader, Size: -1}
+		}
 		return nil, err
 	}
 	if resp.TLS != nil { // for the inventory (no-ops outside a client call)
@@ -497,6 +519,16 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// headerTooLarge reports whether err is net/http's refusal of a response
+// header over MaxResponseHeaderBytes (HTTP/1.1) or over the advertised
+// SETTINGS_MAX_HEADER_LIST_SIZE (HTTP/2). Neither is a typed error, and
+// as an unknown error it would be classified ambiguous and retried.
+func headerTooLarge(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "net/http: server response headers exceeded ") ||
+		strings.Contains(s, "http2: response header list larger than advertised limit")
 }
 
 // CloseIdleConnections closes the idle pooled connections, including those

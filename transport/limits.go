@@ -37,10 +37,12 @@ type LimitsConfig struct {
 	MaxBodyBytes int64
 	// MaxHeaderBytes is the largest response header accepted, counted as
 	// the sum of len(name)+len(value)+4 over every field line. It is
-	// checked once the header is parsed; to stop reading an oversized
-	// header early, set the base transport's MaxResponseHeaderBytes to the
-	// same value. Zero means DefaultMaxResponseHeaderBytes; negative, no
-	// limit.
+	// checked once the header is parsed, so after the transport below has
+	// read it whole: give BaseConfig.MaxResponseHeaderBytes the same value
+	// (its default is the same 1 MiB) so that the Base stops reading an
+	// oversized header early (a bare http.Transport reads up to 10 MiB).
+	// Zero means DefaultMaxResponseHeaderBytes; negative, no limit here
+	// (the transport's own limit still applies).
 	MaxHeaderBytes int64
 	// MediaTypes, when not empty, is the allowlist of response media types
 	// (the Content-Type without parameters, compared case-insensitively):
