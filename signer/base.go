@@ -212,8 +212,9 @@ func (m *message) present(c *Component) bool {
 
 // usesHost reports whether c's value derives from the Host an outgoing
 // request is sent with. net/http sends an empty Host in place of one that
-// is not a valid field value (HTTP/1.1) or refuses the request (HTTP/2), so
-// Sign refuses to cover such a Host rather than sign what is not sent.
+// is not a valid field value (HTTP/1.1) or refuses the request (HTTP/2),
+// and sends an IPv6 zone over HTTP/2 only (see hasZone), so Sign refuses
+// to cover such a Host rather than sign what is not sent.
 func (m *message) usesHost(c *Component) bool {
 	switch c.kind {
 	case kindAuthority, kindTargetURI:
@@ -225,6 +226,18 @@ func (m *message) usesHost(c *Component) bool {
 		return m.req.Method == http.MethodConnect && u != nil && u.Path == "" && u.Opaque == ""
 	}
 	return false
+}
+
+// hasZone reports whether host is an IPv6 literal with a zone
+// ("[fe80::1%eth0]:8080"). net/http's HTTP/1 client strips the zone from
+// the Host it sends (RFC 6874 §4) but HTTP/2 sends it in :authority, so no
+// one signed value matches what both protocols send.
+func hasZone(host string) bool {
+	if len(host) == 0 || host[0] != '[' {
+		return false
+	}
+	i := strings.LastIndexByte(host, ']')
+	return i > 0 && strings.IndexByte(host[:i], '%') >= 0
 }
 
 func (m *message) rawQuery() string {
@@ -256,7 +269,7 @@ func (m *message) appendLines(dst []byte, c *Component) ([]byte, error) {
 		return out, nil
 	}
 	if !m.isServer && m.usesHost(c) {
-		if h := hostOf(m.req); h != "" && !httpguts.ValidHostHeader(h) {
+		if h := hostOf(m.req); h != "" && (!httpguts.ValidHostHeader(h) || hasZone(h)) {
 			return dst, fmt.Errorf("%w: %s", ErrInvalidHost, c.id)
 		}
 	}

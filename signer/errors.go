@@ -79,7 +79,10 @@ var (
 	// but the request's Host is not a valid Host field value (a unix
 	// socket path put in Request.Host): net/http would send an empty Host
 	// over HTTP/1.1 (and refuse the request over HTTP/2), so the signature
-	// could never verify. Nothing was signed.
+	// could never verify. Also an IPv6 literal with a zone
+	// ("[fe80::1%eth0]"), which net/http strips from the Host over
+	// HTTP/1.1 but sends over HTTP/2, so the signature would verify on
+	// one protocol only. Nothing was signed.
 	ErrInvalidHost = errors.New("signer: request Host is not a valid Host field value")
 	// ErrLabelInUse: the request already carries a signature with the
 	// signer's label.
