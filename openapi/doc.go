@@ -73,7 +73,9 @@
 //     A name that is a declared one exactly never is.
 //     A method override the operation does not declare is a violation:
 //     an X-HTTP-Method-Override, X-HTTP-Method or X-Method-Override
-//     header, or a "_method" query parameter or form field (any case),
+//     header, or a "_method" query parameter or form field (any case;
+//     urlencoded or multipart/form-data, whose parts the validator skips
+//     when additionalProperties allows them),
 //     makes Rack, ASP.NET Core, Express's method-override, Symfony or
 //     Laravel run another method than the one validated ("GET /pets/1" as
 //     a DELETE). One the operation declares is validated like any other.

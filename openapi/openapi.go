@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -1298,13 +1299,13 @@ func cookieNameCase(in *openapi3filter.RequestValidationInput, ps []*openapi3.Pa
 // OData), in canonical form.
 var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
-// overrideField is the query or form field with which Rack, Laravel and
-// Symfony run a POST as another method.
+// overrideField is the query or form field (urlencoded or multipart) with
+// which Rack, Laravel and Symfony run a POST as another method.
 const overrideField = "_method"
 
 // methodOverride returns a violation when the request of in carries a
 // method override (overrideHeaders, or an overrideField query parameter or
-// form body field) that its operation does not declare: an upstream that
+// form body field, urlencoded or multipart) that its operation does not declare: an upstream that
 // honours it runs another operation than the one validated ("GET /pets/1"
 // with "X-HTTP-Method-Override: DELETE" is a DELETE to it). One the
 // operation declares is validated like any other parameter.
@@ -1338,8 +1339,9 @@ func methodOverride(in *openapi3filter.RequestValidationInput, ps []*openapi3.Pa
 	if !in.Options.ExcludeRequestQueryParams && named(in.GetQueryParams()) && !declared(openapi3.ParameterInQuery, overrideField) {
 		return fail("query parameter " + overrideField)
 	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/x-www-form-urlencoded" || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	multi := mt == "multipart/form-data"
+	if mt != "application/x-www-form-urlencoded" && !multi || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
 	if op := in.Route.Operation; op != nil && op.RequestBody != nil && op.RequestBody.Value != nil {
@@ -1352,6 +1354,12 @@ func methodOverride(in *openapi3filter.RequestValidationInput, ps []*openapi3.Pa
 		return nil
 	}
 	defer body.Close()
+	if multi {
+		if multipartNamed(body, params["boundary"]) {
+			return fail("form field " + overrideField)
+		}
+		return nil
+	}
 	b, err := io.ReadAll(body)
 	if err != nil {
 		return nil
@@ -1360,6 +1368,29 @@ func methodOverride(in *openapi3filter.RequestValidationInput, ps []*openapi3.Pa
 		return fail("form field " + overrideField)
 	}
 	return nil
+}
+
+// multipartNamed reports whether the multipart/form-data body has a part
+// named overrideField (any case). The name is taken from the part's
+// Content-Disposition whatever its type, as Rack does, where
+// Part.FormName wants "form-data". The body is the buffered one (at most
+// Config.MaxBodyBytes); the scan stops at a malformed part, a body the
+// validator refuses.
+func multipartNamed(body io.Reader, boundary string) bool {
+	if boundary == "" {
+		return false
+	}
+	mr := multipart.NewReader(body, boundary)
+	for {
+		p, err := mr.NextRawPart()
+		if err != nil {
+			return false
+		}
+		_, ps, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+		if err == nil && strings.EqualFold(ps["name"], overrideField) {
+			return true
+		}
+	}
 }
 
 // reasonPHPName is the reason of a parameter or form field sent under a
