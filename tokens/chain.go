@@ -115,6 +115,20 @@ func NewChain(primary Backend, opts ...ChainOption) (*Chain, error) {
 // Lookup returns the secret under key and the name of the backend that
 // served it.
 func (c *Chain) Lookup(ctx context.Context, key string) ([]byte, string, error) {
+	return c.lookup(ctx, key, false)
+}
+
+// Refresh is Get past any cache: each backend it consults, under the same
+// fallback rules as Get, is read with its Store's Refresh method when it
+// has one (a CachedStore, a Chain), so a secret changed behind a cache (a
+// refresh token another process re-provisioned) is seen. A Refresher over
+// the Chain uses it to re-read its refresh token after invalid_grant.
+func (c *Chain) Refresh(ctx context.Context, key string) ([]byte, error) {
+	v, _, err := c.lookup(ctx, key, true)
+	return v, err
+}
+
+func (c *Chain) lookup(ctx context.Context, key string, refresh bool) ([]byte, string, error) {
 	if len(c.links) == 0 {
 		return nil, "", zeroErr(c)
 	}
@@ -124,7 +138,11 @@ func (c *Chain) Lookup(ctx context.Context, key string) ([]byte, string, error) 
 		if i > 0 && !l.when.matches(errs[len(errs)-1]) {
 			break
 		}
-		v, err := l.Store.Get(ctx, key)
+		get := l.Store.Get
+		if rs, ok := l.Store.(storeRefresher); ok && refresh {
+			get = rs.Refresh
+		}
+		v, err := get(ctx, key)
 		if err == nil {
 			if c.onServe != nil {
 				c.onServe(key, l.Name)

@@ -291,8 +291,10 @@ func (e *tokenTypeError) Is(target error) bool {
 //
 // The refresh token lives in a Store. Refresher reads it on first use (and
 // again after the endpoint rejected it with invalid_grant, in case it was
-// re-provisioned: that read bypasses a CachedStore's cache, through its
-// Refresh method, so a refresh token another process provisioned is seen). When the endpoint rotates the refresh token, Refresher
+// re-provisioned: that read bypasses a cache, through the Store's Refresh
+// method (CachedStore.Refresh, or Chain.Refresh, which reads its backends
+// past theirs), so a refresh token another process provisioned is seen).
+// When the endpoint rotates the refresh token, Refresher
 // writes the new one to the Store BEFORE it returns the new access token;
 // if that write fails, Token returns the error and no token, and keeps the
 // new refresh token in memory so the next call can use it. Until a write
@@ -507,8 +509,8 @@ func (r *Refresher) reportStaleFallback(ctx context.Context, ce *ChainError, err
 		slog.String("key", r.key), slog.Any("backends", backends))
 }
 
-// storeRefresher is a Store with a cache (CachedStore) whose Refresh reads
-// the backend again.
+// storeRefresher is a Store with a cache (CachedStore, or a Chain over
+// one) whose Refresh reads the backend again.
 type storeRefresher interface {
 	Refresh(ctx context.Context, key string) ([]byte, error)
 }
