@@ -35,8 +35,10 @@ func WithMaxAge(d time.Duration) CachedStoreOption {
 // cancellation, so this timeout, not a caller's deadline, is what ends a
 // read a backend never answers (every caller's Get of the key waits for
 // it until its own context ends): the read then fails with an error
-// matching ErrTimeout, and the next Get reads the backend again. A zero
-// or negative d is a *ConfigError. Default DefaultReadTimeout.
+// matching ErrTimeout, and the next Get reads the backend again. A Get or
+// Refresh that its caller's deadline ends first fails with an error
+// matching ErrTimeout too (and the context's cause); a cancelled one does
+// not. A zero or negative d is a *ConfigError. Default DefaultReadTimeout.
 func WithReadTimeout(d time.Duration) CachedStoreOption {
 	return cachedOptionFunc(func(c *CachedStore) { c.timeout = d })
 }
@@ -194,7 +196,15 @@ func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
 		}
 		return r.Val.([]byte), nil
 	case <-ctx.Done():
-		return nil, &StoreError{Backend: "cache", Op: "get", Key: key, Cause: context.Cause(ctx)}
+		// The caller's deadline, with or without a cause of its own
+		// (WithTimeoutCause), is ErrTimeout, as for the keyring store;
+		// a cancellation is not.
+		var sentinel error
+		cause := context.Cause(ctx)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(cause, context.DeadlineExceeded) {
+			sentinel = ErrTimeout
+		}
+		return nil, &StoreError{Backend: "cache", Op: "get", Key: key, Err: sentinel, Cause: cause}
 	}
 }
 
