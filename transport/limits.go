@@ -33,7 +33,10 @@ type LimitsConfig struct {
 	// larger (Content-Length) is refused before it is read; one that turns
 	// out larger yields its first MaxBodyBytes bytes and then a
 	// *ResponseTooLargeError instead of io.EOF: never a silently truncated
-	// body. Zero means DefaultMaxResponseBodyBytes; negative, no limit.
+	// body. It applies to the stream net/http hands over as the body of a
+	// 101 Switching Protocols the request did not ask for (no Upgrade
+	// header), and not to one it asked for (a WebSocket, say).
+	// Zero means DefaultMaxResponseBodyBytes; negative, no limit.
 	MaxBodyBytes int64
 	// MaxHeaderBytes is the largest response header accepted, counted as
 	// the sum of len(name)+len(value)+4 over every field line. It is
@@ -49,7 +52,9 @@ type LimitsConfig struct {
 	// "application/json", "type/*", or "type/*+suffix" such as
 	// "application/*+json" (which takes application/problem+json). A
 	// response that may have a body (not to HEAD, not 1xx, 204 or 304, and
-	// not Content-Length: 0) with another or no media type is refused with
+	// not Content-Length: 0; a 101 Switching Protocols to a request that
+	// asked for no switch, with no Upgrade header, may: its body is the
+	// connection's stream) with another or no media type is refused with
 	// a *MediaTypeError. Redirects http.Client follows (301, 302, 303, and
 	// 307 and 308 when the request has no body or has GetBody, each with a
 	// Location) are not checked: it discards their bodies (a CheckRedirect
@@ -229,9 +234,12 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &ResponseTooLargeError{Part: "header", Limit: l.maxHeader, Size: n}
 		}
 	}
-	mayHaveBody := !head && resp.StatusCode >= 200 &&
+	// An unsolicited 101's body is the connection's stream, whatever its
+	// (zero) ContentLength says.
+	switched := resp.StatusCode == http.StatusSwitchingProtocols && resp.Body != http.NoBody && !asksUpgrade(req.Header)
+	mayHaveBody := switched || !head && resp.StatusCode >= 200 &&
 		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
-	if len(l.media) > 0 && mayHaveBody && !redirectFollowed(resp, replayable) && resp.ContentLength != 0 {
+	if len(l.media) > 0 && mayHaveBody && !redirectFollowed(resp, replayable) && (resp.ContentLength != 0 || switched) {
 		if mt, ok := l.mediaAllowed(resp.Header.Get("Content-Type")); !ok {
 			limitsDiscard(resp.Body)
 			return nil, &MediaTypeError{MediaType: mt, StatusCode: resp.StatusCode}
@@ -288,6 +296,21 @@ func chainReplayable(req *http.Request) bool {
 		first = first.Response.Request
 	}
 	return first.Body == nil || first.Body == http.NoBody || first.GetBody != nil
+}
+
+// asksUpgrade reports whether h, a request header, asks for a protocol
+// switch (an Upgrade field, under any spelling of its name: net/http
+// sends a non-canonical key as written). A 101 Switching Protocols to a
+// request that did not is a server's violation of RFC 9110 §15.2.2, and
+// net/http hands the raw connection over as its body: the limits apply to
+// it as to any body.
+func asksUpgrade(h http.Header) bool {
+	for k, vs := range h {
+		if strings.EqualFold(k, "Upgrade") && len(vs) > 0 && vs[0] != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // mediaAllowed parses a Content-Type value and checks it against the
