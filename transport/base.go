@@ -138,7 +138,8 @@ type BaseConfig struct {
 	// reads (http.Transport.MaxResponseHeaderBytes: the raw status line
 	// and field lines of HTTP/1.1, 1xx responses included; for HTTP/2,
 	// the SETTINGS_MAX_HEADER_LIST_SIZE it advertises, which counts 32
-	// bytes more per field). Reading stops once it is exceeded and the
+	// bytes more per field, and which also bounds all 1xx headers of a
+	// response together). Reading stops once it is exceeded and the
 	// call fails with a *ResponseTooLargeError (Part "header", Size -1),
 	// which no layer retries. Give it the LimitsConfig.MaxHeaderBytes of
 	// the limits layer above, which checks the parsed header only after
@@ -522,13 +523,17 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // headerTooLarge reports whether err is net/http's refusal of a response
-// header over MaxResponseHeaderBytes (HTTP/1.1) or over the advertised
-// SETTINGS_MAX_HEADER_LIST_SIZE (HTTP/2). Neither is a typed error, and
-// as an unknown error it would be classified ambiguous and retried.
+// header over MaxResponseHeaderBytes (HTTP/1.1, 1xx responses included)
+// or over the advertised SETTINGS_MAX_HEADER_LIST_SIZE (HTTP/2), or of
+// HTTP/2 1xx responses whose headers together exceed it (the stream is
+// failed with a PROTOCOL_ERROR whose cause is "header list too large").
+// None is a typed error, and as an unknown error it would be classified
+// ambiguous and retried.
 func headerTooLarge(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "net/http: server response headers exceeded ") ||
-		strings.Contains(s, "http2: response header list larger than advertised limit")
+		strings.Contains(s, "http2: response header list larger than advertised limit") ||
+		strings.HasPrefix(s, "stream error: ") && strings.HasSuffix(s, "; PROTOCOL_ERROR; header list too large")
 }
 
 // CloseIdleConnections closes the idle pooled connections, including those
