@@ -251,11 +251,17 @@ var errNilRequest = errors.New("client: nil *http.Request")
 // any URL in them are replaced, so they are safe to log. As with
 // http.Client.Do, a non-nil response must have its body closed.
 //
-// resp.Request is the request the last attempt sent; under the total
-// timeout (on by default) its context is canceled once the body is closed,
-// as with http.Client.Timeout. Make a follow-up call (a next page, a poll)
-// with req's context, not resp.Request.Context(), which would fail it
-// with context.Canceled.
+// resp.Request stands for the request the last attempt sent, without the
+// credentials the stack added to it: its header and URL are the ones the
+// attempt was made from (req's, or a redirect hop's), so the bearer token,
+// the API key (header or query), Signature and Signature-Input, which the
+// server received, are not in it, and logging or dumping it
+// (httputil.DumpRequestOut) prints none of them. Its context is the
+// attempt's (transport.Attempts reads it): under the total timeout (on by
+// default) it is canceled once the body is closed, as with
+// http.Client.Timeout. Make a follow-up call (a next page, a poll) with
+// req's context, not resp.Request.Context(), which would fail it with
+// context.Canceled.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if req == nil {
 		return nil, errNilRequest

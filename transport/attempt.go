@@ -40,7 +40,11 @@ type Attempt struct {
 	// request's, which the inner layers change (and which, for a call's
 	// first attempt, is the call's own copy itself: see beginCallAttempt).
 	srcHeader http.Header
-	ctx       *attemptCtx // the context that carries this Attempt
+	// srcURL is the URL of the request the attempt was made from (an
+	// inner layer may change the owned request's: an API key in the
+	// query).
+	srcURL *url.URL
+	ctx    *attemptCtx // the context that carries this Attempt
 
 	// Room for the attempt's response body wrappers and its deadline
 	// context (one allocation for the attempt instead of one each); a layer
@@ -72,6 +76,11 @@ type Attempt struct {
 	// vals is room for the values of header fields the inner layers set
 	// (value).
 	vals [3]string
+
+	// shown is the request the response of the attempt carries back
+	// (showRequest): the request the attempt sent, without what the
+	// inner layers added to it (its credentials).
+	shown http.Request
 }
 
 // ownAttempt returns the attempt that owns req, or nil: a request that is
@@ -230,7 +239,7 @@ func BeginAttempt(req *http.Request, n int) *http.Request {
 // ctx, header h and URL u: see beginAttempt for host, now and share.
 func initAttempt(c *attemptCtx, ctx context.Context, h http.Header, u *url.URL, n int, host string, now time.Time, share bool) {
 	c.Context = ctx
-	c.a.Number, c.a.srcHeader, c.a.shareClock, c.a.ctx = n, h, share, c
+	c.a.Number, c.a.srcHeader, c.a.srcURL, c.a.shareClock, c.a.ctx = n, h, u, share, c
 	if share {
 		c.a.now = now
 	}
@@ -307,6 +316,38 @@ func beginCallAttempt(cs *callScope, req *http.Request, host string, now time.Ti
 	req.TransferEncoding = te
 	c.a.owned = req
 	return req
+}
+
+// showRequest points resp.Request, when it is an attempt's request (its
+// context carries the attempt: the owned request, a replay's fork, a
+// base transport's copy of either), at the attempt's shown request: a
+// shallow copy of it (the same context, so Attempts and the timeouts'
+// cancellation still answer from it; the same method, body and
+// redirect chain) with the header and URL of the request the attempt was
+// made from, the caller's. The attempt's own request carries what the
+// inner layers added: the bearer token, the API key (header or query),
+// the signature; a caller that logs or dumps resp.Request
+// (httputil.DumpRequestOut) would print them.
+//
+// The attempt's request itself is left alone: net/http may still be
+// writing it (an HTTP/1.1 request written concurrently with an early
+// answer, an HTTP/2 body still streaming), so changing its header map
+// would race with the write. The copy costs no allocation: it is room in
+// the attempt.
+func showRequest(resp *http.Response) {
+	if resp == nil || resp.Request == nil {
+		return
+	}
+	a, ok := AttemptFrom(resp.Request.Context())
+	if !ok || resp.Request == &a.shown {
+		return
+	}
+	a.shown = *resp.Request
+	a.shown.Header = a.srcHeader
+	if a.srcURL != nil {
+		a.shown.URL = a.srcURL
+	}
+	resp.Request = &a.shown
 }
 
 // syncTrailer makes r, an attempt's own request (whose Trailer is a copy
@@ -709,7 +750,11 @@ type attemptScope struct{ next http.RoundTripper }
 func (s *attemptScope) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := BeginAttempt(req, 0)
 	syncTrailer(r, req.Trailer)
-	return s.next.RoundTrip(r)
+	resp, err := s.next.RoundTrip(r)
+	if err == nil {
+		showRequest(resp)
+	}
+	return resp, err
 }
 
 // orDefault returns next, or http.DefaultTransport when next is nil.

@@ -452,7 +452,9 @@ func TestLimitsReadsTheMethodBeforeTheCall(t *testing.T) {
 		t.Fatalf("HEAD: %v", err)
 	}
 	_ = resp.Body.Close()
-	if cs := callScopeFrom(resp.Request.Context()); cs == nil || resp.Request != &cs.req {
+	// resp.Request is the attempt's shown copy (showRequest); the request
+	// the attempt sent is its owned one.
+	if cs := callScopeFrom(resp.Request.Context()); cs == nil || cs.first.a.owned != &cs.req {
 		t.Fatal("the first attempt did not take the call's own copy: the test proves nothing")
 	}
 }
@@ -482,7 +484,7 @@ func TestFirstAttemptCopiesUnlessLent(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = resp.Body.Close()
-		if cs := callScopeFrom(resp.Request.Context()); cs != nil && resp.Request == &cs.req {
+		if cs := callScopeFrom(resp.Request.Context()); cs != nil && cs.first.a.owned == &cs.req {
 			t.Fatalf("SharedClock %v: the first attempt took the call's own copy of a retry layer not lent it", shared)
 		}
 		if !after.equal(before) || after.header.Get("Authorization") != "" {

@@ -553,6 +553,14 @@ type hostLabel struct {
 }
 
 func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.roundTrip(req)
+	if err == nil {
+		showRequest(resp) // the attempt's credentials stay below
+	}
+	return resp, err
+}
+
+func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	host := HostKey(req.URL)
 	var now time.Time
