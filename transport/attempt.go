@@ -64,6 +64,9 @@ type Attempt struct {
 	replayed bool
 	// nvals of vals are used (next to shareClock: no padding of its own).
 	nvals uint8
+	// shown: a response of the attempt carries its shown request
+	// (showRequest), not the attempt's own.
+	shown bool
 	now   time.Time
 	// host is HostKey of a URL with scheme hostScheme and host hostHost
 	// (found once per attempt while the URL's host stays the same).
@@ -76,11 +79,6 @@ type Attempt struct {
 	// vals is room for the values of header fields the inner layers set
 	// (value).
 	vals [3]string
-
-	// shown is the request the response of the attempt carries back
-	// (showRequest): the request the attempt sent, without what the
-	// inner layers added to it (its credentials).
-	shown http.Request
 }
 
 // ownAttempt returns the attempt that owns req, or nil: a request that is
@@ -332,22 +330,25 @@ func beginCallAttempt(cs *callScope, req *http.Request, host string, now time.Ti
 // The attempt's request itself is left alone: net/http may still be
 // writing it (an HTTP/1.1 request written concurrently with an early
 // answer, an HTTP/2 body still streaming), so changing its header map
-// would race with the write. The copy costs no allocation: it is room in
-// the attempt.
+// would race with the write. The copy is one allocation (320 B) per
+// call: room for it in the attempt would push the call scope, which
+// holds the first attempt, into the next allocator size class (+512 B).
 func showRequest(resp *http.Response) {
 	if resp == nil || resp.Request == nil {
 		return
 	}
 	a, ok := AttemptFrom(resp.Request.Context())
-	if !ok || resp.Request == &a.shown {
+	if !ok || a.shown {
 		return
 	}
-	a.shown = *resp.Request
-	a.shown.Header = a.srcHeader
+	a.shown = true
+	shown := new(http.Request)
+	*shown = *resp.Request
+	shown.Header = a.srcHeader
 	if a.srcURL != nil {
-		a.shown.URL = a.srcURL
+		shown.URL = a.srcURL
 	}
-	resp.Request = &a.shown
+	resp.Request = shown
 }
 
 // syncTrailer makes r, an attempt's own request (whose Trailer is a copy
