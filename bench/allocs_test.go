@@ -164,7 +164,7 @@ func stackAllocClient(t *testing.T, tracing bool) *client.Client {
 	tok := tokens.NewToken("bench-access-token", "Bearer", time.Now().Add(24*time.Hour))
 	opts := []client.Option{
 		client.WithOrigins(perLayerOrigin),
-		client.WithBaseTransport(stubTransport{}),
+		client.WithBaseTransport(pooledStub{}),
 		client.WithHMACSigning(signer.StaticKey(key)),
 		client.WithTokenSource(tokens.SourceFunc(func(context.Context) (tokens.Token, error) { return tok, nil })),
 	}
@@ -186,6 +186,13 @@ func stackAllocClient(t *testing.T, tracing bool) *client.Client {
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
+
+// pooledStub is the stub transport with the connection pool every real
+// base transport has: the client then closes its idle connections when a
+// call ends after Close, and checks for that on every call.
+type pooledStub struct{ stubTransport }
+
+func (pooledStub) CloseIdleConnections() {}
 
 // doAllocs returns the allocations per call of do with a fresh request
 // of method, the body read to the end and closed.

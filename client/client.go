@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/securecall/securecall/internal/redact"
+	"github.com/securecall/securecall/internal/stackhook"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -66,6 +67,10 @@ func New(opts ...Option) (*Client, error) {
 	} else if ci, ok := cfg.baseTransport.(idleCloser); ok {
 		e.idle = ci
 	}
+	if e.idle != nil && !stackhook.CloseAfterCalls(e.next, &c.closed, e.idle) {
+		c.Close()
+		return nil, errors.New("client: internal error: the outermost layer is not transport's call trace")
+	}
 	c.rt = e
 	c.hc = &http.Client{Transport: c.rt, CheckRedirect: c.redirect.Check}
 	return c, nil
@@ -93,8 +98,7 @@ type idleCloser interface{ CloseIdleConnections() }
 
 // CloseIdleConnections closes the idle connections of the base transport
 // (the hardened base, or a WithBaseTransport that has the method), also
-// after Close: connections of calls that were in flight at Close return
-// to the pool when those calls end.
+// after Close (which does the same as each call in flight at Close ends).
 func (e *entry) CloseIdleConnections() {
 	if e.idle != nil {
 		e.idle.CloseIdleConnections()
@@ -306,18 +310,18 @@ func (c *Client) CheckRedirect() func(*http.Request, []*http.Request) error {
 // redirect hops included); later calls fail with ErrClosed, whether made
 // with Do or through HTTPClient or Transport.
 //
-// What happens to the connection of a call in flight at Close is
-// net/http's doing. An HTTP/1.1 connection is closed when the call ends,
-// unless a request reached the base transport after Close (a retry or
-// redirect hop of a call in flight, a token request), which makes
-// net/http pool connections again. An HTTP/2 connection is never closed
-// while it carries a stream: it goes back to the pool when its last
-// stream ends and stays open until the idle timeout
-// (transport.DefaultIdleConnTimeout, 90 s). To close such connections
-// sooner, call HTTPClient().CloseIdleConnections() (or
-// Transport()'s) once the calls have ended. Close does not track calls in
-// flight to do it itself: that would cost every call a shared counter.
-// Close is idempotent.
+// A connection that carries a call in flight at Close is closed once that
+// call ends: when its response body is closed, or when it fails. Each call
+// that ends after Close closes the base transport's idle connections
+// (those of WithBaseTransport too, when it has CloseIdleConnections), so
+// that neither an HTTP/2 connection, which net/http keeps while it carries
+// a stream, nor an HTTP/1.1 one that a retry or redirect hop after Close
+// put back in the pool stays open until the idle timeout
+// (transport.DefaultIdleConnTimeout, 90 s). This needs no count of the
+// calls in flight: each call reads the closed flag once as it ends. Once
+// every call has ended and its body is closed, no connection of the client
+// is left open; a body never closed keeps its connection, as with
+// net/http. Close is idempotent.
 func (c *Client) Close() error {
 	if c.closed.Swap(true) {
 		return nil

@@ -25,6 +25,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/securecall/securecall/internal/redact"
+	"github.com/securecall/securecall/internal/stackhook"
 )
 
 // RedactionPolicy is the allowlist of TraceConfig.Redaction: the query
@@ -193,6 +194,37 @@ type telemetry struct {
 	policy      *redact.Policy
 	reqHeaders  []headerAttr
 	respHeaders []headerAttr
+	// end: what a call does when it ends; set on a call trace's only
+	// (stackhook.CloseAfterCalls).
+	end *callEnd
+}
+
+// callEnd closes the base transport's idle connections when a call ends
+// after its client was closed (stackhook.CloseAfterCalls): the connection
+// that carried the call has gone back to the pool, where nothing else
+// would close it before the idle timeout. One atomic load of a flag that
+// is written once: no shared write on the hot path.
+type callEnd struct {
+	closed *atomic.Bool
+	idle   interface{ CloseIdleConnections() }
+}
+
+// ended is called once a call has ended: its response body closed, or the
+// call failed. Safe on a nil *callEnd.
+func (e *callEnd) ended() {
+	if e != nil && e.closed.Load() {
+		e.idle.CloseIdleConnections()
+	}
+}
+
+func init() {
+	stackhook.CloseAfterCalls = func(rt http.RoundTripper, closed *atomic.Bool, idle interface{ CloseIdleConnections() }) bool {
+		c, ok := rt.(*callTrace)
+		if ok && closed != nil && idle != nil {
+			c.tel.end = &callEnd{closed: closed, idle: idle}
+		}
+		return ok
+	}
 }
 
 // headerAttr is an allowlisted header and its precomputed attribute key.
@@ -709,6 +741,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 			span.SetStatus(codes.Error, validUTF8(err.Error()))
 		}
 		span.End()
+		c.tel.end.ended()
 		return nil, err
 	}
 	if resp.Body == nil {
@@ -718,7 +751,14 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	et := statusErrorType(status)
 	c.record(ctx, secs, durKey{m, host, port, metricStatus(status), et})
 	if !rec {
-		span.End()
+		if c.tel.end == nil || resp.Body == http.NoBody {
+			span.End()
+			c.tel.end.ended()
+			return resp, nil
+		}
+		// The call ends when its body is closed: the wrapper tells
+		// (span is not recording; ending it is a no-op).
+		resp.Body = cc.body.wrap(ctx, resp.Body, span, c.tel)
 		return resp, nil
 	}
 	buf := getAttrBuf()
@@ -734,9 +774,10 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if resp.Body == http.NoBody {
 		span.End()
+		c.tel.end.ended()
 		return resp, nil
 	}
-	resp.Body = cc.body.wrap(ctx, resp.Body, span, c.tel.policy)
+	resp.Body = cc.body.wrap(ctx, resp.Body, span, c.tel)
 	return resp, nil
 }
 
@@ -917,7 +958,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		tb = new(tracedBody)
 	}
-	resp.Body = tb.wrap(ctx, resp.Body, span, t.tel.policy)
+	resp.Body = tb.wrap(ctx, resp.Body, span, t.tel)
 	return resp, nil
 }
 
@@ -1102,20 +1143,21 @@ func (h headerCarrier) Keys() []string {
 
 // tracedBody ends a span when the response body it wraps is read to EOF,
 // fails or is closed, whichever comes first; ending is idempotent and safe
-// when Close races a Read.
+// when Close races a Read. A call's body also ends the call when it is
+// closed (telemetry.end).
 type tracedBody struct {
-	ctx    context.Context // the request's: classifies a read error (errorTypeIn)
-	rc     io.ReadCloser
-	span   trace.Span
-	policy *redact.Policy
-	done   atomic.Bool
+	ctx  context.Context // the request's: classifies a read error (errorTypeIn)
+	rc   io.ReadCloser
+	span trace.Span
+	tel  *telemetry // the layer's: its redaction policy and call end
+	done atomic.Bool
 }
 
 // wrap sets b up over rc and returns the body to hand out: b itself, or,
 // when rc is also an io.Writer (a 101 Switching Protocols body), a wrapper
 // that keeps Write.
-func (b *tracedBody) wrap(ctx context.Context, rc io.ReadCloser, span trace.Span, p *redact.Policy) io.ReadCloser {
-	b.ctx, b.rc, b.span, b.policy = ctx, rc, span, p
+func (b *tracedBody) wrap(ctx context.Context, rc io.ReadCloser, span trace.Span, tel *telemetry) io.ReadCloser {
+	b.ctx, b.rc, b.span, b.tel = ctx, rc, span, tel
 	if _, ok := rc.(io.Writer); ok {
 		return tracedRWBody{b}
 	}
@@ -1133,6 +1175,9 @@ func (b *tracedBody) Read(p []byte) (int, error) {
 func (b *tracedBody) Close() error {
 	err := b.rc.Close()
 	b.finish(nil)
+	// After the body's own Close, which has put the connection back in
+	// the pool (HTTP/1.1 read to EOF) or ended the stream (HTTP/2).
+	b.tel.end.ended()
 	return err
 }
 
@@ -1141,7 +1186,7 @@ func (b *tracedBody) finish(err error) {
 		return
 	}
 	if err != nil && err != io.EOF {
-		err = b.policy.Error(err)
+		err = b.tel.policy.Error(err)
 		b.span.SetAttributes(semconv.ErrorTypeKey.String(errorTypeIn(b.ctx, err)))
 		b.span.SetStatus(codes.Error, validUTF8(err.Error()))
 	}

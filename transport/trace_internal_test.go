@@ -40,7 +40,7 @@ func TestTracedBodyEndsOnce(t *testing.T) {
 	for range 50 {
 		span := &countingSpan{}
 		var b tracedBody
-		rc := b.wrap(t.Context(), io.NopCloser(strings.NewReader(strings.Repeat("x", 1000))), span, nil)
+		rc := b.wrap(t.Context(), io.NopCloser(strings.NewReader(strings.Repeat("x", 1000))), span, &telemetry{})
 		var wg sync.WaitGroup
 		wg.Go(func() { _, _ = io.Copy(io.Discard, rc) })
 		wg.Go(func() { _ = rc.Close() })
@@ -56,7 +56,7 @@ func TestTracedBodyReadError(t *testing.T) {
 	span := &countingSpan{}
 	var b tracedBody
 	boom := errors.New("boom")
-	rc := b.wrap(t.Context(), io.NopCloser(io.MultiReader(strings.NewReader("ab"), &failReader{boom})), span, nil)
+	rc := b.wrap(t.Context(), io.NopCloser(io.MultiReader(strings.NewReader("ab"), &failReader{boom})), span, &telemetry{})
 	if _, err := io.ReadAll(rc); !errors.Is(err, boom) {
 		t.Fatalf("ReadAll error %v", err)
 	}

@@ -3,7 +3,10 @@
 // exported API that a hand-built stack could set by mistake.
 package stackhook
 
-import "net/http"
+import (
+	"net/http"
+	"sync/atomic"
+)
 
 // LendCallCopy marks rt, a retry layer made by transport.NewRetry, as one
 // whose call-level layers (between transport.NewCallTrace and it) are all
@@ -14,3 +17,13 @@ import "net/http"
 // layer reading its request after next would see them. It reports whether
 // rt was such a layer. Package transport sets it.
 var LendCallCopy func(rt http.RoundTripper) bool
+
+// CloseAfterCalls marks rt, a call-trace layer made by
+// transport.NewCallTrace (the outermost layer of package transport in a
+// stack), so that a call ending once closed is set, its response body
+// closed or the call failed, calls idle's CloseIdleConnections: the
+// connection that carried it, back in the pool, is then closed rather than
+// left open until the idle timeout. It costs each call one atomic load, no
+// shared write. It reports whether rt was such a layer. Package transport
+// sets it.
+var CloseAfterCalls func(rt http.RoundTripper, closed *atomic.Bool, idle interface{ CloseIdleConnections() }) bool

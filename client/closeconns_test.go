@@ -1,0 +1,194 @@
+package client_test
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/transport/transporttest"
+)
+
+// connCounter counts a server's open connections through its ConnState
+// hook.
+type connCounter struct {
+	mu   sync.Mutex
+	open map[net.Conn]bool
+	seen int
+}
+
+func (c *connCounter) hook(conn net.Conn, s http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch s {
+	case http.StateNew:
+		c.open[conn] = true
+		c.seen++
+	case http.StateClosed, http.StateHijacked:
+		delete(c.open, conn)
+	}
+}
+
+func (c *connCounter) counts() (open, seen int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.open), c.seen
+}
+
+// newConnCountingServer starts a TLS server speaking HTTP/2 (h2) or only
+// HTTP/1.1, with the package's test certificate, and counts its
+// connections.
+func newConnCountingServer(t *testing.T, h2 bool, h http.Handler) (*httptest.Server, *connCounter) {
+	t.Helper()
+	_, leaf := testPKI()
+	cc := &connCounter{open: map[net.Conn]bool{}}
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = h2
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
+	srv.Config.ErrorLog = quietLog()
+	srv.Config.ConnState = cc.hook
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, cc
+}
+
+var errCallLayer = errors.New("call layer refused the response")
+
+// After Close, once every call that was in flight has ended (its body
+// closed, or the call failed), no connection of the client's base
+// transport is left open: not an HTTP/2 connection that carried the call,
+// nor an HTTP/1.1 one that a redirect hop sent after Close put back in the
+// pool. Each case holds a call in flight across Close; the server must see
+// every connection closed well before the 90 s idle timeout.
+func TestCloseClosesConnectionsOfCallsInFlight(t *testing.T) {
+	for _, proto := range []struct {
+		name string
+		h2   bool
+	}{{"HTTP1", false}, {"HTTP2", true}} {
+		for _, traced := range []bool{false, true} {
+			for _, sc := range []string{"body", "redirect", "error"} {
+				name := proto.name + "/" + sc
+				if traced {
+					name += "/traced"
+				}
+				t.Run(name, func(t *testing.T) {
+					testCloseInFlight(t, proto.h2, traced, sc)
+				})
+			}
+		}
+	}
+}
+
+func testCloseInFlight(t *testing.T, h2, traced bool, scenario string) {
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	srv, conns := newConnCountingServer(t, h2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hold": // headers now, the body once released
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			arrived <- struct{}{}
+			<-release
+			io.WriteString(w, "ok")
+		case "/slow": // a redirect once released
+			arrived <- struct{}{}
+			<-release
+			http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
+		default:
+			io.WriteString(w, "ok")
+		}
+	}))
+	o := opts(loopback(), client.WithOrigins(srv.URL),
+		client.WithCallLayer(func(next http.RoundTripper) (http.RoundTripper, error) {
+			return failOn("/fail", next), nil
+		}))
+	if traced {
+		o = append(o, client.WithTracerProvider(sdktrace.NewTracerProvider()))
+	}
+	c, err := client.New(o...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	var path string
+	switch scenario {
+	case "body":
+		path = "/hold"
+	case "redirect":
+		path = "/slow?to=/done"
+	case "error":
+		path = "/slow?to=/fail"
+	}
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		resp, err := c.Do(req)
+		done <- result{resp, err}
+	}()
+	<-arrived
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	res := <-done
+	switch {
+	case scenario == "error":
+		if !errors.Is(res.err, errCallLayer) {
+			t.Fatalf("call = %v; want the call layer's error", res.err)
+		}
+	case res.err != nil:
+		t.Fatalf("call in flight: %v", res.err)
+	default:
+		b, err := io.ReadAll(res.resp.Body)
+		if string(b) != "ok" || err != nil {
+			t.Fatalf("read %q, %v", b, err)
+		}
+		if wantProto := map[bool]int{false: 1, true: 2}[h2]; res.resp.ProtoMajor != wantProto {
+			t.Fatalf("response over HTTP/%d, want HTTP/%d", res.resp.ProtoMajor, wantProto)
+		}
+		res.resp.Body.Close()
+	}
+	// Far below the 90 s idle timeout: only closing the connection ends
+	// it this soon.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		open, seen := conns.counts()
+		if open == 0 {
+			if seen == 0 {
+				t.Fatal("the server saw no connection")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d connections still open after Close and the end of the call", open, seen)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// failOn returns a call layer that fails a call to path after reading its
+// response to the end (its connection goes back to the pool).
+func failOn(path string, next http.RoundTripper) http.RoundTripper {
+	return transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := next.RoundTrip(req)
+		if err != nil || req.URL.Path != path {
+			return resp, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, errCallLayer
+	})
+}
