@@ -312,7 +312,8 @@ func (c *Client) CheckRedirect() func(*http.Request, []*http.Request) error {
 //
 // A connection that carries a call in flight at Close is closed once that
 // call ends: when its response body is closed, or when it fails. Each call
-// that ends after Close closes the base transport's idle connections
+// that ends after Close (and each WithOAuth2ClientCredentials token request,
+// which may outlive its call) closes the base transport's idle connections
 // (those of WithBaseTransport too, when it has CloseIdleConnections), so
 // that neither an HTTP/2 connection, which net/http keeps while it carries
 // a stream, nor an HTTP/1.1 one that a retry or redirect hop after Close

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -14,6 +15,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport/transporttest"
 )
 
@@ -161,8 +163,14 @@ func testCloseInFlight(t *testing.T, h2, traced bool, scenario string) {
 		}
 		res.resp.Body.Close()
 	}
-	// Far below the 90 s idle timeout: only closing the connection ends
-	// it this soon.
+	waitConnsClosed(t, conns)
+}
+
+// waitConnsClosed waits until the server has seen every connection
+// closed: far sooner than the 90 s idle timeout, which only closing the
+// connection achieves.
+func waitConnsClosed(t *testing.T, conns *connCounter) {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		open, seen := conns.counts()
@@ -191,4 +199,58 @@ func failOn(path string, next http.RoundTripper) http.RoundTripper {
 		resp.Body.Close()
 		return nil, errCallLayer
 	})
+}
+
+// A token request outlives the call that started it when the caller stops
+// waiting: it ends after the call, and after Close. Its connection is
+// closed then too, not left in the pool until the idle timeout.
+func TestCloseClosesConnectionOfTokenRequestInFlight(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "HTTP1", true: "HTTP2"}[h2], func(t *testing.T) {
+			arrived := make(chan struct{}, 1)
+			release := make(chan struct{})
+			served := make(chan struct{})
+			srv, conns := newConnCountingServer(t, h2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/token" {
+					io.WriteString(w, "ok")
+					return
+				}
+				arrived <- struct{}{}
+				<-release
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"access_token":"t","token_type":"Bearer","expires_in":3600}`)
+				close(served)
+			}))
+			c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL),
+				client.WithOAuth2ClientCredentials(tokens.OAuth2Config{
+					TokenURL: srv.URL + "/token",
+					ClientID: "id",
+					Auth:     tokens.ClientSecretBasic(tokens.StaticSecret([]byte("secret"))),
+				}))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api", nil)
+				resp, err := c.Do(req)
+				if resp != nil {
+					resp.Body.Close()
+				}
+				done <- err
+			}()
+			<-arrived
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+			cancel() // the caller stops waiting; the token request goes on
+			if err := <-done; err == nil {
+				t.Fatal("call succeeded; want its cancellation")
+			}
+			close(release)
+			<-served
+			waitConnsClosed(t, conns)
+		})
+	}
 }

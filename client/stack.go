@@ -2,9 +2,11 @@ package client
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/securecall/securecall/internal/stackhook"
 	"github.com/securecall/securecall/tokens"
@@ -117,7 +119,7 @@ func wrapAuth(c *Client, cfg *config, base http.RoundTripper, next http.RoundTri
 	if cfg.oauth2 != nil {
 		oc := *cfg.oauth2
 		if oc.HTTPClient == nil {
-			oc.HTTPClient = &http.Client{Transport: base}
+			oc.HTTPClient = &http.Client{Transport: tokenTransport(c, cfg, base)}
 		}
 		cc, err := tokens.NewClientCredentials(oc)
 		if err != nil {
@@ -153,6 +155,61 @@ func wrapAuth(c *Client, cfg *config, base http.RoundTripper, next http.RoundTri
 		}
 	}
 	return rt, nil
+}
+
+// tokenTransport returns the transport of WithOAuth2ClientCredentials'
+// token requests: base, whose pool they share with the calls. A token
+// request may end after the call that started it (a refresh goes on when
+// its caller stops waiting), so, as a call does (stackhook.CloseAfterCalls),
+// one that ends after Close closes the base transport's idle connections.
+func tokenTransport(c *Client, cfg *config, base http.RoundTripper) http.RoundTripper {
+	var idle idleCloser
+	if c.base != nil {
+		idle = c.base
+	} else if ci, ok := cfg.baseTransport.(idleCloser); ok {
+		idle = ci
+	}
+	if idle == nil {
+		return base
+	}
+	return &closingTransport{rt: base, closed: &c.closed, idle: idle}
+}
+
+// closingTransport sends through rt; a request that ends (its response
+// body closed, or failed) once closed is set closes idle's idle
+// connections.
+type closingTransport struct {
+	rt     http.RoundTripper
+	closed *atomic.Bool
+	idle   idleCloser
+}
+
+func (t *closingTransport) ended() {
+	if t.closed.Load() {
+		t.idle.CloseIdleConnections()
+	}
+}
+
+func (t *closingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	if err != nil {
+		t.ended()
+		return nil, err
+	}
+	resp.Body = &closingBody{ReadCloser: resp.Body, t: t}
+	return resp, nil
+}
+
+// closingBody is a token response's body; its Close ends the request.
+type closingBody struct {
+	io.ReadCloser
+	t *closingTransport
+}
+
+func (b *closingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.t.ended()
+	return err
 }
 
 // wrapResilience adds layers 3–7 around next (the per-attempt credential,
