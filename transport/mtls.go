@@ -212,6 +212,20 @@ func (c *ClientCertificate) Certificate() *tls.Certificate {
 // signature of tls.Config.GetClientCertificate, so a ClientCertificate can
 // also be used in a tls.Config of your own. It first checks the files if
 // the reload interval has passed.
+//
+// The certificate is presented whatever the server's CertificateRequest
+// says. crypto/tls, choosing from tls.Config.Certificates, would present
+// none when cri.SupportsCertificate refuses it (its chain names no CA of
+// the server's list, or the server takes no signature scheme its key can
+// make). A server that gets no certificate answers only "certificate
+// required"; one that gets a certificate it does not trust refuses it
+// with an alert that names the problem ("unknown certificate authority",
+// "bad certificate"), an IsCertificateError, never retried. And a server
+// whose list of CAs is incomplete (it names the root, the chain presented
+// is the leaf alone, the server holds the intermediate) still accepts
+// it. A key the server takes no signature scheme for fails the handshake
+// on the client, with crypto/tls's "peer doesn't support any of the
+// certificate's signature algorithms".
 func (c *ClientCertificate) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	_, _ = c.poll()
 	return c.served(), nil
