@@ -84,7 +84,7 @@ func TestEndsSurviveWallClockStep(t *testing.T) {
 		var f fakeClock
 		s := newCooldowns(t, srv, CooldownOptions{ProbeInterval: time.Second})
 		s.h.clk = f.clock()
-		s.h.failed(s.h.clk.Now())
+		s.h.failed(s.h.clk.Now(), nil)
 		f.step.Store(int64(-time.Hour))
 		f.skip.Store(int64(2 * time.Second))
 		if !s.h.try(s.h.clk.Now()) {

@@ -15,7 +15,8 @@ import (
 var ErrUnavailable = errors.New("fleet: redis unavailable")
 
 // Error reports a store call that Redis could not serve. It wraps
-// ErrUnavailable and, when there was one, the cause (a go-redis error,
+// ErrUnavailable (ErrPoolExhausted when the client's connection pool had
+// no free connection) and, when there was one, the cause (a go-redis error,
 // context.DeadlineExceeded for a call cut by the store's Timeout). It
 // never carries the key, so no key id or nonce reaches logs.
 type Error struct {
@@ -30,6 +31,9 @@ type Error struct {
 // Error implements error.
 func (e *Error) Error() string {
 	s := "fleet: " + e.Store + " " + e.Op + ": redis unavailable"
+	if poolExhausted(e.Err) {
+		s = "fleet: " + e.Store + " " + e.Op + ": redis connection pool exhausted"
+	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	} else {
@@ -38,8 +42,13 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Unwrap returns ErrUnavailable and the cause.
+// Unwrap returns ErrUnavailable and the cause; ErrPoolExhausted instead
+// of ErrUnavailable when the cause is go-redis's pool timeout or
+// exhaustion (Redis was not reached, and is not taken to be down).
 func (e *Error) Unwrap() []error {
+	if poolExhausted(e.Err) {
+		return []error{ErrPoolExhausted, e.Err}
+	}
 	if e.Err == nil {
 		return []error{ErrUnavailable}
 	}
@@ -100,3 +109,13 @@ var (
 	errZeroNonceStore    = &ConfigError{Option: "NonceStore", Reason: "a zero fleet.NonceStore: not made by NewNonceStore"}
 	errZeroQuota         = &ConfigError{Option: "Quota", Reason: "a zero fleet.Quota: not made by NewQuota"}
 )
+
+// ErrPoolExhausted reports a call that found every connection of the
+// go-redis client's pool busy (redis.ErrPoolTimeout after PoolTimeout, or
+// redis.ErrPoolExhausted at MaxActiveConns): local back-pressure, not a
+// Redis outage. Such a call never reached Redis; it does not mark Redis
+// down, is not counted in Stats.RedisErrors or MetricRedisErrors, and the
+// next call tries Redis again. The store answers that one call as its
+// Policy says (FailClosed: an *Error matching ErrPoolExhausted and the
+// go-redis error, not ErrUnavailable).
+var ErrPoolExhausted = errors.New("fleet: redis connection pool exhausted")

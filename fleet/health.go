@@ -36,6 +36,11 @@ const (
 	// MetricRedisErrors counts Redis calls that failed or timed out (unit
 	// "{call}"). Attribute: StoreKey.
 	MetricRedisErrors = "securecall.fleet.redis.errors"
+	// MetricPoolExhausted counts store calls that got no connection from
+	// the go-redis client's pool (ErrPoolExhausted; unit "{call}"). They
+	// are not Redis errors and do not mark Redis down. Attribute:
+	// StoreKey.
+	MetricPoolExhausted = "securecall.fleet.redis.pool_exhausted"
 	// EventDegraded is the span event added to the caller's span when a
 	// store with a context (the nonce store) serves a call without Redis.
 	// Attributes: StoreKey, PolicyKey.
@@ -88,6 +93,10 @@ type Stats struct {
 	RedisErrors int64
 	// Degraded reports whether Redis is currently marked down.
 	Degraded bool
+	// PoolExhausted is the number of calls that got no connection from
+	// the go-redis client's pool (ErrPoolExhausted). They are not
+	// RedisErrors and do not mark Redis down.
+	PoolExhausted int64
 }
 
 // health tracks whether Redis is usable for one store. While it is marked
@@ -105,9 +114,11 @@ type health struct {
 	nextProbe atomic.Int64 // ticks (clock.go)
 	calls     atomic.Int64
 	errs      atomic.Int64
+	busy      atomic.Int64 // calls that found the pool exhausted
 
 	degraded  metric.Int64UpDownCounter
 	errCount  metric.Int64Counter
+	busyCount metric.Int64Counter
 	attrs     metric.MeasurementOption
 	eventAttr []attribute.KeyValue
 }
@@ -143,6 +154,11 @@ func newHealth(store string, policy Policy, timeout, probe time.Duration, mp met
 		otel.Handle(err)
 		h.errCount = metricnoop.Int64Counter{}
 	}
+	if h.busyCount, err = meter.Int64Counter(MetricPoolExhausted, metric.WithUnit("{call}"),
+		metric.WithDescription("Fleet store calls that got no connection from the Redis client's pool.")); err != nil || h.busyCount == nil {
+		otel.Handle(err)
+		h.busyCount = metricnoop.Int64Counter{}
+	}
 	h.attrs = metric.WithAttributeSet(attribute.NewSet(StoreKey.String(store)))
 	h.eventAttr = []attribute.KeyValue{StoreKey.String(store), PolicyKey.String(policy.String())}
 	return h, nil
@@ -173,14 +189,28 @@ func (h *health) ok() {
 }
 
 // failed records a failed Redis call, made at now: Redis is marked down
-// and the next probe is due a probe interval later.
-func (h *health) failed(now time.Time) {
+// and the next probe is due a probe interval later. A call that got no
+// connection from the client's pool (poolExhausted) never reached Redis:
+// it is counted apart and leaves Redis's state as it was.
+func (h *health) failed(now time.Time, err error) {
+	if poolExhausted(err) {
+		h.busy.Add(1)
+		h.busyCount.Add(context.Background(), 1, h.attrs)
+		return
+	}
 	h.errs.Add(1)
 	h.errCount.Add(context.Background(), 1, h.attrs)
 	h.nextProbe.Store(h.clk.Mono(now) + int64(h.probeEvery))
 	if h.down.CompareAndSwap(false, true) {
 		h.degraded.Add(context.Background(), 1, h.attrs)
 	}
+}
+
+// poolExhausted reports whether err is go-redis's report that every
+// connection of the client's pool was busy: the call was never sent, so
+// it says nothing about Redis.
+func poolExhausted(err error) bool {
+	return errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted)
 }
 
 // cause returns the cause to report for err, the error of a Redis call
@@ -241,5 +271,5 @@ func (h *health) stats() Stats {
 	if h == nil {
 		return Stats{}
 	}
-	return Stats{RedisCalls: h.calls.Load(), RedisErrors: h.errs.Load(), Degraded: h.down.Load()}
+	return Stats{RedisCalls: h.calls.Load(), RedisErrors: h.errs.Load(), Degraded: h.down.Load(), PoolExhausted: h.busy.Load()}
 }

@@ -186,7 +186,7 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 			// The caller gave up: not Redis's fault.
 			return ctx.Err()
 		default:
-			s.h.failed(s.h.clk.Now())
+			s.h.failed(s.h.clk.Now(), err)
 			err = &Error{Store: "nonce", Op: "claim", Err: s.h.cause(cctx, err)}
 		}
 	}
@@ -258,7 +258,7 @@ func (s *NonceStore) key(keyID, nonce string) string {
 // again; its signature was not judged), every other failure gets
 // signer.DefaultErrorHandler's answer.
 func ErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, ErrUnavailable) {
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrPoolExhausted) {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return

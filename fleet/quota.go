@@ -573,7 +573,7 @@ func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
 	defer close(f.done)
 	st.flight = nil
 	if err != nil {
-		q.h.failed(now)
+		q.h.failed(now, err)
 		f.err = err
 		return
 	}

@@ -141,7 +141,7 @@ func (k untilKeys) read(key string, e *untilEntry, now time.Time) {
 	cancel()
 	after := k.h.clk.Now()
 	if err != nil {
-		k.h.failed(after)
+		k.h.failed(after, err)
 		return
 	}
 	k.h.ok()
@@ -188,7 +188,7 @@ func (k untilKeys) write(key string, e *untilEntry, u int64, now time.Time) {
 	cancel()
 	done := k.h.clk.Now()
 	if err != nil {
-		k.h.failed(done)
+		k.h.failed(done, err)
 		return
 	}
 	k.h.ok()
