@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -642,61 +643,89 @@ func quotaRedisCalls(qs []*Quota) int64 {
 }
 
 // TestQuotaFleetStaysWithinQuota: replicas (each its own Quota and Redis
-// client) hammering one host together get no more than the GCRA allows
-// over the window, use at least 90% of it, and ask Redis far less than
-// once per request.
+// client) hammering one host together get no more than the GCRA allows,
+// each gets a grant, and they ask Redis far less than once per request.
+// Counted, not timed: the quota's Period is an hour, so the fleet may take
+// the burst and (almost) nothing more whatever the machine's speed; every
+// worker makes a fixed number of takes, each granted or answered with a
+// wait; the bounds use the measured duration.
 func TestQuotaFleetStaysWithinQuota(t *testing.T) {
 	srv := redistest.Start(t)
 	const (
 		replicas = 6
+		workers  = 8
+		each     = 50
 		rateQ    = 200
+		period   = time.Hour
 		burst    = 100
-		window   = 2 * time.Second
-		tries    = 3
+		host     = "api.example.com"
 	)
-	// The upper bounds hold in every window. The lower one (the fleet
-	// gets most of its quota) depends on how many requests a loaded
-	// machine manages in the window, so a short window is measured again,
-	// on a fresh key, up to tries times, as TestQuotaThroughClients does.
-	for try := 1; ; try++ {
-		var qs []*Quota
-		for range replicas {
-			qs = append(qs, newQuota(t, srv.Client(), QuotaOptions{
-				Limit:  QuotaLimit{Rate: rateQ, Burst: burst},
-				Policy: FailClosed, Timeout: time.Second,
-			}))
+	var qs []*Quota
+	for range replicas {
+		qs = append(qs, newQuota(t, patientClient(t, srv), QuotaOptions{
+			Limit:  QuotaLimit{Rate: rateQ, Period: period, Burst: burst},
+			Policy: FailClosed, Timeout: time.Minute,
+		}))
+	}
+	counts := make([]atomic.Int64, replicas)
+	var waits, other atomic.Int64
+	take := func(i int) {
+		switch d, err := qs[i].TakeQuota(context.Background(), host); {
+		case err != nil:
+			other.Add(1)
+			t.Errorf("replica %d: %v", i, err)
+		case d == 0:
+			counts[i].Add(1)
+		default:
+			waits.Add(1)
 		}
-		counts := quotaHammer(t, qs, fmt.Sprintf("api%d.example.com", try), 8, window)
-		total := sumCounts(counts)
-		calls := quotaRedisCalls(qs)
-		perK := float64(calls) * 1000 / float64(total)
-		t.Logf("%d replicas, quota %d/s burst %d, %v: granted %d %v, %d Redis calls (%.0f per 1,000 requests)",
-			replicas, rateQ, burst, window, total, counts, calls, perK)
+	}
+	start := time.Now()
+	// Each replica's first take, the quota untouched, is granted.
+	for i := range qs {
+		take(i)
+		if counts[i].Load() != 1 {
+			t.Errorf("replica %d: first take not granted", i)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range qs {
+		for range workers {
+			wg.Go(func() {
+				for range each {
+					take(i)
+				}
+			})
+		}
+	}
+	noHang(t, "hammering replicas", wg.Wait)
+	elapsed := time.Since(start)
 
-		// Every grant counted came from a lease Redis granted within the
-		// window (the key was new): at most the burst plus the rate ×
-		// window (2% for the clocks of the test and of Redis).
-		limit := float64(burst) + rateQ*window.Seconds()*1.02
-		if float64(total) > limit {
-			t.Errorf("fleet granted %d, more than burst + rate × window = %.0f", total, limit)
-		}
-		for i, c := range counts {
-			if c == 0 {
-				t.Errorf("replica %d got nothing", i)
-			}
-		}
-		if bound := saturatedCallBound(replicas, window, DefaultLeaseTTL, total); calls > bound {
-			t.Errorf("%d Redis calls (%.0f per 1,000 requests), more than the design bound %d", calls, perK, bound)
-		}
-		min := 0.9 * rateQ * window.Seconds()
-		if float64(total) >= min || t.Failed() {
-			return
-		}
-		if try == tries {
-			t.Errorf("fleet granted %d, less than 90%% of the quota (%.0f), in each of %d windows", total, min, tries)
-			return
-		}
-		t.Logf("window %d: fleet granted %d, less than 90%% of the quota (%.0f); measuring again", try, total, min)
+	var total, leased int64
+	per := make([]int64, replicas)
+	for i := range counts {
+		per[i] = counts[i].Load()
+		total += per[i]
+		_, l, _ := qs[i].leaseStats(host)
+		leased += l
+	}
+	calls := quotaRedisCalls(qs)
+	attempts := int64(replicas * (workers*each + 1))
+	t.Logf("%d replicas, quota %d/%v burst %d, %v: %d takes, granted %d %v, %d waits, %d tokens leased, %d Redis calls",
+		replicas, rateQ, period, burst, elapsed.Round(time.Millisecond), attempts, total, per, waits.Load(), leased, calls)
+
+	if n := total + waits.Load() + other.Load(); n != attempts {
+		t.Errorf("%d takes answered, want %d", n, attempts)
+	}
+	bound := burst + int64(math.Ceil(rateQ*float64(elapsed+DefaultLeaseTTL)/float64(period)))
+	if total > bound || leased > bound {
+		t.Errorf("over-grant: granted %d, Redis leased %d, more than Burst + Rate × (elapsed + LeaseTTL) / Period = %d", total, leased, bound)
+	}
+	if total > leased {
+		t.Errorf("over-grant: granted %d, more than the %d tokens leased", total, leased)
+	}
+	if cb := saturatedCallBound(replicas, elapsed, DefaultLeaseTTL, total); calls > cb {
+		t.Errorf("%d Redis calls, more than the design bound %d", calls, cb)
 	}
 }
 
@@ -970,72 +999,126 @@ func quotaSpanEvent(sr *tracetest.SpanRecorder, name string) bool {
 
 // TestQuotaThroughClients: replicas built with client.New and
 // WithSharedQuota (each its own Quota and Redis client) calling one TLS
-// server as fast as their throttles let them: the server receives no more
-// than the quota allows over the window and at least 90% of it.
-//
-// The upper bounds must hold in every window measured. The lower bound is
-// a wall-clock throughput: on a loaded 2-core machine (the race detector,
-// other test binaries) the test process can be descheduled for longer
-// than the burst takes to refill, and the quota of that time is lost to
-// the machine, not to the Quota (149 of 180 once, in 1 of 8 runs of the
-// fleet package under -race -count=8 with other packages' tests running).
-// So a window that falls short is measured again, on a fresh Redis, up
-// to three times: a Quota that wastes the quota falls short every time.
+// server. Everything is counted, nothing is timed: the quota's Period is
+// an hour, so over the test the fleet may send the burst and (almost)
+// nothing more whatever the machine's speed, and a fixed number of
+// attempts each ends granted (counted at the server) or refused with
+// ErrRateLimited. Grants are bounded by Burst + Rate × (elapsed +
+// LeaseTTL) / Period with elapsed measured, Redis's grants likewise, and
+// no replica sends more than Redis leased it. Each replica gets its
+// share first (one request each while the quota is untouched). The same
+// run with the Redis accounting broken (every lease granted in full) is
+// caught as an over-grant, so the bounds can fail.
 func TestQuotaThroughClients(t *testing.T) {
-	const tries = 3
-	for try := 1; ; try++ {
-		got, min := quotaThroughClientsWindow(t)
-		if float64(got) >= min {
-			return
+	srv := redistest.Start(t)
+	r := quotaThroughClients(t, srv, "", false)
+	if v := r.violations(); len(v) > 0 {
+		for _, s := range v {
+			t.Error(s)
 		}
-		if try == tries {
-			t.Errorf("server got %d, less than 90%% of the quota (%.0f), in each of %d windows", got, min, tries)
-			return
-		}
-		t.Logf("window %d: server got %d, less than 90%% of the quota (%.0f); measuring again", try, got, min)
+	}
+
+	// The same run with an accounting that over-grants must be caught.
+	broken := quotaThroughClients(t, srv, "broken", true)
+	if v := broken.violations(); len(v) == 0 || broken.hits <= broken.bound {
+		t.Errorf("with every lease granted in full (server got %d, bound %d), the checks found nothing: %v", broken.hits, broken.bound, v)
 	}
 }
 
-// quotaThroughClientsWindow runs TestQuotaThroughClients's replicas on a
-// new Redis for one window, checks the upper bounds, and returns what the
-// server got in the window and 90% of the quota over it.
-func quotaThroughClientsWindow(t *testing.T) (got int64, min float64) {
+// quotaClientsRun is what one run of TestQuotaThroughClients counted.
+type quotaClientsRun struct {
+	attempts, granted, refused, other int64
+	hits                              int64   // requests the server got
+	leased                            int64   // tokens Redis granted, all replicas
+	perReplica                        []int64 // granted, per replica
+	firsts                            []error // each replica's first request
+	bound                             int64   // Burst + Rate × (elapsed + LeaseTTL) / Period
+	redisErrors                       int64
+	errs                              []error // unexpected errors (at most a few)
+}
+
+// violations lists what the run got wrong.
+func (r quotaClientsRun) violations() []string {
+	var v []string
+	if r.hits > r.bound {
+		v = append(v, fmt.Sprintf("over-grant: server got %d, more than Burst + Rate × (elapsed + LeaseTTL) / Period = %d", r.hits, r.bound))
+	}
+	if r.leased > r.bound {
+		v = append(v, fmt.Sprintf("over-grant: Redis leased %d tokens, more than %d", r.leased, r.bound))
+	}
+	if r.hits > r.leased {
+		v = append(v, fmt.Sprintf("over-grant: server got %d, more than the %d tokens leased", r.hits, r.leased))
+	}
+	if r.hits != r.granted {
+		v = append(v, fmt.Sprintf("server got %d, clients saw %d granted", r.hits, r.granted))
+	}
+	if r.granted+r.refused != r.attempts || r.other != 0 {
+		v = append(v, fmt.Sprintf("%d attempts: %d granted + %d refused with ErrRateLimited, %d other errors %v", r.attempts, r.granted, r.refused, r.other, r.errs))
+	}
+	for i, err := range r.firsts {
+		if err != nil {
+			v = append(v, fmt.Sprintf("replica %d: first request (quota untouched) refused: %v", i, err))
+		}
+	}
+	for i, n := range r.perReplica {
+		if n == 0 {
+			v = append(v, fmt.Sprintf("replica %d got no grant", i))
+		}
+	}
+	if r.redisErrors != 0 {
+		v = append(v, fmt.Sprintf("%d Redis calls failed", r.redisErrors))
+	}
+	return v
+}
+
+// quotaThroughClients runs the replicas on srv against a new TLS server:
+// one request per replica in turn, then every worker a fixed number of
+// requests at once. With broken, each Quota's leases bypass Redis and are
+// granted in full.
+func quotaThroughClients(t *testing.T, srv *redistest.Server, name string, broken bool) quotaClientsRun {
 	t.Helper()
-	srv := redistest.Start(t)
 	const (
 		replicas = 4
 		workers  = 6
+		each     = 20 // requests per worker
 		rateQ    = 100
-		burst    = 50
-		window   = 2 * time.Second
-		grace    = 500 * time.Millisecond
+		period   = time.Hour
+		burst    = 60
 	)
-	var (
-		end     atomic.Int64 // unix ns; set once the replicas are built
-		inTime  atomic.Int64 // requests the server got before the end
-		allHits atomic.Int64
-	)
+	var hits atomic.Int64
 	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		allHits.Add(1)
-		if time.Now().UnixNano() < end.Load() {
-			inTime.Add(1)
-		}
+		hits.Add(1)
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer api.Close()
 	roots := x509.NewCertPool()
 	roots.AddCert(api.Certificate())
+	// Any wait for the quota is refused at once (a *RateLimitError): at
+	// this quota a wait is at least LeaseTTL, and counting what is
+	// refused needs no clock.
+	res := transport.StandardPreset()
+	res.Throttle.MaxWait = time.Nanosecond
 
+	r := quotaClientsRun{perReplica: make([]int64, replicas), firsts: make([]error, replicas)}
 	var qs []*Quota
 	var cs []*client.Client
 	for range replicas {
-		// Timeout 1s: Redis is up throughout; the default 100 ms can be
-		// missed on a loaded test machine.
-		q := newQuota(t, srv.Client(), QuotaOptions{Limit: QuotaLimit{Rate: rateQ, Burst: burst}, Policy: FailClosed, Timeout: time.Second})
+		// Timeout: Redis is up throughout; a long one only waits longer
+		// on a slow machine.
+		q := newQuota(t, patientClient(t, srv), QuotaOptions{
+			Limit:  QuotaLimit{Key: "clients" + name, Rate: rateQ, Period: period, Burst: burst},
+			Policy: FailClosed, Timeout: time.Minute,
+		})
+		if broken {
+			q.allow = func(_ context.Context, _ string, _ redis_rate.Limit, n int) (*redis_rate.Result, error) {
+				return &redis_rate.Result{Allowed: n, Remaining: n}, nil
+			}
+		}
 		c, err := client.New(
 			client.WithOrigins(api.URL),
 			client.WithTLSConfig(&tls.Config{RootCAs: roots}),
 			client.WithAllowedNetworks(netip.MustParsePrefix("127.0.0.0/8")),
+			client.WithResilience(res),
 			client.WithMaxAttempts(1),
 			client.WithSharedQuota(q),
 		)
@@ -1046,63 +1129,57 @@ func quotaThroughClientsWindow(t *testing.T) (got int64, min float64) {
 		qs, cs = append(qs, q), append(cs, c)
 	}
 
-	deadline := time.Now().Add(window)
-	end.Store(deadline.UnixNano())
-	var refused atomic.Int64
+	var mu sync.Mutex
+	do := func(i int, c *client.Client) error {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, api.URL+"/v1/items", nil)
+		resp, err := c.Do(req)
+		mu.Lock()
+		defer mu.Unlock()
+		r.attempts++
+		switch {
+		case err == nil:
+			resp.Body.Close()
+			r.granted++
+			r.perReplica[i]++
+		case errors.Is(err, client.ErrRateLimited) && !errors.Is(err, ErrUnavailable):
+			r.refused++
+		default:
+			r.other++
+			if len(r.errs) < 3 {
+				r.errs = append(r.errs, err)
+			}
+		}
+		return err
+	}
+
+	start := time.Now()
+	for i, c := range cs {
+		r.firsts[i] = do(i, c)
+	}
 	var wg sync.WaitGroup
 	for i, c := range cs {
 		for range workers {
 			wg.Go(func() {
-				for time.Now().Before(deadline) {
-					// Calls may wait past the end (requests arriving
-					// then are not counted as in the window), so the
-					// last of the window's quota is not refused.
-					ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(grace))
-					req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api.URL+"/v1/items", nil)
-					resp, err := c.Do(req)
-					cancel()
-					switch {
-					case err == nil:
-						resp.Body.Close()
-					case errors.Is(err, ErrUnavailable):
-						t.Errorf("replica %d: %v", i, err)
-						return
-					case errors.Is(err, client.ErrRateLimited) || errors.Is(err, context.DeadlineExceeded):
-						// A wait that would not fit before the deadline.
-						refused.Add(1)
-						time.Sleep(5 * time.Millisecond)
-					default:
-						t.Errorf("replica %d: %v", i, err)
-						return
-					}
+				for range each {
+					do(i, c)
 				}
 			})
 		}
 	}
 	noHang(t, "replica clients", wg.Wait)
-	got = inTime.Load()
-	calls := quotaRedisCalls(qs)
-	var leased, expired int64
-	for i, q := range qs {
-		if s := q.Stats(); s.RedisErrors != 0 {
-			t.Errorf("replica %d: %d Redis calls failed (a loaded machine? Timeout is 1s)", i, s.RedisErrors)
-		}
-		_, l, e := q.leaseStats(api.Listener.Addr().String())
-		leased, expired = leased+l, expired+e
+	elapsed := time.Since(start)
+
+	r.hits = hits.Load()
+	r.bound = burst + int64(math.Ceil(rateQ*float64(elapsed+DefaultLeaseTTL)/float64(period)))
+	for _, q := range qs {
+		r.redisErrors += q.Stats().RedisErrors
+		_, l, _ := q.leaseStats(api.Listener.Addr().String())
+		r.leased += l
 	}
-	t.Logf("%d client replicas, quota %d/s burst %d, %v: server got %d in the window (%d in all), %d refused, %d Redis calls (%.0f per 1,000 requests), %d tokens leased, %d expired unused",
-		replicas, rateQ, burst, window, got, allHits.Load(), refused.Load(), calls, float64(calls)*1000/float64(allHits.Load()), leased, expired)
-	if limit := float64(burst) + rateQ*window.Seconds()*1.02; float64(got) > limit {
-		t.Errorf("server got %d in the window, more than burst + rate × window = %.0f", got, limit)
-	}
-	// Everything the fleet sent, the grace period included.
-	if limit := float64(burst) + rateQ*(window+grace).Seconds()*1.02; float64(allHits.Load()) > limit {
-		t.Errorf("server got %d in all, more than %.0f", allHits.Load(), limit)
-	}
-	if bound := saturatedCallBound(replicas, window, DefaultLeaseTTL, allHits.Load()); calls > bound {
-		t.Errorf("%d Redis calls, more than the design bound %d", calls, bound)
-	}
-	return got, 0.9 * rateQ * window.Seconds()
+	t.Logf("%s: %d client replicas, quota %d/%v burst %d, %v: %d attempts, server got %d %v, %d refused, %d tokens leased, bound %d",
+		map[bool]string{false: "sound", true: "broken"}[broken], replicas, rateQ, period, burst, elapsed.Round(time.Millisecond),
+		r.attempts, r.hits, r.perReplica, r.refused, r.leased, r.bound)
+	return r
 }
 
 // TestQuotaLeasesAhead: when a quarter of a lease is left, the next one is
