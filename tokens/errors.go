@@ -42,6 +42,12 @@ var (
 	// §7.1). The client's registration needs changing; retrying cannot
 	// help. The error matches ErrNoToken too.
 	ErrUnsupportedTokenType = errors.New("tokens: unsupported token type")
+	// ErrMalformedToken: the token endpoint issued an access token that
+	// cannot go in a bearer Authorization header (RFC 6750 §2.1): one with
+	// a space, a comma, a quote, a backslash, a control character (CR/LF
+	// would inject a header) or a byte outside ASCII. The token is not
+	// used; the error matches ErrNoToken too.
+	ErrMalformedToken = errors.New("tokens: malformed access token")
 
 	// ErrNotFound: the store has no secret under that key.
 	ErrNotFound = errors.New("tokens: secret not found")

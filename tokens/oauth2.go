@@ -221,7 +221,9 @@ func (t *formParams) RoundTrip(req *http.Request) (*http.Response, error) {
 // ClientCredentials is a Source that gets a token with the OAuth2 client
 // credentials grant (RFC 6749 §4.4) on every call. It does not cache: put a
 // Cache in front of it. Only Bearer tokens are accepted (RFC 6749 §7.1);
-// another token_type (DPoP, MAC) fails with an error matching ErrNoToken.
+// another token_type (DPoP, MAC) fails with an error matching ErrNoToken,
+// and so does an access token a bearer header cannot carry (a space, a
+// comma, CR/LF, non-ASCII: ErrMalformedToken).
 type ClientCredentials struct {
 	ep *endpoint
 }
@@ -270,7 +272,39 @@ func bearerToken(t *oauth2.Token) (Token, error) {
 	if t.Type() != "Bearer" {
 		return Token{}, &tokenTypeError{typ: sanitizeCode(t.TokenType)}
 	}
+	if err := checkAccessToken(t.AccessToken); err != nil {
+		return Token{}, err
+	}
 	return FromOAuth2Token(t), nil
+}
+
+// checkAccessToken refuses an access token that cannot go in a bearer
+// Authorization header: RFC 6750 §2.1's b64token, widened to the printable
+// ASCII real servers use ("!" in Salesforce tokens), but no space, comma,
+// quote or backslash (they would split or quote the header's credentials)
+// and no control character (CR/LF would inject a header) or non-ASCII byte.
+func checkAccessToken(s string) error {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= 0x20 || c >= 0x7f || c == ',' || c == '"' || c == '\\' {
+			return errMalformedToken
+		}
+	}
+	return nil
+}
+
+// errMalformedToken is ErrMalformedToken matching ErrNoToken; it never
+// carries the token.
+var errMalformedToken = &malformedTokenError{}
+
+type malformedTokenError struct{}
+
+func (*malformedTokenError) Error() string {
+	return "tokens: token endpoint issued an access token a bearer header cannot carry (space, comma, quote, control or non-ASCII character; RFC 6750 §2.1)"
+}
+
+// Is matches ErrMalformedToken and ErrNoToken.
+func (*malformedTokenError) Is(target error) bool {
+	return target == ErrMalformedToken || target == ErrNoToken
 }
 
 // tokenTypeError: the token endpoint issued a token of an unsupported type.
@@ -535,7 +569,8 @@ func FromOAuth2Token(t *oauth2.Token) Token {
 // oauth2.TokenSource.Token takes no context: ctx is checked before the call
 // only, and the token source uses the context it was built with (a Cache in
 // front still stops waiting for it after its refresh timeout). Errors from
-// the token endpoint become *TokenError values.
+// the token endpoint become *TokenError values; an access token a header
+// cannot carry fails with ErrMalformedToken.
 func FromOAuth2(ts oauth2.TokenSource) Source {
 	return SourceFunc(func(ctx context.Context) (Token, error) {
 		if err := ctx.Err(); err != nil {
@@ -548,6 +583,9 @@ func FromOAuth2(ts oauth2.TokenSource) Source {
 		tok := FromOAuth2Token(t)
 		if tok.IsZero() {
 			return Token{}, ErrNoToken
+		}
+		if err := checkAccessToken(tok.Value()); err != nil {
+			return Token{}, err
 		}
 		return tok, nil
 	})
