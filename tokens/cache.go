@@ -207,6 +207,15 @@ func WithErrorHandler(f func(error)) CacheOption {
 //     and no token request is made, so a server that keeps rejecting t
 //     costs no token request per call. Each further handing back doubles
 //     the step; only a token other than t resets the count.
+//   - A server that rejects every token (a wrong audience, a hostile host
+//     in scope) costs no token request per call either: when a token that
+//     replaced a rejected one is rejected in turn within twice the maximum
+//     backoff of its arrival, it is dropped once, and the token that
+//     replaces it is kept for a backoff step (WithBackoff, doubling with
+//     each such rejection): Invalidate keeps it and reports false, and
+//     its 401s are returned as is. A token published by a refresh that
+//     replaced none (an expiry refresh), or one rejected after a longer
+//     life, resets the count. A first rejection is always honoured at once.
 type Cache struct {
 	src Source
 	cfg cacheConfig
@@ -233,6 +242,14 @@ type Cache struct {
 	staleStored   bool
 	invalidations uint64
 
+	// rejectStreak counts the tokens that replaced a rejected one and were
+	// rejected in turn soon after (a resource server that rejects every
+	// token); until holdUntil (mono()) such a token is kept, not dropped.
+	// A token published by a refresh that replaced none resets the count.
+	// (Both guarded by mu.)
+	rejectStreak int
+	holdUntil    time.Duration
+
 	published uint64        // refreshes that have published a token (guarded by mu)
 	saveSem   chan struct{} // held while writing to the store: orders the writes
 	saved     uint64        // the refresh whose token the store holds (guarded by saveSem)
@@ -252,6 +269,11 @@ type entry struct {
 	// through a suspend or VM pause.
 	wallRefreshAt int64
 	wallExpireAt  int64
+
+	// afterReject: the token replaced one that Invalidate dropped;
+	// publishedAt is when (mono()). Set before the entry is published.
+	afterReject bool
+	publishedAt time.Duration
 }
 
 // fresh reports whether e may be served at the clock reading (m, w).
@@ -380,7 +402,8 @@ func (c *Cache) cachedAt(ctx context.Context, e *entry, now time.Duration, wall 
 // Invalidate drops t if it is the cached token and reports whether it did.
 // A different (newer) cached token is kept, and so is a t that the source
 // handed back after the last Invalidate(t) while that refresh's backoff
-// step lasts (see Cache). The next Token call refreshes, unless a failed
+// step lasts, and a t that replaced a token rejected in turn soon after
+// its own predecessor while the step of that streak lasts (see Cache). The next Token call refreshes, unless a failed
 // refresh is still backing off.
 func (c *Cache) Invalidate(t Token) bool {
 	c.mu.Lock()
@@ -389,10 +412,25 @@ func (c *Cache) Invalidate(t Token) bool {
 	if e == nil || !e.tok.Equal(t) {
 		return false
 	}
-	if t.Equal(c.rejected) && int64(mono()) < c.nextTry.Load() {
+	now := mono()
+	if t.Equal(c.rejected) && int64(now) < c.nextTry.Load() {
 		// Handed back by the source after a rejection: asking it again
 		// before the step is over would get t again.
 		return false
+	}
+	if e.afterReject && now-e.publishedAt < 2*c.cfg.maxBackoff {
+		// t replaced a rejected token and is rejected in turn, soon
+		// after: the server may reject every token (a wrong audience, a
+		// hostile host in scope). Dropping it at once on each 401 would
+		// cost a token request per call: t is kept for a backoff step,
+		// doubling with each such rejection.
+		if c.rejectStreak > 0 && now < c.holdUntil {
+			return false
+		}
+		c.rejectStreak++
+		c.holdUntil = now + c.backoff(c.rejectStreak)
+	} else {
+		c.rejectStreak = 0 // t was accepted for a while, or is the first one rejected
 	}
 	// Every store to cur happens under mu.
 	c.cur.Store(nil)
@@ -510,12 +548,17 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 		failed = &RefreshError{Err: c.lastErr, Failures: c.failures, RetryAt: time.Now().Add(wait)}
 	}
 	if err == nil {
+		e := c.newEntry(tok)
 		if !handedBack {
+			e.afterReject, e.publishedAt = !c.rejected.IsZero(), mono()
+			if !e.afterReject {
+				c.rejectStreak = 0
+			}
 			c.failures, c.lastErr = 0, nil
 			c.rejected = Token{}
 			c.nextTry.Store(anyTime)
 		}
-		c.cur.Store(c.newEntry(tok))
+		c.cur.Store(e)
 		f.tok = tok
 	} else {
 		f.err = failed

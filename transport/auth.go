@@ -65,8 +65,10 @@ type AuthConfig struct {
 // token would not help), when the source hands back the same token (a
 // tokens.Cache then keeps serving it but backs off, reporting
 // tokens.ErrTokenRejected: until the backoff step is over, a 401 to it
-// asks the source nothing), or when the body cannot be replayed; the 401
-// is then returned as is.
+// asks the source nothing), when the cache keeps a token that replaced a
+// rejected one and is rejected in turn (a server rejecting every token:
+// for a backoff step, see tokens.Cache), or when the body cannot be
+// replayed; the 401 is then returned as is.
 //
 // When no token can be had, the request is not sent: RoundTrip closes its
 // body and returns an *AuthError wrapping the source's error (after a 401,
