@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/securecall/securecall/internal/configerr"
@@ -126,7 +127,8 @@ type VerifierOptions struct {
 	// Scheme overrides the scheme used for @scheme, @target-uri and the
 	// default-port rule of @authority ("https" behind a TLS-terminating
 	// proxy). Empty: "https" when the request arrived over TLS, else
-	// "http".
+	// "http". A request received with an absolute-form target (at a
+	// forward proxy) takes the scheme of that target instead.
 	Scheme string
 
 	// StructuredFields declares the structured type of fields signed with
@@ -487,6 +489,11 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 
 	// Signature base and cryptographic check.
 	scheme := v.scheme
+	if t := r.RequestURI; t != "" && t[0] != '/' && r.URL != nil && r.URL.Scheme != "" {
+		// absolute-form: the target URI is the request target (RFC 9110
+		// §7.1), whatever the connection it came on or Scheme says.
+		scheme = strings.ToLower(r.URL.Scheme)
+	}
 	if scheme == "" {
 		scheme = "http"
 		if r.TLS != nil {
