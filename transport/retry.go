@@ -146,7 +146,9 @@ type RetryConfig struct {
 	// DefaultIdempotencyHeader.
 	IdempotencyHeader string
 	// NewIdempotencyKey generates a key. nil: a random UUID (version 4)
-	// from crypto/rand.
+	// from crypto/rand, sent bare. A key that is empty or not a valid
+	// field value fails the call before it is sent (*RetryError,
+	// StopBody), as a generator error does.
 	NewIdempotencyKey func() (string, error)
 	// MaxHosts bounds the per-host state (budget, cooldown). Zero:
 	// DefaultMaxHosts.
@@ -587,6 +589,12 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			closeBody(req)
 			return nil, &RetryError{Reason: StopBody, Last: fmt.Errorf("transport: retry: idempotency key: %w", err)}
+		}
+		if k == "" || !httpguts.ValidHeaderFieldValue(k) {
+			// No key would be sent (or net/http would refuse it): the
+			// call must not become replayable without one.
+			closeBody(req)
+			return nil, &RetryError{Reason: StopBody, Last: errors.New("transport: retry: idempotency key: generator returned an empty key or one that is not a valid field value")}
 		}
 		key, replayable = k, true
 	}
