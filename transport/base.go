@@ -193,6 +193,8 @@ type Base struct {
 	mu      sync.Mutex
 	retired []*http.Transport // replaced after a certificate rotation; guarded by mu
 
+	h2alerts sync.Map // authority -> the TLS alert that closed a new HTTP/2 connection (watchH2)
+
 	testHookSync func() // tests: run by syncClientCertificate after it read the generation
 }
 
@@ -332,6 +334,7 @@ func (b *Base) newTransport(gen uint64) *http.Transport {
 		prefix := strconv.FormatUint(b.cc.ident(), 10) + "." + strconv.FormatUint(gen, 10) + "\x00"
 		t.TLSClientConfig.ClientSessionCache = certEpochCache{inner: inner, prefix: prefix}
 	}
+	b.watchH2(t)
 	return t
 }
 
@@ -504,7 +507,7 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		if headerTooLarge(err) {
 			return nil, &ResponseTooLargeError{Part: "header", Limit: b.maxHeader, Size: -1}
 		}
-		return nil, err
+		return nil, b.withH2Alert(req, err)
 	}
 	if resp.TLS != nil { // for the inventory (no-ops outside a client call)
 		if b.cc != nil && len(resp.TLS.PeerCertificates) > 0 {

@@ -13,9 +13,8 @@ import (
 // drop it as crypto/tls's own selection from tls.Config.Certificates
 // would, leaving the server to answer "certificate required"), so the
 // server's refusal names the problem, and it is a certificate error: the
-// handshake is not retried. Over HTTP/1.1 only: over HTTP/2, net/http
-// often reports the refusal as "http2: client conn could not be
-// established", without the alert (a known gap, not this test's subject).
+// handshake is not retried. Over HTTP/1.1 only: HTTP/2 is
+// TestHTTP2ClientCertificateRefusalIsACertificateError's subject.
 func TestClientCertificateFromAnotherCAIsRefusedByTheServer(t *testing.T) {
 	for _, h2 := range []bool{false} {
 		m := newMTLSWorld(t, h2) // requires certificates from m.clientCA

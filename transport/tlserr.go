@@ -16,7 +16,9 @@ import (
 // (bad_certificate, unsupported_certificate, certificate_revoked,
 // certificate_expired, certificate_unknown, unknown_ca,
 // certificate_required: typically the server refusing our client
-// certificate).
+// certificate; over HTTP/2 with TLS 1.3 the Base adds that alert to
+// net/http's "http2: client conn could not be established", which would
+// otherwise drop it).
 //
 // Such failures do not go away by trying again, and trying again against a
 // server that presents the wrong key only gives an attacker more chances:

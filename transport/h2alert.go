@@ -1,0 +1,139 @@
+package transport
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/net/idna"
+)
+
+// h2NotEstablished is the message of net/http's HTTP/2 error for a request
+// given a connection that closed before any request was sent on it.
+const h2NotEstablished = "http2: client conn could not be established"
+
+// watchH2 sets up t's HTTP/2 support (net/http does it lazily, on first
+// use) and wraps it so that the TLS alert which closes a new HTTP/2
+// connection before its first request reaches the caller.
+//
+// With TLS 1.3 the client's handshake completes before the server has
+// checked the client certificate: a server refusing it (or refusing to go
+// on without one) sends its alert ("bad certificate", "unknown certificate
+// authority", "certificate required") after the handshake, and the
+// connection's read loop gets it. When that happens before the first
+// request had a stream, net/http fails the request with
+// "http2: client conn could not be established" and drops the alert; it
+// also keeps the never-used connection in its pool for a few seconds and
+// hands it to the next requests, which fail the same way. The wrapper
+// reads the alert back from the closed connection (crypto/tls keeps a
+// connection's read error) when its first request fails so, and records it
+// for the connection's authority; RoundTrip adds it to that error, so that
+// the refusal is the certificate error it is, as over HTTP/1.1. A
+// per-connection cost only: requests over an established connection do not
+// go through the wrapper.
+func (b *Base) watchH2(t *http.Transport) {
+	t.CloseIdleConnections() // runs net/http's HTTP/2 set-up; there is no connection yet
+	up := t.TLSNextProto["h2"]
+	if up == nil {
+		return // HTTP/2 off (GODEBUG=http2client=0)
+	}
+	t.TLSNextProto["h2"] = func(authority string, c *tls.Conn) http.RoundTripper {
+		// A new connection to authority: an alert recorded for an earlier
+		// one no longer describes what its requests will meet.
+		b.h2alerts.Delete(authority)
+		rt := up(authority, c)
+		if _, ok := rt.(interface{ RoundTripErr() error }); ok {
+			return rt // net/http checks for this type: the connection was refused
+		}
+		return &h2FirstRT{next: rt, conn: c, authority: authority, b: b}
+	}
+}
+
+// h2FirstRT is the HTTP/2 round tripper net/http uses for the requests
+// that dialed conn.
+type h2FirstRT struct {
+	next      http.RoundTripper
+	conn      *tls.Conn
+	authority string
+	b         *Base
+}
+
+func (r *h2FirstRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err != nil && connDeadAfter(err) && !isTLSError(err) {
+		if aerr := closedConnAlert(r.conn); aerr != nil {
+			r.b.h2alerts.Store(r.authority, aerr)
+			return nil, fmt.Errorf("%w: %w", err, aerr)
+		}
+	}
+	return resp, err
+}
+
+// connDeadAfter reports whether err, an error of a request over an HTTP/2
+// connection, says that the connection is dead (so that reading it cannot
+// disturb other requests): net/http's "client conn could not be
+// established", or a failed write (a write error closes an HTTP/2
+// connection): the server that refused the client certificate closed the
+// connection while the request was being written.
+func connDeadAfter(err error) bool {
+	if innermost(err, isH2NotEstablished) {
+		return true
+	}
+	oe, ok := errors.AsType[*net.OpError](err)
+	return ok && oe.Op == "write"
+}
+
+func isH2NotEstablished(s string) bool { return s == h2NotEstablished }
+
+// closedConnAlert returns the TLS alert the peer closed c with (a
+// *net.OpError "remote error" wrapping crypto/tls's alert, as crypto/tls
+// returns it), or nil. c is
+// closed, or dead (its HTTP/2 connection was closed): the read deadline
+// keeps the read from waiting for anything; crypto/tls returns the error
+// its read loop got, which it keeps.
+func closedConnAlert(c *tls.Conn) error {
+	_ = c.SetReadDeadline(time.Now())
+	var p [1]byte
+	_, err := c.Read(p[:])
+	if oe, ok := errors.AsType[*net.OpError](err); ok && oe.Op == "remote error" {
+		return err
+	}
+	return nil
+}
+
+// withH2Alert returns err, an error of req, with the TLS alert that closed
+// the HTTP/2 connection it was given, when err is net/http's "client conn
+// could not be established" and the alert was recorded (watchH2).
+func (b *Base) withH2Alert(req *http.Request, err error) error {
+	if req.URL == nil || !innermost(err, isH2NotEstablished) || isTLSError(err) {
+		return err
+	}
+	if a, ok := b.h2alerts.Load(h2Authority(req)); ok {
+		return fmt.Errorf("%w: %w", err, a.(error))
+	}
+	return err
+}
+
+// h2Authority is net/http's key of req's connection ("host:port", the host
+// in its IDNA ASCII form, the port defaulting to the scheme's), which it
+// passes to TLSNextProto.
+func h2Authority(req *http.Request) string {
+	host, port := req.URL.Hostname(), req.URL.Port()
+	if !isASCII(host) {
+		if a, err := idna.Lookup.ToASCII(host); err == nil {
+			host = a
+		}
+	}
+	if port == "" {
+		switch req.URL.Scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
