@@ -73,17 +73,14 @@ func (r *h2FirstRT) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // connDeadAfter reports whether err, an error of a request over an HTTP/2
-// connection, says that the connection is dead (so that reading it cannot
-// disturb other requests): net/http's "client conn could not be
-// established", or a failed write (a write error closes an HTTP/2
-// connection): the server that refused the client certificate closed the
-// connection while the request was being written.
+// connection, is net/http's "client conn could not be established": the
+// connection closed before any request was sent on it, so reading it
+// cannot disturb other requests. A failed write is not taken as one: the
+// request may have been given another, older connection of the pool,
+// while conn is alive, and the read deadline closedConnAlert sets would
+// end conn's read loop.
 func connDeadAfter(err error) bool {
-	if innermost(err, isH2NotEstablished) {
-		return true
-	}
-	oe, ok := errors.AsType[*net.OpError](err)
-	return ok && oe.Op == "write"
+	return innermost(err, isH2NotEstablished)
 }
 
 func isH2NotEstablished(s string) bool { return s == h2NotEstablished }
