@@ -2,6 +2,7 @@ package transport
 
 import (
 	"cmp"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -134,6 +135,20 @@ type registry[V any] struct {
 	// of them, get returns nil and the caller refuses the request (fails
 	// closed) rather than forget a host's state.
 	keepBusy bool
+	// wake, when set (with keepBusy), returns the earliest time (ticks)
+	// a busy entry could become idle with time passing alone (0: it may
+	// be idle now; math.MaxInt64: only an event can make it idle). Every
+	// event that may make an entry idle sooner (a slot freed, a token given
+	// back, a rate lowered) calls changed. A registry found full of busy
+	// entries then refuses new hosts without scanning again until the
+	// earliest wake or the next event.
+	wake func(*V) int64
+	// allBusy: the last scan found every entry busy; it is set before the
+	// scan reads the entries, so that changed (which clears it after
+	// changing an entry) during the scan voids the scan's verdict.
+	// busyUntil: the earliest wake of that scan (0 while it runs).
+	allBusy   atomic.Bool
+	busyUntil atomic.Int64
 }
 
 type regEntry[V any] struct {
@@ -175,7 +190,24 @@ func (r *registry[V]) get(host string, now int64) *V {
 			return e.v
 		}
 	}
+	if r.refusing(now) {
+		return nil
+	}
 	return r.add(host, now)
+}
+
+// refusing reports that, as of now (ticks), the registry is known to be
+// full of busy entries (see wake).
+func (r *registry[V]) refusing(now int64) bool {
+	return r.allBusy.Load() && now < r.busyUntil.Load()
+}
+
+// changed tells the registry that an entry may have become idle sooner
+// than its wake said. It costs one atomic load unless a refusal is cached.
+func (r *registry[V]) changed() {
+	if r.allBusy.Load() {
+		r.allBusy.Store(false)
+	}
 }
 
 func (r *registry[V]) add(host string, now int64) *V {
@@ -191,6 +223,14 @@ func (r *registry[V]) add(host string, now int64) *V {
 	if old != nil {
 		n = len(*old)
 	}
+	cache := r.keepBusy && r.wake != nil && n >= r.max
+	if cache {
+		if r.refusing(now) {
+			return nil // another caller just scanned
+		}
+		r.busyUntil.Store(0)
+		r.allBusy.Store(true)
+	}
 	next := make(map[string]*regEntry[V], n+1)
 	if old != nil {
 		for k, e := range *old {
@@ -200,8 +240,20 @@ func (r *registry[V]) add(host string, now int64) *V {
 	if len(next) >= r.max {
 		evictOldest(next, len(next)-r.max+1+r.max/8, r.busy, r.keepBusy)
 		if len(next) >= r.max {
-			return nil // keepBusy, and every entry is busy
+			// keepBusy, and every entry is busy: until the first may be
+			// idle, or an event, refuse without scanning again.
+			if cache {
+				w := int64(math.MaxInt64)
+				for _, e := range next {
+					w = min(w, r.wake(e.v))
+				}
+				r.busyUntil.Store(w)
+			}
+			return nil
 		}
+	}
+	if cache {
+		r.allBusy.Store(false)
 	}
 	e := &regEntry[V]{v: r.newFn(host)}
 	e.used.Store(now)

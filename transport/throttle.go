@@ -146,7 +146,9 @@ type ThrottleConfig struct {
 	// full never is, as a fresh state would lift its cap or rate or grant
 	// it a full burst again. When every host held is such a host, a
 	// request to a new host fails closed: it is refused with a
-	// *RateLimitError (Reason ThrottleHosts) until one becomes idle.
+	// *RateLimitError (Reason ThrottleHosts) until one becomes idle; the
+	// table is then not scanned again for each refusal, only once a host
+	// may have become idle.
 	MaxHosts int
 	// MeterProvider creates MetricThrottleWait. nil:
 	// otel.GetMeterProvider().
@@ -360,6 +362,7 @@ func NewThrottle(next http.RoundTripper, cfg ThrottleConfig) (http.RoundTripper,
 	l.hosts.init(c.MaxHosts, l.newHost)
 	l.hosts.busy = l.hostBusy
 	l.hosts.keepBusy = true // forgetting one would lift its limit
+	l.hosts.wake = l.hostWake
 	return l, nil
 }
 
@@ -415,6 +418,42 @@ func (h *throttleHost) busy() bool {
 	return false
 }
 
+// hostWake returns the earliest time (ticks of l.clk) h could stop being
+// busy without an event: its pending recovery step, or when its token
+// bucket is full again, whichever is first (0: it may be idle now;
+// math.MaxInt64: only a slot freed can make it idle). The events that can
+// make it idle sooner call l.hosts.changed: a slot freed (hostSem.release),
+// a token given back (takeToken) and a decrease, which may bring the
+// pending recovery step forward (lower). A rate raised by a policy needs
+// none: it happens only while a recovery is pending, which keeps the host
+// busy until its step.
+func (l *throttleLayer) hostWake(h *throttleHost) int64 {
+	w := int64(math.MaxInt64)
+	busy := h.sem != nil && h.sem.cur.Load() > 0
+	if nr := h.nextRecovery.Load(); nr != 0 {
+		w, busy = nr, true
+	}
+	if lim := h.lim.Load(); lim != nil && h.base != rate.Inf {
+		now := l.clk.Now()
+		tn := time.Now() // busy reads the bucket as of time.Now
+		if tok, r := lim.TokensAt(tn), lim.Limit(); tok < float64(h.burst) {
+			busy = true
+			// Rounded down: an early wake only costs a scan.
+			d := (float64(h.burst) - tok) / float64(r) * float64(time.Second)
+			switch {
+			case !(r > 0) || r == rate.Inf || d < 0:
+				return 0
+			case d < float64(math.MaxInt64):
+				w = min(w, l.clk.After(now, time.Duration(d)))
+			}
+		}
+	}
+	if !busy {
+		return 0 // idle since the scan read it (recovered, or refilled)
+	}
+	return w
+}
+
 // hostBusy is h.busy after the recovery steps due by now. Recovery is lazy
 // (a request for the host makes it), so a host lowered by a 429 and never
 // called again would otherwise keep its pending recovery, and count as
@@ -448,7 +487,7 @@ func (l *throttleLayer) newHost(host string) *throttleHost {
 		h.limited.Store(true)
 	}
 	if hl.MaxConcurrent > 0 {
-		h.sem = &hostSem{max: int64(hl.MaxConcurrent)}
+		h.sem = &hostSem{max: int64(hl.MaxConcurrent), freed: l.hosts.changed}
 	}
 	return h
 }
@@ -578,11 +617,13 @@ func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHo
 	}
 	if err := checkDeadline(ctx, now, d, max(l.cfg.MinAttemptTime, 0), SourceThrottle, ErrRateLimited); err != nil {
 		r.CancelAt(now)
+		l.hosts.changed() // the token is back: the bucket may be full sooner
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 		return 0, err
 	}
 	if d > l.cfg.MaxWait-waited { // not waited+d: it may overflow
 		r.CancelAt(now)
+		l.hosts.changed()
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 		return 0, &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: addWaits(waited, d), MaxWait: l.cfg.MaxWait}
 	}
@@ -592,6 +633,7 @@ func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHo
 	a.clockMoved()
 	if err != nil {
 		r.CancelAt(time.Now())
+		l.hosts.changed()
 		return d, fmt.Errorf("transport: throttle: %w", err)
 	}
 	return d, nil
@@ -771,6 +813,7 @@ func (l *throttleLayer) lower(h *throttleHost, now time.Time, hdr http.Header) {
 	}
 	h.limited.Store(true)
 	h.nextRecovery.Store(l.clk.After(now, l.cfg.RecoveryInterval))
+	l.hosts.changed() // the recovery step may be sooner than the one a scan saw
 }
 
 // seePolicy applies the RateLimit-Policy of a response that is not a
@@ -916,6 +959,9 @@ type hostSem struct {
 	// testFreed, when a test sets it, runs in release after the count
 	// went down while a waiter may be queued.
 	testFreed func()
+	// freed, when set, is called after the count went down: the host may
+	// be idle (see throttleLayer.hostWake).
+	freed func()
 }
 
 func (s *hostSem) tryAcquire() bool {
@@ -992,6 +1038,9 @@ func (s *hostSem) release() {
 		s.mu.Unlock()
 	}
 	s.cur.Add(-1)
+	if s.freed != nil {
+		s.freed()
+	}
 	// A waiter that registered before the count went down may have found
 	// the slots full and be queued by now: hand it a slot.
 	if s.waiting.Load() == 0 {
