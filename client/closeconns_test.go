@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -252,5 +253,52 @@ func TestCloseClosesConnectionOfTokenRequestInFlight(t *testing.T) {
 			<-served
 			waitConnsClosed(t, conns)
 		})
+	}
+}
+
+// Over HTTP/2, a response without a body (END_STREAM on its headers) to a
+// request with one can reach the caller before net/http has removed the
+// stream from its connection; the call has then ended, but the connection
+// is not idle yet. It must still be closed once the stream is gone, not
+// left open until the idle timeout. A race, so the case runs many times.
+func TestCloseClosesHTTP2ConnectionOfBodilessResponse(t *testing.T) {
+	for i := range 20 {
+		arrived := make(chan struct{}, 1)
+		release := make(chan struct{})
+		srv, conns := newConnCountingServer(t, true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
+			<-release
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			resp *http.Response
+			err  error
+		}
+		done := make(chan result, 1)
+		go func() {
+			body := strings.Repeat("x", 4096)
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/items", strings.NewReader(body))
+			resp, err := c.Do(req)
+			done <- result{resp, err}
+		}()
+		<-arrived
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		close(release)
+		res := <-done
+		if res.err != nil {
+			t.Fatalf("run %d: %v", i, res.err)
+		}
+		if res.resp.ProtoMajor != 2 || res.resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("run %d: %s over HTTP/%d, want 204 over HTTP/2", i, res.resp.Status, res.resp.ProtoMajor)
+		}
+		res.resp.Body.Close()
+		waitConnsClosed(t, conns)
+		srv.Close()
 	}
 }

@@ -211,11 +211,26 @@ type callEnd struct {
 
 // ended is called once a call has ended: its response body closed, or the
 // call failed. Safe on a nil *callEnd.
+//
+// Over HTTP/2, a response without a body (END_STREAM on its headers) to a
+// request with one can reach the caller before net/http has removed the
+// stream from its connection (it waits for that only when the request
+// had no body either): the connection is not idle yet, and
+// CloseIdleConnections skips it. So, once closed, ended looks again a
+// little later (closeRechecks), on a timer: only calls that end after
+// Close pay for it.
 func (e *callEnd) ended() {
 	if e != nil && e.closed.Load() {
 		e.idle.CloseIdleConnections()
+		for _, d := range closeRechecks {
+			time.AfterFunc(d, e.idle.CloseIdleConnections)
+		}
 	}
 }
+
+// closeRechecks are the delays after which a call that ended after its
+// client was closed closes the idle connections again (callEnd.ended).
+var closeRechecks = [...]time.Duration{50 * time.Millisecond, time.Second}
 
 func init() {
 	stackhook.CloseAfterCalls = func(rt http.RoundTripper, closed *atomic.Bool, idle interface{ CloseIdleConnections() }) bool {
