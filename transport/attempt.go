@@ -76,6 +76,11 @@ type Attempt struct {
 	// sources (see detach).
 	detached attemptDetached
 
+	// conn, while set (by the breaker, around its call of the next
+	// layer), is the attempt's httptrace.ClientTrace that learns the
+	// connection the attempt used (see connProbe).
+	conn *connProbe
+
 	// vals is room for the values of header fields the inner layers set
 	// (value).
 	vals [3]string
@@ -136,6 +141,16 @@ func (c *attemptDetached) Value(key any) any {
 	switch key.(type) {
 	case attemptKey, callScopeKey, callKey, callRecordKey:
 		return nil
+	}
+	if key == httptraceKey && httptraceKey != nil {
+		// A token fetch's connection is not the attempt's: it sees the
+		// caller's trace, not the breaker's probe.
+		if a, _ := c.Context.Value(attemptKey{}).(*Attempt); a != nil && a.conn != nil {
+			if t := a.conn.user; t != nil {
+				return t
+			}
+			return nil
+		}
 	}
 	return c.Context.Value(key)
 }
@@ -207,6 +222,9 @@ type attemptCtx struct {
 func (c *attemptCtx) Value(key any) any {
 	if key == (attemptKey{}) {
 		return &c.a
+	}
+	if p := c.a.conn; p != nil && key == httptraceKey {
+		return p.trace
 	}
 	return c.Context.Value(key)
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net"
 	"net/http"
+	"net/http/httptrace"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,6 +107,13 @@ func stateOf(s gobreaker.State) BreakerState {
 // least 10 attempts were made and half of them failed, or 5 in a row
 // failed; it stays open 10 s, then lets one probe through (10 s probe
 // timeout).
+//
+// Inside a stack, the failures of the attempts that shared one connection
+// which died (the streams of one HTTP/2 connection, failing at once on a
+// reset, a GOAWAY with an error, a read error) count as one failure per
+// Window; failures on distinct connections, attempt timeouts, HTTP/2
+// stream errors and 5xx count one each. A breaker used on its own counts
+// every failure.
 type BreakerConfig struct {
 	// FailureRatio opens the breaker when failures / attempts in Window
 	// reach it (with at least MinRequests attempts). Zero:
@@ -304,6 +314,10 @@ type breakerHost struct {
 
 	mu    sync.Mutex
 	probe *breakerProbe // the half-open probe in flight, if any
+
+	deadMu sync.Mutex
+	dead   [deadConns]deadConn // connections a failure was counted for
+	deadAt int                 // the next slot of dead to reuse
 }
 
 // breakerProbe is a half-open probe: report reaches gobreaker once,
@@ -394,6 +408,14 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 
+	// Inside a stack, learn the connection the attempt uses, so that the
+	// streams of one dead connection count as one failure (see
+	// connFailure). A pooled probe: no allocation.
+	var probe *connProbe
+	if a != nil && a.conn == nil && httptraceKey != nil {
+		probe = armConnProbe(a)
+	}
+
 	var done func(error) // nil on the closed-state fast path
 	if BreakerState(h.state.Load()) != BreakerClosed {
 		d, err := l.admit(h, now)
@@ -413,6 +435,10 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		err = invalidForHTTP2(req, err) // the caller's error, not the host's
 	}
+	var conn net.Conn
+	if probe != nil {
+		conn = probe.disarm(a)
+	}
 
 	// The attempt is counted in the time slice it started in: no second
 	// clock read (but for a failure slower than the window: see record).
@@ -426,6 +452,9 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		outcome := BreakerSuccess
 		if err != nil || resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 			outcome = Classify(ctx, resp, err, now).Breaker
+		}
+		if outcome == BreakerFailure && done == nil && conn != nil && connFailure(err) && h.sameDeadConn(conn, l.cfg.Window, l.clk.Mono(now)) {
+			outcome = BreakerExcluded // counted already, from another stream of conn
 		}
 		l.record(h, done, outcome, now)
 	}
@@ -558,4 +587,143 @@ func (l *breakerLayer) stateEvent(ctx context.Context, h *breakerHost, changes u
 	AddEvent(ctx, EventBreakerStateChanged, semconv.ServerAddress(h.host),
 		BreakerStateKey.String(BreakerState(h.state.Load()).String()),
 		BreakerFromKey.String(BreakerState(h.from.Load()).String()))
+}
+
+// One dead connection, one failure.
+//
+// When an HTTP/2 connection dies (a reset, a read error, a GOAWAY with an
+// error, the server closing it), every stream in flight on it fails at
+// once: one network event, which must not count as N failures and open the
+// host's breaker on its own. The breaker learns the connection each
+// attempt used from net/http's httptrace GotConn hook, and counts a
+// connection failure of a connection it has already counted a failure of
+// (within the window) as excluded.
+//
+// The hook costs nothing on the hot path: the trace is answered by the
+// attempt's own context (attemptCtx.Value, for net/http's
+// httptrace key, captured once below), and its GotConn closure lives in a
+// pooled connProbe. A caller's own ClientTrace is kept: the attempt then
+// gets a composed trace (allocated: the rare case). The standalone breaker
+// (no Attempt) cannot learn connections without allocating, and counts
+// every failure.
+
+// deadConns is how many failed connections a host's breaker remembers.
+// Failures of more connections interleaving are counted more than once
+// (the safe side).
+const deadConns = 8
+
+type deadConn struct {
+	conn net.Conn
+	at   int64 // ticks: when a failure of conn was counted
+}
+
+// httptraceKey is net/http/httptrace's (unexported) context key for a
+// ClientTrace, nil if it could not be learnt (then connections are not
+// learnt and every failure counts).
+var httptraceKey = func() any {
+	var k keyCatcher
+	httptrace.ContextClientTrace(&k)
+	return k.key
+}()
+
+// keyCatcher records the key it is asked for.
+type keyCatcher struct {
+	context.Context
+	key any
+}
+
+func (k *keyCatcher) Value(key any) any { k.key = key; return nil }
+
+// connProbe is the ClientTrace of one attempt: GotConn records the
+// connection. net/http calls GotConn on the attempt's goroutine, before
+// RoundTrip returns (for HTTP/2 once per connection tried: the last one is
+// the one that failed).
+type connProbe struct {
+	trace *httptrace.ClientTrace // only GotConn set, never changed: net/http may read it after the attempt
+	user  *httptrace.ClientTrace // the caller's own trace, if any
+	conn  net.Conn
+}
+
+var connProbes = sync.Pool{New: func() any {
+	p := &connProbe{}
+	p.trace = &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { p.conn = i.Conn }}
+	return p
+}}
+
+// armConnProbe sets a's probe: a pooled one, or, when the caller's context
+// has a ClientTrace of its own, one whose trace composes with it.
+func armConnProbe(a *Attempt) *connProbe {
+	user := httptrace.ContextClientTrace(a.ctx.Context)
+	if user == nil {
+		p := connProbes.Get().(*connProbe)
+		a.conn = p
+		return p
+	}
+	p := &connProbe{user: user}
+	t := *user
+	t.GotConn = func(i httptrace.GotConnInfo) {
+		p.conn = i.Conn
+		if user.GotConn != nil {
+			user.GotConn(i)
+		}
+	}
+	p.trace = &t
+	a.conn = p
+	return p
+}
+
+// disarm removes p from a and returns the connection the attempt used
+// (nil if none, or if it cannot be compared).
+func (p *connProbe) disarm(a *Attempt) net.Conn {
+	a.conn = nil
+	c := p.conn
+	p.conn = nil
+	if p.user == nil {
+		connProbes.Put(p)
+	}
+	if c == nil || reflect.TypeOf(c).Kind() != reflect.Pointer {
+		return nil
+	}
+	return c
+}
+
+// connFailure reports an error that may be the death of the attempt's
+// connection, shared by its other streams: anything but an HTTP/2 stream
+// error (one stream's, the connection lives on) and a timeout (each
+// attempt's own, on a hung host each counts).
+func connFailure(err error) bool {
+	if err == nil || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return false
+	}
+	var se h2StreamError
+	return !errors.As(err, &se)
+}
+
+// sameDeadConn records a failure of conn at t (ticks) and reports whether
+// a failure of conn was already recorded within window: then it is not
+// counted again. Remembered connections older than the window are
+// dropped (the dead connection is not kept alive).
+func (h *breakerHost) sameDeadConn(conn net.Conn, window time.Duration, t int64) bool {
+	h.deadMu.Lock()
+	defer h.deadMu.Unlock()
+	w := int64(window)
+	for i := range h.dead {
+		d := &h.dead[i]
+		if d.conn == nil {
+			continue
+		}
+		if t-d.at >= w {
+			*d = deadConn{}
+			continue
+		}
+		if d.conn == conn {
+			return true
+		}
+	}
+	h.dead[h.deadAt] = deadConn{conn: conn, at: t}
+	h.deadAt = (h.deadAt + 1) % deadConns
+	return false
 }
