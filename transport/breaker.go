@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"math"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/attribute"
@@ -612,9 +614,52 @@ func (l *breakerLayer) stateEvent(ctx context.Context, h *breakerHost, changes u
 // (the safe side).
 const deadConns = 8
 
+// deadConn is a connection a failure was counted for, held weakly: a dead
+// connection (with its buffers) is not kept in memory by a host that sees
+// no further failure, and a new connection allocated where a collected one
+// was is never taken for it (weak pointers to distinct objects differ).
 type deadConn struct {
-	conn net.Conn
-	at   int64 // ticks: when a failure of conn was counted
+	id connID
+	at int64 // ticks: when a failure of conn was counted
+}
+
+// connID identifies a connection without keeping it alive: the zero
+// connID is none.
+type connID struct {
+	tls *weakTLSConn
+	tcp *weakTCPConn
+}
+
+type (
+	weakTLSConn = weak.Pointer[tls.Conn]
+	weakTCPConn = weak.Pointer[net.TCPConn]
+)
+
+// connIDOf returns c's identity: for the connection types net/http hands
+// a GotConn hook from a stack's base transport (TLS, or TCP for plain
+// http), and none for another type (its failures count each).
+func connIDOf(c net.Conn) (connID, bool) {
+	switch c := c.(type) {
+	case *tls.Conn:
+		w := weak.Make(c)
+		return connID{tls: &w}, true
+	case *net.TCPConn:
+		w := weak.Make(c)
+		return connID{tcp: &w}, true
+	}
+	return connID{}, false
+}
+
+func (id connID) zero() bool { return id.tls == nil && id.tcp == nil }
+
+func (id connID) equal(o connID) bool {
+	switch {
+	case id.tls != nil:
+		return o.tls != nil && *id.tls == *o.tls
+	case id.tcp != nil:
+		return o.tcp != nil && *id.tcp == *o.tcp
+	}
+	return false
 }
 
 // httptraceKey is net/http/httptrace's (unexported) context key for a
@@ -707,23 +752,27 @@ func connFailure(err error) bool {
 // counted again. Remembered connections older than the window are
 // dropped (the dead connection is not kept alive).
 func (h *breakerHost) sameDeadConn(conn net.Conn, window time.Duration, t int64) bool {
+	id, ok := connIDOf(conn)
+	if !ok {
+		return false
+	}
 	h.deadMu.Lock()
 	defer h.deadMu.Unlock()
 	w := int64(window)
 	for i := range h.dead {
 		d := &h.dead[i]
-		if d.conn == nil {
+		if d.id.zero() {
 			continue
 		}
 		if t-d.at >= w {
 			*d = deadConn{}
 			continue
 		}
-		if d.conn == conn {
+		if d.id.equal(id) {
 			return true
 		}
 	}
-	h.dead[h.deadAt] = deadConn{conn: conn, at: t}
+	h.dead[h.deadAt] = deadConn{id: id, at: t}
 	h.deadAt = (h.deadAt + 1) % deadConns
 	return false
 }
