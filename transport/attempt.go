@@ -67,10 +67,15 @@ type Attempt struct {
 	// shown: a response of the attempt carries its shown request
 	// (showRequest), not the attempt's own.
 	shown bool
-	now   time.Time
+	// hostScheme is the scheme of the URL host was found for, as
+	// schemeCode gives it (a byte, in the padding here, rather than a
+	// string: the call scope holding the first attempt must stay in its
+	// allocator size class, TestCallScopeSizeClass).
+	hostScheme uint8
+	now        time.Time
 	// host is HostKey of a URL with scheme hostScheme and host hostHost
 	// (found once per attempt while the URL's host stays the same).
-	host, hostScheme, hostHost string
+	host, hostHost string
 
 	// detached is the attempt's context without the attempt, for token
 	// sources (see detach).
@@ -125,10 +130,24 @@ func (a *Attempt) hostKey(u *url.URL) string {
 	if a == nil || u == nil {
 		return HostKey(u)
 	}
-	if a.host == "" || a.hostScheme != u.Scheme || a.hostHost != u.Host {
-		a.host, a.hostScheme, a.hostHost = HostKey(u), u.Scheme, u.Host
+	sc := schemeCode(u.Scheme)
+	if a.host == "" || sc == 0 || a.hostScheme != sc || a.hostHost != u.Host {
+		a.host, a.hostScheme, a.hostHost = HostKey(u), sc, u.Host
 	}
 	return a.host
+}
+
+// schemeCode is 1 for "http", 2 for "https" (as url.Parse gives them,
+// lower case), 0 for any other scheme, whose host key is then found again
+// on every use.
+func schemeCode(s string) uint8 {
+	switch s {
+	case "http":
+		return 1
+	case "https":
+		return 2
+	}
+	return 0
 }
 
 // attemptDetached is a context of the attempt that carries neither the
@@ -260,7 +279,7 @@ func initAttempt(c *attemptCtx, ctx context.Context, h http.Header, u *url.URL, 
 		c.a.now = now
 	}
 	if host != "" && u != nil {
-		c.a.host, c.a.hostScheme, c.a.hostHost = host, u.Scheme, u.Host
+		c.a.host, c.a.hostScheme, c.a.hostHost = host, schemeCode(u.Scheme), u.Host
 	}
 }
 
