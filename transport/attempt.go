@@ -84,7 +84,9 @@ type Attempt struct {
 	// conn, while set (by the breaker, around its call of the next
 	// layer), is the attempt's httptrace.ClientTrace that learns the
 	// connection the attempt used (see connProbe).
-	conn *connProbe
+	// Atomic: a dial net/http goes on with after the attempt (its context
+	// kept) may still look up values while the breaker disarms the probe.
+	conn atomic.Pointer[connProbe]
 
 	// vals is room for the values of header fields the inner layers set
 	// (value).
@@ -164,8 +166,8 @@ func (c *attemptDetached) Value(key any) any {
 	if key == httptraceKey && httptraceKey != nil {
 		// A token fetch's connection is not the attempt's: it sees the
 		// caller's trace, not the breaker's probe.
-		if a, _ := c.Context.Value(attemptKey{}).(*Attempt); a != nil && a.conn != nil {
-			if t := a.conn.user; t != nil {
+		if a, _ := c.Context.Value(attemptKey{}).(*Attempt); a != nil && a.conn.Load() != nil {
+			if t := a.conn.Load().user; t != nil {
 				return t
 			}
 			return nil
@@ -242,8 +244,10 @@ func (c *attemptCtx) Value(key any) any {
 	if key == (attemptKey{}) {
 		return &c.a
 	}
-	if p := c.a.conn; p != nil && key == httptraceKey {
-		return p.trace
+	if key == httptraceKey && key != nil {
+		if p := c.a.conn.Load(); p != nil {
+			return p.trace
+		}
 	}
 	return c.Context.Value(key)
 }

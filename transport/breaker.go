@@ -414,7 +414,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// streams of one dead connection count as one failure (see
 	// connFailure). A pooled probe: no allocation.
 	var probe *connProbe
-	if a != nil && a.conn == nil && httptraceKey != nil {
+	if a != nil && a.conn.Load() == nil && httptraceKey != nil {
 		probe = armConnProbe(a)
 	}
 
@@ -701,7 +701,7 @@ func armConnProbe(a *Attempt) *connProbe {
 	user := httptrace.ContextClientTrace(a.ctx.Context)
 	if user == nil {
 		p := connProbes.Get().(*connProbe)
-		a.conn = p
+		a.conn.Store(p)
 		return p
 	}
 	p := &connProbe{user: user}
@@ -713,14 +713,14 @@ func armConnProbe(a *Attempt) *connProbe {
 		}
 	}
 	p.trace = &t
-	a.conn = p
+	a.conn.Store(p)
 	return p
 }
 
 // disarm removes p from a and returns the connection the attempt used
 // (nil if none, or if it cannot be compared).
 func (p *connProbe) disarm(a *Attempt) net.Conn {
-	a.conn = nil
+	a.conn.Store(nil)
 	c := p.conn
 	p.conn = nil
 	if p.user == nil {
