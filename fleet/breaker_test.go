@@ -20,6 +20,9 @@ import (
 
 func newBreakers(t *testing.T, srv *redistest.Server, opts BreakerOptions) *BreakerStore {
 	t.Helper()
+	if opts.Timeout == 0 {
+		opts.Timeout = patientTimeout
+	}
 	s, err := NewBreakerStore(srv.Client(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -277,20 +280,39 @@ func TestBreakerStoreKeepsLaterEnd(t *testing.T) {
 	a := newBreakers(t, srv, BreakerOptions{})
 	b := newBreakers(t, srv, BreakerOptions{RefreshInterval: time.Nanosecond})
 	key := DefaultPrefix + "breaker:api.example.com"
-	a.SetOpenUntil("api.example.com", time.Now().Add(20*time.Second))
+	// keyEnd bounds the key's end on this clock: Redis answered the PTTL
+	// between the call and the answer (a ms of rounding either way).
+	keyEnd := func() (lo, hi time.Time) {
+		t.Helper()
+		start := time.Now()
+		pttl, err := srv.Client().PTTL(context.Background(), key).Result()
+		if err != nil || pttl <= 0 {
+			t.Fatalf("PTTL %v, %v", pttl, err)
+		}
+		return start.Add(pttl - time.Millisecond), time.Now().Add(pttl + time.Millisecond)
+	}
+	// The key ends at until, plus at most the write's own duration (Redis
+	// starts the TTL when the write arrives) and a ms of rounding up.
+	ws := time.Now()
+	until := ws.Add(20 * time.Second)
+	a.SetOpenUntil("api.example.com", until)
+	write := time.Since(ws)
 	settle(t, a)
-	pttl, err := srv.Client().PTTL(context.Background(), key).Result()
-	if err != nil || pttl <= 15*time.Second || pttl > 20*time.Second {
-		t.Fatalf("PTTL %v, %v", pttl, err)
+	if lo, hi := keyEnd(); hi.Before(until) || lo.After(until.Add(write+2*time.Millisecond)) {
+		t.Fatalf("key ends within [%v, %v], want within [%v, %v]", lo, hi, until, until.Add(write+2*time.Millisecond))
 	}
-	b.SetOpenUntil("api.example.com", time.Now().Add(time.Second))
+	bs := time.Now()
+	b.SetOpenUntil("api.example.com", bs.Add(time.Second))
+	bWrite := time.Since(bs)
 	settle(t, b)
-	if pttl, _ = srv.Client().PTTL(context.Background(), key).Result(); pttl <= 15*time.Second {
-		t.Fatalf("a shorter end shortened the key: %v", pttl)
+	if _, hi := keyEnd(); hi.Before(until) {
+		t.Fatalf("a shorter end shortened the key: it ends by %v, before %v", hi, until)
 	}
-	// B's write returned the longer end: B's cache has it.
-	if got := b.OpenUntil("api.example.com"); time.Until(got) <= 15*time.Second {
-		t.Fatalf("B sees %v", got)
+	// B's write returned the longer end: B's cache has it, less at most
+	// the duration of B's write (Redis's remaining time, counted from
+	// when B's write began) and a ms of rounding down.
+	if got := b.OpenUntil("api.example.com"); got.Before(until.Add(-bWrite - time.Millisecond)) {
+		t.Fatalf("B sees %v, want no earlier than %v", got, until.Add(-bWrite-time.Millisecond))
 	}
 	a.SetOpenUntil("past.example.com", time.Now().Add(-time.Second))
 	settle(t, a)
@@ -307,9 +329,13 @@ func TestBreakerStoreKeepsLaterEnd(t *testing.T) {
 // down.
 func TestBreakerStoreNeverWaitsForRedis(t *testing.T) {
 	srv := redistest.Start(t)
-	s := newBreakers(t, srv, BreakerOptions{Timeout: 100 * time.Millisecond, RefreshInterval: time.Nanosecond, ProbeInterval: time.Hour})
+	s := newBreakers(t, srv, BreakerOptions{RefreshInterval: time.Nanosecond, ProbeInterval: time.Hour})
 	s.OpenUntil("api.example.com")
 	settle(t, s)
+	if s.Stats().Degraded {
+		t.Fatal("degraded before the pause")
+	}
+	shortTimeout(s.h, 100*time.Millisecond)
 	srv.Pause()
 	defer srv.Resume()
 	until := time.Now().Add(time.Minute)

@@ -16,8 +16,23 @@ import (
 	"github.com/securecall/securecall/transport"
 )
 
+// patientTimeout is the store Timeout the test helpers give when a test
+// sets none: while Redis is up no call of a store times out however
+// loaded the machine is (a timed-out call marks Redis down, and later
+// assertions would then test the degraded policy instead). A killed Redis
+// refuses at once; tests of a hanging one set a short Timeout after their
+// warm-up calls (shortTimeout).
+const patientTimeout = time.Minute
+
+// shortTimeout makes h's calls time out after d from now on: for a test
+// of a paused Redis, after its calls while Redis is up have ended.
+func shortTimeout(h *health, d time.Duration) { h.timeout = d }
+
 func newCooldowns(t *testing.T, srv *redistest.Server, opts CooldownOptions) *CooldownStore {
 	t.Helper()
+	if opts.Timeout == 0 {
+		opts.Timeout = patientTimeout
+	}
 	s, err := NewCooldownStore(srv.Client(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +65,9 @@ func TestCooldownSetByOneReplicaStopsAnother(t *testing.T) {
 	b, storeB := replica()
 
 	req, _ := http.NewRequest("GET", api.URL+"/v1/x", nil)
+	aStart := time.Now()
 	resp, err := a.RoundTrip(req)
+	aEnd := time.Now()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +79,9 @@ func TestCooldownSetByOneReplicaStopsAnother(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, _ = http.NewRequestWithContext(ctx, "GET", api.URL+"/v1/y", nil)
+	bStart := time.Now()
 	resp, err = b.RoundTrip(req)
+	bRead := time.Since(bStart)
 	if resp != nil {
 		resp.Body.Close()
 	}
@@ -72,13 +91,21 @@ func TestCooldownSetByOneReplicaStopsAnother(t *testing.T) {
 	if hits.Load() != 1 {
 		t.Fatalf("replica B sent: hits %d", hits.Load())
 	}
+	// A's cooldown ends 30 s (Retry-After) after A got the 429, so within
+	// [aStart+30s, aEnd+30s] (plus a ms of rounding up); the bounds are the
+	// measured times, not the machine's speed.
+	lo, hi := aStart.Add(30*time.Second), aEnd.Add(30*time.Second+time.Millisecond)
 	u, _ := url.Parse(api.URL)
-	if until := storeB.CooldownUntil(transport.HostKey(u)); time.Until(until) < 20*time.Second {
-		t.Fatalf("B's cooldown ends %v", until)
-	}
+	ps := time.Now()
 	pttl, err := srv.Client().PTTL(context.Background(), DefaultPrefix+"cooldown:"+transport.HostKey(u)).Result()
-	if err != nil || pttl <= 20*time.Second || pttl > 30*time.Second {
-		t.Fatalf("PTTL %v, %v", pttl, err)
+	pe := time.Now()
+	if err != nil || pttl <= 0 || pe.Add(pttl+time.Millisecond).Before(lo) || ps.Add(pttl-time.Millisecond).After(hi) {
+		t.Fatalf("PTTL %v (between %v and %v), %v; want the key to end within [%v, %v]", pttl, ps, pe, err, lo, hi)
+	}
+	// B read the key during its round trip: its end is Redis's, less at
+	// most the read's latency (and a ms of rounding).
+	if until := storeB.CooldownUntil(transport.HostKey(u)); until.Before(lo.Add(-bRead-time.Millisecond)) || until.After(hi) {
+		t.Fatalf("B's cooldown ends %v, want within [%v, %v]", until, lo.Add(-bRead-time.Millisecond), hi)
 	}
 }
 
@@ -227,8 +254,17 @@ func TestCooldownStoreOutageFallsBackLocalAndRecovers(t *testing.T) {
 	eventually(t, "B sees A's outage cooldown", func() bool {
 		return !b.CooldownUntil("during.example.com").IsZero()
 	})
-	if got := b.CooldownUntil("during.example.com"); got.Before(during.Add(-time.Second)) {
-		t.Fatalf("B sees %v, want about %v", got, during)
+	// The key A wrote back ends at during (plus the write's latency); B's
+	// cache has it less at most the latency of the read that got it.
+	// That read ran in the background: read once more, measured, which
+	// can only keep or move B's end later (or to Redis's end).
+	settleCooldowns(t, b)
+	e := b.hosts.get("during.example.com", sysClock.Mono(time.Now()))
+	rs := time.Now()
+	b.keys.read(b.key("during.example.com"), &e.untilEntry, rs)
+	read := time.Since(rs)
+	if got := b.CooldownUntil("during.example.com"); got.Before(during.Add(-read - time.Millisecond)) {
+		t.Fatalf("B sees %v, want no earlier than %v", got, during.Add(-read-time.Millisecond))
 	}
 	if degraded("cooldown") != 0 {
 		t.Fatalf("metric %d after recovery", degraded("cooldown"))
@@ -255,16 +291,18 @@ func TestCooldownStoreFailClosed(t *testing.T) {
 func TestCooldownStoreTimeoutWhenRedisHangs(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client()
-	s, err := NewCooldownStore(c, CooldownOptions{Timeout: 100 * time.Millisecond, RefreshInterval: time.Nanosecond, ProbeInterval: time.Hour})
+	s, err := NewCooldownStore(c, CooldownOptions{Timeout: patientTimeout, RefreshInterval: time.Nanosecond, ProbeInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A pooled connection first: dialing on a loaded machine can take
-	// longer than the 100 ms the first read has (a second Redis error).
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
+	// The first read (and its dial) with time to spare, then a short
+	// Timeout for the calls on the paused Redis.
 	s.CooldownUntil("api.example.com")
+	settleCooldowns(t, s)
+	if s.Stats().Degraded {
+		t.Fatal("degraded before the pause")
+	}
+	shortTimeout(s.h, 100*time.Millisecond)
 	srv.Pause()
 	defer srv.Resume()
 	until := time.Now().Add(time.Minute)
@@ -370,10 +408,10 @@ func TestCooldownStoreConcurrentFirstReads(t *testing.T) {
 // request gets Redis's answer instead of a cooldown until the next probe.
 func TestCooldownStoreFailClosedProbeAnswers(t *testing.T) {
 	srv := redistest.Start(t)
-	// Timeout 1s: the probe dials a new connection to the restarted
-	// Redis, which can take longer than the default 100 ms on a loaded
-	// machine (a killed Redis still refuses at once).
-	s := newCooldowns(t, srv, CooldownOptions{Policy: FailClosed, RefreshInterval: time.Nanosecond, ProbeInterval: 300 * time.Millisecond, Timeout: time.Second})
+	// A patient Timeout (newCooldowns): the probe dials a new connection
+	// to the restarted Redis, however long that takes on a loaded machine
+	// (a killed Redis still refuses at once).
+	s := newCooldowns(t, srv, CooldownOptions{Policy: FailClosed, RefreshInterval: time.Nanosecond, ProbeInterval: 300 * time.Millisecond})
 	s.CooldownUntil("api.example.com")
 	srv.Kill()
 	s.CooldownUntil("api.example.com")
@@ -385,8 +423,10 @@ func TestCooldownStoreFailClosedProbeAnswers(t *testing.T) {
 	time.Sleep(350 * time.Millisecond) // the probe is due; Redis is up
 	got := s.CooldownUntil("api.example.com")
 	settleCooldowns(t, s)
-	if time.Until(got) > 100*time.Millisecond {
-		t.Errorf("probing request refused/held for %v although Redis is up (degraded now: %v)", time.Until(got).Round(time.Millisecond), s.Stats().Degraded)
+	// Redis holds no cooldown for the host: its answer is none at all,
+	// where the policy's would be a cooldown until the next probe.
+	if !got.IsZero() {
+		t.Errorf("probing request refused/held until %v although Redis is up (degraded now: %v)", got, s.Stats().Degraded)
 	}
 }
 
@@ -415,21 +455,25 @@ func TestCooldownStoreReadLatencyDoesNotExtend(t *testing.T) {
 	setter.SetCooldown("api.example.com", until)
 	// keyEnd bounds the key's end on this clock: Redis answered between
 	// the call and the answer.
+	// (a ms of rounding either way). The key must exist: a missing one
+	// would make the bounds follow the clock.
 	keyEnd := func() (lo, hi time.Time) {
+		t.Helper()
 		start := time.Now()
 		pttl, err := srv.Client().PTTL(context.Background(), DefaultPrefix+"cooldown:api.example.com").Result()
-		if err != nil {
-			t.Fatal(err)
+		if err != nil || pttl <= 0 {
+			t.Fatalf("PTTL %v, %v", pttl, err)
 		}
-		return start.Add(pttl), time.Now().Add(pttl + time.Millisecond)
+		return start.Add(pttl - time.Millisecond), time.Now().Add(pttl + time.Millisecond)
 	}
 	_, before := keyEnd()
 
 	delay := new(atomic.Int64)
-	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true, MaxRetries: -1,
+		DialTimeout: patientTimeout, ReadTimeout: patientTimeout, WriteTimeout: patientTimeout})
 	c.AddHook(delayHook{delay})
 	t.Cleanup(func() { c.Close() })
-	s, err := NewCooldownStore(c, CooldownOptions{RefreshInterval: time.Nanosecond, Timeout: time.Second})
+	s, err := NewCooldownStore(c, CooldownOptions{RefreshInterval: time.Nanosecond, Timeout: patientTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,10 +481,15 @@ func TestCooldownStoreReadLatencyDoesNotExtend(t *testing.T) {
 	delay.Store(int64(80 * time.Millisecond))
 	s.CooldownUntil("api.example.com") // a slow refresh
 	settleCooldowns(t, s)
-	// Without the fix the end moves by the delay (80 ms); allow half of it
-	// for measurement, counted conservatively (earliest now, latest before).
-	if after, _ := keyEnd(); after.Sub(before) > 40*time.Millisecond {
+	// The bounds are conservative (the earliest the end can be now, the
+	// latest it could be before), so an unmoved key never looks later
+	// however slow the calls were; without the fix the end moves by the
+	// slow read's latency (at least the 80 ms delay).
+	if after, _ := keyEnd(); after.After(before) {
 		t.Fatalf("a slow read moved the shared end at least %v later", after.Sub(before))
+	}
+	if st := s.Stats(); st.RedisErrors != 0 || st.RedisCalls != 2 {
+		t.Errorf("stats %+v, want 2 reads and no error", st)
 	}
 }
 
@@ -458,11 +507,11 @@ func TestCooldownStoreStalenessBoundAfterIdle(t *testing.T) {
 	if !b.CooldownUntilAt("api.example.com", t0).IsZero() {
 		t.Fatal("cooldown before any was set")
 	}
-	until := time.Now().Add(time.Minute)
+	until := time.Now().Add(time.Hour)
 	a.SetCooldown("api.example.com", until)
-	// B's next request comes a second later (its clock reading): far more
-	// than RefreshInterval + Timeout after the write.
-	later := time.Now().Add(time.Second)
+	// B's next request comes (its clock reading) a second more than
+	// RefreshInterval + Timeout after the write.
+	later := time.Now().Add(b.refresh + b.h.timeout + time.Second)
 	if got := b.CooldownUntilAt("api.example.com", later); got.Before(until.Add(-time.Second)) {
 		t.Fatalf("B after an idle spell: cooldown until %v, want about %v", got, until)
 	}

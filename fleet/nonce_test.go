@@ -38,6 +38,9 @@ func replicaPair(t *testing.T, srv *redistest.Server, opts NonceOptions) (*signe
 	}
 	var vs [2]*signer.Verifier
 	var stores [2]*NonceStore
+	if opts.Timeout == 0 {
+		opts.Timeout = patientTimeout
+	}
 	for i := range vs {
 		st, err := NewNonceStore(srv.Client(), opts)
 		if err != nil {
@@ -133,7 +136,7 @@ func TestNonceStoreClockMargin(t *testing.T) {
 		{30 * time.Second, 40 * time.Second},
 		{-1, 10 * time.Second},
 	} {
-		st, err := NewNonceStore(srv.Client(), NonceOptions{Prefix: "m:", ClockMargin: tc.margin})
+		st, err := NewNonceStore(srv.Client(), NonceOptions{Prefix: "m:", ClockMargin: tc.margin, Timeout: patientTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +154,7 @@ func TestNonceStoreClockMargin(t *testing.T) {
 
 func TestNonceStoreClaim(t *testing.T) {
 	srv := redistest.Start(t)
-	st, err := NewNonceStore(srv.Client(), NonceOptions{Prefix: "t:"})
+	st, err := NewNonceStore(srv.Client(), NonceOptions{Prefix: "t:", Timeout: patientTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +274,7 @@ func TestNonceStoreTimeoutWhenRedisHangs(t *testing.T) {
 	// Warm the client's connection pool through a store with time to spare
 	// (a loaded machine can take more than 100 ms to dial and answer), so
 	// the claim below times out on its command, not on a dial.
-	warm, err := NewNonceStore(c, NonceOptions{Timeout: 10 * time.Second})
+	warm, err := NewNonceStore(c, NonceOptions{Timeout: patientTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,7 +485,7 @@ func TestNonceStoreClaimRetriedByClient(t *testing.T) {
 		t.Fatalf("replay: %v", err)
 	}
 	// Another store (another replica) is refused too.
-	other, err := NewNonceStore(srv.Client(), NonceOptions{})
+	other, err := NewNonceStore(srv.Client(), NonceOptions{Timeout: patientTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,7 +505,7 @@ func TestNonceStoreClaimRetriedByClient(t *testing.T) {
 func TestNonceStoreLongWindowKeepsKey(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	st, err := NewNonceStore(srv.Client(), NonceOptions{Prefix: "l:"})
+	st, err := NewNonceStore(srv.Client(), NonceOptions{Prefix: "l:", Timeout: patientTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

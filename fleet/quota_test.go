@@ -897,15 +897,14 @@ func TestQuotaRedisPausedTimesOut(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client()
 	q := newQuota(t, c, QuotaOptions{Limit: QuotaLimit{Rate: 100}, Policy: FailClosed,
-		Timeout: 100 * time.Millisecond, ProbeInterval: time.Hour})
-	// A pooled connection first: dialing on a loaded machine can take
-	// longer than the 100 ms the first TakeQuota has.
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
+		Timeout: patientTimeout, ProbeInterval: time.Hour})
+	// The first lease (and its dial) with time to spare, then a short
+	// Timeout for the calls on the paused Redis.
 	if d, err := q.TakeQuota(context.Background(), "api.example.com"); d != 0 || err != nil {
 		t.Fatalf("before: %v, %v", d, err)
 	}
+	// (That lease is full: no lease ahead runs.)
+	shortTimeout(q.h, 100*time.Millisecond)
 	srv.Pause()
 	defer srv.Resume()
 	var err error

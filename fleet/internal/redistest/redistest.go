@@ -82,15 +82,19 @@ func Start(t testing.TB) *Server {
 func (s *Server) Addr() string { return s.addr }
 
 // Client returns a new go-redis client for the server, closed when the
-// test ends. Its dial, read and write timeouts are short so that tests of
-// outages do not wait on go-redis defaults; retries are off so that every
-// call is one attempt.
+// test ends. Its dial, read and write timeouts are a minute, so that a
+// loaded machine never turns a slow answer from a running server into an
+// error (which a store would count as Redis being down); what a test of
+// a hanging (paused) server waits for is the store's own Timeout, which
+// reaches go-redis as the call's context deadline. A killed server
+// refuses connections at once. Retries are off so that every call is one
+// attempt.
 func (s *Server) Client() *redis.Client {
 	c := redis.NewClient(&redis.Options{
 		Addr:         s.addr,
-		DialTimeout:  time.Second,
-		ReadTimeout:  time.Second,
-		WriteTimeout: time.Second,
+		DialTimeout:  time.Minute,
+		ReadTimeout:  time.Minute,
+		WriteTimeout: time.Minute,
 		MaxRetries:   -1,
 		// Context deadlines cut calls short (the fleet stores set one
 		// on every call).
