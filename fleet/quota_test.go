@@ -28,6 +28,9 @@ import (
 
 func newQuota(t testing.TB, c redis.UniversalClient, opts QuotaOptions) *Quota {
 	t.Helper()
+	if opts.Timeout == 0 {
+		opts.Timeout = patientTimeout
+	}
 	q, err := NewQuota(c, opts)
 	if err != nil {
 		t.Fatal(err)
