@@ -59,12 +59,6 @@ type provider interface {
 	Delete(service, user string) error
 }
 
-type goKeyring struct{}
-
-func (goKeyring) Get(service, user string) (string, error) { return gokeyring.Get(service, user) }
-func (goKeyring) Set(service, user, pw string) error       { return gokeyring.Set(service, user, pw) }
-func (goKeyring) Delete(service, user string) error        { return gokeyring.Delete(service, user) }
-
 // Store is a tokens.Store in the OS keyring. Secrets are items of the
 // Store's service, one per key (go-keyring's "user"). It is safe for
 // concurrent use.

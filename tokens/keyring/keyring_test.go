@@ -233,6 +233,7 @@ func TestRealCachedStoreAndChain(t *testing.T) {
 type childResult struct {
 	Sentinel string
 	Err      string
+	Channels int `json:",omitempty"` // scenario unlock: signal channels left registered
 }
 
 func sentinelOf(err error) string {
@@ -272,6 +273,16 @@ func runChild(scenario string) int {
 			r.Err = err.Error()
 		}
 		enc.Encode(r)
+	}
+	if scenario == "unlock" {
+		for range 3 {
+			_, err := s.Get(context.Background(), "probe")
+			report(err)
+		}
+		report(s.Set(context.Background(), "probe", []byte("new")))
+		report(s.Delete(context.Background(), "probe"))
+		enc.Encode(childResult{Sentinel: "channels", Channels: signalChannels()})
+		return 0
 	}
 	if scenario == "dismiss" {
 		report(s.Set(context.Background(), "probe", []byte("new")))

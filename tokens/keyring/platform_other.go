@@ -6,11 +6,19 @@ import (
 	"errors"
 	"os/exec"
 
+	gokeyring "github.com/zalando/go-keyring"
+
 	"github.com/securecall/securecall/tokens"
 )
 
 // platformProvider is go-keyring.
 func platformProvider() provider { return goKeyring{} }
+
+type goKeyring struct{}
+
+func (goKeyring) Get(service, user string) (string, error) { return gokeyring.Get(service, user) }
+func (goKeyring) Set(service, user, pw string) error       { return gokeyring.Set(service, user, pw) }
+func (goKeyring) Delete(service, user string) error        { return gokeyring.Delete(service, user) }
 
 // sessionBus: no D-Bus on this platform.
 func sessionBus() error { return nil }

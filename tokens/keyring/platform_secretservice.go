@@ -78,10 +78,11 @@ func classifyPlatform(err error) error {
 	case errors.As(err, &ee), errors.As(err, &oe), errors.Is(err, fs.ErrNotExist), errors.Is(err, dbus.ErrClosed):
 		return tokens.ErrUnavailable
 	}
-	// go-keyring reports a collection it could not unlock (a locked
-	// keyring, a dismissed unlock prompt) with an untyped fmt.Errorf; its
-	// text is the only signal. A dismissed write prompt is errDismissed.
-	if errors.Is(err, errDismissed) || strings.Contains(err.Error(), "failed to unlock correct collection") {
+	// A keyring that stayed locked (its unlock prompt dismissed) is
+	// errStillLocked, a dismissed write prompt errDismissed; go-keyring's
+	// own Unlock says so with an untyped fmt.Errorf, whose text is the only
+	// signal.
+	if errors.Is(err, errDismissed) || errors.Is(err, errStillLocked) || strings.Contains(err.Error(), "failed to unlock correct collection") {
 		return tokens.ErrLocked
 	}
 	if strings.HasPrefix(err.Error(), "dbus: couldn't determine address of session bus") {
@@ -94,22 +95,63 @@ func classifyPlatform(err error) error {
 // write did not happen.
 var errDismissed = errors.New("the keyring's prompt was dismissed; nothing was changed")
 
+// errStillLocked: the Secret Service did not unlock the collection or item
+// (the user dismissed its unlock prompt).
+var errStillLocked = errors.New("the keyring stayed locked (its unlock prompt was dismissed)")
+
 const (
+	ssServicePath     = dbus.ObjectPath("/org/freedesktop/secrets")
+	ssServiceIface    = "org.freedesktop.Secret.Service"
 	ssCollectionIface = "org.freedesktop.Secret.Collection"
 	ssItemIface       = "org.freedesktop.Secret.Item"
 	ssPromptIface     = "org.freedesktop.Secret.Prompt"
 )
 
-// platformProvider is go-keyring for reads and secretService for writes.
+// platformProvider is secretService.
 func platformProvider() provider { return secretService{} }
 
-// secretService writes through the Secret Service the way go-keyring does
-// (same collection, attributes and label), but honours a prompt's answer:
-// go-keyring's Set and Delete ignore the "dismissed" flag of a prompt
-// (KeePassXC asks before it deletes an entry) and report success although
-// nothing changed, and they take any prompt's Completed signal on the
-// shared connection for their own.
-type secretService struct{ goKeyring }
+// secretService reads and writes through the Secret Service the way
+// go-keyring does (same collection, attributes and label), but unlocks and
+// shows prompts itself and honours a prompt's answer: go-keyring's Set and
+// Delete ignore the "dismissed" flag of a prompt (KeePassXC asks before it
+// deletes an entry) and report success although nothing changed, and its
+// prompt handling (Unlock too) takes any signal of the shared connection
+// for its prompt's answer and never unregisters its signal channel, which
+// then collects every later signal of the process's session bus
+// connection (a goroutine blocked forever per signal), and dereferences
+// nil when the connection closes while a prompt is showing.
+type secretService struct{}
+
+func (secretService) Get(service, user string) (string, error) {
+	svc, err := ss.NewSecretService()
+	if err != nil {
+		return "", err
+	}
+	collection := svc.GetLoginCollection()
+	if err := unlock(svc, collection.Path()); err != nil {
+		return "", err
+	}
+	items, err := svc.SearchItems(collection, map[string]string{"username": user, "service": service})
+	if err != nil {
+		return "", err
+	}
+	if len(items) == 0 {
+		return "", gokeyring.ErrNotFound
+	}
+	session, err := svc.OpenSession()
+	if err != nil {
+		return "", err
+	}
+	defer svc.Close(session)
+	if err := unlock(svc, items[0]); err != nil { // the item may be locked on its own
+		return "", err
+	}
+	secret, err := svc.GetSecret(items[0], session.Path())
+	if err != nil {
+		return "", err
+	}
+	return string(secret.Value), nil
+}
 
 func (secretService) Set(service, user, pw string) error {
 	svc, err := ss.NewSecretService()
@@ -122,7 +164,7 @@ func (secretService) Set(service, user, pw string) error {
 	}
 	defer svc.Close(session)
 	collection := svc.GetLoginCollection()
-	if err := svc.Unlock(collection.Path()); err != nil {
+	if err := unlock(svc, collection.Path()); err != nil {
 		return err
 	}
 	props := map[string]dbus.Variant{
@@ -133,7 +175,8 @@ func (secretService) Set(service, user, pw string) error {
 	if err := collection.Call(ssCollectionIface+".CreateItem", 0, props, ss.NewSecret(session.Path(), pw), true).Store(&item, &prompt); err != nil {
 		return err
 	}
-	return awaitPrompt(svc, prompt)
+	_, err = awaitPrompt(svc, prompt)
+	return err
 }
 
 func (secretService) Delete(service, user string) error {
@@ -142,7 +185,7 @@ func (secretService) Delete(service, user string) error {
 		return err
 	}
 	collection := svc.GetLoginCollection()
-	if err := svc.Unlock(collection.Path()); err != nil {
+	if err := unlock(svc, collection.Path()); err != nil {
 		return err
 	}
 	items, err := svc.SearchItems(collection, map[string]string{"username": user, "service": service})
@@ -156,39 +199,74 @@ func (secretService) Delete(service, user string) error {
 	if err := svc.Object(secretsService, items[0]).Call(ssItemIface+".Delete", 0).Store(&prompt); err != nil {
 		return err
 	}
-	return awaitPrompt(svc, prompt)
+	_, err = awaitPrompt(svc, prompt)
+	return err
 }
 
 const secretsService = "org.freedesktop.secrets"
 
+// unlock unlocks obj (a collection or an item) with the Secret Service's
+// Unlock, through its prompt when it has one: errStillLocked when obj was
+// not unlocked (the prompt dismissed).
+func unlock(svc *ss.SecretService, obj dbus.ObjectPath) error {
+	var unlocked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	if err := svc.Object(secretsService, ssServicePath).Call(ssServiceIface+".Unlock", 0, []dbus.ObjectPath{obj}).Store(&unlocked, &prompt); err != nil {
+		return err
+	}
+	result, err := awaitPrompt(svc, prompt)
+	if errors.Is(err, errDismissed) {
+		return errStillLocked
+	}
+	if err != nil {
+		return err
+	}
+	// The prompt's result lists what it unlocked. (An alias such as
+	// /org/freedesktop/secrets/aliases/default may come back as the
+	// collection it names, so any path counts, as in go-keyring.)
+	if more, ok := result.Value().([]dbus.ObjectPath); ok {
+		unlocked = append(unlocked, more...)
+	}
+	if len(unlocked) == 0 {
+		return errStillLocked
+	}
+	return nil
+}
+
 // awaitPrompt shows prompt ("/" is none) and waits for its own Completed
-// signal: errDismissed when the user dismissed it.
-func awaitPrompt(svc *ss.SecretService, prompt dbus.ObjectPath) error {
+// signal: its result, or errDismissed when the user dismissed it.
+func awaitPrompt(svc *ss.SecretService, prompt dbus.ObjectPath) (dbus.Variant, error) {
+	var none dbus.Variant
 	if prompt == "/" || prompt == "" {
-		return nil
+		return none, nil
 	}
 	match := []dbus.MatchOption{dbus.WithMatchObjectPath(prompt), dbus.WithMatchInterface(ssPromptIface), dbus.WithMatchMember("Completed")}
 	if err := svc.AddMatchSignal(match...); err != nil {
-		return err
+		return none, err
 	}
 	defer svc.RemoveMatchSignal(match...)
 	ch := make(chan *dbus.Signal, 4)
 	svc.Signal(ch)
 	defer svc.RemoveSignal(ch)
 	if err := svc.Object(secretsService, prompt).Call(ssPromptIface+".Prompt", 0, "").Err; err != nil {
-		return err
+		return none, err
 	}
 	for sig := range ch {
 		if sig.Path != prompt || sig.Name != ssPromptIface+".Completed" {
 			continue // another prompt's, or another signal of the shared connection
 		}
 		if len(sig.Body) == 0 {
-			return errors.New("keyring prompt completed without an answer")
+			return none, errors.New("keyring prompt completed without an answer")
 		}
 		if dismissed, ok := sig.Body[0].(bool); !ok || dismissed {
-			return errDismissed
+			return none, errDismissed
 		}
-		return nil
+		if len(sig.Body) > 1 {
+			if v, ok := sig.Body[1].(dbus.Variant); ok {
+				return v, nil
+			}
+		}
+		return none, nil
 	}
-	return dbus.ErrClosed
+	return none, dbus.ErrClosed
 }
