@@ -27,8 +27,10 @@ const DefaultMaxRedirects = 10
 // layers further down the stack ask their own Scope on every hop, so they
 // do not re-apply credentials to a foreign origin either.
 //
-// A hop from https to http is always refused, as is any hop to an origin that
-// is in neither list. When Origins is empty, the origin of the first request
+// A hop from https to http is always refused, as is a hop whose Location
+// carries userinfo ("https://u:p@host/", which http.Client would send as
+// "Authorization: Basic" with the server's choice of user and password) and
+// any hop to an origin that is in neither list. When Origins is empty, the origin of the first request
 // of the chain is the client's origin.
 type RedirectPolicy struct {
 	// Origins are the client's API origins (the credential scope).
@@ -74,6 +76,12 @@ func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
 	}
 	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
 		return deny("https to http downgrade")
+	}
+	if req.URL.User != nil {
+		// http.Client would turn the server-chosen user and password into
+		// "Authorization: Basic" on the hop (it adds it after
+		// CheckRedirect ran, so it cannot be stripped here).
+		return deny("location carries userinfo")
 	}
 	if p.isOwn(req.URL, via[0].URL) {
 		return nil
