@@ -19,8 +19,9 @@ var (
 	// disable or weaken TLS verification (InsecureSkipVerify, TLS < 1.2).
 	ErrInsecureTLS = errors.New("transport: insecure tls configuration refused")
 	// ErrRedirectDenied: a redirect hop left the allowed origins, downgraded
-	// https to http, carried userinfo in its Location, or would have
-	// replayed a body to another origin.
+	// https to http, led to a scheme other than http and https, carried
+	// userinfo in its Location, or would have replayed a body to another
+	// origin.
 	ErrRedirectDenied = errors.New("transport: redirect denied")
 	// ErrEgressDenied: the destination is not on the egress allowlist.
 	ErrEgressDenied = errors.New("transport: egress denied")

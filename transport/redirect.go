@@ -27,11 +27,12 @@ const DefaultMaxRedirects = 10
 // layers further down the stack ask their own Scope on every hop, so they
 // do not re-apply credentials to a foreign origin either.
 //
-// A hop from https to http is always refused, as is a hop whose Location
+// A hop to a scheme other than http and https (file, ftp, javascript...) is
+// always refused, and so are a hop from https to http, a hop whose Location
 // carries userinfo ("https://u:p@host/", which http.Client would send as
 // "Authorization: Basic" with the server's choice of user and password) and
-// any hop to an origin that is in neither list. When Origins is empty, the origin of the first request
-// of the chain is the client's origin.
+// any hop to an origin that is in neither list. When Origins is empty, the
+// origin of the first request of the chain is the client's origin.
 type RedirectPolicy struct {
 	// Origins are the client's API origins (the credential scope).
 	Origins Origins
@@ -73,6 +74,11 @@ func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
 	}
 	if len(via) > max || max < 0 {
 		return deny(fmt.Sprintf("more than %d redirects", max))
+	}
+	if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
+		// url.Parse lower-cases the scheme and keeps it to letters,
+		// digits, "+", "-" and ".": safe to name.
+		return deny(fmt.Sprintf("scheme %q is not http or https", req.URL.Scheme))
 	}
 	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
 		return deny("https to http downgrade")
