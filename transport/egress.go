@@ -433,8 +433,8 @@ func (p *EgressPolicy) Check(req *http.Request) error {
 }
 
 // checkCleartext refuses a request that is not https and carries a
-// credential: URL userinfo, a credential header, or a credential query
-// parameter.
+// credential: URL userinfo, a credential header or trailer field, or a
+// credential query parameter.
 func (p *EgressPolicy) checkCleartext(req *http.Request) error {
 	if req.URL == nil || req.URL.Scheme == "https" {
 		return nil
@@ -444,6 +444,14 @@ func (p *EgressPolicy) checkCleartext(req *http.Request) error {
 		return deny()
 	}
 	for name := range req.Header {
+		if isCredentialHeader(name) || containsFold(p.credHdr, name) {
+			return deny()
+		}
+	}
+	// A trailer field goes on the wire like a header field, after the
+	// body; its names are declared before the body is sent (its values may
+	// be filled while it is read), so the names alone decide.
+	for name := range req.Trailer {
 		if isCredentialHeader(name) || containsFold(p.credHdr, name) {
 			return deny()
 		}
@@ -612,7 +620,8 @@ func (l *egressLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // NewCredentialGuard returns a per-attempt layer that refuses to send a
 // request over anything but https when it carries a credential (URL
-// userinfo, a credential header, a credential query parameter of cfg),
+// userinfo, a credential header or trailer field, a credential query
+// parameter of cfg),
 // whichever layer added it. Place it below the credential layers (auth,
 // API key, signing) and above the base transport: it is the last word on
 // "credentials are never sent over plain http". For an https request it
