@@ -124,14 +124,24 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // checkRequest refuses what net/http would refuse only deep in the stack
-// (and over HTTP/2 not at all, for the method): an invalid method, or an
-// invalid header or trailer field (a trailer key net/http refuses,
-// Content-Length, Transfer-Encoding or Trailer, included). Such a failure would be retried and
-// counted against the host's circuit breaker, so that one malformed
-// request could fail every good call to the host.
+// (and over HTTP/2 not at all, for the method and the URL): an invalid
+// method, a control character in URL.Opaque or URL.RawQuery (which
+// net/http sends as they are), or an invalid header or trailer field (a
+// trailer key net/http refuses, Content-Length, Transfer-Encoding or
+// Trailer, included). Such a failure would be retried and counted against
+// the host's circuit breaker, so that one malformed request could fail
+// every good call to the host.
 func checkRequest(req *http.Request) error {
 	if req.Method != "" && !validMethod(req.Method) {
 		return fmt.Errorf("%w: method %q", ErrInvalidRequest, req.Method)
+	}
+	// A control character in the request-target: net/http writes URL.Path
+	// escaped, but URL.Opaque and URL.RawQuery as they are. Its HTTP/1.1
+	// writer refuses them only deep in the stack, and its HTTP/2 transport
+	// does not refuse them up front at all: the attempt hangs until its
+	// timeout, is retried and counted against the host's breaker.
+	if hasCTL(req.URL.Opaque) || hasCTL(req.URL.RawQuery) {
+		return fmt.Errorf("%w: control character in the URL", ErrInvalidRequest)
 	}
 	if err := checkFields("header", req.Header); err != nil {
 		return err
@@ -162,6 +172,17 @@ func checkFields(what string, h http.Header) error {
 		}
 	}
 	return nil
+}
+
+// hasCTL reports whether s holds a byte net/http refuses in a request-target
+// (an ASCII control character or DEL).
+func hasCTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < ' ' || b == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // validMethod reports whether m is an RFC 9110 token, as net/http requires.
