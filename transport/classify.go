@@ -50,7 +50,8 @@ const (
 	// ClassPermanent: an error that trying again cannot fix, or must not
 	// be retried: TLS, certificate and pin failures, an egress or
 	// redirect denial, an open circuit, a client-side rate limit, a
-	// malformed request (ErrInvalidRequest, an HTTP/2 header refusal), a
+	// malformed request (ErrInvalidRequest, an HTTP/2 header refusal, a
+	// body of another length than ContentLength), a
 	// request that cannot be replayed, an oversized response, a closed
 	// client, a non-existent host (DNS "no such host"), a credential the
 	// token endpoint refused for good, a request that cannot be signed
@@ -123,7 +124,8 @@ type Verdict struct {
 // Error rules, in order: ctx done → ClassCanceled; a certificate, pin or
 // other TLS failure, ErrEgressDenied, ErrRedirectDenied, ErrCircuitOpen,
 // ErrRateLimited, ErrNotReplayable, ErrResponseTooLarge, ErrClosed,
-// ErrInvalidRequest, a
+// ErrInvalidRequest, a body of another length than ContentLength (net/http's
+// refusal, the caller's error, matched by its message), a
 // failure to sign the request (nothing was sent) other than a transient key
 // failure, a DNS "no such host", an *AuthError that is not Temporary →
 // ClassPermanent; a dial failure (*net.OpError with Op "dial", a
@@ -135,7 +137,8 @@ type Verdict struct {
 // ClassNeverSent (a credential or key failure: BreakerExcluded);
 // anything else → ClassAmbiguous. Errors are recognised by type and value,
 // never by message, except that GOAWAY failure, a flat error matched by
-// its prefix ("http2: Transport received GOAWAY from server ErrCode:").
+// its prefix ("http2: Transport received GOAWAY from server ErrCode:"), and
+// the body length refusals.
 // A Temporary *AuthError over a *tokens.RefreshError
 // whose RetryAt is after now carries that wait (Source SourceTokenRefresh,
 // not Throttled: it sets no host cooldown): the token cache makes no new
@@ -184,7 +187,7 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 		errors.Is(err, ErrCircuitOpen), errors.Is(err, ErrRateLimited),
 		errors.Is(err, ErrNotReplayable), errors.Is(err, ErrResponseTooLarge),
 		errors.Is(err, ErrClosed), errors.Is(err, errSign),
-		errors.Is(err, ErrInvalidRequest):
+		errors.Is(err, ErrInvalidRequest), innermost(err, isBodyLengthMsg):
 		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
 	}
 	if ae, ok := errors.AsType[*AuthError](err); ok {
@@ -289,6 +292,18 @@ const http2GoAwayUnprocessedPrefix = "http2: Transport received GOAWAY from serv
 
 func isGoAwayUnprocessedMsg(s string) bool {
 	return strings.HasPrefix(s, http2GoAwayUnprocessedPrefix)
+}
+
+// isBodyLengthMsg reports whether s is net/http's refusal of a request
+// body of another length than the request's ContentLength: HTTP/1.1's
+// "http: ContentLength=%d with Body length %d" and HTTP/2's "http2: request
+// body larger than specified content length" (flat errors, recognised by
+// their messages). The caller's malformed request, failing the same way on
+// every attempt: no fault of the host. Part of it may have been sent, so it
+// is not ErrInvalidRequest (which says nothing was).
+func isBodyLengthMsg(s string) bool {
+	return strings.HasPrefix(s, "http: ContentLength=") && strings.Contains(s, " with Body length ") ||
+		s == "http2: request body larger than specified content length"
 }
 
 // innermost reports whether the message of an innermost error of err's
