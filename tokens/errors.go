@@ -48,6 +48,13 @@ var (
 	// would inject a header) or a byte outside ASCII. The token is not
 	// used; the error matches ErrNoToken too.
 	ErrMalformedToken = errors.New("tokens: malformed access token")
+	// ErrMalformedResponse: the token endpoint's success answer cannot be
+	// read as a token response (RFC 6749 §5.1): its expires_in is negative,
+	// beyond 2^31-1 seconds or not a number (a fractional one is rounded
+	// down), or the body is not JSON or a form. The token is not used
+	// (a rotated refresh token is still persisted first); the error
+	// matches ErrNoToken too.
+	ErrMalformedResponse = errors.New("tokens: malformed token response")
 
 	// ErrNotFound: the store has no secret under that key.
 	ErrNotFound = errors.New("tokens: secret not found")
@@ -201,6 +208,13 @@ func sanitizeCode(s string) string {
 // answer without an access_token (it has no sentinel to match).
 const missingAccessToken = "server response missing access_token"
 
+// cannotParseJSON and cannotParseForm start the messages of x/oauth2's
+// errors for a success answer it cannot parse (no sentinel either).
+const (
+	cannotParseJSON = "oauth2: cannot parse json: "
+	cannotParseForm = "oauth2: cannot parse response: "
+)
+
 // wrapTokenErr turns an x/oauth2 error into a *TokenError (for endpoint
 // answers) or a "tokens: token request" error (transport failures; an
 // answer without an access_token also matches ErrNoToken).
@@ -218,6 +232,13 @@ func wrapTokenErr(err error) error {
 	}
 	if strings.HasSuffix(err.Error(), missingAccessToken) {
 		return &noAccessTokenError{err: err}
+	}
+	if msg := err.Error(); strings.Contains(msg, cannotParseJSON) || strings.Contains(msg, cannotParseForm) {
+		// A success answer x/oauth2 could not read (not JSON, an
+		// expires_in it cannot parse: only under FromOAuth2, whose
+		// token requests expiresInFloor does not see). Its message
+		// quotes the offending JSON literal, never the whole body.
+		return &malformedResponseError{err: err}
 	}
 	return fmt.Errorf("tokens: token request: %w", err)
 }

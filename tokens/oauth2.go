@@ -1,11 +1,15 @@
 package tokens
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -172,13 +176,160 @@ func (e *endpoint) requestContext(ctx context.Context) (context.Context, string,
 	if err != nil {
 		return nil, "", 0, err
 	}
-	client := e.client
+	c := *e.client
 	if len(ap.extra) > 0 {
-		c := *e.client
-		c.Transport = &formParams{next: e.client.Transport, extra: ap.extra}
-		client = &c
+		c.Transport = &formParams{next: c.Transport, extra: ap.extra}
 	}
-	return context.WithValue(ctx, oauth2.HTTPClient, client), ap.secret, ap.style, nil
+	c.Transport = expiresInFloor{next: c.Transport}
+	return context.WithValue(ctx, oauth2.HTTPClient, &c), ap.secret, ap.style, nil
+}
+
+// expiresInFloor rewrites the expires_in of a token endpoint's success
+// answer that x/oauth2 cannot parse into an integer it can: a fractional
+// or exponent number (3600.5, 3.6e3) is rounded down (RFC 6749 §5.1 wants
+// an integer; rounding down only shortens the lifetime) and clamped to the
+// int64 range, anything else that is not null ("soon", true) becomes -1.
+// x/oauth2 would fail the whole request on those and lose a rotated
+// refresh token; checkExpiresIn then refuses what is out of range after
+// the refresh token is persisted. Body types are told apart as x/oauth2
+// does (a form for application/x-www-form-urlencoded and text/plain, JSON
+// otherwise).
+type expiresInFloor struct{ next http.RoundTripper }
+
+func (t expiresInFloor) RoundTrip(req *http.Request) (*http.Response, error) {
+	next := t.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	resp, err := next.RoundTrip(req)
+	if err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp, err
+	}
+	const limit = 1 << 20 // as x/oauth2 reads
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil || len(body) > limit {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+		return resp, nil // x/oauth2 meets the same error or size
+	}
+	resp.Body.Close()
+	if b, ok := floorExpiresIn(resp.Header.Get("Content-Type"), body); ok {
+		body = b
+		resp.ContentLength = int64(len(b))
+		resp.Header.Del("Content-Length")
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
+// floorExpiresIn returns body with its expires_in rewritten as
+// expiresInFloor says, and false when it needs no rewrite.
+func floorExpiresIn(ctype string, body []byte) ([]byte, bool) {
+	content, _, _ := mime.ParseMediaType(ctype)
+	if content == "application/x-www-form-urlencoded" || content == "text/plain" {
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, false
+		}
+		s := vals.Get("expires_in")
+		if _, err := strconv.Atoi(s); err == nil || s == "" {
+			return nil, false // what x/oauth2 reads (and "": no expiry)
+		}
+		vals.Set("expires_in", intSeconds(s))
+		return []byte(vals.Encode()), true
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return nil, false
+	}
+	raw, ok := m["expires_in"]
+	if !ok || string(raw) == "null" {
+		return nil, false
+	}
+	var n json.Number // a number, or a string holding one, as x/oauth2 reads it
+	if json.Unmarshal(raw, &n) != nil {
+		m["expires_in"] = json.RawMessage("-1")
+	} else if _, err := n.Int64(); err == nil {
+		return nil, false
+	} else {
+		m["expires_in"] = json.RawMessage(intSeconds(n.String()))
+	}
+	b, err := json.Marshal(m)
+	return b, err == nil
+}
+
+// intSeconds returns s, a number, rounded down to an integer and clamped
+// to the int64 range; "-1" when s is not a number.
+func intSeconds(s string) string {
+	if !json.Valid([]byte(s)) || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) {
+		return "-1"
+	}
+	f, _ := strconv.ParseFloat(s, 64) // a JSON number: ±Inf beyond float64
+	switch f = math.Floor(f); {
+	case f >= math.MaxInt64:
+		return strconv.FormatInt(math.MaxInt64, 10)
+	case f <= math.MinInt64:
+		return strconv.FormatInt(math.MinInt64, 10)
+	}
+	return strconv.FormatInt(int64(f), 10)
+}
+
+// checkExpiresIn refuses a token whose expires_in, as the token endpoint
+// sent it (x/oauth2 keeps it in the token's raw fields), is not a whole
+// number of seconds from 0 to 2^31-1: x/oauth2 truncates a JSON value to
+// 32 bits (-4294963696 would become a lifetime of one hour), caps a larger
+// one at 68 years, and reads a form value it cannot parse as no expiry.
+func checkExpiresIn(t *oauth2.Token) error {
+	var n float64
+	switch v := t.Extra("expires_in").(type) {
+	case nil:
+		return nil
+	case float64:
+		n = v
+	case int64:
+		n = float64(v)
+	case string:
+		if v == "" {
+			return nil // a form without expires_in
+		}
+		i, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return errBadExpiresIn
+		}
+		n = float64(i)
+	default:
+		return errBadExpiresIn
+	}
+	if n != math.Trunc(n) || n < 0 || n > math.MaxInt32 {
+		return errBadExpiresIn
+	}
+	return nil
+}
+
+// errBadExpiresIn is ErrMalformedResponse for an expires_in out of range.
+var errBadExpiresIn = &malformedResponseError{msg: "expires_in is not a whole number of seconds from 0 to 2147483647 (RFC 6749 §5.1)"}
+
+// malformedResponseError matches ErrMalformedResponse and ErrNoToken and
+// unwraps to x/oauth2's error, if any.
+type malformedResponseError struct {
+	msg string
+	err error
+}
+
+func (e *malformedResponseError) Error() string {
+	if e.err != nil {
+		return "tokens: malformed token response: " + e.err.Error()
+	}
+	return "tokens: malformed token response: " + e.msg
+}
+
+func (e *malformedResponseError) Unwrap() error { return e.err }
+
+// Is matches ErrMalformedResponse and ErrNoToken.
+func (e *malformedResponseError) Is(target error) bool {
+	return target == ErrMalformedResponse || target == ErrNoToken
 }
 
 // formParams adds form parameters (a fresh client assertion) to the body of
@@ -223,7 +374,9 @@ func (t *formParams) RoundTrip(req *http.Request) (*http.Response, error) {
 // Cache in front of it. Only Bearer tokens are accepted (RFC 6749 §7.1);
 // another token_type (DPoP, MAC) fails with an error matching ErrNoToken,
 // and so does an access token a bearer header cannot carry (a space, a
-// comma, CR/LF, non-ASCII: ErrMalformedToken).
+// comma, CR/LF, non-ASCII: ErrMalformedToken) and an expires_in that is
+// negative, beyond 2^31-1 or not a number (ErrMalformedResponse; a
+// fractional one is rounded down).
 type ClientCredentials struct {
 	ep *endpoint
 }
@@ -273,6 +426,9 @@ func bearerToken(t *oauth2.Token) (Token, error) {
 		return Token{}, &tokenTypeError{typ: sanitizeCode(t.TokenType)}
 	}
 	if err := checkAccessToken(t.AccessToken); err != nil {
+		return Token{}, err
+	}
+	if err := checkExpiresIn(t); err != nil {
 		return Token{}, err
 	}
 	return FromOAuth2Token(t), nil
@@ -585,6 +741,9 @@ func FromOAuth2(ts oauth2.TokenSource) Source {
 			return Token{}, ErrNoToken
 		}
 		if err := checkAccessToken(tok.Value()); err != nil {
+			return Token{}, err
+		}
+		if err := checkExpiresIn(t); err != nil {
 			return Token{}, err
 		}
 		return tok, nil
