@@ -18,7 +18,10 @@ import (
 // certificate_required: typically the server refusing our client
 // certificate; over HTTP/2 with TLS 1.3 the Base adds that alert to
 // net/http's "http2: client conn could not be established", which would
-// otherwise drop it).
+// otherwise drop it), or crypto/tls's refusal to sign with the client
+// certificate's key when the server accepts none of the signature schemes
+// that key can make ("tls: peer doesn't support any of the certificate's
+// signature algorithms", a plain error matched by its exact message).
 //
 // Such failures do not go away by trying again, and trying again against a
 // server that presents the wrong key only gives an attacker more chances:
@@ -46,7 +49,17 @@ func IsCertificateError(err error) bool {
 	if a, ok := errors.AsType[tls.AlertError](err); ok && isCertificateAlert(uint8(a)) {
 		return true
 	}
-	return hasCertificateAlert(err)
+	return hasCertificateAlert(err) || innermost(err, isSignatureSchemeMismatch)
+}
+
+// isSignatureSchemeMismatch reports whether s is the message of the error
+// crypto/tls's client handshake returns when the server's
+// CertificateRequest lists no signature scheme the client certificate's
+// key can make (selectSignatureScheme in crypto/tls/auth.go, an
+// errors.New with no type to match). Reconfiguring the certificate or
+// the server is the only fix.
+func isSignatureSchemeMismatch(s string) bool {
+	return s == "tls: peer doesn't support any of the certificate's signature algorithms"
 }
 
 // TLS alert codes (RFC 8446 section 6, RFC 5246 section 7.2) about
