@@ -125,8 +125,8 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // checkRequest refuses what net/http would refuse only deep in the stack
 // (and over HTTP/2 not at all, for the method and the URL): an invalid
-// method, a control character in URL.Opaque or URL.RawQuery (which
-// net/http sends as they are), or an invalid header or trailer field (a
+// method, a control character, a space or a '#' in URL.Opaque or
+// URL.RawQuery (which net/http sends as they are), or an invalid header or trailer field (a
 // trailer key net/http refuses, Content-Length, Transfer-Encoding or
 // Trailer, included). Such a failure would be retried and counted against
 // the host's circuit breaker, so that one malformed request could fail
@@ -142,6 +142,16 @@ func checkRequest(req *http.Request) error {
 	// timeout, is retried and counted against the host's breaker.
 	if hasCTL(req.URL.Opaque) || hasCTL(req.URL.RawQuery) {
 		return fmt.Errorf("%w: control character in the URL", ErrInvalidRequest)
+	}
+	// A space ends the request-target of an HTTP/1.1 request line ("GET
+	// /p?a=1 HTTP/1.0 HTTP/1.1"): a lenient server or proxy may read
+	// another target or version than the one signed; url.Parse keeps a
+	// space in the query. A '#' (only in a hand-set RawQuery or Opaque)
+	// starts a fragment, which a request-target cannot carry (RFC 9112
+	// §3.2), so a server may cut the target there. Percent-encode them
+	// (%20, %23); net/http's HTTP/2 transport would send them as they are.
+	if strings.ContainsAny(req.URL.Opaque, " #") || strings.ContainsAny(req.URL.RawQuery, " #") {
+		return fmt.Errorf("%w: space or '#' in the URL's query or opaque part (percent-encode it)", ErrInvalidRequest)
 	}
 	if err := checkFields("header", req.Header); err != nil {
 		return err
