@@ -47,10 +47,14 @@ type cooldownEntry struct {
 
 // NewCooldowns returns an empty in-memory CooldownStore keeping at most
 // maxHosts hosts (0: DefaultMaxHosts; the least recently used host is
-// forgotten first).
+// forgotten first, hosts whose cooldown has ended before those with one
+// in force).
 func NewCooldowns(maxHosts int) *Cooldowns {
 	c := &Cooldowns{clk: sysClock}
 	c.reg.init(maxHosts, func(string) *cooldownEntry { return new(cooldownEntry) })
+	// A cooldown in force is forgotten last: many other hosts set or
+	// read must not send to a host that asked to be left alone.
+	c.reg.busy = func(e *cooldownEntry) bool { return e.until.Load() > c.clk.Mono(c.clk.Now()) }
 	return c
 }
 

@@ -151,7 +151,9 @@ type RetryConfig struct {
 	// StopBody), as a generator error does.
 	NewIdempotencyKey func() (string, error)
 	// MaxHosts bounds the per-host state (budget, cooldown). Zero:
-	// DefaultMaxHosts.
+	// DefaultMaxHosts. Past it, the least recently used hosts are
+	// forgotten, those with a cooldown in force or retries counted in
+	// their budget's window last.
 	MaxHosts int
 	// MaxDrain is how much of a discarded response body is read before
 	// it is closed. Zero: DefaultMaxDrain; negative: none. The drain runs
@@ -498,6 +500,12 @@ func NewRetry(next http.RoundTripper, cfg RetryConfig) (http.RoundTripper, error
 		}
 		return h
 	})
+	// A host with a cooldown in force or retries counted in its budget's
+	// window is forgotten last: its fresh state would send to it at once
+	// or allow the budget's floor of retries again, so a caller pushing
+	// many other hosts through (a webhook sender, a crawler) cannot lift
+	// either.
+	l.hosts.busy = l.hostBusy
 	meter := meterOf(c.MeterProvider)
 	if l.retries, err = meter.Int64Counter(MetricRetries, metric.WithUnit("{retry}"),
 		metric.WithDescription("Retries scheduled by the securecall retry layer.")); err != nil || l.retries == nil {
@@ -545,6 +553,22 @@ func init() {
 type retryHost struct {
 	budget *budget // nil: no budget
 	cool   cooldownEntry
+}
+
+// hostBusy reports state of h that a fresh entry would lose: a cooldown
+// in force, or retries counted in the budget's window. It runs only when
+// the host registry is full.
+func (l *retryLayer) hostBusy(h *retryHost) bool {
+	now := l.clk.Mono(l.clk.Now())
+	if h.cool.until.Load() > now {
+		return true
+	}
+	if h.budget != nil {
+		if _, retries := h.budget.win.totals(now); retries > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // hostLabel selects a cached metric attribute set.
