@@ -495,6 +495,10 @@ func bodyReplayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
 
+// invalidHostKey is HostKey's answer for a host longer than a DNS name
+// (maxHostLen) or a port longer than five digits.
+const invalidHostKey = "_invalid"
+
 // HostKey returns the key under which the per-host state of the
 // resilience layers (retry budget, cooldown, breaker, throttle) is kept for
 // u: its host and port in lower case, without the scheme's default port
@@ -506,7 +510,10 @@ func bodyReplayable(req *http.Request) bool {
 // net/http sends it. Userinfo that a URL built by hand put in Host
 // ("user:pass@api.example.com", which url.Parse puts in User) is no part
 // of the key: the key is a span and metric attribute, an error's Host and
-// a shared store's key, where a credential must not go. In the common
+// a shared store's key, where a credential must not go. A host longer than
+// a DNS name (253 bytes) or a port of more than five digits, which url.Parse
+// takes and nothing can dial, has the key "_invalid", so that a caller's
+// URLs (webhooks) cannot make the per-host state hold long strings. In the common
 // case (a lower-case ASCII host, with a default or no port) it does not
 // allocate.
 func HostKey(u *url.URL) string {
@@ -522,6 +529,12 @@ func HostKey(u *url.URL) string {
 		h, port = h[:i], h[i+1:]
 	}
 	name, _ := originHost(h) // the host as an Origin holds it
+	if len(name) > maxHostLen || len(port) > maxPortLen {
+		// No DNS name or port is that long: the URL cannot be dialed, and
+		// the key is kept per host (MaxHosts of them in each layer), in
+		// metric series and in shared stores. url.Parse bounds neither.
+		return invalidHostKey
+	}
 	if port == "" || (port == "443" && strings.EqualFold(u.Scheme, "https")) || (port == "80" && strings.EqualFold(u.Scheme, "http")) {
 		return name
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -118,4 +120,51 @@ func TestRetryBudgetSurvivesHostChurn(t *testing.T) {
 			t.Errorf("target reached %d times in all, want 5 (one more call, no retry: the budget is spent within its window)", n)
 		}
 	})
+}
+
+// HostKey names the per-host state of the resilience layers (kept for up
+// to MaxHosts hosts each), their metric attributes and shared stores'
+// keys. url.Parse bounds neither a host's nor a port's length, and a URL
+// may be a user's (webhooks): a host longer than a DNS name, which cannot
+// be dialed, must not be kept in full.
+func TestHostKeyBounded(t *testing.T) {
+	long := strings.Repeat("a", 10000) + ".example"
+	for _, raw := range []string{
+		"https://" + long + "/x",
+		"https://" + long + ":8443/x",
+		"https://api.example:" + strings.Repeat("9", 10000) + "/x",
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k := transport.HostKey(u); len(k) > 253+6 {
+			t.Errorf("HostKey of a %d-byte host: %d bytes, want at most a DNS name and a port", len(u.Host), len(k))
+		}
+	}
+	// A name of the maximum length is kept as it is.
+	max := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61)
+	u, _ := url.Parse("https://" + max + ":8443/x")
+	if k := transport.HostKey(u); k != max+":8443" {
+		t.Errorf("HostKey of a 253-byte name: %q", k)
+	}
+}
+
+// Distinct over-long hosts do not each take a breaker of their own.
+func TestBreakerLongHostsShareOneState(t *testing.T) {
+	var calls atomic.Int64
+	next := churnRT(func(req *http.Request) (*http.Response, error) {
+		calls.Add(1)
+		return nil, errors.New("dial: no such host")
+	})
+	rt, err := transport.NewBreaker(next, transport.BreakerConfig{ConsecutiveFailures: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		churnGet(t, t.Context(), rt, fmt.Sprintf("https://%s-%d.example/x", strings.Repeat("a", 300), i))
+	}
+	if n := calls.Load(); n != 3 {
+		t.Errorf("%d sends to 10 distinct hosts longer than a DNS name, want 3 (one breaker, opened)", n)
+	}
 }
