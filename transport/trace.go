@@ -466,7 +466,8 @@ func methodOf(m string) *method {
 // serverOf returns server.address and server.port of u; the port defaults
 // by scheme. Userinfo in a Host built by hand ("user:pass@host", which
 // url.Parse would have put in User) is dropped: the address names the
-// span and is a metric attribute.
+// span and is a metric attribute. A host longer than a DNS name (253
+// bytes) is "_invalid".
 func serverOf(u *url.URL) (string, int) {
 	if i := strings.LastIndexByte(u.Host, '@'); i >= 0 {
 		c := *u
@@ -474,6 +475,11 @@ func serverOf(u *url.URL) (string, int) {
 		u = &c
 	}
 	host, port := validUTF8(u.Hostname()), u.Port()
+	if len(host) > maxHostLen {
+		// Longer than a DNS name: nothing can dial it, and url.Parse
+		// bounds no host; a metric series would keep it for good.
+		host = invalidHostKey
+	}
 	if port != "" {
 		if p, err := strconv.Atoi(port); err == nil {
 			return host, p
