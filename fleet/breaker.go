@@ -31,8 +31,8 @@ type BreakerOptions struct {
 	// first, then the one whose open state ends soonest (a write to Redis
 	// already under way still happens).
 	MaxHosts int
-	// MeterProvider creates MetricDegraded and MetricRedisErrors. Nil:
-	// the global provider.
+	// MeterProvider creates MetricDegraded, MetricRedisErrors and
+	// MetricPoolExhausted. Nil: the global provider.
 	MeterProvider metric.MeterProvider
 }
 

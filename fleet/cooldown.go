@@ -41,8 +41,8 @@ type CooldownOptions struct {
 	// When it is reached, hosts whose cooldown has ended are dropped
 	// first, then the one whose cooldown ends soonest.
 	MaxHosts int
-	// MeterProvider creates MetricDegraded and MetricRedisErrors. Nil:
-	// the global provider.
+	// MeterProvider creates MetricDegraded, MetricRedisErrors and
+	// MetricPoolExhausted. Nil: the global provider.
 	MeterProvider metric.MeterProvider
 }
 

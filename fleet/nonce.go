@@ -54,8 +54,8 @@ type NonceOptions struct {
 	// with FailClosed. A store not made by its constructor (a zero
 	// signer.MemoryNonceStore) is a *ConfigError naming Local.
 	Local signer.NonceStore
-	// MeterProvider creates MetricDegraded and MetricRedisErrors. Nil:
-	// the global provider.
+	// MeterProvider creates MetricDegraded, MetricRedisErrors and
+	// MetricPoolExhausted. Nil: the global provider.
 	MeterProvider metric.MeterProvider
 }
 

@@ -140,8 +140,8 @@ type QuotaOptions struct {
 	// FallBackLocal, the hosts past the table share one local bucket per
 	// limit.
 	MaxHosts int
-	// MeterProvider creates MetricDegraded and MetricRedisErrors (store
-	// "lease"). Nil: the global provider.
+	// MeterProvider creates MetricDegraded, MetricRedisErrors and
+	// MetricPoolExhausted (store "lease"). Nil: the global provider.
 	MeterProvider metric.MeterProvider
 }
 
