@@ -31,6 +31,9 @@
 // breaker store always does (each replica's own breaker keeps working).
 //
 // The caller owns the go-redis client and must enable
-// ContextTimeoutEnabled on it. docs/fleet.md has the guarantees, their
-// limits, sizing and what is not built yet.
+// ContextTimeoutEnabled on it; its PoolTimeout should be below the
+// stores' Timeout, or a call that finds every pooled connection busy ends
+// at the Timeout and counts as a Redis outage instead of ErrPoolExhausted.
+// docs/fleet.md has the guarantees, their limits, sizing and what is not
+// built yet.
 package fleet
