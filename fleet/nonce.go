@@ -75,7 +75,9 @@ type NonceOptions struct {
 // ProbeInterval) succeeds:
 //
 //   - FailClosed (default): Claim returns an *Error wrapping
-//     ErrUnavailable; the verifier rejects the request (use ErrorHandler
+//     ErrUnavailable (ErrPoolExhausted instead when the go-redis client's
+//     pool had no free connection, which does not mark Redis down); the
+//     verifier rejects the request (use ErrorHandler
 //     to answer 503 rather than 401). No replay can get through; no
 //     request is accepted.
 //   - FallBackLocal: Claim uses the replica's Local store. Replay
@@ -151,8 +153,9 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 // Claim implements signer.NonceStore: nil when the nonce is new (it is now
 // recorded until `until`, inclusive), an error wrapping signer.ErrReplay
 // when it was recorded, and an *Error wrapping ErrUnavailable when Redis
-// is unavailable under FailClosed. A cancelled ctx fails the claim with
-// its error and does not mark Redis down.
+// is unavailable under FailClosed (ErrPoolExhausted when the go-redis
+// client's pool had no free connection). A cancelled ctx fails the claim
+// with its error and does not mark Redis down.
 //
 // A zero NonceStore (not made by NewNonceStore) claims nothing: it
 // returns a *ConfigError, so a Verifier using it fails closed.
@@ -254,9 +257,10 @@ func (s *NonceStore) key(keyID, nonce string) string {
 
 // ErrorHandler is a signer.VerifierOptions.ErrorHandler for verifiers on
 // a fail-closed NonceStore: a request refused because Redis is unavailable
-// gets 503 Service Unavailable with Retry-After: 1 (the client may try
-// again; its signature was not judged), every other failure gets
-// signer.DefaultErrorHandler's answer.
+// (ErrUnavailable) or the go-redis client's pool had no free connection
+// (ErrPoolExhausted) gets 503 Service Unavailable with Retry-After: 1
+// (the client may try again; its signature was not judged), every other
+// failure gets signer.DefaultErrorHandler's answer.
 func ErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrPoolExhausted) {
 		w.Header().Set("Retry-After", "1")

@@ -108,7 +108,8 @@ type QuotaOptions struct {
 	// used first under both). PolicyDefault means FallBackLocal: each
 	// replica grants from a local token bucket of Rate / ExpectedReplicas
 	// per Period (burst Burst / ExpectedReplicas, at least 1). FailClosed
-	// refuses with an *Error matching ErrUnavailable and
+	// refuses with an *Error matching ErrUnavailable (ErrPoolExhausted
+	// when the go-redis client's pool had no free connection) and
 	// transport.ErrRateLimited.
 	Policy Policy
 	// ExpectedReplicas is the number of replicas the local share under
@@ -187,8 +188,9 @@ type QuotaOptions struct {
 //     each replica's unexpired leases, at most 1.25 batches): within the quota
 //     only if no more than ExpectedReplicas replicas run.
 //   - FailClosed: TakeQuota returns an *Error (Store "lease") wrapping
-//     ErrUnavailable and transport.ErrRateLimited; nothing is sent beyond
-//     the leases already held.
+//     ErrUnavailable (ErrPoolExhausted when the go-redis client's pool had
+//     no free connection) and transport.ErrRateLimited; nothing is sent
+//     beyond the leases already held.
 //
 // Requests granted locally during an outage are not charged to Redis
 // afterwards, and a restarted Redis starts every quota with a full burst:
@@ -410,7 +412,8 @@ func (r quotaRule) matches(host string) bool { return transport.MatchHostPattern
 // to host may be sent now; (d, nil) when none is available (nothing was
 // taken; asking again after d may succeed; d is at most the quota's
 // Period); under FailClosed, while Redis is unavailable and no leased
-// token is left, an *Error matching ErrUnavailable and
+// token is left, an *Error matching ErrUnavailable (ErrPoolExhausted
+// when the go-redis client's pool had no free connection) and
 // transport.ErrRateLimited. When ctx is done before a lease it waits for
 // has answered, it returns ctx.Err(). host is a transport.HostKey. Hosts
 // without a quota are granted at once.
