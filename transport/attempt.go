@@ -165,12 +165,12 @@ func (c *attemptDetached) Value(key any) any {
 	}
 	if key == httptraceKey && httptraceKey != nil {
 		// A token fetch's connection is not the attempt's: it sees the
-		// caller's trace, not the breaker's probe.
-		if a, _ := c.Context.Value(attemptKey{}).(*Attempt); a != nil && a.conn.Load() != nil {
-			if t := a.conn.Load().user; t != nil {
-				return t
-			}
-			return nil
+		// caller's trace, never the breaker's probe. Looked up above the
+		// attempt's context, not through the probe: a refresh goes on
+		// (on its own goroutine, net/http's dial too) while the breaker
+		// arms and disarms it.
+		if a, _ := c.Context.Value(attemptKey{}).(*Attempt); a != nil && a.ctx != nil {
+			return a.ctx.Context.Value(key)
 		}
 	}
 	return c.Context.Value(key)
