@@ -113,8 +113,8 @@ func stateOf(s gobreaker.State) BreakerState {
 // Inside a stack, the failures of the attempts that shared one connection
 // which died (the streams of one HTTP/2 connection, failing at once on a
 // reset, a GOAWAY with an error, a read error) count as one failure per
-// Window; failures on distinct connections, attempt timeouts, HTTP/2
-// stream errors and 5xx count one each. A breaker used on its own counts
+// Window; failures on distinct connections, attempt timeouts, failed
+// dials, HTTP/2 stream errors and 5xx count one each. A breaker used on its own counts
 // every failure.
 type BreakerConfig struct {
 	// FailureRatio opens the breaker when failures / attempts in Window
@@ -734,10 +734,12 @@ func (p *connProbe) disarm(a *Attempt) net.Conn {
 
 // connFailure reports an error that may be the death of the attempt's
 // connection, shared by its other streams: anything but an HTTP/2 stream
-// error (one stream's, the connection lives on) and a timeout (each
-// attempt's own, on a hung host each counts).
+// error (one stream's, the connection lives on), a timeout (each
+// attempt's own, on a hung host each counts) and a failed dial (net/http
+// resending the request on a new connection, the one GotConn reported
+// left behind: each attempt's own dial).
 func connFailure(err error) bool {
-	if err == nil || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || hasDialError(err) {
 		return false
 	}
 	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
