@@ -410,14 +410,6 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 
-	// Inside a stack, learn the connection the attempt uses, so that the
-	// streams of one dead connection count as one failure (see
-	// connFailure). A pooled probe: no allocation.
-	var probe *connProbe
-	if a != nil && a.conn.Load() == nil && httptraceKey != nil {
-		probe = armConnProbe(a)
-	}
-
 	var done func(error) // nil on the closed-state fast path
 	if BreakerState(h.state.Load()) != BreakerClosed {
 		d, err := l.admit(h, now)
@@ -433,6 +425,14 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		changes = h.changes.Load()
 	}
 
+	// Inside a stack, learn the connection the attempt uses, so that the
+	// streams of one dead connection count as one failure (see
+	// connFailure). A pooled probe: no allocation. Armed once the attempt
+	// is admitted: a refused one never sends.
+	var probe *connProbe
+	if a != nil && a.conn.Load() == nil && httptraceKey != nil {
+		probe = armConnProbe(a)
+	}
 	resp, err := l.next.RoundTrip(req)
 	if err != nil {
 		err = invalidForHTTP2(req, err) // the caller's error, not the host's
