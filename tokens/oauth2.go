@@ -188,7 +188,9 @@ func (e *endpoint) requestContext(ctx context.Context) (context.Context, string,
 // answer that x/oauth2 cannot parse into an integer it can: a fractional
 // or exponent number (3600.5, 3.6e3) is rounded down (RFC 6749 §5.1 wants
 // an integer; rounding down only shortens the lifetime) and clamped to the
-// int64 range, anything else that is not null ("soon", true) becomes -1.
+// int64 range, anything else that is not null ("soon", true) becomes -1;
+// whitespace around a form value ("3600\n") is ignored, as Token.Extra
+// ignores it, never read as no expiry.
 // x/oauth2 would fail the whole request on those and lose a rotated
 // refresh token; checkExpiresIn then refuses what is out of range after
 // the refresh token is persisted. Body types are told apart as x/oauth2
@@ -237,7 +239,9 @@ func floorExpiresIn(ctype string, body []byte) ([]byte, bool) {
 		if _, err := strconv.Atoi(s); err == nil || s == "" {
 			return nil, false // what x/oauth2 reads (and "": no expiry)
 		}
-		vals.Set("expires_in", intSeconds(s))
+		// Around the number, whitespace (a trailing newline) is
+		// ignored, as Token.Extra ignores it.
+		vals.Set("expires_in", intSeconds(strings.TrimSpace(s)))
 		return []byte(vals.Encode()), true
 	}
 	var m map[string]json.RawMessage
@@ -266,7 +270,10 @@ func intSeconds(s string) string {
 	if !json.Valid([]byte(s)) || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) {
 		return "-1"
 	}
-	f, _ := strconv.ParseFloat(s, 64) // a JSON number: ±Inf beyond float64
+	f, err := strconv.ParseFloat(s, 64) // a JSON number: ±Inf beyond float64
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return "-1" // json.Valid allows whitespace around a number
+	}
 	switch f = math.Floor(f); {
 	case f >= math.MaxInt64:
 		return strconv.FormatInt(math.MaxInt64, 10)
