@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/idna"
@@ -53,17 +54,25 @@ func (b *Base) watchH2(t *http.Transport) {
 }
 
 // h2FirstRT is the HTTP/2 round tripper net/http uses for the requests
-// that dialed conn.
+// that dialed conn. net/http also hands it later requests while no pooled
+// HTTP/2 connection can take one (each at its stream limit), and the
+// HTTP/2 transport then sends them over another connection, perhaps one it
+// dials: only the first request reads conn back, so that another
+// connection's failure never sets a read deadline on conn, perhaps alive
+// and carrying streams. Later requests get the recorded alert from
+// withH2Alert.
 type h2FirstRT struct {
 	next      http.RoundTripper
 	conn      *tls.Conn
 	authority string
 	b         *Base
+	used      atomic.Bool
 }
 
 func (r *h2FirstRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	first := !r.used.Swap(true)
 	resp, err := r.next.RoundTrip(req)
-	if err != nil && connDeadAfter(err) && !isTLSError(err) {
+	if first && err != nil && connDeadAfter(err) && !isTLSError(err) {
 		if aerr := closedConnAlert(r.conn); aerr != nil {
 			r.b.h2alerts.Store(r.authority, aerr)
 			return nil, fmt.Errorf("%w: %w", err, aerr)
