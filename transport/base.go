@@ -193,7 +193,8 @@ type Base struct {
 	mu      sync.Mutex
 	retired []*http.Transport // replaced after a certificate rotation; guarded by mu
 
-	h2alerts sync.Map // authority -> the TLS alert that closed a new HTTP/2 connection (watchH2)
+	h2alerts sync.Map     // authority -> the TLS alert that closed a new HTTP/2 connection (watchH2)
+	h2alertN atomic.Int64 // entries in h2alerts, at most maxH2Alerts
 
 	testHookSync func() // tests: run by syncClientCertificate after it read the generation
 }

@@ -44,7 +44,9 @@ func (b *Base) watchH2(t *http.Transport) {
 	t.TLSNextProto["h2"] = func(authority string, c *tls.Conn) http.RoundTripper {
 		// A new connection to authority: an alert recorded for an earlier
 		// one no longer describes what its requests will meet.
-		b.h2alerts.Delete(authority)
+		if _, ok := b.h2alerts.LoadAndDelete(authority); ok {
+			b.h2alertN.Add(-1)
+		}
 		rt := up(authority, c)
 		if _, ok := rt.(interface{ RoundTripErr() error }); ok {
 			return rt // net/http checks for this type: the connection was refused
@@ -74,7 +76,7 @@ func (r *h2FirstRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := r.next.RoundTrip(req)
 	if first && err != nil && connDeadAfter(err) && !isTLSError(err) {
 		if aerr := closedConnAlert(r.conn); aerr != nil {
-			r.b.h2alerts.Store(r.authority, aerr)
+			r.b.rememberH2Alert(r.authority, aerr)
 			return nil, fmt.Errorf("%w: %w", err, aerr)
 		}
 	}
@@ -108,6 +110,31 @@ func closedConnAlert(c *tls.Conn) error {
 		return err
 	}
 	return nil
+}
+
+// maxH2Alerts bounds the authorities whose refusing alert a Base
+// remembers (their keys come from the URLs called). Past it, a new
+// authority's alert is still added to the error of the request that met
+// it, but not to those of later requests given the same refused
+// connection.
+const maxH2Alerts = 256
+
+// rememberH2Alert records aerr, the alert that closed a new HTTP/2
+// connection to authority, for the requests net/http gives that
+// connection next (withH2Alert), unless maxH2Alerts are held.
+func (b *Base) rememberH2Alert(authority string, aerr error) {
+	if _, ok := b.h2alerts.Load(authority); ok {
+		b.h2alerts.Store(authority, aerr)
+		return
+	}
+	if b.h2alertN.Add(1) > maxH2Alerts {
+		b.h2alertN.Add(-1)
+		return
+	}
+	if _, loaded := b.h2alerts.LoadOrStore(authority, aerr); loaded {
+		b.h2alertN.Add(-1)
+		b.h2alerts.Store(authority, aerr)
+	}
 }
 
 // withH2Alert returns err, an error of req, with the TLS alert that closed
