@@ -399,9 +399,11 @@ func showRequest(resp *http.Response) {
 // then, so a copy taken before would send them empty (or, on a retry,
 // with the previous attempt's values). src is the source's Trailer (the
 // caller's map). At EOF, on the goroutine reading the body (the one
-// filling src and, after it, writing the trailer), src's fields are
-// copied into r's. A request without a declared trailer or a body is left
-// as it is.
+// filling src and, after it, writing the trailer), the values src holds
+// for the keys r's trailer declares are copied into r's; a key src gained
+// while the body was read is not (net/http wants the keys declared before
+// the body is sent, and the checks made before sending never saw it). A
+// request without a declared trailer or a body is left as it is.
 func syncTrailer(r *http.Request, src http.Header) {
 	if len(src) == 0 || r.Trailer == nil || r.Body == nil || r.Body == http.NoBody {
 		return
@@ -435,8 +437,15 @@ func (b *trailerSyncBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF && !b.done {
 		b.done = true
-		for k, vv := range b.src {
-			b.dst[k] = slices.Clone(vv)
+		// Only the keys dst holds: those declared when the attempt began,
+		// which the checks made before sending (the plain-http credential
+		// guard, signing, redaction) saw. net/http wants every trailer key
+		// declared before the body is sent; a key src gained while the
+		// body was read would reach the wire past those checks.
+		for k := range b.dst {
+			if vv, ok := b.src[k]; ok {
+				b.dst[k] = slices.Clone(vv)
+			}
 		}
 	}
 	return n, err
