@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"reflect"
+	"strings"
 )
 
 // IsCertificateError reports whether err (or anything it wraps) is a
@@ -21,7 +22,13 @@ import (
 // otherwise drop it), or crypto/tls's refusal to sign with the client
 // certificate's key when the server accepts none of the signature schemes
 // that key can make ("tls: peer doesn't support any of the certificate's
-// signature algorithms", a plain error matched by its exact message).
+// signature algorithms", a plain error matched by its exact message), or
+// because the certificate or its key cannot sign at all (an unsupported
+// key type or curve, an RSA key too small, a SupportedSignatureAlgorithms
+// list the key cannot make, a key that is no crypto.Signer: see
+// isClientKeyUnusable). A failure of the key's signer itself ("tls:
+// failed to sign handshake: ...") is not one: a hardware or remote signer
+// may fail for a while.
 //
 // Such failures do not go away by trying again, and trying again against a
 // server that presents the wrong key only gives an attacker more chances:
@@ -49,7 +56,8 @@ func IsCertificateError(err error) bool {
 	if a, ok := errors.AsType[tls.AlertError](err); ok && isCertificateAlert(uint8(a)) {
 		return true
 	}
-	return hasCertificateAlert(err) || innermost(err, isSignatureSchemeMismatch)
+	return hasCertificateAlert(err) || innermost(err, isSignatureSchemeMismatch) ||
+		innermost(err, isClientKeyUnusable)
 }
 
 // isSignatureSchemeMismatch reports whether s is the message of the error
@@ -60,6 +68,67 @@ func IsCertificateError(err error) bool {
 // the server is the only fix.
 func isSignatureSchemeMismatch(s string) bool {
 	return s == "tls: peer doesn't support any of the certificate's signature algorithms"
+}
+
+// isClientKeyUnusable reports whether s is the message of one of the
+// errors crypto/tls's client handshake returns when the client
+// certificate's key can make no signature the negotiated version allows,
+// whatever the server: plain errors with no type to match, each decided by
+// the certificate, its key and the negotiated version alone, so no retry
+// can fix them. The texts, in Go 1.26's crypto/tls:
+//
+//   - auth.go unsupportedCertificateError, reached from
+//     selectSignatureScheme (from handshake_client.go doFullHandshake for
+//     TLS 1.2, handshake_client_tls13.go sendClientCertificate for TLS
+//     1.3) when the key is no crypto.Signer
+//     or no signature scheme is left for it: "tls: unsupported
+//     certificate: private key is %T, expected *%T" (and its
+//     *ed25519.PrivateKey form), "tls: certificate private key (%T) does
+//     not implement crypto.Signer", "tls: unsupported certificate curve
+//     (%s)", "tls: certificate RSA key size too small for supported
+//     signature algorithms", "tls: unsupported certificate key (%T)",
+//     "tls: peer doesn't support the certificate custom signature
+//     algorithms" (despite its words, the certificate's own
+//     SupportedSignatureAlgorithms leave none its key can make) and "tls:
+//     internal error: unsupported key (%T)" (every scheme of the key
+//     disabled by policy: FIPS 140-3 mode, GODEBUG);
+//   - handshake_client.go doFullHandshake (TLS 1.2): "tls: client
+//     certificate private key of type %T does not implement crypto.Signer".
+//
+// Each is matched whole: a fixed text exactly, a formatted one by its
+// fixed parts around a single %T or %s operand (no space in it).
+func isClientKeyUnusable(s string) bool {
+	switch s {
+	case "tls: certificate RSA key size too small for supported signature algorithms",
+		"tls: peer doesn't support the certificate custom signature algorithms",
+		"tls: unsupported certificate: private key is *ed25519.PrivateKey, expected ed25519.PrivateKey":
+		return true
+	}
+	if t, ok := strings.CutPrefix(s, "tls: unsupported certificate: private key is "); ok {
+		typ, want, ok := strings.Cut(t, ", expected *")
+		return ok && isOperand(typ) && want == typ
+	}
+	for _, f := range [...][2]string{
+		{"tls: certificate private key (", ") does not implement crypto.Signer"},
+		{"tls: unsupported certificate curve (", ")"},
+		{"tls: unsupported certificate key (", ")"},
+		{"tls: internal error: unsupported key (", ")"},
+		{"tls: client certificate private key of type ", " does not implement crypto.Signer"},
+	} {
+		if t, ok := strings.CutPrefix(s, f[0]); ok {
+			if op, ok := strings.CutSuffix(t, f[1]); ok && isOperand(op) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isOperand reports whether s can be what crypto/tls formatted into one of
+// the messages isClientKeyUnusable matches: a type name (%T) or a curve
+// name (%s), non-empty, with no space or parenthesis.
+func isOperand(s string) bool {
+	return s != "" && !strings.ContainsAny(s, " ()")
 }
 
 // TLS alert codes (RFC 8446 section 6, RFC 5246 section 7.2) about
