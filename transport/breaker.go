@@ -139,14 +139,15 @@ type BreakerConfig struct {
 	ProbeTimeout time.Duration
 	// MaxHosts bounds the number of per-host breakers. Zero:
 	// DefaultMaxHosts (least recently used forgotten first, closed
-	// breakers before open or half-open ones).
+	// breakers before open or half-open ones; each counted in
+	// MetricHostsForgotten).
 	MaxHosts int
 	// OnStateChange, when set, is called on every state change of a
 	// host's breaker (synchronously, with the breaker's lock held: it must
 	// be quick and must not call the layer).
 	OnStateChange func(host string, from, to BreakerState)
-	// MeterProvider creates MetricBreakerTransitions. nil:
-	// otel.GetMeterProvider().
+	// MeterProvider creates MetricBreakerTransitions and
+	// MetricHostsForgotten. nil: otel.GetMeterProvider().
 	MeterProvider metric.MeterProvider
 	// Store, when set, shares "open until T" with other processes (the
 	// replicas of a service; see the fleet module). Before sending, the
@@ -288,6 +289,7 @@ func NewBreaker(next http.RoundTripper, cfg BreakerConfig) (http.RoundTripper, e
 	// An open or half-open breaker is forgotten last: a fresh one is
 	// closed and would send to the failing host again.
 	l.hosts.busy = func(h *breakerHost) bool { return BreakerState(h.state.Load()) != BreakerClosed }
+	l.hosts.forgotten = newForgetCounter(meter, "breaker")
 	return l, nil
 }
 

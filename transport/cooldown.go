@@ -2,12 +2,16 @@ package transport
 
 import (
 	"cmp"
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // DefaultMaxHosts is the number of hosts whose state a per-host registry
@@ -15,6 +19,27 @@ import (
 // leaves the limit at zero. Past it, the least recently used hosts are
 // forgotten.
 const DefaultMaxHosts = 1024
+
+// Names of the per-host registries' instrument and its attributes.
+const (
+	// MetricHostsForgotten counts hosts whose state a full per-host
+	// registry forgot to make room for a new host (unit "{host}").
+	// Attributes: HostsLayerKey, HostsBusyKey; never the host (a series
+	// per host would be unbounded). A rising count with busy=true means
+	// host churn (a webhook sender, a crawler, a caller choosing hosts) is
+	// lifting open breakers, cooldowns or retry budgets: raise MaxHosts.
+	// The throttle forgets no busy host (it refuses the new one, see
+	// ThrottleHosts) and is not counted.
+	MetricHostsForgotten = "securecall.client.hosts.forgotten"
+
+	// HostsLayerKey: the registry that forgot the host ("breaker",
+	// "retry", or "cooldowns" for a Cooldowns store).
+	HostsLayerKey = attribute.Key("securecall.hosts.layer")
+	// HostsBusyKey: whether the host still had protective state in force
+	// (an open or half-open breaker; a cooldown, or retries counted in the
+	// budget's window).
+	HostsBusyKey = attribute.Key("securecall.hosts.busy")
+)
 
 // CooldownStore holds, per host (a HostKey), the time before which no
 // request should be sent to it: a cooldown a server asked for with
@@ -48,14 +73,78 @@ type cooldownEntry struct {
 // NewCooldowns returns an empty in-memory CooldownStore keeping at most
 // maxHosts hosts (0: DefaultMaxHosts; the least recently used host is
 // forgotten first, hosts whose cooldown has ended before those with one
-// in force).
+// in force). Forgotten hosts are counted in MetricHostsForgotten on
+// otel.GetMeterProvider(); NewCooldownsWith takes another provider.
 func NewCooldowns(maxHosts int) *Cooldowns {
+	return newCooldowns(maxHosts, nil)
+}
+
+// CooldownsConfig configures an in-memory Cooldowns (NewCooldownsWith).
+type CooldownsConfig struct {
+	// MaxHosts bounds the number of hosts kept. Zero: DefaultMaxHosts.
+	MaxHosts int
+	// MeterProvider creates MetricHostsForgotten. nil:
+	// otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
+}
+
+// NewCooldownsWith is NewCooldowns configured by cfg. A negative
+// MaxHosts is a *ConfigError.
+func NewCooldownsWith(cfg CooldownsConfig) (*Cooldowns, error) {
+	if cfg.MaxHosts < 0 {
+		return nil, configErrorf("CooldownsConfig.MaxHosts", nil, "must not be negative, got %d", cfg.MaxHosts)
+	}
+	return newCooldowns(cfg.MaxHosts, cfg.MeterProvider), nil
+}
+
+func newCooldowns(maxHosts int, mp metric.MeterProvider) *Cooldowns {
 	c := &Cooldowns{clk: sysClock}
 	c.reg.init(maxHosts, func(string) *cooldownEntry { return new(cooldownEntry) })
 	// A cooldown in force is forgotten last: many other hosts set or
 	// read must not send to a host that asked to be left alone.
 	c.reg.busy = func(e *cooldownEntry) bool { return e.until.Load() > c.clk.Mono(c.clk.Now()) }
+	c.reg.forgotten = newForgetCounter(meterOf(mp), "cooldowns")
 	return c
+}
+
+// forgetCounter records MetricHostsForgotten for one registry, with its
+// two attribute sets made once.
+type forgetCounter struct {
+	c          metric.Int64Counter
+	idle, busy []metric.AddOption
+}
+
+// newForgetCounter returns layer's counter, nil when meter cannot make
+// it (the error goes to otel.Handle).
+func newForgetCounter(meter metric.Meter, layer string) *forgetCounter {
+	c, err := meter.Int64Counter(MetricHostsForgotten, metric.WithUnit("{host}"),
+		metric.WithDescription("Hosts whose state a full securecall per-host registry forgot to make room for another."))
+	if err != nil || c == nil {
+		otelHandle(err)
+		return nil
+	}
+	set := func(busy bool) []metric.AddOption {
+		return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(HostsLayerKey.String(layer), HostsBusyKey.Bool(busy)))}
+	}
+	return &forgetCounter{c: c, idle: set(false), busy: set(true)}
+}
+
+// record counts idle and busy forgotten hosts. It runs after an
+// eviction, outside the registry's lock.
+func (f *forgetCounter) record(idle, busy int) {
+	if f == nil || idle+busy == 0 {
+		return
+	}
+	ctx := context.Background()
+	if !f.c.Enabled(ctx) {
+		return
+	}
+	if idle > 0 {
+		f.c.Add(ctx, int64(idle), f.idle...)
+	}
+	if busy > 0 {
+		f.c.Add(ctx, int64(busy), f.busy...)
+	}
 }
 
 // CooldownUntil implements CooldownStore. The end is in the frame of the
@@ -153,6 +242,9 @@ type registry[V any] struct {
 	// busyUntil: the earliest wake of that scan (0 while it runs).
 	allBusy   atomic.Bool
 	busyUntil atomic.Int64
+	// forgotten, when set, counts the entries eviction takes, outside
+	// the lock (MetricHostsForgotten).
+	forgotten *forgetCounter
 }
 
 type regEntry[V any] struct {
@@ -197,7 +289,9 @@ func (r *registry[V]) get(host string, now int64) *V {
 	if r.refusing(now) {
 		return nil
 	}
-	return r.add(host, now)
+	v, idle, busy := r.add(host, now)
+	r.forgotten.record(idle, busy)
+	return v
 }
 
 // refusing reports that, as of now (ticks), the registry is known to be
@@ -214,13 +308,15 @@ func (r *registry[V]) changed() {
 	}
 }
 
-func (r *registry[V]) add(host string, now int64) *V {
+// add creates host's entry (see get); idle and busy are the numbers of
+// entries evicted to make room, by whether busy reported them.
+func (r *registry[V]) add(host string, now int64) (v *V, idle, busy int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.m.Load()
 	if old != nil {
 		if e, ok := (*old)[host]; ok {
-			return e.v
+			return e.v, 0, 0
 		}
 	}
 	n := 0
@@ -230,7 +326,7 @@ func (r *registry[V]) add(host string, now int64) *V {
 	cache := r.keepBusy && r.wake != nil && n >= r.max
 	if cache {
 		if r.refusing(now) {
-			return nil // another caller just scanned
+			return nil, 0, 0 // another caller just scanned
 		}
 		r.busyUntil.Store(0)
 		r.allBusy.Store(true)
@@ -242,7 +338,7 @@ func (r *registry[V]) add(host string, now int64) *V {
 		}
 	}
 	if len(next) >= r.max {
-		evictOldest(next, len(next)-r.max+1+r.max/8, r.busy, r.keepBusy)
+		idle, busy = evictOldest(next, len(next)-r.max+1+r.max/8, r.busy, r.keepBusy)
 		if len(next) >= r.max {
 			// keepBusy, and every entry is busy: until the first may be
 			// idle, or an event, refuse without scanning again.
@@ -253,7 +349,7 @@ func (r *registry[V]) add(host string, now int64) *V {
 				}
 				r.busyUntil.Store(w)
 			}
-			return nil
+			return nil, 0, 0 // nothing was evicted: next is dropped
 		}
 	}
 	if cache {
@@ -263,18 +359,26 @@ func (r *registry[V]) add(host string, now int64) *V {
 	e.used.Store(now)
 	next[host] = e
 	r.m.Store(&next)
-	return e.v
+	return e.v, idle, busy
 }
 
 // evictOldest removes the k least recently used entries of m, those busy
-// reports (when set) last, or, with keepBusy, never.
-func evictOldest[V any](m map[string]*regEntry[V], k int, busy func(*V) bool, keepBusy bool) {
+// reports (when set) last, or, with keepBusy, never. It returns the
+// numbers of idle and busy entries removed.
+func evictOldest[V any](m map[string]*regEntry[V], k int, busy func(*V) bool, keepBusy bool) (nIdle, nBusy int) {
 	if k <= 0 {
-		return
+		return 0, 0
 	}
 	if k >= len(m) && (busy == nil || !keepBusy) {
+		for _, e := range m {
+			if busy != nil && busy(e.v) {
+				nBusy++
+			} else {
+				nIdle++
+			}
+		}
 		clear(m)
-		return
+		return nIdle, nBusy
 	}
 	type aged struct {
 		host string
@@ -299,5 +403,11 @@ func evictOldest[V any](m map[string]*regEntry[V], k int, busy func(*V) bool, ke
 			break // busy entries sort last: none left to take
 		}
 		delete(m, a.host)
+		if a.busy {
+			nBusy++
+		} else {
+			nIdle++
+		}
 	}
+	return nIdle, nBusy
 }

@@ -153,7 +153,7 @@ type RetryConfig struct {
 	// MaxHosts bounds the per-host state (budget, cooldown). Zero:
 	// DefaultMaxHosts. Past it, the least recently used hosts are
 	// forgotten, those with a cooldown in force or retries counted in
-	// their budget's window last.
+	// their budget's window last (each counted in MetricHostsForgotten).
 	MaxHosts int
 	// MaxDrain is how much of a discarded response body is read before
 	// it is closed. Zero: DefaultMaxDrain; negative: none. The drain runs
@@ -165,7 +165,7 @@ type RetryConfig struct {
 	// would.
 	MaxDrain int64
 	// MeterProvider creates the layer's instruments (MetricRetries,
-	// MetricRetryStops). nil: otel.GetMeterProvider().
+	// MetricRetryStops, MetricHostsForgotten). nil: otel.GetMeterProvider().
 	MeterProvider metric.MeterProvider
 	// SharedClock lets the per-attempt layers below share one clock
 	// reading per attempt (the retry layer's) instead of each reading the
@@ -517,6 +517,7 @@ func NewRetry(next http.RoundTripper, cfg RetryConfig) (http.RoundTripper, error
 		otelHandle(err)
 		l.stops = metricnoop.Int64Counter{}
 	}
+	l.hosts.forgotten = newForgetCounter(meter, "retry")
 	return l, nil
 }
 
