@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 )
@@ -135,7 +136,14 @@ func (s *FileStore) Get(ctx context.Context, key string) ([]byte, error) {
 	if fi.Size() > int64(s.maxSize) {
 		return nil, s.fail("get", key, ErrTooLarge, fmt.Errorf("%d bytes, limit %d", fi.Size(), s.maxSize))
 	}
-	b, err := io.ReadAll(io.LimitReader(f, int64(s.maxSize)+1))
+	// Read one byte past the limit to see a file that grew since the
+	// Stat; at math.MaxInt the +1 would overflow into a negative limit,
+	// which reads nothing.
+	limit := int64(s.maxSize)
+	if limit < math.MaxInt64 {
+		limit++
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit))
 	if err != nil {
 		clear(b)
 		return nil, s.fail("get", key, nil, err)
