@@ -52,7 +52,9 @@ func WithMaxFileSize(n int) FileOption {
 // regular file (a FIFO or device there is opened without blocking and
 // refused), when it is readable or
 // writable by group or others (mode & 0o077; see WithGroupReadable), when
-// the directory is writable by group or others, or, on Unix, when the file
+// the directory is writable by group or others (on Linux, unless it is on
+// a read-only mount, where no one can add or replace a file: a Kubernetes
+// secret volume's directory is mode 1777, mounted read-only), or, on Unix, when the file
 // or directory belongs to a user other than the process's effective user or
 // root. (On Windows, where mode bits do not describe the ACLs, only the
 // regular-file check applies.) Set writes atomically (temporary file, fsync, rename) with mode
@@ -241,7 +243,10 @@ func (s *FileStore) checkDir() error {
 	if !fi.IsDir() {
 		return fmt.Errorf("%s is not a directory", s.dir)
 	}
-	if perm := fi.Mode().Perm(); checkModes && perm&0o022 != 0 {
+	// On a read-only mount nobody can add, replace or remove an entry,
+	// whatever the mode says: a Kubernetes secret volume is a 1777 tmpfs
+	// directory mounted read-only into the container.
+	if perm := fi.Mode().Perm(); checkModes && perm&0o022 != 0 && !onReadOnlyMount(s.dir) {
 		return fmt.Errorf("directory mode %#o is writable by group or others", perm)
 	}
 	return checkOwner(fi)
