@@ -68,7 +68,8 @@ var (
 	ErrTimeout = errors.New("tokens: secret store timed out")
 	// ErrTooLarge: the value exceeds the store's size limit.
 	ErrTooLarge = errors.New("tokens: secret too large for the store")
-	// ErrReadOnly: the store cannot be written (environment variables).
+	// ErrReadOnly: the store cannot be written (environment variables, a
+	// FileStore on a read-only file system).
 	ErrReadOnly = errors.New("tokens: secret store is read-only")
 	// ErrInsecureFile: a secret file or its directory is readable or
 	// writable by users other than its owner, or owned by another user.

@@ -58,7 +58,8 @@ func WithMaxFileSize(n int) FileOption {
 // or directory belongs to a user other than the process's effective user or
 // root. (On Windows, where mode bits do not describe the ACLs, only the
 // regular-file check applies.) Set writes atomically (temporary file, fsync, rename) with mode
-// 0600, creating the directory with mode 0700 if needed.
+// 0600, creating the directory with mode 0700 if needed. On a read-only
+// file system Set and Delete fail with ErrReadOnly.
 type FileStore struct {
 	dir         string
 	groupRead   bool
@@ -92,6 +93,9 @@ func NewFileStore(dir string, opts ...FileOption) (*FileStore, error) {
 func (s *FileStore) Dir() string { return s.dir }
 
 func (s *FileStore) fail(op, key string, sentinel, cause error) error {
+	if sentinel == nil && isReadOnlyFS(cause) {
+		sentinel = ErrReadOnly // a read-only mount: secret volume, $CREDENTIALS_DIRECTORY
+	}
 	return &StoreError{Backend: "file", Op: op, Key: key, Err: sentinel, Cause: cause}
 }
 

@@ -24,3 +24,6 @@ var syncDir = func(string) error { return nil }
 
 // dirSyncUnsupported: syncDir never fails here.
 func dirSyncUnsupported(error) bool { return false }
+
+// isReadOnlyFS: not detected here.
+func isReadOnlyFS(error) bool { return false }

@@ -106,3 +106,41 @@ func TestFileStoreKubernetesSecretVolume(t *testing.T) {
 		}
 	})
 }
+
+// A FileStore on a read-only mount (a Kubernetes secret volume, systemd's
+// $CREDENTIALS_DIRECTORY) cannot be written: Set and Delete must say so
+// with ErrReadOnly, as the Store contract and EnvStore do, so that a
+// caller (or a Chain reporting a fallback it could not update) can tell
+// "this store is read-only" from a failed write; the value stays.
+func TestFileStoreReadOnlyMount(t *testing.T) {
+	inMountNamespace(t, func(t *testing.T) {
+		ctx := context.Background()
+		s, dir := newFileStore(t)
+		if err := s.Set(ctx, "k", []byte("v1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
+			t.Skipf("bind mount: %v", err)
+		}
+		t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+		if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""); err != nil {
+			t.Fatalf("remount read-only: %v", err)
+		}
+		if err := s.Set(ctx, "k", []byte("v2")); !errors.Is(err, ErrReadOnly) || !errors.Is(err, syscall.EROFS) {
+			t.Errorf("Set on a read-only mount = %v; want ErrReadOnly (and EROFS)", err)
+		}
+		if err := s.Delete(ctx, "k"); !errors.Is(err, ErrReadOnly) {
+			t.Errorf("Delete on a read-only mount = %v; want ErrReadOnly", err)
+		}
+		sub, err := NewFileStore(filepath.Join(dir, "missing"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sub.Set(ctx, "k", []byte("v2")); !errors.Is(err, ErrReadOnly) {
+			t.Errorf("Set creating a directory on a read-only mount = %v; want ErrReadOnly", err)
+		}
+		if v, err := s.Get(ctx, "k"); err != nil || string(v) != "v1" {
+			t.Errorf("Get after the refused writes = %q, %v; want v1", v, err)
+		}
+	})
+}

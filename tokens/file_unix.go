@@ -55,3 +55,7 @@ var syncDir = func(dir string) error {
 func dirSyncUnsupported(err error) bool {
 	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EBADF) || errors.Is(err, errors.ErrUnsupported)
 }
+
+// isReadOnlyFS reports a write refused because the file system is mounted
+// read-only.
+func isReadOnlyFS(err error) bool { return errors.Is(err, syscall.EROFS) }
