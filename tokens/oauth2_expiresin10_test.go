@@ -20,17 +20,8 @@ import (
 // number, is refused with an error matching ErrMalformedResponse (and
 // ErrNoToken), after a rotated refresh token is persisted.
 func TestExpiresInIsAnIntegerInRange(t *testing.T) {
-	var body, ctype string
-	as := newFakeAS(t, func(w http.ResponseWriter, r *http.Request, f url.Values) {
-		w.Header().Set("Content-Type", ctype)
-		w.WriteHeader(200)
-		w.Write([]byte(body))
-	})
+	as, cc, answer := newCannedAS(t)
 	ctx := context.Background()
-	cc, err := NewClientCredentials(as.config(ClientSecretBasic(StaticSecret([]byte("s")))))
-	if err != nil {
-		t.Fatal(err)
-	}
 	const js = "application/json"
 	const form = "application/x-www-form-urlencoded"
 	good := []struct {
@@ -50,7 +41,7 @@ func TestExpiresInIsAnIntegerInRange(t *testing.T) {
 		{form, `access_token=at&token_type=Bearer`, 0},
 	}
 	for _, g := range good {
-		ctype, body = g.ctype, g.body
+		answer(g.ctype, g.body)
 		before := time.Now()
 		tok, err := cc.Token(ctx)
 		if err != nil || tok.Value() != "at" {
@@ -81,7 +72,7 @@ func TestExpiresInIsAnIntegerInRange(t *testing.T) {
 		{form, `access_token=at&token_type=Bearer&expires_in=soon`},
 	}
 	for _, b := range bad {
-		ctype, body = b.ctype, b.body
+		answer(b.ctype, b.body)
 		tok, err := cc.Token(ctx)
 		if !errors.Is(err, ErrMalformedResponse) || !errors.Is(err, ErrNoToken) || !tok.IsZero() {
 			t.Errorf("%s: token %v (expiry %v), err = %v; want ErrMalformedResponse", b.body, tok, tok.Expiry(), err)
@@ -90,7 +81,7 @@ func TestExpiresInIsAnIntegerInRange(t *testing.T) {
 
 	// Refresher: the rotated refresh token is persisted before the
 	// malformed answer is refused.
-	ctype, body = js, `{"access_token":"at","token_type":"Bearer","refresh_token":"rt-2","expires_in":-4294963696}`
+	answer(js, `{"access_token":"at","token_type":"Bearer","refresh_token":"rt-2","expires_in":-4294963696}`)
 	store := NewMemoryStore()
 	store.Set(ctx, "rt", []byte("rt-1"))
 	r, err := NewRefresher(as.config(ClientSecretBasic(StaticSecret([]byte("s")))), store, "rt")
@@ -103,7 +94,7 @@ func TestExpiresInIsAnIntegerInRange(t *testing.T) {
 	if v, _ := store.Get(ctx, "rt"); string(v) != "rt-2" {
 		t.Errorf("stored refresh token %q, want the rotated rt-2", v)
 	}
-	ctype, body = js, `{"access_token":"at","token_type":"Bearer","refresh_token":"rt-3","expires_in":7200.25}`
+	answer(js, `{"access_token":"at","token_type":"Bearer","refresh_token":"rt-3","expires_in":7200.25}`)
 	if tok, err := r.Token(ctx); err != nil || tok.Value() != "at" || time.Until(tok.Expiry()) <= time.Hour {
 		t.Errorf("Refresher, fractional: %v, %v", tok, err)
 	}
@@ -119,10 +110,28 @@ func TestExpiresInIsAnIntegerInRange(t *testing.T) {
 		`{"access_token":"at","token_type":"Bearer","expires_in":-4294963696}`,
 		`{"access_token":"at","token_type":"Bearer","expires_in":4294967296}`,
 	} {
-		ctype, body = js, b
+		answer(js, b)
 		src := FromOAuth2(conf.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, as.Client()), &oauth2.Token{RefreshToken: "rt-x"}))
 		if tok, err := src.Token(ctx); !errors.Is(err, ErrMalformedResponse) || !tok.IsZero() {
 			t.Errorf("FromOAuth2 %s: %v, %v; want ErrMalformedResponse", b, tok, err)
 		}
 	}
+}
+
+// newCannedAS starts a token endpoint that answers every request 200 with
+// the Content-Type and body last given to answer, and a ClientCredentials
+// source for it.
+func newCannedAS(t *testing.T) (as *fakeAS, cc *ClientCredentials, answer func(ctype, body string)) {
+	t.Helper()
+	var body, ctype string
+	as = newFakeAS(t, func(w http.ResponseWriter, r *http.Request, f url.Values) {
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(200)
+		w.Write([]byte(body))
+	})
+	cc, err := NewClientCredentials(as.config(ClientSecretBasic(StaticSecret([]byte("s")))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return as, cc, func(c, b string) { ctype, body = c, b }
 }

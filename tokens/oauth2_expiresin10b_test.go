@@ -2,8 +2,6 @@ package tokens
 
 import (
 	"context"
-	"net/http"
-	"net/url"
 	"testing"
 	"time"
 )
@@ -14,24 +12,15 @@ import (
 // rewrite once turned an unparsable "3600\n" into 0, a token that never
 // expires.
 func TestExpiresInFormWhitespaceIsNotNoExpiry(t *testing.T) {
-	var body, ctype string
-	as := newFakeAS(t, func(w http.ResponseWriter, r *http.Request, f url.Values) {
-		w.Header().Set("Content-Type", ctype)
-		w.WriteHeader(200)
-		w.Write([]byte(body))
-	})
+	_, cc, answer := newCannedAS(t)
 	ctx := context.Background()
-	cc, err := NewClientCredentials(as.config(ClientSecretBasic(StaticSecret([]byte("s")))))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, g := range []struct{ ctype, body string }{
 		{"text/plain", "access_token=at&token_type=Bearer&expires_in=3600\n"},
 		{"text/plain", "access_token=at&token_type=Bearer&expires_in=3600.5\r\n"},
 		{"application/x-www-form-urlencoded", "access_token=at&token_type=Bearer&expires_in=3600%20"},
 		{"application/x-www-form-urlencoded", "access_token=at&token_type=Bearer&expires_in=+3600"},
 	} {
-		ctype, body = g.ctype, g.body
+		answer(g.ctype, g.body)
 		before := time.Now()
 		tok, err := cc.Token(ctx)
 		if err != nil || tok.Value() != "at" {
@@ -43,7 +32,7 @@ func TestExpiresInFormWhitespaceIsNotNoExpiry(t *testing.T) {
 		}
 	}
 	// Whitespace inside the number is not a number.
-	ctype, body = "application/x-www-form-urlencoded", "access_token=at&token_type=Bearer&expires_in=36%2000"
+	answer("application/x-www-form-urlencoded", "access_token=at&token_type=Bearer&expires_in=36%2000")
 	if tok, err := cc.Token(ctx); err == nil {
 		t.Errorf("36 00: token %v (expiry %v), want ErrMalformedResponse", tok, tok.Expiry())
 	}
