@@ -117,7 +117,13 @@
 //     Content-Encoding is gzip or deflate, and reaches the caller encoded;
 //     one in another coding, or in more than one, cannot be checked and
 //     is a violation (an upstream must not put a body past validation
-//     with one header).
+//     with one header). A JSON response body that the schema passes is
+//     then held to the member rules of a JSON request body: a member name
+//     that is, but for case, a property its object's schema declares
+//     ({"TAG":...} for "tag": the validator takes it for another
+//     property, the caller's encoding/json reads it as "tag",
+//     unvalidated), a member name twice or more than one JSON value is a
+//     violation.
 //   - The operation's path template becomes the call's route
 //     (transport.SetRoute), which the inventory, the audit log and
 //     telemetry report.

@@ -333,6 +333,8 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		// Over MaxBodyBytes: not validated. Status, headers and
 		// Content-Type were, before openapi3filter read the body.
 		verr = nil
+	case verr == nil && body.buf != nil:
+		verr = jsonResponseMembers(route.Operation, resp, body.buf)
 	}
 	if verr != nil {
 		v := &Violation{Direction: "response", Method: req.Method, Route: name, StatusCode: resp.StatusCode, Reason: reasonOf(verr, l.opaque)}
@@ -357,6 +359,7 @@ type lazyBody struct {
 	resp   *http.Response
 	max    int64
 	r      *bytes.Reader // the buffered bytes, nil before the first Read
+	buf    []byte        // the bytes validated (decoded), nil but for a body read whole within max
 	big    bool
 	err    error
 	decErr error // the body did not decode (decodeContent)
@@ -370,6 +373,12 @@ func (b *lazyBody) Read(p []byte) (int, error) {
 		}
 		b.r = bytes.NewReader(buf)
 		b.big, b.err = big, err
+		if err == nil && !big && b.decErr == nil {
+			b.buf = buf
+			if b.buf == nil {
+				b.buf = []byte{}
+			}
+		}
 	}
 	switch {
 	case b.err != nil:
@@ -938,6 +947,42 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 		return nil
 	}
 	return &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: reason}
+}
+
+// jsonResponseMembers returns a violation for a JSON response body (buf,
+// decoded, which the validator found valid) the caller may read otherwise
+// than the validator (scanJSON), as jsonBodyMembers does for a request: a
+// member name that is, but for case, a property its own object's schema
+// declares ({"TAG":...} for "tag"), which the validator takes for another
+// property and the caller's encoding/json (into a struct) reads as the
+// declared one, unvalidated; an object with two members of one name; more
+// than one JSON value.
+func jsonResponseMembers(op *openapi3.Operation, resp *http.Response, buf []byte) error {
+	if op == nil || op.Responses == nil {
+		return nil
+	}
+	ct := resp.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return nil
+	}
+	ref := op.Responses.Status(resp.StatusCode)
+	if ref == nil {
+		ref = op.Responses.Default()
+	}
+	if ref == nil || ref.Value == nil {
+		return nil
+	}
+	m := ref.Value.Content.Get(ct)
+	if m == nil || m.Schema == nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(buf))
+	dec.UseNumber()
+	if reason := scanJSON(dec, m.Schema); reason != "" {
+		return &openapi3filter.ResponseError{Reason: "response body: " + reason}
+	}
+	return nil
 }
 
 // formBodyFields returns a violation for a form body (m its media type's
