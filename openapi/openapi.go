@@ -63,7 +63,9 @@ const (
 type Config struct {
 	// Spec is the OpenAPI 3 description, JSON or YAML. External
 	// references ($ref to other files or URLs) are not loaded. One of Spec
-	// and Doc is required.
+	// and Doc is required. A regular expression of it ("pattern", a
+	// patternProperties key) that Go's regexp does not compile (ECMA-only
+	// syntax such as a lookahead) is a *transport.ConfigError naming Spec.
 	Spec []byte
 	// Doc is an already loaded description, used instead of Spec. It is
 	// not modified.
@@ -188,6 +190,9 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, &transport.ConfigError{Option: "Spec", Reason: "is not a valid OpenAPI 3 description", Err: err}
 	}
+	if err := patternPropertiesCompile(doc); err != nil {
+		return nil, err
+	}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, &transport.ConfigError{Option: "Servers", Reason: "cannot build a router", Err: err}
@@ -223,6 +228,24 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 		max: max, onViolation: cfg.OnViolation, opts: opts,
 		opaque: doc.IsOpenAPI31OrLater(),
 	}, nil
+}
+
+// patternPropertiesCompile returns a *transport.ConfigError naming Spec
+// for a patternProperties key (OpenAPI 3.1) that Go's regexp does not
+// compile: ECMA-only syntax such as a lookahead ("^x(?!y)"). doc.Validate
+// compiles "pattern" but not these keys; kin-openapi compiles them only
+// while it validates and, when it cannot, falls back to a validator that
+// knows no patternProperties, so every member the key was to constrain
+// would pass unvalidated.
+func patternPropertiesCompile(doc *openapi3.T) error {
+	return doc.WalkSchemas(func(ptr string, sr *openapi3.SchemaRef) error {
+		for _, pat := range slices.Sorted(maps.Keys(sr.Value.PatternProperties)) {
+			if _, err := regexp.Compile(pat); err != nil {
+				return &transport.ConfigError{Option: "Spec", Reason: "patternProperties key " + strconv.Quote(pat) + " at " + ptr + " is not a Go (RE2) regular expression", Err: err}
+			}
+		}
+		return nil
+	})
 }
 
 type layer struct {
