@@ -587,7 +587,14 @@ func (v *Verifier) readBody(vs *verifyState) error {
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength))
 	}
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, v.maxBody+1))
+	// One byte past the cap tells a body over it from one at it; a cap of
+	// math.MaxInt64 has no byte past it (and maxBody+1 would wrap to a
+	// negative limit, reading every body as empty).
+	limit := v.maxBody
+	if limit < math.MaxInt64 {
+		limit++
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit))
 	if err != nil {
 		// A server cap in front of the verifier (http.MaxBytesReader) is
 		// a body too large, not a bad signature: 413, not 401.
