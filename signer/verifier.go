@@ -583,10 +583,6 @@ func (v *Verifier) readBody(vs *verifyState) error {
 	if r.ContentLength > v.maxBody {
 		return &VerifyError{Err: ErrBodyTooLarge}
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
 	// One byte past the cap tells a body over it from one at it; a cap of
 	// math.MaxInt64 has no byte past it (and maxBody+1 would wrap to a
 	// negative limit, reading every body as empty).
@@ -594,7 +590,7 @@ func (v *Verifier) readBody(vs *verifyState) error {
 	if limit < math.MaxInt64 {
 		limit++
 	}
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit))
+	body, err := readCapped(r.Body, r.ContentLength, limit)
 	if err != nil {
 		// A server cap in front of the verifier (http.MaxBytesReader) is
 		// a body too large, not a bad signature: 413, not 401.
@@ -605,12 +601,51 @@ func (v *Verifier) readBody(vs *verifyState) error {
 		// says nothing about the signature: 400, not 401.
 		return &VerifyError{Err: fmt.Errorf("%w: %w", ErrBodyUnreadable, err)}
 	}
-	if n > v.maxBody {
+	if int64(len(body)) > v.maxBody {
 		return &VerifyError{Err: ErrBodyTooLarge}
 	}
-	vs.body = buf.Bytes()
+	vs.body = body
 	r.Body = io.NopCloser(bytes.NewReader(vs.body))
 	return nil
+}
+
+// firstBodyBuffer is the most readCapped allocates before any of the body
+// has arrived.
+const firstBodyBuffer = 64 << 10
+
+// readCapped reads body to EOF or to limit bytes, whichever comes first.
+// Its buffer grows with what arrives (doubling), never ahead of it to a
+// declared length: Content-Length is not covered by default, so anyone
+// replaying a captured signed request (its nonce is claimed after the body
+// is checked) may declare MaxBodySize and send nothing. length, when not
+// negative, only keeps the doubling from overshooting a body that has it:
+// the buffer of such a body ends at length+1, to see the EOF.
+func readCapped(body io.Reader, length, limit int64) ([]byte, error) {
+	size := min(int64(firstBodyBuffer), limit)
+	if length >= 0 && length < size {
+		size = length + 1
+	}
+	buf := make([]byte, 0, size)
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			next := max(2*int64(cap(buf)), firstBodyBuffer)
+			if length >= int64(len(buf)) && next >= length {
+				next = length + 1
+			}
+			grown := make([]byte, len(buf), min(next, limit))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // claimUntil is the end of in's window: after it, in is refused as stale
