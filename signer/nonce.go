@@ -46,6 +46,11 @@ const DefaultNonceCapacity = 100_000
 // A flood of validly signed requests (only signatures that verify reach
 // the store) therefore costs availability, never replay safety, and never
 // more than capacity entries of memory.
+//
+// It remembers only for the life of the process: after a restart it is
+// empty, and a request accepted within one verifier window (MaxAge + 2 ×
+// ClockSkew) before the restart is accepted again if replayed within that
+// window. Use a store that outlives the process where that matters.
 type MemoryNonceStore struct {
 	mu       sync.Mutex
 	capacity int
