@@ -156,7 +156,10 @@ type RetryConfig struct {
 	// their budget's window last (each counted in MetricHostsForgotten).
 	MaxHosts int
 	// MaxDrain is how much of a discarded response body is read before
-	// it is closed. Zero: DefaultMaxDrain; negative: none. The drain runs
+	// it is closed. Zero: DefaultMaxDrain; negative: none. A body whose
+	// declared length (Content-Length) is above MaxDrain is closed unread,
+	// as net/http does past its own limit: its connection cannot be
+	// reused whatever is read. The drain runs
 	// before the attempt's context ends, so the attempt and total
 	// timeouts and the caller's cancellation bound it in time, as they
 	// bound net/http's own drain of a redirect's body; in a stack with all
@@ -1131,12 +1134,17 @@ func (l *retryLayer) count(ctx context.Context, c metric.Int64Counter, host stri
 var errNoAttemptResponse = errors.New("transport: retry: the next transport returned neither a response nor an error")
 
 // drainClose reads at most limit bytes of resp's body and closes it, so a
-// discarded response's connection can be reused.
+// discarded response's connection can be reused. A body declared longer
+// than limit is not read at all, as net/http skips its own drain of a
+// redirect's body past its limit: it cannot be read to its end, so the
+// connection is closed (the HTTP/2 stream reset) whatever is read, and
+// reading part of it (from a server that trickles it, until the attempt's
+// deadline) would only delay the call.
 func drainClose(resp *http.Response, limit int64) {
 	if resp == nil || resp.Body == nil {
 		return
 	}
-	if limit > 0 {
+	if limit > 0 && resp.ContentLength <= limit {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
 	}
 	_ = resp.Body.Close()
