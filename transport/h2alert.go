@@ -32,7 +32,9 @@ const h2NotEstablished = "http2: client conn could not be established"
 // reads the alert back from the closed connection (crypto/tls keeps a
 // connection's read error) when its first request fails so, and records it
 // for the connection's authority; RoundTrip adds it to that error, so that
-// the refusal is the certificate error it is, as over HTTP/1.1. A
+// the refusal is the certificate error it is, as over HTTP/1.1. It does
+// the same when the first request's write on the new connection failed
+// (net/http wrote its frames before its read loop read the alert). A
 // per-connection cost only: requests over an established connection do not
 // go through the wrapper.
 func (b *Base) watchH2(t *http.Transport) {
@@ -74,7 +76,7 @@ type h2FirstRT struct {
 func (r *h2FirstRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	first := !r.used.Swap(true)
 	resp, err := r.next.RoundTrip(req)
-	if first && err != nil && connDeadAfter(err) && !isTLSError(err) {
+	if first && err != nil && (connDeadAfter(err) || failedWriteOn(err, r.conn)) && !isTLSError(err) {
 		if aerr := closedConnAlert(r.conn); aerr != nil {
 			r.b.rememberH2Alert(r.authority, aerr)
 			return nil, fmt.Errorf("%w: %w", err, aerr)
@@ -89,9 +91,29 @@ func (r *h2FirstRT) RoundTrip(req *http.Request) (*http.Response, error) {
 // cannot disturb other requests. A failed write is not taken as one: the
 // request may have been given another, older connection of the pool,
 // while conn is alive, and the read deadline closedConnAlert sets would
-// end conn's read loop.
+// end conn's read loop (failedWriteOn tells a write on conn itself).
 func connDeadAfter(err error) bool {
 	return innermost(err, isH2NotEstablished)
+}
+
+// failedWriteOn reports whether err is a failed write on c itself, not a
+// timeout: its *net.OpError names c's own local and remote TCP addresses
+// (a 4-tuple no other live connection has). The connection is then dead,
+// and reading it back disturbs no other request: when net/http's HTTP/2
+// transport writes the first request's frames before its read loop read
+// the refusing alert, the write fails ("broken pipe", "connection reset
+// by peer") and the alert waits in the connection. A plain reset reads
+// back no alert and stays as it was.
+func failedWriteOn(err error, c *tls.Conn) bool {
+	oe, ok := errors.AsType[*net.OpError](err)
+	if !ok || oe.Op != "write" || oe.Timeout() || oe.Source == nil || oe.Addr == nil {
+		return false
+	}
+	la, ra := c.LocalAddr(), c.RemoteAddr()
+	if la == nil || ra == nil || la.Network() != "tcp" || ra.Network() != "tcp" {
+		return false
+	}
+	return oe.Source.String() == la.String() && oe.Addr.String() == ra.String()
 }
 
 func isH2NotEstablished(s string) bool { return s == h2NotEstablished }
@@ -99,11 +121,14 @@ func isH2NotEstablished(s string) bool { return s == h2NotEstablished }
 // closedConnAlert returns the TLS alert the peer closed c with (a
 // *net.OpError "remote error" wrapping crypto/tls's alert, as crypto/tls
 // returns it), or nil. c is
-// closed, or dead (its HTTP/2 connection was closed): the read deadline
-// keeps the read from waiting for anything; crypto/tls returns the error
-// its read loop got, which it keeps.
+// closed, or dead (its HTTP/2 connection was closed, or a write on it
+// failed): crypto/tls returns the error its read loop got, which it
+// keeps, or reads what the peer left in the connection. The read deadline
+// keeps the read from waiting long for anything; it is not in the past,
+// as Go's poller then fails the read without looking at the socket, and
+// an alert nothing has read yet (the write failed first) would be missed.
 func closedConnAlert(c *tls.Conn) error {
-	_ = c.SetReadDeadline(time.Now())
+	_ = c.SetReadDeadline(time.Now().Add(h2AlertReadWait))
 	var p [1]byte
 	_, err := c.Read(p[:])
 	if oe, ok := errors.AsType[*net.OpError](err); ok && oe.Op == "remote error" {
@@ -111,6 +136,10 @@ func closedConnAlert(c *tls.Conn) error {
 	}
 	return nil
 }
+
+// h2AlertReadWait bounds closedConnAlert's read of a dead connection:
+// what the peer sent before it closed is there at once.
+const h2AlertReadWait = 100 * time.Millisecond
 
 // maxH2Alerts bounds the authorities whose refusing alert a Base
 // remembers (their keys come from the URLs called). Past it, a new

@@ -18,7 +18,8 @@ import (
 // certificate_expired, certificate_unknown, unknown_ca,
 // certificate_required: typically the server refusing our client
 // certificate; over HTTP/2 with TLS 1.3 the Base adds that alert to
-// net/http's "http2: client conn could not be established", which would
+// net/http's "http2: client conn could not be established", or to the
+// failed write of the first request on the new connection, which would
 // otherwise drop it), or crypto/tls's refusal to sign with the client
 // certificate's key when the server accepts none of the signature schemes
 // that key can make ("tls: peer doesn't support any of the certificate's
