@@ -64,7 +64,15 @@ type BaseConfig struct {
 	// which crypto/tls alone skips (it is called from VerifyConnection
 	// then, with the session's certificates and verified chains).
 	// GetClientCertificate or Certificates cannot be combined with
-	// ClientCertificate. nil means an empty tls.Config.
+	// ClientCertificate. A client certificate key of Certificates or
+	// GetClientCertificate that is a crypto.Signer other than
+	// *rsa.PrivateKey, *ecdsa.PrivateKey and ed25519.PrivateKey (an HSM,
+	// KMS or keyring signer) is wrapped so that its error, which crypto/tls
+	// reduces to text over TLS 1.3 ("tls: failed to sign handshake: ..."),
+	// comes back with the failed call (errors.Is and As find it) and is
+	// classified as the signer says: see Classify. crypto/tls's messages
+	// naming the key's type (%T) then name the wrapper. nil means an empty
+	// tls.Config.
 	// No revocation checking (OCSP, CRL) is done, as in crypto/tls.
 	TLSConfig *tls.Config
 
@@ -196,6 +204,8 @@ type Base struct {
 	h2alerts sync.Map     // authority -> the TLS alert that closed a new HTTP/2 connection (watchH2)
 	h2alertN atomic.Int64 // entries in h2alerts, at most maxH2Alerts
 
+	lastSignErr atomic.Pointer[handshakeSignError] // the last failure of a client key's signer (keySigner)
+
 	testHookSync func() // tests: run by syncClientCertificate after it read the generation
 }
 
@@ -288,6 +298,7 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 			return nil
 		}
 	}
+	b.wrapClientKeys(tc)
 	if b.cc != nil {
 		if b.reloads, err = meter.Int64Counter("securecall.tls.client_certificate.reload",
 			metric.WithDescription("Automatic reloads of the mTLS client certificate that found new files"),
@@ -508,7 +519,7 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		if headerTooLarge(err) {
 			return nil, &ResponseTooLargeError{Part: "header", Limit: b.maxHeader, Size: -1}
 		}
-		return nil, b.withH2Alert(req, err)
+		return nil, b.withSignError(b.withH2Alert(req, err))
 	}
 	if resp.TLS != nil { // for the inventory (no-ops outside a client call)
 		if b.cc != nil && len(resp.TLS.PeerCertificates) > 0 {

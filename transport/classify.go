@@ -38,8 +38,9 @@ const (
 	// server (a dial failure: connection refused, no route, a temporary
 	// DNS failure; an HTTP/2 REFUSED_STREAM, or a GOAWAY whose
 	// last-stream-id is below the request's stream; a credential or signing key
-	// that could not be had for a temporary reason). Safe to send again,
-	// whatever the method.
+	// that could not be had for a temporary reason; a client certificate key
+	// whose signer failed the TLS handshake for a reason it says is
+	// transient). Safe to send again, whatever the method.
 	ClassNeverSent
 	// ClassAmbiguous: an error after which the server may or may not have
 	// processed the request (a reset, an EOF, a timeout once the request
@@ -55,7 +56,8 @@ const (
 	// request that cannot be replayed, an oversized response, a closed
 	// client, a non-existent host (DNS "no such host"), a credential the
 	// token endpoint refused for good, a request that cannot be signed
-	// (other than for a transient key failure).
+	// (other than for a transient key failure), a client certificate key
+	// whose signer failed the TLS handshake (other than transiently).
 	ClassPermanent
 	// ClassCanceled: the caller's own context was cancelled or its
 	// deadline passed. Never retried, never a breaker failure.
@@ -127,13 +129,20 @@ type Verdict struct {
 // ErrInvalidRequest, a body of another length than ContentLength (net/http's
 // refusal, the caller's error, matched by its message), a
 // failure to sign the request (nothing was sent) other than a transient key
-// failure, a DNS "no such host", an *AuthError that is not Temporary →
+// failure, a failure of the client certificate key's signer in the TLS
+// handshake other than a transient one (crypto/tls's TLS 1.3 "tls: failed
+// to sign handshake: ...", matched by that prefix, or, through the Base,
+// the signer's own error), a DNS "no such host", an *AuthError that is not Temporary →
 // ClassPermanent; a dial failure (*net.OpError with Op "dial", a
 // *net.DNSError, ECONNREFUSED), an HTTP/2 REFUSED_STREAM, an HTTP/2
 // GOAWAY whose last-stream-id is below the request's stream (the server
 // did not process it) and that net/http did not retry itself, a Temporary
 // *AuthError, a sign failure whose *signer.KeyError is Temporary
-// (signer.ErrKeyUnavailable) or whose cause matches tokens.IsUnavailable →
+// (signer.ErrKeyUnavailable) or whose cause matches tokens.IsUnavailable,
+// a client certificate key whose signer failed the handshake with an error
+// that has a Temporary method returning true, matches
+// context.DeadlineExceeded, signer.ErrKeyUnavailable or
+// tokens.IsUnavailable (kept by a Base, which wraps such keys) →
 // ClassNeverSent (a credential or key failure: BreakerExcluded);
 // anything else → ClassAmbiguous. Errors are recognised by type and value,
 // never by message, except that GOAWAY failure, a flat error matched by
@@ -181,13 +190,22 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 	if transientKeyError(err) {
 		return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
 	}
+	if se, ok := errors.AsType[*handshakeSignError](err); ok {
+		// The client certificate's key failed to sign the handshake:
+		// nothing was sent, and the server is not at fault.
+		if se.temporary() {
+			return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
+		}
+		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
+	}
 	switch {
 	case IsCertificateError(err), isTLSError(err),
 		errors.Is(err, ErrEgressDenied), errors.Is(err, ErrRedirectDenied),
 		errors.Is(err, ErrCircuitOpen), errors.Is(err, ErrRateLimited),
 		errors.Is(err, ErrNotReplayable), errors.Is(err, ErrResponseTooLarge),
 		errors.Is(err, ErrClosed), errors.Is(err, errSign),
-		errors.Is(err, ErrInvalidRequest), innermost(err, isBodyLengthMsg):
+		errors.Is(err, ErrInvalidRequest), innermost(err, isBodyLengthMsg),
+		innermost(err, isSignFailed):
 		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
 	}
 	if ae, ok := errors.AsType[*AuthError](err); ok {

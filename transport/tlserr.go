@@ -28,8 +28,10 @@ import (
 // key type or curve, an RSA key too small, a SupportedSignatureAlgorithms
 // list the key cannot make, a key that is no crypto.Signer: see
 // isClientKeyUnusable). A failure of the key's signer itself ("tls:
-// failed to sign handshake: ...") is not one: a hardware or remote signer
-// may fail for a while.
+// failed to sign handshake: ..." over TLS 1.3, the signer's error over
+// TLS 1.2) is not one: a hardware or remote signer may fail for a while.
+// Classify tells it apart: never sent and retried when the signer says it
+// is transient, permanent otherwise, never a breaker failure.
 //
 // Such failures do not go away by trying again, and trying again against a
 // server that presents the wrong key only gives an attacker more chances:

@@ -1,0 +1,166 @@
+package transport
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/tls"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/securecall/securecall/signer"
+	"github.com/securecall/securecall/tokens"
+)
+
+// A client certificate's key held by a hardware or remote signer (an HSM,
+// a KMS, an OS keyring: a crypto.Signer of the caller's) may fail to sign
+// the handshake. Nothing was sent then, and the server is not at fault:
+// the breaker never counts it. Whether trying again can help, only the
+// signer knows: an error it says is transient (handshakeSignError's
+// temporary) is retried as never sent, whatever the method; any other is
+// permanent. crypto/tls returns the signer's error as it is over TLS 1.2,
+// but over TLS 1.3 it keeps only its text ("tls: failed to sign
+// handshake: " + err.Error()), so the Base wraps such keys (keySigner) to
+// keep the error, and gives it back to the failed request
+// (withSignError).
+
+// signFailedPrefix starts crypto/tls's TLS 1.3 client error for a client
+// certificate key whose Sign failed (handshake_client_tls13.go
+// sendClientCertificate, an errors.New of the signer error's text).
+const signFailedPrefix = "tls: failed to sign handshake: "
+
+// handshakeSignError is the error of a client certificate key's signer in
+// a TLS handshake, as keySigner returns it; it has the signer error's text
+// and wraps it.
+type handshakeSignError struct{ err error }
+
+func (e *handshakeSignError) Error() string { return e.err.Error() }
+func (e *handshakeSignError) Unwrap() error { return e.err }
+
+// temporary reports whether the signer said its failure may pass: an
+// error in its chain with a Temporary method that returns true (the
+// first one found decides), a deadline (context.DeadlineExceeded), a key
+// that is unavailable (signer.ErrKeyUnavailable), a secret store that is
+// unavailable, locked or timed out (tokens.IsUnavailable).
+func (e *handshakeSignError) temporary() bool {
+	if t, ok := errors.AsType[interface {
+		error
+		Temporary() bool
+	}](e.err); ok && t.Temporary() {
+		return true
+	}
+	return errors.Is(e.err, context.DeadlineExceeded) || errors.Is(e.err, signer.ErrKeyUnavailable) ||
+		tokens.IsUnavailable(e.err)
+}
+
+// signFailure is a request's error from a TLS 1.3 handshake whose client
+// key failed to sign, with the signer's error crypto/tls dropped: err's
+// text, both in its tree.
+type signFailure struct {
+	err error
+	key *handshakeSignError
+}
+
+func (e *signFailure) Error() string   { return e.err.Error() }
+func (e *signFailure) Unwrap() []error { return []error{e.err, e.key} }
+
+// keySigner is a client certificate's key, a crypto.Signer of the
+// caller's, whose failures the Base keeps (Base.lastSignErr).
+type keySigner struct {
+	crypto.Signer
+	b *Base
+}
+
+func (k keySigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	sig, err := k.Signer.Sign(rand, digest, opts)
+	return sig, k.b.signFailed(err)
+}
+
+// SignMessage is the signer's own SignMessage when it has one (as
+// crypto.SignMessage calls it), else Sign of the hashed message.
+func (k keySigner) SignMessage(rand io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, error) {
+	sig, err := crypto.SignMessage(k.Signer, rand, msg, opts)
+	return sig, k.b.signFailed(err)
+}
+
+func (b *Base) signFailed(err error) error {
+	if err == nil {
+		return nil
+	}
+	se := &handshakeSignError{err: err}
+	b.lastSignErr.Store(se)
+	return se
+}
+
+// wrapKey returns c with its key wrapped in a keySigner when it is a
+// crypto.Signer other than crypto/tls's own key types (in memory, they
+// fail for no transient reason; crypto/tls checks their types).
+func (b *Base) wrapKey(c *tls.Certificate) *tls.Certificate {
+	if c == nil {
+		return nil
+	}
+	switch c.PrivateKey.(type) {
+	case nil, *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey, keySigner:
+		return c
+	}
+	s, ok := c.PrivateKey.(crypto.Signer)
+	if !ok {
+		return c // crypto/tls refuses it: isClientKeyUnusable
+	}
+	w := *c
+	w.PrivateKey = keySigner{Signer: s, b: b}
+	return &w
+}
+
+// wrapClientKeys wraps the keys of tc's client certificates (tc is the
+// Base's own clone) in keySigners: those of Certificates (a copy) once,
+// those GetClientCertificate returns at each handshake.
+func (b *Base) wrapClientKeys(tc *tls.Config) {
+	if get := tc.GetClientCertificate; get != nil {
+		tc.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			c, err := get(cri)
+			if err != nil {
+				return c, err
+			}
+			return b.wrapKey(c), nil
+		}
+		return
+	}
+	if len(tc.Certificates) == 0 {
+		return
+	}
+	certs := slices.Clone(tc.Certificates)
+	for i := range certs {
+		certs[i] = *b.wrapKey(&certs[i])
+	}
+	tc.Certificates = certs
+}
+
+// withSignError returns err, the error of a request, with the client key
+// signer's error crypto/tls dropped when err is its TLS 1.3 "tls: failed
+// to sign handshake: ..." and the Base's last signer failure has that
+// text. (Over TLS 1.2, err is the signer's error already.)
+func (b *Base) withSignError(err error) error {
+	se := b.lastSignErr.Load()
+	if se == nil {
+		return err
+	}
+	if _, ok := errors.AsType[*handshakeSignError](err); ok {
+		return err
+	}
+	want := se.Error()
+	if innermost(err, func(s string) bool {
+		return strings.HasPrefix(s, signFailedPrefix) && s[len(signFailedPrefix):] == want
+	}) {
+		return &signFailure{err: err, key: se}
+	}
+	return err
+}
+
+// isSignFailed reports whether s is crypto/tls's TLS 1.3 error for a
+// client key whose signer failed, whatever the signer said.
+func isSignFailed(s string) bool { return strings.HasPrefix(s, signFailedPrefix) }
