@@ -95,9 +95,12 @@ type BaseConfig struct {
 	// through a shared TLSConfig) with another ClientCertificate. nil
 	// presents none.
 	// Every call that gets a response over TLS is then marked AuthMTLS for
-	// the inventory and audit log, also when the server did not ask for
-	// the certificate (crypto/tls does not report that in the connection
-	// state): "mtls" says a certificate was offered, not that it was used.
+	// the inventory and audit log (as it is with a client certificate of
+	// TLSConfig.Certificates or TLSConfig.GetClientCertificate), also when
+	// the server did not ask for a certificate, and so was sent none
+	// (crypto/tls does not report that in the connection state): "mtls"
+	// says a client certificate was configured, ready for a server that
+	// asks, not that it was sent or checked.
 	// With an https:// Proxy, net/http makes the handshake with the proxy
 	// from the same TLS configuration, so the certificate is also offered
 	// to the proxy when it asks for one (the proxy learns the service's
@@ -195,6 +198,7 @@ type Base struct {
 	maxHeader int64 // the transport's MaxResponseHeaderBytes
 
 	cc      *ClientCertificate
+	mtls    bool // a client certificate is configured (cc, TLSConfig.Certificates or GetClientCertificate): AuthMTLS
 	ccGen   atomic.Uint64
 	reloads metric.Int64Counter
 
@@ -298,6 +302,7 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 			return nil
 		}
 	}
+	b.mtls = b.cc != nil || tc.GetClientCertificate != nil || len(tc.Certificates) > 0
 	b.wrapClientKeys(tc)
 	if b.cc != nil {
 		if b.reloads, err = meter.Int64Counter("securecall.tls.client_certificate.reload",
@@ -522,7 +527,7 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, b.withSignError(b.withH2Alert(req, err))
 	}
 	if resp.TLS != nil { // for the inventory (no-ops outside a client call)
-		if b.cc != nil && len(resp.TLS.PeerCertificates) > 0 {
+		if b.mtls && len(resp.TLS.PeerCertificates) > 0 {
 			MarkAuth(req.Context(), AuthMTLS)
 		}
 		if b.pins != nil && b.pins.enforced(resp.TLS) {

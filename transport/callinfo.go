@@ -41,11 +41,14 @@ const (
 	// AuthHMAC: an HMAC (or other) request signature, such as an RFC 9421
 	// HTTP Message Signature.
 	AuthHMAC
-	// AuthMTLS: the call went over TLS through a base transport holding a
-	// client certificate, which it presents whenever the server asks for
-	// one (mutual TLS). It does not tell whether the server asked: a call
-	// to a server that never requests a client certificate is marked too,
-	// so it does not show that the endpoint authenticated the client.
+	// AuthMTLS: the call got a response over TLS through a base
+	// transport configured with a client certificate
+	// (BaseConfig.ClientCertificate, TLSConfig.Certificates or
+	// TLSConfig.GetClientCertificate), which it presents whenever the
+	// server asks for one (mutual TLS). It does not tell whether the
+	// server asked: a call to a server that never requests a client
+	// certificate, which then sent none, is marked too, so it does not
+	// show that the endpoint authenticated the client.
 	AuthMTLS
 	// AuthBasic: HTTP Basic credentials.
 	AuthBasic
@@ -258,7 +261,7 @@ func SetRoute(ctx context.Context, route string) bool {
 // MarkAuth records that the call ctx belongs to used the authentication
 // kind k. Credential layers call it when they attach a credential: the
 // auth layer AuthBearer, the API-key layer AuthAPIKey, the signing layer
-// AuthHMAC, the base transport AuthMTLS when it has a client certificate
+// AuthHMAC, the base transport AuthMTLS when a client certificate is configured
 // and the response came over TLS (whether or not the server asked for it).
 // It is safe for concurrent use, allocates nothing, and does nothing when
 // the call has no record.
