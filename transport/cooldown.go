@@ -28,16 +28,18 @@ const (
 	// per host would be unbounded). A rising count with busy=true means
 	// host churn (a webhook sender, a crawler, a caller choosing hosts) is
 	// lifting open breakers, cooldowns or retry budgets: raise MaxHosts.
-	// The throttle forgets no busy host (it refuses the new one, see
-	// ThrottleHosts) and is not counted.
+	// The throttle forgets only idle hosts (busy=false): when every host
+	// it holds is busy it refuses the new one instead (see ThrottleHosts),
+	// which is not counted here.
 	MetricHostsForgotten = "securecall.client.hosts.forgotten"
 
 	// HostsLayerKey: the registry that forgot the host ("breaker",
-	// "retry", or "cooldowns" for a Cooldowns store).
+	// "retry", "throttle", or "cooldowns" for a Cooldowns store).
 	HostsLayerKey = attribute.Key("securecall.hosts.layer")
 	// HostsBusyKey: whether the host still had protective state in force
 	// (an open or half-open breaker; a cooldown, or retries counted in the
-	// budget's window).
+	// budget's window; never for the throttle, which forgets no host with
+	// slots in use, a lowered rate or a token bucket below full).
 	HostsBusyKey = attribute.Key("securecall.hosts.busy")
 )
 

@@ -148,10 +148,11 @@ type ThrottleConfig struct {
 	// request to a new host fails closed: it is refused with a
 	// *RateLimitError (Reason ThrottleHosts) until one becomes idle; the
 	// table is then not scanned again for each refusal, only once a host
-	// may have become idle.
+	// may have become idle. Forgotten hosts are counted in
+	// MetricHostsForgotten (layer "throttle", always busy=false).
 	MaxHosts int
-	// MeterProvider creates MetricThrottleWait. nil:
-	// otel.GetMeterProvider().
+	// MeterProvider creates MetricThrottleWait and MetricHostsForgotten.
+	// nil: otel.GetMeterProvider().
 	MeterProvider metric.MeterProvider
 	// Quota, when set, is a rate limit shared with other processes (the
 	// replicas of a service; see the fleet module), asked with
@@ -363,6 +364,9 @@ func NewThrottle(next http.RoundTripper, cfg ThrottleConfig) (http.RoundTripper,
 	l.hosts.busy = l.hostBusy
 	l.hosts.keepBusy = true // forgetting one would lift its limit
 	l.hosts.wake = l.hostWake
+	// Only idle hosts are ever forgotten (busy=false): a busy one makes
+	// the new host's request fail closed instead.
+	l.hosts.forgotten = newForgetCounter(meter, "throttle")
 	return l, nil
 }
 
