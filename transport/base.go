@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -521,7 +522,7 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := b.t.Load().RoundTrip(req)
 	if err != nil {
-		if headerTooLarge(err) {
+		if headerTooLarge(err, b.maxHeader) {
 			return nil, &ResponseTooLargeError{Part: "header", Limit: b.maxHeader, Size: -1}
 		}
 		return nil, b.withSignError(b.withH2Alert(req, err))
@@ -543,18 +544,44 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // headerTooLarge reports whether err is net/http's refusal of a response
-// header over MaxResponseHeaderBytes (HTTP/1.1, 1xx responses included)
-// or over the advertised SETTINGS_MAX_HEADER_LIST_SIZE (HTTP/2), or of
-// HTTP/2 1xx responses whose headers together exceed it (the stream is
-// failed with a PROTOCOL_ERROR whose cause is "header list too large").
-// None is a typed error, and as an unknown error it would be classified
-// ambiguous and retried.
-func headerTooLarge(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "net/http: server response headers exceeded ") ||
-		strings.Contains(s, "http2: response header list larger than advertised limit") ||
-		strings.HasPrefix(s, "stream error: ") && strings.HasSuffix(s, "; PROTOCOL_ERROR; header list too large")
+// header over limit, the MaxResponseHeaderBytes we set (HTTP/1.1, 1xx
+// responses included), or over the SETTINGS_MAX_HEADER_LIST_SIZE we
+// advertise (HTTP/2), or of HTTP/2 1xx responses whose headers together
+// exceed it (the stream is failed with a PROTOCOL_ERROR whose cause is
+// "header list too large"). None is an exported type (HTTP/2's is
+// net/http's unexported http2StreamError, without Unwrap), and as an
+// unknown error it would be classified ambiguous and retried. So an
+// error in err's chain must be one of them whole, word for word, never
+// merely contain the words: net/http quotes what a server sent in other
+// errors (a malformed status or field line, a Transfer-Encoding, a
+// GOAWAY's debug data), and a server echoing this wording there must not
+// pass for an oversized header.
+func headerTooLarge(err error, limit int64) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		s := e.Error()
+		if h1, ok := strings.CutPrefix(s, "net/http: server response headers exceeded "); ok {
+			if n, ok := strings.CutSuffix(h1, " bytes; aborted"); ok && n == strconv.FormatInt(limit, 10) {
+				return true
+			}
+			continue
+		}
+		if s == h2HeaderListTooLarge {
+			return true
+		}
+		if rest, ok := strings.CutPrefix(s, "stream error: stream ID "); ok {
+			id, cause, ok := strings.Cut(rest, "; PROTOCOL_ERROR; ")
+			if ok && id != "" && strings.Trim(id, "0123456789") == "" &&
+				(cause == h2HeaderListTooLarge || cause == "header list too large") {
+				return true
+			}
+		}
+	}
+	return false
 }
+
+// h2HeaderListTooLarge is net/http's error for an HTTP/2 response header
+// block over the advertised SETTINGS_MAX_HEADER_LIST_SIZE.
+const h2HeaderListTooLarge = "http2: response header list larger than advertised limit"
 
 // CloseIdleConnections closes the idle pooled connections, including those
 // of transports replaced by a client certificate rotation; in-flight
