@@ -103,7 +103,8 @@ type breakerEntry struct {
 
 // NewBreakerStore returns a BreakerStore on c, which the caller owns. A
 // go-redis Client, ClusterClient or Ring must have ContextTimeoutEnabled
-// set. Bad options are a *ConfigError.
+// set and a PoolTimeout below the store's Timeout. Bad options are a
+// *ConfigError.
 func NewBreakerStore(c redis.UniversalClient, opts BreakerOptions) (*BreakerStore, error) {
 	if err := checkClient(c); err != nil {
 		return nil, err
@@ -114,6 +115,9 @@ func NewBreakerStore(c redis.UniversalClient, opts BreakerOptions) (*BreakerStor
 	}
 	h, err := newHealth("breaker", FallBackLocal, opts.Timeout, opts.ProbeInterval, opts.MeterProvider)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPoolTimeout(c, h.timeout); err != nil {
 		return nil, err
 	}
 	s := &BreakerStore{keys: untilKeys{c: c, h: h}, prefix: uo.prefix, refresh: uo.refresh, h: h}

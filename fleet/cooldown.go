@@ -113,7 +113,8 @@ func (s *CooldownStore) Waits() uint64 { return s.waits.Load() }
 
 // NewCooldownStore returns a CooldownStore on c, which the caller owns.
 // A go-redis Client, ClusterClient or Ring must have
-// ContextTimeoutEnabled set. Bad options are a *ConfigError.
+// ContextTimeoutEnabled set and a PoolTimeout below the store's Timeout.
+// Bad options are a *ConfigError.
 func NewCooldownStore(c redis.UniversalClient, opts CooldownOptions) (*CooldownStore, error) {
 	if err := checkClient(c); err != nil {
 		return nil, err
@@ -127,6 +128,9 @@ func NewCooldownStore(c redis.UniversalClient, opts CooldownOptions) (*CooldownS
 	}
 	h, err := newHealth("cooldown", opts.Policy, opts.Timeout, opts.ProbeInterval, opts.MeterProvider)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPoolTimeout(c, h.timeout); err != nil {
 		return nil, err
 	}
 	s := &CooldownStore{keys: untilKeys{c: c, h: h}, prefix: uo.prefix, refresh: uo.refresh, h: h}

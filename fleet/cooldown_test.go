@@ -127,6 +127,7 @@ func patientClient(t testing.TB, srv *redistest.Server) *redis.Client {
 		WriteTimeout:          time.Minute,
 		MaxRetries:            -1,
 		ContextTimeoutEnabled: true,
+		PoolTimeout:           patientTimeout / 2, // below the stores' Timeout
 	})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
@@ -470,7 +471,7 @@ func TestCooldownStoreReadLatencyDoesNotExtend(t *testing.T) {
 
 	delay := new(atomic.Int64)
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true, MaxRetries: -1,
-		DialTimeout: patientTimeout, ReadTimeout: patientTimeout, WriteTimeout: patientTimeout})
+		DialTimeout: patientTimeout, ReadTimeout: patientTimeout, WriteTimeout: patientTimeout, PoolTimeout: patientTimeout / 2})
 	c.AddHook(delayHook{delay})
 	t.Cleanup(func() { c.Close() })
 	s, err := NewCooldownStore(c, CooldownOptions{RefreshInterval: time.Nanosecond, Timeout: patientTimeout})

@@ -31,9 +31,12 @@
 // breaker store always does (each replica's own breaker keeps working).
 //
 // The caller owns the go-redis client and must enable
-// ContextTimeoutEnabled on it; its PoolTimeout should be below the
-// stores' Timeout, or a call that finds every pooled connection busy ends
-// at the Timeout and counts as a Redis outage instead of ErrPoolExhausted.
+// ContextTimeoutEnabled on it and set its PoolTimeout below the stores'
+// Timeout (go-redis's default is seconds), or a call that finds every
+// pooled connection busy would end at the Timeout and count as a Redis
+// outage instead of ErrPoolExhausted; the constructors refuse a
+// *redis.Client, *redis.ClusterClient or *redis.Ring that does not with a
+// *ConfigError (docs/fleet.md says what is checked for each).
 // docs/fleet.md has the guarantees, their limits, sizing and what is not
 // built yet.
 package fleet

@@ -54,7 +54,8 @@ type Fleet struct {
 
 // New returns the Fleet of stores on rdb, which the caller owns. A
 // go-redis Client, ClusterClient or Ring must have ContextTimeoutEnabled
-// set. Bad options are a *ConfigError naming the field (Cooldown.X,
+// set and a PoolTimeout below every store's Timeout (a *ConfigError for
+// "client" otherwise; see docs/fleet.md). Bad options are a *ConfigError naming the field (Cooldown.X,
 // Breaker.X, Quota.X for a store's own).
 func New(rdb redis.UniversalClient, opts Options) (*Fleet, error) {
 	switch {

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"time"
@@ -249,6 +250,42 @@ func checkClient(c redis.UniversalClient) error {
 		return configError("client", "set ContextTimeoutEnabled in the go-redis options so that the store's Timeout bounds every call")
 	}
 	return nil
+}
+
+// checkPoolTimeout fails when c is a go-redis client whose PoolTimeout is
+// not below timeout, the store's Timeout: a call that finds every pooled
+// connection busy would wait until the store's deadline and fail with a
+// bare context.DeadlineExceeded, counted as a Redis outage (Redis marked
+// down, the degraded policy applied) instead of ErrPoolExhausted. A
+// Client's options hold go-redis's default once NewClient has run
+// (ReadTimeout + 1 s, or 30 s without a ReadTimeout); a ClusterClient's or
+// Ring's leave it zero for each node to default from its own ReadTimeout,
+// which is at least a second: a zero one is refused only when timeout is
+// at most a second, and not checked above. A negative PoolTimeout (no
+// wait) passes. Other UniversalClient implementations are not checked.
+func checkPoolTimeout(c redis.UniversalClient, timeout time.Duration) error {
+	var pool time.Duration
+	switch c := c.(type) {
+	case *redis.Client:
+		pool = c.Options().PoolTimeout
+	case *redis.ClusterClient:
+		pool = c.Options().PoolTimeout
+	case *redis.Ring:
+		pool = c.Options().PoolTimeout
+	default:
+		return nil
+	}
+	what := fmt.Sprintf("PoolTimeout (%v)", pool)
+	if pool == 0 {
+		if timeout > time.Second {
+			return nil
+		}
+		pool, what = time.Second, "default PoolTimeout (ReadTimeout + 1 s, at least 1 s)"
+	}
+	if pool < timeout {
+		return nil
+	}
+	return configError("client", fmt.Sprintf("the go-redis %s must be below the store's Timeout (%v), or a call that finds every pooled connection busy ends at the Timeout and counts as a Redis outage instead of ErrPoolExhausted: set PoolTimeout in the go-redis options (e.g. %v) or raise Timeout", what, timeout, timeout/2))
 }
 
 // reportDegraded adds EventDegraded to ctx's span while Redis is marked

@@ -109,7 +109,9 @@ var _ signer.NonceStore = (*NonceStore)(nil)
 // NewNonceStore returns a NonceStore on c, which the caller owns (and
 // closes). A go-redis Client or ClusterClient must have
 // ContextTimeoutEnabled set, or the store's Timeout could not bound its
-// calls; the client's own MaxRetries still apply within that Timeout. A
+// calls; the client's own MaxRetries still apply within that Timeout.
+// Its PoolTimeout must be below the store's Timeout, or a claim that
+// finds every pooled connection busy would count as a Redis outage. A
 // *redis.Ring is refused: it drops a shard it finds down from its hash
 // ring and sends that shard's keys to another one, each client on its
 // own, so a nonce recorded on the lost shard would be accepted again (a
@@ -130,6 +132,9 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 	}
 	h, err := newHealth("nonce", opts.Policy, opts.Timeout, opts.ProbeInterval, opts.MeterProvider)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPoolTimeout(c, h.timeout); err != nil {
 		return nil, err
 	}
 	var id [12]byte

@@ -466,7 +466,7 @@ func (p *replyDropper) proxy(c net.Conn) {
 func TestNonceStoreClaimRetriedByClient(t *testing.T) {
 	srv := redistest.Start(t)
 	p := newReplyDropper(t, srv.Addr(), "nonce:")
-	rdb := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), ContextTimeoutEnabled: true})
+	rdb := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), ContextTimeoutEnabled: true, PoolTimeout: time.Second})
 	t.Cleanup(func() { rdb.Close() })
 	st, err := NewNonceStore(rdb, NonceOptions{Timeout: 5 * time.Second})
 	if err != nil {

@@ -289,8 +289,9 @@ type flight struct {
 }
 
 // NewQuota returns a Quota on c, which the caller owns. A go-redis Client,
-// ClusterClient or Ring must have ContextTimeoutEnabled set. Bad options
-// are a *ConfigError naming the field.
+// ClusterClient or Ring must have ContextTimeoutEnabled set and a
+// PoolTimeout below the store's Timeout. Bad options are a *ConfigError
+// naming the field.
 func NewQuota(c redis.UniversalClient, opts QuotaOptions) (*Quota, error) {
 	if err := checkClient(c); err != nil {
 		return nil, err
@@ -355,6 +356,9 @@ func NewQuota(c redis.UniversalClient, opts QuotaOptions) (*Quota, error) {
 		return nil, configError("ExpectedReplicas", "required with the FallBackLocal policy: while Redis is down each replica grants Rate / ExpectedReplicas")
 	}
 	if q.h, err = newHealth("lease", opts.Policy, opts.Timeout, opts.ProbeInterval, opts.MeterProvider); err != nil {
+		return nil, err
+	}
+	if err := checkPoolTimeout(c, q.h.timeout); err != nil {
 		return nil, err
 	}
 	if q.prefix == "" {

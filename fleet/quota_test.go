@@ -101,7 +101,7 @@ func (f *fakeGCRA) calls() []int {
 }
 
 // quotaNoRedis is a client no test talks to: the fake GCRA answers.
-var quotaNoRedis = redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true, MaxRetries: -1})
+var quotaNoRedis = redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true, MaxRetries: -1, PoolTimeout: 50 * time.Millisecond})
 
 func fakeQuota(t *testing.T, g *fakeGCRA, opts QuotaOptions) *Quota {
 	t.Helper()

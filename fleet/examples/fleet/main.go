@@ -858,9 +858,16 @@ type redisSource struct {
 
 // client returns a new go-redis client. ContextTimeoutEnabled is required
 // by the fleet stores: it lets their Timeout cut a call to a hung Redis.
+// So is a PoolTimeout below their Timeout (500 ms for the Fleet here, the
+// default 100 ms for the nonce stores; REDIS_URL's pool_timeout, when
+// set, is kept): a burst that finds every pooled connection busy then
+// fails with fleet.ErrPoolExhausted instead of counting as a Redis outage.
 func (rs *redisSource) client() *redis.Client {
 	o := rs.options()
 	o.ContextTimeoutEnabled = true
+	if o.PoolTimeout == 0 {
+		o.PoolTimeout = 50 * time.Millisecond
+	}
 	return redis.NewClient(o)
 }
 

@@ -99,6 +99,10 @@ func (s *Server) Client() *redis.Client {
 		// Context deadlines cut calls short (the fleet stores set one
 		// on every call).
 		ContextTimeoutEnabled: true,
+		// Below every store's Timeout (DefaultTimeout at the least), as
+		// the constructors require: a pool found busy fails with
+		// ErrPoolExhausted, not at the store's deadline.
+		PoolTimeout: 50 * time.Millisecond,
 	})
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
