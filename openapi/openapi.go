@@ -985,8 +985,7 @@ func jsonResponseMembers(op *openapi3.Operation, resp *http.Response, buf []byte
 		return nil
 	}
 	ct := resp.Header.Get("Content-Type")
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+	if mt := bodyMediaType(ct); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return nil
 	}
 	ref := op.Responses.Status(resp.StatusCode)
@@ -1006,6 +1005,16 @@ func jsonResponseMembers(op *openapi3.Operation, resp *http.Response, buf []byte
 		return &openapi3filter.ResponseError{Reason: "response body: " + reason}
 	}
 	return nil
+}
+
+// bodyMediaType returns the media type openapi3filter decodes a body of
+// Content-Type ct as: what precedes the first ";", trimmed, lowercased,
+// whatever follows. mime.ParseMediaType fails on a malformed parameter
+// ("application/json; charset") that openapi3filter ignores: a check that
+// keyed on it would skip a body the validator reads as JSON.
+func bodyMediaType(ct string) string {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.ToLower(strings.TrimSpace(mt))
 }
 
 // formBodyFields returns a violation for a form body (m its media type's
