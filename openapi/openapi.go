@@ -944,9 +944,9 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 	if in.Options.ExcludeRequestBody || op == nil || op.RequestBody == nil || op.RequestBody.Value == nil || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mt := bodyMediaType(r.Header.Get("Content-Type"))
 	form := mt == "application/x-www-form-urlencoded"
-	if err != nil || !form && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+	if !form && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return nil
 	}
 	body, err := r.GetBody()
