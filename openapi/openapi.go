@@ -65,7 +65,9 @@ type Config struct {
 	// references ($ref to other files or URLs) are not loaded. One of Spec
 	// and Doc is required. A regular expression of it ("pattern", a
 	// patternProperties key) that Go's regexp does not compile (ECMA-only
-	// syntax such as a lookahead) is a *transport.ConfigError naming Spec.
+	// syntax such as a lookahead) is a *transport.ConfigError naming Spec;
+	// so is, in OpenAPI 3.1, a "pattern" with a \u escape (write \x{...})
+	// in a schema that also uses a JSON Schema 2020-12 keyword.
 	Spec []byte
 	// Doc is an already loaded description, used instead of Spec. It is
 	// not modified.
@@ -193,6 +195,9 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 	if err := patternPropertiesCompile(doc); err != nil {
 		return nil, err
 	}
+	if err := patterns2020Compile(doc); err != nil {
+		return nil, err
+	}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, &transport.ConfigError{Option: "Servers", Reason: "cannot build a router", Err: err}
@@ -246,6 +251,89 @@ func patternPropertiesCompile(doc *openapi3.T) error {
 		}
 		return nil
 	})
+}
+
+// patterns2020Compile returns a *transport.ConfigError naming Spec for a
+// "pattern" of an OpenAPI 3.1 description that Go's regexp does not
+// compile as written ("\u0041") in reach of a JSON Schema 2020-12 keyword
+// (patternProperties, propertyNames, if, ...). doc.Validate compiles a
+// pattern once it has rewritten \u for Go; the 2020-12 validator kin-openapi
+// uses for 3.1 does not rewrite, fails to compile the whole schema, and
+// falls back to a validator that knows none of those keywords: what they
+// constrain would pass unvalidated. Without such a keyword the fallback
+// validates all there is, and the pattern is fine.
+func patterns2020Compile(doc *openapi3.T) error {
+	if !doc.IsOpenAPI31OrLater() {
+		return nil
+	}
+	badPattern := func(s *openapi3.Schema) bool {
+		if s.Pattern == "" {
+			return false
+		}
+		_, err := regexp.Compile(s.Pattern)
+		return err != nil
+	}
+	var bad []string // pointers of such patterns, if any
+	_ = doc.WalkSchemas(func(ptr string, sr *openapi3.SchemaRef) error {
+		if badPattern(sr.Value) {
+			bad = append(bad, ptr)
+		}
+		return nil
+	})
+	if len(bad) == 0 {
+		return nil
+	}
+	// Rare: find a schema (a body's, a parameter's, any) whose subtree has
+	// both such a pattern and a 2020-12 keyword.
+	return doc.WalkSchemas(func(ptr string, sr *openapi3.SchemaRef) error {
+		var pat, kw string
+		_ = sr.WalkSubtree(func(sub string, r *openapi3.SchemaRef) error {
+			if pat == "" && badPattern(r.Value) {
+				pat = ptr + sub + "/pattern"
+			}
+			if kw == "" {
+				kw = keyword2020(r.Value)
+			}
+			return nil
+		})
+		if pat != "" && kw != "" {
+			return &transport.ConfigError{Option: "Spec", Reason: "pattern at " + pat + " is not a Go (RE2) regular expression as written (write \\x{...} for \\u...): kin-openapi's JSON Schema 2020-12 validator cannot compile it and would validate without " + kw}
+		}
+		return nil
+	})
+}
+
+// keyword2020 returns a JSON Schema 2020-12 keyword of s that kin-openapi's
+// fallback validator does not know, "" if none (the keywords it falls back
+// on: schemaHasJSONSchema2020FallbackGuardKeyword).
+func keyword2020(s *openapi3.Schema) string {
+	switch {
+	case s.Const != nil:
+		return "const"
+	case len(s.PrefixItems) != 0:
+		return "prefixItems"
+	case s.Contains != nil:
+		return "contains"
+	case len(s.PatternProperties) != 0:
+		return "patternProperties"
+	case len(s.DependentSchemas) != 0:
+		return "dependentSchemas"
+	case s.PropertyNames != nil:
+		return "propertyNames"
+	case s.UnevaluatedItems.Has != nil || s.UnevaluatedItems.Schema != nil:
+		return "unevaluatedItems"
+	case s.UnevaluatedProperties.Has != nil || s.UnevaluatedProperties.Schema != nil:
+		return "unevaluatedProperties"
+	case s.If != nil || s.Then != nil || s.Else != nil:
+		return "if"
+	case len(s.DependentRequired) != 0:
+		return "dependentRequired"
+	case len(s.Defs) != 0:
+		return "$defs"
+	case s.ContentSchema != nil:
+		return "contentSchema"
+	}
+	return ""
 }
 
 type layer struct {
