@@ -51,7 +51,8 @@ var (
 	// ErrMalformedResponse: the token endpoint's success answer cannot be
 	// read as a token response (RFC 6749 §5.1): its expires_in is negative,
 	// beyond 2^31-1 seconds or not a number (a fractional one is rounded
-	// down), or the body is not JSON or a form. The token is not used
+	// down), a JSON member names it in another case ("EXPIRES_IN"), or
+	// the body is not JSON or a form. The token is not used
 	// (a rotated refresh token is still persisted first); the error
 	// matches ErrNoToken too.
 	ErrMalformedResponse = errors.New("tokens: malformed token response")

@@ -195,7 +195,9 @@ func (e *endpoint) requestContext(ctx context.Context) (context.Context, string,
 // refresh token; checkExpiresIn then refuses what is out of range after
 // the refresh token is persisted. Body types are told apart as x/oauth2
 // does (a form for application/x-www-form-urlencoded and text/plain, JSON
-// otherwise).
+// otherwise). A JSON member whose name matches expires_in only
+// case-insensitively ("EXPIRES_IN", which x/oauth2's decoder would read)
+// becomes an expires_in of -1: the answer is refused.
 type expiresInFloor struct{ next http.RoundTripper }
 
 func (t expiresInFloor) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -247,6 +249,23 @@ func floorExpiresIn(ctype string, body []byte) ([]byte, bool) {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(body, &m) != nil {
 		return nil, false
+	}
+	// encoding/json, which x/oauth2 decodes with, matches member names to
+	// its expires_in field case-insensitively (strings.EqualFold's
+	// folding), the last match winning; checkExpiresIn reads the exact
+	// name only. A variant ("EXPIRES_IN", alone or beside expires_in)
+	// would set a lifetime nobody validated: refuse the answer.
+	variant := false
+	for k := range m {
+		if k != "expires_in" && strings.EqualFold(k, "expires_in") {
+			delete(m, k)
+			variant = true
+		}
+	}
+	if variant {
+		m["expires_in"] = json.RawMessage("-1")
+		b, err := json.Marshal(m)
+		return b, err == nil
 	}
 	raw, ok := m["expires_in"]
 	if !ok || string(raw) == "null" {
@@ -316,7 +335,7 @@ func checkExpiresIn(t *oauth2.Token) error {
 }
 
 // errBadExpiresIn is ErrMalformedResponse for an expires_in out of range.
-var errBadExpiresIn = &malformedResponseError{msg: "expires_in is not a whole number of seconds from 0 to 2147483647 (RFC 6749 §5.1)"}
+var errBadExpiresIn = &malformedResponseError{msg: "expires_in is not one whole number of seconds from 0 to 2147483647 (RFC 6749 §5.1; a member named expires_in in another case counts as a second one)"}
 
 // malformedResponseError matches ErrMalformedResponse and ErrNoToken and
 // unwraps to x/oauth2's error, if any.
