@@ -358,6 +358,13 @@ func (e *malformedResponseError) Is(target error) bool {
 	return target == ErrMalformedResponse || target == ErrNoToken
 }
 
+// Temporary reports whether asking again may succeed: true for a body that
+// is not a token response at all (x/oauth2 could not parse it: an HTML page
+// a proxy answered 200 with), false for a token response whose expires_in
+// is out of range, which the endpoint will keep issuing. transport's
+// AuthError.Temporary reads it.
+func (e *malformedResponseError) Temporary() bool { return e.err != nil }
+
 // formParams adds form parameters (a fresh client assertion) to the body of
 // a token request built by x/oauth2, which has no hook for per-request
 // parameters on the refresh_token grant.

@@ -72,8 +72,9 @@ type AuthConfig struct {
 //
 // When no token can be had, the request is not sent: RoundTrip closes its
 // body and returns an *AuthError wrapping the source's error (after a 401,
-// the 401 is discarded). An AuthError whose cause is invalid_grant or
-// invalid_client is not Temporary: retrying cannot help.
+// the 401 is discarded). An AuthError whose cause is invalid_grant,
+// invalid_client, an unsupported token type, a malformed access token or
+// an out-of-range expires_in is not Temporary: retrying cannot help.
 func NewAuth(next http.RoundTripper, cfg AuthConfig) (http.RoundTripper, error) {
 	if cfg.Source == nil {
 		return nil, configErrorf("AuthConfig.Source", nil, "a tokens.Source is required")
@@ -141,13 +142,29 @@ func (e *AuthError) RewriteErrors(rewrite func(error) error) error {
 // or reused refresh token), the client (invalid_client,
 // unauthorized_client), the grant type (unsupported_grant_type), the
 // scope (invalid_scope) or the request itself (invalid_request), or
-// issued a token of a type the client cannot use (ErrUnsupportedTokenType).
+// issued a token of a type the client cannot use (ErrUnsupportedTokenType),
+// an access token a bearer header cannot carry (ErrMalformedToken) or an
+// expires_in out of range (ErrMalformedResponse): the endpoint issues
+// those to this client every time, and retrying only spends the retry
+// budget on token requests. A success answer that is not a token response
+// at all (ErrMalformedResponse over x/oauth2's parse error: an HTML page a
+// proxy answered 200 with) is Temporary.
 func (e *AuthError) Temporary() bool {
 	if te, ok := errors.AsType[*tokens.TokenError](e.Err); ok {
 		switch te.Code {
 		case "invalid_grant", "invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "invalid_request":
 			return false
 		}
+	}
+	if errors.Is(e.Err, tokens.ErrMalformedToken) {
+		return false
+	}
+	if errors.Is(e.Err, tokens.ErrMalformedResponse) {
+		t, ok := errors.AsType[interface {
+			error
+			Temporary() bool
+		}](e.Err)
+		return ok && t.Temporary()
 	}
 	return !errors.Is(e.Err, tokens.ErrInvalidGrant) && !errors.Is(e.Err, tokens.ErrInvalidClient) &&
 		!errors.Is(e.Err, tokens.ErrUnsupportedTokenType)
