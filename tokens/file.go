@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // DefaultMaxFileSize is the largest secret a FileStore reads or writes
@@ -52,7 +53,9 @@ func WithMaxFileSize(n int) FileOption {
 // regular file (a FIFO or device there is opened without blocking and
 // refused), when it is readable or
 // writable by group or others (mode & 0o077; see WithGroupReadable), when
-// the directory is writable by group or others (on Linux, unless it is on
+// the directory is writable by group or others (and, for a key path that
+// is a symlink, any directory holding the file it leads to or a symlink
+// followed on the way; on Linux, unless it is on
 // a read-only mount, where no one can add or replace a file: a Kubernetes
 // secret volume's directory is mode 1777, mounted read-only), or, on Unix, when the file
 // or directory belongs to a user other than the process's effective user or
@@ -114,6 +117,12 @@ func (s *FileStore) Get(ctx context.Context, key string) ([]byte, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, s.fail("get", key, ErrNotFound, nil)
 		}
+		return nil, s.fail("get", key, ErrInsecureFile, err)
+	}
+	// A key path that is a symlink (a Kubernetes secret volume's key ->
+	// ..data/key) reads a file elsewhere: the directories it goes
+	// through must be as safe as the store's own.
+	if err := s.checkLinkDirs(key); err != nil {
 		return nil, s.fail("get", key, ErrInsecureFile, err)
 	}
 	// openSecret does not block on a FIFO or device planted at the key
@@ -239,21 +248,91 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 
 // checkDir refuses a directory that others may write to (they could swap
 // a secret file).
-func (s *FileStore) checkDir() error {
-	fi, err := os.Stat(s.dir)
+func (s *FileStore) checkDir() error { return checkDirAt(s.dir) }
+
+func checkDirAt(dir string) error {
+	fi, err := os.Stat(dir)
 	if err != nil {
 		return err
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", s.dir)
+		return fmt.Errorf("%s is not a directory", dir)
 	}
 	// On a read-only mount nobody can add, replace or remove an entry,
 	// whatever the mode says: a Kubernetes secret volume is a 1777 tmpfs
 	// directory mounted read-only into the container.
-	if perm := fi.Mode().Perm(); checkModes && perm&0o022 != 0 && !onReadOnlyMount(s.dir) {
-		return fmt.Errorf("directory mode %#o is writable by group or others", perm)
+	if perm := fi.Mode().Perm(); checkModes && perm&0o022 != 0 && !onReadOnlyMount(dir) {
+		return fmt.Errorf("directory %s mode %#o is writable by group or others", dir, perm)
 	}
 	return checkOwner(fi)
+}
+
+// maxLinkHops bounds the symlinks checkLinkDirs follows (Linux's limit).
+const maxLinkHops = 40
+
+// checkLinkDirs resolves the key's path as open(2) will, component by
+// component, and applies checkDirAt to every directory holding a symlink
+// it follows and to the directory holding the file at the end, when that
+// is not the store's own (checked already). Whoever can write one of those
+// chooses what Get reads. A missing entry ends the walk without error:
+// opening the path then reports it. (On Windows, where checkDirAt checks
+// no permissions, it does nothing.)
+func (s *FileStore) checkLinkDirs(key string) error {
+	if !checkModes {
+		return nil
+	}
+	fi, err := os.Lstat(filepath.Join(s.dir, key))
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return nil // the common case: a plain file (or none) in the store's directory
+	}
+	home, err := filepath.EvalSymlinks(s.dir)
+	if err != nil {
+		return nil
+	}
+	cur, rest, hops := home, []string{key}, 0
+	for len(rest) > 0 {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			cur = filepath.Dir(cur)
+			continue
+		}
+		p := filepath.Join(cur, c)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return nil
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			if len(rest) == 0 {
+				if cur == home {
+					return nil
+				}
+				return checkDirAt(cur)
+			}
+			cur = p
+			continue
+		}
+		if cur != home {
+			if err := checkDirAt(cur); err != nil {
+				return err
+			}
+		}
+		if hops++; hops > maxLinkHops {
+			return fmt.Errorf("more than %d symlinks", maxLinkHops)
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			return nil
+		}
+		if filepath.IsAbs(target) {
+			cur = string(filepath.Separator)
+		}
+		rest = append(strings.Split(filepath.ToSlash(target), "/"), rest...)
+	}
+	return nil
 }
 
 func (s *FileStore) checkFile(fi fs.FileInfo) error {
