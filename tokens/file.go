@@ -226,7 +226,8 @@ func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
 	return nil
 }
 
-// Delete removes the file for key.
+// Delete removes the file for key, and any temporary file a Set of key
+// that crashed left behind.
 func (s *FileStore) Delete(ctx context.Context, key string) error {
 	if s.dir == "" {
 		return zeroErr(s)
@@ -237,11 +238,41 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return s.fail("delete", key, nil, err)
 	}
+	if err := s.removeTemps(key); err != nil {
+		return s.fail("delete", key, nil, err)
+	}
 	if err := os.Remove(filepath.Join(s.dir, key)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return s.fail("delete", key, ErrNotFound, nil)
 		}
 		return s.fail("delete", key, nil, err)
+	}
+	return nil
+}
+
+// removeTemps removes the temporary files Set left for key when the
+// process died between creating one and renaming it (".<key>.tmp-<n>",
+// n the decimal os.CreateTemp puts for "*"): they hold a copy of a value,
+// which Delete must not leave behind. Get never reads them (a key cannot
+// start with '.'). A Set of key running meanwhile may lose its file and
+// fail, as if the Delete came after it.
+func (s *FileStore) removeTemps(key string) error {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	prefix := "." + key + ".tmp-"
+	for _, e := range ents {
+		n, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || n == "" || strings.Trim(n, "0123456789") != "" {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 	}
 	return nil
 }
