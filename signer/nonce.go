@@ -28,7 +28,8 @@ type NonceStore interface {
 // when created with capacity 0. An entry costs about 100 bytes plus the
 // key id and nonce, so the default bounds the store near 15 MB. With the
 // default verifier window (a nonce is kept for at most MaxAge + 2×ClockSkew,
-// two minutes, while the wall clock does not step) it sustains about 800 signed requests per second; size it
+// two minutes, while the wall clock does not step and no other signature
+// of a request has a created ahead of it by more than ClockSkew) it sustains about 800 signed requests per second; size it
 // as rate × window.
 const DefaultNonceCapacity = 100_000
 

@@ -258,8 +258,9 @@ type Result struct {
 // Verify checks the signatures of r, a received request, as of now. On
 // success it returns the accepted signature and has recorded its nonce, and
 // the nonces of the request's other signatures that would be accepted on
-// their own (so no copy of the request can be replayed under another of
-// its signatures; a request with another signature whose key lookup
+// their own, now or, when their created is more than ClockSkew ahead, once
+// their window opens (so no copy of the request can be replayed under
+// another of its signatures; a request with another signature whose key lookup
 // failed is refused as ErrUnavailable, one with another signature
 // covering content-digest whose body could not be read whole as
 // ErrBodyUnreadable or ErrBodyTooLarge); otherwise it returns a
@@ -297,7 +298,7 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 			continue
 		}
 		tried++
-		res, err := v.verifyMember(&vs, &inputs[i], sigMap, now)
+		res, err := v.verifyMember(&vs, &inputs[i], sigMap, now, false)
 		if err == nil {
 			if err := v.claimAll(&vs, inputs, i, sigMap, now); err != nil {
 				return nil, err
@@ -320,7 +321,14 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 // could be presented under VerifierOptions.Label). Otherwise a message
 // signed twice with accepted keys (old and new key during a rotation, a
 // client's and a proxy's signature) could be replayed once per signature,
-// each copy stripped down to one not yet claimed. A (keyid, nonce) pair
+// each copy stripped down to one not yet claimed. That includes a
+// signature whose created is more than ClockSkew ahead (its signer's clock
+// runs fast): refused now (ErrFuture), a copy stripped down to it would be
+// accepted once the clock reaches its window, so if it passes every other
+// check, its MAC included, its nonce is claimed until the end of its own
+// window (claimUntil). Only signatures that verify are claimed, so one
+// that does not cannot fill the store with nonces of its sender's choice.
+// A (keyid, nonce) pair
 // is claimed once: two signatures of one request that share it (one nonce
 // per request, two labels) are one fresh request, not a replay; it is
 // held until the latest end of their windows, so that no copy stripped
@@ -335,7 +343,7 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 	ok := uint64(1) << accepted // len(inputs) <= MaxSignatures
 	for j := range inputs {
 		if j != accepted {
-			_, err := v.verifyMember(vs, &inputs[j], sigMap, now)
+			_, err := v.verifyMember(vs, &inputs[j], sigMap, now, true)
 			switch {
 			case err == nil:
 				ok |= 1 << j
@@ -397,15 +405,17 @@ type verifyState struct {
 }
 
 // verifyMember verifies one Signature-Input member; one that could not be
-// parsed is refused as malformed.
-func (v *Verifier) verifyMember(vs *verifyState, m *inputMember, sigMap map[string]sigMember, now time.Time) (*Result, error) {
+// parsed is refused as malformed. With later, a created more than
+// ClockSkew ahead of now is not refused (ErrFuture): the member is judged
+// as it would be once its window opens.
+func (v *Verifier) verifyMember(vs *verifyState, m *inputMember, sigMap map[string]sigMember, now time.Time, later bool) (*Result, error) {
 	if m.err != nil {
 		return nil, &VerifyError{Label: m.in.Label, Err: m.err}
 	}
-	return v.verifyOne(vs, &m.in, sigMap, now)
+	return v.verifyOne(vs, &m.in, sigMap, now, later)
 }
 
-func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[string]sigMember, now time.Time) (*Result, error) {
+func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[string]sigMember, now time.Time, later bool) (*Result, error) {
 	r := vs.r
 	fail := func(err error, detail string) (*Result, error) {
 		return nil, &VerifyError{Label: in.Label, KeyID: in.KeyID, Detail: detail, Err: err}
@@ -466,7 +476,7 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 	if in.Created.IsZero() {
 		return fail(ErrMissingParameter, "created")
 	}
-	if in.Created.After(now.Add(v.skew)) {
+	if !later && in.Created.After(now.Add(v.skew)) {
 		return fail(ErrFuture, "")
 	}
 	if in.Created.Before(now.Add(-v.maxAge - v.skew)) {
