@@ -50,8 +50,9 @@ func WithMaxFileSize(n int) FileOption {
 // systemd credentials ($CREDENTIALS_DIRECTORY).
 //
 // It refuses to read a secret (ErrInsecureFile) when the file is not a
-// regular file (a FIFO or device there is opened without blocking and
-// refused), when it is readable or
+// regular file (a FIFO or device there is refused before it is opened, and
+// one swapped in after that check is opened without blocking and refused),
+// when it is readable or
 // writable by group or others (mode & 0o077; see WithGroupReadable), when
 // the directory is writable by group or others (and, for a key path that
 // is a symlink, any directory holding the file it leads to or a symlink
@@ -125,10 +126,25 @@ func (s *FileStore) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := s.checkLinkDirs(key); err != nil {
 		return nil, s.fail("get", key, ErrInsecureFile, err)
 	}
-	// openSecret does not block on a FIFO or device planted at the key
-	// path (open(2) of a FIFO waits for a writer, ignoring ctx); the mode
-	// check below then refuses it.
-	f, err := openSecret(filepath.Join(s.dir, key))
+	// Refuse a FIFO or device before opening it: opening one can act
+	// (/dev/watchdog arms a hardware watchdog, some tape and serial
+	// devices reset, a FIFO's blocked writer wakes). os.Stat follows
+	// symlinks as open(2) will.
+	path := filepath.Join(s.dir, key)
+	pfi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, s.fail("get", key, ErrNotFound, nil)
+		}
+		return nil, s.fail("get", key, nil, err)
+	}
+	if !pfi.Mode().IsRegular() {
+		return nil, s.fail("get", key, ErrInsecureFile, fmt.Errorf("not a regular file (%v)", pfi.Mode().Type()))
+	}
+	// One swapped in after the Stat is opened without blocking
+	// (open(2) of a FIFO waits for a writer, ignoring ctx) and refused by
+	// the mode check on the opened file below.
+	f, err := openSecret(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, s.fail("get", key, ErrNotFound, nil)
