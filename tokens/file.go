@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // DefaultMaxFileSize is the largest secret a FileStore reads or writes
@@ -192,7 +193,9 @@ func (s *FileStore) Get(ctx context.Context, key string) ([]byte, error) {
 // Set writes value to the file for key, atomically, with mode 0600, and
 // durably: the file and then its directory are synced, so once Set returns
 // a crash cannot bring back the previous value (a rotated-away refresh
-// token).
+// token). It also removes the key's temporary files (".<key>.tmp-<n>")
+// that a crashed Set left more than an hour ago (by mtime); a younger one
+// may be another process's Set of the key in progress and is left alone.
 func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
 	if s.dir == "" {
 		return zeroErr(s)
@@ -212,6 +215,9 @@ func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
 	if err := s.checkDir(); err != nil {
 		return s.fail("set", key, ErrInsecureFile, err)
 	}
+	// Best effort: failing to clear an old crash's leftover is no reason
+	// to fail this write.
+	_ = s.removeTemps(key, staleTempAge)
 	tmp, err := os.CreateTemp(s.dir, "."+key+".tmp-*") // mode 0600
 	if err != nil {
 		return s.fail("set", key, nil, err)
@@ -254,7 +260,7 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return s.fail("delete", key, nil, err)
 	}
-	if err := s.removeTemps(key); err != nil {
+	if err := s.removeTemps(key, 0); err != nil {
 		return s.fail("delete", key, nil, err)
 	}
 	if err := os.Remove(filepath.Join(s.dir, key)); err != nil {
@@ -266,13 +272,22 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// staleTempAge is how old (by mtime) a temporary file of a key must be
+// before Set of that key removes it as abandoned by a crash. A Set in
+// progress, in this process or another, holds its file for the time of a
+// write and an fsync: seconds at most, far below this.
+const staleTempAge = time.Hour
+
 // removeTemps removes the temporary files Set left for key when the
 // process died between creating one and renaming it (".<key>.tmp-<n>",
 // n the decimal os.CreateTemp puts for "*"): they hold a copy of a value,
 // which Delete must not leave behind. Get never reads them (a key cannot
-// start with '.'). A Set of key running meanwhile may lose its file and
-// fail, as if the Delete came after it.
-func (s *FileStore) removeTemps(key string) error {
+// start with '.'). With olderThan 0 (Delete) it removes them all: a Set of
+// key running meanwhile may lose its file and fail, as if the Delete came
+// after it. With olderThan > 0 (Set) it removes only regular files whose
+// mtime is more than olderThan ago, so a concurrent Set is never
+// disturbed.
+func (s *FileStore) removeTemps(key string, olderThan time.Duration) error {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -285,6 +300,15 @@ func (s *FileStore) removeTemps(key string) error {
 		n, ok := strings.CutPrefix(e.Name(), prefix)
 		if !ok || n == "" || strings.Trim(n, "0123456789") != "" {
 			continue
+		}
+		if olderThan > 0 {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			fi, err := e.Info()
+			if err != nil || time.Since(fi.ModTime()) <= olderThan {
+				continue // gone meanwhile, or possibly a Set in progress
+			}
 		}
 		if err := os.Remove(filepath.Join(s.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
