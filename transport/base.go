@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -556,6 +557,17 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 // errors (a malformed status or field line, a Transfer-Encoding, a
 // GOAWAY's debug data), and a server echoing this wording there must not
 // pass for an oversized header.
+//
+// Over HTTP/2 a single field longer than the advertised limit fails
+// net/http's HPACK decoder (its string length limit is the limit), which
+// fails the whole connection with COMPRESSION_ERROR, net/http's own
+// http2ConnectionError (an unexported type, matched by type: a server
+// cannot make one; a GOAWAY it sends is a GoAwayError). Its decoder
+// fails no other way on what a conforming encoder sends, so that is
+// taken as the oversized header too. A header block over the limit
+// spread over CONTINUATION frames fails the connection with
+// PROTOCOL_ERROR instead, which net/http also returns for every other
+// framing fault of the server, so that one is not recognised.
 func headerTooLarge(err error, limit int64) bool {
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		s := e.Error()
@@ -565,7 +577,7 @@ func headerTooLarge(err error, limit int64) bool {
 			}
 			continue
 		}
-		if s == h2HeaderListTooLarge {
+		if s == h2HeaderListTooLarge || s == h2HPACKFailed && isH2ConnectionError(e) {
 			return true
 		}
 		if rest, ok := strings.CutPrefix(s, "stream error: stream ID "); ok {
@@ -582,6 +594,18 @@ func headerTooLarge(err error, limit int64) bool {
 // h2HeaderListTooLarge is net/http's error for an HTTP/2 response header
 // block over the advertised SETTINGS_MAX_HEADER_LIST_SIZE.
 const h2HeaderListTooLarge = "http2: response header list larger than advertised limit"
+
+// h2HPACKFailed is net/http's HTTP/2 connection error for a header block
+// its HPACK decoder refused (a field longer than the advertised limit).
+const h2HPACKFailed = "connection error: COMPRESSION_ERROR"
+
+// isH2ConnectionError reports whether err is net/http's own
+// http2ConnectionError, the error its HTTP/2 client fails a connection
+// with on a fault it found in what the server sent.
+func isH2ConnectionError(err error) bool {
+	t := reflect.TypeOf(err)
+	return t.PkgPath() == "net/http" && t.Name() == "http2ConnectionError" && t.Kind() == reflect.Uint32
+}
 
 // CloseIdleConnections closes the idle pooled connections, including those
 // of transports replaced by a client certificate rotation; in-flight
