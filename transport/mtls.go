@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -39,8 +40,9 @@ const maxCertificateFileSize = 1 << 20
 // Reload checks immediately.
 //
 // A reload that fails (unreadable file, bad PEM, an expired certificate,
-// or a certificate and key that do not match because a rotation wrote one
-// file but not yet the other) keeps the certificate in use, reports the error to the reload
+// a chain file cut inside a PEM block because it was read while being
+// written, or a certificate and key that do not match because a rotation
+// wrote one file but not yet the other) keeps the certificate in use, reports the error to the reload
 // hook (and to Base's reload metric), and is retried at the next interval;
 // a ClientCertificate never serves nothing.
 //
@@ -372,7 +374,16 @@ func readCertificateFile(name string) ([]byte, error) {
 // restored by a rotation) would only break the handshakes that work.
 // A leaf not yet valid is accepted: the issuer's clock may be a little
 // ahead of ours.
+//
+// A certificate PEM with a block that does not decode (a chain file read
+// while a rotation was still writing it, cut inside the intermediate) is
+// refused: crypto/tls stops at such a block and would return the leaf
+// without the rest of its chain, a pair that matches but that a server
+// needing the intermediate refuses on every handshake.
 func parseKeyPair(certPEM, keyPEM []byte) (*tls.Certificate, error) {
+	if truncatedPEM(certPEM) {
+		return nil, &pairError{cert: true, err: errors.New("transport: client certificate: a PEM block is truncated or malformed (file still being written?)")}
+	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, &pairError{cert: !hasCertificate(certPEM), err: fmt.Errorf("transport: client certificate: %w", err)}
@@ -388,6 +399,32 @@ func parseKeyPair(certPEM, keyPEM []byte) (*tls.Certificate, error) {
 		return nil, &pairError{cert: true, err: fmt.Errorf("transport: client certificate: expired at %s", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))}
 	}
 	return &cert, nil
+}
+
+// truncatedPEM reports whether data has a "-----BEGIN" line that does not
+// start a block pem.Decode can decode (pem.Decode skips such a block, and
+// everything after it when it is the last one, without an error).
+func truncatedPEM(data []byte) bool {
+	begins := 0
+	for rest := data; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if bytes.HasPrefix(line, []byte("-----BEGIN ")) {
+			begins++
+		}
+	}
+	blocks := 0
+	for rest := data; ; blocks++ {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+	}
+	return blocks < begins
 }
 
 // hasCertificate reports whether certPEM's first CERTIFICATE block parses:
