@@ -387,6 +387,11 @@ type throttleHost struct {
 	limited atomic.Bool                  // a token bucket is in force
 	lim     atomic.Pointer[rate.Limiter] // set once, under mu
 	sem     *hostSem                     // nil: no concurrency cap
+	// resMu makes a reservation of lim and its cancellation, when the
+	// wait is refused, one step: x/time/rate gives a cancelled
+	// reservation back only in part when another was made after it, so
+	// refusals racing each other left tokens owed that no request used.
+	resMu sync.Mutex
 
 	// adaptive state, under mu (nextRecovery also read atomically)
 	mu             sync.Mutex
@@ -611,26 +616,34 @@ func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHo
 	if lim == nil || !h.limited.Load() {
 		return 0, nil
 	}
+	// A refused reservation is cancelled before any other is made (see
+	// resMu), so that it is given back in full.
+	h.resMu.Lock()
 	r := lim.ReserveN(now, 1)
 	if !r.OK() {
+		h.resMu.Unlock()
 		return 0, &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: time.Duration(math.MaxInt64), MaxWait: l.cfg.MaxWait}
 	}
 	d := r.DelayFrom(now)
 	if d <= 0 {
+		h.resMu.Unlock()
 		return 0, nil
 	}
 	if err := checkDeadline(ctx, now, d, max(l.cfg.MinAttemptTime, 0), SourceThrottle, ErrRateLimited); err != nil {
 		r.CancelAt(now)
+		h.resMu.Unlock()
 		l.hosts.changed() // the token is back: the bucket may be full sooner
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 		return 0, err
 	}
 	if d > l.cfg.MaxWait-waited { // not waited+d: it may overflow
 		r.CancelAt(now)
+		h.resMu.Unlock()
 		l.hosts.changed()
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 		return 0, &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: addWaits(waited, d), MaxWait: l.cfg.MaxWait}
 	}
+	h.resMu.Unlock()
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 	l.record(ctx, h.host, ThrottleRate, d)
 	err := sleepCtx(ctx, d)
