@@ -210,7 +210,7 @@ type Base struct {
 	h2alerts sync.Map     // authority -> the TLS alert that closed a new HTTP/2 connection (watchH2)
 	h2alertN atomic.Int64 // entries in h2alerts, at most maxH2Alerts
 
-	lastSignErr atomic.Pointer[handshakeSignError] // the last failure of a client key's signer (keySigner)
+	signErrs signErrRing // the recent failures of a client key's signer (keySigner)
 
 	testHookSync func() // tests: run by syncClientCertificate after it read the generation
 }

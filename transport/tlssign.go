@@ -11,6 +11,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/tokens"
@@ -69,7 +71,7 @@ func (e *signFailure) Error() string   { return e.err.Error() }
 func (e *signFailure) Unwrap() []error { return []error{e.err, e.key} }
 
 // keySigner is a client certificate's key, a crypto.Signer of the
-// caller's, whose failures the Base keeps (Base.lastSignErr).
+// caller's, whose failures the Base keeps (Base.signErrs).
 type keySigner struct {
 	crypto.Signer
 	b *Base
@@ -92,8 +94,50 @@ func (b *Base) signFailed(err error) error {
 		return nil
 	}
 	se := &handshakeSignError{err: err}
-	b.lastSignErr.Store(se)
+	b.signErrs.add(se)
 	return se
+}
+
+// maxSignErrs bounds the signer failures a Base keeps for withSignError:
+// as many handshakes as may fail to sign at once (each failure of a
+// remote signer may have a text of its own, a request id), so that each
+// finds its own.
+const maxSignErrs = 64
+
+// signErrRing holds the last maxSignErrs failures of a Base's client key
+// signers.
+type signErrRing struct {
+	any  atomic.Bool // a failure was ever added: withSignError's fast path
+	mu   sync.Mutex
+	errs [maxSignErrs]*handshakeSignError
+	next int
+}
+
+func (r *signErrRing) add(se *handshakeSignError) {
+	r.mu.Lock()
+	r.errs[r.next] = se
+	r.next = (r.next + 1) % maxSignErrs
+	r.mu.Unlock()
+	r.any.Store(true)
+}
+
+// find returns the most recent failure whose text is text, or nil.
+func (r *signErrRing) find(text string) *handshakeSignError {
+	if !r.any.Load() {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range maxSignErrs {
+		se := r.errs[(r.next-1-i+2*maxSignErrs)%maxSignErrs]
+		if se == nil {
+			return nil
+		}
+		if se.Error() == text {
+			return se
+		}
+	}
+	return nil
 }
 
 // wrapKey returns c with its key wrapped in a keySigner when it is a
@@ -142,20 +186,24 @@ func (b *Base) wrapClientKeys(tc *tls.Config) {
 
 // withSignError returns err, the error of a request, with the client key
 // signer's error crypto/tls dropped when err is its TLS 1.3 "tls: failed
-// to sign handshake: ..." and the Base's last signer failure has that
-// text. (Over TLS 1.2, err is the signer's error already.)
+// to sign handshake: ..." and one of the Base's recent signer failures
+// has that text (the latest such one: concurrent handshakes may fail with
+// texts of their own). (Over TLS 1.2, err is the signer's error already.)
 func (b *Base) withSignError(err error) error {
-	se := b.lastSignErr.Load()
-	if se == nil {
+	if !b.signErrs.any.Load() {
 		return err
 	}
 	if _, ok := errors.AsType[*handshakeSignError](err); ok {
 		return err
 	}
-	want := se.Error()
-	if innermost(err, func(s string) bool {
-		return strings.HasPrefix(s, signFailedPrefix) && s[len(signFailedPrefix):] == want
-	}) {
+	var se *handshakeSignError
+	innermost(err, func(s string) bool {
+		if strings.HasPrefix(s, signFailedPrefix) {
+			se = b.signErrs.find(s[len(signFailedPrefix):])
+		}
+		return se != nil
+	})
+	if se != nil {
 		return &signFailure{err: err, key: se}
 	}
 	return err
