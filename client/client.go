@@ -1,9 +1,12 @@
 package client
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync/atomic"
 
@@ -156,6 +159,15 @@ func checkRequest(req *http.Request) error {
 	if err := checkFields("header", req.Header); err != nil {
 		return err
 	}
+	if n, ok := knownBodyLen(req.Body); ok && req.ContentLength > 0 && n != req.ContentLength {
+		// net/http finds it only while writing the body, and over
+		// HTTP/1.1 its connection teardown can race the write error, so
+		// that the attempt fails as a closed connection instead: retried,
+		// and counted against the host. Known up front for the readers
+		// http.NewRequest measures, the caller's request is refused before
+		// anything is sent.
+		return fmt.Errorf("%w: ContentLength=%d with Body length %d", ErrInvalidRequest, req.ContentLength, n)
+	}
 	for k := range req.Trailer {
 		// net/http refuses these as trailer keys (HTTP/1.1 and HTTP/2),
 		// only when it writes the request.
@@ -165,6 +177,36 @@ func checkRequest(req *http.Request) error {
 		}
 	}
 	return checkFields("trailer", req.Trailer)
+}
+
+// knownBodyLen returns the number of unread bytes of a request body of
+// one of the types whose length http.NewRequest takes as ContentLength
+// (*bytes.Buffer, *bytes.Reader, *strings.Reader), as NewRequest leaves it
+// (in io.NopCloser) or as it is: what net/http would send of it.
+func knownBodyLen(body io.Reader) (int64, bool) {
+	if body == nil {
+		return 0, false
+	}
+	if t := reflect.TypeOf(body); t == nopCloserTypes[0] || t == nopCloserTypes[1] {
+		// io.NopCloser's two unexported types, each embedding the reader.
+		body, _ = reflect.ValueOf(body).Field(0).Interface().(io.Reader)
+	}
+	switch b := body.(type) {
+	case *bytes.Buffer:
+		return int64(b.Len()), true
+	case *bytes.Reader:
+		return int64(b.Len()), true
+	case *strings.Reader:
+		return int64(b.Len()), true
+	}
+	return 0, false
+}
+
+// nopCloserTypes are the dynamic types io.NopCloser returns: for a reader
+// with WriteTo (strings.Reader, bytes.Reader, bytes.Buffer) and without.
+var nopCloserTypes = [2]reflect.Type{
+	reflect.TypeOf(io.NopCloser(strings.NewReader(""))),
+	reflect.TypeOf(io.NopCloser(struct{ io.Reader }{})),
 }
 
 // checkFields refuses a field name or value of h (the request's header or
