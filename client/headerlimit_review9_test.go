@@ -19,9 +19,10 @@ import (
 // a retry.
 func TestClientBaseBoundsResponseHeader(t *testing.T) {
 	for _, h2 := range []bool{false, true} {
-		var calls atomic.Int32
+		var calls, proto atomic.Int32
 		srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			calls.Add(1)
+			proto.Store(int32(r.ProtoMajor))
 			v := strings.Repeat("a", 1000)
 			for i := 0; i < 3<<10; i++ { // 3 MiB
 				w.Header().Add("X-Big", v)
@@ -51,6 +52,9 @@ func TestClientBaseBoundsResponseHeader(t *testing.T) {
 		}
 		if n := calls.Load(); n != 1 {
 			t.Errorf("h2=%v: server called %d times, want 1 (no retry)", h2, n)
+		}
+		if want := map[bool]int32{false: 1, true: 2}[h2]; proto.Load() != want {
+			t.Errorf("h2=%v: the request went over HTTP/%d, want HTTP/%d", h2, proto.Load(), want)
 		}
 		c.Close()
 	}

@@ -192,7 +192,9 @@ func WithSensitiveHeaders(names ...string) Option {
 
 // WithTLSConfig sets the base TLS configuration (root CAs, server name...).
 // It is cloned. InsecureSkipVerify and a MinVersion below TLS 1.2 are
-// refused. Default: system roots, TLS 1.2 minimum.
+// refused. Default: system roots, TLS 1.2 minimum. HTTP/2 is negotiated
+// with servers that offer it, unless NextProtos is set without "h2"
+// ([]string{"http/1.1"}: HTTP/1.1 only).
 func WithTLSConfig(cfg *tls.Config) Option {
 	return requireValue("WithTLSConfig", cfg, func(c *config, v *tls.Config) { c.tlsConfig = v.Clone() })
 }

@@ -76,6 +76,8 @@ type BaseConfig struct {
 	// naming the key's type (%T) then name the wrapper. nil means an empty
 	// tls.Config.
 	// No revocation checking (OCSP, CRL) is done, as in crypto/tls.
+	// HTTP/2 is negotiated (ALPN) unless NextProtos is set without "h2",
+	// which asks for HTTP/1.1 only.
 	TLSConfig *tls.Config
 
 	// Pins pins host patterns to public keys; see PinSet. Validated here: a
@@ -321,6 +323,15 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 
 	p := newHTTPTransport()
 	p.TLSClientConfig = tc
+	if len(tc.NextProtos) > 0 && !slices.Contains(tc.NextProtos, "h2") {
+		// The caller's ALPN list leaves HTTP/2 out: HTTP/1.1 only, as
+		// asked. net/http's HTTP/2 set-up would otherwise put "h2" in
+		// front of the list and negotiate HTTP/2 with every server that
+		// offers it.
+		var protos http.Protocols
+		protos.SetHTTP1(true)
+		p.Protocols = &protos
+	}
 	p.Proxy = cfg.Proxy
 	p.DialContext = cfg.DialContext
 	if p.DialContext == nil {

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,6 +135,41 @@ func TestBaseSpeaksHTTP2(t *testing.T) {
 				t.Fatalf("TLS state %+v", resp.TLS)
 			}
 		})
+	}
+}
+
+// TestBaseHonoursNextProtos: a TLSConfig whose NextProtos leaves "h2" out
+// asks for HTTP/1.1 only, and gets it from a server that offers HTTP/2
+// (net/http's HTTP/2 set-up would put "h2" in front of the list); a list
+// with "h2", or none, keeps HTTP/2. The caller's config is not changed.
+func TestBaseHonoursNextProtos(t *testing.T) {
+	w := newPKIWorld(t)
+	srv := pkiServer(t, w.leaf.TLS, true, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		io.WriteString(rw, r.Proto)
+	}), nil)
+	for _, tc := range []struct {
+		protos []string
+		want   string
+	}{
+		{[]string{"http/1.1"}, "HTTP/1.1"},
+		{[]string{"h2", "http/1.1"}, "HTTP/2.0"},
+		{[]string{"http/1.1", "h2"}, "HTTP/2.0"},
+		{nil, "HTTP/2.0"},
+	} {
+		cfg := &tls.Config{NextProtos: slices.Clone(tc.protos)}
+		b := pkiBase(t, transport.BaseConfig{TLSConfig: cfg}, srv, w.ca)
+		for i := 0; i < 2; i++ { // a new connection, then a pooled one
+			resp, body, err := pkiGet(t, b, "https://api.example.test/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body != tc.want || resp.Proto != tc.want {
+				t.Errorf("NextProtos %q: the server saw %s, the client %s; want %s", tc.protos, body, resp.Proto, tc.want)
+			}
+		}
+		if !slices.Equal(cfg.NextProtos, tc.protos) {
+			t.Errorf("NextProtos %q: the caller's config changed to %q", tc.protos, cfg.NextProtos)
+		}
 	}
 }
 
