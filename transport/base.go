@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"reflect"
 	"slices"
@@ -532,12 +533,50 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	if b.cc != nil {
 		b.syncClientCertificate()
 	}
+	// Learn the connection the request goes over (for connAlert): the
+	// probe the breaker armed, else one of our own, pooled and answered
+	// by the attempt's context (no allocation); outside an attempt (a Base
+	// used alone) through an httptrace context of the request's.
+	a, _ := AttemptFrom(req.Context())
+	var probe *connProbe
+	switch {
+	case httptraceKey == nil:
+	case a != nil && a.conn.Load() != nil:
+	case a != nil:
+		probe = armConnProbe(a)
+	default:
+		probe = &connProbe{user: httptrace.ContextClientTrace(req.Context())}
+		t := httptrace.ClientTrace{}
+		if probe.user != nil {
+			t = *probe.user
+		}
+		user := probe.user
+		t.GotConn = func(i httptrace.GotConnInfo) {
+			probe.conn = i.Conn
+			if user != nil && user.GotConn != nil {
+				user.GotConn(i)
+			}
+		}
+		probe.trace = &t
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), probe.trace))
+	}
 	resp, err := b.t.Load().RoundTrip(req)
+	var conn net.Conn
+	switch {
+	case probe != nil && a != nil:
+		conn = probe.disarm(a)
+	case probe != nil:
+		conn = probe.conn
+	case err != nil && a != nil:
+		if p := a.conn.Load(); p != nil {
+			conn = p.conn // the breaker's: it disarms it after we return
+		}
+	}
 	if err != nil {
 		if headerTooLarge(err, b.maxHeader) {
 			return nil, &ResponseTooLargeError{Part: "header", Limit: b.maxHeader, Size: -1}
 		}
-		return nil, b.withSignError(b.withH2Alert(req, err))
+		return nil, b.withSignError(b.withH2Alert(req, connAlert(conn, err)))
 	}
 	if resp.TLS != nil { // for the inventory (no-ops outside a client call)
 		if b.mtls && len(resp.TLS.PeerCertificates) > 0 {
@@ -553,6 +592,32 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// connAlert adds to err, a failure of a request sent over the HTTP/1.1
+// connection c, the TLS alert the server closed c with, when net/http
+// reports instead that the connection was closed. With TLS 1.3 a server
+// refusing the client certificate (or its absence) sends its alert after
+// the client's handshake is complete: net/http's read loop reads it and
+// closes the connection, and when its write loop writes the request only
+// then, the request fails with the write's "use of closed network
+// connection" and the alert is dropped (an unclassified error, retried,
+// where the certificate error it is is not). crypto/tls keeps the error
+// its read got, so reading c again returns it. Only for a connection that
+// is closed (net.ErrClosed) and not HTTP/2 (whose connection a failed
+// stream leaves open for others).
+func connAlert(c net.Conn, err error) error {
+	tc, ok := c.(*tls.Conn)
+	if !ok || !errors.Is(err, net.ErrClosed) || isTLSError(err) {
+		return err
+	}
+	if st := tc.ConnectionState(); !st.HandshakeComplete || st.NegotiatedProtocol == "h2" {
+		return err
+	}
+	if aerr := closedConnAlert(tc); aerr != nil {
+		return fmt.Errorf("%w: %w", err, aerr)
+	}
+	return err
 }
 
 // headerTooLarge reports whether err is net/http's refusal of a response
