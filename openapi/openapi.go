@@ -192,6 +192,9 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, &transport.ConfigError{Option: "Spec", Reason: "is not a valid OpenAPI 3 description", Err: err}
 	}
+	if err := responseKeysValid(doc); err != nil {
+		return nil, err
+	}
 	if err := patternPropertiesCompile(doc); err != nil {
 		return nil, err
 	}
@@ -233,6 +236,48 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 		max: max, onViolation: cfg.OnViolation, opts: opts,
 		opaque: doc.IsOpenAPI31OrLater(),
 	}, nil
+}
+
+// responseKeysValid returns a *transport.ConfigError naming Spec for a key
+// of an operation's responses that is neither an HTTP status code
+// (100-599), a range 1XX-5XX (upper case, as OpenAPI writes it) nor
+// "default": "2xx", "20X", "6XX". doc.Validate takes them, and no status
+// ever matches them, so that every answer the key was written for would
+// fail validation ("status is not supported") at run time, in Enforce
+// mode every call.
+func responseKeysValid(doc *openapi3.T) error {
+	if doc.Paths == nil {
+		return nil
+	}
+	for _, path := range slices.Sorted(maps.Keys(doc.Paths.Map())) {
+		ops := doc.Paths.Value(path).Operations()
+		for _, method := range slices.Sorted(maps.Keys(ops)) {
+			op := ops[method]
+			if op == nil || op.Responses == nil {
+				continue
+			}
+			for _, key := range slices.Sorted(maps.Keys(op.Responses.Map())) {
+				if !validResponseKey(key) {
+					return &transport.ConfigError{Option: "Spec", Reason: "response key " + strconv.Quote(key) + " of " + method + " " + path +
+						" is not a status code (100-599), a range 1XX-5XX or default"}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func validResponseKey(k string) bool {
+	if k == "default" {
+		return true
+	}
+	if len(k) != 3 || k[0] < '1' || k[0] > '5' {
+		return false
+	}
+	if k[1:] == "XX" {
+		return true
+	}
+	return k[1] >= '0' && k[1] <= '9' && k[2] >= '0' && k[2] <= '9'
 }
 
 // patternPropertiesCompile returns a *transport.ConfigError naming Spec
