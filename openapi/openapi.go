@@ -37,10 +37,12 @@ const DefaultMaxBodyBytes = 1 << 20
 // url.template and securecall.schema.reason.
 const EventSchemaViolation = "securecall.schema.violation"
 
-// EventSchemaSkipped is the span event added, in ReportOnly mode, when a
-// response could not be validated because its body failed while the
-// layer read it, or a request because the copy of its body from GetBody
-// could not be had or read, with the attributes
+// EventSchemaSkipped is the span event added when a body was not
+// validated: in both modes, a request or response body over MaxBodyBytes
+// (reason "body over MaxBodyBytes"; its parameters, headers, status and
+// Content-Type still were); in ReportOnly mode, a response whose body
+// failed while the layer read it, or a request whose body copy from
+// GetBody could not be had or read. Its attributes are
 // securecall.schema.direction, url.template and securecall.schema.reason.
 // The call goes on as it would without the layer: the request is sent
 // with its body; the response reaches the caller with the bytes read,
@@ -429,6 +431,10 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 			o := *l.opts
 			o.ExcludeRequestBody = true
 			vin.Options = &o
+			transport.AddEvent(ctx, EventSchemaSkipped,
+				attribute.String("securecall.schema.direction", "request"),
+				attribute.String("url.template", name),
+				attribute.String("securecall.schema.reason", reasonTooLarge))
 		}
 		if vr == nil {
 			// ReportOnly, and the copy of the body from GetBody failed:
@@ -489,6 +495,10 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		// Over MaxBodyBytes: not validated. Status, headers and
 		// Content-Type were, before openapi3filter read the body.
 		verr = nil
+		transport.AddEvent(ctx, EventSchemaSkipped,
+			attribute.String("securecall.schema.direction", "response"),
+			attribute.String("url.template", name),
+			attribute.String("securecall.schema.reason", reasonTooLarge))
 	case verr == nil && body.buf != nil:
 		verr = jsonResponseMembers(route.Operation, resp, body.buf)
 	}
@@ -501,6 +511,10 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
+
+// reasonTooLarge is EventSchemaSkipped's reason for a body not validated
+// because it is over MaxBodyBytes.
+const reasonTooLarge = "body over MaxBodyBytes"
 
 // errTooLarge is what a lazyBody over the limit gives openapi3filter.
 var errTooLarge = errors.New("openapi: body over MaxBodyBytes")
