@@ -223,6 +223,15 @@ func (c *attemptDeadline) Value(key any) any {
 	if key == (attemptKey{}) {
 		return c.a
 	}
+	if key == httptraceKey && key != nil && c.a != nil {
+		// As the attempt's own context answers (attemptCtx.Value): the
+		// lazy deadline's parent may be above the attempt's context (a
+		// call's first attempt gets its deadline on the call deadline's
+		// parent), and net/http would not find the breaker's probe.
+		if p := c.a.conn.Load(); p != nil {
+			return p.trace
+		}
+	}
 	return c.lazyDeadline.Value(key)
 }
 

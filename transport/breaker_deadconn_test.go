@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/securecall/securecall/transport"
 )
@@ -157,5 +158,35 @@ func TestBreakerDeadConnsCountEach(t *testing.T) {
 	wave(t, rt, srv, kl, entered, 4) // 4 failures in 4 attempts
 	if !breakerOpen(t, rt, srv) {
 		t.Fatal("4 dead HTTP/1.1 connections at once did not open the breaker: not counted each")
+	}
+}
+
+// TestBreakerDeadHTTP2ConnCountsOnceUnderTimeouts is
+// TestBreakerDeadHTTP2ConnCountsOnce with the timeout layers of a
+// client.New stack around it (total timeout above the retry, attempt
+// timeout under the breaker): a call's first attempt gets its deadline on
+// the total timeout's parent context, above the attempt's own, and
+// net/http must still find the breaker's connection probe through it.
+func TestBreakerDeadHTTP2ConnCountsOnceUnderTimeouts(t *testing.T) {
+	srv, kl, base, entered := deadConnServer(t, true)
+	at, err := transport.NewAttemptTimeout(base, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := transport.NewTotalTimeout(deadConnStack(t, at), 2*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	if breakerOpen(t, rt, srv) {
+		t.Fatal("breaker open before any failure")
+	}
+	wave(t, rt, srv, kl, entered, n)
+	if breakerOpen(t, rt, srv) {
+		t.Fatalf("%d streams of one dead HTTP/2 connection opened the breaker: each stream was counted", n)
+	}
+	wave(t, rt, srv, kl, entered, n)
+	if !breakerOpen(t, rt, srv) {
+		t.Fatal("a second dead HTTP/2 connection was not counted")
 	}
 }
