@@ -573,7 +573,10 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if err != nil {
-		if headerTooLarge(err, b.maxHeader) {
+		// A response header is read only over a connection to the host: a
+		// proxy refusing CONNECT (net/http's error is the proxy's status
+		// text, which may be anything) never got one.
+		if (conn != nil || httptraceKey == nil) && headerTooLarge(err, b.maxHeader) {
 			return nil, &ResponseTooLargeError{Part: "header", Limit: b.maxHeader, Size: -1}
 		}
 		return nil, b.withSignError(b.withH2Alert(req, connAlert(conn, err)))
