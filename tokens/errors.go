@@ -19,8 +19,8 @@ var (
 	// ErrNoToken: a source has no token to give (an empty static token, an
 	// empty token endpoint answer, no refresh token provisioned). A token
 	// endpoint's success answer without an access_token (x/oauth2's
-	// "server response missing access_token") matches it, with x/oauth2's
-	// error kept in the chain.
+	// "server response missing access_token") matches it, and
+	// ErrMalformedResponse too, with x/oauth2's error kept in the chain.
 	ErrNoToken = errors.New("tokens: no token")
 	// ErrBackoff: the Cache has no valid token and is waiting before it
 	// asks its source again, because the previous refresh failed. The
@@ -51,8 +51,10 @@ var (
 	// ErrMalformedResponse: the token endpoint's success answer cannot be
 	// read as a token response (RFC 6749 §5.1): its expires_in is negative,
 	// beyond 2^31-1 seconds or not a number (a fractional one is rounded
-	// down), a JSON member names it in another case ("EXPIRES_IN"), or
-	// the body is not JSON or a form. The token is not used
+	// down), a JSON member names it in another case ("EXPIRES_IN"), a
+	// member is of the wrong kind (a token_type or access_token that is a
+	// number), the access_token is missing, or the body is not JSON or a
+	// form. The token is not used
 	// (a rotated refresh token is still persisted first); the error
 	// matches ErrNoToken too.
 	ErrMalformedResponse = errors.New("tokens: malformed token response")
@@ -240,18 +242,39 @@ func wrapTokenErr(err error) error {
 		// expires_in it cannot parse: only under FromOAuth2, whose
 		// token requests expiresInFloor does not see). Its message
 		// quotes the offending JSON literal, never the whole body.
-		return &malformedResponseError{err: err}
+		return &malformedResponseError{err: err, member: badMember(msg)}
 	}
 	return fmt.Errorf("tokens: token request: %w", err)
 }
 
+// badMember reports whether msg, x/oauth2's parse error, says the answer
+// was a JSON object with a member of the wrong kind (a token_type or an
+// access_token that is a number, an expires_in that is a word or a bool)
+// rather than no JSON object at all: encoding/json names the member
+// ("Go struct field tokenJSON.token_type"), and x/oauth2's expires_in
+// decoder fails with json.Number's or strconv's error, which only a member
+// value gives. An unknown message reads as false (not a token response).
+func badMember(msg string) bool {
+	return strings.Contains(msg, "Go struct field ") ||
+		strings.Contains(msg, "json: invalid number literal") ||
+		strings.Contains(msg, "strconv.ParseInt: ")
+}
+
 // noAccessTokenError: the token endpoint answered success without an
-// access_token. It matches ErrNoToken and unwraps to x/oauth2's error.
+// access_token. It matches ErrNoToken and ErrMalformedResponse (RFC 6749
+// §5.1 requires the member) and unwraps to x/oauth2's error.
 type noAccessTokenError struct{ err error }
 
-func (e *noAccessTokenError) Error() string        { return "tokens: token request: " + e.err.Error() }
-func (e *noAccessTokenError) Unwrap() error        { return e.err }
-func (e *noAccessTokenError) Is(target error) bool { return target == ErrNoToken }
+func (e *noAccessTokenError) Error() string { return "tokens: token request: " + e.err.Error() }
+func (e *noAccessTokenError) Unwrap() error { return e.err }
+func (e *noAccessTokenError) Is(target error) bool {
+	return target == ErrNoToken || target == ErrMalformedResponse
+}
+
+// Temporary is false: a token response without an access_token is what
+// the endpoint answers this client every time, as for a malformed member
+// (see malformedResponseError.Temporary).
+func (e *noAccessTokenError) Temporary() bool { return false }
 
 // RefreshError is returned by a Cache when it has no valid token and its
 // refresh failed. Err is the source's error (for a backoff, the error of the

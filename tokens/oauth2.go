@@ -340,8 +340,9 @@ var errBadExpiresIn = &malformedResponseError{msg: "expires_in is not one whole 
 // malformedResponseError matches ErrMalformedResponse and ErrNoToken and
 // unwraps to x/oauth2's error, if any.
 type malformedResponseError struct {
-	msg string
-	err error
+	msg    string
+	err    error
+	member bool // err: a JSON object with a member of the wrong kind
 }
 
 func (e *malformedResponseError) Error() string {
@@ -360,10 +361,12 @@ func (e *malformedResponseError) Is(target error) bool {
 
 // Temporary reports whether asking again may succeed: true for a body that
 // is not a token response at all (x/oauth2 could not parse it: an HTML page
-// a proxy answered 200 with), false for a token response whose expires_in
-// is out of range, which the endpoint will keep issuing. transport's
-// AuthError.Temporary reads it.
-func (e *malformedResponseError) Temporary() bool { return e.err != nil }
+// a proxy answered 200 with, a JSON string), false for a token response
+// whose expires_in is out of range or a member of which is of the wrong
+// kind (a token_type that is a number, an expires_in that is a word, as
+// x/oauth2 refuses under FromOAuth2), which the endpoint will keep
+// issuing. transport's AuthError.Temporary reads it.
+func (e *malformedResponseError) Temporary() bool { return e.err != nil && !e.member }
 
 // formParams adds form parameters (a fresh client assertion) to the body of
 // a token request built by x/oauth2, which has no hook for per-request

@@ -74,7 +74,8 @@ type AuthConfig struct {
 // body and returns an *AuthError wrapping the source's error (after a 401,
 // the 401 is discarded). An AuthError whose cause is invalid_grant,
 // invalid_client, an unsupported token type, a malformed access token or
-// an out-of-range expires_in is not Temporary: retrying cannot help.
+// a malformed token response (an out-of-range expires_in, a member of the
+// wrong kind, no access_token) is not Temporary: retrying cannot help.
 func NewAuth(next http.RoundTripper, cfg AuthConfig) (http.RoundTripper, error) {
 	if cfg.Source == nil {
 		return nil, configErrorf("AuthConfig.Source", nil, "a tokens.Source is required")
@@ -143,12 +144,14 @@ func (e *AuthError) RewriteErrors(rewrite func(error) error) error {
 // unauthorized_client), the grant type (unsupported_grant_type), the
 // scope (invalid_scope) or the request itself (invalid_request), or
 // issued a token of a type the client cannot use (ErrUnsupportedTokenType),
-// an access token a bearer header cannot carry (ErrMalformedToken) or an
-// expires_in out of range (ErrMalformedResponse): the endpoint issues
-// those to this client every time, and retrying only spends the retry
-// budget on token requests. A success answer that is not a token response
-// at all (ErrMalformedResponse over x/oauth2's parse error: an HTML page a
-// proxy answered 200 with) is Temporary.
+// an access token a bearer header cannot carry (ErrMalformedToken) or a
+// malformed token response (ErrMalformedResponse: an expires_in out of
+// range, a JSON member of the wrong kind, no access_token; under
+// tokens.FromOAuth2 too): the endpoint issues those to this client every
+// time, and retrying only spends the retry budget on token requests. A
+// success answer that is not a token response at all (ErrMalformedResponse
+// over x/oauth2's parse error: an HTML page a proxy answered 200 with, a
+// JSON string) is Temporary, as are a 5xx and a network failure.
 func (e *AuthError) Temporary() bool {
 	if te, ok := errors.AsType[*tokens.TokenError](e.Err); ok {
 		switch te.Code {
