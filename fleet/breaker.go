@@ -117,7 +117,7 @@ func NewBreakerStore(c redis.UniversalClient, opts BreakerOptions) (*BreakerStor
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPoolTimeout(c, h.timeout); err != nil {
+	if err := checkPoolTimeout(c, "breaker", h.timeout); err != nil {
 		return nil, err
 	}
 	s := &BreakerStore{keys: untilKeys{c: c, h: h}, prefix: uo.prefix, refresh: uo.refresh, h: h}

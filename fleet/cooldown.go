@@ -130,7 +130,7 @@ func NewCooldownStore(c redis.UniversalClient, opts CooldownOptions) (*CooldownS
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPoolTimeout(c, h.timeout); err != nil {
+	if err := checkPoolTimeout(c, "cooldown", h.timeout); err != nil {
 		return nil, err
 	}
 	s := &CooldownStore{keys: untilKeys{c: c, h: h}, prefix: uo.prefix, refresh: uo.refresh, h: h}

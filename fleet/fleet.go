@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -55,7 +56,8 @@ type Fleet struct {
 // New returns the Fleet of stores on rdb, which the caller owns. A
 // go-redis Client, ClusterClient or Ring must have ContextTimeoutEnabled
 // set and a PoolTimeout below every store's Timeout (a *ConfigError for
-// "client" otherwise; see docs/fleet.md). Bad options are a *ConfigError naming the field (Cooldown.X,
+// "client" otherwise, naming the store, its Timeout field and both values;
+// see docs/fleet.md). Bad options are a *ConfigError naming the field (Cooldown.X,
 // Breaker.X, Quota.X for a store's own).
 func New(rdb redis.UniversalClient, opts Options) (*Fleet, error) {
 	switch {
@@ -102,15 +104,22 @@ func fill(prefix *string, timeout, probe *time.Duration, mp *metric.MeterProvide
 	}
 }
 
-// prefixed names a store's field in a *ConfigError from its constructor
-// (a bad client keeps its name).
+// prefixed names a store's field in a *ConfigError from its constructor.
+// A bad client keeps its name; its reason gets the store's Timeout field
+// added (p + "Timeout"), for a client whose PoolTimeout is not below it:
+// each store of a Fleet has its own Timeout.
 func prefixed(err error, p string) error {
-	if ce, ok := err.(*ConfigError); ok && ce.Option != "client" {
-		c := *ce
-		c.Option = p + c.Option
-		return &c
+	ce, ok := err.(*ConfigError)
+	if !ok {
+		return err
 	}
-	return err
+	c := *ce
+	if ce.Option != "client" {
+		c.Option = p + c.Option
+	} else if strings.Contains(ce.Reason, "PoolTimeout") {
+		c.Reason += " (" + p + "Timeout, or Timeout when that is zero)"
+	}
+	return &c
 }
 
 // CooldownStore returns the shared cooldown store (client.Fleet).

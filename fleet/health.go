@@ -253,7 +253,8 @@ func checkClient(c redis.UniversalClient) error {
 }
 
 // checkPoolTimeout fails when c is a go-redis client whose PoolTimeout is
-// not below timeout, the store's Timeout: a call that finds every pooled
+// not below timeout, the Timeout of the store (named by store: "breaker",
+// a Fleet may hold several, each with its own Timeout): a call that finds every pooled
 // connection busy would wait until the store's deadline and fail with a
 // bare context.DeadlineExceeded, counted as a Redis outage (Redis marked
 // down, the degraded policy applied) instead of ErrPoolExhausted. A
@@ -263,7 +264,7 @@ func checkClient(c redis.UniversalClient) error {
 // which is at least a second: a zero one is refused only when timeout is
 // at most a second, and not checked above. A negative PoolTimeout (no
 // wait) passes. Other UniversalClient implementations are not checked.
-func checkPoolTimeout(c redis.UniversalClient, timeout time.Duration) error {
+func checkPoolTimeout(c redis.UniversalClient, store string, timeout time.Duration) error {
 	var pool time.Duration
 	switch c := c.(type) {
 	case *redis.Client:
@@ -285,7 +286,7 @@ func checkPoolTimeout(c redis.UniversalClient, timeout time.Duration) error {
 	if pool < timeout {
 		return nil
 	}
-	return configError("client", fmt.Sprintf("the go-redis %s must be below the store's Timeout (%v), or a call that finds every pooled connection busy ends at the Timeout and counts as a Redis outage instead of ErrPoolExhausted: set PoolTimeout in the go-redis options (e.g. %v) or raise Timeout", what, timeout, timeout/2))
+	return configError("client", fmt.Sprintf("the go-redis %s must be below the %s store's Timeout (%v), or a call that finds every pooled connection busy ends at the Timeout and counts as a Redis outage instead of ErrPoolExhausted: set PoolTimeout in the go-redis options (e.g. %v) or raise the %s store's Timeout", what, store, timeout, timeout/2, store))
 }
 
 // reportDegraded adds EventDegraded to ctx's span while Redis is marked

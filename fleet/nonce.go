@@ -134,7 +134,7 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPoolTimeout(c, h.timeout); err != nil {
+	if err := checkPoolTimeout(c, "nonce", h.timeout); err != nil {
 		return nil, err
 	}
 	var id [12]byte

@@ -358,7 +358,7 @@ func NewQuota(c redis.UniversalClient, opts QuotaOptions) (*Quota, error) {
 	if q.h, err = newHealth("lease", opts.Policy, opts.Timeout, opts.ProbeInterval, opts.MeterProvider); err != nil {
 		return nil, err
 	}
-	if err := checkPoolTimeout(c, q.h.timeout); err != nil {
+	if err := checkPoolTimeout(c, "quota", q.h.timeout); err != nil {
 		return nil, err
 	}
 	if q.prefix == "" {
