@@ -330,8 +330,8 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // latest RateLimit-Policy any response carries sets the ceiling, up or
 // down, never below cfg.MinRate; one no response has carried for the
 // longer of its window (counted as at most an hour) and a full recovery
-// (cfg.RecoveryInterval / cfg.RecoveryStep) lapses, and the limit is
-// lifted.
+// (cfg.RecoveryInterval / cfg.RecoveryStep, at most the longest
+// time.Duration) lapses, and the limit is lifted.
 //
 // No wait is started that cannot finish cfg.MinAttemptTime before the
 // context's deadline (a *DeadlineError) or would take the request's
@@ -879,9 +879,22 @@ func (l *throttleLayer) notePolicy(h *throttleHost, now time.Time, hdr http.Head
 	if h.policyRate == 0 {
 		return 0
 	}
-	ttl := time.Duration(float64(l.cfg.RecoveryInterval) / l.cfg.RecoveryStep)
+	ttl := l.fullRecovery()
 	h.policyUntil = l.clk.After(now, max(ttl, min(h.policyWindow, maxPolicyHold)))
 	return max(h.policyRate, l.cfg.MinRate)
+}
+
+// fullRecovery returns the time a full recovery takes, RecoveryInterval /
+// RecoveryStep, saturated at the longest time.Duration: the quotient of a
+// long interval and a small step (80 years at 0.25) is beyond 292 years,
+// and converting it unchecked gave a negative duration (on amd64), so a
+// policy's hold ended with its window instead.
+func (l *throttleLayer) fullRecovery() time.Duration {
+	f := float64(l.cfg.RecoveryInterval) / l.cfg.RecoveryStep
+	if f >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return time.Duration(f)
 }
 
 // applyPolicy makes r, the quota the server advertises now, h's ceiling
