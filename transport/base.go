@@ -228,6 +228,7 @@ const maxRetiredTransports = 4
 var (
 	reloadSuccess = metric.WithAttributeSet(attribute.NewSet(attribute.String("securecall.outcome", "success")))
 	reloadFailure = metric.WithAttributeSet(attribute.NewSet(attribute.String("securecall.outcome", "failure")))
+	reloadPending = metric.WithAttributeSet(attribute.NewSet(attribute.String("securecall.outcome", "pending")))
 )
 
 // NewBase returns a Base configured by cfg, or a *ConfigError naming the
@@ -703,13 +704,18 @@ func (b *Base) CloseIdleConnections() {
 }
 
 // pollClientCertificate lets the client certificate check its files when
-// due and counts the outcome. It runs in RoundTrip and in handshakes.
+// due and counts the outcome: "success" (installed), "pending" (a renewal
+// held back until its NotBefore, counted once; "success" when installed)
+// or "failure" (refused). It runs in RoundTrip and in handshakes.
 func (b *Base) pollClientCertificate() {
 	if checked, err := b.cc.poll(); checked {
-		if err != nil {
-			b.reloads.Add(context.Background(), 1, reloadFailure)
-		} else {
+		switch {
+		case err == nil:
 			b.reloads.Add(context.Background(), 1, reloadSuccess)
+		case errors.Is(err, ErrCertificateNotYetValid):
+			b.reloads.Add(context.Background(), 1, reloadPending)
+		default:
+			b.reloads.Add(context.Background(), 1, reloadFailure)
 		}
 	}
 }

@@ -57,6 +57,12 @@ var (
 	ErrUnsafePath = errors.New("transport: unsafe url path")
 	// ErrClosed: the client or transport was closed.
 	ErrClosed = errors.New("transport: closed")
+	// ErrCertificateNotYetValid: a rotation put a client certificate on
+	// disk whose NotBefore is still ahead while the certificate in use is
+	// valid. It is what the certificate reload hook gets: the renewal is
+	// held back, not refused, and installed by the first check at or after
+	// its NotBefore; the certificate in use is presented until then.
+	ErrCertificateNotYetValid = errors.New("transport: client certificate not yet valid")
 )
 
 // ConfigError reports invalid configuration. Option names the offending

@@ -39,6 +39,18 @@ const maxCertificateFileSize = 1 << 20
 // monotonic clock: a step of the wall clock does not pause reloading.
 // Reload checks immediately.
 //
+// A renewal whose NotBefore is still ahead (written to disk before its
+// validity starts, or issued by a CA whose clock is ahead of ours) is held
+// back while the certificate in use is valid: a server would refuse it
+// until then. It is reported once (the reload hook gets an error wrapping
+// ErrCertificateNotYetValid, Base's reload metric counts it as "pending")
+// and installed by the first check at or after its NotBefore, at most one
+// reload interval late. When the certificate in use is not valid itself
+// (it has expired, or it is not yet valid either), the renewal is
+// installed at once: every server refuses an expired certificate, while
+// one whose clock is ahead of ours may accept the renewal. New content on
+// disk replaces a pending renewal.
+//
 // A reload that fails (unreadable file, bad PEM, an expired certificate,
 // a chain file cut inside a PEM block because it was read while being
 // written, or a certificate and key that do not match because a rotation
@@ -64,8 +76,10 @@ type ClientCertificate struct {
 	clk               clock        // set with certFile
 	closed            atomic.Bool
 
-	mu      sync.Mutex        // serialises reloads and Update
-	lastSum [sha256.Size]byte // hash of the last files installed; guarded by mu
+	mu         sync.Mutex        // serialises reloads and Update
+	lastSum    [sha256.Size]byte // hash of the last files installed; guarded by mu
+	pending    *tls.Certificate  // a renewal held back until its NotBefore; guarded by mu
+	pendingSum [sha256.Size]byte // hash of pending's files; guarded by mu
 }
 
 // ClientCertificateOption configures a ClientCertificate.
@@ -100,7 +114,9 @@ func WithCertificateReloadInterval(d time.Duration) ClientCertificateOption {
 // WithCertificateReloadHook sets a function called after every reload that
 // found something new: err is nil when a new certificate was installed,
 // otherwise it says why the files were rejected (the previous certificate
-// stays in use). It is called for automatic reloads, Reload and Update, in
+// stays in use), or, wrapping ErrCertificateNotYetValid, that they hold a
+// renewal held back until its NotBefore (called once for it, then with nil
+// when it is installed). It is called for automatic reloads, Reload and Update, in
 // the goroutine that triggered them, without locks held. Default: none.
 func WithCertificateReloadHook(f func(err error)) ClientCertificateOption {
 	return clientCertificateOptionFunc(func(c *clientCertificateConfig) { c.onReload = f })
@@ -163,7 +179,7 @@ func NewClientCertificateFromPEM(certPEM, keyPEM []byte, opts ...ClientCertifica
 	if err != nil {
 		return nil, err
 	}
-	cert, err := parseKeyPair(certPEM, keyPEM)
+	cert, err := parseKeyPair(certPEM, keyPEM, time.Now())
 	if err != nil {
 		return nil, pairConfigError(err, "certPEM", "keyPEM")
 	}
@@ -174,7 +190,10 @@ func NewClientCertificateFromPEM(certPEM, keyPEM []byte, opts ...ClientCertifica
 
 // Reload reads the certificate files now and installs them if their
 // content changed and they form a valid pair. On error the previous
-// certificate stays in use. For a certificate built from PEM bytes it does
+// certificate stays in use; for a renewal not valid yet while the
+// certificate in use is, the error wraps ErrCertificateNotYetValid and the
+// renewal is installed by the first check at or after its NotBefore (see
+// ClientCertificate). For a certificate built from PEM bytes it does
 // nothing and returns nil.
 func (c *ClientCertificate) Reload() error {
 	if c.certFile == "" {
@@ -191,11 +210,14 @@ func (c *ClientCertificate) Reload() error {
 // the previous certificate stays in use. For a file-based certificate the
 // files take over again the next time their content changes. A file
 // reload in progress finishes first, so it never overwrites the
-// certificate Update installed with files it read before.
+// certificate Update installed with files it read before. Update installs
+// a certificate whose NotBefore is still ahead at once: the caller chose
+// the moment (a renewal held back from the files is dropped).
 func (c *ClientCertificate) Update(certPEM, keyPEM []byte) error {
-	cert, err := parseKeyPair(certPEM, keyPEM)
+	cert, err := parseKeyPair(certPEM, keyPEM, c.now())
 	if err == nil {
 		c.mu.Lock()
+		c.pending = nil
 		c.install(cert)
 		c.mu.Unlock()
 	}
@@ -251,6 +273,14 @@ func (c *ClientCertificate) Close() error {
 	return nil
 }
 
+// now reads the certificate's clock (the system's for one built from PEM).
+func (c *ClientCertificate) now() time.Time {
+	if c.clk.Now == nil {
+		return time.Now()
+	}
+	return c.clk.Now()
+}
+
 // generation changes every time a new certificate is installed.
 func (c *ClientCertificate) generation() uint64 { return c.gen.Load() }
 
@@ -291,8 +321,9 @@ func (c *ClientCertificate) poll() (checked bool, err error) {
 
 // loadFiles reads both files and installs them if their content differs
 // from the last installed content. changed is false when the content is
-// the same as before (nothing done). A failed attempt leaves lastSum alone,
-// so the next check tries again.
+// the same as before (nothing done), a renewal held back included until it
+// is installed. A failed attempt leaves lastSum alone, so the next check
+// tries again.
 func (c *ClientCertificate) loadFiles() (changed bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -314,16 +345,43 @@ func (c *ClientCertificate) loadFiles() (changed bool, err error) {
 	if c.cur.Load() != nil && sum == c.lastSum {
 		return false, nil
 	}
-	cert, err := parseKeyPair(certPEM, keyPEM)
+	now := c.now()
+	if c.pending != nil && sum == c.pendingSum {
+		if c.holdBack(c.pending, now) {
+			return false, nil // reported when it was read
+		}
+		c.lastSum = sum
+		c.install(c.pending)
+		c.pending = nil
+		return true, nil
+	}
+	cert, err := parseKeyPair(certPEM, keyPEM, now)
 	if err != nil {
 		return true, err
+	}
+	if c.holdBack(cert, now) {
+		c.pending, c.pendingSum = cert, sum
+		return true, fmt.Errorf("%w: valid from %s; the certificate in use, valid until %s, is presented until then",
+			ErrCertificateNotYetValid, cert.Leaf.NotBefore.UTC().Format(time.RFC3339),
+			c.cur.Load().Leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	if testHookReloadInstall != nil {
 		testHookReloadInstall()
 	}
 	c.lastSum = sum
+	c.pending = nil
 	c.install(cert)
 	return true, nil
+}
+
+// holdBack reports whether cert, read from the files, must wait for its
+// NotBefore: it is not valid yet at now and the certificate in use is.
+func (c *ClientCertificate) holdBack(cert *tls.Certificate, now time.Time) bool {
+	if !now.Before(cert.Leaf.NotBefore) {
+		return false
+	}
+	cur := c.cur.Load()
+	return cur != nil && cur.Leaf != nil && !now.Before(cur.Leaf.NotBefore) && !now.After(cur.Leaf.NotAfter)
 }
 
 // testHookReloadInstall, when set by a test, runs in a file reload between
@@ -369,18 +427,19 @@ func readCertificateFile(name string) ([]byte, error) {
 }
 
 // parseKeyPair parses a PEM chain and key and checks that they match and
-// that the leaf has not expired: every server refuses an expired client
+// that the leaf has not expired at now: every server refuses an expired client
 // certificate, so installing one in place of a valid one (a stale file
 // restored by a rotation) would only break the handshakes that work.
 // A leaf not yet valid is accepted: the issuer's clock may be a little
-// ahead of ours.
+// ahead of ours (loadFiles holds it back while the certificate in use is
+// valid).
 //
 // A certificate PEM with a block that does not decode (a chain file read
 // while a rotation was still writing it, cut inside the intermediate) is
 // refused: crypto/tls stops at such a block and would return the leaf
 // without the rest of its chain, a pair that matches but that a server
 // needing the intermediate refuses on every handshake.
-func parseKeyPair(certPEM, keyPEM []byte) (*tls.Certificate, error) {
+func parseKeyPair(certPEM, keyPEM []byte, now time.Time) (*tls.Certificate, error) {
 	if truncatedPEM(certPEM) {
 		return nil, &pairError{cert: true, err: errors.New("transport: client certificate: a PEM block is truncated or malformed (file still being written?)")}
 	}
@@ -395,7 +454,7 @@ func parseKeyPair(certPEM, keyPEM []byte) (*tls.Certificate, error) {
 		}
 		cert.Leaf = leaf
 	}
-	if now := time.Now(); now.After(cert.Leaf.NotAfter) {
+	if now.After(cert.Leaf.NotAfter) {
 		return nil, &pairError{cert: true, err: fmt.Errorf("transport: client certificate: expired at %s", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))}
 	}
 	return &cert, nil
