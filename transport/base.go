@@ -169,8 +169,16 @@ type BaseConfig struct {
 	// securecall.tls.pin.report_only}, securecall.tls.pin.expired
 	// {server.address} (both counted per handshake) and
 	// securecall.tls.client_certificate.reload {securecall.outcome:
-	// success|failure} (automatic reloads). nil means otel's global
-	// provider at NewBase time.
+	// success|pending|failure} (automatic reloads), and, when mutual TLS
+	// is configured, the gauge securecall.tls.client_certificate.expires_in
+	// (MetricClientCertificateExpiry) {tls.client.subject}: the seconds
+	// left until the NotAfter of the client certificate in use, negative
+	// once it has expired, read at collection time (no per-request cost).
+	// It observes the ClientCertificate's current certificate, each of
+	// TLSConfig.Certificates, or the last certificate
+	// TLSConfig.GetClientCertificate returned (nothing before the first
+	// handshake). Its callback is unregistered once the Base is garbage
+	// collected. nil means otel's global provider at NewBase time.
 	MeterProvider metric.MeterProvider
 
 	// OnPinEvent, when set, is called for every pin mismatch (enforced or
@@ -179,7 +187,8 @@ type BaseConfig struct {
 	// keep it fast and non-blocking. nil means no hook.
 	OnPinEvent func(PinEvent)
 
-	// Now returns the current time for pin-set expiry. nil means time.Now.
+	// Now returns the current time for pin-set expiry and the client
+	// certificate expiry gauge. nil means time.Now.
 	Now func() time.Time
 }
 
@@ -310,6 +319,11 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 	}
 	b.mtls = b.cc != nil || tc.GetClientCertificate != nil || len(tc.Certificates) > 0
 	b.wrapClientKeys(tc)
+	if b.mtls {
+		if err := b.registerCertExpiry(meter, tc, cfg.Now); err != nil {
+			return nil, err
+		}
+	}
 	if b.cc != nil {
 		if b.reloads, err = meter.Int64Counter("securecall.tls.client_certificate.reload",
 			metric.WithDescription("Automatic reloads of the mTLS client certificate that found new files"),

@@ -1,0 +1,130 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// MetricClientCertificateExpiry is the gauge of the seconds left until the
+// NotAfter of the mTLS client certificate in use (negative once it has
+// expired), {tls.client.subject}. See BaseConfig.MeterProvider.
+const MetricClientCertificateExpiry = "securecall.tls.client_certificate.expires_in"
+
+// certExpiry observes the client certificates of one Base for
+// MetricClientCertificateExpiry, at collection time only: nothing of it
+// runs per request. It holds no reference to the Base, so that the Base
+// can be collected (its cleanup unregisters the callback).
+type certExpiry struct {
+	now    func() time.Time
+	cc     *ClientCertificate  // the Base's ClientCertificate, or nil
+	static []*x509.Certificate // the leaves of TLSConfig.Certificates
+	last   atomic.Pointer[tls.Certificate]
+
+	mu       sync.Mutex // guards the parse cache of last
+	lastFor  *tls.Certificate
+	lastLeaf *x509.Certificate
+}
+
+// registerCertExpiry registers the expiry gauge for the client
+// certificates configured in tc (b.cc, tc.Certificates, or those
+// tc.GetClientCertificate returns, recorded at each handshake by a wrapper
+// it installs). It is called only when mutual TLS is configured, after
+// wrapClientKeys and before the Base installs its own
+// GetClientCertificate for b.cc.
+func (b *Base) registerCertExpiry(meter metric.Meter, tc *tls.Config, now func() time.Time) error {
+	if now == nil {
+		now = time.Now
+	}
+	ex := &certExpiry{now: now, cc: b.cc}
+	switch {
+	case b.cc != nil:
+	case tc.GetClientCertificate != nil:
+		get := tc.GetClientCertificate
+		tc.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			c, err := get(cri)
+			if err == nil && c != nil && len(c.Certificate) > 0 && ex.last.Load() != c {
+				ex.last.Store(c)
+			}
+			return c, err
+		}
+	default:
+		for i := range tc.Certificates {
+			if leaf := leafOf(&tc.Certificates[i]); leaf != nil {
+				ex.static = append(ex.static, leaf)
+			}
+		}
+	}
+	g, err := meter.Int64ObservableGauge(MetricClientCertificateExpiry,
+		metric.WithDescription("Seconds until the NotAfter of the mTLS client certificate in use (negative once expired)"),
+		metric.WithUnit("s"))
+	if err != nil {
+		return configErrorf("MeterProvider", err, "gauge %s", MetricClientCertificateExpiry)
+	}
+	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		ex.observe(o, g)
+		return nil
+	}, g)
+	if err != nil {
+		return configErrorf("MeterProvider", err, "callback %s", MetricClientCertificateExpiry)
+	}
+	runtime.AddCleanup(b, func(r metric.Registration) { _ = r.Unregister() }, reg)
+	return nil
+}
+
+func (ex *certExpiry) observe(o metric.Observer, g metric.Int64ObservableGauge) {
+	now := ex.now()
+	put := func(leaf *x509.Certificate) {
+		if leaf == nil {
+			return
+		}
+		subject := strings.ToValidUTF8(leaf.Subject.String(), "\uFFFD")
+		o.ObserveInt64(g, int64(leaf.NotAfter.Sub(now)/time.Second),
+			metric.WithAttributeSet(attribute.NewSet(attribute.String("tls.client.subject", subject))))
+	}
+	switch {
+	case ex.cc != nil:
+		if c := ex.cc.Certificate(); c != nil {
+			put(c.Leaf)
+		}
+	case len(ex.static) > 0:
+		for _, leaf := range ex.static {
+			put(leaf)
+		}
+	default:
+		c := ex.last.Load()
+		if c == nil {
+			return
+		}
+		ex.mu.Lock()
+		if ex.lastFor != c {
+			ex.lastFor, ex.lastLeaf = c, leafOf(c)
+		}
+		leaf := ex.lastLeaf
+		ex.mu.Unlock()
+		put(leaf)
+	}
+}
+
+// leafOf returns c's parsed leaf, or nil when it has none that parses.
+func leafOf(c *tls.Certificate) *x509.Certificate {
+	if c.Leaf != nil {
+		return c.Leaf
+	}
+	if len(c.Certificate) == 0 {
+		return nil
+	}
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return nil
+	}
+	return leaf
+}
