@@ -560,20 +560,12 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	case a != nil:
 		probe = armConnProbe(a)
 	default:
-		probe = &connProbe{user: httptrace.ContextClientTrace(req.Context())}
-		t := httptrace.ClientTrace{}
-		if probe.user != nil {
-			t = *probe.user
-		}
-		user := probe.user
-		t.GotConn = func(i httptrace.GotConnInfo) {
-			probe.conn = i.Conn
-			if user != nil && user.GotConn != nil {
-				user.GotConn(i)
-			}
-		}
-		probe.trace = &t
-		req = req.WithContext(httptrace.WithClientTrace(req.Context(), probe.trace))
+		// Only GotConn: httptrace.WithClientTrace composes it with the
+		// caller's trace, if any, whose hooks are each called once.
+		p := &connProbe{}
+		p.trace = &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { p.conn = i.Conn }}
+		probe = p
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), p.trace))
 	}
 	resp, err := b.t.Load().RoundTrip(req)
 	var conn net.Conn

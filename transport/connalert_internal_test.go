@@ -122,3 +122,40 @@ func certPool(c *x509.Certificate) *x509.CertPool {
 	p.AddCert(c)
 	return p
 }
+
+// TestBaseAloneCallsTheCallersHooksOnce: the trace a Base used alone adds
+// to learn its connection keeps the caller's trace without calling any of
+// its hooks twice (httptrace.WithClientTrace composes with the trace
+// already in the context: a copy of the caller's trace composed with the
+// caller's trace called every hook of it twice).
+func TestBaseAloneCallsTheCallersHooksOnce(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	b, err := NewBase(BaseConfig{TLSConfig: &tls.Config{RootCAs: certPool(srv.Certificate())}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.CloseIdleConnections()
+	var getConn, gotConn, connectDone, tlsDone, wroteHeaders, firstByte int
+	ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+		GetConn:              func(string) { getConn++ },
+		GotConn:              func(httptrace.GotConnInfo) { gotConn++ },
+		ConnectDone:          func(string, string, error) { connectDone++ },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { tlsDone++ },
+		WroteHeaders:         func() { wroteHeaders++ },
+		GotFirstResponseByte: func() { firstByte++ },
+	})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	resp, err := b.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	for name, n := range map[string]int{"GetConn": getConn, "GotConn": gotConn, "ConnectDone": connectDone,
+		"TLSHandshakeDone": tlsDone, "WroteHeaders": wroteHeaders, "GotFirstResponseByte": firstByte} {
+		if n != 1 {
+			t.Errorf("the caller's %s hook was called %d times, want 1", name, n)
+		}
+	}
+}
