@@ -194,7 +194,8 @@ func WithSensitiveHeaders(names ...string) Option {
 // It is cloned. InsecureSkipVerify and a MinVersion below TLS 1.2 are
 // refused. Default: system roots, TLS 1.2 minimum. HTTP/2 is negotiated
 // with servers that offer it, unless NextProtos is set without "h2"
-// ([]string{"http/1.1"}: HTTP/1.1 only).
+// ([]string{"http/1.1"}: HTTP/1.1 only; "http/1.1" is offered even if
+// the list leaves it out).
 func WithTLSConfig(cfg *tls.Config) Option {
 	return requireValue("WithTLSConfig", cfg, func(c *config, v *tls.Config) { c.tlsConfig = v.Clone() })
 }

@@ -78,7 +78,8 @@ type BaseConfig struct {
 	// tls.Config.
 	// No revocation checking (OCSP, CRL) is done, as in crypto/tls.
 	// HTTP/2 is negotiated (ALPN) unless NextProtos is set without "h2",
-	// which asks for HTTP/1.1 only.
+	// which asks for HTTP/1.1 only ("http/1.1" is then offered after the
+	// list's protocols if it leaves it out).
 	TLSConfig *tls.Config
 
 	// Pins pins host patterns to public keys; see PinSet. Validated here: a
@@ -347,6 +348,13 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 		var protos http.Protocols
 		protos.SetHTTP1(true)
 		p.Protocols = &protos
+		if !slices.Contains(tc.NextProtos, "http/1.1") {
+			// Offered, as net/http adds it with HTTP/2 on: a server that
+			// checks ALPN (crypto/tls) refuses a handshake offering only
+			// protocols it does not speak. A new slice: tc shares the
+			// caller's.
+			tc.NextProtos = slices.Concat(tc.NextProtos, []string{"http/1.1"})
+		}
 	}
 	p.Proxy = cfg.Proxy
 	p.DialContext = cfg.DialContext

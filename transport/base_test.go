@@ -155,6 +155,10 @@ func TestBaseHonoursNextProtos(t *testing.T) {
 		{[]string{"h2", "http/1.1"}, "HTTP/2.0"},
 		{[]string{"http/1.1", "h2"}, "HTTP/2.0"},
 		{nil, "HTTP/2.0"},
+		// Only protocols net/http does not speak: HTTP/1.1, which the
+		// client must offer, or a server that checks ALPN (crypto/tls)
+		// refuses the handshake ("no application protocol").
+		{[]string{"spdy/3.1"}, "HTTP/1.1"},
 	} {
 		cfg := &tls.Config{NextProtos: slices.Clone(tc.protos)}
 		b := pkiBase(t, transport.BaseConfig{TLSConfig: cfg}, srv, w.ca)
