@@ -443,7 +443,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 				attribute.String("securecall.schema.direction", "request"),
 				attribute.String("url.template", name),
 				attribute.String("securecall.schema.reason", "request body copy failed"))
-		} else if verr := validateRequest(ctx, &vin, params); verr != nil {
+		} else if verr := validateRequest(ctx, &vin, params, big); verr != nil {
 			v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: reasonOf(verr, l.opaque)}
 			if rerr := l.report(ctx, v); rerr != nil {
 				closeBody(send.Body)
@@ -797,8 +797,10 @@ func (l *layer) findPath(req *http.Request, p string) (*routers.Route, map[strin
 // cookieNameCase) or under another name PHP reads as its own (phpNames),
 // and a query with a
 // pair openapi3filter cannot see (queryUnparsed). The header is
-// validated as it goes on the wire (canonicalHeader).
-func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string) error {
+// validated as it goes on the wire (canonicalHeader). big: the body is
+// over MaxBodyBytes and excluded from validation (in.Options), but for its
+// Content-Type (bigBodyContentType).
+func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string, big bool) error {
 	if h, ok := canonicalHeader(in.Request.Header); ok {
 		r := *in.Request
 		r.Header = h
@@ -822,6 +824,14 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 			return err
 		}
 		me = append(me, err)
+	}
+	if big {
+		if err := bigBodyContentType(in); err != nil {
+			if !in.Options.MultiError {
+				return err
+			}
+			me = append(me, err)
+		}
 	}
 	if err := methodOverride(in, routeParams(route)); err != nil {
 		if !in.Options.MultiError {
@@ -1117,6 +1127,24 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 		return nil
 	}
 	return &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: reason}
+}
+
+// bigBodyContentType returns the violation openapi3filter gives, with the
+// body, for a request whose Content-Type the operation's request body
+// does not describe, for a body over MaxBodyBytes, which openapi3filter is
+// told to exclude: it checks the Content-Type only with the body, so that
+// a body made large enough would otherwise carry any media type past
+// Enforce.
+func bigBodyContentType(in *openapi3filter.RequestValidationInput) error {
+	op := in.Route.Operation
+	if op == nil || op.RequestBody == nil || op.RequestBody.Value == nil || len(op.RequestBody.Value.Content) == 0 {
+		return nil
+	}
+	ct := in.Request.Header.Get("Content-Type")
+	if op.RequestBody.Value.Content.Get(ct) != nil {
+		return nil
+	}
+	return &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: fmt.Sprintf("%s %q", unexpectedCT, ct)}
 }
 
 // jsonResponseMembers returns a violation for a JSON response body (buf,
