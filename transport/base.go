@@ -559,8 +559,11 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	// Learn the connection the request goes over (for connAlert): the
 	// probe the breaker armed, else one of our own, pooled and answered
 	// by the attempt's context (no allocation); outside an attempt (a Base
-	// used alone) through an httptrace context of the request's.
-	a, _ := AttemptFrom(req.Context())
+	// used alone) through an httptrace context of the request's. Only the
+	// attempt's own request uses its probe: another request made with the
+	// attempt's context (concurrently, perhaps) has a probe of its own.
+	a := ownAttempt(req)
+	orig := req
 	var probe *connProbe
 	switch {
 	case httptraceKey == nil:
@@ -576,6 +579,9 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		req = req.WithContext(httptrace.WithClientTrace(req.Context(), p.trace))
 	}
 	resp, err := b.t.Load().RoundTrip(req)
+	if resp != nil && resp.Request == req && req != orig {
+		resp.Request = orig // the caller's request, not the probe's copy
+	}
 	var conn net.Conn
 	switch {
 	case probe != nil && a != nil:

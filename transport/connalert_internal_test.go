@@ -159,3 +159,25 @@ func TestBaseAloneCallsTheCallersHooksOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestBaseAloneKeepsTheCallersRequest: the request copy a Base used alone
+// sends (to learn its connection) does not replace the caller's request as
+// resp.Request.
+func TestBaseAloneKeepsTheCallersRequest(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	b, err := NewBase(BaseConfig{TLSConfig: &tls.Config{RootCAs: certPool(srv.Certificate())}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	resp, err := b.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request != req {
+		t.Fatal("resp.Request is not the caller's request")
+	}
+}
