@@ -260,7 +260,9 @@ type Result struct {
 // the nonces of the request's other signatures that would be accepted on
 // their own, now or, when their created is more than ClockSkew ahead, once
 // their window opens (so no copy of the request can be replayed under
-// another of its signatures; a request with another signature whose key lookup
+// another of its signatures; a request with another signature whose window
+// ends more than two verifier windows from now is refused as ErrFuture,
+// one with another signature whose key lookup
 // failed is refused as ErrUnavailable, one with another signature
 // covering content-digest whose body could not be read whole as
 // ErrBodyUnreadable or ErrBodyTooLarge); otherwise it returns a
@@ -326,7 +328,10 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 // runs fast): refused now (ErrFuture), a copy stripped down to it would be
 // accepted once the clock reaches its window, so if it passes every other
 // check, its MAC included, its nonce is claimed until the end of its own
-// window (claimUntil). Only signatures that verify are claimed, so one
+// window (claimUntil), if that ends at most two verifier windows (MaxAge +
+// 2×ClockSkew) from now; if it ends later, the request is refused as
+// ErrFuture, so no signer's created can make an entry outlive that. Only
+// signatures that verify are claimed, so one
 // that does not cannot fill the store with nonces of its sender's choice.
 // A (keyid, nonce) pair
 // is claimed once: two signatures of one request that share it (one nonce
@@ -341,10 +346,21 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int, sigMap map[string]sigMember, now time.Time) error {
 	ctx := vs.r.Context()
 	ok := uint64(1) << accepted // len(inputs) <= MaxSignatures
+	// No nonce is held past two verifier windows from now, whatever the
+	// created a signer put in its signature (a year ahead would otherwise
+	// hold its entry for a year: a MemoryNonceStore filled for good by a
+	// key holder, a Redis store growing without bound).
+	horizon := now.Add(v.maxAge + 2*v.skew).Add(v.maxAge + 2*v.skew)
 	for j := range inputs {
 		if j != accepted {
 			_, err := v.verifyMember(vs, &inputs[j], sigMap, now, true)
 			switch {
+			case err == nil && v.claimUntil(&inputs[j].in).After(horizon):
+				// Its nonce cannot be held until its window ends, and a
+				// copy stripped down to it must not pass then: refused.
+				in := &inputs[j].in
+				return &VerifyError{Label: in.Label, KeyID: in.KeyID, Err: ErrFuture,
+					Detail: "another signature's window ends more than two verifier windows (MaxAge + 2×ClockSkew) ahead: its nonce cannot be held that long"}
 			case err == nil:
 				ok |= 1 << j
 			case errors.Is(err, ErrUnavailable):
