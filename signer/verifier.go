@@ -209,8 +209,13 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 			return nil, &ConfigError{Option: "VerifierOptions.Required[" + strconv.Itoa(i) + "]", Err: err}
 		}
 	}
-	if v.maxAge < 0 || v.skew < 0 || v.maxBody < 0 {
-		return nil, &ConfigError{Option: "VerifierOptions", Reason: "MaxAge, ClockSkew and MaxBodySize must not be negative"}
+	for _, o := range []struct {
+		name     string
+		negative bool
+	}{{"MaxAge", v.maxAge < 0}, {"ClockSkew", v.skew < 0}, {"MaxBodySize", v.maxBody < 0}} {
+		if o.negative {
+			return nil, &ConfigError{Option: "VerifierOptions." + o.name, Reason: "must not be negative"}
+		}
 	}
 	if v.maxAge == 0 {
 		v.maxAge = DefaultMaxAge

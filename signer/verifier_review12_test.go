@@ -89,3 +89,24 @@ func TestVerifyBoundsFarFutureOtherSignatureClaim(t *testing.T) {
 		}
 	}
 }
+
+// TestNewVerifierNamesNegativeOption: a negative MaxAge, ClockSkew or
+// MaxBodySize was a *ConfigError naming "VerifierOptions" for all three,
+// so the caller could not tell which option was wrong.
+func TestNewVerifierNamesNegativeOption(t *testing.T) {
+	ks := StaticKey(testKey(t, "k"))
+	for _, c := range []struct {
+		option string
+		opts   VerifierOptions
+	}{
+		{"VerifierOptions.MaxAge", VerifierOptions{Keys: ks, MaxAge: -time.Second}},
+		{"VerifierOptions.ClockSkew", VerifierOptions{Keys: ks, ClockSkew: -time.Nanosecond}},
+		{"VerifierOptions.MaxBodySize", VerifierOptions{Keys: ks, MaxBodySize: -1}},
+	} {
+		_, err := NewVerifier(c.opts)
+		ce, ok := errors.AsType[*ConfigError](err)
+		if !ok || ce.Option != c.option {
+			t.Errorf("NewVerifier(%s < 0) = %v, want a *ConfigError naming %s", c.option, err, c.option)
+		}
+	}
+}
