@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -525,15 +526,21 @@ const invalidHostKey = "_invalid"
 // state of the same name written without its dot, as the egress allowlist,
 // Origin and pinning treat them as one host; an internationalised name in
 // its ASCII form ("xn--bcher-kva.example" for "BÜCHER.example"), as
-// net/http sends it. Userinfo that a URL built by hand put in Host
-// ("user:pass@api.example.com", which url.Parse puts in User) is no part
-// of the key: the key is a span and metric attribute, an error's Host and
+// net/http sends it; an IPv6 literal in its canonical form ("[::1]" for
+// "[0:0:0:0:0:0:0:1]" and "[0::1]", "[fe80::1]" for "[FE80::1]"), a zone
+// kept, in lower case ("[fe80::1%eth0]", from "%25eth0" or "%25ETH0" in
+// the URL: the address on another link is another host), and an IPv4-mapped one as
+// its IPv4 address ("127.0.0.1" for "[::ffff:7f00:1]"), which Go's dialer
+// connects over IPv4: one address, however written, is one host (the
+// egress allowlist compares IPv6 literals as addresses too). Userinfo
+// that a URL built by hand put in Host ("user:pass@api.example.com",
+// which url.Parse puts in User) is no part of the key: the key is a span and metric attribute, an error's Host and
 // a shared store's key, where a credential must not go. A host longer than
 // a DNS name (253 bytes) or a port of more than five digits, which url.Parse
 // takes and nothing can dial, has the key "_invalid", so that a caller's
 // URLs (webhooks) cannot make the per-host state hold long strings. In the common
-// case (a lower-case ASCII host, with a default or no port) it does not
-// allocate.
+// case (a lower-case ASCII host or an IP literal in its canonical form,
+// with a default or no port) it does not allocate.
 func HostKey(u *url.URL) string {
 	if u == nil {
 		return ""
@@ -546,7 +553,10 @@ func HostKey(u *url.URL) string {
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.IndexByte(h[i:], ']') < 0 {
 		h, port = h[:i], h[i+1:]
 	}
-	name, _ := originHost(h) // the host as an Origin holds it
+	name, ok := ipLiteralKey(h)
+	if !ok {
+		name, _ = originHost(h) // the host as an Origin holds it
+	}
 	if len(name) > maxHostLen || len(port) > maxPortLen {
 		// No DNS name or port is that long: the URL cannot be dialed, and
 		// the key is kept per host (MaxHosts of them in each layer), in
@@ -560,6 +570,34 @@ func HostKey(u *url.URL) string {
 		return hostport // unchanged: no allocation
 	}
 	return name + ":" + port
+}
+
+// ipLiteralKey returns the key of the IPv6 literal h ("[...]", as in
+// URL.Host): the address in its canonical form (RFC 5952: lower-case
+// hex, zeros shortened, "[0:0::1]" is "[::1]") with its zone in lower
+// case, as HostKey always had it, or, for an IPv4-mapped address,
+// the IPv4 address without brackets ("[::ffff:7f00:1]" is "127.0.0.1":
+// Go's dialer connects it over IPv4). ok is false when h is no IPv6
+// literal. A canonical h is returned as it is, without allocating.
+func ipLiteralKey(h string) (key string, ok bool) {
+	if len(h) < 2 || h[0] != '[' || h[len(h)-1] != ']' {
+		return "", false
+	}
+	a, err := netip.ParseAddr(h[1 : len(h)-1])
+	if err != nil || !a.Is6() {
+		return "", false
+	}
+	var buf [64]byte
+	b := buf[:0]
+	if a.Is4In6() {
+		b = a.Unmap().AppendTo(b)
+	} else {
+		b = append(a.AppendTo(append(b, '[')), ']')
+	}
+	if string(b) == h {
+		return lowerASCII(h), true // the zone in lower case, as for a name
+	}
+	return lowerASCII(string(b)), true
 }
 
 // lowerASCII lower-cases s, returning s itself when it has no upper-case

@@ -1,0 +1,93 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"syscall"
+	"testing"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// dialedAddress returns the address net/http's transport, with a
+// net.Dialer, connects for rawURL: the socket's network and IP:port as the
+// dialer's Control hook sees them. Nothing is connected.
+func dialedAddress(t *testing.T, rawURL string) string {
+	t.Helper()
+	stop := errors.New("stop")
+	var got string
+	d := &net.Dialer{Control: func(network, address string, _ syscall.RawConn) error {
+		got = network + " " + address
+		return stop
+	}}
+	tr := &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := tr.RoundTrip(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("%s: connected", rawURL)
+	} else if !errors.Is(err, stop) {
+		t.Fatalf("%s: %v, want the dial to reach Control", rawURL, err)
+	}
+	return got
+}
+
+// sameKey checks that every URL of a group gets one HostKey, want, and
+// (dial) that net/http dials them all at one address.
+func sameKey(t *testing.T, want string, dial bool, urls ...string) {
+	t.Helper()
+	first := ""
+	for i, s := range urls {
+		if k := transport.HostKey(mustURL(t, s)); k != want {
+			t.Errorf("HostKey(%s) = %q, want %q: one destination, another key (its own breaker, throttle and retry budget)", s, k, want)
+		}
+		if !dial {
+			continue
+		}
+		a := dialedAddress(t, s)
+		if i == 0 {
+			first = a
+		} else if a != first {
+			t.Fatalf("%s dials %q, %s dials %q: not one destination", urls[0], first, s, a)
+		}
+	}
+}
+
+// An IPv6 literal is one host however it is written (zeros, "::", hex
+// case), as net/http dials it and as the egress allowlist compares it; an
+// IPv4-mapped IPv6 literal is the IPv4 address, which Go's dialer connects
+// over IPv4. A zone stays part of the key, in lower case as before: a
+// link-local address on another link (interface) is another host.
+func TestHostKeyIPLiteralSpellings(t *testing.T) {
+	sameKey(t, "[::1]", true, "https://[::1]/", "https://[0:0:0:0:0:0:0:1]/", "https://[0::1]/", "https://[0000::0001]:443/")
+	sameKey(t, "[::1]:8443", true, "https://[::1]:8443/", "https://[0:0:0:0:0:0:0:1]:8443/")
+	sameKey(t, "[2001:db8::1]:9443", true, "https://[2001:db8::1]:9443/", "https://[2001:DB8:0::1]:9443/", "https://[2001:0db8:0000:0000:0000:0000:0000:0001]:9443/")
+	sameKey(t, "[fe80::1]", true, "https://[fe80::1]/", "https://[FE80::1]/", "https://[fe80:0::1]/")
+	sameKey(t, "127.0.0.1", true, "https://127.0.0.1/", "https://[::ffff:127.0.0.1]/", "https://[::ffff:7f00:1]/", "https://[0:0:0:0:0:FFFF:7F00:1]:443/")
+	sameKey(t, "127.0.0.1:8443", true, "https://127.0.0.1:8443/", "https://[::ffff:127.0.0.1]:8443/", "https://[::FFFF:7f00:0001]:8443/")
+
+	// Zones: part of the key, in lower case, the address canonical.
+	sameKey(t, "[fe80::1%eth0]", false, "https://[fe80::1%25eth0]/", "https://[FE80:0::1%25eth0]:443/", "https://[fe80::1%25ETH0]/")
+	for _, other := range []string{"https://[fe80::1]/", "https://[fe80::1%25eth1]/"} {
+		if k := transport.HostKey(mustURL(t, other)); k == "[fe80::1%eth0]" {
+			t.Errorf("HostKey(%s) = %q: another link, the same key", other, k)
+		}
+	}
+	// Not an IPv6 literal: unchanged.
+	if k := transport.HostKey(mustURL(t, "https://[::1]:9443/")); k != "[::1]:9443" {
+		t.Errorf("HostKey([::1]:9443) = %q", k)
+	}
+
+	// The canonical forms cost no allocation.
+	for _, s := range []string{"https://127.0.0.1/", "https://10.0.0.1:8443/", "https://[2001:db8::1]/", "https://[2001:db8::1]:9443/"} {
+		u := mustURL(t, s)
+		if n := testing.AllocsPerRun(100, func() { transport.HostKey(u) }); n != 0 {
+			t.Errorf("HostKey(%s) allocates %v times", s, n)
+		}
+	}
+}
