@@ -515,7 +515,8 @@ func bodyReplayable(req *http.Request) bool {
 }
 
 // invalidHostKey is HostKey's answer for a host longer than a DNS name
-// (maxHostLen) or a port longer than five digits.
+// (maxHostLen) or a port longer than five digits (without its leading
+// zeros).
 const invalidHostKey = "_invalid"
 
 // HostKey returns the key under which the per-host state of the
@@ -536,8 +537,10 @@ const invalidHostKey = "_invalid"
 // that a URL built by hand put in Host ("user:pass@api.example.com",
 // which url.Parse puts in User) is no part of the key: the key is a span and metric attribute, an error's Host and
 // a shared store's key, where a credential must not go. A host longer than
-// a DNS name (253 bytes) or a port of more than five digits, which url.Parse
-// takes and nothing can dial, has the key "_invalid", so that a caller's
+// a DNS name (253 bytes) or a port of more than five digits (leading zeros
+// aside: net/http dials "api.example.com:0443" on port 443, and its key is
+// "api.example.com" for https), which url.Parse takes and nothing can
+// dial, has the key "_invalid", so that a caller's
 // URLs (webhooks) cannot make the per-host state hold long strings. In the common
 // case (a lower-case ASCII host or an IP literal in its canonical form,
 // with a default or no port) it does not allocate.
@@ -553,6 +556,10 @@ func HostKey(u *url.URL) string {
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.IndexByte(h[i:], ']') < 0 {
 		h, port = h[:i], h[i+1:]
 	}
+	rawPort := port
+	for len(port) > 1 && port[0] == '0' {
+		port = port[1:] // "0443" is dialed as 443
+	}
 	name, ok := ipLiteralKey(h)
 	if !ok {
 		name, _ = originHost(h) // the host as an Origin holds it
@@ -566,7 +573,7 @@ func HostKey(u *url.URL) string {
 	if port == "" || (port == "443" && strings.EqualFold(u.Scheme, "https")) || (port == "80" && strings.EqualFold(u.Scheme, "http")) {
 		return name
 	}
-	if name == h {
+	if name == h && port == rawPort {
 		return hostport // unchanged: no allocation
 	}
 	return name + ":" + port

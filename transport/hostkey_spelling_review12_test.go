@@ -91,3 +91,26 @@ func TestHostKeyIPLiteralSpellings(t *testing.T) {
 		}
 	}
 }
+
+// A port written with leading zeros is the port net/http dials
+// ("api.example.com:0443" connects port 443): the scheme's default port
+// written so is dropped, another is kept without its zeros; however many
+// zeros there are, the host keeps its own key (not "_invalid", shared
+// with every overlong host). An empty port (":") is the default port.
+func TestHostKeyPortLeadingZeros(t *testing.T) {
+	sameKey(t, "127.0.0.1", true, "https://127.0.0.1/", "https://127.0.0.1:0443/", "https://127.0.0.1:000443/", "https://127.0.0.1:/")
+	sameKey(t, "127.0.0.1:8443", true, "https://127.0.0.1:8443/", "https://127.0.0.1:08443/", "https://127.0.0.1:00000008443/")
+	sameKey(t, "127.0.0.1", true, "http://127.0.0.1/", "http://127.0.0.1:080/", "http://127.0.0.1:0080/")
+	sameKey(t, "[::1]", true, "https://[::1]/", "https://[::1]:0443/", "https://[::1]:/")
+	sameKey(t, "api.example.com", false, "https://api.example.com/", "https://API.example.com:0443/", "https://api.example.com:00443/", "https://api.example.com:/")
+	sameKey(t, "api.example.com:8443", false, "https://api.example.com:8443/", "https://api.example.com:08443/")
+	if k := transport.HostKey(mustURL(t, "https://api.example.com:0/")); k != "api.example.com:0" {
+		t.Errorf("HostKey(:0) = %q", k)
+	}
+	if k := transport.HostKey(mustURL(t, "https://api.example.com:000/")); k != "api.example.com:0" {
+		t.Errorf("HostKey(:000) = %q", k)
+	}
+	if k := transport.HostKey(mustURL(t, "https://api.example.com:123456/")); k != "_invalid" {
+		t.Errorf("HostKey(:123456) = %q, want _invalid (no port has six digits)", k)
+	}
+}
