@@ -533,7 +533,12 @@ const invalidHostKey = "_invalid"
 // the URL: the address on another link is another host), and an IPv4-mapped one as
 // its IPv4 address ("127.0.0.1" for "[::ffff:7f00:1]"), which Go's dialer
 // connects over IPv4: one address, however written, is one host (the
-// egress allowlist compares IPv6 literals as addresses too). Userinfo
+// egress allowlist compares IPv6 literals as addresses too); an IPv4
+// address written in a legacy form ("127.1", "2130706433", "0x7f.0.0.1",
+// "0177.0.0.1") in dotted-decimal form, "127.0.0.1": a cgo (getaddrinfo)
+// resolver and a proxy dial it so, and the SafeDialer checks a proxied one
+// as that address (Go's own resolver looks it up as a name, finds none,
+// and nothing is sent). Userinfo
 // that a URL built by hand put in Host ("user:pass@api.example.com",
 // which url.Parse puts in User) is no part of the key: the key is a span and metric attribute, an error's Host and
 // a shared store's key, where a credential must not go. A host longer than
@@ -563,6 +568,7 @@ func HostKey(u *url.URL) string {
 	name, ok := ipLiteralKey(h)
 	if !ok {
 		name, _ = originHost(h) // the host as an Origin holds it
+		name = ipv4Key(name)
 	}
 	if len(name) > maxHostLen || len(port) > maxPortLen {
 		// No DNS name or port is that long: the URL cannot be dialed, and
@@ -605,6 +611,25 @@ func ipLiteralKey(h string) (key string, ok bool) {
 		return lowerASCII(h), true // the zone in lower case, as for a name
 	}
 	return lowerASCII(string(b)), true
+}
+
+// ipv4Key returns name (a host as originHost returns it) in dotted-decimal
+// form when it spells an IPv4 address in one of the legacy forms hostAddr
+// reads ("127.1", "2130706433", "0x7f.0.0.1", "0177.0.0.1"), else name
+// itself, without allocating.
+func ipv4Key(name string) string {
+	if name == "" || name[len(name)-1] == '.' || !isNumberPart(name[strings.LastIndexByte(name, '.')+1:]) {
+		return name // a name, or one with two trailing dots: another host
+	}
+	a, ok, _ := hostAddr(name)
+	if !ok || !a.Is4() {
+		return name
+	}
+	var buf [16]byte
+	if b := a.AppendTo(buf[:0]); string(b) != name {
+		return string(b)
+	}
+	return name
 }
 
 // lowerASCII lower-cases s, returning s itself when it has no upper-case

@@ -114,3 +114,61 @@ func TestHostKeyPortLeadingZeros(t *testing.T) {
 		t.Errorf("HostKey(:123456) = %q, want _invalid (no port has six digits)", k)
 	}
 }
+
+// The legacy IPv4 forms ("127.1", "2130706433", "0x7f.0.0.1",
+// "0177.0.0.1") name the address they spell wherever they reach anything:
+// the WHATWG URL parser, inet_aton and getaddrinfo (Go's cgo resolver, the
+// default on macOS) and a proxy's resolver read them so, and the
+// SafeDialer checks a proxied one as that address. HostKey keys them as
+// the address, so a caller's URLs cannot spread one host over as many
+// states as it has spellings (leading zeros make them unbounded). A host
+// that ends in a number and is no address ("1.2.3.4.5") is left as it is.
+func TestHostKeyLegacyIPv4Forms(t *testing.T) {
+	sd, err := transport.NewSafeDialer(transport.DialConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu := mustURL(t, "http://proxy.corp:3128")
+	guard := sd.GuardProxy(http.ProxyURL(pu))
+	for _, c := range []struct {
+		want string
+		urls []string
+	}{
+		{"127.0.0.1", []string{"https://127.0.0.1/", "https://127.1/", "https://127.0.1/", "https://2130706433/", "https://0x7f.0.0.1/", "https://0X7F.0.0.1:0443/", "https://0177.0.0.1/", "https://0x7f000001/", "https://00000177.0.0.1/", "https://127.0.0.1./"}},
+		{"127.0.0.1:8443", []string{"https://127.0.0.1:8443/", "https://127.1:8443/", "https://0x7F000001:8443/"}},
+	} {
+		sameKey(t, c.want, false, c.urls...)
+		first := ""
+		for _, s := range c.urls {
+			req, err := http.NewRequest(http.MethodGet, s, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = guard(req)
+			var ae *transport.AddressError
+			if !errors.As(err, &ae) {
+				t.Fatalf("%s through a proxy: %v, want the SafeDialer to check it as an address", s, err)
+			}
+			if first == "" {
+				first = ae.Addr
+			} else if ae.Addr != first {
+				t.Errorf("%s through a proxy is checked as %s, want %s", s, ae.Addr, first)
+			}
+		}
+	}
+	for _, s := range []string{"https://1.2.3.4.5/", "https://256.0.0.1/", "https://api1.example.com/", "https://web-0/"} {
+		u := mustURL(t, s)
+		if k, want := transport.HostKey(u), u.Hostname(); k != want {
+			t.Errorf("HostKey(%s) = %q, want %q (no address)", s, k, want)
+		}
+	}
+	if k := transport.HostKey(mustURL(t, "https://127.0.0.1../")); k != "127.0.0.1." {
+		t.Errorf("HostKey(127.0.0.1..) = %q, want 127.0.0.1. (one trailing dot dropped, as for a name)", k)
+	}
+	for _, s := range []string{"https://web-0/", "https://api1.example.com:8443/", "https://10.0.0.1/"} {
+		u := mustURL(t, s)
+		if n := testing.AllocsPerRun(100, func() { transport.HostKey(u) }); n != 0 {
+			t.Errorf("HostKey(%s) allocates %v times", s, n)
+		}
+	}
+}
