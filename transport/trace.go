@@ -468,13 +468,45 @@ func methodOf(m string) *method {
 // url.Parse would have put in User) is dropped: the address names the
 // span and is a metric attribute. A host longer than a DNS name (253
 // bytes) is "_invalid".
+//
+// Called twice a call (call and attempt trace), it splits Host in one
+// backward pass instead of four (the last '@', url.URL's Hostname and
+// Port, utf8.ValidString); the result is Hostname and Port's of Host
+// after its last '@', with invalid UTF-8 replaced.
 func serverOf(u *url.URL) (string, int) {
-	if i := strings.LastIndexByte(u.Host, '@'); i >= 0 {
-		c := *u
-		c.Host = u.Host[i+1:]
-		u = &c
+	hp := u.Host
+	at, colon, ascii := -1, -1, true
+	for i := len(hp) - 1; i >= 0; i-- {
+		c := hp[i]
+		if c == '@' {
+			at = i
+			break
+		}
+		if c == ':' && colon < 0 {
+			colon = i
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
 	}
-	host, port := validUTF8(u.Hostname()), u.Port()
+	if at >= 0 {
+		hp = hp[at+1:]
+		if colon >= 0 {
+			colon -= at + 1
+		}
+	}
+	// url.URL's splitHostPort: a port after the last ':' when it is all
+	// digits (or empty), then the brackets of an IPv6 literal.
+	host, port := hp, ""
+	if colon >= 0 && allDigits(hp[colon+1:]) {
+		host, port = hp[:colon], hp[colon+1:]
+	}
+	if len(host) >= 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
+	}
+	if !ascii {
+		host = validUTF8(host)
+	}
 	if len(host) > maxHostLen {
 		// Longer than a DNS name: nothing can dial it, and url.Parse
 		// bounds no host; a metric series would keep it for good.
