@@ -153,7 +153,7 @@ func checkRequest(req *http.Request) error {
 	// starts a fragment, which a request-target cannot carry (RFC 9112
 	// §3.2), so a server may cut the target there. Percent-encode them
 	// (%20, %23); net/http's HTTP/2 transport would send them as they are.
-	if strings.ContainsAny(req.URL.Opaque, " #") || strings.ContainsAny(req.URL.RawQuery, " #") {
+	if hasSpaceOrHash(req.URL.Opaque) || hasSpaceOrHash(req.URL.RawQuery) {
 		return fmt.Errorf("%w: space or '#' in the URL's query or opaque part (percent-encode it)", ErrInvalidRequest)
 	}
 	if err := checkFields("header", req.Header); err != nil {
@@ -231,6 +231,18 @@ func checkFields(what string, h http.Header) error {
 func hasCTL(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if b := s[i]; b < ' ' || b == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSpaceOrHash reports whether s has a ' ' or a '#': strings.ContainsAny(s,
+// " #") byte by byte (no byte of a multi-byte UTF-8 sequence is ASCII),
+// without its IndexRune call per rune.
+func hasSpaceOrHash(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b == ' ' || b == '#' {
 			return true
 		}
 	}
