@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -247,9 +248,12 @@ func (h HostLimit) matches(host string) bool { return MatchHostPattern(h.Pattern
 // port of the URL's scheme, so "api.example.com:443" would match no https
 // URL; it matches http on port 443 only, which is rarely what is meant:
 // write "api.example.com", the key of both https on 443 and http on 80)
-// and a non-ASCII name (HostKey holds an internationalised name in its
-// punycode form, "xn--..."). The fleet module's quota patterns are checked
-// the same way.
+// a non-ASCII name (HostKey holds an internationalised name in its
+// punycode form, "xn--..."), and an exact host HostKey holds in another
+// form: an IP address not in its standard form ("[0::1]" for "[::1]",
+// "127.1" or "[::ffff:127.0.0.1]" for "127.0.0.1") or a port with leading
+// zeros; the error names the form to write. The fleet module's quota
+// patterns are checked the same way.
 func CheckHostPattern(pattern string) error {
 	p := pattern
 	switch {
@@ -270,6 +274,19 @@ func CheckHostPattern(pattern string) error {
 	if i := strings.LastIndexByte(p, ':'); i >= 0 && strings.IndexByte(p[i:], ']') < 0 {
 		if port := p[i+1:]; port == "443" || port == "80" {
 			return fmt.Errorf("%q: HostKey drops the scheme's default port, so a pattern with port %s never matches https on 443 or http on 80: write the host without the port (%q), which matches both", p, port, p[:i])
+		}
+	}
+	if !strings.HasPrefix(p, "*.") {
+		// An exact pattern must be written as HostKey holds the host, or
+		// it never matches: an IP address in its standard form ("[::1]",
+		// not "[0::1]"; "127.0.0.1", not "127.1" or "[::ffff:127.0.0.1]"),
+		// a port without leading zeros.
+		norm := strings.Replace(strings.TrimSuffix(strings.ToLower(p), "."), ".:", ":", 1)
+		if key := HostKey(&url.URL{Scheme: "https", Host: norm}); key != norm {
+			if key == invalidHostKey {
+				return fmt.Errorf("%q is not a host name or address HostKey can hold (too long, or a port of more than five digits)", p)
+			}
+			return fmt.Errorf("%q never matches: HostKey holds that host as %q; write that", p, key)
 		}
 	}
 	return nil
