@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Counts the instructions each benchmark row executes per operation, with
-# valgrind's callgrind: a count, not a time, so it is the same from one run
-# to the next (within ~0.1 %) however busy or fast the machine is. Use it
-# where timings are too noisy to compare two commits (shared 2-vCPU
-# machines), and read docs/performance.md ("Instruction counts") for what
-# it does and does not show.
+# valgrind's callgrind: a count, not a time. With the garbage collector off
+# (GOGC=off, the default here) it is the same from one run to the next
+# within ~0.5 % (small rows ~2 %), however busy or fast the machine is: the
+# count is the code path's, allocation included, without the GC cycles
+# (whose pacing follows the wall clock, so that with GOGC=100 a loaded
+# machine moves the count by up to 30 %; bytes/op tells what they cost).
+# Use it where timings are too noisy to compare two commits (shared 2-vCPU
+# machines), and read docs/performance.md ("Session 12: instruction
+# counts") for what it does and does not show. GOGC=100 ./scripts/instr.sh
+# counts the GC too, on an idle machine only.
 #
 # Usage:
 #   ./scripts/instr.sh                 # this checkout's rows
@@ -45,9 +50,9 @@ anchored() {
 count() {
   local bin=$1 re c1 c2
   re=$(anchored "$2")
-  c1=$(cd bench && GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+  c1=$(cd bench && GOGC=${GOGC:-off} GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
     "$bin" -test.run '^$' -test.bench "$re" -test.benchtime "${N1}x" -test.cpu 1 2>&1 | sed -n 's/.*Collected : //p')
-  c2=$(cd bench && GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+  c2=$(cd bench && GOGC=${GOGC:-off} GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
     "$bin" -test.run '^$' -test.bench "$re" -test.benchtime "${N2}x" -test.cpu 1 2>&1 | sed -n 's/.*Collected : //p')
   if [ -z "$c1" ] || [ -z "$c2" ]; then
     echo "instr.sh: no count for $2 (does the row exist?)" >&2
