@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -76,6 +77,19 @@ func originWithHost(u *url.URL, host string) Origin {
 // "k_svc.internal", while net/http dials the name as written). An ASCII
 // h costs no allocation unless it has an upper-case letter.
 func originHost(h string) (host string, ok bool) {
+	// One pass for the usual host, ASCII and already lower-case: it is
+	// its own lower-case form (strings.ToLower returns it as it is).
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return originHostSlow(h)
+		}
+	}
+	return strings.TrimSuffix(h, "."), true
+}
+
+// originHostSlow is originHost for a host that is not ASCII or has an
+// upper-case letter.
+func originHostSlow(h string) (host string, ok bool) {
 	if !isASCII(h) {
 		a, err := idna.Lookup.ToASCII(h)
 		if err != nil {
