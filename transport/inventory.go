@@ -317,17 +317,36 @@ func appendOrigin(b []byte, u *url.URL) []byte {
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
 		h, port = h[:i], h[i+1:] // "host:" has the default port
 	}
-	if !isASCII(h) && len(h) <= maxIDNLen {
-		h, _ = originHost(h) // "bücher.example" as net/http sends it, without its trailing dot
-	} else {
-		h = strings.TrimSuffix(h, ".")
+	// One pass over the host tells whether it is ASCII, holds a byte no
+	// host holds (see validOriginParts) or an upper-case letter.
+	var class uint8
+	for i := 0; i < len(h); i++ {
+		class |= hostByteClass[h[i]]
 	}
-	if !validOriginParts(u.Scheme, h, port) {
-		return append(b, invalidOrigin...)
+	if class&hostByteWide != 0 {
+		if len(h) <= maxIDNLen {
+			h, _ = originHost(h) // "bücher.example" as net/http sends it, without its trailing dot
+		} else {
+			h = strings.TrimSuffix(h, ".")
+		}
+		if !validOriginParts(u.Scheme, h, port) {
+			return append(b, invalidOrigin...)
+		}
+		class = hostByteUpper // h is lower-cased by appendLower below
+	} else {
+		// An ASCII host: its trailing dot changes none of its classes.
+		h = strings.TrimSuffix(h, ".")
+		if class&hostByteBad != 0 || !validOriginBounds(u.Scheme, h, port) {
+			return append(b, invalidOrigin...)
+		}
 	}
 	b = appendLower(b, u.Scheme)
 	b = append(b, "://"...)
-	b = appendLower(b, h)
+	if class&hostByteUpper != 0 {
+		b = appendLower(b, h)
+	} else {
+		b = append(b, h...)
+	}
 	if port != "" {
 		b = append(b, ':')
 		return appendLower(b, port)
@@ -344,6 +363,45 @@ func appendOrigin(b []byte, u *url.URL) []byte {
 // validOriginParts reports whether an origin's scheme, host (IPv6
 // brackets included, trailing dot removed) and port are within bounds.
 func validOriginParts(scheme, host, port string) bool {
+	if !validOriginBounds(scheme, host, port) {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		if hostByteClass[host[i]]&hostByteBad != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Classes of a host's bytes (hostByteClass), for appendOrigin.
+const (
+	// hostByteBad is a delimiter no host holds: "user:pass@host" or
+	// "token@host" in a URL built by hand carries a credential url.Parse
+	// would have put in User.
+	hostByteBad   = 1 << iota
+	hostByteUpper // 'A' to 'Z'
+	hostByteWide  // not ASCII
+)
+
+// hostByteClass holds the classes of each byte.
+var hostByteClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c] = hostByteWide
+		case c <= ' ' || c == 0x7f || c == '@' || c == '/' || c == '\\' || c == '?' || c == '#':
+			t[c] = hostByteBad
+		case 'A' <= c && c <= 'Z':
+			t[c] = hostByteUpper
+		}
+	}
+	return t
+}()
+
+// validOriginBounds is validOriginParts without the check of the host's
+// bytes: the lengths, the scheme and the port.
+func validOriginBounds(scheme, host, port string) bool {
 	hostLen := len(host)
 	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		hostLen -= 2
@@ -354,14 +412,6 @@ func validOriginParts(scheme, host, port string) bool {
 	for i := 0; i < len(scheme); i++ {
 		if c := scheme[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
 			return false // not an RFC 3986 scheme (a NUL would split the entry key)
-		}
-	}
-	for i := 0; i < len(host); i++ {
-		// A delimiter no host holds: "user:pass@host" or "token@host" in
-		// a URL built by hand carries a credential url.Parse would have
-		// put in User.
-		if c := host[i]; c <= ' ' || c == 0x7f || c == '@' || c == '/' || c == '\\' || c == '?' || c == '#' {
-			return false
 		}
 	}
 	for i := 0; i < len(port); i++ {
