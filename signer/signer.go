@@ -464,7 +464,7 @@ var unsentField = map[string]bool{
 func mergeKeys(h http.Header) {
 	var odd []string
 	for k := range h {
-		if textproto.CanonicalMIMEHeaderKey(k) != k {
+		if !isCanonicalKey(k) {
 			odd = append(odd, k)
 		}
 	}
@@ -498,6 +498,24 @@ func mergeKeys(h http.Header) {
 			h[canon] = vals // a canonical key kept even empty: User-Agent
 		}
 	}
+}
+
+// isCanonicalKey reports whether textproto.CanonicalMIMEHeaderKey(k) == k,
+// in one pass without a call for the usual key: one whose letters are
+// upper-case at its start and after each '-' and lower-case elsewhere is
+// its own canonical form (valid field name or not); any other key is
+// left to CanonicalMIMEHeaderKey, which returns a key that is not a valid
+// field name unchanged.
+func isCanonicalKey(k string) bool {
+	upper := true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return textproto.CanonicalMIMEHeaderKey(k) == k
+		}
+		upper = c == '-'
+	}
+	return true
 }
 
 // alignWire makes req go on the wire the same way over HTTP/1.1 and HTTP/2
