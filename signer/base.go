@@ -97,6 +97,9 @@ func (m *message) fieldType(name string) (FieldType, bool) {
 // clientScheme returns the scheme of an outgoing request.
 func clientScheme(r *http.Request) string {
 	if r.URL != nil && r.URL.Scheme != "" {
+		if s := r.URL.Scheme; s == "https" || s == "http" {
+			return s // lower-case already: no call
+		}
 		return strings.ToLower(r.URL.Scheme)
 	}
 	if r.TLS != nil {

@@ -1,7 +1,10 @@
 package signer
 
 import (
+	"crypto/tls"
+	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -37,4 +40,30 @@ func FuzzIsCanonicalKey(f *testing.F) {
 			t.Errorf("isCanonicalKey(%q) = %v; want %v", k, got, want)
 		}
 	})
+}
+
+// clientSchemeRef is clientScheme before its fast path for a lower-case
+// "https" or "http".
+func clientSchemeRef(r *http.Request) string {
+	if r.URL != nil && r.URL.Scheme != "" {
+		return strings.ToLower(r.URL.Scheme)
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+func TestClientSchemeAgreesWithRef(t *testing.T) {
+	for _, s := range []string{"", "https", "http", "HTTPS", "Http", "ws", "httpS", "https ", "HTTPſ"} {
+		for _, tls := range []*tls.ConnectionState{nil, {}} {
+			r := &http.Request{URL: &url.URL{Scheme: s}, TLS: tls}
+			if got, want := clientScheme(r), clientSchemeRef(r); got != want {
+				t.Errorf("clientScheme(%q, TLS %v) = %q; want %q", s, tls != nil, got, want)
+			}
+		}
+	}
+	if got, want := clientScheme(&http.Request{}), clientSchemeRef(&http.Request{}); got != want {
+		t.Errorf("clientScheme(no URL) = %q; want %q", got, want)
+	}
 }

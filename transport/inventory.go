@@ -352,9 +352,9 @@ func appendOrigin(b []byte, u *url.URL) []byte {
 		return appendLower(b, port)
 	}
 	switch {
-	case strings.EqualFold(u.Scheme, "https"):
+	case u.Scheme == "https" || strings.EqualFold(u.Scheme, "https"):
 		return append(b, ":443"...)
-	case strings.EqualFold(u.Scheme, "http"):
+	case u.Scheme == "http" || strings.EqualFold(u.Scheme, "http"):
 		return append(b, ":80"...)
 	}
 	return append(b, ':')

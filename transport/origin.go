@@ -55,7 +55,7 @@ func OriginOf(u *url.URL) Origin {
 // originWithHost is OriginOf(u) with its host given: host must be
 // originHost(u.Hostname()).
 func originWithHost(u *url.URL, host string) Origin {
-	scheme := strings.ToLower(u.Scheme)
+	scheme := lowerScheme(u.Scheme)
 	port := u.Port()
 	if port == "" {
 		switch scheme {
@@ -66,6 +66,15 @@ func originWithHost(u *url.URL, host string) Origin {
 		}
 	}
 	return Origin{Scheme: scheme, Host: host, Port: port}
+}
+
+// lowerScheme returns strings.ToLower(s), without a call for the usual
+// scheme, already lower-case.
+func lowerScheme(s string) string {
+	if s == "https" || s == "http" {
+		return s
+	}
+	return strings.ToLower(s)
 }
 
 // originHost returns the host name h as an Origin holds it: in its ASCII

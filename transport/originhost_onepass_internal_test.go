@@ -55,3 +55,21 @@ func FuzzOriginHostOnePass(f *testing.F) {
 		}
 	})
 }
+
+func TestLowerSchemeAgreesWithToLower(t *testing.T) {
+	for _, s := range []string{"", "https", "http", "HTTPS", "Http", "ws", "httpS", "https ", "ftp", "h\xfftp", "HTTPſ"} {
+		if got, want := lowerScheme(s), strings.ToLower(s); got != want {
+			t.Errorf("lowerScheme(%q) = %q; want %q", s, got, want)
+		}
+	}
+}
+
+func FuzzLowerScheme(f *testing.F) {
+	f.Add("https")
+	f.Add("HTTP")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := lowerScheme(s), strings.ToLower(s); got != want {
+			t.Errorf("lowerScheme(%q) = %q; want %q", s, got, want)
+		}
+	})
+}
