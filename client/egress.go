@@ -63,7 +63,8 @@ func WithEgressAllowlist(patterns ...string) Option {
 // 127.0.0.0/8 for a loopback test server). Appends. Default: none; the
 // addresses of IP-literal origins given to WithOrigins, WithRedirectOrigins
 // and WithEgressAllowlist are allowed as exact addresses, since the caller
-// named them.
+// named them (an IPv4-mapped one, "[::ffff:10.0.0.5]", also as the IPv4
+// address Go's dialer connects it over).
 func WithAllowedNetworks(prefixes ...netip.Prefix) Option {
 	return optionFunc(func(c *config) {
 		for _, p := range prefixes {
@@ -173,7 +174,9 @@ func (cfg *config) egressConfig() transport.EgressConfig {
 // dialConfig derives the SSRF-safe dialer's settings from the compiled
 // egress policy (the exact addresses of its IP-literal hosts and its
 // explicit ports, which include the client's origins), the allowed
-// networks, and the OAuth2 token endpoint the caller configured.
+// networks, and the OAuth2 token endpoint the caller configured. An
+// IPv4-mapped IPv6 literal allows its IPv4 address too, the one Go's
+// dialer connects.
 func (cfg *config) dialConfig(policy *transport.EgressPolicy) transport.DialConfig {
 	addrs, ports, anyPort := policy.DialAllowances()
 	dc := transport.DialConfig{AllowPrefixes: slices.Clip(cfg.eg.networks), Proxies: cfg.eg.proxies, AnyPort: anyPort}
@@ -190,6 +193,13 @@ func (cfg *config) dialConfig(policy *transport.EgressPolicy) transport.DialConf
 	}
 	for _, a := range addrs {
 		dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(a, a.BitLen()))
+		if a.Is4In6() {
+			// "[::ffff:10.0.0.5]" is dialed over IPv4: the dialer's check
+			// sees 10.0.0.5. The IPv6 form stays for GuardProxy, which
+			// checks a proxied destination as written.
+			u := a.Unmap()
+			dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(u, u.BitLen()))
+		}
 	}
 	if !anyPort {
 		dc.Ports = append([]uint16{80, 443}, ports...)
