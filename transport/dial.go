@@ -46,7 +46,8 @@ type DialConfig struct {
 	// Proxies are the "host:port" addresses of the proxies the transport
 	// may use (as in the proxy URL, port explicit; the host compared
 	// without case and without one trailing dot, so "proxy.corp." and
-	// "proxy.corp" are one proxy, as in HostKey). A connection to one of
+	// "proxy.corp" are one proxy, as in HostKey; an IPv6 zone as written,
+	// since it names an interface). A connection to one of
 	// them is dialed without the address check, since a proxy is usually
 	// on a private address; the destination behind it is then not checked
 	// at dial time (the proxy resolves and connects it): GuardProxy checks
@@ -313,8 +314,12 @@ func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) fu
 			return pu, nil
 		}
 		if sd.proxies != nil && req.URL != nil {
+			// The key DialContext finds for the address net/http dials:
+			// of the host as the URL writes it, not OriginOf's, which
+			// lower-cases an IPv6 zone ("%ETH0" is another interface
+			// than "%eth0", and DialContext exempts the one listed).
 			o := OriginOf(req.URL)
-			if sd.proxies[proxyKey(o.Host, o.Port)] {
+			if sd.proxies[proxyKey(req.URL.Hostname(), o.Port)] {
 				return nil, &EgressError{Origin: o, Reason: egressProxyDirect}
 			}
 		}
