@@ -315,9 +315,10 @@ func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) fu
 		}
 		if sd.proxies != nil && req.URL != nil {
 			// The key DialContext finds for the address net/http dials:
-			// of the host as the URL writes it, not OriginOf's, which
-			// lower-cases an IPv6 zone ("%ETH0" is another interface
-			// than "%eth0", and DialContext exempts the one listed).
+			// of the host as the URL writes it, not of OriginOf's host,
+			// another normalisation (one that lower-cased an IPv6 zone:
+			// "%ETH0" is another interface than "%eth0", and DialContext
+			// exempts the one listed).
 			o := OriginOf(req.URL)
 			if sd.proxies[proxyKey(req.URL.Hostname(), o.Port)] {
 				return nil, &EgressError{Origin: o, Reason: egressProxyDirect}

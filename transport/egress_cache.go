@@ -18,7 +18,7 @@ const egressHostCacheMax = 256
 // depends only on that string and the policy's immutable allowlist, never
 // on DNS, the scheme or the port, so remembering it changes no decision.
 type egressHost struct {
-	origin string       // originHost(raw): the host OriginOf puts in an Origin
+	origin string       // originHost(raw), its zone as written: the host OriginOf puts in an Origin
 	valid  bool         // hostOf(raw) succeeded: a name or address the allowlist can match
 	rules  []egressRule // the exact rules of the host, then the wildcard rules covering it
 }
@@ -49,6 +49,7 @@ func (p *EgressPolicy) hostInfo(raw string) *egressHost {
 func (p *EgressPolicy) lookupHost(raw string) *egressHost {
 	h := &egressHost{}
 	h.origin, _ = originHost(raw)
+	h.origin = zoneAsWritten(raw, h.origin)
 	host, ok := hostOf(raw)
 	if !ok {
 		return h

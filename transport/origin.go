@@ -24,7 +24,7 @@ import (
 // The zero Origin matches nothing.
 type Origin struct {
 	Scheme string // "https" or "http"
-	Host   string // lower-case ASCII host name (no trailing dot) or IP literal, without brackets
+	Host   string // lower-case ASCII host name (no trailing dot) or IP literal, without brackets (an IPv6 zone as written)
 	Port   string // always explicit: "443" for https, "80" for http by default
 }
 
@@ -43,17 +43,31 @@ func (o Origin) String() string {
 // and "https://xn--bcher-kva.example" are too. A non-ASCII name that is
 // not a valid internationalised name (which net/http refuses to send) only
 // has its ASCII letters lower-cased, so it matches no configured origin;
-// ParseOrigin refuses it.
+// ParseOrigin refuses it. An IPv6 address's zone is kept as written
+// ("fe80::1%ETH0"): it names an interface, and "eth0" is another one.
 func OriginOf(u *url.URL) Origin {
 	if u == nil {
 		return Origin{}
 	}
-	host, _ := originHost(u.Hostname())
-	return originWithHost(u, host)
+	h := u.Hostname()
+	host, _ := originHost(h)
+	return originWithHost(u, zoneAsWritten(h, host))
+}
+
+// zoneAsWritten returns host (originHost(h)) with the IPv6 zone of h, if h
+// is an IPv6 address with one ("fe80::1%ETH0"), as h writes it: a zone
+// names an interface, and interface names are case-sensitive ("eth0" and
+// "ETH0" are two links), so lower-casing it would make two hosts one.
+func zoneAsWritten(h, host string) string {
+	i := strings.IndexByte(h, '%')
+	if i < 0 || strings.IndexByte(h[:i], ':') < 0 || len(host) != len(h) {
+		return host
+	}
+	return host[:i] + h[i:]
 }
 
 // originWithHost is OriginOf(u) with its host given: host must be
-// originHost(u.Hostname()).
+// zoneAsWritten(u.Hostname(), originHost(u.Hostname())).
 func originWithHost(u *url.URL, host string) Origin {
 	scheme := lowerScheme(u.Scheme)
 	port := u.Port()
