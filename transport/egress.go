@@ -22,7 +22,9 @@ type EgressConfig struct {
 	//
 	//   - host is a DNS name ("api.example.com"), an IP literal
 	//     ("192.0.2.10", "[2001:db8::1]"), or "*." followed by a domain of at
-	//     least two labels ("*.example.com"), which matches every name below
+	//     least two labels whose last is no number, decimal or hex ("0x7f":
+	//     the names below it would be IPv4 addresses) ("*.example.com"),
+	//     which matches every name below
 	//     that domain at any depth (a.example.com, a.b.example.com) but not
 	//     example.com itself;
 	//   - port is a number or "*" (any port); omitted, it is the default
@@ -204,7 +206,9 @@ func parseEgressPattern(s string) (string, egressRule, error) {
 			if !strings.Contains(d, ".") {
 				return "", r, errorString("a wildcard needs a domain of at least two labels")
 			}
-			if allDigits(d[strings.LastIndexByte(d, '.')+1:]) {
+			if isNumberPart(d[strings.LastIndexByte(d, '.')+1:]) {
+				// A decimal or hex ("0x7f") last label: the names below
+				// it are IPv4 addresses in a legacy form ("127.0.0x1").
 				return "", r, errorString("a wildcard cannot cover IP addresses")
 			}
 			r.suffix = "." + d
