@@ -113,7 +113,10 @@ func (c *config) fail(option, format string, args ...any) {
 // the credential guard refuses (ErrEgressDenied) any request over plain
 // http that carries a token, API key, signature or credential header.
 // A wildcard host ("https://*.example.com") is a *ConfigError: an origin
-// is one host (WithEgressAllowlist takes "*.domain" patterns).
+// is one host (WithEgressAllowlist takes "*.domain" patterns), and so is
+// an IP address not in its standard form ("https://127.1",
+// "https://[0::1]"): the error names the origin to write
+// ("https://127.0.0.1", "https://[::1]"); see transport.ParseOrigin.
 // Default: none, meaning the origin of each call's first request bounds its
 // redirects, and no credential layer may be configured.
 func WithOrigins(origins ...string) Option {

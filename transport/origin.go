@@ -125,9 +125,16 @@ func originHostSlow(h string) (host string, ok bool) {
 
 // ParseOrigin parses "https://host[:port]". A path other than "/", a query,
 // a fragment or userinfo is an error, as is a scheme other than http/https,
-// a port outside 1-65535 or written with leading zeros, and a non-ASCII
+// a port outside 1-65535 or written with leading zeros, a non-ASCII
 // host that is not a valid internationalised name (IDNA2008 lookup, as
-// net/http converts it). A valid one is held in its punycode form.
+// net/http converts it), and an IP address not in its standard form: an
+// IPv4 address in a legacy form ("https://127.1", "https://2130706433",
+// "https://0x7f.0.0.1") or an IPv6 address not in its RFC 5952 form
+// ("https://[0::1]"), which would match only a request URL spelled the
+// same way (Go's resolver dials no legacy IPv4 form); the error names the
+// origin to write ("https://127.0.0.1", "https://[::1]"). Hex digits in
+// upper case are taken, lower-cased like a name. A valid internationalised
+// name is held in its punycode form.
 // Error messages never repeat the input, which may hold a secret.
 func ParseOrigin(s string) (Origin, error) {
 	u, err := url.Parse(s)
@@ -160,7 +167,43 @@ func ParseOrigin(s string) (Origin, error) {
 	if o.Host == "" { // "https://."
 		return Origin{}, errors.New("transport: origin: missing host")
 	}
+	if std, ok := ipStandardForm(o.Host); ok {
+		// Requests are matched by their host as written (OriginOf), so
+		// this origin would match only a URL spelled the same way, not
+		// the address in its usual form; and Go's resolver looks a legacy
+		// IPv4 form up as a name and dials nothing. The address is no
+		// secret: name the origin to write.
+		h := std
+		if strings.IndexByte(std, ':') >= 0 {
+			h = "[" + strings.Replace(std, "%", "%25", 1) + "]"
+		}
+		if p := u.Port(); p != "" {
+			h += ":" + p
+		}
+		return Origin{}, fmt.Errorf("transport: origin: an IP address not in its standard form matches only a URL spelled the same way: write %q", o.Scheme+"://"+h)
+	}
 	return o, nil
+}
+
+// ipStandardForm returns the standard form of host (as an Origin holds
+// it: lower-case, without one trailing dot, an IPv6 zone as written) when
+// host is an IP address written otherwise: an IPv6 address not in its
+// RFC 5952 form ("::1" for "0::1", "::ffff:127.0.0.1" for
+// "::ffff:7f00:1"), an IPv4 address in a legacy form ("127.0.0.1" for
+// "127.1", "2130706433", "0x7f.0.0.1" or "0177.0.0.1", as HostKey reads
+// them). ok is false for a name and for an address in its standard form.
+func ipStandardForm(host string) (std string, ok bool) {
+	if strings.IndexByte(host, ':') >= 0 {
+		a, err := netip.ParseAddr(host)
+		if err != nil || a.String() == host {
+			return "", false
+		}
+		return a.String(), true
+	}
+	if k := ipv4Key(host); k != host {
+		return k, true
+	}
+	return "", false
 }
 
 // Scope answers, for every hop of every request, "may a credential (a token,
