@@ -47,7 +47,9 @@ func WithCallLayer(wrap func(next http.RoundTripper) (http.RoundTripper, error))
 
 // WithEgressAllowlist adds hosts every request and redirect hop may go to
 // ("api.example.com", "*.example.com", "https://host:8443", "host:*"; see
-// transport.EgressConfig.Allow). An entry without a scheme means https only,
+// transport.EgressConfig.Allow; an IPv4 address in a legacy form, "127.1",
+// is a *ConfigError naming its dotted-decimal form). An entry without a
+// scheme means https only,
 // even when an http origin is configured; plain http to a host needs an
 // "http://" entry, accepted only alongside an http origin (WithOrigins or
 // WithRedirectOrigins). Appends. Default: the client's origins and

@@ -41,3 +41,14 @@ func TestPinsIPv6EntryNotInStandardForm(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An allowlist entry spelling an IPv4 address in a legacy form ("127.1")
+// was taken as a name that only a URL spelled the same way matched: New
+// refuses it, naming the option and the dotted-decimal form.
+func TestEgressAllowlistLegacyIPv4Refused(t *testing.T) {
+	_, err := client.New(client.WithEgressAllowlist("api.example.com", "0x7f.0.0.1:8443"))
+	var ce *client.ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "WithEgressAllowlist") || !strings.Contains(err.Error(), `"127.0.0.1"`) {
+		t.Errorf("New: %v, want a ConfigError naming WithEgressAllowlist and \"127.0.0.1\"", err)
+	}
+}

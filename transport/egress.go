@@ -21,7 +21,10 @@ type EgressConfig struct {
 	// redirect hop) may go to. Each entry is "[scheme://]host[:port]":
 	//
 	//   - host is a DNS name ("api.example.com"), an IP literal
-	//     ("192.0.2.10", "[2001:db8::1]"), or "*." followed by a domain of at
+	//     ("192.0.2.10", "[2001:db8::1]"; an IPv4 address in a legacy
+	//     form, "127.1", "2130706433" or "0x7f.0.0.1", is a *ConfigError
+	//     naming its dotted-decimal form, since a URL spelling the address
+	//     otherwise would not match it), or "*." followed by a domain of at
 	//     least two labels whose last is no number, decimal or hex ("0x7f":
 	//     the names below it would be IPv4 addresses) ("*.example.com"),
 	//     which matches every name below
@@ -218,6 +221,14 @@ func parseEgressPattern(s string) (string, egressRule, error) {
 		} else {
 			if host, err = normaliseName(host); err != nil {
 				return "", r, err
+			}
+			if k := ipv4Key(host); k != host {
+				// "127.1", "2130706433", "0x7f.0.0.1": an IPv4 address in
+				// a legacy form, which hostOf takes for a name, so the
+				// entry would allow only URLs spelled the same way (and
+				// Go's resolver dials no such name). The address is no
+				// secret: name the form to write.
+				return "", r, errorString("an IPv4 address in a legacy form matches only a URL spelled the same way: write " + strconv.Quote(k))
 			}
 		}
 	}
