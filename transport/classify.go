@@ -529,8 +529,10 @@ const invalidHostKey = "_invalid"
 // its ASCII form ("xn--bcher-kva.example" for "BÜCHER.example"), as
 // net/http sends it; an IPv6 literal in its canonical form ("[::1]" for
 // "[0:0:0:0:0:0:0:1]" and "[0::1]", "[fe80::1]" for "[FE80::1]"), a zone
-// kept, in lower case ("[fe80::1%eth0]", from "%25eth0" or "%25ETH0" in
-// the URL: the address on another link is another host), and an IPv4-mapped one as
+// kept as written ("[fe80::1%eth0]" from "%25eth0" in the URL,
+// "[fe80::1%ETH0]" from "%25ETH0": a zone names an interface, interface
+// names are case-sensitive, and the address on another link is another
+// host, as for OriginOf), and an IPv4-mapped one as
 // its IPv4 address ("127.0.0.1" for "[::ffff:7f00:1]"), which Go's dialer
 // connects over IPv4: one address, however written, is one host (the
 // egress allowlist compares IPv6 literals as addresses too); an IPv4
@@ -548,7 +550,7 @@ const invalidHostKey = "_invalid"
 // dial, has the key "_invalid", so that a caller's
 // URLs (webhooks) cannot make the per-host state hold long strings. In the common
 // case (a lower-case ASCII host or an IP literal in its canonical form,
-// with a default or no port) it does not allocate.
+// a zone in any case, with a default or no port) it does not allocate.
 func HostKey(u *url.URL) string {
 	if u == nil {
 		return ""
@@ -587,8 +589,8 @@ func HostKey(u *url.URL) string {
 
 // ipLiteralKey returns the key of the IPv6 literal h ("[...]", as in
 // URL.Host): the address in its canonical form (RFC 5952: lower-case
-// hex, zeros shortened, "[0:0::1]" is "[::1]") with its zone in lower
-// case, as HostKey always had it, or, for an IPv4-mapped address,
+// hex, zeros shortened, "[0:0::1]" is "[::1]") with its zone as written
+// (an interface name, case-sensitive), or, for an IPv4-mapped address,
 // the IPv4 address without brackets ("[::ffff:7f00:1]" is "127.0.0.1":
 // Go's dialer connects it over IPv4). ok is false when h is no IPv6
 // literal. A canonical h is returned as it is, without allocating.
@@ -608,9 +610,9 @@ func ipLiteralKey(h string) (key string, ok bool) {
 		b = append(a.AppendTo(append(b, '[')), ']')
 	}
 	if string(b) == h {
-		return lowerASCII(h), true // the zone in lower case, as for a name
+		return h, true
 	}
-	return lowerASCII(string(b)), true
+	return string(b), true
 }
 
 // ipv4Key returns name (a host as originHost returns it) in dotted-decimal

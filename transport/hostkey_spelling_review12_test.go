@@ -61,8 +61,8 @@ func sameKey(t *testing.T, want string, dial bool, urls ...string) {
 // An IPv6 literal is one host however it is written (zeros, "::", hex
 // case), as net/http dials it and as the egress allowlist compares it; an
 // IPv4-mapped IPv6 literal is the IPv4 address, which Go's dialer connects
-// over IPv4. A zone stays part of the key, in lower case as before: a
-// link-local address on another link (interface) is another host.
+// over IPv4. A zone stays part of the key, as written: a link-local
+// address on another link (interface) is another host.
 func TestHostKeyIPLiteralSpellings(t *testing.T) {
 	sameKey(t, "[::1]", true, "https://[::1]/", "https://[0:0:0:0:0:0:0:1]/", "https://[0::1]/", "https://[0000::0001]:443/")
 	sameKey(t, "[::1]:8443", true, "https://[::1]:8443/", "https://[0:0:0:0:0:0:0:1]:8443/")
@@ -71,9 +71,10 @@ func TestHostKeyIPLiteralSpellings(t *testing.T) {
 	sameKey(t, "127.0.0.1", true, "https://127.0.0.1/", "https://[::ffff:127.0.0.1]/", "https://[::ffff:7f00:1]/", "https://[0:0:0:0:0:FFFF:7F00:1]:443/")
 	sameKey(t, "127.0.0.1:8443", true, "https://127.0.0.1:8443/", "https://[::ffff:127.0.0.1]:8443/", "https://[::FFFF:7f00:0001]:8443/")
 
-	// Zones: part of the key, in lower case, the address canonical.
-	sameKey(t, "[fe80::1%eth0]", false, "https://[fe80::1%25eth0]/", "https://[FE80:0::1%25eth0]:443/", "https://[fe80::1%25ETH0]/")
-	for _, other := range []string{"https://[fe80::1]/", "https://[fe80::1%25eth1]/"} {
+	// Zones: part of the key, as written (interface names are
+	// case-sensitive: see TestHostKeyZoneAsWritten), the address canonical.
+	sameKey(t, "[fe80::1%eth0]", false, "https://[fe80::1%25eth0]/", "https://[FE80:0::1%25eth0]:443/")
+	for _, other := range []string{"https://[fe80::1]/", "https://[fe80::1%25eth1]/", "https://[fe80::1%25ETH0]/"} {
 		if k := transport.HostKey(mustURL(t, other)); k == "[fe80::1%eth0]" {
 			t.Errorf("HostKey(%s) = %q: another link, the same key", other, k)
 		}

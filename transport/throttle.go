@@ -79,7 +79,9 @@ type HostLimit struct {
 	// Pattern selects hosts by HostKey: an exact key ("api.example.com",
 	// "api.example.com:8443"), "*.example.com" for every subdomain of
 	// example.com (not example.com itself), or "*" for every host. Case
-	// and a trailing dot of the name are ignored, as for HostKey. The port
+	// and a trailing dot of the name are ignored, as for HostKey; an IPv6
+	// zone is matched as written ("[fe80::1%ETH0]" is not the "eth0"
+	// link), as HostKey keeps it. The port
 	// is part of the match, as HostKey keeps it: a pattern without one
 	// ("api.example.com", "*.example.com") matches the scheme's default
 	// port only (https on 443, http on 80, which share one key), and
@@ -281,7 +283,7 @@ func CheckHostPattern(pattern string) error {
 		// it never matches: an IP address in its standard form ("[::1]",
 		// not "[0::1]"; "127.0.0.1", not "127.1" or "[::ffff:127.0.0.1]"),
 		// a port without leading zeros.
-		norm := strings.Replace(strings.TrimSuffix(strings.ToLower(p), "."), ".:", ":", 1)
+		norm := strings.Replace(strings.TrimSuffix(lowerPattern(p), "."), ".:", ":", 1)
 		if key := HostKey(&url.URL{Scheme: "https", Host: norm}); key != norm {
 			if key == invalidHostKey {
 				return fmt.Errorf("%q is not a host name or address HostKey can hold (too long, or a port of more than five digits)", p)
@@ -292,13 +294,25 @@ func CheckHostPattern(pattern string) error {
 	return nil
 }
 
+// lowerPattern returns the host pattern p in lower case, but for the zone
+// of an IPv6 literal ("[FE80::1%ETH0]" is "[fe80::1%ETH0]"): HostKey keeps
+// a zone as written, since it names an interface and interface names are
+// case-sensitive.
+func lowerPattern(p string) string {
+	if i := strings.IndexByte(p, '%'); i >= 0 && strings.HasPrefix(p, "[") {
+		return strings.ToLower(p[:i]) + p[i:]
+	}
+	return strings.ToLower(p)
+}
+
 // MatchHostPattern reports whether host (a HostKey) matches pattern as
 // HostLimit.Pattern reads it: "*" (any host), "*.example.com" (any name
 // below example.com) or an exact "host[:port]". Case and a trailing dot of
-// the pattern's name are ignored, as HostKey drops the host's. The fleet
+// the pattern's name are ignored, as HostKey drops the host's; an IPv6
+// zone is compared as written, as HostKey keeps it. The fleet
 // module's quota patterns match the same way.
 func MatchHostPattern(pattern, host string) bool {
-	p := strings.Replace(strings.TrimSuffix(strings.ToLower(pattern), "."), ".:", ":", 1)
+	p := strings.Replace(strings.TrimSuffix(lowerPattern(pattern), "."), ".:", ":", 1)
 	switch {
 	case p == "*":
 		return true
