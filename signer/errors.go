@@ -65,6 +65,12 @@ var (
 	// have not expired; new signatures are refused (fail closed) until old
 	// entries expire.
 	ErrNonceStoreFull = errors.New("signer: nonce store full")
+	// ErrBeyondRetention: a NonceStore was asked to hold a nonce until
+	// further ahead than its maximum retention (MemoryNonceOptions and
+	// fleet.NonceOptions MaxRetention), and refused: holding it less
+	// long would let its signature be replayed once it was dropped.
+	// DefaultErrorHandler answers 401.
+	ErrBeyondRetention = errors.New("signer: nonce window ends beyond the nonce store's retention")
 	// ErrUnavailable: the KeyLookup or the NonceStore failed for another
 	// reason than an unknown key, a replay or a full store (a database
 	// down), so the request could not be checked. It is refused (fail

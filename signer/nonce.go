@@ -3,6 +3,7 @@ package signer
 import (
 	"container/heap"
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -33,6 +34,29 @@ type NonceStore interface {
 // as rate × window.
 const DefaultNonceCapacity = 100_000
 
+// DefaultNonceMaxRetention is how far ahead a MemoryNonceStore (and a
+// fleet.NonceStore) holds a nonce at most when its MaxRetention is zero:
+// an hour, fifteen times the two verifier windows (2 × (MaxAge + 2 ×
+// ClockSkew), four minutes) a Verifier with the default window claims
+// ahead at most. A claim whose until is further ahead is refused with
+// ErrBeyondRetention.
+const DefaultNonceMaxRetention = time.Hour
+
+// MemoryNonceOptions configures a MemoryNonceStore
+// (NewMemoryNonceStoreWithOptions). The zero value is the default.
+type MemoryNonceOptions struct {
+	// Capacity is the most unexpired nonces held. Zero:
+	// DefaultNonceCapacity; negative: a *ConfigError.
+	Capacity int
+	// MaxRetention bounds how far ahead of the claim's now a nonce is
+	// held: a Claim whose until is later than now + MaxRetention is
+	// refused with ErrBeyondRetention and records nothing. Zero:
+	// DefaultNonceMaxRetention; negative: a *ConfigError. It must be at
+	// least two windows, 2 × (MaxAge + 2 × ClockSkew), of the Verifier
+	// using the store (NewVerifier checks).
+	MaxRetention time.Duration
+}
+
 // MemoryNonceStore is an in-process NonceStore with bounded memory. Each
 // entry expires once its `until` has passed on the wall clock and as long
 // as the window had left at the Claim (until - now) has passed on the
@@ -48,6 +72,13 @@ const DefaultNonceCapacity = 100_000
 // the store) therefore costs availability, never replay safety, and never
 // more than capacity entries of memory.
 //
+// No caller's until makes an entry live long: a Claim whose until is
+// further ahead than MaxRetention is refused with ErrBeyondRetention, not
+// held for a shorter time, since its signature could be replayed once the
+// entry was dropped (a Verifier then refuses the request). A key holder
+// whose signatures name a created far ahead therefore cannot fill the
+// store for longer than MaxRetention, whatever verifier uses it.
+//
 // It remembers only for the life of the process: after a restart it is
 // empty, and a request accepted within one verifier window (MaxAge + 2 ×
 // ClockSkew) before the restart is accepted again if replayed within that
@@ -55,18 +86,56 @@ const DefaultNonceCapacity = 100_000
 type MemoryNonceStore struct {
 	mu       sync.Mutex
 	capacity int
+	maxRet   time.Duration             // MaxRetention
 	seen     map[string]int64          // key -> until (Unix nanoseconds)
 	byExpiry nonceHeap                 // by end
 	ticks    func(now time.Time) int64 // monoclock.Ticks; tests step the wall clock
 }
 
 // NewMemoryNonceStore returns a store holding at most capacity unexpired
-// nonces; capacity <= 0 means DefaultNonceCapacity.
+// nonces, each at most DefaultNonceMaxRetention ahead; capacity <= 0
+// means DefaultNonceCapacity. NewMemoryNonceStoreWithOptions sets the
+// retention.
 func NewMemoryNonceStore(capacity int) *MemoryNonceStore {
 	if capacity <= 0 {
 		capacity = DefaultNonceCapacity
 	}
-	return &MemoryNonceStore{capacity: capacity, seen: make(map[string]int64), ticks: monoclock.Ticks}
+	return newMemoryNonceStore(capacity, DefaultNonceMaxRetention)
+}
+
+// NewMemoryNonceStoreWithOptions returns a store configured by opts. Bad
+// options are a *ConfigError naming the field.
+func NewMemoryNonceStoreWithOptions(opts MemoryNonceOptions) (*MemoryNonceStore, error) {
+	switch {
+	case opts.Capacity < 0:
+		return nil, &ConfigError{Option: "MemoryNonceOptions.Capacity", Reason: "must not be negative"}
+	case opts.MaxRetention < 0:
+		return nil, &ConfigError{Option: "MemoryNonceOptions.MaxRetention", Reason: "must not be negative"}
+	}
+	if opts.Capacity == 0 {
+		opts.Capacity = DefaultNonceCapacity
+	}
+	if opts.MaxRetention == 0 {
+		opts.MaxRetention = DefaultNonceMaxRetention
+	}
+	return newMemoryNonceStore(opts.Capacity, opts.MaxRetention), nil
+}
+
+func newMemoryNonceStore(capacity int, maxRet time.Duration) *MemoryNonceStore {
+	return &MemoryNonceStore{capacity: capacity, maxRet: maxRet, seen: make(map[string]int64), ticks: monoclock.Ticks}
+}
+
+// MaxRetention returns how far ahead of a claim's now the store holds a
+// nonce at most (0 for a zero store, which holds none).
+func (s *MemoryNonceStore) MaxRetention() time.Duration { return s.maxRet }
+
+// RetentionLimiter is implemented by a NonceStore that refuses to hold a
+// nonce further ahead than MaxRetention (with ErrBeyondRetention), as
+// MemoryNonceStore and fleet.NonceStore do. NewVerifier refuses such a
+// store whose MaxRetention is shorter than two of its windows, 2 × (MaxAge
+// + 2 × ClockSkew), the furthest ahead it claims.
+type RetentionLimiter interface {
+	MaxRetention() time.Duration
 }
 
 // Claim implements NonceStore.
@@ -99,6 +168,11 @@ func (s *MemoryNonceStore) Claim(_ context.Context, keyID, nonce string, now, un
 	if untilN < nowN {
 		// Already outside its window: nothing to remember.
 		return nil
+	}
+	if left := until.Sub(now); left > s.maxRet {
+		// Not held for less: its signature would be replayable once the
+		// entry was dropped.
+		return fmt.Errorf("%w: held until %v ahead, MaxRetention %v", ErrBeyondRetention, left, s.maxRet)
 	}
 	if len(s.seen) >= s.capacity {
 		return ErrNonceStoreFull

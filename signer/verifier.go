@@ -116,8 +116,12 @@ type VerifierOptions struct {
 	// cannot be checked for replay within the window. Default false.
 	AllowMissingNonce bool
 
-	// Nonces is the replay store. Nil means a new
-	// NewMemoryNonceStore(DefaultNonceCapacity) owned by this Verifier.
+	// Nonces is the replay store. Nil means a new MemoryNonceStore of
+	// DefaultNonceCapacity owned by this Verifier, whose MaxRetention is
+	// DefaultNonceMaxRetention or two windows, 2 × (MaxAge + 2 ×
+	// ClockSkew), if longer. A store that is a RetentionLimiter (a
+	// MemoryNonceStore, a fleet.NonceStore) whose MaxRetention is shorter
+	// than two windows is a *ConfigError naming this field.
 	Nonces NonceStore
 
 	// MaxBodySize caps the body read to check Content-Digest. Zero means
@@ -236,8 +240,17 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	default:
 		return nil, &ConfigError{Option: "VerifierOptions.Scheme", Reason: "must be \"\", \"http\" or \"https\""}
 	}
+	// The furthest ahead a nonce is claimed: another signature's window
+	// ending two verifier windows from now (claimAll).
+	horizon := time.Duration(math.MaxInt64)
+	if w := v.maxAge + 2*v.skew; w <= math.MaxInt64/2 {
+		horizon = 2 * w
+	}
 	if v.nonces == nil {
-		v.nonces = NewMemoryNonceStore(DefaultNonceCapacity)
+		v.nonces = newMemoryNonceStore(DefaultNonceCapacity, max(DefaultNonceMaxRetention, horizon))
+	} else if rl, ok := v.nonces.(RetentionLimiter); ok && rl.MaxRetention() < horizon {
+		return nil, &ConfigError{Option: "VerifierOptions.Nonces", Reason: "the store's MaxRetention (" + rl.MaxRetention().String() +
+			") is shorter than two verifier windows, 2 × (MaxAge + 2 × ClockSkew) = " + horizon.String() + ", the furthest ahead a nonce is claimed: every such claim would be refused"}
 	}
 	if v.clock == nil {
 		v.clock = time.Now
@@ -700,6 +713,10 @@ func (v *Verifier) claim(ctx context.Context, in *SignatureInput, now, until tim
 		switch {
 		case errors.Is(err, ErrReplay):
 			err = ErrReplay
+		case errors.Is(err, ErrBeyondRetention):
+			// The signature's window ends too far ahead for the store
+			// (a store of someone else's that NewVerifier could not
+			// check): refused, as the caller's doing.
 		case !errors.Is(err, ErrNonceStoreFull):
 			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}

@@ -60,7 +60,12 @@ func TestNewVerifierRefusesWindowOverflow(t *testing.T) {
 // centuries) wrapped to a negative number, was taken for "already outside
 // its window" and not remembered: the nonce could be replayed.
 func TestMemoryNonceStoreUntilBeyondUnixNano(t *testing.T) {
-	s := NewMemoryNonceStore(4)
+	// A retention as long as a time.Duration holds (292 years): a store
+	// keeping nonces that far ahead.
+	s, err := NewMemoryNonceStoreWithOptions(MemoryNonceOptions{Capacity: 4, MaxRetention: math.MaxInt64})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := t.Context()
 	far := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
 	if err := s.Claim(ctx, "k", "n", t0, far); err != nil {
