@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -49,10 +50,21 @@ type NonceOptions struct {
 	// default 70 s window: 7 %). Zero: DefaultNonceClockMargin; negative:
 	// none.
 	ClockMargin time.Duration
-	// Local is the per-replica store used with FallBackLocal. Nil:
-	// signer.NewMemoryNonceStore(signer.DefaultNonceCapacity). Ignored
-	// with FailClosed. A store not made by its constructor (a zero
-	// signer.MemoryNonceStore) is a *ConfigError naming Local.
+	// MaxRetention bounds how far ahead of the claim's now a nonce is
+	// held: a Claim whose until is later than now + MaxRetention is
+	// refused with an error wrapping signer.ErrBeyondRetention, and no key
+	// is set (a key's life is at most MaxRetention + ClockMargin). Zero:
+	// signer.DefaultNonceMaxRetention (one hour); negative: a
+	// *ConfigError. It must be at least two windows, 2 × (MaxAge + 2 ×
+	// ClockSkew), of the signer.Verifier using the store (NewVerifier
+	// checks).
+	MaxRetention time.Duration
+	// Local is the per-replica store used with FallBackLocal. Nil: a
+	// signer.MemoryNonceStore of signer.DefaultNonceCapacity keeping
+	// MaxRetention. Ignored with FailClosed. A store not made by its
+	// constructor (a zero signer.MemoryNonceStore), or one whose
+	// MaxRetention (signer.RetentionLimiter) is shorter than the
+	// NonceStore's, is a *ConfigError naming Local.
 	Local signer.NonceStore
 	// MeterProvider creates MetricDegraded, MetricRedisErrors and
 	// MetricPoolExhausted. Nil: the global provider.
@@ -92,6 +104,13 @@ type NonceOptions struct {
 //     capacity) is not remembered in Local either, so size Local for the
 //     replica's rate × window.
 //
+// No caller's until makes a key live long: a claim whose until is further
+// ahead than NonceOptions.MaxRetention is refused (signer.ErrBeyondRetention),
+// not set with a shorter life, since its signature could be replayed once
+// the key expired. A key holder whose signatures name a created far ahead
+// therefore cannot grow Redis with keys that live longer, whatever
+// verifier uses the store.
+//
 // The store is safe for concurrent use.
 type NonceStore struct {
 	c      redis.UniversalClient
@@ -100,6 +119,7 @@ type NonceStore struct {
 	h      *health
 
 	margin time.Duration // NonceOptions.ClockMargin, resolved
+	maxRet time.Duration // NonceOptions.MaxRetention, resolved
 	id     string        // random, names this store in claim tokens
 	claims atomic.Uint64 // claims made, numbers the tokens
 }
@@ -127,6 +147,12 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 	if err := configerr.Unconstructed("Local", opts.Local); err != nil {
 		return nil, err
 	}
+	if opts.MaxRetention < 0 {
+		return nil, configError("MaxRetention", "must not be negative")
+	}
+	if opts.MaxRetention == 0 {
+		opts.MaxRetention = signer.DefaultNonceMaxRetention
+	}
 	if opts.Policy == PolicyDefault {
 		opts.Policy = FailClosed
 	}
@@ -139,7 +165,7 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 	}
 	var id [12]byte
 	_, _ = rand.Read(id[:]) // never fails (crypto/rand)
-	s := &NonceStore{c: c, prefix: opts.Prefix, h: h, id: base64.RawURLEncoding.EncodeToString(id[:]) + ":", margin: max(opts.ClockMargin, 0)}
+	s := &NonceStore{c: c, prefix: opts.Prefix, h: h, id: base64.RawURLEncoding.EncodeToString(id[:]) + ":", margin: max(opts.ClockMargin, 0), maxRet: opts.MaxRetention}
 	if opts.ClockMargin == 0 {
 		s.margin = DefaultNonceClockMargin
 	}
@@ -149,7 +175,12 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 	if opts.Policy == FallBackLocal {
 		s.local = opts.Local
 		if s.local == nil {
-			s.local = signer.NewMemoryNonceStore(signer.DefaultNonceCapacity)
+			s.local, err = signer.NewMemoryNonceStoreWithOptions(signer.MemoryNonceOptions{MaxRetention: s.maxRet})
+			if err != nil {
+				return nil, err
+			}
+		} else if rl, ok := s.local.(signer.RetentionLimiter); ok && rl.MaxRetention() < s.maxRet {
+			return nil, configError("Local", "its MaxRetention ("+rl.MaxRetention().String()+") is shorter than MaxRetention ("+s.maxRet.String()+"): during an outage it would refuse claims the store accepts")
 		}
 	}
 	return s, nil
@@ -162,11 +193,19 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 // client's pool had no free connection). A cancelled ctx fails the claim
 // with its error and does not mark Redis down.
 //
+// A claim whose until is more than MaxRetention after now is refused with
+// an error wrapping signer.ErrBeyondRetention, without a Redis call.
+//
 // A zero NonceStore (not made by NewNonceStore) claims nothing: it
 // returns a *ConfigError, so a Verifier using it fails closed.
 func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until time.Time) error {
 	if s.h == nil {
 		return zeroErr(errZeroNonceStore)
+	}
+	if left := until.Sub(now); left > s.maxRet {
+		// Not held for less: its signature would be replayable once the
+		// key expired.
+		return fmt.Errorf("fleet: nonce claim: %w: held until %v ahead, MaxRetention %v", signer.ErrBeyondRetention, left, s.maxRet)
 	}
 	ttl := nonceTTL(until.Sub(now), s.margin)
 	err := error(&Error{Store: "nonce", Op: "claim"})
@@ -246,6 +285,11 @@ func (s *NonceStore) setNX(ctx context.Context, key string, ttl time.Duration) (
 	}
 	return got == token, nil
 }
+
+// MaxRetention returns how far ahead of a claim's now the store holds a
+// nonce at most (NonceOptions.MaxRetention; 0 for a zero store). It makes
+// the store a signer.RetentionLimiter, checked by signer.NewVerifier.
+func (s *NonceStore) MaxRetention() time.Duration { return s.maxRet }
 
 // Stats returns the store's Redis call counts and whether Redis is marked
 // down.
