@@ -572,7 +572,9 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		probe = armConnProbe(a)
 	default:
 		// Only GotConn: httptrace.WithClientTrace composes it with the
-		// caller's trace, if any, whose hooks are each called once.
+		// caller's trace, if any, whose hooks are each called once. A new
+		// trace, not a pooled connProbe's: WithClientTrace rewrites the
+		// trace it is given to call the caller's hooks.
 		p := &connProbe{}
 		p.trace = &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { p.conn = i.Conn }}
 		probe = p
