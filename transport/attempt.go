@@ -567,6 +567,15 @@ func (a *Attempt) value(v string) []string {
 // AttemptFrom returns the attempt state of ctx, if ctx belongs to an attempt
 // started with BeginAttempt.
 func AttemptFrom(ctx context.Context) (*Attempt, bool) {
+	// Every per-attempt layer asks, mostly of the attempt's own context or
+	// its deadline: those two answer here as their Value does, without the
+	// interface call and key comparisons of a Value walk.
+	switch c := ctx.(type) {
+	case *attemptCtx:
+		return &c.a, true
+	case *attemptDeadline:
+		return c.a, true
+	}
 	a, ok := ctx.Value(attemptKey{}).(*Attempt)
 	return a, ok
 }
