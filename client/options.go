@@ -117,6 +117,10 @@ func (c *config) fail(option, format string, args ...any) {
 // an IP address not in its standard form ("https://127.1",
 // "https://[0::1]"): the error names the origin to write
 // ("https://127.0.0.1", "https://[::1]"); see transport.ParseOrigin.
+// A request matches an origin in any spelling of its destination
+// ("https://[0::1]:8443" matches "https://[::1]:8443",
+// "https://api.example.com:0443" matches "https://api.example.com");
+// see transport.Origins.Allows.
 // Default: none, meaning the origin of each call's first request bounds its
 // redirects, and no credential layer may be configured.
 func WithOrigins(origins ...string) Option {

@@ -130,8 +130,9 @@ func originHostSlow(h string) (host string, ok bool) {
 // net/http converts it), and an IP address not in its standard form: an
 // IPv4 address in a legacy form ("https://127.1", "https://2130706433",
 // "https://0x7f.0.0.1") or an IPv6 address not in its RFC 5952 form
-// ("https://[0::1]"), which would match only a request URL spelled the
-// same way (Go's resolver dials no legacy IPv4 form); the error names the
+// ("https://[0::1]"): the address has one standard spelling, and Go's
+// resolver dials no legacy IPv4 form (Origins.Allows matches a request to
+// any spelling of an IPv6 address, never a legacy IPv4 form); the error names the
 // origin to write ("https://127.0.0.1", "https://[::1]"). Hex digits in
 // upper case are taken, lower-cased like a name. A valid internationalised
 // name is held in its punycode form.
@@ -168,11 +169,10 @@ func ParseOrigin(s string) (Origin, error) {
 		return Origin{}, errors.New("transport: origin: missing host")
 	}
 	if std, ok := ipStandardForm(o.Host); ok {
-		// Requests are matched by their host as written (OriginOf), so
-		// this origin would match only a URL spelled the same way, not
-		// the address in its usual form; and Go's resolver looks a legacy
-		// IPv4 form up as a name and dials nothing. The address is no
-		// secret: name the origin to write.
+		// An Origin holds an address in its one standard form (OriginOf
+		// and Origins.Allows compare by it), and Go's resolver looks a
+		// legacy IPv4 form up as a name and dials nothing. The address
+		// is no secret: name the origin to write.
 		h := std
 		if strings.IndexByte(std, ':') >= 0 {
 			h = "[" + strings.Replace(std, "%", "%25", 1) + "]"
@@ -180,7 +180,7 @@ func ParseOrigin(s string) (Origin, error) {
 		if p := u.Port(); p != "" {
 			h += ":" + p
 		}
-		return Origin{}, fmt.Errorf("transport: origin: an IP address not in its standard form matches only a URL spelled the same way: write %q", o.Scheme+"://"+h)
+		return Origin{}, fmt.Errorf("transport: origin: an IP address not in its standard form: write %q", o.Scheme+"://"+h)
 	}
 	return o, nil
 }
@@ -285,14 +285,22 @@ func openScope(s Scope) string {
 // unless an origin with scheme "http" is listed explicitly (loopback tests).
 type Origins []Origin
 
-// Allows reports whether u's origin is one of o.
+// Allows reports whether u's origin is one of o. It names the same
+// destination in any spelling Go dials to the same place, as HostKey
+// does: an IPv6 address out of its RFC 5952 form ("https://[0::1]"), an
+// IPv4-mapped address and its IPv4 address ("https://[::ffff:10.0.0.5]"
+// and "https://10.0.0.5"), a port with leading zeros ("https://a:0443" is
+// "https://a"). An IPv6 zone is matched as written, a legacy IPv4 form
+// ("https://127.1", which Go's resolver dials nowhere) matches no
+// address, and a port is a port: ":8443" is not ":443".
 func (o Origins) Allows(u *url.URL) bool {
 	if u == nil {
 		return false
 	}
 	if (u.Scheme == "https" || u.Scheme == "http") && plainAuthority(u.Host) {
 		// The common case, a URL already in an Origin's form (lower-case
-		// ASCII host, no trailing dot, no brackets): compare it as written,
+		// ASCII host, no trailing dot, no brackets, a port without a
+		// leading zero): compare it as written,
 		// with no Origin built. A miss falls through to the full check, so
 		// the answer is OriginOf's either way.
 		for _, want := range o {
@@ -301,22 +309,75 @@ func (o Origins) Allows(u *url.URL) bool {
 			}
 		}
 	}
-	got := OriginOf(u)
+	got := destOrigin(OriginOf(u))
 	if got.Scheme == "" || got.Host == "" {
 		return false // relative URLs and the zero Origin match nothing
 	}
 	for _, want := range o {
-		if want == got {
+		if want == got || sameDest(want, got) {
 			return true
 		}
 	}
 	return false
 }
 
+// destOrigin returns o with its host and port in the form that names the
+// destination Go dials, as HostKey has them: the port without leading
+// zeros ("0443" is dialed as 443) and the host through destHost. A
+// legacy IPv4 form ("127.1") is kept as written: Go's resolver takes it
+// for a name and dials nothing (isDomainName refuses an all-numeric
+// name), so it names no configured address.
+func destOrigin(o Origin) Origin {
+	o.Port = destPort(o.Port)
+	o.Host = destHost(o.Host)
+	return o
+}
+
+// sameDest reports whether the origin want, an IPv6 address out of the
+// form destHost gives (an IPv4-mapped address, or a hand-built Origin),
+// names the destination got (from destOrigin) names.
+func sameDest(want, got Origin) bool {
+	return strings.IndexByte(want.Host, ':') >= 0 && want.Scheme == got.Scheme && want.Port == got.Port && destHost(want.Host) == got.Host
+}
+
+// destPort returns the port p without leading zeros, as Go dials it
+// ("0443" is 443; "0" stays "0").
+func destPort(p string) string {
+	for len(p) > 1 && p[0] == '0' {
+		p = p[1:]
+	}
+	return p
+}
+
+// destHost returns host (as an Origin holds it: without brackets, an IPv6
+// zone as written) in the form that names the destination Go dials: an
+// IPv6 address in its RFC 5952 form ("::1" for "0::1"), its zone as
+// written (an interface name, case-sensitive), and an IPv4-mapped address
+// without a zone as its IPv4 address ("127.0.0.1" for "::ffff:7f00:1":
+// Go dials it over IPv4). A name, an IPv4 address and a host that does
+// not parse are returned as they are. A mapped address with a zone keeps
+// it (and stays IPv6): a zone is matched only as written.
+func destHost(host string) string {
+	if strings.IndexByte(host, ':') < 0 {
+		return host
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	if a.Is4In6() && a.Zone() == "" {
+		return a.Unmap().String()
+	}
+	if s := a.String(); s != host {
+		return s // netip keeps the zone as written
+	}
+	return host
+}
+
 // plainAuthority reports whether the authority a is written as OriginOf
 // would hold it: a non-empty host of lower-case ASCII letters, digits, '-',
 // '.' and '_', not ending in '.', then nothing or ':' and a port of
-// digits. For such an authority, comparing as written gives OriginOf's
+// digits not starting with '0'. For such an authority, comparing as written gives OriginOf's
 // answer.
 func plainAuthority(a string) bool {
 	i := 0
@@ -332,8 +393,8 @@ func plainAuthority(a string) bool {
 	if i == len(a) {
 		return true
 	}
-	if a[i] != ':' || i+1 == len(a) {
-		return false
+	if a[i] != ':' || i+1 == len(a) || a[i+1] == '0' {
+		return false // a port with a leading zero: destPort strips it
 	}
 	for _, c := range []byte(a[i+1:]) {
 		if c < '0' || c > '9' {
@@ -347,7 +408,8 @@ func plainAuthority(a string) bool {
 // names want's host and port: "host" for the scheme's default port, or
 // "host:port". want must be in its canonical form (as ParseOrigin makes
 // it) to match: a hand-built Origin with an upper-case host matches no
-// plain authority, as it matches no OriginOf.
+// plain authority, as it matches no OriginOf; so does one with a port
+// written with leading zeros.
 func authorityIs(a string, want Origin) bool {
 	h := want.Host
 	if len(a) < len(h) || a[:len(h)] != h {
