@@ -38,7 +38,11 @@ type EgressConfig struct {
 	// Names are compared case-insensitively, after removing one trailing
 	// dot and converting internationalised names to their ASCII (punycode)
 	// form, the form net/http dials. IP literals are compared as addresses,
-	// so "[::1]" matches "[0:0::1]"; a name never matches an address.
+	// so "[::1]" matches "[0:0::1]", and an IPv4-mapped address as its IPv4
+	// address (Go dials it over IPv4), so "127.0.0.1" matches
+	// "[::ffff:127.0.0.1]" and the other way (a URL's IPv6 zone is kept:
+	// no entry has one); a name never matches an address. A URL's port is
+	// compared as the number Go dials: ":0443" is ":443".
 	//
 	// Empty: any host is allowed (the scheme rules still apply); pair it
 	// with the SSRF-safe dialer (NewSafeDialer), which checks the addresses
@@ -133,6 +137,12 @@ func NewEgressPolicy(cfg EgressConfig) (*EgressPolicy, error) {
 			continue
 		}
 		p.exact[host] = append(p.exact[host], rule)
+		if a, err := netip.ParseAddr(host); err == nil && a.Is4In6() {
+			// "[::ffff:10.0.0.5]" is 10.0.0.5, the address Go dials and
+			// hostOf matches; the IPv6 form stays for DialAllowances.
+			k := a.Unmap().String()
+			p.exact[k] = append(p.exact[k], rule)
+		}
 	}
 	for i, h := range cfg.CredentialHeaders {
 		c := http.CanonicalHeaderKey(strings.TrimSpace(h))
@@ -292,13 +302,20 @@ func isASCII(s string) bool {
 	return true
 }
 
-// hostOf returns hostname in the form the allowlist uses.
+// hostOf returns hostname in the form the allowlist uses: an IP address
+// in its standard form, an IPv4-mapped IPv6 address without a zone as its
+// IPv4 address (Go dials it over IPv4), as HostKey names them; a name as
+// normaliseName gives it (a legacy IPv4 form, which Go's resolver dials
+// nowhere, stays a name no entry has).
 func hostOf(hostname string) (string, bool) {
 	if hostname == "" {
 		return "", false
 	}
 	if strings.IndexByte(hostname, ':') >= 0 || hostname[len(hostname)-1] >= '0' && hostname[len(hostname)-1] <= '9' {
 		if a, err := netip.ParseAddr(hostname); err == nil {
+			if a.Is4In6() && a.Zone() == "" {
+				a = a.Unmap()
+			}
 			return a.String(), true // zones kept: no entry has one
 		}
 	}
@@ -340,6 +357,7 @@ func (p *EgressPolicy) checkURL(u *url.URL) error {
 	// "a.example.com".
 	h := p.hostInfo(u.Hostname())
 	o := originWithHost(u, h.origin) // OriginOf(u), its host from the cache
+	o.Port = destPort(o.Port)        // "0443" is dialed as 443
 	if o.Host == "" || o.Scheme == "" {
 		return &EgressError{Origin: o, Reason: egressRelativeURL}
 	}
@@ -431,6 +449,7 @@ func (p *EgressPolicy) Check(req *http.Request) error {
 	}
 	if req.Host != "" && req.Host != req.URL.Host {
 		o := OriginOf(req.URL)
+		o.Port = destPort(o.Port) // as checkURL compares it
 		if !bracketsOK(req.Host) {
 			return &EgressError{Origin: o, Reason: egressHostHeader}
 		}

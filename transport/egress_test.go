@@ -127,7 +127,9 @@ func TestEgressPolicyMatching(t *testing.T) {
 		{"https://[2001:db8::1]:8443/", true, ""},
 		{"https://[2001:db8:0::1]:8443/", true, ""},
 		{"https://[2001:db8::1]/", false, "port not allowed"},
-		{"https://[::ffff:192.0.2.10]/", false, "not on the egress allowlist"},
+		// IPv4-mapped: Go dials it over IPv4, to the entry's address.
+		{"https://[::ffff:192.0.2.10]/", true, ""},
+		{"https://[::ffff:192.0.2.11]/", false, "not on the egress allowlist"},
 		{"https://xn--bcher-kva.example/", true, ""},
 		{"https://b%C3%BCcher.example/", true, ""},
 		{"https://127.0.0.1/", false, "not on the egress allowlist"},
