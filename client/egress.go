@@ -82,7 +82,8 @@ func WithAllowedNetworks(prefixes ...netip.Prefix) Option {
 // WithAllowedProxies lists the proxies ("host:port") the SSRF-safe dialer
 // may connect to although they sit on private addresses. Needed with
 // WithProxy while SSRF protection is on; write each as the proxy URL names
-// it. Without WithProxy (or WithEnvironmentProxy) it is a *ConfigError:
+// it (an IPv4 address in a legacy form, "127.1:3128", is a *ConfigError
+// naming the form to write, "127.0.0.1:3128"). Without WithProxy (or WithEnvironmentProxy) it is a *ConfigError:
 // there is no proxy to allow. A request sent directly (the proxy function
 // returns no proxy for it) to a listed proxy's address is refused with
 // ErrEgressDenied: the exemption is for the proxy, not for a destination.

@@ -47,7 +47,8 @@ type DialConfig struct {
 	// may use (as in the proxy URL, port explicit; the host compared
 	// without case and without one trailing dot, so "proxy.corp." and
 	// "proxy.corp" are one proxy, as in HostKey; an IPv6 zone as written,
-	// since it names an interface). A connection to one of
+	// since it names an interface; an IPv4 address in a legacy form,
+	// "127.1:3128", is a *ConfigError naming "127.0.0.1:3128"). A connection to one of
 	// them is dialed without the address check, since a proxy is usually
 	// on a private address; the destination behind it is then not checked
 	// at dial time (the proxy resolves and connects it): GuardProxy checks
@@ -183,6 +184,15 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 		// would never match, and the proxy would be refused at dial time.
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
 			return nil, configErrorf("Proxies["+strconv.Itoa(i)+"]", nil, "port must be 1-65535, without leading zeros")
+		}
+		if name, _ := originHost(h); ipv4Key(name) != name {
+			// "127.1", "2130706433", "0x7f.0.0.1": an IPv4 address in a
+			// legacy form, which proxyKey takes for a name, so the entry
+			// would match only a proxy URL spelled the same way (and Go's
+			// resolver dials no such name), as for ParseOrigin and the
+			// egress allowlist. The address is no secret: name the form
+			// to write.
+			return nil, configErrorf("Proxies["+strconv.Itoa(i)+"]", nil, "an IPv4 address in a legacy form matches only a proxy URL spelled the same way: write %q", ipv4Key(name)+":"+port)
 		}
 		if sd.proxies == nil {
 			sd.proxies = map[string]bool{}
