@@ -38,10 +38,14 @@ type EgressConfig struct {
 	// Names are compared case-insensitively, after removing one trailing
 	// dot and converting internationalised names to their ASCII (punycode)
 	// form, the form net/http dials. IP literals are compared as addresses,
-	// so "[::1]" matches "[0:0::1]", and an IPv4-mapped address as its IPv4
-	// address (Go dials it over IPv4), so "127.0.0.1" matches
+	// so "[::1]" matches "[0:0::1]", and an IPv4-mapped address as its
+	// IPv4 address (Go dials it over IPv4), so "127.0.0.1" matches
 	// "[::ffff:127.0.0.1]" and the other way (a URL's IPv6 zone is kept:
-	// no entry has one); a name never matches an address. A URL's port is
+	// no entry has one); a name never matches an address. An entry
+	// spelling an IPv4 address in a legacy form ("127.1") is a
+	// ConfigError naming the form to write, and one that ends in a number
+	// but is no valid IPv4 address ("256.1.1.1", "1.2.3.4.5") is a
+	// ConfigError: Go's resolver dials no such name. A URL's port is
 	// compared as the number Go dials: ":0443" is ":443".
 	//
 	// Empty: any host is allowed (the scheme rules still apply); pair it
@@ -239,6 +243,14 @@ func parseEgressPattern(s string) (string, egressRule, error) {
 				// Go's resolver dials no such name). The address is no
 				// secret: name the form to write.
 				return "", r, errorString("an IPv4 address in a legacy form matches only a URL spelled the same way: write " + strconv.Quote(k))
+			}
+			if _, ok, numeric := hostAddr(host); !ok && numeric {
+				// "256.1.1.1", "1.2.3.999", "1.2.3.4.5": the last label is
+				// a number, so the WHATWG URL parser and a proxy's
+				// inet_aton read an address, and fail; Go's resolver
+				// looks no all-numeric name up, and GuardProxy refuses
+				// such a host. It names nothing: a mistyped address.
+				return "", r, errorString("ends in a number but is not a valid IPv4 address")
 			}
 		}
 	}
