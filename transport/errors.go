@@ -62,6 +62,8 @@ var (
 	// valid. It is what the certificate reload hook gets: the renewal is
 	// held back, not refused, and installed by the first check at or after
 	// its NotBefore; the certificate in use is presented until then.
+	// ClientCertificate.Update returns it for such a certificate, which it
+	// refuses (call Update again at or after its NotBefore).
 	ErrCertificateNotYetValid = errors.New("transport: client certificate not yet valid")
 )
 

@@ -49,7 +49,8 @@ const maxCertificateFileSize = 1 << 20
 // (it has expired, or it is not yet valid either), the renewal is
 // installed at once: every server refuses an expired certificate, while
 // one whose clock is ahead of ours may accept the renewal. New content on
-// disk replaces a pending renewal.
+// disk replaces a pending renewal. Update refuses such a certificate on
+// the same terms (see Update).
 //
 // A reload that fails (unreadable file, bad PEM, an expired certificate,
 // a chain file cut inside a PEM block because it was read while being
@@ -116,7 +117,8 @@ func WithCertificateReloadInterval(d time.Duration) ClientCertificateOption {
 // otherwise it says why the files were rejected (the previous certificate
 // stays in use), or, wrapping ErrCertificateNotYetValid, that they hold a
 // renewal held back until its NotBefore (called once for it, then with nil
-// when it is installed). It is called for automatic reloads, Reload and Update, in
+// when it is installed), or that Update refused a certificate not valid
+// yet. It is called for automatic reloads, Reload and Update, in
 // the goroutine that triggered them, without locks held. Default: none.
 func WithCertificateReloadHook(f func(err error)) ClientCertificateOption {
 	return clientCertificateOptionFunc(func(c *clientCertificateConfig) { c.onReload = f })
@@ -210,15 +212,33 @@ func (c *ClientCertificate) Reload() error {
 // the previous certificate stays in use. For a file-based certificate the
 // files take over again the next time their content changes. A file
 // reload in progress finishes first, so it never overwrites the
-// certificate Update installed with files it read before. Update installs
-// a certificate whose NotBefore is still ahead at once: the caller chose
-// the moment (a renewal held back from the files is dropped).
+// certificate Update installed with files it read before.
+//
+// A certificate whose NotBefore is still ahead is refused, with an error
+// wrapping ErrCertificateNotYetValid that gives its NotBefore, while the
+// certificate in use is valid: servers would refuse it until then (the
+// issuer may have dated it ahead, or its clock may be ahead of ours), so
+// installing it would break every new handshake that works now. Call
+// Update again with it at or after its NotBefore. Unlike a renewal read
+// from files, it is not kept to be installed later: Update has no files to
+// find it in again, and an error that still installed the certificate
+// later would leave the caller unable to tell what is presented. When the
+// certificate in use has expired (or is not valid yet either), it is
+// installed at once, as a file reload does: every server refuses an
+// expired certificate, while one whose clock is ahead of ours may accept
+// the new one. An installed certificate drops a renewal held back from
+// the files; a refused one leaves it pending.
 func (c *ClientCertificate) Update(certPEM, keyPEM []byte) error {
-	cert, err := parseKeyPair(certPEM, keyPEM, c.now())
+	now := c.now()
+	cert, err := parseKeyPair(certPEM, keyPEM, now)
 	if err == nil {
 		c.mu.Lock()
-		c.pending = nil
-		c.install(cert)
+		if c.holdBack(cert, now) {
+			err = c.notYetValid(cert)
+		} else {
+			c.pending = nil
+			c.install(cert)
+		}
 		c.mu.Unlock()
 	}
 	c.report(err)
@@ -361,9 +381,7 @@ func (c *ClientCertificate) loadFiles() (changed bool, err error) {
 	}
 	if c.holdBack(cert, now) {
 		c.pending, c.pendingSum = cert, sum
-		return true, fmt.Errorf("%w: valid from %s; the certificate in use, valid until %s, is presented until then",
-			ErrCertificateNotYetValid, cert.Leaf.NotBefore.UTC().Format(time.RFC3339),
-			c.cur.Load().Leaf.NotAfter.UTC().Format(time.RFC3339))
+		return true, c.notYetValid(cert)
 	}
 	if testHookReloadInstall != nil {
 		testHookReloadInstall()
@@ -374,14 +392,23 @@ func (c *ClientCertificate) loadFiles() (changed bool, err error) {
 	return true, nil
 }
 
-// holdBack reports whether cert, read from the files, must wait for its
-// NotBefore: it is not valid yet at now and the certificate in use is.
+// holdBack reports whether cert, read from the files or given to Update,
+// must wait for its NotBefore: it is not valid yet at now and the
+// certificate in use is.
 func (c *ClientCertificate) holdBack(cert *tls.Certificate, now time.Time) bool {
 	if !now.Before(cert.Leaf.NotBefore) {
 		return false
 	}
 	cur := c.cur.Load()
 	return cur != nil && cur.Leaf != nil && !now.Before(cur.Leaf.NotBefore) && !now.After(cur.Leaf.NotAfter)
+}
+
+// notYetValid is the error for cert, held back or refused because it is
+// not valid yet while the certificate in use is (see holdBack).
+func (c *ClientCertificate) notYetValid(cert *tls.Certificate) error {
+	return fmt.Errorf("%w: valid from %s; the certificate in use, valid until %s, is presented until then",
+		ErrCertificateNotYetValid, cert.Leaf.NotBefore.UTC().Format(time.RFC3339),
+		c.cur.Load().Leaf.NotAfter.UTC().Format(time.RFC3339))
 }
 
 // testHookReloadInstall, when set by a test, runs in a file reload between
@@ -431,8 +458,8 @@ func readCertificateFile(name string) ([]byte, error) {
 // certificate, so installing one in place of a valid one (a stale file
 // restored by a rotation) would only break the handshakes that work.
 // A leaf not yet valid is accepted: the issuer's clock may be a little
-// ahead of ours (loadFiles holds it back while the certificate in use is
-// valid).
+// ahead of ours (loadFiles holds it back, and Update refuses it, while the
+// certificate in use is valid).
 //
 // A certificate PEM with a block that does not decode (a chain file read
 // while a rotation was still writing it, cut inside the intermediate) is
