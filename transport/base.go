@@ -172,13 +172,18 @@ type BaseConfig struct {
 	// securecall.tls.client_certificate.reload {securecall.outcome:
 	// success|pending|failure} (automatic reloads), and, when mutual TLS
 	// is configured, the gauge securecall.tls.client_certificate.expires_in
-	// (MetricClientCertificateExpiry) {tls.client.subject}: the seconds
-	// left until the NotAfter of the client certificate in use, negative
-	// once it has expired, read at collection time (no per-request cost).
-	// It observes the ClientCertificate's current certificate, each of
+	// (MetricClientCertificateExpiry) {tls.client.subject,
+	// tls.client.hash.sha256}: the seconds left until the NotAfter of the
+	// client certificate in use, negative once it has expired, read at
+	// collection time (no per-request cost). It observes the
+	// ClientCertificate's current certificate, each of
 	// TLSConfig.Certificates, or the last certificate
 	// TLSConfig.GetClientCertificate returned (nothing before the first
-	// handshake). Its callback is unregistered once the Base is garbage
+	// handshake). Each certificate has its own series, told apart by its
+	// SHA-256 fingerprint (upper-case hex of the leaf's DER, as OTel's
+	// semantic conventions write it), since certificates of one service
+	// identity share a subject; Bases on one provider sharing a
+	// certificate report it once. Its callback is unregistered once the Base is garbage
 	// collected. nil means otel's global provider at NewBase time.
 	MeterProvider metric.MeterProvider
 

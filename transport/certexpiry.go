@@ -2,8 +2,10 @@ package transport
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"runtime"
 	"strings"
 	"sync"
@@ -16,7 +18,12 @@ import (
 
 // MetricClientCertificateExpiry is the gauge of the seconds left until the
 // NotAfter of the mTLS client certificate in use (negative once it has
-// expired), {tls.client.subject}. See BaseConfig.MeterProvider.
+// expired), {tls.client.subject, tls.client.hash.sha256}: one series per
+// certificate, told apart by its SHA-256 fingerprint (the subject alone
+// does not: a renewal, or the certificate of another client of the same
+// service, usually has the same). Bases sharing a ClientCertificate report
+// its certificate once; a rotation ends the series of the certificate it
+// replaced. See BaseConfig.MeterProvider.
 const MetricClientCertificateExpiry = "securecall.tls.client_certificate.expires_in"
 
 // certExpiry observes the client certificates of one Base for
@@ -25,13 +32,31 @@ const MetricClientCertificateExpiry = "securecall.tls.client_certificate.expires
 // can be collected (its cleanup unregisters the callback).
 type certExpiry struct {
 	now    func() time.Time
-	cc     *ClientCertificate  // the Base's ClientCertificate, or nil
-	static []*x509.Certificate // the leaves of TLSConfig.Certificates
+	cc     *ClientCertificate // the Base's ClientCertificate, or nil
+	static []expirySeries     // the leaves of TLSConfig.Certificates
 	last   atomic.Pointer[tls.Certificate]
 
-	mu       sync.Mutex // guards the parse cache of last
-	lastFor  *tls.Certificate
-	lastLeaf *x509.Certificate
+	mu           sync.Mutex // guards the cache of the series of cached
+	cached       *tls.Certificate
+	cachedSeries expirySeries
+}
+
+// expirySeries is one certificate's series: its NotAfter and attributes.
+type expirySeries struct {
+	notAfter time.Time
+	attrs    metric.MeasurementOption // nil: no leaf that parses
+}
+
+// newExpirySeries returns the series of leaf (none for nil).
+func newExpirySeries(leaf *x509.Certificate) expirySeries {
+	if leaf == nil {
+		return expirySeries{}
+	}
+	sum := sha256.Sum256(leaf.Raw)
+	return expirySeries{notAfter: leaf.NotAfter, attrs: metric.WithAttributeSet(attribute.NewSet(
+		attribute.String("tls.client.subject", strings.ToValidUTF8(leaf.Subject.String(), "\uFFFD")),
+		attribute.String("tls.client.hash.sha256", strings.ToUpper(hex.EncodeToString(sum[:]))),
+	))}
 }
 
 // registerCertExpiry registers the expiry gauge for the client
@@ -59,7 +84,7 @@ func (b *Base) registerCertExpiry(meter metric.Meter, tc *tls.Config, now func()
 	default:
 		for i := range tc.Certificates {
 			if leaf := leafOf(&tc.Certificates[i]); leaf != nil {
-				ex.static = append(ex.static, leaf)
+				ex.static = append(ex.static, newExpirySeries(leaf))
 			}
 		}
 	}
@@ -82,36 +107,36 @@ func (b *Base) registerCertExpiry(meter metric.Meter, tc *tls.Config, now func()
 
 func (ex *certExpiry) observe(o metric.Observer, g metric.Int64ObservableGauge) {
 	now := ex.now()
-	put := func(leaf *x509.Certificate) {
-		if leaf == nil {
-			return
+	put := func(s expirySeries) {
+		if s.attrs != nil {
+			o.ObserveInt64(g, int64(s.notAfter.Sub(now)/time.Second), s.attrs)
 		}
-		subject := strings.ToValidUTF8(leaf.Subject.String(), "\uFFFD")
-		o.ObserveInt64(g, int64(leaf.NotAfter.Sub(now)/time.Second),
-			metric.WithAttributeSet(attribute.NewSet(attribute.String("tls.client.subject", subject))))
 	}
 	switch {
 	case ex.cc != nil:
 		if c := ex.cc.Certificate(); c != nil {
-			put(c.Leaf)
+			put(ex.series(c))
 		}
 	case len(ex.static) > 0:
-		for _, leaf := range ex.static {
-			put(leaf)
+		for _, s := range ex.static {
+			put(s)
 		}
 	default:
-		c := ex.last.Load()
-		if c == nil {
-			return
+		if c := ex.last.Load(); c != nil {
+			put(ex.series(c))
 		}
-		ex.mu.Lock()
-		if ex.lastFor != c {
-			ex.lastFor, ex.lastLeaf = c, leafOf(c)
-		}
-		leaf := ex.lastLeaf
-		ex.mu.Unlock()
-		put(leaf)
 	}
+}
+
+// series returns c's series, computed again only when c is not the
+// certificate of the previous collection (a rotation).
+func (ex *certExpiry) series(c *tls.Certificate) expirySeries {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if ex.cached != c {
+		ex.cached, ex.cachedSeries = c, newExpirySeries(leafOf(c))
+	}
+	return ex.cachedSeries
 }
 
 // leafOf returns c's parsed leaf, or nil when it has none that parses.
