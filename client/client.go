@@ -390,10 +390,13 @@ func (c *Client) CheckRedirect() func(*http.Request, []*http.Request) error {
 	return c.redirect.Check
 }
 
-// Close releases the client's resources: idle connections and any
-// certificate watchers. Calls in flight complete (their retries and
-// redirect hops included); later calls fail with ErrClosed, whether made
-// with Do or through HTTPClient or Transport.
+// Close releases the client's resources: idle connections, any
+// certificate watchers, and the metric callbacks of its inventory (the one
+// it made) and of its client certificate's expiry gauge (a closed client
+// presents its certificate to no one, so it is no longer reported, even
+// while the Client is still referenced). Calls in flight complete (their
+// retries and redirect hops included); later calls fail with ErrClosed,
+// whether made with Do or through HTTPClient or Transport.
 //
 // A connection that carries a call in flight at Close is closed once that
 // call ends: when its response body is closed, or when it fails. Each call

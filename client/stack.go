@@ -359,7 +359,11 @@ func newBase(c *Client, cfg *config, policy *transport.EgressPolicy, anyHost boo
 		return nil, renameOption(err, cfg.certFiles != nil)
 	}
 	c.base = b
-	c.closers = append(c.closers, func() error { b.CloseIdleConnections(); return nil })
+	c.closers = append(c.closers, func() error {
+		stackhook.StopBaseMetrics(b)
+		b.CloseIdleConnections()
+		return nil
+	})
 	if err := cfg.pinHostsErr(policy, anyHost); err != nil {
 		return nil, err
 	}

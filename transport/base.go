@@ -183,8 +183,9 @@ type BaseConfig struct {
 	// SHA-256 fingerprint (upper-case hex of the leaf's DER, as OTel's
 	// semantic conventions write it), since certificates of one service
 	// identity share a subject; Bases on one provider sharing a
-	// certificate report it once. Its callback is unregistered once the Base is garbage
-	// collected. nil means otel's global provider at NewBase time.
+	// certificate report it once. Its callback is unregistered once the
+	// Base is garbage collected, or when the client.Client it belongs to
+	// is closed. nil means otel's global provider at NewBase time.
 	MeterProvider metric.MeterProvider
 
 	// OnPinEvent, when set, is called for every pin mismatch (enforced or
@@ -221,6 +222,7 @@ type Base struct {
 	mtls    bool // a client certificate is configured (cc, TLSConfig.Certificates or GetClientCertificate): AuthMTLS
 	ccGen   atomic.Uint64
 	reloads metric.Int64Counter
+	expiry  *gaugeRegistration // the expiry gauge's callback; nil without mutual TLS
 
 	mu      sync.Mutex
 	retired []*http.Transport // replaced after a certificate rotation; guarded by mu

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/securecall/securecall/internal/stackhook"
 )
 
 // MetricClientCertificateExpiry is the gauge of the seconds left until the
@@ -101,8 +104,34 @@ func (b *Base) registerCertExpiry(meter metric.Meter, tc *tls.Config, now func()
 	if err != nil {
 		return configErrorf("MeterProvider", err, "callback %s", MetricClientCertificateExpiry)
 	}
-	runtime.AddCleanup(b, func(r metric.Registration) { _ = r.Unregister() }, reg)
+	b.expiry = &gaugeRegistration{reg: reg}
+	runtime.AddCleanup(b, (*gaugeRegistration).unregister, b.expiry)
 	return nil
+}
+
+// gaugeRegistration is a metric callback's registration, unregistered
+// once: when its Base is collected, or before, when the client.Client the
+// Base belongs to is closed (stackhook.StopBaseMetrics). It holds no
+// reference to the Base.
+type gaugeRegistration struct {
+	reg  metric.Registration
+	done atomic.Bool
+}
+
+func (g *gaugeRegistration) unregister() {
+	if !g.done.Swap(true) {
+		_ = g.reg.Unregister()
+	}
+}
+
+func init() {
+	stackhook.StopBaseMetrics = func(rt http.RoundTripper) bool {
+		b, ok := rt.(*Base)
+		if ok && b.expiry != nil {
+			b.expiry.unregister()
+		}
+		return ok
+	}
 }
 
 func (ex *certExpiry) observe(o metric.Observer, g metric.Int64ObservableGauge) {

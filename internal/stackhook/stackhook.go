@@ -27,3 +27,11 @@ var LendCallCopy func(rt http.RoundTripper) bool
 // shared write. It reports whether rt was such a layer. Package transport
 // sets it.
 var CloseAfterCalls func(rt http.RoundTripper, closed *atomic.Bool, idle interface{ CloseIdleConnections() }) bool
+
+// StopBaseMetrics unregisters the metric callbacks of rt, a
+// *transport.Base (the client certificate expiry gauge's), when its
+// client is closed: a closed client presents its certificate to no one,
+// and its Base would otherwise be reported until the garbage collector
+// took it. The Base itself keeps working. It reports whether rt was a
+// Base. Package transport sets it.
+var StopBaseMetrics func(rt http.RoundTripper) bool
