@@ -9,9 +9,9 @@
 //     link-local targets are refused whatever the URL says;
 //   - safe URL templates: values are escaped per segment and "../admin"
 //     is refused instead of climbing out of the path;
-//   - response limits: a 20 KiB gzip body that expands to 8 MiB stops at
-//     the limit with an error, and an HTML error page is refused where JSON
-//     was expected;
+//   - response limits: an 8 KiB gzip body that expands to 8 MiB stops at
+//     the 1 MiB limit with an error, and an HTML error page is refused
+//     where JSON was expected;
 //   - an audit record per call (slog), with the query redacted;
 //   - the live API inventory: which endpoints were called, how often, with
 //     what outcome, over which TLS version.
