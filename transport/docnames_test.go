@@ -1,0 +1,120 @@
+package transport_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// docFiles returns the documentation a newcomer reads: README.md,
+// docs/*.md and the packages' doc.go files (docs/performance.md, a log of
+// measurements, is left out).
+func docFiles(t *testing.T, root string) []string {
+	t.Helper()
+	files := []string{filepath.Join(root, "README.md")}
+	mds, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range mds {
+		if filepath.Base(f) != "performance.md" {
+			files = append(files, f)
+		}
+	}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && d.Name() == "doc.go" {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestDocsNameOnlyIdentifiersThatExist checks that every pkg.Name the
+// documentation spells (transport.NewRetry, signer.ErrReplay,
+// fleet.NonceOptions...) is a top-level identifier that package declares:
+// a renamed or removed option, constructor, type or sentinel would
+// otherwise stay in the docs a newcomer copies from.
+func TestDocsNameOnlyIdentifiersThatExist(t *testing.T) {
+	root := ".."
+	dirs := map[string]string{
+		"client": "client", "transport": "transport", "signer": "signer",
+		"tokens": "tokens", "keyring": "tokens/keyring", "fleet": "fleet",
+		"openapi": "openapi", "transporttest": "transport/transporttest",
+	}
+	declared := map[string]map[string]bool{}
+	fset := token.NewFileSet()
+	for pkg, dir := range dirs {
+		names := map[string]bool{}
+		files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range f.Decls {
+				switch d := d.(type) {
+				case *ast.FuncDecl:
+					if d.Recv == nil {
+						names[d.Name.Name] = true
+					}
+				case *ast.GenDecl:
+					for _, s := range d.Specs {
+						switch s := s.(type) {
+						case *ast.TypeSpec:
+							names[s.Name.Name] = true
+						case *ast.ValueSpec:
+							for _, n := range s.Names {
+								names[n.Name] = true
+							}
+						}
+					}
+				}
+			}
+		}
+		if len(names) == 0 {
+			t.Fatalf("no declaration found in %s", dir)
+		}
+		declared[pkg] = names
+	}
+	ref := regexp.MustCompile(`\b(client|transport|signer|tokens|keyring|fleet|openapi|transporttest)\.([A-Z][A-Za-z0-9_]*)`)
+	checked := 0
+	for _, file := range docFiles(t, root) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, m := range ref.FindAllStringSubmatch(line, -1) {
+				checked++
+				if !declared[m[1]][m[2]] {
+					t.Errorf("%s:%d: %s.%s is named in the docs but package %s declares no %s", file, i+1, m[1], m[2], m[1], m[2])
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no identifier found in the docs")
+	}
+}
