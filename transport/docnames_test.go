@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -43,6 +44,72 @@ func docFiles(t *testing.T, root string) []string {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// TestDocsNameOnlyTelemetryTheCodeEmits checks that every securecall.*
+// metric, span attribute and event name the documentation spells in
+// backquotes is a string the library's code (every module of the
+// repository, not its tests, examples or benchmarks) spells too: a renamed
+// constant, or a typo in the docs, would send an operator's dashboard or
+// alert after a name nothing emits.
+func TestDocsNameOnlyTelemetryTheCodeEmits(t *testing.T) {
+	root := ".."
+	code := map[string]bool{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "testdata", "examples", "bench", "tests":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				if s, err := strconv.Unquote(lit.Value); err == nil {
+					code[s] = true
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !code["securecall.client.attempts"] {
+		t.Fatal("the walk found no telemetry name in the code: wrong root?")
+	}
+	// `securecall.x.y`, or `securecall.x=value` (an attribute with a value).
+	name := regexp.MustCompile("`(securecall\\.[a-z0-9_.]*[a-z0-9_])[`=]")
+	checked := 0
+	for _, file := range docFiles(t, root) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, m := range name.FindAllStringSubmatch(line, -1) {
+				checked++
+				if !code[m[1]] {
+					t.Errorf("%s:%d: %q is named in the docs but no code emits it", file, i+1, m[1])
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no telemetry name found in the docs")
+	}
 }
 
 // TestDocsNameOnlyIdentifiersThatExist checks that every pkg.Name the
