@@ -2,6 +2,7 @@ package transport
 
 import (
 	"math"
+	"runtime"
 	"sync/atomic"
 	"time"
 )
@@ -35,8 +36,9 @@ const EventBudgetExhausted = "securecall.retry.budget_exhausted"
 // DNS failure) or that the server refused (REFUSED_STREAM, a 401) counts.
 // When the budget refuses a retry after a response, that response is
 // returned intact. The budget is on by default; set
-// Disabled to turn it off. Counts are kept in lock-free buckets and are
-// approximate under heavy concurrency (a few retries either way).
+// Disabled to turn it off. Counts are kept in lock-free buckets; under
+// heavy concurrency a retry taken and given back meanwhile may make a
+// check refuse a retry the budget had room for, never allow one too many.
 type BudgetConfig struct {
 	// Ratio is the fraction of recent calls that may be retried. Zero:
 	// DefaultBudgetRatio. Must be between 0 and 1 (a larger ratio would
@@ -92,25 +94,27 @@ func newBudget(c BudgetConfig) *budget {
 func (b *budget) call(now int64) { b.win.add(now, 1, 0) }
 
 // tryRetry takes one retry from the budget at now, reporting false (and
-// taking nothing) when the budget is spent. The check and the take are one
-// compare-and-swap, so concurrent callers cannot overdraw the budget.
+// taking nothing) when the budget is spent. The retry is taken first and
+// the budget checked after, with it counted: of concurrent callers, the
+// last to check sees every take made before its check, its own included,
+// so they cannot overdraw the budget together. A compare-and-swap on the
+// current slice's count did not do that for callers whose readings
+// straddle a slice's end: each side's swap succeeded in its own bucket
+// after both had summed the same total. A caller that finds the budget
+// spent gives its take back; a concurrent check may have counted it, and
+// refused a retry the budget had room for (never one too many).
 func (b *budget) tryRetry(now int64) bool {
-	for {
-		// Load the count before summing: a retry taken by another caller
-		// in between makes the swap fail, and the sum is taken again.
-		bk := b.win.bucket(now)
-		if bk == nil {
-			return false // now has left the window: no budget to take from
-		}
-		cur := bk.b.Load()
-		calls, retries := b.win.totals(now)
-		if retries >= max(int64(b.ratio*float64(calls)), b.min) {
-			return false
-		}
-		if bk.b.CompareAndSwap(cur, cur+1) {
-			return true
-		}
+	bk := b.win.bucket(now)
+	if bk == nil {
+		return false // now has left the window: no budget to take from
 	}
+	bk.b.Add(1)
+	calls, retries := b.win.totalsThrough(now)
+	if retries > max(int64(b.ratio*float64(calls)), b.min) {
+		b.refund(now)
+		return false
+	}
+	return true
 }
 
 // refund gives back a retry taken at taken (ticks, the reading tryRetry
@@ -150,10 +154,14 @@ func (c *budgetCharge) refund() {
 // windowBuckets is the number of slices a window is counted in.
 const windowBuckets = 10
 
+// epochClearing is a bucket's epoch while a caller zeroes its counts for
+// a new slice: no slice, and not older than one (reset's MinInt64 is).
+const epochClearing = math.MinInt64 + 1
+
 // window holds two event counters (a, b) over a sliding time window, in
-// windowBuckets lock-free slices. Counting is approximate under heavy
-// concurrency: a count added while a stale slice is being cleared can be
-// lost.
+// windowBuckets lock-free slices. A slice's bucket is zeroed before its
+// epoch names the slice (epochClearing meanwhile), so no count added for
+// the slice is lost to the zeroing.
 type window struct {
 	slice   int64 // nanoseconds per bucket
 	buckets [windowBuckets]windowBucket
@@ -182,11 +190,17 @@ func (w *window) bucket(now int64) *windowBucket {
 		switch {
 		case e == idx:
 			return bk
+		case e == epochClearing:
+			runtime.Gosched() // another caller is clearing it: see what for
 		case e > idx:
 			return nil
-		case bk.epoch.CompareAndSwap(e, idx):
+		case bk.epoch.CompareAndSwap(e, epochClearing):
+			// The counts are zeroed before the slice is published: a
+			// count added after the epoch said idx and before the old
+			// counts were zeroed (a retry taken) was lost.
 			bk.a.Store(0)
 			bk.b.Store(0)
+			bk.epoch.Store(idx)
 			return bk
 		}
 	}
@@ -213,6 +227,22 @@ func (w *window) totals(now int64) (a, b int64) {
 	for i := range w.buckets {
 		bk := &w.buckets[i]
 		if e := bk.epoch.Load(); e > idx-windowBuckets && e <= idx {
+			a += bk.a.Load()
+			b += bk.b.Load()
+		}
+	}
+	return a, b
+}
+
+// totalsThrough is totals with the slices after now's counted too: a
+// caller whose reading is a little older than another's (the two
+// straddle a slice's end) sees the other's counts, which totals leaves
+// out.
+func (w *window) totalsThrough(now int64) (a, b int64) {
+	idx := now / w.slice
+	for i := range w.buckets {
+		bk := &w.buckets[i]
+		if e := bk.epoch.Load(); e > idx-windowBuckets {
 			a += bk.a.Load()
 			b += bk.b.Load()
 		}
