@@ -32,7 +32,11 @@ const DefaultMaxRedirects = 10
 // carries userinfo ("https://u:p@host/", which http.Client would send as
 // "Authorization: Basic" with the server's choice of user and password) and
 // any hop to an origin that is in neither list. When Origins is empty, the
-// origin of the first request of the chain is the client's origin.
+// origin of the first request of the chain is the client's origin. Origins
+// are compared as Origins.Allows compares them: a hop to the same
+// destination in another spelling Go dials to the same place (an IPv6
+// address out of its RFC 5952 form, an IPv4-mapped address and its IPv4
+// address, a port with leading zeros) is the same origin.
 type RedirectPolicy struct {
 	// Origins are the client's API origins (the credential scope).
 	Origins Origins
@@ -115,10 +119,14 @@ func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// isOwn reports whether u belongs to the client's own origins.
+// isOwn reports whether u belongs to the client's own origins. With no
+// Origins, that is the first request's destination, compared as
+// Origins.Allows compares one (in any spelling Go dials to the same place:
+// "https://[0::1]:08443" is "https://[::1]:8443").
 func (p *RedirectPolicy) isOwn(u, first *url.URL) bool {
 	if len(p.Origins) == 0 {
-		return OriginOf(u) == OriginOf(first)
+		got, want := destOrigin(OriginOf(u)), destOrigin(OriginOf(first))
+		return got.Scheme != "" && got.Host != "" && got == want
 	}
 	return p.Origins.Allows(u)
 }
