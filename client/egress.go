@@ -198,8 +198,9 @@ func (cfg *config) dialConfig(policy *transport.EgressPolicy) transport.DialConf
 		dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(a, a.BitLen()))
 		if a.Is4In6() {
 			// "[::ffff:10.0.0.5]" is dialed over IPv4: the dialer's check
-			// sees 10.0.0.5. The IPv6 form stays for GuardProxy, which
-			// checks a proxied destination as written.
+			// (and GuardProxy's, for a proxied destination) sees 10.0.0.5.
+			// The IPv6 form stays for a zoned mapped address, which
+			// GuardProxy checks as written.
 			u := a.Unmap()
 			dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(u, u.BitLen()))
 		}

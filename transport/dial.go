@@ -305,7 +305,9 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // checked as its address. Those refusals are *EgressErrors wrapping
 // ErrEgressDenied. A name cannot be checked: it is resolved by
 // the proxy, not here; keep an egress allowlist and let the proxy enforce
-// its own policy.
+// its own policy. An IPv4-mapped IPv6 literal without a zone
+// ("[::ffff:127.0.0.1]") is checked as its IPv4 address, the one the
+// proxy connects (as the dialer checks it for a direct request).
 func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
 	return func(req *http.Request) (*url.URL, error) {
 		var pu *url.URL
@@ -368,6 +370,13 @@ func (sd *SafeDialer) checkProxied(o Origin) error {
 	}
 	if perr != nil {
 		return &EgressError{Origin: o, Reason: egressPort}
+	}
+	if a.Is4In6() && a.Zone() == "" {
+		// "[::ffff:127.0.0.1]" is 127.0.0.1, the address a proxy (and
+		// Go's dialer, for a direct request) connects over IPv4: checked
+		// with the IPv4 rules and allowances, as HostKey names it. A
+		// zone keeps it IPv6, as everywhere.
+		a = a.Unmap()
 	}
 	return sd.Check(netip.AddrPortFrom(a, uint16(port)))
 }
