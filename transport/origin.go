@@ -133,7 +133,10 @@ func originHostSlow(h string) (host string, ok bool) {
 // ("https://[0::1]"): the address has one standard spelling, and Go's
 // resolver dials no legacy IPv4 form (Origins.Allows matches a request to
 // any spelling of an IPv6 address, never a legacy IPv4 form); the error names the
-// origin to write ("https://127.0.0.1", "https://[::1]"). Hex digits in
+// origin to write ("https://127.0.0.1", "https://[::1]"). A host that
+// ends in a number but is no valid IPv4 address ("https://256.1.1.1",
+// "https://1.2.3.4.5") is an error too: Go's resolver dials no such name,
+// and a proxy reads it as a failed address. Hex digits in
 // upper case are taken, lower-cased like a name. A valid internationalised
 // name is held in its punycode form.
 // Error messages never repeat the input, which may hold a secret.
@@ -181,6 +184,14 @@ func ParseOrigin(s string) (Origin, error) {
 			h += ":" + p
 		}
 		return Origin{}, fmt.Errorf("transport: origin: an IP address not in its standard form: write %q", o.Scheme+"://"+h)
+	}
+	if _, ok, numeric := hostAddr(o.Host); !ok && numeric {
+		// "256.1.1.1", "1.2.3.999", "1.2.3.4.5": the last label is a
+		// number, so the WHATWG URL parser and a proxy's inet_aton read
+		// an address, and fail; Go's resolver looks no all-numeric name
+		// up. It names nothing (as for an egress allowlist entry): a
+		// mistyped address, not repeated.
+		return Origin{}, errors.New("transport: origin: host ends in a number but is not a valid IPv4 address")
 	}
 	return o, nil
 }
