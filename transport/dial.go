@@ -371,14 +371,10 @@ func (sd *SafeDialer) checkProxied(o Origin) error {
 	if perr != nil {
 		return &EgressError{Origin: o, Reason: egressPort}
 	}
-	if a.Is4In6() && a.Zone() == "" {
-		// "[::ffff:127.0.0.1]" is 127.0.0.1, the address a proxy (and
-		// Go's dialer, for a direct request) connects over IPv4: checked
-		// with the IPv4 rules and allowances, as HostKey names it. A
-		// zone keeps it IPv6, as everywhere.
-		a = a.Unmap()
-	}
-	return sd.Check(netip.AddrPortFrom(a, uint16(port)))
+	// "[::ffff:127.0.0.1]" is 127.0.0.1, the address a proxy (and Go's
+	// dialer, for a direct request) connects over IPv4: checked with the
+	// IPv4 rules and allowances, as HostKey names it.
+	return sd.Check(netip.AddrPortFrom(dialedAddr(a), uint16(port)))
 }
 
 // loopbackAddrs are the addresses a localhost name resolves to.
@@ -446,6 +442,28 @@ func hostAddr(h string) (a netip.Addr, ok, numeric bool) {
 		}
 	}
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true, true
+}
+
+// dialedAddr returns a as the address Go connects to: an IPv4-mapped
+// IPv6 address without a zone ("::ffff:127.0.0.1") as its IPv4 address
+// (Go dials it over IPv4), anything else as it is. A zone keeps a mapped
+// address IPv6: a zone is matched only as written. HostKey, the credential
+// scope, the egress allowlist and GuardProxy name a destination by it.
+func dialedAddr(a netip.Addr) netip.Addr {
+	if a.Is4In6() && a.Zone() == "" {
+		return a.Unmap()
+	}
+	return a
+}
+
+// mistypedIPv4 reports whether host ends in a number but is no valid IPv4
+// address ("256.1.1.1", "1.2.3.999", "1.2.3.4.5"): the WHATWG URL parser
+// and a proxy's inet_aton read an address there, and fail, and Go's
+// resolver looks no all-numeric name up. Such a host names nothing, so
+// configuration naming it (an origin, an egress entry) is refused.
+func mistypedIPv4(host string) bool {
+	_, ok, numeric := hostAddr(host)
+	return !ok && numeric
 }
 
 // isNumberPart reports whether p is all decimal digits, or "0x" followed by

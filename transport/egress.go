@@ -141,10 +141,10 @@ func NewEgressPolicy(cfg EgressConfig) (*EgressPolicy, error) {
 			continue
 		}
 		p.exact[host] = append(p.exact[host], rule)
-		if a, err := netip.ParseAddr(host); err == nil && a.Is4In6() {
+		if a, err := netip.ParseAddr(host); err == nil && dialedAddr(a) != a {
 			// "[::ffff:10.0.0.5]" is 10.0.0.5, the address Go dials and
 			// hostOf matches; the IPv6 form stays for DialAllowances.
-			k := a.Unmap().String()
+			k := dialedAddr(a).String()
 			p.exact[k] = append(p.exact[k], rule)
 		}
 	}
@@ -244,12 +244,8 @@ func parseEgressPattern(s string) (string, egressRule, error) {
 				// secret: name the form to write.
 				return "", r, errorString("an IPv4 address in a legacy form matches only a URL spelled the same way: write " + strconv.Quote(k))
 			}
-			if _, ok, numeric := hostAddr(host); !ok && numeric {
-				// "256.1.1.1", "1.2.3.999", "1.2.3.4.5": the last label is
-				// a number, so the WHATWG URL parser and a proxy's
-				// inet_aton read an address, and fail; Go's resolver
-				// looks no all-numeric name up, and GuardProxy refuses
-				// such a host. It names nothing: a mistyped address.
+			if mistypedIPv4(host) {
+				// GuardProxy refuses such a host too.
 				return "", r, errorString("ends in a number but is not a valid IPv4 address")
 			}
 		}
@@ -325,10 +321,7 @@ func hostOf(hostname string) (string, bool) {
 	}
 	if strings.IndexByte(hostname, ':') >= 0 || hostname[len(hostname)-1] >= '0' && hostname[len(hostname)-1] <= '9' {
 		if a, err := netip.ParseAddr(hostname); err == nil {
-			if a.Is4In6() && a.Zone() == "" {
-				a = a.Unmap()
-			}
-			return a.String(), true // zones kept: no entry has one
+			return dialedAddr(a).String(), true // zones kept: no entry has one
 		}
 	}
 	h, err := normaliseName(hostname)

@@ -185,12 +185,8 @@ func ParseOrigin(s string) (Origin, error) {
 		}
 		return Origin{}, fmt.Errorf("transport: origin: an IP address not in its standard form: write %q", o.Scheme+"://"+h)
 	}
-	if _, ok, numeric := hostAddr(o.Host); !ok && numeric {
-		// "256.1.1.1", "1.2.3.999", "1.2.3.4.5": the last label is a
-		// number, so the WHATWG URL parser and a proxy's inet_aton read
-		// an address, and fail; Go's resolver looks no all-numeric name
-		// up. It names nothing (as for an egress allowlist entry): a
-		// mistyped address, not repeated.
+	if mistypedIPv4(o.Host) {
+		// As for an egress allowlist entry; the host is not repeated.
 		return Origin{}, errors.New("transport: origin: host ends in a number but is not a valid IPv4 address")
 	}
 	return o, nil
@@ -376,8 +372,8 @@ func destHost(host string) string {
 	if err != nil {
 		return host
 	}
-	if a.Is4In6() && a.Zone() == "" {
-		return a.Unmap().String()
+	if d := dialedAddr(a); d != a {
+		return d.String()
 	}
 	if s := a.String(); s != host {
 		return s // netip keeps the zone as written
