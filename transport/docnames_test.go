@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -92,21 +93,11 @@ func TestDocsNameOnlyTelemetryTheCodeEmits(t *testing.T) {
 	}
 	// `securecall.x.y`, or `securecall.x=value` (an attribute with a value).
 	name := regexp.MustCompile("`(securecall\\.[a-z0-9_.]*[a-z0-9_])[`=]")
-	checked := 0
-	for _, file := range docFiles(t, root) {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
+	checked := docMatches(t, root, name, func(at string, m []string) {
+		if !code[m[1]] {
+			t.Errorf("%s: %q is named in the docs but no code emits it", at, m[1])
 		}
-		for i, line := range strings.Split(string(b), "\n") {
-			for _, m := range name.FindAllStringSubmatch(line, -1) {
-				checked++
-				if !code[m[1]] {
-					t.Errorf("%s:%d: %q is named in the docs but no code emits it", file, i+1, m[1])
-				}
-			}
-		}
-	}
+	})
 	if checked == 0 {
 		t.Fatal("no telemetry name found in the docs")
 	}
@@ -166,22 +157,32 @@ func TestDocsNameOnlyIdentifiersThatExist(t *testing.T) {
 		declared[pkg] = names
 	}
 	ref := regexp.MustCompile(`\b(client|transport|signer|tokens|keyring|fleet|openapi|transporttest)\.([A-Z][A-Za-z0-9_]*)`)
-	checked := 0
+	checked := docMatches(t, root, ref, func(at string, m []string) {
+		if !declared[m[1]][m[2]] {
+			t.Errorf("%s: %s.%s is named in the docs but package %s declares no %s", at, m[1], m[2], m[1], m[2])
+		}
+	})
+	if checked == 0 {
+		t.Fatal("no identifier found in the docs")
+	}
+}
+
+// docMatches calls check with "file:line" and the submatches of every
+// match of re in the docs (docFiles), and returns how many there were.
+func docMatches(t *testing.T, root string, re *regexp.Regexp, check func(at string, m []string)) int {
+	t.Helper()
+	n := 0
 	for _, file := range docFiles(t, root) {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, line := range strings.Split(string(b), "\n") {
-			for _, m := range ref.FindAllStringSubmatch(line, -1) {
-				checked++
-				if !declared[m[1]][m[2]] {
-					t.Errorf("%s:%d: %s.%s is named in the docs but package %s declares no %s", file, i+1, m[1], m[2], m[1], m[2])
-				}
+			for _, m := range re.FindAllStringSubmatch(line, -1) {
+				n++
+				check(fmt.Sprintf("%s:%d", file, i+1), m)
 			}
 		}
 	}
-	if checked == 0 {
-		t.Fatal("no identifier found in the docs")
-	}
+	return n
 }
