@@ -423,6 +423,12 @@ type throttleHost struct {
 	// reservation back only in part when another was made after it, so
 	// refusals racing each other left tokens owed that no request used.
 	resMu sync.Mutex
+	// waits, under resMu, are the reservations of the requests sleeping
+	// for a token, in the order they were made (the last one is the
+	// limiter's latest event), and those given up while a later one was
+	// still out, whose cancellation is put off until every later one is
+	// cancelled too (see giveBack).
+	waits []*tokenWait
 
 	// adaptive state, under mu (nextRecovery also read atomically)
 	mu             sync.Mutex
@@ -657,6 +663,10 @@ func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHo
 	}
 	d := r.DelayFrom(now)
 	if d <= 0 {
+		// The limiter's latest event is now this one: a wait queued
+		// before it gives its token back as x/time/rate allows.
+		clear(h.waits)
+		h.waits = h.waits[:0]
 		h.resMu.Unlock()
 		return 0, nil
 	}
@@ -674,17 +684,75 @@ func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHo
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 		return 0, &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: addWaits(waited, d), MaxWait: l.cfg.MaxWait}
 	}
+	w := &tokenWait{r: r}
+	h.waits = append(h.waits, w)
 	h.resMu.Unlock()
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 	l.record(ctx, h.host, ThrottleRate, d)
 	err := sleepCtx(ctx, d)
 	a.clockMoved()
 	if err != nil {
-		r.CancelAt(time.Now())
+		h.giveBack(w, time.Now())
 		l.hosts.changed()
 		return d, fmt.Errorf("transport: throttle: %w", err)
 	}
+	h.tokenUsed(w)
 	return d, nil
+}
+
+// tokenWait is a reservation a request sleeps on (throttleHost.waits).
+type tokenWait struct {
+	r         *rate.Reservation
+	cancelled bool
+}
+
+// giveBack cancels w, the reservation of a request that gave up its wait.
+// x/time/rate gives a cancelled reservation back in full only when it is
+// the latest made: cancelled while a later one is out, it gives back
+// nothing of the time the later ones were reserved after it, and the later
+// ones, when cancelled in turn, do not return it either. So requests
+// cancelled in the order they queued (the first to wait first to give up)
+// left the host owing the tokens none of them used. A reservation with a
+// later one still out is marked instead, and cancelled when every later one
+// has been: the latest first, as x/time/rate gives them back in full.
+func (h *throttleHost) giveBack(w *tokenWait, now time.Time) {
+	h.resMu.Lock()
+	defer h.resMu.Unlock()
+	i := len(h.waits) - 1
+	for i >= 0 && h.waits[i] != w {
+		i--
+	}
+	if i < 0 { // no longer queued (see takeToken): as x/time/rate allows
+		w.r.CancelAt(now)
+		return
+	}
+	if i < len(h.waits)-1 {
+		w.cancelled = true // a later reservation is out: put off
+		return
+	}
+	h.waits[i] = nil
+	h.waits = h.waits[:i]
+	w.r.CancelAt(now)
+	for n := len(h.waits); n > 0 && h.waits[n-1].cancelled; n-- {
+		h.waits[n-1].r.CancelAt(now)
+		h.waits[n-1] = nil
+		h.waits = h.waits[:n-1]
+	}
+}
+
+// tokenUsed removes w, whose request got its token, from h.waits, with
+// the reservations made before it: they are due, none can be given back.
+func (h *throttleHost) tokenUsed(w *tokenWait) {
+	h.resMu.Lock()
+	defer h.resMu.Unlock()
+	for i, x := range h.waits {
+		if x == w {
+			n := copy(h.waits, h.waits[i+1:])
+			clear(h.waits[n:])
+			h.waits = h.waits[:n]
+			return
+		}
+	}
 }
 
 // takeSlot takes one of h's concurrency slots, waiting at most MaxWait
