@@ -94,6 +94,7 @@ type HostLimit struct {
 	// limit (the adaptive throttle may still impose one).
 	Rate rate.Limit
 	// Burst is the token bucket's size. Zero: max(1, Rate rounded up).
+	// Only with a Rate: a Burst without one is refused (a ConfigError).
 	Burst int
 	// MaxConcurrent caps the requests in flight to the host (from send to
 	// response body closed). Zero: no cap.
@@ -234,6 +235,12 @@ func (h HostLimit) check(field string, needPattern bool) error {
 	}
 	if h.Burst < 0 {
 		return configErrorf(field+".Burst", nil, "must not be negative, got %d", h.Burst)
+	}
+	if h.Burst > 0 && h.Rate == 0 {
+		// Without a Rate there is no bucket (the adaptive throttle's own
+		// rate has a burst of 1): the Burst would do nothing. The fleet
+		// quota refuses the same.
+		return configErrorf(field+".Burst", nil, "needs a Rate: without one nothing is limited up front, and the burst would have no effect")
 	}
 	if h.MaxConcurrent < 0 {
 		return configErrorf(field+".MaxConcurrent", nil, "must not be negative, got %d", h.MaxConcurrent)
