@@ -170,8 +170,9 @@ func isLoopback(host string) bool {
 
 // requestContext prepares client authentication for one token request and
 // returns the context x/oauth2 must use (it carries the HTTP client), the
-// client secret and the auth style.
-func (e *endpoint) requestContext(ctx context.Context) (context.Context, string, oauth2.AuthStyle, error) {
+// client secret and the auth style. When rt is not nil, the refresh_token
+// of the endpoint's success answer is written to it (see expiresInFloor).
+func (e *endpoint) requestContext(ctx context.Context, rt *string) (context.Context, string, oauth2.AuthStyle, error) {
 	ap, err := e.cfg.Auth.prepare(ctx, e.cfg.TokenURL, e.cfg.ClientID)
 	if err != nil {
 		return nil, "", 0, err
@@ -180,7 +181,7 @@ func (e *endpoint) requestContext(ctx context.Context) (context.Context, string,
 	if len(ap.extra) > 0 {
 		c.Transport = &formParams{next: c.Transport, extra: ap.extra}
 	}
-	c.Transport = expiresInFloor{next: c.Transport}
+	c.Transport = expiresInFloor{next: c.Transport, rt: rt}
 	return context.WithValue(ctx, oauth2.HTTPClient, &c), ap.secret, ap.style, nil
 }
 
@@ -198,7 +199,16 @@ func (e *endpoint) requestContext(ctx context.Context) (context.Context, string,
 // otherwise). A JSON member whose name matches expires_in only
 // case-insensitively ("EXPIRES_IN", which x/oauth2's decoder would read)
 // becomes an expires_in of -1: the answer is refused.
-type expiresInFloor struct{ next http.RoundTripper }
+//
+// When rt is not nil, the refresh_token of a success answer, read as
+// x/oauth2 reads it, is written to *rt: a Refresher persists a rotated
+// refresh token even from an answer x/oauth2 then refuses (no
+// access_token, a member of the wrong kind), since the server has swapped
+// the old one for it already.
+type expiresInFloor struct {
+	next http.RoundTripper
+	rt   *string
+}
 
 func (t expiresInFloor) RoundTrip(req *http.Request) (*http.Response, error) {
 	next := t.next
@@ -219,6 +229,9 @@ func (t expiresInFloor) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil // x/oauth2 meets the same error or size
 	}
 	resp.Body.Close()
+	if t.rt != nil {
+		*t.rt = answerRefreshToken(resp.Header.Get("Content-Type"), body)
+	}
 	if b, ok := floorExpiresIn(resp.Header.Get("Content-Type"), body); ok {
 		body = b
 		resp.ContentLength = int64(len(b))
@@ -281,6 +294,32 @@ func floorExpiresIn(ctype string, body []byte) ([]byte, bool) {
 	}
 	b, err := json.Marshal(m)
 	return b, err == nil
+}
+
+// answerRefreshToken returns the refresh_token of a token endpoint's
+// success answer as x/oauth2 reads it (a form for
+// application/x-www-form-urlencoded and text/plain, otherwise a JSON
+// object whose member name matches case-insensitively, the last one
+// winning), or "" when it has none x/oauth2 could read.
+func answerRefreshToken(ctype string, body []byte) string {
+	content, _, _ := mime.ParseMediaType(ctype)
+	if content == "application/x-www-form-urlencoded" || content == "text/plain" {
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return ""
+		}
+		return vals.Get("refresh_token")
+	}
+	var v struct {
+		RefreshToken *string `json:"refresh_token"`
+	}
+	// A member of the wrong kind elsewhere fails the decoding but leaves
+	// the refresh token decoded.
+	_ = json.Unmarshal(body, &v)
+	if v.RefreshToken == nil {
+		return ""
+	}
+	return *v.RefreshToken
 }
 
 // intSeconds returns s, a number, rounded down to an integer and clamped
@@ -433,7 +472,7 @@ func (c *ClientCredentials) Token(ctx context.Context) (Token, error) {
 	if c.ep == nil {
 		return Token{}, zeroErr(c)
 	}
-	rctx, secret, style, err := c.ep.requestContext(ctx)
+	rctx, secret, style, err := c.ep.requestContext(ctx, nil)
 	if err != nil {
 		return Token{}, err
 	}
@@ -527,6 +566,9 @@ func (e *tokenTypeError) Is(target error) bool {
 // succeeds, every refresh writes the refresh token it holds, rotated again
 // or not, and returns no token while the write fails: a server that does
 // not rotate on the next refresh must not leave the dead one in the Store.
+// A success answer that is refused (no access_token, a member of the
+// wrong kind, a token type but Bearer) still has its rotated refresh
+// token persisted first: the server has swapped the old one for it.
 //
 // One write failure is not a failed refresh: a *ChainError with Op "set"
 // (from a Chain, found with errors.As), which says that the Chain's primary
@@ -668,7 +710,8 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 			return Token{}, fmt.Errorf("tokens: refresh token under %q is empty: %w", r.key, ErrNoToken)
 		}
 	}
-	rctx, secret, style, err := r.ep.requestContext(ctx)
+	var answered string // the refresh_token of a success answer
+	rctx, secret, style, err := r.ep.requestContext(ctx, &answered)
 	if err != nil {
 		return Token{}, err
 	}
@@ -682,12 +725,32 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 		err = wrapTokenErr(err)
 		if isInvalidGrant(err) {
 			r.rt, r.unsaved, r.reread = Token{}, false, true // dead; read the store again next time
+			return Token{}, err
+		}
+		if answered == "" {
+			return Token{}, err
+		}
+		// A success answer that x/oauth2 refused (no access_token, a
+		// member of the wrong kind): the server may have rotated the
+		// refresh token all the same, and the old one is dead.
+		if perr := r.rotate(ctx, answered); perr != nil {
+			return Token{}, perr
 		}
 		return Token{}, err
 	}
-	if t.RefreshToken != "" && t.RefreshToken != r.rt.Value() {
+	if err := r.rotate(ctx, t.RefreshToken); err != nil {
+		return Token{}, err
+	}
+	return bearerToken(t)
+}
+
+// rotate takes rt, the refresh token of a success answer ("" when it had
+// none), as the current one and writes the current one to the store if it
+// is not there yet; r.sem is held.
+func (r *Refresher) rotate(ctx context.Context, rt string) error {
+	if rt != "" && rt != r.rt.Value() {
 		// Rotated: the old refresh token is now dead on the server.
-		r.rt, r.unsaved = NewToken(t.RefreshToken, "", time.Time{}), true
+		r.rt, r.unsaved = NewToken(rt, "", time.Time{}), true
 	}
 	if r.unsaved {
 		// Rotated now, or by an earlier refresh whose write failed: a
@@ -706,10 +769,10 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 			r.unsaved = false
 			r.reportStaleFallback(ctx, ce, fmt.Errorf("tokens: persist rotated refresh token: %w", werr))
 		default:
-			return Token{}, fmt.Errorf("tokens: persist rotated refresh token: %w", werr)
+			return fmt.Errorf("tokens: persist rotated refresh token: %w", werr)
 		}
 	}
-	return bearerToken(t)
+	return nil
 }
 
 // reportStaleFallback hands err to the error handler or, without one, logs

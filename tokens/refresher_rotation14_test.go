@@ -1,0 +1,60 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// A rotating server answers a refresh with a new refresh token in a
+// success answer x/oauth2 refuses (no access_token, a member of the wrong
+// kind). The server has swapped the old refresh token for the new one
+// already: ErrMalformedResponse's doc says the rotated refresh token is
+// still persisted first, and the next refresh must send it, not the dead
+// old one.
+func TestRefresherPersistsRotatedTokenFromMalformedAnswer(t *testing.T) {
+	for _, tc := range []struct{ name, ctype, body string }{
+		{"no access_token", "application/json", `{"refresh_token":"rt-1","token_type":"bearer","expires_in":3600}`},
+		{"token_type a number", "application/json", `{"access_token":"at-1","refresh_token":"rt-1","token_type":5,"expires_in":3600}`},
+		{"access_token a number", "application/json", `{"access_token":7,"refresh_token":"rt-1","token_type":"bearer","expires_in":3600}`},
+		{"form without access_token", "application/x-www-form-urlencoded", `refresh_token=rt-1&token_type=bearer&expires_in=3600`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			as := newFakeAS(t, func(w http.ResponseWriter, r *http.Request, f url.Values) {
+				n++
+				if n == 1 {
+					w.Header().Set("Content-Type", tc.ctype)
+					w.Write([]byte(tc.body))
+					return
+				}
+				if f.Get("refresh_token") != "rt-1" {
+					writeJSON(w, 400, map[string]string{"error": "invalid_grant"})
+					return
+				}
+				issue(w, "at-2", "rt-2")
+			})
+			ctx := context.Background()
+			store := NewMemoryStore()
+			store.Set(ctx, "rt", []byte("rt-0"))
+			r, err := NewRefresher(as.config(ClientSecretBasic(StaticSecret([]byte("s")))), store, "rt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.Token(ctx); !errors.Is(err, ErrMalformedResponse) || !errors.Is(err, ErrNoToken) {
+				t.Fatalf("first Token: err = %v, want ErrMalformedResponse and ErrNoToken", err)
+			}
+			if v, _ := store.Get(ctx, "rt"); string(v) != "rt-1" {
+				t.Errorf("stored refresh token = %q, want the rotated rt-1", v)
+			}
+			if tok, err := r.Token(ctx); err != nil || tok.Value() != "at-2" {
+				t.Errorf("second Token = %v, %v; want at-2 (a refresh with rt-1)", tok, err)
+			}
+			if got := as.count(); got != 2 {
+				t.Errorf("token requests = %d, want 2", got)
+			}
+		})
+	}
+}
