@@ -559,6 +559,10 @@ func (e *tokenTypeError) Is(target error) bool {
 // re-provisioned: that read bypasses a cache, through the Store's Refresh
 // method (CachedStore.Refresh, or Chain.Refresh, which reads its backends
 // past theirs), so a refresh token another process provisioned is seen).
+// A stored value that is empty, or has a control character (the trailing
+// newline of a value provisioned with echo), is no refresh token: Token
+// returns an error naming the key and matching ErrNoToken, without a token
+// request, and the next call reads the store again the same way.
 // When the endpoint rotates the refresh token, Refresher
 // writes the new one to the Store BEFORE it returns the new access token;
 // if that write fails, Token returns the error and no token, and keeps the
@@ -709,6 +713,14 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 		if r.rt.IsZero() {
 			return Token{}, fmt.Errorf("tokens: refresh token under %q is empty: %w", r.key, ErrNoToken)
 		}
+		if hasControl(r.rt.Value()) {
+			// No refresh token (1*VSCHAR, RFC 6749 Appendix A.17): the
+			// server would answer invalid_grant, as if the grant were
+			// revoked. Read the backend again next time, past a cache,
+			// for a re-provisioned one.
+			r.rt, r.reread = Token{}, true
+			return Token{}, fmt.Errorf("tokens: refresh token under %q has a control character (a trailing newline?), which no refresh token has (RFC 6749 Appendix A.17): %w", r.key, ErrNoToken)
+		}
 	}
 	var answered string // the refresh_token of a success answer
 	rctx, secret, style, err := r.ep.requestContext(ctx, &answered)
@@ -773,6 +785,17 @@ func (r *Refresher) rotate(ctx context.Context, rt string) error {
 		}
 	}
 	return nil
+}
+
+// hasControl reports whether s has an ASCII control character (CR, LF,
+// tab, NUL, DEL).
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // reportStaleFallback hands err to the error handler or, without one, logs

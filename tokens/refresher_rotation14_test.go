@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -56,5 +57,45 @@ func TestRefresherPersistsRotatedTokenFromMalformedAnswer(t *testing.T) {
 				t.Errorf("token requests = %d, want 2", got)
 			}
 		})
+	}
+}
+
+// A refresh token read from the store with a control character in it (the
+// trailing newline of a value provisioned with echo, a NUL of a corrupt
+// entry) is no RFC 6749 refresh token (1*VSCHAR, Appendix A.17). It was
+// sent, and the server's invalid_grant named neither the key nor the
+// cause, as if the grant had been revoked. It is refused without a token
+// request, with an error naming the key and matching ErrNoToken, and the
+// store is read again (past a cache) on the next call.
+func TestRefresherRefusesCorruptStoredRefreshToken(t *testing.T) {
+	for _, v := range []string{"rt-0\n", "rt-0\r\n", "\x00rt-0", "rt\t0", "rt-0\x7f"} {
+		as, _ := rotatingAS(t)
+		ctx := context.Background()
+		back := NewMemoryStore()
+		back.Set(ctx, "rt", []byte(v))
+		store, err := NewCachedStore(back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := NewRefresher(as.config(ClientSecretBasic(StaticSecret([]byte("s")))), store, "rt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			_, err := r.Token(ctx)
+			if !errors.Is(err, ErrNoToken) || !strings.Contains(err.Error(), `"rt"`) || strings.Contains(err.Error(), "rt-0") {
+				t.Errorf("%q: err = %v, want ErrNoToken naming the key, not the value", v, err)
+			}
+		}
+		if n := as.count(); n != 0 {
+			t.Errorf("%q: %d token requests, want 0", v, n)
+		}
+		back.Set(ctx, "rt", []byte("rt-1"))
+		if tok, err := r.Token(ctx); err != nil || tok.Value() != "at-1" {
+			t.Errorf("%q: after re-provisioning: %v, %v; want at-1", v, tok, err)
+		}
+		if n := as.count(); n != 1 {
+			t.Errorf("%q: %d token requests, want 1", v, n)
+		}
 	}
 }
