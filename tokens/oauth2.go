@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -612,10 +613,14 @@ func (f refresherOptionFunc) applyRefresher(r *Refresher) { f(r) }
 // WithRefresherErrorHandler sets a function called with every write of a
 // rotated refresh token that reached a Chain's primary backend but not
 // every fallback holding the key (a *ChainError with Op "set"; the refresh
-// itself succeeds, see Refresher). It is called on the refreshing
+// itself succeeds, see Refresher), and with every failed write of a
+// rotated refresh token whose caller had stopped waiting (its context
+// ended), which no Token call returns. It is called on the refreshing
 // goroutine, one call at a time, possibly after the caller of Token has
 // stopped waiting, and must not block. Default: a warning logged with
-// slog.Default, once per set of backends.
+// slog.Default, once per set of backends, for the first; an error logged
+// with slog.Default for the second (the key and the store's error, no
+// secret).
 func WithRefresherErrorHandler(f func(error)) RefresherOption {
 	return refresherOptionFunc(func(r *Refresher) { r.onError = f })
 }
@@ -653,6 +658,9 @@ func NewRefresher(cfg OAuth2Config, store Store, key string, opts ...RefresherOp
 // cancellation and deadline (bounded by the later of ctx's deadline and
 // DefaultTokenRequestTimeout from now), and a caller whose ctx ends stops
 // waiting while the refresh goes on and persists the new refresh token.
+// A write of it that then fails, which no Token call returns, goes to the
+// WithRefresherErrorHandler handler (default: an error logged with
+// slog.Default); the next refresh writes it again.
 //
 // On a zero Refresher (not made by NewRefresher) it returns a *ConfigError.
 func (r *Refresher) Token(ctx context.Context) (Token, error) {
@@ -680,18 +688,57 @@ func (r *Refresher) Token(ctx context.Context) (Token, error) {
 		err error
 	}
 	ch := make(chan answer, 1)
+	var mu sync.Mutex
+	gone := false // the caller stopped waiting (guarded by mu)
 	go func() {
 		defer func() { <-r.sem }()
 		defer cancel()
 		tok, err := r.refresh(rctx)
-		ch <- answer{tok, err}
+		// unsaved: the store does not hold the current refresh token,
+		// which the server swapped the old one for (r.sem is held).
+		lost := err != nil && r.unsaved
+		mu.Lock()
+		if !gone {
+			ch <- answer{tok, err}
+			mu.Unlock()
+			return
+		}
+		mu.Unlock()
+		if lost {
+			// Nobody reads the answer: the failed write of a rotated
+			// refresh token must not go unseen.
+			r.reportUnsaved(rctx, err)
+		}
 	}()
 	select {
 	case a := <-ch:
 		return a.tok, a.err
 	case <-ctx.Done():
+		mu.Lock()
+		gone = true
+		mu.Unlock()
+		select {
+		case a := <-ch:
+			// The answer came as ctx ended: it is the caller's (a failed
+			// write among others), or nobody would see it.
+			return a.tok, a.err
+		default:
+		}
 		return Token{}, fmt.Errorf("tokens: waiting for refresh: %w", context.Cause(ctx))
 	}
+}
+
+// reportUnsaved hands err, a failed write of a rotated refresh token whose
+// refresh no caller waited for any more, to the error handler or, without
+// one, logs it with slog.Default as an error; r.sem is held.
+func (r *Refresher) reportUnsaved(ctx context.Context, err error) {
+	if r.onError != nil {
+		r.onError(err)
+		return
+	}
+	slog.Default().LogAttrs(ctx, slog.LevelError,
+		"tokens: rotated refresh token not persisted; only memory holds it until a later refresh writes it",
+		slog.String("key", r.key), slog.String("error", err.Error()))
 }
 
 // refresh makes one refresh_token grant request; r.sem is held.

@@ -99,3 +99,57 @@ func TestRefresherRefusesCorruptStoredRefreshToken(t *testing.T) {
 		}
 	}
 }
+
+// gatedStore fails every Set after its caller's context is over: it waits
+// for release, then fails.
+type gatedStore struct {
+	*MemoryStore
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *gatedStore) Set(ctx context.Context, key string, v []byte) error {
+	close(s.entered)
+	<-s.release
+	return &StoreError{Backend: "gated", Op: "set", Key: key, Err: ErrTimeout}
+}
+
+// The write of a rotated refresh token fails after the caller of Token
+// stopped waiting (its context ended while a slow keyring write ran, as a
+// Cache's refresh timeout ends it). The server has already swapped the old
+// refresh token for the new one, which only memory holds now: the failure
+// must not be dropped with the answer nobody reads. It goes to the
+// Refresher's error handler, once.
+func TestRefresherPersistFailureAfterCallerLeftIsReported(t *testing.T) {
+	as, _ := rotatingAS(t)
+	store := &gatedStore{MemoryStore: NewMemoryStore(), entered: make(chan struct{}), release: make(chan struct{})}
+	store.MemoryStore.Set(context.Background(), "rt", []byte("rt-0"))
+	reported := make(chan error, 10)
+	r, err := NewRefresher(as.config(ClientSecretBasic(StaticSecret([]byte("s")))), store, "rt",
+		WithRefresherErrorHandler(func(err error) { reported <- err }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := r.Token(ctx); done <- err }()
+	<-store.entered
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Token = %v, want the caller's cancellation", err)
+	}
+	close(store.release)
+	r.sem <- struct{}{} // the detached refresh is over
+	<-r.sem
+	close(reported)
+	var got []error
+	for err := range reported {
+		got = append(got, err)
+	}
+	if len(got) != 1 || !errors.Is(got[0], ErrTimeout) || !strings.Contains(got[0].Error(), "persist rotated refresh token") {
+		t.Fatalf("reported %v, want the one persist failure", got)
+	}
+	if strings.Contains(got[0].Error(), "rt-1") {
+		t.Fatalf("report carries the refresh token: %v", got[0])
+	}
+}
