@@ -146,7 +146,10 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // until one such write succeeds).
 // Each write has a timeout of its own, WithRefreshTimeout long. Write
 // failures are reported to the error handler (WithErrorHandler) and do not
-// fail the refresh. Default: no persistence.
+// fail the refresh; so is a persisted token that cannot be read back (not
+// valid JSON, or no value: an error naming the key, never the stored
+// bytes, matching ErrNoToken), and the source is asked instead. Default:
+// no persistence.
 func WithPersistence(s Store, key string) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.store, c.storeKey = s, key })
 }

@@ -17,7 +17,8 @@ import (
 // of them and carries the details.
 var (
 	// ErrNoToken: a source has no token to give (an empty static token, an
-	// empty token endpoint answer, no refresh token provisioned). A token
+	// empty token endpoint answer, no refresh token provisioned, a stored
+	// refresh token or persisted Cache token that is empty or corrupt). A token
 	// endpoint's success answer without an access_token (x/oauth2's
 	// "server response missing access_token") matches it, and
 	// ErrMalformedResponse too, with x/oauth2's error kept in the chain.

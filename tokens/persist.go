@@ -43,10 +43,10 @@ func (c *Cache) load(ctx context.Context) (Token, error) {
 	var p persisted
 	if err := json.Unmarshal(b, &p); err != nil {
 		// The JSON error may quote a byte of the value, so it is not wrapped.
-		return Token{}, fmt.Errorf("tokens: persisted token under %q is not valid JSON", c.cfg.storeKey)
+		return Token{}, fmt.Errorf("tokens: persisted token under %q is not valid JSON: %w", c.cfg.storeKey, ErrNoToken)
 	}
 	if p.Value == "" {
-		return Token{}, fmt.Errorf("tokens: persisted token under %q has no value", c.cfg.storeKey)
+		return Token{}, fmt.Errorf("tokens: persisted token under %q has no value: %w", c.cfg.storeKey, ErrNoToken)
 	}
 	return NewToken(p.Value, p.Type, p.Expiry), nil
 }
