@@ -59,7 +59,9 @@ func WithOnChange(f func(key string)) CachedStoreOption {
 // a key for rotation; WithOnChange reports a rotated value.
 //
 // A backend read has a timeout of its own (WithReadTimeout).
-// Not-found results are not cached. Values live in process memory until
+// Not-found results are not cached, and a read (Refresh, or a Get after
+// WithMaxAge) that finds a key gone from the backend drops its cached value;
+// a read that fails otherwise (a locked keyring) leaves it. Values live in process memory until
 // Forget, Delete or replacement, which clears the old bytes (Go may still
 // hold copies elsewhere; see docs/secrets.md).
 type CachedStore struct {
@@ -131,7 +133,8 @@ func (c *CachedStore) Get(ctx context.Context, key string) ([]byte, error) {
 }
 
 // Refresh reads key from the backend again, replaces the cached value and
-// returns a copy of it. It is the hook for rotation: call it when a secret
+// returns a copy of it. When the backend no longer has key (ErrNotFound),
+// the cached value is dropped and later Gets read the backend. It is the hook for rotation: call it when a secret
 // is known to have changed (a token endpoint answered invalid_client).
 func (c *CachedStore) Refresh(ctx context.Context, key string) ([]byte, error) {
 	if c.s == nil {
@@ -164,6 +167,18 @@ func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
 		if err != nil {
 			if timedOut && !IsUnavailable(err) && !errors.Is(err, ErrNotFound) {
 				err = &StoreError{Backend: "cache", Op: "get", Key: key, Err: ErrTimeout, Cause: err}
+			}
+			if errors.Is(err, ErrNotFound) && !IsUnavailable(err) {
+				// The backend no longer has key (deleted or revoked behind
+				// the cache): drop the cached value, or the next Get
+				// would serve it. A backend that could not serve says
+				// nothing about the key, and the value stays.
+				c.mu.Lock()
+				if old, had := c.m[key]; had && !old.gone && old.seq <= start {
+					clear(old.v)
+					c.m[key] = cachedValue{seq: start, gone: true}
+				}
+				c.mu.Unlock()
 			}
 			return nil, err
 		}
