@@ -11,10 +11,14 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -124,17 +128,44 @@ type PrivateKeyJWTConfig struct {
 // PrivateKeyJWT authenticates with a JWT client assertion signed by the
 // client's private key (RFC 7523 §2.2, OpenID Connect private_key_jwt):
 // iss and sub are the client id, aud the Audience, and every token request
-// gets a fresh assertion with a new random jti and a short exp.
+// gets a fresh assertion with a new random jti and a short exp. The
+// ClientAuth prints (every fmt verb, slog, JSON) its method and KeyID only,
+// never the key.
 func PrivateKeyJWT(cfg PrivateKeyJWTConfig) ClientAuth {
-	return &jwtAuth{cfg: cfg}
+	return &jwtAuth{&jwtState{cfg: cfg}}
 }
 
-type jwtAuth struct {
+// jwtAuth keeps its state behind a pointer: an Ed25519 key (the configured
+// Signer, or the one parsed from Key) is a byte slice, which fmt would
+// print by reflection from a struct that holds a jwtAuth in an unexported
+// field, where it cannot call Format. Reflection shows only an address.
+type jwtAuth struct{ *jwtState }
+
+type jwtState struct {
 	cfg PrivateKeyJWTConfig
 
 	mu      sync.Mutex
 	pemHash [32]byte
 	parsed  crypto.Signer
+}
+
+// Format implements fmt.Formatter: every verb prints the method and the key
+// id, never the key.
+func (a *jwtAuth) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, a.describe())
+}
+
+// LogValue implements slog.LogValuer: the method and the key id only.
+func (a *jwtAuth) LogValue() slog.Value { return slog.StringValue(a.describe()) }
+
+// MarshalJSON writes the description as a JSON string, never the key.
+func (a *jwtAuth) MarshalJSON() ([]byte, error) { return json.Marshal(a.describe()) }
+
+func (a *jwtAuth) describe() string {
+	if a == nil || a.jwtState == nil {
+		return "tokens.PrivateKeyJWT(nil)"
+	}
+	return "tokens.PrivateKeyJWT{kid=" + strconv.Quote(a.cfg.KeyID) + "}"
 }
 
 func (a *jwtAuth) Method() string { return "private_key_jwt" }

@@ -13,7 +13,8 @@ import (
 // (and a slog text handler prints an attribute with %+v): a caller who
 // logs its token source or store while debugging would log the secrets.
 // Each implements fmt.Formatter and slog.LogValuer to print a
-// description only, as Token and signer.Key do.
+// description only, as Token and signer.Key do, and as the ClientAuth of
+// PrivateKeyJWT does for its key (jwtAuth in clientauth.go).
 
 // Format implements fmt.Formatter: every verb prints the store key only.
 func (r *Refresher) Format(f fmt.State, _ rune) {
