@@ -78,8 +78,9 @@ var (
 	// ErrInsecureFile: a secret file or its directory is readable or
 	// writable by users other than its owner, or owned by another user.
 	ErrInsecureFile = errors.New("tokens: secret file has insecure permissions")
-	// ErrInvalidKey: a secret key is empty, too long or has characters
-	// outside [A-Za-z0-9._-].
+	// ErrInvalidKey: a secret key is empty, longer than MaxKeyLen, has
+	// characters outside [A-Za-z0-9._-] or does not start with a letter
+	// or digit.
 	ErrInvalidKey = errors.New("tokens: invalid secret key")
 )
 
