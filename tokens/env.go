@@ -63,12 +63,19 @@ func (s *EnvStore) Get(ctx context.Context, key string) ([]byte, error) {
 	return []byte(v), nil
 }
 
-// Set fails with ErrReadOnly.
+// Set fails with ErrReadOnly (ErrInvalidKey for a key ValidateKey refuses).
 func (s *EnvStore) Set(_ context.Context, key string, _ []byte) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
 	return &StoreError{Backend: "env", Op: "set", Key: key, Err: ErrReadOnly}
 }
 
-// Delete fails with ErrReadOnly.
+// Delete fails with ErrReadOnly (ErrInvalidKey for a key ValidateKey
+// refuses).
 func (s *EnvStore) Delete(_ context.Context, key string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
 	return &StoreError{Backend: "env", Op: "delete", Key: key, Err: ErrReadOnly}
 }
