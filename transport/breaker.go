@@ -245,7 +245,10 @@ var (
 // (HostKey) in a bounded registry, each a gobreaker TwoStepCircuitBreaker.
 //
 // An attempt's outcome is judged by Classify: connect errors, broken
-// connections, attempt timeouts and 5xx other than 501 are failures;
+// connections, attempt timeouts and 5xx other than 501 are failures, and
+// so is an attempt that reached the host (it had a connection, or its
+// dial failed) when the total timeout (NewTotalTimeout, above the retry
+// layer) ran out with the caller's context still live;
 // 429 (the throttle's business), the caller's own cancellation, and
 // client-side refusals (certificate and TLS failures, egress, credentials,
 // throttle, a malformed request: Go's HTTP/2 transport refusing a
@@ -456,6 +459,13 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		outcome := BreakerSuccess
 		if err != nil || resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 			outcome = Classify(ctx, resp, err, now).Breaker
+			if outcome == BreakerExcluded && err != nil && totalDeadlineRanOut(a, ctx) && (conn != nil || hasDialError(err)) {
+				// Securecall's own total timeout, not the caller, ended an
+				// attempt that reached the host: judged as if the deadline
+				// were the attempt's (a credential or key failure, a
+				// throttle wait, stays excluded).
+				outcome = Classify(context.Background(), resp, err, now).Breaker
+			}
 		}
 		if outcome == BreakerFailure && done == nil && conn != nil && connFailure(err) && h.sameDeadConn(conn, l.cfg.Window, l.clk.Mono(now)) {
 			outcome = BreakerExcluded // counted already, from another stream of conn
@@ -467,6 +477,20 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		l.stateEvent(ctx, h, changes)
 	}
 	return resp, err
+}
+
+// totalDeadlineRanOut reports that ctx, the context of a's attempt, ended
+// because the total timeout's deadline (the stack's own, set by
+// NewTotalTimeout just above the retry layer) passed while the caller's
+// context was still live: the call ran out of the time securecall gave
+// it, not of the caller's. A hung host is then at fault, as it is for an
+// attempt timeout.
+func totalDeadlineRanOut(a *Attempt, ctx context.Context) bool {
+	if a == nil || ctx != context.Context(a.ctx) {
+		return false
+	}
+	cd, ok := a.ctx.Context.(*callDeadline)
+	return ok && cd.parent.Err() == nil && cd.Err() == context.DeadlineExceeded
 }
 
 // sharedSlack: a shared open end at most this much later than this
