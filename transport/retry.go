@@ -309,8 +309,9 @@ const (
 	// StopNotRetryable: the last outcome is not one to retry (a
 	// permanent error, or an error CheckRetry declined).
 	StopNotRetryable StopReason = "not_retryable"
-	// StopCanceled: the caller's context was cancelled or its deadline
-	// passed.
+	// StopCanceled: the call's context ended: the caller canceled it, or
+	// a deadline passed, the caller's or the total timeout's
+	// (NewTotalTimeout, which bounds the call).
 	StopCanceled StopReason = "canceled"
 	// StopAttempts: MaxAttempts were made.
 	StopAttempts StopReason = "attempts"
