@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 )
 
 // The types below keep secrets in memory (a Refresher its current refresh
@@ -50,3 +51,42 @@ func (s *MemoryStore) Format(f fmt.State, _ rune) {
 
 // LogValue implements slog.LogValuer: no stored value.
 func (s *MemoryStore) LogValue() slog.Value { return slog.StringValue("tokens.MemoryStore{}") }
+
+// Format implements fmt.Formatter: every verb prints the fields that are
+// not the key (KeyID, Algorithm, Audience, Lifetime) and whether Key or
+// Signer is set, never the key itself. An ed25519.PrivateKey given as
+// Signer is a byte slice, which fmt would print, seed included, from a
+// config logged while debugging.
+func (c PrivateKeyJWTConfig) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, c.describe())
+}
+
+// LogValue implements slog.LogValuer: as Format.
+func (c PrivateKeyJWTConfig) LogValue() slog.Value { return slog.StringValue(c.describe()) }
+
+func (c PrivateKeyJWTConfig) describe() string {
+	var b strings.Builder
+	b.WriteString("tokens.PrivateKeyJWTConfig{")
+	switch {
+	case c.Key != nil && c.Signer != nil:
+		b.WriteString("Key and Signer set")
+	case c.Key != nil:
+		b.WriteString("Key set")
+	case c.Signer != nil:
+		b.WriteString("Signer " + fmt.Sprintf("%T", c.Signer))
+	default:
+		b.WriteString("no key")
+	}
+	b.WriteString(", KeyID=" + strconv.Quote(c.KeyID))
+	if c.Algorithm != "" {
+		b.WriteString(", Algorithm=" + strconv.Quote(c.Algorithm))
+	}
+	if c.Audience != "" {
+		b.WriteString(", Audience=" + strconv.Quote(c.Audience))
+	}
+	if c.Lifetime != 0 {
+		b.WriteString(", Lifetime=" + c.Lifetime.String())
+	}
+	b.WriteByte('}')
+	return b.String()
+}
