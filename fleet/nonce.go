@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -78,9 +76,9 @@ type NonceOptions struct {
 // Redis expires the keys, NonceOptions.ClockMargin after the window ends
 // on the claiming replica's clock (another replica's clock may run a
 // little behind, and accept the signature that much longer). The token is unique
-// to the claim: when the SET finds the key, one GET tells a replay from
-// the claim's own SET sent again by go-redis (MaxRetries) after its reply
-// was lost.
+// to the claim (random, also across copies of one VM snapshot): when the
+// SET finds the key, one GET tells a replay from the claim's own SET sent
+// again by go-redis (MaxRetries) after its reply was lost.
 //
 // Every Redis call is bounded by Timeout. When one fails, the store marks
 // Redis down and applies its Policy until a probe (one call per
@@ -121,7 +119,6 @@ type NonceStore struct {
 	margin time.Duration // NonceOptions.ClockMargin, resolved
 	maxRet time.Duration // NonceOptions.MaxRetention, resolved
 	id     string        // random, names this store in claim tokens
-	claims atomic.Uint64 // claims made, numbers the tokens
 }
 
 var _ signer.NonceStore = (*NonceStore)(nil)
@@ -269,8 +266,17 @@ func nonceTTL(left, margin time.Duration) time.Duration {
 // key it finds is recognised as this claim's own and not taken for a
 // replay, which would refuse a genuine request. A GET is made only when
 // the key exists.
+//
+// The token is read from crypto/rand for each claim, not counted: two
+// copies of one VM snapshot taken after NewNonceStore (a restored image,
+// SnapStart) hold the same id and the same count, so a replay sent to one
+// copy could carry the very token the other copy's claim wrote, and be
+// taken for its own retried SET (accepted). crypto/rand's getrandom path
+// is safe against snapshots, as for the signer's nonces.
 func (s *NonceStore) setNX(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	token := s.id + strconv.FormatUint(s.claims.Add(1), 36)
+	var r [16]byte
+	_, _ = rand.Read(r[:]) // never fails (crypto/rand)
+	token := s.id + base64.RawURLEncoding.EncodeToString(r[:])
 	set, err := s.c.SetNX(ctx, key, token, ttl).Result()
 	if err != nil || set {
 		return set, err
