@@ -1,8 +1,10 @@
 package client_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -292,6 +294,12 @@ func TestSecretsRedactedEverywhere(t *testing.T) {
 		io.WriteString(w, "ok")
 	}))
 
+	// Servers that break HTTP: one echoes the request back (a misrouted
+	// port), one sends a Set-Cookie line without its colon. net/http
+	// quotes what they sent in its errors.
+	echo := rawTLSServer(t, "")
+	badLine := rawTLSServer(t, "HTTP/1.1 200 OK\r\nSet-Cookie session="+setCookie+"\r\nContent-Length: 0\r\n\r\n")
+
 	key, err := signer.NewHMACKey("canary-key", canaryHMACKey)
 	if err != nil {
 		t.Fatal(err)
@@ -328,7 +336,7 @@ func TestSecretsRedactedEverywhere(t *testing.T) {
 
 	newClient := func() *client.Client {
 		c, err := client.New(opts(loopback(),
-			client.WithOrigins(api.URL, broken.URL, throttled.URL),
+			client.WithOrigins(api.URL, broken.URL, throttled.URL, echo, badLine),
 			client.WithRedirectOrigins(foreign.URL),
 			client.WithOAuth2ClientCredentials(tokens.OAuth2Config{
 				TokenURL: tokenSrv.URL + "/token",
@@ -338,7 +346,7 @@ func TestSecretsRedactedEverywhere(t *testing.T) {
 			client.WithAPIKey("X-Api-Key", tokens.Static(tokens.NewToken(apiKey, "", time.Time{}))),
 			client.WithHMACSigning(signer.StaticKey(key)),
 			client.WithResilience(res),
-			client.WithEgressAllowlist(api.URL, broken.URL, throttled.URL, foreign.URL),
+			client.WithEgressAllowlist(api.URL, broken.URL, throttled.URL, foreign.URL, echo, badLine),
 			client.WithInventory(inv),
 			client.WithTracerProvider(tp),
 			client.WithMeterProvider(mp),
@@ -430,6 +438,8 @@ func TestSecretsRedactedEverywhere(t *testing.T) {
 			r.URL.User = url.UserPassword("user", password)
 			return r
 		}},
+		{name: "server echoes the request", req: func() *http.Request { return newReq(bg, http.MethodGet, echo+"/e"+secretQuery) }},
+		{name: "malformed Set-Cookie line", req: func() *http.Request { return newReq(bg, http.MethodGet, badLine+"/m"+secretQuery) }},
 		{name: "token endpoint 400 invalid_client", mode: "400", fresh: true, req: func() *http.Request { return newReq(bg, http.MethodGet, api.URL+"/401"+secretQuery) }},
 		{name: "token endpoint 500", mode: "500", fresh: true, req: func() *http.Request { return newReq(bg, http.MethodGet, api.URL+"/401"+secretQuery) }},
 	}
@@ -494,4 +504,37 @@ func TestSecretsRedactedEverywhere(t *testing.T) {
 	if len(inv.Snapshot().Entries) == 0 {
 		t.Error("empty inventory")
 	}
+}
+
+// rawTLSServer answers every request on a TLS (HTTP/1.1) listener with
+// resp as it is, or, for an empty resp, with the request's own bytes.
+func rawTLSServer(t *testing.T, resp string) string {
+	t.Helper()
+	_, leaf := testPKI()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{leaf.TLS}, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				if resp == "" {
+					line, _ := br.ReadString('\n')
+					io.WriteString(c, line)
+					io.Copy(c, br)
+					return
+				}
+				http.ReadRequest(br)
+				io.WriteString(c, resp)
+			}()
+		}
+	}()
+	return "https://" + ln.Addr().String()
 }

@@ -3,6 +3,7 @@ package redact
 import (
 	"errors"
 	"net"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -48,8 +49,17 @@ type ErrorRewriter interface {
 // still work; the *net.OpError above it is copied with the rewritten Err.
 // (A name or address cannot hold an '@' otherwise.)
 //
-// An error without a *url.Error or such a net error in its chain is
-// returned as it is, without allocating. Error of a nil Policy redacts
+// net/http's errors for a response it cannot parse quote what the server
+// sent (the status line, a field line, a Transfer-Encoding or
+// Content-Length value, a trailer key, a GOAWAY's debug data): a server
+// that echoes the request sends back its query secrets and credential
+// headers, a broken Set-Cookie line its session cookie. Every quoted
+// string of such an error is replaced with Redacted, in the messages of
+// the wrappers above too, and the result does not unwrap to it
+// (errors.As no longer finds a textproto.ProtocolError).
+//
+// An error without a *url.Error, such a net error or such a response
+// error in its chain is returned as it is, without allocating. Error of a nil Policy redacts
 // every query value.
 func (p *Policy) Error(err error) error {
 	if err == nil || !hasURLError(err) {
@@ -86,7 +96,46 @@ func hasURLError(err error) bool {
 		case interface{ Unwrap() error }:
 			err = e.Unwrap()
 		default:
-			return false
+			return quotesResponse(err)
+		}
+	}
+	return false
+}
+
+// responseQuotes begin the messages net/http gives an innermost error
+// when it cannot parse what a server sent, quoting it: the status line or
+// a piece of it, a Transfer-Encoding or Content-Length value, a trailer
+// key, an HTTP/2 GOAWAY's debug data (textproto.ProtocolError, whose
+// messages quote a field line, is matched by type). A server that echoes
+// the request (a misrouted port) sends back the request line, query
+// secrets included, and the credential headers; a broken Set-Cookie line
+// quotes the session cookie.
+var responseQuotes = []string{
+	"malformed HTTP response ",
+	"malformed HTTP status code ",
+	"malformed HTTP version ",
+	"unsupported transfer encoding: ",
+	"too many transfer encodings: ",
+	"bad Content-Length ",
+	"invalid empty Content-Length ",
+	"http: message cannot contain multiple Content-Length headers; got ",
+	"bad trailer key ",
+	"http2: server sent GOAWAY and closed the connection;",
+}
+
+// quotesResponse reports whether err, an error that wraps nothing, is one
+// of net/http's errors that quote what a server sent.
+func quotesResponse(err error) bool {
+	if pe, ok := err.(textproto.ProtocolError); ok {
+		return strings.IndexByte(string(pe), '"') >= 0
+	}
+	msg := err.Error()
+	if strings.IndexByte(msg, '"') < 0 {
+		return false
+	}
+	for _, p := range responseQuotes {
+		if strings.HasPrefix(msg, p) {
+			return true
 		}
 	}
 	return false
@@ -154,6 +203,15 @@ func (r *rewriter) rewrite(err error) error {
 	case interface{ Unwrap() error }:
 		inner := r.rewrite(e.Unwrap())
 		return &rewritten{msg: r.fix(err.Error()), errs: []error{inner}, orig: err}
+	}
+	if quotesResponse(err) {
+		// What the server sent is replaced, in the wrappers' messages
+		// too; the result does not unwrap to err, which would keep it
+		// reachable.
+		msg := err.Error()
+		scrubbed := scrubQuoted(msg)
+		r.urls = append(r.urls, msg, scrubbed)
+		return &rewritten{msg: scrubbed, orig: err}
 	}
 	return err
 }
