@@ -691,7 +691,10 @@ func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHo
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
 		return 0, &RateLimitError{Host: h.host, Reason: ThrottleRate, Wait: addWaits(waited, d), MaxWait: l.cfg.MaxWait}
 	}
-	w := &tokenWait{r: r}
+	// A copy of the reservation (its methods only read it): keeping r
+	// itself would make every call's reservation escape to the heap, the
+	// ones that need no wait too.
+	w := &tokenWait{r: *r}
 	h.waits = append(h.waits, w)
 	h.resMu.Unlock()
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
@@ -709,7 +712,7 @@ func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHo
 
 // tokenWait is a reservation a request sleeps on (throttleHost.waits).
 type tokenWait struct {
-	r         *rate.Reservation
+	r         rate.Reservation
 	cancelled bool
 }
 
