@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,7 +83,8 @@ func WithRateLimits(limits ...transport.HostLimit) Option {
 // WithResilience replaces the whole resilience configuration (start from a
 // preset such as transport.StandardPreset() and adjust). The other
 // resilience options still apply on top of it, except WithPreset, which
-// it conflicts with.
+// it conflicts with. New copies its Throttle.Hosts: changing the caller's
+// slice afterwards does not change the client's limits.
 func WithResilience(cfg transport.ResilienceConfig) Option {
 	return optionFunc(func(c *config) { c.res.full = &cfg })
 }
@@ -269,9 +271,11 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 	if r.cooldowns != nil {
 		rc.Retry.Cooldowns = r.cooldowns
 	}
-	if len(r.limits) > 0 {
-		rc.Throttle.Hosts = append(rc.Throttle.Hosts, r.limits...)
-	}
+	// A new slice, also without WithRateLimits: WithResilience's Hosts is
+	// the caller's, which New must neither append into (its spare
+	// capacity is the caller's memory) nor hand to the throttle, which
+	// reads it on every new host.
+	rc.Throttle.Hosts = slices.Concat(rc.Throttle.Hosts, r.limits)
 	rc.DisableBreaker = rc.DisableBreaker || r.noBreaker
 	rc.DisableThrottle = rc.DisableThrottle || r.noThrottle
 	if len(r.limits) > 0 && rc.DisableThrottle {
