@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -198,13 +199,30 @@ func WithSensitiveHeaders(names ...string) Option {
 }
 
 // WithTLSConfig sets the base TLS configuration (root CAs, server name...).
-// It is cloned. InsecureSkipVerify and a MinVersion below TLS 1.2 are
+// It is cloned at New, its slices (NextProtos, CipherSuites,
+// CurvePreferences, Certificates) too, so that changing them afterwards
+// does not change the client; what they point to (a RootCAs pool, a
+// certificate's key) is shared. InsecureSkipVerify and a MinVersion below TLS 1.2 are
 // refused. Default: system roots, TLS 1.2 minimum. HTTP/2 is negotiated
 // with servers that offer it, unless NextProtos is set without "h2"
 // ([]string{"http/1.1"}: HTTP/1.1 only; "http/1.1" is offered even if
 // the list leaves it out).
 func WithTLSConfig(cfg *tls.Config) Option {
-	return requireValue("WithTLSConfig", cfg, func(c *config, v *tls.Config) { c.tlsConfig = v.Clone() })
+	return requireValue("WithTLSConfig", cfg, func(c *config, v *tls.Config) { c.tlsConfig = cloneTLSConfig(v) })
+}
+
+// cloneTLSConfig is v.Clone() with its own copies of the slices Clone
+// shares with v: the base transport and crypto/tls read them on every
+// handshake, and the caller may reuse v (rewrite NextProtos in place for
+// its next client, say).
+func cloneTLSConfig(v *tls.Config) *tls.Config {
+	tc := v.Clone()
+	tc.NextProtos = slices.Clone(tc.NextProtos)
+	tc.CipherSuites = slices.Clone(tc.CipherSuites)
+	tc.CurvePreferences = slices.Clone(tc.CurvePreferences)
+	tc.Certificates = slices.Clone(tc.Certificates)
+	tc.EncryptedClientHelloConfigList = slices.Clone(tc.EncryptedClientHelloConfigList)
+	return tc
 }
 
 // WithPins pins hosts to SubjectPublicKeyInfo hashes in the OkHttp form
