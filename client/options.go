@@ -274,9 +274,48 @@ func WithEnvironmentProxy() Option { return WithProxy(http.ProxyFromEnvironment)
 // certificates, proxies), which configure the base this replaces. The
 // response limits still check the parsed header, but only once rt has
 // read it: an http.Transport of your own should set
-// MaxResponseHeaderBytes (net/http's default is 10 MiB).
+// MaxResponseHeaderBytes (net/http's default is 10 MiB). The TLS
+// configuration of an *http.Transport is checked as WithTLSConfig's is:
+// InsecureSkipVerify, a MinVersion or MaxVersion below TLS 1.2 and an
+// insecure cipher suite are a *ConfigError matching ErrInsecureTLS (a
+// RoundTripper of another type is not looked into). What the hardened
+// base does besides TLS, the SSRF-safe dialer and ignoring the proxy
+// environment variables, is rt's to do.
 func WithBaseTransport(rt http.RoundTripper) Option {
-	return requireValue("WithBaseTransport", rt, func(c *config, v http.RoundTripper) { c.baseTransport = v })
+	return requireValue("WithBaseTransport", rt, func(c *config, v http.RoundTripper) {
+		if t, ok := v.(*http.Transport); ok && t.TLSClientConfig != nil {
+			if err := insecureTLS(t.TLSClientConfig); err != nil {
+				c.errs = append(c.errs, &ConfigError{Option: "WithBaseTransport", Err: err})
+				return
+			}
+		}
+		c.baseTransport = v
+	})
+}
+
+// insecureTLS returns a *ConfigError naming the TLSClientConfig field that
+// weakens TLS below what WithTLSConfig accepts (transport.NewBase's
+// check), matching ErrInsecureTLS, or nil.
+func insecureTLS(tc *tls.Config) error {
+	fail := func(field, format string, args ...any) error {
+		return &ConfigError{Option: "TLSClientConfig." + field, Reason: fmt.Sprintf(format, args...), Err: ErrInsecureTLS}
+	}
+	switch {
+	case tc.InsecureSkipVerify:
+		return fail("InsecureSkipVerify", "certificate verification cannot be disabled; trust a private CA with RootCAs instead")
+	case tc.MinVersion != 0 && tc.MinVersion < tls.VersionTLS12:
+		return fail("MinVersion", "%s is below TLS 1.2", tls.VersionName(tc.MinVersion))
+	case tc.MaxVersion != 0 && tc.MaxVersion < tls.VersionTLS12:
+		return fail("MaxVersion", "%s is below TLS 1.2", tls.VersionName(tc.MaxVersion))
+	}
+	for i, id := range tc.CipherSuites {
+		for _, s := range tls.InsecureCipherSuites() {
+			if s.ID == id {
+				return fail("CipherSuites", "CipherSuites[%d] %s is insecure", i, tls.CipherSuiteName(id))
+			}
+		}
+	}
+	return nil
 }
 
 // WithTracerProvider sets the OpenTelemetry tracer provider. Default: the
