@@ -1,6 +1,7 @@
 package client
 
 import (
+	"net/http"
 	"net/textproto"
 
 	"golang.org/x/net/http/httpguts"
@@ -28,9 +29,22 @@ func WithTokenSource(src tokens.Source) Option {
 // ahead of expiry, and attaches them as WithTokenSource does. When
 // cfg.HTTPClient is nil, token requests go through the client's hardened
 // base transport (same TLS configuration, pins and client certificate),
-// without redirects. Requires WithOrigins.
+// without redirects. Requires WithOrigins. A cfg.HTTPClient whose
+// Transport is an *http.Transport is checked as WithBaseTransport's is:
+// one that skips certificate verification, allows TLS below 1.2 or an
+// insecure cipher suite (it would send the client's credentials there) is
+// a *ConfigError matching ErrInsecureTLS.
 func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 	return optionFunc(func(c *config) {
+		if cfg.HTTPClient != nil {
+			if t, ok := cfg.HTTPClient.Transport.(*http.Transport); ok && t.TLSClientConfig != nil {
+				if err := insecureTLS(t.TLSClientConfig); err != nil {
+					c.errs = append(c.errs, &ConfigError{Option: "WithOAuth2ClientCredentials",
+						Err: &ConfigError{Option: "HTTPClient.Transport", Err: err}})
+					return
+				}
+			}
+		}
 		cc := cfg
 		c.oauth2 = &cc
 		c.tokenOption = "WithOAuth2ClientCredentials"
