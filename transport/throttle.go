@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -385,12 +386,14 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // and no adaptive limit in force costs two atomic operations and no lock.
 // Span event: EventThrottled (ThrottleWaitKey, ThrottleReasonKey) on every
 // wait or refusal. A nil next means http.DefaultTransport. Bad
-// configuration is a *ConfigError.
+// configuration is a *ConfigError. cfg.Hosts is copied: changing the
+// caller's slice afterwards does not change the limits.
 func NewThrottle(next http.RoundTripper, cfg ThrottleConfig) (http.RoundTripper, error) {
 	c, err := cfg.resolve()
 	if err != nil {
 		return nil, err
 	}
+	c.Hosts = slices.Clone(c.Hosts) // read at every new host: the caller's may change
 	l := &throttleLayer{next: orDefault(next), cfg: c, clk: sysClock}
 	meter := meterOf(c.MeterProvider)
 	if l.waits, err = meter.Float64Histogram(MetricThrottleWait, metric.WithUnit("s"),
