@@ -52,8 +52,12 @@ const meterName = "github.com/securecall/securecall/transport"
 // certificate and uses no proxy.
 type BaseConfig struct {
 	// TLSConfig is the starting TLS configuration (RootCAs, ServerName,
-	// MaxVersion, ClientSessionCache...). It is cloned; the caller's value
-	// is never modified. Refused with a *ConfigError wrapping
+	// MaxVersion, ClientSessionCache...). It is cloned at NewBase, its
+	// slices (NextProtos, CipherSuites, CurvePreferences, Certificates,
+	// EncryptedClientHelloConfigList) too, so that changing them afterwards
+	// does not change the Base; what they point to (a RootCAs pool, a
+	// certificate's key) is shared. The caller's value is never modified.
+	// Refused with a *ConfigError wrapping
 	// ErrInsecureTLS: InsecureSkipVerify (option
 	// "TLSConfig.InsecureSkipVerify"), a MinVersion or MaxVersion below
 	// TLS 1.2, and CipherSuites listed by tls.InsecureCipherSuites. A
@@ -358,8 +362,7 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 		if !slices.Contains(tc.NextProtos, "http/1.1") {
 			// Offered, as net/http adds it with HTTP/2 on: a server that
 			// checks ALPN (crypto/tls) refuses a handshake offering only
-			// protocols it does not speak. A new slice: tc shares the
-			// caller's.
+			// protocols it does not speak.
 			tc.NextProtos = slices.Concat(tc.NextProtos, []string{"http/1.1"})
 		}
 	}
@@ -488,7 +491,16 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 				"CipherSuites[%d] %s is insecure", i, tls.CipherSuiteName(id))
 		}
 	}
+	// Clone is shallow: the slices would stay the caller's, read at every
+	// handshake, so a caller rewriting one in place after NewBase (an
+	// insecure cipher suite, an ALPN list past the HTTP/1.1 choice made
+	// here) would change this Base.
 	tc := c.Clone()
+	tc.NextProtos = slices.Clone(tc.NextProtos)
+	tc.CipherSuites = slices.Clone(tc.CipherSuites)
+	tc.CurvePreferences = slices.Clone(tc.CurvePreferences)
+	tc.Certificates = slices.Clone(tc.Certificates)
+	tc.EncryptedClientHelloConfigList = slices.Clone(tc.EncryptedClientHelloConfigList)
 	if tc.MinVersion == 0 {
 		tc.MinVersion = tls.VersionTLS12
 	}
