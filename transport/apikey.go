@@ -29,7 +29,8 @@ type APIKeyConfig struct {
 	// AuthConfig.Scope) may receive the key. Required; an empty Origins is refused, as is an
 	// *EgressPolicy without an allowlist (it allows every host). The key goes
 	// only over https, unless Scope is an Origins that lists an http origin
-	// explicitly.
+	// explicitly. An Origins is copied at NewAPIKey: changing the caller's
+	// slice afterwards does not change the scope.
 	Scope Scope
 
 	// Header is the header that carries the key. Default

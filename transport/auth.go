@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,7 +38,9 @@ type AuthConfig struct {
 	// origin, a Host naming another virtual host) is passed on untouched. Required; an empty Origins is
 	// refused, as is an *EgressPolicy without an allowlist (it allows every
 	// host). The token goes only over https, unless Scope is an Origins
-	// that lists an http origin explicitly (loopback tests).
+	// that lists an http origin explicitly (loopback tests). An Origins is
+	// copied at NewAuth: changing the caller's slice afterwards does not
+	// change the scope.
 	Scope Scope
 
 	// Header is the request header that carries the token, as
@@ -203,6 +206,11 @@ func newCredLayer(next http.RoundTripper, name, scopeField string, src tokens.So
 	}
 	if reason := openScope(scope); reason != "" {
 		return nil, configErrorf(scopeField, nil, "%s", reason)
+	}
+	if isOrigins {
+		// The caller's slice: rewritten in place afterwards, it would
+		// move where the credential goes.
+		scope = slices.Clone(origins)
 	}
 	inv, _ := src.(tokens.Invalidator)
 	return &credLayer{next: orDefault(next), name: name, src: src, inv: inv, scope: scope, http: isOrigins}, nil

@@ -26,7 +26,8 @@ type SignConfig struct {
 	// receive a signature. A request outside it (a redirect hop to another
 	// origin, say) is passed on untouched and unsigned. Required; an empty
 	// Origins is refused, as is an *EgressPolicy without an allowlist
-	// (it allows every host).
+	// (it allows every host). An Origins is copied at NewSign: changing
+	// the caller's slice afterwards does not change the scope.
 	Scope Scope
 
 	// Clock returns the signing time (the created parameter). Nil means
@@ -76,7 +77,11 @@ func NewSign(next http.RoundTripper, cfg SignConfig) (http.RoundTripper, error) 
 	}
 	// A nil Clock: the attempt's clock (its shared reading under
 	// RetryConfig.SharedClock, else time.Now).
-	return &signLayer{next: orDefault(next), signer: cfg.Signer, scope: cfg.Scope, clock: cfg.Clock}, nil
+	scope := cfg.Scope
+	if o, ok := scope.(Origins); ok {
+		scope = slices.Clone(o) // not the caller's slice, which it may rewrite
+	}
+	return &signLayer{next: orDefault(next), signer: cfg.Signer, scope: scope, clock: cfg.Clock}, nil
 }
 
 type signLayer struct {
