@@ -42,7 +42,8 @@ type AuditConfig struct {
 	Message string
 	// Redaction decides which query values may appear in the url.full
 	// attribute and in error messages. nil: none (keys are kept, values
-	// replaced with REDACTED; userinfo and fragment are dropped).
+	// replaced with REDACTED; userinfo and fragment are dropped). It is
+	// copied at NewAudit: changing it afterwards does not change the layer.
 	Redaction *redact.Policy
 	// Now returns the current time, for durations. nil: time.Now.
 	Now func() time.Time
@@ -82,7 +83,7 @@ func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error
 		// handler on the caller's goroutine.
 		return nil, configErrorf("Logger", nil, "has no handler: make it with slog.New")
 	}
-	a := &auditLayer{next: orDefault(next), log: cfg.Logger, level: cfg.Level, msg: cfg.Message, policy: cfg.Redaction, now: cfg.Now}
+	a := &auditLayer{next: orDefault(next), log: cfg.Logger, level: cfg.Level, msg: cfg.Message, policy: cfg.Redaction.Clone(), now: cfg.Now}
 	if a.msg == "" {
 		a.msg = DefaultAuditMessage
 	}

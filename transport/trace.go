@@ -50,6 +50,8 @@ type TraceConfig struct {
 	// Redaction decides which query values (url.full) and which header
 	// values (http.request.header.*, http.response.header.*) may appear in
 	// telemetry, and rewrites the URLs in returned errors. nil: show none.
+	// It is copied at construction: changing it afterwards does not change
+	// the layer.
 	Redaction *redact.Policy
 	// CallSpanKind is the kind of the logical call span. Zero:
 	// trace.SpanKindClient: the call span then also reports the call's
@@ -277,9 +279,9 @@ func newTelemetry(cfg TraceConfig) *telemetry {
 		tracer:     tp.Tracer(meterName, trace.WithSchemaURL(semconv.SchemaURL)),
 		meter:      mp.Meter(meterName, metric.WithSchemaURL(semconv.SchemaURL)),
 		prop:       prop,
-		policy:     cfg.Redaction,
+		policy:     cfg.Redaction.Clone(), // not the caller's, which it may change
 	}
-	for _, h := range cfg.Redaction.VisibleHeaders() {
+	for _, h := range t.policy.VisibleHeaders() {
 		lower := strings.ToLower(h)
 		isURL := slices.Contains(urlHeaders, h)
 		t.reqHeaders = append(t.reqHeaders, headerAttr{h, attribute.Key("http.request.header." + lower), isURL})

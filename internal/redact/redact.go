@@ -3,6 +3,7 @@ package redact
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -22,6 +23,15 @@ type Policy struct {
 	// case-insensitively. Credential headers (see CredentialHeader) are
 	// never shown even when listed.
 	Headers []string
+}
+
+// Clone returns a copy of p that shares no slice with it (nil for nil), for
+// a layer that keeps a policy its caller may change afterwards.
+func (p *Policy) Clone() *Policy {
+	if p == nil {
+		return nil
+	}
+	return &Policy{QueryKeys: slices.Clone(p.QueryKeys), Headers: slices.Clone(p.Headers)}
 }
 
 // credentialHeaders are never shown, whatever a Policy lists. They are
