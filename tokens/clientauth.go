@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -106,7 +107,10 @@ type PrivateKeyJWTConfig struct {
 	// FromStore(cachedStore, key). Exactly one of Key and Signer is set.
 	Key SecretFunc
 	// Signer is the private key itself: *rsa.PrivateKey (2048 bits or
-	// more, RFC 7518 §3.3), *ecdsa.PrivateKey or ed25519.PrivateKey.
+	// more, RFC 7518 §3.3), *ecdsa.PrivateKey or ed25519.PrivateKey. An
+	// ed25519.PrivateKey is copied by PrivateKeyJWT, so the caller may
+	// clear its own afterwards; an *rsa.PrivateKey or *ecdsa.PrivateKey
+	// is used as it is.
 	Signer crypto.Signer
 	// KeyID is the "kid" header, naming the key in the client's JWK set.
 	KeyID string
@@ -132,6 +136,10 @@ type PrivateKeyJWTConfig struct {
 // ClientAuth prints (every fmt verb, slog, JSON) its method and KeyID only,
 // never the key.
 func PrivateKeyJWT(cfg PrivateKeyJWTConfig) ClientAuth {
+	if k, ok := cfg.Signer.(ed25519.PrivateKey); ok {
+		// A byte slice: the caller may wipe or reuse its copy.
+		cfg.Signer = ed25519.PrivateKey(bytes.Clone(k))
+	}
 	return &jwtAuth{&jwtState{cfg: cfg}}
 }
 
