@@ -72,7 +72,9 @@ type Config struct {
 	// in a schema that also uses a JSON Schema 2020-12 keyword.
 	Spec []byte
 	// Doc is an already loaded description, used instead of Spec. It is
-	// not modified.
+	// not modified, and it is not copied: the layer reads it on every
+	// call, so it must not be changed after New (load another and build
+	// another layer instead). Spec has no such rule: it is parsed at New.
 	Doc *openapi3.T
 	// Servers replaces the description's servers: the base URLs the
 	// client's requests go to ("https://api.example.com/v1"). A request is
