@@ -128,13 +128,16 @@ func hostOf(r *http.Request) string {
 // sends them from there, but from Request.Host and the body's length (see
 // outgoingContentLength), so they are synthesised as they go on the wire. A
 // received request has Content-Length in its Header as received, and Host
-// in Request.Host. Of an outgoing request's User-Agent lines, net/http
-// sends only the first, and none when it is empty (HTTP/1.1 and HTTP/2
-// alike), so only that line is the field.
+// in Request.Host, the host it is served for: an HTTP/2 request may also
+// carry a host field beside :authority, which net/http keeps in Header but
+// does not serve the request for, so that field is never read. Of an
+// outgoing request's User-Agent lines, net/http sends only the first, and
+// none when it is empty (HTTP/1.1 and HTTP/2 alike), so only that line is
+// the field.
 func (m *message) fieldValues(c *Component) []string {
 	r := m.req
-	client := !m.isServer && (c.name == "host" || c.name == "content-length")
-	if vs := r.Header[c.header]; len(vs) > 0 && !client {
+	synth := c.name == "host" || (!m.isServer && c.name == "content-length")
+	if vs := r.Header[c.header]; len(vs) > 0 && !synth {
 		if !m.isServer && c.name == "user-agent" {
 			if vs[0] == "" {
 				return nil
