@@ -22,8 +22,12 @@ type DialConfig struct {
 	// AllowPrefixes are address ranges that may be dialed although they
 	// are special-purpose: 10.0.0.0/8 for an internal API, 127.0.0.1/32 for
 	// a loopback test server. They are checked first, so they also
-	// override DenyPrefixes. An IPv4 prefix allows IPv4 addresses only; an
-	// IPv4-mapped IPv6 address (::ffff:a.b.c.d) needs an IPv6 prefix.
+	// override DenyPrefixes. An IPv4 prefix allows IPv4 addresses only. Go
+	// dials an IPv4-mapped IPv6 address (::ffff:a.b.c.d, from a URL or a
+	// DNS answer) over IPv4, so the dialer checks a.b.c.d: an IPv4 prefix
+	// allows it, and an IPv6 prefix over ::ffff:0:0/96 allows no
+	// connection (Check takes its argument as written, and checks a mapped
+	// address with the IPv6 rules).
 	// Allowing the NAT64 well-known prefix 64:ff9b::/96 (an IPv6-only
 	// network with DNS64) allows the public IPv4 addresses behind the
 	// gateway: the IPv4 address embedded in 64:ff9b::a.b.c.d is checked
