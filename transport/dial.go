@@ -263,11 +263,22 @@ func (sd *SafeDialer) control(network, address string, _ syscall.RawConn) error 
 }
 
 // Check reports whether the SafeDialer would connect to ap over TCP: nil,
-// or an *AddressError.
+// or an *AddressError. An IPv4-mapped address is checked as the IPv4
+// address Go dials for it ("[::ffff:8.8.8.8]:443" as 8.8.8.8:443), and one
+// with a zone is refused, as the dialer refuses it.
 // On a zero SafeDialer it returns a *ConfigError.
 func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 	if sd.guard == nil {
 		return zeroErr(sd)
+	}
+	if a := ap.Addr(); a.Is4In6() {
+		// Go dials an IPv4-mapped address over IPv4: control is handed
+		// a.b.c.d, checked with the IPv4 rules, and, with a zone,
+		// "a.b.c.d%zone", which it refuses.
+		if a.Zone() != "" {
+			return sd.control("tcp4", a.Unmap().String()+"%"+a.Zone()+":"+strconv.Itoa(int(ap.Port())), nil)
+		}
+		ap = netip.AddrPortFrom(a.Unmap(), ap.Port())
 	}
 	err := sd.guard.SafeAddrPort(ap)
 	if err == nil {

@@ -44,3 +44,31 @@ func TestSafeDialerMappedAddressDialedAsIPv4(t *testing.T) {
 		t.Fatalf("server accepted %d connections, want still 1", n)
 	}
 }
+
+// TestSafeDialerCheckAgreesWithDialOnMappedAddresses: Check says whether
+// the dialer would connect; for an IPv4-mapped address the dialer connects
+// its IPv4 address over IPv4 (and refuses one with a zone, which it is
+// handed as "a.b.c.d%zone"), so Check answers with the IPv4 rules too.
+func TestSafeDialerCheckAgreesWithDialOnMappedAddresses(t *testing.T) {
+	for _, tc := range []struct {
+		allow []netip.Prefix
+		addr  string
+		ok    bool
+	}{
+		{[]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, "[::ffff:127.0.0.1]:443", true},
+		{[]netip.Prefix{netip.MustParsePrefix("::ffff:127.0.0.0/104")}, "[::ffff:127.0.0.1]:443", false},
+		{nil, "[::ffff:8.8.8.8]:443", true},
+		{nil, "[::ffff:8.8.8.8%eth0]:443", false},
+		{[]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, "[::ffff:127.0.0.1%lo]:443", false},
+	} {
+		sd := safeDialer(t, transport.DialConfig{AllowPrefixes: tc.allow})
+		err := sd.Check(netip.MustParseAddrPort(tc.addr))
+		if (err == nil) != tc.ok {
+			t.Errorf("allow %v: Check(%s) = %v, want ok=%v (what the dialer does)", tc.allow, tc.addr, err, tc.ok)
+		}
+		var ae *transport.AddressError
+		if err != nil && !errors.As(err, &ae) {
+			t.Errorf("Check(%s) = %T, want *AddressError", tc.addr, err)
+		}
+	}
+}

@@ -70,7 +70,7 @@ func TestSafeDialerRanges(t *testing.T) {
 		{"[::1]:443", false, "loopback"},
 		{"[::ffff:127.0.0.1]:443", false, "IPv4-mapped loopback"},
 		{"[::ffff:169.254.169.254]:80", false, "IPv4-mapped metadata"},
-		{"[::ffff:8.8.8.8]:443", false, "IPv4-mapped public: denied unless allowed"},
+		{"[::ffff:8.8.8.8]:443", true, "IPv4-mapped public: Go dials 8.8.8.8 over IPv4"},
 		{"[::127.0.0.1]:443", false, "IPv4-compatible (deprecated)"},
 		{"[64:ff9b::7f00:1]:443", false, "NAT64 of 127.0.0.1"},
 		{"[fe80::1]:443", false, "link-local"},
@@ -131,8 +131,9 @@ func TestSafeDialerAllowAndDenyPrefixes(t *testing.T) {
 		{"8.8.4.4:8443", false},
 		{"8.8.8.8:8443", true},
 		{"[2606:4700::1]:8443", false},
-		{"8.8.8.8:443", false}, // Ports replaces the default 80/443
-		{"[::ffff:10.1.2.3]:8443", false},
+		{"8.8.8.8:443", false},           // Ports replaces the default 80/443
+		{"[::ffff:10.1.2.3]:8443", true}, // dialed as 10.1.2.3 over IPv4
+		{"[::ffff:10.2.0.1]:8443", false},
 	} {
 		err := sd.Check(netip.MustParseAddrPort(tc.addr))
 		if (err == nil) != tc.ok {
