@@ -193,7 +193,9 @@ func NewClientCertificateFromPEM(certPEM, keyPEM []byte, opts ...ClientCertifica
 // Reload reads the certificate files now and installs them if their
 // content changed and they form a valid pair. On error the previous
 // certificate stays in use; for a renewal not valid yet while the
-// certificate in use is, the error wraps ErrCertificateNotYetValid and the
+// certificate in use is, the error wraps ErrCertificateNotYetValid (at
+// every Reload while it is held back, also after an automatic check read
+// it first; the hook is called once for it) and the
 // renewal is installed by the first check at or after its NotBefore (see
 // ClientCertificate). For a certificate built from PEM bytes it does
 // nothing and returns nil.
@@ -321,7 +323,8 @@ func (c *ClientCertificate) ident() uint64 {
 // poll checks the files if they are due, on the monotonic clock (a step
 // of the wall clock neither delays nor hastens a check). checked is true
 // when a reload found new content (err tells whether it was installed);
-// the hook has been called then.
+// the hook has been called then. err may be set when checked is false
+// (a renewal still held back, reported when it was read).
 func (c *ClientCertificate) poll() (checked bool, err error) {
 	if c.certFile == "" || c.closed.Load() {
 		return false, nil
@@ -342,8 +345,9 @@ func (c *ClientCertificate) poll() (checked bool, err error) {
 // loadFiles reads both files and installs them if their content differs
 // from the last installed content. changed is false when the content is
 // the same as before (nothing done), a renewal held back included until it
-// is installed. A failed attempt leaves lastSum alone, so the next check
-// tries again.
+// is installed (err then still wraps ErrCertificateNotYetValid, for
+// Reload). A failed attempt leaves lastSum alone, so the next check tries
+// again.
 func (c *ClientCertificate) loadFiles() (changed bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -368,7 +372,9 @@ func (c *ClientCertificate) loadFiles() (changed bool, err error) {
 	now := c.now()
 	if c.pending != nil && sum == c.pendingSum {
 		if c.holdBack(c.pending, now) {
-			return false, nil // reported when it was read
+			// Reported (hook, reload counter) when it was read; Reload
+			// still says it is held back.
+			return false, c.notYetValid(c.pending)
 		}
 		c.lastSum = sum
 		c.install(c.pending)
