@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,7 +54,7 @@ const maxCertificateFileSize = 1 << 20
 // the same terms (see Update).
 //
 // A reload that fails (unreadable file, bad PEM, an expired certificate,
-// a chain file cut inside a PEM block because it was read while being
+// one whose extended key usage leaves out clientAuth, a chain file cut inside a PEM block because it was read while being
 // written, or a certificate and key that do not match because a rotation
 // wrote one file but not yet the other) keeps the certificate in use, reports the error to the reload
 // hook (and to Base's reload metric), and is retried at the next interval;
@@ -141,7 +142,8 @@ func applyClientCertificateOptions(opts []ClientCertificateOption) (clientCertif
 // NewClientCertificateFromFiles loads a PEM certificate chain (leaf first)
 // and its PEM private key from regular files (symlinks to them included;
 // not pipes or devices), and reloads them when they change.
-// A pair that does not match or whose leaf has expired, or a file that
+// A pair that does not match, whose leaf has expired or has an extended
+// key usage without clientAuth (a server certificate), or a file that
 // cannot be read, is refused with a *ConfigError naming "certFile" or
 // "keyFile" (the key's for a key that is not the certificate's), wrapping
 // the cause; no key material is ever in it.
@@ -172,8 +174,9 @@ func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCerti
 
 // NewClientCertificateFromPEM builds a client certificate from a PEM
 // certificate chain (leaf first) and a PEM private key. Update replaces it.
-// A pair that does not match or whose leaf has expired is refused with a
-// *ConfigError naming "certPEM" or "keyPEM" (the key's for a key that is
+// A pair that does not match, whose leaf has expired or has an extended
+// key usage without clientAuth is refused with a *ConfigError naming
+// "certPEM" or "keyPEM" (the key's for a key that is
 // not the certificate's), wrapping the cause; no key material is ever in
 // it.
 func NewClientCertificateFromPEM(certPEM, keyPEM []byte, opts ...ClientCertificateOption) (*ClientCertificate, error) {
@@ -210,8 +213,10 @@ func (c *ClientCertificate) Reload() error {
 	return err
 }
 
-// Update installs a new certificate chain and key given as PEM. On error
-// the previous certificate stays in use. For a file-based certificate the
+// Update installs a new certificate chain and key given as PEM. It
+// refuses what the constructors refuse (a mismatched pair, an expired
+// leaf, one without clientAuth in its extended key usage). On error the
+// previous certificate stays in use. For a file-based certificate the
 // files take over again the next time their content changes. A file
 // reload in progress finishes first, so it never overwrites the
 // certificate Update installed with files it read before.
@@ -462,7 +467,10 @@ func readCertificateFile(name string) ([]byte, error) {
 // parseKeyPair parses a PEM chain and key and checks that they match and
 // that the leaf has not expired at now: every server refuses an expired client
 // certificate, so installing one in place of a valid one (a stale file
-// restored by a rotation) would only break the handshakes that work.
+// restored by a rotation) would only break the handshakes that work. So
+// would a leaf whose extended key usage leaves out clientAuth (a renewal
+// issued from a server profile): a server verifying client certificates
+// refuses it.
 // A leaf not yet valid is accepted: the issuer's clock may be a little
 // ahead of ours (loadFiles holds it back, and Update refuses it, while the
 // certificate in use is valid).
@@ -490,7 +498,22 @@ func parseKeyPair(certPEM, keyPEM []byte, now time.Time) (*tls.Certificate, erro
 	if now.After(cert.Leaf.NotAfter) {
 		return nil, &pairError{cert: true, err: fmt.Errorf("transport: client certificate: expired at %s", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))}
 	}
+	if !clientAuthAllowed(cert.Leaf) {
+		return nil, &pairError{cert: true, err: errors.New("transport: client certificate: its extended key usage does not allow client authentication (no clientAuth)")}
+	}
 	return &cert, nil
+}
+
+// clientAuthAllowed reports whether leaf may authenticate a TLS client: it
+// has no extended key usage (any use), or one that lists clientAuth or
+// anyExtendedKeyUsage. A server verifying client certificates refuses
+// any other (RFC 5280 section 4.2.1.12; crypto/tls's "bad certificate").
+func clientAuthAllowed(leaf *x509.Certificate) bool {
+	if len(leaf.ExtKeyUsage) == 0 && len(leaf.UnknownExtKeyUsage) == 0 {
+		return true
+	}
+	return slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageClientAuth) ||
+		slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny)
 }
 
 // truncatedPEM reports whether data has a "-----BEGIN" line that does not
