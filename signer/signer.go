@@ -66,8 +66,10 @@ type Options struct {
 	// the request has it; every other one must be present or Sign fails
 	// with ErrMissingComponent. When a content-digest component is listed
 	// and the request has a body but no Content-Digest field, Sign computes
-	// the field (streaming the body through GetBody) and adds it. At most
-	// MaxComponents.
+	// the field (streaming the body through GetBody) and adds it; when the
+	// request has its own Content-Digest and a GetBody, Sign checks it
+	// against the body first and refuses one that does not match
+	// (ErrDigestMismatch). At most MaxComponents.
 	Components []Component
 
 	// Label is the signature's label in Signature-Input and Signature.
@@ -319,8 +321,14 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 		}
 	}
 	s.alignWire(req)
-	if s.coversDigest && hasBody(req) && len(req.Header["Content-Digest"]) == 0 {
-		if err := s.addDigest(req); err != nil {
+	if s.coversDigest && hasBody(req) {
+		var err error
+		if len(req.Header["Content-Digest"]) == 0 {
+			err = s.addDigest(req)
+		} else {
+			err = checkDigest(req)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -583,6 +591,30 @@ func isCookieLine(v string) bool {
 // hasBody reports whether req has content to send.
 func hasBody(req *http.Request) bool {
 	return req.Body != nil && req.Body != http.NoBody
+}
+
+// checkDigest checks a Content-Digest the caller set against a fresh copy
+// of the body (GetBody), so that a digest of other content (or one with no
+// sha-256 or sha-512 member, which no verifier can check) is never signed:
+// an error wrapping ErrDigestMismatch, or ErrMalformed when the field does
+// not parse. Without GetBody the body cannot be read without consuming it,
+// and the caller's digest is signed as it is. req.Body is never read.
+func checkDigest(req *http.Request) error {
+	if req.GetBody == nil {
+		return nil
+	}
+	rc, err := req.GetBody()
+	if err != nil {
+		return fmt.Errorf("signer: content digest: GetBody: %w", err)
+	}
+	err = VerifyContentDigest(rc, req.Header["Content-Digest"]...)
+	if cerr := rc.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("signer: content digest: %w", cerr)
+	}
+	if err != nil {
+		return fmt.Errorf("signer: the request's own Content-Digest: %w", err)
+	}
+	return nil
 }
 
 // addDigest streams a fresh copy of the body (GetBody) through the digest

@@ -48,7 +48,9 @@ type SignConfig struct {
 // fixed list, never "all headers": headers added by layers closer to the
 // wire (trace context) are not covered. A body is never read: the
 // Content-Digest is computed from a fresh GetBody copy, so a request with a
-// body but no GetBody fails with signer.ErrBodyNotReplayable.
+// body but no GetBody fails with signer.ErrBodyNotReplayable; a
+// Content-Digest the request carries is checked against such a copy, and
+// one that does not match fails with signer.ErrDigestMismatch.
 //
 // A request that cannot be signed is not sent: RoundTrip closes its body
 // and returns an error wrapping the signer's.
