@@ -67,3 +67,37 @@ func TestSignCallersContentDigestChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestSignCallersContentDigestWithoutBody: a request without a body has
+// empty content (RFC 9530), and that is what the Verifier checks its
+// Content-Digest against; a caller's digest of anything else on a GET or
+// a POST without a body is refused by Sign, not sent to be refused.
+func TestSignCallersContentDigestWithoutBody(t *testing.T) {
+	s := mustSigner(t, Options{Keys: StaticKey(testKey(t, "k"))})
+	empty, err := ContentDigest(strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:" // RFC 9530 Appendix D
+	for _, method := range []string{"GET", "POST"} {
+		req, _ := http.NewRequest(method, "https://api.example.com/p", nil)
+		req.Header.Set("Content-Digest", hello)
+		if err := s.Sign(context.Background(), req, t0); !errors.Is(err, ErrDigestMismatch) {
+			t.Errorf("%s with the digest of other content: %v, want ErrDigestMismatch", method, err)
+		}
+		req, _ = http.NewRequest(method, "https://api.example.com/p", http.NoBody)
+		req.Header.Set("Content-Digest", empty)
+		if err := s.Sign(context.Background(), req, t0); err != nil {
+			t.Errorf("%s with the digest of empty content: %v", method, err)
+		}
+		v, err := NewVerifier(VerifierOptions{Keys: StaticKey(testKey(t, "k"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := httptest.NewRequest(method, "https://api.example.com/p", nil)
+		in.Header = req.Header.Clone()
+		if _, err := v.Verify(in, t0); err != nil {
+			t.Errorf("%s: Verify: %v", method, err)
+		}
+	}
+}

@@ -67,9 +67,10 @@ type Options struct {
 	// with ErrMissingComponent. When a content-digest component is listed
 	// and the request has a body but no Content-Digest field, Sign computes
 	// the field (streaming the body through GetBody) and adds it; when the
-	// request has its own Content-Digest and a GetBody, Sign checks it
-	// against the body first and refuses one that does not match
-	// (ErrDigestMismatch). At most MaxComponents.
+	// request has its own Content-Digest, Sign checks it against the body
+	// first (a GetBody copy; empty content when there is no body, unchecked
+	// when there is a body but no GetBody) and refuses one that does not
+	// match (ErrDigestMismatch). At most MaxComponents.
 	Components []Component
 
 	// Label is the signature's label in Signature-Input and Signature.
@@ -321,12 +322,13 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 		}
 	}
 	s.alignWire(req)
-	if s.coversDigest && hasBody(req) {
+	if s.coversDigest {
 		var err error
-		if len(req.Header["Content-Digest"]) == 0 {
-			err = s.addDigest(req)
-		} else {
+		switch {
+		case len(req.Header["Content-Digest"]) > 0:
 			err = checkDigest(req)
+		case hasBody(req):
+			err = s.addDigest(req)
 		}
 		if err != nil {
 			return err
@@ -594,16 +596,22 @@ func hasBody(req *http.Request) bool {
 }
 
 // checkDigest checks a Content-Digest the caller set against a fresh copy
-// of the body (GetBody), so that a digest of other content (or one with no
+// of the body (GetBody), or against empty content when req has no body (as
+// a verifier does), so that a digest of other content (or one with no
 // sha-256 or sha-512 member, which no verifier can check) is never signed:
 // an error wrapping ErrDigestMismatch, or ErrMalformed when the field does
-// not parse. Without GetBody the body cannot be read without consuming it,
+// not parse. Without GetBody a body cannot be read without consuming it,
 // and the caller's digest is signed as it is. req.Body is never read.
 func checkDigest(req *http.Request) error {
-	if req.GetBody == nil {
+	var rc io.ReadCloser = http.NoBody
+	var err error
+	switch {
+	case !hasBody(req):
+	case req.GetBody == nil:
 		return nil
+	default:
+		rc, err = req.GetBody()
 	}
-	rc, err := req.GetBody()
 	if err != nil {
 		return fmt.Errorf("signer: content digest: GetBody: %w", err)
 	}

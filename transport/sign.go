@@ -49,8 +49,9 @@ type SignConfig struct {
 // wire (trace context) are not covered. A body is never read: the
 // Content-Digest is computed from a fresh GetBody copy, so a request with a
 // body but no GetBody fails with signer.ErrBodyNotReplayable; a
-// Content-Digest the request carries is checked against such a copy, and
-// one that does not match fails with signer.ErrDigestMismatch.
+// Content-Digest the request carries is checked against such a copy (empty
+// content for a request without a body), and one that does not match fails
+// with signer.ErrDigestMismatch.
 //
 // A request that cannot be signed is not sent: RoundTrip closes its body
 // and returns an error wrapping the signer's.
