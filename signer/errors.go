@@ -91,7 +91,7 @@ var (
 	// one protocol only. Nothing was signed.
 	ErrInvalidHost = errors.New("signer: request Host is not a valid Host field value")
 	// ErrLabelInUse: the request already carries a signature with the
-	// signer's label.
+	// signer's label (a member of Signature-Input or of Signature).
 	ErrLabelInUse = errors.New("signer: signature label already in use")
 	// ErrWeakKey: key material that is too short or of the wrong size.
 	ErrWeakKey = errors.New("signer: weak or malformed key")

@@ -314,9 +314,16 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 		req.Header = make(http.Header)
 	}
 	mergeKeys(req.Header)
-	if existing := req.Header["Signature-Input"]; len(existing) > 0 {
+	// A label is in use when either field has it: a Signature member
+	// without its Signature-Input (or the other way round) would otherwise
+	// be sent beside the new one under the same key.
+	for _, name := range [...]string{"Signature-Input", "Signature"} {
+		existing := req.Header[name]
+		if len(existing) == 0 {
+			continue
+		}
 		if d, err := httpsfv.UnmarshalDictionary(existing); err != nil {
-			return fmt.Errorf("%w: existing Signature-Input: %v", ErrMalformed, err)
+			return fmt.Errorf("%w: existing %s: %v", ErrMalformed, name, err)
 		} else if _, ok := d.Get(s.label); ok {
 			return fmt.Errorf("%w: %q", ErrLabelInUse, s.label)
 		}
