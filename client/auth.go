@@ -38,7 +38,7 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 	return optionFunc(func(c *config) {
 		if cfg.HTTPClient != nil {
 			if t, ok := cfg.HTTPClient.Transport.(*http.Transport); ok && t.TLSClientConfig != nil {
-				if err := insecureTLS(t.TLSClientConfig); err != nil {
+				if err := transport.CheckTLSConfig(t.TLSClientConfig); err != nil {
 					c.errs = append(c.errs, &ConfigError{Option: "WithOAuth2ClientCredentials",
 						Err: &ConfigError{Option: "HTTPClient.Transport", Err: err}})
 					return

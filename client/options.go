@@ -8,7 +8,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -208,21 +207,7 @@ func WithSensitiveHeaders(names ...string) Option {
 // ([]string{"http/1.1"}: HTTP/1.1 only; "http/1.1" is offered even if
 // the list leaves it out).
 func WithTLSConfig(cfg *tls.Config) Option {
-	return requireValue("WithTLSConfig", cfg, func(c *config, v *tls.Config) { c.tlsConfig = cloneTLSConfig(v) })
-}
-
-// cloneTLSConfig is v.Clone() with its own copies of the slices Clone
-// shares with v: the base transport and crypto/tls read them on every
-// handshake, and the caller may reuse v (rewrite NextProtos in place for
-// its next client, say).
-func cloneTLSConfig(v *tls.Config) *tls.Config {
-	tc := v.Clone()
-	tc.NextProtos = slices.Clone(tc.NextProtos)
-	tc.CipherSuites = slices.Clone(tc.CipherSuites)
-	tc.CurvePreferences = slices.Clone(tc.CurvePreferences)
-	tc.Certificates = slices.Clone(tc.Certificates)
-	tc.EncryptedClientHelloConfigList = slices.Clone(tc.EncryptedClientHelloConfigList)
-	return tc
+	return requireValue("WithTLSConfig", cfg, func(c *config, v *tls.Config) { c.tlsConfig = v.Clone() })
 }
 
 // WithPins pins hosts to SubjectPublicKeyInfo hashes in the OkHttp form
@@ -275,47 +260,23 @@ func WithEnvironmentProxy() Option { return WithProxy(http.ProxyFromEnvironment)
 // response limits still check the parsed header, but only once rt has
 // read it: an http.Transport of your own should set
 // MaxResponseHeaderBytes (net/http's default is 10 MiB). The TLS
-// configuration of an *http.Transport is checked as WithTLSConfig's is:
-// InsecureSkipVerify, a MinVersion or MaxVersion below TLS 1.2 and an
-// insecure cipher suite are a *ConfigError matching ErrInsecureTLS (a
-// RoundTripper of another type is not looked into). What the hardened
+// configuration of an *http.Transport is checked as WithTLSConfig's is
+// (transport.CheckTLSConfig): InsecureSkipVerify, a MinVersion or
+// MaxVersion below TLS 1.2 and an insecure cipher suite are a *ConfigError
+// matching ErrInsecureTLS (a RoundTripper of another type is not looked
+// into). What the hardened
 // base does besides TLS, the SSRF-safe dialer and ignoring the proxy
 // environment variables, is rt's to do.
 func WithBaseTransport(rt http.RoundTripper) Option {
 	return requireValue("WithBaseTransport", rt, func(c *config, v http.RoundTripper) {
 		if t, ok := v.(*http.Transport); ok && t.TLSClientConfig != nil {
-			if err := insecureTLS(t.TLSClientConfig); err != nil {
+			if err := transport.CheckTLSConfig(t.TLSClientConfig); err != nil {
 				c.errs = append(c.errs, &ConfigError{Option: "WithBaseTransport", Err: err})
 				return
 			}
 		}
 		c.baseTransport = v
 	})
-}
-
-// insecureTLS returns a *ConfigError naming the TLSClientConfig field that
-// weakens TLS below what WithTLSConfig accepts (transport.NewBase's
-// check), matching ErrInsecureTLS, or nil.
-func insecureTLS(tc *tls.Config) error {
-	fail := func(field, format string, args ...any) error {
-		return &ConfigError{Option: "TLSClientConfig." + field, Reason: fmt.Sprintf(format, args...), Err: ErrInsecureTLS}
-	}
-	switch {
-	case tc.InsecureSkipVerify:
-		return fail("InsecureSkipVerify", "certificate verification cannot be disabled; trust a private CA with RootCAs instead")
-	case tc.MinVersion != 0 && tc.MinVersion < tls.VersionTLS12:
-		return fail("MinVersion", "%s is below TLS 1.2", tls.VersionName(tc.MinVersion))
-	case tc.MaxVersion != 0 && tc.MaxVersion < tls.VersionTLS12:
-		return fail("MaxVersion", "%s is below TLS 1.2", tls.VersionName(tc.MaxVersion))
-	}
-	for i, id := range tc.CipherSuites {
-		for _, s := range tls.InsecureCipherSuites() {
-			if s.ID == id {
-				return fail("CipherSuites", "CipherSuites[%d] %s is insecure", i, tls.CipherSuiteName(id))
-			}
-		}
-	}
-	return nil
 }
 
 // WithTracerProvider sets the OpenTelemetry tracer provider. Default: the

@@ -457,6 +457,17 @@ func nonZeroOr[T comparable](v, def T) T {
 	return v
 }
 
+// CheckTLSConfig reports why NewBase would refuse c as
+// BaseConfig.TLSConfig: a *ConfigError naming the field
+// ("TLSConfig.InsecureSkipVerify", "TLSConfig.MinVersion", ...), matching
+// ErrInsecureTLS when the field weakens verification (InsecureSkipVerify,
+// a version below TLS 1.2, an insecure cipher suite), or nil. client uses
+// it for the TLS configuration of a transport it is given.
+func CheckTLSConfig(c *tls.Config) error {
+	_, err := checkTLSConfig(c)
+	return err
+}
+
 // checkTLSConfig clones c and refuses what would weaken verification.
 func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 	if c == nil {
