@@ -129,8 +129,9 @@ func WithRefreshTimeout(d time.Duration) CacheOption {
 }
 
 // WithBackoff sets the wait after a failed refresh: min after the first
-// failure, doubling per consecutive failure up to max. Defaults
-// DefaultMinBackoff and DefaultMaxBackoff.
+// failure, doubling per consecutive failure up to max. A step beyond a
+// century (a max of math.MaxInt64 for "no cap") counts as a century.
+// Defaults DefaultMinBackoff and DefaultMaxBackoff.
 func WithBackoff(min, max time.Duration) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.minBackoff, c.maxBackoff = min, max })
 }
@@ -338,6 +339,10 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 			return nil, &ConfigError{Option: "WithPersistence", Err: err}
 		}
 	}
+	// A century is as good as no cap ("max" given as the largest
+	// Duration), and keeps the backoff arithmetic (mono()+step, twice the
+	// max, doubling) from overflowing into the past.
+	cfg.minBackoff, cfg.maxBackoff = min(cfg.minBackoff, maxLife), min(cfg.maxBackoff, maxLife)
 	c := &Cache{src: src, cfg: cfg, saveSem: make(chan struct{}, 1), srcSem: make(chan struct{}, 1), reportSem: make(chan struct{}, 1)}
 	c.nextTry.Store(anyTime)
 	return c, nil
