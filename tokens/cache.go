@@ -190,6 +190,10 @@ func WithErrorHandler(f func(error)) CacheOption {
 //     its context's error; the refresh goes on for the others. A source
 //     call still running when the timeout ends its refresh is left behind;
 //     later refreshes wait for it rather than call the source beside it.
+//   - A source that panics fails the refresh with an error matching
+//     ErrNoToken (naming the panic value's type, not its text), which
+//     backs off as any failure: the source runs on the Cache's goroutine,
+//     where no caller's recover could stop the panic ending the process.
 //   - A failed refresh backs off (WithBackoff): until the backoff step is
 //     over, no caller starts another refresh. When the token endpoint's
 //     answer carried Retry-After (an *oauth2.RetrieveError's response: a
@@ -679,9 +683,19 @@ func (c *Cache) fetch(ctx context.Context) (Token, bool, error) {
 	}
 	ch := make(chan answer, 1)
 	go func() {
-		tok, err := c.src.Token(ctx)
-		<-c.srcSem
-		ch <- answer{tok, err}
+		var a answer
+		defer func() {
+			// No caller's recover reaches this goroutine: a panicking
+			// source (a bug in a SourceFunc) would end the process. It
+			// is a failed refresh, named by the panic value's type only
+			// (its text may hold a secret).
+			if v := recover(); v != nil {
+				a = answer{err: fmt.Errorf("%w: the token source panicked (%T)", ErrNoToken, v)}
+			}
+			<-c.srcSem
+			ch <- a
+		}()
+		a.tok, a.err = c.src.Token(ctx)
 	}()
 	select {
 	case a := <-ch:
