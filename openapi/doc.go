@@ -126,7 +126,8 @@
 //     violation.
 //   - The operation's path template becomes the call's route
 //     (transport.SetRoute), which the inventory, the audit log and
-//     telemetry report.
+//     telemetry report, when the caller gave none: a route the caller
+//     gives (transport.WithRoute, a transport.Template) is kept.
 //
 // In ReportOnly mode violations are reported (Config.OnViolation, a span
 // event) and the call goes on unchanged: the way to introduce validation

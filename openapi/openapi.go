@@ -417,7 +417,11 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return l.next.RoundTrip(req)
 	}
 	name := routeName(route)
-	transport.SetRoute(ctx, name)
+	if transport.RouteFrom(ctx) == "" {
+		// The route the caller gave (WithRoute, a Template) comes first:
+		// the operation's path names the call only when it has none.
+		transport.SetRoute(ctx, name)
+	}
 
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: l.opts}
 	send := req
