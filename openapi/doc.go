@@ -30,7 +30,8 @@
 //     path is matched the way the upstream reads it: a percent-encoded
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any
-//     case, and a path no operation has is matched again with each run
+//     case and with or without its trailing dot ("api.example.com." is
+//     the server "api.example.com"), and a path no operation has is matched again with each run
 //     of slashes merged into one, as nginx and Go's ServeMux serve it
 //     ("/pets//7" is "/pets/{petId}"), then without its trailing slash,
 //     or with one if it has none, as most frameworks route it ("/pets/7/"

@@ -771,17 +771,33 @@ func (l *layer) findPath(req *http.Request, p string) (*routers.Route, map[strin
 		req = &r
 	}
 	route, params, err := l.router.FindRoute(req)
-	if errors.Is(err, routers.ErrPathNotFound) && req.URL.Host != strings.ToLower(req.URL.Host) {
-		// A host is case-insensitive (RFC 3986 section 6.2.2.1), the
-		// router's match of it is not: try the lower-case form the
-		// servers are written in.
+	if h := canonicalHost(req.URL.Host); errors.Is(err, routers.ErrPathNotFound) && h != req.URL.Host {
+		// A host is case-insensitive (RFC 3986 section 6.2.2.1), and
+		// "api.example.com." is the fully qualified "api.example.com",
+		// which net/http dials and the upstream serves as it; the
+		// router's match of it is neither: try the lower-case form
+		// without a trailing dot that the servers are written in.
 		r := *req
 		u := *req.URL
-		u.Host = strings.ToLower(u.Host)
+		u.Host = h
 		r.URL = &u
 		route, params, err = l.router.FindRoute(&r)
 	}
 	return route, params, err
+}
+
+// canonicalHost returns a URL host ("host" or "host:port") lower-cased,
+// without a trailing dot of the host name.
+func canonicalHost(h string) string {
+	h = strings.ToLower(h)
+	name, port := h, ""
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
+		name, port = h[:i], h[i:]
+	}
+	if t := strings.TrimSuffix(name, "."); t != name && t != "" {
+		return t + port
+	}
+	return h
 }
 
 // validateRequest validates in with openapi3filter, but for the array and
