@@ -2320,6 +2320,10 @@ func detailOf(err error, opaque bool) string {
 	}
 	var se *openapi3.SchemaError
 	if errors.As(err, &se) {
+		more := 0
+		if opaque {
+			se, more = firstFailure(se)
+		}
 		reason := se.Reason
 		switch {
 		case opaque:
@@ -2338,6 +2342,9 @@ func detailOf(err error, opaque bool) string {
 			if se.Schema != nil && se.Schema.Format != "" {
 				reason += " " + strconv.Quote(se.Schema.Format)
 			}
+		}
+		if more > 0 {
+			reason += " (and " + strconv.Itoa(more) + " more)"
 		}
 		if p := se.JSONPointer(); len(p) > 0 {
 			return "at /" + strings.Join(p, "/") + ": " + reason
@@ -2371,6 +2378,29 @@ func detailOf(err error, opaque bool) string {
 		return err.Error()
 	}
 	return ""
+}
+
+// firstFailure returns the first failure under se, an error of the JSON
+// Schema 2020-12 validator, and how many others there are. When a value
+// breaks more than one rule (a field its pattern and its maxLength, or
+// two fields one each), that validator's error is one that names neither
+// the field nor a keyword and holds a failure per rule in its Origin;
+// one that names a keyword (oneOf, not...) is kept as it is.
+func firstFailure(se *openapi3.SchemaError) (*openapi3.SchemaError, int) {
+	more := 0
+	for se.SchemaField == "" {
+		var me openapi3.MultiError
+		if !errors.As(se.Origin, &me) || len(me) == 0 {
+			break
+		}
+		first, ok := me[0].(*openapi3.SchemaError)
+		if !ok {
+			break
+		}
+		more += len(me) - 1
+		se = first
+	}
+	return se, more
 }
 
 // parseReason returns the reason of an openapi3filter parse error without
