@@ -2343,6 +2343,11 @@ func detailOf(err error, opaque bool) string {
 				reason += " " + strconv.Quote(se.Schema.Format)
 			}
 		}
+		if reason == "" && se.SchemaField != "" {
+			// kin-openapi gives some failures no reason ("not"): name
+			// the keyword.
+			reason = "fails " + strconv.Quote(se.SchemaField)
+		}
 		if more > 0 {
 			reason += " (and " + strconv.Itoa(more) + " more)"
 		}

@@ -75,3 +75,12 @@ func TestReason31NamesFieldOfSeveralFailures(t *testing.T) {
 		t.Errorf("one failure: reason %q", r)
 	}
 }
+
+// A value an OpenAPI 3.0 "not" refuses: the reason names the rule, where
+// kin-openapi gives none.
+func TestReason30NamesNot(t *testing.T) {
+	r := reasonFor(t, reasonSpec("3.0.3"), `{"not":"Hunter2Canary"}`)
+	if !strings.HasSuffix(r, `at /not: fails "not"`) {
+		t.Errorf("reason %q, want it to end with %q", r, `at /not: fails "not"`)
+	}
+}
