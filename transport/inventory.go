@@ -695,8 +695,14 @@ func (e *invEntry) record(o *Observation, at int64) {
 			break
 		}
 	}
-	if e.first.Load() < 0 {
-		e.first.CompareAndSwap(-1, at)
+	// First-seen is the earliest end recorded: calls that end together
+	// are recorded in any order. One load once it is set and this call is
+	// not earlier, as before.
+	for {
+		f := e.first.Load()
+		if f >= 0 && f <= at || e.first.CompareAndSwap(f, at) {
+			break
+		}
 	}
 	// Last-seen only moves forward: a compare-and-swap, so a call that
 	// read it before a concurrent, later-ending call stored its time does
@@ -792,8 +798,8 @@ type InventoryEntry struct {
 	// call's connection had a pin set enforced (not report-only, not
 	// expired, for the server name the handshake verified).
 	Pinned bool `json:"pinned"`
-	// FirstSeen and LastSeen are when the first and the latest call of the
-	// entry ended. LastSeen is kept to the millisecond and never goes back
+	// FirstSeen and LastSeen are when the earliest and the latest call of
+	// the entry ended. LastSeen is kept to the millisecond and never goes back
 	// (a call that ends after a later-ending one does not move it).
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
