@@ -166,14 +166,16 @@ func newHealth(store string, policy Policy, timeout, probe time.Duration, mp met
 }
 
 // try reports whether the caller may call Redis now: always while it is
-// up; while it is down, one caller per probe interval.
+// up; while it is down, one caller per probe interval (the next probe's
+// time saturates: an interval near the largest Duration means no probe,
+// not one on every call).
 func (h *health) try(now time.Time) bool {
 	if !h.down.Load() {
 		return true
 	}
 	next := h.nextProbe.Load()
 	n := h.clk.Mono(now)
-	return n >= next && h.nextProbe.CompareAndSwap(next, n+int64(h.probeEvery))
+	return n >= next && h.nextProbe.CompareAndSwap(next, h.clk.After(now, h.probeEvery))
 }
 
 // ctx returns the context of one Redis call: parent bounded by Timeout.
@@ -201,7 +203,7 @@ func (h *health) failed(now time.Time, err error) {
 	}
 	h.errs.Add(1)
 	h.errCount.Add(context.Background(), 1, h.attrs)
-	h.nextProbe.Store(h.clk.Mono(now) + int64(h.probeEvery))
+	h.nextProbe.Store(h.clk.After(now, h.probeEvery))
 	if h.down.CompareAndSwap(false, true) {
 		h.degraded.Add(context.Background(), 1, h.attrs)
 	}

@@ -1,0 +1,29 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"testing/synctest"
+)
+
+// TestQuotaLongProbeIntervalProbesOnce: while Redis is down, a
+// ProbeInterval near the largest Duration lets no call try Redis again
+// (its next probe saturates instead of wrapping into the past).
+func TestQuotaLongProbeIntervalProbesOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(1000, 1000)
+		g.err = errors.New("redis: connection refused")
+		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 1000}, Policy: FailClosed, ProbeInterval: math.MaxInt64})
+		ctx := context.Background()
+		for range 100 {
+			if _, err := q.TakeQuota(ctx, "api.example.com"); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("%v, want ErrUnavailable", err)
+			}
+		}
+		if n := len(g.calls()); n != 1 {
+			t.Fatalf("%d Redis calls for 100 TakeQuota while down, want 1", n)
+		}
+	})
+}
