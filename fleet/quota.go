@@ -122,7 +122,9 @@ type QuotaOptions struct {
 	// then are dropped. The fleet may exceed its quota over a window by at
 	// most Rate × LeaseTTL / Period (tokens leased just before the window
 	// and used in it). A lease aims to cover LeaseTTL / 2 of the replica's
-	// recent demand. Zero: DefaultLeaseTTL; at least a millisecond.
+	// recent demand. Zero: DefaultLeaseTTL; at least a millisecond. An
+	// expiry past the largest time the clock holds saturates (a LeaseTTL
+	// near the largest Duration: leased tokens never expire).
 	LeaseTTL time.Duration
 	// MinBatch is the fewest tokens a lease asks for. More than 1 saves
 	// Redis calls at low rates but drops unused tokens when a replica's
@@ -276,7 +278,11 @@ type lease struct {
 // (refresh-ahead), so that a replica whose demand the quota can serve
 // does not wait for Redis when the lease runs out.
 func newLease(start, ttl int64, g int) *lease {
-	l := &lease{start: start, expires: start + ttl, granted: int64(g), low: int64(g / 4)}
+	expires := int64(math.MaxInt64) // saturated: a LeaseTTL near the largest Duration
+	if ttl < math.MaxInt64-start {
+		expires = start + ttl
+	}
+	l := &lease{start: start, expires: expires, granted: int64(g), low: int64(g / 4)}
 	l.left.Store(int64(g))
 	return l
 }
@@ -651,7 +657,11 @@ func (st *quotaState) apply(q *Quota, res *redis_rate.Result, want int, start, n
 	if g == 0 {
 		w = max(w, float64(res.RetryAfter))
 	}
-	st.notBefore = now + int64(w)
+	if w < float64(math.MaxInt64-now) {
+		st.notBefore = now + int64(w)
+	} else {
+		st.notBefore = math.MaxInt64 // saturated, as a lease's expiry
+	}
 }
 
 // maxGate is the longest wait between a short lease and the next, in
