@@ -599,7 +599,8 @@ func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
 // unchecked, and a Redis-compatible server or proxy that answers with
 // others would otherwise crash the process from the lease goroutine. A
 // grant larger than asked for is cut to want: no reply makes a lease
-// bigger than this replica asked for.
+// bigger than this replica asked for (and apply waits at most the
+// Period for a refusal's RetryAfter).
 func (q *Quota) allowed(ctx context.Context, st *quotaState, want int) (res *redis_rate.Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -655,7 +656,10 @@ func (st *quotaState) apply(q *Quota, res *redis_rate.Result, want int, start, n
 	w := min(float64(want)*st.ei*float64(int64(1)<<st.backoff), st.maxGate(q))
 	w = w/2 + rand.Float64()*w/2
 	if g == 0 {
-		w = max(w, float64(res.RetryAfter))
+		// redis_rate's RetryAfter is the time to the next token, within
+		// the Period; a reply asking for longer (a Redis-compatible
+		// server's or proxy's) waits the Period.
+		w = max(w, min(float64(res.RetryAfter), float64(st.limit.Period)))
 	}
 	if w < float64(math.MaxInt64-now) {
 		st.notBefore = now + int64(w)

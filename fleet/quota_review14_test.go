@@ -6,6 +6,9 @@ import (
 	"math"
 	"testing"
 	"testing/synctest"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
 )
 
 // TestQuotaLongProbeIntervalProbesOnce: while Redis is down, a
@@ -43,6 +46,40 @@ func TestQuotaLongLeaseTTLGrants(t *testing.T) {
 		}
 		if n := len(g.calls()); n != 1 {
 			t.Fatalf("%d leases for 10 calls, want 1", n)
+		}
+	})
+}
+
+// TestQuotaBogusRetryAfterBounded: a lease reply granting nothing with a
+// RetryAfter far beyond the quota's Period (not what redis_rate answers:
+// a Redis-compatible proxy's) holds this replica's leases back for at most
+// the Period, not for ever (nor not at all).
+func TestQuotaBogusRetryAfterBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGCRA(1000, 1000)
+		q := fakeQuota(t, g, QuotaOptions{Limit: QuotaLimit{Rate: 1000}})
+		calls := 0
+		q.allow = func(ctx context.Context, key string, l redis_rate.Limit, n int) (*redis_rate.Result, error) {
+			calls++
+			if calls == 1 {
+				return &redis_rate.Result{Limit: l, RetryAfter: math.MaxInt64}, nil
+			}
+			return g.allow(ctx, key, l, n)
+		}
+		ctx := context.Background()
+		d, err := q.TakeQuota(ctx, "api.example.com")
+		if err != nil || d <= 0 || d > time.Second {
+			t.Fatalf("first call: %v, %v; want a wait of at most the Period", d, err)
+		}
+		for range 10 {
+			q.TakeQuota(ctx, "api.example.com")
+		}
+		if calls != 1 {
+			t.Fatalf("%d lease calls before the wait ended, want 1", calls)
+		}
+		time.Sleep(time.Second)
+		if d, err := q.TakeQuota(ctx, "api.example.com"); d != 0 || err != nil {
+			t.Fatalf("after the Period: %v, %v; want a grant", d, err)
 		}
 	})
 }
