@@ -512,7 +512,10 @@ func (l *breakerLayer) sharedOpen(h *breakerHost, now time.Time) *CircuitOpenErr
 	if !until.After(now) {
 		return nil
 	}
-	shared := l.clk.Ticks(until, now) > h.openUntil.Load()+int64(sharedSlack)
+	// u - own, not own + sharedSlack: an own end saturated by a huge
+	// OpenTimeout plus the slack would wrap into the past.
+	u, own := l.clk.Ticks(until, now), h.openUntil.Load()
+	shared := u > own && u-own > int64(sharedSlack)
 	return &CircuitOpenError{Host: h.host, Until: until, State: BreakerOpen, Shared: shared}
 }
 
