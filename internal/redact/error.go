@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/textproto"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,10 +125,22 @@ var responseQuotes = []string{
 }
 
 // quotesResponse reports whether err, an error that wraps nothing, is one
-// of net/http's errors that quote what a server sent.
+// of net/http's errors that quote what a server sent. Only errors.New's
+// type (net/http's badStringError and fmt.Errorf without %w) and net/http's
+// own types are looked at: the message of an error of any other type (a
+// caller's, which may format it on every call) is not read, so such an
+// error is neither replaced (errors.As still finds it) nor costs an
+// allocation.
 func quotesResponse(err error) bool {
 	if pe, ok := err.(textproto.ProtocolError); ok {
 		return strings.IndexByte(string(pe), '"') >= 0
+	}
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if pkg := t.PkgPath(); pkg != "errors" && pkg != "net/http" {
+		return false
 	}
 	msg := err.Error()
 	if strings.IndexByte(msg, '"') < 0 {
