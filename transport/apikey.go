@@ -38,7 +38,10 @@ type APIKeyConfig struct {
 	// Request.Header (Host, Content-Length, Transfer-Encoding, Trailer)
 	// or a hop-by-hop one (Connection, Keep-Alive, Proxy-Connection, TE,
 	// Upgrade, Proxy-Authorization, Proxy-Authenticate) is a *ConfigError:
-	// the key would never reach the origin. The key replaces any value
+	// the key would never reach the origin; so is one another layer sets
+	// or reads (Traceparent, Tracestate, Baggage: a propagator replaces
+	// them; Idempotency-Key, X-Idempotency-Key: net/http and a server would
+	// take every POST for safe to send again). The key replaces any value
 	// the request already has in this header, under any spelling of its
 	// name (req.Header["x-api-key"] too, which net/http would send as
 	// well). Register it as a sensitive
@@ -91,6 +94,9 @@ func NewAPIKey(next http.RoundTripper, cfg APIKeyConfig) (http.RoundTripper, err
 	if header != "" && unsentHeader(textproto.CanonicalMIMEHeaderKey(header)) {
 		return nil, configErrorf("APIKeyConfig.Header", nil, "%s is never sent to the origin as a request header: the key would not arrive", textproto.CanonicalMIMEHeaderKey(header))
 	}
+	if h := textproto.CanonicalMIMEHeaderKey(header); header != "" && layerHeader(h) {
+		return nil, configErrorf("APIKeyConfig.Header", nil, "%s is set or read by another layer (trace context, idempotency): the key would be overwritten, or read as an idempotency key", h)
+	}
 	l, err := newCredLayer(next, "apikey", "APIKeyConfig.Scope", cfg.Source, cfg.Scope)
 	if err != nil {
 		return nil, err
@@ -113,6 +119,22 @@ func unsentHeader(h string) bool {
 	case "Host", "Content-Length", "Transfer-Encoding", "Trailer",
 		"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Upgrade",
 		"Proxy-Authorization", "Proxy-Authenticate":
+		return true
+	}
+	return false
+}
+
+// layerHeader reports whether the canonical header name h is one another
+// layer of this package sets or reads whatever the stack: the trace
+// context a propagator injects (W3C Trace Context and Baggage: the key
+// would be replaced) and the idempotency keys (net/http, for its own
+// transparent resends, and the retry layer would take every POST carrying
+// one for safe to send again, and a server every POST with the same key
+// for one operation). The signature fields clash only with a signer
+// (client refuses them then).
+func layerHeader(h string) bool {
+	switch h {
+	case "Traceparent", "Tracestate", "Baggage", "Idempotency-Key", "X-Idempotency-Key":
 		return true
 	}
 	return false

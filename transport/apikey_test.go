@@ -196,6 +196,16 @@ func TestNewAPIKeyRefusesHeadersNetHTTPDoesNotSend(t *testing.T) {
 			t.Errorf("Header %q: err = %v, want a *ConfigError naming APIKeyConfig.Header", h, err)
 		}
 	}
+	// Headers another layer sets or reads: the key would be overwritten
+	// (trace context) or make every POST look replayable (idempotency
+	// keys).
+	for _, h := range []string{"Traceparent", "tracestate", "Baggage", "Idempotency-Key", "x-idempotency-key"} {
+		var ce *transport.ConfigError
+		_, err := transport.NewAPIKey(nil, transport.APIKeyConfig{Source: staticKey("k"), Scope: apiOrigins, Header: h})
+		if !errors.As(err, &ce) || ce.Option != "APIKeyConfig.Header" {
+			t.Errorf("Header %q: err = %v, want a *ConfigError naming APIKeyConfig.Header", h, err)
+		}
+	}
 	for _, h := range []string{"X-Api-Key", "Authorization", "User-Agent", "Cookie", "X-Host"} {
 		if _, err := transport.NewAPIKey(nil, transport.APIKeyConfig{Source: staticKey("k"), Scope: apiOrigins, Header: h}); err != nil {
 			t.Errorf("Header %q: %v", h, err)
