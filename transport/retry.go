@@ -348,7 +348,9 @@ const (
 // the call ends with (the last attempt's error, a *DeadlineError, the
 // context's error...), Reason why the layer stopped, and Status the status
 // code of the last response when the layer discarded one to report a
-// deadline or a CheckRetry error (0 otherwise). errors.Is and errors.As
+// deadline, a CheckRetry error or, for the retry it was discarded for, a
+// GetBody failure (0 otherwise). With StopBody after an attempt that
+// failed with an error, Last wraps that error too. errors.Is and errors.As
 // see through it to Last; with Reason StopNotReplayable it also matches
 // ErrNotReplayable.
 type RetryError struct {
@@ -631,7 +633,8 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 	if r, ok := l.cooldowns.(DegradationReporter); ok {
 		r.ReportDegraded(ctx) // a shared store serving from its fallback
 	}
-	lastStatus := 0 // the status of the last response discarded for a retry
+	lastStatus := 0   // the status of the last response discarded for a retry
+	var lastErr error // or the error of the last attempt, retried
 	// charge is the retry taken from the budget and not sent yet: it is
 	// given back when the retry is stopped before it is sent (a cooldown
 	// that does not fit, GetBody, the deadline, the caller's cancellation)
@@ -685,7 +688,13 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 			b, err := src.GetBody()
 			if err != nil {
 				charge.refund()
-				return nil, &RetryError{Attempts: n, Reason: StopBody, Last: fmt.Errorf("transport: retry: GetBody: %w", err)}
+				// The last attempt's outcome stays in the error: what the
+				// server answered (Status), or how the attempt failed.
+				last := fmt.Errorf("transport: retry: GetBody: %w", err)
+				if lastErr != nil {
+					last = fmt.Errorf("%w (last attempt: %w)", last, lastErr)
+				}
+				return nil, &RetryError{Attempts: n, Reason: StopBody, Last: last, Status: lastStatus}
 			}
 			r.Body = b
 		}
@@ -826,7 +835,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		pendingCheck = checkErr
 		sentEarlier = sentEarlier || (v.Class != ClassNeverSent && !unprocessedAnswer(resp))
 		reason := ErrorType(err)
-		lastStatus = 0
+		lastStatus, lastErr = 0, err
 		if resp != nil {
 			reason = strconv.Itoa(resp.StatusCode)
 			lastStatus = resp.StatusCode

@@ -1,0 +1,62 @@
+package transport_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/synctest"
+
+	"github.com/securecall/securecall/transport"
+	"github.com/securecall/securecall/transport/transporttest"
+)
+
+// A retry stopped because GetBody failed keeps what the last attempt
+// ended with: the status of the response discarded for the retry (as a
+// deadline stop does), or the attempt's error, beside GetBody's. It used
+// to say only "GetBody: ...", so a PUT answered 503, or one whose
+// connection was reset, read as if nothing had been sent.
+func TestRetryGetBodyFailsKeepsLastOutcome14(t *testing.T) {
+	boom := errors.New("cannot rewind")
+	reset := errors.New("connection reset by peer")
+	for _, tc := range []struct {
+		name    string
+		step    transporttest.Step
+		status  int
+		lastErr error
+	}{
+		{"503", transporttest.Respond(503, "busy"), 503, nil},
+		{"reset", transporttest.Fail(reset), 0, reset},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				next := transporttest.NewResponder(tc.step)
+				rt := newRetry(t, next, transport.RetryConfig{})
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, resURL, strings.NewReader("data"))
+				req.GetBody = func() (io.ReadCloser, error) { return nil, boom }
+				resp, err := rt.RoundTrip(req)
+				if resp != nil {
+					resp.Body.Close()
+					t.Fatalf("got a response %d", resp.StatusCode)
+				}
+				var re *transport.RetryError
+				if !errors.As(err, &re) || re.Reason != transport.StopBody || re.Attempts != 1 || !errors.Is(err, boom) {
+					t.Fatalf("err %v", err)
+				}
+				if re.Status != tc.status {
+					t.Errorf("Status = %d, want %d (err %v)", re.Status, tc.status, err)
+				}
+				if tc.lastErr != nil && !errors.Is(err, tc.lastErr) {
+					t.Errorf("err %v does not wrap the last attempt's error", err)
+				}
+				if next.Calls() != 1 {
+					t.Errorf("%d calls, want 1", next.Calls())
+				}
+				if err := next.Unclosed(); err != nil {
+					t.Error(err)
+				}
+			})
+		})
+	}
+}
