@@ -60,7 +60,7 @@ const (
 	// MetricRetryStops counts calls on which the retry layer wanted to
 	// retry but stopped (unit "{call}"). Attributes: server.address,
 	// RetryStopKey (attempts, budget, deadline, not_replayable, not_sent,
-	// retry_after_cap).
+	// request_body for a retry whose GetBody failed, retry_after_cap).
 	MetricRetryStops = "securecall.client.retry.stops"
 
 	// RetryAttemptKey: the number (0-based) of the attempt about to be
@@ -694,6 +694,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 				if lastErr != nil {
 					last = fmt.Errorf("%w (last attempt: %w)", last, lastErr)
 				}
+				l.count(ctx, l.stops, host, RetryStopKey, string(StopBody))
 				return nil, &RetryError{Attempts: n, Reason: StopBody, Last: last, Status: lastStatus}
 			}
 			r.Body = b

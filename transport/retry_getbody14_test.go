@@ -1,12 +1,16 @@
 package transport_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"testing/synctest"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/securecall/securecall/transport"
 	"github.com/securecall/securecall/transport/transporttest"
@@ -59,4 +63,40 @@ func TestRetryGetBodyFailsKeepsLastOutcome14(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A retry stopped by a failing GetBody is a stop the retry layer counts
+// (securecall.client.retry.stops, reason request_body): the layer wanted
+// to retry, as for every other counted stop.
+func TestRetryGetBodyStopIsCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reader := sdkmetric.NewManualReader()
+		next := transporttest.NewResponder(transporttest.Respond(503, "busy"))
+		rt := newRetry(t, next, transport.RetryConfig{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, resURL, strings.NewReader("data"))
+		req.GetBody = func() (io.ReadCloser, error) { return nil, errors.New("cannot rewind") }
+		if resp, err := rt.RoundTrip(req); err == nil {
+			resp.Body.Close()
+			t.Fatal("no error")
+		}
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		stops := map[string]int64{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name != transport.MetricRetryStops {
+					continue
+				}
+				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+					v, _ := dp.Attributes.Value(transport.RetryStopKey)
+					stops[v.AsString()] += dp.Value
+				}
+			}
+		}
+		if stops[string(transport.StopBody)] != 1 || len(stops) != 1 {
+			t.Errorf("retry stops %v, want request_body=1", stops)
+		}
+	})
 }
