@@ -1198,14 +1198,17 @@ func (h headerCarrier) Keys() []string {
 
 // tracedBody ends a span when the response body it wraps is read to EOF,
 // fails or is closed, whichever comes first; ending is idempotent and safe
-// when Close races a Read. A call's body also ends the call when it is
-// closed (telemetry.end).
+// when Close races a Read. A Read that fails once Close has begun failed
+// because of it (the caller gave up on the body): it ends the span as the
+// Close does, without an error. A call's body also ends the call when it
+// is closed (telemetry.end).
 type tracedBody struct {
-	ctx  context.Context // the request's: classifies a read error (errorTypeIn)
-	rc   io.ReadCloser
-	span trace.Span
-	tel  *telemetry // the layer's: its redaction policy and call end
-	done atomic.Bool
+	ctx     context.Context // the request's: classifies a read error (errorTypeIn)
+	rc      io.ReadCloser
+	span    trace.Span
+	tel     *telemetry // the layer's: its redaction policy and call end
+	done    atomic.Bool
+	closing atomic.Bool // Close has begun
 }
 
 // wrap sets b up over rc and returns the body to hand out: b itself, or,
@@ -1228,6 +1231,9 @@ func (b *tracedBody) Read(p []byte) (int, error) {
 }
 
 func (b *tracedBody) Close() error {
+	// Before the body's own Close, which makes a Read waiting on it fail
+	// ("http2: response body closed", "use of closed network connection").
+	b.closing.Store(true)
 	err := b.rc.Close()
 	b.finish(nil)
 	// After the body's own Close, which has put the connection back in
@@ -1240,7 +1246,7 @@ func (b *tracedBody) finish(err error) {
 	if !b.done.CompareAndSwap(false, true) {
 		return
 	}
-	if err != nil && err != io.EOF {
+	if err != nil && err != io.EOF && !b.closing.Load() {
 		err = b.tel.policy.Error(err)
 		b.span.SetAttributes(semconv.ErrorTypeKey.String(errorTypeIn(b.ctx, err)))
 		b.span.SetStatus(codes.Error, validUTF8(err.Error()))

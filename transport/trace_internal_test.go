@@ -69,6 +69,42 @@ func TestTracedBodyReadError(t *testing.T) {
 	}
 }
 
+// TestTracedBodyCloseCutsRead: a Read that fails because Close, on another
+// goroutine, closed the body under it (an HTTP/2 body: "response body
+// closed"), and ends the span before Close gets to, ends it without an
+// error, as the Close would have.
+func TestTracedBodyCloseCutsRead(t *testing.T) {
+	span := &countingSpan{}
+	var b tracedBody
+	cut := &cutBody{unblock: make(chan struct{}), readDone: make(chan struct{})}
+	rc := b.wrap(t.Context(), cut, span, &telemetry{})
+	go func() {
+		_, _ = rc.Read(make([]byte, 8))
+		close(cut.readDone)
+	}()
+	if err := rc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if span.ends.Load() != 1 || span.status == codes.Error {
+		t.Errorf("Read cut short by Close: ends %d status %v %q", span.ends.Load(), span.status, span.desc)
+	}
+}
+
+// cutBody's Read waits until Close, which waits until that Read has
+// returned.
+type cutBody struct{ unblock, readDone chan struct{} }
+
+func (c *cutBody) Read([]byte) (int, error) {
+	<-c.unblock
+	return 0, errors.New("response body closed")
+}
+
+func (c *cutBody) Close() error {
+	close(c.unblock)
+	<-c.readDone
+	return nil
+}
+
 type failReader struct{ err error }
 
 func (r *failReader) Read([]byte) (int, error) { return 0, r.err }
