@@ -647,7 +647,21 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 			b.pins.report(span, resp.TLS)
 		}
 	}
+	if resp.Body != http.NoBody && resp.Body != nil && bodyless(req.Method, resp.StatusCode) {
+		// No content by definition. net/http hands out http.NoBody for it
+		// over HTTP/1.1, but over HTTP/2 an empty body of its own, which
+		// the layers above would hold a throttle slot and a span on until
+		// it is closed (a HEAD's seldom is): the same for both.
+		resp.Body.Close()
+		resp.Body = http.NoBody
+	}
 	return resp, nil
+}
+
+// bodyless reports whether a response to method with status has no
+// content by definition (RFC 9110 sections 9.3.2, 15.3.5, 15.4.5).
+func bodyless(method string, status int) bool {
+	return method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified
 }
 
 // connAlert adds to err, a failure of a request sent over the HTTP/1.1
