@@ -128,7 +128,8 @@ func WithInventory(inv *transport.Inventory) Option {
 
 // WithAuditLog writes one structured record per call to logger (origin,
 // route, method, status, attempts, auth kind, duration, redacted URL).
-// A nil logger, or a zero slog.Logger (no handler), is a *ConfigError.
+// A nil logger, a zero slog.Logger (no handler), or one made with slog.New
+// of a nil pointer (a *slog.JSONHandler never assigned) is a *ConfigError.
 // Default: off.
 func WithAuditLog(logger *slog.Logger) Option {
 	return requireValue("WithAuditLog", logger, func(c *config, v *slog.Logger) { c.eg.auditLogger = v })

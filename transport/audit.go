@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -34,7 +35,8 @@ const (
 // AuditConfig configures NewAudit.
 type AuditConfig struct {
 	// Logger receives the records. Required (a zero slog.Logger, which
-	// has no handler, is refused): auditing is opt-in.
+	// has no handler, and one made with slog.New of a nil pointer, such as
+	// a *slog.JSONHandler never assigned, are refused): auditing is opt-in.
 	Logger *slog.Logger
 	// Level of the records. Zero: slog.LevelInfo.
 	Level slog.Level
@@ -78,10 +80,14 @@ func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error
 	if cfg.Logger == nil {
 		return nil, configErrorf("Logger", nil, "is required")
 	}
-	if cfg.Logger.Handler() == nil {
+	if h := cfg.Logger.Handler(); h == nil {
 		// A zero slog.Logger: every call would dereference its nil
 		// handler on the caller's goroutine.
 		return nil, configErrorf("Logger", nil, "has no handler: make it with slog.New")
+	} else if v := reflect.ValueOf(h); v.Kind() == reflect.Pointer && v.IsNil() {
+		// slog.New of a typed nil (a *slog.JSONHandler never assigned):
+		// the same, on its first Enabled call.
+		return nil, configErrorf("Logger", nil, "has a nil %T handler", h)
 	}
 	a := &auditLayer{next: orDefault(next), log: cfg.Logger, level: cfg.Level, msg: cfg.Message, policy: cfg.Redaction.Clone(), now: cfg.Now}
 	if a.msg == "" {
