@@ -2,8 +2,10 @@ package transport
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -80,6 +82,16 @@ type BaseConfig struct {
 	// classified as the signer says: see Classify. crypto/tls's messages
 	// naming the key's type (%T) then name the wrapper. nil means an empty
 	// tls.Config.
+	// A ClientSessionCache is kept apart per client identity, also when
+	// Base transports share one (tls.Config.Clone keeps the cache, so
+	// configurations cloned from one template share it): a resumed
+	// handshake presents no certificate and the server authenticates the
+	// connection with the session's, so a Base never resumes a session
+	// made with another client certificate, or without one (Bases with the
+	// same Certificates, or with none, share their sessions; a
+	// GetClientCertificate's are the Base's own, and since the Base cannot
+	// see what it will return, a rotation it makes is not seen either: use
+	// ClientCertificate for that).
 	// No revocation checking (OCSP, CRL) is done, as in crypto/tls.
 	// HTTP/2 is negotiated (ALPN) unless NextProtos is set without "h2",
 	// which asks for HTTP/1.1 only ("http/1.1" is then offered after the
@@ -223,7 +235,8 @@ type Base struct {
 	maxHeader int64 // the transport's MaxResponseHeaderBytes
 
 	cc      *ClientCertificate
-	mtls    bool // a client certificate is configured (cc, TLSConfig.Certificates or GetClientCertificate): AuthMTLS
+	session string // the ClientSessionCache partition of a client identity other than cc's; "" for none
+	mtls    bool   // a client certificate is configured (cc, TLSConfig.Certificates or GetClientCertificate): AuthMTLS
 	ccGen   atomic.Uint64
 	reloads metric.Int64Counter
 	expiry  *gaugeRegistration // the expiry gauge's callback; nil without mutual TLS
@@ -330,6 +343,7 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 		}
 	}
 	b.mtls = b.cc != nil || tc.GetClientCertificate != nil || len(tc.Certificates) > 0
+	b.session = sessionPartition(b.cc, tc)
 	b.wrapClientKeys(tc)
 	if b.mtls {
 		if err := b.registerCertExpiry(meter, tc, cfg.Now); err != nil {
@@ -391,15 +405,56 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 // with another Base never resumes a session of the other's certificate (a
 // resumed handshake presents no certificate, and the server would keep
 // authenticating the client with the other one for the ticket's lifetime).
+// A client identity of TLSConfig's own is partitioned by b.session.
 func (b *Base) newTransport(gen uint64) *http.Transport {
 	t := b.proto.Clone()
-	if b.cc != nil && t.TLSClientConfig != nil && t.TLSClientConfig.ClientSessionCache != nil {
-		inner := t.TLSClientConfig.ClientSessionCache
-		prefix := strconv.FormatUint(b.cc.ident(), 10) + "." + strconv.FormatUint(gen, 10) + "\x00"
-		t.TLSClientConfig.ClientSessionCache = certEpochCache{inner: inner, prefix: prefix}
+	if t.TLSClientConfig != nil && t.TLSClientConfig.ClientSessionCache != nil {
+		prefix := b.session
+		if b.cc != nil {
+			prefix = strconv.FormatUint(b.cc.ident(), 10) + "." + strconv.FormatUint(gen, 10) + "\x00"
+		}
+		if prefix != "" {
+			inner := t.TLSClientConfig.ClientSessionCache
+			t.TLSClientConfig.ClientSessionCache = certEpochCache{inner: inner, prefix: prefix}
+		}
 	}
 	b.watchH2(t)
 	return t
+}
+
+// baseSessionIDs hands out the session cache partitions of Bases with a
+// GetClientCertificate of their own.
+var baseSessionIDs atomic.Uint64
+
+// sessionPartition returns the prefix that keeps the sessions of tc's
+// client identity apart in a shared ClientSessionCache, or "" for a Base
+// presenting no certificate (whose sessions keep crypto/tls's keys: a
+// prefix holds a NUL, which a server name or address never does). A
+// ClientCertificate's sessions are partitioned by newTransport, per
+// generation. Fixed Certificates are named by their leaves, so Bases
+// presenting the same ones still share sessions; a GetClientCertificate,
+// whose answer cannot be known in advance, gets a partition of the Base's
+// own.
+func sessionPartition(cc *ClientCertificate, tc *tls.Config) string {
+	switch {
+	case cc != nil:
+		return ""
+	case tc.GetClientCertificate != nil:
+		return "get." + strconv.FormatUint(baseSessionIDs.Add(1), 10) + "\x00"
+	case len(tc.Certificates) > 0:
+		h := sha256.New()
+		for _, c := range tc.Certificates {
+			var leaf []byte
+			if len(c.Certificate) > 0 {
+				leaf = c.Certificate[0]
+			}
+			h.Write(strconv.AppendInt(nil, int64(len(leaf)), 10))
+			h.Write([]byte{':'})
+			h.Write(leaf)
+		}
+		return "crt." + hex.EncodeToString(h.Sum(nil)) + "\x00"
+	}
+	return ""
 }
 
 // certEpochCache is a view of a tls.ClientSessionCache in which the
