@@ -243,6 +243,7 @@ type Base struct {
 
 	mu      sync.Mutex
 	retired []*http.Transport // replaced after a certificate rotation; guarded by mu
+	open    sync.Map          // *http.Transport -> *atomic.Int64: its connections open or being dialed (with cc only)
 
 	h2alerts sync.Map     // authority -> the TLS alert that closed a new HTTP/2 connection (watchH2)
 	h2alertN atomic.Int64 // entries in h2alerts, at most maxH2Alerts
@@ -253,10 +254,13 @@ type Base struct {
 }
 
 // maxRetiredTransports bounds how many transports replaced by certificate
-// rotations a Base remembers (to close their idle connections in
-// CloseIdleConnections). An older one has its idle connections closed when
-// it is dropped; connections of calls still in flight on it then close
-// after IdleConnTimeout.
+// rotations, and with no connection open, a Base remembers (to close their
+// idle connections in CloseIdleConnections). An older one is dropped once
+// its connections are all closed; one that still has a connection (a call
+// in flight on it, or a connection idle in its pool) is kept until then,
+// so that CloseIdleConnections (client.Client's Close, as calls in flight
+// end) still reaches an HTTP/2 connection whose last call ends after many
+// rotations: net/http closes such a connection only once it is idle.
 const maxRetiredTransports = 4
 
 var (
@@ -419,7 +423,48 @@ func (b *Base) newTransport(gen uint64) *http.Transport {
 		}
 	}
 	b.watchH2(t)
+	if b.cc != nil {
+		// Count the transport's connections, so that a retired one is
+		// remembered while it has any (see maxRetiredTransports). A dial
+		// counts from its start: a call that took the transport before a
+		// rotation may dial after it.
+		n := new(atomic.Int64)
+		dial := t.DialContext
+		t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			n.Add(1)
+			c, err := dial(ctx, network, addr)
+			if err != nil || c == nil {
+				n.Add(-1)
+				return c, err
+			}
+			return &countedConn{Conn: c, open: n}, nil
+		}
+		b.open.Store(t, n)
+	}
 	return t
+}
+
+// countedConn is a connection of a transport whose open connections are
+// counted: Close uncounts it, once.
+type countedConn struct {
+	net.Conn
+	open   *atomic.Int64
+	closed atomic.Bool
+}
+
+func (c *countedConn) Close() error {
+	if c.closed.CompareAndSwap(false, true) {
+		c.open.Add(-1)
+	}
+	return c.Conn.Close()
+}
+
+// openConns reports how many connections of t are open or being dialed.
+func (b *Base) openConns(t *http.Transport) int64 {
+	if n, ok := b.open.Load(t); ok {
+		return n.(*atomic.Int64).Load()
+	}
+	return 0
 }
 
 // baseSessionIDs hands out the session cache partitions of Bases with a
@@ -809,8 +854,8 @@ func isH2ConnectionError(err error) bool {
 }
 
 // CloseIdleConnections closes the idle pooled connections, including those
-// of transports replaced by a client certificate rotation; in-flight
-// requests are not affected.
+// of transports replaced by client certificate rotations (every one that
+// still has a connection open); in-flight requests are not affected.
 func (b *Base) CloseIdleConnections() {
 	if b.t.Load() == nil {
 		return
@@ -873,13 +918,24 @@ func (b *Base) syncClientCertificate() {
 	prev := b.t.Swap(b.newTransport(g))
 	b.retired = append(b.retired, prev)
 	var drop []*http.Transport
-	if n := len(b.retired) - maxRetiredTransports; n > 0 {
-		drop = slices.Clone(b.retired[:n])
-		b.retired = slices.Delete(b.retired, 0, n)
+	if excess := len(b.retired) - maxRetiredTransports; excess > 0 {
+		// The oldest first, and only those with no connection left.
+		kept := b.retired[:0]
+		for _, t := range b.retired {
+			if excess > 0 && b.openConns(t) == 0 {
+				drop = append(drop, t)
+				excess--
+				continue
+			}
+			kept = append(kept, t)
+		}
+		clear(b.retired[len(kept):])
+		b.retired = kept
 	}
 	b.mu.Unlock()
 	prev.CloseIdleConnections()
 	for _, t := range drop {
 		t.CloseIdleConnections()
+		b.open.Delete(t)
 	}
 }
