@@ -15,9 +15,9 @@ import (
 	"github.com/securecall/securecall/transport"
 )
 
-// A traced stack: one call span, one attempt span per send, the trace
-// context sent to the server, and the query values redacted except those
-// the policy allows.
+// A traced stack: one call span, which reports the call's first send (a
+// resend would get a span of its own, under it), the trace context sent to
+// the server, and the query values redacted except those the policy allows.
 func ExampleNewCallTrace() {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Println("server got traceparent:", r.Header.Get("Traceparent") != "")
