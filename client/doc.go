@@ -12,9 +12,10 @@
 //	resp, err := c.Do(req)
 //
 // Every request goes through a fixed stack of layers (see stack.go and
-// docs/architecture.md): a logical span per call, one clone of the request
-// per attempt shared by the per-attempt layers, an attempt span, and a
-// hardened TLS base transport with pinning and mutual TLS. Redirects are
+// docs/architecture.md): a logical span per call (which also reports the
+// call's first send, unless WithCallSpanKind says otherwise), one clone of
+// the request per attempt shared by the per-attempt layers, a span per
+// resend, and a hardened TLS base transport with pinning and mutual TLS. Redirects are
 // followed by the *http.Client only within the client's origins; a hop to an
 // explicitly allowed foreign origin gets no credential and no body.
 //
