@@ -1,8 +1,6 @@
 package transport_test
 
 import (
-	"net/http"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -15,13 +13,8 @@ import (
 // build its next layer) must not change this one's limits.
 func TestNewThrottleCopiesHosts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var sent atomic.Int64
-		next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			sent.Add(1)
-			return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
-		})
 		hosts := []transport.HostLimit{{Pattern: "api.example.test", Rate: 0.001, Burst: 1}}
-		rt := newThrottle(t, next, transport.ThrottleConfig{Hosts: hosts, MaxWait: time.Second, DisableAdaptive: true})
+		rt, sent := countingThrottle(t, transport.ThrottleConfig{Hosts: hosts, MaxWait: time.Second, DisableAdaptive: true})
 		hosts[0] = transport.HostLimit{Pattern: "api.example.test"} // no limit
 		const u = "https://api.example.test/x"
 		for range 2 {

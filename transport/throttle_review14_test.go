@@ -19,12 +19,7 @@ import (
 // out at once, not after the tokens the cancelled requests never used.
 func TestThrottleCancelledTokenWaitersGiveEveryTokenBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var sent atomic.Int64
-		next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			sent.Add(1)
-			return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
-		})
-		rt := newThrottle(t, next, transport.ThrottleConfig{
+		rt, sent := countingThrottle(t, transport.ThrottleConfig{
 			Limit:           transport.HostLimit{Rate: 1, Burst: 1},
 			MaxWait:         time.Minute,
 			DisableAdaptive: true,
@@ -72,12 +67,7 @@ func TestThrottleCancelledTokenWaitersGiveEveryTokenBack(t *testing.T) {
 // beyond its rate.
 func TestThrottleCancelledTokenWaiterBeforeServedOnesGivesNothing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var sent atomic.Int64
-		next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			sent.Add(1)
-			return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
-		})
-		rt := newThrottle(t, next, transport.ThrottleConfig{
+		rt, sent := countingThrottle(t, transport.ThrottleConfig{
 			Limit:           transport.HostLimit{Rate: 1, Burst: 1},
 			MaxWait:         time.Minute,
 			DisableAdaptive: true,
@@ -125,4 +115,15 @@ func TestThrottleCancelledTokenWaiterBeforeServedOnesGivesNothing(t *testing.T) 
 			t.Errorf("%d requests sent, want 4", n)
 		}
 	})
+}
+
+// countingThrottle returns a throttle built with cfg over a next that
+// answers 200 to every request, and the count of requests it sent.
+func countingThrottle(t *testing.T, cfg transport.ThrottleConfig) (http.RoundTripper, *atomic.Int64) {
+	sent := new(atomic.Int64)
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent.Add(1)
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
+	})
+	return newThrottle(t, next, cfg), sent
 }
