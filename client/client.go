@@ -69,6 +69,14 @@ func New(opts ...Option) (*Client, error) {
 		e.idle = c.base
 	} else if ci, ok := cfg.baseTransport.(idleCloser); ok {
 		e.idle = ci
+		// As for the hardened base (newBase), Close closes the pool's
+		// idle connections: each call that ends after Close does, and a
+		// client closed with no call in flight must not leave them open
+		// until the idle timeout.
+		c.closers = append(c.closers, func() error {
+			ci.CloseIdleConnections()
+			return nil
+		})
 	}
 	if e.idle != nil && !stackhook.CloseAfterCalls(e.next, &c.closed, e.idle) {
 		c.Close()
@@ -390,7 +398,8 @@ func (c *Client) CheckRedirect() func(*http.Request, []*http.Request) error {
 	return c.redirect.Check
 }
 
-// Close releases the client's resources: idle connections, any
+// Close releases the client's resources: idle connections (those of
+// WithBaseTransport too, when it has CloseIdleConnections), any
 // certificate watchers, and the metric callbacks of its inventory (the one
 // it made) and of its client certificate's expiry gauge (a closed client
 // presents its certificate to no one, so it is no longer reported, even
