@@ -54,8 +54,8 @@ var (
 	// beyond 2^31-1 seconds or not a number (a fractional one is rounded
 	// down), a JSON member names it in another case ("EXPIRES_IN"), a
 	// member is of the wrong kind (a token_type or access_token that is a
-	// number), the access_token is missing, or the body is not JSON or a
-	// form. The token is not used
+	// number), the access_token is missing, the body is not JSON or a
+	// form, or it is over 1 MiB (x/oauth2's limit). The token is not used
 	// (a rotated refresh token is still persisted first); the error
 	// matches ErrNoToken too.
 	ErrMalformedResponse = errors.New("tokens: malformed token response")
@@ -227,6 +227,11 @@ const (
 func wrapTokenErr(err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, errResponseTooLarge) {
+		// From expiresInFloor through net/http's *url.Error, whose
+		// message repeats the token URL.
+		return errResponseTooLarge
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {

@@ -192,7 +192,9 @@ func (e *endpoint) requestContext(ctx context.Context, rt *string) (context.Cont
 // an integer; rounding down only shortens the lifetime) and clamped to the
 // int64 range, anything else that is not null ("soon", true) becomes -1;
 // whitespace around a form value ("3600\n") is ignored, as Token.Extra
-// ignores it, never read as no expiry.
+// ignores it, never read as no expiry. A success answer over 1 MiB fails
+// the request with errResponseTooLarge: x/oauth2 would parse its first
+// 1 MiB as if it were the whole answer.
 // x/oauth2 would fail the whole request on those and lose a rotated
 // refresh token; checkExpiresIn then refuses what is out of range after
 // the refresh token is persisted. Body types are told apart as x/oauth2
@@ -220,14 +222,19 @@ func (t expiresInFloor) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp, err
 	}
-	const limit = 1 << 20 // as x/oauth2 reads
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil || len(body) > limit {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
+	if err != nil {
 		resp.Body = struct {
 			io.Reader
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
-		return resp, nil // x/oauth2 meets the same error or size
+		return resp, nil // x/oauth2 meets the same error
+	}
+	if len(body) > maxTokenResponse {
+		// x/oauth2 would read the first 1 MiB and parse that: a form's
+		// access_token cut short, used as the token.
+		resp.Body.Close()
+		return nil, errResponseTooLarge
 	}
 	resp.Body.Close()
 	if t.rt != nil {
@@ -241,6 +248,15 @@ func (t expiresInFloor) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
 }
+
+// maxTokenResponse is the most of a token response x/oauth2 reads; it
+// drops the rest without a word.
+const maxTokenResponse = 1 << 20
+
+// errResponseTooLarge is ErrMalformedResponse for a success answer over
+// maxTokenResponse. It is Temporary, as a body that is no token response
+// at all is (a proxy's page).
+var errResponseTooLarge = &malformedResponseError{err: errors.New("token response larger than 1 MiB")}
 
 // floorExpiresIn returns body with its expires_in rewritten as
 // expiresInFloor says, and false when it needs no rewrite.
