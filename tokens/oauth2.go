@@ -147,8 +147,9 @@ func checkTokenURL(s string) error {
 	if err != nil || s == "" {
 		return configErr("TokenURL", "not a URL")
 	}
-	if u.User != nil || u.Fragment != "" || u.Host == "" {
-		return configErr("TokenURL", "must be an absolute URL without userinfo or fragment")
+	if u.User != nil || u.Fragment != "" || u.Hostname() == "" {
+		// A port without a host (":8443") dials the local machine.
+		return configErr("TokenURL", "must be an absolute URL with a host, without userinfo or fragment")
 	}
 	switch u.Scheme {
 	case "https":
