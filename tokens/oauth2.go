@@ -47,7 +47,10 @@ type OAuth2Config struct {
 	// Scopes are requested with every client-credentials token request,
 	// one scope per element, joined with spaces. Each must be an RFC 6749
 	// §3.3 scope-token (printable ASCII but space, '"' and '\'); another
-	// (empty, "a b") is a *ConfigError.
+	// (empty, "a b") is a *ConfigError. The scope member of the answer is
+	// not checked: a token granted other scopes than requested (RFC 6749
+	// §3.3 allows it) is used as it is, and a resource server answers it
+	// 403 insufficient_scope, which the auth layer returns as is.
 	Scopes []string
 	// EndpointParams are extra form parameters of client-credentials
 	// token requests ("audience", "resource"). A parameter the request
