@@ -83,7 +83,8 @@ type keySetState struct {
 
 // NewKeySet returns a set whose current (signing) key is current; others are
 // accepted for verification only. Key ids must be distinct. current may be
-// nil for a verification-only set.
+// nil for a verification-only set; a current key that cannot sign (made by
+// NewEd25519PublicKey) is a *ConfigError, as Rotate refuses it.
 func NewKeySet(current *Key, others ...*Key) (*KeySet, error) {
 	st := &keySetState{current: current, keys: make(map[string]*Key, 1+len(others))}
 	all := others
@@ -96,6 +97,9 @@ func NewKeySet(current *Key, others ...*Key) (*KeySet, error) {
 		}
 		if k.quotedID == nil {
 			return nil, &ConfigError{Option: "NewKeySet", Reason: "key at position " + strconv.Itoa(i) + ": " + errZeroKey.Reason}
+		}
+		if i == 0 && current != nil && !k.CanSign() {
+			return nil, &ConfigError{Option: "NewKeySet", Reason: "current key " + strconv.Quote(k.id) + " is verification-only"}
 		}
 		if _, dup := st.keys[k.id]; dup {
 			return nil, &ConfigError{Option: "NewKeySet", Reason: "duplicate key id " + strconv.Quote(k.id)}

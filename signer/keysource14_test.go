@@ -1,0 +1,41 @@
+package signer_test
+
+import (
+	"crypto/ed25519"
+	"testing"
+
+	"github.com/securecall/securecall/signer"
+)
+
+func edPublicKey(t *testing.T, id string) *signer.Key {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := signer.NewEd25519Key(id, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Public()
+}
+
+// NewKeySet took a verification-only key (an Ed25519 public key) as the
+// current signing key, which Rotate refuses: the set was made, and every
+// Sign with it then failed at request time.
+func TestNewKeySetRefusesVerificationOnlyCurrent(t *testing.T) {
+	pub := edPublicKey(t, "pub")
+	ks, err := signer.NewKeySet(pub)
+	wantConfigErr(t, "NewKeySet(verification-only current)", err, "NewKeySet")
+	if ks != nil {
+		t.Errorf("NewKeySet returned a set with a verification-only current key")
+	}
+	// As an older key, kept for verification, it is fine.
+	hk, _ := signer.NewHMACKey("h", make([]byte, signer.MinHMACKeySize))
+	if _, err := signer.NewKeySet(hk, pub); err != nil {
+		t.Errorf("NewKeySet(hmac, verification-only other): %v", err)
+	}
+	if _, err := signer.NewKeySet(nil, pub); err != nil {
+		t.Errorf("NewKeySet(nil, verification-only other): %v", err)
+	}
+}
