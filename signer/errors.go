@@ -175,8 +175,9 @@ func (e *VerifyError) Unwrap() error { return e.Err }
 func init() { configerr.RegisterZeroCheck(zeroReason) }
 
 // zeroReason returns why v, a value of one of this package's types that
-// was not made by its constructor (a zero value such as new(KeySet)), cannot
-// be used, and "" when it can. New, NewVerifier and the securecall
+// was not made by its constructor (a zero value such as new(KeySet)) or
+// holds no key (StaticKey(nil), StaticKey(new(Key))), cannot be used, and
+// "" when it can. New, NewVerifier and the securecall
 // constructors that accept a KeySource, a KeyLookup, a NonceStore or a
 // *Signer refuse such a value with a *ConfigError.
 func zeroReason(v any) string {
@@ -188,6 +189,15 @@ func zeroReason(v any) string {
 	case *Key:
 		if v != nil && v.quotedID == nil {
 			return errZeroKey.Reason
+		}
+	case staticKey:
+		// StaticKey(nil) or StaticKey of a zero Key: every SigningKey and
+		// LookupKey would fail.
+		if v.k == nil {
+			return "StaticKey of a nil key"
+		}
+		if v.k.quotedID == nil {
+			return "StaticKey of " + errZeroKey.Reason
 		}
 	case *Signer:
 		if v != nil && v.keys == nil {

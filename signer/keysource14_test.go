@@ -39,3 +39,16 @@ func TestNewKeySetRefusesVerificationOnlyCurrent(t *testing.T) {
 		t.Errorf("NewKeySet(nil, verification-only other): %v", err)
 	}
 }
+
+// New and NewVerifier took StaticKey(nil) and StaticKey of a zero Key (not
+// made by a constructor): the Signer or Verifier was made, and every Sign
+// then failed (a *KeyError) and every Verify refused the request
+// (ErrUnknownKey) at request time. Both are a *ConfigError naming Keys.
+func TestStaticKeyOfNoKeyRefused(t *testing.T) {
+	for name, k := range map[string]*signer.Key{"nil": nil, "zero": new(signer.Key)} {
+		_, err := signer.New(signer.Options{Keys: signer.StaticKey(k)})
+		wantConfigErr(t, name+": New", err, "Options.Keys")
+		_, err = signer.NewVerifier(signer.VerifierOptions{Keys: signer.StaticKey(k)})
+		wantConfigErr(t, name+": NewVerifier", err, "VerifierOptions.Keys")
+	}
+}
