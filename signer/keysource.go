@@ -31,7 +31,8 @@ type KeyLookup interface {
 
 // StaticKey returns a KeySource and KeyLookup holding the single key k.
 // New and NewVerifier (and client.WithHMACSigning) refuse the source of a
-// nil k, or of a zero Key, with a *ConfigError naming their Keys.
+// nil k, or of a zero Key, with a *ConfigError naming their Keys; New also
+// refuses it for a verification-only k (made by NewEd25519PublicKey).
 func StaticKey(k *Key) interface {
 	KeySource
 	KeyLookup

@@ -52,3 +52,15 @@ func TestStaticKeyOfNoKeyRefused(t *testing.T) {
 		wantConfigErr(t, name+": NewVerifier", err, "VerifierOptions.Keys")
 	}
 }
+
+// New took StaticKey of a verification-only key (an Ed25519 public key):
+// every Sign then failed at request time. It is a *ConfigError naming
+// Options.Keys; the verifier takes the same source.
+func TestNewRefusesStaticVerificationOnlyKey(t *testing.T) {
+	pub := edPublicKey(t, "pub")
+	_, err := signer.New(signer.Options{Keys: signer.StaticKey(pub)})
+	wantConfigErr(t, "New(StaticKey(public key))", err, "Options.Keys")
+	if _, err := signer.NewVerifier(signer.VerifierOptions{Keys: signer.StaticKey(pub)}); err != nil {
+		t.Errorf("NewVerifier(StaticKey(public key)): %v", err)
+	}
+}

@@ -148,6 +148,10 @@ func New(opts Options) (*Signer, error) {
 	if err := configerr.Unconstructed("Options.Keys", opts.Keys); err != nil {
 		return nil, err
 	}
+	if sk, ok := opts.Keys.(staticKey); ok && !sk.k.CanSign() {
+		// A key that never changes and cannot sign would fail every Sign.
+		return nil, &ConfigError{Option: "Options.Keys", Reason: "StaticKey of key " + strconv.Quote(sk.k.id) + ", which is verification-only"}
+	}
 	s := &Signer{keys: opts.Keys, expires: opts.Expires, nonce: opts.Nonce, sfTypes: maps.Clone(opts.StructuredFields)}
 
 	comps := opts.Components

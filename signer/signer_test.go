@@ -310,7 +310,10 @@ func TestSignErrors(t *testing.T) {
 	if err := s.Sign(context.Background(), req, t0); err == nil || !strings.Contains(err.Error(), "keyring locked") {
 		t.Errorf("key source error: %v", err)
 	}
-	pubOnly := mustSigner(t, Options{Keys: StaticKey(testEdKey(t, "ed").Public())})
+	// New refuses StaticKey of a public key; a source it cannot see
+	// through is caught by Sign.
+	pub := testEdKey(t, "ed").Public()
+	pubOnly := mustSigner(t, Options{Keys: KeySourceFunc(func(context.Context) (*Key, error) { return pub, nil })})
 	if err := pubOnly.Sign(context.Background(), req, t0); err == nil {
 		t.Error("signed with a public key")
 	}
