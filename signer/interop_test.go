@@ -33,7 +33,7 @@ func TestInteropHTTPMessageSig(t *testing.T) {
 
 	hk := testKey(t, "interop-hmac")
 	ek := testEdKey(t, "interop-ed")
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(ek.priv)
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(ek.priv())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestInteropHTTPMessageSig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hmacB64 := base64.StdEncoding.EncodeToString(hk.secret)
+	hmacB64 := base64.StdEncoding.EncodeToString(hk.secret())
 	keyFor := map[Algorithm][2]string{ // signing, verifying
 		HMACSHA256: {hmacB64, hmacB64},
 		Ed25519:    {base64.StdEncoding.EncodeToString(pkcs8), base64.StdEncoding.EncodeToString(spki)},

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // Algorithm is an HTTP Message Signature algorithm, named as in the RFC 9421
@@ -38,13 +39,21 @@ const MinHMACKeySize = 32
 // concurrent use and must not be copied; pass *Key around.
 //
 // A Key never prints its material: String, GoString and LogValue show only
-// the key id and algorithm.
+// the key id and algorithm, and fmt's reflective printing of a value holding
+// a *Key (for %s, %q, ... on a pointer it cannot call Format on) shows only
+// an address where the material is.
 type Key struct {
-	id     string
-	alg    Algorithm
-	secret []byte
-	priv   ed25519.PrivateKey
-	pub    ed25519.PublicKey
+	id  string
+	alg Algorithm
+	// mat is the signing material, nil for a verification-only key. It is
+	// set once, by the constructor, and kept behind an atomic.Pointer only
+	// for printing: fmt shows its unsafe.Pointer as an address whatever the
+	// verb. A *Key reached through unexported fields (a StaticKey, a Signer
+	// or Verifier, a caller's struct) is printed by reflection, not by
+	// Format, and for a verb fmt has no case for on a pointer (%s, %q) fmt
+	// prints the Key's fields, so a plain []byte field showed the secret.
+	mat atomic.Pointer[keyMaterial]
+	pub ed25519.PublicKey
 
 	quotedID []byte // the keyid serialised as an sf-string, "..."
 	macs     sync.Pool
@@ -61,7 +70,8 @@ func NewHMACKey(keyID string, secret []byte) (*Key, error) {
 	if len(secret) < MinHMACKeySize {
 		return nil, &ConfigError{Option: "secret", Reason: "hmac-sha256 needs at least " + strconv.Itoa(MinHMACKeySize) + " bytes, got " + strconv.Itoa(len(secret)), Err: ErrWeakKey}
 	}
-	k := &Key{id: keyID, alg: HMACSHA256, secret: bytes.Clone(secret)}
+	k := &Key{id: keyID, alg: HMACSHA256}
+	k.mat.Store(&keyMaterial{secret: bytes.Clone(secret)})
 	k.init()
 	return k, nil
 }
@@ -81,7 +91,8 @@ func NewEd25519Key(keyID string, priv ed25519.PrivateKey) (*Key, error) {
 		return nil, &ConfigError{Option: "priv", Reason: "ed25519 public half does not match the seed", Err: ErrWeakKey}
 	}
 	pub := derived.Public().(ed25519.PublicKey)
-	k := &Key{id: keyID, alg: Ed25519, priv: derived, pub: pub}
+	k := &Key{id: keyID, alg: Ed25519, pub: pub}
+	k.mat.Store(&keyMaterial{priv: derived})
 	k.init()
 	return k, nil
 }
@@ -112,7 +123,7 @@ func checkKeyID(id string) error {
 func (k *Key) init() {
 	k.quotedID = appendSFString(nil, k.id)
 	if k.alg == HMACSHA256 {
-		secret := k.secret
+		secret := k.secret()
 		k.macs.New = func() any { return hmac.New(sha256.New, secret) }
 	}
 }
@@ -125,12 +136,35 @@ func (k *Key) Algorithm() Algorithm { return k.alg }
 
 // CanSign reports whether k holds signing material (an HMAC secret or an
 // Ed25519 private key).
-func (k *Key) CanSign() bool { return k.secret != nil || k.priv != nil }
+func (k *Key) CanSign() bool { return k.mat.Load() != nil }
+
+// keyMaterial is a Key's signing material: an HMAC secret or an Ed25519
+// private key.
+type keyMaterial struct {
+	secret []byte
+	priv   ed25519.PrivateKey
+}
+
+// secret returns k's HMAC secret, nil for any other key.
+func (k *Key) secret() []byte {
+	if m := k.mat.Load(); m != nil {
+		return m.secret
+	}
+	return nil
+}
+
+// priv returns k's Ed25519 private key, nil for any other key.
+func (k *Key) priv() ed25519.PrivateKey {
+	if m := k.mat.Load(); m != nil {
+		return m.priv
+	}
+	return nil
+}
 
 // Public returns the key a verifier needs: k itself for HMAC (the secret is
 // shared), a verification-only key for Ed25519.
 func (k *Key) Public() *Key {
-	if k.alg != Ed25519 || k.priv == nil {
+	if k.alg != Ed25519 || k.priv() == nil {
 		return k
 	}
 	p, _ := NewEd25519PublicKey(k.id, k.pub)
@@ -170,16 +204,17 @@ func (k *Key) LogValue() slog.Value {
 
 // sign appends the signature of base to dst.
 func (k *Key) sign(dst, base []byte) ([]byte, error) {
+	m := k.mat.Load()
 	switch {
-	case k.secret != nil:
+	case m != nil && m.secret != nil:
 		h := k.macs.Get().(hash.Hash)
 		h.Reset()
 		h.Write(base)
 		dst = h.Sum(dst)
 		k.macs.Put(h)
 		return dst, nil
-	case k.priv != nil:
-		return append(dst, ed25519.Sign(k.priv, base)...), nil
+	case m != nil && m.priv != nil:
+		return append(dst, ed25519.Sign(m.priv, base)...), nil
 	default:
 		return dst, &ConfigError{Option: "key", Reason: "key " + strconv.Quote(k.id) + " is verification-only"}
 	}

@@ -1,7 +1,14 @@
 package signer_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/securecall/securecall/signer"
@@ -62,5 +69,76 @@ func TestNewRefusesStaticVerificationOnlyKey(t *testing.T) {
 	wantConfigErr(t, "New(StaticKey(public key))", err, "Options.Keys")
 	if _, err := signer.NewVerifier(signer.VerifierOptions{Keys: signer.StaticKey(pub)}); err != nil {
 		t.Errorf("NewVerifier(StaticKey(public key)): %v", err)
+	}
+}
+
+// A *Key reached through unexported fields (the source StaticKey returns,
+// a Signer or Verifier using it, a caller's struct) is printed by
+// reflection, not by Key's Format, and for a verb fmt has no case for on a
+// pointer (%s, %q, %c, ...) fmt prints the Key's fields: fmt.Sprintf("%s",
+// signer.StaticKey(k)), or a *Signer or *Verifier with %s, showed the HMAC
+// secret or the Ed25519 private key byte by byte.
+func TestKeyMaterialNeverPrintedThroughHolders(t *testing.T) {
+	secret := bytes.Repeat([]byte{0xab}, signer.MinHMACKeySize)
+	hk, err := signer.NewHMACKey("h", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ek, err := signer.NewEd25519Key("e", priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		k        *signer.Key
+		material []byte
+	}{{hk, secret}, {ek, priv.Seed()}} {
+		forms := []string{strings.Trim(fmt.Sprint(tc.material), "[]"), hex.EncodeToString(tc.material),
+			fmt.Sprintf("%X", tc.material), string(tc.material), base64.StdEncoding.EncodeToString(tc.material)[:40]}
+		ks, err := signer.NewKeySet(tc.k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := signer.New(signer.Options{Keys: signer.StaticKey(tc.k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := signer.NewVerifier(signer.VerifierOptions{Keys: signer.StaticKey(tc.k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		holders := map[string]any{
+			"StaticKey": signer.StaticKey(tc.k), "KeySet": ks, "Signer": s, "Verifier": v,
+			"caller's struct": struct{ k *signer.Key }{tc.k},
+		}
+		for name, h := range holders {
+			var outs []string
+			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%o", "%b", "%c", "%U", "%t", "%e"} {
+				outs = append(outs, verb+" "+fmt.Sprintf(verb, h))
+			}
+			for _, jsonHandler := range []bool{false, true} {
+				var b strings.Builder
+				var lh slog.Handler = slog.NewTextHandler(&b, nil)
+				if jsonHandler {
+					lh = slog.NewJSONHandler(&b, nil)
+				}
+				slog.New(lh).Info("m", "v", h)
+				outs = append(outs, b.String())
+			}
+			if j, err := json.Marshal(h); err == nil {
+				outs = append(outs, string(j))
+			}
+			for _, out := range outs {
+				for _, f := range forms {
+					if strings.Contains(out, f) {
+						t.Errorf("%s of key %s printed shows key material: %q", name, tc.k.ID(), out)
+						break
+					}
+				}
+			}
+		}
 	}
 }

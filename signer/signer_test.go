@@ -100,7 +100,7 @@ func TestKeyNeverPrintsMaterial(t *testing.T) {
 	}
 	ed := testEdKey(t, "ed")
 	out = fmt.Sprintf("%v %+v %#v", ed, ed, ed)
-	if strings.Contains(out, fmt.Sprintf("%x", ed.priv.Seed()[:6])) {
+	if strings.Contains(out, fmt.Sprintf("%x", ed.priv().Seed()[:6])) {
 		t.Fatalf("ed25519 seed printed: %s", out)
 	}
 }
