@@ -13,8 +13,10 @@ func WithSigner(s *signer.Signer) Option {
 	return requireValue("WithSigner", s, func(c *config, v *signer.Signer) { c.setSigner("WithSigner", v) })
 }
 
-// WithHMACSigning signs every request to the client's origins with
-// hmac-sha256 and the default policy of signer.New: label "sig1", a 128-bit
+// WithHMACSigning signs every request to the client's origins with the
+// current key's algorithm (hmac-sha256 for a key of signer.NewHMACKey; an
+// Ed25519 key, which keys may also hand out, signs with ed25519) and the
+// default policy of signer.New: label "sig1", a 128-bit
 // nonce, and the components signer.DefaultComponents (method, authority,
 // path, query; content-digest and content-type when there is a body;
 // authorization when present). keys supplies the current key on every
