@@ -23,8 +23,9 @@ type KeySource interface {
 }
 
 // KeyLookup finds a verification key by key id. It returns an error
-// wrapping ErrUnknownKey when it has no key with that id. Implementations
-// must be safe for concurrent use.
+// wrapping ErrUnknownKey when it has no key with that id; a key of another
+// id (a default for ids it does not know) is refused by the verifier as
+// ErrUnknownKey too. Implementations must be safe for concurrent use.
 type KeyLookup interface {
 	LookupKey(ctx context.Context, keyID string) (*Key, error)
 }

@@ -483,6 +483,12 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 	if key == nil {
 		return fail(ErrUnknownKey, "")
 	}
+	if key.id != in.KeyID {
+		// A custom KeyLookup answered the id with another key (a default
+		// for ids it does not know): the request would be accepted under
+		// the id it names, which is what the result reports.
+		return fail(ErrUnknownKey, "the key lookup returned a key of another id")
+	}
 	if in.Alg != "" && in.Alg != key.alg {
 		return fail(ErrAlgorithmMismatch, "alg "+strconv.Quote(string(in.Alg))+", key is "+string(key.alg))
 	}
