@@ -22,6 +22,11 @@
 // list shows the keys securecall's examples and docs use (client-secret,
 // oauth-client-key, refresh-token, api-key, access-token, signing-key) and
 // whether each is set: go-keyring cannot enumerate a service's items.
+//
+// It exits with 0 on success, 1 when the store fails (a missing key, a
+// locked keyring, an empty or too long value), and 2 for -h, no command,
+// or a command line it cannot run (an unknown command or flag, a missing
+// or extra argument).
 package main
 
 import (
@@ -57,8 +62,11 @@ func main() {
 	os.Exit(runMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// runMain runs one command and returns the process's exit code: 0, 2 for
-// a usage request, 1 for any other failure (printed to stderr).
+// runMain runs one command and returns the process's exit code: 0; 2 for
+// a usage request (-h, no command) or a command line it cannot run (an
+// unknown command or flag, a missing or extra argument); 1 for any other
+// failure (a missing key, an unavailable store). Errors are printed to
+// stderr.
 func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// No overall deadline: it would count the time a person takes to
 	// answer the prompt against the store call that follows. Each keyring
@@ -69,9 +77,26 @@ func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "secrets:", err)
+		if _, ok := errors.AsType[*usageError](err); ok {
+			return 2
+		}
 		return 1
 	}
 	return 0
+}
+
+// usageError is a command line run cannot run: runMain exits with 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usage wraps a flag parse error, or makes one from a message.
+func usage(err error) error {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return &usageError{err}
 }
 
 // run executes one command. store, when non-nil, replaces the store the
@@ -87,7 +112,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usage(err)
 	}
 	if store == nil {
 		var err error
@@ -103,7 +128,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd, rest := rest[0], rest[1:]; cmd {
 	case "set":
 		if len(rest) != 1 {
-			return errors.New("set takes exactly one KEY; the value is read from stdin or a prompt, never from the command line (it would show in ps and in shell history)")
+			return usage(errors.New("set takes exactly one KEY; the value is read from stdin or a prompt, never from the command line (it would show in ps and in shell history)"))
 		}
 		return set(ctx, store, rest[0], stdin, stderr)
 	case "get":
@@ -111,10 +136,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		gs.SetOutput(stderr)
 		reveal := gs.Bool("reveal", false, "print the value instead of its fingerprint")
 		if err := gs.Parse(rest); err != nil {
-			return err
+			return usage(err)
 		}
 		if gs.NArg() != 1 {
-			return errors.New("get takes exactly one KEY")
+			return usage(errors.New("get takes exactly one KEY"))
 		}
 		v, err := store.Get(ctx, gs.Arg(0))
 		if err != nil {
@@ -129,7 +154,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	case "delete":
 		if len(rest) != 1 {
-			return errors.New("delete takes exactly one KEY")
+			return usage(errors.New("delete takes exactly one KEY"))
 		}
 		if err := store.Delete(ctx, rest[0]); err != nil {
 			return err
@@ -138,12 +163,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	case "list":
 		if len(rest) != 0 {
-			return errors.New("list takes no arguments")
+			return usage(errors.New("list takes no arguments"))
 		}
 		return list(ctx, store, stdout)
 	default:
 		fs.Usage()
-		return fmt.Errorf("unknown command %q", cmd)
+		return usage(fmt.Errorf("unknown command %q", cmd))
 	}
 }
 

@@ -206,3 +206,33 @@ func TestSetMultiLineValueFromStdin(t *testing.T) {
 		t.Fatalf("stored %q, want the whole PEM block", v)
 	}
 }
+
+// TestUsageErrorsExitTwo: a command line the program cannot run (an
+// unknown command or flag, a missing or extra argument) exits with 2, as
+// no command at all and -h do, so that a script tells it from a failed
+// store call (a missing key, a locked keyring), which exits with 1; and
+// nothing is stored or deleted.
+func TestUsageErrorsExitTwo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "secrets")
+	for _, args := range [][]string{
+		{}, {"-h"}, {"frobnicate"}, {"-nope", "list"}, {"set"}, {"set", "api-key", "the-value"},
+		{"get"}, {"get", "-x", "api-key"}, {"get", "a", "b"}, {"delete"}, {"list", "x"},
+	} {
+		var out, errOut bytes.Buffer
+		code := runMain(append([]string{"-dir", dir}, args...), strings.NewReader("v\n"), &out, &errOut)
+		if code != 2 {
+			t.Errorf("%q: exit %d, want 2 (stderr %q)", args, code, errOut.String())
+		}
+		if strings.Contains(errOut.String(), "the-value") {
+			t.Errorf("%q: stderr shows the value: %q", args, errOut.String())
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a usage error wrote to the store: %v", err)
+	}
+	// A failure of the store is 1.
+	var out, errOut bytes.Buffer
+	if code := runMain([]string{"-dir", dir, "get", "api-key"}, strings.NewReader(""), &out, &errOut); code != 1 {
+		t.Fatalf("get of a missing key: exit %d, want 1", code)
+	}
+}
