@@ -14,7 +14,9 @@
 // the terminal's echo turned off (a line of any length: the terminal's own
 // line editing, which cuts a line at 4095 bytes, is off, and the prompt
 // handles the erase, kill, end-of-file, word-erase and literal-next keys
-// itself); Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) at
+// itself; several lines pasted at once are refused, the rest of the paste
+// read and dropped, so none of it reaches the shell); Ctrl-C (or SIGTERM,
+// SIGHUP, SIGQUIT) at
 // the prompt turns echo back on before the command ends.
 //
 // get prints the length and a short SHA-256 fingerprint, so two machines'
@@ -278,6 +280,10 @@ func readNoEcho(f *os.File) ([]byte, error) {
 			case int(c) == keys.lnext:
 				literal = true
 			case c == '\n' || c == '\r':
+				if dropPending(f) {
+					clear(line)
+					return nil, errMultiLine
+				}
 				return line, nil
 			case int(c) == keys.eof:
 				// As in the terminal's own line editing: on an empty
@@ -323,6 +329,34 @@ func readNoEcho(f *os.File) ([]byte, error) {
 		n, err := f.Read(buf)
 		if err != nil || n == 1 && (buf[0] == '\n' || buf[0] == '\r') {
 			return line, nil
+		}
+	}
+}
+
+// errMultiLine: the line typed at the prompt came with more input after
+// it, a paste of several lines.
+var errMultiLine = errors.New("more than one line at the prompt (pasted?); nothing stored: pipe a value of several lines into stdin (set KEY < FILE)")
+
+// dropPending reads and drops the input already waiting in the terminal f
+// after the prompt's line, and reports whether it held anything but line
+// ends: several lines pasted at once (a PEM key, a token and the next
+// line of a file). The first line alone is not the value meant, and the
+// rest, left in the terminal's input, would go to the user's shell, which
+// shows it, keeps it in its history and runs each line as a command.
+func dropPending(f *os.File) (more bool) {
+	buf := make([]byte, 4096)
+	defer clear(buf)
+	for {
+		n := pendingInput(f)
+		if n <= 0 {
+			return more
+		}
+		n, err := f.Read(buf[:min(n, len(buf))])
+		for _, c := range buf[:n] {
+			more = more || c != '\n' && c != '\r'
+		}
+		if err != nil {
+			return more
 		}
 	}
 }

@@ -213,3 +213,52 @@ func TestPromptWordEraseAndLiteralNext(t *testing.T) {
 		t.Fatalf("literal next: stored %q (%v), want %q", got, err, "a\x15b\x7fc")
 	}
 }
+
+// Several lines pasted at the prompt at once (a PEM key, a token with a
+// newline after it and the next line of a file) are refused, with nothing
+// stored, and the lines after the first are read and dropped: the first
+// line alone is not the value the user meant (a PEM key's "-----BEGIN"
+// line), and the rest, left in the terminal's input, would go to the
+// user's shell, which shows it, keeps it in its history and runs each line
+// as a command.
+func TestPromptMultiLinePasteLeavesNothingBehind(t *testing.T) {
+	master, tty := openPTY(t)
+	dir := filepath.Join(t.TempDir(), "secrets")
+	done := make(chan error, 1)
+	go func() {
+		var out, errOut strings.Builder
+		done <- run(context.Background(), []string{"-dir", dir, "set", "api-key"}, tty, &out, &errOut, nil)
+	}()
+	for echoOn(t, tty) {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := master.Write([]byte("-----BEGIN PRIVATE KEY-----\nMC4CSECRETLINE\n-----END PRIVATE KEY-----\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "more than one line") {
+		t.Fatalf("a pasted multi-line value: %v, want it refused", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "api-key")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a value was stored: %v", err)
+	}
+	// What the next reader of the terminal gets: only what is typed later.
+	if _, err := master.Write([]byte("after\n")); err != nil {
+		t.Fatal(err)
+	}
+	var next strings.Builder
+	buf := make([]byte, 256)
+	for !strings.Contains(next.String(), "after") {
+		n, err := tty.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next.Write(buf[:n])
+	}
+	if strings.Contains(next.String(), "SECRET") || strings.Contains(next.String(), "PRIVATE") {
+		t.Fatalf("the pasted lines after the first were left for the next reader of the terminal: %q", next.String())
+	}
+	// A line pasted with "\r\n" (or typed, then Enter) is one line.
+	if got, err := typeAtPrompt(t, "t0ken\r\n"); err != nil || string(got) != "t0ken" {
+		t.Fatalf("a line ending in CRLF: stored %q (%v), want %q", got, err, "t0ken")
+	}
+}

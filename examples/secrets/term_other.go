@@ -13,6 +13,8 @@ func isTerminal(*os.File) bool { return false }
 
 var promptSignals = []os.Signal{os.Interrupt}
 
+func pendingInput(*os.File) int { return 0 }
+
 func signalExitCode(os.Signal) int { return 1 }
 
 func echoOff(*os.File) (func(), lineKeys, error) {

@@ -27,6 +27,16 @@ func isTerminal(f *os.File) bool {
 	return err == nil
 }
 
+// pendingInput is the number of bytes waiting to be read from the
+// terminal f (0 when it cannot tell).
+func pendingInput(f *os.File) int {
+	n, err := unix.IoctlGetInt(int(f.Fd()), ioctlInQueue)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 // echoOff turns the terminal's echo and its line editing off (it cuts a
 // line at 4095 bytes on Linux, 1 KiB on macOS, and drops the rest: a long
 // token pasted at the prompt would be stored cut short) and returns a
