@@ -17,7 +17,8 @@
 // itself; several lines pasted at once are refused, the rest of the paste
 // read and dropped, so none of it reaches the shell); Ctrl-C (or SIGTERM,
 // SIGHUP, SIGQUIT) at
-// the prompt turns echo back on before the command ends.
+// the prompt turns echo back on before the command ends; Ctrl-Z turns it
+// back on before the command stops, and fg turns it off again.
 //
 // get prints the length and a short SHA-256 fingerprint, so two machines'
 // secrets can be compared without showing them; -reveal prints the value.

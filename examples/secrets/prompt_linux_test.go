@@ -262,3 +262,66 @@ func TestPromptMultiLinePasteLeavesNothingBehind(t *testing.T) {
 		t.Fatalf("a line ending in CRLF: stored %q (%v), want %q", got, err, "t0ken")
 	}
 }
+
+// stopped reports whether the process pid is stopped (state T).
+func stopped(t *testing.T, pid int) bool {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	return strings.HasPrefix(s[strings.LastIndexByte(s, ')')+1:], " T")
+}
+
+// TestSuspendedPromptRestoresEcho: Ctrl-Z (SIGTSTP) at the hidden prompt
+// stops the command with the terminal's echo back on, and fg (SIGCONT)
+// turns it off again before the value is typed: a shell gives the
+// terminal its own settings back when a job stops (echo on) and does not
+// hand the job's back on fg, so the value typed after fg would be shown on
+// the screen; and stopped with echo off, the shell the user returns to
+// would be left without echo by one that does not reset it.
+func TestSuspendedPromptRestoresEcho(t *testing.T) {
+	master, tty := openPTY(t)
+	dir := filepath.Join(t.TempDir(), "secrets")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPromptChild$")
+	cmd.Env = append(os.Environ(), "SECRETS_PROMPT_CHILD_DIR="+dir)
+	cmd.Stdin = tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	for echoOn(t, tty) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := cmd.Process.Signal(unix.SIGTSTP); err != nil {
+		t.Fatal(err)
+	}
+	for !stopped(t, cmd.Process.Pid) {
+		time.Sleep(time.Millisecond)
+	}
+	if !echoOn(t, tty) {
+		t.Fatal("stopped at the prompt with the terminal's echo off")
+	}
+	if err := cmd.Process.Signal(unix.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	for echoOn(t, tty) { // the shell's settings: the prompt turns echo off again
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := master.Write([]byte("v4lue\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "api-key")); err != nil || string(b) != "v4lue" {
+		t.Fatalf("stored %q %v", b, err)
+	}
+	if !echoOn(t, tty) {
+		t.Fatal("echo off after the prompt")
+	}
+}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"os/signal"
 
 	"golang.org/x/sys/unix"
 )
@@ -63,8 +64,39 @@ func echoOff(f *os.File) (func(), lineKeys, error) {
 	t.Lflag &^= unix.ECHO | unix.ICANON
 	t.Lflag |= unix.ISIG
 	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
+	// Ctrl-Z (SIGTSTP) stops the process with the terminal restored, and
+	// fg (SIGCONT) turns echo off again: a shell gives the terminal its
+	// own settings back when a job stops and does not hand the job's back
+	// on fg, so what is typed after fg would be echoed. (Echo goes off
+	// again on SIGCONT, not when kill returns: a process stops some time
+	// after sending itself SIGSTOP.)
+	jobSig := make(chan os.Signal, 2)
+	signal.Notify(jobSig, unix.SIGTSTP, unix.SIGCONT)
 	if err := unix.IoctlSetTermios(fd, ioctlSetTermios, &t); err != nil {
+		signal.Stop(jobSig)
 		return nil, lineKeys{}, err
 	}
-	return func() { unix.IoctlSetTermios(fd, ioctlSetTermios, old) }, keys, nil
+	done, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case s := <-jobSig:
+				if s == unix.SIGTSTP {
+					unix.IoctlSetTermios(fd, ioctlSetTermios, old)
+					unix.Kill(unix.Getpid(), unix.SIGSTOP)
+				} else {
+					unix.IoctlSetTermios(fd, ioctlSetTermios, &t)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(jobSig)
+		close(done)
+		<-watched
+		unix.IoctlSetTermios(fd, ioctlSetTermios, old)
+	}, keys, nil
 }
