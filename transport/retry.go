@@ -694,6 +694,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 				if lastErr != nil {
 					last = fmt.Errorf("%w (last attempt: %w)", last, lastErr)
 				}
+				last = policyError(pendingCheck, last) // CheckRetry's (true, err): err, as for every stop
 				l.count(ctx, l.stops, host, RetryStopKey, string(StopBody))
 				return nil, &RetryError{Attempts: n, Reason: StopBody, Last: last, Status: lastStatus}
 			}

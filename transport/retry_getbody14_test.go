@@ -100,3 +100,32 @@ func TestRetryGetBodyStopIsCounted(t *testing.T) {
 		}
 	})
 }
+
+// CheckRetry's (true, err) means "retry; if you cannot, fail with err"
+// (go-retryablehttp), and every other stop keeps err: a retry stopped
+// because GetBody failed keeps it too, beside GetBody's error.
+func TestRetryGetBodyStopKeepsCheckRetryError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		policyErr := errors.New("policy: unexpected status")
+		policy := func(_ context.Context, resp *http.Response, err error) (bool, error) {
+			if resp != nil && resp.StatusCode >= 500 {
+				return true, policyErr
+			}
+			return err != nil, nil
+		}
+		boom := errors.New("cannot rewind")
+		next := transporttest.NewResponder(transporttest.Respond(503, "busy"))
+		rt := newRetry(t, next, transport.RetryConfig{CheckRetry: policy})
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, resURL, strings.NewReader("data"))
+		req.GetBody = func() (io.ReadCloser, error) { return nil, boom }
+		resp, err := rt.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+			t.Fatal("got a response")
+		}
+		var re *transport.RetryError
+		if !errors.As(err, &re) || re.Reason != transport.StopBody || !errors.Is(err, boom) || !errors.Is(err, policyErr) || re.Status != 503 {
+			t.Fatalf("err %v (status %d); want request_body, wrapping GetBody's error and CheckRetry's, status 503", err, re.Status)
+		}
+	})
+}
