@@ -91,8 +91,8 @@ type HostLimit struct {
 	// non-ASCII name (HostKey holds its punycode form) are refused (see
 	// CheckHostPattern).
 	Pattern string
-	// Rate is the sustained request rate, per second. Zero: no rate
-	// limit (the adaptive throttle may still impose one).
+	// Rate is the sustained request rate, per second. Zero (or rate.Inf):
+	// no rate limit (the adaptive throttle may still impose one).
 	Rate rate.Limit
 	// Burst is the token bucket's size. Zero: max(1, Rate rounded up).
 	// Only with a Rate: a Burst without one is refused (a ConfigError).
@@ -533,7 +533,7 @@ func (l *throttleLayer) newHost(host string) *throttleHost {
 		}
 	}
 	h := &throttleHost{host: host, base: rate.Inf}
-	if hl.Rate > 0 {
+	if hl.Rate > 0 && hl.Rate != rate.Inf { // rate.Inf limits nothing, as zero
 		h.base = hl.Rate
 		h.burst = hl.Burst
 		if h.burst == 0 {
