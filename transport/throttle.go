@@ -95,7 +95,8 @@ type HostLimit struct {
 	// no rate limit (the adaptive throttle may still impose one).
 	Rate rate.Limit
 	// Burst is the token bucket's size. Zero: max(1, Rate rounded up).
-	// Only with a Rate: a Burst without one is refused (a ConfigError).
+	// Only with a finite Rate: a Burst without one is refused (a
+	// ConfigError).
 	Burst int
 	// MaxConcurrent caps the requests in flight to the host (from send to
 	// response body closed). Zero: no cap.
@@ -237,7 +238,7 @@ func (h HostLimit) check(field string, needPattern bool) error {
 	if h.Burst < 0 {
 		return configErrorf(field+".Burst", nil, "must not be negative, got %d", h.Burst)
 	}
-	if h.Burst > 0 && h.Rate == 0 {
+	if h.Burst > 0 && (h.Rate == 0 || h.Rate == rate.Inf) {
 		// Without a Rate there is no bucket (the adaptive throttle's own
 		// rate has a burst of 1): the Burst would do nothing. The fleet
 		// quota refuses the same.

@@ -371,6 +371,7 @@ func TestThrottleConfigErrors(t *testing.T) {
 		{transport.ThrottleConfig{Limit: transport.HostLimit{Rate: -1}}, "ThrottleConfig.Limit.Rate"},
 		{transport.ThrottleConfig{Limit: transport.HostLimit{Burst: -1}}, "ThrottleConfig.Limit.Burst"},
 		{transport.ThrottleConfig{Limit: transport.HostLimit{Burst: 5}}, "ThrottleConfig.Limit.Burst"},
+		{transport.ThrottleConfig{Limit: transport.HostLimit{Rate: rate.Inf, Burst: 5}}, "ThrottleConfig.Limit.Burst"},
 		{transport.ThrottleConfig{Hosts: []transport.HostLimit{{Pattern: "a.example", Burst: 5}}}, "ThrottleConfig.Hosts[0].Burst"},
 		{transport.ThrottleConfig{Limit: transport.HostLimit{MaxConcurrent: -1}}, "ThrottleConfig.Limit.MaxConcurrent"},
 		{transport.ThrottleConfig{Hosts: []transport.HostLimit{{Rate: 1}}}, "ThrottleConfig.Hosts[0].Pattern"},
