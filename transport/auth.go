@@ -194,26 +194,38 @@ func newCredLayer(next http.RoundTripper, name, scopeField string, src tokens.So
 	if err := configerr.Unconstructed(strings.TrimSuffix(scopeField, "Scope")+"Source", src); err != nil {
 		return nil, err
 	}
-	if err := configerr.Unconstructed(scopeField, scope); err != nil {
+	scope, err := ownScope(scopeField, scope, "credentials", "no request would get a credential")
+	if err != nil {
+		return nil, err
+	}
+	_, isOrigins := scope.(Origins)
+	inv, _ := src.(tokens.Invalidator)
+	return &credLayer{next: orDefault(next), name: name, src: src, inv: inv, scope: scope, http: isOrigins}, nil
+}
+
+// ownScope checks scope, the field option of a layer that sends what
+// (credentials, signatures) only to the destinations it allows, and
+// returns the layer's own copy of it: an Origins is the caller's slice,
+// which, rewritten in place afterwards, would move where they go. none
+// says what an empty Origins would mean.
+func ownScope(field string, scope Scope, what, none string) (Scope, error) {
+	if err := configerr.Unconstructed(field, scope); err != nil {
 		return nil, err
 	}
 	if scope == nil {
-		return nil, configErrorf(scopeField, nil, "a Scope is required: credentials go only to the origins it allows")
+		return nil, configErrorf(field, nil, "a Scope is required: %s go only to the origins it allows", what)
 	}
 	origins, isOrigins := scope.(Origins)
 	if isOrigins && len(origins) == 0 {
-		return nil, configErrorf(scopeField, nil, "empty origin list: no request would get a credential")
+		return nil, configErrorf(field, nil, "empty origin list: %s", none)
 	}
 	if reason := openScope(scope); reason != "" {
-		return nil, configErrorf(scopeField, nil, "%s", reason)
+		return nil, configErrorf(field, nil, "%s", reason)
 	}
 	if isOrigins {
-		// The caller's slice: rewritten in place afterwards, it would
-		// move where the credential goes.
-		scope = slices.Clone(origins)
+		return slices.Clone(origins), nil
 	}
-	inv, _ := src.(tokens.Invalidator)
-	return &credLayer{next: orDefault(next), name: name, src: src, inv: inv, scope: scope, http: isOrigins}, nil
+	return scope, nil
 }
 
 // inScope reports whether req may receive the credential: its URL and its

@@ -62,28 +62,16 @@ func NewSign(next http.RoundTripper, cfg SignConfig) (http.RoundTripper, error) 
 	if err := configerr.Unconstructed("SignConfig.Signer", cfg.Signer); err != nil {
 		return nil, err
 	}
-	if err := configerr.Unconstructed("SignConfig.Scope", cfg.Scope); err != nil {
-		return nil, err
-	}
 	params := cfg.Signer.Params()
 	if !slices.Contains(params, signer.ParamCreated) || !slices.Contains(params, signer.ParamNonce) {
 		return nil, configErrorf("SignConfig.Signer", nil, "the signer's parameters must include created and nonce, renewed on every attempt")
 	}
-	if cfg.Scope == nil {
-		return nil, configErrorf("SignConfig.Scope", nil, "a Scope is required: signatures go only to the origins it allows")
-	}
-	if o, ok := cfg.Scope.(Origins); ok && len(o) == 0 {
-		return nil, configErrorf("SignConfig.Scope", nil, "empty origin list: nothing would be signed")
-	}
-	if reason := openScope(cfg.Scope); reason != "" {
-		return nil, configErrorf("SignConfig.Scope", nil, "%s", reason)
+	scope, err := ownScope("SignConfig.Scope", cfg.Scope, "signatures", "nothing would be signed")
+	if err != nil {
+		return nil, err
 	}
 	// A nil Clock: the attempt's clock (its shared reading under
 	// RetryConfig.SharedClock, else time.Now).
-	scope := cfg.Scope
-	if o, ok := scope.(Origins); ok {
-		scope = slices.Clone(o) // not the caller's slice, which it may rewrite
-	}
 	return &signLayer{next: orDefault(next), signer: cfg.Signer, scope: scope, clock: cfg.Clock}, nil
 }
 
