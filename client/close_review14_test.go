@@ -110,24 +110,7 @@ func TestCloseReview14WholeClient(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var issued atomic.Int32
-	refreshArrived := make(chan struct{})
-	releaseRefresh := make(chan struct{})
-	var releaseOnce sync.Once
-	release := func() { releaseOnce.Do(func() { close(releaseRefresh) }) }
-	t.Cleanup(release)
-	tokenSrv, tokenConns := newConnCountingServer(t, true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := issued.Add(1)
-		life := 2
-		if n == 2 {
-			// The early refresh: held until the client is closed.
-			close(refreshArrived)
-			<-releaseRefresh
-			life = 3600
-		}
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"access_token":"tok-%d","token_type":"Bearer","expires_in":%d}`, n, life)
-	}))
+	tokenSrv, tokenConns, issued, refreshArrived, release := heldRefreshTokenServer(t, true)
 	v, err := signer.NewVerifier(signer.VerifierOptions{Keys: hmacKeys(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -333,23 +316,7 @@ func TestCloseReview14SharedMeterProvider(t *testing.T) {
 func TestCloseReview14RefreshEndingAfterClose(t *testing.T) {
 	for _, h2 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("h2=%v", h2), func(t *testing.T) {
-			var issued atomic.Int32
-			refreshArrived := make(chan struct{})
-			releaseRefresh := make(chan struct{})
-			var releaseOnce sync.Once
-			release := func() { releaseOnce.Do(func() { close(releaseRefresh) }) }
-			t.Cleanup(release)
-			tokenSrv, tokenConns := newConnCountingServer(t, h2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				n := issued.Add(1)
-				life := 2
-				if n == 2 {
-					close(refreshArrived)
-					<-releaseRefresh
-					life = 3600
-				}
-				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprintf(w, `{"access_token":"tok-%d","token_type":"Bearer","expires_in":%d}`, n, life)
-			}))
+			tokenSrv, tokenConns, _, refreshArrived, release := heldRefreshTokenServer(t, h2)
 			apiSrv, apiConns := newConnCountingServer(t, h2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				io.WriteString(w, "ok")
 			}))
@@ -464,4 +431,30 @@ func TestCloseReview14TLSConfigCertGauge(t *testing.T) {
 			t.Errorf("%s: after Close %v", name, got)
 		}
 	}
+}
+
+// heldRefreshTokenServer starts a token server (HTTP/2 when h2) whose
+// first token lives 2 s, so the client soon refreshes it early; that
+// second token request is held (refreshArrived closes when it arrives)
+// until release, then answered with a token of an hour. issued counts the
+// token requests.
+func heldRefreshTokenServer(t *testing.T, h2 bool) (srv *httptest.Server, conns *connCounter, issued *atomic.Int32, refreshArrived <-chan struct{}, release func()) {
+	issued = new(atomic.Int32)
+	arrived := make(chan struct{})
+	releaseRefresh := make(chan struct{})
+	var releaseOnce sync.Once
+	release = func() { releaseOnce.Do(func() { close(releaseRefresh) }) }
+	t.Cleanup(release)
+	srv, conns = newConnCountingServer(t, h2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := issued.Add(1)
+		life := 2
+		if n == 2 {
+			close(arrived)
+			<-releaseRefresh
+			life = 3600
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"tok-%d","token_type":"Bearer","expires_in":%d}`, n, life)
+	}))
+	return srv, conns, issued, arrived, release
 }
