@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/internal/stackhook"
 	"github.com/securecall/securecall/transport"
@@ -151,7 +152,7 @@ func checkRequest(req *http.Request) error {
 	// writer refuses them only deep in the stack, and its HTTP/2 transport
 	// does not refuse them up front at all: the attempt hangs until its
 	// timeout, is retried and counted against the host's breaker.
-	if hasCTL(req.URL.Opaque) || hasCTL(req.URL.RawQuery) {
+	if ascii.HasCTL(req.URL.Opaque) || ascii.HasCTL(req.URL.RawQuery) {
 		return fmt.Errorf("%w: control character in the URL", ErrInvalidRequest)
 	}
 	// A space ends the request-target of an HTTP/1.1 request line ("GET
@@ -232,17 +233,6 @@ func checkFields(what string, h http.Header) error {
 		}
 	}
 	return nil
-}
-
-// hasCTL reports whether s holds a byte net/http refuses in a request-target
-// (an ASCII control character or DEL).
-func hasCTL(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if b := s[i]; b < ' ' || b == 0x7f {
-			return true
-		}
-	}
-	return false
 }
 
 // hasSpaceOrHash reports whether s has a ' ' or a '#': strings.ContainsAny(s,

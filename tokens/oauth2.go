@@ -22,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/configerr"
 )
 
@@ -780,7 +781,7 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 		if r.rt.IsZero() {
 			return Token{}, fmt.Errorf("tokens: refresh token under %q is empty: %w", r.key, ErrNoToken)
 		}
-		if hasControl(r.rt.Value()) {
+		if ascii.HasCTL(r.rt.Value()) {
 			// No refresh token (1*VSCHAR, RFC 6749 Appendix A.17): the
 			// server would answer invalid_grant, as if the grant were
 			// revoked. Read the backend again next time, past a cache,
@@ -852,17 +853,6 @@ func (r *Refresher) rotate(ctx context.Context, rt string) error {
 		}
 	}
 	return nil
-}
-
-// hasControl reports whether s has an ASCII control character (CR, LF,
-// tab, NUL, DEL).
-func hasControl(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f {
-			return true
-		}
-	}
-	return false
 }
 
 // reportStaleFallback hands err to the error handler or, without one, logs
