@@ -99,6 +99,10 @@ type VerifierOptions struct {
 	// AllowUnsignedBody accepts requests with a body whose signature does
 	// not cover content-digest. Default false: a request with a body must
 	// cover content-digest, and the digest is checked against the body.
+	// "content-digest";sf, "content-digest";bs and a ;key= naming sha-256
+	// or sha-512 cover it too (a ;key= naming another algorithm does not:
+	// that member is never checked). A signature covering it is checked
+	// against the body whatever this option says.
 	AllowUnsignedBody bool
 
 	// Tag, when set, must equal the signature's tag parameter.
@@ -499,7 +503,7 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 			return fail(ErrMissingComponent, "required "+v.required[i].id+" not covered")
 		}
 	}
-	coversDigest := covers(in.Components, &contentDigestComponent)
+	coversDigest := slices.ContainsFunc(in.Components, coversContentDigest)
 	if !v.allowUnsignedBody && serverHasBody(r) && !coversDigest {
 		return fail(ErrMissingComponent, "request has a body but content-digest is not covered")
 	}
@@ -585,7 +589,21 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 	}, nil
 }
 
-var contentDigestComponent = Field("content-digest")
+// coversContentDigest reports whether a signature covering c covers the
+// Content-Digest field so that, the digest checked against the body, the
+// body is covered: "content-digest" as it is, re-serialised strictly (;sf,
+// RFC 9421 §2.1.1: every member, as the verifier parses them to check
+// them), or each line wrapped as a byte sequence (;bs, §2.1.3: every byte
+// of every line); or one member (;key="...", §2.1.2) when it is a sha-256
+// or sha-512 member: the verifier checks every member of those algorithms
+// against the body, so the signed one must match it, whatever unsigned
+// members were added. A member of another algorithm (md5, sha-384) is never
+// checked, so covering it alone does not cover the body: an unsigned
+// sha-256 member beside it could describe any body.
+func coversContentDigest(c Component) bool {
+	return c.kind == kindField && c.name == "content-digest" &&
+		(!c.hasKey || DigestAlgorithm(c.key).size() != 0)
+}
 
 func covers(list []Component, c *Component) bool {
 	for i := range list {
