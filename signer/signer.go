@@ -65,6 +65,8 @@ type Options struct {
 	// DefaultComponents(). A component marked IfPresent is covered only when
 	// the request has it; every other one must be present or Sign fails
 	// with ErrMissingComponent. When a content-digest component is listed
+	// (Field, FieldSF, FieldBS, or FieldKey of the Digest algorithm; a
+	// FieldKey of the other supported algorithm is a *ConfigError)
 	// and the request has a body but no Content-Digest field, Sign computes
 	// the field (streaming the body through GetBody) and adds it; when the
 	// request has its own Content-Digest, Sign checks it against the body
@@ -161,6 +163,10 @@ func New(opts Options) (*Signer, error) {
 	if len(comps) > MaxComponents {
 		return nil, &ConfigError{Option: "Options.Components", Reason: "more than " + strconv.Itoa(MaxComponents) + " components (MaxComponents): a verifier refuses the signature"}
 	}
+	digest := opts.Digest
+	if digest == "" {
+		digest = DefaultDigest
+	}
 	required := 0
 	for i, c := range comps {
 		if err := c.validate(); err != nil {
@@ -183,8 +189,14 @@ func New(opts Options) (*Signer, error) {
 		if !c.optional {
 			required++
 		}
-		if c.kind == kindField && c.name == "content-digest" && len(c.params) == 0 {
+		if coversContentDigest(c) {
+			// ;sf, ;bs and a ;key= of a checked algorithm cover the digest
+			// as the plain field does (see coversContentDigest): it is
+			// added or checked the same way.
 			s.coversDigest = true
+			if c.hasKey && c.key != string(digest) && digest.size() != 0 {
+				return nil, &ConfigError{Option: "Options.Components[" + strconv.Itoa(i) + "]", Reason: c.id + " names another algorithm than Options.Digest (" + string(digest) + "): the Content-Digest Sign adds would not have that member"}
+			}
 		}
 		s.coversCookie = s.coversCookie || c.kind == kindField && c.name == "cookie"
 		s.coversLength = s.coversLength || c.kind == kindField && c.name == "content-length"
@@ -260,10 +272,7 @@ func New(opts Options) (*Signer, error) {
 		return nil, &ConfigError{Option: "Options.NonceSize", Reason: fmt.Sprintf("must be between %d and %d bytes", MinNonceSize, MaxNonceSize)}
 	}
 
-	s.digest = opts.Digest
-	if s.digest == "" {
-		s.digest = DefaultDigest
-	}
+	s.digest = digest
 	if s.digest.size() == 0 {
 		return nil, &ConfigError{Option: "Options.Digest", Reason: "unsupported digest algorithm " + strconv.Quote(string(s.digest))}
 	}
