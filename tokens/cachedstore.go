@@ -45,10 +45,27 @@ func WithReadTimeout(d time.Duration) CachedStoreOption {
 
 // WithOnChange sets the rotation hook: a function called with the key when a
 // read of the backend (Refresh, or a Get after WithMaxAge) finds a value
-// different from the cached one. Use it to drop what was derived from the
-// old secret, for example to Invalidate a token obtained with an old client
-// secret. It runs on the reading goroutine and must not block.
+// different from the cached one, or finds the key gone from the backend
+// (ErrNotFound: deleted or revoked there; the cached value is dropped).
+// Use it to drop what was derived from the old secret, for example to
+// Invalidate a token obtained with an old client secret. To tell a
+// deletion from a new value, use WithOnChangeOrDelete. It runs on the
+// reading goroutine and must not block; it may Get or Refresh the key (a
+// Get of a deleted key then reads the backend again). A key that was not
+// cached has no old value, and its first read calls no hook. The last of
+// WithOnChange and WithOnChangeOrDelete given is the hook.
 func WithOnChange(f func(key string)) CachedStoreOption {
+	if f == nil {
+		return WithOnChangeOrDelete(nil)
+	}
+	return WithOnChangeOrDelete(func(key string, _ bool) { f(key) })
+}
+
+// WithOnChangeOrDelete is WithOnChange with the kind of change: deleted is
+// false when the re-read found a new value (Get returns it) and true when
+// it found the key gone from the backend (the cached value was dropped, and
+// a Get reads the backend again).
+func WithOnChangeOrDelete(f func(key string, deleted bool)) CachedStoreOption {
 	return cachedOptionFunc(func(c *CachedStore) { c.onChange = f })
 }
 
@@ -56,7 +73,7 @@ func WithOnChange(f func(key string)) CachedStoreOption {
 // that only the first Get of a key costs a backend read (a keyring read
 // takes milliseconds). Concurrent first reads of one key share one backend
 // read. Set and Delete write through and update the cache. Refresh re-reads
-// a key for rotation; WithOnChange reports a rotated value.
+// a key for rotation; WithOnChange reports a rotated or deleted value.
 //
 // A backend read has a timeout of its own (WithReadTimeout).
 // Not-found results are not cached, and a read (Refresh, or a Get after
@@ -68,7 +85,7 @@ type CachedStore struct {
 	s        Store
 	maxAge   time.Duration
 	timeout  time.Duration
-	onChange func(string)
+	onChange func(key string, deleted bool)
 
 	mu  sync.RWMutex
 	m   map[string]cachedValue
@@ -174,11 +191,16 @@ func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
 				// would serve it. A backend that could not serve says
 				// nothing about the key, and the value stays.
 				c.mu.Lock()
-				if old, had := c.m[key]; had && !old.gone && old.seq <= start {
+				old, had := c.m[key]
+				dropped := had && !old.gone && old.seq <= start
+				if dropped {
 					clear(old.v)
 					c.m[key] = cachedValue{seq: start, gone: true}
 				}
 				c.mu.Unlock()
+				if dropped {
+					c.changed(key, true)
+				}
 			}
 			return nil, err
 		}
@@ -199,8 +221,8 @@ func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
 			clear(old.v)
 		}
 		c.mu.Unlock()
-		if changed && c.onChange != nil {
-			c.onChange(key)
+		if changed {
+			c.changed(key, false)
 		}
 		return shared, nil
 	})
@@ -221,6 +243,18 @@ func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
 		}
 		return nil, &StoreError{Backend: "cache", Op: "get", Key: key, Err: sentinel, Cause: cause}
 	}
+}
+
+// changed calls the WithOnChange hook from a read of key. The read is
+// first taken out of the singleflight group: a Get of key in the hook
+// would otherwise wait for the read the hook is part of (a deleted key is
+// not cached, so its Get reads).
+func (c *CachedStore) changed(key string, deleted bool) {
+	if c.onChange == nil {
+		return
+	}
+	c.sf.Forget(key)
+	c.onChange(key, deleted)
 }
 
 // Set writes through to the backend and caches value. When the backend
