@@ -95,9 +95,9 @@ func classifyPlatform(err error) error {
 // write did not happen.
 var errDismissed = errors.New("the keyring's prompt was dismissed; nothing was changed")
 
-// errStillLocked: the Secret Service did not unlock the collection or item
-// (the user dismissed its unlock prompt).
-var errStillLocked = errors.New("the keyring stayed locked (its unlock prompt was dismissed)")
+// errStillLocked: the Secret Service did not unlock the collection or item.
+// unlock wraps it with what its answers tell of why.
+var errStillLocked = errors.New("the keyring stayed locked")
 
 const (
 	ssServicePath     = dbus.ObjectPath("/org/freedesktop/secrets")
@@ -128,7 +128,7 @@ func (secretService) Get(service, user string) (string, error) {
 		return "", err
 	}
 	collection := svc.GetLoginCollection()
-	if err := unlock(svc, collection.Path()); err != nil {
+	if err := unlock(svc, collection.Path(), ssCollectionIface); err != nil {
 		return "", err
 	}
 	items, err := svc.SearchItems(collection, map[string]string{"username": user, "service": service})
@@ -143,7 +143,7 @@ func (secretService) Get(service, user string) (string, error) {
 		return "", err
 	}
 	defer svc.Close(session)
-	if err := unlock(svc, items[0]); err != nil { // the item may be locked on its own
+	if err := unlock(svc, items[0], ssItemIface); err != nil { // the item may be locked on its own
 		return "", err
 	}
 	secret, err := svc.GetSecret(items[0], session.Path())
@@ -164,7 +164,7 @@ func (secretService) Set(service, user, pw string) error {
 	}
 	defer svc.Close(session)
 	collection := svc.GetLoginCollection()
-	if err := unlock(svc, collection.Path()); err != nil {
+	if err := unlock(svc, collection.Path(), ssCollectionIface); err != nil {
 		return err
 	}
 	props := map[string]dbus.Variant{
@@ -185,7 +185,7 @@ func (secretService) Delete(service, user string) error {
 		return err
 	}
 	collection := svc.GetLoginCollection()
-	if err := unlock(svc, collection.Path()); err != nil {
+	if err := unlock(svc, collection.Path(), ssCollectionIface); err != nil {
 		return err
 	}
 	items, err := svc.SearchItems(collection, map[string]string{"username": user, "service": service})
@@ -205,18 +205,28 @@ func (secretService) Delete(service, user string) error {
 
 const secretsService = "org.freedesktop.secrets"
 
-// unlock unlocks obj (a collection or an item) with the Secret Service's
-// Unlock, through its prompt when it has one: errStillLocked when obj was
-// not unlocked (the prompt dismissed).
-func unlock(svc *ss.SecretService, obj dbus.ObjectPath) error {
+// unlock unlocks obj (a collection or an item, whose D-Bus interface is
+// iface) with the Secret Service's Unlock, through its prompt when it has
+// one: errStillLocked, saying why as far as the answers tell, when obj was
+// not unlocked.
+func unlock(svc *ss.SecretService, obj dbus.ObjectPath, iface string) error {
 	var unlocked []dbus.ObjectPath
 	var prompt dbus.ObjectPath
 	if err := svc.Object(secretsService, ssServicePath).Call(ssServiceIface+".Unlock", 0, []dbus.ObjectPath{obj}).Store(&unlocked, &prompt); err != nil {
 		return err
 	}
+	if prompt == "/" || prompt == "" {
+		if len(unlocked) == 0 {
+			return refusedUnlock(svc, obj, iface)
+		}
+		return nil
+	}
 	result, err := awaitPrompt(svc, prompt)
 	if errors.Is(err, errDismissed) {
-		return errStillLocked
+		// The answer is the same for a user's dismissal and a prompt
+		// that could not be shown (gnome-keyring with no prompter: no
+		// display, no gcr-prompter on the bus).
+		return fmt.Errorf("%w: its unlock prompt was dismissed, or could not be shown (no display or prompter)", errStillLocked)
 	}
 	if err != nil {
 		return err
@@ -228,9 +238,36 @@ func unlock(svc *ss.SecretService, obj dbus.ObjectPath) error {
 		unlocked = append(unlocked, more...)
 	}
 	if len(unlocked) == 0 {
-		return errStillLocked
+		return fmt.Errorf("%w: its unlock prompt completed without unlocking it", errStillLocked)
 	}
 	return nil
+}
+
+// refusedUnlock is the error for an Unlock of obj that unlocked nothing and
+// offered no prompt: obj does not exist (gnome-keyring that was never
+// unlocked has no login collection, and the default alias names none), or
+// the Secret Service will not unlock it without one.
+func refusedUnlock(svc *ss.SecretService, obj dbus.ObjectPath, iface string) error {
+	what := "keyring collection"
+	if iface == ssItemIface {
+		what = "keyring item"
+	}
+	_, err := svc.Object(secretsService, obj).GetProperty(iface + ".Locked")
+	var de dbus.Error
+	var dep *dbus.Error
+	name := ""
+	if errors.As(err, &de) {
+		name = de.Name
+	} else if errors.As(err, &dep) {
+		name = dep.Name
+	}
+	switch name {
+	case "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod",
+		"org.freedesktop.DBus.Error.UnknownInterface", "org.freedesktop.Secret.Error.NoSuchObject":
+		// gnome-keyring answers UnknownMethod "Object does not exist".
+		return fmt.Errorf("%w: the Secret Service showed no unlock prompt and has no %s at %s (none was created, or unlocked at login)", errStillLocked, what, obj)
+	}
+	return fmt.Errorf("%w: the Secret Service showed no unlock prompt and did not unlock the %s at %s", errStillLocked, what, obj)
 }
 
 // awaitPrompt shows prompt ("/" is none) and waits for its own Completed

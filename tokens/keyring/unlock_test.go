@@ -14,7 +14,7 @@ import (
 // and deleting items needs no prompt.
 type lockingService struct {
 	conn *dbus.Conn
-	mode string // "accept" or "dismiss"
+	mode string // "accept", "dismiss" or "unlock-nothing"
 
 	mu      sync.Mutex
 	pending []dbus.ObjectPath // what the prompt unlocks
@@ -67,6 +67,8 @@ func (p lsPrompt) Prompt(string) *dbus.Error {
 		err = p.s.conn.Emit(ssUnlockPrompt, "org.freedesktop.Secret.Prompt.Completed", false, dbus.MakeVariant(unlocked))
 	case "dismiss":
 		err = p.s.conn.Emit(ssUnlockPrompt, "org.freedesktop.Secret.Prompt.Completed", true, dbus.MakeVariant(""))
+	case "unlock-nothing": // accepted, and nothing unlocked
+		err = p.s.conn.Emit(ssUnlockPrompt, "org.freedesktop.Secret.Prompt.Completed", false, dbus.MakeVariant([]dbus.ObjectPath{}))
 	}
 	if err != nil {
 		return dbus.MakeFailedError(err)
