@@ -66,7 +66,9 @@ type link struct {
 // Set and Delete act on the primary backend and on every fallback that
 // already holds the key (so a rotated refresh token leaves no stale copy
 // that a later fallback read would present, tripping the server's reuse
-// detection): a Chain never creates a secret in a weaker store. The primary
+// detection): a Chain never creates a secret in a weaker store. A fallback
+// with a Refresh method (a CachedStore, a Chain) is checked with it, past
+// its cache. The primary
 // goes first; when it fails, its error is returned and no fallback is
 // touched. A fallback that holds the key but could not be updated (a
 // read-only environment variable) or could not be checked (its Get failed
@@ -213,7 +215,13 @@ func (c *Chain) holders(ctx context.Context, opName, key string, op func(Store) 
 	var unchecked []bool
 	n := 0
 	for _, l := range c.links[1:] {
-		v, err := l.Store.Get(ctx, key)
+		// Past a cache: a CachedStore would answer from memory for a
+		// secret its backend no longer holds.
+		get := l.Store.Get
+		if rs, ok := l.Store.(storeRefresher); ok {
+			get = rs.Refresh
+		}
+		v, err := get(ctx, key)
 		clear(v)
 		if errors.Is(err, ErrNotFound) {
 			continue
