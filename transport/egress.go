@@ -100,6 +100,7 @@ const (
 	egressNoURL       = "request has no URL"
 	egressRelativeURL = "request URL is not absolute"
 	egressProxyDirect = "a listed proxy is dialed only as the proxy, not as a direct destination"
+	egressTarget      = "request-target (URL.Opaque) is not a valid URL"
 )
 
 // EgressPolicy is a compiled EgressConfig. It is safe for concurrent use
@@ -447,7 +448,10 @@ func (p *EgressPolicy) matchRule(r egressRule, o Origin) ruleMatch {
 
 // Check returns nil when the policy lets req go out, else an *EgressError:
 // the URL must pass CheckURL, a Host header that names another host must
-// name an allowed one, and a plain-http request must carry no credential.
+// name an allowed one, an absolute-form request-target from a hand-set
+// URL.Opaque ("//host/path", "https://host/path"), which a server reads
+// over the Host header and a proxy connects, must pass CheckURL too, and a
+// plain-http request must carry no credential.
 func (p *EgressPolicy) Check(req *http.Request) error {
 	if err := p.CheckURL(req.URL); err != nil {
 		return err
@@ -468,7 +472,40 @@ func (p *EgressPolicy) Check(req *http.Request) error {
 			return &EgressError{Origin: o, Reason: egressHostHeader}
 		}
 	}
+	if err := p.checkTarget(req.URL); err != nil {
+		return err
+	}
 	return p.checkCleartext(req)
+}
+
+// checkTarget checks the absolute-form request-target a hand-set
+// URL.Opaque makes: net/http writes Opaque as the request-target, one
+// starting with "//" prefixed with the scheme ("//evil.example/x" is
+// "http://evil.example/x"), and a server takes the host of an
+// absolute-form target over the Host header (RFC 9112 §3.2.2) while a
+// forward proxy connects it. Such a target must itself pass CheckURL
+// (scheme, host and port); an origin-form ("/x") or asterisk-form target
+// names no host.
+func (p *EgressPolicy) checkTarget(u *url.URL) error {
+	t := u.Opaque
+	if t == "" || t[0] == '/' && !strings.HasPrefix(t, "//") {
+		return nil
+	}
+	tu, err := url.Parse(u.RequestURI())
+	if err != nil {
+		return &EgressError{Origin: OriginOf(u), Reason: egressTarget}
+	}
+	if tu.Host == "" && tu.Opaque == "" && !strings.HasPrefix(t, "//") {
+		// "*" or a relative path: names no host.
+		return nil
+	}
+	if err := p.CheckURL(tu); err != nil {
+		if e, ok := err.(*EgressError); ok {
+			e.Reason = "request-target (URL.Opaque): " + e.Reason
+		}
+		return err
+	}
+	return nil
 }
 
 // checkCleartext refuses a request that is not https and carries a
