@@ -479,24 +479,14 @@ func (p *EgressPolicy) Check(req *http.Request) error {
 }
 
 // checkTarget checks the absolute-form request-target a hand-set
-// URL.Opaque makes: net/http writes Opaque as the request-target, one
-// starting with "//" prefixed with the scheme ("//evil.example/x" is
-// "http://evil.example/x"), and a server takes the host of an
-// absolute-form target over the Host header (RFC 9112 §3.2.2) while a
-// forward proxy connects it. Such a target must itself pass CheckURL
-// (scheme, host and port); an origin-form ("/x") or asterisk-form target
-// names no host.
+// URL.Opaque makes (see opaqueTarget): it must itself pass CheckURL
+// (scheme, host and port).
 func (p *EgressPolicy) checkTarget(u *url.URL) error {
-	t := u.Opaque
-	if t == "" || t[0] == '/' && !strings.HasPrefix(t, "//") {
-		return nil
-	}
-	tu, err := url.Parse(u.RequestURI())
+	tu, ok, err := opaqueTarget(u)
 	if err != nil {
 		return &EgressError{Origin: OriginOf(u), Reason: egressTarget}
 	}
-	if tu.Host == "" && tu.Opaque == "" && !strings.HasPrefix(t, "//") {
-		// "*" or a relative path: names no host.
+	if !ok {
 		return nil
 	}
 	if err := p.CheckURL(tu); err != nil {

@@ -232,8 +232,10 @@ type Scope interface {
 // and the authority it goes to, which is req.Host when that is set
 // (net/http sends it as Host or :authority, and a virtual-hosting front
 // end routes the request by it, to another tenant or another host behind
-// the same address). A Host that differs from the URL's is checked as the
-// origin it names with the URL's scheme (a Host without a port names the
+// the same address), and the absolute-form request-target a hand-set
+// URL.Opaque makes ("//evil.example/x", see opaqueTarget), which a server
+// reads over the Host and a proxy connects. A Host that differs from the
+// URL's is checked as the origin it names with the URL's scheme (a Host without a port names the
 // scheme's default port), through s, so it is normalised as a URL is
 // (case, one trailing dot, punycode); one that is not a plain host[:port]
 // (userinfo, a path) matches no origin.
@@ -247,6 +249,9 @@ func scopeAllows(s Scope, req *http.Request) bool {
 	if req.URL == nil || !bracketsOK(req.URL.Host) || !s.Allows(req.URL) {
 		return false
 	}
+	if t, ok, err := opaqueTarget(req.URL); err != nil || ok && (!bracketsOK(t.Host) || !s.Allows(t)) {
+		return false
+	}
 	if req.Host == "" || req.Host == req.URL.Host {
 		return true
 	}
@@ -254,6 +259,30 @@ func scopeAllows(s Scope, req *http.Request) bool {
 		return false
 	}
 	return s.Allows(&url.URL{Scheme: req.URL.Scheme, Host: req.Host})
+}
+
+// opaqueTarget returns the absolute-form request-target a hand-set
+// u.Opaque makes, ok false when it makes none. net/http writes Opaque as
+// the request-target, one starting with "//" prefixed with the scheme
+// ("//evil.example/x" is "http://evil.example/x"); a server reads the
+// host of an absolute-form target over the Host header (RFC 9112
+// §3.2.2), and a forward proxy connects it, so such a target is where the
+// request goes. An origin-form ("/x") or asterisk-form ("*") target, or
+// a relative one, names no host. err: a target that does not parse.
+func opaqueTarget(u *url.URL) (t *url.URL, ok bool, err error) {
+	o := u.Opaque
+	if o == "" || o[0] == '/' && !strings.HasPrefix(o, "//") {
+		return nil, false, nil
+	}
+	t, err = url.Parse(u.RequestURI())
+	if err != nil {
+		return nil, false, err
+	}
+	if t.Scheme == "" {
+		// "*" or a relative path.
+		return nil, false, nil
+	}
+	return t, true, nil
 }
 
 // bracketsOK reports whether the authority a (host[:port]) has brackets
