@@ -322,7 +322,11 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // the proxy, not here; keep an egress allowlist and let the proxy enforce
 // its own policy. An IPv4-mapped IPv6 literal without a zone
 // ("[::ffff:127.0.0.1]") is checked as its IPv4 address, the one the
-// proxy connects (as the dialer checks it for a direct request).
+// proxy connects (as the dialer checks it for a direct request). The
+// absolute-form request-target a hand-set URL.Opaque makes
+// ("//169.254.169.254/", which net/http sends to the proxy as
+// "http://169.254.169.254/") is checked the same way: the proxy connects
+// its host, not URL.Host's.
 func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
 	return func(req *http.Request) (*url.URL, error) {
 		var pu *url.URL
@@ -336,6 +340,17 @@ func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) fu
 			if req.URL != nil {
 				if err := sd.checkProxied(OriginOf(req.URL)); err != nil {
 					return nil, err
+				}
+				// A hand-set Opaque ("//169.254.169.254/") is sent as
+				// the request-target, whose host the proxy connects.
+				t, ok, err := opaqueTarget(req.URL)
+				if err != nil {
+					return nil, &EgressError{Origin: OriginOf(req.URL), Reason: egressTarget}
+				}
+				if ok {
+					if err := sd.checkProxied(OriginOf(t)); err != nil {
+						return nil, err
+					}
 				}
 			}
 			return pu, nil
