@@ -30,7 +30,8 @@ const EventBudgetExhausted = "securecall.retry.budget_exhausted"
 // the calls made to it (rounded down), or MinRetries if that is more. Only
 // retries that are sent count: one the retry layer stops after taking it
 // (the deadline, a cooldown, GetBody, cancellation) or a layer below
-// refuses before anything reaches the host (breaker, throttle, egress, a
+// refuses before anything reaches the host (breaker, throttle, a wait in
+// the throttle the caller's cancellation or a deadline ended, egress, a
 // credential or signing key that could not be had, a malformed request,
 // a closed client) is given back; one that failed to connect (a dial or
 // DNS failure) or that the server refused (REFUSED_STREAM, a 401) counts.

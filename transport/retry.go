@@ -478,8 +478,9 @@ func Attempts(resp *http.Response) int {
 //     that are sent count: one stopped after it was taken from the budget
 //     (the deadline, a cooldown, GetBody, the caller's cancellation) or
 //     refused below before anything reached the host (an open breaker,
-//     the throttle, egress, a credential or signing key, a malformed
-//     request, a closed client) is given back.
+//     the throttle, a throttle wait the context ended, egress, a
+//     credential or signing key, a malformed request, a closed client) is
+//     given back.
 //   - A discarded response's body is drained (at most cfg.MaxDrain
 //     bytes) and closed before the wait, so the connection is reused; the
 //     layer never calls CloseIdleConnections.
@@ -961,15 +962,19 @@ func unprocessedAnswer(resp *http.Response) bool {
 // HTTP/2 header refusal), an egress denial (ErrEgressDenied), a closed
 // client (ErrClosed), a request that could not be signed, or a credential
 // the auth layer could not get for it (an *AuthError, unless it followed a
-// 401 the host sent). A dial failure, a DNS failure or an HTTP/2
-// REFUSED_STREAM is not one: the host, its network or its resolver saw
-// the attempt, and an outage that shows as refused connections must stay
-// bounded by the budget. Nor is any of these once the attempt was answered
+// 401 the host sent), or an attempt whose wait in the throttle the
+// context ended (the caller's cancellation, a deadline). A dial failure, a
+// DNS failure or an HTTP/2 REFUSED_STREAM is not one: the host, its
+// network or its resolver saw the attempt, and an outage that shows as
+// refused connections must stay bounded by the budget. Nor is any of these once the attempt was answered
 // and replayed below (replayedAttempt): the refusal was of the replay.
 func refusedBeforeSending(err error) bool {
 	if errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrRateLimited) ||
 		errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrEgressDenied) ||
 		errors.Is(err, ErrClosed) || errors.Is(err, errSign) {
+		return true
+	}
+	if _, ok := errors.AsType[*throttleWaitEnded](err); ok {
 		return true
 	}
 	ae, ok := errors.AsType[*AuthError](err)

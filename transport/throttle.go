@@ -708,7 +708,7 @@ func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHo
 	if err != nil {
 		h.giveBack(w, time.Now())
 		l.hosts.changed()
-		return d, fmt.Errorf("transport: throttle: %w", err)
+		return d, &throttleWaitEnded{err}
 	}
 	h.tokenUsed(w)
 	return d, nil
@@ -790,7 +790,7 @@ func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHos
 	case err == nil:
 		return d, nil
 	case ctx.Err() != nil:
-		return d, fmt.Errorf("transport: throttle: %w", ctx.Err())
+		return d, &throttleWaitEnded{ctx.Err()}
 	case wait < l.cfg.MaxWait:
 		return d, &DeadlineError{Wait: d, Remaining: wait - d, Reason: SourceThrottle, Err: ErrRateLimited}
 	}
@@ -810,7 +810,7 @@ func (l *throttleLayer) takeQuota(ctx context.Context, a *Attempt, h *throttleHo
 		}
 		if err != nil {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-				return fmt.Errorf("transport: throttle: %w", err)
+				return &throttleWaitEnded{err}
 			}
 			AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(0), ThrottleReasonKey.String(ThrottleQuota))
 			return fmt.Errorf("transport: throttle: shared quota for %s: %w", h.host, err)
@@ -832,11 +832,22 @@ func (l *throttleLayer) takeQuota(ctx context.Context, a *Attempt, h *throttleHo
 		err = sleepCtx(ctx, d)
 		a.clockMoved()
 		if err != nil {
-			return fmt.Errorf("transport: throttle: %w", err)
+			return &throttleWaitEnded{err}
 		}
 		waited += d
 	}
 }
+
+// throttleWaitEnded is the error of a request whose wait in the throttle
+// (for a concurrency slot, a token or the shared quota) the context ended:
+// the caller's cancellation or deadline, or the total timeout. Nothing
+// was sent; the retry layer gives a retry it took from the budget back
+// (refusedBeforeSending).
+type throttleWaitEnded struct{ err error }
+
+func (e *throttleWaitEnded) Error() string { return "transport: throttle: " + e.err.Error() }
+
+func (e *throttleWaitEnded) Unwrap() error { return e.err }
 
 // addWaits returns a + b (both non-negative), saturated at the largest
 // time.Duration.
