@@ -454,8 +454,14 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// not counted (gobreaker discards such outcomes too): a failure would
 	// otherwise be reported in the new state, and, once the open timeout
 	// has run out, take the half-open probe's place and reopen the breaker
-	// without a probe having been sent.
-	if done != nil || h.changes.Load() == changes {
+	// without a probe having been sent. So is a probe whose breaker
+	// changed state meanwhile: only its timeout does that while it is in
+	// flight (another request declared it failed, which reopened the
+	// breaker), and its late outcome, counted, would be a second count of
+	// it, in a state (a later probe's closed one) it has no part in. It is
+	// only reported (a no-op: its report was the timeout's).
+	stale := h.changes.Load() != changes
+	if done != nil || !stale {
 		outcome := BreakerSuccess
 		if err != nil || resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 			outcome = Classify(ctx, resp, err, now).Breaker
@@ -470,7 +476,11 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if outcome == BreakerFailure && done == nil && conn != nil && connFailure(err) && h.sameDeadConn(conn, l.cfg.Window, l.clk.Mono(now)) {
 			outcome = BreakerExcluded // counted already, from another stream of conn
 		}
-		l.record(h, done, outcome, now)
+		if stale {
+			reportOutcome(done, outcome)
+		} else {
+			l.record(h, done, outcome, now)
+		}
 	}
 	if h.changes.Load() != changes {
 		l.publish(h, now)
@@ -605,6 +615,19 @@ func (l *breakerLayer) record(h *breakerHost, done func(error), outcome BreakerO
 			}
 			done = d
 		}
+		done(errBreakerFailure)
+	}
+}
+
+// reportOutcome hands an outcome to gobreaker through done alone,
+// without the layer's counters.
+func reportOutcome(done func(error), outcome BreakerOutcome) {
+	switch outcome {
+	case BreakerExcluded:
+		done(errBreakerExcluded)
+	case BreakerSuccess:
+		done(nil)
+	case BreakerFailure:
 		done(errBreakerFailure)
 	}
 }
