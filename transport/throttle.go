@@ -792,7 +792,10 @@ func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHos
 	case ctx.Err() != nil:
 		return d, &throttleWaitEnded{ctx.Err()}
 	case wait < l.cfg.MaxWait:
-		return d, &DeadlineError{Wait: d, Remaining: wait - d, Reason: SourceThrottle, Err: ErrRateLimited}
+		// Remaining: what is left before the deadline now (the reserve it
+		// kept), not what is left of the wait it allowed itself.
+		dl, _ := ctx.Deadline()
+		return d, &DeadlineError{Wait: d, Remaining: dl.Sub(start.Add(d)), Reason: SourceThrottle, Err: ErrRateLimited}
 	}
 	return d, &RateLimitError{Host: h.host, Reason: ThrottleConcurrency, Wait: d, MaxWait: l.cfg.MaxWait}
 }
