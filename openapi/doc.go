@@ -31,7 +31,10 @@
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any
 //     case and with or without its trailing dot ("api.example.com." is
-//     the server "api.example.com"), and a path no operation has is matched again with each run
+//     the server "api.example.com"), a server variable with an enum as
+//     one of its values only ("/v3" matches no server "/{version}" of
+//     enum [v1, v2], the route of "/v2/pets/7" is "/v2/pets/{petId}"),
+//     and a path no operation has is matched again with each run
 //     of slashes merged into one, as nginx and Go's ServeMux serve it
 //     ("/pets//7" is "/pets/{petId}"), then without its trailing slash,
 //     or with one if it has none, as most frameworks route it ("/pets/7/"

@@ -69,7 +69,12 @@ type Config struct {
 	// patternProperties key) that Go's regexp does not compile (ECMA-only
 	// syntax such as a lookahead) is a *transport.ConfigError naming Spec;
 	// so is, in OpenAPI 3.1, a "pattern" with a \u escape (write \x{...})
-	// in a schema that also uses a JSON Schema 2020-12 keyword.
+	// in a schema that also uses a JSON Schema 2020-12 keyword. A
+	// server's variable with an enum limits that server to the enum's
+	// values (and the default): a request to another ("/v3" for
+	// [v1, v2]) is to no server of the description, so no operation; a
+	// server whose variables' enums have more than 1024 combinations is a
+	// *transport.ConfigError naming Spec.
 	Spec []byte
 	// Doc is an already loaded description, used instead of Spec. It is
 	// not modified, and it is not copied: the layer reads it on every
@@ -205,7 +210,11 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 	if err := patterns2020Compile(doc); err != nil {
 		return nil, err
 	}
-	router, err := gorillamux.NewRouter(doc)
+	rdoc, err := enumServers(doc)
+	if err != nil {
+		return nil, err
+	}
+	router, err := gorillamux.NewRouter(rdoc)
 	if err != nil {
 		return nil, &transport.ConfigError{Option: "Servers", Reason: "cannot build a router", Err: err}
 	}
@@ -383,6 +392,121 @@ func keyword2020(s *openapi3.Schema) string {
 		return "contentSchema"
 	}
 	return ""
+}
+
+// maxServerCombinations bounds the servers a server with enum variables
+// stands for (the product of the enums' sizes): the router tries each.
+const maxServerCombinations = 1024
+
+// enumServers returns doc for the router, with every server (of the
+// description or of a path) whose URL uses variables that have an enum
+// replaced by one server per combination of their values: the router
+// (gorilla/mux) matches a variable in the host or the path as any value,
+// so that a request to a base path the enum does not list ("/v3" for
+// [v1, v2]), to no server of the description, was validated as the
+// described operation and sent, and its route named the default ("/v1").
+// A variable without an enum stays a variable. doc is not modified.
+func enumServers(doc *openapi3.T) (*openapi3.T, error) {
+	servers, changed, err := expandServers(doc.Servers, "servers")
+	if err != nil {
+		return nil, err
+	}
+	d := *doc
+	if changed {
+		d.Servers = servers
+	}
+	if doc.Paths == nil {
+		return &d, nil
+	}
+	var paths *openapi3.Paths
+	for _, path := range doc.Paths.InMatchingOrder() {
+		item := doc.Paths.Value(path)
+		ss, ch, err := expandServers(item.Servers, "paths."+path+".servers")
+		if err != nil {
+			return nil, err
+		}
+		if !ch {
+			continue
+		}
+		if paths == nil {
+			paths = openapi3.NewPaths()
+			paths.Extensions = doc.Paths.Extensions
+			for k, v := range doc.Paths.Map() {
+				paths.Set(k, v)
+			}
+		}
+		c := *item
+		c.Servers = ss
+		paths.Set(path, &c)
+	}
+	if paths != nil {
+		d.Paths = paths
+	}
+	return &d, nil
+}
+
+// expandServers expands the enum variables of in's servers (enumServers);
+// changed reports whether any server had one. where names the servers in
+// an error.
+func expandServers(in openapi3.Servers, where string) (out openapi3.Servers, changed bool, err error) {
+	for i, s := range in {
+		if s == nil {
+			out = append(out, s)
+			continue
+		}
+		var names []string
+		n := 1
+		for _, name := range slices.Sorted(maps.Keys(s.Variables)) {
+			v := s.Variables[name]
+			if v == nil || len(v.Enum) == 0 || !strings.Contains(s.URL, "{"+name+"}") {
+				continue
+			}
+			names = append(names, name)
+			n *= len(serverValues(v))
+			if n > maxServerCombinations {
+				return nil, false, &transport.ConfigError{Option: "Spec", Reason: fmt.Sprintf(
+					"%s[%d] stands for more than %d servers (the product of its variables' enums)", where, i, maxServerCombinations)}
+			}
+		}
+		if len(names) == 0 {
+			out = append(out, s)
+			continue
+		}
+		changed = true
+		urls := []string{s.URL}
+		for _, name := range names {
+			var next []string
+			for _, u := range urls {
+				for _, val := range serverValues(s.Variables[name]) {
+					next = append(next, strings.ReplaceAll(u, "{"+name+"}", val))
+				}
+			}
+			urls = next
+		}
+		vars := maps.Clone(s.Variables)
+		for _, name := range names {
+			delete(vars, name)
+		}
+		if len(vars) == 0 {
+			vars = nil
+		}
+		for _, u := range urls {
+			c := *s
+			c.URL, c.Variables = u, vars
+			out = append(out, &c)
+		}
+	}
+	return out, changed, nil
+}
+
+// serverValues returns the values a server variable with an enum takes:
+// the enum's, and its default (which OpenAPI 3.1 requires to be one).
+func serverValues(v *openapi3.ServerVariable) []string {
+	vals := slices.Clone(v.Enum)
+	if !slices.Contains(vals, v.Default) {
+		vals = append(vals, v.Default)
+	}
+	return vals
 }
 
 type layer struct {
