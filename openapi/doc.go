@@ -130,7 +130,9 @@
 //     violation.
 //   - The operation's path template becomes the call's route
 //     (transport.SetRoute), which the inventory, the audit log and
-//     telemetry report, when the caller gave none: a route the caller
+//     telemetry report, when the caller gave none (the server's base path
+//     first, a variable in it without an enum kept as "{name}", as a path
+//     parameter is): a route the caller
 //     gives (transport.WithRoute, a transport.Template) is kept.
 //
 // In ReportOnly mode violations are reported (Config.OnViolation, a span

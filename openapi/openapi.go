@@ -136,7 +136,8 @@ type Violation struct {
 	// Method is the request method.
 	Method string
 	// Route is the matched operation's path template (with the server's
-	// base path), "" when no operation matched.
+	// base path, a server variable in it kept as "{name}" but for one with
+	// an enum, which is its value), "" when no operation matched.
 	Route string
 	// StatusCode is the response status (responses only).
 	StatusCode int
@@ -2238,11 +2239,46 @@ func unescapeLenient(s string) string {
 // routeName is the server's base path followed by the operation's path.
 func routeName(r *routers.Route) string {
 	if r.Server != nil {
-		if bp, err := r.Server.BasePath(); err == nil && bp != "/" {
+		if bp := basePath(r.Server); bp != "/" {
 			return strings.TrimSuffix(bp, "/") + r.Path
 		}
 	}
 	return r.Path
+}
+
+// basePath returns the path of the server's URL with its variables kept
+// as "{name}": the router matches such a variable as any value, so the
+// default (Server.BasePath) would name calls to other base paths ("/v7")
+// by it ("/v1"). A variable with an enum is no longer one here
+// (enumServers). A URL that is one variable as a whole matches its
+// default only: its base path is the default's.
+func basePath(s *openapi3.Server) string {
+	u := s.URL
+	if strings.HasPrefix(u, "{") && strings.IndexByte(u, '}') == len(u)-1 {
+		bp, err := s.BasePath()
+		if err != nil {
+			return "/"
+		}
+		return bp
+	}
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+len("://"):]
+		j := strings.IndexByte(u, '/')
+		if j < 0 {
+			return "/"
+		}
+		u = u[j:]
+	}
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if d, err := url.PathUnescape(u); err == nil {
+		u = d
+	}
+	if u == "" {
+		return "/"
+	}
+	return u
 }
 
 // report hands a violation to the hook and the span, and returns the

@@ -118,3 +118,24 @@ func TestServerVariableEnumsTooMany(t *testing.T) {
 		t.Fatalf("err = %v, want a *ConfigError naming Spec", err)
 	}
 }
+
+// A server variable without an enum takes any value: the route keeps it
+// as a variable, as it does a path parameter, rather than naming every
+// call by the default value (the calls to "/v7" are not to "/v1").
+func TestServerVariableRouteIsTemplate(t *testing.T) {
+	rt, host, hits, inv := serverVarsStack(t, `
+  - url: "http://HOST/{version}"
+    variables:
+      version: {default: v1}`)
+	for _, p := range []string{"/v1/pets/1", "/v7/pets/1"} {
+		if err := get(rt, "http://"+host+p); err != nil {
+			t.Fatalf("GET %s: %v", p, err)
+		}
+	}
+	if n := hits.Load(); n != 2 {
+		t.Fatalf("upstream got %d requests, want 2", n)
+	}
+	if got := routes(inv); got["/{version}/pets/{id}"] != 2 || len(got) != 1 {
+		t.Fatalf("routes = %v, want /{version}/pets/{id} twice", got)
+	}
+}
