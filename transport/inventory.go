@@ -448,8 +448,11 @@ func lower(c byte) byte {
 // digits, 8 or more characters of which a third are digits, 16 or more
 // characters with a digit, 16 or more characters of which a third are
 // upper-case and a third lower-case letters (a random token of letters
-// only), or anything with "@" or a %-escape (user data)
-// — and cut after 16 segments or 256 bytes ("/{...}"). It is a heuristic;
+// only), or anything with "@" or a %-escape (user data) —, in any other
+// segment every run of letters and digits that looks like one
+// ("customer-1234" is "customer-{id}", "users;id=7" "users;id={id}",
+// "42.json" "{id}.json"), and cut after 16 segments or 256 bytes
+// ("/{...}"). It is a heuristic;
 // give a route (WithRoute, Template) for an exact one.
 func NormalizePath(escapedPath string) string {
 	return string(appendFoldedPath(nil, escapedPath))
@@ -470,13 +473,46 @@ func appendFoldedPath(b []byte, p string) []byte {
 		if isIDSegment(seg) {
 			b = append(b, "{id}"...)
 		} else {
-			b = append(b, seg...)
+			b = appendFoldedTokens(b, seg)
 		}
 		if !more {
 			return b
 		}
 		rest = tail
 	}
+}
+
+// appendFoldedTokens appends seg, a segment that is no identifier as a
+// whole, with each of its tokens (runs of ASCII letters and digits) that
+// is one replaced by "{id}": a number after a word ("customer-1234"), as a
+// matrix parameter ("users;id=1234") or before an extension ("42.json")
+// would otherwise make an entry per value, 10 000 of them for four digits.
+func appendFoldedTokens(b []byte, seg string) []byte {
+	start := -1
+	for i := 0; i <= len(seg); i++ {
+		if i < len(seg) && isAlnum(seg[i]) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			if tok := seg[start:i]; isIDSegment(tok) {
+				b = append(b, "{id}"...)
+			} else {
+				b = append(b, tok...)
+			}
+			start = -1
+		}
+		if i < len(seg) {
+			b = append(b, seg[i])
+		}
+	}
+	return b
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // isIDSegment reports whether a path segment looks like an identifier.

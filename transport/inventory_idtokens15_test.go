@@ -1,0 +1,68 @@
+package transport_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// A number inside a segment, after a word ("customer-1234"), as a matrix
+// parameter ("users;id=1234") or before an extension ("1234.json"), is an
+// identifier too: left in the route, every one of them made an entry of
+// its own, 10 000 of them for four digits, and past MaxEntries every
+// endpoint called afterwards went to the overflow entry.
+func TestNormalizePathFoldsNumbersInsideSegments(t *testing.T) {
+	for in, want := range map[string]string{
+		"/customers/customer-1234":        "/customers/customer-{id}",
+		"/customers/customer_9876/orders": "/customers/customer_{id}/orders",
+		"/users;id=1234/profile":          "/users;id={id}/profile",
+		"/cars;year=1999":                 "/cars;year={id}",
+		"/items/42.json":                  "/items/{id}.json",
+		"/api/v1/ec2-instances":           "/api/v1/ec2-instances",
+		"/oauth2/token":                   "/oauth2/token",
+		"/api/x509-certs":                 "/api/x509-certs",
+	} {
+		if got := transport.NormalizePath(in); got != want {
+			t.Errorf("NormalizePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestInventoryNumbersInsideSegmentsOneEntry(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	inv := newInventory(t, transport.InventoryConfig{MaxEntries: 10})
+	c := &http.Client{Transport: inventoryLayer(t, srv.Client().Transport, inv)}
+	const n = 30
+	for i := range n {
+		for _, u := range []string{fmt.Sprintf("/customers/customer-%d", 1000+i), fmt.Sprintf("/users;id=%d/profile", 1000+i), fmt.Sprintf("/items/%d.json", 10+i)} {
+			resp, err := c.Get(srv.URL + u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+	}
+	if hits.Load() != 3*n {
+		t.Fatalf("server got %d requests, want %d", hits.Load(), 3*n)
+	}
+	snap := inv.Snapshot()
+	got := map[string]uint64{}
+	for _, e := range snap.Entries {
+		got[e.Route] += e.Calls
+	}
+	want := map[string]uint64{"/customers/customer-{id}": n, "/users;id={id}/profile": n, "/items/{id}.json": n}
+	if len(got) != len(want) {
+		t.Fatalf("routes = %v, want %v", got, want)
+	}
+	for r, c := range want {
+		if got[r] != c {
+			t.Fatalf("routes = %v, want %v", got, want)
+		}
+	}
+}
