@@ -451,7 +451,8 @@ func lower(c byte) byte {
 // only), or anything with "@" or a %-escape (user data) —, in any other
 // segment every run of letters and digits that looks like one
 // ("customer-1234" is "customer-{id}", "users;id=7" "users;id={id}",
-// "42.json" "{id}.json"), and cut after 16 segments or 256 bytes
+// "42.json" "{id}.json"; a dotted version, "v1.2" or "1.1", stays), and
+// cut after 16 segments or 256 bytes
 // ("/{...}"). It is a heuristic;
 // give a route (WithRoute, Template) for an exact one.
 func NormalizePath(escapedPath string) string {
@@ -487,7 +488,11 @@ func appendFoldedPath(b []byte, p string) []byte {
 // is one replaced by "{id}": a number after a word ("customer-1234"), as a
 // matrix parameter ("users;id=1234") or before an extension ("42.json")
 // would otherwise make an entry per value, 10 000 of them for four digits.
+// A dotted version ("v1.2", "1.1": isDottedVersion) is a name and stays.
 func appendFoldedTokens(b []byte, seg string) []byte {
+	if isDottedVersion(seg) {
+		return append(b, seg...)
+	}
 	start := -1
 	for i := 0; i <= len(seg); i++ {
 		if i < len(seg) && isAlnum(seg[i]) {
@@ -509,6 +514,30 @@ func appendFoldedTokens(b []byte, seg string) []byte {
 		}
 	}
 	return b
+}
+
+// isDottedVersion reports whether seg is an API version with dots: an
+// optional "v" or "V", then two or more groups of one to three digits
+// joined by dots ("v1.2", "1.1", "v2.0.1").
+func isDottedVersion(seg string) bool {
+	if seg != "" && (seg[0] == 'v' || seg[0] == 'V') {
+		seg = seg[1:]
+	}
+	groups, digits := 0, 0
+	for i := 0; i <= len(seg); i++ {
+		if i < len(seg) && seg[i] >= '0' && seg[i] <= '9' {
+			if digits++; digits > 3 {
+				return false
+			}
+			continue
+		}
+		if digits == 0 || i < len(seg) && seg[i] != '.' {
+			return false
+		}
+		groups++
+		digits = 0
+	}
+	return groups >= 2
 }
 
 func isAlnum(c byte) bool {

@@ -66,3 +66,23 @@ func TestInventoryNumbersInsideSegmentsOneEntry(t *testing.T) {
 		}
 	}
 }
+
+// A dotted API version is a name, not an identifier: folding its numbers
+// token by token named every version one route ("/api/v1.{id}/items" for
+// v1.2 and v1.3 alike), and "/1.1/statuses" became "/{id}.{id}/statuses".
+func TestNormalizePathKeepsDottedVersions(t *testing.T) {
+	for in, want := range map[string]string{
+		"/api/v1.2/items":     "/api/v1.2/items",
+		"/V2.0.1/x":           "/V2.0.1/x",
+		"/1.1/statuses":       "/1.1/statuses",
+		"/api/v10.250/x":      "/api/v10.250/x",
+		"/items/42.json":      "/items/{id}.json",
+		"/items/123456.7890":  "/items/{id}",
+		"/items/v1.":          "/items/v1.",
+		"/items/1234.5/price": "/items/{id}.{id}/price",
+	} {
+		if got := transport.NormalizePath(in); got != want {
+			t.Errorf("NormalizePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
