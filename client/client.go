@@ -26,6 +26,7 @@ type Client struct {
 	base     *transport.Base   // nil when WithBaseTransport replaced it
 	redirect *transport.RedirectPolicy
 	redact   *redact.Policy
+	audit    http.RoundTripper // the audit layer; nil without WithAuditLog
 	hc       *http.Client
 	closers  []func() error
 
@@ -84,7 +85,7 @@ func New(opts ...Option) (*Client, error) {
 		return nil, errors.New("client: internal error: the outermost layer is not transport's call trace")
 	}
 	c.rt = e
-	c.hc = &http.Client{Transport: c.rt, CheckRedirect: c.redirect.Check}
+	c.hc = &http.Client{Transport: c.rt, CheckRedirect: c.checkRedirect}
 	return c, nil
 }
 
@@ -383,9 +384,28 @@ func (c *Client) HTTPClient() *http.Client {
 func (c *Client) Transport() http.RoundTripper { return c.rt }
 
 // CheckRedirect returns the client's redirect policy as an
-// http.Client.CheckRedirect function.
+// http.Client.CheckRedirect function. With WithAuditLog, a hop it refuses
+// is recorded in the audit log, as with Do.
 func (c *Client) CheckRedirect() func(*http.Request, []*http.Request) error {
-	return c.redirect.Check
+	return c.checkRedirect
+}
+
+// checkRedirect is the redirect policy's Check; a hop it refuses never
+// reaches the stack, so the audit layer records it from here.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	err := c.redirect.Check(req, via)
+	if err != nil {
+		c.auditRefused(req, err)
+	}
+	return err
+}
+
+// auditRefused records req, refused with err before the stack, in the
+// audit log, if the client has one.
+func (c *Client) auditRefused(req *http.Request, err error) {
+	if c.audit != nil {
+		stackhook.AuditRefused(c.audit, req, err)
+	}
 }
 
 // Close releases the client's resources: idle connections (those of

@@ -128,6 +128,8 @@ func WithInventory(inv *transport.Inventory) Option {
 
 // WithAuditLog writes one structured record per call to logger (origin,
 // route, method, status, attempts, auth kind, duration, redacted URL).
+// A redirect hop the redirect policy refuses is recorded too, as a failed
+// call with error.type redirect_denied (and no status: nothing was sent).
 // A nil logger, a zero slog.Logger (no handler), or one made with slog.New
 // of a nil pointer (a *slog.JSONHandler never assigned) is a *ConfigError.
 // Default: off.

@@ -302,6 +302,7 @@ func wrapEgress(c *Client, cfg *config, policy *transport.EgressPolicy, next htt
 		if rt, err = transport.NewAudit(rt, transport.AuditConfig{Logger: cfg.eg.auditLogger, Redaction: c.redact}); err != nil {
 			return nil, &ConfigError{Option: "WithAuditLog", Err: err}
 		}
+		c.audit = rt
 	}
 	return rt, nil
 }

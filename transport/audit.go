@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/securecall/securecall/internal/redact"
+	"github.com/securecall/securecall/internal/stackhook"
 )
 
 // DefaultAuditMessage is the message of every audit record.
@@ -74,7 +75,11 @@ type AuditConfig struct {
 // header, whose message quotes the header's value, is logged and returned
 // as ErrInvalidRequest naming the field only. Place it near the top of the stack, below the
 // call trace (whose attempt counts it reports) and above the egress check,
-// so refused calls are audited too. When the logger is not enabled for
+// so refused calls are audited too. A request refused before the stack
+// runs never reaches the layer: a redirect hop http.Client's CheckRedirect
+// refuses, a malformed request. client.New's client records those through
+// its audit layer as well (no status, 0 attempts, zero duration); a
+// hand-built stack does not. When the logger is not enabled for
 // Level, the layer costs one Enabled call.
 func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error) {
 	if cfg.Logger == nil {
@@ -138,11 +143,37 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// field only (as the retry layer makes it; without one below, it
 	// arrives unconverted), in the record and for the caller alike.
 	err = invalidForHTTP2(r, err)
-	a.write(rctx, method, u, rec, resp, err, d)
+	a.write(rctx, method, u, rec, CallAttempts(rctx), resp, err, d)
 	return resp, err
 }
 
-func (a *auditLayer) write(ctx context.Context, method string, u *url.URL, rec *callRecord, resp *http.Response, err error, d time.Duration) {
+func init() {
+	stackhook.AuditRefused = func(rt http.RoundTripper, req *http.Request, err error) bool {
+		a, ok := rt.(*auditLayer)
+		if ok {
+			a.refused(req, err)
+		}
+		return ok
+	}
+}
+
+// refused writes the record of req, which its caller refused with err
+// before it reached the layer (stackhook.AuditRefused): nothing was sent,
+// so there is no status, attempt, authentication or TLS to report, and the
+// duration is zero. The route is WithRoute's, except for a redirect hop.
+func (a *auditLayer) refused(req *http.Request, err error) {
+	ctx := req.Context()
+	if !a.log.Enabled(ctx, a.level) {
+		return
+	}
+	var rec callRecord
+	rec.init(ctx, req)
+	// 0 attempts: ctx may still carry an earlier call's count (a
+	// follow-up made with its response's request context).
+	a.write(ctx, req.Method, req.URL, &rec, 0, nil, err, 0)
+}
+
+func (a *auditLayer) write(ctx context.Context, method string, u *url.URL, rec *callRecord, attempts int, resp *http.Response, err error, d time.Duration) {
 	route := boundRoute(rec.route)
 	if route == "" && u != nil {
 		route = NormalizePath(u.EscapedPath())
@@ -158,7 +189,7 @@ func (a *auditLayer) write(ctx context.Context, method string, u *url.URL, rec *
 		attrs = append(attrs, slog.Int(AuditStatus, resp.StatusCode))
 	}
 	attrs = append(attrs,
-		slog.Int(AuditAttempts, CallAttempts(ctx)),
+		slog.Int(AuditAttempts, attempts),
 		slog.String(AuditAuth, rec.auth().String()),
 		slog.Duration(AuditDuration, d),
 	)

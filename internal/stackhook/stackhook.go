@@ -35,3 +35,11 @@ var CloseAfterCalls func(rt http.RoundTripper, closed *atomic.Bool, idle interfa
 // took it. The Base itself keeps working. It reports whether rt was a
 // Base. Package transport sets it.
 var StopBaseMetrics func(rt http.RoundTripper) bool
+
+// AuditRefused writes the record of req, refused with err before it
+// reached the stack (a redirect hop the client's redirect policy refused,
+// a malformed request the client refused up front), to rt, an audit layer
+// made by transport.NewAudit: the record of any refused call, with no
+// status and no attempt. It reports whether rt was such a layer. Package
+// transport sets it.
+var AuditRefused func(rt http.RoundTripper, req *http.Request, err error) bool
