@@ -66,7 +66,7 @@ func New(opts ...Option) (*Client, error) {
 		c.Close()
 		return nil, err
 	}
-	e := &entry{closed: &c.closed, next: c.rt}
+	e := &entry{closed: &c.closed, next: c.rt, audit: c.audit}
 	if c.base != nil {
 		e.idle = c.base
 	} else if ci, ok := cfg.baseTransport.(idleCloser); ok {
@@ -97,12 +97,16 @@ var errNilURL = errors.New("client: nil Request.URL")
 // redirect hops of a call already in flight (req.Response is set on them)
 // still go ahead. Like http.Transport it answers a request without a URL,
 // which http.Client never hands on, with an error rather than a panic.
-// Its CloseIdleConnections reaches the base transport's pool, so that
-// HTTPClient().CloseIdleConnections() is not a silent no-op.
+// A request it refuses (ErrClosed, a malformed request) is recorded in the
+// audit log, if there is one; one without a URL, which names no
+// destination, is not. Its CloseIdleConnections reaches the base
+// transport's pool, so that HTTPClient().CloseIdleConnections() is not a
+// silent no-op.
 type entry struct {
 	closed *atomic.Bool
 	next   http.RoundTripper
-	idle   idleCloser // the base transport's pool; nil when it has none
+	idle   idleCloser        // the base transport's pool; nil when it has none
+	audit  http.RoundTripper // the audit layer; nil without WithAuditLog
 }
 
 // idleCloser is what http.Client.CloseIdleConnections looks for on its
@@ -127,13 +131,27 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errNilURL
 	case req.Response == nil && e.closed.Load():
 		closeBody(req)
+		e.refused(req, ErrClosed)
 		return nil, ErrClosed
 	}
 	if err := checkRequest(req); err != nil {
 		closeBody(req)
+		e.refused(req, err)
 		return nil, err
 	}
 	return e.next.RoundTrip(req)
+}
+
+// refused records req, refused with err before the stack, in the audit
+// log, if the client has one.
+func (e *entry) refused(req *http.Request, err error) { auditRefused(e.audit, req, err) }
+
+// auditRefused records req, refused with err before the stack (which it
+// never reached), in audit, the client's audit layer; nil: none.
+func auditRefused(audit http.RoundTripper, req *http.Request, err error) {
+	if audit != nil {
+		stackhook.AuditRefused(audit, req, err)
+	}
 }
 
 // checkRequest refuses what net/http would refuse only deep in the stack
@@ -358,6 +376,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		// Checked here too, so that Do returns ErrClosed itself rather
 		// than a *url.Error around it.
 		closeBody(req)
+		if req.URL != nil {
+			auditRefused(c.audit, req, ErrClosed)
+		}
 		return nil, ErrClosed
 	}
 	resp, err := c.hc.Do(req)
@@ -395,17 +416,9 @@ func (c *Client) CheckRedirect() func(*http.Request, []*http.Request) error {
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	err := c.redirect.Check(req, via)
 	if err != nil {
-		c.auditRefused(req, err)
+		auditRefused(c.audit, req, err)
 	}
 	return err
-}
-
-// auditRefused records req, refused with err before the stack, in the
-// audit log, if the client has one.
-func (c *Client) auditRefused(req *http.Request, err error) {
-	if c.audit != nil {
-		stackhook.AuditRefused(c.audit, req, err)
-	}
 }
 
 // Close releases the client's resources: idle connections (those of

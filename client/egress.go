@@ -129,7 +129,10 @@ func WithInventory(inv *transport.Inventory) Option {
 // WithAuditLog writes one structured record per call to logger (origin,
 // route, method, status, attempts, auth kind, duration, redacted URL).
 // A redirect hop the redirect policy refuses is recorded too, as a failed
-// call with error.type redirect_denied (and no status: nothing was sent).
+// call with error.type redirect_denied (and no status: nothing was sent),
+// and so is a request the client refuses before sending it (a malformed
+// one, ErrInvalidRequest; a call after Close, ErrClosed); one without a
+// URL is not.
 // A nil logger, a zero slog.Logger (no handler), or one made with slog.New
 // of a nil pointer (a *slog.JSONHandler never assigned) is a *ConfigError.
 // Default: off.
