@@ -178,6 +178,9 @@ func (a *auditLayer) write(ctx context.Context, method string, u *url.URL, rec *
 	if route == "" && u != nil {
 		route = NormalizePath(u.EscapedPath())
 	}
+	if method == "" {
+		method = http.MethodGet // as net/http sends it, and the spans say
+	}
 	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs,
 		slog.String(AuditMethod, method),
