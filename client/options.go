@@ -205,7 +205,9 @@ func WithSensitiveHeaders(names ...string) Option {
 // refused. Default: system roots, TLS 1.2 minimum. HTTP/2 is negotiated
 // with servers that offer it, unless NextProtos is set without "h2"
 // ([]string{"http/1.1"}: HTTP/1.1 only; "http/1.1" is offered even if
-// the list leaves it out).
+// the list leaves it out). A call to a server that speaks only HTTP/2
+// then fails with a *transport.NoProtocolError (the server completes the
+// handshake with no protocol negotiated and closes the connection).
 func WithTLSConfig(cfg *tls.Config) Option {
 	return requireValue("WithTLSConfig", cfg, func(c *config, v *tls.Config) { c.tlsConfig = v.Clone() })
 }

@@ -95,7 +95,9 @@ type BaseConfig struct {
 	// No revocation checking (OCSP, CRL) is done, as in crypto/tls.
 	// HTTP/2 is negotiated (ALPN) unless NextProtos is set without "h2",
 	// which asks for HTTP/1.1 only ("http/1.1" is then offered after the
-	// list's protocols if it leaves it out).
+	// list's protocols if it leaves it out). A server that speaks only
+	// HTTP/2 completes such a handshake with no protocol negotiated and
+	// closes the connection: that call fails with a *NoProtocolError.
 	TLSConfig *tls.Config
 
 	// Pins pins host patterns to public keys; see PinSet. Validated here: a
@@ -233,6 +235,8 @@ type Base struct {
 	pins  *pinner                        // nil when nothing is pinned
 
 	maxHeader int64 // the transport's MaxResponseHeaderBytes
+
+	h1Offered []string // the ALPN protocols offered when HTTP/2 is off (NextProtos without "h2"); nil with HTTP/2
 
 	cc      *ClientCertificate
 	session string // the ClientSessionCache partition of a client identity other than cc's; "" for none
@@ -383,6 +387,7 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 			// protocols it does not speak.
 			tc.NextProtos = slices.Concat(tc.NextProtos, []string{"http/1.1"})
 		}
+		b.h1Offered = slices.Clone(tc.NextProtos)
 	}
 	p.Proxy = cfg.Proxy
 	p.DialContext = cfg.DialContext
@@ -706,7 +711,7 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		// trace, not a pooled connProbe's: WithClientTrace rewrites the
 		// trace it is given to call the caller's hooks.
 		p := &connProbe{}
-		p.trace = &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { p.conn = i.Conn }}
+		p.trace = &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { p.conn, p.reused = i.Conn, i.Reused }}
 		probe = p
 		req = req.WithContext(httptrace.WithClientTrace(req.Context(), p.trace))
 	}
@@ -715,14 +720,16 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Request = orig // the caller's request, not the probe's copy
 	}
 	var conn net.Conn
+	var reused bool
 	switch {
 	case probe != nil && a != nil:
+		reused = probe.reused
 		conn = probe.disarm(a)
 	case probe != nil:
-		conn = probe.conn
+		conn, reused = probe.conn, probe.reused
 	case err != nil && a != nil:
 		if p := a.conn.Load(); p != nil {
-			conn = p.conn // the breaker's: it disarms it after we return
+			conn, reused = p.conn, p.reused // the breaker's: it disarms it after we return
 		}
 	}
 	if err != nil {
@@ -732,7 +739,11 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		if (conn != nil || httptraceKey == nil) && headerTooLarge(err, b.maxHeader) {
 			return nil, &ResponseTooLargeError{Part: "header", Limit: b.maxHeader, Size: -1}
 		}
-		return nil, b.withSignError(b.withH2Alert(req, connAlert(conn, err)))
+		err = connAlert(conn, err)
+		if b.h1Offered != nil && !reused {
+			err = noProtocol(conn, err, b.h1Offered)
+		}
+		return nil, b.withSignError(b.withH2Alert(req, err))
 	}
 	if resp.TLS != nil { // for the inventory (no-ops outside a client call)
 		if b.mtls && len(resp.TLS.PeerCertificates) > 0 {

@@ -736,14 +736,15 @@ func (k *keyCatcher) Value(key any) any { k.key = key; return nil }
 // RoundTrip returns (for HTTP/2 once per connection tried: the last one is
 // the one that failed).
 type connProbe struct {
-	trace *httptrace.ClientTrace // only GotConn set, never changed: net/http may read it after the attempt
-	user  *httptrace.ClientTrace // the caller's own trace, if any
-	conn  net.Conn
+	trace  *httptrace.ClientTrace // only GotConn set, never changed: net/http may read it after the attempt
+	user   *httptrace.ClientTrace // the caller's own trace, if any
+	conn   net.Conn
+	reused bool // conn was a pooled connection (GotConnInfo.Reused)
 }
 
 var connProbes = sync.Pool{New: func() any {
 	p := &connProbe{}
-	p.trace = &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { p.conn = i.Conn }}
+	p.trace = &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { p.conn, p.reused = i.Conn, i.Reused }}
 	return p
 }}
 
@@ -759,7 +760,7 @@ func armConnProbe(a *Attempt) *connProbe {
 	p := &connProbe{user: user}
 	t := *user
 	t.GotConn = func(i httptrace.GotConnInfo) {
-		p.conn = i.Conn
+		p.conn, p.reused = i.Conn, i.Reused
 		if user.GotConn != nil {
 			user.GotConn(i)
 		}
@@ -774,7 +775,7 @@ func armConnProbe(a *Attempt) *connProbe {
 func (p *connProbe) disarm(a *Attempt) net.Conn {
 	a.conn.Store(nil)
 	c := p.conn
-	p.conn = nil
+	p.conn, p.reused = nil, false
 	if p.user == nil {
 		connProbes.Put(p)
 	}
