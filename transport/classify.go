@@ -133,8 +133,9 @@ type Verdict struct {
 // failure, a failure of the client certificate key's signer in the TLS
 // handshake other than a transient one (crypto/tls's TLS 1.3 "tls: failed
 // to sign handshake: ...", matched by that prefix, or, through the Base,
-// the signer's own error), a DNS "no such host", an *AuthError that is not Temporary →
-// ClassPermanent; a dial failure (*net.OpError with Op "dial", a
+// the signer's own error), a DNS "no such host", an *AuthError that is not Temporary,
+// an HTTP/2 stream reset with HTTP_1_1_REQUIRED (the server answers every
+// HTTP/2 attempt so: breaker excluded) → ClassPermanent; a dial failure (*net.OpError with Op "dial", a
 // *net.DNSError, ECONNREFUSED), an HTTP/2 REFUSED_STREAM, an HTTP/2
 // GOAWAY whose last-stream-id is below the request's stream (the server
 // did not process it) and that net/http did not retry itself, a Temporary
@@ -226,6 +227,11 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 			return Verdict{Class: ClassPermanent, Breaker: BreakerFailure}
 		}
 		return Verdict{Class: ClassNeverSent, Breaker: BreakerFailure}
+	}
+	if se, ok := errors.AsType[h2StreamError](err); ok && se.Code == h2ErrCodeHTTP11Required {
+		// The server requires HTTP/1.1 for this request: every attempt
+		// over HTTP/2 is answered the same way, deliberately.
+		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
 	}
 	if neverSent(err) {
 		return Verdict{Class: ClassNeverSent, Breaker: BreakerFailure}
@@ -467,6 +473,11 @@ func (e h2StreamError) Error() string { return "transport: http2 stream error" }
 // h2ErrCodeRefusedStream is REFUSED_STREAM (RFC 9113 §7): the server
 // refused the stream before any application processing.
 const h2ErrCodeRefusedStream = 0x7
+
+// h2ErrCodeHTTP11Required is HTTP_1_1_REQUIRED (RFC 9113 §7): the server
+// requires HTTP/1.1 instead of HTTP/2 (for TLS renegotiation or
+// connection-based authentication, say).
+const h2ErrCodeHTTP11Required = 0xd
 
 // plainSuccess reports a response that needs no classification: a status
 // below 400 without a RateLimit field (so no throttle signal either).
