@@ -134,8 +134,9 @@ type Verdict struct {
 // handshake other than a transient one (crypto/tls's TLS 1.3 "tls: failed
 // to sign handshake: ...", matched by that prefix, or, through the Base,
 // the signer's own error), a DNS "no such host", an *AuthError that is not Temporary,
-// an HTTP/2 stream reset with HTTP_1_1_REQUIRED (the server answers every
-// HTTP/2 attempt so: breaker excluded) → ClassPermanent; a dial failure (*net.OpError with Op "dial", a
+// an HTTP/2 stream reset with HTTP_1_1_REQUIRED, or that GOAWAY failure
+// below with HTTP_1_1_REQUIRED (the server answers every HTTP/2 attempt
+// so: breaker excluded) → ClassPermanent; a dial failure (*net.OpError with Op "dial", a
 // *net.DNSError, ECONNREFUSED), an HTTP/2 REFUSED_STREAM, an HTTP/2
 // GOAWAY whose last-stream-id is below the request's stream (the server
 // did not process it) and that net/http did not retry itself, a Temporary
@@ -228,8 +229,10 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 		}
 		return Verdict{Class: ClassNeverSent, Breaker: BreakerFailure}
 	}
-	if se, ok := errors.AsType[h2StreamError](err); ok && se.Code == h2ErrCodeHTTP11Required {
-		// The server requires HTTP/1.1 for this request: every attempt
+	if se, ok := errors.AsType[h2StreamError](err); ok && se.Code == h2ErrCodeHTTP11Required ||
+		innermost(err, isGoAwayHTTP11RequiredMsg) {
+		// The server requires HTTP/1.1 for this request (a stream reset)
+		// or connection (a GOAWAY before the first stream): every attempt
 		// over HTTP/2 is answered the same way, deliberately.
 		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
 	}
@@ -317,6 +320,12 @@ const http2GoAwayUnprocessedPrefix = "http2: Transport received GOAWAY from serv
 
 func isGoAwayUnprocessedMsg(s string) bool {
 	return strings.HasPrefix(s, http2GoAwayUnprocessedPrefix)
+}
+
+// isGoAwayHTTP11RequiredMsg reports whether s is that error for a GOAWAY
+// with HTTP_1_1_REQUIRED: the server refuses HTTP/2 on the connection.
+func isGoAwayHTTP11RequiredMsg(s string) bool {
+	return s == http2GoAwayUnprocessedPrefix+"HTTP_1_1_REQUIRED"
 }
 
 // isBodyLengthMsg reports whether s is net/http's refusal of a request
