@@ -18,7 +18,9 @@ import (
 // A 401 invalidates exactly the token that was sent and replays the request
 // once with a new one, if the request is replayable. src is wrapped in a
 // tokens.Cache (one refresh for all callers, early refresh, backoff) unless
-// it already is one. Requires WithOrigins. Default: no token.
+// it already is one. The Cache the client built is closed by Client.Close;
+// a *tokens.Cache given here is not (it may serve other clients): its
+// owner closes it. Requires WithOrigins. Default: no token.
 func WithTokenSource(src tokens.Source) Option {
 	return requireValue("WithTokenSource", src, func(c *config, v tokens.Source) { c.tokenSource, c.tokenOption = v, "WithTokenSource" })
 }

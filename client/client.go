@@ -432,8 +432,8 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 //
 // A connection that carries a call in flight at Close is closed once that
 // call ends: when its response body is closed, or when it fails. Each call
-// that ends after Close (and each WithOAuth2ClientCredentials token request,
-// which may outlive its call) closes the base transport's idle connections
+// that ends after Close (and each WithOAuth2ClientCredentials token request
+// that ends after it) closes the base transport's idle connections
 // (those of WithBaseTransport too, when it has CloseIdleConnections), so
 // that neither an HTTP/2 connection, which net/http keeps while it carries
 // a stream, nor an HTTP/1.1 one that a retry or redirect hop after Close
@@ -442,7 +442,17 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 // calls in flight: each call reads the closed flag once as it ends. Once
 // every call has ended and its body is closed, no connection of the client
 // is left open; a body never closed keeps its connection, as with
-// net/http. Close is idempotent.
+// net/http.
+//
+// Close also closes the tokens.Cache the client built (for
+// WithOAuth2ClientCredentials, or a WithTokenSource source that is no
+// Cache; a *tokens.Cache the caller gave is left open): a token refresh
+// in flight is cancelled, so that a token endpoint that does not answer
+// holds no goroutine or connection after Close (rather than for
+// tokens.DefaultRefreshTimeout), and none starts after it. A call in flight
+// is served the cached token while it is fresh; one that needs a new token
+// after Close (none yet, expired, or a 401 replay) fails with an error
+// matching tokens.ErrClosed. Close is idempotent.
 func (c *Client) Close() error {
 	if c.closed.Swap(true) {
 		return nil

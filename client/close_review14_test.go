@@ -93,7 +93,7 @@ func waitGoroutines(t *testing.T, baseline int) {
 // while 20 goroutines call. It checks, with counts: calls after Close fail
 // with ErrClosed and send nothing; Close is idempotent and safe
 // concurrently with itself; no observable securecall instrument of the
-// client is reported after Close; the refresh in flight finishes; every
+// client is reported after Close; the refresh in flight is cancelled by Close; every
 // connection to both servers is closed; and no goroutine outlives Close.
 func TestCloseReview14WholeClient(t *testing.T) {
 	ca, _ := testPKI()
@@ -255,8 +255,8 @@ func TestCloseReview14WholeClient(t *testing.T) {
 		t.Errorf("observable securecall series after Close: %v", got)
 	}
 
-	// The refresh in flight at Close is left to finish (docs: a token
-	// request may outlive its call); then nothing is left.
+	// The refresh in flight at Close was cancelled by it; released now,
+	// the held handler finds its request gone. Then nothing is left.
 	release()
 	waitConns(t, "API server", apiConns)
 	waitConns(t, "token server", tokenConns)

@@ -133,6 +133,11 @@ func wrapAuth(c *Client, cfg *config, base http.RoundTripper, next http.RoundTri
 			if err != nil {
 				return nil, &ConfigError{Option: cfg.tokenOption, Err: err}
 			}
+			// The client's own cache: Close cancels its refresh in flight
+			// (a hung token endpoint would hold it for the refresh
+			// timeout). A *tokens.Cache the caller gave is the caller's
+			// to close.
+			c.closers = append(c.closers, cache.Close)
 			src = cache
 		}
 		var err error

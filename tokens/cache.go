@@ -224,6 +224,14 @@ func WithErrorHandler(f func(error)) CacheOption {
 //     its 401s are returned as is. A token published by a refresh that
 //     replaced none (an expiry refresh), or one rejected after a longer
 //     life, resets the count. A first rejection is always honoured at once.
+//   - Close cancels the running refresh (its token request and the
+//     goroutines serving it end at once instead of at the refresh timeout;
+//     a source that ignores its context is left to return), and no refresh
+//     starts after it. The callers waiting for that refresh, and every
+//     Token call after Close that would need one (no token yet, an expired
+//     or invalidated one), get ErrClosed at once; a token still fresh at
+//     Close is served until it expires, so that calls in flight at Close
+//     complete. Nothing is persisted or reported after Close.
 type Cache struct {
 	src Source
 	cfg cacheConfig
@@ -237,6 +245,7 @@ type Cache struct {
 	failures int     // consecutive failed refreshes
 	lastErr  error   // error of the last failed refresh
 	loaded   bool    // the persisted token was read (only the running refresh touches it)
+	closed   bool    // Close was called: no refresh starts
 
 	// rejected is the token Invalidate last dropped, until a refresh
 	// publishes another one. staleStored: the persisted copy may be an
@@ -298,6 +307,7 @@ type flight struct {
 	done chan struct{}
 	tok  Token
 	err  error
+	stop context.CancelCauseFunc // cancels the refresh's context (Close)
 }
 
 // NewCache returns a Cache over src. It makes no token request until the
@@ -480,6 +490,10 @@ func (c *Cache) slow(ctx context.Context) (Token, error) {
 		return e.tok, nil
 	}
 	f := c.startLocked(ctx, now)
+	if f == nil && c.closed {
+		c.mu.Unlock()
+		return Token{}, ErrClosed
+	}
 	if f == nil {
 		err := &RefreshError{
 			Err:      c.lastErr,
@@ -508,15 +522,37 @@ func (c *Cache) startLocked(ctx context.Context, now time.Duration) *flight {
 	if c.fl != nil {
 		return c.fl
 	}
-	if int64(now) < c.nextTry.Load() {
+	if c.closed || int64(now) < c.nextTry.Load() {
 		return nil
 	}
 	f := &flight{done: make(chan struct{})}
 	c.fl = f
 	c.flying.Store(true)
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.timeout)
-	go c.run(rctx, cancel, f)
+	sctx, stop := context.WithCancelCause(context.WithoutCancel(ctx))
+	f.stop = stop
+	rctx, cancel := context.WithTimeout(sctx, c.cfg.timeout)
+	go c.run(rctx, func() { cancel(); stop(nil) }, f)
 	return f
+}
+
+// Close cancels the refresh running now, if any, and keeps any refresh
+// from starting after it: see Cache for what Token does then. A Cache that
+// several users share is closed by its owner, once all of them are done
+// with it. Close is idempotent, safe for concurrent use, and always
+// returns nil; a zero Cache's Close does nothing.
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.srcSem == nil {
+		return nil
+	}
+	c.closed = true
+	// The fast path's kick then returns without taking the mutex.
+	c.nextTry.Store(math.MaxInt64)
+	if c.fl != nil {
+		c.fl.stop(ErrClosed)
+	}
+	return nil
 }
 
 // run performs one refresh and publishes its outcome.
@@ -532,6 +568,16 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 		err = fmt.Errorf("%w: the source's token had already expired", ErrNoToken)
 	}
 	c.mu.Lock()
+	if c.closed {
+		// Cancelled by Close, or done just as Close came: the Cache
+		// publishes, persists and reports nothing any more.
+		f.err = ErrClosed
+		c.fl = nil
+		c.flying.Store(false)
+		c.mu.Unlock()
+		close(f.done)
+		return
+	}
 	// The token a server just rejected, handed back: it is served (the 401
 	// may have been one resource's or a passing fault), but the refresh
 	// counts as failed and backs off, so that a server that keeps

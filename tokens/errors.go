@@ -32,6 +32,10 @@ var (
 	// Cache keeps serving it but counts the refresh as failed and backs
 	// off rather than ask its source again on every 401 (see Cache).
 	ErrTokenRejected = errors.New("tokens: source handed back the token that was just rejected")
+	// ErrClosed: the Cache was closed (Cache.Close) and has no fresh
+	// token to hand: it starts no refresh any more, and a refresh that was
+	// running at Close was cancelled.
+	ErrClosed = errors.New("tokens: cache closed")
 	// ErrInvalidGrant: the token endpoint answered invalid_grant (a
 	// revoked, expired or reused refresh token). Retrying cannot help.
 	ErrInvalidGrant = errors.New("tokens: invalid_grant")

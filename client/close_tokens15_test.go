@@ -1,0 +1,121 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/tokens"
+)
+
+// TestCloseCancelsHungTokenRefresh: a call waits for the client's first
+// token, whose request a token endpoint holds and never answers. Close
+// cancels that refresh (the cache the client built for
+// WithOAuth2ClientCredentials): the call fails with an error matching
+// tokens.ErrClosed, the token request's connection is closed and no
+// goroutine is left, without waiting for the refresh timeout
+// (tokens.DefaultRefreshTimeout, 30 s), and no token request follows.
+func TestCloseCancelsHungTokenRefresh(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("h2=%v", h2), func(t *testing.T) {
+			var issued atomic.Int32
+			arrived := make(chan struct{})
+			tokenSrv, tokenConns := newConnCountingServer(t, h2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_ = r.ParseForm() // read whole: the server sees the client close the connection
+				if issued.Add(1) == 1 {
+					close(arrived)
+				}
+				<-r.Context().Done()
+			}))
+			var served atomic.Int32
+			apiSrv, apiConns := newConnCountingServer(t, h2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				served.Add(1)
+				io.WriteString(w, "ok")
+			}))
+			origin, tokenOrigin := localhostURL(apiSrv.URL), localhostURL(tokenSrv.URL)
+			runtime.GC()
+			baseline := runtime.NumGoroutine()
+			c, err := client.New(opts(loopback(),
+				client.WithOrigins(origin),
+				client.WithOAuth2ClientCredentials(tokens.OAuth2Config{
+					TokenURL: tokenOrigin + "/token",
+					ClientID: "close15",
+					Auth:     tokens.ClientSecretBasic(tokens.StaticSecret([]byte("s3cret"))),
+				}),
+			)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errc := make(chan error, 1)
+			go func() {
+				req, _ := http.NewRequest(http.MethodGet, origin+"/x", nil)
+				resp, err := c.Do(req)
+				if err == nil {
+					resp.Body.Close()
+				}
+				errc <- err
+			}()
+			<-arrived
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+			var callErr error
+			for i := 0; ; i++ {
+				select {
+				case callErr = <-errc:
+				default:
+					if i == 1500 {
+						t.Fatal("the call waiting for the token is still waiting 15 s after Close")
+					}
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				break
+			}
+			if !errors.Is(callErr, tokens.ErrClosed) {
+				t.Errorf("call waiting for the token at Close: %v, want tokens.ErrClosed", callErr)
+			}
+			waitConns(t, "token server", tokenConns)
+			waitConns(t, "API server", apiConns)
+			waitGoroutines(t, baseline)
+			if n := issued.Load(); n != 1 {
+				t.Errorf("%d token requests, want 1", n)
+			}
+			if n := served.Load(); n != 0 {
+				t.Errorf("%d requests reached the API server without a token", n)
+			}
+		})
+	}
+}
+
+// TestCloseLeavesCallerCacheOpen: a *tokens.Cache the caller built and
+// gave to WithTokenSource is the caller's (it may serve other clients):
+// Close leaves it open.
+func TestCloseLeavesCallerCacheOpen(t *testing.T) {
+	var n atomic.Int32
+	cache, err := tokens.NewCache(tokens.SourceFunc(func(context.Context) (tokens.Token, error) {
+		return tokens.NewToken(fmt.Sprintf("tok-%d", n.Add(1)), "Bearer", time.Now().Add(time.Hour)), nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	c, err := client.New(opts(loopback(), client.WithOrigins("https://localhost:1"), client.WithTokenSource(cache))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cache.Token(context.Background())
+	if err != nil || tok.Value() != "tok-1" {
+		t.Fatalf("caller's cache after the client's Close: %v, %v", tok.Value(), err)
+	}
+}
