@@ -13,6 +13,7 @@ import (
 
 	"github.com/securecall/securecall/client"
 	"github.com/securecall/securecall/tokens"
+	"github.com/securecall/securecall/transport"
 )
 
 // TestCloseCancelsHungTokenRefresh: a call waits for the client's first
@@ -117,5 +118,54 @@ func TestCloseLeavesCallerCacheOpen(t *testing.T) {
 	tok, err := cache.Token(context.Background())
 	if err != nil || tok.Value() != "tok-1" {
 		t.Fatalf("caller's cache after the client's Close: %v, %v", tok.Value(), err)
+	}
+}
+
+// TestCloseTokenClosedIsNotRetried: a call in flight at Close that needs a
+// token gets tokens.ErrClosed once: the retry layer does not try again (a
+// closed cache answers every attempt the same), spending waits and
+// attempts after Close.
+func TestCloseTokenClosedIsNotRetried(t *testing.T) {
+	arrived := make(chan struct{})
+	var issued atomic.Int32
+	tokenSrv, _ := newConnCountingServer(t, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		if issued.Add(1) == 1 {
+			close(arrived)
+		}
+		<-r.Context().Done()
+	}))
+	apiSrv, _ := newConnCountingServer(t, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	origin, tokenOrigin := localhostURL(apiSrv.URL), localhostURL(tokenSrv.URL)
+	rc := transport.StandardPreset()
+	rc.Retry.BaseDelay, rc.Retry.MaxDelay = time.Millisecond, time.Millisecond
+	c, err := client.New(opts(loopback(), client.WithOrigins(origin), client.WithResilience(rc),
+		client.WithOAuth2ClientCredentials(tokens.OAuth2Config{
+			TokenURL: tokenOrigin + "/token",
+			ClientID: "close15",
+			Auth:     tokens.ClientSecretBasic(tokens.StaticSecret([]byte("s3cret"))),
+		}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, origin+"/x", nil)
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	<-arrived
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err = <-errc
+	if !errors.Is(err, tokens.ErrClosed) {
+		t.Fatalf("call: %v, want tokens.ErrClosed", err)
+	}
+	if re, ok := errors.AsType[*transport.RetryError](err); ok && re.Attempts != 1 {
+		t.Errorf("call: %d attempts, want 1: %v", re.Attempts, err)
 	}
 }

@@ -154,8 +154,13 @@ func (e *AuthError) RewriteErrors(rewrite func(error) error) error {
 // time, and retrying only spends the retry budget on token requests. A
 // success answer that is not a token response at all (ErrMalformedResponse
 // over x/oauth2's parse error: an HTML page a proxy answered 200 with, a
-// JSON string) is Temporary, as are a 5xx and a network failure.
+// JSON string) is Temporary, as are a 5xx and a network failure. A
+// closed tokens.Cache (tokens.ErrClosed: its client was closed) answers
+// every attempt the same and is not Temporary either.
 func (e *AuthError) Temporary() bool {
+	if errors.Is(e.Err, tokens.ErrClosed) {
+		return false
+	}
 	if te, ok := errors.AsType[*tokens.TokenError](e.Err); ok {
 		switch te.Code {
 		case "invalid_grant", "invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "invalid_request":
