@@ -19,7 +19,8 @@ type SignatureInput struct {
 	Created time.Time
 	Expires time.Time
 	// Nonce, KeyID, Alg and Tag are the parameters of those names; empty
-	// when absent.
+	// when absent (an alg that is present but empty is ErrMalformed, so an
+	// empty Alg always means no alg parameter).
 	Nonce string
 	KeyID string
 	Alg   Algorithm
@@ -38,7 +39,7 @@ func (in *SignatureInput) SignatureParams() string { return in.params }
 // its members, in order. Each member must
 // be an inner list of at most MaxComponents valid component identifiers
 // without duplicates; created and expires must be non-negative integers
-// and nonce, keyid, alg and tag strings. Unknown parameters are kept in SignatureParams (they are
+// and nonce, keyid, alg and tag strings (alg not empty). Unknown parameters are kept in SignatureParams (they are
 // signed) but otherwise ignored. Errors wrap ErrMalformed.
 //
 // It refuses the whole field when any member is unusable. A Verifier is
@@ -142,6 +143,11 @@ func inputFromInnerList(label string, il httpsfv.InnerList) (SignatureInput, err
 				case "keyid":
 					in.KeyID = s
 				case "alg":
+					// An empty alg names no algorithm: taken as absent,
+					// it would pass the verifier's check against the key.
+					if s == "" {
+						return bad("alg is empty")
+					}
 					in.Alg = Algorithm(s)
 				case "tag":
 					in.Tag = s
