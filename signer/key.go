@@ -97,7 +97,11 @@ func NewEd25519Key(keyID string, priv ed25519.PrivateKey) (*Key, error) {
 	return k, nil
 }
 
-// NewEd25519PublicKey returns a verification-only ed25519 key.
+// NewEd25519PublicKey returns a verification-only ed25519 key. A point of
+// small order (the identity, all zero bytes, ...) or a y coordinate
+// encoded at or above the field prime is a *ConfigError wrapping
+// ErrWeakKey: crypto/ed25519 verifies, with such a key, signatures made
+// without any private key.
 func NewEd25519PublicKey(keyID string, pub ed25519.PublicKey) (*Key, error) {
 	if err := checkKeyID(keyID); err != nil {
 		return nil, err
@@ -105,9 +109,48 @@ func NewEd25519PublicKey(keyID string, pub ed25519.PublicKey) (*Key, error) {
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, &ConfigError{Option: "pub", Reason: "ed25519 public key must be " + strconv.Itoa(ed25519.PublicKeySize) + " bytes", Err: ErrWeakKey}
 	}
+	if reason := edWeakPublic(pub); reason != "" {
+		return nil, &ConfigError{Option: "pub", Reason: "ed25519 public key " + reason, Err: ErrWeakKey}
+	}
 	k := &Key{id: keyID, alg: Ed25519, pub: bytes.Clone(pub)}
 	k.init()
 	return k, nil
+}
+
+// edSmallOrderY are the y coordinates (little-endian, below the field
+// prime p = 2^255-19) of the Edwards25519 points of small order, each
+// standing for the point and its negation (the sign bit): 0 (order 4), 1
+// (the identity), p-1 (order 2) and the two of order 8.
+var edSmallOrderY = [...][32]byte{
+	{},
+	{1},
+	{0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+	{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05},
+	{0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a},
+}
+
+// edWeakPublic says why pub, a 32-byte ed25519 public key, is not a key
+// to verify with, or "" when it is one: a y at or above p (RFC 8032
+// §5.1.3 refuses the encoding), or a point of small order, with which
+// signatures verify that no private key made ([S]B = R verifies every
+// message under the identity).
+func edWeakPublic(pub []byte) string {
+	var y [32]byte
+	copy(y[:], pub)
+	y[31] &= 0x7f // the sign of x
+	aboveP := y[0] >= 0xed && y[31] == 0x7f
+	for _, b := range y[1:31] {
+		aboveP = aboveP && b == 0xff
+	}
+	if aboveP {
+		return "is not canonical (y is not below 2^255-19)"
+	}
+	for _, w := range edSmallOrderY {
+		if y == w {
+			return "is a point of small order"
+		}
+	}
+	return ""
 }
 
 func checkKeyID(id string) error {
