@@ -51,7 +51,9 @@ const maxCertificateFileSize = 1 << 20
 // installed at once: every server refuses an expired certificate, while
 // one whose clock is ahead of ours may accept the renewal. New content on
 // disk replaces a pending renewal. Update refuses such a certificate on
-// the same terms (see Update).
+// the same terms, and a certificate it installs supersedes a pending
+// renewal: that is never installed, until the files change again (see
+// Update).
 //
 // A reload that fails (unreadable file, bad PEM, an expired certificate,
 // one whose extended key usage leaves out clientAuth, a chain file cut inside a PEM block because it was read while being
@@ -233,8 +235,13 @@ func (c *ClientCertificate) Reload() error {
 // certificate in use has expired (or is not valid yet either), it is
 // installed at once, as a file reload does: every server refuses an
 // expired certificate, while one whose clock is ahead of ours may accept
-// the new one. An installed certificate drops a renewal held back from
-// the files; a refused one leaves it pending.
+// the new one. An installed certificate supersedes a renewal held back
+// from the files, whatever the two certificates' dates: Update is the
+// later decision, and a renewal on disk that took over at its NotBefore
+// would replace, unannounced, the certificate Update said it installed.
+// The files take over again when their content next changes (a new
+// renewal written there). A refused certificate leaves the renewal
+// pending.
 func (c *ClientCertificate) Update(certPEM, keyPEM []byte) error {
 	now := c.now()
 	cert, err := parseKeyPair(certPEM, keyPEM, now)
@@ -243,7 +250,13 @@ func (c *ClientCertificate) Update(certPEM, keyPEM []byte) error {
 		if c.holdBack(cert, now) {
 			err = c.notYetValid(cert)
 		} else {
-			c.pending = nil
+			if c.pending != nil {
+				// The files hold the renewal Update supersedes: they
+				// take over again when their content changes, not
+				// when the next check reads the same content.
+				c.lastSum = c.pendingSum
+				c.pending = nil
+			}
 			c.install(cert)
 		}
 		c.mu.Unlock()
