@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 
 	"github.com/securecall/securecall/transport"
 )
@@ -97,10 +100,25 @@ func (cfg *config) tlsHosts() []string {
 }
 
 // canonicalHost is h as a pin set's Host is matched: an IP address in its
-// canonical (unmapped) form, a name in lower case without a trailing dot.
+// canonical (unmapped) form, a name in lower case without a trailing dot,
+// an internationalised name (after a wildcard's "*.") in its punycode form,
+// as transport.NewBase pins it and net/http dials it.
 func canonicalHost(h string) string {
 	if a, err := netip.ParseAddr(h); err == nil {
 		return a.Unmap().String()
 	}
-	return strings.TrimSuffix(strings.ToLower(h), ".")
+	h = strings.TrimSuffix(h, ".")
+	wild, name := "", h
+	if rest, ok := strings.CutPrefix(h, "*."); ok {
+		wild, name = "*.", rest
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			if a, err := idna.Lookup.ToASCII(name); err == nil {
+				name = a
+			}
+			break
+		}
+	}
+	return wild + strings.ToLower(name)
 }

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/net/idna"
 )
 
 // Certificate pinning.
@@ -44,8 +45,11 @@ type PinSet struct {
 	// ("api.example.com"), a wildcard covering exactly one label
 	// ("*.example.com" matches "a.example.com", not "example.com" nor
 	// "a.b.example.com"), or an IP literal ("127.0.0.1", "::1"). Case and a
-	// trailing dot are ignored. An exact name takes precedence over a
-	// wildcard that also matches.
+	// trailing dot are ignored, and an internationalised name is its
+	// punycode form ("bücher.example" is "xn--bcher-kva.example", the
+	// name net/http sends); one that does not convert (IDNA2008 lookup) is
+	// refused. An exact name takes precedence over a wildcard that also
+	// matches.
 	//
 	// Names are matched against the TLS server name (SNI) of the
 	// connection. A connection to an IP literal carries no SNI, so for it
@@ -346,7 +350,8 @@ func parsePinHost(h string) (string, hostKind, error) {
 		}
 		return a.Unmap().String(), hostIP, nil
 	}
-	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	in := h
+	h = strings.TrimSuffix(lowerASCII(h), ".")
 	if h == "" {
 		return "", 0, fmt.Errorf("empty host")
 	}
@@ -354,6 +359,20 @@ func parsePinHost(h string) (string, hostKind, error) {
 	name := h
 	if rest, ok := strings.CutPrefix(h, "*."); ok {
 		kind, name = hostWildcard, rest
+	}
+	if !isASCII(name) {
+		// An internationalised name is pinned by its punycode form, the
+		// server name net/http sends (it converts with idna.Lookup, as
+		// originHost does).
+		a, err := idna.Lookup.ToASCII(name)
+		if err != nil {
+			return "", 0, fmt.Errorf("host %q: not a valid internationalised name: %v", in, err)
+		}
+		name = strings.ToLower(a)
+		h = name
+		if kind == hostWildcard {
+			h = "*." + name
+		}
 	}
 	for _, label := range strings.Split(name, ".") {
 		if !validPinLabel(label) {
