@@ -121,7 +121,9 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 // error message (no message for a status of 400 or more, or outside
 // 100-599, which the status code explains). It ends when the response body is read to EOF, fails or
 // is closed, so it covers reading the body; a response with http.NoBody
-// ends it at once. Errors are returned with their URLs redacted
+// ends it at once. A panic of the layers below (not recovered here: it goes
+// on) ends the span too, with status Error and error.type ErrorTypeOther,
+// and is recorded as a failed call. Errors are returned with their URLs redacted
 // (TraceConfig.Redaction.Error).
 //
 // A nil next means http.DefaultTransport. The layer never modifies the
@@ -167,7 +169,9 @@ func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 // signing layer above it; a traceparent it sets replaces the request's under
 // any spelling, and the request's tracestate with it (dropped when the span
 // context has none: it qualified the caller's traceparent). The span ends when the response body is read to
-// EOF, fails or is closed. Each send adds 1 to MetricAttempts.
+// EOF, fails or is closed, or, with status Error and error.type
+// ErrorTypeOther, when the layers below panic. Each send adds 1 to
+// MetricAttempts.
 //
 // A nil next means http.DefaultTransport.
 func NewAttemptTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
@@ -769,7 +773,14 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	cc.req = *req.WithContext(cc) // the call's own copy: inner call layers change it in place
 	r := &cc.req
 	cc.owns = true
+	returned := false
+	defer func() {
+		if !returned { // a panic (or runtime.Goexit) below: not recovered here
+			c.panicked(ctx, cc, span, rec, sk, req.Method, start)
+		}
+	}()
 	resp, err := c.next.RoundTrip(r)
+	returned = true
 
 	var secs float64
 	if cc.elapsed > 0 {
@@ -835,6 +846,30 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = cc.body.wrap(ctx, resp.Body, span, c.tel)
 	return resp, nil
 }
+
+// panicked ends a call whose next transport panicked (a caller's base
+// transport or hook with a bug; net/http's server recovers a handler's
+// panic, and a caller may recover too): the panic goes on, but the span
+// ends, with status Error and error.type ErrorTypeOther, and the call is
+// recorded, as a failed call. A span never ended is never exported: the
+// call would vanish from its trace, its attempt spans left without their
+// parent.
+func (c *callTrace) panicked(ctx context.Context, cc *callScope, span trace.Span, rec bool, sk spanKey, original string, start time.Time) {
+	c.record(ctx, time.Since(start).Seconds(), durKey{sk.m, sk.host, sk.port, 0, ErrorTypeOther})
+	if rec {
+		buf := getAttrBuf()
+		attrs := cc.appendAttrs(c.tel.appendStart(buf[:0], sk), sk.m, original)
+		attrs = append(attrs, semconv.ErrorTypeKey.String(ErrorTypeOther))
+		span.SetAttributes(attrs...)
+		putAttrBuf(buf)
+		span.SetStatus(codes.Error, panicStatus)
+	}
+	span.End()
+	c.tel.end.ended()
+}
+
+// panicStatus is the status description of a span whose send panicked.
+const panicStatus = "panic in the transport"
 
 // appendAttrs appends the call span's end attributes common to success and
 // failure.
@@ -949,7 +984,14 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		attrs = appendHeaders(attrs, r.Header, t.tel.reqHeaders, t.tel.policy)
 	}
 
+	returned := false
+	defer func() {
+		if !returned { // a panic (or runtime.Goexit) below: not recovered here
+			t.panicked(ctx, span, buf, attrs, m, host, merged)
+		}
+	}()
 	resp, err := t.next.RoundTrip(r)
+	returned = true
 	if err != nil {
 		// Go's HTTP/2 refusal of a connection-specific header quotes the
 		// header's value: reported, as the retry and breaker layers do, as
@@ -1015,6 +1057,23 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = tb.wrap(ctx, resp.Body, span, t.tel)
 	return resp, nil
+}
+
+// panicked ends a send whose next transport panicked, as
+// callTrace.panicked ends the call: the attempt is counted with outcome
+// ErrorTypeOther, and its own span (not the call span it may stand on,
+// which the call trace ends) ends with status Error.
+func (t *attemptTrace) panicked(ctx context.Context, span trace.Span, buf *attrBuf, attrs []attribute.KeyValue, m *method, host string, merged bool) {
+	t.count(ctx, countKey{m, host, ErrorTypeOther})
+	if merged {
+		return
+	}
+	if buf != nil {
+		span.SetAttributes(append(attrs, semconv.ErrorTypeKey.String(ErrorTypeOther))...)
+		putAttrBuf(buf)
+		span.SetStatus(codes.Error, panicStatus)
+	}
+	span.End()
 }
 
 // firstAttempt reports whether ctx is the first attempt of its call (or
