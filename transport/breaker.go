@@ -18,7 +18,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/securecall/securecall/internal/configerr"
 )
@@ -50,12 +49,12 @@ const (
 const (
 	// EventBreakerStateChanged: a host's breaker changed state; added to
 	// the span of the attempt whose outcome (or arrival) caused it.
-	// Attributes: server.address, BreakerStateKey (the new state),
-	// BreakerFromKey.
+	// Attributes: server.address (and server.port, as for MetricRetries),
+	// BreakerStateKey (the new state), BreakerFromKey.
 	EventBreakerStateChanged = "securecall.breaker.state_changed"
 	// MetricBreakerTransitions counts breaker state changes (unit
-	// "{transition}"). Attributes: server.address, BreakerStateKey (the new
-	// state).
+	// "{transition}"). Attributes: server.address (and server.port, as for
+	// MetricRetries), BreakerStateKey (the new state).
 	MetricBreakerTransitions = "securecall.breaker.transitions"
 
 	// BreakerStateKey: a breaker state ("closed", "half-open", "open").
@@ -271,7 +270,8 @@ var (
 // processes (see BreakerConfig.Store); the check is one call to the
 // store's OpenUntil per request.
 //
-// Span events: EventBreakerRejected (server.address, BreakerStateKey,
+// Span events: EventBreakerRejected (server.address and server.port, as
+// for MetricRetries, BreakerStateKey,
 // BreakerRetryInKey, and BreakerSharedKey when the refusal came from
 // cfg.Store), EventBreakerStateChanged. A nil next means
 // http.DefaultTransport. Bad configuration is a *ConfigError.
@@ -383,7 +383,7 @@ func (l *breakerLayer) onStateChange(h *breakerHost, from, to BreakerState) {
 	h.changes.Add(1)
 	if l.transitions.Enabled(context.Background()) {
 		l.transitions.Add(context.Background(), 1, metric.WithAttributeSet(attribute.NewSet(
-			semconv.ServerAddress(h.host), BreakerStateKey.String(to.String()))))
+			hostKeyAttrs(h.host, []attribute.KeyValue{BreakerStateKey.String(to.String())})...)))
 	}
 	if l.cfg.OnStateChange != nil {
 		l.cfg.OnStateChange(h.host, from, to)
@@ -408,7 +408,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if err != nil {
 			closeBody(req)
-			AddEvent(ctx, EventBreakerRejected, semconv.ServerAddress(h.host),
+			addHostEvent(ctx, EventBreakerRejected, h.host,
 				BreakerStateKey.String(err.State.String()), BreakerRetryInKey.Float64(err.Until.Sub(now).Seconds()),
 				BreakerSharedKey.Bool(err.Shared))
 			return nil, err
@@ -422,7 +422,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		l.stateEvent(ctx, h, changes)
 		if err != nil {
 			closeBody(req)
-			AddEvent(ctx, EventBreakerRejected, semconv.ServerAddress(h.host),
+			addHostEvent(ctx, EventBreakerRejected, h.host,
 				BreakerStateKey.String(err.State.String()), BreakerRetryInKey.Float64(max(err.Until.Sub(now), 0).Seconds()))
 			return nil, err
 		}
@@ -638,7 +638,7 @@ func (l *breakerLayer) stateEvent(ctx context.Context, h *breakerHost, changes u
 	if h.changes.Load() == changes {
 		return
 	}
-	AddEvent(ctx, EventBreakerStateChanged, semconv.ServerAddress(h.host),
+	addHostEvent(ctx, EventBreakerStateChanged, h.host,
 		BreakerStateKey.String(BreakerState(h.state.Load()).String()),
 		BreakerFromKey.String(BreakerState(h.from.Load()).String()))
 }

@@ -21,7 +21,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -55,7 +54,12 @@ const (
 // Names of the retry layer's instruments and span-event attributes.
 const (
 	// MetricRetries counts retries scheduled (unit "{retry}"). Attributes:
-	// server.address, RetrySourceKey.
+	// server.address, RetrySourceKey. Here, as in every metric and span
+	// event of the retry, breaker and throttle layers, server.address is
+	// the host of the request's HostKey alone (an IPv6 literal without
+	// its brackets), and server.port its port when that is not the
+	// scheme's default (which HostKey drops), as the semantic conventions
+	// and the trace layers name a server.
 	MetricRetries = "securecall.client.retries"
 	// MetricRetryStops counts calls on which the retry layer wanted to
 	// retry but stopped (unit "{call}"). Attributes: server.address,
@@ -829,7 +833,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		if h.budget != nil {
 			at := l.clk.Mono(now)
 			if !h.budget.tryRetry(at) {
-				AddEvent(ctx, EventBudgetExhausted, RetryAttemptKey.Int(n+1), semconv.ServerAddress(host))
+				addHostEvent(ctx, EventBudgetExhausted, host, RetryAttemptKey.Int(n+1))
 				return l.giveUp(ctx, host, n+1, StopBudget, resp, err, checkErr)
 			}
 			charge = budgetCharge{b: h.budget, at: at, set: true}
@@ -1131,7 +1135,7 @@ func (l *retryLayer) noteServerWait(host string, h *retryHost, v Verdict, now ti
 	return false
 }
 
-// count adds 1 to c with the attribute set {server.address=host, key=value}.
+// count adds 1 to c with the attribute set {hostKeyAttrs(host), key=value}.
 func (l *retryLayer) count(ctx context.Context, c metric.Int64Counter, host string, key attribute.Key, value string) {
 	if !c.Enabled(ctx) {
 		return
@@ -1139,7 +1143,7 @@ func (l *retryLayer) count(ctx context.Context, c metric.Int64Counter, host stri
 	k := hostLabel{host, key, value}
 	opts, ok := l.attrSets.load(k)
 	if !ok {
-		opts = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(semconv.ServerAddress(host), key.String(value)))}
+		opts = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(hostKeyAttrs(host, []attribute.KeyValue{key.String(value)})...))}
 		l.attrSets.store(k, opts)
 	}
 	c.Add(ctx, 1, opts...)

@@ -7,9 +7,12 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -55,6 +58,45 @@ func AddEvent(ctx context.Context, name string, attrs ...attribute.KeyValue) {
 	// Cloned so that attrs does not escape: a caller's variadic array then
 	// stays on its stack when the span is not recording.
 	span.AddEvent(name, trace.WithAttributes(slices.Clone(attrs)...))
+}
+
+// hostKeyAttrs appends to attrs the attributes that name key, a HostKey,
+// in the resilience layers' metrics and span events, as the semantic
+// conventions name a server (and the trace layers do): server.address the
+// host alone, an IPv6 literal without its brackets ("2001:db8::1" for
+// "[2001:db8::1]:8443"), and server.port the port, when key names one:
+// HostKey drops the scheme's default port, so a host on its scheme's
+// default port has no server.port. The key itself, with its port, is not a
+// server.address: a backend reads it as a host name, which matches no
+// other telemetry of that server.
+func hostKeyAttrs(key string, attrs []attribute.KeyValue) []attribute.KeyValue {
+	host, port := key, ""
+	if strings.HasPrefix(key, "[") {
+		if j := strings.IndexByte(key, ']'); j > 0 {
+			host = key[1:j]
+			if rest := key[j+1:]; strings.HasPrefix(rest, ":") {
+				port = rest[1:]
+			}
+		}
+	} else if i := strings.LastIndexByte(key, ':'); i >= 0 {
+		host, port = key[:i], key[i+1:]
+	}
+	attrs = append(attrs, semconv.ServerAddress(host))
+	if p, err := strconv.Atoi(port); err == nil {
+		attrs = append(attrs, semconv.ServerPort(p))
+	}
+	return attrs
+}
+
+// addHostEvent is AddEvent with the attributes of hostKeyAttrs(host)
+// before attrs.
+func addHostEvent(ctx context.Context, name, host string, attrs ...attribute.KeyValue) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	kvs := hostKeyAttrs(host, make([]attribute.KeyValue, 0, len(attrs)+2))
+	span.AddEvent(name, trace.WithAttributes(append(kvs, attrs...)...))
 }
 
 // CallAttempts returns how many physical sends NewAttemptTrace has started

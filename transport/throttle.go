@@ -17,7 +17,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"golang.org/x/time/rate"
 
 	"github.com/securecall/securecall/internal/configerr"
@@ -46,7 +45,8 @@ const (
 // Names of the throttle's instruments and span-event attributes.
 const (
 	// MetricThrottleWait records each wait the throttle imposed, in
-	// seconds (unit "s"). Attributes: server.address, ThrottleReasonKey.
+	// seconds (unit "s"). Attributes: server.address (and server.port, as
+	// for MetricRetries), ThrottleReasonKey.
 	MetricThrottleWait = "securecall.throttle.wait"
 
 	// ThrottleWaitKey: the wait imposed, in seconds.
@@ -868,7 +868,7 @@ func (l *throttleLayer) record(ctx context.Context, host, reason string, d time.
 	k := hostLabel{host, ThrottleReasonKey, reason}
 	opts, ok := l.sets.load(k)
 	if !ok {
-		opts = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(semconv.ServerAddress(host), ThrottleReasonKey.String(reason)))}
+		opts = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(hostKeyAttrs(host, []attribute.KeyValue{ThrottleReasonKey.String(reason)})...))}
 		l.sets.store(k, opts)
 	}
 	l.waits.Record(ctx, d.Seconds(), opts...)
