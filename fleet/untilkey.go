@@ -137,7 +137,9 @@ type untilKeys struct {
 func (k untilKeys) read(key string, e *untilEntry, now time.Time) {
 	gen := e.gen.Load()
 	ctx, cancel := k.h.ctx(context.Background())
-	pttl, err := k.c.PTTL(ctx, key).Result()
+	// In milliseconds, as Redis answers: go-redis's PTTL Duration wraps
+	// round past 292 years.
+	ms, err := k.c.Do(ctx, "PTTL", key).Int64()
 	cancel()
 	after := k.h.clk.Now()
 	if err != nil {
@@ -148,11 +150,12 @@ func (k untilKeys) read(key string, e *untilEntry, now time.Time) {
 	n, a := k.h.clk.Mono(now), k.h.clk.Mono(after)
 	e.fetched.Store(n)
 	latest := int64(0) // the key's end, its later bound; 0: no key
-	if pttl > 0 {      // go-redis returns PTTL as a Duration (-2: no key, -1: no TTL)
-		if end := n + int64(pttl); end > e.echo.Load() {
+	if ms > 0 {        // -2: no key, -1: no TTL
+		pttl := msDuration(ms)
+		if end := addTicks(n, pttl); end > e.echo.Load() {
 			extend(&e.until, end)
 		}
-		latest = a + int64(pttl)
+		latest = addTicks(a, pttl)
 	}
 	if own := e.unsynced.Load(); own != 0 {
 		if own > a && own-latest > int64(time.Millisecond) {
@@ -194,13 +197,33 @@ func (k untilKeys) write(key string, e *untilEntry, u int64, now time.Time) {
 	k.h.ok()
 	e.fetched.Store(n)
 	if got == int64(ms) { // this write set the key's end
-		extend(&e.echo, u+(k.h.clk.Mono(done)-n)+int64(2*time.Millisecond))
+		extend(&e.echo, addTicks(u, time.Duration(k.h.clk.Mono(done)-n)+2*time.Millisecond))
 	}
 	if got > 0 {
-		extend(&e.until, n+int64(time.Duration(got)*time.Millisecond))
+		extend(&e.until, addTicks(n, msDuration(got)))
 	}
 	e.synced(u)
 	e.gen.Add(1)
+}
+
+// msDuration returns ms milliseconds (positive), saturated at the largest
+// Duration: a key's remaining life of centuries (an operator's "for
+// good", or a Redis-compatible server's answer) is a far end, not one
+// wrapped round into the past.
+func msDuration(ms int64) time.Duration {
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// addTicks returns u (ticks) plus d (not negative), saturated at the
+// largest tick, as the clock's After saturates.
+func addTicks(u int64, d time.Duration) int64 {
+	if int64(d) > math.MaxInt64-u {
+		return math.MaxInt64
+	}
+	return u + int64(d)
 }
 
 // extend moves *a to u if u is later.
