@@ -37,6 +37,8 @@
 // outage instead of ErrPoolExhausted; the constructors refuse a
 // *redis.Client, *redis.ClusterClient or *redis.Ring that does not with a
 // *ConfigError (docs/fleet.md says what is checked for each).
+// NewNonceStore and NewQuota refuse a *redis.Ring: it moves a down shard's
+// keys to another shard, where a nonce or a quota starts afresh.
 // docs/fleet.md has the guarantees, their limits, sizing and what is not
 // built yet.
 package fleet

@@ -57,7 +57,8 @@ type Fleet struct {
 // go-redis Client, ClusterClient or Ring must have ContextTimeoutEnabled
 // set and a PoolTimeout below every store's Timeout (a *ConfigError for
 // "client" otherwise, naming the store, its Timeout field and both values;
-// see docs/fleet.md). Bad options are a *ConfigError naming the field (Cooldown.X,
+// see docs/fleet.md). A Ring with Options.Quota set is a *ConfigError for
+// "client" too (see NewQuota). Bad options are a *ConfigError naming the field (Cooldown.X,
 // Breaker.X, Quota.X for a store's own).
 func New(rdb redis.UniversalClient, opts Options) (*Fleet, error) {
 	switch {

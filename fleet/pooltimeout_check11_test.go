@@ -36,10 +36,10 @@ func constructors(c redis.UniversalClient, timeout time.Duration) map[string]err
 	errs := map[string]error{}
 	_, errs["NewCooldownStore"] = fleet.NewCooldownStore(c, fleet.CooldownOptions{Timeout: timeout})
 	_, errs["NewBreakerStore"] = fleet.NewBreakerStore(c, fleet.BreakerOptions{Timeout: timeout})
-	_, errs["NewQuota"] = fleet.NewQuota(c, fleet.QuotaOptions{Timeout: timeout, ExpectedReplicas: 1, Limit: fleet.QuotaLimit{Rate: 10, Burst: 10}})
 	_, errs["New"] = fleet.New(c, fleet.Options{Timeout: timeout})
 	if _, ring := c.(*redis.Ring); !ring { // refused for another reason
 		_, errs["NewNonceStore"] = fleet.NewNonceStore(c, fleet.NonceOptions{Timeout: timeout})
+		_, errs["NewQuota"] = fleet.NewQuota(c, fleet.QuotaOptions{Timeout: timeout, ExpectedReplicas: 1, Limit: fleet.QuotaLimit{Rate: 10, Burst: 10}})
 	}
 	return errs
 }

@@ -294,13 +294,20 @@ type flight struct {
 	err   error // set before done is closed
 }
 
-// NewQuota returns a Quota on c, which the caller owns. A go-redis Client,
-// ClusterClient or Ring must have ContextTimeoutEnabled set and a
-// PoolTimeout below the store's Timeout. Bad options are a *ConfigError
-// naming the field.
+// NewQuota returns a Quota on c, which the caller owns. A go-redis Client
+// or ClusterClient must have ContextTimeoutEnabled set and a PoolTimeout
+// below the store's Timeout. A *redis.Ring is refused: it drops a shard it
+// finds down from its hash ring and sends that shard's keys to another
+// one, each replica's Ring on its own, so a quota whose key was on the
+// lost shard would start afresh there with a full burst while no call
+// fails (neither Policy applies: FailClosed would grant). Bad options are
+// a *ConfigError naming the field.
 func NewQuota(c redis.UniversalClient, opts QuotaOptions) (*Quota, error) {
 	if err := checkClient(c); err != nil {
 		return nil, err
+	}
+	if _, ok := c.(*redis.Ring); ok {
+		return nil, configError("client", "a redis.Ring moves a down shard's keys to other shards, so a quota kept there would start afresh with a full burst (granted, not refused); use a redis.Client (one server, or Sentinel failover) or a redis.ClusterClient")
 	}
 	q := &Quota{prefix: opts.Prefix, minBatch: opts.MinBatch, maxBatch: opts.MaxBatch,
 		replicas: opts.ExpectedReplicas, maxHosts: opts.MaxHosts, shared: make(map[string]*quotaState),
