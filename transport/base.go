@@ -719,6 +719,10 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp != nil && resp.Request == req && req != orig {
 		resp.Request = orig // the caller's request, not the probe's copy
 	}
+	used := probe
+	if used == nil && a != nil && err != nil {
+		used = a.conn.Load() // the breaker's: it disarms it after we return
+	}
 	var conn net.Conn
 	var reused bool
 	switch {
@@ -733,6 +737,9 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if err != nil {
+		if herr := used.hookAborted(err); herr != err {
+			return nil, herr // the caller's hook stopped it: nothing of the host's
+		}
 		// A response header is read only over a connection to the host: a
 		// proxy refusing CONNECT (net/http's error is the proxy's status
 		// text, which may be anything) never got one.

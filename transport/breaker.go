@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/textproto"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -740,6 +741,9 @@ type connProbe struct {
 	user   *httptrace.ClientTrace // the caller's own trace, if any
 	conn   net.Conn
 	reused bool // conn was a pooled connection (GotConnInfo.Reused)
+	// hookErr is the error the caller's Got1xxResponse hook returned, by
+	// which net/http aborted the attempt (only a probe with user sets it).
+	hookErr atomic.Pointer[error]
 }
 
 var connProbes = sync.Pool{New: func() any {
@@ -765,9 +769,34 @@ func armConnProbe(a *Attempt) *connProbe {
 			user.GotConn(i)
 		}
 	}
+	if hook := user.Got1xxResponse; hook != nil {
+		// An error of the caller's hook aborts the request (net/http's
+		// way to stop at an informational response): the caller's
+		// decision, which the base reports as such (hookAborted).
+		t.Got1xxResponse = func(code int, h textproto.MIMEHeader) error {
+			err := hook(code, h)
+			if err != nil {
+				p.hookErr.Store(&err)
+			}
+			return err
+		}
+	}
 	p.trace = &t
 	a.conn.Store(p)
 	return p
+}
+
+// hookAborted returns err, the failure of an attempt whose probe was p
+// (nil: none), as a *TraceHookError when the caller's Got1xxResponse
+// hook aborted the attempt.
+func (p *connProbe) hookAborted(err error) error {
+	if p == nil || p.user == nil {
+		return err
+	}
+	if hook := p.hookErr.Load(); hook != nil {
+		return &TraceHookError{Hook: *hook, Err: err}
+	}
+	return err
 }
 
 // disarm removes p from a and returns the connection the attempt used

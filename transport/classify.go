@@ -58,7 +58,9 @@ const (
 	// client, a non-existent host (DNS "no such host"), a credential the
 	// token endpoint refused for good, a request that cannot be signed
 	// (other than for a transient key failure), a client certificate key
-	// whose signer failed the TLS handshake (other than transiently).
+	// whose signer failed the TLS handshake (other than transiently), a
+	// request the caller's own httptrace Got1xxResponse hook aborted
+	// (*TraceHookError).
 	ClassPermanent
 	// ClassCanceled: the caller's own context was cancelled or its
 	// deadline passed. Never retried, never a breaker failure.
@@ -124,7 +126,9 @@ type Verdict struct {
 // caller gets the response). The breaker sees 5xx other than 501 as
 // failures, 429 as excluded, everything else below 600 as success.
 //
-// Error rules, in order: ctx done → ClassCanceled; a certificate, pin or
+// Error rules, in order: ctx done → ClassCanceled; a *TraceHookError (the
+// caller's Got1xxResponse hook aborted the request) → ClassPermanent,
+// BreakerExcluded; a certificate, pin or
 // other TLS failure, ErrEgressDenied, ErrRedirectDenied, ErrCircuitOpen,
 // ErrRateLimited, ErrNotReplayable, ErrResponseTooLarge, ErrClosed,
 // ErrInvalidRequest, a body of another length than ContentLength (net/http's
@@ -189,6 +193,10 @@ func Classify(ctx context.Context, resp *http.Response, err error, now time.Time
 func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 	if ctx != nil && ctx.Err() != nil {
 		return Verdict{Class: ClassCanceled, Breaker: BreakerExcluded}
+	}
+	if _, ok := errors.AsType[*TraceHookError](err); ok {
+		// The caller's own httptrace hook stopped the request.
+		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
 	}
 	if transientKeyError(err) {
 		return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}

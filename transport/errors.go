@@ -123,3 +123,30 @@ func zeroReason(v any) string {
 func zeroErr(v any) error {
 	return &ConfigError{Option: strings.TrimPrefix(fmt.Sprintf("%T", v), "*transport."), Reason: zeroReason(v)}
 }
+
+// TraceHookError reports a request that the caller's own
+// httptrace.ClientTrace Got1xxResponse hook aborted by returning Hook
+// (net/http's way to stop at an informational response such as a 103
+// Early Hints): the caller's decision, as a cancellation is. The retry
+// layer never sends such a request again and the breaker does not count
+// it against the host. errors.Is matches Hook over HTTP/2 too, where
+// net/http's stream error (Err) does not unwrap to it.
+type TraceHookError struct {
+	// Hook is the error the caller's hook returned.
+	Hook error
+	// Err is net/http's error for the aborted request.
+	Err error
+}
+
+func (e *TraceHookError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Hook and Err.
+func (e *TraceHookError) Unwrap() []error { return []error{e.Hook, e.Err} }
+
+// RewriteErrors returns a copy of e whose Err is rewrite(e.Err), so that
+// error redaction keeps the *TraceHookError reachable.
+func (e *TraceHookError) RewriteErrors(rewrite func(error) error) error {
+	c := *e
+	c.Err = rewrite(e.Err)
+	return &c
+}
