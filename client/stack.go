@@ -191,7 +191,10 @@ type closingTransport struct {
 
 func (t *closingTransport) ended() {
 	if t.closed.Load() {
-		t.idle.CloseIdleConnections()
+		// Now and a little later: a token request cancelled by Close
+		// (tokens.Cache.Close) ends over HTTP/2 before net/http has
+		// removed its stream, so its connection is not idle yet.
+		stackhook.CloseIdleSoon(t.idle)
 	}
 }
 

@@ -227,10 +227,16 @@ type callEnd struct {
 // Close pay for it.
 func (e *callEnd) ended() {
 	if e != nil && e.closed.Load() {
-		e.idle.CloseIdleConnections()
-		for _, d := range closeRechecks {
-			time.AfterFunc(d, e.idle.CloseIdleConnections)
-		}
+		closeIdleSoon(e.idle)
+	}
+}
+
+// closeIdleSoon closes idle's idle connections now and again after each
+// of closeRechecks (stackhook.CloseIdleSoon).
+func closeIdleSoon(idle interface{ CloseIdleConnections() }) {
+	idle.CloseIdleConnections()
+	for _, d := range closeRechecks {
+		time.AfterFunc(d, idle.CloseIdleConnections)
 	}
 }
 
@@ -239,6 +245,7 @@ func (e *callEnd) ended() {
 var closeRechecks = [...]time.Duration{50 * time.Millisecond, time.Second}
 
 func init() {
+	stackhook.CloseIdleSoon = closeIdleSoon
 	stackhook.CloseAfterCalls = func(rt http.RoundTripper, closed *atomic.Bool, idle interface{ CloseIdleConnections() }) bool {
 		c, ok := rt.(*callTrace)
 		if ok && closed != nil && idle != nil {

@@ -28,6 +28,14 @@ var LendCallCopy func(rt http.RoundTripper) bool
 // sets it.
 var CloseAfterCalls func(rt http.RoundTripper, closed *atomic.Bool, idle interface{ CloseIdleConnections() }) bool
 
+// CloseIdleSoon closes idle's idle connections now and again a little
+// later, for a request that ended after its client was closed: over
+// HTTP/2 the connection that carried it may not be idle yet when the
+// request ends (net/http removes the stream from it afterwards, after a
+// cancellation too), and nothing else would close it. Package transport
+// sets it; CloseAfterCalls' calls end the same way.
+var CloseIdleSoon func(idle interface{ CloseIdleConnections() })
+
 // StopBaseMetrics unregisters the metric callbacks of rt, a
 // *transport.Base (the client certificate expiry gauge's), when its
 // client is closed: a closed client presents its certificate to no one,
