@@ -268,15 +268,30 @@ func scopeAllows(s Scope, req *http.Request) bool {
 // host of an absolute-form target over the Host header (RFC 9112
 // §3.2.2), and a forward proxy connects it, so such a target is where the
 // request goes. An origin-form ("/x") or asterisk-form ("*") target, or
-// a relative one, names no host. err: a target that does not parse.
+// a relative one, names no host. Only the scheme and authority say where
+// the request goes: a path or query that is no valid URL ("/100%", which
+// only Opaque can send as written) is left out of t rather than refused.
+// err: a target whose scheme and authority do not parse.
 func opaqueTarget(u *url.URL) (t *url.URL, ok bool, err error) {
 	o := u.Opaque
 	if o == "" || o[0] == '/' && !strings.HasPrefix(o, "//") {
 		return nil, false, nil
 	}
-	t, err = url.Parse(u.RequestURI())
+	rt := u.RequestURI()
+	t, err = url.Parse(rt)
 	if err != nil {
-		return nil, false, err
+		// Parse the scheme and authority alone: "https://host/100%" is
+		// "https://host".
+		if i := strings.Index(rt, "://"); i > 0 {
+			auth := rt[i+len("://"):]
+			if j := strings.IndexAny(auth, "/?"); j >= 0 {
+				auth = auth[:j]
+			}
+			t, err = url.Parse(rt[:i+len("://")] + auth)
+		}
+		if err != nil {
+			return nil, false, err
+		}
 	}
 	if t.Scheme == "" {
 		// "*" or a relative path.
