@@ -451,8 +451,10 @@ func lower(c byte) byte {
 // only), or anything with "@" or a %-escape (user data) —, in any other
 // segment every run of letters and digits that looks like one
 // ("customer-1234" is "customer-{id}", "users;id=7" "users;id={id}",
-// "42.json" "{id}.json"; a dotted version, "v1.2" or "1.1", stays), and
-// cut after 16 segments or 256 bytes
+// "42.json" "{id}.json"; a number of fewer than four digits inside a
+// word stays: "gpt-4", "sha-256"), a segment of digits and dots ("8.8.8.8")
+// as a whole, but for a dotted version ("v1.2", "1.1", "v2.0.10"), which
+// stays, and cut after 16 segments or 256 bytes
 // ("/{...}"). It is a heuristic;
 // give a route (WithRoute, Template) for an exact one.
 func NormalizePath(escapedPath string) string {
@@ -471,9 +473,12 @@ func appendFoldedPath(b []byte, p string) []byte {
 			return append(b, "/{...}"...)
 		}
 		b = append(b, '/')
-		if isIDSegment(seg) {
+		switch {
+		case isDottedVersion(seg):
+			b = append(b, seg...) // a name, however many digits
+		case isIDSegment(seg) || isNumeric(seg):
 			b = append(b, "{id}"...)
-		} else {
+		default:
 			b = appendFoldedTokens(b, seg)
 		}
 		if !more {
@@ -485,12 +490,15 @@ func appendFoldedPath(b []byte, p string) []byte {
 
 // appendFoldedTokens appends seg, a segment that is no identifier as a
 // whole, with each of its tokens (runs of ASCII letters and digits) that
-// is one replaced by "{id}": a number after a word ("customer-1234"), as a
-// matrix parameter ("users;id=1234") or before an extension ("42.json")
-// would otherwise make an entry per value, 10 000 of them for four digits.
-// A dotted version ("v1.2", "1.1": isDottedVersion) is a name and stays.
+// is one replaced by "{id}": a number of four digits or more after a word
+// ("customer-1234"), a parameter's value ("users;id=7") or a number named
+// before its extension ("42.json") would otherwise make an entry per
+// value, 10 000 of them for four digits. A shorter number inside a word
+// is part of a name ("gpt-4", "sha-256", "utf-8") and stays.
 func appendFoldedTokens(b []byte, seg string) []byte {
-	if isDottedVersion(seg) {
+	if len(seg) < 12 && !hasDigit(seg) {
+		// No token can look like an identifier: one without a digit
+		// needs 12 hex letters or 16 letters.
 		return append(b, seg...)
 	}
 	start := -1
@@ -502,7 +510,14 @@ func appendFoldedTokens(b []byte, seg string) []byte {
 			continue
 		}
 		if start >= 0 {
-			if tok := seg[start:i]; isIDSegment(tok) {
+			tok := seg[start:i]
+			id := isIDSegment(tok)
+			if id && len(tok) < 4 && allDigits(tok) {
+				// A short number: an identifier as a parameter's value
+				// or as the name before an extension only.
+				id = start > 0 && seg[start-1] == '=' || start == 0 && i < len(seg) && seg[i] == '.'
+			}
+			if id {
 				b = append(b, "{id}"...)
 			} else {
 				b = append(b, tok...)
@@ -516,9 +531,31 @@ func appendFoldedTokens(b []byte, seg string) []byte {
 	return b
 }
 
+func hasDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// isNumeric reports whether s is digits and dots with a digit: an IPv4
+// address, a date ("2024.01.31"), a decimal number; not a dotted version,
+// which is checked first.
+func isNumeric(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && s[i] != '.' {
+			return false
+		}
+	}
+	return hasDigit(s)
+}
+
 // isDottedVersion reports whether seg is an API version with dots: an
-// optional "v" or "V", then two or more groups of one to three digits
-// joined by dots ("v1.2", "1.1", "v2.0.1").
+// optional "v" or "V", then two or three groups of one to three digits
+// joined by dots ("v1.2", "1.1", "v2.0.1", "v1.10.100"; an IPv4 address
+// has four).
 func isDottedVersion(seg string) bool {
 	if seg != "" && (seg[0] == 'v' || seg[0] == 'V') {
 		seg = seg[1:]
@@ -537,7 +574,7 @@ func isDottedVersion(seg string) bool {
 		groups++
 		digits = 0
 	}
-	return groups >= 2
+	return groups == 2 || groups == 3
 }
 
 func isAlnum(c byte) bool {

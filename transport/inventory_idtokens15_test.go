@@ -79,7 +79,32 @@ func TestNormalizePathKeepsDottedVersions(t *testing.T) {
 		"/items/42.json":      "/items/{id}.json",
 		"/items/123456.7890":  "/items/{id}",
 		"/items/v1.":          "/items/v1.",
-		"/items/1234.5/price": "/items/{id}.{id}/price",
+		"/items/1234.5/price": "/items/{id}/price",
+	} {
+		if got := transport.NormalizePath(in); got != want {
+			t.Errorf("NormalizePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A short number inside a word is part of a name ("gpt-4", "sha-256",
+// "utf-8"): folding every digit run made different endpoints share one
+// entry. A longer one (four digits or more), a parameter's value after "="
+// and a number named before its extension are still identifiers. A dotted
+// version with long groups ("v1.10.100") is checked as a version before
+// the whole-segment rules, which took it for an identifier; an IPv4
+// address (four groups) is no version.
+func TestNormalizePathKeepsShortNumbersInNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"/models/gpt-4/completions": "/models/gpt-4/completions",
+		"/digest/sha-256":           "/digest/sha-256",
+		"/charset/utf-8":            "/charset/utf-8",
+		"/customers/customer-1234":  "/customers/customer-{id}",
+		"/users;id=7/profile":       "/users;id={id}/profile",
+		"/items/7.json":             "/items/{id}.json",
+		"/api/v1.10.100/x":          "/api/v1.10.100/x",
+		"/ip/8.8.8.8":               "/ip/{id}",
+		"/ip/10.1.2.3/info":         "/ip/{id}/info",
 	} {
 		if got := transport.NormalizePath(in); got != want {
 			t.Errorf("NormalizePath(%q) = %q, want %q", in, got, want)
