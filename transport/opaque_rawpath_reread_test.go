@@ -86,3 +86,43 @@ func TestOpaqueTargetPathNotAURL(t *testing.T) {
 		}
 	}
 }
+
+// TestOpaqueTargetWithFragmentRefused: a '#' cannot be sent in a
+// request-target, and where an absolute-form target holds one, parsers
+// disagree on the host: url.Parse reads "//api.example.com#@evil.example/x"
+// as host api.example.com (the rest a fragment), a proxy or server
+// splitting at the last '@' reads evil.example. Such a target was let out
+// by the egress check with the credential on it; it is refused, and gets
+// no credential.
+func TestOpaqueTargetWithFragmentRefused(t *testing.T) {
+	next := &recordingRT{}
+	eg, err := transport.NewEgress(next, transport.EgressConfig{Allow: []string{"api.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope, err := transport.ParseOrigins("https://api.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyNext := &recordingRT{}
+	key, err := transport.NewAPIKey(keyNext, transport.APIKeyConfig{Source: staticKey("k-1"), Scope: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opaque := range []string{"//api.example.com#@evil.example/x", "https://api.example.com#@evil.example/x", "//api.example.com/x#frag"} {
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.com", nil)
+		req.URL.Opaque = opaque
+		if _, err := eg.RoundTrip(req); !errors.Is(err, transport.ErrEgressDenied) || len(next.reqs) != 0 {
+			t.Errorf("egress: Opaque %q: err = %v, sent %d, want ErrEgressDenied and nothing sent", opaque, err, len(next.reqs))
+		}
+		req, _ = http.NewRequest(http.MethodGet, "https://api.example.com", nil)
+		req.URL.Opaque = opaque
+		n := len(keyNext.reqs)
+		if resp, err := key.RoundTrip(req); err == nil {
+			resp.Body.Close()
+			if len(keyNext.reqs) == n+1 && keyNext.reqs[n].Header.Get("X-Api-Key") != "" {
+				t.Errorf("api key: Opaque %q: credential sent with a target whose host parsers disagree on", opaque)
+			}
+		}
+	}
+}

@@ -271,13 +271,21 @@ func scopeAllows(s Scope, req *http.Request) bool {
 // a relative one, names no host. Only the scheme and authority say where
 // the request goes: a path or query that is no valid URL ("/100%", which
 // only Opaque can send as written) is left out of t rather than refused.
-// err: a target whose scheme and authority do not parse.
+// err: a target whose scheme and authority do not parse, or one with a
+// '#'.
 func opaqueTarget(u *url.URL) (t *url.URL, ok bool, err error) {
 	o := u.Opaque
 	if o == "" || o[0] == '/' && !strings.HasPrefix(o, "//") {
 		return nil, false, nil
 	}
 	rt := u.RequestURI()
+	if strings.IndexByte(rt, '#') >= 0 {
+		// No target holds a fragment, and where one holds a '#' parsers
+		// disagree on its host ("//a.example#@b.example/": url.Parse
+		// reads a.example, a parser splitting at the last '@'
+		// b.example).
+		return nil, false, errFragmentTarget
+	}
 	t, err = url.Parse(rt)
 	if err != nil {
 		// Parse the scheme and authority alone: "https://host/100%" is
@@ -299,6 +307,10 @@ func opaqueTarget(u *url.URL) (t *url.URL, ok bool, err error) {
 	}
 	return t, true, nil
 }
+
+// errFragmentTarget: an absolute-form request-target (URL.Opaque) with a
+// '#'.
+var errFragmentTarget = errors.New("request-target has a '#'")
 
 // bracketsOK reports whether the authority a (host[:port]) has brackets
 // only as an IP-literal has them (RFC 3986 §3.2.2): around an IPv6
