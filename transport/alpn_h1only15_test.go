@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -208,5 +209,36 @@ func TestH1OnlyClientHTTP1ServerWithoutALPN(t *testing.T) {
 	var np *transport.NoProtocolError
 	if errors.As(err, &np) {
 		t.Errorf("err %v: a failure over a reused HTTP/1.1 connection is reported as a protocol mismatch", err)
+	}
+}
+
+// An http:// request through an https:// proxy runs over a TLS
+// connection to the proxy, not to the server: a proxy that closes a new
+// connection is no server that speaks only HTTP/2, and its failure was
+// reported as a *NoProtocolError telling the caller to offer "h2".
+func TestH1OnlyProxyCloseIsNoNoProtocolError(t *testing.T) {
+	w := newPKIWorld(t)
+	var conns atomic.Int32
+	addr := alpnServer(t, &tls.Config{Certificates: []tls.Certificate{w.leaf.TLS}}, func(*tls.Conn) { conns.Add(1) })
+	b, err := transport.NewBase(transport.BaseConfig{
+		TLSConfig:   &tls.Config{RootCAs: testpki.Pool(w.ca), NextProtos: []string{"http/1.1"}},
+		DialContext: pkiDialTo(addr),
+		Proxy:       func(*http.Request) (*url.URL, error) { return url.Parse("https://api.example.test") },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.CloseIdleConnections)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://plain.example.test/", nil)
+	resp, err := b.RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("a proxy that closes answered")
+	}
+	if np, ok := errors.AsType[*transport.NoProtocolError](err); ok {
+		t.Errorf("err = %v: a proxy's close reported as the server's missing protocol (%v)", err, np)
+	}
+	if conns.Load() == 0 {
+		t.Error("the proxy was never reached")
 	}
 }

@@ -747,7 +747,9 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &ResponseTooLargeError{Part: "header", Limit: b.maxHeader, Size: -1}
 		}
 		err = connAlert(conn, err)
-		if b.h1Offered != nil && !reused {
+		if b.h1Offered != nil && !reused && req.URL.Scheme == "https" {
+			// (An http:// request's TLS connection, if any, is to an
+			// https:// proxy, which is not the server.)
 			err = noProtocol(conn, err, b.h1Offered)
 		}
 		return nil, b.withSignError(b.withH2Alert(req, err))
