@@ -33,7 +33,10 @@ type LimitsConfig struct {
 	// larger (Content-Length) is refused before it is read; one that turns
 	// out larger yields its first MaxBodyBytes bytes and then a
 	// *ResponseTooLargeError instead of io.EOF: never a silently truncated
-	// body. It applies to the stream net/http hands over as the body of a
+	// body. A redirect http.Client follows (see MediaTypes) is not refused
+	// for its declared length, since it discards the body unread; one a
+	// CheckRedirect hands to the caller (http.ErrUseLastResponse) yields
+	// its first MaxBodyBytes bytes and then the error. It applies to the stream net/http hands over as the body of a
 	// 101 Switching Protocols the request did not ask for (no Upgrade
 	// header), and not to one it asked for (a WebSocket, say).
 	// Zero means DefaultMaxResponseBodyBytes; negative, no limit.
@@ -239,7 +242,8 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	switched := resp.StatusCode == http.StatusSwitchingProtocols && resp.Body != http.NoBody && !asksUpgrade(req.Header)
 	mayHaveBody := switched || !head && resp.StatusCode >= 200 &&
 		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
-	if len(l.media) > 0 && mayHaveBody && !redirectFollowed(resp, replayable) && (resp.ContentLength != 0 || switched) {
+	followed := redirectFollowed(resp, replayable)
+	if len(l.media) > 0 && mayHaveBody && !followed && (resp.ContentLength != 0 || switched) {
 		if mt, ok := l.mediaAllowed(resp.Header.Get("Content-Type")); !ok {
 			limitsDiscard(resp.Body)
 			return nil, &MediaTypeError{MediaType: mt, StatusCode: resp.StatusCode}
@@ -248,7 +252,10 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if l.maxBody < 0 || !mayHaveBody || resp.Body == http.NoBody {
 		return resp, nil
 	}
-	if resp.ContentLength > l.maxBody {
+	// A redirect http.Client follows is discarded unread (closed past
+	// 2 KiB): its declared length fails nothing. Handed to the caller
+	// instead (http.ErrUseLastResponse), it is bounded while read.
+	if resp.ContentLength > l.maxBody && !followed {
 		_ = resp.Body.Close() // known to be too large: not worth draining
 		return nil, &ResponseTooLargeError{Part: "body", Limit: l.maxBody, Size: resp.ContentLength}
 	}
