@@ -18,7 +18,8 @@ const (
 	// 1 MiB.
 	DefaultMaxResponseHeaderBytes = 1 << 20
 	// limitsDrain is how much of a refused response body is read so the
-	// connection can be reused; beyond it the connection is closed.
+	// connection can be reused; beyond it the connection is closed. A
+	// body declared longer is closed unread.
 	limitsDrain = 64 << 10
 )
 
@@ -178,9 +179,11 @@ func isToken(s string) bool {
 
 // NewLimits returns the response-limits layer: response header size,
 // body size (on the stream the caller reads) and an optional media-type
-// allowlist, per LimitsConfig. A response over the header limit, declared
-// over the body limit or of a refused media type is drained (bounded),
-// closed and replaced by an error; next's request is never modified.
+// allowlist, per LimitsConfig. A response over the header limit or of a
+// refused media type is drained (at most 64 KiB; not at all when its
+// declared length is longer or it is a 101, whose connection cannot be
+// reused), closed and replaced by an error; one declared over the body
+// limit is closed unread. next's request is never modified.
 //
 // It is a per-call layer: place it above the retry layer, below anything
 // that reads response bodies for the caller (OpenAPI validation), so that
@@ -233,7 +236,7 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if l.maxHeader >= 0 {
 		if n := headerSize(resp.Header, l.maxHeader); n > l.maxHeader {
-			limitsDiscard(resp.Body)
+			limitsDiscard(resp)
 			return nil, &ResponseTooLargeError{Part: "header", Limit: l.maxHeader, Size: n}
 		}
 	}
@@ -245,7 +248,7 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	followed := redirectFollowed(resp, replayable)
 	if len(l.media) > 0 && mayHaveBody && !followed && (resp.ContentLength != 0 || switched) {
 		if mt, ok := l.mediaAllowed(resp.Header.Get("Content-Type")); !ok {
-			limitsDiscard(resp.Body)
+			limitsDiscard(resp)
 			return nil, &MediaTypeError{MediaType: mt, StatusCode: resp.StatusCode}
 		}
 	}
@@ -364,10 +367,15 @@ func headerSize(h http.Header, max int64) int64 {
 	return n
 }
 
-// limitsDiscard drains a refused body (bounded) and closes it.
-func limitsDiscard(rc io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(rc, limitsDrain))
-	_ = rc.Close()
+// limitsDiscard drains a refused body (bounded) and closes it. Only what
+// can save the connection is read (drainClose): not a body declared longer
+// than limitsDrain, nor a 101's, which is the connection's stream.
+func limitsDiscard(resp *http.Response) {
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		_ = resp.Body.Close()
+		return
+	}
+	drainClose(resp, limitsDrain)
 }
 
 // limitedBody yields at most limit bytes of rc, then a
