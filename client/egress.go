@@ -103,9 +103,12 @@ func WithoutSSRFProtection() Option {
 	return optionFunc(func(c *config) { c.eg.noSSRF = true })
 }
 
-// WithMaxResponseBytes caps what a caller may read from a response body
-// (after decompression); past it the body yields an error matching
-// ErrResponseTooLarge, never a silently truncated body. Negative: no limit.
+// WithMaxResponseBytes caps what a caller may read from a response body;
+// past it the body yields an error matching ErrResponseTooLarge, never a
+// silently truncated body. It counts the bytes the caller reads: decoded
+// when net/http decompresses transparently (it asked for gzip), encoded
+// when the caller sets Accept-Encoding and decodes by itself, whose
+// decoder must then be bounded too. Negative: no limit.
 // Zero, and the default: transport.DefaultMaxResponseBodyBytes (16 MiB).
 func WithMaxResponseBytes(n int64) Option {
 	return optionFunc(func(c *config) { c.eg.maxBody, c.eg.maxBodyIsSet = n, true })
