@@ -472,8 +472,10 @@ func (p *EgressPolicy) Check(req *http.Request) error {
 			return &EgressError{Origin: o, Reason: egressHostHeader}
 		}
 	}
-	if err := p.checkTarget(req.URL); err != nil {
-		return err
+	if req.URL.Opaque != "" {
+		if err := p.checkTarget(req.URL); err != nil {
+			return err
+		}
 	}
 	return p.checkCleartext(req)
 }

@@ -473,11 +473,18 @@ func appendFoldedPath(b []byte, p string) []byte {
 			return append(b, "/{...}"...)
 		}
 		b = append(b, '/')
+		id, digits, alnum := segmentShape(seg)
+		dot := digits > 0 && alnum < len(seg) && strings.IndexByte(seg, '.') >= 0
 		switch {
-		case isDottedVersion(seg):
+		case dot && isDottedVersion(seg):
 			b = append(b, seg...) // a name, however many digits
-		case isIDSegment(seg) || isNumeric(seg):
+		case id || dot && isNumeric(seg):
 			b = append(b, "{id}"...)
+		case alnum == len(seg) || digits == 0 && len(seg) < 12:
+			// One token, the whole segment, which is no identifier; or
+			// no token can look like one (without a digit it needs 12
+			// hex letters or 16 letters).
+			b = append(b, seg...)
 		default:
 			b = appendFoldedTokens(b, seg)
 		}
@@ -496,11 +503,6 @@ func appendFoldedPath(b []byte, p string) []byte {
 // value, 10 000 of them for four digits. A shorter number inside a word
 // is part of a name ("gpt-4", "sha-256", "utf-8") and stays.
 func appendFoldedTokens(b []byte, seg string) []byte {
-	if len(seg) < 12 && !hasDigit(seg) {
-		// No token can look like an identifier: one without a digit
-		// needs 12 hex letters or 16 letters.
-		return append(b, seg...)
-	}
 	start := -1
 	for i := 0; i <= len(seg); i++ {
 		if i < len(seg) && isAlnum(seg[i]) {
@@ -531,25 +533,20 @@ func appendFoldedTokens(b []byte, seg string) []byte {
 	return b
 }
 
-func hasDigit(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			return true
-		}
-	}
-	return false
-}
-
 // isNumeric reports whether s is digits and dots with a digit: an IPv4
 // address, a date ("2024.01.31"), a decimal number; not a dotted version,
 // which is checked first.
 func isNumeric(s string) bool {
+	digit := false
 	for i := 0; i < len(s); i++ {
-		if (s[i] < '0' || s[i] > '9') && s[i] != '.' {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c != '.':
 			return false
 		}
 	}
-	return hasDigit(s)
+	return digit
 }
 
 // isDottedVersion reports whether seg is an API version with dots: an
@@ -583,10 +580,17 @@ func isAlnum(c byte) bool {
 
 // isIDSegment reports whether a path segment looks like an identifier.
 func isIDSegment(s string) bool {
+	id, _, _ := segmentShape(s)
+	return id
+}
+
+// segmentShape reports whether s looks like an identifier (isIDSegment),
+// and how many of its bytes are digits and ASCII letters or digits.
+func segmentShape(s string) (id bool, digits, alnum int) {
 	if s == "" {
-		return false
+		return false, 0, 0
 	}
-	digits, hex, upper, lower := 0, 0, 0, 0
+	hex, upper, lower := 0, 0, 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -594,7 +598,7 @@ func isIDSegment(s string) bool {
 			digits++
 			hex++
 		case c == '@' || c == '%':
-			return true
+			return true, digits, 0
 		}
 		switch {
 		case c >= 'a' && c <= 'z':
@@ -609,23 +613,24 @@ func isIDSegment(s string) bool {
 			}
 		}
 	}
+	alnum = digits + upper + lower
 	switch {
 	case digits == len(s):
-		return true
+		return true, digits, alnum
 	case len(s) == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' && hex == 32:
-		return true
+		return true, digits, alnum
 	case len(s) >= 12 && hex == len(s):
-		return true
+		return true, digits, alnum
 	case len(s) >= 8 && digits*3 >= len(s):
-		return true
+		return true, digits, alnum
 	case len(s) >= 16 && digits > 0:
-		return true
+		return true, digits, alnum
 	case len(s) >= 16 && upper*3 >= len(s) && lower*3 >= len(s):
 		// A random token of letters only: a third of each case, where a
 		// camelCase name ("listOrganizationMembers") has few capitals.
-		return true
+		return true, digits, alnum
 	}
-	return false
+	return false, digits, alnum
 }
 
 // insert adds the entry for key (or returns the one another goroutine

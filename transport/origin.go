@@ -249,8 +249,10 @@ func scopeAllows(s Scope, req *http.Request) bool {
 	if req.URL == nil || !bracketsOK(req.URL.Host) || !s.Allows(req.URL) {
 		return false
 	}
-	if t, ok, err := opaqueTarget(req.URL); err != nil || ok && (!bracketsOK(t.Host) || !s.Allows(t)) {
-		return false
+	if req.URL.Opaque != "" {
+		if t, ok, err := opaqueTarget(req.URL); err != nil || ok && (!bracketsOK(t.Host) || !s.Allows(t)) {
+			return false
+		}
 	}
 	if req.Host == "" || req.Host == req.URL.Host {
 		return true
