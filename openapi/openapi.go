@@ -74,7 +74,10 @@ type Config struct {
 	// values (and the default): a request to another ("/v3" for
 	// [v1, v2]) is to no server of the description, so no operation; a
 	// server whose variables' enums have more than 1024 combinations is a
-	// *transport.ConfigError naming Spec.
+	// *transport.ConfigError naming Spec, and so is a description whose
+	// servers come to more than 64 once each variable with an enum in a
+	// URL's scheme or port, or a URL that is one variable, stands for one
+	// server per value (the router tries each for every path).
 	Spec []byte
 	// Doc is an already loaded description, used instead of Spec. It is
 	// not modified, and it is not copied: the layer reads it on every
@@ -215,7 +218,7 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 	if err != nil {
 		return nil, err
 	}
-	router, err := gorillamux.NewRouter(rdoc)
+	router, err := newServerRouter(rdoc)
 	if err != nil {
 		return nil, &transport.ConfigError{Option: "Servers", Reason: "cannot build a router", Err: err}
 	}
@@ -396,19 +399,38 @@ func keyword2020(s *openapi3.Schema) string {
 }
 
 // maxServerCombinations bounds the servers a server with enum variables
-// stands for (the product of the enums' sizes): the router tries each.
+// stands for (the product of the enums' sizes).
 const maxServerCombinations = 1024
 
-// enumServers returns doc for the router, with every server (of the
-// description or of a path) whose URL uses variables that have an enum
-// replaced by one server per combination of their values: the router
-// (gorilla/mux) matches a variable in the host or the path as any value,
-// so that a request to a base path the enum does not list ("/v3" for
-// [v1, v2]), to no server of the description, was validated as the
-// described operation and sent, and its route named the default ("/v1").
-// A variable without an enum stays a variable. doc is not modified.
+// maxRouterServers bounds the servers the router is given for the
+// description (its own and its paths'), counting one per value of a
+// variable enumServers expands: the router tries each of them for every
+// path, one by one, on every call.
+const maxRouterServers = 64
+
+// enumServers returns doc for the router (newServerRouter). A server's
+// variable with an enum that the router matches as a variable (one in the
+// host or the path) stays one, and newServerRouter holds its value to the
+// enum once a route matched. One the router cannot match so (in the
+// scheme, the port, a URL that is the one variable, or with a value the
+// router's variable does not match: one with a "." in the host, with a "/"
+// in the path, or empty; or named as a variable of a path it is for) is
+// expanded: the server is replaced by one
+// server per combination of such variables' values. gorilla/mux matches a
+// variable as any value, so that a request to a base path the enum does
+// not list ("/v3" for [v1, v2]), to no server of the description, was
+// validated as the described operation and sent. doc is not modified.
 func enumServers(doc *openapi3.T) (*openapi3.T, error) {
-	servers, changed, err := expandServers(doc.Servers, "servers")
+	total := 0
+	var top []string // the paths the description's servers are for
+	if doc.Paths != nil {
+		for _, path := range doc.Paths.InMatchingOrder() {
+			if len(doc.Paths.Value(path).Servers) == 0 {
+				top = append(top, path)
+			}
+		}
+	}
+	servers, changed, err := expandServers(doc.Servers, "servers", pathVars(top...), &total)
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +444,7 @@ func enumServers(doc *openapi3.T) (*openapi3.T, error) {
 	var paths *openapi3.Paths
 	for _, path := range doc.Paths.InMatchingOrder() {
 		item := doc.Paths.Value(path)
-		ss, ch, err := expandServers(item.Servers, "paths."+path+".servers")
+		ss, ch, err := expandServers(item.Servers, "paths."+path+".servers", pathVars(path), &total)
 		if err != nil {
 			return nil, err
 		}
@@ -446,28 +468,38 @@ func enumServers(doc *openapi3.T) (*openapi3.T, error) {
 	return &d, nil
 }
 
-// expandServers expands the enum variables of in's servers (enumServers);
-// changed reports whether any server had one. where names the servers in
-// an error.
-func expandServers(in openapi3.Servers, where string) (out openapi3.Servers, changed bool, err error) {
+// expandServers expands the variables of in's servers that enumServers
+// expands; changed reports whether it expanded any. where names the
+// servers in an error; params are the names of the variables of the
+// servers' paths; total counts the servers given to the router.
+func expandServers(in openapi3.Servers, where string, params map[string]bool, total *int) (out openapi3.Servers, changed bool, err error) {
 	for i, s := range in {
 		if s == nil {
 			out = append(out, s)
+			*total++
 			continue
 		}
 		var names []string
-		n := 1
+		n, all := 1, 1
 		for _, name := range slices.Sorted(maps.Keys(s.Variables)) {
 			v := s.Variables[name]
 			if v == nil || len(v.Enum) == 0 || !strings.Contains(s.URL, "{"+name+"}") {
 				continue
 			}
-			names = append(names, name)
-			n *= len(serverValues(v))
-			if n > maxServerCombinations {
+			all *= len(serverValues(v))
+			if all > maxServerCombinations {
 				return nil, false, &transport.ConfigError{Option: "Spec", Reason: fmt.Sprintf(
 					"%s[%d] stands for more than %d servers (the product of its variables' enums)", where, i, maxServerCombinations)}
 			}
+			if !params[name] && routerMatches(s, name) {
+				continue
+			}
+			names = append(names, name)
+			n *= len(serverValues(v))
+		}
+		if *total += n; *total > maxRouterServers {
+			return nil, false, &transport.ConfigError{Option: "Spec", Reason: fmt.Sprintf(
+				"%s[%d]: the servers stand for more than %d servers to route by (one per value of a variable with an enum in a URL's scheme or port, or of a URL that is one variable)", where, i, maxRouterServers)}
 		}
 		if len(names) == 0 {
 			out = append(out, s)
@@ -498,6 +530,165 @@ func expandServers(in openapi3.Servers, where string) (out openapi3.Servers, cha
 		}
 	}
 	return out, changed, nil
+}
+
+// pathVarRe matches a variable of a path template, its name the group.
+var pathVarRe = regexp.MustCompile(`\{([^{}:]+)`)
+
+// pathVars returns the names of the variables of the paths: the router
+// gives the value of a server variable of the same name as the path's.
+func pathVars(paths ...string) map[string]bool {
+	names := map[string]bool{}
+	for _, p := range paths {
+		for _, m := range pathVarRe.FindAllStringSubmatch(p, -1) {
+			names[m[1]] = true
+		}
+	}
+	return names
+}
+
+// routerMatches reports whether kin-openapi's gorilla/mux router matches
+// the variable name of s's URL as a variable, giving its value (so that
+// newServerRouter can hold it to the enum): once, in the host or the path,
+// each value one the variable's pattern matches. The router puts the
+// default in place of a URL that is one variable and of a port variable
+// (the variable after the URL's first ":{"), and matches a scheme among
+// the values of its variables.
+func routerMatches(s *openapi3.Server, name string) bool {
+	u, ph := s.URL, "{"+name+"}"
+	if strings.Count(u, ph) != 1 || u == ph {
+		return false
+	}
+	if i := strings.Index(u, ":{"); i >= 0 && strings.HasPrefix(u[i+1:], ph) {
+		return false
+	}
+	at := strings.Index(u, ph)
+	sep := "/" // a path variable matches a segment's part
+	if i := strings.Index(u, "://"); i >= 0 {
+		if at < i {
+			return false // the scheme
+		}
+		if j := strings.IndexByte(u[i+3:], '/'); j < 0 || at < i+3+j {
+			sep = "." // a host variable matches a label's part
+		}
+	}
+	for _, val := range serverValues(s.Variables[name]) {
+		if val == "" || strings.Contains(val, sep) || strings.ContainsAny(val, "{}") {
+			return false
+		}
+	}
+	return true
+}
+
+// newServerRouter returns a router for doc (made by enumServers) that
+// matches a request as kin-openapi's gorilla/mux router of doc does, but
+// for a server's variable with an enum that the router matches as any
+// value (routerMatches): a route whose value of one is not of the enum is
+// no match, and the next route is tried, as the next server would be.
+// Each route (one path under one server) has a router of its own, so that
+// the routes are tried in the order of one router of doc: that one stops
+// at the first match.
+func newServerRouter(doc *openapi3.T) (routers.Router, error) {
+	r := &serverRouter{doc: doc}
+	for _, path := range doc.Paths.InMatchingOrder() {
+		item := doc.Paths.Value(path)
+		servers, own := doc.Servers, len(item.Servers) > 0
+		if own {
+			servers = item.Servers
+		}
+		if len(servers) == 0 {
+			servers = openapi3.Servers{nil}
+		}
+		for _, s := range servers {
+			d, c := *doc, *item
+			switch {
+			case own:
+				c.Servers = openapi3.Servers{s}
+			case s != nil:
+				d.Servers = openapi3.Servers{s}
+			}
+			d.Paths = openapi3.NewPaths(openapi3.WithPath(path, &c))
+			kr, err := gorillamux.NewRouter(&d)
+			if err != nil {
+				return nil, err
+			}
+			e := serverRoute{router: kr, item: item}
+			if s != nil {
+				for _, name := range slices.Sorted(maps.Keys(s.Variables)) {
+					if v := s.Variables[name]; v != nil && len(v.Enum) > 0 && strings.Contains(s.URL, "{"+name+"}") {
+						e.enums = append(e.enums, serverEnum{name: name, values: serverValues(v)})
+					}
+				}
+			}
+			if len(e.enums) > 0 {
+				// On a method the path has no operation for, the router
+				// gives no variables: the route is matched again with
+				// one it has, to learn whether it is a match at all.
+				for m := range item.Operations() {
+					if e.method == "" || m < e.method {
+						e.method = m
+					}
+				}
+			}
+			r.routes = append(r.routes, e)
+		}
+	}
+	return r, nil
+}
+
+type serverRouter struct {
+	doc    *openapi3.T
+	routes []serverRoute
+}
+
+type serverRoute struct {
+	router routers.Router // kin-openapi's, for this route only
+	item   *openapi3.PathItem
+	enums  []serverEnum // the server's variables with an enum the router matches as any value
+	method string       // a method of item's operations (enums only)
+}
+
+type serverEnum struct {
+	name   string
+	values []string
+}
+
+// FindRoute implements routers.Router.
+func (r *serverRouter) FindRoute(req *http.Request) (*routers.Route, map[string]string, error) {
+	for _, e := range r.routes {
+		route, vars, err := e.router.FindRoute(req)
+		if errors.Is(err, routers.ErrPathNotFound) {
+			continue
+		}
+		if len(e.enums) > 0 {
+			if err != nil && e.method != "" {
+				m := *req
+				m.Method = e.method
+				_, vars, _ = e.router.FindRoute(&m)
+			}
+			if !e.inEnums(vars) {
+				continue
+			}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		route.Spec, route.PathItem = r.doc, e.item
+		return route, vars, nil
+	}
+	return nil, nil, routers.ErrPathNotFound
+}
+
+// inEnums reports whether the route's variables with an enum have a value
+// of it.
+func (e *serverRoute) inEnums(vars map[string]string) bool {
+	for _, v := range e.enums {
+		val, ok := vars[v.name]
+		if !ok || !slices.Contains(v.values, val) {
+			return false
+		}
+	}
+	return true
 }
 
 // serverValues returns the values a server variable with an enum takes:
@@ -541,7 +732,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return l.next.RoundTrip(req)
 	}
-	name := routeName(route)
+	name := routeName(route, params)
 	if transport.RouteFrom(ctx) == "" {
 		// The route the caller gave (WithRoute, a Template) comes first:
 		// the operation's path names the call only when it has none.
@@ -2236,10 +2427,11 @@ func unescapeLenient(s string) string {
 	return b.String()
 }
 
-// routeName is the server's base path followed by the operation's path.
-func routeName(r *routers.Route) string {
+// routeName is the server's base path followed by the operation's path;
+// vars are the route's variables, as the router gave them.
+func routeName(r *routers.Route, vars map[string]string) string {
 	if r.Server != nil {
-		if bp := basePath(r.Server); bp != "/" {
+		if bp := basePath(r.Server, vars); bp != "/" {
 			return strings.TrimSuffix(bp, "/") + r.Path
 		}
 	}
@@ -2249,11 +2441,17 @@ func routeName(r *routers.Route) string {
 // basePath returns the path of the server's URL with its variables kept
 // as "{name}": the router matches such a variable as any value, so the
 // default (Server.BasePath) would name calls to other base paths ("/v7")
-// by it ("/v1"). A variable with an enum is no longer one here
-// (enumServers). A URL that is one variable as a whole matches its
-// default only: its base path is the default's.
-func basePath(s *openapi3.Server) string {
+// by it ("/v1"). A variable with an enum is its value in vars (the router
+// held it to the enum; enumServers replaced one it does not match by each
+// value). A URL that is one variable as a whole matches its default only:
+// its base path is the default's.
+func basePath(s *openapi3.Server, vars map[string]string) string {
 	u := s.URL
+	for name, v := range s.Variables {
+		if val, ok := vars[name]; ok && v != nil && len(v.Enum) > 0 {
+			u = strings.ReplaceAll(u, "{"+name+"}", val)
+		}
+	}
 	if strings.HasPrefix(u, "{") && strings.IndexByte(u, '}') == len(u)-1 {
 		bp, err := s.BasePath()
 		if err != nil {
