@@ -77,7 +77,11 @@ type Config struct {
 	// *transport.ConfigError naming Spec, and so is a description whose
 	// servers come to more than 64 once each variable with an enum in a
 	// URL's scheme or port, or a URL that is one variable, stands for one
-	// server per value (the router tries each for every path).
+	// server per value (the router tries each for every path). A server
+	// variable without an enum in the scheme or the authority that the
+	// router cannot match as a variable (a host name with dots, one
+	// standing for the scheme and host as in "{baseUrl}/v1") matches its
+	// default only.
 	Spec []byte
 	// Doc is an already loaded description, used instead of Spec. It is
 	// not modified, and it is not copied: the layer reads it on every
@@ -140,7 +144,10 @@ type Violation struct {
 	Method string
 	// Route is the matched operation's path template (with the server's
 	// base path, a server variable in it kept as "{name}" but for one with
-	// an enum, which is its value), "" when no operation matched.
+	// an enum, which is its value; the scheme and the authority dropped
+	// with their variables, one standing for them at the URL's start
+	// ("{baseUrl}/v1") taken as its default, whose path is kept), "" when
+	// no operation matched.
 	Route string
 	// StatusCode is the response status (responses only).
 	StatusCode int
@@ -469,7 +476,8 @@ func enumServers(doc *openapi3.T) (*openapi3.T, error) {
 }
 
 // expandServers expands the variables of in's servers that enumServers
-// expands; changed reports whether it expanded any. where names the
+// expands, and puts the default in place of one without an enum in the
+// scheme or the authority that the router cannot match as a variable; changed reports whether it expanded any. where names the
 // servers in an error; params are the names of the variables of the
 // servers' paths; total counts the servers given to the router.
 func expandServers(in openapi3.Servers, where string, params map[string]bool, total *int) (out openapi3.Servers, changed bool, err error) {
@@ -483,7 +491,18 @@ func expandServers(in openapi3.Servers, where string, params map[string]bool, to
 		n, all := 1, 1
 		for _, name := range slices.Sorted(maps.Keys(s.Variables)) {
 			v := s.Variables[name]
-			if v == nil || len(v.Enum) == 0 || !strings.Contains(s.URL, "{"+name+"}") {
+			if v == nil || !strings.Contains(s.URL, "{"+name+"}") {
+				continue
+			}
+			if len(v.Enum) == 0 {
+				// The router matches a variable in the scheme or the
+				// authority it cannot match as one (the URL's scheme and
+				// host, "{baseUrl}/v1") as its default only: it is put
+				// in its place, so that the URL routes at all and its
+				// base path is its path.
+				if !inPath(s, name) && !routerMatches(s, name) {
+					names = append(names, name)
+				}
 				continue
 			}
 			all *= len(serverValues(v))
@@ -545,6 +564,24 @@ func pathVars(paths ...string) map[string]bool {
 		}
 	}
 	return names
+}
+
+// inPath reports whether the variable name of s's URL is in the URL's
+// path: not the whole URL, not in its scheme or authority, nor at its
+// start standing for them ("{baseUrl}/v1", the default a URL with a
+// scheme).
+func inPath(s *openapi3.Server, name string) bool {
+	u, ph := s.URL, "{"+name+"}"
+	at := strings.Index(u, ph)
+	if u == ph || at < 0 {
+		return false
+	}
+	if i := strings.Index(u, "://"); i >= 0 {
+		j := strings.IndexByte(u[i+3:], '/')
+		return j >= 0 && at >= i+3+j
+	}
+	v := s.Variables[name]
+	return at > 0 || v == nil || !strings.Contains(v.Default, "://")
 }
 
 // routerMatches reports whether kin-openapi's gorilla/mux router matches
@@ -2443,21 +2480,25 @@ func routeName(r *routers.Route, vars map[string]string) string {
 // default (Server.BasePath) would name calls to other base paths ("/v7")
 // by it ("/v1"). A variable with an enum is its value in vars (the router
 // held it to the enum; enumServers replaced one it does not match by each
-// value). A URL that is one variable as a whole matches its default only:
-// its base path is the default's.
+// value). A variable in the scheme or the authority goes with them; one
+// standing for them at the URL's start ("{baseUrl}/v1"), or for the whole
+// URL, is its default (enumServers put it in its place for the router),
+// whose path is kept ("https://api.example.com/base": "/base/v1").
 func basePath(s *openapi3.Server, vars map[string]string) string {
 	u := s.URL
 	for name, v := range s.Variables {
-		if val, ok := vars[name]; ok && v != nil && len(v.Enum) > 0 {
-			u = strings.ReplaceAll(u, "{"+name+"}", val)
+		ph := "{" + name + "}"
+		switch {
+		case v == nil || !strings.Contains(u, ph):
+		case len(v.Enum) > 0:
+			val, ok := vars[name]
+			if !ok {
+				val = v.Default
+			}
+			u = strings.ReplaceAll(u, ph, val)
+		case !inPath(s, name):
+			u = strings.ReplaceAll(u, ph, v.Default)
 		}
-	}
-	if strings.HasPrefix(u, "{") && strings.IndexByte(u, '}') == len(u)-1 {
-		bp, err := s.BasePath()
-		if err != nil {
-			return "/"
-		}
-		return bp
 	}
 	if i := strings.Index(u, "://"); i >= 0 {
 		u = u[i+len("://"):]

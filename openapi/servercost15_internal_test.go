@@ -83,3 +83,29 @@ paths:
 		})
 	}
 }
+
+// basePath drops the scheme and the authority with their variables, one
+// standing for them at the URL's start included, and keeps a variable of
+// the path as "{name}", but for one with an enum, which is its value.
+func TestBasePathServerVariables(t *testing.T) {
+	base := &openapi3.ServerVariable{Default: "https://api.example.com"}
+	for _, c := range []struct {
+		s    *openapi3.Server
+		vars map[string]string
+		want string
+	}{
+		{&openapi3.Server{URL: "{baseUrl}/v1", Variables: map[string]*openapi3.ServerVariable{"baseUrl": base}}, nil, "/v1"},
+		{&openapi3.Server{URL: "{baseUrl}/v1", Variables: map[string]*openapi3.ServerVariable{"baseUrl": {Default: "https://api.example.com/base"}}}, nil, "/base/v1"},
+		{&openapi3.Server{URL: "{baseUrl}", Variables: map[string]*openapi3.ServerVariable{"baseUrl": {Default: "https://api.example.com/base"}}}, nil, "/base"},
+		{&openapi3.Server{URL: "{scheme}://{host}/{version}/x", Variables: map[string]*openapi3.ServerVariable{
+			"scheme": {Default: "https"}, "host": {Default: "api.example.com"}, "version": {Default: "v1"}}}, nil, "/{version}/x"},
+		{&openapi3.Server{URL: "{scheme}://{host}/{version}/x", Variables: map[string]*openapi3.ServerVariable{
+			"scheme": {Default: "https"}, "host": {Default: "api.example.com"}, "version": {Default: "v1", Enum: []string{"v1", "v2"}}}},
+			map[string]string{"version": "v2"}, "/v2/x"},
+		{&openapi3.Server{URL: "https://{tenant}.example.com", Variables: map[string]*openapi3.ServerVariable{"tenant": {Default: "a"}}}, nil, "/"},
+	} {
+		if got := basePath(c.s, c.vars); got != c.want {
+			t.Errorf("basePath(%q) = %q, want %q", c.s.URL, got, c.want)
+		}
+	}
+}
