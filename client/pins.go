@@ -7,10 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
-	"golang.org/x/net/idna"
-
+	"github.com/securecall/securecall/internal/hostname"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -112,13 +110,8 @@ func canonicalHost(h string) string {
 	if rest, ok := strings.CutPrefix(h, "*."); ok {
 		wild, name = "*.", rest
 	}
-	for i := 0; i < len(name); i++ {
-		if name[i] >= utf8.RuneSelf {
-			if a, err := idna.Lookup.ToASCII(name); err == nil {
-				name = a
-			}
-			break
-		}
+	if a, err := hostname.ToASCII(name); err == nil {
+		name = a
 	}
 	return wild + strings.ToLower(name)
 }

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/net/idna"
+	"github.com/securecall/securecall/internal/hostname"
 )
 
 // h2NotEstablished is the message of net/http's HTTP/2 error for a request
@@ -185,7 +185,7 @@ func (b *Base) withH2Alert(req *http.Request, err error) error {
 func h2Authority(req *http.Request) string {
 	host, port := req.URL.Hostname(), req.URL.Port()
 	if !isASCII(host) {
-		if a, err := idna.Lookup.ToASCII(host); err == nil {
+		if a, err := hostname.ToASCII(host); err == nil {
 			host = a
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/net/idna"
+	"github.com/securecall/securecall/internal/hostname"
 )
 
 // Origin is an RFC 6454 origin: scheme, lower-case host and explicit port.
@@ -114,7 +114,7 @@ func originHost(h string) (host string, ok bool) {
 // upper-case letter.
 func originHostSlow(h string) (host string, ok bool) {
 	if !isASCII(h) {
-		a, err := idna.Lookup.ToASCII(h)
+		a, err := hostname.ToASCII(h)
 		if err != nil {
 			return strings.TrimSuffix(lowerASCII(h), "."), false
 		}

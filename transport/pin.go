@@ -16,7 +16,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
-	"golang.org/x/net/idna"
+
+	"github.com/securecall/securecall/internal/hostname"
 )
 
 // Certificate pinning.
@@ -364,7 +365,7 @@ func parsePinHost(h string) (string, hostKind, error) {
 		// An internationalised name is pinned by its punycode form, the
 		// server name net/http sends (it converts with idna.Lookup, as
 		// originHost does).
-		a, err := idna.Lookup.ToASCII(name)
+		a, err := hostname.ToASCII(name)
 		if err != nil {
 			return "", 0, fmt.Errorf("host %q: not a valid internationalised name: %v", in, err)
 		}
