@@ -126,8 +126,10 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // AttemptTimeoutError reports that an attempt ran out of its attempt
-// timeout (NewAttemptTimeout) before the response headers arrived. The
-// request may have reached the server. errors.Is(err,
+// timeout (NewAttemptTimeout) before the response headers arrived, or
+// before the next transport, having canceled the request, handed back an
+// answer that reached it meanwhile (see NewAttemptTimeout). The request
+// may have reached the server. errors.Is(err,
 // context.DeadlineExceeded) is true; the retry layer treats it as an
 // ambiguous failure and the breaker as a server fault.
 type AttemptTimeoutError struct {
@@ -348,6 +350,15 @@ func (c *callDeadline) String() string { return "transport.callDeadline(" + c.d.
 // the attempt's own timeout (not the caller's) expires before the
 // response headers, the error is an *AttemptTimeoutError.
 //
+// A response the next transport returns only after the deadline it was
+// waiting on ran out (net/http's transport returns one that reached it
+// while it closed the canceled request's connection: often the server's
+// own reaction to that cancellation, such as the empty 200 of a Go handler
+// that returns when the client goes away) is closed and the attempt ends
+// as the deadline's: an *AttemptTimeoutError, or context.DeadlineExceeded
+// when the call's deadline (the total timeout's, or the caller's) came
+// first. Its body could not be read under the expired deadline anyway.
+//
 // It belongs inside the retry loop, below the breaker and the throttle, so
 // every attempt is bounded on its own and a timed-out attempt counts as a
 // breaker failure and may be retried. The context change keeps the
@@ -395,13 +406,21 @@ func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if pd, ok := parent.Deadline(); ok && !pd.After(dl) {
-		return l.next.RoundTrip(req) // the call's deadline comes first
+		// The call's deadline comes first.
+		resp, err := l.next.RoundTrip(req)
+		if err == nil && parent.Err() == context.DeadlineExceeded {
+			return nil, lateAnswer(resp)
+		}
+		return resp, err
 	}
 	if a != nil {
 		return l.lazy(req, a, parent, parent, dl, true)
 	}
 	actx, cancel := context.WithDeadline(parent, dl)
 	resp, err := l.next.RoundTrip(WithContext(req, actx))
+	if err == nil && parent.Err() == nil && actx.Err() == context.DeadlineExceeded {
+		err = lateAnswer(resp)
+	}
 	if err != nil && parent.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
 	}
@@ -426,10 +445,30 @@ func (l *attemptTimeout) lazy(req *http.Request, a *Attempt, base, caller contex
 	ad.entry = req.Context()
 	ad.init(base, dl)
 	resp, err := l.next.RoundTrip(WithContext(req, ad))
+	if err == nil && ad.materialized() && (caller == nil || caller.Err() == nil) && ad.Err() == context.DeadlineExceeded {
+		err = lateAnswer(resp)
+	}
 	if err != nil && attemptBound && (caller == nil || caller.Err() == nil) && errors.Is(ad.Err(), context.DeadlineExceeded) {
 		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
 	}
 	return endOnClose(resp, err, nil, &ad.lazyDeadline, slot)
+}
+
+// lateAnswer is the error of an answer the next transport returned after
+// the deadline, which it was waiting on, had run out: net/http's transport
+// cancels the request then (it closes an HTTP/1.1 connection, resets an
+// HTTP/2 stream), and still returns a response that reached it while it
+// did so. Such an answer is often the server's reaction to the
+// cancellation itself (a Go handler that returns when the client goes
+// away, before writing, answers 200 with no content), and its body, under
+// the expired deadline, cannot be read. It is the deadline's error, as if
+// the cancellation had won the race: an attempt timeout (retried if the
+// request is replayable), or the total timeout. The response is closed.
+func lateAnswer(resp *http.Response) error {
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
+	return context.DeadlineExceeded
 }
 
 // cancelOnClose ties cancel to the end of resp: at once on an error or a
