@@ -717,6 +717,12 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 
 		resp, err := l.next.RoundTrip(r)
+		if err == nil && resp != nil && lateForDeadline(ctx) {
+			// An answer net/http returned after the call's deadline ran
+			// out and it canceled the request (see lateAnswer): the
+			// deadline's error, as with an attempt timeout below.
+			resp, err = nil, lateAnswer(resp)
+		}
 		if charge.set {
 			if err != nil && refusedBeforeSending(invalidForHTTP2(r, err)) && !replayedAttempt(r) {
 				charge.refund()

@@ -471,6 +471,17 @@ func lateAnswer(resp *http.Response) error {
 	return context.DeadlineExceeded
 }
 
+// lateForDeadline reports whether ctx ended at its deadline while
+// something waited on it: an answer returned then came after the
+// cancellation. A total timeout's deadline nothing waited on (a transport
+// that never looks at the context) does not count.
+func lateForDeadline(ctx context.Context) bool {
+	if cd, ok := ctx.(*callDeadline); ok {
+		return cd.materialized() && cd.Err() == context.DeadlineExceeded
+	}
+	return ctx.Err() == context.DeadlineExceeded
+}
+
 // cancelOnClose ties cancel to the end of resp: at once on an error or a
 // response without a body, else when the body is closed.
 func cancelOnClose(resp *http.Response, err error, cancel context.CancelFunc) (*http.Response, error) {
