@@ -905,7 +905,10 @@ func FromOAuth2Token(t *oauth2.Token) Token {
 // only, and the token source uses the context it was built with (a Cache in
 // front still stops waiting for it after its refresh timeout). Errors from
 // the token endpoint become *TokenError values; an access token a header
-// cannot carry fails with ErrMalformedToken.
+// cannot carry fails with ErrMalformedToken. Only Bearer tokens are
+// accepted, as for ClientCredentials (any case; no token_type counts as
+// Bearer): another type (DPoP, MAC, ...) fails with an error matching
+// ErrUnsupportedTokenType and ErrNoToken.
 func FromOAuth2(ts oauth2.TokenSource) Source {
 	return SourceFunc(func(ctx context.Context) (Token, error) {
 		if err := ctx.Err(); err != nil {
@@ -918,6 +921,12 @@ func FromOAuth2(ts oauth2.TokenSource) Source {
 		tok := FromOAuth2Token(t)
 		if tok.IsZero() {
 			return Token{}, ErrNoToken
+		}
+		if tok.Type() != "Bearer" {
+			// RFC 6749 §7.1, as bearerToken: a DPoP-bound token sent
+			// without its proof, a MAC token or a "Bearer x" type put
+			// in front of the value only earns 401s.
+			return Token{}, &tokenTypeError{typ: sanitizeCode(t.TokenType)}
 		}
 		if err := checkAccessToken(tok.Value()); err != nil {
 			return Token{}, err
