@@ -231,7 +231,11 @@ func WithErrorHandler(f func(error)) CacheOption {
 //     Token call after Close that would need one (no token yet, an expired
 //     or invalidated one), get ErrClosed at once; a token still fresh at
 //     Close is served until it expires, so that calls in flight at Close
-//     complete. Nothing is persisted or reported after Close.
+//     complete. Nothing is persisted or reported after Close: a write to
+//     the store (WithPersistence) in progress at Close is cancelled, as the
+//     refresh is (a store that does not answer would otherwise keep its
+//     goroutine for the refresh timeout), and one queued behind it is not
+//     made.
 type Cache struct {
 	src Source
 	cfg cacheConfig
@@ -272,6 +276,11 @@ type Cache struct {
 	saved     uint64        // the refresh whose token the store holds (guarded by saveSem)
 	srcSem    chan struct{} // held while the source runs, even after its refresh gave up on it
 	reportSem chan struct{} // held while calling the error handler: one call at a time
+
+	// shut is cancelled (cause ErrClosed) by Close: it ends the writes to
+	// the store, which run past their refresh (see run).
+	shut     context.Context
+	shutDown context.CancelCauseFunc
 
 	// wallAhead is a test hook: how far the wall clock is ahead of the
 	// monotonic one (a suspend that long). Always zero outside tests.
@@ -358,6 +367,7 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 	// max, doubling) from overflowing into the past.
 	cfg.minBackoff, cfg.maxBackoff = min(cfg.minBackoff, maxLife), min(cfg.maxBackoff, maxLife)
 	c := &Cache{src: src, cfg: cfg, saveSem: make(chan struct{}, 1), srcSem: make(chan struct{}, 1), reportSem: make(chan struct{}, 1)}
+	c.shut, c.shutDown = context.WithCancelCause(context.Background())
 	c.nextTry.Store(anyTime)
 	return c, nil
 }
@@ -535,7 +545,8 @@ func (c *Cache) startLocked(ctx context.Context, now time.Duration) *flight {
 	return f
 }
 
-// Close cancels the refresh running now, if any, and keeps any refresh
+// Close cancels the refresh running now, if any, and the writes to the
+// store (WithPersistence) in progress or queued, and keeps any refresh
 // from starting after it: see Cache for what Token does then. A Cache that
 // several users share is closed by its owner, once all of them are done
 // with it. Close is idempotent, safe for concurrent use, and always
@@ -552,6 +563,7 @@ func (c *Cache) Close() error {
 	if c.fl != nil {
 		c.fl.stop(ErrClosed)
 	}
+	c.shutDown(ErrClosed) // the writes to the store in progress or queued
 	return nil
 }
 
@@ -637,7 +649,11 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 		// The refresh may have used up its timeout (a token endpoint that
 		// did not answer: the very failure after which the rejected token
 		// must be deleted), so persisting gets a timeout of its own.
-		pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.timeout)
+		// Close ends it too (a store that does not answer would keep
+		// this goroutine for the timeout after Close).
+		sctx, sstop := context.WithCancelCause(context.WithoutCancel(ctx))
+		pctx, pcancel := context.WithTimeout(sctx, c.cfg.timeout)
+		unhook := context.AfterFunc(c.shut, func() { sstop(ErrClosed) })
 		var perr error
 		select {
 		case c.saveSem <- struct{}{}:
@@ -645,8 +661,9 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 			// and a refresh that published before this one may have
 			// written over the rejected token since this one decided to
 			// delete it (the delete would only lose a valid token).
+			// Nothing is written after Close.
 			c.mu.Lock()
-			write := gen > c.saved && (!drop || c.staleStored)
+			write := !c.closed && gen > c.saved && (!drop || c.staleStored)
 			c.mu.Unlock()
 			if write {
 				c.saved = gen
@@ -677,7 +694,9 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 		case <-pctx.Done():
 			perr = fmt.Errorf("tokens: persist token: %w", context.Cause(pctx))
 		}
+		unhook()
 		pcancel()
+		sstop(nil)
 		if perr != nil {
 			c.report(perr)
 		}
@@ -688,11 +707,17 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 }
 
 func (c *Cache) report(err error) {
-	if c.cfg.onError != nil {
-		// A refresh may run while the last one still persists its token:
-		// their reports wait for each other.
-		c.reportSem <- struct{}{}
-		defer func() { <-c.reportSem }()
+	if c.cfg.onError == nil {
+		return
+	}
+	// A refresh may run while the last one still persists its token:
+	// their reports wait for each other.
+	c.reportSem <- struct{}{}
+	defer func() { <-c.reportSem }()
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if !closed { // nothing is reported after Close
 		c.cfg.onError(err)
 	}
 }
