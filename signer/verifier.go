@@ -291,7 +291,19 @@ type Result struct {
 // *VerifyError wrapping the sentinel for the failure. When the signature covers content-digest, Verify reads the body
 // (at most MaxBodySize) to check it and replaces r.Body with the buffered
 // copy, so a handler can still read it.
+//
+// now is the time Verify is called. The accepted signature's window must
+// not have ended by now plus the time Verify took, its nonce claimed
+// (ErrStale, ErrExpired): reading a body can take long, and a nonce store
+// need not hold a nonce past its window, so a replay that started inside
+// the window and sent its body slowly would otherwise be accepted.
 func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
+	start := time.Now()
+	return v.verify(r, now, func() time.Time { return now.Add(time.Since(start)) })
+}
+
+// verify is Verify with clock telling the time of the claim.
+func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time) (*Result, error) {
 	if v.keys == nil {
 		return nil, zeroErr(errZeroVerifier)
 	}
@@ -324,7 +336,7 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 		tried++
 		res, err := v.verifyMember(&vs, &inputs[i], sigMap, now, false)
 		if err == nil {
-			if err := v.claimAll(&vs, inputs, i, sigMap, now); err != nil {
+			if err := v.claimAll(&vs, inputs, i, sigMap, now, clock); err != nil {
 				return nil, err
 			}
 			return res, nil
@@ -365,7 +377,12 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 // body cannot be read (ErrBodyUnreadable) or is over the cap
 // (ErrBodyTooLarge), the request is refused with that error: the verifier
 // cannot tell whether that signature's nonce must be claimed.
-func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int, sigMap map[string]sigMember, now time.Time) error {
+//
+// The accepted signature is then refused as stale or expired if its
+// window has ended by clock(), the time after the body was read (which an
+// attacker sending it slowly can draw out past any window): the store may
+// have dropped the nonce of the request it was captured from by then.
+func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int, sigMap map[string]sigMember, now time.Time, clock func() time.Time) error {
 	ctx := vs.r.Context()
 	ok := uint64(1) << accepted // len(inputs) <= MaxSignatures
 	// No nonce is held past two verifier windows from now, whatever the
@@ -424,6 +441,20 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 		if err := claimPair(j); err != nil {
 			return err
 		}
+	}
+	// The body may have taken long to arrive: once the accepted
+	// signature's window has ended, the store may have dropped the nonce
+	// of the request it was captured from, so the claim above proves no
+	// freshness (a replay is still reported as one, the claims coming
+	// first).
+	in := &inputs[accepted].in
+	if until := v.claimUntil(in); clock().After(until) {
+		err := ErrStale
+		if !in.Expires.IsZero() && until.Equal(in.Expires.Add(v.skew)) {
+			err = ErrExpired
+		}
+		return &VerifyError{Label: in.Label, KeyID: in.KeyID, Err: err,
+			Detail: "the signature's window ended while the request was received"}
 	}
 	return nil
 }
@@ -752,7 +783,8 @@ func (v *Verifier) claim(ctx context.Context, in *SignatureInput, now, until tim
 type resultKey struct{}
 
 // Middleware returns a handler that verifies every request with Verify
-// (time from VerifierOptions.Clock) before calling next, and answers
+// (time from VerifierOptions.Clock, read again once the nonce is
+// claimed: see Verify) before calling next, and answers
 // through VerifierOptions.ErrorHandler when verification fails. next finds
 // the accepted signature with ResultFromContext.
 //
@@ -765,7 +797,7 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		res, err := v.Verify(r, v.clock())
+		res, err := v.verify(r, v.clock(), v.clock)
 		if err != nil {
 			v.onError(w, r, err)
 			return

@@ -1,0 +1,143 @@
+package signer
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeClock is a VerifierOptions.Clock the test moves by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// signalLookup tells when a key lookup starts: the verifier has taken its
+// time and is about to check the MAC and read the body.
+type signalLookup struct {
+	KeyLookup
+	looked chan struct{}
+}
+
+func (s signalLookup) LookupKey(ctx context.Context, id string) (*Key, error) {
+	select {
+	case s.looked <- struct{}{}:
+	default:
+	}
+	return s.KeyLookup.LookupKey(ctx, id)
+}
+
+// A replay of a captured request that starts inside its window and sends
+// its body slowly must not be accepted once the window has ended: by then
+// the original's nonce may be gone from the store (other traffic pruned
+// it; a Redis key expires by itself), so the claim after the body
+// would succeed. Over HTTP/1.1 and HTTP/2, the replay is refused as stale
+// and the handler runs twice (original, fresh request), not three times.
+func TestMiddlewareSlowBodyReplayAfterWindowRefused(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		name := "h1"
+		if h2 {
+			name = "h2"
+		}
+		t.Run(name, func(t *testing.T) {
+			k := testKey(t, "k")
+			s := mustSigner(t, Options{Keys: StaticKey(k)})
+			t0 := time.Now()
+			clk := &fakeClock{t: t0}
+			looked := make(chan struct{}, 1)
+			var lastErr atomic.Pointer[error]
+			v := newTestVerifier(t, VerifierOptions{
+				Keys: signalLookup{StaticKey(k), looked}, Clock: clk.Now,
+				ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+					lastErr.Store(&err)
+					DefaultErrorHandler(w, r, err)
+				},
+			})
+			var calls atomic.Int64
+			srv := httptest.NewUnstartedServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				calls.Add(1)
+				w.WriteHeader(http.StatusNoContent)
+			})))
+			srv.EnableHTTP2 = h2
+			srv.StartTLS()
+			defer srv.Close()
+			c := srv.Client()
+			send := func(req *http.Request) int {
+				t.Helper()
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			drain := func() {
+				select {
+				case <-looked:
+				default:
+				}
+			}
+
+			const body = `{"transfer":100}`
+			orig := signed(t, s, "POST", srv.URL+"/pay", body, t0)
+			captured := orig.Header.Clone()
+			if code := send(orig); code != http.StatusNoContent {
+				t.Fatalf("original: %d", code)
+			}
+			drain()
+
+			// The replay starts 80 s in (window: 60 s + 30 s skew) and
+			// holds its body back.
+			clk.Set(t0.Add(80 * time.Second))
+			pr, pw := io.Pipe()
+			replay, _ := http.NewRequest("POST", srv.URL+"/pay", pr)
+			replay.Header = captured.Clone()
+			replay.ContentLength = int64(len(body))
+			done := make(chan int, 1)
+			go func() {
+				resp, err := c.Do(replay)
+				if err != nil {
+					done <- -1
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				done <- resp.StatusCode
+			}()
+			<-looked // the verifier has its time and waits for the body
+
+			// Long after the window, another request is served (its claim
+			// drops the original's expired nonce), then the replay's body
+			// arrives.
+			clk.Set(t0.Add(200 * time.Second))
+			if code := send(signed(t, s, "POST", srv.URL+"/pay", `{"transfer":1}`, t0.Add(200*time.Second))); code != http.StatusNoContent {
+				t.Fatalf("fresh request: %d", code)
+			}
+			if _, err := io.WriteString(pw, body); err != nil {
+				t.Fatal(err)
+			}
+			pw.Close()
+			code := <-done
+			if code != http.StatusUnauthorized {
+				t.Errorf("slow replay after the window: %d, want 401", code)
+			}
+			if p := lastErr.Load(); p == nil || !errors.Is(*p, ErrStale) {
+				t.Errorf("error: %v, want ErrStale", p)
+			}
+			if n := calls.Load(); n != 2 {
+				t.Errorf("handler ran %d times, want 2 (original, fresh)", n)
+			}
+		})
+	}
+}
