@@ -59,6 +59,12 @@ type ErrorRewriter interface {
 // the wrappers above too, and the result does not unwrap to it
 // (errors.As no longer finds a textproto.ProtocolError).
 //
+// net/http's HTTP/2 transport quotes the request target, query included,
+// when it refuses one that is no valid :path (a hand-set absolute-form
+// URL.Opaque with a query and no path, "//host?token=..."), in a flat
+// error that no *url.Error holds at the telemetry layers: its quoted
+// strings are replaced with Redacted in the same way.
+//
 // An error without a *url.Error, such a net error or such a response
 // error in its chain is returned as it is, without allocating. Error of a nil Policy redacts
 // every query value.
@@ -122,11 +128,17 @@ var responseQuotes = []string{
 	"http: message cannot contain multiple Content-Length headers; got ",
 	"bad trailer key ",
 	"http2: server sent GOAWAY and closed the connection;",
+	// Not the server's: net/http's HTTP/2 refusal of a request target
+	// that is no valid :path (a hand-set absolute-form URL.Opaque with a
+	// query and no path, "//host?token=..."), quoting that target and
+	// the Opaque, query secrets included, in a flat error.
+	"invalid request :path ",
 }
 
 // quotesResponse reports whether err, an error that wraps nothing, is one
-// of net/http's errors that quote what a server sent. Only errors.New's
-// type (net/http's badStringError and fmt.Errorf without %w) and net/http's
+// of net/http's errors that quote what a server sent (or the request
+// target it refused as an HTTP/2 :path). Only errors.New's type
+// (net/http's badStringError and fmt.Errorf without %w) and net/http's
 // own types are looked at: the message of an error of any other type (a
 // caller's, which may format it on every call) is not read, so such an
 // error is neither replaced (errors.As still finds it) nor costs an

@@ -32,6 +32,10 @@ func TestErrorServerResponseQuoted(t *testing.T) {
 		fmt.Errorf("http: message cannot contain multiple Content-Length headers; got %q", []string{"1", secret}),
 		fmt.Errorf("bad trailer key %q", secret),
 		fmt.Errorf("http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=NO_ERROR, debug=%q", secret),
+		// The request target net/http's HTTP/2 transport refuses as a
+		// :path (TestHTTP2InvalidPathErrorRedacted in client).
+		fmt.Errorf("invalid request :path %q from URL.Opaque = %q", "https://api.example.com?token="+secret, "//api.example.com?token="+secret),
+		fmt.Errorf("invalid request :path %q", "x?token="+secret),
 	}
 	for _, leaf := range leaves {
 		// As net/http returns it: below the transport's wrapper and the
