@@ -324,7 +324,9 @@ func (p *Policy) writeParam(b *strings.Builder, seg string) {
 // URLString is URL for a URL in string form, such as the URL field of a
 // *url.Error. A string that does not parse is redacted by hand with the
 // same rules: everything after '#' is dropped, the query is redacted, and
-// the userinfo of an authority is removed. When such a string has an
+// the userinfo of an authority ("//" at the start or after the scheme) is
+// removed; what has an '@' and no authority is replaced with Redacted up
+// to the query. When such a string has an
 // authority ("scheme://" or "//") and an '@' past its end (the first '/',
 // '?' or '#'), a userinfo holding one of those unescaped cannot be told
 // from the rest: everything after "//" is replaced with Redacted.
@@ -342,12 +344,16 @@ func (p *Policy) URLString(raw string) string {
 		raw = raw[:i]
 	}
 	head, query, _ := strings.Cut(raw, "?")
-	if scheme, rest, ok := strings.Cut(head, "://"); ok {
+	// The scheme is what url.Parse reads as one, not the text before the
+	// first "://", which may be in the path ("//user:pw@host/p/https://x"
+	// or "/proxy/https://x").
+	n := schemeLen(head)
+	if rest, ok := strings.CutPrefix(head[n:], "//"); ok {
 		auth, path := rest, ""
 		if i := strings.IndexByte(rest, '/'); i >= 0 {
 			auth, path = rest[:i], rest[i:]
 		}
-		head = scheme + "://" + stripUserinfo(auth) + path
+		head = head[:n] + "//" + stripUserinfo(auth) + path
 	} else if strings.IndexByte(head, '@') >= 0 {
 		head = Redacted
 	}
