@@ -49,7 +49,7 @@ func TestHTTP2InvalidPathErrorRedacted(t *testing.T) {
 			resp.Body.Close()
 			t.Fatalf("RawQuery %q: no error; the test needs net/http's HTTP/2 refusal of the :path", raw)
 		}
-		if !strings.Contains(err.Error(), "invalid request :path") {
+		if !strings.Contains(errDump(err), "invalid request :path") {
 			t.Fatalf("RawQuery %q: err = %v, want net/http's HTTP/2 refusal of the :path", raw, err)
 		}
 		if strings.Contains(errDump(err), secret) {

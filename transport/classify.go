@@ -299,6 +299,8 @@ func invalidForHTTP2(req *http.Request, err error) error {
 	case name != "" && http2HeaderRefusal(err, name):
 	case len(req.Trailer) == 0 && innermost(err, isHeaderListSizeMsg):
 		name = ""
+	case innermost(err, isInvalidPathMsg):
+		name = ":path"
 	default:
 		return err
 	}
@@ -306,6 +308,14 @@ func invalidForHTTP2(req *http.Request, err error) error {
 		return err
 	}
 	return &invalidRequestError{field: name, err: err}
+}
+
+// isInvalidPathMsg reports whether s is net/http's HTTP/2 refusal of a
+// request target that is no valid :path (a hand-set absolute-form
+// URL.Opaque with a query and no path): "invalid request :path %q", with
+// " from URL.Opaque = %q" when Opaque made it.
+func isInvalidPathMsg(s string) bool {
+	return strings.HasPrefix(s, "invalid request :path ") || strings.HasPrefix(s, "http2: invalid request :path ")
 }
 
 // http2HeaderListSizeMsg is the message of net/http's (and x/net/http2's)
@@ -413,8 +423,11 @@ type invalidRequestError struct {
 }
 
 func (e *invalidRequestError) Error() string {
-	if e.field == "" {
+	switch e.field {
+	case "":
 		return "transport: invalid request: header list larger than the server's HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2)"
+	case ":path":
+		return "transport: invalid request: the request target (URL.Opaque) is no valid HTTP/2 :path (RFC 9113 §8.3.1)"
 	}
 	return "transport: invalid request: header field " + strconv.Quote(e.field) + " is not allowed in HTTP/2 (RFC 9113 §8.2.2)"
 }
