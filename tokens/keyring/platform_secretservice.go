@@ -48,16 +48,23 @@ func sessionBus() error {
 	return errNoBus
 }
 
-// classifyPlatform recognises the Secret Service's failures.
-func classifyPlatform(err error) error {
+// dbusErrorName returns the D-Bus error name in err's chain (godbus
+// returns a dbus.Error or a *dbus.Error), "" when it has none.
+func dbusErrorName(err error) string {
 	var de dbus.Error
 	var dep *dbus.Error
-	name := ""
-	if errors.As(err, &de) {
-		name = de.Name
-	} else if errors.As(err, &dep) {
-		name = dep.Name
+	switch {
+	case errors.As(err, &de):
+		return de.Name
+	case errors.As(err, &dep):
+		return dep.Name
 	}
+	return ""
+}
+
+// classifyPlatform recognises the Secret Service's failures.
+func classifyPlatform(err error) error {
+	name := dbusErrorName(err)
 	switch {
 	case name == "org.freedesktop.Secret.Error.IsLocked":
 		return tokens.ErrLocked
@@ -253,15 +260,7 @@ func refusedUnlock(svc *ss.SecretService, obj dbus.ObjectPath, iface string) err
 		what = "keyring item"
 	}
 	_, err := svc.Object(secretsService, obj).GetProperty(iface + ".Locked")
-	var de dbus.Error
-	var dep *dbus.Error
-	name := ""
-	if errors.As(err, &de) {
-		name = de.Name
-	} else if errors.As(err, &dep) {
-		name = dep.Name
-	}
-	switch name {
+	switch dbusErrorName(err) {
 	case "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod",
 		"org.freedesktop.DBus.Error.UnknownInterface", "org.freedesktop.Secret.Error.NoSuchObject":
 		// gnome-keyring answers UnknownMethod "Object does not exist".
