@@ -18,6 +18,26 @@ func (r *recordingRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("")), Request: req}, nil
 }
 
+// opaqueLayers returns an egress layer allowing api.example.com and an
+// API-key layer scoped to https://api.example.com, each over a recorder.
+func opaqueLayers(t *testing.T) (eg http.RoundTripper, next *recordingRT, key http.RoundTripper, keyNext *recordingRT) {
+	t.Helper()
+	next, keyNext = &recordingRT{}, &recordingRT{}
+	eg, err := transport.NewEgress(next, transport.EgressConfig{Allow: []string{"api.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope, err := transport.ParseOrigins("https://api.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err = transport.NewAPIKey(keyNext, transport.APIKeyConfig{Source: staticKey("k-1"), Scope: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eg, next, key, keyNext
+}
+
 // TestOpaqueTargetPathNotAURL: URL.Opaque is the one way to send a
 // request-target net/http must not re-encode, a path holding a literal
 // '%' that starts no escape ("/100%") among them (Path would send it as
@@ -29,20 +49,7 @@ func (r *recordingRT) RoundTrip(req *http.Request) (*http.Response, error) {
 // request goes: a path or query that does not parse is no reason to
 // refuse; a target naming another host is still refused.
 func TestOpaqueTargetPathNotAURL(t *testing.T) {
-	next := &recordingRT{}
-	eg, err := transport.NewEgress(next, transport.EgressConfig{Allow: []string{"api.example.com"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scope, err := transport.ParseOrigins("https://api.example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyNext := &recordingRT{}
-	key, err := transport.NewAPIKey(keyNext, transport.APIKeyConfig{Source: staticKey("k-1"), Scope: scope})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eg, next, key, keyNext := opaqueLayers(t)
 	for _, opaque := range []string{"//api.example.com/100%", "//api.example.com/a?q=50%", "https://api.example.com/%zz"} {
 		req, _ := http.NewRequest(http.MethodGet, "https://api.example.com", nil)
 		req.URL.Opaque = opaque
@@ -95,20 +102,7 @@ func TestOpaqueTargetPathNotAURL(t *testing.T) {
 // by the egress check with the credential on it; it is refused, and gets
 // no credential.
 func TestOpaqueTargetWithFragmentRefused(t *testing.T) {
-	next := &recordingRT{}
-	eg, err := transport.NewEgress(next, transport.EgressConfig{Allow: []string{"api.example.com"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scope, err := transport.ParseOrigins("https://api.example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyNext := &recordingRT{}
-	key, err := transport.NewAPIKey(keyNext, transport.APIKeyConfig{Source: staticKey("k-1"), Scope: scope})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eg, next, key, keyNext := opaqueLayers(t)
 	for _, opaque := range []string{"//api.example.com#@evil.example/x", "https://api.example.com#@evil.example/x", "//api.example.com/x#frag"} {
 		req, _ := http.NewRequest(http.MethodGet, "https://api.example.com", nil)
 		req.URL.Opaque = opaque
