@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,37 @@ import (
 	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
 )
+
+// hungTokenServer is a token endpoint that answers no request: each waits
+// until the client goes away. issued counts the requests; arrived is
+// closed at the first.
+func hungTokenServer(t *testing.T, h2 bool) (srv *httptest.Server, conns *connCounter, issued *atomic.Int32, arrived chan struct{}) {
+	t.Helper()
+	issued, arrived = new(atomic.Int32), make(chan struct{})
+	srv, conns = newConnCountingServer(t, h2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm() // read whole: the server sees the client close the connection
+		if issued.Add(1) == 1 {
+			close(arrived)
+		}
+		<-r.Context().Done()
+	}))
+	return srv, conns, issued, arrived
+}
+
+// goGet sends a GET of url with c on a goroutine of its own and hands
+// back the call's error (its body, if any, closed).
+func goGet(c *client.Client, url string) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	return errc
+}
 
 // TestCloseCancelsHungTokenRefresh: a call waits for the client's first
 // token, whose request a token endpoint holds and never answers. Close
@@ -26,15 +58,7 @@ import (
 func TestCloseCancelsHungTokenRefresh(t *testing.T) {
 	for _, h2 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("h2=%v", h2), func(t *testing.T) {
-			var issued atomic.Int32
-			arrived := make(chan struct{})
-			tokenSrv, tokenConns := newConnCountingServer(t, h2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_ = r.ParseForm() // read whole: the server sees the client close the connection
-				if issued.Add(1) == 1 {
-					close(arrived)
-				}
-				<-r.Context().Done()
-			}))
+			tokenSrv, tokenConns, issued, arrived := hungTokenServer(t, h2)
 			var served atomic.Int32
 			apiSrv, apiConns := newConnCountingServer(t, h2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				served.Add(1)
@@ -54,15 +78,7 @@ func TestCloseCancelsHungTokenRefresh(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			errc := make(chan error, 1)
-			go func() {
-				req, _ := http.NewRequest(http.MethodGet, origin+"/x", nil)
-				resp, err := c.Do(req)
-				if err == nil {
-					resp.Body.Close()
-				}
-				errc <- err
-			}()
+			errc := goGet(c, origin+"/x")
 			<-arrived
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
@@ -126,15 +142,7 @@ func TestCloseLeavesCallerCacheOpen(t *testing.T) {
 // closed cache answers every attempt the same), spending waits and
 // attempts after Close.
 func TestCloseTokenClosedIsNotRetried(t *testing.T) {
-	arrived := make(chan struct{})
-	var issued atomic.Int32
-	tokenSrv, _ := newConnCountingServer(t, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		if issued.Add(1) == 1 {
-			close(arrived)
-		}
-		<-r.Context().Done()
-	}))
+	tokenSrv, _, _, arrived := hungTokenServer(t, false)
 	apiSrv, _ := newConnCountingServer(t, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	origin, tokenOrigin := localhostURL(apiSrv.URL), localhostURL(tokenSrv.URL)
 	rc := transport.StandardPreset()
@@ -148,15 +156,7 @@ func TestCloseTokenClosedIsNotRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		req, _ := http.NewRequest(http.MethodGet, origin+"/x", nil)
-		resp, err := c.Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-		errc <- err
-	}()
+	errc := goGet(c, origin+"/x")
 	<-arrived
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
