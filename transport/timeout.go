@@ -416,15 +416,19 @@ func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	if a != nil {
 		return l.lazy(req, a, parent, parent, dl, true)
 	}
-	actx, cancel := context.WithDeadline(parent, dl)
-	resp, err := l.next.RoundTrip(WithContext(req, actx))
-	if err == nil && parent.Err() == nil && actx.Err() == context.DeadlineExceeded {
+	// A lazy deadline, as in a stack: an answer is late only when the
+	// transport waited on the deadline (one that never looks at the
+	// context had nothing canceled under it).
+	ld := &lazyDeadline{}
+	ld.init(parent, dl)
+	resp, err := l.next.RoundTrip(WithContext(req, ld))
+	if err == nil && ld.materialized() && parent.Err() == nil && ld.Err() == context.DeadlineExceeded {
 		err = lateAnswer(resp)
 	}
-	if err != nil && parent.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+	if err != nil && parent.Err() == nil && errors.Is(ld.Err(), context.DeadlineExceeded) {
 		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
 	}
-	return cancelOnClose(resp, err, cancel)
+	return endOnClose(resp, err, nil, ld, nil)
 }
 
 // lazy runs an attempt the layer's owner a owns under a lazy deadline dl
@@ -482,15 +486,10 @@ func lateForDeadline(ctx context.Context) bool {
 	return ctx.Err() == context.DeadlineExceeded
 }
 
-// cancelOnClose ties cancel to the end of resp: at once on an error or a
-// response without a body, else when the body is closed.
-func cancelOnClose(resp *http.Response, err error, cancel context.CancelFunc) (*http.Response, error) {
-	return endOnClose(resp, err, cancel, nil, nil)
-}
-
-// endOnClose is cancelOnClose for either a cancel func or a lazy deadline
-// to release (ld, when non-nil), with room for the body wrapper: slot,
-// when non-nil and unused, holds it instead of a new allocation.
+// endOnClose ties the end of a cancel func or a lazy deadline to release
+// (ld, when non-nil) to the end of resp: at once on an error or a response
+// without a body, else when the body is closed. slot, when non-nil and
+// unused, holds the body wrapper instead of a new allocation.
 func endOnClose(resp *http.Response, err error, cancel context.CancelFunc, ld *lazyDeadline, slot *cancelBody) (*http.Response, error) {
 	end := cancelBody{cancel: cancel, ld: ld}
 	if err != nil {
