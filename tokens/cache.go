@@ -158,7 +158,8 @@ func WithPersistence(s Store, key string) CacheOption {
 // WithErrorHandler sets a function called (on the refreshing goroutine,
 // one call at a time) with every failed refresh, including background
 // refreshes no caller waits for, and with persistence failures. It must
-// not block. Default: none.
+// not block. A panic in it is recovered and dropped (no caller's recover
+// reaches the refreshing goroutine). Default: none.
 func WithErrorHandler(f func(error)) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.onError = f })
 }
@@ -718,8 +719,17 @@ func (c *Cache) report(err error) {
 	closed := c.closed
 	c.mu.Unlock()
 	if !closed { // nothing is reported after Close
-		c.cfg.onError(err)
+		callHandler(c.cfg.onError, err)
 	}
+}
+
+// callHandler calls an error handler on a goroutine of the package's own,
+// where no caller's recover reaches: a handler that panics (a bug in it)
+// would end the process. Its panic is dropped, the error it was given
+// having nowhere else to go; the component goes on as if it had returned.
+func callHandler(f func(error), err error) {
+	defer func() { _ = recover() }()
+	f(err)
 }
 
 // fetch asks the source, or, on the first refresh of a persisting Cache,
