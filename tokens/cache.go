@@ -149,7 +149,9 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // failures are reported to the error handler (WithErrorHandler) and do not
 // fail the refresh; so is a persisted token that cannot be read back (not
 // valid JSON, or no value: an error naming the key, never the stored
-// bytes, matching ErrNoToken), and the source is asked instead. Default:
+// bytes, matching ErrNoToken), and the source is asked instead. The store
+// is called on the refreshing goroutine: a panic in it is such a failure,
+// a *StoreError naming the panic value's type (never its text). Default:
 // no persistence.
 func WithPersistence(s Store, key string) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.store, c.storeKey = s, key })
@@ -721,15 +723,6 @@ func (c *Cache) report(err error) {
 	if !closed { // nothing is reported after Close
 		callHandler(c.cfg.onError, err)
 	}
-}
-
-// callHandler calls an error handler on a goroutine of the package's own,
-// where no caller's recover reaches: a handler that panics (a bug in it)
-// would end the process. Its panic is dropped, the error it was given
-// having nowhere else to go; the component goes on as if it had returned.
-func callHandler(f func(error), err error) {
-	defer func() { _ = recover() }()
-	f(err)
 }
 
 // fetch asks the source, or, on the first refresh of a persisting Cache,

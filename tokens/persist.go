@@ -22,20 +22,20 @@ func (c *Cache) save(ctx context.Context, tok Token) error {
 		return fmt.Errorf("tokens: persist token: %w", err)
 	}
 	defer clear(b)
-	return c.cfg.store.Set(ctx, c.cfg.storeKey, b)
+	return storeSet(ctx, c.cfg.store, c.cfg.storeKey, b)
 }
 
 // drop deletes the persisted token (an invalidated one); a missing entry is
 // not an error.
 func (c *Cache) drop(ctx context.Context) error {
-	if err := c.cfg.store.Delete(ctx, c.cfg.storeKey); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := storeDelete(ctx, c.cfg.store, c.cfg.storeKey); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("tokens: delete invalidated persisted token: %w", err)
 	}
 	return nil
 }
 
 func (c *Cache) load(ctx context.Context) (Token, error) {
-	b, err := c.cfg.store.Get(ctx, c.cfg.storeKey)
+	b, err := storeGet(ctx, c.cfg.store, c.cfg.storeKey)
 	if err != nil {
 		return Token{}, err
 	}
