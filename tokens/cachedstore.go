@@ -75,7 +75,10 @@ func WithOnChangeOrDelete(f func(key string, deleted bool)) CachedStoreOption {
 // read. Set and Delete write through and update the cache. Refresh re-reads
 // a key for rotation; WithOnChange reports a rotated or deleted value.
 //
-// A backend read has a timeout of its own (WithReadTimeout).
+// A backend read has a timeout of its own (WithReadTimeout). It runs on a
+// goroutine of its own, shared by the concurrent readers of the key: a
+// backend that panics fails the read, a *StoreError naming the panic
+// value's type (never its text).
 // Not-found results are not cached, and a read (Refresh, or a Get after
 // WithMaxAge) that finds a key gone from the backend drops its cached value;
 // a read that fails otherwise (a locked keyring) leaves it. Values live in process memory until
@@ -178,7 +181,7 @@ func (c *CachedStore) read(ctx context.Context, key string) ([]byte, error) {
 		// it. Bounded by its own timeout: a backend that never answers
 		// would otherwise hold every Get of key.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
-		v, err := c.s.Get(rctx, key)
+		v, err := storeGet(rctx, c.s, key)
 		timedOut := rctx.Err() != nil
 		cancel()
 		if err != nil {
