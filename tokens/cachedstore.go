@@ -50,9 +50,12 @@ func WithReadTimeout(d time.Duration) CachedStoreOption {
 // Use it to drop what was derived from the old secret, for example to
 // Invalidate a token obtained with an old client secret. To tell a
 // deletion from a new value, use WithOnChangeOrDelete. It runs on the
-// reading goroutine and must not block; it may Get or Refresh the key (a
+// goroutine of the read, which the key's readers wait for, and must not
+// block; it may Get or Refresh the key (a
 // Get of a deleted key then reads the backend again). A key that was not
-// cached has no old value, and its first read calls no hook. The last of
+// cached has no old value, and its first read calls no hook. A panic in
+// the hook is recovered and dropped (the read runs on a goroutine of the
+// CachedStore's own, where no caller's recover reaches). The last of
 // WithOnChange and WithOnChangeOrDelete given is the hook.
 func WithOnChange(f func(key string)) CachedStoreOption {
 	if f == nil {
@@ -257,6 +260,9 @@ func (c *CachedStore) changed(key string, deleted bool) {
 		return
 	}
 	c.sf.Forget(key)
+	// The read runs on singleflight's goroutine, where no caller's
+	// recover reaches: a panicking hook would end the process.
+	defer func() { _ = recover() }()
 	c.onChange(key, deleted)
 }
 

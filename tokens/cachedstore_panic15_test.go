@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -22,6 +23,39 @@ func TestCachedStoreBackendPanicIsAFailedRead(t *testing.T) {
 		var se *StoreError
 		if !errors.As(err, &se) || strings.Contains(err.Error(), "secret-value") || !strings.Contains(err.Error(), "string") {
 			t.Fatalf("err = %v, want a *StoreError naming the panic value's type only", err)
+		}
+	})
+}
+
+// The WithOnChange hook runs on that goroutine too: a hook that panicked
+// ended the whole process. Its panic is dropped; the read's value stands.
+func TestCachedStoreOnChangePanicIsDropped(t *testing.T) {
+	inChild(t, func(t *testing.T) {
+		ctx := context.Background()
+		backend := NewMemoryStore()
+		if err := backend.Set(ctx, "k", []byte("v1")); err != nil {
+			t.Fatal(err)
+		}
+		calls := 0
+		cs, err := NewCachedStore(backend, WithOnChange(func(string) {
+			calls++
+			panic("hook bug near secret-value")
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.Get(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		if err := backend.Set(ctx, "k", []byte("v2")); err != nil {
+			t.Fatal(err)
+		}
+		v, err := cs.Refresh(ctx, "k")
+		if err != nil || !bytes.Equal(v, []byte("v2")) || calls != 1 {
+			t.Fatalf("Refresh = %q, %v; %d hook calls, want v2, nil, 1", v, err, calls)
+		}
+		if v, err := cs.Get(ctx, "k"); err != nil || !bytes.Equal(v, []byte("v2")) {
+			t.Fatalf("Get = %q, %v, want the new value cached", v, err)
 		}
 	})
 }
