@@ -638,7 +638,8 @@ func (f refresherOptionFunc) applyRefresher(r *Refresher) { f(r) }
 // rotated refresh token whose caller had stopped waiting (its context
 // ended), which no Token call returns. It is called on the refreshing
 // goroutine, one call at a time, possibly after the caller of Token has
-// stopped waiting, and must not block. Default: a warning logged with
+// stopped waiting, and must not block; a panic in it is recovered and
+// dropped. Default: a warning logged with
 // slog.Default, once per set of backends, for the first; an error logged
 // with slog.Default for the second (the key and the store's error, no
 // secret).
@@ -714,7 +715,7 @@ func (r *Refresher) Token(ctx context.Context) (Token, error) {
 	go func() {
 		defer func() { <-r.sem }()
 		defer cancel()
-		tok, err := r.refresh(rctx)
+		tok, err := r.refreshGuarded(rctx)
 		// unsaved: the store does not hold the current refresh token,
 		// which the server swapped the old one for (r.sem is held).
 		lost := err != nil && r.unsaved
@@ -754,12 +755,27 @@ func (r *Refresher) Token(ctx context.Context) (Token, error) {
 // one, logs it with slog.Default as an error; r.sem is held.
 func (r *Refresher) reportUnsaved(ctx context.Context, err error) {
 	if r.onError != nil {
-		r.onError(err)
+		callHandler(r.onError, err)
 		return
 	}
 	slog.Default().LogAttrs(ctx, slog.LevelError,
 		"tokens: rotated refresh token not persisted; only memory holds it until a later refresh writes it",
 		slog.String("key", r.key), slog.String("error", err.Error()))
+}
+
+// refreshGuarded is refresh on the Refresher's own goroutine, where no
+// caller's recover reaches: a panic in the caller's code it runs (the
+// store, a SecretFunc, a ClientAuth, the HTTP client's transport) would
+// end the process. It is a failed refresh, named by the panic value's type
+// only (its text may hold a secret). A refresh token rotated but not
+// written stays unsaved, to be written by the next refresh.
+func (r *Refresher) refreshGuarded(ctx context.Context) (tok Token, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			tok, err = Token{}, fmt.Errorf("%w: the refresh panicked (%T)", ErrNoToken, v)
+		}
+	}()
+	return r.refresh(ctx)
 }
 
 // refresh makes one refresh_token grant request; r.sem is held.
@@ -860,7 +876,7 @@ func (r *Refresher) rotate(ctx context.Context, rt string) error {
 // r.sem is held.
 func (r *Refresher) reportStaleFallback(ctx context.Context, ce *ChainError, err error) {
 	if r.onError != nil {
-		r.onError(err)
+		callHandler(r.onError, err)
 		return
 	}
 	backends := slices.Clone(ce.Backends)
