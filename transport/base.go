@@ -209,7 +209,10 @@ type BaseConfig struct {
 	// OnPinEvent, when set, is called for every pin mismatch (enforced or
 	// report-only) and every handshake with a host whose pin set has
 	// expired. It runs inside the TLS handshake, possibly concurrently:
-	// keep it fast and non-blocking. nil means no hook.
+	// keep it fast and non-blocking. A panic in it is recovered and
+	// dropped (net/http makes the handshake on a goroutine of its own,
+	// where no caller's recover reaches); the check's verdict stands.
+	// nil means no hook.
 	OnPinEvent func(PinEvent)
 
 	// Now returns the current time for pin-set expiry and the client

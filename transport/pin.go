@@ -526,8 +526,13 @@ func (p *pinner) check(host string, s *pinSet, cs *tls.ConnectionState) error {
 	return &PinMismatchError{Host: host, Seen: seen, Expected: append([]string(nil), s.pins...)}
 }
 
+// emit calls OnPinEvent. It runs inside the handshake, which net/http's
+// Transport makes on a goroutine of its own, where no caller's recover
+// reaches: a panicking hook would end the process. Its panic is dropped;
+// the pin check's verdict stands.
 func (p *pinner) emit(ev PinEvent) {
 	if p.onEvent != nil {
+		defer func() { _ = recover() }()
 		p.onEvent(ev)
 	}
 }
