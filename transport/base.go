@@ -369,7 +369,7 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 		}
 		b.ccGen.Store(b.cc.generation())
 		tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			b.pollClientCertificate()
+			b.pollClientCertificate(true)
 			return b.cc.served(), nil
 		}
 	}
@@ -895,9 +895,10 @@ func (b *Base) CloseIdleConnections() {
 // pollClientCertificate lets the client certificate check its files when
 // due and counts the outcome: "success" (installed), "pending" (a renewal
 // held back until its NotBefore, counted once; "success" when installed)
-// or "failure" (refused). It runs in RoundTrip and in handshakes.
-func (b *Base) pollClientCertificate() {
-	if checked, err := b.cc.poll(); checked {
+// or "failure" (refused). It runs in RoundTrip and in handshakes
+// (handshake true: see ClientCertificate.poll).
+func (b *Base) pollClientCertificate(handshake bool) {
+	if checked, err := b.cc.poll(handshake); checked {
 		switch {
 		case err == nil:
 			b.reloads.Add(context.Background(), 1, reloadSuccess)
@@ -924,7 +925,7 @@ func (b *Base) pollClientCertificate() {
 // n, resuming sessions of certificate n, and the generation would go
 // backwards).
 func (b *Base) syncClientCertificate() {
-	b.pollClientCertificate()
+	b.pollClientCertificate(false)
 	g := b.cc.generation()
 	if b.testHookSync != nil {
 		b.testHookSync()

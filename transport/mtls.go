@@ -122,7 +122,10 @@ func WithCertificateReloadInterval(d time.Duration) ClientCertificateOption {
 // renewal held back until its NotBefore (called once for it, then with nil
 // when it is installed), or that Update refused a certificate not valid
 // yet. It is called for automatic reloads, Reload and Update, in
-// the goroutine that triggered them, without locks held. Default: none.
+// the goroutine that triggered them, without locks held. A reload in a
+// TLS handshake runs on the goroutine net/http dials on, where no
+// caller's recover reaches: a panic in the hook there is recovered and
+// dropped (the reload stands). Default: none.
 func WithCertificateReloadHook(f func(err error)) ClientCertificateOption {
 	return clientCertificateOptionFunc(func(c *clientCertificateConfig) { c.onReload = f })
 }
@@ -291,7 +294,7 @@ func (c *ClientCertificate) Certificate() *tls.Certificate {
 // on the client, with crypto/tls's "peer doesn't support any of the
 // certificate's signature algorithms".
 func (c *ClientCertificate) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	_, _ = c.poll()
+	_, _ = c.poll(true)
 	return c.served(), nil
 }
 
@@ -342,8 +345,11 @@ func (c *ClientCertificate) ident() uint64 {
 // of the wall clock neither delays nor hastens a check). checked is true
 // when a reload found new content (err tells whether it was installed);
 // the hook has been called then. err may be set when checked is false
-// (a renewal still held back, reported when it was read).
-func (c *ClientCertificate) poll() (checked bool, err error) {
+// (a renewal still held back, reported when it was read). handshake says
+// it runs inside a TLS handshake, which net/http's Transport makes on a
+// dialing goroutine of its own, where no caller's recover reaches: a
+// panic in the hook is dropped there, or it would end the process.
+func (c *ClientCertificate) poll(handshake bool) (checked bool, err error) {
 	if c.certFile == "" || c.closed.Load() {
 		return false, nil
 	}
@@ -353,11 +359,15 @@ func (c *ClientCertificate) poll() (checked bool, err error) {
 	if n < next || !c.nextCheck.CompareAndSwap(next, c.clk.After(now, time.Duration(c.interval))) {
 		return false, nil // not due, or another goroutine is checking
 	}
-	changed, err := c.loadFiles()
-	if changed {
+	checked, err = c.loadFiles()
+	if checked {
+		if handshake {
+			// The results are set: the reload is counted all the same.
+			defer func() { _ = recover() }()
+		}
 		c.report(err)
 	}
-	return changed, err
+	return checked, err
 }
 
 // loadFiles reads both files and installs them if their content differs
