@@ -160,7 +160,7 @@ func WithPersistence(s Store, key string) CacheOption {
 // WithErrorHandler sets a function called (on the refreshing goroutine,
 // one call at a time) with every failed refresh, including background
 // refreshes no caller waits for, and with persistence failures. It must
-// not block. A panic in it is recovered and dropped (no caller's recover
+// not block. A panic in it is recovered and logged (slog's default logger, naming its type only) (no caller's recover
 // reaches the refreshing goroutine). Default: none.
 func WithErrorHandler(f func(error)) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.onError = f })

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/securecall/securecall/internal/configerr"
+	"github.com/securecall/securecall/internal/hookpanic"
 )
 
 // DefaultReadTimeout bounds a CachedStore's shared backend read when
@@ -54,7 +55,7 @@ func WithReadTimeout(d time.Duration) CachedStoreOption {
 // block; it may Get or Refresh the key (a
 // Get of a deleted key then reads the backend again). A key that was not
 // cached has no old value, and its first read calls no hook. A panic in
-// the hook is recovered and dropped (the read runs on a goroutine of the
+// the hook is recovered and logged (slog's default logger, naming its type only) (the read runs on a goroutine of the
 // CachedStore's own, where no caller's recover reaches). The last of
 // WithOnChange and WithOnChangeOrDelete given is the hook.
 func WithOnChange(f func(key string)) CachedStoreOption {
@@ -262,7 +263,7 @@ func (c *CachedStore) changed(key string, deleted bool) {
 	c.sf.Forget(key)
 	// The read runs on singleflight's goroutine, where no caller's
 	// recover reaches: a panicking hook would end the process.
-	defer func() { _ = recover() }()
+	defer hookpanic.Recover("tokens: CachedStore WithOnChange hook")
 	c.onChange(key, deleted)
 }
 

@@ -28,7 +28,7 @@ func TestCachedStoreBackendPanicIsAFailedRead(t *testing.T) {
 }
 
 // The WithOnChange hook runs on that goroutine too: a hook that panicked
-// ended the whole process. Its panic is dropped; the read's value stands.
+// ended the whole process. Its panic is recovered and logged; the read's value stands.
 func TestCachedStoreOnChangePanicIsDropped(t *testing.T) {
 	inChild(t, func(t *testing.T) {
 		ctx := context.Background()

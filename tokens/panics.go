@@ -3,6 +3,8 @@ package tokens
 import (
 	"context"
 	"fmt"
+
+	"github.com/securecall/securecall/internal/hookpanic"
 )
 
 // The functions here call the caller's code (an error handler, a Store)
@@ -10,11 +12,11 @@ import (
 // reaches: a panic there (a bug in that code) would end the process. A
 // panic is named by its value's type only, its text may hold a secret.
 
-// callHandler calls an error handler. Its panic is dropped, the error it
-// was given having nowhere else to go; the component goes on as if it had
-// returned.
+// callHandler calls an error handler. Its panic is recovered and logged
+// (hookpanic), the error it was given having nowhere else to go; the
+// component goes on as if it had returned.
 func callHandler(f func(error), err error) {
-	defer func() { _ = recover() }()
+	defer hookpanic.Recover("tokens: error handler")
 	f(err)
 }
 

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/securecall/securecall/internal/hookpanic"
 )
 
 // DefaultCertificateReloadInterval is how often, at most, a file-based
@@ -348,7 +350,7 @@ func (c *ClientCertificate) ident() uint64 {
 // (a renewal still held back, reported when it was read). handshake says
 // it runs inside a TLS handshake, which net/http's Transport makes on a
 // dialing goroutine of its own, where no caller's recover reaches: a
-// panic in the hook is dropped there, or it would end the process.
+// panic in the hook is recovered and logged there, or it would end the process.
 func (c *ClientCertificate) poll(handshake bool) (checked bool, err error) {
 	if c.certFile == "" || c.closed.Load() {
 		return false, nil
@@ -363,7 +365,7 @@ func (c *ClientCertificate) poll(handshake bool) (checked bool, err error) {
 	if checked {
 		if handshake {
 			// The results are set: the reload is counted all the same.
-			defer func() { _ = recover() }()
+			defer hookpanic.Recover("transport: ClientCertificate reload hook")
 		}
 		c.report(err)
 	}

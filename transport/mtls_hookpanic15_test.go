@@ -20,7 +20,7 @@ import (
 // TLS handshake, which net/http's Transport makes on a dialing goroutine
 // of its own, where no caller's recover reaches: a reload hook that
 // panicked there (a bug in it) ended the whole process. The panic is
-// recovered and dropped; the reload it reported stands.
+// recovered and logged (slog's default logger, naming its type only); the reload it reported stands.
 func TestClientCertificateReloadHookPanicInHandshake(t *testing.T) {
 	const env = "SECURECALL_RELOAD_HOOK_CHILD"
 	if os.Getenv(env) != "1" {

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/securecall/securecall/internal/hookpanic"
 	"github.com/securecall/securecall/internal/hostname"
 )
 
@@ -528,11 +529,11 @@ func (p *pinner) check(host string, s *pinSet, cs *tls.ConnectionState) error {
 
 // emit calls OnPinEvent. It runs inside the handshake, which net/http's
 // Transport makes on a goroutine of its own, where no caller's recover
-// reaches: a panicking hook would end the process. Its panic is dropped;
+// reaches: a panicking hook would end the process. Its panic is recovered and logged;
 // the pin check's verdict stands.
 func (p *pinner) emit(ev PinEvent) {
 	if p.onEvent != nil {
-		defer func() { _ = recover() }()
+		defer hookpanic.Recover("transport: BaseConfig.OnPinEvent")
 		p.onEvent(ev)
 	}
 }

@@ -15,7 +15,7 @@ import (
 // OnPinEvent runs inside the TLS handshake, which net/http's Transport
 // makes on a goroutine of its own (it dials for the pool, not for the
 // request), where no caller's recover reaches: a hook that panicked (a
-// bug in it) ended the whole process. The panic is recovered and dropped;
+// bug in it) ended the whole process. The panic is recovered and logged (slog's default logger, naming its type only);
 // the pin check's verdict stands (report-only: the request goes on).
 func TestPinEventHookPanicDoesNotCrash(t *testing.T) {
 	const env = "SECURECALL_PIN_HOOK_CHILD"
