@@ -160,8 +160,12 @@ func WithPersistence(s Store, key string) CacheOption {
 // WithErrorHandler sets a function called (on the refreshing goroutine,
 // one call at a time) with every failed refresh, including background
 // refreshes no caller waits for, and with persistence failures. It must
-// not block. A panic in it is recovered and logged (slog's default logger, naming its type only) (no caller's recover
-// reaches the refreshing goroutine). Default: none.
+// not block, nor call the Cache's Token: it may run while the refresh it
+// reports on is still in progress (a persisted token that cannot be read
+// back), and Token would wait for that refresh, which waits for the
+// handler. A panic in it is recovered and logged (slog's default logger,
+// naming its type only; no caller's recover reaches the refreshing
+// goroutine). Default: none.
 func WithErrorHandler(f func(error)) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.onError = f })
 }
