@@ -55,6 +55,10 @@ type SignConfig struct {
 //
 // A request that cannot be signed is not sent: RoundTrip closes its body
 // and returns an error wrapping the signer's.
+//
+// The Signer's KeySource gets the attempt's context without the attempt
+// and its call's state, as an AuthConfig.Source does: a key it fetches
+// over a stack of this package's layers is a call of its own.
 func NewSign(next http.RoundTripper, cfg SignConfig) (http.RoundTripper, error) {
 	if cfg.Signer == nil {
 		return nil, configErrorf("SignConfig.Signer", nil, "a *signer.Signer is required")
@@ -92,13 +96,18 @@ func (l *signLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	r := Own(req)
 	l.dropOwnSignature(r)
+	a := ownAttempt(r)
 	var now time.Time
 	if l.clock != nil {
 		now = l.clock()
 	} else {
-		now = ownAttempt(r).clock()
+		now = a.clock()
 	}
-	if err := l.signer.Sign(r.Context(), r, now); err != nil {
+	// The KeySource gets the context without the attempt and the call's
+	// state, as a token source does (detached): a key it fetches over a
+	// stack of this package's layers (a secret manager's client) is a
+	// call of its own, not a send of this call.
+	if err := l.signer.Sign(detached(r.Context(), a), r, now); err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("%w: %w", errSign, err)
 	}
