@@ -153,14 +153,18 @@ func schemeCode(s string) uint8 {
 }
 
 // attemptDetached is a context of the attempt that carries neither the
-// attempt nor its call's state (scope, record, call state): a request made
-// with it (a token fetch) is a call of its own. Everything else, the
-// caller's values and the current span included, stays visible.
+// attempt nor its call's state (scope, record, call state) nor the route
+// the call was named with (WithRoute): a request made with it (a token
+// fetch) is a call of its own. Everything else, the caller's values and
+// the current span included, stays visible.
 type attemptDetached struct{ context.Context }
 
 func (c *attemptDetached) Value(key any) any {
 	switch key.(type) {
-	case attemptKey, callScopeKey, callKey, callRecordKey:
+	case attemptKey, callScopeKey, callKey, callRecordKey, routeKey:
+		// The route too: a call record above hides it (callRecord.value),
+		// but a stack without one (no inventory, no audit log) would hand
+		// the caller's route to the token request.
 		return nil
 	}
 	if key == httptraceKey && httptraceKey != nil {

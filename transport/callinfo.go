@@ -228,9 +228,11 @@ func sameURL(a, b *url.URL) bool {
 // metric attributes and bounds their cardinality. Template.NewRequest sets
 // it for you. It names the first request of a call only: a redirect hop
 // (which http.Client sends with the same context) is recorded under its
-// own normalised path. The inventory and the audit log keep at most 256
-// bytes of a route: a longer one is cut after its last "/" that leaves
-// room and marked "/{...}", never an error, since it only names the call.
+// own normalised path, and a token fetch made for the call (the context a
+// token source gets) does not inherit it. The inventory and the audit log
+// keep at most 256 bytes of a route: a longer one is cut after its last
+// "/" that leaves room and marked "/{...}", never an error, since it only
+// names the call.
 func WithRoute(ctx context.Context, route string) context.Context {
 	return context.WithValue(ctx, routeKey{}, route)
 }
