@@ -76,15 +76,18 @@ func WithAPIKey(header string, src tokens.Source) Option {
 			c.errs = append(c.errs, err)
 			return
 		}
-		if header == "" {
-			header = transport.DefaultAPIKeyHeader
+		// A local: the option may be applied by several New calls at
+		// once, and header is shared by all of them.
+		h := header
+		if h == "" {
+			h = transport.DefaultAPIKeyHeader
 		}
-		if !httpguts.ValidHeaderFieldName(header) {
-			c.fail("WithAPIKey", "invalid header name %q", header)
+		if !httpguts.ValidHeaderFieldName(h) {
+			c.fail("WithAPIKey", "invalid header name %q", h)
 			return
 		}
 		if c.setAPIKeyOption("WithAPIKey") {
-			c.apiKey = &transport.APIKeyConfig{Source: src, Header: textproto.CanonicalMIMEHeaderKey(header)}
+			c.apiKey = &transport.APIKeyConfig{Source: src, Header: textproto.CanonicalMIMEHeaderKey(h)}
 		}
 	})
 }

@@ -33,7 +33,9 @@ const DefaultMaxRedirects = transport.DefaultMaxRedirects
 // different options that set the same thing (WithAPIKey and
 // WithAPIKeyInQuery, WithSigner and WithHMACSigning, WithTokenSource and
 // WithOAuth2ClientCredentials) are a *ConfigError rather than one silently
-// replacing the other.
+// replacing the other. An Option holds no state of the client it builds:
+// one value may be given to any number of New calls, concurrent ones
+// included.
 type Option interface {
 	apply(*config)
 }
