@@ -2,12 +2,15 @@ package client_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/securecall/securecall/client"
 	"github.com/securecall/securecall/tokens"
+	"github.com/securecall/securecall/transport"
 )
 
 // An Option is a value a service builds once and hands to every New (a
@@ -36,5 +39,88 @@ func TestAPIKeyOptionSharedByConcurrentNew(t *testing.T) {
 		if err != nil {
 			t.Errorf("New #%d: %v", i, err)
 		}
+	}
+}
+
+// WithResilience's throttle limits (Throttle.Hosts, Throttle.Limit) and
+// shared quota (Throttle.Quota), and its shared breaker state
+// (Breaker.Store), are applied by layers that WithoutThrottle and
+// WithoutBreaker leave out: New accepted the combination and the client
+// silently limited nothing (here a second call reached the server that the
+// limit refuses), while WithRateLimits, WithSharedQuota and
+// WithBreakerStore with the layer off are a *ConfigError. Refused too,
+// naming WithResilience and what turned the layer off.
+func TestResilienceLayerSettingsConflictWithLayerOff(t *testing.T) {
+	srv := newRecordingServer(t, true, nil)
+	limited := transport.StandardPreset()
+	limited.Throttle.Hosts = []transport.HostLimit{{Pattern: "*", Rate: 0.001, Burst: 1}}
+	calls := func(more ...client.Option) (sent int, newErr error) {
+		t.Helper()
+		before := len(srv.requests())
+		c, err := client.New(opts(loopback(), append([]client.Option{client.WithOrigins(srv.URL), client.WithMaxAttempts(1)}, more...)...)...)
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		for range 2 {
+			if _, err := get(c, srv.URL+"/x"); err != nil && !errors.Is(err, client.ErrRateLimited) {
+				t.Fatalf("call: %v", err)
+			}
+		}
+		return len(srv.requests()) - before, nil
+	}
+	// The limit does limit: one call in two reaches the server.
+	if sent, err := calls(client.WithResilience(limited)); err != nil || sent != 1 {
+		t.Fatalf("with the throttle: %d calls sent, err %v; want 1", sent, err)
+	}
+	if sent, err := calls(client.WithResilience(limited), client.WithoutThrottle()); err == nil {
+		t.Errorf("WithResilience(Throttle.Hosts) + WithoutThrottle: New succeeded and %d of 2 calls were sent past the limit; want a ConfigError", sent)
+	}
+
+	withLimit := transport.StandardPreset()
+	withLimit.Throttle.Limit = transport.HostLimit{Rate: 1, Burst: 1}
+	withQuota := transport.StandardPreset()
+	withQuota.Throttle.Quota = &memQuota{}
+	withStore := transport.StandardPreset()
+	withStore.Breaker.Store = &memBreakers{}
+	selfOff := limited
+	selfOff.DisableThrottle = true
+	storeOff := withStore
+	storeOff.DisableBreaker = true
+	cases := []struct {
+		opts   []client.Option
+		reason []string
+	}{
+		{[]client.Option{client.WithoutThrottle(), client.WithResilience(limited)}, []string{"Throttle.Hosts", "WithoutThrottle"}},
+		{[]client.Option{client.WithResilience(withLimit), client.WithoutThrottle()}, []string{"Throttle.Limit", "WithoutThrottle"}},
+		{[]client.Option{client.WithResilience(withQuota), client.WithoutThrottle()}, []string{"Throttle.Quota", "WithoutThrottle"}},
+		{[]client.Option{client.WithResilience(withStore), client.WithoutBreaker()}, []string{"Breaker.Store", "WithoutBreaker"}},
+		{[]client.Option{client.WithResilience(selfOff)}, []string{"Throttle.Hosts", "DisableThrottle"}},
+		{[]client.Option{client.WithResilience(storeOff)}, []string{"Breaker.Store", "DisableBreaker"}},
+	}
+	for i, tc := range cases {
+		c, err := client.New(tc.opts...)
+		var ce *client.ConfigError
+		if !errors.As(err, &ce) || ce.Option != "WithResilience" {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("case %d: err = %v, want a ConfigError naming WithResilience", i, err)
+			continue
+		}
+		for _, r := range tc.reason {
+			if !strings.Contains(ce.Error(), r) {
+				t.Errorf("case %d: %q does not say %q", i, ce.Error(), r)
+			}
+		}
+	}
+
+	// A preset turned off keeps working: it sets none of these.
+	for _, o := range []client.Option{client.WithoutThrottle(), client.WithoutBreaker()} {
+		c, err := client.New(client.WithResilience(transport.StandardPreset()), o)
+		if err != nil {
+			t.Fatalf("a preset with a layer off: %v", err)
+		}
+		c.Close()
 	}
 }

@@ -84,7 +84,12 @@ func WithRateLimits(limits ...transport.HostLimit) Option {
 // preset such as transport.StandardPreset() and adjust). The other
 // resilience options still apply on top of it, except WithPreset, which
 // it conflicts with. New copies its Throttle.Hosts: changing the caller's
-// slice afterwards does not change the client's limits.
+// slice afterwards does not change the client's limits. Its throttle
+// limits and quota (Throttle.Hosts, Throttle.Limit, Throttle.Quota) with
+// the throttle off (WithoutThrottle, or its own DisableThrottle), and its
+// Breaker.Store with the breaker off (WithoutBreaker, DisableBreaker), are
+// a *ConfigError naming WithResilience: the layer that would apply them
+// is left out.
 func WithResilience(cfg transport.ResilienceConfig) Option {
 	return optionFunc(func(c *config) { c.res.full = &cfg })
 }
@@ -159,7 +164,9 @@ func WithIdempotencyKeys() Option {
 	return optionFunc(func(c *config) { c.res.idempotencyKeys = true })
 }
 
-// WithoutBreaker leaves the per-host circuit breaker out. Default: on.
+// WithoutBreaker leaves the per-host circuit breaker out. It conflicts
+// with WithBreakerStore and with a WithResilience Breaker.Store. Default:
+// on.
 //
 // The breaker is per host, not per path, and counts failed attempts
 // (retries included) across all the client's calls: under the standard
@@ -174,8 +181,11 @@ func WithoutBreaker() Option {
 	return optionFunc(func(c *config) { c.res.noBreaker = true })
 }
 
-// WithoutThrottle leaves the per-host throttle out. Default: on (adaptive:
-// it limits nothing until a server signals throttling).
+// WithoutThrottle leaves the per-host throttle out. It conflicts with
+// WithRateLimits, WithSharedQuota and a WithResilience configuration's
+// Throttle.Hosts, Throttle.Limit or Throttle.Quota, which the throttle
+// applies. Default: on (adaptive: it limits nothing until a server
+// signals throttling).
 func WithoutThrottle() Option {
 	return optionFunc(func(c *config) { c.res.noThrottle = true })
 }
@@ -281,6 +291,9 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 	if len(r.limits) > 0 && rc.DisableThrottle {
 		return rc, &ConfigError{Option: "WithRateLimits", Reason: "conflicts with " + r.throttleOff() + ": the limits are applied by the throttle"}
 	}
+	if err := r.offLayerSettings(rc); err != nil {
+		return rc, err
+	}
 	if err := r.sharedStores(&rc); err != nil {
 		return rc, err
 	}
@@ -294,6 +307,33 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 		return rc, &ConfigError{Option: r.optionFor(err), Err: err}
 	}
 	return resolved, nil
+}
+
+// offLayerSettings refuses a WithResilience configuration whose throttle
+// limits or quota, or breaker store, a layer turned off would silently
+// drop (WithoutThrottle, WithoutBreaker, or its own DisableThrottle,
+// DisableBreaker), as WithRateLimits, WithSharedQuota and WithBreakerStore
+// are refused with the layer off. rc has its final Disable flags and none
+// of the fleet's stores yet (a fleet store of a layer off is not used).
+func (r *resilience) offLayerSettings(rc transport.ResilienceConfig) error {
+	if r.full == nil {
+		return nil
+	}
+	t, b := r.full.Throttle, r.full.Breaker
+	field := ""
+	switch {
+	case rc.DisableThrottle && len(t.Hosts) > 0:
+		field = "Throttle.Hosts"
+	case rc.DisableThrottle && t.Limit != (transport.HostLimit{}):
+		field = "Throttle.Limit"
+	case rc.DisableThrottle && t.Quota != nil:
+		field = "Throttle.Quota"
+	case rc.DisableBreaker && b.Store != nil:
+		return &ConfigError{Option: "WithResilience", Reason: "Breaker.Store conflicts with " + r.breakerOff() + ": a shared breaker state needs the breaker"}
+	default:
+		return nil
+	}
+	return &ConfigError{Option: "WithResilience", Reason: field + " conflicts with " + r.throttleOff() + ": it is applied by the throttle"}
 }
 
 // optionFor names the option behind a resolved configuration's error: the
