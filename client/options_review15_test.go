@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -120,6 +121,58 @@ func TestResilienceLayerSettingsConflictWithLayerOff(t *testing.T) {
 		c, err := client.New(client.WithResilience(transport.StandardPreset()), o)
 		if err != nil {
 			t.Fatalf("a preset with a layer off: %v", err)
+		}
+		c.Close()
+	}
+}
+
+// The throttle applies the first HostLimit whose Pattern matches. A limit
+// after one that matches every host it would (WithResilience's
+// Throttle.Hosts come first, WithRateLimits' after them; "*" or
+// "*.example.com" before "api.example.com") is never applied: New accepted
+// it, and every call went past the limit the caller set for its API. It is
+// a *ConfigError naming the option that gave the dead limit and the one
+// that comes first, as a pattern that can never match is.
+func TestRateLimitShadowedByEarlierPatternRefused(t *testing.T) {
+	srv := newRecordingServer(t, true, nil)
+	u, _ := url.Parse(srv.URL)
+	catchAll := transport.StandardPreset()
+	catchAll.Throttle.Hosts = []transport.HostLimit{{Pattern: "*", Rate: 1000}}
+	mine := transport.HostLimit{Pattern: u.Host, Rate: 0.001, Burst: 1}
+
+	c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL), client.WithMaxAttempts(1),
+		client.WithResilience(catchAll), client.WithRateLimits(mine))...)
+	if err == nil {
+		defer c.Close()
+		for range 2 {
+			if _, err := get(c, srv.URL+"/x"); err != nil && !errors.Is(err, client.ErrRateLimited) {
+				t.Fatal(err)
+			}
+		}
+		t.Fatalf("New accepted a limit of 1 call per 1000 s for %s after WithResilience's \"*\", and %d of 2 calls reached the server; want a ConfigError", u.Host, len(srv.requests()))
+	}
+	var ce *client.ConfigError
+	if !errors.As(err, &ce) || ce.Option != "WithRateLimits" || !strings.Contains(ce.Error(), `"*"`) {
+		t.Fatalf("err = %v, want a ConfigError naming WithRateLimits and the \"*\" before it", err)
+	}
+
+	for _, hosts := range [][]transport.HostLimit{
+		{{Pattern: "*.example.com", Rate: 10}, {Pattern: "api.example.com", Rate: 1}},
+		{{Pattern: "*.example.com:8443", Rate: 10}, {Pattern: "*.api.example.com:8443", Rate: 1}},
+		{{Pattern: "api.example.com", Rate: 10}, {Pattern: "API.example.com.", Rate: 1}},
+		{{Pattern: "*", MaxConcurrent: 4}, {Pattern: "*", Rate: 1}},
+	} {
+		wantConfigError(t, "WithRateLimits", client.WithRateLimits(hosts...))
+	}
+	// A specific limit before a broader one is what first-match is for.
+	for _, hosts := range [][]transport.HostLimit{
+		{{Pattern: "api.example.com", Rate: 1}, {Pattern: "*.example.com", Rate: 10}, {Pattern: "*", Rate: 100}},
+		{{Pattern: "*.api.example.com", Rate: 1}, {Pattern: "*.example.com", Rate: 10}},
+		{{Pattern: "*.example.com", Rate: 1}, {Pattern: "api.example.com:8443", Rate: 10}, {Pattern: "example.com", Rate: 10}},
+	} {
+		c, err := client.New(client.WithRateLimits(hosts...))
+		if err != nil {
+			t.Fatalf("%v: %v", hosts, err)
 		}
 		c.Close()
 	}

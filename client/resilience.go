@@ -73,8 +73,12 @@ func WithCooldownStore(store transport.CooldownStore) Option {
 }
 
 // WithRateLimits sets client-side per-host limits (rate, burst,
-// concurrency) for the throttle; the first matching pattern wins. Appends.
-// It conflicts with WithoutThrottle. Default: no fixed limit; the throttle
+// concurrency) for the throttle; the first matching pattern wins, the
+// Throttle.Hosts of WithResilience's configuration before these. A limit
+// after one whose pattern matches every host its own does ("*", or
+// "*.example.com" before "api.example.com") would never apply: it is a
+// *ConfigError naming WithRateLimits (or WithResilience, for its own
+// Throttle.Hosts). Appends. It conflicts with WithoutThrottle. Default: no fixed limit; the throttle
 // only adapts to server signals.
 func WithRateLimits(limits ...transport.HostLimit) Option {
 	return optionFunc(func(c *config) { c.res.limits = append(c.res.limits, limits...) })

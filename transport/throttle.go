@@ -110,7 +110,10 @@ type ThrottleConfig struct {
 	// Limit applies to hosts that match none of Hosts (its Pattern is
 	// ignored).
 	Limit HostLimit
-	// Hosts lists per-host limits; the first matching Pattern wins.
+	// Hosts lists per-host limits; the first matching Pattern wins. A
+	// limit after one whose Pattern matches every host its own does ("*",
+	// or "*.example.com" before "api.example.com", or the same pattern
+	// twice) would never apply: it is a ConfigError naming its Pattern.
 	Hosts []HostLimit
 	// MaxWait is the longest a request waits in the throttle: its waits
 	// for a concurrency slot, a token and the shared quota add up to at
@@ -185,6 +188,13 @@ func (c ThrottleConfig) resolve() (ThrottleConfig, error) {
 	for i := range c.Hosts {
 		if err := c.Hosts[i].check(fmt.Sprintf("ThrottleConfig.Hosts[%d]", i), true); err != nil {
 			return c, err
+		}
+		for j := range i {
+			if patternCovers(c.Hosts[j].Pattern, c.Hosts[i].Pattern) {
+				return c, configErrorf(fmt.Sprintf("ThrottleConfig.Hosts[%d].Pattern", i), nil,
+					"%q never applies: Hosts[%d] (%q) matches every host it does and comes first (the first matching pattern wins): put the more specific limit first",
+					c.Hosts[i].Pattern, j, c.Hosts[j].Pattern)
+			}
 		}
 	}
 	if c.MaxWait == 0 {
@@ -301,6 +311,26 @@ func CheckHostPattern(pattern string) error {
 		}
 	}
 	return nil
+}
+
+// patternCovers reports whether every HostKey that matches the valid
+// pattern later also matches the valid pattern first (MatchHostPattern),
+// so that a HostLimit for later after one for first never applies.
+func patternCovers(first, later string) bool {
+	f := strings.Replace(strings.TrimSuffix(lowerPattern(first), "."), ".:", ":", 1)
+	l := strings.Replace(strings.TrimSuffix(lowerPattern(later), "."), ".:", ":", 1)
+	switch {
+	case f == "*" || f == l:
+		return true
+	case l == "*":
+		return false
+	case strings.HasPrefix(l, "*."):
+		// The names below l's domain are below f's when that domain
+		// is f's or below it ("*.a.example.com" under "*.example.com").
+		return strings.HasPrefix(f, "*.") && strings.HasSuffix(l[1:], f[1:])
+	}
+	// An exact valid pattern is the HostKey it matches.
+	return MatchHostPattern(first, l)
 }
 
 // lowerPattern returns the host pattern p in lower case, but for the zone
