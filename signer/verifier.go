@@ -292,17 +292,18 @@ type Result struct {
 // (at most MaxBodySize) to check it and replaces r.Body with the buffered
 // copy, so a handler can still read it.
 //
-// now is the time Verify is called. The accepted signature's window must
-// not have ended by now plus the time Verify took, its nonce claimed
-// (ErrStale, ErrExpired): reading a body can take long, and a nonce store
-// need not hold a nonce past its window, so a replay that started inside
-// the window and sent its body slowly would otherwise be accepted.
+// now is the time Verify is called. When it read the body, the accepted
+// signature's window must not have ended by now plus the time the body
+// took to arrive, its nonce claimed (ErrStale, ErrExpired): a sender can
+// draw a body out as long as it likes, and a nonce store need not hold a
+// nonce past its window, so a replay that started inside the window and
+// sent its body slowly would otherwise be accepted.
 func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 	start := time.Now()
 	return v.verify(r, now, func() time.Time { return now.Add(time.Since(start)) })
 }
 
-// verify is Verify with clock telling the time of the claim.
+// verify is Verify with clock timing the read of the body.
 func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time) (*Result, error) {
 	if v.keys == nil {
 		return nil, zeroErr(errZeroVerifier)
@@ -325,7 +326,7 @@ func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time
 	if len(inputs) > MaxSignatures {
 		return nil, &VerifyError{Err: ErrMalformed, Detail: "more than " + strconv.Itoa(MaxSignatures) + " signatures"}
 	}
-	vs := verifyState{r: r}
+	vs := verifyState{r: r, clock: clock}
 	var firstErr error
 	tried := 0
 	for i := range inputs {
@@ -336,7 +337,7 @@ func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time
 		tried++
 		res, err := v.verifyMember(&vs, &inputs[i], sigMap, now, false)
 		if err == nil {
-			if err := v.claimAll(&vs, inputs, i, sigMap, now, clock); err != nil {
+			if err := v.claimAll(&vs, inputs, i, sigMap, now); err != nil {
 				return nil, err
 			}
 			return res, nil
@@ -379,10 +380,10 @@ func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time
 // cannot tell whether that signature's nonce must be claimed.
 //
 // The accepted signature is then refused as stale or expired if its
-// window has ended by clock(), the time after the body was read (which an
+// window has ended by now plus the time the body took to arrive (which an
 // attacker sending it slowly can draw out past any window): the store may
 // have dropped the nonce of the request it was captured from by then.
-func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int, sigMap map[string]sigMember, now time.Time, clock func() time.Time) error {
+func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int, sigMap map[string]sigMember, now time.Time) error {
 	ctx := vs.r.Context()
 	ok := uint64(1) << accepted // len(inputs) <= MaxSignatures
 	// No nonce is held past two verifier windows from now, whatever the
@@ -448,7 +449,7 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 	// freshness (a replay is still reported as one, the claims coming
 	// first).
 	in := &inputs[accepted].in
-	if until := v.claimUntil(in); clock().After(until) {
+	if until := v.claimUntil(in); vs.bodyRead && now.Add(vs.bodyTook).After(until) {
 		err := ErrStale
 		if !in.Expires.IsZero() && until.Equal(in.Expires.Add(v.skew)) {
 			err = ErrExpired
@@ -470,6 +471,10 @@ type verifyState struct {
 	body     []byte
 	bodyRead bool
 	bodyErr  error
+	// clock reads the time, and bodyTook is how long the body took to
+	// arrive by it (the window is checked again with it, see claimAll).
+	clock    func() time.Time
+	bodyTook time.Duration
 	parsed   parseCache // the fields and query the signature bases need
 }
 
@@ -655,7 +660,9 @@ func (v *Verifier) checkBody(vs *verifyState) error {
 	r := vs.r
 	if !vs.bodyRead {
 		vs.bodyRead = true
+		t0 := vs.clock()
 		vs.bodyErr = v.readBody(vs)
+		vs.bodyTook = vs.clock().Sub(t0)
 	}
 	if vs.bodyErr != nil {
 		var ve *VerifyError
@@ -783,8 +790,8 @@ func (v *Verifier) claim(ctx context.Context, in *SignatureInput, now, until tim
 type resultKey struct{}
 
 // Middleware returns a handler that verifies every request with Verify
-// (time from VerifierOptions.Clock, read again once the nonce is
-// claimed: see Verify) before calling next, and answers
+// (time from VerifierOptions.Clock, also timing the read of the body:
+// see Verify) before calling next, and answers
 // through VerifierOptions.ErrorHandler when verification fails. next finds
 // the accepted signature with ResultFromContext.
 //
