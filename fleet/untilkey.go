@@ -196,10 +196,14 @@ func (k untilKeys) write(key string, e *untilEntry, u int64, now time.Time) {
 	}
 	k.h.ok()
 	e.fetched.Store(n)
-	if got == int64(ms) { // this write set the key's end
+	switch {
+	case got == int64(ms): // this write set the key's end
 		extend(&e.echo, addTicks(u, time.Duration(k.h.clk.Mono(done)-n)+2*time.Millisecond))
-	}
-	if got > 0 {
+		// The end is u itself: n + ms is u rounded up to a millisecond
+		// (Redis's PX), which would move this replica's own view past
+		// the end it was given.
+		extend(&e.until, u)
+	case got > 0: // another replica's later end
 		extend(&e.until, addTicks(n, msDuration(got)))
 	}
 	e.synced(u)
