@@ -57,14 +57,18 @@ func WithMaxFileSize(n int) FileOption {
 // writable by group or others (mode & 0o077; see WithGroupReadable), when
 // the directory is writable by group or others (and, for a key path that
 // is a symlink, any directory holding the file it leads to or a symlink
-// followed on the way; on Linux, unless it is on
+// followed on the way; and any directory holding a symlink followed on
+// the store directory's own path, such as a link planted under /tmp by
+// another user to send Set's writes into a directory of ours; on Linux,
+// unless it is on
 // a read-only mount, where no one can add or replace a file: a Kubernetes
 // secret volume's directory is mode 1777, mounted read-only), or, on Unix, when the file
 // or directory belongs to a user other than the process's effective user or
 // root. (On Windows, where mode bits do not describe the ACLs, only the
 // regular-file check applies.) Set writes atomically (temporary file, fsync, rename) with mode
 // 0600, creating the directory with mode 0700 if needed. On a read-only
-// file system Set and Delete fail with ErrReadOnly.
+// file system Set and Delete fail with ErrReadOnly. Set refuses an
+// insecure directory too, and Delete one reached through such a symlink.
 type FileStore struct {
 	dir         string
 	groupRead   bool
@@ -209,6 +213,11 @@ func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
 	if len(value) > s.maxSize {
 		return s.fail("set", key, ErrTooLarge, fmt.Errorf("%d bytes, limit %d", len(value), s.maxSize))
 	}
+	// Refuse a planted link on the way before MkdirAll creates anything
+	// behind it.
+	if err := s.checkDirLinks(); err != nil {
+		return s.fail("set", key, ErrInsecureFile, err)
+	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return s.fail("set", key, nil, err)
 	}
@@ -259,6 +268,9 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return s.fail("delete", key, nil, err)
+	}
+	if err := s.checkDirLinks(); err != nil {
+		return s.fail("delete", key, ErrInsecureFile, err)
 	}
 	if err := s.removeTemps(key, 0); err != nil {
 		return s.fail("delete", key, nil, err)
@@ -318,8 +330,14 @@ func (s *FileStore) removeTemps(key string, olderThan time.Duration) error {
 }
 
 // checkDir refuses a directory that others may write to (they could swap
-// a secret file).
-func (s *FileStore) checkDir() error { return checkDirAt(s.dir) }
+// a secret file), or one reached through a symlink in such a directory
+// (checkDirLinks).
+func (s *FileStore) checkDir() error {
+	if err := s.checkDirLinks(); err != nil {
+		return err
+	}
+	return checkDirAt(s.dir)
+}
 
 func checkDirAt(dir string) error {
 	fi, err := os.Stat(dir)
@@ -338,8 +356,26 @@ func checkDirAt(dir string) error {
 	return checkOwner(fi)
 }
 
-// maxLinkHops bounds the symlinks checkLinkDirs follows (Linux's limit).
+// maxLinkHops bounds the symlinks walkLinks follows (Linux's limit).
 const maxLinkHops = 40
+
+// checkDirLinks resolves the store directory's path as open(2) will,
+// component by component, and applies checkDirAt to every directory
+// holding a symlink it follows: a store path under /tmp that another user
+// planted as a link to a directory of ours (~/.aws) would let that user
+// choose which directory Get reads, Set overwrites and Delete removes
+// from. A missing entry ends the walk without error. (On Windows, where
+// checkDirAt checks no permissions, it does nothing.)
+func (s *FileStore) checkDirLinks() error {
+	if !checkModes {
+		return nil
+	}
+	vol := filepath.VolumeName(s.dir)
+	root := vol + string(filepath.Separator)
+	rest := strings.Split(filepath.ToSlash(strings.TrimPrefix(s.dir, root)), "/")
+	_, _, err := walkLinks(root, rest, checkDirAt)
+	return err
+}
 
 // checkLinkDirs resolves the key's path as open(2) will, component by
 // component, and applies checkDirAt to every directory holding a symlink
@@ -360,7 +396,25 @@ func (s *FileStore) checkLinkDirs(key string) error {
 	if err != nil {
 		return nil
 	}
-	cur, rest, hops := home, []string{key}, 0
+	dir, found, err := walkLinks(home, []string{key}, func(d string) error {
+		if d == home {
+			return nil
+		}
+		return checkDirAt(d)
+	})
+	if err != nil || !found || dir == home {
+		return err
+	}
+	return checkDirAt(dir)
+}
+
+// walkLinks resolves the path components rest from the directory cur as
+// open(2) does, calling check on every directory holding a symlink it
+// follows. It returns the directory holding the last entry, and found
+// false when an entry on the way is missing (or cannot be read), which
+// ends the walk without error.
+func walkLinks(cur string, rest []string, check func(dir string) error) (dir string, found bool, err error) {
+	hops := 0
 	for len(rest) > 0 {
 		c := rest[0]
 		rest = rest[1:]
@@ -374,36 +428,31 @@ func (s *FileStore) checkLinkDirs(key string) error {
 		p := filepath.Join(cur, c)
 		fi, err := os.Lstat(p)
 		if err != nil {
-			return nil
+			return "", false, nil
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			if len(rest) == 0 {
-				if cur == home {
-					return nil
-				}
-				return checkDirAt(cur)
+				return cur, true, nil
 			}
 			cur = p
 			continue
 		}
-		if cur != home {
-			if err := checkDirAt(cur); err != nil {
-				return err
-			}
+		if err := check(cur); err != nil {
+			return "", false, err
 		}
 		if hops++; hops > maxLinkHops {
-			return fmt.Errorf("more than %d symlinks", maxLinkHops)
+			return "", false, fmt.Errorf("more than %d symlinks", maxLinkHops)
 		}
 		target, err := os.Readlink(p)
 		if err != nil {
-			return nil
+			return "", false, nil
 		}
 		if filepath.IsAbs(target) {
-			cur = string(filepath.Separator)
+			cur = filepath.VolumeName(cur) + string(filepath.Separator)
 		}
 		rest = append(strings.Split(filepath.ToSlash(target), "/"), rest...)
 	}
-	return nil
+	return cur, true, nil
 }
 
 func (s *FileStore) checkFile(fi fs.FileInfo) error {
