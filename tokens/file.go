@@ -226,7 +226,7 @@ func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
 	}
 	// Best effort: failing to clear an old crash's leftover is no reason
 	// to fail this write.
-	_ = s.removeTemps(key, staleTempAge)
+	_, _ = s.removeTemps(key, staleTempAge)
 	tmp, err := os.CreateTemp(s.dir, "."+key+".tmp-*") // mode 0600
 	if err != nil {
 		return s.fail("set", key, nil, err)
@@ -258,7 +258,8 @@ func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
 }
 
 // Delete removes the file for key, and any temporary file a Set of key
-// that crashed left behind.
+// that crashed left behind, and then syncs the directory, as Set does, so
+// that once Delete returns a crash cannot bring the secret back.
 func (s *FileStore) Delete(ctx context.Context, key string) error {
 	if s.dir == "" {
 		return zeroErr(s)
@@ -272,14 +273,23 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 	if err := s.checkDirLinks(); err != nil {
 		return s.fail("delete", key, ErrInsecureFile, err)
 	}
-	if err := s.removeTemps(key, 0); err != nil {
+	temps, err := s.removeTemps(key, 0)
+	if err != nil {
 		return s.fail("delete", key, nil, err)
 	}
-	if err := os.Remove(filepath.Join(s.dir, key)); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return s.fail("delete", key, ErrNotFound, nil)
-		}
+	err = os.Remove(filepath.Join(s.dir, key))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return s.fail("delete", key, nil, err)
+	}
+	// As for Set: until the directory is synced, a crash can bring back
+	// what was removed (a revoked refresh token, a copy of one).
+	if err == nil || temps > 0 {
+		if serr := syncDir(s.dir); serr != nil && !dirSyncUnsupported(serr) {
+			return s.fail("delete", key, nil, serr)
+		}
+	}
+	if err != nil {
+		return s.fail("delete", key, ErrNotFound, nil)
 	}
 	return nil
 }
@@ -298,14 +308,14 @@ const staleTempAge = time.Hour
 // key running meanwhile may lose its file and fail, as if the Delete came
 // after it. With olderThan > 0 (Set) it removes only regular files whose
 // mtime is more than olderThan ago, so a concurrent Set is never
-// disturbed.
-func (s *FileStore) removeTemps(key string, olderThan time.Duration) error {
+// disturbed. It returns how many it removed.
+func (s *FileStore) removeTemps(key string, olderThan time.Duration) (removed int, err error) {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil
+			return 0, nil
 		}
-		return err
+		return 0, err
 	}
 	prefix := "." + key + ".tmp-"
 	for _, e := range ents {
@@ -322,11 +332,14 @@ func (s *FileStore) removeTemps(key string, olderThan time.Duration) error {
 				continue // gone meanwhile, or possibly a Set in progress
 			}
 		}
-		if err := os.Remove(filepath.Join(s.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
+		switch err := os.Remove(filepath.Join(s.dir, e.Name())); {
+		case err == nil:
+			removed++
+		case !errors.Is(err, fs.ErrNotExist):
+			return removed, err
 		}
 	}
-	return nil
+	return removed, nil
 }
 
 // checkDir refuses a directory that others may write to (they could swap
