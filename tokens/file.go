@@ -195,9 +195,10 @@ func (s *FileStore) Get(ctx context.Context, key string) ([]byte, error) {
 }
 
 // Set writes value to the file for key, atomically, with mode 0600, and
-// durably: the file and then its directory are synced, so once Set returns
-// a crash cannot bring back the previous value (a rotated-away refresh
-// token). It also removes the key's temporary files (".<key>.tmp-<n>")
+// durably: the file and then its directory are synced (and, when Set
+// created the directory, the parent of each directory it created), so once
+// Set returns a crash cannot bring back the previous value (a rotated-away
+// refresh token) or lose the new one. It also removes the key's temporary files (".<key>.tmp-<n>")
 // that a crashed Set left more than an hour ago (by mtime); a younger one
 // may be another process's Set of the key in progress and is left alone.
 func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
@@ -217,6 +218,15 @@ func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
 	// behind it.
 	if err := s.checkDirLinks(); err != nil {
 		return s.fail("set", key, ErrInsecureFile, err)
+	}
+	// The directories MkdirAll creates, deepest first: their entries in
+	// their parents must reach the disk too.
+	var created []string
+	for d := s.dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, fs.ErrNotExist) || filepath.Dir(d) == d {
+			break
+		}
+		created = append(created, d)
 	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return s.fail("set", key, nil, err)
@@ -251,10 +261,23 @@ func (s *FileStore) Set(ctx context.Context, key string, value []byte) error {
 	// that cannot sync a directory at all is not a failed write: the new
 	// value is in place, and failing every Set there would fail every
 	// refresh token rotation.
-	if err := syncDir(s.dir); err != nil && !dirSyncUnsupported(err) {
-		return s.fail("set", key, nil, err)
+	// So must the entry of each directory this Set created, or a crash
+	// could lose the directory with the file.
+	for _, d := range append([]string{s.dir}, parents(created)...) {
+		if err := syncDir(d); err != nil && !dirSyncUnsupported(err) {
+			return s.fail("set", key, nil, err)
+		}
 	}
 	return nil
+}
+
+// parents returns the parent directory of each of dirs.
+func parents(dirs []string) []string {
+	p := make([]string, len(dirs))
+	for i, d := range dirs {
+		p[i] = filepath.Dir(d)
+	}
+	return p
 }
 
 // Delete removes the file for key, and any temporary file a Set of key
