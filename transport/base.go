@@ -35,6 +35,10 @@ const (
 	DefaultKeepAlive = 30 * time.Second
 	// DefaultTLSHandshakeTimeout bounds a TLS handshake.
 	DefaultTLSHandshakeTimeout = 10 * time.Second
+	// DefaultHTTP2ReadIdleTimeout is how long an HTTP/2 connection may
+	// go without a frame from the server before a PING checks it
+	// (BaseConfig.HTTP2ReadIdleTimeout).
+	DefaultHTTP2ReadIdleTimeout = 30 * time.Second
 	// DefaultIdleConnTimeout is how long an idle keep-alive connection is
 	// kept in the pool.
 	DefaultIdleConnTimeout = 90 * time.Second
@@ -169,6 +173,16 @@ type BaseConfig struct {
 	// MaxIdleConnsPerHost is how many idle connections per host are kept.
 	// Zero means DefaultMaxIdleConnsPerHost.
 	MaxIdleConnsPerHost int
+	// HTTP2ReadIdleTimeout is the HTTP/2 connection health check: after
+	// this long without a frame read from a connection the transport
+	// sends a PING, and closes the connection when no answer comes within
+	// as long again (at most 15 s, net/http's PingTimeout), failing the
+	// requests in flight on it (a replayable one is retried over a new
+	// connection). Without it a connection whose peer went silent (a
+	// dead NAT mapping, a hung host: no RST, no FIN) stays pooled, and
+	// every request sent over it waits until its own timeout. Zero means
+	// DefaultHTTP2ReadIdleTimeout; negative is a *ConfigError.
+	HTTP2ReadIdleTimeout time.Duration
 	// MaxResponseHeaderBytes bounds the response header the transport
 	// reads (http.Transport.MaxResponseHeaderBytes: the raw status line
 	// and field lines of HTTP/1.1, 1xx responses included; for HTTP/2,
@@ -298,6 +312,7 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 		{"DialTimeout", cfg.DialTimeout},
 		{"TLSHandshakeTimeout", cfg.TLSHandshakeTimeout},
 		{"IdleConnTimeout", cfg.IdleConnTimeout},
+		{"HTTP2ReadIdleTimeout", cfg.HTTP2ReadIdleTimeout},
 	} {
 		if d.v < 0 {
 			return nil, configErrorf(d.name, nil, "must not be negative, got %v", d.v)
@@ -400,6 +415,10 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 	}
 	p.TLSHandshakeTimeout = nonZeroOr(cfg.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
 	p.IdleConnTimeout = nonZeroOr(cfg.IdleConnTimeout, DefaultIdleConnTimeout)
+	// The HTTP/2 health check (net/http has none by default): a PING after
+	// the read idle time, the connection closed when it is not answered.
+	readIdle := nonZeroOr(cfg.HTTP2ReadIdleTimeout, DefaultHTTP2ReadIdleTimeout)
+	p.HTTP2 = &http.HTTP2Config{SendPingTimeout: readIdle, PingTimeout: min(readIdle, maxHTTP2PingTimeout)}
 	p.MaxIdleConnsPerHost = nonZeroOr(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost)
 	p.MaxResponseHeaderBytes = b.maxHeader
 	b.proto = p
@@ -780,6 +799,10 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
+
+// maxHTTP2PingTimeout is the longest the HTTP/2 health check waits for a
+// PING's answer (net/http's default PingTimeout).
+const maxHTTP2PingTimeout = 15 * time.Second
 
 // bodyless reports whether a response to method with status has no
 // content by definition (RFC 9110 sections 9.3.2, 15.3.5, 15.4.5).

@@ -249,6 +249,7 @@ func TestNewBaseConfigErrors(t *testing.T) {
 		{"negative timeout", transport.BaseConfig{TLSHandshakeTimeout: -1}, "TLSHandshakeTimeout", false},
 		{"dial timeout with dialer", transport.BaseConfig{DialTimeout: 1, DialContext: (&net.Dialer{}).DialContext}, "DialTimeout", false},
 		{"negative idle conns", transport.BaseConfig{MaxIdleConnsPerHost: -1}, "MaxIdleConnsPerHost", false},
+		{"negative HTTP/2 read idle timeout", transport.BaseConfig{HTTP2ReadIdleTimeout: -1}, "HTTP2ReadIdleTimeout", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := transport.NewBase(tc.cfg)
