@@ -247,10 +247,43 @@ func hasZone(host string) bool {
 }
 
 func (m *message) rawQuery() string {
-	if m.req.URL == nil {
-		return ""
+	q, _ := m.query()
+	return q
+}
+
+// query returns the query of the request-target and whether it has one
+// (true for a bare "?"): URL.RawQuery, but for a hand-set URL.Opaque that
+// holds a '?' (net/http sends Opaque as it is, then "?" and RawQuery), all
+// that follows the first '?' of the target, as a receiver splits it:
+// Opaque "/a?x=1" with RawQuery "y=2" is sent as "/a?x=1?y=2", whose path
+// is "/a" and query "x=1?y=2".
+func (m *message) query() (string, bool) {
+	u := m.req.URL
+	if u == nil {
+		return "", false
 	}
-	return m.req.URL.RawQuery
+	if u.Opaque != "" {
+		if _, q, ok := strings.Cut(opaqueOrigin(u.Opaque), "?"); ok {
+			if u.RawQuery != "" || u.ForceQuery {
+				q += "?" + u.RawQuery
+			}
+			return q, true
+		}
+	}
+	return u.RawQuery, u.RawQuery != "" || u.ForceQuery
+}
+
+// opaqueOrigin returns the part of URL.Opaque o that net/http sends after
+// the authority: o itself, or for "//host/path?query" (sent in absolute
+// form) what follows the host, "" when nothing does.
+func opaqueOrigin(o string) string {
+	if !strings.HasPrefix(o, "//") {
+		return o
+	}
+	if i := strings.IndexAny(o[2:], "/?"); i >= 0 {
+		return o[2+i:]
+	}
+	return ""
 }
 
 func missing(c *Component) error {
@@ -322,9 +355,9 @@ func (m *message) appendDerived(dst []byte, c *Component) ([]byte, error) {
 		dst = append(dst, "://"...)
 		dst = append(dst, host...)
 		dst = m.appendPath(dst)
-		if r.URL != nil && (r.URL.RawQuery != "" || r.URL.ForceQuery) {
+		if q, ok := m.query(); ok {
 			dst = append(dst, '?')
-			dst = append(dst, r.URL.RawQuery...)
+			dst = append(dst, q...)
 		}
 		return dst, nil
 	case kindRequestTarget:
@@ -359,8 +392,9 @@ func (m *message) appendDerived(dst []byte, c *Component) ([]byte, error) {
 	case kindPath:
 		return m.appendPath(dst), nil
 	case kindQuery:
+		q, _ := m.query()
 		dst = append(dst, '?')
-		return append(dst, m.rawQuery()...), nil
+		return append(dst, q...), nil
 	}
 	return dst, fmt.Errorf("%w: unknown derived component %q", ErrMalformed, c.name)
 }
@@ -380,14 +414,9 @@ func (m *message) appendPath(dst []byte) []byte {
 	}
 	if o := m.req.URL.Opaque; o != "" {
 		// net/http sends an opaque URL's path as it is ("/a%2Fb"), or, for
-		// "//host/path", the path after the authority.
-		p = o
-		if strings.HasPrefix(o, "//") {
-			p = ""
-			if i := strings.IndexByte(o[2:], '/'); i >= 0 {
-				p = o[2+i:]
-			}
-		}
+		// "//host/path", the path after the authority; a query written
+		// into Opaque ("/a?x=1") is the query, not the path (see query).
+		p, _, _ = strings.Cut(opaqueOrigin(o), "?")
 	}
 	if p == "" {
 		return append(dst, '/')
