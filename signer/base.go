@@ -273,15 +273,22 @@ func (m *message) query() (string, bool) {
 	return u.RawQuery, u.RawQuery != "" || u.ForceQuery
 }
 
-// opaqueOrigin returns the part of URL.Opaque o that net/http sends after
-// the authority: o itself, or for "//host/path?query" (sent in absolute
-// form) what follows the host, "" when nothing does.
+// opaqueOrigin returns the part of URL.Opaque o that a receiver reads as
+// the path and query: o itself, or, for an absolute-form target
+// ("//host/path?query", sent with the URL's scheme, or
+// "https://host/path?query", which HTTP/2 sends without its scheme and
+// authority), what follows the authority, "" when nothing does.
 func opaqueOrigin(o string) string {
-	if !strings.HasPrefix(o, "//") {
-		return o
+	rest, ok := strings.CutPrefix(o, "//")
+	if !ok {
+		i := strings.Index(o, "://")
+		if i <= 0 || strings.ContainsAny(o[:i], "/?") {
+			return o // origin-form, "*", authority-form
+		}
+		rest = o[i+len("://"):]
 	}
-	if i := strings.IndexAny(o[2:], "/?"); i >= 0 {
-		return o[2+i:]
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		return rest[i:]
 	}
 	return ""
 }
@@ -414,8 +421,9 @@ func (m *message) appendPath(dst []byte) []byte {
 	}
 	if o := m.req.URL.Opaque; o != "" {
 		// net/http sends an opaque URL's path as it is ("/a%2Fb"), or, for
-		// "//host/path", the path after the authority; a query written
-		// into Opaque ("/a?x=1") is the query, not the path (see query).
+		// "//host/path" or "https://host/path", the path after the
+		// authority; a query written into Opaque ("/a?x=1") is the
+		// query, not the path (see query).
 		p, _, _ = strings.Cut(opaqueOrigin(o), "?")
 	}
 	if p == "" {

@@ -24,8 +24,8 @@ var opaqueQueryComps = append(signer.DefaultComponents(), signer.TargetURI, sign
 // opaqueQueryCases are hand-set URL.Opaque values (with URL.RawQuery) whose
 // request-target holds a query: net/http sends Opaque as it is, then
 // "?"+RawQuery, and a receiver splits the target at its first '?'.
-func opaqueQueryCases(authority string) []struct{ opaque, rawQuery, wantPath, wantQuery string } {
-	return []struct{ opaque, rawQuery, wantPath, wantQuery string }{
+func opaqueQueryCases(_, authority string) []opaqueCase {
+	return []opaqueCase{
 		{"/a?x=1", "", "/a", "x=1"},
 		{"/a%2Fb?x=1", "", "/a%2Fb", "x=1"},
 		{"/a?x=1", "y=2", "/a", "x=1?y=2"},
@@ -33,6 +33,10 @@ func opaqueQueryCases(authority string) []struct{ opaque, rawQuery, wantPath, wa
 		{"//" + authority + "/p?x=1", "", "/p", "x=1"},
 	}
 }
+
+// opaqueCase is a hand-set URL.Opaque and URL.RawQuery, and the path and
+// query a receiver reads from the request-target net/http sends for them.
+type opaqueCase struct{ opaque, rawQuery, wantPath, wantQuery string }
 
 // A request whose hand-set URL.Opaque holds a query ("/a%2Fb?x=1", the
 // documented way to send a path encoding, with the query written in) goes
@@ -43,6 +47,16 @@ func opaqueQueryCases(authority string) []struct{ opaque, rawQuery, wantPath, wa
 // QueryParam("x").IfPresent() left the parameter sent unsigned. The
 // signature base is the one rebuilt by hand from the bytes sent.
 func TestSignOpaqueWithQuery(t *testing.T) {
+	checkOpaqueTargets(t, opaqueQueryCases)
+}
+
+// checkOpaqueTargets sends a request for each of cases(scheme, authority)
+// through the sign layer: to a raw HTTP/1.1 server, where the signature
+// must be the HMAC of the base rebuilt by hand from the bytes sent and the
+// Verifier must accept them, and to TLS servers over HTTP/1.1 and HTTP/2
+// that verify it, with @query-param covered exactly when x is sent.
+func checkOpaqueTargets(t *testing.T, cases func(scheme, authority string) []opaqueCase) {
+	t.Helper()
 	srv := newRawServer(t, "tcp", "127.0.0.1:0", nil)
 	authority := "127.0.0.1:" + strconv.Itoa(srv.ln.Addr().(*net.TCPAddr).Port)
 	base := "http://" + authority
@@ -54,7 +68,7 @@ func TestSignOpaqueWithQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, c := range opaqueQueryCases(authority) {
+	for i, c := range cases("http", authority) {
 		req, err := http.NewRequest(http.MethodGet, base+"/unused", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -102,7 +116,7 @@ func TestSignOpaqueWithQuery(t *testing.T) {
 		})
 		rt := signedClient(t, ps, opaqueQueryComps...)
 		// The absolute-form Opaque names the TLS server's own authority.
-		for _, c := range opaqueQueryCases(strings.TrimPrefix(ps.URL, "https://")) {
+		for _, c := range cases("https", strings.TrimPrefix(ps.URL, "https://")) {
 			req, err := http.NewRequest(http.MethodGet, ps.URL+"/unused", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -127,4 +141,19 @@ func hmacSignature(base string) string {
 	mac := hmac.New(sha256.New, signSecret)
 	mac.Write([]byte(base))
 	return "sig1=:" + base64.StdEncoding.EncodeToString(mac.Sum(nil)) + ":"
+}
+
+// A hand-set URL.Opaque in absolute form with its scheme
+// ("https://api.example.com/p?x=1") is sent as the target (HTTP/1.1) or as
+// the path after the scheme and authority (HTTP/2), and a receiver reads
+// the path "/p" from it; @path signed the whole Opaque, so no such
+// signature verified.
+func TestSignOpaqueAbsoluteFormWithScheme(t *testing.T) {
+	checkOpaqueTargets(t, func(scheme, authority string) []opaqueCase {
+		return []opaqueCase{
+			{scheme + "://" + authority + "/p", "", "/p", ""},
+			{scheme + "://" + authority + "/p%2Fq?x=1", "", "/p%2Fq", "x=1"},
+			{scheme + "://" + authority + "/p", "x=2", "/p", "x=2"},
+		}
+	})
 }
