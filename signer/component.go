@@ -82,10 +82,14 @@ var (
 	// authority, "host:port", for a CONNECT without a path). Not
 	// recommended when HTTP/2 may be in use.
 	RequestTarget = derived("@request-target")
-	// Path is "@path": the percent-encoded absolute path, "/" when empty.
+	// Path is "@path": the percent-encoded absolute path as sent, "/" when
+	// empty. Of a hand-set URL.Opaque, net/http sends it as it is: the
+	// path is the part before its first '?', without the scheme and
+	// authority of an absolute-form one ("//host/p", "https://host/p").
 	Path = derived("@path")
-	// Query is "@query": "?" followed by the raw query ("?" alone when
-	// there is none).
+	// Query is "@query": "?" followed by the raw query as sent ("?" alone
+	// when there is none): all that follows the request-target's first
+	// '?', which a hand-set URL.Opaque may hold ("/a?x=1").
 	Query = derived("@query")
 )
 
