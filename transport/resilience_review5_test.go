@@ -160,8 +160,9 @@ func TestReview5DeadlineAtCooldownKeepsLastStatus(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cooldowns := transport.NewCooldowns(0)
 		next := transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
-			// Another call, meanwhile, is told to hold off for a minute.
-			cooldowns.SetCooldown("api.example.test", time.Now().Add(time.Minute))
+			// Another call, meanwhile, is told to hold off for 25 s
+			// (within MaxRetryAfter, beyond the deadline).
+			cooldowns.SetCooldown("api.example.test", time.Now().Add(25*time.Second))
 			return &http.Response{StatusCode: 503, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
 		})
 		rt := newRetry(t, next, transport.RetryConfig{Cooldowns: cooldowns, Backoff: resFixedBackoff(time.Millisecond)})

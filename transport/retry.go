@@ -335,7 +335,8 @@ const (
 	// the request again with a fresh body. It does not match
 	// ErrNotReplayable.
 	StopNotSent StopReason = "not_sent"
-	// StopRetryAfterCap: the server asked for a wait above MaxRetryAfter.
+	// StopRetryAfterCap: the server asked for a wait above MaxRetryAfter,
+	// or a cooldown read from a shared CooldownStore runs beyond it.
 	StopRetryAfterCap StopReason = "retry_after_cap"
 	// StopCheckRetry: CheckRetry returned an error and no retry.
 	StopCheckRetry StopReason = "check_retry"
@@ -676,8 +677,13 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 				closeBody(req)
 			}
 			charge.refund()
-			if de, ok := err.(*DeadlineError); ok && pendingCheck != nil {
-				de.Err = policyError(pendingCheck, de.Err)
+			if pendingCheck != nil {
+				switch e := err.(type) {
+				case *DeadlineError:
+					e.Err = policyError(pendingCheck, e.Err)
+				case *RateLimitError:
+					err = policyError(pendingCheck, e)
+				}
 			}
 			return nil, l.fail(ctx, host, n, lastStatus, err)
 		}
@@ -1054,20 +1060,25 @@ func policyError(checkErr, err error) error {
 // status is that of the last response, discarded for the retry (0: none).
 func (l *retryLayer) fail(ctx context.Context, host string, n, status int, err error) error {
 	reason := StopDeadline
+	if rl, ok := errors.AsType[*RateLimitError](err); ok && rl.Reason == string(SourceCooldown) {
+		reason = StopRetryAfterCap // a shared cooldown beyond MaxRetryAfter
+	}
 	if ctx.Err() != nil {
 		reason = StopCanceled
 	} else {
 		l.count(ctx, l.stops, host, RetryStopKey, string(reason))
 	}
 	e := &RetryError{Attempts: n, Reason: reason, Last: err}
-	if reason == StopDeadline {
+	if reason != StopCanceled {
 		e.Status = status
 	}
 	return e
 }
 
 // awaitCooldown waits out host's cooldown, if it has one, or fails at once
-// with a *DeadlineError when the wait would not fit before the deadline.
+// with a *DeadlineError when the wait would not fit before the deadline,
+// or a *RateLimitError when the cooldown (from a shared store) runs longer
+// than MaxRetryAfter.
 // The time left is measured on the monotonic clock (the own entry's ticks,
 // or a store's end against the reading it was given or, when both carry
 // one, the monotonic readings), so a step of the wall clock does not
@@ -1110,6 +1121,13 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 	if left <= 0 {
 		return now, nil
 	}
+	if left > l.cfg.MaxRetryAfter+cooldownCapSlack {
+		// A cooldown longer than this layer waits, set through a shared
+		// store by a client with a longer cap (or another replica):
+		// waiting the cap and then sending would send inside the
+		// cooldown the server asked for.
+		return now, &RateLimitError{Host: host, Reason: string(SourceCooldown), Wait: left, MaxWait: l.cfg.MaxRetryAfter}
+	}
 	base := min(left, l.cfg.MaxRetryAfter)
 	wait := trimToDeadline(ctx, now, base, jitter(base, l.cfg.ServerWaitJitter), max(l.cfg.MinAttemptTime, 0))
 	if err := checkDeadline(ctx, now, wait, max(l.cfg.MinAttemptTime, 0), SourceCooldown, ErrRateLimited); err != nil {
@@ -1121,6 +1139,12 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 	}
 	return l.clk.Now(), nil
 }
+
+// cooldownCapSlack is how far beyond MaxRetryAfter a cooldown read from
+// the store may run and still be waited out (its cap): the clocks of the
+// replicas sharing a store, and the time since it was set, may make one
+// set at another client's same cap read a little longer.
+const cooldownCapSlack = time.Second
 
 // noteServerWait starts or extends host's cooldown when the server asked
 // every client to hold off: a 429 or 503 with a wait, or RateLimit r=0

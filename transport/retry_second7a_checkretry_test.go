@@ -13,15 +13,16 @@ import (
 	"github.com/securecall/securecall/transport/transporttest"
 )
 
-// laterCooldowns reports no cooldown on its first read, and one far
-// beyond any deadline after that: another call set it meanwhile.
+// laterCooldowns reports no cooldown on its first read, and one beyond
+// the test's deadline (within MaxRetryAfter) after that: another call set
+// it meanwhile.
 type laterCooldowns struct{ reads atomic.Int32 }
 
 func (c *laterCooldowns) CooldownUntil(string) time.Time {
 	if c.reads.Add(1) == 1 {
 		return time.Time{}
 	}
-	return time.Now().Add(time.Hour)
+	return time.Now().Add(25 * time.Second)
 }
 
 func (c *laterCooldowns) SetCooldown(string, time.Time) {}

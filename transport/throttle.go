@@ -366,9 +366,11 @@ func MatchHostPattern(pattern, host string) bool {
 // ThrottleConcurrency) or the shared quota (Reason ThrottleQuota), added
 // to what it already waited in the throttle, would exceed MaxWait, or
 // because its host is new and the host table is full of hosts whose
-// state must be kept (Reason ThrottleHosts; Wait is then 0).
-// errors.Is(err, ErrRateLimited) is true; the retry layer does not retry
-// it.
+// state must be kept (Reason ThrottleHosts; Wait is then 0). The retry
+// layer returns one with Reason "cooldown" (SourceCooldown) for a host
+// whose cooldown, read from a shared CooldownStore, runs longer than its
+// MaxRetryAfter (Wait: what is left of it). errors.Is(err,
+// ErrRateLimited) is true; the retry layer does not retry it.
 type RateLimitError struct {
 	Host    string
 	Reason  string
@@ -377,8 +379,11 @@ type RateLimitError struct {
 }
 
 func (e *RateLimitError) Error() string {
-	if e.Reason == ThrottleHosts {
+	switch e.Reason {
+	case ThrottleHosts:
 		return "transport: throttle: no room for " + e.Host + ": every host in the table (MaxHosts) has limit state in use"
+	case string(SourceCooldown):
+		return "transport: retry: " + e.Host + " is cooling down for " + e.Wait.String() + " more (a shared cooldown store), longer than MaxRetryAfter (" + e.MaxWait.String() + ")"
 	}
 	return "transport: throttle: " + e.Reason + " limit for " + e.Host + ": wait of " + e.Wait.String() + " exceeds " + e.MaxWait.String()
 }
