@@ -300,17 +300,30 @@ func (l *credLayer) token(ctx context.Context, a *Attempt) (tokens.Token, error)
 	return tok, err
 }
 
-// detached returns ctx without its attempt: through a, the attempt that
-// owns the request (no allocation), or a new wrapper when ctx carries an
-// attempt the layer does not own; ctx itself when it carries none.
+// detached returns ctx without its attempt, its call's state and the
+// caller's route: through a, the attempt that owns the request (no
+// allocation), or a new wrapper when ctx carries an attempt the layer does
+// not own, or no attempt but a call's state or a route; ctx itself when it
+// carries none of them.
 func detached(ctx context.Context, a *Attempt) context.Context {
 	if a != nil {
 		return a.detach(ctx)
 	}
-	if _, ok := AttemptFrom(ctx); ok {
+	if _, ok := AttemptFrom(ctx); ok || hasCallState(ctx) {
+		// Without an attempt (an auth or sign layer used on its own, as
+		// docs/tokens.md's first example does), the caller's route and
+		// an outer call's state must be hidden all the same.
 		return &attemptDetached{ctx}
 	}
 	return ctx
+}
+
+// hasCallState reports whether ctx carries what attemptDetached hides
+// besides the attempt: a call's state (scope, record, call trace) or a
+// WithRoute route.
+func hasCallState(ctx context.Context) bool {
+	return ctx.Value(routeKey{}) != nil || ctx.Value(callRecordKey{}) != nil ||
+		ctx.Value(callScopeKey{}) != nil || ctx.Value(callKey{}) != nil
 }
 
 // recover handles a 401 to r, which carried tok: it invalidates tok and
