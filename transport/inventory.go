@@ -788,8 +788,11 @@ func (e *invEntry) record(o *Observation, at int64) {
 	if d < 0 {
 		d = 0
 	}
-	sh.durSum.Add(d)
+	// The bucket first, then the sum and the rest: a snapshot that finds
+	// the buckets holding exactly the calls the status counters held
+	// before it read the sum knows the sum is of those calls (export).
 	e.buckets[latencyBucket(d)].Add(1)
+	sh.durSum.Add(d)
 	for {
 		m := e.durMin.Load()
 		if (m != 0 && m <= d) || e.durMin.CompareAndSwap(m, max(d, 1)) {
@@ -837,17 +840,28 @@ var testHookInsertLocked func()
 // and updating it, where a concurrent call can record a later time.
 var testHookLastSeen func()
 
-// totals sums the shards.
-func (e *invEntry) totals() (classes [len(statusClasses)]uint64, durSum int64) {
+// totals sums the status counters of the shards.
+func (e *invEntry) totals() (classes [len(statusClasses)]uint64) {
 	for i := range e.shards {
 		sh := &e.shards[i]
 		for c := range sh.classes {
 			classes[c] += sh.classes[c].Load()
 		}
-		durSum += sh.durSum.Load()
 	}
-	return classes, durSum
+	return classes
 }
+
+// durSum sums the durations of the shards.
+func (e *invEntry) durSum() (ns int64) {
+	for i := range e.shards {
+		ns += e.shards[i].durSum.Load()
+	}
+	return ns
+}
+
+// exportTries is how many times export reads a busy entry for figures
+// of one set of calls before it settles for figures a few calls apart.
+const exportTries = 8
 
 // latencyBucket returns the bucket of a duration in nanoseconds.
 func latencyBucket(ns int64) int {
@@ -933,9 +947,13 @@ type InventorySnapshot struct {
 
 // Snapshot returns the entries, sorted by origin, route and method, with
 // the overflow entry last when it has calls. Counters are read one by one
-// while calls go on, so the figures of a busy entry may be a call apart;
-// the times and latency of an entry always include every call its status
-// counts hold (a call's status is counted last).
+// while calls go on: the times and latency of an entry always include
+// every call its status counts hold (a call's status is counted last),
+// and an entry is read again (a few times at most) until its latency
+// count matches its calls, so that every figure is of the same calls. An
+// entry whose calls never pause for that long may show a latency count a
+// few calls above its calls; its mean and quantiles stay within its min
+// and max.
 func (inv *Inventory) Snapshot() InventorySnapshot {
 	m := *inv.entries.Load()
 	s := InventorySnapshot{GeneratedAt: inv.now().UTC(), MaxEntries: inv.max, Entries: make([]InventoryEntry, 0, len(m)+1)}
@@ -962,12 +980,32 @@ func (inv *Inventory) Snapshot() InventorySnapshot {
 // Len returns the number of distinct entries (without the overflow entry).
 func (inv *Inventory) Len() int { return len(*inv.entries.Load()) }
 
+// export returns the entry's figures, false when it has no call.
+//
+// The counters are read while calls go on. The status counters are read
+// first: a call's are bumped last, so every other figure read after them
+// includes the calls they count, and perhaps calls still being recorded.
+// When the latency buckets, bumped first, hold as many calls as the status
+// counters did, no call was being recorded between the two reads, and
+// every figure is of exactly those calls; else the entry is read again,
+// up to exportTries times. Past that, the latency count may be a few calls
+// above the calls; the mean is then kept within min and max, as the
+// quantiles are.
 func (e *invEntry) export() (InventoryEntry, bool) {
-	ie := InventoryEntry{
+	for try := 1; ; try++ {
+		ie, seen, exact := e.exportOnce()
+		if !seen || exact || try == exportTries {
+			return ie, seen
+		}
+	}
+}
+
+func (e *invEntry) exportOnce() (ie InventoryEntry, seen, exact bool) {
+	ie = InventoryEntry{
 		Method: e.method, Origin: e.origin, Scheme: e.scheme, Host: e.host, Port: e.port,
 		Route: e.route, Overflow: e.overflow, Status: map[string]uint64{},
 	}
-	classes, durSum := e.totals()
+	classes := e.totals()
 	for i, n := range classes {
 		if n > 0 {
 			ie.Status[statusClasses[i]] = n
@@ -975,7 +1013,7 @@ func (e *invEntry) export() (InventoryEntry, bool) {
 		}
 	}
 	if ie.Calls == 0 {
-		return ie, false
+		return ie, false, true
 	}
 	fl := e.flags.Load()
 	if fl&entryAuthNone != 0 {
@@ -992,21 +1030,25 @@ func (e *invEntry) export() (InventoryEntry, bool) {
 		ie.FirstSeen = time.Unix(0, f).UTC()
 	}
 	ie.LastSeen = time.Unix(0, e.last.Load()).UTC()
+	ms := func(ns int64) float64 { return float64(ns) / 1e6 }
+	ie.Latency = LatencySummary{
+		MinMs: ms(e.durMin.Load()),
+		MaxMs: ms(e.durMax.Load()),
+	}
+	durSum := e.durSum()
 
+	// Read last: a call being recorded that stored any figure read above
+	// bumped its bucket before, and is counted here.
 	var counts [latencyBuckets]uint64
 	var total uint64
 	for i := range e.buckets {
 		counts[i] = e.buckets[i].Load()
 		total += counts[i]
 	}
-	ms := func(ns int64) float64 { return float64(ns) / 1e6 }
-	ie.Latency = LatencySummary{
-		Count: total,
-		MinMs: ms(e.durMin.Load()),
-		MaxMs: ms(e.durMax.Load()),
-	}
+	ie.Latency.Count = total
+	exact = total == ie.Calls
 	if total > 0 {
-		ie.Latency.MeanMs = ms(durSum) / float64(total)
+		ie.Latency.MeanMs = min(max(ms(durSum)/float64(total), ie.Latency.MinMs), ie.Latency.MaxMs)
 		ie.Latency.P50Ms = quantile(counts[:], total, 0.50)
 		ie.Latency.P90Ms = quantile(counts[:], total, 0.90)
 		ie.Latency.P99Ms = quantile(counts[:], total, 0.99)
@@ -1015,7 +1057,7 @@ func (e *invEntry) export() (InventoryEntry, bool) {
 			*p = min(max(*p, ie.Latency.MinMs), ie.Latency.MaxMs)
 		}
 	}
-	return ie, true
+	return ie, true, exact
 }
 
 // quantile estimates the q-quantile, in milliseconds, as the midpoint of
@@ -1091,7 +1133,7 @@ func (inv *Inventory) observe(o metric.Observer, calls metric.Int64ObservableCou
 	defer inv.obsMu.Unlock()
 	for _, e := range order {
 		e.observeEndpoint(o, endpoint)
-		classes, _ := e.totals()
+		classes := e.totals()
 		for c, n := range classes {
 			if n == 0 || e.listed&(1<<c) != 0 {
 				continue
