@@ -168,12 +168,14 @@ func (r *callRecord) value(key any) (any, bool) {
 
 // init sets r up for the call of req, whose context is ctx.
 func (r *callRecord) init(ctx context.Context, req *http.Request) {
-	r.url = req.URL
 	if req.Response == nil {
 		// Not a redirect hop: http.Client gives every hop the first
 		// request's context, but the route names the first URL only.
+		// Read before r.url is set: a context embedding r (the call
+		// scope) hides the route once r is set up (value).
 		r.route, _ = ctx.Value(routeKey{}).(string)
 	}
+	r.url = req.URL
 }
 
 // callRecordFrom returns the record of the call in progress that ctx
