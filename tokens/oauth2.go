@@ -609,9 +609,17 @@ func (e *tokenTypeError) Is(target error) bool {
 // later (the primary down), the old refresh token would be refused, or
 // trip the server's reuse detection.
 //
+// Before each later refresh, Refresher reads the store again (past a
+// cache; a Chain's primary backend only) and uses the refresh token it
+// holds when that differs from its own: another Refresher sharing the store
+// (a replica, a second client of this process) rotated it since, and the
+// one in memory is dead. A failed read keeps the one in memory; so does a
+// refresh token not yet written (see above).
+//
 // Calls are serialised: two concurrent uses of one refresh token would look
 // like a replay to a server with reuse detection, which then revokes the
-// grant.
+// grant. Refreshers sharing a store are not serialised with each other:
+// two refreshing at the same moment still present one refresh token twice.
 type Refresher struct {
 	ep      *endpoint
 	store   Store
@@ -805,6 +813,8 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 			r.rt, r.reread = Token{}, true
 			return Token{}, fmt.Errorf("tokens: refresh token under %q has a control character (a trailing newline?), which no refresh token has (RFC 6749 Appendix A.17): %w", r.key, ErrNoToken)
 		}
+	} else if !r.unsaved {
+		r.adopt(ctx)
 	}
 	var answered string // the refresh_token of a success answer
 	rctx, secret, style, err := r.ep.requestContext(ctx, &answered)
@@ -838,6 +848,49 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 		return Token{}, err
 	}
 	return bearerToken(t)
+}
+
+// adopt reads the store again before a refresh with a refresh token the
+// store already held, and takes the one it holds now when that differs:
+// another Refresher sharing the store (a replica, a second client of this
+// process) has rotated it since, and the one in memory is dead; using it
+// would look like a replay to a server with reuse detection, which then
+// revokes the whole grant. The read goes past a cache, and a Chain's is
+// its primary backend's only: a fallback may hold a copy older than the
+// one in memory (see readPrimary). A failed read, or a value that is no
+// refresh token (empty, a control character), keeps the one in memory;
+// r.sem is held.
+func (r *Refresher) adopt(ctx context.Context) {
+	b, err := readPrimary(ctx, r.store, r.key)
+	if err != nil {
+		return
+	}
+	if v := string(b); v != "" && !ascii.HasCTL(v) && v != r.rt.Value() {
+		r.rt = NewToken(v, "", time.Time{})
+	}
+	clear(b)
+}
+
+// readPrimary reads key from s past any cache, and from a Chain's primary
+// backend only: a fallback the Chain could not update on a rotation (a
+// read-only environment variable) serves the rotated-away refresh token
+// while the primary is down.
+func readPrimary(ctx context.Context, s Store, key string) ([]byte, error) {
+	switch st := s.(type) {
+	case *Chain:
+		if len(st.links) == 0 {
+			return nil, zeroErr(st)
+		}
+		return readPrimary(ctx, st.links[0].Store, key)
+	case *CachedStore:
+		if _, ok := st.s.(*Chain); ok {
+			return readPrimary(ctx, st.s, key)
+		}
+		return st.Refresh(ctx, key)
+	case storeRefresher:
+		return st.Refresh(ctx, key)
+	}
+	return s.Get(ctx, key)
 }
 
 // rotate takes rt, the refresh token of a success answer ("" when it had
