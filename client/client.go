@@ -7,8 +7,11 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"weak"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -94,8 +97,11 @@ var errNilURL = errors.New("client: nil Request.URL")
 // entry is the outermost layer of the stack, so that what Do promises holds
 // through HTTPClient and Transport as well: once the client is closed, a
 // call fails with ErrClosed (its body closed) and nothing is sent; the
-// redirect hops of a call already in flight (req.Response is set on them)
-// still go ahead. Like http.Transport it answers a request without a URL,
+// redirect hops of a call already in flight still go ahead. A hop is told
+// by its req.Response being a redirect response the stack returned and no
+// request has followed yet: req.Response alone would let through a new
+// call built from a redirected call's response (resp.Request.Clone, which
+// copies Response, for a next page or a poll). Like http.Transport it answers a request without a URL,
 // which http.Client never hands on, with an error rather than a panic.
 // A request it refuses (ErrClosed, a malformed request) is recorded in the
 // audit log, if there is one; one without a URL, which names no
@@ -107,6 +113,10 @@ type entry struct {
 	next   http.RoundTripper
 	idle   idleCloser        // the base transport's pool; nil when it has none
 	audit  http.RoundTripper // the audit layer; nil without WithAuditLog
+	// redirects holds the redirect responses the stack returned that no
+	// hop has followed yet; an entry goes when its hop comes, or when the
+	// response is garbage collected.
+	redirects sync.Map // weak.Pointer[http.Response] -> struct{}
 }
 
 // idleCloser is what http.Client.CloseIdleConnections looks for on its
@@ -129,7 +139,7 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 	case req.URL == nil:
 		closeBody(req)
 		return nil, errNilURL
-	case req.Response == nil && e.closed.Load():
+	case !e.followed(req) && e.closed.Load():
 		closeBody(req)
 		e.refused(req, ErrClosed)
 		return nil, ErrClosed
@@ -139,7 +149,39 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 		e.refused(req, err)
 		return nil, err
 	}
-	return e.next.RoundTrip(req)
+	resp, err := e.next.RoundTrip(req)
+	if resp != nil && isRedirect(resp) {
+		e.pend(resp)
+	}
+	return resp, err
+}
+
+// isRedirect reports whether http.Client may follow resp.
+func isRedirect(resp *http.Response) bool {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return resp.Header.Get("Location") != ""
+	}
+	return false
+}
+
+// pend records resp, a redirect response the stack returns, as one a hop
+// may follow.
+func (e *entry) pend(resp *http.Response) {
+	wp := weak.Make(resp)
+	e.redirects.Store(wp, struct{}{})
+	runtime.AddCleanup(resp, func(wp weak.Pointer[http.Response]) { e.redirects.Delete(wp) }, wp)
+}
+
+// followed reports whether req is the first hop following a redirect
+// response the stack returned, and marks that response followed.
+func (e *entry) followed(req *http.Request) bool {
+	if req.Response == nil {
+		return false
+	}
+	_, ok := e.redirects.LoadAndDelete(weak.Make(req.Response))
+	return ok
 }
 
 // refused records req, refused with err before the stack, in the audit
@@ -428,7 +470,10 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 // presents its certificate to no one, so it is no longer reported, even
 // while the Client is still referenced). Calls in flight complete (their
 // retries and redirect hops included); later calls fail with ErrClosed,
-// whether made with Do or through HTTPClient or Transport.
+// whether made with Do or through HTTPClient or Transport. A redirect hop
+// is the first request following a redirect response the stack returned;
+// a later call built from a redirected call's response
+// (resp.Request.Clone, which keeps its Response) is no hop and is refused.
 //
 // A connection that carries a call in flight at Close is closed once that
 // call ends: when its response body is closed, or when it fails. Each call
