@@ -858,10 +858,15 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 // revokes the whole grant. The read goes past a cache, and a Chain's is
 // its primary backend's only: a fallback may hold a copy older than the
 // one in memory (see readPrimary). A failed read, or a value that is no
-// refresh token (empty, a control character), keeps the one in memory;
-// r.sem is held.
+// refresh token (empty, a control character), keeps the one in memory,
+// as does a read that takes longer than refresherRereadTimeout; r.sem is
+// held.
 func (r *Refresher) adopt(ctx context.Context) {
-	b, err := readPrimary(ctx, r.store, r.key)
+	// A check, not a need: a store that stopped answering must not hold
+	// the refresh (the one in memory is used past the bound).
+	rctx, cancel := context.WithTimeout(ctx, refresherRereadTimeout)
+	b, err := readPrimary(rctx, r.store, r.key)
+	cancel()
 	if err != nil {
 		return
 	}
@@ -870,6 +875,10 @@ func (r *Refresher) adopt(ctx context.Context) {
 	}
 	clear(b)
 }
+
+// refresherRereadTimeout bounds the Refresher's read of its store before
+// a later refresh (adopt).
+const refresherRereadTimeout = time.Second
 
 // readPrimary reads key from s past any cache, and from a Chain's primary
 // backend only: a fallback the Chain could not update on a rotation (a
