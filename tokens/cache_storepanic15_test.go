@@ -6,6 +6,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/securecall/securecall/internal/childtest"
 )
 
 // panicStore panics in the operations named in ops.
@@ -34,7 +36,7 @@ func (s *panicStore) Set(ctx context.Context, key string, v []byte) error {
 // reported to the error handler naming the panic value's type, never its
 // text; a failed read asks the source, as any failed read does.
 func TestCachePersistenceStorePanicIsAFailure(t *testing.T) {
-	inChild(t, func(t *testing.T) {
+	childtest.Run(t, func(t *testing.T) {
 		for _, op := range []string{"get", "set"} {
 			synctest.Test(t, func(t *testing.T) {
 				store := &panicStore{MemoryStore: NewMemoryStore(), get: op == "get", set: op == "set"}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/securecall/securecall/internal/childtest"
 )
 
 // A CachedStore reads its backend on a goroutine of its own (the reads of
@@ -14,7 +16,7 @@ import (
 // (singleflight panics again on a goroutine of its own). The panic is a
 // failed read, a *StoreError naming the panic value's type, never its text.
 func TestCachedStoreBackendPanicIsAFailedRead(t *testing.T) {
-	inChild(t, func(t *testing.T) {
+	childtest.Run(t, func(t *testing.T) {
 		cs, err := NewCachedStore(&panicStore{MemoryStore: NewMemoryStore(), get: true})
 		if err != nil {
 			t.Fatal(err)
@@ -30,7 +32,7 @@ func TestCachedStoreBackendPanicIsAFailedRead(t *testing.T) {
 // The WithOnChange hook runs on that goroutine too: a hook that panicked
 // ended the whole process. Its panic is recovered and logged; the read's value stands.
 func TestCachedStoreOnChangePanicIsDropped(t *testing.T) {
-	inChild(t, func(t *testing.T) {
+	childtest.Run(t, func(t *testing.T) {
 		ctx := context.Background()
 		backend := NewMemoryStore()
 		if err := backend.Set(ctx, "k", []byte("v1")); err != nil {

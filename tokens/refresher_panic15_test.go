@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/securecall/securecall/internal/childtest"
 )
 
 // A Refresher runs its refresh on a goroutine of its own (detached from
@@ -18,7 +20,7 @@ import (
 // naming the panic value's type, never its text; the next Token refreshes
 // again.
 func TestRefresherPanicIsAFailedRefresh(t *testing.T) {
-	inChild(t, func(t *testing.T) {
+	childtest.Run(t, func(t *testing.T) {
 		as := newFakeAS(t, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 			issue(w, "at", "")
 		})

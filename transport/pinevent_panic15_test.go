@@ -2,12 +2,10 @@ package transport_test
 
 import (
 	"crypto/tls"
-	"os"
-	"os/exec"
-	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/securecall/securecall/internal/childtest"
 	"github.com/securecall/securecall/internal/testpki"
 	"github.com/securecall/securecall/transport"
 )
@@ -18,29 +16,21 @@ import (
 // bug in it) ended the whole process. The panic is recovered and logged (slog's default logger, naming its type only);
 // the pin check's verdict stands (report-only: the request goes on).
 func TestPinEventHookPanicDoesNotCrash(t *testing.T) {
-	const env = "SECURECALL_PIN_HOOK_CHILD"
-	if os.Getenv(env) != "1" {
-		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), env+"=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || strings.Contains(string(out), "panic:") || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-			t.Fatalf("child: %v\n%s", err, out)
+	childtest.Run(t, func(t *testing.T) {
+		w := newPKIWorld(t)
+		evil := pkiServer(t, w.attacker.TLS, true, nil, nil)
+		var calls atomic.Int32
+		b := pkiBase(t, transport.BaseConfig{
+			TLSConfig: &tls.Config{RootCAs: testpki.Pool(w.ca, w.attackerCA)},
+			Pins: []transport.PinSet{{Host: "api.example.test", ReportOnly: true,
+				Pins: []string{testpki.Pin(w.leaf.Cert), testpki.Pin(w.ca.Cert)}}},
+			OnPinEvent: func(transport.PinEvent) {
+				calls.Add(1)
+				panic("hook bug")
+			},
+		}, evil)
+		if _, body, err := pkiGet(t, b, "https://api.example.test/"); err != nil || body != "ok" || calls.Load() != 1 {
+			t.Fatalf("report-only mismatch: %q, %v, %d hook calls; want ok, nil, 1", body, err, calls.Load())
 		}
-		return
-	}
-	w := newPKIWorld(t)
-	evil := pkiServer(t, w.attacker.TLS, true, nil, nil)
-	var calls atomic.Int32
-	b := pkiBase(t, transport.BaseConfig{
-		TLSConfig: &tls.Config{RootCAs: testpki.Pool(w.ca, w.attackerCA)},
-		Pins: []transport.PinSet{{Host: "api.example.test", ReportOnly: true,
-			Pins: []string{testpki.Pin(w.leaf.Cert), testpki.Pin(w.ca.Cert)}}},
-		OnPinEvent: func(transport.PinEvent) {
-			calls.Add(1)
-			panic("hook bug")
-		},
-	}, evil)
-	if _, body, err := pkiGet(t, b, "https://api.example.test/"); err != nil || body != "ok" || calls.Load() != 1 {
-		t.Fatalf("report-only mismatch: %q, %v, %d hook calls; want ok, nil, 1", body, err, calls.Load())
-	}
+	})
 }
