@@ -184,10 +184,8 @@ func (b *Base) withH2Alert(req *http.Request, err error) error {
 // passes to TLSNextProto.
 func h2Authority(req *http.Request) string {
 	host, port := req.URL.Hostname(), req.URL.Port()
-	if !isASCII(host) {
-		if a, err := hostname.ToASCII(host); err == nil {
-			host = a
-		}
+	if a, err := hostname.ToASCII(host); err == nil {
+		host = a // an ASCII host as it is
 	}
 	if port == "" {
 		switch req.URL.Scheme {
