@@ -43,6 +43,15 @@ func TestBodyOfAnotherLengthThanContentLengthByProtocol(t *testing.T) {
 		req.ContentLength = 10
 		resp, err := b.RoundTrip(req)
 		if tc.refused != "" {
+			if err != nil && !tc.h2 && strings.Contains(err.Error(), "use of closed network connection") {
+				// net/http's own race over HTTP/1.1: the write loop reports
+				// the length error and closes the connection, and the read
+				// loop's error on that closed connection can reach the
+				// caller first (seen ~1 run in 200 under load). A failure
+				// either way; the length error is the one to classify.
+				t.Logf("h2=%v body %d bytes: net/http reported its teardown: %v", tc.h2, len(tc.body), err)
+				continue
+			}
 			if err == nil || !strings.Contains(err.Error(), tc.refused) {
 				t.Errorf("h2=%v body %d bytes: err = %v, want net/http's %q", tc.h2, len(tc.body), err, tc.refused)
 				continue
