@@ -339,6 +339,8 @@ func (cfg *config) validate() error {
 			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with a client certificate option"}
 		case cfg.proxy != nil:
 			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithProxy"}
+		case cfg.h2ReadIdle != 0:
+			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithHTTP2ReadIdleTimeout"}
 		case len(cfg.eg.networks) > 0:
 			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithAllowedNetworks: the base transport dials"}
 		case len(cfg.eg.proxies) > 0:

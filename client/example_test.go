@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"time"
 
 	"github.com/securecall/securecall/client"
 	"github.com/securecall/securecall/internal/testpki"
@@ -94,4 +95,27 @@ func ExampleWithOrigins_egress() {
 	fmt.Println(errors.Is(err, client.ErrEgressDenied))
 	// Output:
 	// true
+}
+
+// The HTTP/2 health check: a PING after 10 s without a frame from the
+// server, a connection whose server went silent closed when it goes
+// unanswered. A negative duration fails in New.
+func ExampleWithHTTP2ReadIdleTimeout() {
+	c, err := client.New(
+		client.WithOrigins("https://api.example.com"),
+		client.WithHTTP2ReadIdleTimeout(10*time.Second),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	_, err = client.New(client.WithHTTP2ReadIdleTimeout(-time.Second))
+	var ce *client.ConfigError
+	if errors.As(err, &ce) {
+		fmt.Println("option:", ce.Option)
+	}
+	// Output:
+	// option: WithHTTP2ReadIdleTimeout
 }

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -58,6 +59,7 @@ type config struct {
 	clientCert    *transport.ClientCertificate
 	certFiles     *[2]string
 	proxy         func(*http.Request) (*url.URL, error)
+	h2ReadIdle    time.Duration // 0: transport.DefaultHTTP2ReadIdleTimeout
 	baseTransport http.RoundTripper
 
 	signer       *signer.Signer
@@ -257,10 +259,35 @@ func WithProxy(proxy func(*http.Request) (*url.URL, error)) Option {
 // WithEnvironmentProxy opts in to HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
 func WithEnvironmentProxy() Option { return WithProxy(http.ProxyFromEnvironment) }
 
+// WithHTTP2ReadIdleTimeout sets the HTTP/2 connection health check
+// (transport.BaseConfig.HTTP2ReadIdleTimeout): after d without a frame
+// read from a connection the client sends a PING, and closes the
+// connection when no answer comes within as long again (at most 15 s),
+// failing the requests in flight on it (a replayable one is retried over
+// a new connection). It finds a connection whose server went silent (a
+// dead NAT mapping, a hung host: no RST, no FIN), which would otherwise
+// stay pooled while every request sent over it waits for its own
+// timeout. Zero means the default, transport.DefaultHTTP2ReadIdleTimeout
+// (30 s); negative is a *ConfigError. The check cannot be turned off: for
+// a server that answers PINGs on an idle connection with a GOAWAY (gRPC's
+// default policy allows one every 5 minutes), give a longer d. It
+// configures the base transport, so it cannot be combined with
+// WithBaseTransport.
+func WithHTTP2ReadIdleTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d < 0 {
+			c.fail("WithHTTP2ReadIdleTimeout", "negative duration %v", d)
+			return
+		}
+		c.h2ReadIdle = d
+	})
+}
+
 // WithBaseTransport replaces the hardened TLS base transport with rt, for
 // tests, benchmarks or a transport you harden yourself. It cannot be
 // combined with the TLS options (WithTLSConfig, WithPins, client
-// certificates, proxies), which configure the base this replaces. The
+// certificates, proxies) or WithHTTP2ReadIdleTimeout, which configure the
+// base this replaces. The
 // response limits still check the parsed header, but only once rt has
 // read it: an http.Transport of your own should set
 // MaxResponseHeaderBytes (net/http's default is 10 MiB). The TLS

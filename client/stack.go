@@ -333,6 +333,8 @@ func newBase(c *Client, cfg *config, policy *transport.EgressPolicy, anyHost boo
 		ClientCertificate: cfg.clientCert,
 		Proxy:             cfg.proxy,
 		MeterProvider:     cfg.meterProvider,
+		// 0: DefaultHTTP2ReadIdleTimeout.
+		HTTP2ReadIdleTimeout: cfg.h2ReadIdle,
 		// The limits layer checks the parsed header; the Base stops
 		// reading one over the same limit.
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
@@ -400,6 +402,8 @@ func renameOption(err error, certFiles bool) error {
 		opt = "WithClientCertificate"
 	case strings.HasPrefix(field, "Proxy"):
 		opt = "WithProxy"
+	case field == "HTTP2ReadIdleTimeout":
+		opt = "WithHTTP2ReadIdleTimeout"
 	}
 	return &ConfigError{Option: opt, Err: err}
 }
