@@ -110,6 +110,12 @@ func WithoutSSRFProtection() Option {
 // when the caller sets Accept-Encoding and decodes by itself, whose
 // decoder must then be bounded too. Negative: no limit.
 // Zero, and the default: transport.DefaultMaxResponseBodyBytes (16 MiB).
+// A limit below 4 MiB also sizes the HTTP/2 stream receive window of the
+// client's base (transport.BaseConfig.HTTP2MaxReceiveBufferPerStream,
+// net/http's default 4 MiB) to n, at least 64 KiB: a server may send that
+// much ahead of the caller's reads, buffered in memory, so with the
+// default window it could push 4 MiB per stream past a 64 KiB limit.
+// With WithBaseTransport the window is the transport's.
 func WithMaxResponseBytes(n int64) Option {
 	return optionFunc(func(c *config) { c.eg.maxBody, c.eg.maxBodyIsSet = n, true })
 }

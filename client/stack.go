@@ -320,6 +320,33 @@ func wrapEgress(c *Client, cfg *config, policy *transport.EgressPolicy, next htt
 // second stops reading an oversized one (net/http's default is 10 MiB).
 const maxResponseHeaderBytes = transport.DefaultMaxResponseHeaderBytes
 
+// HTTP/2 stream receive windows (BaseConfig.HTTP2MaxReceiveBufferPerStream)
+// the base gets from the client's body limit: a limit below net/http's
+// default window gives the window of its size, never below
+// minH2StreamWindow.
+const (
+	netHTTPH2StreamWindow = 4 << 20  // net/http's default
+	minH2StreamWindow     = 64 << 10 // a smaller one slows a body down on a long round trip
+)
+
+// h2StreamWindow returns the HTTP/2 stream receive window for the base: the
+// client's response body limit (WithMaxResponseBytes; there is no per-call
+// one), at least minH2StreamWindow, when it is below net/http's default;
+// otherwise 0 (the default). The limits layer stops the caller's read at
+// the limit, and a server cannot send more than a window beyond what was
+// read: with net/http's window it could push 4 MiB into memory per stream
+// whatever the limit.
+func h2StreamWindow(cfg *config) int {
+	limit := int64(transport.DefaultMaxResponseBodyBytes)
+	if cfg.eg.maxBodyIsSet && cfg.eg.maxBody != 0 {
+		limit = cfg.eg.maxBody
+	}
+	if limit < 0 || limit >= netHTTPH2StreamWindow {
+		return 0
+	}
+	return int(max(limit, minH2StreamWindow))
+}
+
 // newBase builds the hardened TLS base transport (layer 11), or returns the
 // caller's replacement from WithBaseTransport. anyHost says the egress
 // policy has no allowlist.
@@ -339,6 +366,7 @@ func newBase(c *Client, cfg *config, policy *transport.EgressPolicy, anyHost boo
 		// reading one over the same limit.
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}
+	bc.HTTP2MaxReceiveBufferPerStream = h2StreamWindow(cfg)
 	if !cfg.eg.noSSRF {
 		sd, err := transport.NewSafeDialer(cfg.dialConfig(policy))
 		if err != nil {

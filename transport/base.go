@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -183,6 +184,19 @@ type BaseConfig struct {
 	// every request sent over it waits until its own timeout. Zero means
 	// DefaultHTTP2ReadIdleTimeout; negative is a *ConfigError.
 	HTTP2ReadIdleTimeout time.Duration
+	// HTTP2MaxReceiveBufferPerStream is the flow control window of an
+	// HTTP/2 response stream (http.HTTP2Config.MaxReceiveBufferPerStream):
+	// how much of a response body a server may send ahead of what the
+	// caller has read, which net/http buffers in memory. Give it the
+	// LimitsConfig.MaxBodyBytes of the limits layer above when that is
+	// smaller than the default, so that a server cannot push more than
+	// about twice the limit (read, then buffered) into memory per stream;
+	// not much below 64 KiB, or a body crosses a long round trip in many
+	// small windows. HTTP/1.1 has no such buffer: the body is read from
+	// the connection as the caller reads it. Zero means net/http's
+	// default, 4 MiB; negative or above 2^31-1 (HTTP/2's largest window)
+	// is a *ConfigError.
+	HTTP2MaxReceiveBufferPerStream int
 	// MaxResponseHeaderBytes bounds the response header the transport
 	// reads (http.Transport.MaxResponseHeaderBytes: the raw status line
 	// and field lines of HTTP/1.1, 1xx responses included; for HTTP/2,
@@ -324,6 +338,10 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 	if cfg.MaxIdleConnsPerHost < 0 {
 		return nil, configErrorf("MaxIdleConnsPerHost", nil, "must not be negative, got %d", cfg.MaxIdleConnsPerHost)
 	}
+	if cfg.HTTP2MaxReceiveBufferPerStream < 0 || cfg.HTTP2MaxReceiveBufferPerStream > math.MaxInt32 {
+		return nil, configErrorf("HTTP2MaxReceiveBufferPerStream", nil,
+			"must be between 0 and 2^31-1 (HTTP/2's largest window), got %d", cfg.HTTP2MaxReceiveBufferPerStream)
+	}
 	if cfg.MaxResponseHeaderBytes < 0 {
 		return nil, configErrorf("MaxResponseHeaderBytes", nil,
 			"must not be negative, got %d (net/http has no unbounded header read)", cfg.MaxResponseHeaderBytes)
@@ -418,7 +436,11 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 	// The HTTP/2 health check (net/http has none by default): a PING after
 	// the read idle time, the connection closed when it is not answered.
 	readIdle := nonZeroOr(cfg.HTTP2ReadIdleTimeout, DefaultHTTP2ReadIdleTimeout)
-	p.HTTP2 = &http.HTTP2Config{SendPingTimeout: readIdle, PingTimeout: min(readIdle, maxHTTP2PingTimeout)}
+	p.HTTP2 = &http.HTTP2Config{
+		SendPingTimeout:           readIdle,
+		PingTimeout:               min(readIdle, maxHTTP2PingTimeout),
+		MaxReceiveBufferPerStream: cfg.HTTP2MaxReceiveBufferPerStream, // 0: net/http's default
+	}
 	p.MaxIdleConnsPerHost = nonZeroOr(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost)
 	p.MaxResponseHeaderBytes = b.maxHeader
 	b.proto = p

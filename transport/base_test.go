@@ -250,6 +250,8 @@ func TestNewBaseConfigErrors(t *testing.T) {
 		{"dial timeout with dialer", transport.BaseConfig{DialTimeout: 1, DialContext: (&net.Dialer{}).DialContext}, "DialTimeout", false},
 		{"negative idle conns", transport.BaseConfig{MaxIdleConnsPerHost: -1}, "MaxIdleConnsPerHost", false},
 		{"negative HTTP/2 read idle timeout", transport.BaseConfig{HTTP2ReadIdleTimeout: -1}, "HTTP2ReadIdleTimeout", false},
+		{"negative HTTP/2 stream receive buffer", transport.BaseConfig{HTTP2MaxReceiveBufferPerStream: -1}, "HTTP2MaxReceiveBufferPerStream", false},
+		{"HTTP/2 stream receive buffer over 2^31-1", transport.BaseConfig{HTTP2MaxReceiveBufferPerStream: 1 << 31}, "HTTP2MaxReceiveBufferPerStream", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := transport.NewBase(tc.cfg)
@@ -279,6 +281,8 @@ func TestNewBaseConfigErrors(t *testing.T) {
 		{Pins: []transport.PinSet{{Host: "a.example.test", Pins: []string{pin1}, AllowSinglePin: true}}},
 		{Pins: []transport.PinSet{{Host: "*.example.test", Pins: []string{pin1, pin2}}, {Host: "example.test", Pins: []string{pin1, pin2}}}},
 		{Pins: []transport.PinSet{{Host: "127.0.0.1", Pins: []string{pin1, pin2}}, {Host: "::1", Pins: []string{pin1, pin2}}}},
+		{HTTP2MaxReceiveBufferPerStream: 1},
+		{HTTP2MaxReceiveBufferPerStream: 1<<31 - 1},
 	} {
 		b, err := transport.NewBase(cfg)
 		if err != nil {

@@ -40,6 +40,11 @@ type LimitsConfig struct {
 	// its first MaxBodyBytes bytes and then the error. It applies to the stream net/http hands over as the body of a
 	// 101 Switching Protocols the request did not ask for (no Upgrade
 	// header), and not to one it asked for (a WebSocket, say).
+	// Over HTTP/2 the transport below buffers what a server sends ahead
+	// of the caller's reads, up to the stream's receive window: give a
+	// limit below 4 MiB to BaseConfig.HTTP2MaxReceiveBufferPerStream too
+	// (at least 64 KiB), or a server can push net/http's 4 MiB window
+	// into memory whatever the limit.
 	// Zero means DefaultMaxResponseBodyBytes; negative, no limit.
 	MaxBodyBytes int64
 	// MaxHeaderBytes is the largest response header accepted, counted as
