@@ -33,10 +33,25 @@ const (
 // bytes (256 bits, the output size of SHA-256).
 const MinHMACKeySize = 32
 
+// MaxKeyIDLength is the longest key id the constructors accept, in bytes.
+// The id is sent as the keyid parameter of every signature, and a
+// Verifier refuses a Signature-Input field larger than
+// MaxSignatureFieldSize (64 KiB) as ErrMalformed, so a key with a longer
+// id would make a Signer whose every request is refused. 1 KiB holds any
+// key name or cloud key resource name (a KMS key ARN, a Key Vault key
+// URL) and leaves room, escaped (up to 2 KiB on the wire), for
+// MaxSignatures members in one field; it also bounds what the id adds to
+// each entry of a verifier's nonce store.
+const MaxKeyIDLength = 1024
+
 // Key is key material with its key id and algorithm. It signs (an HMAC
 // secret or an Ed25519 private key) and verifies (any key, including an
 // Ed25519 public key made with NewEd25519PublicKey). A Key is safe for
 // concurrent use and must not be copied; pass *Key around.
+//
+// The key id, given to every constructor, must be 1 to MaxKeyIDLength
+// bytes of printable ASCII (0x20-0x7E, what an sf-string may hold);
+// any other is a *ConfigError whose Option is "keyID".
 //
 // A Key never prints its material: String, GoString and LogValue show only
 // the key id and algorithm, and fmt's reflective printing of a value holding
@@ -156,6 +171,9 @@ func edWeakPublic(pub []byte) string {
 func checkKeyID(id string) error {
 	if id == "" {
 		return &ConfigError{Option: "keyID", Reason: "empty key id"}
+	}
+	if len(id) > MaxKeyIDLength {
+		return &ConfigError{Option: "keyID", Reason: "key id is " + strconv.Itoa(len(id)) + " bytes, longer than MaxKeyIDLength (" + strconv.Itoa(MaxKeyIDLength) + ")"}
 	}
 	if !validSFString(id) {
 		return &ConfigError{Option: "keyID", Reason: "key id must be printable ASCII"}
