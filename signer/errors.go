@@ -93,8 +93,9 @@ var (
 	// ErrLabelInUse: the request already carries a signature with the
 	// signer's label (a member of Signature-Input or of Signature).
 	ErrLabelInUse = errors.New("signer: signature label already in use")
-	// ErrWeakKey: key material that is too short or of the wrong size, or
-	// an Ed25519 public key of small order or not canonically encoded.
+	// ErrWeakKey: key material that is too short or of the wrong size, an
+	// HMAC secret of zero bytes only, or an Ed25519 public key of small
+	// order or not canonically encoded.
 	ErrWeakKey = errors.New("signer: weak or malformed key")
 	// ErrKeyUnavailable: the KeySource cannot supply the signing key right
 	// now but may shortly (a keyring or secret manager briefly

@@ -76,14 +76,22 @@ type Key struct {
 
 // NewHMACKey returns an hmac-sha256 key. The secret is copied; it must be at
 // least MinHMACKeySize bytes of random data (decode base64 or hex secrets
-// first: the key is the bytes, not their text). A shorter secret is a
-// *ConfigError wrapping ErrWeakKey.
+// first: the key is the bytes, not their text). A shorter secret, or one
+// of zero bytes only (a buffer never filled: a dropped rand.Read error, a
+// decode into the wrong slice), is a *ConfigError wrapping ErrWeakKey.
 func NewHMACKey(keyID string, secret []byte) (*Key, error) {
 	if err := checkKeyID(keyID); err != nil {
 		return nil, err
 	}
 	if len(secret) < MinHMACKeySize {
 		return nil, &ConfigError{Option: "secret", Reason: "hmac-sha256 needs at least " + strconv.Itoa(MinHMACKeySize) + " bytes, got " + strconv.Itoa(len(secret)), Err: ErrWeakKey}
+	}
+	var or byte
+	for _, b := range secret {
+		or |= b
+	}
+	if or == 0 {
+		return nil, &ConfigError{Option: "secret", Reason: "hmac-sha256 secret is all zero bytes", Err: ErrWeakKey}
 	}
 	k := &Key{id: keyID, alg: HMACSHA256}
 	k.mat.Store(&keyMaterial{secret: bytes.Clone(secret)})

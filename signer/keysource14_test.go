@@ -38,7 +38,7 @@ func TestNewKeySetRefusesVerificationOnlyCurrent(t *testing.T) {
 		t.Errorf("NewKeySet returned a set with a verification-only current key")
 	}
 	// As an older key, kept for verification, it is fine.
-	hk, _ := signer.NewHMACKey("h", make([]byte, signer.MinHMACKeySize))
+	hk, _ := signer.NewHMACKey("h", bytes.Repeat([]byte{1}, signer.MinHMACKeySize))
 	if _, err := signer.NewKeySet(hk, pub); err != nil {
 		t.Errorf("NewKeySet(hmac, verification-only other): %v", err)
 	}

@@ -1,6 +1,7 @@
 package signer_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -37,7 +38,7 @@ func TestZeroKeySet(t *testing.T) {
 	if !errors.Is(err, signer.ErrUnknownKey) {
 		t.Errorf("LookupKey: %v, want it to match ErrUnknownKey", err)
 	}
-	k, err := signer.NewHMACKey("k", make([]byte, signer.MinHMACKeySize))
+	k, err := signer.NewHMACKey("k", bytes.Repeat([]byte{1}, signer.MinHMACKeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestZeroKeySet(t *testing.T) {
 func TestZeroKeyRefused(t *testing.T) {
 	_, err := signer.NewKeySet(new(signer.Key))
 	wantConfigErr(t, "NewKeySet", err, "NewKeySet")
-	k, _ := signer.NewHMACKey("k", make([]byte, signer.MinHMACKeySize))
+	k, _ := signer.NewHMACKey("k", bytes.Repeat([]byte{1}, signer.MinHMACKeySize))
 	ks, _ := signer.NewKeySet(k)
 	wantConfigErr(t, "Add", ks.Add(new(signer.Key)), "KeySet.Add")
 	_, err = signer.StaticKey(new(signer.Key)).SigningKey(context.Background())
@@ -87,7 +88,7 @@ func TestZeroVerifier(t *testing.T) {
 // A zero MemoryNonceStore has no clock: Claim dereferenced it. NewVerifier
 // refuses it; Claim fails closed with a typed error.
 func TestZeroMemoryNonceStore(t *testing.T) {
-	k, _ := signer.NewHMACKey("k", make([]byte, signer.MinHMACKeySize))
+	k, _ := signer.NewHMACKey("k", bytes.Repeat([]byte{1}, signer.MinHMACKeySize))
 	_, err := signer.NewVerifier(signer.VerifierOptions{Keys: signer.StaticKey(k), Nonces: new(signer.MemoryNonceStore)})
 	wantConfigErr(t, "NewVerifier", err, "VerifierOptions.Nonces")
 	now := time.Now()

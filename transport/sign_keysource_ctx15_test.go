@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -49,7 +50,7 @@ func (k *endpointKeys) SigningKey(ctx context.Context) (*signer.Key, error) {
 func TestSignKeySourceGetsDetachedContext(t *testing.T) {
 	var log auditLog
 	tc := transport.TraceConfig{}
-	key, err := signer.NewHMACKey("k1", make([]byte, 32))
+	key, err := signer.NewHMACKey("k1", bytes.Repeat([]byte{1}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
