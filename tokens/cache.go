@@ -149,7 +149,15 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // failures are reported to the error handler (WithErrorHandler) and do not
 // fail the refresh; so is a persisted token that cannot be read back (not
 // valid JSON, or no value: an error naming the key, never the stored
-// bytes, matching ErrNoToken), and the source is asked instead. The store
+// bytes, matching ErrNoToken), and the source is asked instead. A token
+// read back passes the checks a fetched one does, or is such a failure
+// too (matching ErrNoToken and the check's error): a token of another
+// type than Bearer when the source issues Bearer tokens only
+// (ClientCredentials, Refresher, FromOAuth2), ErrUnsupportedTokenType; a
+// Bearer value a bearer header cannot carry (space, comma, quote,
+// control or non-ASCII character), a type that is no RFC 9110 token, or
+// any value with a control character (a CR/LF would fail every request
+// until the token expired), ErrMalformedToken. The store
 // is called on the refreshing goroutine: a panic in it is such a failure,
 // a *StoreError naming the panic value's type (never its text). Default:
 // no persistence.

@@ -988,7 +988,7 @@ func FromOAuth2Token(t *oauth2.Token) Token {
 // Bearer): another type (DPoP, MAC, ...) fails with an error matching
 // ErrUnsupportedTokenType and ErrNoToken.
 func FromOAuth2(ts oauth2.TokenSource) Source {
-	return SourceFunc(func(ctx context.Context) (Token, error) {
+	return oauth2Source(func(ctx context.Context) (Token, error) {
 		if err := ctx.Err(); err != nil {
 			return Token{}, err
 		}
@@ -1015,6 +1015,12 @@ func FromOAuth2(ts oauth2.TokenSource) Source {
 		return tok, nil
 	})
 }
+
+// oauth2Source is FromOAuth2's Source: a SourceFunc that a Cache knows
+// issues Bearer tokens only (bearerOnly).
+type oauth2Source func(ctx context.Context) (Token, error)
+
+func (f oauth2Source) Token(ctx context.Context) (Token, error) { return f(ctx) }
 
 // ToOAuth2 adapts a Source to an oauth2.TokenSource, for libraries that take
 // one (oauth2.NewClient, gRPC credentials). Every Token call uses ctx.

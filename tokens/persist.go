@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/securecall/securecall/internal/ascii"
 )
 
 // persisted is the stored form of a cached token. It is separate from Token,
@@ -48,5 +51,62 @@ func (c *Cache) load(ctx context.Context) (Token, error) {
 	if p.Value == "" {
 		return Token{}, fmt.Errorf("tokens: persisted token under %q has no value: %w", c.cfg.storeKey, ErrNoToken)
 	}
+	if reason, err := c.checkPersisted(p); err != nil {
+		// Neither the value nor the type is quoted: either may be the
+		// secret, or hold what a log line must not.
+		return Token{}, fmt.Errorf("tokens: persisted token under %q %s, so it is not used: %w", c.cfg.storeKey, reason, noTokenError{err})
+	}
 	return NewToken(p.Value, p.Type, p.Expiry), nil
 }
+
+// bearerSource is implemented by the sources that issue Bearer tokens
+// only, each checked as bearerToken does: ClientCredentials, Refresher
+// and FromOAuth2's.
+type bearerSource interface{ bearerOnly() }
+
+func (*ClientCredentials) bearerOnly() {}
+func (*Refresher) bearerOnly()         {}
+func (oauth2Source) bearerOnly()       {}
+
+// checkPersisted says why p, a token read back from the store, is not one
+// to send, with ErrUnsupportedTokenType or ErrMalformedToken, or returns a
+// nil error: the store may hold what the Cache never wrote (a value
+// provisioned by hand, another program's, a corrupted or tampered file),
+// and the token goes into a header as it is, where a CR/LF fails every
+// request (net/http refuses the header) until the token expires. It makes
+// the checks a fetched token passes: a source that issues Bearer tokens
+// only gets a Bearer token, and a Bearer token's value is one a bearer
+// header can carry (checkAccessToken); any other type is a token (RFC
+// 9110 §5.6.2) and its value has no control character.
+func (c *Cache) checkPersisted(p persisted) (string, error) {
+	bearer := strings.EqualFold(p.Type, "Bearer")
+	if _, ok := c.src.(bearerSource); ok && !bearer {
+		return "is not a Bearer token, the only type its source issues", ErrUnsupportedTokenType
+	}
+	if p.Type != "" && !isHTTPToken(p.Type) {
+		return "has a token type a header cannot carry", ErrMalformedToken
+	}
+	if bearer && checkAccessToken(p.Value) != nil || ascii.HasCTL(p.Value) {
+		return "has a value a header cannot carry (space, comma, quote, control or non-ASCII character)", ErrMalformedToken
+	}
+	return "", nil
+}
+
+// isHTTPToken reports whether s is an RFC 9110 token (an auth-scheme).
+func isHTTPToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return s != ""
+}
+
+// noTokenError is err (ErrUnsupportedTokenType, ErrMalformedToken)
+// matching ErrNoToken too, as a fetched token refused for it does.
+type noTokenError struct{ err error }
+
+func (e noTokenError) Error() string   { return e.err.Error() }
+func (e noTokenError) Unwrap() []error { return []error{e.err, ErrNoToken} }
