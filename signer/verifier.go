@@ -789,11 +789,40 @@ func (v *Verifier) claim(ctx context.Context, in *SignatureInput, now, until tim
 
 type resultKey struct{}
 
+// verdict is what a Middleware put in the request's context: the Verifier
+// that accepted the request, the signature it accepted, and the verdict of
+// an outer Middleware of another Verifier, if any.
+type verdict struct {
+	v    *Verifier
+	res  *Result
+	prev *verdict
+}
+
+// verifiedBy returns the signature v accepted for the request of ctx, when
+// a Middleware of v wraps the one asking.
+func verifiedBy(ctx context.Context, v *Verifier) *Result {
+	d, _ := ctx.Value(resultKey{}).(*verdict)
+	for ; d != nil; d = d.prev {
+		if d.v == v {
+			return d.res
+		}
+	}
+	return nil
+}
+
 // Middleware returns a handler that verifies every request with Verify
 // (time from VerifierOptions.Clock, also timing the read of the body:
 // see Verify) before calling next, and answers
 // through VerifierOptions.ErrorHandler when verification fails. next finds
 // the accepted signature with ResultFromContext.
+//
+// A request that a Middleware of the same Verifier (the same *Verifier)
+// has already accepted, further out on its way (a router-level and a
+// handler-level wrap), is passed to next without being verified again,
+// which would refuse it as a replay of itself. A Middleware of another
+// Verifier verifies the request itself, even one made by NewVerifier with
+// the same options: one Verifier's verdict never stands for another's
+// policy, keys or nonce store. Wrap twice with one Verifier value.
 //
 // On a zero Verifier (not made by NewVerifier) the handler answers every
 // request with 500 Internal Server Error and never calls next.
@@ -804,19 +833,29 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if verifiedBy(ctx, v) != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
 		res, err := v.verify(r, v.clock(), v.clock)
 		if err != nil {
 			v.onError(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), resultKey{}, res)))
+		prev, _ := ctx.Value(resultKey{}).(*verdict)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, resultKey{}, &verdict{v: v, res: res, prev: prev})))
 	})
 }
 
-// ResultFromContext returns the signature Middleware accepted.
+// ResultFromContext returns the signature Middleware accepted: that of the
+// innermost Middleware around the caller when several Verifiers' wrap it.
 func ResultFromContext(ctx context.Context) (*Result, bool) {
-	res, ok := ctx.Value(resultKey{}).(*Result)
-	return res, ok
+	d, ok := ctx.Value(resultKey{}).(*verdict)
+	if !ok {
+		return nil, false
+	}
+	return d.res, true
 }
 
 // DefaultErrorHandler answers a failed verification with 401 Unauthorized,
