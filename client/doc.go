@@ -19,6 +19,14 @@
 // followed by the *http.Client only within the client's origins; a hop to an
 // explicitly allowed foreign origin gets no credential and no body.
 //
+// Behind an httputil.ReverseProxy with Transport() as its Transport, let
+// the outgoing request name the backend: Rewrite with pr.SetURL(target),
+// or req.Host = "" after NewSingleHostReverseProxy's Director, which keeps
+// the incoming Host. A kept Host fails safe: one not on the egress
+// allowlist is refused (ErrEgressDenied), and one outside the credential's
+// origins gets no credential (docs/security.md, "Behind
+// httputil.ReverseProxy").
+//
 // Fleet mode: the replicas of a service can share what each one learns
 // about a host, so that twenty replicas behave like one client: cooldowns
 // (WithCooldownStore), when a host's circuit breaker is open
