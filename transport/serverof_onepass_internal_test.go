@@ -7,15 +7,21 @@ import (
 	"testing"
 )
 
-// serverOfRef is serverOf as it was before its one-pass split: the
-// reference the one-pass version must agree with on every Host.
+// serverOfRef is serverOf as it was before its one-pass split (with the
+// host name normalised as originHostRef does, an IPv6 literal's brackets
+// aside): the reference the one-pass version must agree with on every
+// Host.
 func serverOfRef(u *url.URL) (string, int) {
 	if i := strings.LastIndexByte(u.Host, '@'); i >= 0 {
 		c := *u
 		c.Host = u.Host[i+1:]
 		u = &c
 	}
-	host, port := validUTF8(u.Hostname()), u.Port()
+	host, port := u.Hostname(), u.Port()
+	if !strings.Contains(u.Host, "["+host+"]") {
+		host, _ = originHostRef(host)
+	}
+	host = validUTF8(host)
 	if len(host) > maxHostLen {
 		host = invalidHostKey
 	}
@@ -42,7 +48,9 @@ func TestServerOfOnePassAgreesWithURLSplit(t *testing.T) {
 		"[::1]:", "[::1]x", "[", "]", "[]", "[]:1", "::1", "a:b:c", ":",
 		"user@host", "user:pw@host:8443", "u@[::1]:1", "@", "@:", "a@b@c:1",
 		"a:1@b", "bücher.example", "b\xffcher.example:443", "\xff@host",
-		"host\xff", "[\xff]:2", "h:\xff1", strings.Repeat("a", 253),
+		"host\xff", "[\xff]:2", "API.Example.test.", "api.example.test.:8443",
+		"BÜCHER.example.", "b\xffCHER.example.", "[FE80::1%ETH0]:1", "[A]", "[A]x", ".", "..",
+		"u@HOST.", strings.Repeat("A", 253) + ".", "h:\xff1", strings.Repeat("a", 253),
 		strings.Repeat("a", 254), strings.Repeat("a", 254) + ":1",
 		"x@" + strings.Repeat("a", 254),
 	}
@@ -68,4 +76,15 @@ func FuzzServerOfOnePass(f *testing.F) {
 			t.Errorf("serverOf(%q, %q) = %q, %d; want %q, %d", scheme, host, gh, gp, wh, wp)
 		}
 	})
+}
+
+// serverOf's common case, a lower-case ASCII name (with or without a
+// trailing dot, userinfo or a port), costs no allocation.
+func TestServerOfLowerCaseASCIINoAllocs(t *testing.T) {
+	for _, h := range []string{"api.example.test", "api.example.test.", "api.example.test:8443", "u@api.example.test.:8443", "[2001:db8::1]:8443"} {
+		u := &url.URL{Scheme: "https", Host: h}
+		if n := testing.AllocsPerRun(100, func() { serverOf(u) }); n != 0 {
+			t.Errorf("serverOf(%q): %v allocs, want 0", h, n)
+		}
+	}
 }

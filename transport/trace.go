@@ -114,7 +114,9 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 // attempt spans, and one MetricRequestDuration measurement per call.
 //
 // The span carries http.request.method (an unknown method becomes _OTHER,
-// with http.request.method_original), server.address, server.port, url.full
+// with http.request.method_original), server.address (the host name
+// lower-case, without a trailing dot, in punycode, as HostKey names it),
+// server.port, url.full
 // (redacted), http.response.status_code, AttemptCountKey (read from a
 // per-call counter NewAttemptTrace increments; see CallAttempts) and, on
 // failure, error.type (see ErrorType) and status Error with the redacted
@@ -479,16 +481,24 @@ func methodOf(m string) *method {
 // serverOf returns server.address and server.port of u; the port defaults
 // by scheme. Userinfo in a Host built by hand ("user:pass@host", which
 // url.Parse would have put in User) is dropped: the address names the
-// span and is a metric attribute. A host longer than a DNS name (253
-// bytes) is "_invalid".
+// span and is a metric attribute. A host name is given as the inventory,
+// the audit log and the resilience layers' metrics name it (HostKey's
+// host): lower-case, without one trailing dot, an internationalised name
+// in its punycode form ("api.example.com" for "API.Example.com.",
+// "xn--bcher-kva.example" for "bücher.example"), so that one server is
+// one server.address; an IPv6 literal is given as written, without its
+// brackets. A host longer than a DNS name (253 bytes) is "_invalid".
 //
 // Called twice a call (call and attempt trace), it splits Host in one
 // backward pass instead of four (the last '@', url.URL's Hostname and
-// Port, utf8.ValidString); the result is Hostname and Port's of Host
-// after its last '@', with invalid UTF-8 replaced.
+// Port, utf8.ValidString), which also tells whether the name is already
+// in its normal form (lower-case ASCII: only a trailing dot to drop, at
+// no allocation); the result is Hostname and Port's of Host after its
+// last '@', the name normalised as originHost does, with invalid UTF-8
+// replaced.
 func serverOf(u *url.URL) (string, int) {
 	hp := u.Host
-	at, colon, ascii := -1, -1, true
+	at, colon, ascii, upper := -1, -1, true, false
 	for i := len(hp) - 1; i >= 0; i-- {
 		c := hp[i]
 		if c == '@' {
@@ -500,6 +510,8 @@ func serverOf(u *url.URL) (string, int) {
 		}
 		if c >= utf8.RuneSelf {
 			ascii = false
+		} else if 'A' <= c && c <= 'Z' {
+			upper = true
 		}
 	}
 	if at >= 0 {
@@ -516,6 +528,10 @@ func serverOf(u *url.URL) (string, int) {
 	}
 	if len(host) >= 2 && host[0] == '[' && host[len(host)-1] == ']' {
 		host = host[1 : len(host)-1]
+	} else if !ascii || upper {
+		host, _ = originHostSlow(host)
+	} else if host != "" && host[len(host)-1] == '.' {
+		host = host[:len(host)-1]
 	}
 	if !ascii {
 		host = validUTF8(host)
