@@ -1,7 +1,6 @@
 package signer
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -21,19 +20,24 @@ type fakeClock struct {
 func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
-// signalLookup tells when a key lookup starts: the verifier has taken its
-// time and is about to check the MAC and read the body.
-type signalLookup struct {
-	KeyLookup
+// signalRead tells when the verifier first reads the request body: it
+// has taken its time and the time the body read starts (a signal at the
+// key lookup came before the latter, which a loaded machine could read
+// after the test had moved the clock on).
+type signalRead struct {
+	io.ReadCloser
+	once   sync.Once
 	looked chan struct{}
 }
 
-func (s signalLookup) LookupKey(ctx context.Context, id string) (*Key, error) {
-	select {
-	case s.looked <- struct{}{}:
-	default:
-	}
-	return s.KeyLookup.LookupKey(ctx, id)
+func (s *signalRead) Read(p []byte) (int, error) {
+	s.once.Do(func() {
+		select {
+		case s.looked <- struct{}{}:
+		default:
+		}
+	})
+	return s.ReadCloser.Read(p)
 }
 
 // A replay of a captured request that starts inside its window and sends
@@ -56,18 +60,22 @@ func TestMiddlewareSlowBodyReplayAfterWindowRefused(t *testing.T) {
 			looked := make(chan struct{}, 1)
 			var lastErr atomic.Pointer[error]
 			v := newTestVerifier(t, VerifierOptions{
-				Keys: signalLookup{StaticKey(k), looked}, Clock: clk.Now,
+				Keys: StaticKey(k), Clock: clk.Now,
 				ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 					lastErr.Store(&err)
 					DefaultErrorHandler(w, r, err)
 				},
 			})
 			var calls atomic.Int64
-			srv := httptest.NewUnstartedServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mw := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				io.Copy(io.Discard, r.Body)
 				calls.Add(1)
 				w.WriteHeader(http.StatusNoContent)
-			})))
+			}))
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.Body = &signalRead{ReadCloser: r.Body, looked: looked}
+				mw.ServeHTTP(w, r)
+			}))
 			srv.EnableHTTP2 = h2
 			srv.StartTLS()
 			defer srv.Close()
@@ -115,7 +123,7 @@ func TestMiddlewareSlowBodyReplayAfterWindowRefused(t *testing.T) {
 				resp.Body.Close()
 				done <- resp.StatusCode
 			}()
-			<-looked // the verifier has its time and waits for the body
+			<-looked // the verifier has its times and waits for the body
 
 			// Long after the window, another request is served (its claim
 			// drops the original's expired nonce), then the replay's body
