@@ -139,14 +139,16 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 	case req.URL == nil:
 		closeBody(req)
 		return nil, errNilURL
-	case !e.followed(req) && e.closed.Load():
+	}
+	hop := e.followed(req)
+	if !hop && e.closed.Load() {
 		closeBody(req)
-		e.refused(req, ErrClosed)
+		e.refused(req, ErrClosed, false)
 		return nil, ErrClosed
 	}
 	if err := checkRequest(req); err != nil {
 		closeBody(req)
-		e.refused(req, err)
+		e.refused(req, err, hop)
 		return nil, err
 	}
 	resp, err := e.next.RoundTrip(req)
@@ -186,13 +188,15 @@ func (e *entry) followed(req *http.Request) bool {
 
 // refused records req, refused with err before the stack, in the audit
 // log, if the client has one.
-func (e *entry) refused(req *http.Request, err error) { auditRefused(e.audit, req, err) }
+// hop: req is a redirect hop (followed).
+func (e *entry) refused(req *http.Request, err error, hop bool) { auditRefused(e.audit, req, err, hop) }
 
 // auditRefused records req, refused with err before the stack (which it
-// never reached), in audit, the client's audit layer; nil: none.
-func auditRefused(audit http.RoundTripper, req *http.Request, err error) {
+// never reached), in audit, the client's audit layer; nil: none. hop: req
+// is a redirect hop, recorded under its own path, not WithRoute's route.
+func auditRefused(audit http.RoundTripper, req *http.Request, err error, hop bool) {
 	if audit != nil {
-		stackhook.AuditRefused(audit, req, err)
+		stackhook.AuditRefused(audit, req, err, hop)
 	}
 }
 
@@ -421,7 +425,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		// than a *url.Error around it.
 		closeBody(req)
 		if req.URL != nil {
-			auditRefused(c.audit, req, ErrClosed)
+			auditRefused(c.audit, req, ErrClosed, false) // Do's request starts a call
 		}
 		return nil, ErrClosed
 	}
@@ -460,7 +464,7 @@ func (c *Client) CheckRedirect() func(*http.Request, []*http.Request) error {
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	err := c.redirect.Check(req, via)
 	if err != nil {
-		auditRefused(c.audit, req, err)
+		auditRefused(c.audit, req, err, true)
 	}
 	return err
 }

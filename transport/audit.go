@@ -111,15 +111,20 @@ type auditLayer struct {
 	msg    string
 	policy *redact.Policy
 	now    func() time.Time
+	hops   redirects[struct{}] // the redirect responses returned
 }
 
 func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	if !a.log.Enabled(ctx, a.level) {
 		resp, err := a.next.RoundTrip(req)
+		if resp != nil && err == nil && isRedirect(resp) {
+			a.hops.pend(resp, struct{}{}) // the level may change by the hop
+		}
 		return resp, invalidForHTTP2(req, err)
 	}
-	rec, r, created := withCallRecord(req)
+	_, hop := a.hops.follow(req)
+	rec, r, created := withCallRecord(req, hop)
 	rctx := r.Context() // read now: inner layers may replace r's in place
 	// And the method and URL: inside a call scope, req may become the
 	// call's first attempt's request (beginCallAttempt), whose URL the
@@ -144,14 +149,17 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// arrives unconverted), in the record and for the caller alike.
 	err = invalidForHTTP2(r, err)
 	a.write(rctx, method, u, rec, CallAttempts(rctx), resp, err, d)
+	if resp != nil && isRedirect(resp) {
+		a.hops.pend(resp, struct{}{})
+	}
 	return resp, err
 }
 
 func init() {
-	stackhook.AuditRefused = func(rt http.RoundTripper, req *http.Request, err error) bool {
+	stackhook.AuditRefused = func(rt http.RoundTripper, req *http.Request, err error, hop bool) bool {
 		a, ok := rt.(*auditLayer)
 		if ok {
-			a.refused(req, err)
+			a.refused(req, err, hop)
 		}
 		return ok
 	}
@@ -160,14 +168,15 @@ func init() {
 // refused writes the record of req, which its caller refused with err
 // before it reached the layer (stackhook.AuditRefused): nothing was sent,
 // so there is no status, attempt, authentication or TLS to report, and the
-// duration is zero. The route is WithRoute's, except for a redirect hop.
-func (a *auditLayer) refused(req *http.Request, err error) {
+// duration is zero. The route is WithRoute's, except for a redirect hop
+// (hop: its caller tells, as req.Response does not).
+func (a *auditLayer) refused(req *http.Request, err error, hop bool) {
 	ctx := req.Context()
 	if !a.log.Enabled(ctx, a.level) {
 		return
 	}
 	var rec callRecord
-	rec.init(ctx, req)
+	rec.init(ctx, req, hop)
 	// 0 attempts: ctx may still carry an earlier call's count (a
 	// follow-up made with its response's request context).
 	a.write(ctx, req.Method, req.URL, &rec, 0, nil, err, 0)

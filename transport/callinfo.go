@@ -166,9 +166,11 @@ func (r *callRecord) value(key any) (any, bool) {
 	return nil, false
 }
 
-// init sets r up for the call of req, whose context is ctx.
-func (r *callRecord) init(ctx context.Context, req *http.Request) {
-	if req.Response == nil {
+// init sets r up for the call of req, whose context is ctx; hop says req
+// is a redirect hop (see redirects), not req.Response alone, which a new
+// call built from a redirected call's response keeps.
+func (r *callRecord) init(ctx context.Context, req *http.Request, hop bool) {
+	if !hop {
 		// Not a redirect hop: http.Client gives every hop the first
 		// request's context, but the route names the first URL only.
 		// Read before r.url is set: a context embedding r (the call
@@ -201,21 +203,22 @@ func (r *callRecord) finish() { r.mark(flagDone) }
 // that of an earlier call which is over, whose response's request context
 // the caller made this one with), a new one is made, starting with the
 // route of WithRoute (except for a redirect hop, whose URL the route does
-// not describe), and created is true: the caller then calls rec.finish
+// not describe: hop, which the caller learns from its redirects set), and
+// created is true: the caller then calls rec.finish
 // once its RoundTrip returns. Inside a call scope that owns req (the
 // call-trace layer's copy), the record is the scope's: no allocation;
 // otherwise it costs two (the context and the shallow request copy).
-func withCallRecord(req *http.Request) (rec *callRecord, r *http.Request, created bool) {
+func withCallRecord(req *http.Request, hop bool) (rec *callRecord, r *http.Request, created bool) {
 	ctx := req.Context()
 	if r := callRecordFrom(ctx); r != nil && sameURL(r.url, req.URL) {
 		return r, req, false
 	}
 	if cs := callScopeFrom(ctx); cs != nil && cs.owned(req) && cs.rec.url == nil {
-		cs.rec.init(ctx, req)
+		cs.rec.init(ctx, req, hop)
 		return &cs.rec, req, true
 	}
 	c := &callRecordCtx{Context: ctx}
-	c.rec.init(ctx, req)
+	c.rec.init(ctx, req, hop)
 	return &c.rec, req.WithContext(c), true
 }
 
@@ -230,7 +233,9 @@ func sameURL(a, b *url.URL) bool {
 // metric attributes and bounds their cardinality. Template.NewRequest sets
 // it for you. It names the first request of a call only: a redirect hop
 // (which http.Client sends with the same context) is recorded under its
-// own normalised path, and a token fetch made for the call (the context a
+// own normalised path (a new call built from a redirected call's
+// response, resp.Request.Clone, is no hop, though it keeps Response), and
+// a token fetch made for the call (the context a
 // token source gets) does not inherit it. The inventory and the audit log
 // keep at most 256 bytes of a route: a longer one is cut after its last
 // "/" that leaves room and marked "/{...}", never an error, since it only

@@ -1211,10 +1211,12 @@ func NewInventoryLayer(next http.RoundTripper, inv *Inventory) (http.RoundTrippe
 type inventoryLayer struct {
 	next http.RoundTripper
 	inv  *Inventory
+	hops redirects[struct{}] // the redirect responses returned
 }
 
 func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
-	rec, r, created := withCallRecord(req)
+	_, hop := l.hops.follow(req)
+	rec, r, created := withCallRecord(req, hop)
 	cs := ownedScope(r)
 	// Read before next: inside a call scope, req may become the call's
 	// first attempt's request (beginCallAttempt), whose URL and header the
@@ -1259,5 +1261,8 @@ func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		o.TLSVersion = resp.TLS.Version
 	}
 	l.inv.Record(o)
+	if isRedirect(resp) {
+		l.hops.pend(resp, struct{}{})
+	}
 	return resp, nil
 }

@@ -48,6 +48,8 @@ var StopBaseMetrics func(rt http.RoundTripper) bool
 // reached the stack (a redirect hop the client's redirect policy refused,
 // a malformed request the client refused up front), to rt, an audit layer
 // made by transport.NewAudit: the record of any refused call, with no
-// status and no attempt. It reports whether rt was such a layer. Package
-// transport sets it.
-var AuditRefused func(rt http.RoundTripper, req *http.Request, err error) bool
+// status and no attempt. hop says req is a redirect hop, recorded under
+// its own path rather than the route of WithRoute (req.Response does not
+// tell: a new call built from a redirected call's response keeps it). It
+// reports whether rt was such a layer. Package transport sets it.
+var AuditRefused func(rt http.RoundTripper, req *http.Request, err error, hop bool) bool
