@@ -65,8 +65,10 @@ type LimitsConfig struct {
 	// asked for no switch, with no Upgrade header, may: its body is the
 	// connection's stream) with another or no media type is refused with
 	// a *MediaTypeError. Redirects http.Client follows (301, 302, 303, and
-	// 307 and 308 when the request has no body or has GetBody, each with a
-	// Location) are not checked: it discards their bodies (a CheckRedirect
+	// 307 and 308 when the call's first request has no body or has
+	// GetBody, each with a Location; a new call built from a redirected
+	// call's response, resp.Request.Clone, is a first request, though it
+	// keeps Response) are not checked: it discards their bodies (a CheckRedirect
 	// returning http.ErrUseLastResponse hands one to the caller unchecked).
 	// Any other 3xx reaches the caller and is checked. Empty: any media
 	// type.
@@ -221,13 +223,25 @@ type limitsLayer struct {
 	maxBody   int64 // < 0: none
 	maxHeader int64 // < 0: none
 	media     []mediaPattern
+	// hops holds the redirects http.Client follows that the layer
+	// returned, each with whether its chain's first request is replayable.
+	hops redirects[bool]
 }
 
 func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// Read before next: inside a call scope, req may become the call's
 	// first attempt's request (beginCallAttempt).
 	head := req.Method == http.MethodHead
-	replayable := chainReplayable(req)
+	// Whether http.Client can send the body of the first request of req's
+	// redirect chain again, as it must to follow a 307 or 308 anywhere in
+	// the chain: a hop's is its chain's, kept in hops, not found through
+	// its Response.Request, which a new call built from a redirected call's
+	// response (resp.Request.Clone, keeping Response) has too, leading back
+	// into the earlier call's chain. req starts a chain when it is no hop.
+	replayable, hop := l.hops.follow(req)
+	if !hop {
+		replayable = bodyReplayable(req)
+	}
 	cs := ownedScope(req)
 	resp, err := l.next.RoundTrip(req)
 	if err != nil {
@@ -257,6 +271,9 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &MediaTypeError{MediaType: mt, StatusCode: resp.StatusCode}
 		}
 	}
+	if followed {
+		l.hops.pend(resp, replayable) // its hop's chain is req's
+	}
 	if l.maxBody < 0 || !mayHaveBody || resp.Body == http.NoBody {
 		return resp, nil
 	}
@@ -281,7 +298,7 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 // redirectFollowed reports whether http.Client follows resp, a redirect
 // whose body it then discards unread: a 301, 302, 303, 307 or 308 with a
 // Location, the last two only when the chain's first request can be sent
-// again (replayable, from chainReplayable). Every other 3xx (300, 305,
+// again (replayable). Every other 3xx (300, 305,
 // 306, a 307/308 to a request body without GetBody) is handed to the
 // caller, body and all.
 func redirectFollowed(resp *http.Response, replayable bool) bool {
@@ -295,22 +312,6 @@ func redirectFollowed(resp *http.Response, replayable bool) bool {
 		return false
 	}
 	return resp.Header.Get("Location") != ""
-}
-
-// chainReplayable reports whether http.Client can send the body of the
-// first request of req's redirect chain again, as it must to follow a 307
-// or 308: it has none, or GetBody. A redirect hop's request (Response
-// set) leads back to the first through Response.Request; when a
-// transport did not set that, the hop is taken as replayable (followed).
-func chainReplayable(req *http.Request) bool {
-	first := req
-	for first.Response != nil {
-		if first.Response.Request == nil || first.Response.Request == first {
-			return true
-		}
-		first = first.Response.Request
-	}
-	return first.Body == nil || first.Body == http.NoBody || first.GetBody != nil
 }
 
 // asksUpgrade reports whether h, a request header, asks for a protocol
