@@ -35,6 +35,12 @@
 // github.com/securecall/securecall/fleet builds on a Redis client you own
 // (docs/fleet.md).
 //
+// Timeouts: WithTimeout bounds a call and WithAttemptTimeout each attempt,
+// both until the response body is closed. A body read either of them cuts
+// fails with a *transport.BodyTimeoutError naming it (errors.Is with
+// context.DeadlineExceeded holds); a read cut by the caller's own context
+// deadline fails with net/http's plain context.DeadlineExceeded.
+//
 // Secure defaults: TLS 1.2 minimum, InsecureSkipVerify refused, no proxy
 // from the environment, URLs redacted in spans, metrics and errors.
 package client

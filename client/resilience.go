@@ -111,7 +111,8 @@ func WithPreset(name string) Option {
 }
 
 // WithTimeout bounds a whole call: every attempt, every wait and reading the
-// response body. Zero means no bound beyond the caller's context. Default:
+// response body (a body read it cuts fails with a
+// *transport.BodyTimeoutError, Layer "total"). Zero means no bound beyond the caller's context. Default:
 // the preset's (30 s for "standard"). A shorter total also caps the preset's
 // server-wait and throttle-wait limits, and, when the preset's attempt
 // timeout is not below it (and WithAttemptTimeout is not given), lowers the
@@ -129,8 +130,9 @@ func WithTimeout(total time.Duration) Option {
 	})
 }
 
-// WithAttemptTimeout bounds one attempt, until its response body is closed.
-// Zero means none. It must be below WithTimeout. Default: the preset's (10 s
+// WithAttemptTimeout bounds one attempt, until its response body is closed
+// (a body read it cuts fails with a *transport.BodyTimeoutError, Layer
+// "attempt"). Zero means none. It must be below WithTimeout. Default: the preset's (10 s
 // for "standard"). A longer attempt widens the preset's breaker window to
 // twice it and its probe timeout to it, as the breaker needs.
 func WithAttemptTimeout(d time.Duration) Option {

@@ -157,12 +157,55 @@ func (e *AttemptTimeoutError) RewriteErrors(rewrite func(error) error) error {
 // when next returned a transport-specific timeout error.
 func (e *AttemptTimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
+// BodyTimeoutError reports that a read of the response body failed because
+// a timeout of the stack's own ran out while the caller read it: the total
+// timeout (NewTotalTimeout, client.WithTimeout) or the attempt timeout
+// (NewAttemptTimeout, client.WithAttemptTimeout), which both bound the
+// reading of the body. The response had already been handed over, so
+// nothing retries it. errors.Is(err, context.DeadlineExceeded) is true and
+// Timeout reports true, as for the bare context error it stands for; the
+// caller's own deadline (or cancellation) ending a read is reported as
+// net/http reports it, a plain context error, never as a BodyTimeoutError.
+type BodyTimeoutError struct {
+	// Layer is the timeout that ran out: TimeoutTotal or TimeoutAttempt.
+	Layer TimeoutLayer
+	// Duration is that timeout's duration.
+	Duration time.Duration
+	// Err is the read's error (context.DeadlineExceeded from net/http).
+	Err error
+}
+
+// TimeoutLayer names one of the stack's own timeouts in a
+// BodyTimeoutError.
+type TimeoutLayer string
+
+const (
+	// TimeoutTotal is the total timeout's (NewTotalTimeout).
+	TimeoutTotal TimeoutLayer = "total"
+	// TimeoutAttempt is the attempt timeout's (NewAttemptTimeout).
+	TimeoutAttempt TimeoutLayer = "attempt"
+)
+
+func (e *BodyTimeoutError) Error() string {
+	return "transport: reading the response body: " + string(e.Layer) + " timeout of " + e.Duration.String() + " ran out: " + e.Err.Error()
+}
+
+func (e *BodyTimeoutError) Unwrap() error { return e.Err }
+
+// Is makes a BodyTimeoutError match context.DeadlineExceeded.
+func (e *BodyTimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// Timeout reports true, as context.DeadlineExceeded does, so that a
+// net.Error check (os.IsTimeout) classifies the read's error as a timeout.
+func (e *BodyTimeoutError) Timeout() bool { return true }
+
 // NewTotalTimeout returns the per-call deadline layer: each call runs
 // under min(caller's deadline, now + total). The deadline bounds
 // everything below it (every attempt, backoff sleep, throttle wait) and the
 // reading of the response body: its context is released when the caller
-// closes the body (or the call fails), not when RoundTrip returns. A
-// caller whose own deadline is already earlier pays nothing.
+// closes the body (or the call fails), not when RoundTrip returns; a read
+// of the body it cuts fails with a *BodyTimeoutError (Layer TimeoutTotal).
+// A caller whose own deadline is already earlier pays nothing.
 //
 // resp.Request carries that context (as with http.Client.Timeout): once
 // the body is closed, resp.Request.Context() is canceled. A follow-up call
@@ -205,7 +248,7 @@ func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	cd.init(ctx, now.Add(l.d))
 	resp, err := l.next.RoundTrip(WithContext(req, cd))
 	// Released when the body is closed (or at once: an error, no body).
-	return endOnClose(resp, err, nil, &cd.lazyDeadline, &cd.body)
+	return endOnClose(resp, err, &cd.lazyDeadline, &cd.body, bodyTimeoutTotal, l.d)
 }
 
 // lazyDeadline is a deadline context that costs no timer until something
@@ -348,7 +391,9 @@ func (c *callDeadline) String() string { return "transport.callDeadline(" + c.d.
 // cancelled when the caller closes the response body (or the attempt
 // fails), not when RoundTrip returns, so the body stays readable. When
 // the attempt's own timeout (not the caller's) expires before the
-// response headers, the error is an *AttemptTimeoutError.
+// response headers, the error is an *AttemptTimeoutError; when it expires
+// while the body is read, the read fails with a *BodyTimeoutError (Layer
+// TimeoutAttempt).
 //
 // A response the next transport returns only after the deadline it was
 // waiting on ran out (net/http's transport returns one that reached it
@@ -428,7 +473,7 @@ func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil && parent.Err() == nil && errors.Is(ld.Err(), context.DeadlineExceeded) {
 		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
 	}
-	return endOnClose(resp, err, nil, ld, nil)
+	return endOnClose(resp, err, ld, nil, bodyTimeoutAttempt, l.d)
 }
 
 // lazy runs an attempt the layer's owner a owns under a lazy deadline dl
@@ -455,7 +500,14 @@ func (l *attemptTimeout) lazy(req *http.Request, a *Attempt, base, caller contex
 	if err != nil && attemptBound && (caller == nil || caller.Err() == nil) && errors.Is(ad.Err(), context.DeadlineExceeded) {
 		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
 	}
-	return endOnClose(resp, err, nil, &ad.lazyDeadline, slot)
+	// A read of the body cut by ad is the attempt timeout's when ad ends
+	// at it; else ad ends at the total timeout's deadline, and the total
+	// timeout's body wrapper, above, names it.
+	layer := bodyTimeoutNone
+	if attemptBound {
+		layer = bodyTimeoutAttempt
+	}
+	return endOnClose(resp, err, &ad.lazyDeadline, slot, layer, l.d)
 }
 
 // lateAnswer is the error of an answer the next transport returned after
@@ -486,12 +538,14 @@ func lateForDeadline(ctx context.Context) bool {
 	return ctx.Err() == context.DeadlineExceeded
 }
 
-// endOnClose ties the end of a cancel func or a lazy deadline to release
-// (ld, when non-nil) to the end of resp: at once on an error or a response
-// without a body, else when the body is closed. slot, when non-nil and
-// unused, holds the body wrapper instead of a new allocation.
-func endOnClose(resp *http.Response, err error, cancel context.CancelFunc, ld *lazyDeadline, slot *cancelBody) (*http.Response, error) {
-	end := cancelBody{cancel: cancel, ld: ld}
+// endOnClose ties the release of a lazy deadline to the end of resp: at
+// once on an error or a response without a body, else when the body is
+// closed. slot, when non-nil and unused, holds the body wrapper instead of
+// a new allocation. A read of the body that fails because ld ran out is a
+// *BodyTimeoutError naming layer (of duration d), unless layer is
+// bodyTimeoutNone.
+func endOnClose(resp *http.Response, err error, ld *lazyDeadline, slot *cancelBody, layer uint8, d time.Duration) (*http.Response, error) {
+	end := cancelBody{ld: ld}
 	if err != nil {
 		end.end()
 		if resp != nil && resp.Body != nil {
@@ -507,27 +561,63 @@ func endOnClose(resp *http.Response, err error, cancel context.CancelFunc, ld *l
 		return resp, nil
 	}
 	if w, ok := resp.Body.(io.Writer); ok { // 101 Switching Protocols: keep it writable
-		resp.Body = &cancelRWBody{cancelBody{rc: resp.Body, cancel: cancel, ld: ld}, w}
+		resp.Body = &cancelRWBody{cancelBody{rc: resp.Body, ld: ld, d: d, layer: layer}, w}
 		return resp, nil
 	}
 	if slot == nil || slot.rc != nil {
 		slot = new(cancelBody)
 	}
-	slot.rc, slot.cancel, slot.ld = resp.Body, cancel, ld
+	slot.rc, slot.ld, slot.d, slot.layer = resp.Body, ld, d, layer
 	resp.Body = slot
 	return resp, nil
 }
 
-// cancelBody cancels a context (or releases a lazy deadline) when the
-// body is closed.
+// cancelBody releases a lazy deadline when the body is closed, and makes a
+// read that the deadline cut a *BodyTimeoutError.
 type cancelBody struct {
-	rc     io.ReadCloser
-	cancel context.CancelFunc
-	ld     *lazyDeadline // released instead of cancel when set
-	once   sync.Once
+	rc   io.ReadCloser
+	d    time.Duration // the timeout of layer
+	ld   *lazyDeadline
+	once sync.Once
+	// layer is the timeout ld ends at (bodyTimeoutTotal,
+	// bodyTimeoutAttempt), or bodyTimeoutNone (in the padding after once:
+	// the call scope holds two cancelBody, TestCallScopeSizeClass).
+	layer uint8
 }
 
-func (b *cancelBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
+// The layer of a cancelBody.
+const (
+	bodyTimeoutNone uint8 = iota
+	bodyTimeoutTotal
+	bodyTimeoutAttempt
+)
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF && b.layer != bodyTimeoutNone {
+		err = b.timedOut(err)
+	}
+	return n, err
+}
+
+// timedOut returns err, a failed read, as a *BodyTimeoutError when it is
+// the deadline's and the deadline b releases ran out: that deadline is
+// always before the one of the context it was made on (the layers add none
+// otherwise), so it ended at the layer's own timeout, not at the caller's
+// deadline (or cancellation: its Err would be context.Canceled).
+func (b *cancelBody) timedOut(err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) || b.ld.Err() != context.DeadlineExceeded {
+		return err
+	}
+	if _, ok := errors.AsType[*BodyTimeoutError](err); ok {
+		return err // an inner layer's (an attempt timeout's below a total timeout)
+	}
+	l := TimeoutTotal
+	if b.layer == bodyTimeoutAttempt {
+		l = TimeoutAttempt
+	}
+	return &BodyTimeoutError{Layer: l, Duration: b.d, Err: err}
+}
 
 func (b *cancelBody) Close() error {
 	err := b.rc.Close()
@@ -535,15 +625,9 @@ func (b *cancelBody) Close() error {
 	return err
 }
 
-// end cancels or releases, once per cancelBody (Close calls it under once;
-// the other callers own a fresh one).
-func (b *cancelBody) end() {
-	if b.ld != nil {
-		b.ld.release()
-		return
-	}
-	b.cancel()
-}
+// end releases, once per cancelBody (Close calls it under once; the other
+// callers own a fresh one).
+func (b *cancelBody) end() { b.ld.release() }
 
 type cancelRWBody struct {
 	cancelBody
