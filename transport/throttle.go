@@ -99,7 +99,9 @@ type HostLimit struct {
 	// ConfigError).
 	Burst int
 	// MaxConcurrent caps the requests in flight to the host (from send to
-	// response body closed). Zero: no cap.
+	// response body closed, or to the end of the request's context if that
+	// comes first: net/http's transport has then aborted the body).
+	// Zero: no cap.
 	MaxConcurrent int
 }
 
@@ -681,10 +683,19 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	held = nil // the body gives it back when closed
 	sb := &semBody{rc: resp.Body, sem: h.sem}
 	if w, ok := resp.Body.(io.Writer); ok {
+		// 101 Switching Protocols: the connection is the caller's now, and
+		// the context ending does not close it; only Close frees the slot.
 		resp.Body = &semRWBody{sb, w}
-	} else {
-		resp.Body = sb
+		return resp, nil
 	}
+	if ctx.Done() != nil {
+		// Or when the call's context ends, if the body is not closed
+		// before: the transport has then aborted the body (a read
+		// fails), and a caller that never closes it would otherwise keep
+		// the host's slot for the life of the process.
+		sb.stop = context.AfterFunc(ctx, sb.free)
+	}
+	resp.Body = sb
 	return resp, nil
 }
 
@@ -1251,10 +1262,13 @@ func (s *hostSem) release() {
 	}
 }
 
-// semBody releases its concurrency slot once, when closed.
+// semBody releases its concurrency slot once, when closed or when the
+// call's context ends (stop, when set, unregisters the latter), whichever
+// comes first.
 type semBody struct {
 	rc   io.ReadCloser
 	sem  *hostSem
+	stop func() bool
 	once sync.Once
 }
 
@@ -1262,9 +1276,15 @@ func (b *semBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
 
 func (b *semBody) Close() error {
 	err := b.rc.Close()
-	b.once.Do(b.sem.release)
+	if b.stop != nil {
+		b.stop()
+	}
+	b.free()
 	return err
 }
+
+// free gives the slot back, the first time only.
+func (b *semBody) free() { b.once.Do(b.sem.release) }
 
 type semRWBody struct {
 	*semBody
