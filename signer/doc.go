@@ -45,7 +45,11 @@
 // wrapping one sentinel (ErrMissingSignature, ErrInvalidSignature,
 // ErrUnknownKey, ErrStale, ErrFuture, ErrExpired, ErrReplay,
 // ErrDigestMismatch, ErrMissingComponent, ...). Use Verify directly or
-// Middleware around an http.Handler.
+// Middleware around an http.Handler. Middleware's 401 carries the challenge
+// "WWW-Authenticate: Signature" (ChallengeScheme) and an RFC 9421 §5.1
+// Accept-Signature naming the label, components and parameters a fresh
+// signature must have, so that a client that also sent a bearer token
+// knows the token was not what was refused.
 //
 // # Conformance
 //

@@ -178,6 +178,9 @@ type Verifier struct {
 	sfTypes           map[string]FieldType
 	clock             func() time.Time
 	onError           func(http.ResponseWriter, *http.Request, error)
+	// acceptSig is Middleware's Accept-Signature value for a request
+	// without a body [0] and with one [1] (acceptSignature).
+	acceptSig [2]string
 }
 
 // NewVerifier validates opts and returns a Verifier. Invalid options are a
@@ -262,7 +265,43 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	if v.onError == nil {
 		v.onError = DefaultErrorHandler
 	}
+	v.acceptSig = [2]string{v.acceptSignature(false), v.acceptSignature(true)}
 	return v, nil
+}
+
+// acceptSignature returns the Accept-Signature field value (RFC 9421
+// §5.1) that asks for a signature this verifier accepts, on a request
+// with a body or without: one member, labelled Label (DefaultLabel when
+// any label is accepted), covering the Required components (and
+// content-digest for a body, unless AllowUnsignedBody), with created and
+// the Tag. keyid is left out (the verifier may accept several keys, and
+// does not name them to an unauthenticated caller), as is nonce: in a
+// request for a signature its value is the nonce to sign with, while the
+// verifier wants one the signer draws afresh.
+func (v *Verifier) acceptSignature(body bool) string {
+	label := v.label
+	if label == "" {
+		label = DefaultLabel
+	}
+	b := append([]byte(label), "=("...)
+	for i, c := range v.required {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, c.id...)
+	}
+	if body && !v.allowUnsignedBody && !slices.ContainsFunc(v.required, coversContentDigest) {
+		if len(v.required) > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, `"content-digest"`...)
+	}
+	b = append(b, ");created"...)
+	if v.tag != "" {
+		b = append(b, ";tag="...)
+		b = appendSFString(b, v.tag)
+	}
+	return string(b)
 }
 
 // Result describes a verified signature.
@@ -824,6 +863,16 @@ func verifiedBy(ctx context.Context, v *Verifier) *Result {
 // the same options: one Verifier's verdict never stands for another's
 // policy, keys or nonce store. Wrap twice with one Verifier value.
 //
+// When the signature is refused (any failure but ErrBodyTooLarge,
+// ErrBodyUnreadable, ErrNonceStoreFull and ErrUnavailable, which say
+// nothing about it), the response gets an Accept-Signature field (RFC 9421
+// §5.1) before ErrorHandler runs: it asks for a signature labelled Label
+// (DefaultLabel when Label is empty) covering the Required components, and
+// content-digest when the request had a body (unless AllowUnsignedBody),
+// with created and, when set, the Tag; never a keyid or a nonce. It tells
+// a client that the answer is about the signature, and what a fresh one
+// must cover. An ErrorHandler may delete it.
+//
 // On a zero Verifier (not made by NewVerifier) the handler answers every
 // request with 500 Internal Server Error and never calls next.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
@@ -840,6 +889,13 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 		}
 		res, err := v.verify(r, v.clock(), v.clock)
 		if err != nil {
+			if signatureRefused(err) {
+				body := 0
+				if serverHasBody(r) {
+					body = 1
+				}
+				w.Header()["Accept-Signature"] = []string{v.acceptSig[body]}
+			}
 			v.onError(w, r, err)
 			return
 		}
@@ -858,12 +914,33 @@ func ResultFromContext(ctx context.Context) (*Result, bool) {
 	return d.res, true
 }
 
-// DefaultErrorHandler answers a failed verification with 401 Unauthorized,
+// signatureRefused reports whether err, a verification failure, refuses
+// the signature, rather than saying the body could not be checked or the
+// key lookup or nonce store failed.
+func signatureRefused(err error) bool {
+	return !errors.Is(err, ErrBodyTooLarge) && !errors.Is(err, ErrBodyUnreadable) &&
+		!errors.Is(err, ErrNonceStoreFull) && !errors.Is(err, ErrUnavailable)
+}
+
+// ChallengeScheme is the auth-scheme of the WWW-Authenticate challenge
+// DefaultErrorHandler sends with its 401: "Signature". RFC 9110 §15.5.2
+// requires a challenge on every 401, and RFC 9421 registers no scheme for
+// HTTP message signatures (they travel in Signature-Input and Signature,
+// not in Authorization); "Signature" is the name the draft RFC 9421
+// replaced (draft-cavage-http-signatures) gave its challenge. A client
+// that sent a bearer token sees a challenge that is not "Bearer" (RFC
+// 6750 §3), so it knows its token was not what was refused: the transport
+// package's auth layer keeps its token then.
+const ChallengeScheme = "Signature"
+
+// DefaultErrorHandler answers a failed verification with 401 Unauthorized
+// and the challenge "WWW-Authenticate: Signature" (ChallengeScheme),
 // 413 Content Too Large for ErrBodyTooLarge, 400 Bad Request for
 // ErrBodyUnreadable, or 503 Service Unavailable
 // (Retry-After: 1) when the nonce store is full or a key lookup or nonce
 // store failed (ErrUnavailable). The body is the status text only: the
-// reason is not disclosed to the caller.
+// reason is not disclosed to the caller (neither by the challenge, which
+// has no parameters). Middleware adds Accept-Signature to the 401.
 func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 	code := http.StatusUnauthorized
 	switch {
@@ -874,6 +951,8 @@ func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 	case errors.Is(err, ErrNonceStoreFull), errors.Is(err, ErrUnavailable):
 		code = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
+	default:
+		w.Header()["Www-Authenticate"] = []string{ChallengeScheme}
 	}
 	http.Error(w, http.StatusText(code), code)
 }
