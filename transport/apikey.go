@@ -21,7 +21,10 @@ type APIKeyConfig struct {
 	// tokens.StoreSource(store, name, "") to read it from a secret store
 	// once). Required. When Source implements tokens.Invalidator, a 401
 	// drops the key and replays the request once if the source then has a
-	// different (rotated) key.
+	// different (rotated) key; one whose WWW-Authenticate challenges are
+	// all "Signature" (a signer.Verifier's Middleware refusing the
+	// signature) keeps it, and replays once with it when the 401 carries
+	// Accept-Signature.
 	Source tokens.Source
 
 	// Scope decides, on every RoundTrip, whether the request's URL (and

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/securecall/securecall/internal/configerr"
+	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/tokens"
 )
 
@@ -28,7 +30,7 @@ type AuthConfig struct {
 	// the layer asks for a token on every attempt, and only a cache makes
 	// that cheap. When Source implements tokens.Invalidator (a Cache does),
 	// a 401 drops the rejected token and the request is replayed once with
-	// a new one.
+	// a new one; a 401 that is not about the token keeps it (see NewAuth).
 	Source tokens.Source
 
 	// Scope decides, on every RoundTrip, whether the request's URL may
@@ -59,7 +61,8 @@ type AuthConfig struct {
 // the current token.
 //
 // On a 401 answer (a plain 401, or WWW-Authenticate: Bearer
-// error="invalid_token"), when cfg.Source is a tokens.Invalidator, the layer
+// error="invalid_token": any 401 with no challenge, or with one of the
+// token's scheme), when cfg.Source is a tokens.Invalidator, the layer
 // invalidates exactly the token it sent and, if the request can be sent
 // again (no body, or GetBody), replays it once with a new token, after
 // draining (bounded) and closing the 401's body. It never loops: the
@@ -72,6 +75,17 @@ type AuthConfig struct {
 // rejected one and is rejected in turn (a server rejecting every token:
 // for a backoff step, see tokens.Cache), or when the body cannot be
 // replayed; the 401 is then returned as is.
+//
+// A 401 whose WWW-Authenticate challenges include none of the token's
+// scheme (RFC 6750 §3: a server refusing a bearer token says Bearer) is
+// not about the token, such as the "Signature" of a signer.Verifier's
+// Middleware refusing a stale or replayed signature: the token is kept (no invalidation, no
+// token request). When that 401 carries Accept-Signature (RFC 9421 §5.1,
+// the server asks for a signature), the request is replayed once with the
+// same token, which the sign layer below signs afresh; otherwise the 401 is
+// returned as is. With a Header other than Authorization, whose challenges
+// name no scheme of the token's, only a 401 whose challenges are all
+// "Signature" is taken as not about it.
 //
 // When no token can be had, the request is not sent: RoundTrip closes its
 // body and returns an *AuthError wrapping the source's error (after a 401,
@@ -257,10 +271,36 @@ func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := Own(req)
 	l.apply(r, tok)
 	resp, err := l.next.RoundTrip(r)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || l.inv == nil || !replayChallenge(resp.Header) {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || l.inv == nil {
 		return resp, err
 	}
+	switch challengeVerdict(resp.Header, l.scheme(tok)) {
+	case challengeDenied:
+		return resp, nil
+	case challengeNotOurs:
+		if len(resp.Header["Accept-Signature"]) == 0 {
+			return resp, nil // neither a new token nor the same request again would do
+		}
+		// The server asks for a signature: the sign layer signs the
+		// replay afresh, under the token the server did not refuse.
+		body, ok := replayBody(r)
+		if !ok {
+			return resp, nil
+		}
+		return l.replay(ctx, r, body, tok, resp)
+	}
 	return l.recover(ctx, r, tok, resp)
+}
+
+// scheme returns the auth-scheme a 401's challenge names when it is about
+// tok (RFC 9110 §11.6.1, RFC 6750 §3): its type ("Bearer") when the auth
+// layer sends it in Authorization, and "" for an API key or another
+// header, whose challenges name no scheme known to be its own.
+func (l *credLayer) scheme(tok tokens.Token) string {
+	if l.name != "auth" || l.header != "Authorization" {
+		return ""
+	}
+	return tok.Type()
 }
 
 // cachedSource is a token source that can answer from its cache without
@@ -331,16 +371,9 @@ func hasCallState(ctx context.Context) bool {
 // entry to the layer (the inner layers may have replaced r's in place).
 func (l *credLayer) recover(ctx context.Context, r *http.Request, tok tokens.Token, resp *http.Response) (*http.Response, error) {
 	l.inv.Invalidate(tok)
-	body := r.Body
-	if body != nil && body != http.NoBody {
-		if r.GetBody == nil {
-			return resp, nil // not replayable; the next request gets a new token
-		}
-		b, err := r.GetBody()
-		if err != nil {
-			return resp, nil
-		}
-		body = b
+	body, ok := replayBody(r)
+	if !ok {
+		return resp, nil // not replayable; the next request gets a new token
 	}
 	fresh, err := l.src.Token(detached(ctx, ownAttempt(r)))
 	if errors.Is(err, tokens.ErrTokenRejected) {
@@ -359,6 +392,29 @@ func (l *credLayer) recover(ctx context.Context, r *http.Request, tok tokens.Tok
 		}
 		return resp, nil // the source has nothing newer: a replay would fail the same way
 	}
+	return l.replay(ctx, r, body, fresh, resp)
+}
+
+// replayBody returns the body for a replay of r: r.Body when it has none,
+// a new one from GetBody otherwise; false when it cannot be had.
+func replayBody(r *http.Request) (io.ReadCloser, bool) {
+	body := r.Body
+	if body == nil || body == http.NoBody {
+		return body, true
+	}
+	if r.GetBody == nil {
+		return nil, false
+	}
+	b, err := r.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+// replay discards resp, the 401 to r, and sends r once more with body
+// (from replayBody) and tok, returning that answer whatever it is.
+func (l *credLayer) replay(ctx context.Context, r *http.Request, body io.ReadCloser, tok tokens.Token, resp *http.Response) (*http.Response, error) {
 	drainClose(resp, maxAuthDrain)
 	// A new request for the replay: next (or the server) may still hold r.
 	// fork gives r2 its own header map and URL and makes it the attempt's
@@ -371,7 +427,7 @@ func (l *credLayer) recover(ctx context.Context, r *http.Request, tok tokens.Tok
 	if a := ownAttempt(r2); a != nil {
 		a.replayed = true // the host saw the attempt (retry budget)
 	}
-	l.apply(r2, fresh)
+	l.apply(r2, tok)
 	return l.next.RoundTrip(r2)
 }
 
@@ -436,42 +492,125 @@ func setQueryParam(raw, key, value string) string {
 	return b.String()
 }
 
-// replayChallenge reports whether a 401 with header h may be fixed by a new
-// token: true for a plain 401 and for error="invalid_token" (or an unknown
-// error code); false when a challenge says error="insufficient_scope" or
-// "invalid_request" (RFC 6750 §3.1), which a new token does not fix.
-func replayChallenge(h http.Header) bool {
-	for _, v := range h.Values("Www-Authenticate") {
-		for _, code := range challengeErrors(v) {
-			switch code {
-			case "insufficient_scope", "invalid_request":
-				return false
+// challenge is what a 401's WWW-Authenticate says about the credential a
+// layer sent (challengeVerdict).
+type challenge uint8
+
+const (
+	// challengeRefresh: the credential was refused, or the 401 does not
+	// say (no challenge at all, as many servers send): drop it and replay
+	// with a new one.
+	challengeRefresh challenge = iota
+	// challengeDenied: the credential's challenge says error=
+	// "insufficient_scope" or "invalid_request" (RFC 6750 §3.1), which
+	// a new one from the same source does not fix.
+	challengeDenied
+	// challengeNotOurs: the 401 is about something else (a signature, a
+	// scheme the layer does not send): the credential is kept.
+	challengeNotOurs
+)
+
+// challengeVerdict reads the WWW-Authenticate challenges of a 401 (RFC
+// 9110 §11.6.1) to a request that carried a credential of auth-scheme
+// scheme ("Bearer"; "" for a bare key or a header of another name):
+//
+//   - no challenge: challengeRefresh (today's servers often send none);
+//   - scheme set, a challenge of it: challengeDenied when one of its
+//     error params is "insufficient_scope" or "invalid_request", else
+//     challengeRefresh (error="invalid_token", no error, or an extension
+//     code a new token may fix: RFC 6750 §3 lets a server add codes);
+//   - scheme set, challenges none of which is of it: challengeNotOurs (a
+//     server refusing a bearer token says Bearer, RFC 6750 §3);
+//   - scheme "": challengeDenied for an error param above in any
+//     challenge, challengeNotOurs when every challenge is the signature
+//     verifier's (signer.ChallengeScheme), else challengeRefresh.
+//
+// It runs on 401s only; it allocates for a quoted error value only.
+func challengeVerdict(h http.Header, scheme string) challenge {
+	vals := h["Www-Authenticate"]
+	var any, ours, denied bool
+	onlySig := true
+	for _, v := range vals {
+		scanChallenges(v, func(s, name, value string) {
+			if name == "" {
+				any = true
+				ours = ours || scheme != "" && strings.EqualFold(s, scheme)
+				onlySig = onlySig && strings.EqualFold(s, signer.ChallengeScheme)
+				return
 			}
-		}
+			if (scheme == "" || strings.EqualFold(s, scheme)) && strings.EqualFold(name, "error") &&
+				(value == "insufficient_scope" || value == "invalid_request") {
+				denied = true
+			}
+		})
 	}
-	return true
+	switch {
+	case !any:
+		return challengeRefresh
+	case denied:
+		return challengeDenied
+	case scheme != "" && !ours, scheme == "" && onlySig:
+		return challengeNotOurs
+	}
+	return challengeRefresh
 }
 
 // challengeErrors returns the values of the "error" auth-params in one
-// WWW-Authenticate field value (RFC 9110 §11.6.1: challenges separated by
-// commas, each a scheme followed by token68 or auth-params whose values
-// are tokens or quoted strings).
+// WWW-Authenticate field value, whatever their challenge's scheme.
 func challengeErrors(v string) []string {
 	var out []string
+	scanChallenges(v, func(_, name, value string) {
+		if name != "" && strings.EqualFold(name, "error") {
+			out = append(out, value)
+		}
+	})
+	return out
+}
+
+// scanChallenges calls fn for each challenge in v, one WWW-Authenticate
+// field value (RFC 9110 §11.6.1: challenges separated by commas, each an
+// auth-scheme followed by a token68 or by comma-separated auth-params
+// whose values are tokens or quoted strings): fn(scheme, "", "") as it
+// starts, then fn(scheme, name, value) for each of its auth-params. A
+// token that no "=" follows starts a challenge, unless it comes right
+// after the scheme (a token68); quoted strings are skipped whole, so a
+// comma or a scheme inside one is not read. Malformed input is skipped
+// over, a character at a time; params before any scheme get scheme "".
+func scanChallenges(v string, fn func(scheme, name, value string)) {
 	s := v
+	scheme := ""
+	afterScheme := false // a bare token now is the scheme's token68
 	for {
-		s = strings.TrimLeft(s, " \t,")
+		s = strings.TrimLeft(s, " \t")
 		if s == "" {
-			return out
+			return
+		}
+		switch s[0] {
+		case ',':
+			afterScheme = false
+			s = s[1:]
+			continue
+		case '"':
+			_, s = quotedString(s)
+			afterScheme = false
+			continue
+		case '=':
+			s = s[1:]
+			continue
 		}
 		name := s[:tokenEnd(s)]
 		s = strings.TrimLeft(s[len(name):], " \t")
 		if !strings.HasPrefix(s, "=") {
-			if name == "" { // not a token: skip a character and go on
-				s = s[1:]
+			if afterScheme { // token68
+				afterScheme = false
+				continue
 			}
-			continue // an auth-scheme (or token68)
+			scheme = name
+			afterScheme = true
+			fn(scheme, "", "")
+			continue
 		}
+		afterScheme = false
 		s = strings.TrimLeft(s[1:], " \t")
 		var val string
 		if strings.HasPrefix(s, `"`) {
@@ -480,9 +619,7 @@ func challengeErrors(v string) []string {
 			val = s[:tokenEnd(s)]
 			s = s[len(val):]
 		}
-		if strings.EqualFold(name, "error") {
-			out = append(out, val)
-		}
+		fn(scheme, name, val)
 	}
 }
 

@@ -44,8 +44,51 @@ func TestReplayChallenge(t *testing.T) {
 		for _, v := range tc.values {
 			h.Add("WWW-Authenticate", v)
 		}
-		if got := replayChallenge(h); got != tc.want {
-			t.Errorf("%q: %v, want %v", tc.values, got, tc.want)
+		if got := challengeVerdict(h, "Bearer"); (got == challengeRefresh) != tc.want || !tc.want && got != challengeDenied {
+			t.Errorf("%q: %v, want replay %v", tc.values, got, tc.want)
+		}
+	}
+}
+
+func TestChallengeVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		scheme string
+		values []string
+		want   challenge
+	}{
+		{"Bearer", nil, challengeRefresh},
+		{"Bearer", []string{``}, challengeRefresh},
+		{"Bearer", []string{`, ,`}, challengeRefresh},
+		{"Bearer", []string{`Signature`}, challengeNotOurs},
+		{"Bearer", []string{`Basic realm="x"`}, challengeNotOurs},
+		{"Bearer", []string{`Basic realm="a, Bearer error=\"invalid_token\""`}, challengeNotOurs},
+		{"Bearer", []string{`Negotiate abc==, Signature`}, challengeNotOurs},
+		{"Bearer", []string{`Negotiate abc==`, `Bearer error=invalid_token`}, challengeRefresh},
+		{"Bearer", []string{`Negotiate Bearer`}, challengeNotOurs}, // Bearer is Negotiate's token68
+		{"Bearer", []string{`Bearer realm="api"`}, challengeRefresh},
+		{"Bearer", []string{`Signature, Bearer realm="api"`}, challengeRefresh},
+		{"Bearer", []string{`Signature, bearer error="invalid_token"`}, challengeRefresh},
+		{"Bearer", []string{`Signature error="invalid_request", Bearer error="invalid_token"`}, challengeRefresh},
+		{"Bearer", []string{`Bearer error="expired_token"`}, challengeRefresh},
+		{"Bearer", []string{`Bearer realm="x", error="insufficient_scope", scope="a b"`}, challengeDenied},
+		{"Bearer", []string{`Basic error="invalid_request"`}, challengeNotOurs},
+		{"Bearer", []string{`"junk"`}, challengeRefresh},
+		{"Bearer", []string{`error="invalid_token"`}, challengeRefresh}, // no scheme: no challenge
+		{"DPoP", []string{`DPoP error="invalid_token"`}, challengeRefresh},
+		{"DPoP", []string{`Bearer error="invalid_token"`}, challengeNotOurs},
+		{"", []string{`Signature`}, challengeNotOurs},
+		{"", []string{`Signature`, `Signature`}, challengeNotOurs},
+		{"", []string{`Signature, Basic realm="x"`}, challengeRefresh},
+		{"", []string{`ApiKey`}, challengeRefresh},
+		{"", []string{`Basic realm="x", Bearer error="insufficient_scope"`}, challengeDenied},
+		{"", nil, challengeRefresh},
+	} {
+		h := http.Header{}
+		for _, v := range tc.values {
+			h.Add("WWW-Authenticate", v)
+		}
+		if got := challengeVerdict(h, tc.scheme); got != tc.want {
+			t.Errorf("%q for %q: %v, want %v", tc.values, tc.scheme, got, tc.want)
 		}
 	}
 }
