@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"weak"
 )
 
@@ -18,15 +19,29 @@ import (
 // following a redirect response the layer returned: each layer that needs
 // to know keeps a redirects set, adds each redirect response it returns
 // (pend) and takes it out for the first request that follows it (follow).
-// A request without Response costs a nil check; a redirect response costs
-// a weak pointer, a cleanup and a map entry, which goes when its hop comes
-// or the response is garbage collected.
+// A layer above may hand http.Client a copy of that response (a caller's
+// WithCallLayer layer: a cache, a rewrite), so the hop's Response is not
+// the one the layer returned; the copy keeps its Request, by which the hop
+// is found then. A request without Response costs a nil check; a redirect
+// response costs an entry, two weak pointers, two cleanups and two map
+// entries, which go when its hop comes or both the response and its
+// request are garbage collected.
 
 // redirects holds the redirect responses a layer returned that no request
 // has followed yet, each with a value the layer wants back at the hop. The
 // zero value is an empty set.
 type redirects[V any] struct {
-	m sync.Map // weak.Pointer[http.Response] -> V
+	// weak.Pointer[http.Response] (the response) and
+	// weak.Pointer[http.Request] (its Request) -> *pending[V]
+	m sync.Map
+}
+
+// pending is a redirect response in a redirects set.
+type pending[V any] struct {
+	v     V
+	taken atomic.Bool // its hop came
+	resp  weak.Pointer[http.Response]
+	req   weak.Pointer[http.Request] // zero: the response had no Request
 }
 
 // isRedirect reports whether http.Client may follow resp: a 301, 302,
@@ -42,10 +57,25 @@ func isRedirect(resp *http.Response) bool {
 
 // pend adds resp, a redirect response the layer returns, with v.
 func (s *redirects[V]) pend(resp *http.Response, v V) {
-	wp := weak.Make(resp)
-	s.m.Store(wp, v)
-	runtime.AddCleanup(resp, func(wp weak.Pointer[http.Response]) { s.m.Delete(wp) }, wp)
+	p := &pending[V]{v: v, resp: weak.Make(resp)}
+	s.m.Store(p.resp, p)
+	runtime.AddCleanup(resp, s.forget, cleanupKey[V]{p.resp, p})
+	if resp.Request != nil {
+		p.req = weak.Make(resp.Request)
+		s.m.Store(p.req, p)
+		runtime.AddCleanup(resp.Request, s.forget, cleanupKey[V]{p.req, p})
+	}
 }
+
+// cleanupKey is a key of s.m to delete once its pointer is collected, if
+// it still holds p (another response with the same Request may replace
+// it).
+type cleanupKey[V any] struct {
+	key any
+	p   *pending[V]
+}
+
+func (s *redirects[V]) forget(k cleanupKey[V]) { s.m.CompareAndDelete(k.key, k.p) }
 
 // follow reports whether req is the first request following a redirect
 // response in s, a redirect hop, and returns the value it was added with;
@@ -54,9 +84,21 @@ func (s *redirects[V]) follow(req *http.Request) (v V, hop bool) {
 	if req.Response == nil {
 		return v, false
 	}
-	x, ok := s.m.LoadAndDelete(weak.Make(req.Response))
+	x, ok := s.m.Load(weak.Make(req.Response))
+	if !ok && req.Response.Request != nil {
+		// A copy of the response the layer returned.
+		x, ok = s.m.Load(weak.Make(req.Response.Request))
+	}
 	if !ok {
 		return v, false
 	}
-	return x.(V), true
+	p := x.(*pending[V])
+	if !p.taken.CompareAndSwap(false, true) {
+		return v, false // another request followed it first
+	}
+	s.m.CompareAndDelete(p.resp, p)
+	if p.req != (weak.Pointer[http.Request]{}) {
+		s.m.CompareAndDelete(p.req, p)
+	}
+	return p.v, true
 }
