@@ -7,15 +7,13 @@ import (
 	"io"
 	"net/http"
 	"reflect"
-	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"weak"
 
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/securecall/securecall/internal/ascii"
+	"github.com/securecall/securecall/internal/hops"
 	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/internal/stackhook"
 	"github.com/securecall/securecall/transport"
@@ -114,9 +112,8 @@ type entry struct {
 	idle   idleCloser        // the base transport's pool; nil when it has none
 	audit  http.RoundTripper // the audit layer; nil without WithAuditLog
 	// redirects holds the redirect responses the stack returned that no
-	// hop has followed yet; an entry goes when its hop comes, or when the
-	// response is garbage collected.
-	redirects sync.Map // weak.Pointer[http.Response] -> struct{}
+	// hop has followed yet.
+	redirects hops.Set[struct{}]
 }
 
 // idleCloser is what http.Client.CloseIdleConnections looks for on its
@@ -152,37 +149,16 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp, err := e.next.RoundTrip(req)
-	if resp != nil && isRedirect(resp) {
-		e.pend(resp)
+	if resp != nil && hops.IsRedirect(resp) {
+		e.redirects.Pend(resp, struct{}{})
 	}
 	return resp, err
-}
-
-// isRedirect reports whether http.Client may follow resp.
-func isRedirect(resp *http.Response) bool {
-	switch resp.StatusCode {
-	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
-		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		return resp.Header.Get("Location") != ""
-	}
-	return false
-}
-
-// pend records resp, a redirect response the stack returns, as one a hop
-// may follow.
-func (e *entry) pend(resp *http.Response) {
-	wp := weak.Make(resp)
-	e.redirects.Store(wp, struct{}{})
-	runtime.AddCleanup(resp, func(wp weak.Pointer[http.Response]) { e.redirects.Delete(wp) }, wp)
 }
 
 // followed reports whether req is the first hop following a redirect
 // response the stack returned, and marks that response followed.
 func (e *entry) followed(req *http.Request) bool {
-	if req.Response == nil {
-		return false
-	}
-	_, ok := e.redirects.LoadAndDelete(weak.Make(req.Response))
+	_, ok := e.redirects.Follow(req)
 	return ok
 }
 

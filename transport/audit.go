@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/securecall/securecall/internal/hops"
 	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/internal/stackhook"
 )
@@ -111,19 +112,19 @@ type auditLayer struct {
 	msg    string
 	policy *redact.Policy
 	now    func() time.Time
-	hops   redirects[struct{}] // the redirect responses returned
+	hops   hops.Set[struct{}] // the redirect responses returned
 }
 
 func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	if !a.log.Enabled(ctx, a.level) {
 		resp, err := a.next.RoundTrip(req)
-		if resp != nil && err == nil && isRedirect(resp) {
-			a.hops.pend(resp, struct{}{}) // the level may change by the hop
+		if resp != nil && err == nil && hops.IsRedirect(resp) {
+			a.hops.Pend(resp, struct{}{}) // the level may change by the hop
 		}
 		return resp, invalidForHTTP2(req, err)
 	}
-	_, hop := a.hops.follow(req)
+	_, hop := a.hops.Follow(req)
 	rec, r, created := withCallRecord(req, hop)
 	rctx := r.Context() // read now: inner layers may replace r's in place
 	// And the method and URL: inside a call scope, req may become the
@@ -149,8 +150,8 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// arrives unconverted), in the record and for the caller alike.
 	err = invalidForHTTP2(r, err)
 	a.write(rctx, method, u, rec, CallAttempts(rctx), resp, err, d)
-	if resp != nil && isRedirect(resp) {
-		a.hops.pend(resp, struct{}{})
+	if resp != nil && hops.IsRedirect(resp) {
+		a.hops.Pend(resp, struct{}{})
 	}
 	return resp, err
 }

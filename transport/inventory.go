@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/securecall/securecall/internal/hops"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -1211,11 +1212,11 @@ func NewInventoryLayer(next http.RoundTripper, inv *Inventory) (http.RoundTrippe
 type inventoryLayer struct {
 	next http.RoundTripper
 	inv  *Inventory
-	hops redirects[struct{}] // the redirect responses returned
+	hops hops.Set[struct{}] // the redirect responses returned
 }
 
 func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
-	_, hop := l.hops.follow(req)
+	_, hop := l.hops.Follow(req)
 	rec, r, created := withCallRecord(req, hop)
 	cs := ownedScope(r)
 	// Read before next: inside a call scope, req may become the call's
@@ -1261,8 +1262,8 @@ func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		o.TLSVersion = resp.TLS.Version
 	}
 	l.inv.Record(o)
-	if isRedirect(resp) {
-		l.hops.pend(resp, struct{}{})
+	if hops.IsRedirect(resp) {
+		l.hops.Pend(resp, struct{}{})
 	}
 	return resp, nil
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/securecall/securecall/internal/hops"
 )
 
 // Defaults of LimitsConfig.
@@ -225,7 +227,7 @@ type limitsLayer struct {
 	media     []mediaPattern
 	// hops holds the redirects http.Client follows that the layer
 	// returned, each with whether its chain's first request is replayable.
-	hops redirects[bool]
+	hops hops.Set[bool]
 }
 
 func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -238,7 +240,7 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// its Response.Request, which a new call built from a redirected call's
 	// response (resp.Request.Clone, keeping Response) has too, leading back
 	// into the earlier call's chain. req starts a chain when it is no hop.
-	replayable, hop := l.hops.follow(req)
+	replayable, hop := l.hops.Follow(req)
 	if !hop {
 		replayable = bodyReplayable(req)
 	}
@@ -272,7 +274,7 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if followed {
-		l.hops.pend(resp, replayable) // its hop's chain is req's
+		l.hops.Pend(resp, replayable) // its hop's chain is req's
 	}
 	if l.maxBody < 0 || !mayHaveBody || resp.Body == http.NoBody {
 		return resp, nil

@@ -1,4 +1,7 @@
-package transport
+// Package hops tells a redirect hop from a new call: the transport
+// layers that keep per-call records (limits, inventory, audit) and the
+// client's entry share it.
+package hops
 
 import (
 	"net/http"
@@ -8,8 +11,6 @@ import (
 	"weak"
 )
 
-// Telling a redirect hop from a new call.
-//
 // http.Client sends a redirect hop with Response set to the redirect
 // response the stack returned, and the first request's context. But
 // req.Response alone does not make a hop: a new call built from a
@@ -17,8 +18,8 @@ import (
 // poll) keeps the Response Clone copies, and is a call of its own, with
 // its own route and its own redirect chain. A hop is the first request
 // following a redirect response the layer returned: each layer that needs
-// to know keeps a redirects set, adds each redirect response it returns
-// (pend) and takes it out for the first request that follows it (follow).
+// to know keeps a Set, adds each redirect response it returns
+// (Pend) and takes it out for the first request that follows it (Follow).
 // A layer above may hand http.Client a copy of that response (a caller's
 // WithCallLayer layer: a cache, a rewrite), so the hop's Response is not
 // the one the layer returned; the copy keeps its Request, by which the hop
@@ -27,10 +28,10 @@ import (
 // entries, which go when its hop comes or both the response and its
 // request are garbage collected.
 
-// redirects holds the redirect responses a layer returned that no request
+// Set holds the redirect responses a layer returned that no request
 // has followed yet, each with a value the layer wants back at the hop. The
 // zero value is an empty set.
-type redirects[V any] struct {
+type Set[V any] struct {
 	// weak.Pointer[http.Response] (the response) and
 	// weak.Pointer[http.Request] (its Request) -> *pending[V]
 	m sync.Map
@@ -44,9 +45,9 @@ type pending[V any] struct {
 	req   weak.Pointer[http.Request] // zero: the response had no Request
 }
 
-// isRedirect reports whether http.Client may follow resp: a 301, 302,
+// IsRedirect reports whether http.Client may follow resp: a 301, 302,
 // 303, 307 or 308 with a Location.
-func isRedirect(resp *http.Response) bool {
+func IsRedirect(resp *http.Response) bool {
 	switch resp.StatusCode {
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
 		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
@@ -55,8 +56,8 @@ func isRedirect(resp *http.Response) bool {
 	return false
 }
 
-// pend adds resp, a redirect response the layer returns, with v.
-func (s *redirects[V]) pend(resp *http.Response, v V) {
+// Pend adds resp, a redirect response the layer returns, with v.
+func (s *Set[V]) Pend(resp *http.Response, v V) {
 	p := &pending[V]{v: v, resp: weak.Make(resp)}
 	s.m.Store(p.resp, p)
 	runtime.AddCleanup(resp, s.forget, cleanupKey[V]{p.resp, p})
@@ -75,12 +76,12 @@ type cleanupKey[V any] struct {
 	p   *pending[V]
 }
 
-func (s *redirects[V]) forget(k cleanupKey[V]) { s.m.CompareAndDelete(k.key, k.p) }
+func (s *Set[V]) forget(k cleanupKey[V]) { s.m.CompareAndDelete(k.key, k.p) }
 
-// follow reports whether req is the first request following a redirect
+// Follow reports whether req is the first request following a redirect
 // response in s, a redirect hop, and returns the value it was added with;
 // the response is taken out of s.
-func (s *redirects[V]) follow(req *http.Request) (v V, hop bool) {
+func (s *Set[V]) Follow(req *http.Request) (v V, hop bool) {
 	if req.Response == nil {
 		return v, false
 	}
