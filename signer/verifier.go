@@ -105,7 +105,9 @@ type VerifierOptions struct {
 	// against the body whatever this option says.
 	AllowUnsignedBody bool
 
-	// Tag, when set, must equal the signature's tag parameter.
+	// Tag, when set, must equal the signature's tag parameter. It is an
+	// sf-string: printable ASCII only (as Options.Tag), or NewVerifier
+	// returns a *ConfigError naming it.
 	Tag string
 
 	// MaxAge bounds how old created may be (plus ClockSkew). Zero means
@@ -206,6 +208,11 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	}
 	if v.label != "" && !validSFKey(v.label) {
 		return nil, &ConfigError{Option: "VerifierOptions.Label", Reason: "not a structured-field key"}
+	}
+	// No signature carries a tag that is no sf-string, and Middleware's
+	// Accept-Signature writes it as one.
+	if !validSFString(v.tag) {
+		return nil, &ConfigError{Option: "VerifierOptions.Tag", Reason: "tag must be printable ASCII"}
 	}
 	v.required = opts.Required
 	if v.required == nil {
