@@ -115,7 +115,8 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 //
 // The span carries http.request.method (an unknown method becomes _OTHER,
 // with http.request.method_original), server.address (the host name
-// lower-case, without a trailing dot, in punycode, as HostKey names it),
+// lower-case, without a trailing dot, in punycode, an IP address in its
+// standard form, as HostKey names it),
 // server.port, url.full
 // (redacted), http.response.status_code, AttemptCountKey (read from a
 // per-call counter NewAttemptTrace increments; see CallAttempts) and, on
@@ -486,15 +487,20 @@ func methodOf(m string) *method {
 // host): lower-case, without one trailing dot, an internationalised name
 // in its punycode form ("api.example.com" for "API.Example.com.",
 // "xn--bcher-kva.example" for "bücher.example"), so that one server is
-// one server.address; an IPv6 literal is given as written, without its
-// brackets. A host longer than a DNS name (253 bytes) is "_invalid".
+// one server.address; an IP address as HostKey gives it too, an IPv6
+// literal without its brackets: in its RFC 5952 form with its zone as
+// written ("fe80::1%ETH0" for "[FE80:0::1%25ETH0]"), an IPv4-mapped one
+// and an IPv4 address in a legacy form in dotted-decimal ("127.0.0.1" for
+// "[::ffff:7f00:1]" and "127.1"). A host longer than a DNS name (253
+// bytes) is "_invalid".
 //
 // Called twice a call (call and attempt trace), it splits Host in one
 // backward pass instead of four (the last '@', url.URL's Hostname and
 // Port, utf8.ValidString), which also tells whether the name is already
 // in its normal form (lower-case ASCII: only a trailing dot to drop, at
 // no allocation); the result is Hostname and Port's of Host after its
-// last '@', the name normalised as originHost does, with invalid UTF-8
+// last '@', the name normalised as originHost and ipv4Key do (an IP
+// literal as ipLiteralKey does, without brackets), with invalid UTF-8
 // replaced.
 func serverOf(u *url.URL) (string, int) {
 	hp := u.Host
@@ -527,11 +533,21 @@ func serverOf(u *url.URL) (string, int) {
 		host, port = hp[:colon], hp[colon+1:]
 	}
 	if len(host) >= 2 && host[0] == '[' && host[len(host)-1] == ']' {
-		host = host[1 : len(host)-1]
-	} else if !ascii || upper {
-		host, _ = originHostSlow(host)
-	} else if host != "" && host[len(host)-1] == '.' {
-		host = host[:len(host)-1]
+		// HostKey's form: RFC 5952, the zone as written, an IPv4-mapped
+		// address as IPv4 (no allocation for a canonical literal).
+		if k, ok := ipLiteralKey(host); ok {
+			host = k
+		}
+		if len(host) >= 2 && host[0] == '[' {
+			host = host[1 : len(host)-1]
+		}
+	} else {
+		if !ascii || upper {
+			host, _ = originHostSlow(host)
+		} else if host != "" && host[len(host)-1] == '.' {
+			host = host[:len(host)-1]
+		}
+		host = ipv4Key(host) // "127.1" is 127.0.0.1, as HostKey says
 	}
 	if !ascii {
 		host = validUTF8(host)
