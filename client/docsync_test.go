@@ -281,3 +281,36 @@ func docDuration(d time.Duration) string {
 	}
 	return strconv.FormatInt(int64(d/time.Minute), 10) + " min"
 }
+
+// TestErrorsDocNamesEveryError checks that docs/errors.md, "every error a
+// caller can branch on", names each exported sentinel (var Err...) and
+// error type (type ...Error) of the packages whose errors reach a caller.
+func TestErrorsDocNamesEveryError(t *testing.T) {
+	doc := readDoc(t, "errors.md", false)
+	total := 0
+	for _, pkg := range []string{"client", "transport", "signer", "tokens", "tokens/keyring", "fleet", "openapi"} {
+		_, vars, types := exportedDecls(t, filepath.Join("..", pkg))
+		short := filepath.Base(pkg)
+		var names []string
+		for _, v := range vars {
+			if strings.HasPrefix(v, "Err") {
+				names = append(names, v)
+			}
+		}
+		for _, ty := range types {
+			if strings.HasSuffix(ty, "Error") {
+				names = append(names, ty)
+			}
+		}
+		for _, n := range names {
+			total++
+			re := regexp.MustCompile("`\\*?(?:" + regexp.QuoteMeta(short) + "\\.)?" + n + "\\b")
+			if !re.MatchString(doc) {
+				t.Errorf("docs/errors.md does not name %s.%s", short, n)
+			}
+		}
+	}
+	if total < 60 {
+		t.Fatalf("found %d errors in the packages: the parse went wrong", total)
+	}
+}
