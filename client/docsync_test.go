@@ -170,10 +170,10 @@ func TestConfigurationDocDefaultsMatchConstants(t *testing.T) {
 		"DefaultBreakerProbeTimeout":        int64(transport.DefaultBreakerProbeTimeout),
 		"DefaultBreakerConsecutiveFailures": transport.DefaultBreakerConsecutiveFailures,
 	}
-	seen := 0
+	seen := map[string]bool{}
 	re := regexp.MustCompile("`(?:transport\\.|client\\.)?(Default[A-Za-z0-9]+)` = " + quantityRE)
 	for _, m := range re.FindAllStringSubmatch(doc, -1) {
-		seen++
+		seen[m[1]] = true
 		want, ok := consts[m[1]]
 		if !ok {
 			t.Errorf("docs/configuration.md quotes %s = %s %s: add the constant to this test", m[1], m[2], m[3])
@@ -183,8 +183,14 @@ func TestConfigurationDocDefaultsMatchConstants(t *testing.T) {
 			t.Errorf("docs/configuration.md: %s = %s %s, the constant is %v", m[1], m[2], m[3], codeQuantity(m[3], want))
 		}
 	}
-	if seen < 8 {
-		t.Errorf("found %d \"`DefaultX` = value\" in docs/configuration.md, want the 8 of the base table and the options at least", seen)
+	// The base transport's defaults (transport.BaseConfig, whose zero
+	// fields mean them), in the page's table of them.
+	for _, name := range []string{"DefaultDialTimeout", "DefaultKeepAlive", "DefaultTLSHandshakeTimeout",
+		"DefaultIdleConnTimeout", "DefaultMaxIdleConnsPerHost", "DefaultHTTP2ReadIdleTimeout",
+		"DefaultMaxResponseHeaderBytes"} {
+		if !seen[name] {
+			t.Errorf("docs/configuration.md does not quote the base transport default %s (\"`%s` = value\")", name, name)
+		}
 	}
 
 	std := transport.StandardPreset()
