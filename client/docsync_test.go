@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -318,5 +319,44 @@ func TestErrorsDocNamesEveryError(t *testing.T) {
 	}
 	if total < 60 {
 		t.Fatalf("found %d errors in the packages: the parse went wrong", total)
+	}
+}
+
+// TestErrorsDocRetriedMatchesClassify checks the "retried?" column of
+// docs/errors.md's table of sentinels against transport.Classify: a
+// sentinel said never to be retried must be ClassPermanent, unless its row
+// says it is decided above the retry layer, which then never sees it.
+func TestErrorsDocRetriedMatchesClassify(t *testing.T) {
+	doc := readDoc(t, "errors.md", false)
+	sentinels := map[string]error{
+		"ErrPinMismatch": transport.ErrPinMismatch, "ErrInsecureTLS": transport.ErrInsecureTLS,
+		"ErrRedirectDenied": transport.ErrRedirectDenied, "ErrEgressDenied": transport.ErrEgressDenied,
+		"ErrCircuitOpen": transport.ErrCircuitOpen, "ErrRateLimited": transport.ErrRateLimited,
+		"ErrNotReplayable": transport.ErrNotReplayable, "ErrResponseTooLarge": transport.ErrResponseTooLarge,
+		"ErrClosed": transport.ErrClosed, "ErrMediaTypeDenied": transport.ErrMediaTypeDenied,
+		"ErrSchemaViolation": transport.ErrSchemaViolation, "ErrUnsafePath": transport.ErrUnsafePath,
+		"ErrInvalidRequest": transport.ErrInvalidRequest, "ErrCertificateNotYetValid": transport.ErrCertificateNotYetValid,
+	}
+	rows := regexp.MustCompile("(?m)^\\| `(Err[A-Za-z]+)`.*\\| ([^|]*) \\|$").FindAllStringSubmatch(doc, -1)
+	if len(rows) < len(sentinels) {
+		t.Fatalf("found %d rows of sentinels in docs/errors.md, want %d", len(rows), len(sentinels))
+	}
+	for _, row := range rows {
+		err, ok := sentinels[row[1]]
+		if !ok {
+			t.Errorf("docs/errors.md has a row for %s: add it to this test", row[1])
+			continue
+		}
+		retried := row[2]
+		if !strings.HasPrefix(retried, "never") && !strings.HasPrefix(retried, "no") {
+			continue
+		}
+		if strings.Contains(row[0], "above the retry layer") {
+			continue
+		}
+		v := transport.Classify(t.Context(), nil, fmt.Errorf("layer: %w", err), time.Now())
+		if v.Class != transport.ClassPermanent {
+			t.Errorf("docs/errors.md: %s is retried %q, transport.Classify says %v", row[1], retried, v.Class)
+		}
 	}
 }
