@@ -24,7 +24,7 @@ type APIKeyConfig struct {
 	// different (rotated) key; one whose WWW-Authenticate challenges are
 	// all "Signature" (a signer.Verifier's Middleware refusing the
 	// signature) keeps it, and replays once with it when the 401 carries
-	// Accept-Signature.
+	// Accept-Signature and the refused request was signed.
 	Source tokens.Source
 
 	// Scope decides, on every RoundTrip, whether the request's URL (and

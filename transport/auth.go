@@ -81,9 +81,10 @@ type AuthConfig struct {
 // not about the token, such as the "Signature" of a signer.Verifier's
 // Middleware refusing a stale or replayed signature: the token is kept (no invalidation, no
 // token request). When that 401 carries Accept-Signature (RFC 9421 §5.1,
-// the server asks for a signature), the request is replayed once with the
-// same token, which the sign layer below signs afresh; otherwise the 401 is
-// returned as is. With a Header other than Authorization, whose challenges
+// the server asks for a signature) and the refused request was signed,
+// the request is replayed once with the same token, which the sign layer
+// below signs afresh; otherwise (no sign layer below: the replay would go
+// out unsigned again) the 401 is returned as is. With a Header other than Authorization, whose challenges
 // name no scheme of the token's, only a 401 whose challenges are all
 // "Signature" is taken as not about it.
 //
@@ -278,8 +279,11 @@ func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	case challengeDenied:
 		return resp, nil
 	case challengeNotOurs:
-		if len(resp.Header["Accept-Signature"]) == 0 {
-			return resp, nil // neither a new token nor the same request again would do
+		if len(resp.Header["Accept-Signature"]) == 0 || !sentSigned(resp, r) {
+			// Neither a new token nor the same request again would do:
+			// without a signature on the refused request (no sign layer
+			// below) the replay would go out as unsigned as it did.
+			return resp, nil
 		}
 		// The server asks for a signature: the sign layer signs the
 		// replay afresh, under the token the server did not refuse.
@@ -290,6 +294,16 @@ func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return l.replay(ctx, r, body, tok, resp)
 	}
 	return l.recover(ctx, r, tok, resp)
+}
+
+// sentSigned reports whether the request resp answers, as it was sent
+// (resp.Request; r when the transport below set none), carried an HTTP
+// message signature, which a sign layer below makes afresh on a replay.
+func sentSigned(resp *http.Response, r *http.Request) bool {
+	if resp.Request != nil {
+		r = resp.Request
+	}
+	return len(r.Header["Signature-Input"]) > 0
 }
 
 // scheme returns the auth-scheme a 401's challenge names when it is about

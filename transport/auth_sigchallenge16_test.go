@@ -187,9 +187,12 @@ func TestAuth401ChallengeNotAboutToken(t *testing.T) {
 		second   string   // token of the replay ("" none)
 		fetches  int32    // for the call and the one after it
 		nextSent string   // token the next call sends
+		unsigned bool     // the request goes out without a signature (no sign layer below)
 	}{
 		{name: "signature challenge", hdr: []string{"WWW-Authenticate", "Signature", "Accept-Signature", askSig},
 			sends: 2, second: "Bearer t1", fetches: 1, nextSent: "Bearer t1"},
+		{name: "signature challenge, request not signed", hdr: []string{"WWW-Authenticate", "Signature", "Accept-Signature", askSig},
+			unsigned: true, sends: 1, fetches: 1, nextSent: "Bearer t1"},
 		{name: "Accept-Signature beside Basic", hdr: []string{"WWW-Authenticate", `Basic realm="x"`, "Accept-Signature", askSig},
 			sends: 2, second: "Bearer t1", fetches: 1, nextSent: "Bearer t1"},
 		{name: "Basic only", hdr: []string{"WWW-Authenticate", `Basic realm="a, Bearer error=\"invalid_token\""`},
@@ -208,7 +211,13 @@ func TestAuth401ChallengeNotAboutToken(t *testing.T) {
 			first := transporttest.Respond(401, "denied", tc.hdr...)
 			next := transporttest.NewResponder(first, transporttest.Respond(200, "ok"), transporttest.Respond(200, "ok"))
 			rt := newAuth(t, next, authCache(t, src))
-			resp, err := rt.RoundTrip(authReq(t, "POST", "https://api.example.test/v1", `{"n":1}`))
+			req := authReq(t, "POST", "https://api.example.test/v1", `{"n":1}`)
+			if !tc.unsigned {
+				// What a sign layer below would have added.
+				req.Header.Set("Signature-Input", `sig1=("@method");created=1`)
+				req.Header.Set("Signature", `sig1=:AAAA:`)
+			}
+			resp, err := rt.RoundTrip(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +288,10 @@ func TestAPIKeySignature401KeepsKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp := roundTripOK(t, rt, authReq(t, "GET", "https://api.example.test/v1", ""))
+			req := authReq(t, "GET", "https://api.example.test/v1", "")
+			req.Header.Set("Signature-Input", `sig1=("@method");created=1`) // as a sign layer below would
+			req.Header.Set("Signature", `sig1=:AAAA:`)
+			resp := roundTripOK(t, rt, req)
 			if resp.StatusCode != 200 {
 				t.Fatalf("status %d after the replay", resp.StatusCode)
 			}
