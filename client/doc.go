@@ -39,7 +39,12 @@
 // both until the response body is closed. A body read either of them cuts
 // fails with a *transport.BodyTimeoutError naming it (errors.Is with
 // context.DeadlineExceeded holds); a read cut by the caller's own context
-// deadline fails with net/http's plain context.DeadlineExceeded.
+// deadline fails with net/http's plain context.DeadlineExceeded. An
+// HTTP/1 body of unknown length (chunked) whose end is read once one of
+// them, or the caller's context, has ended fails so too: that end may be
+// the server's reaction to the cancellation (a Go handler that returns
+// when the client goes away ends its body cleanly), never read as the
+// body's end (docs/resilience.md).
 //
 // Secure defaults: TLS 1.2 minimum, InsecureSkipVerify refused, no proxy
 // from the environment, URLs redacted in spans, metrics and errors.

@@ -166,6 +166,18 @@ func (e *AttemptTimeoutError) Is(target error) bool { return target == context.D
 // Timeout reports true, as for the bare context error it stands for; the
 // caller's own deadline (or cancellation) ending a read is reported as
 // net/http reports it, a plain context error, never as a BodyTimeoutError.
+//
+// The end (io.EOF) of an HTTP/1 body of unknown length (chunked, or ended
+// by the connection's close), read once the timeout that bounds it has run
+// out, is such a read too: net/http's HTTP/1.1 transport can report, as
+// the body's end, the clean end a Go handler that returns when the client
+// goes away sends in reaction to the cancellation, and a body cut short
+// would read as complete. The price: a body whose end reached the client
+// before the deadline, but which the caller read to its end only after
+// it, fails as the timeout's too. A body of a declared length (cut short,
+// it fails with io.ErrUnexpectedEOF or the context's error), an HTTP/2
+// body (net/http resets a canceled stream: its reads fail) and a body
+// from a transport that never looked at the context keep their io.EOF.
 type BodyTimeoutError struct {
 	// Layer is the timeout that ran out: TimeoutTotal or TimeoutAttempt.
 	Layer TimeoutLayer
@@ -568,8 +580,25 @@ func endOnClose(resp *http.Response, err error, ld *lazyDeadline, slot *cancelBo
 		slot = new(cancelBody)
 	}
 	slot.rc, slot.ld, slot.d, slot.layer = resp.Body, ld, d, layer
+	slot.open = openEnded(resp)
 	resp.Body = slot
 	return resp, nil
+}
+
+// openEnded reports whether resp's body is one whose clean end (io.EOF)
+// may be a server's reaction to the client going away rather than the
+// body's end: an HTTP/1 body of unknown length (chunked, or ended by the
+// connection's close). net/http's HTTP/1.1 transport closes the connection
+// of a request whose context ends while its body is read, but the close
+// of a TLS connection sends close_notify first, and a Go handler that
+// returns once the client goes away (r.Context() done) ends its chunked
+// body then: that end can reach the client before the close, and net/http
+// reports it as the body's EOF (2 to 6 of 12 reads cut so, over loopback).
+// A body of a declared length cut short fails (io.ErrUnexpectedEOF, or
+// the context's error), and net/http resets an HTTP/2 stream it cancels,
+// failing the body's reads, so their EOF is the body's end.
+func openEnded(resp *http.Response) bool {
+	return resp.ProtoMajor == 1 && resp.ContentLength < 0
 }
 
 // cancelBody releases a lazy deadline when the body is closed, and makes a
@@ -583,6 +612,9 @@ type cancelBody struct {
 	// bodyTimeoutAttempt), or bodyTimeoutNone (in the padding after once:
 	// the call scope holds two cancelBody, TestCallScopeSizeClass).
 	layer uint8
+	// open: the body's end may be the server's reaction to a cancellation
+	// (openEnded; in the padding too).
+	open bool
 }
 
 // The layer of a cancelBody.
@@ -594,10 +626,42 @@ const (
 
 func (b *cancelBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	if err != nil && err != io.EOF && b.layer != bodyTimeoutNone {
+	if err == io.EOF {
+		if b.open {
+			err = b.cutEOF()
+		}
+	} else if err != nil && b.layer != bodyTimeoutNone {
 		err = b.timedOut(err)
 	}
 	return n, err
+}
+
+// cutEOF returns the error of the end (io.EOF) of an open-ended body
+// (openEnded): io.EOF, unless the deadline b releases, which the
+// transport waited on, had already ended when the end was read. The end
+// is then taken for the server's reaction to the cancellation (a Go
+// handler that returns when the client goes away ends its chunked body
+// cleanly), not for the body's end, and the read fails as the deadline
+// cut it: a *BodyTimeoutError for the layer's own timeout
+// (context.DeadlineExceeded when the deadline is the total timeout's,
+// whose body wrapper, above, names it), the context's error (the caller's
+// cancellation) otherwise. The price: a body whose end had reached the
+// client before the deadline, but whose end the caller read only after it,
+// cannot be told from a cut one, and fails as the deadline's too. A body
+// of a declared length, an HTTP/2 one, one from a transport that never
+// looked at the context, or one read after Close keeps its io.EOF.
+func (b *cancelBody) cutEOF() error {
+	if !b.ld.materialized() || b.ld.released.Load() {
+		return io.EOF
+	}
+	err := b.ld.Err()
+	switch {
+	case err == nil:
+		return io.EOF
+	case err == context.DeadlineExceeded && b.layer != bodyTimeoutNone:
+		return b.timedOut(err)
+	}
+	return err
 }
 
 // timedOut returns err, a failed read, as a *BodyTimeoutError when it is

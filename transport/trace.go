@@ -129,6 +129,12 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 // and is recorded as a failed call. Errors are returned with their URLs redacted
 // (TraceConfig.Redaction.Error).
 //
+// The end (io.EOF) of an HTTP/1 body of unknown length (chunked) that the
+// layer wraps (its span is recording, or the layer tops a client.New
+// stack), read once the caller's context has ended, is that context's
+// error: it may be the server's reaction to the cancellation, not the
+// body's end (see BodyTimeoutError for the timeouts' own).
+//
 // A nil next means http.DefaultTransport. The layer never modifies the
 // caller's request: it sends a shallow copy carrying the span's context.
 func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
@@ -863,6 +869,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		// The call ends when its body is closed: the wrapper tells
 		// (span is not recording; ending it is a no-op).
+		cc.body.cutEOF = openEnded(resp)
 		resp.Body = cc.body.wrap(ctx, resp.Body, span, c.tel)
 		return resp, nil
 	}
@@ -882,6 +889,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.tel.end.ended()
 		return resp, nil
 	}
+	cc.body.cutEOF = openEnded(resp)
 	resp.Body = cc.body.wrap(ctx, resp.Body, span, c.tel)
 	return resp, nil
 }
@@ -1301,13 +1309,29 @@ func (h headerCarrier) Keys() []string {
 // Close does, without an error. A call's body also ends the call when it
 // is closed (telemetry.end).
 type tracedBody struct {
-	ctx     context.Context // the request's: classifies a read error (errorTypeIn)
-	rc      io.ReadCloser
-	span    trace.Span
-	tel     *telemetry // the layer's: its redaction policy and call end
-	done    atomic.Bool
-	closing atomic.Bool // Close has begun
+	ctx  context.Context // the request's: classifies a read error (errorTypeIn)
+	rc   io.ReadCloser
+	span trace.Span
+	tel  *telemetry // the layer's: its redaction policy and call end
+	// state: bodyDone (the span has ended), bodyClosing (Close has
+	// begun); one word, which leaves room for cutEOF in the call scope's
+	// size class (TestCallScopeSizeClass).
+	state atomic.Uint32
+	// cutEOF, set by the call trace for an open-ended body (openEnded),
+	// makes the body's end (io.EOF) read once the call's context, the
+	// caller's, has ended that context's error: as with the timeouts'
+	// deadline (cancelBody.cutEOF), an end read after the caller's
+	// cancellation or deadline may be the server's reaction to it, and a
+	// body cut short must not read as complete. A body whose end had
+	// reached the client before, but was read only after, fails so too.
+	cutEOF bool
 }
+
+// The bits of tracedBody.state.
+const (
+	bodyDone uint32 = 1 << iota
+	bodyClosing
+)
 
 // wrap sets b up over rc and returns the body to hand out: b itself, or,
 // when rc is also an io.Writer (a 101 Switching Protocols body), a wrapper
@@ -1323,6 +1347,11 @@ func (b *tracedBody) wrap(ctx context.Context, rc io.ReadCloser, span trace.Span
 func (b *tracedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil {
+		if err == io.EOF && b.cutEOF && b.state.Load()&bodyClosing == 0 {
+			if cerr := b.ctx.Err(); cerr != nil {
+				err = cerr
+			}
+		}
 		b.finish(err)
 	}
 	return n, err
@@ -1331,7 +1360,7 @@ func (b *tracedBody) Read(p []byte) (int, error) {
 func (b *tracedBody) Close() error {
 	// Before the body's own Close, which makes a Read waiting on it fail
 	// ("http2: response body closed", "use of closed network connection").
-	b.closing.Store(true)
+	b.state.Or(bodyClosing)
 	err := b.rc.Close()
 	b.finish(nil)
 	// After the body's own Close, which has put the connection back in
@@ -1341,10 +1370,10 @@ func (b *tracedBody) Close() error {
 }
 
 func (b *tracedBody) finish(err error) {
-	if !b.done.CompareAndSwap(false, true) {
+	if b.state.Or(bodyDone)&bodyDone != 0 {
 		return
 	}
-	if err != nil && err != io.EOF && !b.closing.Load() {
+	if err != nil && err != io.EOF && b.state.Load()&bodyClosing == 0 {
 		err = b.tel.policy.Error(err)
 		b.span.SetAttributes(semconv.ErrorTypeKey.String(errorTypeIn(b.ctx, err)))
 		b.span.SetStatus(codes.Error, validUTF8(err.Error()))
