@@ -294,10 +294,10 @@ func TestStressWholeStack(t *testing.T) {
 
 	baseline := runtime.NumGoroutine()
 	var (
-		bt                                            bodyTracker
+		bt                                                         bodyTracker
 		ok, closedErrs, cacheClosed, canceled, total, unauthorized atomic.Int32
-		stopRotate                                    = make(chan struct{})
-		rotateDone                                    = make(chan struct{})
+		stopRotate                                                 = make(chan struct{})
+		rotateDone                                                 = make(chan struct{})
 	)
 	go func() {
 		defer close(rotateDone)
