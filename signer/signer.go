@@ -31,6 +31,15 @@ const (
 	MinNonceSize = 16
 	// MaxNonceSize is the largest nonce a Signer accepts, in bytes.
 	MaxNonceSize = 64
+	// MaxTagLength is the longest Options.Tag (and VerifierOptions.Tag)
+	// accepted, in bytes, the same as MaxKeyIDLength and for the same
+	// reasons: the tag is sent in every signature's Signature-Input, which
+	// a Verifier refuses past MaxSignatureFieldSize, so a longer tag made a
+	// Signer whose every request was refused; 1 KiB is also the longest
+	// sf-string every RFC 8941 parser must accept (§3.3.3), and leaves
+	// room, escaped (up to 2 KiB), beside a key id for MaxSignatures
+	// members in one field.
+	MaxTagLength = 1024
 )
 
 // Param names a signature parameter (RFC 9421 §2.3). The order of
@@ -90,7 +99,9 @@ type Options struct {
 	// expires parameter (verifiers still bound the age by their MaxAge).
 	Expires time.Duration
 
-	// Tag is the tag parameter's value. Empty: no tag.
+	// Tag is the tag parameter's value. Empty: no tag. At most
+	// MaxTagLength bytes of printable ASCII (0x20-0x7E, what an sf-string
+	// may hold); any other is a *ConfigError naming Options.Tag.
 	Tag string
 
 	// Nonce is the source of nonce bytes. Nil means crypto/rand. Reads from
@@ -220,8 +231,8 @@ func New(opts Options) (*Signer, error) {
 	if opts.Expires > 0 && opts.Expires < time.Second {
 		return nil, &ConfigError{Option: "Options.Expires", Reason: "below the one-second resolution of expires"}
 	}
-	if !validSFString(opts.Tag) {
-		return nil, &ConfigError{Option: "Options.Tag", Reason: "tag must be printable ASCII"}
+	if err := checkTag("Options.Tag", opts.Tag); err != nil {
+		return nil, err
 	}
 	if opts.Tag != "" {
 		s.tag = appendSFString(nil, opts.Tag)
@@ -280,6 +291,18 @@ func New(opts Options) (*Signer, error) {
 		return &signState{base: make([]byte, 0, 512), list: make([]byte, 0, 256), out: make([]byte, 0, 512)}
 	}
 	return s, nil
+}
+
+// checkTag checks the Tag option named option: at most MaxTagLength
+// bytes of what an sf-string may hold.
+func checkTag(option, tag string) error {
+	if len(tag) > MaxTagLength {
+		return &ConfigError{Option: option, Reason: "tag is " + strconv.Itoa(len(tag)) + " bytes, longer than MaxTagLength (" + strconv.Itoa(MaxTagLength) + ")"}
+	}
+	if !validSFString(tag) {
+		return &ConfigError{Option: option, Reason: "tag must be printable ASCII"}
+	}
+	return nil
 }
 
 // Label returns the signature label.

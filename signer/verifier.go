@@ -105,9 +105,10 @@ type VerifierOptions struct {
 	// against the body whatever this option says.
 	AllowUnsignedBody bool
 
-	// Tag, when set, must equal the signature's tag parameter. It is an
-	// sf-string: printable ASCII only (as Options.Tag), or NewVerifier
-	// returns a *ConfigError naming it.
+	// Tag, when set, must equal the signature's tag parameter. As
+	// Options.Tag, at most MaxTagLength bytes of printable ASCII (what a
+	// tag parameter can carry); any other is a *ConfigError naming this
+	// field.
 	Tag string
 
 	// MaxAge bounds how old created may be (plus ClockSkew). Zero means
@@ -209,10 +210,8 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	if v.label != "" && !validSFKey(v.label) {
 		return nil, &ConfigError{Option: "VerifierOptions.Label", Reason: "not a structured-field key"}
 	}
-	// No signature carries a tag that is no sf-string, and Middleware's
-	// Accept-Signature writes it as one.
-	if !validSFString(v.tag) {
-		return nil, &ConfigError{Option: "VerifierOptions.Tag", Reason: "tag must be printable ASCII"}
+	if err := checkTag("VerifierOptions.Tag", v.tag); err != nil {
+		return nil, err
 	}
 	v.required = opts.Required
 	if v.required == nil {
