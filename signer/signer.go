@@ -40,6 +40,13 @@ const (
 	// room, escaped (up to 2 KiB), beside a key id for MaxSignatures
 	// members in one field.
 	MaxTagLength = 1024
+	// MaxLabelLength is the longest Options.Label (and
+	// VerifierOptions.Label) accepted, in bytes: the label is a
+	// Dictionary key of both Signature-Input and Signature, and 64
+	// characters is the longest key every RFC 8941 parser must accept
+	// (§3.2); a longer one may be refused by another verifier, and one
+	// past MaxSignatureFieldSize is refused by this package's.
+	MaxLabelLength = 64
 )
 
 // Param names a signature parameter (RFC 9421 §2.3). The order of
@@ -85,7 +92,8 @@ type Options struct {
 	Components []Component
 
 	// Label is the signature's label in Signature-Input and Signature.
-	// Default DefaultLabel ("sig1"). Several signers with distinct labels
+	// Default DefaultLabel ("sig1"). A structured-field key of at most
+	// MaxLabelLength bytes. Several signers with distinct labels
 	// can sign the same request.
 	Label string
 
@@ -220,6 +228,9 @@ func New(opts Options) (*Signer, error) {
 	s.label = opts.Label
 	if s.label == "" {
 		s.label = DefaultLabel
+	}
+	if len(s.label) > MaxLabelLength {
+		return nil, &ConfigError{Option: "Options.Label", Reason: "label is " + strconv.Itoa(len(s.label)) + " bytes, longer than MaxLabelLength (" + strconv.Itoa(MaxLabelLength) + ")"}
 	}
 	if !validSFKey(s.label) {
 		return nil, &ConfigError{Option: "Options.Label", Reason: "label must be a structured-field key (lower-case letters, digits, _-.*)"}

@@ -79,7 +79,8 @@ type VerifierOptions struct {
 	// Keys does.
 	KeyIDs []string
 
-	// Label, when set, is the only signature label verified. Empty: the
+	// Label, when set, is the only signature label verified (a
+	// structured-field key of at most MaxLabelLength bytes). Empty: the
 	// signatures are tried in order and the first that satisfies the whole
 	// policy is accepted. Either way a request with more than MaxSignatures
 	// signatures is refused (ErrMalformed), and a member the verifier
@@ -206,6 +207,9 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		maxAge: opts.MaxAge, skew: opts.ClockSkew, allowMissingNonce: opts.AllowMissingNonce,
 		nonces: opts.Nonces, maxBody: opts.MaxBodySize, scheme: opts.Scheme,
 		sfTypes: maps.Clone(opts.StructuredFields), clock: opts.Clock, onError: opts.ErrorHandler,
+	}
+	if len(v.label) > MaxLabelLength {
+		return nil, &ConfigError{Option: "VerifierOptions.Label", Reason: "label is " + strconv.Itoa(len(v.label)) + " bytes, longer than MaxLabelLength (" + strconv.Itoa(MaxLabelLength) + ")"}
 	}
 	if v.label != "" && !validSFKey(v.label) {
 		return nil, &ConfigError{Option: "VerifierOptions.Label", Reason: "not a structured-field key"}
