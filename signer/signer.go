@@ -88,7 +88,10 @@ type Options struct {
 	// request has its own Content-Digest, Sign checks it against the body
 	// first (a GetBody copy; empty content when there is no body, unchecked
 	// when there is a body but no GetBody) and refuses one that does not
-	// match (ErrDigestMismatch). At most MaxComponents.
+	// match (ErrDigestMismatch). At most MaxComponents, whose
+	// Signature-Input member (with the longest key id and parameter
+	// values) must fit in MaxSignatureFieldSize, past which a Verifier
+	// refuses it; more is a *ConfigError naming Options.Components.
 	Components []Component
 
 	// Label is the signature's label in Signature-Input and Signature.
@@ -294,6 +297,11 @@ func New(opts Options) (*Signer, error) {
 		return nil, &ConfigError{Option: "Options.NonceSize", Reason: fmt.Sprintf("must be between %d and %d bytes", MinNonceSize, MaxNonceSize)}
 	}
 
+	if n := s.maxInputSize(); n > MaxSignatureFieldSize {
+		return nil, &ConfigError{Option: "Options.Components", Reason: "the Signature-Input these components make can be " + strconv.Itoa(n) +
+			" bytes (with a key id of MaxKeyIDLength), larger than MaxSignatureFieldSize (" + strconv.Itoa(MaxSignatureFieldSize) + "): a verifier refuses the signature"}
+	}
+
 	s.digest = digest
 	if s.digest.size() == 0 {
 		return nil, &ConfigError{Option: "Options.Digest", Reason: "unsupported digest algorithm " + strconv.Quote(string(s.digest))}
@@ -302,6 +310,35 @@ func New(opts Options) (*Signer, error) {
 		return &signState{base: make([]byte, 0, 512), list: make([]byte, 0, 256), out: make([]byte, 0, 512)}
 	}
 	return s, nil
+}
+
+// maxInputSize returns the most bytes the Signer's Signature-Input member
+// can take: every component present, the longest value of each
+// parameter, a key id of MaxKeyIDLength bytes that all need escaping.
+func (s *Signer) maxInputSize() int {
+	n := len(s.label) + len("=()")
+	for i, c := range s.comps {
+		if i > 0 {
+			n++
+		}
+		n += len(c.id)
+	}
+	for _, p := range s.params {
+		n += len(";=") + len(p)
+		switch p {
+		case ParamCreated, ParamExpires:
+			n += len("-9223372036854775808")
+		case ParamNonce:
+			n += len(`""`) + base64.RawURLEncoding.EncodedLen(s.nonceSize)
+		case ParamKeyID:
+			n += len(`""`) + 2*MaxKeyIDLength
+		case ParamAlg:
+			n += len(`""`) + max(len(HMACSHA256), len(Ed25519))
+		case ParamTag:
+			n += len(s.tag)
+		}
+	}
+	return n
 }
 
 // checkTag checks the Tag option named option: at most MaxTagLength
