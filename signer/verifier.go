@@ -349,33 +349,37 @@ type Result struct {
 // sent its body slowly would otherwise be accepted.
 func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 	start := time.Now()
-	return v.verify(r, now, func() time.Time { return now.Add(time.Since(start)) })
+	res, _, err := v.verify(r, now, func() time.Time { return now.Add(time.Since(start)) }, nil)
+	return res, err
 }
 
-// verify is Verify with clock timing the read of the body.
-func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time) (*Result, error) {
+// verify is Verify with clock timing the read of the body. outer, when
+// not nil, is the verdict of a Middleware of v further out on the request's
+// way: a nonce it claimed is not claimed again (see Middleware). An
+// accepted request's claims are returned, for an inner Middleware.
+func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time, outer *verdict) (*Result, claims, error) {
 	if v.keys == nil {
-		return nil, zeroErr(errZeroVerifier)
+		return nil, claims{}, zeroErr(errZeroVerifier)
 	}
 	ins, sigs := r.Header.Values("Signature-Input"), r.Header.Values("Signature")
 	if len(ins) == 0 || len(sigs) == 0 {
-		return nil, &VerifyError{Err: ErrMissingSignature}
+		return nil, claims{}, &VerifyError{Err: ErrMissingSignature}
 	}
 	// The Dictionaries must parse (RFC 8941 §4.2); a member that parses but
 	// cannot be used fails only as that signature (RFC 9421 §3.2: the
 	// verifier chooses the signature, then parses its parameters).
 	inputs, err := parseInputMembers(ins)
 	if err != nil {
-		return nil, &VerifyError{Err: err}
+		return nil, claims{}, &VerifyError{Err: err}
 	}
 	sigMap, err := parseSignatureMembers(sigs)
 	if err != nil {
-		return nil, &VerifyError{Err: err}
+		return nil, claims{}, &VerifyError{Err: err}
 	}
 	if len(inputs) > MaxSignatures {
-		return nil, &VerifyError{Err: ErrMalformed, Detail: "more than " + strconv.Itoa(MaxSignatures) + " signatures"}
+		return nil, claims{}, &VerifyError{Err: ErrMalformed, Detail: "more than " + strconv.Itoa(MaxSignatures) + " signatures"}
 	}
-	vs := verifyState{r: r, clock: clock}
+	vs := verifyState{r: r, clock: clock, outer: outer}
 	var firstErr error
 	tried := 0
 	for i := range inputs {
@@ -387,18 +391,18 @@ func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time
 		res, err := v.verifyMember(&vs, &inputs[i], sigMap, now, false)
 		if err == nil {
 			if err := v.claimAll(&vs, inputs, i, sigMap, now); err != nil {
-				return nil, err
+				return nil, claims{}, err
 			}
-			return res, nil
+			return res, vs.got, nil
 		}
 		if firstErr == nil || errors.Is(firstErr, ErrUnknownKey) && !errors.Is(err, ErrUnknownKey) {
 			firstErr = err
 		}
 	}
 	if tried == 0 {
-		return nil, &VerifyError{Label: v.label, Err: ErrMissingSignature}
+		return nil, claims{}, &VerifyError{Label: v.label, Err: ErrMissingSignature}
 	}
-	return nil, firstErr
+	return nil, claims{}, firstErr
 }
 
 // claimAll claims the nonce of the accepted signature inputs[accepted], then
@@ -479,6 +483,11 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 				}
 			}
 		}
+		if vs.outer.claimed(in) {
+			// The outer pass of this Verifier claimed it for the
+			// request in whose context this one is served.
+			return nil
+		}
 		return v.claim(ctx, in, now, until)
 	}
 	if err := claimPair(accepted); err != nil {
@@ -506,6 +515,7 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 		return &VerifyError{Label: in.Label, KeyID: in.KeyID, Err: err,
 			Detail: "the signature's window ended while the request was received"}
 	}
+	vs.got = claims{inputs: inputs, ok: ok}
 	return nil
 }
 
@@ -525,6 +535,8 @@ type verifyState struct {
 	clock    func() time.Time
 	bodyTook time.Duration
 	parsed   parseCache // the fields and query the signature bases need
+	outer    *verdict   // see verify
+	got      claims     // the claims of the accepted request
 }
 
 // verifyMember verifies one Signature-Input member; one that could not be
@@ -839,24 +851,46 @@ func (v *Verifier) claim(ctx context.Context, in *SignatureInput, now, until tim
 type resultKey struct{}
 
 // verdict is what a Middleware put in the request's context: the Verifier
-// that accepted the request, the signature it accepted, and the verdict of
-// an outer Middleware of another Verifier, if any.
+// that accepted the request, the signature it accepted, the nonces it
+// claimed for it, and the verdict of an outer Middleware, if any.
 type verdict struct {
 	v    *Verifier
 	res  *Result
 	prev *verdict
+	claims
 }
 
-// verifiedBy returns the signature v accepted for the request of ctx, when
-// a Middleware of v wraps the one asking.
-func verifiedBy(ctx context.Context, v *Verifier) *Result {
+// claims are the nonces a Verifier claimed for a request (or found claimed
+// by an outer pass): those of the members of inputs whose bit is set in
+// ok.
+type claims struct {
+	inputs []inputMember
+	ok     uint64
+}
+
+// verdictOf returns the verdict of a Middleware of v that wraps the one
+// serving ctx's request, or nil.
+func verdictOf(ctx context.Context, v *Verifier) *verdict {
 	d, _ := ctx.Value(resultKey{}).(*verdict)
 	for ; d != nil; d = d.prev {
 		if d.v == v {
-			return d.res
+			return d
 		}
 	}
 	return nil
+}
+
+// claimed reports whether d (possibly nil) holds in's (keyid, nonce).
+func (d *verdict) claimed(in *SignatureInput) bool {
+	if d == nil || in.Nonce == "" {
+		return false
+	}
+	for j := range d.inputs {
+		if d.ok&(1<<j) != 0 && d.inputs[j].in.KeyID == in.KeyID && d.inputs[j].in.Nonce == in.Nonce {
+			return true
+		}
+	}
+	return false
 }
 
 // Middleware returns a handler that verifies every request with Verify
@@ -865,13 +899,26 @@ func verifiedBy(ctx context.Context, v *Verifier) *Result {
 // through VerifierOptions.ErrorHandler when verification fails. next finds
 // the accepted signature with ResultFromContext.
 //
-// A request that a Middleware of the same Verifier (the same *Verifier)
-// has already accepted, further out on its way (a router-level and a
-// handler-level wrap), is passed to next without being verified again,
-// which would refuse it as a replay of itself. A Middleware of another
-// Verifier verifies the request itself, even one made by NewVerifier with
-// the same options: one Verifier's verdict never stands for another's
-// policy, keys or nonce store. Wrap twice with one Verifier value.
+// Every request is verified, also one served in the context of a request
+// a Middleware of the same Verifier (the same *Verifier) has accepted
+// further out on its way (a router-level and a handler-level wrap): the
+// inner pass checks the signatures again over the request it is given
+// (components, MAC, window, the body, which the outer pass buffered,
+// against Content-Digest), and only does not claim again a (keyid, nonce)
+// the outer pass claimed, which would refuse the request as a replay of
+// itself. The verdict is not taken from the context alone: a handler
+// builds its own requests (a batch endpoint's sub-requests, an internal
+// re-dispatch through the mux) with r.Context(), and such a request is
+// accepted only if it carries a signature that verifies for it (the
+// outer's, copied, verifies only when every component it covers is the
+// same). Tying the verdict to the request value or its Header map would
+// not do: routers hand on shallow copies (r.WithContext), and a handler
+// may reuse the Header map for a request to another path. The cost is a
+// second verification on a double-wrapped request; a request wrapped once
+// costs what it did. A Middleware of another Verifier claims the nonces
+// itself, even one made by NewVerifier with the same options: one
+// Verifier's claims never stand for another's nonce store. Wrap twice
+// with one Verifier value.
 //
 // When the signature is refused (any failure but ErrBodyTooLarge,
 // ErrBodyUnreadable, ErrNonceStoreFull and ErrUnavailable, which say
@@ -893,11 +940,7 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if verifiedBy(ctx, v) != nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		res, err := v.verify(r, v.clock(), v.clock)
+		res, rec, err := v.verify(r, v.clock(), v.clock, verdictOf(ctx, v))
 		if err != nil {
 			if signatureRefused(err) {
 				body := 0
@@ -910,7 +953,7 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		prev, _ := ctx.Value(resultKey{}).(*verdict)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, resultKey{}, &verdict{v: v, res: res, prev: prev})))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, resultKey{}, &verdict{v: v, res: res, prev: prev, claims: rec})))
 	})
 }
 
