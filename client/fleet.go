@@ -38,8 +38,10 @@ type fleetStores struct {
 // through store: when one client's breaker for a host opens, every client
 // on the store fails fast for that host (a *transport.CircuitOpenError with
 // Shared set, nothing sent) until the breaker's open end; failures are
-// still counted by each client alone. Across replicas use the fleet
-// module's store; see docs/fleet.md. It conflicts with WithoutBreaker.
+// still counted by each client alone, and an opening caused by the
+// client's own failures (DNS, its proxy, its network stack) is not
+// shared. Across replicas use the fleet module's store; see
+// docs/fleet.md. It conflicts with WithoutBreaker.
 // Default: a client's breakers share nothing.
 func WithBreakerStore(store transport.BreakerStore) Option {
 	return requireValue("WithBreakerStore", store, func(c *config, v transport.BreakerStore) {

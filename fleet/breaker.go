@@ -41,7 +41,10 @@ type BreakerOptions struct {
 // when one replica's circuit breaker for a host opens, every replica
 // fails fast for that host until the breaker's open end. Only "open until
 // T" is shared; each replica counts failures alone, so no request takes a
-// lock or makes a Redis call.
+// lock or makes a Redis call. An opening that only the replica's own
+// failures caused (a DNS error, a proxy it cannot reach, its own network
+// stack: see transport.BreakerConfig.Store) is not published: one replica
+// with a broken resolver does not fail the fleet fast.
 //
 // Each host has one key whose TTL is the remaining open time; replicas
 // convert it to a deadline on their own clock (now + PTTL), so their

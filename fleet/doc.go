@@ -17,6 +17,8 @@
 //     one replica's circuit breaker for a host opens, every replica fails
 //     fast for that host until its open end. Only "open until" is shared;
 //     failures are counted locally, and neither method waits for Redis.
+//     An opening only the replica's own failures caused (DNS, its proxy,
+//     its network stack: nothing reached the host) is not shared.
 //   - Quota is a transport.SharedQuota (ThrottleConfig.Quota): a
 //     fleet-wide rate limit leased from Redis in batches.
 //

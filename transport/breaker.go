@@ -156,8 +156,14 @@ type BreakerConfig struct {
 	// true, even if this process's own breaker is closed, and nothing is
 	// sent. When this process's breaker opens, the layer publishes its
 	// end with Store.SetOpenUntil, from the request that observed the
-	// change (never under the breaker's lock). Failure counting stays
-	// local. Once T has passed, every process resumes sending: a process
+	// change (never under the breaker's lock), when the host's failures
+	// opened it: a failure that is evidence about this process rather
+	// than the host (any DNS error, a proxy that cannot be reached,
+	// ENETUNREACH, EADDRNOTAVAIL, EMFILE, ENFILE, ENOBUFS, ENOMEM, EPERM,
+	// EACCES) counts in this process's breaker but is left out when
+	// deciding whether to publish: the thresholds must be met without it
+	// (a failed half-open probe must be the host's). Failure counting
+	// stays local. Once T has passed, every process resumes sending: a process
 	// whose own breaker opened lets one probe through, the others send
 	// freely and count their own outcomes. nil: not shared.
 	Store BreakerStore
@@ -237,6 +243,7 @@ func (e *CircuitOpenError) Unwrap() error { return ErrCircuitOpen }
 // Outcome values reported to gobreaker.
 var (
 	errBreakerFailure  = errors.New("transport: breaker: failure")
+	errBreakerLocal    = errors.New("transport: breaker: failure of this process") // replicaFault: not shared
 	errBreakerExcluded = errors.New("transport: breaker: excluded")
 	errProbeTimeout    = errors.New("transport: breaker: probe timed out")
 )
@@ -268,8 +275,9 @@ var (
 // breaker is not closed.
 //
 // With cfg.Store set, the breaker's "open until" is shared with other
-// processes (see BreakerConfig.Store); the check is one call to the
-// store's OpenUntil per request.
+// processes (see BreakerConfig.Store), unless only this process's own
+// failures (DNS, its proxy, its network stack) opened it; the check is
+// one call to the store's OpenUntil per request.
 //
 // Span events: EventBreakerRejected (server.address and server.port, as
 // for MetricRetries, BreakerStateKey,
@@ -314,11 +322,21 @@ type breakerHost struct {
 	cb          *gobreaker.TwoStepCircuitBreaker[struct{}]
 	state       atomic.Int32 // a BreakerState
 	openUntil   atomic.Int64 // ticks (see clock): on the monotonic clock
-	published   atomic.Int64 // the last openUntil given to the Store
+	shareUntil  atomic.Int64 // the last openUntil the host's failures opened (see onStateChange)
+	published   atomic.Int64 // the last shareUntil given to the Store
 	consecutive atomic.Int64
 	win         window // a: attempts, b: failures; in ticks
 	changes     atomic.Uint64
 	from        atomic.Int32 // the state left by the last change
+
+	// With a Store: the failures that are evidence about this process
+	// (replicaFault), in a (local; b unused), and the consecutive
+	// failures that are not (hostRun: a replicaFault is skipped).
+	local   window
+	hostRun atomic.Int64
+	// lastLocal: the outcome gobreaker is applying is a replicaFault (set
+	// in IsSuccessful, read in OnStateChange: both under its lock).
+	lastLocal bool
 
 	mu    sync.Mutex
 	probe *breakerProbe // the half-open probe in flight, if any
@@ -341,12 +359,14 @@ func (p *breakerProbe) report(err error) { p.once.Do(func() { p.done(err) }) }
 func (l *breakerLayer) newHost(host string) *breakerHost {
 	h := &breakerHost{host: host}
 	h.win.init(l.cfg.Window)
+	h.local.init(l.cfg.Window)
 	h.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        host,
 		MaxRequests: 1,
 		Timeout:     l.cfg.OpenTimeout,
 		ReadyToTrip: func(gobreaker.Counts) bool { return l.shouldTrip(h) },
 		IsSuccessful: func(err error) bool {
+			h.lastLocal = err == errBreakerLocal
 			return err == nil
 		},
 		IsExcluded: func(err error) bool { return err == errBreakerExcluded },
@@ -367,12 +387,35 @@ func (l *breakerLayer) shouldTrip(h *breakerHost) bool {
 	return total >= int64(l.cfg.MinRequests) && float64(failures) >= l.cfg.FailureRatio*float64(total)
 }
 
+// hostTrip reports whether h's thresholds are met by the failures that
+// are evidence about the host, those of this process (replicaFault) left
+// out of the counts: whether its opening may be shared.
+func (l *breakerLayer) hostTrip(h *breakerHost, now int64) bool {
+	if h.hostRun.Load() >= int64(l.cfg.ConsecutiveFailures) {
+		return true
+	}
+	total, failures := h.win.totals(now)
+	local, _ := h.local.totals(now)
+	total, failures = total-local, failures-local
+	return total >= int64(l.cfg.MinRequests) && float64(failures) >= l.cfg.FailureRatio*float64(total)
+}
+
 // onStateChange runs under gobreaker's lock.
 func (l *breakerLayer) onStateChange(h *breakerHost, from, to BreakerState) {
 	if to == BreakerOpen {
-		h.openUntil.Store(l.clk.After(l.clk.Now(), l.cfg.OpenTimeout))
+		now := l.clk.Now()
+		u := l.clk.After(now, l.cfg.OpenTimeout)
+		h.openUntil.Store(u)
+		// Shared (see publish) when the host's failures opened it: a
+		// failed probe that was not a replicaFault, or, from closed, the
+		// thresholds met without this process's own failures.
+		if l.cfg.Store != nil && (from == BreakerHalfOpen && !h.lastLocal || from == BreakerClosed && l.hostTrip(h, l.clk.Mono(now))) {
+			h.shareUntil.Store(u)
+		}
 	}
 	h.win.reset()
+	h.local.reset()
+	h.hostRun.Store(0)
 	h.consecutive.Store(0)
 	if to != BreakerHalfOpen {
 		h.mu.Lock()
@@ -477,10 +520,13 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if outcome == BreakerFailure && done == nil && conn != nil && connFailure(err) && h.sameDeadConn(conn, l.cfg.Window, l.clk.Mono(now)) {
 			outcome = BreakerExcluded // counted already, from another stream of conn
 		}
+		// A failure that is evidence about this process, not the host,
+		// counts here but opens nothing in the fleet (see replicaFault).
+		local := outcome == BreakerFailure && err != nil && l.cfg.Store != nil && replicaFault(err)
 		if stale {
-			reportOutcome(done, outcome)
+			reportOutcome(done, outcome, local)
 		} else {
-			l.record(h, done, outcome, now)
+			l.record(h, done, outcome, local, now)
 		}
 	}
 	if h.changes.Load() != changes {
@@ -538,7 +584,7 @@ func (l *breakerLayer) publish(h *breakerHost, now time.Time) {
 	if l.cfg.Store == nil {
 		return
 	}
-	u := h.openUntil.Load()
+	u := h.shareUntil.Load()
 	p := h.published.Load()
 	if u <= p || u <= l.clk.Mono(now) || !h.published.CompareAndSwap(p, u) {
 		return
@@ -584,7 +630,7 @@ func (l *breakerLayer) admit(h *breakerHost, now time.Time) (func(error), *Circu
 // record counts an attempt's outcome. On the fast path (done nil, breaker
 // closed) a success touches only atomics; a failure is also reported to
 // gobreaker, whose ReadyToTrip reads the layer's counters.
-func (l *breakerLayer) record(h *breakerHost, done func(error), outcome BreakerOutcome, now time.Time) {
+func (l *breakerLayer) record(h *breakerHost, done func(error), outcome BreakerOutcome, local bool, now time.Time) {
 	switch outcome {
 	case BreakerExcluded:
 		if done != nil {
@@ -594,6 +640,7 @@ func (l *breakerLayer) record(h *breakerHost, done func(error), outcome BreakerO
 		h.win.add(l.clk.Mono(now), 1, 0)
 		if h.consecutive.Load() != 0 {
 			h.consecutive.Store(0)
+			h.hostRun.Store(0)
 		}
 		if done != nil {
 			done(nil)
@@ -609,6 +656,11 @@ func (l *breakerLayer) record(h *breakerHost, done func(error), outcome BreakerO
 		}
 		h.win.add(t, 1, 1)
 		h.consecutive.Add(1)
+		if local {
+			h.local.add(t, 1, 0)
+		} else {
+			h.hostRun.Add(1)
+		}
 		if done == nil {
 			d, err := h.cb.Allow()
 			if err != nil {
@@ -616,21 +668,30 @@ func (l *breakerLayer) record(h *breakerHost, done func(error), outcome BreakerO
 			}
 			done = d
 		}
-		done(errBreakerFailure)
+		done(failureOf(local))
 	}
 }
 
 // reportOutcome hands an outcome to gobreaker through done alone,
 // without the layer's counters.
-func reportOutcome(done func(error), outcome BreakerOutcome) {
+func reportOutcome(done func(error), outcome BreakerOutcome, local bool) {
 	switch outcome {
 	case BreakerExcluded:
 		done(errBreakerExcluded)
 	case BreakerSuccess:
 		done(nil)
 	case BreakerFailure:
-		done(errBreakerFailure)
+		done(failureOf(local))
 	}
+}
+
+// failureOf is the failure gobreaker is told of: errBreakerLocal for a
+// replicaFault (local), which opens no shared state.
+func failureOf(local bool) error {
+	if local {
+		return errBreakerLocal
+	}
+	return errBreakerFailure
 }
 
 // stateEvent adds EventBreakerStateChanged to ctx's span when h changed

@@ -465,10 +465,46 @@ func neverSent(err error) bool {
 	return hasDialError(err) || innermost(err, isGoAwayUnprocessedMsg)
 }
 
+// replicaFault reports a failure that is evidence about this process
+// rather than the host it called, for the breaker's shared state
+// (BreakerConfig.Store): nothing reached the host's address, and other
+// processes, with their own resolvers, proxies and network stacks, may
+// reach it. They are
+//
+//   - any *net.DNSError, "no such host" included: the answer of this
+//     process's resolver (a sidecar, a node-local cache, its
+//     /etc/resolv.conf and search list), which cannot be told from the
+//     name's authoritative answer, and which sends nothing to the host;
+//   - a failure to reach a proxy (net/http's *net.OpError with Op
+//     "proxyconnect": the proxy's dial or TLS; a proxy's refusal of the
+//     CONNECT is no such error);
+//   - an errno of the local stack: ENETUNREACH (no route to the host's
+//     network), EADDRNOTAVAIL (no local address or port), EMFILE, ENFILE,
+//     ENOBUFS, ENOMEM, EPERM and EACCES (a local firewall or policy).
+//
+// ECONNREFUSED, EHOSTUNREACH (an ARP or ICMP answer from the host's
+// network), timeouts, resets, TLS alerts and 5xx are the host's.
+func replicaFault(err error) bool {
+	if _, ok := errors.AsType[*net.DNSError](err); ok {
+		return true
+	}
+	if errno, ok := errors.AsType[syscall.Errno](err); ok {
+		switch errno {
+		case syscall.ENETUNREACH, syscall.EADDRNOTAVAIL, syscall.EMFILE, syscall.ENFILE,
+			syscall.ENOBUFS, syscall.ENOMEM, syscall.EPERM, syscall.EACCES:
+			return true
+		}
+	}
+	return hasOpError(err, "proxyconnect")
+}
+
 // hasDialError walks the error tree for a *net.OpError whose Op is "dial".
-func hasDialError(err error) bool {
+func hasDialError(err error) bool { return hasOpError(err, "dial") }
+
+// hasOpError walks the error tree for a *net.OpError whose Op is op.
+func hasOpError(err error, op string) bool {
 	for err != nil {
-		if oe, ok := err.(*net.OpError); ok && oe.Op == "dial" {
+		if oe, ok := err.(*net.OpError); ok && oe.Op == op {
 			return true
 		}
 		switch u := err.(type) {
@@ -476,7 +512,7 @@ func hasDialError(err error) bool {
 			err = u.Unwrap()
 		case interface{ Unwrap() []error }:
 			for _, e := range u.Unwrap() {
-				if hasDialError(e) {
+				if hasOpError(e, op) {
 					return true
 				}
 			}
