@@ -42,7 +42,10 @@
 //     validated decoded ("a%2Fb" is "a/b"). A HEAD is validated as the
 //     GET operation of its path when there is no HEAD one: Go's
 //     ServeMux, Express, Rails and most frameworks serve it with the GET
-//     handler, so it is no unknown route.
+//     handler, so it is no unknown route. A URL with an Opaque is matched
+//     and validated as net/http sends it: its request-target is the
+//     Opaque (URL.RequestURI), path and query, an Opaque starting with
+//     "//" naming the host too, and URL.Path is not sent.
 //     An array or object path parameter (simple, label or matrix style)
 //     and a form query array or object with explode false are split on
 //     their style's delimiters first, then each item, property name and

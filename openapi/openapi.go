@@ -753,7 +753,15 @@ type layer struct {
 
 func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	route, params, err := l.findRoute(req)
+	// vreq is req as it goes on the wire: its own but for a URL with an
+	// Opaque (wireURL).
+	vreq := req
+	if req.URL != nil && req.URL.Opaque != "" {
+		r := *req
+		r.URL = wireURL(req.URL)
+		vreq = &r
+	}
+	route, params, err := l.findRoute(vreq)
 	if err != nil {
 		// A path with a dot segment, or one that matches an operation
 		// once decoded, is not let through as an unknown route: the
@@ -776,12 +784,15 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		transport.SetRoute(ctx, name)
 	}
 
-	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: l.opts}
+	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route, Options: l.opts}
 	send := req
 	if !l.skipReq {
 		vr, s, big, err := l.bufferRequest(req, l.validatesRequestBody(route))
 		if err != nil {
 			return nil, err
+		}
+		if vr != nil {
+			vr.URL = vreq.URL
 		}
 		send = s
 		vin := *in
@@ -1075,6 +1086,26 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 		}
 	}
 	return route, params, nil
+}
+
+// wireURL returns u, a URL with an Opaque, as net/http sends it: the
+// request-target is Opaque (URL.RequestURI), with the scheme before one
+// that starts with "//" (an absolute-form target, whose authority the
+// upstream serves), and the query is whatever follows its first "?" (the
+// one in Opaque and RawQuery). The path and query to validate are that
+// target's, not u.Path's and u.RawQuery's, which net/http does not send.
+// A target that is neither an absolute path nor an absolute URL is its
+// path as it is, which matches no operation.
+func wireURL(u *url.URL) *url.URL {
+	target := u.RequestURI()
+	w, err := url.ParseRequestURI(target)
+	if err != nil {
+		return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: target}
+	}
+	if w.Host == "" {
+		w.Scheme, w.Host = u.Scheme, u.Host
+	}
+	return w
 }
 
 // findNormalized finds the operation of req with the escaped path p,
