@@ -26,7 +26,10 @@
 //     once), and cut at a ";" (Tomcat takes "..;" for ".."): so
 //     "/x%2F..%2Fpets/0" is refused too. Likewise a path that matches no
 //     operation as written but does once read that way ("/pets%2F0") is a
-//     violation, AllowUnknownRoutes or not. The
+//     violation, AllowUnknownRoutes or not, and so is one that does
+//     once what follows a ";" in a segment is removed ("/pets;x=1/0"):
+//     Tomcat, Jetty and Spring remove such path parameters before they
+//     route. The
 //     path is matched the way the upstream reads it: a percent-encoded
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any

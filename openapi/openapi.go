@@ -109,7 +109,7 @@ type Config struct {
 	// as "/" ("/x%2F..%2Fpets/0"), percent-encodings are decoded (twice
 	// over, too) or a ";" ends the segment ("..;", as Tomcat reads it),
 	// and a path that matches an operation only once read that way
-	// ("/pets%2F0"). A HEAD is validated as the GET of its path when the
+	// ("/pets%2F0", "/pets;x=1/0"). A HEAD is validated as the GET of its path when the
 	// description has no HEAD operation there, most frameworks serving
 	// one with the other. Zero: such a
 	// request is a violation ("no matching operation").
@@ -1039,8 +1039,10 @@ func refusedUnknown(err error) bool {
 // with one, if it has none), the way most frameworks route it. A path that
 // matches no operation but does once "%2F", "%5C" and a backslash are read
 // as "/" and its escapes decoded (pathView: "/pets%2F0", as Tomcat with
-// ALLOW_ENCODED_SLASH and many proxies serve it) is errEncodedPath: which
-// of the two the upstream serves is its own.
+// ALLOW_ENCODED_SLASH and many proxies serve it), or once what follows a
+// ";" in each segment is removed ("/pets;x=1/0", as Tomcat, Jetty and
+// Spring route it), is errEncodedPath: which of the two the upstream
+// serves is its own.
 func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
 	p := req.URL.EscapedPath()
 	if hasDotSegment(p) {
@@ -1062,9 +1064,17 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 		// "/pets%2F0" is "/pets/0" to an upstream that decodes "%2F"
 		// (or "%5C", or decodes twice) before it routes: such a path is
 		// not let through as an unknown route.
-		if v := (&url.URL{Path: pathView(p)}).EscapedPath(); v != p {
-			if _, _, e := l.findNormalized(req, v); e == nil {
-				return nil, nil, errEncodedPath
+		// Likewise "/pets;x=1/0" is "/pets/0" to Tomcat, Jetty and Spring,
+		// which remove a segment's path parameters before they route.
+		view := pathView(p)
+		for _, w := range []string{view, withoutPathParams(view)} {
+			if v := (&url.URL{Path: w}).EscapedPath(); v != p {
+				if _, _, e := l.findNormalized(req, v); e == nil {
+					return nil, nil, errEncodedPath
+				}
+			}
+			if !strings.Contains(view, ";") {
+				break
 			}
 		}
 	}
@@ -2458,6 +2468,16 @@ func hasDotSegment(p string) bool {
 		}
 	}
 	return false
+}
+
+// withoutPathParams returns the path p, decoded, with what follows a ";"
+// in each segment removed, as Tomcat, Jetty and Spring route it.
+func withoutPathParams(p string) string {
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		segs[i], _, _ = strings.Cut(seg, ";")
+	}
+	return strings.Join(segs, "/")
 }
 
 // pathView returns the escaped path p decoded the furthest an upstream
