@@ -109,7 +109,8 @@ type Config struct {
 	// as "/" ("/x%2F..%2Fpets/0"), percent-encodings are decoded (twice
 	// over, too) or a ";" ends the segment ("..;", as Tomcat reads it),
 	// and a path that matches an operation only once read that way
-	// ("/pets%2F0", "/pets;x=1/0"). A HEAD is validated as the GET of its path when the
+	// ("/pets%2F0", "/pets;x=1/0") or read ignoring case ("/V1/PETS/0",
+	// as Express and ASP.NET Core route it). A HEAD is validated as the GET of its path when the
 	// description has no HEAD operation there, most frameworks serving
 	// one with the other. Zero: such a
 	// request is a violation ("no matching operation").
@@ -254,8 +255,15 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 	if max == 0 {
 		max = DefaultMaxBodyBytes
 	}
+	var foldRouter routers.Router
+	if cfg.AllowUnknownRoutes {
+		if foldRouter, err = newServerRouter(foldDoc(rdoc)); err != nil {
+			return nil, &transport.ConfigError{Option: "Servers", Reason: "cannot build a router", Err: err}
+		}
+	}
 	return &layer{
-		next: next, router: router, mode: cfg.Mode,
+		foldRouter: foldRouter,
+		next:       next, router: router, mode: cfg.Mode,
 		skipReq: cfg.SkipRequests, skipResp: cfg.SkipResponses, allowUnknown: cfg.AllowUnknownRoutes,
 		max: max, onViolation: cfg.OnViolation, opts: opts,
 		opaque: doc.IsOpenAPI31OrLater(),
@@ -745,6 +753,7 @@ type layer struct {
 	skipReq      bool
 	skipResp     bool
 	allowUnknown bool
+	foldRouter   routers.Router // AllowUnknownRoutes only: router's paths and servers in lower case (foldDoc)
 	max          int64
 	onViolation  func(context.Context, *Violation)
 	opts         *openapi3filter.Options
@@ -1075,6 +1084,18 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 			}
 			if !strings.Contains(view, ";") {
 				break
+			}
+		}
+		if l.foldRouter != nil {
+			// Express and ASP.NET Core route a path ignoring case:
+			// "/V1/PETS/0" is "/v1/pets/{petId}" there. (Without
+			// AllowUnknownRoutes such a path is a violation already.)
+			f := *l
+			f.router = l.foldRouter
+			for _, v := range []string{p, (&url.URL{Path: view}).EscapedPath(), (&url.URL{Path: withoutPathParams(view)}).EscapedPath()} {
+				if _, _, e := f.findNormalized(req, strings.ToLower(v)); e == nil {
+					return nil, nil, errEncodedPath
+				}
 			}
 		}
 	}
@@ -2468,6 +2489,71 @@ func hasDotSegment(p string) bool {
 		}
 	}
 	return false
+}
+
+// foldDoc returns a copy of doc whose paths and servers are in lower case
+// but for their "{name}" variables (the values of a server variable in
+// lower case too): its router matches a path in lower case as a router of
+// doc matches it in any case, which is how Express and ASP.NET Core route.
+func foldDoc(doc *openapi3.T) *openapi3.T {
+	d := *doc
+	d.Servers = foldServers(doc.Servers)
+	d.Paths = openapi3.NewPaths()
+	for _, path := range doc.Paths.InMatchingOrder() {
+		item := *doc.Paths.Value(path)
+		item.Servers = foldServers(item.Servers)
+		d.Paths.Set(lowerOutsideBraces(path), &item)
+	}
+	return &d
+}
+
+func foldServers(in openapi3.Servers) openapi3.Servers {
+	if in == nil {
+		return nil
+	}
+	out := make(openapi3.Servers, len(in))
+	for i, s := range in {
+		if s == nil {
+			continue
+		}
+		c := *s
+		c.URL = lowerOutsideBraces(s.URL)
+		if s.Variables != nil {
+			c.Variables = make(map[string]*openapi3.ServerVariable, len(s.Variables))
+			for name, v := range s.Variables {
+				if v == nil {
+					c.Variables[name] = nil
+					continue
+				}
+				cv := *v
+				cv.Default = strings.ToLower(v.Default)
+				cv.Enum = nil
+				for _, e := range v.Enum {
+					cv.Enum = append(cv.Enum, strings.ToLower(e))
+				}
+				c.Variables[name] = &cv
+			}
+		}
+		out[i] = &c
+	}
+	return out
+}
+
+// lowerOutsideBraces returns s in lower case but for its "{...}" parts.
+func lowerOutsideBraces(s string) string {
+	b := []byte(s)
+	depth := 0
+	for i, c := range b {
+		switch {
+		case c == '{':
+			depth++
+		case c == '}' && depth > 0:
+			depth--
+		case depth == 0 && 'A' <= c && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // withoutPathParams returns the path p, decoded, with what follows a ";"
