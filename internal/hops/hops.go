@@ -26,7 +26,10 @@ import (
 // is found then. A request without Response costs a nil check; a redirect
 // response costs an entry, two weak pointers, two cleanups and two map
 // entries, which go when its hop comes or both the response and its
-// request are garbage collected.
+// request are garbage collected; a request that lives on (a poller
+// sending one request value again and again through a stack whose
+// responses carry it) holds the entry of its latest redirect only: the
+// cleanup of a replaced or followed entry is stopped.
 
 // Set holds the redirect responses a layer returned that no request
 // has followed yet, each with a value the layer wants back at the hop. The
@@ -43,6 +46,11 @@ type pending[V any] struct {
 	taken atomic.Bool // its hop came
 	resp  weak.Pointer[http.Response]
 	req   weak.Pointer[http.Request] // zero: the response had no Request
+	// The cleanups of resp and req: stopped when the hop comes, and
+	// reqCleanup when a later response with the same Request replaces
+	// the entry under req (else a request that lives on would collect
+	// one cleanup, holding its entry, per redirect).
+	respCleanup, reqCleanup runtime.Cleanup
 }
 
 // IsRedirect reports whether http.Client may follow resp: a 301, 302,
@@ -59,12 +67,20 @@ func IsRedirect(resp *http.Response) bool {
 // Pend adds resp, a redirect response the layer returns, with v.
 func (s *Set[V]) Pend(resp *http.Response, v V) {
 	p := &pending[V]{v: v, resp: weak.Make(resp)}
-	s.m.Store(p.resp, p)
-	runtime.AddCleanup(resp, s.forget, cleanupKey[V]{p.resp, p})
+	// The cleanups are set before p is stored: Follow may stop them as
+	// soon as it finds p.
+	p.respCleanup = runtime.AddCleanup(resp, s.forget, cleanupKey[V]{p.resp, p})
 	if resp.Request != nil {
 		p.req = weak.Make(resp.Request)
-		s.m.Store(p.req, p)
-		runtime.AddCleanup(resp.Request, s.forget, cleanupKey[V]{p.req, p})
+		p.reqCleanup = runtime.AddCleanup(resp.Request, s.forget, cleanupKey[V]{p.req, p})
+	}
+	s.m.Store(p.resp, p)
+	if p.req != (weak.Pointer[http.Request]{}) {
+		if old, loaded := s.m.Swap(p.req, p); loaded {
+			// The request's earlier redirect, still found by its
+			// response, is no longer by the request.
+			old.(*pending[V]).reqCleanup.Stop()
+		}
 	}
 }
 
@@ -98,8 +114,10 @@ func (s *Set[V]) Follow(req *http.Request) (v V, hop bool) {
 		return v, false // another request followed it first
 	}
 	s.m.CompareAndDelete(p.resp, p)
+	p.respCleanup.Stop()
 	if p.req != (weak.Pointer[http.Request]{}) {
 		s.m.CompareAndDelete(p.req, p)
+		p.reqCleanup.Stop()
 	}
 	return p.v, true
 }
