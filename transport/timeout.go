@@ -177,7 +177,8 @@ func (e *AttemptTimeoutError) Is(target error) bool { return target == context.D
 // it, fails as the timeout's too. A body of a declared length (cut short,
 // it fails with io.ErrUnexpectedEOF or the context's error), an HTTP/2
 // body (net/http resets a canceled stream: its reads fail) and a body
-// from a transport that never looked at the context keep their io.EOF.
+// from a transport that never looked at the context keep their io.EOF,
+// and a read after one that returned the body's end returns io.EOF again.
 type BodyTimeoutError struct {
 	// Layer is the timeout that ran out: TimeoutTotal or TimeoutAttempt.
 	Layer TimeoutLayer
@@ -580,7 +581,7 @@ func endOnClose(resp *http.Response, err error, ld *lazyDeadline, slot *cancelBo
 		slot = new(cancelBody)
 	}
 	slot.rc, slot.ld, slot.d, slot.layer = resp.Body, ld, d, layer
-	slot.open = openEnded(resp)
+	slot.open, slot.ended = openEnded(resp), false
 	resp.Body = slot
 	return resp, nil
 }
@@ -615,6 +616,9 @@ type cancelBody struct {
 	// open: the body's end may be the server's reaction to a cancellation
 	// (openEnded; in the padding too).
 	open bool
+	// ended: a read of an open body returned its end (io.EOF), which a
+	// later read, after the deadline, keeps (in the padding too).
+	ended bool
 }
 
 // The layer of a cancelBody.
@@ -627,8 +631,9 @@ const (
 func (b *cancelBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err == io.EOF {
-		if b.open {
+		if b.open && !b.ended {
 			err = b.cutEOF()
+			b.ended = err == io.EOF
 		}
 	} else if err != nil && b.layer != bodyTimeoutNone {
 		err = b.timedOut(err)
@@ -649,7 +654,10 @@ func (b *cancelBody) Read(p []byte) (int, error) {
 // client before the deadline, but whose end the caller read only after it,
 // cannot be told from a cut one, and fails as the deadline's too. A body
 // of a declared length, an HTTP/2 one, one from a transport that never
-// looked at the context, or one read after Close keeps its io.EOF.
+// looked at the context, or one read after Close keeps its io.EOF, and so
+// does a read after a read that returned the end (io.EOF): the body was
+// complete, and stays so once the deadline ends (a caller's deferred
+// cancel, a drain before Close).
 func (b *cancelBody) cutEOF() error {
 	if !b.ld.materialized() || b.ld.released.Load() {
 		return io.EOF

@@ -1314,8 +1314,9 @@ type tracedBody struct {
 	span trace.Span
 	tel  *telemetry // the layer's: its redaction policy and call end
 	// state: bodyDone (the span has ended), bodyClosing (Close has
-	// begun); one word, which leaves room for cutEOF in the call scope's
-	// size class (TestCallScopeSizeClass).
+	// begun), bodyEnded (a read returned the end of a cutEOF body); one
+	// word, which leaves room for cutEOF in the call scope's size class
+	// (TestCallScopeSizeClass).
 	state atomic.Uint32
 	// cutEOF, set by the call trace for an open-ended body (openEnded),
 	// makes the body's end (io.EOF) read once the call's context, the
@@ -1323,7 +1324,9 @@ type tracedBody struct {
 	// deadline (cancelBody.cutEOF), an end read after the caller's
 	// cancellation or deadline may be the server's reaction to it, and a
 	// body cut short must not read as complete. A body whose end had
-	// reached the client before, but was read only after, fails so too.
+	// reached the client before, but was read only after, fails so too;
+	// once a read has returned the end, a later one (after the caller's
+	// deferred cancel, a drain before Close) returns it again.
 	cutEOF bool
 }
 
@@ -1331,6 +1334,7 @@ type tracedBody struct {
 const (
 	bodyDone uint32 = 1 << iota
 	bodyClosing
+	bodyEnded
 )
 
 // wrap sets b up over rc and returns the body to hand out: b itself, or,
@@ -1347,9 +1351,11 @@ func (b *tracedBody) wrap(ctx context.Context, rc io.ReadCloser, span trace.Span
 func (b *tracedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil {
-		if err == io.EOF && b.cutEOF && b.state.Load()&bodyClosing == 0 {
+		if err == io.EOF && b.cutEOF && b.state.Load()&(bodyClosing|bodyEnded) == 0 {
 			if cerr := b.ctx.Err(); cerr != nil {
 				err = cerr
+			} else {
+				b.state.Or(bodyEnded)
 			}
 		}
 		b.finish(err)
