@@ -20,11 +20,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/securecall/securecall/internal/hostname"
 )
 
 // Defaults of BaseConfig. A zero field in BaseConfig means the default.
@@ -713,6 +716,9 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 
 // RoundTrip sends req over a hardened connection. It follows the
 // http.RoundTripper contract: req is not modified and its body is closed.
+// A request to a non-ASCII host is sent, on a copy, with its URL host and
+// Host in the IDNA lookup form net/http dials (see lookupHostRequest; an
+// IPv6 literal with a non-ASCII zone is ErrInvalidRequest).
 // When a report-only pin set did not match the connection's chain, a
 // "securecall.tls.pin_mismatch" event is added to the span in req's
 // context.
@@ -723,14 +729,32 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, zeroErr(b)
 	}
-	if req.URL != nil && strings.IndexByte(req.URL.Host, '@') >= 0 {
-		// A hand-built URL.Host with userinfo ("user:pass@host"): net/http
-		// would dial it as written (and, through a proxy or a custom
-		// dialer, send it as CONNECT authority, TLS server name and Host),
-		// so the password would go out or reach a dial error. Refused
-		// before anything is dialed, naming no part of the host.
-		closeBody(req)
-		return nil, fmt.Errorf("%w: userinfo in the URL's host", ErrInvalidRequest)
+	orig := req
+	if req.URL != nil {
+		var nonASCII bool
+		for i := 0; i < len(req.URL.Host); i++ {
+			switch c := req.URL.Host[i]; {
+			case c == '@':
+				// A hand-built URL.Host with userinfo ("user:pass@host"):
+				// net/http would dial it as written (and, through a proxy
+				// or a custom dialer, send it as CONNECT authority, TLS
+				// server name and Host), so the password would go out or
+				// reach a dial error. Refused before anything is dialed,
+				// naming no part of the host.
+				closeBody(req)
+				return nil, fmt.Errorf("%w: userinfo in the URL's host", ErrInvalidRequest)
+			case c >= utf8.RuneSelf:
+				nonASCII = true
+			}
+		}
+		if nonASCII || !isASCII(req.Host) {
+			r, err := lookupHostRequest(req)
+			if err != nil {
+				closeBody(req)
+				return nil, err
+			}
+			req = r
+		}
 	}
 	if b.cc != nil {
 		b.syncClientCertificate()
@@ -742,7 +766,6 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	// attempt's own request uses its probe: another request made with the
 	// attempt's context (concurrently, perhaps) has a probe of its own.
 	a := ownAttempt(req)
-	orig := req
 	var probe *connProbe
 	switch {
 	case httptraceKey == nil:
@@ -820,6 +843,61 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = http.NoBody
 	}
 	return resp, nil
+}
+
+// lookupHostRequest returns a shallow copy of req (the caller's request is
+// not changed) whose URL host and Host, where not ASCII, are in the ASCII
+// form net/http dials (idna.Lookup: punycode, lower-case, "。" a dot, the
+// name normalised), so that it is sent as the host it is dialed as. net/http
+// (go1.26) dials and pools an HTTP/2 connection under that form
+// (transport.go, canonicalAddr) but looks it up under idna.ToASCII's, which
+// does not map ("xn--BCHER-2pa" for "BÜCHER"); for a name whose two forms
+// differ it never found the connection it had just made and dialed again,
+// without end until the context ended, and over HTTP/1.1 it sent a Host
+// in that other form (golang/go#80417, #81010). A name that does not
+// convert is left as written (both forms are then net/http's plain
+// punycode, as its dial fails or goes as written); an IPv6 literal with a
+// non-ASCII zone, which net/http's HTTP/2 transport keys with its brackets
+// and its dial without, is refused (ErrInvalidRequest): no interface has
+// such a name.
+func lookupHostRequest(req *http.Request) (*http.Request, error) {
+	r := *req
+	if !isASCII(req.URL.Host) {
+		h, err := lookupHostPort(req.URL.Host)
+		if err != nil {
+			return nil, err
+		}
+		u := *req.URL
+		u.Host = h
+		r.URL = &u
+	}
+	if !isASCII(req.Host) {
+		h, err := lookupHostPort(req.Host)
+		if err != nil {
+			return nil, err
+		}
+		r.Host = h
+	}
+	return &r, nil
+}
+
+// lookupHostPort converts the host of hostport (a URL's Host: "host",
+// "host:port", "[v6]:port") as lookupHostRequest does, its port as written.
+func lookupHostPort(hostport string) (string, error) {
+	if strings.HasPrefix(hostport, "[") {
+		return "", fmt.Errorf("%w: a non-ASCII IPv6 zone in the host", ErrInvalidRequest)
+	}
+	// As url.URL.Hostname splits it: a port is the digits after the last
+	// colon.
+	host, port := hostport, ""
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && allDigits(hostport[i+1:]) {
+		host, port = hostport[:i], hostport[i:]
+	}
+	a, err := hostname.ToASCII(host)
+	if err != nil {
+		return hostport, nil
+	}
+	return a + port, nil
 }
 
 // maxHTTP2PingTimeout is the longest the HTTP/2 health check waits for a
