@@ -49,7 +49,9 @@
 //     handler, so it is no unknown route. A URL with an Opaque is matched
 //     and validated as net/http sends it: its request-target is the
 //     Opaque (URL.RequestURI), path and query, an Opaque starting with
-//     "//" naming the host too, and URL.Path is not sent.
+//     "//" naming the host too, and URL.Path is not sent; a "#" in it
+//     and what follows are left out, as Node's HTTP parser (Express,
+//     Fastify) reads them as a fragment ("/pets/0#x" is "/pets/0").
 //     An array or object path parameter (simple, label or matrix style)
 //     and a form query array or object with explode false are split on
 //     their style's delimiters first, then each item, property name and

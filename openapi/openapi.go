@@ -1125,10 +1125,16 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 // upstream serves), and the query is whatever follows its first "?" (the
 // one in Opaque and RawQuery). The path and query to validate are that
 // target's, not u.Path's and u.RawQuery's, which net/http does not send.
-// A target that is neither an absolute path nor an absolute URL is its
-// path as it is, which matches no operation.
+// A "#" in it (net/http sends it as it is) and what follows are left out:
+// Node's HTTP parser, and so Express and Fastify, read them as a fragment
+// and serve "/pets/0#x" as "/pets/0". A target that is neither an
+// absolute path nor an absolute URL is its path as it is, which matches
+// no operation.
 func wireURL(u *url.URL) *url.URL {
 	target := u.RequestURI()
+	if i := strings.IndexByte(target, '#'); i >= 0 {
+		target = target[:i]
+	}
 	w, err := url.ParseRequestURI(target)
 	if err != nil {
 		return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: target}
