@@ -558,7 +558,9 @@ const sharedSlack = time.Millisecond
 // sharedOpen returns the refusal of a request to h while the Store says
 // the host's breaker is open in the fleet. A time the store holds that is
 // not later than this process's own open end (within sharedSlack) is this
-// process's own (it published it), and is reported as a local refusal.
+// process's own (it published it), and is reported as a local refusal;
+// one earlier than a live own end (an opening not published: see
+// BreakerConfig.Store) is refused until that own end.
 func (l *breakerLayer) sharedOpen(h *breakerHost, now time.Time) *CircuitOpenError {
 	var until time.Time
 	if l.storeAt != nil {
@@ -573,6 +575,12 @@ func (l *breakerLayer) sharedOpen(h *breakerHost, now time.Time) *CircuitOpenErr
 	// OpenTimeout plus the slack would wrap into the past.
 	u, own := l.clk.Ticks(until, now), h.openUntil.Load()
 	shared := u > own && u-own > int64(sharedSlack)
+	if own > u {
+		// This process's own breaker is open longer: an opening of its
+		// own failures (replicaFault), not published, under another
+		// process's earlier one. It sends nothing before its own end.
+		until = l.clk.Time(own, now)
+	}
 	return &CircuitOpenError{Host: h.host, Until: until, State: BreakerOpen, Shared: shared}
 }
 
