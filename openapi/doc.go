@@ -30,7 +30,9 @@
 //     once what follows a ";" in a segment is removed ("/pets;x=1/0"):
 //     Tomcat, Jetty and Spring remove such path parameters before they
 //     route, or once read ignoring case ("/V1/PETS/0" with
-//     AllowUnknownRoutes): Express and ASP.NET Core route so. The
+//     AllowUnknownRoutes): Express and ASP.NET Core route so ("no
+//     operation" includes a path a template matches for other methods
+//     only, "/{coll}/{id}" with a DELETE for a GET). The
 //     path is matched the way the upstream reads it: a percent-encoded
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any

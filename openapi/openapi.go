@@ -110,7 +110,9 @@ type Config struct {
 	// over, too) or a ";" ends the segment ("..;", as Tomcat reads it),
 	// and a path that matches an operation only once read that way
 	// ("/pets%2F0", "/pets;x=1/0") or read ignoring case ("/V1/PETS/0",
-	// as Express and ASP.NET Core route it). A HEAD is validated as the GET of its path when the
+	// as Express and ASP.NET Core route it), also when a template matches
+	// it for other methods only ("/{coll}/{id}" with a DELETE, for a
+	// GET). A HEAD is validated as the GET of its path when the
 	// description has no HEAD operation there, most frameworks serving
 	// one with the other. Zero: such a
 	// request is a violation ("no matching operation").
@@ -1069,7 +1071,7 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 			route, params, err = r, ps, nil
 		}
 	}
-	if errors.Is(err, routers.ErrPathNotFound) {
+	if noOperation(err) {
 		// "/pets%2F0" is "/pets/0" to an upstream that decodes "%2F"
 		// (or "%5C", or decodes twice) before it routes: such a path is
 		// not let through as an unknown route.
@@ -1143,6 +1145,14 @@ func wireURL(u *url.URL) *url.URL {
 		w.Scheme, w.Host = u.Scheme, u.Host
 	}
 	return w
+}
+
+// noOperation reports whether err, of a router, says the request matches
+// no operation: no path, or a path (a template: "/{coll}/{id}") with
+// operations of other methods only, which a path read as an upstream
+// reads it ("/pets%2F0") may still be an operation of.
+func noOperation(err error) bool {
+	return errors.Is(err, routers.ErrPathNotFound) || errors.Is(err, routers.ErrMethodNotAllowed)
 }
 
 // findNormalized finds the operation of req with the escaped path p,
