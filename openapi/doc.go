@@ -32,8 +32,11 @@
 //     route, or once read ignoring case ("/V1/PETS/0" with
 //     AllowUnknownRoutes): Express and ASP.NET Core route so ("no
 //     operation" includes a path a template matches for other methods
-//     only, "/{coll}/{id}" with a DELETE for a GET). The
-//     path is matched the way the upstream reads it: a percent-encoded
+//     only, "/{coll}/{id}" with a DELETE for a GET). A path of other
+//     methods only does not hide a later one of the request's method:
+//     with "/pets/{petId}" of a DELETE and "/{coll}/{id}" of a GET, a
+//     GET "/pets/7" is the latter, as gorilla/mux and Express route it.
+//     The path is matched the way the upstream reads it: a percent-encoded
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any
 //     case and with or without its trailing dot ("api.example.com." is

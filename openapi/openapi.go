@@ -701,7 +701,13 @@ type serverEnum struct {
 }
 
 // FindRoute implements routers.Router.
+// A path whose operations are of other methods only does not end the
+// search: a later path of the request's method is its operation, as
+// gorilla/mux and Express route it ("/pets/{petId}" with a DELETE, then
+// "/{coll}/{id}" with a GET); without one the error is
+// ErrMethodNotAllowed.
 func (r *serverRouter) FindRoute(req *http.Request) (*routers.Route, map[string]string, error) {
+	var notAllowed error
 	for _, e := range r.routes {
 		route, vars, err := e.router.FindRoute(req)
 		if errors.Is(err, routers.ErrPathNotFound) {
@@ -717,11 +723,18 @@ func (r *serverRouter) FindRoute(req *http.Request) (*routers.Route, map[string]
 				continue
 			}
 		}
+		if errors.Is(err, routers.ErrMethodNotAllowed) {
+			notAllowed = err
+			continue
+		}
 		if err != nil {
 			return nil, nil, err
 		}
 		route.Spec, route.PathItem = r.doc, e.item
 		return route, vars, nil
+	}
+	if notAllowed != nil {
+		return nil, nil, notAllowed
 	}
 	return nil, nil, routers.ErrPathNotFound
 }
