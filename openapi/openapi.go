@@ -647,6 +647,9 @@ func newServerRouter(doc *openapi3.T) (routers.Router, error) {
 			servers = openapi3.Servers{nil}
 		}
 		for _, s := range servers {
+			if s != nil {
+				s = lowerAuthority(s)
+			}
 			d, c := *doc, *item
 			switch {
 			case own:
@@ -2566,6 +2569,30 @@ func foldServers(in openapi3.Servers) openapi3.Servers {
 		out[i] = &c
 	}
 	return out
+}
+
+// lowerAuthority returns s, or a copy of it whose URL has its scheme and
+// authority in lower case but for their "{...}" variables: a server
+// written "HTTPS://API.Example.com/v1" is the server net/http sends to as
+// "https://api.example.com/v1", which is how a request's URL (its host
+// lowered by canonicalHost when it matches nothing as written) reaches
+// the router, and gorilla/mux matches a host case-sensitively.
+func lowerAuthority(s *openapi3.Server) *openapi3.Server {
+	i := strings.Index(s.URL, "://")
+	if i < 0 {
+		return s // a relative server: no authority
+	}
+	end := len(s.URL)
+	if j := strings.IndexByte(s.URL[i+3:], '/'); j >= 0 {
+		end = i + 3 + j
+	}
+	lower := lowerOutsideBraces(s.URL[:end])
+	if lower == s.URL[:end] {
+		return s
+	}
+	c := *s
+	c.URL = lower + s.URL[end:]
+	return &c
 }
 
 // lowerOutsideBraces returns s in lower case but for its "{...}" parts.
