@@ -336,6 +336,7 @@ func TestErrorsDocRetriedMatchesClassify(t *testing.T) {
 		"ErrClosed": transport.ErrClosed, "ErrMediaTypeDenied": transport.ErrMediaTypeDenied,
 		"ErrSchemaViolation": transport.ErrSchemaViolation, "ErrUnsafePath": transport.ErrUnsafePath,
 		"ErrInvalidRequest": transport.ErrInvalidRequest, "ErrCertificateNotYetValid": transport.ErrCertificateNotYetValid,
+		"ErrInsecureCertificateFile": transport.ErrInsecureCertificateFile,
 	}
 	rows := regexp.MustCompile("(?m)^\\| `(Err[A-Za-z]+)`.*\\| ([^|]*) \\|$").FindAllStringSubmatch(doc, -1)
 	if len(rows) < len(sentinels) {

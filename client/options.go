@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,7 @@ type config struct {
 	pins          []transport.PinSet
 	clientCert    *transport.ClientCertificate
 	certFiles     *[2]string
+	certFileOpts  []transport.ClientCertificateOption
 	proxy         func(*http.Request) (*url.URL, error)
 	h2ReadIdle    time.Duration // 0: transport.DefaultHTTP2ReadIdleTimeout
 	baseTransport http.RoundTripper
@@ -236,10 +238,21 @@ func WithClientCertificate(cert *transport.ClientCertificate) Option {
 }
 
 // WithClientCertificateFiles presents the PEM certificate and key in the
-// given files for mutual TLS, reloading them when they change on disk.
-// Default: none.
-func WithClientCertificateFiles(certFile, keyFile string) Option {
-	return optionFunc(func(c *config) { c.certFiles = &[2]string{certFile, keyFile} })
+// given files for mutual TLS, reloading them when they change on disk
+// (transport.NewClientCertificateFromFiles, with opts). The files'
+// permissions are checked as a tokens.FileStore checks a secret's: a key
+// file readable or writable by group or others (a Kubernetes secret
+// volume's default mode 0644), a certificate file writable by them, a
+// file of another user, or a directory on the way others may write to is
+// refused at New with a *ConfigError naming this option (wrapping a
+// *transport.InsecureFileError that names the file); pass
+// transport.WithCertificateKeyGroupReadable() to accept a 0440 key with
+// fsGroup. Default: none.
+func WithClientCertificateFiles(certFile, keyFile string, opts ...transport.ClientCertificateOption) Option {
+	return optionFunc(func(c *config) {
+		c.certFiles = &[2]string{certFile, keyFile}
+		c.certFileOpts = slices.Clone(opts)
+	})
 }
 
 // WithProxy routes requests through the proxy chosen by proxy (for example

@@ -386,7 +386,7 @@ func newBase(c *Client, cfg *config, policy *transport.EgressPolicy, anyHost boo
 		}
 	}
 	if cfg.certFiles != nil {
-		cc, err := transport.NewClientCertificateFromFiles(cfg.certFiles[0], cfg.certFiles[1])
+		cc, err := transport.NewClientCertificateFromFiles(cfg.certFiles[0], cfg.certFiles[1], cfg.certFileOpts...)
 		if err != nil {
 			return nil, &ConfigError{Option: "WithClientCertificateFiles", Err: err}
 		}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/securecall/securecall/internal/fileperm"
 )
 
 // DefaultMaxFileSize is the largest secret a FileStore reads or writes
@@ -372,56 +374,36 @@ func (s *FileStore) checkDir() error {
 	if err := s.checkDirLinks(); err != nil {
 		return err
 	}
-	return checkDirAt(s.dir)
+	return fileperm.Dir(s.dir)
 }
-
-func checkDirAt(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
-	}
-	// On a read-only mount nobody can add, replace or remove an entry,
-	// whatever the mode says: a Kubernetes secret volume is a 1777 tmpfs
-	// directory mounted read-only into the container.
-	if perm := fi.Mode().Perm(); checkModes && perm&0o022 != 0 && !onReadOnlyMount(dir) {
-		return fmt.Errorf("directory %s mode %#o is writable by group or others", dir, perm)
-	}
-	return checkOwner(fi)
-}
-
-// maxLinkHops bounds the symlinks walkLinks follows (Linux's limit).
-const maxLinkHops = 40
 
 // checkDirLinks resolves the store directory's path as open(2) will,
-// component by component, and applies checkDirAt to every directory
+// component by component, and applies fileperm.Dir to every directory
 // holding a symlink it follows: a store path under /tmp that another user
 // planted as a link to a directory of ours (~/.aws) would let that user
 // choose which directory Get reads, Set overwrites and Delete removes
 // from. A missing entry ends the walk without error. (On Windows, where
 // checkDirAt checks no permissions, it does nothing.)
 func (s *FileStore) checkDirLinks() error {
-	if !checkModes {
+	if !fileperm.Checked {
 		return nil
 	}
 	vol := filepath.VolumeName(s.dir)
 	root := vol + string(filepath.Separator)
 	rest := strings.Split(filepath.ToSlash(strings.TrimPrefix(s.dir, root)), "/")
-	_, _, err := walkLinks(root, rest, checkDirAt)
+	_, _, err := fileperm.WalkLinks(root, rest, fileperm.Dir)
 	return err
 }
 
 // checkLinkDirs resolves the key's path as open(2) will, component by
-// component, and applies checkDirAt to every directory holding a symlink
+// component, and applies fileperm.Dir to every directory holding a symlink
 // it follows and to the directory holding the file at the end, when that
 // is not the store's own (checked already). Whoever can write one of those
 // chooses what Get reads. A missing entry ends the walk without error:
-// opening the path then reports it. (On Windows, where checkDirAt checks
+// opening the path then reports it. (On Windows, where fileperm.Dir checks
 // no permissions, it does nothing.)
 func (s *FileStore) checkLinkDirs(key string) error {
-	if !checkModes {
+	if !fileperm.Checked {
 		return nil
 	}
 	fi, err := os.Lstat(filepath.Join(s.dir, key))
@@ -432,72 +414,22 @@ func (s *FileStore) checkLinkDirs(key string) error {
 	if err != nil {
 		return nil
 	}
-	dir, found, err := walkLinks(home, []string{key}, func(d string) error {
+	dir, found, err := fileperm.WalkLinks(home, []string{key}, func(d string) error {
 		if d == home {
 			return nil
 		}
-		return checkDirAt(d)
+		return fileperm.Dir(d)
 	})
 	if err != nil || !found || dir == home {
 		return err
 	}
-	return checkDirAt(dir)
-}
-
-// walkLinks resolves the path components rest from the directory cur as
-// open(2) does, calling check on every directory holding a symlink it
-// follows. It returns the directory holding the last entry, and found
-// false when an entry on the way is missing (or cannot be read), which
-// ends the walk without error.
-func walkLinks(cur string, rest []string, check func(dir string) error) (dir string, found bool, err error) {
-	hops := 0
-	for len(rest) > 0 {
-		c := rest[0]
-		rest = rest[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			cur = filepath.Dir(cur)
-			continue
-		}
-		p := filepath.Join(cur, c)
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return "", false, nil
-		}
-		if fi.Mode()&fs.ModeSymlink == 0 {
-			if len(rest) == 0 {
-				return cur, true, nil
-			}
-			cur = p
-			continue
-		}
-		if err := check(cur); err != nil {
-			return "", false, err
-		}
-		if hops++; hops > maxLinkHops {
-			return "", false, fmt.Errorf("more than %d symlinks", maxLinkHops)
-		}
-		target, err := os.Readlink(p)
-		if err != nil {
-			return "", false, nil
-		}
-		if filepath.IsAbs(target) {
-			cur = filepath.VolumeName(cur) + string(filepath.Separator)
-		}
-		rest = append(strings.Split(filepath.ToSlash(target), "/"), rest...)
-	}
-	return cur, true, nil
+	return fileperm.Dir(dir)
 }
 
 func (s *FileStore) checkFile(fi fs.FileInfo) error {
-	mask := fs.FileMode(0o077)
+	mask := fileperm.Secret
 	if s.groupRead {
-		mask = 0o037
+		mask = fileperm.GroupReadable
 	}
-	if perm := fi.Mode().Perm(); checkModes && perm&mask != 0 {
-		return fmt.Errorf("file mode %#o allows access by group or others", perm)
-	}
-	return checkOwner(fi)
+	return fileperm.File(fi, mask)
 }

@@ -2,17 +2,7 @@
 
 package tokens
 
-import (
-	"io/fs"
-	"os"
-)
-
-// checkModes: Mode bits do not describe Windows ACLs.
-const checkModes = false
-
-// checkOwner is a no-op where file ownership is not a Unix uid (Windows
-// protects files with ACLs, which mode bits do not describe).
-func checkOwner(fs.FileInfo) error { return nil }
+import "os"
 
 // openSecret opens a secret file for reading (no FIFOs in a Windows
 // directory to block on).

@@ -4,27 +4,9 @@ package tokens
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"syscall"
 )
-
-// checkModes: Unix mode bits describe who may read a file.
-const checkModes = true
-
-// checkOwner refuses a file or directory owned by a user other than the
-// process's effective user or root.
-func checkOwner(fi fs.FileInfo) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
-	}
-	if uid := os.Geteuid(); int(st.Uid) != uid && st.Uid != 0 {
-		return fmt.Errorf("owned by uid %d, not by uid %d or root", st.Uid, uid)
-	}
-	return nil
-}
 
 // openSecret opens a secret file for reading with O_NONBLOCK, so that a
 // FIFO or device planted at the path (or behind a symlink there) does not

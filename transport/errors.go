@@ -65,7 +65,38 @@ var (
 	// ClientCertificate.Update returns it for such a certificate, which it
 	// refuses (call Update again at or after its NotBefore).
 	ErrCertificateNotYetValid = errors.New("transport: client certificate not yet valid")
+	// ErrInsecureCertificateFile: a file-based client certificate's key
+	// file may be read or written by group or others, its certificate
+	// file written by them, a directory that decides what either path
+	// reaches is writable by them, or one of these belongs to another
+	// user (see NewClientCertificateFromFiles). An *InsecureFileError
+	// carries the details; no call fails with it.
+	ErrInsecureCertificateFile = errors.New("transport: client certificate file has insecure permissions")
 )
+
+// InsecureFileError reports a client certificate or key file refused for
+// its permissions or owner, or for those of a directory on its path (see
+// NewClientCertificateFromFiles). It names the path at fault, never its
+// content, and matches ErrInsecureCertificateFile.
+type InsecureFileError struct {
+	// File is the certificate or key file refused, as it was named.
+	File string
+	// Path is what is at fault: File itself, or a directory on its way.
+	Path string
+	// Reason says what is wrong with it ("file mode 0644 allows access by
+	// group or others", "owned by uid 1001, not by uid 1000 or root").
+	Reason string
+}
+
+func (e *InsecureFileError) Error() string {
+	if e.Path == e.File {
+		return "transport: insecure client certificate file " + e.File + ": " + e.Reason
+	}
+	return "transport: insecure client certificate file " + e.File + ": directory " + e.Path + ": " + e.Reason
+}
+
+// Unwrap returns ErrInsecureCertificateFile.
+func (e *InsecureFileError) Unwrap() error { return ErrInsecureCertificateFile }
 
 // ConfigError reports invalid configuration. Option names the offending
 // option or field (for example "WithPins" or "TLSConfig.InsecureSkipVerify");

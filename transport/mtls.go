@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/securecall/securecall/internal/fileperm"
 	"github.com/securecall/securecall/internal/hookpanic"
 )
 
@@ -76,7 +78,8 @@ type ClientCertificate struct {
 	id  atomic.Uint64 // process-unique, assigned on first use; see ident
 
 	certFile, keyFile string
-	interval          int64 // nanoseconds
+	keyMask           fs.FileMode // mode bits the key file may not have
+	interval          int64       // nanoseconds
 	onReload          func(error)
 	nextCheck         atomic.Int64 // ticks (see clock) of the next file check
 	clk               clock        // set with certFile
@@ -94,9 +97,10 @@ type ClientCertificateOption interface {
 }
 
 type clientCertificateConfig struct {
-	interval time.Duration
-	onReload func(error)
-	err      error
+	interval  time.Duration
+	onReload  func(error)
+	groupRead bool
+	err       error
 }
 
 type clientCertificateOptionFunc func(*clientCertificateConfig)
@@ -132,6 +136,17 @@ func WithCertificateReloadHook(f func(err error)) ClientCertificateOption {
 	return clientCertificateOptionFunc(func(c *clientCertificateConfig) { c.onReload = f })
 }
 
+// WithCertificateKeyGroupReadable accepts a key file that the owner's
+// group may read (mode 0640 or 0440), as Kubernetes makes a secret
+// volume's files with fsGroup and defaultMode 0440, like
+// tokens.WithGroupReadable for a FileStore. A key file the group may
+// write, or others read, is still refused. Default: only the owner may
+// read or write the key file (0600 or 0400). It has no effect on
+// certificates built from PEM bytes.
+func WithCertificateKeyGroupReadable() ClientCertificateOption {
+	return clientCertificateOptionFunc(func(c *clientCertificateConfig) { c.groupRead = true })
+}
+
 func applyClientCertificateOptions(opts []ClientCertificateOption) (clientCertificateConfig, error) {
 	cfg := clientCertificateConfig{interval: DefaultCertificateReloadInterval}
 	for _, o := range opts {
@@ -154,6 +169,25 @@ func applyClientCertificateOptions(opts []ClientCertificateOption) (clientCertif
 // cannot be read, is refused with a *ConfigError naming "certFile" or
 // "keyFile" (the key's for a key that is not the certificate's), wrapping
 // the cause; no key material is ever in it.
+//
+// The files' permissions are checked as tokens.FileStore checks a
+// secret's, at every read (construction and reloads): the key file may
+// not be readable or writable by group or others (mode & 0o077; group
+// read is allowed with WithCertificateKeyGroupReadable), the certificate
+// file, which is public, not writable by them (mode & 0o022); on Unix,
+// neither may belong to a user other than the process's effective user or
+// root; and the directory holding each file, and every directory holding
+// a symlink followed on its path, may not be writable by group or others
+// (on Linux, unless it is on a read-only mount: a Kubernetes secret
+// volume's directory is mode 1777, mounted read-only) nor belong to
+// another user. A local user who can read the key can copy the client's
+// credential; one who can write either file, or replace it, chooses the
+// identity presented. Such a file is refused with an *InsecureFileError
+// (matching ErrInsecureCertificateFile) naming the path at fault, inside
+// the *ConfigError. On Windows, where mode bits do not describe the ACLs,
+// none of this is checked. Kubernetes mounts secret volumes with mode
+// 0644 by default: give the volume defaultMode 0400 (or 0440 with an
+// fsGroup and WithCertificateKeyGroupReadable).
 func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCertificateOption) (*ClientCertificate, error) {
 	cfg, err := applyClientCertificateOptions(opts)
 	if err != nil {
@@ -168,9 +202,13 @@ func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCerti
 	c := &ClientCertificate{
 		certFile: certFile,
 		keyFile:  keyFile,
+		keyMask:  fileperm.Secret,
 		interval: int64(cfg.interval),
 		onReload: cfg.onReload,
 		clk:      sysClock,
+	}
+	if cfg.groupRead {
+		c.keyMask = fileperm.GroupReadable
 	}
 	if _, err := c.loadFiles(); err != nil {
 		return nil, pairConfigError(err, "certFile", "keyFile")
@@ -381,13 +419,13 @@ func (c *ClientCertificate) poll(handshake bool) (checked bool, err error) {
 func (c *ClientCertificate) loadFiles() (changed bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	certPEM, err := readCertificateFile(c.certFile)
+	certPEM, err := readCertificateFile(c.certFile, fileperm.Public)
 	if err != nil {
-		return true, &pairError{cert: true, err: fmt.Errorf("transport: client certificate: %w", err)}
+		return true, &pairError{cert: true, err: readError("transport: client certificate", err)}
 	}
-	keyPEM, err := readCertificateFile(c.keyFile)
+	keyPEM, err := readCertificateFile(c.keyFile, c.keyMask)
 	if err != nil {
-		return true, &pairError{err: fmt.Errorf("transport: client certificate key: %w", err)}
+		return true, &pairError{err: readError("transport: client certificate key", err)}
 	}
 	defer clear(keyPEM)
 	h := sha256.New()
@@ -462,11 +500,30 @@ func (c *ClientCertificate) report(err error) {
 	}
 }
 
+// readError wraps readCertificateFile's error with prefix, except an
+// *InsecureFileError, which names its file already.
+func readError(prefix string, err error) error {
+	if _, ok := err.(*InsecureFileError); ok {
+		return err
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
+}
+
 // readCertificateFile reads a certificate or key file, which must be a
 // regular file (or a symlink to one): reading a FIFO or device could block
 // a reload, and the handshake it runs in, forever while it holds the lock
-// of every later reload.
-func readCertificateFile(name string) ([]byte, error) {
+// of every later reload. Its permission bits may not intersect mask, and
+// it and the directories on its path must pass fileperm's checks (see
+// NewClientCertificateFromFiles), or it is refused with an
+// *InsecureFileError. The mode and owner are checked on the opened file,
+// so a swap after the check cannot slip an insecure file past it.
+func readCertificateFile(name string, mask fs.FileMode) ([]byte, error) {
+	if err := fileperm.PathDirs(name); err != nil {
+		if de, ok := errors.AsType[*fileperm.DirError](err); ok {
+			return nil, &InsecureFileError{File: name, Path: de.Dir, Reason: de.Reason}
+		}
+		return nil, err
+	}
 	f, err := openCertificateFile(name)
 	if err != nil {
 		return nil, err
@@ -478,6 +535,9 @@ func readCertificateFile(name string) ([]byte, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file (%v)", name, fi.Mode().Type())
+	}
+	if err := fileperm.File(fi, mask); err != nil {
+		return nil, &InsecureFileError{File: name, Path: name, Reason: err.Error()}
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxCertificateFileSize+1))
 	if err != nil {

@@ -1,11 +1,11 @@
-package tokens
+package fileperm
 
 import "golang.org/x/sys/unix"
 
-// onReadOnlyMount reports whether dir is on a read-only mount (including a
+// OnReadOnlyMount reports whether dir is on a read-only mount (including a
 // read-only bind mount of a writable file system), where no one can
 // create, rename or remove its entries.
-func onReadOnlyMount(dir string) bool {
+func OnReadOnlyMount(dir string) bool {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		return false
