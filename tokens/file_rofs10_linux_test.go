@@ -4,44 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
-)
 
-// inMountNamespace runs the calling test again in a child process with a
-// mount namespace of its own (as root, or as root of a new user namespace
-// mapped to the caller), where child runs and may mount file systems that
-// vanish with the child. It skips when the system allows neither.
-func inMountNamespace(t *testing.T, child func(t *testing.T)) {
-	t.Helper()
-	const env = "SECURECALL_TEST_MOUNTNS"
-	if os.Getenv(env) == t.Name() {
-		child(t)
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), env+"="+t.Name())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
-	if uid := os.Geteuid(); uid != 0 {
-		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWUSER
-		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}}
-		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
-	}
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	switch {
-	case err == nil && strings.Contains(string(out), "--- SKIP"):
-		t.Skipf("child skipped:\n%s", out)
-	case err == nil:
-	case errors.As(err, &ee):
-		t.Fatalf("child failed: %v\n%s", err, out)
-	default:
-		t.Skipf("cannot start a child in a mount namespace (needs root or unprivileged user namespaces): %v", err)
-	}
-}
+	"github.com/securecall/securecall/internal/childtest"
+)
 
 // A Kubernetes secret volume is a tmpfs whose directory has mode 1777,
 // owned by root, bind-mounted read-only into the container, with each key
@@ -51,32 +19,13 @@ func inMountNamespace(t *testing.T, child func(t *testing.T)) {
 // (the documented Kubernetes set-up) instead of refusing every key with
 // ErrInsecureFile. The same directory mounted read-write is still refused.
 func TestFileStoreKubernetesSecretVolume(t *testing.T) {
-	inMountNamespace(t, func(t *testing.T) {
+	childtest.InMountNamespace(t, func(t *testing.T) {
 		ctx := context.Background()
-		base := t.TempDir()
-		src, vol := filepath.Join(base, "tmpfs"), filepath.Join(base, "volume")
-		for _, d := range []string{src, vol} {
-			if err := os.Mkdir(d, 0o700); err != nil {
+		src, readOnly := childtest.SecretVolume(t, []string{"token"}, func(ts string) {
+			if err := os.WriteFile(filepath.Join(ts, "token"), []byte("s3cret"), 0o400); err != nil {
 				t.Fatal(err)
 			}
-		}
-		if err := syscall.Mount("tmpfs", src, "tmpfs", 0, "mode=1777"); err != nil {
-			t.Skipf("mount tmpfs: %v", err)
-		}
-		t.Cleanup(func() { syscall.Unmount(src, syscall.MNT_DETACH) })
-		ts := filepath.Join(src, "..2026_01_01_00_00_00.000000001")
-		if err := os.Mkdir(ts, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(ts, "token"), []byte("s3cret"), 0o400); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(filepath.Base(ts), filepath.Join(src, "..data")); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink("..data/token", filepath.Join(src, "token")); err != nil {
-			t.Fatal(err)
-		}
+		})
 
 		// Read-write, the 1777 directory is refused.
 		rw, err := NewFileStore(src)
@@ -87,13 +36,7 @@ func TestFileStoreKubernetesSecretVolume(t *testing.T) {
 			t.Fatalf("1777 directory on a read-write mount: Get = %v; want ErrInsecureFile", err)
 		}
 
-		if err := syscall.Mount(src, vol, "", syscall.MS_BIND, ""); err != nil {
-			t.Fatalf("bind mount: %v", err)
-		}
-		t.Cleanup(func() { syscall.Unmount(vol, syscall.MNT_DETACH) })
-		if err := syscall.Mount("", vol, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""); err != nil {
-			t.Fatalf("remount read-only: %v", err)
-		}
+		vol := readOnly()
 		ro, err := NewFileStore(vol)
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +56,7 @@ func TestFileStoreKubernetesSecretVolume(t *testing.T) {
 // caller (or a Chain reporting a fallback it could not update) can tell
 // "this store is read-only" from a failed write; the value stays.
 func TestFileStoreReadOnlyMount(t *testing.T) {
-	inMountNamespace(t, func(t *testing.T) {
+	childtest.InMountNamespace(t, func(t *testing.T) {
 		ctx := context.Background()
 		s, dir := newFileStore(t)
 		if err := s.Set(ctx, "k", []byte("v1")); err != nil {
