@@ -12,6 +12,8 @@ import (
 
 	"github.com/dunglas/httpsfv"
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/securecall/securecall/internal/hostname"
 )
 
 // FieldType is the Structured Field type of an HTTP field (RFC 9651). The
@@ -108,19 +110,45 @@ func clientScheme(r *http.Request) string {
 	return "http"
 }
 
-// hostOf returns the authority the request is sent to, as Go puts it on the
+// hostOf returns the authority the request is sent to, as it goes on the
 // wire: Request.Host, else URL.Host, an internationalised name in its
-// ASCII (punycode) form as net/http converts it for HTTP/1.1 and HTTP/2
-// (httpguts.PunycodeHostPort). A received request's host is ASCII already.
+// ASCII form: the IDNA lookup form (hostname.HostPort: punycode, lower-case,
+// "。" a dot), which securecall's base transport sends and Sign sets as
+// req.Host where net/http alone would send another (see alignHost); a name
+// that has none in plain punycode, as net/http converts it for HTTP/1.1
+// and HTTP/2 (httpguts.PunycodeHostPort). A received request's host is
+// ASCII already.
 func hostOf(r *http.Request) string {
 	h := r.Host
 	if h == "" && r.URL != nil {
 		h = r.URL.Host
 	}
-	if a, err := httpguts.PunycodeHostPort(h); err == nil {
+	if a, err := hostname.HostPort(h); err == nil {
 		return a // h itself when ASCII
 	}
+	if a, err := httpguts.PunycodeHostPort(h); err == nil {
+		return a
+	}
 	return h // not convertible: net/http refuses to send it, Sign refuses it
+}
+
+// alignHost sets req.Host to the IDNA lookup form of the host req is sent
+// to when that is not what net/http alone sends (plain punycode, which
+// does not map: "xn--BCHER-2pa" for "BÜCHER", "。" kept), so that the host
+// signed (hostOf) is the host sent by any transport: securecall's base
+// transport sends the lookup form itself. An ASCII host is left alone.
+func alignHost(req *http.Request) {
+	h := req.Host
+	if h == "" && req.URL != nil {
+		h = req.URL.Host
+	}
+	a, err := hostname.HostPort(h)
+	if err != nil || a == h {
+		return
+	}
+	if p, err := httpguts.PunycodeHostPort(h); err != nil || p != a {
+		req.Host = a
+	}
 }
 
 // fieldValues returns the field lines of c's field. Host and Content-Length

@@ -376,7 +376,11 @@ func (s *Signer) Components() []Component { return slices.Clone(s.comps) }
 // req that the two protocols send differently (see alignWire): it joins
 // the Cookie field lines into one when cookie is covered, and drops a
 // forced chunked TransferEncoding from a request without a body, or (when
-// content-length is covered) makes a chunked body's length unknown.
+// content-length is covered) makes a chunked body's length unknown. A
+// non-ASCII host (Request.Host, else the URL's) is signed in its IDNA lookup
+// form ("xn--bcher-kva.example" for "BÜCHER.example" or "bücher。example"),
+// the form securecall's base transport sends; where net/http alone would
+// send another, Sign sets req.Host to it (see alignHost).
 //
 // Each call draws a fresh nonce and uses now for created, so every signed
 // attempt of a retried request is distinct.
@@ -413,6 +417,7 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 		}
 	}
 	s.alignWire(req)
+	alignHost(req)
 	if s.coversDigest {
 		var err error
 		switch {

@@ -882,22 +882,17 @@ func lookupHostRequest(req *http.Request) (*http.Request, error) {
 }
 
 // lookupHostPort converts the host of hostport (a URL's Host: "host",
-// "host:port", "[v6]:port") as lookupHostRequest does, its port as written.
+// "host:port", "[v6]:port") as lookupHostRequest does, its port as written
+// (hostname.HostPort, which the signer signs a host in too).
 func lookupHostPort(hostport string) (string, error) {
 	if strings.HasPrefix(hostport, "[") {
 		return "", fmt.Errorf("%w: a non-ASCII IPv6 zone in the host", ErrInvalidRequest)
 	}
-	// As url.URL.Hostname splits it: a port is the digits after the last
-	// colon.
-	host, port := hostport, ""
-	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && allDigits(hostport[i+1:]) {
-		host, port = hostport[:i], hostport[i:]
-	}
-	a, err := hostname.ToASCII(host)
+	a, err := hostname.HostPort(hostport)
 	if err != nil {
 		return hostport, nil
 	}
-	return a + port, nil
+	return a, nil
 }
 
 // maxHTTP2PingTimeout is the longest the HTTP/2 health check waits for a

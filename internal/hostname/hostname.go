@@ -4,6 +4,8 @@
 package hostname
 
 import (
+	"errors"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
@@ -23,4 +25,44 @@ func ToASCII(h string) (string, error) {
 		}
 	}
 	return h, nil
+}
+
+// HostPort converts the host of hostport (a URL's Host or a
+// Request.Host: "host", "host:port") as ToASCII does, its port kept as
+// written: the digits after the last colon, as url.URL.Hostname splits
+// it. It is the form securecall's base transport sends a non-ASCII host
+// in. An ASCII hostport is returned as it is, at no allocation; a
+// non-ASCII host that does not convert, or a bracketed one (an IPv6
+// literal, whose zone alone can be non-ASCII), is an error.
+func HostPort(hostport string) (string, error) {
+	i := 0
+	for i < len(hostport) && hostport[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(hostport) {
+		return hostport, nil
+	}
+	if hostport[0] == '[' {
+		return "", errBracketed
+	}
+	host, port := hostport, ""
+	if c := strings.LastIndexByte(hostport, ':'); c >= 0 && allDigits(hostport[c+1:]) {
+		host, port = hostport[:c], hostport[c:]
+	}
+	a, err := idna.Lookup.ToASCII(host)
+	if err != nil {
+		return "", err
+	}
+	return a + port, nil
+}
+
+var errBracketed = errors.New("hostname: a non-ASCII bracketed host")
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -26,3 +26,26 @@ func TestToASCIIAllocs(t *testing.T) {
 		t.Errorf("ToASCII of an ASCII name: %v allocations, want 0", n)
 	}
 }
+
+func TestHostPort(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		err      bool
+	}{
+		{"API.example.com:8443", "API.example.com:8443", false}, // ASCII: as it is
+		{"BÜCHER.example", "xn--bcher-kva.example", false},
+		{"bücher。example:0443", "xn--bcher-kva.example:0443", false},
+		{"bücher.example:", "xn--bcher-kva.example:", false},
+		{"bücher_x.example", "", true},
+		{"bücher.example:44x", "", true}, // not a port: part of the host
+		{"[fe80::1%Ü]:443", "", true},
+	} {
+		got, err := HostPort(c.in)
+		if (err != nil) != c.err || err == nil && got != c.want {
+			t.Errorf("HostPort(%q) = %q, %v; want %q (error %v)", c.in, got, err, c.want, c.err)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = HostPort("api.example.com:443") }); n != 0 {
+		t.Errorf("HostPort of an ASCII name: %v allocations, want 0", n)
+	}
+}
