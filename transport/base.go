@@ -718,7 +718,8 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 // http.RoundTripper contract: req is not modified and its body is closed.
 // A request to a non-ASCII host is sent, on a copy, with its URL host and
 // Host in the IDNA lookup form net/http dials (see lookupHostRequest; an
-// IPv6 literal with a non-ASCII zone is ErrInvalidRequest).
+// IPv6 literal with a non-ASCII zone is ErrInvalidRequest, as a URL host
+// with userinfo or a port that is not a number, "host:44x", is).
 // When a report-only pin set did not match the connection's chain, a
 // "securecall.tls.pin_mismatch" event is added to the span in req's
 // context.
@@ -732,8 +733,11 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	orig := req
 	if req.URL != nil {
 		var nonASCII bool
+		colon := -1
 		for i := 0; i < len(req.URL.Host); i++ {
 			switch c := req.URL.Host[i]; {
+			case c == ':':
+				colon = i
 			case c == '@':
 				// A hand-built URL.Host with userinfo ("user:pass@host"):
 				// net/http would dial it as written (and, through a proxy
@@ -745,6 +749,20 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, fmt.Errorf("%w: userinfo in the URL's host", ErrInvalidRequest)
 			case c >= utf8.RuneSelf:
 				nonASCII = true
+			}
+		}
+		if colon >= 0 && !allDigits(req.URL.Host[colon+1:]) {
+			// A hand-built port that is not a number ("host:44x"; url.Parse
+			// refuses it): net/http dials and pools the connection under
+			// the whole host with the scheme's port (url.URL.Hostname
+			// takes no such port) and its HTTP/2 transport looks it up
+			// under the host split at that colon (net.SplitHostPort), so
+			// it dialed again and again until the context ended. A last
+			// colon that splits nothing ("[fe80::1]", "fe80::1") is no
+			// port separator.
+			if _, _, err := net.SplitHostPort(req.URL.Host); err == nil {
+				closeBody(req)
+				return nil, fmt.Errorf("%w: a port that is not a number in the URL's host", ErrInvalidRequest)
 			}
 		}
 		if nonASCII || !isASCII(req.Host) {
