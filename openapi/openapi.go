@@ -2579,8 +2579,8 @@ func foldServers(in openapi3.Servers) openapi3.Servers {
 // the router, and gorilla/mux matches a host case-sensitively.
 func lowerAuthority(s *openapi3.Server) *openapi3.Server {
 	i := strings.Index(s.URL, "://")
-	if i < 0 {
-		return s // a relative server: no authority
+	if i < 0 || strings.ContainsAny(s.URL[:i], "/?#") {
+		return s // a relative server ("/v1", "/proxy/http://up/v1"): no authority
 	}
 	end := len(s.URL)
 	if j := strings.IndexByte(s.URL[i+3:], '/'); j >= 0 {
