@@ -751,19 +751,9 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 				nonASCII = true
 			}
 		}
-		if colon >= 0 && !allDigits(req.URL.Host[colon+1:]) {
-			// A hand-built port that is not a number ("host:44x"; url.Parse
-			// refuses it): net/http dials and pools the connection under
-			// the whole host with the scheme's port (url.URL.Hostname
-			// takes no such port) and its HTTP/2 transport looks it up
-			// under the host split at that colon (net.SplitHostPort), so
-			// it dialed again and again until the context ended. A last
-			// colon that splits nothing ("[fe80::1]", "fe80::1") is no
-			// port separator.
-			if _, _, err := net.SplitHostPort(req.URL.Host); err == nil {
-				closeBody(req)
-				return nil, fmt.Errorf("%w: a port that is not a number in the URL's host", ErrInvalidRequest)
-			}
+		if colon >= 0 && nonNumericPort(req.URL.Host, colon) {
+			closeBody(req)
+			return nil, fmt.Errorf("%w: a port that is not a number in the URL's host", ErrInvalidRequest)
 		}
 		if nonASCII || !isASCII(req.Host) {
 			r, err := lookupHostRequest(req)
@@ -861,6 +851,24 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = http.NoBody
 	}
 	return resp, nil
+}
+
+// nonNumericPort reports whether host (a URL's Host), whose last colon is
+// at colon, has a hand-built port that is not a number ("host:44x";
+// url.Parse refuses it): net/http dials and pools the connection under
+// the whole host with the scheme's port (url.URL.Hostname takes no such
+// port) and its HTTP/2 transport looks it up under the host split at that
+// colon (net.SplitHostPort), so it dialed again and again until the
+// context ended. A last colon that splits nothing ("[fe80::1]",
+// "fe80::1") is no port separator; one inside an IPv6 literal without a
+// port ("[2001:db8::1]", a ']' after it, which net.SplitHostPort refuses
+// too) is told at no allocation, without SplitHostPort's error.
+func nonNumericPort(host string, colon int) bool {
+	if rest := host[colon+1:]; allDigits(rest) || strings.IndexByte(rest, ']') >= 0 {
+		return false
+	}
+	_, _, err := net.SplitHostPort(host)
+	return err == nil
 }
 
 // lookupHostRequest returns a shallow copy of req (the caller's request is
