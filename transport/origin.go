@@ -218,9 +218,11 @@ func ipStandardForm(host string) (std string, ok bool) {
 // each RoundTrip, so a redirect hop to an origin outside the scope gets no
 // credential even though http.Client runs the whole stack again for it.
 // When the request's Host names another authority than its URL, they ask
-// it for that authority too (as a URL with the request's scheme): the
-// credential goes only when both are allowed, since a virtual-hosting
-// front end routes the request by Host. An authority (URL or Host) with
+// it for that authority too (as a URL with the request's scheme; a Host
+// that is the URL's non-ASCII host in its IDNA lookup form, which the
+// signer sets, names the URL's own): the credential goes only when both
+// are allowed, since a virtual-hosting front end routes the request by
+// Host. An authority (URL or Host) with
 // brackets around anything but an IPv6 literal ("[api.example.com]") gets
 // no credential, whatever the Scope says: Allows would see it without the
 // brackets, but net/http sends them.
@@ -255,6 +257,13 @@ func scopeAllows(s Scope, req *http.Request) bool {
 		}
 	}
 	if req.Host == "" || req.Host == req.URL.Host {
+		return true
+	}
+	if h, err := hostname.HostPort(req.URL.Host); err == nil && h == req.Host {
+		// The URL's non-ASCII host in its IDNA lookup form, as the Base
+		// sends it and the signer sets it as the Host (on the attempt's
+		// request, which an inner replay sends through the layers
+		// again): the URL's own authority.
 		return true
 	}
 	if strings.ContainsAny(req.Host, "@/?#\\ ") || !bracketsOK(req.Host) {
