@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/redact"
 )
 
@@ -302,14 +303,7 @@ func allDigits(s string) bool {
 	return true
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
+func isASCII(s string) bool { return ascii.Is(s) }
 
 // hostOf returns hostname in the form the allowlist uses: an IP address
 // in its standard form, an IPv4-mapped IPv6 address without a zone as its

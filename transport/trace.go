@@ -553,7 +553,12 @@ func serverOf(u *url.URL) (string, int) {
 		} else if host != "" && host[len(host)-1] == '.' {
 			host = host[:len(host)-1]
 		}
-		host = ipv4Key(host) // "127.1" is 127.0.0.1, as HostKey says
+		if host != "" && isHex(host[len(host)-1]) {
+			// "127.1" is 127.0.0.1, as HostKey says. Only a name ending
+			// in a (hex) digit can be an IPv4 address in any form: a DNS
+			// name's last label ("com", "test") seldom does.
+			host = ipv4Key(host)
+		}
 	}
 	if !ascii {
 		host = validUTF8(host)

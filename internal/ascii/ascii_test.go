@@ -1,6 +1,9 @@
 package ascii
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestHasCTL(t *testing.T) {
 	for _, tc := range []struct {
@@ -20,6 +23,28 @@ func TestHasCTL(t *testing.T) {
 	} {
 		if got := HasCTL(tc.s); got != tc.want {
 			t.Errorf("HasCTL(%q) = %v, want %v", tc.s, got, tc.want)
+		}
+	}
+}
+
+func TestIs(t *testing.T) {
+	for s, want := range map[string]bool{
+		"": true, "a": true, "api.example.test": true, "api.example.test:8443": true,
+		"bücher.example": false, "api.example.tesü": false, "ü": false, "abcdefgü": false,
+		"abcdefghü": false, "\x7f\x00 ~": true, "abcdefgh\x80": false, "\x80abcdefgh": false,
+	} {
+		if got := Is(s); got != want {
+			t.Errorf("Is(%q) = %v, want %v", s, got, want)
+		}
+	}
+	// Every position of a non-ASCII byte in strings up to 20 bytes long.
+	for n := 1; n <= 20; n++ {
+		for i := range n {
+			b := []byte(strings.Repeat("a", n))
+			b[i] = 0xc3
+			if Is(string(b)) {
+				t.Errorf("Is(%q) = true", b)
+			}
 		}
 	}
 }

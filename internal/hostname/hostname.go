@@ -6,9 +6,10 @@ package hostname
 import (
 	"errors"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+
+	"github.com/securecall/securecall/internal/ascii"
 )
 
 // ToASCII returns the host name h in the ASCII form net/http converts it
@@ -19,12 +20,10 @@ import (
 // which each caller handles its own way (refuse the name, or keep it as
 // written, as net/http does).
 func ToASCII(h string) (string, error) {
-	for i := 0; i < len(h); i++ {
-		if h[i] >= utf8.RuneSelf {
-			return idna.Lookup.ToASCII(h)
-		}
+	if ascii.Is(h) {
+		return h, nil
 	}
-	return h, nil
+	return idna.Lookup.ToASCII(h)
 }
 
 // HostPort converts the host of hostport (a URL's Host or a
@@ -35,11 +34,7 @@ func ToASCII(h string) (string, error) {
 // non-ASCII host that does not convert, or a bracketed one (an IPv6
 // literal, whose zone alone can be non-ASCII), is an error.
 func HostPort(hostport string) (string, error) {
-	i := 0
-	for i < len(hostport) && hostport[i] < utf8.RuneSelf {
-		i++
-	}
-	if i == len(hostport) {
+	if ascii.Is(hostport) {
 		return hostport, nil
 	}
 	if hostport[0] == '[' {
