@@ -194,11 +194,17 @@ func (h *health) ok() {
 // failed records a failed Redis call, made at now: Redis is marked down
 // and the next probe is due a probe interval later. A call that got no
 // connection from the client's pool (poolExhausted) never reached Redis:
-// it is counted apart and leaves Redis's state as it was.
+// it is counted apart and leaves Redis's state as it was. While Redis is
+// marked down such a call was a probe (try let it through), which it must
+// not use up: the next probe is due at once, or a recovered Redis would
+// stay marked down for another probe interval.
 func (h *health) failed(now time.Time, err error) {
 	if poolExhausted(err) {
 		h.busy.Add(1)
 		h.busyCount.Add(context.Background(), 1, h.attrs)
+		if h.down.Load() {
+			h.nextProbe.Store(h.clk.Mono(now))
+		}
 		return
 	}
 	h.errs.Add(1)
