@@ -122,3 +122,68 @@ func ExampleKeySet_Rotate() {
 	// 2026-04
 	// 2026-05 [2026-05 2026-04]
 }
+
+// Middleware's 401 says that the signature was refused, not a credential
+// (WWW-Authenticate: Signature), and what a fresh signature must cover
+// (Accept-Signature: the label, the components, content-digest for a
+// request with a body, created and the tag; never a keyid or a nonce).
+func ExampleVerifier_Middleware_challenge() {
+	key, _ := signer.NewHMACKey("client-1", exampleSecret)
+	v, _ := signer.NewVerifier(signer.VerifierOptions{
+		Keys:  signer.StaticKey(key),
+		Label: "orders",
+		Tag:   "orders-api",
+	})
+	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+
+	for _, req := range []*http.Request{
+		httptest.NewRequest("GET", "https://api.example.com/v1/orders", nil),
+		httptest.NewRequest("POST", "https://api.example.com/v1/orders", strings.NewReader(`{"item":42}`)),
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req) // unsigned: refused
+		fmt.Println(req.Method, rec.Code)
+		fmt.Println("WWW-Authenticate:", rec.Header().Get("WWW-Authenticate")) // signer.ChallengeScheme
+		fmt.Println("Accept-Signature:", rec.Header().Get("Accept-Signature"))
+	}
+	// Output:
+	// GET 401
+	// WWW-Authenticate: Signature
+	// Accept-Signature: orders=("@method" "@authority" "@path" "@query");created;tag="orders-api"
+	// POST 401
+	// WWW-Authenticate: Signature
+	// Accept-Signature: orders=("@method" "@authority" "@path" "@query" "content-digest");created;tag="orders-api"
+}
+
+// Options are checked in New and NewVerifier: a label longer than
+// MaxLabelLength, a tag longer than MaxTagLength (or not printable ASCII),
+// a key id longer than MaxKeyIDLength would make signatures the verifier
+// refuses, and are a *ConfigError naming the option.
+func ExampleNew_configError() {
+	key, _ := signer.NewHMACKey("client-1", exampleSecret)
+	_, err := signer.New(signer.Options{
+		Keys:  signer.StaticKey(key),
+		Label: strings.Repeat("a", signer.MaxLabelLength+1),
+	})
+	var ce *signer.ConfigError
+	if errors.As(err, &ce) {
+		fmt.Println("option:", ce.Option)
+	}
+
+	_, err = signer.NewVerifier(signer.VerifierOptions{
+		Keys: signer.StaticKey(key),
+		Tag:  "orders\r\napi",
+	})
+	if errors.As(err, &ce) {
+		fmt.Println("option:", ce.Option)
+	}
+
+	_, err = signer.NewHMACKey(strings.Repeat("k", signer.MaxKeyIDLength+1), exampleSecret)
+	if errors.As(err, &ce) {
+		fmt.Println("option:", ce.Option)
+	}
+	// Output:
+	// option: Options.Label
+	// option: VerifierOptions.Tag
+	// option: keyID
+}
