@@ -48,7 +48,7 @@ func ExampleBodyTimeoutError() {
 	}
 
 	// The stack's timeout (client.WithTimeout) runs out mid-body.
-	err := read(context.Background(), 150*time.Millisecond)
+	err := read(context.Background(), 500*time.Millisecond)
 	var bte *transport.BodyTimeoutError
 	if errors.As(err, &bte) {
 		fmt.Println("layer:", bte.Layer, "duration:", bte.Duration)
@@ -56,13 +56,13 @@ func ExampleBodyTimeoutError() {
 	fmt.Println("deadline exceeded:", errors.Is(err, context.DeadlineExceeded))
 
 	// The caller's own deadline runs out first.
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	err = read(ctx, time.Minute)
 	fmt.Println("caller's deadline, BodyTimeoutError:", errors.As(err, &bte),
 		"deadline exceeded:", errors.Is(err, context.DeadlineExceeded))
 	// Output:
-	// layer: total duration: 150ms
+	// layer: total duration: 500ms
 	// deadline exceeded: true
 	// caller's deadline, BodyTimeoutError: false deadline exceeded: true
 }
