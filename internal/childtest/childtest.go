@@ -18,12 +18,10 @@ const env = "SECURECALL_CHILD_TEST"
 // "panic:" in its output. In the child it runs body itself.
 func Run(t *testing.T, body func(t *testing.T)) {
 	t.Helper()
-	if os.Getenv(env) == t.Name() {
-		body(t)
+	cmd := child(t, env, body)
+	if cmd == nil {
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), env+"="+t.Name())
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.Contains(string(out), "panic:") {
 		t.Fatalf("child test: %v\n%s", err, out)
@@ -31,4 +29,18 @@ func Run(t *testing.T, body func(t *testing.T)) {
 	if !strings.Contains(string(out), "--- PASS: "+t.Name()) {
 		t.Fatalf("child test did not pass:\n%s", out)
 	}
+}
+
+// child runs body and returns nil when this process is the child of t
+// (its environment names t under key); otherwise it returns the command
+// that runs t alone in a child, with key set.
+func child(t *testing.T, key string, body func(t *testing.T)) *exec.Cmd {
+	t.Helper()
+	if os.Getenv(key) == t.Name() {
+		body(t)
+		return nil
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), key+"="+t.Name())
+	return cmd
 }

@@ -14,17 +14,15 @@ const mountEnv = "SECURECALL_TEST_MOUNTNS"
 
 // InMountNamespace runs the calling test again in a child process with a
 // mount namespace of its own (as root, or as root of a new user namespace
-// mapped to the caller), where child runs and may mount file systems that
+// mapped to the caller), where body runs and may mount file systems that
 // vanish with the child. It skips when the system allows neither, and
 // when the child skipped.
-func InMountNamespace(t *testing.T, child func(t *testing.T)) {
+func InMountNamespace(t *testing.T, body func(t *testing.T)) {
 	t.Helper()
-	if os.Getenv(mountEnv) == t.Name() {
-		child(t)
+	cmd := child(t, mountEnv, body)
+	if cmd == nil {
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), mountEnv+"="+t.Name())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
 	if uid := os.Geteuid(); uid != 0 {
 		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWUSER
