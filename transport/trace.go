@@ -553,9 +553,10 @@ func serverOf(u *url.URL) (string, int) {
 		} else if host != "" && host[len(host)-1] == '.' {
 			host = host[:len(host)-1]
 		}
-		if host != "" && isHex(host[len(host)-1]) {
+		if n := len(host); n > 0 && (isHex(host[n-1]) || host[n-1] == 'x' || host[n-1] == 'X') {
 			// "127.1" is 127.0.0.1, as HostKey says. Only a name ending
-			// in a (hex) digit can be an IPv4 address in any form: a DNS
+			// in a (hex) digit, or in the "0x" of a hex zero ("127.0x"
+			// is 127.0.0.0), can be an IPv4 address in any form: a DNS
 			// name's last label ("com", "test") seldom does.
 			host = ipv4Key(host)
 		}
