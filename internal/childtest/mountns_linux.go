@@ -16,7 +16,8 @@ const mountEnv = "SECURECALL_TEST_MOUNTNS"
 // mount namespace of its own (as root, or as root of a new user namespace
 // mapped to the caller), where body runs and may mount file systems that
 // vanish with the child. It skips when the system allows neither, and
-// when the child skipped.
+// when the child skipped; it fails when the child failed or did not run
+// the test.
 func InMountNamespace(t *testing.T, body func(t *testing.T)) {
 	t.Helper()
 	cmd := child(t, mountEnv, body)
@@ -34,6 +35,10 @@ func InMountNamespace(t *testing.T, body func(t *testing.T)) {
 	switch {
 	case err == nil && strings.Contains(string(out), "--- SKIP"):
 		t.Skipf("child skipped:\n%s", out)
+	case err == nil && !strings.Contains(string(out), "--- PASS: "+t.Name()):
+		// A -test.run that matched nothing (a subtest's name) passes
+		// without running body.
+		t.Fatalf("child test did not run:\n%s", out)
 	case err == nil:
 	case errors.As(err, &ee):
 		t.Fatalf("child failed: %v\n%s", err, out)
