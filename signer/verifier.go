@@ -412,7 +412,10 @@ func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time
 // signed twice with accepted keys (old and new key during a rotation, a
 // client's and a proxy's signature) could be replayed once per signature,
 // each copy stripped down to one not yet claimed. That includes a
-// signature whose created is more than ClockSkew ahead (its signer's clock
+// signature not covering content-digest (refused here only because the
+// request has a body: a copy stripped down to it and sent without the
+// body would be accepted), and one whose created is more than ClockSkew
+// ahead (its signer's clock
 // runs fast): refused now (ErrFuture), a copy stripped down to it would be
 // accepted once the clock reaches its window, so if it passes every other
 // check, its MAC included, its nonce is claimed until the end of its own
@@ -540,9 +543,12 @@ type verifyState struct {
 }
 
 // verifyMember verifies one Signature-Input member; one that could not be
-// parsed is refused as malformed. With later, a created more than
-// ClockSkew ahead of now is not refused (ErrFuture): the member is judged
-// as it would be once its window opens.
+// parsed is refused as malformed. With later, the member is judged as a
+// copy of the request stripped down to it would be (claimAll): a created
+// more than ClockSkew ahead of now is not refused (ErrFuture), as it would
+// not be once its window opens, nor a member not covering content-digest
+// of a request with a body, as it would not be in a copy sent without the
+// body.
 func (v *Verifier) verifyMember(vs *verifyState, m *inputMember, sigMap map[string]sigMember, now time.Time, later bool) (*Result, error) {
 	if m.err != nil {
 		return nil, &VerifyError{Label: m.in.Label, Err: m.err}
@@ -601,7 +607,7 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 		}
 	}
 	coversDigest := slices.ContainsFunc(in.Components, coversContentDigest)
-	if !v.allowUnsignedBody && serverHasBody(r) && !coversDigest {
+	if !later && !v.allowUnsignedBody && serverHasBody(r) && !coversDigest {
 		return fail(ErrMissingComponent, "request has a body but content-digest is not covered")
 	}
 
