@@ -466,7 +466,7 @@ func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	if pd, ok := parent.Deadline(); ok && !pd.After(dl) {
 		// The call's deadline comes first.
 		resp, err := l.next.RoundTrip(req)
-		if err == nil && parent.Err() == context.DeadlineExceeded {
+		if err == nil && lateForDeadline(parent) {
 			return nil, lateAnswer(resp)
 		}
 		return resp, err
@@ -542,13 +542,22 @@ func lateAnswer(resp *http.Response) error {
 
 // lateForDeadline reports whether ctx ended at its deadline while
 // something waited on it: an answer returned then came after the
-// cancellation. A total timeout's deadline nothing waited on (a transport
-// that never looks at the context) does not count.
+// cancellation. A lazy deadline (the total timeout's, an attempt
+// timeout's) nothing waited on (a transport that never looks at the
+// context) does not count.
 func lateForDeadline(ctx context.Context) bool {
-	if cd, ok := ctx.(*callDeadline); ok {
-		return cd.materialized() && cd.Err() == context.DeadlineExceeded
+	var ld *lazyDeadline
+	switch c := ctx.(type) {
+	case *callDeadline:
+		ld = &c.lazyDeadline
+	case *attemptDeadline:
+		ld = &c.lazyDeadline
+	case *lazyDeadline:
+		ld = c
+	default:
+		return ctx.Err() == context.DeadlineExceeded
 	}
-	return ctx.Err() == context.DeadlineExceeded
+	return ld.materialized() && ld.Err() == context.DeadlineExceeded
 }
 
 // endOnClose ties the release of a lazy deadline to the end of resp: at
