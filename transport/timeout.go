@@ -340,8 +340,9 @@ func (c *lazyDeadline) Deadline() (time.Time, bool) { return c.d, true }
 func (c *lazyDeadline) Done() <-chan struct{} { return c.materialize().Done() }
 
 // Err returns the first error the context reported, ever after (as a
-// context.Context must): the timer context's once there is one, else the
-// parent's, context.Canceled once released, or context.DeadlineExceeded.
+// context.Context must): the timer context's once there is one, else
+// context.Canceled once released, the parent's, or
+// context.DeadlineExceeded.
 func (c *lazyDeadline) Err() error {
 	if p := c.err.Load(); p != nil {
 		return *p
@@ -350,10 +351,13 @@ func (c *lazyDeadline) Err() error {
 	switch {
 	case c.ready.Load():
 		err = c.ctx.Err()
+	case c.released.Load():
+		// Before the parent: a parent that ends after the release must
+		// not change the answer (a released deadline nothing asked
+		// before reports its release, as materialize makes it).
+		err = context.Canceled
 	case c.parent.Err() != nil:
 		err = c.parent.Err()
-	case c.released.Load():
-		err = context.Canceled
 	case !time.Now().Before(c.d):
 		err = context.DeadlineExceeded
 	}
