@@ -56,7 +56,16 @@ func refExpiresIn(ctype, body string) (life time.Duration, valid bool) {
 		if s == "" {
 			return 0, true
 		}
-		return num(strings.TrimSpace(s))
+		// A form value is no JSON: leading zeros ("000", "060") are the
+		// number's, as strconv reads them (the fuzzer's find).
+		s = strings.TrimSpace(s)
+		if t := strings.TrimLeft(s, "0"); t != s && (t == "" || t[0] >= '0' && t[0] <= '9') {
+			s = "0" + t
+			if t != "" {
+				s = t
+			}
+		}
+		return num(s)
 	}
 	var m map[string]json.RawMessage
 	if json.Unmarshal([]byte(body), &m) != nil {
@@ -95,6 +104,8 @@ func FuzzTokenResponseExpiresIn(f *testing.F) {
 		{form, "access_token=at&token_type=Bearer&expires_in=3600.5"},
 		{"text/plain", "access_token=at&expires_in=+60"},
 		{form, "access_token=at&expires_in=18446744077"},
+		{"AppliCAtion/X-www-form-urlenCoded", "access_token=0&expires_in=000"},
+		{form, "access_token=at&expires_in=060"},
 	} {
 		f.Add(s.ctype, s.body)
 	}
