@@ -83,25 +83,13 @@ func (c *Cache) checkPersisted(p persisted) (string, error) {
 	if _, ok := c.src.(bearerSource); ok && !bearer {
 		return "is not a Bearer token, the only type its source issues", ErrUnsupportedTokenType
 	}
-	if p.Type != "" && !isHTTPToken(p.Type) {
+	if p.Type != "" && !ascii.IsToken(p.Type) {
 		return "has a token type a header cannot carry", ErrMalformedToken
 	}
 	if bearer && checkAccessToken(p.Value) != nil || ascii.HasCTL(p.Value) {
 		return "has a value a header cannot carry (space, comma, quote, control or non-ASCII character)", ErrMalformedToken
 	}
 	return "", nil
-}
-
-// isHTTPToken reports whether s is an RFC 9110 token (an auth-scheme).
-func isHTTPToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return s != ""
 }
 
 // noTokenError is err (ErrUnsupportedTokenType, ErrMalformedToken)

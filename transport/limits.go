@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/hops"
 )
 
@@ -172,19 +173,9 @@ func parseMediaPattern(s string) (mediaPattern, bool) {
 	return mediaPattern{}, false
 }
 
-// isToken reports whether s is a non-empty RFC 9110 token without "*".
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}*", c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
+// isToken reports whether s is a non-empty RFC 9110 token without "*"
+// (a wildcard in a media pattern).
+func isToken(s string) bool { return ascii.IsToken(s) && strings.IndexByte(s, '*') < 0 }
 
 // NewLimits returns the response-limits layer: response header size,
 // body size (on the stream the caller reads) and an optional media-type

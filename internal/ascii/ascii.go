@@ -1,6 +1,8 @@
 // Package ascii holds byte checks several securecall packages share.
 package ascii
 
+import "strings"
+
 // HasCTL reports whether s holds an ASCII control character (NUL to US:
 // CR, LF and tab among them) or DEL, the bytes net/http refuses in a
 // request-target and a header value cannot carry safely.
@@ -31,4 +33,17 @@ func Is(s string) bool {
 		}
 	}
 	return true
+}
+
+// IsToken reports whether s is a non-empty RFC 9110 token (§5.6.2: an
+// auth-scheme, a media type's type or subtype): tchar only, no space,
+// control, non-ASCII or delimiter.
+func IsToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
 }

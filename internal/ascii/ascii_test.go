@@ -48,3 +48,16 @@ func TestIs(t *testing.T) {
 		}
 	}
 }
+
+func TestIsToken(t *testing.T) {
+	for s, want := range map[string]bool{
+		"Bearer": true, "DPoP": true, "json": true, "vnd.api+json": true, "*": true,
+		"!#$%&'*+-.^_`|~09azAZ": true, "": false, "Bea rer": false, "a\tb": false,
+		"a\x7f": false, "bé": false, "a/b": false, "a;b": false, `a"b`: false, "a=b": false,
+		"a,b": false, "(a)": false, "a:b": false, "a@b": false, "[a]": false, "{a}": false, `a\b`: false, "a?": false, "<a>": false,
+	} {
+		if got := IsToken(s); got != want {
+			t.Errorf("IsToken(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
