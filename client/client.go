@@ -14,6 +14,7 @@ import (
 
 	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/hops"
+	"github.com/securecall/securecall/internal/hostname"
 	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/internal/stackhook"
 	"github.com/securecall/securecall/transport"
@@ -148,11 +149,77 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 		e.refused(req, err, hop)
 		return nil, err
 	}
-	resp, err := e.next.RoundTrip(req)
+	r := req
+	if !ascii.Is(req.URL.Host) || !ascii.Is(req.Host) {
+		var err error
+		if r, err = lookupHost(req); err != nil {
+			closeBody(req)
+			e.refused(req, err, hop)
+			return nil, err
+		}
+	}
+	resp, err := e.next.RoundTrip(r)
 	if resp != nil && hops.IsRedirect(resp) {
 		e.redirects.Pend(resp, struct{}{})
 	}
+	if r != req && resp != nil && resp.Request != nil {
+		// The caller's URL and Host in what resp.Request shows (the
+		// stack shows the request it was given, with the caller's
+		// header), on a copy: the stack's may still be read.
+		shown := *resp.Request
+		shown.URL, shown.Host = req.URL, req.Host
+		resp.Request = &shown
+	}
 	return resp, err
+}
+
+// lookupHost returns a shallow copy of req (the caller's request is not
+// changed) whose URL host and Host, where not ASCII, are in the ASCII form
+// net/http dials (idna.Lookup: punycode, lower-case, "。" a dot, the name
+// normalised, the port as written: internal/hostname.HostPort), so that
+// every layer (the egress allowlist, the inventory, the audit log, the
+// credential scope, the signer) and the base transport, whichever it is,
+// see and send the host net/http dials. net/http (go1.26) dials and pools
+// an HTTP/2 connection under that form but looks it up under
+// idna.ToASCII's, which does not map ("xn--BCHER-2pa" for "BÜCHER"): for
+// a name whose two forms differ a base transport of the caller's own (an
+// *http.Transport) never found the connection it had just made and
+// dialed again until the context ended (golang/go#80417, #81010). A name
+// that does not convert is left as written (net/http's two forms of it
+// are then the same); an IPv6 literal with a non-ASCII zone, which
+// net/http's HTTP/2 transport keys with its brackets and its dial
+// without, is refused (ErrInvalidRequest): no interface has such a name.
+func lookupHost(req *http.Request) (*http.Request, error) {
+	r := *req
+	if !ascii.Is(req.URL.Host) {
+		h, err := lookupHostPort(req.URL.Host)
+		if err != nil {
+			return nil, err
+		}
+		u := *req.URL
+		u.Host = h
+		r.URL = &u
+	}
+	if !ascii.Is(req.Host) {
+		h, err := lookupHostPort(req.Host)
+		if err != nil {
+			return nil, err
+		}
+		r.Host = h
+	}
+	return &r, nil
+}
+
+// lookupHostPort converts the host of hostport (a URL's Host or a
+// Request.Host) as lookupHost does.
+func lookupHostPort(hostport string) (string, error) {
+	if strings.HasPrefix(hostport, "[") {
+		return "", fmt.Errorf("%w: a non-ASCII IPv6 zone in the host", ErrInvalidRequest)
+	}
+	if a, err := hostname.HostPort(hostport); err == nil {
+		return a, nil
+	}
+	return hostport, nil
 }
 
 // followed reports whether req is the first hop following a redirect

@@ -34,5 +34,7 @@ var (
 // Go's HTTP/2 transport refuses (Connection, Upgrade, a Transfer-Encoding
 // other than chunked) when the connection is HTTP/2 fails with it too,
 // as does a header list larger than the HTTP/2 server's advertised
-// SETTINGS_MAX_HEADER_LIST_SIZE, never retried nor counted. It is transport.ErrInvalidRequest.
+// SETTINGS_MAX_HEADER_LIST_SIZE, never retried nor counted. A URL host or
+// Host that is an IPv6 literal with a non-ASCII zone is refused with it
+// before the stack too. It is transport.ErrInvalidRequest.
 var ErrInvalidRequest = transport.ErrInvalidRequest

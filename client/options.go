@@ -310,7 +310,11 @@ func WithHTTP2ReadIdleTimeout(d time.Duration) Option {
 // matching ErrInsecureTLS (a RoundTripper of another type is not looked
 // into). What the hardened
 // base does besides TLS, the SSRF-safe dialer and ignoring the proxy
-// environment variables, is rt's to do.
+// environment variables, is rt's to do. A request to a non-ASCII host reaches rt
+// with its URL host and Host in the IDNA lookup form net/http dials
+// ("xn--bcher-kva.example" for "BÜCHER.example"), as it does the hardened
+// base, so that an *http.Transport with HTTP/2 does not dial it again
+// and again (golang/go#80417).
 func WithBaseTransport(rt http.RoundTripper) Option {
 	return requireValue("WithBaseTransport", rt, func(c *config, v http.RoundTripper) {
 		if t, ok := v.(*http.Transport); ok && t.TLSClientConfig != nil {
