@@ -222,6 +222,29 @@ func poolExhausted(err error) bool {
 	return errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted)
 }
 
+// gaveUp returns the error of the caller's ctx when the caller, not Redis,
+// ended a failed call made with cctx (h.ctx(ctx)): ctx.Err(), or
+// context.DeadlineExceeded when ctx's deadline bounded the call (it is no
+// later than the store's) and has passed. go-redis turns that deadline
+// into the socket's, whose i/o timeout can come back before the context's
+// own timer has ended ctx, while ctx.Err() is still nil: such a call was
+// cut by the caller's deadline, not by Redis, and must neither mark Redis
+// down nor be reported as ErrUnavailable. nil when the caller did not give
+// up (the store's own Timeout came first, or the call failed earlier).
+func gaveUp(ctx, cctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return nil
+	}
+	if own, _ := cctx.Deadline(); dl.After(own) || time.Now().Before(dl) {
+		return nil
+	}
+	return context.DeadlineExceeded
+}
+
 // cause returns the cause to report for err, the error of a Redis call
 // made with cctx. When the call timed out (the store's Timeout, which
 // go-redis turns into a socket deadline and reports as a network i/o

@@ -187,8 +187,10 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 // recorded until `until`, inclusive), an error wrapping signer.ErrReplay
 // when it was recorded, and an *Error wrapping ErrUnavailable when Redis
 // is unavailable under FailClosed (ErrPoolExhausted when the go-redis
-// client's pool had no free connection). A cancelled ctx fails the claim
-// with its error and does not mark Redis down.
+// client's pool had no free connection). A ctx cancelled or past its
+// deadline fails the claim with its error (context.DeadlineExceeded as is,
+// even when go-redis reports the socket timeout made from that deadline
+// first) and does not mark Redis down.
 //
 // A claim whose until is more than MaxRetention after now is refused with
 // an error wrapping signer.ErrBeyondRetention, without a Redis call.
@@ -211,6 +213,10 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 		var set bool
 		set, err = s.setNX(cctx, s.key(keyID, nonce), ttl)
 		cancel()
+		var gave error
+		if err != nil {
+			gave = gaveUp(ctx, cctx)
+		}
 		switch {
 		case err == nil:
 			s.h.ok()
@@ -226,9 +232,9 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 				}
 			}
 			return nil
-		case ctx.Err() != nil:
+		case gave != nil:
 			// The caller gave up: not Redis's fault.
-			return ctx.Err()
+			return gave
 		default:
 			s.h.failed(s.h.clk.Now(), err)
 			err = &Error{Store: "nonce", Op: "claim", Err: s.h.cause(cctx, err)}
