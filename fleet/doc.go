@@ -30,7 +30,11 @@
 // FallBackLocal) until a probe, one call per ProbeInterval, succeeds; the
 // MetricDegraded up-down counter shows the state. The nonce store fails
 // closed by default, the cooldown store falls back to local state, and the
-// breaker store always does (each replica's own breaker keeps working).
+// breaker store always does (each replica's own breaker keeps working). A
+// claim ended by its caller's own deadline or cancellation does not mark
+// Redis down, but the nonce store then checks Redis against its Timeout in
+// the background (one check at a time), so a hung Redis is marked down
+// even when every caller's deadline is shorter than Timeout.
 //
 // The caller owns the go-redis client and must enable
 // ContextTimeoutEnabled on it and set its PoolTimeout below the stores'

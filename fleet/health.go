@@ -116,6 +116,7 @@ type health struct {
 	calls     atomic.Int64
 	errs      atomic.Int64
 	busy      atomic.Int64 // calls that found the pool exhausted
+	watching  atomic.Bool  // a watch is in flight
 
 	degraded  metric.Int64UpDownCounter
 	errCount  metric.Int64Counter
@@ -220,6 +221,35 @@ func (h *health) failed(now time.Time, err error) {
 // it says nothing about Redis.
 func poolExhausted(err error) bool {
 	return errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted)
+}
+
+// watch judges Redis by the store's own Timeout after a caller gave up on
+// a call before the store could (the caller's deadline was shorter than
+// Timeout, or it was cancelled): call, a Redis command that changes
+// nothing (the nonce store asks whether the claim's key exists, so a
+// cluster asks the same node), runs in a goroutine of its own, on a
+// context detached from every caller and bounded by Timeout, and its
+// outcome marks Redis up or down as any call's does (a pool found
+// exhausted leaves it as it was). Without it, a hung Redis whose callers
+// all have shorter deadlines would never be marked down: every call would
+// wait out its caller's deadline and fail, forever. At most one watch is
+// in flight per store (a caller giving up meanwhile starts none), and it
+// ends within Timeout.
+func (h *health) watch(call func(ctx context.Context) error) {
+	if !h.watching.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer h.watching.Store(false)
+		ctx, cancel := h.ctx(context.Background())
+		err := call(ctx)
+		cancel()
+		if err != nil {
+			h.failed(h.clk.Now(), err)
+			return
+		}
+		h.ok()
+	}()
 }
 
 // gaveUp returns the error of the caller's ctx when the caller, not Redis,

@@ -190,7 +190,12 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 // client's pool had no free connection). A ctx cancelled or past its
 // deadline fails the claim with its error (context.DeadlineExceeded as is,
 // even when go-redis reports the socket timeout made from that deadline
-// first) and does not mark Redis down.
+// first), and that claim does not mark Redis down; the store then asks
+// Redis whether the nonce's key exists, in the background, on a context of
+// its own bounded by Timeout (at most one such check in flight per store),
+// and marks Redis down when that fails. So a Redis that hangs is marked
+// down once Timeout has passed even when every caller's deadline is
+// shorter, and later claims fail fast under the Policy.
 //
 // A claim whose until is more than MaxRetention after now is refused with
 // an error wrapping signer.ErrBeyondRetention, without a Redis call.
@@ -211,7 +216,8 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 	if s.h.try(s.h.clk.Now()) {
 		cctx, cancel := s.h.ctx(ctx)
 		var set bool
-		set, err = s.setNX(cctx, s.key(keyID, nonce), ttl)
+		key := s.key(keyID, nonce)
+		set, err = s.setNX(cctx, key, ttl)
 		cancel()
 		var gave error
 		if err != nil {
@@ -233,7 +239,11 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 			}
 			return nil
 		case gave != nil:
-			// The caller gave up: not Redis's fault.
+			// The caller gave up: not Redis's fault, or not known to
+			// be. Redis is judged by the store's own Timeout in the
+			// background, or a hung Redis would never be marked down
+			// while every caller's deadline is shorter than Timeout.
+			s.h.watch(func(ctx context.Context) error { return s.c.Exists(ctx, key).Err() })
 			return gave
 		default:
 			s.h.failed(s.h.clk.Now(), err)
