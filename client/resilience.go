@@ -39,7 +39,8 @@ type resilience struct {
 // WithRetryPolicy plugs go-retryablehttp policies into the retry layer:
 // check (retryablehttp.DefaultRetryPolicy, or your own) narrows or widens
 // which outcomes are retried, backoff (retryablehttp.LinearJitterBackoff...)
-// computes the waits. Either may be nil to keep securecall's. The safety
+// computes the waits. Either may be nil to keep securecall's; both nil is
+// a *ConfigError, since the option would then do nothing. The safety
 // rules always hold: only replayable requests are retried once they may have
 // reached the server; TLS, certificate and pin failures, egress denials and
 // the caller's cancellation never are; waits stay within the deadline and
