@@ -76,7 +76,10 @@ func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
 	if max == 0 {
 		max = DefaultMaxRedirects
 	}
-	if len(via) > max || max < 0 {
+	if max < 0 {
+		return deny("redirects are refused (MaxRedirects is negative)")
+	}
+	if len(via) > max {
 		return deny(fmt.Sprintf("more than %d redirects", max))
 	}
 	if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
