@@ -146,6 +146,10 @@ func (s *Store) Set(ctx context.Context, key string, value []byte) error {
 }
 
 // Delete removes the secret under key; a missing key is tokens.ErrNotFound.
+// On the Secret Service it deletes every item of the service and key,
+// including one another program wrote with an attribute of its own
+// (Python's keyring adds "application"), so no copy is left for a later
+// Get to serve.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := tokens.ValidateKey(key); err != nil {
 		return err

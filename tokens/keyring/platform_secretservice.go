@@ -202,12 +202,26 @@ func (secretService) Delete(service, user string) error {
 	if len(items) == 0 {
 		return gokeyring.ErrNotFound
 	}
-	var prompt dbus.ObjectPath
-	if err := svc.Object(secretsService, items[0]).Call(ssItemIface+".Delete", 0).Store(&prompt); err != nil {
-		return err
+	// Every item of the service and key: another program may have written
+	// the key with an attribute of its own (Python's keyring adds
+	// "application"), which the Secret Service's replace does not match,
+	// and an item left behind would serve the deleted secret.
+	return deleteItems(svc, items)
+}
+
+// deleteItems deletes items, through each one's prompt if it has one, and
+// stops at the first failure.
+func deleteItems(svc *ss.SecretService, items []dbus.ObjectPath) error {
+	for _, it := range items {
+		var prompt dbus.ObjectPath
+		if err := svc.Object(secretsService, it).Call(ssItemIface+".Delete", 0).Store(&prompt); err != nil {
+			return err
+		}
+		if _, err := awaitPrompt(svc, prompt); err != nil {
+			return err
+		}
 	}
-	_, err = awaitPrompt(svc, prompt)
-	return err
+	return nil
 }
 
 const secretsService = "org.freedesktop.secrets"
