@@ -125,7 +125,11 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 }
 
 // Set stores value under key, replacing any previous value, after checking
-// the size limits.
+// the size limits. On the Secret Service it then deletes every other item
+// of the service and key (one another program wrote with an attribute of
+// its own, which the service's replace does not match), so the new value
+// is the only one left; when that fails, Set returns the error, saying the
+// new value is stored.
 func (s *Store) Set(ctx context.Context, key string, value []byte) error {
 	if err := tokens.ValidateKey(key); err != nil {
 		return err

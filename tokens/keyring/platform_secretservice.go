@@ -182,8 +182,35 @@ func (secretService) Set(service, user, pw string) error {
 	if err := collection.Call(ssCollectionIface+".CreateItem", 0, props, ss.NewSecret(session.Path(), pw), true).Store(&item, &prompt); err != nil {
 		return err
 	}
-	_, err = awaitPrompt(svc, prompt)
-	return err
+	result, err := awaitPrompt(svc, prompt)
+	if err != nil {
+		return err
+	}
+	if p, ok := result.Value().(dbus.ObjectPath); ok && (item == "/" || item == "") {
+		item = p // created through the prompt
+	}
+	if item == "/" || item == "" {
+		return nil // the new item is not known: leave the others alone
+	}
+	// The replace above matches an item by all of the new item's
+	// attributes; one another program wrote with an attribute of its own
+	// (Python's keyring adds "application") stays beside it, an old copy
+	// (a rotated-away refresh token) for another reader, or for a Get
+	// once the new item is deleted.
+	items, err := svc.SearchItems(collection, map[string]string{"username": user, "service": service})
+	if err != nil {
+		return fmt.Errorf("the new value is stored, but older items of the key could not be looked for: %w", err)
+	}
+	var old []dbus.ObjectPath
+	for _, it := range items {
+		if it != item {
+			old = append(old, it)
+		}
+	}
+	if err := deleteItems(svc, old); err != nil {
+		return fmt.Errorf("the new value is stored, but an older item of the key could not be deleted: %w", err)
+	}
+	return nil
 }
 
 func (secretService) Delete(service, user string) error {
