@@ -98,10 +98,15 @@ type HostLimit struct {
 	// Only with a finite Rate: a Burst without one is refused (a
 	// ConfigError).
 	Burst int
-	// MaxConcurrent caps the requests in flight to the host (from send to
-	// response body closed, or to the end of the request's context if that
-	// comes first: net/http's transport has then aborted the body).
-	// Zero: no cap.
+	// MaxConcurrent caps the requests in flight to the host: from send to
+	// the end of the response body, the first of: a Read returning io.EOF
+	// (a body read to its end is done, as net/http counts it for
+	// connection reuse, closed or not) or another error (a reset: net/http
+	// does not reuse the connection either), Close, or the end of the
+	// request's context (net/http's transport has then aborted the body).
+	// The slot is given back once, whichever comes first. A 101 Switching
+	// Protocols body (a connection the caller owns and may still write to)
+	// holds it until closed. Zero: no cap.
 	MaxConcurrent int
 }
 
@@ -680,11 +685,12 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return resp, err // the slot is given back
 	}
-	held = nil // the body gives it back when closed
+	held = nil // the body gives it back when it ends (io.EOF, a read error, Close)
 	sb := &semBody{rc: resp.Body, sem: h.sem}
 	if w, ok := resp.Body.(io.Writer); ok {
 		// 101 Switching Protocols: the connection is the caller's now, and
-		// the context ending does not close it; only Close frees the slot.
+		// neither the context ending nor its read side ending (the caller
+		// may still write) closes it; only Close frees the slot.
 		resp.Body = &semRWBody{sb, w}
 		return resp, nil
 	}
@@ -1262,9 +1268,11 @@ func (s *hostSem) release() {
 	}
 }
 
-// semBody releases its concurrency slot once, when closed or when the
-// call's context ends (stop, when set, unregisters the latter), whichever
-// comes first.
+// semBody releases its concurrency slot once, at the first of: a Read
+// that returns an error (io.EOF included: the body has ended, as net/http
+// counts it, and a caller that reads a body to its end but never closes
+// it would otherwise keep the slot), Close, or the end of the call's
+// context (stop, when set, unregisters the latter).
 type semBody struct {
 	rc   io.ReadCloser
 	sem  *hostSem
@@ -1272,23 +1280,41 @@ type semBody struct {
 	once sync.Once
 }
 
-func (b *semBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
+func (b *semBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil {
+		b.end()
+	}
+	return n, err
+}
 
 func (b *semBody) Close() error {
 	err := b.rc.Close()
+	b.end()
+	return err
+}
+
+// end unregisters the context's end and gives the slot back. Only the
+// caller's side (Read, Close) calls it; the context's end calls free
+// alone, as it may run before RoundTrip has set stop.
+func (b *semBody) end() {
 	if b.stop != nil {
 		b.stop()
 	}
 	b.free()
-	return err
 }
 
 // free gives the slot back, the first time only.
 func (b *semBody) free() { b.once.Do(b.sem.release) }
 
+// semRWBody is a 101 Switching Protocols body: the connection is the
+// caller's, who may still write to it after its read side ended, so only
+// Close gives the slot back.
 type semRWBody struct {
 	*semBody
 	w io.Writer
 }
+
+func (b *semRWBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
 
 func (b *semRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
