@@ -788,9 +788,16 @@ func callStateFrom(ctx context.Context) *callState {
 func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	m := methodOf(req.Method)
-	host, port := serverOf(req.URL)
+	// server.address and server.port name the span and the duration's
+	// series: with tracing off and the duration not recorded (a no-op
+	// meter) nothing reads them, and they are not worked out (record
+	// does if its instrument turns on during the call).
+	u := req.URL // the call's, whatever the layers below do with req
+	sk := spanKey{m, "", portUnknown}
+	if !c.tel.off || c.duration.Enabled(req.Context()) {
+		sk.host, sk.port = serverOf(u)
+	}
 	cc := &callScope{start: start}
-	sk := spanKey{m, host, port}
 	var ctx context.Context
 	var span trace.Span
 	if c.tel.off {
@@ -827,7 +834,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	returned := false
 	defer func() {
 		if !returned { // a panic (or runtime.Goexit) below: not recovered here
-			c.panicked(ctx, cc, span, rec, sk, req.Method, start)
+			c.panicked(ctx, cc, span, rec, sk, req.Method, u, start)
 		}
 	}()
 	resp, err := c.next.RoundTrip(r)
@@ -848,7 +855,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		// it arrives unconverted.
 		err = c.tel.policy.Error(invalidForHTTP2(r, err))
 		et := errorTypeIn(ctx, err)
-		c.record(ctx, secs, durKey{m, host, port, 0, et})
+		c.record(ctx, secs, u, durKey{m, sk.host, sk.port, 0, et})
 		if rec {
 			buf := getAttrBuf()
 			attrs := cc.appendAttrs(c.tel.appendStart(buf[:0], sk), m, req.Method)
@@ -866,7 +873,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	status := resp.StatusCode
 	et := statusErrorType(status)
-	c.record(ctx, secs, durKey{m, host, port, metricStatus(status), et})
+	c.record(ctx, secs, u, durKey{m, sk.host, sk.port, metricStatus(status), et})
 	if !rec {
 		if c.tel.end == nil || resp.Body == http.NoBody {
 			span.End()
@@ -907,8 +914,8 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 // recorded, as a failed call. A span never ended is never exported: the
 // call would vanish from its trace, its attempt spans left without their
 // parent.
-func (c *callTrace) panicked(ctx context.Context, cc *callScope, span trace.Span, rec bool, sk spanKey, original string, start time.Time) {
-	c.record(ctx, time.Since(start).Seconds(), durKey{sk.m, sk.host, sk.port, 0, ErrorTypeOther})
+func (c *callTrace) panicked(ctx context.Context, cc *callScope, span trace.Span, rec bool, sk spanKey, original string, u *url.URL, start time.Time) {
+	c.record(ctx, time.Since(start).Seconds(), u, durKey{sk.m, sk.host, sk.port, 0, ErrorTypeOther})
 	if rec {
 		buf := getAttrBuf()
 		attrs := cc.appendAttrs(c.tel.appendStart(buf[:0], sk), sk.m, original)
@@ -944,10 +951,18 @@ func (cc *callScope) appendAttrs(attrs []attribute.KeyValue, m *method, original
 	return attrs
 }
 
-// record adds one duration measurement with k's attribute set.
-func (c *callTrace) record(ctx context.Context, secs float64, k durKey) {
+// portUnknown is the port of a spanKey or durKey whose server.address and
+// server.port were not worked out (serverOf gives no negative port).
+const portUnknown = -1
+
+// record adds one duration measurement with k's attribute set, k's server
+// that of u when the call did not work it out.
+func (c *callTrace) record(ctx context.Context, secs float64, u *url.URL, k durKey) {
 	if !c.duration.Enabled(ctx) {
 		return
+	}
+	if k.port == portUnknown {
+		k.host, k.port = serverOf(u)
 	}
 	opts, ok := c.durs.load(k)
 	if !ok {
@@ -984,15 +999,23 @@ type countKey struct {
 
 func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	m := methodOf(req.Method)
-	host, port := serverOf(req.URL)
-	sk := spanKey{m, host, port}
 	ctx := req.Context()
 	var span trace.Span
 	var r *http.Request
 	merged := false // the span is the call's, standing for its first send
 	scope := callScopeFrom(ctx)
+	// server.address (and server.port) name the span and the attempt
+	// count's series: with tracing off inside a call and the count not
+	// recorded (a no-op meter) nothing reads them, and they are not
+	// worked out (count does if its instrument turns on during the send).
+	offInCall := t.tel.off && scope != nil && scope.span != nil
+	u := req.URL // the send's, whatever the layers below do with req
+	sk := spanKey{m, "", portUnknown}
+	if !offInCall || t.attempts.Enabled(ctx) {
+		sk.host, sk.port = serverOf(u)
+	}
 	switch {
-	case t.tel.off && scope != nil && scope.span != nil:
+	case offInCall:
 		span, r = scope.span, Own(req) // tracing off, inside a call that knows it
 	case scope != nil && scope.firstSend != nil && !t.tel.off && firstAttempt(ctx) && scope.firstTaken.CompareAndSwap(false, true):
 		// The call's first send: the call span (a client span) stands for
@@ -1040,7 +1063,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	returned := false
 	defer func() {
 		if !returned { // a panic (or runtime.Goexit) below: not recovered here
-			t.panicked(ctx, span, buf, attrs, m, host, merged)
+			t.panicked(ctx, span, buf, attrs, countKey{m, sk.host, ErrorTypeOther}, sk.port, u, merged)
 		}
 	}()
 	resp, err := t.next.RoundTrip(r)
@@ -1053,7 +1076,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	if merged {
-		return t.endMerged(ctx, span, buf, attrs, m, host, resp, err)
+		return t.endMerged(ctx, span, buf, attrs, countKey{m, sk.host, ""}, sk.port, u, resp, err)
 	}
 
 	if err != nil {
@@ -1062,7 +1085,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		err = t.tel.policy.Error(err)
 		et := errorTypeIn(ctx, err)
-		t.count(ctx, countKey{m, host, et})
+		t.count(ctx, countKey{m, sk.host, et}, sk.port, u)
 		if buf != nil {
 			span.SetAttributes(append(attrs, semconv.ErrorTypeKey.String(et))...)
 			putAttrBuf(buf)
@@ -1080,7 +1103,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	if et != "" {
 		outcome = et
 	}
-	t.count(ctx, countKey{m, host, outcome})
+	t.count(ctx, countKey{m, sk.host, outcome}, sk.port, u)
 	if buf == nil {
 		span.End()
 		return resp, nil
@@ -1116,8 +1139,9 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 // callTrace.panicked ends the call: the attempt is counted with outcome
 // ErrorTypeOther, and its own span (not the call span it may stand on,
 // which the call trace ends) ends with status Error.
-func (t *attemptTrace) panicked(ctx context.Context, span trace.Span, buf *attrBuf, attrs []attribute.KeyValue, m *method, host string, merged bool) {
-	t.count(ctx, countKey{m, host, ErrorTypeOther})
+func (t *attemptTrace) panicked(ctx context.Context, span trace.Span, buf *attrBuf, attrs []attribute.KeyValue,
+	k countKey, port int, u *url.URL, merged bool) {
+	t.count(ctx, k, port, u)
 	if merged {
 		return
 	}
@@ -1141,13 +1165,14 @@ func firstAttempt(ctx context.Context) bool {
 // headers). The status, error.type, span status and the span's end are the
 // call trace's, which knows how the call ended.
 func (t *attemptTrace) endMerged(ctx context.Context, span trace.Span, buf *attrBuf, attrs []attribute.KeyValue,
-	m *method, host string, resp *http.Response, err error) (*http.Response, error) {
+	k countKey, port int, u *url.URL, resp *http.Response, err error) (*http.Response, error) {
 	if err != nil {
 		if resp != nil && resp.Body != nil {
 			_ = resp.Body.Close()
 		}
 		err = t.tel.policy.Error(err)
-		t.count(ctx, countKey{m, host, errorTypeIn(ctx, err)})
+		k.outcome = errorTypeIn(ctx, err)
+		t.count(ctx, k, port, u)
 		if buf != nil {
 			span.SetAttributes(attrs...)
 			putAttrBuf(buf)
@@ -1161,7 +1186,8 @@ func (t *attemptTrace) endMerged(ctx context.Context, span trace.Span, buf *attr
 	if et := statusErrorType(resp.StatusCode); et != "" {
 		outcome = et
 	}
-	t.count(ctx, countKey{m, host, outcome})
+	k.outcome = outcome
+	t.count(ctx, k, port, u)
 	if buf != nil {
 		code := protocolCode(resp)
 		attrs = appendHeaders(attrs, resp.Header, t.tel.respHeaders, t.tel.policy)
@@ -1189,10 +1215,14 @@ func (t *attemptTrace) urlFull(u *url.URL, cs *callState) string {
 	return validUTF8(t.tel.policy.URL(u))
 }
 
-// count adds one attempt with k's attribute set.
-func (t *attemptTrace) count(ctx context.Context, k countKey) {
+// count adds one attempt with k's attribute set, k's server that of u
+// when port is portUnknown (the send did not work it out).
+func (t *attemptTrace) count(ctx context.Context, k countKey, port int, u *url.URL) {
 	if !t.attempts.Enabled(ctx) {
 		return
+	}
+	if port == portUnknown {
+		k.host, _ = serverOf(u)
 	}
 	opts, ok := t.counts.load(k)
 	if !ok {
