@@ -72,7 +72,11 @@ type Attempt struct {
 	// string: the call scope holding the first attempt must stay in its
 	// allocator size class, TestCallScopeSizeClass).
 	hostScheme uint8
-	now        time.Time
+	// injTraceparent and injTracestate: the trace propagation injected
+	// into the owned request set a traceparent, a tracestate (attemptWatch,
+	// in the padding here too).
+	injTraceparent, injTracestate bool
+	now                           time.Time
 	// host is HostKey of a URL with scheme hostScheme and host hostHost
 	// (found once per attempt while the URL's host stays the same).
 	host, hostHost string

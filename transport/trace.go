@@ -1247,15 +1247,21 @@ func ownWithContext(req *http.Request, ctx context.Context) *http.Request {
 // traceparent: when the injection sets a traceparent of its own and no
 // tracestate (W3C TraceContext sets none for an empty one), the caller's
 // is dropped, not sent beside a traceparent it does not belong to. When
-// the injection sets no traceparent, it stays. Without a caller's
-// tracestate this costs a scan of the header names and no allocation.
+// the injection sets no traceparent, it stays. Into the attempt's own
+// request, the injection is watched in the attempt (no allocation) and the
+// header names are scanned only when it set a traceparent without a
+// tracestate; into another, without a caller's tracestate it costs a scan
+// of the header names and no allocation.
 func (t *attemptTrace) inject(ctx context.Context, r *http.Request) {
-	var c propagation.TextMapCarrier
 	if a := ownAttempt(r); a != nil { // r carries ctx here
-		c = (*attemptCarrier)(a)
-	} else {
-		c = headerCarrier(r.Header)
+		a.injTraceparent, a.injTracestate = false, false
+		t.tel.prop.Inject(ctx, (*attemptWatch)(a))
+		if a.injTraceparent && !a.injTracestate {
+			dropField(r.Header, "Tracestate")
+		}
+		return
 	}
+	c := headerCarrier(r.Header)
 	if !hasField(r.Header, "Tracestate") {
 		t.tel.prop.Inject(ctx, c)
 		return
@@ -1263,10 +1269,15 @@ func (t *attemptTrace) inject(ctx context.Context, r *http.Request) {
 	w := &watchCarrier{TextMapCarrier: c}
 	t.tel.prop.Inject(ctx, w)
 	if w.traceparent && !w.tracestate {
-		for k := range r.Header {
-			if len(k) == len("Tracestate") && strings.EqualFold(k, "Tracestate") {
-				delete(r.Header, k)
-			}
+		dropField(r.Header, "Tracestate")
+	}
+}
+
+// dropField removes every spelling of the field key (canonical) from h.
+func dropField(h http.Header, key string) {
+	for k := range h {
+		if len(k) == len(key) && strings.EqualFold(k, key) {
+			delete(h, k)
 		}
 	}
 }
@@ -1329,6 +1340,24 @@ func (c *attemptCarrier) Set(key, value string) {
 }
 
 func (c *attemptCarrier) Keys() []string { return headerCarrier(c.owned.Header).Keys() }
+
+// attemptWatch is attemptCarrier recording in its attempt which W3C
+// fields an injection set (watchCarrier without its allocation).
+type attemptWatch Attempt
+
+func (c *attemptWatch) Get(key string) string { return (*attemptCarrier)(c).Get(key) }
+
+func (c *attemptWatch) Set(key, value string) {
+	switch {
+	case strings.EqualFold(key, "traceparent"):
+		c.injTraceparent = true
+	case strings.EqualFold(key, "tracestate"):
+		c.injTracestate = true
+	}
+	(*attemptCarrier)(c).Set(key, value)
+}
+
+func (c *attemptWatch) Keys() []string { return (*attemptCarrier)(c).Keys() }
 
 func (h headerCarrier) Keys() []string {
 	keys := make([]string, 0, len(h))
