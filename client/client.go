@@ -285,6 +285,9 @@ func checkRequest(req *http.Request) error {
 		// anything is sent.
 		return fmt.Errorf("%w: ContentLength=%d with Body length %d", ErrInvalidRequest, req.ContentLength, n)
 	}
+	if len(req.Trailer) == 0 {
+		return nil // no map iteration to start (the usual request declares none)
+	}
 	for k := range req.Trailer {
 		// net/http refuses these as trailer keys (HTTP/1.1 and HTTP/2),
 		// only when it writes the request.
@@ -329,6 +332,9 @@ var nopCloserTypes = [2]reflect.Type{
 // checkFields refuses a field name or value of h (the request's header or
 // trailer, named by what) that is not valid HTTP.
 func checkFields(what string, h http.Header) error {
+	if len(h) == 0 {
+		return nil // no map iteration to start (a GET's header often is empty)
+	}
 	for k, vs := range h {
 		if !httpguts.ValidHeaderFieldName(k) {
 			return fmt.Errorf("%w: %s field name %q", ErrInvalidRequest, what, k)

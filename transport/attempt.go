@@ -504,6 +504,9 @@ func hasPathValues(r *http.Request) bool {
 // the map, so that fields added later do not grow it. A nil header gives
 // an empty map (inner layers add to it).
 func cloneHeaderRoom(h http.Header, extra int) http.Header {
+	if len(h) == 0 {
+		return make(http.Header, extra) // no map iteration to start
+	}
 	nv := 0
 	for _, vv := range h {
 		nv += len(vv)
@@ -552,6 +555,9 @@ func replaceHeader(r *http.Request, key, v string) {
 // dropSpellings removes from h, which the caller owns, every key other
 // than key (canonical) whose canonical form is key.
 func dropSpellings(h http.Header, key string) {
+	if len(h) == 0 {
+		return // no map iteration to start
+	}
 	for k := range h {
 		if k != key && len(k) == len(key) && strings.EqualFold(k, key) && textproto.CanonicalMIMEHeaderKey(k) == key {
 			delete(h, k)
