@@ -61,3 +61,56 @@ func TestIsToken(t *testing.T) {
 		}
 	}
 }
+
+// TestWordChecks holds HasCTL and IsPrintable, which read eight bytes at a
+// time, to the byte-at-a-time rule, for every byte value at every position
+// of strings of 1 to 24 bytes, over printable and over high-bit fillers
+// (a filler of 0xff carries in IsPrintable's addition, 0x80 borrows in
+// neither), as a string and as a []byte.
+func TestWordChecks(t *testing.T) {
+	refCTL := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if b := s[i]; b < ' ' || b == 0x7f {
+				return true
+			}
+		}
+		return false
+	}
+	refPrintable := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if b := s[i]; b < 0x20 || b > 0x7e {
+				return false
+			}
+		}
+		return true
+	}
+	for _, fill := range []byte{'a', ' ', '~', 0x80, 0xff, 0x21, 0x1f} {
+		for n := 1; n <= 24; n++ {
+			for pos := 0; pos < n; pos++ {
+				for v := 0; v < 256; v++ {
+					b := make([]byte, n)
+					for i := range b {
+						b[i] = fill
+					}
+					b[pos] = byte(v)
+					s := string(b)
+					if got, want := HasCTL(s), refCTL(s); got != want {
+						t.Fatalf("HasCTL(%q) = %v, want %v", s, got, want)
+					}
+					if got, want := HasCTL(b), refCTL(s); got != want {
+						t.Fatalf("HasCTL([]byte %q) = %v, want %v", s, got, want)
+					}
+					if got, want := IsPrintable(s), refPrintable(s); got != want {
+						t.Fatalf("IsPrintable(%q) = %v, want %v", s, got, want)
+					}
+					if got, want := IsPrintable(b), refPrintable(s); got != want {
+						t.Fatalf("IsPrintable([]byte %q) = %v, want %v", s, got, want)
+					}
+				}
+			}
+		}
+	}
+	if HasCTL("") || !IsPrintable("") {
+		t.Fatal("empty string")
+	}
+}
