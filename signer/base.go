@@ -57,6 +57,24 @@ type message struct {
 	sfTypes  map[string]FieldType // extra structured field types, may be nil
 	isServer bool                 // req was received (RequestURI is the wire target)
 	cache    *parseCache          // a received message's parses, shared by its signatures; may be nil
+
+	// signHost is hostOf(req), which Sign has from alignHost (hostSet):
+	// one host conversion per request, not one per component using it.
+	signHost string
+	hostSet  bool
+
+	// presentVals are the field lines present found for presentOf, which
+	// appendField takes rather than looking them up again.
+	presentOf   *Component
+	presentVals []string
+}
+
+// host returns hostOf(m.req), computed once by Sign.
+func (m *message) host() string {
+	if m.hostSet {
+		return m.signHost
+	}
+	return hostOf(m.req)
 }
 
 // parseCache holds what building the signature bases of one received
@@ -138,18 +156,26 @@ func hostOf(r *http.Request) string {
 // does not map: "xn--BCHER-2pa" for "BÜCHER", "。" kept), so that the host
 // signed (hostOf) is the host sent by any transport: securecall's base
 // transport sends the lookup form itself. An ASCII host is left alone.
-func alignHost(req *http.Request) {
+// It returns hostOf(req) as req then is, from the conversion it made.
+func alignHost(req *http.Request) string {
 	h := req.Host
 	if h == "" && req.URL != nil {
 		h = req.URL.Host
 	}
 	a, err := hostname.HostPort(h)
-	if err != nil || a == h {
-		return
+	if err != nil {
+		if p, err := httpguts.PunycodeHostPort(h); err == nil {
+			return p
+		}
+		return h
+	}
+	if a == h {
+		return a
 	}
 	if p, err := httpguts.PunycodeHostPort(h); err != nil || p != a {
-		req.Host = a
+		req.Host = a // hostOf(req): a, ASCII
 	}
+	return a
 }
 
 // fieldValues returns the field lines of c's field. Host and Content-Length
@@ -177,7 +203,7 @@ func (m *message) fieldValues(c *Component) []string {
 	}
 	switch c.name {
 	case "host":
-		if h := hostOf(r); h != "" {
+		if h := m.host(); h != "" {
 			return []string{h}
 		}
 	case "content-length":
@@ -225,6 +251,7 @@ func (m *message) present(c *Component) bool {
 		if len(vs) == 0 {
 			return false
 		}
+		m.presentOf, m.presentVals = c, vs
 		if c.hasKey {
 			d, err := httpsfv.UnmarshalDictionary(vs)
 			if err != nil {
@@ -240,7 +267,7 @@ func (m *message) present(c *Component) bool {
 		_, found, _ := appendQueryParamLines(nil, c, m.rawQuery())
 		return found
 	case kindAuthority, kindTargetURI:
-		return hostOf(m.req) != ""
+		return m.host() != ""
 	}
 	return true
 }
@@ -344,7 +371,7 @@ func (m *message) appendLines(dst []byte, c *Component) ([]byte, error) {
 		return out, nil
 	}
 	if !m.isServer && m.usesHost(c) {
-		if h := hostOf(m.req); h != "" && (!httpguts.ValidHostHeader(h) || hasZone(h)) {
+		if h := m.host(); h != "" && (!httpguts.ValidHostHeader(h) || hasZone(h)) {
 			return dst, fmt.Errorf("%w: %s", ErrInvalidHost, c.id)
 		}
 	}
@@ -376,14 +403,14 @@ func (m *message) appendDerived(dst []byte, c *Component) ([]byte, error) {
 		}
 		return append(dst, r.Method...), nil
 	case kindAuthority:
-		return appendAuthority(dst, hostOf(r), m.scheme, c)
+		return appendAuthority(dst, m.host(), m.scheme, c)
 	case kindScheme:
 		return append(dst, m.scheme...), nil
 	case kindTargetURI:
 		// The authority as sent (the Host field), not normalised: a
 		// receiver rebuilds the target URI from the Host it got (RFC 9110
 		// §7.1), and other implementations use the URI as given.
-		host := hostOf(r)
+		host := m.host()
 		if host == "" {
 			return dst, missing(c)
 		}
@@ -410,7 +437,7 @@ func (m *message) appendDerived(dst []byte, c *Component) ([]byte, error) {
 			if r.URL.Opaque != "" {
 				return append(dst, r.URL.Opaque...), nil
 			}
-			h := hostOf(r)
+			h := m.host()
 			if h == "" {
 				return dst, missing(c)
 			}
@@ -531,12 +558,12 @@ func appendAuthority(dst []byte, host, scheme string, c *Component) ([]byte, err
 	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
 		port = ""
 	}
-	for i := 0; i < len(h); i++ {
-		b := h[i]
-		if b >= 'A' && b <= 'Z' {
-			b += 'a' - 'A'
+	start := len(dst)
+	dst = append(dst, h...)
+	for i := start; i < len(dst); i++ {
+		if b := dst[i]; b >= 'A' && b <= 'Z' {
+			dst[i] = b + 'a' - 'A'
 		}
-		dst = append(dst, b)
 	}
 	if port != "" {
 		dst = append(dst, ':')
@@ -546,7 +573,11 @@ func appendAuthority(dst []byte, host, scheme string, c *Component) ([]byte, err
 }
 
 func (m *message) appendField(dst []byte, c *Component) ([]byte, error) {
-	vs := m.fieldValues(c)
+	vs := m.presentVals
+	if m.presentOf != c {
+		vs = m.fieldValues(c)
+	}
+	m.presentOf, m.presentVals = nil, nil
 	if len(vs) == 0 {
 		return dst, missing(c)
 	}

@@ -141,6 +141,7 @@ type Signer struct {
 	comps        []Component
 	label        string
 	params       []Param
+	paramPrefix  []string // ";" + param + "=", for each of params
 	expires      time.Duration
 	tag          []byte // serialised sf-string
 	nonce        io.Reader
@@ -288,6 +289,9 @@ func New(opts Options) (*Signer, error) {
 		return nil, &ConfigError{Option: "Options.Params", Reason: "Options.Tag is set but tag is not listed"}
 	}
 	s.params = slices.Clone(params)
+	for _, p := range s.params {
+		s.paramPrefix = append(s.paramPrefix, ";"+string(p)+"=")
+	}
 
 	s.nonceSize = opts.NonceSize
 	if s.nonceSize == 0 {
@@ -405,11 +409,13 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 	// A label is in use when either field has it: a Signature member
 	// without its Signature-Input (or the other way round) would otherwise
 	// be sent beside the new one under the same key.
+	signed := false // either field has a line: the new member is appended
 	for _, name := range [...]string{"Signature-Input", "Signature"} {
 		existing := req.Header[name]
 		if len(existing) == 0 {
 			continue
 		}
+		signed = true
 		if d, err := httpsfv.UnmarshalDictionary(existing); err != nil {
 			return fmt.Errorf("%w: existing %s: %v", ErrMalformed, name, err)
 		} else if _, ok := d.Get(s.label); ok {
@@ -417,7 +423,7 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 		}
 	}
 	s.alignWire(req)
-	alignHost(req)
+	host := alignHost(req)
 	if s.coversDigest {
 		var err error
 		switch {
@@ -433,7 +439,7 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 
 	st := s.states.Get().(*signState)
 	defer s.states.Put(st)
-	m := message{req: req, scheme: clientScheme(req), sfTypes: s.sfTypes}
+	m := message{req: req, scheme: clientScheme(req), sfTypes: s.sfTypes, signHost: host, hostSet: true}
 	base := st.base[:0]
 	list := append(st.list[:0], '(')
 	n := 0
@@ -453,10 +459,8 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 		n++
 	}
 	list = append(list, ')')
-	for _, p := range s.params {
-		list = append(list, ';')
-		list = append(list, p...)
-		list = append(list, '=')
+	for i, p := range s.params {
+		list = append(list, s.paramPrefix[i]...)
 		switch p {
 		case ParamCreated:
 			list = strconv.AppendInt(list, now.Unix(), 10)
@@ -503,7 +507,7 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 	input, signature := both[:split], both[split:]
 
 	h := req.Header
-	if len(h["Signature-Input"]) == 0 && len(h["Signature"]) == 0 {
+	if !signed { // neither field was set above, and nothing since sets them
 		vals := make([]string, 2)
 		vals[0], vals[1] = input, signature
 		h["Signature-Input"] = vals[0:1:1]
