@@ -26,9 +26,13 @@
 //
 // Values are checked against the platform's size limits before they are
 // written: about 3 KB on macOS (the security command line is capped at
-// 4096 bytes) and 2560 bytes on Windows; DefaultMaxSize everywhere unless
-// WithMaxSize says otherwise. go-keyring moves secrets as Go strings, which
-// cannot be cleared from memory.
+// 4096 bytes), 2560 bytes on Windows, and just under 32 MiB on the Secret
+// Service, whose value travels in one D-Bus message (dbus-daemon's default
+// max_message_size is 32 MiB, and a bus drops a connection that sends more,
+// failing every call the process has in flight on it); DefaultMaxSize
+// everywhere unless WithMaxSize says otherwise. A value over the platform's
+// limit is tokens.ErrTooLarge, whatever WithMaxSize allows. go-keyring moves
+// secrets as Go strings, which cannot be cleared from memory.
 //
 // A keyring keeps secrets from other users, not from other programs of the
 // same user: on every platform they can read the items (on macOS through

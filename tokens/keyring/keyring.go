@@ -23,9 +23,10 @@ const (
 	// given.
 	DefaultTimeout = 5 * time.Second
 	// DefaultMaxSize is the largest value Set accepts when WithMaxSize is
-	// not given: 64 KiB. The Secret Service has no hard limit but slows
-	// down above about 100 KiB; macOS and Windows have lower limits of
-	// their own, which always apply.
+	// not given: 64 KiB. The Secret Service slows down above about
+	// 100 KiB, and takes at most a D-Bus message (just under 32 MiB);
+	// macOS and Windows have lower limits of their own. A platform's
+	// limit always applies.
 	DefaultMaxSize = 64 << 10
 	// MaxBlocked is how many calls of one Store may be in the keyring at
 	// once; further callers wait for one of them to answer. When that many
@@ -49,7 +50,10 @@ func (f optionFunc) apply(s *Store) { f(s) }
 func WithTimeout(d time.Duration) Option { return optionFunc(func(s *Store) { s.timeout = d }) }
 
 // WithMaxSize sets the largest value Set accepts, in bytes. The platform's
-// own limit applies too. Default DefaultMaxSize.
+// own limit applies too: a value over it is tokens.ErrTooLarge, whatever n
+// allows (the Secret Service's is just under 32 MiB, the largest D-Bus
+// message every bus carries; see the package doc). An n above the
+// platform's limit is not an error. Default DefaultMaxSize.
 func WithMaxSize(n int) Option { return optionFunc(func(s *Store) { s.maxSize = n }) }
 
 // provider is the part of go-keyring the Store uses; tests replace it.
@@ -143,7 +147,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte) error {
 	}
 	if limit := platformLimit(s.goos, s.service, key); limit >= 0 && len(value) > limit {
 		return &tokens.StoreError{Backend: backend, Op: "set", Key: key, Err: tokens.ErrTooLarge,
-			Cause: fmt.Errorf("%d bytes, the %s keyring takes at most %d for this service and key", len(value), s.goos, limit)}
+			Cause: fmt.Errorf("%d bytes, the %s takes at most %d for this service and key", len(value), keyringName(s.goos), limit)}
 	}
 	v := string(value)
 	return s.call(ctx, "set", key, true, func() error { return s.p.Set(s.service, key, v) })
@@ -309,8 +313,41 @@ func platformLimit(goos, service, key string) int {
 		return b64 / 4 * 3
 	case "windows":
 		return 2560 // CRED_MAX_CREDENTIAL_BLOB_SIZE / 2, as go-keyring enforces
+	case "linux", "freebsd", "openbsd", "netbsd", "dragonfly":
+		// The Secret Service: the value travels as a byte array in one
+		// D-Bus message (CreateItem), with the item's label and attributes,
+		// both of which hold service and key.
+		return maxBusMessage - busMessageOverhead - 2*(len(service)+len(key))
 	}
 	return -1
+}
+
+const (
+	// maxBusMessage is the largest D-Bus message every session bus is sure
+	// to carry: dbus-daemon's built-in max_message_size, 32 MiB, which a
+	// bus whose configuration sets none keeps (Debian's session.conf raises
+	// it, and libdbus caps it at the specification's 128 MiB, as godbus
+	// does). A larger message makes dbus-daemon drop the connection, which
+	// godbus shares across the process: the call fails with a broken pipe,
+	// and so does every other call in flight on it.
+	maxBusMessage = 32 << 20
+	// busMessageOverhead bounds the rest of CreateItem's message besides
+	// service and key: the header (object path, interface, member,
+	// destination, signature, and the sender the bus adds, a unique name
+	// of at most 255 bytes), the label's fixed text, the attribute names,
+	// the session path, the content type, and the lengths and padding of
+	// the encoding: under 1.2 KiB with 255-byte paths and sender
+	// (TestSecretServiceLimitFits).
+	busMessageOverhead = 4096
+)
+
+// keyringName names the keyring of goos in an error.
+func keyringName(goos string) string {
+	switch goos {
+	case "darwin", "windows":
+		return goos + " keyring"
+	}
+	return "Secret Service (one D-Bus message)"
 }
 
 func quotedLen(s string) int { return len(s) + 2 + 4*strings.Count(s, "'") }

@@ -127,8 +127,15 @@ func TestClassify(t *testing.T) {
 }
 
 func TestPlatformLimit(t *testing.T) {
-	if got := platformLimit("linux", "svc", "key"); got != -1 {
-		t.Fatalf("linux: %d", got)
+	// The Secret Service: a D-Bus message of 32 MiB less the rest of it
+	// (TestSecretServiceLimitFits checks it against the encoded message).
+	for _, goos := range []string{"linux", "freebsd", "openbsd", "netbsd", "dragonfly"} {
+		if got, want := platformLimit(goos, "svc", "key"), 32<<20-4096-2*(3+3); got != want {
+			t.Fatalf("%s: %d, want %d", goos, got, want)
+		}
+	}
+	if got := platformLimit("plan9", "svc", "key"); got != -1 {
+		t.Fatalf("plan9: %d", got)
 	}
 	if got := platformLimit("windows", "svc", "key"); got != 2560 {
 		t.Fatalf("windows: %d", got)

@@ -3,13 +3,17 @@
 package keyring
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/godbus/dbus/v5"
 
 	"github.com/securecall/securecall/tokens"
 )
@@ -75,4 +79,38 @@ func TestDbusSessionFileWithoutAddressIsNoBus(t *testing.T) {
 	if err := sessionBus(); err != nil {
 		t.Fatalf("with an address in dbus-session: %v", err)
 	}
+}
+
+// TestSecretServiceLimitFits: Set's CreateItem message for a value of the
+// Secret Service limit, with the longest service and key and long paths and
+// sender, fits in the bus's 32 MiB, and not by much more than the overhead
+// the limit allows for.
+func TestSecretServiceLimitFits(t *testing.T) {
+	service := strings.Repeat("s", maxServiceLen)
+	key := strings.Repeat("k", tokens.MaxKeyLen)
+	limit := platformLimit("linux", service, key)
+	long := func(prefix string, n int) string { return prefix + strings.Repeat("x", n-len(prefix)) }
+	msg := &dbus.Message{
+		Type: dbus.TypeMethodCall,
+		Headers: map[dbus.HeaderField]dbus.Variant{
+			dbus.FieldPath:        dbus.MakeVariant(dbus.ObjectPath(long("/org/freedesktop/secrets/collection/", 255))),
+			dbus.FieldDestination: dbus.MakeVariant(secretsService),
+			dbus.FieldInterface:   dbus.MakeVariant(ssCollectionIface),
+			dbus.FieldMember:      dbus.MakeVariant("CreateItem"),
+			dbus.FieldSender:      dbus.MakeVariant(long(":1.", 255)), // added by the bus
+		},
+		Body: createItemArgs(service, key, dbus.ObjectPath(long("/org/freedesktop/secrets/session/", 255)), strings.Repeat("v", limit)),
+	}
+	msg.Headers[dbus.FieldSignature] = dbus.MakeVariant(dbus.SignatureOf(msg.Body...))
+	var buf bytes.Buffer
+	if err := msg.EncodeTo(&buf, binary.LittleEndian); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() > maxBusMessage {
+		t.Fatalf("a %d-byte value makes a %d-byte message, more than %d", limit, buf.Len(), maxBusMessage)
+	}
+	if slack := maxBusMessage - buf.Len(); slack > busMessageOverhead {
+		t.Fatalf("%d bytes to spare: the limit is looser than its overhead", slack)
+	}
+	t.Logf("value %d bytes, message %d bytes, %d to spare", limit, buf.Len(), maxBusMessage-buf.Len())
 }

@@ -399,3 +399,33 @@ func TestHangingKeyringTimesOut(t *testing.T) {
 		t.Fatalf("call beyond MaxBlocked: %+v, want ErrUnavailable (still blocked)", last)
 	}
 }
+
+// TestRealSizeBeyondTheBus: a value WithMaxSize allows that the session bus
+// cannot carry is refused with ErrTooLarge before it is sent. Sent, the
+// message over the bus's max_message_size (dbus-daemon's default 32 MiB,
+// which the tests' bus keeps) made dbus-daemon drop the process's shared
+// connection: ErrUnavailable, and every other call on it failed.
+func TestRealSizeBeyondTheBus(t *testing.T) {
+	needService(t)
+	ctx := context.Background()
+	s := newStore(t, keyring.WithMaxSize(64<<20), keyring.WithTimeout(time.Minute))
+	limit := keyring.SecretServiceLimit(s.Service(), "big")
+	if limit <= keyring.DefaultMaxSize || limit >= 32<<20 {
+		t.Fatalf("Secret Service limit %d, want between DefaultMaxSize and 32 MiB", limit)
+	}
+	for _, n := range []int{40 << 20, limit + 1} {
+		err := s.Set(ctx, "big", make([]byte, n))
+		if !errors.Is(err, tokens.ErrTooLarge) || !strings.Contains(err.Error(), "Secret Service") {
+			t.Fatalf("Set(%d bytes) = %v, want ErrTooLarge naming the Secret Service", n, err)
+		}
+	}
+	if err := s.Set(ctx, "small", []byte("v")); err != nil {
+		t.Fatalf("a small Set after the refused ones: %v", err)
+	}
+	if got, err := s.Get(ctx, "small"); err != nil || string(got) != "v" {
+		t.Fatalf("a small Get after the refused ones = %q %v", got, err)
+	}
+	if _, err := s.Get(ctx, "big"); !errors.Is(err, tokens.ErrNotFound) {
+		t.Fatalf("a refused value was written: %v", err)
+	}
+}

@@ -174,12 +174,8 @@ func (secretService) Set(service, user, pw string) error {
 	if err := unlock(svc, collection.Path(), ssCollectionIface); err != nil {
 		return err
 	}
-	props := map[string]dbus.Variant{
-		ssItemIface + ".Label":      dbus.MakeVariant(fmt.Sprintf("Password for '%s' on '%s'", user, service)),
-		ssItemIface + ".Attributes": dbus.MakeVariant(map[string]string{"username": user, "service": service}),
-	}
 	var item, prompt dbus.ObjectPath
-	if err := collection.Call(ssCollectionIface+".CreateItem", 0, props, ss.NewSecret(session.Path(), pw), true).Store(&item, &prompt); err != nil {
+	if err := collection.Call(ssCollectionIface+".CreateItem", 0, createItemArgs(service, user, session.Path(), pw)...).Store(&item, &prompt); err != nil {
 		return err
 	}
 	result, err := awaitPrompt(svc, prompt)
@@ -211,6 +207,17 @@ func (secretService) Set(service, user, pw string) error {
 		return fmt.Errorf("the new value is stored, but an older item of the key could not be deleted: %w", err)
 	}
 	return nil
+}
+
+// createItemArgs are the arguments of Set's CreateItem call: the item's
+// label and attributes (go-keyring's), the secret, and replace. The whole
+// message must fit in maxBusMessage (platformLimit).
+func createItemArgs(service, user string, session dbus.ObjectPath, pw string) []any {
+	props := map[string]dbus.Variant{
+		ssItemIface + ".Label":      dbus.MakeVariant(fmt.Sprintf("Password for '%s' on '%s'", user, service)),
+		ssItemIface + ".Attributes": dbus.MakeVariant(map[string]string{"username": user, "service": service}),
+	}
+	return []any{props, ss.NewSecret(session, pw), true}
 }
 
 func (secretService) Delete(service, user string) error {
