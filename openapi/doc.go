@@ -40,7 +40,12 @@
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any
 //     case and with or without its trailing dot ("api.example.com." is
-//     the server "api.example.com"), a server variable with an enum as
+//     the server "api.example.com"), the host being the request's Host when
+//     that names another authority than its URL (net/http sends it, and
+//     a virtual-hosting upstream serves by it: "https://10.0.0.5/v1/pets"
+//     with Host "api.example.com" is validated as that server's
+//     operation, AllowUnknownRoutes or not, and a Host of no server is
+//     an unknown route), a server variable with an enum as
 //     one of its values only ("/v3" matches no server "/{version}" of
 //     enum [v1, v2], the route of "/v2/pets/7" is "/v2/pets/{petId}"),
 //     and a path no operation has is matched again with each run

@@ -25,6 +25,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/securecall/securecall/internal/hostname"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -781,12 +782,19 @@ type layer struct {
 func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	// vreq is req as it goes on the wire: its own but for a URL with an
-	// Opaque (wireURL).
+	// Opaque, or a Host that names another authority than the URL
+	// (wireURL).
 	vreq := req
-	if req.URL != nil && req.URL.Opaque != "" {
-		r := *req
-		r.URL = wireURL(req.URL)
-		vreq = &r
+	if req.URL != nil {
+		if other := otherHost(req); other || req.URL.Opaque != "" {
+			host := req.URL.Host
+			if other {
+				host = req.Host
+			}
+			r := *req
+			r.URL = wireURL(req.URL, host)
+			vreq = &r
+		}
 	}
 	route, params, err := l.findRoute(vreq)
 	if err != nil {
@@ -1137,28 +1145,50 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 	return route, params, nil
 }
 
-// wireURL returns u, a URL with an Opaque, as net/http sends it: the
-// request-target is Opaque (URL.RequestURI), with the scheme before one
-// that starts with "//" (an absolute-form target, whose authority the
-// upstream serves), and the query is whatever follows its first "?" (the
-// one in Opaque and RawQuery). The path and query to validate are that
-// target's, not u.Path's and u.RawQuery's, which net/http does not send.
-// A "#" in it (net/http sends it as it is) and what follows are left out:
-// Node's HTTP parser, and so Express and Fastify, read them as a fragment
-// and serve "/pets/0#x" as "/pets/0". A target that is neither an
-// absolute path nor an absolute URL is its path as it is, which matches
-// no operation.
-func wireURL(u *url.URL) *url.URL {
+// otherHost reports whether req's Host names another authority than its
+// URL: net/http then sends the Host (as Host or :authority), and a
+// virtual-hosting upstream serves the request as the server it names
+// ("https://10.0.0.5/v1/pets" with Host "api.example.com" is
+// "https://api.example.com/v1/pets" there). A Host that is the URL's
+// non-ASCII host in its IDNA lookup form (as the client's entry and the
+// signer set it) names the URL's own.
+func otherHost(req *http.Request) bool {
+	if req.Host == "" || req.Host == req.URL.Host {
+		return false
+	}
+	h, err := hostname.HostPort(req.URL.Host)
+	return err != nil || h != req.Host
+}
+
+// wireURL returns u as net/http sends it, with host the authority it
+// goes to: req.Host when that names another authority than u (otherHost),
+// the server the upstream serves, else u.Host. For a URL with an
+// Opaque, the request-target is Opaque (URL.RequestURI), with the scheme
+// before one that starts with "//" (an absolute-form target, whose
+// authority the upstream serves over the Host), and the query is whatever
+// follows its first "?" (the one in Opaque and RawQuery). The path and
+// query to validate are that target's, not u.Path's and u.RawQuery's,
+// which net/http does not send. A "#" in it (net/http sends it as it is)
+// and what follows are left out: Node's HTTP parser, and so Express and
+// Fastify, read them as a fragment and serve "/pets/0#x" as "/pets/0". A
+// target that is neither an absolute path nor an absolute URL is its path
+// as it is, which matches no operation.
+func wireURL(u *url.URL, host string) *url.URL {
+	if u.Opaque == "" {
+		w := *u
+		w.Host = host
+		return &w
+	}
 	target := u.RequestURI()
 	if i := strings.IndexByte(target, '#'); i >= 0 {
 		target = target[:i]
 	}
 	w, err := url.ParseRequestURI(target)
 	if err != nil {
-		return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: target}
+		return &url.URL{Scheme: u.Scheme, Host: host, Path: target}
 	}
 	if w.Host == "" {
-		w.Scheme, w.Host = u.Scheme, u.Host
+		w.Scheme, w.Host = u.Scheme, host
 	}
 	return w
 }
