@@ -36,6 +36,10 @@
 //     methods only does not hide a later one of the request's method:
 //     with "/pets/{petId}" of a DELETE and "/{coll}/{id}" of a GET, a
 //     GET "/pets/7" is the latter, as gorilla/mux and Express route it.
+//     So is a request whose method matches no operation as written but
+//     does in upper case ("get", which net/http sends as written):
+//     Django and Flask upper-case the method, ASP.NET Core compares it
+//     ignoring case.
 //     The path is matched the way the upstream reads it: a percent-encoded
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any

@@ -1045,10 +1045,14 @@ var errDotSegment = &routers.RouteError{Reason: "no matching operation was found
 // violation even with AllowUnknownRoutes.
 var errEncodedPath = &routers.RouteError{Reason: "no matching operation was found: the path matches one once its escapes are decoded"}
 
+// errMethodCase: a method that matches no operation as written but does
+// in upper case ("get") is a violation even with AllowUnknownRoutes.
+var errMethodCase = &routers.RouteError{Reason: "no matching operation was found: the method matches one in upper case"}
+
 // refusedUnknown reports whether err, of findRoute, is a violation even
 // with AllowUnknownRoutes.
 func refusedUnknown(err error) bool {
-	return errors.Is(err, errDotSegment) || errors.Is(err, errEncodedPath)
+	return errors.Is(err, errDotSegment) || errors.Is(err, errEncodedPath) || errors.Is(err, errMethodCase)
 }
 
 // findRoute finds the operation req matches. A path with a "." or ".."
@@ -1096,6 +1100,18 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 		}
 	}
 	if noOperation(err) {
+		if m := strings.ToUpper(req.Method); m != req.Method {
+			// net/http sends "get" as written; Django and Flask upper-case
+			// it, ASP.NET Core compares it ignoring case: "get /pets" is
+			// the GET operation there, and is not let through as an
+			// unknown route. (Without AllowUnknownRoutes it is a
+			// violation already.)
+			u := *req
+			u.Method = m
+			if _, _, e := l.findRoute(&u); e == nil || refusedUnknown(e) {
+				return nil, nil, errMethodCase
+			}
+		}
 		// "/pets%2F0" is "/pets/0" to an upstream that decodes "%2F"
 		// (or "%5C", or decodes twice) before it routes: such a path is
 		// not let through as an unknown route.
