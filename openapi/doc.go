@@ -39,7 +39,10 @@
 //     So is a request whose method matches no operation as written but
 //     does in upper case ("get", which net/http sends as written):
 //     Django and Flask upper-case the method, ASP.NET Core compares it
-//     ignoring case.
+//     ignoring case. So is a path that does once its last segment's
+//     format suffix is removed ("/pets.json", "/pets.xml/" for "/pets"):
+//     Rails routes a resource as "/pets(.:format)", and Spring MVC before
+//     5.3 matched "/pets.*" as "/pets".
 //     The path is matched the way the upstream reads it: a percent-encoded
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any

@@ -1049,10 +1049,15 @@ var errEncodedPath = &routers.RouteError{Reason: "no matching operation was foun
 // in upper case ("get") is a violation even with AllowUnknownRoutes.
 var errMethodCase = &routers.RouteError{Reason: "no matching operation was found: the method matches one in upper case"}
 
+// errFormatSuffix: a path that matches no operation as written but does
+// without its format suffix ("/pets.json": withoutFormat) is a violation
+// even with AllowUnknownRoutes.
+var errFormatSuffix = &routers.RouteError{Reason: "no matching operation was found: the path matches one without its format suffix"}
+
 // refusedUnknown reports whether err, of findRoute, is a violation even
 // with AllowUnknownRoutes.
 func refusedUnknown(err error) bool {
-	return errors.Is(err, errDotSegment) || errors.Is(err, errEncodedPath) || errors.Is(err, errMethodCase)
+	return errors.Is(err, errDotSegment) || errors.Is(err, errEncodedPath) || errors.Is(err, errMethodCase) || errors.Is(err, errFormatSuffix)
 }
 
 // findRoute finds the operation req matches. A path with a "." or ".."
@@ -1081,7 +1086,9 @@ func refusedUnknown(err error) bool {
 // ALLOW_ENCODED_SLASH and many proxies serve it), or once what follows a
 // ";" in each segment is removed ("/pets;x=1/0", as Tomcat, Jetty and
 // Spring route it), is errEncodedPath: which of the two the upstream
-// serves is its own.
+// serves is its own. Likewise one that does without its last segment's
+// format suffix ("/pets.json", as Rails routes it) is errFormatSuffix, and
+// a method that does in upper case ("get") errMethodCase.
 func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
 	p := req.URL.EscapedPath()
 	if hasDotSegment(p) {
@@ -1126,6 +1133,14 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 			}
 			if !strings.Contains(view, ";") {
 				break
+			}
+		}
+		if stem, ok := withoutFormat(view); ok {
+			// Rails routes a resource with an optional format suffix
+			// ("/pets(.:format)"), and Spring MVC before 5.3 matched
+			// "/pets.*" as "/pets": "/pets.json" is "/pets" there.
+			if _, _, e := l.findNormalized(req, (&url.URL{Path: stem}).EscapedPath()); e == nil {
+				return nil, nil, errFormatSuffix
 			}
 		}
 		if l.foldRouter != nil {
@@ -1174,6 +1189,19 @@ func otherHost(req *http.Request) bool {
 	}
 	h, err := hostname.HostPort(req.URL.Host)
 	return err != nil || h != req.Host
+}
+
+// withoutFormat returns the decoded path p without its trailing slashes
+// and the format suffix of its last segment (".json" of "/pets.json/",
+// as Rails reads it: a "." that does not start the segment, and one or
+// more characters after it, none a "."), and whether it had one.
+func withoutFormat(p string) (string, bool) {
+	p = strings.TrimRight(p, "/")
+	i := strings.LastIndexByte(p, '.')
+	if i < 0 || i == len(p)-1 || i <= strings.LastIndexByte(p, '/')+1 {
+		return "", false
+	}
+	return p[:i], true
 }
 
 // wireURL returns u as net/http sends it, with host the authority it
