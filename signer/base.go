@@ -101,10 +101,12 @@ type sfParse struct {
 }
 
 // queryParam is one query parameter name: its first value (encoded for
-// the signature base) and how often the name occurs.
+// the signature base), how often the name occurs, and whether url.ParseQuery
+// reads a pair of it otherwise (goAmbiguous).
 type queryParam struct {
-	value string
-	n     int
+	value     string
+	n         int
+	ambiguous bool // a pair of the name is goAmbiguous
 }
 
 func (m *message) fieldType(name string) (FieldType, bool) {
@@ -728,10 +730,13 @@ func trimOWS(s string) string {
 // re-encoded with the urlencoded percent-encode set, space as %20 (RFC 9421
 // §2.2.8). A name that occurs more than once (after decoding: "a" and "%61"
 // are one name) MUST NOT be included (RFC 9421 §2.2.8): that is an error
-// wrapping ErrMalformed, with found true; cover @query instead.
+// wrapping ErrMalformed, with found true; cover @query instead. So is a
+// parameter net/http's url.ParseQuery (what a Go handler reads the query
+// with) reads otherwise (goAmbiguous).
 func appendQueryParamLines(dst []byte, c *Component, rawQuery string) ([]byte, bool, error) {
 	found := false
 	start := len(dst)
+	tooMany := queryTooManyParts(rawQuery)
 	var nameBuf, valBuf []byte
 	for rawQuery != "" {
 		var pair string
@@ -745,7 +750,10 @@ func appendQueryParamLines(dst []byte, c *Component, rawQuery string) ([]byte, b
 			continue
 		}
 		if found {
-			return dst[:start], true, fmt.Errorf("%w: %s: the query parameter occurs more than once, so it cannot be covered (RFC 9421 §2.2.8); cover @query instead", ErrMalformed, c.id)
+			return dst[:start], true, errRepeatedQueryParam(c)
+		}
+		if tooMany || goAmbiguous(pair) {
+			return dst[:start], true, errAmbiguousQueryParam(c, tooMany)
 		}
 		found = true
 		dst = append(dst, c.id...)
@@ -755,6 +763,69 @@ func appendQueryParamLines(dst []byte, c *Component, rawQuery string) ([]byte, b
 		dst = append(dst, '\n')
 	}
 	return dst, found, nil
+}
+
+// goMaxQueryParts is the most '&'-separated parts net/http's
+// url.ParseQuery parses a query of (Go 1.26's default urlmaxqueryparams);
+// of a longer query it returns no parameter at all, where the WHATWG
+// parser skips the empty parts a sender can add to reach it.
+const goMaxQueryParts = 10000
+
+func queryTooManyParts(rawQuery string) bool {
+	return strings.Count(rawQuery, "&") >= goMaxQueryParts
+}
+
+// goAmbiguous reports whether url.ParseQuery reads the query pair (name,
+// '=', value) otherwise than the WHATWG parser of RFC 9421 §2.2.8, so that
+// the value signed is not the value a Go handler reads: it drops a pair
+// holding a ';' or a '%' not followed by two hex digits (which the WHATWG
+// parser keeps as data: "%zz" signs as "%25zz" does), and keeps bytes that
+// are not UTF-8 as they are (which the WHATWG parser replaces with U+FFFD:
+// every invalid sequence signs alike). Such a parameter cannot be covered.
+func goAmbiguous(pair string) bool {
+	ascii := true
+	for i := 0; i < len(pair); i++ {
+		switch b := pair[i]; {
+		case b == ';':
+			return true
+		case b == '%':
+			if i+2 >= len(pair) || !isHex(pair[i+1]) || !isHex(pair[i+2]) {
+				return true
+			}
+			if pair[i+1] >= '8' {
+				ascii = false // an escaped byte past 0x7F
+			}
+			i += 2
+		case b >= 0x80:
+			ascii = false
+		}
+	}
+	if ascii {
+		return false
+	}
+	// Every escape is valid: decode the pair ('=' stays '=') and check it.
+	var buf [256]byte
+	dec := buf[:0]
+	for i := 0; i < len(pair); i++ {
+		if pair[i] == '%' {
+			dec = append(dec, unhex(pair[i+1])<<4|unhex(pair[i+2]))
+			i += 2
+		} else {
+			dec = append(dec, pair[i])
+		}
+	}
+	return !utf8.Valid(dec)
+}
+
+func errRepeatedQueryParam(c *Component) error {
+	return fmt.Errorf("%w: %s: the query parameter occurs more than once, so it cannot be covered (RFC 9421 §2.2.8); cover @query instead", ErrMalformed, c.id)
+}
+
+func errAmbiguousQueryParam(c *Component, tooMany bool) error {
+	if tooMany {
+		return fmt.Errorf("%w: %s: the query has more than %d parts, of which Go's url.ParseQuery reads no parameter, so none can be covered; cover @query instead", ErrMalformed, c.id, goMaxQueryParts)
+	}
+	return fmt.Errorf("%w: %s: Go's url.ParseQuery reads the query parameter otherwise than RFC 9421 §2.2.8 signs it (a ';', a '%%' without two hex digits, or bytes that are not UTF-8), so it cannot be covered; cover @query instead", ErrMalformed, c.id)
 }
 
 // appendCachedQueryParam is appendQueryParamLines over the query parsed
@@ -768,7 +839,9 @@ func (m *message) appendCachedQueryParam(dst []byte, c *Component) ([]byte, erro
 	case !ok:
 		return dst, missing(c)
 	case p.n > 1:
-		return dst, fmt.Errorf("%w: %s: the query parameter occurs more than once, so it cannot be covered (RFC 9421 §2.2.8); cover @query instead", ErrMalformed, c.id)
+		return dst, errRepeatedQueryParam(c)
+	case p.ambiguous || m.cache.query[tooManyPartsKey].n != 0:
+		return dst, errAmbiguousQueryParam(c, m.cache.query[tooManyPartsKey].n != 0)
 	}
 	dst = append(dst, c.id...)
 	dst = append(dst, ':', ' ')
@@ -776,11 +849,20 @@ func (m *message) appendCachedQueryParam(dst []byte, c *Component) ([]byte, erro
 	return append(dst, '\n'), nil
 }
 
+// tooManyPartsKey is the entry of parseQueryParams' result that is set
+// (n 1) when the query has more parts than url.ParseQuery parses
+// (queryTooManyParts). No encoded name holds a space.
+const tooManyPartsKey = " too many parts"
+
 // parseQueryParams parses rawQuery as appendQueryParamLines does: each
-// name and its first value, both encoded for the signature base, and how
-// often the name occurs. The result is never nil.
+// name and its first value, both encoded for the signature base, how
+// often the name occurs, and whether a pair of it is goAmbiguous. The
+// result is never nil.
 func parseQueryParams(rawQuery string) map[string]queryParam {
 	out := make(map[string]queryParam)
+	if queryTooManyParts(rawQuery) {
+		out[tooManyPartsKey] = queryParam{n: 1}
+	}
 	var buf []byte
 	for rawQuery != "" {
 		var pair string
@@ -796,6 +878,7 @@ func parseQueryParams(rawQuery string) map[string]queryParam {
 			p.value = string(appendQueryEncoded(nil, string(buf)))
 		}
 		p.n++
+		p.ambiguous = p.ambiguous || goAmbiguous(pair)
 		out[n] = p
 	}
 	return out

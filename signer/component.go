@@ -152,6 +152,13 @@ func FieldBS(name string) Component {
 // cannot be covered (the RFC says it MUST NOT be included): Sign fails with
 // an error wrapping ErrMalformed, even when the component is IfPresent, and
 // a verifier refuses a signature covering it. Cover Query for such queries.
+// The same holds for a parameter net/http's url.ParseQuery reads
+// otherwise than RFC 9421's WHATWG parser: a pair with a ';' or a '%' not
+// followed by two hex digits (Go drops it), a name or value not UTF-8
+// once decoded (every invalid sequence signs as U+FFFD, Go keeps the
+// bytes), any parameter of a query of more than 10000 '&'-separated parts
+// (Go reads none). A pair changed in transit to another such form would
+// verify while a Go handler read another value, or none.
 func QueryParam(name string) Component {
 	q := string(appendQueryEncoded(nil, string(appendUTF8Lossy(nil, []byte(name)))))
 	c := Component{name: "@query-param", kind: kindQueryParam, qname: q,
