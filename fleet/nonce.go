@@ -87,9 +87,10 @@ type NonceOptions struct {
 //   - FailClosed (default): Claim returns an *Error wrapping
 //     ErrUnavailable (ErrPoolExhausted instead when the go-redis client's
 //     pool had no free connection, which does not mark Redis down); the
-//     verifier rejects the request (use ErrorHandler
-//     to answer 503 rather than 401). No replay can get through; no
-//     request is accepted.
+//     verifier rejects the request with an error matching
+//     signer.ErrUnavailable, which its Middleware answers 503 with
+//     Retry-After: 1 (signer.DefaultErrorHandler and ErrorHandler alike).
+//     No replay can get through; no request is accepted.
 //   - FallBackLocal: Claim uses the replica's Local store. Replay
 //     protection is then per replica only: a nonce is refused if THIS
 //     replica accepted it within its window (before the outage too,
@@ -331,7 +332,9 @@ func (s *NonceStore) key(keyID, nonce string) string {
 // (ErrUnavailable) or the go-redis client's pool had no free connection
 // (ErrPoolExhausted) gets 503 Service Unavailable with Retry-After: 1
 // (the client may try again; its signature was not judged), every other
-// failure gets signer.DefaultErrorHandler's answer.
+// failure gets signer.DefaultErrorHandler's answer. The verifier reports
+// such a failure as signer.ErrUnavailable, which DefaultErrorHandler
+// answers the same way, so either handler does.
 func ErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrPoolExhausted) {
 		w.Header().Set("Retry-After", "1")

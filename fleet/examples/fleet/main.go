@@ -679,7 +679,8 @@ func (v verdict) String() string {
 }
 
 // use puts a verifier on each replica, with nonces[i] as its replay store
-// (fleet.ErrorHandler answers 503, not 401, when Redis is unavailable),
+// (fleet.ErrorHandler, like signer.DefaultErrorHandler, answers 503 when
+// Redis is unavailable),
 // and starts the rotation at A again.
 func (lb *balancer) use(key *signer.Key, nonces [2]signer.NonceStore) error {
 	lb.mu.Lock()
