@@ -44,8 +44,9 @@ type NonceOptions struct {
 	// claiming replica's clock; a replica whose clock runs behind it
 	// still accepts the signature a little longer, and would take a
 	// replay once the key was gone. The margin covers replica clocks up
-	// to that much apart, for as much more Redis memory (5 s on the
-	// default 70 s window: 7 %). Zero: DefaultNonceClockMargin; negative:
+	// to that much apart, for as much more Redis memory (5 s on the 90 s
+	// a signature made now is kept under a default Verifier, MaxAge +
+	// ClockSkew: about 6 %). Zero: DefaultNonceClockMargin; negative:
 	// none.
 	ClockMargin time.Duration
 	// MaxRetention bounds how far ahead of the claim's now a nonce is
