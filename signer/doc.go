@@ -19,8 +19,9 @@
 // never holds a copy of the content.
 //
 // The default components (DefaultComponents) are @method, @authority, @path,
-// @query, content-digest and content-type when the request has a body, and
-// authorization when present. Signatures never cover "all headers".
+// @query, content-digest when the request has a body, and content-type and
+// authorization when present (a Content-Type on a request without a body is
+// covered too). Signatures never cover "all headers".
 // Field lines set under a non-canonical key (req.Header["x-api-key"]),
 // which net/http sends as well, are first moved to the canonical key, so
 // the signature covers every line of a field that is sent.
