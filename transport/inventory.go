@@ -914,7 +914,7 @@ type InventoryEntry struct {
 	// no credential).
 	Auth []string `json:"auth"`
 	// TLS lists the TLS versions of the responses ("TLS 1.3", "none" for
-	// plain text).
+	// plain text); empty (never nil) when no call had a response.
 	TLS []string `json:"tls"`
 	// Pinned is true when at least one call went over TLS and every TLS
 	// call's connection had a pin set enforced (not report-only, not
@@ -1025,6 +1025,10 @@ func (e *invEntry) exportOnce() (ie InventoryEntry, seen, exact bool) {
 		if fl&(1<<(entryTLSShift+i)) != 0 {
 			ie.TLS = append(ie.TLS, n)
 		}
+	}
+	if ie.TLS == nil {
+		// No call had a response: an empty list, not JSON's null.
+		ie.TLS = []string{}
 	}
 	ie.Pinned = fl&entryPinned != 0 && fl&entryUnpinned == 0
 	if f := e.first.Load(); f >= 0 {
