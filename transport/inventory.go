@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 	"net/http"
@@ -743,7 +744,7 @@ type invEntry struct {
 
 	first, last atomic.Int64 // unix ns; first is -1 until set
 	flags       atomic.Uint32
-	durMin      atomic.Int64 // ns; 0 until the first call (count tells)
+	durMin      atomic.Int64 // ns + 1; 0 until the first call (a call of 0 ns is 1)
 	durMax      atomic.Int64
 	buckets     [latencyBuckets]atomic.Uint64
 
@@ -794,9 +795,10 @@ func (e *invEntry) record(o *Observation, at int64) {
 	// before it read the sum knows the sum is of those calls (export).
 	e.buckets[latencyBucket(d)].Add(1)
 	sh.durSum.Add(d)
+	dm := min(d, math.MaxInt64-1) + 1 // durMin's form
 	for {
 		m := e.durMin.Load()
-		if (m != 0 && m <= d) || e.durMin.CompareAndSwap(m, max(d, 1)) {
+		if (m != 0 && m <= dm) || e.durMin.CompareAndSwap(m, dm) {
 			break
 		}
 	}
@@ -1037,7 +1039,7 @@ func (e *invEntry) exportOnce() (ie InventoryEntry, seen, exact bool) {
 	ie.LastSeen = time.Unix(0, e.last.Load()).UTC()
 	ms := func(ns int64) float64 { return float64(ns) / 1e6 }
 	ie.Latency = LatencySummary{
-		MinMs: ms(e.durMin.Load()),
+		MinMs: ms(max(e.durMin.Load()-1, 0)),
 		MaxMs: ms(e.durMax.Load()),
 	}
 	durSum := e.durSum()
