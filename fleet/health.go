@@ -226,8 +226,10 @@ func poolExhausted(err error) bool {
 // watch judges Redis by the store's own Timeout after a caller gave up on
 // a call before the store could (the caller's deadline was shorter than
 // Timeout, or it was cancelled): call, a Redis command that changes
-// nothing (the nonce store asks whether the claim's key exists, so a
-// cluster asks the same node), runs in a goroutine of its own, on a
+// nothing (the nonce store's is a write, SETRANGE of nothing on the
+// claim's key, so that a Redis holding back writes while it answers reads,
+// CLIENT PAUSE WRITE, is judged as the claim's SET would be, and a cluster
+// asks the same node), runs in a goroutine of its own, on a
 // context detached from every caller and bounded by Timeout, and its
 // outcome marks Redis up or down as any call's does (a pool found
 // exhausted leaves it as it was). Without it, a hung Redis whose callers

@@ -192,10 +192,12 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 // client's pool had no free connection). A ctx cancelled or past its
 // deadline fails the claim with its error (context.DeadlineExceeded as is,
 // even when go-redis reports the socket timeout made from that deadline
-// first), and that claim does not mark Redis down; the store then asks
-// Redis whether the nonce's key exists, in the background, on a context of
-// its own bounded by Timeout (at most one such check in flight per store),
-// and marks Redis down when that fails. So a Redis that hangs is marked
+// first), and that claim does not mark Redis down; the store then checks
+// Redis in the background with a write that changes nothing (SETRANGE of
+// nothing on the nonce's key: a read would be answered by a Redis that
+// holds back writes, CLIENT PAUSE WRITE as during a failover), on a context
+// of its own bounded by Timeout (at most one such check in flight per
+// store), and marks Redis down when that fails. So a Redis that hangs is marked
 // down once Timeout has passed even when every caller's deadline is
 // shorter, and later claims fail fast under the Policy.
 //
@@ -245,7 +247,7 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 			// be. Redis is judged by the store's own Timeout in the
 			// background, or a hung Redis would never be marked down
 			// while every caller's deadline is shorter than Timeout.
-			s.h.watch(func(ctx context.Context) error { return s.c.Exists(ctx, key).Err() })
+			s.h.watch(func(ctx context.Context) error { return s.c.SetRange(ctx, key, 0, "").Err() })
 			return gave
 		default:
 			s.h.failed(s.h.clk.Now(), err)
