@@ -25,6 +25,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/hostname"
 	"github.com/securecall/securecall/transport"
 )
@@ -1308,8 +1309,14 @@ func (l *layer) findPath(req *http.Request, p string) (*routers.Route, map[strin
 }
 
 // canonicalHost returns a URL host ("host" or "host:port") lower-cased,
-// without a trailing dot of the host name.
+// without a trailing dot of the host name, and a non-ASCII name in the
+// IDNA lookup form net/http dials ("xn--bcher-kva.example" for
+// "BÜCHER.example"), the form a server written with it is matched in
+// (lowerAuthority).
 func canonicalHost(h string) string {
+	if a, err := hostname.HostPort(h); err == nil {
+		h = a
+	}
 	h = strings.ToLower(h)
 	name, port := h, ""
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
@@ -2650,7 +2657,11 @@ func foldServers(in openapi3.Servers) openapi3.Servers {
 // written "HTTPS://API.Example.com/v1" is the server net/http sends to as
 // "https://api.example.com/v1", which is how a request's URL (its host
 // lowered by canonicalHost when it matches nothing as written) reaches
-// the router, and gorilla/mux matches a host case-sensitively.
+// the router, and gorilla/mux matches a host case-sensitively. A
+// non-ASCII host without variables is put in the IDNA lookup form
+// ("https://bücher.example/v1" is "https://xn--bcher-kva.example/v1"),
+// the form net/http sends it in and a securecall client's layers see the
+// request's URL in (the client converts it at its entry).
 func lowerAuthority(s *openapi3.Server) *openapi3.Server {
 	i := strings.Index(s.URL, "://")
 	if i < 0 || strings.ContainsAny(s.URL[:i], "/?#") {
@@ -2661,6 +2672,11 @@ func lowerAuthority(s *openapi3.Server) *openapi3.Server {
 		end = i + 3 + j
 	}
 	lower := lowerOutsideBraces(s.URL[:end])
+	if auth := lower[i+3:]; !ascii.Is(auth) && !strings.ContainsAny(auth, "{}@") {
+		if a, err := hostname.HostPort(auth); err == nil {
+			lower = lower[:i+3] + a
+		}
+	}
 	if lower == s.URL[:end] {
 		return s
 	}
