@@ -113,8 +113,10 @@ type entry struct {
 	idle   idleCloser        // the base transport's pool; nil when it has none
 	audit  http.RoundTripper // the audit layer; nil without WithAuditLog
 	// redirects holds the redirect responses the stack returned that no
-	// hop has followed yet.
-	redirects hops.Set[struct{}]
+	// hop has followed yet, each with the stack's own Request when the
+	// entry showed the caller's in its place (a non-ASCII host), nil
+	// otherwise.
+	redirects hops.Set[*http.Request]
 }
 
 // idleCloser is what http.Client.CloseIdleConnections looks for on its
@@ -138,7 +140,7 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errNilURL
 	}
-	hop := e.followed(req)
+	stackReq, hop := e.redirects.Follow(req)
 	if !hop && e.closed.Load() {
 		closeBody(req)
 		e.refused(req, ErrClosed, false)
@@ -150,7 +152,8 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	r := req
-	if !ascii.Is(req.URL.Host) || !ascii.Is(req.Host) {
+	converted := !ascii.Is(req.URL.Host) || !ascii.Is(req.Host)
+	if converted {
 		var err error
 		if r, err = lookupHost(req); err != nil {
 			closeBody(req)
@@ -158,17 +161,33 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	resp, err := e.next.RoundTrip(r)
-	if resp != nil && hops.IsRedirect(resp) {
-		e.redirects.Pend(resp, struct{}{})
+	if stackReq != nil {
+		// The hop of a redirect response whose Request the entry
+		// replaced: the layers below tell the hop by that response, or
+		// by its Request when a layer (a WithCallLayer cache) handed on
+		// a copy of it, so they are shown the response with the Request
+		// they returned.
+		if r == req {
+			c := *req
+			r = &c
+		}
+		prev := *req.Response
+		prev.Request = stackReq
+		r.Response = &prev
 	}
-	if r != req && resp != nil && resp.Request != nil {
+	resp, err := e.next.RoundTrip(r)
+	stackReq = nil
+	if converted && resp != nil && resp.Request != nil {
 		// The caller's URL and Host in what resp.Request shows (the
 		// stack shows the request it was given, with the caller's
 		// header), on a copy: the stack's may still be read.
+		stackReq = resp.Request
 		shown := *resp.Request
 		shown.URL, shown.Host = req.URL, req.Host
 		resp.Request = &shown
+	}
+	if resp != nil && hops.IsRedirect(resp) {
+		e.redirects.Pend(resp, stackReq)
 	}
 	return resp, err
 }
@@ -220,13 +239,6 @@ func lookupHostPort(hostport string) (string, error) {
 		return a, nil
 	}
 	return hostport, nil
-}
-
-// followed reports whether req is the first hop following a redirect
-// response the stack returned, and marks that response followed.
-func (e *entry) followed(req *http.Request) bool {
-	_, ok := e.redirects.Follow(req)
-	return ok
 }
 
 // refused records req, refused with err before the stack, in the audit
