@@ -157,7 +157,8 @@ func (s *Store) Set(ctx context.Context, key string, value []byte) error {
 // On the Secret Service it deletes every item of the service and key,
 // including one another program wrote with an attribute of its own
 // (Python's keyring adds "application"), so no copy is left for a later
-// Get to serve.
+// Get to serve. When one of them cannot be deleted (a prompt dismissed:
+// tokens.ErrLocked) after others were, the error says how many were.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := tokens.ValidateKey(key); err != nil {
 		return err

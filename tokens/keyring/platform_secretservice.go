@@ -98,9 +98,14 @@ func classifyPlatform(err error) error {
 	return nil
 }
 
-// errDismissed: the user dismissed the Secret Service's prompt, so the
-// write did not happen.
-var errDismissed = errors.New("the keyring's prompt was dismissed; nothing was changed")
+// errDismissed: the user dismissed the Secret Service's prompt, so what it
+// asked for did not happen. Each caller says what that leaves changed
+// (nothing, or the items deleted before it).
+var errDismissed = errors.New("the keyring's prompt was dismissed")
+
+// nothingChanged is said of a dismissed prompt when nothing else was
+// changed before it.
+const nothingChanged = "; nothing was changed"
 
 // errStillLocked: the Secret Service did not unlock the collection or item.
 // unlock wraps it with what its answers tell of why.
@@ -179,6 +184,9 @@ func (secretService) Set(service, user, pw string) error {
 		return err
 	}
 	result, err := awaitPrompt(svc, prompt)
+	if errors.Is(err, errDismissed) {
+		return fmt.Errorf("%w"+nothingChanged, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -203,7 +211,7 @@ func (secretService) Set(service, user, pw string) error {
 			old = append(old, it)
 		}
 	}
-	if err := deleteItems(svc, old); err != nil {
+	if _, err := deleteItems(svc, old); err != nil {
 		return fmt.Errorf("the new value is stored, but an older item of the key could not be deleted: %w", err)
 	}
 	return nil
@@ -240,22 +248,32 @@ func (secretService) Delete(service, user string) error {
 	// the key with an attribute of its own (Python's keyring adds
 	// "application"), which the Secret Service's replace does not match,
 	// and an item left behind would serve the deleted secret.
-	return deleteItems(svc, items)
+	switch n, err := deleteItems(svc, items); {
+	case err == nil:
+		return nil
+	case n > 0:
+		// Not "nothing was changed": a later Get serves an item left.
+		return fmt.Errorf("%w, after %d of the key's %d items were deleted", err, n, len(items))
+	case errors.Is(err, errDismissed):
+		return fmt.Errorf("%w"+nothingChanged, err)
+	default:
+		return err
+	}
 }
 
 // deleteItems deletes items, through each one's prompt if it has one, and
-// stops at the first failure.
-func deleteItems(svc *ss.SecretService, items []dbus.ObjectPath) error {
-	for _, it := range items {
+// stops at the first failure: it returns how many it deleted.
+func deleteItems(svc *ss.SecretService, items []dbus.ObjectPath) (int, error) {
+	for i, it := range items {
 		var prompt dbus.ObjectPath
 		if err := svc.Object(secretsService, it).Call(ssItemIface+".Delete", 0).Store(&prompt); err != nil {
-			return err
+			return i, err
 		}
 		if _, err := awaitPrompt(svc, prompt); err != nil {
-			return err
+			return i, err
 		}
 	}
-	return nil
+	return len(items), nil
 }
 
 const secretsService = "org.freedesktop.secrets"
