@@ -249,14 +249,23 @@ func TestBreakerStoreRedisOutage(t *testing.T) {
 func TestBreakerStoreCache(t *testing.T) {
 	srv := redistest.Start(t)
 	cached := newBreakers(t, srv, BreakerOptions{RefreshInterval: time.Hour})
-	for range 1000 {
-		if !cached.OpenUntil("api.example.com").IsZero() {
-			t.Fatal("open before anything was set")
+	reads := func() {
+		for range 1000 {
+			if !cached.OpenUntil("api.example.com").IsZero() {
+				t.Fatal("open before anything was set")
+			}
 		}
+		settle(t, cached)
 	}
-	settle(t, cached)
-	if got := cached.Stats().RedisCalls; got != 1 {
-		t.Fatalf("1000 cached reads made %d Redis calls, want 1", got)
+	reads()
+	// A refresh that failed (a PTTL past the 100 ms Timeout on a loaded
+	// machine) leaves the entry stale, and a later read refreshes again,
+	// one at a time: read again until one refresh has succeeded.
+	for try := 0; try < 5 && cached.Stats().RedisCalls == cached.Stats().RedisErrors; try++ {
+		reads()
+	}
+	if st := cached.Stats(); st.RedisCalls-st.RedisErrors != 1 || st.RedisCalls > 6 {
+		t.Fatalf("cached reads made %d Redis calls (%d failed), want 1 that succeeded and no other but failed ones", st.RedisCalls, st.RedisErrors)
 	}
 	writer := newBreakers(t, srv, BreakerOptions{})
 	until := time.Now().Add(10 * time.Second)
