@@ -208,6 +208,14 @@ type credLayer struct {
 	http   bool   // scope is an Origins: it lists http origins explicitly
 	header string // canonical header name, or ""
 	query  string // query parameter name, or ""
+	// sign is next when it is a sign layer with the same origin list as
+	// scope (signsFor) and the credential goes in a header: a request
+	// this layer found in scope is, once its header is set, one the sign
+	// layer's check would find in scope too (same URL and Host, an
+	// Origins' answer depends on nothing else), so it is handed to
+	// sign.send without that check. Only the first send of a RoundTrip
+	// takes this way; a replay after a 401 goes through next.RoundTrip.
+	sign *signLayer
 }
 
 func newCredLayer(next http.RoundTripper, name, scopeField string, src tokens.Source, scope Scope) (*credLayer, error) {
@@ -220,7 +228,25 @@ func newCredLayer(next http.RoundTripper, name, scopeField string, src tokens.So
 	}
 	_, isOrigins := scope.(Origins)
 	inv, _ := src.(tokens.Invalidator)
-	return &credLayer{next: orDefault(next), name: name, src: src, inv: inv, scope: scope, http: isOrigins}, nil
+	return &credLayer{next: orDefault(next), name: name, src: src, inv: inv, scope: scope, http: isOrigins, sign: signsFor(next, scope)}, nil
+}
+
+// signsFor returns next as a *signLayer when it is one whose scope is the
+// same origin list as scope (equal, each layer holding its own copy), so
+// that whatever scope allows it allows; nil otherwise (another layer, or
+// a Scope other than an Origins, whose Allows may answer differently from
+// one call to the next).
+func signsFor(next http.RoundTripper, scope Scope) *signLayer {
+	s, ok := next.(*signLayer)
+	if !ok {
+		return nil
+	}
+	mine, ok1 := scope.(Origins)
+	its, ok2 := s.scope.(Origins)
+	if !ok1 || !ok2 || !slices.Equal(mine, its) {
+		return nil
+	}
+	return s
 }
 
 // ownScope checks scope, the field option of a layer that sends what
@@ -271,7 +297,14 @@ func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	r := Own(req)
 	l.apply(r, tok)
-	resp, err := l.next.RoundTrip(r)
+	var resp *http.Response
+	if l.sign != nil && l.header != "" {
+		// r is req, or its copy, with the header set: the destination
+		// found in scope above (see credLayer.sign).
+		resp, err = l.sign.send(r)
+	} else {
+		resp, err = l.next.RoundTrip(r)
+	}
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || l.inv == nil {
 		return resp, err
 	}

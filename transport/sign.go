@@ -94,6 +94,15 @@ func (l *signLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !scopeAllows(l.scope, req) {
 		return l.next.RoundTrip(req)
 	}
+	return l.send(req)
+}
+
+// send signs req, which the caller has found in the layer's scope, and
+// sends it to next. Besides RoundTrip, a credential layer whose next is
+// this layer and whose scope is the same origin list calls it directly
+// with the request it has just found in scope (credLayer.sign): the same
+// destination, so the check is not made twice.
+func (l *signLayer) send(req *http.Request) (*http.Response, error) {
 	r := Own(req)
 	l.dropOwnSignature(r)
 	a := ownAttempt(r)
