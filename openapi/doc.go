@@ -126,6 +126,18 @@
 //     encoding/json and ASP.NET Core read it as the property, the
 //     validator as another one. A key of a map (additionalProperties) or
 //     of a free-form object is data, in any case.
+//     An integer written as one (decimal digits, no fraction or
+//     exponent) is held to minimum, maximum, exclusiveMinimum,
+//     exclusiveMaximum, multipleOf and format int32 or int64 exactly, in
+//     a parameter of type integer or number (or an array of them) and at
+//     any depth of a JSON body, through allOf, anyOf and oneOf:
+//     kin-openapi compares it as a float64, which rounds an integer past
+//     2^53 ("?limit=10000000000000001" passed a maximum of
+//     10000000000000000, {"id":9223372036854775808} format int64, to an
+//     upstream that reads an int64). The bounds are kin-openapi's
+//     float64s: one the description writes that is no float64 is the
+//     float64 nearest it. A number with a fraction or an exponent is
+//     compared as a float64, as before.
 //     A form body (application/x-www-form-urlencoded) with a declared
 //     field sent twice (but an exploded array) or named in another case
 //     is a violation, as a query parameter would be.
@@ -155,7 +167,8 @@
 //     ({"TAG":...} for "tag": the validator takes it for another
 //     property, the caller's encoding/json reads it as "tag",
 //     unvalidated), a member name twice or more than one JSON value is a
-//     violation.
+//     violation, and its integers are held to their bounds exactly, as a
+//     request body's.
 //   - The operation's path template becomes the call's route
 //     (transport.SetRoute), which the inventory, the audit log and
 //     telemetry report, when the caller gave none (the server's base path

@@ -1359,6 +1359,7 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		in = &c
 	}
 	route := in.Route
+	rps := routeParams(route)
 	var me openapi3.MultiError
 	if err := queryUnparsed(in); err != nil {
 		if !in.Options.MultiError {
@@ -1383,37 +1384,38 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 			me = append(me, err)
 		}
 	}
-	if err := methodOverride(in, routeParams(route)); err != nil {
+	if err := methodOverride(in, rps); err != nil {
 		if !in.Options.MultiError {
 			return err
 		}
 		me = append(me, err)
 	}
-	if err := jsonBodyMembers(in); err != nil {
+	longInts, err := jsonBodyMembers(in)
+	if err != nil {
 		if !in.Options.MultiError {
 			return err
 		}
 		me = append(me, err)
 	}
-	for _, err := range repeatedParams(in, routeParams(route)) {
+	for _, err := range repeatedParams(in, rps) {
 		if !in.Options.MultiError {
 			return err
 		}
 		me = append(me, err)
 	}
-	for _, err := range queryNameCase(in, routeParams(route)) {
+	for _, err := range queryNameCase(in, rps) {
 		if !in.Options.MultiError {
 			return err
 		}
 		me = append(me, err)
 	}
-	for _, err := range cookieNameCase(in, routeParams(route)) {
+	for _, err := range cookieNameCase(in, rps) {
 		if !in.Options.MultiError {
 			return err
 		}
 		me = append(me, err)
 	}
-	for _, err := range phpNames(in, routeParams(route)) {
+	for _, err := range phpNames(in, rps) {
 		if !in.Options.MultiError {
 			return err
 		}
@@ -1458,6 +1460,22 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 			validate = validateObjectParam
 		}
 		if err := validate(ctx, in, p, params); err != nil {
+			if !in.Options.MultiError {
+				return err
+			}
+			me = append(me, err)
+		}
+	}
+	// Integers past a float64's: openapi3filter compares them rounded
+	// (integers.go).
+	for _, err := range paramIntegers(in, rps) {
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
+	}
+	if longInts {
+		if err := jsonBodyIntegers(in); err != nil {
 			if !in.Options.MultiError {
 				return err
 			}
@@ -1644,25 +1662,26 @@ func objectProperty(s *openapi3.Schema, k string, ps []*openapi3.Parameter) bool
 // encoding/json (into a struct) and ASP.NET Core's web defaults read it as
 // the declared one. A body that is not JSON is left to the validator. A
 // form body (application/x-www-form-urlencoded) is checked likewise
-// (formBodyFields).
-func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
+// (formBodyFields). longInts reports a JSON body with an integer of 16
+// digits or more (longInt), for jsonBodyIntegers.
+func jsonBodyMembers(in *openapi3filter.RequestValidationInput) (longInts bool, err error) {
 	op := in.Route.Operation
 	r := in.Request
 	if in.Options.ExcludeRequestBody || op == nil || op.RequestBody == nil || op.RequestBody.Value == nil || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
-		return nil
+		return false, nil
 	}
 	mt := bodyMediaType(r.Header.Get("Content-Type"))
 	form := mt == "application/x-www-form-urlencoded"
 	if !form && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return nil
+		return false, nil
 	}
 	body, err := r.GetBody()
 	if err != nil {
-		return nil
+		return false, nil
 	}
 	defer body.Close()
 	if form {
-		return formBodyFields(in, body, op.RequestBody.Value.Content.Get(mt))
+		return false, formBodyFields(in, body, op.RequestBody.Value.Content.Get(mt))
 	}
 	var root *openapi3.SchemaRef
 	if m := op.RequestBody.Value.Content.Get(r.Header.Get("Content-Type")); m != nil {
@@ -1672,11 +1691,11 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) error {
 	// A number is read as its text: as a float64, one out of range
 	// (1e400, valid JSON the validator takes) would end the scan.
 	dec.UseNumber()
-	reason := scanJSON(dec, root)
+	reason, longInts := scanJSON(dec, root)
 	if reason == "" {
-		return nil
+		return longInts, nil
 	}
-	return &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: reason}
+	return false, &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: reason}
 }
 
 // bigBodyContentType returns the violation openapi3filter gives, with the
@@ -1704,7 +1723,8 @@ func bigBodyContentType(in *openapi3filter.RequestValidationInput) error {
 // declares ({"TAG":...} for "tag"), which the validator takes for another
 // property and the caller's encoding/json (into a struct) reads as the
 // declared one, unvalidated; an object with two members of one name; more
-// than one JSON value.
+// than one JSON value; an integer past a float64's that breaks a numeric
+// keyword exactly (jsonIntegers), which the validator compared rounded.
 func jsonResponseMembers(op *openapi3.Operation, resp *http.Response, buf []byte) error {
 	if op == nil || op.Responses == nil {
 		return nil
@@ -1726,8 +1746,14 @@ func jsonResponseMembers(op *openapi3.Operation, resp *http.Response, buf []byte
 	}
 	dec := json.NewDecoder(bytes.NewReader(buf))
 	dec.UseNumber()
-	if reason := scanJSON(dec, m.Schema); reason != "" {
+	reason, longInts := scanJSON(dec, m.Schema)
+	if reason != "" {
 		return &openapi3filter.ResponseError{Reason: "response body: " + reason}
+	}
+	if longInts {
+		if f := jsonIntegers(buf, m.Schema); f != nil {
+			return &openapi3filter.ResponseError{Reason: "response body: " + f.reason()}
+		}
 	}
 	return nil
 }
@@ -1902,8 +1928,10 @@ func otherCase(ss []*openapi3.Schema, name string) string {
 // schemas of its own object declare, none of which is named so exactly,
 // is refused. A name in an object no schema declares properties of (a
 // map under additionalProperties, a free-form object) is data, and any
-// case of it is fine.
-func scanJSON(dec *json.Decoder, root *openapi3.SchemaRef) string {
+// case of it is fine. longInts reports an integer of 16 digits or more
+// (longInt) in the value, whose bounds openapi3filter compared rounded
+// (jsonIntegers).
+func scanJSON(dec *json.Decoder, root *openapi3.SchemaRef) (reason string, longInts bool) {
 	type frame struct {
 		obj     bool
 		names   map[string]bool
@@ -1916,7 +1944,10 @@ func scanJSON(dec *json.Decoder, root *openapi3.SchemaRef) string {
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return ""
+			return "", false
+		}
+		if n, ok := tok.(json.Number); ok && longInt(string(n)) {
+			longInts = true
 		}
 		var top *frame
 		if len(stack) > 0 {
@@ -1928,10 +1959,10 @@ func scanJSON(dec *json.Decoder, root *openapi3.SchemaRef) string {
 			} else {
 				name, _ := tok.(string)
 				if top.names[name] {
-					return "an object has a member name twice"
+					return "an object has a member name twice", false
 				}
 				if p := otherCase(top.schemas, name); p != "" {
-					return "a member name is the property " + strconv.Quote(p) + "'s in another case"
+					return "a member name is the property " + strconv.Quote(p) + "'s in another case", false
 				}
 				top.names[name] = true
 				top.key = false
@@ -1965,9 +1996,9 @@ func scanJSON(dec *json.Decoder, root *openapi3.SchemaRef) string {
 			continue
 		}
 		if _, err := dec.Token(); err != io.EOF {
-			return "more than one JSON value"
+			return "more than one JSON value", false
 		}
-		return ""
+		return "", longInts
 	}
 }
 

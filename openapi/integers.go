@@ -1,0 +1,395 @@
+package openapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"math"
+	"math/big"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+)
+
+// kin-openapi compares a number with minimum, maximum, exclusiveMinimum,
+// exclusiveMaximum and multipleOf, and an integer with the range of format
+// int32 or int64, as a float64, which holds every integer only up to 2^53:
+// 9007199254740993 is the float64 9007199254740992, and so passed a
+// maximum of 9007199254740992 to an upstream that reads it as an int64,
+// and 9223372036854775808 (2^63) passed format int64. The checks below
+// hold an integer written as one (decimal digits, no fraction or
+// exponent) to those keywords exactly, after openapi3filter. Below 16
+// digits a float64 holds the integer exactly and they are skipped. The
+// bounds themselves are kin-openapi's float64s: a bound of the
+// description that is no float64 is the float64 nearest it.
+
+// longInt reports whether s is an integer written as decimal digits, with
+// an optional sign, long enough (16 digits or more) that a float64 may not
+// hold it.
+func longInt(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	if len(s) < 16 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// maxIntDepth bounds the nesting of allOf, anyOf and oneOf followed, and
+// of the JSON value walked (a schema may refer to itself).
+const maxIntDepth = 64
+
+var (
+	minInt32 = big.NewRat(math.MinInt32, 1)
+	maxInt32 = big.NewRat(math.MaxInt32, 1)
+	minInt64 = big.NewRat(math.MinInt64, 1)
+	maxInt64 = big.NewRat(math.MaxInt64, 1)
+)
+
+// intFailure is where a value breaks a keyword exactly: the JSON pointer
+// of the value (nil for the whole) and the keyword.
+type intFailure struct {
+	at      []string
+	keyword string
+}
+
+// reason renders f without the value.
+func (f *intFailure) reason() string {
+	r := "integer fails " + strconv.Quote(f.keyword) + " (compared exactly)"
+	if len(f.at) > 0 {
+		return "at /" + strings.Join(f.at, "/") + ": " + r
+	}
+	return r
+}
+
+// numberFailure returns the keyword of s the integer v breaks, or "".
+func numberFailure(s *openapi3.Schema, v *big.Rat) string {
+	if s.Type != nil && !s.Type.Permits(openapi3.TypeInteger) && !s.Type.Permits(openapi3.TypeNumber) {
+		return "type"
+	}
+	bound := func(f float64) *big.Rat {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil
+		}
+		return new(big.Rat).SetFloat64(f)
+	}
+	if eb := s.ExclusiveMin; eb.IsSet() {
+		var b *big.Rat
+		if eb.Value != nil {
+			b = bound(*eb.Value)
+		} else if eb.Bool != nil && *eb.Bool && s.Min != nil {
+			b = bound(*s.Min)
+		}
+		if b != nil && v.Cmp(b) <= 0 {
+			return "exclusiveMinimum"
+		}
+	}
+	if eb := s.ExclusiveMax; eb.IsSet() {
+		var b *big.Rat
+		if eb.Value != nil {
+			b = bound(*eb.Value)
+		} else if eb.Bool != nil && *eb.Bool && s.Max != nil {
+			b = bound(*s.Max)
+		}
+		if b != nil && v.Cmp(b) >= 0 {
+			return "exclusiveMaximum"
+		}
+	}
+	if s.Min != nil {
+		if b := bound(*s.Min); b != nil && v.Cmp(b) < 0 {
+			return "minimum"
+		}
+	}
+	if s.Max != nil {
+		if b := bound(*s.Max); b != nil && v.Cmp(b) > 0 {
+			return "maximum"
+		}
+	}
+	if s.MultipleOf != nil {
+		if m := bound(*s.MultipleOf); m != nil && m.Sign() > 0 && !new(big.Rat).Quo(v, m).IsInt() {
+			return "multipleOf"
+		}
+	}
+	if len(s.Enum) > 0 && !slices.ContainsFunc(s.Enum, func(e any) bool { return sameNumber(e, v) }) {
+		// An enum of a branch the value passes only rounded.
+		return "enum"
+	}
+	if s.Const != nil && !sameNumber(s.Const, v) {
+		return "const"
+	}
+	if s.Type.Permits(openapi3.TypeInteger) && !s.Type.Permits(openapi3.TypeNumber) {
+		switch s.Format {
+		case "int32":
+			if v.Cmp(minInt32) < 0 || v.Cmp(maxInt32) > 0 {
+				return "format"
+			}
+		case "int64":
+			if v.Cmp(minInt64) < 0 || v.Cmp(maxInt64) > 0 {
+				return "format"
+			}
+		}
+	}
+	return ""
+}
+
+// intWalk holds a JSON value's walk against a schema.
+type intWalk struct {
+	patterns map[string]*regexp.Regexp
+}
+
+// check returns where v (a JSON value decoded with UseNumber, or a
+// parameter's json.Number) breaks a numeric keyword of ref exactly, for
+// the integers of 16 digits or more in it (longInt), following allOf
+// (each), anyOf and oneOf (one branch must pass: the value is held to
+// the branch it may pass; not, if, then and else are left to
+// openapi3filter), properties, patternProperties, additionalProperties,
+// items and prefixItems. nil: none.
+func (w *intWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth int) *intFailure {
+	if ref == nil || ref.Value == nil || depth > maxIntDepth {
+		return nil
+	}
+	s := ref.Value
+	switch v := v.(type) {
+	case json.Number:
+		if longInt(string(v)) {
+			n, ok := new(big.Rat).SetString(strings.TrimPrefix(string(v), "+"))
+			if ok {
+				if k := numberFailure(s, n); k != "" {
+					return &intFailure{at: at, keyword: k}
+				}
+			}
+		}
+	case map[string]any:
+		for name, mv := range v {
+			sub := append(at[:len(at):len(at)], escapePointer(name))
+			for _, r := range memberSchemas([]*openapi3.Schema{s}, name, w.patterns) {
+				if f := w.check(r, mv, sub, depth+1); f != nil {
+					return f
+				}
+			}
+		}
+	case []any:
+		for i, iv := range v {
+			r := s.Items
+			if i < len(s.PrefixItems) {
+				r = s.PrefixItems[i]
+			}
+			if f := w.check(r, iv, append(at[:len(at):len(at)], strconv.Itoa(i)), depth+1); f != nil {
+				return f
+			}
+		}
+	}
+	for _, r := range s.AllOf {
+		if f := w.check(r, v, at, depth+1); f != nil {
+			return f
+		}
+	}
+	for _, branches := range []struct {
+		refs    openapi3.SchemaRefs
+		keyword string
+	}{{s.AnyOf, "anyOf"}, {s.OneOf, "oneOf"}} {
+		if len(branches.refs) == 0 {
+			continue
+		}
+		passes := false
+		for _, r := range branches.refs {
+			if w.check(r, v, at, depth+1) == nil {
+				passes = true
+				break
+			}
+		}
+		if !passes {
+			return &intFailure{at: at, keyword: branches.keyword}
+		}
+	}
+	return nil
+}
+
+// escapePointer escapes a member name as a JSON pointer token.
+func escapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// jsonIntegers returns where the JSON value buf breaks a numeric keyword
+// of root exactly (intWalk.check); nil when it does not, or is not JSON.
+func jsonIntegers(buf []byte, root *openapi3.SchemaRef) *intFailure {
+	dec := json.NewDecoder(bytes.NewReader(buf))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil
+	}
+	w := intWalk{patterns: make(map[string]*regexp.Regexp)}
+	return w.check(root, v, nil, 0)
+}
+
+// paramIntegers returns a violation for each scalar or array parameter of
+// ps of type integer or number (or an array of them) whose value, or an
+// item of it, is an integer of 16 digits or more
+// (longInt) that breaks a numeric keyword of its schema exactly:
+// openapi3filter reads an integer parameter as an int64 exactly, but
+// compares it as a float64 ("?limit=9007199254740993" passed a maximum of
+// 9007199254740992). An object parameter, and one described by content,
+// are left to openapi3filter. A request without a run of 16 digits where
+// a parameter is read costs a scan of those values, nothing more.
+func paramIntegers(in *openapi3filter.RequestValidationInput, ps []*openapi3.Parameter) []error {
+	var errs []error
+	for _, p := range ps {
+		if p.Content != nil || p.Schema == nil || p.Schema.Value == nil || p.Schema.Value.Type.Is(openapi3.TypeObject) {
+			continue
+		}
+		var raws []string
+		switch p.In {
+		case openapi3.ParameterInQuery:
+			if in.Options.ExcludeRequestQueryParams {
+				continue
+			}
+			raws = in.GetQueryParams()[p.Name]
+		case openapi3.ParameterInPath:
+			if v, ok := in.PathParams[p.Name]; ok && hasLongDigits(v) {
+				raws = []string{v}
+			}
+		case openapi3.ParameterInHeader:
+			raws = in.Request.Header.Values(p.Name)
+		case openapi3.ParameterInCookie:
+			if slices.ContainsFunc(in.Request.Header.Values("Cookie"), hasLongDigits) {
+				for _, c := range in.Request.CookiesNamed(p.Name) {
+					raws = append(raws, c.Value)
+				}
+			}
+		}
+		if !slices.ContainsFunc(raws, hasLongDigits) {
+			continue
+		}
+		sm, err := p.SerializationMethod()
+		if err != nil {
+			continue
+		}
+		schema := p.Schema
+		array := p.Schema.Value.Type.Is(openapi3.TypeArray)
+		if array {
+			schema = p.Schema.Value.Items
+		}
+		if schema == nil || schema.Value == nil || !schema.Value.Type.Is(openapi3.TypeInteger) && !schema.Value.Type.Is(openapi3.TypeNumber) {
+			// Digits of a string, or of a value whose type openapi3filter
+			// guesses, are left to it.
+			continue
+		}
+		var f *intFailure
+		i := 0 // the item's index, over the values of an exploded array
+		for _, raw := range raws {
+			if p.In == openapi3.ParameterInPath {
+				switch sm.Style {
+				case "label":
+					raw = strings.TrimPrefix(raw, ".")
+				case "matrix":
+					// ";p=1" or, exploded, ";p=1;p=2".
+					raw = strings.TrimPrefix(strings.ReplaceAll(raw, ";"+p.Name+"=", ","), ",")
+				}
+			}
+			items := []string{raw}
+			if array {
+				items = strings.FieldsFunc(raw, func(r rune) bool {
+					return r == ',' || r == '.' && sm.Style == "label" || r == ' ' && sm.Style == "spaceDelimited" || r == '|' && sm.Style == "pipeDelimited"
+				})
+			}
+			for _, item := range items {
+				item = strings.TrimSpace(item)
+				if longInt(item) {
+					w := intWalk{patterns: make(map[string]*regexp.Regexp)}
+					if f = w.check(schema, json.Number(item), nil, 0); f != nil {
+						if array {
+							f.at = []string{strconv.Itoa(i)}
+						}
+						break
+					}
+				}
+				i++
+			}
+			if f != nil {
+				break
+			}
+		}
+		if f != nil {
+			errs = append(errs, &openapi3filter.RequestError{Input: in, Parameter: p, Reason: f.reason()})
+		}
+	}
+	return errs
+}
+
+// hasLongDigits reports whether s has a run of 16 digits or more.
+func hasLongDigits(s string) bool {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			if n++; n >= 16 {
+				return true
+			}
+		} else {
+			n = 0
+		}
+	}
+	return false
+}
+
+// jsonBodyIntegers returns a violation for a JSON request body
+// (jsonBodyMembers found an integer of 16 digits or more in it) that
+// breaks a numeric keyword of its schema exactly (jsonIntegers).
+func jsonBodyIntegers(in *openapi3filter.RequestValidationInput) error {
+	op := in.Route.Operation
+	r := in.Request
+	m := op.RequestBody.Value.Content.Get(r.Header.Get("Content-Type"))
+	if m == nil || m.Schema == nil {
+		return nil
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		return nil
+	}
+	defer body.Close()
+	buf, err := io.ReadAll(body)
+	if err != nil {
+		return nil
+	}
+	if f := jsonIntegers(buf, m.Schema); f != nil {
+		return &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: f.reason()}
+	}
+	return nil
+}
+
+// sameNumber reports whether e, a value of the description (an enum
+// member, a const), is the number v exactly.
+func sameNumber(e any, v *big.Rat) bool {
+	var r *big.Rat
+	switch e := e.(type) {
+	case float64:
+		if math.IsNaN(e) || math.IsInf(e, 0) {
+			return false
+		}
+		r = new(big.Rat).SetFloat64(e)
+	case int:
+		r = new(big.Rat).SetInt64(int64(e))
+	case int64:
+		r = new(big.Rat).SetInt64(e)
+	case uint64:
+		r = new(big.Rat).SetUint64(e)
+	case json.Number:
+		var ok bool
+		if r, ok = new(big.Rat).SetString(string(e)); !ok {
+			return false
+		}
+	default:
+		return false
+	}
+	return r.Cmp(v) == 0
+}
