@@ -129,8 +129,9 @@
 //     An integer written as one (decimal digits, no fraction or
 //     exponent) is held to minimum, maximum, exclusiveMinimum,
 //     exclusiveMaximum, multipleOf and format int32 or int64 exactly, in
-//     a parameter of type integer or number (or an array of them) and at
-//     any depth of a JSON body, through allOf, anyOf and oneOf:
+//     a parameter or form body field of type integer or number (or an
+//     array of them) and at any depth of a JSON body, through allOf,
+//     anyOf and oneOf:
 //     kin-openapi compares it as a float64, which rounds an integer past
 //     2^53 ("?limit=10000000000000001" passed a maximum of
 //     10000000000000000, {"id":9223372036854775808} format int64, to an

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -392,4 +393,63 @@ func sameNumber(e any, v *big.Rat) bool {
 		return false
 	}
 	return r.Cmp(v) == 0
+}
+
+// formIntegers returns where a form body's fields (vs; props the
+// declarations of each field, composed) break a numeric keyword of schema
+// exactly, for the fields of 16 digits or more (longInt) whose every
+// declaration is of type integer or number, or an array of them:
+// openapi3filter reads such a field as an int64 or a float64 and compares
+// it as a float64.
+func formIntegers(vs url.Values, props map[string][]*openapi3.SchemaRef, schema *openapi3.SchemaRef) *intFailure {
+	numeric := func(r *openapi3.SchemaRef) bool {
+		return r != nil && r.Value != nil && (r.Value.Type.Is(openapi3.TypeInteger) || r.Value.Type.Is(openapi3.TypeNumber))
+	}
+	var obj map[string]any
+	for k, values := range vs {
+		ps := props[k]
+		if len(ps) == 0 || !slices.ContainsFunc(values, hasLongDigits) {
+			continue
+		}
+		array := !slices.ContainsFunc(ps, func(p *openapi3.SchemaRef) bool {
+			return p == nil || p.Value == nil || !p.Value.Type.Is(openapi3.TypeArray)
+		})
+		if slices.ContainsFunc(ps, func(p *openapi3.SchemaRef) bool {
+			if array {
+				return !numeric(p.Value.Items)
+			}
+			return !numeric(p)
+		}) {
+			continue
+		}
+		var v any
+		if array {
+			// An item not checked here is nil, which no keyword refuses.
+			// Split on "," too: a form array with explode false.
+			var items []any
+			for _, s := range values {
+				for item := range strings.SplitSeq(s, ",") {
+					var v any
+					if longInt(item) {
+						v = json.Number(item)
+					}
+					items = append(items, v)
+				}
+			}
+			v = items
+		} else if longInt(values[0]) {
+			v = json.Number(values[0])
+		} else {
+			continue
+		}
+		if obj == nil {
+			obj = make(map[string]any)
+		}
+		obj[k] = v
+	}
+	if obj == nil {
+		return nil
+	}
+	w := intWalk{patterns: make(map[string]*regexp.Regexp)}
+	return w.check(schema, obj, nil, 0)
 }

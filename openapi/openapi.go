@@ -1774,8 +1774,10 @@ func bodyMediaType(ct string) string {
 // although not an exploded array (the validator reads the first value, PHP the
 // last), named in another case than declared (ASP.NET binds "TAG" to
 // tag, which the validator takes for another field), or under another
-// name PHP reads as a declared one ("max.len" for max_len, phpMangled). A body that does not
-// parse is left to the validator, which refuses it.
+// name PHP reads as a declared one ("max.len" for max_len, phpMangled), or
+// with an integer field past a float64's that breaks a numeric keyword
+// exactly (formIntegers). A body that does not parse is left to the
+// validator, which refuses it.
 func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m *openapi3.MediaType) error {
 	if m == nil || m.Schema == nil || m.Schema.Value == nil {
 		return nil
@@ -1822,6 +1824,9 @@ func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m
 				return fail("field " + strconv.Quote(name) + " " + reasonPHPName)
 			}
 		}
+	}
+	if f := formIntegers(vs, props, m.Schema); f != nil {
+		return fail(f.reason())
 	}
 	return nil
 }
