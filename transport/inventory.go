@@ -117,6 +117,9 @@ type Inventory struct {
 	realClock bool                                 // now is time.Now: the layer may share the call's readings
 	mu        sync.Mutex                           // serialises insertions
 	entries   atomic.Pointer[map[string]*invEntry] // copy on write
+	// spellings finds the entry of a call spelled as the one that added
+	// it without building its key. Copy on write, with entries.
+	spellings atomic.Pointer[invSpellings]
 	overflow  *invEntry
 	reg       metric.Registration
 
@@ -146,6 +149,7 @@ func NewInventory(cfg InventoryConfig) (*Inventory, error) {
 	}
 	m := make(map[string]*invEntry)
 	inv.entries.Store(&m)
+	inv.spellings.Store(&invSpellings{})
 	inv.overflow = &invEntry{method: overflowMethod, origin: overflowOrigin, route: overflowRoute, overflow: true}
 	inv.overflow.first.Store(-1)
 
@@ -228,17 +232,109 @@ func (inv *Inventory) Record(o Observation) {
 	if o.URL == nil {
 		return
 	}
-	var buf [keyBufLen]byte
-	key := appendKey(buf[:0], &o)
-	e := (*inv.entries.Load())[string(key)]
+	e := inv.spellings.Load().find(&o)
 	if e == nil {
-		e = inv.insert(key, &o)
+		var buf [keyBufLen]byte
+		key := appendKey(buf[:0], &o)
+		e = (*inv.entries.Load())[string(key)]
+		if e == nil {
+			e = inv.insert(key, &o)
+		}
 	}
 	at := o.At
 	if at.IsZero() {
 		at = inv.now()
 	}
 	e.record(&o, at.UnixNano())
+}
+
+// invSpellings holds, for each entry, the spelling of the call that added
+// it: what its key is made of (appendKey) as the caller wrote it, the
+// method, the URL's scheme and host, and the route, or when there is none
+// the URL's path (Path and RawPath, which EscapedPath reads). A call
+// spelled the same has the same key. The spellings are listed by route
+// and by path, a string map (one string hashed) so that a call of another
+// path (an identifier in it) pays little for the miss. Immutable once
+// published (copy on write).
+type invSpellings struct {
+	byRoute, byPath map[string][]invSpelled
+}
+
+// invSpelled is one spelling, but for the route or path it is listed by.
+type invSpelled struct {
+	method, scheme, host, rawPath string
+	e                             *invEntry
+}
+
+// Bounds of the spellings kept: the bytes of one, so that a long URL does
+// not grow an entry past what its key bounds, and the spellings of one
+// route or path, so that a lookup compares a few at most ("/" of many
+// hosts).
+const (
+	maxSpellingLen    = 256
+	maxSpellingsByKey = 8
+)
+
+// find returns the entry of a call spelled as o, or nil.
+func (sp *invSpellings) find(o *Observation) *invEntry {
+	var list []invSpelled
+	rawPath := ""
+	if o.Route != "" {
+		list = sp.byRoute[o.Route]
+	} else {
+		list = sp.byPath[o.URL.Path]
+		rawPath = o.URL.RawPath
+	}
+	for i := range list {
+		s := &list[i]
+		if s.host == o.URL.Host && s.method == o.Method && s.scheme == o.URL.Scheme && s.rawPath == rawPath {
+			return s.e
+		}
+	}
+	return nil
+}
+
+// with returns sp with o's spelling for e added, or sp when it is not
+// kept (too long, or its route or path has maxSpellingsByKey). The strings
+// are copied into one allocation, holding none of the caller's memory.
+func (sp *invSpellings) with(o *Observation, e *invEntry) *invSpellings {
+	byRoute, byPath, rawPath := sp.byRoute, sp.byPath, ""
+	m, k := byRoute, o.Route
+	if k == "" {
+		m, k, rawPath = byPath, o.URL.Path, o.URL.RawPath
+	}
+	parts := [...]string{k, o.Method, o.URL.Scheme, o.URL.Host, rawPath}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	old := m[k]
+	if n > maxSpellingLen || len(old) >= maxSpellingsByKey {
+		return sp
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range parts {
+		b.WriteString(p)
+	}
+	all := b.String()
+	for i, p := range parts {
+		parts[i], all = all[:len(p)], all[len(p):]
+	}
+	list := make([]invSpelled, len(old), len(old)+1)
+	copy(list, old)
+	list = append(list, invSpelled{method: parts[1], scheme: parts[2], host: parts[3], rawPath: parts[4], e: e})
+	nm := make(map[string][]invSpelled, len(m)+1)
+	for k, v := range m {
+		nm[k] = v
+	}
+	nm[parts[0]] = list
+	if o.Route != "" {
+		byRoute = nm
+	} else {
+		byPath = nm
+	}
+	return &invSpellings{byRoute: byRoute, byPath: byPath}
 }
 
 // keyBufLen is the stack buffer for entry keys; a longer key (a very long
@@ -635,8 +731,9 @@ func segmentShape(s string) (id bool, digits, alnum int) {
 	return false, digits, alnum
 }
 
-// insert adds the entry for key (or returns the one another goroutine
-// added, or the overflow entry when the inventory is full).
+// insert adds the entry for key, and o's spelling to the spellings (or
+// returns the one another goroutine added, or the overflow entry when the
+// inventory is full).
 //
 // A full inventory stays full (entries are never removed), so once it is
 // full a new key lands in the overflow entry without taking the lock: a
@@ -676,6 +773,7 @@ func (inv *Inventory) insert(key []byte, o *Observation) *invEntry {
 	}
 	m[k] = e
 	inv.entries.Store(&m)
+	inv.spellings.Store(inv.spellings.Load().with(o, e))
 	return e
 }
 
