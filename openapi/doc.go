@@ -137,8 +137,10 @@
 //     10000000000000000, {"id":9223372036854775808} format int64, to an
 //     upstream that reads an int64). The bounds are kin-openapi's
 //     float64s: one the description writes that is no float64 is the
-//     float64 nearest it. A number with a fraction or an exponent is
-//     compared as a float64, as before.
+//     float64 nearest it; a multipleOf with a fraction is the decimal
+//     written ("0.01", of which 12345678901234567 is a multiple). A
+//     number with a fraction or an exponent is compared as a float64, as
+//     before.
 //     A form body (application/x-www-form-urlencoded) with a declared
 //     field sent twice (but an exploded array) or named in another case
 //     is a violation, as a query parameter would be.

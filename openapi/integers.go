@@ -26,7 +26,8 @@ import (
 // exponent) to those keywords exactly, after openapi3filter. Below 16
 // digits a float64 holds the integer exactly and they are skipped. The
 // bounds themselves are kin-openapi's float64s: a bound of the
-// description that is no float64 is the float64 nearest it.
+// description that is no float64 is the float64 nearest it. A fractional
+// multipleOf is the decimal the description writes (divisor).
 
 // longInt reports whether s is an integer written as decimal digits, with
 // an optional sign, long enough (16 digits or more) that a float64 may not
@@ -117,7 +118,7 @@ func numberFailure(s *openapi3.Schema, v *big.Rat) string {
 		}
 	}
 	if s.MultipleOf != nil {
-		if m := bound(*s.MultipleOf); m != nil && m.Sign() > 0 && !new(big.Rat).Quo(v, m).IsInt() {
+		if m := divisor(*s.MultipleOf); m != nil && m.Sign() > 0 && !new(big.Rat).Quo(v, m).IsInt() {
 			return "multipleOf"
 		}
 	}
@@ -141,6 +142,25 @@ func numberFailure(s *openapi3.Schema, v *big.Rat) string {
 		}
 	}
 	return ""
+}
+
+// divisor returns multipleOf's f as a big.Rat: f itself when it is an
+// integer, else the shortest decimal that reads back as f, which is the
+// one the description writes ("0.01", of which 12345678901234567 is a
+// multiple; the float64 0.01 is 0.01000000000000000020816..., of which no
+// integer of 16 digits or more is). nil for NaN and the infinities.
+func divisor(f float64) *big.Rat {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	if f == math.Trunc(f) {
+		return new(big.Rat).SetFloat64(f)
+	}
+	r, ok := new(big.Rat).SetString(strconv.FormatFloat(f, 'g', -1, 64))
+	if !ok {
+		return new(big.Rat).SetFloat64(f)
+	}
+	return r
 }
 
 // intWalk holds a JSON value's walk against a schema.
