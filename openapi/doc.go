@@ -138,7 +138,9 @@
 //     upstream that reads an int64). The bounds are kin-openapi's
 //     float64s: one the description writes that is no float64 is the
 //     float64 nearest it; a multipleOf with a fraction is the decimal
-//     written ("0.01", of which 12345678901234567 is a multiple). A
+//     written ("0.01", of which 12345678901234567 is a multiple). An
+//     integer of more than 400 significant digits, beyond every float64,
+//     breaks every finite bound on its side without being parsed. A
 //     number with a fraction or an exponent is compared as a float64, as
 //     before.
 //     A form body (application/x-www-form-urlencoded) with a declared

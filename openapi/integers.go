@@ -27,7 +27,9 @@ import (
 // digits a float64 holds the integer exactly and they are skipped. The
 // bounds themselves are kin-openapi's float64s: a bound of the
 // description that is no float64 is the float64 nearest it. A fractional
-// multipleOf is the decimal the description writes (divisor).
+// multipleOf is the decimal the description writes (divisor). An integer
+// of more than maxExactDigits significant digits is not parsed: it is
+// beyond every bound (hugeFailure).
 
 // longInt reports whether s is an integer written as decimal digits, with
 // an optional sign, long enough (16 digits or more) that a float64 may not
@@ -72,6 +74,75 @@ func (f *intFailure) reason() string {
 		return "at /" + strings.Join(f.at, "/") + ": " + r
 	}
 	return r
+}
+
+// maxExactDigits bounds the significant digits of an integer parsed into
+// a big.Rat, which reads a decimal string in time quadratic in its length
+// (1 MiB of digits, within MaxBodyBytes, took seconds and gigabytes). An
+// integer with more is beyond every float64 (the largest has 309 digits),
+// and so beyond every bound of the description (hugeFailure).
+const maxExactDigits = 400
+
+// constrainsNumber reports whether s has a keyword numberFailure checks a
+// number against: an integer under a schema without one ({}) is not
+// parsed.
+func constrainsNumber(s *openapi3.Schema) bool {
+	return s.Type != nil || s.Min != nil || s.Max != nil || s.ExclusiveMin.IsSet() || s.ExclusiveMax.IsSet() ||
+		s.MultipleOf != nil || len(s.Enum) > 0 || s.Const != nil
+}
+
+// integerFailure returns the keyword of s the integer text (longInt)
+// breaks, or "": numberFailure, or hugeFailure for one of more than
+// maxExactDigits significant digits.
+func integerFailure(s *openapi3.Schema, text string) string {
+	neg := text[0] == '-'
+	digits := strings.TrimLeft(strings.TrimLeft(text, "+-"), "0")
+	if len(digits) > maxExactDigits {
+		return hugeFailure(s, neg)
+	}
+	if digits == "" {
+		digits = "0"
+	}
+	n, ok := new(big.Rat).SetString(digits)
+	if !ok {
+		return ""
+	}
+	if neg {
+		n.Neg(n)
+	}
+	return numberFailure(s, n)
+}
+
+// hugeFailure returns the keyword of s an integer of more than
+// maxExactDigits significant digits (negative or not) breaks, or "": it
+// is above every finite maximum and below every finite minimum, and no
+// float64 of an enum or const is it. Its multipleOf is left to
+// openapi3filter, which refuses a number it cannot read as a float64.
+func hugeFailure(s *openapi3.Schema, neg bool) string {
+	if s.Type != nil && !s.Type.Permits(openapi3.TypeInteger) && !s.Type.Permits(openapi3.TypeNumber) {
+		return "type"
+	}
+	finite := func(f *float64) bool { return f != nil && !math.IsNaN(*f) && !math.IsInf(*f, 0) }
+	exclusive := func(eb openapi3.ExclusiveBound, inclusive *float64) bool {
+		return finite(eb.Value) || eb.Value == nil && eb.Bool != nil && *eb.Bool && finite(inclusive)
+	}
+	switch {
+	case neg && exclusive(s.ExclusiveMin, s.Min):
+		return "exclusiveMinimum"
+	case !neg && exclusive(s.ExclusiveMax, s.Max):
+		return "exclusiveMaximum"
+	case neg && finite(s.Min):
+		return "minimum"
+	case !neg && finite(s.Max):
+		return "maximum"
+	case len(s.Enum) > 0:
+		return "enum"
+	case s.Const != nil:
+		return "const"
+	case s.Type.Permits(openapi3.TypeInteger) && !s.Type.Permits(openapi3.TypeNumber) && (s.Format == "int32" || s.Format == "int64"):
+		return "format"
+	}
+	return ""
 }
 
 // numberFailure returns the keyword of s the integer v breaks, or "".
@@ -182,12 +253,9 @@ func (w *intWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth int) 
 	s := ref.Value
 	switch v := v.(type) {
 	case json.Number:
-		if longInt(string(v)) {
-			n, ok := new(big.Rat).SetString(strings.TrimPrefix(string(v), "+"))
-			if ok {
-				if k := numberFailure(s, n); k != "" {
-					return &intFailure{at: at, keyword: k}
-				}
+		if longInt(string(v)) && constrainsNumber(s) {
+			if k := integerFailure(s, string(v)); k != "" {
+				return &intFailure{at: at, keyword: k}
 			}
 		}
 	case map[string]any:
