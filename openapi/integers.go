@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -337,6 +338,16 @@ func paramIntegers(in *openapi3filter.RequestValidationInput, ps []*openapi3.Par
 		if p.Content != nil || p.Schema == nil || p.Schema.Value == nil || p.Schema.Value.Type.Is(openapi3.TypeObject) {
 			continue
 		}
+		schema := p.Schema
+		array := p.Schema.Value.Type.Is(openapi3.TypeArray)
+		if array {
+			schema = p.Schema.Value.Items
+		}
+		if schema == nil || schema.Value == nil || !schema.Value.Type.Is(openapi3.TypeInteger) && !schema.Value.Type.Is(openapi3.TypeNumber) {
+			// Digits of a string, or of a value whose type openapi3filter
+			// guesses, are left to it.
+			continue
+		}
 		var raws []string
 		switch p.In {
 		case openapi3.ParameterInQuery:
@@ -349,7 +360,7 @@ func paramIntegers(in *openapi3filter.RequestValidationInput, ps []*openapi3.Par
 				raws = []string{v}
 			}
 		case openapi3.ParameterInHeader:
-			raws = in.Request.Header.Values(p.Name)
+			raws = headerValues(in.Request.Header, p.Name)
 		case openapi3.ParameterInCookie:
 			if slices.ContainsFunc(in.Request.Header.Values("Cookie"), hasLongDigits) {
 				for _, c := range in.Request.CookiesNamed(p.Name) {
@@ -362,16 +373,6 @@ func paramIntegers(in *openapi3filter.RequestValidationInput, ps []*openapi3.Par
 		}
 		sm, err := p.SerializationMethod()
 		if err != nil {
-			continue
-		}
-		schema := p.Schema
-		array := p.Schema.Value.Type.Is(openapi3.TypeArray)
-		if array {
-			schema = p.Schema.Value.Items
-		}
-		if schema == nil || schema.Value == nil || !schema.Value.Type.Is(openapi3.TypeInteger) && !schema.Value.Type.Is(openapi3.TypeNumber) {
-			// Digits of a string, or of a value whose type openapi3filter
-			// guesses, are left to it.
 			continue
 		}
 		var f *intFailure
@@ -414,6 +415,23 @@ func paramIntegers(in *openapi3filter.RequestValidationInput, ps []*openapi3.Par
 		}
 	}
 	return errs
+}
+
+// headerValues returns the values of h's field name, as h.Values(name)
+// does, without the allocation of canonicalizing a name not written
+// canonically ("x-request-id", as descriptions often write it): the key
+// equal to it ignoring case (the request's header is canonical here:
+// canonicalHeader).
+func headerValues(h http.Header, name string) []string {
+	if vs, ok := h[name]; ok {
+		return vs
+	}
+	for k, vs := range h {
+		if strings.EqualFold(k, name) {
+			return vs
+		}
+	}
+	return nil
 }
 
 // hasLongDigits reports whether s has a run of 16 digits or more.
