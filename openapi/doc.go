@@ -54,7 +54,8 @@
 //     operation, AllowUnknownRoutes or not, and a Host of no server is
 //     an unknown route), a non-ASCII host written either way
 //     ("bücher.example" or its IDNA lookup form "xn--bcher-kva.example",
-//     which a securecall client's layers see), a server variable with an enum as
+//     which a securecall client's layers see; "{tenant}.bücher.example"
+//     too), a server variable with an enum as
 //     one of its values only ("/v3" matches no server "/{version}" of
 //     enum [v1, v2], the route of "/v2/pets/7" is "/v2/pets/{petId}"),
 //     and a path no operation has is matched again with each run

@@ -2694,8 +2694,9 @@ func foldServers(in openapi3.Servers) openapi3.Servers {
 // "https://api.example.com/v1", which is how a request's URL (its host
 // lowered by canonicalHost when it matches nothing as written) reaches
 // the router, and gorilla/mux matches a host case-sensitively. A
-// non-ASCII host without variables is put in the IDNA lookup form
-// ("https://bücher.example/v1" is "https://xn--bcher-kva.example/v1"),
+// non-ASCII host is put in the IDNA lookup form
+// ("https://bücher.example/v1" is "https://xn--bcher-kva.example/v1"; with
+// variables, its non-ASCII labels outside braces: asciiLabels),
 // the form net/http sends it in and a securecall client's layers see the
 // request's URL in (the client converts it at its entry).
 func lowerAuthority(s *openapi3.Server) *openapi3.Server {
@@ -2708,8 +2709,12 @@ func lowerAuthority(s *openapi3.Server) *openapi3.Server {
 		end = i + 3 + j
 	}
 	lower := lowerOutsideBraces(s.URL[:end])
-	if auth := lower[i+3:]; !ascii.Is(auth) && !strings.ContainsAny(auth, "{}@") {
-		if a, err := hostname.HostPort(auth); err == nil {
+	if auth := lower[i+3:]; !ascii.Is(auth) && !strings.Contains(auth, "@") {
+		if !strings.ContainsAny(auth, "{}") {
+			if a, err := hostname.HostPort(auth); err == nil {
+				lower = lower[:i+3] + a
+			}
+		} else if a, ok := asciiLabels(auth); ok {
 			lower = lower[:i+3] + a
 		}
 	}
@@ -2719,6 +2724,30 @@ func lowerAuthority(s *openapi3.Server) *openapi3.Server {
 	c := *s
 	c.URL = lower + s.URL[end:]
 	return &c
+}
+
+// asciiLabels returns the authority auth of a server URL with variables
+// ("{tenant}.bücher.example") with each non-ASCII label that has no "{"
+// or "}" in its IDNA lookup form ("{tenant}.xn--bcher-kva.example"), and
+// whether every such label converted. A label is converted on its own
+// (with its port, for the last: hostname.HostPort), as IDNA converts a
+// name label by label.
+func asciiLabels(auth string) (string, bool) {
+	labels := strings.Split(auth, ".")
+	for k, l := range labels {
+		if ascii.Is(l) {
+			continue
+		}
+		if strings.ContainsAny(l, "{}") {
+			return "", false
+		}
+		a, err := hostname.HostPort(l)
+		if err != nil {
+			return "", false
+		}
+		labels[k] = a
+	}
+	return strings.Join(labels, "."), true
 }
 
 // lowerOutsideBraces returns s in lower case but for its "{...}" parts.
