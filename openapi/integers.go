@@ -238,6 +238,15 @@ func divisor(f float64) *big.Rat {
 // intWalk holds a JSON value's walk against a schema.
 type intWalk struct {
 	patterns map[string]*regexp.Regexp
+	memo     map[walkKey]*intFailure // an object's or array's verdicts
+	checks   int                     // calls of check, for tests
+}
+
+// walkKey is a schema's check of the value at a JSON pointer, at a depth.
+type walkKey struct {
+	schema *openapi3.Schema
+	at     string
+	depth  int
 }
 
 // check returns where v (a JSON value decoded with UseNumber, or a
@@ -246,12 +255,36 @@ type intWalk struct {
 // (each), anyOf and oneOf (one branch must pass: the value is held to
 // the branch it may pass; not, if, then and else are left to
 // openapi3filter), properties, patternProperties, additionalProperties,
-// items and prefixItems. nil: none.
+// items and prefixItems. nil: none. A schema's verdict on an object or
+// array is worked out once a walk: anyOf and oneOf try each branch, and
+// a tree schema whose node is a choice of branches that all reach the
+// child would check the child at depth d 2^d times.
 func (w *intWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth int) *intFailure {
+	w.checks++
 	if ref == nil || ref.Value == nil || depth > maxIntDepth {
 		return nil
 	}
-	s := ref.Value
+	switch v.(type) {
+	case map[string]any, []any:
+	default:
+		return w.visit(ref.Value, v, at, depth)
+	}
+	// The pointer's tokens are escaped (escapePointer): joined, they name
+	// one value.
+	key := walkKey{ref.Value, strings.Join(at, "/"), depth}
+	if f, ok := w.memo[key]; ok {
+		return f
+	}
+	f := w.visit(ref.Value, v, at, depth)
+	if w.memo == nil {
+		w.memo = make(map[walkKey]*intFailure)
+	}
+	w.memo[key] = f
+	return f
+}
+
+// visit is check's work on v against s.
+func (w *intWalk) visit(s *openapi3.Schema, v any, at []string, depth int) *intFailure {
 	switch v := v.(type) {
 	case json.Number:
 		if longInt(string(v)) && constrainsNumber(s) {
