@@ -114,8 +114,8 @@ type entry struct {
 	audit  http.RoundTripper // the audit layer; nil without WithAuditLog
 	// redirects holds the redirect responses the stack returned that no
 	// hop has followed yet, each with the stack's own Request when the
-	// entry showed the caller's in its place (a non-ASCII host), nil
-	// otherwise.
+	// entry showed the caller's in its place (a non-ASCII host, or a hop
+	// following such a redirect), nil otherwise.
 	redirects hops.Set[*http.Request]
 }
 
@@ -161,6 +161,7 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+	var prev *http.Response // the response shown to the layers below at the hop
 	if stackReq != nil {
 		// The hop of a redirect response whose Request the entry
 		// replaced: the layers below tell the hop by that response, or
@@ -171,19 +172,27 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 			c := *req
 			r = &c
 		}
-		prev := *req.Response
-		prev.Request = stackReq
-		r.Response = &prev
+		p := *req.Response
+		p.Request = stackReq
+		prev = &p
+		r.Response = prev
 	}
 	resp, err := e.next.RoundTrip(r)
 	stackReq = nil
-	if converted && resp != nil && resp.Request != nil {
-		// The caller's URL and Host in what resp.Request shows (the
-		// stack shows the request it was given, with the caller's
-		// header), on a copy: the stack's may still be read.
+	if resp != nil && resp.Request != nil && (converted || prev != nil && resp.Request.Response == prev) {
+		// What resp.Request shows (the stack shows the request it was
+		// given, with the caller's header) is the caller's: its URL and
+		// Host, and the redirect response http.Client got (whose
+		// Request shows the caller's URL), not the copy the layers below
+		// were shown. On a copy: the stack's may still be read.
 		stackReq = resp.Request
 		shown := *resp.Request
-		shown.URL, shown.Host = req.URL, req.Host
+		if converted {
+			shown.URL, shown.Host = req.URL, req.Host
+		}
+		if prev != nil && shown.Response == prev {
+			shown.Response = req.Response
+		}
 		resp.Request = &shown
 	}
 	if resp != nil && hops.IsRedirect(resp) {
