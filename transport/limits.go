@@ -378,7 +378,7 @@ func limitsDiscard(resp *http.Response) {
 }
 
 // limitedBody yields at most limit bytes of rc, then a
-// *ResponseTooLargeError if rc has more.
+// *ResponseTooLargeError if rc has more, and closes rc then.
 type limitedBody struct {
 	rc    io.ReadCloser
 	left  int64
@@ -404,6 +404,13 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		n = int(b.left)
 		b.left = 0
 		b.err = &ResponseTooLargeError{Part: "body", Limit: b.limit, Size: -1}
+		// The body has ended for the caller, whose every read fails from
+		// now on: the layers below, which never see this error, are told
+		// by their Close (the throttle's MaxConcurrent slot, which a read
+		// error gives back, is not held until a Close that may never
+		// come). The caller's own Close closes it again, which every
+		// body takes.
+		_ = b.rc.Close()
 		return n, b.err
 	}
 	b.left -= int64(n)
