@@ -206,8 +206,8 @@ func (a *auditLayer) write(ctx context.Context, method string, u *url.URL, rec *
 		slog.String(AuditAuth, rec.auth().String()),
 		slog.Duration(AuditDuration, d),
 	)
-	if resp != nil && resp.TLS != nil {
-		attrs = append(attrs, slog.String(AuditTLS, tlsVersionNumber(resp.TLS.Version)), slog.Bool(AuditPinned, rec.pinned()))
+	if cs := serverTLS(u, resp); cs != nil {
+		attrs = append(attrs, slog.String(AuditTLS, tlsVersionNumber(cs.Version)), slog.Bool(AuditPinned, rec.pinned()))
 	}
 	if err != nil {
 		attrs = append(attrs,

@@ -126,9 +126,10 @@ type BaseConfig struct {
 	// with an earlier certificate, nor (when Base transports share one
 	// through a shared TLSConfig) with another ClientCertificate. nil
 	// presents none.
-	// Every call that gets a response over TLS is then marked AuthMTLS for
-	// the inventory and audit log (as it is with a client certificate of
-	// TLSConfig.Certificates or TLSConfig.GetClientCertificate), also when
+	// Every https:// call that gets a response over TLS is then marked
+	// AuthMTLS for the inventory and audit log (as it is with a client
+	// certificate of TLSConfig.Certificates or
+	// TLSConfig.GetClientCertificate), also when
 	// the server did not ask for a certificate, and so was sent none
 	// (crypto/tls does not report that in the connection state): "mtls"
 	// says a client certificate was configured, ready for a server that
@@ -829,7 +830,10 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, b.withSignError(b.withH2Alert(req, err))
 	}
-	if resp.TLS != nil { // for the inventory (no-ops outside a client call)
+	if resp.TLS != nil && req.URL.Scheme == "https" { // for the inventory (no-ops outside a client call)
+		// (An http:// request's resp.TLS is its https:// proxy's
+		// connection's: the server got the request in clear, without the
+		// client certificate or pins; see serverTLS.)
 		if b.mtls && len(resp.TLS.PeerCertificates) > 0 {
 			MarkAuth(req.Context(), AuthMTLS)
 		}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,14 +42,16 @@ const (
 	// AuthHMAC: an HMAC (or other) request signature, such as an RFC 9421
 	// HTTP Message Signature.
 	AuthHMAC
-	// AuthMTLS: the call got a response over TLS through a base
+	// AuthMTLS: the https:// call got a response over TLS through a base
 	// transport configured with a client certificate
 	// (BaseConfig.ClientCertificate, TLSConfig.Certificates or
 	// TLSConfig.GetClientCertificate), which it presents whenever the
 	// server asks for one (mutual TLS). It does not tell whether the
 	// server asked: a call to a server that never requests a client
 	// certificate, which then sent none, is marked too, so it does not
-	// show that the endpoint authenticated the client.
+	// show that the endpoint authenticated the client. An http:// call
+	// through an https:// proxy is not marked: only the proxy was
+	// offered the certificate.
 	AuthMTLS
 	// AuthBasic: HTTP Basic credentials.
 	AuthBasic
@@ -283,7 +286,8 @@ func MarkAuth(ctx context.Context, k AuthKind) {
 // MarkPinned records that a certificate pin set was enforced on the
 // connection of the call ctx belongs to (the base transport calls it when
 // a set that is neither report-only nor expired applies to the server name
-// the handshake verified). Like MarkAuth it is cheap and a no-op without a
+// the handshake verified; not for an http:// call through an https://
+// proxy, whose TLS connection is the proxy's). Like MarkAuth it is cheap and a no-op without a
 // record.
 func MarkPinned(ctx context.Context) {
 	if r := callRecordFrom(ctx); r != nil {
@@ -322,4 +326,18 @@ func CallInfoFrom(ctx context.Context) (CallInfo, bool) {
 		return CallInfo{}, false
 	}
 	return CallInfo{Route: r.route, Auth: r.auth(), Pinned: r.pinned()}, true
+}
+
+// serverTLS returns resp.TLS, the TLS state of a response to a request for
+// u, when it is the server's own connection: nil for an http:// request,
+// whose response net/http gives the state of the TLS connection to an
+// https:// proxy (BaseConfig.Proxy), from which the request went on to the
+// server in clear. Such a call is plain http for the inventory and the
+// audit log: no TLS version, not pinned, and no client certificate (which
+// only the proxy was offered).
+func serverTLS(u *url.URL, resp *http.Response) *tls.ConnectionState {
+	if resp == nil || resp.TLS == nil || u == nil || u.Scheme != "https" {
+		return nil
+	}
+	return resp.TLS
 }

@@ -216,7 +216,9 @@ type Observation struct {
 	// Auth is the authentication used.
 	Auth AuthKind
 	// TLSVersion is the TLS version of the connection (tls.VersionTLS13...),
-	// 0 for plain text or when unknown (no response).
+	// 0 for plain text (an http:// call through an https:// proxy too: the
+	// proxy's TLS connection is not the server's) or when unknown (no
+	// response).
 	TLSVersion uint16
 	// Pinned reports whether a pin set was enforced on the connection:
 	// one that applies to the server name the handshake verified and is
@@ -1362,8 +1364,8 @@ func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = http.NoBody
 	}
 	o.StatusCode = resp.StatusCode
-	if resp.TLS != nil {
-		o.TLSVersion = resp.TLS.Version
+	if cs := serverTLS(u, resp); cs != nil {
+		o.TLSVersion = cs.Version
 	}
 	l.inv.Record(o)
 	if hops.IsRedirect(resp) {
