@@ -223,8 +223,10 @@ func WithTLSConfig(cfg *tls.Config) Option {
 // it sets AllowSinglePin. A set whose Host matches no host the client may
 // connect to over https (its https origins and redirect origins, a name
 // the egress allowlist allows, the OAuth2 token endpoint when token
-// requests use the client's transport, TLSConfig.ServerName) is a
-// *ConfigError naming Pins[i]: its pins would never be checked, so a typo
+// requests use the client's transport, TLSConfig.ServerName, a proxy of
+// WithAllowedProxies: the TLS handshake with an https:// proxy is made
+// with these pins) is a *ConfigError naming Pins[i]: its pins would never
+// be checked, so a typo
 // would leave the real host silently unpinned. Without origins and
 // allowlist (any https host) every set is accepted. Appends. Default: no
 // pinning.

@@ -22,7 +22,9 @@ const pinProbeLabel = "securecall-pin-probe"
 // hosts the client may reach over https are its https origins and
 // redirect origins, the names the egress allowlist (policy) allows over
 // https, at any of its ports, the OAuth2 token endpoint when token
-// requests use the base transport, and TLSConfig.ServerName. Without an
+// requests use the base transport, TLSConfig.ServerName, and, with a
+// proxy, the proxies of WithAllowedProxies (the handshake with an
+// https:// proxy is made with the client's pins). Without an
 // allowlist (no origins, no WithEgressAllowlist: any https host) every
 // pin may apply. The sets were validated by transport.NewBase.
 func (cfg *config) pinHostsErr(policy *transport.EgressPolicy, anyHost bool) error {
@@ -55,7 +57,7 @@ func (cfg *config) pinHostsErr(policy *transport.EgressPolicy, anyHost bool) err
 		if !ok {
 			return &ConfigError{Option: "WithPins", Err: &ConfigError{
 				Option: "Pins[" + strconv.Itoa(i) + "].Host",
-				Reason: "host " + strconv.Quote(h) + " matches no host the client may connect to over https (its https origins and redirect origins, the egress allowlist, the OAuth2 token endpoint, TLSConfig.ServerName): its pins would never be checked",
+				Reason: "host " + strconv.Quote(h) + " matches no host the client may connect to over https (its https origins and redirect origins, the egress allowlist, the OAuth2 token endpoint, TLSConfig.ServerName, WithAllowedProxies): its pins would never be checked",
 			}}
 		}
 	}
@@ -93,6 +95,16 @@ func (cfg *config) tlsHosts() []string {
 	}
 	if cfg.tlsConfig != nil && cfg.tlsConfig.ServerName != "" {
 		names = append(names, canonicalHost(cfg.tlsConfig.ServerName))
+	}
+	if cfg.proxy != nil {
+		// The base transport makes the TLS handshake with an https://
+		// proxy from its own configuration, pins included: a proxy the
+		// dialer may connect to is a host whose pins are checked.
+		for _, hp := range cfg.eg.proxies {
+			if h, _, err := net.SplitHostPort(strings.TrimSpace(hp)); err == nil && h != "" {
+				names = append(names, canonicalHost(h))
+			}
+		}
 	}
 	return names
 }
