@@ -264,7 +264,9 @@ func WithClientCertificateFiles(certFile, keyFile string, opts ...transport.Clie
 // With SSRF protection on, a destination given as an IP literal (in any
 // form a resolver reads as one, "2852039166" included) is checked against
 // the dialer's rules before the request is handed to the proxy, and a
-// named destination's port against the dialer's ports; a name is
+// named destination's port against the dialer's ports (the destination of
+// a plain-http request is its Host, which net/http sends the proxy as the
+// request-target, when it names another authority than the URL); a name is
 // resolved by the proxy and cannot be checked here, so keep an egress
 // allowlist and let the proxy enforce its own policy.
 func WithProxy(proxy func(*http.Request) (*url.URL, error)) Option {

@@ -326,7 +326,11 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // absolute-form request-target a hand-set URL.Opaque makes
 // ("//169.254.169.254/", which net/http sends to the proxy as
 // "http://169.254.169.254/") is checked the same way: the proxy connects
-// its host, not URL.Host's.
+// its host, not URL.Host's. So is the Host of a plain-http request whose
+// Host names another authority than URL.Host: net/http sends it to the
+// proxy as the request-target "http://" + Host + path, so the proxy
+// connects the Host's host and port (an https request's CONNECT, and a
+// SOCKS proxy, connect URL.Host).
 func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
 	return func(req *http.Request) (*url.URL, error) {
 		var pu *url.URL
@@ -351,6 +355,9 @@ func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) fu
 					if err := sd.checkProxied(OriginOf(t)); err != nil {
 						return nil, err
 					}
+				}
+				if err := sd.checkProxiedHost(req, pu); err != nil {
+					return nil, err
 				}
 			}
 			return pu, nil
@@ -405,6 +412,23 @@ func (sd *SafeDialer) checkProxied(o Origin) error {
 	// dialer, for a direct request) connects over IPv4: checked with the
 	// IPv4 rules and allowances, as HostKey names it.
 	return sd.Check(netip.AddrPortFrom(dialedAddr(a), uint16(port)))
+}
+
+// checkProxiedHost checks the Host of a plain-http request sent through a
+// proxy: net/http writes its request-target as "http://" + req.Host + the
+// path (Request.write prefers the Host to URL.Host), and the proxy
+// connects the host and port that target names. An https request's
+// target is the CONNECT to URL.Host, and one with a hand-set URL.Opaque
+// sends the Opaque: neither names the Host. Through a SOCKS proxy pu,
+// the proxy connects URL.Host and the request goes in origin-form.
+func (sd *SafeDialer) checkProxiedHost(req *http.Request, pu *url.URL) error {
+	if req.Host == "" || req.Host == req.URL.Host || req.URL.Opaque != "" || lowerScheme(req.URL.Scheme) != "http" {
+		return nil
+	}
+	if pu.Scheme == "socks5" || pu.Scheme == "socks5h" {
+		return nil
+	}
+	return sd.checkProxied(OriginOf(&url.URL{Scheme: req.URL.Scheme, Host: req.Host}))
 }
 
 // loopbackAddrs are the addresses a localhost name resolves to.
