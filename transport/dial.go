@@ -38,7 +38,9 @@ type DialConfig struct {
 	// allowing one allows every IPv4 address behind it.
 	AllowPrefixes []netip.Prefix
 	// DenyPrefixes are further ranges to deny on top of the built-in list
-	// (your own public ranges, say).
+	// (your own public ranges, say). An IPv6 prefix inside the IPv4-mapped
+	// range ::ffff:0:0/96 ("::ffff:203.0.113.0/120") denies the IPv4
+	// addresses it maps (203.0.113.0/24), the ones Go dials for it.
 	DenyPrefixes []netip.Prefix
 	// Ports are the ports that may be dialed. nil means 80 and 443; set
 	// AnyPort to allow every port. Which ports each host may use is better
@@ -153,9 +155,14 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 		if !p.IsValid() {
 			return nil, configErrorf("DenyPrefixes["+strconv.Itoa(i)+"]", nil, "not a valid prefix")
 		}
-		if p.Addr().Is4() {
+		switch {
+		case p.Addr().Is4():
 			v4deny = append(v4deny, p.Masked())
-		} else {
+		case p.Addr().Is4In6() && p.Bits() >= 96:
+			// Go dials ::ffff:a.b.c.d over IPv4, so the dialer only
+			// ever checks a.b.c.d: deny the IPv4 addresses it maps.
+			v4deny = append(v4deny, netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked())
+		default:
 			v6deny = append(v6deny, p.Masked())
 		}
 	}
