@@ -1249,15 +1249,19 @@ func ownWithContext(req *http.Request, ctx context.Context) *http.Request {
 // is dropped, not sent beside a traceparent it does not belong to. When
 // the injection sets no traceparent, it stays. Into the attempt's own
 // request, the injection is watched in the attempt (no allocation) and the
-// header names are scanned only when it set a traceparent without a
-// tracestate; into another, without a caller's tracestate it costs a scan
+// header names are scanned once when it set a traceparent, for the
+// traceparent's other spellings and, when it set no tracestate, the
+// caller's tracestate; into another, without a caller's tracestate it costs a scan
 // of the header names and no allocation.
 func (t *attemptTrace) inject(ctx context.Context, r *http.Request) {
 	if a := ownAttempt(r); a != nil { // r carries ctx here
 		a.injTraceparent, a.injTracestate = false, false
 		t.tel.prop.Inject(ctx, (*attemptWatch)(a))
-		if a.injTraceparent && !a.injTracestate {
-			dropField(r.Header, "Tracestate")
+		if a.injTraceparent {
+			// One walk of the names for both fields: the traceparent's
+			// other spellings (attemptWatch.Set left them), and, without
+			// a tracestate of the injection's, the caller's.
+			dropTraceFields(r.Header, !a.injTracestate)
 		}
 		return
 	}
@@ -1270,6 +1274,25 @@ func (t *attemptTrace) inject(ctx context.Context, r *http.Request) {
 	t.tel.prop.Inject(ctx, w)
 	if w.traceparent && !w.tracestate {
 		dropField(r.Header, "Tracestate")
+	}
+}
+
+// dropTraceFields removes from h every spelling of Traceparent but the
+// canonical one, as dropSpellings does, and, when tracestate is set,
+// every spelling of Tracestate, as dropField does: the two in one walk of
+// the names.
+func dropTraceFields(h http.Header, tracestate bool) {
+	for k := range h {
+		switch len(k) {
+		case len("Traceparent"):
+			if k != "Traceparent" && strings.EqualFold(k, "Traceparent") && textproto.CanonicalMIMEHeaderKey(k) == "Traceparent" {
+				delete(h, k)
+			}
+		case len("Tracestate"):
+			if tracestate && strings.EqualFold(k, "Tracestate") {
+				delete(h, k)
+			}
+		}
 	}
 }
 
@@ -1349,6 +1372,13 @@ func (c *attemptWatch) Get(key string) string { return (*attemptCarrier)(c).Get(
 
 func (c *attemptWatch) Set(key, value string) {
 	switch {
+	case key == "traceparent":
+		// W3C TraceContext's: the other spellings of the name are
+		// dropped once the injection is over (inject, dropTraceFields),
+		// in the walk that may drop the caller's tracestate too.
+		c.injTraceparent = true
+		c.owned.Header["Traceparent"] = (*Attempt)(c).value(value)
+		return
 	case strings.EqualFold(key, "traceparent"):
 		c.injTraceparent = true
 	case strings.EqualFold(key, "tracestate"):
