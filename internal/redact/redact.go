@@ -240,12 +240,18 @@ func (p *Policy) URL(u *url.URL) string {
 // userinfo a URL built by hand left in its Host ("user:pw@host" becomes
 // "user:pw%40host"), and no host holds an ASCII escape (url.Parse refuses
 // one).
+//
+// Most authorities hold neither '@' nor '%': strings.IndexByte (vectorised)
+// tells so at once, where LastIndexByte and LastIndex (a rolling hash for
+// "%40") walk every byte of every URL shown (url.full, once a call).
 func stripUserinfo(auth string) string {
-	if i := strings.LastIndexByte(auth, '@'); i >= 0 {
-		auth = auth[i+1:]
+	if strings.IndexByte(auth, '@') >= 0 {
+		auth = auth[strings.LastIndexByte(auth, '@')+1:]
 	}
-	if i := strings.LastIndex(auth, "%40"); i >= 0 {
-		auth = auth[i+3:]
+	if strings.IndexByte(auth, '%') >= 0 {
+		if i := strings.LastIndex(auth, "%40"); i >= 0 {
+			auth = auth[i+3:]
+		}
 	}
 	return auth
 }
