@@ -66,7 +66,12 @@ func WithEgressAllowlist(patterns ...string) Option {
 // addresses of IP-literal origins given to WithOrigins, WithRedirectOrigins
 // and WithEgressAllowlist are allowed as exact addresses, since the caller
 // named them (an IPv4-mapped one, "[::ffff:10.0.0.5]", also as the IPv4
-// address Go's dialer connects it over).
+// address Go's dialer connects it over). The cloud metadata and
+// instance-credential addresses (169.254.169.254, fd00:ec2::254,
+// 100.100.100.200 and the others transport.SafeDialer lists) stay denied
+// inside a range given here (169.254.0.0/16, fd00::/8, 100.64.0.0/10): a
+// prefix naming exactly one (169.254.169.254/32), or an IP-literal origin
+// or allowlist entry of it, is the only way to reach it.
 func WithAllowedNetworks(prefixes ...netip.Prefix) Option {
 	return optionFunc(func(c *config) {
 		for _, p := range prefixes {

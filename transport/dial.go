@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -22,7 +23,13 @@ type DialConfig struct {
 	// AllowPrefixes are address ranges that may be dialed although they
 	// are special-purpose: 10.0.0.0/8 for an internal API, 127.0.0.1/32 for
 	// a loopback test server. They are checked first, so they also
-	// override DenyPrefixes. An IPv4 prefix allows IPv4 addresses only. Go
+	// override DenyPrefixes, with one exception: the cloud metadata and
+	// instance-credential endpoints SafeDialer lists (169.254.169.254,
+	// fd00:ec2::254, 100.100.100.200, ...) stay denied inside a broader
+	// allowed range (169.254.0.0/16, fd00::/8, 100.64.0.0/10, 0.0.0.0/0),
+	// and are dialed only when an entry names exactly that address
+	// (169.254.169.254/32, fd00:ec2::254/128). An IPv4 prefix allows IPv4
+	// addresses only. Go
 	// dials an IPv4-mapped IPv6 address (::ffff:a.b.c.d, from a URL or a
 	// DNS answer) over IPv4, so the dialer checks a.b.c.d: an IPv4 prefix
 	// allows it, and an IPv6 prefix over ::ffff:0:0/96 allows no
@@ -95,8 +102,16 @@ type DialConfig struct {
 // unique-local fc00::/7 (AWS metadata fd00:ec2::254) and multicast ff00::/8,
 // plus the special ranges inside 2000::/3 (Teredo, documentation, 6to4,
 // ORCHIDv2 and others). Also denied: the Azure WireServer 168.63.129.16, a
-// cloud platform endpoint in public address space. Only tcp4 and tcp6 are
-// dialed.
+// cloud platform endpoint in public address space. The cloud metadata and
+// instance-credential endpoints stay denied inside a range AllowPrefixes
+// opens, unless an entry names exactly that address: 169.254.169.254 (the
+// metadata service of AWS, GCP, Azure, Oracle, OpenStack and others),
+// fd00:ec2::254 (AWS, IPv6), 169.254.170.2 (AWS ECS task credentials),
+// 169.254.170.23 and fd00:ec2::23 (Amazon EKS Pod Identity),
+// 100.100.100.200 (Alibaba Cloud) and 168.63.129.16 (Azure WireServer);
+// a metadata address embedded in an allowed NAT64 address (64:ff9b::/96)
+// or written IPv4-mapped is checked as that IPv4 address. Only tcp4 and
+// tcp6 are dialed.
 //
 // Use DialContext as BaseConfig.DialContext or http.Transport.DialContext.
 // A SafeDialer is safe for concurrent use.
@@ -104,6 +119,7 @@ type SafeDialer struct {
 	d       net.Dialer // with Control = check
 	plain   net.Dialer // for the configured proxies
 	guard   *ssrf.Guardian
+	meta    []netip.Addr // metadata addresses an allowed range covers but no entry names; nil: none
 	proxies map[string]bool
 	ports   []uint16 // the ports that may be dialed; nil: every port
 }
@@ -139,8 +155,16 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 			return nil, configErrorf("Ports["+strconv.Itoa(i)+"]", nil, "port 0 cannot be dialed")
 		}
 	}
-	var v4allow, v6allow, v6deny []netip.Prefix
-	v4deny := slices.Clone(cloudDeniedV4)
+	var v4allow, v6allow, v4deny, v6deny []netip.Prefix
+	for _, a := range cloudMetadataAddrs {
+		// Denied whatever the registries say (168.63.129.16 is in
+		// public space): an address no allowed range covers.
+		if a.Is4() {
+			v4deny = append(v4deny, netip.PrefixFrom(a, 32))
+		} else {
+			v6deny = append(v6deny, netip.PrefixFrom(a, 128))
+		}
+	}
 	for i, p := range cfg.AllowPrefixes {
 		if !p.IsValid() {
 			return nil, configErrorf("AllowPrefixes["+strconv.Itoa(i)+"]", nil, "not a valid prefix")
@@ -178,7 +202,7 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 	case len(cfg.Ports) > 0:
 		opts = append(opts, ssrf.WithPorts(cfg.Ports...))
 	}
-	sd := &SafeDialer{guard: ssrf.New(opts...)}
+	sd := &SafeDialer{guard: ssrf.New(opts...), meta: coveredMetadata(v4allow, v6allow)}
 	switch {
 	case cfg.AnyPort:
 	case len(cfg.Ports) > 0:
@@ -217,12 +241,87 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 	return sd, nil
 }
 
-// cloudDeniedV4 are cloud platform endpoints outside every IANA
-// special-purpose range (so not in code.dny.dev/ssrf's lists) that a
-// server-side request must not reach: the Azure WireServer 168.63.129.16
-// (guest-agent goal state and extension settings, reachable from every
-// Azure VM like the 169.254.169.254 metadata service).
-var cloudDeniedV4 = []netip.Prefix{netip.MustParsePrefix("168.63.129.16/32")}
+// cloudMetadataAddrs are the cloud metadata and instance-credential
+// endpoints (the one list of them; docs/security.md shows it) a
+// SafeDialer denies even inside a range DialConfig.AllowPrefixes opens:
+// an AllowPrefixes entry naming exactly one of them (a /32 or /128 equal
+// to it) is the only way to dial it. Each hands out instance or
+// workload credentials, or the configuration they come with:
+//
+//   - 169.254.169.254: the instance metadata service of AWS (IMDS), GCP,
+//     Azure (IMDS), Oracle Cloud, OpenStack, DigitalOcean and others
+//   - fd00:ec2::254: the AWS IMDS over IPv6 (Nitro instances)
+//   - 169.254.170.2: the AWS ECS task metadata and credentials endpoint
+//   - 169.254.170.23, fd00:ec2::23: the Amazon EKS Pod Identity agent
+//   - 100.100.100.200: the Alibaba Cloud ECS metadata service (inside
+//     the shared range 100.64.0.0/10 that Kubernetes pod and service
+//     networks often use)
+//   - 168.63.129.16: the Azure WireServer (guest-agent goal state and
+//     extension settings), in public address space, so in no IANA
+//     special-purpose range: denied by this list alone
+//
+// Not listed: the Amazon Time Sync Service 169.254.169.123 (NTP over UDP,
+// which the dialer never dials, and no credentials). Every address here is
+// IPv4 or IPv6 as written, not IPv4-mapped: the dialer checks a mapped
+// address (::ffff:169.254.169.254), and the IPv4 address embedded in a
+// NAT64 well-known-prefix one (64:ff9b::a9fe:a9fe), as that IPv4 address.
+var cloudMetadataAddrs = []netip.Addr{
+	netip.MustParseAddr("169.254.169.254"),
+	netip.MustParseAddr("fd00:ec2::254"),
+	netip.MustParseAddr("169.254.170.2"),
+	netip.MustParseAddr("169.254.170.23"),
+	netip.MustParseAddr("fd00:ec2::23"),
+	netip.MustParseAddr("100.100.100.200"),
+	netip.MustParseAddr("168.63.129.16"),
+}
+
+// coveredMetadata returns the cloudMetadataAddrs that one of the allowed
+// prefixes covers but none names exactly: the addresses the SafeDialer
+// must still refuse, since the Guardian checks its allows first. nil when
+// there are none (no allowed range covers a metadata address), so the
+// check costs a dial nothing.
+func coveredMetadata(v4allow, v6allow []netip.Prefix) []netip.Addr {
+	var meta []netip.Addr
+	for _, a := range cloudMetadataAddrs {
+		allow := v6allow
+		if a.Is4() {
+			allow = v4allow
+		}
+		covered, named := false, false
+		for _, p := range allow {
+			if p.Contains(a) {
+				covered = true
+				if p.Bits() == a.BitLen() {
+					named = true
+				}
+			}
+		}
+		if covered && !named {
+			meta = append(meta, a)
+		}
+	}
+	return meta
+}
+
+// metadataCheck refuses a, when one of sd.meta: a metadata address an
+// allowed range covers without naming it. An IPv4-mapped a is compared as
+// its IPv4 address, and a zone is ignored.
+func (sd *SafeDialer) metadataCheck(a netip.Addr) error {
+	if sd.meta == nil {
+		return nil
+	}
+	a = a.WithZone("").Unmap()
+	for _, m := range sd.meta {
+		if a == m {
+			return errMetadataDenied
+		}
+	}
+	return nil
+}
+
+// errMetadataDenied is the error of metadataCheck, wrapping the ssrf
+// sentinel as the Guardian's refusals do.
+var errMetadataDenied = fmt.Errorf("%w: a cloud metadata address is dialed only when DialConfig.AllowPrefixes names it exactly", ssrf.ErrProhibitedIP)
 
 // proxyKey is the key of a proxy address in SafeDialer.proxies: the host
 // lower-cased without one trailing dot (as HostKey: "proxy." and "proxy"
@@ -251,7 +350,11 @@ func (sd *SafeDialer) nat64Check(a netip.Addr) error {
 		return nil
 	}
 	b := a.As16()
-	return sd.guard.SafeAddr(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
+	v4 := netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	if err := sd.guard.SafeAddr(v4); err != nil {
+		return err
+	}
+	return sd.metadataCheck(v4)
 }
 
 // control is the net.Dialer.Control hook: address is the IP:port the
@@ -260,7 +363,9 @@ func (sd *SafeDialer) control(network, address string, _ syscall.RawConn) error 
 	err := sd.guard.Safe(network, address, nil)
 	if err == nil {
 		if ap, perr := netip.ParseAddrPort(address); perr == nil {
-			err = sd.nat64Check(ap.Addr())
+			if err = sd.metadataCheck(ap.Addr()); err == nil {
+				err = sd.nat64Check(ap.Addr())
+			}
 		}
 	}
 	if err != nil {
@@ -289,7 +394,9 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 	}
 	err := sd.guard.SafeAddrPort(ap)
 	if err == nil {
-		err = sd.nat64Check(ap.Addr())
+		if err = sd.metadataCheck(ap.Addr()); err == nil {
+			err = sd.nat64Check(ap.Addr())
+		}
 	}
 	if err != nil {
 		return &AddressError{Network: "tcp", Addr: ap.String(), Err: err}
