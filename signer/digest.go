@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 	"hash"
 	"io"
@@ -111,7 +110,7 @@ func ContentDigest(content io.Reader, algs ...DigestAlgorithm) (string, error) {
 func appendDigestMember(dst []byte, a DigestAlgorithm, sum []byte) []byte {
 	dst = append(dst, a...)
 	dst = append(dst, '=', ':')
-	dst = base64.StdEncoding.AppendEncode(dst, sum)
+	dst = appendBase64(dst, sum, &b64Std, true)
 	return append(dst, ':')
 }
 

@@ -473,7 +473,7 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 				return err
 			}
 			list = append(list, '"')
-			list = base64.RawURLEncoding.AppendEncode(list, raw)
+			list = appendBase64(list, raw, &b64URL, false)
 			list = append(list, '"')
 		case ParamKeyID:
 			list = append(list, key.quotedID...)
@@ -500,7 +500,7 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 	split := len(out)
 	out = append(out, s.label...)
 	out = append(out, '=', ':')
-	out = base64.StdEncoding.AppendEncode(out, sig)
+	out = appendBase64(out, sig, &b64Std, true)
 	out = append(out, ':')
 	both := string(out)
 	st.out = out
