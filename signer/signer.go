@@ -405,12 +405,18 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 	if req.Header == nil {
 		req.Header = make(http.Header)
 	}
-	mergeKeys(req.Header)
+	// mergeKeys ranges over the keys anyway: it tells whether either
+	// field's key is there, which spares a request without a signature
+	// the two lookups below.
+	sigKeys := mergeKeys(req.Header)
 	// A label is in use when either field has it: a Signature member
 	// without its Signature-Input (or the other way round) would otherwise
 	// be sent beside the new one under the same key.
 	signed := false // either field has a line: the new member is appended
 	for _, name := range [...]string{"Signature-Input", "Signature"} {
+		if !sigKeys {
+			break
+		}
 		existing := req.Header[name]
 		if len(existing) == 0 {
 			continue
@@ -571,15 +577,22 @@ var unsentField = map[string]bool{
 // field name is left alone: net/http refuses to send it. A canonical key
 // present with no lines stays present (an empty User-Agent keeps net/http
 // from sending its own).
-func mergeKeys(h http.Header) {
+//
+// It reports false only when h has, when it returns, neither the key
+// Signature-Input nor Signature (found in its walk over the keys, so that
+// Sign need not look them up); true when either is there or when it merged
+// a key.
+func mergeKeys(h http.Header) (sigKeys bool) {
 	var odd []string
 	for k := range h {
-		if !isCanonicalKey(k) {
+		if k == "Signature-Input" || k == "Signature" {
+			sigKeys = true
+		} else if !isCanonicalKey(k) {
 			odd = append(odd, k)
 		}
 	}
 	if len(odd) == 0 {
-		return
+		return sigKeys
 	}
 	slices.Sort(odd)
 	for len(odd) > 0 {
@@ -608,6 +621,7 @@ func mergeKeys(h http.Header) {
 			h[canon] = vals // a canonical key kept even empty: User-Agent
 		}
 	}
+	return true // a merged key may be one of them: Sign looks
 }
 
 // isCanonicalKey reports whether textproto.CanonicalMIMEHeaderKey(k) == k,
