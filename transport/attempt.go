@@ -76,7 +76,11 @@ type Attempt struct {
 	// into the owned request set a traceparent, a tracestate (attemptWatch,
 	// in the padding here too).
 	injTraceparent, injTracestate bool
-	now                           time.Time
+	// signed: a sign layer has signed the owned request (the last byte of
+	// padding here): only then may it carry a signature of a sign layer's
+	// earlier pass, which dropOwnSignature looks for.
+	signed bool
+	now    time.Time
 	// host is HostKey of a URL with scheme hostScheme and host hostHost
 	// (found once per attempt while the URL's host stays the same).
 	host, hostHost string
