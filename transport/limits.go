@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/hops"
@@ -378,12 +379,16 @@ func limitsDiscard(resp *http.Response) {
 }
 
 // limitedBody yields at most limit bytes of rc, then a
-// *ResponseTooLargeError if rc has more, and closes rc then.
+// *ResponseTooLargeError if rc has more, and closes rc then. rc is closed
+// once, by that read or by Close, whichever comes first: io.Closer leaves
+// a second Close undefined, and rc may be a body of the caller's own base
+// transport.
 type limitedBody struct {
-	rc    io.ReadCloser
-	left  int64
-	limit int64
-	err   error // sticky: the too-large error once seen
+	rc     io.ReadCloser
+	left   int64
+	limit  int64
+	err    *ResponseTooLargeError // sticky: the too-large error once seen
+	closed atomic.Bool            // rc has been closed (by Read or Close)
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
@@ -408,13 +413,20 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		// now on: the layers below, which never see this error, are told
 		// by their Close (the throttle's MaxConcurrent slot, which a read
 		// error gives back, is not held until a Close that may never
-		// come). The caller's own Close closes it again, which every
-		// body takes.
-		_ = b.rc.Close()
+		// come). The caller's own Close, made already or still to come
+		// (on another goroutine too), does not close it again.
+		if b.closed.CompareAndSwap(false, true) {
+			_ = b.rc.Close()
+		}
 		return n, b.err
 	}
 	b.left -= int64(n)
 	return n, err
 }
 
-func (b *limitedBody) Close() error { return b.rc.Close() }
+func (b *limitedBody) Close() error {
+	if !b.closed.CompareAndSwap(false, true) {
+		return nil // closed already, by the read past the limit
+	}
+	return b.rc.Close()
+}
