@@ -334,9 +334,20 @@ func CallInfoFrom(ctx context.Context) (CallInfo, bool) {
 // https:// proxy (BaseConfig.Proxy), from which the request went on to the
 // server in clear. Such a call is plain http for the inventory and the
 // audit log: no TLS version, not pinned, and no client certificate (which
-// only the proxy was offered).
+// only the proxy was offered). The scheme is that of the request sent:
+// resp.Request's, when there is one (the base transport's, or the request
+// a retry layer's attempt was made from, which showRequest shows), not
+// u's: a layer between (a client's WithCallLayer layer) may send u with
+// another scheme, an http:// URL over https:// (an HSTS upgrade, which the
+// base marks pinned and mtls) or the reverse.
 func serverTLS(u *url.URL, resp *http.Response) *tls.ConnectionState {
-	if resp == nil || resp.TLS == nil || u == nil || u.Scheme != "https" {
+	if resp == nil || resp.TLS == nil {
+		return nil
+	}
+	if r := resp.Request; r != nil && r.URL != nil {
+		u = r.URL
+	}
+	if u == nil || u.Scheme != "https" {
 		return nil
 	}
 	return resp.TLS
