@@ -18,7 +18,7 @@ func WithSigner(s *signer.Signer) Option {
 // Ed25519 key, which keys may also hand out, signs with ed25519) and the
 // default policy of signer.New: label "sig1", a 128-bit
 // nonce, and the components signer.DefaultComponents (method, authority,
-// path, query; content-digest and content-type when there is a body;
+// path, query; content-digest when there is a body; content-type and
 // authorization when present). keys supplies the current key on every
 // attempt, so a rotation (signer.KeySet) takes effect without a restart.
 // Requires WithOrigins. Use WithSigner for any other policy; the two

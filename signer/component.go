@@ -314,8 +314,9 @@ func componentFromItem(item httpsfv.Item) (Component, error) {
 
 // DefaultComponents returns the components the transport sign layer covers
 // by default, in this order: @method, @authority, @path, @query,
-// content-digest and content-type when the request has a body, and
-// authorization when present. Never "all headers": headers added after
+// content-digest when the request has a body, and content-type and
+// authorization when present (a Content-Type on a request without a body
+// too). Never "all headers": headers added after
 // signing (trace context) are not covered.
 func DefaultComponents() []Component {
 	return []Component{
