@@ -11,11 +11,12 @@
 // A value is never taken from the command line, where it would show in
 // `ps` and in the shell's history: set reads it from stdin when stdin is a
 // pipe or a file (one trailing newline is dropped), or prompts for it with
-// the terminal's echo turned off (a line of any length: the terminal's own
-// line editing, which cuts a line at 4095 bytes, is off, and the prompt
-// handles the erase, kill, end-of-file, word-erase and literal-next keys
-// itself; several lines pasted at once are refused, the rest of the paste
-// read and dropped, so none of it reaches the shell); Ctrl-C (or SIGTERM,
+// the terminal's echo turned off (a line of up to 1 MiB, as from stdin: the
+// terminal's own line editing, which cuts a line at 4095 bytes, is off, and
+// the prompt handles the erase, kill, end-of-file, word-erase and
+// literal-next keys itself; a longer line is refused and read to its end,
+// and several lines pasted at once are refused, the rest of the paste read
+// and dropped, so none of it reaches the shell); Ctrl-C (or SIGTERM,
 // SIGHUP, SIGQUIT) at
 // the prompt turns echo back on before the command ends; Ctrl-Z turns it
 // back on before the command stops, and fg turns it off again.
