@@ -106,8 +106,9 @@ type DialConfig struct {
 // instance-credential endpoints stay denied inside a range AllowPrefixes
 // opens, unless an entry names exactly that address: 169.254.169.254 (the
 // metadata service of AWS, GCP, Azure, Oracle, OpenStack and others),
-// fd00:ec2::254 (AWS, IPv6), 169.254.170.2 (AWS ECS task credentials),
-// 169.254.170.23 and fd00:ec2::23 (Amazon EKS Pod Identity),
+// fd00:ec2::254 (AWS, IPv6), fd20:ce::254 (Google Cloud, IPv6),
+// fd00:c1::a9fe:a9fe (Oracle Cloud, IPv6), 169.254.170.2 (AWS ECS task
+// credentials), 169.254.170.23 and fd00:ec2::23 (Amazon EKS Pod Identity),
 // 100.100.100.200 (Alibaba Cloud) and 168.63.129.16 (Azure WireServer);
 // a metadata address embedded in an allowed NAT64 address (64:ff9b::/96)
 // or written IPv4-mapped is checked as that IPv4 address. Only tcp4 and
@@ -251,6 +252,9 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 //   - 169.254.169.254: the instance metadata service of AWS (IMDS), GCP,
 //     Azure (IMDS), Oracle Cloud, OpenStack, DigitalOcean and others
 //   - fd00:ec2::254: the AWS IMDS over IPv6 (Nitro instances)
+//   - fd20:ce::254: the Google Cloud metadata server over IPv6 (IPv6-only
+//     VMs)
+//   - fd00:c1::a9fe:a9fe: the Oracle Cloud IMDS over IPv6
 //   - 169.254.170.2: the AWS ECS task metadata and credentials endpoint
 //   - 169.254.170.23, fd00:ec2::23: the Amazon EKS Pod Identity agent
 //   - 100.100.100.200: the Alibaba Cloud ECS metadata service (inside
@@ -268,6 +272,8 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 var cloudMetadataAddrs = []netip.Addr{
 	netip.MustParseAddr("169.254.169.254"),
 	netip.MustParseAddr("fd00:ec2::254"),
+	netip.MustParseAddr("fd20:ce::254"),
+	netip.MustParseAddr("fd00:c1::a9fe:a9fe"),
 	netip.MustParseAddr("169.254.170.2"),
 	netip.MustParseAddr("169.254.170.23"),
 	netip.MustParseAddr("fd00:ec2::23"),
