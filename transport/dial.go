@@ -29,12 +29,10 @@ type DialConfig struct {
 	// allowed range (169.254.0.0/16, fd00::/8, 100.64.0.0/10, 0.0.0.0/0),
 	// and are dialed only when an entry names exactly that address
 	// (169.254.169.254/32, fd00:ec2::254/128). An IPv4 prefix allows IPv4
-	// addresses only. Go
-	// dials an IPv4-mapped IPv6 address (::ffff:a.b.c.d, from a URL or a
-	// DNS answer) over IPv4, so the dialer checks a.b.c.d: an IPv4 prefix
-	// allows it, and an IPv6 prefix over ::ffff:0:0/96 allows no
-	// connection (Check takes its argument as written, and checks a mapped
-	// address with the IPv6 rules).
+	// addresses only. Go dials an IPv4-mapped IPv6 address (::ffff:a.b.c.d,
+	// from a URL or a DNS answer) over IPv4, so the dialer, Check and
+	// GuardProxy check a.b.c.d: an IPv4 prefix allows it, and an IPv6
+	// prefix over ::ffff:0:0/96 allows no connection.
 	// Allowing the NAT64 well-known prefix 64:ff9b::/96 (an IPv6-only
 	// network with DNS64) allows the public IPv4 addresses behind the
 	// gateway: the IPv4 address embedded in 64:ff9b::a.b.c.d is checked
