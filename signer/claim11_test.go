@@ -59,10 +59,15 @@ func TestVerifyClaimsFutureOtherSignature(t *testing.T) {
 	}
 }
 
-// TestVerifyDoesNotClaimForgedFutureSignature: a signature in the future
-// that does not verify is not claimed: anyone who knows a keyid could
-// otherwise fill the store with nonces of their choosing.
-func TestVerifyDoesNotClaimForgedFutureSignature(t *testing.T) {
+// TestVerifyClaimsForgedFutureSignatureOnlyWithAValidOne: another
+// signature in the future under an accepted key that passes the policy
+// but not its MAC is claimed beside the accepted one (the copy may have
+// been altered in what only it covers: the message as sent, stripped down
+// to it, would pass; TestVerifyOtherSignatureFailingOnThisCopyIsClaimed),
+// until its own window ends; alone, it claims nothing: only a request
+// with a valid signature consumes store space, one entry per signature
+// at most. (Until session 17 it was never claimed.)
+func TestVerifyClaimsForgedFutureSignatureOnlyWithAValidOne(t *testing.T) {
 	ka, kb := testKey(t, "a"), testKey(t, "b")
 	ks, err := NewKeySet(ka, kb)
 	if err != nil {
@@ -89,7 +94,15 @@ func TestVerifyDoesNotClaimForgedFutureSignature(t *testing.T) {
 	if res, err := v.Verify(serverView(t, req), t0); err != nil || res.Label != "sig1" {
 		t.Fatalf("Verify = %+v, %v; want sig1 accepted", res, err)
 	}
-	if n := store.Len(); n != 1 {
-		t.Errorf("store holds %d nonces, want 1: the forged signature's nonce was claimed", n)
+	if n := store.Len(); n != 2 {
+		t.Errorf("store holds %d nonces, want 2: the accepted signature's and the other's under an accepted key", n)
+	}
+	alone := NewMemoryNonceStore(0)
+	va := newTestVerifier(t, VerifierOptions{Keys: ks, Nonces: alone})
+	if _, err := va.Verify(serverView(t, onlyLabel(t, req, "sig2", "sig2")), t0.Add(2*DefaultClockSkew)); err == nil {
+		t.Fatal("the forged signature alone was accepted")
+	}
+	if n := alone.Len(); n != 0 {
+		t.Errorf("store holds %d nonces after a request whose only signature is forged, want 0", n)
 	}
 }

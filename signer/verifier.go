@@ -450,15 +450,13 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 	for j := range inputs {
 		if j != accepted {
 			_, err := v.verifyMember(vs, &inputs[j], sigMap, now, true)
+			// A signature that passes the policy but not its MAC, a
+			// covered component or the digest on this copy may pass on
+			// another: the message as sent, whose covered components
+			// were altered on the way to this copy, which the accepted
+			// signature does not cover.
+			claim := err == nil || vs.policyOK
 			switch {
-			case err == nil && v.claimUntil(&inputs[j].in).After(horizon):
-				// Its nonce cannot be held until its window ends, and a
-				// copy stripped down to it must not pass then: refused.
-				in := &inputs[j].in
-				return &VerifyError{Label: in.Label, KeyID: in.KeyID, Err: ErrFuture,
-					Detail: "another signature's window ends more than two verifier windows (MaxAge + 2×ClockSkew) ahead: its nonce cannot be held that long"}
-			case err == nil:
-				ok |= 1 << j
 			case errors.Is(err, ErrUnavailable):
 				// Whether it would be accepted is unknown: accepting the
 				// request without claiming its nonce would let a copy
@@ -471,6 +469,14 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 				// read is gone, so the handler would get a body missing
 				// its beginning.
 				return err
+			case claim && v.claimUntil(&inputs[j].in).After(horizon):
+				// Its nonce cannot be held until its window ends, and a
+				// copy stripped down to it must not pass then: refused.
+				in := &inputs[j].in
+				return &VerifyError{Label: in.Label, KeyID: in.KeyID, Err: ErrFuture,
+					Detail: "another signature's window ends more than two verifier windows (MaxAge + 2×ClockSkew) ahead: its nonce cannot be held that long"}
+			case claim:
+				ok |= 1 << j
 			}
 		}
 	}
@@ -540,6 +546,10 @@ type verifyState struct {
 	parsed   parseCache // the fields and query the signature bases need
 	outer    *verdict   // see verify
 	got      claims     // the claims of the accepted request
+	// policyOK is whether the last member verified passed every check
+	// of the policy (key, coverage, parameters), whatever its MAC,
+	// components and digest then made of it (claimAll).
+	policyOK bool
 }
 
 // verifyMember verifies one Signature-Input member; one that could not be
@@ -550,6 +560,7 @@ type verifyState struct {
 // of a request with a body, as it would not be in a copy sent without the
 // body.
 func (v *Verifier) verifyMember(vs *verifyState, m *inputMember, sigMap map[string]sigMember, now time.Time, later bool) (*Result, error) {
+	vs.policyOK = false
 	if m.err != nil {
 		return nil, &VerifyError{Label: m.in.Label, Err: m.err}
 	}
@@ -643,6 +654,8 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 	if len(in.Nonce) > MaxNonceLength {
 		return fail(ErrMalformed, "nonce longer than "+strconv.Itoa(MaxNonceLength)+" bytes")
 	}
+
+	vs.policyOK = true
 
 	// Signature base and cryptographic check.
 	scheme := v.scheme
