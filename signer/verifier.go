@@ -442,6 +442,7 @@ func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time
 func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int, sigMap map[string]sigMember, now time.Time) error {
 	ctx := vs.r.Context()
 	ok := uint64(1) << accepted // len(inputs) <= MaxSignatures
+	verified := ok              // those of ok that verified on this copy
 	// No nonce is held past two verifier windows from now, whatever the
 	// created a signer put in its signature (a year ahead would otherwise
 	// hold its entry for a year: a MemoryNonceStore filled for good by a
@@ -477,6 +478,9 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 					Detail: "another signature's window ends more than two verifier windows (MaxAge + 2×ClockSkew) ahead: its nonce cannot be held that long"}
 			case claim:
 				ok |= 1 << j
+				if err == nil {
+					verified |= 1 << j
+				}
 			}
 		}
 	}
@@ -484,15 +488,17 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 	claimPair := func(i int) error {
 		in := &inputs[i].in
 		until := v.claimUntil(in)
+		here := verified&(1<<i) != 0
 		for j := range inputs {
 			if ok&(1<<j) != 0 && in.Nonce != "" && inputs[j].in.Nonce == in.Nonce && inputs[j].in.KeyID == in.KeyID {
 				claimed |= 1 << j
+				here = here || verified&(1<<j) != 0
 				if u := v.claimUntil(&inputs[j].in); u.After(until) {
 					until = u
 				}
 			}
 		}
-		if vs.outer.claimed(in) {
+		if vs.outer.claimed(in, here) {
 			// The outer pass of this Verifier claimed it for the
 			// request in whose context this one is served.
 			return nil
@@ -524,7 +530,7 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 		return &VerifyError{Label: in.Label, KeyID: in.KeyID, Err: err,
 			Detail: "the signature's window ended while the request was received"}
 	}
-	vs.got = claims{inputs: inputs, ok: ok}
+	vs.got = claims{inputs: inputs, ok: ok, verified: verified}
 	return nil
 }
 
@@ -881,10 +887,12 @@ type verdict struct {
 
 // claims are the nonces a Verifier claimed for a request (or found claimed
 // by an outer pass): those of the members of inputs whose bit is set in
-// ok.
+// ok. verified holds the bits of those that verified on the request; the
+// others passed the policy only (claimAll).
 type claims struct {
-	inputs []inputMember
-	ok     uint64
+	inputs   []inputMember
+	ok       uint64
+	verified uint64
 }
 
 // verdictOf returns the verdict of a Middleware of v that wraps the one
@@ -899,13 +907,22 @@ func verdictOf(ctx context.Context, v *Verifier) *verdict {
 	return nil
 }
 
-// claimed reports whether d (possibly nil) holds in's (keyid, nonce).
-func (d *verdict) claimed(in *SignatureInput) bool {
+// claimed reports whether d (possibly nil) holds in's (keyid, nonce) for
+// this request. here is whether a signature under that pair verifies on
+// this request: then the outer pass's claim stands for it only if one
+// verified on the outer request too. One that passed only the policy
+// there (claimed because another message, stripped down to it, would
+// pass) and verifies here makes this request that other message, whose
+// nonce the outer pass claimed: a replay, which a handler's sub-requests
+// carrying the outer request's header would otherwise get through once
+// each.
+func (d *verdict) claimed(in *SignatureInput, here bool) bool {
 	if d == nil || in.Nonce == "" {
 		return false
 	}
 	for j := range d.inputs {
-		if d.ok&(1<<j) != 0 && d.inputs[j].in.KeyID == in.KeyID && d.inputs[j].in.Nonce == in.Nonce {
+		if d.ok&(1<<j) != 0 && d.inputs[j].in.KeyID == in.KeyID && d.inputs[j].in.Nonce == in.Nonce &&
+			(!here || d.verified&(1<<j) != 0) {
 			return true
 		}
 	}
@@ -925,7 +942,10 @@ func (d *verdict) claimed(in *SignatureInput) bool {
 // (components, MAC, window, the body, which the outer pass buffered,
 // against Content-Digest), and only does not claim again a (keyid, nonce)
 // the outer pass claimed, which would refuse the request as a replay of
-// itself. The verdict is not taken from the context alone: a handler
+// itself; but one the outer pass claimed for a signature that passed the
+// policy without verifying on its request (see Verify) is claimed again
+// when a signature under it verifies on this one, this request being the
+// other message that claim was made against (a replay). The verdict is not taken from the context alone: a handler
 // builds its own requests (a batch endpoint's sub-requests, an internal
 // re-dispatch through the mux) with r.Context(), and such a request is
 // accepted only if it carries a signature that verifies for it (the
