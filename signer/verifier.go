@@ -328,10 +328,12 @@ type Result struct {
 
 // Verify checks the signatures of r, a received request, as of now. On
 // success it returns the accepted signature and has recorded its nonce, and
-// the nonces of the request's other signatures that would be accepted on
-// their own, now or, when their created is more than ClockSkew ahead, once
-// their window opens (so no copy of the request can be replayed under
-// another of its signatures; a request with another signature whose window
+// the nonces of the request's other signatures under an accepted key that
+// pass every check of the policy, now or, when their created is more than
+// ClockSkew ahead, once their window opens, whether or not they verify on
+// this copy (so no copy of the request, nor the message as sent when this
+// copy was altered in what only another signature covers, can be replayed
+// under another of its signatures; a request with another signature whose window
 // ends more than two verifier windows from now is refused as ErrFuture,
 // one with another signature whose key lookup
 // failed is refused as ErrUnavailable, one with another signature
@@ -418,12 +420,15 @@ func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time
 // ahead (its signer's clock
 // runs fast): refused now (ErrFuture), a copy stripped down to it would be
 // accepted once the clock reaches its window, so if it passes every other
-// check, its MAC included, its nonce is claimed until the end of its own
+// check of the policy, its nonce is claimed until the end of its own
 // window (claimUntil), if that ends at most two verifier windows (MaxAge +
 // 2×ClockSkew) from now; if it ends later, the request is refused as
-// ErrFuture, so no signer's created can make an entry outlive that. Only
-// signatures that verify are claimed, so one
-// that does not cannot fill the store with nonces of its sender's choice.
+// ErrFuture, so no signer's created can make an entry outlive that. And one
+// that passes the policy but not its MAC, a covered component or the
+// digest on this copy (the message as sent, altered on the way in what
+// only it covers, would pass). Only a request with a signature that
+// verifies claims anything, at most one entry per signature
+// (MaxSignatures), and only under keys the verifier accepts.
 // A (keyid, nonce) pair
 // is claimed once: two signatures of one request that share it (one nonce
 // per request, two labels) are one fresh request, not a replay; it is
