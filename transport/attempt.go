@@ -76,10 +76,11 @@ type Attempt struct {
 	// into the owned request set a traceparent, a tracestate (attemptWatch,
 	// in the padding here too).
 	injTraceparent, injTracestate bool
-	// signed: a sign layer has signed the owned request (the last byte of
-	// padding here): only then may it carry a signature of a sign layer's
-	// earlier pass, which dropOwnSignature looks for.
-	signed bool
+	// signed has the bit (signLayer.bit) of each sign layer that has
+	// signed the owned request (the last byte of padding here): only such
+	// a layer may find on it a signature of its own earlier pass, which
+	// dropOwnSignature looks for.
+	signed uint8
 	now    time.Time
 	// host is HostKey of a URL with scheme hostScheme and host hostHost
 	// (found once per attempt while the URL's host stays the same).

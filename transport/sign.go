@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/dunglas/httpsfv"
@@ -76,7 +77,8 @@ func NewSign(next http.RoundTripper, cfg SignConfig) (http.RoundTripper, error) 
 	}
 	// A nil Clock: the attempt's clock (its shared reading under
 	// RetryConfig.SharedClock, else time.Now).
-	return &signLayer{next: orDefault(next), signer: cfg.Signer, scope: scope, clock: cfg.Clock}, nil
+	return &signLayer{next: orDefault(next), signer: cfg.Signer, scope: scope, clock: cfg.Clock,
+		bit: 1 << (signLayers.Add(1) % 8)}, nil
 }
 
 type signLayer struct {
@@ -84,7 +86,18 @@ type signLayer struct {
 	signer *signer.Signer
 	scope  Scope
 	clock  func() time.Time // nil: the attempt's clock
+	// bit marks the requests this layer signed in Attempt.signed: one of
+	// eight, given out in turn to the sign layers a process builds. Two
+	// layers of one stack share a bit only when the process built seven
+	// others between them; such a layer may then take a signature under
+	// its label that a layer inside the attempt set after the other one
+	// signed for one of its own earlier pass, and replace it (as every
+	// sign layer did before session 17) instead of refusing it.
+	bit uint8
 }
+
+// signLayers counts the sign layers built, to give each its bit.
+var signLayers atomic.Uint32
 
 // errSign marks a failure to sign a request: nothing was sent, so it says
 // nothing about the host (Classify: permanent, not a breaker failure).
@@ -121,7 +134,7 @@ func (l *signLayer) send(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: %w", errSign, err)
 	}
 	if a != nil {
-		a.signed = true
+		a.signed |= l.bit
 	}
 	MarkAuth(r.Context(), AuthHMAC)
 	return l.next.RoundTrip(r)
@@ -134,12 +147,13 @@ func (l *signLayer) send(req *http.Request) (*http.Response, error) {
 // Only a signature under the layer's label that the attempt's source request
 // (the caller's) did not carry is removed; a caller's own signature under
 // the same label is left alone, so the signer still reports the collision,
-// as it does for one an inner layer set before any sign layer signed the
-// attempt's request. a is r's attempt (ownAttempt(r)); a request that no
+// as it does for one an inner layer set before this layer signed the
+// attempt's request (also when another sign layer, under another label,
+// had). a is r's attempt (ownAttempt(r)); a request that no
 // sign layer has signed in its attempt carries no signature of ours, and
 // its header is not looked at (~150 instructions a signature).
 func (l *signLayer) dropOwnSignature(r *http.Request, a *Attempt) {
-	if a == nil || !a.signed {
+	if a == nil || a.signed&l.bit == 0 {
 		return
 	}
 	// r.Header.Get("Signature-Input") without Get's canonicalisation of a
