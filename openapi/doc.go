@@ -160,8 +160,10 @@
 //     validates: one whose status and media type have a schema. Any other
 //     response (a text/event-stream or a long poll described without a
 //     schema, a HEAD, bodies excluded with Options.ExcludeResponseBody) is
-//     returned as soon as its headers are validated, its body unread. A
-//     streamed media type described with a schema is buffered like any
+//     returned as soon as its headers are validated, its body unread (a
+//     HEAD's status and headers are validated as the GET's would be,
+//     its Content-Type not: openapi3filter validates nothing of a
+//     HEAD's). A streamed media type described with a schema is buffered like any
 //     other: describe streams without one. A body still encoded (the
 //     caller set Accept-Encoding itself) is validated decoded when its
 //     Content-Encoding is gzip or deflate, and reaches the caller encoded;
