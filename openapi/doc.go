@@ -163,7 +163,12 @@
 //     returned as soon as its headers are validated, its body unread (a
 //     HEAD's status and headers are validated as the GET's would be,
 //     its Content-Type not: openapi3filter validates nothing of a
-//     HEAD's). A streamed media type described with a schema is buffered like any
+//     HEAD's). A 301, 304, 307 or 308 the operation lists by its code
+//     or a range ("3XX") is validated as any other status (a 304's body,
+//     which it never has, not), though openapi3filter validates nothing
+//     of them; one it does not list so passes, a "default" response
+//     notwithstanding: a redirect the client follows, a 304 answering
+//     the caller's own conditional request. A streamed media type described with a schema is buffered like any
 //     other: describe streams without one. A body still encoded (the
 //     caller set Accept-Encoding itself) is validated decoded when its
 //     Content-Encoding is gzip or deflate, and reaches the caller encoded;

@@ -136,7 +136,9 @@ type Config struct {
 	// changed) and IncludeResponseStatus (a status the operation lists
 	// neither itself, nor by range, nor with a "default" response is a
 	// violation, but for a 302 or 303 the client follows and for a 429 or
-	// 5xx, which pass as they are) are always set.
+	// 5xx, which pass as they are; a 301, 304, 307 or 308 is validated
+	// only when listed by its code or a range, and passes otherwise) are
+	// always set.
 	Options *openapi3filter.Options
 }
 
@@ -918,28 +920,66 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// validateResponse is openapi3filter.ValidateResponse, but for a HEAD,
-// which it returns at once for, status and headers unvalidated: a HEAD's
-// are validated as the GET's would be (the operation's, or the GET one's
-// of its path when there is no HEAD operation: findRoute), its body (a
-// HEAD has none) and Content-Type not.
+// validateResponse is openapi3filter.ValidateResponse without its two
+// blind spots:
+//
+//   - a HEAD, which it returns at once for, status and headers
+//     unvalidated: a HEAD's are validated as the GET's would be (the
+//     operation's, or the GET one's of its path when there is no HEAD
+//     operation: findRoute), its body (a HEAD has none) and Content-Type
+//     not;
+//   - a 301, 304, 307 or 308, which it never validates, even one the
+//     operation lists: one the operation lists by its code or a range
+//     ("3XX") is validated as any other status is, a 304's body (it
+//     never has one) and Content-Type aside. One it lists only with a
+//     "default" response, or not at all, passes, as before: a redirect
+//     the client follows, a 304 answering the caller's own conditional
+//     request.
 func validateResponse(ctx context.Context, in *openapi3filter.ResponseValidationInput) error {
-	if in.RequestValidationInput.Request.Method != http.MethodHead {
-		return openapi3filter.ValidateResponse(ctx, in)
+	head := in.RequestValidationInput.Request.Method == http.MethodHead
+	var ref *openapi3.ResponseRef
+	switch in.Status {
+	case http.StatusMovedPermanently, http.StatusNotModified, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		if op := in.RequestValidationInput.Route.Operation; op != nil && op.Responses != nil {
+			ref = op.Responses.Status(in.Status)
+		}
+		if ref == nil {
+			return nil
+		}
+	default:
+		if !head {
+			return openapi3filter.ValidateResponse(ctx, in)
+		}
 	}
-	get := *in.RequestValidationInput.Request
-	get.Method = http.MethodGet
 	rvi := *in.RequestValidationInput
-	rvi.Request = &get
-	opts := openapi3filter.Options{}
-	if in.Options != nil {
-		opts = *in.Options
+	vin := *in
+	vin.RequestValidationInput = &rvi
+	if ref != nil {
+		// The response listed for the status, as the 200 of an
+		// operation listing it alone: a status openapi3filter validates.
+		rs := openapi3.NewResponsesWithCapacity(1)
+		rs.Set(strconv.Itoa(http.StatusOK), ref)
+		op := *rvi.Route.Operation
+		op.Responses = rs
+		route := *rvi.Route
+		route.Operation = &op
+		rvi.Route = &route
+		vin.Status = http.StatusOK
 	}
-	opts.ExcludeResponseBody = true
-	hin := *in
-	hin.RequestValidationInput = &rvi
-	hin.Options = &opts
-	return openapi3filter.ValidateResponse(ctx, &hin)
+	if head {
+		get := *rvi.Request
+		get.Method = http.MethodGet
+		rvi.Request = &get
+	}
+	if head || in.Status == http.StatusNotModified {
+		opts := openapi3filter.Options{}
+		if in.Options != nil {
+			opts = *in.Options
+		}
+		opts.ExcludeResponseBody = true
+		vin.Options = &opts
+	}
+	return openapi3filter.ValidateResponse(ctx, &vin)
 }
 
 // reasonTooLarge is EventSchemaSkipped's reason for a body not validated
