@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -80,7 +81,10 @@ type AuditConfig struct {
 // runs never reaches the layer: a redirect hop http.Client's CheckRedirect
 // refuses, a malformed request. client.New's client records those through
 // its audit layer as well (no status, 0 attempts, zero duration); a
-// hand-built stack does not. When the logger is not enabled for
+// hand-built stack does not. A call whose layers below panic (a bug in a
+// caller's layer or base transport) is recorded as failed, error.type
+// _OTHER and error.message "panic in the transport" (never the panic's
+// value), and the panic goes on. When the logger is not enabled for
 // Level, the layer costs one Enabled call.
 func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error) {
 	if cfg.Logger == nil {
@@ -132,7 +136,14 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// inner layers change (an API key in the query).
 	method, u := req.Method, req.URL
 	start := a.now()
+	returned := false
+	defer func() {
+		if !returned { // a panic (or runtime.Goexit) below: not recovered here
+			a.panicked(rctx, method, u, rec, created, a.now().Sub(start))
+		}
+	}()
 	resp, err := a.next.RoundTrip(r)
+	returned = true
 	if created {
 		rec.finish()
 	}
@@ -155,6 +166,22 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, err
 }
+
+// panicked writes the record of a call whose next transport panicked (a
+// caller's layer or base transport with a bug; net/http's server recovers
+// a handler's panic, and a caller may recover too): the panic goes on, but
+// the call, which may have been sent, is recorded as failed, error.type
+// ErrorTypeOther, as the call trace ends its span.
+func (a *auditLayer) panicked(ctx context.Context, method string, u *url.URL, rec *callRecord, created bool, d time.Duration) {
+	if created {
+		rec.finish()
+	}
+	a.write(ctx, method, u, rec, CallAttempts(ctx), nil, errPanicked, d)
+}
+
+// errPanicked is the error of the record of a call whose next transport
+// panicked.
+var errPanicked = errors.New(panicStatus)
 
 func init() {
 	stackhook.AuditRefused = func(rt http.RoundTripper, req *http.Request, err error, hop bool) bool {
