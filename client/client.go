@@ -486,6 +486,11 @@ var errNilRequest = errors.New("client: nil *http.Request")
 // http.Client.Timeout. Make a follow-up call (a next page, a poll) with
 // req's context, not resp.Request.Context(), which would fail it with
 // context.Canceled.
+//
+// A request with RequestURI set (a server's incoming request handed on,
+// which r.Clone keeps) is refused with ErrInvalidRequest, and recorded in
+// the audit log; http.Client, and so HTTPClient(), refuses it with an
+// error of its own before the stack, unrecorded.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if req == nil {
 		return nil, errNilRequest
@@ -498,6 +503,15 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 			auditRefused(c.audit, req, ErrClosed, false) // Do's request starts a call
 		}
 		return nil, ErrClosed
+	}
+	if req.RequestURI != "" && req.URL != nil {
+		// A server's request handed on (r.Clone keeps RequestURI):
+		// http.Client refuses it before the stack, untyped and
+		// unrecorded.
+		closeBody(req)
+		err := fmt.Errorf("%w: Request.RequestURI is set (a server's request): clear it to send the request", ErrInvalidRequest)
+		auditRefused(c.audit, req, err, false)
+		return nil, err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
