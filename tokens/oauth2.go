@@ -195,7 +195,9 @@ func (e *endpoint) requestContext(ctx context.Context, rt *string) (context.Cont
 // answer that x/oauth2 cannot parse into an integer it can: a fractional
 // or exponent number (3600.5, 3.6e3) is rounded down (RFC 6749 §5.1 wants
 // an integer; rounding down only shortens the lifetime) and clamped to the
-// int64 range, anything else that is not null ("soon", true) becomes -1;
+// int64 range, anything else that is not null ("soon", true), and a
+// number between 0 and 1 (0.5, which rounded down would be 0, "no expiry"
+// to x/oauth2), becomes -1;
 // whitespace around a form value ("3600\n") is ignored, as Token.Extra
 // ignores it, never read as no expiry. A success answer over 1 MiB fails
 // the request with errResponseTooLarge: x/oauth2 would parse its first
@@ -345,7 +347,8 @@ func answerRefreshToken(ctype string, body []byte) string {
 }
 
 // intSeconds returns s, a number, rounded down to an integer and clamped
-// to the int64 range; "-1" when s is not a number.
+// to the int64 range; "-1" when s is not a number, or is one between 0
+// and 1 (rounded down to 0, "no expiry" to x/oauth2).
 func intSeconds(s string) string {
 	if !json.Valid([]byte(s)) || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) {
 		return "-1"
@@ -353,6 +356,11 @@ func intSeconds(s string) string {
 	f, err := strconv.ParseFloat(s, 64) // a JSON number: ±Inf beyond float64
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return "-1" // json.Valid allows whitespace around a number
+	}
+	if f > 0 && f < 1 {
+		// Rounded down it would be 0, which x/oauth2 reads as no expiry:
+		// a token living under a second would be served until a 401.
+		return "-1"
 	}
 	switch f = math.Floor(f); {
 	case f >= math.MaxInt64:

@@ -29,7 +29,7 @@ func (c *cannedRT) RoundTrip(req *http.Request) (*http.Response, error) {
 // it, independently of x/oauth2 and expiresInFloor: the exact member (JSON,
 // as a number or a string holding one) or form value. valid says whether a
 // token with it may be accepted: a number from 0 to 2^31-1 (a fraction
-// rounded down), absent, or null; a JSON member named expires_in in another
+// rounded down, but none between 0 and 1), absent, or null; a JSON member named expires_in in another
 // case is refused (x/oauth2's decoder would read it). life 0: no expiry.
 func refExpiresIn(ctype, body string) (life time.Duration, valid bool) {
 	num := func(s string) (time.Duration, bool) {
@@ -38,6 +38,9 @@ func refExpiresIn(ctype, body string) (life time.Duration, valid bool) {
 		}
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
+			return 0, false
+		}
+		if f > 0 && f < 1 { // rounded down, "no expiry"
 			return 0, false
 		}
 		f = math.Floor(f)
