@@ -201,53 +201,13 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// lookupHost returns a shallow copy of req (the caller's request is not
-// changed) whose URL host and Host, where not ASCII, are in the ASCII form
-// net/http dials (idna.Lookup: punycode, lower-case, "。" a dot, the name
-// normalised, the port as written: internal/hostname.HostPort), so that
-// every layer (the egress allowlist, the inventory, the audit log, the
-// credential scope, the signer) and the base transport, whichever it is,
-// see and send the host net/http dials. net/http (go1.26) dials and pools
-// an HTTP/2 connection under that form but looks it up under
-// idna.ToASCII's, which does not map ("xn--BCHER-2pa" for "BÜCHER"): for
-// a name whose two forms differ a base transport of the caller's own (an
-// *http.Transport) never found the connection it had just made and
-// dialed again until the context ended (golang/go#80417, #81010). A name
-// that does not convert is left as written (net/http's two forms of it
-// are then the same); an IPv6 literal with a non-ASCII zone, which
-// net/http's HTTP/2 transport keys with its brackets and its dial
-// without, is refused (ErrInvalidRequest): no interface has such a name.
+// lookupHost is hostname.LookupRequest, refusing an IPv6 literal with a
+// non-ASCII zone with ErrInvalidRequest: the entry hands every layer (the
+// egress allowlist, the inventory, the audit log, the credential scope,
+// the signer) and the base transport, whichever it is (a caller's own
+// *http.Transport too), a non-ASCII host in the form net/http dials.
 func lookupHost(req *http.Request) (*http.Request, error) {
-	r := *req
-	if !ascii.Is(req.URL.Host) {
-		h, err := lookupHostPort(req.URL.Host)
-		if err != nil {
-			return nil, err
-		}
-		u := *req.URL
-		u.Host = h
-		r.URL = &u
-	}
-	if !ascii.Is(req.Host) {
-		h, err := lookupHostPort(req.Host)
-		if err != nil {
-			return nil, err
-		}
-		r.Host = h
-	}
-	return &r, nil
-}
-
-// lookupHostPort converts the host of hostport (a URL's Host or a
-// Request.Host) as lookupHost does.
-func lookupHostPort(hostport string) (string, error) {
-	if strings.HasPrefix(hostport, "[") {
-		return "", fmt.Errorf("%w: a non-ASCII IPv6 zone in the host", ErrInvalidRequest)
-	}
-	if a, err := hostname.HostPort(hostport); err == nil {
-		return a, nil
-	}
-	return hostport, nil
+	return hostname.LookupRequest(req, ErrInvalidRequest)
 }
 
 // refused records req, refused with err before the stack, in the audit

@@ -875,54 +875,13 @@ func nonNumericPort(host string, colon int) bool {
 	return err == nil
 }
 
-// lookupHostRequest returns a shallow copy of req (the caller's request is
-// not changed) whose URL host and Host, where not ASCII, are in the ASCII
-// form net/http dials (idna.Lookup: punycode, lower-case, "。" a dot, the
-// name normalised), so that it is sent as the host it is dialed as. net/http
-// (go1.26) dials and pools an HTTP/2 connection under that form
-// (transport.go, canonicalAddr) but looks it up under idna.ToASCII's, which
-// does not map ("xn--BCHER-2pa" for "BÜCHER"); for a name whose two forms
-// differ it never found the connection it had just made and dialed again,
-// without end until the context ended, and over HTTP/1.1 it sent a Host
-// in that other form (golang/go#80417, #81010). A name that does not
-// convert is left as written (both forms are then net/http's plain
-// punycode, as its dial fails or goes as written); an IPv6 literal with a
-// non-ASCII zone, which net/http's HTTP/2 transport keys with its brackets
-// and its dial without, is refused (ErrInvalidRequest): no interface has
-// such a name.
+// lookupHostRequest is hostname.LookupRequest, refusing an IPv6 literal
+// with a non-ASCII zone with ErrInvalidRequest: it sends a request in the
+// form net/http dials, whose HTTP/2 transport otherwise dials a name whose
+// two IDNA forms differ again and again (golang/go#80417, #81010), and
+// over HTTP/1.1 sends a Host in the other form.
 func lookupHostRequest(req *http.Request) (*http.Request, error) {
-	r := *req
-	if !isASCII(req.URL.Host) {
-		h, err := lookupHostPort(req.URL.Host)
-		if err != nil {
-			return nil, err
-		}
-		u := *req.URL
-		u.Host = h
-		r.URL = &u
-	}
-	if !isASCII(req.Host) {
-		h, err := lookupHostPort(req.Host)
-		if err != nil {
-			return nil, err
-		}
-		r.Host = h
-	}
-	return &r, nil
-}
-
-// lookupHostPort converts the host of hostport (a URL's Host: "host",
-// "host:port", "[v6]:port") as lookupHostRequest does, its port as written
-// (hostname.HostPort, which the signer signs a host in too).
-func lookupHostPort(hostport string) (string, error) {
-	if strings.HasPrefix(hostport, "[") {
-		return "", fmt.Errorf("%w: a non-ASCII IPv6 zone in the host", ErrInvalidRequest)
-	}
-	a, err := hostname.HostPort(hostport)
-	if err != nil {
-		return hostport, nil
-	}
-	return a, nil
+	return hostname.LookupRequest(req, ErrInvalidRequest)
 }
 
 // maxHTTP2PingTimeout is the longest the HTTP/2 health check waits for a

@@ -5,6 +5,8 @@ package hostname
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 
 	"golang.org/x/net/idna"
@@ -60,4 +62,50 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// LookupRequest returns a shallow copy of req (the caller's request is
+// not changed) whose URL host and Host, where not ASCII, are in the ASCII
+// form net/http dials (HostPort: idna.Lookup's punycode, lower-case, "。"
+// a dot, the name normalised, the port as written), so that it is sent as
+// the host it is dialed as: net/http (go1.26) dials and pools an HTTP/2
+// connection under that form but looks it up under idna.ToASCII's, which
+// does not map ("xn--BCHER-2pa" for "BÜCHER"), and for a name whose two
+// forms differ dials again and again until the context ends
+// (golang/go#80417, #81010). A name that does not convert is left as
+// written (net/http's two forms of it are then the same); an IPv6 literal
+// with a non-ASCII zone, which net/http's HTTP/2 transport keys with its
+// brackets and its dial without, is an error wrapping invalid: no
+// interface has such a name.
+func LookupRequest(req *http.Request, invalid error) (*http.Request, error) {
+	r := *req
+	if !ascii.Is(req.URL.Host) {
+		h, err := lookupHostPort(req.URL.Host, invalid)
+		if err != nil {
+			return nil, err
+		}
+		u := *req.URL
+		u.Host = h
+		r.URL = &u
+	}
+	if !ascii.Is(req.Host) {
+		h, err := lookupHostPort(req.Host, invalid)
+		if err != nil {
+			return nil, err
+		}
+		r.Host = h
+	}
+	return &r, nil
+}
+
+// lookupHostPort converts the host of hostport (a URL's Host or a
+// Request.Host: "host", "host:port", "[v6]:port") as LookupRequest does.
+func lookupHostPort(hostport string, invalid error) (string, error) {
+	if strings.HasPrefix(hostport, "[") {
+		return "", fmt.Errorf("%w: a non-ASCII IPv6 zone in the host", invalid)
+	}
+	if a, err := HostPort(hostport); err == nil {
+		return a, nil
+	}
+	return hostport, nil
 }
