@@ -348,7 +348,8 @@ func answerRefreshToken(ctype string, body []byte) string {
 
 // intSeconds returns s, a number, rounded down to an integer and clamped
 // to the int64 range; "-1" when s is not a number, or is one between 0
-// and 1 (rounded down to 0, "no expiry" to x/oauth2).
+// and 1 (rounded down to 0, "no expiry" to x/oauth2), or one other than 0
+// too small for a float64 (1e-400, -1e-400).
 func intSeconds(s string) string {
 	if !json.Valid([]byte(s)) || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) {
 		return "-1"
@@ -357,9 +358,11 @@ func intSeconds(s string) string {
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return "-1" // json.Valid allows whitespace around a number
 	}
-	if f > 0 && f < 1 {
+	if f > 0 && f < 1 || f == 0 && !zeroMantissa(s) {
 		// Rounded down it would be 0, which x/oauth2 reads as no expiry:
-		// a token living under a second would be served until a 401.
+		// a token living under a second would be served until a 401. A
+		// number that underflows float64 (1e-400, -1e-400) parses as 0
+		// but is not 0.
 		return "-1"
 	}
 	switch f = math.Floor(f); {
@@ -369,6 +372,20 @@ func intSeconds(s string) string {
 		return strconv.FormatInt(math.MinInt64, 10)
 	}
 	return strconv.FormatInt(int64(f), 10)
+}
+
+// zeroMantissa reports whether every digit of s's mantissa (a JSON
+// number's digits before any exponent) is 0.
+func zeroMantissa(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'e' || c == 'E':
+			return true
+		case c >= '1' && c <= '9':
+			return false
+		}
+	}
+	return true
 }
 
 // checkExpiresIn refuses a token whose expires_in, as the token endpoint

@@ -43,6 +43,13 @@ func refExpiresIn(ctype, body string) (life time.Duration, valid bool) {
 		if f > 0 && f < 1 { // rounded down, "no expiry"
 			return 0, false
 		}
+		mant := s
+		if i := strings.IndexAny(s, "eE"); i >= 0 {
+			mant = s[:i]
+		}
+		if f == 0 && strings.ContainsAny(mant, "123456789") { // underflowed: not 0
+			return 0, false
+		}
 		f = math.Floor(f)
 		if f < 0 || f > math.MaxInt32 {
 			return 0, false
@@ -109,6 +116,7 @@ func FuzzTokenResponseExpiresIn(f *testing.F) {
 		{form, "access_token=at&expires_in=18446744077"},
 		{"AppliCAtion/X-www-form-urlenCoded", "access_token=0&expires_in=000"},
 		{form, "access_token=at&expires_in=060"},
+		{js, `{"access_token":"at","token_type":"Bearer","expires_in":-1e-400}`},
 	} {
 		f.Add(s.ctype, s.body)
 	}
