@@ -64,3 +64,28 @@ type uriBodyCloses struct {
 }
 
 func (c *uriBodyCloses) Close() error { c.closed.Add(1); return nil }
+
+// Transport().RoundTrip, like http.Transport, does not look at RequestURI
+// (Do's doc): the request goes to its URL, recorded once; HTTPClient()
+// refuses it with net/http's error, unrecorded.
+func TestTransportSendsRequestWithRequestURI(t *testing.T) {
+	var paths []string
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { paths = append(paths, r.URL.Path) }))
+	r := newAuditRig(t, client.WithOrigins(srv.URL))
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/out", nil)
+	req.RequestURI = "/in"
+	resp, err := r.c.Transport().RoundTrip(req)
+	if err != nil {
+		t.Fatalf("Transport().RoundTrip: %v", err)
+	}
+	resp.Body.Close()
+	if _, err := r.c.HTTPClient().Do(req); err == nil || errors.Is(err, client.ErrInvalidRequest) {
+		t.Errorf("HTTPClient().Do: %v, want net/http's refusal", err)
+	}
+	if len(paths) != 1 || paths[0] != "/out" {
+		t.Errorf("server saw %v, want [/out]", paths)
+	}
+	if n := len(r.records(t)); n != 1 {
+		t.Errorf("%d audit records, want 1:\n%s", n, r.raw())
+	}
+}

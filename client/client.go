@@ -450,7 +450,9 @@ var errNilRequest = errors.New("client: nil *http.Request")
 // A request with RequestURI set (a server's incoming request handed on,
 // which r.Clone keeps) is refused with ErrInvalidRequest, and recorded in
 // the audit log; http.Client, and so HTTPClient(), refuses it with an
-// error of its own before the stack, unrecorded.
+// error of its own before the stack, unrecorded. Transport().RoundTrip,
+// like http.Transport, does not look at RequestURI: it sends such a
+// request to its URL, recorded as any other call.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if req == nil {
 		return nil, errNilRequest
