@@ -198,7 +198,11 @@ func WithErrorHandler(f func(error)) CacheOption {
 //   - One refresh at a time (single flight), however many callers need it.
 //   - In the early-refresh window before expiry (WithEarlyRefresh, with
 //     jitter), callers keep getting the current token while one background
-//     refresh runs.
+//     refresh runs. A refresh that hands back the cached token itself (same
+//     value and expiry: a source with a cache of its own) made no
+//     progress: the next early refresh waits a backoff step (WithBackoff,
+//     doubling with each such answer, reset by a new token), but not past
+//     the token's expiry (less the margin). It is not a failed refresh.
 //   - The refresh runs on a context detached from the caller that started
 //     it (its values are kept, its cancellation is not) and bounded by
 //     WithRefreshTimeout. A caller whose context ends stops waiting and gets
@@ -285,6 +289,11 @@ type Cache struct {
 	// (Both guarded by mu.)
 	rejectStreak int
 	holdUntil    time.Duration
+
+	// sameStreak counts the refreshes in a row that handed back the
+	// cached token itself (same value, same expiry): each delays the next
+	// early refresh by a backoff step (guarded by mu).
+	sameStreak int
 
 	published uint64        // refreshes that have published a token (guarded by mu)
 	saveSem   chan struct{} // held while writing to the store: orders the writes
@@ -634,6 +643,18 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	}
 	if err == nil {
 		e := c.newEntry(tok)
+		if old := c.cur.Load(); !handedBack && old != nil && old.tok.Equal(tok) && old.tok.Expiry().Equal(tok.Expiry()) {
+			// The cached token itself, handed back (a source with a cache
+			// of its own that keeps its token until it expires): no
+			// progress. Re-arming at half the remaining life would ask
+			// again ever more often as expiry nears; the next early
+			// attempt waits a backoff step (doubling with each such
+			// answer), never past the token's serving deadline.
+			c.sameStreak++
+			c.delayRefresh(e, c.backoff(c.sameStreak))
+		} else if !handedBack {
+			c.sameStreak = 0
+		}
 		if !handedBack {
 			e.afterReject, e.publishedAt = !c.rejected.IsZero(), mono()
 			if !e.afterReject {
@@ -818,6 +839,18 @@ func (c *Cache) newEntry(tok Token) *entry {
 		tok: tok, refreshAt: refreshAt, expireAt: expireAt,
 		wallRefreshAt: addWall(wall, refreshAt-now), wallExpireAt: addWall(wall, expireAt-now),
 	}
+}
+
+// delayRefresh moves e's early refresh to at least step from now, but not
+// past its expiry (where a caller waits for the refresh as for any
+// expired token).
+func (c *Cache) delayRefresh(e *entry, step time.Duration) {
+	if e.refreshAt == never {
+		return
+	}
+	at := min(max(e.refreshAt, mono()+step), e.expireAt)
+	e.refreshAt = at
+	e.wallRefreshAt = e.wallExpireAt - int64(e.expireAt-at)
 }
 
 // serverRetryAfter returns the wait a token endpoint's error answer asked
