@@ -162,11 +162,12 @@ func TestCallLayerHostileRecordsOnce(t *testing.T) {
 }
 
 // A call layer that panics: the panic reaches the caller's goroutine (as
-// net/http lets a RoundTripper's), and the client keeps working.
+// net/http lets a RoundTripper's), and the client keeps working. Each call
+// is recorded once, the one that panicked as an error (no status).
 func TestCallLayerHostilePanic(t *testing.T) {
 	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	var n atomic.Int32
-	c, inv, _ := hostileClient(t, srv.URL, func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
+	c, inv, audits := hostileClient(t, srv.URL, func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
 		if n.Add(1) == 1 {
 			panic("hostile")
 		}
@@ -187,7 +188,13 @@ func TestCallLayerHostilePanic(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	if got := invCalls(inv); got != 1 {
-		t.Errorf("inventory recorded %d calls, want 1", got)
+	if got := invCalls(inv); got != 2 {
+		t.Errorf("inventory recorded %d calls, want 2", got)
+	}
+	if e := inv.Snapshot().Entries; len(e) != 1 || e[0].Status["error"] != 1 || e[0].Status["2xx"] != 1 {
+		t.Errorf("inventory entries %+v, want one with 1 error and 1 2xx", e)
+	}
+	if got := audits.Load(); got != 2 {
+		t.Errorf("audit log wrote %d records, want 2", got)
 	}
 }

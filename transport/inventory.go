@@ -1303,7 +1303,9 @@ func (e *invEntry) observeEndpoint(o metric.Observer, endpoint metric.Int64Obser
 // (or it fails) and records its method, origin, route, status, the
 // authentication marked by inner layers (MarkAuth), the TLS version of the
 // response and pinning (MarkPinned). Place it near the top of the stack,
-// above the egress check, so refused calls are counted too (as errors).
+// above the egress check, so refused calls are counted too (as errors). A
+// call whose layers below panic (a bug in a caller's layer or base
+// transport) is counted as an error too, and the panic goes on.
 // A nil inv, or one not made by NewInventory (a zero Inventory, which
 // would panic on the first call), is a *ConfigError.
 func NewInventoryLayer(next http.RoundTripper, inv *Inventory) (http.RoundTripper, error) {
@@ -1336,7 +1338,14 @@ func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		start = l.inv.now()
 	}
+	returned := false
+	defer func() {
+		if !returned { // a panic (or runtime.Goexit) below: not recovered here
+			l.panicked(method, u, rec, created, start)
+		}
+	}()
 	resp, err := l.next.RoundTrip(r)
+	returned = true
 	if created {
 		rec.finish()
 	}
@@ -1373,4 +1382,26 @@ func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		l.hops.Pend(resp, struct{}{})
 	}
 	return resp, nil
+}
+
+// panicked records a call whose next transport panicked (a caller's layer
+// or base transport with a bug; net/http's server recovers a handler's
+// panic, and a caller may recover too): the panic goes on, but the call,
+// which may have been sent, is counted as failed (no status), as the audit
+// log records it and the call trace ends its span.
+func (l *inventoryLayer) panicked(method string, u *url.URL, rec *callRecord, created bool, start time.Time) {
+	if created {
+		rec.finish()
+	}
+	end := l.inv.now()
+	l.inv.Record(Observation{
+		Method:   method,
+		URL:      u,
+		Route:    rec.route,
+		Err:      errPanicked,
+		Duration: end.Sub(start),
+		At:       end,
+		Auth:     rec.auth(),
+		Pinned:   rec.pinned(),
+	})
 }
