@@ -344,6 +344,16 @@ func proxyKey(host, port string) string {
 // is the IPv4 address a.b.c.d, reached through a NAT64 gateway.
 var nat64WKP = netip.MustParsePrefix("64:ff9b::/96")
 
+// ownChecks are the checks of an address the ssrf guard has let through
+// that are the dialer's own: a metadata address a broad allow covers
+// (metadataCheck), the IPv4 address of an allowed NAT64 one (nat64Check).
+func (sd *SafeDialer) ownChecks(a netip.Addr) error {
+	if err := sd.metadataCheck(a); err != nil {
+		return err
+	}
+	return sd.nat64Check(a)
+}
+
 // nat64Check checks the IPv4 address embedded in an allowed NAT64
 // well-known-prefix address with the IPv4 rules: allowing 64:ff9b::/96
 // (needed in an IPv6-only network with DNS64) must not open the private
@@ -367,9 +377,7 @@ func (sd *SafeDialer) control(network, address string, _ syscall.RawConn) error 
 	err := sd.guard.Safe(network, address, nil)
 	if err == nil {
 		if ap, perr := netip.ParseAddrPort(address); perr == nil {
-			if err = sd.metadataCheck(ap.Addr()); err == nil {
-				err = sd.nat64Check(ap.Addr())
-			}
+			err = sd.ownChecks(ap.Addr())
 		}
 	}
 	if err != nil {
@@ -398,9 +406,7 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 	}
 	err := sd.guard.SafeAddrPort(ap)
 	if err == nil {
-		if err = sd.metadataCheck(ap.Addr()); err == nil {
-			err = sd.nat64Check(ap.Addr())
-		}
+		err = sd.ownChecks(ap.Addr())
 	}
 	if err != nil {
 		return &AddressError{Network: "tcp", Addr: ap.String(), Err: err}
