@@ -783,24 +783,24 @@ func queryTooManyParts(rawQuery string) bool {
 // are not UTF-8 as they are (which the WHATWG parser replaces with U+FFFD:
 // every invalid sequence signs alike). Such a parameter cannot be covered.
 func goAmbiguous(pair string) bool {
-	ascii := true
+	plain := true
 	for i := 0; i < len(pair); i++ {
 		switch b := pair[i]; {
 		case b == ';':
 			return true
 		case b == '%':
-			if i+2 >= len(pair) || !isHex(pair[i+1]) || !isHex(pair[i+2]) {
+			if i+2 >= len(pair) || !ascii.IsHex(pair[i+1]) || !ascii.IsHex(pair[i+2]) {
 				return true
 			}
 			if pair[i+1] >= '8' {
-				ascii = false // an escaped byte past 0x7F
+				plain = false // an escaped byte past 0x7F
 			}
 			i += 2
 		case b >= 0x80:
-			ascii = false
+			plain = false
 		}
 	}
-	if ascii {
+	if plain {
 		return false
 	}
 	// Every escape is valid: decode the pair ('=' stays '=') and check it.
@@ -808,7 +808,7 @@ func goAmbiguous(pair string) bool {
 	dec := buf[:0]
 	for i := 0; i < len(pair); i++ {
 		if pair[i] == '%' {
-			dec = append(dec, unhex(pair[i+1])<<4|unhex(pair[i+2]))
+			dec = append(dec, ascii.Unhex(pair[i+1])<<4|ascii.Unhex(pair[i+2]))
 			i += 2
 		} else {
 			dec = append(dec, pair[i])
@@ -893,8 +893,8 @@ func formDecode(dst []byte, s string) []byte {
 		switch b := s[i]; {
 		case b == '+':
 			dst = append(dst, ' ')
-		case b == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			dst = append(dst, unhex(s[i+1])<<4|unhex(s[i+2]))
+		case b == '%' && i+2 < len(s) && ascii.IsHex(s[i+1]) && ascii.IsHex(s[i+2]):
+			dst = append(dst, ascii.Unhex(s[i+1])<<4|ascii.Unhex(s[i+2]))
 			i += 2
 		default:
 			dst = append(dst, b)
@@ -969,19 +969,4 @@ func appendQueryEncoded(dst []byte, s string) []byte {
 		dst = append(dst, '%', hexDigits[b>>4], hexDigits[b&15])
 	}
 	return dst
-}
-
-func isHex(b byte) bool {
-	return b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F'
-}
-
-func unhex(b byte) byte {
-	switch {
-	case b >= '0' && b <= '9':
-		return b - '0'
-	case b >= 'a' && b <= 'f':
-		return b - 'a' + 10
-	default:
-		return b - 'A' + 10
-	}
 }

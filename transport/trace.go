@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/internal/stackhook"
 )
@@ -510,7 +511,7 @@ func methodOf(m string) *method {
 // replaced.
 func serverOf(u *url.URL) (string, int) {
 	hp := u.Host
-	at, colon, ascii, upper := -1, -1, true, false
+	at, colon, plain, upper := -1, -1, true, false
 	for i := len(hp) - 1; i >= 0; i-- {
 		c := hp[i]
 		if c == '@' {
@@ -521,7 +522,7 @@ func serverOf(u *url.URL) (string, int) {
 			colon = i
 		}
 		if c >= utf8.RuneSelf {
-			ascii = false
+			plain = false
 		} else if 'A' <= c && c <= 'Z' {
 			upper = true
 		}
@@ -548,12 +549,12 @@ func serverOf(u *url.URL) (string, int) {
 			host = host[1 : len(host)-1]
 		}
 	} else {
-		if !ascii || upper {
+		if !plain || upper {
 			host, _ = originHostSlow(host)
 		} else if host != "" && host[len(host)-1] == '.' {
 			host = host[:len(host)-1]
 		}
-		if n := len(host); n > 0 && (isHex(host[n-1]) || host[n-1] == 'x' || host[n-1] == 'X') {
+		if n := len(host); n > 0 && (ascii.IsHex(host[n-1]) || host[n-1] == 'x' || host[n-1] == 'X') {
 			// "127.1" is 127.0.0.1, as HostKey says. Only a name ending
 			// in a (hex) digit, or in the "0x" of a hex zero ("127.0x"
 			// is 127.0.0.0), can be an IPv4 address in any form: a DNS
@@ -561,7 +562,7 @@ func serverOf(u *url.URL) (string, int) {
 			host = ipv4Key(host)
 		}
 	}
-	if !ascii {
+	if !plain {
 		host = validUTF8(host)
 	}
 	if len(host) > maxHostLen {

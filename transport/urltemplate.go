@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/securecall/securecall/internal/ascii"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -157,10 +158,10 @@ func (t *Template) parseSegment(seg string) ([]tmplPart, string) {
 		case c == '}':
 			return nil, "} without {"
 		case c == '%':
-			if i+2 >= len(seg) || !isHex(seg[i+1]) || !isHex(seg[i+2]) {
+			if i+2 >= len(seg) || !ascii.IsHex(seg[i+1]) || !ascii.IsHex(seg[i+2]) {
 				return nil, "bad % escape"
 			}
-			d := unhex(seg[i+1])<<4 | unhex(seg[i+2])
+			d := ascii.Unhex(seg[i+1])<<4 | ascii.Unhex(seg[i+2])
 			if d == '/' || d == '\\' || d == '.' || d < 0x20 || d == 0x7f {
 				return nil, "escaped /, \\, . or control character in literal text"
 			}
@@ -218,21 +219,6 @@ func isPathLiteral(c byte) bool {
 		return true
 	}
 	return strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
 }
 
 // MustParseTemplate is ParseTemplate for templates written in the source
@@ -419,18 +405,18 @@ func lenientUnescape(s string) (string, bool) {
 		c := s[i]
 		if c == '%' {
 			switch {
-			case i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			case i+2 < len(s) && ascii.IsHex(s[i+1]) && ascii.IsHex(s[i+2]):
 				if b == nil {
 					b = append(make([]byte, 0, len(s)), s[:i]...)
 				}
-				b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+				b = append(b, ascii.Unhex(s[i+1])<<4|ascii.Unhex(s[i+2]))
 				i += 2
 				continue
-			case i+5 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') && isHex(s[i+2]) && isHex(s[i+3]) && isHex(s[i+4]) && isHex(s[i+5]):
+			case i+5 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') && ascii.IsHex(s[i+2]) && ascii.IsHex(s[i+3]) && ascii.IsHex(s[i+4]) && ascii.IsHex(s[i+5]):
 				if b == nil {
 					b = append(make([]byte, 0, len(s)), s[:i]...)
 				}
-				r := rune(unhex(s[i+2]))<<12 | rune(unhex(s[i+3]))<<8 | rune(unhex(s[i+4]))<<4 | rune(unhex(s[i+5]))
+				r := rune(ascii.Unhex(s[i+2]))<<12 | rune(ascii.Unhex(s[i+3]))<<8 | rune(ascii.Unhex(s[i+4]))<<4 | rune(ascii.Unhex(s[i+5]))
 				b = utf8.AppendRune(b, r)
 				i += 5
 				continue

@@ -99,3 +99,20 @@ func IsToken(s string) bool {
 	}
 	return s != ""
 }
+
+// IsHex reports whether b is a hexadecimal digit (0-9, a-f, A-F).
+func IsHex(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F'
+}
+
+// Unhex returns the value of b, a hexadecimal digit (IsHex).
+func Unhex(b byte) byte {
+	switch {
+	case b >= '0' && b <= '9':
+		return b - '0'
+	case b >= 'a' && b <= 'f':
+		return b - 'a' + 10
+	default:
+		return b - 'A' + 10
+	}
+}
