@@ -47,7 +47,13 @@
 //     unreserved character as the character ("/cards/%64efault" is the
 //     operation "/cards/default", not "/cards/{id}"), the host in any
 //     case and with or without its trailing dot ("api.example.com." is
-//     the server "api.example.com"), the host being the request's Host when
+//     the server "api.example.com"), on the server's port only: the one
+//     its URL names, else its scheme's default (443 for https, 80 for
+//     http), a request's named or not ("https://api.example.com/v1" is
+//     no server of "https://api.example.com:8443/v1", nor
+//     "https://api.example.com:8443/v1" of "https://api.example.com/v1";
+//     ":443" of https is the same server written either way: another
+//     port is another service), the host being the request's Host when
 //     that names another authority than its URL (net/http sends it, and
 //     a virtual-hosting upstream serves by it: "https://10.0.0.5/v1/pets"
 //     with Host "api.example.com" is validated as that server's

@@ -668,6 +668,7 @@ func newServerRouter(doc *openapi3.T) (routers.Router, error) {
 			}
 			e := serverRoute{router: kr, item: item}
 			if s != nil {
+				e.port, e.checkPort = serverPort(s.URL)
 				for _, name := range slices.Sorted(maps.Keys(s.Variables)) {
 					if v := s.Variables[name]; v != nil && len(v.Enum) > 0 && strings.Contains(s.URL, "{"+name+"}") {
 						e.enums = append(e.enums, serverEnum{name: name, values: serverValues(v)})
@@ -700,6 +701,72 @@ type serverRoute struct {
 	item   *openapi3.PathItem
 	enums  []serverEnum // the server's variables with an enum the router matches as any value
 	method string       // a method of item's operations (enums only)
+	// port is the server's port as written, "" for its scheme's
+	// default; checkPort says whether a request's is checked against
+	// it (an absolute server whose port no variable may stand for).
+	port      string
+	checkPort bool
+}
+
+// serverPort returns the port a server URL (lowerAuthority's) names, ""
+// when it names none (its scheme's default: lowerAuthority removed a
+// default one written), and whether the URL is an absolute one whose
+// port is so known: not a relative server, nor one whose authority ends
+// with a variable ("https://{host}/v1"), whose value may carry a port.
+func serverPort(u string) (string, bool) {
+	i := strings.Index(u, "://")
+	if i < 0 || strings.ContainsAny(u[:i], "/?#") {
+		return "", false
+	}
+	auth := u[i+3:]
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		auth = auth[:j]
+	}
+	if auth == "" || strings.HasSuffix(auth, "}") {
+		return "", false
+	}
+	port := hostPort(auth)
+	if strings.ContainsAny(port, "{}") {
+		return "", false
+	}
+	return port, true
+}
+
+// hostPort returns the port of a URL host ("host:port", "[::1]:port"), ""
+// for none.
+func hostPort(h string) string {
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
+		return h[i+1:]
+	}
+	return ""
+}
+
+// defaultPort returns the port a URL of scheme goes to when it names
+// none: "443" for https, "80" for http, "" for another.
+func defaultPort(scheme string) string {
+	switch {
+	case strings.EqualFold(scheme, "https"):
+		return "443"
+	case strings.EqualFold(scheme, "http"):
+		return "80"
+	}
+	return ""
+}
+
+// onPort reports whether u, which the route's router matched, goes to the
+// server's port: the one written, else its scheme's default (the router
+// held u's scheme to the server's), u's own being its scheme's default
+// when it names none. "https://api.example.com/v1" is on port 443 only,
+// "https://api.example.com:8443/v1" on 8443 only.
+func (e *serverRoute) onPort(u *url.URL) bool {
+	want, got := e.port, hostPort(u.Host)
+	if want == "" {
+		want = defaultPort(u.Scheme)
+	}
+	if got == "" {
+		got = defaultPort(u.Scheme)
+	}
+	return want == got
 }
 
 type serverEnum struct {
@@ -718,6 +785,11 @@ func (r *serverRouter) FindRoute(req *http.Request) (*routers.Route, map[string]
 	for _, e := range r.routes {
 		route, vars, err := e.router.FindRoute(req)
 		if errors.Is(err, routers.ErrPathNotFound) {
+			continue
+		}
+		if e.checkPort && !e.onPort(req.URL) {
+			// gorilla/mux matches a server written without a port on
+			// any port: a request to another port is another service.
 			continue
 		}
 		if len(e.enums) > 0 {
@@ -1357,12 +1429,14 @@ func (l *layer) findPath(req *http.Request, p string) (*routers.Route, map[strin
 		req = &r
 	}
 	route, params, err := l.router.FindRoute(req)
-	if h := canonicalHost(req.URL.Host); errors.Is(err, routers.ErrPathNotFound) && h != req.URL.Host {
+	if h := canonicalHost(req.URL.Host, req.URL.Scheme); errors.Is(err, routers.ErrPathNotFound) && h != req.URL.Host {
 		// A host is case-insensitive (RFC 3986 section 6.2.2.1), and
 		// "api.example.com." is the fully qualified "api.example.com",
 		// which net/http dials and the upstream serves as it; the
 		// router's match of it is neither: try the lower-case form
-		// without a trailing dot that the servers are written in.
+		// without a trailing dot that the servers are written in, and
+		// without the scheme's default port (":443" of https), which
+		// the servers are written without (lowerAuthority).
 		r := *req
 		u := *req.URL
 		u.Host = h
@@ -1376,8 +1450,9 @@ func (l *layer) findPath(req *http.Request, p string) (*routers.Route, map[strin
 // without a trailing dot of the host name, and a non-ASCII name in the
 // IDNA lookup form net/http dials ("xn--bcher-kva.example" for
 // "BÜCHER.example"), the form a server written with it is matched in
-// (lowerAuthority).
-func canonicalHost(h string) string {
+// (lowerAuthority), and without the default port of scheme
+// ("api.example.com:443" of https is "api.example.com").
+func canonicalHost(h, scheme string) string {
 	if a, err := hostname.HostPort(h); err == nil {
 		h = a
 	}
@@ -1385,6 +1460,9 @@ func canonicalHost(h string) string {
 	name, port := h, ""
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
 		name, port = h[:i], h[i:]
+		if port[1:] == defaultPort(scheme) {
+			h, port = name, ""
+		}
 	}
 	if t := strings.TrimSuffix(name, "."); t != name && t != "" {
 		return t + port
@@ -2762,7 +2840,11 @@ func foldServers(in openapi3.Servers) openapi3.Servers {
 // ("https://bücher.example/v1" is "https://xn--bcher-kva.example/v1"; with
 // variables, its non-ASCII labels outside braces: asciiLabels),
 // the form net/http sends it in and a securecall client's layers see the
-// request's URL in (the client converts it at its entry).
+// request's URL in (the client converts it at its entry). The default
+// port of its scheme is removed ("https://api.example.com:443/v1" is
+// "https://api.example.com/v1"): gorilla/mux matches a request without a
+// port only to a server without one, and serverRoute.onPort holds the
+// request to the server's port.
 func lowerAuthority(s *openapi3.Server) *openapi3.Server {
 	i := strings.Index(s.URL, "://")
 	if i < 0 || strings.ContainsAny(s.URL[:i], "/?#") {
@@ -2773,6 +2855,11 @@ func lowerAuthority(s *openapi3.Server) *openapi3.Server {
 		end = i + 3 + j
 	}
 	lower := lowerOutsideBraces(s.URL[:end])
+	if p := defaultPort(lower[:i]); p != "" && hostPort(lower[i+3:]) == p {
+		// "https://api.example.com:443" is "https://api.example.com",
+		// which gorilla/mux matches a request without a port to.
+		lower = strings.TrimSuffix(lower, ":"+p)
+	}
 	if auth := lower[i+3:]; !ascii.Is(auth) && !strings.Contains(auth, "@") {
 		if !strings.ContainsAny(auth, "{}") {
 			if a, err := hostname.HostPort(auth); err == nil {
