@@ -174,7 +174,13 @@
 //     which it never has, not), though openapi3filter validates nothing
 //     of them; one it does not list so passes, a "default" response
 //     notwithstanding: a redirect the client follows, a 304 answering
-//     the caller's own conditional request. A streamed media type described with a schema is buffered like any
+//     the caller's own conditional request. A response header that the
+//     response declares with a schema of one value (not an array or an
+//     object) and that comes on more than one field line is a violation,
+//     whatever each line is: openapi3filter validates the first one, the
+//     caller may read the last or the lines joined, as for a request's
+//     header parameter; an array or object header's lines are joined as
+//     one list, every item validated. A streamed media type described with a schema is buffered like any
 //     other: describe streams without one. A body still encoded (the
 //     caller set Accept-Encoding itself) is validated decoded when its
 //     Content-Encoding is gzip or deflate, and reaches the caller encoded;

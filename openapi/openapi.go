@@ -1008,6 +1008,9 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 //     the client follows, a 304 answering the caller's own conditional
 //     request.
 func validateResponse(ctx context.Context, in *openapi3filter.ResponseValidationInput) error {
+	if err := repeatedHeader(in); err != nil {
+		return err
+	}
 	head := in.RequestValidationInput.Request.Method == http.MethodHead
 	var ref *openapi3.ResponseRef
 	switch in.Status {
@@ -1052,6 +1055,52 @@ func validateResponse(ctx context.Context, in *openapi3filter.ResponseValidation
 		vin.Options = &opts
 	}
 	return openapi3filter.ValidateResponse(ctx, &vin)
+}
+
+// repeatedHeader returns a violation for a response header the response
+// listed for in's status (by code or range, else "default" but for a 301,
+// 304, 307 or 308: validateResponse) declares with a schema other than an
+// array's or an object's, and that the response carries on more than one
+// field line (the first one by name, if several). openapi3filter
+// validates its first line only ("X-Rate: 1" then "X-Rate: 99999" passes
+// a maximum of 10), where the caller's reader may take the last one
+// (Header.Values), or the lines joined (RFC 9110 section 5.3, as a proxy
+// may have joined them): such a header has one value in the simple style,
+// as a request's header parameter does (repeatedParams). An array's or an
+// object's lines are one list, which openapi3filter joins and validates
+// whole; a header with content (no schema) it refuses repeated itself.
+func repeatedHeader(in *openapi3filter.ResponseValidationInput) error {
+	op := in.RequestValidationInput.Route.Operation
+	if op == nil || op.Responses == nil {
+		return nil
+	}
+	ref := op.Responses.Status(in.Status)
+	if ref == nil {
+		switch in.Status {
+		case http.StatusMovedPermanently, http.StatusNotModified, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+			return nil
+		}
+		ref = op.Responses.Default()
+	}
+	if ref == nil || ref.Value == nil {
+		return nil
+	}
+	first := ""
+	for name, h := range ref.Value.Headers {
+		if h == nil || h.Value == nil || h.Value.Schema == nil || h.Value.Schema.Value == nil || http.CanonicalHeaderKey(name) == "Content-Type" {
+			continue
+		}
+		if typ := h.Value.Schema.Value.Type; typ.Is(openapi3.TypeArray) || typ.Is(openapi3.TypeObject) {
+			continue
+		}
+		if len(in.Header.Values(name)) > 1 && (first == "" || name < first) {
+			first = name
+		}
+	}
+	if first == "" {
+		return nil
+	}
+	return &openapi3filter.ResponseError{Input: in, Reason: "response header " + strconv.Quote(first) + " " + reasonRepeated}
 }
 
 // reasonTooLarge is EventSchemaSkipped's reason for a body not validated
