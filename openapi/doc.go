@@ -169,12 +169,14 @@
 //     returned as soon as its headers are validated, its body unread (a
 //     HEAD's status and headers are validated as the GET's would be,
 //     its Content-Type not: openapi3filter validates nothing of a
-//     HEAD's). A 301, 304, 307 or 308 the operation lists by its code
-//     or a range ("3XX") is validated as any other status (a 304's body,
-//     which it never has, not), though openapi3filter validates nothing
-//     of them; one it does not list so passes, a "default" response
-//     notwithstanding: a redirect the client follows, a 304 answering
-//     the caller's own conditional request. A response header that the
+//     HEAD's). A 301, 302, 303, 304, 307 or 308 the operation lists by
+//     its code or a range ("3XX") is validated as any other status (a
+//     304's body, which it never has, not), though openapi3filter
+//     validates nothing of a 301, 304, 307 or 308; one it does not list
+//     so passes, a "default" response notwithstanding (a "default"
+//     describes errors, whose body and headers a redirect does not
+//     have): a redirect the client follows, a 304 answering the caller's
+//     own conditional request. A response header that the
 //     response declares with a schema of one value (not an array or an
 //     object) and that comes on more than one field line is a violation,
 //     whatever each line is: openapi3filter validates the first one, the

@@ -1006,7 +1006,8 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 //     never has one) and Content-Type aside. One it lists only with a
 //     "default" response, or not at all, passes, as before: a redirect
 //     the client follows, a 304 answering the caller's own conditional
-//     request.
+//     request (a 302 or 303 so listed or not is passesUnlisted's, the
+//     same rule).
 func validateResponse(ctx context.Context, in *openapi3filter.ResponseValidationInput) error {
 	if err := repeatedHeader(in); err != nil {
 		return err
@@ -1202,24 +1203,31 @@ func decodeContent(buf []byte, h http.Header, max int64) ([]byte, bool, error) {
 func (b *lazyBody) Close() error { return nil }
 
 // passesUnlisted reports whether a response the operation does not list
-// (by its code, its range such as 5XX, or "default") passes unvalidated
-// although IncludeResponseStatus is set:
+// passes unvalidated although IncludeResponseStatus is set:
 //
-//   - a 302 or 303: http.Client follows it through this layer, and a
+//   - a 302 or 303 not listed by its code or its range ("3XX"), whatever
+//     "default" says: http.Client follows it through this layer, and a
 //     description rarely lists redirects, so every redirected call would
-//     fail (openapi3filter never validates 301, 307 and 308, nor 304);
-//   - a 429 or a 5xx: the server's state, not the API's contract; turning
+//     fail, or be held to the "default" response (an error's body and
+//     headers, which a redirect does not have). This is the rule of the
+//     301, 304, 307 and 308 (validateResponse), which openapi3filter
+//     never validates: a 3xx the client follows, or a 304 answering the
+//     caller's own conditional request, is validated when listed by code
+//     or range, and passes when not;
+//   - a 429 or a 5xx not listed by its code, its range (5XX) or
+//     "default": the server's state, not the API's contract; turning
 //     it into a violation would hide the upstream answer (and its
 //     Retry-After) from the caller, after the retry layer below has
 //     already acted on it.
 func passesUnlisted(op *openapi3.Operation, status int) bool {
+	listed := op != nil && op.Responses != nil && op.Responses.Status(status) != nil
 	switch {
-	case status == http.StatusFound, status == http.StatusSeeOther,
-		status == http.StatusTooManyRequests, status >= 500 && status < 600:
-	default:
-		return false
+	case status == http.StatusFound, status == http.StatusSeeOther:
+		return !listed
+	case status == http.StatusTooManyRequests, status >= 500 && status < 600:
+		return !listed && (op == nil || op.Responses == nil || op.Responses.Default() == nil)
 	}
-	return op == nil || op.Responses == nil || (op.Responses.Status(status) == nil && op.Responses.Default() == nil)
+	return false
 }
 
 // errDotSegment: a path with a dot segment matches no operation, and is a
