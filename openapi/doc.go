@@ -53,8 +53,11 @@
 //     no server of "https://api.example.com:8443/v1", nor
 //     "https://api.example.com:8443/v1" of "https://api.example.com/v1";
 //     ":443" of https is the same server written either way: another
-//     port is another service), the host being the request's Host when
-//     that names another authority than its URL (net/http sends it, and
+//     port is another service), a relative server's path ("/v1", or
+//     "/proxy/https://up.example.com/v1", whose "://" is in its path, a
+//     gateway's path naming its upstream) on any host, the host being
+//     the request's Host when that names another authority than its URL
+//     (net/http sends it, and
 //     a virtual-hosting upstream serves by it: "https://10.0.0.5/v1/pets"
 //     with Host "api.example.com" is validated as that server's
 //     operation, AllowUnknownRoutes or not, and a Host of no server is

@@ -95,7 +95,10 @@ type Config struct {
 	// matched against them, so they must match the client's URLs. Empty:
 	// the description's own. An entry that is not a server URL (empty,
 	// undeclared variables, a scheme other than http or https) is a
-	// *transport.ConfigError naming Servers.
+	// *transport.ConfigError naming Servers. An entry starting with "/"
+	// is relative, a "://" in it part of its path
+	// ("/proxy/https://up.example.com/v1", a gateway's path naming its
+	// upstream), not a scheme.
 	Servers []string
 	// Mode is Enforce (the zero value) or ReportOnly.
 	Mode Mode
@@ -209,7 +212,7 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 			if err := srv.Validate(context.Background()); err != nil {
 				return nil, &transport.ConfigError{Option: "Servers", Reason: "entry " + strconv.Itoa(i) + " is not a server URL", Err: err}
 			}
-			if scheme, _, ok := strings.Cut(s, "://"); ok && !strings.EqualFold(scheme, "https") && !strings.EqualFold(scheme, "http") {
+			if i := schemeEnd(s); i >= 0 && !strings.EqualFold(s[:i], "https") && !strings.EqualFold(s[:i], "http") {
 				return nil, &transport.ConfigError{Option: "Servers", Reason: "entry " + strconv.Itoa(i) + " is not an http or https URL"}
 			}
 			d.Servers = append(d.Servers, srv)
@@ -590,7 +593,7 @@ func inPath(s *openapi3.Server, name string) bool {
 	if u == ph || at < 0 {
 		return false
 	}
-	if i := strings.Index(u, "://"); i >= 0 {
+	if i := schemeEnd(u); i >= 0 {
 		j := strings.IndexByte(u[i+3:], '/')
 		return j >= 0 && at >= i+3+j
 	}
@@ -615,7 +618,7 @@ func routerMatches(s *openapi3.Server, name string) bool {
 	}
 	at := strings.Index(u, ph)
 	sep := "/" // a path variable matches a segment's part
-	if i := strings.Index(u, "://"); i >= 0 {
+	if i := schemeEnd(u); i >= 0 {
 		if at < i {
 			return false // the scheme
 		}
@@ -654,12 +657,13 @@ func newServerRouter(doc *openapi3.T) (routers.Router, error) {
 			if s != nil {
 				s = lowerAuthority(s)
 			}
+			ks, colons := relativeColons(s)
 			d, c := *doc, *item
 			switch {
 			case own:
-				c.Servers = openapi3.Servers{s}
+				c.Servers = openapi3.Servers{ks}
 			case s != nil:
-				d.Servers = openapi3.Servers{s}
+				d.Servers = openapi3.Servers{ks}
 			}
 			d.Paths = openapi3.NewPaths(openapi3.WithPath(path, &c))
 			kr, err := gorillamux.NewRouter(&d)
@@ -667,6 +671,9 @@ func newServerRouter(doc *openapi3.T) (routers.Router, error) {
 				return nil, err
 			}
 			e := serverRoute{router: kr, item: item}
+			if colons > 0 {
+				e.server, e.colons = s, colons
+			}
 			if s != nil {
 				e.port, e.checkPort = serverPort(s.URL)
 				for _, name := range slices.Sorted(maps.Keys(s.Variables)) {
@@ -706,6 +713,11 @@ type serverRoute struct {
 	// it (an absolute server whose port no variable may stand for).
 	port      string
 	checkPort bool
+	// colons is the number of colonVar variables in the URL of the
+	// router's server (relativeColons), server the server as written
+	// (lowerAuthority's) that the route is of; 0 and nil for another.
+	colons int
+	server *openapi3.Server
 }
 
 // serverPort returns the port a server URL (lowerAuthority's) names, ""
@@ -714,8 +726,8 @@ type serverRoute struct {
 // port is so known: not a relative server, nor one whose authority ends
 // with a variable ("https://{host}/v1"), whose value may carry a port.
 func serverPort(u string) (string, bool) {
-	i := strings.Index(u, "://")
-	if i < 0 || strings.ContainsAny(u[:i], "/?#") {
+	i := schemeEnd(u)
+	if i < 0 {
 		return "", false
 	}
 	auth := u[i+3:]
@@ -730,6 +742,44 @@ func serverPort(u string) (string, bool) {
 		return "", false
 	}
 	return port, true
+}
+
+// schemeEnd returns the index of the "://" after the scheme of the
+// server URL u, -1 for a relative one ("/v1", "/proxy/https://up/v1":
+// a "://" after a "/", "?" or "#" is in its path, query or fragment).
+func schemeEnd(u string) int {
+	i := strings.Index(u, "://")
+	if i < 0 || strings.ContainsAny(u[:i], "/?#") {
+		return -1
+	}
+	return i
+}
+
+// colonVar is the name of the router variables newServerRouter puts in
+// place of each ":" of "://" in a relative server's URL.
+const colonVar = "securecall_colon"
+
+// relativeColons returns s, or a copy of it for kin-openapi's router
+// whose URL, relative with a "://" in it ("/proxy/https://up/v1", schemeEnd),
+// has each ":" of a "://" as a router variable matching ":" only
+// ("{securecall_colon0::}"), and how many: the router takes a URL with
+// "://" anywhere for an absolute one, whose scheme ("/proxy/https") no
+// request has, so that no request matched the server.
+func relativeColons(s *openapi3.Server) (*openapi3.Server, int) {
+	if s == nil || schemeEnd(s.URL) >= 0 || !strings.Contains(s.URL, "://") {
+		return s, 0
+	}
+	parts := strings.Split(s.URL, "://")
+	var b strings.Builder
+	for k, part := range parts {
+		if k > 0 {
+			b.WriteString("{" + colonVar + strconv.Itoa(k-1) + "::}//")
+		}
+		b.WriteString(part)
+	}
+	c := *s
+	c.URL = b.String()
+	return &c, len(parts) - 1
 }
 
 // hostPort returns the port of a URL host ("host:port", "[::1]:port"), ""
@@ -810,6 +860,12 @@ func (r *serverRouter) FindRoute(req *http.Request) (*routers.Route, map[string]
 			return nil, nil, err
 		}
 		route.Spec, route.PathItem = r.doc, e.item
+		if e.colons > 0 {
+			route.Server = e.server
+			for k := range e.colons {
+				delete(vars, colonVar+strconv.Itoa(k))
+			}
+		}
 		return route, vars, nil
 	}
 	if notAllowed != nil {
@@ -2903,8 +2959,8 @@ func foldServers(in openapi3.Servers) openapi3.Servers {
 // port only to a server without one, and serverRoute.onPort holds the
 // request to the server's port.
 func lowerAuthority(s *openapi3.Server) *openapi3.Server {
-	i := strings.Index(s.URL, "://")
-	if i < 0 || strings.ContainsAny(s.URL[:i], "/?#") {
+	i := schemeEnd(s.URL)
+	if i < 0 {
 		return s // a relative server ("/v1", "/proxy/http://up/v1"): no authority
 	}
 	end := len(s.URL)
@@ -3056,7 +3112,7 @@ func basePath(s *openapi3.Server, vars map[string]string) string {
 			u = strings.ReplaceAll(u, ph, v.Default)
 		}
 	}
-	if i := strings.Index(u, "://"); i >= 0 {
+	if i := schemeEnd(u); i >= 0 {
 		u = u[i+len("://"):]
 		j := strings.IndexByte(u, '/')
 		if j < 0 {
