@@ -137,7 +137,9 @@ func WithBackoff(min, max time.Duration) CacheOption {
 }
 
 // WithPersistence keeps the cached token in s under key: every new token is
-// written there, and the first refresh of a new Cache reads it back and
+// written there (a refresh that hands back the token the store already
+// holds, a source that keeps its token until it expires, writes nothing;
+// one whose write failed is written again), and the first refresh of a new Cache reads it back and
 // uses it, without asking the source, while it is still valid. A restarted
 // service thus reuses its token instead of asking the token endpoint again.
 // After Invalidate, the next refresh overwrites the persisted token with its
@@ -294,6 +296,13 @@ type Cache struct {
 	// cached token itself (same value, same expiry): each delays the next
 	// early refresh by a backoff step (guarded by mu).
 	sameStreak int
+
+	// stored is the token the store holds as far as the Cache knows: the
+	// one its last successful write put there, or the one read back from
+	// it; zero when unknown (a failed write, a delete). A refresh that
+	// hands back that token itself does not write it again (guarded by
+	// mu).
+	stored Token
 
 	published uint64        // refreshes that have published a token (guarded by mu)
 	saveSem   chan struct{} // held while writing to the store: orders the writes
@@ -623,6 +632,13 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	// invalidated token (so does one that handed it back); a successful
 	// one overwrites it. Either clears staleStored once its write succeeds.
 	drop := (err != nil || handedBack) && c.staleStored
+	// The token the store already holds (an early refresh that got the
+	// cached token back) is not written again: the write would change
+	// nothing. One whose write failed is written by the next answer.
+	stored := err == nil && !handedBack && (fromStore || sameToken(tok, c.stored) && !c.staleStored)
+	if fromStore {
+		c.stored = tok
+	}
 	epoch := c.invalidations
 	var failed error // the refresh's failure, for the error handler
 	if err != nil || handedBack {
@@ -643,7 +659,7 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	}
 	if err == nil {
 		e := c.newEntry(tok)
-		if old := c.cur.Load(); !handedBack && old != nil && old.tok.Equal(tok) && old.tok.Expiry().Equal(tok.Expiry()) {
+		if old := c.cur.Load(); !handedBack && old != nil && sameToken(old.tok, tok) {
 			// The cached token itself, handed back (a source with a cache
 			// of its own that keeps its token until it expires): no
 			// progress. Re-arming at half the remaining life would ask
@@ -681,7 +697,7 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	// write can take its whole timeout).
 	close(f.done)
 
-	if (err == nil && !fromStore && !handedBack || drop) && c.cfg.store != nil {
+	if (err == nil && !stored && !handedBack || drop) && c.cfg.store != nil {
 		// The refresh may have used up its timeout (a token endpoint that
 		// did not answer: the very failure after which the rejected token
 		// must be deleted), so persisting gets a timeout of its own.
@@ -713,6 +729,13 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 				// a fallback may hold an old copy): the rejected token is
 				// overwritten where it would be read, and deleting the
 				// new one later would expose the fallback's copy instead.
+				c.mu.Lock()
+				if perr == nil && !drop {
+					c.stored = tok
+				} else {
+					c.stored = Token{} // unknown, or none
+				}
+				c.mu.Unlock()
 				var ce *ChainError
 				if perr == nil || !drop && errors.As(perr, &ce) && ce.Op == "set" {
 					// The store no longer holds a rejected token, unless
@@ -839,6 +862,12 @@ func (c *Cache) newEntry(tok Token) *entry {
 		tok: tok, refreshAt: refreshAt, expireAt: expireAt,
 		wallRefreshAt: addWall(wall, refreshAt-now), wallExpireAt: addWall(wall, expireAt-now),
 	}
+}
+
+// sameToken reports whether a and b are one token: the same value and the
+// same expiry.
+func sameToken(a, b Token) bool {
+	return !a.IsZero() && a.Equal(b) && a.Expiry().Equal(b.Expiry())
 }
 
 // delayRefresh moves e's early refresh to at least step from now, but not

@@ -18,7 +18,9 @@
 //   - Cache: caches any Source and refreshes ahead of expiry, once for all
 //     callers, with jitter and backoff; its hot path takes no lock and does
 //     not allocate. Put one in front of every source that makes network
-//     calls.
+//     calls. WithPersistence keeps its token in a Store across restarts,
+//     written once per new token (not again when a refresh hands back the
+//     token the store holds).
 //
 // Clients authenticate at the token endpoint with ClientSecretBasic,
 // ClientSecretPost or PrivateKeyJWT (RFC 7523). Errors from the endpoint are
