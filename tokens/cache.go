@@ -74,7 +74,7 @@ func addWall(w int64, d time.Duration) int64 {
 
 const (
 	never   = time.Duration(math.MaxInt64) // deadline of a token without expiry
-	anyTime = math.MinInt64                // nextTry when no backoff is pending
+	anyTime = math.MinInt64                // nextTry and nextTryWall when no backoff is pending
 
 	// maxLife caps a token's remaining lifetime in the Cache's deadline
 	// arithmetic, far enough from the largest Duration that adding it to
@@ -193,7 +193,9 @@ func WithErrorHandler(f func(error)) CacheOption {
 // and the wall clock (which keeps counting while the machine is suspended
 // or the VM paused, when the monotonic clock stops) both say it is fresh,
 // and its early refresh starts when either says it is due. A token that
-// expired during a suspend is thus not served after the resume.
+// expired during a suspend is thus not served after the resume. A backoff
+// step (below) is over when either clock says it is: one that a suspend
+// outlasted does not hold the refresh after the resume.
 //
 // Refresh rules:
 //
@@ -264,6 +266,10 @@ type Cache struct {
 	cur     atomic.Pointer[entry]
 	flying  atomic.Bool  // a refresh is running
 	nextTry atomic.Int64 // mono() before which no refresh may start (backoff), or anyTime
+	// nextTryWall is the same deadline on the wall clock (Unix ns), or
+	// anyTime: a backoff step is over when either clock says so (the
+	// monotonic one stops while the machine is suspended).
+	nextTryWall atomic.Int64
 
 	mu       sync.Mutex
 	fl       *flight // the running refresh, or nil
@@ -402,6 +408,7 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 	c := &Cache{src: src, cfg: cfg, saveSem: make(chan struct{}, 1), srcSem: make(chan struct{}, 1), reportSem: make(chan struct{}, 1)}
 	c.shut, c.shutDown = context.WithCancelCause(context.Background())
 	c.nextTry.Store(anyTime)
+	c.nextTryWall.Store(anyTime)
 	return c, nil
 }
 
@@ -477,8 +484,8 @@ func (c *Cache) Invalidate(t Token) bool {
 	if e == nil || !e.tok.Equal(t) {
 		return false
 	}
-	now := mono()
-	if t.Equal(c.rejected) && int64(now) < c.nextTry.Load() {
+	now, wall := c.clock()
+	if t.Equal(c.rejected) && c.backingOff(now, wall) {
 		// Handed back by the source after a rejection: asking it again
 		// before the step is over would get t again.
 		return false
@@ -511,12 +518,12 @@ func (c *Cache) Invalidate(t Token) bool {
 // still due: the caller read it before, and a refresh may have published
 // a fresh one since (and cleared flying), which needs no refresh.
 func (c *Cache) kick(ctx context.Context, now time.Duration, wall int64) {
-	if c.flying.Load() || int64(now) < c.nextTry.Load() {
+	if c.flying.Load() || c.backingOff(now, wall) {
 		return
 	}
 	c.mu.Lock()
 	if e := c.cur.Load(); e == nil || e.due(now, wall) {
-		c.startLocked(ctx, now)
+		c.startLocked(ctx, now, wall)
 	}
 	c.mu.Unlock()
 }
@@ -527,12 +534,12 @@ func (c *Cache) slow(ctx context.Context) (Token, error) {
 	if e := c.cur.Load(); e != nil && e.fresh(now, wall) {
 		// A refresh finished while we were getting here.
 		if e.due(now, wall) {
-			c.startLocked(ctx, now)
+			c.startLocked(ctx, now, wall)
 		}
 		c.mu.Unlock()
 		return e.tok, nil
 	}
-	f := c.startLocked(ctx, now)
+	f := c.startLocked(ctx, now, wall)
 	if f == nil && c.closed {
 		c.mu.Unlock()
 		return Token{}, ErrClosed
@@ -541,7 +548,7 @@ func (c *Cache) slow(ctx context.Context) (Token, error) {
 		err := &RefreshError{
 			Err:      c.lastErr,
 			Failures: c.failures,
-			RetryAt:  time.Now().Add(time.Duration(c.nextTry.Load()) - now),
+			RetryAt:  time.Now().Add(min(time.Duration(c.nextTry.Load())-now, time.Duration(c.nextTryWall.Load()-wall))),
 			Backoff:  true,
 		}
 		c.mu.Unlock()
@@ -561,11 +568,11 @@ func (c *Cache) slow(ctx context.Context) (Token, error) {
 
 // startLocked returns the running refresh, starts one, or returns nil when a
 // failed refresh is still backing off. c.mu must be held.
-func (c *Cache) startLocked(ctx context.Context, now time.Duration) *flight {
+func (c *Cache) startLocked(ctx context.Context, now time.Duration, wall int64) *flight {
 	if c.fl != nil {
 		return c.fl
 	}
-	if c.closed || int64(now) < c.nextTry.Load() {
+	if c.closed || c.backingOff(now, wall) {
 		return nil
 	}
 	f := &flight{done: make(chan struct{})}
@@ -576,6 +583,15 @@ func (c *Cache) startLocked(ctx context.Context, now time.Duration) *flight {
 	rctx, cancel := context.WithTimeout(sctx, c.cfg.timeout)
 	go c.run(rctx, func() { cancel(); stop(nil) }, f)
 	return f
+}
+
+// backingOff reports whether a failed refresh's backoff step still runs at
+// the clock reading (now, wall): until both clocks say it is over. A
+// suspend, which the monotonic clock does not count, ends it as the wall
+// clock (and the token server's) sees it; a wall clock stepped back cannot
+// make it last longer than its length.
+func (c *Cache) backingOff(now time.Duration, wall int64) bool {
+	return int64(now) < c.nextTry.Load() && wall < c.nextTryWall.Load()
 }
 
 // Close cancels the refresh running now, if any, and the writes to the
@@ -593,6 +609,7 @@ func (c *Cache) Close() error {
 	c.closed = true
 	// The fast path's kick then returns without taking the mutex.
 	c.nextTry.Store(math.MaxInt64)
+	c.nextTryWall.Store(math.MaxInt64)
 	if c.fl != nil {
 		c.fl.stop(ErrClosed)
 	}
@@ -650,7 +667,9 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 			// backoff, when longer than the Cache's own step.
 			wait = max(wait, min(ra, c.cfg.maxBackoff))
 		}
-		c.nextTry.Store(int64(mono() + wait))
+		m, w := c.clock()
+		c.nextTry.Store(int64(m + wait))
+		c.nextTryWall.Store(addWall(w, wait))
 		c.lastErr = err
 		if handedBack {
 			c.lastErr = ErrTokenRejected
@@ -679,6 +698,7 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 			c.failures, c.lastErr = 0, nil
 			c.rejected = Token{}
 			c.nextTry.Store(anyTime)
+			c.nextTryWall.Store(anyTime)
 		}
 		c.cur.Store(e)
 		f.tok = tok

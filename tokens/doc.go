@@ -16,7 +16,9 @@
 //     golang.org/x/oauth2's TokenSource and Source.
 //   - Static and StoreSource: API keys and fixed tokens.
 //   - Cache: caches any Source and refreshes ahead of expiry, once for all
-//     callers, with jitter and backoff; its hot path takes no lock and does
+//     callers, with jitter and backoff (expiry and backoff measured on
+//     both the monotonic and the wall clock, so a suspend neither serves
+//     an expired token nor holds a refresh); its hot path takes no lock and does
 //     not allocate. Put one in front of every source that makes network
 //     calls. WithPersistence keeps its token in a Store across restarts,
 //     written once per new token (not again when a refresh hands back the
