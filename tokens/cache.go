@@ -213,6 +213,11 @@ func WithErrorHandler(f func(error)) CacheOption {
 //     its context's error; the refresh goes on for the others. A source
 //     call still running when the timeout ends its refresh is left behind;
 //     later refreshes wait for it rather than call the source beside it.
+//   - A source's error is kept as it is (errors.Is and errors.As reach
+//     it), except that the token endpoint's answer that an
+//     *oauth2.RetrieveError in it quotes (a source built on x/oauth2
+//     without FromOAuth2; the body may echo credentials) is replaced in
+//     its message with what a *TokenError says: error code, HTTP status.
 //   - A source that panics fails the refresh with an error matching
 //     ErrNoToken (naming the panic value's type, not its text), which
 //     backs off as any failure: the source runs on the Cache's goroutine,
@@ -846,6 +851,9 @@ func (c *Cache) fetch(ctx context.Context) (Token, bool, error) {
 			ch <- a
 		}()
 		a.tok, a.err = c.src.Token(ctx)
+		// A caller's Source built on x/oauth2 quotes the token
+		// endpoint's answer in its error: taken out, as TokenError does.
+		a.err = redactSourceErr(a.err)
 	}()
 	select {
 	case a := <-ch:

@@ -29,7 +29,8 @@
 // *TokenError values: the message has the OAuth2 error code and the HTTP
 // status, never the response body; the *oauth2.RetrieveError is reachable
 // with errors.As, and errors.Is(err, ErrInvalidGrant) tells a dead grant
-// from a passing failure.
+// from a passing failure. A Cache over a caller's Source built on x/oauth2
+// takes that body out of the source's error message in the same way.
 //
 // # Secrets
 //

@@ -287,6 +287,75 @@ func (e *noAccessTokenError) Is(target error) bool {
 // (see malformedResponseError.Temporary).
 func (e *noAccessTokenError) Temporary() bool { return false }
 
+// sourceError is the error of a caller's Source whose message quoted the
+// token endpoint's answer through an *oauth2.RetrieveError in its chain
+// (a Source built on x/oauth2 without FromOAuth2): msg is that message
+// with the RetrieveError's own message (the response body, the error
+// description, which may echo credentials) replaced with what a
+// *TokenError says (error code, HTTP status), or, when the caller quoted
+// the answer in words of its own, that alone. It unwraps to the source's
+// error, so errors.Is and errors.As reach it and everything below.
+type sourceError struct {
+	err error
+	msg string
+	re  *oauth2.RetrieveError
+}
+
+func (e *sourceError) Error() string { return e.msg }
+func (e *sourceError) Unwrap() error { return e.err }
+
+// RewriteErrors returns a copy of e over rewrite(e.err) (the redaction of
+// a URL in its chain), its message scrubbed again from the rewritten
+// error's.
+func (e *sourceError) RewriteErrors(rewrite func(error) error) error {
+	c := *e
+	c.err = rewrite(e.err)
+	c.msg, _ = scrubAnswer(c.err.Error(), e.re)
+	return &c
+}
+
+// redactSourceErr returns err, a Source's error, with the token
+// endpoint's answer that an *oauth2.RetrieveError in its chain quotes
+// taken out of its message (see sourceError); err as it is when its
+// message quotes none (the package's own *TokenError, no RetrieveError).
+func redactSourceErr(err error) error {
+	re, ok := errors.AsType[*oauth2.RetrieveError](err)
+	if !ok || re == nil {
+		return err
+	}
+	msg, changed := scrubAnswer(err.Error(), re)
+	if !changed {
+		return err
+	}
+	return &sourceError{err: err, msg: msg, re: re}
+}
+
+// scrubAnswer returns msg with re's message replaced with what a
+// *TokenError says of it, or "tokens: token source failed: " and that
+// alone when msg quotes re's body, description or URI elsewhere;
+// changed is false when msg is returned as it is.
+func scrubAnswer(msg string, re *oauth2.RetrieveError) (_ string, changed bool) {
+	te := &TokenError{Code: re.ErrorCode, Err: re}
+	if re.Response != nil {
+		te.StatusCode = re.Response.StatusCode
+	}
+	teMsg := te.Error()
+	out := strings.ReplaceAll(msg, re.Error(), teMsg)
+	if quotes(out, string(re.Body)) || quotes(out, re.ErrorDescription) || quotes(out, re.ErrorURI) {
+		return "tokens: token source failed: " + teMsg, true
+	}
+	return out, out != msg
+}
+
+// quotes reports whether msg holds s, as it is or as %q writes it.
+func quotes(msg, s string) bool {
+	if s == "" {
+		return false
+	}
+	q := strconv.Quote(s)
+	return strings.Contains(msg, s) || strings.Contains(msg, q[1:len(q)-1])
+}
+
 // RefreshError is returned by a Cache when it has no valid token and its
 // refresh failed. Err is the source's error (for a backoff, the error of the
 // last attempt); Failures counts consecutive failed refreshes; RetryAt is
