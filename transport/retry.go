@@ -315,7 +315,9 @@ const (
 	StopNotRetryable StopReason = "not_retryable"
 	// StopCanceled: the call's context ended: the caller canceled it, or
 	// a deadline passed, the caller's or the total timeout's
-	// (NewTotalTimeout, which bounds the call).
+	// (NewTotalTimeout, which bounds the call). A context that had ended
+	// before the call reached the layer gets no attempt (Attempts 0, Last
+	// context.Cause of it): nothing is sent or counted.
 	StopCanceled StopReason = "canceled"
 	// StopAttempts: MaxAttempts were made.
 	StopAttempts StopReason = "attempts"
@@ -349,7 +351,8 @@ const (
 // Attempts(resp) count them: one an inner layer refused before sending
 // (breaker, throttle, egress guard) or whose connection failed counts, as
 // Last then says (0 when none could start: a wait before the first did not
-// fit the deadline, the context ended, GetBody failed), Last the error
+// fit the deadline, the context ended, before the call too, GetBody
+// failed), Last the error
 // the call ends with (the last attempt's error, a *DeadlineError, the
 // context's error...), Reason why the layer stopped, and Status the status
 // code of the last response when the layer discarded one to report a
@@ -601,6 +604,14 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	if ended(ctx) {
+		// The call's context ended before it began: no attempt starts
+		// (net/http would refuse it before dialing, after the breaker,
+		// the throttle and the attempt trace had counted it as one), and
+		// the host's budget gets no call for it.
+		closeBody(req)
+		return nil, &RetryError{Reason: StopCanceled, Last: context.Cause(ctx)}
+	}
 	host := HostKey(req.URL)
 	var now time.Time
 	cs := ownedScope(req)

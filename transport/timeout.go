@@ -564,6 +564,18 @@ func lateForDeadline(ctx context.Context) bool {
 	return ld.materialized() && ld.Err() == context.DeadlineExceeded
 }
 
+// ended reports whether ctx has ended, as ctx.Err() != nil does, without
+// the clock read (and the allocation) of the Err of a total deadline
+// nothing has waited on or released: its parent, the caller's context, is
+// asked, and its own deadline, set from a reading of the clock just
+// before, is left to the attempt.
+func ended(ctx context.Context) bool {
+	if c, ok := ctx.(*callDeadline); ok && c.err.Load() == nil && !c.ready.Load() && !c.released.Load() {
+		return c.parent.Err() != nil
+	}
+	return ctx.Err() != nil
+}
+
 // endOnClose ties the release of a lazy deadline to the end of resp: at
 // once on an error or a response without a body, else when the body is
 // closed. slot, when non-nil and unused, holds the body wrapper instead of
