@@ -27,7 +27,9 @@ const EventBudgetExhausted = "securecall.retry.budget_exhausted"
 
 // BudgetConfig configures the per-host retry budget of the retry layer:
 // over the last Window, the retries to a host may not exceed Ratio times
-// the calls made to it (rounded down), or MinRetries if that is more. Only
+// the calls made to it (rounded down, the product taken as the decimal
+// Ratio gives it: 0.7 of 90 calls is 63, though 0.7*90 is
+// 62.99999999999999 in float64), or MinRetries if that is more. Only
 // retries that are sent count: one the retry layer stops after taking it
 // (the deadline, a cooldown, GetBody, cancellation) or a layer below
 // refuses before anything reaches the host (breaker, throttle, a wait in
@@ -111,11 +113,25 @@ func (b *budget) tryRetry(now int64) bool {
 	}
 	bk.b.Add(1)
 	calls, retries := b.win.totalsThrough(now)
-	if retries > max(int64(b.ratio*float64(calls)), b.min) {
+	if retries > b.allowed(calls) {
 		b.refund(now)
 		return false
 	}
 	return true
+}
+
+// allowed returns the retries calls allow: Ratio times calls, rounded
+// down, or the floor if that is more. A product a hair below an integer
+// is float64's rounding of a decimal ratio (0.7*90 is 62.99999999999999,
+// 0.29*100 28.999999999999996): it is that integer, as the ratio written
+// in decimal gives it.
+func (b *budget) allowed(calls int64) int64 {
+	x := b.ratio * float64(calls)
+	n := math.Floor(x)
+	if r := math.Round(x); r > x && r-x <= x*1e-12 {
+		n = r
+	}
+	return max(int64(n), b.min)
 }
 
 // refund gives back a retry taken at taken (ticks, the reading tryRetry
