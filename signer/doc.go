@@ -42,7 +42,9 @@
 // policy, the key by keyid (the algorithm comes from the key; a conflicting
 // alg is refused), created within MaxAge and ClockSkew, expires, tag, the
 // MAC in constant time, Content-Digest against the body (size-capped), and
-// finally the nonce against a NonceStore. Failures are *VerifyError values
+// finally the nonce against a NonceStore (a store that is a NonceChecker,
+// as MemoryNonceStore is, is asked before the body is read, so a replay's
+// body is not read; the nonce is recorded only at the end). Failures are *VerifyError values
 // wrapping one sentinel (ErrMissingSignature, ErrInvalidSignature,
 // ErrUnknownKey, ErrStale, ErrFuture, ErrExpired, ErrReplay,
 // ErrDigestMismatch, ErrMissingComponent, ...). Use Verify directly or

@@ -138,6 +138,47 @@ type RetentionLimiter interface {
 	MaxRetention() time.Duration
 }
 
+// NonceChecker is implemented by a NonceStore that can tell, recording
+// nothing, whether a (keyID, nonce) pair is held, as MemoryNonceStore
+// does. A Verifier on such a store looks a nonce up once the signature
+// has verified and before it reads the body to check Content-Digest, so a
+// replay is refused without its body being read (at most MaxBodySize a
+// copy); on a store that is not a NonceChecker the replay is refused by
+// the claim, after the body is read. The nonce is still recorded only by
+// Claim, once the body has been checked: a request whose signature does
+// not verify, or whose body does not match its digest, records nothing.
+type NonceChecker interface {
+	// Seen reports whether the pair is held as of now: true only when a
+	// Claim with the same now would return ErrReplay. An error (a store
+	// that cannot be asked) makes the verifier go on as for a store that
+	// is not a NonceChecker: the claim decides.
+	Seen(ctx context.Context, keyID, nonce string, now time.Time) (bool, error)
+}
+
+// Seen implements NonceChecker: whether the pair was claimed and its
+// until has not passed by now (a pair held on past its until, the wall
+// clock set back, is not reported; its Claim still refuses it). It
+// records nothing. A zero MemoryNonceStore returns a *ConfigError.
+func (s *MemoryNonceStore) Seen(_ context.Context, keyID, nonce string, now time.Time) (bool, error) {
+	if s.ticks == nil {
+		return false, zeroErr(errZeroNonceStore)
+	}
+	var buf [256]byte
+	k := appendNonceKey(buf[:0], keyID, nonce)
+	nowN := unixNano(now)
+	s.mu.Lock()
+	until, ok := s.seen[string(k)]
+	s.mu.Unlock()
+	return ok && until >= nowN, nil
+}
+
+// appendNonceKey appends the store's key of the pair to dst.
+func appendNonceKey(dst []byte, keyID, nonce string) []byte {
+	dst = append(dst, keyID...)
+	dst = append(dst, 0)
+	return append(dst, nonce...)
+}
+
 // Claim implements NonceStore.
 // A zero MemoryNonceStore (not made by NewMemoryNonceStore) claims
 // nothing: it returns a *ConfigError, so a Verifier using it fails closed.
@@ -145,7 +186,8 @@ func (s *MemoryNonceStore) Claim(_ context.Context, keyID, nonce string, now, un
 	if s.ticks == nil {
 		return zeroErr(errZeroNonceStore)
 	}
-	k := keyID + "\x00" + nonce
+	var buf [256]byte
+	k := string(appendNonceKey(buf[:0], keyID, nonce))
 	nowN, untilN := unixNano(now), unixNano(until)
 	nowT := s.ticks(now)
 	s.mu.Lock()

@@ -341,7 +341,9 @@ type Result struct {
 // ErrBodyUnreadable or ErrBodyTooLarge); otherwise it returns a
 // *VerifyError wrapping the sentinel for the failure. When the signature covers content-digest, Verify reads the body
 // (at most MaxBodySize) to check it and replaces r.Body with the buffered
-// copy, so a handler can still read it.
+// copy, so a handler can still read it; when the nonce store is a
+// NonceChecker, a signature whose nonce it already holds is refused
+// (ErrReplay) before the body is read.
 //
 // now is the time Verify is called. When it read the body, the accepted
 // signature's window must not have ended by now plus the time the body
@@ -396,6 +398,11 @@ func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time
 				return nil, claims{}, err
 			}
 			return res, vs.got, nil
+		}
+		if errors.Is(err, ErrReplay) {
+			// It verified, its nonce already held (seenEarly): refused
+			// as the claim would have refused it.
+			return nil, claims{}, err
 		}
 		if firstErr == nil || errors.Is(firstErr, ErrUnknownKey) && !errors.Is(err, ErrUnknownKey) {
 			firstErr = err
@@ -698,8 +705,14 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 		return fail(ErrInvalidSignature, "")
 	}
 
-	// The digest is authentic now (covered and verified): check the body.
+	// The digest is authentic now (covered and verified): check the body,
+	// unless the nonce is already held (a replay, refused without reading it).
 	if coversDigest {
+		if !later && !vs.bodyRead {
+			if err := v.seenEarly(vs, in, now); err != nil {
+				return nil, err
+			}
+		}
 		if err := v.checkBody(vs); err != nil {
 			var ve *VerifyError
 			if errors.As(err, &ve) {
@@ -714,6 +727,23 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 		Components: in.Components, Created: in.Created, Expires: in.Expires,
 		Nonce: in.Nonce, Tag: in.Tag,
 	}, nil
+}
+
+// seenEarly refuses in, a signature that has verified and whose body is
+// yet to be read, as a replay when the nonce store is a NonceChecker that
+// holds its (keyid, nonce) already: the claim would refuse it once the
+// body had been read. Nothing is recorded; a store that cannot be asked,
+// and a pair an outer Middleware pass claimed (whether that claim stands
+// for this request is claimAll's to decide), leave it to the claim.
+func (v *Verifier) seenEarly(vs *verifyState, in *SignatureInput, now time.Time) error {
+	nc, ok := v.nonces.(NonceChecker)
+	if !ok || in.Nonce == "" || vs.outer.claimed(in, false) {
+		return nil
+	}
+	if seen, err := nc.Seen(vs.r.Context(), in.KeyID, in.Nonce, now); err != nil || !seen {
+		return nil
+	}
+	return &VerifyError{Label: in.Label, KeyID: in.KeyID, Err: ErrReplay, Detail: "nonce already used (refused before the body was read)"}
 }
 
 // coversContentDigest reports whether a signature covering c covers the

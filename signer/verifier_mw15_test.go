@@ -46,6 +46,9 @@ func (s *signalRead) Read(p []byte) (int, error) {
 // it; a Redis key expires by itself), so the claim after the body
 // would succeed. Over HTTP/1.1 and HTTP/2, the replay is refused as stale
 // and the handler runs twice (original, fresh request), not three times.
+// The store is not a NonceChecker (as a fleet.NonceStore, whose keys
+// Redis expires): a MemoryNonceStore, which is, refuses the replay before
+// its body is read (TestVerifyReplayRefusedBeforeBodyRead).
 func TestMiddlewareSlowBodyReplayAfterWindowRefused(t *testing.T) {
 	for _, h2 := range []bool{false, true} {
 		name := "h1"
@@ -60,7 +63,7 @@ func TestMiddlewareSlowBodyReplayAfterWindowRefused(t *testing.T) {
 			looked := make(chan struct{}, 1)
 			var lastErr atomic.Pointer[error]
 			v := newTestVerifier(t, VerifierOptions{
-				Keys: StaticKey(k), Clock: clk.Now,
+				Keys: StaticKey(k), Clock: clk.Now, Nonces: &countingStore{m: NewMemoryNonceStore(0)},
 				ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 					lastErr.Store(&err)
 					DefaultErrorHandler(w, r, err)
