@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -321,10 +323,23 @@ func (s *NonceStore) MaxRetention() time.Duration { return s.maxRet }
 // down.
 func (s *NonceStore) Stats() Stats { return s.h.stats() }
 
+// key returns the pair's key: Prefix + "nonce:" + the unpadded base64url
+// SHA-256 of keyID NUL nonce (fleet.md), or, when either holds a NUL (a
+// custom verifier's: signer.Verifier's are structured-field strings,
+// which hold none), of two NULs, the length of keyID (8 bytes,
+// big-endian), keyID and nonce. The first input holds one NUL, the second
+// starts with two, so no two pairs share a key, and the keys of pairs
+// without a NUL are those of before; joined by a NUL alone, ("a\x00b",
+// "c") was ("a", "b\x00c"), refused as its replay.
 func (s *NonceStore) key(keyID, nonce string) string {
 	h := sha256.New()
-	h.Write([]byte(keyID))
-	h.Write([]byte{0})
+	if strings.IndexByte(keyID, 0) < 0 && strings.IndexByte(nonce, 0) < 0 {
+		h.Write([]byte(keyID))
+		h.Write([]byte{0})
+	} else {
+		h.Write(binary.BigEndian.AppendUint64([]byte{0, 0}, uint64(len(keyID))))
+		h.Write([]byte(keyID))
+	}
 	h.Write([]byte(nonce))
 	var sum [sha256.Size]byte
 	return s.prefix + "nonce:" + base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0]))

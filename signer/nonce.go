@@ -3,8 +3,10 @@ package signer
 import (
 	"container/heap"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -172,10 +174,21 @@ func (s *MemoryNonceStore) Seen(_ context.Context, keyID, nonce string, now time
 	return ok && until >= nowN, nil
 }
 
-// appendNonceKey appends the store's key of the pair to dst.
+// appendNonceKey appends the store's key of the pair to dst: keyID NUL
+// nonce, or, when either holds a NUL (a custom verifier's: a
+// structured-field string holds none), two NULs, the length of keyID (8
+// bytes, big-endian), keyID and nonce. The first form holds one NUL, the
+// second starts with two, so no two pairs share a key; joined by a NUL
+// alone, ("a\x00b", "c") was ("a", "b\x00c").
 func appendNonceKey(dst []byte, keyID, nonce string) []byte {
+	if strings.IndexByte(keyID, 0) < 0 && strings.IndexByte(nonce, 0) < 0 {
+		dst = append(dst, keyID...)
+		dst = append(dst, 0)
+		return append(dst, nonce...)
+	}
+	dst = append(dst, 0, 0)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(len(keyID)))
 	dst = append(dst, keyID...)
-	dst = append(dst, 0)
 	return append(dst, nonce...)
 }
 
