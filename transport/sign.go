@@ -57,6 +57,13 @@ type SignConfig struct {
 // A request that cannot be signed is not sent: RoundTrip closes its body
 // and returns an error wrapping the signer's.
 //
+// Two sign layers of one stack need two labels. When next is a sign layer
+// whose Signer has cfg.Signer's label, NewSign returns a *ConfigError
+// naming SignConfig.Signer; one further down, behind other layers, is not
+// seen here, and its requests fail with signer.ErrLabelInUse (or, when
+// the process built seven other sign layers, or 15, ..., between the two,
+// the lower one replaces the upper one's signature: see signLayer.bit).
+//
 // The Signer's KeySource gets the attempt's context without the attempt
 // and its call's state, as an AuthConfig.Source does: a key it fetches
 // over a stack of this package's layers is a call of its own.
@@ -70,6 +77,9 @@ func NewSign(next http.RoundTripper, cfg SignConfig) (http.RoundTripper, error) 
 	params := cfg.Signer.Params()
 	if !slices.Contains(params, signer.ParamCreated) || !slices.Contains(params, signer.ParamNonce) {
 		return nil, configErrorf("SignConfig.Signer", nil, "the signer's parameters must include created and nonce, renewed on every attempt")
+	}
+	if below, ok := next.(*signLayer); ok && below.signer.Label() == cfg.Signer.Label() {
+		return nil, configErrorf("SignConfig.Signer", nil, "label %q is the label of the sign layer next is: the two signatures would collide on every request", cfg.Signer.Label())
 	}
 	scope, err := ownScope("SignConfig.Scope", cfg.Scope, "signatures", "nothing would be signed")
 	if err != nil {
