@@ -364,7 +364,11 @@ func (c *lazyDeadline) Err() error {
 	if err == nil {
 		return nil
 	}
-	c.err.CompareAndSwap(nil, &err)
+	// A new cell for the latch, not &err: taking err's address would put
+	// it on the heap on every call, a live deadline's nil answers too.
+	p := new(error)
+	*p = err
+	c.err.CompareAndSwap(nil, p)
 	return *c.err.Load()
 }
 
