@@ -27,8 +27,20 @@ const pinProbeLabel = "securecall-pin-probe"
 // https:// proxy is made with the client's pins). Without an
 // allowlist (no origins, no WithEgressAllowlist: any https host) every
 // pin may apply. The sets were validated by transport.NewBase.
+//
+// With TLSConfig.ServerName set, every handshake of the client sends that
+// name and is verified for it, and the pins are matched against it alone
+// (an IP address, which is sent as no name, against the IPs of the
+// server's certificate): a set that cannot apply to it is refused too,
+// with or without an allowlist.
 func (cfg *config) pinHostsErr(policy *transport.EgressPolicy, anyHost bool) error {
-	if len(cfg.pins) == 0 || anyHost {
+	if len(cfg.pins) == 0 {
+		return nil
+	}
+	if cfg.tlsConfig != nil && cfg.tlsConfig.ServerName != "" {
+		return cfg.pinServerNameErr(cfg.tlsConfig.ServerName)
+	}
+	if anyHost {
 		return nil
 	}
 	names := cfg.tlsHosts()
@@ -60,6 +72,45 @@ func (cfg *config) pinHostsErr(policy *transport.EgressPolicy, anyHost bool) err
 				Reason: "host " + strconv.Quote(h) + " matches no host the client may connect to over https (its https origins and redirect origins, the egress allowlist, the OAuth2 token endpoint, TLSConfig.ServerName, WithAllowedProxies): its pins would never be checked",
 			}}
 		}
+	}
+	return nil
+}
+
+// pinServerNameErr refuses a pin set that cannot apply to a connection
+// whose TLS server name is serverName (TLSConfig.ServerName, which
+// net/http keeps for every handshake, an https:// proxy's included), as
+// transport.Base looks the set up: a server name that is an IP address
+// is sent as none, and then only IP sets apply (those the server's
+// certificate is valid for); else the set for that name, an exact one
+// taking precedence over a wildcard covering it.
+func (cfg *config) pinServerNameErr(serverName string) error {
+	sni := canonicalHost(strings.TrimSuffix(strings.TrimPrefix(serverName, "["), "]"))
+	if i := strings.LastIndexByte(sni, '%'); i > 0 {
+		sni = sni[:i]
+	}
+	_, ipName := netip.ParseAddr(sni)
+	applies := -1 // the set for a named sni
+	if ipName != nil {
+		_, parent, _ := strings.Cut(sni, ".")
+		for i, s := range cfg.pins {
+			switch h := canonicalHost(s.Host); {
+			case h == sni:
+				applies = i
+			case applies < 0 && parent != "" && h == "*."+parent:
+				applies = i
+			}
+		}
+	}
+	for i, s := range cfg.pins {
+		_, hostErr := netip.ParseAddr(canonicalHost(s.Host))
+		if ipName == nil && hostErr == nil || ipName != nil && i == applies {
+			continue
+		}
+		return &ConfigError{Option: "WithPins", Err: &ConfigError{
+			Option: "Pins[" + strconv.Itoa(i) + "].Host",
+			Reason: "host " + strconv.Quote(canonicalHost(s.Host)) + " is never checked: TLSConfig.ServerName " +
+				strconv.Quote(serverName) + " is the server name of every TLS connection of the client, and pins are matched against it",
+		}}
 	}
 	return nil
 }

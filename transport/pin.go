@@ -54,7 +54,10 @@ type PinSet struct {
 	// matches.
 	//
 	// Names are matched against the TLS server name (SNI) of the
-	// connection. A connection to an IP literal carries no SNI, so for it
+	// connection, which a TLSConfig.ServerName replaces for every
+	// connection of the Base, whatever host is dialed: then only the set
+	// for that name applies (client.New refuses the others). A
+	// connection to an IP literal carries no SNI, so for it
 	// every pinned IP address that the verified leaf certificate is valid
 	// for applies (always including the dialed address when it is pinned).
 	// An IP written with a trailing dot ("https://127.0.0.1./", which a
