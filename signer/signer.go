@@ -830,17 +830,19 @@ func (s *Signer) addDigest(req *http.Request) error {
 	h := s.digest.getHash()
 	defer s.digest.putHash(h)
 	buf := getCopyBuf()
+	defer putCopyBuf(buf)
 	_, err = io.CopyBuffer(h, rc, *buf)
-	putCopyBuf(buf)
 	if cerr := rc.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
 		return fmt.Errorf("signer: content digest: %w", err)
 	}
-	var sum [64]byte
+	// The digest is summed into the copy buffer, free now: an array on
+	// the stack would escape through the interface call (64 B a call).
+	// The buffer then holds the digest, sent in the field anyway.
 	var field [128]byte // sha-512=: + 88 base64 characters + :
-	v := appendDigestMember(field[:0], s.digest, h.Sum(sum[:0]))
+	v := appendDigestMember(field[:0], s.digest, h.Sum((*buf)[:0]))
 	req.Header["Content-Digest"] = []string{string(v)}
 	return nil
 }
