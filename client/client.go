@@ -7,8 +7,11 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"weak"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -29,6 +32,7 @@ type Client struct {
 	redirect *transport.RedirectPolicy
 	redact   *redact.Policy
 	audit    http.RoundTripper // the audit layer; nil without WithAuditLog
+	entry    *entry
 	hc       *http.Client
 	closers  []func() error
 
@@ -86,7 +90,7 @@ func New(opts ...Option) (*Client, error) {
 		c.Close()
 		return nil, errors.New("client: internal error: the outermost layer is not transport's call trace")
 	}
-	c.rt = e
+	c.rt, c.entry = e, e
 	c.hc = &http.Client{Transport: c.rt, CheckRedirect: c.checkRedirect}
 	return c, nil
 }
@@ -117,6 +121,43 @@ type entry struct {
 	// entry showed the caller's in its place (a non-ASCII host, or a hop
 	// following such a redirect), nil otherwise.
 	redirects hops.Set[*http.Request]
+	// foreign holds the redirect responses whose hop the client's
+	// redirect policy let through as a foreign hop (checkRedirect), each
+	// until its hop comes: weak.Pointer[http.Response] -> runtime.Cleanup.
+	// The hop's Response, which http.Client keeps in the fork it makes
+	// of the hop under a Client.Timeout, where the request itself is
+	// another.
+	foreign sync.Map
+}
+
+// markForeign records that the hop following resp, the redirect
+// response http.Client got, is a foreign hop.
+func (e *entry) markForeign(resp *http.Response) {
+	if resp == nil {
+		return
+	}
+	k := weak.Make(resp)
+	cl := runtime.AddCleanup(resp, func(k weak.Pointer[http.Response]) { e.foreign.Delete(k) }, k)
+	e.foreign.Store(k, cl)
+}
+
+// dropJarCookies removes the cookies from req, a redirect hop, when the
+// redirect policy let it through as a foreign hop: http.Client adds the
+// cookies of its Jar after CheckRedirect ran (which removed the caller's
+// Cookie), under the jar's rules alone, which send a host-only cookie of
+// the client's origin to another port of its host (RFC 6265 binds no
+// cookie to a port) and a Domain cookie to every host under it.
+func (e *entry) dropJarCookies(req *http.Request) {
+	x, ok := e.foreign.LoadAndDelete(weak.Make(req.Response))
+	if !ok {
+		return
+	}
+	x.(runtime.Cleanup).Stop()
+	for name := range req.Header {
+		if strings.EqualFold(name, "Cookie") {
+			delete(req.Header, name)
+		}
+	}
 }
 
 // idleCloser is what http.Client.CloseIdleConnections looks for on its
@@ -145,6 +186,9 @@ func (e *entry) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		e.refused(req, ErrClosed, false)
 		return nil, ErrClosed
+	}
+	if hop {
+		e.dropJarCookies(req)
 	}
 	if err := checkRequest(req); err != nil {
 		closeBody(req)
@@ -484,9 +528,14 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 
 // HTTPClient returns an *http.Client that sends through the stack and
 // follows redirects under the client's redirect policy; its
-// CloseIdleConnections closes the base transport's idle connections. Note that
-// http.Client itself wraps transport errors in a *url.Error holding the full
-// URL; use Do, or redact errors yourself, if URLs carry secrets.
+// CloseIdleConnections closes the base transport's idle connections. A Jar
+// set on it sends no cookie to a foreign redirect hop (an origin of
+// WithRedirectOrigins): http.Client adds the Jar's cookies after the
+// policy ran, and the stack drops them from such a hop, as from one made
+// by an http.Client of your own whose CheckRedirect is CheckRedirect().
+// Note that http.Client itself wraps transport errors in a *url.Error
+// holding the full URL; use Do, or redact errors yourself, if URLs carry
+// secrets.
 func (c *Client) HTTPClient() *http.Client {
 	hc := *c.hc
 	return &hc
@@ -511,6 +560,10 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	err := c.redirect.Check(req, via)
 	if err != nil {
 		auditRefused(c.audit, req, err, true)
+	} else if stackhook.RedirectForeign(c.redirect, req, via) {
+		// http.Client adds its Jar's cookies to the hop after this
+		// returns: the entry drops them.
+		c.entry.markForeign(req.Response)
 	}
 	return err
 }

@@ -5,7 +5,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/securecall/securecall/internal/stackhook"
 )
+
+func init() {
+	stackhook.RedirectForeign = func(policy any, req *http.Request, via []*http.Request) bool {
+		p, ok := policy.(*RedirectPolicy)
+		return ok && len(via) > 0 && !p.isOwn(req.URL, via[0].URL)
+	}
+}
 
 // DefaultMaxRedirects is the number of redirect hops a RedirectPolicy follows
 // when MaxRedirects is zero: the 11th redirect is refused. (net/http's own
@@ -25,7 +34,13 @@ const DefaultMaxRedirects = 10
 // previous URL, query included) from the hop's request, and refuses a hop
 // that would replay a request body (307/308) to that origin. Credential
 // layers further down the stack ask their own Scope on every hop, so they
-// do not re-apply credentials to a foreign origin either.
+// do not re-apply credentials to a foreign origin either. The cookies of
+// an http.Client's Jar are added to the hop after Check ran, under the
+// jar's rules alone (a host-only cookie of the client's origin goes to
+// every port of its host, RFC 6265 §8.5): Check cannot remove them. The
+// client of package client drops them from a hop its policy let through
+// as foreign; a stack built by hand with a Jar should not allow foreign
+// redirects, or drop them itself.
 //
 // A hop to a scheme other than http and https (file, ftp, javascript...) is
 // always refused, and so are a hop from https to http, a hop whose Location

@@ -53,3 +53,10 @@ var StopBaseMetrics func(rt http.RoundTripper) bool
 // tell: a new call built from a redirected call's response keeps it). It
 // reports whether rt was such a layer. Package transport sets it.
 var AuditRefused func(rt http.RoundTripper, req *http.Request, err error, hop bool) bool
+
+// RedirectForeign reports whether req, a redirect hop the redirect policy
+// policy (a *transport.RedirectPolicy) let through, is a foreign hop: one
+// to an origin outside the client's own (the origin of via[0] when the
+// policy has none), which gets no credential. False when policy is not a
+// *transport.RedirectPolicy. Package transport sets it.
+var RedirectForeign func(policy any, req *http.Request, via []*http.Request) bool
