@@ -1132,11 +1132,13 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 	if left <= 0 {
 		return now, nil
 	}
-	if left > l.cfg.MaxRetryAfter+cooldownCapSlack {
+	if left > l.cfg.MaxRetryAfter && left-l.cfg.MaxRetryAfter > cooldownCapSlack {
 		// A cooldown longer than this layer waits, set through a shared
 		// store by a client with a longer cap (or another replica):
 		// waiting the cap and then sending would send inside the
-		// cooldown the server asked for.
+		// cooldown the server asked for. (Not MaxRetryAfter plus the
+		// slack: a cap near the largest Duration, meaning no cap, would
+		// wrap negative and refuse every cooldown.)
 		return now, &RateLimitError{Host: host, Reason: string(SourceCooldown), Wait: left, MaxWait: l.cfg.MaxRetryAfter}
 	}
 	base := min(left, l.cfg.MaxRetryAfter)
