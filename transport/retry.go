@@ -1094,63 +1094,81 @@ func (l *retryLayer) fail(ctx context.Context, host string, n, status int, err e
 // or a store's end against the reading it was given or, when both carry
 // one, the monotonic readings), so a step of the wall clock does not
 // stretch it.
+// After a wait an in-process cooldown (the layer's own, or a *Cooldowns
+// store) is read again: another call's answer (a 429 with a longer
+// Retry-After) may have extended it meanwhile, and sending at the end
+// first read would send inside it. The extension is waited out the same
+// way, the waits of one call counted together against MaxRetryAfter
+// (beyond it, the *RateLimitError). Another store, whose read may block,
+// is read once per attempt.
 func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHost, now time.Time) (time.Time, error) {
-	var t time.Time // the store's end
-	var u int64     // or the own entry's (ticks)
-	waited := false
-	if l.cooldowns != nil {
-		w0, counted := waitsOf(l.cooldowns)
-		if l.cooldownsAt != nil {
-			t = l.cooldownsAt.CooldownUntilAt(host, now)
+	var spent time.Duration // the cooldown waited out so far (without jitter)
+	for {
+		var t time.Time // the store's end
+		var u int64     // or the own entry's (ticks)
+		waited := false
+		if l.cooldowns != nil {
+			w0, counted := waitsOf(l.cooldowns)
+			if l.cooldownsAt != nil {
+				t = l.cooldownsAt.CooldownUntilAt(host, now)
+			} else {
+				t = l.cooldowns.CooldownUntil(host)
+			}
+			waited = mayHaveWaited(l.cooldowns, w0, counted)
 		} else {
-			t = l.cooldowns.CooldownUntil(host)
+			u = h.cool.until.Load()
 		}
-		waited = mayHaveWaited(l.cooldowns, w0, counted)
-	} else {
-		u = h.cool.until.Load()
-	}
-	if t.IsZero() && u == 0 {
+		if t.IsZero() && u == 0 {
+			if waited {
+				// The store may have blocked (a first read of a host): the
+				// attempt reads the clock again when it needs it.
+				return time.Time{}, nil
+			}
+			return now, nil
+		}
 		if waited {
-			// The store may have blocked (a first read of a host): the
-			// attempt reads the clock again when it needs it.
-			return time.Time{}, nil
+			// The store may have blocked, and a cooldown is set: the wait
+			// is from now, not from before the read (which would overshoot
+			// the cooldown's end by the read's time).
+			now = l.clk.Now()
 		}
-		return now, nil
-	}
-	if waited {
-		// The store may have blocked, and a cooldown is set: the wait is
-		// from now, not from before the read (which would overshoot the
-		// cooldown's end by the read's time).
+		var left time.Duration
+		if u != 0 {
+			left = time.Duration(u - l.clk.Mono(now))
+		} else {
+			left = t.Sub(now)
+		}
+		if left <= 0 {
+			return now, nil
+		}
+		// Not MaxRetryAfter plus the slack: a cap near the largest
+		// Duration, meaning no cap, would wrap negative and refuse every
+		// cooldown.
+		if total := addWaits(spent, left); total > l.cfg.MaxRetryAfter && total-l.cfg.MaxRetryAfter > cooldownCapSlack {
+			// A cooldown longer than this layer waits, set through a
+			// shared store by a client with a longer cap (or another
+			// replica), or extended while this call waited: waiting the
+			// cap and then sending would send inside the cooldown the
+			// server asked for.
+			return now, &RateLimitError{Host: host, Reason: string(SourceCooldown), Wait: total, MaxWait: l.cfg.MaxRetryAfter}
+		}
+		base := min(left, l.cfg.MaxRetryAfter)
+		wait := trimToDeadline(ctx, now, base, jitter(base, l.cfg.ServerWaitJitter), max(l.cfg.MinAttemptTime, 0))
+		if err := checkDeadline(ctx, now, wait, max(l.cfg.MinAttemptTime, 0), SourceCooldown, ErrRateLimited); err != nil {
+			return now, err
+		}
+		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(wait.Seconds()), ThrottleReasonKey.String(string(SourceCooldown)))
+		if err := sleepCtx(ctx, wait); err != nil {
+			return now, err
+		}
+		spent = addWaits(spent, base)
 		now = l.clk.Now()
+		if _, mem := l.cooldowns.(*Cooldowns); l.cooldowns != nil && !mem {
+			// Another store may block on each read (a fleet store's
+			// round trip): it is read once per wait, as before.
+			return now, nil
+		}
 	}
-	var left time.Duration
-	if u != 0 {
-		left = time.Duration(u - l.clk.Mono(now))
-	} else {
-		left = t.Sub(now)
-	}
-	if left <= 0 {
-		return now, nil
-	}
-	if left > l.cfg.MaxRetryAfter && left-l.cfg.MaxRetryAfter > cooldownCapSlack {
-		// A cooldown longer than this layer waits, set through a shared
-		// store by a client with a longer cap (or another replica):
-		// waiting the cap and then sending would send inside the
-		// cooldown the server asked for. (Not MaxRetryAfter plus the
-		// slack: a cap near the largest Duration, meaning no cap, would
-		// wrap negative and refuse every cooldown.)
-		return now, &RateLimitError{Host: host, Reason: string(SourceCooldown), Wait: left, MaxWait: l.cfg.MaxRetryAfter}
-	}
-	base := min(left, l.cfg.MaxRetryAfter)
-	wait := trimToDeadline(ctx, now, base, jitter(base, l.cfg.ServerWaitJitter), max(l.cfg.MinAttemptTime, 0))
-	if err := checkDeadline(ctx, now, wait, max(l.cfg.MinAttemptTime, 0), SourceCooldown, ErrRateLimited); err != nil {
-		return now, err
-	}
-	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(wait.Seconds()), ThrottleReasonKey.String(string(SourceCooldown)))
-	if err := sleepCtx(ctx, wait); err != nil {
-		return now, err
-	}
-	return l.clk.Now(), nil
 }
 
 // cooldownCapSlack is how far beyond MaxRetryAfter a cooldown read from
