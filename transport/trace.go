@@ -501,7 +501,8 @@ func methodOf(m string) *method {
 // "[::ffff:7f00:1]" and "127.1"). A host longer than a DNS name (253
 // bytes) is "_invalid".
 //
-// Called twice a call (call and attempt trace), it splits Host in one
+// Called by the call and attempt traces (once a Host for the http and
+// https schemes, see serverCache; per call otherwise), it splits Host in one
 // backward pass instead of four (the last '@', url.URL's Hostname and
 // Port, utf8.ValidString), which also tells whether the name is already
 // in its normal form (lower-case ASCII: only a trailing dot to drop, at
@@ -695,6 +696,55 @@ func (c *optCache[K, V]) store(k K, v V) {
 	c.m.Store(&n)
 }
 
+// server is server.address and server.port of a URL, as serverOf gives
+// them.
+type server struct {
+	host string
+	port int
+}
+
+// serverCache holds serverOf's answers by a URL's Host as written, for the
+// http and https schemes, so that a layer works them out once a Host, not
+// once a request.
+type serverCache struct {
+	http, https optCache[string, *server]
+}
+
+// maxServerKey bounds the Host a serverCache keeps: a longer one (server.address
+// "_invalid") is worked out per request.
+const maxServerKey = maxHostLen + 16
+
+// of returns server.address and server.port of u, and the cached *server
+// they come from (nil when u's are not cached: another scheme, userinfo in
+// the Host, which the cache must not keep, a Host too long, the cache
+// full).
+func (c *serverCache) of(u *url.URL) (*server, string, int) {
+	var oc *optCache[string, *server]
+	switch u.Scheme {
+	case "https":
+		oc = &c.https
+	case "http":
+		oc = &c.http
+	default:
+		h, p := serverOf(u)
+		return nil, h, p
+	}
+	m := oc.m.Load()
+	if m != nil {
+		if s, ok := (*m)[u.Host]; ok {
+			return s, s.host, s.port
+		}
+	}
+	h, p := serverOf(u)
+	if (m != nil && len(*m) >= maxCacheEntries) || len(u.Host) > maxServerKey || strings.IndexByte(u.Host, '@') >= 0 {
+		return nil, h, p
+	}
+	s := &server{h, p}
+	// A copy: u.Host is often a piece of the whole URL, query included.
+	oc.store(strings.Clone(u.Host), s)
+	return s, h, p
+}
+
 // spanKey selects the precomputed start options of a span.
 type spanKey struct {
 	m    *method
@@ -737,6 +787,7 @@ type callTrace struct {
 	duration metric.Float64Histogram
 	spans    optCache[spanKey, []trace.SpanStartOption]
 	durs     optCache[durKey, []metric.RecordOption]
+	servers  serverCache
 }
 
 // durKey selects the attribute set of a duration measurement.
@@ -796,7 +847,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	u := req.URL // the call's, whatever the layers below do with req
 	sk := spanKey{m, "", portUnknown}
 	if !c.tel.off || c.duration.Enabled(req.Context()) {
-		sk.host, sk.port = serverOf(u)
+		_, sk.host, sk.port = c.servers.of(u)
 	}
 	cc := &callScope{start: start}
 	var ctx context.Context
@@ -989,6 +1040,7 @@ type attemptTrace struct {
 	attempts metric.Int64Counter
 	spans    optCache[spanKey, []trace.SpanStartOption]
 	counts   optCache[countKey, []metric.AddOption]
+	servers  serverCache
 }
 
 // countKey selects the attribute set of an attempt count.
@@ -1013,7 +1065,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	u := req.URL // the send's, whatever the layers below do with req
 	sk := spanKey{m, "", portUnknown}
 	if !offInCall || t.attempts.Enabled(ctx) {
-		sk.host, sk.port = serverOf(u)
+		_, sk.host, sk.port = t.servers.of(u)
 	}
 	switch {
 	case offInCall:
