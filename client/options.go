@@ -393,8 +393,8 @@ func WithVisibleQueryKeys(keys ...string) Option {
 // X-Api-Key..., the WithAPIKey header and the WithSensitiveHeaders names)
 // can never be made visible: listing one is a *ConfigError. The values of
 // URL headers (Location, Content-Location, Referer, Origin, the URLs of
-// Link, its anchor parameters included) are redacted as url.full is
-// (WithVisibleQueryKeys).
+// Link, its anchor parameters included, and the URL of Refresh, its delay
+// kept) are redacted as url.full is (WithVisibleQueryKeys).
 func WithVisibleHeaders(names ...string) Option {
 	return optionFunc(func(c *config) {
 		for _, n := range names {

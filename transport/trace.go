@@ -273,9 +273,9 @@ type headerAttr struct {
 }
 
 // urlHeaders are the visible headers whose values are URLs (Link: URLs in
-// angle brackets), which may carry a secret in their query or userinfo
-// like any URL.
-var urlHeaders = []string{"Location", "Content-Location", "Referer", "Origin", "Link"}
+// angle brackets; Refresh: a delay, then the URL), which may carry a
+// secret in their query or userinfo like any URL.
+var urlHeaders = []string{"Location", "Content-Location", "Referer", "Origin", "Link", "Refresh"}
 
 func newTelemetry(cfg TraceConfig) *telemetry {
 	tp := cfg.TracerProvider
@@ -322,9 +322,12 @@ func appendHeaders(attrs []attribute.KeyValue, h http.Header, list []headerAttr,
 		if ha.url {
 			red := make([]string, len(v))
 			for i, s := range v {
-				if ha.name == "Link" {
+				switch ha.name {
+				case "Link":
 					red[i] = redactLinks(s, p)
-				} else {
+				case "Refresh":
+					red[i] = redactRefresh(s, p)
+				default:
 					red[i] = p.URLString(s)
 				}
 			}
@@ -342,6 +345,52 @@ func appendHeaders(attrs []attribute.KeyValue, h http.Header, list []headerAttr,
 		attrs = append(attrs, ha.key.StringSlice(v))
 	}
 	return attrs
+}
+
+// redactRefresh redacts, with p, the URL of a Refresh field value (the
+// HTML standard's shared declarative refresh steps: a delay of digits and
+// dots, then ";" or "," or whitespace, then the URL, which "url=" in any
+// case may precede and a ' or " may quote), as a redirect's Location is. The
+// delay and the spelling before the URL are kept; what follows a closing
+// quote, which a client ignores, is replaced with Redacted; anything that
+// is not a delay followed by that is redacted as a URL.
+func redactRefresh(v string, p *redact.Policy) string {
+	i := 0
+	for i < len(v) && (v[i] >= '0' && v[i] <= '9' || v[i] == '.' || v[i] == ' ' || v[i] == '\t') {
+		i++
+	}
+	for i < len(v) && (v[i] == ';' || v[i] == ',' || v[i] == ' ' || v[i] == '\t') {
+		i++
+	}
+	if len(v)-i >= 3 && strings.EqualFold(v[i:i+3], "url") {
+		k := i + 3
+		for k < len(v) && (v[k] == ' ' || v[k] == '\t') {
+			k++
+		}
+		if k < len(v) && v[k] == '=' {
+			k++
+			for k < len(v) && (v[k] == ' ' || v[k] == '\t') {
+				k++
+			}
+			i = k
+		}
+	}
+	head, rest := v[:i], v[i:]
+	if rest == "" {
+		return v
+	}
+	if q := rest[0]; q == '\'' || q == '"' {
+		end := strings.IndexByte(rest[1:], q)
+		if end < 0 {
+			return head + rest[:1] + p.URLString(rest[1:])
+		}
+		tail := ""
+		if end+2 < len(rest) {
+			tail = redact.Redacted
+		}
+		return head + rest[:1] + p.URLString(rest[1:1+end]) + rest[:1] + tail
+	}
+	return head + p.URLString(rest)
 }
 
 // redactLinks redacts, with p, every URL in angle brackets of a Link field
