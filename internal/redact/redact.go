@@ -45,6 +45,7 @@ var credentialHeaders = [...]string{
 	"Cookie",
 	"Cookie2",
 	"Set-Cookie",
+	"Set-Cookie2", // RFC 2965 (obsolete): a session cookie, as Set-Cookie
 	"Signature",
 	"Signature-Input",
 	"X-Api-Key",
