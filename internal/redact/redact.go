@@ -157,8 +157,10 @@ func (p *Policy) allowsRawKey(raw string) bool {
 // sends as it is: a '?' in it begins the query (continued by RawQuery),
 // redacted as one, and a '#' begins a fragment, dropped. The path is
 // shown as it is, except in a URL with a scheme and no host, whose path
-// holding an '@' may be a userinfo ("https:///user:pw@host"): it is then
-// replaced with Redacted.
+// holding an '@' may be a userinfo ("https:///user:pw@host"), and in a URL
+// built by hand with neither scheme, host nor User whose path begins with
+// "//" and holds an '@' (written "//user:pw@host/x", a network-path
+// reference): it is then replaced with Redacted.
 //
 // A URL without userinfo, query or fragment costs one allocation.
 func (p *Policy) URL(u *url.URL) string {
@@ -206,13 +208,18 @@ func (p *Policy) URL(u *url.URL) string {
 	}
 	host := stripUserinfo(u.Host)
 	path := u.EscapedPath()
-	if host == "" && u.Scheme != "" && strings.IndexByte(path, '@') >= 0 {
+	if host == "" && strings.IndexByte(path, '@') >= 0 &&
+		(u.Scheme != "" || u.User == nil && strings.HasPrefix(path, "//")) {
 		// "https:///user:pw@host/x" or "https:/user:pw@host/x": no host
 		// for url.Parse, which leaves the userinfo in the path, but one
-		// for WHATWG parsers and readers.
+		// for WHATWG parsers and readers. Without a scheme, a path
+		// "//user:pw@host/x" (a URL built by hand) is written as a
+		// network-path reference, read as userinfo by every reader.
 		b.Grow(len(u.Scheme) + 1 + len(Redacted) + queryLen(u.RawQuery))
-		b.WriteString(u.Scheme)
-		b.WriteByte(':')
+		if u.Scheme != "" {
+			b.WriteString(u.Scheme)
+			b.WriteByte(':')
+		}
 		b.WriteString(Redacted)
 		p.writeQuery(&b, u.RawQuery)
 		return b.String()
