@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -214,6 +215,33 @@ func (h *health) failed(now time.Time, err error) {
 	if h.down.CompareAndSwap(false, true) {
 		h.degraded.Add(context.Background(), 1, h.attrs)
 	}
+}
+
+// keyFailed records a call that Redis answered with an error about the
+// value of the key it used (keyFault): counted as a Redis error, and Redis,
+// which answered, is up.
+func (h *health) keyFailed() {
+	h.errs.Add(1)
+	h.errCount.Add(context.Background(), 1, h.attrs)
+	h.ok()
+}
+
+// keyFault reports whether err is Redis's refusal of a call for the value
+// its key holds, something else's value under the store's prefix: the key
+// holds another type (WRONGTYPE, also from a script's redis.call), or a
+// script failed on it at run time (the quota's GCRA script reads the key
+// as a number: "ERR user_script:25: bad argument #1 to 'max'"). Redis is
+// up and serves other keys, so such a call says nothing about Redis
+// (unlike READONLY, OOM, LOADING or a network error). The forms are Redis
+// 7's; a server that words them otherwise is judged as before (a failed
+// call, Redis marked down).
+func keyFault(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	m := re.Error()
+	return strings.HasPrefix(m, "WRONGTYPE ") || strings.HasPrefix(m, "ERR user_script:")
 }
 
 // poolExhausted reports whether err is go-redis's report that every

@@ -194,6 +194,11 @@ type QuotaOptions struct {
 //     no free connection) and transport.ErrRateLimited; nothing is sent
 //     beyond the leases already held.
 //
+// A lease Redis refuses for the value its key holds (something else's:
+// WRONGTYPE, or a string the GCRA script cannot read as a number) does not
+// mark Redis down: that quota's callers get the Policy, and it asks Redis
+// again a ProbeInterval later, while every other quota keeps leasing.
+//
 // Requests granted locally during an outage are not charged to Redis
 // afterwards, and a restarted Redis starts every quota with a full burst:
 // right after an outage the fleet may send up to one more Burst.
@@ -252,11 +257,15 @@ type quotaState struct {
 	mu        sync.Mutex
 	flight    *flight // the lease in progress, nil when none
 	notBefore int64   // no lease before this (ticks) after a short one
-	backoff   int     // doublings of the wait between short leases
-	rate      float64 // estimated consumption, tokens per second (EWMA)
-	leases    int64   // Redis leases that answered
-	leased    int64   // tokens granted by them
-	expired   int64   // tokens dropped unused
+	// faultUntil: no lease before this (ticks) after Redis refused one
+	// for the key's value (keyFault); fault is that refusal.
+	faultUntil int64
+	fault      error
+	backoff    int     // doublings of the wait between short leases
+	rate       float64 // estimated consumption, tokens per second (EWMA)
+	leases     int64   // Redis leases that answered
+	leased     int64   // tokens granted by them
+	expired    int64   // tokens dropped unused
 }
 
 // unlimited is the state of hosts without a quota.
@@ -498,7 +507,7 @@ func (q *Quota) leaseAhead(st *quotaState, now time.Time) {
 	if nx := st.next.Load(); nx != nil && n < nx.expires {
 		return // one is already waiting
 	}
-	if st.flight != nil || n < st.notBefore || !q.h.try(now) {
+	if st.flight != nil || n < st.notBefore || n < st.faultUntil || !q.h.try(now) {
 		return
 	}
 	f := &flight{done: make(chan struct{}), ahead: true}
@@ -534,6 +543,11 @@ func (q *Quota) slow(ctx context.Context, st *quotaState) (time.Duration, error)
 				d := time.Duration(st.notBefore - n)
 				st.mu.Unlock()
 				return min(d, st.limit.Period), nil
+			}
+			if n < st.faultUntil { // the key's value is unreadable
+				cause := st.fault
+				st.mu.Unlock()
+				return q.degraded(ctx, st, now, cause)
 			}
 			if !q.h.try(now) {
 				st.mu.Unlock()
@@ -593,8 +607,16 @@ func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
 	defer close(f.done)
 	st.flight = nil
 	if err != nil {
-		q.h.failed(now, err)
 		f.err = err
+		if keyFault(err) {
+			// Redis answered: the fault is this quota's key, not Redis.
+			// Only this quota applies the Policy, until a ProbeInterval
+			// has passed; the other quotas keep leasing.
+			q.h.keyFailed()
+			st.faultUntil, st.fault = q.h.clk.After(now, q.h.probeEvery), err
+			return
+		}
+		q.h.failed(now, err)
 		return
 	}
 	q.h.ok()
