@@ -161,8 +161,14 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // any value with a control character (a CR/LF would fail every request
 // until the token expired), ErrMalformedToken. The store
 // is called on the refreshing goroutine: a panic in it is such a failure,
-// a *StoreError naming the panic value's type (never its text). Default:
-// no persistence.
+// a *StoreError naming the panic value's type (never its text).
+// Over a Refresher, key must not be the one the Refresher keeps its
+// refresh token under in the same store (s itself, or a CachedStore or
+// Chain reaching it, a FileStore over its directory, a keyring Store of
+// its service): the access token would overwrite the refresh token, and
+// the Refresher's next refresh would send it and lose the grant. NewCache
+// refuses it with a *ConfigError naming WithPersistence. Default: no
+// persistence.
 func WithPersistence(s Store, key string) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.store, c.storeKey = s, key })
 }
@@ -404,6 +410,12 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 		}
 		if err := ValidateKey(cfg.storeKey); err != nil {
 			return nil, &ConfigError{Option: "WithPersistence", Err: err}
+		}
+		if r, ok := src.(*Refresher); ok && r.sem != nil && r.key == cfg.storeKey && mayShareStore(cfg.store, r.store) {
+			// The access token's JSON would overwrite the refresh token:
+			// the Refresher's next read takes it for a rotated refresh
+			// token, and the grant is lost (invalid_grant).
+			return nil, configErr("WithPersistence", "key %q holds the Refresher's refresh token in the same store; persist the access token under another key", cfg.storeKey)
 		}
 	}
 	// A century is as good as no cap ("max" given as the largest

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -98,3 +99,57 @@ type noTokenError struct{ err error }
 
 func (e noTokenError) Error() string   { return e.err.Error() }
 func (e noTokenError) Unwrap() []error { return []error{e.err, ErrNoToken} }
+
+// mayShareStore reports whether a and b may write the same secrets: a
+// store, or a CachedStore or Chain over it, reaches the other's store, a
+// FileStore over the other's directory, or a store naming the other's
+// keyring service (keyring.Store's Service, of the same type).
+func mayShareStore(a, b Store) bool {
+	for _, x := range storeLeaves(a, nil) {
+		for _, y := range storeLeaves(b, nil) {
+			if sameStore(x, y) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// storeLeaves appends the stores s writes through: s itself, or a
+// CachedStore's backend, or each backend of a Chain (a Set reaches every
+// fallback that holds the key).
+func storeLeaves(s Store, out []Store) []Store {
+	switch st := s.(type) {
+	case *CachedStore:
+		if st.s != nil {
+			return storeLeaves(st.s, out)
+		}
+	case *Chain:
+		for _, l := range st.links {
+			out = storeLeaves(l.Store, out)
+		}
+		return out
+	}
+	return append(out, s)
+}
+
+// sameStore reports whether a and b are one store: equal values, FileStores
+// over one directory, or stores of one type naming one service.
+func sameStore(a, b Store) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false // a store type whose values == cannot compare
+		}
+	}()
+	if a == b {
+		return true
+	}
+	if fa, ok := a.(*FileStore); ok {
+		fb, ok := b.(*FileStore)
+		return ok && fa.dir != "" && fa.dir == fb.dir
+	}
+	type named interface{ Service() string }
+	na, ok1 := a.(named)
+	nb, ok2 := b.(named)
+	return ok1 && ok2 && reflect.TypeOf(a) == reflect.TypeOf(b) && na.Service() == nb.Service()
+}
