@@ -51,7 +51,8 @@ var (
 	// cannot go in a bearer Authorization header (RFC 6750 §2.1): one with
 	// a space, a comma, a quote, a backslash, a control character (CR/LF
 	// would inject a header) or a byte outside ASCII. The token is not
-	// used; the error matches ErrNoToken too.
+	// used; the error matches ErrNoToken too. StoreSource reports it for a
+	// stored secret no header can carry (see StoreSource).
 	ErrMalformedToken = errors.New("tokens: malformed access token")
 	// ErrMalformedResponse: the token endpoint's success answer cannot be
 	// read as a token response (RFC 6749 §5.1): its expires_in is negative,

@@ -2,8 +2,12 @@ package tokens
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/securecall/securecall/internal/ascii"
 )
 
 // Store holds secrets (client secrets, private keys, refresh tokens, API
@@ -74,6 +78,14 @@ func FromStore(s Store, key string) SecretFunc {
 // token) and no expiry. It reads s on every call: put a Cache in front of it
 // (NewCache) so the hot path does not touch the store, and Invalidate the
 // cached token to pick up a rotated secret.
+//
+// A secret no header can carry is no token: one with a control character
+// (the trailing newline of a value provisioned with echo; see FileStore's
+// WithTrimNewline), or, for typ "Bearer", one a bearer header cannot carry
+// (space, comma, quote, backslash, non-ASCII character). Token returns an
+// error naming the key, never the value, matching ErrMalformedToken and
+// ErrNoToken, and reads the store again on the next call. An empty secret
+// is ErrNoToken.
 func StoreSource(s Store, key, typ string) Source {
 	return SourceFunc(func(ctx context.Context) (Token, error) {
 		b, err := s.Get(ctx, key)
@@ -83,6 +95,17 @@ func StoreSource(s Store, key, typ string) Source {
 		defer clear(b)
 		if len(b) == 0 {
 			return Token{}, &StoreError{Backend: "source", Op: "get", Key: key, Err: ErrNoToken}
+		}
+		// net/http refuses a header value with a control character, so
+		// every call would fail with its error, which names neither the
+		// key nor the cause. The value is not quoted: it is the secret.
+		if ascii.HasCTL(string(b)) {
+			return Token{}, &StoreError{Backend: "source", Op: "get", Key: key, Err: noTokenError{ErrMalformedToken},
+				Cause: errors.New("the stored value has a control character (a trailing newline?), which no header carries")}
+		}
+		if strings.EqualFold(typ, "Bearer") && checkAccessToken(string(b)) != nil {
+			return Token{}, &StoreError{Backend: "source", Op: "get", Key: key, Err: noTokenError{ErrMalformedToken},
+				Cause: errors.New("the stored value has a character a bearer header cannot carry (space, comma, quote, backslash, non-ASCII; RFC 6750 §2.1)")}
 		}
 		return NewToken(string(b), typ, time.Time{}), nil
 	})
