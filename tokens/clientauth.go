@@ -25,6 +25,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
+
+	"github.com/securecall/securecall/internal/ascii"
 )
 
 // DefaultAssertionLifetime is how long a private_key_jwt client assertion
@@ -55,13 +57,18 @@ type authParams struct {
 // ClientSecretBasic authenticates with the client secret in an HTTP Basic
 // Authorization header (the RFC 6749 default). secret is called for every
 // token request, so a rotated secret in a store is picked up: use
-// FromStore(cachedStore, key), or StaticSecret.
+// FromStore(cachedStore, key), or StaticSecret. A secret that is empty or
+// has a control character (the trailing newline of a value provisioned
+// with echo; no client secret has one, RFC 6749 Appendix A.2) is not
+// sent: the token request fails with an error matching ErrNoToken that
+// never quotes it.
 func ClientSecretBasic(secret SecretFunc) ClientAuth {
 	return secretAuth{secret: secret, style: oauth2.AuthStyleInHeader}
 }
 
 // ClientSecretPost authenticates with client_id and client_secret in the
-// form body. Prefer ClientSecretBasic unless the server requires this.
+// form body, the secret checked as ClientSecretBasic's is. Prefer
+// ClientSecretBasic unless the server requires this.
 func ClientSecretPost(secret SecretFunc) ClientAuth {
 	return secretAuth{secret: secret, style: oauth2.AuthStyleInParams}
 }
@@ -94,6 +101,12 @@ func (a secretAuth) prepare(ctx context.Context, _, _ string) (authParams, error
 	clear(b)
 	if s == "" {
 		return authParams{}, fmt.Errorf("tokens: client secret is empty: %w", ErrNoToken)
+	}
+	if ascii.HasCTL(s) {
+		// No client secret (*VSCHAR, RFC 6749 Appendix A.2): the server
+		// would answer invalid_client, as if the client were gone. The
+		// secret is not quoted.
+		return authParams{}, fmt.Errorf("tokens: client secret has a control character (a trailing newline?), which no client secret has (RFC 6749 Appendix A.2): %w", ErrNoToken)
 	}
 	return authParams{secret: s, style: a.style}, nil
 }
