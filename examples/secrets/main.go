@@ -27,10 +27,13 @@
 // oauth-client-key, refresh-token, api-key, access-token, signing-key) and
 // whether each is set: go-keyring cannot enumerate a service's items.
 //
+// -dir and the keyring's flags (-service, -timeout) choose one store or
+// the other: given together, they are a command line it cannot run.
+//
 // It exits with 0 on success, 1 when the store fails (a missing key, a
 // locked keyring, an empty or too long value), and 2 for -h, no command,
 // or a command line it cannot run (an unknown command or flag, a missing
-// or extra argument).
+// or extra argument, -dir with -service or -timeout).
 package main
 
 import (
@@ -45,6 +48,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -117,6 +121,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err := fs.Parse(args); err != nil {
 		return usage(err)
+	}
+	if *dir != "" {
+		// -dir is the other store: a keyring flag beside it would be
+		// ignored, and the secret land where the user did not say.
+		var keyringFlags []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "service" || f.Name == "timeout" {
+				keyringFlags = append(keyringFlags, "-"+f.Name)
+			}
+		})
+		if len(keyringFlags) > 0 {
+			return usage(fmt.Errorf("-dir chooses a directory of files instead of the OS keyring; %s is for the keyring: give one store", strings.Join(keyringFlags, " and ")))
+		}
 	}
 	if store == nil {
 		var err error
