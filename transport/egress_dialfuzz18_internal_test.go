@@ -1,0 +1,625 @@
+package transport
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/fnv"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/net/idna"
+)
+
+// The property FuzzEgressDialedAddress checks: whatever the URL host (and
+// Host header) of a request, when the egress layer and the SSRF-safe
+// dialer let it through, the address Go's dialer is about to connect to
+// (net/http's own parsing of the URL, Go's resolver, here answered by an
+// in-process DNS stub) is one the allowlist allows for that scheme and
+// port and the dialer's deny list does not deny, and the Host header
+// net/http would send names an allowed host. The stack is the one
+// client.New builds (egress layer over the base transport, the dialer
+// configured from DialAllowances as client.dialConfig does); the dial is
+// stopped in the dialer's Control hook once the dialer's own check has
+// passed, so nothing is connected.
+
+// fuzzPolicy is one configuration of the egress allowlist and the dialer.
+type fuzzPolicy struct {
+	allow     []string
+	allowHTTP bool
+	networks  []netip.Prefix
+}
+
+var fuzzPolicies = []fuzzPolicy{
+	{
+		allow: []string{
+			"api.example.com", "*.svc.example.com:*", "https://10.0.0.5:8443",
+			"[::ffff:10.1.2.3]", "http://127.0.0.1:8080", "[fd00::5]",
+			"bücher.example", "http://localhost:8081", "[2001:db8::7]:9443",
+		},
+		allowHTTP: true,
+		networks: []netip.Prefix{
+			netip.MustParsePrefix("192.168.0.0/16"),
+			netip.MustParsePrefix("169.254.0.0/16"),
+			netip.MustParsePrefix("100.64.0.0/10"),
+		},
+	},
+	{
+		allow:    []string{"api.example.com", "*.svc.example.com", "10.0.0.5", "[::ffff:10.1.2.3]:8443"},
+		networks: []netip.Prefix{netip.MustParsePrefix("64:ff9b::/96")},
+	},
+	{}, // no allowlist: any https host, the dialer alone checks addresses
+	{
+		allow:     nil,
+		allowHTTP: true,
+		networks:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("fe80::/10")},
+	},
+}
+
+// fuzzDNS is the stub zone: names not listed below svc.example.com
+// resolve to an address of fuzzPool chosen by the name's hash (the
+// attacker's DNS answers as it likes); other names do not exist.
+var fuzzDNS = map[string][]netip.Addr{
+	"api.example.com.":        {netip.MustParseAddr("93.184.216.34")},
+	"xn--bcher-kva.example.":  {netip.MustParseAddr("93.184.216.35")},
+	"a.svc.example.com.":      {netip.MustParseAddr("10.0.0.5")},
+	"meta.svc.example.com.":   {netip.MustParseAddr("169.254.169.254")},
+	"lo.svc.example.com.":     {netip.MustParseAddr("127.0.0.1")},
+	"mapped.svc.example.com.": {netip.MustParseAddr("::ffff:169.254.169.254")},
+	"nat.svc.example.com.":    {netip.MustParseAddr("64:ff9b::a9fe:a9fe")},
+	"nat8.svc.example.com.":   {netip.MustParseAddr("64:ff9b::808:808")},
+	"evil.example.":           {netip.MustParseAddr("127.0.0.1")},
+	"127.1.":                  {netip.MustParseAddr("127.0.0.1")},
+}
+
+var fuzzPool = []netip.Addr{
+	netip.MustParseAddr("93.184.216.34"),
+	netip.MustParseAddr("10.0.0.5"),
+	netip.MustParseAddr("10.0.0.6"),
+	netip.MustParseAddr("127.0.0.1"),
+	netip.MustParseAddr("169.254.169.254"),
+	netip.MustParseAddr("169.254.1.1"),
+	netip.MustParseAddr("192.168.1.1"),
+	netip.MustParseAddr("100.100.100.200"),
+	netip.MustParseAddr("168.63.129.16"),
+	netip.MustParseAddr("::1"),
+	netip.MustParseAddr("::ffff:127.0.0.1"),
+	netip.MustParseAddr("::ffff:10.1.2.3"),
+	netip.MustParseAddr("64:ff9b::7f00:1"),
+	netip.MustParseAddr("64:ff9b::808:808"),
+	netip.MustParseAddr("2002:7f00:1::"),
+	netip.MustParseAddr("fd00::5"),
+	netip.MustParseAddr("fd00:ec2::254"),
+	netip.MustParseAddr("2606:4700::1111"),
+	netip.MustParseAddr("::127.0.0.1"),
+	netip.MustParseAddr("0.0.0.0"),
+}
+
+func fuzzLookup(name string) []netip.Addr {
+	name = strings.ToLower(name)
+	if a, ok := fuzzDNS[name]; ok {
+		return a
+	}
+	if strings.HasSuffix(name, ".svc.example.com.") {
+		h := fnv.New32a()
+		h.Write([]byte(name))
+		return []netip.Addr{fuzzPool[h.Sum32()%uint32(len(fuzzPool))]}
+	}
+	return nil
+}
+
+// fuzzResolver answers every query from fuzzLookup over an in-memory
+// stream (Go's resolver speaks DNS over TCP framing to a Conn that is no
+// PacketConn), never the network.
+func fuzzResolver() *net.Resolver {
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		c, s := net.Pipe()
+		go serveFuzzDNS(s)
+		return c, nil
+	}}
+}
+
+func serveFuzzDNS(c net.Conn) {
+	defer c.Close()
+	for {
+		var l [2]byte
+		if _, err := io.ReadFull(c, l[:]); err != nil {
+			return
+		}
+		msg := make([]byte, binary.BigEndian.Uint16(l[:]))
+		if _, err := io.ReadFull(c, msg); err != nil {
+			return
+		}
+		var p dnsmessage.Parser
+		h, err := p.Start(msg)
+		if err != nil {
+			return
+		}
+		q, err := p.Question()
+		if err != nil {
+			return
+		}
+		addrs := fuzzLookup(q.Name.String())
+		rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionAvailable: true}
+		if addrs == nil {
+			rh.RCode = dnsmessage.RCodeNameError
+		}
+		b := dnsmessage.NewBuilder(make([]byte, 2, 512), rh)
+		b.EnableCompression()
+		_ = b.StartQuestions()
+		_ = b.Question(q)
+		_ = b.StartAnswers()
+		rr := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 1}
+		for _, a := range addrs {
+			switch {
+			case q.Type == dnsmessage.TypeA && a.Is4():
+				_ = b.AResource(rr, dnsmessage.AResource{A: a.As4()})
+			case q.Type == dnsmessage.TypeAAAA && !a.Is4():
+				_ = b.AAAAResource(rr, dnsmessage.AAAAResource{AAAA: a.As16()})
+			}
+		}
+		out, err := b.Finish()
+		if err != nil {
+			return
+		}
+		binary.BigEndian.PutUint16(out, uint16(len(out)-2))
+		if _, err := c.Write(out); err != nil {
+			return
+		}
+	}
+}
+
+// errFuzzStop stops a dial the dialer's check let through.
+var errFuzzStop = errors.New("fuzz: dial stopped after the check")
+
+type fuzzDial struct {
+	mu      sync.Mutex
+	dialed  []string // addresses net/http handed the dialer ("host:port")
+	control []string // addresses the socket was about to connect ("ip:port")
+}
+
+// fuzzStack builds the stack client.New builds for policy fp: the egress
+// layer over the base transport, whose dialer is configured as
+// client.dialConfig configures it, its resolver the stub and its dials
+// recorded and stopped.
+func fuzzStack(t *testing.T, fp fuzzPolicy) (http.RoundTripper, *fuzzDial, *EgressPolicy, DialConfig) {
+	t.Helper()
+	p, err := NewEgressPolicy(EgressConfig{Allow: fp.allow, AllowHTTP: fp.allowHTTP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, ports, anyPort := p.DialAllowances()
+	dc := DialConfig{AllowPrefixes: slices.Clone(fp.networks), AnyPort: anyPort, Resolver: fuzzResolver(), Timeout: 5 * time.Second}
+	for _, a := range addrs {
+		dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(a, a.BitLen()))
+		if a.Is4In6() {
+			u := a.Unmap()
+			dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(u, u.BitLen()))
+		}
+	}
+	if !anyPort {
+		dc.Ports = append([]uint16{80, 443}, ports...)
+		slices.Sort(dc.Ports)
+		dc.Ports = slices.Compact(dc.Ports)
+	}
+	sd, err := NewSafeDialer(dc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &fuzzDial{}
+	sd.d.Control = func(network, address string, c syscall.RawConn) error {
+		if err := sd.control(network, address, c); err != nil {
+			return err
+		}
+		rec.mu.Lock()
+		rec.control = append(rec.control, address)
+		rec.mu.Unlock()
+		return errFuzzStop
+	}
+	b, err := NewBase(BaseConfig{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		rec.mu.Lock()
+		rec.dialed = append(rec.dialed, addr)
+		rec.mu.Unlock()
+		return sd.DialContext(ctx, network, addr)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.CloseIdleConnections)
+	return NewEgressWithPolicy(b, p), rec, p, dc
+}
+
+// refDenied is the reference deny list: the IANA special-purpose ranges
+// and the Azure WireServer.
+var refDeniedV4 = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.0.0.0/24"), netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("192.88.99.0/24"), netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("224.0.0.0/4"),
+	netip.MustParsePrefix("240.0.0.0/4"), netip.MustParsePrefix("168.63.129.16/32"),
+}
+
+var refDeniedV6 = []netip.Prefix{
+	netip.MustParsePrefix("2001::/23"), netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("2002::/16"), netip.MustParsePrefix("3fff::/20"),
+}
+
+var refMetadata = []netip.Addr{
+	netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("fd00:ec2::254"),
+	netip.MustParseAddr("fd20:ce::254"), netip.MustParseAddr("fd00:c1::a9fe:a9fe"),
+	netip.MustParseAddr("169.254.170.2"), netip.MustParseAddr("169.254.170.23"),
+	netip.MustParseAddr("fd00:ec2::23"), netip.MustParseAddr("100.100.100.200"),
+	netip.MustParseAddr("168.63.129.16"),
+}
+
+// refAddrOK reports whether the reference lets the dialer connect to a
+// (its zone ignored) with the dialer's allowed prefixes.
+func refAddrOK(a netip.Addr, allow []netip.Prefix) bool {
+	a = a.WithZone("").Unmap()
+	allowed, named := false, false
+	for _, p := range allow {
+		if p.Addr().Is4() != a.Is4() {
+			continue
+		}
+		if p.Contains(a) {
+			allowed = true
+			named = named || p.Bits() == a.BitLen()
+		}
+	}
+	if slices.Contains(refMetadata, a) && !named {
+		return false
+	}
+	if allowed {
+		if netip.MustParsePrefix("64:ff9b::/96").Contains(a) {
+			b := a.As16()
+			return refAddrOK(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), allow)
+		}
+		return true
+	}
+	if a.Is4() {
+		for _, p := range refDeniedV4 {
+			if p.Contains(a) {
+				return false
+			}
+		}
+		return true
+	}
+	if !netip.MustParsePrefix("2000::/3").Contains(a) {
+		return false
+	}
+	for _, p := range refDeniedV6 {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
+
+// refHostOK reports whether the reference allowlist lets scheme://host:port
+// through: host as net/http dials or sends it (no brackets).
+func refHostOK(fp fuzzPolicy, scheme, host string, port int) bool {
+	if scheme != "https" && !(scheme == "http" && fp.allowHTTP) {
+		return false
+	}
+	if len(fp.allow) == 0 {
+		return true
+	}
+	var addr netip.Addr
+	isAddr := false
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return false
+		}
+		addr, isAddr = a.Unmap(), true
+	} else {
+		host = strings.ToLower(strings.TrimSuffix(host, "."))
+	}
+	for _, e := range fp.allow {
+		es, rest, ok := strings.Cut(e, "://")
+		if !ok {
+			es, rest = "", e
+		}
+		eh, ep := rest, ""
+		if strings.HasPrefix(rest, "[") {
+			i := strings.IndexByte(rest, ']')
+			eh, ep = rest[1:i], strings.TrimPrefix(rest[i+1:], ":")
+		} else if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+			eh, ep = rest[:i], rest[i+1:]
+		}
+		if es != "" && es != scheme {
+			continue
+		}
+		switch ep {
+		case "*":
+		case "":
+			if !(scheme == "https" && port == 443 || scheme == "http" && port == 80) {
+				continue
+			}
+		default:
+			if strconv.Itoa(port) != ep {
+				continue
+			}
+		}
+		if ea, err := netip.ParseAddr(eh); err == nil {
+			if isAddr && ea.Unmap() == addr {
+				return true
+			}
+			continue
+		}
+		if isAddr {
+			continue
+		}
+		if eh == "bücher.example" {
+			eh = "xn--bcher-kva.example"
+		}
+		if d, ok := strings.CutPrefix(eh, "*"); ok {
+			if len(host) > len(d) && strings.HasSuffix(host, d) {
+				return true
+			}
+		} else if host == eh {
+			return true
+		}
+	}
+	return false
+}
+
+// sentHost returns the host the base transport writes in the Host header
+// of req (a non-ASCII host in idna.Lookup's form, as the base converts it,
+// then Request.write: Host over URL.Host, punycode, no zone), and whether
+// it would send one at all.
+func sentHost(req *http.Request) (string, bool) {
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	if isASCII(host) || strings.HasPrefix(host, "[") {
+		// as written
+	} else if hh, port, err := net.SplitHostPort(host); err == nil {
+		if a, err := idna.Lookup.ToASCII(hh); err == nil {
+			host = a + ":" + port
+		}
+	} else if a, err := idna.Lookup.ToASCII(host); err == nil {
+		host = a
+	}
+	h, err := httpguts.PunycodeHostPort(host)
+	if err != nil {
+		return "", false
+	}
+	if i := strings.IndexByte(h, '%'); strings.HasPrefix(h, "[") && i >= 0 {
+		if j := strings.LastIndexByte(h[i:], ']'); j >= 0 {
+			h = h[:i] + h[i+j:]
+		}
+	}
+	if !httpguts.ValidHostHeader(h) {
+		return "", false
+	}
+	return h, true
+}
+
+func FuzzEgressDialedAddress(f *testing.F) {
+	seeds := []struct {
+		policy    uint8
+		https     bool
+		handBuilt bool
+		authority string
+		host      string
+	}{
+		{0, true, false, "api.example.com", ""},
+		{0, true, false, "API.Example.COM.", ""},
+		{0, true, false, "api.example.com:0443", ""},
+		{0, true, false, "api.example.com:", ""},
+		{0, true, false, "api.example.com:0", ""},
+		{0, true, false, "api.example.com:65536", ""},
+		{0, true, false, "api.example.com:443", "evil.example"},
+		{0, true, false, "api.example.com", "api.example.com:8443"},
+		{0, true, false, "u:p@api.example.com", ""},
+		{0, true, false, "api.example.com@169.254.169.254", ""},
+		{0, true, false, "a.svc.example.com:9000", ""},
+		{0, true, false, "meta.svc.example.com", ""},
+		{0, true, false, "mapped.svc.example.com", ""},
+		{0, true, false, "nat.svc.example.com", ""},
+		{0, true, false, "lo.svc.example.com:8080", ""},
+		{0, true, false, "10.0.0.5:8443", ""},
+		{0, true, false, "10.0.0.5:08443", ""},
+		{0, true, false, "[::ffff:10.0.0.5]:8443", ""},
+		{0, true, false, "[::ffff:a00:5]:8443", ""},
+		{0, true, false, "[::10.0.0.5]:8443", ""},
+		{0, true, false, "[64:ff9b::a00:5]:8443", ""},
+		{0, true, false, "167772165:8443", ""},
+		{0, true, false, "0xa.0.0.5:8443", ""},
+		{0, true, false, "012.0.0.5:8443", ""},
+		{0, true, false, "10.5:8443", ""},
+		{0, true, false, "10.1.2.3", ""},
+		{0, true, false, "[::ffff:10.1.2.3]", ""},
+		{0, true, false, "[::ffff:10.1.2.3%25lo]", ""},
+		{0, true, false, "[fd00::5]", ""},
+		{0, true, false, "[fd00::5%25lo]", ""},
+		{0, true, false, "[FD00:0::5]:443", ""},
+		{0, true, false, "[2001:db8::7]:9443", ""},
+		{0, false, false, "127.0.0.1:8080", ""},
+		{0, false, false, "127.1:8080", ""},
+		{0, false, false, "2130706433:8080", ""},
+		{0, false, false, "0x7f.0.0.1:8080", ""},
+		{0, false, false, "0177.0.0.1:8080", ""},
+		{0, false, false, "127.0.0.1.:8080", ""},
+		{0, false, false, "[::ffff:127.0.0.1]:8080", ""},
+		{0, false, false, "[::1]:8080", ""},
+		{0, false, false, "localhost:8081", ""},
+		{0, false, false, "LOCALHOST.:8081", ""},
+		{0, false, false, "localhost:8081", "evil.example:8081"},
+		{0, false, false, "127.0.0.1:8080", "[::1]:8080"},
+		{0, true, false, "b%C3%BCcher.example", ""},
+		{0, true, false, "bücher.example", ""},
+		{0, true, false, "BÜCHER.example", ""},
+		{0, true, false, "xn--bcher-kva.example", ""},
+		{0, true, false, "bücher.example", "bücher.example"},
+		{0, true, false, "x.svc.example.com%2f@evil", ""},
+		{0, true, true, "[api.example.com]", ""},
+		{0, true, true, "api.example.com\x00.evil", ""},
+		{0, true, true, "169.254.169.254", ""},
+		{1, true, false, "nat8.svc.example.com", ""},
+		{1, true, false, "nat.svc.example.com", ""},
+		{1, true, false, "[64:ff9b::a9fe:a9fe]", ""},
+		{1, true, false, "[64:ff9b::808:808]", ""},
+		{1, true, false, "[::ffff:10.1.2.3]:8443", ""},
+		{1, true, false, "10.1.2.3:8443", ""},
+		{1, true, false, "10.0.0.5", ""},
+		{1, true, false, "a.svc.example.com:8443", ""},
+		{2, true, false, "169.254.169.254", ""},
+		{2, true, false, "[::ffff:169.254.169.254]", ""},
+		{2, true, false, "[::ffff:a9fe:a9fe%25eth0]", ""},
+		{2, true, false, "[fe80::1%25eth0]", ""},
+		{2, true, false, "[64:ff9b::a9fe:a9fe]", ""},
+		{2, true, false, "[2002:a9fe:a9fe::]", ""},
+		{2, true, false, "[2606:4700::1111]", ""},
+		{2, true, false, "[2606:4700::1111]:8443", ""},
+		{2, true, false, "localhost", ""},
+		{2, true, false, "evil.example", ""},
+		{2, true, false, "mapped.svc.example.com", ""},
+		{3, false, false, "[fd00:ec2::254]", ""},
+		{3, false, false, "[fd00::1]", ""},
+		{3, false, false, "127.0.0.1", ""},
+		{3, false, false, "[::ffff:7f00:1]", ""},
+		{3, false, false, "[::1]", ""},
+		{3, false, false, "localhost", ""},
+		{3, false, false, "[fd00:ec2::254%25eth0]", ""},
+		{3, false, false, "[::ffff:127.0.0.1%25lo]", ""},
+	}
+	for _, s := range seeds {
+		f.Add(s.policy, s.https, s.handBuilt, s.authority, s.host)
+	}
+	stacks := make([]struct {
+		once sync.Once
+		rt   http.RoundTripper
+		rec  *fuzzDial
+		dc   DialConfig
+	}, len(fuzzPolicies))
+	f.Fuzz(func(t *testing.T, policy uint8, https, handBuilt bool, authority, host string) {
+		pi := int(policy) % len(fuzzPolicies)
+		fp := fuzzPolicies[pi]
+		st := &stacks[pi]
+		st.once.Do(func() { st.rt, st.rec, _, st.dc = fuzzStack(t, fp) })
+		scheme := "http"
+		if https {
+			scheme = "https"
+		}
+		var u *url.URL
+		if handBuilt {
+			u = &url.URL{Scheme: scheme, Host: authority, Path: "/"}
+		} else {
+			var err error
+			if u, err = url.Parse(scheme + "://" + authority + "/"); err != nil {
+				return
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		req := (&http.Request{Method: http.MethodGet, URL: u, Host: host, Header: http.Header{}}).WithContext(ctx)
+		rec := st.rec
+		rec.mu.Lock()
+		rec.dialed, rec.control = nil, nil
+		rec.mu.Unlock()
+		resp, err := st.rt.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+			t.Fatalf("%s://%q Host %q: got a response", scheme, authority, host)
+		}
+		rec.mu.Lock()
+		dialed, control := slices.Clone(rec.dialed), slices.Clone(rec.control)
+		rec.mu.Unlock()
+		if len(control) == 0 {
+			// Refused (by the egress layer, net/http or the dialer): an
+			// IP literal the reference allows must not be.
+			if a, ok := fuzzAllowedLiteral(fp, st.dc, scheme, u, host); ok {
+				t.Errorf("%s://%q Host %q: %v allowed by the reference, refused: %v", scheme, authority, host, a, err)
+			}
+			return
+		}
+		if !errors.Is(err, errFuzzStop) {
+			t.Fatalf("%s://%q Host %q: connect to %v, error %v", scheme, authority, host, control, err)
+		}
+		for _, c := range control {
+			ap, perr := netip.ParseAddrPort(c)
+			if perr != nil {
+				t.Fatalf("%s://%q Host %q: the dialer let %q through, which is no address", scheme, authority, host, c)
+			}
+			if !refAddrOK(ap.Addr(), st.dc.AllowPrefixes) {
+				t.Errorf("%s://%q Host %q: dialed %v (asked %q): a denied address", scheme, authority, host, c, dialed)
+			}
+			if !st.dc.AnyPort && !slices.Contains(st.dc.Ports, ap.Port()) {
+				t.Errorf("%s://%q Host %q: dialed %v: port not in %v", scheme, authority, host, c, st.dc.Ports)
+			}
+			for _, d := range dialed {
+				dh, _, serr := net.SplitHostPort(d)
+				if serr != nil {
+					t.Fatalf("%s://%q Host %q: net/http dialed %q", scheme, authority, host, d)
+				}
+				if !refHostOK(fp, scheme, dh, int(ap.Port())) {
+					t.Errorf("%s://%q Host %q: dialed host %q port %d, which the allowlist does not allow", scheme, authority, host, dh, ap.Port())
+				}
+			}
+		}
+		if sh, ok := sentHost(req); ok {
+			h := sh
+			if hh, _, err := net.SplitHostPort(sh); err == nil {
+				h = hh
+			} else {
+				h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+			}
+			ap, _ := netip.ParseAddrPort(control[0])
+			if !refHostOK(fp, scheme, h, int(ap.Port())) {
+				t.Errorf("%s://%q Host %q: would send Host %q, which the allowlist does not allow", scheme, authority, host, sh)
+			}
+		}
+	})
+}
+
+// fuzzAllowedLiteral reports whether the reference lets a request to u
+// through without DNS: u's host an IP literal that net/http dials as it
+// is, allowed by the allowlist and the dialer at the port net/http dials
+// (u's, else the scheme's), and no Host header of another host. An
+// IPv4-mapped address with a zone is left out: Go dials it as
+// "a.b.c.d%zone", which the dialer refuses (SafeDialer.Check says so).
+func fuzzAllowedLiteral(fp fuzzPolicy, dc DialConfig, scheme string, u *url.URL, host string) (netip.AddrPort, bool) {
+	if host != "" && host != u.Host || u.User != nil || u.Opaque != "" {
+		return netip.AddrPort{}, false
+	}
+	if !strings.HasPrefix(u.Host, "[") && strings.Count(u.Host, ":") > 1 {
+		return netip.AddrPort{}, false
+	}
+	a, err := netip.ParseAddr(u.Hostname())
+	if err != nil || a.Is4In6() && a.Zone() != "" {
+		return netip.AddrPort{}, false
+	}
+	port := 443
+	if scheme == "http" {
+		port = 80
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return netip.AddrPort{}, false
+		}
+		port = n
+	}
+	ap := netip.AddrPortFrom(a, uint16(port))
+	if !dc.AnyPort && !slices.Contains(dc.Ports, uint16(port)) {
+		return ap, false
+	}
+	return ap, refHostOK(fp, scheme, u.Hostname(), port) && refAddrOK(a, dc.AllowPrefixes)
+}
