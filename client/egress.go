@@ -71,7 +71,10 @@ func WithEgressAllowlist(patterns ...string) Option {
 // 100.100.100.200 and the others transport.SafeDialer lists) stay denied
 // inside a range given here (169.254.0.0/16, fd00::/8, 100.64.0.0/10): a
 // prefix naming exactly one (169.254.169.254/32), or an IP-literal origin
-// or allowlist entry of it, is the only way to reach it.
+// or allowlist entry of it, is the only way to reach it. An IPv6 address
+// with a zone ("https://[fe80::1%25eth0]/", the way a link-local address
+// is reached; the egress allowlist matches no zoned URL) is checked as its
+// address.
 func WithAllowedNetworks(prefixes ...netip.Prefix) Option {
 	return optionFunc(func(c *config) {
 		for _, p := range prefixes {

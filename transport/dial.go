@@ -40,7 +40,11 @@ type DialConfig struct {
 	// reached through NAT64 only when its IPv4 prefix is allowed too. A
 	// local-use or network-specific NAT64 prefix (64:ff9b:1::/48) embeds
 	// the address where its length says, which the dialer cannot know:
-	// allowing one allows every IPv4 address behind it.
+	// allowing one allows every IPv4 address behind it. An IPv6 address
+	// with a zone (fe80::1%eth0, the way a link-local address is dialed)
+	// is checked as the address without it, in these ranges and the
+	// denied ones alike: the zone names the interface, not the
+	// destination. An IPv4-mapped one with a zone is refused.
 	AllowPrefixes []netip.Prefix
 	// DenyPrefixes are further ranges to deny on top of the built-in list
 	// (your own public ranges, say). An IPv6 prefix inside the IPv4-mapped
@@ -374,9 +378,20 @@ func (sd *SafeDialer) nat64Check(a netip.Addr) error {
 // control is the net.Dialer.Control hook: address is the IP:port the
 // socket is about to connect to.
 func (sd *SafeDialer) control(network, address string, _ syscall.RawConn) error {
-	err := sd.guard.Safe(network, address, nil)
+	check := address
+	if strings.IndexByte(address, '%') >= 0 {
+		// "[fe80::1%eth0]:443": the zone names the interface, not the
+		// destination, and netip.Prefix.Contains matches no zoned
+		// address (no allowed range, no global unicast one): checked
+		// as the address without it. An IPv4-mapped one is dialed as
+		// "a.b.c.d%zone", which does not parse and is refused.
+		if ap, perr := netip.ParseAddrPort(address); perr == nil && ap.Addr().Is6() && !ap.Addr().Is4In6() {
+			check = netip.AddrPortFrom(ap.Addr().WithZone(""), ap.Port()).String()
+		}
+	}
+	err := sd.guard.Safe(network, check, nil)
 	if err == nil {
-		if ap, perr := netip.ParseAddrPort(address); perr == nil {
+		if ap, perr := netip.ParseAddrPort(check); perr == nil {
 			err = sd.ownChecks(ap.Addr())
 		}
 	}
@@ -389,7 +404,9 @@ func (sd *SafeDialer) control(network, address string, _ syscall.RawConn) error 
 // Check reports whether the SafeDialer would connect to ap over TCP: nil,
 // or an *AddressError. An IPv4-mapped address is checked as the IPv4
 // address Go dials for it ("[::ffff:8.8.8.8]:443" as 8.8.8.8:443), and one
-// with a zone is refused, as the dialer refuses it.
+// with a zone is refused, as the dialer refuses it; another IPv6 address
+// with a zone is checked as the address without it, as the dialer checks
+// it ("[fe80::1%eth0]:443" as fe80::1: the zone names the interface).
 // On a zero SafeDialer it returns a *ConfigError.
 func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 	if sd.guard == nil {
@@ -404,7 +421,9 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 		}
 		ap = netip.AddrPortFrom(a.Unmap(), ap.Port())
 	}
-	err := sd.guard.SafeAddrPort(ap)
+	// A zone names the interface, not the destination: checked as the
+	// address without it, as the dialer checks it.
+	err := sd.guard.SafeAddrPort(netip.AddrPortFrom(ap.Addr().WithZone(""), ap.Port()))
 	if err == nil {
 		err = sd.ownChecks(ap.Addr())
 	}

@@ -497,6 +497,8 @@ func FuzzEgressDialedAddress(f *testing.F) {
 		{3, false, false, "[::ffff:7f00:1]", ""},
 		{3, false, false, "[::1]", ""},
 		{3, false, false, "localhost", ""},
+		{3, false, false, "[fe80::1%25eth0]", ""},
+		{3, false, false, "[fd00::1%25eth0]", ""},
 		{3, false, false, "[fd00:ec2::254%25eth0]", ""},
 		{3, false, false, "[::ffff:127.0.0.1%25lo]", ""},
 	}
