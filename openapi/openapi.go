@@ -212,7 +212,7 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 			if err := srv.Validate(context.Background()); err != nil {
 				return nil, &transport.ConfigError{Option: "Servers", Reason: "entry " + strconv.Itoa(i) + " is not a server URL", Err: err}
 			}
-			if i := schemeEnd(s); i >= 0 && !strings.EqualFold(s[:i], "https") && !strings.EqualFold(s[:i], "http") {
+			if j := schemeEnd(s); j >= 0 && !strings.EqualFold(s[:j], "https") && !strings.EqualFold(s[:j], "http") {
 				return nil, &transport.ConfigError{Option: "Servers", Reason: "entry " + strconv.Itoa(i) + " is not an http or https URL"}
 			}
 			d.Servers = append(d.Servers, srv)
