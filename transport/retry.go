@@ -1099,10 +1099,14 @@ func (l *retryLayer) fail(ctx context.Context, host string, n, status int, err e
 // Retry-After) may have extended it meanwhile, and sending at the end
 // first read would send inside it. The extension is waited out the same
 // way, the waits of one call counted together against MaxRetryAfter
-// (beyond it, the *RateLimitError). Another store, whose read may block,
-// is read once per attempt.
+// (beyond it, the *RateLimitError). An end read again unchanged is no
+// extension: a cooldown past the cap within the slack was waited for the
+// cap, and the call goes (it is not waited out in cap-sized waits).
+// Another store, whose read may block, is read once per attempt.
 func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHost, now time.Time) (time.Time, error) {
 	var spent time.Duration // the cooldown waited out so far (without jitter)
+	var lastT time.Time     // the end waited for (store), after a wait
+	var lastU int64         // or the own entry's
 	for {
 		var t time.Time // the store's end
 		var u int64     // or the own entry's (ticks)
@@ -1141,6 +1145,10 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 		if left <= 0 {
 			return now, nil
 		}
+		if spent > 0 && (u != 0 && u <= lastU || u == 0 && !t.After(lastT)) {
+			// Not extended since the wait: the cap was waited.
+			return now, nil
+		}
 		// Not MaxRetryAfter plus the slack: a cap near the largest
 		// Duration, meaning no cap, would wrap negative and refuse every
 		// cooldown.
@@ -1162,6 +1170,7 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 			return now, err
 		}
 		spent = addWaits(spent, base)
+		lastT, lastU = t, u
 		now = l.clk.Now()
 		if _, mem := l.cooldowns.(*Cooldowns); l.cooldowns != nil && !mem {
 			// Another store may block on each read (a fleet store's
