@@ -49,7 +49,8 @@
 //     case and with or without its trailing dot ("api.example.com." is
 //     the server "api.example.com"), on the server's port only: the one
 //     its URL names, else its scheme's default (443 for https, 80 for
-//     http), a request's named or not ("https://api.example.com/v1" is
+//     http), a request's named or not, and with leading zeros or not
+//     (":0443" is 443, as net/http dials it) ("https://api.example.com/v1" is
 //     no server of "https://api.example.com:8443/v1", nor
 //     "https://api.example.com:8443/v1" of "https://api.example.com/v1";
 //     ":443" of https is the same server written either way: another

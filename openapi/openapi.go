@@ -806,8 +806,8 @@ func defaultPort(scheme string) string {
 // onPort reports whether u, which the route's router matched, goes to the
 // server's port: the one written, else its scheme's default (the router
 // held u's scheme to the server's), u's own being its scheme's default
-// when it names none. "https://api.example.com/v1" is on port 443 only,
-// "https://api.example.com:8443/v1" on 8443 only.
+// when it names none. "https://api.example.com/v1" is on port 443 only
+// (":0443" written), "https://api.example.com:8443/v1" on 8443 only.
 func (e *serverRoute) onPort(u *url.URL) bool {
 	want, got := e.port, hostPort(u.Host)
 	if want == "" {
@@ -816,7 +816,17 @@ func (e *serverRoute) onPort(u *url.URL) bool {
 	if got == "" {
 		got = defaultPort(u.Scheme)
 	}
-	return want == got
+	// ":0443" is dialed as 443: the port as a number.
+	return trimZeros(want) == trimZeros(got)
+}
+
+// trimZeros returns a port's digits without leading zeros ("0" for
+// zeros only).
+func trimZeros(p string) string {
+	if t := strings.TrimLeft(p, "0"); t != "" || p == "" {
+		return t
+	}
+	return "0"
 }
 
 type serverEnum struct {
