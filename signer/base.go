@@ -1,6 +1,7 @@
 package signer
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -389,6 +390,9 @@ func (m *message) appendLines(dst []byte, c *Component) ([]byte, error) {
 		if err == nil {
 			err = checkDerived(dst[valStart:], c)
 		}
+		if err == nil && !m.isServer {
+			err = checkSentTarget(dst[valStart:], c)
+		}
 	}
 	if err != nil {
 		return dst[:start], err
@@ -530,6 +534,23 @@ func checkDerived(v []byte, c *Component) error {
 	}
 	if len(v) > 0 && (v[0] == ' ' || v[len(v)-1] == ' ') {
 		return fmt.Errorf("%w: %s: value has leading or trailing space", ErrMalformed, c.id)
+	}
+	return nil
+}
+
+// checkSentTarget refuses a space in the value of an outgoing request's
+// component taken from its request-target (@path, @query, @request-target,
+// @target-uri). url.Parse keeps a space in the query and net/http sends
+// URL.RawQuery and URL.Opaque as they are: over HTTP/1.1 the space ends the
+// request-target ("GET /a?a b HTTP/1.1"), which Go's server answers with
+// 400 and a lenient one may read as another target, while HTTP/2 delivers
+// the :path as signed, so the signature would verify on one protocol only.
+func checkSentTarget(v []byte, c *Component) error {
+	switch c.kind {
+	case kindPath, kindQuery, kindRequestTarget, kindTargetURI:
+		if bytes.IndexByte(v, ' ') >= 0 {
+			return fmt.Errorf("%w: %s: the request-target holds a space, which ends it on an HTTP/1.1 request line (percent-encode it: %%20)", ErrMalformed, c.id)
+		}
 	}
 	return nil
 }

@@ -384,7 +384,11 @@ func (s *Signer) Components() []Component { return slices.Clone(s.comps) }
 // non-ASCII host (Request.Host, else the URL's) is signed in its IDNA lookup
 // form ("xn--bcher-kva.example" for "BÜCHER.example" or "bücher。example"),
 // the form securecall's base transport sends; where net/http alone would
-// send another, Sign sets req.Host to it (see alignHost).
+// send another, Sign sets req.Host to it (see alignHost). A covered
+// @path, @query, @request-target or @target-uri whose value holds a space
+// (url.Parse keeps one in the query; net/http sends URL.RawQuery and
+// URL.Opaque as they are, and over HTTP/1.1 the space ends the
+// request-target) is refused as ErrMalformed.
 //
 // Each call draws a fresh nonce and uses now for created, so every signed
 // attempt of a retried request is distinct.
