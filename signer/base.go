@@ -293,6 +293,29 @@ func (m *message) usesHost(c *Component) bool {
 	return false
 }
 
+// opaqueHostAgrees reports whether the host c derives from (m.host())
+// is the one a server reads from an outgoing request whose URL.Opaque is
+// in absolute form ("//host/path", "https://host/path"): net/http sends
+// that as the HTTP/1.1 request-target, whose authority a server takes the
+// request for, ignoring the Host field (RFC 9112 §3.2.2), while HTTP/2
+// refuses to send it unless the Host is that authority. For @authority the
+// two are compared normalised (case, default port); for host and
+// @target-uri, which carry the host as sent, byte for byte. An Opaque in
+// origin form agrees with any host.
+func (m *message) opaqueHostAgrees(c *Component) bool {
+	a, _, absolute := splitOpaque(m.req.URL.Opaque)
+	h := m.host()
+	if !absolute || a == h {
+		return true
+	}
+	if c.kind != kindAuthority {
+		return false
+	}
+	x, err1 := appendAuthority(nil, a, m.scheme, c)
+	y, err2 := appendAuthority(nil, h, m.scheme, c)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
 // hasZone reports whether host is an IPv6 literal with a zone
 // ("[fe80::1%eth0]:8080"). net/http's HTTP/1 client strips the zone from
 // the Host it sends (RFC 6874 §4) but HTTP/2 sends it in :authority, so no
@@ -338,18 +361,26 @@ func (m *message) query() (string, bool) {
 // "https://host/path?query", which HTTP/2 sends without its scheme and
 // authority), what follows the authority, "" when nothing does.
 func opaqueOrigin(o string) string {
+	_, origin, _ := splitOpaque(o)
+	return origin
+}
+
+// splitOpaque splits URL.Opaque o into the authority of an absolute-form
+// target (absolute true) and what follows it; o in any other form
+// (origin-form, "*", authority-form) is all origin.
+func splitOpaque(o string) (authority, origin string, absolute bool) {
 	rest, ok := strings.CutPrefix(o, "//")
 	if !ok {
 		i := strings.Index(o, "://")
 		if i <= 0 || strings.ContainsAny(o[:i], "/?") {
-			return o // origin-form, "*", authority-form
+			return "", o, false // origin-form, "*", authority-form
 		}
 		rest = o[i+len("://"):]
 	}
 	if i := strings.IndexAny(rest, "/?"); i >= 0 {
-		return rest[i:]
+		return rest[:i], rest[i:], true
 	}
-	return ""
+	return rest, "", true
 }
 
 func missing(c *Component) error {
@@ -376,6 +407,9 @@ func (m *message) appendLines(dst []byte, c *Component) ([]byte, error) {
 	if !m.isServer && m.usesHost(c) {
 		if h := m.host(); h != "" && (!httpguts.ValidHostHeader(h) || hasZone(h)) {
 			return dst, fmt.Errorf("%w: %s", ErrInvalidHost, c.id)
+		}
+		if m.req.URL != nil && m.req.URL.Opaque != "" && !m.opaqueHostAgrees(c) {
+			return dst, fmt.Errorf("%w: %s: the Host is not the authority of the absolute-form URL.Opaque, for which a server takes the request", ErrInvalidHost, c.id)
 		}
 	}
 	start := len(dst)

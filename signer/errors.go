@@ -88,7 +88,11 @@ var (
 	// could never verify. Also an IPv6 literal with a zone
 	// ("[fe80::1%eth0]"), which net/http strips from the Host over
 	// HTTP/1.1 but sends over HTTP/2, so the signature would verify on
-	// one protocol only. Nothing was signed.
+	// one protocol only. Also a Host that is not the authority of an
+	// absolute-form URL.Opaque ("//b.example/x" with Host "a.example"),
+	// which a server takes the request for over HTTP/1.1 (RFC 9112
+	// §3.2.2) and HTTP/2 refuses to send (@authority compared normalised:
+	// case, default port). Nothing was signed.
 	ErrInvalidHost = errors.New("signer: request Host is not a valid Host field value")
 	// ErrLabelInUse: the request already carries a signature with the
 	// signer's label (a member of Signature-Input or of Signature).

@@ -384,7 +384,10 @@ func (s *Signer) Components() []Component { return slices.Clone(s.comps) }
 // non-ASCII host (Request.Host, else the URL's) is signed in its IDNA lookup
 // form ("xn--bcher-kva.example" for "BÜCHER.example" or "bücher。example"),
 // the form securecall's base transport sends; where net/http alone would
-// send another, Sign sets req.Host to it (see alignHost). A covered
+// send another, Sign sets req.Host to it (see alignHost). A Host not valid
+// as a field, with an IPv6 zone, or other than the authority of an
+// absolute-form URL.Opaque, which a server takes the request for, is
+// refused as ErrInvalidHost when a covered component derives from it. A covered
 // @path, @query, @request-target or @target-uri whose value holds a space
 // (url.Parse keeps one in the query; net/http sends URL.RawQuery and
 // URL.Opaque as they are, and over HTTP/1.1 the space ends the
