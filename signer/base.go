@@ -303,17 +303,38 @@ func (m *message) usesHost(c *Component) bool {
 // @target-uri, which carry the host as sent, byte for byte. An Opaque in
 // origin form agrees with any host.
 func (m *message) opaqueHostAgrees(c *Component) bool {
-	a, _, absolute := splitOpaque(m.req.URL.Opaque)
-	h := m.host()
-	if !absolute || a == h {
+	scheme, a, _, absolute := splitOpaque(m.req.URL.Opaque)
+	if !absolute {
 		return true
 	}
+	h := m.host()
 	if c.kind != kindAuthority {
-		return false
+		return a == h
 	}
-	x, err1 := appendAuthority(nil, a, m.scheme, c)
+	if scheme == "" {
+		scheme = m.scheme
+	}
+	if a == h && strings.EqualFold(scheme, m.scheme) {
+		return true
+	}
+	// The server's default port is the target's scheme's.
+	x, err1 := appendAuthority(nil, a, strings.ToLower(scheme), c)
 	y, err2 := appendAuthority(nil, h, m.scheme, c)
 	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+// opaqueSchemeAgrees reports whether an outgoing request's URL.Opaque, when
+// in absolute form with a scheme of its own ("http://host/path"), has the
+// scheme c is signed with (the URL's, m.scheme) where c's value depends on
+// it (@scheme, @target-uri; @authority's default port is compared in
+// opaqueHostAgrees): a server reads the scheme of such a target (RFC 9110
+// §7.1), and HTTP/2 refuses to send it with another.
+func (m *message) opaqueSchemeAgrees(c *Component) bool {
+	if c.kind != kindScheme && c.kind != kindTargetURI {
+		return true
+	}
+	scheme, _, _, absolute := splitOpaque(m.req.URL.Opaque)
+	return !absolute || scheme == "" || strings.EqualFold(scheme, m.scheme)
 }
 
 // hasZone reports whether host is an IPv6 literal with a zone
@@ -361,26 +382,27 @@ func (m *message) query() (string, bool) {
 // "https://host/path?query", which HTTP/2 sends without its scheme and
 // authority), what follows the authority, "" when nothing does.
 func opaqueOrigin(o string) string {
-	_, origin, _ := splitOpaque(o)
+	_, _, origin, _ := splitOpaque(o)
 	return origin
 }
 
-// splitOpaque splits URL.Opaque o into the authority of an absolute-form
-// target (absolute true) and what follows it; o in any other form
-// (origin-form, "*", authority-form) is all origin.
-func splitOpaque(o string) (authority, origin string, absolute bool) {
+// splitOpaque splits URL.Opaque o into the scheme ("" for "//host/path",
+// sent with the URL's), the authority of an absolute-form target
+// (absolute true) and what follows it; o in any other form (origin-form,
+// "*", authority-form) is all origin.
+func splitOpaque(o string) (scheme, authority, origin string, absolute bool) {
 	rest, ok := strings.CutPrefix(o, "//")
 	if !ok {
 		i := strings.Index(o, "://")
 		if i <= 0 || strings.ContainsAny(o[:i], "/?") {
-			return "", o, false // origin-form, "*", authority-form
+			return "", "", o, false // origin-form, "*", authority-form
 		}
-		rest = o[i+len("://"):]
+		scheme, rest = o[:i], o[i+len("://"):]
 	}
 	if i := strings.IndexAny(rest, "/?"); i >= 0 {
-		return rest[:i], rest[i:], true
+		return scheme, rest[:i], rest[i:], true
 	}
-	return rest, "", true
+	return scheme, rest, "", true
 }
 
 func missing(c *Component) error {
@@ -403,6 +425,9 @@ func (m *message) appendLines(dst []byte, c *Component) ([]byte, error) {
 			return dst, missing(c)
 		}
 		return out, nil
+	}
+	if !m.isServer && m.req.URL != nil && m.req.URL.Opaque != "" && !m.opaqueSchemeAgrees(c) {
+		return dst, fmt.Errorf("%w: %s: the scheme of the absolute-form URL.Opaque, which a server reads, is not the URL's", ErrMalformed, c.id)
 	}
 	if !m.isServer && m.usesHost(c) {
 		if h := m.host(); h != "" && (!httpguts.ValidHostHeader(h) || hasZone(h)) {

@@ -92,7 +92,7 @@ var (
 	// absolute-form URL.Opaque ("//b.example/x" with Host "a.example"),
 	// which a server takes the request for over HTTP/1.1 (RFC 9112
 	// §3.2.2) and HTTP/2 refuses to send (@authority compared normalised:
-	// case, default port). Nothing was signed.
+	// case, default port of the Opaque's scheme). Nothing was signed.
 	ErrInvalidHost = errors.New("signer: request Host is not a valid Host field value")
 	// ErrLabelInUse: the request already carries a signature with the
 	// signer's label (a member of Signature-Input or of Signature).

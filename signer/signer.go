@@ -387,7 +387,11 @@ func (s *Signer) Components() []Component { return slices.Clone(s.comps) }
 // send another, Sign sets req.Host to it (see alignHost). A Host not valid
 // as a field, with an IPv6 zone, or other than the authority of an
 // absolute-form URL.Opaque, which a server takes the request for, is
-// refused as ErrInvalidHost when a covered component derives from it. A covered
+// refused as ErrInvalidHost when a covered component derives from it;
+// @scheme and @target-uri of a request whose absolute-form URL.Opaque has
+// another scheme than the URL's, which a server reads, as ErrMalformed
+// (@authority as ErrInvalidHost when the two schemes normalise it
+// differently). A covered
 // @path, @query, @request-target or @target-uri whose value holds a space
 // (url.Parse keeps one in the query; net/http sends URL.RawQuery and
 // URL.Opaque as they are, and over HTTP/1.1 the space ends the
