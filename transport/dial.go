@@ -226,8 +226,8 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 		if name, _ := originHost(h); ipv4Key(name) != name {
 			// "127.1", "2130706433", "0x7f.0.0.1": an IPv4 address in a
 			// legacy form, which proxyKey takes for a name, so the entry
-			// would match only a proxy URL spelled the same way (and Go's
-			// resolver dials no such name), as for ParseOrigin and the
+			// would match only a proxy URL spelled the same way (which
+			// Go's own resolver does not resolve, the cgo one does), as for ParseOrigin and the
 			// egress allowlist. The address is no secret: name the form
 			// to write.
 			return nil, configErrorf("Proxies["+strconv.Itoa(i)+"]", nil, "an IPv4 address in a legacy form matches only a proxy URL spelled the same way: write %q", ipv4Key(name)+":"+port)

@@ -241,8 +241,9 @@ func parseEgressPattern(s string) (string, egressRule, error) {
 			if k := ipv4Key(host); k != host {
 				// "127.1", "2130706433", "0x7f.0.0.1": an IPv4 address in
 				// a legacy form, which hostOf takes for a name, so the
-				// entry would allow only URLs spelled the same way (and
-				// Go's resolver dials no such name). The address is no
+				// entry would allow only URLs spelled the same way (which
+				// Go's own resolver does not resolve; the cgo one,
+				// getaddrinfo, resolves it to the address). The address is no
 				// secret: name the form to write.
 				return "", r, errorString("an IPv4 address in a legacy form matches only a URL spelled the same way: write " + strconv.Quote(k))
 			}

@@ -130,8 +130,9 @@ func originHostSlow(h string) (host string, ok bool) {
 // net/http converts it), and an IP address not in its standard form: an
 // IPv4 address in a legacy form ("https://127.1", "https://2130706433",
 // "https://0x7f.0.0.1") or an IPv6 address not in its RFC 5952 form
-// ("https://[0::1]"): the address has one standard spelling, and Go's
-// resolver dials no legacy IPv4 form (Origins.Allows matches a request to
+// ("https://[0::1]"): the address has one standard spelling, and Go's own
+// resolver resolves no legacy IPv4 form (the cgo one, getaddrinfo, does,
+// to the address; Origins.Allows matches a request to
 // any spelling of an IPv6 address, never a legacy IPv4 form); the error names the
 // origin to write ("https://127.0.0.1", "https://[::1]"). A host that
 // ends in a number but is no valid IPv4 address ("https://256.1.1.1",
