@@ -9,10 +9,14 @@ import (
 // appendOriginRef and validOriginPartsRef are appendOrigin and
 // validOriginParts as they were before appendOrigin's one pass over the
 // host: the reference the one-pass version must agree with on every URL.
+// The port loses its leading zeros (session 18: ":0443" is dialed as 443).
 func appendOriginRef(b []byte, u *url.URL) []byte {
 	h, port := u.Host, ""
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
 		h, port = h[:i], h[i+1:] // "host:" has the default port
+		for len(port) > 1 && port[0] == '0' {
+			port = port[1:]
+		}
 	}
 	if !isASCII(h) && len(h) <= maxIDNLen {
 		h, _ = originHostRef(h)
@@ -75,6 +79,7 @@ func TestAppendOriginOnePassAgreesWithRef(t *testing.T) {
 		strings.Repeat("a", 253), strings.Repeat("a", 253) + ".", strings.Repeat("a", 254),
 		"[" + strings.Repeat("a", 253) + "]", "[" + strings.Repeat("a", 254) + "]",
 		strings.Repeat("ü", 200), strings.Repeat("ü", 300), "h:" + strings.Repeat("1", 20),
+		"h:0", "h:000", "h:000000443", "h:0000000000012345", "h:0123456", "h:00x1",
 	}
 	schemes := []string{"https", "http", "HTTPS", "Http", "ws", "", "1x", "a+b", "a\x00", strings.Repeat("s", 40)}
 	for _, scheme := range schemes {

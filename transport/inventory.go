@@ -65,7 +65,8 @@ const (
 // invalidOrigin is the origin of the calls whose URL has no usable origin:
 // a host longer than a DNS name (253 bytes) or holding a control
 // character or one of "@/\\?#" (a credential in a Host built by hand,
-// "user:pass@host"), a port of more than five digits or not all digits,
+// "user:pass@host"), a port of more than five digits (leading zeros aside:
+// ":0443" is port 443, as net/http dials it) or not all digits,
 // or a scheme longer than maxSchemeLen or not made of RFC 3986 scheme
 // characters. The URL is the caller's, perhaps chosen
 // by a user (webhooks), and refused calls are recorded too: folding such
@@ -199,8 +200,9 @@ type Observation struct {
 	// Route is empty, its path) are used. A URL with a host longer than
 	// 253 bytes or holding a control character or one of "@/\\?#" (a
 	// credential in a Host built by hand), a port of more than five digits
-	// or not all digits, or a scheme longer than 32 bytes or not a valid
-	// scheme is recorded under the origin "_invalid".
+	// (leading zeros aside: ":0443" is recorded as ":443") or not all
+	// digits, or a scheme longer than 32 bytes or not a valid scheme is
+	// recorded under the origin "_invalid".
 	URL *url.URL
 	// Route is the call's route template, cut to 256 bytes with the
 	// marker "/{...}" when longer (as WithRoute says), bytes that are not
@@ -410,13 +412,15 @@ func stdMethod(m string) string {
 
 // appendOrigin appends scheme://host:port, lower-cased, without a trailing
 // dot of the host and with an internationalised name in its punycode form
-// (as Origin and HostKey), the port explicit (IPv6 hosts
+// (as Origin and HostKey), the port explicit and without leading zeros, as
+// net/http dials it (":0443" is ":443"; IPv6 hosts
 // keep their brackets, as in URL.Host); or invalidOrigin when a part is out
 // of its bounds (see invalidOrigin).
 func appendOrigin(b []byte, u *url.URL) []byte {
 	h, port := u.Host, ""
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
 		h, port = h[:i], h[i+1:] // "host:" has the default port
+		port = destPort(port)    // "0443" is dialed as 443: the same origin
 	}
 	// One pass over the host tells whether it is ASCII, holds a byte no
 	// host holds (see validOriginParts) or an upper-case letter.
