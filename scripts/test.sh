@@ -11,6 +11,6 @@ while IFS= read -r mod; do
 done < <(find . -name go.mod -not -path './.git/*' -not -path '*/testdata/*' | sort)
 # Allocation budgets (testing.AllocsPerRun) once more without -race, under
 # which sync.Pool drops items at random and the tests skip themselves.
-echo "== go test -run Allocs ./bench/ ./transport/ (without -race)"
-go test -count=1 -run 'Allocs' ./bench/ ./transport/ || status=1
+echo "== go test -run Allocs ./bench/ ./transport/ ./signer/ (without -race)"
+go test -count=1 -run 'Allocs' ./bench/ ./transport/ ./signer/ || status=1
 exit $status
