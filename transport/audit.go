@@ -60,7 +60,7 @@ type AuditConfig struct {
 //
 //	http.request.method        GET
 //	server.origin              https://api.example.com:443
-//	url.template               /users/{id} (the route; a normalised path without one)
+//	url.template               /users/{id} (the route; a normalised path without one, a hand-set URL.Opaque's target path)
 //	url.full                   https://api.example.com/users/42?key=REDACTED
 //	http.response.status_code  200 (absent when the call failed)
 //	securecall.attempts        physical sends, counted by NewAttemptTrace (0 without it)
@@ -213,7 +213,7 @@ func (a *auditLayer) refused(req *http.Request, err error, hop bool) {
 func (a *auditLayer) write(ctx context.Context, method string, u *url.URL, rec *callRecord, attempts int, resp *http.Response, err error, d time.Duration) {
 	route := boundRoute(rec.route)
 	if route == "" && u != nil {
-		route = NormalizePath(u.EscapedPath())
+		route = NormalizePath(requestPath(u))
 	}
 	if method == "" {
 		method = http.MethodGet // as net/http sends it, and the spans say

@@ -207,7 +207,8 @@ type Observation struct {
 	// Route is the call's route template, cut to 256 bytes with the
 	// marker "/{...}" when longer (as WithRoute says), bytes that are not
 	// UTF-8 replaced by U+FFFD; empty: the URL's
-	// path with identifiers folded to "{id}" (see NormalizePath).
+	// path (a hand-set Opaque's, without its query, scheme and authority)
+	// with identifiers folded to "{id}" (see NormalizePath).
 	Route string
 	// StatusCode is the response status; ignored when Err is set.
 	StatusCode int
@@ -287,6 +288,9 @@ func (sp *invSpellings) find(o *Observation) *invEntry {
 	if o.Route != "" {
 		list = sp.byRoute[o.Route]
 	} else {
+		if o.URL.Opaque != "" {
+			return nil // its path is in Opaque (requestPath): found by its key
+		}
 		list = sp.byPath[o.URL.Path]
 		rawPath = o.URL.RawPath
 	}
@@ -306,6 +310,9 @@ func (sp *invSpellings) with(o *Observation, e *invEntry) *invSpellings {
 	byRoute, byPath, rawPath := sp.byRoute, sp.byPath, ""
 	m, k := byRoute, o.Route
 	if k == "" {
+		if o.URL.Opaque != "" {
+			return sp // found by its key (see find)
+		}
 		m, k, rawPath = byPath, o.URL.Path, o.URL.RawPath
 	}
 	parts := [...]string{k, o.Method, o.URL.Scheme, o.URL.Host, rawPath}
@@ -362,7 +369,35 @@ func appendKey(b []byte, o *Observation) []byte {
 	if o.Route != "" {
 		return append(b, boundRoute(o.Route)...)
 	}
-	return appendFoldedPath(b, o.URL.EscapedPath())
+	return appendFoldedPath(b, requestPath(o.URL))
+}
+
+// requestPath returns the escaped path of the request-target net/http
+// sends for u: u.EscapedPath(), or, for a hand-set u.Opaque (the target
+// written as it is sent, whose Path is empty), the target's path: without
+// its query, and without the scheme and authority of an absolute-form
+// target ("//api.example.com/v1/x" is "/v1/x", "//api.example.com" is
+// "/").
+func requestPath(u *url.URL) string {
+	o := u.Opaque
+	if o == "" {
+		return u.EscapedPath()
+	}
+	if i := strings.IndexAny(o, "?#"); i >= 0 {
+		o = o[:i]
+	}
+	switch i := strings.Index(o, "://"); {
+	case strings.HasPrefix(o, "//"):
+		o = o[len("//"):]
+	case i > 0 && strings.IndexByte(o[:i], '/') < 0:
+		o = o[i+len("://"):]
+	default:
+		return o // origin-form ("/v1/x"), or no path at all ("*")
+	}
+	if i := strings.IndexByte(o, '/'); i >= 0 {
+		return o[i:]
+	}
+	return "/"
 }
 
 // routeCut marks where a route was cut.
