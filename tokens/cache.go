@@ -164,8 +164,8 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // a *StoreError naming the panic value's type (never its text).
 // Over a Refresher, key must not be the one the Refresher keeps its
 // refresh token under in the same store (s itself, or a CachedStore or
-// Chain reaching it, a FileStore over its directory, a keyring Store of
-// its service): the access token would overwrite the refresh token, and
+// Chain reaching it, a FileStore over its directory by any path to it, a
+// symlink too, a keyring Store of its service): the access token would overwrite the refresh token, and
 // the Refresher's next refresh would send it and lose the grant. NewCache
 // refuses it with a *ConfigError naming WithPersistence. Default: no
 // persistence.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -134,7 +135,8 @@ func storeLeaves(s Store, out []Store) []Store {
 }
 
 // sameStore reports whether a and b are one store: equal values, FileStores
-// over one directory, or stores of one type naming one service.
+// over one directory (see sameDir), or stores of one type naming one
+// service.
 func sameStore(a, b Store) (same bool) {
 	defer func() {
 		if recover() != nil {
@@ -146,10 +148,27 @@ func sameStore(a, b Store) (same bool) {
 	}
 	if fa, ok := a.(*FileStore); ok {
 		fb, ok := b.(*FileStore)
-		return ok && fa.dir != "" && fa.dir == fb.dir
+		return ok && fa.dir != "" && sameDir(fa.dir, fb.dir)
 	}
 	type named interface{ Service() string }
 	na, ok1 := a.(named)
 	nb, ok2 := b.(named)
 	return ok1 && ok2 && reflect.TypeOf(a) == reflect.TypeOf(b) && na.Service() == nb.Service()
+}
+
+// sameDir reports whether the directories a and b (absolute paths) are
+// one: the same path, or two paths to one directory (a symlink in either,
+// a bind mount, another spelling on a case-insensitive file system),
+// whose files are the same. A directory that does not exist yet (a
+// FileStore makes it on its first Set) is compared by its path.
+func sameDir(a, b string) bool {
+	if a == b {
+		return true
+	}
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
