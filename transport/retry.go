@@ -338,7 +338,8 @@ const (
 	// ErrNotReplayable.
 	StopNotSent StopReason = "not_sent"
 	// StopRetryAfterCap: the server asked for a wait above MaxRetryAfter,
-	// or a cooldown read from a shared CooldownStore runs beyond it.
+	// or a cooldown read from a shared CooldownStore, or extended while
+	// the call waited it out, runs beyond it.
 	StopRetryAfterCap StopReason = "retry_after_cap"
 	// StopCheckRetry: CheckRetry returned an error and no retry.
 	StopCheckRetry StopReason = "check_retry"

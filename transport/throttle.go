@@ -375,8 +375,9 @@ func MatchHostPattern(pattern, host string) bool {
 // because its host is new and the host table is full of hosts whose
 // state must be kept (Reason ThrottleHosts; Wait is then 0). The retry
 // layer returns one with Reason "cooldown" (SourceCooldown) for a host
-// whose cooldown, read from a shared CooldownStore, runs longer than its
-// MaxRetryAfter (Wait: what is left of it). errors.Is(err,
+// whose cooldown, read from a shared CooldownStore or extended while the
+// call waited it out, runs longer than its MaxRetryAfter (Wait: the
+// cooldown waited so far plus what is left of it). errors.Is(err,
 // ErrRateLimited) is true; the retry layer does not retry it.
 type RateLimitError struct {
 	Host    string
