@@ -228,13 +228,14 @@ func WithTLSConfig(cfg *tls.Config) Option {
 // with these pins) is a *ConfigError naming Pins[i]: its pins would never
 // be checked, so a typo
 // would leave the real host silently unpinned. Without origins and
-// allowlist (any https host) every set is accepted, unless
-// WithTLSConfig sets a ServerName: every handshake then sends that name
-// and pins are matched against it, whatever host is dialed, so a set
-// that cannot apply to it (another name, a wildcard behind an exact set
-// for it, a name when ServerName is an IP address, an IP when it is a
-// name: the origin's own IP is not checked) is a *ConfigError naming
-// Pins[i] too. Appends. Default: no pinning.
+// allowlist (any https host) every set is accepted. When WithTLSConfig
+// sets a ServerName (with or without origins and allowlist), every
+// handshake sends that name and pins are matched against it, whatever
+// host is dialed, so only a set that applies to it is accepted: another
+// name, a wildcard behind an exact set for it, a name when ServerName is
+// an IP address, an IP when it is a name (the origin's own IP included:
+// it is not checked) is a *ConfigError naming Pins[i] too. Appends.
+// Default: no pinning.
 func WithPins(sets ...transport.PinSet) Option {
 	return optionFunc(func(c *config) { c.pins = append(c.pins, sets...) })
 }
