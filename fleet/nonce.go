@@ -81,7 +81,9 @@ type NonceOptions struct {
 // little behind, and accept the signature that much longer). The token is unique
 // to the claim (random, also across copies of one VM snapshot): when the
 // SET finds the key, one GET tells a replay from the claim's own SET sent
-// again by go-redis (MaxRetries) after its reply was lost.
+// again by go-redis (MaxRetries) after its reply was lost. It is no
+// signer.NonceChecker (a lookup would cost every request a Redis round
+// trip): a replay's body is read before the claim refuses it.
 //
 // Every Redis call is bounded by Timeout. When one fails, the store marks
 // Redis down and applies its Policy until a probe (one call per
