@@ -102,7 +102,9 @@ type QuotaOptions struct {
 	// Timeout bounds each Redis call. Zero: DefaultTimeout.
 	Timeout time.Duration
 	// ProbeInterval: once a call has failed, Redis is marked down and only
-	// one lease per interval tries it again. Zero: DefaultProbeInterval.
+	// one lease per interval tries it again (a quota whose key holds a
+	// value the script cannot read leaves Redis up, and only that quota
+	// waits the interval). Zero: DefaultProbeInterval.
 	ProbeInterval time.Duration
 	// Policy while Redis is unavailable (leased tokens still valid are
 	// used first under both). PolicyDefault means FallBackLocal: each
