@@ -6,8 +6,11 @@
 // Policy, and a nil *Policy, show nothing. Userinfo (user name and
 // password) and fragments are never shown, and neither are the values of
 // credential headers (Authorization, Cookie, ...), whatever the allowlist
-// says. The path is always shown: a secret in a path segment (a bot
-// token, a webhook secret) is not redacted.
+// says. The path is shown: a secret in a path segment (a bot token, a
+// webhook secret) is not redacted. Only a path that reads as a userinfo
+// in a URL without a host ("https:///user:pw@host", or a URL built by
+// hand whose Path is "//user:pw@host/x") is replaced with Redacted (see
+// Policy.URL).
 //
 // Policy.URL renders a *url.URL for a span attribute; Policy.Error rewrites
 // every *url.Error in an error chain, whose message otherwise carries the
