@@ -48,7 +48,11 @@ var (
 	// ErrTagMismatch: the tag parameter differs from the one required.
 	ErrTagMismatch = errors.New("signer: tag mismatch")
 	// ErrMalformed: Signature-Input, Signature or Content-Digest cannot be
-	// parsed, or a component identifier or parameter is invalid.
+	// parsed, or a component identifier or parameter is invalid. Sign
+	// returns it too for a covered component it cannot sign as sent: a
+	// @path, @query, @request-target or @target-uri holding a space, or
+	// the @scheme or @target-uri of a request whose absolute-form
+	// URL.Opaque has another scheme than the URL's (see Sign).
 	ErrMalformed = errors.New("signer: malformed signature field")
 	// ErrBodyTooLarge: the content exceeds the verifier's body size cap, or
 	// a server's http.MaxBytesReader cap in front of it (the
