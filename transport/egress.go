@@ -46,7 +46,8 @@ type EgressConfig struct {
 	// spelling an IPv4 address in a legacy form ("127.1") is a
 	// ConfigError naming the form to write, and one that ends in a number
 	// but is no valid IPv4 address ("256.1.1.1", "1.2.3.4.5") is a
-	// ConfigError: Go's resolver dials no such name. A URL's port is
+	// ConfigError: Go's own resolver looks no all-numeric name up. A
+	// URL's port is
 	// compared as the number Go dials: ":0443" is ":443".
 	//
 	// Empty: any host is allowed (the scheme rules still apply); pair it
@@ -309,8 +310,9 @@ func isASCII(s string) bool { return ascii.Is(s) }
 // hostOf returns hostname in the form the allowlist uses: an IP address
 // in its standard form, an IPv4-mapped IPv6 address without a zone as its
 // IPv4 address (Go dials it over IPv4), as HostKey names them; a name as
-// normaliseName gives it (a legacy IPv4 form, which Go's resolver dials
-// nowhere, stays a name no entry has).
+// normaliseName gives it (a legacy IPv4 form, which Go's own resolver
+// resolves to nothing and the cgo one to the address, the dialer checking
+// that address, stays a name no entry has).
 func hostOf(hostname string) (string, bool) {
 	if hostname == "" {
 		return "", false

@@ -136,8 +136,8 @@ func originHostSlow(h string) (host string, ok bool) {
 // any spelling of an IPv6 address, never a legacy IPv4 form); the error names the
 // origin to write ("https://127.0.0.1", "https://[::1]"). A host that
 // ends in a number but is no valid IPv4 address ("https://256.1.1.1",
-// "https://1.2.3.4.5") is an error too: Go's resolver dials no such name,
-// and a proxy reads it as a failed address. Hex digits in
+// "https://1.2.3.4.5") is an error too: Go's own resolver looks no
+// all-numeric name up, and a proxy reads it as a failed address. Hex digits in
 // upper case are taken, lower-cased like a name. A valid internationalised
 // name is held in its punycode form.
 // Error messages never repeat the input, which may hold a secret.
@@ -174,8 +174,9 @@ func ParseOrigin(s string) (Origin, error) {
 	}
 	if std, ok := ipStandardForm(o.Host); ok {
 		// An Origin holds an address in its one standard form (OriginOf
-		// and Origins.Allows compare by it), and Go's resolver looks a
-		// legacy IPv4 form up as a name and dials nothing. The address
+		// and Origins.Allows compare by it), and a legacy IPv4 form
+		// would match only URLs spelled the same way (Go's own resolver
+		// resolves it to nothing, the cgo one to the address). The address
 		// is no secret: name the origin to write.
 		h := std
 		if strings.IndexByte(std, ':') >= 0 {
@@ -366,8 +367,9 @@ type Origins []Origin
 // IPv4-mapped address and its IPv4 address ("https://[::ffff:10.0.0.5]"
 // and "https://10.0.0.5"), a port with leading zeros ("https://a:0443" is
 // "https://a"). An IPv6 zone is matched as written, a legacy IPv4 form
-// ("https://127.1", which Go's resolver dials nowhere) matches no
-// address, and a port is a port: ":8443" is not ":443".
+// ("https://127.1", which Go's own resolver resolves to nothing and the
+// cgo one to the address) matches no address, and a port is a port:
+// ":8443" is not ":443".
 func (o Origins) Allows(u *url.URL) bool {
 	if u == nil {
 		return false
@@ -399,9 +401,10 @@ func (o Origins) Allows(u *url.URL) bool {
 // destOrigin returns o with its host and port in the form that names the
 // destination Go dials, as HostKey has them: the port without leading
 // zeros ("0443" is dialed as 443) and the host through destHost. A
-// legacy IPv4 form ("127.1") is kept as written: Go's resolver takes it
-// for a name and dials nothing (isDomainName refuses an all-numeric
-// name), so it names no configured address.
+// legacy IPv4 form ("127.1") is kept as written, so it names no
+// configured address: Go's own resolver takes it for a name and dials
+// nothing (isDomainName refuses an all-numeric name); the cgo one
+// resolves it to the address, which the dialer then checks.
 func destOrigin(o Origin) Origin {
 	o.Port = destPort(o.Port)
 	o.Host = destHost(o.Host)
