@@ -391,7 +391,7 @@ func (e *RateLimitError) Error() string {
 	case ThrottleHosts:
 		return "transport: throttle: no room for " + e.Host + ": every host in the table (MaxHosts) has limit state in use"
 	case string(SourceCooldown):
-		return "transport: retry: " + e.Host + " is cooling down for " + e.Wait.String() + " more (a shared cooldown store), longer than MaxRetryAfter (" + e.MaxWait.String() + ")"
+		return "transport: retry: " + e.Host + "'s cooldown needs a wait of " + e.Wait.String() + " in all (waited so far and left), longer than MaxRetryAfter (" + e.MaxWait.String() + ")"
 	}
 	return "transport: throttle: " + e.Reason + " limit for " + e.Host + ": wait of " + e.Wait.String() + " exceeds " + e.MaxWait.String()
 }
