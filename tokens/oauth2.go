@@ -644,7 +644,10 @@ func (e *tokenTypeError) Is(target error) bool {
 // Calls are serialised: two concurrent uses of one refresh token would look
 // like a replay to a server with reuse detection, which then revokes the
 // grant. Refreshers sharing a store are not serialised with each other:
-// two refreshing at the same moment still present one refresh token twice.
+// two refreshing at the same moment still present one refresh token twice,
+// and a server with reuse detection revokes the grant for all of them, the
+// one whose refresh succeeded included (docs/tokens.md: refresh from one
+// process, or give each replica a grant of its own).
 type Refresher struct {
 	ep      *endpoint
 	store   Store

@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -49,6 +50,12 @@ type authServer struct {
 	jwtKey   *rsa.PrivateKey  // private_key_jwt key of jwtClientID
 
 	down atomic.Bool // the token endpoint answers 503 without asking fosite
+
+	store *storage.MemoryStore // fosite's storage (tokens by signature)
+
+	// describe, when set, rewrites the error_description of every error
+	// answer of the token endpoint (a server that echoes what it got).
+	describe atomic.Pointer[func(form url.Values) string]
 
 	mu            sync.Mutex
 	tokenRequests map[string]int // by grant_type, including refused ones
@@ -90,7 +97,7 @@ func newAuthServer(t *testing.T, ttl time.Duration) *authServer {
 		TokenEndpointAuthSigningAlgorithm: "RS256",
 	}
 
-	s := &authServer{t: t, jwtKey: jwtKey, tokenRequests: map[string]int{}}
+	s := &authServer{t: t, jwtKey: jwtKey, tokenRequests: map[string]int{}, store: store}
 	asMux := http.NewServeMux()
 	s.as = httptest.NewUnstartedServer(asMux)
 	s.as.StartTLS()
@@ -141,7 +148,7 @@ func (s *authServer) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ar, err := s.provider.NewAccessRequest(ctx, r, &fosite.DefaultSession{Subject: "svc"})
 	if err != nil {
-		s.provider.WriteAccessError(ctx, w, ar, err)
+		s.writeAccessError(w, r, ar, err)
 		return
 	}
 	for _, sc := range ar.GetRequestedScopes() {
@@ -149,10 +156,42 @@ func (s *authServer) token(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := s.provider.NewAccessResponse(ctx, ar)
 	if err != nil {
-		s.provider.WriteAccessError(ctx, w, ar, err)
+		s.writeAccessError(w, r, ar, err)
 		return
 	}
 	s.provider.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// writeAccessError writes fosite's error answer, its error_description
+// rewritten by describe when that is set.
+func (s *authServer) writeAccessError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
+	d := s.describe.Load()
+	if d == nil {
+		s.provider.WriteAccessError(r.Context(), w, ar, err)
+		return
+	}
+	rec := httptest.NewRecorder()
+	s.provider.WriteAccessError(r.Context(), rec, ar, err)
+	var body map[string]any
+	if json.Unmarshal(rec.Body.Bytes(), &body) != nil {
+		s.t.Errorf("fosite's error answer is no JSON object: %q", rec.Body.String())
+	}
+	body["error_description"] = (*d)(r.PostForm)
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(rec.Code)
+	json.NewEncoder(w).Encode(body)
+}
+
+// killAccess deletes an access token from fosite's storage: the resource
+// server answers it 401 from then on, the grant (refresh token) untouched.
+func (s *authServer) killAccess(tok string) {
+	sig := tok[strings.LastIndexByte(tok, '.')+1:]
+	if err := s.store.DeleteAccessTokenSession(context.Background(), sig); err != nil {
+		s.t.Errorf("killAccess: %v", err)
+	}
 }
 
 // resource is a protected API: 200 "hello" for an active access token,
