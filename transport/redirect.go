@@ -79,12 +79,16 @@ func (e *RedirectError) Error() string {
 
 func (e *RedirectError) Unwrap() error { return ErrRedirectDenied }
 
-// Check implements http.Client.CheckRedirect.
+// Check implements http.Client.CheckRedirect. It does not close the body
+// of a hop it refuses: http.Client, which got it from GetBody, closes it
+// when CheckRedirect returns an error (a caller of Check's own closes it).
 func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
 	prev := via[len(via)-1]
 	from, to := OriginOf(prev.URL), OriginOf(req.URL)
 	deny := func(reason string) error {
-		closeBody(req)
+		// The hop's body (from GetBody) is left to http.Client, which
+		// closes it when CheckRedirect fails: closing it here too closed
+		// it twice.
 		return &RedirectError{From: from, To: to, Reason: reason}
 	}
 	max := p.MaxRedirects
@@ -150,8 +154,7 @@ func (p *RedirectPolicy) isOwn(u, first *url.URL) bool {
 }
 
 // closeBody closes req.Body, if any, for a layer that refuses a request and
-// so does not hand the body on (a refused redirect hop's body came from
-// GetBody; nothing is read from it).
+// so does not hand the body on.
 func closeBody(req *http.Request) {
 	if req.Body != nil && req.Body != http.NoBody {
 		_ = req.Body.Close()
