@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -280,8 +281,12 @@ func (h HostLimit) matches(host string) bool { return MatchHostPattern(h.Pattern
 // punycode form, "xn--..."), and an exact host HostKey holds in another
 // form: an IP address not in its standard form ("[0::1]" for "[::1]",
 // "127.1" or "[::ffff:127.0.0.1]" for "127.0.0.1") or a port with leading
-// zeros; the error names the form to write. The fleet module's quota
-// patterns are checked the same way.
+// zeros; the error names the form to write. So is a pattern no URL's
+// host can have, which url.Parse and the client refuse: a character a DNS
+// name cannot have ("api.example.com/v1", a space, a control character),
+// an empty label, an unclosed IPv6 bracket, or a port that is not a
+// number of 1-65535. The fleet module's quota patterns are checked the
+// same way.
 func CheckHostPattern(pattern string) error {
 	p := pattern
 	switch {
@@ -298,6 +303,9 @@ func CheckHostPattern(pattern string) error {
 	}
 	if !isASCII(p) {
 		return fmt.Errorf("%q is not ASCII: write an internationalised name in its punycode form (\"xn--...\"), as HostKey holds it", p)
+	}
+	if err := checkPatternHostPort(p); err != nil {
+		return fmt.Errorf("%q never matches: %v", p, err)
 	}
 	if i := strings.LastIndexByte(p, ':'); i >= 0 && strings.IndexByte(p[i:], ']') < 0 {
 		if port := p[i+1:]; port == "443" || port == "80" {
@@ -318,6 +326,37 @@ func CheckHostPattern(pattern string) error {
 		}
 	}
 	return nil
+}
+
+// checkPatternHostPort reports why the ASCII pattern p (without its
+// "*." prefix, if any) is no host[:port] a request can have: a name with
+// a character a DNS name cannot have ("api.example.com/v1", a space, a
+// control character) or an empty label, a bracketed IPv6 literal that
+// does not parse, a port that is not a number of 1-65535 (leading zeros
+// are left to CheckHostPattern, which names the form to write). url.Parse
+// refuses such a host, and the client refuses a URL built by hand with
+// one, so the pattern would never apply.
+func checkPatternHostPort(p string) error {
+	host, port, hasPort := strings.TrimPrefix(p, "*."), "", false
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && strings.IndexByte(host[i:], ']') < 0 {
+		host, port, hasPort = host[:i], host[i+1:], true
+	}
+	if hasPort && port != "" {
+		if !allDigits(port) {
+			return errors.New("the port is not a number")
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return errors.New("the port must be 1-65535")
+		}
+	}
+	if strings.HasPrefix(host, "[") && !strings.HasPrefix(p, "*.") {
+		if _, ok := ipLiteralKey(host); !ok {
+			return errors.New("not a bracketed IPv6 address")
+		}
+		return nil
+	}
+	_, err := normaliseName(host)
+	return err
 }
 
 // patternCovers reports whether every HostKey that matches the valid
