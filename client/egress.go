@@ -91,7 +91,11 @@ func WithAllowedNetworks(prefixes ...netip.Prefix) Option {
 // may connect to although they sit on private addresses. Needed with
 // WithProxy while SSRF protection is on; write each as the proxy URL names
 // it (an IPv4 address in a legacy form, "127.1:3128", is a *ConfigError
-// naming the form to write, "127.0.0.1:3128"). Without WithProxy (or WithEnvironmentProxy) it is a *ConfigError:
+// naming the form to write, "127.0.0.1:3128", and so is an entry that
+// would match no proxy the client dials: one with userinfo, written as
+// the proxy URL has it, "user@proxy:3128" (the dialer is given the host
+// without it), a wildcard, a character a DNS name cannot have). Without
+// WithProxy (or WithEnvironmentProxy) it is a *ConfigError:
 // there is no proxy to allow. A request sent directly (the proxy function
 // returns no proxy for it) to a listed proxy's address is refused with
 // ErrEgressDenied: the exemption is for the proxy, not for a destination.

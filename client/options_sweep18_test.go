@@ -3,6 +3,7 @@ package client_test
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/securecall/securecall/client"
@@ -15,6 +16,9 @@ import (
 func TestOptionSweepRefusedAtNew(t *testing.T) {
 	limit := func(pattern string) client.Option {
 		return client.WithRateLimits(transport.HostLimit{Pattern: pattern, Rate: 10})
+	}
+	proxy := func(hostport string) []client.Option {
+		return []client.Option{client.WithProxy(http.ProxyFromEnvironment), client.WithAllowedProxies(hostport)}
 	}
 	cases := []struct {
 		name   string
@@ -33,6 +37,16 @@ func TestOptionSweepRefusedAtNew(t *testing.T) {
 		{"rate limit pattern with port 65536", []client.Option{limit("api.example.com:65536")}, "WithRateLimits"},
 		{"rate limit pattern with an unclosed bracket", []client.Option{limit("[::1")}, "WithRateLimits"},
 		{"rate limit pattern with an empty label", []client.Option{limit("api..example.com")}, "WithRateLimits"},
+		// An allowed proxy the dialer can never be asked to dial: the
+		// proxy URL's host has no such characters, and the dialer is
+		// given its host without userinfo.
+		{"allowed proxy with a space", proxy("proxy internal:3128"), "WithAllowedProxies"},
+		{"allowed proxy with a control character", proxy("proxy\x00.internal:3128"), "WithAllowedProxies"},
+		{"allowed proxy with userinfo", proxy("token@proxy.internal:3128"), "WithAllowedProxies"},
+		{"allowed proxy wildcard", proxy("*.internal:3128"), "WithAllowedProxies"},
+		{"allowed proxy with a slash", proxy("proxy.internal/x:3128"), "WithAllowedProxies"},
+		{"allowed proxy with an empty label", proxy("proxy..internal:3128"), "WithAllowedProxies"},
+		{"allowed proxy with a bad IPv6", proxy("[::g]:3128"), "WithAllowedProxies"},
 		{"resilience throttle pattern with a path", []client.Option{client.WithResilience(func() transport.ResilienceConfig {
 			rc := transport.StandardPreset()
 			rc.Throttle.Hosts = []transport.HostLimit{{Pattern: "api.example.com/v1", Rate: 10}}
@@ -50,6 +64,9 @@ func TestOptionSweepRefusedAtNew(t *testing.T) {
 			if !ok || ce.Option != tc.option {
 				t.Fatalf("New: %v, want a *ConfigError naming %s", err, tc.option)
 			}
+			if strings.Contains(err.Error(), "token@") {
+				t.Fatalf("New: %v shows the userinfo", err)
+			}
 		})
 	}
 }
@@ -57,6 +74,9 @@ func TestOptionSweepRefusedAtNew(t *testing.T) {
 // TestOptionSweepStillAccepted holds the neighbours of the refused values,
 // which must stay accepted.
 func TestOptionSweepStillAccepted(t *testing.T) {
+	proxy := func(hostport string) []client.Option {
+		return []client.Option{client.WithProxy(http.ProxyFromEnvironment), client.WithAllowedProxies(hostport)}
+	}
 	limit := func(pattern string) client.Option {
 		return client.WithRateLimits(transport.HostLimit{Pattern: pattern, Rate: 10})
 	}
@@ -74,7 +94,12 @@ func TestOptionSweepStillAccepted(t *testing.T) {
 		{"rate limit IPv6", []client.Option{limit("[::1]:8443")}},
 		{"rate limit IPv6 with a zone", []client.Option{limit("[fe80::1%eth0]:8443")}},
 		{"rate limit name with a trailing dot", []client.Option{limit("api.example.com.")}},
-		{"allowed proxy name", []client.Option{client.WithProxy(http.ProxyFromEnvironment), client.WithAllowedProxies("proxy.internal:3128")}},
+		{"allowed proxy name", proxy("proxy.internal:3128")},
+		{"allowed proxy name in upper case with a trailing dot", proxy("PROXY.Internal.:3128")},
+		{"allowed proxy internationalised name", proxy("prôxy.internal:3128")},
+		{"allowed proxy IPv4", proxy("10.0.0.5:3128")},
+		{"allowed proxy IPv6", proxy("[fd00::5]:3128")},
+		{"allowed proxy IPv6 with a zone", proxy("[fe80::1%eth0]:3128")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -63,7 +63,10 @@ type DialConfig struct {
 	// without case and without one trailing dot, so "proxy.corp." and
 	// "proxy.corp" are one proxy, as in HostKey; an IPv6 zone as written,
 	// since it names an interface; an IPv4 address in a legacy form,
-	// "127.1:3128", is a *ConfigError naming "127.0.0.1:3128"). A connection to one of
+	// "127.1:3128", is a *ConfigError naming "127.0.0.1:3128", and so is
+	// a host no proxy URL can have, which would match no proxy: one with
+	// userinfo, a wildcard, a character a DNS name cannot have or an
+	// empty label, an IPv6 address that does not parse). A connection to one of
 	// them is dialed without the address check, since a proxy is usually
 	// on a private address; the destination behind it is then not checked
 	// at dial time (the proxy resolves and connects it): GuardProxy checks
@@ -223,6 +226,10 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
 			return nil, configErrorf("Proxies["+strconv.Itoa(i)+"]", nil, "port must be 1-65535, without leading zeros")
 		}
+		if err := checkProxyHost(h); err != nil {
+			// The entry is not quoted: it may hold userinfo.
+			return nil, configErrorf("Proxies["+strconv.Itoa(i)+"]", nil, "%v: it would match no proxy the transport dials", err)
+		}
 		if name, _ := originHost(h); ipv4Key(name) != name {
 			// "127.1", "2130706433", "0x7f.0.0.1": an IPv4 address in a
 			// legacy form, which proxyKey takes for a name, so the entry
@@ -342,6 +349,28 @@ func proxyKey(host, port string) string {
 	}
 	h, _ := originHost(host)
 	return net.JoinHostPort(h, port)
+}
+
+// checkProxyHost reports why h, the host of a DialConfig.Proxies entry,
+// is no host a proxy URL can have, so that the dialer, given the proxy
+// URL's host and port, would never match the entry: userinfo (the
+// dialer is given the host without it), a wildcard (an entry is one
+// proxy), a character a DNS name cannot have or an empty label, or an
+// IPv6 address that does not parse.
+func checkProxyHost(h string) error {
+	if _, err := netip.ParseAddr(h); err == nil {
+		return nil
+	}
+	switch {
+	case strings.IndexByte(h, '@') >= 0:
+		return errorString("must be host:port, without userinfo")
+	case strings.IndexByte(h, '*') >= 0:
+		return errorString("a wildcard names no proxy: list each proxy as host:port")
+	case strings.IndexByte(h, ':') >= 0:
+		return errorString("not an IPv6 address")
+	}
+	_, err := normaliseName(h)
+	return err
 }
 
 // nat64WKP is the NAT64 well-known prefix (RFC 6052): 64:ff9b::a.b.c.d
