@@ -208,7 +208,9 @@ func WithSensitiveHeaders(names ...string) Option {
 // CurvePreferences, Certificates) too, so that changing them afterwards
 // does not change the client; what they point to (a RootCAs pool, a
 // certificate's key) is shared. InsecureSkipVerify and a MinVersion below TLS 1.2 are
-// refused. Default: system roots, TLS 1.2 minimum. HTTP/2 is negotiated
+// refused, and so is a ServerName that is neither a DNS name nor an IP
+// address ("localhost:443", "https://api.example.com"): no certificate is
+// valid for it, so every handshake would fail. Default: system roots, TLS 1.2 minimum. HTTP/2 is negotiated
 // with servers that offer it, unless NextProtos is set without "h2"
 // ([]string{"http/1.1"}: HTTP/1.1 only; "http/1.1" is offered even if
 // the list leaves it out). A call to a server that speaks only HTTP/2

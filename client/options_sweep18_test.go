@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"strings"
@@ -10,15 +11,22 @@ import (
 	"github.com/securecall/securecall/transport"
 )
 
+// proxy gives the options allowing a proxy at hostport.
+func proxy(hostport string) []client.Option {
+	return []client.Option{client.WithProxy(http.ProxyFromEnvironment), client.WithAllowedProxies(hostport)}
+}
+
+// serverName gives the options setting the TLS server name.
+func serverName(name string) []client.Option {
+	return []client.Option{client.WithTLSConfig(&tls.Config{ServerName: name})}
+}
+
 // TestOptionSweepRefusedAtNew holds the option values a sweep of every
 // option found accepted by New though they cannot work: each must be a
 // *ConfigError naming the option that was given.
 func TestOptionSweepRefusedAtNew(t *testing.T) {
 	limit := func(pattern string) client.Option {
 		return client.WithRateLimits(transport.HostLimit{Pattern: pattern, Rate: 10})
-	}
-	proxy := func(hostport string) []client.Option {
-		return []client.Option{client.WithProxy(http.ProxyFromEnvironment), client.WithAllowedProxies(hostport)}
 	}
 	cases := []struct {
 		name   string
@@ -47,6 +55,17 @@ func TestOptionSweepRefusedAtNew(t *testing.T) {
 		{"allowed proxy with a slash", proxy("proxy.internal/x:3128"), "WithAllowedProxies"},
 		{"allowed proxy with an empty label", proxy("proxy..internal:3128"), "WithAllowedProxies"},
 		{"allowed proxy with a bad IPv6", proxy("[::g]:3128"), "WithAllowedProxies"},
+		// A TLS server name no certificate is valid for: every handshake
+		// fails certificate verification (x509: certificate is valid for
+		// localhost, not localhost:443).
+		{"server name with a port", serverName("localhost:443"), "WithTLSConfig"},
+		{"server name as a URL", serverName("https://localhost"), "WithTLSConfig"},
+		{"server name with a path", serverName("localhost/"), "WithTLSConfig"},
+		{"server name with a space", serverName("local host"), "WithTLSConfig"},
+		{"server name with a control character", serverName("localhost\n"), "WithTLSConfig"},
+		{"server name with an empty label", serverName("api..example.com"), "WithTLSConfig"},
+		{"base transport server name with a port", []client.Option{client.WithBaseTransport(&http.Transport{
+			TLSClientConfig: &tls.Config{ServerName: "localhost:443"}})}, "WithBaseTransport"},
 		{"resilience throttle pattern with a path", []client.Option{client.WithResilience(func() transport.ResilienceConfig {
 			rc := transport.StandardPreset()
 			rc.Throttle.Hosts = []transport.HostLimit{{Pattern: "api.example.com/v1", Rate: 10}}
@@ -74,9 +93,6 @@ func TestOptionSweepRefusedAtNew(t *testing.T) {
 // TestOptionSweepStillAccepted holds the neighbours of the refused values,
 // which must stay accepted.
 func TestOptionSweepStillAccepted(t *testing.T) {
-	proxy := func(hostport string) []client.Option {
-		return []client.Option{client.WithProxy(http.ProxyFromEnvironment), client.WithAllowedProxies(hostport)}
-	}
 	limit := func(pattern string) client.Option {
 		return client.WithRateLimits(transport.HostLimit{Pattern: pattern, Rate: 10})
 	}
@@ -94,6 +110,11 @@ func TestOptionSweepStillAccepted(t *testing.T) {
 		{"rate limit IPv6", []client.Option{limit("[::1]:8443")}},
 		{"rate limit IPv6 with a zone", []client.Option{limit("[fe80::1%eth0]:8443")}},
 		{"rate limit name with a trailing dot", []client.Option{limit("api.example.com.")}},
+		{"server name", serverName("api.example.com")},
+		{"server name in upper case with a trailing dot", serverName("API.Example.com.")},
+		{"server name IPv4", serverName("10.0.0.5")},
+		{"server name IPv6", serverName("::1")},
+		{"server name IPv6 in brackets", serverName("[::1]")},
 		{"allowed proxy name", proxy("proxy.internal:3128")},
 		{"allowed proxy name in upper case with a trailing dot", proxy("PROXY.Internal.:3128")},
 		{"allowed proxy internationalised name", proxy("prôxy.internal:3128")},

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"slices"
@@ -614,10 +615,29 @@ func nonZeroOr[T comparable](v, def T) T {
 // BaseConfig.TLSConfig: a *ConfigError naming the field
 // ("TLSConfig.InsecureSkipVerify", "TLSConfig.MinVersion", ...), matching
 // ErrInsecureTLS when the field weakens verification (InsecureSkipVerify,
-// a version below TLS 1.2, an insecure cipher suite), or nil. client uses
+// a version below TLS 1.2, an insecure cipher suite), or nil. A
+// ServerName that is neither a DNS name nor an IP address ("localhost:443",
+// "https://api.example.com", a space), which no certificate is valid for,
+// is one too ("TLSConfig.ServerName"). client uses
 // it for the TLS configuration of a transport it is given.
 func CheckTLSConfig(c *tls.Config) error {
 	_, err := checkTLSConfig(c)
+	return err
+}
+
+// checkServerName reports why name, a TLSConfig.ServerName, is neither
+// an IP address (in brackets or not, as crypto/tls takes one) nor a DNS
+// name: one with a scheme, port or path ("localhost:443",
+// "https://api.example.com"), a character a DNS name cannot have or an
+// empty label.
+func checkServerName(name string) error {
+	if _, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")); err == nil {
+		return nil
+	}
+	if strings.ContainsAny(name, ":/@?#") {
+		return errorString("must be a host name or IP address, without scheme, port or path")
+	}
+	_, err := normaliseName(name)
 	return err
 }
 
@@ -653,6 +673,13 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 		if slices.ContainsFunc(insecure, func(s *tls.CipherSuite) bool { return s.ID == id }) {
 			return nil, configErrorf("TLSConfig.CipherSuites", ErrInsecureTLS,
 				"CipherSuites[%d] %s is insecure", i, tls.CipherSuiteName(id))
+		}
+	}
+	if c.ServerName != "" {
+		if err := checkServerName(c.ServerName); err != nil {
+			// crypto/tls takes any string and fails every handshake:
+			// no certificate is valid for it.
+			return nil, configErrorf("TLSConfig.ServerName", nil, "%v: no certificate is valid for it, so every handshake would fail", err)
 		}
 	}
 	// Clone is shallow: the slices would stay the caller's, read at every
