@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/securecall/securecall/client"
+	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -130,5 +131,49 @@ func TestOptionSweepStillAccepted(t *testing.T) {
 			}
 			c.Close()
 		})
+	}
+}
+
+// TestOptionSweepSignerStructuredFields: a StructuredFields entry no
+// component can look up (a name not in lower case: components hold the
+// field name lower-cased, so "X-List" is never found; a name that is no
+// field name) or of a FieldType that is none of SFItem, SFList,
+// SFDictionary (read as a Dictionary, silently) is a *ConfigError naming
+// the field, in signer.New and signer.NewVerifier alike.
+func TestOptionSweepSignerStructuredFields(t *testing.T) {
+	key, err := signer.NewHMACKey("k1", []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := signer.StaticKey(key)
+	comps := []signer.Component{signer.Method, signer.FieldSF("x-list")}
+	cases := []struct {
+		name  string
+		types map[string]signer.FieldType
+	}{
+		{"name not in lower case", map[string]signer.FieldType{"X-List": signer.SFList}},
+		{"name that is no field name", map[string]signer.FieldType{"x list": signer.SFList, "x-list": signer.SFList}},
+		{"empty name", map[string]signer.FieldType{"": signer.SFList, "x-list": signer.SFList}},
+		{"zero type", map[string]signer.FieldType{"x-list": 0}},
+		{"unknown type", map[string]signer.FieldType{"x-list": 99}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := signer.New(signer.Options{Keys: keys, Components: comps, StructuredFields: tc.types})
+			if ce, ok := errors.AsType[*signer.ConfigError](err); !ok || ce.Option != "Options.StructuredFields" {
+				t.Errorf("New: %v, want a *ConfigError naming Options.StructuredFields", err)
+			}
+			_, err = signer.NewVerifier(signer.VerifierOptions{Keys: keys, Required: comps, StructuredFields: tc.types})
+			if ce, ok := errors.AsType[*signer.ConfigError](err); !ok || ce.Option != "VerifierOptions.StructuredFields" {
+				t.Errorf("NewVerifier: %v, want a *ConfigError naming VerifierOptions.StructuredFields", err)
+			}
+		})
+	}
+	types := map[string]signer.FieldType{"x-list": signer.SFList, "x-item": signer.SFItem, "x-dict": signer.SFDictionary}
+	if _, err := signer.New(signer.Options{Keys: keys, Components: comps, StructuredFields: types}); err != nil {
+		t.Errorf("New with valid StructuredFields: %v", err)
+	}
+	if _, err := signer.NewVerifier(signer.VerifierOptions{Keys: keys, Required: comps, StructuredFields: types}); err != nil {
+		t.Errorf("NewVerifier with valid StructuredFields: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -28,6 +29,30 @@ const (
 	SFList
 	SFDictionary
 )
+
+// checkStructuredFields reports the first entry of types (Options or
+// VerifierOptions.StructuredFields, named by option) that no component
+// can use, as a *ConfigError naming option: a name that is no field name,
+// or not in lower case (components hold the field name lower-cased, so
+// "X-List" would never be found and its fields' signatures would fail),
+// or a type that is none of SFItem, SFList and SFDictionary (read as a
+// Dictionary).
+func checkStructuredFields(option string, types map[string]FieldType) error {
+	for _, name := range slices.Sorted(maps.Keys(types)) {
+		switch lower := strings.ToLower(name); {
+		case !validFieldName(lower):
+			return &ConfigError{Option: option, Reason: "invalid field name " + strconv.Quote(name)}
+		case lower != name:
+			return &ConfigError{Option: option, Reason: "field name " + strconv.Quote(name) + " is matched in lower case: write " + strconv.Quote(lower)}
+		}
+		switch t := types[name]; t {
+		case SFItem, SFList, SFDictionary:
+		default:
+			return &ConfigError{Option: option, Reason: "type of " + strconv.Quote(name) + " is " + strconv.Itoa(int(t)) + ", not SFItem, SFList or SFDictionary"}
+		}
+	}
+	return nil
+}
 
 // registeredSF lists the registered structured fields whose type the
 // signer and verifier know without being told.

@@ -130,7 +130,11 @@ type Options struct {
 	Digest DigestAlgorithm
 
 	// StructuredFields declares the structured type of fields used with
-	// FieldSF that are not registered structured fields.
+	// FieldSF that are not registered structured fields, by lower-case
+	// field name. A name that is no field name or not in lower case
+	// ("X-List", which no component would find), or a type other than
+	// SFItem, SFList and SFDictionary, is a *ConfigError naming this
+	// field.
 	StructuredFields map[string]FieldType
 }
 
@@ -176,6 +180,9 @@ func New(opts Options) (*Signer, error) {
 	if sk, ok := opts.Keys.(staticKey); ok && !sk.k.CanSign() {
 		// A key that never changes and cannot sign would fail every Sign.
 		return nil, &ConfigError{Option: "Options.Keys", Reason: "StaticKey of key " + strconv.Quote(sk.k.id) + ", which is verification-only"}
+	}
+	if err := checkStructuredFields("Options.StructuredFields", opts.StructuredFields); err != nil {
+		return nil, err
 	}
 	s := &Signer{keys: opts.Keys, expires: opts.Expires, nonce: opts.Nonce, sfTypes: maps.Clone(opts.StructuredFields)}
 

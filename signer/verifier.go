@@ -144,7 +144,11 @@ type VerifierOptions struct {
 	Scheme string
 
 	// StructuredFields declares the structured type of fields signed with
-	// the sf parameter that are not registered structured fields.
+	// the sf parameter that are not registered structured fields, by
+	// lower-case field name. A name that is no field name or not in lower
+	// case ("X-List", which no component would find: every signature
+	// covering the field would fail), or a type other than SFItem, SFList
+	// and SFDictionary, is a *ConfigError naming this field.
 	StructuredFields map[string]FieldType
 
 	// Clock is the time source of Middleware. Nil means time.Now. Verify
@@ -215,6 +219,9 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		return nil, &ConfigError{Option: "VerifierOptions.Label", Reason: "not a structured-field key"}
 	}
 	if err := checkTag("VerifierOptions.Tag", v.tag); err != nil {
+		return nil, err
+	}
+	if err := checkStructuredFields("VerifierOptions.StructuredFields", v.sfTypes); err != nil {
 		return nil, err
 	}
 	v.required = opts.Required
