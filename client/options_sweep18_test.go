@@ -177,3 +177,36 @@ func TestOptionSweepSignerStructuredFields(t *testing.T) {
 		t.Errorf("NewVerifier with valid StructuredFields: %v", err)
 	}
 }
+
+// TestOptionSweepVerifierKeyIDs: a VerifierOptions.KeyIDs entry that is no
+// key id (empty, as strings.Split of an unset variable gives, not
+// printable ASCII, longer than MaxKeyIDLength) matches no key: with it
+// alone every request is refused. It is a *ConfigError naming KeyIDs[i].
+func TestOptionSweepVerifierKeyIDs(t *testing.T) {
+	key, err := signer.NewHMACKey("k1", []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := signer.StaticKey(key)
+	for _, tc := range []struct {
+		name   string
+		ids    []string
+		option string
+	}{
+		{"empty", []string{""}, "VerifierOptions.KeyIDs[0]"},
+		{"empty after a valid one", []string{"k1", ""}, "VerifierOptions.KeyIDs[1]"},
+		{"control character", []string{"k1\n"}, "VerifierOptions.KeyIDs[0]"},
+		{"non-ASCII", []string{"ключ"}, "VerifierOptions.KeyIDs[0]"},
+		{"too long", []string{strings.Repeat("k", signer.MaxKeyIDLength+1)}, "VerifierOptions.KeyIDs[0]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := signer.NewVerifier(signer.VerifierOptions{Keys: keys, KeyIDs: tc.ids})
+			if ce, ok := errors.AsType[*signer.ConfigError](err); !ok || ce.Option != tc.option {
+				t.Errorf("NewVerifier: %v, want a *ConfigError naming %s", err, tc.option)
+			}
+		})
+	}
+	if _, err := signer.NewVerifier(signer.VerifierOptions{Keys: keys, KeyIDs: []string{"k1", "k2 old", "k1"}}); err != nil {
+		t.Errorf("NewVerifier with valid KeyIDs: %v", err)
+	}
+}

@@ -76,7 +76,9 @@ type VerifierOptions struct {
 	Keys KeyLookup
 
 	// KeyIDs, when not empty, restricts the accepted key ids further than
-	// Keys does.
+	// Keys does. An entry that is no key id (empty, as strings.Split of an
+	// empty list gives, not printable ASCII, longer than MaxKeyIDLength)
+	// would match no key: it is a *ConfigError naming KeyIDs[i].
 	KeyIDs []string
 
 	// Label, when set, is the only signature label verified (a
@@ -223,6 +225,15 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	}
 	if err := checkStructuredFields("VerifierOptions.StructuredFields", v.sfTypes); err != nil {
 		return nil, err
+	}
+	for i, id := range v.keyIDs {
+		// No key has such an id: the entry would accept nothing, and alone
+		// ([]string{""}, strings.Split of an empty list) refuse every
+		// request.
+		if err := checkKeyID(id); err != nil {
+			ce := err.(*ConfigError) // "keyID: ..." names NewHMACKey's argument
+			return nil, &ConfigError{Option: "VerifierOptions.KeyIDs[" + strconv.Itoa(i) + "]", Reason: ce.Reason + ": it matches no key"}
+		}
 	}
 	v.required = opts.Required
 	if v.required == nil {
