@@ -340,6 +340,53 @@ func isGoAwayUnprocessedMsg(s string) bool {
 	return strings.HasPrefix(s, http2GoAwayUnprocessedPrefix)
 }
 
+// http2CannotRetryPrefix and http2CannotRetrySuffix enclose, in square
+// brackets, the failure net/http's HTTP/2 transport reports when it would
+// have retried a stream itself (a REFUSED_STREAM, a graceful GOAWAY above
+// the stream, a PROTOCOL_ERROR from the peer) but the request's body has
+// no GetBody to make again: a flat fmt.Errorf that keeps the failure's
+// text only.
+const (
+	http2CannotRetryPrefix = "http2: Transport: cannot retry err ["
+	http2CannotRetrySuffix = "] after Request.Body was written; define Request.GetBody to avoid this error"
+	// http2GracefulGoAwayMsg is the stream's failure when the server's
+	// GOAWAY (no error, or an error for a stream after the connection's
+	// first) has a last-stream-id below it: the server did not process it.
+	http2GracefulGoAwayMsg = "http2: Transport received Server's graceful shutdown GOAWAY"
+)
+
+// isCannotRetryUnprocessedMsg reports whether s is net/http's "cannot
+// retry" error around a failure that proves the server did not process
+// the stream: the graceful GOAWAY above it, or a REFUSED_STREAM ("stream
+// error: stream ID 3; REFUSED_STREAM", from the peer or not; RFC 9113
+// §8.7). A PROTOCOL_ERROR, which net/http also retries, says nothing of
+// the kind and is not one.
+func isCannotRetryUnprocessedMsg(s string) bool {
+	inner, ok := strings.CutPrefix(s, http2CannotRetryPrefix)
+	if !ok {
+		return false
+	}
+	if inner, ok = strings.CutSuffix(inner, http2CannotRetrySuffix); !ok {
+		return false
+	}
+	if inner == http2GracefulGoAwayMsg {
+		return true
+	}
+	rest, ok := strings.CutPrefix(inner, "stream error: stream ID ")
+	if !ok {
+		return false
+	}
+	digits := 0
+	for digits < len(rest) && rest[digits] >= '0' && rest[digits] <= '9' {
+		digits++
+	}
+	if digits == 0 {
+		return false
+	}
+	rest = rest[digits:]
+	return rest == "; REFUSED_STREAM" || rest == "; REFUSED_STREAM; received from peer"
+}
+
 // isGoAwayHTTP11RequiredMsg reports whether s is that error for a GOAWAY
 // with HTTP_1_1_REQUIRED: the server refuses HTTP/2 on the connection.
 func isGoAwayHTTP11RequiredMsg(s string) bool {
@@ -453,7 +500,8 @@ func transientKeyError(err error) bool {
 // "proxyconnect"), a refused connection, an HTTP/2 stream the server
 // refused before processing it (REFUSED_STREAM), or one above the
 // last-stream-id of the server's GOAWAY (RFC 9113 §6.8) that Go's HTTP/2
-// transport did not retry itself.
+// transport did not retry itself; also either of the last two behind
+// net/http's "cannot retry" error for a body without GetBody.
 func neverSent(err error) bool {
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return true
@@ -462,7 +510,7 @@ func neverSent(err error) bool {
 	if errors.As(err, &se) && se.Code == h2ErrCodeRefusedStream {
 		return true
 	}
-	return hasDialError(err) || innermost(err, isGoAwayUnprocessedMsg)
+	return hasDialError(err) || innermost(err, isGoAwayUnprocessedMsg) || innermost(err, isCannotRetryUnprocessedMsg)
 }
 
 // replicaFault reports a failure that is evidence about this process
