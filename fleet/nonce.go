@@ -208,6 +208,11 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 // A claim whose until is more than MaxRetention after now is refused with
 // an error wrapping signer.ErrBeyondRetention, without a Redis call.
 //
+// A nonce whose key holds something else's value (another type under
+// the store's Prefix: WRONGTYPE) fails that claim under the Policy, as
+// Redis being unavailable does, counted as a Redis error, without marking
+// Redis down for the other nonces.
+//
 // A zero NonceStore (not made by NewNonceStore) claims nothing: it
 // returns a *ConfigError, so a Verifier using it fails closed.
 func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until time.Time) error {
@@ -253,6 +258,14 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 			// while every caller's deadline is shorter than Timeout.
 			s.h.watch(func(ctx context.Context) error { return s.c.SetRange(ctx, key, 0, "").Err() })
 			return gave
+		case keyFault(err):
+			// Redis answered: the fault is the value under this
+			// nonce's key (something else's under the prefix, WRONGTYPE
+			// to the GET), not Redis. This claim gets the Policy (the
+			// nonce cannot be recorded, so it is never accepted as
+			// new); Redis stays up for every other nonce.
+			s.h.keyFailed()
+			err = &Error{Store: "nonce", Op: "claim", Err: err}
 		default:
 			s.h.failed(s.h.clk.Now(), err)
 			err = &Error{Store: "nonce", Op: "claim", Err: s.h.cause(cctx, err)}
