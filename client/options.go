@@ -190,12 +190,18 @@ func WithMaxRedirects(n int) Option {
 
 // WithSensitiveHeaders names extra headers (an API-key header, say) that
 // carry credentials: they are stripped from foreign redirect hops like
-// Authorization is. Appends.
+// Authorization is. Appends. Host is refused: net/http sends the
+// request's Host field, never a Host entry of its Header, so naming it
+// would protect nothing.
 func WithSensitiveHeaders(names ...string) Option {
 	return optionFunc(func(c *config) {
 		for _, n := range names {
 			if !httpguts.ValidHeaderFieldName(n) {
 				c.fail("WithSensitiveHeaders", "invalid header name %q", n)
+				return
+			}
+			if strings.EqualFold(n, "Host") {
+				c.fail("WithSensitiveHeaders", "Host is no header net/http sends from Request.Header (it sends Request.Host), so it cannot carry a credential")
 				return
 			}
 			c.sensitiveHeaders = append(c.sensitiveHeaders, textproto.CanonicalMIMEHeaderKey(n))

@@ -67,6 +67,9 @@ func TestOptionSweepRefusedAtNew(t *testing.T) {
 		{"server name with an empty label", serverName("api..example.com"), "WithTLSConfig"},
 		{"base transport server name with a port", []client.Option{client.WithBaseTransport(&http.Transport{
 			TLSClientConfig: &tls.Config{ServerName: "localhost:443"}})}, "WithBaseTransport"},
+		// Host is sent from Request.Host, never from the Header a
+		// redirect hop or the egress check strips or looks at.
+		{"sensitive header Host", []client.Option{client.WithSensitiveHeaders("X-Session", "host")}, "WithSensitiveHeaders"},
 		{"resilience throttle pattern with a path", []client.Option{client.WithResilience(func() transport.ResilienceConfig {
 			rc := transport.StandardPreset()
 			rc.Throttle.Hosts = []transport.HostLimit{{Pattern: "api.example.com/v1", Rate: 10}}
