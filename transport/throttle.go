@@ -882,7 +882,7 @@ func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHos
 	case err == nil:
 		return d, nil
 	case ctx.Err() != nil:
-		return d, &throttleWaitEnded{ctx.Err()}
+		return d, &throttleWaitEnded{context.Cause(ctx)}
 	case wait < l.cfg.MaxWait:
 		// Remaining: what is left before the deadline now (the reserve it
 		// kept), not what is left of the wait it allowed itself.

@@ -110,10 +110,15 @@ func trimToDeadline(ctx context.Context, now time.Time, floor, wait, reserve tim
 	return wait
 }
 
-// sleepCtx waits d, or until ctx is done (returning its error).
+// sleepCtx waits d, or until ctx is done, returning then its cause
+// (context.Cause: the caller's own error when it canceled with one, as
+// net/http returns it for a send the cancellation cuts; else ctx.Err()).
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
-		return ctx.Err()
+		if ctx.Err() == nil {
+			return nil
+		}
+		return context.Cause(ctx)
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -121,7 +126,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return context.Cause(ctx)
 	}
 }
 
