@@ -41,7 +41,11 @@ type LimitsConfig struct {
 	// body. A redirect http.Client follows (see MediaTypes) is not refused
 	// for its declared length, since it discards the body unread; one a
 	// CheckRedirect hands to the caller (http.ErrUseLastResponse) yields
-	// its first MaxBodyBytes bytes and then the error. It applies to the stream net/http hands over as the body of a
+	// its first MaxBodyBytes bytes and then the error. A response without
+	// content by definition (to HEAD; 204, 304) that comes with a body
+	// anyway (net/http's HTTP/2 transport reads the DATA a server sends
+	// after such a header when the header did not end the stream) is
+	// bounded while read too. It applies to the stream net/http hands over as the body of a
 	// 101 Switching Protocols the request did not ask for (no Upgrade
 	// header), and not to one it asked for (a WebSocket, say).
 	// Over HTTP/2 the transport below buffers what a server sends ahead
@@ -268,13 +272,20 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if followed {
 		l.hops.Pend(resp, replayable) // its hop's chain is req's
 	}
-	if l.maxBody < 0 || !mayHaveBody || resp.Body == http.NoBody {
+	// A body of a response that has none by definition (to HEAD; 204,
+	// 304) is bounded too: net/http's HTTP/2 transport hands one out when
+	// the server does not end the stream with the header, and reads into
+	// it whatever DATA follows. Only a 101 the request asked for keeps its
+	// body (the connection, writable) as it is.
+	if l.maxBody < 0 || resp.Body == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols && !switched {
 		return resp, nil
 	}
 	// A redirect http.Client follows is discarded unread (closed past
 	// 2 KiB): its declared length fails nothing. Handed to the caller
-	// instead (http.ErrUseLastResponse), it is bounded while read.
-	if resp.ContentLength > l.maxBody && !followed {
+	// instead (http.ErrUseLastResponse), it is bounded while read. The
+	// Content-Length of a response without content (a HEAD's is the
+	// GET's) declares no body.
+	if mayHaveBody && resp.ContentLength > l.maxBody && !followed {
 		_ = resp.Body.Close() // known to be too large: not worth draining
 		return nil, &ResponseTooLargeError{Part: "body", Limit: l.maxBody, Size: resp.ContentLength}
 	}
