@@ -111,7 +111,8 @@ func WithPreset(name string) Option {
 	})
 }
 
-// WithTimeout bounds a whole call: every attempt, every wait and reading the
+// WithTimeout bounds a whole call: every attempt, every wait, every
+// redirect hop (as http.Client.Timeout does) and reading the
 // response body (a body read it cuts fails with a
 // *transport.BodyTimeoutError, Layer "total"). Zero means no bound beyond the caller's context. Default:
 // the preset's (30 s for "standard"). A shorter total also caps the preset's

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/securecall/securecall/internal/hops"
 )
 
 // DeadlineError reports a wait or an attempt the resilience layers refused
@@ -218,7 +220,11 @@ func (e *BodyTimeoutError) Is(target error) bool { return target == context.Dead
 func (e *BodyTimeoutError) Timeout() bool { return true }
 
 // NewTotalTimeout returns the per-call deadline layer: each call runs
-// under min(caller's deadline, now + total). The deadline bounds
+// under min(caller's deadline, now + total). A redirect hop http.Client
+// follows (the first request after a redirect response the layer
+// returned) is part of its call and keeps the call's deadline, as with
+// http.Client.Timeout: a chain of redirects cannot run for a new total
+// per hop. The deadline bounds
 // everything below it (every attempt, backoff sleep, throttle wait) and the
 // reading of the response body: its context is released when the caller
 // closes the body (or the call fails), not when RoundTrip returns; a read
@@ -243,10 +249,19 @@ func NewTotalTimeout(next http.RoundTripper, total time.Duration) (http.RoundTri
 type totalTimeout struct {
 	next http.RoundTripper
 	d    time.Duration
+	// hops holds the redirects the layer returned that http.Client may
+	// follow, each with its call's deadline, which the hop keeps.
+	hops hops.Set[time.Time]
 }
 
 func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	// Read before next: inside a call scope, req may become the call's
+	// first attempt's request. A redirect hop runs under its call's
+	// deadline, set when the call's first request came: http.Client
+	// follows redirects above the stack, and a hop given a new total of
+	// its own would let a chain of redirects run for MaxRedirects+1 totals.
+	chain, hop := l.hops.Follow(req)
 	cs := ownedScope(req)
 	var now time.Time
 	if cs != nil && !cs.start.IsZero() {
@@ -254,8 +269,18 @@ func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		now = time.Now()
 	}
-	if dl, ok := ctx.Deadline(); ok && !dl.After(now.Add(l.d)) {
-		return l.next.RoundTrip(req)
+	if !hop {
+		chain = now.Add(l.d)
+	} else if !now.Before(chain) {
+		// The call's deadline has passed (a CheckRedirect took its time):
+		// the hop is not sent, whatever the transport below makes of a
+		// context past its deadline.
+		closeBody(req)
+		return nil, context.DeadlineExceeded
+	}
+	if dl, ok := ctx.Deadline(); ok && !dl.After(chain) {
+		resp, err := l.next.RoundTrip(req)
+		return l.pend(resp, err, chain)
 	}
 	var cd *callDeadline
 	if cs != nil && cs.deadline.parent == nil {
@@ -263,10 +288,20 @@ func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		cd = new(callDeadline)
 	}
-	cd.init(ctx, now.Add(l.d))
+	cd.init(ctx, chain)
 	resp, err := l.next.RoundTrip(WithContext(req, cd))
 	// Released when the body is closed (or at once: an error, no body).
-	return endOnClose(resp, err, &cd.lazyDeadline, &cd.body, bodyTimeoutTotal, l.d)
+	resp, err = endOnClose(resp, err, &cd.lazyDeadline, &cd.body, bodyTimeoutTotal, l.d)
+	return l.pend(resp, err, chain)
+}
+
+// pend records resp, when it is a redirect http.Client may follow, with
+// chain, its call's deadline, for the hop; it returns resp and err.
+func (l *totalTimeout) pend(resp *http.Response, err error, chain time.Time) (*http.Response, error) {
+	if err == nil && hops.IsRedirect(resp) {
+		l.hops.Pend(resp, chain)
+	}
+	return resp, err
 }
 
 // lazyDeadline is a deadline context that costs no timer until something
