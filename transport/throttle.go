@@ -1318,6 +1318,8 @@ type semBody struct {
 	sem  *hostSem
 	stop func() bool
 	once sync.Once
+	// closed: Close has closed rc (a second Close does not).
+	closed atomic.Bool
 }
 
 func (b *semBody) Read(p []byte) (int, error) {
@@ -1328,7 +1330,12 @@ func (b *semBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close closes the body under it, the first time only (io.Closer leaves a
+// second Close undefined), and gives the slot back.
 func (b *semBody) Close() error {
+	if !b.closed.CompareAndSwap(false, true) {
+		return nil
+	}
 	err := b.rc.Close()
 	b.end()
 	return err

@@ -760,9 +760,16 @@ func (b *cancelBody) timedOut(err error) error {
 	return &BodyTimeoutError{Layer: l, Duration: b.d, Err: err}
 }
 
+// Close closes the body under it and releases the deadline, the first
+// time only: io.Closer leaves a second Close undefined, and the body under
+// it may be a caller's own base transport's (a caller's deferred Close
+// after an explicit one closed it twice when no layer above guarded it).
 func (b *cancelBody) Close() error {
-	err := b.rc.Close()
-	b.once.Do(b.end)
+	var err error
+	b.once.Do(func() {
+		err = b.rc.Close()
+		b.end()
+	})
 	return err
 }
 

@@ -1563,7 +1563,11 @@ func (b *tracedBody) Read(p []byte) (int, error) {
 func (b *tracedBody) Close() error {
 	// Before the body's own Close, which makes a Read waiting on it fail
 	// ("http2: response body closed", "use of closed network connection").
-	b.state.Or(bodyClosing)
+	if b.state.Or(bodyClosing)&bodyClosing != 0 {
+		// Closed already: io.Closer leaves a second Close undefined, and
+		// the body under it may be a caller's own base transport's.
+		return nil
+	}
 	err := b.rc.Close()
 	b.finish(nil)
 	// After the body's own Close, which has put the connection back in
