@@ -739,7 +739,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 			// An answer net/http returned after the call's deadline ran
 			// out and it canceled the request (see lateAnswer): the
 			// deadline's error, as with an attempt timeout below.
-			resp, err = nil, lateAnswer(resp)
+			resp, err = nil, lateAnswer(ctx, resp)
 		}
 		if charge.set {
 			if err != nil && refusedBeforeSending(invalidForHTTP2(r, err)) && !replayedAttempt(r) {

@@ -463,7 +463,8 @@ func (c *callDeadline) String() string { return "transport.callDeadline(" + c.d.
 // that returns when the client goes away) is closed and the attempt ends
 // as the deadline's: an *AttemptTimeoutError, or context.DeadlineExceeded
 // when the call's deadline (the total timeout's, or the caller's) came
-// first. Its body could not be read under the expired deadline anyway.
+// first (the caller's cause instead, for a deadline it set with
+// context.WithTimeoutCause, as net/http returns it). Its body could not be read under the expired deadline anyway.
 //
 // It belongs inside the retry loop, below the breaker and the throttle, so
 // every attempt is bounded on its own and a timed-out attempt counts as a
@@ -515,7 +516,7 @@ func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 		// The call's deadline comes first.
 		resp, err := l.next.RoundTrip(req)
 		if err == nil && lateForDeadline(parent) {
-			return nil, lateAnswer(resp)
+			return nil, lateAnswer(parent, resp)
 		}
 		return resp, err
 	}
@@ -529,7 +530,7 @@ func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	ld.init(parent, dl)
 	resp, err := l.next.RoundTrip(WithContext(req, ld))
 	if err == nil && ld.materialized() && parent.Err() == nil && ld.Err() == context.DeadlineExceeded {
-		err = lateAnswer(resp)
+		err = lateAnswer(ld, resp)
 	}
 	if err != nil && parent.Err() == nil && errors.Is(ld.Err(), context.DeadlineExceeded) {
 		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
@@ -556,7 +557,7 @@ func (l *attemptTimeout) lazy(req *http.Request, a *Attempt, base, caller contex
 	ad.init(base, dl)
 	resp, err := l.next.RoundTrip(WithContext(req, ad))
 	if err == nil && ad.materialized() && (caller == nil || caller.Err() == nil) && ad.Err() == context.DeadlineExceeded {
-		err = lateAnswer(resp)
+		err = lateAnswer(ad, resp)
 	}
 	if err != nil && attemptBound && (caller == nil || caller.Err() == nil) && errors.Is(ad.Err(), context.DeadlineExceeded) {
 		err = &AttemptTimeoutError{Timeout: l.d, Err: err}
@@ -580,10 +581,17 @@ func (l *attemptTimeout) lazy(req *http.Request, a *Attempt, base, caller contex
 // away, before writing, answers 200 with no content), and its body, under
 // the expired deadline, cannot be read. It is the deadline's error, as if
 // the cancellation had won the race: an attempt timeout (retried if the
-// request is replayable), or the total timeout. The response is closed.
-func lateAnswer(resp *http.Response) error {
+// request is replayable), or the total timeout: context.Cause of ctx, the
+// deadline that ran out, as net/http returns it when the cancellation
+// wins (the caller's own error for a deadline set with
+// context.WithTimeoutCause or WithDeadlineCause, else
+// context.DeadlineExceeded). The response is closed.
+func lateAnswer(ctx context.Context, resp *http.Response) error {
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
+	}
+	if err := context.Cause(ctx); err != nil {
+		return err
 	}
 	return context.DeadlineExceeded
 }
