@@ -726,8 +726,9 @@ func (b *cancelBody) Read(p []byte) (int, error) {
 // cleanly), not for the body's end, and the read fails as the deadline
 // cut it: a *BodyTimeoutError for the layer's own timeout
 // (context.DeadlineExceeded when the deadline is the total timeout's,
-// whose body wrapper, above, names it), the context's error (the caller's
-// cancellation) otherwise. The price: a body whose end had reached the
+// whose body wrapper, above, names it), the context's cause (the caller's
+// cancellation: its own error with context.WithCancelCause, as net/http
+// returns it) otherwise. The price: a body whose end had reached the
 // client before the deadline, but whose end the caller read only after it,
 // cannot be told from a cut one, and fails as the deadline's too. A body
 // of a declared length, an HTTP/2 one, one from a transport that never
@@ -745,6 +746,11 @@ func (b *cancelBody) cutEOF() error {
 		return io.EOF
 	case err == context.DeadlineExceeded && b.layer != bodyTimeoutNone:
 		return b.timedOut(err)
+	}
+	// The cause the caller canceled (or set its deadline) with, as
+	// net/http returns it for a read the cancellation cuts.
+	if cause := context.Cause(b.ld); cause != nil {
+		return cause
 	}
 	return err
 }

@@ -1549,8 +1549,10 @@ func (b *tracedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil {
 		if err == io.EOF && b.cutEOF && b.state.Load()&(bodyClosing|bodyEnded) == 0 {
-			if cerr := b.ctx.Err(); cerr != nil {
-				err = cerr
+			if b.ctx.Err() != nil {
+				// Its cause, as net/http returns it for a read the
+				// cancellation cuts.
+				err = context.Cause(b.ctx)
 			} else {
 				b.state.Or(bodyEnded)
 			}
