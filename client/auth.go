@@ -34,7 +34,8 @@ func WithTokenSource(src tokens.Source) Option {
 // without redirects. Requires WithOrigins. A cfg.HTTPClient whose
 // Transport is an *http.Transport is checked as WithBaseTransport's is:
 // one that skips certificate verification, allows TLS below 1.2 or an
-// insecure cipher suite (it would send the client's credentials there) is
+// insecure cipher suite, or has a KeyLogWriter (it would send the
+// client's credentials there, or let them be decrypted) is
 // a *ConfigError matching ErrInsecureTLS.
 func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 	return optionFunc(func(c *config) {

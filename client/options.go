@@ -213,8 +213,9 @@ func WithSensitiveHeaders(names ...string) Option {
 // It is cloned at New, its slices (NextProtos, CipherSuites,
 // CurvePreferences, Certificates) too, so that changing them afterwards
 // does not change the client; what they point to (a RootCAs pool, a
-// certificate's key) is shared. InsecureSkipVerify and a MinVersion below TLS 1.2 are
-// refused, and so is a ServerName that is neither a DNS name nor an IP
+// certificate's key) is shared. InsecureSkipVerify, a MinVersion below TLS
+// 1.2 and a KeyLogWriter (crypto/tls would write every connection's
+// secrets to it) are refused (ErrInsecureTLS), and so is a ServerName that is neither a DNS name nor an IP
 // address ("localhost:443", "https://api.example.com"): no certificate is
 // valid for it, so every handshake would fail. Default: system roots, TLS 1.2 minimum. HTTP/2 is negotiated
 // with servers that offer it, unless NextProtos is set without "h2"
@@ -324,7 +325,7 @@ func WithHTTP2ReadIdleTimeout(d time.Duration) Option {
 // MaxResponseHeaderBytes (net/http's default is 10 MiB). The TLS
 // configuration of an *http.Transport is checked as WithTLSConfig's is
 // (transport.CheckTLSConfig): InsecureSkipVerify, a MinVersion or
-// MaxVersion below TLS 1.2 and an insecure cipher suite are a *ConfigError
+// MaxVersion below TLS 1.2, an insecure cipher suite and a KeyLogWriter are a *ConfigError
 // matching ErrInsecureTLS (a RoundTripper of another type is not looked
 // into). What the hardened
 // base does besides TLS, the SSRF-safe dialer and ignoring the proxy

@@ -71,7 +71,9 @@ type BaseConfig struct {
 	// Refused with a *ConfigError wrapping
 	// ErrInsecureTLS: InsecureSkipVerify (option
 	// "TLSConfig.InsecureSkipVerify"), a MinVersion or MaxVersion below
-	// TLS 1.2, and CipherSuites listed by tls.InsecureCipherSuites. A
+	// TLS 1.2, CipherSuites listed by tls.InsecureCipherSuites, and a
+	// KeyLogWriter (crypto/tls would write every connection's secrets to
+	// it, with which anyone reading them decrypts the calls). A
 	// MinVersion above MaxVersion or above TLS 1.3 (no version left to
 	// negotiate) is a *ConfigError for "TLSConfig.MinVersion". A zero
 	// MinVersion becomes tls.VersionTLS12. A VerifyConnection of its own
@@ -614,8 +616,9 @@ func nonZeroOr[T comparable](v, def T) T {
 // CheckTLSConfig reports why NewBase would refuse c as
 // BaseConfig.TLSConfig: a *ConfigError naming the field
 // ("TLSConfig.InsecureSkipVerify", "TLSConfig.MinVersion", ...), matching
-// ErrInsecureTLS when the field weakens verification (InsecureSkipVerify,
-// a version below TLS 1.2, an insecure cipher suite), or nil. A
+// ErrInsecureTLS when the field weakens verification or privacy
+// (InsecureSkipVerify, a version below TLS 1.2, an insecure cipher suite,
+// a KeyLogWriter), or nil. A
 // ServerName that is neither a DNS name nor an IP address ("localhost:443",
 // "https://api.example.com", a space), which no certificate is valid for,
 // is one too ("TLSConfig.ServerName"). client uses
@@ -667,6 +670,12 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 		// crypto/tls accepts this and fails every handshake instead.
 		return nil, configErrorf("TLSConfig.MinVersion", nil,
 			"%s is above MaxVersion %s", tls.VersionName(c.MinVersion), tls.VersionName(c.MaxVersion))
+	}
+	if c.KeyLogWriter != nil {
+		// crypto/tls writes every connection's secrets to it: whoever
+		// reads them decrypts the calls, credentials included.
+		return nil, configErrorf("TLSConfig.KeyLogWriter", ErrInsecureTLS,
+			"would write the secrets of every connection, with which its traffic can be decrypted; use it in a debugging tool of your own, never in a client")
 	}
 	insecure := tls.InsecureCipherSuites()
 	for i, id := range c.CipherSuites {

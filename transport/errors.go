@@ -16,7 +16,8 @@ var (
 	// configured for its host. Never retried.
 	ErrPinMismatch = errors.New("transport: certificate pin mismatch")
 	// ErrInsecureTLS: a configuration asked for something that would
-	// disable or weaken TLS verification (InsecureSkipVerify, TLS < 1.2).
+	// disable or weaken TLS verification or privacy (InsecureSkipVerify,
+	// TLS < 1.2, an insecure cipher suite, a KeyLogWriter).
 	ErrInsecureTLS = errors.New("transport: insecure tls configuration refused")
 	// ErrRedirectDenied: a redirect hop left the allowed origins, downgraded
 	// https to http, led to a scheme other than http and https, carried
