@@ -167,7 +167,9 @@ func applyClientCertificateOptions(opts []ClientCertificateOption) (clientCertif
 // A pair that does not match, whose leaf has expired or has an extended
 // key usage without clientAuth (a server certificate), or a file that
 // cannot be read, is refused with a *ConfigError naming "certFile" or
-// "keyFile" (the key's for a key that is not the certificate's), wrapping
+// "keyFile" (the key's for a key that is not the certificate's; the
+// certificate's for a chain whose leaf, the key's certificate, is not
+// first, as "cat ca.crt client.crt" writes it), wrapping
 // the cause; no key material is ever in it.
 //
 // The files' permissions are checked as tokens.FileStore checks a
@@ -222,7 +224,8 @@ func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCerti
 // A pair that does not match, whose leaf has expired or has an extended
 // key usage without clientAuth is refused with a *ConfigError naming
 // "certPEM" or "keyPEM" (the key's for a key that is
-// not the certificate's), wrapping the cause; no key material is ever in
+// not the certificate's; the certificate's for a chain whose leaf, the
+// key's certificate, is not first), wrapping the cause; no key material is ever in
 // it.
 func NewClientCertificateFromPEM(certPEM, keyPEM []byte, opts ...ClientCertificateOption) (*ClientCertificate, error) {
 	cfg, err := applyClientCertificateOptions(opts)
@@ -571,6 +574,10 @@ func parseKeyPair(certPEM, keyPEM []byte, now time.Time) (*tls.Certificate, erro
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
+		if n := keyCertificateIndex(certPEM, keyPEM); n > 0 {
+			return nil, &pairError{cert: true, err: fmt.Errorf(
+				"transport: client certificate: the key belongs to certificate %d of the chain, not to the first: the chain must start with the key's certificate (the leaf), then its intermediates", n+1)}
+		}
 		return nil, &pairError{cert: !hasCertificate(certPEM), err: fmt.Errorf("transport: client certificate: %w", err)}
 	}
 	if cert.Leaf == nil {
@@ -625,6 +632,29 @@ func truncatedPEM(data []byte) bool {
 		}
 	}
 	return blocks < begins
+}
+
+// keyCertificateIndex returns the index, among certPEM's CERTIFICATE
+// blocks, of the first certificate keyPEM is the key of, or -1. A chain
+// assembled intermediate first ("cat ca.crt client.crt") holds the key's
+// certificate after another one: crypto/tls, taking the first for the
+// leaf, finds the key does not match, and the certificate file, not the
+// key, is at fault. Only called on that error path.
+func keyCertificateIndex(certPEM, keyPEM []byte) int {
+	i := 0
+	for rest := certPEM; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return -1
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		if _, err := tls.X509KeyPair(pem.EncodeToMemory(b), keyPEM); err == nil {
+			return i
+		}
+		i++
+	}
 }
 
 // hasCertificate reports whether certPEM's first CERTIFICATE block parses:
