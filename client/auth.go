@@ -32,7 +32,8 @@ func WithTokenSource(src tokens.Source) Option {
 // cfg.HTTPClient is nil, token requests go through the client's hardened
 // base transport (same TLS configuration, pins and client certificate),
 // without redirects. Requires WithOrigins. A cfg.HTTPClient whose
-// Transport is an *http.Transport is checked as WithBaseTransport's is:
+// Transport is an *http.Transport (http.DefaultTransport, as it is at New,
+// when it has none) is checked as WithBaseTransport's is:
 // one that skips certificate verification, allows TLS below 1.2 or an
 // insecure cipher suite, or has a KeyLogWriter (it would send the
 // client's credentials there, or let them be decrypted) is
@@ -40,7 +41,13 @@ func WithTokenSource(src tokens.Source) Option {
 func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 	return optionFunc(func(c *config) {
 		if cfg.HTTPClient != nil {
-			if t, ok := cfg.HTTPClient.Transport.(*http.Transport); ok && t.TLSClientConfig != nil {
+			rt := cfg.HTTPClient.Transport
+			if rt == nil {
+				// What http.Client sends through: a global another
+				// package may have set to skip verification.
+				rt = http.DefaultTransport
+			}
+			if t, ok := rt.(*http.Transport); ok && t.TLSClientConfig != nil {
 				if err := transport.CheckTLSConfig(t.TLSClientConfig); err != nil {
 					c.errs = append(c.errs, &ConfigError{Option: "WithOAuth2ClientCredentials",
 						Err: &ConfigError{Option: "HTTPClient.Transport", Err: err}})
