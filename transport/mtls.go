@@ -64,7 +64,10 @@ const maxCertificateFileSize = 1 << 20
 // written, or a certificate and key that do not match because a rotation
 // wrote one file but not yet the other) keeps the certificate in use, reports the error to the reload
 // hook (and to Base's reload metric), and is retried at the next interval;
-// a ClientCertificate never serves nothing.
+// a ClientCertificate never serves nothing. Before it fails, a reload reads
+// the files once more: a rotation that replaces both at once (the symlink
+// swap of a Kubernetes secret volume) between its reads of the two files
+// is installed, not reported as a mismatched pair.
 //
 // Connections already open keep the certificate they were made with, so
 // in-flight calls are never disturbed; a Base that sees a new certificate
@@ -417,26 +420,59 @@ func (c *ClientCertificate) poll(handshake bool) (checked bool, err error) {
 // from the last installed content. changed is false when the content is
 // the same as before (nothing done), a renewal held back included until it
 // is installed (err then still wraps ErrCertificateNotYetValid, for
-// Reload). A failed attempt leaves lastSum alone, so the next check tries
-// again.
+// Reload). Files that cannot be read or do not form a pair are read once
+// more at once (a rotation may have replaced both between the two reads);
+// a failed attempt leaves lastSum alone, so the next check tries again.
 func (c *ClientCertificate) loadFiles() (changed bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	certPEM, err := readCertificateFile(c.certFile, fileperm.Public)
-	if err != nil {
-		return true, &pairError{cert: true, err: readError("transport: client certificate", err)}
+	for try := 0; ; try++ {
+		var certPEM, keyPEM []byte
+		var sum [sha256.Size]byte
+		certPEM, keyPEM, sum, err = c.readFiles()
+		if err == nil {
+			changed, err = c.loadPair(certPEM, keyPEM, sum)
+			clear(keyPEM)
+		} else {
+			changed = true
+		}
+		if _, bad := errors.AsType[*pairError](err); !bad || try > 0 {
+			return changed, err
+		}
+		// The files are read one after the other: a rotation that
+		// replaced both at once in between (a Kubernetes secret
+		// volume's "..data" symlink swap, a rename of their directory)
+		// gave a pair that never was on disk, or a file already
+		// removed. Read them once more before reporting a failure.
 	}
-	keyPEM, err := readCertificateFile(c.keyFile, c.keyMask)
+}
+
+// readFiles reads the certificate and key files and returns them with the
+// hash of their content.
+func (c *ClientCertificate) readFiles() (certPEM, keyPEM []byte, sum [sha256.Size]byte, err error) {
+	certPEM, err = readCertificateFile(c.certFile, fileperm.Public)
 	if err != nil {
-		return true, &pairError{err: readError("transport: client certificate key", err)}
+		return nil, nil, sum, &pairError{cert: true, err: readError("transport: client certificate", err)}
 	}
-	defer clear(keyPEM)
+	if testHookBetweenReads != nil {
+		testHookBetweenReads()
+	}
+	keyPEM, err = readCertificateFile(c.keyFile, c.keyMask)
+	if err != nil {
+		return nil, nil, sum, &pairError{err: readError("transport: client certificate key", err)}
+	}
 	h := sha256.New()
 	h.Write(certPEM)
 	h.Write([]byte{0})
 	h.Write(keyPEM)
-	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
+	return certPEM, keyPEM, sum, nil
+}
+
+// loadPair installs the pair read from the files, whose content hashes
+// to sum, unless it is the content installed last; see loadFiles. c.mu is
+// held.
+func (c *ClientCertificate) loadPair(certPEM, keyPEM []byte, sum [sha256.Size]byte) (changed bool, err error) {
 	if c.cur.Load() != nil && sum == c.lastSum {
 		return false, nil
 	}
@@ -487,6 +523,10 @@ func (c *ClientCertificate) notYetValid(cert *tls.Certificate) error {
 		ErrCertificateNotYetValid, cert.Leaf.NotBefore.UTC().Format(time.RFC3339),
 		c.cur.Load().Leaf.NotAfter.UTC().Format(time.RFC3339))
 }
+
+// testHookBetweenReads, when set by a test, runs in a file reload between
+// reading the certificate file and reading the key file.
+var testHookBetweenReads func()
 
 // testHookReloadInstall, when set by a test, runs in a file reload between
 // reading and parsing the files and installing the certificate.
