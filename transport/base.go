@@ -75,8 +75,11 @@ type BaseConfig struct {
 	// KeyLogWriter (crypto/tls would write every connection's secrets to
 	// it, with which anyone reading them decrypts the calls). A
 	// MinVersion above MaxVersion or above TLS 1.3 (no version left to
-	// negotiate) is a *ConfigError for "TLSConfig.MinVersion". A zero
-	// MinVersion becomes tls.VersionTLS12. A VerifyConnection of its own
+	// negotiate) is a *ConfigError for "TLSConfig.MinVersion", and a
+	// RootCAs pool with no certificate in it (which trusts no server: what
+	// AppendCertsFromPEM leaves from data that holds no PEM certificate)
+	// one for "TLSConfig.RootCAs". A zero MinVersion becomes
+	// tls.VersionTLS12. A VerifyConnection of its own
 	// runs after the pin check; an error it or VerifyPeerCertificate
 	// returns comes back wrapped in a *tls.CertificateVerificationError
 	// (IsCertificateError holds, so it is never retried; errors.Is still
@@ -621,7 +624,8 @@ func nonZeroOr[T comparable](v, def T) T {
 // a KeyLogWriter), or nil. A
 // ServerName that is neither a DNS name nor an IP address ("localhost:443",
 // "https://api.example.com", a space), which no certificate is valid for,
-// is one too ("TLSConfig.ServerName"). client uses
+// is one too ("TLSConfig.ServerName"), and so is a RootCAs pool with no
+// certificate, which trusts no server ("TLSConfig.RootCAs"). client uses
 // it for the TLS configuration of a transport it is given.
 func CheckTLSConfig(c *tls.Config) error {
 	_, err := checkTLSConfig(c)
@@ -683,6 +687,13 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 			return nil, configErrorf("TLSConfig.CipherSuites", ErrInsecureTLS,
 				"CipherSuites[%d] %s is insecure", i, tls.CipherSuiteName(id))
 		}
+	}
+	if c.RootCAs != nil && c.RootCAs.Equal(x509.NewCertPool()) {
+		// x509 verifies against this pool alone, not the system's: no
+		// chain ends in it, and every handshake would fail with "unknown
+		// authority", blaming the server.
+		return nil, configErrorf("TLSConfig.RootCAs", nil,
+			"holds no certificate, so no server can be trusted and every handshake would fail (a pool filled by AppendCertsFromPEM from data with no PEM certificate in it?); nil means the system roots")
 	}
 	if c.ServerName != "" {
 		if err := checkServerName(c.ServerName); err != nil {
