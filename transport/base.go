@@ -93,7 +93,11 @@ type BaseConfig struct {
 	// KMS or keyring signer) is wrapped so that its error, which crypto/tls
 	// reduces to text over TLS 1.3 ("tls: failed to sign handshake: ..."),
 	// comes back with the failed call (errors.Is and As find it) and is
-	// classified as the signer says: see Classify. crypto/tls's messages
+	// classified as the signer says: see Classify. So is an error
+	// GetClientCertificate returns (the vault or agent it asks is sealed,
+	// down): nothing was sent and the server is not at fault, so it is
+	// retried as never sent when it says it is transient, permanent
+	// otherwise, never a breaker failure. crypto/tls's messages
 	// naming the key's type (%T) then name the wrapper. nil means an empty
 	// tls.Config.
 	// A ClientSessionCache is kept apart per client identity, also when

@@ -40,8 +40,9 @@ const (
 	// DNS failure; an HTTP/2 REFUSED_STREAM, or a GOAWAY whose
 	// last-stream-id is below the request's stream; a credential or signing key
 	// that could not be had for a temporary reason; a client certificate key
-	// whose signer failed the TLS handshake for a reason it says is
-	// transient). Safe to send again, whatever the method.
+	// whose signer failed the TLS handshake, or a Base's
+	// TLSConfig.GetClientCertificate that failed to provide one, for a
+	// reason it says is transient). Safe to send again, whatever the method.
 	ClassNeverSent
 	// ClassAmbiguous: an error after which the server may or may not have
 	// processed the request (a reset, an EOF, a timeout once the request
@@ -58,7 +59,8 @@ const (
 	// client, a non-existent host (DNS "no such host"), a credential the
 	// token endpoint refused for good, a request that cannot be signed
 	// (other than for a transient key failure), a client certificate key
-	// whose signer failed the TLS handshake (other than transiently), a
+	// whose signer failed the TLS handshake, or a Base's
+	// TLSConfig.GetClientCertificate that failed (other than transiently), a
 	// request the caller's own httptrace Got1xxResponse hook aborted
 	// (*TraceHookError).
 	ClassPermanent
@@ -137,7 +139,8 @@ type Verdict struct {
 // failure, a failure of the client certificate key's signer in the TLS
 // handshake other than a transient one (crypto/tls's TLS 1.3 "tls: failed
 // to sign handshake: ...", matched by that prefix, or, through the Base,
-// the signer's own error), a DNS "no such host", an *AuthError that is not Temporary,
+// the signer's own error), an error a Base's TLSConfig.GetClientCertificate
+// returned other than a transient one, a DNS "no such host", an *AuthError that is not Temporary,
 // an HTTP/2 stream reset with HTTP_1_1_REQUIRED, or that GOAWAY failure
 // below with HTTP_1_1_REQUIRED (the server answers every HTTP/2 attempt
 // so: breaker excluded) → ClassPermanent; a dial failure (*net.OpError with Op "dial", a
@@ -149,7 +152,8 @@ type Verdict struct {
 // a client certificate key whose signer failed the handshake with an error
 // that has a Temporary method returning true, matches
 // context.DeadlineExceeded, signer.ErrKeyUnavailable or
-// tokens.IsUnavailable (kept by a Base, which wraps such keys) →
+// tokens.IsUnavailable (kept by a Base, which wraps such keys), and a
+// Base's TLSConfig.GetClientCertificate that failed with such an error →
 // ClassNeverSent (a credential or key failure: BreakerExcluded);
 // anything else → ClassAmbiguous. Errors are recognised by type and value,
 // never by message, except that GOAWAY failure, a flat error matched by
@@ -202,8 +206,9 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 		return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
 	}
 	if se, ok := errors.AsType[*handshakeSignError](err); ok {
-		// The client certificate's key failed to sign the handshake:
-		// nothing was sent, and the server is not at fault.
+		// The client certificate's key failed to sign the handshake,
+		// or GetClientCertificate failed to provide one: nothing was
+		// sent, and the server is not at fault.
 		if se.temporary() {
 			return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
 		}

@@ -36,8 +36,11 @@ import (
 const signFailedPrefix = "tls: failed to sign handshake: "
 
 // handshakeSignError is the error of a client certificate key's signer in
-// a TLS handshake, as keySigner returns it; it has the signer error's text
-// and wraps it.
+// a TLS handshake, as keySigner returns it, or of a
+// TLSConfig.GetClientCertificate of the caller's (a vault, an agent) that
+// failed to provide one, as wrapClientKeys returns it: a local failure
+// before anything was sent, classified the same way. It has the error's
+// text and wraps it.
 type handshakeSignError struct{ err error }
 
 func (e *handshakeSignError) Error() string { return e.err.Error() }
@@ -162,12 +165,18 @@ func (b *Base) wrapKey(c *tls.Certificate) *tls.Certificate {
 
 // wrapClientKeys wraps the keys of tc's client certificates (tc is the
 // Base's own clone) in keySigners: those of Certificates (a copy) once,
-// those GetClientCertificate returns at each handshake.
+// those GetClientCertificate returns at each handshake; an error
+// GetClientCertificate returns becomes a handshakeSignError.
 func (b *Base) wrapClientKeys(tc *tls.Config) {
 	if get := tc.GetClientCertificate; get != nil {
 		tc.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			c, err := get(cri)
 			if err != nil {
+				// crypto/tls aborts the handshake with it, as it is:
+				// nothing was sent, and the server is not at fault.
+				if _, ok := errors.AsType[*handshakeSignError](err); !ok {
+					err = &handshakeSignError{err: err}
+				}
 				return c, err
 			}
 			return b.wrapKey(c), nil
