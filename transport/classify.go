@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,7 +38,7 @@ const (
 	ClassRetryableStatus
 	// ClassNeverSent: an error that proves the request never reached the
 	// server (a dial failure: connection refused, no route, a temporary
-	// DNS failure; an HTTP/2 REFUSED_STREAM, or a GOAWAY whose
+	// DNS failure, a TLS handshake that timed out; an HTTP/2 REFUSED_STREAM, or a GOAWAY whose
 	// last-stream-id is below the request's stream; a credential or signing key
 	// that could not be had for a temporary reason; a client certificate key
 	// whose signer failed the TLS handshake, or a Base's
@@ -144,7 +145,8 @@ type Verdict struct {
 // an HTTP/2 stream reset with HTTP_1_1_REQUIRED, or that GOAWAY failure
 // below with HTTP_1_1_REQUIRED (the server answers every HTTP/2 attempt
 // so: breaker excluded) → ClassPermanent; a dial failure (*net.OpError with Op "dial", a
-// *net.DNSError, ECONNREFUSED), an HTTP/2 REFUSED_STREAM, an HTTP/2
+// *net.DNSError, ECONNREFUSED), net/http's "TLS handshake timeout" (no
+// byte of the request written), an HTTP/2 REFUSED_STREAM, an HTTP/2
 // GOAWAY whose last-stream-id is below the request's stream (the server
 // did not process it) and that net/http did not retry itself, a Temporary
 // *AuthError, a sign failure whose *signer.KeyError is Temporary
@@ -506,7 +508,8 @@ func transientKeyError(err error) bool {
 // refused before processing it (REFUSED_STREAM), or one above the
 // last-stream-id of the server's GOAWAY (RFC 9113 §6.8) that Go's HTTP/2
 // transport did not retry itself; also either of the last two behind
-// net/http's "cannot retry" error for a body without GetBody.
+// net/http's "cannot retry" error for a body without GetBody; and a TLS
+// handshake of a new connection that timed out.
 func neverSent(err error) bool {
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return true
@@ -515,7 +518,35 @@ func neverSent(err error) bool {
 	if errors.As(err, &se) && se.Code == h2ErrCodeRefusedStream {
 		return true
 	}
-	return hasDialError(err) || innermost(err, isGoAwayUnprocessedMsg) || innermost(err, isCannotRetryUnprocessedMsg)
+	return hasDialError(err) || innermost(err, isGoAwayUnprocessedMsg) || innermost(err, isCannotRetryUnprocessedMsg) ||
+		hasTLSHandshakeTimeout(err)
+}
+
+// hasTLSHandshakeTimeout walks the error tree for net/http's
+// tlsHandshakeTimeoutError ("net/http: TLS handshake timeout", an
+// unexported struct type, matched by type: a server cannot make one):
+// the TLS handshake of a new connection, with the server or a proxy, did
+// not complete in time, so no byte of the request was written.
+func hasTLSHandshakeTimeout(err error) bool {
+	for err != nil {
+		if t := reflect.TypeOf(err); t.PkgPath() == "net/http" && t.Name() == "tlsHandshakeTimeoutError" {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if hasTLSHandshakeTimeout(e) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // replicaFault reports a failure that is evidence about this process
