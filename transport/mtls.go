@@ -324,7 +324,13 @@ func (c *ClientCertificate) Certificate() *tls.Certificate {
 // GetClientCertificate serves the current certificate; it has the
 // signature of tls.Config.GetClientCertificate, so a ClientCertificate can
 // also be used in a tls.Config of your own. It first checks the files if
-// the reload interval has passed.
+// the reload interval has passed. It is called only in a full handshake:
+// in a transport of your own nothing moves calls to a rotated
+// certificate, so connections already open (an HTTP/2 one that always has
+// a call in flight, indefinitely) and sessions its ClientSessionCache
+// resumes keep presenting the previous one, a revoked one included. A Base
+// given it as BaseConfig.ClientCertificate does that (new connections,
+// sessions kept apart per certificate).
 //
 // The certificate is presented whatever the server's CertificateRequest
 // says. crypto/tls, choosing from tls.Config.Certificates, would present
