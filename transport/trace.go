@@ -1038,9 +1038,16 @@ func (cc *callScope) appendAttrs(attrs []attribute.KeyValue, m *method, original
 	attrs = append(attrs,
 		semconv.URLFull(cc.state.urlFull),
 		AttemptCountKey.Int(int(cc.state.attempts.Load())))
-	if route := RouteFrom(cc); route != "" {
-		// The call's low-cardinality name (Template.NewRequest, WithRoute),
-		// cut as the inventory and the audit log cut it.
+	route := cc.rec.route
+	if cc.rec.url == nil {
+		route = RouteFrom(cc)
+	}
+	if route != "" {
+		// The call's low-cardinality name (Template.NewRequest, WithRoute,
+		// SetRoute), cut as the inventory and the audit log cut it. When
+		// a layer below (the inventory, the audit log) set up the scope's
+		// record, it is read from there: that layer has closed the record
+		// by now, and RouteFrom no longer reaches it.
 		attrs = append(attrs, semconv.URLTemplate(boundRoute(route)))
 	}
 	if m.other {
