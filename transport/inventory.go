@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,7 +97,9 @@ type InventoryConfig struct {
 	MaxEntries int
 	// MeterProvider provides the meter for MetricAPICalls and
 	// MetricAPIEndpoint, observed when a reader collects (nothing is done
-	// per call). nil means otel's global provider.
+	// per call). nil means otel's global provider; one holding a nil
+	// pointer (a *sdkmetric.MeterProvider never assigned) is a
+	// *ConfigError.
 	MeterProvider metric.MeterProvider
 	// Now returns the current time, for durations and first/last seen.
 	// nil means time.Now.
@@ -158,6 +161,10 @@ func NewInventory(cfg InventoryConfig) (*Inventory, error) {
 	mp := cfg.MeterProvider
 	if mp == nil {
 		mp = otel.GetMeterProvider()
+	} else if v := reflect.ValueOf(mp); v.Kind() == reflect.Pointer && v.IsNil() {
+		// A *sdkmetric.MeterProvider never assigned: its Meter would
+		// dereference it here.
+		return nil, configErrorf("MeterProvider", nil, "is a nil %T", mp)
 	}
 	meter := mp.Meter(meterName)
 	calls, err := meter.Int64ObservableCounter(MetricAPICalls,
