@@ -44,7 +44,9 @@ import (
 //
 // The template text, not the filled-in path, is the call's route: the
 // inventory, audit log and telemetry report "/users/{id}" for every user,
-// which keeps identifiers out of metrics and their cardinality low.
+// which keeps identifiers out of metrics and their cardinality low. The
+// base URL's path, which Template.NewRequest puts before it, is
+// normalised (see Route).
 //
 // Syntax: the template starts with "/"; segments are separated by "/";
 // a variable is "{name}" with name matching [A-Za-z_][A-Za-z0-9_]*, and
@@ -506,12 +508,20 @@ func (t *Template) URL(base *url.URL, values ...string) (*url.URL, error) {
 }
 
 // Route returns the route of requests built from t against base: base's
-// path (without a trailing slash) followed by the template.
+// path (without a trailing slash) followed by the template. The base path
+// is no template: it is normalised as a path sent without a route is
+// (NormalizePath), so that an identifier or a secret in it (a tenant id,
+// the bot token of https://api.telegram.org/bot<TOKEN>) becomes "{id}"
+// and reaches neither the inventory nor metric and span attributes.
 func (t *Template) Route(base *url.URL) string {
 	if base == nil {
 		return t.raw
 	}
-	return strings.TrimSuffix(base.EscapedPath(), "/") + t.raw
+	p := strings.TrimSuffix(base.EscapedPath(), "/")
+	if p == "" {
+		return t.raw
+	}
+	return NormalizePath(p) + t.raw
 }
 
 // NewRequest builds a request to the template expanded against base (an
