@@ -154,6 +154,9 @@ func WithInventory(inv *transport.Inventory) Option {
 // and so is a request the client refuses before sending it (a malformed
 // one, ErrInvalidRequest; a call after Close, ErrClosed); one without a
 // URL is not.
+// A record the logger's handler fails to write (its Handle returns an
+// error: a full disk, a closed file) is reported to OTel's error handler
+// (otel.Handle; set one with otel.SetErrorHandler), not dropped silently.
 // A nil logger, a zero slog.Logger (no handler), or one made with slog.New
 // of a nil pointer (a *slog.JSONHandler never assigned) is a *ConfigError.
 // Default: off.

@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/securecall/securecall/internal/hops"
 	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/internal/stackhook"
+	"go.opentelemetry.io/otel"
 )
 
 // DefaultAuditMessage is the message of every audit record.
@@ -52,6 +54,15 @@ type AuditConfig struct {
 	Redaction *redact.Policy
 	// Now returns the current time, for durations. nil: time.Now.
 	Now func() time.Time
+	// OnError is called, on the call's goroutine, when the logger's
+	// handler fails to write a record (its Handle returns an error: a
+	// full disk, a closed file or pipe), which slog.Logger would drop
+	// without a trace. The error names the audit log and wraps the
+	// handler's; it quotes nothing of the record. The call goes on
+	// unchanged. nil: the error goes to OTel's error handler
+	// (otel.Handle, which logs to stderr unless otel.SetErrorHandler
+	// set another).
+	OnError func(error)
 }
 
 // NewAudit returns the audit-log layer: one structured record per call,
@@ -84,7 +95,9 @@ type AuditConfig struct {
 // hand-built stack does not. A call whose layers below panic (a bug in a
 // caller's layer or base transport) is recorded as failed, error.type
 // _OTHER and error.message "panic in the transport" (never the panic's
-// value), and the panic goes on. When the logger is not enabled for
+// value), and the panic goes on. A record the logger's handler fails to
+// write is reported to AuditConfig.OnError (otel.Handle without one),
+// never dropped silently. When the logger is not enabled for
 // Level, the layer costs one Enabled call.
 func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error) {
 	if cfg.Logger == nil {
@@ -99,7 +112,7 @@ func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error
 		// the same, on its first Enabled call.
 		return nil, configErrorf("Logger", nil, "has a nil %T handler", h)
 	}
-	a := &auditLayer{next: orDefault(next), log: cfg.Logger, level: cfg.Level, msg: cfg.Message, policy: cfg.Redaction.Clone(), now: cfg.Now}
+	a := &auditLayer{next: orDefault(next), log: cfg.Logger, level: cfg.Level, msg: cfg.Message, policy: cfg.Redaction.Clone(), now: cfg.Now, onError: cfg.OnError}
 	if a.msg == "" {
 		a.msg = DefaultAuditMessage
 	}
@@ -110,13 +123,14 @@ func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error
 }
 
 type auditLayer struct {
-	next   http.RoundTripper
-	log    *slog.Logger
-	level  slog.Level
-	msg    string
-	policy *redact.Policy
-	now    func() time.Time
-	hops   hops.Set[struct{}] // the redirect responses returned
+	next    http.RoundTripper
+	log     *slog.Logger
+	level   slog.Level
+	msg     string
+	policy  *redact.Policy
+	now     func() time.Time
+	onError func(error)
+	hops    hops.Set[struct{}] // the redirect responses returned
 }
 
 func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -241,8 +255,38 @@ func (a *auditLayer) write(ctx context.Context, method string, u *url.URL, rec *
 			slog.String(AuditErrType, errorTypeIn(ctx, err)),
 			slog.String(AuditError, a.policy.Error(err).Error()))
 	}
-	a.log.LogAttrs(ctx, a.level, a.msg, attrs...)
+	a.logAttrs(ctx, attrs)
 }
+
+// logAttrs is slog.Logger.LogAttrs, but for the handler's error, which
+// LogAttrs drops: a record not written is reported (AuditConfig.OnError).
+func (a *auditLayer) logAttrs(ctx context.Context, attrs []slog.Attr) {
+	if !a.log.Enabled(ctx, a.level) {
+		return
+	}
+	var pcs [1]uintptr
+	runtime.Callers(2, pcs[:]) // write, where LogAttrs's record pointed (AddSource)
+	r := slog.NewRecord(time.Now(), a.level, a.msg, pcs[0])
+	r.AddAttrs(attrs...)
+	if err := a.log.Handler().Handle(ctx, r); err != nil {
+		err = &auditWriteError{err: err}
+		if a.onError != nil {
+			a.onError(err)
+		} else {
+			otel.Handle(err)
+		}
+	}
+}
+
+// auditWriteError is the error reported for a record the handler failed
+// to write: it names the audit log and wraps the handler's error.
+type auditWriteError struct{ err error }
+
+func (e *auditWriteError) Error() string {
+	return "transport: audit record not written: " + e.err.Error()
+}
+
+func (e *auditWriteError) Unwrap() error { return e.err }
 
 // auditOrigin returns the origin of u for the record. A Host built by
 // hand may hold userinfo ("user:pass@host", which url.Parse would have put
