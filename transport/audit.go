@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +52,8 @@ type AuditConfig struct {
 	// attribute and in error messages. nil: none (keys are kept, values
 	// replaced with REDACTED; userinfo and fragment are dropped). It is
 	// copied at NewAudit: changing it afterwards does not change the layer.
+	// An empty QueryKeys entry, which would show the value of a parameter
+	// without a name ("?=value"), is a *ConfigError.
 	Redaction *redact.Policy
 	// Now returns the current time, for durations. nil: time.Now.
 	Now func() time.Time
@@ -111,6 +114,16 @@ func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error
 		// slog.New of a typed nil (a *slog.JSONHandler never assigned):
 		// the same, on its first Enabled call.
 		return nil, configErrorf("Logger", nil, "has a nil %T handler", h)
+	}
+	if p := cfg.Redaction; p != nil {
+		for i, k := range p.QueryKeys {
+			if k == "" {
+				// It names no parameter, and would show the value of one
+				// without a name ("?=value"), as client.New's
+				// WithVisibleQueryKeys refuses.
+				return nil, configErrorf("Redaction.QueryKeys["+strconv.Itoa(i)+"]", nil, "is empty: it names no parameter, and would show the value of one without a name (\"?=value\")")
+			}
+		}
 	}
 	a := &auditLayer{next: orDefault(next), log: cfg.Logger, level: cfg.Level, msg: cfg.Message, policy: cfg.Redaction.Clone(), now: cfg.Now, onError: cfg.OnError}
 	if a.msg == "" {
