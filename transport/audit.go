@@ -100,7 +100,10 @@ type AuditConfig struct {
 // _OTHER and error.message "panic in the transport" (never the panic's
 // value), and the panic goes on. A record the logger's handler fails to
 // write is reported to AuditConfig.OnError (otel.Handle without one),
-// never dropped silently. When the logger is not enabled for
+// never dropped silently. The handler gets the call's context (its
+// values: the trace) without its cancellation, so that the record of a
+// call canceled or timed out is written by a handler that honours its
+// context too. When the logger is not enabled for
 // Level, the layer costs one Enabled call.
 func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error) {
 	if cfg.Logger == nil {
@@ -272,8 +275,17 @@ func (a *auditLayer) write(ctx context.Context, method string, u *url.URL, rec *
 }
 
 // logAttrs is slog.Logger.LogAttrs, but for the handler's error, which
-// LogAttrs drops: a record not written is reported (AuditConfig.OnError).
+// LogAttrs drops: a record not written is reported (AuditConfig.OnError);
+// and for a call's ended context, which the handler gets without its
+// cancellation.
 func (a *auditLayer) logAttrs(ctx context.Context, attrs []slog.Attr) {
+	if ctx.Err() != nil {
+		// The call was canceled or timed out: its record is handed on
+		// all the same, with the context's values (the trace) but not its
+		// end, which a handler that exports with its context (OTel's
+		// slog bridge over a SimpleProcessor) would fail the write on.
+		ctx = context.WithoutCancel(ctx)
+	}
 	if !a.log.Enabled(ctx, a.level) {
 		return
 	}
