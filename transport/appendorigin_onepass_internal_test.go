@@ -10,6 +10,7 @@ import (
 // validOriginParts as they were before appendOrigin's one pass over the
 // host: the reference the one-pass version must agree with on every URL.
 // The port loses its leading zeros (session 18: ":0443" is dialed as 443).
+// A URL without a scheme or a host has no origin (session 19).
 func appendOriginRef(b []byte, u *url.URL) []byte {
 	h, port := u.Host, ""
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
@@ -46,6 +47,9 @@ func validOriginPartsRef(scheme, host, port string) bool {
 	hostLen := len(host)
 	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		hostLen -= 2
+	}
+	if scheme == "" || hostLen == 0 {
+		return false
 	}
 	if len(scheme) > maxSchemeLen || hostLen > maxHostLen || len(port) > maxPortLen {
 		return false

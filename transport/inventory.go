@@ -64,7 +64,8 @@ const (
 )
 
 // invalidOrigin is the origin of the calls whose URL has no usable origin:
-// a host longer than a DNS name (253 bytes) or holding a control
+// no scheme or no host (a relative URL), a host longer than a DNS name
+// (253 bytes) or holding a control
 // character or one of "@/\\?#" (a credential in a Host built by hand,
 // "user:pass@host"), a port of more than five digits (leading zeros aside:
 // ":0443" is port 443, as net/http dials it) or not all digits,
@@ -204,7 +205,8 @@ type Observation struct {
 	// are recorded as "_OTHER".
 	Method string
 	// URL is the request URL; only its scheme, host and port (and, when
-	// Route is empty, its path) are used. A URL with a host longer than
+	// Route is empty, its path) are used. A URL without a scheme or a host
+	// (a relative URL, "https:///x"), one with a host longer than
 	// 253 bytes or holding a control character or one of "@/\\?#" (a
 	// credential in a Host built by hand), a port of more than five digits
 	// (leading zeros aside: ":0443" is recorded as ":443") or not all
@@ -552,6 +554,9 @@ func validOriginBounds(scheme, host, port string) bool {
 	hostLen := len(host)
 	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		hostLen -= 2
+	}
+	if scheme == "" || hostLen == 0 {
+		return false // a relative URL ("/users/1"), or "https:///x": no origin
 	}
 	if len(scheme) > maxSchemeLen || hostLen > maxHostLen || len(port) > maxPortLen {
 		return false
