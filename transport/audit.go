@@ -98,7 +98,9 @@ type AuditConfig struct {
 // hand-built stack does not. A call whose layers below panic (a bug in a
 // caller's layer or base transport) is recorded as failed, error.type
 // _OTHER and error.message "panic in the transport" (never the panic's
-// value), and the panic goes on. A record the logger's handler fails to
+// value), and the panic goes on. A next transport that returns neither a
+// response nor an error fails the call with an error, recorded and
+// returned, as net/http's Client does. A record the logger's handler fails to
 // write is reported to AuditConfig.OnError (otel.Handle without one),
 // never dropped silently. The handler gets the call's context (its
 // values: the trace) without its cancellation, so that the record of a
@@ -153,6 +155,9 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	if !a.log.Enabled(ctx, a.level) {
 		resp, err := a.next.RoundTrip(req)
+		if resp == nil && err == nil {
+			err = errNoNextResponse
+		}
 		if resp != nil && err == nil && hops.IsRedirect(resp) {
 			a.hops.Pend(resp, struct{}{}) // the level may change by the hop
 		}
@@ -174,6 +179,9 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}()
 	resp, err := a.next.RoundTrip(r)
 	returned = true
+	if resp == nil && err == nil {
+		err = errNoNextResponse
+	}
 	if created {
 		rec.finish()
 	}
@@ -212,6 +220,12 @@ func (a *auditLayer) panicked(ctx context.Context, method string, u *url.URL, re
 // errPanicked is the error of the record of a call whose next transport
 // panicked.
 var errPanicked = errors.New(panicStatus)
+
+// errNoNextResponse is the error of a call whose next transport broke the
+// http.RoundTripper contract, returning neither a response nor an error
+// (a bug in a caller's layer or base transport): the audit and inventory
+// layers record and return it, as net/http's Client does.
+var errNoNextResponse = errors.New("transport: the next transport returned neither a response nor an error")
 
 func init() {
 	stackhook.AuditRefused = func(rt http.RoundTripper, req *http.Request, err error, hop bool) bool {

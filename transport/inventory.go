@@ -1356,7 +1356,9 @@ func (e *invEntry) observeEndpoint(o metric.Observer, endpoint metric.Int64Obser
 // response and pinning (MarkPinned). Place it near the top of the stack,
 // above the egress check, so refused calls are counted too (as errors). A
 // call whose layers below panic (a bug in a caller's layer or base
-// transport) is counted as an error too, and the panic goes on.
+// transport) is counted as an error too, and the panic goes on; so is a
+// call whose next transport returns neither a response nor an error,
+// which the layer returns as an error, as net/http's Client does.
 // A nil inv, or one not made by NewInventory (a zero Inventory, which
 // would panic on the first call), is a *ConfigError.
 func NewInventoryLayer(next http.RoundTripper, inv *Inventory) (http.RoundTripper, error) {
@@ -1397,6 +1399,9 @@ func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}()
 	resp, err := l.next.RoundTrip(r)
 	returned = true
+	if resp == nil && err == nil {
+		err = errNoNextResponse
+	}
 	if created {
 		rec.finish()
 	}
