@@ -271,7 +271,8 @@ func auditRefused(audit http.RoundTripper, req *http.Request, err error, hop boo
 // checkRequest refuses what net/http would refuse only deep in the stack
 // (and over HTTP/2 not at all, for the method and the URL): an invalid
 // method, a control character, a space or a '#' in URL.Opaque or
-// URL.RawQuery (which net/http sends as they are), or an invalid header or trailer field (a
+// URL.RawQuery (which net/http sends as they are), a Host (or URL.Host)
+// that is no Host field value, or an invalid header or trailer field (a
 // trailer key net/http refuses, Content-Length, Transfer-Encoding or
 // Trailer, included). Such a failure would be retried and counted against
 // the host's circuit breaker, so that one malformed request could fail
@@ -297,6 +298,18 @@ func checkRequest(req *http.Request) error {
 	// (%20, %23); net/http's HTTP/2 transport would send them as they are.
 	if hasSpaceOrHash(req.URL.Opaque) || hasSpaceOrHash(req.URL.RawQuery) {
 		return fmt.Errorf("%w: space or '#' in the URL's query or opaque part (percent-encode it)", ErrInvalidRequest)
+	}
+	// A Host that is no Host field value: net/http's HTTP/2 transport
+	// refuses it only at the send (an unknown error: retried, counted
+	// against the host), its HTTP/1.1 writer silently sends an empty Host
+	// instead (another request than the one signed and audited). Not
+	// quoted: it may be anything the caller put there.
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	if h, err := httpguts.PunycodeHostPort(host); err != nil || !httpguts.ValidHostHeader(h) {
+		return fmt.Errorf("%w: the request's Host (or URL.Host) is no valid Host field value (RFC 9110 §7.2)", ErrInvalidRequest)
 	}
 	if err := checkFields("header", req.Header); err != nil {
 		return err
