@@ -20,7 +20,8 @@ import (
 
 // maxAuthDrain bounds how much of a discarded 401 body the credential
 // layers read before closing it, so the connection can be reused without
-// reading an unbounded body.
+// reading an unbounded body; drainClose bounds the read by DrainTimeout
+// too.
 const maxAuthDrain = 64 << 10
 
 // AuthConfig configures the auth layer (NewAuth).

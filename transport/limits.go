@@ -22,8 +22,8 @@ const (
 	// 1 MiB.
 	DefaultMaxResponseHeaderBytes = 1 << 20
 	// limitsDrain is how much of a refused response body is read so the
-	// connection can be reused; beyond it the connection is closed. A
-	// body declared longer is closed unread.
+	// connection can be reused, for DrainTimeout at most; beyond either
+	// the connection is closed. A body declared longer is closed unread.
 	limitsDrain = 64 << 10
 )
 
@@ -378,7 +378,8 @@ func headerSize(h http.Header, max int64) int64 {
 	return n
 }
 
-// limitsDiscard drains a refused body (bounded) and closes it. Only what
+// limitsDiscard drains a refused body (bounded in bytes and, by
+// DrainTimeout, in time) and closes it. Only what
 // can save the connection is read (drainClose): not a body declared longer
 // than limitsDrain, nor a 101's, which is the connection's stream.
 func limitsDiscard(resp *http.Response) {

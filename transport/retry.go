@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -46,6 +47,14 @@ const (
 	// DefaultMaxDrain: at most this much of a discarded response body is
 	// read (so its connection can be reused) before it is closed.
 	DefaultMaxDrain = 64 << 10
+	// DrainTimeout bounds in time the drain of a response body the stack
+	// discards (a retried attempt's, one the limits layer refuses, a 401
+	// the auth layer replays): past it, or past MaxDrain bytes, the body
+	// is closed, and with it its connection (HTTP/1.1; an HTTP/2 stream
+	// is reset), instead of waiting on a server that trickles or stalls
+	// it, as OkHttp bounds its own discard (100 ms). A drain within it
+	// keeps the connection for reuse.
+	DrainTimeout = 100 * time.Millisecond
 	// DefaultIdempotencyHeader is the header RetryConfig.IdempotencyKeys
 	// sets (draft-ietf-httpapi-idempotency-key-header).
 	DefaultIdempotencyHeader = "Idempotency-Key"
@@ -163,13 +172,10 @@ type RetryConfig struct {
 	// it is closed. Zero: DefaultMaxDrain; negative: none. A body whose
 	// declared length (Content-Length) is above MaxDrain is closed unread,
 	// as net/http does past its own limit: its connection cannot be
-	// reused whatever is read. The drain runs
-	// before the attempt's context ends, so the attempt and total
-	// timeouts and the caller's cancellation bound it in time, as they
-	// bound net/http's own drain of a redirect's body; in a stack with all
-	// of them off, a body that stalls holds the call, as the next
-	// attempt's stalled answer or the caller's read of a returned body
-	// would.
+	// reused whatever is read. The drain is bounded in time by
+	// DrainTimeout (and the attempt's context): a body still being read
+	// then, from a server that trickles or stalls it, is closed, with its
+	// connection.
 	MaxDrain int64
 	// MeterProvider creates the layer's instruments (MetricRetries,
 	// MetricRetryStops, MetricHostsForgotten). nil: otel.GetMeterProvider().
@@ -491,8 +497,8 @@ func Attempts(resp *http.Response) int {
 //     credential or signing key, a malformed request, a closed client) is
 //     given back.
 //   - A discarded response's body is drained (at most cfg.MaxDrain
-//     bytes) and closed before the wait, so the connection is reused; the
-//     layer never calls CloseIdleConnections.
+//     bytes, for DrainTimeout at most) and closed before the wait, so the
+//     connection is reused; the layer never calls CloseIdleConnections.
 //   - When the attempts run out, or the layer may not retry, after a
 //     response, that last response is returned intact (Attempts(resp)
 //     says how many attempts were made). Every error is a *RetryError.
@@ -1225,21 +1231,86 @@ func (l *retryLayer) count(ctx context.Context, c metric.Int64Counter, host stri
 // only when the request is replayable).
 var errNoAttemptResponse = errors.New("transport: retry: the next transport returned neither a response nor an error")
 
-// drainClose reads at most limit bytes of resp's body and closes it, so a
-// discarded response's connection can be reused. A body declared longer
-// than limit is not read at all, as net/http skips its own drain of a
-// redirect's body past its limit: it cannot be read to its end, so the
-// connection is closed (the HTTP/2 stream reset) whatever is read, and
-// reading part of it (from a server that trickles it, until the attempt's
-// deadline) would only delay the call.
+// drainClose reads at most limit bytes of resp's body, for DrainTimeout
+// at most, and closes it, so a discarded response's connection can be
+// reused. A body declared longer than limit is not read at all, as
+// net/http skips its own drain of a redirect's body past its limit: it
+// cannot be read to its end, so the connection is closed (the HTTP/2
+// stream reset) whatever is read, and reading part of it would only delay
+// the call. A body still being read at DrainTimeout (a server that
+// trickles or stalls it) is closed then, from the timer's goroutine, which
+// ends the read waiting on it (net/http's bodies, and this package's
+// wrappers, allow a Close during a Read) and closes the connection; the
+// body is closed once, before drainClose returns, whoever closes it.
 func drainClose(resp *http.Response, limit int64) {
 	if resp == nil || resp.Body == nil {
 		return
 	}
-	if limit > 0 && resp.ContentLength <= limit {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
+	if limit <= 0 || resp.ContentLength > limit || resp.Body == http.NoBody {
+		_ = resp.Body.Close()
+		return
 	}
-	_ = resp.Body.Close()
+	d := getDrainer(resp.Body)
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
+	d.finish()
+}
+
+// drainer bounds a drain in time: its timer closes the body if the drain
+// outlasts DrainTimeout. Drainers are pooled (a drain on the retry path
+// allocates no timer); one whose timer fired, or made in a synctest
+// bubble (whose timers may not be used outside it), is not.
+type drainer struct {
+	timer  *time.Timer
+	pooled bool
+	mu     sync.Mutex
+	body   io.ReadCloser // the body drained; nil once closed
+}
+
+var drainers sync.Pool
+
+func getDrainer(body io.ReadCloser) *drainer {
+	if !inBubble() {
+		if d, ok := drainers.Get().(*drainer); ok {
+			d.body = body
+			d.timer.Reset(DrainTimeout)
+			return d
+		}
+	}
+	d := &drainer{body: body, pooled: !inBubble()}
+	d.timer = time.AfterFunc(DrainTimeout, d.fire)
+	return d
+}
+
+// fire closes the body, the drain having outlasted DrainTimeout. It holds
+// mu while closing, so finish returns only once the body is closed.
+func (d *drainer) fire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.body != nil {
+		_ = d.body.Close()
+		d.body = nil
+	}
+}
+
+// finish stops the timer and closes the body unless fire has.
+func (d *drainer) finish() {
+	stopped := d.timer.Stop()
+	d.mu.Lock()
+	if d.body != nil {
+		_ = d.body.Close()
+		d.body = nil
+	}
+	d.mu.Unlock()
+	if stopped && d.pooled {
+		drainers.Put(d) // its timer will not run: safe to reset
+	}
+}
+
+// inBubble reports whether the goroutine runs in a testing/synctest
+// bubble, where the clock has no monotonic reading.
+func inBubble() bool {
+	now := time.Now()
+	return now == now.Round(0)
 }
 
 // meterOf returns mp's meter for the resilience layers, the global
