@@ -308,7 +308,7 @@ func checkRequest(req *http.Request) error {
 	if host == "" {
 		host = req.URL.Host
 	}
-	if h, err := httpguts.PunycodeHostPort(host); err != nil || !httpguts.ValidHostHeader(h) {
+	if !validHost(host) {
 		return fmt.Errorf("%w: the request's Host (or URL.Host) is no valid Host field value (RFC 9110 §7.2)", ErrInvalidRequest)
 	}
 	if err := checkFields("header", req.Header); err != nil {
@@ -335,6 +335,17 @@ func checkRequest(req *http.Request) error {
 		}
 	}
 	return checkFields("trailer", req.Trailer)
+}
+
+// validHost reports whether net/http sends host as the Host field as it
+// is, or with its non-ASCII name in punycode: one pass for the usual ASCII
+// host (no byte of a non-ASCII one is valid, so it takes the second test).
+func validHost(host string) bool {
+	if httpguts.ValidHostHeader(host) {
+		return true
+	}
+	h, err := httpguts.PunycodeHostPort(host)
+	return err == nil && httpguts.ValidHostHeader(h)
 }
 
 // knownBodyLen returns the number of unread bytes of a request body of

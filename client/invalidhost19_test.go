@@ -60,3 +60,28 @@ func TestInvalidHostIsRefused(t *testing.T) {
 		t.Errorf("HTTP/1.1 server got %d requests, want only the good one", n)
 	}
 }
+
+// TestValidHostNonASCII: a Host with a non-ASCII name is sent by net/http
+// in punycode, so it is no invalid request; one that stays invalid in
+// punycode is.
+func TestValidHostNonASCII(t *testing.T) {
+	for _, tc := range []struct {
+		host string
+		want bool
+	}{
+		{"bücher.example:8443", true},
+		{"bücher.example", true},
+		{"[::1]:443", true},
+		{"[fe80::1%eth0]:443", true},
+		{"bücher example", false},
+		{"a@b.example", false},
+		{"", true},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.com/x", nil)
+		req.Host = tc.host
+		err := client.CheckRequestForTest(req)
+		if got := err == nil; got != tc.want {
+			t.Errorf("Host %q: err %v, want valid %v", tc.host, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,4 @@
+package client
+
+// CheckRequestForTest exposes checkRequest to the external tests.
+var CheckRequestForTest = checkRequest
