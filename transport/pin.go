@@ -77,7 +77,9 @@ type PinSet struct {
 	// increments the securecall.tls.pin.expired counter. Stale pins are
 	// worse than none (Chromium's lesson): an application that nobody
 	// updated keeps working instead of locking itself out of its API, and
-	// the event and metric tell its operators to ship new pins.
+	// the event and metric tell its operators to ship new pins. It is
+	// compared on the wall clock (a monotonic reading, as time.Now().Add
+	// gives, is dropped: that clock stops while the machine is suspended).
 	Expires time.Time
 	// ReportOnly, when true, lets a connection whose chain matches no pin
 	// through, after recording the mismatch: a PinEvent of kind
@@ -298,7 +300,13 @@ func newPinner(sets []PinSet) (*pinner, error) {
 			return nil, configErrorf(opt+".Host", nil, "host %q is already pinned by Pins[%d]", pattern, j)
 		}
 		seen[pattern] = i
-		s := &pinSet{pattern: pattern, expires: in.Expires, reportOnly: in.ReportOnly}
+		// The expiry is a wall-clock instant: Expires made with
+		// time.Now().Add keeps a monotonic reading, which would compare
+		// on the monotonic clock, stopped while the machine is
+		// suspended, so the pins would be enforced past their date by
+		// every suspend's length (an application that nobody updated
+		// locked out of its rotated API the expiry was set to spare).
+		s := &pinSet{pattern: pattern, expires: in.Expires.Round(0), reportOnly: in.ReportOnly}
 		for j, pin := range in.Pins {
 			h, err := parsePin(pin)
 			if err != nil {
