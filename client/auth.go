@@ -31,7 +31,13 @@ func WithTokenSource(src tokens.Source) Option {
 // ahead of expiry, and attaches them as WithTokenSource does. When
 // cfg.HTTPClient is nil, token requests go through the client's hardened
 // base transport (same TLS configuration, pins and client certificate),
-// without redirects. Requires WithOrigins. A cfg.HTTPClient whose
+// without redirects. Token requests, through either, are recorded in the
+// client's inventory and audit log (WithInventory, WithAuditLog) like
+// calls: POST, the token endpoint's origin and path, and the client
+// authentication (basic for client_secret_basic, other for
+// client_secret_post and private_key_jwt), never a secret of the request
+// or of its answer (see transport.NewTokenRequests). Requires
+// WithOrigins. A cfg.HTTPClient whose
 // Transport is an *http.Transport (http.DefaultTransport, as it is at New,
 // when it has none) is checked as WithBaseTransport's is:
 // one that skips certificate verification, allows TLS below 1.2 or an

@@ -140,15 +140,17 @@ func WithResponseMediaTypes(types ...string) Option {
 }
 
 // WithInventory records every call in inv (shared between clients, say),
-// which must come from transport.NewInventory: a nil or zero Inventory is
-// a *ConfigError.
+// and every token request of WithOAuth2ClientCredentials, which must come
+// from transport.NewInventory: a nil or zero Inventory is a *ConfigError.
 // Default: the client keeps its own, available from Client.Inventory.
 func WithInventory(inv *transport.Inventory) Option {
 	return requireValue("WithInventory", inv, func(c *config, v *transport.Inventory) { c.eg.inventory = v })
 }
 
 // WithAuditLog writes one structured record per call to logger (origin,
-// route, method, status, attempts, auth kind, duration, redacted URL).
+// route, method, status, attempts, auth kind, duration, redacted URL),
+// and one per token request of WithOAuth2ClientCredentials (no secret of
+// the request or of its answer).
 // A redirect hop the redirect policy refuses is recorded too, as a failed
 // call with error.type redirect_denied (and no status: nothing was sent),
 // and so is a request the client refuses before sending it (a malformed

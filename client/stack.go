@@ -19,7 +19,8 @@ import (
 //	              │
 //	 per call     ▼
 //	   1. call trace ........ one logical span + request duration metric
-//	   2. prepare ........... audit log (opt-in), inventory, egress allowlist
+//	   2. prepare ........... audit log (opt-in), inventory (token requests
+//	                          too: wrapAuth), egress allowlist
 //	                          (before any connection), WithCallLayer layers
 //	                          (OpenAPI validation), response limits
 //	                          (Idempotency-Key and replayability: retry)
@@ -90,6 +91,11 @@ func buildStack(c *Client, cfg *config) error {
 			return &ConfigError{Option: "WithSigner", Err: err}
 		}
 	}
+	// The inventory (2) before the credential layers: the token requests
+	// of WithOAuth2ClientCredentials are recorded in it too.
+	if err := newInventory(c, cfg); err != nil {
+		return err
+	}
 	// 8
 	if rt, err = wrapAuth(c, cfg, base, rt); err != nil {
 		return err
@@ -118,9 +124,31 @@ func wrapAuth(c *Client, cfg *config, base http.RoundTripper, next http.RoundTri
 	src := cfg.tokenSource
 	if cfg.oauth2 != nil {
 		oc := *cfg.oauth2
+		var hc http.Client
 		if oc.HTTPClient == nil {
-			oc.HTTPClient = &http.Client{Transport: tokenTransport(c, cfg, base)}
+			hc.Transport = tokenTransport(c, cfg, base)
+		} else {
+			// The caller's client sends them: recorded all the same.
+			hc = *oc.HTTPClient
+			if hc.Transport == nil {
+				hc.Transport = http.DefaultTransport // as the check of WithOAuth2ClientCredentials read it
+			}
 		}
+		// The token requests are calls of the service too: in the
+		// client's inventory and audit log, with the client
+		// authentication they carry and none of its secrets.
+		rec, err := transport.NewTokenRequests(hc.Transport, transport.TokenRequestConfig{Inventory: c.inventory, Audit: auditConfig(c, cfg)})
+		if err != nil {
+			// A zero Inventory, or a logger without a handler: the
+			// option that gave it.
+			opt := "WithAuditLog"
+			if ce, ok := errors.AsType[*ConfigError](err); ok && ce.Option == "Inventory" {
+				opt = "WithInventory"
+			}
+			return nil, &ConfigError{Option: opt, Err: err}
+		}
+		hc.Transport = rec
+		oc.HTTPClient = &hc
 		cc, err := tokens.NewClientCredentials(oc)
 		if err != nil {
 			return nil, &ConfigError{Option: "WithOAuth2ClientCredentials", Err: err}
@@ -163,7 +191,8 @@ func wrapAuth(c *Client, cfg *config, base http.RoundTripper, next http.RoundTri
 }
 
 // tokenTransport returns the transport of WithOAuth2ClientCredentials'
-// token requests: base, whose pool they share with the calls. A token
+// token requests: base, whose pool they share with the calls (wrapAuth
+// puts the inventory and audit log's transport.NewTokenRequests above it). A token
 // request may end after the call that started it (a refresh goes on when
 // its caller stops waiting), so, as a call does (stackhook.CloseAfterCalls),
 // one that ends after Close closes the base transport's idle connections.
@@ -295,24 +324,39 @@ func wrapEgress(c *Client, cfg *config, policy *transport.EgressPolicy, next htt
 		rt = transport.NewCallLayerBoundary(rt)
 	}
 	rt = transport.NewEgressWithPolicy(rt, policy)
-	inv := cfg.eg.inventory
-	if inv == nil {
-		if inv, err = transport.NewInventory(transport.InventoryConfig{MeterProvider: cfg.meterProvider}); err != nil {
-			return nil, &ConfigError{Option: "WithInventory", Err: err}
-		}
-		c.closers = append(c.closers, inv.Close)
-	}
-	c.inventory = inv
-	if rt, err = transport.NewInventoryLayer(rt, inv); err != nil {
+	if rt, err = transport.NewInventoryLayer(rt, c.inventory); err != nil {
 		return nil, &ConfigError{Option: "WithInventory", Err: err}
 	}
-	if cfg.eg.auditLogger != nil {
-		if rt, err = transport.NewAudit(rt, transport.AuditConfig{Logger: cfg.eg.auditLogger, Redaction: c.redact}); err != nil {
+	if ac := auditConfig(c, cfg); ac != nil {
+		if rt, err = transport.NewAudit(rt, *ac); err != nil {
 			return nil, &ConfigError{Option: "WithAuditLog", Err: err}
 		}
 		c.audit = rt
 	}
 	return rt, nil
+}
+
+// newInventory sets c.inventory: WithInventory's, or the client's own.
+func newInventory(c *Client, cfg *config) error {
+	inv := cfg.eg.inventory
+	if inv == nil {
+		var err error
+		if inv, err = transport.NewInventory(transport.InventoryConfig{MeterProvider: cfg.meterProvider}); err != nil {
+			return &ConfigError{Option: "WithInventory", Err: err}
+		}
+		c.closers = append(c.closers, inv.Close)
+	}
+	c.inventory = inv
+	return nil
+}
+
+// auditConfig returns the configuration of the client's audit log, the
+// calls' and the token requests' alike; nil without WithAuditLog.
+func auditConfig(c *Client, cfg *config) *transport.AuditConfig {
+	if cfg.eg.auditLogger == nil {
+		return nil
+	}
+	return &transport.AuditConfig{Logger: cfg.eg.auditLogger, Redaction: c.redact}
 }
 
 // maxResponseHeaderBytes is the response header limit of both the limits

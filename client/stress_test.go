@@ -438,21 +438,35 @@ func TestStressWholeStack(t *testing.T) {
 
 	// Calls refused with ErrClosed at the door reach no layer.
 	entered := int(total.Load()-closedErrs.Load()) + maxConcurrent // the barrier calls
-	var invCalls uint64
+	// The token requests are recorded too, in entries of their own: every
+	// one the endpoint got at least (one canceled by Close may have
+	// failed before it), each once in the inventory and the audit log.
+	var invCalls, tokenCalls uint64
 	for _, e := range inv.Snapshot().Entries {
+		if e.Route == "/token" {
+			tokenCalls += e.Calls
+			continue
+		}
 		invCalls += e.Calls
 	}
 	if int(invCalls) != entered {
 		t.Errorf("inventory counted %d calls, want %d", invCalls, entered)
 	}
+	if tokenCalls < uint64(issued.Load()) {
+		t.Errorf("inventory counted %d token requests, the endpoint got %d", tokenCalls, issued.Load())
+	}
 	// The audit log has those, and the calls refused with ErrClosed,
 	// which the client records without the stack: one record per call.
 	auditMu.Lock()
 	records := strings.Count(auditBuf.String(), transport.DefaultAuditMessage)
+	tokenRecords := strings.Count(auditBuf.String(), `"url.template":"/token"`)
 	closedRecords := strings.Count(auditBuf.String(), `"error.type":"closed"`)
 	auditMu.Unlock()
-	if want := entered + int(closedErrs.Load()); records != want {
-		t.Errorf("audit log has %d records, want %d", records, want)
+	if want := entered + int(closedErrs.Load()); records-tokenRecords != want {
+		t.Errorf("audit log has %d call records, want %d", records-tokenRecords, want)
+	}
+	if tokenRecords != int(tokenCalls) {
+		t.Errorf("audit log has %d token request records, the inventory %d", tokenRecords, tokenCalls)
 	}
 	if closedRecords != int(closedErrs.Load()) {
 		t.Errorf("audit log has %d ErrClosed records, want %d", closedRecords, closedErrs.Load())
