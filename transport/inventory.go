@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -29,8 +30,16 @@ import (
 // route) entries an Inventory keeps when InventoryConfig.MaxEntries is
 // zero. An entry takes about 1.8 KiB for a URL of a few dozen bytes, 2.3
 // KiB at most (long hosts and routes, and the spelling of the call that
-// added it), so the default bounds the inventory under 2.5 MiB.
+// added it), so the default bounds (with
+// DefaultInventoryMaxOverflowOrigins) hold the inventory under 2.5 MiB.
 const DefaultInventoryMaxEntries = 1000
+
+// DefaultInventoryMaxOverflowOrigins is the number of origins first
+// called once an Inventory holds MaxEntries entries that still get an
+// entry under their name, their overflow entry, when
+// InventoryConfig.MaxOverflowOrigins is zero. An egress allowlist names
+// far fewer origins; the entries take about 0.2 MiB at most.
+const DefaultInventoryMaxOverflowOrigins = 100
 
 // Names of the inventory's instruments and of its attributes that are not
 // OTel semantic conventions.
@@ -55,8 +64,10 @@ const (
 	PinnedKey = attribute.Key("securecall.tls.pinned")
 )
 
-// The identity of the overflow entry, which counts the calls of every
-// (method, origin, route) past MaxEntries.
+// The identity of the global overflow entry, which counts the calls of
+// every (method, origin, route) past MaxEntries that has no overflow entry
+// of its origin's; an origin's overflow entry has the same method and
+// route.
 const (
 	overflowMethod = "_OTHER"
 	overflowOrigin = "_overflow"
@@ -88,14 +99,27 @@ const (
 // InventoryConfig configures NewInventory.
 type InventoryConfig struct {
 	// MaxEntries bounds the distinct (method, origin, route) entries.
-	// Calls of a new combination past the bound are counted in one
-	// overflow entry (method "_OTHER", origin and route "_overflow").
-	// Zero means DefaultInventoryMaxEntries. MetricAPICalls can have seven
-	// series per entry: for every series to be exported, the meter
-	// provider's cardinality limit (2000 by default in the OTel SDK) must
-	// be at least 7*(MaxEntries+1)+1; past it, the series that first had
-	// calls are the ones kept, at every collection (see inventory.md).
+	// Past the bound, the calls of a new combination are counted in an
+	// overflow entry: its origin's (see MaxOverflowOrigins) when the
+	// origin has no entry yet, else the global one (method "_OTHER",
+	// origin and route "_overflow"). Zero means
+	// DefaultInventoryMaxEntries. MetricAPICalls can have seven series
+	// per entry: for every series to be exported, the meter provider's
+	// cardinality limit (2000 by default in the OTel SDK) must be at
+	// least 7*(MaxEntries+MaxOverflowOrigins+1)+1; past it, the series
+	// that first had calls are the ones kept, at every collection (see
+	// inventory.md).
 	MaxEntries int
+	// MaxOverflowOrigins bounds the origins that, first called once the
+	// inventory holds MaxEntries entries, get an overflow entry of their
+	// own: method "_OTHER", the origin, route "_overflow", counting all
+	// their calls. So a flood of paths on one origin does not hide a call
+	// to a new origin in the global overflow entry: every origin called
+	// has an entry under its name as long as the service calls at most
+	// MaxOverflowOrigins origins (an egress allowlist bounds them). Past
+	// the bound, a new origin's calls go to the global overflow entry.
+	// Zero means DefaultInventoryMaxOverflowOrigins.
+	MaxOverflowOrigins int
 	// MeterProvider provides the meter for MetricAPICalls and
 	// MetricAPIEndpoint, observed when a reader collects (nothing is done
 	// per call). nil means otel's global provider; one holding a nil
@@ -126,8 +150,13 @@ type Inventory struct {
 	// spellings finds the entry of a call spelled as the one that added
 	// it without building its key. Copy on write, with entries.
 	spellings atomic.Pointer[invSpellings]
-	overflow  *invEntry
-	reg       metric.Registration
+	// origins lists the origins with an entry, and the overflow entries
+	// of those first called when the inventory was full. Copy on write,
+	// published under mu.
+	origins    atomic.Pointer[invOrigins]
+	maxOrigins int       // MaxOverflowOrigins
+	overflow   *invEntry // the global overflow entry
+	reg        metric.Registration
 
 	// obsMu serialises metric collections (one per reader may run at
 	// once); series lists the status-class series of MetricAPICalls in
@@ -148,7 +177,14 @@ func NewInventory(cfg InventoryConfig) (*Inventory, error) {
 	if cfg.MaxEntries < 0 {
 		return nil, configErrorf("MaxEntries", nil, "must not be negative, got %d", cfg.MaxEntries)
 	}
-	inv := &Inventory{max: nonZeroOr(cfg.MaxEntries, DefaultInventoryMaxEntries), now: cfg.Now}
+	if cfg.MaxOverflowOrigins < 0 {
+		return nil, configErrorf("MaxOverflowOrigins", nil, "must not be negative, got %d", cfg.MaxOverflowOrigins)
+	}
+	inv := &Inventory{
+		max:        nonZeroOr(cfg.MaxEntries, DefaultInventoryMaxEntries),
+		maxOrigins: nonZeroOr(cfg.MaxOverflowOrigins, DefaultInventoryMaxOverflowOrigins),
+		now:        cfg.Now,
+	}
 	if inv.now == nil {
 		inv.now = time.Now
 		inv.realClock = true
@@ -156,6 +192,7 @@ func NewInventory(cfg InventoryConfig) (*Inventory, error) {
 	m := make(map[string]*invEntry)
 	inv.entries.Store(&m)
 	inv.spellings.Store(&invSpellings{})
+	inv.origins.Store(&invOrigins{})
 	inv.overflow = &invEntry{method: overflowMethod, origin: overflowOrigin, route: overflowRoute, overflow: true}
 	inv.overflow.first.Store(-1)
 
@@ -786,16 +823,16 @@ func segmentShape(s string) (id bool, digits, alnum int) {
 }
 
 // insert adds the entry for key, and o's spelling to the spellings (or
-// returns the one another goroutine added, or the overflow entry when the
-// inventory is full).
+// returns the one another goroutine added, or an overflow entry when the
+// inventory is full: see overflowFor).
 //
 // A full inventory stays full (entries are never removed), so once it is
-// full a new key lands in the overflow entry without taking the lock: a
+// full a new key lands in an overflow entry without taking the lock: a
 // flood of distinct URLs (an attacker's paths) does not serialise the
 // callers on it.
 func (inv *Inventory) insert(key []byte, o *Observation) *invEntry {
 	if len(*inv.entries.Load()) >= inv.max {
-		return inv.overflow
+		return inv.overflowFor(key, o)
 	}
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
@@ -807,12 +844,77 @@ func (inv *Inventory) insert(key []byte, o *Observation) *invEntry {
 		return e
 	}
 	if len(old) >= inv.max {
-		return inv.overflow
+		return inv.originOverflowLocked(keyOrigin(key), o)
 	}
 	k := string(key)
 	method, rest, _ := strings.Cut(k, "\x00")
 	origin, route, _ := strings.Cut(rest, "\x00")
-	e := &invEntry{method: method, origin: origin, route: route, seq: len(old)}
+	e := newInvEntry(method, origin, route, o)
+	e.seq = len(old)
+	m := make(map[string]*invEntry, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[k] = e
+	inv.entries.Store(&m)
+	inv.spellings.Store(inv.spellings.Load().with(o, e))
+	if ors := inv.origins.Load(); !ors.has(origin) {
+		inv.origins.Store(ors.with(origin, nil))
+	}
+	return e
+}
+
+// overflowFor returns the overflow entry of a call of a new key once the
+// inventory is full: the overflow entry of its origin, added when the
+// origin has no entry yet and fewer than MaxOverflowOrigins origins have
+// one (so a new origin is never hidden by another origin's paths), else
+// the global overflow entry. The lock is taken only to add an origin's
+// overflow entry, once per origin.
+func (inv *Inventory) overflowFor(key []byte, o *Observation) *invEntry {
+	origin := keyOrigin(key)
+	ors := inv.origins.Load()
+	if e, known := ors.byOrigin[string(origin)]; known || len(ors.overflow) >= inv.maxOrigins {
+		return inv.orGlobal(e)
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if testHookInsertLocked != nil {
+		testHookInsertLocked()
+	}
+	return inv.originOverflowLocked(origin, o)
+}
+
+// originOverflowLocked is overflowFor under inv.mu.
+func (inv *Inventory) originOverflowLocked(origin []byte, o *Observation) *invEntry {
+	ors := inv.origins.Load()
+	if e, known := ors.byOrigin[string(origin)]; known || len(ors.overflow) >= inv.maxOrigins {
+		return inv.orGlobal(e)
+	}
+	e := newInvEntry(overflowMethod, string(origin), overflowRoute, o)
+	e.overflow = true
+	inv.origins.Store(ors.with(e.origin, e))
+	return e
+}
+
+// orGlobal returns e, or the global overflow entry when e is nil.
+func (inv *Inventory) orGlobal(e *invEntry) *invEntry {
+	if e == nil {
+		return inv.overflow
+	}
+	return e
+}
+
+// keyOrigin returns the origin of an entry key (appendKey).
+func keyOrigin(key []byte) []byte {
+	_, rest, _ := bytes.Cut(key, []byte{0})
+	origin, _, _ := bytes.Cut(rest, []byte{0})
+	return origin
+}
+
+// newInvEntry returns an entry for method, origin and route, the host
+// taken from o's URL.
+func newInvEntry(method, origin, route string, o *Observation) *invEntry {
+	e := &invEntry{method: method, origin: origin, route: route}
 	if origin != invalidOrigin {
 		e.scheme, _, _ = strings.Cut(origin, "://")
 		e.host, _ = originHost(o.URL.Hostname())
@@ -821,14 +923,38 @@ func (inv *Inventory) insert(key []byte, o *Observation) *invEntry {
 		}
 	}
 	e.first.Store(-1)
-	m := make(map[string]*invEntry, len(old)+1)
-	for k, v := range old {
+	return e
+}
+
+// invOrigins lists the origins of an Inventory's entries. Immutable once
+// published (copy on write).
+type invOrigins struct {
+	// byOrigin maps every origin with an entry to its overflow entry, nil
+	// for an origin with entries of its own (whose calls of new keys, past
+	// MaxEntries, go to the global overflow entry).
+	byOrigin map[string]*invEntry
+	// overflow lists the origins' overflow entries in the order added.
+	overflow []*invEntry
+}
+
+func (ors *invOrigins) has(origin string) bool {
+	_, ok := ors.byOrigin[origin]
+	return ok
+}
+
+// with returns ors with origin added, mapped to e (an overflow entry, or
+// nil).
+func (ors *invOrigins) with(origin string, e *invEntry) *invOrigins {
+	m := make(map[string]*invEntry, len(ors.byOrigin)+1)
+	for k, v := range ors.byOrigin {
 		m[k] = v
 	}
-	m[k] = e
-	inv.entries.Store(&m)
-	inv.spellings.Store(inv.spellings.Load().with(o, e))
-	return e
+	m[origin] = e
+	n := &invOrigins{byOrigin: m, overflow: ors.overflow}
+	if e != nil {
+		n.overflow = append(ors.overflow[:len(ors.overflow):len(ors.overflow)], e)
+	}
+	return n
 }
 
 // Status classes, in the order of invEntry.classes.
@@ -1055,7 +1181,11 @@ type InventoryEntry struct {
 	Host   string `json:"host"`
 	Port   int    `json:"port"`
 	Route  string `json:"route"`
-	// Overflow marks the entry counting the calls past MaxEntries.
+	// Overflow marks an entry counting calls past MaxEntries: an origin's
+	// overflow entry (method "_OTHER", route "_overflow": every call of an
+	// origin first called once the inventory was full), or the global one
+	// (origin "_overflow" too: the other calls of new method, origin and
+	// route combinations).
 	Overflow bool `json:"overflow,omitempty"`
 	// Calls is the number of calls recorded.
 	Calls uint64 `json:"calls"`
@@ -1095,13 +1225,15 @@ type LatencySummary struct {
 
 // InventorySnapshot is the inventory at one point in time.
 type InventorySnapshot struct {
-	GeneratedAt time.Time        `json:"generated_at"`
-	MaxEntries  int              `json:"max_entries"`
-	Entries     []InventoryEntry `json:"entries"`
+	GeneratedAt        time.Time        `json:"generated_at"`
+	MaxEntries         int              `json:"max_entries"`
+	MaxOverflowOrigins int              `json:"max_overflow_origins"`
+	Entries            []InventoryEntry `json:"entries"`
 }
 
-// Snapshot returns the entries, sorted by origin, route and method, with
-// the overflow entry last when it has calls. Counters are read one by one
+// Snapshot returns the entries, origins' overflow entries included, sorted
+// by origin, route and method, with the global overflow entry last when it
+// has calls. Counters are read one by one
 // while calls go on: the times and latency of an entry always include
 // every call its status counts hold (a call's status is counted last),
 // and an entry is read again (a few times at most) until its latency
@@ -1110,9 +1242,20 @@ type InventorySnapshot struct {
 // few calls above its calls; its mean and quantiles stay within its min
 // and max.
 func (inv *Inventory) Snapshot() InventorySnapshot {
+	// The origins first: an origin's overflow entry is added once the
+	// entries are full, so the entries loaded after it hold every entry.
+	ors := inv.origins.Load()
 	m := *inv.entries.Load()
-	s := InventorySnapshot{GeneratedAt: inv.now().UTC(), MaxEntries: inv.max, Entries: make([]InventoryEntry, 0, len(m)+1)}
+	s := InventorySnapshot{
+		GeneratedAt: inv.now().UTC(), MaxEntries: inv.max, MaxOverflowOrigins: inv.maxOrigins,
+		Entries: make([]InventoryEntry, 0, len(m)+len(ors.overflow)+1),
+	}
 	for _, e := range m {
+		if ie, ok := e.export(); ok {
+			s.Entries = append(s.Entries, ie)
+		}
+	}
+	for _, e := range ors.overflow {
 		if ie, ok := e.export(); ok {
 			s.Entries = append(s.Entries, ie)
 		}
@@ -1132,7 +1275,8 @@ func (inv *Inventory) Snapshot() InventorySnapshot {
 	return s
 }
 
-// Len returns the number of distinct entries (without the overflow entry).
+// Len returns the number of distinct entries (without the overflow
+// entries).
 func (inv *Inventory) Len() int { return len(*inv.entries.Load()) }
 
 // export returns the entry's figures, false when it has no call.
@@ -1276,17 +1420,19 @@ func (inv *Inventory) Handler() http.Handler {
 // attribute sets observed are kept, the rest are added into one series
 // with otel.metric.overflow=true. So that the same series win at every
 // collection, and a series once exported stays exported, the endpoint
-// gauge is observed in the order the entries were inserted, and the
-// calls counter in the order its series first had calls; the inventory's
-// own overflow entry comes in that order too. See inventory.md for sizing
+// gauge is observed in the order the entries were inserted (the origins'
+// overflow entries, added once the inventory is full, after the others,
+// and the global overflow entry last), and the calls counter in the order
+// its series first had calls. See inventory.md for sizing
 // the limit.
 func (inv *Inventory) observe(o metric.Observer, calls metric.Int64ObservableCounter, endpoint metric.Int64ObservableGauge) {
+	ors := inv.origins.Load() // first, as in Snapshot
 	m := *inv.entries.Load()
-	order := make([]*invEntry, len(m)+1)
+	order := make([]*invEntry, len(m), len(m)+len(ors.overflow)+1)
 	for _, e := range m {
 		order[e.seq] = e
 	}
-	order[len(m)] = inv.overflow
+	order = append(append(order, ors.overflow...), inv.overflow)
 
 	inv.obsMu.Lock()
 	defer inv.obsMu.Unlock()
