@@ -443,10 +443,16 @@ func syncTrailer(r *http.Request, src http.Header) {
 // values.
 func trailerSource(r *http.Request) http.Header {
 	tr := r.Trailer
-	for b, ok := r.Body.(*trailerSyncBody); ok; b, ok = b.ReadCloser.(*trailerSyncBody) {
-		tr = b.src
+	for body := r.Body; ; {
+		switch b := body.(type) {
+		case *trailerSyncBody:
+			tr, body = b.src, b.ReadCloser
+		case *callerBody: // the breaker's, over the attempt's body
+			body = b.ReadCloser
+		default:
+			return tr
+		}
 	}
-	return tr
 }
 
 // trailerSyncBody is the body syncTrailer gives an attempt.

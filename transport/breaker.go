@@ -1,15 +1,18 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -256,7 +259,10 @@ var (
 // so is an attempt that reached the host (it had a connection, or its
 // dial failed) when the total timeout (NewTotalTimeout, above the retry
 // layer) ran out with the caller's context still live;
-// 429 (the throttle's business), the caller's own cancellation, and
+// 429 (the throttle's business), the caller's own cancellation, a failed
+// Read of the request's own body (the caller's reader: the breaker watches
+// a body other than http.NewRequest's in-memory ones, and an attempt that
+// failed with that body's error is the caller's), and
 // client-side refusals (certificate and TLS failures, egress, credentials,
 // throttle, a malformed request: Go's HTTP/2 transport refusing a
 // connection-specific header, or a header list over the server's limit,
@@ -482,6 +488,16 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if a != nil && a.conn.Load() == nil && httptraceKey != nil {
 		probe = armConnProbe(a)
 	}
+	// A failure of the request's own body (the caller's reader) is the
+	// caller's, not the host's: the body is watched to tell it apart.
+	var body *callerBody
+	if req.Body != nil && req.Body != http.NoBody && !inMemoryBody(req.Body) {
+		body = &callerBody{ReadCloser: req.Body}
+		if a == nil {
+			req = req.WithContext(ctx) // the caller's request is not ours to change
+		}
+		req.Body = body
+	}
 	resp, err := l.next.RoundTrip(req)
 	if err != nil {
 		err = invalidForHTTP2(req, err) // the caller's error, not the host's
@@ -517,6 +533,9 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 				outcome = Classify(context.Background(), resp, err, now).Breaker
 			}
 		}
+		if outcome == BreakerFailure && body.failed(err) {
+			outcome = BreakerExcluded // the caller's body failed its Read
+		}
 		if outcome == BreakerFailure && done == nil && conn != nil && connFailure(err) && h.sameDeadConn(conn, l.cfg.Window, l.clk.Mono(now)) {
 			outcome = BreakerExcluded // counted already, from another stream of conn
 		}
@@ -534,6 +553,67 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		l.stateEvent(ctx, h, changes)
 	}
 	return resp, err
+}
+
+// callerBody is the body of a request the breaker sends: it keeps the
+// error a Read of the caller's body returned (net/http fails the attempt
+// with that very error, over HTTP/1.1 and HTTP/2), so that the caller's
+// failing reader (a file on a failing disk, a pipe whose writer gave up)
+// is not counted as a failure of the host. The transport may read it on
+// another goroutine, after RoundTrip has returned: the error is atomic.
+type callerBody struct {
+	io.ReadCloser
+	err atomic.Pointer[error]
+}
+
+func (b *callerBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.err.Load() == nil {
+		b.err.Store(&err)
+	}
+	return n, err
+}
+
+// nopCloserTypes are the types io.NopCloser returns: over a reader with
+// a WriteTo method, and without.
+var nopCloserTypes = [2]reflect.Type{
+	reflect.TypeOf(io.NopCloser(strings.NewReader(""))),
+	reflect.TypeOf(io.NopCloser(struct{ io.Reader }{})),
+}
+
+// inMemoryBody reports a body whose Read cannot fail: io.NopCloser over a
+// *bytes.Reader, *strings.Reader or *bytes.Buffer (what http.NewRequest
+// and its GetBody make). The breaker does not watch it (no allocation).
+func inMemoryBody(rc io.ReadCloser) bool {
+	t := reflect.TypeOf(rc)
+	if t != nopCloserTypes[0] && t != nopCloserTypes[1] {
+		return false
+	}
+	v := reflect.ValueOf(rc)
+	if v.NumField() != 1 || v.Field(0).Kind() != reflect.Interface || v.Field(0).IsNil() {
+		return false
+	}
+	switch v.Field(0).Elem().Type() {
+	case bytesReaderType, stringsReaderType, bytesBufferType:
+		return true
+	}
+	return false
+}
+
+var (
+	bytesReaderType   = reflect.TypeFor[*bytes.Reader]()
+	stringsReaderType = reflect.TypeFor[*strings.Reader]()
+	bytesBufferType   = reflect.TypeFor[*bytes.Buffer]()
+)
+
+// failed reports whether err, an attempt's error, is the failure of a
+// Read of b (nil: no body).
+func (b *callerBody) failed(err error) bool {
+	if b == nil || err == nil {
+		return false
+	}
+	be := b.err.Load()
+	return be != nil && errors.Is(err, *be)
 }
 
 // totalDeadlineRanOut reports that ctx, the context of a's attempt, ended
