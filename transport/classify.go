@@ -288,7 +288,11 @@ func http2RefusedHeader(h http.Header) string {
 //     (RFC 9113 §6.5.2): err's innermost error is net/http's
 //     "request header list larger than peer's advertised limit", and req
 //     has no trailer (the same refusal of a trailer comes after the
-//     headers and body were sent: the server may have acted on them).
+//     headers and body were sent: the server may have acted on them);
+//   - on any protocol, net/http's Transport refusing a malformed request
+//     before it seeks a connection (isPreSendRefusalMsg): a URL scheme it
+//     does not speak (`unsupported protocol scheme "htps"`), no host, an
+//     invalid header field or method.
 //
 // Otherwise it returns err unchanged: the same fields are valid HTTP/1.1
 // (an Upgrade handshake), and any other error of such a request (a
@@ -308,6 +312,8 @@ func invalidForHTTP2(req *http.Request, err error) error {
 		name = ""
 	case innermost(err, isInvalidPathMsg):
 		name = ":path"
+	case innermost(err, isPreSendRefusalMsg):
+		name = preSendRefusal
 	default:
 		return err
 	}
@@ -315,6 +321,29 @@ func invalidForHTTP2(req *http.Request, err error) error {
 		return err
 	}
 	return &invalidRequestError{field: name, err: err}
+}
+
+// preSendRefusal is the field of an invalidRequestError for net/http's
+// refusal of a request before any connection is sought
+// (isPreSendRefusalMsg).
+const preSendRefusal = "net/http"
+
+// isPreSendRefusalMsg reports whether s is the message of an error
+// net/http's Transport returns for a malformed request before it looks for
+// a connection, on any protocol (flat errors, recognised by their
+// messages): a URL scheme it does not speak (`unsupported protocol scheme
+// "htps"`, a caller's typo), no host in the URL, a nil URL or Header, an
+// invalid header field name or value, an invalid method. Nothing was sent;
+// every attempt would fail the same way.
+func isPreSendRefusalMsg(s string) bool {
+	switch s {
+	case "http: nil Request.URL", "http: nil Request.Header", "http: no Host in request URL":
+		return true
+	}
+	return strings.HasPrefix(s, `unsupported protocol scheme "`) ||
+		strings.HasPrefix(s, "net/http: invalid header field name ") ||
+		strings.HasPrefix(s, "net/http: invalid header field value for ") ||
+		strings.HasPrefix(s, "net/http: invalid method ")
 }
 
 // isInvalidPathMsg reports whether s is net/http's HTTP/2 refusal of a
@@ -482,6 +511,8 @@ func (e *invalidRequestError) Error() string {
 		return "transport: invalid request: header list larger than the server's HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2)"
 	case ":path":
 		return "transport: invalid request: the request target (URL.Opaque) is no valid HTTP/2 :path (RFC 9113 §8.3.1)"
+	case preSendRefusal:
+		return "transport: invalid request: " + e.err.Error()
 	}
 	return "transport: invalid request: header field " + strconv.Quote(e.field) + " is not allowed in HTTP/2 (RFC 9113 §8.2.2)"
 }
