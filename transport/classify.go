@@ -207,6 +207,11 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 	if transientKeyError(err) {
 		return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
 	}
+	if _, ok := errors.AsType[*quotaError](err); ok && !errors.Is(err, ErrRateLimited) {
+		// The shared quota could not be consulted: nothing was sent, and
+		// the host is not at fault.
+		return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
+	}
 	if se, ok := errors.AsType[*handshakeSignError](err); ok {
 		// The client certificate's key failed to sign the handshake,
 		// or GetClientCertificate failed to provide one: nothing was

@@ -1011,6 +1011,9 @@ func refusedBeforeSending(err error) bool {
 	if _, ok := errors.AsType[*throttleWaitEnded](err); ok {
 		return true
 	}
+	if _, ok := errors.AsType[*quotaError](err); ok {
+		return true
+	}
 	ae, ok := errors.AsType[*AuthError](err)
 	return ok && !ae.afterSend
 }

@@ -181,7 +181,9 @@ type ThrottleConfig struct {
 	// end within MinAttemptTime of the deadline (a *DeadlineError), and
 	// the quota is asked again after each. An error from the quota
 	// refuses the request (wrapped: it matches ErrRateLimited when the
-	// quota's does). A refused request gives its concurrency slot back and
+	// quota's does; any other is never sent, may be retried whatever the
+	// method, and is not counted against the host's breaker: the quota, not
+	// the host, failed). A refused request gives its concurrency slot back and
 	// is not sent. nil: no shared quota.
 	Quota SharedQuota
 }
@@ -908,7 +910,7 @@ func (l *throttleLayer) takeQuota(ctx context.Context, a *Attempt, h *throttleHo
 				return &throttleWaitEnded{err}
 			}
 			AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(0), ThrottleReasonKey.String(ThrottleQuota))
-			return fmt.Errorf("transport: throttle: shared quota for %s: %w", h.host, err)
+			return &quotaError{host: h.host, err: err}
 		}
 		if d <= 0 {
 			return nil
@@ -932,6 +934,24 @@ func (l *throttleLayer) takeQuota(ctx context.Context, a *Attempt, h *throttleHo
 		waited += d
 	}
 }
+
+// quotaError is the error of a request the shared quota refused
+// (ThrottleConfig.Quota returned an error: its store could not be
+// consulted, say). Nothing was sent, and the host did nothing wrong: the
+// breaker does not count it, and the retry layer gives a retry it took
+// from the budget back (refusedBeforeSending). One whose error matches
+// ErrRateLimited is the quota's refusal and never retried; any other is
+// never sent (ClassNeverSent).
+type quotaError struct {
+	host string
+	err  error
+}
+
+func (e *quotaError) Error() string {
+	return "transport: throttle: shared quota for " + e.host + ": " + e.err.Error()
+}
+
+func (e *quotaError) Unwrap() error { return e.err }
 
 // throttleWaitEnded is the error of a request whose wait in the throttle
 // (for a concurrency slot, a token or the shared quota) the context ended:
