@@ -850,6 +850,9 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	if used == nil && a != nil && err != nil {
 		used = a.conn.Load() // the breaker's: it disarms it after we return
 	}
+	// The attempt failed before net/http handed it a connection (no
+	// GotConn): nothing of the request was written (see notSentReset).
+	unhanded := err != nil && used != nil && used.conn == nil
 	var conn net.Conn
 	var reused bool
 	switch {
@@ -879,7 +882,11 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 			// https:// proxy, which is not the server.)
 			err = noProtocol(conn, err, b.h1Offered)
 		}
-		return nil, b.withSignError(b.withH2Alert(req, err))
+		err = b.withSignError(b.withH2Alert(req, err))
+		if unhanded {
+			err = notSentReset(err)
+		}
+		return nil, err
 	}
 	if resp.TLS != nil && req.URL.Scheme == "https" { // for the inventory (no-ops outside a client call)
 		// (An http:// request's resp.TLS is its https:// proxy's

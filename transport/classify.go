@@ -38,7 +38,9 @@ const (
 	ClassRetryableStatus
 	// ClassNeverSent: an error that proves the request never reached the
 	// server (a dial failure: connection refused, no route, a temporary
-	// DNS failure, a TLS handshake that timed out; an HTTP/2 REFUSED_STREAM, or a GOAWAY whose
+	// DNS failure, a TLS handshake that timed out; a connection reset or
+	// closed before a Base handed it to the request, in the TLS handshake
+	// or a proxy's CONNECT; an HTTP/2 REFUSED_STREAM, or a GOAWAY whose
 	// last-stream-id is below the request's stream; a credential or signing key
 	// that could not be had for a temporary reason; a client certificate key
 	// whose signer failed the TLS handshake, or a Base's
@@ -146,7 +148,12 @@ type Verdict struct {
 // below with HTTP_1_1_REQUIRED (the server answers every HTTP/2 attempt
 // so: breaker excluded) → ClassPermanent; a dial failure (*net.OpError with Op "dial", a
 // *net.DNSError, ECONNREFUSED), net/http's "TLS handshake timeout" (no
-// byte of the request written), an HTTP/2 REFUSED_STREAM, an HTTP/2
+// byte of the request written), a reset or EOF a Base saw before net/http
+// handed the attempt a connection (no httptrace GotConn: in the TLS
+// handshake of a new connection or a proxy's CONNECT; the same reset or
+// EOF without that proof, from another base transport or once the
+// connection was handed over, stays ClassAmbiguous), an HTTP/2
+// REFUSED_STREAM, an HTTP/2
 // GOAWAY whose last-stream-id is below the request's stream (the server
 // did not process it) and that net/http did not retry itself, a Temporary
 // *AuthError, a sign failure whose *signer.KeyError is Temporary
@@ -544,8 +551,9 @@ func transientKeyError(err error) bool {
 // refused before processing it (REFUSED_STREAM), or one above the
 // last-stream-id of the server's GOAWAY (RFC 9113 §6.8) that Go's HTTP/2
 // transport did not retry itself; also either of the last two behind
-// net/http's "cannot retry" error for a body without GetBody; and a TLS
-// handshake of a new connection that timed out.
+// net/http's "cannot retry" error for a body without GetBody; a TLS
+// handshake of a new connection that timed out; and a reset or EOF before
+// the connection was handed to the request (*unsentResetError).
 func neverSent(err error) bool {
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return true
@@ -554,8 +562,42 @@ func neverSent(err error) bool {
 	if errors.As(err, &se) && se.Code == h2ErrCodeRefusedStream {
 		return true
 	}
+	if _, ok := errors.AsType[*unsentResetError](err); ok {
+		return true
+	}
 	return hasDialError(err) || innermost(err, isGoAwayUnprocessedMsg) || innermost(err, isCannotRetryUnprocessedMsg) ||
 		hasTLSHandshakeTimeout(err)
+}
+
+// unsentResetError is a connection reset or closed by the peer before
+// net/http handed the connection to the request (a Base saw no GotConn
+// for the attempt): in the TLS handshake of a new connection (an
+// overloaded TLS terminator, a load balancer shedding new connections),
+// or in a proxy's CONNECT or handshake. No byte of the request was
+// written. Only a Base, which observes the attempt's connection, makes
+// one: the same reset or EOF seen without that proof stays ambiguous.
+type unsentResetError struct{ err error }
+
+func (e *unsentResetError) Error() string {
+	return "transport: connection lost before the request was sent: " + e.err.Error()
+}
+
+func (e *unsentResetError) Unwrap() error { return e.err }
+
+// notSentReset returns err, the failure of an attempt that net/http never
+// handed a connection, as an *unsentResetError when it is the peer
+// resetting or closing the connection (ECONNRESET, ECONNABORTED, EPIPE,
+// EOF); any other error (a TLS alert, a certificate, a timeout, the
+// caller's cancellation) unchanged.
+func notSentReset(err error) error {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, syscall.ECONNRESET) &&
+		!errors.Is(err, syscall.ECONNABORTED) && !errors.Is(err, syscall.EPIPE) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || isTLSError(err) {
+		return err
+	}
+	return &unsentResetError{err: err}
 }
 
 // hasTLSHandshakeTimeout walks the error tree for net/http's
