@@ -213,8 +213,8 @@ func (cfg *config) egressConfig() transport.EgressConfig {
 // IPv4-mapped IPv6 literal allows its IPv4 address too, the one Go's
 // dialer connects.
 func (cfg *config) dialConfig(policy *transport.EgressPolicy) transport.DialConfig {
-	addrs, ports, anyPort := policy.DialAllowances()
-	dc := transport.DialConfig{AllowPrefixes: slices.Clip(cfg.eg.networks), Proxies: cfg.eg.proxies, AnyPort: anyPort}
+	var addrs []netip.Addr
+	var ports []uint16
 	if cfg.oauth2 != nil {
 		if u, err := url.Parse(cfg.oauth2.TokenURL); err == nil {
 			o := transport.OriginOf(u)
@@ -226,21 +226,5 @@ func (cfg *config) dialConfig(policy *transport.EgressPolicy) transport.DialConf
 			}
 		}
 	}
-	for _, a := range addrs {
-		dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(a, a.BitLen()))
-		if a.Is4In6() {
-			// "[::ffff:10.0.0.5]" is dialed over IPv4: the dialer's check
-			// (and GuardProxy's, for a proxied destination) sees 10.0.0.5.
-			// The IPv6 form stays for a zoned mapped address, which
-			// GuardProxy checks as written.
-			u := a.Unmap()
-			dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(u, u.BitLen()))
-		}
-	}
-	if !anyPort {
-		dc.Ports = append([]uint16{80, 443}, ports...)
-		slices.Sort(dc.Ports)
-		dc.Ports = slices.Compact(dc.Ports)
-	}
-	return dc
+	return policy.AddDialAllowances(transport.DialConfig{AllowPrefixes: cfg.eg.networks, Proxies: cfg.eg.proxies}, addrs, ports)
 }

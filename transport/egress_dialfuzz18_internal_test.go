@@ -192,7 +192,7 @@ type fuzzDial struct {
 
 // fuzzStack builds the stack client.New builds for policy fp: the egress
 // layer over the base transport, whose dialer is configured as
-// client.dialConfig configures it, its resolver the stub and its dials
+// client.dialConfig configures it (AddDialAllowances), its resolver the stub and its dials
 // recorded and stopped.
 func fuzzStack(t *testing.T, fp fuzzPolicy) (http.RoundTripper, *fuzzDial, *EgressPolicy, DialConfig) {
 	t.Helper()
@@ -200,20 +200,7 @@ func fuzzStack(t *testing.T, fp fuzzPolicy) (http.RoundTripper, *fuzzDial, *Egre
 	if err != nil {
 		t.Fatal(err)
 	}
-	addrs, ports, anyPort := p.DialAllowances()
-	dc := DialConfig{AllowPrefixes: slices.Clone(fp.networks), AnyPort: anyPort, Resolver: fuzzResolver(), Timeout: 5 * time.Second}
-	for _, a := range addrs {
-		dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(a, a.BitLen()))
-		if a.Is4In6() {
-			u := a.Unmap()
-			dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(u, u.BitLen()))
-		}
-	}
-	if !anyPort {
-		dc.Ports = append([]uint16{80, 443}, ports...)
-		slices.Sort(dc.Ports)
-		dc.Ports = slices.Compact(dc.Ports)
-	}
+	dc := p.AddDialAllowances(DialConfig{AllowPrefixes: slices.Clone(fp.networks), Resolver: fuzzResolver(), Timeout: 5 * time.Second}, nil, nil)
 	sd, err := NewSafeDialer(dc)
 	if err != nil {
 		t.Fatal(err)
