@@ -36,7 +36,11 @@ func WithTokenSource(src tokens.Source) Option {
 // calls: POST, the token endpoint's origin and path, and the client
 // authentication (basic for client_secret_basic, other for
 // client_secret_post and private_key_jwt), never a secret of the request
-// or of its answer (see transport.NewTokenRequests). Requires
+// or of its answer (see transport.NewTokenRequests), and traced with the
+// client's tracer and meter providers and propagator: one client span per
+// token request, a child of the span of the call that needed the token,
+// and an http.client.request.duration measurement (docs/configuration.md,
+// Telemetry). Requires
 // WithOrigins. A cfg.HTTPClient whose
 // Transport is an *http.Transport (http.DefaultTransport, as it is at New,
 // when it has none) is checked as WithBaseTransport's is:

@@ -97,7 +97,7 @@ func buildStack(c *Client, cfg *config) error {
 		return err
 	}
 	// 8
-	if rt, err = wrapAuth(c, cfg, base, rt); err != nil {
+	if rt, err = wrapAuth(c, cfg, tc, base, rt); err != nil {
 		return err
 	}
 	// 7 … 3
@@ -119,7 +119,7 @@ func buildStack(c *Client, cfg *config) error {
 
 // wrapAuth adds the credential layers (8) around next: the API key and the
 // bearer token are set before signing (9) so the signature can cover them.
-func wrapAuth(c *Client, cfg *config, base http.RoundTripper, next http.RoundTripper) (http.RoundTripper, error) {
+func wrapAuth(c *Client, cfg *config, tc transport.TraceConfig, base http.RoundTripper, next http.RoundTripper) (http.RoundTripper, error) {
 	rt := next
 	src := cfg.tokenSource
 	if cfg.oauth2 != nil {
@@ -137,7 +137,7 @@ func wrapAuth(c *Client, cfg *config, base http.RoundTripper, next http.RoundTri
 		// The token requests are calls of the service too: in the
 		// client's inventory and audit log, with the client
 		// authentication they carry and none of its secrets.
-		rec, err := transport.NewTokenRequests(hc.Transport, transport.TokenRequestConfig{Inventory: c.inventory, Audit: auditConfig(c, cfg)})
+		rec, err := transport.NewTokenRequests(hc.Transport, transport.TokenRequestConfig{Inventory: c.inventory, Audit: auditConfig(c, cfg), Trace: &tc})
 		if err != nil {
 			// A zero Inventory, or a logger without a handler: the
 			// option that gave it.

@@ -17,6 +17,20 @@ type TokenRequestConfig struct {
 	// NewAudit's layer writes one per call (it is validated as NewAudit
 	// validates it).
 	Audit *AuditConfig
+	// Trace, when not nil, gives each token request a client span and a
+	// MetricRequestDuration measurement with the providers and propagator
+	// a stack's trace layers use (pass the same TraceConfig): the span is
+	// named POST, a child of the span the request's context carries (the
+	// call span of the call that needed the token), with
+	// http.request.method, server.address, server.port, url.full (every
+	// query value redacted, whatever Redaction shows of the calls'),
+	// http.response.status_code, network.protocol.version and error.type
+	// as NewAttemptTrace sets them, and no header; it ends with the
+	// answer's body. The token endpoint gets the span's context through
+	// the propagator, as every send of a call does. With a no-op tracer
+	// provider no span is started; with a no-op meter provider too, the
+	// layer is left out.
+	Trace *TraceConfig
 }
 
 // NewTokenRequests returns the layer for the requests a token source
@@ -33,13 +47,23 @@ type TokenRequestConfig struct {
 // body or of the answer (access, refresh or ID token) is read into an
 // entry or a record, nor any header; url.full's query values are redacted
 // by cfg.Audit's Redaction. A context of an outer call (a token fetch
-// made for a call) lends neither its route, marks nor attempt count. With
-// neither an Inventory nor an Audit, it returns next.
+// made for a call) lends neither its route, marks nor attempt count; its
+// span is the token request span's parent (cfg.Trace). With neither an
+// Inventory, an Audit nor a Trace that records, it returns next.
 func NewTokenRequests(next http.RoundTripper, cfg TokenRequestConfig) (http.RoundTripper, error) {
-	if cfg.Inventory == nil && cfg.Audit == nil {
-		return orDefault(next), nil
+	next = orDefault(next)
+	var tt *tokenTrace
+	if cfg.Trace != nil {
+		tt = newTokenTrace(nil, *cfg.Trace)
 	}
-	var rt http.RoundTripper = &tokenMarks{next: orDefault(next)}
+	if cfg.Inventory == nil && cfg.Audit == nil {
+		if tt == nil {
+			return next, nil
+		}
+		tt.next = next
+		return tt, nil
+	}
+	var rt http.RoundTripper = &tokenMarks{next: next}
 	var err error
 	if cfg.Inventory != nil {
 		if rt, err = NewInventoryLayer(rt, cfg.Inventory); err != nil {
@@ -51,7 +75,14 @@ func NewTokenRequests(next http.RoundTripper, cfg TokenRequestConfig) (http.Roun
 			return nil, err
 		}
 	}
-	return &tokenRequests{next: rt}, nil
+	rt = &tokenRequests{next: rt}
+	if tt != nil {
+		// Outermost: the span covers the inventory and the audit log,
+		// whose record then carries its trace.
+		tt.next = rt
+		rt = tt
+	}
+	return rt, nil
 }
 
 // tokenRequests gives each token request a call state of its own, in

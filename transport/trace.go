@@ -79,7 +79,8 @@ type TraceConfig struct {
 // semantic conventions, that the trace layers record.
 const (
 	// MetricRequestDuration is the histogram NewCallTrace records once per
-	// call, in seconds (unit "s"), from the start of the call until the
+	// call, and NewTokenRequests once per token request
+	// (TokenRequestConfig.Trace), in seconds (unit "s"), from the start of the call until the
 	// response headers arrived or the call failed, across all its attempts
 	// and waits. Buckets: the semantic-convention advice, 5 ms to 10 s.
 	// Attributes: http.request.method, server.address, server.port,

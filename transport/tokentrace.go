@@ -1,0 +1,173 @@
+package transport
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/securecall/securecall/internal/redact"
+)
+
+// tokenTrace is the trace layer of NewTokenRequests
+// (TokenRequestConfig.Trace): one client span per token request, a child
+// of the span its context carries (the call span of the call that needed
+// the token: the token source's context, detached from the attempt, keeps
+// it, a background refresh's too), and one MetricRequestDuration
+// measurement. Its telemetry shows no query value and no header: a token
+// request's are the client's credentials.
+type tokenTrace struct {
+	next     http.RoundTripper
+	tel      *telemetry
+	bare     []trace.SpanStartOption
+	duration metric.Float64Histogram
+}
+
+// newTokenTrace returns the token requests' trace layer over next, or nil
+// when cfg's tracer provider is the no-op one and its meter provider the
+// no-op one too: then nothing is recorded, and a token request costs
+// nothing more.
+func newTokenTrace(next http.RoundTripper, cfg TraceConfig) *tokenTrace {
+	tel := newTelemetry(cfg)
+	mp := cfg.MeterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	_, meterOff := mp.(metricnoop.MeterProvider)
+	if p, ok := mp.(*metricnoop.MeterProvider); ok && p != nil {
+		meterOff = true
+	}
+	if tel.off && meterOff {
+		return nil
+	}
+	// Never a query value nor a header, whatever cfg.Redaction shows of
+	// the calls'.
+	tel.policy, tel.reqHeaders, tel.respHeaders = (*redact.Policy)(nil), nil, nil
+	t := &tokenTrace{next: next, tel: tel, bare: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}}
+	h, err := tel.meter.Float64Histogram(MetricRequestDuration,
+		metric.WithUnit("s"),
+		metric.WithDescription("Duration of HTTP client requests."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	if err != nil {
+		otel.Handle(err)
+	}
+	if h == nil {
+		h = metricnoop.Float64Histogram{}
+	}
+	t.duration = h
+	return t
+}
+
+func (t *tokenTrace) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	m := methodOf(req.Method)
+	host, port := serverOf(req.URL)
+	ctx := req.Context()
+	var span trace.Span
+	r := req
+	if !t.tel.off {
+		ctx, span = t.tel.tracer.Start(ctx, m.span, t.bare...)
+		// The token endpoint gets the span's context, as every send of
+		// a call gets its attempt's (NewAttemptTrace): on a copy, the
+		// token source's request is not changed.
+		r = req.WithContext(ctx)
+		r.Header = req.Header.Clone()
+		if r.Header == nil {
+			r.Header = make(http.Header)
+		}
+		t.tel.prop.Inject(ctx, headerCarrier(r.Header))
+	} else {
+		span = noopSpan // metrics only: nothing recorded on the caller's span
+	}
+	rec := span.IsRecording()
+	var attrs []attribute.KeyValue
+	if rec {
+		attrs = []attribute.KeyValue{m.attr, semconv.ServerAddress(host), semconv.ServerPort(port),
+			semconv.URLFull(validUTF8(t.tel.policy.URL(req.URL)))}
+		if m.other {
+			attrs = append(attrs, semconv.HTTPRequestMethodOriginal(validUTF8(req.Method)))
+		}
+	}
+	returned := false
+	defer func() {
+		if !returned { // a panic below: not recovered here, the span ends
+			if rec {
+				span.SetAttributes(append(attrs, semconv.ErrorTypeKey.String(ErrorTypeOther))...)
+				span.SetStatus(codes.Error, panicStatus)
+			}
+			span.End()
+			t.record(ctx, time.Since(start).Seconds(), m, host, port, 0, ErrorTypeOther)
+		}
+	}()
+	resp, err := t.next.RoundTrip(r)
+	returned = true
+	secs := time.Since(start).Seconds()
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		et := errorTypeIn(ctx, err)
+		t.record(ctx, secs, m, host, port, 0, et)
+		if rec {
+			span.SetAttributes(append(attrs, semconv.ErrorTypeKey.String(et))...)
+			span.SetStatus(codes.Error, validUTF8(t.tel.policy.Error(err).Error()))
+		}
+		span.End()
+		return nil, err
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	status := resp.StatusCode
+	et := statusErrorType(status)
+	t.record(ctx, secs, m, host, port, metricStatus(status), et)
+	if !rec {
+		span.End()
+		return resp, nil
+	}
+	if validStatus(status) {
+		attrs = append(attrs, semconv.HTTPResponseStatusCode(status))
+	}
+	if v := protocolVersion(resp); v != "" {
+		attrs = append(attrs, semconv.NetworkProtocolVersion(v))
+	}
+	if et != "" {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(et))
+		span.SetStatus(codes.Error, "")
+	}
+	span.SetAttributes(attrs...)
+	if resp.Body == http.NoBody {
+		span.End()
+		return resp, nil
+	}
+	// The span ends with the answer's body: read to its end, failed or
+	// closed (a read error is its error.type).
+	resp.Body = new(tracedBody).wrap(ctx, resp.Body, span, t.tel)
+	return resp, nil
+}
+
+// noopSpan is the span of a token request with tracing off.
+var noopSpan = trace.SpanFromContext(context.Background())
+
+// record adds one MetricRequestDuration measurement for a token request.
+func (t *tokenTrace) record(ctx context.Context, secs float64, m *method, host string, port, status int, et string) {
+	if !t.duration.Enabled(ctx) {
+		return
+	}
+	kvs := make([]attribute.KeyValue, 0, 5)
+	kvs = append(kvs, m.attr, semconv.ServerAddress(host), semconv.ServerPort(port))
+	if status > 0 {
+		kvs = append(kvs, semconv.HTTPResponseStatusCode(status))
+	}
+	if et != "" {
+		kvs = append(kvs, semconv.ErrorTypeKey.String(et))
+	}
+	t.duration.Record(ctx, secs, metric.WithAttributes(kvs...))
+}
