@@ -93,6 +93,14 @@ type message struct {
 	// appendField takes rather than looking them up again.
 	presentOf   *Component
 	presentVals []string
+
+	// known holds the lines of the Header keys of a Signer's field
+	// components (Signer.fieldKeys), taken by Sign from its walk over the
+	// keys (see mergeKeysLines); slot is 1 + the index in known of the
+	// lines of the component Sign is at, 0 when they are looked up in
+	// Request.Header.
+	known [maxFieldKeys][]string
+	slot  uint8
 }
 
 // host returns hostOf(m.req), computed once by Sign.
@@ -220,7 +228,13 @@ func alignHost(req *http.Request) string {
 func (m *message) fieldValues(c *Component) []string {
 	r := m.req
 	synth := c.name == "host" || (!m.isServer && c.name == "content-length")
-	if vs := r.Header[c.header]; len(vs) > 0 && !synth {
+	var vs []string
+	if j := m.slot; j > 0 {
+		vs = m.known[j-1]
+	} else if !synth {
+		vs = r.Header[c.header]
+	}
+	if len(vs) > 0 && !synth {
 		if !m.isServer && c.name == "user-agent" {
 			if vs[0] == "" {
 				return nil

@@ -158,6 +158,17 @@ type Signer struct {
 	coversLength bool // a component is the content-length field
 	sfTypes      map[string]FieldType
 
+	// fieldKeys are the distinct Request.Header keys the field
+	// components read (at most maxFieldKeys; not Cookie, which alignWire
+	// may rewrite, nor Host and Content-Length, never read from an
+	// outgoing request's Header), whose lines Sign takes from the walk
+	// over the keys mergeKeys makes rather than looking each up:
+	// slots[i] is 1 + the index in fieldKeys of comps[i]'s key, 0 for a
+	// component Sign looks up as before; digestSlot is Content-Digest's.
+	fieldKeys  []string
+	slots      []uint8
+	digestSlot uint8
+
 	states sync.Pool // *signState
 }
 
@@ -235,6 +246,24 @@ func New(opts Options) (*Signer, error) {
 		return nil, &ConfigError{Option: "Options.Components", Reason: "at least one component must be required (not IfPresent)"}
 	}
 	s.comps = slices.Clone(comps)
+	s.slots = make([]uint8, len(s.comps))
+	for i, c := range s.comps {
+		if c.kind != kindField || c.name == "cookie" || c.name == "host" || c.name == "content-length" {
+			continue
+		}
+		j := slices.Index(s.fieldKeys, c.header)
+		if j < 0 {
+			if len(s.fieldKeys) == maxFieldKeys {
+				continue
+			}
+			j = len(s.fieldKeys)
+			s.fieldKeys = append(s.fieldKeys, c.header)
+		}
+		s.slots[i] = uint8(j + 1)
+		if c.header == "Content-Digest" {
+			s.digestSlot = uint8(j + 1)
+		}
+	}
 
 	s.label = opts.Label
 	if s.label == "" {
@@ -425,8 +454,17 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 	}
 	// mergeKeys ranges over the keys anyway: it tells whether either
 	// field's key is there, which spares a request without a signature
-	// the two lookups below.
-	sigKeys := mergeKeys(req.Header)
+	// the two lookups below, and, when it merged no key, takes the lines
+	// of the keys the components read (fieldKeys), which spares each of
+	// them a lookup (see message.known); else they are looked up here.
+	m := message{sfTypes: s.sfTypes, hostSet: true}
+	known := m.known[:len(s.fieldKeys)]
+	sigKeys, exact := mergeKeysLines(req.Header, s.fieldKeys, known)
+	if !exact {
+		for i, k := range s.fieldKeys {
+			known[i] = req.Header[k]
+		}
+	}
 	// A label is in use when either field has it: a Signature member
 	// without its Signature-Input (or the other way round) would otherwise
 	// be sent beside the new one under the same key.
@@ -449,12 +487,21 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 	s.alignWire(req)
 	host := alignHost(req)
 	if s.coversDigest {
+		var cd []string
+		if d := s.digestSlot; d > 0 {
+			cd = m.known[d-1]
+		} else {
+			cd = req.Header["Content-Digest"]
+		}
 		var err error
 		switch {
-		case len(req.Header["Content-Digest"]) > 0:
+		case len(cd) > 0:
 			err = checkDigest(req)
 		case hasBody(req):
-			err = s.addDigest(req)
+			cd, err = s.addDigestLine(req)
+			if d := s.digestSlot; d > 0 {
+				m.known[d-1] = cd
+			}
 		}
 		if err != nil {
 			return err
@@ -463,12 +510,13 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 
 	st := s.states.Get().(*signState)
 	defer s.states.Put(st)
-	m := message{req: req, scheme: clientScheme(req), sfTypes: s.sfTypes, signHost: host, hostSet: true}
+	m.req, m.scheme, m.signHost = req, clientScheme(req), host
 	base := st.base[:0]
 	list := append(st.list[:0], '(')
 	n := 0
 	for i := range s.comps {
 		c := &s.comps[i]
+		m.slot = s.slots[i]
 		if c.optional && !m.present(c) {
 			continue
 		}
@@ -679,16 +727,36 @@ var unsentField = map[string]bool{
 // Sign need not look them up); true when either is there or when it merged
 // a key.
 func mergeKeys(h http.Header) (sigKeys bool) {
+	sigKeys, _ = mergeKeysLines(h, nil, nil)
+	return sigKeys
+}
+
+// maxFieldKeys is the most Request.Header keys whose lines Sign takes
+// from mergeKeysLines' walk (Signer.fieldKeys); a Signer's components
+// reading more look the others up.
+const maxFieldKeys = 8
+
+// mergeKeysLines is mergeKeys, which also sets lines[i] to h[keys[i]] as
+// h is when it returns, for every i, when exact: when it merged no key
+// (h unchanged). lines must be as long as keys, and all nil.
+func mergeKeysLines(h http.Header, keys []string, lines [][]string) (sigKeys, exact bool) {
 	var odd []string
-	for k := range h {
+	for k, v := range h {
 		if k == "Signature-Input" || k == "Signature" {
 			sigKeys = true
 		} else if !isCanonicalKey(k) {
 			odd = append(odd, k)
+			continue
+		}
+		for i, key := range keys {
+			if k == key {
+				lines[i] = v
+				break
+			}
 		}
 	}
 	if len(odd) == 0 {
-		return sigKeys
+		return sigKeys, true
 	}
 	slices.Sort(odd)
 	for len(odd) > 0 {
@@ -717,7 +785,7 @@ func mergeKeys(h http.Header) (sigKeys bool) {
 			h[canon] = vals // a canonical key kept even empty: User-Agent
 		}
 	}
-	return true // a merged key may be one of them: Sign looks
+	return true, false // a merged key may be one of them: Sign looks
 }
 
 // isCanonicalKey reports whether textproto.CanonicalMIMEHeaderKey(k) == k,
@@ -838,12 +906,19 @@ func checkDigest(req *http.Request) error {
 // addDigest streams a fresh copy of the body (GetBody) through the digest
 // and sets Content-Digest. req.Body itself is never read.
 func (s *Signer) addDigest(req *http.Request) error {
+	_, err := s.addDigestLine(req)
+	return err
+}
+
+// addDigestLine is addDigest, which also returns the lines it set
+// Content-Digest to.
+func (s *Signer) addDigestLine(req *http.Request) ([]string, error) {
 	if req.GetBody == nil {
-		return ErrBodyNotReplayable
+		return nil, ErrBodyNotReplayable
 	}
 	rc, err := req.GetBody()
 	if err != nil {
-		return fmt.Errorf("signer: content digest: GetBody: %w", err)
+		return nil, fmt.Errorf("signer: content digest: GetBody: %w", err)
 	}
 	h := s.digest.getHash()
 	defer s.digest.putHash(h)
@@ -854,7 +929,7 @@ func (s *Signer) addDigest(req *http.Request) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("signer: content digest: %w", err)
+		return nil, fmt.Errorf("signer: content digest: %w", err)
 	}
 	// The digest is summed into the copy buffer, free now: an array on
 	// the stack would escape through the interface call (64 B a call).
@@ -867,5 +942,5 @@ func (s *Signer) addDigest(req *http.Request) error {
 	out = appendDigestMember(out, s.digest, sum)
 	vals[0] = unsafe.String(unsafe.SliceData(out), len(out))
 	req.Header["Content-Digest"] = vals[0:1:1]
-	return nil
+	return vals[0:1:1], nil
 }
