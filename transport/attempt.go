@@ -97,6 +97,10 @@ type Attempt struct {
 	// Atomic: a dial net/http goes on with after the attempt (its context
 	// kept) may still look up values while the breaker disarms the probe.
 	conn atomic.Pointer[connProbe]
+	// probe, while set (by the breaker, around its call of the next
+	// layer), is the breaker's half-open probe this attempt is: a
+	// throttle below holds its clock while it waits (breakerProbe).
+	probe *breakerProbe
 
 	// vals is room for the values of header fields the inner layers set
 	// (value).

@@ -43,9 +43,9 @@ const (
 	// DefaultBreakerOpenTimeout: how long the breaker stays open before
 	// letting one probe through (half-open).
 	DefaultBreakerOpenTimeout = 10 * time.Second
-	// DefaultBreakerProbeTimeout: a probe that has not answered after this
-	// long counts as failed, so a hung probe cannot keep the breaker
-	// half-open forever.
+	// DefaultBreakerProbeTimeout: a probe that has not answered this long
+	// after it was sent counts as failed, so a hung probe cannot keep the
+	// breaker half-open forever.
 	DefaultBreakerProbeTimeout = 10 * time.Second
 )
 
@@ -136,9 +136,11 @@ type BreakerConfig struct {
 	// OpenTimeout is how long the breaker stays open. Zero:
 	// DefaultBreakerOpenTimeout.
 	OpenTimeout time.Duration
-	// ProbeTimeout: a half-open probe that has not answered after this
-	// long counts as failed and the breaker opens again. Zero:
-	// DefaultBreakerProbeTimeout.
+	// ProbeTimeout: a half-open probe that has not answered this long
+	// after it was sent counts as failed and the breaker opens again. Its
+	// wait in a throttle below the breaker (inside a stack: the attempt's
+	// own throttle layer) is not counted: the clock starts when the
+	// throttle lets it through. Zero: DefaultBreakerProbeTimeout.
 	ProbeTimeout time.Duration
 	// MaxHosts bounds the number of per-host breakers. Zero:
 	// DefaultMaxHosts (least recently used forgotten first, closed
@@ -270,7 +272,8 @@ var (
 // count neither way; everything else is a success. The breaker
 // opens on cfg's thresholds, stays open cfg.OpenTimeout, then lets one
 // probe through: its success closes the breaker, its failure (or no answer
-// within cfg.ProbeTimeout) opens it again. While open (or half-open with
+// within cfg.ProbeTimeout of its send, a throttle's wait below not counted)
+// opens it again. While open (or half-open with
 // the probe in flight) a request is not sent: RoundTrip closes its body
 // and returns a *CircuitOpenError naming the host and when it may close.
 //
@@ -354,13 +357,35 @@ type breakerHost struct {
 
 // breakerProbe is a half-open probe: report reaches gobreaker once,
 // whether from the probe's own outcome or from its timeout.
+//
+// Its timeout runs from its send, not from its admission: a throttle
+// below the breaker in the attempt's stack (which finds the probe in the
+// attempt, Attempt.probe) holds its clock while the probe waits there
+// (hold) and starts it when it lets the probe through (sent). A wait the
+// client imposed on itself says nothing about the host. Without such a
+// throttle the clock runs from the admission.
 type breakerProbe struct {
-	start time.Time
-	done  func(error)
-	once  sync.Once
+	l *breakerLayer
+	// end (ticks: see clock) is when the probe counts as failed;
+	// probeHeld while a throttle below holds it.
+	end  atomic.Int64
+	done func(error)
+	once sync.Once
 }
 
+// probeHeld is the end of a probe waiting in a throttle below the breaker.
+const probeHeld = math.MaxInt64
+
 func (p *breakerProbe) report(err error) { p.once.Do(func() { p.done(err) }) }
+
+// hold stops p's clock: a throttle below the breaker may make it wait.
+func (p *breakerProbe) hold() { p.end.Store(probeHeld) }
+
+// sent starts p's clock again, from now: the throttle lets it through.
+func (p *breakerProbe) sent() {
+	clk := p.l.clk
+	p.end.Store(clk.After(clk.Now(), p.l.cfg.ProbeTimeout))
+}
 
 func (l *breakerLayer) newHost(host string) *breakerHost {
 	h := &breakerHost{host: host}
@@ -467,7 +492,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	var done func(error) // nil on the closed-state fast path
 	if BreakerState(h.state.Load()) != BreakerClosed {
-		d, err := l.admit(h, now)
+		p, d, err := l.admit(h, now)
 		l.publish(h, now)
 		l.stateEvent(ctx, h, changes)
 		if err != nil {
@@ -478,6 +503,11 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		done = d
 		changes = h.changes.Load()
+		if p != nil && a != nil {
+			// A throttle below holds the probe's clock while it waits
+			// (until next returns: the attempt is not reused after).
+			a.probe = p
+		}
 	}
 
 	// Inside a stack, learn the connection the attempt uses, so that the
@@ -499,6 +529,9 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body = body
 	}
 	resp, err := l.next.RoundTrip(req)
+	if done != nil && a != nil {
+		a.probe = nil
+	}
 	if err != nil {
 		err = invalidForHTTP2(req, err) // the caller's error, not the host's
 	}
@@ -681,37 +714,41 @@ func (l *breakerLayer) publish(h *breakerHost, now time.Time) {
 }
 
 // admit asks gobreaker to let a request through while the breaker is not
-// closed. It returns the report function of an admitted request, or the
-// refusal.
-func (l *breakerLayer) admit(h *breakerHost, now time.Time) (func(error), *CircuitOpenError) {
+// closed. It returns the report function of an admitted request (and the
+// probe, when it is the half-open probe), or the refusal.
+func (l *breakerLayer) admit(h *breakerHost, now time.Time) (*breakerProbe, func(error), *CircuitOpenError) {
 	done, err := h.cb.Allow()
 	switch {
 	case err == nil:
 		if BreakerState(h.state.Load()) != BreakerHalfOpen {
-			return done, nil
+			return nil, done, nil
 		}
-		p := &breakerProbe{start: now, done: done}
+		p := &breakerProbe{l: l, done: done}
+		p.end.Store(l.clk.After(now, l.cfg.ProbeTimeout))
 		h.mu.Lock()
 		h.probe = p
 		h.mu.Unlock()
-		return p.report, nil
+		return p, p.report, nil
 	case errors.Is(err, gobreaker.ErrTooManyRequests):
-		// Half-open with the probe in flight. A probe older than the
-		// probe timeout is declared failed, which opens the breaker again.
+		// Half-open with the probe in flight. A probe sent longer ago
+		// than the probe timeout is declared failed, which opens the
+		// breaker again; one waiting in a throttle below is not sent yet.
 		h.mu.Lock()
 		p := h.probe
 		h.mu.Unlock()
 		until := now.Add(l.cfg.ProbeTimeout)
 		if p != nil {
-			until = p.start.Add(l.cfg.ProbeTimeout)
-			if !now.Before(until) {
-				p.report(errProbeTimeout)
-				return nil, &CircuitOpenError{Host: h.host, Until: l.clk.Time(h.openUntil.Load(), now), State: BreakerOpen}
+			if end := p.end.Load(); end != probeHeld {
+				if l.clk.Mono(now) >= end {
+					p.report(errProbeTimeout)
+					return nil, nil, &CircuitOpenError{Host: h.host, Until: l.clk.Time(h.openUntil.Load(), now), State: BreakerOpen}
+				}
+				until = l.clk.Time(end, now)
 			}
 		}
-		return nil, &CircuitOpenError{Host: h.host, Until: until, State: BreakerHalfOpen}
+		return nil, nil, &CircuitOpenError{Host: h.host, Until: until, State: BreakerHalfOpen}
 	default: // gobreaker.ErrOpenState
-		return nil, &CircuitOpenError{Host: h.host, Until: l.clk.Time(h.openUntil.Load(), now), State: BreakerOpen}
+		return nil, nil, &CircuitOpenError{Host: h.host, Until: l.clk.Time(h.openUntil.Load(), now), State: BreakerOpen}
 	}
 }
 

@@ -636,6 +636,11 @@ func (l *throttleLayer) newHost(host string) *throttleHost {
 func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	a := ownAttempt(req)
+	if a != nil && a.probe != nil {
+		// A breaker's half-open probe: its timeout does not run while it
+		// waits here, only once it is sent (breakerProbe).
+		a.probe.hold()
+	}
 	now := a.clockWith(l.clk.Now)
 	t := l.clk.Mono(now)
 	h := l.hosts.get(a.hostKey(req.URL), t)
@@ -698,6 +703,9 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 			t = l.clk.Mono(a.clockWith(l.clk.Now)) // the clock moved, or may have
 		}
 		h.countSend(t)
+	}
+	if a != nil && a.probe != nil {
+		a.probe.sent()
 	}
 
 	resp, err := l.next.RoundTrip(req)
