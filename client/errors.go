@@ -35,6 +35,7 @@ var (
 // other than chunked) when the connection is HTTP/2 fails with it too,
 // as does a header list larger than the HTTP/2 server's advertised
 // SETTINGS_MAX_HEADER_LIST_SIZE, never retried nor counted. A URL host or
-// Host that is an IPv6 literal with a non-ASCII zone is refused with it
+// Host that is an IPv6 literal with a non-ASCII zone, or any Host (URL.Host
+// when Host is empty) that is no Host field value, is refused with it
 // before the stack too. It is transport.ErrInvalidRequest.
 var ErrInvalidRequest = transport.ErrInvalidRequest

@@ -41,8 +41,11 @@ var (
 	// other than chunked) that HTTP/2 forbids and Go's HTTP/2 transport
 	// refuses before sending anything (RFC 9113 §8.2.2), or a header list
 	// larger than the server's HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE, which
-	// that transport refuses too (RFC 9113 §6.5.2). It is the caller's
-	// error: never retried, never counted against the host's breaker.
+	// that transport refuses too (RFC 9113 §6.5.2), or a URL net/http
+	// refuses before it seeks a connection (a scheme it does not speak,
+	// `unsupported protocol scheme "htps"`, or no host), its error wrapped.
+	// It is the caller's error: never retried, never counted against the
+	// host's breaker.
 	ErrInvalidRequest = errors.New("transport: invalid request")
 	// ErrResponseTooLarge: the response exceeded a configured size limit.
 	ErrResponseTooLarge = errors.New("transport: response too large")
