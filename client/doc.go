@@ -46,6 +46,7 @@
 // when the client goes away ends its body cleanly), never read as the
 // body's end (docs/resilience.md).
 //
-// Secure defaults: TLS 1.2 minimum, InsecureSkipVerify refused, no proxy
+// Secure defaults: TLS 1.2 minimum, InsecureSkipVerify and a TLS
+// KeyLogWriter refused, no proxy
 // from the environment, URLs redacted in spans, metrics and errors.
 package client
