@@ -118,7 +118,8 @@ type InventoryConfig struct {
 	// has an entry under its name as long as the service calls at most
 	// MaxOverflowOrigins origins (an egress allowlist bounds them). Past
 	// the bound, a new origin's calls go to the global overflow entry.
-	// Zero means DefaultInventoryMaxOverflowOrigins.
+	// Zero means DefaultInventoryMaxOverflowOrigins; a negative value is a
+	// *ConfigError naming MaxOverflowOrigins.
 	MaxOverflowOrigins int
 	// MeterProvider provides the meter for MetricAPICalls and
 	// MetricAPIEndpoint, observed when a reader collects (nothing is done
