@@ -20,7 +20,11 @@ import (
 // tokens.Cache (one refresh for all callers, early refresh, backoff) unless
 // it already is one. The Cache the client built is closed by Client.Close;
 // a *tokens.Cache given here is not (it may serve other clients): its
-// owner closes it. Requires WithOrigins. Default: no token.
+// owner closes it. The requests src sends to get its tokens do not go
+// through the client: they are in its inventory, audit log and traces
+// only if src's HTTP client's transport is a transport.NewTokenRequests
+// given them (WithOAuth2ClientCredentials does this itself). Requires
+// WithOrigins. Default: no token.
 func WithTokenSource(src tokens.Source) Option {
 	return requireValue("WithTokenSource", src, func(c *config, v tokens.Source) { c.tokenSource, c.tokenOption = v, "WithTokenSource" })
 }
