@@ -185,9 +185,9 @@ func isToken(s string) bool { return ascii.IsToken(s) && strings.IndexByte(s, '*
 // NewLimits returns the response-limits layer: response header size,
 // body size (on the stream the caller reads) and an optional media-type
 // allowlist, per LimitsConfig. A response over the header limit or of a
-// refused media type is drained (at most 64 KiB; not at all when its
-// declared length is longer or it is a 101, whose connection cannot be
-// reused), closed and replaced by an error; one declared over the body
+// refused media type is drained (at most 64 KiB and DrainTimeout; not at
+// all when its declared length is longer or it is a 101, whose connection
+// cannot be reused), closed and replaced by an error; one declared over the body
 // limit is closed unread. next's request is never modified.
 //
 // It is a per-call layer: place it above the retry layer, below anything
