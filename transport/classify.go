@@ -45,7 +45,8 @@ const (
 	// that could not be had for a temporary reason; a client certificate key
 	// whose signer failed the TLS handshake, or a Base's
 	// TLSConfig.GetClientCertificate that failed to provide one, for a
-	// reason it says is transient). Safe to send again, whatever the method.
+	// reason it says is transient; a shared quota that could not be
+	// consulted). Safe to send again, whatever the method.
 	ClassNeverSent
 	// ClassAmbiguous: an error after which the server may or may not have
 	// processed the request (a reset, an EOF, a timeout once the request
@@ -161,9 +162,11 @@ type Verdict struct {
 // a client certificate key whose signer failed the handshake with an error
 // that has a Temporary method returning true, matches
 // context.DeadlineExceeded, signer.ErrKeyUnavailable or
-// tokens.IsUnavailable (kept by a Base, which wraps such keys), and a
-// Base's TLSConfig.GetClientCertificate that failed with such an error →
-// ClassNeverSent (a credential or key failure: BreakerExcluded);
+// tokens.IsUnavailable (kept by a Base, which wraps such keys), a
+// Base's TLSConfig.GetClientCertificate that failed with such an error,
+// and the throttle's refusal when its shared quota (ThrottleConfig.Quota)
+// failed with an error not matching ErrRateLimited →
+// ClassNeverSent (a credential, key or quota failure: BreakerExcluded);
 // anything else → ClassAmbiguous. Errors are recognised by type and value,
 // never by message, except that GOAWAY failure, a flat error matched by
 // its prefix ("http2: Transport received GOAWAY from server ErrCode:"), and
