@@ -33,7 +33,10 @@ type SharedQuota interface {
 	// none is available and asking again after d may succeed (nothing was
 	// taken); or an error when the quota cannot be consulted and the
 	// implementation's policy is to refuse (the error should match
-	// ErrRateLimited). It must honour ctx's deadline.
+	// ErrRateLimited: the request is then not retried; any other error is
+	// taken for the quota's failure, not the host's, and the request may
+	// be retried, whatever its method, as never sent; neither counts
+	// against the host's breaker). It must honour ctx's deadline.
 	TakeQuota(ctx context.Context, host string) (retryIn time.Duration, err error)
 }
 
