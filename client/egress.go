@@ -166,7 +166,8 @@ func WithAuditLog(logger *slog.Logger) Option {
 	return requireValue("WithAuditLog", logger, func(c *config, v *slog.Logger) { c.eg.auditLogger = v })
 }
 
-// Inventory returns the inventory of every API this client has called.
+// Inventory returns the inventory of every API this client has called,
+// the token endpoint of WithOAuth2ClientCredentials included.
 // Serve Inventory().Handler() on an admin endpoint to answer "which APIs
 // does this service call, how, and with what credentials".
 func (c *Client) Inventory() *transport.Inventory { return c.inventory }
