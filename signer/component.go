@@ -170,7 +170,8 @@ func QueryParam(name string) Component {
 // has it, and skips otherwise (for example Field("authorization") for
 // requests that may or may not carry credentials). A Signer always adds
 // Content-Digest before checking, so Field("content-digest").IfPresent()
-// means "when the request has a body". Verifiers ignore the flag.
+// means "when the request has a body". A Verifier cannot honour it:
+// NewVerifier refuses it in VerifierOptions.Required (*ConfigError).
 func (c Component) IfPresent() Component {
 	c.optional = true
 	return c

@@ -94,9 +94,12 @@ type VerifierOptions struct {
 	// refused whole (ErrMalformed).
 	Label string
 
-	// Required lists the components a signature must cover. Nil means
-	// DefaultRequired(); a non-nil empty slice requires nothing beyond at
-	// least one component. At most MaxComponents.
+	// Required lists the components a signature must cover, on every
+	// request. Nil means DefaultRequired(); a non-nil empty slice requires
+	// nothing beyond at least one component. At most MaxComponents. A
+	// component marked IfPresent (as DefaultComponents' optional ones are)
+	// is a *ConfigError naming Required[i]: it would be required on
+	// requests without it too.
 	Required []Component
 
 	// AllowUnsignedBody accepts requests with a body whose signature does
@@ -246,6 +249,12 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	for i, c := range v.required {
 		if err := c.validate(); err != nil {
 			return nil, &ConfigError{Option: "VerifierOptions.Required[" + strconv.Itoa(i) + "]", Err: err}
+		}
+		if c.optional {
+			// Required on every request whatever the flag says: a GET
+			// without the field would be refused.
+			return nil, &ConfigError{Option: "VerifierOptions.Required[" + strconv.Itoa(i) + "]",
+				Reason: c.id + " is marked IfPresent, which a Verifier cannot honour: every Required component must be covered on every request (content-digest on a request with a body is required unless AllowUnsignedBody)"}
 		}
 	}
 	for _, o := range []struct {
