@@ -119,6 +119,10 @@ const (
 	ssPromptIface     = "org.freedesktop.Secret.Prompt"
 )
 
+// afterSearch is called by Get and Delete between finding the key's items
+// and reading or deleting them (a variable for tests).
+var afterSearch = func() {}
+
 // platformProvider is secretService.
 func platformProvider() provider { return secretService{} }
 
@@ -150,19 +154,44 @@ func (secretService) Get(service, user string) (string, error) {
 	if len(items) == 0 {
 		return "", gokeyring.ErrNotFound
 	}
+	afterSearch()
 	session, err := svc.OpenSession()
 	if err != nil {
 		return "", err
 	}
 	defer svc.Close(session)
-	if err := unlock(svc, items[0], ssItemIface); err != nil { // the item may be locked on its own
-		return "", err
+	// An item another program deletes meanwhile (another process of the
+	// service deleting or rotating the key) is not there: the next one,
+	// if any, is read.
+	for _, item := range items {
+		if err := unlock(svc, item, ssItemIface); err != nil { // the item may be locked on its own
+			return "", err
+		}
+		secret, err := svc.GetSecret(item, session.Path())
+		if itemGone(err) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return string(secret.Value), nil
 	}
-	secret, err := svc.GetSecret(items[0], session.Path())
-	if err != nil {
-		return "", err
+	return "", gokeyring.ErrNotFound
+}
+
+// itemGone reports an error of a call on an item that says the item does
+// not exist (any more): gnome-keyring answers UnknownMethod "Object does
+// not exist", other services UnknownObject or NoSuchObject. An
+// UnknownMethod that says nothing of the sort (a service without the
+// method) is not taken for a deleted item.
+func itemGone(err error) bool {
+	switch dbusErrorName(err) {
+	case "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.Secret.Error.NoSuchObject":
+		return true
+	case "org.freedesktop.DBus.Error.UnknownMethod":
+		return strings.Contains(err.Error(), "does not exist")
 	}
-	return string(secret.Value), nil
+	return false
 }
 
 func (secretService) Set(service, user, pw string) error {
@@ -244,11 +273,14 @@ func (secretService) Delete(service, user string) error {
 	if len(items) == 0 {
 		return gokeyring.ErrNotFound
 	}
+	afterSearch()
 	// Every item of the service and key: another program may have written
 	// the key with an attribute of its own (Python's keyring adds
 	// "application"), which the Secret Service's replace does not match,
 	// and an item left behind would serve the deleted secret.
 	switch n, err := deleteItems(svc, items); {
+	case err == nil && n == 0:
+		return gokeyring.ErrNotFound // another program deleted them all meanwhile
 	case err == nil:
 		return nil
 	case n > 0:
@@ -262,18 +294,25 @@ func (secretService) Delete(service, user string) error {
 }
 
 // deleteItems deletes items, through each one's prompt if it has one, and
-// stops at the first failure: it returns how many it deleted.
+// stops at the first failure: it returns how many it deleted. An item
+// another program deleted meanwhile is gone, as wanted, and not counted.
 func deleteItems(svc *ss.SecretService, items []dbus.ObjectPath) (int, error) {
-	for i, it := range items {
+	n := 0
+	for _, it := range items {
 		var prompt dbus.ObjectPath
-		if err := svc.Object(secretsService, it).Call(ssItemIface+".Delete", 0).Store(&prompt); err != nil {
-			return i, err
+		err := svc.Object(secretsService, it).Call(ssItemIface+".Delete", 0).Store(&prompt)
+		if itemGone(err) {
+			continue
+		}
+		if err != nil {
+			return n, err
 		}
 		if _, err := awaitPrompt(svc, prompt); err != nil {
-			return i, err
+			return n, err
 		}
+		n++
 	}
-	return len(items), nil
+	return n, nil
 }
 
 const secretsService = "org.freedesktop.secrets"
