@@ -144,8 +144,8 @@ func TestTokenRequestsTraced(t *testing.T) {
 				all = append(all, attribute.String("status", s.Status.Description))
 				for _, kv := range all {
 					for _, sec := range sent {
-						if sec != "" && strings.Contains(kv.Value.Emit(), sec) {
-							t.Errorf("span %q attribute %s holds a secret: %q", s.Name, kv.Key, kv.Value.Emit())
+						if sec != "" && strings.Contains(kv.Value.String(), sec) {
+							t.Errorf("span %q attribute %s holds a secret: %q", s.Name, kv.Key, kv.Value.String())
 						}
 					}
 				}
@@ -157,7 +157,7 @@ func TestTokenRequestsTraced(t *testing.T) {
 func attrOf19(attrs []attribute.KeyValue, k string) string {
 	for _, kv := range attrs {
 		if string(kv.Key) == k {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""

@@ -117,7 +117,7 @@ func TestBreakerProbeTimeoutExcludesThrottleWait(t *testing.T) {
 
 				// Past ProbeTimeout from the probe's admission, not from its
 				// send: another request is refused, half-open.
-				time.Sleep(admitted.Add(tc.probeTimeout).Sub(time.Now()) + time.Millisecond)
+				time.Sleep(time.Until(admitted.Add(tc.probeTimeout)) + time.Millisecond)
 				_, err = send(brk)
 				var coe *transport.CircuitOpenError
 				if !errors.As(err, &coe) || coe.State != transport.BreakerHalfOpen {
@@ -125,7 +125,7 @@ func TestBreakerProbeTimeoutExcludesThrottleWait(t *testing.T) {
 						time.Since(admitted), time.Since(sentAt), err)
 				}
 				if tc.slow {
-					time.Sleep(sentAt.Add(tc.probeTimeout).Sub(time.Now()) + time.Millisecond)
+					time.Sleep(time.Until(sentAt.Add(tc.probeTimeout)) + time.Millisecond)
 					_, err = send(brk)
 					if !errors.As(err, &coe) || coe.State != transport.BreakerOpen {
 						t.Errorf("past ProbeTimeout after the probe's send: err %v, want an open refusal (the slow probe failed)", err)

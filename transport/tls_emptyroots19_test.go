@@ -29,9 +29,9 @@ func TestNewBaseRefusesEmptyRootCAs(t *testing.T) {
 	if err := transport.CheckTLSConfig(cfg); err == nil {
 		t.Error("CheckTLSConfig accepted an empty RootCAs pool")
 	}
-	b, err := transport.NewBase(transport.BaseConfig{TLSConfig: cfg})
+	_, err := transport.NewBase(transport.BaseConfig{TLSConfig: cfg})
 	if err == nil {
-		b = pkiBase(t, transport.BaseConfig{TLSConfig: &tls.Config{RootCAs: roots}}, srv)
+		b := pkiBase(t, transport.BaseConfig{TLSConfig: &tls.Config{RootCAs: roots}}, srv)
 		_, _, gerr := pkiGet(t, b, "https://api.example.test/")
 		t.Fatalf("NewBase accepted an empty RootCAs pool; a call failed with %v", gerr)
 	}

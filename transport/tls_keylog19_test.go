@@ -46,10 +46,10 @@ func TestNewBaseRefusesKeyLogWriter(t *testing.T) {
 	if err := transport.CheckTLSConfig(cfg); err == nil {
 		t.Error("CheckTLSConfig accepted a KeyLogWriter")
 	}
-	b, err := transport.NewBase(transport.BaseConfig{TLSConfig: cfg})
+	_, err := transport.NewBase(transport.BaseConfig{TLSConfig: cfg})
 	if err == nil {
 		// Show what it costs: a real handshake's secrets.
-		b = pkiBase(t, transport.BaseConfig{TLSConfig: &tls.Config{KeyLogWriter: keys}}, srv, w.ca)
+		b := pkiBase(t, transport.BaseConfig{TLSConfig: &tls.Config{KeyLogWriter: keys}}, srv, w.ca)
 		if _, _, err := pkiGet(t, b, "https://api.example.test/"); err != nil {
 			t.Fatal(err)
 		}

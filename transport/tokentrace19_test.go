@@ -84,8 +84,8 @@ func TestTokenRequestsTraceSpanAndMetric(t *testing.T) {
 			t.Errorf("span %d: %q parent %v, want POST under the call span", i, s.Name, s.Parent.SpanID())
 		}
 		for _, kv := range s.Attributes {
-			if strings.Contains(kv.Value.Emit(), "CANARY") {
-				t.Errorf("span %d attribute %s = %q: a secret", i, kv.Key, kv.Value.Emit())
+			if strings.Contains(kv.Value.String(), "CANARY") {
+				t.Errorf("span %d attribute %s = %q: a secret", i, kv.Key, kv.Value.String())
 			}
 		}
 		if strings.Contains(s.Status.Description, "CANARY") {
@@ -144,7 +144,7 @@ func TestTokenRequestsTraceOffAddsNothing(t *testing.T) {
 func attr19(attrs []attribute.KeyValue, k string) string {
 	for _, kv := range attrs {
 		if string(kv.Key) == k {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
