@@ -51,17 +51,7 @@ func newTokenTrace(next http.RoundTripper, cfg TraceConfig) *tokenTrace {
 	// the calls'.
 	tel.policy, tel.reqHeaders, tel.respHeaders = (*redact.Policy)(nil), nil, nil
 	t := &tokenTrace{next: next, tel: tel, bare: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}}
-	h, err := tel.meter.Float64Histogram(MetricRequestDuration,
-		metric.WithUnit("s"),
-		metric.WithDescription("Duration of HTTP client requests."),
-		metric.WithExplicitBucketBoundaries(durationBuckets...))
-	if err != nil {
-		otel.Handle(err)
-	}
-	if h == nil {
-		h = metricnoop.Float64Histogram{}
-	}
-	t.duration = h
+	t.duration = requestDuration(tel.meter)
 	return t
 }
 

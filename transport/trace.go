@@ -147,7 +147,14 @@ func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 	}
 	c.bare = []trace.SpanStartOption{trace.WithSpanKind(kind)}
 	c.client = kind == trace.SpanKindClient
-	h, err := c.tel.meter.Float64Histogram(MetricRequestDuration,
+	c.duration = requestDuration(c.tel.meter)
+	return c
+}
+
+// requestDuration creates meter's MetricRequestDuration histogram; a
+// failure is handed to otel.Handle and gives a no-op histogram.
+func requestDuration(meter metric.Meter) metric.Float64Histogram {
+	h, err := meter.Float64Histogram(MetricRequestDuration,
 		metric.WithUnit("s"),
 		metric.WithDescription("Duration of HTTP client requests."),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
@@ -155,10 +162,9 @@ func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 		otel.Handle(err)
 	}
 	if h == nil {
-		h = metricnoop.Float64Histogram{}
+		return metricnoop.Float64Histogram{}
 	}
-	c.duration = h
-	return c
+	return h
 }
 
 // NewAttemptTrace returns the innermost layer of a stack, just above the
