@@ -314,7 +314,9 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 // the Tag. keyid is left out (the verifier may accept several keys, and
 // does not name them to an unauthenticated caller), as is nonce: in a
 // request for a signature its value is the nonce to sign with, while the
-// verifier wants one the signer draws afresh.
+// verifier wants one the signer draws afresh. It is "" (no field) when
+// there is no component to ask for (Required empty, and no body or
+// AllowUnsignedBody): a signature covering none is refused.
 func (v *Verifier) acceptSignature(body bool) string {
 	label := v.label
 	if label == "" {
@@ -332,6 +334,12 @@ func (v *Verifier) acceptSignature(body bool) string {
 			b = append(b, ' ')
 		}
 		b = append(b, `"content-digest"`...)
+	}
+	if len(v.required) == 0 && b[len(b)-1] == '(' {
+		// No component to ask for: a signature covering none is refused
+		// (ErrMissingComponent), so "sig1=();created" would ask for one
+		// this verifier refuses. No field: the 401's challenge stands.
+		return ""
 	}
 	b = append(b, ");created"...)
 	if v.tag != "" {
@@ -1048,7 +1056,9 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 				if serverHasBody(r) {
 					body = 1
 				}
-				w.Header()["Accept-Signature"] = []string{v.acceptSig[body]}
+				if a := v.acceptSig[body]; a != "" {
+					w.Header()["Accept-Signature"] = []string{a}
+				}
 			}
 			v.onError(w, r, err)
 			return
