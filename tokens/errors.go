@@ -83,6 +83,14 @@ var (
 	// ErrInsecureFile: a secret file or its directory is readable or
 	// writable by users other than its owner, or owned by another user.
 	ErrInsecureFile = errors.New("tokens: secret file has insecure permissions")
+	// ErrStaleCopy: a write stored the new value, but an old copy of the
+	// secret may remain beside it in the store: one the store could not
+	// delete, or could not look for (the Secret Service keyring, when
+	// another program's item of the key cannot be deleted). The error
+	// matches the failure's own sentinel too (ErrLocked for a dismissed
+	// prompt). The write itself succeeded: a Refresher serves the token
+	// and reports the error (see Refresher).
+	ErrStaleCopy = errors.New("tokens: the new value is stored, but an old copy may remain")
 	// ErrInvalidKey: a secret key is empty, longer than MaxKeyLen, has
 	// characters outside [A-Za-z0-9._-] or does not start with a letter
 	// or digit.

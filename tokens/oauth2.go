@@ -632,7 +632,11 @@ func (e *tokenTypeError) Is(target error) bool {
 // warning with slog.Default (the key and the backend names, no secret),
 // once per set of backends. Remove the stale copy: read from that fallback
 // later (the primary down), the old refresh token would be refused, or
-// trip the server's reuse detection.
+// trip the server's reuse detection. The same holds for an error matching
+// ErrStaleCopy (from any store, found with errors.Is): the store holds the
+// new refresh token, and an old copy beside it could not be deleted (a
+// Secret Service prompt dismissed); Token returns the access token and
+// reports the error the same way (the warning names the key only).
 //
 // Before each later refresh, Refresher reads the store again (past a
 // cache; a Chain's primary backend only) and uses the refresh token it
@@ -670,7 +674,8 @@ func (f refresherOptionFunc) applyRefresher(r *Refresher) { f(r) }
 // WithRefresherErrorHandler sets a function called with every write of a
 // rotated refresh token that reached a Chain's primary backend but not
 // every fallback holding the key (a *ChainError with Op "set"; the refresh
-// itself succeeds, see Refresher), and with every failed write of a
+// itself succeeds, see Refresher), with every write that stored it but
+// left an old copy in the store (ErrStaleCopy; likewise), and with every failed write of a
 // rotated refresh token whose caller had stopped waiting (its context
 // ended), which no Token call returns. It is called on the refreshing
 // goroutine, one call at a time, possibly after the caller of Token has
@@ -953,7 +958,12 @@ func (r *Refresher) rotate(ctx context.Context, rt string) error {
 			// The primary holds the new refresh token; only a fallback
 			// is stale (see Refresher).
 			r.unsaved = false
-			r.reportStaleFallback(ctx, ce, fmt.Errorf("tokens: persist rotated refresh token: %w", werr))
+			r.reportStaleFallback(ctx, ce.Backends, fmt.Errorf("tokens: persist rotated refresh token: %w", werr))
+		case errors.Is(werr, ErrStaleCopy):
+			// The store holds the new refresh token; an old copy beside
+			// it could not be deleted (see Refresher).
+			r.unsaved = false
+			r.reportStaleFallback(ctx, nil, fmt.Errorf("tokens: persist rotated refresh token: %w", werr))
 		default:
 			return fmt.Errorf("tokens: persist rotated refresh token: %w", werr)
 		}
@@ -962,16 +972,20 @@ func (r *Refresher) rotate(ctx context.Context, rt string) error {
 }
 
 // reportStaleFallback hands err to the error handler or, without one, logs
-// a warning naming the key and ce's backends, once per set of backends;
-// r.sem is held.
-func (r *Refresher) reportStaleFallback(ctx context.Context, ce *ChainError, err error) {
+// a warning naming the key and the Chain's fallbacks (names), once per set
+// of them; with none (an ErrStaleCopy from the store itself), the warning
+// names the key and is logged once. r.sem is held.
+func (r *Refresher) reportStaleFallback(ctx context.Context, names []string, err error) {
 	if r.onError != nil {
 		callHandler(r.onError, err)
 		return
 	}
-	backends := slices.Clone(ce.Backends)
+	backends := slices.Clone(names)
 	slices.Sort(backends)
 	id := strings.Join(backends, "\x00")
+	if names == nil {
+		id = "\x00stale copy"
+	}
 	if r.warned[id] {
 		return
 	}
@@ -979,6 +993,12 @@ func (r *Refresher) reportStaleFallback(ctx context.Context, ce *ChainError, err
 		r.warned = map[string]bool{}
 	}
 	r.warned[id] = true
+	if names == nil {
+		slog.Default().LogAttrs(ctx, slog.LevelWarn,
+			"tokens: rotated refresh token persisted, but the store may keep an old copy beside it; remove it",
+			slog.String("key", r.key))
+		return
+	}
 	slog.Default().LogAttrs(ctx, slog.LevelWarn,
 		"tokens: rotated refresh token persisted to the primary backend only; these fallbacks may hold an old copy, remove it",
 		slog.String("key", r.key), slog.Any("backends", backends))

@@ -133,7 +133,8 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // of the service and key (one another program wrote with an attribute of
 // its own, which the service's replace does not match), so the new value
 // is the only one left; when that fails, Set returns the error, saying the
-// new value is stored.
+// new value is stored: it matches tokens.ErrStaleCopy too (a
+// tokens.Refresher serves the refresh it stored, and reports the error).
 func (s *Store) Set(ctx context.Context, key string, value []byte) error {
 	if err := tokens.ValidateKey(key); err != nil {
 		return err

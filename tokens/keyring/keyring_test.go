@@ -233,7 +233,8 @@ func TestRealCachedStoreAndChain(t *testing.T) {
 type childResult struct {
 	Sentinel string
 	Err      string
-	Channels int `json:",omitempty"` // scenario unlock: signal channels left registered
+	Channels int  `json:",omitempty"` // scenario unlock: signal channels left registered
+	Stale    bool `json:",omitempty"` // the error matches tokens.ErrStaleCopy
 }
 
 func sentinelOf(err error) string {
@@ -268,7 +269,7 @@ func runChild(scenario string) int {
 	}
 	enc := json.NewEncoder(os.Stdout)
 	report := func(err error) {
-		r := childResult{Sentinel: sentinelOf(err)}
+		r := childResult{Sentinel: sentinelOf(err), Stale: errors.Is(err, tokens.ErrStaleCopy)}
 		if err != nil {
 			r.Err = err.Error()
 		}

@@ -100,6 +100,12 @@ func TestDismissedPromptAfterADeleteSaysWhatChanged(t *testing.T) {
 	if set.Sentinel != "ErrLocked" || !strings.Contains(set.Err, "the new value is stored") || strings.Contains(set.Err, "nothing was changed") {
 		t.Errorf("Set: %+v, want ErrLocked saying the new value is stored, not that nothing was changed", set)
 	}
+	// A tokens.Refresher tells a stored write from a failed one by
+	// ErrStaleCopy; Set's error did not match it (krset19). Delete stored
+	// nothing.
+	if !set.Stale || del.Stale {
+		t.Errorf("Set matches ErrStaleCopy: %v, Delete: %v; want true, false", set.Stale, del.Stale)
+	}
 	if del.Sentinel != "ErrLocked" || strings.Contains(del.Err, "nothing was changed") || !strings.Contains(del.Err, "1 of the key's 2 items") {
 		t.Errorf("Delete: %+v, want ErrLocked saying 1 of the key's 2 items was deleted", del)
 	}

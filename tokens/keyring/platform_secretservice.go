@@ -232,7 +232,7 @@ func (secretService) Set(service, user, pw string) error {
 	// once the new item is deleted.
 	items, err := svc.SearchItems(collection, map[string]string{"username": user, "service": service})
 	if err != nil {
-		return fmt.Errorf("the new value is stored, but older items of the key could not be looked for: %w", err)
+		return fmt.Errorf("%w (older items of the key could not be looked for): %w", tokens.ErrStaleCopy, err)
 	}
 	var old []dbus.ObjectPath
 	for _, it := range items {
@@ -241,7 +241,7 @@ func (secretService) Set(service, user, pw string) error {
 		}
 	}
 	if _, err := deleteItems(svc, old); err != nil {
-		return fmt.Errorf("the new value is stored, but an older item of the key could not be deleted: %w", err)
+		return fmt.Errorf("%w (an older item of the key could not be deleted): %w", tokens.ErrStaleCopy, err)
 	}
 	return nil
 }
