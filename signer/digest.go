@@ -118,8 +118,11 @@ func appendDigestMember(dst []byte, a DigestAlgorithm, sum []byte) []byte {
 // lines form one Dictionary). Every member must be a Byte Sequence; a
 // member for a supported algorithm must have that algorithm's digest size.
 // Members for other algorithms are returned as they are and ignored by
-// VerifyContentDigest. Any other deviation, including invalid base64 such
-// as a 32-byte digest written with "==", is an error wrapping ErrMalformed.
+// VerifyContentDigest. A sha-256 or sha-512 key appearing more than once
+// (on one line or several) is refused: a Dictionary keeps the last value
+// (RFC 8941), only that one would be checked, and r.Header.Get reads the
+// first line. Any other deviation, including invalid base64 such as a
+// 32-byte digest written with "==", is an error wrapping ErrMalformed.
 func ParseContentDigest(values ...string) ([]Digest, error) {
 	d, err := httpsfv.UnmarshalDictionary(values)
 	if err != nil {
@@ -146,7 +149,64 @@ func ParseContentDigest(values ...string) ([]Digest, error) {
 		}
 		out = append(out, Digest{Algorithm: a, Value: b})
 	}
+	if a := repeatedDigestKey(values); a != "" {
+		return nil, fmt.Errorf("%w: content-digest: more than one %s member", ErrMalformed, a)
+	}
 	return out, nil
+}
+
+// repeatedDigestKey returns the supported algorithm (sha-256, sha-512)
+// whose key appears more than once in values, a valid Dictionary, or "".
+// A Dictionary keeps a repeated key's last value (RFC 8941 §4.2.2), and
+// only that one is checked against the content, while r.Header.Get reads
+// the first line: a repeated key is refused as ambiguous. In a valid
+// Dictionary a comma outside a String separates members (field lines
+// included: they join with ", "), and a member starts with its key.
+func repeatedDigestKey(values []string) DigestAlgorithm {
+	var seen256, seen512, inString, escaped bool
+	for _, v := range values {
+		start := !inString
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			switch {
+			case inString:
+				if escaped {
+					escaped = false
+				} else if c == '\\' {
+					escaped = true
+				} else if c == '"' {
+					inString = false
+				}
+			case start:
+				if c == ' ' || c == '\t' {
+					continue
+				}
+				start = false
+				j := i
+				for j < len(v) && v[j] != '=' && v[j] != ';' && v[j] != ',' && v[j] != ' ' && v[j] != '\t' {
+					j++
+				}
+				switch DigestAlgorithm(v[i:j]) {
+				case DigestSHA256:
+					if seen256 {
+						return DigestSHA256
+					}
+					seen256 = true
+				case DigestSHA512:
+					if seen512 {
+						return DigestSHA512
+					}
+					seen512 = true
+				}
+				i = j - 1
+			case c == '"':
+				inString = true
+			case c == ',':
+				start = true
+			}
+		}
+	}
+	return ""
 }
 
 // VerifyContentDigest checks the Content-Digest field values against

@@ -48,7 +48,8 @@ var (
 	// ErrTagMismatch: the tag parameter differs from the one required.
 	ErrTagMismatch = errors.New("signer: tag mismatch")
 	// ErrMalformed: Signature-Input, Signature or Content-Digest cannot be
-	// parsed, or a component identifier or parameter is invalid. Sign
+	// parsed (or Content-Digest repeats a sha-256 or sha-512 key), or a
+	// component identifier or parameter is invalid. Sign
 	// returns it too for a covered component it cannot sign as sent: a
 	// @path, @query, @request-target or @target-uri holding a space, or
 	// the @scheme or @target-uri of a request whose absolute-form
