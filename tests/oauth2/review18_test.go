@@ -57,14 +57,78 @@ func (s *authServer) start(t *testing.T, dir string, opts ...tokens.CacheOption)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := tokens.NewRefresher(s.config(basicAuth()), files, "refresh-token")
+	g := &gatedStore{Store: files}
+	g.idle = sync.NewCond(&g.mu)
+	r, err := tokens.NewRefresher(s.config(basicAuth()), g, "refresh-token")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &process{files: files, r: r, saved: make(chan error, 16)}
-	p.cache = newCache(t, r, append([]tokens.CacheOption{tokens.WithPersistence(savedStore{files, p.saved}, "access-token")}, opts...)...)
+	p.cache = newCache(t, r, append([]tokens.CacheOption{tokens.WithPersistence(savedStore{g, p.saved}, "access-token")}, opts...)...)
 	p.rt = s.authLayer(t, p.cache)
+	// The Cache persists after handing a token over, so a test can end
+	// with a write still under way: t.TempDir's removal (a cleanup that
+	// runs after this one) then found a file appearing in the directory
+	// ("directory not empty"). The process stops writing here first.
+	t.Cleanup(func() {
+		p.cache.Close()
+		g.stop()
+	})
 	return p
+}
+
+// gatedStore lets a test's cleanup wait for the writes under way and
+// refuse any later one.
+type gatedStore struct {
+	tokens.Store
+	mu      sync.Mutex
+	idle    *sync.Cond
+	writing int
+	stopped bool
+}
+
+var errStopped = errors.New("test over: store stopped")
+
+func (g *gatedStore) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped {
+		return false
+	}
+	g.writing++
+	return true
+}
+
+func (g *gatedStore) leave() {
+	g.mu.Lock()
+	g.writing--
+	g.idle.Broadcast()
+	g.mu.Unlock()
+}
+
+func (g *gatedStore) stop() {
+	g.mu.Lock()
+	g.stopped = true
+	for g.writing > 0 {
+		g.idle.Wait()
+	}
+	g.mu.Unlock()
+}
+
+func (g *gatedStore) Set(ctx context.Context, key string, v []byte) error {
+	if !g.enter() {
+		return errStopped
+	}
+	defer g.leave()
+	return g.Store.Set(ctx, key, v)
+}
+
+func (g *gatedStore) Delete(ctx context.Context, key string) error {
+	if !g.enter() {
+		return errStopped
+	}
+	defer g.leave()
+	return g.Store.Delete(ctx, key)
 }
 
 // persisted waits for the Cache's write of its token (it persists after
