@@ -70,7 +70,11 @@ type link struct {
 // with a Refresh method (a CachedStore, a Chain) is checked with it, past
 // its cache. The primary
 // goes first; when it fails, its error is returned and no fallback is
-// touched. A fallback that holds the key but could not be updated (a
+// touched, unless the error matches ErrStaleCopy (the primary stored the
+// new value but may keep an old copy beside it): the fallbacks holding
+// the key are then updated as after a success, and the primary's error
+// is returned, or, when a fallback failed too, a *ChainError with Op
+// "set" whose first entry is the primary's. A fallback that holds the key but could not be updated (a
 // read-only environment variable) or could not be checked (its Get failed
 // with anything but ErrNotFound: a locked or unavailable keyring, an
 // insecure file) is reported in a *ChainError with Op "set" or "delete":
@@ -181,11 +185,25 @@ func (c *Chain) Set(ctx context.Context, key string, value []byte) error {
 	if len(c.links) == 0 {
 		return zeroErr(c)
 	}
-	if err := c.links[0].Store.Set(ctx, key, value); err != nil {
+	perr := c.links[0].Store.Set(ctx, key, value)
+	if perr != nil && !errors.Is(perr, ErrStaleCopy) {
+		return perr
+	}
+	// The primary holds the new value (perr, if any, says an old copy may
+	// remain beside it): the fallbacks must not keep the old one either.
+	_, err := c.holders(ctx, "set", key, func(s Store) error { return s.Set(ctx, key, value) })
+	if perr == nil {
 		return err
 	}
-	_, err := c.holders(ctx, "set", key, func(s Store) error { return s.Set(ctx, key, value) })
-	return err
+	var ce *ChainError
+	if !errors.As(err, &ce) {
+		return perr
+	}
+	ce.Backends = append([]string{c.links[0].Name}, ce.Backends...)
+	ce.Errs = append([]error{perr}, ce.Errs...)
+	ce.unchecked = append([]bool{false}, ce.unchecked...)
+	ce.primary = true
+	return ce
 }
 
 // Delete deletes key from the primary backend, then from every fallback
@@ -262,7 +280,10 @@ func (c *Chain) Backends() []string {
 // copy of the secret that it could not update or delete (Errs[i] is that
 // write's error), or could not be checked for one (Errs[i] is the read's
 // error: a locked or unavailable keyring, an insecure file) and may hold
-// one. The message tells which.
+// one. The message tells which. With Op "set", the first entry may be
+// the primary backend's own write (marked "(primary)" in the message),
+// which stored the new value but may keep an old copy beside it (Errs[0]
+// matches ErrStaleCopy).
 type ChainError struct {
 	Op       string // "get", "set" or "delete"; "" is "get"
 	Key      string
@@ -270,6 +291,7 @@ type ChainError struct {
 	Errs     []error
 
 	unchecked []bool // Op "set"/"delete": Backends[i] could not be read
+	primary   bool   // Op "set": Backends[0] is the primary, Errs[0] its ErrStaleCopy
 }
 
 func (e *ChainError) Error() string {
@@ -293,6 +315,8 @@ func (e *ChainError) Error() string {
 		switch {
 		case e.Op == "" || e.Op == "get":
 			b.WriteString(": ")
+		case i == 0 && e.primary:
+			b.WriteString(" (primary): ")
 		case i < len(e.unchecked) && e.unchecked[i]:
 			b.WriteString(" could not be checked for an old copy: ")
 		case e.Op == "delete":
