@@ -146,7 +146,9 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // new one, or deletes it when it fails, so a restart does not load a token
 // a server rejected (a failed overwrite or delete is made good by the
 // refresh after: every refresh overwrites or deletes the rejected token
-// until one such write succeeds).
+// until one such write succeeds; a write that stored the new token but
+// reported an old copy beside it, a *ChainError with Op "set" or an error
+// matching ErrStaleCopy, counts as one, and is reported).
 // Each write has a timeout of its own, WithRefreshTimeout long. Write
 // failures are reported to the error handler (WithErrorHandler) and do not
 // fail the refresh; so is a persisted token that cannot be read back (not
@@ -763,18 +765,21 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 				}
 				// A *ChainError with Op "set" says the Chain's primary,
 				// which a restart reads first, holds the new token (only
-				// a fallback may hold an old copy): the rejected token is
-				// overwritten where it would be read, and deleting the
-				// new one later would expose the fallback's copy instead.
+				// a fallback may hold an old copy), and an error matching
+				// ErrStaleCopy says the store holds it (an old copy may
+				// remain beside it): the rejected token is overwritten
+				// where it would be read, and deleting the new one later
+				// would expose the old copy instead. Written again, it
+				// would only meet the same old copy.
+				written := perr == nil || !drop && storedDespite(perr)
 				c.mu.Lock()
-				if perr == nil && !drop {
+				if written && !drop {
 					c.stored = tok
 				} else {
 					c.stored = Token{} // unknown, or none
 				}
 				c.mu.Unlock()
-				var ce *ChainError
-				if perr == nil || !drop && errors.As(perr, &ce) && ce.Op == "set" {
+				if written {
 					// The store no longer holds a rejected token, unless
 					// Invalidate dropped this refresh's token meanwhile.
 					// A failed write leaves staleStored set: the next
@@ -800,6 +805,15 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	if failed != nil {
 		c.report(failed)
 	}
+}
+
+// storedDespite reports whether err, a store's Set error, says the new
+// value is stored all the same: a *ChainError with Op "set" (the Chain's
+// primary holds it) or an error matching ErrStaleCopy (an old copy may
+// remain beside it).
+func storedDespite(err error) bool {
+	var ce *ChainError
+	return errors.As(err, &ce) && ce.Op == "set" || errors.Is(err, ErrStaleCopy)
 }
 
 func (c *Cache) report(err error) {
