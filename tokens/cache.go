@@ -44,6 +44,13 @@ const (
 	DefaultMaxBackoff = time.Minute
 )
 
+// minDuration is the shortest refresh timeout, backoff step and store read
+// timeout (CachedStore) accepted: nothing they bound (a token request, a
+// keyring call) finishes sooner, so a shorter one is a mistake (a unit
+// left out) that would fail every refresh or read, or ask a failing
+// source again at once.
+const minDuration = time.Millisecond
+
 // The Cache keeps each deadline twice: as a monotonic duration since epoch,
 // which a step of the wall clock (NTP, an operator) cannot move, and as a
 // wall-clock instant (Unix nanoseconds), which keeps counting while the
@@ -123,14 +130,17 @@ func WithJitter(frac float64) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.jitter = frac })
 }
 
-// WithRefreshTimeout bounds each refresh. Default DefaultRefreshTimeout.
+// WithRefreshTimeout bounds each refresh. Under a millisecond (no token
+// request finishes in it) is a *ConfigError. Default DefaultRefreshTimeout.
 func WithRefreshTimeout(d time.Duration) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.timeout = d })
 }
 
 // WithBackoff sets the wait after a failed refresh: min after the first
 // failure, doubling per consecutive failure up to max. A step beyond a
-// century (a max of math.MaxInt64 for "no cap") counts as a century.
+// century (a max of math.MaxInt64 for "no cap") counts as a century. A
+// min under a millisecond (a failing source asked again at once, a storm
+// on the token endpoint), or a max under min, is a *ConfigError.
 // Defaults DefaultMinBackoff and DefaultMaxBackoff.
 func WithBackoff(min, max time.Duration) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.minBackoff, c.maxBackoff = min, max })
@@ -398,10 +408,10 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 		return nil, configErr("WithExpiryMargin", "negative duration %v", cfg.margin)
 	case !(cfg.jitter >= 0 && cfg.jitter <= 1):
 		return nil, configErr("WithJitter", "fraction %v outside [0, 1]", cfg.jitter)
-	case cfg.timeout <= 0:
-		return nil, configErr("WithRefreshTimeout", "must be positive, got %v", cfg.timeout)
-	case cfg.minBackoff <= 0 || cfg.maxBackoff < cfg.minBackoff:
-		return nil, configErr("WithBackoff", "need 0 < min <= max, got min %v max %v", cfg.minBackoff, cfg.maxBackoff)
+	case cfg.timeout < minDuration:
+		return nil, configErr("WithRefreshTimeout", "need at least %v, got %v", minDuration, cfg.timeout)
+	case cfg.minBackoff < minDuration || cfg.maxBackoff < cfg.minBackoff:
+		return nil, configErr("WithBackoff", "need %v <= min <= max, got min %v max %v", minDuration, cfg.minBackoff, cfg.maxBackoff)
 	}
 	if cfg.store != nil || cfg.storeKey != "" {
 		if cfg.store == nil {

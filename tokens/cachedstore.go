@@ -39,7 +39,8 @@ func WithMaxAge(d time.Duration) CachedStoreOption {
 // matching ErrTimeout, and the next Get reads the backend again. A Get or
 // Refresh that its caller's deadline ends first fails with an error
 // matching ErrTimeout too (and the context's cause); a cancelled one does
-// not. A zero or negative d is a *ConfigError. Default DefaultReadTimeout.
+// not. A d under a millisecond (no backend read finishes in it; zero and
+// negative included) is a *ConfigError. Default DefaultReadTimeout.
 func WithReadTimeout(d time.Duration) CachedStoreOption {
 	return cachedOptionFunc(func(c *CachedStore) { c.timeout = d })
 }
@@ -128,8 +129,8 @@ func NewCachedStore(s Store, opts ...CachedStoreOption) (*CachedStore, error) {
 	if c.maxAge < 0 {
 		return nil, configErr("WithMaxAge", "negative duration %v", c.maxAge)
 	}
-	if c.timeout <= 0 {
-		return nil, configErr("WithReadTimeout", "must be positive, got %v", c.timeout)
+	if c.timeout < minDuration {
+		return nil, configErr("WithReadTimeout", "need at least %v, got %v", minDuration, c.timeout)
 	}
 	return c, nil
 }

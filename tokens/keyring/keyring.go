@@ -39,6 +39,9 @@ const (
 
 const backend = "keyring"
 
+// minTimeout is the shortest WithTimeout accepted.
+const minTimeout = time.Millisecond
+
 // Option configures New.
 type Option interface{ apply(*Store) }
 
@@ -46,7 +49,10 @@ type optionFunc func(*Store)
 
 func (f optionFunc) apply(s *Store) { f(s) }
 
-// WithTimeout bounds every call. Default DefaultTimeout.
+// WithTimeout bounds every call. Under a millisecond (no keyring call
+// finishes in it: every call would fail with tokens.ErrTimeout, which a
+// Chain with WhenUnavailable falls back on) is a *tokens.ConfigError.
+// Default DefaultTimeout.
 func WithTimeout(d time.Duration) Option { return optionFunc(func(s *Store) { s.timeout = d }) }
 
 // WithMaxSize sets the largest value Set accepts, in bytes. The platform's
@@ -100,8 +106,8 @@ func New(service string, opts ...Option) (*Store, error) {
 			o.apply(s)
 		}
 	}
-	if s.timeout <= 0 {
-		return nil, &tokens.ConfigError{Option: "WithTimeout", Reason: fmt.Sprintf("must be positive, got %v", s.timeout)}
+	if s.timeout < minTimeout {
+		return nil, &tokens.ConfigError{Option: "WithTimeout", Reason: fmt.Sprintf("need at least %v, got %v", minTimeout, s.timeout)}
 	}
 	if s.maxSize <= 0 {
 		return nil, &tokens.ConfigError{Option: "WithMaxSize", Reason: fmt.Sprintf("must be positive, got %d", s.maxSize)}
