@@ -68,20 +68,21 @@ type link struct {
 // that a later fallback read would present, tripping the server's reuse
 // detection): a Chain never creates a secret in a weaker store. A fallback
 // with a Refresh method (a CachedStore, a Chain) is checked with it, past
-// its cache. The primary
-// goes first; when it fails, its error is returned and no fallback is
-// touched, unless the error matches ErrStaleCopy (the primary stored the
-// new value but may keep an old copy beside it): the fallbacks holding
-// the key are then updated as after a success, and the primary's error
-// is returned, or, when a fallback failed too, a *ChainError with Op
-// "set" whose first entry is the primary's. A fallback that holds the key but could not be updated (a
-// read-only environment variable) or could not be checked (its Get failed
-// with anything but ErrNotFound: a locked or unavailable keyring, an
-// insecure file) is reported in a *ChainError with Op "set" or "delete":
-// the primary has the change, the listed backends may still hold the old
-// value. A Refresher over the Chain takes that error for a persisted
-// rotated refresh token: it serves the access token and reports the error
-// (see Refresher).
+// its cache. The primary goes first; when it fails, its error is returned
+// and no fallback is touched, unless the error says the new value is
+// stored all the same: one matching ErrStaleCopy (an old copy may remain
+// beside it), or a *ChainError with Op "set" from a Chain as the primary
+// (its own primary took it). The fallbacks holding the key are then
+// updated as after a success, and the primary's error is returned, or,
+// when a fallback failed too, a *ChainError with Op "set" whose first
+// entry is the primary's. A fallback that holds the key but could not be
+// updated (a read-only environment variable) or could not be checked (its
+// Get failed with anything but ErrNotFound: a locked or unavailable
+// keyring, an insecure file) is reported in a *ChainError with Op "set"
+// or "delete": the primary has the change, the listed backends may still
+// hold the old value. A Refresher over the Chain takes that error for a
+// persisted rotated refresh token: it serves the access token and reports
+// the error (see Refresher).
 type Chain struct {
 	links   []link
 	onServe func(key, backend string)
@@ -186,11 +187,12 @@ func (c *Chain) Set(ctx context.Context, key string, value []byte) error {
 		return zeroErr(c)
 	}
 	perr := c.links[0].Store.Set(ctx, key, value)
-	if perr != nil && !errors.Is(perr, ErrStaleCopy) {
+	if perr != nil && !storedDespite(perr) {
 		return perr
 	}
 	// The primary holds the new value (perr, if any, says an old copy may
-	// remain beside it): the fallbacks must not keep the old one either.
+	// remain beside it, or, from a Chain, in one of its fallbacks): the
+	// fallbacks must not keep the old one either.
 	_, err := c.holders(ctx, "set", key, func(s Store) error { return s.Set(ctx, key, value) })
 	if perr == nil {
 		return err
@@ -283,7 +285,7 @@ func (c *Chain) Backends() []string {
 // one. The message tells which. With Op "set", the first entry may be
 // the primary backend's own write (marked "(primary)" in the message),
 // which stored the new value but may keep an old copy beside it (Errs[0]
-// matches ErrStaleCopy).
+// matches ErrStaleCopy, or is a Chain's *ChainError with Op "set").
 type ChainError struct {
 	Op       string // "get", "set" or "delete"; "" is "get"
 	Key      string
@@ -291,7 +293,7 @@ type ChainError struct {
 	Errs     []error
 
 	unchecked []bool // Op "set"/"delete": Backends[i] could not be read
-	primary   bool   // Op "set": Backends[0] is the primary, Errs[0] its ErrStaleCopy
+	primary   bool   // Op "set": Backends[0] is the primary, Errs[0] its error (see storedDespite)
 }
 
 func (e *ChainError) Error() string {

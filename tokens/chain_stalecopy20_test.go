@@ -95,3 +95,34 @@ func TestChainSetPrimaryStaleCopyAndStaleFallback(t *testing.T) {
 		t.Fatalf("file fallback holds %q (%v), want rt-1", v, err)
 	}
 }
+
+// A primary that is a Chain itself reports a write its own primary took
+// but one of its fallbacks did not with a *ChainError with Op "set": the
+// new value is stored there too, and the outer Chain's fallbacks holding
+// the key must be updated as well.
+func TestChainSetNestedPrimaryChainErrorUpdatesFallbacks(t *testing.T) {
+	ctx := context.Background()
+	ro := readOnlyMem{NewMemoryStore()}
+	ro.MemoryStore.Set(ctx, "refresh", []byte("rt-0"))
+	inner, err := NewChain(Backend{Name: "mem", Store: NewMemoryStore()}, Fallback(Backend{Name: "env", Store: ro}, WhenNotFound))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	file.Set(ctx, "refresh", []byte("rt-0"))
+	c, err := NewChain(Backend{Name: "inner", Store: inner}, Fallback(Backend{Name: "file", Store: file}, WhenUnavailable))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Set(ctx, "refresh", []byte("rt-1"))
+	var ce *ChainError
+	if !errors.As(err, &ce) || ce.Op != "set" || !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("Set = %v, want the inner *ChainError (Op set, ErrReadOnly)", err)
+	}
+	if v, err := file.Get(ctx, "refresh"); err != nil || string(v) != "rt-1" {
+		t.Fatalf("outer fallback holds %q (%v), want rt-1", v, err)
+	}
+}
