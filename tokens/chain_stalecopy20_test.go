@@ -3,6 +3,8 @@ package tokens
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -124,5 +126,48 @@ func TestChainSetNestedPrimaryChainErrorUpdatesFallbacks(t *testing.T) {
 	}
 	if v, err := file.Get(ctx, "refresh"); err != nil || string(v) != "rt-1" {
 		t.Fatalf("outer fallback holds %q (%v), want rt-1", v, err)
+	}
+}
+
+// The Refresher's warning for such a write named the primary among
+// "these fallbacks", saying the token was "persisted to the primary
+// backend only": it names the backends that may keep an old copy, the
+// primary included, without calling them fallbacks.
+func TestRefresherWarningNamesStalePrimary(t *testing.T) {
+	as, _ := rotatingAS(t)
+	ctx := context.Background()
+	primary := staleCopyStore{NewMemoryStore()}
+	primary.MemoryStore.Set(ctx, "refresh", []byte("rt-0"))
+	ro := readOnlyMem{NewMemoryStore()}
+	ro.MemoryStore.Set(ctx, "refresh", []byte("rt-0"))
+	c, err := NewChain(Backend{Name: "keyring", Store: primary}, Fallback(Backend{Name: "env", Store: ro}, WhenNotFound))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &recordHandler{}
+	old := slog.Default()
+	slog.SetDefault(slog.New(h))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	r, err := NewRefresher(as.config(ClientSecretBasic(StaticSecret([]byte("s")))), c, "refresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := r.Token(ctx); err != nil || tok.Value() != "at-1" {
+		t.Fatalf("Token = %v, %v; want at-1", tok, err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.recs) != 1 || h.recs[0].Level != slog.LevelWarn {
+		t.Fatalf("logged %v, want one warning", h.recs)
+	}
+	var text strings.Builder
+	text.WriteString(h.recs[0].Message)
+	h.recs[0].Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&text, " %s=%v", a.Key, a.Value)
+		return true
+	})
+	s := text.String()
+	if !strings.Contains(s, "keyring") || !strings.Contains(s, "env") || strings.Contains(s, "primary backend only") || strings.Contains(s, "rt-") {
+		t.Fatalf("warning %q: want both backends named, not as fallbacks of a primary that has no old copy, and no secret", s)
 	}
 }

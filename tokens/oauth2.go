@@ -1000,7 +1000,7 @@ func (r *Refresher) reportStaleFallback(ctx context.Context, names []string, err
 		return
 	}
 	slog.Default().LogAttrs(ctx, slog.LevelWarn,
-		"tokens: rotated refresh token persisted to the primary backend only; these fallbacks may hold an old copy, remove it",
+		"tokens: rotated refresh token persisted, but these backends may hold an old copy; remove it",
 		slog.String("key", r.key), slog.Any("backends", backends))
 }
 
