@@ -643,7 +643,10 @@ func (e *tokenTypeError) Is(target error) bool {
 // holds when that differs from its own: another Refresher sharing the store
 // (a replica, a second client of this process) rotated it since, and the
 // one in memory is dead. A failed read keeps the one in memory; so does a
-// refresh token not yet written (see above).
+// refresh token not yet written (see above), and one whose write left an
+// old copy in the store (ErrStaleCopy), until a later write leaves none:
+// a read may return that old copy (the Secret Service serves either item
+// of a key), and adopting it would send a rotated-away refresh token.
 //
 // Calls are serialised: two concurrent uses of one refresh token would look
 // like a replay to a server with reuse detection, which then revokes the
@@ -660,6 +663,7 @@ type Refresher struct {
 	sem     chan struct{}   // one refresh at a time
 	rt      Token           // current refresh token, a Token so that no fmt verb prints it (guarded by sem)
 	unsaved bool            // rt was rotated but not written: the store holds a dead one (guarded by sem)
+	stale   bool            // rt's write left an old copy beside it (ErrStaleCopy): a read may return that (guarded by sem)
 	reread  bool            // rt was rejected with invalid_grant: read the backend, not a cache (guarded by sem)
 	warned  map[string]bool // backend sets already logged (guarded by sem)
 }
@@ -846,7 +850,10 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 			r.rt, r.reread = Token{}, true
 			return Token{}, fmt.Errorf("tokens: refresh token under %q has a control character (a trailing newline?), which no refresh token has (RFC 6749 Appendix A.17): %w", r.key, ErrNoToken)
 		}
-	} else if !r.unsaved {
+	} else if !r.unsaved && !r.stale {
+		// While the store may hold an old copy beside the current
+		// refresh token (the last write said so), a read may return
+		// that copy: adopting it would send a rotated-away token.
 		r.adopt(ctx)
 	}
 	var answered string // the refresh_token of a success answer
@@ -953,16 +960,16 @@ func (r *Refresher) rotate(ctx context.Context, rt string) error {
 		var ce *ChainError
 		switch {
 		case werr == nil:
-			r.unsaved = false
+			r.unsaved, r.stale = false, false
 		case errors.As(werr, &ce) && ce.Op == "set":
-			// The primary holds the new refresh token; only a fallback
-			// is stale (see Refresher).
-			r.unsaved = false
+			// The primary holds the new refresh token; a fallback is
+			// stale, or the primary keeps an old copy too (see Refresher).
+			r.unsaved, r.stale = false, errors.Is(werr, ErrStaleCopy)
 			r.reportStaleFallback(ctx, ce.Backends, fmt.Errorf("tokens: persist rotated refresh token: %w", werr))
 		case errors.Is(werr, ErrStaleCopy):
 			// The store holds the new refresh token; an old copy beside
 			// it could not be deleted (see Refresher).
-			r.unsaved = false
+			r.unsaved, r.stale = false, true
 			r.reportStaleFallback(ctx, nil, fmt.Errorf("tokens: persist rotated refresh token: %w", werr))
 		default:
 			return fmt.Errorf("tokens: persist rotated refresh token: %w", werr)
