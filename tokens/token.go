@@ -184,8 +184,21 @@ type Source interface {
 // SourceFunc adapts a function to Source.
 type SourceFunc func(ctx context.Context) (Token, error)
 
-// Token calls f(ctx).
-func (f SourceFunc) Token(ctx context.Context) (Token, error) { return f(ctx) }
+// Token calls f(ctx). When f's error holds an *oauth2.RetrieveError (a
+// function built on x/oauth2 without FromOAuth2), whose message quotes the
+// token endpoint's answer (body, error_description, error_uri: they may
+// echo the client secret or the refresh token), that answer is replaced
+// in the message with what a *TokenError says (error code, HTTP status),
+// as a Cache does; errors.Is and errors.As still reach f's error and the
+// *oauth2.RetrieveError. So a SourceFunc used without a Cache (as a
+// transport.AuthConfig Source) does not put the answer in its error.
+func (f SourceFunc) Token(ctx context.Context) (Token, error) {
+	t, err := f(ctx)
+	if err != nil {
+		err = redactSourceErr(err)
+	}
+	return t, err
+}
 
 // Invalidator is implemented by caching sources (Cache) that can drop a
 // token a server rejected. Invalidate drops t if, and only if, it is the

@@ -1,0 +1,89 @@
+package tokens_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/securecall/securecall/tokens"
+	"github.com/securecall/securecall/transport"
+)
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A caller's SourceFunc built on x/oauth2 (not FromOAuth2) returns x/oauth2's
+// *oauth2.RetrieveError, whose message quotes the token endpoint's answer:
+// an error_description that echoes the client secret and the refresh
+// token. Only a tokens.Cache took that out of the message; the same
+// SourceFunc used directly (transport.AuthConfig's Source without a Cache,
+// or a caller of Token) returned the echoed secrets, and the auth layer's
+// *AuthError carried them. SourceFunc.Token now replaces the answer with
+// what a *TokenError says (error code, HTTP status); errors.As still
+// reaches the *oauth2.RetrieveError.
+func TestSourceFuncRetrieveErrorEchoNotQuoted(t *testing.T) {
+	const secret, refresh = "cs-SECRET-4711", "rt-SECRET-0815"
+	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"invalid_grant","error_description":"refresh token %s of client %s (secret %s) is revoked"}`,
+			r.PostForm.Get("refresh_token"), r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"))
+	}))
+	defer as.Close()
+	cfg := &oauth2.Config{ClientID: "c", ClientSecret: secret,
+		Endpoint: oauth2.Endpoint{TokenURL: as.URL, AuthStyle: oauth2.AuthStyleInParams}}
+	src := tokens.SourceFunc(func(ctx context.Context) (tokens.Token, error) {
+		t, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: refresh}).Token()
+		if err != nil {
+			return tokens.Token{}, fmt.Errorf("my source: %w", err)
+		}
+		return tokens.FromOAuth2Token(t), nil
+	})
+	check := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: no error", what)
+		}
+		for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%q", err)} {
+			if strings.Contains(s, secret) || strings.Contains(s, refresh) {
+				t.Fatalf("%s: error quotes the echoed secrets: %s", what, s)
+			}
+		}
+		if re, ok := errors.AsType[*oauth2.RetrieveError](err); !ok || re.ErrorCode != "invalid_grant" {
+			t.Fatalf("%s: %v does not reach the *oauth2.RetrieveError", what, err)
+		}
+		if !strings.Contains(err.Error(), "invalid_grant") || !strings.Contains(err.Error(), "400") {
+			t.Fatalf("%s: %q does not say invalid_grant (HTTP 400)", what, err)
+		}
+	}
+	_, err := src.Token(context.Background())
+	check("Token", err)
+
+	origins, err := transport.ParseOrigins("https://api.example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := transport.NewAuth(rtFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("not reached")
+	}), transport.AuthConfig{Source: src, Scope: origins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", "https://api.example.test/", nil)
+	resp, err := auth.RoundTrip(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	if _, ok := errors.AsType[*transport.AuthError](err); !ok {
+		t.Fatalf("RoundTrip = %v, want an *AuthError", err)
+	}
+	check("auth layer", err)
+}
