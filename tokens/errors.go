@@ -323,6 +323,18 @@ func (e *sourceError) RewriteErrors(rewrite func(error) error) error {
 	return &c
 }
 
+// RedactSourceError returns err, a token Source's error, with the token
+// endpoint's answer that an *oauth2.RetrieveError in its chain quotes (the
+// response body and error_description, which some servers fill with the
+// client secret or refresh token they were sent) replaced in its message
+// with what a *TokenError says of it (error code, HTTP status). errors.Is
+// and errors.As still reach err and everything it wraps. err is returned
+// as it is when its message quotes no such answer (this package's own
+// sources return a *TokenError, which never quotes it). A Cache, a
+// SourceFunc and the transport auth layer apply it to every source error;
+// a caller logging the errors of a Source of its own can apply it too.
+func RedactSourceError(err error) error { return redactSourceErr(err) }
+
 // redactSourceErr returns err, a Source's error, with the token
 // endpoint's answer that an *oauth2.RetrieveError in its chain quotes
 // taken out of its message (see sourceError); err as it is when its

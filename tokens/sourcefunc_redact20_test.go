@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -86,4 +87,88 @@ func TestSourceFuncRetrieveErrorEchoNotQuoted(t *testing.T) {
 		t.Fatalf("RoundTrip = %v, want an *AuthError", err)
 	}
 	check("auth layer", err)
+}
+
+// echoSource is a caller's own Source type (not a SourceFunc, no Cache)
+// built on x/oauth2: its error wraps x/oauth2's *oauth2.RetrieveError.
+type echoSource struct {
+	cfg     *oauth2.Config
+	refresh string
+	calls   int
+	first   tokens.Token // returned by the first call, when set
+}
+
+func (s *echoSource) Token(ctx context.Context) (tokens.Token, error) {
+	s.calls++
+	if s.calls == 1 && !s.first.IsZero() {
+		return s.first, nil
+	}
+	t, err := s.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: s.refresh}).Token()
+	if err != nil {
+		return tokens.Token{}, fmt.Errorf("my source: %w", err)
+	}
+	return tokens.FromOAuth2Token(t), nil
+}
+
+// Invalidate makes the auth layer recover from a 401 with a new token.
+func (s *echoSource) Invalidate(t tokens.Token) bool { return true }
+
+// The same leak through a caller's own Source type given to
+// transport.NewAuth without a Cache: the auth layer's *AuthError quoted the
+// echoed secrets, on the first token and on the refresh after a 401.
+// tokens.RedactSourceError, which the auth layer now applies to every
+// source error, takes them out.
+func TestCustomSourceRetrieveErrorEchoNotQuotedByAuthLayer(t *testing.T) {
+	const secret, refresh = "cs-SECRET-4711", "rt-SECRET-0815"
+	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"invalid_grant","error_description":"refresh token %s of client %s (secret %s) is revoked"}`,
+			r.PostForm.Get("refresh_token"), r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"))
+	}))
+	defer as.Close()
+	cfg := &oauth2.Config{ClientID: "c", ClientSecret: secret,
+		Endpoint: oauth2.Endpoint{TokenURL: as.URL, AuthStyle: oauth2.AuthStyleInParams}}
+	origins, err := transport.ParseOrigins("https://api.example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		first tokens.Token
+	}{
+		{"first token", tokens.Token{}},
+		{"refresh after a 401", tokens.NewToken("old", "Bearer", time.Time{})},
+	} {
+		src := &echoSource{cfg: cfg, refresh: refresh, first: tc.first}
+		auth, err := transport.NewAuth(rtFunc(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: http.StatusUnauthorized, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+		}), transport.AuthConfig{Source: src, Scope: origins})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("GET", "https://api.example.test/", nil)
+		resp, err := auth.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if want := map[bool]int{false: 1, true: 2}[!tc.first.IsZero()]; src.calls != want {
+			t.Fatalf("%s: source asked %d times, want %d", tc.name, src.calls, want)
+		}
+		if err == nil {
+			t.Fatalf("%s: no error (source asked %d times)", tc.name, src.calls)
+		}
+		if _, ok := errors.AsType[*transport.AuthError](err); !ok {
+			t.Fatalf("%s: RoundTrip = %v, want an *AuthError", tc.name, err)
+		}
+		for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%q", err)} {
+			if strings.Contains(s, secret) || strings.Contains(s, refresh) {
+				t.Fatalf("%s: error quotes the echoed secrets: %s", tc.name, s)
+			}
+		}
+		if re, ok := errors.AsType[*oauth2.RetrieveError](err); !ok || re.ErrorCode != "invalid_grant" {
+			t.Fatalf("%s: %v does not reach the *oauth2.RetrieveError", tc.name, err)
+		}
+	}
 }

@@ -385,6 +385,11 @@ func (l *credLayer) token(ctx context.Context, a *Attempt) (tokens.Token, error)
 	}
 	tok, err := l.src.Token(tctx)
 	a.clockMoved()
+	if err != nil {
+		// A source of the caller's own (no Cache, no SourceFunc) may
+		// quote the token endpoint's answer, secrets echoed in it.
+		err = tokens.RedactSourceError(err)
+	}
 	return tok, err
 }
 
@@ -424,6 +429,9 @@ func (l *credLayer) recover(ctx context.Context, r *http.Request, tok tokens.Tok
 		return resp, nil // not replayable; the next request gets a new token
 	}
 	fresh, err := l.src.Token(detached(ctx, ownAttempt(r)))
+	if err != nil {
+		err = tokens.RedactSourceError(err)
+	}
 	if errors.Is(err, tokens.ErrTokenRejected) {
 		// The source has only the rejected token (a Cache, backing off
 		// now): the server's 401 is the answer.
