@@ -13,7 +13,9 @@
 //     body is read (and buffered, up to Config.MaxBodyBytes) only when the
 //     operation describes one and Options.ExcludeRequestBody is not set,
 //     so a streamed upload to an operation without a request body is sent
-//     unread. A violation fails the call with a *ViolationError wrapping
+//     unread. A body over MaxBodyBytes cannot be validated and is a
+//     violation: Enforce does not send it unchecked. A violation fails the
+//     call with a *ViolationError wrapping
 //     transport.ErrSchemaViolation, and nothing is sent. A path with a
 //     "." or ".." segment (also as "%2E") matches no operation and is a
 //     violation even with Config.AllowUnknownRoutes: an upstream may remove

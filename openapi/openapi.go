@@ -42,13 +42,14 @@ const EventSchemaViolation = "securecall.schema.violation"
 // EventSchemaSkipped is the span event added when a body was not
 // validated: in both modes, a request or response body over MaxBodyBytes
 // (reason "body over MaxBodyBytes"; its parameters, headers, status and
-// Content-Type still were); in ReportOnly mode, a response whose body
+// Content-Type still were; a request's is a violation too, see
+// Config.MaxBodyBytes); in ReportOnly mode, a response whose body
 // failed while the layer read it, or a request whose body copy from
 // GetBody could not be had or read. Its attributes are
 // securecall.schema.direction, url.template and securecall.schema.reason.
-// The call goes on as it would without the layer: the request is sent
-// with its body; the response reaches the caller with the bytes read,
-// then the error.
+// But for a request body over MaxBodyBytes in Enforce mode, the call goes
+// on as it would without the layer: the request is sent with its body;
+// the response reaches the caller with the bytes read, then the error.
 const EventSchemaSkipped = "securecall.schema.skipped"
 
 // Mode says what a violation does.
@@ -123,10 +124,15 @@ type Config struct {
 	// request is a violation ("no matching operation").
 	AllowUnknownRoutes bool
 	// MaxBodyBytes is the largest body buffered for validation. A larger
-	// request or response body is passed through unvalidated (its
-	// parameters, headers and status still are, and a response's
-	// Content-Type). Zero means
-	// DefaultMaxBodyBytes. Bound the response size itself with
+	// request body cannot be validated, which is a violation (reason
+	// "body over MaxBodyBytes (N bytes) cannot be validated", after any
+	// other violation of the request): Enforce mode fails the call with a
+	// *ViolationError and sends nothing, so that a body padded past the
+	// limit does not go out unchecked; ReportOnly sends it, body intact.
+	// Raise MaxBodyBytes for an API with large uploads. A larger response body is passed through
+	// unvalidated (its status and headers still are, and its
+	// Content-Type). Both add the EventSchemaSkipped span event. Zero
+	// means DefaultMaxBodyBytes. Bound the response size itself with
 	// transport.NewLimits below this layer.
 	MaxBodyBytes int64
 	// OnViolation, when set, is called for every violation, in both
@@ -989,11 +995,23 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 				attribute.String("securecall.schema.direction", "request"),
 				attribute.String("url.template", name),
 				attribute.String("securecall.schema.reason", "request body copy failed"))
-		} else if verr := validateRequest(ctx, &vin, params, big); verr != nil {
-			v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: reasonOf(verr, l.opaque)}
-			if rerr := l.report(ctx, v); rerr != nil {
-				closeBody(send.Body)
-				return nil, rerr
+		} else {
+			if verr := validateRequest(ctx, &vin, params, big); verr != nil {
+				v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: reasonOf(verr, l.opaque)}
+				if rerr := l.report(ctx, v); rerr != nil {
+					closeBody(send.Body)
+					return nil, rerr
+				}
+			}
+			if big {
+				// A body the layer cannot validate is not sent as if it
+				// had been: in Enforce mode padding a body past the
+				// limit would put any body past the contract.
+				v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: l.reasonTooLargeRequest()}
+				if rerr := l.report(ctx, v); rerr != nil {
+					closeBody(send.Body)
+					return nil, rerr
+				}
 			}
 		}
 	}
@@ -1173,6 +1191,12 @@ func repeatedHeader(in *openapi3filter.ResponseValidationInput) error {
 // reasonTooLarge is EventSchemaSkipped's reason for a body not validated
 // because it is over MaxBodyBytes.
 const reasonTooLarge = "body over MaxBodyBytes"
+
+// reasonTooLargeRequest is the reason of the violation a request body over
+// MaxBodyBytes is: it is not validated, so Enforce does not send it.
+func (l *layer) reasonTooLargeRequest() string {
+	return "body over MaxBodyBytes (" + strconv.FormatInt(l.max, 10) + " bytes) cannot be validated"
+}
 
 // errTooLarge is what a lazyBody over the limit gives openapi3filter.
 var errTooLarge = errors.New("openapi: body over MaxBodyBytes")

@@ -2,6 +2,7 @@ package openapi_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -11,14 +12,16 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/securecall/securecall/openapi"
+	"github.com/securecall/securecall/transport"
 	"github.com/securecall/securecall/transport/transporttest"
 )
 
 // TestBodyOverMaxBodyBytesIsReported: a request or response body over
-// MaxBodyBytes is passed through unvalidated (its status, headers and
-// Content-Type still are), and the skipped validation is not silent: a
+// MaxBodyBytes is not validated (its status, headers and Content-Type
+// still are), and the skipped validation is not silent: a
 // securecall.schema.skipped span event names the direction and the
-// reason, in both modes.
+// reason, in both modes. A response is passed through; a request is a
+// violation, which Enforce mode does not send.
 func TestBodyOverMaxBodyBytesIsReported(t *testing.T) {
 	big := `{"name":"` + strings.Repeat("r", 64) + `"}`
 	for _, mode := range []openapi.Mode{openapi.Enforce, openapi.ReportOnly} {
@@ -56,12 +59,25 @@ func TestBodyOverMaxBodyBytesIsReported(t *testing.T) {
 				req, _ = http.NewRequestWithContext(ctx, http.MethodGet, "https://api.example.test/v1/pets", nil)
 			}
 			resp, err := rt.RoundTrip(req)
-			if err != nil {
-				t.Fatalf("mode %v %s: %v", mode, dir, err)
+			if dir == "request" {
+				// Not sent unvalidated in Enforce mode, and a violation
+				// in both (TestRequestBodyOverMaxBodyBytesIsRefusedInEnforce).
+				if (mode == openapi.Enforce) != errors.Is(err, transport.ErrSchemaViolation) {
+					t.Fatalf("mode %v %s: %v", mode, dir, err)
+				}
+				if violations != 1 {
+					t.Errorf("mode %v %s: %d violations for a body not validated, want 1", mode, dir, violations)
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("mode %v %s: %v", mode, dir, err)
+				}
+				if violations != 0 {
+					t.Errorf("mode %v %s: %d violations for a body not validated", mode, dir, violations)
+				}
 			}
-			resp.Body.Close()
-			if violations != 0 {
-				t.Errorf("mode %v %s: %d violations for a body not validated", mode, dir, violations)
+			if resp != nil {
+				resp.Body.Close()
 			}
 			span.mu.Lock()
 			attrs, ok := span.events[openapi.EventSchemaSkipped]

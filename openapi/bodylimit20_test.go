@@ -1,0 +1,88 @@
+package openapi_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/securecall/securecall/openapi"
+	"github.com/securecall/securecall/transport"
+	"github.com/securecall/securecall/transport/transporttest"
+)
+
+// TestRequestBodyOverMaxBodyBytesIsRefusedInEnforce: a request body over
+// MaxBodyBytes cannot be validated, and in Enforce mode it is not sent
+// unvalidated (a caller could otherwise put any body past the contract by
+// padding it): the call fails with a request *ViolationError saying so,
+// nothing is sent and the caller's body is closed, whether or not the
+// request has a GetBody. In ReportOnly mode the same violation is
+// reported and the request goes out with its body intact, byte for byte.
+// A body of MaxBodyBytes exactly is validated as before.
+func TestRequestBodyOverMaxBodyBytesIsRefusedInEnforce(t *testing.T) {
+	const max = 32
+	// Valid but for its size: additionalProperties false, the name long.
+	big := `{"name":"` + strings.Repeat("r", 64) + `"}`
+	fits := `{"name":"` + strings.Repeat("r", max-11) + `"}`
+	if len(fits) != max {
+		t.Fatalf("fits is %d bytes", len(fits))
+	}
+	for _, mode := range []openapi.Mode{openapi.Enforce, openapi.ReportOnly} {
+		for _, getBody := range []bool{true, false} {
+			for _, body := range []string{big, fits} {
+				next := transporttest.NewResponder(transporttest.Respond(201, `{"id":1,"name":"rex"}`, "Content-Type", "application/json"))
+				var violations []*openapi.Violation
+				rt := newLayer(t, next, openapi.Config{Mode: mode, MaxBodyBytes: max,
+					OnViolation: func(_ context.Context, v *openapi.Violation) { violations = append(violations, v) }})
+				tb := transporttest.NewTrackedBody([]byte(body))
+				req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/v1/pets", tb)
+				req.Header.Set("Content-Type", "application/json")
+				req.ContentLength = int64(len(body))
+				if getBody {
+					req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+				}
+				resp, err := rt.RoundTrip(req)
+				if resp != nil {
+					resp.Body.Close()
+				}
+				name := func() string {
+					return "mode " + map[openapi.Mode]string{openapi.Enforce: "Enforce", openapi.ReportOnly: "ReportOnly"}[mode] +
+						map[bool]string{true: ", GetBody", false: ", no GetBody"}[getBody] + ", " + map[bool]string{true: "over", false: "at"}[body == big] + " the limit"
+				}()
+				if body == fits {
+					if err != nil || len(violations) != 0 || next.Calls() != 1 {
+						t.Errorf("%s: err %v, %d violations, %d sent; want it validated and sent", name, err, len(violations), next.Calls())
+					}
+					continue
+				}
+				if len(violations) != 1 || violations[0].Direction != "request" || violations[0].Route != "/v1/pets" ||
+					!strings.Contains(violations[0].Reason, "MaxBodyBytes") {
+					t.Errorf("%s: violations %+v, want one request violation naming MaxBodyBytes", name, violations)
+				}
+				if mode == openapi.Enforce {
+					var ve *openapi.ViolationError
+					if !errors.As(err, &ve) || !errors.Is(err, transport.ErrSchemaViolation) || ve.Direction != "request" ||
+						!strings.Contains(ve.Reason, "MaxBodyBytes") {
+						t.Errorf("%s: err = %v, want a request *ViolationError naming MaxBodyBytes", name, err)
+					}
+					if next.Calls() != 0 {
+						t.Errorf("%s: %d requests sent unvalidated", name, next.Calls())
+					}
+					if !tb.Closed() {
+						t.Errorf("%s: the caller's body was not closed", name)
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+					continue
+				}
+				if reqs := next.Requests(); len(reqs) != 1 || string(reqs[0].Body) != body {
+					t.Errorf("%s: upstream got %d requests, want one with the body intact", name, len(reqs))
+				}
+			}
+		}
+	}
+}
