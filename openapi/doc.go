@@ -142,8 +142,8 @@
 //     An integer written as one (decimal digits, no fraction or
 //     exponent) is held to minimum, maximum, exclusiveMinimum,
 //     exclusiveMaximum, multipleOf and format int32 or int64 exactly, in
-//     a parameter or form body field of type integer or number (or an
-//     array of them) and at any depth of a JSON body, through allOf,
+//     a parameter or form body field (urlencoded or multipart/form-data)
+//     of type integer or number (or an array of them) and at any depth of a JSON body, through allOf,
 //     anyOf and oneOf:
 //     kin-openapi compares it as a float64, which rounds an integer past
 //     2^53 ("?limit=10000000000000001" passed a maximum of

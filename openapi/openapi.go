@@ -1961,7 +1961,8 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) (longInts bool, 
 	}
 	mt := bodyMediaType(r.Header.Get("Content-Type"))
 	form := mt == "application/x-www-form-urlencoded"
-	if !form && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+	multi := mt == "multipart/form-data"
+	if !form && !multi && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return false, nil
 	}
 	body, err := r.GetBody()
@@ -1971,6 +1972,9 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) (longInts bool, 
 	defer body.Close()
 	if form {
 		return false, formBodyFields(in, body, op.RequestBody.Value.Content.Get(mt))
+	}
+	if multi {
+		return false, multipartIntegers(in, body, op.RequestBody.Value.Content.Get(mt))
 	}
 	var root *openapi3.SchemaRef
 	if m := op.RequestBody.Value.Content.Get(r.Header.Get("Content-Type")); m != nil {
@@ -2116,6 +2120,56 @@ func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m
 	}
 	if f := formIntegers(vs, props, m.Schema); f != nil {
 		return fail(f.reason())
+	}
+	return nil
+}
+
+// multipartIntegers returns a violation for a multipart/form-data body (m
+// its media type's description) with a field of type integer or number
+// (or an array of them) holding an integer past a float64's that breaks a
+// numeric keyword exactly (formIntegers): openapi3filter reads a part as
+// it reads a urlencoded field, and compares it as a float64 ("n" of
+// 9007199254740993 passed a maximum of 9007199254740992). A part's value
+// is its content (trimmed of white space when it has a Content-Type other
+// than text/plain, which openapi3filter decodes as such); a body that
+// does not parse is left to the validator, which refuses it.
+func multipartIntegers(in *openapi3filter.RequestValidationInput, body io.Reader, m *openapi3.MediaType) error {
+	if m == nil || m.Schema == nil || m.Schema.Value == nil {
+		return nil
+	}
+	_, params, err := mime.ParseMediaType(in.Request.Header.Get("Content-Type"))
+	if err != nil || params["boundary"] == "" {
+		return nil
+	}
+	props := make(map[string][]*openapi3.SchemaRef)
+	for _, sc := range composed([]*openapi3.SchemaRef{m.Schema}) {
+		for name, p := range sc.Properties {
+			props[name] = append(props[name], p)
+		}
+	}
+	vs := make(url.Values)
+	mr := multipart.NewReader(body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		name := p.FormName()
+		if _, ok := props[name]; !ok {
+			continue
+		}
+		b, err := io.ReadAll(p)
+		if err != nil {
+			break
+		}
+		v := string(b)
+		if ct := p.Header.Get("Content-Type"); ct != "" && ct != "text/plain" {
+			v = strings.TrimSpace(v)
+		}
+		vs[name] = append(vs[name], v)
+	}
+	if f := formIntegers(vs, props, m.Schema); f != nil {
+		return &openapi3filter.RequestError{Input: in, RequestBody: in.Route.Operation.RequestBody.Value, Reason: f.reason()}
 	}
 	return nil
 }
