@@ -148,10 +148,18 @@
 //     kin-openapi compares it as a float64, which rounds an integer past
 //     2^53 ("?limit=10000000000000001" passed a maximum of
 //     10000000000000000, {"id":9223372036854775808} format int64, to an
-//     upstream that reads an int64). The bounds are kin-openapi's
-//     float64s: one the description writes that is no float64 is the
-//     float64 nearest it; a multipleOf with a fraction is the decimal
-//     written ("0.01", of which 12345678901234567 is a multiple). An
+//     upstream that reads an int64). So are the description's own
+//     integers: a minimum, maximum, exclusiveMinimum, exclusiveMaximum,
+//     multipleOf, const or enum member of Config.Spec written as an
+//     integer that no float64 holds (9007199254740993, which kin-openapi
+//     loads as 9007199254740992) is the integer written, so a minimum of
+//     9007199254740993 refuses 9007199254740992 and an enum
+//     [9007199254740993] takes 9007199254740993 only (a description
+//     given as Config.Doc keeps its float64s, and a value openapi3filter
+//     itself refuses by them, 9007199254740992 for an exclusiveMaximum
+//     of 9007199254740993, stays refused); a multipleOf with a fraction
+//     is the decimal written ("0.01", of which 12345678901234567 is a
+//     multiple). An
 //     integer of more than 400 significant digits, beyond every float64,
 //     breaks every finite bound on its side without being parsed. A
 //     number with a fraction or an exponent is compared as a float64, as

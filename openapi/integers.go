@@ -26,8 +26,10 @@ import (
 // hold an integer written as one (decimal digits, no fraction or
 // exponent) to those keywords exactly, after openapi3filter. Below 16
 // digits a float64 holds the integer exactly and they are skipped. The
-// bounds themselves are kin-openapi's float64s: a bound of the
-// description that is no float64 is the float64 nearest it. A fractional
+// bounds themselves are kin-openapi's float64s but for an integer of
+// Config.Spec that no float64 holds, which is the integer written
+// (exactNumbersOf); with Config.Doc, a bound of the description that is
+// no float64 is the float64 nearest it. A fractional
 // multipleOf is the decimal the description writes (divisor). An integer
 // of more than maxExactDigits significant digits is not parsed: it is
 // beyond every bound (hugeFailure).
@@ -95,7 +97,7 @@ func constrainsNumber(s *openapi3.Schema) bool {
 // integerFailure returns the keyword of s the integer text (longInt)
 // breaks, or "": numberFailure, or hugeFailure for one of more than
 // maxExactDigits significant digits.
-func integerFailure(s *openapi3.Schema, text string) string {
+func integerFailure(s *openapi3.Schema, text string, e *exactSchema) string {
 	neg := text[0] == '-'
 	digits := strings.TrimLeft(strings.TrimLeft(text, "+-"), "0")
 	if len(digits) > maxExactDigits {
@@ -111,7 +113,7 @@ func integerFailure(s *openapi3.Schema, text string) string {
 	if neg {
 		n.Neg(n)
 	}
-	return numberFailure(s, n)
+	return numberFailure(s, n, e)
 }
 
 // hugeFailure returns the keyword of s an integer of more than
@@ -146,10 +148,15 @@ func hugeFailure(s *openapi3.Schema, neg bool) string {
 	return ""
 }
 
-// numberFailure returns the keyword of s the integer v breaks, or "".
-func numberFailure(s *openapi3.Schema, v *big.Rat) string {
+// numberFailure returns the keyword of s the integer v breaks, or "". e
+// (nil: none) holds the integers s writes that no float64 holds
+// (exactNumbersOf), which are used instead of kin-openapi's float64s.
+func numberFailure(s *openapi3.Schema, v *big.Rat, e *exactSchema) string {
 	if s.Type != nil && !s.Type.Permits(openapi3.TypeInteger) && !s.Type.Permits(openapi3.TypeNumber) {
 		return "type"
+	}
+	if e == nil {
+		e = &exactSchema{}
 	}
 	bound := func(f float64) *big.Rat {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -157,12 +164,20 @@ func numberFailure(s *openapi3.Schema, v *big.Rat) string {
 		}
 		return new(big.Rat).SetFloat64(f)
 	}
+	// exact returns the exact integer x when the description wrote one,
+	// else the float64 f.
+	exact := func(x *big.Rat, f float64) *big.Rat {
+		if x != nil {
+			return x
+		}
+		return bound(f)
+	}
 	if eb := s.ExclusiveMin; eb.IsSet() {
 		var b *big.Rat
 		if eb.Value != nil {
-			b = bound(*eb.Value)
+			b = exact(e.exclusiveMin, *eb.Value)
 		} else if eb.Bool != nil && *eb.Bool && s.Min != nil {
-			b = bound(*s.Min)
+			b = exact(e.min, *s.Min)
 		}
 		if b != nil && v.Cmp(b) <= 0 {
 			return "exclusiveMinimum"
@@ -171,34 +186,50 @@ func numberFailure(s *openapi3.Schema, v *big.Rat) string {
 	if eb := s.ExclusiveMax; eb.IsSet() {
 		var b *big.Rat
 		if eb.Value != nil {
-			b = bound(*eb.Value)
+			b = exact(e.exclusiveMax, *eb.Value)
 		} else if eb.Bool != nil && *eb.Bool && s.Max != nil {
-			b = bound(*s.Max)
+			b = exact(e.max, *s.Max)
 		}
 		if b != nil && v.Cmp(b) >= 0 {
 			return "exclusiveMaximum"
 		}
 	}
 	if s.Min != nil {
-		if b := bound(*s.Min); b != nil && v.Cmp(b) < 0 {
+		if b := exact(e.min, *s.Min); b != nil && v.Cmp(b) < 0 {
 			return "minimum"
 		}
 	}
 	if s.Max != nil {
-		if b := bound(*s.Max); b != nil && v.Cmp(b) > 0 {
+		if b := exact(e.max, *s.Max); b != nil && v.Cmp(b) > 0 {
 			return "maximum"
 		}
 	}
 	if s.MultipleOf != nil {
-		if m := divisor(*s.MultipleOf); m != nil && m.Sign() > 0 && !new(big.Rat).Quo(v, m).IsInt() {
+		m := e.multipleOf
+		if m == nil {
+			m = divisor(*s.MultipleOf)
+		}
+		if m != nil && m.Sign() > 0 && !new(big.Rat).Quo(v, m).IsInt() {
 			return "multipleOf"
 		}
 	}
-	if len(s.Enum) > 0 && !slices.ContainsFunc(s.Enum, func(e any) bool { return sameNumber(e, v) }) {
+	inEnum := func() bool {
+		for i, m := range s.Enum {
+			if i < len(e.enum) && e.enum[i] != nil {
+				if e.enum[i].Cmp(v) == 0 {
+					return true
+				}
+			} else if sameNumber(m, v) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(s.Enum) > 0 && !inEnum() {
 		// An enum of a branch the value passes only rounded.
 		return "enum"
 	}
-	if s.Const != nil && !sameNumber(s.Const, v) {
+	if s.Const != nil && (e.constant == nil && !sameNumber(s.Const, v) || e.constant != nil && e.constant.Cmp(v) != 0) {
 		return "const"
 	}
 	if s.Type.Permits(openapi3.TypeInteger) && !s.Type.Permits(openapi3.TypeNumber) {
@@ -237,6 +268,7 @@ func divisor(f float64) *big.Rat {
 
 // intWalk holds a JSON value's walk against a schema.
 type intWalk struct {
+	exact    exactNumbers // the description's integers no float64 holds
 	patterns map[string]*regexp.Regexp
 	memo     map[walkKey]*intFailure // an object's or array's verdicts
 	checks   int                     // calls of check, for tests
@@ -288,7 +320,7 @@ func (w *intWalk) visit(s *openapi3.Schema, v any, at []string, depth int) *intF
 	switch v := v.(type) {
 	case json.Number:
 		if longInt(string(v)) && constrainsNumber(s) {
-			if k := integerFailure(s, string(v)); k != "" {
+			if k := integerFailure(s, string(v), w.exact[s]); k != "" {
 				return &intFailure{at: at, keyword: k}
 			}
 		}
@@ -345,14 +377,14 @@ func escapePointer(s string) string {
 
 // jsonIntegers returns where the JSON value buf breaks a numeric keyword
 // of root exactly (intWalk.check); nil when it does not, or is not JSON.
-func jsonIntegers(buf []byte, root *openapi3.SchemaRef) *intFailure {
+func jsonIntegers(buf []byte, root *openapi3.SchemaRef, ex exactNumbers) *intFailure {
 	dec := json.NewDecoder(bytes.NewReader(buf))
 	dec.UseNumber()
 	var v any
 	if dec.Decode(&v) != nil {
 		return nil
 	}
-	w := intWalk{patterns: make(map[string]*regexp.Regexp)}
+	w := intWalk{exact: ex, patterns: make(map[string]*regexp.Regexp)}
 	return w.check(root, v, nil, 0)
 }
 
@@ -365,7 +397,7 @@ func jsonIntegers(buf []byte, root *openapi3.SchemaRef) *intFailure {
 // 9007199254740992). An object parameter, and one described by content,
 // are left to openapi3filter. A request without a run of 16 digits where
 // a parameter is read costs a scan of those values, nothing more.
-func paramIntegers(in *openapi3filter.RequestValidationInput, ps []*openapi3.Parameter) []error {
+func paramIntegers(in *openapi3filter.RequestValidationInput, ps []*openapi3.Parameter, ex exactNumbers) []error {
 	var errs []error
 	for _, p := range ps {
 		if p.Content != nil || p.Schema == nil || p.Schema.Value == nil || p.Schema.Value.Type.Is(openapi3.TypeObject) {
@@ -429,7 +461,7 @@ func paramIntegers(in *openapi3filter.RequestValidationInput, ps []*openapi3.Par
 			for _, item := range items {
 				item = strings.TrimSpace(item)
 				if longInt(item) {
-					w := intWalk{patterns: make(map[string]*regexp.Regexp)}
+					w := intWalk{exact: ex, patterns: make(map[string]*regexp.Regexp)}
 					if f = w.check(schema, json.Number(item), nil, 0); f != nil {
 						if array {
 							f.at = []string{strconv.Itoa(i)}
@@ -485,7 +517,7 @@ func hasLongDigits(s string) bool {
 // jsonBodyIntegers returns a violation for a JSON request body
 // (jsonBodyMembers found an integer of 16 digits or more in it) that
 // breaks a numeric keyword of its schema exactly (jsonIntegers).
-func jsonBodyIntegers(in *openapi3filter.RequestValidationInput) error {
+func jsonBodyIntegers(in *openapi3filter.RequestValidationInput, ex exactNumbers) error {
 	op := in.Route.Operation
 	r := in.Request
 	m := op.RequestBody.Value.Content.Get(r.Header.Get("Content-Type"))
@@ -501,7 +533,7 @@ func jsonBodyIntegers(in *openapi3filter.RequestValidationInput) error {
 	if err != nil {
 		return nil
 	}
-	if f := jsonIntegers(buf, m.Schema); f != nil {
+	if f := jsonIntegers(buf, m.Schema, ex); f != nil {
 		return &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: f.reason()}
 	}
 	return nil
@@ -540,7 +572,7 @@ func sameNumber(e any, v *big.Rat) bool {
 // declaration is of type integer or number, or an array of them:
 // openapi3filter reads such a field as an int64 or a float64 and compares
 // it as a float64.
-func formIntegers(vs url.Values, props map[string][]*openapi3.SchemaRef, schema *openapi3.SchemaRef) *intFailure {
+func formIntegers(vs url.Values, props map[string][]*openapi3.SchemaRef, schema *openapi3.SchemaRef, ex exactNumbers) *intFailure {
 	numeric := func(r *openapi3.SchemaRef) bool {
 		return r != nil && r.Value != nil && (r.Value.Type.Is(openapi3.TypeInteger) || r.Value.Type.Is(openapi3.TypeNumber))
 	}
@@ -589,6 +621,6 @@ func formIntegers(vs url.Values, props map[string][]*openapi3.SchemaRef, schema 
 	if obj == nil {
 		return nil
 	}
-	w := intWalk{patterns: make(map[string]*regexp.Regexp)}
+	w := intWalk{exact: ex, patterns: make(map[string]*regexp.Regexp)}
 	return w.check(schema, obj, nil, 0)
 }

@@ -199,16 +199,24 @@ func (e *ViolationError) ErrorType() string { return "schema_violation" }
 // *transport.ConfigError.
 func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 	doc := cfg.Doc
+	var exact exactNumbers
 	if doc == nil {
 		if len(cfg.Spec) == 0 {
 			return nil, &transport.ConfigError{Option: "Spec", Reason: "an OpenAPI description (Spec or Doc) is required"}
 		}
 		loader := openapi3.NewLoader()
+		// Origins locate the integers no float64 holds in Spec's text
+		// (exactNumbersOf); a description without a run of 16 digits
+		// has none.
+		loader.IncludeOrigin = hasLongDigits(string(cfg.Spec))
 		d, err := loader.LoadFromData(cfg.Spec)
 		if err != nil {
 			return nil, &transport.ConfigError{Option: "Spec", Reason: "does not load", Err: err}
 		}
 		doc = d
+		if loader.IncludeOrigin {
+			exact = exactNumbersOf(d, cfg.Spec)
+		}
 	}
 	if len(cfg.Servers) > 0 {
 		d := *doc
@@ -282,6 +290,7 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 		skipReq: cfg.SkipRequests, skipResp: cfg.SkipResponses, allowUnknown: cfg.AllowUnknownRoutes,
 		max: max, onViolation: cfg.OnViolation, opts: opts,
 		opaque: doc.IsOpenAPI31OrLater(),
+		exact:  exact,
 	}, nil
 }
 
@@ -924,6 +933,7 @@ type layer struct {
 	onViolation  func(context.Context, *Violation)
 	opts         *openapi3filter.Options
 	opaque       bool // OpenAPI 3.1+: schema error reasons quote values (see detailOf)
+	exact        exactNumbers
 }
 
 func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -996,7 +1006,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 				attribute.String("url.template", name),
 				attribute.String("securecall.schema.reason", "request body copy failed"))
 		} else {
-			if verr := validateRequest(ctx, &vin, params, big); verr != nil {
+			if verr := validateRequest(ctx, &vin, params, big, l.exact); verr != nil {
 				v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: reasonOf(verr, l.opaque)}
 				if rerr := l.report(ctx, v); rerr != nil {
 					closeBody(send.Body)
@@ -1064,7 +1074,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 			attribute.String("url.template", name),
 			attribute.String("securecall.schema.reason", reasonTooLarge))
 	case verr == nil && body.buf != nil:
-		verr = jsonResponseMembers(route.Operation, resp, body.buf)
+		verr = jsonResponseMembers(route.Operation, resp, body.buf, l.exact)
 	}
 	if verr != nil {
 		v := &Violation{Direction: "response", Method: req.Method, Route: name, StatusCode: resp.StatusCode, Reason: reasonOf(verr, l.opaque)}
@@ -1639,7 +1649,7 @@ func canonicalHost(h, scheme string) string {
 // validated as it goes on the wire (canonicalHeader). big: the body is
 // over MaxBodyBytes and excluded from validation (in.Options), but for its
 // Content-Type (bigBodyContentType).
-func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string, big bool) error {
+func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string, big bool, ex exactNumbers) error {
 	if h, ok := canonicalHeader(in.Request.Header); ok {
 		r := *in.Request
 		r.Header = h
@@ -1679,7 +1689,7 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		}
 		me = append(me, err)
 	}
-	longInts, err := jsonBodyMembers(in)
+	longInts, err := jsonBodyMembers(in, ex)
 	if err != nil {
 		if !in.Options.MultiError {
 			return err
@@ -1757,14 +1767,14 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 	}
 	// Integers past a float64's: openapi3filter compares them rounded
 	// (integers.go).
-	for _, err := range paramIntegers(in, rps) {
+	for _, err := range paramIntegers(in, rps, ex) {
 		if !in.Options.MultiError {
 			return err
 		}
 		me = append(me, err)
 	}
 	if longInts {
-		if err := jsonBodyIntegers(in); err != nil {
+		if err := jsonBodyIntegers(in, ex); err != nil {
 			if !in.Options.MultiError {
 				return err
 			}
@@ -1953,7 +1963,7 @@ func objectProperty(s *openapi3.Schema, k string, ps []*openapi3.Parameter) bool
 // form body (application/x-www-form-urlencoded) is checked likewise
 // (formBodyFields). longInts reports a JSON body with an integer of 16
 // digits or more (longInt), for jsonBodyIntegers.
-func jsonBodyMembers(in *openapi3filter.RequestValidationInput) (longInts bool, err error) {
+func jsonBodyMembers(in *openapi3filter.RequestValidationInput, ex exactNumbers) (longInts bool, err error) {
 	op := in.Route.Operation
 	r := in.Request
 	if in.Options.ExcludeRequestBody || op == nil || op.RequestBody == nil || op.RequestBody.Value == nil || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
@@ -1971,10 +1981,10 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput) (longInts bool, 
 	}
 	defer body.Close()
 	if form {
-		return false, formBodyFields(in, body, op.RequestBody.Value.Content.Get(mt))
+		return false, formBodyFields(in, body, op.RequestBody.Value.Content.Get(mt), ex)
 	}
 	if multi {
-		return false, multipartIntegers(in, body, op.RequestBody.Value.Content.Get(mt))
+		return false, multipartIntegers(in, body, op.RequestBody.Value.Content.Get(mt), ex)
 	}
 	var root *openapi3.SchemaRef
 	if m := op.RequestBody.Value.Content.Get(r.Header.Get("Content-Type")); m != nil {
@@ -2018,7 +2028,7 @@ func bigBodyContentType(in *openapi3filter.RequestValidationInput) error {
 // declared one, unvalidated; an object with two members of one name; more
 // than one JSON value; an integer past a float64's that breaks a numeric
 // keyword exactly (jsonIntegers), which the validator compared rounded.
-func jsonResponseMembers(op *openapi3.Operation, resp *http.Response, buf []byte) error {
+func jsonResponseMembers(op *openapi3.Operation, resp *http.Response, buf []byte, ex exactNumbers) error {
 	if op == nil || op.Responses == nil {
 		return nil
 	}
@@ -2044,7 +2054,7 @@ func jsonResponseMembers(op *openapi3.Operation, resp *http.Response, buf []byte
 		return &openapi3filter.ResponseError{Reason: "response body: " + reason}
 	}
 	if longInts {
-		if f := jsonIntegers(buf, m.Schema); f != nil {
+		if f := jsonIntegers(buf, m.Schema, ex); f != nil {
 			return &openapi3filter.ResponseError{Reason: "response body: " + f.reason()}
 		}
 	}
@@ -2071,7 +2081,7 @@ func bodyMediaType(ct string) string {
 // with an integer field past a float64's that breaks a numeric keyword
 // exactly (formIntegers). A body that does not parse is left to the
 // validator, which refuses it.
-func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m *openapi3.MediaType) error {
+func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m *openapi3.MediaType, ex exactNumbers) error {
 	if m == nil || m.Schema == nil || m.Schema.Value == nil {
 		return nil
 	}
@@ -2118,7 +2128,7 @@ func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m
 			}
 		}
 	}
-	if f := formIntegers(vs, props, m.Schema); f != nil {
+	if f := formIntegers(vs, props, m.Schema, ex); f != nil {
 		return fail(f.reason())
 	}
 	return nil
@@ -2133,7 +2143,7 @@ func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m
 // is its content (trimmed of white space when it has a Content-Type other
 // than text/plain, which openapi3filter decodes as such); a body that
 // does not parse is left to the validator, which refuses it.
-func multipartIntegers(in *openapi3filter.RequestValidationInput, body io.Reader, m *openapi3.MediaType) error {
+func multipartIntegers(in *openapi3filter.RequestValidationInput, body io.Reader, m *openapi3.MediaType, ex exactNumbers) error {
 	if m == nil || m.Schema == nil || m.Schema.Value == nil {
 		return nil
 	}
@@ -2168,7 +2178,7 @@ func multipartIntegers(in *openapi3filter.RequestValidationInput, body io.Reader
 		}
 		vs[name] = append(vs[name], v)
 	}
-	if f := formIntegers(vs, props, m.Schema); f != nil {
+	if f := formIntegers(vs, props, m.Schema, ex); f != nil {
 		return &openapi3filter.RequestError{Input: in, RequestBody: in.Route.Operation.RequestBody.Value, Reason: f.reason()}
 	}
 	return nil

@@ -28,17 +28,17 @@ func TestParamIntegersAllocs(t *testing.T) {
 	req.Header.Set("Cookie", "session=4")
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: map[string]string{"id": "7"}, Options: &openapi3filter.Options{}}
 	in.GetQueryParams() // as validateRequest's earlier checks do
-	if errs := paramIntegers(in, ps); len(errs) != 0 {
+	if errs := paramIntegers(in, ps, nil); len(errs) != 0 {
 		t.Fatalf("paramIntegers = %v", errs)
 	}
-	if n := testing.AllocsPerRun(100, func() { paramIntegers(in, ps) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { paramIntegers(in, ps, nil) }); n != 0 {
 		t.Errorf("paramIntegers: %v allocations a request without a long integer, want 0", n)
 	}
 
 	// A header named in another case than the description's is still read.
 	req.Header.Set("X-Request-Id", "9223372036854775808")
 	ps[0].Schema = &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeInteger}, Format: "int64"}}
-	if errs := paramIntegers(in, ps); len(errs) != 1 {
+	if errs := paramIntegers(in, ps, nil); len(errs) != 1 {
 		t.Errorf("x-request-id 2^63, format int64: paramIntegers = %v, want one violation", errs)
 	}
 }
