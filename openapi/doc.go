@@ -164,7 +164,8 @@
 //     breaks every finite bound on its side without being parsed. A
 //     number with a fraction or an exponent is compared as a float64, as
 //     before.
-//     A form body (application/x-www-form-urlencoded) with a declared
+//     A form body (application/x-www-form-urlencoded, and
+//     multipart/form-data, a field in more than one part) with a declared
 //     field sent twice (but an exploded array) or named in another case
 //     is a violation, as a query parameter would be.
 //     A request body sent with two Content-Type field lines is a

@@ -1984,7 +1984,7 @@ func jsonBodyMembers(in *openapi3filter.RequestValidationInput, ex exactNumbers)
 		return false, formBodyFields(in, body, op.RequestBody.Value.Content.Get(mt), ex)
 	}
 	if multi {
-		return false, multipartIntegers(in, body, op.RequestBody.Value.Content.Get(mt), ex)
+		return false, multipartFields(in, body, op.RequestBody.Value.Content.Get(mt), ex)
 	}
 	var root *openapi3.SchemaRef
 	if m := op.RequestBody.Value.Content.Get(r.Header.Get("Content-Type")); m != nil {
@@ -2093,6 +2093,14 @@ func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m
 	if err != nil {
 		return nil
 	}
+	return formFields(in, vs, m, false, ex)
+}
+
+// formFields is formBodyFields' and multipartFields' check of the fields
+// vs of a form body (m its media type's description; multi: a
+// multipart/form-data body, whose array fields are repeated parts
+// whatever their encoding says).
+func formFields(in *openapi3filter.RequestValidationInput, vs url.Values, m *openapi3.MediaType, multi bool, ex exactNumbers) error {
 	// The fields are the properties of the schema and of those it
 	// composes (allOf, anyOf, oneOf), which the validator decodes too.
 	props := make(map[string][]*openapi3.SchemaRef)
@@ -2107,7 +2115,7 @@ func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m
 	for _, k := range slices.Sorted(maps.Keys(vs)) {
 		ps, declared := props[k]
 		exploded := true
-		if enc := m.Encoding[k]; enc != nil && enc.Explode != nil {
+		if enc := m.Encoding[k]; !multi && enc != nil && enc.Explode != nil {
 			exploded = *enc.Explode
 		}
 		array := !slices.ContainsFunc(ps, func(p *openapi3.SchemaRef) bool {
@@ -2134,16 +2142,22 @@ func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m
 	return nil
 }
 
-// multipartIntegers returns a violation for a multipart/form-data body (m
-// its media type's description) with a field of type integer or number
-// (or an array of them) holding an integer past a float64's that breaks a
-// numeric keyword exactly (formIntegers): openapi3filter reads a part as
-// it reads a urlencoded field, and compares it as a float64 ("n" of
-// 9007199254740993 passed a maximum of 9007199254740992). A part's value
-// is its content (trimmed of white space when it has a Content-Type other
-// than text/plain, which openapi3filter decodes as such); a body that
-// does not parse is left to the validator, which refuses it.
-func multipartIntegers(in *openapi3filter.RequestValidationInput, body io.Reader, m *openapi3.MediaType, ex exactNumbers) error {
+// multipartFields returns a violation for a multipart/form-data body (m
+// its media type's description) with a field its schema declares sent in
+// more than one part although not an array (openapi3filter validates the
+// first part, PHP and Rails read the last), a part named, but for case, a
+// declared field, or under another name PHP reads as one (which
+// openapi3filter skips when additionalProperties allows it, and ASP.NET
+// Core or PHP bind to the declared field), or a field of type integer or
+// number (or an array of them) holding an integer past a float64's that
+// breaks a numeric keyword exactly (formIntegers): openapi3filter reads a
+// part as it reads a urlencoded field, and compares it as a float64 ("n"
+// of 9007199254740993 passed a maximum of 9007199254740992): the rules of
+// a urlencoded body (formBodyFields). A part's value is its content
+// (trimmed of white space when it has a Content-Type other than
+// text/plain, which openapi3filter decodes as such); a body that does not
+// parse is left to the validator, which refuses it.
+func multipartFields(in *openapi3filter.RequestValidationInput, body io.Reader, m *openapi3.MediaType, ex exactNumbers) error {
 	if m == nil || m.Schema == nil || m.Schema.Value == nil {
 		return nil
 	}
@@ -2151,22 +2165,12 @@ func multipartIntegers(in *openapi3filter.RequestValidationInput, body io.Reader
 	if err != nil || params["boundary"] == "" {
 		return nil
 	}
-	props := make(map[string][]*openapi3.SchemaRef)
-	for _, sc := range composed([]*openapi3.SchemaRef{m.Schema}) {
-		for name, p := range sc.Properties {
-			props[name] = append(props[name], p)
-		}
-	}
 	vs := make(url.Values)
 	mr := multipart.NewReader(body, params["boundary"])
 	for {
 		p, err := mr.NextPart()
 		if err != nil {
 			break
-		}
-		name := p.FormName()
-		if _, ok := props[name]; !ok {
-			continue
 		}
 		b, err := io.ReadAll(p)
 		if err != nil {
@@ -2176,12 +2180,9 @@ func multipartIntegers(in *openapi3filter.RequestValidationInput, body io.Reader
 		if ct := p.Header.Get("Content-Type"); ct != "" && ct != "text/plain" {
 			v = strings.TrimSpace(v)
 		}
-		vs[name] = append(vs[name], v)
+		vs[p.FormName()] = append(vs[p.FormName()], v)
 	}
-	if f := formIntegers(vs, props, m.Schema, ex); f != nil {
-		return &openapi3filter.RequestError{Input: in, RequestBody: in.Route.Operation.RequestBody.Value, Reason: f.reason()}
-	}
-	return nil
+	return formFields(in, vs, m, true, ex)
 }
 
 // composed returns the schemas a JSON value validated against refs is
