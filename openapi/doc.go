@@ -13,7 +13,8 @@
 //     body is read (and buffered, up to Config.MaxBodyBytes) only when the
 //     operation describes one and Options.ExcludeRequestBody is not set,
 //     so a streamed upload to an operation without a request body is sent
-//     unread. A body over MaxBodyBytes cannot be validated and is a
+//     unread (a urlencoded or multipart/form-data body to such an
+//     operation is read too, for a "_method" field, see below). A body over MaxBodyBytes cannot be validated and is a
 //     violation: Enforce does not send it unchecked. A violation fails the
 //     call with a *ViolationError wrapping
 //     transport.ErrSchemaViolation, and nothing is sent. A path with a

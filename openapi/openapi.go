@@ -979,7 +979,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route, Options: l.opts}
 	send := req
 	if !l.skipReq {
-		vr, s, big, err := l.bufferRequest(req, l.validatesRequestBody(route))
+		vr, s, big, err := l.bufferRequest(req, l.validatesRequestBody(route) || l.readsFormBody(route, req))
 		if err != nil {
 			return nil, err
 		}
@@ -3251,6 +3251,21 @@ func (l *layer) report(ctx context.Context, v *Violation) error {
 // body of route: the operation describes one and bodies are not excluded.
 func (l *layer) validatesRequestBody(route *routers.Route) bool {
 	return !l.opts.ExcludeRequestBody && route.Operation != nil && route.Operation.RequestBody != nil
+}
+
+// readsFormBody reports whether req's body is read although route's
+// operation describes none: a urlencoded or multipart/form-data body,
+// whose _method field an upstream may run as the request's method
+// (methodOverride). Bodies excluded (Options.ExcludeRequestBody) are not.
+func (l *layer) readsFormBody(route *routers.Route, req *http.Request) bool {
+	if l.opts.ExcludeRequestBody || route.Operation == nil || route.Operation.RequestBody != nil || req.Body == nil || req.Body == http.NoBody {
+		return false
+	}
+	switch bodyMediaType(req.Header.Get("Content-Type")) {
+	case "application/x-www-form-urlencoded", "multipart/form-data":
+		return true
+	}
+	return false
 }
 
 // bufferRequest returns the request to validate (a clone over the
