@@ -211,7 +211,8 @@
 //     property, the caller's encoding/json reads it as "tag",
 //     unvalidated), a member name twice or more than one JSON value is a
 //     violation, and its integers are held to their bounds exactly, as a
-//     request body's.
+//     request body's; so are those of a response header of type integer
+//     or number (or an array of them), as a request's header parameter's.
 //   - The operation's path template becomes the call's route
 //     (transport.SetRoute), which the inventory, the audit log and
 //     telemetry report, when the caller gave none (the server's base path

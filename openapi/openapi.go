@@ -1076,6 +1076,9 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	case verr == nil && body.buf != nil:
 		verr = jsonResponseMembers(route.Operation, resp, body.buf, l.exact)
 	}
+	if verr == nil {
+		verr = responseHeaderIntegers(route.Operation, resp, l.exact)
+	}
 	if verr != nil {
 		v := &Violation{Direction: "response", Method: req.Method, Route: name, StatusCode: resp.StatusCode, Reason: reasonOf(verr, l.opaque)}
 		if rerr := l.report(ctx, v); rerr != nil {
@@ -1196,6 +1199,82 @@ func repeatedHeader(in *openapi3filter.ResponseValidationInput) error {
 		return nil
 	}
 	return &openapi3filter.ResponseError{Input: in, Reason: "response header " + strconv.Quote(first) + " " + reasonRepeated}
+}
+
+// responseHeaderIntegers returns a violation for a response header the
+// response listed for resp's status declares (as repeatedHeader finds
+// it) of type integer or number, or an array of them, whose value or an
+// item of it is an integer of 16 digits or more (longInt) that breaks a
+// numeric keyword of its schema exactly: openapi3filter compares it as a
+// float64 ("X-Quota: 9007199254740993" passed a maximum of
+// 9007199254740992), as it does a request's header parameter
+// (paramIntegers).
+func responseHeaderIntegers(op *openapi3.Operation, resp *http.Response, ex exactNumbers) error {
+	if op == nil || op.Responses == nil {
+		return nil
+	}
+	ref := op.Responses.Status(resp.StatusCode)
+	if ref == nil {
+		switch resp.StatusCode {
+		case http.StatusMovedPermanently, http.StatusNotModified, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+			return nil
+		}
+		ref = op.Responses.Default()
+	}
+	if ref == nil || ref.Value == nil {
+		return nil
+	}
+	long := false
+	for name := range ref.Value.Headers {
+		if slices.ContainsFunc(headerValues(resp.Header, name), hasLongDigits) {
+			long = true
+			break
+		}
+	}
+	if !long {
+		// The common case, without the allocation of sorting the names.
+		return nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(ref.Value.Headers)) {
+		h := ref.Value.Headers[name]
+		if h == nil || h.Value == nil || h.Value.Schema == nil || h.Value.Schema.Value == nil {
+			continue
+		}
+		schema := h.Value.Schema
+		array := schema.Value.Type.Is(openapi3.TypeArray)
+		if array {
+			schema = schema.Value.Items
+		}
+		if schema == nil || schema.Value == nil || !schema.Value.Type.Is(openapi3.TypeInteger) && !schema.Value.Type.Is(openapi3.TypeNumber) {
+			continue
+		}
+		vs := headerValues(resp.Header, name)
+		if !slices.ContainsFunc(vs, hasLongDigits) {
+			continue
+		}
+		var items []string
+		for _, v := range vs {
+			if array {
+				items = append(items, strings.Split(v, ",")...)
+			} else {
+				items = append(items, v)
+			}
+		}
+		for i, item := range items {
+			item = strings.TrimSpace(item)
+			if !longInt(item) {
+				continue
+			}
+			w := intWalk{exact: ex, patterns: make(map[string]*regexp.Regexp)}
+			if f := w.check(schema, json.Number(item), nil, 0); f != nil {
+				if array {
+					f.at = []string{strconv.Itoa(i)}
+				}
+				return &openapi3filter.ResponseError{Reason: "response header " + strconv.Quote(name) + ": " + f.reason()}
+			}
+		}
+	}
+	return nil
 }
 
 // reasonTooLarge is EventSchemaSkipped's reason for a body not validated
