@@ -144,7 +144,8 @@
 //     exponent) is held to minimum, maximum, exclusiveMinimum,
 //     exclusiveMaximum, multipleOf and format int32 or int64 exactly, in
 //     a parameter or form body field (urlencoded or multipart/form-data)
-//     of type integer or number (or an array of them) and at any depth of a JSON body, through allOf,
+//     of type integer or number (or an array of them, or an object
+//     parameter's property of such a type) and at any depth of a JSON body, through allOf,
 //     anyOf and oneOf:
 //     kin-openapi compares it as a float64, which rounds an integer past
 //     2^53 ("?limit=10000000000000001" passed a maximum of

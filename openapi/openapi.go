@@ -1833,11 +1833,13 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		}
 	}
 	for _, p := range own {
-		validate := validateArrayParam
+		var err error
 		if p.Schema.Value.Type.Is(openapi3.TypeObject) {
-			validate = validateObjectParam
+			err = validateObjectParam(ctx, in, p, params, ex)
+		} else {
+			err = validateArrayParam(ctx, in, p, params)
 		}
-		if err := validate(ctx, in, p, params); err != nil {
+		if err != nil {
 			if !in.Options.MultiError {
 				return err
 			}
@@ -1847,6 +1849,12 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 	// Integers past a float64's: openapi3filter compares them rounded
 	// (integers.go).
 	for _, err := range paramIntegers(in, rps, ex) {
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
+	}
+	for _, err := range objectParamIntegers(in, rps, own, ex) {
 		if !in.Options.MultiError {
 			return err
 		}
@@ -2848,7 +2856,7 @@ func validateArrayParam(ctx context.Context, in *openapi3filter.RequestValidatio
 // validateObjectParam splits the object parameter p on its style's
 // delimiters, decodes each name and value, takes each value as its
 // property's schema type and validates the object with openapi3filter.
-func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidationInput, p *openapi3.Parameter, params map[string]string) error {
+func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidationInput, p *openapi3.Parameter, params map[string]string, ex exactNumbers) error {
 	fail := func(reason string) error {
 		return &openapi3filter.RequestError{Input: in, Parameter: p, Reason: reason}
 	}
@@ -2911,6 +2919,7 @@ func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidati
 	}
 	schema := p.Schema.Value
 	obj := make(map[string]any, len(pairs))
+	var longs map[string]any // the properties of 16 digits or more (longInt), for intWalk
 	for _, kv := range pairs {
 		k, err := unescape(kv[0])
 		if err != nil {
@@ -2929,6 +2938,14 @@ func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidati
 		} else {
 			delete(obj, k)
 		}
+		if longInt(v) {
+			if longs == nil {
+				longs = make(map[string]any)
+			}
+			longs[k] = json.Number(v)
+		} else {
+			delete(longs, k)
+		}
 	}
 	// Validated as a content parameter, whose value the decoder gives as
 	// it is, so that openapi3filter applies its options to the schema.
@@ -2945,7 +2962,115 @@ func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidati
 	if errors.As(err, &re) {
 		re.Input, re.Parameter = in, p
 	}
+	if err == nil && longs != nil {
+		// openapi3filter compared the integers as float64s.
+		return objectIntegers(in, p, longs, ex)
+	}
 	return err
+}
+
+// objectIntegers returns a violation for the object parameter p whose
+// properties of 16 digits or more (longs, json.Numbers) break a numeric
+// keyword of their schemas exactly (integers.go), or nil. A property not
+// of type integer or number is left to openapi3filter: digits of a
+// string are no number.
+func objectIntegers(in *openapi3filter.RequestValidationInput, p *openapi3.Parameter, longs map[string]any, ex exactNumbers) error {
+	s := p.Schema.Value
+	for k := range longs {
+		ps := s.Properties[k]
+		if ps == nil {
+			ps = s.AdditionalProperties.Schema
+		}
+		if ps == nil || ps.Value == nil || !ps.Value.Type.Is(openapi3.TypeInteger) && !ps.Value.Type.Is(openapi3.TypeNumber) {
+			delete(longs, k)
+		}
+	}
+	w := intWalk{exact: ex, patterns: make(map[string]*regexp.Regexp)}
+	if f := w.check(p.Schema, longs, nil, 0); f != nil {
+		return &openapi3filter.RequestError{Input: in, Parameter: p, Reason: f.reason()}
+	}
+	return nil
+}
+
+// objectParamIntegers returns a violation for each object parameter of ps
+// that openapi3filter decodes itself (a deepObject or an exploded form
+// query object, a header object) with a property of 16 digits or more
+// that breaks a numeric keyword of its schema exactly: openapi3filter
+// compares it as a float64 ("?f[id]=9007199254740993" passed a maximum of
+// 9007199254740992). The object parameters validateRequest splits itself
+// (own) are validateObjectParam's.
+func objectParamIntegers(in *openapi3filter.RequestValidationInput, ps, own []*openapi3.Parameter, ex exactNumbers) []error {
+	var errs []error
+	for _, p := range ps {
+		if p.Content != nil || p.Schema == nil || p.Schema.Value == nil || !p.Schema.Value.Type.Is(openapi3.TypeObject) || slices.Contains(own, p) {
+			continue
+		}
+		switch p.In {
+		case openapi3.ParameterInQuery:
+			if in.Options.ExcludeRequestQueryParams || !hasLongDigits(in.Request.URL.RawQuery) {
+				continue
+			}
+		case openapi3.ParameterInHeader:
+			if !slices.ContainsFunc(headerValues(in.Request.Header, p.Name), hasLongDigits) {
+				continue
+			}
+		default:
+			continue
+		}
+		sm, err := p.SerializationMethod()
+		if err != nil {
+			continue
+		}
+		var longs map[string]any
+		add := func(k, v string) {
+			if longInt(v) {
+				if longs == nil {
+					longs = make(map[string]any)
+				}
+				longs[k] = json.Number(v)
+			}
+		}
+		switch p.In {
+		case openapi3.ParameterInQuery:
+			vs := in.GetQueryParams()
+			switch {
+			case sm.Style == "deepObject":
+				for k, v := range vs {
+					if prop, ok := strings.CutPrefix(k, p.Name+"["); ok && len(v) > 0 {
+						if prop, ok = strings.CutSuffix(prop, "]"); ok && !strings.ContainsAny(prop, "[]") {
+							add(prop, v[0])
+						}
+					}
+				}
+			case sm.Style == "form" && sm.Explode:
+				for k, v := range vs {
+					if len(v) > 0 && objectProperty(p.Schema.Value, k, ps) {
+						add(k, v[0])
+					}
+				}
+			}
+		case openapi3.ParameterInHeader:
+			parts := strings.Split(strings.Join(headerValues(in.Request.Header, p.Name), ","), ",")
+			if sm.Explode {
+				for _, part := range parts {
+					if k, v, ok := strings.Cut(part, "="); ok {
+						add(strings.TrimSpace(k), strings.TrimSpace(v))
+					}
+				}
+			} else {
+				for i := 0; i+1 < len(parts); i += 2 {
+					add(strings.TrimSpace(parts[i]), strings.TrimSpace(parts[i+1]))
+				}
+			}
+		}
+		if longs == nil {
+			continue
+		}
+		if err := objectIntegers(in, p, longs, ex); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // primitiveOf returns raw as a value of the first type of schema it is
