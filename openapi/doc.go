@@ -117,6 +117,12 @@
 //     turns "." and " " into "_", a "[" that no "]" follows into "_",
 //     and reads "x[...]" as the array x (a deepObject's "d[s]" excepted).
 //     A name that is a declared one exactly never is.
+//     A deepObject query parameter, a header object or a cookie object
+//     with explode false whose schema has additionalProperties false
+//     sent with a property it does not declare
+//     ("?f[color]=red&f[admin]=true", "X-F: color,red,admin,true") is a
+//     violation: openapi3filter drops the property, an upstream (Rails,
+//     PHP, qs) binds it.
 //     A method override the operation does not declare is a violation:
 //     an X-HTTP-Method-Override, X-HTTP-Method or X-Method-Override
 //     header, or a "_method" query parameter or form field (any case;

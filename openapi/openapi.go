@@ -1799,6 +1799,12 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		}
 		me = append(me, err)
 	}
+	for _, err := range objectUndeclared(in, rps) {
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
+	}
 	own := splitArrayParams(route, in.Options)
 	r := *route
 	if len(own) > 0 && route.Operation != nil {
@@ -2967,6 +2973,84 @@ func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidati
 		return objectIntegers(in, p, longs, ex)
 	}
 	return err
+}
+
+// objectUndeclared returns a violation for each object parameter of ps
+// whose schema allows no other property than it declares
+// (additionalProperties false, no patternProperties) that the request
+// sends with another one: a deepObject query parameter
+// ("?f[color]=red&f[admin]=true"), a header object (simple style,
+// "X-F: color,red,admin,true", exploded "color=red,admin=true") or a
+// cookie object with explode false ("c=color,red,admin,true"):
+// openapi3filter decodes the declared properties only and drops the
+// others, which an upstream binds (Rails, PHP, qs) as part of the object
+// the description closes. The object parameters validateRequest splits
+// itself are validated whole (validateObjectParam). The property is not
+// named in the reason: it is the caller's data.
+func objectUndeclared(in *openapi3filter.RequestValidationInput, ps []*openapi3.Parameter) []error {
+	var errs []error
+	for _, p := range ps {
+		if p.Schema == nil || p.Schema.Value == nil || p.Content != nil {
+			continue
+		}
+		s := p.Schema.Value
+		if ap := s.AdditionalProperties; ap.Has == nil || *ap.Has || ap.Schema != nil || len(s.PatternProperties) > 0 {
+			continue
+		}
+		var keys []string
+		switch {
+		case p.In == openapi3.ParameterInQuery && p.Style == "deepObject":
+			if in.Options.ExcludeRequestQueryParams || !strings.ContainsAny(in.Request.URL.RawQuery, "[%") {
+				continue
+			}
+			for k := range in.GetQueryParams() {
+				if prop, ok := strings.CutPrefix(k, p.Name+"["); ok {
+					if i := strings.IndexByte(prop, ']'); i >= 0 {
+						prop = prop[:i]
+					}
+					keys = append(keys, prop)
+				}
+			}
+		case p.In == openapi3.ParameterInHeader || p.In == openapi3.ParameterInCookie:
+			sm, err := p.SerializationMethod()
+			if err != nil {
+				continue
+			}
+			var vs []string
+			if p.In == openapi3.ParameterInHeader {
+				vs = headerValues(in.Request.Header, p.Name)
+			} else {
+				if sm.Explode {
+					// Each property is a cookie of its own.
+					continue
+				}
+				for _, c := range in.Request.CookiesNamed(p.Name) {
+					vs = append(vs, c.Value)
+				}
+			}
+			if len(vs) == 0 {
+				continue
+			}
+			parts := strings.Split(strings.Join(vs, ","), ",")
+			if sm.Explode {
+				for _, part := range parts {
+					k, _, _ := strings.Cut(part, "=")
+					keys = append(keys, strings.TrimSpace(k))
+				}
+			} else {
+				for i := 0; i < len(parts); i += 2 {
+					keys = append(keys, strings.TrimSpace(parts[i]))
+				}
+			}
+		}
+		for _, k := range keys {
+			if s.Properties[k] == nil {
+				errs = append(errs, &openapi3filter.RequestError{Input: in, Parameter: p, Reason: "a property the schema does not declare (additionalProperties is false)"})
+				break
+			}
+		}
+	}
+	return errs
 }
 
 // objectIntegers returns a violation for the object parameter p whose
