@@ -86,3 +86,71 @@ func TestRequestBodyOverMaxBodyBytesIsRefusedInEnforce(t *testing.T) {
 		}
 	}
 }
+
+// uploadSpec has upload operations whose body the layer has nothing to
+// check beyond its media type: no schema, or a binary string.
+const uploadSpec = `
+openapi: 3.0.3
+info: {title: upload, version: "1"}
+servers: [{url: "https://api.example.test/v1"}]
+paths:
+  /blob:
+    put:
+      requestBody:
+        content:
+          application/octet-stream: {}
+      responses: {"200": {description: ok}}
+  /file:
+    put:
+      requestBody:
+        content:
+          application/octet-stream:
+            schema: {type: string, format: binary}
+      responses: {"200": {description: ok}}
+  /short:
+    put:
+      requestBody:
+        content:
+          text/plain:
+            schema: {type: string, maxLength: 16}
+      responses: {"200": {description: ok}}
+`
+
+// TestUploadOverMaxBodyBytesWithNothingToCheckIsSent: a body over
+// MaxBodyBytes whose media type has no schema, or a string schema that
+// constrains nothing (a binary upload), has nothing the layer would
+// check: it is sent in Enforce mode, intact, with no violation. One whose
+// schema constrains it (a maxLength) is refused.
+func TestUploadOverMaxBodyBytesWithNothingToCheckIsSent(t *testing.T) {
+	const max = 32
+	big := strings.Repeat("\x00\xff", 64)
+	for path, refused := range map[string]bool{"/blob": false, "/file": false, "/short": true} {
+		next := transporttest.NewResponder(transporttest.Respond(200, ""))
+		var violations int
+		rt := newLayer(t, next, openapi.Config{Spec: []byte(uploadSpec), MaxBodyBytes: max,
+			OnViolation: func(context.Context, *openapi.Violation) { violations++ }})
+		req, _ := http.NewRequest(http.MethodPut, "https://api.example.test/v1"+path, io.NopCloser(strings.NewReader(big)))
+		ct := "application/octet-stream"
+		if path == "/short" {
+			ct = "text/plain"
+		}
+		req.Header.Set("Content-Type", ct)
+		resp, err := rt.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if refused {
+			if !errors.Is(err, transport.ErrSchemaViolation) || next.Calls() != 0 {
+				t.Errorf("%s: err %v, %d sent; want it refused", path, err, next.Calls())
+			}
+			continue
+		}
+		if err != nil || violations != 0 {
+			t.Errorf("%s: err %v, %d violations; want it sent", path, err, violations)
+			continue
+		}
+		if reqs := next.Requests(); len(reqs) != 1 || string(reqs[0].Body) != big {
+			t.Errorf("%s: upstream got %d requests, want one with the body intact", path, len(reqs))
+		}
+	}
+}

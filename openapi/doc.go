@@ -14,9 +14,10 @@
 //     operation describes one and Options.ExcludeRequestBody is not set,
 //     so a streamed upload to an operation without a request body is sent
 //     unread (a urlencoded or multipart/form-data body to such an
-//     operation is read too, for a "_method" field, see below). A body over MaxBodyBytes cannot be validated and is a
-//     violation: Enforce does not send it unchecked. A violation fails the
-//     call with a *ViolationError wrapping
+//     operation is read too, for a "_method" field, see below). A body
+//     over MaxBodyBytes cannot be validated and is a violation (but for a
+//     binary upload, see Config.MaxBodyBytes): Enforce does not send it
+//     unchecked. A violation fails the call with a *ViolationError wrapping
 //     transport.ErrSchemaViolation, and nothing is sent. A path with a
 //     "." or ".." segment (also as "%2E") matches no operation and is a
 //     violation even with Config.AllowUnknownRoutes: an upstream may remove

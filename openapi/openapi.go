@@ -129,7 +129,12 @@ type Config struct {
 	// other violation of the request): Enforce mode fails the call with a
 	// *ViolationError and sends nothing, so that a body padded past the
 	// limit does not go out unchecked; ReportOnly sends it, body intact.
-	// Raise MaxBodyBytes for an API with large uploads. A larger response body is passed through
+	// A body there is nothing to check of but its media type is sent in
+	// both modes: one whose media type the operation describes without a
+	// schema, or with a string schema with no maxLength, pattern, enum,
+	// const or composition (a binary upload). A larger form body
+	// (urlencoded, multipart) always is a violation. Raise MaxBodyBytes for
+	// an API with large uploads of other kinds. A larger response body is passed through
 	// unvalidated (its status and headers still are, and its
 	// Content-Type). Both add the EventSchemaSkipped span event. Zero
 	// means DefaultMaxBodyBytes. Bound the response size itself with
@@ -1013,7 +1018,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 					return nil, rerr
 				}
 			}
-			if big {
+			if big && bodyConstrained(route.Operation, vr.Header.Get("Content-Type")) {
 				// A body the layer cannot validate is not sent as if it
 				// had been: in Enforce mode padding a body past the
 				// limit would put any body past the contract.
@@ -1280,6 +1285,33 @@ func responseHeaderIntegers(op *openapi3.Operation, resp *http.Response, ex exac
 // reasonTooLarge is EventSchemaSkipped's reason for a body not validated
 // because it is over MaxBodyBytes.
 const reasonTooLarge = "body over MaxBodyBytes"
+
+// bodyConstrained reports whether a request body of Content-Type ct to op
+// has something the layer would check of a body over MaxBodyBytes: a
+// urlencoded or multipart/form-data body always (its "_method" field,
+// methodOverride), another
+// one when op's media type for it has a schema, but for a string schema
+// with no maxLength, pattern, enum, const or composition (a binary
+// upload, which openapi3filter checks no further). A media type op does
+// not describe is a violation of its own (bigBodyContentType).
+func bodyConstrained(op *openapi3.Operation, ct string) bool {
+	switch bodyMediaType(ct) {
+	case "application/x-www-form-urlencoded", "multipart/form-data":
+		return true
+	}
+	if op == nil || op.RequestBody == nil || op.RequestBody.Value == nil {
+		return false
+	}
+	m := op.RequestBody.Value.Content.Get(ct)
+	if m == nil || m.Schema == nil || m.Schema.Value == nil {
+		return false
+	}
+	s := m.Schema.Value
+	free := s.Type != nil && len(s.Type.Slice()) == 1 && s.Type.Is(openapi3.TypeString) &&
+		s.MaxLength == nil && s.Pattern == "" && len(s.Enum) == 0 && s.Const == nil &&
+		len(s.AllOf) == 0 && len(s.AnyOf) == 0 && len(s.OneOf) == 0 && s.Not == nil
+	return !free
+}
 
 // reasonTooLargeRequest is the reason of the violation a request body over
 // MaxBodyBytes is: it is not validated, so Enforce does not send it.

@@ -2,11 +2,16 @@ package openapi_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/securecall/securecall/openapi"
+	"github.com/securecall/securecall/transport"
+	"github.com/securecall/securecall/transport/transporttest"
 )
 
 // overrideNoBodySpec has a POST that describes no request body (an action
@@ -66,4 +71,22 @@ func TestMethodOverrideInBodyOfOperationWithoutBody(t *testing.T) {
 		"multipart|food=kibble":      false,
 		"octet|_method=DELETE":       false,
 	})
+}
+
+// TestMethodOverrideInBodyOverMaxBodyBytes: a form body over MaxBodyBytes
+// to an operation that describes none cannot be checked for a _method
+// field past the limit: Enforce mode does not send it.
+func TestMethodOverrideInBodyOverMaxBodyBytes(t *testing.T) {
+	next := transporttest.NewResponder(transporttest.Respond(200, ""))
+	rt := newLayer(t, next, openapi.Config{Spec: []byte(overrideNoBodySpec), MaxBodyBytes: 32})
+	body := "food=" + strings.Repeat("k", 64) + "&_method=DELETE"
+	req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/v1/pets/1/feed", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := rt.RoundTrip(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	if !errors.Is(err, transport.ErrSchemaViolation) || next.Calls() != 0 {
+		t.Errorf("err %v, %d sent; want it refused", err, next.Calls())
+	}
 }
