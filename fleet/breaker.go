@@ -16,11 +16,13 @@ type BreakerOptions struct {
 	// Prefix starts every key: Prefix + "breaker:" + host. Zero:
 	// DefaultPrefix.
 	Prefix string
-	// Timeout bounds each Redis call. Zero: DefaultTimeout.
+	// Timeout bounds each Redis call. Zero: DefaultTimeout;
+	// under a millisecond (no Redis call finishes in it): a *ConfigError.
 	Timeout time.Duration
 	// ProbeInterval: once a call has failed, Redis is marked down and
 	// only one call per interval tries it again. Zero:
-	// DefaultProbeInterval.
+	// DefaultProbeInterval. Under a millisecond
+	// (every call of an outage would wait out the Timeout): a *ConfigError.
 	ProbeInterval time.Duration
 	// RefreshInterval is how long a host's open state is served from the
 	// local cache before it is read from Redis again (in the background):

@@ -16,10 +16,12 @@ import (
 type Options struct {
 	// Prefix starts every key. Zero: DefaultPrefix.
 	Prefix string
-	// Timeout bounds each Redis call. Zero: DefaultTimeout.
+	// Timeout bounds each Redis call. Zero: DefaultTimeout;
+	// under a millisecond (no Redis call finishes in it): a *ConfigError.
 	Timeout time.Duration
 	// ProbeInterval: how often a store that marked Redis down tries it
-	// again. Zero: DefaultProbeInterval.
+	// again. Zero: DefaultProbeInterval. Under a millisecond
+	// (every call of an outage would wait out the Timeout): a *ConfigError.
 	ProbeInterval time.Duration
 	// MeterProvider creates the stores' instruments. Nil: the global
 	// provider.
@@ -61,16 +63,33 @@ type Fleet struct {
 // "client" too (see NewQuota). Bad options are a *ConfigError naming the field (Cooldown.X,
 // Breaker.X, Quota.X for a store's own).
 func New(rdb redis.UniversalClient, opts Options) (*Fleet, error) {
-	switch {
-	case opts.Timeout < 0:
-		return nil, configError("Timeout", "must not be negative")
-	case opts.ProbeInterval < 0:
-		return nil, configError("ProbeInterval", "must not be negative")
+	if err := checkTimes(opts.Timeout, opts.ProbeInterval); err != nil {
+		return nil, err
 	}
 	cool := opts.Cooldown
 	fill(&cool.Prefix, &cool.Timeout, &cool.ProbeInterval, &cool.MeterProvider, opts)
 	br := opts.Breaker
 	fill(&br.Prefix, &br.Timeout, &br.ProbeInterval, &br.MeterProvider, opts)
+	// Every store's times first, before a client check of another store
+	// that their own fault would then hide.
+	if err := checkTimes(cool.Timeout, cool.ProbeInterval); err != nil {
+		return nil, prefixed(err, "Cooldown.")
+	}
+	if err := checkTimes(br.Timeout, br.ProbeInterval); err != nil {
+		return nil, prefixed(err, "Breaker.")
+	}
+	if q := opts.Quota; q != nil {
+		to, pi := q.Timeout, q.ProbeInterval
+		if to == 0 {
+			to = opts.Timeout
+		}
+		if pi == 0 {
+			pi = opts.ProbeInterval
+		}
+		if err := checkTimes(to, pi); err != nil {
+			return nil, prefixed(err, "Quota.")
+		}
+	}
 	f := &Fleet{}
 	var err error
 	if f.cooldowns, err = NewCooldownStore(rdb, cool); err != nil {

@@ -127,12 +127,10 @@ type health struct {
 }
 
 func newHealth(store string, policy Policy, timeout, probe time.Duration, mp metric.MeterProvider) (*health, error) {
-	switch {
-	case timeout < 0:
-		return nil, configError("Timeout", "must not be negative")
-	case probe < 0:
-		return nil, configError("ProbeInterval", "must not be negative")
-	case policy > FallBackLocal:
+	if err := checkTimes(timeout, probe); err != nil {
+		return nil, err
+	}
+	if policy > FallBackLocal {
 		return nil, configError("Policy", "unknown policy")
 	}
 	if timeout == 0 {
@@ -165,6 +163,32 @@ func newHealth(store string, policy Policy, timeout, probe time.Duration, mp met
 	h.attrs = metric.WithAttributeSet(attribute.NewSet(StoreKey.String(store)))
 	h.eventAttr = []attribute.KeyValue{StoreKey.String(store), PolicyKey.String(policy.String())}
 	return h, nil
+}
+
+// minStoreTime is the shortest Timeout and ProbeInterval a store takes.
+// No Redis round trip finishes in less (a Timeout of 1 µs is a unit left
+// out): every call would time out and mark Redis down, the nonce store
+// refusing every request and the others falling back to local state for
+// good; and a shorter ProbeInterval would let every call of an outage wait
+// out the Timeout, which the probe interval is there to prevent.
+const minStoreTime = time.Millisecond
+
+// checkTimes checks a store's Timeout and ProbeInterval (zero: the
+// default): negative or under minStoreTime is a *ConfigError naming the
+// field.
+func checkTimes(timeout, probe time.Duration) error {
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"Timeout", timeout}, {"ProbeInterval", probe}} {
+		switch {
+		case d.v < 0:
+			return configError(d.field, "must not be negative")
+		case d.v > 0 && d.v < minStoreTime:
+			return configError(d.field, fmt.Sprintf("%v is under a millisecond, in which no Redis call finishes (a unit left out?): at least %v, or zero for the default", d.v, minStoreTime))
+		}
+	}
+	return nil
 }
 
 // try reports whether the caller may call Redis now: always while it is

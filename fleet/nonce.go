@@ -31,10 +31,12 @@ type NonceOptions struct {
 	// cannot pick a Redis Cluster hash tag or make a long key.
 	Prefix string
 	// Timeout bounds each Redis call (it is also cut short by the
-	// request's context). Zero: DefaultTimeout.
+	// request's context). Zero: DefaultTimeout;
+	// under a millisecond (no Redis call finishes in it): a *ConfigError.
 	Timeout time.Duration
 	// ProbeInterval: once a call has failed, Redis is marked down and only
-	// one call per interval tries it again. Zero: DefaultProbeInterval.
+	// one call per interval tries it again. Zero: DefaultProbeInterval. Under a millisecond
+	// (every call of an outage would wait out the Timeout): a *ConfigError.
 	ProbeInterval time.Duration
 	// Policy while Redis is unavailable. PolicyDefault means FailClosed:
 	// every Claim fails with ErrUnavailable and the verifier rejects the

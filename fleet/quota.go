@@ -99,12 +99,14 @@ type QuotaOptions struct {
 	// "/", so no host shares a Key's quota by its name); redis_rate adds
 	// "rate:". Zero: DefaultPrefix.
 	Prefix string
-	// Timeout bounds each Redis call. Zero: DefaultTimeout.
+	// Timeout bounds each Redis call. Zero: DefaultTimeout;
+	// under a millisecond (no Redis call finishes in it): a *ConfigError.
 	Timeout time.Duration
 	// ProbeInterval: once a call has failed, Redis is marked down and only
 	// one lease per interval tries it again (a quota whose key holds a
 	// value the script cannot read leaves Redis up, and only that quota
-	// waits the interval). Zero: DefaultProbeInterval.
+	// waits the interval). Zero: DefaultProbeInterval. Under a millisecond
+	// (every call of an outage would wait out the Timeout): a *ConfigError.
 	ProbeInterval time.Duration
 	// Policy while Redis is unavailable (leased tokens still valid are
 	// used first under both). PolicyDefault means FallBackLocal: each
