@@ -128,7 +128,11 @@ type QuotaOptions struct {
 	// and used in it). A lease aims to cover LeaseTTL / 2 of the replica's
 	// recent demand. Zero: DefaultLeaseTTL; at least a millisecond. An
 	// expiry past the largest time the clock holds saturates (a LeaseTTL
-	// near the largest Duration: leased tokens never expire).
+	// near the largest Duration: leased tokens never expire). A lease
+	// that comes back LeaseTTL or more after it was asked for has no
+	// usable token: it counts as a failed call (context.DeadlineExceeded;
+	// Redis marked down, the Policy applied), so keep LeaseTTL well above
+	// Redis's round trip when Timeout is longer than LeaseTTL.
 	LeaseTTL time.Duration
 	// MinBatch is the fewest tokens a lease asks for. More than 1 saves
 	// Redis calls at low rates but drops unused tokens when a replica's
@@ -183,7 +187,9 @@ type QuotaOptions struct {
 // Every Redis call is bounded by Timeout and runs apart from the callers'
 // contexts (one caller giving up does not spoil a lease others wait on);
 // each caller waits for it at most until its own context is done. A failed
-// or timed-out call marks Redis down: leased tokens still valid are used,
+// or timed-out call, or a lease that came back LeaseTTL or more after it
+// was asked for (its tokens expired on arrival: Redis too slow to be used,
+// reported as context.DeadlineExceeded), marks Redis down: leased tokens still valid are used,
 // then the Policy applies until a probe (one lease per ProbeInterval)
 // succeeds, and leasing resumes:
 //
@@ -516,7 +522,7 @@ func (q *Quota) leaseAhead(st *quotaState, now time.Time) {
 	}
 	f := &flight{done: make(chan struct{}), ahead: true}
 	st.flight = f
-	go q.lease(st, f, st.want(q), now)
+	go q.lease(st, f, st.want(q))
 }
 
 // slow runs when the lease is empty or expired: it starts a lease (one
@@ -561,7 +567,7 @@ func (q *Quota) slow(ctx context.Context, st *quotaState) (time.Duration, error)
 			st.flight = f
 			// At least one token for every caller waiting.
 			want := min(max(st.want(q), int(st.waiting.Load())), st.capBatch)
-			go q.lease(st, f, want, now)
+			go q.lease(st, f, want)
 		}
 		st.mu.Unlock()
 		select {
@@ -598,7 +604,16 @@ func (st *quotaState) want(q *Quota) int {
 // lease asks Redis for want tokens and records the answer in st. It runs
 // in its own goroutine, bounded by the Timeout, so that no caller's
 // cancellation spoils the lease the others wait for.
-func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
+//
+// The lease's tokens are usable for LeaseTTL from just before the call
+// (no later than Redis's grant). A lease that comes back after that has
+// none usable: Redis answered too late to be used, which counts as a
+// failed call (context.DeadlineExceeded), Redis marked down and the Policy
+// applied until a probe lease comes back in time. Otherwise a Redis slower
+// than LeaseTTL (within a longer Timeout) would be asked again and again,
+// each lease consuming the fleet's quota and granting nothing.
+func (q *Quota) lease(st *quotaState, f *flight, want int) {
+	start := q.h.clk.Now()
 	ctx, cancel := q.h.ctx(context.Background())
 	res, err := q.allowed(ctx, st, want)
 	if err != nil {
@@ -610,6 +625,14 @@ func (q *Quota) lease(st *quotaState, f *flight, want int, start time.Time) {
 	defer st.mu.Unlock()
 	defer close(f.done)
 	st.flight = nil
+	if s, n := q.h.clk.Mono(start), q.h.clk.Mono(now); err == nil && q.ttl < math.MaxInt64-s && n >= s+q.ttl {
+		g := int64(max(res.Allowed, 0))
+		st.leases++
+		st.leased += g
+		st.expired += g
+		err = fmt.Errorf("fleet: the lease came back %v after it was asked for, later than LeaseTTL (%v): its %d tokens expired unused: %w",
+			time.Duration(n-s), time.Duration(q.ttl), g, context.DeadlineExceeded)
+	}
 	if err != nil {
 		f.err = err
 		if keyFault(err) {
