@@ -51,7 +51,8 @@ type NonceOptions struct {
 	// to that much apart, for as much more Redis memory (5 s on the 90 s
 	// a signature made now is kept under a default Verifier, MaxAge +
 	// ClockSkew: about 6 %). Zero: DefaultNonceClockMargin; negative:
-	// none.
+	// none; under a millisecond (Redis's resolution: it would be
+	// dropped), a *ConfigError. It is rounded up to whole milliseconds.
 	ClockMargin time.Duration
 	// MaxRetention bounds how far ahead of the claim's now a nonce is
 	// held: a Claim whose until is later than now + MaxRetention is
@@ -154,6 +155,11 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 	}
 	if opts.MaxRetention < 0 {
 		return nil, configError("MaxRetention", "must not be negative")
+	}
+	if opts.ClockMargin > 0 && opts.ClockMargin < time.Millisecond {
+		// Redis keeps a key's life in whole milliseconds: such a margin
+		// would be dropped whole.
+		return nil, configError("ClockMargin", fmt.Sprintf("%v is under a millisecond, Redis's resolution, and would be dropped (a unit left out?): at least 1ms, zero for the default (%v), or negative for none", opts.ClockMargin, DefaultNonceClockMargin))
 	}
 	if opts.MaxRetention == 0 {
 		opts.MaxRetention = signer.DefaultNonceMaxRetention
@@ -281,7 +287,9 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 }
 
 // nonceTTL is the life of a nonce key whose window has left to run: until
-// its end inclusive, in whole milliseconds rounded up, and margin longer;
+// its end inclusive, in whole milliseconds rounded up, and margin longer,
+// rounded up to whole milliseconds too (go-redis sends PX as the Duration
+// truncated to milliseconds, which would drop a fraction of the margin);
 // at least 1 ms, so a nonce already outside its window is still checked.
 // The sum saturates below math.MaxInt64 (whole milliseconds: Redis's PX):
 // a window as long as a time.Duration holds (the verifier allows one) must
@@ -295,6 +303,9 @@ func nonceTTL(left, margin time.Duration) time.Duration {
 	}
 	if margin > most-ttl {
 		return most
+	}
+	if f := margin % time.Millisecond; f != 0 {
+		margin += time.Millisecond - f // margin < most-ttl, both whole ms
 	}
 	return ttl + margin
 }
