@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/securecall/securecall/internal/hookpanic"
 	"github.com/securecall/securecall/internal/hops"
 	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/internal/stackhook"
@@ -60,9 +62,12 @@ type AuditConfig struct {
 	// OnError is called, on the call's goroutine, when the logger's
 	// handler fails to write a record (its Handle returns an error: a
 	// full disk, a closed file or pipe), which slog.Logger would drop
-	// without a trace. The error names the audit log and wraps the
-	// handler's; it quotes nothing of the record. The call goes on
-	// unchanged. nil: the error goes to OTel's error handler
+	// without a trace, or when the handler panics (its Enabled or Handle:
+	// a bug in it), the panic being recovered. The error names the audit
+	// log and wraps the handler's, or names the panic value's type; it
+	// quotes nothing of the record. The call goes on unchanged, with its
+	// response. A panic in OnError itself is recovered and logged on
+	// slog's default logger. nil: the error goes to OTel's error handler
 	// (otel.Handle, which logs to stderr unless otel.SetErrorHandler
 	// set another).
 	OnError func(error)
@@ -101,8 +106,9 @@ type AuditConfig struct {
 // value), and the panic goes on. A next transport that returns neither a
 // response nor an error fails the call with an error, recorded and
 // returned, as net/http's Client does. A record the logger's handler fails to
-// write is reported to AuditConfig.OnError (otel.Handle without one),
-// never dropped silently. The handler gets the call's context (its
+// write, or that panics writing, is reported to AuditConfig.OnError
+// (otel.Handle without one), never dropped silently, and the call goes
+// on. The handler gets the call's context (its
 // values: the trace) without its cancellation, so that the record of a
 // call canceled or timed out is written by a handler that honours its
 // context too. When the logger is not enabled for
@@ -153,7 +159,7 @@ type auditLayer struct {
 
 func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	if !a.log.Enabled(ctx, a.level) {
+	if !a.enabled(ctx) {
 		resp, err := a.next.RoundTrip(req)
 		if resp == nil && err == nil {
 			err = errNoNextResponse
@@ -244,7 +250,7 @@ func init() {
 // (hop: its caller tells, as req.Response does not).
 func (a *auditLayer) refused(req *http.Request, err error, hop bool) {
 	ctx := req.Context()
-	if !a.log.Enabled(ctx, a.level) {
+	if !a.enabled(ctx) {
 		return
 	}
 	var rec callRecord
@@ -300,20 +306,62 @@ func (a *auditLayer) logAttrs(ctx context.Context, attrs []slog.Attr) {
 		// slog bridge over a SimpleProcessor) would fail the write on.
 		ctx = context.WithoutCancel(ctx)
 	}
-	if !a.log.Enabled(ctx, a.level) {
+	if !a.enabled(ctx) {
 		return
 	}
 	var pcs [1]uintptr
 	runtime.Callers(2, pcs[:]) // write, where LogAttrs's record pointed (AddSource)
 	r := slog.NewRecord(time.Now(), a.level, a.msg, pcs[0])
 	r.AddAttrs(attrs...)
-	if err := a.log.Handler().Handle(ctx, r); err != nil {
-		err = &auditWriteError{err: err}
-		if a.onError != nil {
-			a.onError(err)
-		} else {
-			otel.Handle(err)
+	if err := a.handle(ctx, r); err != nil {
+		a.report(err)
+	}
+}
+
+// enabled is a.log.Enabled. The handler is the caller's code, run on the
+// call's goroutine: a panic in it (a bug) would unwind through RoundTrip,
+// before the call (leaving the request body unclosed) or after it (losing
+// the response, its body and connection). The audit log is a side
+// channel: the panic is recovered and reported as a record not written
+// (report), and the call goes on unrecorded.
+func (a *auditLayer) enabled(ctx context.Context) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			ok = false
+			a.report(handlerPanic(v))
 		}
+	}()
+	return a.log.Enabled(ctx, a.level)
+}
+
+// handle is the handler's Handle, a panic in it returned as an error
+// (enabled says why).
+func (a *auditLayer) handle(ctx context.Context, r slog.Record) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = handlerPanic(v)
+		}
+	}()
+	return a.log.Handler().Handle(ctx, r)
+}
+
+// handlerPanic is the error of a handler's panic, named by its value's
+// type only: its text may quote the record.
+func handlerPanic(v any) error {
+	return fmt.Errorf("the handler panicked (%T)", v)
+}
+
+// report reports err, the handler's failure to write a record, to
+// AuditConfig.OnError, or otel.Handle without one. A panic in either (a
+// bug in the caller's function) is recovered and logged (hookpanic), as
+// the call goes on whatever the report.
+func (a *auditLayer) report(err error) {
+	defer hookpanic.Recover("transport: AuditConfig.OnError")
+	err = &auditWriteError{err: err}
+	if a.onError != nil {
+		a.onError(err)
+	} else {
+		otel.Handle(err)
 	}
 }
 
