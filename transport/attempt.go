@@ -768,7 +768,9 @@ func callScopeFrom(ctx context.Context) *callScope {
 // foreign layers to the http.RoundTripper contract for the layers outside:
 // neither a response nor an error becomes an error (and the request's
 // body is closed, as on any error), a response returned with an error is
-// closed, and a response without a body gets http.NoBody.
+// closed, and a response without a body gets http.NoBody. A foreign layer
+// that panics (or calls runtime.Goexit) has the request's body closed, as
+// RoundTrip must on every path, and its panic goes on unchanged.
 func NewCallLayerBoundary(next http.RoundTripper) http.RoundTripper {
 	return &callLayerBoundary{next: orDefault(next)}
 }
@@ -779,7 +781,17 @@ func (b *callLayerBoundary) RoundTrip(req *http.Request) (*http.Response, error)
 	if cs := ownedScope(req); cs != nil {
 		cs.owns = false
 	}
+	body, returned := req.Body, false
+	defer func() {
+		if !returned && body != nil && body != http.NoBody {
+			// A panic below (a bug in a foreign layer): the panic goes
+			// on, but the body, which the caller may write through a
+			// pipe, is closed first, as RoundTrip must on every path.
+			_ = body.Close()
+		}
+	}()
 	resp, err := b.next.RoundTrip(req)
+	returned = true
 	// The layers outside rely on the http.RoundTripper contract, which a
 	// foreign layer may break: exactly one of a response and an error.
 	switch {
