@@ -36,7 +36,10 @@ type SharedQuota interface {
 	// ErrRateLimited: the request is then not retried; any other error is
 	// taken for the quota's failure, not the host's, and the request may
 	// be retried, whatever its method, as never sent; neither counts
-	// against the host's breaker). It must honour ctx's deadline.
+	// against the host's breaker). It must honour ctx's deadline. Once ctx
+	// has ended, an error matching ctx.Err() or context.Cause(ctx) ends
+	// the request's wait (the caller's cancellation or deadline, with the
+	// context's cause), not the quota's failure.
 	TakeQuota(ctx context.Context, host string) (retryIn time.Duration, err error)
 }
 

@@ -914,8 +914,15 @@ func (l *throttleLayer) takeQuota(ctx context.Context, a *Attempt, h *throttleHo
 			a.clockMoved() // the quota may have waited for its store
 		}
 		if err != nil {
-			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-				return &throttleWaitEnded{err}
+			if cerr := ctx.Err(); cerr != nil {
+				// The quota's wait for its store, ended by the context: it
+				// may return ctx.Err() or context.Cause(ctx). Either is
+				// the caller's cancellation or deadline, not a quota that
+				// failed, and ends with the cause, as every other wait
+				// does.
+				if cause := context.Cause(ctx); errors.Is(err, cerr) || errors.Is(err, cause) {
+					return &throttleWaitEnded{cause}
+				}
 			}
 			AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(0), ThrottleReasonKey.String(ThrottleQuota))
 			return &quotaError{host: h.host, err: err}
