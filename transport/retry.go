@@ -479,7 +479,8 @@ func Attempts(resp *http.Response) int {
 //     as one).
 //   - The wait before a retry is the larger of cfg.Backoff and the wait
 //     the server asked for (Retry-After in delta-seconds or any HTTP-date
-//     format; a RateLimit item with r=0 and its t), the latter with jitter.
+//     format, a date read against the response's Date field when valid; a
+//     RateLimit item with r=0 and its t), the latter with jitter.
 //     A 429, a 503 with Retry-After, or RateLimit r=0 also starts a
 //     cooldown for the host that every call honours before each attempt.
 //     A server wait above cfg.MaxRetryAfter stops the call with the

@@ -28,8 +28,10 @@ const maxDelaySeconds = math.MaxInt64 / int64(time.Second)
 // non-negative integer) or an HTTP-date in any of the three formats RFC
 // 9110 requires recipients to accept (IMF-fixdate, RFC 850, asctime; see
 // http.ParseTime). A date is turned into the delay from now; a date in the
-// past gives 0. ok is false for an empty or malformed value. A delay too
-// large for a time.Duration is clamped to the largest one.
+// past gives 0. ServerWait passes the response's Date field as now when it
+// has a valid one, so that the local clock's skew plays no part. ok is
+// false for an empty or malformed value. A delay too large for a
+// time.Duration is clamped to the largest one.
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -238,7 +240,11 @@ const (
 // sending again, read from resp's header as of now:
 //
 //   - Retry-After, when present and valid, on any response (it takes
-//     precedence, as the RateLimit draft asks); source SourceRetryAfter;
+//     precedence, as the RateLimit draft asks); source SourceRetryAfter.
+//     An HTTP-date is read against the response's Date field when that is
+//     a valid HTTP-date (the delay is Retry-After minus Date, both of the
+//     server's clock, whatever the skew of the local one; minus a valid
+//     Age too, for a response a cache served), against now otherwise;
 //   - otherwise the largest t of the RateLimit items whose r is 0; source
 //     SourceRateLimit.
 //
@@ -268,11 +274,36 @@ func ServerWait(resp *http.Response, now time.Time) (wait time.Duration, source 
 		}
 	}
 	if vs := h["Retry-After"]; len(vs) > 0 {
-		if d, valid := ParseRetryAfter(vs[0], now); valid {
+		if d, valid := ParseRetryAfter(vs[0], retryAfterBase(h, vs[0], now)); valid {
 			return d, SourceRetryAfter, exhausted, true
 		}
 	}
 	return wait, source, exhausted, ok
+}
+
+// retryAfterBase returns the time a Retry-After value v of header h is
+// read against: for an HTTP-date, the response's Date field when it is
+// valid: both are of the server's clock (RFC 9110 §10.2.3, §6.6.1: Date is
+// when the server made the response), so the delay it meant is the date
+// minus the Date field, and a client clock minutes off does not turn "in
+// 2 minutes" into "now" or into 7 minutes; otherwise now. A response a
+// cache served says how long ago the server made it in its Age field (RFC
+// 9111 §5.1): that much of the wait has passed, so the Date is moved on by
+// a valid Age.
+func retryAfterBase(h http.Header, v string, now time.Time) time.Time {
+	if ds := h["Date"]; len(ds) > 0 && !allDigits(strings.TrimSpace(v)) {
+		if t, err := http.ParseTime(strings.TrimSpace(ds[0])); err == nil {
+			if as := h["Age"]; len(as) > 0 {
+				if a := strings.TrimSpace(as[0]); allDigits(a) {
+					if n, err := strconv.ParseInt(a, 10, 64); err == nil && n <= maxDelaySeconds {
+						t = t.Add(time.Duration(n) * time.Second)
+					}
+				}
+			}
+			return t
+		}
+	}
+	return now
 }
 
 // mayHaveZeroRemaining is a cheap pre-filter: whether some value may carry
