@@ -568,7 +568,12 @@ func (c *Client) HTTPClient() *http.Client {
 // Transport returns the stack as an http.RoundTripper, for callers who own
 // their http.Client or use a generated API client; it has the
 // CloseIdleConnections method http.Client.CloseIdleConnections calls. Such callers should also
-// set CheckRedirect to CheckRedirect() to keep the redirect policy.
+// set CheckRedirect to CheckRedirect() to keep the redirect policy. A
+// redirect http.Client would follow (301, 302, 303, 307, 308 with a
+// Location) is returned by RoundTrip without the WithResponseMediaTypes
+// check nor the up-front refusal of a declared Content-Length over the
+// body limit, as the stack cannot tell that no http.Client follows it:
+// its body is still bounded by the limit while read.
 func (c *Client) Transport() http.RoundTripper { return c.rt }
 
 // CheckRedirect returns the client's redirect policy as an

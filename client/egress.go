@@ -136,7 +136,8 @@ func WithMaxResponseBytes(n int64) Option {
 
 // WithResponseMediaTypes restricts the media types a response with a body
 // may have ("application/json", "application/*+json"). Appends. Default:
-// any.
+// any. A redirect the client follows is not checked (its body is
+// discarded), nor is one returned by Transport().RoundTrip (see Transport).
 func WithResponseMediaTypes(types ...string) Option {
 	return optionFunc(func(c *config) { c.eg.mediaTypes = append(c.eg.mediaTypes, types...) })
 }

@@ -40,8 +40,10 @@ type LimitsConfig struct {
 	// *ResponseTooLargeError instead of io.EOF: never a silently truncated
 	// body. A redirect http.Client follows (see MediaTypes) is not refused
 	// for its declared length, since it discards the body unread; one a
-	// CheckRedirect hands to the caller (http.ErrUseLastResponse) yields
-	// its first MaxBodyBytes bytes and then the error. A response without
+	// CheckRedirect hands to the caller (http.ErrUseLastResponse), or one
+	// a caller of RoundTrip without http.Client gets (the layer cannot
+	// tell that no http.Client follows it), yields its first MaxBodyBytes
+	// bytes and then the error. A response without
 	// content by definition (to HEAD; 204, 304) that comes with a body
 	// anyway (net/http's HTTP/2 transport reads the DATA a server sends
 	// after such a header when the header did not end the stream) is
@@ -77,7 +79,10 @@ type LimitsConfig struct {
 	// GetBody, each with a Location; a new call built from a redirected
 	// call's response, resp.Request.Clone, is a first request, though it
 	// keeps Response) are not checked: it discards their bodies (a CheckRedirect
-	// returning http.ErrUseLastResponse hands one to the caller unchecked).
+	// returning http.ErrUseLastResponse hands one to the caller unchecked,
+	// and so does RoundTrip called without http.Client, as through
+	// client.Client.Transport: the layer cannot tell that nothing follows
+	// the redirect; its body is bounded by MaxBodyBytes all the same).
 	// Any other 3xx reaches the caller and is checked. Empty: any media
 	// type.
 	MediaTypes []string
