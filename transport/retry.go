@@ -124,7 +124,9 @@ type RetryConfig struct {
 	// MaxRetryAfter), the call fails with a *RetryError wrapping it (and
 	// the attempt's own error), the last response drained and closed,
 	// instead of returning that response. nil: Classify's verdict
-	// (retryable statuses, never-sent and ambiguous errors).
+	// (retryable statuses, never-sent and ambiguous errors). A CheckRetry,
+	// Backoff or NewIdempotencyKey that panics has the response in hand
+	// (or the request's body) closed, and its panic goes on to the caller.
 	CheckRetry retryablehttp.CheckRetry
 	// MaxRetryAfter caps a wait the server asks for. A call told to wait
 	// longer stops and returns the server's response; the host cooldown
@@ -641,7 +643,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	var key string
 	if !replayable && l.cfg.IdempotencyKeys {
-		k, err := l.cfg.NewIdempotencyKey()
+		k, err := l.newKey(req)
 		if err != nil {
 			closeBody(req)
 			return nil, &RetryError{Reason: StopBody, Last: fmt.Errorf("transport: retry: idempotency key: %w", err)}
@@ -827,7 +829,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		// The wait: the backoff, or the server's wait if longer.
 		// floor is the part that must be waited; the rest (the jitter on
 		// the server's wait) is trimmed to fit before the deadline.
-		wait := min(max(l.cfg.Backoff(l.cfg.BaseDelay, l.cfg.MaxDelay, n, resp), 0), l.cfg.MaxRetryAfter)
+		wait := min(max(l.backoff(n, resp), 0), l.cfg.MaxRetryAfter)
 		source := SourceBackoff
 		floor := wait
 		if v.HasWait {
@@ -924,7 +926,7 @@ func (l *retryLayer) decide(ctx context.Context, req *http.Request, resp *http.R
 	var retry bool
 	var checkErr error
 	if l.cfg.CheckRetry != nil {
-		ok, cerr := l.cfg.CheckRetry(ctx, resp, err)
+		ok, cerr := l.checkRetry(ctx, resp, err)
 		if !ok {
 			if cerr != nil {
 				return false, StopCheckRetry, cerr
@@ -952,6 +954,56 @@ func (l *retryLayer) decide(ctx context.Context, req *http.Request, resp *http.R
 		return false, StopNotReplayable, checkErr
 	}
 	return true, "", checkErr
+}
+
+// checkRetry, backoff and newKey call the caller's functions
+// (RetryConfig.CheckRetry, Backoff, NewIdempotencyKey): a panic in one (a
+// bug in it) goes on unchanged, but the response in hand is closed first
+// (or, before the first attempt, the request's body), as RoundTrip must on
+// every path: left open, its connection leaked and a throttle's
+// concurrency slot below, which its body holds, was lost to the host.
+
+func (l *retryLayer) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	returned := false
+	defer func() {
+		if !returned {
+			closeResponse(resp)
+		}
+	}()
+	ok, cerr := l.cfg.CheckRetry(ctx, resp, err)
+	returned = true
+	return ok, cerr
+}
+
+func (l *retryLayer) backoff(n int, resp *http.Response) time.Duration {
+	returned := false
+	defer func() {
+		if !returned {
+			closeResponse(resp)
+		}
+	}()
+	d := l.cfg.Backoff(l.cfg.BaseDelay, l.cfg.MaxDelay, n, resp)
+	returned = true
+	return d
+}
+
+func (l *retryLayer) newKey(req *http.Request) (string, error) {
+	returned := false
+	defer func() {
+		if !returned {
+			closeBody(req)
+		}
+	}()
+	k, err := l.cfg.NewIdempotencyKey()
+	returned = true
+	return k, err
+}
+
+// closeResponse closes resp's body, if there is one.
+func closeResponse(resp *http.Response) {
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 }
 
 // conflictOutstanding reports a 409 Conflict answering a retry of a
