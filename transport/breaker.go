@@ -24,6 +24,7 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/securecall/securecall/internal/configerr"
+	"github.com/securecall/securecall/internal/hookpanic"
 )
 
 // Circuit breaker defaults (BreakerConfig zero values).
@@ -149,7 +150,9 @@ type BreakerConfig struct {
 	MaxHosts int
 	// OnStateChange, when set, is called on every state change of a
 	// host's breaker (synchronously, with the breaker's lock held: it must
-	// be quick and must not call the layer).
+	// be quick and must not call the layer). A panic in it is recovered and
+	// logged on slog's default logger (naming its value's type only): the
+	// state has changed, and the request goes on.
 	OnStateChange func(host string, from, to BreakerState)
 	// MeterProvider creates MetricBreakerTransitions and
 	// MetricHostsForgotten. nil: otel.GetMeterProvider().
@@ -461,8 +464,18 @@ func (l *breakerLayer) onStateChange(h *breakerHost, from, to BreakerState) {
 			hostKeyAttrs(h.host, []attribute.KeyValue{BreakerStateKey.String(to.String())})...)))
 	}
 	if l.cfg.OnStateChange != nil {
-		l.cfg.OnStateChange(h.host, from, to)
+		callStateHook(l.cfg.OnStateChange, h.host, from, to)
 	}
+}
+
+// callStateHook calls the caller's OnStateChange. The state has changed
+// before: a panic in the hook (a bug in it) is recovered and logged
+// (hookpanic), as OnPinEvent's is, instead of unwinding through the
+// request (which lost the response in hand, its body and connection, or
+// left the request's body unclosed).
+func callStateHook(f func(host string, from, to BreakerState), host string, from, to BreakerState) {
+	defer hookpanic.Recover("transport: BreakerConfig.OnStateChange")
+	f(host, from, to)
 }
 
 func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
