@@ -76,7 +76,8 @@ type APIKeyConfig struct {
 // request (Own; never the caller's request) as a header or, if configured,
 // a query parameter, and passes it on. A 401 is handled as by NewAuth when
 // the source is a tokens.Invalidator. When the source fails, the request is
-// not sent: its body is closed and an *AuthError is returned.
+// not sent: its body is closed and an *AuthError is returned; when it
+// panics, its body is closed and the panic goes on.
 func NewAPIKey(next http.RoundTripper, cfg APIKeyConfig) (http.RoundTripper, error) {
 	if cfg.Source == nil {
 		return nil, configErrorf("APIKeyConfig.Source", nil, "a tokens.Source is required")

@@ -59,7 +59,9 @@ type AuthConfig struct {
 // attempt's own request (Own: the per-attempt clone inside a stack, a clone
 // of its own when used standalone, never the caller's request) and passes
 // the request on. It belongs inside the retry loop, so every attempt gets
-// the current token.
+// the current token. A source that panics (a bug in it; a tokens.Cache
+// turns a panic of its source into an error) has the request's body
+// closed, and its panic goes on.
 //
 // On a 401 answer (a plain 401, or WWW-Authenticate: Bearer
 // error="invalid_token": any 401 with no challenge, or with one of the
@@ -291,7 +293,7 @@ func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx := req.Context()
 	a := ownAttempt(req)
-	tok, err := l.token(ctx, a)
+	tok, err := l.firstToken(ctx, a, req)
 	if err != nil {
 		closeBody(req)
 		return nil, &AuthError{Layer: l.name, Err: err}
@@ -370,6 +372,22 @@ type cachedAtSource interface {
 // The source gets the context without the attempt (detached): its own
 // requests are not the attempt's. a is the attempt that owns the request
 // (nil: none).
+// firstToken is token for req, not handed on yet: a panic of the source
+// (a bug in a Source of the caller's; a tokens.Cache turns one into an
+// error) goes on unchanged, but req's body is closed first, as RoundTrip
+// must on every path.
+func (l *credLayer) firstToken(ctx context.Context, a *Attempt, req *http.Request) (tokens.Token, error) {
+	returned := false
+	defer func() {
+		if !returned {
+			closeBody(req)
+		}
+	}()
+	tok, err := l.token(ctx, a)
+	returned = true
+	return tok, err
+}
+
 func (l *credLayer) token(ctx context.Context, a *Attempt) (tokens.Token, error) {
 	tctx := detached(ctx, a)
 	if c, ok := l.src.(cachedAtSource); ok && a != nil && a.shareClock {

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -139,7 +140,7 @@ func (l *signLayer) send(req *http.Request) (*http.Response, error) {
 	// state, as a token source does (detached): a key it fetches over a
 	// stack of this package's layers (a secret manager's client) is a
 	// call of its own, not a send of this call.
-	if err := l.signer.Sign(detached(r.Context(), a), r, now); err != nil {
+	if err := l.sign(detached(r.Context(), a), r, now, req); err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("%w: %w", errSign, err)
 	}
@@ -148,6 +149,22 @@ func (l *signLayer) send(req *http.Request) (*http.Response, error) {
 	}
 	MarkAuth(r.Context(), AuthHMAC)
 	return l.next.RoundTrip(r)
+}
+
+// sign signs r, req's attempt request, not handed on yet: a panic of the
+// signer's KeySource (a bug in a source of the caller's) goes on
+// unchanged, but req's body is closed first, as RoundTrip must on every
+// path.
+func (l *signLayer) sign(ctx context.Context, r *http.Request, now time.Time, req *http.Request) error {
+	returned := false
+	defer func() {
+		if !returned {
+			closeBody(req)
+		}
+	}()
+	err := l.signer.Sign(ctx, r, now)
+	returned = true
+	return err
 }
 
 // dropOwnSignature removes, before re-signing, the signature this layer put

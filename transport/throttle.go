@@ -690,7 +690,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if l.cfg.Quota != nil {
-		if err := l.takeQuota(ctx, a, h, waited); err != nil {
+		if err := l.quota(ctx, a, h, waited, req); err != nil {
 			closeBody(req)
 			return nil, err
 		}
@@ -900,6 +900,22 @@ func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHos
 		return d, &DeadlineError{Wait: d, Remaining: dl.Sub(start.Add(d)), Reason: SourceThrottle, Err: ErrRateLimited}
 	}
 	return d, &RateLimitError{Host: h.host, Reason: ThrottleConcurrency, Wait: d, MaxWait: l.cfg.MaxWait}
+}
+
+// quota is takeQuota for req, not handed on yet: a panic of the quota (a
+// bug in a SharedQuota of the caller's) goes on unchanged, but req's body
+// is closed first, as RoundTrip must on every path (the slot is given
+// back by RoundTrip's own guard).
+func (l *throttleLayer) quota(ctx context.Context, a *Attempt, h *throttleHost, waited time.Duration, req *http.Request) error {
+	returned := false
+	defer func() {
+		if !returned {
+			closeBody(req)
+		}
+	}()
+	err := l.takeQuota(ctx, a, h, waited)
+	returned = true
+	return err
 }
 
 // takeQuota takes the request's share of the shared quota, waiting as
