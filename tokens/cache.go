@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/securecall/securecall/internal/configerr"
+	"github.com/securecall/securecall/internal/httpdate"
 )
 
 // Defaults of a Cache.
@@ -949,7 +950,9 @@ func (c *Cache) delayRefresh(e *entry, step time.Duration) {
 // serverRetryAfter returns the wait a token endpoint's error answer asked
 // for in its Retry-After field (delta-seconds, or an HTTP-date in any of
 // RFC 9110's three formats), found through the *oauth2.RetrieveError in
-// err. ok is false when there is none, or it is malformed.
+// err: an HTTP-date is read against the answer's Date field, moved on by
+// its Age (both of the server's clock), or the local clock without a
+// valid Date. ok is false when there is none, or it is malformed.
 func serverRetryAfter(err error, now time.Time) (time.Duration, bool) {
 	var re *oauth2.RetrieveError
 	if err == nil || !errors.As(err, &re) || re.Response == nil {
@@ -970,7 +973,9 @@ func serverRetryAfter(err error, now time.Time) (time.Duration, bool) {
 	if perr != nil {
 		return 0, false
 	}
-	return max(t.Sub(now), 0), true
+	// A date of the server's clock, read against the answer's own Date
+	// (and Age), not the local clock, which may be minutes off.
+	return max(t.Sub(httpdate.ServerNow(re.Response.Header, now)), 0), true
 }
 
 func allDigits(s string) bool {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dunglas/httpsfv"
+
+	"github.com/securecall/securecall/internal/httpdate"
 )
 
 // Server-side throttle signals: Retry-After (RFC 9110 §10.2.3) and the IETF
@@ -282,28 +284,13 @@ func ServerWait(resp *http.Response, now time.Time) (wait time.Duration, source 
 }
 
 // retryAfterBase returns the time a Retry-After value v of header h is
-// read against: for an HTTP-date, the response's Date field when it is
-// valid: both are of the server's clock (RFC 9110 §10.2.3, §6.6.1: Date is
-// when the server made the response), so the delay it meant is the date
-// minus the Date field, and a client clock minutes off does not turn "in
-// 2 minutes" into "now" or into 7 minutes; otherwise now. A response a
-// cache served says how long ago the server made it in its Age field (RFC
-// 9111 §5.1): that much of the wait has passed, so the Date is moved on by
-// a valid Age.
+// read against: for an HTTP-date, the response's own clock (its Date,
+// moved on by a valid Age: httpdate.ServerNow); for delta-seconds, now.
 func retryAfterBase(h http.Header, v string, now time.Time) time.Time {
-	if ds := h["Date"]; len(ds) > 0 && !allDigits(strings.TrimSpace(v)) {
-		if t, err := http.ParseTime(strings.TrimSpace(ds[0])); err == nil {
-			if as := h["Age"]; len(as) > 0 {
-				if a := strings.TrimSpace(as[0]); allDigits(a) {
-					if n, err := strconv.ParseInt(a, 10, 64); err == nil && n <= maxDelaySeconds {
-						t = t.Add(time.Duration(n) * time.Second)
-					}
-				}
-			}
-			return t
-		}
+	if allDigits(strings.TrimSpace(v)) {
+		return now
 	}
-	return now
+	return httpdate.ServerNow(h, now)
 }
 
 // mayHaveZeroRemaining is a cheap pre-filter: whether some value may carry
