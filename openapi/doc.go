@@ -179,7 +179,10 @@
 //     is a violation, as a query parameter would be.
 //     A request body sent with two Content-Type field lines is a
 //     violation: the validator parses it by the first, an upstream may by
-//     the last.
+//     the last. A request body the caller compressed (Content-Encoding
+//     gzip or deflate) is validated decoded and sent as written; one in
+//     another coding, or that does not decode, is a violation unless
+//     there is nothing to check of it but its media type.
 //     Headers are validated as they go on the wire: net/http sends a key
 //     set directly in the map ("x-limit") as it is, so its values count
 //     as those of the canonical key ("X-Limit").

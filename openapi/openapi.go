@@ -984,7 +984,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route, Options: l.opts}
 	send := req
 	if !l.skipReq {
-		vr, s, big, err := l.bufferRequest(req, l.validatesRequestBody(route) || l.readsFormBody(route, req))
+		vr, s, big, cerr, err := l.bufferRequest(req, l.validatesRequestBody(route) || l.readsFormBody(route, req))
 		if err != nil {
 			return nil, err
 		}
@@ -994,10 +994,12 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		send = s
 		vin := *in
 		vin.Request = vr
-		if big {
+		if big || cerr != nil {
 			o := *l.opts
 			o.ExcludeRequestBody = true
 			vin.Options = &o
+		}
+		if big {
 			transport.AddEvent(ctx, EventSchemaSkipped,
 				attribute.String("securecall.schema.direction", "request"),
 				attribute.String("url.template", name),
@@ -1013,6 +1015,18 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		} else {
 			if verr := validateRequest(ctx, &vin, params, big, l.exact); verr != nil {
 				v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: reasonOf(verr, l.opaque)}
+				if rerr := l.report(ctx, v); rerr != nil {
+					closeBody(send.Body)
+					return nil, rerr
+				}
+			}
+			if cerr != nil && bodyConstrained(route.Operation, vr.Header.Get("Content-Type")) {
+				// A body the layer cannot decode is not sent as if it had
+				// been validated: in Enforce mode one header
+				// (Content-Encoding: br) would put any body past the
+				// contract. One it has nothing to check of (a binary
+				// upload) goes out, as one over the limit does.
+				v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: strings.TrimPrefix(cerr.Error(), "openapi: ")}
 				if rerr := l.report(ctx, v); rerr != nil {
 					closeBody(send.Body)
 					return nil, rerr
@@ -1374,6 +1388,12 @@ func (b *lazyBody) Read(p []byte) (int, error) {
 // body that does not decode. Passing it unvalidated would let an upstream
 // put any body past Enforce with one header (Content-Encoding: br).
 func decodeContent(buf []byte, h http.Header, max int64) ([]byte, bool, error) {
+	return decodeContentOf("response", buf, h, max)
+}
+
+// decodeContentOf is decodeContent for a request's or a response's body
+// (what: "request" or "response", for the error's words).
+func decodeContentOf(what string, buf []byte, h http.Header, max int64) ([]byte, bool, error) {
 	var codings []string
 	for _, v := range h.Values("Content-Encoding") {
 		for c := range strings.SplitSeq(v, ",") {
@@ -1390,20 +1410,20 @@ func decodeContent(buf []byte, h http.Header, max int64) ([]byte, bool, error) {
 	var err error
 	switch {
 	case len(codings) > 1:
-		return nil, false, fmt.Errorf("openapi: response body in %d content codings cannot be validated", len(codings))
+		return nil, false, fmt.Errorf("openapi: %s body in %d content codings cannot be validated", what, len(codings))
 	case ce == "gzip" || ce == "x-gzip":
 		r, err = gzip.NewReader(bytes.NewReader(buf))
 	case ce == "deflate":
 		r, err = zlib.NewReader(bytes.NewReader(buf))
 	default:
-		return nil, false, errors.New("openapi: response body in a content coding other than gzip or deflate cannot be validated")
+		return nil, false, fmt.Errorf("openapi: %s body in a content coding other than gzip or deflate cannot be validated", what)
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("openapi: decoding %s response body: %w", ce, err)
+		return nil, false, fmt.Errorf("openapi: decoding %s %s body: %w", ce, what, err)
 	}
 	dec, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
-		return nil, false, fmt.Errorf("openapi: decoding %s response body: %w", ce, err)
+		return nil, false, fmt.Errorf("openapi: decoding %s %s body: %w", ce, what, err)
 	}
 	if int64(len(dec)) > max {
 		return nil, true, nil
@@ -3600,39 +3620,43 @@ func (l *layer) readsFormBody(route *routers.Route, req *http.Request) bool {
 // Enforce mode; in ReportOnly mode vr is nil (not validated) and req is
 // sent as it is, as it would be without the layer (its first send reads
 // req.Body, not GetBody).
-func (l *layer) bufferRequest(req *http.Request, read bool) (vr, send *http.Request, big bool, err error) {
+func (l *layer) bufferRequest(req *http.Request, read bool) (vr, send *http.Request, big bool, cerr, err error) {
 	vr = req.Clone(req.Context())
 	vr.GetBody = nil // kin-openapi would take (and never close) a body from it
 	if !read || req.Body == nil || req.Body == http.NoBody {
 		vr.Body = http.NoBody
-		return vr, req, false, nil
+		return vr, req, false, nil, nil
 	}
 	if req.GetBody != nil {
 		rc, err := req.GetBody()
 		if err != nil {
 			if l.mode == ReportOnly {
-				return nil, req, false, nil
+				return nil, req, false, nil, nil
 			}
 			closeBody(req.Body)
-			return nil, nil, false, fmt.Errorf("openapi: request body: %w", err)
+			return nil, nil, false, nil, fmt.Errorf("openapi: request body: %w", err)
 		}
 		buf, err := io.ReadAll(io.LimitReader(rc, l.max+1))
 		_ = rc.Close()
 		if err != nil {
 			if l.mode == ReportOnly {
-				return nil, req, false, nil
+				return nil, req, false, nil, nil
 			}
 			closeBody(req.Body)
-			return nil, nil, false, fmt.Errorf("openapi: reading request body: %w", err)
+			return nil, nil, false, nil, fmt.Errorf("openapi: reading request body: %w", err)
 		}
 		big = int64(len(buf)) > l.max
+		if !big {
+			big, cerr = l.validationBody(vr, buf)
+			return vr, req, big, cerr, nil
+		}
 		setBody(vr, buf)
-		return vr, req, big, nil
+		return vr, req, big, nil, nil
 	}
 	buf, err := io.ReadAll(io.LimitReader(req.Body, l.max+1))
 	if err != nil {
 		closeBody(req.Body)
-		return nil, nil, false, fmt.Errorf("openapi: reading request body: %w", err)
+		return nil, nil, false, nil, fmt.Errorf("openapi: reading request body: %w", err)
 	}
 	send = req.Clone(req.Context())
 	if int64(len(buf)) > l.max {
@@ -3645,9 +3669,33 @@ func (l *layer) bufferRequest(req *http.Request, read bool) (vr, send *http.Requ
 		_ = req.Body.Close()
 		send.Body = io.NopCloser(bytes.NewReader(buf))
 		send.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+		big, cerr = l.validationBody(vr, buf)
+		return vr, send, big, cerr, nil
 	}
 	setBody(vr, buf)
-	return vr, send, big, nil
+	return vr, send, big, nil, nil
+}
+
+// validationBody gives vr, the request to validate, its body buf (read
+// whole, within the limit): decoded when its Content-Encoding is gzip or
+// deflate, as the upstream reads it (a caller compressing its upload),
+// with vr's Content-Encoding then removed; the request sent keeps the
+// caller's bytes. big reports a body decoding past the limit, held to the
+// over-limit rule; cerr a body in a coding the layer cannot decode (br,
+// more than one) or that does not decode, which cannot be validated
+// (vr then has buf as it is, its body excluded from validation).
+func (l *layer) validationBody(vr *http.Request, buf []byte) (big bool, cerr error) {
+	dec, big, cerr := decodeContentOf("request", buf, vr.Header, l.max)
+	if cerr != nil || big {
+		setBody(vr, buf)
+		return big, cerr
+	}
+	if len(dec) != len(buf) || len(buf) > 0 && &dec[0] != &buf[0] {
+		vr.Header.Del("Content-Encoding")
+		vr.ContentLength = int64(len(dec))
+	}
+	setBody(vr, dec)
+	return false, nil
 }
 
 // setBody gives the validation request a body (and GetBody) over buf.
