@@ -118,7 +118,8 @@ type VerifierOptions struct {
 	Tag string
 
 	// MaxAge bounds how old created may be (plus ClockSkew). Zero means
-	// DefaultMaxAge. MaxAge + 2×ClockSkew must fit in a time.Duration.
+	// DefaultMaxAge. MaxAge + 2×ClockSkew must fit in a time.Duration, and
+	// MaxAge + ClockSkew be at least a second (created has whole seconds).
 	MaxAge time.Duration
 
 	// ClockSkew is the clock difference tolerated. Zero means
@@ -278,6 +279,13 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	// wraps around would accept every created and remember no nonce.
 	if v.skew > (math.MaxInt64-v.maxAge)/2 {
 		return nil, &ConfigError{Option: "VerifierOptions.MaxAge", Reason: "MaxAge + 2×ClockSkew overflows a time.Duration"}
+	}
+	// created has whole seconds: a request signed 0.9 s into a second
+	// says it was signed 0.9 s earlier, so a shorter window refuses
+	// requests verified at the instant they were signed.
+	if v.maxAge+v.skew < time.Second {
+		return nil, &ConfigError{Option: "VerifierOptions.MaxAge", Reason: "MaxAge + ClockSkew is " + (v.maxAge + v.skew).String() +
+			", under a second: created has whole seconds, so such a window refuses valid requests signed late in a second"}
 	}
 	switch v.scheme {
 	case "", "http", "https":
