@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,7 +65,7 @@ func TestBodyTimeoutQuotesNoSecret(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer c.Close()
-				err = readStalled(t, c, context.Background(), srv.URL+"/x?q="+secret)
+				err = readStalledCut(t, c, 0, srv.URL+"/x?q="+secret)
 				if _, ok := errors.AsType[*transport.BodyTimeoutError](err); !ok {
 					t.Fatalf("read error %T %v: want a *transport.BodyTimeoutError", err, err)
 				}
