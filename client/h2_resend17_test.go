@@ -212,6 +212,9 @@ func TestH2ThrottledPostExecutedOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var n atomic.Int32
 			srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/warm" {
+					return
+				}
 				io.Copy(io.Discard, r.Body)
 				n.Add(1)
 				w.Header().Set("Retry-After", "0")
@@ -246,7 +249,10 @@ func TestH2ThrottledPostExecutedOnce(t *testing.T) {
 
 // A stream that hangs after its response headers: the attempt timeout
 // ends each attempt; a GET is sent MaxAttempts times, a POST without a key
-// once.
+// once. The attempts run over a connection a first call set up: with a
+// 200 ms attempt timeout and a new connection, a loaded machine spent the
+// whole first attempt in the TLS handshake (the POST was then never sent,
+// "executed 0 times", and a GET was sent once).
 func TestH2HangAfterHeadersAttempts(t *testing.T) {
 	for _, tc := range []struct {
 		method  string
@@ -256,6 +262,9 @@ func TestH2HangAfterHeadersAttempts(t *testing.T) {
 		t.Run(tc.method+map[bool]string{true: "_after_headers", false: "_before_headers"}[tc.headers], func(t *testing.T) {
 			var n atomic.Int32
 			srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/warm" {
+					return
+				}
 				io.Copy(io.Discard, r.Body)
 				n.Add(1)
 				if tc.headers {
@@ -264,11 +273,12 @@ func TestH2HangAfterHeadersAttempts(t *testing.T) {
 				}
 				<-r.Context().Done()
 			}))
-			c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL), client.WithMaxAttempts(2), client.WithAttemptTimeout(200*time.Millisecond), client.WithTimeout(10*time.Second))...)
+			c, err := client.New(opts(loopback(), client.WithOrigins(srv.URL), client.WithMaxAttempts(2), client.WithAttemptTimeout(time.Second), client.WithTimeout(10*time.Second))...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
+			warm(t, c, srv.URL+"/warm")
 			var body io.Reader
 			if tc.method == http.MethodPost {
 				body = strings.NewReader(`{"n":1}`)
@@ -287,4 +297,21 @@ func TestH2HangAfterHeadersAttempts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// warm makes a GET to url through c until one succeeds (at most 10 tries),
+// so that the calls after it use the connection it set up.
+func warm(t *testing.T, c *client.Client, url string) {
+	t.Helper()
+	var err error
+	for range 10 {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+		var resp *http.Response
+		if resp, err = c.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return
+		}
+	}
+	t.Fatalf("warming the connection: %v", err)
 }
