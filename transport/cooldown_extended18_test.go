@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/securecall/securecall/transport"
 )
@@ -34,25 +37,46 @@ func TestCooldownExtendedDuringWaitIsHonoured(t *testing.T) {
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 	host := transport.HostKey(req.URL)
-	store.SetCooldown(host, time.Now().Add(100*time.Millisecond))
-	extended := make(chan time.Time, 1)
-	go func() {
-		// While the call waits out the first 100 ms: another call's
-		// answer extends the cooldown.
-		time.Sleep(30 * time.Millisecond)
-		end := time.Now().Add(300 * time.Millisecond)
-		store.SetCooldown(host, end)
-		extended <- end
-	}()
+	first := time.Now().Add(500 * time.Millisecond)
+	store.SetCooldown(host, first)
+	// While the call waits out the first end, another call's answer
+	// extends the cooldown by 200 ms. The extension is made when the
+	// layer announces its wait (EventThrottled, after it read the first
+	// end), not by a goroutine that sleeps a while first: on a loaded
+	// machine that goroutine ran after the first end, and the request
+	// went out before any extension (the test then failed for a correct
+	// layer).
+	end := first.Add(200 * time.Millisecond)
+	hook := &onThrottled{Span: trace.SpanFromContext(ctx), do: func() { store.SetCooldown(host, end) }}
+	req = req.WithContext(trace.ContextWithSpan(ctx, hook))
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	end := <-extended
+	if !hook.done.Load() {
+		t.Fatal("the call did not wait out the cooldown (no EventThrottled)")
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if arrived.Before(end) {
 		t.Errorf("the request reached the server %v before the extended cooldown ended", end.Sub(arrived))
+	}
+}
+
+// onThrottled is a recording span that runs do, once, at the first
+// EventThrottled added to it.
+type onThrottled struct {
+	trace.Span
+	once sync.Once
+	done atomic.Bool
+	do   func()
+}
+
+func (s *onThrottled) IsRecording() bool { return true }
+
+func (s *onThrottled) AddEvent(name string, _ ...trace.EventOption) {
+	if name == transport.EventThrottled {
+		s.once.Do(func() { s.do(); s.done.Store(true) })
 	}
 }
