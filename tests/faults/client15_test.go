@@ -183,9 +183,16 @@ func TestClientServerNeverAnswers(t *testing.T) {
 	cfg := clientConfig()
 	cfg.DisableBreaker = true
 	cfg.Retry.Budget.Disabled = true
+	// Every timed-out attempt closes its HTTP/1.1 connection, so each one
+	// starts with a TLS handshake through toxiproxy: under -race on a
+	// loaded machine 400 ms could go on it, the request never reaching the
+	// handler (a hit missing, a POST retried as never sent). 800 ms keeps
+	// the attempt timeout the only way an attempt ends.
+	cfg.AttemptTimeout = 800 * time.Millisecond
+	cfg.TotalTimeout = 5 * time.Second
 	c := newFullClient(t, cfg, u)
 
-	const calls = 10
+	const calls = 8
 	for i := range calls {
 		for _, m := range []string{http.MethodGet, http.MethodPost} {
 			var body []byte
