@@ -293,7 +293,7 @@ func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx := req.Context()
 	a := ownAttempt(req)
-	tok, err := l.firstToken(ctx, a, req)
+	tok, err := l.token(ctx, a, req)
 	if err != nil {
 		closeBody(req)
 		return nil, &AuthError{Layer: l.name, Err: err}
@@ -372,23 +372,7 @@ type cachedAtSource interface {
 // The source gets the context without the attempt (detached): its own
 // requests are not the attempt's. a is the attempt that owns the request
 // (nil: none).
-// firstToken is token for req, not handed on yet: a panic of the source
-// (a bug in a Source of the caller's; a tokens.Cache turns one into an
-// error) goes on unchanged, but req's body is closed first, as RoundTrip
-// must on every path.
-func (l *credLayer) firstToken(ctx context.Context, a *Attempt, req *http.Request) (tokens.Token, error) {
-	returned := false
-	defer func() {
-		if !returned {
-			closeBody(req)
-		}
-	}()
-	tok, err := l.token(ctx, a)
-	returned = true
-	return tok, err
-}
-
-func (l *credLayer) token(ctx context.Context, a *Attempt) (tokens.Token, error) {
+func (l *credLayer) token(ctx context.Context, a *Attempt, req *http.Request) (tokens.Token, error) {
 	tctx := detached(ctx, a)
 	if c, ok := l.src.(cachedAtSource); ok && a != nil && a.shareClock {
 		// The attempt's shared reading (taken microseconds ago by the
@@ -401,13 +385,30 @@ func (l *credLayer) token(ctx context.Context, a *Attempt) (tokens.Token, error)
 			return tok, nil
 		}
 	}
-	tok, err := l.src.Token(tctx)
+	tok, err := l.sourceToken(tctx, req)
 	a.clockMoved()
 	if err != nil {
 		// A source of the caller's own (no Cache, no SourceFunc) may
 		// quote the token endpoint's answer, secrets echoed in it.
 		err = tokens.RedactSourceError(err)
 	}
+	return tok, err
+}
+
+// sourceToken asks the source for req's token, req not handed on yet: a
+// panic of the source (a bug in a Source of the caller's; a tokens.Cache
+// turns one into an error) goes on unchanged, but req's body is closed
+// first, as RoundTrip must on every path. Only here: a valid cached token
+// (token's fast path) is had without the deferred call.
+func (l *credLayer) sourceToken(ctx context.Context, req *http.Request) (tokens.Token, error) {
+	returned := false
+	defer func() {
+		if !returned {
+			closeBody(req)
+		}
+	}()
+	tok, err := l.src.Token(ctx)
+	returned = true
 	return tok, err
 }
 
