@@ -302,7 +302,10 @@ func WithEnvironmentProxy() Option { return WithProxy(http.ProxyFromEnvironment)
 // dead NAT mapping, a hung host: no RST, no FIN), which would otherwise
 // stay pooled while every request sent over it waits for its own
 // timeout. Zero means the default, transport.DefaultHTTP2ReadIdleTimeout
-// (30 s); negative is a *ConfigError. The check cannot be turned off: for
+// (30 s); negative, or positive under a millisecond
+// (transport.MinHTTP2ReadIdleTimeout: 30 meant as 30 s, a unit left out,
+// would close every connection as lost, the PING unanswered in 30 ns), is
+// a *ConfigError. The check cannot be turned off: for
 // a server that answers PINGs on an idle connection with a GOAWAY (gRPC's
 // default policy allows one every 5 minutes), give a longer d. It
 // configures the base transport, so it cannot be combined with
@@ -311,6 +314,10 @@ func WithHTTP2ReadIdleTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d < 0 {
 			c.fail("WithHTTP2ReadIdleTimeout", "negative duration %v", d)
+			return
+		}
+		if d > 0 && d < transport.MinHTTP2ReadIdleTimeout {
+			c.fail("WithHTTP2ReadIdleTimeout", "%v is under a millisecond (a unit left out?): it is also the time a PING has to be answered in, so every connection would be closed as lost", d)
 			return
 		}
 		c.h2ReadIdle = d

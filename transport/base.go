@@ -196,7 +196,8 @@ type BaseConfig struct {
 	// connection). Without it a connection whose peer went silent (a
 	// dead NAT mapping, a hung host: no RST, no FIN) stays pooled, and
 	// every request sent over it waits until its own timeout. Zero means
-	// DefaultHTTP2ReadIdleTimeout; negative is a *ConfigError.
+	// DefaultHTTP2ReadIdleTimeout; negative, or positive under
+	// MinHTTP2ReadIdleTimeout, is a *ConfigError.
 	HTTP2ReadIdleTimeout time.Duration
 	// HTTP2MaxReceiveBufferPerStream is the flow control window of an
 	// HTTP/2 response stream (http.HTTP2Config.MaxReceiveBufferPerStream):
@@ -345,6 +346,12 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 		if d.v < 0 {
 			return nil, configErrorf(d.name, nil, "must not be negative, got %v", d.v)
 		}
+	}
+	if d := cfg.HTTP2ReadIdleTimeout; d > 0 && d < MinHTTP2ReadIdleTimeout {
+		// It is the PING's answer time too: no peer answers in under a
+		// millisecond, so every connection would be closed as lost.
+		return nil, configErrorf("HTTP2ReadIdleTimeout", nil,
+			"%v is under a millisecond (a unit left out?): it is also the time a PING has to be answered in, so every connection would be closed as lost", d)
 	}
 	if cfg.DialTimeout != 0 && cfg.DialContext != nil {
 		return nil, configErrorf("DialTimeout", nil, "has no effect with DialContext; bound the dial in DialContext")
@@ -941,6 +948,12 @@ func nonNumericPort(host string, colon int) bool {
 func lookupHostRequest(req *http.Request) (*http.Request, error) {
 	return hostname.LookupRequest(req, ErrInvalidRequest)
 }
+
+// MinHTTP2ReadIdleTimeout is the shortest BaseConfig.HTTP2ReadIdleTimeout
+// (and client.WithHTTP2ReadIdleTimeout) accepted: the read idle time is
+// also the time a PING has to be answered in, and a shorter one (30 ns
+// for 30 s, a unit left out) would close every connection as lost.
+const MinHTTP2ReadIdleTimeout = time.Millisecond
 
 // maxHTTP2PingTimeout is the longest the HTTP/2 health check waits for a
 // PING's answer (net/http's default PingTimeout).
