@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,7 +89,10 @@ func WithRateLimits(limits ...transport.HostLimit) Option {
 // WithResilience replaces the whole resilience configuration (start from a
 // preset such as transport.StandardPreset() and adjust). The other
 // resilience options still apply on top of it, except WithPreset, which
-// it conflicts with. New copies its Throttle.Hosts: changing the caller's
+// it conflicts with. A TotalTimeout or AttemptTimeout under a millisecond
+// (and not replaced by WithTimeout or WithAttemptTimeout) is a
+// *ConfigError naming WithResilience and the field, as those options'
+// are. New copies its Throttle.Hosts: changing the caller's
 // slice afterwards does not change the client's limits. Its throttle
 // limits and quota (Throttle.Hosts, Throttle.Limit, Throttle.Quota) with
 // the throttle off (WithoutThrottle, or its own DisableThrottle), and its
@@ -114,7 +118,9 @@ func WithPreset(name string) Option {
 // WithTimeout bounds a whole call: every attempt, every wait, every
 // redirect hop (as http.Client.Timeout does) and reading the
 // response body (a body read it cuts fails with a
-// *transport.BodyTimeoutError, Layer "total"). Zero means no bound beyond the caller's context. Default:
+// *transport.BodyTimeoutError, Layer "total"). Zero means no bound beyond the caller's context;
+// negative, or positive under a millisecond (10 meant as 10 s, a unit
+// left out: every call would time out), is a *ConfigError. Default:
 // the preset's (30 s for "standard"). A shorter total also caps the preset's
 // server-wait and throttle-wait limits, and, when the preset's attempt
 // timeout is not below it (and WithAttemptTimeout is not given), lowers the
@@ -128,19 +134,28 @@ func WithTimeout(total time.Duration) Option {
 			c.fail("WithTimeout", "negative duration %v", total)
 			return
 		}
+		if subMillisecond(total) {
+			c.fail("WithTimeout", subMillisecondReason, total)
+			return
+		}
 		c.res.total = &total
 	})
 }
 
 // WithAttemptTimeout bounds one attempt, until its response body is closed
 // (a body read it cuts fails with a *transport.BodyTimeoutError, Layer
-// "attempt"). Zero means none. It must be below WithTimeout. Default: the preset's (10 s
+// "attempt"). Zero means none; negative, or positive under a millisecond
+// (a unit left out), is a *ConfigError. It must be below WithTimeout. Default: the preset's (10 s
 // for "standard"). A longer attempt widens the preset's breaker window to
 // twice it and its probe timeout to it, as the breaker needs.
 func WithAttemptTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d < 0 {
 			c.fail("WithAttemptTimeout", "negative duration %v", d)
+			return
+		}
+		if subMillisecond(d) {
+			c.fail("WithAttemptTimeout", subMillisecondReason, d)
 			return
 		}
 		c.res.attempt = &d
@@ -198,6 +213,16 @@ func WithoutThrottle() Option {
 	return optionFunc(func(c *config) { c.res.noThrottle = true })
 }
 
+// subMillisecond reports whether d, a call or attempt timeout, is
+// positive and under a millisecond: a unit left out (10 for 10 s), since
+// no attempt can make a connection in it, so every call would fail with a
+// timeout counted against the host's breaker.
+func subMillisecond(d time.Duration) bool { return d > 0 && d < time.Millisecond }
+
+// subMillisecondReason is the ConfigError reason for a subMillisecond
+// timeout; its verb is the duration.
+const subMillisecondReason = "%v is under a millisecond (a unit left out?): no attempt can connect in it, so every call would time out"
+
 // fitPresetToTotal lowers the settings a preset derived from its own total
 // timeout when the caller chose a shorter one with WithTimeout: server waits
 // and throttle waits are capped at the new total, and, unless the caller set
@@ -247,6 +272,14 @@ func (cfg *config) resilienceConfig() (transport.ResilienceConfig, error) {
 		return rc, &ConfigError{Option: "WithPreset", Reason: "cannot be combined with WithResilience, which replaces the preset: start its configuration from transport.Preset(name)"}
 	case r.full != nil:
 		rc = *r.full
+		// Checked here, where the field is still the caller's: a
+		// WithTimeout or WithAttemptTimeout replaces it.
+		if subMillisecond(rc.TotalTimeout) && r.total == nil {
+			return rc, &ConfigError{Option: "WithResilience", Err: &ConfigError{Option: "TotalTimeout", Reason: fmt.Sprintf(subMillisecondReason, rc.TotalTimeout)}}
+		}
+		if subMillisecond(rc.AttemptTimeout) && r.attempt == nil {
+			return rc, &ConfigError{Option: "WithResilience", Err: &ConfigError{Option: "AttemptTimeout", Reason: fmt.Sprintf(subMillisecondReason, rc.AttemptTimeout)}}
+		}
 	default:
 		name := r.preset
 		if name == "" {
