@@ -33,7 +33,6 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -91,15 +90,18 @@ func (l *lab) upstream(h http.Handler) *httptest.Server {
 	return srv
 }
 
-// client returns a securecall client for srv: it trusts the example's CA
-// and may dial loopback (the SSRF-safe dialer refuses it otherwise). The
-// resilience layers are the defaults (the "standard" preset) unless opts
-// say otherwise.
+// client returns a securecall client for srv: it trusts the example's CA.
+// Nothing loosens the SSRF-safe dialer: srv's origin is an IP literal
+// (https://127.0.0.1:port), whose exact address the dialer allows as the
+// caller named it; any other loopback or private address, or a name
+// resolving to one, stays refused. (An API reached by a name on a private
+// network needs WithAllowedNetworks, with the narrowest prefix that
+// holds it.) The resilience layers are the defaults (the "standard"
+// preset) unless opts say otherwise.
 func (l *lab) client(srv *httptest.Server, opts ...client.Option) (*client.Client, error) {
 	return client.New(append([]client.Option{
 		client.WithOrigins(srv.URL),
 		client.WithTLSConfig(&tls.Config{RootCAs: testpki.Pool(l.ca)}),
-		client.WithAllowedNetworks(netip.MustParsePrefix("127.0.0.0/8")),
 	}, opts...)...)
 }
 
