@@ -225,7 +225,10 @@ func (cfg *config) dialConfig(policy *transport.EgressPolicy) transport.DialConf
 			if a, err := netip.ParseAddr(o.Host); err == nil {
 				addrs = append(addrs, a)
 			}
-			if n, err := strconv.ParseUint(o.Port, 10, 16); err == nil {
+			// Port 0 too is left to tokens.NewClientCredentials, which
+			// refuses it naming TokenURL: the dialer's error would name
+			// WithAllowedNetworks.
+			if n, err := strconv.ParseUint(o.Port, 10, 16); err == nil && n > 0 {
 				ports = append(ports, uint16(n))
 			}
 		}

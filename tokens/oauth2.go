@@ -39,6 +39,7 @@ const persistTimeout = 30 * time.Second
 type OAuth2Config struct {
 	// TokenURL is the token endpoint. It must be https; http is accepted
 	// only for a loopback host (127.0.0.0/8, ::1, localhost), for tests.
+	// A port outside 1-65535 is a *ConfigError.
 	TokenURL string
 	// ClientID identifies the client. Required.
 	ClientID string
@@ -154,6 +155,13 @@ func checkTokenURL(s string) error {
 	if u.User != nil || u.Fragment != "" || u.Hostname() == "" {
 		// A port without a host (":8443") dials the local machine.
 		return configErr("TokenURL", "must be an absolute URL with a host, without userinfo or fragment")
+	}
+	if p := u.Port(); p != "" {
+		// url.Parse takes any digits: a port no connection can be made to
+		// (0, 65536: a typo) would fail every token request at run time.
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return configErr("TokenURL", "port must be 1-65535")
+		}
 	}
 	switch u.Scheme {
 	case "https":
