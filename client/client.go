@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -448,6 +449,11 @@ func (cfg *config) validate() error {
 		case len(cfg.eg.proxies) > 0:
 			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithAllowedProxies: the base transport dials"}
 		}
+	}
+	if cfg.h2ReadIdle != 0 && cfg.tlsConfig != nil && len(cfg.tlsConfig.NextProtos) > 0 && !slices.Contains(cfg.tlsConfig.NextProtos, "h2") {
+		// No connection speaks HTTP/2, and HTTP/1.1 has no PING: the
+		// health check the caller asked for would never run.
+		return &ConfigError{Option: "WithHTTP2ReadIdleTimeout", Reason: "has no effect: WithTLSConfig's NextProtos leaves out \"h2\", so no connection speaks HTTP/2 (an HTTP/1.1 connection has no PING)"}
 	}
 	if cfg.eg.noSSRF {
 		// The networks and proxies only loosen the SSRF-safe dialer; with

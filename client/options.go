@@ -309,7 +309,9 @@ func WithEnvironmentProxy() Option { return WithProxy(http.ProxyFromEnvironment)
 // a server that answers PINGs on an idle connection with a GOAWAY (gRPC's
 // default policy allows one every 5 minutes), give a longer d. It
 // configures the base transport, so it cannot be combined with
-// WithBaseTransport.
+// WithBaseTransport; nor with a WithTLSConfig whose NextProtos leaves out
+// "h2" (HTTP/1.1 only), where no connection speaks HTTP/2 and the check
+// would never run (a *ConfigError).
 func WithHTTP2ReadIdleTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d < 0 {
