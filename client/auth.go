@@ -88,6 +88,11 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 // WithOAuth2ClientCredentials (the bearer token would replace the key), and
 // Signature, Signature-Input or Content-Digest together with a signer.
 // It cannot be combined with WithAPIKeyInQuery: the client sends one key.
+// src is cached as WithTokenSource's is (a tokens.Cache of the client's,
+// closed with it, unless src is one): asked once, not on every attempt (a
+// key kept in the OS keyring), and again after a 401 from an origin, the
+// request then replayed once with the new key (a key rotated in the
+// store).
 func WithAPIKey(header string, src tokens.Source) Option {
 	return optionFunc(func(c *config) {
 		if isNil(src) {
@@ -122,7 +127,8 @@ func WithAPIKey(header string, src tokens.Source) Option {
 // Discouraged: URLs end up in access logs and proxies. The parameter's value
 // is always redacted from telemetry and errors (listing it in
 // WithVisibleQueryKeys is a *ConfigError). Requires WithOrigins. It
-// cannot be combined with WithAPIKey: the client sends one key.
+// cannot be combined with WithAPIKey: the client sends one key. src is
+// cached as WithAPIKey's is.
 func WithAPIKeyInQuery(param string, src tokens.Source) Option {
 	return optionFunc(func(c *config) {
 		if isNil(src) {

@@ -156,19 +156,10 @@ func wrapAuth(c *Client, cfg *config, tc transport.TraceConfig, base http.RoundT
 		src = cc
 	}
 	if src != nil {
-		if _, cached := src.(*tokens.Cache); !cached {
-			cache, err := tokens.NewCache(src)
-			if err != nil {
-				return nil, &ConfigError{Option: cfg.tokenOption, Err: err}
-			}
-			// The client's own cache: Close cancels its refresh in flight
-			// (a hung token endpoint would hold it for the refresh
-			// timeout). A *tokens.Cache the caller gave is the caller's
-			// to close.
-			c.closers = append(c.closers, cache.Close)
-			src = cache
-		}
 		var err error
+		if src, err = cachedSource(c, src, cfg.tokenOption); err != nil {
+			return nil, err
+		}
 		rt, err = transport.NewAuth(rt, transport.AuthConfig{Source: src, Scope: cfg.origins})
 		if err != nil {
 			return nil, &ConfigError{Option: cfg.tokenOption, Err: err}
@@ -177,17 +168,39 @@ func wrapAuth(c *Client, cfg *config, tc transport.TraceConfig, base http.RoundT
 	if cfg.apiKey != nil {
 		ak := *cfg.apiKey
 		ak.Scope = cfg.origins
+		opt := "WithAPIKey"
+		if ak.QueryParam != "" {
+			opt = "WithAPIKeyInQuery"
+		}
+		// Cached as a token source is: a key kept in the OS keyring is
+		// not read on every attempt, and a 401 (the key rotated in the
+		// store) invalidates it and replays once with the new one.
 		var err error
+		if ak.Source, err = cachedSource(c, ak.Source, opt); err != nil {
+			return nil, err
+		}
 		rt, err = transport.NewAPIKey(rt, ak)
 		if err != nil {
-			opt := "WithAPIKey"
-			if ak.QueryParam != "" {
-				opt = "WithAPIKeyInQuery"
-			}
 			return nil, &ConfigError{Option: opt, Err: err}
 		}
 	}
 	return rt, nil
+}
+
+// cachedSource returns src behind a tokens.Cache of the client's own,
+// closed with the client (Close cancels a refresh in flight, which a hung
+// token endpoint or keyring would hold for the refresh timeout), or src
+// itself when it is a *tokens.Cache already, the caller's to close.
+func cachedSource(c *Client, src tokens.Source, option string) (tokens.Source, error) {
+	if _, cached := src.(*tokens.Cache); cached {
+		return src, nil
+	}
+	cache, err := tokens.NewCache(src)
+	if err != nil {
+		return nil, &ConfigError{Option: option, Err: err}
+	}
+	c.closers = append(c.closers, cache.Close)
+	return cache, nil
 }
 
 // tokenTransport returns the transport of WithOAuth2ClientCredentials'
