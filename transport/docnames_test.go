@@ -186,3 +186,55 @@ func docMatches(t *testing.T, root string, re *regexp.Regexp, check func(at stri
 	}
 	return n
 }
+
+// TestDocsNameEveryOption checks that every functional option of the
+// packages below client (transport's ClientCertificateOptions and context
+// helpers, tokens' Cache, FileStore and CachedStore options, keyring's)
+// is named in backquotes somewhere in the documentation (docFiles), as
+// TestConfigurationDocNamesEveryOption requires of client's options in
+// docs/configuration.md: an option no page names is one a newcomer reading
+// the docs never learns exists.
+func TestDocsNameEveryOption(t *testing.T) {
+	root := ".."
+	var doc strings.Builder
+	for _, file := range docFiles(t, root) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc.Write(b)
+	}
+	text := doc.String()
+	fset := token.NewFileSet()
+	total := 0
+	for _, dir := range []string{"transport", "tokens", "tokens/keyring", "signer"} {
+		files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range f.Decls {
+				fd, ok := d.(*ast.FuncDecl)
+				if !ok || fd.Recv != nil || !fd.Name.IsExported() || !strings.HasPrefix(fd.Name.Name, "With") {
+					continue
+				}
+				total++
+				pkg := filepath.Base(dir)
+				re := regexp.MustCompile("`(?:" + pkg + "\\.)?" + fd.Name.Name + "\\b")
+				if !re.MatchString(text) {
+					t.Errorf("no documentation page names %s.%s (%s)", pkg, fd.Name.Name, fset.Position(fd.Pos()))
+				}
+			}
+		}
+	}
+	if total < 20 {
+		t.Fatalf("found %d options: the parse went wrong", total)
+	}
+}
