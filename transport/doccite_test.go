@@ -16,8 +16,8 @@ import (
 // `path/file_test.go:TestName` names a file of the repository (its path
 // from the root) that declares that function, every `path/file_test.go`
 // names a file that exists, and every test named on its own
-// (`TestName`, `TestName/subtest`) is declared by a test file of some
-// module of the repository. A test renamed, moved or deleted would
+// (`TestName`, `TestName/subtest`, `ExampleName`) is declared by a test
+// file of some module of the repository. A test renamed, moved or deleted would
 // otherwise leave a claim the docs say is proven with no proof behind it.
 func TestDocsCiteOnlyTestsThatExist(t *testing.T) {
 	root := ".."
@@ -78,8 +78,9 @@ func TestDocsCiteOnlyTestsThatExist(t *testing.T) {
 	if n < 50 {
 		t.Fatalf("found %d test citations in the docs: the pattern went wrong", n)
 	}
-	// `TestOutage/budget`, `FuzzTemplate`: a test named on its own.
-	bare := regexp.MustCompile("`((?:Test|Fuzz|Benchmark)[A-Z][A-Za-z0-9_]*)(?:/[^`]*)?`")
+	// `TestOutage/budget`, `FuzzTemplate`, `ExampleBodyTimeoutError`: a test
+	// named on its own.
+	bare := regexp.MustCompile("`((?:Test|Fuzz|Benchmark|Example)[A-Z][A-Za-z0-9_]*)(?:/[^`]*)?`")
 	n = docMatches(t, root, bare, func(at string, m []string) {
 		if !anywhere[m[1]] {
 			t.Errorf("%s: names the test %s, which no test file of the repository declares", at, m[1])
