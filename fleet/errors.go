@@ -20,9 +20,13 @@ var ErrUnavailable = errors.New("fleet: redis unavailable")
 // context.DeadlineExceeded for a call cut by the store's Timeout). It
 // never carries the key, so no key id or nonce reaches logs.
 type Error struct {
-	// Store is the store that failed: "nonce", "cooldown" or "lease".
+	// Store is the store that failed: "nonce" (the NonceStore) or
+	// "lease" (the Quota). The cooldown and breaker stores return no
+	// error: under FailClosed the CooldownStore reports every host as
+	// cooling down instead, and the BreakerStore always falls back to
+	// local state.
 	Store string
-	// Op is what it was doing: "claim", "read", "write", "acquire".
+	// Op is what it was doing: "claim" (nonce) or "acquire" (lease).
 	Op string
 	// Err is the cause; nil when Redis was not tried (marked down).
 	Err error
