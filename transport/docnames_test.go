@@ -238,3 +238,152 @@ func TestDocsNameEveryOption(t *testing.T) {
 		t.Fatalf("found %d options: the parse went wrong", total)
 	}
 }
+
+// TestDocsNameOnlyMembersThatExist checks the fields and methods the
+// documentation names on a type of the module (transport.RetryConfig.Cooldowns,
+// BaseConfig.MaxResponseHeaderBytes, ClientCertificate.Update,
+// RateLimitError.Reason...): the type must have that field (its own or
+// one it embeds) or method, as TestDocsNameOnlyIdentifiersThatExist
+// requires of top-level names. A field or method renamed or removed would
+// otherwise stay in the pages and doc.go files a newcomer configures from.
+// An unqualified type name that other libraries use as well (Config,
+// Options, Client, Token...: tls.Config.VerifyConnection, http.Client.Timeout)
+// is left out.
+func TestDocsNameOnlyMembersThatExist(t *testing.T) {
+	root := ".."
+	dirs := map[string]string{
+		"client": "client", "transport": "transport", "signer": "signer",
+		"tokens": "tokens", "keyring": "tokens/keyring", "fleet": "fleet",
+		"openapi": "openapi", "transporttest": "transport/transporttest",
+	}
+	type members struct {
+		names  map[string]bool
+		embeds []string
+	}
+	byPkg := map[string]map[string]*members{} // package, type
+	byType := map[string][]*members{}         // type, in any package
+	fset := token.NewFileSet()
+	for pkg, dir := range dirs {
+		types := map[string]*members{}
+		get := func(name string) *members {
+			if types[name] == nil {
+				types[name] = &members{names: map[string]bool{}}
+			}
+			return types[name]
+		}
+		files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range f.Decls {
+				switch d := d.(type) {
+				case *ast.FuncDecl:
+					if d.Recv == nil || len(d.Recv.List) == 0 {
+						continue
+					}
+					rt := d.Recv.List[0].Type
+					if s, ok := rt.(*ast.StarExpr); ok {
+						rt = s.X
+					}
+					if ix, ok := rt.(*ast.IndexExpr); ok {
+						rt = ix.X
+					}
+					if id, ok := rt.(*ast.Ident); ok {
+						get(id.Name).names[d.Name.Name] = true
+					}
+				case *ast.GenDecl:
+					for _, s := range d.Specs {
+						ts, ok := s.(*ast.TypeSpec)
+						if !ok || !ts.Name.IsExported() {
+							continue
+						}
+						m := get(ts.Name.Name)
+						var fields []*ast.Field
+						switch tt := ts.Type.(type) {
+						case *ast.StructType:
+							fields = tt.Fields.List
+						case *ast.InterfaceType:
+							fields = tt.Methods.List
+						}
+						for _, fl := range fields {
+							for _, n := range fl.Names {
+								m.names[n.Name] = true
+							}
+							if len(fl.Names) == 0 {
+								e := fl.Type
+								if s, ok := e.(*ast.StarExpr); ok {
+									e = s.X
+								}
+								switch e := e.(type) {
+								case *ast.Ident:
+									m.embeds = append(m.embeds, e.Name)
+								case *ast.SelectorExpr:
+									m.embeds = append(m.embeds, e.Sel.Name)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		byPkg[pkg] = types
+	}
+	for _, types := range byPkg {
+		for name, m := range types {
+			byType[name] = append(byType[name], m)
+		}
+	}
+	var has func(ms []*members, member string, depth int) bool
+	has = func(ms []*members, member string, depth int) bool {
+		for _, m := range ms {
+			if m.names[member] {
+				return true
+			}
+			if depth < 3 {
+				for _, e := range m.embeds {
+					if has(byType[e], member, depth+1) {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	common := map[string]bool{
+		"Config": true, "Options": true, "Client": true, "Token": true, "Transport": true,
+		"Request": true, "Response": true, "Header": true, "Server": true, "Policy": true,
+		"Store": true, "Source": true, "Error": true,
+	}
+	ref := regexp.MustCompile(`\b(?:(client|transport|signer|tokens|keyring|fleet|openapi|transporttest)\.)?([A-Z][A-Za-z0-9]*)\.([A-Z][A-Za-z0-9_]*)\b`)
+	checked := 0
+	docMatches(t, root, ref, func(at string, m []string) {
+		pkg, typ, member := m[1], m[2], m[3]
+		var ms []*members
+		if pkg != "" {
+			if mm := byPkg[pkg][typ]; mm != nil {
+				ms = []*members{mm}
+			}
+		} else if !common[typ] {
+			ms = byType[typ]
+		}
+		if len(ms) == 0 {
+			return // not a type of the module: a package path, another library's type
+		}
+		checked++
+		if !has(ms, member, 0) {
+			t.Errorf("%s: %s.%s is named in the docs but %s has no field or method %s", at, typ, member, typ, member)
+		}
+	})
+	t.Logf("%d Type.Member references checked", checked)
+	if checked < 50 {
+		t.Fatalf("checked %d Type.Member references in the docs: the pattern went wrong", checked)
+	}
+}
