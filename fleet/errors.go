@@ -28,7 +28,9 @@ type Error struct {
 	Store string
 	// Op is what it was doing: "claim" (nonce) or "acquire" (lease).
 	Op string
-	// Err is the cause; nil when Redis was not tried (marked down).
+	// Err is the cause. The nonce store's is nil when Redis was not
+	// tried (marked down); the quota's is never nil: it wraps the cause,
+	// or says Redis is marked down, and matches transport.ErrRateLimited.
 	Err error
 }
 
