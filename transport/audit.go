@@ -230,7 +230,9 @@ var errPanicked = errors.New(panicStatus)
 // errNoNextResponse is the error of a call whose next transport broke the
 // http.RoundTripper contract, returning neither a response nor an error
 // (a bug in a caller's layer or base transport): the audit and inventory
-// layers record and return it, as net/http's Client does.
+// layers record and return it, as net/http's Client does, and so do the
+// breaker, limits, total and attempt timeout, call and attempt trace,
+// token request trace, auth and API-key layers.
 var errNoNextResponse = errors.New("transport: the next transport returned neither a response nor an error")
 
 func init() {

@@ -308,6 +308,9 @@ func (l *credLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		resp, err = l.next.RoundTrip(r)
 	}
+	if resp == nil && err == nil {
+		err = errNoNextResponse // a broken next: an error, as net/http's Client makes it
+	}
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || l.inv == nil {
 		return resp, err
 	}

@@ -542,6 +542,9 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body = body
 	}
 	resp, err := l.next.RoundTrip(req)
+	if resp == nil && err == nil {
+		err = errNoNextResponse // a broken next: an error, as net/http's Client makes it
+	}
 	if done != nil && a != nil {
 		a.probe = nil
 	}

@@ -247,6 +247,9 @@ func (l *limitsLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	cs := ownedScope(req)
 	resp, err := l.next.RoundTrip(req)
+	if resp == nil && err == nil {
+		err = errNoNextResponse // a broken next: an error, as net/http's Client makes it
+	}
 	if err != nil {
 		if resp != nil && resp.Body != nil {
 			_ = resp.Body.Close()

@@ -280,6 +280,9 @@ func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if dl, ok := ctx.Deadline(); ok && !dl.After(chain) {
 		resp, err := l.next.RoundTrip(req)
+		if resp == nil && err == nil {
+			err = errNoNextResponse // a broken next: an error, as net/http's Client makes it
+		}
 		return l.pend(resp, err, chain)
 	}
 	var cd *callDeadline
@@ -290,6 +293,9 @@ func (l *totalTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	cd.init(ctx, chain)
 	resp, err := l.next.RoundTrip(WithContext(req, cd))
+	if resp == nil && err == nil {
+		err = errNoNextResponse // a broken next: an error, as net/http's Client makes it
+	}
 	// Released when the body is closed (or at once: an error, no body).
 	resp, err = endOnClose(resp, err, &cd.lazyDeadline, &cd.body, bodyTimeoutTotal, l.d)
 	return l.pend(resp, err, chain)
@@ -515,6 +521,9 @@ func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	if pd, ok := parent.Deadline(); ok && !pd.After(dl) {
 		// The call's deadline comes first.
 		resp, err := l.next.RoundTrip(req)
+		if resp == nil && err == nil {
+			err = errNoNextResponse // a broken next: an error, as net/http's Client makes it
+		}
 		if err == nil && lateForDeadline(parent) {
 			return nil, lateAnswer(parent, resp)
 		}
@@ -529,6 +538,9 @@ func (l *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	ld := &lazyDeadline{}
 	ld.init(parent, dl)
 	resp, err := l.next.RoundTrip(WithContext(req, ld))
+	if resp == nil && err == nil {
+		err = errNoNextResponse // a broken next: an error, as net/http's Client makes it
+	}
 	if err == nil && ld.materialized() && parent.Err() == nil && ld.Err() == context.DeadlineExceeded {
 		err = lateAnswer(ld, resp)
 	}
@@ -556,6 +568,9 @@ func (l *attemptTimeout) lazy(req *http.Request, a *Attempt, base, caller contex
 	ad.entry = req.Context()
 	ad.init(base, dl)
 	resp, err := l.next.RoundTrip(WithContext(req, ad))
+	if resp == nil && err == nil {
+		err = errNoNextResponse // a broken next: an error, as net/http's Client makes it
+	}
 	if err == nil && ad.materialized() && (caller == nil || caller.Err() == nil) && ad.Err() == context.DeadlineExceeded {
 		err = lateAnswer(ad, resp)
 	}

@@ -98,6 +98,9 @@ func (t *tokenTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}()
 	resp, err := t.next.RoundTrip(r)
 	returned = true
+	if resp == nil && err == nil {
+		err = errNoNextResponse // a broken next: an error, as net/http's Client makes it
+	}
 	secs := time.Since(start).Seconds()
 	if err != nil {
 		if resp != nil && resp.Body != nil {

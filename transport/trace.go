@@ -985,6 +985,9 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}()
 	resp, err := c.next.RoundTrip(r)
 	returned = true
+	if resp == nil && err == nil {
+		err = errNoNextResponse // a broken next: an error, as net/http's Client makes it
+	}
 
 	var secs float64
 	if cc.elapsed > 0 {
@@ -1222,6 +1225,9 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}()
 	resp, err := t.next.RoundTrip(r)
 	returned = true
+	if resp == nil && err == nil {
+		err = errNoNextResponse // a broken next: an error, as net/http's Client makes it
+	}
 	if err != nil {
 		// Go's HTTP/2 refusal of a connection-specific header quotes the
 		// header's value: reported, as the retry and breaker layers do, as
