@@ -173,7 +173,9 @@ type BreakerConfig struct {
 	// (a failed half-open probe must be the host's). Failure counting
 	// stays local. Once T has passed, every process resumes sending: a process
 	// whose own breaker opened lets one probe through, the others send
-	// freely and count their own outcomes. nil: not shared.
+	// freely and count their own outcomes. nil: not shared. A store
+	// whose read before the send panics (a bug in it) has the request's
+	// body closed, and its panic goes on.
 	Store BreakerStore
 }
 
@@ -486,15 +488,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	changes := h.changes.Load()
 
 	if l.cfg.Store != nil {
-		if r, ok := l.cfg.Store.(DegradationReporter); ok {
-			r.ReportDegraded(ctx)
-		}
-		w0, counted := waitsOf(l.cfg.Store)
-		err := l.sharedOpen(h, now)
-		if mayHaveWaited(l.cfg.Store, w0, counted) {
-			a.clockMoved() // the store may have blocked
-		}
-		if err != nil {
+		if err := l.askStore(ctx, a, h, now, req); err != nil {
 			closeBody(req)
 			addHostEvent(ctx, EventBreakerRejected, h.host,
 				BreakerStateKey.String(err.State.String()), BreakerRetryInKey.Float64(err.Until.Sub(now).Seconds()),
@@ -683,6 +677,29 @@ func totalDeadlineRanOut(a *Attempt, ctx context.Context) bool {
 // process's own is taken for its own (a store that keeps milliseconds
 // rounds up).
 const sharedSlack = time.Millisecond
+
+// askStore reports the store's degradation (DegradationReporter) and
+// returns sharedOpen's refusal, before req is handed on: a panic of the
+// store (a bug in a BreakerStore of the caller's) goes on unchanged, but
+// req's body is closed first, as RoundTrip must on every path.
+func (l *breakerLayer) askStore(ctx context.Context, a *Attempt, h *breakerHost, now time.Time, req *http.Request) *CircuitOpenError {
+	returned := false
+	defer func() {
+		if !returned {
+			closeBody(req)
+		}
+	}()
+	if r, ok := l.cfg.Store.(DegradationReporter); ok {
+		r.ReportDegraded(ctx)
+	}
+	w0, counted := waitsOf(l.cfg.Store)
+	err := l.sharedOpen(h, now)
+	if mayHaveWaited(l.cfg.Store, w0, counted) {
+		a.clockMoved() // the store may have blocked
+	}
+	returned = true
+	return err
+}
 
 // sharedOpen returns the refusal of a request to h while the Store says
 // the host's breaker is open in the fleet. A time the store holds that is

@@ -147,6 +147,8 @@ type RetryConfig struct {
 	// Cooldowns holds the per-host cooldowns (Retry-After, RateLimit r=0)
 	// every call to a host honours before each attempt. nil: a private
 	// in-memory store. Share one between clients, or use a fleet-wide one.
+	// A store whose read before a call's first attempt panics (a bug in
+	// it) has the request's body closed, and its panic goes on.
 	Cooldowns CooldownStore
 	// IdempotencyKeys makes the layer give every call with a
 	// non-idempotent method (POST, PATCH, ...) and no key of its own (in
@@ -693,7 +695,12 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 	for n := 0; ; n++ {
 		// Honour the host's cooldown (set by this call or any other).
 		var err error
-		if now, err = l.awaitCooldown(ctx, host, h, now); err != nil {
+		if n == 0 && l.cooldowns != nil {
+			now, err = l.firstCooldown(ctx, host, h, now, req)
+		} else {
+			now, err = l.awaitCooldown(ctx, host, h, now)
+		}
+		if err != nil {
 			if n == 0 {
 				closeBody(req)
 			}
@@ -1241,6 +1248,22 @@ func (l *retryLayer) awaitCooldown(ctx context.Context, host string, h *retryHos
 			return now, nil
 		}
 	}
+}
+
+// firstCooldown is awaitCooldown for the call's first attempt, whose
+// request has not been handed on yet, with a CooldownStore (perhaps the
+// caller's): a panic of the store (a bug in it) goes on unchanged, but
+// req's body is closed first, as RoundTrip must on every path.
+func (l *retryLayer) firstCooldown(ctx context.Context, host string, h *retryHost, now time.Time, req *http.Request) (time.Time, error) {
+	returned := false
+	defer func() {
+		if !returned {
+			closeBody(req)
+		}
+	}()
+	now, err := l.awaitCooldown(ctx, host, h, now)
+	returned = true
+	return now, err
 }
 
 // cooldownCapSlack is how far beyond MaxRetryAfter a cooldown read from
