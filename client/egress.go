@@ -40,7 +40,8 @@ type egress struct {
 //
 // Appends; the first one added is the outermost. wrap must not return nil.
 // A layer that panics (a bug in it) has the request's body closed, as
-// RoundTrip must on every path, and its panic goes on to the caller.
+// RoundTrip must on every path (once: not again when the stack below it
+// has closed or sent the body), and its panic goes on to the caller.
 func WithCallLayer(wrap func(next http.RoundTripper) (http.RoundTripper, error)) Option {
 	return requireValue("WithCallLayer", wrap, func(c *config, v func(next http.RoundTripper) (http.RoundTripper, error)) {
 		c.eg.callLayers = append(c.eg.callLayers, v)

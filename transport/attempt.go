@@ -705,9 +705,9 @@ type callScope struct {
 	span    trace.Span // when set, the context's current span (tracing off)
 	// firstSend is the call span when it may stand for the call's first
 	// send (a client span); the attempt trace of attempt 0 takes it once
-	// (firstTaken), safe even when a call layer sends concurrently.
-	firstSend  trace.Span
-	firstTaken atomic.Bool
+	// (scopeFirstTaken), safe even when a call layer sends concurrently.
+	firstSend trace.Span
+	flags     atomic.Uint32 // scopeFirstTaken, scopeBodyTaken
 	// owns: req is the call's own copy of the caller's request (the
 	// owned request, see owned); cleared at a call-layer boundary.
 	owns bool
@@ -728,6 +728,28 @@ type callScope struct {
 }
 
 type callScopeKey struct{}
+
+// The bits of callScope.flags.
+const (
+	// scopeFirstTaken: the call span stands for the call's first send
+	// (firstSend), taken by an attempt trace.
+	scopeFirstTaken = 1 << iota
+	// scopeBodyTaken: a layer of this package took charge of the call's
+	// request body below a NewCallLayerBoundary (closed it, or began the
+	// call's first attempt with it, the base transport closing it), or
+	// the boundary closed it: the boundary closes it no more (takeBody).
+	scopeBodyTaken
+)
+
+// takeBody records that a layer of this package took charge of the
+// request body of ctx's call (see scopeBodyTaken), when ctx has a call
+// scope; it reports whether the body was taken before.
+func takeBody(ctx context.Context) bool {
+	if c := callScopeFrom(ctx); c != nil {
+		return c.flags.Or(scopeBodyTaken)&scopeBodyTaken != 0
+	}
+	return false
+}
 
 // owned reports whether req is the scope's own copy of the caller's
 // request (its req, while owns is set).
@@ -770,7 +792,11 @@ func callScopeFrom(ctx context.Context) *callScope {
 // body is closed, as on any error), a response returned with an error is
 // closed, and a response without a body gets http.NoBody. A foreign layer
 // that panics (or calls runtime.Goexit) has the request's body closed, as
-// RoundTrip must on every path, and its panic goes on unchanged.
+// RoundTrip must on every path, and its panic goes on unchanged. Under
+// NewCallTrace the body is closed then only when no layer of this package
+// below the foreign layers took it (closed it, or sent it in the call's
+// first attempt, where the base transport closes it), so that it is never
+// closed twice; without a call trace above, it is closed on any panic.
 func NewCallLayerBoundary(next http.RoundTripper) http.RoundTripper {
 	return &callLayerBoundary{next: orDefault(next)}
 }
@@ -778,15 +804,17 @@ func NewCallLayerBoundary(next http.RoundTripper) http.RoundTripper {
 type callLayerBoundary struct{ next http.RoundTripper }
 
 func (b *callLayerBoundary) RoundTrip(req *http.Request) (*http.Response, error) {
-	if cs := ownedScope(req); cs != nil {
-		cs.owns = false
+	sc := callScopeFrom(req.Context())
+	if sc != nil && sc.owned(req) && !sc.lent { // ownedScope(req)
+		sc.owns = false
 	}
 	body, returned := req.Body, false
 	defer func() {
-		if !returned && body != nil && body != http.NoBody {
-			// A panic below (a bug in a foreign layer): the panic goes
-			// on, but the body, which the caller may write through a
-			// pipe, is closed first, as RoundTrip must on every path.
+		if !returned && body != nil && body != http.NoBody && (sc == nil || sc.flags.Or(scopeBodyTaken)&scopeBodyTaken == 0) {
+			// A panic below (a bug in a foreign layer) before a layer of
+			// this package took the body: the panic goes on, but the
+			// body, which the caller may write through a pipe, is closed
+			// first, as RoundTrip must on every path.
 			_ = body.Close()
 		}
 	}()
@@ -862,6 +890,9 @@ type attemptScope struct{ next http.RoundTripper }
 func (s *attemptScope) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := BeginAttempt(req, 0)
 	syncTrailer(r, req.Trailer)
+	if r.Body != nil && r.Body != http.NoBody {
+		takeBody(r.Context()) // the call's, sent: for a NewCallLayerBoundary above
+	}
 	resp, err := s.next.RoundTrip(r)
 	if err == nil {
 		showRequest(resp)

@@ -157,6 +157,7 @@ func (p *RedirectPolicy) isOwn(u, first *url.URL) bool {
 // so does not hand the body on.
 func closeBody(req *http.Request) {
 	if req.Body != nil && req.Body != http.NoBody {
+		takeBody(req.Context()) // closed: for a NewCallLayerBoundary above
 		_ = req.Body.Close()
 	}
 }

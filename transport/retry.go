@@ -626,7 +626,11 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	host := HostKey(req.URL)
 	var now time.Time
-	cs := ownedScope(req)
+	sc := callScopeFrom(ctx)
+	var cs *callScope // sc when req is the call's own copy (ownedScope)
+	if sc != nil && sc.owned(req) && !sc.lent {
+		cs = sc
+	}
 	if l.cfg.SharedClock && cs != nil && !cs.start.IsZero() {
 		now = cs.start // the call began microseconds ago: no second clock read
 	} else {
@@ -750,6 +754,11 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 			syncTrailer(r, trailerSource(src))
 		}
 
+		if n == 0 && sc != nil && cs == nil && !(r.Body == nil || r.Body == http.NoBody) {
+			// The call's body, sent, below a NewCallLayerBoundary (the
+			// request is no longer the call's own copy): taken.
+			sc.flags.Or(scopeBodyTaken)
+		}
 		resp, err := l.next.RoundTrip(r)
 		if err == nil && resp != nil && lateForDeadline(ctx) {
 			// An answer net/http returned after the call's deadline ran

@@ -1174,7 +1174,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case offInCall:
 		span, r = scope.span, Own(req) // tracing off, inside a call that knows it
-	case scope != nil && scope.firstSend != nil && !t.tel.off && firstAttempt(ctx) && scope.firstTaken.CompareAndSwap(false, true):
+	case scope != nil && scope.firstSend != nil && !t.tel.off && firstAttempt(ctx) && scope.flags.Or(scopeFirstTaken)&scopeFirstTaken == 0:
 		// The call's first send: the call span (a client span) stands for
 		// it, so a call answered at the first try costs one span. A
 		// resend, or the auth layer's replay, gets a child span of its own.
