@@ -174,8 +174,8 @@ type BreakerConfig struct {
 	// stays local. Once T has passed, every process resumes sending: a process
 	// whose own breaker opened lets one probe through, the others send
 	// freely and count their own outcomes. nil: not shared. A store
-	// whose read before the send panics (a bug in it) has the request's
-	// body closed, and its panic goes on.
+	// that panics (a bug in it) has the request's body closed (before the
+	// send) or the response in hand (after), and its panic goes on.
 	Store BreakerStore
 }
 
@@ -500,7 +500,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	var done func(error) // nil on the closed-state fast path
 	if BreakerState(h.state.Load()) != BreakerClosed {
 		p, d, err := l.admit(h, now)
-		l.publish(h, now)
+		l.publish(h, now, req, nil)
 		l.stateEvent(ctx, h, changes)
 		if err != nil {
 			closeBody(req)
@@ -592,7 +592,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if h.changes.Load() != changes {
-		l.publish(h, now)
+		l.publish(h, now, nil, resp)
 		l.stateEvent(ctx, h, changes)
 	}
 	return resp, err
@@ -733,8 +733,11 @@ func (l *breakerLayer) sharedOpen(h *breakerHost, now time.Time) *CircuitOpenErr
 // publish gives the Store the end of h's open state when h opened since
 // the last publication; of the requests that observe one opening, exactly
 // one publishes it. It runs on the request's goroutine, outside
-// gobreaker's lock.
-func (l *breakerLayer) publish(h *breakerHost, now time.Time) {
+// gobreaker's lock. A panic of the store (a bug in a BreakerStore of the
+// caller's) goes on unchanged, but what the request holds is closed
+// first, as RoundTrip must on every path: resp, the response in hand, or,
+// before the send, req's body.
+func (l *breakerLayer) publish(h *breakerHost, now time.Time, req *http.Request, resp *http.Response) {
 	if l.cfg.Store == nil {
 		return
 	}
@@ -743,7 +746,18 @@ func (l *breakerLayer) publish(h *breakerHost, now time.Time) {
 	if u <= p || u <= l.clk.Mono(now) || !h.published.CompareAndSwap(p, u) {
 		return
 	}
+	returned := false
+	defer func() {
+		if !returned {
+			if resp != nil {
+				closeResponse(resp)
+			} else if req != nil {
+				closeBody(req)
+			}
+		}
+	}()
 	l.cfg.Store.SetOpenUntil(h.host, l.clk.Time(u, now))
+	returned = true
 }
 
 // admit asks gobreaker to let a request through while the breaker is not

@@ -148,7 +148,8 @@ type RetryConfig struct {
 	// every call to a host honours before each attempt. nil: a private
 	// in-memory store. Share one between clients, or use a fleet-wide one.
 	// A store whose read before a call's first attempt panics (a bug in
-	// it) has the request's body closed, and its panic goes on.
+	// it) has the request's body closed, one whose write panics the
+	// response in hand, and its panic goes on.
 	Cooldowns CooldownStore
 	// IdempotencyKeys makes the layer give every call with a
 	// non-idempotent method (POST, PATCH, ...) and no key of its own (in
@@ -820,7 +821,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		// much of it has passed. A wait that then does not fit the
 		// deadline is reported with what was left of it.
 		var spent time.Duration
-		if l.noteServerWait(host, h, v, now) {
+		if l.noteServerWait(host, h, v, now, resp) {
 			fresh := l.clk.Now()
 			spent, now = fresh.Sub(now), fresh
 		}
@@ -1285,19 +1286,34 @@ const cooldownCapSlack = time.Second
 // every client to hold off: a 429 or 503 with a wait, or RateLimit r=0
 // with t, capped at MaxRetryAfter. It reports whether a shared store's
 // write may have blocked (the store does not count its waits, or its count
-// moved), so that the caller reads the clock again.
-func (l *retryLayer) noteServerWait(host string, h *retryHost, v Verdict, now time.Time) bool {
+// moved), so that the caller reads the clock again. A panic of the store
+// (a bug in a CooldownStore of the caller's) goes on unchanged, but resp,
+// the response in hand, is closed first.
+func (l *retryLayer) noteServerWait(host string, h *retryHost, v Verdict, now time.Time, resp *http.Response) bool {
 	if !v.HasWait || v.Wait <= 0 || !v.Throttled {
 		return false
 	}
 	until := now.Add(min(v.Wait, l.cfg.MaxRetryAfter))
 	if l.cooldowns != nil {
 		w0, counted := waitsOf(l.cooldowns)
-		l.cooldowns.SetCooldown(host, until)
+		l.setCooldown(host, until, resp)
 		return mayHaveWaited(l.cooldowns, w0, counted)
 	}
 	h.cool.extend(l.clk.After(now, min(v.Wait, l.cfg.MaxRetryAfter)))
 	return false
+}
+
+// setCooldown is the store's SetCooldown, with resp in hand (see
+// noteServerWait).
+func (l *retryLayer) setCooldown(host string, until time.Time, resp *http.Response) {
+	returned := false
+	defer func() {
+		if !returned {
+			closeResponse(resp)
+		}
+	}()
+	l.cooldowns.SetCooldown(host, until)
+	returned = true
 }
 
 // count adds 1 to c with the attribute set {hostKeyAttrs(host), key=value}.
