@@ -46,7 +46,9 @@ type TraceConfig struct {
 	// MeterProvider creates the instruments. nil: otel.GetMeterProvider().
 	MeterProvider metric.MeterProvider
 	// Propagator injects the attempt span's context into the outgoing
-	// request headers. nil: otel.GetTextMapPropagator().
+	// request headers. nil: otel.GetTextMapPropagator(). One whose Inject
+	// panics (a bug in it) has the request's body closed and the attempt
+	// span ended, and its panic goes on.
 	Propagator propagation.TextMapPropagator
 	// Redaction decides which query values (url.full) and which header
 	// values (http.request.header.*, http.response.header.*) may appear in
@@ -1183,6 +1185,20 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx, span = t.tel.tracer.Start(ctx, m.span, t.tel.spanOptions(&t.spans, t.bare, sk)...)
 		r = ownWithContext(req, ctx)
 	}
+	var buf *attrBuf // non-nil when the span is recording
+	var attrs []attribute.KeyValue
+	returned, sending := false, false
+	defer func() {
+		if !returned { // a panic (or runtime.Goexit) below: not recovered here
+			if !sending {
+				// Before the send (the caller's Propagator): the body
+				// is not handed on, and is closed, as RoundTrip must on
+				// every path.
+				closeBody(r)
+			}
+			t.panicked(ctx, span, buf, attrs, countKey{m, sk.host, ErrorTypeOther}, sk.port, u, merged)
+		}
+	}()
 	if r.Header == nil {
 		r.Header = make(http.Header)
 	}
@@ -1192,8 +1208,6 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	if cs != nil {
 		resend = int(cs.attempts.Add(1)) - 1
 	}
-	var buf *attrBuf // non-nil when the span is recording
-	var attrs []attribute.KeyValue
 	if span.IsRecording() {
 		buf = getAttrBuf()
 		attrs = buf[:0]
@@ -1217,12 +1231,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		attrs = appendHeaders(attrs, r.Header, t.tel.reqHeaders, t.tel.policy)
 	}
 
-	returned := false
-	defer func() {
-		if !returned { // a panic (or runtime.Goexit) below: not recovered here
-			t.panicked(ctx, span, buf, attrs, countKey{m, sk.host, ErrorTypeOther}, sk.port, u, merged)
-		}
-	}()
+	sending = true
 	resp, err := t.next.RoundTrip(r)
 	returned = true
 	if resp == nil && err == nil {
