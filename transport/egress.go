@@ -499,7 +499,8 @@ func (p *EgressPolicy) checkTarget(u *url.URL) error {
 
 // checkCleartext refuses a request that is not https and carries a
 // credential: URL userinfo, a credential header or trailer field, or a
-// credential query parameter.
+// credential query parameter, in the URL or in the request-target a
+// hand-set URL.Opaque makes.
 func (p *EgressPolicy) checkCleartext(req *http.Request) error {
 	if req.URL == nil || req.URL.Scheme == "https" {
 		return nil
@@ -524,7 +525,32 @@ func (p *EgressPolicy) checkCleartext(req *http.Request) error {
 	if len(p.credQuery) > 0 && hasQueryKey(req.URL.RawQuery, p.credQuery) {
 		return deny()
 	}
+	if req.URL.Opaque != "" && p.opaqueHasCredential(req.URL.Opaque) {
+		return deny()
+	}
 	return nil
+}
+
+// opaqueHasCredential reports whether a hand-set URL.Opaque, which net/http
+// sends as the request-target as it is (then "?" and URL.RawQuery), carries
+// a credential: userinfo in the authority of an absolute-form target
+// ("//user:pw@host/x", "http://user:pw@host/x"), or a credential query
+// parameter in the query it holds ("/x?api_key=k").
+func (p *EgressPolicy) opaqueHasCredential(o string) bool {
+	target, query, _ := strings.Cut(o, "?")
+	var auth string
+	if strings.HasPrefix(target, "//") {
+		auth = target[2:]
+	} else if i := strings.Index(target, "://"); i > 0 && target[0] != '/' {
+		auth = target[i+3:]
+	}
+	if i := strings.IndexByte(auth, '/'); i >= 0 {
+		auth = auth[:i]
+	}
+	if strings.IndexByte(auth, '@') >= 0 {
+		return true
+	}
+	return len(p.credQuery) > 0 && hasQueryKey(query, p.credQuery)
 }
 
 // hasQueryKey reports whether the raw query has a parameter that a common
@@ -686,7 +712,8 @@ func (l *egressLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 // NewCredentialGuard returns a per-attempt layer that refuses to send a
 // request over anything but https when it carries a credential (URL
 // userinfo, a credential header or trailer field, a credential query
-// parameter of cfg),
+// parameter of cfg; userinfo and query parameters in a hand-set
+// URL.Opaque too, which net/http sends as the request-target),
 // whichever layer added it. Place it below the credential layers (auth,
 // API key, signing) and above the base transport: it is the last word on
 // "credentials are never sent over plain http". For an https request it
