@@ -490,7 +490,9 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // character no DNS name may ("169.254.169.254%eth0", from "%25" in the
 // URL; "a!b", "a;b"); an IPv6 literal with a zone ("[fe80::1%25eth0]") is
 // checked as its address. Those refusals are *EgressErrors wrapping
-// ErrEgressDenied. A name cannot be checked: it is resolved by
+// ErrEgressDenied; a host built by hand with userinfo in it (URL.Host or
+// Host "user:pass@host") is refused as invalid, and the error names it
+// without the userinfo. A name cannot be checked: it is resolved by
 // the proxy, not here; keep an egress allowlist and let the proxy enforce
 // its own policy. An IPv4-mapped IPv6 literal without a zone
 // ("[::ffff:127.0.0.1]") is checked as its IPv4 address, the one the
@@ -512,41 +514,50 @@ func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) fu
 				return nil, err
 			}
 		}
-		if pu != nil {
-			if req.URL != nil {
-				if err := sd.checkProxied(OriginOf(req.URL)); err != nil {
-					return nil, err
-				}
-				// A hand-set Opaque ("//169.254.169.254/") is sent as
-				// the request-target, whose host the proxy connects.
-				t, ok, err := opaqueTarget(req.URL)
-				if err != nil {
-					return nil, &EgressError{Origin: OriginOf(req.URL), Reason: egressTarget}
-				}
-				if ok {
-					if err := sd.checkProxied(OriginOf(t)); err != nil {
-						return nil, err
-					}
-				}
-				if err := sd.checkProxiedHost(req, pu); err != nil {
-					return nil, err
-				}
-			}
-			return pu, nil
-		}
-		if sd.proxies != nil && req.URL != nil {
-			// The key DialContext finds for the address net/http dials:
-			// of the host as the URL writes it, not of OriginOf's host,
-			// another normalisation (one that lower-cased an IPv6 zone:
-			// "%ETH0" is another interface than "%eth0", and DialContext
-			// exempts the one listed).
-			o := OriginOf(req.URL)
-			if sd.proxies[proxyKey(req.URL.Hostname(), o.Port)] {
-				return nil, &EgressError{Origin: o, Reason: egressProxyDirect}
-			}
-		}
-		return nil, nil
+		pu, err := sd.guardProxied(req, pu)
+		// A Host or URL.Host built by hand may hold userinfo: refused as
+		// an invalid host, and never quoted.
+		return pu, withoutUserinfo(err)
 	}
+}
+
+// guardProxied is GuardProxy's check of req, which the proxy function
+// sends through pu (nil: directly).
+func (sd *SafeDialer) guardProxied(req *http.Request, pu *url.URL) (*url.URL, error) {
+	if pu != nil {
+		if req.URL != nil {
+			if err := sd.checkProxied(OriginOf(req.URL)); err != nil {
+				return nil, err
+			}
+			// A hand-set Opaque ("//169.254.169.254/") is sent as
+			// the request-target, whose host the proxy connects.
+			t, ok, err := opaqueTarget(req.URL)
+			if err != nil {
+				return nil, &EgressError{Origin: OriginOf(req.URL), Reason: egressTarget}
+			}
+			if ok {
+				if err := sd.checkProxied(OriginOf(t)); err != nil {
+					return nil, err
+				}
+			}
+			if err := sd.checkProxiedHost(req, pu); err != nil {
+				return nil, err
+			}
+		}
+		return pu, nil
+	}
+	if sd.proxies != nil && req.URL != nil {
+		// The key DialContext finds for the address net/http dials:
+		// of the host as the URL writes it, not of OriginOf's host,
+		// another normalisation (one that lower-cased an IPv6 zone:
+		// "%ETH0" is another interface than "%eth0", and DialContext
+		// exempts the one listed).
+		o := OriginOf(req.URL)
+		if sd.proxies[proxyKey(req.URL.Hostname(), o.Port)] {
+			return nil, &EgressError{Origin: o, Reason: egressProxyDirect}
+		}
+	}
+	return nil, nil
 }
 
 // checkProxied checks the destination o of a request sent through a proxy

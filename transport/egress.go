@@ -338,12 +338,17 @@ func (p *EgressPolicy) Allows(u *url.URL) bool {
 // CheckURL returns nil when the policy lets a request go to u, else an
 // *EgressError. It does not look at headers; Check does.
 func (p *EgressPolicy) CheckURL(u *url.URL) error {
-	err := p.checkURL(u)
+	return withoutUserinfo(p.checkURL(u))
+}
+
+// withoutUserinfo returns err with the userinfo removed from its Origin's
+// host when it is an *EgressError: a Host built by hand (URL.Host or the
+// Host field) may hold userinfo ("user:pass@host", which url.Parse would
+// have put in User), and such a host is refused as invalid, but the
+// credential must not reach the message, as the audit record and the
+// inventory keep it out too.
+func withoutUserinfo(err error) error {
 	if e, ok := err.(*EgressError); ok {
-		// A Host built by hand may hold userinfo ("user:pass@host", which
-		// url.Parse would have put in User): such a host is refused as
-		// invalid, and the credential must not reach the message, as the
-		// audit record and the inventory keep it out too.
 		if i := strings.LastIndexByte(e.Origin.Host, '@'); i >= 0 {
 			e.Origin.Host = e.Origin.Host[i+1:]
 		}
