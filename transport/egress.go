@@ -510,7 +510,10 @@ func (p *EgressPolicy) checkCleartext(req *http.Request) error {
 	if req.URL == nil || req.URL.Scheme == "https" {
 		return nil
 	}
-	deny := func() error { return &EgressError{Origin: OriginOf(req.URL), Reason: egressCleartext} }
+	deny := func() error {
+		// A URL.Host built by hand may hold userinfo: never quoted.
+		return withoutUserinfo(&EgressError{Origin: OriginOf(req.URL), Reason: egressCleartext})
+	}
 	if req.URL.User != nil {
 		return deny()
 	}
