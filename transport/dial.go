@@ -504,7 +504,9 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // Host names another authority than URL.Host: net/http sends it to the
 // proxy as the request-target "http://" + Host + path, so the proxy
 // connects the Host's host and port (an https request's CONNECT, and a
-// SOCKS proxy, connect URL.Host).
+// SOCKS proxy, connect URL.Host); with a hand-set URL.Opaque too, whose
+// origin-form target ("/x") leaves the Host the only authority the proxy
+// is given.
 func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
 	return func(req *http.Request) (*url.URL, error) {
 		var pu *url.URL
@@ -600,12 +602,16 @@ func (sd *SafeDialer) checkProxied(o Origin) error {
 // checkProxiedHost checks the Host of a plain-http request sent through a
 // proxy: net/http writes its request-target as "http://" + req.Host + the
 // path (Request.write prefers the Host to URL.Host), and the proxy
-// connects the host and port that target names. An https request's
-// target is the CONNECT to URL.Host, and one with a hand-set URL.Opaque
-// sends the Opaque: neither names the Host. Through a SOCKS proxy pu,
-// the proxy connects URL.Host and the request goes in origin-form.
+// connects the host and port that target names. With a hand-set
+// URL.Opaque the target is the Opaque, and the Host field is still sent:
+// an origin-form Opaque ("/x") leaves the Host the only authority the
+// proxy is given, and a proxy that routes by the Host header (Envoy, an
+// nginx forward proxy on $http_host) connects it whatever the target
+// says, so it is checked too. An https request's target is the CONNECT
+// to URL.Host. Through a SOCKS proxy pu, the proxy connects URL.Host and
+// the request goes in origin-form.
 func (sd *SafeDialer) checkProxiedHost(req *http.Request, pu *url.URL) error {
-	if req.Host == "" || req.Host == req.URL.Host || req.URL.Opaque != "" || lowerScheme(req.URL.Scheme) != "http" {
+	if req.Host == "" || req.Host == req.URL.Host || lowerScheme(req.URL.Scheme) != "http" {
 		return nil
 	}
 	if pu.Scheme == "socks5" || pu.Scheme == "socks5h" {
