@@ -506,7 +506,10 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // connects the Host's host and port (an https request's CONNECT, and a
 // SOCKS proxy, connect URL.Host); with a hand-set URL.Opaque too, whose
 // origin-form target ("/x") leaves the Host the only authority the proxy
-// is given.
+// is given. A plain-http request whose URL path, built by hand, does not
+// start with "/" is refused: net/http writes the target as "http://" +
+// host + path, so "@169.254.169.254/x" or ":6379/x" would continue the
+// host the proxy connects.
 func (sd *SafeDialer) GuardProxy(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
 	return func(req *http.Request) (*url.URL, error) {
 		var pu *url.URL
@@ -607,14 +610,21 @@ func (sd *SafeDialer) checkProxied(o Origin) error {
 // an origin-form Opaque ("/x") leaves the Host the only authority the
 // proxy is given, and a proxy that routes by the Host header (Envoy, an
 // nginx forward proxy on $http_host) connects it whatever the target
-// says, so it is checked too. An https request's target is the CONNECT
-// to URL.Host. Through a SOCKS proxy pu, the proxy connects URL.Host and
-// the request goes in origin-form.
+// says, so it is checked too. A URL path that does not start with "/"
+// (a URL built by hand) continues the target's host and is refused (see
+// pathJoinsHost). An https request's target is the CONNECT to URL.Host.
+// Through a SOCKS proxy pu, the proxy connects URL.Host and the request
+// goes in origin-form.
 func (sd *SafeDialer) checkProxiedHost(req *http.Request, pu *url.URL) error {
-	if req.Host == "" || req.Host == req.URL.Host || lowerScheme(req.URL.Scheme) != "http" {
+	if lowerScheme(req.URL.Scheme) != "http" || pu.Scheme == "socks5" || pu.Scheme == "socks5h" {
 		return nil
 	}
-	if pu.Scheme == "socks5" || pu.Scheme == "socks5h" {
+	if pathJoinsHost(req.URL) {
+		// The target is "http://" + host + path: a path without its
+		// leading "/" continues the host ("@169.254.169.254/x").
+		return &EgressError{Origin: OriginOf(req.URL), Reason: egressPath}
+	}
+	if req.Host == "" || req.Host == req.URL.Host {
 		return nil
 	}
 	return sd.checkProxied(OriginOf(&url.URL{Scheme: req.URL.Scheme, Host: req.Host}))

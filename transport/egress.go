@@ -103,6 +103,7 @@ const (
 	egressRelativeURL = "request URL is not absolute"
 	egressProxyDirect = "a listed proxy is dialed only as the proxy, not as a direct destination"
 	egressTarget      = "request-target (URL.Opaque) is not a valid URL"
+	egressPath        = "URL path does not start with \"/\": a proxy reads it as part of the host"
 )
 
 // EgressPolicy is a compiled EgressConfig. It is safe for concurrent use
@@ -452,8 +453,10 @@ func (p *EgressPolicy) matchRule(r egressRule, o Origin) ruleMatch {
 // the URL must pass CheckURL, a Host header that names another host must
 // name an allowed one, an absolute-form request-target from a hand-set
 // URL.Opaque ("//host/path", "https://host/path"), which a server reads
-// over the Host header and a proxy connects, must pass CheckURL too, and a
-// plain-http request must carry no credential.
+// over the Host header and a proxy connects, must pass CheckURL too, a
+// plain-http request's URL path (built by hand) must start with "/" (a
+// proxy reads "http://" + host + path, so "@169.254.169.254/x" would name
+// another host), and a plain-http request must carry no credential.
 func (p *EgressPolicy) Check(req *http.Request) error {
 	if err := p.CheckURL(req.URL); err != nil {
 		return err
@@ -479,7 +482,32 @@ func (p *EgressPolicy) Check(req *http.Request) error {
 			return err
 		}
 	}
+	if pathJoinsHost(req.URL) && lowerScheme(req.URL.Scheme) == "http" {
+		// The egress layer cannot know whether a proxy follows.
+		o := OriginOf(req.URL)
+		o.Port = destPort(o.Port)
+		return &EgressError{Origin: o, Reason: egressPath}
+	}
 	return p.checkCleartext(req)
+}
+
+// pathJoinsHost reports whether u's escaped path, which net/http writes
+// right after "http://" + host in the request-target of a plain-http
+// request sent through a forward proxy, would continue that host: a URL
+// built by hand (&url.URL{Host: h, Path: p}) whose path does not start
+// with "/" ("@169.254.169.254/x" makes "http://h@169.254.169.254/x",
+// ":6379/x" another port, ".evil.example/x" another host). An empty path
+// (sent as "/"), "*" (OPTIONS *) and a hand-set Opaque (sent as it is,
+// checked as the target it makes) are not.
+func pathJoinsHost(u *url.URL) bool {
+	if u.Opaque != "" {
+		return false
+	}
+	p := u.Path
+	if u.RawPath != "" {
+		p = u.EscapedPath()
+	}
+	return p != "" && p != "*" && p[0] != '/'
 }
 
 // checkTarget checks the absolute-form request-target a hand-set
