@@ -77,12 +77,23 @@ func WithEgressAllowlist(patterns ...string) Option {
 // or allowlist entry of it, is the only way to reach it. An IPv6 address
 // with a zone ("https://[fe80::1%25eth0]/", the way a link-local address
 // is reached; the egress allowlist matches no zoned URL) is checked as its
-// address.
+// address. A prefix in the IPv4-mapped form ("::ffff:10.0.0.0/104") is a
+// *ConfigError naming the IPv4 prefix to write ("10.0.0.0/8"): the dialer
+// checks the IPv4 address Go connects such an address over, so it would
+// allow nothing.
 func WithAllowedNetworks(prefixes ...netip.Prefix) Option {
 	return optionFunc(func(c *config) {
 		for _, p := range prefixes {
 			if !p.IsValid() {
 				c.fail("WithAllowedNetworks", "invalid prefix")
+				return
+			}
+			if p.Addr().Is4In6() && p.Bits() >= 96 {
+				// Go dials an IPv4-mapped address over IPv4 and the
+				// dialer checks that IPv4 address: this prefix would
+				// allow nothing.
+				v4 := netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked()
+				c.fail("WithAllowedNetworks", "%s is written in the IPv4-mapped IPv6 form, which allows no connection (Go dials such an address over IPv4): write %s", p, v4)
 				return
 			}
 		}
