@@ -222,6 +222,7 @@ func TestVisibleHeadersRefuseEveryBuiltInCredentialHeader(t *testing.T) {
 		"Authorization", "Proxy-Authorization", "Cookie", "Cookie2",
 		"Signature", "Signature-Input", "X-Api-Key", "Api-Key",
 		"X-Auth-Token", "X-Amz-Security-Token", "X-Goog-Api-Key",
+		"Ocp-Apim-Subscription-Key", "X-Functions-Key", "X-Vault-Token", "Private-Token",
 	} {
 		for _, name := range []string{h, strings.ToLower(h)} {
 			c, err := client.New(client.WithVisibleHeaders(name))

@@ -44,6 +44,9 @@ func TestRedirectForeignHopStripsEveryCredentialHeader(t *testing.T) {
 	creds := []string{
 		"Authorization", "Proxy-Authorization", "Cookie", "Cookie2", "Signature", "Signature-Input",
 		"X-Api-Key", "Api-Key", "X-Auth-Token", "X-Amz-Security-Token", "X-Goog-Api-Key",
+		// Added in session 20: Azure API Management, Azure Functions,
+		// HashiCorp Vault, GitLab.
+		"Ocp-Apim-Subscription-Key", "X-Functions-Key", "X-Vault-Token", "Private-Token",
 	}
 	h := http.Header{"Accept": {"application/json"}}
 	for _, name := range creds {

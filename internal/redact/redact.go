@@ -53,7 +53,11 @@ var credentialHeaders = [...]string{
 	"X-Auth-Token",
 	"X-Amz-Security-Token",
 	"X-Goog-Api-Key",
-	"DPoP", // RFC 9449 proof: replayable with its token until the server sees its jti
+	"Ocp-Apim-Subscription-Key", // Azure API Management
+	"X-Functions-Key",           // Azure Functions
+	"X-Vault-Token",             // HashiCorp Vault
+	"Private-Token",             // GitLab
+	"DPoP",                      // RFC 9449 proof: replayable with its token until the server sees its jti
 }
 
 // CredentialHeader reports whether name (any case) is a header that carries
