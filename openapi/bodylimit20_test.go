@@ -122,14 +122,24 @@ paths:
 // check: it is sent in Enforce mode, intact, with no violation. One whose
 // schema constrains it (a maxLength) is refused.
 func TestUploadOverMaxBodyBytesWithNothingToCheckIsSent(t *testing.T) {
-	const max = 32
-	big := strings.Repeat("\x00\xff", 64)
+	checkUploads(t, openapi.Config{Spec: []byte(uploadSpec), MaxBodyBytes: 32}, strings.Repeat("\x00\xff", 64), nil)
+}
+
+// checkUploads PUTs body to uploadSpec's /blob and /file (nothing to
+// check but the media type) and /short (a maxLength): the first two are
+// sent intact with no violation, the third is refused. header is set on
+// each request.
+func checkUploads(t *testing.T, cfg openapi.Config, body string, header http.Header) {
+	t.Helper()
 	for path, refused := range map[string]bool{"/blob": false, "/file": false, "/short": true} {
 		next := transporttest.NewResponder(transporttest.Respond(200, ""))
 		var violations int
-		rt := newLayer(t, next, openapi.Config{Spec: []byte(uploadSpec), MaxBodyBytes: max,
-			OnViolation: func(context.Context, *openapi.Violation) { violations++ }})
-		req, _ := http.NewRequest(http.MethodPut, "https://api.example.test/v1"+path, io.NopCloser(strings.NewReader(big)))
+		cfg.OnViolation = func(context.Context, *openapi.Violation) { violations++ }
+		rt := newLayer(t, next, cfg)
+		req, _ := http.NewRequest(http.MethodPut, "https://api.example.test/v1"+path, io.NopCloser(strings.NewReader(body)))
+		for k, v := range header {
+			req.Header[k] = v
+		}
 		ct := "application/octet-stream"
 		if path == "/short" {
 			ct = "text/plain"
@@ -149,7 +159,7 @@ func TestUploadOverMaxBodyBytesWithNothingToCheckIsSent(t *testing.T) {
 			t.Errorf("%s: err %v, %d violations; want it sent", path, err, violations)
 			continue
 		}
-		if reqs := next.Requests(); len(reqs) != 1 || string(reqs[0].Body) != big {
+		if reqs := next.Requests(); len(reqs) != 1 || string(reqs[0].Body) != body {
 			t.Errorf("%s: upstream got %d requests, want one with the body intact", path, len(reqs))
 		}
 	}

@@ -31,16 +31,7 @@ func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r)
 // reaches the *oauth2.RetrieveError.
 func TestSourceFuncRetrieveErrorEchoNotQuoted(t *testing.T) {
 	const secret, refresh = "cs-SECRET-4711", "rt-SECRET-0815"
-	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, `{"error":"invalid_grant","error_description":"refresh token %s of client %s (secret %s) is revoked"}`,
-			r.PostForm.Get("refresh_token"), r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"))
-	}))
-	defer as.Close()
-	cfg := &oauth2.Config{ClientID: "c", ClientSecret: secret,
-		Endpoint: oauth2.Endpoint{TokenURL: as.URL, AuthStyle: oauth2.AuthStyleInParams}}
+	cfg := echoingEndpoint(t, secret)
 	src := tokens.SourceFunc(func(ctx context.Context) (tokens.Token, error) {
 		t, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: refresh}).Token()
 		if err != nil {
@@ -89,6 +80,22 @@ func TestSourceFuncRetrieveErrorEchoNotQuoted(t *testing.T) {
 	check("auth layer", err)
 }
 
+// echoingEndpoint starts a token endpoint that answers invalid_grant with
+// an error_description echoing the refresh token, client id and secret it
+// was sent, and returns an x/oauth2 configuration for it.
+func echoingEndpoint(t *testing.T, secret string) *oauth2.Config {
+	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"invalid_grant","error_description":"refresh token %s of client %s (secret %s) is revoked"}`,
+			r.PostForm.Get("refresh_token"), r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"))
+	}))
+	t.Cleanup(as.Close)
+	return &oauth2.Config{ClientID: "c", ClientSecret: secret,
+		Endpoint: oauth2.Endpoint{TokenURL: as.URL, AuthStyle: oauth2.AuthStyleInParams}}
+}
+
 // echoSource is a caller's own Source type (not a SourceFunc, no Cache)
 // built on x/oauth2: its error wraps x/oauth2's *oauth2.RetrieveError.
 type echoSource struct {
@@ -120,16 +127,7 @@ func (s *echoSource) Invalidate(t tokens.Token) bool { return true }
 // source error, takes them out.
 func TestCustomSourceRetrieveErrorEchoNotQuotedByAuthLayer(t *testing.T) {
 	const secret, refresh = "cs-SECRET-4711", "rt-SECRET-0815"
-	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, `{"error":"invalid_grant","error_description":"refresh token %s of client %s (secret %s) is revoked"}`,
-			r.PostForm.Get("refresh_token"), r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"))
-	}))
-	defer as.Close()
-	cfg := &oauth2.Config{ClientID: "c", ClientSecret: secret,
-		Endpoint: oauth2.Endpoint{TokenURL: as.URL, AuthStyle: oauth2.AuthStyleInParams}}
+	cfg := echoingEndpoint(t, secret)
 	origins, err := transport.ParseOrigins("https://api.example.test")
 	if err != nil {
 		t.Fatal(err)
