@@ -63,25 +63,33 @@ func TestCallerComponentPanicBeforeSendClosesBody(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := transporttest.NewTrackedBody([]byte("payload"))
-			req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/x", body)
-			var panicked any
-			func() {
-				defer func() { panicked = recover() }()
-				resp, err := rt.RoundTrip(req)
-				if err == nil {
-					resp.Body.Close()
-				}
-			}()
-			if panicked != "source bug" {
-				t.Fatalf("panic %v reached the caller, want the component's", panicked)
-			}
-			if !body.Closed() {
-				t.Error("the request body was left unclosed by the component's panic")
-			}
-			if next.Calls() != 0 {
-				t.Errorf("%d requests sent", next.Calls())
-			}
+			checkPanicBeforeSend(t, rt, next, "source bug")
 		})
+	}
+}
+
+// checkPanicBeforeSend sends a POST through rt, whose component panics
+// with want before handing the request on to next: the panic reaches the
+// caller unchanged, the request body is closed, and nothing is sent.
+func checkPanicBeforeSend(t *testing.T, rt http.RoundTripper, next *transporttest.Responder, want any) {
+	t.Helper()
+	body := transporttest.NewTrackedBody([]byte("payload"))
+	req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/x", body)
+	var panicked any
+	func() {
+		defer func() { panicked = recover() }()
+		resp, err := rt.RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if panicked != want {
+		t.Fatalf("panic %v reached the caller, want %v", panicked, want)
+	}
+	if !body.Closed() {
+		t.Error("the request body was left unclosed by the panic")
+	}
+	if next.Calls() != 0 {
+		t.Errorf("%d requests sent", next.Calls())
 	}
 }

@@ -54,25 +54,7 @@ func TestFleetStorePanicBeforeSendClosesBody(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := transporttest.NewTrackedBody([]byte("payload"))
-			req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/x", body)
-			var panicked any
-			func() {
-				defer func() { panicked = recover() }()
-				resp, err := rt.RoundTrip(req)
-				if err == nil {
-					resp.Body.Close()
-				}
-			}()
-			if panicked != "store bug" {
-				t.Fatalf("panic %v reached the caller, want the store's", panicked)
-			}
-			if !body.Closed() {
-				t.Error("the request body was left unclosed by the store's panic")
-			}
-			if next.Calls() != 0 {
-				t.Errorf("%d requests sent", next.Calls())
-			}
+			checkPanicBeforeSend(t, rt, next, "store bug")
 		})
 	}
 }

@@ -2,7 +2,6 @@ package transport_test
 
 import (
 	"context"
-	"net/http"
 	"testing"
 
 	"github.com/securecall/securecall/transport"
@@ -28,25 +27,7 @@ func TestAttemptTracePropagatorPanicClosesBody(t *testing.T) {
 	rig.cfg.Propagator = panickyPropagator{}
 	next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
 	rt := transport.NewAttemptScope(transport.NewAttemptTrace(next, rig.cfg))
-	body := transporttest.NewTrackedBody([]byte("payload"))
-	req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/x", body)
-	var panicked any
-	func() {
-		defer func() { panicked = recover() }()
-		resp, err := rt.RoundTrip(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-	}()
-	if panicked != "propagator bug" {
-		t.Fatalf("panic %v reached the caller, want the propagator's", panicked)
-	}
-	if !body.Closed() {
-		t.Error("the request body was left unclosed by the propagator's panic")
-	}
-	if next.Calls() != 0 {
-		t.Errorf("%d requests sent", next.Calls())
-	}
+	checkPanicBeforeSend(t, rt, next, "propagator bug")
 	if spans := rig.ended(); len(spans) != 1 {
 		t.Errorf("%d spans ended, want the attempt's", len(spans))
 	}
