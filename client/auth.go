@@ -18,8 +18,11 @@ import (
 // A 401 invalidates exactly the token that was sent and replays the request
 // once with a new one, if the request is replayable. src is wrapped in a
 // tokens.Cache (one refresh for all callers, early refresh, backoff) unless
-// it already is one. The Cache the client built is closed by Client.Close;
-// a *tokens.Cache given here is not (it may serve other clients): its
+// it caches already: a *tokens.Cache, or any source that implements
+// tokens.Invalidator, whose Invalidate the 401 then reaches (a Cache in
+// front would hide it, the rejected token handed back from the source's
+// own cache). The Cache the client built is closed by Client.Close;
+// a source given here that caches is not (it may serve other clients): its
 // owner closes it. The requests src sends to get its tokens do not go
 // through the client: they are in its inventory, audit log and traces
 // only if src's HTTP client's transport is a transport.NewTokenRequests
@@ -89,7 +92,8 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 // Signature, Signature-Input or Content-Digest together with a signer.
 // It cannot be combined with WithAPIKeyInQuery: the client sends one key.
 // src is cached as WithTokenSource's is (a tokens.Cache of the client's,
-// closed with it, unless src is one): asked once, not on every attempt (a
+// closed with it, unless src caches already: a *tokens.Cache or a
+// tokens.Invalidator, whose Invalidate a 401 then reaches): asked once, not on every attempt (a
 // key kept in the OS keyring), and again after a 401 from an origin, the
 // request then replayed once with the new key (a key rotated in the
 // store).

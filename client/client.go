@@ -630,8 +630,9 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 // net/http.
 //
 // Close also closes the tokens.Cache the client built (for
-// WithOAuth2ClientCredentials, or a WithTokenSource source that is no
-// Cache; a *tokens.Cache the caller gave is left open): a token refresh
+// WithOAuth2ClientCredentials, or a WithTokenSource, WithAPIKey or
+// WithAPIKeyInQuery source that does not cache itself; a *tokens.Cache or
+// other tokens.Invalidator the caller gave is left open): a token refresh
 // in flight is cancelled, so that a token endpoint that does not answer
 // holds no goroutine or connection after Close (rather than for
 // tokens.DefaultRefreshTimeout), and none starts after it. A call in flight

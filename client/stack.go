@@ -190,9 +190,13 @@ func wrapAuth(c *Client, cfg *config, tc transport.TraceConfig, base http.RoundT
 // cachedSource returns src behind a tokens.Cache of the client's own,
 // closed with the client (Close cancels a refresh in flight, which a hung
 // token endpoint or keyring would hold for the refresh timeout), or src
-// itself when it is a *tokens.Cache already, the caller's to close.
+// itself when it caches already, the caller's to close: a *tokens.Cache,
+// or any source that implements tokens.Invalidator. A Cache in front of
+// the latter would hide it: on a 401 the Cache's Invalidate does not
+// reach the source, which hands the rejected token back from its own
+// cache, so a rotated key or token would never be picked up.
 func cachedSource(c *Client, src tokens.Source, option string) (tokens.Source, error) {
-	if _, cached := src.(*tokens.Cache); cached {
+	if _, caches := src.(tokens.Invalidator); caches { // a *tokens.Cache is one
 		return src, nil
 	}
 	cache, err := tokens.NewCache(src)
