@@ -3,6 +3,7 @@ package tokens
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -651,10 +652,13 @@ func (e *tokenTypeError) Is(target error) bool {
 // holds when that differs from its own: another Refresher sharing the store
 // (a replica, a second client of this process) rotated it since, and the
 // one in memory is dead. A failed read keeps the one in memory; so does a
-// refresh token not yet written (see above), and one whose write left an
-// old copy in the store (ErrStaleCopy), until a later write leaves none:
-// a read may return that old copy (the Secret Service serves either item
-// of a key), and adopting it would send a rotated-away refresh token.
+// refresh token not yet written (see above), and so does a read that
+// returns a refresh token this Refresher saw rotated away (by its own
+// refresh, or by another's it adopted) since its last write that left no
+// old copy: after a write that matched ErrStaleCopy the store may return
+// that old copy (the Secret Service serves either item of a key), and
+// adopting it would send a rotated-away refresh token. A newer one,
+// another Refresher's rotation, is adopted all the same.
 //
 // Calls are serialised: two concurrent uses of one refresh token would look
 // like a replay to a server with reuse detection, which then revokes the
@@ -668,12 +672,12 @@ type Refresher struct {
 	store   Store
 	key     string
 	onError func(error)
-	sem     chan struct{}   // one refresh at a time
-	rt      Token           // current refresh token, a Token so that no fmt verb prints it (guarded by sem)
-	unsaved bool            // rt was rotated but not written: the store holds a dead one (guarded by sem)
-	stale   bool            // rt's write left an old copy beside it (ErrStaleCopy): a read may return that (guarded by sem)
-	reread  bool            // rt was rejected with invalid_grant: read the backend, not a cache (guarded by sem)
-	warned  map[string]bool // backend sets already logged (guarded by sem)
+	sem     chan struct{}       // one refresh at a time
+	rt      Token               // current refresh token, a Token so that no fmt verb prints it (guarded by sem)
+	unsaved bool                // rt was rotated but not written: the store holds a dead one (guarded by sem)
+	retired [][sha256.Size]byte // digests of the refresh tokens seen rotated away since the last write that left no old copy: a read returning one is an old copy (guarded by sem)
+	reread  bool                // rt was rejected with invalid_grant: read the backend, not a cache (guarded by sem)
+	warned  map[string]bool     // backend sets already logged (guarded by sem)
 }
 
 // RefresherOption configures NewRefresher.
@@ -858,10 +862,7 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 			r.rt, r.reread = Token{}, true
 			return Token{}, fmt.Errorf("tokens: refresh token under %q has a control character (a trailing newline?), which no refresh token has (RFC 6749 Appendix A.17): %w", r.key, ErrNoToken)
 		}
-	} else if !r.unsaved && !r.stale {
-		// While the store may hold an old copy beside the current
-		// refresh token (the last write said so), a read may return
-		// that copy: adopting it would send a rotated-away token.
+	} else if !r.unsaved {
 		r.adopt(ctx)
 	}
 	var answered string // the refresh_token of a success answer
@@ -918,10 +919,31 @@ func (r *Refresher) adopt(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	if v := string(b); v != "" && !ascii.HasCTL(v) && v != r.rt.Value() {
+	if v := string(b); v != "" && !ascii.HasCTL(v) && v != r.rt.Value() && !r.isRetired(v) {
+		// Another Refresher rotated the one in memory away. A value
+		// seen rotated away is not adopted: the store may hold an old
+		// copy beside the current one (ErrStaleCopy), and serve it.
+		r.retire(r.rt.Value())
 		r.rt = NewToken(v, "", time.Time{})
 	}
 	clear(b)
+}
+
+// maxRetired bounds Refresher.retired: the oldest digest goes first.
+const maxRetired = 16
+
+// retire records rt as rotated away (see Refresher.retired). r.sem is
+// held.
+func (r *Refresher) retire(rt string) {
+	if len(r.retired) == maxRetired {
+		r.retired = slices.Delete(r.retired, 0, 1)
+	}
+	r.retired = append(r.retired, sha256.Sum256([]byte(rt)))
+}
+
+// isRetired reports whether rt was recorded by retire. r.sem is held.
+func (r *Refresher) isRetired(rt string) bool {
+	return slices.Contains(r.retired, sha256.Sum256([]byte(rt)))
 }
 
 // refresherRereadTimeout bounds the Refresher's read of its store before
@@ -956,6 +978,7 @@ func readPrimary(ctx context.Context, s Store, key string) ([]byte, error) {
 func (r *Refresher) rotate(ctx context.Context, rt string) error {
 	if rt != "" && rt != r.rt.Value() {
 		// Rotated: the old refresh token is now dead on the server.
+		r.retire(r.rt.Value())
 		r.rt, r.unsaved = NewToken(rt, "", time.Time{}), true
 	}
 	if r.unsaved {
@@ -968,16 +991,20 @@ func (r *Refresher) rotate(ctx context.Context, rt string) error {
 		var ce *ChainError
 		switch {
 		case werr == nil:
-			r.unsaved, r.stale = false, false
+			// No old copy left: the store serves the new one alone.
+			r.unsaved, r.retired = false, r.retired[:0]
 		case errors.As(werr, &ce) && ce.Op == "set":
 			// The primary holds the new refresh token; a fallback is
 			// stale, or the primary keeps an old copy too (see Refresher).
-			r.unsaved, r.stale = false, errors.Is(werr, ErrStaleCopy)
+			r.unsaved = false
+			if !errors.Is(werr, ErrStaleCopy) {
+				r.retired = r.retired[:0] // the primary, which adopt reads, has none
+			}
 			r.reportStaleFallback(ctx, ce.Backends, fmt.Errorf("tokens: persist rotated refresh token: %w", werr))
 		case errors.Is(werr, ErrStaleCopy):
 			// The store holds the new refresh token; an old copy beside
 			// it could not be deleted (see Refresher).
-			r.unsaved, r.stale = false, true
+			r.unsaved = false
 			r.reportStaleFallback(ctx, nil, fmt.Errorf("tokens: persist rotated refresh token: %w", werr))
 		default:
 			return fmt.Errorf("tokens: persist rotated refresh token: %w", werr)
