@@ -182,7 +182,9 @@
 //     the last. A request body the caller compressed (Content-Encoding
 //     gzip or deflate) is validated decoded and sent as written; one in
 //     another coding, or that does not decode, is a violation unless
-//     there is nothing to check of it but its media type.
+//     there is nothing to check of it but its media type, which is
+//     checked all the same (one the operation does not describe is a
+//     violation, as it is for a body over MaxBodyBytes).
 //     Headers are validated as they go on the wire: net/http sends a key
 //     set directly in the map ("x-limit") as it is, so its values count
 //     as those of the canonical key ("X-Limit").

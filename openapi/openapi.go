@@ -1013,7 +1013,10 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 				attribute.String("url.template", name),
 				attribute.String("securecall.schema.reason", "request body copy failed"))
 		} else {
-			if verr := validateRequest(ctx, &vin, params, big, l.exact); verr != nil {
+			// A body excluded from validation (over the limit, or in a
+			// coding the layer cannot decode) still has its media type
+			// checked: an undescribed one would otherwise go out.
+			if verr := validateRequest(ctx, &vin, params, big || cerr != nil, l.exact); verr != nil {
 				v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: reasonOf(verr, l.opaque)}
 				if rerr := l.report(ctx, v); rerr != nil {
 					closeBody(send.Body)
@@ -1778,8 +1781,9 @@ func canonicalHost(h, scheme string) string {
 // and a query with a
 // pair openapi3filter cannot see (queryUnparsed). The header is
 // validated as it goes on the wire (canonicalHeader). big: the body is
-// over MaxBodyBytes and excluded from validation (in.Options), but for its
-// Content-Type (bigBodyContentType).
+// excluded from validation (in.Options: over MaxBodyBytes, or in a content
+// coding the layer cannot decode), but for its Content-Type
+// (bigBodyContentType).
 func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string, big bool, ex exactNumbers) error {
 	if h, ok := canonicalHeader(in.Request.Header); ok {
 		r := *in.Request
