@@ -19,6 +19,13 @@ import (
 	"github.com/securecall/securecall/internal/hookpanic"
 )
 
+// chainSettleInterval is how long files whose chain is shorter than the
+// one in use must stay the same before an automatic check installs them
+// (see ClientCertificate): longer than a writer takes between its writes
+// of one file, short enough that a chain shortened on purpose is not held
+// back long.
+const chainSettleInterval = time.Second
+
 // DefaultCertificateReloadInterval is how often, at most, a file-based
 // ClientCertificate reads its files again to notice a rotation, when
 // WithCertificateReloadInterval is not given. The check runs in the caller's
@@ -64,7 +71,14 @@ const maxCertificateFileSize = 1 << 20
 // written, or a certificate and key that do not match because a rotation
 // wrote one file but not yet the other) keeps the certificate in use, reports the error to the reload
 // hook (and to Base's reload metric), and is retried at the next interval;
-// a ClientCertificate never serves nothing. Before it fails, a reload reads
+// a ClientCertificate never serves nothing. A chain file cut between two
+// PEM blocks (the leaf written, its intermediates not yet) cannot be told
+// from a chain that is only a leaf: so files whose chain is shorter than
+// the one in use are installed by an automatic check only once they have
+// stayed the same for a second (a check is made then, whatever the reload
+// interval); until then nothing is reported and the certificate in use
+// stays. Reload installs such a chain at once: it is called once the files
+// are written. Before it fails, a reload reads
 // the files once more: a rotation that replaces both at once (the symlink
 // swap of a Kubernetes secret volume) between its reads of the two files
 // is installed, not reported as a mismatched pair.
@@ -92,6 +106,9 @@ type ClientCertificate struct {
 	lastSum    [sha256.Size]byte // hash of the last files installed; guarded by mu
 	pending    *tls.Certificate  // a renewal held back until its NotBefore; guarded by mu
 	pendingSum [sha256.Size]byte // hash of pending's files; guarded by mu
+	short      bool              // shortSum and shortAt are set; guarded by mu
+	shortSum   [sha256.Size]byte // hash of files read with a chain shorter than cur's, not installed yet; guarded by mu
+	shortAt    int64             // ticks of the first read of shortSum's files; guarded by mu
 }
 
 // ClientCertificateOption configures a ClientCertificate.
@@ -215,7 +232,7 @@ func NewClientCertificateFromFiles(certFile, keyFile string, opts ...ClientCerti
 	if cfg.groupRead {
 		c.keyMask = fileperm.GroupReadable
 	}
-	if _, err := c.loadFiles(); err != nil {
+	if _, err := c.loadFiles(false); err != nil {
 		return nil, pairConfigError(err, "certFile", "keyFile")
 	}
 	c.nextCheck.Store(c.clk.After(c.clk.Now(), time.Duration(c.interval)))
@@ -251,13 +268,14 @@ func NewClientCertificateFromPEM(certPEM, keyPEM []byte, opts ...ClientCertifica
 // every Reload while it is held back, also after an automatic check read
 // it first; the hook is called once for it) and the
 // renewal is installed by the first check at or after its NotBefore (see
-// ClientCertificate). For a certificate built from PEM bytes it does
-// nothing and returns nil.
+// ClientCertificate). A chain shorter than the one in use is installed at
+// once: Reload is for a caller that has finished writing the files. For a
+// certificate built from PEM bytes it does nothing and returns nil.
 func (c *ClientCertificate) Reload() error {
 	if c.certFile == "" {
 		return nil
 	}
-	changed, err := c.loadFiles()
+	changed, err := c.loadFiles(false)
 	if changed {
 		c.report(err)
 	}
@@ -411,7 +429,7 @@ func (c *ClientCertificate) poll(handshake bool) (checked bool, err error) {
 	if n < next || !c.nextCheck.CompareAndSwap(next, c.clk.After(now, time.Duration(c.interval))) {
 		return false, nil // not due, or another goroutine is checking
 	}
-	checked, err = c.loadFiles()
+	checked, err = c.loadFiles(true)
 	if checked {
 		if handshake {
 			// The results are set: the reload is counted all the same.
@@ -429,7 +447,10 @@ func (c *ClientCertificate) poll(handshake bool) (checked bool, err error) {
 // Reload). Files that cannot be read or do not form a pair are read once
 // more at once (a rotation may have replaced both between the two reads);
 // a failed attempt leaves lastSum alone, so the next check tries again.
-func (c *ClientCertificate) loadFiles() (changed bool, err error) {
+// With settle (an automatic check), files whose chain is shorter than the
+// one in use are installed only once they have stayed the same for
+// chainSettleInterval (see loadPair); changed is false until then.
+func (c *ClientCertificate) loadFiles(settle bool) (changed bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for try := 0; ; try++ {
@@ -437,7 +458,7 @@ func (c *ClientCertificate) loadFiles() (changed bool, err error) {
 		var sum [sha256.Size]byte
 		certPEM, keyPEM, sum, err = c.readFiles()
 		if err == nil {
-			changed, err = c.loadPair(certPEM, keyPEM, sum)
+			changed, err = c.loadPair(certPEM, keyPEM, sum, settle)
 			clear(keyPEM)
 		} else {
 			changed = true
@@ -478,7 +499,18 @@ func (c *ClientCertificate) readFiles() (certPEM, keyPEM []byte, sum [sha256.Siz
 // loadPair installs the pair read from the files, whose content hashes
 // to sum, unless it is the content installed last; see loadFiles. c.mu is
 // held.
-func (c *ClientCertificate) loadPair(certPEM, keyPEM []byte, sum [sha256.Size]byte) (changed bool, err error) {
+//
+// With settle, a chain shorter than the one in use is not installed until
+// checks have read the same files for chainSettleInterval (the next check
+// is made then at the latest). A chain file rewritten in place in more than one write (the leaf's block,
+// then the intermediates') read between the writes holds a whole leaf and
+// nothing after it, which parses as a valid pair, and every handshake with
+// a server that needs the intermediates from the client would fail until
+// the next check.
+func (c *ClientCertificate) loadPair(certPEM, keyPEM []byte, sum [sha256.Size]byte, settle bool) (changed bool, err error) {
+	if c.short && sum != c.shortSum {
+		c.short = false // the files changed again: a new wait for them
+	}
 	if c.cur.Load() != nil && sum == c.lastSum {
 		return false, nil
 	}
@@ -498,6 +530,19 @@ func (c *ClientCertificate) loadPair(certPEM, keyPEM []byte, sum [sha256.Size]by
 	if err != nil {
 		return true, err
 	}
+	if cur := c.cur.Load(); settle && cur != nil && len(cert.Certificate) < len(cur.Certificate) {
+		n := c.clk.Mono(now)
+		if !c.short {
+			c.short, c.shortSum, c.shortAt = true, sum, n
+		}
+		if wait := c.shortAt + int64(chainSettleInterval) - n; wait > 0 {
+			if next := c.clk.After(now, time.Duration(wait)); next < c.nextCheck.Load() {
+				c.nextCheck.Store(next)
+			}
+			return false, nil
+		}
+	}
+	c.short = false
 	if c.holdBack(cert, now) {
 		c.pending, c.pendingSum = cert, sum
 		return true, c.notYetValid(cert)
