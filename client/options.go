@@ -219,7 +219,10 @@ func WithSensitiveHeaders(names ...string) Option {
 // address ("localhost:443", "https://api.example.com"): no certificate is
 // valid for it, so every handshake would fail; and a RootCAs pool with no
 // certificate in it (AppendCertsFromPEM's false unchecked), which trusts
-// no server. Default: system roots, TLS 1.2 minimum. HTTP/2 is negotiated
+// no server; and a client certificate of Certificates whose leaf has
+// expired or whose extended key usage leaves out clientAuth (a server
+// certificate), which every server verifying client certificates
+// refuses. Default: system roots, TLS 1.2 minimum. HTTP/2 is negotiated
 // with servers that offer it, unless NextProtos is set without "h2"
 // ([]string{"http/1.1"}: HTTP/1.1 only; "http/1.1" is offered even if
 // the list leaves it out). A call to a server that speaks only HTTP/2

@@ -78,7 +78,12 @@ type BaseConfig struct {
 	// negotiate) is a *ConfigError for "TLSConfig.MinVersion", and a
 	// RootCAs pool with no certificate in it (which trusts no server: what
 	// AppendCertsFromPEM leaves from data that holds no PEM certificate)
-	// one for "TLSConfig.RootCAs". A zero MinVersion becomes
+	// one for "TLSConfig.RootCAs". A client certificate of Certificates
+	// whose leaf has expired, or whose extended key usage leaves out
+	// clientAuth (a server certificate), is a *ConfigError for
+	// "TLSConfig.Certificates", as a ClientCertificate refuses it: every
+	// server verifying client certificates would refuse it, with an alert
+	// as vague as "bad certificate". A zero MinVersion becomes
 	// tls.VersionTLS12. A VerifyConnection of its own
 	// runs after the pin check; an error it or VerifyPeerCertificate
 	// returns comes back wrapped in a *tls.CertificateVerificationError
@@ -636,7 +641,9 @@ func nonZeroOr[T comparable](v, def T) T {
 // ServerName that is neither a DNS name nor an IP address ("localhost:443",
 // "https://api.example.com", a space), which no certificate is valid for,
 // is one too ("TLSConfig.ServerName"), and so is a RootCAs pool with no
-// certificate, which trusts no server ("TLSConfig.RootCAs"). client uses
+// certificate, which trusts no server ("TLSConfig.RootCAs"), and a client
+// certificate of Certificates whose leaf has expired or leaves clientAuth
+// out of its extended key usage ("TLSConfig.Certificates"). client uses
 // it for the TLS configuration of a transport it is given.
 func CheckTLSConfig(c *tls.Config) error {
 	_, err := checkTLSConfig(c)
@@ -705,6 +712,24 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 		// authority", blaming the server.
 		return nil, configErrorf("TLSConfig.RootCAs", nil,
 			"holds no certificate, so no server can be trusted and every handshake would fail (a pool filled by AppendCertsFromPEM from data with no PEM certificate in it?); nil means the system roots")
+	}
+	now := time.Now()
+	for i := range c.Certificates {
+		// A ClientCertificate refuses these (parseKeyPair): a server that
+		// asks for a client certificate refuses them on every handshake,
+		// often with an alert as vague as "bad certificate".
+		leaf := leafOf(&c.Certificates[i])
+		switch {
+		case leaf == nil:
+		case now.After(leaf.NotAfter):
+			return nil, configErrorf("TLSConfig.Certificates", nil,
+				"Certificates[%d] (%q) expired at %s: every server verifying client certificates would refuse it",
+				i, leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(time.RFC3339))
+		case !clientAuthAllowed(leaf):
+			return nil, configErrorf("TLSConfig.Certificates", nil,
+				"Certificates[%d] (%q): its extended key usage does not allow client authentication (no clientAuth; a server certificate?): every server verifying client certificates would refuse it",
+				i, leaf.Subject.CommonName)
+		}
 	}
 	if c.ServerName != "" {
 		if err := checkServerName(c.ServerName); err != nil {
