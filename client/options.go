@@ -216,7 +216,8 @@ func WithSensitiveHeaders(names ...string) Option {
 // certificate's key) is shared. InsecureSkipVerify, a MinVersion below TLS
 // 1.2 and a KeyLogWriter (crypto/tls would write every connection's
 // secrets to it) are refused (ErrInsecureTLS), and so is a ServerName that is neither a DNS name nor an IP
-// address ("localhost:443", "https://api.example.com"): no certificate is
+// address ("localhost:443", "https://api.example.com", an IPv6 address
+// with a zone, which crypto/x509 verifies as a name): no certificate is
 // valid for it, so every handshake would fail; and a RootCAs pool with no
 // certificate in it (AppendCertsFromPEM's false unchecked), which trusts
 // no server; and a client certificate of Certificates whose leaf has

@@ -639,7 +639,8 @@ func nonZeroOr[T comparable](v, def T) T {
 // (InsecureSkipVerify, a version below TLS 1.2, an insecure cipher suite,
 // a KeyLogWriter), or nil. A
 // ServerName that is neither a DNS name nor an IP address ("localhost:443",
-// "https://api.example.com", a space), which no certificate is valid for,
+// "https://api.example.com", a space, an IPv6 address with a zone, which
+// crypto/x509 verifies as a name), which no certificate is valid for,
 // is one too ("TLSConfig.ServerName"), and so is a RootCAs pool with no
 // certificate, which trusts no server ("TLSConfig.RootCAs"), and a client
 // certificate of Certificates whose leaf has expired or leaves clientAuth
@@ -651,12 +652,17 @@ func CheckTLSConfig(c *tls.Config) error {
 }
 
 // checkServerName reports why name, a TLSConfig.ServerName, is neither
-// an IP address (in brackets or not, as crypto/tls takes one) nor a DNS
-// name: one with a scheme, port or path ("localhost:443",
-// "https://api.example.com"), a character a DNS name cannot have or an
-// empty label.
+// an IP address (in brackets or not, as crypto/tls takes one; without a
+// zone, which crypto/x509 does not parse) nor a DNS name: one with a
+// scheme, port or path ("localhost:443", "https://api.example.com"), a
+// character a DNS name cannot have or an empty label.
 func checkServerName(name string) error {
-	if _, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")); err == nil {
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")); err == nil {
+		if a.Zone() != "" {
+			// crypto/x509 parses IP addresses without zones, so it
+			// verifies this one as a DNS name.
+			return errorString("an IP address with a zone is verified as a DNS name; give the address without its zone")
+		}
 		return nil
 	}
 	if strings.ContainsAny(name, ":/@?#") {
