@@ -131,7 +131,9 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 // ends it at once. A panic of the layers below (not recovered here: it goes
 // on) ends the span too, with status Error and error.type ErrorTypeOther,
 // and is recorded as a failed call. Errors are returned with their URLs redacted
-// (TraceConfig.Redaction.Error).
+// (TraceConfig.Redaction.Error), and so are the errors of the reads of a
+// response body the layer wraps (a trailer line net/http cannot parse,
+// which its error quotes).
 //
 // The end (io.EOF) of an HTTP/1 body of unknown length (chunked) that the
 // layer wraps (its span is recording, or the layer tops a client.New
@@ -1624,6 +1626,13 @@ func (b *tracedBody) Read(p []byte) (int, error) {
 				b.state.Or(bodyEnded)
 			}
 		}
+		if err != io.EOF {
+			// net/http's error for a trailer section it cannot parse
+			// quotes the line (a Set-Cookie without its colon, a
+			// server echoing the request's headers): the caller gets
+			// the redacted error the span reports.
+			err = b.tel.policy.Error(err)
+		}
 		b.finish(err)
 	}
 	return n, err
@@ -1650,7 +1659,6 @@ func (b *tracedBody) finish(err error) {
 		return
 	}
 	if err != nil && err != io.EOF && b.state.Load()&bodyClosing == 0 {
-		err = b.tel.policy.Error(err)
 		b.span.SetAttributes(semconv.ErrorTypeKey.String(errorTypeIn(b.ctx, err)))
 		b.span.SetStatus(codes.Error, validUTF8(err.Error()))
 	}
