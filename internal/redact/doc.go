@@ -9,7 +9,8 @@
 // says. The path is shown: a secret in a path segment (a bot token, a
 // webhook secret) is not redacted. Only a path that reads as a userinfo
 // in a URL without a host ("https:///user:pw@host", or a URL built by
-// hand whose Path is "//user:pw@host/x") is replaced with Redacted (see
+// hand whose Path is "//user:pw@host/x" or whose Opaque is
+// "///user:pw@host/x") is replaced with Redacted (see
 // Policy.URL).
 //
 // Policy.URL renders a *url.URL for a span attribute; Policy.Error rewrites

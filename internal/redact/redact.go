@@ -159,7 +159,10 @@ func (p *Policy) allowsRawKey(raw string) bool {
 // allowed key. An opaque URL ("scheme:opaque") keeps only its scheme,
 // unless the opaque part is a "//host/path" authority form, which net/http
 // sends as it is: a '?' in it begins the query (continued by RawQuery),
-// redacted as one, and a '#' begins a fragment, dropped. The path is
+// redacted as one, and a '#' begins a fragment, dropped; its path is
+// replaced with Redacted when its authority is empty (or userinfo only)
+// and the path holds an '@' ("///user:pw@host/x", sent as
+// "https:///user:pw@host/x"), as in that URL. The path is
 // shown as it is, except in a URL with a scheme and no host, whose path
 // holding an '@' may be a userinfo ("https:///user:pw@host"), and in a URL
 // built by hand with neither scheme, host nor User whose path begins with
@@ -180,7 +183,6 @@ func (p *Policy) URL(u *url.URL) string {
 		}
 		query := u.RawQuery
 		if rest, ok := strings.CutPrefix(u.Opaque, "//"); ok {
-			b.WriteString("//")
 			auth, path := rest, ""
 			if i := strings.IndexByte(rest, '/'); i >= 0 {
 				auth, path = rest[:i], rest[i:]
@@ -195,8 +197,16 @@ func (p *Policy) URL(u *url.URL) string {
 			} else if i := strings.IndexAny(path, "?#"); i >= 0 {
 				path, tail = path[:i], path[i:]
 			}
-			b.WriteString(host)
-			b.WriteString(path)
+			if host == "" && strings.IndexByte(path, '@') >= 0 {
+				// "///user:pw@host/x", sent as "https:///user:pw@host/x":
+				// userinfo after an empty authority, redacted as that
+				// URL is.
+				b.WriteString(Redacted)
+			} else {
+				b.WriteString("//")
+				b.WriteString(host)
+				b.WriteString(path)
+			}
 			if oq, ok := strings.CutPrefix(tail, "?"); ok {
 				oq, _, _ = strings.Cut(oq, "#")
 				if query != "" {
