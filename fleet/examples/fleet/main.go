@@ -883,11 +883,18 @@ func (rs *redisSource) close() {
 func openRedis(ctx context.Context) (*redisSource, error) {
 	if raw := os.Getenv("REDIS_URL"); raw != "" {
 		if _, err := redis.ParseURL(raw); err != nil {
-			// A *url.Error quotes the URL, password and all: keep only
-			// its cause.
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err
+			// A *url.Error quotes the URL, password and all, and its
+			// cause may quote a piece of it: a password holding an
+			// unescaped '/', '?' or '#' ends the authority there, its
+			// first part read as a port ("invalid port \":pa\" after
+			// host") and the rest, by go-redis, as the path ("invalid
+			// URL path", "invalid database number"). Name the problem
+			// only; go-redis's other errors (the scheme, an option of
+			// the query) quote no part of the userinfo.
+			msg := err.Error()
+			if _, ok := errors.AsType[*url.Error](err); ok ||
+				strings.HasPrefix(msg, "redis: invalid URL path") || strings.HasPrefix(msg, "redis: invalid database number") {
+				return nil, errors.New("REDIS_URL is not a redis://[user:password@]host:port/db URL (percent-encode any '/', '?', '#' or '@' in the password)")
 			}
 			return nil, fmt.Errorf("REDIS_URL is not a redis://[user:password@]host:port/db URL: %w", err)
 		}

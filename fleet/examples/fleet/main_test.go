@@ -186,3 +186,35 @@ func TestBadRedisURL(t *testing.T) {
 		}
 	}
 }
+
+// TestBadRedisURLPasswordPieces: a password holding a '/' (or '?', '#')
+// unescaped ends the URL's authority there, so url.Parse reads its first
+// part as a port and quotes it in its error ("invalid port \":s3cret\"
+// after host"), and go-redis the rest as the path ("invalid URL path"),
+// which the program printed as the cause of the bad REDIS_URL.
+func TestBadRedisURLPasswordPieces(t *testing.T) {
+	const piece = "s3cretpiece"
+	for _, u := range []string{
+		"redis://user:" + piece + "/rest@127.0.0.1:6379/0",
+		"redis://user:" + piece + "?rest@127.0.0.1:6379/0",
+		"redis://user:" + piece + "#rest@127.0.0.1:6379/0",
+		// The part before the '/' reads as a port: the rest is the
+		// path, which go-redis quotes as a database number.
+		"redis://user:6379/" + piece + "@127.0.0.1:6379/0",
+		"redis://user:6379/" + piece + "@127.0.0.1",
+	} {
+		t.Setenv("REDIS_URL", u)
+		var out bytes.Buffer
+		err := run(context.Background(), &out)
+		if err == nil {
+			t.Errorf("%s: run succeeded:\n%s", u, out.String())
+			continue
+		}
+		if strings.Contains(err.Error(), piece) || strings.Contains(out.String(), piece) {
+			t.Errorf("a piece of the password leaked: %v\n%s", err, out.String())
+		}
+		if !strings.Contains(err.Error(), "REDIS_URL") {
+			t.Errorf("error does not name REDIS_URL: %v", err)
+		}
+	}
+}
