@@ -59,8 +59,8 @@ func TestOpaqueEmptyAuthorityUserinfoRedacted(t *testing.T) {
 		t.Fatalf("%d spans, want 1", len(spans))
 	}
 	for _, kv := range spans[0].Attributes {
-		if strings.Contains(kv.Value.Emit(), secret) {
-			t.Errorf("span attribute %s = %q shows the password", kv.Key, kv.Value.Emit())
+		if strings.Contains(kv.Value.String(), secret) {
+			t.Errorf("span attribute %s = %q shows the password", kv.Key, kv.Value.String())
 		}
 	}
 	if !strings.Contains(logs.String(), `"url.full"`) {
