@@ -829,6 +829,45 @@ func HostKey(u *url.URL) string {
 	return name + ":" + port
 }
 
+// hostKeyCache holds HostKey's answers by a URL's Host as written, for
+// the http and https schemes (as url.Parse gives them), so that a layer
+// works a host's key out once, not once a request (~560 instructions for
+// "api.example.com"; a lookup is a few compares). A Host with userinfo in
+// it is never kept (the key drops it; the cache must not hold it), nor one
+// longer than a DNS name and a port; past maxCacheEntries hosts the others
+// are worked out per request.
+type hostKeyCache struct {
+	http, https optCache[string, string]
+}
+
+// of returns HostKey(u).
+func (c *hostKeyCache) of(u *url.URL) string {
+	if u == nil {
+		return HostKey(u)
+	}
+	var oc *optCache[string, string]
+	switch u.Scheme {
+	case "https":
+		oc = &c.https
+	case "http":
+		oc = &c.http
+	default:
+		return HostKey(u)
+	}
+	if k, ok := oc.load(u.Host); ok {
+		return k
+	}
+	if m := oc.m.Load(); (m != nil && len(*m) >= maxCacheEntries) || len(u.Host) > maxHostLen+1+maxPortLen+2 || strings.IndexByte(u.Host, '@') >= 0 {
+		return HostKey(u)
+	}
+	// Copies: u.Host, and a key that is a piece of it, are often pieces
+	// of the whole URL, query included.
+	host := strings.Clone(u.Host)
+	k := HostKey(&url.URL{Scheme: u.Scheme, Host: host})
+	oc.store(host, k)
+	return k
+}
+
 // ipLiteralKey returns the key of the IPv6 literal h ("[...]", as in
 // URL.Host): the address in its canonical form (RFC 5952: lower-case
 // hex, zeros shortened, "[0:0::1]" is "[::1]") with its zone as written

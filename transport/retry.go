@@ -558,6 +558,7 @@ type retryLayer struct {
 	retries     metric.Int64Counter
 	stops       metric.Int64Counter
 	attrSets    optCache[hostLabel, []metric.AddOption]
+	hostKeys    hostKeyCache
 	clk         clock
 	// lend: the call's first attempt takes the call trace's own copy of
 	// the request instead of copying it (beginCallAttempt). Only a stack
@@ -625,7 +626,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, &RetryError{Reason: StopCanceled, Last: context.Cause(ctx)}
 	}
-	host := HostKey(req.URL)
+	host := l.hostKeys.of(req.URL)
 	var now time.Time
 	sc := callScopeFrom(ctx)
 	var cs *callScope // sc when req is the call's own copy (ownedScope)
