@@ -982,7 +982,8 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		cc.state.urlFull = validUTF8(c.tel.policy.URL(req.URL))
 	}
 
-	cc.req = *req.WithContext(cc) // the call's own copy: inner call layers change it in place
+	cc.req = *req // the call's own copy: inner call layers change it in place
+	setContext(&cc.req, cc)
 	r := &cc.req
 	cc.owns = true
 	returned := false
