@@ -119,18 +119,7 @@ func TestDocsNameOnlyIdentifiersThatExist(t *testing.T) {
 	fset := token.NewFileSet()
 	for pkg, dir := range dirs {
 		names := map[string]bool{}
-		files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, path := range files {
-			if strings.HasSuffix(path, "_test.go") {
-				continue
-			}
-			f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, f := range parseNonTest(t, fset, filepath.Join(root, dir)) {
 			for _, d := range f.Decls {
 				switch d := d.(type) {
 				case *ast.FuncDecl:
@@ -208,18 +197,7 @@ func TestDocsNameEveryOption(t *testing.T) {
 	fset := token.NewFileSet()
 	total := 0
 	for _, dir := range []string{"transport", "tokens", "tokens/keyring", "signer"} {
-		files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, path := range files {
-			if strings.HasSuffix(path, "_test.go") {
-				continue
-			}
-			f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, f := range parseNonTest(t, fset, filepath.Join(root, dir)) {
 			for _, d := range f.Decls {
 				fd, ok := d.(*ast.FuncDecl)
 				if !ok || fd.Recv != nil || !fd.Name.IsExported() || !strings.HasPrefix(fd.Name.Name, "With") {
@@ -271,18 +249,7 @@ func TestDocsNameOnlyMembersThatExist(t *testing.T) {
 			}
 			return types[name]
 		}
-		files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, path := range files {
-			if strings.HasSuffix(path, "_test.go") {
-				continue
-			}
-			f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, f := range parseNonTest(t, fset, filepath.Join(root, dir)) {
 			for _, d := range f.Decls {
 				switch d := d.(type) {
 				case *ast.FuncDecl:
@@ -386,4 +353,25 @@ func TestDocsNameOnlyMembersThatExist(t *testing.T) {
 	if checked < 50 {
 		t.Fatalf("checked %d Type.Member references in the docs: the pattern went wrong", checked)
 	}
+}
+
+// parseNonTest parses the Go files of dir other than its tests.
+func parseNonTest(t *testing.T, fset *token.FileSet, dir string) []*ast.File {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []*ast.File
+	for _, path := range paths {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	return files
 }
