@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/internal/httpdate"
 )
@@ -962,7 +963,7 @@ func serverRetryAfter(err error, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if allDigits(v) {
+	if ascii.AllDigits(v) { // v is not empty
 		n, perr := strconv.ParseUint(v, 10, 63)
 		if perr != nil || n > uint64(maxLife/time.Second) { // a very long wait
 			return maxLife, true
@@ -976,15 +977,6 @@ func serverRetryAfter(err error, now time.Time) (time.Duration, bool) {
 	// A date of the server's clock, read against the answer's own Date
 	// (and Age), not the local clock, which may be minutes off.
 	return max(t.Sub(httpdate.ServerNow(re.Response.Header, now)), 0), true
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // backoff returns the wait after n consecutive failures.

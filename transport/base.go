@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/hostname"
 )
 
@@ -964,7 +965,7 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 // port ("[2001:db8::1]", a ']' after it, which net.SplitHostPort refuses
 // too) is told at no allocation, without SplitHostPort's error.
 func nonNumericPort(host string, colon int) bool {
-	if rest := host[colon+1:]; allDigits(rest) || strings.IndexByte(rest, ']') >= 0 {
+	if rest := host[colon+1:]; ascii.AllDigits(rest) || strings.IndexByte(rest, ']') >= 0 {
 		return false
 	}
 	_, _, err := net.SplitHostPort(host)

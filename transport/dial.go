@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"code.dny.dev/ssrf"
+
+	"github.com/securecall/securecall/internal/ascii"
 )
 
 // DialConfig configures NewSafeDialer. The zero value denies every
@@ -726,7 +728,7 @@ func isNumberPart(p string) bool {
 		_, err := strconv.ParseUint("0"+p[2:], 16, 64)
 		return err == nil || errors.Is(err, strconv.ErrRange)
 	}
-	return p != "" && allDigits(p)
+	return p != "" && ascii.AllDigits(p)
 }
 
 // parseNumberPart parses one part of a legacy IPv4 address: hex after

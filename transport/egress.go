@@ -297,15 +297,6 @@ func normaliseName(h string) (string, error) {
 	return h, nil
 }
 
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 func isASCII(s string) bool { return ascii.Is(s) }
 
 // hostOf returns hostname in the form the allowlist uses: an IP address

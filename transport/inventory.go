@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/hops"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -704,7 +705,7 @@ func appendFoldedTokens(b []byte, seg string) []byte {
 		if start >= 0 {
 			tok := seg[start:i]
 			id := isIDSegment(tok)
-			if id && len(tok) < 4 && allDigits(tok) {
+			if id && len(tok) < 4 && ascii.AllDigits(tok) {
 				// A short number: an identifier as a parameter's value
 				// or as the name before an extension only.
 				id = start > 0 && seg[start-1] == '=' || start == 0 && i < len(seg) && seg[i] == '.'

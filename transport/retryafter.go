@@ -10,6 +10,7 @@ import (
 
 	"github.com/dunglas/httpsfv"
 
+	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/httpdate"
 )
 
@@ -39,7 +40,7 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	if v == "" {
 		return 0, false
 	}
-	if allDigits(v) { // v is not empty
+	if ascii.AllDigits(v) { // v is not empty
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n > maxDelaySeconds { // too many digits: a very long wait
 			return time.Duration(math.MaxInt64), true
@@ -287,7 +288,7 @@ func ServerWait(resp *http.Response, now time.Time) (wait time.Duration, source 
 // read against: for an HTTP-date, the response's own clock (its Date,
 // moved on by a valid Age: httpdate.ServerNow); for delta-seconds, now.
 func retryAfterBase(h http.Header, v string, now time.Time) time.Time {
-	if allDigits(strings.TrimSpace(v)) {
+	if ascii.AllDigits(strings.TrimSpace(v)) {
 		return now
 	}
 	return httpdate.ServerNow(h, now)

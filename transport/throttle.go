@@ -20,6 +20,7 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"golang.org/x/time/rate"
 
+	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/configerr"
 )
 
@@ -344,7 +345,7 @@ func checkPatternHostPort(p string) error {
 		host, port, hasPort = host[:i], host[i+1:], true
 	}
 	if hasPort && port != "" {
-		if !allDigits(port) {
+		if !ascii.AllDigits(port) {
 			return errors.New("the port is not a number")
 		}
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {

@@ -597,7 +597,7 @@ func serverOf(u *url.URL) (string, int) {
 	// url.URL's splitHostPort: a port after the last ':' when it is all
 	// digits (or empty), then the brackets of an IPv6 literal.
 	host, port := hp, ""
-	if colon >= 0 && allDigits(hp[colon+1:]) {
+	if colon >= 0 && ascii.AllDigits(hp[colon+1:]) {
 		host, port = hp[:colon], hp[colon+1:]
 	}
 	if len(host) >= 2 && host[0] == '[' && host[len(host)-1] == ']' {

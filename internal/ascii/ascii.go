@@ -116,3 +116,14 @@ func Unhex(b byte) byte {
 		return b - 'A' + 10
 	}
 }
+
+// AllDigits reports whether s holds only the ASCII digits 0-9 (true for
+// the empty string: callers that need a number check for it).
+func AllDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

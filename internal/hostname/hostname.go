@@ -43,7 +43,7 @@ func HostPort(hostport string) (string, error) {
 		return "", errBracketed
 	}
 	host, port := hostport, ""
-	if c := strings.LastIndexByte(hostport, ':'); c >= 0 && allDigits(hostport[c+1:]) {
+	if c := strings.LastIndexByte(hostport, ':'); c >= 0 && ascii.AllDigits(hostport[c+1:]) {
 		host, port = hostport[:c], hostport[c:]
 	}
 	a, err := idna.Lookup.ToASCII(host)
@@ -54,15 +54,6 @@ func HostPort(hostport string) (string, error) {
 }
 
 var errBracketed = errors.New("hostname: a non-ASCII bracketed host")
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
 
 // LookupRequest returns a shallow copy of req (the caller's request is
 // not changed) whose URL host and Host, where not ASCII, are in the ASCII

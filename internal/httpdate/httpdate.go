@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/securecall/securecall/internal/ascii"
 )
 
 // maxAgeSeconds bounds an Age that can be added to a time.Time without
@@ -32,20 +34,11 @@ func ServerNow(h http.Header, now time.Time) time.Time {
 		return now
 	}
 	if as := h["Age"]; len(as) > 0 {
-		if a := strings.TrimSpace(as[0]); digits(a) {
+		if a := strings.TrimSpace(as[0]); a != "" && ascii.AllDigits(a) {
 			if n, err := strconv.ParseInt(a, 10, 64); err == nil && n <= maxAgeSeconds {
 				t = t.Add(time.Duration(n) * time.Second)
 			}
 		}
 	}
 	return t
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
