@@ -382,7 +382,11 @@ func TestReuseOfRotatedRefreshTokenRevokesFamily(t *testing.T) {
 }
 
 func TestStampedeAtExpiryMakesOneTokenRequest(t *testing.T) {
-	s := newAuthServer(t, 2*time.Second) // expires_in 1
+	// expires_in 3: the token the stampede shares must outlive the last
+	// of the 1000 callers' checks (under -race on a loaded machine they
+	// can take over a second); a caller that found it expired would
+	// rightly fetch another, and the count would say two.
+	s := newAuthServer(t, 4*time.Second)
 	cc, _ := tokens.NewClientCredentials(s.config(basicAuth()))
 	cache := newCache(t, cc, tokens.WithEarlyRefresh(0), tokens.WithExpiryMargin(0))
 	waitPast(t, cache)
