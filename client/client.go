@@ -387,7 +387,9 @@ func checkFields(what string, h http.Header) error {
 	}
 	for k, vs := range h {
 		if !httpguts.ValidHeaderFieldName(k) {
-			return fmt.Errorf("%w: %s field name %q", ErrInvalidRequest, what, k)
+			// Not quoted whole: a key that is a header line has a
+			// credential after its name.
+			return fmt.Errorf("%w: %s field name %s", ErrInvalidRequest, what, redact.FieldName(k))
 		}
 		for _, v := range vs {
 			if !httpguts.ValidHeaderFieldValue(v) {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/tokens"
 )
@@ -527,12 +528,37 @@ func (e *invalidRequestError) Error() string {
 	case ":path":
 		return "transport: invalid request: the request target (URL.Opaque) is no valid HTTP/2 :path (RFC 9113 §8.3.1)"
 	case preSendRefusal:
-		return "transport: invalid request: " + e.err.Error()
+		return "transport: invalid request: " + safeRefusal(e.err.Error())
 	}
 	return "transport: invalid request: header field " + strconv.Quote(e.field) + " is not allowed in HTTP/2 (RFC 9113 §8.2.2)"
 }
 
 func (e *invalidRequestError) Unwrap() []error { return []error{ErrInvalidRequest, e.err} }
+
+// invalidNameRefusal starts net/http's refusal of an invalid header field
+// name, which quotes the whole key.
+const invalidNameRefusal = "net/http: invalid header field name "
+
+// safeRefusal returns net/http's pre-send refusal message msg with an
+// invalid field name it quotes shown as redact.FieldName shows it: a key
+// that is a whole header line ("Authorization: Bearer <token>") carries a
+// credential after its name.
+func safeRefusal(msg string) string {
+	i := strings.Index(msg, invalidNameRefusal)
+	if i < 0 {
+		return msg
+	}
+	head, rest := msg[:i+len(invalidNameRefusal)], msg[i+len(invalidNameRefusal):]
+	q, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return head + "(not shown)"
+	}
+	name, err := strconv.Unquote(q)
+	if err != nil {
+		return head + "(not shown)"
+	}
+	return head + redact.FieldName(name) + rest[len(q):]
+}
 
 // transientKeyError reports a request the sign layer could not sign
 // because its KeySource failed for a reason that may pass: a
