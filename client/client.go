@@ -450,6 +450,11 @@ func (cfg *config) validate() error {
 			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithAllowedNetworks: the base transport dials"}
 		case len(cfg.eg.proxies) > 0:
 			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithAllowedProxies: the base transport dials"}
+		case cfg.eg.noSSRF:
+			// The SSRF-safe dialer is the hardened base's: with the
+			// caller's base there is none to turn off, and the option
+			// would silently do nothing.
+			return &ConfigError{Option: "WithBaseTransport", Reason: "cannot be combined with WithoutSSRFProtection: the base transport dials, and has no SSRF-safe dialer of the client's to turn off"}
 		}
 	}
 	if cfg.h2ReadIdle != 0 && cfg.tlsConfig != nil && len(cfg.tlsConfig.NextProtos) > 0 && !slices.Contains(cfg.tlsConfig.NextProtos, "h2") {

@@ -124,7 +124,9 @@ func WithAllowedProxies(hostports ...string) Option {
 // time, after DNS resolution, so DNS rebinding cannot slip past. Only ports
 // 80, 443 and those of the client's origins and allowlist may be dialed.
 // WithAllowedNetworks and WithAllowedProxies only loosen that check, so New
-// refuses them together with this option.
+// refuses them together with this option; so is WithBaseTransport, whose
+// transport does its own dialing (the SSRF-safe dialer is the hardened
+// base's): the option would do nothing.
 func WithoutSSRFProtection() Option {
 	return optionFunc(func(c *config) { c.eg.noSSRF = true })
 }

@@ -333,8 +333,9 @@ func WithHTTP2ReadIdleTimeout(d time.Duration) Option {
 // WithBaseTransport replaces the hardened TLS base transport with rt, for
 // tests, benchmarks or a transport you harden yourself. It cannot be
 // combined with the TLS options (WithTLSConfig, WithPins, client
-// certificates, proxies) or WithHTTP2ReadIdleTimeout, which configure the
-// base this replaces. The
+// certificates, proxies), WithHTTP2ReadIdleTimeout or the SSRF-safe
+// dialer's options (WithAllowedNetworks, WithAllowedProxies,
+// WithoutSSRFProtection), which configure the base this replaces. The
 // response limits still check the parsed header, but only once rt has
 // read it: an http.Transport of your own should set
 // MaxResponseHeaderBytes (net/http's default is 10 MiB). The TLS
