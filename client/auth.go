@@ -89,7 +89,9 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 // Proxy-Connection, TE, Upgrade, Proxy-Authorization, Proxy-Authenticate),
 // Authorization together with WithTokenSource or
 // WithOAuth2ClientCredentials (the bearer token would replace the key), and
-// Signature, Signature-Input or Content-Digest together with a signer.
+// Signature, Signature-Input or Content-Digest together with a signer,
+// and Cookie: the key replaces every value of its header, so the
+// request's cookies (the caller's, an http.Client Jar's) would be lost.
 // It cannot be combined with WithAPIKeyInQuery: the client sends one key.
 // src is cached as WithTokenSource's is (a tokens.Cache of the client's,
 // closed with it, unless src caches already: a *tokens.Cache or a
@@ -117,8 +119,17 @@ func WithAPIKey(header string, src tokens.Source) Option {
 			c.fail("WithAPIKey", "invalid header name %q", h)
 			return
 		}
+		ch := textproto.CanonicalMIMEHeaderKey(h)
+		if ch == "Cookie" {
+			// The key layer replaces every value of its header: the
+			// caller's cookies, and those an http.Client's Jar adds
+			// (HTTPClient), would be dropped from every request to the
+			// origin.
+			c.fail("WithAPIKey", "the Cookie header carries the request's cookies (the caller's, an http.Client Jar's), which the key would replace on every request; use another header")
+			return
+		}
 		if c.setAPIKeyOption("WithAPIKey") {
-			c.apiKey = &transport.APIKeyConfig{Source: src, Header: textproto.CanonicalMIMEHeaderKey(h)}
+			c.apiKey = &transport.APIKeyConfig{Source: src, Header: ch}
 		}
 	})
 }
