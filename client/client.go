@@ -478,6 +478,9 @@ func (cfg *config) validate() error {
 		// addresses in any case).
 		return &ConfigError{Option: "WithAllowedProxies", Reason: "requires WithProxy or WithEnvironmentProxy: without a proxy there is nothing to allow"}
 	}
+	if err := cfg.validateRedirectOrigins(); err != nil {
+		return err
+	}
 	if cfg.signer != nil && len(cfg.origins) == 0 {
 		return &ConfigError{Option: "WithOrigins", Reason: "required when requests are signed: signatures are scoped to the client's origins"}
 	}
@@ -488,6 +491,25 @@ func (cfg *config) validate() error {
 		return &ConfigError{Option: "WithClientCertificateFiles", Reason: "cannot be combined with WithClientCertificate"}
 	}
 	return cfg.validateVisibleHeaders()
+}
+
+// validateRedirectOrigins refuses a plain-http redirect origin unless the
+// client has an http origin of its own: a hop from https to http is
+// always refused, so with https origins only it could never be a redirect
+// target, and all it would do is open plain http to that origin for
+// direct calls (its egress allowlist entry), which only an http origin of
+// WithOrigins (for loopback tests) is meant to do.
+func (cfg *config) validateRedirectOrigins() error {
+	for _, r := range cfg.redirectOrigins {
+		if r.Scheme != "http" {
+			continue
+		}
+		if !slices.ContainsFunc(cfg.origins, func(o transport.Origin) bool { return o.Scheme == "http" }) {
+			return &ConfigError{Option: "WithRedirectOrigins", Reason: "the plain-http origin " + r.String() +
+				" needs an http origin of WithOrigins (for loopback tests): a redirect from https to http is always refused, so it could only open plain http for direct calls"}
+		}
+	}
+	return nil
 }
 
 // validateVisibleHeaders refuses a visible header that carries the

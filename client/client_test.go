@@ -315,9 +315,12 @@ func TestRedirectHTTPSToHTTPIsRefused(t *testing.T) {
 	secure := newRecordingServer(t, true, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, plain.URL+"/x", http.StatusFound)
 	})
-	// Even with the http origin explicitly allowed, the downgrade is refused.
+	// Even with the http origin explicitly allowed, the downgrade is
+	// refused. (An http redirect origin needs an http origin of the
+	// client's own, plainOwn: TestPlainHTTPRedirectOriginNeedsHTTPOrigin.)
+	plainOwn := newRecordingServer(t, false, nil)
 	c, err := client.New(opts(loopback(),
-		client.WithOrigins(secure.URL),
+		client.WithOrigins(secure.URL, plainOwn.URL),
 		client.WithRedirectOrigins(plain.URL),
 	)...)
 	if err != nil {

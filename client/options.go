@@ -136,6 +136,12 @@ func WithOrigins(origins ...string) Option {
 // WithRedirectOrigins lists foreign origins a redirect may lead to. Such a
 // hop is followed without any credential (Authorization, cookies,
 // signatures, sensitive headers) and never with a request body. Appends.
+// Like the client's origins, they enter the egress allowlist (see
+// WithEgressAllowlist). A plain "http://" redirect origin is a
+// *ConfigError unless WithOrigins has an http origin too: a redirect
+// from https to http is always refused, so beside https origins only it
+// could never be a redirect target, and would only open plain http to it
+// for direct calls.
 // Default: none; a redirect outside the client's origins fails with
 // ErrRedirectDenied.
 func WithRedirectOrigins(origins ...string) Option {
