@@ -493,13 +493,20 @@ func (cfg *config) validate() error {
 	return cfg.validateVisibleHeaders()
 }
 
-// validateRedirectOrigins refuses a plain-http redirect origin unless the
+// validateRedirectOrigins refuses redirect origins without origins or an
+// egress allowlist, and a plain-http redirect origin unless the
 // client has an http origin of its own: a hop from https to http is
 // always refused, so with https origins only it could never be a redirect
 // target, and all it would do is open plain http to that origin for
 // direct calls (its egress allowlist entry), which only an http origin of
 // WithOrigins (for loopback tests) is meant to do.
 func (cfg *config) validateRedirectOrigins() error {
+	if len(cfg.redirectOrigins) > 0 && len(cfg.origins) == 0 && len(cfg.eg.allow) == 0 {
+		// The egress allowlist would be the redirect origins alone: a
+		// client without origins may call any https host, and this one
+		// would be refused every call elsewhere, at run time.
+		return &ConfigError{Option: "WithRedirectOrigins", Reason: "requires WithOrigins (or WithEgressAllowlist): redirect origins enter the egress allowlist, which would otherwise be the redirect origins alone, so every call to another host would be refused"}
+	}
 	for _, r := range cfg.redirectOrigins {
 		if r.Scheme != "http" {
 			continue

@@ -22,19 +22,26 @@ func TestIPv4MappedOriginIsDialable(t *testing.T) {
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	ca, _ := testPKI()
 	for _, c := range []struct {
-		name string
-		opt  client.Option
+		name  string
+		opt   client.Option
+		extra client.Option // nil: none
 	}{
-		{"WithOrigins", client.WithOrigins("https://[::ffff:127.0.0.1]:" + port)},
+		{"WithOrigins", client.WithOrigins("https://[::ffff:127.0.0.1]:" + port), nil},
 		// A redirect origin is in its standard form ("[::ffff:7f00:1]" is
 		// refused: see TestOriginIPNotInStandardFormRefused); the
 		// allowlist compares addresses, so it takes any spelling.
-		{"WithRedirectOrigins", client.WithRedirectOrigins("https://[::ffff:127.0.0.1]:" + port)},
-		{"WithEgressAllowlist", client.WithEgressAllowlist("[::FFFF:127.0.0.1]:" + port)},
-		{"WithEgressAllowlist hex", client.WithEgressAllowlist("[::ffff:7f00:1]:" + port)},
+		// (Redirect origins require WithOrigins or WithEgressAllowlist:
+		// TestRedirectOriginsWithoutOriginsRefused.)
+		{"WithRedirectOrigins", client.WithRedirectOrigins("https://[::ffff:127.0.0.1]:" + port), client.WithOrigins("https://api.example.com")},
+		{"WithEgressAllowlist", client.WithEgressAllowlist("[::FFFF:127.0.0.1]:" + port), nil},
+		{"WithEgressAllowlist hex", client.WithEgressAllowlist("[::ffff:7f00:1]:" + port), nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cl, err := client.New(client.WithTLSConfig(testpkiTrust(ca)), c.opt)
+			o := []client.Option{client.WithTLSConfig(testpkiTrust(ca)), c.opt}
+			if c.extra != nil {
+				o = append(o, c.extra)
+			}
+			cl, err := client.New(o...)
 			if err != nil {
 				t.Fatal(err)
 			}

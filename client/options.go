@@ -137,7 +137,10 @@ func WithOrigins(origins ...string) Option {
 // hop is followed without any credential (Authorization, cookies,
 // signatures, sensitive headers) and never with a request body. Appends.
 // Like the client's origins, they enter the egress allowlist (see
-// WithEgressAllowlist). A plain "http://" redirect origin is a
+// WithEgressAllowlist), so they require WithOrigins or
+// WithEgressAllowlist: alone they would make the allowlist the redirect
+// origins only, and every call elsewhere would be refused (a
+// *ConfigError). A plain "http://" redirect origin is a
 // *ConfigError unless WithOrigins has an http origin too: a redirect
 // from https to http is always refused, so beside https origins only it
 // could never be a redirect target, and would only open plain http to it
