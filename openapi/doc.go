@@ -118,12 +118,17 @@
 //     turns "." and " " into "_", a "[" that no "]" follows into "_",
 //     and reads "x[...]" as the array x (a deepObject's "d[s]" excepted).
 //     A name that is a declared one exactly never is.
-//     A deepObject query parameter, a header object or a cookie object
-//     with explode false whose schema has additionalProperties false
-//     sent with a property it does not declare
-//     ("?f[color]=red&f[admin]=true", "X-F: color,red,admin,true") is a
-//     violation: openapi3filter drops the property, an upstream (Rails,
-//     PHP, qs) binds it.
+//     A deepObject query parameter, a header object, a cookie object
+//     with explode false or an exploded form query object whose schema
+//     has additionalProperties false sent with a property it does not
+//     declare ("?f[color]=red&f[admin]=true", "X-F: color,red,admin,true",
+//     "?color=red&admin=true") is a violation: openapi3filter drops the
+//     property, an upstream (Rails, PHP, qs, Spring's @ModelAttribute)
+//     binds it. Of an exploded form query object, whose properties are
+//     query keys of their own, such a property is a key that is neither
+//     one it declares nor another query parameter's (its name, a
+//     deepObject's "d[...]", a property of another exploded form object,
+//     any key when that one allows additional properties).
 //     A method override the operation does not declare is a violation:
 //     an X-HTTP-Method-Override, X-HTTP-Method or X-Method-Override
 //     header, or a "_method" query parameter or form field (any case;

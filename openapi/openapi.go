@@ -3037,7 +3037,10 @@ func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidati
 // sends with another one: a deepObject query parameter
 // ("?f[color]=red&f[admin]=true"), a header object (simple style,
 // "X-F: color,red,admin,true", exploded "color=red,admin=true") or a
-// cookie object with explode false ("c=color,red,admin,true"):
+// cookie object with explode false ("c=color,red,admin,true"), or an
+// exploded form query object ("?color=red&admin=true"), of which a query
+// key is an undeclared property when it is neither a property the schema
+// declares nor another query parameter's (queryKeyOfOther):
 // openapi3filter decodes the declared properties only and drops the
 // others, which an upstream binds (Rails, PHP, qs) as part of the object
 // the description closes. The object parameters validateRequest splits
@@ -3065,6 +3068,22 @@ func objectUndeclared(in *openapi3filter.RequestValidationInput, ps []*openapi3.
 						prop = prop[:i]
 					}
 					keys = append(keys, prop)
+				}
+			}
+		case p.In == openapi3.ParameterInQuery:
+			// An exploded form object: each property is a query key of
+			// its own, and an upstream that binds the object takes a
+			// key no other parameter claims for one: all of them
+			// (Express's req.query), or any naming a field of its model,
+			// one the description leaves out included (Spring's
+			// @ModelAttribute, ASP.NET Core's [FromQuery] model).
+			sm, err := p.SerializationMethod()
+			if err != nil || sm.Style != "form" || !sm.Explode || !s.Type.Is(openapi3.TypeObject) || in.Options.ExcludeRequestQueryParams {
+				continue
+			}
+			for k := range in.GetQueryParams() {
+				if !queryKeyOfOther(k, p, ps) {
+					keys = append(keys, k)
 				}
 			}
 		case p.In == openapi3.ParameterInHeader || p.In == openapi3.ParameterInCookie:
@@ -3107,6 +3126,39 @@ func objectUndeclared(in *openapi3filter.RequestValidationInput, ps []*openapi3.
 		}
 	}
 	return errs
+}
+
+// queryKeyOfOther reports whether the query key k belongs to another
+// query parameter of ps than p: its name, a deepObject's "d[...]" key, or
+// a property of another exploded form object, which, when it allows
+// additional properties, takes any key (openapi3filter gives it every
+// one): such a key is not an undeclared property of p.
+func queryKeyOfOther(k string, p *openapi3.Parameter, ps []*openapi3.Parameter) bool {
+	for _, q := range ps {
+		if q == p || q.In != openapi3.ParameterInQuery {
+			continue
+		}
+		if q.Name == k {
+			return true
+		}
+		sm, err := q.SerializationMethod()
+		if err != nil {
+			continue
+		}
+		if sm.Style == "deepObject" && strings.HasPrefix(k, q.Name+"[") {
+			return true
+		}
+		if sm.Style == "form" && sm.Explode && q.Content == nil && q.Schema != nil && q.Schema.Value != nil && q.Schema.Value.Type.Is(openapi3.TypeObject) {
+			s := q.Schema.Value
+			if s.Properties[k] != nil {
+				return true
+			}
+			if ap := s.AdditionalProperties; ap.Has == nil || *ap.Has || ap.Schema != nil || len(s.PatternProperties) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // objectIntegers returns a violation for the object parameter p whose
