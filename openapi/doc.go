@@ -95,6 +95,10 @@
 //     a form query array built with it ("ids=1%2C2") is one item to the
 //     layer (and to an upstream that follows the description): join the
 //     escaped items with a literal "," in the raw query instead.
+//     A cookie object of style form with explode true (a cookie object's
+//     default), which openapi3filter cannot decode, is validated by the
+//     layer: each property is a cookie of its own, its value as sent;
+//     every cookie but another cookie parameter is one of its properties.
 //     A parameter sent more than once although its style serializes it
 //     once ("?limit=5&limit=99999", a scalar header on two field lines,
 //     two cookies of one name) is a violation, whatever each value is:
@@ -124,7 +128,10 @@
 //     declare ("?f[color]=red&f[admin]=true", "X-F: color,red,admin,true",
 //     "?color=red&admin=true") is a violation: openapi3filter drops the
 //     property, an upstream (Rails, PHP, qs, Spring's @ModelAttribute)
-//     binds it. Of an exploded form query object, whose properties are
+//     binds it; so is a cookie that is neither a property an exploded
+//     cookie object declares nor another cookie parameter (a cookie
+//     jar's cookie included) when that object allows no other property.
+//     Of an exploded form query object, whose properties are
 //     query keys of their own, such a property is a key that is neither
 //     one it declares nor another query parameter's (its name, a
 //     deepObject's "d[...]", a property of another exploded form object,

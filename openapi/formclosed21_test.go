@@ -2,6 +2,7 @@ package openapi_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -29,6 +30,17 @@ paths:
         - {name: c, in: cookie, schema: {$ref: "#/components/schemas/F"}}
         - {name: sess, in: cookie, schema: {type: string}}
       responses: {"200": {description: ok}}
+  /o:
+    get:
+      parameters:
+        - name: o
+          in: cookie
+          required: true
+          schema:
+            type: object
+            properties: {n: {type: integer, maximum: 9007199254740992}}
+            additionalProperties: {type: integer, maximum: 10}
+      responses: {"200": {description: ok}}
 `
 
 // TestExplodedFormObjectUndeclaredPropertyIsViolation: openapi3filter
@@ -54,5 +66,43 @@ func TestExplodedFormObjectUndeclaredPropertyIsViolation(t *testing.T) {
 		"color=red&admin=true":     true,
 		"admin=true":               true,
 		"limit=5&admin=true":       true,
+	})
+}
+
+// TestExplodedCookieObjectValidated: openapi3filter refuses every request
+// to an operation with an exploded form cookie object (the default style
+// of a cookie object), found or not, so every call to it failed in
+// Enforce mode ("cookie parameter \"c\""), and with additionalProperties
+// false no property check could tell why. Each property is a cookie of
+// its own, validated as the object's; a cookie that is neither a property
+// the schema declares nor another cookie parameter is an undeclared
+// property when additionalProperties is false, and a property cookie
+// twice is a violation, as a cookie parameter twice is.
+func TestExplodedCookieObjectValidated(t *testing.T) {
+	checkRequests(t, formObjectClosedSpec, func(c string) *http.Request {
+		path := "/c"
+		if o, ok := strings.CutPrefix(c, "/o "); ok {
+			path, c = "/o", o
+		}
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1"+path, nil)
+		if c != "" {
+			req.Header.Set("Cookie", c)
+		}
+		return req
+	}, map[string]bool{
+		"":                           false,
+		"color=red":                  false,
+		"color=red; sess=abc":        false,
+		"sess=abc":                   false,
+		"color=green":                true,
+		"color=red; admin=true":      true,
+		"admin=true":                 true,
+		"color=red; color=blue":      true,
+		"color=red; sess=a; sess=b":  true,
+		"/o n=9007199254740992":      false,
+		"/o n=9007199254740992; x=5": false,
+		"/o n=9007199254740993":      true,
+		"/o n=1; x=11":               true,
+		"/o ":                        true, // required
 	})
 }

@@ -1938,7 +1938,7 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 
 // splitArrayParams returns the array and object parameters of route that
 // validateRequest validates itself (an operation's parameter overrides its
-// path item's).
+// path item's), an exploded form cookie object among them.
 func splitArrayParams(route *routers.Route, opts *openapi3filter.Options) []*openapi3.Parameter {
 	var own []*openapi3.Parameter
 	for _, p := range routeParams(route) {
@@ -1956,7 +1956,10 @@ func splitArrayParams(route *routers.Route, opts *openapi3filter.Options) []*ope
 		}
 		switch {
 		case p.In == openapi3.ParameterInPath && (sm.Style == "simple" || sm.Style == "label" || sm.Style == "matrix"),
-			p.In == openapi3.ParameterInQuery && sm.Style == "form" && !sm.Explode && !opts.ExcludeRequestQueryParams:
+			p.In == openapi3.ParameterInQuery && sm.Style == "form" && !sm.Explode && !opts.ExcludeRequestQueryParams,
+			// openapi3filter refuses every request to an operation with
+			// an exploded cookie object, found or not.
+			p.In == openapi3.ParameterInCookie && sm.Style == "form" && sm.Explode && s.Type.Is(openapi3.TypeObject):
 			own = append(own, p)
 		}
 	}
@@ -2918,6 +2921,8 @@ func validateArrayParam(ctx context.Context, in *openapi3filter.RequestValidatio
 // validateObjectParam splits the object parameter p on its style's
 // delimiters, decodes each name and value, takes each value as its
 // property's schema type and validates the object with openapi3filter.
+// An exploded form cookie object's properties are the cookies
+// cookieProperties returns, their values as sent.
 func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidationInput, p *openapi3.Parameter, params map[string]string, ex exactNumbers) error {
 	fail := func(reason string) error {
 		return &openapi3filter.RequestError{Input: in, Parameter: p, Reason: reason}
@@ -2925,6 +2930,7 @@ func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidati
 	sm, _ := p.SerializationMethod()
 	var raw string
 	var found bool
+	var pairs [][2]string
 	propDelim, valueDelim := ",", ","
 	unescape := url.PathUnescape
 	switch p.In {
@@ -2954,6 +2960,17 @@ func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidati
 	case openapi3.ParameterInQuery:
 		raw, found = rawQueryValue(in.Request.URL.RawQuery, p.Name)
 		unescape = url.QueryUnescape
+	case openapi3.ParameterInCookie:
+		// An exploded form object: each property is a cookie of its own,
+		// its value as it is (openapi3filter decodes no cookie value).
+		for _, c := range cookieProperties(in, p) {
+			if len(in.Request.CookiesNamed(c.Name)) > 1 {
+				return fail(reasonRepeated)
+			}
+			pairs = append(pairs, [2]string{c.Name, c.Value})
+		}
+		found = len(pairs) > 0
+		unescape = func(s string) (string, error) { return s, nil }
 	}
 	if !found {
 		if p.Required {
@@ -2961,16 +2978,18 @@ func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidati
 		}
 		return nil
 	}
-	var pairs [][2]string
 	parts := strings.Split(raw, propDelim)
-	if propDelim == valueDelim {
+	switch {
+	case p.In == openapi3.ParameterInCookie:
+		// pairs are the cookies already.
+	case propDelim == valueDelim:
 		if len(parts)%2 != 0 {
 			return fail("a value must be a list of object's properties in format \"name" + valueDelim + "value\" separated by " + propDelim)
 		}
 		for i := 0; i < len(parts); i += 2 {
 			pairs = append(pairs, [2]string{parts[i], parts[i+1]})
 		}
-	} else {
+	default:
 		for _, part := range parts {
 			k, v, ok := strings.Cut(part, valueDelim)
 			if !ok || strings.Contains(v, valueDelim) {
@@ -3097,7 +3116,10 @@ func objectUndeclared(in *openapi3filter.RequestValidationInput, ps []*openapi3.
 			} else {
 				if sm.Explode {
 					// Each property is a cookie of its own.
-					continue
+					for _, c := range cookieProperties(in, p) {
+						keys = append(keys, c.Name)
+					}
+					break
 				}
 				for _, c := range in.Request.CookiesNamed(p.Name) {
 					vs = append(vs, c.Value)
@@ -3126,6 +3148,23 @@ func objectUndeclared(in *openapi3filter.RequestValidationInput, ps []*openapi3.
 		}
 	}
 	return errs
+}
+
+// cookieProperties returns the cookies of the request of in that are
+// properties of the exploded form cookie object p: every cookie but
+// another cookie parameter's of its operation, those its schema does not
+// declare included (objectUndeclared refuses them when it allows none).
+func cookieProperties(in *openapi3filter.RequestValidationInput, p *openapi3.Parameter) []*http.Cookie {
+	ps := routeParams(in.Route)
+	var cs []*http.Cookie
+	for _, c := range in.Request.Cookies() {
+		if !slices.ContainsFunc(ps, func(q *openapi3.Parameter) bool {
+			return q != p && q.In == openapi3.ParameterInCookie && q.Name == c.Name
+		}) {
+			cs = append(cs, c)
+		}
+	}
+	return cs
 }
 
 // queryKeyOfOther reports whether the query key k belongs to another
