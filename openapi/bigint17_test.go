@@ -126,7 +126,8 @@ func TestBigIntegerParameterBounds(t *testing.T) {
 // of 9007199254740992, and {"id":9223372036854775808} (2^63) passed
 // format int64, at the top level, nested, in an array item and in an
 // anyOf or oneOf branch. An integer written as one is held to its bounds
-// exactly; a number with a fraction or an exponent is compared as before.
+// exactly; one with a fraction or an exponent too, when it is an integer
+// (TestBigIntegerWithFractionOrExponentBounds).
 func TestBigIntegerBodyBounds(t *testing.T) {
 	cases := map[string]bool{
 		`{"n":9007199254740992}`:                     false,

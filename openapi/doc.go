@@ -182,9 +182,16 @@
 //     is the decimal written ("0.01", of which 12345678901234567 is a
 //     multiple). An
 //     integer of more than 400 significant digits, beyond every float64,
-//     breaks every finite bound on its side without being parsed. A
-//     number with a fraction or an exponent is compared as a float64, as
-//     before.
+//     breaks every finite bound on its side without being parsed. In a
+//     JSON body, an integer of 16 digits or more written with a zero
+//     fraction or an exponent ("9007199254740993.0",
+//     "9.007199254740993e15"), which openapi3filter takes for an integer,
+//     is held to them exactly as well, and a number of 16 significant
+//     digits or more with a fraction of its own ("9007199254740991.5")
+//     breaks type integer although the float64 it rounds to is one. A
+//     parameter or form field of type integer so written is refused by
+//     openapi3filter; other numbers with a fraction are compared as
+//     float64s, as before.
 //     A form body (application/x-www-form-urlencoded, and
 //     multipart/form-data, a field in more than one part) with a declared
 //     field sent twice (but an exploded array) or named in another case

@@ -24,8 +24,10 @@ import (
 // maximum of 9007199254740992 to an upstream that reads it as an int64,
 // and 9223372036854775808 (2^63) passed format int64. The checks below
 // hold an integer written as one (decimal digits, no fraction or
-// exponent) to those keywords exactly, after openapi3filter. Below 16
-// digits a float64 holds the integer exactly and they are skipped. The
+// exponent), and in a JSON body one written with a zero fraction or an
+// exponent (longNumber), to those keywords exactly, after openapi3filter.
+// Below 16 digits a float64 holds the integer exactly and they are
+// skipped. The
 // bounds themselves are kin-openapi's float64s but for an integer of
 // Config.Spec that no float64 holds, which is the integer written
 // (exactNumbersOf); with Config.Doc, a bound of the description that is
@@ -50,6 +52,72 @@ func longInt(s string) bool {
 		}
 	}
 	return true
+}
+
+// longNumber classifies the JSON number text s for the exact checks: text
+// is the integer s writes, as decimal digits with an optional sign
+// (longInt), when it is an integer of 16 digits or more in any form
+// ("9007199254740993", "9007199254740993.0", "9.007199254740993e15");
+// fractional reports a number of 16 significant digits or more that is
+// no integer ("9007199254740991.5"), whose float64 may be one. An
+// integer of more than maxExactDigits+1 digits written with an exponent
+// is neither: no float64 holds it, and openapi3filter refuses it.
+func longNumber(s string) (text string, fractional bool) {
+	if longInt(s) {
+		return s, false
+	}
+	sign := ""
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		sign, s = s[:1], s[1:]
+	}
+	digitsEnd := func(s string) int {
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	i := digitsEnd(s)
+	intPart, rest := s[:i], s[i:]
+	if intPart == "" {
+		return "", false
+	}
+	var frac string
+	if r, ok := strings.CutPrefix(rest, "."); ok {
+		j := digitsEnd(r)
+		if j == 0 {
+			return "", false
+		}
+		frac, rest = r[:j], r[j:]
+	}
+	if rest == "" && len(intPart)+len(frac) < 16 {
+		// A float64 holds it as written, or the nearest it.
+		return "", false
+	}
+	exp := 0
+	if rest != "" {
+		if rest[0] != 'e' && rest[0] != 'E' {
+			return "", false
+		}
+		e, err := strconv.Atoi(strings.TrimPrefix(rest[1:], "+"))
+		if err != nil || e > maxExactDigits+1 || e < -(maxExactDigits+1) {
+			return "", false
+		}
+		exp = e
+	}
+	digits := strings.TrimLeft(intPart+frac, "0")
+	if digits == "" {
+		return "", false // zero
+	}
+	point := len(digits) - len(frac) + exp // digits before the decimal point
+	if sig := strings.TrimRight(digits, "0"); point < len(sig) {
+		// A fraction of its own.
+		return "", len(sig) >= 16 && len(sig) <= maxExactDigits
+	}
+	if point < 16 || point > maxExactDigits+1 {
+		return "", false
+	}
+	return sign + digits[:min(point, len(digits))] + strings.Repeat("0", max(point-len(digits), 0)), false
 }
 
 // maxIntDepth bounds the nesting of allOf, anyOf and oneOf followed, and
@@ -319,10 +387,18 @@ func (w *intWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth int) 
 func (w *intWalk) visit(s *openapi3.Schema, v any, at []string, depth int) *intFailure {
 	switch v := v.(type) {
 	case json.Number:
-		if longInt(string(v)) && constrainsNumber(s) {
-			if k := integerFailure(s, string(v), w.exact[s]); k != "" {
+		if !constrainsNumber(s) {
+			break
+		}
+		text, fractional := longNumber(string(v))
+		if text != "" {
+			if k := integerFailure(s, text, w.exact[s]); k != "" {
 				return &intFailure{at: at, keyword: k}
 			}
+		} else if fractional && s.Type.Permits(openapi3.TypeInteger) && !s.Type.Permits(openapi3.TypeNumber) {
+			// openapi3filter took the float64 it rounds to for an
+			// integer.
+			return &intFailure{at: at, keyword: "type"}
 		}
 	case map[string]any:
 		for name, mv := range v {

@@ -2114,7 +2114,7 @@ func objectProperty(s *openapi3.Schema, k string, ps []*openapi3.Parameter) bool
 // the declared one. A body that is not JSON is left to the validator. A
 // form body (application/x-www-form-urlencoded) is checked likewise
 // (formBodyFields). longInts reports a JSON body with an integer of 16
-// digits or more (longInt), for jsonBodyIntegers.
+// digits or more (longNumber), for jsonBodyIntegers.
 func jsonBodyMembers(in *openapi3filter.RequestValidationInput, ex exactNumbers) (longInts bool, err error) {
 	op := in.Route.Operation
 	r := in.Request
@@ -2439,8 +2439,8 @@ func otherCase(ss []*openapi3.Schema, name string) string {
 // schemas of its own object declare, none of which is named so exactly,
 // is refused. A name in an object no schema declares properties of (a
 // map under additionalProperties, a free-form object) is data, and any
-// case of it is fine. longInts reports an integer of 16 digits or more
-// (longInt) in the value, whose bounds openapi3filter compared rounded
+// case of it is fine. longInts reports a number of 16 digits or more
+// (longNumber) in the value, whose bounds openapi3filter compared rounded
 // (jsonIntegers).
 func scanJSON(dec *json.Decoder, root *openapi3.SchemaRef) (reason string, longInts bool) {
 	type frame struct {
@@ -2457,8 +2457,9 @@ func scanJSON(dec *json.Decoder, root *openapi3.SchemaRef) (reason string, longI
 		if err != nil {
 			return "", false
 		}
-		if n, ok := tok.(json.Number); ok && longInt(string(n)) {
-			longInts = true
+		if n, ok := tok.(json.Number); ok && !longInts {
+			text, fractional := longNumber(string(n))
+			longInts = text != "" || fractional
 		}
 		var top *frame
 		if len(stack) > 0 {
