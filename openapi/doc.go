@@ -176,9 +176,12 @@
 //     loads as 9007199254740992) is the integer written, so a minimum of
 //     9007199254740993 refuses 9007199254740992 and an enum
 //     [9007199254740993] takes 9007199254740993 only (a description
-//     given as Config.Doc keeps its float64s, and a value openapi3filter
-//     itself refuses by them, 9007199254740992 for an exclusiveMaximum
-//     of 9007199254740993, stays refused); a multipleOf with a fraction
+//     given as Config.Doc keeps its float64s, of which kin-openapi keeps
+//     no text, so there a maximum written 9007199254740993 refuses
+//     9007199254740993: give the description as Config.Spec to have its
+//     bounds as written; and a value openapi3filter itself refuses by the
+//     float64s, 9007199254740992 for an exclusiveMaximum of
+//     9007199254740993, stays refused); a multipleOf with a fraction
 //     is the decimal written ("0.01", of which 12345678901234567 is a
 //     multiple). An
 //     integer of more than 400 significant digits, beyond every float64,

@@ -90,6 +90,18 @@ type Config struct {
 	// not modified, and it is not copied: the layer reads it on every
 	// call, so it must not be changed after New (load another and build
 	// another layer instead). Spec has no such rule: it is parsed at New.
+	// kin-openapi loads every number of a description as a float64 and
+	// keeps no text of it (Schema.Origin, with Loader.IncludeOrigin,
+	// says where a keyword is, not what it says), so a minimum,
+	// maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, const or
+	// enum member of Doc written as an integer past 2^53 is the float64
+	// nearest it, and values are held to that float64 exactly: a maximum
+	// written 9007199254740993 refuses 9007199254740993, a minimum so
+	// written takes 9007199254740992, a maximum of 9223372036854775807
+	// is 2^63. New cannot tell such a bound from one written as its
+	// float64 (every float64 past 2^53 is an integer) and does not
+	// refuse it; give the description as Spec, whose integers are read
+	// from its text, to have them as written.
 	Doc *openapi3.T
 	// Servers replaces the description's servers: the base URLs the
 	// client's requests go to ("https://api.example.com/v1"). A request is
