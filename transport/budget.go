@@ -37,6 +37,8 @@ const EventBudgetExhausted = "securecall.retry.budget_exhausted"
 // credential or signing key that could not be had, a malformed request,
 // a closed client) is given back; one that failed to connect (a dial or
 // DNS failure) or that the server refused (REFUSED_STREAM, a 401) counts.
+// Nor is a call counted whose every attempt was refused so (or stopped by
+// the host's cooldown): the host never saw it, and it earns no retries.
 // When the budget refuses a retry after a response, that response is
 // returned intact. The budget is on by default; set
 // Disabled to turn it off. Counts are kept in lock-free buckets; under
@@ -138,15 +140,33 @@ func (b *budget) allowed(calls int64) int64 {
 // was given) that was then not sent: a later check stopped it, or a layer
 // below refused it before sending. A retry whose time slice has left the
 // window meanwhile is no longer counted, and is not given back twice.
-func (b *budget) refund(taken int64) {
-	idx := taken / b.win.slice
-	bk := &b.win.buckets[idx%windowBuckets]
+func (b *budget) refund(taken int64) { b.win.takeBack(taken, false) }
+
+// uncall takes back the call counted at at (ticks, the reading call was
+// given) when none of its attempts reached the host: a layer below (an
+// open breaker, the throttle, the egress check) or the host's cooldown
+// refused each before anything was sent. A call the host never saw earns
+// no retries for the calls around it: a breaker that held back a run of
+// calls would otherwise let as many more retries through once it closed,
+// to a host just out of an outage. As with refund, a call whose slice
+// has left the window is no longer counted and is not taken back.
+func (b *budget) uncall(at int64) { b.win.takeBack(at, true) }
+
+// takeBack removes one count, of a (calls) or b (retries), from the slice
+// of the reading t, if that slice is still counted and has one.
+func (w *window) takeBack(t int64, a bool) {
+	idx := t / w.slice
+	bk := &w.buckets[idx%windowBuckets]
+	ctr := &bk.b
+	if a {
+		ctr = &bk.a
+	}
 	for {
-		cur := bk.b.Load()
+		cur := ctr.Load()
 		if cur <= 0 || bk.epoch.Load() != idx {
 			return
 		}
-		if bk.b.CompareAndSwap(cur, cur-1) {
+		if ctr.CompareAndSwap(cur, cur-1) {
 			return
 		}
 	}

@@ -639,9 +639,23 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		now = l.clk.Now()
 	}
 	h := l.hosts.get(host, l.clk.Mono(now))
+	// counted: the call is in the budget's count, at callAt. It is taken
+	// out again while every attempt so far was refused before sending
+	// (uncount), and put back in before a retry is sent.
+	var callAt int64
+	counted := false
 	if h.budget != nil {
-		h.budget.call(l.clk.Mono(now))
+		callAt = l.clk.Mono(now)
+		h.budget.call(callAt)
+		counted = true
 	}
+	uncount := func() {
+		if counted {
+			h.budget.uncall(callAt)
+			counted = false
+		}
+	}
+	refusedN := 0 // attempts refused before sending
 	replayable := idempotentMethod(req.Method) || hasIdempotencyKey(req.Header)
 	if !replayable && l.cfg.IdempotencyKeys {
 		// The caller's own key in the configured header is the call's key:
@@ -710,6 +724,9 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 			if n == 0 {
 				closeBody(req)
 			}
+			if refusedN == n {
+				uncount() // the host's cooldown: nothing of the call was sent
+			}
 			charge.refund()
 			if pendingCheck != nil {
 				switch e := err.(type) {
@@ -768,12 +785,14 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 			// deadline's error, as with an attempt timeout below.
 			resp, err = nil, lateAnswer(ctx, resp)
 		}
-		if charge.set {
-			if err != nil && refusedBeforeSending(invalidForHTTP2(r, err)) && !replayedAttempt(r) {
-				charge.refund()
+		if err != nil && h.budget != nil && refusedBeforeSending(invalidForHTTP2(r, err)) && !replayedAttempt(r) {
+			charge.refund()
+			if refusedN == n {
+				uncount() // no attempt of the call has reached the host
 			}
-			charge.set = false
+			refusedN++
 		}
+		charge.set = false
 
 		if err == nil && plainSuccess(resp) && l.cfg.CheckRetry == nil {
 			if resp.Body == nil {
@@ -883,7 +902,16 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if h.budget != nil {
 			at := l.clk.Mono(now)
+			if !counted {
+				// Every attempt so far was refused before sending: the
+				// call counts again from the retry that may reach the host.
+				callAt, counted = at, true
+				h.budget.call(at)
+			}
 			if !h.budget.tryRetry(at) {
+				if refusedN == n+1 {
+					uncount() // not sent: the call still never reached the host
+				}
 				addHostEvent(ctx, EventBudgetExhausted, host, RetryAttemptKey.Int(n+1))
 				return l.giveUp(ctx, host, n+1, StopBudget, resp, err, checkErr)
 			}
