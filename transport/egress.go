@@ -98,6 +98,7 @@ const (
 	egressHTTP        = "plain http to this host is not allowed"
 	egressBadHost     = "invalid host"
 	egressHostHeader  = "Host header names a host not on the egress allowlist"
+	egressHostUser    = "Host header holds userinfo"
 	egressCleartext   = "credentials are never sent over plain http"
 	egressNoURL       = "request has no URL"
 	egressRelativeURL = "request URL is not absolute"
@@ -442,7 +443,8 @@ func (p *EgressPolicy) matchRule(r egressRule, o Origin) ruleMatch {
 
 // Check returns nil when the policy lets req go out, else an *EgressError:
 // the URL must pass CheckURL, a Host header that names another host must
-// name an allowed one, an absolute-form request-target from a hand-set
+// name an allowed one and hold no userinfo ("user:pass@host", set by
+// hand, which net/http would send as written), an absolute-form request-target from a hand-set
 // URL.Opaque ("//host/path", "https://host/path"), which a server reads
 // over the Host header and a proxy connects, must pass CheckURL too, a
 // plain-http request's URL path (built by hand) must start with "/" (a
@@ -457,6 +459,12 @@ func (p *EgressPolicy) Check(req *http.Request) error {
 		o.Port = destPort(o.Port) // as checkURL compares it
 		if !bracketsOK(req.Host) {
 			return &EgressError{Origin: o, Reason: egressHostHeader}
+		}
+		if strings.IndexByte(req.Host, '@') >= 0 {
+			// "user:pass@host" (set by hand): no Host holds userinfo,
+			// and its split at the last colon would read the host
+			// "user". Not quoted: o is the URL's origin.
+			return &EgressError{Origin: o, Reason: egressHostUser}
 		}
 		h := req.Host
 		if hh, _, err := net.SplitHostPort(h); err == nil {
@@ -522,9 +530,9 @@ func (p *EgressPolicy) checkTarget(u *url.URL) error {
 }
 
 // checkCleartext refuses a request that is not https and carries a
-// credential: URL userinfo, a credential header or trailer field, or a
-// credential query parameter, in the URL or in the request-target a
-// hand-set URL.Opaque makes.
+// credential: URL userinfo or userinfo in a Host set by hand, a
+// credential header or trailer field, or a credential query parameter, in
+// the URL or in the request-target a hand-set URL.Opaque makes.
 func (p *EgressPolicy) checkCleartext(req *http.Request) error {
 	if req.URL == nil || req.URL.Scheme == "https" {
 		return nil
@@ -533,7 +541,9 @@ func (p *EgressPolicy) checkCleartext(req *http.Request) error {
 		// A URL.Host built by hand may hold userinfo: never quoted.
 		return withoutUserinfo(&EgressError{Origin: OriginOf(req.URL), Reason: egressCleartext})
 	}
-	if req.URL.User != nil {
+	if req.URL.User != nil || strings.IndexByte(req.Host, '@') >= 0 {
+		// A Host set by hand with userinfo ("user:pass@host") is sent
+		// as written, in the Host header.
 		return deny()
 	}
 	for name := range req.Header {
@@ -738,9 +748,10 @@ func (l *egressLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // NewCredentialGuard returns a per-attempt layer that refuses to send a
 // request over anything but https when it carries a credential (URL
-// userinfo, a credential header or trailer field, a credential query
-// parameter of cfg; userinfo and query parameters in a hand-set
-// URL.Opaque too, which net/http sends as the request-target),
+// userinfo or userinfo in a hand-set Host, a credential header or
+// trailer field, a credential query parameter of cfg; userinfo and query
+// parameters in a hand-set URL.Opaque too, which net/http sends as the
+// request-target),
 // whichever layer added it. Place it below the credential layers (auth,
 // API key, signing) and above the base transport: it is the last word on
 // "credentials are never sent over plain http". For an https request it
