@@ -39,7 +39,10 @@ type DialConfig struct {
 	// network with DNS64) allows the public IPv4 addresses behind the
 	// gateway: the IPv4 address embedded in 64:ff9b::a.b.c.d is checked
 	// with the IPv4 rules, so a private range or the metadata service is
-	// reached through NAT64 only when its IPv4 prefix is allowed too. A
+	// reached through NAT64 only when its IPv4 prefix is allowed too. So
+	// are the IPv4 addresses embedded in a 6to4 address (2002:a.b.c.d::/48)
+	// and an IPv4-compatible one (::a.b.c.d) when an allowed range covers
+	// them (::/0, 2000::/3, 2002::/16). A
 	// local-use or network-specific NAT64 prefix (64:ff9b:1::/48) embeds
 	// the address where its length says, which the dialer cannot know:
 	// allowing one allows every IPv4 address behind it. An IPv6 address
@@ -117,8 +120,10 @@ type DialConfig struct {
 // fd00:c1::a9fe:a9fe (Oracle Cloud, IPv6), 169.254.170.2 (AWS ECS task
 // credentials), 169.254.170.23 and fd00:ec2::23 (Amazon EKS Pod Identity),
 // 100.100.100.200 (Alibaba Cloud) and 168.63.129.16 (Azure WireServer);
-// a metadata address embedded in an allowed NAT64 address (64:ff9b::/96)
-// or written IPv4-mapped is checked as that IPv4 address. Only tcp4 and
+// a metadata address embedded in an allowed NAT64 address (64:ff9b::/96),
+// 6to4 address (2002::/16) or IPv4-compatible address (::/96), or written
+// IPv4-mapped, is checked as that IPv4 address, and so is any IPv4
+// address embedded in those (a 6to4 2002:7f00:1:: is 127.0.0.1). Only tcp4 and
 // tcp6 are dialed.
 //
 // Use DialContext as BaseConfig.DialContext or http.Transport.DialContext.
@@ -279,7 +284,9 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 // which the dialer never dials, and no credentials). Every address here is
 // IPv4 or IPv6 as written, not IPv4-mapped: the dialer checks a mapped
 // address (::ffff:169.254.169.254), and the IPv4 address embedded in a
-// NAT64 well-known-prefix one (64:ff9b::a9fe:a9fe), as that IPv4 address.
+// NAT64 well-known-prefix one (64:ff9b::a9fe:a9fe), a 6to4 one
+// (2002:a9fe:a9fe::) or an IPv4-compatible one (::a9fe:a9fe), as that
+// IPv4 address.
 var cloudMetadataAddrs = []netip.Addr{
 	netip.MustParseAddr("169.254.169.254"),
 	netip.MustParseAddr("fd00:ec2::254"),
@@ -379,27 +386,53 @@ func checkProxyHost(h string) error {
 // is the IPv4 address a.b.c.d, reached through a NAT64 gateway.
 var nat64WKP = netip.MustParsePrefix("64:ff9b::/96")
 
+// sixToFour is the 6to4 prefix (RFC 3056): 2002:a.b.c.d::/48 is the site
+// whose 6to4 router is at the IPv4 address a.b.c.d.
+var sixToFour = netip.MustParsePrefix("2002::/16")
+
+// ipv4Compatible is the deprecated IPv4-compatible range (RFC 4291
+// section 2.5.5.1): ::a.b.c.d is the IPv4 address a.b.c.d.
+var ipv4Compatible = netip.MustParsePrefix("::/96")
+
 // ownChecks are the checks of an address the ssrf guard has let through
 // that are the dialer's own: a metadata address a broad allow covers
-// (metadataCheck), the IPv4 address of an allowed NAT64 one (nat64Check).
+// (metadataCheck), the IPv4 address embedded in an allowed NAT64, 6to4
+// or IPv4-compatible one (embeddedCheck).
 func (sd *SafeDialer) ownChecks(a netip.Addr) error {
 	if err := sd.metadataCheck(a); err != nil {
 		return err
 	}
-	return sd.nat64Check(a)
+	return sd.embeddedCheck(a)
 }
 
-// nat64Check checks the IPv4 address embedded in an allowed NAT64
-// well-known-prefix address with the IPv4 rules: allowing 64:ff9b::/96
-// (needed in an IPv6-only network with DNS64) must not open the private
-// IPv4 ranges and the metadata service behind the gateway.
-func (sd *SafeDialer) nat64Check(a netip.Addr) error {
-	a = a.WithZone("")
-	if !nat64WKP.Contains(a) {
-		return nil
+// embeddedIPv4 returns the IPv4 address an IPv6 address a (no zone)
+// embeds: a NAT64 well-known-prefix address (64:ff9b::a.b.c.d), a 6to4
+// one (2002:a.b.c.d::/48) or an IPv4-compatible one (::a.b.c.d; not ::
+// and ::1, nor the rest of ::/104, since 0.0.0.0/8 names no remote host).
+func embeddedIPv4(a netip.Addr) (netip.Addr, bool) {
+	if !a.Is6() {
+		return netip.Addr{}, false
 	}
 	b := a.As16()
-	v4 := netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	switch {
+	case nat64WKP.Contains(a), ipv4Compatible.Contains(a) && b[12] != 0:
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), true
+	case sixToFour.Contains(a):
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), true
+	}
+	return netip.Addr{}, false
+}
+
+// embeddedCheck checks the IPv4 address embedded in an allowed NAT64
+// well-known-prefix, 6to4 or IPv4-compatible address (embeddedIPv4) with
+// the IPv4 rules: allowing 64:ff9b::/96 (needed in an IPv6-only network
+// with DNS64), or IPv6 broadly (::/0, 2000::/3), must not open the private
+// IPv4 ranges and the metadata service behind a gateway or relay.
+func (sd *SafeDialer) embeddedCheck(a netip.Addr) error {
+	v4, ok := embeddedIPv4(a.WithZone(""))
+	if !ok {
+		return nil
+	}
 	if err := sd.guard.SafeAddr(v4); err != nil {
 		return err
 	}
