@@ -119,7 +119,10 @@ type DialConfig struct {
 // fd00:ec2::254 (AWS, IPv6), fd20:ce::254 (Google Cloud, IPv6),
 // fd00:c1::a9fe:a9fe (Oracle Cloud, IPv6), 169.254.170.2 (AWS ECS task
 // credentials), 169.254.170.23 and fd00:ec2::23 (Amazon EKS Pod Identity),
-// 100.100.100.200 (Alibaba Cloud) and 168.63.129.16 (Azure WireServer);
+// 100.100.100.200 (Alibaba Cloud), 168.63.129.16 (Azure WireServer),
+// 169.254.42.42 and fd00:42::42 (Scaleway), 169.254.0.23 (Tencent Cloud),
+// fd00:a9fe:a9fe::1 (Akamai/Linode, IPv6) and 192.0.0.192 (Oracle Cloud
+// Classic);
 // a metadata address embedded in an allowed NAT64 address (64:ff9b::/96),
 // 6to4 address (2002::/16) or IPv4-compatible address (::/96), or written
 // IPv4-mapped, is checked as that IPv4 address, and so is any IPv4
@@ -279,6 +282,17 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 //   - 168.63.129.16: the Azure WireServer (guest-agent goal state and
 //     extension settings), in public address space, so in no IANA
 //     special-purpose range: denied by this list alone
+//   - 169.254.42.42, fd00:42::42: the Scaleway instance metadata API
+//     (user data, which may hold secrets)
+//   - 169.254.0.23: the Tencent Cloud CVM metadata service
+//     (metadata.tencentyun.com)
+//   - fd00:a9fe:a9fe::1: the Akamai (Linode) metadata service over IPv6
+//     (169.254.169.254 over IPv4)
+//   - 192.0.0.192: the Oracle Cloud Infrastructure Classic metadata
+//     service (in the IETF range 192.0.0.0/24)
+//
+// Sources: each provider's documentation of its metadata service and
+// cloud-init's datasources (Scaleway, Akamai).
 //
 // Not listed: the Amazon Time Sync Service 169.254.169.123 (NTP over UDP,
 // which the dialer never dials, and no credentials). Every address here is
@@ -297,6 +311,11 @@ var cloudMetadataAddrs = []netip.Addr{
 	netip.MustParseAddr("fd00:ec2::23"),
 	netip.MustParseAddr("100.100.100.200"),
 	netip.MustParseAddr("168.63.129.16"),
+	netip.MustParseAddr("169.254.42.42"),
+	netip.MustParseAddr("fd00:42::42"),
+	netip.MustParseAddr("169.254.0.23"),
+	netip.MustParseAddr("fd00:a9fe:a9fe::1"),
+	netip.MustParseAddr("192.0.0.192"),
 }
 
 // coveredMetadata returns the cloudMetadataAddrs that one of the allowed

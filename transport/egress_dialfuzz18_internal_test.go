@@ -253,7 +253,9 @@ var refMetadata = []netip.Addr{
 	netip.MustParseAddr("fd20:ce::254"), netip.MustParseAddr("fd00:c1::a9fe:a9fe"),
 	netip.MustParseAddr("169.254.170.2"), netip.MustParseAddr("169.254.170.23"),
 	netip.MustParseAddr("fd00:ec2::23"), netip.MustParseAddr("100.100.100.200"),
-	netip.MustParseAddr("168.63.129.16"),
+	netip.MustParseAddr("168.63.129.16"), netip.MustParseAddr("169.254.42.42"),
+	netip.MustParseAddr("fd00:42::42"), netip.MustParseAddr("169.254.0.23"),
+	netip.MustParseAddr("fd00:a9fe:a9fe::1"), netip.MustParseAddr("192.0.0.192"),
 }
 
 // refAddrOK reports whether the reference lets the dialer connect to a
