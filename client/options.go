@@ -296,9 +296,12 @@ func WithClientCertificateFiles(certFile, keyFile string, opts ...transport.Clie
 // the dialer's rules before the request is handed to the proxy, and a
 // named destination's port against the dialer's ports (the destination of
 // a plain-http request is its Host, which net/http sends the proxy as the
-// request-target, when it names another authority than the URL); a name is
-// resolved by the proxy and cannot be checked here, so keep an egress
-// allowlist and let the proxy enforce its own policy.
+// request-target, when it names another authority than the URL);
+// localhost and the well-known cloud metadata names
+// (metadata.google.internal, ...) are checked as the addresses they
+// always resolve to; another name is resolved by the proxy and cannot be
+// checked here, so keep an egress allowlist and let the proxy enforce its
+// own policy.
 func WithProxy(proxy func(*http.Request) (*url.URL, error)) Option {
 	return requireValue("WithProxy", proxy, func(c *config, v func(*http.Request) (*url.URL, error)) { c.proxy = v })
 }

@@ -75,8 +75,9 @@ type DialConfig struct {
 	// them is dialed without the address check, since a proxy is usually
 	// on a private address; the destination behind it is then not checked
 	// at dial time (the proxy resolves and connects it): GuardProxy checks
-	// IP-literal destinations before the proxy, and the port of a named
-	// one, but a name cannot be checked, so keep an egress allowlist and
+	// IP-literal destinations before the proxy, the port of a named one,
+	// and localhost and the well-known metadata names as their addresses,
+	// but another name cannot be checked, so keep an egress allowlist and
 	// let the proxy enforce its own. Any other address is
 	// checked as usual, so an unlisted proxy on a private address is
 	// refused. The dialer cannot tell a connection to the proxy from a
@@ -538,7 +539,12 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // is refused unless Ports or AnyPort allows 6379), "localhost" and the
 // names below it, which always resolve to loopback (RFC 6761) and through
 // a proxy reach the proxy's own host, are checked as 127.0.0.1 and ::1
-// (refused unless AllowPrefixes opens loopback), and a host that ends in
+// (refused unless AllowPrefixes opens loopback), the well-known cloud
+// metadata names (metadata.google.internal, metadata.tencentyun.com,
+// instance-data.ec2.internal, instance-data.<region>.compute.internal;
+// without case, trailing dots ignored) are checked as the metadata
+// addresses they resolve to (refused unless AllowPrefixes names the
+// address exactly), and a host that ends in
 // a number but is no address
 // ("1.2.3.4.5") is refused, as is a host that is no IP literal and holds a
 // character no DNS name may ("169.254.169.254%eth0", from "%25" in the
@@ -546,7 +552,7 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 // checked as its address. Those refusals are *EgressErrors wrapping
 // ErrEgressDenied; a host built by hand with userinfo in it (URL.Host or
 // Host "user:pass@host") is refused as invalid, and the error names it
-// without the userinfo. A name cannot be checked: it is resolved by
+// without the userinfo. Any other name cannot be checked: it is resolved by
 // the proxy, not here; keep an egress allowlist and let the proxy enforce
 // its own policy. An IPv4-mapped IPv6 literal without a zone
 // ("[::ffff:127.0.0.1]") is checked as its IPv4 address, the one the
@@ -626,7 +632,9 @@ func (sd *SafeDialer) guardProxied(req *http.Request, pu *url.URL) (*url.URL, er
 // a "%25" in the URL, as in "169.254.169.254%eth0", a sub-delimiter, a
 // non-ASCII byte of a name that is no valid IDN) is refused, since what the
 // proxy makes of it is unknown, and so is a port the dialer would not dial
-// (the proxy would connect it: "https://redis.internal:6379/").
+// (the proxy would connect it: "https://redis.internal:6379/"); a
+// localhost or well-known metadata name is checked as the addresses it
+// resolves to.
 func (sd *SafeDialer) checkProxied(o Origin) error {
 	a, ok, numeric := hostAddr(o.Host)
 	port, perr := strconv.ParseUint(o.Port, 10, 16)
@@ -637,12 +645,14 @@ func (sd *SafeDialer) checkProxied(o Origin) error {
 		if perr != nil || sd.ports != nil && !slices.Contains(sd.ports, uint16(port)) {
 			return &EgressError{Origin: o, Reason: egressPort}
 		}
+		addrs := metadataNameAddrs(o.Host)
 		if isLocalhostName(o.Host) {
 			// Always loopback (RFC 6761): checked as its addresses.
-			for _, a := range loopbackAddrs {
-				if err := sd.Check(netip.AddrPortFrom(a, uint16(port))); err != nil {
-					return err
-				}
+			addrs = loopbackAddrs
+		}
+		for _, a := range addrs {
+			if err := sd.Check(netip.AddrPortFrom(a, uint16(port))); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -682,6 +692,48 @@ func (sd *SafeDialer) checkProxiedHost(req *http.Request, pu *url.URL) error {
 		return nil
 	}
 	return sd.checkProxied(OriginOf(&url.URL{Scheme: req.URL.Scheme, Host: req.Host}))
+}
+
+// metadataNames are the well-known names of cloud metadata services
+// (docs/security.md lists them), each with the addresses it resolves to
+// on that cloud (see cloudMetadataAddrs): GuardProxy checks such a name,
+// which a proxy would resolve, as those addresses.
+//
+//   - metadata.google.internal: the Google Cloud metadata server
+//     (169.254.169.254; fd20:ce::254 on IPv6-only VMs)
+//   - metadata.tencentyun.com: the Tencent Cloud CVM metadata service
+//   - instance-data.ec2.internal, and instance-data.<region>.compute.internal
+//     (metadataNameAddrs): the AWS instance metadata service as Amazon's
+//     DNS names it
+//
+// Single-label names ("metadata", "instance-data") are not listed: what
+// they resolve to depends on the proxy's search domains, and an internal
+// service may have such a name.
+var metadataNames = map[string][]netip.Addr{
+	"metadata.google.internal":   {netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("fd20:ce::254")},
+	"metadata.tencentyun.com":    {netip.MustParseAddr("169.254.0.23")},
+	"instance-data.ec2.internal": {netip.MustParseAddr("169.254.169.254")},
+}
+
+// metadataNameAddrs returns the addresses of h when it is a well-known
+// metadata name (metadataNames, or instance-data.<region>.compute.internal),
+// compared without case and with any trailing dots removed (a proxy
+// strips them all); nil for any other name.
+func metadataNameAddrs(h string) []netip.Addr {
+	h = strings.TrimRight(h, ".")
+	if len(h) < len("metadata.tencentyun.com") {
+		return nil
+	}
+	h = strings.ToLower(h)
+	if a := metadataNames[h]; a != nil {
+		return a
+	}
+	if r, ok := strings.CutPrefix(h, "instance-data."); ok {
+		if r, ok = strings.CutSuffix(r, ".compute.internal"); ok && r != "" && strings.IndexByte(r, '.') < 0 {
+			return metadataNames["instance-data.ec2.internal"]
+		}
+	}
+	return nil
 }
 
 // loopbackAddrs are the addresses a localhost name resolves to.
