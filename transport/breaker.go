@@ -281,6 +281,11 @@ var (
 // opens it again. While open (or half-open with
 // the probe in flight) a request is not sent: RoundTrip closes its body
 // and returns a *CircuitOpenError naming the host and when it may close.
+// A panic below the breaker (a bug in a caller's component: a layer, the
+// base transport, a throttle's Quota) or in cfg.Store while a request
+// admitted by a breaker that is not closed is in hand goes on unchanged,
+// and that request counts neither way: a half-open probe's panic lets the
+// next call probe.
 //
 // It belongs inside the retry loop, so every attempt is counted, and above
 // the throttle, so a refused request takes no token. While a host's
@@ -498,8 +503,29 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	var done func(error) // nil on the closed-state fast path
+	returned := false    // next returned: a panic below did not unwind past here
 	if BreakerState(h.state.Load()) != BreakerClosed {
 		p, d, err := l.admit(h, now)
+		if d != nil {
+			// A panic between the admission and next's return (the
+			// Store's SetOpenUntil just below; below the breaker, a
+			// caller's component: a throttle's Quota, a layer, the base
+			// transport) goes on unchanged, but the admitted request is
+			// reported first, excluded (it says nothing of the host):
+			// unreported, a half-open probe stayed in flight, every later
+			// call refused until ProbeTimeout failed it and reopened the
+			// breaker, and for good when a throttle below held its clock.
+			// Only a request admitted while the breaker is not closed
+			// has this guard: the closed-state fast path has none.
+			defer func() {
+				if !returned {
+					if a != nil {
+						a.probe = nil
+					}
+					d(errBreakerExcluded)
+				}
+			}()
+		}
 		l.publish(h, now, req, nil)
 		l.stateEvent(ctx, h, changes)
 		if err != nil {
@@ -536,6 +562,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body = body
 	}
 	resp, err := l.next.RoundTrip(req)
+	returned = true
 	if resp == nil && err == nil {
 		err = errNoNextResponse // a broken next: an error, as net/http's Client makes it
 	}
