@@ -41,7 +41,9 @@ type RedactionPolicy = redact.Policy
 type TraceConfig struct {
 	// TracerProvider creates the spans. nil: otel.GetTracerProvider() at
 	// construction (the global provider, which forwards to whatever is
-	// installed later with otel.SetTracerProvider).
+	// installed later with otel.SetTracerProvider). One whose tracer's
+	// Start panics (a bug in it) has the request's body closed, and its
+	// panic goes on (a call span started above such an attempt ends).
 	TracerProvider trace.TracerProvider
 	// MeterProvider creates the instruments. nil: otel.GetMeterProvider().
 	MeterProvider metric.MeterProvider
@@ -948,12 +950,26 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	// does if its instrument turns on during the call).
 	u := req.URL // the call's, whatever the layers below do with req
 	sk := spanKey{m, "", portUnknown}
-	if !c.tel.off || c.duration.Enabled(req.Context()) {
-		_, sk.host, sk.port = c.servers.of(u)
-	}
 	cc := &callScope{start: start}
 	var ctx context.Context
 	var span trace.Span
+	rec, returned, sending := false, false, false
+	defer func() {
+		if !returned { // a panic (or runtime.Goexit) below: not recovered here
+			if !sending {
+				// Before the hand-on (the caller's Tracer's Start, its
+				// meter's Enabled): the body is closed, as RoundTrip
+				// must on every path.
+				closeBody(req)
+			}
+			if span != nil { // else no span started, nothing to measure
+				c.panicked(ctx, cc, span, rec, sk, req.Method, u, start)
+			}
+		}
+	}()
+	if !c.tel.off || c.duration.Enabled(req.Context()) {
+		_, sk.host, sk.port = c.servers.of(u)
+	}
 	if c.tel.off {
 		// Tracing is off: no span is started (the no-op tracer's Start
 		// would still cost a context), the scope answers with the span
@@ -976,7 +992,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	cc.Context = ctx
-	rec := span.IsRecording()
+	rec = span.IsRecording()
 	if rec {
 		cc.state.src = req.URL
 		cc.state.urlFull = validUTF8(c.tel.policy.URL(req.URL))
@@ -986,12 +1002,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	setContext(&cc.req, cc)
 	r := &cc.req
 	cc.owns = true
-	returned := false
-	defer func() {
-		if !returned { // a panic (or runtime.Goexit) below: not recovered here
-			c.panicked(ctx, cc, span, rec, sk, req.Method, u, start)
-		}
-	}()
+	sending = true
 	resp, err := c.next.RoundTrip(r)
 	returned = true
 	if resp == nil && err == nil {
@@ -1177,6 +1188,28 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	offInCall := t.tel.off && scope != nil && scope.span != nil
 	u := req.URL // the send's, whatever the layers below do with req
 	sk := spanKey{m, "", portUnknown}
+	var buf *attrBuf // non-nil when the span is recording
+	var attrs []attribute.KeyValue
+	returned, sending := false, false
+	defer func() {
+		if !returned { // a panic (or runtime.Goexit) below: not recovered here
+			if r == nil {
+				// The caller's Tracer's Start (or its meter's Enabled)
+				// panicked: no span to end, nothing sent to count (the
+				// meter may be what panicked); the request's body is
+				// closed, as RoundTrip must on every path.
+				closeBody(req)
+				return
+			}
+			if !sending {
+				// Before the send (the caller's Propagator): the body
+				// is not handed on, and is closed, as RoundTrip must on
+				// every path.
+				closeBody(r)
+			}
+			t.panicked(ctx, span, buf, attrs, countKey{m, sk.host, ErrorTypeOther}, sk.port, u, merged)
+		}
+	}()
 	if !offInCall || t.attempts.Enabled(ctx) {
 		_, sk.host, sk.port = t.servers.of(u)
 	}
@@ -1192,20 +1225,6 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx, span = t.tel.tracer.Start(ctx, m.span, t.tel.spanOptions(&t.spans, t.bare, sk)...)
 		r = ownWithContext(req, ctx)
 	}
-	var buf *attrBuf // non-nil when the span is recording
-	var attrs []attribute.KeyValue
-	returned, sending := false, false
-	defer func() {
-		if !returned { // a panic (or runtime.Goexit) below: not recovered here
-			if !sending {
-				// Before the send (the caller's Propagator): the body
-				// is not handed on, and is closed, as RoundTrip must on
-				// every path.
-				closeBody(r)
-			}
-			t.panicked(ctx, span, buf, attrs, countKey{m, sk.host, ErrorTypeOther}, sk.port, u, merged)
-		}
-	}()
 	if r.Header == nil {
 		r.Header = make(http.Header)
 	}
