@@ -923,7 +923,7 @@ func (s *attemptScope) RoundTrip(req *http.Request) (*http.Response, error) {
 	if r.Body != nil && r.Body != http.NoBody {
 		takeBody(r.Context()) // the call's, sent: for a NewCallLayerBoundary above
 	}
-	resp, err := s.next.RoundTrip(r)
+	resp, err := nextAnswer(s.next.RoundTrip(r))
 	if err == nil {
 		showRequest(resp)
 	}

@@ -232,8 +232,18 @@ var errPanicked = errors.New(panicStatus)
 // (a bug in a caller's layer or base transport): the audit and inventory
 // layers record and return it, as net/http's Client does, and so do the
 // breaker, limits, total and attempt timeout, call and attempt trace,
-// token request trace, auth and API-key layers.
+// token request trace, auth, API-key, throttle, sign, egress, credential
+// guard and attempt-scope layers.
 var errNoNextResponse = errors.New("transport: the next transport returned neither a response nor an error")
+
+// nextAnswer is next's answer, (resp, err), with a broken contract's
+// (nil, nil) made errNoNextResponse, as net/http's Client makes it.
+func nextAnswer(resp *http.Response, err error) (*http.Response, error) {
+	if resp == nil && err == nil {
+		err = errNoNextResponse
+	}
+	return resp, err
+}
 
 func init() {
 	stackhook.AuditRefused = func(rt http.RoundTripper, req *http.Request, err error, hop bool) bool {

@@ -743,7 +743,7 @@ func (l *egressLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	return l.next.RoundTrip(req)
+	return nextAnswer(l.next.RoundTrip(req))
 }
 
 // NewCredentialGuard returns a per-attempt layer that refuses to send a
@@ -774,7 +774,7 @@ func (g *credentialGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	return g.next.RoundTrip(req)
+	return nextAnswer(g.next.RoundTrip(req))
 }
 
 // DialAllowances derives, from the compiled allowlist, what an SSRF-safe

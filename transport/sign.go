@@ -116,7 +116,7 @@ var errSign = errors.New("transport: sign")
 
 func (l *signLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !scopeAllows(l.scope, req) {
-		return l.next.RoundTrip(req)
+		return nextAnswer(l.next.RoundTrip(req))
 	}
 	return l.send(req)
 }
@@ -148,7 +148,7 @@ func (l *signLayer) send(req *http.Request) (*http.Response, error) {
 		a.signed |= l.bit
 	}
 	MarkAuth(r.Context(), AuthHMAC)
-	return l.next.RoundTrip(r)
+	return nextAnswer(l.next.RoundTrip(r))
 }
 
 // sign signs r, req's attempt request, not handed on yet: a panic of the

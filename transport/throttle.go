@@ -709,10 +709,10 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		a.probe.sent()
 	}
 
-	resp, err := l.next.RoundTrip(req)
+	// A next transport that returns neither a response nor an error: an
+	// error, as net/http's Client makes it (the slot is given back).
+	resp, err := nextAnswer(l.next.RoundTrip(req))
 
-	// A next transport that returns neither a response nor an error is
-	// passed on as it is (the retry layer turns it into an error).
 	if !l.cfg.DisableAdaptive && err == nil && resp != nil {
 		signal := false
 		if c := resp.StatusCode; c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable || len(resp.Header["Ratelimit"]) > 0 {

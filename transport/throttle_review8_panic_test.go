@@ -50,8 +50,8 @@ func TestThrottlePanicInNextReleasesSlot(t *testing.T) {
 }
 
 // A next transport that breaks the RoundTripper contract with neither a
-// response nor an error does not crash the throttle (the retry layer above
-// turns it into an error) and leaves no slot taken.
+// response nor an error does not crash the throttle, which returns an
+// error for it (as net/http's Client does), and leaves no slot taken.
 func TestThrottleNilResponseNilError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int64
@@ -78,8 +78,8 @@ func TestThrottleNilResponseNilError(t *testing.T) {
 				if panicked != nil {
 					t.Fatalf("throttle panicked: %v", panicked)
 				}
-				if resp != nil || err != nil {
-					t.Fatalf("got %v, %v; want the next transport's nil, nil", resp, err)
+				if resp != nil || err == nil {
+					t.Fatalf("got %v, %v; want no response and an error", resp, err)
 				}
 			}
 		}
