@@ -62,6 +62,28 @@ func (t *tokenTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	var span trace.Span
 	r := req
+	rec := false
+	var attrs []attribute.KeyValue
+	returned, sending := false, false
+	defer func() {
+		if !returned { // a panic below: not recovered here, the span ends
+			if !sending {
+				// Before the hand-on (the caller's Tracer's Start or
+				// Propagator's Inject): the body is closed, as
+				// RoundTrip must on every path.
+				closeBody(req)
+			}
+			if span == nil {
+				return // Start panicked: no span to end
+			}
+			if rec {
+				span.SetAttributes(append(attrs, semconv.ErrorTypeKey.String(ErrorTypeOther))...)
+				span.SetStatus(codes.Error, panicStatus)
+			}
+			span.End()
+			t.record(ctx, time.Since(start).Seconds(), m, host, port, 0, ErrorTypeOther)
+		}
+	}()
 	if !t.tel.off {
 		ctx, span = t.tel.tracer.Start(ctx, m.span, t.bare...)
 		// The token endpoint gets the span's context, as every send of
@@ -76,8 +98,7 @@ func (t *tokenTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		span = noopSpan // metrics only: nothing recorded on the caller's span
 	}
-	rec := span.IsRecording()
-	var attrs []attribute.KeyValue
+	rec = span.IsRecording()
 	if rec {
 		attrs = []attribute.KeyValue{m.attr, semconv.ServerAddress(host), semconv.ServerPort(port),
 			semconv.URLFull(validUTF8(t.tel.policy.URL(req.URL)))}
@@ -85,17 +106,7 @@ func (t *tokenTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 			attrs = append(attrs, semconv.HTTPRequestMethodOriginal(validUTF8(req.Method)))
 		}
 	}
-	returned := false
-	defer func() {
-		if !returned { // a panic below: not recovered here, the span ends
-			if rec {
-				span.SetAttributes(append(attrs, semconv.ErrorTypeKey.String(ErrorTypeOther))...)
-				span.SetStatus(codes.Error, panicStatus)
-			}
-			span.End()
-			t.record(ctx, time.Since(start).Seconds(), m, host, port, 0, ErrorTypeOther)
-		}
-	}()
+	sending = true
 	resp, err := t.next.RoundTrip(r)
 	returned = true
 	if resp == nil && err == nil {

@@ -50,7 +50,8 @@ type TraceConfig struct {
 	// Propagator injects the attempt span's context into the outgoing
 	// request headers. nil: otel.GetTextMapPropagator(). One whose Inject
 	// panics (a bug in it) has the request's body closed and the attempt
-	// span ended, and its panic goes on.
+	// span (a token request's: see TokenRequestConfig.Trace) ended, and
+	// its panic goes on.
 	Propagator propagation.TextMapPropagator
 	// Redaction decides which query values (url.full) and which header
 	// values (http.request.header.*, http.response.header.*) may appear in

@@ -72,3 +72,42 @@ func TestTraceStartPanicClosesBody(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenRequestTracePanicClosesBody: the token requests' trace
+// (TokenRequestConfig.Trace) called the caller's Tracer's Start and
+// Propagator's Inject before handing a token request on, unguarded: one
+// that panicked (a bug in it) left the request's body (the client's
+// credentials, a caller's body of its own through NewTokenRequests)
+// unclosed, which RoundTrip must close on every path, and an Inject
+// panic left the token request's span unended. The body is closed, the
+// started span ends, and the panic goes on unchanged; nothing is sent.
+func TestTokenRequestTracePanicClosesBody(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		set   func(rig *otelRig)
+		ended int
+	}{
+		{"TracerProvider", func(rig *otelRig) {
+			rig.cfg.TracerProvider = panickyTracerProvider{rig.tp, 1, new(atomic.Int64)}
+		}, 0},
+		{"Propagator", func(rig *otelRig) { rig.cfg.Propagator = panickyPropagator{} }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig := newOtelRig(t, nil)
+			tc.set(rig)
+			next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
+			rt, err := transport.NewTokenRequests(next, transport.TokenRequestConfig{Trace: &rig.cfg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "tracer bug"
+			if tc.name == "Propagator" {
+				want = "propagator bug"
+			}
+			checkPanicBeforeSend(t, rt, next, want)
+			if spans := rig.ended(); len(spans) != tc.ended {
+				t.Errorf("%d spans ended, want %d", len(spans), tc.ended)
+			}
+		})
+	}
+}
