@@ -34,7 +34,9 @@ type SignConfig struct {
 
 	// Clock returns the signing time (the created parameter). Nil means
 	// time.Now (under a retry layer with RetryConfig.SharedClock, the
-	// attempt's shared reading, which is renewed after every wait).
+	// attempt's shared reading, which is renewed after every wait). One
+	// that panics (a bug in it) has the request's body closed, and its
+	// panic goes on.
 	Clock func() time.Time
 }
 
@@ -130,17 +132,11 @@ func (l *signLayer) send(req *http.Request) (*http.Response, error) {
 	r := Own(req)
 	a := ownAttempt(r)
 	l.dropOwnSignature(r, a)
-	var now time.Time
-	if l.clock != nil {
-		now = l.clock()
-	} else {
-		now = a.clock()
-	}
 	// The KeySource gets the context without the attempt and the call's
 	// state, as a token source does (detached): a key it fetches over a
 	// stack of this package's layers (a secret manager's client) is a
 	// call of its own, not a send of this call.
-	if err := l.sign(detached(r.Context(), a), r, now, req); err != nil {
+	if err := l.sign(detached(r.Context(), a), a, r, req); err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("%w: %w", errSign, err)
 	}
@@ -151,17 +147,23 @@ func (l *signLayer) send(req *http.Request) (*http.Response, error) {
 	return nextAnswer(l.next.RoundTrip(r))
 }
 
-// sign signs r, req's attempt request, not handed on yet: a panic of the
-// signer's KeySource (a bug in a source of the caller's) goes on
-// unchanged, but req's body is closed first, as RoundTrip must on every
-// path.
-func (l *signLayer) sign(ctx context.Context, r *http.Request, now time.Time, req *http.Request) error {
+// sign signs r, req's attempt request (of attempt a), not handed on yet,
+// as of the layer's clock: a panic of the caller's Clock or of the
+// signer's KeySource (a bug in either) goes on unchanged, but req's body
+// is closed first, as RoundTrip must on every path.
+func (l *signLayer) sign(ctx context.Context, a *Attempt, r *http.Request, req *http.Request) error {
 	returned := false
 	defer func() {
 		if !returned {
 			closeBody(req)
 		}
 	}()
+	var now time.Time
+	if l.clock != nil {
+		now = l.clock()
+	} else {
+		now = a.clock()
+	}
 	err := l.signer.Sign(ctx, r, now)
 	returned = true
 	return err
