@@ -407,81 +407,147 @@ func redactRefresh(v string, p *redact.Policy) string {
 	return head + p.URLString(rest)
 }
 
-// redactLinks redacts, with p, every URL in angle brackets of a Link field
-// value (RFC 8288: `<url>; rel="next", <url>; rel="prev"`) and the URL of
-// every anchor parameter (§3.2: a URI reference, which may carry a secret
-// as the link's own may); a bracket left open redacts the rest of the
-// value as a URL.
+// redactLinks redacts, with p, every URL of a Link field value (RFC 8288:
+// `<url>; rel="next", <url>; rel="prev"`): the target in angle brackets of
+// every link and the value of every anchor parameter (§3.2: a URI
+// reference, which may carry a secret as the link's own may). The value is
+// split as Appendix B.2 reads it: a "<", ">", "," or ";" inside a quoted
+// string is text, a quoted string ends at a DQUOTE no backslash escapes,
+// and an unquoted parameter value runs to the next ";" or ",", whitespace
+// included. A bracket or quoted anchor left open redacts the rest of the
+// value as a URL; from where the field stops being a link list (text
+// where a link, a ";" or a "," belongs, or a parameter name that is not a
+// token), which a client stops reading at, the rest is replaced with
+// Redacted.
 func redactLinks(v string, p *redact.Policy) string {
 	var b strings.Builder
-	for {
-		open := strings.IndexByte(v, '<')
-		if open < 0 {
-			writeLinkParams(&b, v, p)
+	b.Grow(len(v))
+	inLink := false // past a link's target: a ";" or "," comes next
+	for v != "" {
+		switch c := v[0]; {
+		case c == ' ' || c == '\t' || c == ',':
+			if c == ',' {
+				inLink = false
+			}
+			b.WriteByte(c)
+			v = v[1:]
+		case c == '<' && !inLink:
+			b.WriteByte('<')
+			end := strings.IndexByte(v, '>')
+			if end < 0 {
+				b.WriteString(p.URLString(v[1:]))
+				return b.String()
+			}
+			b.WriteString(p.URLString(v[1:end]))
+			b.WriteByte('>')
+			v = v[end+1:]
+			inLink = true
+		case c == ';' && inLink:
+			b.WriteByte(';')
+			var ok bool
+			if v, ok = writeLinkParam(&b, v[1:], p); !ok {
+				b.WriteString(redact.Redacted)
+				return b.String()
+			}
+		default:
+			b.WriteString(redact.Redacted)
 			return b.String()
 		}
-		writeLinkParams(&b, v[:open], p)
-		b.WriteByte('<')
-		v = v[open+1:]
-		end := strings.IndexByte(v, '>')
-		if end < 0 {
-			b.WriteString(p.URLString(v))
-			return b.String()
-		}
-		b.WriteString(p.URLString(v[:end]))
-		v = v[end:]
 	}
+	return b.String()
 }
 
-// writeLinkParams writes s, the text between a Link field's URLs, with the
-// value of every anchor parameter (any case, quoted or not) redacted as a
-// URL. Text that merely looks like one is redacted too: it only hides more.
-func writeLinkParams(b *strings.Builder, s string, p *redact.Policy) {
-	const name = "anchor"
-	for {
-		i := 0
-		for i+len(name) <= len(s) && !strings.EqualFold(s[i:i+len(name)], name) {
-			i++
-		}
-		if i+len(name) > len(s) {
-			b.WriteString(s)
-			return
-		}
-		k := i + len(name)
-		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
-			k++
-		}
-		if k == len(s) || s[k] != '=' {
-			b.WriteString(s[:k])
-			s = s[k:]
-			continue
-		}
-		k++
-		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
-			k++
-		}
-		b.WriteString(s[:k])
-		s = s[k:]
-		if s != "" && s[0] == '"' {
-			end := strings.IndexByte(s[1:], '"')
-			if end < 0 {
-				b.WriteByte('"')
-				b.WriteString(p.URLString(s[1:]))
-				return
-			}
-			b.WriteByte('"')
-			b.WriteString(p.URLString(s[1 : 1+end]))
-			b.WriteByte('"')
-			s = s[end+2:]
-			continue
-		}
-		end := strings.IndexAny(s, ";, \t")
-		if end < 0 {
-			end = len(s)
-		}
-		b.WriteString(p.URLString(s[:end]))
-		s = s[end:]
+// writeLinkParam writes the link-param at the start of s (the text past a
+// ";" of a Link field value), the value of an anchor parameter redacted as
+// a URL, and returns the rest of s, or false, having written nothing of it,
+// when the parameter's name is not a token.
+func writeLinkParam(b *strings.Builder, s string, p *redact.Policy) (string, bool) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
 	}
+	k := i
+	for k < len(s) && s[k] != '=' && s[k] != ';' && s[k] != ',' {
+		k++
+	}
+	name := strings.TrimRight(s[i:k], " \t")
+	if name == "" && (k == len(s) || s[k] != '=') {
+		b.WriteString(s[:k]) // an empty parameter ("<u>;;", "<u>; ,")
+		return s[k:], true
+	}
+	if !isLinkToken(name) {
+		return s, false
+	}
+	b.WriteString(s[:k])
+	s = s[k:]
+	if s == "" || s[0] != '=' {
+		return s, true
+	}
+	k = 1
+	for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+		k++
+	}
+	b.WriteString(s[:k])
+	s = s[k:]
+	anchor := strings.EqualFold(name, "anchor")
+	if s != "" && s[0] == '"' {
+		end, val := 1, []byte(nil)
+		for ; end < len(s) && s[end] != '"'; end++ {
+			if s[end] == '\\' && end+1 < len(s) {
+				end++
+			}
+			val = append(val, s[end])
+		}
+		closed := end < len(s)
+		if !anchor {
+			if closed {
+				end++
+			}
+			b.WriteString(s[:end])
+			return s[end:], true
+		}
+		b.WriteByte('"')
+		red := p.URLString(string(val))
+		for j := 0; j < len(red); j++ {
+			if red[j] == '"' || red[j] == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(red[j])
+		}
+		if !closed {
+			return "", true
+		}
+		b.WriteByte('"')
+		return s[end+1:], true
+	}
+	end := strings.IndexAny(s, ";,")
+	if end < 0 {
+		end = len(s)
+	}
+	if !anchor {
+		b.WriteString(s[:end])
+		return s[end:], true
+	}
+	val := strings.TrimRight(s[:end], " \t")
+	b.WriteString(p.URLString(val))
+	b.WriteString(s[len(val):end])
+	return s[end:], true
+}
+
+// isLinkToken reports whether s is an RFC 9110 token (a link-param name,
+// "title*" included).
+func isLinkToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 // validUTF8 returns s, its bytes that are not UTF-8 replaced by U+FFFD.
