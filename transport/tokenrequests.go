@@ -15,7 +15,8 @@ type TokenRequestConfig struct {
 	Inventory *Inventory
 	// Audit, when not nil, writes one audit record per token request, as
 	// NewAudit's layer writes one per call (it is validated as NewAudit
-	// validates it).
+	// validates it), with every query value redacted, whatever its
+	// Redaction shows of the calls'.
 	Audit *AuditConfig
 	// Trace, when not nil, gives each token request a client span and a
 	// MetricRequestDuration measurement with the providers and propagator
@@ -45,8 +46,10 @@ type TokenRequestConfig struct {
 // request's GetBody (the request sent is not changed). The audit record
 // counts the request's send as its one attempt. No value of the request's
 // body or of the answer (access, refresh or ID token) is read into an
-// entry or a record, nor any header; url.full's query values are redacted
-// by cfg.Audit's Redaction. A context of an outer call (a token fetch
+// entry or a record, nor any header; the record's url.full and
+// error.message show no query value, whatever cfg.Audit's Redaction shows
+// of the calls' (it is validated all the same), as the span's url.full
+// (cfg.Trace). A context of an outer call (a token fetch
 // made for a call) lends neither its route, marks nor attempt count; its
 // span is the token request span's parent (cfg.Trace). With neither an
 // Inventory, an Audit nor a Trace that records, it returns next.
@@ -74,6 +77,10 @@ func NewTokenRequests(next http.RoundTripper, cfg TokenRequestConfig) (http.Roun
 		if rt, err = NewAudit(rt, *cfg.Audit); err != nil {
 			return nil, err
 		}
+		// Never a query value, as the token request's span (newTokenTrace),
+		// whatever Redaction shows of the calls': a token request's are
+		// the client's credentials.
+		rt.(*auditLayer).policy = nil
 	}
 	rt = &tokenRequests{next: rt}
 	if tt != nil {
