@@ -288,8 +288,12 @@ func poolExhausted(err error) bool {
 // all have shorter deadlines would never be marked down: every call would
 // wait out its caller's deadline and fail, forever. At most one watch is
 // in flight per store (a caller giving up meanwhile starts none), and it
-// ends within Timeout.
-func (h *health) watch(call func(ctx context.Context) error) {
+// ends within Timeout. Redis refusing call for the value its key holds
+// (keyFault: another type's value under the store's Prefix, WRONGTYPE)
+// says Redis answered: it is counted as a Redis error, Redis is up, and
+// the error collision makes of it, naming the key, goes to otel.Handle,
+// there being no caller to return it to.
+func (h *health) watch(call func(ctx context.Context) error, collision func(err error) error) {
 	if !h.watching.CompareAndSwap(false, true) {
 		return
 	}
@@ -298,6 +302,11 @@ func (h *health) watch(call func(ctx context.Context) error) {
 		ctx, cancel := h.ctx(context.Background())
 		err := call(ctx)
 		cancel()
+		if err != nil && keyFault(err) {
+			h.keyFailed()
+			otel.Handle(collision(err))
+			return
+		}
 		if err != nil {
 			h.failed(h.clk.Now(), err)
 			return

@@ -209,7 +209,10 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 // nothing on the nonce's key: a read would be answered by a Redis that
 // holds back writes, CLIENT PAUSE WRITE as during a failover), on a context
 // of its own bounded by Timeout (at most one such check in flight per
-// store), and marks Redis down when that fails. So a Redis that hangs is marked
+// store), and marks Redis down when that fails (but for a WRONGTYPE answer:
+// the nonce's key holds another type's value, which is counted as a Redis
+// error and reported to otel.Handle naming the key and the Prefix, Redis
+// staying up). So a Redis that hangs is marked
 // down once Timeout has passed even when every caller's deadline is
 // shorter, and later claims fail fast under the Policy.
 //
@@ -264,7 +267,11 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 			// be. Redis is judged by the store's own Timeout in the
 			// background, or a hung Redis would never be marked down
 			// while every caller's deadline is shorter than Timeout.
-			s.h.watch(func(ctx context.Context) error { return s.c.SetRange(ctx, key, 0, "").Err() })
+			s.h.watch(func(ctx context.Context) error { return s.c.SetRange(ctx, key, 0, "").Err() },
+				func(err error) error {
+					// The key is a hash (key): it tells no key id or nonce.
+					return fmt.Errorf("fleet: nonce store: key %q holds another type's value: another application's key under the store's Prefix %q? give the store a Prefix of its own: %w", key, s.prefix, err)
+				})
 			return gave
 		case keyFault(err):
 			// Redis answered: the fault is the value under this
