@@ -91,7 +91,11 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 // WithOAuth2ClientCredentials (the bearer token would replace the key), and
 // Signature, Signature-Input or Content-Digest together with a signer,
 // and Cookie: the key replaces every value of its header, so the
-// request's cookies (the caller's, an http.Client Jar's) would be lost.
+// request's cookies (the caller's, an http.Client Jar's) would be lost;
+// so would the meaning of a header net/http or the server reads
+// (Content-Type, Content-Encoding, Expect, Accept-Encoding: net/http's
+// transparent gzip off; Range, If-Match, If-None-Match,
+// If-Modified-Since, If-Unmodified-Since, If-Range), also refused.
 // It cannot be combined with WithAPIKeyInQuery: the client sends one key.
 // src is cached as WithTokenSource's is (a tokens.Cache of the client's,
 // closed with it, unless src caches already: a *tokens.Cache or a

@@ -44,7 +44,12 @@ type APIKeyConfig struct {
 	// the key would never reach the origin; so is one another layer sets
 	// or reads (Traceparent, Tracestate, Baggage: a propagator replaces
 	// them; Idempotency-Key, X-Idempotency-Key: net/http and a server would
-	// take every POST for safe to send again). The key replaces any value
+	// take every POST for safe to send again); and so is one net/http or
+	// the server reads for a meaning the key would break (Content-Type,
+	// Content-Encoding, Expect, Accept-Encoding: net/http's transparent
+	// gzip off; Range, If-Match, If-None-Match, If-Modified-Since,
+	// If-Unmodified-Since, If-Range). Cookie is accepted: the key then
+	// replaces the request's cookies. The key replaces any value
 	// the request already has in this header, under any spelling of its
 	// name (req.Header["x-api-key"] too, which net/http would send as
 	// well). Register it as a sensitive
@@ -101,6 +106,9 @@ func NewAPIKey(next http.RoundTripper, cfg APIKeyConfig) (http.RoundTripper, err
 	if h := textproto.CanonicalMIMEHeaderKey(header); header != "" && layerHeader(h) {
 		return nil, configErrorf("APIKeyConfig.Header", nil, "%s is set or read by another layer (trace context, idempotency): the key would be overwritten, or read as an idempotency key", h)
 	}
+	if h := textproto.CanonicalMIMEHeaderKey(header); header != "" && meaningHeader(h) {
+		return nil, configErrorf("APIKeyConfig.Header", nil, "%s already means something to net/http or the server (the body's media type or coding, an expectation, the codings accepted, a range or a condition), which the key would replace on every request: use another header", h)
+	}
 	l, err := newCredLayer(next, "apikey", "APIKeyConfig.Scope", cfg.Source, cfg.Scope)
 	if err != nil {
 		return nil, err
@@ -139,6 +147,24 @@ func unsentHeader(h string) bool {
 func layerHeader(h string) bool {
 	switch h {
 	case "Traceparent", "Tracestate", "Baggage", "Idempotency-Key", "X-Idempotency-Key":
+		return true
+	}
+	return false
+}
+
+// meaningHeader reports whether the canonical header name h has a meaning
+// to net/http or to every server that the key, which replaces every value
+// of its header, would break: Content-Type and Content-Encoding (the
+// body's media type and coding lost, the key read as one), Expect (a
+// server answers 417 to an expectation it does not know), Accept-Encoding
+// (net/http's transparent gzip turned off, the key read as content
+// codings), Range and the conditionals (If-Match, If-None-Match,
+// If-Modified-Since, If-Unmodified-Since, If-Range: part of the resource,
+// 304, 412 or 416 for every call).
+func meaningHeader(h string) bool {
+	switch h {
+	case "Content-Type", "Content-Encoding", "Expect", "Accept-Encoding", "Range",
+		"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range":
 		return true
 	}
 	return false
