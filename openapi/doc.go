@@ -173,7 +173,9 @@
 //     integers: a minimum, maximum, exclusiveMinimum, exclusiveMaximum,
 //     multipleOf, const or enum member of Config.Spec written as an
 //     integer that no float64 holds (9007199254740993, which kin-openapi
-//     loads as 9007199254740992) is the integer written, so a minimum of
+//     loads as 9007199254740992, or the same written
+//     9007199254740993.0 or 9.007199254740993e15; 1e23, which it loads
+//     as 99999999999999991611392) is the integer written, so a minimum of
 //     9007199254740993 refuses 9007199254740992 and an enum
 //     [9007199254740993] takes 9007199254740993 only (a description
 //     given as Config.Doc keeps its float64s, of which kin-openapi keeps

@@ -15,8 +15,10 @@ import (
 // 9007199254740993 and let 9007199254740992 through. For a description
 // given as Spec, the integers it writes in minimum, maximum,
 // exclusiveMinimum, exclusiveMaximum, multipleOf, const and enum that
-// are no float64 are read again from its text (exactNumbersOf) and the
-// checks of integers.go use them.
+// are no float64 are read again from its text (exactNumbersOf), whether
+// written as digits, with a zero fraction (9007199254740993.0) or with an
+// exponent (9.007199254740993e15), and the checks of integers.go use
+// them.
 
 // exactSchema holds the integers a schema writes that no float64 holds;
 // nil where the float64 is the number written (or the keyword is absent).
@@ -31,9 +33,12 @@ type exactSchema struct {
 type exactNumbers map[*openapi3.Schema]*exactSchema
 
 // exactInt returns the integer text s writes when a float64 does not hold
-// it exactly (decimal digits with an optional sign, longInt), else nil.
+// it exactly, else nil: decimal digits with an optional sign (longInt),
+// or an integer written with a zero fraction or an exponent
+// ("9007199254740993.0", "9.007199254740993e15"; longNumber).
 func exactInt(s string) *big.Rat {
-	if !longInt(s) || len(s) > maxExactDigits+1 {
+	s, _ = longNumber(s)
+	if s == "" || len(s) > maxExactDigits+1 {
 		return nil
 	}
 	r, ok := new(big.Rat).SetString(s)
@@ -45,6 +50,13 @@ func exactInt(s string) *big.Rat {
 		return nil
 	}
 	return r
+}
+
+// longNumberText reports whether s writes an integer of 16 digits or more
+// in any form (longNumber).
+func longNumberText(s string) bool {
+	text, _ := longNumber(s)
+	return text != ""
 }
 
 // exactNumbersOf returns the exact integers of doc, loaded from spec with
@@ -59,8 +71,8 @@ func exactNumbersOf(doc *openapi3.T, spec []byte) exactNumbers {
 	if yaml.Unmarshal(spec, &root) != nil {
 		return nil
 	}
-	// The text of each scalar value of 16 digits or more, by the line
-	// and column of its key.
+	// The text of each scalar value that writes an integer of 16 digits
+	// or more (longNumber), by the line and column of its key.
 	values := make(map[[2]int]string)
 	var index func(n *yaml.Node, depth int)
 	index = func(n *yaml.Node, depth int) {
@@ -70,7 +82,7 @@ func exactNumbersOf(doc *openapi3.T, spec []byte) exactNumbers {
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
-				if v.Kind == yaml.ScalarNode && longInt(v.Value) {
+				if v.Kind == yaml.ScalarNode && longNumberText(v.Value) {
 					values[[2]int{k.Line, k.Column}] = v.Value
 				}
 			}

@@ -575,15 +575,37 @@ func headerValues(h http.Header, name string) []string {
 	return nil
 }
 
-// hasLongDigits reports whether s has a run of 16 digits or more.
+// hasLongDigits reports whether s may write a number of 16 digits or
+// more (longNumber): a run of 16 digits, a decimal point within it or
+// not ("9007199254740993", "9007199254740993.0", "9.007199254740993e15"),
+// or digits whose exponent takes them to 16 digits or more ("1e23"; its
+// sign may be percent-encoded, "1e%2B23", as in a raw query). A UUID's
+// "550e8400" is not one: no such exponent is read (maxExactDigits).
 func hasLongDigits(s string) bool {
-	n := 0
+	n := 0 // digits of the run, a point aside
 	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
 			if n++; n >= 16 {
 				return true
 			}
-		} else {
+		case c == '.' && n > 0:
+		case (c == 'e' || c == 'E') && n > 0:
+			j := i + 1
+			if j < len(s) && s[j] == '+' {
+				j++
+			} else if len(s)-j >= 3 && s[j] == '%' && s[j+1] == '2' && (s[j+2] == 'B' || s[j+2] == 'b') {
+				j += 3
+			}
+			e, k := 0, j
+			for ; k < len(s) && s[k] >= '0' && s[k] <= '9' && e <= maxExactDigits+1; k++ {
+				e = e*10 + int(s[k]-'0')
+			}
+			if k > j && e <= maxExactDigits+1 && n+e >= 16 {
+				return true
+			}
+			n = 0
+		default:
 			n = 0
 		}
 	}

@@ -223,8 +223,8 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 		}
 		loader := openapi3.NewLoader()
 		// Origins locate the integers no float64 holds in Spec's text
-		// (exactNumbersOf); a description without a run of 16 digits
-		// has none.
+		// (exactNumbersOf); a description without a number of 16 digits
+		// or more (hasLongDigits) has none.
 		loader.IncludeOrigin = hasLongDigits(string(cfg.Spec))
 		d, err := loader.LoadFromData(cfg.Spec)
 		if err != nil {
