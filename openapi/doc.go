@@ -191,7 +191,10 @@
 //     JSON body, an integer of 16 digits or more written with a zero
 //     fraction or an exponent ("9007199254740993.0",
 //     "9.007199254740993e15"), which openapi3filter takes for an integer,
-//     is held to them exactly as well, and a number of 16 significant
+//     is held to them exactly as well, and so is one in a parameter, an
+//     object parameter's property, a form field or a response header of
+//     type number (a maximum of 9007199254740992 refuses
+//     9007199254740993.0 there too), and a number of 16 significant
 //     digits or more with a fraction of its own ("9007199254740991.5")
 //     breaks type integer although the float64 it rounds to is one. A
 //     parameter or form field of type integer so written is refused by

@@ -24,8 +24,10 @@ import (
 // maximum of 9007199254740992 to an upstream that reads it as an int64,
 // and 9223372036854775808 (2^63) passed format int64. The checks below
 // hold an integer written as one (decimal digits, no fraction or
-// exponent), and in a JSON body one written with a zero fraction or an
-// exponent (longNumber), to those keywords exactly, after openapi3filter.
+// exponent), and one written with a zero fraction or an exponent
+// (longNumber: in a JSON body, or a value of type number elsewhere, as a
+// value of type integer so written is refused by openapi3filter), to
+// those keywords exactly, after openapi3filter.
 // Below 16 digits a float64 holds the integer exactly and they are
 // skipped. The
 // bounds themselves are kin-openapi's float64s but for an integer of
@@ -351,7 +353,7 @@ type walkKey struct {
 
 // check returns where v (a JSON value decoded with UseNumber, or a
 // parameter's json.Number) breaks a numeric keyword of ref exactly, for
-// the integers of 16 digits or more in it (longInt), following allOf
+// the integers of 16 digits or more in it (longNumber), following allOf
 // (each), anyOf and oneOf (one branch must pass: the value is held to
 // the branch it may pass; not, if, then and else are left to
 // openapi3filter), properties, patternProperties, additionalProperties,
@@ -466,8 +468,8 @@ func jsonIntegers(buf []byte, root *openapi3.SchemaRef, ex exactNumbers) *intFai
 
 // paramIntegers returns a violation for each scalar or array parameter of
 // ps of type integer or number (or an array of them) whose value, or an
-// item of it, is an integer of 16 digits or more
-// (longInt) that breaks a numeric keyword of its schema exactly:
+// item of it, is an integer of 16 digits or more in any form
+// (longNumber: "9007199254740993", "9007199254740993.0") that breaks a numeric keyword of its schema exactly:
 // openapi3filter reads an integer parameter as an int64 exactly, but
 // compares it as a float64 ("?limit=9007199254740993" passed a maximum of
 // 9007199254740992). An object parameter, and one described by content,
@@ -536,7 +538,7 @@ func paramIntegers(in *openapi3filter.RequestValidationInput, ps []*openapi3.Par
 			}
 			for _, item := range items {
 				item = strings.TrimSpace(item)
-				if longInt(item) {
+				if longNumberText(item) {
 					w := intWalk{exact: ex, patterns: make(map[string]*regexp.Regexp)}
 					if f = w.check(schema, json.Number(item), nil, 0); f != nil {
 						if array {
@@ -666,7 +668,8 @@ func sameNumber(e any, v *big.Rat) bool {
 
 // formIntegers returns where a form body's fields (vs; props the
 // declarations of each field, composed) break a numeric keyword of schema
-// exactly, for the fields of 16 digits or more (longInt) whose every
+// exactly, for the fields holding an integer of 16 digits or more in any
+// form (longNumber) whose every
 // declaration is of type integer or number, or an array of them:
 // openapi3filter reads such a field as an int64 or a float64 and compares
 // it as a float64.
@@ -699,14 +702,14 @@ func formIntegers(vs url.Values, props map[string][]*openapi3.SchemaRef, schema 
 			for _, s := range values {
 				for item := range strings.SplitSeq(s, ",") {
 					var v any
-					if longInt(item) {
+					if longNumberText(item) {
 						v = json.Number(item)
 					}
 					items = append(items, v)
 				}
 			}
 			v = items
-		} else if longInt(values[0]) {
+		} else if longNumberText(values[0]) {
 			v = json.Number(values[0])
 		} else {
 			continue

@@ -1238,7 +1238,8 @@ func repeatedHeader(in *openapi3filter.ResponseValidationInput) error {
 // responseHeaderIntegers returns a violation for a response header the
 // response listed for resp's status declares (as repeatedHeader finds
 // it) of type integer or number, or an array of them, whose value or an
-// item of it is an integer of 16 digits or more (longInt) that breaks a
+// item of it is an integer of 16 digits or more in any form (longNumber)
+// that breaks a
 // numeric keyword of its schema exactly: openapi3filter compares it as a
 // float64 ("X-Quota: 9007199254740993" passed a maximum of
 // 9007199254740992), as it does a request's header parameter
@@ -1296,7 +1297,7 @@ func responseHeaderIntegers(op *openapi3.Operation, resp *http.Response, ex exac
 		}
 		for i, item := range items {
 			item = strings.TrimSpace(item)
-			if !longInt(item) {
+			if !longNumberText(item) {
 				continue
 			}
 			w := intWalk{exact: ex, patterns: make(map[string]*regexp.Regexp)}
@@ -3013,7 +3014,7 @@ func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidati
 	}
 	schema := p.Schema.Value
 	obj := make(map[string]any, len(pairs))
-	var longs map[string]any // the properties of 16 digits or more (longInt), for intWalk
+	var longs map[string]any // the properties of 16 digits or more (longNumber), for intWalk
 	for _, kv := range pairs {
 		k, err := unescape(kv[0])
 		if err != nil {
@@ -3032,7 +3033,7 @@ func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidati
 		} else {
 			delete(obj, k)
 		}
-		if longInt(v) {
+		if longNumberText(v) {
 			if longs == nil {
 				longs = make(map[string]any)
 			}
@@ -3267,7 +3268,7 @@ func objectParamIntegers(in *openapi3filter.RequestValidationInput, ps, own []*o
 		}
 		var longs map[string]any
 		add := func(k, v string) {
-			if longInt(v) {
+			if longNumberText(v) {
 				if longs == nil {
 					longs = make(map[string]any)
 				}
