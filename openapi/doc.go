@@ -115,7 +115,9 @@
 //     openapi3filter, are case-sensitive, so it would not be validated,
 //     but ASP.NET and other case-insensitive binders read it as the
 //     declared one. So is a cookie named in another case than a cookie
-//     parameter: ASP.NET Core reads request cookies by name ignoring
+//     parameter or a property of an exploded form cookie object ("COLOR="
+//     for "color", which an object allowing additional properties would
+//     take for one): ASP.NET Core reads request cookies by name ignoring
 //     case. So is a query, cookie or form field name that PHP reads as
 //     a declared one but is not that name ("page.size=", "page+size=",
 //     " page_size=", "page[size=", "page_size[]=" for "page_size"): PHP

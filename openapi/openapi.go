@@ -2621,30 +2621,46 @@ func queryNameCase(in *openapi3filter.RequestValidationInput, ps []*openapi3.Par
 
 // cookieNameCase returns a violation for each cookie parameter of ps the
 // request of in names in another case than the description: "LIMIT" for
-// "limit". openapi3filter looks cookies up by their exact name and does not
-// validate such a cookie, but ASP.NET Core reads request cookies by name
-// ignoring case, and the value reaches it unvalidated. A name that is a
-// declared one exactly is never such a violation.
+// "limit", "COLOR" for the property "color" of an exploded form cookie
+// object (each property a cookie of its own). openapi3filter looks
+// cookies up by their exact name and does not validate such a cookie (an
+// object allowing additional properties takes it for one), but ASP.NET
+// Core reads request cookies by name ignoring case, and the value reaches
+// it unvalidated. A name that is a declared one exactly is never such a
+// violation.
 func cookieNameCase(in *openapi3filter.RequestValidationInput, ps []*openapi3.Parameter) []error {
-	var declared []*openapi3.Parameter
+	if len(in.Request.Header["Cookie"]) == 0 {
+		return nil
+	}
+	type name struct {
+		s string
+		p *openapi3.Parameter
+	}
+	var names []name
 	for _, p := range ps {
-		if p.In == openapi3.ParameterInCookie {
-			declared = append(declared, p)
+		if p.In != openapi3.ParameterInCookie {
+			continue
+		}
+		names = append(names, name{p.Name, p})
+		if sm, err := p.SerializationMethod(); err == nil && sm.Style == "form" && sm.Explode && p.Content == nil && p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is(openapi3.TypeObject) {
+			for prop := range p.Schema.Value.Properties {
+				names = append(names, name{prop, p})
+			}
 		}
 	}
-	if len(declared) == 0 {
+	if len(names) == 0 {
 		return nil
 	}
 	var errs []error
 	seen := make(map[*openapi3.Parameter]bool)
 	for _, c := range in.Request.Cookies() {
-		if slices.ContainsFunc(declared, func(p *openapi3.Parameter) bool { return p.Name == c.Name }) {
+		if slices.ContainsFunc(names, func(n name) bool { return n.s == c.Name }) {
 			continue
 		}
-		for _, p := range declared {
-			if strings.EqualFold(c.Name, p.Name) && !seen[p] {
-				seen[p] = true
-				errs = append(errs, &openapi3filter.RequestError{Input: in, Parameter: p, Reason: reasonCase})
+		for _, n := range names {
+			if strings.EqualFold(c.Name, n.s) && !seen[n.p] {
+				seen[n.p] = true
+				errs = append(errs, &openapi3filter.RequestError{Input: in, Parameter: n.p, Reason: reasonCase})
 			}
 		}
 	}
