@@ -226,8 +226,10 @@ func WithSensitiveHeaders(names ...string) Option {
 // 1.2 and a KeyLogWriter (crypto/tls would write every connection's
 // secrets to it) are refused (ErrInsecureTLS), and so is a ServerName that is neither a DNS name nor an IP
 // address ("localhost:443", "https://api.example.com", an IPv6 address
-// with a zone, which crypto/x509 verifies as a name): no certificate is
-// valid for it, so every handshake would fail; and a RootCAs pool with no
+// with a zone, which crypto/x509 verifies as a name, a name not in ASCII
+// such as "bücher.example", which crypto/tls does not convert to the
+// IDNA form certificates carry: the error names that form to give): no
+// certificate is valid for it, so every handshake would fail; and a RootCAs pool with no
 // certificate in it (AppendCertsFromPEM's false unchecked), which trusts
 // no server; and a client certificate of Certificates whose leaf has
 // expired or whose extended key usage leaves out clientAuth (a server

@@ -641,7 +641,9 @@ func nonZeroOr[T comparable](v, def T) T {
 // a KeyLogWriter), or nil. A
 // ServerName that is neither a DNS name nor an IP address ("localhost:443",
 // "https://api.example.com", a space, an IPv6 address with a zone, which
-// crypto/x509 verifies as a name), which no certificate is valid for,
+// crypto/x509 verifies as a name, a name not in ASCII, which crypto/tls
+// does not convert to the IDNA form certificates carry: the error names
+// that form to give), which no certificate is valid for,
 // is one too ("TLSConfig.ServerName"), and so is a RootCAs pool with no
 // certificate, which trusts no server ("TLSConfig.RootCAs"), and a client
 // certificate of Certificates whose leaf has expired or leaves clientAuth
@@ -656,7 +658,9 @@ func CheckTLSConfig(c *tls.Config) error {
 // an IP address (in brackets or not, as crypto/tls takes one; without a
 // zone, which crypto/x509 does not parse) nor a DNS name: one with a
 // scheme, port or path ("localhost:443", "https://api.example.com"), a
-// character a DNS name cannot have or an empty label.
+// character a DNS name cannot have or an empty label, or a name not in
+// ASCII ("bücher.example": crypto/tls does not convert it to its IDNA
+// form, "xn--bcher-kva.example", which certificates carry).
 func checkServerName(name string) error {
 	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")); err == nil {
 		if a.Zone() != "" {
@@ -669,7 +673,16 @@ func checkServerName(name string) error {
 	if strings.ContainsAny(name, ":/@?#") {
 		return errorString("must be a host name or IP address, without scheme, port or path")
 	}
-	_, err := normaliseName(name)
+	a, err := normaliseName(name)
+	if err == nil && !isASCII(name) {
+		// crypto/tls sends and verifies ServerName as written: a
+		// certificate names an internationalised host by its A-labels,
+		// which x509 never matches against U-labels. Not converted
+		// here: CheckTLSConfig also checks the configuration of a
+		// transport we do not own, which would go on sending it as
+		// written.
+		return fmt.Errorf("%q is not ASCII: crypto/tls would send and verify it as written, where certificates name it in its IDNA ASCII form; give %q", name, a)
+	}
 	return err
 }
 
