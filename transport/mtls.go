@@ -78,7 +78,13 @@ const maxCertificateFileSize = 1 << 20
 // stayed the same for a second (a check is made then, whatever the reload
 // interval); until then nothing is reported and the certificate in use
 // stays. Reload installs such a chain at once: it is called once the files
-// are written. Before it fails, a reload reads
+// are written. Likewise a certificate and key that do not match (or a key
+// cut while being written), as a rotation that writes one file and then
+// the other gives between its writes, are reported by an automatic check
+// only once the files have stayed the same for a second, and once for
+// those files (Reload returns the error at once, every time); the writer's
+// second write, read meanwhile, is installed unreported as a failure.
+// Before it fails, a reload reads
 // the files once more: a rotation that replaces both at once (the symlink
 // swap of a Kubernetes secret volume) between its reads of the two files
 // is installed, not reported as a mismatched pair.
@@ -109,6 +115,11 @@ type ClientCertificate struct {
 	short      bool              // shortSum and shortAt are set; guarded by mu
 	shortSum   [sha256.Size]byte // hash of files read with a chain shorter than cur's, not installed yet; guarded by mu
 	shortAt    int64             // ticks of the first read of shortSum's files; guarded by mu
+
+	mismatch         bool              // mismatchSum and mismatchAt are set; guarded by mu
+	mismatchSum      [sha256.Size]byte // hash of files read with a key that is not the certificate's; guarded by mu
+	mismatchAt       int64             // ticks of the first read of mismatchSum's files; guarded by mu
+	mismatchReported bool              // mismatchSum's files were reported by an automatic check; guarded by mu
 }
 
 // ClientCertificateOption configures a ClientCertificate.
@@ -449,7 +460,9 @@ func (c *ClientCertificate) poll(handshake bool) (checked bool, err error) {
 // a failed attempt leaves lastSum alone, so the next check tries again.
 // With settle (an automatic check), files whose chain is shorter than the
 // one in use are installed only once they have stayed the same for
-// chainSettleInterval (see loadPair); changed is false until then.
+// chainSettleInterval (see loadPair); changed is false until then, and
+// so it is for files whose key is not their certificate's until they have
+// stayed the same as long (see settleMismatch).
 func (c *ClientCertificate) loadFiles(settle bool) (changed bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -464,7 +477,7 @@ func (c *ClientCertificate) loadFiles(settle bool) (changed bool, err error) {
 			changed = true
 		}
 		if _, bad := errors.AsType[*pairError](err); !bad || try > 0 {
-			return changed, err
+			return c.settleMismatch(changed, err, sum, settle)
 		}
 		// The files are read one after the other: a rotation that
 		// replaced both at once in between (a Kubernetes secret
@@ -472,6 +485,44 @@ func (c *ClientCertificate) loadFiles(settle bool) (changed bool, err error) {
 		// gave a pair that never was on disk, or a file already
 		// removed. Read them once more before reporting a failure.
 	}
+}
+
+// settleMismatch returns what loadFiles returns for its last reading of
+// the files, whose content hashes to sum: changed and err, unless err says
+// that their key is not their certificate's (or is cut) and settle is
+// set (an automatic check). A rotation writing the files one after the
+// other, not at once, read between its writes, gives such a pair, and the
+// next write a good one: so files with a mismatch are reported only when
+// checks have read them the same for chainSettleInterval (the next check
+// is made then at the latest), and once; until then, and after, changed
+// is false and err nil (the certificate in use stays). Reload reports a
+// mismatch at once: it is called once the files are written. c.mu is
+// held.
+func (c *ClientCertificate) settleMismatch(changed bool, err error, sum [sha256.Size]byte, settle bool) (bool, error) {
+	pe, ok := errors.AsType[*pairError](err)
+	if !ok || !pe.mismatch {
+		c.mismatch = false // other files: a mismatch read again is new
+		return changed, err
+	}
+	if !settle || c.cur.Load() == nil {
+		return changed, err
+	}
+	now := c.now()
+	n := c.clk.Mono(now)
+	if !c.mismatch || sum != c.mismatchSum {
+		c.mismatch, c.mismatchSum, c.mismatchAt, c.mismatchReported = true, sum, n, false
+	}
+	if c.mismatchReported {
+		return false, nil
+	}
+	if wait := c.mismatchAt + int64(chainSettleInterval) - n; wait > 0 {
+		if next := c.clk.After(now, time.Duration(wait)); next < c.nextCheck.Load() {
+			c.nextCheck.Store(next)
+		}
+		return false, nil
+	}
+	c.mismatchReported = true
+	return changed, err
 }
 
 // readFiles reads the certificate and key files and returns them with the
@@ -669,7 +720,8 @@ func parseKeyPair(certPEM, keyPEM []byte, now time.Time) (*tls.Certificate, erro
 			return nil, &pairError{cert: true, err: fmt.Errorf(
 				"transport: client certificate: the key belongs to certificate %d of the chain, not to the first: the chain must start with the key's certificate (the leaf), then its intermediates", n+1)}
 		}
-		return nil, &pairError{cert: !hasCertificate(certPEM), err: fmt.Errorf("transport: client certificate: %w", err)}
+		hasCert := hasCertificate(certPEM)
+		return nil, &pairError{cert: !hasCert, mismatch: hasCert, err: fmt.Errorf("transport: client certificate: %w", err)}
 	}
 	if cert.Leaf == nil {
 		leaf, err := x509.ParseCertificate(cert.Certificate[0])
@@ -767,8 +819,9 @@ func hasCertificate(certPEM []byte) bool {
 // pairError is why a certificate and key were refused, and which of the
 // two is at fault. Its message is the cause's: never any key material.
 type pairError struct {
-	cert bool // the certificate (file) is at fault, else the key
-	err  error
+	cert     bool // the certificate (file) is at fault, else the key
+	mismatch bool // the certificate parses, the key is not its key or does not parse
+	err      error
 }
 
 func (e *pairError) Error() string { return e.err.Error() }
