@@ -278,6 +278,11 @@ type BaseConfig struct {
 // Certificate and pin failures surface as errors for which
 // IsCertificateError is true; no layer retries them.
 //
+// A URL host that is an IPv6 address with a zone ("[fe80::1%25eth0]")
+// has its certificate verified for the address without the zone (its IP
+// SAN), which net/http alone does not do (see zonedTransport): a
+// connection pool of its own per zoned host, at most 16 of them.
+//
 // Base is an http.RoundTripper and safe for concurrent use. It does not
 // modify requests; like http.Transport it closes the request body, also on
 // errors.
@@ -299,7 +304,12 @@ type Base struct {
 
 	mu      sync.Mutex
 	retired []*http.Transport // replaced after a certificate rotation; guarded by mu
-	open    sync.Map          // *http.Transport -> *atomic.Int64: its connections open or being dialed (with cc only)
+
+	// zoneName: TLSConfig sets no ServerName, so net/http would take an
+	// IPv6 host's zone into it (see zonedTransport).
+	zoneName bool
+	zoned    map[string]zonedTransport // zoned IPv6 host ("fe80::1%eth0") -> its transport; guarded by mu
+	open     sync.Map                  // *http.Transport -> *atomic.Int64: its connections open or being dialed (with cc only)
 
 	h2alerts sync.Map     // authority -> the TLS alert that closed a new HTTP/2 connection (watchH2)
 	h2alertN atomic.Int64 // entries in h2alerts, at most maxH2Alerts
@@ -471,8 +481,95 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 	p.MaxIdleConnsPerHost = nonZeroOr(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost)
 	p.MaxResponseHeaderBytes = b.maxHeader
 	b.proto = p
+	b.zoneName = tc.ServerName == ""
 	b.t.Store(b.newTransport(b.ccGen.Load()))
 	return b, nil
+}
+
+// maxZonedTransports bounds how many zoned IPv6 hosts a Base keeps a
+// transport for (see zonedTransport); past it, the one made longest ago
+// is dropped, its idle connections closed.
+const maxZonedTransports = 16
+
+// zonedTransport is the transport of one zoned IPv6 host, made for a
+// client certificate generation.
+type zonedTransport struct {
+	t    *http.Transport
+	gen  uint64
+	made uint64 // order of making, to drop the oldest
+}
+
+// zonedTransport returns the transport for req when its URL's host is an
+// IPv6 address with a zone ("fe80::1%eth0", the only way to name a
+// link-local peer), TLSConfig sets no ServerName and no proxy is used for
+// req; else t, the Base's transport. net/http
+// makes the TLS server name of the host with its zone ("[fe80::1%eth0]"),
+// which crypto/x509 parses as no IP address and verifies as a DNS name,
+// so every handshake failed against a certificate with the address as an
+// IP SAN. This host's transport has the address without its zone as its
+// ServerName: the certificate is verified for that address (crypto/tls
+// sends no SNI for it), pins are checked as for any IP, and the zone
+// still chooses the interface dialed. Its sessions are kept apart from
+// those of the same address on another interface, another host.
+func (b *Base) zonedTransport(t *http.Transport, req *http.Request) *http.Transport {
+	if req.URL.Scheme != "https" {
+		return t // no TLS to the host (an https proxy's name is not the host's)
+	}
+	host := req.URL.Hostname()
+	a, err := netip.ParseAddr(host)
+	if err != nil || a.Zone() == "" || !a.Is6() {
+		return t
+	}
+	if b.proto.Proxy != nil {
+		// Through a proxy (which cannot reach a zone of ours anyway)
+		// the transport's ServerName would be the proxy's too.
+		if pu, err := b.proto.Proxy(req); err != nil || pu != nil {
+			return t
+		}
+	}
+	gen := b.ccGen.Load()
+	var drop []*http.Transport // at most one
+	b.mu.Lock()
+	z, ok := b.zoned[host]
+	if !ok || z.gen != gen {
+		if ok {
+			// Made for an older certificate: retired as the Base's own
+			// transport is (see maxRetiredTransports), so that
+			// CloseIdleConnections still reaches its calls in flight.
+			b.retired = append(b.retired, z.t)
+		}
+		if b.zoned == nil {
+			b.zoned = make(map[string]zonedTransport)
+		}
+		var last uint64
+		for _, o := range b.zoned {
+			last = max(last, o.made)
+		}
+		if !ok && len(b.zoned) >= maxZonedTransports {
+			oldest := ""
+			for h, o := range b.zoned {
+				if oldest == "" || o.made < b.zoned[oldest].made {
+					oldest = h
+				}
+			}
+			drop = append(drop, b.zoned[oldest].t)
+			delete(b.zoned, oldest)
+		}
+		zt := b.newTransport(gen)
+		tc := zt.TLSClientConfig
+		tc.ServerName = a.WithZone("").String()
+		if tc.ClientSessionCache != nil {
+			tc.ClientSessionCache = certEpochCache{inner: tc.ClientSessionCache, prefix: "%" + a.Zone() + "\x00"}
+		}
+		z = zonedTransport{t: zt, gen: gen, made: last + 1}
+		b.zoned[host] = z
+	}
+	b.mu.Unlock()
+	for _, d := range drop {
+		d.CloseIdleConnections() // calls in flight on it finish
+		b.open.Delete(d)
+	}
+	return z.t
 }
 
 // newTransport returns a fresh transport (own connection pool, own
@@ -894,7 +991,11 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		probe = p
 		req = req.WithContext(httptrace.WithClientTrace(req.Context(), p.trace))
 	}
-	resp, err := b.t.Load().RoundTrip(req)
+	t := b.t.Load()
+	if u := req.URL; b.zoneName && u != nil && len(u.Host) > 0 && u.Host[0] == '[' && strings.IndexByte(u.Host, '%') > 0 {
+		t = b.zonedTransport(t, req)
+	}
+	resp, err := t.RoundTrip(req)
 	if resp != nil && resp.Request == req && req != orig {
 		resp.Request = orig // the caller's request, not the probe's copy
 	}
@@ -1101,7 +1202,8 @@ func isH2ConnectionError(err error) bool {
 
 // CloseIdleConnections closes the idle pooled connections, including those
 // of transports replaced by client certificate rotations (every one that
-// still has a connection open); in-flight requests are not affected.
+// still has a connection open) and those of zoned IPv6 hosts; in-flight
+// requests are not affected.
 func (b *Base) CloseIdleConnections() {
 	if b.t.Load() == nil {
 		return
@@ -1109,6 +1211,9 @@ func (b *Base) CloseIdleConnections() {
 	b.t.Load().CloseIdleConnections()
 	b.mu.Lock()
 	retired := slices.Clone(b.retired)
+	for _, z := range b.zoned {
+		retired = append(retired, z.t)
+	}
 	b.mu.Unlock()
 	for _, t := range retired {
 		t.CloseIdleConnections()
