@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -267,6 +268,23 @@ func keyFault(err error) bool {
 	m := re.Error()
 	return strings.HasPrefix(m, "WRONGTYPE ") || strings.HasPrefix(m, "ERR user_script:")
 }
+
+// keyCollision is the cause of a call Redis refused for the value its key
+// holds (keyFault): another application's data under the store's Prefix,
+// which it shares. It names the Prefix, never the key (a nonce store's key
+// is a hash of a key id and a nonce, a quota's names a host), says what to
+// do, and wraps Redis's error.
+type keyCollision struct {
+	prefix string
+	err    error
+}
+
+func (e *keyCollision) Error() string {
+	return "key collision under Prefix " + strconv.Quote(e.prefix) +
+		": the key holds another application's data (a Prefix shared with it?); give the store a Prefix of its own: " + e.err.Error()
+}
+
+func (e *keyCollision) Unwrap() error { return e.err }
 
 // poolExhausted reports whether err is go-redis's report that every
 // connection of the client's pool was busy: the call was never sent, so

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/securecall/securecall/internal/configerr"
@@ -222,7 +223,9 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 // A nonce whose key holds something else's value (another type under
 // the store's Prefix: WRONGTYPE) fails that claim under the Policy, as
 // Redis being unavailable does, counted as a Redis error, without marking
-// Redis down for the other nonces.
+// Redis down for the other nonces. Its error (under FailClosed the
+// *Error's cause; under FallBackLocal reported to otel.Handle) names the
+// Prefix, never the key, and says to give the store a Prefix of its own.
 //
 // A zero NonceStore (not made by NewNonceStore) claims nothing: it
 // returns a *ConfigError, so a Verifier using it fails closed.
@@ -279,8 +282,15 @@ func (s *NonceStore) Claim(ctx context.Context, keyID, nonce string, now, until 
 			// to the GET), not Redis. This claim gets the Policy (the
 			// nonce cannot be recorded, so it is never accepted as
 			// new); Redis stays up for every other nonce.
+			// The error names the Prefix, never the key; under
+			// FallBackLocal, where the caller gets the local store's
+			// answer, it goes to otel.Handle.
 			s.h.keyFailed()
-			err = &Error{Store: "nonce", Op: "claim", Err: err}
+			kc := &keyCollision{prefix: s.prefix, err: err}
+			err = &Error{Store: "nonce", Op: "claim", Err: kc}
+			if s.local != nil {
+				otel.Handle(fmt.Errorf("fleet: nonce claim made in the local store: %w", kc))
+			}
 		default:
 			s.h.failed(s.h.clk.Now(), err)
 			err = &Error{Store: "nonce", Op: "claim", Err: s.h.cause(cctx, err)}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/time/rate"
 
@@ -207,7 +208,10 @@ type QuotaOptions struct {
 // A lease Redis refuses for the value its key holds (something else's:
 // WRONGTYPE, or a string the GCRA script cannot read as a number) does not
 // mark Redis down: that quota's callers get the Policy, and it asks Redis
-// again a ProbeInterval later, while every other quota keeps leasing.
+// again a ProbeInterval later, while every other quota keeps leasing. Its
+// error (under FailClosed the *Error's cause; under FallBackLocal reported
+// to otel.Handle, once a lease) names the Prefix, never the key, and says
+// to give the Quota a Prefix of its own.
 //
 // Requests granted locally during an outage are not charged to Redis
 // afterwards, and a restarted Redis starts every quota with a full burst:
@@ -621,6 +625,12 @@ func (q *Quota) lease(st *quotaState, f *flight, want int) {
 	}
 	cancel()
 	now := q.h.clk.Now()
+	var report error // to otel.Handle, once st.mu is released
+	defer func() {
+		if report != nil {
+			otel.Handle(report)
+		}
+	}()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	defer close(f.done)
@@ -634,15 +644,23 @@ func (q *Quota) lease(st *quotaState, f *flight, want int) {
 			time.Duration(n-s), time.Duration(q.ttl), g, context.DeadlineExceeded)
 	}
 	if err != nil {
-		f.err = err
 		if keyFault(err) {
 			// Redis answered: the fault is this quota's key, not Redis.
 			// Only this quota applies the Policy, until a ProbeInterval
-			// has passed; the other quotas keep leasing.
+			// has passed; the other quotas keep leasing. The error
+			// names the Prefix, never the key; under FallBackLocal, where
+			// the callers get the local share and no error, it goes to
+			// otel.Handle (once a lease: at most once a ProbeInterval).
 			q.h.keyFailed()
-			st.faultUntil, st.fault = q.h.clk.After(now, q.h.probeEvery), err
+			kc := &keyCollision{prefix: q.prefix, err: err}
+			f.err = kc
+			st.faultUntil, st.fault = q.h.clk.After(now, q.h.probeEvery), kc
+			if st.local != nil {
+				report = fmt.Errorf("fleet: quota lease refused, callers served from the local share: %w", kc)
+			}
 			return
 		}
+		f.err = err
 		q.h.failed(now, err)
 		return
 	}
