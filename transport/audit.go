@@ -57,7 +57,9 @@ type AuditConfig struct {
 	// An empty QueryKeys entry, which would show the value of a parameter
 	// without a name ("?=value"), is a *ConfigError.
 	Redaction *redact.Policy
-	// Now returns the current time, for durations. nil: time.Now.
+	// Now returns the current time, for durations. nil: time.Now. One
+	// that panics (a bug in it) has the request's body closed, or the
+	// response's once it came back, and its panic goes on.
 	Now func() time.Time
 	// OnError is called, on the call's goroutine, when the logger's
 	// handler fails to write a record (its Handle returns an error: a
@@ -142,6 +144,8 @@ func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error
 	}
 	if a.now == nil {
 		a.now = time.Now
+	} else {
+		a.callerClock = true
 	}
 	return a, nil
 }
@@ -154,7 +158,10 @@ type auditLayer struct {
 	policy  *redact.Policy
 	now     func() time.Time
 	onError func(error)
-	hops    hops.Set[struct{}] // the redirect responses returned
+	// callerClock: now is AuditConfig.Now, read guarded (a panic of it
+	// closes the bodies in hand: readClockBefore, readClockAfter).
+	callerClock bool
+	hops        hops.Set[struct{}] // the redirect responses returned
 }
 
 func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -176,7 +183,12 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// call's first attempt's request (beginCallAttempt), whose URL the
 	// inner layers change (an API key in the query).
 	method, u := req.Method, req.URL
-	start := a.now()
+	var start time.Time
+	if a.callerClock {
+		start = readClockBefore(a.now, req)
+	} else {
+		start = time.Now()
+	}
 	returned := false
 	defer func() {
 		if !returned { // a panic (or runtime.Goexit) below: not recovered here
@@ -191,7 +203,13 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if created {
 		rec.finish()
 	}
-	d := a.now().Sub(start)
+	var end time.Time
+	if a.callerClock {
+		end = readClockAfter(a.now, resp)
+	} else {
+		end = time.Now()
+	}
+	d := end.Sub(start)
 	if err != nil && resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 		resp = nil

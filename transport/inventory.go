@@ -129,7 +129,9 @@ type InventoryConfig struct {
 	// *ConfigError.
 	MeterProvider metric.MeterProvider
 	// Now returns the current time, for durations and first/last seen.
-	// nil means time.Now.
+	// nil means time.Now. One that panics (a bug in it) in the layer
+	// (NewInventoryLayer) has the request's body closed, or the
+	// response's once it came back, and its panic goes on.
 	Now func() time.Time
 }
 
@@ -1534,10 +1536,13 @@ func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// inner layers change (an API key in the query).
 	method, u := req.Method, req.URL
 	var start time.Time
-	if cs != nil && l.inv.realClock && !cs.start.IsZero() {
+	switch {
+	case cs != nil && l.inv.realClock && !cs.start.IsZero():
 		start = cs.start // the call began just now: no second clock read
-	} else {
-		start = l.inv.now()
+	case l.inv.realClock:
+		start = time.Now()
+	default:
+		start = readClockBefore(l.inv.now, req)
 	}
 	returned := false
 	defer func() {
@@ -1553,7 +1558,12 @@ func (l *inventoryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if created {
 		rec.finish()
 	}
-	end := l.inv.now()
+	var end time.Time
+	if l.inv.realClock {
+		end = time.Now()
+	} else {
+		end = readClockAfter(l.inv.now, resp)
+	}
 	if cs != nil && l.inv.realClock && !cs.start.IsZero() {
 		cs.elapsed = end.Sub(cs.start) // the call trace's end too
 	}
