@@ -125,7 +125,8 @@ type DialConfig struct {
 // fd00:a9fe:a9fe::1 (Akamai/Linode, IPv6) and 192.0.0.192 (Oracle Cloud
 // Classic);
 // a metadata address embedded in an allowed NAT64 address (64:ff9b::/96),
-// 6to4 address (2002::/16) or IPv4-compatible address (::/96), or written
+// 6to4 address (2002::/16), IPv4-compatible address (::/96) or Teredo
+// address (2001::/32: the server's and the client's), or written
 // IPv4-mapped, is checked as that IPv4 address, and so is any IPv4
 // address embedded in those (a 6to4 2002:7f00:1:: is 127.0.0.1). Only tcp4 and
 // tcp6 are dialed.
@@ -300,8 +301,9 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 // IPv4 or IPv6 as written, not IPv4-mapped: the dialer checks a mapped
 // address (::ffff:169.254.169.254), and the IPv4 address embedded in a
 // NAT64 well-known-prefix one (64:ff9b::a9fe:a9fe), a 6to4 one
-// (2002:a9fe:a9fe::) or an IPv4-compatible one (::a9fe:a9fe), as that
-// IPv4 address.
+// (2002:a9fe:a9fe::) or an IPv4-compatible one (::a9fe:a9fe), and both
+// of a Teredo one (2001:0:4136:e378:8000:63bf:5601:5601: the client
+// 169.254.169.254), as that IPv4 address.
 var cloudMetadataAddrs = []netip.Addr{
 	netip.MustParseAddr("169.254.169.254"),
 	netip.MustParseAddr("fd00:ec2::254"),
@@ -410,6 +412,11 @@ var nat64WKP = netip.MustParsePrefix("64:ff9b::/96")
 // whose 6to4 router is at the IPv4 address a.b.c.d.
 var sixToFour = netip.MustParsePrefix("2002::/16")
 
+// teredo is the Teredo prefix (RFC 4380): 2001:0:s.s.s.s:flags:port:c.c.c.c
+// is the client whose public IPv4 address is c.c.c.c with each bit
+// inverted, served by the Teredo server at s.s.s.s.
+var teredo = netip.MustParsePrefix("2001::/32")
+
 // ipv4Compatible is the deprecated IPv4-compatible range (RFC 4291
 // section 2.5.5.1): ::a.b.c.d is the IPv4 address a.b.c.d.
 var ipv4Compatible = netip.MustParsePrefix("::/96")
@@ -417,7 +424,7 @@ var ipv4Compatible = netip.MustParsePrefix("::/96")
 // ownChecks are the checks of an address the ssrf guard has let through
 // that are the dialer's own: a metadata address a broad allow covers
 // (metadataCheck), the IPv4 address embedded in an allowed NAT64, 6to4
-// or IPv4-compatible one (embeddedCheck).
+// or IPv4-compatible one, and both of a Teredo one (embeddedCheck).
 func (sd *SafeDialer) ownChecks(a netip.Addr) error {
 	if err := sd.metadataCheck(a); err != nil {
 		return err
@@ -443,16 +450,42 @@ func embeddedIPv4(a netip.Addr) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
+// teredoIPv4s returns the two IPv4 addresses a Teredo address a (no zone)
+// embeds: the Teredo server's (bits 32-63) and the client's (the last 32
+// bits, each inverted), to which a relay sends the packets.
+func teredoIPv4s(a netip.Addr) (server, client netip.Addr, ok bool) {
+	if !a.Is6() || !teredo.Contains(a) {
+		return netip.Addr{}, netip.Addr{}, false
+	}
+	b := a.As16()
+	return netip.AddrFrom4([4]byte{b[4], b[5], b[6], b[7]}),
+		netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]}), true
+}
+
 // embeddedCheck checks the IPv4 address embedded in an allowed NAT64
-// well-known-prefix, 6to4 or IPv4-compatible address (embeddedIPv4) with
-// the IPv4 rules: allowing 64:ff9b::/96 (needed in an IPv6-only network
-// with DNS64), or IPv6 broadly (::/0, 2000::/3), must not open the private
-// IPv4 ranges and the metadata service behind a gateway or relay.
+// well-known-prefix, 6to4 or IPv4-compatible address (embeddedIPv4), and
+// both of a Teredo address (teredoIPv4s), with the IPv4 rules: allowing
+// 64:ff9b::/96 (needed in an IPv6-only network with DNS64), or IPv6
+// broadly (::/0, 2000::/3), must not open the private IPv4 ranges and the
+// metadata service behind a gateway or relay.
 func (sd *SafeDialer) embeddedCheck(a netip.Addr) error {
-	v4, ok := embeddedIPv4(a.WithZone(""))
+	a = a.WithZone("")
+	if server, client, ok := teredoIPv4s(a); ok {
+		if err := sd.ipv4Check(server); err != nil {
+			return err
+		}
+		return sd.ipv4Check(client)
+	}
+	v4, ok := embeddedIPv4(a)
 	if !ok {
 		return nil
 	}
+	return sd.ipv4Check(v4)
+}
+
+// ipv4Check checks v4, an IPv4 address embedded in an allowed IPv6 one,
+// with the IPv4 rules and the metadata exception.
+func (sd *SafeDialer) ipv4Check(v4 netip.Addr) error {
 	if err := sd.guard.SafeAddr(v4); err != nil {
 		return err
 	}
