@@ -374,7 +374,8 @@ type Result struct {
 // the nonces of the request's other signatures under an accepted key that
 // pass every check of the policy, now or, when their created is more than
 // ClockSkew ahead, once their window opens, whether or not they verify on
-// this copy (so no copy of the request, nor the message as sent when this
+// this copy (only those that verify when the accepted signature has no
+// nonce, see claimAll) (so no copy of the request, nor the message as sent when this
 // copy was altered in what only another signature covers, can be replayed
 // under another of its signatures; a request with another signature whose window
 // ends more than two verifier windows from now is refused as ErrFuture,
@@ -476,7 +477,11 @@ func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time
 // ErrFuture, so no signer's created can make an entry outlive that. And one
 // that passes the policy but not its MAC, a covered component or the
 // digest on this copy (the message as sent, altered on the way in what
-// only it covers, would pass). Only a request with a signature that
+// only it covers, would pass); but not when the accepted signature has no
+// nonce (AllowMissingNonce): such a request can be replayed as it is, so
+// every replay would reach this claim, and anyone could add signatures
+// that do not verify, with fresh nonces, to each; only those that verify
+// are claimed then. Only a request with a signature that
 // verifies claims anything, at most one entry per signature
 // (MaxSignatures), and only under keys the verifier accepts.
 // A (keyid, nonce) pair
@@ -503,6 +508,12 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 	// hold its entry for a year: a MemoryNonceStore filled for good by a
 	// key holder, a Redis store growing without bound).
 	horizon := now.Add(v.maxAge + 2*v.skew).Add(v.maxAge + 2*v.skew)
+	// The accepted signature has no nonce (AllowMissingNonce): this copy
+	// can be replayed anyway, and each replay reaches the claims below,
+	// so only signatures that verify on it (a key holder's) are claimed.
+	// One that does not could have been added by anyone, with a fresh
+	// nonce on every replay, filling the store without a key.
+	replayable := inputs[accepted].in.Nonce == ""
 	for j := range inputs {
 		if j != accepted {
 			_, err := v.verifyMember(vs, &inputs[j], sigMap, now, true)
@@ -511,7 +522,7 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 			// another: the message as sent, whose covered components
 			// were altered on the way to this copy, which the accepted
 			// signature does not cover.
-			claim := err == nil || vs.policyOK
+			claim := err == nil || vs.policyOK && !replayable
 			switch {
 			case errors.Is(err, ErrUnavailable):
 				// Whether it would be accepted is unknown: accepting the
