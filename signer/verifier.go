@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,6 +74,8 @@ const (
 type VerifierOptions struct {
 	// Keys finds the verification key by keyid. The algorithm always comes
 	// from the key; an alg parameter naming another algorithm is refused.
+	// A nil pointer (a *KeySet never assigned) is a *ConfigError naming
+	// this field, as is a KeySet not made by NewKeySet.
 	Keys KeyLookup
 
 	// KeyIDs, when not empty, restricts the accepted key ids further than
@@ -135,7 +138,8 @@ type VerifierOptions struct {
 	// DefaultNonceMaxRetention or two windows, 2 × (MaxAge + 2 ×
 	// ClockSkew), if longer. A store that is a RetentionLimiter (a
 	// MemoryNonceStore, a fleet.NonceStore) whose MaxRetention is shorter
-	// than two windows is a *ConfigError naming this field.
+	// than two windows is a *ConfigError naming this field, and so is a
+	// nil pointer (a *MemoryNonceStore never assigned).
 	Nonces NonceStore
 
 	// MaxBodySize caps the body read to check Content-Digest. Zero means
@@ -203,10 +207,16 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	if opts.Keys == nil {
 		return nil, &ConfigError{Option: "VerifierOptions.Keys", Reason: "a KeyLookup is required"}
 	}
+	if nilPointer(opts.Keys) {
+		return nil, &ConfigError{Option: "VerifierOptions.Keys", Reason: fmt.Sprintf("a nil %T", opts.Keys)}
+	}
 	if err := configerr.Unconstructed("VerifierOptions.Keys", opts.Keys); err != nil {
 		return nil, err
 	}
 	if opts.Nonces != nil {
+		if nilPointer(opts.Nonces) {
+			return nil, &ConfigError{Option: "VerifierOptions.Nonces", Reason: fmt.Sprintf("a nil %T (leave Nonces nil for a MemoryNonceStore of the Verifier's own)", opts.Nonces)}
+		}
 		if err := configerr.Unconstructed("VerifierOptions.Nonces", opts.Nonces); err != nil {
 			return nil, err
 		}
@@ -312,6 +322,18 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	}
 	v.acceptSig = [2]string{v.acceptSignature(false), v.acceptSignature(true)}
 	return v, nil
+}
+
+// nilPointer reports whether v, an interface value that is not nil, holds
+// a nil pointer (or map, func, slice, channel): a *KeySet or
+// *MemoryNonceStore variable never assigned, say, which would panic on
+// its first call.
+func nilPointer(v any) bool {
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Slice, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // acceptSignature returns the Accept-Signature field value (RFC 9421
