@@ -76,6 +76,8 @@ const (
 // Options configures a Signer. Only Keys is required.
 type Options struct {
 	// Keys supplies the signing key on every Sign (see KeySet for rotation).
+	// A nil pointer (a *KeySet never assigned) is a *ConfigError naming
+	// this field.
 	Keys KeySource
 
 	// Components are the covered components, in order. Empty means
@@ -184,6 +186,12 @@ type signState struct {
 func New(opts Options) (*Signer, error) {
 	if opts.Keys == nil {
 		return nil, &ConfigError{Option: "Options.Keys", Reason: "a KeySource is required"}
+	}
+	if nilPointer(opts.Keys) {
+		// A *KeySet (or a KeySource of the caller's) never assigned: an
+		// interface holding a nil pointer is not nil, and every Sign
+		// would panic.
+		return nil, &ConfigError{Option: "Options.Keys", Reason: fmt.Sprintf("a nil %T", opts.Keys)}
 	}
 	if err := configerr.Unconstructed("Options.Keys", opts.Keys); err != nil {
 		return nil, err

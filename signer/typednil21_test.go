@@ -57,3 +57,41 @@ func TestNewVerifierRefusesTypedNil(t *testing.T) {
 		})
 	}
 }
+
+// nilSource is a KeySource of someone else's, used through a nil pointer.
+type nilSource struct{ k *signer.Key }
+
+func (s *nilSource) SigningKey(context.Context) (*signer.Key, error) { return s.k, nil }
+
+// The signing side: a nil pointer in Options.Keys (a *KeySet or a
+// KeySource of the caller's never assigned) was accepted by New and
+// panicked on every Sign. It is a *ConfigError naming the field, as
+// NewVerifier's is.
+func TestNewSignerRefusesTypedNil(t *testing.T) {
+	var ks *signer.KeySet
+	var ns *nilSource
+	for _, c := range []struct {
+		name string
+		keys signer.KeySource
+	}{
+		{"nil *KeySet", ks},
+		{"nil custom KeySource", ns},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var s *signer.Signer
+			var err error
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("New panicked: %v", p)
+					}
+				}()
+				s, err = signer.New(signer.Options{Keys: c.keys})
+			}()
+			if s != nil {
+				t.Errorf("New returned a Signer")
+			}
+			wantConfigErr(t, "New", err, "Options.Keys")
+		})
+	}
+}
