@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -69,7 +70,8 @@ type NonceOptions struct {
 	// MaxRetention. Ignored with FailClosed. A store not made by its
 	// constructor (a zero signer.MemoryNonceStore), or one whose
 	// MaxRetention (signer.RetentionLimiter) is shorter than the
-	// NonceStore's, is a *ConfigError naming Local.
+	// NonceStore's, or a nil pointer (a *signer.MemoryNonceStore never
+	// assigned), is a *ConfigError naming Local.
 	Local signer.NonceStore
 	// MeterProvider creates MetricDegraded, MetricRedisErrors and
 	// MetricPoolExhausted. Nil: the global provider.
@@ -186,6 +188,13 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 	}
 	if opts.Policy == FallBackLocal {
 		s.local = opts.Local
+		if s.local != nil {
+			if v := reflect.ValueOf(s.local); v.Kind() == reflect.Pointer && v.IsNil() {
+				// A *signer.MemoryNonceStore never assigned: an interface
+				// holding a nil pointer is not nil.
+				return nil, configError("Local", fmt.Sprintf("a nil %T (leave Local nil for a MemoryNonceStore of the store's own)", s.local))
+			}
+		}
 		if s.local == nil {
 			s.local, err = signer.NewMemoryNonceStoreWithOptions(signer.MemoryNonceOptions{MaxRetention: s.maxRet})
 			if err != nil {
