@@ -157,7 +157,9 @@ type Verdict struct {
 // connection was handed over, stays ClassAmbiguous), an HTTP/2
 // REFUSED_STREAM, an HTTP/2
 // GOAWAY whose last-stream-id is below the request's stream (the server
-// did not process it) and that net/http did not retry itself, a Temporary
+// did not process it) and that net/http did not retry itself, or whose
+// resends a golang.org/x/net/http2 Transport as the base gave up ("http2:
+// Transport received Server's graceful shutdown GOAWAY"), a Temporary
 // *AuthError, a sign failure whose *signer.KeyError is Temporary
 // (signer.ErrKeyUnavailable) or whose cause matches tokens.IsUnavailable,
 // a client certificate key whose signer failed the handshake with an error
@@ -169,9 +171,9 @@ type Verdict struct {
 // failed with an error not matching ErrRateLimited →
 // ClassNeverSent (a credential, key or quota failure: BreakerExcluded);
 // anything else → ClassAmbiguous. Errors are recognised by type and value,
-// never by message, except that GOAWAY failure, a flat error matched by
-// its prefix ("http2: Transport received GOAWAY from server ErrCode:"), and
-// the body length refusals.
+// never by message, except those GOAWAY failures, flat errors matched by
+// their messages ("http2: Transport received GOAWAY from server ErrCode:"
+// as a prefix, the graceful one whole), and the body length refusals.
 // A Temporary *AuthError over a *tokens.RefreshError
 // whose RetryAt is after now carries that wait (Source SourceTokenRefresh,
 // not Throttled: it sets no host cooldown): the token cache makes no new
@@ -439,6 +441,14 @@ func isCannotRetryUnprocessedMsg(s string) bool {
 	return rest == "; REFUSED_STREAM" || rest == "; REFUSED_STREAM; received from peer"
 }
 
+// isGracefulGoAwayMsg reports whether s is the failure an HTTP/2
+// transport gives a stream above the last-stream-id of the server's
+// GOAWAY (no error code, or a stream after the connection's first): the
+// server did not process it. net/http's Transport resends such a stream
+// without end; golang.org/x/net/http2's, a base of the caller's, up to
+// seven times, then returns this error as it is.
+func isGracefulGoAwayMsg(s string) bool { return s == http2GracefulGoAwayMsg }
+
 // isGoAwayHTTP11RequiredMsg reports whether s is that error for a GOAWAY
 // with HTTP_1_1_REQUIRED: the server refuses HTTP/2 on the connection.
 func isGoAwayHTTP11RequiredMsg(s string) bool {
@@ -579,7 +589,9 @@ func transientKeyError(err error) bool {
 // "proxyconnect"), a refused connection, an HTTP/2 stream the server
 // refused before processing it (REFUSED_STREAM), or one above the
 // last-stream-id of the server's GOAWAY (RFC 9113 §6.8) that Go's HTTP/2
-// transport did not retry itself; also either of the last two behind
+// transport did not retry itself, or whose resends it gave up (x/net/http2's
+// Transport, after seven: "received Server's graceful shutdown GOAWAY");
+// also either of the last two behind
 // net/http's "cannot retry" error for a body without GetBody; a TLS
 // handshake of a new connection that timed out; and a reset or EOF before
 // the connection was handed to the request (*unsentResetError).
@@ -595,7 +607,7 @@ func neverSent(err error) bool {
 		return true
 	}
 	return hasDialError(err) || innermost(err, isGoAwayUnprocessedMsg) || innermost(err, isCannotRetryUnprocessedMsg) ||
-		hasTLSHandshakeTimeout(err)
+		innermost(err, isGracefulGoAwayMsg) || hasTLSHandshakeTimeout(err)
 }
 
 // unsentResetError is a connection reset or closed by the peer before
