@@ -146,7 +146,7 @@ func writeStatus(fr *http2.Framer, id uint32, status string) {
 // and the "cannot retry" wrapping of this very error: before the fix it
 // was an unknown error, ambiguous, and a POST was given up after its
 // first attempt as possibly processed.
-func TestH2GracefulGoAwayAfterNetHTTPResendsIsNeverSent(t *testing.T) {
+func TestH2GracefulGoAwayAfterBaseResendsIsNeverSent(t *testing.T) {
 	certs, roots := pipeH2Cert(t)
 	synctest.Test(t, func(t *testing.T) {
 		var s pipeH2
@@ -172,7 +172,7 @@ func TestH2GracefulGoAwayAfterNetHTTPResendsIsNeverSent(t *testing.T) {
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://example.com/orders", strings.NewReader(`{"n":1}`))
 		resp, err := rt.RoundTrip(req)
 		if firstErr == nil || !strings.Contains(firstErr.Error(), "graceful shutdown GOAWAY") {
-			t.Fatalf("first attempt's error %v, want net/http's graceful GOAWAY error (setup)", firstErr)
+			t.Fatalf("first attempt's error %v, want the HTTP/2 transport's graceful GOAWAY error (setup)", firstErr)
 		}
 		if v := transport.Classify(context.Background(), nil, firstErr, time.Now()); v.Class != transport.ClassNeverSent {
 			t.Errorf("Classify(%q) = %v, want never_sent", firstErr, v.Class)
