@@ -74,7 +74,10 @@ func WithEgressAllowlist(patterns ...string) Option {
 // 100.100.100.200 and the others transport.SafeDialer lists) stay denied
 // inside a range given here (169.254.0.0/16, fd00::/8, 100.64.0.0/10): a
 // prefix naming exactly one (169.254.169.254/32), or an IP-literal origin
-// or allowlist entry of it, is the only way to reach it. An IPv6 address
+// or allowlist entry of it, is the only way to reach it. A range opening
+// IPv6 broadly (::/0, 2000::/3) does not open the IPv4 addresses a NAT64,
+// 6to4, IPv4-compatible or Teredo address embeds: those are checked with
+// the IPv4 rules (2002:a9fe:a9fe:: as 169.254.169.254). An IPv6 address
 // with a zone ("https://[fe80::1%25eth0]/", the way a link-local address
 // is reached; the egress allowlist matches no zoned URL) is checked as its
 // address. A prefix in the IPv4-mapped form ("::ffff:10.0.0.0/104") is a

@@ -40,9 +40,10 @@ type DialConfig struct {
 	// gateway: the IPv4 address embedded in 64:ff9b::a.b.c.d is checked
 	// with the IPv4 rules, so a private range or the metadata service is
 	// reached through NAT64 only when its IPv4 prefix is allowed too. So
-	// are the IPv4 addresses embedded in a 6to4 address (2002:a.b.c.d::/48)
-	// and an IPv4-compatible one (::a.b.c.d) when an allowed range covers
-	// them (::/0, 2000::/3, 2002::/16). A
+	// are the IPv4 addresses embedded in a 6to4 address (2002:a.b.c.d::/48),
+	// an IPv4-compatible one (::a.b.c.d) and a Teredo one (2001::/32: both
+	// its server's and its client's) when an allowed range covers them
+	// (::/0, 2000::/3, 2002::/16, 2001::/32). A
 	// local-use or network-specific NAT64 prefix (64:ff9b:1::/48) embeds
 	// the address where its length says, which the dialer cannot know:
 	// allowing one allows every IPv4 address behind it. An IPv6 address
@@ -524,6 +525,9 @@ func (sd *SafeDialer) control(network, address string, _ syscall.RawConn) error 
 // with a zone is refused, as the dialer refuses it; another IPv6 address
 // with a zone is checked as the address without it, as the dialer checks
 // it ("[fe80::1%eth0]:443" as fe80::1: the zone names the interface).
+// The IPv4 addresses embedded in an allowed NAT64, 6to4, IPv4-compatible
+// or Teredo address are checked with the IPv4 rules, as the dialer checks
+// them ("[2002:a9fe:a9fe::]:443" as 169.254.169.254; see AllowPrefixes).
 // On a zero SafeDialer it returns a *ConfigError.
 func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 	if sd.guard == nil {
