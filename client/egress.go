@@ -170,7 +170,8 @@ func WithInventory(inv *transport.Inventory) Option {
 // WithAuditLog writes one structured record per call to logger (origin,
 // route, method, status, attempts, auth kind, duration, redacted URL),
 // and one per token request of WithOAuth2ClientCredentials (no secret of
-// the request or of its answer).
+// the request or of its answer, and no query value of the token URL,
+// whatever WithVisibleQueryKeys shows of the calls').
 // A redirect hop the redirect policy refuses is recorded too, as a failed
 // call with error.type redirect_denied (and no status: nothing was sent),
 // and so is a request the client refuses before sending it (a malformed

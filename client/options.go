@@ -415,7 +415,10 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 // spans and error messages, compared case-sensitively with the decoded key.
 // Appends. An empty key is a *ConfigError: it names no parameter and would
 // show the value of one without a name ("?=value"). Default: none; every
-// query value is replaced with "REDACTED" (the keys stay visible).
+// query value is replaced with "REDACTED" (the keys stay visible). A token
+// request of WithOAuth2ClientCredentials shows none, whatever is listed,
+// in its span and its audit record alike: a token URL's query is the
+// client's.
 func WithVisibleQueryKeys(keys ...string) Option {
 	return optionFunc(func(c *config) {
 		for i, k := range keys {
