@@ -88,8 +88,11 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 // Transfer-Encoding, Trailer), a hop-by-hop one (Connection, Keep-Alive,
 // Proxy-Connection, TE, Upgrade, Proxy-Authorization, Proxy-Authenticate),
 // Authorization together with WithTokenSource or
-// WithOAuth2ClientCredentials (the bearer token would replace the key), and
+// WithOAuth2ClientCredentials (the bearer token would replace the key),
 // Signature, Signature-Input or Content-Digest together with a signer,
+// a header another layer sets or reads (Traceparent, Tracestate, Baggage:
+// the propagator replaces them; Idempotency-Key, X-Idempotency-Key:
+// net/http and the server would take every POST for safe to send again),
 // and Cookie: the key replaces every value of its header, so the
 // request's cookies (the caller's, an http.Client Jar's) would be lost;
 // so would the meaning of a header net/http or the server reads
