@@ -130,7 +130,10 @@ type VerifierOptions struct {
 	ClockSkew time.Duration
 
 	// AllowMissingNonce accepts signatures without a nonce, which then
-	// cannot be checked for replay within the window. Default false.
+	// cannot be checked for replay within the window. A request accepted
+	// under such a signature claims the nonces of its other signatures
+	// only when they verify (anyone replaying it could add ones that do
+	// not, with fresh nonces). Default false.
 	AllowMissingNonce bool
 
 	// Nonces is the replay store. Nil means a new MemoryNonceStore of
