@@ -17,8 +17,12 @@ var ErrUnavailable = errors.New("fleet: redis unavailable")
 // Error reports a store call that Redis could not serve. It wraps
 // ErrUnavailable (ErrPoolExhausted when the client's connection pool had
 // no free connection) and, when there was one, the cause (a go-redis error,
-// context.DeadlineExceeded for a call cut by the store's Timeout). It
-// never carries the key, so no key id or nonce reaches logs.
+// context.DeadlineExceeded for a call cut by the store's Timeout; for a
+// call Redis refused for the value its key holds, another application's
+// data under a Prefix shared with it, an error naming the Prefix and
+// saying to give the store one of its own, wrapping Redis's WRONGTYPE or
+// script error). It never carries the key, so no key id or nonce reaches
+// logs.
 type Error struct {
 	// Store is the store that failed: "nonce" (the NonceStore) or
 	// "lease" (the Quota). The cooldown and breaker stores return no
