@@ -79,7 +79,11 @@ type BaseConfig struct {
 	// negotiate) is a *ConfigError for "TLSConfig.MinVersion", and a
 	// RootCAs pool with no certificate in it (which trusts no server: what
 	// AppendCertsFromPEM leaves from data that holds no PEM certificate)
-	// one for "TLSConfig.RootCAs". A client certificate of Certificates
+	// one for "TLSConfig.RootCAs". A ServerName that is neither a DNS name
+	// nor an IP address (a port, a scheme, an IPv6 address with a zone, a
+	// name not in ASCII such as "bücher.example", whose IDNA form
+	// "xn--bcher-kva.example" the error names: see CheckTLSConfig) is a
+	// *ConfigError for "TLSConfig.ServerName". A client certificate of Certificates
 	// whose leaf has expired, or whose extended key usage leaves out
 	// clientAuth (a server certificate), is a *ConfigError for
 	// "TLSConfig.Certificates", as a ClientCertificate refuses it: every

@@ -158,7 +158,13 @@ func WithCertificateReloadInterval(d time.Duration) ClientCertificateOption {
 // stays in use), or, wrapping ErrCertificateNotYetValid, that they hold a
 // renewal held back until its NotBefore (called once for it, then with nil
 // when it is installed), or that Update refused a certificate not valid
-// yet. It is called for automatic reloads, Reload and Update, in
+// yet. A certificate and key that do not match, read by an automatic
+// check, are reported only once the files have stayed the same for a
+// second, and once for those files, and a chain shorter than the one in
+// use is installed only then (a rotation may be writing them: see
+// ClientCertificate); Reload returns the mismatch, or installs the
+// chain, at once.
+// It is called for automatic reloads, Reload and Update, in
 // the goroutine that triggered them, without locks held. A reload in a
 // TLS handshake runs on the goroutine net/http dials on, where no
 // caller's recover reaches: a panic in the hook there is recovered and
