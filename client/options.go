@@ -356,8 +356,9 @@ func WithHTTP2ReadIdleTimeout(d time.Duration) Option {
 // configuration of an *http.Transport is checked as WithTLSConfig's is
 // (transport.CheckTLSConfig): InsecureSkipVerify, a MinVersion or
 // MaxVersion below TLS 1.2, an insecure cipher suite and a KeyLogWriter are a *ConfigError
-// matching ErrInsecureTLS (a RoundTripper of another type is not looked
-// into). What the hardened
+// matching ErrInsecureTLS, and a ServerName, RootCAs pool or client
+// certificate WithTLSConfig refuses is a *ConfigError too (a RoundTripper
+// of another type is not looked into). What the hardened
 // base does besides TLS, the SSRF-safe dialer and ignoring the proxy
 // environment variables, is rt's to do. A request to a non-ASCII host reaches rt
 // with its URL host and Host in the IDNA lookup form net/http dials
