@@ -54,8 +54,8 @@ func WithCallLayer(wrap func(next http.RoundTripper) (http.RoundTripper, error))
 // is a *ConfigError naming its dotted-decimal form). An entry without a
 // scheme means https only,
 // even when an http origin is configured; plain http to a host needs an
-// "http://" entry, accepted only alongside an http origin (WithOrigins or
-// WithRedirectOrigins). Appends. Default: the client's origins and
+// "http://" entry, accepted only alongside an http origin of WithOrigins
+// (which an http origin of WithRedirectOrigins needs too). Appends. Default: the client's origins and
 // redirect origins when any are set (so a client bound to one API can reach
 // nothing else), otherwise any https host. A request elsewhere fails with
 // ErrEgressDenied before any connection is made.
