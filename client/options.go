@@ -438,7 +438,10 @@ func WithVisibleQueryKeys(keys ...string) Option {
 // can never be made visible: listing one is a *ConfigError. The values of
 // URL headers (Location, Content-Location, Referer, Origin, the URLs of
 // Link, its anchor parameters included, and the URL of Refresh, its delay
-// kept) are redacted as url.full is (WithVisibleQueryKeys).
+// kept) are redacted as url.full is (WithVisibleQueryKeys); a Link field
+// is split as RFC 8288 reads it (a "<" or "," in a quoted string is
+// text), and what follows text that is not a link list shows as
+// "REDACTED".
 func WithVisibleHeaders(names ...string) Option {
 	return optionFunc(func(c *config) {
 		for _, n := range names {
