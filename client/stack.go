@@ -59,7 +59,7 @@ func buildStack(c *Client, cfg *config) error {
 	if !ec.AllowHTTP && slices.ContainsFunc(cfg.eg.allow, isHTTPEntry) {
 		// The transport would ask for EgressConfig.AllowHTTP, which the
 		// client sets only for an http origin.
-		return &ConfigError{Option: "WithEgressAllowlist", Reason: "an http:// entry needs an http origin (WithOrigins or WithRedirectOrigins, for loopback testing)"}
+		return &ConfigError{Option: "WithEgressAllowlist", Reason: "an http:// entry needs an http origin (WithOrigins, for loopback testing)"}
 	}
 	policy, err := transport.NewEgressPolicy(ec)
 	if err != nil {
