@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the subject is a caller's base built on golang.org/x/net/http2's Transport, deprecated in favour of net/http's but still in use
+
 package transport_test
 
 import (
