@@ -320,7 +320,8 @@ type Base struct {
 
 	signErrs signErrRing // the recent failures of a client key's signer (keySigner)
 
-	testHookSync func() // tests: run by syncClientCertificate after it read the generation
+	testHookSync  func() // tests: run by syncClientCertificate after it read the generation
+	testHookZoned func() // tests: run by zonedTransport after it read the generation
 }
 
 // maxRetiredTransports bounds how many transports replaced by certificate
@@ -532,10 +533,18 @@ func (b *Base) zonedTransport(t *http.Transport, req *http.Request) *http.Transp
 		}
 	}
 	gen := b.ccGen.Load()
+	if b.testHookZoned != nil {
+		b.testHookZoned()
+	}
 	var drop []*http.Transport // at most one
 	b.mu.Lock()
 	z, ok := b.zoned[host]
-	if !ok || z.gen != gen {
+	// Only a transport for an older generation is replaced: a call that
+	// read gen before a rotation and comes here after one that read it
+	// after takes the newer transport (as syncClientCertificate installs
+	// only a newer generation), else the zoned host would go back to
+	// resuming the old certificate's sessions.
+	if !ok || z.gen < gen {
 		if ok {
 			// Made for an older certificate: retired as the Base's own
 			// transport is (see maxRetiredTransports), so that

@@ -95,3 +95,48 @@ func TestZonedTransportPerHost(t *testing.T) {
 		}
 	}
 }
+
+// A call that read the client certificate generation before a rotation
+// and reaches the zoned hosts' table after a call that read it after
+// (the rotation's) must not replace the newer transport with one made for
+// the older certificate: that one's sessions are the old certificate's
+// (a resumed handshake presents no certificate, and the server would go
+// on authenticating the client with the old one), the newer transport
+// would be retired at once, and the next call would rebuild it again.
+func TestZonedTransportGenerationNeverGoesBack(t *testing.T) {
+	req := &http.Request{Method: "GET", URL: &url.URL{Scheme: "https", Host: "[fe80::1%eth0]:8443", Path: "/"}, Header: http.Header{}}
+	b, err := NewBase(BaseConfig{TLSConfig: &tls.Config{ClientSessionCache: tls.NewLRUClientSessionCache(8)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := b.t.Load()
+	old := b.zonedTransport(main, req)
+	var newer *http.Transport
+	b.testHookZoned = func() {
+		// The outer call read the generation; a rotation happens and
+		// another call makes the zoned host's transport for it first.
+		b.testHookZoned = nil
+		b.ccGen.Add(1)
+		newer = b.zonedTransport(main, req)
+	}
+	got := b.zonedTransport(main, req)
+	if newer == old {
+		t.Fatal("the call after the rotation kept the transport of the previous certificate")
+	}
+	if got != newer {
+		t.Errorf("a call that read the generation before the rotation got a transport made for it, want the newer one")
+	}
+	b.mu.Lock()
+	z := b.zoned["fe80::1%eth0"]
+	retired := len(b.retired)
+	b.mu.Unlock()
+	if z.t != newer || z.gen != b.ccGen.Load() {
+		t.Errorf("the zoned host's transport is for generation %d, want %d (the newer one kept)", z.gen, b.ccGen.Load())
+	}
+	if retired != 1 {
+		t.Errorf("%d retired transports, want 1 (the previous certificate's)", retired)
+	}
+	if again := b.zonedTransport(main, req); again != newer {
+		t.Error("the next call rebuilt the zoned host's transport")
+	}
+}
