@@ -98,7 +98,9 @@
 //     A cookie object of style form with explode true (a cookie object's
 //     default), which openapi3filter cannot decode, is validated by the
 //     layer: each property is a cookie of its own, its value as sent;
-//     every cookie but another cookie parameter is one of its properties.
+//     every cookie but another cookie parameter is one of its properties,
+//     but one that another such object declares (or, allowing other
+//     properties, may take) and it does not.
 //     A parameter sent more than once although its style serializes it
 //     once ("?limit=5&limit=99999", a scalar header on two field lines,
 //     two cookies of one name) is a violation, whatever each value is:

@@ -3184,17 +3184,43 @@ func objectUndeclared(in *openapi3filter.RequestValidationInput, ps []*openapi3.
 // properties of the exploded form cookie object p: every cookie but
 // another cookie parameter's of its operation, those its schema does not
 // declare included (objectUndeclared refuses them when it allows none).
+// A cookie p does not declare that another exploded form cookie object
+// of the operation declares, or may take (it allows other properties),
+// is that one's, as a query key is (queryKeyOfOther).
 func cookieProperties(in *openapi3filter.RequestValidationInput, p *openapi3.Parameter) []*http.Cookie {
 	ps := routeParams(in.Route)
 	var cs []*http.Cookie
 	for _, c := range in.Request.Cookies() {
 		if !slices.ContainsFunc(ps, func(q *openapi3.Parameter) bool {
-			return q != p && q.In == openapi3.ParameterInCookie && q.Name == c.Name
+			return q != p && q.In == openapi3.ParameterInCookie && (q.Name == c.Name || !declaresProperty(p, c.Name) && cookieObjectTakes(q, c.Name))
 		}) {
 			cs = append(cs, c)
 		}
 	}
 	return cs
+}
+
+// declaresProperty reports whether the schema of the object parameter p
+// declares the property k.
+func declaresProperty(p *openapi3.Parameter, k string) bool {
+	return p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Properties[k] != nil
+}
+
+// cookieObjectTakes reports whether q is an exploded form cookie object
+// that declares the property k or allows properties it does not declare.
+func cookieObjectTakes(q *openapi3.Parameter, k string) bool {
+	if q.Content != nil || q.Schema == nil || q.Schema.Value == nil || !q.Schema.Value.Type.Is(openapi3.TypeObject) {
+		return false
+	}
+	if sm, err := q.SerializationMethod(); err != nil || sm.Style != "form" || !sm.Explode {
+		return false
+	}
+	s := q.Schema.Value
+	if s.Properties[k] != nil {
+		return true
+	}
+	ap := s.AdditionalProperties
+	return ap.Has == nil || *ap.Has || ap.Schema != nil || len(s.PatternProperties) > 0
 }
 
 // queryKeyOfOther reports whether the query key k belongs to another
