@@ -351,7 +351,8 @@ const preSendRefusal = "net/http"
 // a connection, on any protocol (flat errors, recognised by their
 // messages): a URL scheme it does not speak (`unsupported protocol scheme
 // "htps"`, a caller's typo), no host in the URL, a nil URL or Header, an
-// invalid header field name or value, an invalid method. Nothing was sent;
+// invalid header or trailer field name or value, an invalid method.
+// Nothing was sent;
 // every attempt would fail the same way.
 func isPreSendRefusalMsg(s string) bool {
 	switch s {
@@ -361,6 +362,8 @@ func isPreSendRefusalMsg(s string) bool {
 	return strings.HasPrefix(s, `unsupported protocol scheme "`) ||
 		strings.HasPrefix(s, "net/http: invalid header field name ") ||
 		strings.HasPrefix(s, "net/http: invalid header field value for ") ||
+		strings.HasPrefix(s, "net/http: invalid trailer field name ") ||
+		strings.HasPrefix(s, "net/http: invalid trailer field value for ") ||
 		strings.HasPrefix(s, "net/http: invalid method ")
 }
 
@@ -545,20 +548,26 @@ func (e *invalidRequestError) Error() string {
 
 func (e *invalidRequestError) Unwrap() []error { return []error{ErrInvalidRequest, e.err} }
 
-// invalidNameRefusal starts net/http's refusal of an invalid header field
-// name, which quotes the whole key.
-const invalidNameRefusal = "net/http: invalid header field name "
+// invalidNameRefusals start net/http's refusals of an invalid header or
+// trailer field name, which quote the whole key.
+var invalidNameRefusals = [...]string{"net/http: invalid header field name ", "net/http: invalid trailer field name "}
 
 // safeRefusal returns net/http's pre-send refusal message msg with an
 // invalid field name it quotes shown as redact.FieldName shows it: a key
 // that is a whole header line ("Authorization: Bearer <token>") carries a
 // credential after its name.
 func safeRefusal(msg string) string {
-	i := strings.Index(msg, invalidNameRefusal)
+	i, refusal := -1, ""
+	for _, r := range invalidNameRefusals {
+		if i = strings.Index(msg, r); i >= 0 {
+			refusal = r
+			break
+		}
+	}
 	if i < 0 {
 		return msg
 	}
-	head, rest := msg[:i+len(invalidNameRefusal)], msg[i+len(invalidNameRefusal):]
+	head, rest := msg[:i+len(refusal)], msg[i+len(refusal):]
 	q, err := strconv.QuotedPrefix(rest)
 	if err != nil {
 		return head + "(not shown)"
