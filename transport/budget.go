@@ -38,7 +38,9 @@ const EventBudgetExhausted = "securecall.retry.budget_exhausted"
 // a closed client) is given back; one that failed to connect (a dial or
 // DNS failure) or that the server refused (REFUSED_STREAM, a 401) counts.
 // Nor is a call counted whose every attempt was refused so (or stopped by
-// the host's cooldown): the host never saw it, and it earns no retries.
+// the host's cooldown, or, for a retry, by the caller's cancellation
+// during the wait or a GetBody failure): the host never saw it, and it
+// earns no retries.
 // When the budget refuses a retry after a response, that response is
 // returned intact. The budget is on by default; set
 // Disabled to turn it off. Counts are kept in lock-free buckets; under

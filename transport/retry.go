@@ -750,6 +750,9 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 			b, err := src.GetBody()
 			if err != nil {
 				charge.refund()
+				if refusedN == n {
+					uncount() // not sent: the call still never reached the host
+				}
 				// The last attempt's outcome stays in the error: what the
 				// server answered (Status), or how the attempt failed.
 				last := fmt.Errorf("transport: retry: GetBody: %w", err)
@@ -950,6 +953,9 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		l.count(ctx, l.retries, host, RetrySourceKey, string(source))
 		if serr := sleepCtx(ctx, wait); serr != nil {
 			charge.refund()
+			if refusedN == n+1 {
+				uncount() // not sent: the call still never reached the host
+			}
 			return nil, &RetryError{Attempts: n + 1, Reason: StopCanceled, Last: serr}
 		}
 		now = l.clk.Now()
