@@ -415,7 +415,8 @@ func redactRefresh(v string, p *redact.Policy) string {
 // string is text, a quoted string ends at a DQUOTE no backslash escapes,
 // and an unquoted parameter value runs to the next ";" or ",", whitespace
 // included. A bracket or quoted anchor left open redacts the rest of the
-// value as a URL; from where the field stops being a link list (text
+// value as a URL, another quoted value left open is replaced with
+// Redacted; from where the field stops being a link list (text
 // where a link, a ";" or a "," belongs, or a parameter name that is not a
 // token), which a client stops reading at, the rest is replaced with
 // Redacted.
@@ -500,9 +501,14 @@ func writeLinkParam(b *strings.Builder, s string, p *redact.Policy) (string, boo
 		}
 		closed := end < len(s)
 		if !anchor {
-			if closed {
-				end++
+			if !closed {
+				// No link list from the open quote on: what follows,
+				// a link the server meant to send after it included,
+				// is no text a client reads.
+				b.WriteString(redact.Redacted)
+				return "", true
 			}
+			end++
 			b.WriteString(s[:end])
 			return s[end:], true
 		}
