@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -33,6 +34,21 @@ import (
 // counts the streams read, conns the connections dialed.
 type pipeH2 struct {
 	streams, conns atomic.Int32
+
+	mu    sync.Mutex
+	pipes []net.Conn // the client ends of every connection dialed
+}
+
+// closeAll closes every connection dialed, whatever state the HTTP/2
+// transport left it in: the goroutines serving and reading it end, as a
+// synctest bubble needs before it returns. (CloseIdleConnections leaves a
+// connection whose last stream the transport has not yet put away.)
+func (s *pipeH2) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.pipes {
+		c.Close()
+	}
 }
 
 // pipeH2Cert returns the certificate of an httptest TLS server and a pool
@@ -108,6 +124,9 @@ func (s *pipeH2) base(certs []tls.Certificate, roots *x509.CertPool, settings []
 	return &http2.Transport{
 		DialTLSContext: func(ctx context.Context, _, _ string, _ *tls.Config) (net.Conn, error) {
 			cc, sc := net.Pipe()
+			s.mu.Lock()
+			s.pipes = append(s.pipes, cc)
+			s.mu.Unlock()
 			go serve(sc, s.conns.Add(1)-1)
 			tc := tls.Client(cc, &tls.Config{RootCAs: roots, ServerName: "example.com", NextProtos: []string{"h2"}})
 			if err := tc.HandshakeContext(ctx); err != nil {
@@ -159,6 +178,7 @@ func TestH2GracefulGoAwayAfterBaseResendsIsNeverSent(t *testing.T) {
 			}
 			writeStatus(fr, id, "201")
 		})
+		defer s.closeAll()
 		defer base.CloseIdleConnections()
 		var attempts atomic.Int32
 		var firstErr error
