@@ -17,21 +17,35 @@ import (
 
 // captureOTelErrors records what reaches otel.Handle for the test's life.
 func captureOTelErrors(t *testing.T) func() []error {
+	reported, _ := captureOTelErrorsArrived(t)
+	return reported
+}
+
+// captureOTelErrorsArrived is captureOTelErrors, with a channel that
+// receives a value once each error has been recorded: for errors reported
+// from a goroutine the call under test does not wait for (a quota lease
+// reports after it has woken its waiters).
+func captureOTelErrorsArrived(t *testing.T) (reported func() []error, arrived <-chan struct{}) {
 	t.Helper()
 	var mu sync.Mutex
 	var got []error
+	ch := make(chan struct{}, 64)
 	prev := otel.GetErrorHandler()
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		mu.Lock()
 		got = append(got, err)
 		mu.Unlock()
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}))
 	t.Cleanup(func() { otel.SetErrorHandler(prev) })
 	return func() []error {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]error(nil), got...)
-	}
+	}, ch
 }
 
 // checkCollisionError: err names the Prefix option and its value and
@@ -110,7 +124,7 @@ func TestQuotaForeignKeyNamesPrefix(t *testing.T) {
 	for _, foreign := range []string{"string", "list"} {
 		for _, policy := range []Policy{FailClosed, FallBackLocal} {
 			t.Run(foreign+"/"+policy.String(), func(t *testing.T) {
-				reported := captureOTelErrors(t)
+				reported, arrived := captureOTelErrorsArrived(t)
 				srv := redistest.Start(t)
 				c := srv.Client()
 				ctx := context.Background()
@@ -141,13 +155,23 @@ func TestQuotaForeignKeyNamesPrefix(t *testing.T) {
 				if st := q.Stats(); st.RedisCalls != 1 {
 					t.Fatalf("stats %+v: want one lease", st)
 				}
-				got := reported()
 				if policy == FailClosed {
-					if len(got) != 0 {
+					if got := reported(); len(got) != 0 {
 						t.Fatalf("reported to otel.Handle under FailClosed: %v, want nothing (the caller has it)", got)
 					}
 					return
 				}
+				// The lease reports from its own goroutine once it has
+				// woken the callers: TakeQuota may return first. One
+				// lease (RedisCalls above), so at most one report;
+				// wait for it (the minute bounds a hang, it is no
+				// timing assertion).
+				select {
+				case <-arrived:
+				case <-time.After(time.Minute):
+					t.Fatal("reported to otel.Handle: nothing, want the collision once")
+				}
+				got := reported()
 				if len(got) != 1 {
 					t.Fatalf("reported to otel.Handle: %v, want the collision once", got)
 				}
