@@ -537,6 +537,7 @@ func (b *Base) zonedTransport(t *http.Transport, req *http.Request) *http.Transp
 		b.testHookZoned()
 	}
 	var drop []*http.Transport // at most one
+	var old *http.Transport    // retired for an older certificate
 	b.mu.Lock()
 	z, ok := b.zoned[host]
 	// Only a transport for an older generation is replaced: a call that
@@ -548,8 +549,11 @@ func (b *Base) zonedTransport(t *http.Transport, req *http.Request) *http.Transp
 		if ok {
 			// Made for an older certificate: retired as the Base's own
 			// transport is (see maxRetiredTransports), so that
-			// CloseIdleConnections still reaches its calls in flight.
+			// CloseIdleConnections still reaches its calls in flight;
+			// its idle connections, which no call takes again, are
+			// closed below, as syncClientCertificate closes the Base's.
 			b.retired = append(b.retired, z.t)
+			old = z.t
 		}
 		if b.zoned == nil {
 			b.zoned = make(map[string]zonedTransport)
@@ -578,6 +582,9 @@ func (b *Base) zonedTransport(t *http.Transport, req *http.Request) *http.Transp
 		b.zoned[host] = z
 	}
 	b.mu.Unlock()
+	if old != nil {
+		old.CloseIdleConnections() // calls in flight on it finish
+	}
 	for _, d := range drop {
 		d.CloseIdleConnections() // calls in flight on it finish
 		b.open.Delete(d)
