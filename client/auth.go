@@ -108,7 +108,7 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 // store).
 func WithAPIKey(header string, src tokens.Source) Option {
 	return optionFunc(func(c *config) {
-		if isNil(src) {
+		if configerr.IsNil(src) {
 			c.fail("WithAPIKey", "nil tokens.Source")
 			return
 		}
@@ -153,7 +153,7 @@ func WithAPIKey(header string, src tokens.Source) Option {
 // cached as WithAPIKey's is.
 func WithAPIKeyInQuery(param string, src tokens.Source) Option {
 	return optionFunc(func(c *config) {
-		if isNil(src) {
+		if configerr.IsNil(src) {
 			c.fail("WithAPIKeyInQuery", "nil tokens.Source")
 			return
 		}

@@ -1,8 +1,6 @@
 package client
 
 import (
-	"reflect"
-
 	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/transport"
 )
@@ -88,7 +86,7 @@ func WithFleet(f Fleet) Option {
 // interface value, holds a nil pointer (or the like), which requireValue
 // lets through.
 func (c *config) failTypedNil(option string, v any) bool {
-	if !isNil(v) {
+	if !configerr.IsNil(v) {
 		return false
 	}
 	c.fail(option, "nil %T", v)
@@ -107,7 +105,7 @@ func (r *resilience) sharedStores(rc *transport.ResilienceConfig) error {
 	}
 	if s.fleet != nil {
 		cool, br, q := s.fleet.CooldownStore(), s.fleet.BreakerStore(), s.fleet.SharedQuota()
-		if isNil(cool) && isNil(br) && isNil(q) {
+		if configerr.IsNil(cool) && configerr.IsNil(br) && configerr.IsNil(q) {
 			return &ConfigError{Option: "WithFleet", Reason: "the fleet shares no store (CooldownStore, BreakerStore and SharedQuota are all nil)"}
 		}
 		// A store the WithResilience config names is as explicit as one
@@ -115,19 +113,19 @@ func (r *resilience) sharedStores(rc *transport.ResilienceConfig) error {
 		// store the fleet returns that was not made by its constructor
 		// is refused here, naming WithFleet, not left to the layer, whose
 		// error would name a field the caller never set.
-		if !s.cooldownsSet && !isNil(cool) && rc.Retry.Cooldowns == nil {
+		if !s.cooldownsSet && !configerr.IsNil(cool) && rc.Retry.Cooldowns == nil {
 			if err := fleetStoreErr("CooldownStore", cool); err != nil {
 				return err
 			}
 			rc.Retry.Cooldowns = cool
 		}
-		if s.breakers == nil && !isNil(br) && !rc.DisableBreaker && rc.Breaker.Store == nil {
+		if s.breakers == nil && !configerr.IsNil(br) && !rc.DisableBreaker && rc.Breaker.Store == nil {
 			if err := fleetStoreErr("BreakerStore", br); err != nil {
 				return err
 			}
 			rc.Breaker.Store = br
 		}
-		if s.quota == nil && !isNil(q) && !rc.DisableThrottle && rc.Throttle.Quota == nil {
+		if s.quota == nil && !configerr.IsNil(q) && !rc.DisableThrottle && rc.Throttle.Quota == nil {
 			if err := fleetStoreErr("SharedQuota", q); err != nil {
 				return err
 			}
@@ -167,18 +165,4 @@ func (r *resilience) throttleOff() string {
 		return "WithoutThrottle"
 	}
 	return "WithResilience (DisableThrottle)"
-}
-
-// isNil reports whether v, an interface value, is nil or holds a nil
-// pointer, map, func or the like (a typed nil, which an option given an
-// interface value refuses like a nil one).
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Slice, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
 }

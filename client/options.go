@@ -91,7 +91,7 @@ type config struct {
 // it would panic or block at call time); otherwise apply stores it.
 func requireValue[T any](option string, v T, apply func(*config, T)) Option {
 	return optionFunc(func(c *config) {
-		if isNil(v) {
+		if configerr.IsNil(v) {
 			what := reflect.TypeFor[T]().String()
 			if any(v) != nil {
 				what = fmt.Sprintf("%T", v)

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/signer"
 )
 
@@ -25,7 +26,7 @@ func WithSigner(s *signer.Signer) Option {
 // cannot be combined.
 func WithHMACSigning(keys signer.KeySource) Option {
 	return optionFunc(func(c *config) {
-		if isNil(keys) {
+		if configerr.IsNil(keys) {
 			c.fail("WithHMACSigning", "nil signer.KeySource")
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/internal/stackhook"
 	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
@@ -330,7 +331,7 @@ func wrapEgress(c *Client, cfg *config, policy *transport.EgressPolicy, next htt
 		if err != nil {
 			return nil, &ConfigError{Option: "WithCallLayer", Err: err}
 		}
-		if isNil(wrapped) { // a typed nil too: it would panic on the first call
+		if configerr.IsNil(wrapped) { // a typed nil too: it would panic on the first call
 			return nil, &ConfigError{Option: "WithCallLayer", Reason: "wrap returned a nil RoundTripper"}
 		}
 		rt = wrapped

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"reflect"
 	"strings"
 	"time"
 
@@ -189,7 +188,7 @@ func NewNonceStore(c redis.UniversalClient, opts NonceOptions) (*NonceStore, err
 	if opts.Policy == FallBackLocal {
 		s.local = opts.Local
 		if s.local != nil {
-			if v := reflect.ValueOf(s.local); v.Kind() == reflect.Pointer && v.IsNil() {
+			if configerr.IsNil(s.local) {
 				// A *signer.MemoryNonceStore never assigned: an interface
 				// holding a nil pointer is not nil.
 				return nil, configError("Local", fmt.Sprintf("a nil %T (leave Local nil for a MemoryNonceStore of the store's own)", s.local))

@@ -187,7 +187,7 @@ func New(opts Options) (*Signer, error) {
 	if opts.Keys == nil {
 		return nil, &ConfigError{Option: "Options.Keys", Reason: "a KeySource is required"}
 	}
-	if nilPointer(opts.Keys) {
+	if configerr.IsNil(opts.Keys) {
 		// A *KeySet (or a KeySource of the caller's) never assigned: an
 		// interface holding a nil pointer is not nil, and every Sign
 		// would panic.

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math"
 	"net/http"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -210,14 +209,14 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	if opts.Keys == nil {
 		return nil, &ConfigError{Option: "VerifierOptions.Keys", Reason: "a KeyLookup is required"}
 	}
-	if nilPointer(opts.Keys) {
+	if configerr.IsNil(opts.Keys) {
 		return nil, &ConfigError{Option: "VerifierOptions.Keys", Reason: fmt.Sprintf("a nil %T", opts.Keys)}
 	}
 	if err := configerr.Unconstructed("VerifierOptions.Keys", opts.Keys); err != nil {
 		return nil, err
 	}
 	if opts.Nonces != nil {
-		if nilPointer(opts.Nonces) {
+		if configerr.IsNil(opts.Nonces) {
 			return nil, &ConfigError{Option: "VerifierOptions.Nonces", Reason: fmt.Sprintf("a nil %T (leave Nonces nil for a MemoryNonceStore of the Verifier's own)", opts.Nonces)}
 		}
 		if err := configerr.Unconstructed("VerifierOptions.Nonces", opts.Nonces); err != nil {
@@ -325,18 +324,6 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	}
 	v.acceptSig = [2]string{v.acceptSignature(false), v.acceptSignature(true)}
 	return v, nil
-}
-
-// nilPointer reports whether v, an interface value that is not nil, holds
-// a nil pointer (or map, func, slice, channel): a *KeySet or
-// *MemoryNonceStore variable never assigned, say, which would panic on
-// its first call.
-func nilPointer(v any) bool {
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Slice, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
 }
 
 // acceptSignature returns the Accept-Signature field value (RFC 9421
