@@ -649,13 +649,15 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		h.budget.call(callAt)
 		counted = true
 	}
-	uncount := func() {
-		if counted {
+	refusedN := 0 // attempts refused before sending
+	// uncount takes the call out of the budget's count when none of the
+	// attempts made so far reached the host.
+	uncount := func(attempts int) {
+		if counted && refusedN == attempts {
 			h.budget.uncall(callAt)
 			counted = false
 		}
 	}
-	refusedN := 0 // attempts refused before sending
 	replayable := idempotentMethod(req.Method) || hasIdempotencyKey(req.Header)
 	if !replayable && l.cfg.IdempotencyKeys {
 		// The caller's own key in the configured header is the call's key:
@@ -724,9 +726,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 			if n == 0 {
 				closeBody(req)
 			}
-			if refusedN == n {
-				uncount() // the host's cooldown: nothing of the call was sent
-			}
+			uncount(n) // the host's cooldown: nothing of the call was sent
 			charge.refund()
 			if pendingCheck != nil {
 				switch e := err.(type) {
@@ -750,9 +750,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 			b, err := src.GetBody()
 			if err != nil {
 				charge.refund()
-				if refusedN == n {
-					uncount() // not sent: the call still never reached the host
-				}
+				uncount(n) // not sent: the call still never reached the host
 				// The last attempt's outcome stays in the error: what the
 				// server answered (Status), or how the attempt failed.
 				last := fmt.Errorf("transport: retry: GetBody: %w", err)
@@ -790,10 +788,8 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if err != nil && h.budget != nil && refusedBeforeSending(invalidForHTTP2(r, err)) && !replayedAttempt(r) {
 			charge.refund()
-			if refusedN == n {
-				uncount() // no attempt of the call has reached the host
-			}
 			refusedN++
+			uncount(n + 1) // none of the call's attempts has reached the host
 		}
 		charge.set = false
 
@@ -912,9 +908,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 				h.budget.call(at)
 			}
 			if !h.budget.tryRetry(at) {
-				if refusedN == n+1 {
-					uncount() // not sent: the call still never reached the host
-				}
+				uncount(n + 1) // not sent: the call still never reached the host
 				addHostEvent(ctx, EventBudgetExhausted, host, RetryAttemptKey.Int(n+1))
 				return l.giveUp(ctx, host, n+1, StopBudget, resp, err, checkErr)
 			}
@@ -953,9 +947,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		l.count(ctx, l.retries, host, RetrySourceKey, string(source))
 		if serr := sleepCtx(ctx, wait); serr != nil {
 			charge.refund()
-			if refusedN == n+1 {
-				uncount() // not sent: the call still never reached the host
-			}
+			uncount(n + 1) // not sent: the call still never reached the host
 			return nil, &RetryError{Attempts: n + 1, Reason: StopCanceled, Last: serr}
 		}
 		now = l.clk.Now()
