@@ -202,8 +202,15 @@
 //     digits or more with a fraction of its own ("9007199254740991.5")
 //     breaks type integer although the float64 it rounds to is one. A
 //     parameter or form field of type integer so written is refused by
-//     openapi3filter; other numbers with a fraction are compared as
-//     float64s, as before.
+//     openapi3filter. Under type number, such a number
+//     ("9007199254740992.5", "0.30000000000000001"), which its float64
+//     does not hold, is held to them exactly in the same places, a bound
+//     or enum member with a fraction being the decimal the description
+//     writes (a maximum of 9007199254740992 refuses 9007199254740992.5, a
+//     maximum of 0.3 refuses 0.30000000000000001, and one of Config.Spec
+//     written 9007199254740992.5 is that number); a number of fewer
+//     significant digits, which a float64 tells from every other such
+//     number, is compared as a float64, as before.
 //     A form body (application/x-www-form-urlencoded, and
 //     multipart/form-data, a field in more than one part) with a declared
 //     field sent twice (but an exploded array) or named in another case

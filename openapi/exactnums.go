@@ -32,11 +32,21 @@ type exactSchema struct {
 // empty.
 type exactNumbers map[*openapi3.Schema]*exactSchema
 
-// exactInt returns the integer text s writes when a float64 does not hold
-// it exactly, else nil: decimal digits with an optional sign (longInt),
-// or an integer written with a zero fraction or an exponent
-// ("9007199254740993.0", "9.007199254740993e15"; longNumber).
+// exactInt returns the number s writes when a float64 does not hold it
+// exactly, else nil: an integer written as decimal digits with an
+// optional sign (longInt), with a zero fraction or an exponent
+// ("9007199254740993.0", "9.007199254740993e15"; longNumber), or a
+// number with a fraction of its own and 16 significant digits or more
+// ("9007199254740992.5"; longFraction) that is not the decimal its
+// float64 reads as (divisor).
 func exactInt(s string) *big.Rat {
+	if r := longFraction(s); r != nil {
+		f, err := strconv.ParseFloat(s, 64)
+		if d := divisor(f); err == nil && d != nil && d.Cmp(r) == 0 {
+			return nil
+		}
+		return r
+	}
 	s, _ = longNumber(s)
 	if s == "" || len(s) > maxExactDigits+1 {
 		return nil
@@ -53,10 +63,11 @@ func exactInt(s string) *big.Rat {
 }
 
 // longNumberText reports whether s writes an integer of 16 digits or more
-// in any form (longNumber).
+// in any form, or a number with a fraction of its own and 16 significant
+// digits or more (longNumber), which a float64 may not hold.
 func longNumberText(s string) bool {
-	text, _ := longNumber(s)
-	return text != ""
+	text, fractional := longNumber(s)
+	return text != "" || fractional
 }
 
 // exactNumbersOf returns the exact integers of doc, loaded from spec with

@@ -26,8 +26,9 @@ import (
 // hold an integer written as one (decimal digits, no fraction or
 // exponent), and one written with a zero fraction or an exponent
 // (longNumber: in a JSON body, or a value of type number elsewhere, as a
-// value of type integer so written is refused by openapi3filter), to
-// those keywords exactly, after openapi3filter.
+// value of type integer so written is refused by openapi3filter), and a
+// number of 16 significant digits or more with a fraction of its own
+// (longFraction), to those keywords exactly, after openapi3filter.
 // Below 16 digits a float64 holds the integer exactly and they are
 // skipped. The
 // bounds themselves are kin-openapi's float64s but for an integer of
@@ -120,6 +121,46 @@ func longNumber(s string) (text string, fractional bool) {
 		return "", false
 	}
 	return sign + digits[:min(point, len(digits))] + strings.Repeat("0", max(point-len(digits), 0)), false
+}
+
+// longFraction returns the number s writes exactly when it has a
+// fraction of its own and 16 significant digits or more (longNumber's
+// fractional: "9007199254740992.5", "0.30000000000000001"), whose float64
+// is another number; nil otherwise, and for one whose point is more than
+// maxExactDigits+1 digits from its first significant digit (no bound of
+// a description is that small). The value is built from its significant
+// digits, so that zeros around them cost no parsing.
+func longFraction(s string) *big.Rat {
+	if _, fractional := longNumber(s); !fractional {
+		return nil
+	}
+	neg := false
+	if s[0] == '-' || s[0] == '+' {
+		neg, s = s[0] == '-', s[1:]
+	}
+	mant, exp := s, 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		e, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+		if err != nil {
+			return nil
+		}
+		mant, exp = s[:i], e
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	point := len(digits) - len(frac) + exp
+	sig := strings.TrimRight(digits, "0")
+	if point < -(maxExactDigits+1) || len(sig) > maxExactDigits {
+		return nil
+	}
+	r, ok := new(big.Rat).SetString(sig + "e" + strconv.Itoa(point-len(sig)))
+	if !ok {
+		return nil
+	}
+	if neg {
+		r.Neg(r)
+	}
+	return r
 }
 
 // maxIntDepth bounds the nesting of allOf, anyOf and oneOf followed, and
@@ -218,8 +259,9 @@ func hugeFailure(s *openapi3.Schema, neg bool) string {
 	return ""
 }
 
-// numberFailure returns the keyword of s the integer v breaks, or "". e
-// (nil: none) holds the integers s writes that no float64 holds
+// numberFailure returns the keyword of s the number v (an integer, or a
+// number with a fraction of its own: longFraction) breaks, or "". e
+// (nil: none) holds the numbers s writes that no float64 holds
 // (exactNumbersOf), which are used instead of kin-openapi's float64s.
 func numberFailure(s *openapi3.Schema, v *big.Rat, e *exactSchema) string {
 	if s.Type != nil && !s.Type.Permits(openapi3.TypeInteger) && !s.Type.Permits(openapi3.TypeNumber) {
@@ -228,19 +270,15 @@ func numberFailure(s *openapi3.Schema, v *big.Rat, e *exactSchema) string {
 	if e == nil {
 		e = &exactSchema{}
 	}
-	bound := func(f float64) *big.Rat {
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil
-		}
-		return new(big.Rat).SetFloat64(f)
-	}
-	// exact returns the exact integer x when the description wrote one,
-	// else the float64 f.
+	// exact returns the exact number x when the description wrote one
+	// no float64 holds, else the float64 f: the decimal the description
+	// writes for one with a fraction (divisor: 0.3, not the float64
+	// 0.29999999999999998889..., which "0.29999999999999999" is above).
 	exact := func(x *big.Rat, f float64) *big.Rat {
 		if x != nil {
 			return x
 		}
-		return bound(f)
+		return divisor(f)
 	}
 	if eb := s.ExclusiveMin; eb.IsSet() {
 		var b *big.Rat
@@ -401,6 +439,11 @@ func (w *intWalk) visit(s *openapi3.Schema, v any, at []string, depth int) *intF
 			// openapi3filter took the float64 it rounds to for an
 			// integer.
 			return &intFailure{at: at, keyword: "type"}
+		} else if r := longFraction(string(v)); r != nil {
+			// openapi3filter compared the float64 it rounds to.
+			if k := numberFailure(s, r, w.exact[s]); k != "" {
+				return &intFailure{at: at, keyword: k}
+			}
 		}
 	case map[string]any:
 		for name, mv := range v {
@@ -645,10 +688,10 @@ func sameNumber(e any, v *big.Rat) bool {
 	var r *big.Rat
 	switch e := e.(type) {
 	case float64:
-		if math.IsNaN(e) || math.IsInf(e, 0) {
+		// The decimal the description writes (divisor).
+		if r = divisor(e); r == nil {
 			return false
 		}
-		r = new(big.Rat).SetFloat64(e)
 	case int:
 		r = new(big.Rat).SetInt64(int64(e))
 	case int64:
