@@ -100,7 +100,14 @@
 //     layer: each property is a cookie of its own, its value as sent;
 //     every cookie but another cookie parameter is one of its properties,
 //     but one that another such object declares (or, allowing other
-//     properties, may take) and it does not.
+//     properties, may take) and it does not. The layer reads the Cookie
+//     header itself for its checks of cookies (an object's properties,
+//     a name in another case or twice, a PHP name): a cookie whose name
+//     is no token ("ad min") or whose value has a byte RFC 6265 does not
+//     allow ('"', '\', a control or non-ASCII byte), which net/http's
+//     Request.Cookies leaves out (as it does every cookie of a header
+//     with more than 3000) and PHP, Express and Rack read, counts as any
+//     other.
 //     A parameter sent more than once although its style serializes it
 //     once ("?limit=5&limit=99999", a scalar header on two field lines,
 //     two cookies of one name) is a violation, whatever each value is:

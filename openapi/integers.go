@@ -549,7 +549,7 @@ func paramIntegers(in *openapi3filter.RequestValidationInput, ps []*openapi3.Par
 			raws = headerValues(in.Request.Header, p.Name)
 		case openapi3.ParameterInCookie:
 			if slices.ContainsFunc(in.Request.Header.Values("Cookie"), hasLongDigits) {
-				for _, c := range in.Request.CookiesNamed(p.Name) {
+				for _, c := range requestCookies(in.Request.Header, p.Name) {
 					raws = append(raws, c.Value)
 				}
 			}

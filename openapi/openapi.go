@@ -2088,7 +2088,7 @@ func repeatedParams(in *openapi3filter.RequestValidationInput, ps []*openapi3.Pa
 				repeated = len(in.Request.Header.Values(p.Name)) > 1
 			}
 		case openapi3.ParameterInCookie:
-			repeated = len(in.Request.CookiesNamed(p.Name)) > 1
+			repeated = len(requestCookies(in.Request.Header, p.Name)) > 1
 		}
 		if repeated {
 			errs = append(errs, &openapi3filter.RequestError{Input: in, Parameter: p, Reason: reasonRepeated})
@@ -2653,7 +2653,7 @@ func cookieNameCase(in *openapi3filter.RequestValidationInput, ps []*openapi3.Pa
 	}
 	var errs []error
 	seen := make(map[*openapi3.Parameter]bool)
-	for _, c := range in.Request.Cookies() {
+	for _, c := range requestCookies(in.Request.Header, "") {
 		if slices.ContainsFunc(names, func(n name) bool { return n.s == c.Name }) {
 			continue
 		}
@@ -2862,7 +2862,7 @@ func phpNames(in *openapi3filter.RequestValidationInput, ps []*openapi3.Paramete
 		}
 	}
 	if len(cookie) > 0 {
-		for _, c := range in.Request.Cookies() {
+		for _, c := range requestCookies(in.Request.Header, "") {
 			if !slices.ContainsFunc(cookie, func(n name) bool { return n.s == c.Name }) {
 				check(c.Name, cookie)
 			}
@@ -2994,7 +2994,7 @@ func validateObjectParam(ctx context.Context, in *openapi3filter.RequestValidati
 		// An exploded form object: each property is a cookie of its own,
 		// its value as it is (openapi3filter decodes no cookie value).
 		for _, c := range cookieProperties(in, p) {
-			if len(in.Request.CookiesNamed(c.Name)) > 1 {
+			if len(requestCookies(in.Request.Header, c.Name)) > 1 {
 				return fail(reasonRepeated)
 			}
 			pairs = append(pairs, [2]string{c.Name, c.Value})
@@ -3151,7 +3151,7 @@ func objectUndeclared(in *openapi3filter.RequestValidationInput, ps []*openapi3.
 					}
 					break
 				}
-				for _, c := range in.Request.CookiesNamed(p.Name) {
+				for _, c := range requestCookies(in.Request.Header, p.Name) {
 					vs = append(vs, c.Value)
 				}
 			}
@@ -3190,11 +3190,40 @@ func objectUndeclared(in *openapi3filter.RequestValidationInput, ps []*openapi3.
 func cookieProperties(in *openapi3filter.RequestValidationInput, p *openapi3.Parameter) []*http.Cookie {
 	ps := routeParams(in.Route)
 	var cs []*http.Cookie
-	for _, c := range in.Request.Cookies() {
+	for _, c := range requestCookies(in.Request.Header, "") {
 		if !slices.ContainsFunc(ps, func(q *openapi3.Parameter) bool {
 			return q != p && q.In == openapi3.ParameterInCookie && (q.Name == c.Name || !declaresProperty(p, c.Name) && cookieObjectTakes(q, c.Name))
 		}) {
 			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+// requestCookies returns the cookies of h's Cookie fields named name
+// ("": all) as an upstream's lenient parser reads them (PHP, Express's
+// cookie, Rack): each ";"-separated pair with a name, its value without
+// the double quotes around it. Request.Cookies, and openapi3filter with
+// it, leave out a pair whose name is no token ("ad min", "role[x]") or
+// whose value has a byte RFC 6265 does not allow (a '"', a '\', a
+// control or non-ASCII byte), and every pair of a header with more than
+// 3000 (GODEBUG httpcookiemaxnum), all of which such an upstream reads:
+// the layer's own checks of cookies take them from here.
+func requestCookies(h http.Header, name string) []*http.Cookie {
+	var cs []*http.Cookie
+	for _, line := range h["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			k, v, _ := strings.Cut(part, "=")
+			k = strings.Trim(k, " \t\r\n")
+			if k == "" || name != "" && k != name {
+				continue
+			}
+			v = strings.Trim(v, " \t\r\n")
+			quoted := len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"'
+			if quoted {
+				v = v[1 : len(v)-1]
+			}
+			cs = append(cs, &http.Cookie{Name: k, Value: v, Quoted: quoted})
 		}
 	}
 	return cs
