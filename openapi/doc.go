@@ -107,7 +107,8 @@
 //     allow ('"', '\', a control or non-ASCII byte), which net/http's
 //     Request.Cookies leaves out (as it does every cookie of a header
 //     with more than 3000) and PHP, Express and Rack read, counts as any
-//     other.
+//     other. A cookie parameter sent so, which openapi3filter reads with
+//     Request.Cookie and would take for absent, is a violation.
 //     A parameter sent more than once although its style serializes it
 //     once ("?limit=5&limit=99999", a scalar header on two field lines,
 //     two cookies of one name) is a violation, whatever each value is:

@@ -1844,6 +1844,12 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		}
 		me = append(me, err)
 	}
+	for _, err := range unreadableCookies(in, rps) {
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
+	}
 	for _, err := range repeatedParams(in, rps) {
 		if !in.Options.MultiError {
 			return err
@@ -3227,6 +3233,38 @@ func requestCookies(h http.Header, name string) []*http.Cookie {
 		}
 	}
 	return cs
+}
+
+// reasonUnreadableCookie is the reason of a cookie parameter net/http
+// cannot read (unreadableCookies).
+const reasonUnreadableCookie = "a value net/http cannot read (a byte RFC 6265 does not allow in a cookie, or more than 3000 cookies), which the validator would not see"
+
+// unreadableCookies returns a violation for each cookie parameter of ps
+// (but an exploded form cookie object, whose cookies the layer reads
+// itself: requestCookies) the request of in sends in a form
+// Request.Cookie, with which openapi3filter reads it, leaves out: a value
+// with a byte RFC 6265 does not allow, or any cookie of a header with
+// more than 3000 (GODEBUG httpcookiemaxnum). openapi3filter would take it for absent, and pass an
+// optional one whatever its value, which PHP, Express and Rack read.
+func unreadableCookies(in *openapi3filter.RequestValidationInput, ps []*openapi3.Parameter) []error {
+	if len(in.Request.Header["Cookie"]) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, p := range ps {
+		if p.In != openapi3.ParameterInCookie {
+			continue
+		}
+		if p.Content == nil && p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is(openapi3.TypeObject) {
+			if sm, err := p.SerializationMethod(); err == nil && sm.Style == "form" && sm.Explode {
+				continue
+			}
+		}
+		if cs := requestCookies(in.Request.Header, p.Name); len(cs) > 0 && len(in.Request.CookiesNamed(p.Name)) < len(cs) {
+			errs = append(errs, &openapi3filter.RequestError{Input: in, Parameter: p, Reason: reasonUnreadableCookie})
+		}
+	}
+	return errs
 }
 
 // declaresProperty reports whether the schema of the object parameter p
