@@ -238,7 +238,10 @@
 //     Place it above the response limits layer (transport.NewLimits), so it
 //     reads the body behind the size limit, never an unbounded one. It
 //     reads (and buffers, up to Config.MaxBodyBytes) only a body it
-//     validates: one whose status and media type have a schema. Any other
+//     validates: one whose status and media type have a schema. One over
+//     MaxBodyBytes cannot be validated and is a violation (but for a
+//     binary download, see Config.MaxBodyBytes): Enforce does not return
+//     it unchecked. Any other
 //     response (a text/event-stream or a long poll described without a
 //     schema, a HEAD, bodies excluded with Options.ExcludeResponseBody) is
 //     returned as soon as its headers are validated, its body unread (a

@@ -42,7 +42,7 @@ const EventSchemaViolation = "securecall.schema.violation"
 // EventSchemaSkipped is the span event added when a body was not
 // validated: in both modes, a request or response body over MaxBodyBytes
 // (reason "body over MaxBodyBytes"; its parameters, headers, status and
-// Content-Type still were; a request's is a violation too, see
+// Content-Type still were; either is a violation too, see
 // Config.MaxBodyBytes); in ReportOnly mode, a response whose body
 // failed while the layer read it, or a request whose body copy from
 // GetBody could not be had or read. Its attributes are
@@ -146,11 +146,16 @@ type Config struct {
 	// schema, or with a string schema with no maxLength, pattern, enum,
 	// const or composition (a binary upload). A larger form body
 	// (urlencoded, multipart) always is a violation. Raise MaxBodyBytes for
-	// an API with large uploads of other kinds. A larger response body is passed through
-	// unvalidated (its status and headers still are, and its
-	// Content-Type). Both add the EventSchemaSkipped span event. Zero
-	// means DefaultMaxBodyBytes. Bound the response size itself with
-	// transport.NewLimits below this layer.
+	// an API with large uploads of other kinds. A larger response body is
+	// not validated either (its status and headers still are, and its
+	// Content-Type), and is a violation with the same reason: Enforce
+	// fails the call with a *ViolationError, closing the body, so that
+	// an upstream padding a response past the limit does not put any body
+	// past the contract; ReportOnly returns it, body intact. One with
+	// nothing to check (a string schema that constrains nothing: a binary
+	// download) is returned in both modes. Both add the EventSchemaSkipped
+	// span event. Zero means DefaultMaxBodyBytes. Bound the response size
+	// itself with transport.NewLimits below this layer.
 	MaxBodyBytes int64
 	// OnViolation, when set, is called for every violation, in both
 	// modes, on the goroutine of the call. nil: none.
@@ -1051,7 +1056,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 				// A body the layer cannot validate is not sent as if it
 				// had been: in Enforce mode padding a body past the
 				// limit would put any body past the contract.
-				v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: l.reasonTooLargeRequest()}
+				v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: l.reasonTooLargeBody()}
 				if rerr := l.report(ctx, v); rerr != nil {
 					closeBody(send.Body)
 					return nil, rerr
@@ -1084,6 +1089,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		Options:                l.opts,
 	}
 	verr := validateResponse(ctx, rin)
+	tooLarge := false
 	switch {
 	case body.err != nil:
 		// The body failed while read for validation: resp.Body replays
@@ -1101,8 +1107,12 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("openapi: reading response body: %w", body.err)
 	case body.big && errors.Is(verr, errTooLarge):
 		// Over MaxBodyBytes: not validated. Status, headers and
-		// Content-Type were, before openapi3filter read the body.
+		// Content-Type were, before openapi3filter read the body. A
+		// body the layer would check is a violation: in Enforce mode
+		// padding a response past the limit would put any body past
+		// the contract.
 		verr = nil
+		tooLarge = responseBodyConstrained(route.Operation, resp)
 		transport.AddEvent(ctx, EventSchemaSkipped,
 			attribute.String("securecall.schema.direction", "response"),
 			attribute.String("url.template", name),
@@ -1113,8 +1123,12 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if verr == nil {
 		verr = responseHeaderIntegers(route.Operation, resp, l.exact)
 	}
-	if verr != nil {
-		v := &Violation{Direction: "response", Method: req.Method, Route: name, StatusCode: resp.StatusCode, Reason: reasonOf(verr, l.opaque)}
+	if verr != nil || tooLarge {
+		reason := l.reasonTooLargeBody()
+		if verr != nil {
+			reason = reasonOf(verr, l.opaque)
+		}
+		v := &Violation{Direction: "response", Method: req.Method, Route: name, StatusCode: resp.StatusCode, Reason: reason}
 		if rerr := l.report(ctx, v); rerr != nil {
 			_ = resp.Body.Close()
 			return nil, rerr
@@ -1336,16 +1350,44 @@ func bodyConstrained(op *openapi3.Operation, ct string) bool {
 	if m == nil || m.Schema == nil || m.Schema.Value == nil {
 		return false
 	}
-	s := m.Schema.Value
-	free := s.Type != nil && len(s.Type.Slice()) == 1 && s.Type.Is(openapi3.TypeString) &&
-		s.MaxLength == nil && s.Pattern == "" && len(s.Enum) == 0 && s.Const == nil &&
-		len(s.AllOf) == 0 && len(s.AnyOf) == 0 && len(s.OneOf) == 0 && s.Not == nil
-	return !free
+	return !freeString(m.Schema.Value)
 }
 
-// reasonTooLargeRequest is the reason of the violation a request body over
-// MaxBodyBytes is: it is not validated, so Enforce does not send it.
-func (l *layer) reasonTooLargeRequest() string {
+// freeString reports whether s is a string schema with no maxLength,
+// pattern, enum, const or composition (a binary upload or download,
+// which openapi3filter checks no further).
+func freeString(s *openapi3.Schema) bool {
+	return s.Type != nil && len(s.Type.Slice()) == 1 && s.Type.Is(openapi3.TypeString) &&
+		s.MaxLength == nil && s.Pattern == "" && len(s.Enum) == 0 && s.Const == nil &&
+		len(s.AllOf) == 0 && len(s.AnyOf) == 0 && len(s.OneOf) == 0 && s.Not == nil
+}
+
+// responseBodyConstrained reports whether the body of resp, a response of
+// op over MaxBodyBytes, has something the layer would check: its media
+// type's schema, but for a string schema that constrains nothing (a
+// binary download: freeString).
+func responseBodyConstrained(op *openapi3.Operation, resp *http.Response) bool {
+	if op == nil || op.Responses == nil {
+		return false
+	}
+	ref := op.Responses.Status(resp.StatusCode)
+	if ref == nil {
+		ref = op.Responses.Default()
+	}
+	if ref == nil || ref.Value == nil {
+		return false
+	}
+	m := ref.Value.Content.Get(resp.Header.Get("Content-Type"))
+	if m == nil || m.Schema == nil || m.Schema.Value == nil {
+		return false
+	}
+	return !freeString(m.Schema.Value)
+}
+
+// reasonTooLargeBody is the reason of the violation a request or
+// response body over MaxBodyBytes is: it is not validated, so Enforce
+// does not send the request, nor return the response.
+func (l *layer) reasonTooLargeBody() string {
 	return "body over MaxBodyBytes (" + strconv.FormatInt(l.max, 10) + " bytes) cannot be validated"
 }
 

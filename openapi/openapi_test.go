@@ -266,12 +266,14 @@ func TestBodyWithoutGetBody(t *testing.T) {
 	}
 }
 
-// TestLargeBodiesPassUnvalidated: bodies over MaxBodyBytes are streamed
-// through intact; only parameters and status are validated.
+// TestLargeBodiesPassUnvalidated: in ReportOnly mode, bodies over
+// MaxBodyBytes are streamed through intact; only parameters and status
+// are validated (Enforce refuses one it would check:
+// TestResponseBodyOverMaxBodyBytesFailsEnforce).
 func TestLargeBodiesPassUnvalidated(t *testing.T) {
 	big := `{"id":1,"name":"` + strings.Repeat("n", 4096) + `"}`
 	next := transporttest.NewResponder(transporttest.Respond(200, big, "Content-Type", "application/json"))
-	rt := newLayer(t, next, openapi.Config{MaxBodyBytes: 1024})
+	rt := newLayer(t, next, openapi.Config{Mode: openapi.ReportOnly, MaxBodyBytes: 1024})
 	req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/v1/pets/1", nil)
 	resp, err := rt.RoundTrip(req)
 	if err != nil {

@@ -162,20 +162,27 @@ func (b *countingBody) Close() error { b.closed.Store(true); return nil }
 // TestValidatedBodyBoundedAndRestored: a body the layer validates is read
 // at most MaxBodyBytes+1 bytes before the response is returned, and the
 // caller reads exactly the upstream's bytes: a body of MaxBodyBytes is
-// validated (and a violation found), one of MaxBodyBytes+1 passes
-// unvalidated, and both read back byte for byte.
+// validated (and a violation found), one of MaxBodyBytes+1 is a violation
+// in Enforce mode (it cannot be validated) and passes unvalidated in
+// ReportOnly, and both read back byte for byte.
 func TestValidatedBodyBoundedAndRestored(t *testing.T) {
 	const max = 64
 	for _, tc := range []struct {
-		body      string
-		violation bool
+		body       string
+		violation  bool
+		reportOnly bool
 	}{
-		{`{"a":1}` + strings.Repeat(" ", max-7), false},
-		{`[1]` + strings.Repeat(" ", max-3), true},
-		{`[1]` + strings.Repeat(" ", max-2), false}, // too large to validate
+		{`{"a":1}` + strings.Repeat(" ", max-7), false, false},
+		{`[1]` + strings.Repeat(" ", max-3), true, false},
+		{`[1]` + strings.Repeat(" ", max-2), true, false}, // too large to validate
+		{`[1]` + strings.Repeat(" ", max-2), false, true}, // the same, ReportOnly
 	} {
 		next := transporttest.NewResponder(transporttest.Respond(200, tc.body, "Content-Type", "application/json"))
-		rt := newLayer(t, next, openapi.Config{Spec: []byte(streamSpec), MaxBodyBytes: max})
+		cfg := openapi.Config{Spec: []byte(streamSpec), MaxBodyBytes: max}
+		if tc.reportOnly {
+			cfg.Mode = openapi.ReportOnly
+		}
+		rt := newLayer(t, next, cfg)
 		req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/doc", nil)
 		resp, err := rt.RoundTrip(req)
 		if tc.violation {
@@ -206,7 +213,7 @@ func TestValidatedBodyBoundedAndRestored(t *testing.T) {
 		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: endless, ContentLength: -1, Request: req}, nil
 	})
-	rt := newLayer(t, next, openapi.Config{Spec: []byte(streamSpec), MaxBodyBytes: max})
+	rt := newLayer(t, next, openapi.Config{Spec: []byte(streamSpec), Mode: openapi.ReportOnly, MaxBodyBytes: max})
 	req, _ := http.NewRequest(http.MethodGet, "https://api.example.test/doc", nil)
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
