@@ -193,9 +193,7 @@
 //     given as Config.Doc keeps its float64s, of which kin-openapi keeps
 //     no text, so there a maximum written 9007199254740993 refuses
 //     9007199254740993: give the description as Config.Spec to have its
-//     bounds as written; and a value openapi3filter itself refuses by the
-//     float64s, 9007199254740992 for an exclusiveMaximum of
-//     9007199254740993, stays refused); a multipleOf with a fraction
+//     bounds as written); a multipleOf with a fraction
 //     is the decimal written ("0.01", of which 12345678901234567 is a
 //     multiple). An
 //     integer of more than 400 significant digits, beyond every float64,
@@ -218,7 +216,17 @@
 //     maximum of 0.3 refuses 0.30000000000000001, and one of Config.Spec
 //     written 9007199254740992.5 is that number); a number of fewer
 //     significant digits, which a float64 tells from every other such
-//     number, is compared as a float64, as before.
+//     number, is compared as a float64, as before. Where openapi3filter
+//     refuses a request or response body, or a scalar parameter, only for
+//     such keywords on values of 16 significant digits or more that meet
+//     them exactly (9007199254740992 for an exclusiveMaximum of
+//     9007199254740993, which it compares as the float64s
+//     9007199254740992 and 9007199254740992; with an OpenAPI 3.1
+//     description, 9007199254740992.5 for a maximum written so), the exact
+//     answer stands and the call goes on; another failure of the same
+//     call still is a violation. A failure inside anyOf, oneOf or not,
+//     of an array or object parameter's item or of a response header is
+//     openapi3filter's, as before.
 //     A form body (application/x-www-form-urlencoded, and
 //     multipart/form-data, a field in more than one part) with a declared
 //     field sent twice (but an exploded array) or named in another case

@@ -1089,6 +1089,11 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		Options:                l.opts,
 	}
 	verr := validateResponse(ctx, rin)
+	if verr != nil && body.buf != nil {
+		// openapi3filter compares numbers as float64s: the exact
+		// answer stands where it refused only such (exactoverride.go).
+		verr = exactResponse(ctx, rin, body.buf, verr, l.exact)
+	}
 	tooLarge := false
 	switch {
 	case body.err != nil:
@@ -1945,7 +1950,13 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 	}
 	kin := *in
 	kin.Route = &r
-	if err := openapi3filter.ValidateRequest(ctx, &kin); err != nil {
+	kinErr := openapi3filter.ValidateRequest(ctx, &kin)
+	if kinErr != nil {
+		// openapi3filter compares numbers as float64s: the exact
+		// answer stands where it refused only such (exactoverride.go).
+		kinErr = exactRequest(ctx, &kin, kinErr, ex)
+	}
+	if err := kinErr; err != nil {
 		if !in.Options.MultiError {
 			return err
 		}

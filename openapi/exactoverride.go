@@ -1,0 +1,299 @@
+package openapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+)
+
+// openapi3filter compares a number with its bounds as float64s, so it
+// also refuses a value the bound takes exactly: 9007199254740992 for an
+// exclusiveMaximum of 9007199254740993 (both the float64
+// 9007199254740992), 9007199254740991.5 for one of 9007199254740992 (the
+// value rounds to the bound); and the JSON Schema 2020-12 validator of an
+// OpenAPI 3.1 description, which compares the value exactly, compares it
+// with kin-openapi's float64 of a bound no float64 holds
+// (9007199254740992.5 refused by a maximum of 9007199254740992.5). Where
+// every failure openapi3filter finds is such a keyword on a value of 16
+// significant digits or more (longNumberText) that meets every numeric
+// keyword of its schema exactly (numberFailure), the exact answer stands
+// (exactRequest, exactResponse). This runs only on openapi3filter's
+// error path, for a request or response body, and for a scalar query,
+// header, path or cookie parameter; a failure inside anyOf, oneOf or not,
+// which openapi3filter reports as that keyword's, or of an array or
+// object parameter's item, or of a response header, stands.
+
+// floatKeywords are the keywords openapi3filter compares as float64s.
+var floatKeywords = map[string]bool{
+	"minimum": true, "maximum": true, "exclusiveMinimum": true, "exclusiveMaximum": true, "multipleOf": true,
+}
+
+// schemaLeaves returns the innermost schema errors of err: those whose
+// Origin holds no other.
+func schemaLeaves(err error, depth int) []*openapi3.SchemaError {
+	if depth > maxIntDepth {
+		return nil
+	}
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		var out []*openapi3.SchemaError
+		for _, e := range me {
+			out = append(out, schemaLeaves(e, depth+1)...)
+		}
+		return out
+	}
+	var se *openapi3.SchemaError
+	if !errors.As(err, &se) {
+		return []*openapi3.SchemaError{nil} // not a schema error: stands
+	}
+	if se.Origin != nil {
+		var sub *openapi3.SchemaError
+		if errors.As(se.Origin, &me) || errors.As(se.Origin, &sub) {
+			return schemaLeaves(se.Origin, depth+1)
+		}
+	}
+	return []*openapi3.SchemaError{se}
+}
+
+// exactOnly reports whether every failure of err (a schema error, or a
+// MultiError of them) is a float keyword (floatKeywords) on a value of 16
+// significant digits or more that meets every numeric keyword of its
+// schema exactly. text returns the value's text at a JSON pointer.
+func exactOnly(err error, text func(at []string) (string, bool), ex exactNumbers) bool {
+	leaves := schemaLeaves(err, 0)
+	if len(leaves) == 0 {
+		return false
+	}
+	for _, se := range leaves {
+		if se == nil || se.Schema == nil || !floatKeywords[se.SchemaField] {
+			return false
+		}
+		t, ok := text(se.JSONPointer())
+		if !ok {
+			return false
+		}
+		v := exactValue(t)
+		if v == nil || !v.IsInt() && se.Schema.Type.Permits(openapi3.TypeInteger) && !se.Schema.Type.Permits(openapi3.TypeNumber) ||
+			numberFailure(se.Schema, v, ex[se.Schema]) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// exactValue returns the number t writes exactly when it has 16
+// significant digits or more (longNumberText), else nil.
+func exactValue(t string) *big.Rat {
+	if r := longFraction(t); r != nil {
+		return r
+	}
+	text, _ := longNumber(t)
+	if text == "" || len(strings.TrimLeft(text, "+-0")) > maxExactDigits {
+		return nil
+	}
+	r, ok := new(big.Rat).SetString(strings.TrimPrefix(text, "+"))
+	if !ok {
+		return nil
+	}
+	return r
+}
+
+// jsonText returns a lookup of the number texts of the JSON value buf
+// (nil when it is not JSON) by JSON pointer tokens (unescaped).
+func jsonText(buf []byte) func(at []string) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(buf))
+	dec.UseNumber()
+	var root any
+	if dec.Decode(&root) != nil {
+		return func([]string) (string, bool) { return "", false }
+	}
+	return func(at []string) (string, bool) {
+		v := root
+		for _, tok := range at {
+			switch x := v.(type) {
+			case map[string]any:
+				var ok bool
+				if v, ok = x[tok]; !ok {
+					return "", false
+				}
+			case []any:
+				i, err := strconv.Atoi(tok)
+				if err != nil || i < 0 || i >= len(x) {
+					return "", false
+				}
+				v = x[i]
+			default:
+				return "", false
+			}
+		}
+		n, ok := v.(json.Number)
+		return string(n), ok
+	}
+}
+
+// scalarParamText returns the value of the scalar parameter p of type
+// integer or number as the request of in sends it once, for exactOnly.
+func scalarParamText(in *openapi3filter.RequestValidationInput, p *openapi3.Parameter) func(at []string) (string, bool) {
+	none := func([]string) (string, bool) { return "", false }
+	if p == nil || p.Content != nil || p.Schema == nil || p.Schema.Value == nil ||
+		!p.Schema.Value.Type.Is(openapi3.TypeInteger) && !p.Schema.Value.Type.Is(openapi3.TypeNumber) {
+		return none
+	}
+	var vs []string
+	switch p.In {
+	case openapi3.ParameterInQuery:
+		vs = in.GetQueryParams()[p.Name]
+	case openapi3.ParameterInHeader:
+		vs = headerValues(in.Request.Header, p.Name)
+	case openapi3.ParameterInPath:
+		if v, ok := in.PathParams[p.Name]; ok {
+			vs = []string{v}
+		}
+	case openapi3.ParameterInCookie:
+		for _, c := range requestCookies(in.Request.Header, p.Name) {
+			vs = append(vs, c.Value)
+		}
+	}
+	if len(vs) != 1 {
+		return none
+	}
+	v := strings.TrimSpace(vs[0])
+	return func(at []string) (string, bool) { return v, len(at) == 0 }
+}
+
+// exactRequest returns err, openapi3filter's verdict on the request of in
+// (validated with in.Options), without the failures exactOnly finds the
+// value meets exactly: nil when there is no other. When in.Options asks
+// for the first failure only, and that one is such, the request is
+// validated again for all of them.
+func exactRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, err error, ex exactNumbers) error {
+	var body func(at []string) (string, bool)
+	bodyText := func(at []string) (string, bool) {
+		if body == nil {
+			body = func([]string) (string, bool) { return "", false }
+			if in.Request.GetBody != nil {
+				if rc, gerr := in.Request.GetBody(); gerr == nil {
+					buf, rerr := io.ReadAll(rc)
+					rc.Close()
+					if rerr == nil {
+						body = jsonText(buf)
+					}
+				}
+			}
+		}
+		return body(at)
+	}
+	exact := func(e error) bool {
+		var re *openapi3filter.RequestError
+		if !errors.As(e, &re) || re.Err == nil {
+			return false
+		}
+		switch {
+		case re.RequestBody != nil:
+			return exactOnly(re.Err, bodyText, ex)
+		case re.Parameter != nil:
+			return exactOnly(re.Err, scalarParamText(in, re.Parameter), ex)
+		}
+		return false
+	}
+	multi := in.Options != nil && in.Options.MultiError
+	if !multi {
+		if !exact(err) {
+			return err
+		}
+		// The first failure only: are there others?
+		opts := openapi3filter.Options{}
+		if in.Options != nil {
+			opts = *in.Options
+		}
+		opts.MultiError = true
+		again := *in
+		again.Options = &opts
+		r := *in.Request
+		if r.GetBody != nil {
+			if r.Body, err = r.GetBody(); err != nil {
+				return err
+			}
+		}
+		again.Request = &r
+		if err = openapi3filter.ValidateRequest(ctx, &again); err == nil {
+			return nil
+		}
+	}
+	all, ok := err.(openapi3.MultiError)
+	if !ok {
+		all = openapi3.MultiError{err}
+	}
+	var kept openapi3.MultiError
+	for _, e := range all {
+		if !exact(e) {
+			if !multi {
+				return e
+			}
+			kept = append(kept, e)
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return kept
+}
+
+// exactResponse is exactRequest for openapi3filter's verdict err on the
+// response of in, whose body (as validated, decoded) is buf: a failure
+// of the body may be taken back, one of a header stands.
+func exactResponse(ctx context.Context, in *openapi3filter.ResponseValidationInput, buf []byte, err error, ex exactNumbers) error {
+	var body func(at []string) (string, bool)
+	exact := func(e error) bool {
+		var re *openapi3filter.ResponseError
+		if !errors.As(e, &re) || re.Err == nil || !strings.HasPrefix(re.Reason, "response body doesn't match schema") {
+			return false
+		}
+		if body == nil {
+			body = jsonText(buf)
+		}
+		return exactOnly(re.Err, body, ex)
+	}
+	multi := in.Options != nil && in.Options.MultiError
+	if !multi {
+		if !exact(err) {
+			return err
+		}
+		opts := openapi3filter.Options{}
+		if in.Options != nil {
+			opts = *in.Options
+		}
+		opts.MultiError = true
+		again := *in
+		again.Options = &opts
+		again.Body = io.NopCloser(bytes.NewReader(buf))
+		if err = validateResponse(ctx, &again); err == nil {
+			return nil
+		}
+	}
+	all, ok := err.(openapi3.MultiError)
+	if !ok {
+		all = openapi3.MultiError{err}
+	}
+	var kept openapi3.MultiError
+	for _, e := range all {
+		if !exact(e) {
+			if !multi {
+				return e
+			}
+			kept = append(kept, e)
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return kept
+}
