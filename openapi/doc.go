@@ -108,7 +108,13 @@
 //     Request.Cookies leaves out (as it does every cookie of a header
 //     with more than 3000) and PHP, Express and Rack read, counts as any
 //     other. A cookie parameter sent so, which openapi3filter reads with
-//     Request.Cookie and would take for absent, is a violation.
+//     Request.Cookie and would take for absent, is a violation. A cookie
+//     parameter described by content (a JSON object in a cookie), which
+//     openapi3filter cannot read (it refused every request without it,
+//     an optional one's too), is validated by the layer: its value,
+//     percent-decoded when percent-encoded (encodeURIComponent, as
+//     Express and PHP read it), against its media type's schema; absent,
+//     it is a violation only when required, and sent twice always.
 //     A parameter sent more than once although its style serializes it
 //     once ("?limit=5&limit=99999", a scalar header on two field lines,
 //     two cookies of one name) is a violation, whatever each value is:

@@ -1968,7 +1968,9 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 	}
 	for _, p := range own {
 		var err error
-		if p.Schema.Value.Type.Is(openapi3.TypeObject) {
+		if p.Content != nil {
+			err = validateCookieContent(ctx, in, p)
+		} else if p.Schema.Value.Type.Is(openapi3.TypeObject) {
 			err = validateObjectParam(ctx, in, p, params, ex)
 		} else {
 			err = validateArrayParam(ctx, in, p, params)
@@ -2010,10 +2012,17 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 
 // splitArrayParams returns the array and object parameters of route that
 // validateRequest validates itself (an operation's parameter overrides its
-// path item's), an exploded form cookie object among them.
+// path item's), an exploded form cookie object and a cookie parameter
+// described by content among them.
 func splitArrayParams(route *routers.Route, opts *openapi3filter.Options) []*openapi3.Parameter {
 	var own []*openapi3.Parameter
 	for _, p := range routeParams(route) {
+		if p.Content != nil && p.In == openapi3.ParameterInCookie {
+			// openapi3filter refuses every request without it, and
+			// cannot read a JSON object in it (validateCookieContent).
+			own = append(own, p)
+			continue
+		}
 		if p.Content != nil || p.Schema == nil || p.Schema.Value == nil ||
 			!p.Schema.Value.Type.Is(openapi3.TypeArray) && !p.Schema.Value.Type.Is(openapi3.TypeObject) {
 			continue
@@ -3007,6 +3016,48 @@ func validateArrayParam(ctx context.Context, in *openapi3filter.RequestValidatio
 	return err
 }
 
+// validateCookieContent validates the cookie parameter p described by
+// content, which openapi3filter cannot: it reads it with Request.Cookie
+// and keeps http.ErrNoCookie as its error when the cookie is absent,
+// refusing every request without it (an optional one's included), and
+// Request.Cookie leaves out a JSON object sent as it is ('"' is no
+// cookie-octet). The layer reads the cookie itself (requestCookies): its
+// value, percent-decoded when it is percent-encoded (as a browser's
+// encodeURIComponent writes it and Express and PHP read it), is decoded
+// by the media type and validated by openapi3filter; sent twice, it is a
+// violation; absent, only when required.
+func validateCookieContent(ctx context.Context, in *openapi3filter.RequestValidationInput, p *openapi3.Parameter) error {
+	cs := requestCookies(in.Request.Header, p.Name)
+	switch {
+	case len(cs) == 0:
+		if p.Required {
+			return &openapi3filter.RequestError{Input: in, Parameter: p, Reason: openapi3filter.ErrInvalidRequired.Error(), Err: openapi3filter.ErrInvalidRequired}
+		}
+		return nil
+	case len(cs) > 1:
+		return &openapi3filter.RequestError{Input: in, Parameter: p, Reason: reasonRepeated}
+	}
+	v := cs[0].Value
+	if strings.Contains(v, "%") {
+		d, err := url.PathUnescape(v)
+		if err != nil {
+			return &openapi3filter.RequestError{Input: in, Parameter: p, Reason: "an invalid percent-encoding"}
+		}
+		v = d
+	}
+	// Validated as a query content parameter of the value.
+	q := *p
+	q.In = openapi3.ParameterInQuery
+	vin := *in
+	vin.QueryParams = url.Values{p.Name: {v}}
+	err := openapi3filter.ValidateParameter(ctx, &vin, &q)
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		re.Input, re.Parameter = in, p
+	}
+	return err
+}
+
 // validateObjectParam splits the object parameter p on its style's
 // delimiters, decodes each name and value, takes each value as its
 // property's schema type and validates the object with openapi3filter.
@@ -3293,12 +3344,13 @@ func requestCookies(h http.Header, name string) []*http.Cookie {
 const reasonUnreadableCookie = "a value net/http cannot read (a byte RFC 6265 does not allow in a cookie, or more than 3000 cookies), which the validator would not see"
 
 // unreadableCookies returns a violation for each cookie parameter of ps
-// (but an exploded form cookie object, whose cookies the layer reads
-// itself: requestCookies) the request of in sends in a form
-// Request.Cookie, with which openapi3filter reads it, leaves out: a value
-// with a byte RFC 6265 does not allow, or any cookie of a header with
-// more than 3000 (GODEBUG httpcookiemaxnum). openapi3filter would take it for absent, and pass an
-// optional one whatever its value, which PHP, Express and Rack read.
+// (but an exploded form cookie object and one described by content,
+// which the layer reads itself: requestCookies, validateCookieContent)
+// the request of in sends in a form Request.Cookie, with which
+// openapi3filter reads it, leaves out: a value with a byte RFC 6265 does
+// not allow, or any cookie of a header with more than 3000 (GODEBUG
+// httpcookiemaxnum). openapi3filter would take it for absent, and pass
+// an optional one whatever its value, which PHP, Express and Rack read.
 func unreadableCookies(in *openapi3filter.RequestValidationInput, ps []*openapi3.Parameter) []error {
 	if len(in.Request.Header["Cookie"]) == 0 {
 		return nil
@@ -3308,7 +3360,10 @@ func unreadableCookies(in *openapi3filter.RequestValidationInput, ps []*openapi3
 		if p.In != openapi3.ParameterInCookie {
 			continue
 		}
-		if p.Content == nil && p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is(openapi3.TypeObject) {
+		if p.Content != nil {
+			continue // validateCookieContent reads it
+		}
+		if p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is(openapi3.TypeObject) {
 			if sm, err := p.SerializationMethod(); err == nil && sm.Style == "form" && sm.Explode {
 				continue
 			}
