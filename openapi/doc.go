@@ -30,7 +30,11 @@
 //     once), and cut at a ";" (Tomcat takes "..;" for ".."): so
 //     "/x%2F..%2Fpets/0" is refused too. Likewise a path that matches no
 //     operation as written but does once read that way ("/pets%2F0") is a
-//     violation, AllowUnknownRoutes or not, and so is one that does
+//     violation, AllowUnknownRoutes or not, as is one that matches an
+//     operation as written and another once read that way
+//     ("/files/a%2Fsecret" for "/files/{name}" and
+//     "/files/{name}/secret": the call would be validated against the
+//     one the upstream may not serve), and so is one that does
 //     once what follows a ";" in a segment is removed ("/pets;x=1/0"):
 //     Tomcat, Jetty and Spring remove such path parameters before they
 //     route, or once read ignoring case ("/V1/PETS/0" with

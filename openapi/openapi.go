@@ -1533,6 +1533,11 @@ var errDotSegment = &routers.RouteError{Reason: "no matching operation was found
 // violation even with AllowUnknownRoutes.
 var errEncodedPath = &routers.RouteError{Reason: "no matching operation was found: the path matches one once its escapes are decoded"}
 
+// errEncodedOther: a path that matches an operation as written and
+// another once its escapes are decoded ("/files/a%2Fsecret": findRoute)
+// is a violation, AllowUnknownRoutes or not.
+var errEncodedOther = &routers.RouteError{Reason: "the path matches another operation once its escapes are decoded"}
+
 // errMethodCase: a method that matches no operation as written but does
 // in upper case ("get") is a violation even with AllowUnknownRoutes.
 var errMethodCase = &routers.RouteError{Reason: "no matching operation was found: the method matches one in upper case"}
@@ -1545,7 +1550,7 @@ var errFormatSuffix = &routers.RouteError{Reason: "no matching operation was fou
 // refusedUnknown reports whether err, of findRoute, is a violation even
 // with AllowUnknownRoutes.
 func refusedUnknown(err error) bool {
-	return errors.Is(err, errDotSegment) || errors.Is(err, errEncodedPath) || errors.Is(err, errMethodCase) || errors.Is(err, errFormatSuffix)
+	return errors.Is(err, errDotSegment) || errors.Is(err, errEncodedPath) || errors.Is(err, errEncodedOther) || errors.Is(err, errMethodCase) || errors.Is(err, errFormatSuffix)
 }
 
 // findRoute finds the operation req matches. A path with a "." or ".."
@@ -1574,7 +1579,10 @@ func refusedUnknown(err error) bool {
 // ALLOW_ENCODED_SLASH and many proxies serve it), or once what follows a
 // ";" in each segment is removed ("/pets;x=1/0", as Tomcat, Jetty and
 // Spring route it), is errEncodedPath: which of the two the upstream
-// serves is its own. Likewise one that does without its last segment's
+// serves is its own; so is one that matches an operation as written and
+// another once so read ("/files/a%2Fsecret" for "/files/{name}" and
+// "/files/{name}/secret"), errEncodedOther. Likewise one that does
+// without its last segment's
 // format suffix ("/pets.json", as Rails routes it) is errFormatSuffix, and
 // a method that does in upper case ("get") errMethodCase.
 func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
@@ -1646,6 +1654,20 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	if strings.ContainsAny(p, "%\\") {
+		// "/files/a%2Fsecret" matches "/files/{name}" as written, but an
+		// upstream that decodes "%2F" (or "%5C", or twice) before it
+		// routes serves it as "/files/a/secret": when that reading
+		// matches another operation, which of the two the upstream
+		// serves is its own, and the call was validated against one.
+		if view := pathView(p); strings.Count(view, "/") != strings.Count(p, "/") {
+			r := *req
+			r.Method = route.Method
+			if other, _, e := l.findNormalized(&r, (&url.URL{Path: view}).EscapedPath()); e == nil && other.Operation != route.Operation {
+				return nil, nil, errEncodedOther
+			}
+		}
 	}
 	// The router gives path parameters as they are in the escaped path;
 	// the upstream decodes them, and their schema constrains the decoded
