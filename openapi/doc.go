@@ -237,6 +237,17 @@
 //     call still is a violation. A failure inside anyOf, oneOf or not,
 //     of an array or object parameter's item or of a response header is
 //     openapi3filter's, as before.
+//     A discriminator of oneOf or anyOf selects the branch a payload is
+//     held to by its implicit values as well (OpenAPI's "implicit
+//     mapping": the component name of a branch "#/components/schemas/Dog"
+//     that no mapping entry names is "Dog"), as generated models
+//     (Jackson's @JsonSubTypes) deserialize it: openapi3filter reads a
+//     mapping only, so without one {"kind":"Dog",...} was held to every
+//     branch and passed as a Cat allowing other members, its Dog
+//     constraints unchecked, and a valid payload matching both branches
+//     broke oneOf. A value naming no branch is a violation. This holds for
+//     a description given as Config.Spec; Config.Doc, which the layer
+//     does not modify, keeps openapi3filter's reading.
 //     A form body (application/x-www-form-urlencoded, and
 //     multipart/form-data, a field in more than one part) with a declared
 //     field sent twice (but an exploded array) or named in another case

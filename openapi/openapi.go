@@ -101,7 +101,8 @@ type Config struct {
 	// is 2^63. New cannot tell such a bound from one written as its
 	// float64 (every float64 past 2^53 is an integer) and does not
 	// refuse it; give the description as Spec, whose integers are read
-	// from its text, to have them as written.
+	// from its text, to have them as written. Likewise a discriminator's
+	// implicit mapping (see the package doc) is read for Spec only.
 	Doc *openapi3.T
 	// Servers replaces the description's servers: the base URLs the
 	// client's requests go to ("https://api.example.com/v1"). A request is
@@ -239,6 +240,7 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 		if loader.IncludeOrigin {
 			exact = exactNumbersOf(d, cfg.Spec)
 		}
+		implicitMappings(d)
 	}
 	if len(cfg.Servers) > 0 {
 		d := *doc
@@ -314,6 +316,51 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 		opaque: doc.IsOpenAPI31OrLater(),
 		exact:  exact,
 	}, nil
+}
+
+// implicitMappings gives each discriminator of doc (loaded from Spec,
+// the layer's own) with oneOf or anyOf an entry for each branch
+// "#/components/schemas/Name" that no entry of its mapping names: Name,
+// the branch's implicit value (OpenAPI 3.0.3 and 3.1, "implicit
+// mapping"). openapi3filter reads none: without a mapping it held a
+// payload to every branch, so {"kind":"Dog",...} passed as a Cat that
+// allows other members (and reached an upstream that deserializes it as
+// a Dog, its constraints unchecked), and a valid one matching both
+// branches broke oneOf; with a mapping it refused a branch's implicit
+// value. It now holds a payload to the branch its value names, and
+// refuses one naming none.
+func implicitMappings(doc *openapi3.T) {
+	const prefix = "#/components/schemas/"
+	_ = doc.WalkSchemas(func(_ string, sr *openapi3.SchemaRef) error {
+		s := sr.Value
+		if s == nil || s.Discriminator == nil || s.Discriminator.PropertyName == "" {
+			return nil
+		}
+		for _, branches := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf} {
+			for _, b := range branches {
+				name, ok := strings.CutPrefix(b.Ref, prefix)
+				if !ok || name == "" || strings.Contains(name, "/") {
+					continue
+				}
+				if _, taken := s.Discriminator.Mapping[name]; taken {
+					continue
+				}
+				mapped := false
+				for _, m := range s.Discriminator.Mapping {
+					mapped = mapped || m.Ref == b.Ref || m.Ref == name
+				}
+				if mapped {
+					// Its value is the mapping's.
+					continue
+				}
+				if s.Discriminator.Mapping == nil {
+					s.Discriminator.Mapping = make(map[string]openapi3.MappingRef)
+				}
+				s.Discriminator.Mapping[name] = openapi3.MappingRef{Ref: b.Ref}
+			}
+		}
+		return nil
+	})
 }
 
 // responseKeysValid returns a *transport.ConfigError naming Spec for a key
