@@ -219,9 +219,11 @@ func exactRequest(ctx context.Context, in *openapi3filter.RequestValidationInput
 		again.Options = &opts
 		r := *in.Request
 		if r.GetBody != nil {
-			if r.Body, err = r.GetBody(); err != nil {
+			b, gerr := r.GetBody()
+			if gerr != nil {
 				return err
 			}
+			r.Body = b
 		}
 		again.Request = &r
 		if err = openapi3filter.ValidateRequest(ctx, &again); err == nil {
