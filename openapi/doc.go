@@ -251,7 +251,12 @@
 //     A form body (application/x-www-form-urlencoded, and
 //     multipart/form-data, a field in more than one part) with a declared
 //     field sent twice (but an exploded array) or named in another case
-//     is a violation, as a query parameter would be.
+//     is a violation, as a query parameter would be, and so is a
+//     urlencoded body with a field its schema does not declare when it
+//     allows no other property (additionalProperties false):
+//     openapi3filter decodes the declared fields only, an upstream
+//     binding the form to its model (Spring's @ModelAttribute, ASP.NET
+//     Core's [FromForm], Rails) takes the other.
 //     A request body sent with two Content-Type field lines is a
 //     violation: the validator parses it by the first, an upstream may by
 //     the last. A request body the caller compressed (Content-Encoding

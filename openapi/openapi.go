@@ -2401,7 +2401,9 @@ func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m
 // formFields is formBodyFields' and multipartFields' check of the fields
 // vs of a form body (m its media type's description; multi: a
 // multipart/form-data body, whose array fields are repeated parts
-// whatever their encoding says).
+// whatever their encoding says). A field the schema does not declare
+// when it allows no other property (additionalProperties false, no
+// patternProperties) is a violation.
 func formFields(in *openapi3filter.RequestValidationInput, vs url.Values, m *openapi3.MediaType, multi bool, ex exactNumbers) error {
 	// The fields are the properties of the schema and of those it
 	// composes (allOf, anyOf, oneOf), which the validator decodes too.
@@ -2413,6 +2415,12 @@ func formFields(in *openapi3filter.RequestValidationInput, vs url.Values, m *ope
 	}
 	fail := func(reason string) error {
 		return &openapi3filter.RequestError{Input: in, RequestBody: in.Route.Operation.RequestBody.Value, Reason: reason}
+	}
+	closed := false
+	if m.Schema != nil && m.Schema.Value != nil {
+		sc := m.Schema.Value
+		ap := sc.AdditionalProperties
+		closed = ap.Has != nil && !*ap.Has && ap.Schema == nil && len(sc.PatternProperties) == 0
 	}
 	for _, k := range slices.Sorted(maps.Keys(vs)) {
 		ps, declared := props[k]
@@ -2436,6 +2444,12 @@ func formFields(in *openapi3filter.RequestValidationInput, vs url.Values, m *ope
 			if enc := m.Encoding[name]; phpMangled(k, name, enc != nil && enc.Style == "deepObject") {
 				return fail("field " + strconv.Quote(name) + " " + reasonPHPName)
 			}
+		}
+		if closed {
+			// openapi3filter decodes the declared fields only: an
+			// upstream binding the form to its model takes this one
+			// (mass assignment).
+			return fail("a field the schema does not declare (additionalProperties is false)")
 		}
 	}
 	if f := formIntegers(vs, props, m.Schema, ex); f != nil {
