@@ -272,6 +272,9 @@ func WithErrorHandler(f func(error)) CacheOption {
 //     its 401s are returned as is. A token published by a refresh that
 //     replaced none (an expiry refresh), or one rejected after a longer
 //     life, resets the count. A first rejection is always honoured at once.
+//     Both the hold and "soon" are measured on both clocks, as a backoff
+//     step is: a hold is over when either says so, and a token that lived
+//     through a suspend longer than the window was not rejected soon.
 //   - Close cancels the running refresh (its token request and the
 //     goroutines serving it end at once instead of at the refresh timeout;
 //     a source that ignores its context is left to return), and no refresh
@@ -317,11 +320,14 @@ type Cache struct {
 
 	// rejectStreak counts the tokens that replaced a rejected one and were
 	// rejected in turn soon after (a resource server that rejects every
-	// token); until holdUntil (mono()) such a token is kept, not dropped.
-	// A token published by a refresh that replaced none resets the count.
-	// (Both guarded by mu.)
-	rejectStreak int
-	holdUntil    time.Duration
+	// token); until holdUntil (mono()) and holdUntilWall (the wall clock,
+	// Unix ns) both say the hold is over, such a token is kept, not
+	// dropped: a suspend the monotonic clock does not count ends it, as
+	// it ends a backoff step. A token published by a refresh that
+	// replaced none resets the count. (All guarded by mu.)
+	rejectStreak  int
+	holdUntil     time.Duration
+	holdUntilWall int64
 
 	// sameStreak counts the refreshes in a row that handed back the
 	// cached token itself (same value, same expiry): each delays the next
@@ -361,9 +367,11 @@ type entry struct {
 	wallExpireAt  int64
 
 	// afterReject: the token replaced one that Invalidate dropped;
-	// publishedAt is when (mono()). Set before the entry is published.
-	afterReject bool
-	publishedAt time.Duration
+	// publishedAt is when (mono()), publishedWall the same instant on the
+	// wall clock (Unix ns). Set before the entry is published.
+	afterReject   bool
+	publishedAt   time.Duration
+	publishedWall int64
 }
 
 // fresh reports whether e may be served at the clock reading (m, w).
@@ -521,17 +529,21 @@ func (c *Cache) Invalidate(t Token) bool {
 		// before the step is over would get t again.
 		return false
 	}
-	if e.afterReject && now-e.publishedAt < 2*c.cfg.maxBackoff {
+	soon := 2 * c.cfg.maxBackoff
+	if e.afterReject && now-e.publishedAt < soon && wall-e.publishedWall < int64(soon) {
 		// t replaced a rejected token and is rejected in turn, soon
-		// after: the server may reject every token (a wrong audience, a
-		// hostile host in scope). Dropping it at once on each 401 would
-		// cost a token request per call: t is kept for a backoff step,
-		// doubling with each such rejection.
-		if c.rejectStreak > 0 && now < c.holdUntil {
+		// after (on both clocks: a token that lived through a suspend
+		// was not rejected soon): the server may reject every token (a
+		// wrong audience, a hostile host in scope). Dropping it at once
+		// on each 401 would cost a token request per call: t is kept
+		// for a backoff step, doubling with each such rejection, until
+		// either clock says the step is over.
+		if c.rejectStreak > 0 && now < c.holdUntil && wall < c.holdUntilWall {
 			return false
 		}
 		c.rejectStreak++
-		c.holdUntil = now + c.backoff(c.rejectStreak)
+		step := c.backoff(c.rejectStreak)
+		c.holdUntil, c.holdUntilWall = now+step, addWall(wall, step)
 	} else {
 		c.rejectStreak = 0 // t was accepted for a while, or is the first one rejected
 	}
@@ -722,7 +734,8 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 			c.sameStreak = 0
 		}
 		if !handedBack {
-			e.afterReject, e.publishedAt = !c.rejected.IsZero(), mono()
+			e.afterReject = !c.rejected.IsZero()
+			e.publishedAt, e.publishedWall = c.clock()
 			if !e.afterReject {
 				c.rejectStreak = 0
 			}
