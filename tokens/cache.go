@@ -439,6 +439,11 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 			// token, and the grant is lost (invalid_grant).
 			return nil, configErr("WithPersistence", "key %q holds the Refresher's refresh token in the same store; persist the access token under another key", cfg.storeKey)
 		}
+		if ss, ok := src.(storeSource); ok && ss.key == cfg.storeKey && mayShareStore(cfg.store, ss.s) {
+			// The token's JSON would overwrite the secret the source
+			// reads, and the next read would send the JSON.
+			return nil, configErr("WithPersistence", "key %q holds the secret StoreSource reads in the same store; persist the token under another key", cfg.storeKey)
+		}
 	}
 	// A century is as good as no cap ("max" given as the largest
 	// Duration), and keeps the backoff arithmetic (mono()+step, twice the
@@ -621,7 +626,13 @@ func (c *Cache) startLocked(ctx context.Context, now time.Duration, wall int64) 
 	f := &flight{done: make(chan struct{})}
 	c.fl = f
 	c.flying.Store(true)
-	sctx, stop := context.WithCancelCause(context.WithoutCancel(ctx))
+	rctx := context.WithoutCancel(ctx)
+	if c.cfg.store != nil {
+		// A secret read under the persistence key (FromStore) would be
+		// overwritten by the token: the read refuses it.
+		rctx = withWriteTarget(rctx, c.cfg.store, c.cfg.storeKey, "WithPersistence", "the token a Cache persists (WithPersistence)")
+	}
+	sctx, stop := context.WithCancelCause(rctx)
 	f.stop = stop
 	rctx, cancel := context.WithTimeout(sctx, c.cfg.timeout)
 	go c.run(rctx, func() { cancel(); stop(nil) }, f)

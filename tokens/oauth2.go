@@ -762,6 +762,9 @@ func (r *Refresher) Token(ctx context.Context) (Token, error) {
 		deadline = d
 	}
 	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	// A secret read under the refresh token's key (FromStore) would be
+	// overwritten by a rotated refresh token: the read refuses it.
+	rctx = withWriteTarget(rctx, r.store, r.key, "key", "the refresh token a Refresher keeps")
 	type answer struct {
 		tok Token
 		err error

@@ -69,8 +69,56 @@ func StaticSecret(b []byte) SecretFunc {
 
 // FromStore returns a SecretFunc that reads key from s on every call. Wrap a
 // slow store (the OS keyring) in a CachedStore first.
+//
+// The key must not be one that the token request reading the secret
+// writes: a Cache's WithPersistence key or a Refresher's refresh token key
+// in the same store (s itself, or a CachedStore or Chain reaching it, a
+// FileStore over its directory). The access token's JSON, or the rotated
+// refresh token, would overwrite the secret (a client secret, a private
+// key), and the next token request would send it. A SecretFunc cannot be
+// checked in NewCache or NewRefresher: the read fails with a *ConfigError
+// naming WithPersistence (or key, for the Refresher) and the key, before
+// the token request is sent and anything is written.
 func FromStore(s Store, key string) SecretFunc {
-	return func(ctx context.Context) ([]byte, error) { return s.Get(ctx, key) }
+	return func(ctx context.Context) ([]byte, error) {
+		if err := checkWriteTargets(ctx, s, key); err != nil {
+			return nil, err
+		}
+		return s.Get(ctx, key)
+	}
+}
+
+// writeTarget is a context value: a store and key the work running on the
+// context (a Cache's refresh, a Refresher's refresh) writes, so that a
+// secret read under the same key (FromStore) is refused before it would
+// be overwritten. next is the target of an enclosing refresh (a Cache
+// over a Refresher).
+type writeTarget struct {
+	store  Store
+	key    string
+	option string // the option naming the key, for the *ConfigError
+	what   string // what is written there
+	next   *writeTarget
+}
+
+type writeTargetKey struct{}
+
+// withWriteTarget returns ctx carrying (s, key) as a key its refresh
+// writes; option and what name it in the error.
+func withWriteTarget(ctx context.Context, s Store, key, option, what string) context.Context {
+	next, _ := ctx.Value(writeTargetKey{}).(*writeTarget)
+	return context.WithValue(ctx, writeTargetKey{}, &writeTarget{store: s, key: key, option: option, what: what, next: next})
+}
+
+// checkWriteTargets returns a *ConfigError when key in s is one that the
+// refresh running on ctx writes (see FromStore).
+func checkWriteTargets(ctx context.Context, s Store, key string) error {
+	for t, _ := ctx.Value(writeTargetKey{}).(*writeTarget); t != nil; t = t.next {
+		if t.key == key && mayShareStore(s, t.store) {
+			return configErr(t.option, "key %q holds a secret this token request reads (FromStore), and %s under the same key in the same store would overwrite it; keep them under different keys", key, t.what)
+		}
+	}
+	return nil
 }
 
 // StoreSource returns a Source whose token is the secret under key in s,
@@ -86,29 +134,43 @@ func FromStore(s Store, key string) SecretFunc {
 // error naming the key, never the value, matching ErrMalformedToken and
 // ErrNoToken, and reads the store again on the next call. An empty secret
 // is ErrNoToken.
+//
+// A Cache over it must not persist its token (WithPersistence) under the
+// same key in the same store: the token's JSON would overwrite the secret,
+// and the next read would send it. NewCache refuses that with a
+// *ConfigError naming WithPersistence.
 func StoreSource(s Store, key, typ string) Source {
-	return SourceFunc(func(ctx context.Context) (Token, error) {
-		b, err := s.Get(ctx, key)
-		if err != nil {
-			return Token{}, err
-		}
-		defer clear(b)
-		if len(b) == 0 {
-			return Token{}, &StoreError{Backend: "source", Op: "get", Key: key, Err: ErrNoToken}
-		}
-		// net/http refuses a header value with a control character, so
-		// every call would fail with its error, which names neither the
-		// key nor the cause. The value is not quoted: it is the secret.
-		if ascii.HasCTL(string(b)) {
-			return Token{}, &StoreError{Backend: "source", Op: "get", Key: key, Err: noTokenError{ErrMalformedToken},
-				Cause: errors.New("the stored value has a control character (a trailing newline?), which no header carries")}
-		}
-		if strings.EqualFold(typ, "Bearer") && checkAccessToken(string(b)) != nil {
-			return Token{}, &StoreError{Backend: "source", Op: "get", Key: key, Err: noTokenError{ErrMalformedToken},
-				Cause: errors.New("the stored value has a character a bearer header cannot carry (space, comma, quote, backslash, non-ASCII; RFC 6750 §2.1)")}
-		}
-		return NewToken(string(b), typ, time.Time{}), nil
-	})
+	return storeSource{s: s, key: key, typ: typ}
+}
+
+// storeSource is StoreSource's Source.
+type storeSource struct {
+	s        Store
+	key, typ string
+}
+
+// Token reads the secret under the key (see StoreSource).
+func (ss storeSource) Token(ctx context.Context) (Token, error) {
+	b, err := ss.s.Get(ctx, ss.key)
+	if err != nil {
+		return Token{}, err
+	}
+	defer clear(b)
+	if len(b) == 0 {
+		return Token{}, &StoreError{Backend: "source", Op: "get", Key: ss.key, Err: ErrNoToken}
+	}
+	// net/http refuses a header value with a control character, so
+	// every call would fail with its error, which names neither the
+	// key nor the cause. The value is not quoted: it is the secret.
+	if ascii.HasCTL(string(b)) {
+		return Token{}, &StoreError{Backend: "source", Op: "get", Key: ss.key, Err: noTokenError{ErrMalformedToken},
+			Cause: errors.New("the stored value has a control character (a trailing newline?), which no header carries")}
+	}
+	if strings.EqualFold(ss.typ, "Bearer") && checkAccessToken(string(b)) != nil {
+		return Token{}, &StoreError{Backend: "source", Op: "get", Key: ss.key, Err: noTokenError{ErrMalformedToken},
+			Cause: errors.New("the stored value has a character a bearer header cannot carry (space, comma, quote, backslash, non-ASCII; RFC 6750 §2.1)")}
+	}
+	return NewToken(string(b), ss.typ, time.Time{}), nil
 }
 
 // MemoryStore is a Store in process memory, safe for concurrent use (and
