@@ -179,10 +179,14 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // Over a Refresher, key must not be the one the Refresher keeps its
 // refresh token under in the same store (s itself, or a CachedStore or
 // Chain reaching it, a FileStore over its directory by any path to it, a
-// symlink too, a keyring Store of its service): the access token would overwrite the refresh token, and
+// symlink too, a keyring Store of its service; in a FileStore, a key
+// differing from it only in case, which names the same file on macOS and
+// Windows): the access token would overwrite the refresh token, and
 // the Refresher's next refresh would send it and lose the grant. NewCache
-// refuses it with a *ConfigError naming WithPersistence. Default: no
-// persistence.
+// refuses it with a *ConfigError naming WithPersistence, and so a key
+// StoreSource reads (the API key would be overwritten); a FromStore
+// secret read under key fails its token request instead (see FromStore).
+// Default: no persistence.
 func WithPersistence(s Store, key string) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.store, c.storeKey = s, key })
 }
@@ -433,16 +437,16 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 		if err := ValidateKey(cfg.storeKey); err != nil {
 			return nil, &ConfigError{Option: "WithPersistence", Err: err}
 		}
-		if r, ok := src.(*Refresher); ok && r.sem != nil && r.key == cfg.storeKey && mayShareStore(cfg.store, r.store) {
+		if r, ok := src.(*Refresher); ok && r.sem != nil && mayShareKey(cfg.store, cfg.storeKey, r.store, r.key) {
 			// The access token's JSON would overwrite the refresh token:
 			// the Refresher's next read takes it for a rotated refresh
 			// token, and the grant is lost (invalid_grant).
-			return nil, configErr("WithPersistence", "key %q holds the Refresher's refresh token in the same store; persist the access token under another key", cfg.storeKey)
+			return nil, configErr("WithPersistence", "key %q is the Refresher's refresh token key %q in the same store (a FileStore's keys differing only in case name one file on macOS and Windows); persist the access token under another key", cfg.storeKey, r.key)
 		}
-		if ss, ok := src.(storeSource); ok && ss.key == cfg.storeKey && mayShareStore(cfg.store, ss.s) {
+		if ss, ok := src.(storeSource); ok && mayShareKey(cfg.store, cfg.storeKey, ss.s, ss.key) {
 			// The token's JSON would overwrite the secret the source
 			// reads, and the next read would send the JSON.
-			return nil, configErr("WithPersistence", "key %q holds the secret StoreSource reads in the same store; persist the token under another key", cfg.storeKey)
+			return nil, configErr("WithPersistence", "key %q is the key %q StoreSource reads in the same store (a FileStore's keys differing only in case name one file on macOS and Windows); persist the token under another key", cfg.storeKey, ss.key)
 		}
 	}
 	// A century is as good as no cap ("max" given as the largest

@@ -51,6 +51,8 @@ func WithMaxFileSize(n int) FileOption {
 // FileStore is a Store that keeps each secret in its own file, named by its
 // key, in one directory: the layout of Kubernetes secret volumes and of
 // systemd credentials ($CREDENTIALS_DIRECTORY).
+// On a case-insensitive file system (macOS, Windows) keys that differ
+// only in case name one file: use one spelling per secret.
 //
 // It refuses to read a secret (ErrInsecureFile) when the file is not a
 // regular file (a FIFO or device there is refused before it is opened, and

@@ -101,14 +101,24 @@ type noTokenError struct{ err error }
 func (e noTokenError) Error() string   { return e.err.Error() }
 func (e noTokenError) Unwrap() []error { return []error{e.err, ErrNoToken} }
 
-// mayShareStore reports whether a and b may write the same secrets: a
-// store, or a CachedStore or Chain over it, reaches the other's store, a
-// FileStore over the other's directory, or a store naming the other's
-// keyring service (keyring.Store's Service, of the same type).
-func mayShareStore(a, b Store) bool {
+// mayShareKey reports whether key ka of a and key kb of b may name one
+// secret: a and b may write the same secrets (a store, or a CachedStore
+// or Chain over it, reaches the other's store, a FileStore over the
+// other's directory, or a store naming the other's keyring service:
+// keyring.Store's Service, of the same type), and the keys are equal, or,
+// in a FileStore, equal but for case: on a case-insensitive
+// file system (macOS, Windows) they name one file, and a store that works
+// on a case-sensitive one alone is a trap when it moves.
+func mayShareKey(a Store, ka string, b Store, kb string) bool {
+	if ka != kb && !strings.EqualFold(ka, kb) {
+		return false
+	}
 	for _, x := range storeLeaves(a, nil) {
 		for _, y := range storeLeaves(b, nil) {
-			if sameStore(x, y) {
+			if !sameStore(x, y) {
+				continue
+			}
+			if _, file := x.(*FileStore); ka == kb || file {
 				return true
 			}
 		}

@@ -34,7 +34,11 @@ const MaxKeyLen = 128
 // ValidateKey checks that key can name a secret in every backend: 1 to
 // MaxKeyLen characters from [A-Za-z0-9._-], starting with a letter or digit.
 // The same key thus works as a keyring entry, a file name and (upper-cased)
-// an environment variable. Every Store in this module applies it.
+// an environment variable. Every Store in this module applies it. Keys
+// that differ only in case are distinct in a MemoryStore and a keyring
+// on Linux and macOS, but one secret in an EnvStore, and, on a
+// case-insensitive file system (macOS, Windows), in a FileStore: use one
+// spelling per secret.
 func ValidateKey(key string) error {
 	if key == "" || len(key) > MaxKeyLen {
 		return &StoreError{Backend: "key", Op: "check", Key: truncKey(key), Err: ErrInvalidKey}
@@ -114,8 +118,8 @@ func withWriteTarget(ctx context.Context, s Store, key, option, what string) con
 // refresh running on ctx writes (see FromStore).
 func checkWriteTargets(ctx context.Context, s Store, key string) error {
 	for t, _ := ctx.Value(writeTargetKey{}).(*writeTarget); t != nil; t = t.next {
-		if t.key == key && mayShareStore(s, t.store) {
-			return configErr(t.option, "key %q holds a secret this token request reads (FromStore), and %s under the same key in the same store would overwrite it; keep them under different keys", key, t.what)
+		if mayShareKey(s, key, t.store, t.key) {
+			return configErr(t.option, "key %q holds a secret this token request reads (FromStore), and %s under key %q in the same store would overwrite it (a FileStore's keys differing only in case name one file on macOS and Windows); keep them under different keys", key, t.what, t.key)
 		}
 	}
 	return nil
