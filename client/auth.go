@@ -24,7 +24,9 @@ import (
 // own cache). The Cache the client built is closed by Client.Close;
 // a source given here that caches is not (it may serve other clients): its
 // owner closes it. The requests src sends to get its tokens do not go
-// through the client: they are in its inventory, audit log and traces
+// through the client (its egress check, TLS settings and pins do not
+// apply to them: src's HTTP client's do): they are in its inventory,
+// audit log and traces
 // only if src's HTTP client's transport is a transport.NewTokenRequests
 // given them (WithOAuth2ClientCredentials does this itself). Requires
 // WithOrigins. Default: no token.
