@@ -154,6 +154,12 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // one whose write failed is written again), and the first refresh of a new Cache reads it back and
 // uses it, without asking the source, while it is still valid. A restarted
 // service thus reuses its token instead of asking the token endpoint again.
+// A ClientCredentials' or Refresher's token is written with a digest of
+// what it was asked with (token URL, client id, scopes and endpoint
+// parameters; the Refresher's refresh token key), and one read back with
+// another digest (a deploy changed the scopes or the audience; a token
+// persisted before session 22) is not used, as if none were stored: the
+// source is asked, and its token replaces it.
 // After Invalidate, the next refresh overwrites the persisted token with its
 // new one, or deletes it when it fails, so a restart does not load a token
 // a server rejected (a failed overwrite or delete is made good by the
@@ -294,6 +300,9 @@ func WithErrorHandler(f func(error)) CacheOption {
 type Cache struct {
 	src Source
 	cfg cacheConfig
+	// persistFor is what the persisted token says it was issued for: the
+	// source's identified digest, or "".
+	persistFor string
 
 	cur     atomic.Pointer[entry]
 	flying  atomic.Bool  // a refresh is running
@@ -454,6 +463,9 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 	// max, doubling) from overflowing into the past.
 	cfg.minBackoff, cfg.maxBackoff = min(cfg.minBackoff, maxLife), min(cfg.maxBackoff, maxLife)
 	c := &Cache{src: src, cfg: cfg, saveSem: make(chan struct{}, 1), srcSem: make(chan struct{}, 1), reportSem: make(chan struct{}, 1)}
+	if id, ok := src.(identified); ok && cfg.store != nil {
+		c.persistFor = id.persistFor()
+	}
 	c.shut, c.shutDown = context.WithCancelCause(context.Background())
 	c.nextTry.Store(anyTime)
 	c.nextTryWall.Store(anyTime)

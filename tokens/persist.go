@@ -2,6 +2,8 @@ package tokens
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,10 +21,44 @@ type persisted struct {
 	Value  string    `json:"value"`
 	Type   string    `json:"type,omitempty"`
 	Expiry time.Time `json:"expiry,omitzero"`
+	// For is the digest of what the source asked for the token with
+	// (sourceIdentity), when it has one.
+	For string `json:"for,omitempty"`
+}
+
+// identified is implemented by the sources whose tokens are bound to a
+// configuration (ClientCredentials, Refresher): persistFor returns a digest
+// of it, so that a restart with another (other scopes, another audience,
+// client or token endpoint) does not load a token issued for the old one.
+type identified interface{ persistFor() string }
+
+// digest returns the hex SHA-256 of parts, each length-prefixed so that no
+// two lists of parts give one input.
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (c *ClientCredentials) persistFor() string {
+	if c.ep == nil {
+		return ""
+	}
+	cfg := c.ep.cfg
+	return digest("client_credentials", cfg.TokenURL, cfg.ClientID, strings.Join(cfg.Scopes, " "), cfg.EndpointParams.Encode())
+}
+
+func (r *Refresher) persistFor() string {
+	if r.ep == nil {
+		return ""
+	}
+	return digest("refresh_token", r.ep.cfg.TokenURL, r.ep.cfg.ClientID, r.key)
 }
 
 func (c *Cache) save(ctx context.Context, tok Token) error {
-	b, err := json.Marshal(persisted{Value: tok.Value(), Type: tok.Type(), Expiry: tok.Expiry().Round(0)})
+	b, err := json.Marshal(persisted{Value: tok.Value(), Type: tok.Type(), Expiry: tok.Expiry().Round(0), For: c.persistFor})
 	if err != nil {
 		return fmt.Errorf("tokens: persist token: %w", err)
 	}
@@ -57,6 +93,13 @@ func (c *Cache) load(ctx context.Context) (Token, error) {
 		// Neither the value nor the type is quoted: either may be the
 		// secret, or hold what a log line must not.
 		return Token{}, fmt.Errorf("tokens: persisted token under %q %s, so it is not used: %w", c.cfg.storeKey, reason, noTokenError{err})
+	}
+	if p.For != c.persistFor {
+		// Issued for another configuration (other scopes, audience,
+		// client or token endpoint: a deploy changed them), or
+		// persisted by a version that did not say: not this source's
+		// token. As if none were stored; the new token replaces it.
+		return Token{}, fmt.Errorf("tokens: persisted token under %q was issued for another configuration: %w", c.cfg.storeKey, ErrNotFound)
 	}
 	return NewToken(p.Value, p.Type, p.Expiry), nil
 }
