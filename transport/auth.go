@@ -174,9 +174,15 @@ func (e *AuthError) RewriteErrors(rewrite func(error) error) error {
 // over x/oauth2's parse error: an HTML page a proxy answered 200 with, a
 // JSON string) is Temporary, as are a 5xx and a network failure. A
 // closed tokens.Cache (tokens.ErrClosed: its client was closed) answers
-// every attempt the same and is not Temporary either.
+// every attempt the same and is not Temporary either, nor is a
+// *tokens.ConfigError (a zero tokens.Cache, a tokens.FromStore secret
+// under the key a Cache persists its token to), which holds until the
+// configuration is changed.
 func (e *AuthError) Temporary() bool {
 	if errors.Is(e.Err, tokens.ErrClosed) {
+		return false
+	}
+	if _, ok := errors.AsType[*tokens.ConfigError](e.Err); ok {
 		return false
 	}
 	if te, ok := errors.AsType[*tokens.TokenError](e.Err); ok {
