@@ -90,3 +90,14 @@ func (c PrivateKeyJWTConfig) describe() string {
 	b.WriteByte('}')
 	return b.String()
 }
+
+// Format implements fmt.Formatter: every verb prints the key and type
+// only, never the store (a Store of the caller's may print its values).
+func (ss storeSource) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, "tokens.StoreSource{key="+strconv.Quote(ss.key)+" type="+strconv.Quote(ss.typ)+"}")
+}
+
+// LogValue implements slog.LogValuer: as Format.
+func (ss storeSource) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("key", ss.key), slog.String("type", ss.typ))
+}
