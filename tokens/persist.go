@@ -32,14 +32,16 @@ type persisted struct {
 // client or token endpoint) does not load a token issued for the old one.
 type identified interface{ persistFor() string }
 
-// digest returns the hex SHA-256 of parts, each length-prefixed so that no
-// two lists of parts give one input.
+// digest returns the first 128 bits of the SHA-256 of parts, in hex, each
+// part length-prefixed so that no two lists of parts give one input. It
+// tells configurations apart, no more (a keyring on macOS holds about
+// 3 KB: the persisted token stays small).
 func digest(parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {
 		fmt.Fprintf(h, "%d:%s", len(p), p)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 func (c *ClientCredentials) persistFor() string {
