@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/securecall/securecall/internal/configerr"
+	"github.com/securecall/securecall/internal/redact"
 
 	"golang.org/x/oauth2"
 )
@@ -264,8 +265,16 @@ func wrapTokenErr(err error) error {
 		// quotes the offending JSON literal, never the whole body.
 		return &malformedResponseError{err: err, member: badMember(msg)}
 	}
-	return fmt.Errorf("tokens: token request: %w", err)
+	// net/http's *url.Error quotes the token URL, query included: a
+	// credential a token endpoint takes there must not reach the
+	// message. Query values are redacted (keys, host and path shown);
+	// errors.As still reaches the *url.Error.
+	return fmt.Errorf("tokens: token request: %w", tokenURLRedaction.Error(err))
 }
+
+// tokenURLRedaction shows no query value of a token URL, as a token
+// request's audit record and span do (transport.NewTokenRequests).
+var tokenURLRedaction = &redact.Policy{}
 
 // badMember reports whether msg, x/oauth2's parse error, says the answer
 // was a JSON object with a member of the wrong kind (a token_type or an
