@@ -283,12 +283,15 @@ type Observation struct {
 }
 
 // Record adds one call to the inventory. Recording a call whose entry
-// exists takes no lock and allocates nothing.
+// exists takes no lock and allocates nothing. A zero Inventory (not made
+// by NewInventory) records nothing; NewInventoryLayer and
+// client.WithInventory refuse it.
 func (inv *Inventory) Record(o Observation) {
-	if o.URL == nil {
+	sp := inv.spellings.Load()
+	if o.URL == nil || sp == nil {
 		return
 	}
-	e := inv.spellings.Load().find(&o)
+	e := sp.find(&o)
 	if e == nil {
 		var buf [keyBufLen]byte
 		key := appendKey(buf[:0], &o)
@@ -1245,7 +1248,13 @@ type InventorySnapshot struct {
 // entry whose calls never pause for that long may show a latency count a
 // few calls above its calls; its mean and quantiles stay within its min
 // and max.
+//
+// A zero Inventory (not made by NewInventory) has no entry: its snapshot
+// is empty.
 func (inv *Inventory) Snapshot() InventorySnapshot {
+	if inv.entries.Load() == nil {
+		return InventorySnapshot{Entries: []InventoryEntry{}}
+	}
 	// The origins first: an origin's overflow entry is added once the
 	// entries are full, so the entries loaded after it hold every entry.
 	ors := inv.origins.Load()
@@ -1280,8 +1289,13 @@ func (inv *Inventory) Snapshot() InventorySnapshot {
 }
 
 // Len returns the number of distinct entries (without the overflow
-// entries).
-func (inv *Inventory) Len() int { return len(*inv.entries.Load()) }
+// entries): 0 for a zero Inventory.
+func (inv *Inventory) Len() int {
+	if m := inv.entries.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
+}
 
 // export returns the entry's figures, false when it has no call.
 //
@@ -1385,20 +1399,29 @@ func quantile(counts []uint64, total uint64, q float64) float64 {
 	return 0
 }
 
-// MarshalJSON encodes Snapshot.
+// MarshalJSON encodes Snapshot. For a zero Inventory (not made by
+// NewInventory) it returns a *ConfigError.
 func (inv *Inventory) MarshalJSON() ([]byte, error) {
+	if zeroReason(inv) != "" {
+		return nil, zeroErr(inv)
+	}
 	return json.Marshal(inv.Snapshot())
 }
 
 // Handler returns an http.Handler serving the inventory as JSON (GET and
 // HEAD; other methods get 405). It has no authentication of its own:
 // mount it on an admin listener, since it tells which APIs the service
-// calls and how.
+// calls and how. A zero Inventory's (not made by NewInventory) answers
+// 500, saying so.
 func (inv *Inventory) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if zeroReason(inv) != "" {
+			http.Error(w, "inventory: not made by NewInventory", http.StatusInternalServerError)
 			return
 		}
 		b, err := json.MarshalIndent(inv.Snapshot(), "", "  ")
