@@ -26,7 +26,9 @@ import (
 
 // Client sends requests through securecall's layered stack. It is safe for
 // concurrent use; build one per API and reuse it, since it owns a
-// connection pool.
+// connection pool. Make it with New: a zero Client has no stack, and
+// every call through it (Do, HTTPClient, Transport, CheckRedirect) fails
+// with a *ConfigError, nothing sent.
 type Client struct {
 	rt       http.RoundTripper // the whole stack, outermost layer first
 	base     *transport.Base   // nil when WithBaseTransport replaced it
@@ -567,6 +569,10 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if req == nil {
 		return nil, errNilRequest
 	}
+	if c.hc == nil {
+		closeBody(req)
+		return nil, errZeroClient()
+	}
 	if c.closed.Load() {
 		// Checked here too, so that Do returns ErrClosed itself rather
 		// than a *url.Error around it.
@@ -603,6 +609,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 // holding the full URL; use Do, or redact errors yourself, if URLs carry
 // secrets.
 func (c *Client) HTTPClient() *http.Client {
+	if c.hc == nil {
+		return &http.Client{Transport: zeroClientTransport{}}
+	}
 	hc := *c.hc
 	return &hc
 }
@@ -616,13 +625,41 @@ func (c *Client) HTTPClient() *http.Client {
 // check nor the up-front refusal of a declared Content-Length over the
 // body limit, as the stack cannot tell that no http.Client follows it:
 // its body is still bounded by the limit while read.
-func (c *Client) Transport() http.RoundTripper { return c.rt }
+func (c *Client) Transport() http.RoundTripper {
+	if c.rt == nil {
+		// Never nil: an http.Client would read it as
+		// http.DefaultTransport and send without any layer.
+		return zeroClientTransport{}
+	}
+	return c.rt
+}
 
 // CheckRedirect returns the client's redirect policy as an
 // http.Client.CheckRedirect function. With WithAuditLog, a hop it refuses
 // is recorded in the audit log, as with Do.
 func (c *Client) CheckRedirect() func(*http.Request, []*http.Request) error {
+	if c.redirect == nil {
+		return func(*http.Request, []*http.Request) error { return errZeroClient() }
+	}
 	return c.checkRedirect
+}
+
+// errZeroClient is the error of every call through a zero Client (not
+// made by New), which has no stack.
+func errZeroClient() error {
+	return &ConfigError{Option: "Client", Reason: "a zero client.Client: not made by New"}
+}
+
+// zeroClientTransport is a zero Client's Transport: it refuses every
+// request, where a nil RoundTripper would have http.Client send it
+// through http.DefaultTransport, without any of the stack's layers.
+type zeroClientTransport struct{}
+
+func (zeroClientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req != nil {
+		closeBody(req)
+	}
+	return nil, errZeroClient()
 }
 
 // checkRedirect is the redirect policy's Check; a hop it refuses never
