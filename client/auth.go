@@ -1,6 +1,7 @@
 package client
 
 import (
+	"fmt"
 	"net/http"
 	"net/textproto"
 
@@ -56,11 +57,20 @@ func WithTokenSource(src tokens.Source) Option {
 // one that skips certificate verification, allows TLS below 1.2 or an
 // insecure cipher suite, or has a KeyLogWriter (it would send the
 // client's credentials there, or let them be decrypted) is
-// a *ConfigError matching ErrInsecureTLS.
+// a *ConfigError matching ErrInsecureTLS; so is a Transport holding a nil
+// pointer, naming HTTPClient.Transport.
 func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 	return optionFunc(func(c *config) {
 		if cfg.HTTPClient != nil {
 			rt := cfg.HTTPClient.Transport
+			if rt != nil && configerr.IsNil(rt) {
+				// Not a nil RoundTripper: http.Client would call it,
+				// not http.DefaultTransport, and every token request
+				// panic.
+				c.errs = append(c.errs, &ConfigError{Option: "WithOAuth2ClientCredentials",
+					Err: &ConfigError{Option: "HTTPClient.Transport", Reason: fmt.Sprintf("a nil %T: leave Transport nil for http.DefaultTransport", rt)}})
+				return
+			}
 			if rt == nil {
 				// What http.Client sends through: a global another
 				// package may have set to skip verification.

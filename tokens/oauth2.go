@@ -64,7 +64,9 @@ type OAuth2Config struct {
 	EndpointParams url.Values
 	// HTTPClient sends token requests. It is copied; redirects are refused
 	// unless it sets its own CheckRedirect (a redirected token request
-	// would carry the client's credentials elsewhere). Default: a client
+	// would carry the client's credentials elsewhere). A Transport holding
+	// a nil pointer (a *http.Transport never assigned) is a *ConfigError
+	// naming HTTPClient.Transport. Default: a client
 	// over http.DefaultTransport with DefaultTokenRequestTimeout. A
 	// Refresher's request is bounded by the later of its caller's deadline
 	// and DefaultTokenRequestTimeout whatever this client's Timeout is.
@@ -92,6 +94,11 @@ func newEndpoint(cfg OAuth2Config) (*endpoint, error) {
 	}
 	client := &http.Client{Timeout: DefaultTokenRequestTimeout}
 	if cfg.HTTPClient != nil {
+		if rt := cfg.HTTPClient.Transport; rt != nil && configerr.IsNil(rt) {
+			// Not a nil RoundTripper: http.Client would call it, not
+			// http.DefaultTransport, and every token request panic.
+			return nil, configErr("HTTPClient.Transport", "a nil %T: leave Transport nil for http.DefaultTransport", rt)
+		}
 		c := *cfg.HTTPClient
 		client = &c
 	}
