@@ -183,6 +183,12 @@ func (c BreakerConfig) resolve() (BreakerConfig, error) {
 	if err := configerr.Unconstructed("BreakerConfig.Store", c.Store); err != nil {
 		return c, err
 	}
+	if err := typedNil("BreakerConfig.Store", c.Store); err != nil {
+		return c, err
+	}
+	if err := typedNil("BreakerConfig.MeterProvider", c.MeterProvider); err != nil {
+		return c, err
+	}
 	if c.FailureRatio == 0 {
 		c.FailureRatio = DefaultBreakerFailureRatio
 	}

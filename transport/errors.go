@@ -153,6 +153,17 @@ func zeroReason(v any) string {
 	return "a zero transport." + ctor
 }
 
+// typedNil returns a *ConfigError naming field when v, an interface value
+// that is not nil, holds a nil pointer (a *sdkmetric.MeterProvider or
+// *Cooldowns variable never assigned): it is no nil interface, so the
+// default a nil one gets does not apply, and its first use panics.
+func typedNil(field string, v any) error {
+	if v != nil && configerr.IsNil(v) {
+		return configErrorf(field, nil, "is a nil %T", v)
+	}
+	return nil
+}
+
 // zeroErr returns the *ConfigError the methods of v, a zero value, return
 // instead of panicking or (a SafeDialer) failing open.
 func zeroErr(v any) error {

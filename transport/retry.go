@@ -206,6 +206,12 @@ func (c RetryConfig) resolve() (RetryConfig, error) {
 	if err := configerr.Unconstructed("RetryConfig.Cooldowns", c.Cooldowns); err != nil {
 		return c, err
 	}
+	if err := typedNil("RetryConfig.Cooldowns", c.Cooldowns); err != nil {
+		return c, err
+	}
+	if err := typedNil("RetryConfig.MeterProvider", c.MeterProvider); err != nil {
+		return c, err
+	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = DefaultRetryMaxAttempts
 	}

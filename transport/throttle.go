@@ -193,6 +193,12 @@ func (c ThrottleConfig) resolve() (ThrottleConfig, error) {
 	if err := configerr.Unconstructed("ThrottleConfig.Quota", c.Quota); err != nil {
 		return c, err
 	}
+	if err := typedNil("ThrottleConfig.Quota", c.Quota); err != nil {
+		return c, err
+	}
+	if err := typedNil("ThrottleConfig.MeterProvider", c.MeterProvider); err != nil {
+		return c, err
+	}
 	if err := c.Limit.check("ThrottleConfig.Limit", false); err != nil {
 		return c, err
 	}
