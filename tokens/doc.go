@@ -36,7 +36,9 @@
 //
 // A Store keeps secrets as bytes under keys (ValidateKey: [A-Za-z0-9._-]).
 // Backends: the OS keyring (package tokens/keyring), FileStore (one 0600
-// file per secret, refusing files others may read), EnvStore (read-only
+// file per secret, refusing a file group or others may read or write, or
+// in a directory they may write, unless WithGroupReadable accepts a
+// group-readable one), EnvStore (read-only
 // environment variables) and MemoryStore. Chain reads a primary backend and
 // explicit fallbacks and reports which one served; it never falls back to a
 // weaker store when the primary is unavailable unless told to
