@@ -16,7 +16,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/securecall/securecall/internal/ascii"
-	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/internal/httpdate"
 )
 
@@ -423,8 +422,8 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 	switch {
 	case src == nil:
 		return nil, configErr("Source", "nil source")
-	case configerr.Unconstructed("Source", src) != nil:
-		return nil, configerr.Unconstructed("Source", src)
+	case unusable("Source", src) != nil:
+		return nil, unusable("Source", src)
 	case cfg.early < 0:
 		return nil, configErr("WithEarlyRefresh", "negative duration %v", cfg.early)
 	case cfg.margin < 0:
@@ -440,7 +439,7 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 		if cfg.store == nil {
 			return nil, configErr("WithPersistence", "nil store")
 		}
-		if err := configerr.Unconstructed("WithPersistence", cfg.store); err != nil {
+		if err := unusable("WithPersistence", cfg.store); err != nil {
 			return nil, err
 		}
 		if err := ValidateKey(cfg.storeKey); err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/internal/hookpanic"
 )
 
@@ -117,7 +116,7 @@ func NewCachedStore(s Store, opts ...CachedStoreOption) (*CachedStore, error) {
 	if s == nil {
 		return nil, configErr("Store", "nil store")
 	}
-	if err := configerr.Unconstructed("Store", s); err != nil {
+	if err := unusable("Store", s); err != nil {
 		return nil, err
 	}
 	c := &CachedStore{s: s, timeout: DefaultReadTimeout, m: make(map[string]cachedValue)}

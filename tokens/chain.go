@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-
-	"github.com/securecall/securecall/internal/configerr"
 )
 
 // Backend is a named Store in a Chain. The name ("keyring", "file", "env")
@@ -107,8 +105,8 @@ func NewChain(primary Backend, opts ...ChainOption) (*Chain, error) {
 			return nil, configErr(field, "backend without a name")
 		case l.Store == nil:
 			return nil, configErr(field, "backend %q has a nil store", l.Name)
-		case configerr.Unconstructed(field, l.Store) != nil:
-			return nil, configErr(field, "backend %q: %s", l.Name, configerr.Unconstructed(field, l.Store).Reason)
+		case unusable(field, l.Store) != nil:
+			return nil, configErr(field, "backend %q: %s", l.Name, unusable(field, l.Store).Reason)
 		case seen[l.Name]:
 			return nil, configErr(field, "duplicate backend name %q", l.Name)
 		case i > 0 && l.when&(WhenNotFound|WhenUnavailable) == 0:

@@ -484,6 +484,21 @@ func zeroReason(v any) string {
 	return "a zero tokens." + ctor
 }
 
+// unusable returns a *ConfigError naming option when v, a Source or Store
+// given to a constructor, is a value of a securecall type not made by its
+// constructor (configerr.Unconstructed), or a non-nil interface holding a
+// nil pointer (a *FileStore variable never assigned), whose first use
+// would panic; nil otherwise.
+func unusable(option string, v any) *ConfigError {
+	if err := configerr.Unconstructed(option, v); err != nil {
+		return err
+	}
+	if v != nil && configerr.IsNil(v) {
+		return configErr(option, "a nil %T", v)
+	}
+	return nil
+}
+
 // zeroErr returns the *ConfigError the methods of v, a zero value, return
 // instead of panicking, hanging or (a zero FileStore) reading and writing
 // secrets relative to the working directory.

@@ -721,7 +721,7 @@ func NewRefresher(cfg OAuth2Config, store Store, key string, opts ...RefresherOp
 	if store == nil {
 		return nil, configErr("store", "nil store for the refresh token")
 	}
-	if err := configerr.Unconstructed("store", store); err != nil {
+	if err := unusable("store", store); err != nil {
 		return nil, err
 	}
 	if err := ValidateKey(key); err != nil {
