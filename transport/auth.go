@@ -228,7 +228,11 @@ type credLayer struct {
 }
 
 func newCredLayer(next http.RoundTripper, name, scopeField string, src tokens.Source, scope Scope) (*credLayer, error) {
-	if err := configerr.Unconstructed(strings.TrimSuffix(scopeField, "Scope")+"Source", src); err != nil {
+	srcField := strings.TrimSuffix(scopeField, "Scope") + "Source"
+	if err := configerr.Unconstructed(srcField, src); err != nil {
+		return nil, err
+	}
+	if err := typedNil(srcField, src); err != nil {
 		return nil, err
 	}
 	scope, err := ownScope(scopeField, scope, "credentials", "no request would get a credential")
