@@ -347,6 +347,9 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := typedNil("MeterProvider", cfg.MeterProvider); err != nil {
+		return nil, err
+	}
 	if cfg.ClientCertificate != nil && cfg.ClientCertificate.Certificate() == nil {
 		return nil, configErrorf("ClientCertificate", nil,
 			"holds no certificate: make it with NewClientCertificateFromFiles or NewClientCertificateFromPEM")

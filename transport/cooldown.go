@@ -96,6 +96,9 @@ func NewCooldownsWith(cfg CooldownsConfig) (*Cooldowns, error) {
 	if cfg.MaxHosts < 0 {
 		return nil, configErrorf("CooldownsConfig.MaxHosts", nil, "must not be negative, got %d", cfg.MaxHosts)
 	}
+	if err := typedNil("CooldownsConfig.MeterProvider", cfg.MeterProvider); err != nil {
+		return nil, err
+	}
 	return newCooldowns(cfg.MaxHosts, cfg.MeterProvider), nil
 }
 
