@@ -234,7 +234,9 @@ func WithSensitiveHeaders(names ...string) Option {
 // no server; and a client certificate of Certificates whose leaf has
 // expired or whose extended key usage leaves out clientAuth (a server
 // certificate), which every server verifying client certificates
-// refuses. Default: system roots, TLS 1.2 minimum. HTTP/2 is negotiated
+// refuses; and a NextProtos entry that is empty or longer than 255 bytes,
+// with which crypto/tls writes no ClientHello. Default: system roots, TLS
+// 1.2 minimum. HTTP/2 is negotiated
 // with servers that offer it, unless NextProtos is set without "h2"
 // ([]string{"http/1.1"}: HTTP/1.1 only; "http/1.1" is offered even if
 // the list leaves it out). A call to a server that speaks only HTTP/2

@@ -79,7 +79,9 @@ type BaseConfig struct {
 	// negotiate) is a *ConfigError for "TLSConfig.MinVersion", and a
 	// RootCAs pool with no certificate in it (which trusts no server: what
 	// AppendCertsFromPEM leaves from data that holds no PEM certificate)
-	// one for "TLSConfig.RootCAs". A ServerName that is neither a DNS name
+	// one for "TLSConfig.RootCAs". A NextProtos entry that is empty or
+	// longer than 255 bytes (crypto/tls writes no ClientHello with it) is
+	// one for "TLSConfig.NextProtos". A ServerName that is neither a DNS name
 	// nor an IP address (a port, a scheme, an IPv6 address with a zone, a
 	// name not in ASCII such as "bücher.example", whose IDNA form
 	// "xn--bcher-kva.example" the error names: see CheckTLSConfig) is a
@@ -765,7 +767,8 @@ func nonZeroOr[T comparable](v, def T) T {
 // does not convert to the IDNA form certificates carry: the error names
 // that form to give), which no certificate is valid for,
 // is one too ("TLSConfig.ServerName"), and so is a RootCAs pool with no
-// certificate, which trusts no server ("TLSConfig.RootCAs"), and a client
+// certificate, which trusts no server ("TLSConfig.RootCAs"), a NextProtos
+// entry that is empty or over 255 bytes ("TLSConfig.NextProtos"), and a client
 // certificate of Certificates whose leaf has expired or leaves clientAuth
 // out of its extended key usage ("TLSConfig.Certificates"). client uses
 // it for the TLS configuration of a transport it is given.
@@ -869,6 +872,14 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 			return nil, configErrorf("TLSConfig.Certificates", nil,
 				"Certificates[%d] (%q): its extended key usage does not allow client authentication (no clientAuth; a server certificate?): every server verifying client certificates would refuse it",
 				i, leaf.Subject.CommonName)
+		}
+	}
+	for i, p := range c.NextProtos {
+		// crypto/tls refuses to write a ClientHello with such a name
+		// ("tls: invalid NextProtos value"): every handshake would fail.
+		if len(p) == 0 || len(p) > 255 {
+			return nil, configErrorf("TLSConfig.NextProtos", nil,
+				"NextProtos[%d] is %d bytes long: an ALPN protocol name is 1 to 255 bytes (RFC 7301), and crypto/tls fails every handshake offering another", i, len(p))
 		}
 	}
 	if c.ServerName != "" {
