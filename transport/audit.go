@@ -59,7 +59,10 @@ type AuditConfig struct {
 	Redaction *redact.Policy
 	// Now returns the current time, for durations. nil: time.Now. One
 	// that panics (a bug in it) has the request's body closed, or the
-	// response's once it came back, and its panic goes on.
+	// response's once it came back, and its panic goes on; one that
+	// panics while another panic (next's) is on its way to the caller,
+	// as the layer records the call, has its own panic dropped, so the
+	// caller sees the first, and the call is recorded with no duration.
 	Now func() time.Time
 	// OnError is called, on the call's goroutine, when the logger's
 	// handler fails to write a record (its Handle returns an error: a
@@ -192,7 +195,10 @@ func (a *auditLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	returned := false
 	defer func() {
 		if !returned { // a panic (or runtime.Goexit) below: not recovered here
-			a.panicked(rctx, method, u, rec, created, a.now().Sub(start))
+			// The caller's clock, read again, may panic too: the
+			// first panic goes on (readClockUnwinding), the call
+			// recorded with no duration.
+			a.panicked(rctx, method, u, rec, created, readClockUnwinding(a.now, start).Sub(start))
 		}
 	}()
 	resp, err := a.next.RoundTrip(r)

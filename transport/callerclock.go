@@ -36,3 +36,17 @@ func readClockAfter(now func() time.Time, resp *http.Response) time.Time {
 	returned = true
 	return t
 }
+
+// readClockUnwinding returns now(), a clock of the caller's read to record
+// a call while a panic (next's, or the same clock's in a layer below) is
+// on its way to the caller: one that panics too has its panic dropped
+// (recovered here) and fallback returned, so that the caller sees the
+// first panic, the bug that started it, not the clock's.
+func readClockUnwinding(now func() time.Time, fallback time.Time) (t time.Time) {
+	defer func() {
+		if recover() != nil {
+			t = fallback
+		}
+	}()
+	return now()
+}

@@ -131,7 +131,10 @@ type InventoryConfig struct {
 	// Now returns the current time, for durations and first/last seen.
 	// nil means time.Now. One that panics (a bug in it) in the layer
 	// (NewInventoryLayer) has the request's body closed, or the
-	// response's once it came back, and its panic goes on.
+	// response's once it came back, and its panic goes on; one that
+	// panics while another panic (next's) is on its way to the caller,
+	// as the layer records the call, has its own panic dropped, so the
+	// caller sees the first, and the call is recorded with no duration.
 	Now func() time.Time
 }
 
@@ -1630,7 +1633,9 @@ func (l *inventoryLayer) panicked(method string, u *url.URL, rec *callRecord, cr
 	if created {
 		rec.finish()
 	}
-	end := l.inv.now()
+	// The caller's clock, read again, may panic too: the first panic
+	// goes on (readClockUnwinding), the call recorded with no duration.
+	end := readClockUnwinding(l.inv.now, start)
 	l.inv.Record(Observation{
 		Method:   method,
 		URL:      u,
