@@ -110,7 +110,10 @@ func WithOAuth2ClientCredentials(cfg tokens.OAuth2Config) Option {
 // so would the meaning of a header net/http or the server reads
 // (Content-Type, Content-Encoding, Expect, Accept-Encoding: net/http's
 // transparent gzip off; Range, If-Match, If-None-Match,
-// If-Modified-Since, If-Unmodified-Since, If-Range), also refused.
+// If-Modified-Since, If-Unmodified-Since, If-Range; Accept,
+// Accept-Charset, Accept-Language: content negotiation; Cache-Control,
+// Pragma: cache directives; Content-Language, Content-Location,
+// Content-Range), also refused.
 // It cannot be combined with WithAPIKeyInQuery: the client sends one key.
 // src is cached as WithTokenSource's is (a tokens.Cache of the client's,
 // closed with it, unless src caches already: a *tokens.Cache or a

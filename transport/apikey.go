@@ -48,7 +48,10 @@ type APIKeyConfig struct {
 	// the server reads for a meaning the key would break (Content-Type,
 	// Content-Encoding, Expect, Accept-Encoding: net/http's transparent
 	// gzip off; Range, If-Match, If-None-Match, If-Modified-Since,
-	// If-Unmodified-Since, If-Range). Cookie is accepted: the key then
+	// If-Unmodified-Since, If-Range; Accept, Accept-Charset,
+	// Accept-Language: content negotiation; Cache-Control, Pragma: cache
+	// directives; Content-Language, Content-Location, Content-Range).
+	// Cookie is accepted: the key then
 	// replaces the request's cookies. The key replaces any value
 	// the request already has in this header, under any spelling of its
 	// name (req.Header["x-api-key"] too, which net/http would send as
@@ -107,7 +110,7 @@ func NewAPIKey(next http.RoundTripper, cfg APIKeyConfig) (http.RoundTripper, err
 		return nil, configErrorf("APIKeyConfig.Header", nil, "%s is set or read by another layer (trace context, idempotency): the key would be overwritten, or read as an idempotency key", h)
 	}
 	if h := textproto.CanonicalMIMEHeaderKey(header); header != "" && meaningHeader(h) {
-		return nil, configErrorf("APIKeyConfig.Header", nil, "%s already means something to net/http or the server (the body's media type or coding, an expectation, the codings accepted, a range or a condition), which the key would replace on every request: use another header", h)
+		return nil, configErrorf("APIKeyConfig.Header", nil, "%s already means something to net/http or the server (the body's media type, coding or other metadata, an expectation, the codings or representations accepted, cache directives, a range or a condition), which the key would replace on every request: use another header", h)
 	}
 	l, err := newCredLayer(next, "apikey", "APIKeyConfig.Scope", cfg.Source, cfg.Scope)
 	if err != nil {
@@ -160,11 +163,19 @@ func layerHeader(h string) bool {
 // (net/http's transparent gzip turned off, the key read as content
 // codings), Range and the conditionals (If-Match, If-None-Match,
 // If-Modified-Since, If-Unmodified-Since, If-Range: part of the resource,
-// 304, 412 or 416 for every call).
+// 304, 412 or 416 for every call), content negotiation (Accept,
+// Accept-Charset, Accept-Language: the key read as the caller's
+// preferences, 406 or another representation), the request's cache
+// directives (Cache-Control, Pragma: the caller's no-cache or max-age
+// lost, a cache on the way answering stale) and the body's other metadata
+// (Content-Language, Content-Location, Content-Range: a server answers a
+// PUT carrying Content-Range 400).
 func meaningHeader(h string) bool {
 	switch h {
 	case "Content-Type", "Content-Encoding", "Expect", "Accept-Encoding", "Range",
-		"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range":
+		"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range",
+		"Accept", "Accept-Charset", "Accept-Language", "Cache-Control", "Pragma",
+		"Content-Language", "Content-Location", "Content-Range":
 		return true
 	}
 	return false
