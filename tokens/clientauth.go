@@ -144,8 +144,9 @@ type PrivateKeyJWTConfig struct {
 
 // PrivateKeyJWT authenticates with a JWT client assertion signed by the
 // client's private key (RFC 7523 §2.2, OpenID Connect private_key_jwt):
-// iss and sub are the client id, aud the Audience, and every token request
-// gets a fresh assertion with a new random jti and a short exp. The
+// iss and sub are the client id, aud the Audience, iat and nbf the time of
+// the token request, and every token request gets a fresh assertion with a
+// new random jti and a short exp. The
 // ClientAuth prints (every fmt verb, slog, JSON) its method and KeyID only,
 // never the key.
 func PrivateKeyJWT(cfg PrivateKeyJWTConfig) ClientAuth {
@@ -278,6 +279,10 @@ func (a *jwtAuth) assertion(key crypto.Signer, tokenURL, clientID string, now ti
 		"sub": clientID,
 		"aud": aud, // a single string, not an array (rfc7523bis)
 		"iat": now.Unix(),
+		// nbf = iat (RFC 7523 §3 MAY; Microsoft Entra ID lists it, MSAL
+		// sets it to the current time): a server that requires it
+		// refused an assertion without.
+		"nbf": now.Unix(),
 		"exp": now.Add(life).Unix(),
 		"jti": base64.RawURLEncoding.EncodeToString(jti[:]),
 	})
