@@ -258,7 +258,11 @@ type BaseConfig struct {
 	// identity share a subject; Bases on one provider sharing a
 	// certificate report it once. Its callback is unregistered once the
 	// Base is garbage collected, or when the client.Client it belongs to
-	// is closed. nil means otel's global provider at NewBase time.
+	// is closed. nil means otel's global provider at NewBase time. A
+	// counter that panics (a bug in it) inside a handshake, which net/http
+	// makes on a goroutine of its own, is recovered and logged, as
+	// OnPinEvent is, and the verdict or reload stands; counting a reload
+	// in RoundTrip, its panic goes on, the request's body closed.
 	MeterProvider metric.MeterProvider
 
 	// OnPinEvent, when set, is called for every pin mismatch (enforced or
@@ -1000,7 +1004,7 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if b.cc != nil {
-		b.syncClientCertificate()
+		b.syncClientCertificateFor(req)
 	}
 	// Learn the connection the request goes over (for connAlert): the
 	// probe the breaker armed, else one of our own, pooled and answered
@@ -1261,13 +1265,22 @@ func (b *Base) CloseIdleConnections() {
 // (handshake true: see ClientCertificate.poll).
 func (b *Base) pollClientCertificate(handshake bool) {
 	if checked, err := b.cc.poll(handshake); checked {
+		opt := reloadFailure
 		switch {
 		case err == nil:
-			b.reloads.Add(context.Background(), 1, reloadSuccess)
+			opt = reloadSuccess
 		case errors.Is(err, ErrCertificateNotYetValid):
-			b.reloads.Add(context.Background(), 1, reloadPending)
-		default:
-			b.reloads.Add(context.Background(), 1, reloadFailure)
+			opt = reloadPending
+		}
+		if handshake {
+			// On net/http's dialing goroutine: a counter that panics is
+			// recovered and logged, the reload stands.
+			countInHandshake(b.reloads, opt)
+		} else {
+			// In RoundTrip (syncClientCertificate): its panic goes on,
+			// the request's body closed there; the reload stands, and
+			// the next call moves to its transport.
+			b.reloads.Add(context.Background(), 1, opt)
 		}
 	}
 }
@@ -1286,6 +1299,21 @@ func (b *Base) pollClientCertificate(handshake bool) {
 // n+1 installs nothing (else new calls would go over a transport made for
 // n, resuming sessions of certificate n, and the generation would go
 // backwards).
+// syncClientCertificateFor is syncClientCertificate with req in hand: a
+// reload counter of the caller's that panics (a bug in its
+// MeterProvider) has req's body closed, as RoundTrip must on every path,
+// and its panic goes on unchanged.
+func (b *Base) syncClientCertificateFor(req *http.Request) {
+	returned := false
+	defer func() {
+		if !returned {
+			closeBody(req)
+		}
+	}()
+	b.syncClientCertificate()
+	returned = true
+}
+
 func (b *Base) syncClientCertificate() {
 	b.pollClientCertificate(false)
 	g := b.cc.generation()

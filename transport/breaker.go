@@ -155,7 +155,11 @@ type BreakerConfig struct {
 	// state has changed, and the request goes on.
 	OnStateChange func(host string, from, to BreakerState)
 	// MeterProvider creates MetricBreakerTransitions and
-	// MetricHostsForgotten. nil: otel.GetMeterProvider().
+	// MetricHostsForgotten. nil: otel.GetMeterProvider(). One whose
+	// instruments panic (a bug in it) has the body in hand closed, and
+	// its panic goes on: a transition is made, and OnStateChange told,
+	// before it is counted; a request admitted as it was counted counts
+	// neither way (the next call is the probe).
 	MeterProvider metric.MeterProvider
 	// Store, when set, shares "open until T" with other processes (the
 	// replicas of a service; see the fleet module). Before sending, the
@@ -472,12 +476,16 @@ func (l *breakerLayer) onStateChange(h *breakerHost, from, to BreakerState) {
 	h.from.Store(int32(from))
 	h.state.Store(int32(to))
 	h.changes.Add(1)
+	if l.cfg.OnStateChange != nil {
+		callStateHook(l.cfg.OnStateChange, h.host, from, to)
+	}
+	// Last: the caller's instrument may panic (a bug in its
+	// MeterProvider), and its panic goes on (gobreaker unlocks on the
+	// way), with the change made and the hook told; the layer closes the
+	// body in hand (admitHolding, recordHolding).
 	if l.transitions.Enabled(context.Background()) {
 		l.transitions.Add(context.Background(), 1, metric.WithAttributeSet(attribute.NewSet(
 			hostKeyAttrs(h.host, []attribute.KeyValue{BreakerStateKey.String(to.String())})...)))
-	}
-	if l.cfg.OnStateChange != nil {
-		callStateHook(l.cfg.OnStateChange, h.host, from, to)
 	}
 }
 
@@ -495,7 +503,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	a := ownAttempt(req)
 	now := a.clockWith(l.clk.Now)
-	h := l.hosts.get(a.hostKey(req.URL), l.clk.Mono(now))
+	h := l.hosts.getFor(a.hostKey(req.URL), l.clk.Mono(now), req)
 	changes := h.changes.Load()
 
 	if l.cfg.Store != nil {
@@ -511,7 +519,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	var done func(error) // nil on the closed-state fast path
 	returned := false    // next returned: a panic below did not unwind past here
 	if BreakerState(h.state.Load()) != BreakerClosed {
-		p, d, err := l.admit(h, now)
+		p, d, err := l.admitHolding(h, now, req)
 		if d != nil {
 			// A panic between the admission and next's return (the
 			// Store's SetOpenUntil just below; below the breaker, a
@@ -528,7 +536,7 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 					if a != nil {
 						a.probe = nil
 					}
-					d(errBreakerExcluded)
+					excludeUnwinding(d)
 				}
 			}()
 		}
@@ -618,9 +626,11 @@ func (l *breakerLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		// A failure that is evidence about this process, not the host,
 		// counts here but opens nothing in the fleet (see replicaFault).
 		local := outcome == BreakerFailure && err != nil && l.cfg.Store != nil && replicaFault(err)
-		if stale {
-			reportOutcome(done, outcome, local)
-		} else {
+		if done != nil || outcome == BreakerFailure {
+			// gobreaker is told, and may change state: the caller's
+			// transitions counter may panic with resp in hand.
+			l.recordHolding(h, done, outcome, local, now, stale, resp)
+		} else if !stale {
 			l.record(h, done, outcome, local, now)
 		}
 	}
@@ -830,6 +840,52 @@ func (l *breakerLayer) admit(h *breakerHost, now time.Time) (*breakerProbe, func
 	default: // gobreaker.ErrOpenState
 		return nil, nil, &CircuitOpenError{Host: h.host, Until: l.clk.Time(h.openUntil.Load(), now), State: BreakerOpen}
 	}
+}
+
+// admitHolding is admit with req in hand: a panic of the caller's
+// transitions counter as the breaker changes state (open to half-open, a
+// probe timed out: half-open to open) has req's body closed, as RoundTrip
+// must on every path, and goes on unchanged; the request was not admitted
+// (gobreaker counted it neither way: the next call is the probe).
+func (l *breakerLayer) admitHolding(h *breakerHost, now time.Time, req *http.Request) (*breakerProbe, func(error), *CircuitOpenError) {
+	returned := false
+	defer func() {
+		if !returned {
+			closeBody(req)
+		}
+	}()
+	p, d, err := l.admit(h, now)
+	returned = true
+	return p, d, err
+}
+
+// recordHolding is record (reportOutcome when stale) with resp, the
+// attempt's response (nil: none), in hand: a panic of the caller's
+// transitions counter as the breaker changes state has resp's body closed
+// (its connection not leaked, a throttle's slot below given back), and
+// goes on unchanged, the change made.
+func (l *breakerLayer) recordHolding(h *breakerHost, done func(error), outcome BreakerOutcome, local bool, now time.Time, stale bool, resp *http.Response) {
+	returned := false
+	defer func() {
+		if !returned {
+			closeResponse(resp)
+		}
+	}()
+	if stale {
+		reportOutcome(done, outcome, local)
+	} else {
+		l.record(h, done, outcome, local, now)
+	}
+	returned = true
+}
+
+// excludeUnwinding reports an admitted request excluded while a panic
+// below is on its way to the caller: a panic of the caller's transitions
+// counter there (a state change gobreaker makes as it is told) is dropped,
+// so that the caller sees the first panic.
+func excludeUnwinding(done func(error)) {
+	defer func() { _ = recover() }()
+	done(errBreakerExcluded)
 }
 
 // record counts an attempt's outcome. On the fast path (done nil, breaker

@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -86,7 +87,8 @@ type CooldownsConfig struct {
 	// MaxHosts bounds the number of hosts kept. Zero: DefaultMaxHosts.
 	MaxHosts int
 	// MeterProvider creates MetricHostsForgotten. nil:
-	// otel.GetMeterProvider().
+	// otel.GetMeterProvider(). One whose counter panics (a bug in it)
+	// has its panic go on once the cooldown is set.
 	MeterProvider metric.MeterProvider
 }
 
@@ -187,7 +189,11 @@ func (c *Cooldowns) SetCooldown(host string, until time.Time) {
 		return
 	}
 	now := c.clk.Now()
-	c.reg.get(host, c.clk.Mono(now)).extend(c.clk.Ticks(until, now))
+	// The cooldown is set before the forgotten hosts are counted: a
+	// counter of the caller's that panics does not lose it.
+	e, idle, busy := c.reg.take(host, c.clk.Mono(now))
+	e.extend(c.clk.Ticks(until, now))
+	c.reg.forgotten.record(idle, busy)
 }
 
 // extend moves the cooldown's end to u if u is later.
@@ -230,7 +236,7 @@ type registry[V any] struct {
 	// breaker): eviction takes idle entries first.
 	busy func(*V) bool
 	// keepBusy: a busy entry is never evicted. When the registry is full
-	// of them, get returns nil and the caller refuses the request (fails
+	// of them, getFor returns nil and the caller refuses the request (fails
 	// closed) rather than forget a host's state.
 	keepBusy bool
 	// wake, when set (with keepBusy), returns the earliest time (ticks)
@@ -279,24 +285,44 @@ func (r *registry[V]) lookup(host string) *V {
 	return nil
 }
 
-// get returns host's entry, creating it when missing; now (ticks of the
-// owner's clock) refreshes its last-use time. With keepBusy, it returns
-// nil when host has no entry and the registry is full of busy ones.
-func (r *registry[V]) get(host string, now int64) *V {
+// getFor returns host's entry, creating it when missing; now (ticks of
+// the owner's clock) refreshes its last-use time. With keepBusy, it
+// returns nil when host has no entry and the registry is full of busy
+// ones. It counts the entries it forgot to make room (forgotten) with
+// req, a RoundTrip's request, in hand: a counter of the caller's that
+// panics (a bug in its MeterProvider) has req's body closed, as
+// RoundTrip must on every path, and its panic goes on unchanged (the
+// host's entry is made: the next call finds it).
+func (r *registry[V]) getFor(host string, now int64, req *http.Request) *V {
+	v, idle, busy := r.take(host, now)
+	if idle+busy != 0 && r.forgotten != nil {
+		returned := false
+		defer func() {
+			if !returned {
+				closeBody(req)
+			}
+		}()
+		r.forgotten.record(idle, busy)
+		returned = true
+	}
+	return v
+}
+
+// take is getFor without the count of the entries it forgot to make
+// room for host's (idle and busy), which its caller records.
+func (r *registry[V]) take(host string, now int64) (v *V, idle, busy int) {
 	if m := r.m.Load(); m != nil {
 		if e, ok := (*m)[host]; ok {
 			if now-e.used.Load() > touchEvery {
 				e.used.Store(now)
 			}
-			return e.v
+			return e.v, 0, 0
 		}
 	}
 	if r.refusing(now) {
-		return nil
+		return nil, 0, 0
 	}
-	v, idle, busy := r.add(host, now)
-	r.forgotten.record(idle, busy)
-	return v
+	return r.add(host, now)
 }
 
 // refusing reports that, as of now (ticks), the registry is known to be
@@ -313,7 +339,7 @@ func (r *registry[V]) changed() {
 	}
 }
 
-// add creates host's entry (see get); idle and busy are the numbers of
+// add creates host's entry (see getFor); idle and busy are the numbers of
 // entries evicted to make room, by whether busy reported them.
 func (r *registry[V]) add(host string, now int64) (v *V, idle, busy int) {
 	r.mu.Lock()

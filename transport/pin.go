@@ -502,6 +502,17 @@ func (s *pinSet) hostFor(name string) string {
 	return strings.TrimSuffix(strings.ToLower(name), ".")
 }
 
+// countInHandshake adds 1 to c, a counter of the caller's MeterProvider,
+// inside a TLS handshake, which net/http's Transport makes on a dialing
+// goroutine of its own where no caller's recover reaches: a counter that
+// panics (a bug in it) would end the whole process, so its panic is
+// recovered and logged (hookpanic), as OnPinEvent's is, and the pin
+// check's verdict stands.
+func countInHandshake(c metric.Int64Counter, opts ...metric.AddOption) {
+	defer hookpanic.Recover("transport: BaseConfig.MeterProvider counter")
+	c.Add(context.Background(), 1, opts...)
+}
+
 // verifyConnection is installed as (part of) tls.Config.VerifyConnection.
 func (p *pinner) verifyConnection(cs tls.ConnectionState) error {
 	return p.forEachSet(&cs, func(host string, s *pinSet) error {
@@ -512,7 +523,7 @@ func (p *pinner) verifyConnection(cs tls.ConnectionState) error {
 func (p *pinner) check(host string, s *pinSet, cs *tls.ConnectionState) error {
 	now := p.now()
 	if s.expired(now) {
-		p.expired.Add(context.Background(), 1, metric.WithAttributes(attribute.String("server.address", host)))
+		countInHandshake(p.expired, metric.WithAttributes(attribute.String("server.address", host)))
 		p.emit(PinEvent{Kind: PinEventExpired, Host: host, Pattern: s.pattern, ReportOnly: s.reportOnly,
 			Resumed: cs.DidResume, Seen: chainPins(cs.VerifiedChains), Expires: s.expires})
 		return nil
@@ -526,7 +537,7 @@ func (p *pinner) check(host string, s *pinSet, cs *tls.ConnectionState) error {
 		return nil
 	}
 	seen := chainPins(cs.VerifiedChains)
-	p.mismatch.Add(context.Background(), 1, metric.WithAttributes(
+	countInHandshake(p.mismatch, metric.WithAttributes(
 		attribute.String("server.address", host),
 		attribute.Bool("securecall.tls.pin.report_only", s.reportOnly)))
 	p.emit(PinEvent{Kind: PinEventMismatch, Host: host, Pattern: s.pattern, ReportOnly: s.reportOnly,

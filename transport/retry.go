@@ -184,6 +184,9 @@ type RetryConfig struct {
 	MaxDrain int64
 	// MeterProvider creates the layer's instruments (MetricRetries,
 	// MetricRetryStops, MetricHostsForgotten). nil: otel.GetMeterProvider().
+	// One whose instruments panic (a bug in it) has the body in hand (the
+	// request's, the last response's) closed and a retry's budget charge
+	// refunded, and its panic goes on.
 	MeterProvider metric.MeterProvider
 	// SharedClock lets the per-attempt layers below share one clock
 	// reading per attempt (the retry layer's) instead of each reading the
@@ -644,7 +647,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		now = l.clk.Now()
 	}
-	h := l.hosts.get(host, l.clk.Mono(now))
+	h := l.hosts.getFor(host, l.clk.Mono(now), req)
 	// counted: the call is in the budget's count, at callAt. It is taken
 	// out again while every attempt so far was refused before sending
 	// (uncount), and put back in before a retry is sent.
@@ -950,7 +953,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 		AddEvent(ctx, EventRetryScheduled,
 			RetryAttemptKey.Int(n+1), RetryDelayKey.Float64(wait.Seconds()),
 			RetryReasonKey.String(reason), RetrySourceKey.String(string(source)))
-		l.count(ctx, l.retries, host, RetrySourceKey, string(source))
+		l.countRetry(ctx, host, source, &charge, uncount, n+1)
 		if serr := sleepCtx(ctx, wait); serr != nil {
 			charge.refund()
 			uncount(n + 1) // not sent: the call still never reached the host
@@ -996,11 +999,11 @@ func (l *retryLayer) decide(ctx context.Context, req *http.Request, resp *http.R
 	// (the failed attempt may have read or closed it), but it is reported
 	// as not sent: the server never saw it.
 	if v.Class == ClassNeverSent && !bodyReplayable(req) {
-		l.count(ctx, l.stops, HostKey(req.URL), RetryStopKey, string(StopNotSent))
+		l.countHolding(ctx, l.stops, HostKey(req.URL), RetryStopKey, string(StopNotSent), resp)
 		return false, StopNotSent, checkErr
 	}
 	if !bodyReplayable(req) || (v.Class != ClassNeverSent && !replayable) {
-		l.count(ctx, l.stops, HostKey(req.URL), RetryStopKey, string(StopNotReplayable))
+		l.countHolding(ctx, l.stops, HostKey(req.URL), RetryStopKey, string(StopNotReplayable), resp)
 		return false, StopNotReplayable, checkErr
 	}
 	return true, "", checkErr
@@ -1135,7 +1138,7 @@ func replayedAttempt(r *http.Request) bool {
 // gave an error with its "retry" (checkErr), the call fails with it, as in
 // go-retryablehttp: the response is drained and closed.
 func (l *retryLayer) giveUp(ctx context.Context, host string, attempts int, reason StopReason, resp *http.Response, err, checkErr error) (*http.Response, error) {
-	l.count(ctx, l.stops, host, RetryStopKey, string(reason))
+	l.countHolding(ctx, l.stops, host, RetryStopKey, string(reason), resp)
 	if checkErr != nil {
 		return nil, l.policyFail(attempts, reason, resp, err, checkErr)
 	}
@@ -1346,6 +1349,37 @@ func (l *retryLayer) setCooldown(host string, until time.Time, resp *http.Respon
 		}
 	}()
 	l.cooldowns.SetCooldown(host, until)
+	returned = true
+}
+
+// countRetry counts a retry scheduled (attempts made so far: attempts)
+// with its budget charge taken: an instrument of the caller's that panics
+// (a bug in its MeterProvider) has the charge refunded and the call
+// uncounted as for a retry never sent, and its panic goes on unchanged.
+func (l *retryLayer) countRetry(ctx context.Context, host string, source WaitSource, charge *budgetCharge, uncount func(int), attempts int) {
+	returned := false
+	defer func() {
+		if !returned {
+			charge.refund()
+			uncount(attempts)
+		}
+	}()
+	l.count(ctx, l.retries, host, RetrySourceKey, string(source))
+	returned = true
+}
+
+// countHolding is count with resp, the attempt's response (nil: none),
+// in hand: an instrument of the caller's that panics (a bug in its
+// MeterProvider) has resp's body closed (its connection not leaked, a
+// throttle's slot below given back), and its panic goes on unchanged.
+func (l *retryLayer) countHolding(ctx context.Context, c metric.Int64Counter, host string, key attribute.Key, value string, resp *http.Response) {
+	returned := false
+	defer func() {
+		if !returned {
+			closeResponse(resp)
+		}
+	}()
+	l.count(ctx, c, host, key, value)
 	returned = true
 }
 

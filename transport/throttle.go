@@ -170,7 +170,9 @@ type ThrottleConfig struct {
 	// MetricHostsForgotten (layer "throttle", always busy=false).
 	MaxHosts int
 	// MeterProvider creates MetricThrottleWait and MetricHostsForgotten.
-	// nil: otel.GetMeterProvider().
+	// nil: otel.GetMeterProvider(). One whose instruments panic (a bug in
+	// it) has the request's body closed and the slot or token its wait
+	// took given back, and its panic goes on.
 	MeterProvider metric.MeterProvider
 	// Quota, when set, is a rate limit shared with other processes (the
 	// replicas of a service; see the fleet module), asked with
@@ -650,7 +652,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	now := a.clockWith(l.clk.Now)
 	t := l.clk.Mono(now)
-	h := l.hosts.get(a.hostKey(req.URL), t)
+	h := l.hosts.getFor(a.hostKey(req.URL), t, req)
 	if h == nil {
 		// A new host, and every host held has limit state a fresh entry
 		// would lose: fail closed rather than forget one.
@@ -672,7 +674,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	// life of the process.
 	var held *hostSem
 	if h.sem != nil {
-		d, err := l.takeSlot(ctx, a, h)
+		d, err := l.takeSlot(ctx, a, h, req)
 		if err != nil {
 			closeBody(req)
 			return nil, err
@@ -689,7 +691,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if h.limited.Load() {
-		d, err := l.takeToken(ctx, a, h, now, waited)
+		d, err := l.takeToken(ctx, a, h, now, waited, req)
 		waited += d
 		if err != nil {
 			closeBody(req)
@@ -765,7 +767,7 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 // takeToken waits for a token of h's bucket, or fails at once when the
 // wait would not fit before the deadline or, added to the time already
 // waited in the throttle, exceed MaxWait. It returns the time it waited.
-func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHost, now time.Time, waited time.Duration) (time.Duration, error) {
+func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHost, now time.Time, waited time.Duration, req *http.Request) (time.Duration, error) {
 	if nr := h.nextRecovery.Load(); nr != 0 && l.clk.Mono(now) >= nr {
 		l.recover(h, now)
 	}
@@ -811,7 +813,7 @@ func (l *throttleLayer) takeToken(ctx context.Context, a *Attempt, h *throttleHo
 	h.waits = append(h.waits, w)
 	h.resMu.Unlock()
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleRate))
-	l.record(ctx, h.host, ThrottleRate, d)
+	l.recordWait(ctx, h, ThrottleRate, d, req, false, w)
 	err := sleepCtx(ctx, d)
 	a.clockMoved()
 	if err != nil {
@@ -881,7 +883,7 @@ func (h *throttleHost) tokenUsed(w *tokenWait) {
 // takeSlot takes one of h's concurrency slots, waiting at most MaxWait
 // (and never past the deadline). waited is the time it waited: zero when
 // it got one at once, positive when the clock moved.
-func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHost) (waited time.Duration, err error) {
+func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHost, req *http.Request) (waited time.Duration, err error) {
 	if h.sem.tryAcquire() {
 		return 0, nil
 	}
@@ -894,7 +896,7 @@ func (l *throttleLayer) takeSlot(ctx context.Context, a *Attempt, h *throttleHos
 	a.clockMoved()
 	d := max(time.Since(start), 1) // positive: the clock moved
 	AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(d.Seconds()), ThrottleReasonKey.String(ThrottleConcurrency))
-	l.record(ctx, h.host, ThrottleConcurrency, d)
+	l.recordWait(ctx, h, ThrottleConcurrency, d, req, err == nil, nil)
 	switch {
 	case err == nil:
 		return d, nil
@@ -1009,6 +1011,31 @@ func addWaits(a, b time.Duration) time.Duration {
 		return math.MaxInt64
 	}
 	return a + b
+}
+
+// recordWait records a wait of req's (l.record) on the caller's
+// instrument with what the wait took in hand, the host's slot (slot) or
+// the token bucket's reservation w: an instrument that panics (a bug in
+// the caller's MeterProvider) has them given back and req's body closed,
+// as RoundTrip must on every path, and its panic goes on unchanged
+// (unguarded, the slot stayed taken for the life of the process). Only a
+// wait is recorded: a request let through at once has no guard.
+func (l *throttleLayer) recordWait(ctx context.Context, h *throttleHost, reason string, d time.Duration, req *http.Request, slot bool, w *tokenWait) {
+	returned := false
+	defer func() {
+		if !returned {
+			if slot {
+				h.sem.release()
+			}
+			if w != nil {
+				h.giveBack(w, time.Now())
+				l.hosts.changed()
+			}
+			closeBody(req)
+		}
+	}()
+	l.record(ctx, h.host, reason, d)
+	returned = true
 }
 
 func (l *throttleLayer) record(ctx context.Context, host, reason string, d time.Duration) {

@@ -64,8 +64,16 @@ func (t *tokenTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req
 	rec := false
 	var attrs []attribute.KeyValue
-	returned, sending := false, false
+	returned, sending, recorded := false, false, false
+	var resp *http.Response
 	defer func() {
+		if returned && !recorded {
+			// The caller's meter panicked measuring the request (a bug
+			// in its MeterProvider): the response is closed, the span
+			// ends as for a panic below, and the panic goes on.
+			closeResponse(resp)
+			returned = false
+		}
 		if !returned { // a panic below: not recovered here, the span ends
 			if !sending {
 				// Before the hand-on (the caller's Tracer's Start or
@@ -81,7 +89,7 @@ func (t *tokenTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 				span.SetStatus(codes.Error, panicStatus)
 			}
 			span.End()
-			t.record(ctx, time.Since(start).Seconds(), m, host, port, 0, ErrorTypeOther)
+			t.recordUnwinding(ctx, time.Since(start).Seconds(), m, host, port, 0, ErrorTypeOther)
 		}
 	}()
 	if !t.tel.off {
@@ -119,6 +127,7 @@ func (t *tokenTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		et := errorTypeIn(ctx, err)
 		t.record(ctx, secs, m, host, port, 0, et)
+		recorded = true
 		if rec {
 			span.SetAttributes(append(attrs, semconv.ErrorTypeKey.String(et))...)
 			span.SetStatus(codes.Error, validUTF8(t.tel.policy.Error(err).Error()))
@@ -132,6 +141,7 @@ func (t *tokenTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	status := resp.StatusCode
 	et := statusErrorType(status)
 	t.record(ctx, secs, m, host, port, metricStatus(status), et)
+	recorded = true
 	if !rec {
 		span.End()
 		return resp, nil
@@ -161,6 +171,14 @@ func (t *tokenTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 var noopSpan = trace.SpanFromContext(context.Background())
 
 // record adds one MetricRequestDuration measurement for a token request.
+// recordUnwinding is record while a panic is on its way to the caller:
+// the caller's meter panicking too (a bug in its MeterProvider) has its
+// panic dropped, so that the caller sees the first.
+func (t *tokenTrace) recordUnwinding(ctx context.Context, secs float64, m *method, host string, port, status int, et string) {
+	defer func() { _ = recover() }()
+	t.record(ctx, secs, m, host, port, status, et)
+}
+
 func (t *tokenTrace) record(ctx context.Context, secs float64, m *method, host string, port, status int, et string) {
 	if !t.duration.Enabled(ctx) {
 		return

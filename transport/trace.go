@@ -46,6 +46,10 @@ type TraceConfig struct {
 	// panic goes on (a call span started above such an attempt ends).
 	TracerProvider trace.TracerProvider
 	// MeterProvider creates the instruments. nil: otel.GetMeterProvider().
+	// One whose instruments panic (a bug in it) has the body in hand
+	// closed and the span ended (as for a panic below), and its panic
+	// goes on; one that panics while another panic is on its way has its
+	// own dropped, so the caller sees the first.
 	MeterProvider metric.MeterProvider
 	// Propagator injects the attempt span's context into the outgoing
 	// request headers. nil: otel.GetTextMapPropagator(). One whose Inject
@@ -1026,7 +1030,8 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	cc := &callScope{start: start}
 	var ctx context.Context
 	var span trace.Span
-	rec, returned, sending := false, false, false
+	rec, returned, sending, recorded := false, false, false, false
+	var resp *http.Response
 	defer func() {
 		if !returned { // a panic (or runtime.Goexit) below: not recovered here
 			if !sending {
@@ -1038,6 +1043,12 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 			if span != nil { // else no span started, nothing to measure
 				c.panicked(ctx, cc, span, rec, sk, req.Method, u, start)
 			}
+		} else if !recorded {
+			// The caller's meter panicked measuring the call (a bug in
+			// its MeterProvider): the response is closed, the span ends
+			// as for a panic below, and the panic goes on.
+			closeResponse(resp)
+			c.panicked(ctx, cc, span, rec, sk, req.Method, u, start)
 		}
 	}()
 	if !c.tel.off || c.duration.Enabled(req.Context()) {
@@ -1098,6 +1109,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		err = c.tel.policy.Error(invalidForHTTP2(r, err))
 		et := errorTypeIn(ctx, err)
 		c.record(ctx, secs, u, durKey{m, sk.host, sk.port, 0, et})
+		recorded = true
 		if rec {
 			buf := getAttrBuf()
 			attrs := cc.appendAttrs(c.tel.appendStart(buf[:0], sk), m, req.Method)
@@ -1116,6 +1128,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	status := resp.StatusCode
 	et := statusErrorType(status)
 	c.record(ctx, secs, u, durKey{m, sk.host, sk.port, metricStatus(status), et})
+	recorded = true
 	if !rec {
 		if c.tel.end == nil || resp.Body == http.NoBody {
 			span.End()
@@ -1157,7 +1170,7 @@ func (c *callTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 // call would vanish from its trace, its attempt spans left without their
 // parent.
 func (c *callTrace) panicked(ctx context.Context, cc *callScope, span trace.Span, rec bool, sk spanKey, original string, u *url.URL, start time.Time) {
-	c.record(ctx, time.Since(start).Seconds(), u, durKey{sk.m, sk.host, sk.port, 0, ErrorTypeOther})
+	c.recordUnwinding(ctx, time.Since(start).Seconds(), u, durKey{sk.m, sk.host, sk.port, 0, ErrorTypeOther})
 	if rec {
 		buf := getAttrBuf()
 		attrs := cc.appendAttrs(c.tel.appendStart(buf[:0], sk), sk.m, original)
@@ -1206,6 +1219,15 @@ const portUnknown = -1
 
 // record adds one duration measurement with k's attribute set, k's server
 // that of u when the call did not work it out.
+// recordUnwinding is record while a panic is on its way to the caller:
+// the caller's meter panicking too (a bug in its MeterProvider) has its
+// panic dropped, so that the caller sees the first, and the span still
+// ends.
+func (c *callTrace) recordUnwinding(ctx context.Context, secs float64, u *url.URL, k durKey) {
+	defer func() { _ = recover() }()
+	c.record(ctx, secs, u, k)
+}
+
 func (c *callTrace) record(ctx context.Context, secs float64, u *url.URL, k durKey) {
 	if !c.duration.Enabled(ctx) {
 		return
@@ -1263,25 +1285,35 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	sk := spanKey{m, "", portUnknown}
 	var buf *attrBuf // non-nil when the span is recording
 	var attrs []attribute.KeyValue
-	returned, sending := false, false
+	returned, sending, counted := false, false, false
+	var resp *http.Response
 	defer func() {
-		if !returned { // a panic (or runtime.Goexit) below: not recovered here
-			if r == nil {
-				// The caller's Tracer's Start (or its meter's Enabled)
-				// panicked: no span to end, nothing sent to count (the
-				// meter may be what panicked); the request's body is
-				// closed, as RoundTrip must on every path.
-				closeBody(req)
-				return
+		if returned {
+			if !counted {
+				// The caller's meter panicked counting the send (a bug
+				// in its MeterProvider): the response is closed, the
+				// span ends as for a panic below, and the panic goes on.
+				closeResponse(resp)
+				t.panicked(ctx, span, buf, attrs, countKey{m, sk.host, ErrorTypeOther}, sk.port, u, merged)
 			}
-			if !sending {
-				// Before the send (the caller's Propagator): the body
-				// is not handed on, and is closed, as RoundTrip must on
-				// every path.
-				closeBody(r)
-			}
-			t.panicked(ctx, span, buf, attrs, countKey{m, sk.host, ErrorTypeOther}, sk.port, u, merged)
+			return
 		}
+		// A panic (or runtime.Goexit) below: not recovered here.
+		if r == nil {
+			// The caller's Tracer's Start (or its meter's Enabled)
+			// panicked: no span to end, nothing sent to count (the
+			// meter may be what panicked); the request's body is
+			// closed, as RoundTrip must on every path.
+			closeBody(req)
+			return
+		}
+		if !sending {
+			// Before the send (the caller's Propagator): the body
+			// is not handed on, and is closed, as RoundTrip must on
+			// every path.
+			closeBody(r)
+		}
+		t.panicked(ctx, span, buf, attrs, countKey{m, sk.host, ErrorTypeOther}, sk.port, u, merged)
 	}()
 	if !offInCall || t.attempts.Enabled(ctx) {
 		_, sk.host, sk.port = t.servers.of(u)
@@ -1344,7 +1376,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	if merged {
-		return t.endMerged(ctx, span, buf, attrs, countKey{m, sk.host, ""}, sk.port, u, resp, err)
+		return t.endMerged(ctx, span, buf, attrs, countKey{m, sk.host, ""}, sk.port, u, resp, err, &counted)
 	}
 
 	if err != nil {
@@ -1354,6 +1386,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		err = t.tel.policy.Error(err)
 		et := errorTypeIn(ctx, err)
 		t.count(ctx, countKey{m, sk.host, et}, sk.port, u)
+		counted = true
 		if buf != nil {
 			attrs = append(attrs, semconv.ErrorTypeKey.String(et))
 			span.SetAttributes(attrs...)
@@ -1373,6 +1406,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 		outcome = et
 	}
 	t.count(ctx, countKey{m, sk.host, outcome}, sk.port, u)
+	counted = true
 	if buf == nil {
 		span.End()
 		return resp, nil
@@ -1410,7 +1444,7 @@ func (t *attemptTrace) RoundTrip(req *http.Request) (*http.Response, error) {
 // which the call trace ends) ends with status Error.
 func (t *attemptTrace) panicked(ctx context.Context, span trace.Span, buf *attrBuf, attrs []attribute.KeyValue,
 	k countKey, port int, u *url.URL, merged bool) {
-	t.count(ctx, k, port, u)
+	t.countUnwinding(ctx, k, port, u)
 	if merged {
 		return
 	}
@@ -1437,7 +1471,7 @@ func firstAttempt(ctx context.Context) bool {
 // headers). The status, error.type, span status and the span's end are the
 // call trace's, which knows how the call ended.
 func (t *attemptTrace) endMerged(ctx context.Context, span trace.Span, buf *attrBuf, attrs []attribute.KeyValue,
-	k countKey, port int, u *url.URL, resp *http.Response, err error) (*http.Response, error) {
+	k countKey, port int, u *url.URL, resp *http.Response, err error, counted *bool) (*http.Response, error) {
 	if err != nil {
 		if resp != nil && resp.Body != nil {
 			_ = resp.Body.Close()
@@ -1445,6 +1479,7 @@ func (t *attemptTrace) endMerged(ctx context.Context, span trace.Span, buf *attr
 		err = t.tel.policy.Error(err)
 		k.outcome = errorTypeIn(ctx, err)
 		t.count(ctx, k, port, u)
+		*counted = true
 		if buf != nil {
 			span.SetAttributes(attrs...)
 			putAttrBuf(buf, attrs)
@@ -1460,6 +1495,7 @@ func (t *attemptTrace) endMerged(ctx context.Context, span trace.Span, buf *attr
 	}
 	k.outcome = outcome
 	t.count(ctx, k, port, u)
+	*counted = true
 	if buf != nil {
 		code := protocolCode(resp)
 		attrs = appendHeaders(attrs, resp.Header, t.tel.respHeaders, t.tel.policy)
@@ -1485,6 +1521,14 @@ func (t *attemptTrace) urlFull(u *url.URL, cs *callState) string {
 		return cs.urlFull
 	}
 	return validUTF8(t.tel.policy.URL(u))
+}
+
+// countUnwinding is count while a panic is on its way to the caller: the
+// caller's meter panicking too (a bug in its MeterProvider) has its panic
+// dropped, so that the caller sees the first, and the span still ends.
+func (t *attemptTrace) countUnwinding(ctx context.Context, k countKey, port int, u *url.URL) {
+	defer func() { _ = recover() }()
+	t.count(ctx, k, port, u)
 }
 
 // count adds one attempt with k's attribute set, k's server that of u
