@@ -68,6 +68,23 @@ var fuzzPolicies = []fuzzPolicy{
 		allowHTTP: true,
 		networks:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("fe80::/10")},
 	},
+	{
+		// The ranges whose addresses embed IPv4 ones opened: 6to4,
+		// Teredo and IPv4-compatible, with a private IPv4 range the
+		// embedded address may fall in.
+		networks: []netip.Prefix{
+			netip.MustParsePrefix("2002::/16"), netip.MustParsePrefix("2001::/32"),
+			netip.MustParsePrefix("::/96"), netip.MustParsePrefix("10.0.0.0/8"),
+		},
+	},
+	{
+		// IPv6 broadly, and the metadata address named exactly: an
+		// embedded 169.254.169.254 is dialed, no other embedded
+		// special-purpose address.
+		networks: []netip.Prefix{
+			netip.MustParsePrefix("::/0"), netip.MustParsePrefix("169.254.169.254/32"),
+		},
+	},
 }
 
 // fuzzDNS is the stub zone: names not listed below svc.example.com
@@ -82,6 +99,10 @@ var fuzzDNS = map[string][]netip.Addr{
 	"mapped.svc.example.com.": {netip.MustParseAddr("::ffff:169.254.169.254")},
 	"nat.svc.example.com.":    {netip.MustParseAddr("64:ff9b::a9fe:a9fe")},
 	"nat8.svc.example.com.":   {netip.MustParseAddr("64:ff9b::808:808")},
+	"6to4.svc.example.com.":   {netip.MustParseAddr("2002:a9fe:a9fe::1")},
+	"6to4p.svc.example.com.":  {netip.MustParseAddr("2002:808:808::1")},
+	"teredo.svc.example.com.": {netip.MustParseAddr("2001:0:808:808::f5ff:fffa")},
+	"compat.svc.example.com.": {netip.MustParseAddr("::a9fe:a9fe")},
 	"evil.example.":           {netip.MustParseAddr("127.0.0.1")},
 	"127.1.":                  {netip.MustParseAddr("127.0.0.1")},
 }
@@ -107,6 +128,12 @@ var fuzzPool = []netip.Addr{
 	netip.MustParseAddr("2606:4700::1111"),
 	netip.MustParseAddr("::127.0.0.1"),
 	netip.MustParseAddr("0.0.0.0"),
+	netip.MustParseAddr("2002:a00:5::"),
+	netip.MustParseAddr("2002:a9fe:a9fe::"),
+	netip.MustParseAddr("2001:0:808:808::a247:27dd"),
+	netip.MustParseAddr("2001:0:a9fe:a9fe::a247:27dd"),
+	netip.MustParseAddr("::808:808"),
+	netip.MustParseAddr("::a00:5"),
 }
 
 func fuzzLookup(name string) []netip.Addr {
@@ -258,6 +285,49 @@ var refMetadata = []netip.Addr{
 	netip.MustParseAddr("fd00:a9fe:a9fe::1"), netip.MustParseAddr("192.0.0.192"),
 }
 
+// refEmbeddedIPv4 returns the IPv4 addresses the IPv6 address a (no
+// zone, not IPv4-mapped) embeds, decoded here from the RFCs, not by the
+// dialer's code: the NAT64 well-known prefix 64:ff9b::/96 (RFC 6052 §2.1:
+// the last 32 bits), 6to4 2002::/16 (RFC 3056 §2: bits 16-47, the site's
+// router), the deprecated IPv4-compatible ::/96 (RFC 4291 §2.5.5.1: the
+// last 32 bits; ::/104, whose 0.0.0.0/8 names no remote host, :: and ::1
+// among them, embeds none) and Teredo 2001::/32 (RFC 4380 §4: the
+// server's address in bits 32-63, and the client's in the last 32 bits,
+// each bit inverted; a relay sends to both).
+func refEmbeddedIPv4(a netip.Addr) []netip.Addr {
+	if !a.Is6() {
+		return nil
+	}
+	hex := a.StringExpanded() // 8 groups of 4 hex digits
+	groups := strings.Split(hex, ":")
+	v4 := func(hi, lo string, invert bool) netip.Addr {
+		x, _ := strconv.ParseUint(hi+lo, 16, 32)
+		if invert {
+			x = ^x & 0xffffffff
+		}
+		return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})
+	}
+	zero := func(gs []string) bool {
+		for _, g := range gs {
+			if g != "0000" {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case groups[0] == "0064" && groups[1] == "ff9b" && zero(groups[2:6]):
+		return []netip.Addr{v4(groups[6], groups[7], false)}
+	case groups[0] == "2002":
+		return []netip.Addr{v4(groups[1], groups[2], false)}
+	case groups[0] == "2001" && groups[1] == "0000":
+		return []netip.Addr{v4(groups[2], groups[3], false), v4(groups[6], groups[7], true)}
+	case zero(groups[:6]) && groups[6][:2] != "00":
+		return []netip.Addr{v4(groups[6], groups[7], false)}
+	}
+	return nil
+}
+
 // refAddrOK reports whether the reference lets the dialer connect to a
 // (its zone ignored) with the dialer's allowed prefixes.
 func refAddrOK(a netip.Addr, allow []netip.Prefix) bool {
@@ -276,9 +346,12 @@ func refAddrOK(a netip.Addr, allow []netip.Prefix) bool {
 		return false
 	}
 	if allowed {
-		if netip.MustParsePrefix("64:ff9b::/96").Contains(a) {
-			b := a.As16()
-			return refAddrOK(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), allow)
+		// An allowed IPv6 address that embeds IPv4 ones is dialed only
+		// when each of them is.
+		for _, v4 := range refEmbeddedIPv4(a) {
+			if !refAddrOK(v4, allow) {
+				return false
+			}
 		}
 		return true
 	}
@@ -492,6 +565,52 @@ func FuzzEgressDialedAddress(f *testing.F) {
 		{3, false, false, "[fd00::1%25eth0]", ""},
 		{3, false, false, "[fd00:ec2::254%25eth0]", ""},
 		{3, false, false, "[::ffff:127.0.0.1%25lo]", ""},
+		{4, true, false, "[2002:a00:5::]", ""},
+		{4, true, false, "[2002:808:808::1]", ""},
+		{4, true, false, "[2002:a9fe:a9fe::]", ""},
+		{4, true, false, "[2002:7f00:1::]", ""},
+		{4, true, false, "[2002:c0a8:101::]", ""},
+		{4, true, false, "[2001:0:808:808::a247:27dd]", ""},
+		{4, true, false, "[2001:0:808:808::f5ff:fffa]", ""},
+		{4, true, false, "[2001:0:a9fe:a9fe::a247:27dd]", ""},
+		{4, true, false, "[2001:0:808:808::5601:5601]", ""},
+		{4, true, false, "[2001:0:7f00:1::a247:27dd]", ""},
+		{4, true, false, "[::808:808]", ""},
+		{4, true, false, "[::a00:5]", ""},
+		{4, true, false, "[::a9fe:a9fe]", ""},
+		{4, true, false, "[::7f00:1]", ""},
+		{4, true, false, "[::1]", ""},
+		{4, true, false, "[::ff:ffff]", ""},
+		{4, true, false, "[64:ff9b::a9fe:a9fe]", ""},
+		{4, true, false, "[64:ff9b::808:808]", ""},
+		{4, true, false, "[2606:4700::1111]", ""},
+		{4, true, false, "6to4.svc.example.com", ""},
+		{4, true, false, "6to4p.svc.example.com", ""},
+		{4, true, false, "teredo.svc.example.com", ""},
+		{4, true, false, "compat.svc.example.com", ""},
+		{5, true, false, "[2002:a00:5::]", ""},
+		{5, true, false, "[2002:808:808::1]", ""},
+		{5, true, false, "[2002:a9fe:a9fe::]", ""},
+		{5, true, false, "[2002:7f00:1::]", ""},
+		{5, true, false, "[2002:c0a8:101::]", ""},
+		{5, true, false, "[2001:0:808:808::a247:27dd]", ""},
+		{5, true, false, "[2001:0:808:808::f5ff:fffa]", ""},
+		{5, true, false, "[2001:0:a9fe:a9fe::a247:27dd]", ""},
+		{5, true, false, "[2001:0:808:808::5601:5601]", ""},
+		{5, true, false, "[2001:0:7f00:1::a247:27dd]", ""},
+		{5, true, false, "[::808:808]", ""},
+		{5, true, false, "[::a00:5]", ""},
+		{5, true, false, "[::a9fe:a9fe]", ""},
+		{5, true, false, "[::7f00:1]", ""},
+		{5, true, false, "[::1]", ""},
+		{5, true, false, "[::ff:ffff]", ""},
+		{5, true, false, "[64:ff9b::a9fe:a9fe]", ""},
+		{5, true, false, "[64:ff9b::808:808]", ""},
+		{5, true, false, "[2606:4700::1111]", ""},
+		{5, true, false, "6to4.svc.example.com", ""},
+		{5, true, false, "6to4p.svc.example.com", ""},
+		{5, true, false, "teredo.svc.example.com", ""},
+		{5, true, false, "compat.svc.example.com", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.policy, s.https, s.handBuilt, s.authority, s.host)
