@@ -390,7 +390,9 @@ type Result struct {
 // nonce, see claimAll) (so no copy of the request, nor the message as sent when this
 // copy was altered in what only another signature covers, can be replayed
 // under another of its signatures; a request with another signature whose window
-// ends more than two verifier windows from now is refused as ErrFuture,
+// ends more than two verifier windows from now is refused as ErrFuture
+// (as ErrReplay when the accepted signature's nonce is already held: see
+// replayedBefore),
 // one with another signature whose key lookup
 // failed is refused as ErrUnavailable, one with another signature
 // covering content-digest whose body could not be read whole as
@@ -486,7 +488,8 @@ func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time
 // check of the policy, its nonce is claimed until the end of its own
 // window (claimUntil), if that ends at most two verifier windows (MaxAge +
 // 2×ClockSkew) from now; if it ends later, the request is refused as
-// ErrFuture, so no signer's created can make an entry outlive that. And one
+// ErrFuture, so no signer's created can make an entry outlive that (a
+// replay, its accepted nonce held, as ErrReplay: replayedBefore). And one
 // that passes the policy but not its MAC, a covered component or the
 // digest on this copy (the message as sent, altered on the way in what
 // only it covers, would pass); but not when the accepted signature has no
@@ -550,7 +553,12 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 				return err
 			case claim && v.claimUntil(&inputs[j].in).After(horizon):
 				// Its nonce cannot be held until its window ends, and a
-				// copy stripped down to it must not pass then: refused.
+				// copy stripped down to it must not pass then: refused,
+				// but a replay of an accepted request as one (anyone can
+				// add such a signature: it need not verify).
+				if err := v.replayedBefore(vs, &inputs[accepted].in, now); err != nil {
+					return err
+				}
 				in := &inputs[j].in
 				return &VerifyError{Label: in.Label, KeyID: in.KeyID, Err: ErrFuture,
 					Detail: "another signature's window ends more than two verifier windows (MaxAge + 2×ClockSkew) ahead: its nonce cannot be held that long"}
@@ -793,6 +801,34 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 		Components: in.Components, Created: in.Created, Expires: in.Expires,
 		Nonce: in.Nonce, Tag: in.Tag,
 	}, nil
+}
+
+// replayedBefore returns ErrReplay when in, the accepted signature of a
+// request about to be refused for another of its signatures (ErrFuture),
+// has a nonce the store already holds: the request is a replay, and is
+// reported as one, as a request refused as stale is once its claims are
+// made. A NonceChecker is asked, which records nothing; another store can
+// tell only by the claim, which records the nonce (the request, refused,
+// is not to be sent again: its sender signs afresh). A pair an outer
+// Middleware pass claimed is no replay of this request. Any other answer
+// leaves the refusal as it was.
+func (v *Verifier) replayedBefore(vs *verifyState, in *SignatureInput, now time.Time) error {
+	if in.Nonce == "" || vs.outer.claimed(in, true) {
+		return nil
+	}
+	ctx := vs.r.Context()
+	if nc, ok := v.nonces.(NonceChecker); ok {
+		if seen, err := nc.Seen(ctx, in.KeyID, in.Nonce, now); err == nil {
+			if seen {
+				return &VerifyError{Label: in.Label, KeyID: in.KeyID, Err: ErrReplay, Detail: "nonce already used"}
+			}
+			return nil
+		}
+	}
+	if err := v.claim(ctx, in, now, v.claimUntil(in)); errors.Is(err, ErrReplay) {
+		return err
+	}
+	return nil
 }
 
 // seenEarly refuses in, a signature that has verified and whose body is
