@@ -42,7 +42,8 @@ const (
 	// DNS failure, a TLS handshake that timed out; a connection reset or
 	// closed before a Base handed it to the request, in the TLS handshake
 	// or a proxy's CONNECT; an HTTP/2 REFUSED_STREAM, or a GOAWAY whose
-	// last-stream-id is below the request's stream; a credential or signing key
+	// last-stream-id is below the request's stream, other than one whose
+	// code blames the request (see ClassPermanent); a credential or signing key
 	// that could not be had for a temporary reason; a client certificate key
 	// whose signer failed the TLS handshake, or a Base's
 	// TLSConfig.GetClientCertificate that failed to provide one, for a
@@ -67,7 +68,11 @@ const (
 	// whose signer failed the TLS handshake, or a Base's
 	// TLSConfig.GetClientCertificate that failed (other than transiently), a
 	// request the caller's own httptrace Got1xxResponse hook aborted
-	// (*TraceHookError).
+	// (*TraceHookError), an HTTP/2 GOAWAY that turned a connection's first
+	// stream away for a protocol error the server found in what the client
+	// sent (PROTOCOL_ERROR, FLOW_CONTROL_ERROR, FRAME_SIZE_ERROR,
+	// COMPRESSION_ERROR, INADEQUATE_SECURITY: a header block over the
+	// server's limit, sent before its SETTINGS arrived).
 	ClassPermanent
 	// ClassCanceled: the caller's own context was cancelled or its
 	// deadline passed. Never retried, never a breaker failure.
@@ -148,7 +153,12 @@ type Verdict struct {
 // returned other than a transient one, a DNS "no such host", an *AuthError that is not Temporary,
 // an HTTP/2 stream reset with HTTP_1_1_REQUIRED, or that GOAWAY failure
 // below with HTTP_1_1_REQUIRED (the server answers every HTTP/2 attempt
-// so: breaker excluded) → ClassPermanent; a dial failure (*net.OpError with Op "dial", a
+// so: breaker excluded), or with PROTOCOL_ERROR, FLOW_CONTROL_ERROR,
+// FRAME_SIZE_ERROR, COMPRESSION_ERROR or INADEQUATE_SECURITY (the server
+// found a protocol error in what the client sent, such as a header block
+// over its limit sent before its SETTINGS arrived; the same request on a
+// new connection is answered the same way: breaker excluded) →
+// ClassPermanent; a dial failure (*net.OpError with Op "dial", a
 // *net.DNSError, ECONNREFUSED), net/http's "TLS handshake timeout" (no
 // byte of the request written), a reset or EOF a Base saw before net/http
 // handed the attempt a connection (no httptrace GotConn: in the TLS
@@ -159,7 +169,9 @@ type Verdict struct {
 // GOAWAY whose last-stream-id is below the request's stream (the server
 // did not process it) and that net/http did not retry itself, or whose
 // resends a golang.org/x/net/http2 Transport as the base gave up ("http2:
-// Transport received Server's graceful shutdown GOAWAY"), a Temporary
+// Transport received Server's graceful shutdown GOAWAY"; with
+// ENHANCE_YOUR_CALM, BreakerExcluded: the server finds our load excessive,
+// as with a 429), a Temporary
 // *AuthError, a sign failure whose *signer.KeyError is Temporary
 // (signer.ErrKeyUnavailable) or whose cause matches tokens.IsUnavailable,
 // a client certificate key whose signer failed the handshake with an error
@@ -268,6 +280,20 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 		// or connection (a GOAWAY before the first stream): every attempt
 		// over HTTP/2 is answered the same way, deliberately.
 		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
+	}
+	if innermost(err, isGoAwayClientFaultMsg) {
+		// The server closed a new connection, its first stream unprocessed,
+		// for a protocol error it found in what we sent (a header block over
+		// its limit, sent before its SETTINGS arrived): the same request on
+		// a new connection is the same first stream, answered the same way,
+		// and the host did nothing wrong.
+		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
+	}
+	if innermost(err, isGoAwayCalmMsg) {
+		// The server turned the connection's first stream away unprocessed
+		// because it finds us too demanding: safe to send again after a
+		// backoff, and, like a 429, no fault of the host.
+		return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
 	}
 	if neverSent(err) {
 		return Verdict{Class: ClassNeverSent, Breaker: BreakerFailure}
@@ -451,6 +477,28 @@ func isCannotRetryUnprocessedMsg(s string) bool {
 // without end; golang.org/x/net/http2's, a base of the caller's, up to
 // seven times, then returns this error as it is.
 func isGracefulGoAwayMsg(s string) bool { return s == http2GracefulGoAwayMsg }
+
+// isGoAwayClientFaultMsg reports whether s is that error for a GOAWAY
+// whose code says the server found a protocol error in what the client
+// sent (RFC 9113 §5.4.1, §7): PROTOCOL_ERROR, FLOW_CONTROL_ERROR,
+// FRAME_SIZE_ERROR, COMPRESSION_ERROR (an HPACK block it could not or would
+// not decode: one over its header list limit), or INADEQUATE_SECURITY (the
+// TLS parameters of the connection it refuses).
+func isGoAwayClientFaultMsg(s string) bool {
+	code, ok := strings.CutPrefix(s, http2GoAwayUnprocessedPrefix)
+	if !ok {
+		return false
+	}
+	switch code {
+	case "PROTOCOL_ERROR", "FLOW_CONTROL_ERROR", "FRAME_SIZE_ERROR", "COMPRESSION_ERROR", "INADEQUATE_SECURITY":
+		return true
+	}
+	return false
+}
+
+// isGoAwayCalmMsg reports whether s is that error for a GOAWAY with
+// ENHANCE_YOUR_CALM: the server finds the client's load excessive.
+func isGoAwayCalmMsg(s string) bool { return s == http2GoAwayUnprocessedPrefix+"ENHANCE_YOUR_CALM" }
 
 // isGoAwayHTTP11RequiredMsg reports whether s is that error for a GOAWAY
 // with HTTP_1_1_REQUIRED: the server refuses HTTP/2 on the connection.

@@ -1,0 +1,176 @@
+package transport_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/securecall/securecall/transport"
+)
+
+// A server that finds the first request of a new connection broke the
+// protocol (a header block over its limit, sent before its SETTINGS
+// arrived: RFC 9113 §6.5.2 lets the client send before it knows the
+// limit) answers with a connection error, a GOAWAY whose last-stream-id
+// is 0 and whose code blames the client: PROTOCOL_ERROR,
+// COMPRESSION_ERROR, FRAME_SIZE_ERROR, FLOW_CONTROL_ERROR (RFC 9113 §5.4.1,
+// §7), or INADEQUATE_SECURITY. The same request on a new connection is
+// the same first stream and gets the same answer, and the host did
+// nothing wrong: the error is permanent (one attempt), not a breaker
+// failure, and a good call to the host afterwards goes through. Before,
+// each attempt of one such GET was "never sent" and a breaker failure:
+// one call opened the breaker (ConsecutiveFailures 2) for every call to
+// the host.
+func TestH2GoAwayBlamingClientIsNotHostFailure(t *testing.T) {
+	for _, code := range []http2.ErrCode{http2.ErrCodeProtocol, http2.ErrCodeCompression, http2.ErrCodeFrameSize, http2.ErrCodeFlowControl, http2.ErrCodeInadequateSecurity} {
+		t.Run(code.String(), func(t *testing.T) {
+			srv, b := newBlamingH2Server(t, code)
+			br := newBreaker(t, b, transport.BreakerConfig{ConsecutiveFailures: 2})
+			rt := newRetry(t, br, transport.RetryConfig{MaxAttempts: 3, Backoff: resFixedBackoff(time.Millisecond), Budget: transport.BudgetConfig{Disabled: true}})
+			_, err := blameGet(t, rt, srv.url+"/big", true)
+			if err == nil {
+				t.Fatal("a request the server refused with a GOAWAY succeeded")
+			}
+			if !strings.Contains(err.Error(), code.String()) {
+				t.Errorf("err %v does not name %s", err, code)
+			}
+			if errors.Is(err, transport.ErrCircuitOpen) {
+				t.Errorf("err %v: one refused request opened the breaker", err)
+			}
+			if n := srv.streams.Load(); n != 1 {
+				t.Errorf("%d streams, want 1 (the server's answer to the same request is the same)", n)
+			}
+			v := transport.Classify(context.Background(), nil, err, time.Now())
+			if v.Class != transport.ClassPermanent || v.Breaker != transport.BreakerExcluded {
+				t.Errorf("Classify = %v/%v, want permanent/BreakerExcluded", v.Class, v.Breaker)
+			}
+			resp, err := blameGet(t, rt, srv.url+"/good", false)
+			if err != nil {
+				t.Fatalf("good call after the refused one: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				t.Errorf("good call: status %d, want 204", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// ENHANCE_YOUR_CALM asks the client to calm down (RFC 9113 §7: "the peer
+// might be generating excessive load"): the first stream it turns away
+// was not processed and may be sent again after a backoff
+// (TestH2GoAwayBeforeProcessingRetriesPost), but, like a 429, it is no
+// fault of the host for the breaker: a call whose every attempt got it
+// leaves the breaker closed for the next.
+func TestH2GoAwayEnhanceYourCalmIsNotHostFailure(t *testing.T) {
+	srv, b := newBlamingH2Server(t, http2.ErrCodeEnhanceYourCalm)
+	br := newBreaker(t, b, transport.BreakerConfig{ConsecutiveFailures: 2})
+	rt := newRetry(t, br, transport.RetryConfig{MaxAttempts: 3, Backoff: resFixedBackoff(time.Millisecond), Budget: transport.BudgetConfig{Disabled: true}})
+	_, err := blameGet(t, rt, srv.url+"/big", true)
+	if err == nil || errors.Is(err, transport.ErrCircuitOpen) {
+		t.Fatalf("err %v, want the GOAWAY's (and the breaker closed)", err)
+	}
+	if n := srv.streams.Load(); n != 3 {
+		t.Errorf("%d streams, want 3 (never processed: retried)", n)
+	}
+	v := transport.Classify(context.Background(), nil, err, time.Now())
+	if v.Class != transport.ClassNeverSent || v.Breaker != transport.BreakerExcluded {
+		t.Errorf("Classify = %v/%v, want never_sent/BreakerExcluded", v.Class, v.Breaker)
+	}
+	resp, err := blameGet(t, rt, srv.url+"/good", false)
+	if err != nil {
+		t.Fatalf("good call after the refused one: %v", err)
+	}
+	resp.Body.Close()
+}
+
+// newBlamingH2Server starts a raw HTTP/2 server over TLS that answers a
+// request whose first header block fragment is over 4 KiB (X-Big) with a
+// GOAWAY(0, code), as a server does for a block over its limit that came
+// before its SETTINGS did, and closes the connection; any other request
+// gets a 204. b is a Base trusting it.
+func newBlamingH2Server(t *testing.T, code http2.ErrCode) (*rawH2Server, *transport.Base) {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(http.NotFoundHandler())
+	ts.EnableHTTP2 = true
+	ts.StartTLS() // for its certificate and client configuration only
+	cfg := ts.TLS.Clone()
+	cfg.NextProtos = []string{"h2"}
+	rootCAs := ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	ts.Close()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &rawH2Server{url: "https://" + ln.Addr().String()}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				context.AfterFunc(t.Context(), func() { c.Close() })
+				preface := make([]byte, len(http2.ClientPreface))
+				if _, err := io.ReadFull(c, preface); err != nil {
+					return
+				}
+				fr := http2.NewFramer(c, c)
+				for {
+					f, err := fr.ReadFrame()
+					if err != nil {
+						return
+					}
+					switch f := f.(type) {
+					case *http2.SettingsFrame:
+						if !f.IsAck() {
+							_ = fr.WriteSettingsAck()
+						}
+					case *http2.HeadersFrame:
+						s.streams.Add(1)
+						if len(f.HeaderBlockFragment()) > 4<<10 {
+							// The server's SETTINGS were never sent: the
+							// request came first.
+							_ = fr.WriteGoAway(0, code, []byte("header block too large"))
+							return
+						}
+						_ = fr.WriteSettings()
+						var buf bytes.Buffer
+						enc := hpack.NewEncoder(&buf)
+						_ = enc.WriteField(hpack.HeaderField{Name: ":status", Value: "204"})
+						_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: buf.Bytes(), EndHeaders: true, EndStream: true})
+					}
+				}
+			})
+		}
+	})
+	b, err := transport.NewBase(transport.BaseConfig{TLSConfig: &tls.Config{RootCAs: rootCAs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.CloseIdleConnections)
+	return s, b
+}
+
+func blameGet(t *testing.T, rt http.RoundTripper, u string, big bool) (*http.Response, error) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	if big {
+		req.Header.Set("X-Big", strings.Repeat("a", 16<<10))
+	}
+	return rt.RoundTrip(req)
+}
