@@ -41,7 +41,10 @@ type egress struct {
 // Appends; the first one added is the outermost. wrap must not return nil.
 // A layer that panics (a bug in it) has the request's body closed, as
 // RoundTrip must on every path (once: not again when the stack below it
-// has closed or sent the body), and its panic goes on to the caller.
+// has closed or sent the body; a layer that sends the body through a
+// transport of its own, not next, and then panics has it closed by that
+// transport and again by the stack, which cannot know), and its panic
+// goes on to the caller.
 func WithCallLayer(wrap func(next http.RoundTripper) (http.RoundTripper, error)) Option {
 	return requireValue("WithCallLayer", wrap, func(c *config, v func(next http.RoundTripper) (http.RoundTripper, error)) {
 		c.eg.callLayers = append(c.eg.callLayers, v)

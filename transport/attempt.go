@@ -781,6 +781,24 @@ func takeBody(ctx context.Context) bool {
 	return false
 }
 
+// takeCallBody records, for a Base about to send req outside an attempt
+// (no retry layer or attempt scope between it and a caller's layer below a
+// NewCallLayerBoundary), that req's body is taken when it is the call's
+// (net/http closes it): the boundary closes it no more. A body a caller's
+// layer put in its place is not the call's, which the boundary still
+// closes on a panic.
+func takeCallBody(req *http.Request) {
+	c := callScopeFrom(req.Context())
+	if c == nil {
+		return
+	}
+	// Compared only when == cannot panic: a body of a value type with a
+	// slice or map in it (two of the same type) is not comparable.
+	if t := reflect.TypeOf(req.Body); t == reflect.TypeOf(c.req.Body) && t.Comparable() && req.Body == c.req.Body {
+		c.flags.Or(scopeBodyTaken)
+	}
+}
+
 // owned reports whether req is the scope's own copy of the caller's
 // request (its req, while owns is set).
 func (c *callScope) owned(req *http.Request) bool { return c.owns && req == &c.req }
@@ -825,8 +843,12 @@ func callScopeFrom(ctx context.Context) *callScope {
 // RoundTrip must on every path, and its panic goes on unchanged. Under
 // NewCallTrace the body is closed then only when no layer of this package
 // below the foreign layers took it (closed it, or sent it in the call's
-// first attempt, where the base transport closes it), so that it is never
-// closed twice; without a call trace above, it is closed on any panic.
+// first attempt, where the base transport closes it, or a Base right
+// below the foreign layers sent it), so that it is never closed twice;
+// without a call trace above, it is closed on any panic. A foreign layer
+// that sends the body through a transport of its own (not this package's
+// layers or Base) and then panics has it closed by that transport and
+// again by the boundary, which cannot know.
 func NewCallLayerBoundary(next http.RoundTripper) http.RoundTripper {
 	return &callLayerBoundary{next: orDefault(next)}
 }

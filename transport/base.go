@@ -1013,6 +1013,9 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	// attempt's own request uses its probe: another request made with the
 	// attempt's context (concurrently, perhaps) has a probe of its own.
 	a := ownAttempt(req)
+	if a == nil && req.Body != nil && req.Body != http.NoBody {
+		takeCallBody(req)
+	}
 	var probe *connProbe
 	switch {
 	case httptraceKey == nil:
