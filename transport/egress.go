@@ -443,7 +443,9 @@ func (p *EgressPolicy) matchRule(r egressRule, o Origin) ruleMatch {
 
 // Check returns nil when the policy lets req go out, else an *EgressError:
 // the URL must pass CheckURL, a Host header that names another host must
-// name an allowed one and hold no userinfo ("user:pass@host", set by
+// name an allowed one (for a plain-http request with the Host's port, 80
+// when it has none: a forward proxy connects it; for https with the URL's
+// port) and hold no userinfo ("user:pass@host", set by
 // hand, which net/http would send as written), an absolute-form request-target from a hand-set
 // URL.Opaque ("//host/path", "https://host/path"), which a server reads
 // over the Host header and a proxy connects, must pass CheckURL too, a
@@ -466,13 +468,24 @@ func (p *EgressPolicy) Check(req *http.Request) error {
 			// "user". Not quoted: o is the URL's origin.
 			return &EgressError{Origin: o, Reason: egressHostUser}
 		}
-		h := req.Host
-		if hh, _, err := net.SplitHostPort(h); err == nil {
-			h = hh
+		h, port := req.Host, ""
+		if hh, pp, err := net.SplitHostPort(h); err == nil {
+			h, port = hh, pp
 		} else if len(h) > 2 && h[0] == '[' && h[len(h)-1] == ']' {
 			h = h[1 : len(h)-1] // an IPv6 literal without a port
 		}
-		if err := p.checkHost(o, p.hostInfo(h)); err != nil {
+		ho := o
+		if lowerScheme(req.URL.Scheme) == "http" {
+			// Through a forward proxy, net/http sends a plain-http
+			// request as "http://" + Host + path, and the proxy connects
+			// the Host's port (the egress layer cannot know whether a
+			// proxy follows). An https request's CONNECT goes to URL.Host.
+			ho.Port = "80"
+			if port != "" {
+				ho.Port = destPort(port)
+			}
+		}
+		if err := p.checkHost(ho, p.hostInfo(h)); err != nil {
 			return &EgressError{Origin: o, Reason: egressHostHeader}
 		}
 	}

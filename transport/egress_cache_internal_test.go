@@ -80,13 +80,22 @@ func referenceCheck(p *EgressPolicy, req *http.Request) error {
 	}
 	if req.Host != "" && req.Host != req.URL.Host {
 		o := OriginOf(req.URL)
-		h := req.Host
-		if hh, _, err := net.SplitHostPort(h); err == nil {
-			h = hh
+		h, port := req.Host, ""
+		if hh, pp, err := net.SplitHostPort(h); err == nil {
+			h, port = hh, pp
 		} else if len(h) > 2 && h[0] == '[' && h[len(h)-1] == ']' {
 			h = h[1 : len(h)-1]
 		}
-		if err := referenceCheckHost(p, o, h); err != nil {
+		ho := o
+		if strings.EqualFold(req.URL.Scheme, "http") {
+			// A plain-http request's Host is checked with its port (80
+			// when it has none): a forward proxy connects it.
+			ho.Port = "80"
+			if port != "" {
+				ho.Port = destPort(port)
+			}
+		}
+		if err := referenceCheckHost(p, ho, h); err != nil {
 			return &EgressError{Origin: o, Reason: egressHostHeader}
 		}
 	}
