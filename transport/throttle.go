@@ -476,8 +476,14 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // with other processes, after the local limits (see ThrottleConfig.Quota).
 //
 // It belongs inside the retry loop, below the breaker, per attempt: a
-// provider's quota counts every attempt. A host with no configured limit
-// and no adaptive limit in force costs two atomic operations and no lock.
+// provider's quota counts every attempt. Above the breaker (a stack built
+// by hand) it would spend a token (and a quota share) on each request the
+// open breaker then refuses, unsent, and count it as a send for its
+// adaptive rate. A half-open probe's timeout
+// (BreakerConfig.ProbeTimeout) leaves the throttle's wait out either way:
+// above the breaker the wait comes before the breaker admits the probe.
+// A host with no configured limit and no adaptive limit in force costs
+// two atomic operations and no lock.
 // Span event: EventThrottled (ThrottleWaitKey, ThrottleReasonKey) on every
 // wait or refusal. A nil next means http.DefaultTransport. Bad
 // configuration is a *ConfigError. cfg.Hosts is copied: changing the
