@@ -30,7 +30,9 @@ const DefaultMaxRedirects = 10
 // credential: Check removes Authorization, Proxy-Authorization, cookies,
 // Signature/Signature-Input, the API-key and token headers the credential
 // guard knows (X-Api-Key, Api-Key, X-Auth-Token, X-Amz-Security-Token,
-// X-Goog-Api-Key, DPoP), every header in SensitiveHeaders and the Referer (the
+// X-Goog-Api-Key, Ocp-Apim-Subscription-Key, X-Functions-Key,
+// X-Vault-Token, Private-Token, DPoP), every header in SensitiveHeaders
+// and the Referer (the
 // previous URL, query included) from the hop's request, and refuses a hop
 // that would replay a request body (307/308) to that origin. Credential
 // layers further down the stack ask their own Scope on every hop, so they
