@@ -146,6 +146,11 @@ func newBlamingH2Server(t *testing.T, code http2.ErrCode) (*rawH2Server, *transp
 							// The server's SETTINGS were never sent: the
 							// request came first.
 							_ = fr.WriteGoAway(0, code, []byte("header block too large"))
+							// Read what the client still sends (the
+							// rest of the block) until it closes: a
+							// close with unread data would reset the
+							// connection, perhaps ahead of the GOAWAY.
+							_, _ = io.Copy(io.Discard, c)
 							return
 						}
 						_ = fr.WriteSettings()
