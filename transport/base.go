@@ -179,7 +179,8 @@ type BaseConfig struct {
 	// TLSClientConfig for it): the roots, the ClientCertificate (offered to
 	// a proxy that asks for one), the Pins that cover the proxy's name, and
 	// a TLSConfig.ServerName, which then replaces the proxy's name too (the
-	// proxy must present a certificate for it).
+	// proxy must present a certificate for it). A proxy's answer to the
+	// CONNECT of an https request other than 200 is a *ProxyConnectError.
 	Proxy func(*http.Request) (*url.URL, error)
 
 	// DialContext dials TCP connections (to the server, or to the proxy).
@@ -477,6 +478,9 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 		b.h1Offered = slices.Clone(tc.NextProtos)
 	}
 	p.Proxy = cfg.Proxy
+	if p.Proxy != nil {
+		p.OnProxyConnectResponse = proxyConnectRefused
+	}
 	p.DialContext = cfg.DialContext
 	if p.DialContext == nil {
 		d := &net.Dialer{Timeout: nonZeroOr(cfg.DialTimeout, DefaultDialTimeout), KeepAlive: DefaultKeepAlive}
@@ -718,6 +722,18 @@ func (c certEpochCache) Get(key string) (*tls.ClientSessionState, bool) {
 
 func (c certEpochCache) Put(key string, cs *tls.ClientSessionState) {
 	c.inner.Put(c.prefix+key, cs)
+}
+
+// proxyConnectRefused is the Base's http.Transport.OnProxyConnectResponse:
+// a proxy's answer to the CONNECT of an https request other than 200 is a
+// *ProxyConnectError with its status, where net/http would return its
+// reason phrase alone, as a flat error the classifier cannot tell from an
+// unknown failure of the host.
+func proxyConnectRefused(_ context.Context, _ *url.URL, _ *http.Request, resp *http.Response) error {
+	if resp.StatusCode == http.StatusOK {
+		return nil
+	}
+	return &ProxyConnectError{StatusCode: resp.StatusCode}
 }
 
 // newHTTPTransport clones http.DefaultTransport, which keeps HTTP/2 on

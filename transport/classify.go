@@ -153,7 +153,9 @@ type Verdict struct {
 // returned other than a transient one, a DNS "no such host", an *AuthError that is not Temporary,
 // an HTTP/2 stream reset with HTTP_1_1_REQUIRED, or that GOAWAY failure
 // below with HTTP_1_1_REQUIRED (the server answers every HTTP/2 attempt
-// so: breaker excluded), or with PROTOCOL_ERROR, FLOW_CONTROL_ERROR,
+// so: breaker excluded), a *ProxyConnectError with a 4xx other than 408
+// and 429 (a forward proxy's credentials or policy: breaker excluded), or
+// that GOAWAY failure with PROTOCOL_ERROR, FLOW_CONTROL_ERROR,
 // FRAME_SIZE_ERROR, COMPRESSION_ERROR or INADEQUATE_SECURITY (the server
 // found a protocol error in what the client sent, such as a header block
 // over its limit sent before its SETTINGS arrived; the same request on a
@@ -171,7 +173,8 @@ type Verdict struct {
 // resends a golang.org/x/net/http2 Transport as the base gave up ("http2:
 // Transport received Server's graceful shutdown GOAWAY"; with
 // ENHANCE_YOUR_CALM, BreakerExcluded: the server finds our load excessive,
-// as with a 429), a Temporary
+// as with a 429), a *ProxyConnectError with a 5xx (the proxy could not
+// reach the host), 408 or 429 (those two BreakerExcluded), a Temporary
 // *AuthError, a sign failure whose *signer.KeyError is Temporary
 // (signer.ErrKeyUnavailable) or whose cause matches tokens.IsUnavailable,
 // a client certificate key whose signer failed the handshake with an error
@@ -266,6 +269,20 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 			}
 			return v
 		}
+		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
+	}
+	if pe, ok := errors.AsType[*ProxyConnectError](err); ok {
+		// Only the proxy answered: nothing reached the host.
+		switch {
+		case pe.StatusCode >= 500:
+			// The proxy could not reach the host (502, 504), or is
+			// failing (503).
+			return Verdict{Class: ClassNeverSent, Breaker: BreakerFailure}
+		case pe.StatusCode == http.StatusTooManyRequests || pe.StatusCode == http.StatusRequestTimeout:
+			return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
+		}
+		// The proxy's credentials (407) or policy (403): every attempt
+		// is answered the same way, and the host did nothing wrong.
 		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
 	}
 	if de, ok := errors.AsType[*net.DNSError](err); ok {

@@ -3,9 +3,11 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/securecall/securecall/internal/configerr"
-	"strings"
 )
 
 // Sentinel errors for states a caller branches on. Test for them with
@@ -195,4 +197,24 @@ func (e *TraceHookError) RewriteErrors(rewrite func(error) error) error {
 	c := *e
 	c.Err = rewrite(e.Err)
 	return &c
+}
+
+// ProxyConnectError reports a forward proxy that refused the CONNECT
+// tunnel for an https request (any status but 200): nothing of the
+// request reached the host. StatusCode is the proxy's status. Its message
+// names the status and its standard text, never the proxy's own reason
+// phrase, its address or its credentials. A 4xx (407: the proxy's
+// credentials; 403: its policy) is permanent and no fault of the host (not
+// retried, excluded from the breaker); a 5xx (502, 503, 504: the proxy
+// could not reach the host) is never sent, retried whatever the method,
+// and a breaker failure.
+type ProxyConnectError struct {
+	StatusCode int
+}
+
+func (e *ProxyConnectError) Error() string {
+	if t := http.StatusText(e.StatusCode); t != "" {
+		return "transport: the proxy refused the CONNECT tunnel: " + strconv.Itoa(e.StatusCode) + " " + t
+	}
+	return "transport: the proxy refused the CONNECT tunnel: status " + strconv.Itoa(e.StatusCode)
 }
