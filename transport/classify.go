@@ -42,8 +42,10 @@ const (
 	// DNS failure, a TLS handshake that timed out; a connection reset or
 	// closed before a Base handed it to the request, in the TLS handshake
 	// or a proxy's CONNECT; an HTTP/2 REFUSED_STREAM, or a GOAWAY whose
-	// last-stream-id is below the request's stream, other than one whose
-	// code blames the request (see ClassPermanent); a credential or signing key
+	// last-stream-id is below the request's stream (with a code that blames
+	// the client, PROTOCOL_ERROR, COMPRESSION_ERROR, ENHANCE_YOUR_CALM...,
+	// no breaker failure), other than one with INADEQUATE_SECURITY or
+	// HTTP_1_1_REQUIRED (see ClassPermanent); a credential or signing key
 	// that could not be had for a temporary reason; a client certificate key
 	// whose signer failed the TLS handshake, or a Base's
 	// TLSConfig.GetClientCertificate that failed to provide one, for a
@@ -69,10 +71,8 @@ const (
 	// TLSConfig.GetClientCertificate that failed (other than transiently), a
 	// request the caller's own httptrace Got1xxResponse hook aborted
 	// (*TraceHookError), an HTTP/2 GOAWAY that turned a connection's first
-	// stream away for a protocol error the server found in what the client
-	// sent (PROTOCOL_ERROR, FLOW_CONTROL_ERROR, FRAME_SIZE_ERROR,
-	// COMPRESSION_ERROR, INADEQUATE_SECURITY: a header block over the
-	// server's limit, sent before its SETTINGS arrived).
+	// stream away with INADEQUATE_SECURITY (the connection's TLS
+	// parameters).
 	ClassPermanent
 	// ClassCanceled: the caller's own context was cancelled or its
 	// deadline passed. Never retried, never a breaker failure.
@@ -155,11 +155,8 @@ type Verdict struct {
 // below with HTTP_1_1_REQUIRED (the server answers every HTTP/2 attempt
 // so: breaker excluded), a *ProxyConnectError with a 4xx other than 408
 // and 429 (a forward proxy's credentials or policy: breaker excluded), or
-// that GOAWAY failure with PROTOCOL_ERROR, FLOW_CONTROL_ERROR,
-// FRAME_SIZE_ERROR, COMPRESSION_ERROR or INADEQUATE_SECURITY (the server
-// found a protocol error in what the client sent, such as a header block
-// over its limit sent before its SETTINGS arrived; the same request on a
-// new connection is answered the same way: breaker excluded) →
+// that GOAWAY failure with INADEQUATE_SECURITY (the connection's TLS
+// parameters, the same on every connection: breaker excluded) →
 // ClassPermanent; a dial failure (*net.OpError with Op "dial", a
 // *net.DNSError, ECONNREFUSED), net/http's "TLS handshake timeout" (no
 // byte of the request written), a reset or EOF a Base saw before net/http
@@ -171,9 +168,12 @@ type Verdict struct {
 // GOAWAY whose last-stream-id is below the request's stream (the server
 // did not process it) and that net/http did not retry itself, or whose
 // resends a golang.org/x/net/http2 Transport as the base gave up ("http2:
-// Transport received Server's graceful shutdown GOAWAY"; with
-// ENHANCE_YOUR_CALM, BreakerExcluded: the server finds our load excessive,
-// as with a 429), a *ProxyConnectError with a 5xx (the proxy could not
+// Transport received Server's graceful shutdown GOAWAY"; with a code
+// that blames the client, BreakerExcluded: PROTOCOL_ERROR,
+// FLOW_CONTROL_ERROR, FRAME_SIZE_ERROR, COMPRESSION_ERROR, a protocol
+// error the server found in what the client sent, such as a header block
+// over its limit sent before its SETTINGS arrived, or ENHANCE_YOUR_CALM,
+// our load found excessive, as with a 429), a *ProxyConnectError with a 5xx (the proxy could not
 // reach the host), 408 or 429 (those two BreakerExcluded), a Temporary
 // *AuthError, a sign failure whose *signer.KeyError is Temporary
 // (signer.ErrKeyUnavailable) or whose cause matches tokens.IsUnavailable,
@@ -298,18 +298,19 @@ func classifyError(ctx context.Context, err error, now time.Time) Verdict {
 		// over HTTP/2 is answered the same way, deliberately.
 		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
 	}
+	if innermost(err, isGoAwayInadequateSecurityMsg) {
+		// The server refuses the TLS parameters of the connection, the
+		// same on every new one: no fault of the host's either.
+		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
+	}
 	if innermost(err, isGoAwayClientFaultMsg) {
 		// The server closed a new connection, its first stream unprocessed,
 		// for a protocol error it found in what we sent (a header block over
-		// its limit, sent before its SETTINGS arrived): the same request on
-		// a new connection is the same first stream, answered the same way,
-		// and the host did nothing wrong.
-		return Verdict{Class: ClassPermanent, Breaker: BreakerExcluded}
-	}
-	if innermost(err, isGoAwayCalmMsg) {
-		// The server turned the connection's first stream away unprocessed
-		// because it finds us too demanding: safe to send again after a
-		// backoff, and, like a 429, no fault of the host.
+		// its limit, sent before its SETTINGS arrived) or for our load
+		// (ENHANCE_YOUR_CALM): the host did nothing wrong. Safe to send
+		// again: net/http charges the GOAWAY to the connection's first
+		// stream, which may be another request than the one at fault
+		// (several started before the server's SETTINGS).
 		return Verdict{Class: ClassNeverSent, Breaker: BreakerExcluded}
 	}
 	if neverSent(err) {
@@ -496,26 +497,29 @@ func isCannotRetryUnprocessedMsg(s string) bool {
 func isGracefulGoAwayMsg(s string) bool { return s == http2GracefulGoAwayMsg }
 
 // isGoAwayClientFaultMsg reports whether s is that error for a GOAWAY
-// whose code says the server found a protocol error in what the client
-// sent (RFC 9113 §5.4.1, §7): PROTOCOL_ERROR, FLOW_CONTROL_ERROR,
+// whose code blames the client (RFC 9113 §5.4.1, §7): a protocol error
+// the server found in what it sent, PROTOCOL_ERROR, FLOW_CONTROL_ERROR,
 // FRAME_SIZE_ERROR, COMPRESSION_ERROR (an HPACK block it could not or would
-// not decode: one over its header list limit), or INADEQUATE_SECURITY (the
-// TLS parameters of the connection it refuses).
+// not decode: one over its header list limit); or ENHANCE_YOUR_CALM, its
+// load found excessive.
 func isGoAwayClientFaultMsg(s string) bool {
 	code, ok := strings.CutPrefix(s, http2GoAwayUnprocessedPrefix)
 	if !ok {
 		return false
 	}
 	switch code {
-	case "PROTOCOL_ERROR", "FLOW_CONTROL_ERROR", "FRAME_SIZE_ERROR", "COMPRESSION_ERROR", "INADEQUATE_SECURITY":
+	case "PROTOCOL_ERROR", "FLOW_CONTROL_ERROR", "FRAME_SIZE_ERROR", "COMPRESSION_ERROR", "ENHANCE_YOUR_CALM":
 		return true
 	}
 	return false
 }
 
-// isGoAwayCalmMsg reports whether s is that error for a GOAWAY with
-// ENHANCE_YOUR_CALM: the server finds the client's load excessive.
-func isGoAwayCalmMsg(s string) bool { return s == http2GoAwayUnprocessedPrefix+"ENHANCE_YOUR_CALM" }
+// isGoAwayInadequateSecurityMsg reports whether s is that error for a
+// GOAWAY with INADEQUATE_SECURITY: the server refuses the connection's TLS
+// parameters.
+func isGoAwayInadequateSecurityMsg(s string) bool {
+	return s == http2GoAwayUnprocessedPrefix+"INADEQUATE_SECURITY"
+}
 
 // isGoAwayHTTP11RequiredMsg reports whether s is that error for a GOAWAY
 // with HTTP_1_1_REQUIRED: the server refuses HTTP/2 on the connection.
