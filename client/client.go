@@ -275,9 +275,11 @@ func auditRefused(audit http.RoundTripper, req *http.Request, err error, hop boo
 // (and over HTTP/2 not at all, for the method and the URL): an invalid
 // method, a control character, a space or a '#' in URL.Opaque or
 // URL.RawQuery (which net/http sends as they are), a Host (or URL.Host)
-// that is no Host field value, or an invalid header or trailer field (a
+// that is no Host field value, an invalid header or trailer field (a
 // trailer key net/http refuses, Content-Length, Transfer-Encoding or
-// Trailer, included). Such a failure would be retried and counted against
+// Trailer, included, and every field RFC 9110 §6.5.1 keeps out of a
+// trailer), or a Proxy-Authorization header on an https request (it would
+// reach the origin). Such a failure would be retried and counted against
 // the host's circuit breaker, so that one malformed request could fail
 // every good call to the host.
 func checkRequest(req *http.Request) error {
@@ -317,6 +319,18 @@ func checkRequest(req *http.Request) error {
 	if err := checkFields("header", req.Header); err != nil {
 		return err
 	}
+	if req.URL.Scheme == "https" && len(req.Header) > 0 {
+		// net/http authenticates to a proxy's tunnel with the proxy URL's
+		// userinfo only and sends the request's own fields inside it,
+		// over HTTP/1.1 and HTTP/2: the proxy's credential would reach
+		// the origin (straight, without a proxy). Over plain http the
+		// egress check refuses it as a credential in clear.
+		for k := range req.Header {
+			if len(k) == len("Proxy-Authorization") && strings.EqualFold(k, "Proxy-Authorization") {
+				return fmt.Errorf("%w: header field Proxy-Authorization on an https request would reach the origin server, not a proxy (net/http authenticates to a proxy with the userinfo of the proxy URL WithProxy returns)", ErrInvalidRequest)
+			}
+		}
+	}
 	if n, ok := knownBodyLen(req.Body); ok && req.ContentLength > 0 && n != req.ContentLength {
 		// net/http finds it only while writing the body, and over
 		// HTTP/1.1 its connection teardown can race the write error, so
@@ -330,11 +344,18 @@ func checkRequest(req *http.Request) error {
 		return nil // no map iteration to start (the usual request declares none)
 	}
 	for k := range req.Trailer {
-		// net/http refuses these as trailer keys (HTTP/1.1 and HTTP/2),
-		// only when it writes the request.
-		switch http.CanonicalHeaderKey(k) {
-		case "Transfer-Encoding", "Trailer", "Content-Length":
-			return fmt.Errorf("%w: trailer field name %q", ErrInvalidRequest, k)
+		// net/http refuses Transfer-Encoding, Trailer and Content-Length
+		// as trailer keys (HTTP/1.1 and HTTP/2), only when it writes the
+		// request. The other fields RFC 9110 §6.5.1 keeps out of a
+		// trailer (framing, routing, authentication, request modifiers,
+		// content format: Authorization, Proxy-Authorization, Host,
+		// Content-Type, Cache-Control, Expect...) net/http sends, and an
+		// HTTP/2 server (Go's, for one) resets the stream for them with
+		// PROTOCOL_ERROR after its handler has run, which net/http's
+		// HTTP/2 transport answers by sending the request again, a POST
+		// included (golang/go#47635): processed again and again.
+		if !httpguts.ValidTrailerHeader(k) {
+			return fmt.Errorf("%w: trailer field name %s is not allowed in a trailer (RFC 9110 §6.5.1)", ErrInvalidRequest, redact.FieldName(k))
 		}
 	}
 	return checkFields("trailer", req.Trailer)
