@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,9 +61,10 @@ type QuotaLimit struct {
 	// Pattern selects hosts by transport.HostKey: an exact key
 	// ("api.example.com", "api.example.com:8443"), "*.example.com" for
 	// every subdomain of example.com (not example.com itself), or "*" for
-	// every host. A trailing dot of the name ("api.example.com.",
-	// "api.example.com.:8443") is ignored, as in the throttle's
-	// HostLimit.Pattern. The port is part of the match: a pattern without
+	// every host. Case and a trailing dot of the name ("API.example.com.",
+	// "api.example.com.:8443") are ignored, as in the throttle's
+	// HostLimit.Pattern; an IPv6 zone is matched as written
+	// ("[fe80::1%ETH0]" is not the "eth0" link), as HostKey keeps it. The port is part of the match: a pattern without
 	// one matches the scheme's default port only; one with port 80 or 443
 	// (never in a HostKey) or a non-ASCII name (a HostKey holds its
 	// punycode form) is refused (transport.CheckHostPattern). Ignored in
@@ -249,7 +249,10 @@ var _ transport.SharedQuota = (*Quota)(nil)
 
 // quotaRule is a validated QuotaLimit.
 type quotaRule struct {
-	pattern string // lower case
+	// pattern as configured: transport.MatchHostPattern ignores the
+	// case of its name but not of an IPv6 zone, which names an interface
+	// ("[fe80::1%ETH0]" is not the "eth0" link), as HostKey keeps it.
+	pattern string
 	key     string
 	limit   redis_rate.Limit // zero Rate: unlimited
 }
@@ -409,7 +412,7 @@ func NewQuota(c redis.UniversalClient, opts QuotaOptions) (*Quota, error) {
 }
 
 func checkQuotaLimit(field string, l QuotaLimit, needPattern bool) (quotaRule, error) {
-	r := quotaRule{pattern: strings.ToLower(l.Pattern), key: l.Key}
+	r := quotaRule{pattern: l.Pattern, key: l.Key}
 	if needPattern {
 		if err := transport.CheckHostPattern(l.Pattern); err != nil {
 			return r, configError(field+".Pattern", err.Error())
