@@ -92,7 +92,10 @@ type QuotaOptions struct {
 	// Limit applies to hosts that match none of Hosts (its Pattern is
 	// ignored). The zero value: no quota for those hosts.
 	Limit QuotaLimit
-	// Hosts lists per-host limits; the first matching Pattern wins.
+	// Hosts lists per-host limits; the first matching Pattern wins. A
+	// limit after one whose Pattern matches every host its own does ("*",
+	// or "*.example.com" before "api.example.com", or the same pattern
+	// twice) would never apply: it is a *ConfigError naming its Pattern.
 	Hosts []QuotaLimit
 	// Prefix starts every key: the Redis key of a quota is
 	// "rate:" + Prefix + "quota:" + host, or "rate:" + Prefix +
@@ -354,6 +357,13 @@ func NewQuota(c redis.UniversalClient, opts QuotaOptions) (*Quota, error) {
 		r, err := checkQuotaLimit(field, l, true)
 		if err != nil {
 			return nil, err
+		}
+		for j, prev := range opts.Hosts[:i] {
+			// The first matching pattern wins: this limit would never
+			// apply, and its hosts would get the earlier one's quota.
+			if transport.HostPatternCovers(prev.Pattern, l.Pattern) {
+				return nil, configError(field+".Pattern", fmt.Sprintf("%q never applies: Hosts[%d] (%q) matches every host it does and comes first (the first matching pattern wins): put the more specific limit first", l.Pattern, j, prev.Pattern))
+			}
 		}
 		if r.key != "" {
 			if lim, ok := keyLimits[r.key]; ok && lim != r.limit {

@@ -370,9 +370,15 @@ func checkPatternHostPort(p string) error {
 	return err
 }
 
-// patternCovers reports whether every HostKey that matches the valid
-// pattern later also matches the valid pattern first (MatchHostPattern),
-// so that a HostLimit for later after one for first never applies.
+// HostPatternCovers reports whether every HostKey that matches the
+// pattern later also matches the pattern first (MatchHostPattern), both
+// valid (CheckHostPattern): in a list where the first matching pattern
+// wins, an entry for later after one for first never applies. The
+// throttle's ThrottleConfig.Hosts and the fleet module's quota limits
+// refuse such an entry.
+func HostPatternCovers(first, later string) bool { return patternCovers(first, later) }
+
+// patternCovers is HostPatternCovers.
 func patternCovers(first, later string) bool {
 	f := strings.Replace(strings.TrimSuffix(lowerPattern(first), "."), ".:", ":", 1)
 	l := strings.Replace(strings.TrimSuffix(lowerPattern(later), "."), ".:", ":", 1)
