@@ -115,7 +115,9 @@ type QuotaOptions struct {
 	// Policy while Redis is unavailable (leased tokens still valid are
 	// used first under both). PolicyDefault means FallBackLocal: each
 	// replica grants from a local token bucket of Rate / ExpectedReplicas
-	// per Period (burst Burst / ExpectedReplicas, at least 1). FailClosed
+	// per Period (burst Burst / ExpectedReplicas, at least 1: with a
+	// Burst below ExpectedReplicas the fleet may send one request per
+	// replica at once, above Burst). FailClosed
 	// refuses with an *Error matching ErrUnavailable (ErrPoolExhausted
 	// when the go-redis client's pool had no free connection) and
 	// transport.ErrRateLimited.
@@ -202,7 +204,11 @@ type QuotaOptions struct {
 //     Burst / ExpectedReplicas (at least 1). While Redis is down the fleet
 //     then sends at most replicas / ExpectedReplicas of its quota (plus
 //     each replica's unexpired leases, at most 1.25 batches): within the quota
-//     only if no more than ExpectedReplicas replicas run.
+//     only if no more than ExpectedReplicas replicas run. A Burst below
+//     ExpectedReplicas is the exception: each replica's share of it, under
+//     one request, is one, so the replicas may send one request each at
+//     once (ExpectedReplicas in all, above Burst); a quota that must hold
+//     to such a Burst through an outage needs FailClosed.
 //   - FailClosed: TakeQuota returns an *Error (Store "lease") wrapping
 //     ErrUnavailable (ErrPoolExhausted when the go-redis client's pool had
 //     no free connection) and transport.ErrRateLimited; nothing is sent
