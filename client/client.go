@@ -316,20 +316,8 @@ func checkRequest(req *http.Request) error {
 	if !validHost(host) {
 		return fmt.Errorf("%w: the request's Host (or URL.Host) is no valid Host field value (RFC 9110 §7.2)", ErrInvalidRequest)
 	}
-	if err := checkFields("header", req.Header); err != nil {
+	if err := checkFields("header", req.Header, req.URL.Scheme == "https"); err != nil {
 		return err
-	}
-	if req.URL.Scheme == "https" && len(req.Header) > 0 {
-		// net/http authenticates to a proxy's tunnel with the proxy URL's
-		// userinfo only and sends the request's own fields inside it,
-		// over HTTP/1.1 and HTTP/2: the proxy's credential would reach
-		// the origin (straight, without a proxy). Over plain http the
-		// egress check refuses it as a credential in clear.
-		for k := range req.Header {
-			if len(k) == len("Proxy-Authorization") && strings.EqualFold(k, "Proxy-Authorization") {
-				return fmt.Errorf("%w: header field Proxy-Authorization on an https request would reach the origin server, not a proxy (net/http authenticates to a proxy with the userinfo of the proxy URL WithProxy returns)", ErrInvalidRequest)
-			}
-		}
 	}
 	if n, ok := knownBodyLen(req.Body); ok && req.ContentLength > 0 && n != req.ContentLength {
 		// net/http finds it only while writing the body, and over
@@ -358,7 +346,7 @@ func checkRequest(req *http.Request) error {
 			return fmt.Errorf("%w: trailer field name %s is not allowed in a trailer (RFC 9110 §6.5.1)", ErrInvalidRequest, redact.FieldName(k))
 		}
 	}
-	return checkFields("trailer", req.Trailer)
+	return checkFields("trailer", req.Trailer, false)
 }
 
 // validHost reports whether net/http sends host as the Host field as it
@@ -403,8 +391,14 @@ var nopCloserTypes = [2]reflect.Type{
 }
 
 // checkFields refuses a field name or value of h (the request's header or
-// trailer, named by what) that is not valid HTTP.
-func checkFields(what string, h http.Header) error {
+// trailer, named by what) that is not valid HTTP, and with noProxyAuth (the
+// header of an https request) a Proxy-Authorization field: net/http
+// authenticates to a proxy's tunnel with the proxy URL's userinfo only and
+// sends the request's own fields inside it, over HTTP/1.1 and HTTP/2, so
+// the proxy's credential would reach the origin (straight, without a
+// proxy). Over plain http the egress check refuses it as a credential in
+// clear.
+func checkFields(what string, h http.Header, noProxyAuth bool) error {
 	if len(h) == 0 {
 		return nil // no map iteration to start (a GET's header often is empty)
 	}
@@ -413,6 +407,9 @@ func checkFields(what string, h http.Header) error {
 			// Not quoted whole: a key that is a header line has a
 			// credential after its name.
 			return fmt.Errorf("%w: %s field name %s", ErrInvalidRequest, what, redact.FieldName(k))
+		}
+		if noProxyAuth && len(k) == len("Proxy-Authorization") && strings.EqualFold(k, "Proxy-Authorization") {
+			return fmt.Errorf("%w: header field Proxy-Authorization on an https request would reach the origin server, not a proxy (net/http authenticates to a proxy with the userinfo of the proxy URL WithProxy returns)", ErrInvalidRequest)
 		}
 		for _, v := range vs {
 			if !httpguts.ValidHeaderFieldValue(v) {
