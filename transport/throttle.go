@@ -98,7 +98,9 @@ type HostLimit struct {
 	Rate rate.Limit
 	// Burst is the token bucket's size. Zero: max(1, Rate rounded up).
 	// Only with a finite Rate: a Burst without one is refused (a
-	// ConfigError).
+	// ConfigError). While a throttle signal holds the rate lowered (or
+	// the host at a quota it advertises) the bucket holds one second of
+	// that rate at most, and Burst again once the limit is lifted.
 	Burst int
 	// MaxConcurrent caps the requests in flight to the host: from send to
 	// the end of the response body, the first of: a Read returning io.EOF
@@ -1139,7 +1141,7 @@ func (l *throttleLayer) lower(h *throttleHost, now time.Time, hdr http.Header) {
 		lim = rate.NewLimiter(next, 1)
 		h.lim.Store(lim)
 	} else {
-		lim.SetLimitAt(now, next)
+		h.setRate(lim, now, next)
 		if h.base == rate.Inf {
 			lim.SetBurstAt(now, 1)
 		}
@@ -1224,7 +1226,7 @@ func (l *throttleLayer) applyPolicy(h *throttleHost, now time.Time, r rate.Limit
 	h.ceiling, h.policy = min(h.base, r), true
 	lim := h.lim.Load()
 	if !h.adapting || lim.Limit() > h.ceiling {
-		lim.SetLimitAt(now, h.ceiling)
+		h.setRate(lim, now, h.ceiling)
 	}
 }
 
@@ -1271,12 +1273,12 @@ func (l *throttleLayer) recover(h *throttleHost, now time.Time) {
 		steps := 1 + float64(t-nr)/float64(l.cfg.RecoveryInterval)
 		next := lim.Limit() + h.ceiling*rate.Limit(math.Floor(steps)*l.cfg.RecoveryStep)
 		if next < h.ceiling {
-			lim.SetLimitAt(now, next)
+			h.setRate(lim, now, next)
 			h.nextRecovery.Store(l.clk.After(now, l.cfg.RecoveryInterval))
 			return
 		}
 		h.adapting = false
-		lim.SetLimitAt(now, h.ceiling)
+		h.setRate(lim, now, h.ceiling)
 	}
 	if h.policy && t < h.policyUntil {
 		// The server advertises its quota: stay at it while it does.
@@ -1292,6 +1294,23 @@ func (l *throttleLayer) recover(h *throttleHost, now time.Time) {
 	}
 	lim.SetLimitAt(now, h.base)
 	lim.SetBurstAt(now, h.burst)
+}
+
+// setRate sets lim, h's limiter, to r, a rate lowered by a throttle
+// signal or held at a quota the server advertises, with a bucket of one
+// second of r (at least 1 token), never above the configured Burst: kept
+// whole, a configured burst refilled at the lowered rate (Burst 20 at 5/s
+// after a 429: in 4 s) would let 20 requests go at once to a host that
+// has just said "too many" (AWS's adaptive retry mode sizes its bucket
+// to its rate the same way). A host with no configured rate keeps its
+// burst of 1. recover gives the configured Burst back when the limit is
+// lifted. Called with h.mu held.
+func (h *throttleHost) setRate(lim *rate.Limiter, now time.Time, r rate.Limit) {
+	lim.SetLimitAt(now, r)
+	if h.base == rate.Inf {
+		return
+	}
+	lim.SetBurstAt(now, min(h.burst, max(1, int(math.Ceil(float64(r))))))
 }
 
 // hostSem is a counting semaphore: an atomic fast path, a FIFO queue of
