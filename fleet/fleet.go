@@ -24,7 +24,9 @@ type Options struct {
 	// (every call of an outage would wait out the Timeout): a *ConfigError.
 	ProbeInterval time.Duration
 	// MeterProvider creates the stores' instruments. Nil: the global
-	// provider.
+	// provider. The stores count on goroutines of their own too, so a
+	// panic of one of its instruments (a bug in it) is recovered and
+	// logged with slog, never let end the process.
 	MeterProvider metric.MeterProvider
 	// Cooldown configures the shared cooldown store.
 	Cooldown CooldownOptions

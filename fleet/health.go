@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 
+	"github.com/securecall/securecall/internal/hookpanic"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -214,8 +215,26 @@ func (h *health) ctx(parent context.Context) (context.Context, context.CancelFun
 // ok records a successful Redis call: Redis is up again if it was down.
 func (h *health) ok() {
 	if h.down.Load() && h.down.CompareAndSwap(true, false) {
-		h.degraded.Add(context.Background(), -1, h.attrs)
+		h.count(h.degraded, -1)
 	}
+}
+
+// adder is an instrument of the caller's MeterProvider (Int64Counter,
+// Int64UpDownCounter).
+type adder interface {
+	Add(ctx context.Context, incr int64, options ...metric.AddOption)
+}
+
+// count adds n to c. Redis's health is counted on the callers' goroutines
+// and on the stores' own (a BreakerStore's background read or publish, a
+// Quota's lease, a CooldownStore's write), where no caller's recover
+// reaches: an instrument that panics (a bug in the caller's
+// MeterProvider) would end the process, so its panic is recovered and
+// logged (hookpanic), as the transport's handshake counters' are, and
+// Redis's state, set before the count, stands.
+func (h *health) count(c adder, n int64) {
+	defer hookpanic.Recover("fleet: MeterProvider instrument")
+	c.Add(context.Background(), n, h.attrs)
 }
 
 // failed records a failed Redis call, made at now: Redis is marked down
@@ -228,17 +247,17 @@ func (h *health) ok() {
 func (h *health) failed(now time.Time, err error) {
 	if poolExhausted(err) {
 		h.busy.Add(1)
-		h.busyCount.Add(context.Background(), 1, h.attrs)
+		h.count(h.busyCount, 1)
 		if h.down.Load() {
 			h.nextProbe.Store(h.clk.Mono(now))
 		}
 		return
 	}
 	h.errs.Add(1)
-	h.errCount.Add(context.Background(), 1, h.attrs)
+	h.count(h.errCount, 1)
 	h.nextProbe.Store(h.clk.After(now, h.probeEvery))
 	if h.down.CompareAndSwap(false, true) {
-		h.degraded.Add(context.Background(), 1, h.attrs)
+		h.count(h.degraded, 1)
 	}
 }
 
@@ -247,7 +266,7 @@ func (h *health) failed(now time.Time, err error) {
 // which answered, is up.
 func (h *health) keyFailed() {
 	h.errs.Add(1)
-	h.errCount.Add(context.Background(), 1, h.attrs)
+	h.count(h.errCount, 1)
 	h.ok()
 }
 
