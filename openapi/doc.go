@@ -33,7 +33,8 @@
 //     violation, AllowUnknownRoutes or not, as is one that matches an
 //     operation as written and another once read that way
 //     ("/files/a%2Fsecret" for "/files/{name}" and
-//     "/files/{name}/secret": the call would be validated against the
+//     "/files/{name}/secret", or "/files/%2573ecret" for "/files/{name}"
+//     and "/files/secret": the call would be validated against the
 //     one the upstream may not serve), and so is one that does
 //     once what follows a ";" in a segment is removed ("/pets;x=1/0"):
 //     Tomcat, Jetty and Spring remove such path parameters before they

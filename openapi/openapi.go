@@ -1705,13 +1705,17 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 	if strings.ContainsAny(p, "%\\") {
 		// "/files/a%2Fsecret" matches "/files/{name}" as written, but an
 		// upstream that decodes "%2F" (or "%5C", or twice) before it
-		// routes serves it as "/files/a/secret": when that reading
-		// matches another operation, which of the two the upstream
-		// serves is its own, and the call was validated against one.
-		if view := pathView(p); strings.Count(view, "/") != strings.Count(p, "/") {
+		// routes serves it as "/files/a/secret", and one that decodes
+		// twice serves "/files/%2573ecret" as "/files/secret", a literal
+		// operation beside "/files/{name}": when that reading matches
+		// another operation, which of the two the upstream serves is its
+		// own, and the call was validated against one. A reading that
+		// escapes back to the path ("/files/a%20b") routes as the path
+		// did, and is not routed again.
+		if ve := (&url.URL{Path: pathView(p)}).EscapedPath(); ve != p {
 			r := *req
 			r.Method = route.Method
-			if other, _, e := l.findNormalized(&r, (&url.URL{Path: view}).EscapedPath()); e == nil && other.Operation != route.Operation {
+			if other, _, e := l.findNormalized(&r, ve); e == nil && other.Operation != route.Operation {
 				return nil, nil, errEncodedOther
 			}
 		}
