@@ -235,9 +235,11 @@
 //     9007199254740992 and 9007199254740992; with an OpenAPI 3.1
 //     description, 9007199254740992.5 for a maximum written so), the exact
 //     answer stands and the call goes on; another failure of the same
-//     call still is a violation. A failure inside anyOf, oneOf or not,
-//     of an array or object parameter's item or of a response header is
-//     openapi3filter's, as before.
+//     call still is a violation. A failure inside allOf, anyOf, oneOf or
+//     not (once allOf fails openapi3filter checks none of the schema's
+//     own keywords, and a value may match several oneOf branches
+//     exactly), of an array or object parameter's item or of a response
+//     header is openapi3filter's, as before.
 //     A discriminator of oneOf or anyOf selects the branch a payload is
 //     held to by its implicit values as well (OpenAPI's "implicit
 //     mapping": the component name of a branch "#/components/schemas/Dog"

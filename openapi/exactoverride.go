@@ -27,8 +27,9 @@ import (
 // keyword of its schema exactly (numberFailure), the exact answer stands
 // (exactRequest, exactResponse). This runs only on openapi3filter's
 // error path, for a request or response body, and for a scalar query,
-// header, path or cookie parameter; a failure inside anyOf, oneOf or not,
-// which openapi3filter reports as that keyword's, or of an array or
+// header, path or cookie parameter; a failure inside allOf, anyOf, oneOf
+// or not, which openapi3filter reports as that keyword's
+// (compositionKeywords), or of an array or
 // object parameter's item, or of a response header, stands.
 
 // floatKeywords are the keywords openapi3filter compares as float64s.
@@ -36,31 +37,49 @@ var floatKeywords = map[string]bool{
 	"minimum": true, "maximum": true, "exclusiveMinimum": true, "exclusiveMaximum": true, "multipleOf": true,
 }
 
+// compositionKeywords are the keywords whose failure openapi3filter
+// reports with its branches' failures in Origin, which stands as it is:
+// once allOf fails, openapi3filter validates none of the schema's own
+// keywords (its properties, additionalProperties, enum...), and a oneOf
+// whose every branch failed may match several of them exactly.
+var compositionKeywords = map[string]bool{"allOf": true, "oneOf": true, "anyOf": true, "not": true}
+
 // schemaLeaves returns the innermost schema errors of err: those whose
-// Origin holds no other.
+// Origin holds no other. A failure of a composition keyword
+// (compositionKeywords) is one itself: it stands.
 func schemaLeaves(err error, depth int) []*openapi3.SchemaError {
 	if depth > maxIntDepth {
 		return nil
 	}
-	var me openapi3.MultiError
-	if errors.As(err, &me) {
-		var out []*openapi3.SchemaError
-		for _, e := range me {
-			out = append(out, schemaLeaves(e, depth+1)...)
+	// The outermost MultiError or *SchemaError of err's chain: errors.As
+	// would look past a composition keyword's failure into its branches'.
+	for err != nil {
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			var out []*openapi3.SchemaError
+			for _, x := range e {
+				out = append(out, schemaLeaves(x, depth+1)...)
+			}
+			return out
+		case *openapi3.SchemaError:
+			if e.Origin != nil && !compositionKeywords[e.SchemaField] {
+				var me openapi3.MultiError
+				var sub *openapi3.SchemaError
+				if errors.As(e.Origin, &me) || errors.As(e.Origin, &sub) {
+					return schemaLeaves(e.Origin, depth+1)
+				}
+			}
+			return []*openapi3.SchemaError{e}
+		case interface{ Unwrap() []error }:
+			var out []*openapi3.SchemaError
+			for _, x := range e.Unwrap() {
+				out = append(out, schemaLeaves(x, depth+1)...)
+			}
+			return out
 		}
-		return out
+		err = errors.Unwrap(err)
 	}
-	var se *openapi3.SchemaError
-	if !errors.As(err, &se) {
-		return []*openapi3.SchemaError{nil} // not a schema error: stands
-	}
-	if se.Origin != nil {
-		var sub *openapi3.SchemaError
-		if errors.As(se.Origin, &me) || errors.As(se.Origin, &sub) {
-			return schemaLeaves(se.Origin, depth+1)
-		}
-	}
-	return []*openapi3.SchemaError{se}
+	return []*openapi3.SchemaError{nil} // not a schema error: stands
 }
 
 // exactOnly reports whether every failure of err (a schema error, or a
