@@ -259,7 +259,10 @@
 //     allows no other property (additionalProperties false):
 //     openapi3filter decodes the declared fields only, an upstream
 //     binding the form to its model (Spring's @ModelAttribute, ASP.NET
-//     Core's [FromForm], Rails) takes the other.
+//     Core's [FromForm], Rails) takes the other. A member of a property
+//     encoded as deepObject ("filter[color]=red") is that property's,
+//     as openapi3filter decodes it, when the property declares it or
+//     allows other members.
 //     A request body sent with two Content-Type field lines is a
 //     violation: the validator parses it by the first, an upstream may by
 //     the last. A request body the caller compressed (Content-Encoding

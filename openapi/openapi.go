@@ -2402,12 +2402,44 @@ func formBodyFields(in *openapi3filter.RequestValidationInput, body io.Reader, m
 	return formFields(in, vs, m, false, ex)
 }
 
+// deepObjectField reports whether k, a field of a urlencoded form body
+// (not multi), is one openapi3filter decodes into a declared property of
+// props encoded as deepObject ("filter[color]" for filter) whose schema
+// declares the member its brackets name ("color") or allows other
+// members: it is declared through that property. A member such a schema
+// does not declare (additionalProperties false) is not: openapi3filter
+// decodes the declared members only.
+func deepObjectField(k string, props map[string][]*openapi3.SchemaRef, m *openapi3.MediaType, multi bool) bool {
+	if multi {
+		return false
+	}
+	for name, ps := range props {
+		enc := m.Encoding[name]
+		rest, ok := strings.CutPrefix(k, name+"[")
+		if !ok || enc == nil || enc.Style != "deepObject" {
+			continue
+		}
+		member, _, ok := strings.Cut(rest, "]")
+		if !ok {
+			continue
+		}
+		for _, sc := range composed(ps) {
+			ap := sc.AdditionalProperties
+			if sc.Properties[member] != nil || !(ap.Has != nil && !*ap.Has && ap.Schema == nil && len(sc.PatternProperties) == 0) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // formFields is formBodyFields' and multipartFields' check of the fields
 // vs of a form body (m its media type's description; multi: a
 // multipart/form-data body, whose array fields are repeated parts
 // whatever their encoding says). A field the schema does not declare
 // when it allows no other property (additionalProperties false, no
-// patternProperties) is a violation.
+// patternProperties) is a violation, but for one of a declared property
+// encoded as deepObject ("filter[color]": deepObjectField).
 func formFields(in *openapi3filter.RequestValidationInput, vs url.Values, m *openapi3.MediaType, multi bool, ex exactNumbers) error {
 	// The fields are the properties of the schema and of those it
 	// composes (allOf, anyOf, oneOf), which the validator decodes too.
@@ -2449,7 +2481,7 @@ func formFields(in *openapi3filter.RequestValidationInput, vs url.Values, m *ope
 				return fail("field " + strconv.Quote(name) + " " + reasonPHPName)
 			}
 		}
-		if closed {
+		if closed && !deepObjectField(k, props, m, multi) {
 			// openapi3filter decodes the declared fields only: an
 			// upstream binding the form to its model takes this one
 			// (mass assignment).
