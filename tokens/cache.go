@@ -449,12 +449,12 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 			// The access token's JSON would overwrite the refresh token:
 			// the Refresher's next read takes it for a rotated refresh
 			// token, and the grant is lost (invalid_grant).
-			return nil, configErr("WithPersistence", "key %q is the Refresher's refresh token key %q in the same store (a FileStore's keys differing only in case name one file on macOS and Windows); persist the access token under another key", cfg.storeKey, r.key)
+			return nil, configErr("WithPersistence", "key %q is the Refresher's refresh token key %q in the same store (keys differing only in case name one secret in a FileStore on macOS and Windows and in a keyring on Windows); persist the access token under another key", cfg.storeKey, r.key)
 		}
 		if ss, ok := src.(storeSource); ok && mayShareKey(cfg.store, cfg.storeKey, ss.s, ss.key) {
 			// The token's JSON would overwrite the secret the source
 			// reads, and the next read would send the JSON.
-			return nil, configErr("WithPersistence", "key %q is the key %q StoreSource reads in the same store (a FileStore's keys differing only in case name one file on macOS and Windows); persist the token under another key", cfg.storeKey, ss.key)
+			return nil, configErr("WithPersistence", "key %q is the key %q StoreSource reads in the same store (keys differing only in case name one secret in a FileStore on macOS and Windows and in a keyring on Windows); persist the token under another key", cfg.storeKey, ss.key)
 		}
 	}
 	// A century is as good as no cap ("max" given as the largest

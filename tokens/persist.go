@@ -151,9 +151,11 @@ func (e noTokenError) Unwrap() []error { return []error{e.err, ErrNoToken} }
 // or Chain over it, reaches the other's store, a FileStore over the
 // other's directory, or a store naming the other's keyring service:
 // keyring.Store's Service, of the same type), and the keys are equal, or,
-// in a FileStore, equal but for case: on a case-insensitive
-// file system (macOS, Windows) they name one file, and a store that works
-// on a case-sensitive one alone is a trap when it moves.
+// in a FileStore or a keyring, equal but for case: on a case-insensitive
+// file system (macOS, Windows) they name one file, in Windows' Credential
+// Manager (whose target names, "service:key", compare ignoring case) one
+// item, and a store that works on a case-sensitive system alone is a trap
+// when it moves.
 func mayShareKey(a Store, ka string, b Store, kb string) bool {
 	if ka != kb && !strings.EqualFold(ka, kb) {
 		return false
@@ -163,10 +165,24 @@ func mayShareKey(a Store, ka string, b Store, kb string) bool {
 			if !sameStore(x, y) {
 				continue
 			}
-			if _, file := x.(*FileStore); ka == kb || file {
+			if ka == kb || foldsCase(x) {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// namedStore is a store naming a keyring service (keyring.Store).
+type namedStore interface{ Service() string }
+
+// foldsCase reports whether s's keys that differ only in case may name
+// one secret on some system: a FileStore's (a case-insensitive file
+// system), a keyring's (Windows' Credential Manager).
+func foldsCase(s Store) bool {
+	switch s.(type) {
+	case *FileStore, namedStore:
+		return true
 	}
 	return false
 }
@@ -191,7 +207,7 @@ func storeLeaves(s Store, out []Store) []Store {
 
 // sameStore reports whether a and b are one store: equal values, FileStores
 // over one directory (see sameDir), or stores of one type naming one
-// service.
+// service (ignoring case, as Windows' Credential Manager does).
 func sameStore(a, b Store) (same bool) {
 	defer func() {
 		if recover() != nil {
@@ -205,10 +221,11 @@ func sameStore(a, b Store) (same bool) {
 		fb, ok := b.(*FileStore)
 		return ok && fa.dir != "" && sameDir(fa.dir, fb.dir)
 	}
-	type named interface{ Service() string }
-	na, ok1 := a.(named)
-	nb, ok2 := b.(named)
-	return ok1 && ok2 && reflect.TypeOf(a) == reflect.TypeOf(b) && na.Service() == nb.Service()
+	na, ok1 := a.(namedStore)
+	nb, ok2 := b.(namedStore)
+	// Services differing only in case are one in Windows' Credential
+	// Manager (the target "service:key").
+	return ok1 && ok2 && reflect.TypeOf(a) == reflect.TypeOf(b) && strings.EqualFold(na.Service(), nb.Service())
 }
 
 // sameDir reports whether the directories a and b (absolute paths) are

@@ -36,9 +36,10 @@ const MaxKeyLen = 128
 // The same key thus works as a keyring entry, a file name and (upper-cased)
 // an environment variable. Every Store in this module applies it. Keys
 // that differ only in case are distinct in a MemoryStore and a keyring
-// on Linux and macOS, but one secret in an EnvStore, and, on a
-// case-insensitive file system (macOS, Windows), in a FileStore: use one
-// spelling per secret.
+// on Linux and macOS, but one secret in an EnvStore, in a keyring on
+// Windows (the Credential Manager compares target names ignoring case),
+// and, on a case-insensitive file system (macOS, Windows), in a
+// FileStore: use one spelling per secret.
 func ValidateKey(key string) error {
 	if key == "" || len(key) > MaxKeyLen {
 		return &StoreError{Backend: "key", Op: "check", Key: truncKey(key), Err: ErrInvalidKey}
@@ -119,7 +120,7 @@ func withWriteTarget(ctx context.Context, s Store, key, option, what string) con
 func checkWriteTargets(ctx context.Context, s Store, key string) error {
 	for t, _ := ctx.Value(writeTargetKey{}).(*writeTarget); t != nil; t = t.next {
 		if mayShareKey(s, key, t.store, t.key) {
-			return configErr(t.option, "key %q holds a secret this token request reads (FromStore), and %s under key %q in the same store would overwrite it (a FileStore's keys differing only in case name one file on macOS and Windows); keep them under different keys", key, t.what, t.key)
+			return configErr(t.option, "key %q holds a secret this token request reads (FromStore), and %s under key %q in the same store would overwrite it (keys differing only in case name one secret in a FileStore on macOS and Windows and in a keyring on Windows); keep them under different keys", key, t.what, t.key)
 		}
 	}
 	return nil
