@@ -793,10 +793,25 @@ func takeCallBody(req *http.Request) {
 		return
 	}
 	// Compared only when == cannot panic: a body of a value type with a
-	// slice or map in it (two of the same type) is not comparable.
-	if t := reflect.TypeOf(req.Body); t == reflect.TypeOf(c.req.Body) && t.Comparable() && req.Body == c.req.Body {
+	// slice or map in it (two of the same type) is not comparable, and
+	// one reflect calls comparable (a struct with an interface field, as
+	// io.NopCloser's) may hold an uncomparable value (sameBody).
+	if t := reflect.TypeOf(req.Body); t == reflect.TypeOf(c.req.Body) && t.Comparable() && sameBody(req.Body, c.req.Body) {
 		c.flags.Or(scopeBodyTaken)
 	}
+}
+
+// sameBody reports whether a == b, two bodies of one comparable type:
+// false when == panics on them, a struct's interface field holding a
+// value of an uncomparable type (io.NopCloser(r), r a value type with a
+// slice in it), which reflect.Type.Comparable cannot see.
+func sameBody(a, b io.ReadCloser) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
 }
 
 // owned reports whether req is the scope's own copy of the caller's
