@@ -424,6 +424,8 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 		return nil, configErr("Source", "nil source")
 	case unusable("Source", src) != nil:
 		return nil, unusable("Source", src)
+	case storeSourceUnusable(src) != nil:
+		return nil, storeSourceUnusable(src)
 	case cfg.early < 0:
 		return nil, configErr("WithEarlyRefresh", "negative duration %v", cfg.early)
 	case cfg.margin < 0:

@@ -499,6 +499,23 @@ func unusable(option string, v any) *ConfigError {
 	return nil
 }
 
+// storeSourceUnusable returns a *ConfigError naming Source when src is a
+// StoreSource over no usable store (nil, a nil pointer, a zero FileStore:
+// unusable), which every refresh would fail on; nil otherwise.
+func storeSourceUnusable(src Source) *ConfigError {
+	ss, ok := src.(storeSource)
+	if !ok {
+		return nil
+	}
+	if ss.s == nil {
+		return configErr("Source", "StoreSource with a nil store")
+	}
+	if err := unusable("Source", ss.s); err != nil {
+		return configErr("Source", "StoreSource's store: %s", err.Reason)
+	}
+	return nil
+}
+
 // zeroErr returns the *ConfigError the methods of v, a zero value, return
 // instead of panicking, hanging or (a zero FileStore) reading and writing
 // secrets relative to the working directory.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/securecall/securecall/internal/ascii"
+	"github.com/securecall/securecall/internal/configerr"
 )
 
 // Store holds secrets (client secrets, private keys, refresh tokens, API
@@ -83,14 +84,30 @@ func StaticSecret(b []byte) SecretFunc {
 // key), and the next token request would send it. A SecretFunc cannot be
 // checked in NewCache or NewRefresher: the read fails with a *ConfigError
 // naming WithPersistence (or key, for the Refresher) and the key, before
-// the token request is sent and anything is written.
+// the token request is sent and anything is written. A nil s (or one
+// holding a nil pointer) fails the read with a *ConfigError naming
+// FromStore.
 func FromStore(s Store, key string) SecretFunc {
 	return func(ctx context.Context) ([]byte, error) {
+		if err := nilStore("FromStore", s); err != nil {
+			return nil, err
+		}
 		if err := checkWriteTargets(ctx, s, key); err != nil {
 			return nil, err
 		}
 		return s.Get(ctx, key)
 	}
+}
+
+// nilStore returns a *ConfigError naming option when s is no store: nil,
+// or an interface holding a nil pointer (a *FileStore variable never
+// assigned), whose Get would panic. StoreSource and FromStore, which
+// return no error, check their store so when they read it.
+func nilStore(option string, s Store) *ConfigError {
+	if configerr.IsNil(s) {
+		return configErr(option, "a nil store (%T)", s)
+	}
+	return nil
 }
 
 // writeTarget is a context value: a store and key the work running on the
@@ -143,7 +160,9 @@ func checkWriteTargets(ctx context.Context, s Store, key string) error {
 // A Cache over it must not persist its token (WithPersistence) under the
 // same key in the same store: the token's JSON would overwrite the secret,
 // and the next read would send it. NewCache refuses that with a
-// *ConfigError naming WithPersistence.
+// *ConfigError naming WithPersistence, and a nil store (or one holding a
+// nil pointer: a *FileStore never assigned) with one naming Source;
+// Token returns one naming StoreSource for such a store.
 func StoreSource(s Store, key, typ string) Source {
 	return storeSource{s: s, key: key, typ: typ}
 }
@@ -156,6 +175,9 @@ type storeSource struct {
 
 // Token reads the secret under the key (see StoreSource).
 func (ss storeSource) Token(ctx context.Context) (Token, error) {
+	if err := nilStore("StoreSource", ss.s); err != nil {
+		return Token{}, err
+	}
 	b, err := ss.s.Get(ctx, ss.key)
 	if err != nil {
 		return Token{}, err
