@@ -443,8 +443,8 @@ func (p *EgressPolicy) matchRule(r egressRule, o Origin) ruleMatch {
 
 // Check returns nil when the policy lets req go out, else an *EgressError:
 // the URL must pass CheckURL, a Host header that names another host must
-// name an allowed one (for a plain-http request with the Host's port, 80
-// when it has none: a forward proxy connects it; for https with the URL's
+// name an allowed one (for a plain-http request whose Host has a port, with
+// that port, which a forward proxy connects; otherwise with the URL's
 // port) and hold no userinfo ("user:pass@host", set by
 // hand, which net/http would send as written), an absolute-form request-target from a hand-set
 // URL.Opaque ("//host/path", "https://host/path"), which a server reads
@@ -475,15 +475,16 @@ func (p *EgressPolicy) Check(req *http.Request) error {
 			h = h[1 : len(h)-1] // an IPv6 literal without a port
 		}
 		ho := o
-		if lowerScheme(req.URL.Scheme) == "http" {
+		if port != "" && lowerScheme(req.URL.Scheme) == "http" {
 			// Through a forward proxy, net/http sends a plain-http
 			// request as "http://" + Host + path, and the proxy connects
-			// the Host's port (the egress layer cannot know whether a
-			// proxy follows). An https request's CONNECT goes to URL.Host.
-			ho.Port = "80"
-			if port != "" {
-				ho.Port = destPort(port)
-			}
+			// the Host's port ("api.example.test:6379"): the egress
+			// layer cannot know whether a proxy follows. A Host without
+			// a port is checked with the URL's, which a direct call
+			// dials (a virtual host on http://10.0.0.5:8080/); a proxy
+			// connects port 80 of that allowed name then. An https
+			// request's CONNECT goes to URL.Host.
+			ho.Port = destPort(port)
 		}
 		if err := p.checkHost(ho, p.hostInfo(h)); err != nil {
 			return &EgressError{Origin: o, Reason: egressHostHeader}

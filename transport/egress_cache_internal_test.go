@@ -87,13 +87,11 @@ func referenceCheck(p *EgressPolicy, req *http.Request) error {
 			h = h[1 : len(h)-1]
 		}
 		ho := o
-		if strings.EqualFold(req.URL.Scheme, "http") {
-			// A plain-http request's Host is checked with its port (80
-			// when it has none): a forward proxy connects it.
-			ho.Port = "80"
-			if port != "" {
-				ho.Port = destPort(port)
-			}
+		if port != "" && strings.EqualFold(req.URL.Scheme, "http") {
+			// A plain-http request's Host with a port is checked with
+			// it (a forward proxy connects it); one without, with the
+			// URL's.
+			ho.Port = destPort(port)
 		}
 		if err := referenceCheckHost(p, ho, h); err != nil {
 			return &EgressError{Origin: o, Reason: egressHostHeader}
