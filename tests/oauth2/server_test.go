@@ -53,6 +53,15 @@ type authServer struct {
 
 	store *storage.MemoryStore // fosite's storage (tokens by signature)
 
+	// grants serialises the token and revocation endpoints' use of store:
+	// fosite v0.49's MemoryStore.RevokeRefreshToken (called by a rotating
+	// refresh) writes a map without the lock its GetRefreshTokenSession
+	// reads it under, a data race -race reported when two refreshes
+	// arrived at once (TestReview18TwoProcessesRefreshAtOnce). A real
+	// authorization server's store is transactional; the second of two
+	// refreshes of one token then meets reuse detection, as here.
+	grants sync.Mutex
+
 	// describe, when set, rewrites the error_description of every error
 	// answer of the token endpoint (a server that echoes what it got).
 	describe atomic.Pointer[func(form url.Values) string]
@@ -117,6 +126,8 @@ func newAuthServer(t *testing.T, ttl time.Duration) *authServer {
 
 	asMux.HandleFunc("/token", s.token)
 	asMux.HandleFunc("/revoke", func(w http.ResponseWriter, r *http.Request) {
+		s.grants.Lock()
+		defer s.grants.Unlock()
 		s.provider.WriteRevocationResponse(r.Context(), w, s.provider.NewRevocationRequest(r.Context(), r))
 	})
 
@@ -145,6 +156,8 @@ func (s *authServer) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Unlock()
+	s.grants.Lock()
+	defer s.grants.Unlock()
 	ctx := r.Context()
 	ar, err := s.provider.NewAccessRequest(ctx, r, &fosite.DefaultSession{Subject: "svc"})
 	if err != nil {
