@@ -249,23 +249,7 @@ func exactRequest(ctx context.Context, in *openapi3filter.RequestValidationInput
 			return nil
 		}
 	}
-	all, ok := err.(openapi3.MultiError)
-	if !ok {
-		all = openapi3.MultiError{err}
-	}
-	var kept openapi3.MultiError
-	for _, e := range all {
-		if !exact(e) {
-			if !multi {
-				return e
-			}
-			kept = append(kept, e)
-		}
-	}
-	if len(kept) == 0 {
-		return nil
-	}
-	return kept
+	return dropExact(err, multi, exact)
 }
 
 // exactResponse is exactRequest for openapi3filter's verdict err on the
@@ -300,6 +284,13 @@ func exactResponse(ctx context.Context, in *openapi3filter.ResponseValidationInp
 			return nil
 		}
 	}
+	return dropExact(err, multi, exact)
+}
+
+// dropExact returns err, openapi3filter's verdict (one error, or a
+// MultiError when multi), without the failures exact takes back: nil when
+// none is left; without multi, the first failure that stands.
+func dropExact(err error, multi bool, exact func(error) bool) error {
 	all, ok := err.(openapi3.MultiError)
 	if !ok {
 		all = openapi3.MultiError{err}
