@@ -229,13 +229,8 @@ func exactRequest(ctx context.Context, in *openapi3filter.RequestValidationInput
 			return err
 		}
 		// The first failure only: are there others?
-		opts := openapi3filter.Options{}
-		if in.Options != nil {
-			opts = *in.Options
-		}
-		opts.MultiError = true
 		again := *in
-		again.Options = &opts
+		again.Options = withMultiError(in.Options)
 		r := *in.Request
 		if r.GetBody != nil {
 			b, gerr := r.GetBody()
@@ -272,13 +267,8 @@ func exactResponse(ctx context.Context, in *openapi3filter.ResponseValidationInp
 		if !exact(err) {
 			return err
 		}
-		opts := openapi3filter.Options{}
-		if in.Options != nil {
-			opts = *in.Options
-		}
-		opts.MultiError = true
 		again := *in
-		again.Options = &opts
+		again.Options = withMultiError(in.Options)
 		again.Body = io.NopCloser(bytes.NewReader(buf))
 		if err = validateResponse(ctx, &again); err == nil {
 			return nil
@@ -308,4 +298,15 @@ func dropExact(err error, multi bool, exact func(error) bool) error {
 		return nil
 	}
 	return kept
+}
+
+// withMultiError returns a copy of o (nil: the defaults) asking for every
+// failure, not the first only.
+func withMultiError(o *openapi3filter.Options) *openapi3filter.Options {
+	opts := openapi3filter.Options{}
+	if o != nil {
+		opts = *o
+	}
+	opts.MultiError = true
+	return &opts
 }
