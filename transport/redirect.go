@@ -47,7 +47,10 @@ const DefaultMaxRedirects = 10
 // A hop to a scheme other than http and https (file, ftp, javascript...) is
 // always refused, and so are a hop from https to http, a hop whose Location
 // carries userinfo ("https://u:p@host/", which http.Client would send as
-// "Authorization: Basic" with the server's choice of user and password) and
+// "Authorization: Basic" with the server's choice of user and password; a
+// relative Location, "/next", keeps the previous URL's userinfo, the
+// caller's, and goes to the same origin: not refused for it when that is
+// one of the client's origins) and
 // any hop to an origin that is in neither list. When Origins is empty, the
 // origin of the first request of the chain is the client's origin. Origins
 // are compared as Origins.Allows compares them: a hop to the same
@@ -111,13 +114,19 @@ func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
 	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
 		return deny("https to http downgrade")
 	}
-	if req.URL.User != nil {
+	own := p.isOwn(req.URL, via[0].URL)
+	if req.URL.User != nil && (req.URL.User != prev.URL.User || !own) {
 		// http.Client would turn the server-chosen user and password into
 		// "Authorization: Basic" on the hop (it adds it after
-		// CheckRedirect ran, so it cannot be stripped here).
+		// CheckRedirect ran, so it cannot be stripped here). A Location
+		// without an authority ("/next", "?page=2") keeps the previous
+		// URL's userinfo, the caller's own (url.ResolveReference copies
+		// the pointer), for the same origin: net/http sends it there
+		// again, and so does a hop within the client's origins (a
+		// foreign hop gets no credential).
 		return deny("location carries userinfo")
 	}
-	if p.isOwn(req.URL, via[0].URL) {
+	if own {
 		return nil
 	}
 	if !p.AllowedRedirects.Allows(req.URL) {
