@@ -44,6 +44,11 @@ const DefaultMaxRedirects = 10
 // as foreign; a stack built by hand with a Jar should not allow foreign
 // redirects, or drop them itself.
 //
+// A Host the caller set on the first request (a virtual host) goes to the
+// hops on the same host only (http.Client keeps it for a Location that is
+// not absolute, which "//other.example/x" is not): a hop to another host
+// is sent with its URL's host.
+//
 // A hop to a scheme other than http and https (file, ftp, javascript...) is
 // always refused, and so are a hop from https to http, a hop whose Location
 // carries userinfo ("https://u:p@host/", which http.Client would send as
@@ -125,6 +130,14 @@ func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
 		// again, and so does a hop within the client's origins (a
 		// foreign hop gets no credential).
 		return deny("location carries userinfo")
+	}
+	if req.Host != "" && req.URL.Host != prev.URL.Host {
+		// http.Client keeps a Host the caller set for a Location that is
+		// not absolute (golang/go#22233, meant for a path on the same
+		// server), and a network-path one ("//other.example/x") is not:
+		// the caller's Host, a virtual host of its own origin, would go
+		// to another server. The hop goes with its URL's host.
+		req.Host = ""
 	}
 	if own {
 		return nil
