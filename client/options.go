@@ -144,7 +144,9 @@ func WithOrigins(origins ...string) Option {
 // *ConfigError unless WithOrigins has an http origin too: a redirect
 // from https to http is always refused, so beside https origins only it
 // could never be a redirect target, and would only open plain http to it
-// for direct calls.
+// for direct calls. An IP-literal origin ("https://10.0.0.7:8443") is
+// dialable as the client's own IP-literal origins are: the SSRF-safe
+// dialer lets that exact address through, private or not.
 // Default: none; a redirect outside the client's origins fails with
 // ErrRedirectDenied.
 func WithRedirectOrigins(origins ...string) Option {
