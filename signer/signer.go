@@ -412,7 +412,8 @@ func (s *Signer) Components() []Component { return slices.Clone(s.comps) }
 
 // Sign signs req as of now: it adds Content-Digest when needed, then the
 // Signature-Input and Signature fields (as extra field lines when req is
-// already signed under other labels). It modifies req, so req must
+// already signed under other labels; an empty line of either field, which
+// holds no member, is dropped). It modifies req, so req must
 // belong to the caller (clone a request you were handed); it never reads
 // req.Body, only a fresh copy from req.GetBody.
 //
@@ -482,6 +483,18 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 			break
 		}
 		existing := req.Header[name]
+		if hasBlankLine(existing) {
+			// An empty line (a proxy's Header.Set of the Get of a
+			// field its request lacked) holds no member, but a second
+			// line after it is received joined as ", sig1=...", which
+			// no Structured Fields parser reads: dropped.
+			existing = slices.DeleteFunc(slices.Clone(existing), isBlankLine)
+			if len(existing) == 0 {
+				delete(req.Header, name)
+				continue
+			}
+			req.Header[name] = existing
+		}
 		if len(existing) == 0 {
 			continue
 		}
@@ -875,6 +888,14 @@ func joinCookies(lines []string) string {
 func isCookieLine(v string) bool {
 	return v != "" && joinCookies([]string{v}) == v
 }
+
+// hasBlankLine reports whether a line of lines is empty or only spaces
+// and tabs.
+func hasBlankLine(lines []string) bool {
+	return slices.ContainsFunc(lines, isBlankLine)
+}
+
+func isBlankLine(v string) bool { return trimOWS(v) == "" }
 
 // hasBody reports whether req has content to send.
 func hasBody(req *http.Request) bool {
