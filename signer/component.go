@@ -116,7 +116,10 @@ func Field(name string) Component {
 }
 
 // FieldKey returns the component for one member of a Dictionary structured
-// field: name;key="member" (RFC 9421 §2.1.2).
+// field: name;key="member" (RFC 9421 §2.1.2). member is a Dictionary key
+// (RFC 8941 §3.2: lower-case letters, digits and "_-.*", starting with a
+// letter or "*"): New and NewVerifier refuse another, which no field
+// has, with a *ConfigError naming the component.
 func FieldKey(name, member string) Component {
 	c := Field(name)
 	c.params = []compParam{{name: "key", value: member}}
@@ -326,4 +329,15 @@ func DefaultComponents() []Component {
 		Field("content-type").IfPresent(),
 		Field("authorization").IfPresent(),
 	}
+}
+
+// checkKeyMember refuses a ;key= member that is not a Dictionary key (RFC
+// 8941 §3.2), which no field has: the component would be missing from
+// every request (left out unsigned when IfPresent). Only for configured
+// components (New, NewVerifier): a received one is looked up as it is.
+func checkKeyMember(c Component) error {
+	if c.kind != kindField || !c.hasKey || validSFKey(c.key) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s: the key member %q is not a Dictionary key (lower-case letters, digits and _-.*, starting with a letter or *), so no field has it", ErrMalformed, c.id, c.key)
 }

@@ -221,6 +221,9 @@ func New(opts Options) (*Signer, error) {
 		if err := c.validate(); err != nil {
 			return nil, &ConfigError{Option: "Options.Components[" + strconv.Itoa(i) + "]", Err: err}
 		}
+		if err := checkKeyMember(c); err != nil {
+			return nil, &ConfigError{Option: "Options.Components[" + strconv.Itoa(i) + "]", Err: err}
+		}
 		for _, prev := range comps[:i] {
 			if prev.Equal(c) {
 				return nil, &ConfigError{Option: "Options.Components", Reason: "duplicate component " + c.id}

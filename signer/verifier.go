@@ -263,6 +263,9 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		if err := c.validate(); err != nil {
 			return nil, &ConfigError{Option: "VerifierOptions.Required[" + strconv.Itoa(i) + "]", Err: err}
 		}
+		if err := checkKeyMember(c); err != nil {
+			return nil, &ConfigError{Option: "VerifierOptions.Required[" + strconv.Itoa(i) + "]", Err: err}
+		}
 		if c.optional {
 			// Required on every request whatever the flag says: a GET
 			// without the field would be refused.
