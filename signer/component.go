@@ -155,6 +155,8 @@ func FieldBS(name string) Component {
 // cannot be covered (the RFC says it MUST NOT be included): Sign fails with
 // an error wrapping ErrMalformed, even when the component is IfPresent, and
 // a verifier refuses a signature covering it. Cover Query for such queries.
+// An empty name, which no verifier accepts in a signature, is refused by
+// New and NewVerifier with a *ConfigError naming the component.
 // The same holds for a parameter net/http's url.ParseQuery reads
 // otherwise than RFC 9421's WHATWG parser: a pair with a ';' or a '%' not
 // followed by two hex digits (Go drops it), a name or value not UTF-8
@@ -233,6 +235,11 @@ func (c Component) validate() error {
 			return fmt.Errorf("%w: %s: bs cannot be combined with sf or key", ErrMalformed, c.id)
 		}
 	case kindQueryParam:
+		if c.qname == "" {
+			// As ParseComponent refuses it: every verifier would refuse
+			// a signature covering it.
+			return fmt.Errorf("%w: @query-param needs a non-empty name", ErrMalformed)
+		}
 		if !validSFString(c.qname) {
 			return fmt.Errorf("%w: invalid query parameter name", ErrMalformed)
 		}
