@@ -348,3 +348,14 @@ func checkKeyMember(c Component) error {
 	}
 	return fmt.Errorf("%w: %s: the key member %q is not a Dictionary key (lower-case letters, digits and _-.*, starting with a letter or *), so no field has it", ErrMalformed, c.id, c.key)
 }
+
+// coversSignatureFields reports whether c covers the Signature-Input or
+// Signature field whole (plain, ;sf or ;bs), or the member of either under
+// label (a signer's own label; "" for none): a signature that Sign then
+// adds to those fields can never cover itself.
+func coversSignatureFields(c Component, label string) bool {
+	if c.kind != kindField || c.name != "signature" && c.name != "signature-input" {
+		return false
+	}
+	return !c.hasKey || label != "" && c.key == label
+}

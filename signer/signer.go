@@ -286,6 +286,11 @@ func New(opts Options) (*Signer, error) {
 	if !validSFKey(s.label) {
 		return nil, &ConfigError{Option: "Options.Label", Reason: "label must be a structured-field key (lower-case letters, digits, _-.*)"}
 	}
+	for i, c := range comps {
+		if coversSignatureFields(c, s.label) {
+			return nil, &ConfigError{Option: "Options.Components[" + strconv.Itoa(i) + "]", Reason: c.id + " covers the signature Sign is adding (Sign adds its member to Signature-Input and Signature after the signature base is made), so the signature could never verify; cover another label's member (FieldKey(\"signature\", label)) instead"}
+		}
+	}
 
 	if opts.Expires < 0 {
 		return nil, &ConfigError{Option: "Options.Expires", Reason: "negative duration"}

@@ -266,6 +266,10 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		if err := checkKeyMember(c); err != nil {
 			return nil, &ConfigError{Option: "VerifierOptions.Required[" + strconv.Itoa(i) + "]", Err: err}
 		}
+		if coversSignatureFields(c, "") {
+			return nil, &ConfigError{Option: "VerifierOptions.Required[" + strconv.Itoa(i) + "]",
+				Reason: c.id + " covers the whole field a signature is added to, which no signature can cover; require another label's member (FieldKey(\"signature\", label)) instead"}
+		}
 		if c.optional {
 			// Required on every request whatever the flag says: a GET
 			// without the field would be refused.
