@@ -213,7 +213,10 @@ func repeatedDigestKey(values []string) DigestAlgorithm {
 // content, which it reads to EOF (streaming). Every supported member must
 // match; at least one supported member must be present. A mismatch, or no
 // supported member, is an error wrapping ErrDigestMismatch; an unparsable
-// field one wrapping ErrMalformed.
+// field one wrapping ErrMalformed. The digest is of the content as sent,
+// after any content coding: a response body net/http decompressed
+// (Response.Uncompressed, when it asked for gzip itself) is not that
+// content, and a correct digest fails.
 func VerifyContentDigest(content io.Reader, values ...string) error {
 	ds, err := ParseContentDigest(values...)
 	if err != nil {
