@@ -55,7 +55,10 @@ type SignConfig struct {
 // body but no GetBody fails with signer.ErrBodyNotReplayable; a
 // Content-Digest the request carries is checked against such a copy (empty
 // content for a request without a body), and one that does not match fails
-// with signer.ErrDigestMismatch.
+// with signer.ErrDigestMismatch. The exception is a request with a body,
+// no GetBody and a Content-Digest of its own (a stream whose digest the
+// caller computed beforehand): its body cannot be read without consuming
+// it, and that digest is signed as it is (see signer.Options.Components).
 //
 // A request that cannot be signed is not sent: RoundTrip closes its body
 // and returns an error wrapping the signer's.
