@@ -961,12 +961,17 @@ func (s *Signer) addDigestLine(req *http.Request) ([]string, error) {
 	defer s.digest.putHash(h)
 	buf := getCopyBuf()
 	defer putCopyBuf(buf)
-	_, err = io.CopyBuffer(h, rc, *buf)
+	n, err := io.CopyBuffer(h, rc, *buf)
 	if cerr := rc.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
 		return nil, fmt.Errorf("signer: content digest: %w", err)
+	}
+	if n != req.ContentLength && req.ContentLength > 0 && !slices.Contains(req.TransferEncoding, "chunked") {
+		// net/http sends ContentLength bytes of Body, or fails: the
+		// digest of this copy would not be of the body sent.
+		return nil, fmt.Errorf("%w: GetBody returned %d bytes, but the request's ContentLength is %d: the digest would not be of the body sent (GetBody must return the same bytes as Body every time)", ErrDigestMismatch, n, req.ContentLength)
 	}
 	// The digest is summed into the copy buffer, free now: an array on
 	// the stack would escape through the interface call (64 B a call).
