@@ -77,4 +77,20 @@ func TestSignReplacesEmptySignatureLines(t *testing.T) {
 	if _, err := v.Verify(serverView(t, req), t0); err != nil {
 		t.Errorf("beside another label: Verify = %v", err)
 	}
+
+	// A signer covering the other label's member (RFC 9421 §4.3) reads it
+	// from the lines left, not from the lines as they were.
+	cs := mustSigner(t, Options{Keys: StaticKey(k), Label: "proxy",
+		Components: []Component{Method, FieldKey("signature", "other"), FieldKey("signature-input", "other")}})
+	req, _ = http.NewRequest("GET", h1.URL+"/a", nil)
+	req.Header["Signature-Input"] = []string{"", `other=("@method");created=1`}
+	req.Header["Signature"] = []string{`other=:AAAA:`, " "}
+	if err := cs.Sign(context.Background(), req, t0); err != nil {
+		t.Fatalf("Sign covering the other label's member: %v", err)
+	}
+	cv := newTestVerifier(t, VerifierOptions{Keys: StaticKey(k), Nonces: acceptAll{}, Label: "proxy",
+		Required: []Component{Method, FieldKey("signature", "other")}})
+	if _, err := cv.Verify(serverView(t, req), t0); err != nil {
+		t.Errorf("covering the other label's member: Verify = %v", err)
+	}
 }

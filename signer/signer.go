@@ -497,6 +497,9 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 			// line after it is received joined as ", sig1=...", which
 			// no Structured Fields parser reads: dropped.
 			existing = slices.DeleteFunc(slices.Clone(existing), isBlankLine)
+			if j := slices.Index(s.fieldKeys, name); j >= 0 {
+				m.known[j] = existing // the lines a covered member is read from
+			}
 			if len(existing) == 0 {
 				delete(req.Header, name)
 				continue
