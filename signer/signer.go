@@ -91,7 +91,8 @@ type Options struct {
 	// request has its own Content-Digest, Sign checks it against the body
 	// first (a GetBody copy; empty content when there is no body, unchecked
 	// when there is a body but no GetBody) and refuses one that does not
-	// match (ErrDigestMismatch). At most MaxComponents, whose
+	// match (ErrDigestMismatch); an empty line of it, which holds no
+	// digest, is dropped first. At most MaxComponents, whose
 	// Signature-Input member (with the longest key id and parameter
 	// values) must fit in MaxSignatureFieldSize, past which a Verifier
 	// refuses it; more is a *ConfigError naming Options.Components.
@@ -524,6 +525,20 @@ func (s *Signer) Sign(ctx context.Context, req *http.Request, now time.Time) err
 			cd = m.known[d-1]
 		} else {
 			cd = req.Header["Content-Digest"]
+		}
+		if hasBlankLine(cd) {
+			// An empty line holds no digest (a proxy's Header.Set of the
+			// Get of a field its request lacked), and one beside a
+			// digest makes the field unparsable: dropped.
+			cd = slices.DeleteFunc(slices.Clone(cd), isBlankLine)
+			if d := s.digestSlot; d > 0 {
+				m.known[d-1] = cd
+			}
+			if len(cd) == 0 {
+				delete(req.Header, "Content-Digest")
+			} else {
+				req.Header["Content-Digest"] = cd
+			}
 		}
 		var err error
 		switch {
