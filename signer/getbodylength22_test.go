@@ -42,3 +42,28 @@ func TestSignRefusesGetBodyOfAnotherLength(t *testing.T) {
 		t.Errorf("body of unknown length: %v", err)
 	}
 }
+
+// TestSignRefusesGetBodyOfAnotherLengthCallerDigest: the same on the path
+// of a Content-Digest the caller set, which Sign checks against a GetBody
+// copy: a copy longer or shorter than ContentLength that the caller's
+// digest matched was signed, though the body sent is ContentLength bytes
+// of another content. Sign refuses it as it refuses a digest it computes.
+func TestSignRefusesGetBodyOfAnotherLengthCallerDigest(t *testing.T) {
+	s := mustSigner(t, Options{Keys: StaticKey(testKey(t, "k"))})
+	for _, copyBody := range []string{"hello world", "hell"} {
+		req, _ := http.NewRequest("POST", "https://api.example.com/up", strings.NewReader("hello"))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(copyBody)), nil }
+		d, _ := ContentDigest(strings.NewReader(copyBody))
+		req.Header.Set("Content-Digest", d)
+		err := s.Sign(context.Background(), req, t0)
+		if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), "GetBody") {
+			t.Errorf("GetBody of %q for ContentLength 5, its digest set: Sign = %v; want an error wrapping ErrDigestMismatch naming GetBody", copyBody, err)
+		}
+	}
+	req, _ := http.NewRequest("POST", "https://api.example.com/up", strings.NewReader("hello"))
+	d, _ := ContentDigest(strings.NewReader("hello"))
+	req.Header.Set("Content-Digest", d)
+	if err := s.Sign(context.Background(), req, t0); err != nil {
+		t.Errorf("the caller's digest of the declared length: %v", err)
+	}
+}

@@ -948,14 +948,42 @@ func checkDigest(req *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("signer: content digest: GetBody: %w", err)
 	}
-	err = VerifyContentDigest(rc, req.Header["Content-Digest"]...)
+	var src io.Reader = rc
+	var counted *bodyCounter
+	if hasBody(req) && req.ContentLength > 0 && !slices.Contains(req.TransferEncoding, "chunked") {
+		counted = &bodyCounter{r: rc}
+		src = counted
+	}
+	err = VerifyContentDigest(src, req.Header["Content-Digest"]...)
 	if cerr := rc.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("signer: content digest: %w", cerr)
+	}
+	if err == nil && counted != nil && counted.n != req.ContentLength {
+		err = errCopyLength(counted.n, req.ContentLength)
 	}
 	if err != nil {
 		return fmt.Errorf("signer: the request's own Content-Digest: %w", err)
 	}
 	return nil
+}
+
+// bodyCounter counts the bytes read through it.
+type bodyCounter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *bodyCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// errCopyLength is the error of a GetBody copy of n bytes for a request
+// whose ContentLength is want: net/http sends want bytes of Body, or
+// fails, so a digest of the copy is not of the body sent.
+func errCopyLength(n, want int64) error {
+	return fmt.Errorf("%w: GetBody returned %d bytes, but the request's ContentLength is %d: the digest would not be of the body sent (GetBody must return the same bytes as Body every time)", ErrDigestMismatch, n, want)
 }
 
 // addDigest streams a fresh copy of the body (GetBody) through the digest
@@ -989,7 +1017,7 @@ func (s *Signer) addDigestLine(req *http.Request) ([]string, error) {
 	if n != req.ContentLength && req.ContentLength > 0 && !slices.Contains(req.TransferEncoding, "chunked") {
 		// net/http sends ContentLength bytes of Body, or fails: the
 		// digest of this copy would not be of the body sent.
-		return nil, fmt.Errorf("%w: GetBody returned %d bytes, but the request's ContentLength is %d: the digest would not be of the body sent (GetBody must return the same bytes as Body every time)", ErrDigestMismatch, n, req.ContentLength)
+		return nil, errCopyLength(n, req.ContentLength)
 	}
 	// The digest is summed into the copy buffer, free now: an array on
 	// the stack would escape through the interface call (64 B a call).
