@@ -53,14 +53,17 @@ type authServer struct {
 
 	store *storage.MemoryStore // fosite's storage (tokens by signature)
 
-	// grants serialises the token and revocation endpoints' use of store:
-	// fosite v0.49's MemoryStore.RevokeRefreshToken (called by a rotating
-	// refresh) writes a map without the lock its GetRefreshTokenSession
-	// reads it under, a data race -race reported when two refreshes
-	// arrived at once (TestReview18TwoProcessesRefreshAtOnce). A real
+	// grants serialises the token and revocation endpoints' use of store,
+	// and the resource server's reads of it wait for them: fosite v0.49's
+	// MemoryStore.RevokeRefreshToken (called by a rotating refresh) writes
+	// a map without the lock its GetRefreshTokenSession reads it under, a
+	// data race -race reported when two refreshes arrived at once
+	// (TestReview18TwoProcessesRefreshAtOnce) and when the resource server
+	// looked a token that is no live access token up among the refresh
+	// tokens during a rotation (TestServerResourceDuringRotation). A real
 	// authorization server's store is transactional; the second of two
 	// refreshes of one token then meets reuse detection, as here.
-	grants sync.Mutex
+	grants sync.RWMutex
 
 	// describe, when set, rewrites the error_description of every error
 	// answer of the token endpoint (a server that echoes what it got).
@@ -213,7 +216,9 @@ func (s *authServer) resource(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.resourceHits++
 	s.mu.Unlock()
+	s.grants.RLock()
 	_, _, err := s.provider.IntrospectToken(r.Context(), fosite.AccessTokenFromRequest(r), fosite.AccessToken, &fosite.DefaultSession{})
+	s.grants.RUnlock()
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		http.Error(w, "invalid token", http.StatusUnauthorized)
