@@ -87,6 +87,9 @@ type APIKeyConfig struct {
 // not sent: its body is closed and an *AuthError is returned; when it
 // panics, its body is closed and the panic goes on.
 func NewAPIKey(next http.RoundTripper, cfg APIKeyConfig) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	if cfg.Source == nil {
 		return nil, configErrorf("APIKeyConfig.Source", nil, "a tokens.Source is required")
 	}

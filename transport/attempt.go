@@ -15,6 +15,8 @@ import (
 	"unsafe"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/securecall/securecall/internal/configerr"
 )
 
 // Request ownership inside a stack.
@@ -967,10 +969,34 @@ func (s *attemptScope) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// orDefault returns next, or http.DefaultTransport when next is nil.
+// orDefault returns next, or http.DefaultTransport when next is nil. A
+// next holding a nil pointer (a *Base or *http.Transport variable never
+// assigned: no nil interface) would panic on every call; it becomes a
+// RoundTripper refusing every call with checkNext's *ConfigError, for
+// the constructors that return no error (the others refuse it).
 func orDefault(next http.RoundTripper) http.RoundTripper {
 	if next == nil {
 		return http.DefaultTransport
 	}
+	if err := checkNext(next); err != nil {
+		return refuseAll{err}
+	}
 	return next
+}
+
+// checkNext refuses a next that holds a nil pointer: a *ConfigError
+// naming next, where every call through it would panic.
+func checkNext(next http.RoundTripper) error {
+	if next != nil && configerr.IsNil(next) {
+		return configErrorf("next", nil, "holds a nil %T (a variable never assigned): every call through it would panic", next)
+	}
+	return nil
+}
+
+// refuseAll refuses every request with err, its body closed.
+type refuseAll struct{ err error }
+
+func (r refuseAll) RoundTrip(req *http.Request) (*http.Response, error) {
+	closeBody(req)
+	return nil, r.err
 }

@@ -119,6 +119,9 @@ type AuditConfig struct {
 // context too. When the logger is not enabled for
 // Level, the layer costs one Enabled call.
 func NewAudit(next http.RoundTripper, cfg AuditConfig) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		return nil, configErrorf("Logger", nil, "is required")
 	}

@@ -98,6 +98,9 @@ type AuthConfig struct {
 // a malformed token response (an out-of-range expires_in, a member of the
 // wrong kind, no access_token) is not Temporary: retrying cannot help.
 func NewAuth(next http.RoundTripper, cfg AuthConfig) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	if cfg.Source == nil {
 		return nil, configErrorf("AuthConfig.Source", nil, "a tokens.Source is required")
 	}

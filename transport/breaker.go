@@ -314,6 +314,9 @@ var (
 // cfg.Store), EventBreakerStateChanged. A nil next means
 // http.DefaultTransport. Bad configuration is a *ConfigError.
 func NewBreaker(next http.RoundTripper, cfg BreakerConfig) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	c, err := cfg.resolve()
 	if err != nil {
 		return nil, err

@@ -734,6 +734,9 @@ func containsFold(list []string, s string) bool {
 //
 // Bad configuration is a *ConfigError.
 func NewEgress(next http.RoundTripper, cfg EgressConfig) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	p, err := NewEgressPolicy(cfg)
 	if err != nil {
 		return nil, err
@@ -771,6 +774,9 @@ func (l *egressLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 // "credentials are never sent over plain http". For an https request it
 // costs one string comparison. Only cfg's credential fields are used.
 func NewCredentialGuard(next http.RoundTripper, cfg EgressConfig) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	p, err := NewEgressPolicy(EgressConfig{CredentialHeaders: cfg.CredentialHeaders, CredentialQueryKeys: cfg.CredentialQueryKeys})
 	if err != nil {
 		return nil, err

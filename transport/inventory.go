@@ -1538,6 +1538,9 @@ func (e *invEntry) observeEndpoint(o metric.Observer, endpoint metric.Int64Obser
 // A nil inv, or one not made by NewInventory (a zero Inventory, which
 // would panic on the first call), is a *ConfigError.
 func NewInventoryLayer(next http.RoundTripper, inv *Inventory) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	if inv == nil {
 		return nil, configErrorf("Inventory", nil, "is nil")
 	}

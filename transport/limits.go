@@ -199,6 +199,9 @@ func isToken(s string) bool { return ascii.IsToken(s) && strings.IndexByte(s, '*
 // that reads response bodies for the caller (OpenAPI validation), so that
 // they read behind the limit. Bad configuration is a *ConfigError.
 func NewLimits(next http.RoundTripper, cfg LimitsConfig) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	l := &limitsLayer{
 		next:      orDefault(next),
 		maxBody:   cfg.MaxBodyBytes,

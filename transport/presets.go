@@ -276,6 +276,9 @@ func (c RetryConfig) schedule(custom bool) time.Duration {
 // per-attempt layers that must be fresh on every send (auth, signing, the
 // attempt span) in next.
 func NewResilience(next http.RoundTripper, cfg ResilienceConfig) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	c, err := cfg.resolve()
 	if err != nil {
 		return nil, err

@@ -524,6 +524,9 @@ func Attempts(resp *http.Response) int {
 // EventBudgetExhausted. A nil next means http.DefaultTransport. Bad
 // configuration is a *ConfigError.
 func NewRetry(next http.RoundTripper, cfg RetryConfig) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	c, err := cfg.resolve()
 	if err != nil {
 		return nil, err

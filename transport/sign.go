@@ -74,6 +74,9 @@ type SignConfig struct {
 // and its call's state, as an AuthConfig.Source does: a key it fetches
 // over a stack of this package's layers is a call of its own.
 func NewSign(next http.RoundTripper, cfg SignConfig) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	if cfg.Signer == nil {
 		return nil, configErrorf("SignConfig.Signer", nil, "a *signer.Signer is required")
 	}

@@ -497,6 +497,9 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // configuration is a *ConfigError. cfg.Hosts is copied: changing the
 // caller's slice afterwards does not change the limits.
 func NewThrottle(next http.RoundTripper, cfg ThrottleConfig) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	c, err := cfg.resolve()
 	if err != nil {
 		return nil, err

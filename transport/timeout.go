@@ -240,6 +240,9 @@ func (e *BodyTimeoutError) Timeout() bool { return true }
 // The layer never modifies the caller's request: it sends a shallow copy
 // carrying the new context. A nil next means http.DefaultTransport.
 func NewTotalTimeout(next http.RoundTripper, total time.Duration) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	if total <= 0 {
 		return nil, configErrorf("TotalTimeout", nil, "must be positive, got %v", total)
 	}
@@ -479,6 +482,9 @@ func (c *callDeadline) String() string { return "transport.callDeadline(" + c.d.
 // *ConfigError for "AttemptTimeout" otherwise). A nil next means
 // http.DefaultTransport.
 func NewAttemptTimeout(next http.RoundTripper, attempt time.Duration) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	if attempt <= 0 {
 		return nil, configErrorf("AttemptTimeout", nil, "must be positive, got %v", attempt)
 	}

@@ -54,6 +54,9 @@ type TokenRequestConfig struct {
 // span is the token request span's parent (cfg.Trace). With neither an
 // Inventory, an Audit nor a Trace that records, it returns next.
 func NewTokenRequests(next http.RoundTripper, cfg TokenRequestConfig) (http.RoundTripper, error) {
+	if err := checkNext(next); err != nil {
+		return nil, err
+	}
 	next = orDefault(next)
 	var tt *tokenTrace
 	if cfg.Trace != nil {
