@@ -15,8 +15,6 @@ import (
 	"unsafe"
 
 	"go.opentelemetry.io/otel/trace"
-
-	"github.com/securecall/securecall/internal/configerr"
 )
 
 // Request ownership inside a stack.
@@ -986,12 +984,7 @@ func orDefault(next http.RoundTripper) http.RoundTripper {
 
 // checkNext refuses a next that holds a nil pointer: a *ConfigError
 // naming next, where every call through it would panic.
-func checkNext(next http.RoundTripper) error {
-	if next != nil && configerr.IsNil(next) {
-		return configErrorf("next", nil, "holds a nil %T (a variable never assigned): every call through it would panic", next)
-	}
-	return nil
-}
+func checkNext(next http.RoundTripper) error { return typedNil("next", next) }
 
 // refuseAll refuses every request with err, its body closed.
 type refuseAll struct{ err error }

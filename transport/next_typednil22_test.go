@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/securecall/securecall/transport"
 	"github.com/securecall/securecall/transport/transporttest"
 )
@@ -71,5 +74,52 @@ func TestTypedNilNextRefused(t *testing.T) {
 				t.Errorf("%s(%T nil): request body not closed", name, next)
 			}
 		}
+	}
+}
+
+// NewCallTrace and NewAttemptTrace panicked on a TraceConfig provider
+// holding a nil pointer (a *sdktrace.TracerProvider or
+// *sdkmetric.MeterProvider variable never assigned), which NewBase and
+// NewTokenRequests refuse; they return no error, so the layer they give
+// now refuses every call with a *ConfigError naming the field, its body
+// closed.
+func TestTraceLayersTypedNilProviderRefuseEveryCall(t *testing.T) {
+	var tp *sdktrace.TracerProvider
+	var mp *sdkmetric.MeterProvider
+	next := transporttest.NewResponder(transporttest.Respond(200, "ok"))
+	for field, cfg := range map[string]transport.TraceConfig{
+		"TracerProvider": {TracerProvider: tp},
+		"MeterProvider":  {MeterProvider: mp},
+	} {
+		for name, build := range map[string]func() http.RoundTripper{
+			"NewCallTrace":    func() http.RoundTripper { return transport.NewCallTrace(next, cfg) },
+			"NewAttemptTrace": func() http.RoundTripper { return transport.NewAttemptTrace(next, cfg) },
+		} {
+			var rt http.RoundTripper
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						t.Errorf("%s(nil %s) panicked: %v", name, field, v)
+					}
+				}()
+				rt = build()
+			}()
+			if rt == nil {
+				continue
+			}
+			body := transporttest.NewTrackedBody([]byte("payload"))
+			req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/", body)
+			resp, err := rt.RoundTrip(req)
+			var ce *transport.ConfigError
+			if !errors.As(err, &ce) || ce.Option != field || resp != nil {
+				t.Errorf("%s(nil %s): %v, %v; want a *ConfigError naming %s", name, field, resp, err, field)
+			}
+			if !body.Closed() {
+				t.Errorf("%s(nil %s): request body not closed", name, field)
+			}
+		}
+	}
+	if n := len(next.Bodies()); n != 0 {
+		t.Errorf("next got %d requests, want none", n)
 	}
 }

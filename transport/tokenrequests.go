@@ -60,13 +60,8 @@ func NewTokenRequests(next http.RoundTripper, cfg TokenRequestConfig) (http.Roun
 	next = orDefault(next)
 	var tt *tokenTrace
 	if cfg.Trace != nil {
-		for _, f := range []struct {
-			field string
-			v     any
-		}{{"Trace.TracerProvider", cfg.Trace.TracerProvider}, {"Trace.MeterProvider", cfg.Trace.MeterProvider}, {"Trace.Propagator", cfg.Trace.Propagator}} {
-			if err := typedNil(f.field, f.v); err != nil {
-				return nil, err
-			}
+		if err := cfg.Trace.checkProviders("Trace."); err != nil {
+			return nil, err
 		}
 		tt = newTokenTrace(nil, *cfg.Trace)
 	}

@@ -151,6 +151,9 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 // A nil next means http.DefaultTransport. The layer never modifies the
 // caller's request: it sends a shallow copy carrying the span's context.
 func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
+	if err := cfg.checkProviders(""); err != nil {
+		return refuseAll{err}
+	}
 	c := &callTrace{next: orDefault(next), tel: newTelemetry(cfg)}
 	kind := cfg.CallSpanKind
 	if kind == trace.SpanKindUnspecified {
@@ -160,6 +163,23 @@ func NewCallTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
 	c.client = kind == trace.SpanKindClient
 	c.duration = requestDuration(c.tel.meter)
 	return c
+}
+
+// checkProviders refuses a provider of c holding a nil pointer (a
+// *sdktrace.TracerProvider variable never assigned, which is no nil
+// interface and would panic on its first use): a *ConfigError naming its
+// field after prefix. NewCallTrace and NewAttemptTrace, which return no
+// error, give a layer refusing every call with it.
+func (c TraceConfig) checkProviders(prefix string) error {
+	for _, f := range [...]struct {
+		field string
+		v     any
+	}{{"TracerProvider", c.TracerProvider}, {"MeterProvider", c.MeterProvider}, {"Propagator", c.Propagator}} {
+		if err := typedNil(prefix+f.field, f.v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // requestDuration creates meter's MetricRequestDuration histogram; a
@@ -203,6 +223,9 @@ func requestDuration(meter metric.Meter) metric.Float64Histogram {
 //
 // A nil next means http.DefaultTransport.
 func NewAttemptTrace(next http.RoundTripper, cfg TraceConfig) http.RoundTripper {
+	if err := cfg.checkProviders(""); err != nil {
+		return refuseAll{err}
+	}
 	a := &attemptTrace{next: orDefault(next), tel: newTelemetry(cfg)}
 	a.bare = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 	cnt, err := a.tel.meter.Int64Counter(MetricAttempts,
