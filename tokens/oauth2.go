@@ -712,7 +712,10 @@ func WithRefresherErrorHandler(f func(error)) RefresherOption {
 }
 
 // NewRefresher returns a refresh-token Source for cfg that keeps its refresh
-// token in store under key.
+// token in store under key. A refresh sends neither cfg.Scopes nor
+// cfg.EndpointParams, which are client-credentials fields: the token it
+// gets keeps the grant's scopes (RFC 6749 §6 lets a refresh ask for no
+// more than were granted), and one OAuth2Config can serve both sources.
 func NewRefresher(cfg OAuth2Config, store Store, key string, opts ...RefresherOption) (*Refresher, error) {
 	ep, err := newEndpoint(cfg)
 	if err != nil {
