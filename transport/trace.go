@@ -1240,8 +1240,6 @@ func (cc *callScope) appendAttrs(attrs []attribute.KeyValue, m *method, original
 // server.port were not worked out (serverOf gives no negative port).
 const portUnknown = -1
 
-// record adds one duration measurement with k's attribute set, k's server
-// that of u when the call did not work it out.
 // recordUnwinding is record while a panic is on its way to the caller:
 // the caller's meter panicking too (a bug in its MeterProvider) has its
 // panic dropped, so that the caller sees the first, and the span still
@@ -1251,6 +1249,8 @@ func (c *callTrace) recordUnwinding(ctx context.Context, secs float64, u *url.UR
 	c.record(ctx, secs, u, k)
 }
 
+// record adds one duration measurement with k's attribute set, k's server
+// that of u when the call did not work it out.
 func (c *callTrace) record(ctx context.Context, secs float64, u *url.URL, k durKey) {
 	if !c.duration.Enabled(ctx) {
 		return
