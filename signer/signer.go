@@ -107,7 +107,11 @@ type Options struct {
 	// Params lists the signature parameters, in serialisation order. Nil
 	// means created, expires (only when Expires > 0), nonce, keyid, alg,
 	// tag (only when Tag is set). ParamExpires needs Expires > 0 and
-	// ParamTag needs Tag, and the other way round.
+	// ParamTag needs Tag, and the other way round. ParamCreated and
+	// ParamKeyID must be listed (a Verifier refuses a signature without
+	// either); ParamNonce may be left out only for a Verifier with
+	// AllowMissingNonce. Any other list is a *ConfigError naming this
+	// field.
 	Params []Param
 
 	// Expires, when positive, adds expires = created + Expires. Zero: no
@@ -340,6 +344,16 @@ func New(opts Options) (*Signer, error) {
 	}
 	if opts.Tag != "" && !slices.Contains(params, ParamTag) {
 		return nil, &ConfigError{Option: "Options.Params", Reason: "Options.Tag is set but tag is not listed"}
+	}
+	// RFC 9421 makes both optional, but a Verifier refuses a signature
+	// without either whatever its options (no created: no window to
+	// bound its age nor how long its nonce is held; no keyid: no key to
+	// verify it with), so a Signer leaving one out would have every
+	// request refused, found only at the receiving end.
+	for _, p := range [...]Param{ParamCreated, ParamKeyID} {
+		if !slices.Contains(params, p) {
+			return nil, &ConfigError{Option: "Options.Params", Reason: string(p) + " is not listed: a Verifier refuses every signature without it"}
+		}
 	}
 	s.params = slices.Clone(params)
 	for _, p := range s.params {

@@ -163,11 +163,11 @@ func TestVerifyRoundTripAndPolicy(t *testing.T) {
 			return signed(t, s2, "GET", "https://api.example.com/", "", t0)
 		}},
 		{name: "no created", want: ErrMissingParameter, detail: "created", req: func() *http.Request {
-			s2 := mustSigner(t, Options{Keys: StaticKey(k), Tag: "orders-api", Params: []Param{ParamNonce, ParamKeyID, ParamTag}})
+			s2 := unvalidatedSigner(t, Options{Keys: StaticKey(k), Tag: "orders-api"}, ParamNonce, ParamKeyID, ParamTag)
 			return signed(t, s2, "GET", "https://api.example.com/", "", t0)
 		}},
 		{name: "no keyid", want: ErrUnknownKey, req: func() *http.Request {
-			s2 := mustSigner(t, Options{Keys: StaticKey(k), Tag: "orders-api", Params: []Param{ParamCreated, ParamNonce, ParamTag}})
+			s2 := unvalidatedSigner(t, Options{Keys: StaticKey(k), Tag: "orders-api"}, ParamCreated, ParamNonce, ParamTag)
 			return signed(t, s2, "GET", "https://api.example.com/", "", t0)
 		}},
 		{name: "no signature", want: ErrMissingSignature, req: func() *http.Request {
