@@ -403,7 +403,8 @@ type Result struct {
 // one with another signature whose key lookup
 // failed is refused as ErrUnavailable, one with another signature
 // covering content-digest whose body could not be read whole as
-// ErrBodyUnreadable or ErrBodyTooLarge); otherwise it returns a
+// ErrBodyUnreadable or ErrBodyTooLarge, each as ErrReplay when the
+// accepted signature's nonce is already held); otherwise it returns a
 // *VerifyError wrapping the sentinel for the failure. When the signature covers content-digest, Verify reads the body
 // (at most MaxBodySize) to check it and replaces r.Body with the buffered
 // copy, so a handler can still read it; when the nonce store is a
@@ -515,7 +516,9 @@ func (v *Verifier) verify(r *http.Request, now time.Time, clock func() time.Time
 // (ErrUnavailable), or another signature covers content-digest and the
 // body cannot be read (ErrBodyUnreadable) or is over the cap
 // (ErrBodyTooLarge), the request is refused with that error: the verifier
-// cannot tell whether that signature's nonce must be claimed.
+// cannot tell whether that signature's nonce must be claimed; but a
+// replay, the accepted signature's nonce held, as ErrReplay
+// (replayedBefore).
 //
 // The accepted signature is then refused as stale or expired if its
 // window has ended by now plus the time the body took to arrive (which an
@@ -550,13 +553,23 @@ func (v *Verifier) claimAll(vs *verifyState, inputs []inputMember, accepted int,
 				// Whether it would be accepted is unknown: accepting the
 				// request without claiming its nonce would let a copy
 				// stripped down to it through once the backend is back.
+				// But a replay of an accepted request is refused as one
+				// (anyone can add a signature naming a key id the lookup
+				// fails on), not as an outage a client is asked to retry.
+				if rerr := v.replayedBefore(vs, &inputs[accepted].in, now); rerr != nil {
+					return rerr
+				}
 				return err
 			case errors.Is(err, ErrBodyUnreadable), errors.Is(err, ErrBodyTooLarge):
 				// It verified but for the body (checked last), which could
 				// not be read whole: whether a copy stripped down to it, its
 				// body intact, would be accepted is unknown, and what was
 				// read is gone, so the handler would get a body missing
-				// its beginning.
+				// its beginning. A replay (a captured request sent with
+				// its body cut short) is refused as one.
+				if rerr := v.replayedBefore(vs, &inputs[accepted].in, now); rerr != nil {
+					return rerr
+				}
 				return err
 			case claim && v.claimUntil(&inputs[j].in).After(horizon):
 				// Its nonce cannot be held until its window ends, and a
@@ -811,8 +824,9 @@ func (v *Verifier) verifyOne(vs *verifyState, in *SignatureInput, sigMap map[str
 }
 
 // replayedBefore returns ErrReplay when in, the accepted signature of a
-// request about to be refused for another of its signatures (ErrFuture),
-// has a nonce the store already holds: the request is a replay, and is
+// request about to be refused for another of its signatures (ErrFuture,
+// ErrUnavailable, ErrBodyUnreadable, ErrBodyTooLarge: see claimAll), has
+// a nonce the store already holds: the request is a replay, and is
 // reported as one, as a request refused as stale is once its claims are
 // made. A NonceChecker is asked, which records nothing; another store can
 // tell only by the claim, which records the nonce (the request, refused,
