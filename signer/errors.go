@@ -83,7 +83,11 @@ var (
 	// fault. The backend's error is wrapped too.
 	ErrUnavailable = errors.New("signer: key lookup or nonce store unavailable")
 	// ErrBodyNotReplayable: content-digest must be computed but the request
-	// has a body and no GetBody, so hashing it would consume the body.
+	// has a body and no GetBody, so hashing it would consume the body; or
+	// the request's GetBody gave no fresh copy of it but the request's
+	// Body itself (or a nil body), when Sign computes Content-Digest or
+	// checks the caller's: reading it would send the request with an
+	// empty body. Nothing was read.
 	ErrBodyNotReplayable = errors.New("signer: request body has no GetBody")
 	// ErrInvalidHost: Sign was to cover a component derived from the Host
 	// (@authority, @target-uri, host, or the @request-target of a CONNECT)

@@ -467,6 +467,10 @@ type trailerSyncBody struct {
 	done     bool
 }
 
+// UnwrapBody returns the body b reads: the signer looks through b for a
+// GetBody that returns the request's own body (signer.ErrBodyNotReplayable).
+func (b *trailerSyncBody) UnwrapBody() io.ReadCloser { return b.ReadCloser }
+
 func (b *trailerSyncBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF && !b.done {

@@ -655,6 +655,10 @@ type callerBody struct {
 	err atomic.Pointer[error]
 }
 
+// UnwrapBody returns the body b watches: the signer looks through b for
+// a GetBody that returns the request's own body (signer.ErrBodyNotReplayable).
+func (b *callerBody) UnwrapBody() io.ReadCloser { return b.ReadCloser }
+
 func (b *callerBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil && err != io.EOF && b.err.Load() == nil {

@@ -52,7 +52,8 @@ type SignConfig struct {
 // fixed list, never "all headers": headers added by layers closer to the
 // wire (trace context) are not covered. A body is never read: the
 // Content-Digest is computed from a fresh GetBody copy, so a request with a
-// body but no GetBody fails with signer.ErrBodyNotReplayable; a
+// body but no GetBody (or one returning the request's own Body, not a
+// fresh copy) fails with signer.ErrBodyNotReplayable; a
 // Content-Digest the request carries is checked against such a copy (empty
 // content for a request without a body), and one that does not match fails
 // with signer.ErrDigestMismatch. The exception is a request with a body,
