@@ -87,8 +87,9 @@ var (
 	// the request's GetBody gave no fresh copy of it but the request's
 	// Body itself (or a nil body), when Sign computes Content-Digest or
 	// checks the caller's: reading it would send the request with an
-	// empty body. Nothing was read.
-	ErrBodyNotReplayable = errors.New("signer: request body has no GetBody")
+	// empty body. Nothing was read. The transport package's retry layer
+	// and its 401 replay wrap it too when GetBody gives no fresh copy.
+	ErrBodyNotReplayable = errors.New("signer: request body cannot be read again (no GetBody, or no fresh copy from it)")
 	// ErrInvalidHost: Sign was to cover a component derived from the Host
 	// (@authority, @target-uri, host, or the @request-target of a CONNECT)
 	// but the request's Host is not a valid Host field value (a unix

@@ -19,6 +19,7 @@ import (
 	"github.com/dunglas/httpsfv"
 
 	"github.com/securecall/securecall/internal/configerr"
+	"github.com/securecall/securecall/internal/reqbody"
 )
 
 // Defaults and limits of a Signer.
@@ -984,7 +985,7 @@ func checkDigest(req *http.Request) error {
 // bodyCopy returns a fresh copy of req's body from req.GetBody (not nil),
 // refusing one that is not fresh: req.Body itself (what a GetBody
 // returning the request's Body gives, or the body a wrapper of it, a
-// layer's of the transport package, hands on: see bodyWrapper), which
+// layer's of the transport package, hands on: see reqbody.Wrapper), which
 // reading for the digest would leave empty for the send, and a nil body.
 // It is not read or closed then: req.Body is the caller's to send or
 // close.
@@ -996,35 +997,10 @@ func bodyCopy(req *http.Request) (io.ReadCloser, error) {
 	if rc == nil {
 		return nil, fmt.Errorf("%w: GetBody returned a nil body (and no error)", ErrBodyNotReplayable)
 	}
-	for b, n := req.Body, 0; b != nil && n < 8; n++ {
-		if sameBody(b, rc) {
-			return nil, fmt.Errorf("%w: GetBody returned the request's own Body, not a fresh copy: reading it for the digest would send the request with an empty body (GetBody must return a new reader of the same bytes on every call)", ErrBodyNotReplayable)
-		}
-		w, ok := b.(bodyWrapper)
-		if !ok {
-			break
-		}
-		b = w.UnwrapBody()
+	if reqbody.Same(req.Body, rc) {
+		return nil, fmt.Errorf("%w: GetBody returned the request's own Body, not a fresh copy: reading it for the digest would send the request with an empty body (GetBody must return a new reader of the same bytes on every call)", ErrBodyNotReplayable)
 	}
 	return rc, nil
-}
-
-// bodyWrapper is a request body that wraps another and reads from it
-// (the transport package's layers wrap the bodies they watch): bodyCopy
-// looks through it for the body GetBody returned.
-type bodyWrapper interface {
-	UnwrapBody() io.ReadCloser
-}
-
-// sameBody reports whether a and b are the same value; false when their
-// dynamic type cannot be compared (the comparison panics).
-func sameBody(a, b io.ReadCloser) (same bool) {
-	defer func() {
-		if recover() != nil {
-			same = false
-		}
-	}()
-	return a == b
 }
 
 // bodyCounter counts the bytes read through it.

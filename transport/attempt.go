@@ -467,8 +467,10 @@ type trailerSyncBody struct {
 	done     bool
 }
 
-// UnwrapBody returns the body b reads: the signer looks through b for a
-// GetBody that returns the request's own body (signer.ErrBodyNotReplayable).
+// UnwrapBody returns the body b reads: reqbody.Same looks through b
+// for a GetBody that returns the request's own body, which the sign
+// layer, the retry layer and the 401 replay refuse
+// (signer.ErrBodyNotReplayable).
 func (b *trailerSyncBody) UnwrapBody() io.ReadCloser { return b.ReadCloser }
 
 func (b *trailerSyncBody) Read(p []byte) (int, error) {

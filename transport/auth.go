@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/textproto"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/securecall/securecall/internal/configerr"
+	"github.com/securecall/securecall/internal/reqbody"
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/tokens"
 )
@@ -67,7 +69,8 @@ type AuthConfig struct {
 // error="invalid_token": any 401 with no challenge, or with one of the
 // token's scheme), when cfg.Source is a tokens.Invalidator, the layer
 // invalidates exactly the token it sent and, if the request can be sent
-// again (no body, or GetBody), replays it once with a new token, after
+// again (no body, or a GetBody that returns a fresh copy, not the
+// request's own Body), replays it once with a new token, after
 // draining (bounded) and closing the 401's body. It never loops: the
 // answer to the replay is returned whatever it is. It does not replay when
 // the challenge says error="insufficient_scope" or "invalid_request" (a new
@@ -496,11 +499,32 @@ func replayBody(r *http.Request) (io.ReadCloser, bool) {
 	if r.GetBody == nil {
 		return nil, false
 	}
-	b, err := r.GetBody()
+	b, err := freshBody(r)
 	if err != nil {
 		return nil, false
 	}
 	return b, true
+}
+
+// The package's request-body wrappers, which reqbody.Same looks through.
+var _, _ reqbody.Wrapper = (*callerBody)(nil), (*trailerSyncBody)(nil)
+
+// freshBody returns a new copy of r's body from r.GetBody (not nil),
+// refusing a nil one and r's own Body handed back (or the body a layer's
+// wrapper of it reads, see reqbody.Wrapper): sent again, it would go out
+// empty or cut short, since the attempt before read it. It wraps
+// signer.ErrBodyNotReplayable then, and does not close what it refuses.
+func freshBody(r *http.Request) (io.ReadCloser, error) {
+	b, err := r.GetBody()
+	switch {
+	case err != nil:
+		return nil, err
+	case b == nil:
+		return nil, fmt.Errorf("%w: GetBody returned a nil body (and no error)", signer.ErrBodyNotReplayable)
+	case reqbody.Same(r.Body, b):
+		return nil, fmt.Errorf("%w: GetBody returned the request's own Body, not a fresh copy: sent again it would go out empty or cut short (GetBody must return a new reader of the same bytes on every call)", signer.ErrBodyNotReplayable)
+	}
+	return b, nil
 }
 
 // replay discards resp, the 401 to r, and sends r once more with body

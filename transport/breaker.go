@@ -655,8 +655,10 @@ type callerBody struct {
 	err atomic.Pointer[error]
 }
 
-// UnwrapBody returns the body b watches: the signer looks through b for
-// a GetBody that returns the request's own body (signer.ErrBodyNotReplayable).
+// UnwrapBody returns the body b watches: reqbody.Same looks through b
+// for a GetBody that returns the request's own body, which the sign
+// layer, the retry layer and the 401 replay refuse
+// (signer.ErrBodyNotReplayable).
 func (b *callerBody) UnwrapBody() io.ReadCloser { return b.ReadCloser }
 
 func (b *callerBody) Read(p []byte) (int, error) {

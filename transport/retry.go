@@ -483,7 +483,10 @@ func Attempts(resp *http.Response) int {
 //     Idempotency-Key / X-Idempotency-Key header (cfg.IdempotencyKeys adds
 //     one). A body is only ever replayed through GetBody: a never-sent
 //     request whose body has no GetBody is not retried, and fails with
-//     Reason StopNotSent (not ErrNotReplayable: the server never saw it).
+//     Reason StopNotSent (not ErrNotReplayable: the server never saw it);
+//     a GetBody that hands back the request's own Body (which the attempt
+//     before read) or a nil reader stops the call with Reason StopBody,
+//     wrapping signer.ErrBodyNotReplayable.
 //     Never retried:
 //     the caller's cancellation, TLS, certificate and pin failures, egress
 //     and redirect denials, an open circuit, client-side rate limiting,
@@ -759,7 +762,7 @@ func (l *retryLayer) roundTrip(req *http.Request) (*http.Response, error) {
 			r = beginAttempt(src, n, host, now, l.cfg.SharedClock)
 		}
 		if n > 0 && !(src.Body == nil || src.Body == http.NoBody) {
-			b, err := src.GetBody()
+			b, err := freshBody(src)
 			if err != nil {
 				charge.refund()
 				uncount(n) // not sent: the call still never reached the host

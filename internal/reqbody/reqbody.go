@@ -1,0 +1,49 @@
+// Package reqbody tells a fresh copy of a request body, as
+// http.Request.GetBody must return one, from the request's own Body handed
+// back again (GetBody = func() (io.ReadCloser, error) { return req.Body, nil },
+// a common mistake for a streamed body): reading that "copy" for a digest
+// or a re-send reads the body itself, and the request goes out empty or
+// cut short.
+package reqbody
+
+import "io"
+
+// Wrapper is a request body that wraps another and reads from it: the
+// transport package's layers wrap the bodies they watch, so that the
+// request a layer below sees carries another value than the caller's
+// body. Same looks through it.
+type Wrapper interface {
+	UnwrapBody() io.ReadCloser
+}
+
+// maxDepth bounds the walk through Wrappers (a stack has two at most).
+const maxDepth = 8
+
+// Same reports whether fresh, a body GetBody returned, is body itself or
+// the body a chain of Wrappers of body reads. It is false for a value
+// whose dynamic type cannot be compared. It neither reads nor closes
+// either.
+func Same(body, fresh io.ReadCloser) bool {
+	for n := 0; body != nil && n < maxDepth; n++ {
+		if equal(body, fresh) {
+			return true
+		}
+		w, ok := body.(Wrapper)
+		if !ok {
+			return false
+		}
+		body = w.UnwrapBody()
+	}
+	return false
+}
+
+// equal reports whether a and b are the same value; false when their
+// dynamic type cannot be compared (the comparison panics).
+func equal(a, b io.ReadCloser) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
+}
