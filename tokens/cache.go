@@ -246,7 +246,12 @@ func WithErrorHandler(f func(error)) CacheOption {
 //     it), except that the token endpoint's answer that an
 //     *oauth2.RetrieveError in it quotes (a source built on x/oauth2
 //     without FromOAuth2; the body may echo credentials) is replaced in
-//     its message with what a *TokenError says: error code, HTTP status.
+//     its message with what a *TokenError says: error code, HTTP status,
+//     and the query values of a *url.Error in it (net/http's, quoting
+//     the token URL, where a credential may be) are redacted, as
+//     RedactSourceError says (a wrapper type of the source's own above
+//     that *url.Error is then found by errors.As no more, as in
+//     client.New).
 //   - A source that panics fails the refresh with an error matching
 //     ErrNoToken (naming the panic value's type, not its text), which
 //     backs off as any failure: the source runs on the Cache's goroutine,

@@ -336,28 +336,39 @@ func (e *sourceError) RewriteErrors(rewrite func(error) error) error {
 // endpoint's answer that an *oauth2.RetrieveError in its chain quotes (the
 // response body and error_description, which some servers fill with the
 // client secret or refresh token they were sent) replaced in its message
-// with what a *TokenError says of it (error code, HTTP status). errors.Is
-// and errors.As still reach err and everything it wraps. err is returned
-// as it is when its message quotes no such answer (this package's own
-// sources return a *TokenError, which never quotes it). A Cache, a
+// with what a *TokenError says of it (error code, HTTP status), and with
+// the query values of every *url.Error in its chain (net/http's, which
+// quotes the token URL with its query, where a client secret or an API
+// key may be) replaced with "REDACTED", the keys, host and path shown.
+// errors.Is and errors.As still reach err and everything it wraps, but
+// for a wrapper of another type than fmt's and this package's above a
+// *url.Error, which is rebuilt (as client.New's error redaction does):
+// errors.As no longer finds that wrapper itself, only what it wraps.
+// err is returned as it is when its message quotes no such answer and
+// holds no *url.Error (this package's own sources return a *TokenError,
+// which never quotes it, and redact their *url.Error). A Cache, a
 // SourceFunc and the transport auth layer apply it to every source error;
 // a caller logging the errors of a Source of its own can apply it too.
 func RedactSourceError(err error) error { return redactSourceErr(err) }
 
 // redactSourceErr returns err, a Source's error, with the token
 // endpoint's answer that an *oauth2.RetrieveError in its chain quotes
-// taken out of its message (see sourceError); err as it is when its
-// message quotes none (the package's own *TokenError, no RetrieveError).
+// taken out of its message (see sourceError), and the query values of
+// every *url.Error in it redacted (tokenURLRedaction: net/http's
+// *url.Error quotes the token URL, query included, where a credential
+// may be); err as it is when its message quotes neither (the package's
+// own *TokenError, no RetrieveError, no *url.Error).
 func redactSourceErr(err error) error {
-	re, ok := errors.AsType[*oauth2.RetrieveError](err)
-	if !ok || re == nil {
-		return err
+	if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re != nil {
+		if msg, changed := scrubAnswer(err.Error(), re); changed {
+			err = &sourceError{err: err, msg: msg, re: re}
+		}
 	}
-	msg, changed := scrubAnswer(err.Error(), re)
-	if !changed {
-		return err
-	}
-	return &sourceError{err: err, msg: msg, re: re}
+	// A caller's Source of its own (no FromOAuth2) returns net/http's
+	// error as it is. A wrapper type of the caller's above the
+	// *url.Error is rebuilt (errors.As no longer finds it, as in
+	// client.New); errors.Is and errors.As still reach everything below.
+	return tokenURLRedaction.Error(err)
 }
 
 // scrubAnswer returns msg with re's message replaced with what a

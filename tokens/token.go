@@ -190,8 +190,10 @@ type SourceFunc func(ctx context.Context) (Token, error)
 // echo the client secret or the refresh token), that answer is replaced
 // in the message with what a *TokenError says (error code, HTTP status),
 // as a Cache does; errors.Is and errors.As still reach f's error and the
-// *oauth2.RetrieveError. So a SourceFunc used without a Cache (as a
-// transport.AuthConfig Source) does not put the answer in its error.
+// *oauth2.RetrieveError. The query values of a *url.Error in f's error
+// (net/http's, quoting the token URL) are redacted too, as
+// RedactSourceError says. So a SourceFunc used without a Cache (as a
+// transport.AuthConfig Source) puts neither in its error.
 func (f SourceFunc) Token(ctx context.Context) (Token, error) {
 	t, err := f(ctx)
 	if err != nil {
