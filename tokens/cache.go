@@ -155,10 +155,15 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // service thus reuses its token instead of asking the token endpoint again.
 // A ClientCredentials' or Refresher's token is written with a digest of
 // what it was asked with (token URL, client id, scopes and endpoint
-// parameters; the Refresher's refresh token key), and one read back with
-// another digest (a deploy changed the scopes or the audience; a token
-// persisted before session 22) is not used, as if none were stored: the
-// source is asked, and its token replaces it.
+// parameters; the Refresher's refresh token key and the refresh token it
+// was issued with, a rotated one included), and one read back with
+// another digest (a deploy changed the scopes or the audience; the
+// Refresher's store holds another refresh token, re-provisioned or
+// rotated by another process; a token persisted before session 22, or a
+// Refresher's before session 23) is not used, as if none were stored: the
+// source is asked, and its token replaces it. Over a Refresher, the first
+// refresh reads the refresh token from its store for that check; when the
+// read fails, the persisted token is not used.
 // After Invalidate, the next refresh overwrites the persisted token with its
 // new one, or deletes it when it fails, so a restart does not load a token
 // a server rejected (a failed overwrite or delete is made good by the
@@ -696,7 +701,7 @@ func (c *Cache) Close() error {
 // run performs one refresh and publishes its outcome.
 func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 	defer cancel()
-	tok, fromStore, err := c.fetch(ctx)
+	tok, fromStore, grant, err := c.fetch(ctx)
 	if err == nil && tok.IsZero() {
 		err = ErrNoToken
 	}
@@ -819,7 +824,7 @@ func (c *Cache) run(ctx context.Context, cancel context.CancelFunc, f *flight) {
 				if drop {
 					perr = c.drop(pctx)
 				} else {
-					perr = c.save(pctx, tok)
+					perr = c.save(pctx, tok, grant)
 				}
 				// A *ChainError with Op "set" says the Chain's primary,
 				// which a restart reads first, holds the new token (only
@@ -891,15 +896,16 @@ func (c *Cache) report(err error) {
 }
 
 // fetch asks the source, or, on the first refresh of a persisting Cache,
-// the store.
-func (c *Cache) fetch(ctx context.Context) (Token, bool, error) {
+// the store. grant is the grant the source's token was issued under
+// (grantBound), for persisting it.
+func (c *Cache) fetch(ctx context.Context) (tok Token, fromStore bool, grant string, err error) {
 	if c.cfg.store != nil && !c.loaded {
 		c.loaded = true
 		tok, err := c.load(ctx)
 		switch {
 		case err == nil:
 			if e := c.newEntry(tok); e.fresh(c.clock()) {
-				return tok, true, nil
+				return tok, true, "", nil
 			}
 		case !errors.Is(err, ErrNotFound):
 			c.report(err)
@@ -914,11 +920,12 @@ func (c *Cache) fetch(ctx context.Context) (Token, bool, error) {
 	select {
 	case c.srcSem <- struct{}{}:
 	case <-ctx.Done():
-		return Token{}, false, fmt.Errorf("tokens: token source did not answer: %w", context.Cause(ctx))
+		return Token{}, false, "", fmt.Errorf("tokens: token source did not answer: %w", context.Cause(ctx))
 	}
 	type answer struct {
-		tok Token
-		err error
+		tok   Token
+		grant string
+		err   error
 	}
 	ch := make(chan answer, 1)
 	go func() {
@@ -935,15 +942,18 @@ func (c *Cache) fetch(ctx context.Context) (Token, bool, error) {
 			ch <- a
 		}()
 		a.tok, a.err = c.src.Token(ctx)
+		if g, ok := c.src.(grantBound); ok && a.err == nil && c.cfg.store != nil {
+			a.grant = g.issuedGrant()
+		}
 		// A caller's Source built on x/oauth2 quotes the token
 		// endpoint's answer in its error: taken out, as TokenError does.
 		a.err = redactSourceErr(a.err)
 	}()
 	select {
 	case a := <-ch:
-		return a.tok, false, a.err
+		return a.tok, false, a.grant, a.err
 	case <-ctx.Done():
-		return Token{}, false, fmt.Errorf("tokens: token source did not answer: %w", context.Cause(ctx))
+		return Token{}, false, "", fmt.Errorf("tokens: token source did not answer: %w", context.Cause(ctx))
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -685,6 +686,10 @@ type Refresher struct {
 	retired [][sha256.Size]byte // digests of the refresh tokens seen rotated away since the last write that left no old copy: a read returning one is an old copy (guarded by sem)
 	reread  bool                // rt was rejected with invalid_grant: read the backend, not a cache (guarded by sem)
 	warned  map[string]bool     // backend sets already logged (guarded by sem)
+	// issued is the grantDigest of the refresh token held when the last
+	// access token was returned (a rotated one: the grant's current
+	// refresh token), which a persisting Cache stores with that token.
+	issued atomic.Pointer[string]
 }
 
 // RefresherOption configures NewRefresher.
@@ -909,7 +914,12 @@ func (r *Refresher) refresh(ctx context.Context) (Token, error) {
 	if err := r.rotate(ctx, t.RefreshToken); err != nil {
 		return Token{}, err
 	}
-	return bearerToken(t)
+	tok, err := bearerToken(t)
+	if err == nil {
+		g := grantDigest(r.rt.Value())
+		r.issued.Store(&g)
+	}
+	return tok, err
 }
 
 // adopt reads the store again before a refresh with a refresh token the

@@ -59,8 +59,56 @@ func (r *Refresher) persistFor() string {
 	return digest("refresh_token", r.ep.cfg.TokenURL, r.ep.cfg.ClientID, r.key)
 }
 
-func (c *Cache) save(ctx context.Context, tok Token) error {
-	b, err := json.Marshal(persisted{Value: tok.Value(), Type: tok.Type(), Expiry: tok.Expiry().Round(0), For: c.persistFor})
+// grantBound is implemented by the sources whose tokens are bound to a
+// grant that may change under one configuration (Refresher: the refresh
+// token in its store, which an operator may re-provision with another
+// user's or another consent's). issuedGrant returns a digest of the grant
+// the source's last token was issued under ("" when none); storedGrant one
+// of the grant its store holds now, which a token read back must have been
+// issued under.
+type grantBound interface {
+	issuedGrant() string
+	storedGrant(ctx context.Context) (string, error)
+}
+
+// grantDigest returns the digest of a Refresher's grant: its refresh
+// token (which a rotation replaces with the grant's next one).
+func grantDigest(rt string) string { return digest("refresh_token value", rt) }
+
+func (r *Refresher) issuedGrant() string {
+	if g := r.issued.Load(); g != nil {
+		return *g
+	}
+	return ""
+}
+
+// storedGrant reads the refresh token the Refresher's first refresh would
+// read, and returns its grantDigest.
+func (r *Refresher) storedGrant(ctx context.Context) (string, error) {
+	if r.store == nil {
+		return "", zeroErr(r)
+	}
+	// On the Cache's refreshing goroutine, where no caller's recover
+	// reaches: a panic in the store is a failed read.
+	b, err := storeGet(ctx, r.store, r.key)
+	if err != nil {
+		return "", err
+	}
+	defer clear(b)
+	return grantDigest(string(b)), nil
+}
+
+// persistForGrant is what a token issued under grant (grantBound; "" for
+// a source without one) is persisted for.
+func (c *Cache) persistForGrant(grant string) string {
+	if grant == "" || c.persistFor == "" {
+		return c.persistFor
+	}
+	return digest(c.persistFor, grant)
+}
+
+func (c *Cache) save(ctx context.Context, tok Token, grant string) error {
+	b, err := json.Marshal(persisted{Value: tok.Value(), Type: tok.Type(), Expiry: tok.Expiry().Round(0), For: c.persistForGrant(grant)})
 	if err != nil {
 		return fmt.Errorf("tokens: persist token: %w", err)
 	}
@@ -96,12 +144,26 @@ func (c *Cache) load(ctx context.Context) (Token, error) {
 		// secret, or hold what a log line must not.
 		return Token{}, fmt.Errorf("tokens: persisted token under %q %s, so it is not used: %w", c.cfg.storeKey, reason, noTokenError{err})
 	}
-	if p.For != c.persistFor {
+	want := c.persistFor
+	if g, ok := c.src.(grantBound); ok && want != "" && p.For != "" {
+		// A Refresher's token was issued under the refresh token it
+		// held then: the store must hold that one still (or none was
+		// re-provisioned since).
+		grant, err := g.storedGrant(ctx)
+		if err != nil {
+			// Which grant the store holds is not known: the source is
+			// asked, and reports the failed read itself.
+			return Token{}, fmt.Errorf("tokens: persisted token under %q not used: its grant could not be read: %w", c.cfg.storeKey, ErrNotFound)
+		}
+		want = c.persistForGrant(grant)
+	}
+	if p.For != want {
 		// Issued for another configuration (other scopes, audience,
-		// client or token endpoint: a deploy changed them), or
-		// persisted by a version that did not say: not this source's
-		// token. As if none were stored; the new token replaces it.
-		return Token{}, fmt.Errorf("tokens: persisted token under %q was issued for another configuration: %w", c.cfg.storeKey, ErrNotFound)
+		// client or token endpoint: a deploy changed them) or another
+		// grant (a refresh token re-provisioned), or persisted by a
+		// version that did not say: not this source's token. As if
+		// none were stored; the new token replaces it.
+		return Token{}, fmt.Errorf("tokens: persisted token under %q was issued for another configuration or grant: %w", c.cfg.storeKey, ErrNotFound)
 	}
 	return NewToken(p.Value, p.Type, p.Expiry), nil
 }
