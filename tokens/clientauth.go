@@ -33,6 +33,15 @@ import (
 // is valid (its exp minus its iat). Each token request gets a new one.
 const DefaultAssertionLifetime = time.Minute
 
+// assertionBackdate is how far before the token request a client
+// assertion's iat and nbf are set (half its Lifetime when that is
+// shorter): a token endpoint whose clock runs behind ours would otherwise
+// see an assertion not valid yet (nbf) or issued in the future (iat), and
+// one that allows no leeway refuses it (invalid_client). x/oauth2's jws
+// sets iat 10 s back for the same reason (Google's token endpoint refuses
+// an iat in the future).
+const assertionBackdate = 10 * time.Second
+
 // clientAssertionType is RFC 7523 §2.2's client_assertion_type.
 const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -138,15 +147,21 @@ type PrivateKeyJWTConfig struct {
 	// and every server accepts.
 	Audience string
 	// Lifetime is exp minus iat, whole seconds (at least one; a shorter
-	// positive Lifetime is a *ConfigError). Default DefaultAssertionLifetime.
+	// positive Lifetime is a *ConfigError). iat and nbf are 10 s before
+	// the token request (half the Lifetime in whole seconds when that is
+	// shorter), so that
+	// a token endpoint whose clock runs behind ours accepts the
+	// assertion; it then expires Lifetime after them. Default
+	// DefaultAssertionLifetime.
 	Lifetime time.Duration
 }
 
 // PrivateKeyJWT authenticates with a JWT client assertion signed by the
 // client's private key (RFC 7523 §2.2, OpenID Connect private_key_jwt):
-// iss and sub are the client id, aud the Audience, iat and nbf the time of
-// the token request, and every token request gets a fresh assertion with a
-// new random jti and a short exp. The
+// iss and sub are the client id, aud the Audience, iat and nbf 10 s before
+// the token request (clock skew: see PrivateKeyJWTConfig.Lifetime), and
+// every token request gets a fresh assertion with a new random jti and a
+// short exp. The
 // ClientAuth prints (every fmt verb, slog, JSON) its method and KeyID only,
 // never the key.
 func PrivateKeyJWT(cfg PrivateKeyJWTConfig) ClientAuth {
@@ -274,16 +289,22 @@ func (a *jwtAuth) assertion(key crypto.Signer, tokenURL, clientID string, now ti
 	if _, err := rand.Read(jti[:]); err != nil {
 		return "", fmt.Errorf("tokens: client assertion jti: %w", err)
 	}
+	// A token endpoint whose clock runs behind ours must not see the
+	// assertion as not valid yet or issued in the future: iat and nbf are
+	// set back (assertionBackdate), exp is iat plus the lifetime.
+	// Whole seconds, as iat and exp are: a one-second lifetime is not
+	// set back at all (it would expire before it is sent).
+	iat := now.Unix() - int64(min(assertionBackdate, life/2)/time.Second)
 	t := jwt.NewWithClaims(method, jwt.MapClaims{
 		"iss": clientID,
 		"sub": clientID,
 		"aud": aud, // a single string, not an array (rfc7523bis)
-		"iat": now.Unix(),
+		"iat": iat,
 		// nbf = iat (RFC 7523 §3 MAY; Microsoft Entra ID lists it, MSAL
 		// sets it to the current time): a server that requires it
 		// refused an assertion without.
-		"nbf": now.Unix(),
-		"exp": now.Add(life).Unix(),
+		"nbf": iat,
+		"exp": iat + int64(life/time.Second),
 		"jti": base64.RawURLEncoding.EncodeToString(jti[:]),
 	})
 	if a.cfg.KeyID != "" {
