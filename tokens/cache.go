@@ -163,7 +163,12 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // Refresher's before session 23) is not used, as if none were stored: the
 // source is asked, and its token replaces it. Over a Refresher, the first
 // refresh reads the refresh token from its store for that check; when the
-// read fails, the persisted token is not used.
+// read fails, the persisted token is not used. Any other source's token
+// (FromOAuth2, whose oauth2.TokenSource exposes no configuration, a
+// SourceFunc, StoreSource, a Source of the caller's) is written without a
+// digest and read back whatever changed: name the configuration in key
+// (a hash of the scopes and audience in it), or delete key when the
+// configuration changes.
 // After Invalidate, the next refresh overwrites the persisted token with its
 // new one, or deletes it when it fails, so a restart does not load a token
 // a server rejected (a failed overwrite or delete is made good by the

@@ -1100,6 +1100,14 @@ func FromOAuth2Token(t *oauth2.Token) Token {
 // accepted, as for ClientCredentials (any case; no token_type counts as
 // Bearer): another type (DPoP, MAC, ...) fails with an error matching
 // ErrUnsupportedTokenType and ErrNoToken.
+//
+// ts exposes no configuration: a Cache persisting its token
+// (WithPersistence) cannot tell a restart with other scopes, another
+// audience, client or token endpoint from one with the same, and reads the
+// old configuration's token back until it expires, as it does for a
+// ClientCredentials' token only when the configuration is the same. Name
+// the configuration in the persistence key, or delete it when the
+// configuration changes (see WithPersistence).
 func FromOAuth2(ts oauth2.TokenSource) Source {
 	return oauth2Source(func(ctx context.Context) (Token, error) {
 		if err := ctx.Err(); err != nil {
