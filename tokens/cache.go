@@ -201,7 +201,9 @@ func WithBackoff(min, max time.Duration) CacheOption {
 // refuses it with a *ConfigError naming WithPersistence, and so a key
 // StoreSource reads (the API key would be overwritten); a FromStore
 // secret read under key fails its token request instead (see FromStore).
-// Default: no persistence.
+// A store no write can reach (an EnvStore, or a CachedStore or a Chain's
+// primary backend over one) is refused the same way: the token would
+// never be kept. Default: no persistence.
 func WithPersistence(s Store, key string) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.store, c.storeKey = s, key })
 }
@@ -461,6 +463,11 @@ func NewCache(src Source, opts ...CacheOption) (*Cache, error) {
 		}
 		if err := ValidateKey(cfg.storeKey); err != nil {
 			return nil, &ConfigError{Option: "WithPersistence", Err: err}
+		}
+		if readOnly(cfg.store) {
+			// Every write would fail (ErrReadOnly), and without an error
+			// handler nobody would hear of it: the token is never kept.
+			return nil, configErr("WithPersistence", "the store writes to an EnvStore (itself, behind a CachedStore, or as a Chain's primary), which is read-only: no token could ever be written; persist to a FileStore, a keyring or a Chain whose primary backend takes writes")
 		}
 		if r, ok := src.(*Refresher); ok && r.sem != nil && mayShareKey(cfg.store, cfg.storeKey, r.store, r.key) {
 			// The access token's JSON would overwrite the refresh token:

@@ -249,6 +249,21 @@ func foldsCase(s Store) bool {
 	return false
 }
 
+// readOnly reports whether no Set of s can succeed: an EnvStore, or a
+// CachedStore over one, or a Chain whose primary backend (which every Set
+// writes first, failing when it fails) is one.
+func readOnly(s Store) bool {
+	switch st := s.(type) {
+	case *EnvStore:
+		return true
+	case *CachedStore:
+		return st.s != nil && readOnly(st.s)
+	case *Chain:
+		return len(st.links) > 0 && readOnly(st.links[0].Store)
+	}
+	return false
+}
+
 // storeLeaves appends the stores s writes through: s itself, or a
 // CachedStore's backend, or each backend of a Chain (a Set reaches every
 // fallback that holds the key).
