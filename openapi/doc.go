@@ -251,6 +251,17 @@
 //     broke oneOf. A value naming no branch is a violation. This holds for
 //     a description given as Config.Spec; Config.Doc, which the layer
 //     does not modify, keeps openapi3filter's reading.
+//     With allOf polymorphism (a base schema with a discriminator and
+//     neither oneOf nor anyOf, each subtype composing it with allOf), a
+//     payload validated against the base is held to the subtype its
+//     discriminator value selects as well: a mapping entry, or the
+//     component name of a schema whose allOf names the base ("Dog" for
+//     "#/components/schemas/Dog" of allOf [{$ref: Pet}, ...]), in a
+//     request or response body at any depth, for Config.Spec and
+//     Config.Doc alike: openapi3filter reads a discriminator with oneOf
+//     or anyOf only, so {"petType":"Dog","bark":...} was held to Pet
+//     alone, Dog's constraints unchecked. A value naming no subtype is
+//     held to the base only.
 //     A form body (application/x-www-form-urlencoded, and
 //     multipart/form-data, a field in more than one part) with a declared
 //     field sent twice (but an exploded array) or named in another case

@@ -315,6 +315,7 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 		max: max, onViolation: cfg.OnViolation, opts: opts,
 		opaque: doc.IsOpenAPI31OrLater(),
 		exact:  exact,
+		subs:   subtypesOf(doc),
 	}, nil
 }
 
@@ -1003,6 +1004,7 @@ type layer struct {
 	opts         *openapi3filter.Options
 	opaque       bool // OpenAPI 3.1+: schema error reasons quote values (see detailOf)
 	exact        exactNumbers
+	subs         subtypes // allOf polymorphism: a base's discriminator values and the schemas they select
 }
 
 func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -1080,7 +1082,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 			// A body excluded from validation (over the limit, or in a
 			// coding the layer cannot decode) still has its media type
 			// checked: an undescribed one would otherwise go out.
-			if verr := validateRequest(ctx, &vin, params, big || cerr != nil, l.exact); verr != nil {
+			if verr := validateRequest(ctx, &vin, params, big || cerr != nil, l.exact, l.subs); verr != nil {
 				v := &Violation{Direction: "request", Method: req.Method, Route: name, Reason: reasonOf(verr, l.opaque)}
 				if rerr := l.report(ctx, v); rerr != nil {
 					closeBody(send.Body)
@@ -1171,6 +1173,9 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 			attribute.String("securecall.schema.reason", reasonTooLarge))
 	case verr == nil && body.buf != nil:
 		verr = jsonResponseMembers(route.Operation, resp, body.buf, l.exact)
+		if verr == nil {
+			verr = responseSubtypes(in, l.opts, resp, body.buf, l.subs)
+		}
 	}
 	if verr == nil {
 		verr = responseHeaderIntegers(route.Operation, resp, l.exact)
@@ -1917,7 +1922,7 @@ func canonicalHost(h, scheme string) string {
 // excluded from validation (in.Options: over MaxBodyBytes, or in a content
 // coding the layer cannot decode), but for its Content-Type
 // (bigBodyContentType).
-func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string, big bool, ex exactNumbers) error {
+func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string, big bool, ex exactNumbers, subs subtypes) error {
 	if h, ok := canonicalHeader(in.Request.Header); ok {
 		r := *in.Request
 		r.Header = h
@@ -2076,6 +2081,12 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 			}
 			me = append(me, err)
 		}
+	}
+	if err := requestSubtypes(in, subs); err != nil {
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
 	}
 	if len(me) > 0 {
 		return me

@@ -1,0 +1,279 @@
+package openapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+)
+
+// subtypes maps a schema with a discriminator and neither oneOf nor
+// anyOf (a base, in OpenAPI's allOf polymorphism) to the schemas its
+// discriminator values select: its mapping's entries, and each component
+// schema naming the base in its allOf by its component name (the
+// implicit mapping: "Dog" for "#/components/schemas/Dog" of allOf
+// [{$ref: '#/components/schemas/Pet'}, ...]). openapi3filter reads a
+// discriminator only with oneOf or anyOf: a payload validated against
+// the base ({"petType":"Dog","bark":"woofwoof"} for Pet) was held to
+// Pet's keywords only, and reached an upstream whose generated models
+// (Jackson's @JsonSubTypes, openapi-generator) deserialize it as a Dog,
+// Dog's own constraints unchecked. The map is built at New from the
+// description (Spec or Doc, which it does not modify).
+type subtypes map[*openapi3.Schema]map[string]*openapi3.Schema
+
+// subtypesOf returns the subtypes of doc's component schemas.
+func subtypesOf(doc *openapi3.T) subtypes {
+	if doc.Components == nil || len(doc.Components.Schemas) == 0 {
+		return nil
+	}
+	const prefix = "#/components/schemas/"
+	schemas := doc.Components.Schemas
+	component := func(ref string) *openapi3.Schema {
+		name, ok := strings.CutPrefix(ref, prefix)
+		if !ok && strings.Contains(ref, "/") {
+			return nil
+		}
+		if s := schemas[name]; s != nil {
+			return s.Value
+		}
+		return nil
+	}
+	var out subtypes
+	for baseName, baseRef := range schemas {
+		base := baseRef.Value
+		if base == nil || base.Discriminator == nil || base.Discriminator.PropertyName == "" || len(base.OneOf) > 0 || len(base.AnyOf) > 0 {
+			continue
+		}
+		m := make(map[string]*openapi3.Schema)
+		mapped := make(map[*openapi3.Schema]bool)
+		for value, to := range base.Discriminator.Mapping {
+			if s := component(to.Ref); s != nil {
+				m[value] = s
+				mapped[s] = true
+			}
+		}
+		for name, ref := range schemas {
+			s := ref.Value
+			if s == nil || s == base || mapped[s] {
+				continue
+			}
+			if _, taken := m[name]; taken {
+				continue
+			}
+			for _, a := range s.AllOf {
+				if a != nil && (a.Value == base || a.Ref == prefix+baseName) {
+					m[name] = s
+					break
+				}
+			}
+		}
+		if len(m) > 0 {
+			if out == nil {
+				out = make(subtypes)
+			}
+			out[base] = m
+		}
+	}
+	return out
+}
+
+// subtypeWalk holds a JSON value to the subtypes its discriminators
+// select (subtypes), wherever the schema it is validated against reaches
+// a base: through properties, additionalProperties, items, allOf, and
+// the anyOf and oneOf branches the value passes.
+type subtypeWalk struct {
+	subs  subtypes
+	opts  []openapi3.SchemaValidationOption
+	seen  map[walkKey]bool
+	steps int
+}
+
+// maxSubtypeSteps bounds a walk's schema visits (a schema may refer to
+// itself, and every anyOf and oneOf branch is tried).
+const maxSubtypeSteps = 100000
+
+// failure is where the walk found a subtype's constraint broken.
+type subtypeFailure struct {
+	at   []string
+	name string // the discriminator's value, the subtype's name in the description
+	err  error
+}
+
+func (f *subtypeFailure) reason() string {
+	r := "discriminator value " + strconv.Quote(f.name) + " selects a schema the value does not match"
+	if len(f.at) > 0 {
+		r = "at /" + strings.Join(f.at, "/") + ": " + r
+	}
+	return r
+}
+
+func (w *subtypeWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth int) *subtypeFailure {
+	if ref == nil || ref.Value == nil || depth > maxIntDepth || w.steps > maxSubtypeSteps {
+		return nil
+	}
+	w.steps++
+	s := ref.Value
+	key := walkKey{s, strings.Join(at, "/"), 0}
+	if w.seen[key] {
+		return nil
+	}
+	if w.seen == nil {
+		w.seen = make(map[walkKey]bool)
+	}
+	w.seen[key] = true
+	switch x := v.(type) {
+	case map[string]any:
+		if m := w.subs[s]; m != nil {
+			if tag, ok := x[s.Discriminator.PropertyName].(string); ok {
+				if sub := m[tag]; sub != nil {
+					if err := sub.VisitJSON(v, w.opts...); err != nil {
+						return &subtypeFailure{at: at, name: tag, err: err}
+					}
+					if f := w.check(&openapi3.SchemaRef{Value: sub}, v, at, depth+1); f != nil {
+						return f
+					}
+				}
+			}
+		}
+		for k, val := range x {
+			p := s.Properties[k]
+			if p == nil && s.AdditionalProperties.Schema != nil {
+				p = s.AdditionalProperties.Schema
+			}
+			if p != nil {
+				if f := w.check(p, val, append(at[:len(at):len(at)], escapePointer(k)), depth+1); f != nil {
+					return f
+				}
+			}
+		}
+	case []any:
+		if s.Items != nil {
+			for i, val := range x {
+				if f := w.check(s.Items, val, append(at[:len(at):len(at)], strconv.Itoa(i)), depth+1); f != nil {
+					return f
+				}
+			}
+		}
+	}
+	for _, b := range s.AllOf {
+		if f := w.check(b, v, at, depth+1); f != nil {
+			return f
+		}
+	}
+	for _, bs := range []openapi3.SchemaRefs{s.AnyOf, s.OneOf} {
+		for _, b := range bs {
+			if b == nil || b.Value == nil || b.Value.VisitJSON(v, w.opts...) != nil {
+				continue
+			}
+			if f := w.check(b, v, at, depth+1); f != nil {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// subtypeOptions returns the schema validation options openapi3filter
+// validates a request (or a response) body with, given opts.
+func subtypeOptions(opts *openapi3filter.Options, request, v31 bool) []openapi3.SchemaValidationOption {
+	var out []openapi3.SchemaValidationOption
+	if request {
+		out = append(out, openapi3.VisitAsRequest())
+		if opts.ExcludeReadOnlyValidations {
+			out = append(out, openapi3.DisableReadOnlyValidation())
+		}
+	} else {
+		out = append(out, openapi3.VisitAsResponse())
+		if opts.ExcludeWriteOnlyValidations {
+			out = append(out, openapi3.DisableWriteOnlyValidation())
+		}
+	}
+	if opts.RegexCompiler != nil {
+		out = append(out, openapi3.SetSchemaRegexCompiler(opts.RegexCompiler))
+	}
+	out = append(out, opts.SchemaValidationOptions...)
+	if v31 {
+		out = append(out, openapi3.EnableJSONSchema2020())
+	}
+	return out
+}
+
+// subtypeFailureOf returns where the JSON body buf, validated against
+// root, breaks a subtype its discriminator selects (subtypes), nil when
+// it does not or is no JSON.
+func (subs subtypes) failureOf(buf []byte, root *openapi3.SchemaRef, opts []openapi3.SchemaValidationOption) *subtypeFailure {
+	if len(subs) == 0 || root == nil {
+		return nil
+	}
+	var v any
+	if json.Unmarshal(buf, &v) != nil {
+		return nil
+	}
+	w := subtypeWalk{subs: subs, opts: opts}
+	return w.check(root, v, nil, 0)
+}
+
+// requestSubtypes returns a violation for a JSON request body of in that
+// breaks a subtype its discriminator selects (subtypes).
+func requestSubtypes(in *openapi3filter.RequestValidationInput, subs subtypes) error {
+	op := in.Route.Operation
+	r := in.Request
+	if len(subs) == 0 || in.Options.ExcludeRequestBody || op == nil || op.RequestBody == nil || op.RequestBody.Value == nil || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	ct := r.Header.Get("Content-Type")
+	if mt := bodyMediaType(ct); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return nil
+	}
+	m := op.RequestBody.Value.Content.Get(ct)
+	if m == nil || m.Schema == nil {
+		return nil
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		return nil
+	}
+	buf, err := io.ReadAll(body)
+	body.Close()
+	if err != nil {
+		return nil
+	}
+	f := subs.failureOf(buf, m.Schema, subtypeOptions(in.Options, true, in.Route.Spec != nil && in.Route.Spec.IsOpenAPI31OrLater()))
+	if f == nil {
+		return nil
+	}
+	return &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: f.reason(), Err: f.err}
+}
+
+// responseSubtypes is requestSubtypes for the JSON response body buf
+// (decoded) of resp to the request of in.
+func responseSubtypes(in *openapi3filter.RequestValidationInput, opts *openapi3filter.Options, resp *http.Response, buf []byte, subs subtypes) error {
+	op := in.Route.Operation
+	if len(subs) == 0 || opts.ExcludeResponseBody || op == nil || op.Responses == nil {
+		return nil
+	}
+	ct := resp.Header.Get("Content-Type")
+	if mt := bodyMediaType(ct); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return nil
+	}
+	ref := op.Responses.Status(resp.StatusCode)
+	if ref == nil {
+		ref = op.Responses.Default()
+	}
+	if ref == nil || ref.Value == nil {
+		return nil
+	}
+	m := ref.Value.Content.Get(ct)
+	if m == nil || m.Schema == nil {
+		return nil
+	}
+	f := subs.failureOf(buf, m.Schema, subtypeOptions(opts, false, in.Route.Spec != nil && in.Route.Spec.IsOpenAPI31OrLater()))
+	if f == nil {
+		return nil
+	}
+	return &openapi3filter.ResponseError{Reason: "response body: " + f.reason(), Err: f.err}
+}
