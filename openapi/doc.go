@@ -248,9 +248,15 @@
 //     mapping only, so without one {"kind":"Dog",...} was held to every
 //     branch and passed as a Cat allowing other members, its Dog
 //     constraints unchecked, and a valid payload matching both branches
-//     broke oneOf. A value naming no branch is a violation. This holds for
-//     a description given as Config.Spec; Config.Doc, which the layer
-//     does not modify, keeps openapi3filter's reading.
+//     broke oneOf. A value naming no branch is a violation. For a
+//     description given as Config.Doc, which the layer does not modify
+//     (Spec's it gives the implicit mapping openapi3filter reads), a
+//     discriminator without a mapping holds the payload to the branch
+//     its value names and refuses one naming none as well, after
+//     openapi3filter, which still holds it to every branch first: a
+//     valid payload matching two oneOf branches breaks oneOf there, and
+//     with a partial mapping a branch's implicit value is refused; give
+//     the description as Spec to have neither.
 //     With allOf polymorphism (a base schema with a discriminator and
 //     neither oneOf nor anyOf, each subtype composing it with allOf), a
 //     payload validated against the base is held to the subtype its

@@ -102,7 +102,13 @@ type Config struct {
 	// float64 (every float64 past 2^53 is an integer) and does not
 	// refuse it; give the description as Spec, whose integers are read
 	// from its text, to have them as written. Likewise a discriminator's
-	// implicit mapping (see the package doc) is read for Spec only.
+	// implicit mapping (see the package doc) is given to openapi3filter
+	// for Spec only: with Doc, a discriminator of oneOf or anyOf without
+	// a mapping holds a payload to every branch first (a valid one
+	// matching two oneOf branches breaks oneOf), and one with a partial
+	// mapping refuses a branch's implicit value; the layer holds the
+	// payload to the branch its value names and refuses one naming none
+	// after it, for Doc as for Spec.
 	Doc *openapi3.T
 	// Servers replaces the description's servers: the base URLs the
 	// client's requests go to ("https://api.example.com/v1"). A request is
@@ -315,7 +321,7 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 		max: max, onViolation: cfg.OnViolation, opts: opts,
 		opaque: doc.IsOpenAPI31OrLater(),
 		exact:  exact,
-		subs:   subtypesOf(doc),
+		subs:   subtypesOf(doc, cfg.Doc != nil),
 	}, nil
 }
 

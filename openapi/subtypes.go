@@ -23,10 +23,25 @@ import (
 // (Jackson's @JsonSubTypes, openapi-generator) deserialize it as a Dog,
 // Dog's own constraints unchecked. The map is built at New from the
 // description (Spec or Doc, which it does not modify).
-type subtypes map[*openapi3.Schema]map[string]*openapi3.Schema
+//
+// For a description given as Config.Doc, which the layer does not modify
+// (implicitMappings gives Spec's a mapping openapi3filter reads), it maps
+// a discriminator of oneOf or anyOf without a mapping too: each branch
+// "#/components/schemas/Name" by Name, closed (a value naming no branch
+// is a violation), as implicitMappings would.
+type subtypes map[*openapi3.Schema]subtypeSet
 
-// subtypesOf returns the subtypes of doc's component schemas.
-func subtypesOf(doc *openapi3.T) subtypes {
+// subtypeSet is the schemas a base's discriminator values select, and
+// whether a value naming none is a violation.
+type subtypeSet struct {
+	by     map[string]*openapi3.Schema
+	closed bool
+}
+
+// subtypesOf returns the subtypes of doc's component schemas; given:
+// doc is Config.Doc, whose discriminators of oneOf and anyOf have no
+// implicit mapping (implicitMappings).
+func subtypesOf(doc *openapi3.T, given bool) subtypes {
 	if doc.Components == nil || len(doc.Components.Schemas) == 0 {
 		return nil
 	}
@@ -75,8 +90,33 @@ func subtypesOf(doc *openapi3.T) subtypes {
 			if out == nil {
 				out = make(subtypes)
 			}
-			out[base] = m
+			out[base] = subtypeSet{by: m}
 		}
+	}
+	if given {
+		_ = doc.WalkSchemas(func(_ string, sr *openapi3.SchemaRef) error {
+			s := sr.Value
+			if s == nil || s.Discriminator == nil || s.Discriminator.PropertyName == "" || len(s.Discriminator.Mapping) > 0 {
+				return nil
+			}
+			m := make(map[string]*openapi3.Schema)
+			for _, branches := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf} {
+				for _, b := range branches {
+					name, ok := strings.CutPrefix(b.Ref, prefix)
+					if !ok || name == "" || strings.Contains(name, "/") || b.Value == nil {
+						continue
+					}
+					m[name] = b.Value
+				}
+			}
+			if len(m) > 0 {
+				if out == nil {
+					out = make(subtypes)
+				}
+				out[s] = subtypeSet{by: m, closed: true}
+			}
+			return nil
+		})
 	}
 	return out
 }
@@ -105,6 +145,9 @@ type subtypeFailure struct {
 
 func (f *subtypeFailure) reason() string {
 	r := "discriminator value " + strconv.Quote(f.name) + " selects a schema the value does not match"
+	if f.err == nil {
+		r = "discriminator value names no schema"
+	}
 	if len(f.at) > 0 {
 		r = "at /" + strings.Join(f.at, "/") + ": " + r
 	}
@@ -127,9 +170,12 @@ func (w *subtypeWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth i
 	w.seen[key] = true
 	switch x := v.(type) {
 	case map[string]any:
-		if m := w.subs[s]; m != nil {
+		if set, ok := w.subs[s]; ok {
 			if tag, ok := x[s.Discriminator.PropertyName].(string); ok {
-				if sub := m[tag]; sub != nil {
+				if set.by[tag] == nil && set.closed {
+					return &subtypeFailure{at: at, name: tag}
+				}
+				if sub := set.by[tag]; sub != nil {
 					if err := sub.VisitJSON(v, w.opts...); err != nil {
 						return &subtypeFailure{at: at, name: tag, err: err}
 					}
