@@ -141,9 +141,10 @@
 //     take for one): ASP.NET Core reads request cookies by name ignoring
 //     case. So is a query, cookie or form field name that PHP reads as
 //     a declared one but is not that name ("page.size=", "page+size=",
-//     " page_size=", "page[size=", "page_size[]=" for "page_size"): PHP
-//     turns "." and " " into "_", a "[" that no "]" follows into "_",
-//     and reads "x[...]" as the array x (a deepObject's "d[s]" excepted).
+//     " page_size=", "page[size=", "page_size[]=", "page_size%00x=" for
+//     "page_size"): PHP turns "." and " " into "_", a "[" that no "]"
+//     follows into "_", ends a name at a NUL ("%00"), and reads "x[...]"
+//     as the array x (a deepObject's "d[s]" excepted).
 //     A name that is a declared one exactly never is.
 //     A deepObject query parameter, a header object, a cookie object
 //     with explode false or an exploded form query object whose schema

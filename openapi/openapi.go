@@ -2980,9 +2980,14 @@ const reasonPHPName = "sent under another name PHP reads as this one"
 // which makes it an element of the array of that name ("x[]", "x[k]"):
 // leading spaces dropped, then, up to the first "[", " " and "." turned
 // into "_"; a "[" that no "]" follows becomes "_" too and ends the
-// replacing ("a[b.c" is "a_b.c").
+// replacing ("a[b.c" is "a_b.c"). PHP registers the name as a C string
+// (php_register_variable_ex takes its strlen), so a NUL, decoded from
+// "%00", ends it: "page_size\x00x" is page_size.
 func phpName(k string) (name string, index bool) {
 	k = strings.TrimLeft(k, " ")
+	if i := strings.IndexByte(k, 0); i >= 0 {
+		k = k[:i]
+	}
 	b := []byte(k)
 	for i, c := range b {
 		switch c {
