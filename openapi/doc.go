@@ -41,7 +41,11 @@
 //     route, or once read ignoring case ("/V1/PETS/0" with
 //     AllowUnknownRoutes): Express and ASP.NET Core route so ("no
 //     operation" includes a path a template matches for other methods
-//     only, "/{coll}/{id}" with a DELETE for a GET). A path of other
+//     only, "/{coll}/{id}" with a DELETE for a GET). So is one that
+//     matches an operation as written and another once read ignoring
+//     case, AllowUnknownRoutes or not ("/files/SECRET" for
+//     "/files/{name}" and "/files/secret", which Express and ASP.NET
+//     Core serve as the literal one). A path of other
 //     methods only does not hide a later one of the request's method:
 //     with "/pets/{petId}" of a DELETE and "/{coll}/{id}" of a GET, a
 //     GET "/pets/7" is the latter, as gorilla/mux and Express route it.

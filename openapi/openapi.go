@@ -308,11 +308,16 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 	if max == 0 {
 		max = DefaultMaxBodyBytes
 	}
-	var foldRouter routers.Router
-	if cfg.AllowUnknownRoutes {
-		if foldRouter, err = newServerRouter(foldDoc(rdoc)); err != nil {
+	// The router of the description in lower case (foldDoc) finds the
+	// operation an upstream routing ignoring case serves a path as.
+	foldRouter, err := newServerRouter(foldDoc(rdoc))
+	if err != nil {
+		if cfg.AllowUnknownRoutes {
 			return nil, &transport.ConfigError{Option: "Servers", Reason: "cannot build a router", Err: err}
 		}
+		// Without AllowUnknownRoutes it serves findRoute's check of a
+		// path another operation matches ignoring case only.
+		foldRouter = nil
 	}
 	return &layer{
 		foldRouter: foldRouter,
@@ -1004,7 +1009,7 @@ type layer struct {
 	skipReq      bool
 	skipResp     bool
 	allowUnknown bool
-	foldRouter   routers.Router // AllowUnknownRoutes only: router's paths and servers in lower case (foldDoc)
+	foldRouter   routers.Router // router's paths and servers in lower case (foldDoc); nil when they do not build one
 	max          int64
 	onViolation  func(context.Context, *Violation)
 	opts         *openapi3filter.Options
@@ -1591,6 +1596,21 @@ var errDotSegment = &routers.RouteError{Reason: "no matching operation was found
 // violation even with AllowUnknownRoutes.
 var errEncodedPath = &routers.RouteError{Reason: "no matching operation was found: the path matches one once its escapes are decoded"}
 
+// errCaseOther: a path that matches an operation as written and another
+// once read ignoring case ("/files/SECRET" for "/files/{name}" and
+// "/files/secret": findRoute) is a violation, AllowUnknownRoutes or not.
+var errCaseOther = &routers.RouteError{Reason: "the path matches another operation once read ignoring case"}
+
+// hasUpper reports whether p has an ASCII upper-case letter.
+func hasUpper(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if 'A' <= p[i] && p[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
 // errEncodedOther: a path that matches an operation as written and
 // another once its escapes are decoded ("/files/a%2Fsecret": findRoute)
 // is a violation, AllowUnknownRoutes or not.
@@ -1608,7 +1628,7 @@ var errFormatSuffix = &routers.RouteError{Reason: "no matching operation was fou
 // refusedUnknown reports whether err, of findRoute, is a violation even
 // with AllowUnknownRoutes.
 func refusedUnknown(err error) bool {
-	return errors.Is(err, errDotSegment) || errors.Is(err, errEncodedPath) || errors.Is(err, errEncodedOther) || errors.Is(err, errMethodCase) || errors.Is(err, errFormatSuffix)
+	return errors.Is(err, errDotSegment) || errors.Is(err, errEncodedPath) || errors.Is(err, errEncodedOther) || errors.Is(err, errCaseOther) || errors.Is(err, errMethodCase) || errors.Is(err, errFormatSuffix)
 }
 
 // findRoute finds the operation req matches. A path with a "." or ".."
@@ -1639,7 +1659,10 @@ func refusedUnknown(err error) bool {
 // Spring route it), is errEncodedPath: which of the two the upstream
 // serves is its own; so is one that matches an operation as written and
 // another once so read ("/files/a%2Fsecret" for "/files/{name}" and
-// "/files/{name}/secret"), errEncodedOther. Likewise one that does
+// "/files/{name}/secret"), errEncodedOther, and one that matches an
+// operation as written and another once read ignoring case
+// ("/files/SECRET" for "/files/{name}" and "/files/secret", as Express
+// and ASP.NET Core route it) is errCaseOther. Likewise one that does
 // without its last segment's
 // format suffix ("/pets.json", as Rails routes it) is errFormatSuffix, and
 // a method that does in upper case ("get") errMethodCase.
@@ -1697,7 +1720,7 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 				return nil, nil, errFormatSuffix
 			}
 		}
-		if l.foldRouter != nil {
+		if l.allowUnknown && l.foldRouter != nil {
 			// Express and ASP.NET Core route a path ignoring case:
 			// "/V1/PETS/0" is "/v1/pets/{petId}" there. (Without
 			// AllowUnknownRoutes such a path is a violation already.)
@@ -1729,6 +1752,20 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 			if other, _, e := l.findNormalized(&r, ve); e == nil && other.Operation != route.Operation {
 				return nil, nil, errEncodedOther
 			}
+		}
+	}
+	if q := decodeUnreserved(p); l.foldRouter != nil && hasUpper(q) {
+		// Express and ASP.NET Core route a path ignoring case, a literal
+		// segment before a parameter: "/files/SECRET" matches
+		// "/files/{name}" as written and is "/files/secret" there, a
+		// literal operation beside it. Which of the two the upstream
+		// serves is its own, and the call was validated against one.
+		f := *l
+		f.router = l.foldRouter
+		r := *req
+		r.Method = route.Method
+		if other, _, e := f.findNormalized(&r, strings.ToLower(q)); e == nil && other.Operation != route.Operation {
+			return nil, nil, errCaseOther
 		}
 	}
 	// The router gives path parameters as they are in the escaped path;
