@@ -287,7 +287,13 @@
 //     allows other members.
 //     A request body sent with two Content-Type field lines is a
 //     violation: the validator parses it by the first, an upstream may by
-//     the last. A request body the caller compressed (Content-Encoding
+//     the last. So is one whose Content-Type names a charset other than
+//     UTF-8 (or US-ASCII), "application/json; charset=utf-16",
+//     "text/plain; charset=iso-8859-1", when a schema constrains it
+//     (not a binary upload's free string; multipart/form-data aside):
+//     it is validated as UTF-8 bytes, and an upstream decoding it by its
+//     charset reads other text ("é" as "Ã©"). Send such a body in UTF-8.
+//     A request body the caller compressed (Content-Encoding
 //     gzip or deflate) is validated decoded and sent as written; one in
 //     another coding, or that does not decode, is a violation unless
 //     there is nothing to check of it but its media type, which is

@@ -2005,6 +2005,12 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 		}
 		me = append(me, err)
 	}
+	if err := bodyCharset(in); err != nil {
+		if !in.Options.MultiError {
+			return err
+		}
+		me = append(me, err)
+	}
 	longInts, err := jsonBodyMembers(in, ex)
 	if err != nil {
 		if !in.Options.MultiError {
