@@ -26,11 +26,12 @@ import (
 // significant digits or more (longNumberText) that meets every numeric
 // keyword of its schema exactly (numberFailure), the exact answer stands
 // (exactRequest, exactResponse). This runs only on openapi3filter's
-// error path, for a request or response body, and for a scalar query,
-// header, path or cookie parameter; a failure inside allOf, anyOf, oneOf
-// or not, which openapi3filter reports as that keyword's
-// (compositionKeywords), or of an array or
-// object parameter's item, or of a response header, stands.
+// error path, for a request or response body, a scalar query, header,
+// path or cookie parameter, and a response header of type integer or
+// number or an array of them (responseHeaderText); a failure inside
+// allOf, anyOf, oneOf or not, which openapi3filter reports as that
+// keyword's (compositionKeywords), or of an array or object parameter's
+// item, stands.
 
 // floatKeywords are the keywords openapi3filter compares as float64s.
 var floatKeywords = map[string]bool{
@@ -248,17 +249,58 @@ func exactRequest(ctx context.Context, in *openapi3filter.RequestValidationInput
 }
 
 // exactResponse is exactRequest for openapi3filter's verdict err on the
-// response of in, whose body (as validated, decoded) is buf: a failure
-// of the body may be taken back, one of a header stands.
-func exactResponse(ctx context.Context, in *openapi3filter.ResponseValidationInput, buf []byte, err error, ex exactNumbers) error {
+// response of in, whose body lb is: a failure of the body (as validated,
+// decoded) or of a scalar or array header of type integer or number
+// (responseHeaderText) may be taken back.
+func exactResponse(ctx context.Context, in *openapi3filter.ResponseValidationInput, lb *lazyBody, err error, ex exactNumbers) error {
+	// openapi3filter returns at a header's failure, MultiError or not,
+	// the other headers and the body unvalidated: once one is taken back,
+	// the response is validated again without it.
+	again := func(in *openapi3filter.ResponseValidationInput) (*openapi3filter.ResponseValidationInput, bool) {
+		a := *in
+		switch {
+		case lb.buf != nil:
+			a.Body = io.NopCloser(bytes.NewReader(lb.buf))
+		case lb.r == nil:
+			// A header failed first: the body is still unread.
+			a.Body = lb
+		default:
+			return nil, false
+		}
+		return &a, true
+	}
+	for range maxIntDepth {
+		var re *openapi3filter.ResponseError
+		if !errors.As(err, &re) || re.Err == nil {
+			return err
+		}
+		name, ok := headerOfReason(re.Reason)
+		if !ok {
+			break
+		}
+		if !exactOnly(re.Err, responseHeaderText(in, name), ex) {
+			return err
+		}
+		a, ok := again(withoutHeader(in, name))
+		if !ok {
+			return err
+		}
+		in = a
+		if err = validateResponse(ctx, in); err == nil {
+			return nil
+		}
+	}
 	var body func(at []string) (string, bool)
 	exact := func(e error) bool {
 		var re *openapi3filter.ResponseError
-		if !errors.As(e, &re) || re.Err == nil || !strings.HasPrefix(re.Reason, "response body doesn't match schema") {
+		if !errors.As(e, &re) || re.Err == nil {
+			return false
+		}
+		if !strings.HasPrefix(re.Reason, "response body doesn't match schema") || lb.buf == nil {
 			return false
 		}
 		if body == nil {
-			body = jsonText(buf)
+			body = jsonText(lb.buf)
 		}
 		return exactOnly(re.Err, body, ex)
 	}
@@ -267,14 +309,123 @@ func exactResponse(ctx context.Context, in *openapi3filter.ResponseValidationInp
 		if !exact(err) {
 			return err
 		}
-		again := *in
-		again.Options = withMultiError(in.Options)
-		again.Body = io.NopCloser(bytes.NewReader(buf))
-		if err = validateResponse(ctx, &again); err == nil {
+		a, ok := again(in)
+		if !ok {
+			return err
+		}
+		a.Options = withMultiError(in.Options)
+		if err = validateResponse(ctx, a); err == nil {
 			return nil
 		}
 	}
 	return dropExact(err, multi, exact)
+}
+
+// withoutHeader returns a copy of in whose operation's response for in's
+// status (by code or range, else "default") does not declare the header
+// name, for exactResponse to validate the rest of the response.
+func withoutHeader(in *openapi3filter.ResponseValidationInput, name string) *openapi3filter.ResponseValidationInput {
+	op := in.RequestValidationInput.Route.Operation
+	ref := op.Responses.Status(in.Status)
+	if ref == nil {
+		ref = op.Responses.Default()
+	}
+	if ref == nil || ref.Value == nil {
+		return in
+	}
+	r := *ref.Value
+	r.Headers = make(openapi3.Headers, len(ref.Value.Headers))
+	for k, h := range ref.Value.Headers {
+		if k != name {
+			r.Headers[k] = h
+		}
+	}
+	mod := &openapi3.ResponseRef{Value: &r}
+	rs := openapi3.NewResponsesWithCapacity(op.Responses.Len())
+	for k, v := range op.Responses.Map() {
+		if v == ref {
+			v = mod
+		}
+		rs.Set(k, v)
+	}
+	o := *op
+	o.Responses = rs
+	route := *in.RequestValidationInput.Route
+	route.Operation = &o
+	rvi := *in.RequestValidationInput
+	rvi.Route = &route
+	out := *in
+	out.RequestValidationInput = &rvi
+	return &out
+}
+
+// headerOfReason returns the header name an openapi3filter reason for a
+// response header that does not match its schema names.
+func headerOfReason(reason string) (string, bool) {
+	rest, ok := strings.CutPrefix(reason, "response header ")
+	if !ok {
+		return "", false
+	}
+	q, ok := strings.CutSuffix(rest, " doesn't match schema")
+	if !ok {
+		return "", false
+	}
+	name, err := strconv.Unquote(q)
+	return name, err == nil
+}
+
+// responseHeaderText returns the text of the response header name of in
+// that the response listed for its status declares with a schema of type
+// integer or number (the value, as it comes on its one field line:
+// repeatedHeader refuses another) or an array of them (an item, by its
+// index, the field lines joined as one list), for exactOnly.
+func responseHeaderText(in *openapi3filter.ResponseValidationInput, name string) func(at []string) (string, bool) {
+	none := func([]string) (string, bool) { return "", false }
+	op := in.RequestValidationInput.Route.Operation
+	if op == nil || op.Responses == nil {
+		return none
+	}
+	ref := op.Responses.Status(in.Status)
+	if ref == nil {
+		ref = op.Responses.Default()
+	}
+	if ref == nil || ref.Value == nil {
+		return none
+	}
+	h := ref.Value.Headers[name]
+	if h == nil || h.Value == nil || h.Value.Content != nil || h.Value.Schema == nil || h.Value.Schema.Value == nil {
+		return none
+	}
+	s := h.Value.Schema.Value
+	array := s.Type.Is(openapi3.TypeArray)
+	if array && s.Items != nil && s.Items.Value != nil {
+		s = s.Items.Value
+	}
+	if !s.Type.Is(openapi3.TypeInteger) && !s.Type.Is(openapi3.TypeNumber) {
+		return none
+	}
+	vs := headerValues(in.Header, name)
+	if len(vs) == 0 {
+		return none
+	}
+	if !array {
+		if len(vs) != 1 {
+			return none
+		}
+		v := strings.TrimSpace(vs[0])
+		return func(at []string) (string, bool) { return v, len(at) == 0 }
+	}
+	items := strings.Split(strings.Join(vs, ","), ",")
+	return func(at []string) (string, bool) {
+		if len(at) != 1 {
+			return "", false
+		}
+		i, err := strconv.Atoi(at[0])
+		if err != nil || i < 0 || i >= len(items) {
+			return "", false
+		}
+		return strings.TrimSpace(items[i]), true
+	}
 }
 
 // dropExact returns err, openapi3filter's verdict (one error, or a

@@ -1149,10 +1149,10 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		Options:                l.opts,
 	}
 	verr := validateResponse(ctx, rin)
-	if verr != nil && body.buf != nil {
+	if verr != nil && body.err == nil && !body.big {
 		// openapi3filter compares numbers as float64s: the exact
 		// answer stands where it refused only such (exactoverride.go).
-		verr = exactResponse(ctx, rin, body.buf, verr, l.exact)
+		verr = exactResponse(ctx, rin, body, verr, l.exact)
 	}
 	tooLarge := false
 	switch {
