@@ -233,9 +233,8 @@
 //     written 9007199254740992.5 is that number); a number of fewer
 //     significant digits, which a float64 tells from every other such
 //     number, is compared as a float64, as before. Where openapi3filter
-//     refuses a request or response body, a scalar parameter, or a
-//     response header of type integer or number (or an array of them)
-//     only for
+//     refuses a request or response body, a parameter or a response
+//     header of type integer or number (or an array of them) only for
 //     such keywords on values of 16 significant digits or more that meet
 //     them exactly (9007199254740992 for an exclusiveMaximum of
 //     9007199254740993, which it compares as the float64s
@@ -245,7 +244,7 @@
 //     call still is a violation. A failure inside allOf, anyOf, oneOf or
 //     not (once allOf fails openapi3filter checks none of the schema's
 //     own keywords, and a value may match several oneOf branches
-//     exactly) or of an array or object parameter's item is
+//     exactly) or of an object parameter's property is
 //     openapi3filter's, as before.
 //     A discriminator of oneOf or anyOf selects the branch a payload is
 //     held to by its implicit values as well (OpenAPI's "implicit

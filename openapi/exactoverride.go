@@ -27,11 +27,11 @@ import (
 // keyword of its schema exactly (numberFailure), the exact answer stands
 // (exactRequest, exactResponse). This runs only on openapi3filter's
 // error path, for a request or response body, a scalar query, header,
-// path or cookie parameter, and a response header of type integer or
-// number or an array of them (responseHeaderText); a failure inside
-// allOf, anyOf, oneOf or not, which openapi3filter reports as that
-// keyword's (compositionKeywords), or of an array or object parameter's
-// item, stands.
+// path or cookie parameter, an array parameter's item (scalarParamText,
+// validateArrayParam), and a response header of type integer or number
+// or an array of them (responseHeaderText); a failure inside allOf,
+// anyOf, oneOf or not, which openapi3filter reports as that keyword's
+// (compositionKeywords), or of an object parameter's property, stands.
 
 // floatKeywords are the keywords openapi3filter compares as float64s.
 var floatKeywords = map[string]bool{
@@ -159,12 +159,49 @@ func jsonText(buf []byte) func(at []string) (string, bool) {
 	}
 }
 
+// itemsText returns a lookup of items by their index (a JSON pointer of
+// one token), for exactOnly.
+func itemsText(items []string) func(at []string) (string, bool) {
+	return func(at []string) (string, bool) {
+		if len(at) != 1 {
+			return "", false
+		}
+		i, err := strconv.Atoi(at[0])
+		if err != nil || i < 0 || i >= len(items) {
+			return "", false
+		}
+		return strings.TrimSpace(items[i]), true
+	}
+}
+
+// numeric reports whether s is a schema of type integer or number.
+func numeric(s *openapi3.SchemaRef) bool {
+	return s != nil && s.Value != nil && (s.Value.Type.Is(openapi3.TypeInteger) || s.Value.Type.Is(openapi3.TypeNumber))
+}
+
 // scalarParamText returns the value of the scalar parameter p of type
-// integer or number as the request of in sends it once, for exactOnly.
+// integer or number as the request of in sends it once, for exactOnly;
+// for an array parameter of such items that openapi3filter validates (an
+// exploded form query array, a header array), its items by index.
 func scalarParamText(in *openapi3filter.RequestValidationInput, p *openapi3.Parameter) func(at []string) (string, bool) {
 	none := func([]string) (string, bool) { return "", false }
-	if p == nil || p.Content != nil || p.Schema == nil || p.Schema.Value == nil ||
-		!p.Schema.Value.Type.Is(openapi3.TypeInteger) && !p.Schema.Value.Type.Is(openapi3.TypeNumber) {
+	if p == nil || p.Content != nil || p.Schema == nil || p.Schema.Value == nil {
+		return none
+	}
+	if p.Schema.Value.Type.Is(openapi3.TypeArray) && numeric(p.Schema.Value.Items) {
+		sm, err := p.SerializationMethod()
+		if err != nil {
+			return none
+		}
+		switch {
+		case p.In == openapi3.ParameterInQuery && sm.Style == "form" && sm.Explode:
+			return itemsText(in.GetQueryParams()[p.Name])
+		case p.In == openapi3.ParameterInHeader:
+			return itemsText(strings.Split(strings.Join(headerValues(in.Request.Header, p.Name), ","), ","))
+		}
+		return none
+	}
+	if !numeric(p.Schema) {
 		return none
 	}
 	var vs []string
@@ -415,17 +452,7 @@ func responseHeaderText(in *openapi3filter.ResponseValidationInput, name string)
 		v := strings.TrimSpace(vs[0])
 		return func(at []string) (string, bool) { return v, len(at) == 0 }
 	}
-	items := strings.Split(strings.Join(vs, ","), ",")
-	return func(at []string) (string, bool) {
-		if len(at) != 1 {
-			return "", false
-		}
-		i, err := strconv.Atoi(at[0])
-		if err != nil || i < 0 || i >= len(items) {
-			return "", false
-		}
-		return strings.TrimSpace(items[i]), true
-	}
+	return itemsText(strings.Split(strings.Join(vs, ","), ","))
 }
 
 // dropExact returns err, openapi3filter's verdict (one error, or a
