@@ -241,11 +241,15 @@
 //     9007199254740992 and 9007199254740992; with an OpenAPI 3.1
 //     description, 9007199254740992.5 for a maximum written so), the exact
 //     answer stands and the call goes on; another failure of the same
-//     call still is a violation. A failure inside allOf, anyOf, oneOf or
-//     not (once allOf fails openapi3filter checks none of the schema's
-//     own keywords, and a value may match several oneOf branches
-//     exactly) or of an object parameter's property is
-//     openapi3filter's, as before.
+//     call still is a violation. In a body, a failure of allOf, anyOf,
+//     oneOf or not is held to its branches exactly (allOf: each passes,
+//     anyOf: one does, oneOf: exactly one does, no discriminator
+//     choosing, not: its branch fails) and then to the rest of its
+//     schema, which openapi3filter checks nothing of once the keyword
+//     failed; a oneOf that openapi3filter finds matching several
+//     branches, a not with an OpenAPI 3.1 description (whose validator
+//     names no keyword for it), a composition in a parameter's schema and
+//     an object parameter's property stand as openapi3filter's.
 //     A discriminator of oneOf or anyOf selects the branch a payload is
 //     held to by its implicit values as well (OpenAPI's "implicit
 //     mapping": the component name of a branch "#/components/schemas/Dog"

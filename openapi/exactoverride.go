@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,9 +31,11 @@ import (
 // error path, for a request or response body, a scalar query, header,
 // path or cookie parameter, an array parameter's item (scalarParamText,
 // validateArrayParam), and a response header of type integer or number
-// or an array of them (responseHeaderText); a failure inside allOf,
-// anyOf, oneOf or not, which openapi3filter reports as that keyword's
-// (compositionKeywords), or of an object parameter's property, stands.
+// or an array of them (responseHeaderText). A failure of allOf, anyOf,
+// oneOf or not, which openapi3filter reports as that keyword's
+// (compositionKeywords), is held to its branches and the rest of its
+// schema exactly in a body (exactBody, exactCheck.composition), and
+// stands elsewhere, as does one of an object parameter's property.
 
 // floatKeywords are the keywords openapi3filter compares as float64s.
 var floatKeywords = map[string]bool{
@@ -39,10 +43,12 @@ var floatKeywords = map[string]bool{
 }
 
 // compositionKeywords are the keywords whose failure openapi3filter
-// reports with its branches' failures in Origin, which stands as it is:
-// once allOf fails, openapi3filter validates none of the schema's own
-// keywords (its properties, additionalProperties, enum...), and a oneOf
-// whose every branch failed may match several of them exactly.
+// reports with its branches' failures in Origin, which is not looked
+// through: once allOf fails, openapi3filter validates none of the
+// schema's own keywords (its properties, additionalProperties, enum...),
+// and a oneOf whose every branch failed may match several of them
+// exactly. exactCheck.composition validates such a keyword's branches
+// and the rest of its schema again instead.
 var compositionKeywords = map[string]bool{"allOf": true, "oneOf": true, "anyOf": true, "not": true}
 
 // schemaLeaves returns the innermost schema errors of err: those whose
@@ -86,27 +92,160 @@ func schemaLeaves(err error, depth int) []*openapi3.SchemaError {
 // exactOnly reports whether every failure of err (a schema error, or a
 // MultiError of them) is a float keyword (floatKeywords) on a value of 16
 // significant digits or more that meets every numeric keyword of its
-// schema exactly. text returns the value's text at a JSON pointer.
+// schema exactly. text returns the value's text at a JSON pointer. A
+// failure of a composition keyword stands (exactBody takes one back).
 func exactOnly(err error, text func(at []string) (string, bool), ex exactNumbers) bool {
+	c := exactCheck{text: text, ex: ex}
+	return c.only(err, nil, 0)
+}
+
+// exactBody is exactOnly for a request or response body, validated with
+// the schema validation options opts: a failure of anyOf, oneOf, allOf
+// or not may be taken back too (exactCheck.composition).
+func exactBody(err error, text func(at []string) (string, bool), ex exactNumbers, opts []openapi3.SchemaValidationOption) bool {
+	c := exactCheck{text: text, ex: ex, opts: append(opts[:len(opts):len(opts)], openapi3.MultiErrors())}
+	return c.only(err, nil, 0)
+}
+
+// exactCheck is the work of exactOnly and exactBody.
+type exactCheck struct {
+	text func(at []string) (string, bool)
+	ex   exactNumbers
+	// opts validate a composition's branches and the rest of its schema
+	// again (composition); nil: a composition's failure stands.
+	opts []openapi3.SchemaValidationOption
+	// alias maps a copy of a schema made by composition to the
+	// description's own, whose exact numbers ex holds.
+	alias map[*openapi3.Schema]*openapi3.Schema
+	// visits counts composition's validations, up to maxExactVisits:
+	// nested compositions would take each branch's at every level.
+	visits int
+}
+
+// maxExactVisits bounds the validations exactCheck.composition runs for
+// one failure; past it the failure stands.
+const maxExactVisits = 256
+
+// only reports whether every failure of err, of a value at the JSON
+// pointer base, is one the value meets exactly.
+func (c *exactCheck) only(err error, base []string, depth int) bool {
+	if depth > maxIntDepth {
+		return false
+	}
 	leaves := schemaLeaves(err, 0)
 	if len(leaves) == 0 {
 		return false
 	}
 	for _, se := range leaves {
-		if se == nil || se.Schema == nil || !floatKeywords[se.SchemaField] {
+		if se == nil || se.Schema == nil {
 			return false
 		}
-		t, ok := text(se.JSONPointer())
+		at := append(base[:len(base):len(base)], se.JSONPointer()...)
+		if compositionKeywords[se.SchemaField] {
+			if c.opts == nil || !c.composition(se, at, depth) {
+				return false
+			}
+			continue
+		}
+		if !floatKeywords[se.SchemaField] {
+			return false
+		}
+		t, ok := c.text(at)
 		if !ok {
 			return false
 		}
+		schema := se.Schema
+		if o := c.alias[schema]; o != nil {
+			schema = o
+		}
 		v := exactValue(t)
 		if v == nil || !v.IsInt() && se.Schema.Type.Permits(openapi3.TypeInteger) && !se.Schema.Type.Permits(openapi3.TypeNumber) ||
-			numberFailure(se.Schema, v, ex[se.Schema]) != "" {
+			numberFailure(se.Schema, v, c.ex[schema]) != "" {
 			return false
 		}
 	}
 	return true
+}
+
+// composition reports whether the value of se, at the JSON pointer at,
+// passes the composition keyword se failed exactly, and the rest of its
+// schema too, which openapi3filter left unchecked once the keyword
+// failed: anyOf when a branch fails only where the value meets it
+// exactly, oneOf when exactly one branch does (and no discriminator
+// picks a branch), allOf when every branch does, not when its branch,
+// which a number passed as a float64, fails exactly (intWalk). A oneOf
+// matching several branches as float64s stands.
+func (c *exactCheck) composition(se *openapi3.SchemaError, at []string, depth int) bool {
+	s := se.Schema
+	v := se.Value
+	passes := func(b *openapi3.SchemaRef) bool {
+		if b == nil || b.Value == nil || c.visits >= maxExactVisits {
+			return false
+		}
+		c.visits++
+		err := b.Value.VisitJSON(v, c.opts...)
+		return err == nil || c.only(err, at, depth+1)
+	}
+	rest := *s
+	switch se.SchemaField {
+	case "anyOf":
+		if s.Discriminator != nil || !slices.ContainsFunc(s.AnyOf, passes) {
+			return false
+		}
+		rest.AnyOf = nil
+	case "oneOf":
+		if s.Discriminator != nil || errors.Is(se.Origin, openapi3.ErrOneOfConflict) {
+			return false
+		}
+		n := 0
+		for _, b := range s.OneOf {
+			if passes(b) {
+				n++
+			}
+		}
+		if n != 1 {
+			return false
+		}
+		rest.OneOf = nil
+	case "allOf":
+		for _, b := range s.AllOf {
+			if !passes(b) {
+				return false
+			}
+		}
+		rest.AllOf = nil
+	case "not":
+		t, ok := c.text(at)
+		switch v.(type) {
+		case float64, json.Number:
+		default:
+			ok = false
+		}
+		if !ok || s.Not == nil {
+			return false
+		}
+		w := intWalk{exact: c.ex, patterns: make(map[string]*regexp.Regexp)}
+		if w.check(s.Not, json.Number(t), nil, 0) == nil {
+			return false
+		}
+		rest.Not = nil
+	default:
+		return false
+	}
+	if c.alias == nil {
+		c.alias = make(map[*openapi3.Schema]*openapi3.Schema)
+	}
+	orig := s
+	if o := c.alias[s]; o != nil {
+		orig = o
+	}
+	c.alias[&rest] = orig
+	if c.visits >= maxExactVisits {
+		return false
+	}
+	c.visits++
+	err := rest.VisitJSON(v, c.opts...)
+	return err == nil || c.only(err, at, depth+1)
 }
 
 // exactValue returns the number t writes exactly when it has 16
@@ -255,7 +394,7 @@ func exactRequest(ctx context.Context, in *openapi3filter.RequestValidationInput
 		}
 		switch {
 		case re.RequestBody != nil:
-			return exactOnly(re.Err, bodyText, ex)
+			return exactBody(re.Err, bodyText, ex, subtypeOptions(in.Options, true, in.Route.Spec != nil && in.Route.Spec.IsOpenAPI31OrLater()))
 		case re.Parameter != nil:
 			return exactOnly(re.Err, scalarParamText(in, re.Parameter), ex)
 		}
@@ -339,7 +478,8 @@ func exactResponse(ctx context.Context, in *openapi3filter.ResponseValidationInp
 		if body == nil {
 			body = jsonText(lb.buf)
 		}
-		return exactOnly(re.Err, body, ex)
+		rvi := in.RequestValidationInput
+		return exactBody(re.Err, body, ex, subtypeOptions(in.Options, false, rvi.Route.Spec != nil && rvi.Route.Spec.IsOpenAPI31OrLater()))
 	}
 	multi := in.Options != nil && in.Options.MultiError
 	if !multi {

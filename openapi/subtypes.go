@@ -226,6 +226,9 @@ func (w *subtypeWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth i
 // subtypeOptions returns the schema validation options openapi3filter
 // validates a request (or a response) body with, given opts.
 func subtypeOptions(opts *openapi3filter.Options, request, v31 bool) []openapi3.SchemaValidationOption {
+	if opts == nil {
+		opts = &openapi3filter.Options{}
+	}
 	var out []openapi3.SchemaValidationOption
 	if request {
 		out = append(out, openapi3.VisitAsRequest())
