@@ -367,6 +367,11 @@
 // read error fails the call, wrapped ("openapi: reading response body:
 // ...", "openapi: request body: ...").
 //
+// A string's format is checked as kin-openapi checks it: "date",
+// "date-time", "byte", "ipv4" and "ipv6" are; another ("uuid", "email",
+// "uri") is taken as an annotation and passes whatever the string is,
+// unless its validator is given in Config.Options (see there).
+//
 // Violation reasons name the parameter or the JSON pointer of the failing
 // field and the rule it broke, never the offending value, which may be a
 // secret or personal data.

@@ -176,7 +176,14 @@ type Config struct {
 	// violation, but for a 302 or 303 the client follows and for a 429 or
 	// 5xx, which pass as they are; a 301, 304, 307 or 308 is validated
 	// only when listed by its code or a range, and passes otherwise) are
-	// always set.
+	// always set. A string's format is checked as kin-openapi checks it:
+	// "date", "date-time", "byte", "ipv4" and "ipv6"; another ("uuid",
+	// "email", "uri") is an annotation, not checked, unless its validator
+	// is given here (SchemaValidationOptions:
+	// openapi3.WithStringFormatValidators, with
+	// openapi3.NewRegexpFormatValidator of
+	// openapi3.FormatOfStringForUUIDOfRFC4122 for "uuid") or registered
+	// with openapi3.DefineStringFormatValidator.
 	Options *openapi3filter.Options
 }
 
