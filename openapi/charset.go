@@ -11,20 +11,27 @@ import (
 // names a charset other than UTF-8 (bodyCharset).
 const reasonCharset = "header Content-Type names a charset other than UTF-8: the body is validated as UTF-8 and would be read otherwise"
 
-// charsetOf returns the charset parameter of the Content-Type ct, lower
-// case and unquoted, "" when it has none. It reads ct leniently, as
-// bodyMediaType does: a malformed parameter elsewhere does not hide it.
-func charsetOf(ct string) string {
+// otherCharset reports whether the Content-Type ct has a charset
+// parameter naming another charset than UTF-8 (any case, quoted or not,
+// "utf8") or US-ASCII; every one counts, as an upstream may read the
+// last of two. It reads ct leniently, as bodyMediaType does: a malformed
+// parameter elsewhere does not hide one.
+func otherCharset(ct string) bool {
 	_, params, ok := strings.Cut(ct, ";")
 	for ok {
 		var p string
 		p, params, ok = strings.Cut(params, ";")
 		k, v, eq := strings.Cut(p, "=")
-		if eq && strings.EqualFold(strings.TrimSpace(k), "charset") {
-			return strings.ToLower(strings.Trim(strings.TrimSpace(v), `"`))
+		if !eq || !strings.EqualFold(strings.TrimSpace(k), "charset") {
+			continue
+		}
+		switch strings.ToLower(strings.Trim(strings.TrimSpace(v), `"`)) {
+		case "utf-8", "utf8", "us-ascii":
+		default:
+			return true
 		}
 	}
-	return ""
+	return false
 }
 
 // bodyCharset returns a violation for a request body of in validated
@@ -44,11 +51,7 @@ func bodyCharset(in *openapi3filter.RequestValidationInput) error {
 		return nil
 	}
 	ct := r.Header.Get("Content-Type")
-	switch charsetOf(ct) {
-	case "", "utf-8", "utf8", "us-ascii":
-		return nil
-	}
-	if bodyMediaType(ct) == "multipart/form-data" {
+	if !otherCharset(ct) || bodyMediaType(ct) == "multipart/form-data" {
 		return nil
 	}
 	m := op.RequestBody.Value.Content.Get(ct)

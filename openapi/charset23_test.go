@@ -59,6 +59,7 @@ func TestRequestBodyCharsetOtherThanUTF8IsViolation(t *testing.T) {
 		`/b|application/json; charset=us-ascii|{"name":"a"}`:                   false,
 		"/b|application/x-www-form-urlencoded; charset=iso-8859-1|name=%C3%A9": true,
 		"/b|application/x-www-form-urlencoded; charset=utf-8|name=%C3%A9":      false,
+		`/b|application/json; charset=utf-8; charset=utf-16|{"name":"a"}`:      true,
 		"/upload|text/plain; charset=iso-8859-1|anything at all":               false,
 	} {
 		parts := strings.SplitN(k, "|", 3)
