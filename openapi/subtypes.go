@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -141,11 +142,15 @@ type subtypeFailure struct {
 	at   []string
 	name string // the discriminator's value, the subtype's name in the description
 	err  error
+	why  string // scanJSON's reason, for a member name in another case
 }
 
 func (f *subtypeFailure) reason() string {
 	r := "discriminator value " + strconv.Quote(f.name) + " selects a schema the value does not match"
-	if f.err == nil {
+	switch {
+	case f.why != "":
+		r = "discriminator value " + strconv.Quote(f.name) + " selects a schema: " + f.why
+	case f.err == nil:
 		r = "discriminator value names no schema"
 	}
 	if len(f.at) > 0 {
@@ -178,6 +183,16 @@ func (w *subtypeWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth i
 				if sub := set.by[tag]; sub != nil {
 					if err := sub.VisitJSON(v, w.opts...); err != nil {
 						return &subtypeFailure{at: at, name: tag, err: err}
+					}
+					// A member name that is, but for case, a property of
+					// the subtype ({"BARK":...} for Dog's "bark"), which
+					// scanJSON held to the base's only.
+					if b, err := json.Marshal(x); err == nil {
+						dec := json.NewDecoder(bytes.NewReader(b))
+						dec.UseNumber()
+						if why, _ := scanJSON(dec, &openapi3.SchemaRef{Value: sub}); why != "" {
+							return &subtypeFailure{at: at, name: tag, why: why}
+						}
 					}
 					if f := w.check(&openapi3.SchemaRef{Value: sub}, v, at, depth+1); f != nil {
 						return f

@@ -82,6 +82,8 @@ func TestDiscriminatorSelectsAllOfSubtype(t *testing.T) {
 		`/pet {"petType":"Dog","bark":"woofwoof"}`:                                           true,
 		`/pet {"petType":"Dog","bark":"woof"}`:                                               true,
 		`/pet {"petType":"Dog","bark":"wo"}`:                                                 false,
+		`/pet {"petType":"Dog","BARK":"woofwoof"}`:                                           true,
+		`/pet {"petType":"Dog","friend":{"petType":"cat","LIVES":99,"lives":1}}`:             true,
 		`/pet {"petType":"cat"}`:                                                             true,
 		`/pet {"petType":"cat","lives":99}`:                                                  true,
 		`/pet {"petType":"cat","lives":9}`:                                                   false,
