@@ -1192,7 +1192,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	case verr == nil && body.buf != nil:
 		verr = jsonResponseMembers(route.Operation, resp, body.buf, l.exact)
 		if verr == nil {
-			verr = responseSubtypes(in, l.opts, resp, body.buf, l.subs)
+			verr = responseSubtypes(in, l.opts, resp, body.buf, l.subs, l.exact)
 		}
 	}
 	if verr == nil {
@@ -2138,7 +2138,7 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 			me = append(me, err)
 		}
 	}
-	if err := requestSubtypes(in, subs); err != nil {
+	if err := requestSubtypes(in, subs, ex); err != nil {
 		if !in.Options.MultiError {
 			return err
 		}

@@ -128,6 +128,7 @@ func subtypesOf(doc *openapi3.T, given bool) subtypes {
 // the anyOf and oneOf branches the value passes.
 type subtypeWalk struct {
 	subs  subtypes
+	ex    exactNumbers // the description's integers no float64 holds
 	opts  []openapi3.SchemaValidationOption
 	seen  map[walkKey]bool
 	steps int
@@ -181,18 +182,34 @@ func (w *subtypeWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth i
 					return &subtypeFailure{at: at, name: tag}
 				}
 				if sub := set.by[tag]; sub != nil {
-					if err := sub.VisitJSON(v, w.opts...); err != nil {
+					// The object as JSON (its numbers as written: x is
+					// decoded with UseNumber), for the checks the layer
+					// makes of a body's own schema.
+					b, merr := json.Marshal(x)
+					if merr != nil {
+						return nil
+					}
+					// openapi3filter compares numbers as float64s: the
+					// exact answer stands where it refused only such
+					// (exactoverride.go).
+					if err := sub.VisitJSON(v, w.opts...); err != nil && !exactBody(err, jsonText(b), w.ex, w.opts) {
 						return &subtypeFailure{at: at, name: tag, err: err}
 					}
 					// A member name that is, but for case, a property of
 					// the subtype ({"BARK":...} for Dog's "bark"), which
-					// scanJSON held to the base's only.
-					if b, err := json.Marshal(x); err == nil {
-						dec := json.NewDecoder(bytes.NewReader(b))
-						dec.UseNumber()
-						if why, _ := scanJSON(dec, &openapi3.SchemaRef{Value: sub}); why != "" {
-							return &subtypeFailure{at: at, name: tag, why: why}
+					// scanJSON held to the base's only, and an integer
+					// past 2^53 breaking a bound of the subtype's exactly,
+					// which jsonIntegers held to the base's only.
+					dec := json.NewDecoder(bytes.NewReader(b))
+					dec.UseNumber()
+					why, long := scanJSON(dec, &openapi3.SchemaRef{Value: sub})
+					if why == "" && long {
+						if f := jsonIntegers(b, &openapi3.SchemaRef{Value: sub}, w.ex); f != nil {
+							why = f.reason()
 						}
+					}
+					if why != "" {
+						return &subtypeFailure{at: at, name: tag, why: why}
 					}
 					if f := w.check(&openapi3.SchemaRef{Value: sub}, v, at, depth+1); f != nil {
 						return f
@@ -269,21 +286,23 @@ func subtypeOptions(opts *openapi3filter.Options, request, v31 bool) []openapi3.
 // subtypeFailureOf returns where the JSON body buf, validated against
 // root, breaks a subtype its discriminator selects (subtypes), nil when
 // it does not or is no JSON.
-func (subs subtypes) failureOf(buf []byte, root *openapi3.SchemaRef, opts []openapi3.SchemaValidationOption) *subtypeFailure {
+func (subs subtypes) failureOf(buf []byte, root *openapi3.SchemaRef, opts []openapi3.SchemaValidationOption, ex exactNumbers) *subtypeFailure {
 	if len(subs) == 0 || root == nil {
 		return nil
 	}
+	dec := json.NewDecoder(bytes.NewReader(buf))
+	dec.UseNumber()
 	var v any
-	if json.Unmarshal(buf, &v) != nil {
+	if dec.Decode(&v) != nil {
 		return nil
 	}
-	w := subtypeWalk{subs: subs, opts: opts}
+	w := subtypeWalk{subs: subs, opts: opts, ex: ex}
 	return w.check(root, v, nil, 0)
 }
 
 // requestSubtypes returns a violation for a JSON request body of in that
 // breaks a subtype its discriminator selects (subtypes).
-func requestSubtypes(in *openapi3filter.RequestValidationInput, subs subtypes) error {
+func requestSubtypes(in *openapi3filter.RequestValidationInput, subs subtypes, ex exactNumbers) error {
 	op := in.Route.Operation
 	r := in.Request
 	if len(subs) == 0 || in.Options.ExcludeRequestBody || op == nil || op.RequestBody == nil || op.RequestBody.Value == nil || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
@@ -306,7 +325,7 @@ func requestSubtypes(in *openapi3filter.RequestValidationInput, subs subtypes) e
 	if err != nil {
 		return nil
 	}
-	f := subs.failureOf(buf, m.Schema, subtypeOptions(in.Options, true, in.Route.Spec != nil && in.Route.Spec.IsOpenAPI31OrLater()))
+	f := subs.failureOf(buf, m.Schema, subtypeOptions(in.Options, true, in.Route.Spec != nil && in.Route.Spec.IsOpenAPI31OrLater()), ex)
 	if f == nil {
 		return nil
 	}
@@ -315,7 +334,7 @@ func requestSubtypes(in *openapi3filter.RequestValidationInput, subs subtypes) e
 
 // responseSubtypes is requestSubtypes for the JSON response body buf
 // (decoded) of resp to the request of in.
-func responseSubtypes(in *openapi3filter.RequestValidationInput, opts *openapi3filter.Options, resp *http.Response, buf []byte, subs subtypes) error {
+func responseSubtypes(in *openapi3filter.RequestValidationInput, opts *openapi3filter.Options, resp *http.Response, buf []byte, subs subtypes, ex exactNumbers) error {
 	op := in.Route.Operation
 	if len(subs) == 0 || opts.ExcludeResponseBody || op == nil || op.Responses == nil {
 		return nil
@@ -335,7 +354,7 @@ func responseSubtypes(in *openapi3filter.RequestValidationInput, opts *openapi3f
 	if m == nil || m.Schema == nil {
 		return nil
 	}
-	f := subs.failureOf(buf, m.Schema, subtypeOptions(opts, false, in.Route.Spec != nil && in.Route.Spec.IsOpenAPI31OrLater()))
+	f := subs.failureOf(buf, m.Schema, subtypeOptions(opts, false, in.Route.Spec != nil && in.Route.Spec.IsOpenAPI31OrLater()), ex)
 	if f == nil {
 		return nil
 	}

@@ -64,7 +64,7 @@ components:
         - $ref: '#/components/schemas/Pet'
         - type: object
           required: [lives]
-          properties: {lives: {type: integer, maximum: 9}}
+          properties: {lives: {type: integer, maximum: 9}, chip: {type: integer, maximum: 9007199254740992}}
 `
 }
 
@@ -86,6 +86,8 @@ func TestDiscriminatorSelectsAllOfSubtype(t *testing.T) {
 		`/pet {"petType":"Dog","friend":{"petType":"cat","LIVES":99,"lives":1}}`:             true,
 		`/pet {"petType":"cat"}`:                                                             true,
 		`/pet {"petType":"cat","lives":99}`:                                                  true,
+		`/pet {"petType":"cat","lives":9,"chip":9007199254740993}`:                           true,
+		`/pet {"petType":"cat","lives":9,"chip":9007199254740992}`:                           false,
 		`/pet {"petType":"cat","lives":9}`:                                                   false,
 		`/pet {"petType":"Pet","bark":"woofwoof"}`:                                           false,
 		`/pet {"petType":"Horse"}`:                                                           false,
