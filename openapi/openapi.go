@@ -1022,7 +1022,7 @@ type layer struct {
 	opts         *openapi3filter.Options
 	opaque       bool // OpenAPI 3.1+: schema error reasons quote values (see detailOf)
 	exact        exactNumbers
-	subs         subtypes // allOf polymorphism: a base's discriminator values and the schemas they select
+	subs         *subtypes // allOf polymorphism: a base's discriminator values and the schemas they select
 }
 
 func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -1972,7 +1972,7 @@ func canonicalHost(h, scheme string) string {
 // excluded from validation (in.Options: over MaxBodyBytes, or in a content
 // coding the layer cannot decode), but for its Content-Type
 // (bigBodyContentType).
-func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string, big bool, ex exactNumbers, subs subtypes) error {
+func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, params map[string]string, big bool, ex exactNumbers, subs *subtypes) error {
 	if h, ok := canonicalHeader(in.Request.Header); ok {
 		r := *in.Request
 		r.Header = h

@@ -30,7 +30,13 @@ import (
 // a discriminator of oneOf or anyOf without a mapping too: each branch
 // "#/components/schemas/Name" by Name, closed (a value naming no branch
 // is a violation), as implicitMappings would.
-type subtypes map[*openapi3.Schema]subtypeSet
+//
+// reach holds every schema from which the walk (subtypeWalk) reaches a
+// base: a body whose schema reaches none is not read again.
+type subtypes struct {
+	sets  map[*openapi3.Schema]subtypeSet
+	reach map[*openapi3.Schema]bool
+}
 
 // subtypeSet is the schemas a base's discriminator values select, and
 // whether a value naming none is a violation.
@@ -42,7 +48,16 @@ type subtypeSet struct {
 // subtypesOf returns the subtypes of doc's component schemas; given:
 // doc is Config.Doc, whose discriminators of oneOf and anyOf have no
 // implicit mapping (implicitMappings).
-func subtypesOf(doc *openapi3.T, given bool) subtypes {
+func subtypesOf(doc *openapi3.T, given bool) *subtypes {
+	sets := subtypeSets(doc, given)
+	if len(sets) == 0 {
+		return nil
+	}
+	return &subtypes{sets: sets, reach: reaching(doc, sets)}
+}
+
+// subtypeSets returns the subtypes' sets (subtypes) of doc.
+func subtypeSets(doc *openapi3.T, given bool) map[*openapi3.Schema]subtypeSet {
 	if doc.Components == nil || len(doc.Components.Schemas) == 0 {
 		return nil
 	}
@@ -58,7 +73,7 @@ func subtypesOf(doc *openapi3.T, given bool) subtypes {
 		}
 		return nil
 	}
-	var out subtypes
+	var out map[*openapi3.Schema]subtypeSet
 	for baseName, baseRef := range schemas {
 		base := baseRef.Value
 		if base == nil || base.Discriminator == nil || base.Discriminator.PropertyName == "" || len(base.OneOf) > 0 || len(base.AnyOf) > 0 {
@@ -89,7 +104,7 @@ func subtypesOf(doc *openapi3.T, given bool) subtypes {
 		}
 		if len(m) > 0 {
 			if out == nil {
-				out = make(subtypes)
+				out = make(map[*openapi3.Schema]subtypeSet)
 			}
 			out[base] = subtypeSet{by: m}
 		}
@@ -112,7 +127,7 @@ func subtypesOf(doc *openapi3.T, given bool) subtypes {
 			}
 			if len(m) > 0 {
 				if out == nil {
-					out = make(subtypes)
+					out = make(map[*openapi3.Schema]subtypeSet)
 				}
 				out[s] = subtypeSet{by: m, closed: true}
 			}
@@ -122,12 +137,93 @@ func subtypesOf(doc *openapi3.T, given bool) subtypes {
 	return out
 }
 
+// subtypeChildren are the schemas subtypeWalk goes on to from s.
+func subtypeChildren(s *openapi3.Schema) []*openapi3.SchemaRef {
+	out := make([]*openapi3.SchemaRef, 0, len(s.Properties)+len(s.AllOf)+len(s.AnyOf)+len(s.OneOf)+2)
+	for _, p := range s.Properties {
+		out = append(out, p)
+	}
+	out = append(out, s.Items, s.AdditionalProperties.Schema)
+	out = append(out, s.AllOf...)
+	out = append(out, s.AnyOf...)
+	return append(out, s.OneOf...)
+}
+
+// reaching returns the schemas of doc from which subtypeWalk reaches a
+// schema of sets (those included), by the fixed point over every schema
+// the operations' bodies and the components lead to.
+func reaching(doc *openapi3.T, sets map[*openapi3.Schema]subtypeSet) map[*openapi3.Schema]bool {
+	var all []*openapi3.Schema
+	seen := make(map[*openapi3.Schema]bool)
+	var collect func(r *openapi3.SchemaRef)
+	collect = func(r *openapi3.SchemaRef) {
+		if r == nil || r.Value == nil || seen[r.Value] {
+			return
+		}
+		seen[r.Value] = true
+		all = append(all, r.Value)
+		for _, c := range subtypeChildren(r.Value) {
+			collect(c)
+		}
+	}
+	if doc.Components != nil {
+		for _, r := range doc.Components.Schemas {
+			collect(r)
+		}
+	}
+	content := func(c openapi3.Content) {
+		for _, m := range c {
+			if m != nil {
+				collect(m.Schema)
+			}
+		}
+	}
+	var items map[string]*openapi3.PathItem
+	if doc.Paths != nil {
+		items = doc.Paths.Map()
+	}
+	for _, item := range items {
+		for _, op := range item.Operations() {
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				content(op.RequestBody.Value.Content)
+			}
+			if op.Responses != nil {
+				for _, r := range op.Responses.Map() {
+					if r != nil && r.Value != nil {
+						content(r.Value.Content)
+					}
+				}
+			}
+		}
+	}
+	reach := make(map[*openapi3.Schema]bool)
+	for s := range sets {
+		reach[s] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, s := range all {
+			if reach[s] {
+				continue
+			}
+			for _, c := range subtypeChildren(s) {
+				if c != nil && reach[c.Value] {
+					reach[s] = true
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	return reach
+}
+
 // subtypeWalk holds a JSON value to the subtypes its discriminators
 // select (subtypes), wherever the schema it is validated against reaches
 // a base: through properties, additionalProperties, items, allOf, and
 // the anyOf and oneOf branches the value passes.
 type subtypeWalk struct {
-	subs  subtypes
+	subs  *subtypes
 	ex    exactNumbers // the description's integers no float64 holds
 	opts  []openapi3.SchemaValidationOption
 	seen  map[walkKey]bool
@@ -161,7 +257,7 @@ func (f *subtypeFailure) reason() string {
 }
 
 func (w *subtypeWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth int) *subtypeFailure {
-	if ref == nil || ref.Value == nil || depth > maxIntDepth || w.steps > maxSubtypeSteps {
+	if ref == nil || ref.Value == nil || !w.subs.reach[ref.Value] || depth > maxIntDepth || w.steps > maxSubtypeSteps {
 		return nil
 	}
 	w.steps++
@@ -176,7 +272,7 @@ func (w *subtypeWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth i
 	w.seen[key] = true
 	switch x := v.(type) {
 	case map[string]any:
-		if set, ok := w.subs[s]; ok {
+		if set, ok := w.subs.sets[s]; ok {
 			if tag, ok := x[s.Discriminator.PropertyName].(string); ok {
 				if set.by[tag] == nil && set.closed {
 					return &subtypeFailure{at: at, name: tag}
@@ -244,7 +340,7 @@ func (w *subtypeWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth i
 	}
 	for _, bs := range []openapi3.SchemaRefs{s.AnyOf, s.OneOf} {
 		for _, b := range bs {
-			if b == nil || b.Value == nil || b.Value.VisitJSON(v, w.opts...) != nil {
+			if b == nil || b.Value == nil || !w.subs.reach[b.Value] || b.Value.VisitJSON(v, w.opts...) != nil {
 				continue
 			}
 			if f := w.check(b, v, at, depth+1); f != nil {
@@ -286,8 +382,8 @@ func subtypeOptions(opts *openapi3filter.Options, request, v31 bool) []openapi3.
 // subtypeFailureOf returns where the JSON body buf, validated against
 // root, breaks a subtype its discriminator selects (subtypes), nil when
 // it does not or is no JSON.
-func (subs subtypes) failureOf(buf []byte, root *openapi3.SchemaRef, opts []openapi3.SchemaValidationOption, ex exactNumbers) *subtypeFailure {
-	if len(subs) == 0 || root == nil {
+func (subs *subtypes) failureOf(buf []byte, root *openapi3.SchemaRef, opts []openapi3.SchemaValidationOption, ex exactNumbers) *subtypeFailure {
+	if !subs.reaches(root) {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(buf))
@@ -300,12 +396,18 @@ func (subs subtypes) failureOf(buf []byte, root *openapi3.SchemaRef, opts []open
 	return w.check(root, v, nil, 0)
 }
 
+// reaches reports whether the walk from root reaches a base (nil subs:
+// the description has none).
+func (subs *subtypes) reaches(root *openapi3.SchemaRef) bool {
+	return subs != nil && root != nil && root.Value != nil && subs.reach[root.Value]
+}
+
 // requestSubtypes returns a violation for a JSON request body of in that
 // breaks a subtype its discriminator selects (subtypes).
-func requestSubtypes(in *openapi3filter.RequestValidationInput, subs subtypes, ex exactNumbers) error {
+func requestSubtypes(in *openapi3filter.RequestValidationInput, subs *subtypes, ex exactNumbers) error {
 	op := in.Route.Operation
 	r := in.Request
-	if len(subs) == 0 || in.Options.ExcludeRequestBody || op == nil || op.RequestBody == nil || op.RequestBody.Value == nil || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
+	if subs == nil || in.Options.ExcludeRequestBody || op == nil || op.RequestBody == nil || op.RequestBody.Value == nil || r.GetBody == nil || r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
 	ct := r.Header.Get("Content-Type")
@@ -313,7 +415,7 @@ func requestSubtypes(in *openapi3filter.RequestValidationInput, subs subtypes, e
 		return nil
 	}
 	m := op.RequestBody.Value.Content.Get(ct)
-	if m == nil || m.Schema == nil {
+	if m == nil || !subs.reaches(m.Schema) {
 		return nil
 	}
 	body, err := r.GetBody()
@@ -334,9 +436,9 @@ func requestSubtypes(in *openapi3filter.RequestValidationInput, subs subtypes, e
 
 // responseSubtypes is requestSubtypes for the JSON response body buf
 // (decoded) of resp to the request of in.
-func responseSubtypes(in *openapi3filter.RequestValidationInput, opts *openapi3filter.Options, resp *http.Response, buf []byte, subs subtypes, ex exactNumbers) error {
+func responseSubtypes(in *openapi3filter.RequestValidationInput, opts *openapi3filter.Options, resp *http.Response, buf []byte, subs *subtypes, ex exactNumbers) error {
 	op := in.Route.Operation
-	if len(subs) == 0 || opts.ExcludeResponseBody || op == nil || op.Responses == nil {
+	if subs == nil || opts.ExcludeResponseBody || op == nil || op.Responses == nil {
 		return nil
 	}
 	ct := resp.Header.Get("Content-Type")
