@@ -260,13 +260,13 @@
 //     constraints unchecked, and a valid payload matching both branches
 //     broke oneOf. A value naming no branch is a violation. For a
 //     description given as Config.Doc, which the layer does not modify
-//     (Spec's it gives the implicit mapping openapi3filter reads), a
-//     discriminator without a mapping holds the payload to the branch
-//     its value names and refuses one naming none as well, after
-//     openapi3filter, which still holds it to every branch first: a
-//     valid payload matching two oneOf branches breaks oneOf there, and
-//     with a partial mapping a branch's implicit value is refused; give
-//     the description as Spec to have neither.
+//     (Spec's it gives the implicit mapping openapi3filter reads), the
+//     layer holds the payload to the branch its value names and refuses
+//     one naming none itself, and takes back what openapi3filter, which
+//     reads no implicit mapping there, refuses of a payload that passes
+//     the branch its value names and the rest of its schema (a valid
+//     payload matching two oneOf branches, a branch's implicit value
+//     beside a partial mapping), so that Doc and Spec are read alike.
 //     With allOf polymorphism (a base schema with a discriminator and
 //     neither oneOf nor anyOf, each subtype composing it with allOf), a
 //     payload validated against the base is held to the subtype its

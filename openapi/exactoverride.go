@@ -102,15 +102,35 @@ func exactOnly(err error, text func(at []string) (string, bool), ex exactNumbers
 // exactBody is exactOnly for a request or response body, validated with
 // the schema validation options opts: a failure of anyOf, oneOf, allOf
 // or not may be taken back too (exactCheck.composition).
-func exactBody(err error, text func(at []string) (string, bool), ex exactNumbers, opts []openapi3.SchemaValidationOption) bool {
-	c := exactCheck{text: text, ex: ex, opts: append(opts[:len(opts):len(opts)], openapi3.MultiErrors())}
+//
+// With subs, a failure of a oneOf or anyOf of a discriminator subs maps
+// (closed: Config.Doc's, to which openapi3filter gives no implicit
+// mapping) is taken back too when the value passes the branch its
+// discriminator value names and the rest of its schema
+// (exactCheck.discriminated): openapi3filter held it to every branch
+// (a valid payload matching two broke oneOf) or refused a branch's
+// implicit value beside a partial mapping.
+func exactBody(err error, value func(at []string) (any, bool), ex exactNumbers, opts []openapi3.SchemaValidationOption, subs *subtypes) bool {
+	c := exactCheck{text: numberText(value), value: value, ex: ex, opts: append(opts[:len(opts):len(opts)], openapi3.MultiErrors()), subs: subs}
 	return c.only(err, nil, 0)
+}
+
+// numberText returns a lookup of the number texts of value's (decoded
+// with UseNumber) by JSON pointer.
+func numberText(value func(at []string) (any, bool)) func(at []string) (string, bool) {
+	return func(at []string) (string, bool) {
+		v, _ := value(at)
+		n, ok := v.(json.Number)
+		return string(n), ok
+	}
 }
 
 // exactCheck is the work of exactOnly and exactBody.
 type exactCheck struct {
-	text func(at []string) (string, bool)
-	ex   exactNumbers
+	text  func(at []string) (string, bool)
+	value func(at []string) (any, bool) // exactBody's: the body's value at a JSON pointer
+	subs  *subtypes                     // exactBody's: the closed discriminators (discriminated)
+	ex    exactNumbers
 	// opts validate a composition's branches and the rest of its schema
 	// again (composition); nil: a composition's failure stands.
 	opts []openapi3.SchemaValidationOption
@@ -141,6 +161,15 @@ func (c *exactCheck) only(err error, base []string, depth int) bool {
 			return false
 		}
 		at := append(base[:len(base):len(base)], se.JSONPointer()...)
+		if c.closed(se.Schema) {
+			switch se.SchemaField {
+			case "oneOf", "anyOf", "discriminator":
+				if !c.discriminated(se.Schema, at, depth) {
+					return false
+				}
+				continue
+			}
+		}
 		if compositionKeywords[se.SchemaField] {
 			if c.opts == nil || !c.composition(se, at, depth) {
 				return false
@@ -165,6 +194,58 @@ func (c *exactCheck) only(err error, base []string, depth int) bool {
 		}
 	}
 	return true
+}
+
+// closed reports whether s has a discriminator subs maps closed.
+func (c *exactCheck) closed(s *openapi3.Schema) bool {
+	if c.subs == nil || c.opts == nil || c.value == nil {
+		return false
+	}
+	if o := c.alias[s]; o != nil {
+		s = o
+	}
+	set, ok := c.subs.sets[s]
+	return ok && set.closed
+}
+
+// discriminated reports whether the object at the JSON pointer at, which
+// openapi3filter refused for the oneOf or anyOf (or the discriminator) of
+// s, a schema with a closed discriminator (closed), passes the branch its
+// discriminator value names and the rest of s, each failure judged as
+// only does.
+func (c *exactCheck) discriminated(s *openapi3.Schema, at []string, depth int) bool {
+	orig := s
+	if o := c.alias[s]; o != nil {
+		orig = o
+	}
+	if len(s.OneOf) > 0 && len(s.AnyOf) > 0 {
+		return false
+	}
+	v, _ := c.value(at)
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	tag, ok := obj[s.Discriminator.PropertyName].(string)
+	if !ok {
+		return false
+	}
+	b := c.subs.sets[orig].by[tag]
+	if b == nil || c.visits+2 > maxExactVisits {
+		return false
+	}
+	c.visits += 2
+	if err := b.VisitJSON(v, c.opts...); err != nil && !c.only(err, at, depth+1) {
+		return false
+	}
+	rest := *s
+	rest.OneOf, rest.AnyOf, rest.Discriminator = nil, nil, nil
+	if c.alias == nil {
+		c.alias = make(map[*openapi3.Schema]*openapi3.Schema)
+	}
+	c.alias[&rest] = orig
+	err := rest.VisitJSON(v, c.opts...)
+	return err == nil || c.only(err, at, depth+1)
 }
 
 // composition reports whether the value of se, at the JSON pointer at,
@@ -265,36 +346,36 @@ func exactValue(t string) *big.Rat {
 	return r
 }
 
-// jsonText returns a lookup of the number texts of the JSON value buf
-// (nil when it is not JSON) by JSON pointer tokens (unescaped).
-func jsonText(buf []byte) func(at []string) (string, bool) {
+// jsonValue returns a lookup of the values of the JSON value buf (none
+// when it is not JSON), decoded with UseNumber, by JSON pointer tokens
+// (unescaped).
+func jsonValue(buf []byte) func(at []string) (any, bool) {
 	dec := json.NewDecoder(bytes.NewReader(buf))
 	dec.UseNumber()
 	var root any
 	if dec.Decode(&root) != nil {
-		return func([]string) (string, bool) { return "", false }
+		return func([]string) (any, bool) { return nil, false }
 	}
-	return func(at []string) (string, bool) {
+	return func(at []string) (any, bool) {
 		v := root
 		for _, tok := range at {
 			switch x := v.(type) {
 			case map[string]any:
 				var ok bool
 				if v, ok = x[tok]; !ok {
-					return "", false
+					return nil, false
 				}
 			case []any:
 				i, err := strconv.Atoi(tok)
 				if err != nil || i < 0 || i >= len(x) {
-					return "", false
+					return nil, false
 				}
 				v = x[i]
 			default:
-				return "", false
+				return nil, false
 			}
 		}
-		n, ok := v.(json.Number)
-		return string(n), ok
+		return v, true
 	}
 }
 
@@ -370,17 +451,17 @@ func scalarParamText(in *openapi3filter.RequestValidationInput, p *openapi3.Para
 // value meets exactly: nil when there is no other. When in.Options asks
 // for the first failure only, and that one is such, the request is
 // validated again for all of them.
-func exactRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, err error, ex exactNumbers) error {
-	var body func(at []string) (string, bool)
-	bodyText := func(at []string) (string, bool) {
+func exactRequest(ctx context.Context, in *openapi3filter.RequestValidationInput, err error, ex exactNumbers, subs *subtypes) error {
+	var body func(at []string) (any, bool)
+	bodyValue := func(at []string) (any, bool) {
 		if body == nil {
-			body = func([]string) (string, bool) { return "", false }
+			body = func([]string) (any, bool) { return nil, false }
 			if in.Request.GetBody != nil {
 				if rc, gerr := in.Request.GetBody(); gerr == nil {
 					buf, rerr := io.ReadAll(rc)
 					rc.Close()
 					if rerr == nil {
-						body = jsonText(buf)
+						body = jsonValue(buf)
 					}
 				}
 			}
@@ -394,7 +475,7 @@ func exactRequest(ctx context.Context, in *openapi3filter.RequestValidationInput
 		}
 		switch {
 		case re.RequestBody != nil:
-			return exactBody(re.Err, bodyText, ex, subtypeOptions(in.Options, true, in.Route.Spec != nil && in.Route.Spec.IsOpenAPI31OrLater()))
+			return exactBody(re.Err, bodyValue, ex, subtypeOptions(in.Options, true, in.Route.Spec != nil && in.Route.Spec.IsOpenAPI31OrLater()), subs)
 		case re.Parameter != nil:
 			return exactOnly(re.Err, scalarParamText(in, re.Parameter), ex)
 		}
@@ -428,7 +509,7 @@ func exactRequest(ctx context.Context, in *openapi3filter.RequestValidationInput
 // response of in, whose body lb is: a failure of the body (as validated,
 // decoded) or of a scalar or array header of type integer or number
 // (responseHeaderText) may be taken back.
-func exactResponse(ctx context.Context, in *openapi3filter.ResponseValidationInput, lb *lazyBody, err error, ex exactNumbers) error {
+func exactResponse(ctx context.Context, in *openapi3filter.ResponseValidationInput, lb *lazyBody, err error, ex exactNumbers, subs *subtypes) error {
 	// openapi3filter returns at a header's failure, MultiError or not,
 	// the other headers and the body unvalidated: once one is taken back,
 	// the response is validated again without it.
@@ -466,7 +547,7 @@ func exactResponse(ctx context.Context, in *openapi3filter.ResponseValidationInp
 			return nil
 		}
 	}
-	var body func(at []string) (string, bool)
+	var body func(at []string) (any, bool)
 	exact := func(e error) bool {
 		var re *openapi3filter.ResponseError
 		if !errors.As(e, &re) || re.Err == nil {
@@ -476,10 +557,10 @@ func exactResponse(ctx context.Context, in *openapi3filter.ResponseValidationInp
 			return false
 		}
 		if body == nil {
-			body = jsonText(lb.buf)
+			body = jsonValue(lb.buf)
 		}
 		rvi := in.RequestValidationInput
-		return exactBody(re.Err, body, ex, subtypeOptions(in.Options, false, rvi.Route.Spec != nil && rvi.Route.Spec.IsOpenAPI31OrLater()))
+		return exactBody(re.Err, body, ex, subtypeOptions(in.Options, false, rvi.Route.Spec != nil && rvi.Route.Spec.IsOpenAPI31OrLater()), subs)
 	}
 	multi := in.Options != nil && in.Options.MultiError
 	if !multi {

@@ -101,14 +101,13 @@ type Config struct {
 	// is 2^63. New cannot tell such a bound from one written as its
 	// float64 (every float64 past 2^53 is an integer) and does not
 	// refuse it; give the description as Spec, whose integers are read
-	// from its text, to have them as written. Likewise a discriminator's
+	// from its text, to have them as written. A discriminator's
 	// implicit mapping (see the package doc) is given to openapi3filter
-	// for Spec only: with Doc, a discriminator of oneOf or anyOf without
-	// a mapping holds a payload to every branch first (a valid one
-	// matching two oneOf branches breaks oneOf), and one with a partial
-	// mapping refuses a branch's implicit value; the layer holds the
-	// payload to the branch its value names and refuses one naming none
-	// after it, for Doc as for Spec.
+	// for Spec only; with Doc the layer reads it itself, holding a
+	// payload to the branch its value names and taking back
+	// openapi3filter's refusal of one that passes that branch (a valid
+	// payload matching two oneOf branches, an implicit value beside a
+	// partial mapping).
 	Doc *openapi3.T
 	// Servers replaces the description's servers: the base URLs the
 	// client's requests go to ("https://api.example.com/v1"). A request is
@@ -1159,7 +1158,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if verr != nil && body.err == nil && !body.big {
 		// openapi3filter compares numbers as float64s: the exact
 		// answer stands where it refused only such (exactoverride.go).
-		verr = exactResponse(ctx, rin, body, verr, l.exact)
+		verr = exactResponse(ctx, rin, body, verr, l.exact, l.subs)
 	}
 	tooLarge := false
 	switch {
@@ -2088,7 +2087,7 @@ func validateRequest(ctx context.Context, in *openapi3filter.RequestValidationIn
 	if kinErr != nil {
 		// openapi3filter compares numbers as float64s: the exact
 		// answer stands where it refused only such (exactoverride.go).
-		kinErr = exactRequest(ctx, &kin, kinErr, ex)
+		kinErr = exactRequest(ctx, &kin, kinErr, ex, subs)
 	}
 	if err := kinErr; err != nil {
 		if !in.Options.MultiError {

@@ -112,18 +112,51 @@ func subtypeSets(doc *openapi3.T, given bool) map[*openapi3.Schema]subtypeSet {
 	if given {
 		_ = doc.WalkSchemas(func(_ string, sr *openapi3.SchemaRef) error {
 			s := sr.Value
-			if s == nil || s.Discriminator == nil || s.Discriminator.PropertyName == "" || len(s.Discriminator.Mapping) > 0 {
+			if s == nil || s.Discriminator == nil || s.Discriminator.PropertyName == "" {
 				return nil
 			}
+			// As implicitMappings would map it: each branch no mapping
+			// entry names, by its component name, beside the entries.
 			m := make(map[string]*openapi3.Schema)
+			implicit := false
 			for _, branches := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf} {
 				for _, b := range branches {
 					name, ok := strings.CutPrefix(b.Ref, prefix)
 					if !ok || name == "" || strings.Contains(name, "/") || b.Value == nil {
 						continue
 					}
-					m[name] = b.Value
+					if _, taken := s.Discriminator.Mapping[name]; taken {
+						continue
+					}
+					mapped := false
+					for _, to := range s.Discriminator.Mapping {
+						mapped = mapped || to.Ref == b.Ref || to.Ref == name
+					}
+					if !mapped {
+						m[name] = b.Value
+						implicit = true
+					}
 				}
+			}
+			if !implicit {
+				// Its mapping names every branch: openapi3filter reads it.
+				return nil
+			}
+			for value, to := range s.Discriminator.Mapping {
+				c := component(to.Ref)
+				for _, branches := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf} {
+					for _, b := range branches {
+						if c == nil && b != nil && b.Ref == to.Ref {
+							c = b.Value
+						}
+					}
+				}
+				if c == nil {
+					// An entry the layer cannot resolve (another
+					// document's): openapi3filter's reading stands.
+					return nil
+				}
+				m[value] = c
 			}
 			if len(m) > 0 {
 				if out == nil {
@@ -288,7 +321,7 @@ func (w *subtypeWalk) check(ref *openapi3.SchemaRef, v any, at []string, depth i
 					// openapi3filter compares numbers as float64s: the
 					// exact answer stands where it refused only such
 					// (exactoverride.go).
-					if err := sub.VisitJSON(v, w.opts...); err != nil && !exactBody(err, jsonText(b), w.ex, w.opts) {
+					if err := sub.VisitJSON(v, w.opts...); err != nil && !exactBody(err, jsonValue(b), w.ex, w.opts, w.subs) {
 						return &subtypeFailure{at: at, name: tag, err: err}
 					}
 					// A member name that is, but for case, a property of
