@@ -27,9 +27,10 @@ import (
 //
 // For a description given as Config.Doc, which the layer does not modify
 // (implicitMappings gives Spec's a mapping openapi3filter reads), it maps
-// a discriminator of oneOf or anyOf without a mapping too: each branch
-// "#/components/schemas/Name" by Name, closed (a value naming no branch
-// is a violation), as implicitMappings would.
+// a discriminator of oneOf or anyOf whose mapping leaves a branch
+// implicit too: each branch "#/components/schemas/Name" no entry names
+// by Name, beside the entries, closed (a value naming no branch is a
+// violation), as implicitMappings would.
 //
 // reach holds every schema from which the walk (subtypeWalk) reaches a
 // base: a body whose schema reaches none is not read again.
@@ -183,8 +184,8 @@ func subtypeChildren(s *openapi3.Schema) []*openapi3.SchemaRef {
 }
 
 // reaching returns the schemas of doc from which subtypeWalk reaches a
-// schema of sets (those included), by the fixed point over every schema
-// the operations' bodies and the components lead to.
+// schema of sets (those included), among every schema the operations'
+// bodies and the components lead to.
 func reaching(doc *openapi3.T, sets map[*openapi3.Schema]subtypeSet) map[*openapi3.Schema]bool {
 	var all []*openapi3.Schema
 	seen := make(map[*openapi3.Schema]bool)
@@ -229,22 +230,28 @@ func reaching(doc *openapi3.T, sets map[*openapi3.Schema]subtypeSet) map[*openap
 			}
 		}
 	}
+	// From the bases up the edges, once each: linear in the schemas.
+	parents := make(map[*openapi3.Schema][]*openapi3.Schema)
+	for _, s := range all {
+		for _, c := range subtypeChildren(s) {
+			if c != nil && c.Value != nil {
+				parents[c.Value] = append(parents[c.Value], s)
+			}
+		}
+	}
 	reach := make(map[*openapi3.Schema]bool)
+	var queue []*openapi3.Schema
 	for s := range sets {
 		reach[s] = true
+		queue = append(queue, s)
 	}
-	for changed := true; changed; {
-		changed = false
-		for _, s := range all {
-			if reach[s] {
-				continue
-			}
-			for _, c := range subtypeChildren(s) {
-				if c != nil && reach[c.Value] {
-					reach[s] = true
-					changed = true
-					break
-				}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		for _, p := range parents[s] {
+			if !reach[p] {
+				reach[p] = true
+				queue = append(queue, p)
 			}
 		}
 	}
