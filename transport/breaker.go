@@ -170,7 +170,8 @@ type BreakerConfig struct {
 	// end with Store.SetOpenUntil, from the request that observed the
 	// change (never under the breaker's lock), when the host's failures
 	// opened it: a failure that is evidence about this process rather
-	// than the host (any DNS error, a proxy that cannot be reached,
+	// than the host (any DNS error, a proxy that cannot be reached or
+	// that answers the CONNECT with a 5xx (a *ProxyConnectError),
 	// ENETUNREACH, EADDRNOTAVAIL, EMFILE, ENFILE, ENOBUFS, ENOMEM, EPERM,
 	// EACCES) counts in this process's breaker but is left out when
 	// deciding whether to publish: the thresholds must be met without it

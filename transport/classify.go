@@ -757,8 +757,11 @@ func hasTLSHandshakeTimeout(err error) bool {
 //     /etc/resolv.conf and search list), which cannot be told from the
 //     name's authoritative answer, and which sends nothing to the host;
 //   - a failure to reach a proxy (net/http's *net.OpError with Op
-//     "proxyconnect": the proxy's dial or TLS; a proxy's refusal of the
-//     CONNECT is no such error);
+//     "proxyconnect": the proxy's dial or TLS);
+//   - a proxy's refusal of the CONNECT (a *ProxyConnectError; only a 5xx
+//     is a breaker failure): a 503 is the proxy's own overload or
+//     drain, a 502 or 504 its own path to the host, and a replica behind
+//     another proxy, or none, may reach the host;
 //   - an errno of the local stack: ENETUNREACH (no route to the host's
 //     network), EADDRNOTAVAIL (no local address or port), EMFILE, ENFILE,
 //     ENOBUFS, ENOMEM, EPERM and EACCES (a local firewall or policy).
@@ -775,6 +778,9 @@ func replicaFault(err error) bool {
 			syscall.ENOBUFS, syscall.ENOMEM, syscall.EPERM, syscall.EACCES:
 			return true
 		}
+	}
+	if _, ok := errors.AsType[*ProxyConnectError](err); ok {
+		return true
 	}
 	return hasOpError(err, "proxyconnect")
 }
