@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"strconv"
 
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/securecall/securecall/internal/configerr"
+	"github.com/securecall/securecall/internal/querykey"
 	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
 )
@@ -163,7 +165,8 @@ func WithAPIKey(header string, src tokens.Source) Option {
 // written; on the client's origins only.
 // Discouraged: URLs end up in access logs and proxies. The parameter's value
 // is always redacted from telemetry and errors (listing it in
-// WithVisibleQueryKeys is a *ConfigError). Requires WithOrigins. It
+// WithVisibleQueryKeys, under any spelling the key replaces, is a
+// *ConfigError). Requires WithOrigins. It
 // cannot be combined with WithAPIKey: the client sends one key. src is
 // cached as WithAPIKey's is.
 func WithAPIKeyInQuery(param string, src tokens.Source) Option {
@@ -239,9 +242,15 @@ func (cfg *config) validateAuth() error {
 		if err := cfg.apiKeyHeaderClash(); err != nil {
 			return err
 		}
-		for _, k := range cfg.visibleQuery {
-			if k == cfg.apiKey.QueryParam && k != "" {
-				return &ConfigError{Option: "WithVisibleQueryKeys", Reason: "the API key parameter " + k + " can never be shown"}
+		if p := cfg.apiKey.QueryParam; p != "" {
+			// Every spelling the key layer replaces as the key (any case,
+			// "api.key", "[api_key]", "api_key[]") is the key's: a URL
+			// carrying one would show the caller's copy of it.
+			keys := []string{querykey.Form(p)}
+			for _, k := range cfg.visibleQuery {
+				if querykey.ReadsAs(k, keys) {
+					return &ConfigError{Option: "WithVisibleQueryKeys", Reason: "the API key parameter " + p + " (listed as " + strconv.Quote(k) + ") can never be shown"}
+				}
 			}
 		}
 	}
