@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -71,7 +72,10 @@ type AuthConfig struct {
 // invalidates exactly the token it sent and, if the request can be sent
 // again (no body, or a GetBody that returns a fresh copy, not the
 // request's own Body), replays it once with a new token, after
-// draining (bounded) and closing the 401's body. It never loops: the
+// draining (bounded) and closing the 401's body. A throttle right above
+// (NewThrottle) admits the replay, a second request to the host, as it
+// admits a request: a token and a quota share, or its error, the replay
+// then not sent. It never loops: the
 // answer to the replay is returned whatever it is. It does not replay when
 // the challenge says error="insufficient_scope" or "invalid_request" (a new
 // token would not help), when the source hands back the same token (a
@@ -231,6 +235,10 @@ type credLayer struct {
 	// sign.send without that check. Only the first send of a RoundTrip
 	// takes this way; a replay after a 401 goes through next.RoundTrip.
 	sign *signLayer
+	// throttle is the throttle layer right above (linkReplays), which
+	// admits a replay after a 401, a second request to the host, as it
+	// admits a send; nil: none (or noReplayThrottle: more than one).
+	throttle atomic.Pointer[throttleLayer]
 }
 
 func newCredLayer(next http.RoundTripper, name, scopeField string, src tokens.Source, scope Scope) (*credLayer, error) {
@@ -539,8 +547,16 @@ func (l *credLayer) replay(ctx context.Context, r *http.Request, body io.ReadClo
 	if body != r.Body {
 		syncTrailer(r2, trailerSource(r)) // the replay's body fills the caller's trailer
 	}
-	if a := ownAttempt(r2); a != nil {
+	a := ownAttempt(r2)
+	if a != nil {
 		a.replayed = true // the host saw the attempt (retry budget)
+	}
+	if th := l.throttle.Load(); th != nil && th != noReplayThrottle {
+		// A second request to the host: the throttle above takes its
+		// token and quota, as for any send.
+		if err := th.admitReplay(a, r2); err != nil {
+			return nil, err
+		}
 	}
 	l.apply(r2, tok)
 	return l.next.RoundTrip(r2)

@@ -492,6 +492,13 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // above the breaker the wait comes before the breaker admits the probe.
 // A host with no configured limit and no adaptive limit in force costs
 // two atomic operations and no lock.
+// A credential layer right below (NewAuth, NewAPIKey; an attempt timeout
+// between them is passed through) replays a request after a 401 from
+// below the throttle: the replay, a second request to the host, takes a
+// token and a quota share too before it is sent, waiting as a request
+// does (its slot is the first send's); refused, it is not sent and the
+// call fails with the throttle's error. A credential layer put below two
+// throttles is linked to neither.
 // Span event: EventThrottled (ThrottleWaitKey, ThrottleReasonKey) on every
 // wait or refusal. A nil next means http.DefaultTransport. Bad
 // configuration is a *ConfigError. cfg.Hosts is copied: changing the
@@ -519,6 +526,7 @@ func NewThrottle(next http.RoundTripper, cfg ThrottleConfig) (http.RoundTripper,
 	// Only idle hosts are ever forgotten (busy=false): a busy one makes
 	// the new host's request fail closed instead.
 	l.hosts.forgotten = newForgetCounter(meter, "throttle")
+	linkReplays(l.next, l)
 	return l, nil
 }
 
@@ -779,6 +787,71 @@ func (l *throttleLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = sb
 	return resp, nil
+}
+
+// noReplayThrottle marks a credential layer linked below more than one
+// throttle (linkReplays): its replays are admitted by none, as it cannot
+// tell which one a request came through.
+var noReplayThrottle = new(throttleLayer)
+
+// linkReplays links l to the credential layers (NewAuth, NewAPIKey) right
+// below it, an attempt timeout between them passed through, so that their
+// replay of a request after a 401 (a second request to the host, sent from
+// below the throttle) is admitted by l as a send is (admitReplay). A
+// credential layer already below another throttle is linked to none.
+func linkReplays(next http.RoundTripper, l *throttleLayer) {
+	for {
+		switch n := next.(type) {
+		case *attemptTimeout:
+			next = n.next
+		case *credLayer:
+			if !n.throttle.CompareAndSwap(nil, l) && n.throttle.Load() != l {
+				n.throttle.Store(noReplayThrottle)
+			}
+			next = n.next
+		default:
+			return
+		}
+	}
+}
+
+// admitReplay admits req, the replay of attempt a's request (a: nil
+// outside a stack) that a credential layer below l sends once the first
+// send was answered 401, as RoundTrip admits a send: it is a second request
+// to the host, so it takes a token of the host's bucket and its share of
+// the shared quota, waiting as RoundTrip does (within MaxWait and the
+// deadline), and is counted as a send. The concurrency slot of the first
+// send is still held: the replay uses it. On an error req is not to be
+// sent, and its body is closed.
+func (l *throttleLayer) admitReplay(a *Attempt, req *http.Request) error {
+	ctx := req.Context()
+	a.clockMoved() // the token source may have blocked
+	now := a.clockWith(l.clk.Now)
+	h := l.hosts.getFor(a.hostKey(req.URL), l.clk.Mono(now), req)
+	if h == nil {
+		closeBody(req)
+		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(0), ThrottleReasonKey.String(ThrottleHosts))
+		return &RateLimitError{Host: a.hostKey(req.URL), Reason: ThrottleHosts, MaxWait: l.cfg.MaxWait}
+	}
+	var waited time.Duration
+	if h.limited.Load() {
+		d, err := l.takeToken(ctx, a, h, now, 0, req)
+		if err != nil {
+			closeBody(req)
+			return err
+		}
+		waited = d
+	}
+	if l.cfg.Quota != nil {
+		if err := l.quota(ctx, a, h, waited, req); err != nil {
+			closeBody(req)
+			return err
+		}
+	}
+	if !l.cfg.DisableAdaptive {
+		h.countSend(l.clk.Mono(a.clockWith(l.clk.Now)))
+	}
+	return nil
 }
 
 // takeToken waits for a token of h's bucket, or fails at once when the
