@@ -165,3 +165,63 @@ func TestAuthReplayRefusedByThrottle(t *testing.T) {
 		}
 	})
 }
+
+// A half-open probe's replay after a 401 waits in the throttle for its
+// token like any request; that wait is not the host's to answer, so it
+// does not count against ProbeTimeout (BreakerConfig.ProbeTimeout), as the
+// probe's first wait does not: a call arriving meanwhile is refused
+// half-open, without declaring the probe failed, and the probe's success
+// closes the breaker.
+func TestAuthReplayHoldsProbeClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var sends atomic.Int32
+		next := transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+			status := http.StatusOK
+			switch sends.Add(1) {
+			case 1:
+				status = http.StatusServiceUnavailable
+			case 2:
+				status = http.StatusUnauthorized
+			}
+			return &http.Response{StatusCode: status, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+		})
+		th := newThrottle(t, newAuth(t, next, &rotatingSource{}), transport.ThrottleConfig{
+			Limit:   transport.HostLimit{Rate: 0.25, Burst: 1},
+			MaxWait: time.Minute,
+		})
+		br := newBreaker(t, th, transport.BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: 10 * time.Second, ProbeTimeout: time.Second})
+		rt := newRetry(t, br, transport.RetryConfig{MaxAttempts: 1, Budget: transport.BudgetConfig{Disabled: true}})
+		call := func() (int, error) {
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, resURL, nil)
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				return 0, err
+			}
+			resp.Body.Close()
+			return resp.StatusCode, nil
+		}
+		if code, err := call(); code != http.StatusServiceUnavailable {
+			t.Fatalf("first call: %d %v, want 503", code, err)
+		}
+		time.Sleep(11 * time.Second) // half-open; the bucket full again
+		probe := make(chan int)
+		go func() {
+			code, err := call() // 401, then its replay waits 4s for a token
+			if err != nil {
+				t.Errorf("probe: %v", err)
+			}
+			probe <- code
+		}()
+		time.Sleep(2 * time.Second) // the replay waiting, past ProbeTimeout
+		if _, err := call(); !errors.Is(err, transport.ErrCircuitOpen) {
+			t.Errorf("a call during the probe: %v, want refused", err)
+		}
+		if code := <-probe; code != http.StatusOK {
+			t.Fatalf("probe: %d, want 200", code)
+		}
+		time.Sleep(5 * time.Second) // a token for the next call
+		if code, err := call(); err != nil || code != http.StatusOK {
+			t.Errorf("after the probe succeeded: %d %v, want 200 (the breaker closed)", code, err)
+		}
+	})
+}

@@ -821,8 +821,9 @@ func linkReplays(next http.RoundTripper, l *throttleLayer) {
 // to the host, so it takes a token of the host's bucket and its share of
 // the shared quota, waiting as RoundTrip does (within MaxWait and the
 // deadline), and is counted as a send. The concurrency slot of the first
-// send is still held: the replay uses it. On an error req is not to be
-// sent, and its body is closed.
+// send is still held: the replay uses it. A breaker's half-open probe
+// has its timeout held while the replay waits, as RoundTrip holds it. On
+// an error req is not to be sent, and its body is closed.
 func (l *throttleLayer) admitReplay(a *Attempt, req *http.Request) error {
 	ctx := req.Context()
 	a.clockMoved() // the token source may have blocked
@@ -832,6 +833,11 @@ func (l *throttleLayer) admitReplay(a *Attempt, req *http.Request) error {
 		closeBody(req)
 		AddEvent(ctx, EventThrottled, ThrottleWaitKey.Float64(0), ThrottleReasonKey.String(ThrottleHosts))
 		return &RateLimitError{Host: a.hostKey(req.URL), Reason: ThrottleHosts, MaxWait: l.cfg.MaxWait}
+	}
+	if a != nil && a.probe != nil {
+		// A breaker's half-open probe: its timeout does not run while
+		// the replay waits here either (see RoundTrip).
+		a.probe.hold()
 	}
 	var waited time.Duration
 	if h.limited.Load() {
@@ -850,6 +856,9 @@ func (l *throttleLayer) admitReplay(a *Attempt, req *http.Request) error {
 	}
 	if !l.cfg.DisableAdaptive {
 		h.countSend(l.clk.Mono(a.clockWith(l.clk.Now)))
+	}
+	if a != nil && a.probe != nil {
+		a.probe.sent()
 	}
 	return nil
 }
