@@ -86,7 +86,9 @@ type RateLimitPolicy struct {
 	// "content-bytes"), and a value of any other type is "", an unknown
 	// unit (the throttle reads only "requests" quotas).
 	QuotaUnit string
-	// Window is the w parameter (zero when absent).
+	// Window is the w parameter (zero when absent: the draft makes it
+	// optional, with no default window; the throttle takes no rate from
+	// such an item).
 	Window time.Duration
 	// PartitionKey is the pk parameter, nil when absent.
 	PartitionKey []byte

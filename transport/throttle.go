@@ -1317,7 +1317,9 @@ func (l *throttleLayer) applyPolicy(h *throttleHost, now time.Time, r rate.Limit
 
 // policyRate returns the lowest request rate the RateLimit-Policy field of
 // h advertises (quota / window, for policies counted in requests) and that
-// policy's window, or 0.
+// policy's window, or 0. An item without w is passed over: the draft makes
+// w optional with no default (a quota over no stated time), so no rate
+// follows from it.
 func policyRate(h http.Header) (rate.Limit, time.Duration) {
 	if len(h["Ratelimit-Policy"]) == 0 {
 		return 0, 0
