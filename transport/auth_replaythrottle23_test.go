@@ -141,6 +141,14 @@ func TestAuthReplayTwoThrottlesLinksNone(t *testing.T) {
 // A replay the throttle refuses (its wait beyond MaxWait) is not sent:
 // the call fails with the throttle's *RateLimitError.
 func TestAuthReplayRefusedByThrottle(t *testing.T) {
+	for _, inStack := range []bool{true, false} {
+		t.Run(map[bool]string{true: "in a stack", false: "standalone"}[inStack], func(t *testing.T) {
+			testAuthReplayRefusedByThrottle(t, inStack)
+		})
+	}
+}
+
+func testAuthReplayRefusedByThrottle(t *testing.T, inStack bool) {
 	synctest.Test(t, func(t *testing.T) {
 		sends := 0
 		next := transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
@@ -151,7 +159,10 @@ func TestAuthReplayRefusedByThrottle(t *testing.T) {
 			Limit:   transport.HostLimit{Rate: 0.01, Burst: 1},
 			MaxWait: time.Second,
 		})
-		rt := newRetry(t, th, transport.RetryConfig{MaxAttempts: 1, Budget: transport.BudgetConfig{Disabled: true}})
+		rt := th
+		if inStack {
+			rt = newRetry(t, th, transport.RetryConfig{MaxAttempts: 1, Budget: transport.BudgetConfig{Disabled: true}})
+		}
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, resURL, nil)
 		resp, err := rt.RoundTrip(req)
 		if err == nil {
