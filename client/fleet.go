@@ -49,9 +49,10 @@ func WithBreakerStore(store transport.BreakerStore) Option {
 	})
 }
 
-// WithSharedQuota makes the throttle take every attempt's share of quota,
-// a rate limit shared with other clients or replicas (the fleet module
-// leases it from Redis), after the client's own per-host limits. A quota
+// WithSharedQuota makes the throttle take every attempt's share of quota
+// (and the share of its replay after a 401, a second request to the
+// host), a rate limit shared with other clients or replicas (the fleet
+// module leases it from Redis), after the client's own per-host limits. A quota
 // that asks to wait is obeyed within the throttle's wait limit and the
 // call's deadline; beyond them the attempt fails with ErrRateLimited. It
 // conflicts with WithoutThrottle. Default: no shared quota.
