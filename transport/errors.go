@@ -205,11 +205,11 @@ func (e *TraceHookError) RewriteErrors(rewrite func(error) error) error {
 // names the status and its standard text, never the proxy's own reason
 // phrase, its address or its credentials. A 4xx (407: the proxy's
 // credentials; 403: its policy) is permanent and no fault of the host (not
-// retried, excluded from the breaker); a 5xx (502, 503, 504: the proxy
-// could not reach the host) is never sent, retried whatever the method,
-// and a breaker failure of this process only: with a shared
-// BreakerConfig.Store it opens no circuit in the fleet (the proxy's
-// answer is about this process's path to the host).
+// retried, excluded from the breaker); a 5xx (502, 504: the proxy could
+// not reach the host; 503: the proxy itself is failing) is never sent,
+// retried whatever the method, and a breaker failure of this process
+// only: with a shared BreakerConfig.Store it opens no circuit in the fleet
+// (the proxy's answer is about this process's path to the host).
 type ProxyConnectError struct {
 	StatusCode int
 }
