@@ -1264,7 +1264,10 @@ const maxPolicyHold = time.Hour
 // for the longer of its window (at most maxPolicyHold) and a full recovery
 // (RecoveryInterval / RecoveryStep) lapses. The floor keeps a client
 // under a tiny quota (q/w of a huge w) sending often enough to see the
-// server's next policy. The field is parsed again only when it changes.
+// server's next policy. A new field that advertises no request rate (a
+// quota in another unit, or over no stated window) ends the hold of the
+// policy it replaces; a malformed one is ignored, the policy seen before
+// standing. The field is parsed again only when it changes.
 // Called with h.mu held.
 func (l *throttleLayer) notePolicy(h *throttleHost, now time.Time, hdr http.Header) rate.Limit {
 	vs := hdr["Ratelimit-Policy"]
@@ -1276,8 +1279,24 @@ func (l *throttleLayer) notePolicy(h *throttleHost, now time.Time, hdr http.Head
 		raw = strings.Join(vs, ", ")
 	}
 	if raw != h.policyRaw {
-		h.policyRaw = raw
-		h.policyRate, h.policyWindow = policyRate(hdr)
+		r, w, ok := policyRate(hdr)
+		if !ok {
+			// Malformed: ignored, as the draft asks; the policy seen
+			// before stands. Parsed again when seen again.
+			return 0
+		}
+		h.policyRaw, h.policyRate, h.policyWindow = raw, r, w
+		if r == 0 && h.policy {
+			// The server replaced the policy it was held at with one
+			// that advertises no request rate (a quota in another unit,
+			// or over no stated window): the replaced one no longer
+			// holds. Held at its ceiling, the host recovers now.
+			t := l.clk.Mono(now)
+			h.policyUntil = t
+			if !h.adapting {
+				h.nextRecovery.Store(t)
+			}
+		}
 	}
 	if h.policyRate == 0 {
 		return 0
@@ -1317,19 +1336,18 @@ func (l *throttleLayer) applyPolicy(h *throttleHost, now time.Time, r rate.Limit
 
 // policyRate returns the lowest request rate the RateLimit-Policy field of
 // h advertises (quota / window, for policies counted in requests) and that
-// policy's window, or 0. An item without w is passed over: the draft makes
-// w optional with no default (a quota over no stated time), so no rate
-// follows from it.
-func policyRate(h http.Header) (rate.Limit, time.Duration) {
+// policy's window, or 0 when it advertises none. An item without w is
+// passed over: the draft makes w optional with no default (a quota over no
+// stated time), so no rate follows from it. ok is false when the field is
+// malformed (or absent).
+func policyRate(h http.Header) (r rate.Limit, w time.Duration, ok bool) {
 	if len(h["Ratelimit-Policy"]) == 0 {
-		return 0, 0
+		return 0, 0, false
 	}
 	ps, err := ParseRateLimitPolicy(h)
 	if err != nil {
-		return 0, 0
+		return 0, 0, false
 	}
-	var r rate.Limit
-	var w time.Duration
 	for _, p := range ps {
 		if p.QuotaUnit != "requests" || p.Window <= 0 || p.Quota <= 0 {
 			continue
@@ -1338,7 +1356,7 @@ func policyRate(h http.Header) (rate.Limit, time.Duration) {
 			r, w = pr, p.Window
 		}
 	}
-	return r, w
+	return r, w, true
 }
 
 // recover gives back a recovery step of h's rate for each interval passed
