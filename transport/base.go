@@ -109,7 +109,10 @@ type BaseConfig struct {
 	// GetClientCertificate returns (the vault or agent it asks is sealed,
 	// down): nothing was sent and the server is not at fault, so it is
 	// retried as never sent when it says it is transient, permanent
-	// otherwise, never a breaker failure. crypto/tls's messages
+	// otherwise, never a breaker failure; one returning neither a
+	// certificate nor an error, which crypto/tls would dereference (a
+	// panic on net/http's dialing goroutine, ending the process), fails
+	// the call as a permanent one. crypto/tls's messages
 	// naming the key's type (%T) then name the wrapper. nil means an empty
 	// tls.Config.
 	// A ClientSessionCache is kept apart per client identity, also when

@@ -163,14 +163,24 @@ func (b *Base) wrapKey(c *tls.Certificate) *tls.Certificate {
 	return &w
 }
 
+// errNoClientCertificate is the error of a TLSConfig.GetClientCertificate
+// that returned neither a certificate nor an error.
+var errNoClientCertificate = errors.New("transport: TLSConfig.GetClientCertificate returned neither a certificate nor an error (return an empty tls.Certificate to present none)")
+
 // wrapClientKeys wraps the keys of tc's client certificates (tc is the
 // Base's own clone) in keySigners: those of Certificates (a copy) once,
 // those GetClientCertificate returns at each handshake; an error
-// GetClientCertificate returns becomes a handshakeSignError.
+// GetClientCertificate returns becomes a handshakeSignError, and so does
+// its returning no certificate and no error (crypto/tls would dereference
+// the nil certificate, a panic on the goroutine net/http makes the
+// handshake on, where no caller's recover reaches: the process would end).
 func (b *Base) wrapClientKeys(tc *tls.Config) {
 	if get := tc.GetClientCertificate; get != nil {
 		tc.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			c, err := get(cri)
+			if c == nil && err == nil {
+				err = errNoClientCertificate
+			}
 			if err != nil {
 				// crypto/tls aborts the handshake with it, as it is:
 				// nothing was sent, and the server is not at fault.
