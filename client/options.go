@@ -234,8 +234,9 @@ func WithSensitiveHeaders(names ...string) Option {
 // certificate is valid for it, so every handshake would fail; and a RootCAs pool with no
 // certificate in it (AppendCertsFromPEM's false unchecked), which trusts
 // no server; and a client certificate of Certificates whose leaf has
-// expired or whose extended key usage leaves out clientAuth (a server
-// certificate), which every server verifying client certificates
+// expired, whose extended key usage leaves out clientAuth (a server
+// certificate) or whose PrivateKey is not its leaf's key (a pair put
+// together by hand), which every server verifying client certificates
 // refuses; and a NextProtos entry that is empty or longer than 255 bytes,
 // with which crypto/tls writes no ClientHello. Default: system roots, TLS
 // 1.2 minimum. HTTP/2 is negotiated

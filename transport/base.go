@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -86,8 +87,10 @@ type BaseConfig struct {
 	// name not in ASCII such as "bücher.example", whose IDNA form
 	// "xn--bcher-kva.example" the error names: see CheckTLSConfig) is a
 	// *ConfigError for "TLSConfig.ServerName". A client certificate of Certificates
-	// whose leaf has expired, or whose extended key usage leaves out
-	// clientAuth (a server certificate), is a *ConfigError for
+	// whose leaf has expired, whose extended key usage leaves out
+	// clientAuth (a server certificate), or whose PrivateKey (a
+	// crypto.Signer) is not its leaf's key (a pair put together by hand;
+	// tls.X509KeyPair refuses it) is a *ConfigError for
 	// "TLSConfig.Certificates", as a ClientCertificate refuses it: every
 	// server verifying client certificates would refuse it, with an alert
 	// as vague as "bad certificate". A zero MinVersion becomes
@@ -792,8 +795,9 @@ func nonZeroOr[T comparable](v, def T) T {
 // is one too ("TLSConfig.ServerName"), and so is a RootCAs pool with no
 // certificate, which trusts no server ("TLSConfig.RootCAs"), a NextProtos
 // entry that is empty or over 255 bytes ("TLSConfig.NextProtos"), and a client
-// certificate of Certificates whose leaf has expired or leaves clientAuth
-// out of its extended key usage ("TLSConfig.Certificates"). client uses
+// certificate of Certificates whose leaf has expired, leaves clientAuth
+// out of its extended key usage or is not the certificate of its
+// PrivateKey ("TLSConfig.Certificates"). client uses
 // it for the TLS configuration of a transport it is given.
 func CheckTLSConfig(c *tls.Config) error {
 	_, err := checkTLSConfig(c)
@@ -830,6 +834,34 @@ func checkServerName(name string) error {
 		return fmt.Errorf("%q is not ASCII: crypto/tls would send and verify it as written, where certificates name it in its IDNA ASCII form; give %q", name, a)
 	}
 	return err
+}
+
+// keyMismatch says why c's PrivateKey, a crypto.Signer, is not the key of
+// leaf, c's parsed leaf, or returns "": a tls.Certificate put together by
+// hand (tls.X509KeyPair, and a ClientCertificate, refuse such a pair) whose
+// key is another's, so that the server refuses every handshake's
+// signature. A key of a later certificate of the chain (the issuer's put
+// first, "cat ca.crt client.crt") is named as such. A key that is no
+// crypto.Signer is crypto/tls's to refuse (see isClientKeyUnusable).
+func keyMismatch(c *tls.Certificate, leaf *x509.Certificate) string {
+	s, ok := c.PrivateKey.(crypto.Signer)
+	if !ok {
+		return ""
+	}
+	pub := s.Public()
+	matches := func(k crypto.PublicKey) bool {
+		e, ok := k.(interface{ Equal(crypto.PublicKey) bool })
+		return ok && e.Equal(pub)
+	}
+	if matches(leaf.PublicKey) {
+		return ""
+	}
+	for n, der := range c.Certificate[1:] {
+		if cert, err := x509.ParseCertificate(der); err == nil && matches(cert.PublicKey) {
+			return fmt.Sprintf("its key belongs to certificate %d of the chain, not to the first: the chain must start with the key's certificate (the leaf), then its intermediates", n+2)
+		}
+	}
+	return "its PrivateKey is not the key of its leaf certificate"
 }
 
 // checkTLSConfig clones c and refuses what would weaken verification.
@@ -895,6 +927,13 @@ func checkTLSConfig(c *tls.Config) (*tls.Config, error) {
 			return nil, configErrorf("TLSConfig.Certificates", nil,
 				"Certificates[%d] (%q): its extended key usage does not allow client authentication (no clientAuth; a server certificate?): every server verifying client certificates would refuse it",
 				i, leaf.Subject.CommonName)
+		}
+		if leaf != nil {
+			if err := keyMismatch(&c.Certificates[i], leaf); err != "" {
+				return nil, configErrorf("TLSConfig.Certificates", nil,
+					"Certificates[%d] (%q): %s: every server verifying client certificates would refuse it (\"error decrypting message\")",
+					i, leaf.Subject.CommonName, err)
+			}
 		}
 	}
 	for i, p := range c.NextProtos {
