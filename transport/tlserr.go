@@ -27,7 +27,11 @@ import (
 // because the certificate or its key cannot sign at all (an unsupported
 // key type or curve, an RSA key too small, a SupportedSignatureAlgorithms
 // list the key cannot make, a key that is no crypto.Signer: see
-// isClientKeyUnusable). A failure of the key's signer itself ("tls:
+// isClientKeyUnusable), or crypto/tls's refusal of the server's
+// certificate before or beside chain verification (one that does not
+// parse, a handshake signature its key did not make: a server presenting
+// a certificate whose key it does not hold; see
+// isServerCertificateUnusable). A failure of the key's signer itself ("tls:
 // failed to sign handshake: ..." over TLS 1.3, the signer's error over
 // TLS 1.2) is not one: a hardware or remote signer may fail for a while.
 // Classify tells it apart: never sent and retried when the signer says it
@@ -60,7 +64,60 @@ func IsCertificateError(err error) bool {
 		return true
 	}
 	return hasCertificateAlert(err) || innermost(err, isSignatureSchemeMismatch) ||
-		innermost(err, isClientKeyUnusable)
+		innermost(err, isClientKeyUnusable) || innermost(err, isServerCertificateUnusable)
+}
+
+// isServerCertificateUnusable reports whether s is the message of one of
+// the errors crypto/tls's client handshake returns when the server's
+// certificate is unusable before or beside chain verification: plain
+// errors with no type to match (and no alert in them: crypto/tls sends
+// its alert and returns the error as it is). A certificate that does not
+// parse (Go's parser refuses some that other stacks accept), a handshake
+// signature that the certificate's key did not make (a server presenting
+// a certificate, valid and perhaps pinned, whose key it does not hold:
+// an impostor), a key crypto/tls cannot use, no certificate at all. The
+// texts, in Go 1.26's crypto/tls (handshake_client.go
+// verifyServerCertificate, handshake_client_tls13.go readServerCertificate,
+// key_agreement.go):
+//
+//   - "tls: failed to parse certificate from server: " + an x509 error;
+//   - "tls: invalid signature by the server certificate: " + a signature
+//     verification error (TLS 1.2 and 1.3);
+//   - "tls: server sent certificate containing RSA key larger than %d bits";
+//   - "tls: server's certificate contains an unsupported type of public
+//     key: %T";
+//   - "tls: received empty certificates message" (TLS 1.3);
+//   - "tls: certificate used with invalid signature algorithm";
+//   - "tls: server certificate contains incorrect key type for selected
+//     ciphersuite" (TLS 1.2);
+//   - "tls: server's identity changed during renegotiation".
+//
+// Each is matched whole: a fixed text exactly, a formatted one by its
+// fixed parts around its operand.
+func isServerCertificateUnusable(s string) bool {
+	switch s {
+	case "tls: received empty certificates message",
+		"tls: certificate used with invalid signature algorithm",
+		"tls: server certificate contains incorrect key type for selected ciphersuite",
+		"tls: server's identity changed during renegotiation":
+		return true
+	}
+	for _, p := range [...]string{
+		"tls: failed to parse certificate from server: ",
+		"tls: invalid signature by the server certificate: ",
+	} {
+		if rest, ok := strings.CutPrefix(s, p); ok && rest != "" {
+			return true
+		}
+	}
+	if t, ok := strings.CutPrefix(s, "tls: server's certificate contains an unsupported type of public key: "); ok {
+		return isOperand(t)
+	}
+	if t, ok := strings.CutPrefix(s, "tls: server sent certificate containing RSA key larger than "); ok {
+		n, ok := strings.CutSuffix(t, " bits")
+		return ok && n != "" && strings.Trim(n, "0123456789") == ""
+	}
+	return false
 }
 
 // isSignatureSchemeMismatch reports whether s is the message of the error
