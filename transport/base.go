@@ -1136,7 +1136,7 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		err = b.withSignError(b.withH2Alert(req, err))
 		if unhanded {
-			err = notSentReset(err)
+			err = handshakeFailure(notSentReset(err))
 		}
 		return nil, err
 	}
@@ -1166,6 +1166,40 @@ func (b *Base) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
+
+// tlsHandshakeError is a failure crypto/tls reported in the TLS handshake
+// of a new connection (with the server, or an https:// proxy) that no
+// request was handed, as a plain error of its own ("tls: server selected
+// unsupported protocol version 301", "tls: downgrade attempt detected,
+// ...", "tls: server selected unadvertised ALPN protocol": no alert, no
+// type), which the classifier would otherwise take for an unknown
+// failure, ambiguous and counted against the host. It is a TLS failure
+// (isTLSError): the server's TLS is at fault, the same on every new
+// connection, and nothing was sent. It has the error's text and wraps it.
+type tlsHandshakeError struct{ err error }
+
+func (e *tlsHandshakeError) Error() string { return e.err.Error() }
+func (e *tlsHandshakeError) Unwrap() error { return e.err }
+
+// handshakeFailure returns err, the failure of an attempt that net/http
+// never handed a connection, as a *tlsHandshakeError when an innermost
+// error of its tree is one of crypto/tls's own ("tls: ..."; a connection
+// no request got carried nothing a server could have sent to make one)
+// and it is nothing the classifier knows already: a TLS alert or
+// certificate failure, a client key or GetClientCertificate failure (see
+// handshakeSignError). Else err. Only on that error path.
+func handshakeFailure(err error) error {
+	if !innermost(err, isCryptoTLSText) || isTLSError(err) || IsCertificateError(err) || innermost(err, isSignFailed) {
+		return err
+	}
+	if _, ok := errors.AsType[*handshakeSignError](err); ok {
+		return err
+	}
+	return &tlsHandshakeError{err: err}
+}
+
+// isCryptoTLSText reports whether s is worded as crypto/tls's errors are.
+func isCryptoTLSText(s string) bool { return strings.HasPrefix(s, "tls: ") }
 
 // nonNumericPort reports whether host (a URL's Host), whose last colon is
 // at colon, has a hand-built port that is not a number ("host:44x";

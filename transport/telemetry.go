@@ -254,9 +254,14 @@ func errorTypeIn(ctx context.Context, err error) string {
 }
 
 // isTLSError reports a TLS failure that is not about certificates: a
-// handshake with a peer that does not speak TLS, an alert, an ECH refusal.
+// handshake with a peer that does not speak TLS, an alert, an ECH refusal,
+// another failure crypto/tls reported in the handshake of a new connection
+// of a Base (*tlsHandshakeError).
 func isTLSError(err error) bool {
 	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[*tlsHandshakeError](err); ok {
 		return true
 	}
 	if _, ok := errors.AsType[tls.AlertError](err); ok {
