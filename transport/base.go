@@ -110,8 +110,9 @@ type BaseConfig struct {
 	// comes back with the failed call (errors.Is and As find it) and is
 	// classified as the signer says: see Classify. So is an error
 	// GetClientCertificate returns (the vault or agent it asks is sealed,
-	// down): nothing was sent and the server is not at fault, so it is
-	// retried as never sent when it says it is transient, permanent
+	// down), its message prefixed "transport:
+	// TLSConfig.GetClientCertificate: ": nothing was sent and the server
+	// is not at fault, so it is retried as never sent when it says it is transient, permanent
 	// otherwise, never a breaker failure; one returning neither a
 	// certificate nor an error, which crypto/tls would dereference (a
 	// panic on net/http's dialing goroutine, ending the process), fails

@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -170,22 +171,25 @@ var errNoClientCertificate = errors.New("transport: TLSConfig.GetClientCertifica
 // wrapClientKeys wraps the keys of tc's client certificates (tc is the
 // Base's own clone) in keySigners: those of Certificates (a copy) once,
 // those GetClientCertificate returns at each handshake; an error
-// GetClientCertificate returns becomes a handshakeSignError, and so does
-// its returning no certificate and no error (crypto/tls would dereference
-// the nil certificate, a panic on the goroutine net/http makes the
-// handshake on, where no caller's recover reaches: the process would end).
+// GetClientCertificate returns becomes a handshakeSignError whose message
+// names GetClientCertificate (the provider's own, "context deadline
+// exceeded", "connection refused", would pass for the server's), and so
+// does its returning no certificate and no error (crypto/tls would
+// dereference the nil certificate, a panic on the goroutine net/http
+// makes the handshake on, where no caller's recover reaches: the process
+// would end).
 func (b *Base) wrapClientKeys(tc *tls.Config) {
 	if get := tc.GetClientCertificate; get != nil {
 		tc.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			c, err := get(cri)
 			if c == nil && err == nil {
-				err = errNoClientCertificate
+				return nil, &handshakeSignError{err: errNoClientCertificate}
 			}
 			if err != nil {
 				// crypto/tls aborts the handshake with it, as it is:
 				// nothing was sent, and the server is not at fault.
 				if _, ok := errors.AsType[*handshakeSignError](err); !ok {
-					err = &handshakeSignError{err: err}
+					err = &handshakeSignError{err: fmt.Errorf("transport: TLSConfig.GetClientCertificate: %w", err)}
 				}
 				return c, err
 			}
