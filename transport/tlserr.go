@@ -32,8 +32,9 @@ import (
 // parse, a handshake signature its key did not make: a server presenting
 // a certificate whose key it does not hold; see
 // isServerCertificateUnusable). A failure of the key's signer itself ("tls:
-// failed to sign handshake: ..." over TLS 1.3, the signer's error over
-// TLS 1.2) is not one: a hardware or remote signer may fail for a while.
+// failed to sign handshake: ..." over TLS 1.3, "transport: client
+// certificate key: " and the signer's error over TLS 1.2, through a Base)
+// is not one: a hardware or remote signer may fail for a while.
 // Classify tells it apart: never sent and retried when the signer says it
 // is transient, permanent otherwise, never a breaker failure.
 //

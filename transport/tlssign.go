@@ -93,11 +93,16 @@ func (k keySigner) SignMessage(rand io.Reader, msg []byte, opts crypto.SignerOpt
 	return sig, k.b.signFailed(err)
 }
 
+// signFailed keeps err, the failure of a client key's signer, as a
+// handshakeSignError whose message names the client certificate key
+// (crypto/tls returns it as it is over TLS 1.2, where the signer's own
+// "context deadline exceeded" would pass for the server's), and returns
+// it.
 func (b *Base) signFailed(err error) error {
 	if err == nil {
 		return nil
 	}
-	se := &handshakeSignError{err: err}
+	se := &handshakeSignError{err: fmt.Errorf("transport: client certificate key: %w", err)}
 	b.signErrs.add(se)
 	return se
 }
