@@ -846,8 +846,8 @@ func checkServerName(name string) error {
 // crypto.Signer is crypto/tls's to refuse (see isClientKeyUnusable).
 func keyMismatch(c *tls.Certificate, leaf *x509.Certificate) string {
 	s, ok := c.PrivateKey.(crypto.Signer)
-	if !ok {
-		return ""
+	if _, comparable := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !comparable {
+		return "" // no key to compare (a public key algorithm x509 does not know): crypto/tls's to refuse
 	}
 	pub := s.Public()
 	matches := func(k crypto.PublicKey) bool {
@@ -857,9 +857,12 @@ func keyMismatch(c *tls.Certificate, leaf *x509.Certificate) string {
 	if matches(leaf.PublicKey) {
 		return ""
 	}
-	for n, der := range c.Certificate[1:] {
+	for n, der := range c.Certificate {
+		if n == 0 {
+			continue // the leaf (or no chain at all, with Leaf set by hand)
+		}
 		if cert, err := x509.ParseCertificate(der); err == nil && matches(cert.PublicKey) {
-			return fmt.Sprintf("its key belongs to certificate %d of the chain, not to the first: the chain must start with the key's certificate (the leaf), then its intermediates", n+2)
+			return fmt.Sprintf("its key belongs to certificate %d of the chain, not to the first: the chain must start with the key's certificate (the leaf), then its intermediates", n+1)
 		}
 	}
 	return "its PrivateKey is not the key of its leaf certificate"

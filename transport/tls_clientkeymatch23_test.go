@@ -82,3 +82,19 @@ func TestTLSConfigCertificatesRefusesMismatchedKey(t *testing.T) {
 		})
 	}
 }
+
+// A tls.Certificate with only its Leaf set by hand (no chain bytes) is
+// checked without a panic: with its own key it is accepted, with another
+// it is refused as any other.
+func TestTLSConfigCertificatesLeafWithoutChain(t *testing.T) {
+	ca := pkiMust(testpki.NewCA("client root"))
+	good := pkiMust(ca.Client("svc"))
+	other := pkiMust(ca.Client("svc"))
+	if err := transport.CheckTLSConfig(&tls.Config{Certificates: []tls.Certificate{{Leaf: good.Cert, PrivateKey: good.Key}}}); err != nil {
+		t.Fatalf("CheckTLSConfig, own key: %v", err)
+	}
+	err := transport.CheckTLSConfig(&tls.Config{Certificates: []tls.Certificate{{Leaf: good.Cert, PrivateKey: other.Key}}})
+	if ce, ok := errors.AsType[*transport.ConfigError](err); !ok || ce.Option != "TLSConfig.Certificates" {
+		t.Fatalf("CheckTLSConfig, another key: %v, want a *ConfigError for TLSConfig.Certificates", err)
+	}
+}
