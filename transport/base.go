@@ -115,8 +115,10 @@ type BaseConfig struct {
 	// is not at fault, so it is retried as never sent when it says it is transient, permanent
 	// otherwise, never a breaker failure; one returning neither a
 	// certificate nor an error, which crypto/tls would dereference (a
-	// panic on net/http's dialing goroutine, ending the process), fails
-	// the call as a permanent one. crypto/tls's messages
+	// panic on net/http's dialing goroutine, ending the process), or a
+	// certificate whose PrivateKey is not its leaf's key (which the
+	// server would refuse with "error decrypting message"), fails the
+	// call as a permanent one, before the certificate is sent. crypto/tls's messages
 	// naming the key's type (%T) then name the wrapper. nil means an empty
 	// tls.Config.
 	// A ClientSessionCache is kept apart per client identity, also when

@@ -182,7 +182,9 @@ var errNoClientCertificate = errors.New("transport: TLSConfig.GetClientCertifica
 // does its returning no certificate and no error (crypto/tls would
 // dereference the nil certificate, a panic on the goroutine net/http
 // makes the handshake on, where no caller's recover reaches: the process
-// would end).
+// would end) or a certificate whose key is not its leaf's (a provider
+// rotating the certificate and the key one after the other: the server
+// would refuse the signature with an alert that names neither).
 func (b *Base) wrapClientKeys(tc *tls.Config) {
 	if get := tc.GetClientCertificate; get != nil {
 		tc.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
@@ -197,6 +199,14 @@ func (b *Base) wrapClientKeys(tc *tls.Config) {
 					err = &handshakeSignError{err: fmt.Errorf("transport: TLSConfig.GetClientCertificate: %w", err)}
 				}
 				return c, err
+			}
+			if leaf := leafOf(c); leaf != nil {
+				if why := keyMismatch(c, leaf); why != "" {
+					// The server would refuse the handshake's signature
+					// ("error decrypting message"): not sent.
+					return nil, &handshakeSignError{err: fmt.Errorf(
+						"transport: TLSConfig.GetClientCertificate returned a certificate (%q): %s", leaf.Subject.CommonName, why)}
+				}
 			}
 			return b.wrapKey(c), nil
 		}
