@@ -141,8 +141,11 @@ type BaseConfig struct {
 
 	// Pins pins host patterns to public keys; see PinSet. Validated here: a
 	// malformed pin, a duplicate host, or fewer than two distinct pins
-	// without AllowSinglePin is a *ConfigError naming e.g. "Pins[0].Pins".
-	// nil pins nothing. The handshake with an https:// Proxy is made with
+	// without AllowSinglePin is a *ConfigError naming e.g. "Pins[0].Pins";
+	// with a TLSConfig.ServerName, so is a set that never applies to it
+	// (another name, a wildcard behind the exact set for it, a name when
+	// it is an IP address, an IP when it is a name: see PinSet.Host),
+	// naming "Pins[i].Host". nil pins nothing. The handshake with an https:// Proxy is made with
 	// this TLS configuration too, so a pin set whose pattern covers the
 	// proxy's name ("*.example.com" and proxy.example.com) is enforced on
 	// the proxy's certificate.
@@ -419,6 +422,11 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 		p, err := newPinner(cfg.Pins)
 		if err != nil {
 			return nil, err
+		}
+		if cfg.TLSConfig != nil && cfg.TLSConfig.ServerName != "" {
+			if err := p.serverNameErr(cfg.Pins, cfg.TLSConfig.ServerName); err != nil {
+				return nil, err
+			}
 		}
 		p.now = cfg.Now
 		if p.now == nil {

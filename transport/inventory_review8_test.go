@@ -13,6 +13,7 @@ import (
 // says whether a pin set was enforced on the call's connection: not when
 // the set has expired or is report-only, and by the server name the
 // handshake checked (TLSConfig.ServerName), not by the URL's host.
+// (A ServerName no set applies to is refused by NewBase.)
 func TestInventoryPinnedIsWhatWasEnforced(t *testing.T) {
 	w := newPKIWorld(t)
 	leaf := pkiMust(w.ca.Server("api.example.test", "alias.example.test"))
@@ -29,7 +30,10 @@ func TestInventoryPinnedIsWhatWasEnforced(t *testing.T) {
 		{"enforced", transport.PinSet{Host: "api.example.test"}, "", "https://api.example.test/", true},
 		{"expired", transport.PinSet{Host: "api.example.test", Expires: now.Add(-time.Hour)}, "", "https://api.example.test/", false},
 		{"report-only", transport.PinSet{Host: "api.example.test", ReportOnly: true}, "", "https://api.example.test/", false},
-		{"ServerName names an unpinned host", transport.PinSet{Host: "api.example.test"}, "alias.example.test", "https://api.example.test/", false},
+		// A ServerName naming a host no set applies to ("alias.example.test"
+		// beside a set for api.example.test) left the call unpinned, which
+		// this mark showed; NewBase now refuses such a set
+		// (TestPinSetsServerNameNeverChecksRefused).
 		{"ServerName names the pinned host", transport.PinSet{Host: "api.example.test"}, "api.example.test", "https://alias.example.test/", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -56,7 +56,8 @@ type PinSet struct {
 	// Names are matched against the TLS server name (SNI) of the
 	// connection, which a TLSConfig.ServerName replaces for every
 	// connection of the Base, whatever host is dialed: then only the set
-	// for that name applies (client.New refuses the others). A
+	// for that name applies (NewBase and client.New refuse the others;
+	// with an IP address as ServerName, only IP sets). A
 	// connection to an IP literal carries no SNI, so for it
 	// every pinned IP address that the verified leaf certificate is valid
 	// for applies (always including the dialed address when it is pinned).
@@ -342,6 +343,38 @@ func newPinner(sets []PinSet) (*pinner, error) {
 		p.anyReportOnly = p.anyReportOnly || s.reportOnly
 	}
 	return p, nil
+}
+
+// serverNameErr refuses a set of sets (those p was built from) that no
+// connection of a Base whose TLSConfig.ServerName is serverName (checked
+// by checkServerName) ever checks: net/http keeps that name for every
+// handshake, whatever host is dialed, and the pins are looked up by the
+// connection's server name (see forEachSet). A name is checked against
+// its own set only (an exact one before a wildcard covering it); an IP
+// address is sent as no server name, so only IP sets apply (those the
+// leaf is valid for). The set for another name (a typo, or the public
+// name beside an internal ServerName) would leave its host silently
+// unpinned: a *ConfigError naming Pins[i].Host. client.New refuses the
+// same sets (WithPins).
+func (p *pinner) serverNameErr(sets []PinSet, serverName string) error {
+	name := strings.TrimSuffix(strings.TrimPrefix(serverName, "["), "]")
+	_, nameErr := netip.ParseAddr(strings.TrimSuffix(name, "."))
+	var applies *pinSet
+	if nameErr != nil {
+		applies = p.lookupName(name)
+	}
+	for i, in := range sets {
+		pattern, kind, err := parsePinHost(in.Host)
+		if err != nil {
+			return err // newPinner refused it first
+		}
+		if nameErr == nil && kind == hostIP || applies != nil && applies.pattern == pattern {
+			continue
+		}
+		return configErrorf(fmt.Sprintf("Pins[%d].Host", i), nil,
+			"host %q is never checked: TLSConfig.ServerName %q is the server name of every TLS connection of the Base, and pins are matched against it", pattern, serverName)
+	}
+	return nil
 }
 
 type hostKind uint8

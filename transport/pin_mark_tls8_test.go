@@ -13,8 +13,9 @@ import (
 // The inventory's "pinned" mark must say whether the connection was
 // checked against a pin set, and pins apply to the TLS server name, not to
 // the URL's host: with a TLSConfig.ServerName override the URL's host may
-// be pinned while the connection is not checked (the call must not be
-// listed as pinned), and the other way round; an IDN host is pinned by its
+// be unpinned while the connection is checked (the call is listed as
+// pinned; the other way round, a set for the URL's host that the
+// ServerName leaves unchecked, NewBase refuses); an IDN host is pinned by its
 // punycode name, which is what the connection carries.
 func TestBasePinnedMarkFollowsTheConnection(t *testing.T) {
 	w := newPKIWorld(t)
@@ -30,7 +31,10 @@ func TestBasePinnedMarkFollowsTheConnection(t *testing.T) {
 		want       bool
 	}{
 		{"plain pinned name", "", "api.example.test", "https://api.example.test/", true},
-		{"URL host pinned, server name overridden", "other.example.test", "api.example.test", "https://api.example.test/", false},
+		// "URL host pinned, server name overridden" (ServerName
+		// other.example.test, a set for api.example.test: the call was
+		// not checked, and not marked pinned) is refused by NewBase now
+		// (TestPinSetsServerNameNeverChecksRefused).
 		{"server name pinned, URL host not", "api.example.test", "api.example.test", "https://other.example.test/", true},
 		{"IDN host pinned by its punycode name", "", "xn--bcher-kva.example.test", "https://bücher.example.test/", true},
 		{"pinned IP", "", "127.0.0.1", "https://127.0.0.1/", true},
