@@ -70,9 +70,13 @@ func WithEgressAllowlist(patterns ...string) Option {
 // special-purpose address ranges (10.0.0.0/8 for an internal API,
 // 127.0.0.0/8 for a loopback test server). Appends. Default: none; the
 // addresses of IP-literal origins given to WithOrigins, WithRedirectOrigins
-// and WithEgressAllowlist are allowed as exact addresses, since the caller
-// named them (an IPv4-mapped one, "[::ffff:10.0.0.5]", also as the IPv4
-// address Go's dialer connects it over). The cloud metadata and
+// and WithEgressAllowlist, and of the OAuth2 token endpoint, are allowed
+// as exact addresses, since the caller named them (an IPv4-mapped one,
+// "[::ffff:10.0.0.5]", also as the IPv4 address Go's dialer connects it
+// over), when a request names them as that literal: a name whose DNS
+// answers one of them (rebinding) is checked as any name is, and refused
+// unless a range given here covers the address (until session 23 it was
+// let through). The cloud metadata and
 // instance-credential addresses (169.254.169.254, fd00:ec2::254,
 // 100.100.100.200 and the others transport.SafeDialer lists) stay denied
 // inside a range given here (169.254.0.0/16, fd00::/8, 100.64.0.0/10): a
@@ -232,7 +236,8 @@ func (cfg *config) egressConfig() transport.EgressConfig {
 }
 
 // dialConfig derives the SSRF-safe dialer's settings from the compiled
-// egress policy (the exact addresses of its IP-literal hosts and its
+// egress policy (the exact addresses of its IP-literal hosts, dialed only
+// as those literals, and its
 // explicit ports, which include the client's origins), the allowed
 // networks, and the OAuth2 token endpoint the caller configured. An
 // IPv4-mapped IPv6 literal allows its IPv4 address too, the one Go's

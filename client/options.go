@@ -146,7 +146,8 @@ func WithOrigins(origins ...string) Option {
 // could never be a redirect target, and would only open plain http to it
 // for direct calls. An IP-literal origin ("https://10.0.0.7:8443") is
 // dialable as the client's own IP-literal origins are: the SSRF-safe
-// dialer lets that exact address through, private or not.
+// dialer lets that exact address through, private or not, when a request
+// or hop names it as that literal (not for a name resolving to it).
 // Default: none; a redirect outside the client's origins fails with
 // ErrRedirectDenied.
 func WithRedirectOrigins(origins ...string) Option {

@@ -52,6 +52,22 @@ type DialConfig struct {
 	// denied ones alike: the zone names the interface, not the
 	// destination. An IPv4-mapped one with a zone is refused.
 	AllowPrefixes []netip.Prefix
+	// AllowLiterals are addresses dialed only when the destination is the
+	// address itself, an IP literal ("https://10.0.0.5:8443/",
+	// "https://[fd00::5]/"; an IPv4-mapped one as its IPv4 address, a zone
+	// ignored), never for a name that resolves to one: the IP-literal
+	// hosts of an egress allowlist and a token endpoint named by its
+	// address (EgressPolicy.AddDialAllowances puts them here). So a name
+	// whose DNS answers such an address (rebinding) is checked as any name
+	// is, and does not reach the internal service the caller named by
+	// address. A cloud metadata address listed here is dialed as named
+	// exactly; the IPv4 address an IPv6 one embeds (NAT64, 6to4,
+	// IPv4-compatible, Teredo) is still checked with the IPv4 rules. Like
+	// AllowPrefixes, they override DenyPrefixes. Ports are checked as for
+	// any address. Check and GuardProxy (an IP-literal
+	// destination behind a proxy) allow them too; GuardProxy's check of a
+	// localhost or metadata name does not.
+	AllowLiterals []netip.Addr
 	// DenyPrefixes are further ranges to deny on top of the built-in list
 	// (your own public ranges, say). An IPv6 prefix inside the IPv4-mapped
 	// range ::ffff:0:0/96 ("::ffff:203.0.113.0/120") denies the IPv4
@@ -141,6 +157,11 @@ type SafeDialer struct {
 	meta    []netip.Addr // metadata addresses an allowed range covers but no entry names; nil: none
 	proxies map[string]bool
 	ports   []uint16 // the ports that may be dialed; nil: every port
+	// literals are DialConfig.AllowLiterals, unmapped and without zone;
+	// lit dials them (Control = controlLiteral) when the dialed host is
+	// one of them written as an IP literal. nil: none.
+	literals []netip.Addr
+	lit      net.Dialer
 }
 
 // AddressError reports a connection refused by a SafeDialer: Addr is the
@@ -194,6 +215,11 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 			v6allow = append(v6allow, p.Masked())
 		}
 	}
+	for i, a := range cfg.AllowLiterals {
+		if !a.IsValid() {
+			return nil, configErrorf("AllowLiterals["+strconv.Itoa(i)+"]", nil, "not a valid address")
+		}
+	}
 	for i, p := range cfg.DenyPrefixes {
 		if !p.IsValid() {
 			return nil, configErrorf("DenyPrefixes["+strconv.Itoa(i)+"]", nil, "not a valid prefix")
@@ -222,6 +248,11 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 		opts = append(opts, ssrf.WithPorts(cfg.Ports...))
 	}
 	sd := &SafeDialer{guard: ssrf.New(opts...), meta: coveredMetadata(v4allow, v6allow)}
+	for _, a := range cfg.AllowLiterals {
+		if a = a.WithZone("").Unmap(); !slices.Contains(sd.literals, a) {
+			sd.literals = append(sd.literals, a)
+		}
+	}
 	switch {
 	case cfg.AnyPort:
 	case len(cfg.Ports) > 0:
@@ -261,6 +292,7 @@ func NewSafeDialer(cfg DialConfig) (*SafeDialer, error) {
 	timeout := nonZeroOr(cfg.Timeout, DefaultDialTimeout)
 	sd.d = net.Dialer{Timeout: timeout, KeepAlive: keepAlive, Resolver: cfg.Resolver, Control: sd.control}
 	sd.plain = net.Dialer{Timeout: timeout, KeepAlive: keepAlive, Resolver: cfg.Resolver}
+	sd.lit = net.Dialer{Timeout: timeout, KeepAlive: keepAlive, Resolver: cfg.Resolver, Control: sd.controlLiteral}
 	return sd, nil
 }
 
@@ -519,6 +551,36 @@ func (sd *SafeDialer) control(network, address string, _ syscall.RawConn) error 
 	return nil
 }
 
+// controlLiteral is the net.Dialer.Control hook of a dial whose host is
+// an IP literal of DialConfig.AllowLiterals: address, the IP:port the
+// socket is about to connect to, is that literal (Go resolves no
+// literal), allowed on an allowed port; anything else is checked as
+// control checks it.
+func (sd *SafeDialer) controlLiteral(network, address string, c syscall.RawConn) error {
+	if network == "tcp4" || network == "tcp6" {
+		if ap, err := netip.ParseAddrPort(address); err == nil && sd.literalOK(ap) {
+			return nil
+		}
+	}
+	return sd.control(network, address, c)
+}
+
+// isLiteral reports whether a (a zone ignored; an IPv4-mapped address as
+// its IPv4 address) is one of DialConfig.AllowLiterals.
+func (sd *SafeDialer) isLiteral(a netip.Addr) bool {
+	return sd.literals != nil && slices.Contains(sd.literals, a.WithZone("").Unmap())
+}
+
+// literalOK reports whether ap, an address given as an IP literal, is
+// dialed as one of DialConfig.AllowLiterals: listed, on an allowed port,
+// and any IPv4 address it embeds allowed by the IPv4 rules.
+func (sd *SafeDialer) literalOK(ap netip.AddrPort) bool {
+	if !sd.isLiteral(ap.Addr()) || sd.ports != nil && !slices.Contains(sd.ports, ap.Port()) {
+		return false
+	}
+	return sd.embeddedCheck(ap.Addr()) == nil
+}
+
 // Check reports whether the SafeDialer would connect to ap over TCP: nil,
 // or an *AddressError. An IPv4-mapped address is checked as the IPv4
 // address Go dials for it ("[::ffff:8.8.8.8]:443" as 8.8.8.8:443), and one
@@ -528,8 +590,17 @@ func (sd *SafeDialer) control(network, address string, _ syscall.RawConn) error 
 // The IPv4 addresses embedded in an allowed NAT64, 6to4, IPv4-compatible
 // or Teredo address are checked with the IPv4 rules, as the dialer checks
 // them ("[2002:a9fe:a9fe::]:443" as 169.254.169.254; see AllowPrefixes).
+// ap is taken for a destination given as that IP literal, so an address
+// of DialConfig.AllowLiterals passes.
 // On a zero SafeDialer it returns a *ConfigError.
 func (sd *SafeDialer) Check(ap netip.AddrPort) error {
+	return sd.check(ap, true)
+}
+
+// check is Check; literal tells whether ap is dialed as written (an IP
+// literal), not as an address a name resolves to, which AllowLiterals
+// does not allow.
+func (sd *SafeDialer) check(ap netip.AddrPort, literal bool) error {
 	if sd.guard == nil {
 		return zeroErr(sd)
 	}
@@ -541,6 +612,9 @@ func (sd *SafeDialer) Check(ap netip.AddrPort) error {
 			return sd.control("tcp4", a.Unmap().String()+"%"+a.Zone()+":"+strconv.Itoa(int(ap.Port())), nil)
 		}
 		ap = netip.AddrPortFrom(a.Unmap(), ap.Port())
+	}
+	if literal && sd.literalOK(ap) {
+		return nil
 	}
 	// A zone names the interface, not the destination: checked as the
 	// address without it, as the dialer checks it.
@@ -688,7 +762,8 @@ func (sd *SafeDialer) checkProxied(o Origin) error {
 			addrs = loopbackAddrs
 		}
 		for _, a := range addrs {
-			if err := sd.Check(netip.AddrPortFrom(a, uint16(port))); err != nil {
+			// Addresses a name resolves to: not allowed as literals.
+			if err := sd.check(netip.AddrPortFrom(a, uint16(port)), false); err != nil {
 				return err
 			}
 		}
@@ -889,7 +964,9 @@ func parseNumberPart(p string) (uint64, bool) {
 // DialContext connects to addr on network like net.Dialer.DialContext,
 // refusing addresses the policy denies with an error that wraps an
 // *AddressError (and so ErrEgressDenied). A configured proxy is dialed
-// without the check (see GuardProxy).
+// without the check (see GuardProxy). An address of AllowLiterals is
+// dialed when addr names it as an IP literal, not when addr's name
+// resolves to it.
 //
 // A zero SafeDialer (not made by NewSafeDialer) has no address rules: it
 // dials nothing and returns a *ConfigError, rather than connecting to any
@@ -901,6 +978,16 @@ func (sd *SafeDialer) DialContext(ctx context.Context, network, addr string) (ne
 	if sd.proxies != nil {
 		if h, p, err := net.SplitHostPort(addr); err == nil && sd.proxies[proxyKey(h, p)] {
 			return sd.plain.DialContext(ctx, network, addr)
+		}
+	}
+	if sd.literals != nil {
+		// An IP literal of AllowLiterals, which Go dials without
+		// resolving: allowed as that literal (controlLiteral). A name
+		// is dialed by sd.d, whatever it resolves to.
+		if h, _, err := net.SplitHostPort(addr); err == nil {
+			if a, err := netip.ParseAddr(h); err == nil && sd.isLiteral(a) {
+				return sd.lit.DialContext(ctx, network, addr)
+			}
 		}
 	}
 	return sd.d.DialContext(ctx, network, addr)

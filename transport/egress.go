@@ -761,24 +761,19 @@ func (p *EgressPolicy) DialAllowances() (addrs []netip.Addr, ports []uint16, any
 
 // AddDialAllowances returns dc with what its SSRF-safe dialer must let
 // through for p to be usable (DialAllowances), and addrs and ports besides
-// (a token endpoint's, say), added: each address as an exact prefix, an
-// IPv4-mapped IPv6 one with its IPv4 form too (Go's dialer connects
-// "[::ffff:10.0.0.5]" over IPv4, so the dialer's check, and GuardProxy's
-// for a proxied destination, see 10.0.0.5; the IPv6 form stays for a
-// zoned mapped address, which GuardProxy checks as written); AnyPort when
-// an entry allows every port, else Ports: 80, 443, dc's, the entries' and
-// ports, sorted, without repeats. dc's own prefixes are kept (not
-// written to: the result has its own slices).
+// (a token endpoint's, say), added: each address to AllowLiterals, so it
+// is dialed when a request names it as an IP literal, never for a name
+// that resolves to it (an IPv4-mapped IPv6 one is dialed as its IPv4 form,
+// which Go's dialer connects: "[::ffff:10.0.0.5]" as 10.0.0.5); AnyPort
+// when an entry allows every port, else Ports: 80, 443, dc's, the
+// entries' and ports, sorted, without repeats. dc's own prefixes and
+// literals are kept (not written to: the result has its own slices).
+// Until session 23 the addresses were added to AllowPrefixes, so any
+// name whose DNS answered one of them was dialed too.
 func (p *EgressPolicy) AddDialAllowances(dc DialConfig, addrs []netip.Addr, ports []uint16) DialConfig {
 	own, ownPorts, anyPort := p.DialAllowances()
-	dc.AllowPrefixes = slices.Clip(dc.AllowPrefixes)
-	for _, a := range append(own, addrs...) {
-		dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(a, a.BitLen()))
-		if a.Is4In6() {
-			u := a.Unmap()
-			dc.AllowPrefixes = append(dc.AllowPrefixes, netip.PrefixFrom(u, u.BitLen()))
-		}
-	}
+	dc.AllowLiterals = append(slices.Clip(dc.AllowLiterals), own...)
+	dc.AllowLiterals = append(dc.AllowLiterals, addrs...)
 	dc.AnyPort = dc.AnyPort || anyPort
 	if !dc.AnyPort {
 		all := append([]uint16{80, 443}, dc.Ports...)

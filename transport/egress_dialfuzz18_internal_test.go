@@ -235,15 +235,20 @@ func fuzzStack(t *testing.T, fp fuzzPolicy) (http.RoundTripper, *fuzzDial, *Egre
 		t.Fatal(err)
 	}
 	rec := &fuzzDial{}
-	sd.d.Control = func(network, address string, c syscall.RawConn) error {
-		if err := sd.control(network, address, c); err != nil {
-			return err
+	stop := func(check func(string, string, syscall.RawConn) error) func(string, string, syscall.RawConn) error {
+		return func(network, address string, c syscall.RawConn) error {
+			if err := check(network, address, c); err != nil {
+				return err
+			}
+			rec.mu.Lock()
+			rec.control = append(rec.control, address)
+			rec.mu.Unlock()
+			return errFuzzStop
 		}
-		rec.mu.Lock()
-		rec.control = append(rec.control, address)
-		rec.mu.Unlock()
-		return errFuzzStop
 	}
+	// Names, and the IP literals of AllowLiterals (dialed as written).
+	sd.d.Control = stop(sd.control)
+	sd.lit.Control = stop(sd.controlLiteral)
 	b, err := NewBase(BaseConfig{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		rec.mu.Lock()
 		rec.dialed = append(rec.dialed, addr)
@@ -326,6 +331,24 @@ func refEmbeddedIPv4(a netip.Addr) []netip.Addr {
 		return []netip.Addr{v4(groups[6], groups[7], false)}
 	}
 	return nil
+}
+
+// refAllow returns the prefixes the reference allows a dial of a: the
+// dialer's AllowPrefixes, and a itself when the dial names a as an IP
+// literal (literal) that AllowLiterals lists (an IPv4-mapped one as its
+// IPv4 address, a zone ignored). A name resolving to such an address is
+// allowed no more than any name.
+func refAllow(dc DialConfig, a netip.Addr, literal bool) []netip.Prefix {
+	u := a.WithZone("").Unmap()
+	if !literal {
+		return dc.AllowPrefixes
+	}
+	for _, l := range dc.AllowLiterals {
+		if l.WithZone("").Unmap() == u {
+			return append(slices.Clip(dc.AllowPrefixes), netip.PrefixFrom(u, u.BitLen()))
+		}
+	}
+	return dc.AllowPrefixes
 }
 
 // refAddrOK reports whether the reference lets the dialer connect to a
@@ -670,7 +693,17 @@ func FuzzEgressDialedAddress(f *testing.F) {
 			if perr != nil {
 				t.Fatalf("%s://%q Host %q: the dialer let %q through, which is no address", scheme, authority, host, c)
 			}
-			if !refAddrOK(ap.Addr(), st.dc.AllowPrefixes) {
+			// Dialed as an IP literal: net/http asked for that
+			// address itself, which Go connects without resolving.
+			literal := false
+			if len(dialed) == 1 {
+				if dh, _, err := net.SplitHostPort(dialed[0]); err == nil {
+					if da, err := netip.ParseAddr(dh); err == nil && da.WithZone("").Unmap() == ap.Addr().WithZone("").Unmap() {
+						literal = true
+					}
+				}
+			}
+			if !refAddrOK(ap.Addr(), refAllow(st.dc, ap.Addr(), literal)) {
 				t.Errorf("%s://%q Host %q: dialed %v (asked %q): a denied address", scheme, authority, host, c, dialed)
 			}
 			if !st.dc.AnyPort && !slices.Contains(st.dc.Ports, ap.Port()) {
@@ -736,5 +769,5 @@ func fuzzAllowedLiteral(fp fuzzPolicy, dc DialConfig, scheme string, u *url.URL,
 	if !dc.AnyPort && !slices.Contains(dc.Ports, uint16(port)) {
 		return ap, false
 	}
-	return ap, refHostOK(fp, scheme, u.Hostname(), port) && refAddrOK(a, dc.AllowPrefixes)
+	return ap, refHostOK(fp, scheme, u.Hostname(), port) && refAddrOK(a, refAllow(dc, a, true))
 }
