@@ -635,6 +635,12 @@ func FuzzEgressDialedAddress(f *testing.F) {
 		{5, true, false, "teredo.svc.example.com", ""},
 		{5, true, false, "compat.svc.example.com", ""},
 	}
+	// A zone holding a bracket, which random exploration found the
+	// reference allowing where the layer refuses it (an invalid host).
+	for _, hb := range []bool{false, true} {
+		f.Add(uint8(4), true, hb, "[2000::%25]]", "")
+		f.Add(uint8(4), true, hb, "[2000::%]]", "")
+	}
 	for _, s := range seeds {
 		f.Add(s.policy, s.https, s.handBuilt, s.authority, s.host)
 	}
@@ -742,7 +748,9 @@ func FuzzEgressDialedAddress(f *testing.F) {
 // "a.b.c.d%zone", which the dialer refuses (SafeDialer.Check says so). So
 // is one with a non-ASCII zone, which the client and Base refuse as an
 // invalid request (errors.md, ErrInvalidRequest: Go's HTTP/2 transport
-// keys it with its brackets and dials it without).
+// keys it with its brackets and dials it without), and one whose zone
+// holds a bracket ("[2000::%25]]", which url.Parse takes), an invalid
+// host to the egress layer: the authority has a "]" after the literal's.
 func fuzzAllowedLiteral(fp fuzzPolicy, dc DialConfig, scheme string, u *url.URL, host string) (netip.AddrPort, bool) {
 	if host != "" && host != u.Host || u.User != nil || u.Opaque != "" {
 		return netip.AddrPort{}, false
@@ -751,7 +759,7 @@ func fuzzAllowedLiteral(fp fuzzPolicy, dc DialConfig, scheme string, u *url.URL,
 		return netip.AddrPort{}, false
 	}
 	a, err := netip.ParseAddr(u.Hostname())
-	if err != nil || a.Is4In6() && a.Zone() != "" || !ascii.Is(a.Zone()) {
+	if err != nil || a.Is4In6() && a.Zone() != "" || !ascii.Is(a.Zone()) || strings.ContainsAny(a.Zone(), "[]") {
 		return netip.AddrPort{}, false
 	}
 	port := 443
