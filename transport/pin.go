@@ -50,7 +50,9 @@ type PinSet struct {
 	// trailing dot are ignored, and an internationalised name is its
 	// punycode form ("bücher.example" is "xn--bcher-kva.example", the
 	// name net/http sends); one that does not convert (IDNA2008 lookup) is
-	// refused. An exact name takes precedence over a wildcard that also
+	// refused, and so is a URL given for a host (a "/", "?", "#", "@" or
+	// "\\" in it), without being repeated in the error: it may carry
+	// credentials. An exact name takes precedence over a wildcard that also
 	// matches.
 	//
 	// Names are matched against the TLS server name (SNI) of the
@@ -390,6 +392,11 @@ const (
 // in lookupName: as a name it would be stored where no connection ever
 // looks it up, and the set would silently never apply.
 func parsePinHost(h string) (string, hostKind, error) {
+	if urlLike(h) {
+		// A URL given for a host, perhaps with credentials: not
+		// repeated, as for a HostLimit pattern.
+		return "", 0, errURLPattern
+	}
 	if a, err := netip.ParseAddr(strings.TrimSuffix(h, ".")); err == nil {
 		if a.Zone() != "" {
 			return "", 0, fmt.Errorf("host %q: IP zones cannot be pinned", h)

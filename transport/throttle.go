@@ -298,8 +298,11 @@ func (h HostLimit) matches(host string) bool { return MatchHostPattern(h.Pattern
 // host can have, which url.Parse and the client refuse: a character a DNS
 // name cannot have ("api.example.com/v1", a space, a control character),
 // an empty label, an unclosed IPv6 bracket, or a port that is not a
-// number of 1-65535. The fleet module's quota patterns are checked the
-// same way.
+// number of 1-65535. A pattern with a character of a URL's scheme
+// separator, path, query, fragment or userinfo ("/", "?", "#", "@",
+// "\\": a URL given for a host, perhaps with its credentials) is refused
+// without being repeated in the error, as an egress allowlist entry is.
+// The fleet module's quota patterns are checked the same way.
 func CheckHostPattern(pattern string) error {
 	p := pattern
 	switch {
@@ -307,6 +310,8 @@ func CheckHostPattern(pattern string) error {
 		return errors.New("must not be empty")
 	case p == "*":
 		return nil
+	case urlLike(p):
+		return errURLPattern
 	case strings.HasPrefix(p, "*."):
 		if len(p) < 3 || strings.Contains(p[2:], "*") {
 			return fmt.Errorf("invalid wildcard pattern %q", p)
@@ -340,6 +345,16 @@ func CheckHostPattern(pattern string) error {
 	}
 	return nil
 }
+
+// urlLike reports whether a host pattern holds a character of a URL's
+// scheme separator, path, query, fragment or userinfo: a URL given for a
+// host, perhaps with credentials (an API's base URL from the
+// environment), which an error must not repeat.
+func urlLike(p string) bool { return strings.ContainsAny(p, "/?#@\\") }
+
+// errURLPattern refuses a host pattern that is a URL (urlLike), without
+// repeating it: errors end up in logs.
+var errURLPattern = errors.New("must be a host pattern (\"api.example.com\", \"*.example.com\", \"api.example.com:8443\"), not a URL: no scheme, path, query, fragment or userinfo (the value is not repeated: it may carry a secret)")
 
 // checkPatternHostPort reports why the ASCII pattern p (without its
 // "*." prefix, if any) is no host[:port] a request can have: a name with
