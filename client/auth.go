@@ -10,6 +10,7 @@ import (
 
 	"github.com/securecall/securecall/internal/configerr"
 	"github.com/securecall/securecall/internal/querykey"
+	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/tokens"
 	"github.com/securecall/securecall/transport"
 )
@@ -140,7 +141,7 @@ func WithAPIKey(header string, src tokens.Source) Option {
 			h = transport.DefaultAPIKeyHeader
 		}
 		if !httpguts.ValidHeaderFieldName(h) {
-			c.fail("WithAPIKey", "invalid header name %q", h)
+			c.fail("WithAPIKey", "invalid header name %s", redact.FieldName(h))
 			return
 		}
 		ch := textproto.CanonicalMIMEHeaderKey(h)

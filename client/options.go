@@ -209,7 +209,7 @@ func WithSensitiveHeaders(names ...string) Option {
 	return optionFunc(func(c *config) {
 		for _, n := range names {
 			if !httpguts.ValidHeaderFieldName(n) {
-				c.fail("WithSensitiveHeaders", "invalid header name %q", n)
+				c.fail("WithSensitiveHeaders", "invalid header name %s", redact.FieldName(n))
 				return
 			}
 			if strings.EqualFold(n, "Host") {
@@ -452,7 +452,7 @@ func WithVisibleHeaders(names ...string) Option {
 	return optionFunc(func(c *config) {
 		for _, n := range names {
 			if !httpguts.ValidHeaderFieldName(n) {
-				c.fail("WithVisibleHeaders", "invalid header name %q", n)
+				c.fail("WithVisibleHeaders", "invalid header name %s", redact.FieldName(n))
 				return
 			}
 			if redact.CredentialHeader(n) {

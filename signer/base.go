@@ -17,6 +17,7 @@ import (
 
 	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/hostname"
+	"github.com/securecall/securecall/internal/redact"
 )
 
 // FieldType is the Structured Field type of an HTTP field (RFC 9651). The
@@ -41,7 +42,7 @@ func checkStructuredFields(option string, types map[string]FieldType) error {
 	for _, name := range slices.Sorted(maps.Keys(types)) {
 		switch lower := strings.ToLower(name); {
 		case !validFieldName(lower):
-			return &ConfigError{Option: option, Reason: "invalid field name " + strconv.Quote(name)}
+			return &ConfigError{Option: option, Reason: "invalid field name " + redact.FieldName(name)}
 		case lower != name:
 			return &ConfigError{Option: option, Reason: "field name " + strconv.Quote(name) + " is matched in lower case: write " + strconv.Quote(lower)}
 		}

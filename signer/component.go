@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/dunglas/httpsfv"
+
+	"github.com/securecall/securecall/internal/redact"
 )
 
 // Component is a covered component identifier (RFC 9421 §2): an HTTP field
@@ -226,7 +228,7 @@ func (c Component) validate() error {
 		return fmt.Errorf("%w: unknown derived component %q", ErrMalformed, c.name)
 	case kindField:
 		if !validFieldName(c.name) {
-			return fmt.Errorf("%w: invalid field name %q", ErrMalformed, c.name)
+			return fmt.Errorf("%w: invalid field name %s", ErrMalformed, redact.FieldName(c.name))
 		}
 		if c.hasKey && !validSFString(c.key) {
 			return fmt.Errorf("%w: invalid dictionary key for %q", ErrMalformed, c.name)
@@ -274,7 +276,7 @@ func componentFromItem(item httpsfv.Item) (Component, error) {
 		}
 	} else {
 		if !validFieldName(name) {
-			return Component{}, fmt.Errorf("%w: invalid field name %q (must be lower case)", ErrMalformed, name)
+			return Component{}, fmt.Errorf("%w: invalid field name %s (must be lower case)", ErrMalformed, redact.FieldName(name))
 		}
 		c.kind = kindField
 	}

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/tokens"
 )
 
@@ -104,7 +105,7 @@ func NewAPIKey(next http.RoundTripper, cfg APIKeyConfig) (http.RoundTripper, err
 		header = DefaultAPIKeyHeader
 	}
 	if header != "" && !httpguts.ValidHeaderFieldName(header) {
-		return nil, configErrorf("APIKeyConfig.Header", nil, "invalid header name %q", header)
+		return nil, configErrorf("APIKeyConfig.Header", nil, "invalid header name %s", redact.FieldName(header))
 	}
 	if header != "" && unsentHeader(textproto.CanonicalMIMEHeaderKey(header)) {
 		return nil, configErrorf("APIKeyConfig.Header", nil, "%s is never sent to the origin as a request header: the key would not arrive", textproto.CanonicalMIMEHeaderKey(header))

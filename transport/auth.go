@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/securecall/securecall/internal/configerr"
+	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/internal/reqbody"
 	"github.com/securecall/securecall/signer"
 	"github.com/securecall/securecall/tokens"
@@ -116,7 +117,7 @@ func NewAuth(next http.RoundTripper, cfg AuthConfig) (http.RoundTripper, error) 
 		header = "Authorization"
 	}
 	if !httpguts.ValidHeaderFieldName(header) {
-		return nil, configErrorf("AuthConfig.Header", nil, "invalid header name %q", header)
+		return nil, configErrorf("AuthConfig.Header", nil, "invalid header name %s", redact.FieldName(header))
 	}
 	l, err := newCredLayer(next, "auth", "AuthConfig.Scope", cfg.Source, cfg.Scope)
 	if err != nil {

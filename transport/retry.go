@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/securecall/securecall/internal/configerr"
+	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/internal/stackhook"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -264,7 +265,7 @@ func (c RetryConfig) resolve() (RetryConfig, error) {
 		c.IdempotencyHeader = DefaultIdempotencyHeader
 	}
 	if !httpguts.ValidHeaderFieldName(c.IdempotencyHeader) {
-		return c, configErrorf("RetryConfig.IdempotencyHeader", nil, "invalid header name %q", c.IdempotencyHeader)
+		return c, configErrorf("RetryConfig.IdempotencyHeader", nil, "invalid header name %s", redact.FieldName(c.IdempotencyHeader))
 	}
 	c.IdempotencyHeader = textproto.CanonicalMIMEHeaderKey(c.IdempotencyHeader)
 	if c.NewIdempotencyKey == nil {
