@@ -3,6 +3,7 @@ package transport
 import (
 	"net/http"
 	"net/textproto"
+	"strconv"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -98,7 +99,7 @@ func NewAPIKey(next http.RoundTripper, cfg APIKeyConfig) (http.RoundTripper, err
 		return nil, configErrorf("APIKeyConfig.QueryParam", nil, "set Header or QueryParam, not both")
 	}
 	if cfg.QueryParam != "" && !validQueryName(cfg.QueryParam) {
-		return nil, configErrorf("APIKeyConfig.QueryParam", nil, "invalid parameter name %q (want [A-Za-z0-9._~-])", cfg.QueryParam)
+		return nil, configErrorf("APIKeyConfig.QueryParam", nil, "invalid parameter name %s", shownQueryName(cfg.QueryParam))
 	}
 	header := cfg.Header
 	if header == "" && cfg.QueryParam == "" {
@@ -188,11 +189,26 @@ func meaningHeader(h string) bool {
 // validQueryName accepts unreserved URL characters only, so the name needs
 // no escaping and cannot smuggle in another parameter.
 func validQueryName(s string) bool {
+	return s != "" && queryNameLen(s) == len(s)
+}
+
+// queryNameLen returns the length of s's longest prefix of unreserved
+// characters ([A-Za-z0-9._~-]).
+func queryNameLen(s string) int {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '~' || c == '-') {
-			return false
+			return i
 		}
 	}
-	return s != ""
+	return len(s)
+}
+
+// shownQueryName renders an invalid QueryParam for an error as
+// redact.FieldName renders an invalid header name: its valid start and its
+// length only. Such a name is most often a pair copied from a URL
+// ("api_key=<key>"), whose value is the key.
+func shownQueryName(s string) string {
+	i := queryNameLen(s)
+	return strconv.Quote(s[:min(i, 64)]+"…") + " (" + strconv.Itoa(len(s)) + " bytes, not [A-Za-z0-9._~-] from byte " + strconv.Itoa(i+1) + " on)"
 }
