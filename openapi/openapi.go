@@ -27,6 +27,7 @@ import (
 
 	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/hostname"
+	"github.com/securecall/securecall/internal/redact"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -114,7 +115,10 @@ type Config struct {
 	// matched against them, so they must match the client's URLs. Empty:
 	// the description's own. An entry that is not a server URL (empty,
 	// undeclared variables, a scheme other than http or https) is a
-	// *transport.ConfigError naming Servers. An entry starting with "/"
+	// *transport.ConfigError naming Servers, whose message shows none of a
+	// URL's userinfo or query values (a base URL from configuration may
+	// carry credentials; nothing after the scheme of one url.Parse
+	// refuses). An entry starting with "/"
 	// is relative, a "://" in it part of its path
 	// ("/proxy/https://up.example.com/v1", a gateway's path naming its
 	// upstream), not a scheme.
@@ -229,6 +233,15 @@ func (e *ViolationError) Unwrap() error { return transport.ErrSchemaViolation }
 // ErrorType returns "schema_violation", the error.type of telemetry.
 func (e *ViolationError) ErrorType() string { return "schema_violation" }
 
+// serversErr returns err, an error about a server URL of Servers or of the
+// description, with the URL of every *url.Error in it redacted (no
+// userinfo, no query value; url.Parse's own error shows nothing after the
+// scheme), the *url.Error kept for errors.As: a base URL handed over from
+// configuration may carry credentials.
+func serversErr(err error) error { return serverRedaction.Error(err) }
+
+var serverRedaction = &redact.Policy{}
+
 // New returns the OpenAPI validation layer. Bad configuration (no
 // description, one that does not load or validate, a bad server URL) is a
 // *transport.ConfigError.
@@ -260,7 +273,7 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 		for i, s := range cfg.Servers {
 			srv := &openapi3.Server{URL: s}
 			if err := srv.Validate(context.Background()); err != nil {
-				return nil, &transport.ConfigError{Option: "Servers", Reason: "entry " + strconv.Itoa(i) + " is not a server URL", Err: err}
+				return nil, &transport.ConfigError{Option: "Servers", Reason: "entry " + strconv.Itoa(i) + " is not a server URL", Err: serversErr(err)}
 			}
 			if j := schemeEnd(s); j >= 0 && !strings.EqualFold(s[:j], "https") && !strings.EqualFold(s[:j], "http") {
 				return nil, &transport.ConfigError{Option: "Servers", Reason: "entry " + strconv.Itoa(i) + " is not an http or https URL"}
@@ -287,7 +300,7 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 	}
 	router, err := newServerRouter(rdoc)
 	if err != nil {
-		return nil, &transport.ConfigError{Option: "Servers", Reason: "cannot build a router", Err: err}
+		return nil, &transport.ConfigError{Option: "Servers", Reason: "cannot build a router", Err: serversErr(err)}
 	}
 	if cfg.MaxBodyBytes < 0 {
 		return nil, &transport.ConfigError{Option: "MaxBodyBytes", Reason: "must not be negative"}
@@ -319,7 +332,7 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 	foldRouter, err := newServerRouter(foldDoc(rdoc))
 	if err != nil {
 		if cfg.AllowUnknownRoutes {
-			return nil, &transport.ConfigError{Option: "Servers", Reason: "cannot build a router", Err: err}
+			return nil, &transport.ConfigError{Option: "Servers", Reason: "cannot build a router", Err: serversErr(err)}
 		}
 		// Without AllowUnknownRoutes it serves findRoute's check of a
 		// path another operation matches ignoring case only.
