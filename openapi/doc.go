@@ -352,7 +352,9 @@
 //     (transport.SetRoute), which the inventory, the audit log and
 //     telemetry report, when the caller gave none (the server's base path
 //     first, a variable in it without an enum kept as "{name}", as a path
-//     parameter is): a route the caller
+//     parameter is, the rest normalised by transport.NormalizePath so that
+//     a credential in it, https://api.telegram.org/bot<TOKEN>, is "{id}"):
+//     a route the caller
 //     gives (transport.WithRoute, a transport.Template) is kept.
 //
 // In ReportOnly mode violations are reported (Config.OnViolation, a span

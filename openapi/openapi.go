@@ -201,8 +201,10 @@ type Violation struct {
 	// base path, a server variable in it kept as "{name}" but for one with
 	// an enum, which is its value; the scheme and the authority dropped
 	// with their variables, one standing for them at the URL's start
-	// ("{baseUrl}/v1") taken as its default, whose path is kept), "" when
-	// no operation matched.
+	// ("{baseUrl}/v1") taken as its default, whose path is kept; the base
+	// path normalised by transport.NormalizePath, so that a credential in
+	// it, https://api.telegram.org/bot<TOKEN>, is "{id}"), "" when no
+	// operation matched.
 	Route string
 	// StatusCode is the response status (responses only).
 	StatusCode int
@@ -4050,11 +4052,17 @@ func unescapeLenient(s string) string {
 }
 
 // routeName is the server's base path followed by the operation's path;
-// vars are the route's variables, as the router gave them.
+// vars are the route's variables, as the router gave them. The base path
+// is normalised as a path sent without a route is (transport.NormalizePath,
+// which keeps a "{name}"), as transport.Template.Route normalises its base
+// URL's: an API that puts its credential in the base URL's path
+// (https://api.telegram.org/bot<TOKEN>) has it in the server URL, and the
+// route reaches the inventory, span and metric attributes, the audit log
+// and a violation's message.
 func routeName(r *routers.Route, vars map[string]string) string {
 	if r.Server != nil {
 		if bp := basePath(r.Server, vars); bp != "/" {
-			return strings.TrimSuffix(bp, "/") + r.Path
+			return strings.TrimSuffix(transport.NormalizePath(bp), "/") + r.Path
 		}
 	}
 	return r.Path
