@@ -118,6 +118,10 @@ type DialConfig struct {
 // tried: a name that resolved to a public address when something checked it
 // earlier and resolves to a private one now (DNS rebinding), or that has
 // both kinds of records, never gets a connection to the private one.
+// A name is resolved by the SafeDialer itself, which leaves out the
+// addresses its policy denies and dials the others (see DialContext), so
+// a failed connection to an allowed address is reported as that failure,
+// not as the denial of another address of the name.
 //
 // Denied by default (code.dny.dev/ssrf, generated from the IANA
 // special-purpose registries): for IPv4 "this network" 0/8, private 10/8,
@@ -963,7 +967,13 @@ func parseNumberPart(p string) (uint64, bool) {
 
 // DialContext connects to addr on network like net.Dialer.DialContext,
 // refusing addresses the policy denies with an error that wraps an
-// *AddressError (and so ErrEgressDenied). A configured proxy is dialed
+// *AddressError (and so ErrEgressDenied). A name is resolved and only its
+// allowed addresses are dialed (each checked again as it connects, Happy
+// Eyeballs between the families as net.Dialer does): when the policy
+// denies every address, the error is the first one's *AddressError; when
+// it allows some and they fail to connect, the error is their dial error
+// (a *net.OpError: connection refused, a timeout), which names the denied
+// addresses and does not wrap ErrEgressDenied. A configured proxy is dialed
 // without the check (see GuardProxy). An address of AllowLiterals is
 // dialed when addr names it as an IP literal, not when addr's name
 // resolves to it.
@@ -980,15 +990,22 @@ func (sd *SafeDialer) DialContext(ctx context.Context, network, addr string) (ne
 			return sd.plain.DialContext(ctx, network, addr)
 		}
 	}
-	if sd.literals != nil {
-		// An IP literal of AllowLiterals, which Go dials without
-		// resolving: allowed as that literal (controlLiteral). A name
-		// is dialed by sd.d, whatever it resolves to.
-		if h, _, err := net.SplitHostPort(addr); err == nil {
-			if a, err := netip.ParseAddr(h); err == nil && sd.isLiteral(a) {
-				return sd.lit.DialContext(ctx, network, addr)
-			}
-		}
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil || h == "" {
+		return sd.d.DialContext(ctx, network, addr) // net.Dialer's error, or the local system
 	}
-	return sd.d.DialContext(ctx, network, addr)
+	if a, err := netip.ParseAddr(h); err == nil {
+		if sd.literals != nil && sd.isLiteral(a) {
+			// An IP literal of AllowLiterals, which Go dials without
+			// resolving: allowed as that literal (controlLiteral).
+			return sd.lit.DialContext(ctx, network, addr)
+		}
+		return sd.d.DialContext(ctx, network, addr)
+	}
+	if network == "tcp" || network == "tcp4" || network == "tcp6" {
+		// A name: resolved here, its denied addresses left out
+		// (dialName), whatever it resolves to checked by sd.d.
+		return sd.dialName(ctx, network, h, p)
+	}
+	return sd.d.DialContext(ctx, network, addr) // refused by control
 }

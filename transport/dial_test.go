@@ -280,8 +280,10 @@ func TestSafeDialerIPv6Loopback(t *testing.T) {
 // answer gives the A records for the n-th A query (0-based) of name.
 type fakeDNS struct {
 	answer func(name string, n int) []netip.Addr
-	mu     sync.Mutex
-	counts map[string]int
+	// answer6, when set, answers AAAA questions (nil: none).
+	answer6 func(name string) []netip.Addr
+	mu      sync.Mutex
+	counts  map[string]int
 }
 
 func (f *fakeDNS) resolver() *net.Resolver {
@@ -325,6 +327,14 @@ func (f *fakeDNS) serve(c net.Conn) {
 				resp.Answers = append(resp.Answers, dnsmessage.Resource{
 					Header: dnsmessage.ResourceHeader{Name: q.Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: 0},
 					Body:   &dnsmessage.AResource{A: a.As4()},
+				})
+			}
+		}
+		if q.Type == dnsmessage.TypeAAAA && f.answer6 != nil {
+			for _, a := range f.answer6(name) {
+				resp.Answers = append(resp.Answers, dnsmessage.Resource{
+					Header: dnsmessage.ResourceHeader{Name: q.Name, Type: dnsmessage.TypeAAAA, Class: dnsmessage.ClassINET, TTL: 0},
+					Body:   &dnsmessage.AAAAResource{AAAA: a.As16()},
 				})
 			}
 		}
