@@ -1201,9 +1201,11 @@ func (e *tlsHandshakeError) Unwrap() error { return e.err }
 // no request got carried nothing a server could have sent to make one)
 // and it is nothing the classifier knows already: a TLS alert or
 // certificate failure, a client key or GetClientCertificate failure (see
-// handshakeSignError). Else err. Only on that error path.
+// handshakeSignError), or a refusal of the server's resumption of a
+// cached session (see isStaleResumption). Else err. Only on that error
+// path.
 func handshakeFailure(err error) error {
-	if !innermost(err, isCryptoTLSText) || isTLSError(err) || IsCertificateError(err) || innermost(err, isSignFailed) {
+	if !innermost(err, isCryptoTLSText) || isTLSError(err) || IsCertificateError(err) || innermost(err, isSignFailed) || innermost(err, isStaleResumption) {
 		return err
 	}
 	if _, ok := errors.AsType[*handshakeSignError](err); ok {
@@ -1214,6 +1216,21 @@ func handshakeFailure(err error) error {
 
 // isCryptoTLSText reports whether s is worded as crypto/tls's errors are.
 func isCryptoTLSText(s string) bool { return strings.HasPrefix(s, "tls: ") }
+
+// isStaleResumption reports whether s is crypto/tls's refusal of a
+// server's resumption of the session a TLSConfig.ClientSessionCache held
+// ("tls: server resumed a session with a different cipher suite",
+// "... version", "... EMS extension"; "tls: server selected an invalid
+// PSK"): a ticket another server of the host's fleet made, or one its
+// server no longer agrees with. crypto/tls drops that session on the
+// failure (RFC 5077 §3.2), so the next connection makes a full handshake:
+// the failure is not the same on every new connection, and stays what it
+// was before handshakeFailure (ambiguous, tried again when the request
+// may be).
+func isStaleResumption(s string) bool {
+	return strings.HasPrefix(s, "tls: server resumed a session with a different ") ||
+		strings.HasPrefix(s, "tls: server selected an invalid PSK")
+}
 
 // nonNumericPort reports whether host (a URL's Host), whose last colon is
 // at colon, has a hand-built port that is not a number ("host:44x";

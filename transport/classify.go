@@ -62,7 +62,8 @@ const (
 	// be retried: TLS, certificate and pin failures (a TLS alert, a peer
 	// that does not speak TLS, or, seen by a Base, any other failure
 	// crypto/tls reports in the handshake of a new connection, "tls:
-	// server selected unsupported protocol version 301"), an egress or
+	// server selected unsupported protocol version 301", but for its
+	// refusal of a resumed session, which it drops), an egress or
 	// redirect denial, an open circuit, a client-side rate limit, a
 	// malformed request (ErrInvalidRequest, an HTTP/2 header refusal, a
 	// body of another length than ContentLength), a
