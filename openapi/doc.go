@@ -367,7 +367,10 @@
 // request whose body copy from GetBody cannot be had or read is sent
 // unvalidated, with its body (EventSchemaSkipped). In Enforce mode such a
 // read error fails the call, wrapped ("openapi: reading response body:
-// ...", "openapi: request body: ...").
+// ...", "openapi: request body: ..."). A GetBody that returns the
+// request's own Body (or a nil reader) gives no copy: the layer reads the
+// body itself, as for a request without GetBody, and sends the bytes it
+// validated.
 //
 // A string's format is checked as kin-openapi checks it: "date",
 // "date-time", "byte", "ipv4" and "ipv6" are; another ("uuid", "email",

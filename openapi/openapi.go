@@ -28,6 +28,7 @@ import (
 	"github.com/securecall/securecall/internal/ascii"
 	"github.com/securecall/securecall/internal/hostname"
 	"github.com/securecall/securecall/internal/redact"
+	"github.com/securecall/securecall/internal/reqbody"
 	"github.com/securecall/securecall/transport"
 )
 
@@ -4153,7 +4154,10 @@ func (l *layer) readsFormBody(route *routers.Route, req *http.Request) bool {
 // bufferRequest returns the request to validate (a clone over the
 // buffered body) and the request to send: req itself when its body can be
 // had again from GetBody, else a clone whose body replays the buffered
-// bytes followed by whatever was not read. big reports a body over the
+// bytes followed by whatever was not read. A GetBody that returns req's
+// own Body (or a nil one) gives no copy: req.Body is read as without
+// GetBody (reading that "copy" left req to go out empty, the content
+// validated never sent). big reports a body over the
 // validation limit. When read is false the body is not validated and not
 // read: vr has none and req is sent as it is, so that a streamed upload
 // to an operation without a request body schema starts at once.
@@ -4178,6 +4182,12 @@ func (l *layer) bufferRequest(req *http.Request, read bool) (vr, send *http.Requ
 			closeBody(req.Body)
 			return nil, nil, false, nil, fmt.Errorf("openapi: request body: %w", err)
 		}
+		if rc == nil || reqbody.Same(req.Body, rc) {
+			// Not a copy: req's own Body handed back (reading it would
+			// send req empty), or none. Read req.Body itself, as
+			// without GetBody; rc is not closed (it is req.Body).
+			return l.bufferOwnBody(req, vr)
+		}
 		buf, err := io.ReadAll(io.LimitReader(rc, l.max+1))
 		_ = rc.Close()
 		if err != nil {
@@ -4195,6 +4205,13 @@ func (l *layer) bufferRequest(req *http.Request, read bool) (vr, send *http.Requ
 		setBody(vr, buf)
 		return vr, req, big, nil, nil
 	}
+	return l.bufferOwnBody(req, vr)
+}
+
+// bufferOwnBody is bufferRequest for a request whose body is read from
+// req.Body itself (no GetBody, or one that returns no fresh copy): the
+// request sent is a clone of req that replays the bytes read.
+func (l *layer) bufferOwnBody(req, vr *http.Request) (_, send *http.Request, big bool, cerr, err error) {
 	buf, err := io.ReadAll(io.LimitReader(req.Body, l.max+1))
 	if err != nil {
 		closeBody(req.Body)
