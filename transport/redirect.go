@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/securecall/securecall/internal/reqbody"
 	"github.com/securecall/securecall/internal/stackhook"
 )
 
@@ -89,7 +90,10 @@ func (e *RedirectError) Error() string {
 
 func (e *RedirectError) Unwrap() error { return ErrRedirectDenied }
 
-// Check implements http.Client.CheckRedirect. It does not close the body
+// Check implements http.Client.CheckRedirect. A hop whose body
+// http.Client took from a GetBody that returns the first request's own
+// Body (which its send read: the hop would go out empty or cut short) is
+// refused. It does not close the body
 // of a hop it refuses: http.Client, which got it from GetBody, closes it
 // when CheckRedirect returns an error (a caller of Check's own closes it).
 func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
@@ -118,6 +122,12 @@ func (p *RedirectPolicy) Check(req *http.Request, via []*http.Request) error {
 	}
 	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
 		return deny("https to http downgrade")
+	}
+	if req.Body != nil && req.Body != http.NoBody && reqbody.Same(via[0].Body, req.Body) {
+		// http.Client took the hop's body from the first request's
+		// GetBody, which returned that request's own Body: the first
+		// send read it, and the hop would go out empty or cut short.
+		return deny("the request body cannot be sent again: its GetBody returned the request's own Body (already sent), not a fresh copy")
 	}
 	own := p.isOwn(req.URL, via[0].URL)
 	if req.URL.User != nil && (req.URL.User != prev.URL.User || !own) {
