@@ -584,6 +584,7 @@ type throttleHost struct {
 
 	// the RateLimit-Policy last seen, under mu
 	policyRaw    string        // the field as received, parsed once
+	policyBad    string        // the last field that did not parse, ignored without parsing it again
 	policyRate   rate.Limit    // its lowest request rate; 0: none
 	policyWindow time.Duration // that item's window
 	policyUntil  int64         // ticks: a policy ceiling lapses then unless advertised again
@@ -1294,10 +1295,16 @@ func (l *throttleLayer) notePolicy(h *throttleHost, now time.Time, hdr http.Head
 		raw = strings.Join(vs, ", ")
 	}
 	if raw != h.policyRaw {
+		if raw == h.policyBad {
+			return 0 // malformed, seen before: not parsed again
+		}
 		r, w, ok := policyRate(hdr)
 		if !ok {
 			// Malformed: ignored, as the draft asks; the policy seen
-			// before stands. Parsed again when seen again.
+			// before stands. Remembered, so that a server sending it
+			// on every response (an older draft's syntax) costs no
+			// parse on each.
+			h.policyBad = raw
 			return 0
 		}
 		h.policyRaw, h.policyRate, h.policyWindow = raw, r, w
