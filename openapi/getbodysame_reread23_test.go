@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/securecall/securecall/openapi"
 	"github.com/securecall/securecall/transport"
@@ -81,5 +82,48 @@ func TestRequestGetBodyReturningTheBodyIsSentWhole(t *testing.T) {
 				t.Errorf("%v %s: sent %q, want the body %q once", mode, tc.name, sent, tc.payload)
 			}
 		}
+	}
+}
+
+// TestRequestGetBodyReturningTheBodyOverLimitNotResent: in ReportOnly mode
+// a body over MaxBodyBytes goes out as the bytes read and the rest of
+// req.Body, reported; with a GetBody returning req's own Body, the request
+// sent kept that GetBody, which a retry layer below (503) called for the
+// next attempt: the server got the request again with an empty body, the
+// retry layer's own check (7cec636) not seeing through the layer's body.
+// The request sent has no GetBody then, as without one: not re-sent.
+func TestRequestGetBodyReturningTheBodyOverLimitNotResent(t *testing.T) {
+	const payload = `{"name":"rex"}`
+	var sent []string
+	server := transporttest.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		sent = append(sent, string(b))
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{"Retry-After": {"0"}},
+			Body: http.NoBody, Request: req}, nil
+	})
+	retry, err := transport.NewRetry(server, transport.RetryConfig{MaxAttempts: 3, BaseDelay: time.Nanosecond, MaxDelay: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := newLayer(t, retry, openapi.Config{Mode: openapi.ReportOnly, MaxBodyBytes: 4})
+	req, _ := http.NewRequest(http.MethodPost, "https://api.example.test/v1/pets", streamBody{strings.NewReader(payload)})
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "k1") // a POST the retry layer may send again
+	req.GetBody = func() (io.ReadCloser, error) { return req.Body, nil }
+	resp, err := rt.RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	for i, b := range sent {
+		if b != payload {
+			t.Errorf("attempt %d sent %q, want %q", i+1, b, payload)
+		}
+	}
+	if len(sent) == 0 {
+		t.Errorf("nothing sent: %v", err)
 	}
 }

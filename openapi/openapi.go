@@ -4221,6 +4221,9 @@ func (l *layer) bufferOwnBody(req, vr *http.Request) (_, send *http.Request, big
 	if int64(len(buf)) > l.max {
 		big = true
 		send.Body = readCloser{io.MultiReader(bytes.NewReader(buf), req.Body), req.Body}
+		// Not had again: a GetBody here returned req.Body itself (see
+		// bufferRequest), which a retry below would send emptied.
+		send.GetBody = nil
 	} else {
 		// Read to the end: the caller's body is done with; the clone
 		// replays the bytes, and can again (GetBody), which lets a retry
