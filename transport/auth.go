@@ -531,7 +531,7 @@ func freshBody(r *http.Request) (io.ReadCloser, error) {
 	case b == nil:
 		return nil, fmt.Errorf("%w: GetBody returned a nil body (and no error)", signer.ErrBodyNotReplayable)
 	case reqbody.Same(r.Body, b):
-		return nil, fmt.Errorf("%w: GetBody returned the request's own Body, not a fresh copy: sent again it would go out empty or cut short (GetBody must return a new reader of the same bytes on every call)", signer.ErrBodyNotReplayable)
+		return nil, fmt.Errorf("%w: GetBody returned the request's own Body (the same reader), not a fresh copy: the send before read it, and may still be reading it, so sent again it would go out empty, cut short or mixed (GetBody must return a new reader of the same bytes on every call)", signer.ErrBodyNotReplayable)
 	}
 	return b, nil
 }

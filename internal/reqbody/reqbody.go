@@ -22,7 +22,10 @@ const maxDepth = 8
 // Same reports whether fresh, a body GetBody returned, is body itself or
 // the body a chain of Wrappers of body reads. It is false for a value
 // whose dynamic type cannot be compared. It neither reads nor closes
-// either.
+// either. io.NopCloser(r) twice over one r compares equal: a GetBody that
+// seeks r back and wraps it again hands back the same reader, which the
+// send before may still be reading (net/http reads a body on a goroutine
+// of its own), so it is no fresh copy either.
 func Same(body, fresh io.ReadCloser) bool {
 	for n := 0; body != nil && n < maxDepth; n++ {
 		if equal(body, fresh) {
