@@ -90,11 +90,34 @@ func (e *untilEntry) synced(u int64) {
 }
 
 // stale reports whether e was last fetched refresh or more before now
-// (ticks) and, if so, claims the refresh: only one caller gets
-// true until done is called.
+// (ticks) and, if so, claims the refresh: only one caller gets true until
+// the refresh ends (refreshing is set false). Fetched is read again once
+// the claim is held: a refresh can end between the first check and the
+// claim (the caller preempted there, on a loaded machine), and claiming
+// on the strength of the older fetched would read Redis again at once,
+// inside RefreshInterval. A refresh stores fetched before it gives up
+// the claim, so the second read sees it.
 func (e *untilEntry) stale(now int64, refresh time.Duration) bool {
-	return now-e.fetched.Load() >= int64(refresh) && e.refreshing.CompareAndSwap(false, true)
+	if now-e.fetched.Load() < int64(refresh) {
+		return false
+	}
+	if testHookStaleClaim != nil {
+		testHookStaleClaim()
+	}
+	if !e.refreshing.CompareAndSwap(false, true) {
+		return false
+	}
+	if now-e.fetched.Load() < int64(refresh) {
+		e.refreshing.Store(false)
+		return false
+	}
+	return true
 }
+
+// testHookStaleClaim, when set by a test, runs in stale between the
+// check of fetched and the claim of the refresh, where a refresh under
+// way can end.
+var testHookStaleClaim func()
 
 // extendScript sets the key to expire in ARGV[1] ms unless it already
 // expires later, and returns the resulting remaining time in ms.
