@@ -343,6 +343,7 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 	}
 	return &layer{
 		foldRouter: foldRouter,
+		caseApart:  caseApart(rdoc),
 		next:       next, router: router, mode: cfg.Mode,
 		skipReq: cfg.SkipRequests, skipResp: cfg.SkipResponses, allowUnknown: cfg.AllowUnknownRoutes,
 		max: max, onViolation: cfg.OnViolation, opts: opts,
@@ -1032,6 +1033,7 @@ type layer struct {
 	skipResp     bool
 	allowUnknown bool
 	foldRouter   routers.Router // router's paths and servers in lower case (foldDoc); nil when they do not build one
+	caseApart    bool           // no path matches an operation as written and another ignoring case (caseApart)
 	max          int64
 	onViolation  func(context.Context, *Violation)
 	opts         *openapi3filter.Options
@@ -1776,18 +1778,22 @@ func (l *layer) findRoute(req *http.Request) (*routers.Route, map[string]string,
 			}
 		}
 	}
-	if q := decodeUnreserved(p); l.foldRouter != nil && hasUpper(q) {
+	if l.foldRouter != nil && !l.caseApart {
 		// Express and ASP.NET Core route a path ignoring case, a literal
 		// segment before a parameter: "/files/SECRET" matches
 		// "/files/{name}" as written and is "/files/secret" there, a
 		// literal operation beside it. Which of the two the upstream
 		// serves is its own, and the call was validated against one.
-		f := *l
-		f.router = l.foldRouter
-		r := *req
-		r.Method = route.Method
-		if other, _, e := f.findNormalized(&r, strings.ToLower(q)); e == nil && other.Operation != route.Operation {
-			return nil, nil, errCaseOther
+		// (A description where no path can match two operations so,
+		// caseApart, has no path routed again.)
+		if q := decodeUnreserved(p); hasUpper(q) {
+			f := *l
+			f.router = l.foldRouter
+			r := *req
+			r.Method = route.Method
+			if other, _, e := f.findNormalized(&r, strings.ToLower(q)); e == nil && other.Operation != route.Operation {
+				return nil, nil, errCaseOther
+			}
 		}
 	}
 	// The router gives path parameters as they are in the escaped path;

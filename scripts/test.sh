@@ -13,4 +13,6 @@ done < <(find . -name go.mod -not -path './.git/*' -not -path '*/testdata/*' | s
 # which sync.Pool drops items at random and the tests skip themselves.
 echo "== go test -run Allocs ./bench/ ./transport/ ./signer/ (without -race)"
 go test -count=1 -run 'Allocs' ./bench/ ./transport/ ./signer/ || status=1
+echo "== go test -run Allocs . in ./openapi (without -race)"
+(cd openapi && go test -count=1 -run 'Allocs' .) || status=1
 exit $status
