@@ -2413,16 +2413,10 @@ func bigBodyContentType(in *openapi3filter.RequestValidationInput) error {
 	return &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: fmt.Sprintf("%s %q", unexpectedCT, ct)}
 }
 
-// jsonResponseMembers returns a violation for a JSON response body (buf,
-// decoded, which the validator found valid) the caller may read otherwise
-// than the validator (scanJSON), as jsonBodyMembers does for a request: a
-// member name that is, but for case, a property its own object's schema
-// declares ({"TAG":...} for "tag"), which the validator takes for another
-// property and the caller's encoding/json (into a struct) reads as the
-// declared one, unvalidated; an object with two members of one name; more
-// than one JSON value; an integer past a float64's that breaks a numeric
-// keyword exactly (jsonIntegers), which the validator compared rounded.
-func jsonResponseMembers(op *openapi3.Operation, resp *http.Response, buf []byte, ex exactNumbers) error {
+// jsonResponseMedia returns the media type object (with a schema) that
+// op declares for resp, a JSON response (application/json or +json):
+// its status's, else the default's; nil when there is none.
+func jsonResponseMedia(op *openapi3.Operation, resp *http.Response) *openapi3.MediaType {
 	if op == nil || op.Responses == nil {
 		return nil
 	}
@@ -2439,6 +2433,23 @@ func jsonResponseMembers(op *openapi3.Operation, resp *http.Response, buf []byte
 	}
 	m := ref.Value.Content.Get(ct)
 	if m == nil || m.Schema == nil {
+		return nil
+	}
+	return m
+}
+
+// jsonResponseMembers returns a violation for a JSON response body (buf,
+// decoded, which the validator found valid) the caller may read otherwise
+// than the validator (scanJSON), as jsonBodyMembers does for a request: a
+// member name that is, but for case, a property its own object's schema
+// declares ({"TAG":...} for "tag"), which the validator takes for another
+// property and the caller's encoding/json (into a struct) reads as the
+// declared one, unvalidated; an object with two members of one name; more
+// than one JSON value; an integer past a float64's that breaks a numeric
+// keyword exactly (jsonIntegers), which the validator compared rounded.
+func jsonResponseMembers(op *openapi3.Operation, resp *http.Response, buf []byte, ex exactNumbers) error {
+	m := jsonResponseMedia(op, resp)
+	if m == nil {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(buf))

@@ -477,23 +477,11 @@ func requestSubtypes(in *openapi3filter.RequestValidationInput, subs *subtypes, 
 // responseSubtypes is requestSubtypes for the JSON response body buf
 // (decoded) of resp to the request of in.
 func responseSubtypes(in *openapi3filter.RequestValidationInput, opts *openapi3filter.Options, resp *http.Response, buf []byte, subs *subtypes, ex exactNumbers) error {
-	op := in.Route.Operation
-	if subs == nil || opts.ExcludeResponseBody || op == nil || op.Responses == nil {
+	if subs == nil || opts.ExcludeResponseBody {
 		return nil
 	}
-	ct := resp.Header.Get("Content-Type")
-	if mt := bodyMediaType(ct); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return nil
-	}
-	ref := op.Responses.Status(resp.StatusCode)
-	if ref == nil {
-		ref = op.Responses.Default()
-	}
-	if ref == nil || ref.Value == nil {
-		return nil
-	}
-	m := ref.Value.Content.Get(ct)
-	if m == nil || m.Schema == nil {
+	m := jsonResponseMedia(in.Route.Operation, resp)
+	if m == nil {
 		return nil
 	}
 	f := subs.failureOf(buf, m.Schema, subtypeOptions(opts, false, in.Route.Spec != nil && in.Route.Spec.IsOpenAPI31OrLater()), ex)
