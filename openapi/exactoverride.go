@@ -639,18 +639,11 @@ func headerOfReason(reason string) (string, bool) {
 // index, the field lines joined as one list), for exactOnly.
 func responseHeaderText(in *openapi3filter.ResponseValidationInput, name string) func(at []string) (string, bool) {
 	none := func([]string) (string, bool) { return "", false }
-	op := in.RequestValidationInput.Route.Operation
-	if op == nil || op.Responses == nil {
+	r := declaredResponse(in.RequestValidationInput.Route.Operation, in.Status)
+	if r == nil {
 		return none
 	}
-	ref := op.Responses.Status(in.Status)
-	if ref == nil {
-		ref = op.Responses.Default()
-	}
-	if ref == nil || ref.Value == nil {
-		return none
-	}
-	h := ref.Value.Headers[name]
+	h := r.Headers[name]
 	if h == nil || h.Value == nil || h.Value.Content != nil || h.Value.Schema == nil || h.Value.Schema.Value == nil {
 		return none
 	}

@@ -365,37 +365,47 @@ func New(next http.RoundTripper, cfg Config) (http.RoundTripper, error) {
 // value. It now holds a payload to the branch its value names, and
 // refuses one naming none.
 func implicitMappings(doc *openapi3.T) {
-	const prefix = "#/components/schemas/"
 	_ = doc.WalkSchemas(func(_ string, sr *openapi3.SchemaRef) error {
 		s := sr.Value
 		if s == nil || s.Discriminator == nil || s.Discriminator.PropertyName == "" {
 			return nil
 		}
-		for _, branches := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf} {
-			for _, b := range branches {
-				name, ok := strings.CutPrefix(b.Ref, prefix)
-				if !ok || name == "" || strings.Contains(name, "/") {
-					continue
-				}
-				if _, taken := s.Discriminator.Mapping[name]; taken {
-					continue
-				}
-				mapped := false
-				for _, m := range s.Discriminator.Mapping {
-					mapped = mapped || m.Ref == b.Ref || m.Ref == name
-				}
-				if mapped {
-					// Its value is the mapping's.
-					continue
-				}
-				if s.Discriminator.Mapping == nil {
-					s.Discriminator.Mapping = make(map[string]openapi3.MappingRef)
-				}
-				s.Discriminator.Mapping[name] = openapi3.MappingRef{Ref: b.Ref}
+		eachImplicitBranch(s, func(name string, b *openapi3.SchemaRef) {
+			if s.Discriminator.Mapping == nil {
+				s.Discriminator.Mapping = make(map[string]openapi3.MappingRef)
 			}
-		}
+			s.Discriminator.Mapping[name] = openapi3.MappingRef{Ref: b.Ref}
+		})
 		return nil
 	})
+}
+
+// eachImplicitBranch calls f for each branch of s's oneOf and anyOf (s
+// has a discriminator) that is a reference "#/components/schemas/Name"
+// which no entry of the discriminator's mapping names, by its key or its
+// target (a branch an entry names takes that entry's value), with Name,
+// the branch's implicit value. The mapping is read again for each branch:
+// f may add to it.
+func eachImplicitBranch(s *openapi3.Schema, f func(name string, b *openapi3.SchemaRef)) {
+	const prefix = "#/components/schemas/"
+	for _, branches := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf} {
+		for _, b := range branches {
+			name, ok := strings.CutPrefix(b.Ref, prefix)
+			if !ok || name == "" || strings.Contains(name, "/") {
+				continue
+			}
+			if _, taken := s.Discriminator.Mapping[name]; taken {
+				continue
+			}
+			mapped := false
+			for _, m := range s.Discriminator.Mapping {
+				mapped = mapped || m.Ref == b.Ref || m.Ref == name
+			}
+			if !mapped {
+				f(name, b)
+			}
+		}
+	}
 }
 
 // responseKeysValid returns a *transport.ConfigError naming Spec for a key
@@ -1459,17 +1469,11 @@ func freeString(s *openapi3.Schema) bool {
 // type's schema, but for a string schema that constrains nothing (a
 // binary download: freeString).
 func responseBodyConstrained(op *openapi3.Operation, resp *http.Response) bool {
-	if op == nil || op.Responses == nil {
+	r := declaredResponse(op, resp.StatusCode)
+	if r == nil {
 		return false
 	}
-	ref := op.Responses.Status(resp.StatusCode)
-	if ref == nil {
-		ref = op.Responses.Default()
-	}
-	if ref == nil || ref.Value == nil {
-		return false
-	}
-	m := ref.Value.Content.Get(resp.Header.Get("Content-Type"))
+	m := r.Content.Get(resp.Header.Get("Content-Type"))
 	if m == nil || m.Schema == nil || m.Schema.Value == nil {
 		return false
 	}
@@ -2413,25 +2417,35 @@ func bigBodyContentType(in *openapi3filter.RequestValidationInput) error {
 	return &openapi3filter.RequestError{Input: in, RequestBody: op.RequestBody.Value, Reason: fmt.Sprintf("%s %q", unexpectedCT, ct)}
 }
 
+// declaredResponse returns the response op declares for status: its
+// status code's (or range's), else the default; nil when there is none.
+func declaredResponse(op *openapi3.Operation, status int) *openapi3.Response {
+	if op == nil || op.Responses == nil {
+		return nil
+	}
+	ref := op.Responses.Status(status)
+	if ref == nil {
+		ref = op.Responses.Default()
+	}
+	if ref == nil {
+		return nil
+	}
+	return ref.Value
+}
+
 // jsonResponseMedia returns the media type object (with a schema) that
 // op declares for resp, a JSON response (application/json or +json):
 // its status's, else the default's; nil when there is none.
 func jsonResponseMedia(op *openapi3.Operation, resp *http.Response) *openapi3.MediaType {
-	if op == nil || op.Responses == nil {
-		return nil
-	}
 	ct := resp.Header.Get("Content-Type")
 	if mt := bodyMediaType(ct); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return nil
 	}
-	ref := op.Responses.Status(resp.StatusCode)
-	if ref == nil {
-		ref = op.Responses.Default()
-	}
-	if ref == nil || ref.Value == nil {
+	r := declaredResponse(op, resp.StatusCode)
+	if r == nil {
 		return nil
 	}
-	m := ref.Value.Content.Get(ct)
+	m := r.Content.Get(ct)
 	if m == nil || m.Schema == nil {
 		return nil
 	}

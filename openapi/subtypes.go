@@ -120,25 +120,12 @@ func subtypeSets(doc *openapi3.T, given bool) map[*openapi3.Schema]subtypeSet {
 			// entry names, by its component name, beside the entries.
 			m := make(map[string]*openapi3.Schema)
 			implicit := false
-			for _, branches := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf} {
-				for _, b := range branches {
-					name, ok := strings.CutPrefix(b.Ref, prefix)
-					if !ok || name == "" || strings.Contains(name, "/") || b.Value == nil {
-						continue
-					}
-					if _, taken := s.Discriminator.Mapping[name]; taken {
-						continue
-					}
-					mapped := false
-					for _, to := range s.Discriminator.Mapping {
-						mapped = mapped || to.Ref == b.Ref || to.Ref == name
-					}
-					if !mapped {
-						m[name] = b.Value
-						implicit = true
-					}
+			eachImplicitBranch(s, func(name string, b *openapi3.SchemaRef) {
+				if b.Value != nil {
+					m[name] = b.Value
+					implicit = true
 				}
-			}
+			})
 			if !implicit {
 				// Its mapping names every branch: openapi3filter reads it.
 				return nil
