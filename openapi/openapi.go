@@ -4205,7 +4205,7 @@ func (l *layer) bufferRequest(req *http.Request, read bool) (vr, send *http.Requ
 		return vr, req, false, nil, nil
 	}
 	if req.GetBody != nil {
-		rc, err := req.GetBody()
+		rc, notFresh, err := reqbody.Fresh(req)
 		if err != nil {
 			if l.mode == ReportOnly {
 				return nil, req, false, nil, nil
@@ -4213,10 +4213,10 @@ func (l *layer) bufferRequest(req *http.Request, read bool) (vr, send *http.Requ
 			closeBody(req.Body)
 			return nil, nil, false, nil, fmt.Errorf("openapi: request body: %w", err)
 		}
-		if rc == nil || reqbody.Same(req.Body, rc) {
+		if notFresh != "" {
 			// Not a copy: req's own Body handed back (reading it would
 			// send req empty), or none. Read req.Body itself, as
-			// without GetBody; rc is not closed (it is req.Body).
+			// without GetBody (what GetBody gave is not closed: it is req.Body).
 			return l.bufferOwnBody(req, vr)
 		}
 		buf, err := io.ReadAll(io.LimitReader(rc, l.max+1))

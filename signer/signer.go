@@ -990,15 +990,12 @@ func checkDigest(req *http.Request) error {
 // It is not read or closed then: req.Body is the caller's to send or
 // close.
 func bodyCopy(req *http.Request) (io.ReadCloser, error) {
-	rc, err := req.GetBody()
-	if err != nil {
+	rc, notFresh, err := reqbody.Fresh(req)
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("signer: content digest: GetBody: %w", err)
-	}
-	if rc == nil {
-		return nil, fmt.Errorf("%w: GetBody returned a nil body (and no error)", ErrBodyNotReplayable)
-	}
-	if reqbody.Same(req.Body, rc) {
-		return nil, fmt.Errorf("%w: GetBody returned the request's own Body, not a fresh copy: reading it for the digest would send the request with an empty body (GetBody must return a new reader of the same bytes on every call)", ErrBodyNotReplayable)
+	case notFresh != "":
+		return nil, fmt.Errorf("%w: %s: reading it for the digest would leave the request without its body (GetBody must return a new reader of the same bytes on every call)", ErrBodyNotReplayable, notFresh)
 	}
 	return rc, nil
 }

@@ -524,14 +524,12 @@ var _, _ reqbody.Wrapper = (*callerBody)(nil), (*trailerSyncBody)(nil)
 // empty or cut short, since the attempt before read it. It wraps
 // signer.ErrBodyNotReplayable then, and does not close what it refuses.
 func freshBody(r *http.Request) (io.ReadCloser, error) {
-	b, err := r.GetBody()
+	b, notFresh, err := reqbody.Fresh(r)
 	switch {
 	case err != nil:
 		return nil, err
-	case b == nil:
-		return nil, fmt.Errorf("%w: GetBody returned a nil body (and no error)", signer.ErrBodyNotReplayable)
-	case reqbody.Same(r.Body, b):
-		return nil, fmt.Errorf("%w: GetBody returned the request's own Body (the same reader), not a fresh copy: the send before read it, and may still be reading it, so sent again it would go out empty, cut short or mixed (GetBody must return a new reader of the same bytes on every call)", signer.ErrBodyNotReplayable)
+	case notFresh != "":
+		return nil, fmt.Errorf("%w: %s: the send before read it, and may still be reading it, so sent again it would go out empty, cut short or mixed (GetBody must return a new reader of the same bytes on every call)", signer.ErrBodyNotReplayable, notFresh)
 	}
 	return b, nil
 }

@@ -6,7 +6,10 @@
 // cut short.
 package reqbody
 
-import "io"
+import (
+	"io"
+	"net/http"
+)
 
 // Wrapper is a request body that wraps another and reads from it: the
 // transport package's layers wrap the bodies they watch, so that the
@@ -49,4 +52,21 @@ func equal(a, b io.ReadCloser) (same bool) {
 		}
 	}()
 	return a == b
+}
+
+// Fresh calls req.GetBody (not nil) and returns the copy it gives. When
+// that is no copy, a nil reader or req's own Body handed back (see Same),
+// it returns a nil reader and why, which the caller must report (and must
+// not read or close what GetBody gave: it is req's). err is GetBody's own.
+func Fresh(req *http.Request) (rc io.ReadCloser, notFresh string, err error) {
+	rc, err = req.GetBody()
+	switch {
+	case err != nil:
+		return nil, "", err
+	case rc == nil:
+		return nil, "GetBody returned a nil body (and no error)", nil
+	case Same(req.Body, rc):
+		return nil, "GetBody returned the request's own Body (the same reader), not a fresh copy", nil
+	}
+	return rc, "", nil
 }
